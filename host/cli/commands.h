@@ -1,0 +1,27 @@
+// The streams-host subcommands, separated from argument parsing.
+// Each returns the process exit status: 0 ok, 1 runtime failure,
+// 2 bad configuration or usage.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+namespace streams::cli {
+
+struct PipelineArgs {
+  std::string pipeline_path;
+  std::string config_path;
+  std::string plugins_dir;  // empty: deployment `plugins_dir`, else ./plugins
+  int segment_id = 0;
+};
+
+struct RunArgs {
+  PipelineArgs pipeline;
+  std::string name;
+  std::string log_level = "info";
+};
+
+int run_command(const RunArgs& args, const std::atomic<bool>& stop);
+int validate_command(const PipelineArgs& args);
+
+}  // namespace streams::cli

@@ -1,0 +1,43 @@
+// Process-wide logger: one line per call to stderr, filtered by level.
+// Thread-safe (one write(2) per line). Control plane and rare data-plane
+// events only; message-path logging goes through RateLimitedLog.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace streams::log {
+
+enum class Level : int { debug = 0, info = 1, warn = 2, error = 3 };
+
+// Parses "debug|info|warn|warning|error"; returns false on anything else.
+bool parse_level(std::string_view text, Level* out);
+void set_level(Level level);
+bool enabled(Level level);
+void write(Level level, std::string_view message);
+
+inline void debug(std::string_view m) { write(Level::debug, m); }
+inline void info(std::string_view m) { write(Level::info, m); }
+inline void warn(std::string_view m) { write(Level::warn, m); }
+inline void error(std::string_view m) { write(Level::error, m); }
+
+// Lets through at most `per_second` lines per second and reports how many it
+// suppressed with the next line it lets through. Single-threaded.
+class RateLimitedLog {
+ public:
+  explicit RateLimitedLog(uint32_t per_second) : per_second_(per_second) {}
+  // True if the caller should log now; `suppressed` is set to the number of
+  // lines dropped since the last line let through.
+  bool allow(std::chrono::steady_clock::time_point now, uint64_t* suppressed);
+
+ private:
+  uint32_t per_second_;
+  uint32_t in_window_ = 0;
+  uint64_t suppressed_ = 0;
+  std::chrono::steady_clock::time_point window_start_{};
+};
+
+}  // namespace streams::log

@@ -1,0 +1,149 @@
+#include "config/deployment_config.h"
+
+#include "config/yaml_reader.h"
+
+namespace streams::config {
+namespace {
+
+constexpr long long kMaxMs = 24LL * 3600 * 1000;
+
+void read_offset_reset(YamlReader& r, const YAML::Node& node, const std::string& key,
+                       StepDeployment* step) {
+  auto text = r.string(node, key, "auto_offset_reset", false);
+  if (!text) return;
+  if (*text == "earliest")
+    step->auto_offset_reset = OffsetReset::earliest;
+  else if (*text == "latest")
+    step->auto_offset_reset = OffsetReset::latest;
+  else if (*text == "error")
+    step->auto_offset_reset = OffsetReset::error;
+  else
+    r.error(node["auto_offset_reset"], join_key(key, "auto_offset_reset"),
+            "expected one of earliest, latest, error; got '" + *text + "'");
+}
+
+// `parallelism` is an integer, or the original's mapping form
+// ({multi_process: {processes: N, ...}}), which is read as N.
+void read_parallelism(YamlReader& r, const YAML::Node& node, const std::string& key,
+                      StepDeployment* step) {
+  YAML::Node p = node["parallelism"];
+  if (!p || p.IsNull()) return;
+  const std::string path = join_key(key, "parallelism");
+  if (p.IsMap()) {
+    YAML::Node mp = p["multi_process"];
+    if (mp && mp.IsMap()) {
+      if (auto n = r.integer(mp, join_key(path, "multi_process"), "processes", 1, 1024)) {
+        step->parallelism = static_cast<int>(*n);
+      }
+      return;
+    }
+    r.error(p, path, "expected an integer or {multi_process: {processes: N}}");
+    return;
+  }
+  if (auto n = r.integer(node, key, "parallelism", 1, 1024))
+    step->parallelism = static_cast<int>(*n);
+}
+
+StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Node& node,
+                         const std::string& key) {
+  StepDeployment step;
+  step.name = name;
+  step.location = r.at(node, key);
+  if (node.IsNull()) return step;
+  if (!r.expect_map(node, key)) return step;
+  r.check_keys(
+      node, key,
+      {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
+       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms"});
+  if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
+    step.bootstrap_servers = *servers;
+    if (servers->empty()) {
+      r.error(node["bootstrap_servers"], join_key(key, "bootstrap_servers"),
+              "expected at least one HOST:PORT");
+    }
+  }
+  if (auto group = r.string(node, key, "consumer_group", false)) step.consumer_group = *group;
+  if (auto topic = r.string(node, key, "topic", false)) step.topic = *topic;
+  read_offset_reset(r, node, key, &step);
+  step.override_params = r.string_map(node, key, "override_params");
+  if (auto starts = r.boolean(node, key, "starts_segment")) step.starts_segment = *starts;
+  read_parallelism(r, node, key, &step);
+  if (auto ms = r.integer(node, key, "commit_interval_ms", 1, kMaxMs)) {
+    step.commit_interval_ms = static_cast<int>(*ms);
+  }
+  if (auto ms = r.integer(node, key, "drain_timeout_ms", 0, kMaxMs)) {
+    step.drain_timeout_ms = static_cast<int>(*ms);
+  }
+  return step;
+}
+
+void read_segments(YamlReader& r, const YAML::Node& pipeline, DeploymentConfig* out) {
+  const std::string key = "pipeline";
+  if (!r.expect_map(pipeline, key)) return;
+  r.check_keys(pipeline, key, {"segments"});
+  YAML::Node segments = pipeline["segments"];
+  if (!segments) {
+    r.error(pipeline, "pipeline.segments", "required key is missing (expected a list)");
+    return;
+  }
+  if (!r.expect_sequence(segments, "pipeline.segments")) return;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const std::string skey = index_key("pipeline.segments", i);
+    YAML::Node seg = segments[i];
+    SegmentDeployment segment;
+    segment.location = r.at(seg, skey);
+    if (r.expect_map(seg, skey)) {
+      r.check_keys(seg, skey, {"steps_config"});
+      YAML::Node steps = seg["steps_config"];
+      const std::string ckey = join_key(skey, "steps_config");
+      if (steps && !steps.IsNull() && r.expect_map(steps, ckey)) {
+        for (const auto& kv : steps) {
+          const std::string name = kv.first.Scalar();
+          segment.steps_config[name] = read_step(r, name, kv.second, join_key(ckey, name));
+        }
+      }
+    }
+    out->segments.push_back(std::move(segment));
+  }
+}
+
+}  // namespace
+
+const char* to_string(OffsetReset reset) {
+  switch (reset) {
+    case OffsetReset::earliest:
+      return "earliest";
+    case OffsetReset::latest:
+      return "latest";
+    case OffsetReset::error:
+      return "error";
+  }
+  return "latest";
+}
+
+bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diagnostics& diag) {
+  YamlReader r(path, diag, /*resolve_env=*/true);
+  YAML::Node root = r.load();
+  if (!diag.ok()) return false;
+  out->path = path;
+  if (!r.expect_map(root, "")) return false;
+  r.check_keys(root, "", {"env", "pipeline", "metrics", "plugins_dir"});
+  YAML::Node metrics = root["metrics"];
+  if (metrics && !metrics.IsNull() && r.expect_map(metrics, "metrics")) {
+    auto type = r.string(metrics, "metrics", "type", false);
+    if (type && *type != "dummy") {
+      r.warn(metrics, "metrics.type",
+             "metrics type '" + *type + "' is not available in this version; no metrics are sent");
+    }
+  }
+  if (auto dir = r.string(root, "", "plugins_dir", false)) out->plugins_dir = *dir;
+  YAML::Node pipeline = root["pipeline"];
+  if (!pipeline) {
+    r.error(root, "pipeline", "required key is missing (expected {segments: [...]})");
+  } else {
+    read_segments(r, pipeline, out);
+  }
+  return diag.ok();
+}
+
+}  // namespace streams::config

@@ -1,0 +1,50 @@
+// The deployment config: how a pipeline runs (brokers, topics, groups,
+// segments). Key names follow the original Sentry Streams deployment files so
+// they apply unchanged. Immutable once loaded; shared read-only.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/diagnostics.h"
+
+namespace streams::config {
+
+enum class OffsetReset { earliest, latest, error };
+const char* to_string(OffsetReset reset);
+
+// pipeline.segments[i].steps_config.<step name>
+struct StepDeployment {
+  std::string name;
+  Location location;
+  std::vector<std::string> bootstrap_servers;
+  std::string consumer_group;  // empty: pipeline-<source name>
+  std::string topic;           // empty: the step's stream_name
+  OffsetReset auto_offset_reset = OffsetReset::latest;
+  // Raw librdkafka properties, applied after everything else.
+  std::vector<std::pair<std::string, std::string>> override_params;
+  bool starts_segment = false;
+  int parallelism = 1;
+  // Source only: how often committable offsets are committed, and how long a
+  // shutdown or revoke may wait for in-flight outputs to be acknowledged.
+  int commit_interval_ms = 1000;
+  int drain_timeout_ms = 10000;
+};
+
+struct SegmentDeployment {
+  Location location;
+  std::map<std::string, StepDeployment> steps_config;
+};
+
+struct DeploymentConfig {
+  std::string path;
+  std::vector<SegmentDeployment> segments;
+  std::string plugins_dir;  // empty: not set in the file
+};
+
+// Loads and checks `path`. On error returns false with `diag` filled.
+bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diagnostics& diag);
+
+}  // namespace streams::config

@@ -1,0 +1,245 @@
+#include "config/yaml_reader.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace streams::config {
+namespace {
+
+constexpr const char* kEnvPrefix = "${envvar:";
+
+std::string kind_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "an undefined value";
+  }
+}
+
+bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+
+nlohmann::json scalar_to_json(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  if (!is_plain(node)) return text;
+  if (text == "null" || text == "~" || text.empty()) return nullptr;
+  if (text == "true" || text == "True") return true;
+  if (text == "false" || text == "False") return false;
+  char* end = nullptr;
+  errno = 0;
+  long long i = std::strtoll(text.c_str(), &end, 10);
+  if (errno == 0 && end && *end == '\0') return i;
+  errno = 0;
+  double d = std::strtod(text.c_str(), &end);
+  if (errno == 0 && end && *end == '\0') return d;
+  return text;
+}
+
+nlohmann::json to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& kv : node) out[kv.first.Scalar()] = to_json(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Scalar:
+      return scalar_to_json(node);
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string join_key(const std::string& parent, const std::string& child) {
+  return parent.empty() ? child : parent + "." + child;
+}
+
+std::string index_key(const std::string& parent, size_t index) {
+  return parent + "[" + std::to_string(index) + "]";
+}
+
+std::string yaml_to_json(const YAML::Node& node) {
+  if (!node || node.IsNull()) return "{}";
+  return to_json(node).dump();
+}
+
+YAML::Node YamlReader::load() {
+  std::ifstream in(file_);
+  if (!in) {
+    diag_.error(Location{file_, 0, 0, ""}, "cannot open file");
+    return YAML::Node();
+  }
+  try {
+    return YAML::Load(in);
+  } catch (const YAML::Exception& e) {
+    diag_.error(Location{file_, e.mark.line + 1, e.mark.column + 1, ""}, "invalid YAML: " + e.msg);
+  }
+  return YAML::Node();
+}
+
+Location YamlReader::at(const YAML::Node& node, const std::string& key) const {
+  Location where{file_, 0, 0, key};
+  if (node.IsDefined()) {
+    YAML::Mark mark = node.Mark();
+    if (mark.line >= 0) {
+      where.line = mark.line + 1;
+      where.column = mark.column + 1;
+    }
+  }
+  return where;
+}
+
+void YamlReader::error(const YAML::Node& node, const std::string& key, const std::string& msg) {
+  diag_.error(at(node, key), msg);
+}
+
+void YamlReader::warn(const YAML::Node& node, const std::string& key, const std::string& msg) {
+  diag_.warn(at(node, key), msg);
+}
+
+bool YamlReader::expect_map(const YAML::Node& node, const std::string& key) {
+  if (node.IsMap()) return true;
+  error(node, key, "expected a mapping, got " + kind_name(node));
+  return false;
+}
+
+bool YamlReader::expect_sequence(const YAML::Node& node, const std::string& key) {
+  if (node.IsSequence()) return true;
+  error(node, key, "expected a list, got " + kind_name(node));
+  return false;
+}
+
+void YamlReader::check_keys(const YAML::Node& map, const std::string& key,
+                            std::initializer_list<const char*> allowed) {
+  if (!map.IsMap()) return;
+  for (const auto& kv : map) {
+    const std::string& name = kv.first.Scalar();
+    bool known = false;
+    std::string expected;
+    for (const char* a : allowed) {
+      known = known || name == a;
+      expected += expected.empty() ? a : std::string(", ") + a;
+    }
+    if (!known) error(kv.first, join_key(key, name), "unknown key; expected one of: " + expected);
+  }
+}
+
+std::optional<std::string> YamlReader::scalar(const YAML::Node& node, const std::string& key,
+                                              const char* expected) {
+  if (!node.IsScalar()) {
+    error(node, key, std::string("expected ") + expected + ", got " + kind_name(node));
+    return std::nullopt;
+  }
+  const std::string& text = node.Scalar();
+  const size_t prefix = std::char_traits<char>::length(kEnvPrefix);
+  if (!resolve_env_ || text.rfind(kEnvPrefix, 0) != 0 || text.back() != '}') return text;
+  std::string name = text.substr(prefix, text.size() - prefix - 1);
+  const char* value = std::getenv(name.c_str());
+  if (!value) {
+    error(node, key, "environment variable " + name + " is not set (referenced as " + text + ")");
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
+std::optional<std::string> YamlReader::string(const YAML::Node& map, const std::string& key,
+                                              const char* name, bool required) {
+  YAML::Node node = map[name];
+  if (!node || node.IsNull()) {
+    if (required) error(map, join_key(key, name), "required key is missing (expected a string)");
+    return std::nullopt;
+  }
+  auto text = scalar(node, join_key(key, name), "a string");
+  if (text && text->empty() && required) {
+    error(node, join_key(key, name), "expected a non-empty string");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<long long> YamlReader::integer(const YAML::Node& map, const std::string& key,
+                                             const char* name, long long min, long long max) {
+  YAML::Node node = map[name];
+  if (!node || node.IsNull()) return std::nullopt;
+  const std::string path = join_key(key, name);
+  const std::string expected =
+      "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  auto text = scalar(node, path, expected.c_str());
+  if (!text) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  long long value = std::strtoll(text->c_str(), &end, 10);
+  if (errno != 0 || text->empty() || *end != '\0' || value < min || value > max) {
+    error(node, path, "expected " + expected + ", got '" + *text + "'");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> YamlReader::boolean(const YAML::Node& map, const std::string& key,
+                                        const char* name) {
+  YAML::Node node = map[name];
+  if (!node || node.IsNull()) return std::nullopt;
+  const std::string path = join_key(key, name);
+  auto text = scalar(node, path, "true or false");
+  if (!text) return std::nullopt;
+  if (*text == "true" || *text == "True" || *text == "TRUE") return true;
+  if (*text == "false" || *text == "False" || *text == "FALSE") return false;
+  error(node, path, "expected true or false, got '" + *text + "'");
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> YamlReader::string_list(const YAML::Node& map,
+                                                                const std::string& key,
+                                                                const char* name) {
+  YAML::Node node = map[name];
+  if (!node || node.IsNull()) return std::nullopt;
+  const std::string path = join_key(key, name);
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    if (auto s = scalar(node, path, "a string")) out.push_back(*s);
+    return out;
+  }
+  if (!expect_sequence(node, path)) return std::nullopt;
+  bool all = true;
+  for (size_t i = 0; i < node.size(); ++i) {
+    auto s = scalar(node[i], index_key(path, i), "a string");
+    if (s) out.push_back(*s);
+    all = all && s.has_value();
+  }
+  if (!all) return std::nullopt;  // already reported; no knock-on errors
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> YamlReader::string_map(const YAML::Node& map,
+                                                                        const std::string& key,
+                                                                        const char* name) {
+  std::vector<std::pair<std::string, std::string>> out;
+  YAML::Node node = map[name];
+  if (!node || node.IsNull()) return out;
+  const std::string path = join_key(key, name);
+  if (!expect_map(node, path)) return out;
+  for (const auto& kv : node) {
+    const std::string& prop = kv.first.Scalar();
+    if (auto value = scalar(kv.second, join_key(path, prop), "a scalar value")) {
+      out.emplace_back(prop, *value);
+    }
+  }
+  return out;
+}
+
+}  // namespace streams::config

@@ -1,0 +1,74 @@
+// Typed, located reads from a yaml-cpp tree. Every failed read adds one
+// diagnostic naming file, line, key and what was expected. Internal to
+// config/; nothing outside config/ sees yaml-cpp.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/diagnostics.h"
+
+namespace streams::config {
+
+class YamlReader {
+ public:
+  // `resolve_env`: replace a scalar that is exactly ${envvar:NAME} by the
+  // environment variable NAME (a missing variable is an error).
+  YamlReader(std::string file, Diagnostics& diag, bool resolve_env)
+      : file_(std::move(file)), diag_(diag), resolve_env_(resolve_env) {}
+
+  // Parses the file; on failure adds a diagnostic and returns a null node.
+  YAML::Node load();
+
+  Location at(const YAML::Node& node, const std::string& key) const;
+  void error(const YAML::Node& node, const std::string& key, const std::string& message);
+  void warn(const YAML::Node& node, const std::string& key, const std::string& message);
+
+  bool expect_map(const YAML::Node& node, const std::string& key);
+  bool expect_sequence(const YAML::Node& node, const std::string& key);
+  // Errors for each key of `map` not in `allowed`.
+  void check_keys(const YAML::Node& map, const std::string& key,
+                  std::initializer_list<const char*> allowed);
+
+  // Reads map[name]; `key` is the dotted path of `map`. Absent: nullopt,
+  // and an error if `required`.
+  std::optional<std::string> string(const YAML::Node& map, const std::string& key, const char* name,
+                                    bool required);
+  std::optional<long long> integer(const YAML::Node& map, const std::string& key, const char* name,
+                                   long long min, long long max);
+  std::optional<bool> boolean(const YAML::Node& map, const std::string& key, const char* name);
+  // A list of strings, or one string taken as a one-element list.
+  std::optional<std::vector<std::string>> string_list(const YAML::Node& map, const std::string& key,
+                                                      const char* name);
+  // A map of scalars to strings (e.g. librdkafka properties).
+  std::vector<std::pair<std::string, std::string>> string_map(const YAML::Node& map,
+                                                              const std::string& key,
+                                                              const char* name);
+
+  // The scalar text of `node` with ${envvar:...} resolved; nullopt + error if
+  // not a scalar or the variable is missing.
+  std::optional<std::string> scalar(const YAML::Node& node, const std::string& key,
+                                    const char* expected);
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  Diagnostics& diag_;
+  bool resolve_env_;
+};
+
+// "a.b" + "c" -> "a.b.c"; "" + "c" -> "c".
+std::string join_key(const std::string& parent, const std::string& child);
+std::string index_key(const std::string& parent, size_t index);
+
+// Converts a YAML subtree to JSON text. Plain scalars become numbers, booleans
+// or null where they parse as such; quoted scalars stay strings.
+std::string yaml_to_json(const YAML::Node& node);
+
+}  // namespace streams::config

@@ -1,0 +1,25 @@
+// `streams-host dev-broker`: a Kafka-protocol broker for development and
+// tests, served by librdkafka's mock cluster on fixed loopback ports.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace streams::devbroker {
+
+struct DevBrokerOptions {
+  int port = 9092;  // broker i listens on port + i
+  int brokers = 1;
+  std::vector<std::pair<std::string, int>> topics;  // name, partitions
+};
+
+// Parses "NAME[:PARTITIONS]". False with *error on bad input.
+bool parse_topic(const std::string& text, std::pair<std::string, int>* out, std::string* error);
+
+// Serves until `stop` becomes true. Prints "bootstrap=HOST:PORT[,...]" on
+// stdout once ready. Returns the exit status (2 if a port is busy).
+int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& stop);
+
+}  // namespace streams::devbroker

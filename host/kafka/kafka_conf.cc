@@ -1,0 +1,91 @@
+#include "kafka/kafka_conf.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <utility>
+#include <vector>
+
+namespace streams::kafka {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+rd_kafka_conf_t* build(const Params& defaults, const config::StepDeployment& step,
+                       std::string* error) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char reason[512];
+  auto set = [&](const std::pair<std::string, std::string>& kv, bool from_file) {
+    if (rd_kafka_conf_set(conf, kv.first.c_str(), kv.second.c_str(), reason, sizeof reason) ==
+        RD_KAFKA_CONF_OK) {
+      return true;
+    }
+    config::Location where = step.location;
+    if (from_file) where.key += ".override_params." + kv.first;
+    *error = where.to_string() + ": " + kv.first + "=" + kv.second + ": " + reason;
+    return false;
+  };
+  for (const auto& kv : defaults) {
+    if (!set(kv, false)) break;
+  }
+  for (const auto& kv : step.override_params) {
+    if (!error->empty() || !set(kv, true)) break;
+  }
+  if (!error->empty()) {
+    rd_kafka_conf_destroy(conf);
+    return nullptr;
+  }
+  return conf;
+}
+
+}  // namespace
+
+rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string& client_id,
+                               std::string* error) {
+  const auto& step = g.source_deployment();
+  Params defaults = {
+      {"bootstrap.servers", join(step.bootstrap_servers)},
+      {"group.id", g.consumer_group()},
+      {"client.id", client_id},
+      {"auto.offset.reset", config::to_string(step.auto_offset_reset)},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      // librdkafka 2.0.2 stalls fetching below this (see KAFKA_DEV_NOTES.md).
+      {"queued.min.messages", "1000000"},
+  };
+  error->clear();
+  return build(defaults, step, error);
+}
+
+rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, const std::string& client_id,
+                               std::string* error) {
+  const auto& step = g.sink_deployment();
+  Params defaults = {
+      {"bootstrap.servers", join(step.bootstrap_servers)},
+      {"client.id", client_id},
+      {"enable.idempotence", "true"},
+      {"linger.ms", "5"},
+  };
+  error->clear();
+  return build(defaults, step, error);
+}
+
+void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag) {
+  std::string error;
+  if (rd_kafka_conf_t* c = consumer_conf(g, "validate", &error))
+    rd_kafka_conf_destroy(c);
+  else
+    diag.error(config::Location{}, error);
+  if (rd_kafka_conf_t* p = producer_conf(g, "validate", &error))
+    rd_kafka_conf_destroy(p);
+  else
+    diag.error(config::Location{}, error);
+}
+
+}  // namespace streams::kafka

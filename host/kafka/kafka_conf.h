@@ -1,0 +1,25 @@
+// Builds librdkafka configurations for the source consumer and the sink
+// producer from a Generation (control plane). The host's defaults come
+// first, the deployment's `override_params` last.
+#pragma once
+
+#include <string>
+
+#include "config/diagnostics.h"
+#include "pipeline/generation.h"
+
+typedef struct rd_kafka_conf_s rd_kafka_conf_t;
+
+namespace streams::kafka {
+
+// Returns a new conf (caller owns it) or nullptr with *error naming the
+// deployment file, key and librdkafka's reason.
+rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string& client_id,
+                               std::string* error);
+rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, const std::string& client_id,
+                               std::string* error);
+
+// Checks both confs, adding one diagnostic per problem (for `validate`).
+void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag);
+
+}  // namespace streams::kafka

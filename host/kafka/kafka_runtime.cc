@@ -1,0 +1,406 @@
+#include "kafka/kafka_runtime.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "common/log.h"
+#include "kafka/kafka_conf.h"
+#include "kafka/kafka_sink.h"
+#include "pipeline/chain.h"
+#include "pipeline/offset_tracker.h"
+
+namespace streams::kafka {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using pipeline::OffsetTracker;
+
+constexpr int kBatch = 1024;
+
+const char* error_kind_name(int32_t kind) {
+  switch (kind) {
+    case STREAMS_ERR_INVALID_INPUT:
+      return "invalid_input";
+    case STREAMS_ERR_PROCESSING:
+      return "processing";
+    case STREAMS_ERR_EXCEPTION:
+      return "exception";
+    case STREAMS_ERR_CONTRACT:
+      return "contract";
+  }
+  return "error";
+}
+
+struct PartitionState {
+  int32_t partition = 0;
+  uint32_t tracker_id = 0;
+  std::unique_ptr<pipeline::Chain> chain;
+  int64_t committed = -1;  // last offset sent in a commit
+};
+
+// A delivery token names a tracker (never reused) and a slot in it.
+uint64_t make_token(uint32_t tracker_id, uint32_t slot) {
+  return (static_cast<uint64_t>(tracker_id) << 32) | slot;
+}
+
+class Runtime final : public KafkaRuntime, public DeliveryListener, public pipeline::ErrorHandler {
+ public:
+  Runtime(std::shared_ptr<const pipeline::Generation> g, RuntimeOptions options)
+      : g_(std::move(g)), options_(std::move(options)), topic_(g_->source_topic()) {}
+  ~Runtime() override;
+
+  bool init(std::string* error);
+  int run(const std::atomic<bool>& stop) override;
+
+  void on_produced(uint64_t token) override {
+    ++produced_;
+    if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
+  }
+  void on_delivered(uint64_t token, const char* error) override;
+  bool on_record_error(const pipeline::RecordError& e) override;
+
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  void on_commit_result(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
+  void on_error(int err, const char* reason);
+
+ private:
+  void process(const rd_kafka_message_t* msg);
+  void consumer_error(const rd_kafka_message_t* msg);
+  void assign(rd_kafka_topic_partition_list_t* parts);
+  void revoke(rd_kafka_topic_partition_list_t* parts);
+  bool drain(Clock::time_point deadline);
+  void commit(bool sync, const rd_kafka_topic_partition_list_t* only);
+  int shutdown();
+  void fail(const std::string& reason);
+  OffsetTracker* tracker(uint64_t token) {
+    auto id = static_cast<size_t>(token >> 32);
+    return id < trackers_.size() ? trackers_[id].get() : nullptr;
+  }
+  PartitionState* partition(int32_t p) {
+    return p >= 0 && static_cast<size_t>(p) < partitions_.size() ? partitions_[p].get() : nullptr;
+  }
+
+  std::shared_ptr<const pipeline::Generation> g_;
+  RuntimeOptions options_;
+  std::string topic_;
+  rd_kafka_t* consumer_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+  std::unique_ptr<KafkaSink> sink_;
+  std::vector<std::unique_ptr<OffsetTracker>> trackers_;     // by id, never reused
+  std::vector<std::unique_ptr<PartitionState>> partitions_;  // by partition number
+  std::vector<streams_header> headers_;                      // the current input's headers, reused
+  rd_kafka_message_t* batch_[kBatch];
+  bool fatal_ = false;
+  uint64_t consumed_ = 0, skipped_ = 0, produced_ = 0, delivered_ = 0;
+  log::RateLimitedLog skip_log_{10};
+  log::RateLimitedLog client_log_{5};
+};
+
+Runtime* from_opaque(void* opaque) { return static_cast<Runtime*>(opaque); }
+
+void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                  void* opaque) {
+  from_opaque(opaque)->on_rebalance(err, parts);
+}
+
+void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+               void* opaque) {
+  from_opaque(opaque)->on_commit_result(err, offsets);
+}
+
+void consumer_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  from_opaque(opaque)->on_error(err, reason);
+}
+
+// The producer's opaque is the DeliveryListener (see KafkaSink::create).
+void producer_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  static_cast<Runtime*>(static_cast<DeliveryListener*>(opaque))->on_error(err, reason);
+}
+
+Runtime::~Runtime() {
+  partitions_.clear();
+  sink_.reset();
+  if (queue_) rd_kafka_queue_destroy(queue_);
+  if (consumer_) rd_kafka_destroy(consumer_);
+}
+
+bool Runtime::init(std::string* error) {
+  rd_kafka_conf_t* pconf = producer_conf(*g_, options_.client_id, error);
+  if (!pconf) return false;
+  rd_kafka_conf_set_error_cb(pconf, &producer_error_cb);
+  sink_ = KafkaSink::create(pconf, g_->sink_topic(), *this, error);
+  if (!sink_) return false;
+
+  rd_kafka_conf_t* cconf = consumer_conf(*g_, options_.client_id, error);
+  if (!cconf) return false;
+  rd_kafka_conf_set_opaque(cconf, this);
+  rd_kafka_conf_set_rebalance_cb(cconf, &rebalance_cb);
+  rd_kafka_conf_set_offset_commit_cb(cconf, &commit_cb);
+  rd_kafka_conf_set_error_cb(cconf, &consumer_error_cb);
+  char reason[512];
+  consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, reason, sizeof reason);
+  if (!consumer_) {
+    rd_kafka_conf_destroy(cconf);
+    *error = std::string("cannot create consumer: ") + reason;
+    return false;
+  }
+  rd_kafka_poll_set_consumer(consumer_);
+  queue_ = rd_kafka_queue_get_consumer(consumer_);
+  return true;
+}
+
+int Runtime::run(const std::atomic<bool>& stop) {
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic_.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err) {
+    fail("cannot subscribe to " + topic_ + ": " + rd_kafka_err2str(err));
+    return 1;
+  }
+  log::info("consuming " + topic_ + " as group " + g_->consumer_group() + ", producing to " +
+            sink_->topic());
+  const auto interval = std::chrono::milliseconds(g_->source_deployment().commit_interval_ms);
+  auto next_commit = Clock::now() + interval;
+  while (!stop.load(std::memory_order_relaxed) && !fatal_) {
+    // Block for the first message only, then take what is already queued.
+    if (rd_kafka_message_t* first = rd_kafka_consumer_poll(consumer_, 100)) {
+      process(first);
+      rd_kafka_message_destroy(first);
+      ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, batch_, kBatch);
+      for (ssize_t i = 0; i < n; ++i) {
+        if (!fatal_) process(batch_[i]);
+        rd_kafka_message_destroy(batch_[i]);
+      }
+    }
+    sink_->poll(0);
+    if (Clock::now() >= next_commit) {
+      commit(/*sync=*/false, nullptr);
+      next_commit = Clock::now() + interval;
+    }
+  }
+  return shutdown();
+}
+
+void Runtime::process(const rd_kafka_message_t* msg) {
+  if (msg->err) return consumer_error(msg);
+  PartitionState* p = partition(msg->partition);
+  if (!p) return;  // fetched before a revoke; not ours any more
+  ++consumed_;
+  OffsetTracker& t = *trackers_[p->tracker_id];
+  while (t.full() && !fatal_) sink_->poll(10);  // bounded in-flight window
+  const uint32_t slot = t.begin(msg->offset);
+
+  streams_record record{};
+  record.struct_size = sizeof(record);
+  record.key = {static_cast<const uint8_t*>(msg->key), msg->key_len};
+  record.value = {static_cast<const uint8_t*>(msg->payload), msg->len};
+  record.timestamp_ms = rd_kafka_message_timestamp(msg, nullptr);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    headers_.resize(rd_kafka_header_cnt(hdrs));
+    for (size_t i = 0; i < headers_.size(); ++i) {
+      const char* name = nullptr;
+      const void* value = nullptr;
+      size_t size = 0;
+      rd_kafka_header_get_all(hdrs, i, &name, &value, &size);
+      headers_[i] = {{reinterpret_cast<const uint8_t*>(name), std::strlen(name)},
+                     {static_cast<const uint8_t*>(value), size}};
+    }
+    record.headers = headers_.data();
+    record.header_count = headers_.size();
+  }
+  const streams_origin origin{sizeof(streams_origin), topic_.c_str(), msg->partition, msg->offset};
+  if (p->chain->process(record, origin, make_token(p->tracker_id, slot)) ==
+      pipeline::ChainResult::fatal) {
+    // The slot stays held: nothing at or after this offset is committed.
+    fail("pipeline stopped at " + topic_ + "[" + std::to_string(msg->partition) + "]@" +
+         std::to_string(msg->offset));
+    return;
+  }
+  t.release(slot);
+}
+
+void Runtime::consumer_error(const rd_kafka_message_t* msg) {
+  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+  const std::string what = rd_kafka_message_errstr(msg);
+  if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+    fail("no valid offset to start from and auto_offset_reset is 'error': " + what);
+    return;
+  }
+  uint64_t suppressed = 0;
+  if (client_log_.allow(Clock::now(), &suppressed)) {
+    log::warn("consumer: " + what +
+              (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : ""));
+  }
+}
+
+void Runtime::on_delivered(uint64_t token, const char* error) {
+  OffsetTracker* t = tracker(token);
+  if (error) {
+    // Until the DLQ exists, an undeliverable output stops the pipeline; its
+    // input stays uncommitted so a restart retries it.
+    fail(std::string("delivery to ") + sink_->topic() + " failed: " + error);
+    return;
+  }
+  ++delivered_;
+  if (t) t->release(static_cast<uint32_t>(token));
+}
+
+bool Runtime::on_record_error(const pipeline::RecordError& e) {
+  ++skipped_;
+  uint64_t suppressed = 0;
+  if (skip_log_.allow(Clock::now(), &suppressed)) {
+    log::warn("skipped " + std::string(e.origin->topic) + "[" +
+              std::to_string(e.origin->partition) + "]@" + std::to_string(e.origin->offset) +
+              ": step '" + e.step->name + "' (plugin " + e.step->plugin + " " +
+              e.step->plugin_version + ") " + error_kind_name(e.kind) + ": " +
+              std::string(e.message) +
+              (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : ""));
+  }
+  return true;
+}
+
+void Runtime::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+    assign(parts);
+  else
+    revoke(parts);
+}
+
+void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
+  for (int i = 0; i < parts->cnt; ++i) {
+    const int32_t p = parts->elems[i].partition;
+    if (topic_ != parts->elems[i].topic || p < 0) continue;
+    auto state = std::make_unique<PartitionState>();
+    state->partition = p;
+    state->tracker_id = static_cast<uint32_t>(trackers_.size());
+    trackers_.push_back(std::make_unique<OffsetTracker>(options_.max_in_flight_per_partition));
+    std::string error;
+    state->chain = pipeline::Chain::create(g_, *sink_, *this, &error);
+    if (!state->chain) {
+      fail("partition " + std::to_string(p) + ": " + error);
+      continue;
+    }
+    if (static_cast<size_t>(p) >= partitions_.size()) partitions_.resize(p + 1);
+    partitions_[p] = std::move(state);
+  }
+  log::info("assigned " + std::to_string(parts->cnt) + " partition(s) of " + topic_);
+  if (std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0) {
+    rd_kafka_error_t* e = rd_kafka_incremental_assign(consumer_, parts);
+    if (e) rd_kafka_error_destroy(e);
+  } else {
+    rd_kafka_assign(consumer_, parts);
+  }
+}
+
+void Runtime::revoke(rd_kafka_topic_partition_list_t* parts) {
+  const bool lost = rd_kafka_assignment_lost(consumer_);
+  if (!lost) {
+    const auto timeout = std::chrono::milliseconds(g_->source_deployment().drain_timeout_ms);
+    if (!drain(Clock::now() + timeout)) log::warn("revoke: outputs still in flight after drain");
+    commit(/*sync=*/true, parts);
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    PartitionState* p = partition(parts->elems[i].partition);
+    if (!p || topic_ != parts->elems[i].topic) continue;
+    auto& t = trackers_[p->tracker_id];
+    if (t->in_flight() == 0) t.reset();  // else late reports still find it
+    partitions_[p->partition].reset();
+  }
+  log::info(std::string(lost ? "lost " : "revoked ") + std::to_string(parts->cnt) +
+            " partition(s)");
+  if (std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0) {
+    rd_kafka_error_t* e = rd_kafka_incremental_unassign(consumer_, parts);
+    if (e) rd_kafka_error_destroy(e);
+  } else {
+    rd_kafka_assign(consumer_, nullptr);
+  }
+}
+
+bool Runtime::drain(Clock::time_point deadline) {
+  for (;;) {
+    bool idle = true;
+    for (const auto& p : partitions_) {
+      if (p && trackers_[p->tracker_id]->in_flight() != 0) idle = false;
+    }
+    if (idle) return true;
+    if (fatal_ || Clock::now() >= deadline) return false;
+    sink_->poll(10);
+  }
+}
+
+void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()));
+  for (auto& p : partitions_) {
+    if (!p) continue;
+    if (only && !rd_kafka_topic_partition_list_find(only, topic_.c_str(), p->partition)) continue;
+    const int64_t next = trackers_[p->tracker_id]->committable();
+    if (next <= p->committed) continue;
+    rd_kafka_topic_partition_list_add(list, topic_.c_str(), p->partition)->offset = next;
+    p->committed = next;
+  }
+  if (list->cnt > 0) {
+    rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, list, sync ? 0 : 1);
+    if (err) log::warn(std::string("commit failed: ") + rd_kafka_err2str(err));
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void Runtime::on_commit_result(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets) {
+  if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  log::warn(std::string("commit failed, will retry: ") + rd_kafka_err2str(err));
+  for (int i = 0; offsets && i < offsets->cnt; ++i) {
+    if (PartitionState* p = partition(offsets->elems[i].partition)) p->committed = -1;
+  }
+}
+
+void Runtime::on_error(int err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    fail(std::string("fatal Kafka client error: ") + reason);
+    return;
+  }
+  uint64_t suppressed = 0;
+  if (client_log_.allow(Clock::now(), &suppressed)) {
+    log::warn(std::string("kafka: ") + reason +
+              (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : ""));
+  }
+}
+
+void Runtime::fail(const std::string& reason) {
+  if (!fatal_) log::error(reason);
+  fatal_ = true;
+}
+
+int Runtime::shutdown() {
+  const auto timeout = std::chrono::milliseconds(g_->source_deployment().drain_timeout_ms);
+  const bool drained = drain(Clock::now() + timeout);
+  commit(/*sync=*/true, nullptr);
+  rd_kafka_consumer_close(consumer_);  // revokes: drains and commits what is left
+  partitions_.clear();
+  log::info("stopped: consumed " + std::to_string(consumed_) + ", skipped " +
+            std::to_string(skipped_) + ", produced " + std::to_string(produced_) + ", delivered " +
+            std::to_string(delivered_));
+  if (!drained && !fatal_) {
+    log::error(
+        "outputs still unacknowledged after drain_timeout_ms; their inputs stay "
+        "uncommitted and will be processed again");
+  }
+  return fatal_ || !drained ? 1 : 0;
+}
+
+}  // namespace
+
+std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipeline::Generation> g,
+                                                   const RuntimeOptions& options,
+                                                   std::string* error) {
+  auto runtime = std::make_unique<Runtime>(std::move(g), options);
+  if (!runtime->init(error)) return nullptr;
+  return runtime;
+}
+
+}  // namespace streams::kafka

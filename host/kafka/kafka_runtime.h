@@ -1,0 +1,41 @@
+// The Kafka runtime: one consumer-group member reading the source topic, one
+// Chain per assigned partition, the Kafka sink, and at-least-once commits
+// (data plane, driven by one thread).
+//
+// Commit model: an input offset is committed only after its processing and
+// every output derived from it were acknowledged by the sink's producer
+// (OffsetTracker). Commits are throttled to commit_interval_ms, flushed on
+// revoke and on shutdown, and never made for a lost assignment.
+//
+// Lifetime/thread: create() and run() on the same thread; run() returns
+// after a stop request (drain, final commit, close) or a fatal error.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "pipeline/generation.h"
+
+namespace streams::kafka {
+
+struct RuntimeOptions {
+  std::string client_id = "streams-host";
+  // Capacity of each partition's in-flight window (inputs not yet committable).
+  uint32_t max_in_flight_per_partition = 65536;
+};
+
+class KafkaRuntime {
+ public:
+  virtual ~KafkaRuntime() = default;
+  // Runs until `stop` becomes true or a fatal error. Returns the process exit
+  // status: 0 after a clean drain and final commit, 1 otherwise.
+  virtual int run(const std::atomic<bool>& stop) = 0;
+};
+
+// On failure returns nullptr with *error.
+std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipeline::Generation> g,
+                                                   const RuntimeOptions& options,
+                                                   std::string* error);
+
+}  // namespace streams::kafka

@@ -1,0 +1,86 @@
+#include "kafka/kafka_sink.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include "common/log.h"
+
+namespace streams::kafka {
+namespace {
+
+void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* listener = static_cast<DeliveryListener*>(opaque);
+  const auto token = reinterpret_cast<uintptr_t>(msg->_private);
+  listener->on_delivered(token, msg->err ? rd_kafka_err2str(msg->err) : nullptr);
+}
+
+rd_kafka_headers_t* copy_headers(const streams_record& record) {
+  if (record.header_count == 0) return nullptr;
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(record.header_count);
+  for (size_t i = 0; i < record.header_count; ++i) {
+    const streams_header& h = record.headers[i];
+    rd_kafka_header_add(headers, reinterpret_cast<const char*>(h.name.data),
+                        static_cast<ssize_t>(h.name.size), h.value.data,
+                        static_cast<ssize_t>(h.value.size));
+  }
+  return headers;
+}
+
+}  // namespace
+
+std::unique_ptr<KafkaSink> KafkaSink::create(rd_kafka_conf_t* conf, const std::string& topic,
+                                             DeliveryListener& listener, std::string* error) {
+  rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery_report);
+  rd_kafka_conf_set_opaque(conf, &listener);
+  char reason[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    *error = std::string("cannot create producer: ") + reason;
+    return nullptr;
+  }
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  if (!rkt) {
+    *error =
+        "cannot create topic handle for " + topic + ": " + rd_kafka_err2str(rd_kafka_last_error());
+    rd_kafka_destroy(rk);
+    return nullptr;
+  }
+  return std::unique_ptr<KafkaSink>(new KafkaSink(rk, rkt, topic, listener));
+}
+
+KafkaSink::KafkaSink(rd_kafka_t* rk, rd_kafka_topic_t* rkt, std::string topic,
+                     DeliveryListener& listener)
+    : rk_(rk), rkt_(rkt), topic_(std::move(topic)), listener_(listener) {}
+
+KafkaSink::~KafkaSink() {
+  rd_kafka_topic_destroy(rkt_);
+  rd_kafka_destroy(rk_);
+}
+
+bool KafkaSink::write(const streams_record& record, uint64_t token) {
+  for (;;) {
+    rd_kafka_headers_t* headers = copy_headers(record);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.value.data), record.value.size),
+        RD_KAFKA_V_KEY(record.key.data, record.key.size), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_TIMESTAMP(record.timestamp_ms > 0 ? record.timestamp_ms : 0),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(token))), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      listener_.on_produced(token);
+      return true;
+    }
+    if (headers) rd_kafka_headers_destroy(headers);  // not taken over on failure
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      log::error("sink " + topic_ + ": producing an output failed: " + rd_kafka_err2str(err));
+      return false;
+    }
+    rd_kafka_poll(rk_, 10);  // backpressure: wait for deliveries to make room
+  }
+}
+
+void KafkaSink::poll(int timeout_ms) { rd_kafka_poll(rk_, timeout_ms); }
+
+int KafkaSink::pending() const { return rd_kafka_outq_len(rk_); }
+
+}  // namespace streams::kafka

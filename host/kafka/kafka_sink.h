@@ -1,0 +1,55 @@
+// The Kafka sink: a librdkafka producer writing a chain's outputs to one
+// topic (data plane). Keys, headers and timestamps are written as given.
+//
+// Thread: write() and poll() on the processing thread; delivery reports are
+// served inside poll() on that thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "pipeline/chain.h"
+
+typedef struct rd_kafka_s rd_kafka_t;
+typedef struct rd_kafka_topic_s rd_kafka_topic_t;
+typedef struct rd_kafka_conf_s rd_kafka_conf_t;
+
+namespace streams::kafka {
+
+// Told about every output the sink takes and when it is delivered.
+class DeliveryListener {
+ public:
+  virtual ~DeliveryListener() = default;
+  // The producer accepted the output tagged `token`.
+  virtual void on_produced(uint64_t token) = 0;
+  // The broker acknowledged (error empty) or finally rejected the output.
+  virtual void on_delivered(uint64_t token, const char* error) = 0;
+};
+
+class KafkaSink final : public pipeline::OutputSink {
+ public:
+  // Takes ownership of `conf`. On failure returns nullptr with *error.
+  static std::unique_ptr<KafkaSink> create(rd_kafka_conf_t* conf, const std::string& topic,
+                                           DeliveryListener& listener, std::string* error);
+  ~KafkaSink() override;
+
+  // Copies `record` into the producer queue; waits (serving delivery reports)
+  // while the queue is full. False on a permanent refusal (reported).
+  bool write(const streams_record& record, uint64_t token) override;
+  // Serves delivery reports for up to `timeout_ms`.
+  void poll(int timeout_ms);
+  // Outputs not yet acknowledged.
+  int pending() const;
+  const std::string& topic() const { return topic_; }
+
+ private:
+  KafkaSink(rd_kafka_t* rk, rd_kafka_topic_t* rkt, std::string topic, DeliveryListener& listener);
+
+  rd_kafka_t* rk_;
+  rd_kafka_topic_t* rkt_;
+  std::string topic_;
+  DeliveryListener& listener_;
+};
+
+}  // namespace streams::kafka

@@ -1,0 +1,85 @@
+// Runs input records through one partition's chain of plugin steps into an
+// output sink (data plane). Push-based: an emitted record goes straight to
+// the next step as a view, so no step output is copied by the host until
+// the sink.
+//
+// Lifetime: one Chain per assigned partition; it owns one instance of each
+// step function and holds the Generation they came from.
+// Thread: all calls on the partition's processing thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <streams/plugin_abi.h>
+
+#include "pipeline/generation.h"
+
+namespace streams::pipeline {
+
+// Where a chain's outputs go. `record` and what it points to are valid only
+// during write(); the sink copies what it keeps.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  // Takes one output derived from the input identified by `token`. Returns
+  // false on a failure that must stop the pipeline (already reported).
+  virtual bool write(const streams_record& record, uint64_t token) = 0;
+};
+
+struct RecordError {
+  const StepBinding* step;  // the step that failed
+  int32_t kind;             // STREAMS_ERR_*
+  std::string_view message;
+  const streams_origin* origin;  // the chain input's origin
+};
+
+// What happens to an input a step failed on (skip, DLQ, stop).
+class ErrorHandler {
+ public:
+  virtual ~ErrorHandler() = default;
+  // Returns false to stop the pipeline.
+  virtual bool on_record_error(const RecordError& error) = 0;
+};
+
+enum class ChainResult { ok, fatal };
+
+class Chain {
+ public:
+  // Creates an instance of every step function with its config. `sink` and
+  // `errors` must outlive the Chain. On failure returns nullptr with *error.
+  static std::unique_ptr<Chain> create(std::shared_ptr<const Generation> generation,
+                                       OutputSink& sink, ErrorHandler& errors, std::string* error);
+  ~Chain();
+  Chain(const Chain&) = delete;
+  Chain& operator=(const Chain&) = delete;
+
+  // Runs `input` through every step; outputs reach the sink tagged `token`.
+  // Per-record failures go to the ErrorHandler and yield ok.
+  ChainResult process(const streams_record& input, const streams_origin& origin, uint64_t token);
+
+  // Host callbacks (streams_host_api); public for the C trampolines only.
+  int32_t on_emit(streams_call& call, const streams_record& record);
+  const streams_origin* current_origin() const { return origin_; }
+
+ private:
+  Chain(std::shared_ptr<const Generation> generation, OutputSink& sink, ErrorHandler& errors);
+  int32_t run_from(size_t step, const streams_record& record);
+  int32_t finish_step(size_t step, int32_t status, const streams_call& call,
+                      const streams_record& record);
+  int32_t report(size_t step, int32_t kind, std::string_view message);
+
+  std::shared_ptr<const Generation> generation_;
+  OutputSink& sink_;
+  ErrorHandler& errors_;
+  std::vector<streams_host_api> apis_;  // one per step; host_ctx = its binding
+  std::vector<void*> instances_;
+  const streams_origin* origin_ = nullptr;
+  uint64_t token_ = 0;
+  std::string error_message_;  // set_error target, reused across calls
+  bool stopping_ = false;
+};
+
+}  // namespace streams::pipeline

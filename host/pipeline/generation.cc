@@ -1,0 +1,161 @@
+#include "pipeline/generation.h"
+
+#include "common/log.h"
+#include "plugin/plugin_registry.h"
+
+namespace streams::pipeline {
+namespace {
+
+using config::Location;
+
+int32_t expected_kind(config::StepKind kind) {
+  return kind == config::StepKind::filter ? STREAMS_KIND_FILTER : STREAMS_KIND_MAP;
+}
+
+const char* kind_name(int32_t kind) {
+  switch (kind) {
+    case STREAMS_KIND_MAP:
+      return "map";
+    case STREAMS_KIND_FILTER:
+      return "filter";
+    case STREAMS_KIND_FLAT_MAP:
+      return "flat_map";
+  }
+  return "unknown";
+}
+
+// Creates and destroys one instance; empty on success, else the reason.
+std::string probe_instance(const StepBinding& binding) {
+  streams_host_api api = make_host_api(binding);
+  char error[512] = {0};
+  void* instance = binding.function->create(&api, binding.config_json.c_str(),
+                                            binding.config_json.size(), error, sizeof error);
+  if (!instance) return error[0] ? error : "create returned no instance";
+  binding.function->destroy(instance);
+  return "";
+}
+
+bool bind_step(const config::StepSpec& spec, plugin::PluginRegistry& registry,
+               config::Diagnostics& diag, StepBinding* out) {
+  std::string error;
+  auto library = registry.get(spec.plugin, &error);
+  if (!library) {
+    diag.error(spec.plugin_location, error);
+    return false;
+  }
+  const streams_function* fn = library->find(spec.function);
+  Location fn_location = spec.plugin_location;
+  fn_location.key = spec.location.key + ".function";
+  if (!fn) {
+    diag.error(fn_location, "plugin '" + spec.plugin + "' (" + library->path() +
+                                ") has no function '" + spec.function +
+                                "'; it exports: " + library->function_names());
+    return false;
+  }
+  if (fn->kind != expected_kind(spec.kind)) {
+    diag.error(fn_location, "function '" + spec.function + "' of plugin '" + spec.plugin +
+                                "' is a " + kind_name(fn->kind) + ", but step '" + spec.name +
+                                "' is a " + config::to_string(spec.kind));
+    return false;
+  }
+  *out = StepBinding{spec.name,        spec.kind, spec.plugin, std::string(library->version()),
+                     spec.config_json, library,   fn};
+  std::string why = probe_instance(*out);
+  if (!why.empty()) {
+    diag.error(fn_location, "plugin '" + spec.plugin + "' (" + library->path() + ") function '" +
+                                spec.function + "' failed to initialise: " + why);
+    return false;
+  }
+  return true;
+}
+
+void check_deployment(const Generation& g, config::Diagnostics& diag) {
+  const auto& segment = g.deployment.segments[g.segment];
+  const auto& steps = segment.steps_config;
+  Location where = segment.location;
+  where.file = g.deployment.path;
+  for (const std::string* name : {&g.pipeline.source.name, &g.sink().name}) {
+    auto it = steps.find(*name);
+    if (it == steps.end()) {
+      where.key = "pipeline.segments[" + std::to_string(g.segment) + "].steps_config." + *name;
+      diag.error(where, "missing: step '" + *name + "' needs bootstrap_servers");
+    } else if (it->second.bootstrap_servers.empty()) {
+      Location at = it->second.location;
+      at.key += ".bootstrap_servers";
+      diag.error(at, "required key is missing (expected a list of HOST:PORT)");
+    }
+  }
+  for (const auto& [name, step] : steps) {
+    bool known = name == g.pipeline.source.name;
+    for (const auto& s : g.pipeline.steps) known = known || s.name == name;
+    if (!known) diag.warn(step.location, "no step named '" + name + "' in " + g.pipeline.path);
+  }
+}
+
+void host_log(void* host_ctx, int32_t level, const char* message, size_t size) {
+  const auto* binding = static_cast<const StepBinding*>(host_ctx);
+  auto lvl = static_cast<log::Level>(level < 0 ? 0 : level > 3 ? 3 : level);
+  if (!log::enabled(lvl)) return;
+  log::write(lvl, "[" + binding->plugin + "/" + binding->name + "] " + std::string(message, size));
+}
+
+}  // namespace
+
+const config::StepDeployment& Generation::source_deployment() const {
+  return deployment.segments[segment].steps_config.at(pipeline.source.name);
+}
+
+const config::StepDeployment& Generation::sink_deployment() const {
+  return deployment.segments[segment].steps_config.at(sink().name);
+}
+
+std::string Generation::source_topic() const {
+  const auto& topic = source_deployment().topic;
+  return topic.empty() ? pipeline.source.stream_name : topic;
+}
+
+std::string Generation::sink_topic() const {
+  const auto& topic = sink_deployment().topic;
+  return topic.empty() ? sink().stream_name : topic;
+}
+
+std::string Generation::consumer_group() const {
+  const auto& group = source_deployment().consumer_group;
+  return group.empty() ? "pipeline-" + pipeline.source.name : group;
+}
+
+streams_host_api make_host_api(const StepBinding& binding) {
+  streams_host_api api{};
+  api.struct_size = sizeof(api);
+  api.abi_major = STREAMS_ABI_MAJOR;
+  api.abi_minor = STREAMS_ABI_MINOR;
+  api.host_ctx = const_cast<StepBinding*>(&binding);
+  api.log = &host_log;
+  return api;  // emit, set_error, origin are filled in by the Chain
+}
+
+std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline,
+                                                   config::DeploymentConfig deployment,
+                                                   size_t segment, plugin::PluginRegistry& registry,
+                                                   config::Diagnostics& diag) {
+  auto g = std::make_shared<Generation>();
+  g->pipeline = std::move(pipeline);
+  g->deployment = std::move(deployment);
+  g->segment = segment;
+  if (segment >= g->deployment.segments.size()) {
+    diag.error(Location{g->deployment.path, 0, 0, "pipeline.segments"},
+               "segment " + std::to_string(segment) + " requested, but the file defines " +
+                   std::to_string(g->deployment.segments.size()));
+    return nullptr;
+  }
+  check_deployment(*g, diag);
+  for (const auto& spec : g->pipeline.steps) {
+    if (spec.kind == config::StepKind::sink) continue;
+    StepBinding binding;
+    if (bind_step(spec, registry, diag, &binding)) g->steps.push_back(std::move(binding));
+  }
+  if (!diag.ok()) return nullptr;
+  return g;
+}
+
+}  // namespace streams::pipeline

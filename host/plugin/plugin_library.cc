@@ -1,0 +1,162 @@
+#include "plugin/plugin_library.h"
+
+#define BOOST_DLL_USE_STD_FS
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <vector>  // before Boost.DLL: 1.74's library_info.hpp uses it without including it
+
+#include <boost/dll/library_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+namespace streams::plugin {
+
+struct PluginLibrary::Handle {
+  boost::dll::shared_library library;
+};
+
+namespace {
+
+// Empty if the ELF file exports this host's entry symbol, else the reason.
+std::string check_entry_symbol(const std::string& path) {
+  std::vector<std::string> symbols;
+  try {
+    boost::dll::library_info info(std::filesystem::path(path), /*throw_if_not_native=*/true);
+    symbols = info.symbols();
+  } catch (const std::exception& e) {
+    return std::string("not a loadable shared library (") + e.what() + ")";
+  }
+  std::string other;
+  for (const auto& s : symbols) {
+    if (s == STREAMS_PLUGIN_ENTRY_NAME) return "";
+    if (s.rfind(STREAMS_PLUGIN_ENTRY_PREFIX, 0) == 0) other = s;
+  }
+  if (!other.empty()) {
+    return "built for plugin ABI v" + other.substr(sizeof(STREAMS_PLUGIN_ENTRY_PREFIX) - 1) +
+           " (exports " + other + "); this host supports ABI v" +
+           std::to_string(STREAMS_ABI_MAJOR) + " (" + STREAMS_PLUGIN_ENTRY_NAME + ")";
+  }
+  return std::string("no entry symbol ") + STREAMS_PLUGIN_ENTRY_NAME +
+         " (not a streams plugin, or built without STREAMS_PLUGIN)";
+}
+
+// Copies `path` to a new private file; returns its path or "" with *error.
+std::string stage_copy(const std::string& path, std::string* error) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/streams-plugin-XXXXXX.so";
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  int fd = mkstemps(name.data(), 3);
+  if (fd < 0) {
+    *error = "cannot create a staged copy in " + pattern + ": " + std::strerror(errno);
+    return "";
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> buf(1 << 16);
+  bool ok = static_cast<bool>(in);
+  while (ok && in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const char* p = buf.data();
+    for (std::streamsize left = in.gcount(); left > 0;) {
+      ssize_t n = ::write(fd, p, static_cast<size_t>(left));
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      p += n;
+      left -= n;
+    }
+  }
+  ::close(fd);
+  if (!ok || in.bad()) {
+    ::unlink(name.data());
+    *error = "cannot copy to a staged file " + std::string(name.data());
+    return "";
+  }
+  return name.data();
+}
+
+}  // namespace
+
+std::string check_descriptor(const streams_plugin* d) {
+  if (!d) return "entry point returned no descriptor";
+  if (d->struct_size < offsetof(streams_plugin, functions) + sizeof(d->functions)) {
+    return "descriptor too small (struct_size " + std::to_string(d->struct_size) + ")";
+  }
+  if (d->abi_major != STREAMS_ABI_MAJOR) {
+    return "descriptor declares ABI v" + std::to_string(d->abi_major) + "; this host supports v" +
+           std::to_string(STREAMS_ABI_MAJOR);
+  }
+  if (!d->name || !*d->name) return "descriptor has no plugin name";
+  if (d->function_count > 0 && !d->functions) return "descriptor has no function table";
+  for (size_t i = 0; i < d->function_count; ++i) {
+    const streams_function* f = d->functions[i];
+    const std::string which = "function #" + std::to_string(i);
+    if (!f || f->struct_size < sizeof(streams_function)) return which + " is missing or too small";
+    if (!f->name || !*f->name) return which + " has no name";
+    if (!f->create || !f->destroy || !f->process) {
+      return "function '" + std::string(f->name) + "' lacks create, destroy or process";
+    }
+    if (f->kind < STREAMS_KIND_MAP || f->kind > STREAMS_KIND_FLAT_MAP) {
+      return "function '" + std::string(f->name) + "' has unknown kind " + std::to_string(f->kind);
+    }
+  }
+  return "";
+}
+
+std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string& path, std::string* error) {
+  auto fail = [&](const std::string& why) {
+    *error = path + ": " + why;
+    return nullptr;
+  };
+  if (::access(path.c_str(), R_OK) != 0)
+    return fail(std::string("cannot read: ") + std::strerror(errno));
+  std::string why = check_entry_symbol(path);
+  if (!why.empty()) return fail(why);
+  std::string staged = stage_copy(path, &why);
+  if (staged.empty()) return fail(why);
+  auto handle = std::make_unique<Handle>();
+  boost::dll::fs::error_code ec;
+  handle->library.load(boost::dll::fs::path(staged),
+                       boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  ::unlink(staged.c_str());  // the mapping stays valid; nothing to clean up later
+  if (ec) {
+    const char* detail = ::dlerror();
+    return fail("cannot load: " + (detail ? std::string(detail) : ec.message()));
+  }
+  auto& entry = handle->library.get<const streams_plugin*()>(STREAMS_PLUGIN_ENTRY_NAME);
+  const streams_plugin* descriptor = entry();
+  why = check_descriptor(descriptor);
+  if (!why.empty()) return fail(why);
+  return std::shared_ptr<PluginLibrary>(new PluginLibrary(path, std::move(handle), descriptor));
+}
+
+PluginLibrary::PluginLibrary(std::string path, std::unique_ptr<Handle> handle,
+                             const streams_plugin* descriptor)
+    : path_(std::move(path)), handle_(std::move(handle)), descriptor_(descriptor) {}
+
+PluginLibrary::~PluginLibrary() = default;
+
+const streams_function* PluginLibrary::find(std::string_view name) const {
+  for (size_t i = 0; i < descriptor_->function_count; ++i) {
+    if (name == descriptor_->functions[i]->name) return descriptor_->functions[i];
+  }
+  return nullptr;
+}
+
+std::string PluginLibrary::function_names() const {
+  std::string out;
+  for (size_t i = 0; i < descriptor_->function_count; ++i) {
+    out += (i ? ", " : "") + std::string(descriptor_->functions[i]->name);
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace streams::plugin

@@ -1,0 +1,260 @@
+// C++ layer over the streams plugin ABI (plugin_abi.h). Header-only.
+//
+// A transform is a small class plus one export macro:
+//
+//   class Upper {
+//    public:
+//     explicit Upper(const streams::InitContext& ctx);  // or default-constructible
+//     streams::Status process(const streams::Record& in, streams::Output& out) {
+//       buf_.assign(in.value());
+//       for (auto& c : buf_) c = std::toupper(c);
+//       return out.emit_value(buf_);
+//     }
+//    private:
+//     std::string buf_;  // reused: no allocation per record once grown
+//   };
+//   STREAMS_PLUGIN("upper", "1.0.0", streams::map<Upper>("upper"))
+//
+// One instance is created per partition and step; `process` runs on one
+// thread at a time per instance. Exceptions thrown by a constructor fail the
+// instance creation with what(); exceptions thrown by `process` become a
+// per-record error of kind exception. None crosses the C boundary.
+#ifndef STREAMS_PLUGIN_HPP
+#define STREAMS_PLUGIN_HPP
+
+#include <streams/plugin_abi.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <string_view>
+#include <type_traits>
+
+namespace streams {
+
+enum class Status : int32_t {
+  ok = STREAMS_OK,
+  keep = STREAMS_OK,
+  drop = STREAMS_DROP,
+  error = STREAMS_RECORD_ERROR,
+  fatal = STREAMS_FATAL,
+};
+
+enum class ErrorKind : int32_t {
+  invalid_input = STREAMS_ERR_INVALID_INPUT,
+  processing = STREAMS_ERR_PROCESSING,
+  exception = STREAMS_ERR_EXCEPTION,
+};
+
+enum class LogLevel : int32_t {
+  debug = STREAMS_LOG_DEBUG,
+  info = STREAMS_LOG_INFO,
+  warn = STREAMS_LOG_WARN,
+  error = STREAMS_LOG_ERROR,
+};
+
+inline std::string_view to_view(streams_bytes bytes) {
+  return bytes.data ? std::string_view(reinterpret_cast<const char*>(bytes.data), bytes.size)
+                    : std::string_view();
+}
+
+inline streams_bytes to_bytes(std::string_view text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+// Read-only view of an input record. Valid for the current call only.
+class Record {
+ public:
+  explicit Record(const streams_record& raw) : raw_(raw) {}
+
+  bool has_value() const { return raw_.value.data != nullptr; }
+  std::string_view value() const { return to_view(raw_.value); }
+  bool has_key() const { return raw_.key.data != nullptr; }
+  std::string_view key() const { return to_view(raw_.key); }
+  int64_t timestamp_ms() const { return raw_.timestamp_ms; }
+
+  size_t header_count() const { return raw_.header_count; }
+  std::string_view header_name(size_t i) const { return to_view(raw_.headers[i].name); }
+  std::string_view header_value(size_t i) const { return to_view(raw_.headers[i].value); }
+  // The first header called `name`, or nullptr.
+  const streams_header* find_header(std::string_view name) const {
+    for (size_t i = 0; i < raw_.header_count; ++i) {
+      if (header_name(i) == name) return &raw_.headers[i];
+    }
+    return nullptr;
+  }
+
+  const streams_record& raw() const { return raw_; }
+
+ private:
+  const streams_record& raw_;
+};
+
+// Services for one process() call. Valid for that call only.
+class Output {
+ public:
+  Output(const streams_host_api* host, streams_call* call) : host_(host), call_(call) {}
+
+  // Emit `value` as the new value; key, headers and timestamp are the
+  // input's. The host copies `value` before returning.
+  Status emit_value(std::string_view value) {
+    streams_record out{};
+    out.struct_size = sizeof(out);
+    out.flags = STREAMS_INHERIT_ALL;
+    out.value = to_bytes(value);
+    return emit(out);
+  }
+
+  // Emit a full record; fields named in record.flags come from the input.
+  Status emit(const streams_record& record) {
+    return static_cast<Status>(host_->emit(call_, &record));
+  }
+
+  // Record why the input failed; returns Status::error for `return out.fail(...)`.
+  Status fail(ErrorKind kind, std::string_view message) {
+    host_->set_error(call_, static_cast<int32_t>(kind), message.data(), message.size());
+    return Status::error;
+  }
+
+  const streams_origin& origin() const { return *host_->origin(call_); }
+
+ private:
+  const streams_host_api* host_;
+  streams_call* call_;
+};
+
+// What a function instance gets at creation. Valid during construction only;
+// keep `host()` if the instance logs later (it outlives the instance).
+class InitContext {
+ public:
+  InitContext(const streams_host_api* host, std::string_view config_json)
+      : host_(host), config_json_(config_json) {}
+
+  // The step's `config:` subtree as JSON text ("{}" if absent).
+  std::string_view config_json() const { return config_json_; }
+  const streams_host_api* host() const { return host_; }
+  void log(LogLevel level, std::string_view message) const {
+    host_->log(host_->host_ctx, static_cast<int32_t>(level), message.data(), message.size());
+  }
+
+ private:
+  const streams_host_api* host_;
+  std::string_view config_json_;
+};
+
+namespace detail {
+
+inline void write_error(char* error, size_t error_size, const char* message) {
+  if (error_size == 0) return;
+  size_t n = std::strlen(message);
+  if (n >= error_size) n = error_size - 1;
+  std::memcpy(error, message, n);
+  error[n] = '\0';
+}
+
+template <class T>
+struct Instance {
+  const streams_host_api* host;
+  T function;
+  template <class... A>
+  explicit Instance(const streams_host_api* h, A&&... args)
+      : host(h), function(static_cast<A&&>(args)...) {}
+};
+
+template <class T>
+void* create(const streams_host_api* host, const char* config, size_t config_size, char* error,
+             size_t error_size) noexcept {
+  try {
+    if constexpr (std::is_constructible_v<T, const InitContext&>) {
+      return new Instance<T>(host, InitContext(host, std::string_view(config, config_size)));
+    } else {
+      return new Instance<T>(host);
+    }
+  } catch (const std::exception& e) {
+    write_error(error, error_size, e.what());
+  } catch (...) {
+    write_error(error, error_size, "unknown exception in constructor");
+  }
+  return nullptr;
+}
+
+template <class T>
+void destroy(void* instance) noexcept {
+  delete static_cast<Instance<T>*>(instance);
+}
+
+template <class T>
+int32_t process(void* instance, const streams_record* input, streams_call* call) noexcept {
+  auto* self = static_cast<Instance<T>*>(instance);
+  Output out(self->host, call);
+  try {
+    return static_cast<int32_t>(self->function.process(Record(*input), out));
+  } catch (const std::exception& e) {
+    return static_cast<int32_t>(out.fail(static_cast<ErrorKind>(STREAMS_ERR_EXCEPTION), e.what()));
+  } catch (...) {
+    return static_cast<int32_t>(
+        out.fail(static_cast<ErrorKind>(STREAMS_ERR_EXCEPTION), "unknown exception"));
+  }
+}
+
+template <class T>
+constexpr streams_function make_function(int32_t kind, const char* name) {
+  return streams_function{
+      sizeof(streams_function), kind, name, &create<T>, &destroy<T>, &process<T>};
+}
+
+// The static descriptor behind STREAMS_PLUGIN. Not copyable: it points into
+// itself.
+template <size_t N>
+struct PluginTable {
+  std::array<streams_function, N> functions;
+  std::array<const streams_function*, N> pointers{};
+  streams_plugin descriptor{};
+
+  PluginTable(const char* name, const char* version, std::array<streams_function, N> fns)
+      : functions(fns) {
+    for (size_t i = 0; i < N; ++i) pointers[i] = &functions[i];
+    descriptor = streams_plugin{
+        sizeof(streams_plugin), STREAMS_ABI_MAJOR, STREAMS_ABI_MINOR, name, version, N,
+        pointers.data()};
+  }
+  PluginTable(const PluginTable&) = delete;
+  PluginTable& operator=(const PluginTable&) = delete;
+};
+
+template <class... F>
+PluginTable<sizeof...(F)> make_table(const char* name, const char* version, F... fns) {
+  return PluginTable<sizeof...(F)>(name, version, {fns...});
+}
+
+}  // namespace detail
+
+// Function declarations for STREAMS_PLUGIN. T must have
+//   Status process(const Record&, Output&)
+// and a constructor taking `const InitContext&` or none.
+template <class T>
+constexpr streams_function map(const char* name) {
+  return detail::make_function<T>(STREAMS_KIND_MAP, name);
+}
+template <class T>
+constexpr streams_function filter(const char* name) {
+  return detail::make_function<T>(STREAMS_KIND_FILTER, name);
+}
+template <class T>
+constexpr streams_function flat_map(const char* name) {
+  return detail::make_function<T>(STREAMS_KIND_FLAT_MAP, name);
+}
+
+}  // namespace streams
+
+// Exports the plugin entry point. NAME and VERSION are string literals,
+// followed by one or more streams::map/filter/flat_map<T>("name").
+#define STREAMS_PLUGIN(NAME, VERSION, ...)                                                        \
+  extern "C" __attribute__((visibility("default"))) const streams_plugin* STREAMS_PLUGIN_ENTRY(   \
+      void) {                                                                                     \
+    static const auto streams_table_ = ::streams::detail::make_table(NAME, VERSION, __VA_ARGS__); \
+    return &streams_table_.descriptor;                                                            \
+  }
+
+#endif  // STREAMS_PLUGIN_HPP

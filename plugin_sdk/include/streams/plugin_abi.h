@@ -1,0 +1,190 @@
+/*
+ * streams plugin ABI, major version 1.
+ *
+ * The one binary contract between the streams host and a transform plugin.
+ * Pure C, no host headers, no allocation across the boundary.
+ *
+ * Versioning
+ *   - A plugin exports exactly one symbol, STREAMS_PLUGIN_ENTRY (its name
+ *     carries the ABI major version). The host looks for it in the ELF symbol
+ *     table before running any plugin code and refuses other majors.
+ *   - Every struct starts with `struct_size`. A minor version only appends
+ *     fields; a reader must check `struct_size` before touching a field that
+ *     was appended after the version it was built against.
+ *
+ * Ownership (OWNERSHIP: in each doc comment)
+ *   - Inputs are host-owned views valid for the duration of one call.
+ *   - Outputs go through host callbacks; the host copies or forwards them
+ *     before the callback returns, so plugin buffers need only live for the
+ *     call.
+ *   - Nothing a plugin allocates outlives a call except its instance, which
+ *     the host destroys through `destroy`.
+ *
+ * Errors
+ *   - No exception or longjmp may cross this boundary.
+ *   - A per-record failure is reported by `set_error` + STREAMS_RECORD_ERROR;
+ *     the host routes the input record to the error policy (DLQ or skip).
+ *   - STREAMS_FATAL stops the pipeline; the input is not committed.
+ */
+#ifndef STREAMS_PLUGIN_ABI_H
+#define STREAMS_PLUGIN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STREAMS_ABI_MAJOR 1
+#define STREAMS_ABI_MINOR 0
+
+/* The exported entry point; the suffix is the ABI major version. */
+#define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
+#define STREAMS_PLUGIN_ENTRY_NAME "streams_plugin_entry_v1"
+/* Prefix shared by every major, used by the host to name a mismatch. */
+#define STREAMS_PLUGIN_ENTRY_PREFIX "streams_plugin_entry_v"
+
+/* Return codes of `process` and of host callbacks (int32_t on the wire). */
+enum {
+  STREAMS_OK = 0,           /* processed; for a filter: keep the record */
+  STREAMS_DROP = 1,         /* filter only: drop the record */
+  STREAMS_RECORD_ERROR = 2, /* this record failed; reason set with set_error */
+  STREAMS_FATAL = 3         /* unrecoverable: the host stops the pipeline */
+};
+
+/* Error kinds passed to set_error; they become the DLQ `error kind`. */
+enum {
+  STREAMS_ERR_INVALID_INPUT = 1, /* the record cannot be parsed or is invalid */
+  STREAMS_ERR_PROCESSING = 2,    /* the plugin failed on a valid record */
+  STREAMS_ERR_EXCEPTION = 3,     /* an exception was caught by the SDK */
+  STREAMS_ERR_CONTRACT = 4       /* the plugin broke this contract (host-set) */
+};
+
+/* Function kinds. The pipeline step kind must match. */
+enum {
+  STREAMS_KIND_MAP = 1,     /* exactly one emit per input */
+  STREAMS_KIND_FILTER = 2,  /* no emit; returns STREAMS_OK (keep) or STREAMS_DROP */
+  STREAMS_KIND_FLAT_MAP = 3 /* zero or more emits per input */
+};
+
+/* Log levels for streams_host_api.log. */
+enum { STREAMS_LOG_DEBUG = 0, STREAMS_LOG_INFO = 1, STREAMS_LOG_WARN = 2, STREAMS_LOG_ERROR = 3 };
+
+/* Flags of streams_record.flags on emitted records: take the field from the
+ * input of the current call instead of from the emitted record. */
+#define STREAMS_INHERIT_KEY 0x1u
+#define STREAMS_INHERIT_HEADERS 0x2u
+#define STREAMS_INHERIT_TIMESTAMP 0x4u
+#define STREAMS_INHERIT_ALL 0x7u
+
+/* A byte view. data == NULL means absent (Kafka null), distinct from empty.
+ * OWNERSHIP: borrowed; lifetime set by whoever hands it over. */
+typedef struct streams_bytes {
+  const uint8_t* data;
+  size_t size;
+} streams_bytes;
+
+typedef struct streams_header {
+  streams_bytes name;
+  streams_bytes value;
+} streams_header;
+
+/* One record. As an input: host-owned, valid until the call returns. As an
+ * emitted output: plugin-owned, copied or forwarded by the host inside emit. */
+typedef struct streams_record {
+  uint32_t struct_size;
+  uint32_t flags; /* STREAMS_INHERIT_* on emit; 0 on inputs */
+  streams_bytes key;
+  streams_bytes value;
+  const streams_header* headers; /* header_count entries, may be NULL if 0 */
+  size_t header_count;
+  int64_t timestamp_ms; /* -1 when unknown */
+} streams_record;
+
+/* Where the input of the current call was read from. Read-only, host-owned,
+ * valid for the call. */
+typedef struct streams_origin {
+  uint32_t struct_size;
+  const char* topic; /* NUL-terminated */
+  int32_t partition;
+  int64_t offset;
+} streams_origin;
+
+/* Opaque per-call host context; only valid during the call it is passed to. */
+typedef struct streams_call streams_call;
+
+/* Services the host offers. OWNERSHIP: host-owned, valid until the plugin
+ * instance it was given to is destroyed. Thread: the call-scoped functions
+ * (emit, set_error, origin) only on the thread running `process`, with the
+ * `call` of that invocation; `log` from any thread. */
+typedef struct streams_host_api {
+  uint32_t struct_size;
+  uint16_t abi_major;
+  uint16_t abi_minor;
+  void* host_ctx; /* pass back to `log` */
+
+  /* Emit one output derived from the current input. The host copies or
+   * forwards `record` and everything it points to before returning.
+   * Returns STREAMS_OK, STREAMS_RECORD_ERROR if the output was refused (for
+   * example a second emit from a map), or STREAMS_FATAL when the host is
+   * stopping; the plugin should then return promptly. */
+  int32_t (*emit)(streams_call* call, const streams_record* record);
+
+  /* Record why the current input failed. `message` is copied (need not be
+   * NUL-terminated). Call before returning STREAMS_RECORD_ERROR. */
+  void (*set_error)(streams_call* call, int32_t error_kind, const char* message, size_t size);
+
+  /* Topic, partition and offset of the current input. Never NULL. */
+  const streams_origin* (*origin)(streams_call* call);
+
+  /* Log a line through the host's logger. `message` is copied. */
+  void (*log)(void* host_ctx, int32_t level, const char* message, size_t size);
+} streams_host_api;
+
+/* One named function of a plugin. OWNERSHIP: static storage in the plugin. */
+typedef struct streams_function {
+  uint32_t struct_size;
+  int32_t kind;     /* STREAMS_KIND_* */
+  const char* name; /* NUL-terminated, unique within the plugin */
+
+  /* Create an instance for one partition of one pipeline step.
+   * config_json: the step's `config:` subtree as JSON text ("{}" if absent),
+   * NUL-terminated, valid during the call only.
+   * On failure return NULL and write a NUL-terminated reason into
+   * error[0..error_size). May be called on any thread. */
+  void* (*create)(const streams_host_api* host, const char* config_json, size_t config_size,
+                  char* error, size_t error_size);
+
+  /* Destroy an instance. Called once, on any thread, never concurrently with
+   * process() on the same instance. */
+  void (*destroy)(void* instance);
+
+  /* Process one input. Called on one thread at a time per instance; distinct
+   * instances may run concurrently on different threads.
+   * Returns STREAMS_OK, STREAMS_DROP (filters), STREAMS_RECORD_ERROR or
+   * STREAMS_FATAL. */
+  int32_t (*process)(void* instance, const streams_record* input, streams_call* call);
+} streams_function;
+
+/* The plugin descriptor. OWNERSHIP: static storage in the plugin, valid
+ * while the library is loaded. */
+typedef struct streams_plugin {
+  uint32_t struct_size;
+  uint16_t abi_major; /* must equal STREAMS_ABI_MAJOR of the host */
+  uint16_t abi_minor;
+  const char* name;    /* NUL-terminated */
+  const char* version; /* NUL-terminated, free-form (semver advised) */
+  size_t function_count;
+  const streams_function* const* functions;
+} streams_plugin;
+
+/* The entry point. Must only return the static descriptor: no side effects,
+ * no allocation. Called once per load. */
+typedef const streams_plugin* (*streams_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STREAMS_PLUGIN_ABI_H */
