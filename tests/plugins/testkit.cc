@@ -1,0 +1,91 @@
+// Functions with known behaviour for chain and loader tests.
+#include <cctype>
+#include <stdexcept>
+#include <streams/plugin.hpp>
+#include <string>
+
+namespace {
+
+// Upper-cases the value; key, headers and timestamp inherited.
+class Upper {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    buf_.assign(in.value());
+    for (auto& c : buf_) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out.emit_value(buf_);
+  }
+
+ private:
+  std::string buf_;
+};
+
+// Keeps values starting with 'a'; a null or empty value is invalid input.
+class StartsWithA {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    if (in.value().empty()) return out.fail(streams::ErrorKind::invalid_input, "empty value");
+    return in.value()[0] == 'a' ? streams::Status::keep : streams::Status::drop;
+  }
+};
+
+class Thrower {
+ public:
+  streams::Status process(const streams::Record&, streams::Output&) {
+    throw std::runtime_error("boom");
+  }
+};
+
+class Fatal {
+ public:
+  streams::Status process(const streams::Record&, streams::Output&) {
+    return streams::Status::fatal;
+  }
+};
+
+// Breaks the map contract by emitting twice.
+class Twice {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    out.emit_value(in.value());
+    out.emit_value(in.value());
+    return streams::Status::ok;
+  }
+};
+
+// Emits a new key "k:<value>" and no headers; timestamp inherited.
+class Rekey {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    key_.assign("k:").append(in.value());
+    streams_record rec{};
+    rec.struct_size = sizeof(rec);
+    rec.flags = STREAMS_INHERIT_TIMESTAMP;
+    rec.key = streams::to_bytes(key_);
+    rec.value = in.raw().value;
+    return out.emit(rec);
+  }
+
+ private:
+  std::string key_;
+};
+
+// Appends the step's config JSON to the value.
+class WithConfig {
+ public:
+  explicit WithConfig(const streams::InitContext& ctx) : config_(ctx.config_json()) {}
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    buf_.assign(in.value()).append(config_);
+    return out.emit_value(buf_);
+  }
+
+ private:
+  std::string config_;
+  std::string buf_;
+};
+
+}  // namespace
+
+STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
+               streams::filter<StartsWithA>("starts_with_a"), streams::map<Thrower>("thrower"),
+               streams::map<Fatal>("fatal"), streams::map<Twice>("twice"),
+               streams::map<Rekey>("rekey"), streams::map<WithConfig>("with_config"))

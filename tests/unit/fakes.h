@@ -1,0 +1,59 @@
+// Fakes for the chain's collaborators: a sink that records (copies) what it
+// is given, and an error handler that records failures.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/chain.h"
+
+namespace streams::testing {
+
+struct WrittenRecord {
+  bool key_null;
+  std::string key;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int64_t timestamp_ms;
+  uint64_t token;
+};
+
+class FakeSink : public pipeline::OutputSink {
+ public:
+  bool write(const streams_record& r, uint64_t token) override {
+    WrittenRecord w{
+        r.key.data == nullptr, to_string(r.key), to_string(r.value), {}, r.timestamp_ms, token};
+    for (size_t i = 0; i < r.header_count; ++i) {
+      w.headers.emplace_back(to_string(r.headers[i].name), to_string(r.headers[i].value));
+    }
+    written.push_back(std::move(w));
+    return accept;
+  }
+  static std::string to_string(streams_bytes b) {
+    return b.data ? std::string(reinterpret_cast<const char*>(b.data), b.size) : std::string();
+  }
+
+  std::vector<WrittenRecord> written;
+  bool accept = true;
+};
+
+struct SeenError {
+  std::string step;
+  std::string plugin_version;
+  int32_t kind;
+  std::string message;
+  int64_t offset;
+};
+
+class FakeErrors : public pipeline::ErrorHandler {
+ public:
+  bool on_record_error(const pipeline::RecordError& e) override {
+    seen.push_back(
+        {e.step->name, e.step->plugin_version, e.kind, std::string(e.message), e.origin->offset});
+    return keep_going;
+  }
+  std::vector<SeenError> seen;
+  bool keep_going = true;
+};
+
+}  // namespace streams::testing

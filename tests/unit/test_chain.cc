@@ -1,0 +1,155 @@
+#define BOOST_TEST_MODULE chain
+#include <boost/test/unit_test.hpp>
+
+#include "fakes.h"
+#include "test_util.h"
+
+using namespace streams;
+using namespace streams::testing;
+
+namespace {
+
+struct Input {
+  std::string key = "key1";
+  std::string value;
+  std::vector<streams_header> headers;
+  int64_t timestamp_ms = 1700000000000;
+  int64_t offset = 7;
+};
+
+Input input(const std::string& value, int64_t offset = 7) {
+  Input in;
+  in.value = value;
+  in.offset = offset;
+  return in;
+}
+
+// A chain over the testkit plugin with `steps_yaml`, plus its fakes.
+struct Fixture {
+  TempDir dir;
+  FakeSink sink;
+  FakeErrors errors;
+  std::unique_ptr<pipeline::Chain> chain;
+
+  explicit Fixture(const std::string& steps_yaml) {
+    config::Diagnostics diag;
+    auto generation = build(dir, steps_yaml, TEST_PLUGINS_DIR, diag);
+    BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
+    std::string error;
+    chain = pipeline::Chain::create(generation, sink, errors, &error);
+    BOOST_REQUIRE_MESSAGE(chain, error);
+  }
+
+  pipeline::ChainResult run(const Input& in, uint64_t token = 99) {
+    streams_record r{};
+    r.struct_size = sizeof(r);
+    r.key = {reinterpret_cast<const uint8_t*>(in.key.data()), in.key.size()};
+    r.value = {reinterpret_cast<const uint8_t*>(in.value.data()), in.value.size()};
+    r.headers = in.headers.data();
+    r.header_count = in.headers.size();
+    r.timestamp_ms = in.timestamp_ms;
+    const streams_origin origin{sizeof(streams_origin), "input", 0, in.offset};
+    return chain->process(r, origin, token);
+  }
+};
+
+std::string step(const std::string& kind, const std::string& name, const std::string& fn) {
+  return "  - {kind: " + kind + ", name: " + name + ", plugin: testkit, function: " + fn + "}\n";
+}
+
+streams_bytes bytes(const char* s) { return {reinterpret_cast<const uint8_t*>(s), std::strlen(s)}; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(filter_then_map) {
+  Fixture f(step("filter", "only_a", "starts_with_a") + step("map", "up", "upper"));
+  BOOST_TEST((f.run(input("apple")) == pipeline::ChainResult::ok));
+  BOOST_TEST((f.run(input("banana")) == pipeline::ChainResult::ok));
+  BOOST_REQUIRE(f.sink.written.size() == 1u);
+  BOOST_TEST(f.sink.written[0].value == "APPLE");
+  BOOST_TEST(f.sink.written[0].token == 99u);
+  BOOST_TEST(f.errors.seen.empty());
+}
+
+BOOST_AUTO_TEST_CASE(key_headers_and_timestamp_flow_through) {
+  Fixture f(step("map", "up", "upper"));
+  Input in = input("x");
+  in.headers.push_back({bytes("trace"), bytes("abc")});
+  in.headers.push_back({bytes("empty"), {reinterpret_cast<const uint8_t*>(""), 0}});
+  f.run(in);
+  BOOST_REQUIRE(f.sink.written.size() == 1u);
+  const auto& w = f.sink.written[0];
+  BOOST_TEST(w.key == "key1");
+  BOOST_TEST(w.timestamp_ms == in.timestamp_ms);
+  BOOST_REQUIRE(w.headers.size() == 2u);
+  BOOST_TEST(w.headers[0].first == "trace");
+  BOOST_TEST(w.headers[0].second == "abc");
+  BOOST_TEST(w.headers[1].first == "empty");
+}
+
+BOOST_AUTO_TEST_CASE(a_step_may_replace_key_and_headers) {
+  Fixture f(step("map", "rk", "rekey"));
+  Input in = input("v");
+  in.headers.push_back({bytes("trace"), bytes("abc")});
+  f.run(in);
+  BOOST_REQUIRE(f.sink.written.size() == 1u);
+  BOOST_TEST(f.sink.written[0].key == "k:v");
+  BOOST_TEST(f.sink.written[0].headers.empty());
+  BOOST_TEST(f.sink.written[0].timestamp_ms == in.timestamp_ms);
+}
+
+BOOST_AUTO_TEST_CASE(record_errors_are_reported_and_skipped) {
+  Fixture f(step("filter", "only_a", "starts_with_a") + step("map", "up", "upper"));
+  BOOST_TEST((f.run(input("", 41)) == pipeline::ChainResult::ok));
+  BOOST_TEST(f.sink.written.empty());
+  BOOST_REQUIRE(f.errors.seen.size() == 1u);
+  BOOST_TEST(f.errors.seen[0].step == "only_a");
+  BOOST_TEST(f.errors.seen[0].plugin_version == "2.3.4");
+  BOOST_TEST(f.errors.seen[0].kind == STREAMS_ERR_INVALID_INPUT);
+  BOOST_TEST(f.errors.seen[0].message == "empty value");
+  BOOST_TEST(f.errors.seen[0].offset == 41);
+}
+
+BOOST_AUTO_TEST_CASE(exceptions_become_record_errors) {
+  Fixture f(step("map", "t", "thrower"));
+  BOOST_TEST((f.run(input("x")) == pipeline::ChainResult::ok));
+  BOOST_REQUIRE(f.errors.seen.size() == 1u);
+  BOOST_TEST(f.errors.seen[0].kind == STREAMS_ERR_EXCEPTION);
+  BOOST_TEST(f.errors.seen[0].message == "boom");
+}
+
+BOOST_AUTO_TEST_CASE(error_handler_can_stop_the_pipeline) {
+  Fixture f(step("map", "t", "thrower"));
+  f.errors.keep_going = false;
+  BOOST_TEST((f.run(input("x")) == pipeline::ChainResult::fatal));
+}
+
+BOOST_AUTO_TEST_CASE(fatal_status_stops) {
+  Fixture f(step("map", "f", "fatal") + step("map", "up", "upper"));
+  BOOST_TEST((f.run(input("x")) == pipeline::ChainResult::fatal));
+  BOOST_TEST(f.sink.written.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_map_emitting_twice_breaks_the_contract) {
+  Fixture f(step("map", "tw", "twice"));
+  f.run(input("x"));
+  BOOST_TEST(f.sink.written.size() == 1u);  // the second emit was refused
+  BOOST_REQUIRE(f.errors.seen.size() == 1u);
+  BOOST_TEST(f.errors.seen[0].kind == STREAMS_ERR_CONTRACT);
+  BOOST_TEST(f.errors.seen[0].message ==
+             "map emitted 2 records; a map emits exactly one, a filter none");
+}
+
+BOOST_AUTO_TEST_CASE(sink_failure_is_fatal) {
+  Fixture f(step("map", "up", "upper"));
+  f.sink.accept = false;
+  BOOST_TEST((f.run(input("x")) == pipeline::ChainResult::fatal));
+}
+
+BOOST_AUTO_TEST_CASE(step_config_reaches_the_instance) {
+  Fixture f(
+      "  - {kind: map, name: c, plugin: testkit, function: with_config, config: {limit: 5}}\n");
+  f.run(input("v"));
+  BOOST_REQUIRE(f.sink.written.size() == 1u);
+  BOOST_TEST(f.sink.written[0].value == R"(v{"limit":5})");
+}

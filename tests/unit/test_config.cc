@@ -1,0 +1,179 @@
+#define BOOST_TEST_MODULE config
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+
+#include "test_util.h"
+
+using streams::config::Diagnostics;
+using streams::testing::all_errors;
+using streams::testing::TempDir;
+namespace config = streams::config;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string pipeline_errors(const std::string& yaml) {
+  TempDir dir;
+  config::PipelineSpec spec;
+  Diagnostics diag;
+  BOOST_TEST(!config::load_pipeline_spec(dir.write("p.yaml", yaml), &spec, diag));
+  return all_errors(diag);
+}
+
+std::string deployment_errors(const std::string& yaml) {
+  TempDir dir;
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_TEST(!config::load_deployment_config(dir.write("d.yaml", yaml), &d, diag));
+  return all_errors(diag);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(example_pipeline_loads) {
+  config::PipelineSpec spec;
+  Diagnostics diag;
+  BOOST_REQUIRE(config::load_pipeline_spec(EXAMPLE_DIR "/pipeline.yaml", &spec, diag));
+  BOOST_TEST(spec.name == "simple_map_filter");
+  BOOST_TEST(spec.source.name == "myinput");
+  BOOST_TEST(spec.source.stream_name == "ingest-metrics");
+  BOOST_REQUIRE(spec.steps.size() == 3u);
+  BOOST_TEST((spec.steps[0].kind == config::StepKind::filter));
+  BOOST_TEST(spec.steps[1].function == "transform");
+  BOOST_TEST(spec.sink().stream_name == "transformed-events");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_step_kind_names_file_line_and_key) {
+  std::string errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - {kind: map, name: a, plugin: p, function: f}\n"
+      "  - kind: mapp\n"
+      "    name: b\n");
+  BOOST_TEST(contains(errors, "p.yaml:4:11: steps[1].kind: unknown step kind 'mapp'"), errors);
+  BOOST_TEST(contains(errors, "expected one of map, filter, sink"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(pipeline_must_end_in_a_sink) {
+  std::string errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - {kind: sink, name: s, stream_name: o}\n"
+      "  - {kind: map, name: a, plugin: p, function: f}\n");
+  BOOST_TEST(contains(errors, "a sink must be the last step"), errors);
+  BOOST_TEST(contains(errors, "the pipeline must end in a sink"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(missing_required_keys_and_unknown_keys) {
+  std::string errors = pipeline_errors(
+      "source: {name: in}\n"
+      "steps:\n"
+      "  - {kind: map, name: a, plugin: p, funktion: f}\n"
+      "  - {kind: sink, name: s, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "source.stream_name: required key is missing"), errors);
+  BOOST_TEST(contains(errors, "steps[0].funktion: unknown key"), errors);
+  BOOST_TEST(contains(errors, "steps[0].function: required key is missing"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_yaml_reports_position) {
+  std::string errors = pipeline_errors("source: {name: in\nsteps: [\n");
+  BOOST_TEST(contains(errors, "p.yaml:"), errors);
+  BOOST_TEST(contains(errors, "invalid YAML"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(step_config_becomes_typed_json) {
+  TempDir dir;
+  config::PipelineSpec spec;
+  Diagnostics diag;
+  BOOST_REQUIRE(config::load_pipeline_spec(
+      dir.write(
+          "p.yaml",
+          "source: {name: in, stream_name: t}\n"
+          "steps:\n"
+          "  - kind: map\n"
+          "    name: a\n"
+          "    plugin: p\n"
+          "    function: f\n"
+          "    config: {n: 3, ratio: 0.5, on: true, quoted: \"7\", list: [a, 1], none: null}\n"
+          "  - {kind: sink, name: s, stream_name: o}\n"),
+      &spec, diag));
+  BOOST_TEST(spec.steps[0].config_json ==
+             R"({"list":["a",1],"n":3,"none":null,"on":true,"quoted":"7","ratio":0.5})");
+  BOOST_TEST(spec.steps[1].config_json == "{}");
+}
+
+BOOST_AUTO_TEST_CASE(original_deployment_keys_load) {
+  TempDir dir;
+  ::setenv("STREAMS_TEST_SERVERS", "10.0.0.1:9092", 1);
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_REQUIRE(config::load_deployment_config(
+      dir.write("d.yaml",
+                "env: {}\n"
+                "metrics: {type: dummy}\n"
+                "pipeline:\n"
+                "  segments:\n"
+                "    - steps_config:\n"
+                "        myinput:\n"
+                "          starts_segment: True\n"
+                "          bootstrap_servers: [\"${envvar:STREAMS_TEST_SERVERS}\"]\n"
+                "          auto_offset_reset: earliest\n"
+                "          consumer_group: g1\n"
+                "          override_params: {fetch.wait.max.ms: 50}\n"
+                "        parser:\n"
+                "          parallelism:\n"
+                "            multi_process: {processes: 4, batch_size: 1000, batch_time: 0.2}\n"
+                "        mysink:\n"
+                "          bootstrap_servers: [\"127.0.0.1:9092\"]\n"),
+      &d, diag));
+  const auto& steps = d.segments.at(0).steps_config;
+  BOOST_TEST(steps.at("myinput").bootstrap_servers.at(0) == "10.0.0.1:9092");
+  BOOST_TEST(steps.at("myinput").starts_segment);
+  BOOST_TEST((steps.at("myinput").auto_offset_reset == config::OffsetReset::earliest));
+  BOOST_TEST(steps.at("myinput").consumer_group == "g1");
+  BOOST_TEST(steps.at("myinput").override_params.at(0).second == "50");
+  BOOST_TEST(steps.at("parser").parallelism == 4);
+}
+
+BOOST_AUTO_TEST_CASE(missing_env_var_is_named) {
+  ::unsetenv("STREAMS_TEST_MISSING");
+  std::string errors = deployment_errors(
+      "pipeline:\n"
+      "  segments:\n"
+      "    - steps_config:\n"
+      "        myinput:\n"
+      "          bootstrap_servers: [\"${envvar:STREAMS_TEST_MISSING}\"]\n");
+  BOOST_TEST(contains(errors,
+                      "d.yaml:5:31: pipeline.segments[0].steps_config.myinput."
+                      "bootstrap_servers[0]: environment variable STREAMS_TEST_MISSING "
+                      "is not set"),
+             errors);
+  BOOST_TEST(std::count(errors.begin(), errors.end(), '\n') == 1, errors);
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_say_what_was_expected) {
+  std::string errors = deployment_errors(
+      "pipeline:\n"
+      "  segments:\n"
+      "    - steps_config:\n"
+      "        myinput:\n"
+      "          auto_offset_reset: smallest\n"
+      "          commit_interval_ms: soon\n"
+      "          bootstrap_server: x\n");
+  BOOST_TEST(contains(errors,
+                      "auto_offset_reset: expected one of earliest, latest, error; got "
+                      "'smallest'"),
+             errors);
+  BOOST_TEST(contains(errors, "commit_interval_ms: expected an integer from 1 to"), errors);
+  BOOST_TEST(contains(errors, "myinput.bootstrap_server: unknown key"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_is_reported) {
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_TEST(!config::load_deployment_config("/nonexistent/d.yaml", &d, diag));
+  BOOST_TEST(all_errors(diag) == "/nonexistent/d.yaml: cannot open file\n");
+}

@@ -1,0 +1,77 @@
+#define BOOST_TEST_MODULE offset_tracker
+#include <boost/test/unit_test.hpp>
+
+#include "pipeline/offset_tracker.h"
+
+using streams::pipeline::OffsetTracker;
+
+BOOST_AUTO_TEST_CASE(nothing_committable_before_completion) {
+  OffsetTracker t(8);
+  BOOST_TEST(t.committable() == -1);
+  uint32_t s = t.begin(10);
+  BOOST_TEST(t.committable() == -1);
+  t.release(s);
+  BOOST_TEST(t.committable() == 11);
+  BOOST_TEST(t.in_flight() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(an_incomplete_offset_holds_back_later_ones) {
+  OffsetTracker t(8);
+  uint32_t a = t.begin(0);
+  uint32_t b = t.begin(1);
+  uint32_t c = t.begin(2);
+  t.release(b);
+  t.release(c);
+  BOOST_TEST(t.committable() == -1);
+  t.release(a);
+  BOOST_TEST(t.committable() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(outputs_hold_their_input_until_acknowledged) {
+  OffsetTracker t(8);
+  uint32_t s = t.begin(5);
+  t.hold(s);  // two outputs produced
+  t.hold(s);
+  t.release(s);  // processing finished
+  BOOST_TEST(t.committable() == -1);
+  t.release(s);  // first delivery report
+  BOOST_TEST(t.committable() == -1);
+  t.release(s);  // second
+  BOOST_TEST(t.committable() == 6);
+}
+
+BOOST_AUTO_TEST_CASE(gaps_in_offsets_commit_past_the_last_completed) {
+  OffsetTracker t(4);
+  t.release(t.begin(100));
+  t.release(t.begin(250));  // compacted topic: offsets jump
+  BOOST_TEST(t.committable() == 251);
+}
+
+BOOST_AUTO_TEST_CASE(full_ring_refuses_until_the_oldest_completes) {
+  OffsetTracker t(3);  // rounded up to 4
+  uint32_t slots[4];
+  for (int i = 0; i < 4; ++i) slots[i] = t.begin(i);
+  BOOST_TEST(t.full());
+  t.release(slots[3]);  // the newest completing frees nothing
+  BOOST_TEST(t.full());
+  t.release(slots[0]);
+  BOOST_TEST(!t.full());
+  BOOST_TEST(t.committable() == 1);
+  t.release(slots[1]);
+  t.release(slots[2]);
+  BOOST_TEST(t.committable() == 4);
+  BOOST_TEST(t.in_flight() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(slots_are_reused_across_many_wraps) {
+  OffsetTracker t(4);
+  uint32_t older = t.begin(0);
+  for (int64_t offset = 1; offset < 10000; ++offset) {
+    uint32_t s = t.begin(offset);
+    t.release(older);
+    BOOST_TEST_REQUIRE(t.committable() == offset);
+    older = s;
+  }
+  t.release(older);
+  BOOST_TEST(t.committable() == 10000);
+}
