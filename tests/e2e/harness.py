@@ -1,0 +1,188 @@
+"""End-to-end test harness: real processes, real Kafka protocol.
+
+Each test owns its ports, temporary directory and processes; everything is
+cleaned up even when the test fails. Waiting is always polling with a
+deadline. Paths come from the environment set by CTest.
+"""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+HOST = os.environ["STREAMS_HOST"]
+PLUGINS_DIR = os.environ["STREAMS_PLUGINS_DIR"]
+TEST_PLUGINS_DIR = os.environ["STREAMS_TEST_PLUGINS_DIR"]
+SOURCE_DIR = os.environ["STREAMS_SOURCE_DIR"]
+BUILD_DIR = os.environ["STREAMS_BUILD_DIR"]
+EXAMPLE_DIR = os.path.join(SOURCE_DIR, "configs", "simple_map_filter")
+
+
+def wait_for(predicate, timeout, what):
+    """Polls predicate() until it returns a truthy value or timeout expires."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Env(contextlib.ExitStack):
+    """A test's scratch directory and child processes, torn down on exit."""
+
+    def __enter__(self):
+        super().__enter__()
+        self.dir = tempfile.mkdtemp(prefix="streams-e2e-")
+        self.procs = []
+        self.callback(self._cleanup)
+        return self
+
+    def _cleanup(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if os.environ.get("STREAMS_KEEP_E2E_DIR"):
+            print(f"kept {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+    def spawn(self, args, log_name, env=None):
+        out = open(self.path(log_name + ".out"), "w")
+        err = open(self.path(log_name + ".err"), "w")
+        proc = subprocess.Popen(args, stdout=out, stderr=err, env=env,
+                                start_new_session=True)
+        proc.log_name = log_name
+        self.procs.append(proc)
+        return proc
+
+    def log(self, proc):
+        with open(self.path(proc.log_name + ".err")) as f:
+            return f.read()
+
+    def start_broker(self, topics):
+        """Starts `streams-host dev-broker`; returns its bootstrap string."""
+        for attempt in range(5):
+            port = free_port()
+            args = [HOST, "dev-broker", "--port", str(port)]
+            for topic in topics:
+                args += ["--topic", topic]
+            proc = self.spawn(args, f"broker{attempt}")
+            out = self.path(f"broker{attempt}.out")
+
+            def ready():
+                if proc.poll() is not None:
+                    return "exited"
+                with open(out) as f:
+                    line = f.readline().strip()
+                return line if line.startswith("bootstrap=") else None
+
+            state = wait_for(ready, 20, "the dev broker to print bootstrap=")
+            if state != "exited":
+                return state[len("bootstrap="):]
+            if proc.returncode != 2:  # 2: port taken in the meantime; try another
+                raise AssertionError(f"dev-broker failed: {self.log(proc)}")
+        raise AssertionError("no free port for the dev broker")
+
+    def start_host(self, pipeline, config, bootstrap, plugins_dir=PLUGINS_DIR,
+                   name="host", extra=()):
+        env = dict(os.environ, BOOTSTRAP_SERVERS=bootstrap)
+        args = [HOST, "run", "--config", config, "--plugins-dir", plugins_dir,
+                *extra, pipeline]
+        return self.spawn(args, name, env=env)
+
+    def stop(self, proc, timeout=30):
+        """SIGTERM, then waits for the exit status."""
+        proc.send_signal(signal.SIGTERM)
+        return wait_for(lambda: proc.poll() is not None and (proc.returncode,),
+                        timeout, f"{proc.log_name} to exit after SIGTERM")[0]
+
+
+def produce(bootstrap, topic, records):
+    """records: iterable of (key bytes|None, value bytes, headers list)."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        for key, value, headers in records:
+            producer.send(topic, key=key, value=value, headers=headers)
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+
+
+def partitions(topic, count):
+    return [TopicPartition(topic, p) for p in range(count)]
+
+
+def end_offsets(bootstrap, tps):
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def committed_offsets(bootstrap, group, tps):
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                             enable_auto_commit=False)
+    try:
+        return {tp.partition: consumer.committed(tp) or 0 for tp in tps}
+    finally:
+        consumer.close()
+
+
+def wait_committed_to_end(bootstrap, group, tps, timeout=60):
+    """Waits until the group's committed offsets equal the end offsets."""
+    def caught_up():
+        ends = end_offsets(bootstrap, tps)
+        return sum(ends.values()) > 0 and committed_offsets(bootstrap, group, tps) == ends
+    wait_for(caught_up, timeout, f"group {group} to commit up to the end offsets")
+
+
+def read_all(bootstrap, tps):
+    """Every record of the partitions, up to their current end offsets."""
+    ends = end_offsets(bootstrap, tps)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        wanted = [tp for tp in tps if ends[tp.partition] > 0]
+        consumer.assign(wanted)
+        consumer.seek_to_beginning(*wanted)
+        records = []
+
+        def done():
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+            return all(consumer.position(tp) >= ends[tp.partition] for tp in wanted)
+
+        if wanted:
+            wait_for(done, 30, "reading the topic to its end")
+        return records
+    finally:
+        consumer.close()
+
+
+def run_cli(args, env=None, timeout=60):
+    return subprocess.run([HOST, *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)

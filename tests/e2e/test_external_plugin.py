@@ -1,0 +1,60 @@
+"""A plugin built in a directory outside the repository, against the
+installed SDK, loads and runs in the host."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+PIPELINE = """source: {name: in, stream_name: words}
+steps:
+  - {kind: map, name: shout, plugin: shout, function: shout}
+  - {kind: sink, name: out, stream_name: shouted}
+"""
+DEPLOYMENT = """pipeline:
+  segments:
+    - steps_config:
+        in:
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          auto_offset_reset: earliest
+        out: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}
+"""
+
+
+def sh(*args):
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, (args, result.stdout, result.stderr)
+    return result.stdout
+
+
+def main():
+    with h.Env() as env:
+        prefix, src, build = env.path("prefix"), env.path("src"), env.path("build")
+        sh("cmake", "--install", h.BUILD_DIR, "--prefix", prefix)
+        shutil.copytree(os.path.join(h.SOURCE_DIR, "tests", "sdk_consumer"), src)
+        clean_env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
+        subprocess.run(["cmake", "-S", src, "-B", build, "-G", "Ninja",
+                        f"-DCMAKE_PREFIX_PATH={prefix}"], check=True, env=clean_env,
+                       capture_output=True)
+        sh("cmake", "--build", build)
+        plugin = os.path.join(build, "shout.so")
+        exported = [line.split()[-1] for line in sh("nm", "-D", "--defined-only", plugin).splitlines()]
+        assert exported == ["streams_plugin_entry_v1"], exported
+
+        bootstrap = env.start_broker(["words:2", "shouted:2"])
+        host = env.start_host(env.write("pipeline.yaml", PIPELINE),
+                              env.write("deployment.yaml", DEPLOYMENT), bootstrap,
+                              plugins_dir=build)
+        h.produce(bootstrap, "words", [(b"a", b"hello", []), (b"b", b"plugin", [])])
+        tps = h.partitions("words", 2)
+        h.wait_committed_to_end(bootstrap, "pipeline-in", tps)
+        values = sorted(r.value for r in h.read_all(bootstrap, h.partitions("shouted", 2)))
+        assert values == [b"HELLO!", b"PLUGIN!"], values
+        assert env.stop(host) == 0, env.log(host)
+    print("1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
