@@ -3,7 +3,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include <utility>
+
 #include <vector>
+#include "common/log.h"
 
 namespace streams::kafka {
 namespace {
@@ -14,6 +16,13 @@ std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
   return out;
+}
+
+// librdkafka's own log lines go through our logger at debug level: what
+// matters to an operator also arrives through the error callback.
+void log_cb(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  if (!log::enabled(log::Level::debug)) return;
+  log::debug("rdkafka " + std::to_string(level) + " " + facility + ": " + message);
 }
 
 rd_kafka_conf_t* build(const Params& defaults, const config::StepDeployment& step,
@@ -40,6 +49,7 @@ rd_kafka_conf_t* build(const Params& defaults, const config::StepDeployment& ste
     rd_kafka_conf_destroy(conf);
     return nullptr;
   }
+  rd_kafka_conf_set_log_cb(conf, &log_cb);
   return conf;
 }
 

@@ -74,6 +74,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   bool drain(Clock::time_point deadline);
   void commit(bool sync, const rd_kafka_topic_partition_list_t* only);
   int shutdown();
+  void close_consumer(Clock::time_point deadline);
   void fail(const std::string& reason);
   OffsetTracker* tracker(uint64_t token) {
     auto id = static_cast<size_t>(token >> 32);
@@ -94,6 +95,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::vector<streams_header> headers_;                      // the current input's headers, reused
   rd_kafka_message_t* batch_[kBatch];
   bool fatal_ = false;
+  bool closed_ = false;  // the consumer has left its group
   uint64_t consumed_ = 0, skipped_ = 0, produced_ = 0, delivered_ = 0;
   log::RateLimitedLog skip_log_{10};
   log::RateLimitedLog client_log_{5};
@@ -124,7 +126,9 @@ Runtime::~Runtime() {
   partitions_.clear();
   sink_.reset();
   if (queue_) rd_kafka_queue_destroy(queue_);
-  if (consumer_) rd_kafka_destroy(consumer_);
+  if (consumer_) {
+    rd_kafka_destroy_flags(consumer_, closed_ ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
 }
 
 bool Runtime::init(std::string* error) {
@@ -376,11 +380,27 @@ void Runtime::fail(const std::string& reason) {
   fatal_ = true;
 }
 
+// Leaves the group (the revoke callback drains and commits what is left)
+// without blocking past `deadline`, even when the brokers are gone.
+void Runtime::close_consumer(Clock::time_point deadline) {
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(consumer_);
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(consumer_, queue)) {
+    log::warn(std::string("consumer close: ") + rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+  while (!rd_kafka_consumer_closed(consumer_) && Clock::now() < deadline) {
+    rd_kafka_queue_poll_callback(queue, 100);
+  }
+  closed_ = rd_kafka_consumer_closed(consumer_);
+  if (!closed_) log::warn("the consumer did not leave its group within drain_timeout_ms");
+  rd_kafka_queue_destroy(queue);
+}
+
 int Runtime::shutdown() {
   const auto timeout = std::chrono::milliseconds(g_->source_deployment().drain_timeout_ms);
   const bool drained = drain(Clock::now() + timeout);
   commit(/*sync=*/true, nullptr);
-  rd_kafka_consumer_close(consumer_);  // revokes: drains and commits what is left
+  close_consumer(Clock::now() + timeout);
   partitions_.clear();
   log::info("stopped: consumed " + std::to_string(consumed_) + ", skipped " +
             std::to_string(skipped_) + ", produced " + std::to_string(produced_) + ", delivered " +
