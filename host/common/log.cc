@@ -76,4 +76,8 @@ bool RateLimitedLog::allow(std::chrono::steady_clock::time_point now, uint64_t* 
   return true;
 }
 
+std::string RateLimitedLog::note(uint64_t suppressed) {
+  return suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : "";
+}
+
 }  // namespace streams::log

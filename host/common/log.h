@@ -33,6 +33,9 @@ class RateLimitedLog {
   // lines dropped since the last line let through.
   bool allow(std::chrono::steady_clock::time_point now, uint64_t* suppressed);
 
+  // " (N similar suppressed)", or "" when N is 0: the tail for the line let through.
+  static std::string note(uint64_t suppressed);
+
  private:
   uint32_t per_second_;
   uint32_t in_window_ = 0;

@@ -237,8 +237,7 @@ void Runtime::consumer_error(const rd_kafka_message_t* msg) {
   }
   uint64_t suppressed = 0;
   if (client_log_.allow(Clock::now(), &suppressed)) {
-    log::warn("consumer: " + what +
-              (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : ""));
+    log::warn("consumer: " + what + log::RateLimitedLog::note(suppressed));
   }
 }
 
@@ -262,8 +261,7 @@ bool Runtime::on_record_error(const pipeline::RecordError& e) {
               std::to_string(e.origin->partition) + "]@" + std::to_string(e.origin->offset) +
               ": step '" + e.step->name + "' (plugin " + e.step->plugin + " " +
               e.step->plugin_version + ") " + error_kind_name(e.kind) + ": " +
-              std::string(e.message) +
-              (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : ""));
+              std::string(e.message) + log::RateLimitedLog::note(suppressed));
   }
   return true;
 }
@@ -370,8 +368,7 @@ void Runtime::on_error(int err, const char* reason) {
   }
   uint64_t suppressed = 0;
   if (client_log_.allow(Clock::now(), &suppressed)) {
-    log::warn(std::string("kafka: ") + reason +
-              (suppressed ? " (" + std::to_string(suppressed) + " similar suppressed)" : ""));
+    log::warn(std::string("kafka: ") + reason + log::RateLimitedLog::note(suppressed));
   }
 }
 

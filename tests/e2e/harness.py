@@ -23,6 +23,21 @@ BUILD_DIR = os.environ["STREAMS_BUILD_DIR"]
 EXAMPLE_DIR = os.path.join(SOURCE_DIR, "configs", "simple_map_filter")
 
 
+def deployment(source="in", sink="out", source_extra=""):
+    """A one-segment deployment config on $BOOTSTRAP_SERVERS that reads from
+    the beginning; `source_extra` is YAML added under the source step."""
+    extra = "".join(f"\n          {line}" for line in source_extra.splitlines())
+    return f"""pipeline:
+  segments:
+    - steps_config:
+        {source}:
+          bootstrap_servers: ["${{envvar:BOOTSTRAP_SERVERS}}"]
+          auto_offset_reset: earliest
+          override_params: {{session.timeout.ms: "6000"}}{extra}
+        {sink}: {{bootstrap_servers: ["${{envvar:BOOTSTRAP_SERVERS}}"]}}
+"""
+
+
 def wait_for(predicate, timeout, what):
     """Polls predicate() until it returns a truthy value or timeout expires."""
     deadline = time.monotonic() + timeout

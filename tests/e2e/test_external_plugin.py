@@ -13,14 +13,6 @@ steps:
   - {kind: map, name: shout, plugin: shout, function: shout}
   - {kind: sink, name: out, stream_name: shouted}
 """
-DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-        out: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}
-"""
 
 
 def sh(*args):
@@ -45,7 +37,7 @@ def main():
 
         bootstrap = env.start_broker(["words:2", "shouted:2"])
         host = env.start_host(env.write("pipeline.yaml", PIPELINE),
-                              env.write("deployment.yaml", DEPLOYMENT), bootstrap,
+                              env.write("deployment.yaml", h.deployment()), bootstrap,
                               plugins_dir=build)
         h.produce(bootstrap, "words", [(b"a", b"hello", []), (b"b", b"plugin", [])])
         tps = h.partitions("words", 2)

@@ -12,16 +12,6 @@ steps:
   - {kind: map, name: id, plugin: passthrough, function: identity}
   - {kind: sink, name: out, stream_name: b}
 """
-DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-          drain_timeout_ms: 2000
-          override_params: {session.timeout.ms: "6000"}
-        out: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}
-"""
 BOUND_S = 2 * 2 + 6  # close and drain bounds, plus slack for a loaded CI machine
 
 
@@ -29,7 +19,8 @@ def main():
     with h.Env() as env:
         bootstrap = env.start_broker(["a:2", "b:2"])
         broker = env.procs[-1]
-        host = env.start_host(env.write("p.yaml", PIPELINE), env.write("d.yaml", DEPLOYMENT),
+        config = env.write("d.yaml", h.deployment(source_extra="drain_timeout_ms: 2000"))
+        host = env.start_host(env.write("p.yaml", PIPELINE), config,
                               bootstrap)
         h.produce(bootstrap, "a", [(b"k", b"v%d" % i, []) for i in range(10)])
         h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("a", 2))
