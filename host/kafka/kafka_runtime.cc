@@ -94,6 +94,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::vector<std::unique_ptr<PartitionState>> partitions_;  // by partition number
   std::vector<streams_header> headers_;                      // the current input's headers, reused
   rd_kafka_message_t* batch_[kBatch];
+  const std::atomic<bool>* stop_ = nullptr;  // set by run()
   bool fatal_ = false;
   bool closed_ = false;  // the consumer has left its group
   uint64_t consumed_ = 0, skipped_ = 0, produced_ = 0, delivered_ = 0;
@@ -157,6 +158,8 @@ bool Runtime::init(std::string* error) {
 }
 
 int Runtime::run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
+  sink_->set_stop_flag(&stop);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, topic_.c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics);
@@ -195,7 +198,10 @@ void Runtime::process(const rd_kafka_message_t* msg) {
   if (!p) return;  // fetched before a revoke; not ours any more
   ++consumed_;
   OffsetTracker& t = *trackers_[p->tracker_id];
-  while (t.full() && !fatal_) sink_->poll(10);  // bounded in-flight window
+  while (t.full() && !fatal_ && !stop_->load(std::memory_order_relaxed)) {
+    sink_->poll(10);  // bounded in-flight window: wait for acknowledgements
+  }
+  if (t.full()) return;  // stopping: left unprocessed and uncommitted
   const uint32_t slot = t.begin(msg->offset);
 
   streams_record record{};

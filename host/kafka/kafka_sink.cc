@@ -75,6 +75,10 @@ bool KafkaSink::write(const streams_record& record, uint64_t token) {
       log::error("sink " + topic_ + ": producing an output failed: " + rd_kafka_err2str(err));
       return false;
     }
+    if (stop_ && stop_->load(std::memory_order_relaxed)) {
+      log::warn("sink " + topic_ + ": stop requested while the producer queue is full");
+      return false;
+    }
     rd_kafka_poll(rk_, 10);  // backpressure: wait for deliveries to make room
   }
 }

@@ -5,6 +5,7 @@
 // served inside poll() on that thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,13 +36,16 @@ class KafkaSink final : public pipeline::OutputSink {
   ~KafkaSink() override;
 
   // Copies `record` into the producer queue; waits (serving delivery reports)
-  // while the queue is full. False on a permanent refusal (reported).
+  // while the queue is full, unless a stop was requested. False on a
+  // permanent refusal or a stop while full (reported).
   bool write(const streams_record& record, uint64_t token) override;
   // Serves delivery reports for up to `timeout_ms`.
   void poll(int timeout_ms);
   // Outputs not yet acknowledged.
   int pending() const;
   const std::string& topic() const { return topic_; }
+  // `stop` (owned by the caller, outliving the sink) ends waits for room.
+  void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
 
  private:
   KafkaSink(rd_kafka_t* rk, rd_kafka_topic_t* rkt, std::string topic, DeliveryListener& listener);
@@ -50,6 +54,7 @@ class KafkaSink final : public pipeline::OutputSink {
   rd_kafka_topic_t* rkt_;
   std::string topic_;
   DeliveryListener& listener_;
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 }  // namespace streams::kafka

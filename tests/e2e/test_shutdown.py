@@ -1,4 +1,5 @@
-"""SIGTERM exits within the configured bound even when the broker is gone."""
+"""SIGTERM exits within the configured bound even when the broker is gone,
+or while the sink's producer queue is full because its broker is down."""
 import os
 import signal
 import sys
@@ -32,7 +33,25 @@ def main():
         elapsed = time.monotonic() - start
         assert status in (0, 1), (status, env.log(host))
         assert elapsed < BOUND_S, elapsed
-    print("1 passed, 0 failed")
+
+    with h.Env() as env:
+        bootstrap = env.start_broker(["a:1"])
+        dead = f"127.0.0.1:{h.free_port()}"  # nothing listens there
+        config = env.write("d.yaml", h.deployment(source_extra="drain_timeout_ms: 2000").replace(
+            '{bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}',
+            f'{{bootstrap_servers: ["{dead}"], '
+            f'override_params: {{queue.buffering.max.messages: "10"}}}}'))
+        host = env.start_host(env.write("p.yaml", PIPELINE), config, bootstrap)
+        h.produce(bootstrap, "a", [(None, b"v%d" % i, []) for i in range(50)])
+        h.wait_for(lambda: "assigned 1 partition" in env.log(host), 30, "the assignment")
+        start = time.monotonic()
+        status = env.stop(host, timeout=BOUND_S)
+        assert time.monotonic() - start < BOUND_S
+        assert status == 1, (status, env.log(host))  # outputs were not delivered
+        assert "stop requested while the producer queue is full" in env.log(host), env.log(host)
+        committed = h.committed_offsets(bootstrap, "pipeline-in", h.partitions("a", 1))
+        assert committed == {0: 0}, committed  # nothing was delivered, nothing committed
+    print("2 passed, 0 failed")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@
  *     table before running any plugin code and refuses other majors.
  *   - Every struct starts with `struct_size`. A minor version only appends
  *     fields; a reader must check `struct_size` before touching a field that
- *     was appended after the version it was built against.
+ *     was appended after the version it was built against. The two view
+ *     types used in arrays, streams_bytes and streams_header, are frozen for
+ *     the whole major version and carry no size.
  *
  * Ownership (OWNERSHIP: in each doc comment)
  *   - Inputs are host-owned views valid for the duration of one call.
