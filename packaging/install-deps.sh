@@ -12,6 +12,9 @@ PACKAGES=(
   libcli11-dev              # command-line parsing with --help per subcommand
   libsimdjson-dev           # JSON parsing in the example plugin
   kcat python3-kafka        # independent Kafka clients for the example and e2e tests
+  python3-confluent-kafka   # the Python baseline of the benchmarks
+  libbenchmark-dev          # Google Benchmark: the plugin call path microbenchmark
+  gnuplot-nox               # the benchmark chart
 )
 
 missing=()

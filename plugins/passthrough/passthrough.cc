@@ -1,5 +1,6 @@
-// Identity map: emits each input value unchanged (key, headers and
-// timestamp inherited). For benchmarks and tests of the plugin call path.
+// identity (map): emits each input value unchanged (key, headers and
+// timestamp inherited). drop_all (filter): drops everything. For benchmarks
+// and tests of the plugin call path.
 #include <streams/plugin.hpp>
 
 namespace {
@@ -11,6 +12,14 @@ class Identity {
   }
 };
 
+class DropAll {
+ public:
+  streams::Status process(const streams::Record&, streams::Output&) {
+    return streams::Status::drop;
+  }
+};
+
 }  // namespace
 
-STREAMS_PLUGIN("passthrough", "1.0.0", streams::map<Identity>("identity"))
+STREAMS_PLUGIN("passthrough", "1.0.0", streams::map<Identity>("identity"),
+               streams::filter<DropAll>("drop_all"))

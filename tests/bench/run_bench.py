@@ -1,0 +1,244 @@
+"""Benchmarks streams-host against the raw librdkafka ceiling and a Python
+baseline, on one dev broker, in one run. Writes results.md and chart.png.
+
+usage: run_bench.py BUILD_DIR OUT_DIR [--smoke]
+
+For each scenario: N records are preloaded into a fresh input topic, the
+application is started, and `streams-bench watch` measures from the first
+output record to the last (so start-up and group join are excluded): records
+per second, CPU seconds per million input records and peak RSS. Then, on fresh
+topics, records are produced at half the measured maximum while
+`streams-bench latency` measures receive time minus record timestamp.
+Each partition stays under the dev broker's ~5 MiB retention.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+BUILD = os.path.abspath(sys.argv[1])
+OUT = os.path.abspath(sys.argv[2])
+SMOKE = "--smoke" in sys.argv
+SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+os.environ.setdefault("STREAMS_HOST", os.path.join(BUILD, "host", "streams-host"))
+os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(BUILD, "plugins"))
+os.environ.setdefault("STREAMS_TEST_PLUGINS_DIR", os.path.join(BUILD, "test_plugins"))
+os.environ.setdefault("STREAMS_SOURCE_DIR", SOURCE)
+os.environ.setdefault("STREAMS_BUILD_DIR", BUILD)
+sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
+import harness as h  # noqa: E402
+
+BENCH = os.path.join(BUILD, "tests", "bench", "streams-bench")
+MICRO = os.path.join(BUILD, "tests", "bench", "plugin_call_bench")
+PARTITIONS = 8 if SMOKE else 48
+COUNT_100B = 20_000 if SMOKE else 1_000_000
+COUNT_JSON = 20_000 if SMOKE else 500_000
+LATENCY_SECONDS = 1 if SMOKE else 2
+# A fixed modest rate, the same for every scenario: the pipeline's own
+# latency, apart from the saturation of the shared 2-core machine and the
+# single-threaded dev broker at half of the maximum.
+LOW_RATE = 1000 if SMOKE else 20_000
+REPEATS = 1 if SMOKE else 3  # throughput runs per scenario; the median is reported
+JSON_SIZE = 250  # approximate size of the IngestMetric records
+
+PASSTHROUGH = """source: {name: in, stream_name: %(input)s}
+steps:
+  - {kind: map, name: identity, plugin: passthrough, function: identity}
+  - {kind: sink, name: out, stream_name: %(output)s}
+"""
+SIMPLE_MAP_FILTER = """source: {name: in, stream_name: %(input)s}
+steps:
+  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}
+  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
+  - {kind: sink, name: out, stream_name: %(output)s}
+"""
+
+
+def bench_json(args, timeout=600):
+    result = subprocess.run([BENCH, *args], capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"streams-bench {args[0]} failed: {result.stderr}")
+    return json.loads(result.stdout)
+
+
+class Scenario:
+    def __init__(self, name, payload, start):
+        self.name, self.payload, self.start = name, payload, start
+
+    def produce_args(self, count):
+        return ["--count", str(count)] + (["--json"] if self.payload == "json" else
+                                          ["--size", "100"])
+
+
+def start_relay(env, bootstrap, topic_in, topic_out, tag):
+    return env.spawn([BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
+                      "--output", topic_out, "--group", "relay-" + tag], "relay-" + tag)
+
+
+def start_host(pipeline_text):
+    def start(env, bootstrap, topic_in, topic_out, tag):
+        pipe = env.write(f"pipeline-{tag}.yaml",
+                         pipeline_text % {"input": topic_in, "output": topic_out})
+        config = env.write(f"deployment-{tag}.yaml", h.deployment())
+        return env.start_host(pipe, config, bootstrap, name="host-" + tag,
+                              extra=("--log-level", "warn"))
+    return start
+
+
+def start_python(env, bootstrap, topic_in, topic_out, tag):
+    script = os.path.join(SOURCE, "tests", "bench", "baseline_simple_map_filter.py")
+    return env.spawn(["/usr/bin/python3", script, bootstrap, topic_in, topic_out, "py-" + tag],
+                     "python-" + tag)
+
+
+def throughput(env, bootstrap, scenario, count, run):
+    tag = f"{scenario.name}-tp{run}"
+    topic_in, topic_out = "in-" + tag, "out-" + tag
+    bench_json(["produce", "--bootstrap", bootstrap, "--topic", topic_in,
+                *scenario.produce_args(count)])
+    proc = scenario.start(env, bootstrap, topic_in, topic_out, tag)
+    try:
+        return bench_json(["watch", "--bootstrap", bootstrap, "--topic", topic_out,
+                           "--partitions", str(PARTITIONS), "--expect", str(count),
+                           "--pid", str(proc.pid), "--timeout", "300"])
+    finally:
+        env.stop(proc, timeout=60)
+
+
+def latency(env, bootstrap, scenario, rate, phase):
+    tag = f"{scenario.name}-{phase}"
+    topic_in, topic_out = "in-" + tag, "out-" + tag
+    proc = scenario.start(env, bootstrap, topic_in, topic_out, tag)
+    try:
+        # Warm up: wait until the application is assigned and producing.
+        bench_json(["produce", "--bootstrap", bootstrap, "--topic", topic_in,
+                    *scenario.produce_args(1)])
+        bench_json(["watch", "--bootstrap", bootstrap, "--topic", topic_out, "--partitions",
+                    str(PARTITIONS), "--expect", "1", "--pid", str(proc.pid), "--timeout", "120"])
+        count = int(rate * LATENCY_SECONDS)
+        reader = env.spawn([BENCH, "latency", "--bootstrap", bootstrap, "--topic", topic_out,
+                            "--count", str(count), "--timeout", "120"], "latency-" + tag)
+        # The reader starts at the end of the topic: produce once it is assigned.
+        h.wait_for(lambda: "latency: assigned" in env.log(reader), 60, "the latency reader")
+        bench_json(["produce", "--bootstrap", bootstrap, "--topic", topic_in,
+                    "--rate", str(rate), *scenario.produce_args(count)], timeout=300)
+        h.wait_for(lambda: reader.poll() is not None, 180, "the latency reader to finish")
+        if reader.returncode != 0:
+            raise RuntimeError(f"latency reader failed: {env.log(reader)}")
+        with open(env.path(reader.log_name + ".out")) as f:
+            return json.load(f)
+    finally:
+        env.stop(proc, timeout=60)
+
+
+def microbench():
+    result = subprocess.run([MICRO, "--benchmark_format=json",
+                             "--benchmark_min_time=" + ("0.01" if SMOKE else "0.5")],
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr)
+    return {b["name"]: b["cpu_time"] for b in json.loads(result.stdout)["benchmarks"]}
+
+
+SCENARIOS = [
+    # name, payload, start, ceiling to compare with
+    (Scenario("ceiling-100B", "100", start_relay), None),
+    (Scenario("host-passthrough-100B", "100", start_host(PASSTHROUGH)), "ceiling-100B"),
+    (Scenario("ceiling-json", "json", start_relay), None),
+    (Scenario("host-simple_map_filter", "json", start_host(SIMPLE_MAP_FILTER)), "ceiling-json"),
+    (Scenario("python-simple_map_filter", "json", start_python), "ceiling-json"),
+]
+
+
+def write_table(rows, micro):
+    lines = [
+        "| scenario | records/s | MB/s | vs ceiling | CPU s / M records | peak RSS MB "
+        "| p50 / p99 ms at half max | (half max, records/s) "
+        f"| p50 / p99 ms at {LOW_RATE:,}/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        ratio = f"{r['ratio']:.0%}" if r["ratio"] is not None else "="
+        lines.append(
+            f"| {r['name']} | {r['msgs_per_s']:,.0f} | {r['mb_per_s']:.1f} | {ratio} "
+            f"| {r['cpu_s_per_million']:.2f} | {r['rss_peak_kb'] / 1024:.0f} "
+            f"| {r['p50_ms']:.0f} / {r['p99_ms']:.0f} | {r['rate']:,.0f} "
+            f"| {r['low_p50_ms']:.0f} / {r['low_p99_ms']:.0f} |")
+    lines += ["", "| plugin call path (plugin_call_bench) | ns per record |", "|---|---:|"]
+    lines += [f"| {name} | {ns:.1f} |" for name, ns in micro.items()]
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(text)
+    return text
+
+
+def write_chart(rows):
+    data = os.path.join(OUT, "chart.dat")
+    with open(data, "w") as f:
+        for r in rows:
+            f.write(f"\"{r['name']}\" {r['msgs_per_s'] / 1000:.1f}\n")
+    script = f"""set terminal pngcairo size 900,480
+set output '{os.path.join(OUT, "chart.png")}'
+set title 'Records per second (thousands), one 2-core machine, dev broker'
+set style data histograms
+set style fill solid 0.8
+set boxwidth 0.7
+set yrange [0:*]
+set xtics rotate by -20
+unset key
+plot '{data}' using 2:xtic(1) linecolor rgb '#3572a5', '' using 0:2:2 with labels offset 0,1 notitle
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    topics = []
+    for scenario, _ in SCENARIOS:
+        for phase in [f"tp{run}" for run in range(REPEATS)] + ["lat", "low"]:
+            topics += [f"in-{scenario.name}-{phase}:{PARTITIONS}",
+                       f"out-{scenario.name}-{phase}:{PARTITIONS}"]
+    rows, by_name = [], {}
+    with h.Env() as env:
+        bootstrap = env.start_broker(topics)
+        for scenario, ceiling in SCENARIOS:
+            count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
+            runs = sorted((throughput(env, bootstrap, scenario, count, run)
+                           for run in range(REPEATS)), key=lambda r: r["msgs_per_s"])
+            tp = dict(runs[len(runs) // 2], runs=[r["msgs_per_s"] for r in runs])
+            size = JSON_SIZE if scenario.payload == "json" else 100
+            rate = max(1000, int(tp["msgs_per_s"] / 2))
+            lat = latency(env, bootstrap, scenario, rate, "lat")
+            low = latency(env, bootstrap, scenario, LOW_RATE, "low")
+            row = dict(tp, name=scenario.name, rate=rate, p50_ms=lat["p50_ms"],
+                       p99_ms=lat["p99_ms"], low_p50_ms=low["p50_ms"], low_p99_ms=low["p99_ms"],
+                       mb_per_s=tp["msgs_per_s"] * size / 1e6,
+                       ratio=(tp["msgs_per_s"] / by_name[ceiling]["msgs_per_s"]
+                              if ceiling else None))
+            by_name[scenario.name] = row
+            rows.append(row)
+            print(f"{scenario.name}: {json.dumps(row)}", flush=True)
+    micro = microbench()
+    print(write_table(rows, micro))
+    write_chart(rows)
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump({"rows": rows, "micro_ns": micro}, f, indent=1)
+    check_outputs()
+
+
+def check_outputs():
+    """The run produced a row per scenario, the microbenchmarks and a chart."""
+    with open(os.path.join(OUT, "results.md")) as f:
+        table = f.read()
+    for scenario, _ in SCENARIOS:
+        assert f"| {scenario.name} |" in table, scenario.name
+    assert "BM_NoOutput" in table and "BM_OneOutput" in table, table
+    with open(os.path.join(OUT, "chart.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n", "chart.png is not a PNG"
+    if SMOKE:
+        print("1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()

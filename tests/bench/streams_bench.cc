@@ -1,0 +1,356 @@
+// streams-bench: the measuring tools behind tests/bench/run_bench.py.
+//
+//   produce  fill a topic with N messages (as fast as possible, or at a rate)
+//   relay    the ceiling: a plain librdkafka consume->produce loop with the
+//            host's client settings and no processing
+//   watch    throughput, CPU and peak RSS of a process turning a topic into
+//            another, from the output topic's watermarks and /proc
+//   latency  end-to-end latency: consume time minus the record's timestamp
+//
+// Every subcommand prints one JSON object on stdout.
+#include <librdkafka/rdkafka.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "streams-bench: %s\n", message.c_str());
+  std::exit(1);
+}
+
+rd_kafka_t* make_client(rd_kafka_type_t type,
+                        const std::vector<std::pair<std::string, std::string>>& props) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      die(k + ": " + err);
+    }
+  }
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
+  if (!rk) die(err);
+  return rk;
+}
+
+// The producer and consumer settings streams-host uses (kafka_conf.cc).
+std::vector<std::pair<std::string, std::string>> producer_props(const std::string& bootstrap) {
+  return {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}, {"linger.ms", "5"}};
+}
+
+std::vector<std::pair<std::string, std::string>> consumer_props(const std::string& bootstrap,
+                                                                const std::string& group) {
+  return {{"bootstrap.servers", bootstrap},  {"group.id", group},
+          {"auto.offset.reset", "earliest"}, {"enable.auto.offset.store", "false"},
+          {"enable.partition.eof", "false"}, {"queued.min.messages", "1000000"},
+          {"session.timeout.ms", "6000"},    {"fetch.wait.max.ms", "10"}};
+}
+
+// An IngestMetric counter of about 250 bytes, varied by n.
+std::string ingest_metric(uint64_t n) {
+  char buf[512];
+  int len = std::snprintf(
+      buf, sizeof buf,
+      "{\"org_id\": %llu, \"project_id\": %llu, \"name\": \"c:sessions/session@none\", "
+      "\"tags\": {\"sdk\": \"raven-node/2.6.3\", \"environment\": \"production\", "
+      "\"release\": \"sentry-test@1.0.%llu\"}, \"timestamp\": %llu, \"type\": \"c\", "
+      "\"retention_days\": 90, \"value\": [%llu]}",
+      static_cast<unsigned long long>(n % 1000), static_cast<unsigned long long>(n % 97),
+      static_cast<unsigned long long>(n % 50), 1846062325ULL + n % 3600,
+      static_cast<unsigned long long>(n));
+  return std::string(buf, static_cast<size_t>(len));
+}
+
+std::atomic<uint64_t> g_delivered{0}, g_failed{0};
+
+void count_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  (m->err ? g_failed : g_delivered).fetch_add(1, std::memory_order_relaxed);
+}
+
+int produce(const std::string& bootstrap, const std::string& topic, uint64_t count, size_t size,
+            bool json, double rate) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : producer_props(bootstrap))
+    rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", err, sizeof err);
+  rd_kafka_conf_set_dr_msg_cb(conf, &count_delivery);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) die(err);
+  std::string payload(size, 'x');
+  const auto start = Clock::now();
+  for (uint64_t i = 0; i < count; ++i) {
+    if (rate > 0) {
+      const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(i / rate));
+      while (Clock::now() < due) rd_kafka_poll(rk, 0);
+    }
+    if (json) payload = ingest_metric(i);
+    // Keyed, so records spread evenly: null keys go to one partition for
+    // ~10 ms at a time (sticky partitioning) and would overflow the dev
+    // broker's per-partition retention.
+    char key[24];
+    const int key_len = std::snprintf(key, sizeof key, "%llu", static_cast<unsigned long long>(i));
+    for (;;) {
+      rd_kafka_resp_err_t e = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(key, static_cast<size_t>(key_len)),
+          RD_KAFKA_V_VALUE(payload.data(), payload.size()), RD_KAFKA_V_END);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) die(rd_kafka_err2str(e));
+      rd_kafka_poll(rk, 1);
+    }
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_flush(rk, 60000);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("{\"produced\": %llu, \"failed\": %llu, \"seconds\": %.3f}\n",
+              static_cast<unsigned long long>(g_delivered.load()),
+              static_cast<unsigned long long>(g_failed.load()), seconds);
+  rd_kafka_destroy(rk);
+  return g_failed.load() == 0 ? 0 : 1;
+}
+
+std::atomic<bool> g_stop{false};
+
+// Consume->produce with no processing until SIGTERM. Offsets are stored once
+// produced and auto-committed every second: a ceiling, simpler than the
+// host's commit-after-delivery.
+int relay(const std::string& bootstrap, const std::string& in, const std::string& out,
+          const std::string& group) {
+  auto pprops = producer_props(bootstrap);
+  rd_kafka_conf_t* pconf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : pprops) rd_kafka_conf_set(pconf, k.c_str(), v.c_str(), err, sizeof err);
+  rd_kafka_conf_set_dr_msg_cb(pconf, &count_delivery);
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);
+  if (!producer) die(err);
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, out.c_str(), nullptr);
+  rd_kafka_t* consumer = make_client(RD_KAFKA_CONSUMER, consumer_props(bootstrap, group));
+  rd_kafka_poll_set_consumer(consumer);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, in.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(consumer, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer);
+  std::vector<rd_kafka_message_t*> batch(1024);
+  while (!g_stop.load()) {
+    // As the host does: block for one message, then take what is queued.
+    rd_kafka_message_t* first = rd_kafka_consumer_poll(consumer, 100);
+    if (!first) continue;
+    batch[0] = first;
+    ssize_t n = 1 + std::max<ssize_t>(0, rd_kafka_consume_batch_queue(queue, 0, batch.data() + 1,
+                                                                      batch.size() - 1));
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = batch[i];
+      if (!m->err) {
+        while (rd_kafka_producev(
+                   producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                   RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_KEY(m->key, m->key_len),
+                   RD_KAFKA_V_TIMESTAMP(rd_kafka_message_timestamp(m, nullptr)),
+                   RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(producer, 1);
+        }
+        rd_kafka_offset_store(m->rkt, m->partition, m->offset);
+      }
+      rd_kafka_message_destroy(m);
+    }
+    rd_kafka_poll(producer, 0);
+  }
+  rd_kafka_flush(producer, 10000);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  rd_kafka_topic_destroy(rkt);
+  rd_kafka_destroy(producer);
+  std::printf("{\"delivered\": %llu}\n", static_cast<unsigned long long>(g_delivered.load()));
+  return 0;
+}
+
+struct ProcStat {
+  double cpu_seconds = 0;
+  long rss_peak_kb = 0;
+};
+
+ProcStat read_proc(int pid) {
+  ProcStat s;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return s;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  s.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) s.rss_peak_kb = std::stol(line.substr(6));
+  }
+  return s;
+}
+
+uint64_t high_watermarks(rd_kafka_t* rk, const std::string& topic, int partitions) {
+  uint64_t sum = 0;
+  for (int p = 0; p < partitions; ++p) {
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, 5000) == 0) sum += hi;
+  }
+  return sum;
+}
+
+// Measures from the first output record to the `expect`-th: rate, and the CPU
+// the process `pid` spent in between.
+int watch(const std::string& bootstrap, const std::string& topic, int partitions, uint64_t expect,
+          int pid, double timeout_s) {
+  rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}});
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+  uint64_t first = 0, done = 0;
+  Clock::time_point t0{}, t1{};
+  ProcStat s0, s1;
+  while (Clock::now() < deadline) {
+    const uint64_t now_count = high_watermarks(rk, topic, partitions);
+    if (first == 0 && now_count > 0) {
+      t0 = Clock::now();
+      s0 = read_proc(pid);
+      first = now_count;
+    }
+    if (now_count >= expect) {
+      t1 = Clock::now();
+      s1 = read_proc(pid);
+      done = now_count;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  rd_kafka_destroy(rk);
+  if (!done) die("timed out: output topic " + topic + " did not reach " + std::to_string(expect));
+  const double seconds = std::chrono::duration<double>(t1 - t0).count();
+  // When everything arrived at once (or 1 record) there is no interval.
+  const double measured = std::max(1.0, static_cast<double>(done - first));
+  std::printf(
+      "{\"messages\": %llu, \"seconds\": %.3f, \"msgs_per_s\": %.0f, \"cpu_s\": %.3f, "
+      "\"cpu_s_per_million\": %.3f, \"rss_peak_kb\": %ld}\n",
+      static_cast<unsigned long long>(done - first), seconds,
+      seconds > 0 ? measured / seconds : 0.0, s1.cpu_seconds - s0.cpu_seconds,
+      (s1.cpu_seconds - s0.cpu_seconds) * 1e6 / measured, s1.rss_peak_kb);
+  return 0;
+}
+
+// Reads `topic` from the beginning and reports, for the first `count` records
+// stamped after the reader started, receive time minus record timestamp.
+// (Starting at `latest` would race with records produced meanwhile.)
+int latency(const std::string& bootstrap, const std::string& topic, uint64_t count,
+            double timeout_s) {
+  auto props = consumer_props(bootstrap, "streams-bench-latency-" + std::to_string(getpid()));
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, props);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  std::vector<double> ms;
+  ms.reserve(count);
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+  bool assigned = false;
+  const int64_t start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  while (ms.size() < count && Clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (!assigned) {
+      rd_kafka_topic_partition_list_t* a = nullptr;
+      if (rd_kafka_assignment(rk, &a) == 0 && a->cnt > 0 && !assigned) {
+        assigned = true;
+        std::fprintf(stderr, "latency: assigned\n");
+      }
+      if (a) rd_kafka_topic_partition_list_destroy(a);
+    }
+    if (!m) continue;
+    if (!m->err) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      const int64_t ts = rd_kafka_message_timestamp(m, nullptr);
+      if (ts >= start_ms) ms.push_back(static_cast<double>(now - ts));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (ms.empty()) die("no records received on " + topic);
+  std::sort(ms.begin(), ms.end());
+  auto pct = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+  };
+  std::printf("{\"records\": %zu, \"p50_ms\": %.1f, \"p99_ms\": %.1f, \"max_ms\": %.1f}\n",
+              ms.size(), pct(0.50), pct(0.99), ms.back());
+  return ms.size() == count ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"streams-bench: benchmark tools"};
+  app.require_subcommand(1);
+  std::string bootstrap, topic, out, group = "streams-bench-relay";
+  uint64_t count = 0;
+  size_t size = 100;
+  bool json = false;
+  double rate = 0, timeout = 120;
+  int partitions = 1, pid = 0;
+
+  auto* p = app.add_subcommand("produce", "Produce COUNT records");
+  p->add_option("--bootstrap", bootstrap)->required();
+  p->add_option("--topic", topic)->required();
+  p->add_option("--count", count)->required();
+  p->add_option("--size", size, "Value size (ignored with --json)");
+  p->add_flag("--json", json, "IngestMetric JSON counters (~250 bytes)");
+  p->add_option("--rate", rate, "Records per second (default: as fast as possible)");
+
+  auto* r = app.add_subcommand("relay", "Consume -> produce with no processing until SIGTERM");
+  r->add_option("--bootstrap", bootstrap)->required();
+  r->add_option("--input", topic)->required();
+  r->add_option("--output", out)->required();
+  r->add_option("--group", group);
+
+  auto* w = app.add_subcommand("watch", "Throughput/CPU/RSS of PID turning input into TOPIC");
+  w->add_option("--bootstrap", bootstrap)->required();
+  w->add_option("--topic", topic)->required();
+  w->add_option("--partitions", partitions)->required();
+  w->add_option("--expect", count)->required();
+  w->add_option("--pid", pid)->required();
+  w->add_option("--timeout", timeout);
+
+  auto* l = app.add_subcommand("latency", "Latency of COUNT records arriving on TOPIC");
+  l->add_option("--bootstrap", bootstrap)->required();
+  l->add_option("--topic", topic)->required();
+  l->add_option("--count", count)->required();
+  l->add_option("--timeout", timeout);
+
+  CLI11_PARSE(app, argc, argv);
+  std::signal(SIGTERM, [](int) { g_stop.store(true); });
+  std::signal(SIGINT, [](int) { g_stop.store(true); });
+  if (*p) return produce(bootstrap, topic, count, size, json, rate);
+  if (*r) return relay(bootstrap, topic, out, group);
+  if (*w) return watch(bootstrap, topic, partitions, count, pid, timeout);
+  return latency(bootstrap, topic, count, timeout);
+}

@@ -1,0 +1,102 @@
+// The example plugin through a real chain: what is kept, what is changed,
+// and the reason given for each kind of invalid input.
+#define BOOST_TEST_MODULE ingest_metrics
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include "fakes.h"
+#include "test_util.h"
+
+using namespace streams;
+using namespace streams::testing;
+
+namespace {
+
+struct Example {
+  TempDir dir;
+  FakeSink sink;
+  FakeErrors errors;
+  std::unique_ptr<pipeline::Chain> chain;
+
+  Example() {
+    config::Diagnostics diag;
+    auto g =
+        build(dir,
+              "  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}\n"
+              "  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}\n",
+              PLUGINS_DIR, diag);
+    BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+    std::string error;
+    chain = pipeline::Chain::create(g, sink, errors, &error);
+    BOOST_REQUIRE_MESSAGE(chain, error);
+  }
+
+  void run(const std::string& value) {
+    streams_record r{};
+    r.struct_size = sizeof(r);
+    r.value = {reinterpret_cast<const uint8_t*>(value.data()), value.size()};
+    const streams_origin origin{sizeof(streams_origin), "t", 0, 0};
+    BOOST_TEST((chain->process(r, origin, 1) == pipeline::ChainResult::ok));
+  }
+
+  std::string error_after(const std::string& value) {
+    errors.seen.clear();
+    run(value);
+    BOOST_REQUIRE(errors.seen.size() == 1u);
+    BOOST_TEST(errors.seen[0].kind == STREAMS_ERR_INVALID_INPUT);
+    return errors.seen[0].message;
+  }
+};
+
+nlohmann::json metric(const char* type) {
+  return {{"org_id", 1},     {"project_id", 2},         {"name", "c:x@none"},
+          {"type", type},    {"timestamp", 1846062325}, {"tags", {{"a", "b"}}},
+          {"value", {1, 2}}, {"retention_days", 90}};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(counters_pass_with_transformed_added) {
+  Example ex;
+  ex.run(metric("c").dump());
+  ex.run(metric("d").dump());
+  ex.run(metric("s").dump());
+  BOOST_REQUIRE(ex.sink.written.size() == 1u);
+  auto out = nlohmann::json::parse(ex.sink.written[0].value);
+  BOOST_TEST(out["transformed"] == true);
+  out.erase("transformed");
+  BOOST_TEST(out == metric("c"));
+}
+
+BOOST_AUTO_TEST_CASE(an_existing_transformed_field_is_replaced_not_duplicated) {
+  Example ex;
+  auto in = metric("c");
+  in["transformed"] = false;
+  in["extra"] = {{"nested", "q\"uote"}};
+  ex.run(in.dump());
+  BOOST_REQUIRE(ex.sink.written.size() == 1u);
+  const std::string& text = ex.sink.written[0].value;
+  BOOST_TEST(text.find("\"transformed\"") == text.rfind("\"transformed\""), text);
+  auto out = nlohmann::json::parse(text);
+  in["transformed"] = true;
+  BOOST_TEST(out == in);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_input_says_why) {
+  Example ex;
+  BOOST_TEST(ex.error_after("{\"org_id\": ") == "not valid JSON");
+  BOOST_TEST(ex.error_after("[1, 2]") == "not a JSON object");
+  BOOST_TEST(ex.error_after("") == "not valid JSON");
+  auto m = metric("c");
+  m.erase("tags");
+  BOOST_TEST(ex.error_after(m.dump()).find("missing field(s)") == 0u);
+  m = metric("x");
+  BOOST_TEST(ex.error_after(m.dump()) == "field type must be one of \"c\", \"d\", \"s\"");
+  m = metric("c");
+  m["org_id"] = "420";
+  BOOST_TEST(ex.error_after(m.dump()).find("must be integers") != std::string::npos);
+  m = metric("c");
+  m["value"] = "1";
+  BOOST_TEST(ex.error_after(m.dump()) == "field value must be a number or a list");
+  BOOST_TEST(ex.sink.written.empty());
+}
