@@ -178,7 +178,8 @@ def write_chart(rows):
     with open(data, "w") as f:
         for r in rows:
             f.write(f"\"{r['name']}\" {r['msgs_per_s'] / 1000:.1f}\n")
-    script = f"""set terminal pngcairo size 900,480
+    script = f"""set terminal pngcairo size 900,480 noenhanced
+set offsets 0, 0, graph 0.12, 0
 set output '{os.path.join(OUT, "chart.png")}'
 set title 'Records per second (thousands), one 2-core machine, dev broker'
 set style data histograms

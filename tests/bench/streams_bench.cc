@@ -157,13 +157,20 @@ int relay(const std::string& bootstrap, const std::string& in, const std::string
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = batch[i];
       if (!m->err) {
-        while (rd_kafka_producev(
-                   producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                   RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_KEY(m->key, m->key_len),
-                   RD_KAFKA_V_TIMESTAMP(rd_kafka_message_timestamp(m, nullptr)),
-                   RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        // Forwards key, value, headers and timestamp, as the host does; the
+        // headers are handed over, the cheapest way librdkafka offers.
+        rd_kafka_headers_t* headers = nullptr;
+        rd_kafka_message_detach_headers(m, &headers);
+        rd_kafka_resp_err_t e;
+        while ((e = rd_kafka_producev(
+                    producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_KEY(m->key, m->key_len),
+                    RD_KAFKA_V_HEADERS(headers),
+                    RD_KAFKA_V_TIMESTAMP(rd_kafka_message_timestamp(m, nullptr)),
+                    RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           rd_kafka_poll(producer, 1);
         }
+        if (e && headers) rd_kafka_headers_destroy(headers);  // not taken over
         rd_kafka_offset_store(m->rkt, m->partition, m->offset);
       }
       rd_kafka_message_destroy(m);
