@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
+
 #include "common/log.h"
 
 namespace streams::kafka {
@@ -58,6 +60,8 @@ KafkaSink::~KafkaSink() {
 }
 
 bool KafkaSink::write(const streams_record& record, uint64_t token) {
+  std::chrono::steady_clock::time_point blocked_since{};
+  bool warned = false;
   for (;;) {
     rd_kafka_headers_t* headers = copy_headers(record);
     rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -74,6 +78,12 @@ bool KafkaSink::write(const streams_record& record, uint64_t token) {
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       log::error("sink " + topic_ + ": producing an output failed: " + rd_kafka_err2str(err));
       return false;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (blocked_since == std::chrono::steady_clock::time_point{}) blocked_since = now;
+    if (!warned && now - blocked_since > std::chrono::seconds(1)) {
+      log::warn("sink " + topic_ + ": producer queue full for 1 s; waiting for deliveries");
+      warned = true;
     }
     if (stop_ && stop_->load(std::memory_order_relaxed)) {
       log::warn("sink " + topic_ + ": stop requested while the producer queue is full");

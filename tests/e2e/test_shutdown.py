@@ -43,7 +43,8 @@ def main():
             f'override_params: {{queue.buffering.max.messages: "10"}}}}'))
         host = env.start_host(env.write("p.yaml", PIPELINE), config, bootstrap)
         h.produce(bootstrap, "a", [(None, b"v%d" % i, []) for i in range(50)])
-        h.wait_for(lambda: "assigned 1 partition" in env.log(host), 30, "the assignment")
+        h.wait_for(lambda: "producer queue full for 1 s" in env.log(host), 60,
+                   "the sink to block on its full producer queue")
         start = time.monotonic()
         status = env.stop(host, timeout=BOUND_S)
         assert time.monotonic() - start < BOUND_S
