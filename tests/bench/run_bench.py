@@ -9,7 +9,10 @@ output record to the last (so start-up and group join are excluded): records
 per second, CPU seconds per million input records and peak RSS. Then, on fresh
 topics, records are produced at half the measured maximum while
 `streams-bench latency` measures receive time minus record timestamp.
-Each partition stays under the dev broker's ~5 MiB retention.
+Each partition stays under the dev broker's ~5 MiB retention. The
+application under test runs on core 1, the dev broker and the measuring tools
+on core 0 (with both free to float, the scheduler sometimes put the broker and
+the application on one core and halved the throughput).
 """
 import json
 import os
@@ -39,7 +42,7 @@ LATENCY_SECONDS = 1 if SMOKE else 2
 # latency, apart from the saturation of the shared 2-core machine and the
 # single-threaded dev broker at half of the maximum.
 LOW_RATE = 1000 if SMOKE else 20_000
-REPEATS = 1 if SMOKE else 3  # throughput runs per scenario; the median is reported
+REPEATS = 1 if SMOKE else 5  # throughput runs per scenario; the median is reported
 JSON_SIZE = 250  # approximate size of the IngestMetric records
 
 PASSTHROUGH = """source: {name: in, stream_name: %(input)s}
@@ -55,8 +58,13 @@ steps:
 """
 
 
+APP_CPU = ["taskset", "-c", "1"]    # the application under test
+TOOLS_CPU = ["taskset", "-c", "0"]  # the dev broker and the measuring tools
+
+
 def bench_json(args, timeout=600):
-    result = subprocess.run([BENCH, *args], capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run([*TOOLS_CPU, BENCH, *args], capture_output=True, text=True,
+                            timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"streams-bench {args[0]} failed: {result.stderr}")
     return json.loads(result.stdout)
@@ -72,7 +80,7 @@ class Scenario:
 
 
 def start_relay(env, bootstrap, topic_in, topic_out, tag):
-    return env.spawn([BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
+    return env.spawn([*APP_CPU, BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
                       "--output", topic_out, "--group", "relay-" + tag], "relay-" + tag)
 
 
@@ -82,13 +90,14 @@ def start_host(pipeline_text):
                          pipeline_text % {"input": topic_in, "output": topic_out})
         config = env.write(f"deployment-{tag}.yaml", h.deployment())
         return env.start_host(pipe, config, bootstrap, name="host-" + tag,
-                              extra=("--log-level", "warn"))
+                              extra=("--log-level", "warn"), prefix=APP_CPU)
     return start
 
 
 def start_python(env, bootstrap, topic_in, topic_out, tag):
     script = os.path.join(SOURCE, "tests", "bench", "baseline_simple_map_filter.py")
-    return env.spawn(["/usr/bin/python3", script, bootstrap, topic_in, topic_out, "py-" + tag],
+    return env.spawn([*APP_CPU, "/usr/bin/python3", script, bootstrap, topic_in, topic_out,
+                      "py-" + tag],
                      "python-" + tag)
 
 
@@ -117,7 +126,7 @@ def latency(env, bootstrap, scenario, rate, phase):
         bench_json(["watch", "--bootstrap", bootstrap, "--topic", topic_out, "--partitions",
                     str(PARTITIONS), "--expect", "1", "--pid", str(proc.pid), "--timeout", "120"])
         count = int(rate * LATENCY_SECONDS)
-        reader = env.spawn([BENCH, "latency", "--bootstrap", bootstrap, "--topic", topic_out,
+        reader = env.spawn([*TOOLS_CPU, BENCH, "latency", "--bootstrap", bootstrap, "--topic", topic_out,
                             "--count", str(count), "--timeout", "120"], "latency-" + tag)
         # The reader starts at the end of the topic: produce once it is assigned.
         h.wait_for(lambda: "latency: assigned" in env.log(reader), 60, "the latency reader")
@@ -193,17 +202,21 @@ plot '{data}' using 2:xtic(1) linecolor rgb '#3572a5', '' using 0:2:2 with label
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
+def scenario_topics(scenario):
+    phases = [f"tp{run}" for run in range(REPEATS)] + ["lat", "low"]
+    return [f"{kind}-{scenario.name}-{phase}:{PARTITIONS}"
+            for phase in phases for kind in ("in", "out")]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    topics = []
-    for scenario, _ in SCENARIOS:
-        for phase in [f"tp{run}" for run in range(REPEATS)] + ["lat", "low"]:
-            topics += [f"in-{scenario.name}-{phase}:{PARTITIONS}",
-                       f"out-{scenario.name}-{phase}:{PARTITIONS}"]
     rows, by_name = [], {}
     with h.Env() as env:
-        bootstrap = env.start_broker(topics)
         for scenario, ceiling in SCENARIOS:
+            # A fresh dev broker per scenario: every scenario starts from the
+            # same clean state, whatever the ones before it left behind.
+            bootstrap = env.start_broker(scenario_topics(scenario), prefix=TOOLS_CPU)
+            broker = env.procs[-1]
             count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
             runs = sorted((throughput(env, bootstrap, scenario, count, run)
                            for run in range(REPEATS)), key=lambda r: r["msgs_per_s"])
@@ -212,6 +225,7 @@ def main():
             rate = max(1000, int(tp["msgs_per_s"] / 2))
             lat = latency(env, bootstrap, scenario, rate, "lat")
             low = latency(env, bootstrap, scenario, LOW_RATE, "low")
+            env.stop(broker)
             row = dict(tp, name=scenario.name, rate=rate, p50_ms=lat["p50_ms"],
                        p99_ms=lat["p99_ms"], low_p50_ms=low["p50_ms"], low_p99_ms=low["p99_ms"],
                        mb_per_s=tp["msgs_per_s"] * size / 1e6,

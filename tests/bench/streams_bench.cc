@@ -94,9 +94,11 @@ int produce(const std::string& bootstrap, const std::string& topic, uint64_t cou
   const auto start = Clock::now();
   for (uint64_t i = 0; i < count; ++i) {
     if (rate > 0) {
+      // Sleep (not spin: the application under test needs the cores) until
+      // this record is due; when late, records go out back to back.
       const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                    std::chrono::duration<double>(i / rate));
-      while (Clock::now() < due) rd_kafka_poll(rk, 0);
+      if (Clock::now() < due) std::this_thread::sleep_until(due);
     }
     if (json) payload = ingest_metric(i);
     // Keyed, so records spread evenly: null keys go to one partition for
@@ -129,9 +131,26 @@ std::atomic<bool> g_stop{false};
 // Consume->produce with no processing until SIGTERM. Offsets are stored once
 // produced and auto-committed every second: a ceiling, simpler than the
 // host's commit-after-delivery.
+// `extra`: KEY=VALUE librdkafka properties, for exploring settings; a key
+// prefixed "consumer." or "producer." goes to that client only.
 int relay(const std::string& bootstrap, const std::string& in, const std::string& out,
-          const std::string& group) {
+          const std::string& group, const std::vector<std::string>& extra) {
   auto pprops = producer_props(bootstrap);
+  auto cprops = consumer_props(bootstrap, group);
+  for (const auto& kv : extra) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) die("--set " + kv + ": expected KEY=VALUE");
+    std::string key = kv.substr(0, eq);
+    const std::string value = kv.substr(eq + 1);
+    if (key.rfind("consumer.", 0) == 0) {
+      cprops.emplace_back(key.substr(9), value);
+    } else if (key.rfind("producer.", 0) == 0) {
+      pprops.emplace_back(key.substr(9), value);
+    } else {
+      cprops.emplace_back(key, value);
+      pprops.emplace_back(key, value);
+    }
+  }
   rd_kafka_conf_t* pconf = rd_kafka_conf_new();
   char err[512];
   for (const auto& [k, v] : pprops) rd_kafka_conf_set(pconf, k.c_str(), v.c_str(), err, sizeof err);
@@ -139,7 +158,7 @@ int relay(const std::string& bootstrap, const std::string& in, const std::string
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);
   if (!producer) die(err);
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, out.c_str(), nullptr);
-  rd_kafka_t* consumer = make_client(RD_KAFKA_CONSUMER, consumer_props(bootstrap, group));
+  rd_kafka_t* consumer = make_client(RD_KAFKA_CONSUMER, cprops);
   rd_kafka_poll_set_consumer(consumer);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, in.c_str(), RD_KAFKA_PARTITION_UA);
@@ -338,6 +357,8 @@ int main(int argc, char** argv) {
   r->add_option("--input", topic)->required();
   r->add_option("--output", out)->required();
   r->add_option("--group", group);
+  std::vector<std::string> extra;
+  r->add_option("--set", extra, "KEY=VALUE librdkafka property (consumer./producer. prefix: one client)");
 
   auto* w = app.add_subcommand("watch", "Throughput/CPU/RSS of PID turning input into TOPIC");
   w->add_option("--bootstrap", bootstrap)->required();
@@ -357,7 +378,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, [](int) { g_stop.store(true); });
   std::signal(SIGINT, [](int) { g_stop.store(true); });
   if (*p) return produce(bootstrap, topic, count, size, json, rate);
-  if (*r) return relay(bootstrap, topic, out, group);
+  if (*r) return relay(bootstrap, topic, out, group, extra);
   if (*w) return watch(bootstrap, topic, partitions, count, pid, timeout);
   return latency(bootstrap, topic, count, timeout);
 }

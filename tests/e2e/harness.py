@@ -98,11 +98,12 @@ class Env(contextlib.ExitStack):
         with open(self.path(proc.log_name + ".err")) as f:
             return f.read()
 
-    def start_broker(self, topics):
-        """Starts `streams-host dev-broker`; returns its bootstrap string."""
+    def start_broker(self, topics, prefix=()):
+        """Starts `streams-host dev-broker` (after `prefix`, e.g. a taskset
+        command); returns its bootstrap string."""
         for attempt in range(5):
             port = free_port()
-            args = [HOST, "dev-broker", "--port", str(port)]
+            args = [*prefix, HOST, "dev-broker", "--port", str(port)]
             for topic in topics:
                 args += ["--topic", topic]
             proc = self.spawn(args, f"broker{attempt}")
@@ -123,9 +124,9 @@ class Env(contextlib.ExitStack):
         raise AssertionError("no free port for the dev broker")
 
     def start_host(self, pipeline, config, bootstrap, plugins_dir=PLUGINS_DIR,
-                   name="host", extra=()):
+                   name="host", extra=(), prefix=()):
         env = dict(os.environ, BOOTSTRAP_SERVERS=bootstrap)
-        args = [HOST, "run", "--config", config, "--plugins-dir", plugins_dir,
+        args = [*prefix, HOST, "run", "--config", config, "--plugins-dir", plugins_dir,
                 *extra, pipeline]
         return self.spawn(args, name, env=env)
 
