@@ -80,6 +80,9 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
     auto id = static_cast<size_t>(token >> 32);
     return id < trackers_.size() ? trackers_[id].get() : nullptr;
   }
+  bool cooperative() const {
+    return std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0;
+  }
   PartitionState* partition(int32_t p) {
     return p >= 0 && static_cast<size_t>(p) < partitions_.size() ? partitions_[p].get() : nullptr;
   }
@@ -297,7 +300,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     partitions_[p] = std::move(state);
   }
   log::info("assigned " + std::to_string(parts->cnt) + " partition(s) of " + topic_);
-  if (std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0) {
+  if (cooperative()) {
     rd_kafka_error_t* e = rd_kafka_incremental_assign(consumer_, parts);
     if (e) rd_kafka_error_destroy(e);
   } else {
@@ -321,7 +324,7 @@ void Runtime::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
   log::info(std::string(lost ? "lost " : "revoked ") + std::to_string(parts->cnt) +
             " partition(s)");
-  if (std::strcmp(rd_kafka_rebalance_protocol(consumer_), "COOPERATIVE") == 0) {
+  if (cooperative()) {
     rd_kafka_error_t* e = rd_kafka_incremental_unassign(consumer_, parts);
     if (e) rd_kafka_error_destroy(e);
   } else {

@@ -32,8 +32,12 @@ using Clock = std::chrono::steady_clock;
   std::exit(1);
 }
 
-rd_kafka_t* make_client(rd_kafka_type_t type,
-                        const std::vector<std::pair<std::string, std::string>>& props) {
+using Props = std::vector<std::pair<std::string, std::string>>;
+
+// A client with `props`; any property librdkafka refuses is fatal.
+rd_kafka_t* make_client(rd_kafka_type_t type, const Props& props,
+                        void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*,
+                                            void*) = nullptr) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   for (const auto& [k, v] : props) {
@@ -41,18 +45,29 @@ rd_kafka_t* make_client(rd_kafka_type_t type,
       die(k + ": " + err);
     }
   }
+  if (on_delivery) rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
   if (!rk) die(err);
   return rk;
 }
 
+// A consumer subscribed to `topic`, serving its callbacks on the consumer queue.
+rd_kafka_t* make_consumer(const Props& props, const std::string& topic) {
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, props);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  return rk;
+}
+
 // The producer and consumer settings streams-host uses (kafka_conf.cc).
-std::vector<std::pair<std::string, std::string>> producer_props(const std::string& bootstrap) {
+Props producer_props(const std::string& bootstrap) {
   return {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}, {"linger.ms", "5"}};
 }
 
-std::vector<std::pair<std::string, std::string>> consumer_props(const std::string& bootstrap,
-                                                                const std::string& group) {
+Props consumer_props(const std::string& bootstrap, const std::string& group) {
   return {{"bootstrap.servers", bootstrap},  {"group.id", group},
           {"auto.offset.reset", "earliest"}, {"enable.auto.offset.store", "false"},
           {"enable.partition.eof", "false"}, {"queued.min.messages", "1000000"},
@@ -82,14 +97,9 @@ void count_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
 
 int produce(const std::string& bootstrap, const std::string& topic, uint64_t count, size_t size,
             bool json, double rate) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  for (const auto& [k, v] : producer_props(bootstrap))
-    rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err);
-  rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", err, sizeof err);
-  rd_kafka_conf_set_dr_msg_cb(conf, &count_delivery);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (!rk) die(err);
+  Props props = producer_props(bootstrap);
+  props.emplace_back("queue.buffering.max.messages", "1000000");
+  rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, props, &count_delivery);
   std::string payload(size, 'x');
   const auto start = Clock::now();
   for (uint64_t i = 0; i < count; ++i) {
@@ -151,19 +161,9 @@ int relay(const std::string& bootstrap, const std::string& in, const std::string
       pprops.emplace_back(key, value);
     }
   }
-  rd_kafka_conf_t* pconf = rd_kafka_conf_new();
-  char err[512];
-  for (const auto& [k, v] : pprops) rd_kafka_conf_set(pconf, k.c_str(), v.c_str(), err, sizeof err);
-  rd_kafka_conf_set_dr_msg_cb(pconf, &count_delivery);
-  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);
-  if (!producer) die(err);
+  rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, pprops, &count_delivery);
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, out.c_str(), nullptr);
-  rd_kafka_t* consumer = make_client(RD_KAFKA_CONSUMER, cprops);
-  rd_kafka_poll_set_consumer(consumer);
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, in.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_subscribe(consumer, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
+  rd_kafka_t* consumer = make_consumer(cprops, in);
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer);
   std::vector<rd_kafka_message_t*> batch(1024);
   while (!g_stop.load()) {
@@ -286,12 +286,7 @@ int watch(const std::string& bootstrap, const std::string& topic, int partitions
 int latency(const std::string& bootstrap, const std::string& topic, uint64_t count,
             double timeout_s) {
   auto props = consumer_props(bootstrap, "streams-bench-latency-" + std::to_string(getpid()));
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, props);
-  rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_subscribe(rk, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
+  rd_kafka_t* rk = make_consumer(props, topic);
   std::vector<double> ms;
   ms.reserve(count);
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -358,7 +353,8 @@ int main(int argc, char** argv) {
   r->add_option("--output", out)->required();
   r->add_option("--group", group);
   std::vector<std::string> extra;
-  r->add_option("--set", extra, "KEY=VALUE librdkafka property (consumer./producer. prefix: one client)");
+  r->add_option("--set", extra,
+                "KEY=VALUE librdkafka property (consumer./producer. prefix: one client)");
 
   auto* w = app.add_subcommand("watch", "Throughput/CPU/RSS of PID turning input into TOPIC");
   w->add_option("--bootstrap", bootstrap)->required();
