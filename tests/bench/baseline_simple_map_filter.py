@@ -19,9 +19,9 @@ def main():
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                          "auto.offset.reset": "earliest", "queued.min.messages": 1000000,
                          "enable.auto.offset.store": False, "session.timeout.ms": 6000,
-                         "fetch.wait.max.ms": 10})
+                         "fetch.wait.max.ms": 5})
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
-                         "linger.ms": 5})
+                         "linger.ms": 1})
     running = [True]
     signal.signal(signal.SIGTERM, lambda *_: running.__setitem__(0, False))
     consumer.subscribe([topic_in])

@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -64,14 +65,14 @@ rd_kafka_t* make_consumer(const Props& props, const std::string& topic) {
 
 // The producer and consumer settings streams-host uses (kafka_conf.cc).
 Props producer_props(const std::string& bootstrap) {
-  return {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}, {"linger.ms", "5"}};
+  return {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}, {"linger.ms", "1"}};
 }
 
 Props consumer_props(const std::string& bootstrap, const std::string& group) {
   return {{"bootstrap.servers", bootstrap},  {"group.id", group},
           {"auto.offset.reset", "earliest"}, {"enable.auto.offset.store", "false"},
           {"enable.partition.eof", "false"}, {"queued.min.messages", "1000000"},
-          {"session.timeout.ms", "6000"},    {"fetch.wait.max.ms", "10"}};
+          {"session.timeout.ms", "6000"},    {"fetch.wait.max.ms", "5"}};
 }
 
 // An IngestMetric counter of about 250 bytes, varied by n.
@@ -99,6 +100,9 @@ int produce(const std::string& bootstrap, const std::string& topic, uint64_t cou
             bool json, double rate) {
   Props props = producer_props(bootstrap);
   props.emplace_back("queue.buffering.max.messages", "1000000");
+  // librdkafka's default linger: shorter ones make the dev broker keep many
+  // tiny message sets per partition, and its fetches slow down as they grow.
+  props.emplace_back("linger.ms", "5");
   rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, props, &count_delivery);
   std::string payload(size, 'x');
   const auto start = Clock::now();
@@ -280,51 +284,70 @@ int watch(const std::string& bootstrap, const std::string& topic, int partitions
   return 0;
 }
 
-// Reads `topic` from the beginning and reports, for the first `count` records
-// stamped after the reader started, receive time minus record timestamp.
-// (Starting at `latest` would race with records produced meanwhile.)
+// Reads `topic` from the beginning until `count` records stamped after the
+// reader started have arrived, and reports receive time minus record
+// timestamp for those stamped `warmup_ms` or more after the first of them:
+// the first moments measure the generator's start-up (connection, metadata,
+// producer id), not the application. (Starting at `latest` would race with
+// records produced meanwhile.) `dump`: a file for one line per measured
+// record, "ms-since-first partition latency-ms".
 int latency(const std::string& bootstrap, const std::string& topic, uint64_t count,
-            double timeout_s) {
+            double timeout_s, int64_t warmup_ms, const std::string& dump) {
   auto props = consumer_props(bootstrap, "streams-bench-latency-" + std::to_string(getpid()));
   rd_kafka_t* rk = make_consumer(props, topic);
   std::vector<double> ms;
   ms.reserve(count);
+  std::vector<std::array<int64_t, 3>> rows;
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(timeout_s));
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t start_ms = wall_ms();
+  int64_t first_ts = -1;
+  uint64_t seen = 0;
   bool assigned = false;
-  const int64_t start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-  while (ms.size() < count && Clock::now() < deadline) {
+  while (seen < count && Clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
     if (!assigned) {
       rd_kafka_topic_partition_list_t* a = nullptr;
-      if (rd_kafka_assignment(rk, &a) == 0 && a->cnt > 0 && !assigned) {
+      if (rd_kafka_assignment(rk, &a) == 0 && a->cnt > 0) {
         assigned = true;
         std::fprintf(stderr, "latency: assigned\n");
       }
       if (a) rd_kafka_topic_partition_list_destroy(a);
     }
     if (!m) continue;
-    if (!m->err) {
-      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
-      const int64_t ts = rd_kafka_message_timestamp(m, nullptr);
-      if (ts >= start_ms) ms.push_back(static_cast<double>(now - ts));
+    const int64_t ts = m->err ? -1 : rd_kafka_message_timestamp(m, nullptr);
+    if (ts >= start_ms) {
+      ++seen;
+      if (first_ts < 0) first_ts = ts;
+      if (ts >= first_ts + warmup_ms) {
+        const int64_t lat = wall_ms() - ts;
+        ms.push_back(static_cast<double>(lat));
+        if (!dump.empty()) rows.push_back({ts - first_ts, m->partition, lat});
+      }
     }
     rd_kafka_message_destroy(m);
   }
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
-  if (ms.empty()) die("no records received on " + topic);
+  if (!dump.empty()) {
+    std::ofstream out(dump);
+    for (const auto& r : rows) out << r[0] << ' ' << r[1] << ' ' << r[2] << '\n';
+  }
+  if (ms.empty()) die("no records measured on " + topic);
   std::sort(ms.begin(), ms.end());
   auto pct = [&](double q) {
     return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
   };
-  std::printf("{\"records\": %zu, \"p50_ms\": %.1f, \"p99_ms\": %.1f, \"max_ms\": %.1f}\n",
-              ms.size(), pct(0.50), pct(0.99), ms.back());
-  return ms.size() == count ? 0 : 1;
+  std::printf(
+      "{\"records\": %llu, \"measured\": %zu, \"p50_ms\": %.1f, \"p99_ms\": %.1f, "
+      "\"max_ms\": %.1f}\n",
+      static_cast<unsigned long long>(seen), ms.size(), pct(0.50), pct(0.99), ms.back());
+  return seen == count ? 0 : 1;
 }
 
 }  // namespace
@@ -369,6 +392,10 @@ int main(int argc, char** argv) {
   l->add_option("--topic", topic)->required();
   l->add_option("--count", count)->required();
   l->add_option("--timeout", timeout);
+  int64_t warmup_ms = 0;
+  l->add_option("--warmup-ms", warmup_ms, "Leave out records stamped this soon after the first");
+  std::string dump;
+  l->add_option("--dump", dump, "One line per measured record to this file");
 
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGTERM, [](int) { g_stop.store(true); });
@@ -376,5 +403,5 @@ int main(int argc, char** argv) {
   if (*p) return produce(bootstrap, topic, count, size, json, rate);
   if (*r) return relay(bootstrap, topic, out, group, extra);
   if (*w) return watch(bootstrap, topic, partitions, count, pid, timeout);
-  return latency(bootstrap, topic, count, timeout);
+  return latency(bootstrap, topic, count, timeout, warmup_ms, dump);
 }
