@@ -49,10 +49,17 @@ int validate_command(const PipelineArgs& args) {
   auto generation = load(args, diag);
   report(diag);
   if (!generation) return 2;
-  std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sink %s (%s)\n", args.pipeline_path.c_str(),
+  std::string sinks;
+  for (const auto& sink : generation->sinks) {
+    sinks += (sinks.empty() ? "" : ", ") + sink.name + " (" +
+             (sink.type == config::SinkType::kafka  ? sink.topic
+              : sink.type == config::SinkType::file ? sink.path
+                                                    : "devnull") +
+             ")";
+  }
+  std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sinks %s\n", args.pipeline_path.c_str(),
               generation->pipeline.source.name.c_str(), generation->source_topic().c_str(),
-              generation->steps.size(), generation->sink().name.c_str(),
-              generation->sink_topic().c_str());
+              generation->steps.size() - generation->sinks.size(), sinks.c_str());
   return 0;
 }
 
@@ -69,6 +76,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   report(diag);
   if (!generation) return 2;
   for (const auto& step : generation->steps) {
+    if (!step.function) continue;
     log::info("step '" + step.name + "': " + step.plugin + " " + step.plugin_version + " (" +
               step.library->path() + ")");
   }

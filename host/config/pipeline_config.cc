@@ -7,20 +7,22 @@
 namespace streams::config {
 namespace {
 
+constexpr StepKind kKinds[] = {StepKind::map,           StepKind::filter, StepKind::flat_map,
+                               StepKind::header_filter, StepKind::route,  StepKind::broadcast,
+                               StepKind::sink};
+constexpr const char* kKindList = "map, filter, flat_map, header_filter, route, broadcast, sink";
+
 bool parse_kind(const std::string& text, StepKind* kind) {
-  if (text == "map")
-    *kind = StepKind::map;
-  else if (text == "filter")
-    *kind = StepKind::filter;
-  else if (text == "sink")
-    *kind = StepKind::sink;
-  else
-    return false;
-  return true;
+  for (StepKind k : kKinds) {
+    if (text == to_string(k)) {
+      *kind = k;
+      return true;
+    }
+  }
+  return false;
 }
 
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
-  r.check_keys(node, key, {"kind", "name", "plugin", "function", "config"});
   if (auto plugin = r.string(node, key, "plugin", true)) step->plugin = *plugin;
   if (auto fn = r.string(node, key, "function", true)) step->function = *fn;
   step->plugin_location = r.at(node["plugin"] ? node["plugin"] : node, join_key(key, "plugin"));
@@ -31,12 +33,54 @@ void read_function(YamlReader& r, const YAML::Node& node, const std::string& key
 }
 
 void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
-  r.check_keys(node, key, {"kind", "name", "type", "stream_name"});
+  r.check_keys(node, key, {"kind", "name", "type", "stream_name", "path"});
   auto type = r.string(node, key, "type", false);
-  if (type && *type != "kafka") {
-    r.error(node["type"], join_key(key, "type"), "expected kafka, got '" + *type + "'");
+  if (!type || *type == "kafka") {
+    step->sink_type = SinkType::kafka;
+    if (auto stream = r.string(node, key, "stream_name", true)) step->stream_name = *stream;
+  } else if (*type == "devnull") {
+    step->sink_type = SinkType::devnull;
+  } else if (*type == "file") {
+    step->sink_type = SinkType::file;
+    if (auto path = r.string(node, key, "path", true)) step->path = *path;
+  } else {
+    r.error(node["type"], join_key(key, "type"),
+            "expected kafka, devnull or file, got '" + *type + "'");
   }
-  if (auto stream = r.string(node, key, "stream_name", true)) step->stream_name = *stream;
+}
+
+void read_header_filter(YamlReader& r, const YAML::Node& node, const std::string& key,
+                        StepSpec* step) {
+  r.check_keys(node, key, {"kind", "name", "header", "value"});
+  if (auto header = r.string(node, key, "header", true)) step->header = *header;
+  if (auto value = r.string(node, key, "value", true)) step->header_value = *value;
+}
+
+// `what` names the list in messages ("the pipeline", "branch 'b' of 'r'").
+bool read_steps(YamlReader& r, const YAML::Node& list, const std::string& key,
+                const std::string& what, std::vector<StepSpec>* out);
+
+void read_branches(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
+  const std::string bkey = join_key(key, "branches");
+  YAML::Node branches = node["branches"];
+  if (!branches || (branches.IsMap() && branches.size() == 0)) {
+    r.error(branches ? branches : node, bkey,
+            std::string("a ") + to_string(step->kind) +
+                " needs branches (a map of branch "
+                "name to a list of steps)");
+    return;
+  }
+  if (!r.expect_map(branches, bkey)) return;
+  for (const auto& entry : branches) {
+    BranchSpec branch;
+    branch.name = entry.first.as<std::string>();
+    const std::string key_b = join_key(bkey, branch.name);
+    branch.location = r.at(entry.second, key_b);
+    const std::string what = "branch '" + branch.name + "' of '" + step->name + "'";
+    if (read_steps(r, entry.second, key_b, what, &branch.steps)) {
+      step->branches.push_back(std::move(branch));
+    }
+  }
 }
 
 bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
@@ -47,13 +91,65 @@ bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, St
   if (!kind) return false;
   if (!parse_kind(*kind, &step->kind)) {
     r.error(node["kind"], join_key(key, "kind"),
-            "unknown step kind '" + *kind + "'; expected one of map, filter, sink");
+            "unknown step kind '" + *kind + "'; expected one of " + kKindList);
     return false;
   }
-  if (step->kind == StepKind::sink)
-    read_sink(r, node, key, step);
-  else
-    read_function(r, node, key, step);
+  switch (step->kind) {
+    case StepKind::sink:
+      read_sink(r, node, key, step);
+      break;
+    case StepKind::header_filter:
+      read_header_filter(r, node, key, step);
+      break;
+    case StepKind::broadcast:
+      r.check_keys(node, key, {"kind", "name", "branches"});
+      read_branches(r, node, key, step);
+      break;
+    case StepKind::route:
+      r.check_keys(node, key, {"kind", "name", "plugin", "function", "config", "branches"});
+      read_function(r, node, key, step);
+      read_branches(r, node, key, step);
+      break;
+    default:
+      r.check_keys(node, key, {"kind", "name", "plugin", "function", "config"});
+      read_function(r, node, key, step);
+  }
+  return true;
+}
+
+// A list ends in a sink or a branching step, and has neither before its end.
+void check_list(YamlReader& r, const YAML::Node& list, const std::string& key,
+                const std::string& what, const std::vector<StepSpec>& steps) {
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const StepSpec& step = steps[i];
+    const bool last = i + 1 == steps.size();
+    const bool ends = step.kind == StepKind::sink || is_branching(step.kind);
+    if (ends && !last) {
+      r.error(list[i], index_key(key, i),
+              std::string("a ") + to_string(step.kind) + " ends its list of steps; '" + step.name +
+                  "' is followed by more" +
+                  (is_branching(step.kind) ? " (put them in its branches)" : ""));
+    }
+    if (last && !ends) {
+      r.error(list[i], index_key(key, i),
+              what + " must end in a sink; its last step '" + step.name + "' is a " +
+                  to_string(step.kind));
+    }
+  }
+}
+
+bool read_steps(YamlReader& r, const YAML::Node& list, const std::string& key,
+                const std::string& what, std::vector<StepSpec>* out) {
+  if (!r.expect_sequence(list, key)) return false;
+  if (list.size() == 0) {
+    r.error(list, key, "expected at least one step (a sink)");
+    return false;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    StepSpec step;
+    if (read_step(r, list[i], index_key(key, i), &step)) out->push_back(std::move(step));
+  }
+  if (out->size() == list.size()) check_list(r, list, key, what, *out);
   return true;
 }
 
@@ -72,24 +168,22 @@ void read_source(YamlReader& r, const YAML::Node& root, PipelineSpec* out) {
   }
 }
 
-void check_chain(YamlReader& r, const YAML::Node& steps, PipelineSpec* out) {
-  std::set<std::string> names{out->source.name};
-  for (size_t i = 0; i < out->steps.size(); ++i) {
-    const StepSpec& step = out->steps[i];
-    const std::string key = index_key("steps", i);
-    if (!step.name.empty() && !names.insert(step.name).second) {
-      r.error(steps[i]["name"], join_key(key, "name"), "duplicate step name '" + step.name + "'");
+void check_names(Diagnostics& diag, const PipelineSpec& spec) {
+  std::set<std::string> names{spec.source.name};
+  for (const StepSpec* step : spec.all_steps()) {
+    if (!step->name.empty() && !names.insert(step->name).second) {
+      Location at = step->location;
+      at.key += ".name";
+      diag.error(at, "duplicate step name '" + step->name + "'");
     }
-    const bool last = i + 1 == out->steps.size();
-    if (step.kind == StepKind::sink && !last) {
-      r.error(steps[i], key,
-              "a sink must be the last step; '" + step.name + "' is followed by more");
-    }
-    if (last && step.kind != StepKind::sink) {
-      r.error(steps[i], key,
-              "the pipeline must end in a sink; last step '" + step.name + "' is a " +
-                  to_string(step.kind));
-    }
+  }
+}
+
+template <class Fn>
+void visit(const std::vector<StepSpec>& steps, Fn& fn) {
+  for (const StepSpec& step : steps) {
+    fn(step);
+    for (const BranchSpec& b : step.branches) visit(b.steps, fn);
   }
 }
 
@@ -101,10 +195,53 @@ const char* to_string(StepKind kind) {
       return "map";
     case StepKind::filter:
       return "filter";
+    case StepKind::flat_map:
+      return "flat_map";
+    case StepKind::header_filter:
+      return "header_filter";
+    case StepKind::route:
+      return "route";
+    case StepKind::broadcast:
+      return "broadcast";
     case StepKind::sink:
       return "sink";
   }
   return "?";
+}
+
+bool uses_plugin(StepKind kind) {
+  return kind == StepKind::map || kind == StepKind::filter || kind == StepKind::flat_map ||
+         kind == StepKind::route;
+}
+
+bool is_branching(StepKind kind) { return kind == StepKind::route || kind == StepKind::broadcast; }
+
+const char* to_string(SinkType type) {
+  switch (type) {
+    case SinkType::kafka:
+      return "kafka";
+    case SinkType::devnull:
+      return "devnull";
+    case SinkType::file:
+      return "file";
+  }
+  return "?";
+}
+
+std::vector<const StepSpec*> PipelineSpec::all_steps() const {
+  std::vector<const StepSpec*> out;
+  auto add = [&](const StepSpec& s) { out.push_back(&s); };
+  visit(steps, add);
+  return out;
+}
+
+std::vector<const StepSpec*> PipelineSpec::sinks() const {
+  std::vector<const StepSpec*> out;
+  auto add = [&](const StepSpec& s) {
+    if (s.kind == StepKind::sink) out.push_back(&s);
+  };
+  visit(steps, add);
+  return out;
 }
 
 bool load_pipeline_spec(const std::string& path, PipelineSpec* out, Diagnostics& diag) {
@@ -122,16 +259,8 @@ bool load_pipeline_spec(const std::string& path, PipelineSpec* out, Diagnostics&
     r.error(root, "steps", "required key is missing (expected a list of steps ending in a sink)");
     return false;
   }
-  if (!r.expect_sequence(steps, "steps")) return false;
-  if (steps.size() == 0) {
-    r.error(steps, "steps", "expected at least one step (a sink)");
-    return false;
-  }
-  for (size_t i = 0; i < steps.size(); ++i) {
-    StepSpec step;
-    if (read_step(r, steps[i], index_key("steps", i), &step)) out->steps.push_back(std::move(step));
-  }
-  if (diag.ok()) check_chain(r, steps, out);
+  read_steps(r, steps, "steps", "the pipeline", &out->steps);
+  if (diag.ok()) check_names(diag, *out);
   return diag.ok();
 }
 

@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -23,6 +24,23 @@
 namespace {
 
 std::atomic<int> g_next_port{0};
+
+// SIGUSR1 takes every broker down (connections closed, none accepted),
+// SIGUSR2 brings them back: a sink cluster held back on demand, for tests.
+volatile sig_atomic_t g_want_down = 0;
+void on_down(int) { g_want_down = 1; }
+void on_up(int) { g_want_down = 0; }
+
+void set_brokers_up(rd_kafka_mock_cluster_t* cluster, int brokers, bool up) {
+  for (int id = 1; id <= brokers; ++id) {
+    if (up)
+      rd_kafka_mock_broker_set_up(cluster, id);
+    else
+      rd_kafka_mock_broker_set_down(cluster, id);
+  }
+  std::printf("brokers %s\n", up ? "up" : "down");
+  std::fflush(stdout);
+}
 
 using bind_fn = int (*)(int, const struct sockaddr*, socklen_t);
 
@@ -131,7 +149,20 @@ int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& sto
   }
   std::printf("bootstrap=%s\n", rd_kafka_mock_cluster_bootstraps(cluster));
   std::fflush(stdout);
-  while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = &on_down;
+  sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = &on_up;
+  sigaction(SIGUSR2, &sa, nullptr);
+  bool down = false;
+  while (!stop.load()) {
+    if (down != (g_want_down != 0)) {
+      down = !down;
+      set_brokers_up(cluster, options.brokers, !down);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(rk);
   return 0;

@@ -19,7 +19,9 @@ struct DevBrokerOptions {
 bool parse_topic(const std::string& text, std::pair<std::string, int>* out, std::string* error);
 
 // Serves until `stop` becomes true. Prints "bootstrap=HOST:PORT[,...]" on
-// stdout once ready. Returns the exit status (2 if a port is busy).
+// stdout once ready. SIGUSR1 takes every broker down and SIGUSR2 brings them
+// back, printing "brokers down" / "brokers up" (fault injection for tests). Returns the exit status
+// (2 if a port is busy).
 int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& stop);
 
 }  // namespace streams::devbroker

@@ -3,8 +3,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include <utility>
-
 #include <vector>
+
 #include "common/log.h"
 
 namespace streams::kafka {
@@ -78,9 +78,9 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
   return build(defaults, step, error);
 }
 
-rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, const std::string& client_id,
-                               std::string* error) {
-  const auto& step = g.sink_deployment();
+rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
+                               const std::string& client_id, std::string* error) {
+  const auto& step = g.sink_deployment(sink);
   Params defaults = {
       {"bootstrap.servers", join(step.bootstrap_servers)},
       {"client.id", client_id},
@@ -99,10 +99,13 @@ void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag)
     rd_kafka_conf_destroy(c);
   else
     diag.error(config::Location{}, error);
-  if (rd_kafka_conf_t* p = producer_conf(g, "validate", &error))
-    rd_kafka_conf_destroy(p);
-  else
-    diag.error(config::Location{}, error);
+  for (size_t i = 0; i < g.sinks.size(); ++i) {
+    if (g.sinks[i].type != config::SinkType::kafka) continue;
+    if (rd_kafka_conf_t* p = producer_conf(g, i, "validate", &error))
+      rd_kafka_conf_destroy(p);
+    else
+      diag.error(config::Location{}, error);
+  }
 }
 
 }  // namespace streams::kafka

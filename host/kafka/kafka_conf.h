@@ -1,5 +1,5 @@
 // Builds librdkafka configurations for the source consumer and the sink
-// producer from a Generation (control plane). The host's defaults come
+// producers from a Generation (control plane). The host's defaults come
 // first, the deployment's `override_params` last.
 #pragma once
 
@@ -16,10 +16,12 @@ namespace streams::kafka {
 // deployment file, key and librdkafka's reason.
 rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string& client_id,
                                std::string* error);
-rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, const std::string& client_id,
-                               std::string* error);
+// The producer of Kafka sink `sink` (an index into g.sinks).
+rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
+                               const std::string& client_id, std::string* error);
 
-// Checks both confs, adding one diagnostic per problem (for `validate`).
+// Checks the consumer and every Kafka sink's producer conf, adding one
+// diagnostic per problem (for `validate`).
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag);
 
 }  // namespace streams::kafka

@@ -10,6 +10,7 @@
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_sink.h"
 #include "pipeline/chain.h"
+#include "pipeline/local_sinks.h"
 #include "pipeline/offset_tracker.h"
 
 namespace streams::kafka {
@@ -72,6 +73,11 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   bool drain(Clock::time_point deadline);
+  bool create_sinks(std::string* error);
+  // Serves delivery reports, waiting up to `timeout_ms` on the first producer.
+  void poll_sinks(int timeout_ms);
+  bool flush_sinks();
+  std::string sink_names() const;
   void commit(bool sync, const rd_kafka_topic_partition_list_t* only);
   int shutdown();
   void close_consumer(Clock::time_point deadline);
@@ -92,10 +98,12 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::string topic_;
   rd_kafka_t* consumer_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
-  std::unique_ptr<KafkaSink> sink_;
-  std::vector<std::unique_ptr<OffsetTracker>> trackers_;     // by id, never reused
-  std::vector<std::unique_ptr<PartitionState>> partitions_;  // by partition number
-  std::vector<streams_header> headers_;                      // the current input's headers, reused
+  std::vector<std::unique_ptr<pipeline::OutputSink>> sinks_;  // by Generation::sinks index
+  std::vector<pipeline::OutputSink*> sink_ptrs_;              // the same, for Chains
+  std::vector<KafkaSink*> kafka_sinks_;                       // the Kafka ones, to poll
+  std::vector<std::unique_ptr<OffsetTracker>> trackers_;      // by id, never reused
+  std::vector<std::unique_ptr<PartitionState>> partitions_;   // by partition number
+  std::vector<streams_header> headers_;                       // the current input's headers, reused
   rd_kafka_message_t* batch_[kBatch];
   const std::atomic<bool>* stop_ = nullptr;  // set by run()
   bool fatal_ = false;
@@ -128,19 +136,63 @@ void producer_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
 
 Runtime::~Runtime() {
   partitions_.clear();
-  sink_.reset();
+  kafka_sinks_.clear();
+  sink_ptrs_.clear();
+  sinks_.clear();
   if (queue_) rd_kafka_queue_destroy(queue_);
   if (consumer_) {
     rd_kafka_destroy_flags(consumer_, closed_ ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
 }
 
+bool Runtime::create_sinks(std::string* error) {
+  for (size_t i = 0; i < g_->sinks.size(); ++i) {
+    const pipeline::SinkBinding& sink = g_->sinks[i];
+    std::unique_ptr<pipeline::OutputSink> made;
+    if (sink.type == config::SinkType::kafka) {
+      rd_kafka_conf_t* pconf = producer_conf(*g_, i, options_.client_id, error);
+      if (!pconf) return false;
+      rd_kafka_conf_set_error_cb(pconf, &producer_error_cb);
+      auto kafka = KafkaSink::create(pconf, sink.topic, *this, error);
+      if (!kafka) return false;
+      kafka_sinks_.push_back(kafka.get());
+      made = std::move(kafka);
+    } else if (sink.type == config::SinkType::file) {
+      made = pipeline::FileSink::open(sink.path, error);
+      if (!made) return false;
+    } else {
+      made = std::make_unique<pipeline::DevNullSink>();
+    }
+    sink_ptrs_.push_back(made.get());
+    sinks_.push_back(std::move(made));
+  }
+  return true;
+}
+
+void Runtime::poll_sinks(int timeout_ms) {
+  for (size_t i = 0; i < kafka_sinks_.size(); ++i) kafka_sinks_[i]->poll(i == 0 ? timeout_ms : 0);
+}
+
+bool Runtime::flush_sinks() {
+  bool ok = true;
+  for (auto& sink : sinks_) ok = sink->flush() && ok;
+  if (!ok) fail("a sink failed to flush; its inputs stay uncommitted");
+  return ok;
+}
+
+std::string Runtime::sink_names() const {
+  std::string out;
+  for (const auto& sink : g_->sinks) {
+    out += (out.empty() ? "" : ", ") + (sink.type == config::SinkType::kafka ? sink.topic
+                                        : sink.type == config::SinkType::file
+                                            ? "file " + sink.path
+                                            : std::string("devnull"));
+  }
+  return out;
+}
+
 bool Runtime::init(std::string* error) {
-  rd_kafka_conf_t* pconf = producer_conf(*g_, options_.client_id, error);
-  if (!pconf) return false;
-  rd_kafka_conf_set_error_cb(pconf, &producer_error_cb);
-  sink_ = KafkaSink::create(pconf, g_->sink_topic(), *this, error);
-  if (!sink_) return false;
+  if (!create_sinks(error)) return false;
 
   rd_kafka_conf_t* cconf = consumer_conf(*g_, options_.client_id, error);
   if (!cconf) return false;
@@ -162,7 +214,7 @@ bool Runtime::init(std::string* error) {
 
 int Runtime::run(const std::atomic<bool>& stop) {
   stop_ = &stop;
-  sink_->set_stop_flag(&stop);
+  for (KafkaSink* sink : kafka_sinks_) sink->set_stop_flag(&stop);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, topic_.c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics);
@@ -172,7 +224,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
     return 1;
   }
   log::info("consuming " + topic_ + " as group " + g_->consumer_group() + ", producing to " +
-            sink_->topic());
+            sink_names());
   const auto interval = std::chrono::milliseconds(g_->source_deployment().commit_interval_ms);
   auto next_commit = Clock::now() + interval;
   while (!stop.load(std::memory_order_relaxed) && !fatal_) {
@@ -186,7 +238,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
         rd_kafka_message_destroy(batch_[i]);
       }
     }
-    sink_->poll(0);
+    poll_sinks(0);
     if (Clock::now() >= next_commit) {
       commit(/*sync=*/false, nullptr);
       next_commit = Clock::now() + interval;
@@ -202,7 +254,7 @@ void Runtime::process(const rd_kafka_message_t* msg) {
   ++consumed_;
   OffsetTracker& t = *trackers_[p->tracker_id];
   while (t.full() && !fatal_ && !stop_->load(std::memory_order_relaxed)) {
-    sink_->poll(10);  // bounded in-flight window: wait for acknowledgements
+    poll_sinks(10);  // bounded in-flight window: wait for acknowledgements
   }
   if (t.full()) return;  // stopping: left unprocessed and uncommitted
   const uint32_t slot = t.begin(msg->offset);
@@ -255,7 +307,7 @@ void Runtime::on_delivered(uint64_t token, const char* error) {
   if (error) {
     // Until the DLQ exists, an undeliverable output stops the pipeline; its
     // input stays uncommitted so a restart retries it.
-    fail(std::string("delivery to ") + sink_->topic() + " failed: " + error);
+    fail(std::string("delivery failed: ") + error);
     return;
   }
   ++delivered_;
@@ -291,7 +343,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     state->tracker_id = static_cast<uint32_t>(trackers_.size());
     trackers_.push_back(std::make_unique<OffsetTracker>(options_.max_in_flight_per_partition));
     std::string error;
-    state->chain = pipeline::Chain::create(g_, *sink_, *this, &error);
+    state->chain = pipeline::Chain::create(g_, sink_ptrs_, *this, &error);
     if (!state->chain) {
       fail("partition " + std::to_string(p) + ": " + error);
       continue;
@@ -340,11 +392,12 @@ bool Runtime::drain(Clock::time_point deadline) {
     }
     if (idle) return true;
     if (fatal_ || Clock::now() >= deadline) return false;
-    sink_->poll(10);
+    poll_sinks(10);
   }
 }
 
 void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
+  if (!flush_sinks()) return;
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()));
   for (auto& p : partitions_) {

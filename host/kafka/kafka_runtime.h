@@ -1,11 +1,11 @@
 // The Kafka runtime: one consumer-group member reading the source topic, one
-// Chain per assigned partition, the Kafka sink, and at-least-once commits
-// (data plane, driven by one thread).
+// Chain per assigned partition, the pipeline's sinks (a producer per Kafka
+// sink), and at-least-once commits (data plane, driven by one thread).
 //
 // Commit model: an input offset is committed only after its processing and
-// every output derived from it were acknowledged by the sink's producer
-// (OffsetTracker). Commits are throttled to commit_interval_ms, flushed on
-// revoke and on shutdown, and never made for a lost assignment.
+// every output derived from it, on every branch, was acknowledged by its
+// sink's producer, or written and flushed by a file sink (OffsetTracker). Commits are throttled to
+// commit_interval_ms, flushed on revoke and on shutdown, and never made for a lost assignment.
 //
 // Lifetime/thread: create() and run() on the same thread; run() returns
 // after a stop request (drain, final commit, close) or a fatal error.

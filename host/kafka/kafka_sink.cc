@@ -12,7 +12,10 @@ namespace {
 void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* listener = static_cast<DeliveryListener*>(opaque);
   const auto token = reinterpret_cast<uintptr_t>(msg->_private);
-  listener->on_delivered(token, msg->err ? rd_kafka_err2str(msg->err) : nullptr);
+  if (!msg->err) return listener->on_delivered(token, nullptr);
+  const std::string error =
+      std::string(rd_kafka_topic_name(msg->rkt)) + ": " + rd_kafka_err2str(msg->err);
+  listener->on_delivered(token, error.c_str());
 }
 
 rd_kafka_headers_t* copy_headers(const streams_record& record) {

@@ -1,4 +1,4 @@
-// The Kafka sink: a librdkafka producer writing a chain's outputs to one
+// A Kafka sink: a librdkafka producer writing a chain's outputs to one
 // topic (data plane). Keys, headers and timestamps are written as given.
 //
 // Thread: write() and poll() on the processing thread; delivery reports are
@@ -24,7 +24,8 @@ class DeliveryListener {
   virtual ~DeliveryListener() = default;
   // The producer accepted the output tagged `token`.
   virtual void on_produced(uint64_t token) = 0;
-  // The broker acknowledged (error empty) or finally rejected the output.
+  // The broker acknowledged (error null) or finally rejected the output
+  // (error: "TOPIC: reason").
   virtual void on_delivered(uint64_t token, const char* error) = 0;
 };
 

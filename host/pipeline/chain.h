@@ -1,10 +1,10 @@
-// Runs input records through one partition's chain of plugin steps into an
-// output sink (data plane). Push-based: an emitted record goes straight to
-// the next step as a view, so no step output is copied by the host until
-// the sink.
+// Runs input records through one partition's step graph into its sinks
+// (data plane). Push-based: an emitted record goes straight to the next step
+// as a view, so no step output is copied by the host until a sink. A route
+// sends a record down one branch, a broadcast down every branch in order.
 //
 // Lifetime: one Chain per assigned partition; it owns one instance of each
-// step function and holds the Generation they came from.
+// plugin step's function and holds the Generation they came from.
 // Thread: all calls on the partition's processing thread.
 #pragma once
 
@@ -27,6 +27,9 @@ class OutputSink {
   // Takes one output derived from the input identified by `token`. Returns
   // false on a failure that must stop the pipeline (already reported).
   virtual bool write(const streams_record& record, uint64_t token) = 0;
+  // Makes what write() took so far safe to commit past, for sinks that do
+  // not report deliveries (files). False on failure (reported).
+  virtual bool flush() { return true; }
 };
 
 struct RecordError {
@@ -48,34 +51,40 @@ enum class ChainResult { ok, fatal };
 
 class Chain {
  public:
-  // Creates an instance of every step function with its config. `sink` and
-  // `errors` must outlive the Chain. On failure returns nullptr with *error.
+  // Creates an instance of every plugin step's function with its config.
+  // `sinks[i]` serves generation->sinks[i]; the sinks and `errors` must
+  // outlive the Chain. On failure returns nullptr with *error.
   static std::unique_ptr<Chain> create(std::shared_ptr<const Generation> generation,
-                                       OutputSink& sink, ErrorHandler& errors, std::string* error);
+                                       std::vector<OutputSink*> sinks, ErrorHandler& errors,
+                                       std::string* error);
   ~Chain();
   Chain(const Chain&) = delete;
   Chain& operator=(const Chain&) = delete;
 
-  // Runs `input` through every step; outputs reach the sink tagged `token`.
+  // Runs `input` through the graph; outputs reach the sinks tagged `token`.
   // Per-record failures go to the ErrorHandler and yield ok.
   ChainResult process(const streams_record& input, const streams_origin& origin, uint64_t token);
 
   // Host callbacks (streams_host_api); public for the C trampolines only.
   int32_t on_emit(streams_call& call, const streams_record& record);
+  int32_t on_select_branch(streams_call& call, std::string_view branch);
   const streams_origin* current_origin() const { return origin_; }
 
  private:
-  Chain(std::shared_ptr<const Generation> generation, OutputSink& sink, ErrorHandler& errors);
-  int32_t run_from(size_t step, const streams_record& record);
-  int32_t finish_step(size_t step, int32_t status, const streams_call& call,
-                      const streams_record& record);
-  int32_t report(size_t step, int32_t kind, std::string_view message);
+  Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
+        ErrorHandler& errors);
+  int32_t run(uint32_t step, const streams_record& record);
+  int32_t run_plugin(uint32_t step, const streams_record& record);
+  int32_t run_header_filter(uint32_t step, const streams_record& record);
+  int32_t finish_plugin(uint32_t step, int32_t status, const streams_call& call,
+                        const streams_record& record);
+  int32_t report(uint32_t step, int32_t kind, std::string_view message);
 
   std::shared_ptr<const Generation> generation_;
-  OutputSink& sink_;
+  std::vector<OutputSink*> sinks_;
   ErrorHandler& errors_;
-  std::vector<streams_host_api> apis_;  // one per step; host_ctx = its binding
-  std::vector<void*> instances_;
+  std::vector<streams_host_api> apis_;  // by step; host_ctx = its binding
+  std::vector<void*> instances_;        // by step; null for built-in steps
   const streams_origin* origin_ = nullptr;
   uint64_t token_ = 0;
   std::string error_message_;  // set_error target, reused across calls

@@ -9,7 +9,16 @@ namespace {
 using config::Location;
 
 int32_t expected_kind(config::StepKind kind) {
-  return kind == config::StepKind::filter ? STREAMS_KIND_FILTER : STREAMS_KIND_MAP;
+  switch (kind) {
+    case config::StepKind::filter:
+      return STREAMS_KIND_FILTER;
+    case config::StepKind::flat_map:
+      return STREAMS_KIND_FLAT_MAP;
+    case config::StepKind::route:
+      return STREAMS_KIND_ROUTE;
+    default:
+      return STREAMS_KIND_MAP;
+  }
 }
 
 const char* kind_name(int32_t kind) {
@@ -20,6 +29,8 @@ const char* kind_name(int32_t kind) {
       return "filter";
     case STREAMS_KIND_FLAT_MAP:
       return "flat_map";
+    case STREAMS_KIND_ROUTE:
+      return "route";
   }
   return "unknown";
 }
@@ -35,8 +46,8 @@ std::string probe_instance(const StepBinding& binding) {
   return "";
 }
 
-bool bind_step(const config::StepSpec& spec, plugin::PluginRegistry& registry,
-               config::Diagnostics& diag, StepBinding* out) {
+bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registry,
+                   config::Diagnostics& diag, StepBinding* out) {
   std::string error;
   auto library = registry.get(spec.plugin, &error);
   if (!library) {
@@ -58,8 +69,11 @@ bool bind_step(const config::StepSpec& spec, plugin::PluginRegistry& registry,
                                 "' is a " + config::to_string(spec.kind));
     return false;
   }
-  *out = StepBinding{spec.name,        spec.kind, spec.plugin, std::string(library->version()),
-                     spec.config_json, library,   fn};
+  out->plugin = spec.plugin;
+  out->plugin_version = library->version();
+  out->config_json = spec.config_json;
+  out->library = library;
+  out->function = fn;
   std::string why = probe_instance(*out);
   if (!why.empty()) {
     diag.error(fn_location, "plugin '" + spec.plugin + "' (" + library->path() + ") function '" +
@@ -69,16 +83,25 @@ bool bind_step(const config::StepSpec& spec, plugin::PluginRegistry& registry,
   return true;
 }
 
+std::string steps_config_key(const Generation& g, const std::string& name) {
+  return "pipeline.segments[" + std::to_string(g.segment) + "].steps_config." + name;
+}
+
+// The source and every Kafka sink need brokers; entries naming no step warn.
 void check_deployment(const Generation& g, config::Diagnostics& diag) {
   const auto& segment = g.deployment.segments[g.segment];
   const auto& steps = segment.steps_config;
-  Location where = segment.location;
-  where.file = g.deployment.path;
-  for (const std::string* name : {&g.pipeline.source.name, &g.sink().name}) {
-    auto it = steps.find(*name);
+  std::vector<std::string> need{g.pipeline.source.name};
+  for (const config::StepSpec* sink : g.pipeline.sinks()) {
+    if (sink->sink_type == config::SinkType::kafka) need.push_back(sink->name);
+  }
+  for (const std::string& name : need) {
+    auto it = steps.find(name);
     if (it == steps.end()) {
-      where.key = "pipeline.segments[" + std::to_string(g.segment) + "].steps_config." + *name;
-      diag.error(where, "missing: step '" + *name + "' needs bootstrap_servers");
+      Location where = segment.location;
+      where.file = g.deployment.path;
+      where.key = steps_config_key(g, name);
+      diag.error(where, "missing: step '" + name + "' needs bootstrap_servers");
     } else if (it->second.bootstrap_servers.empty()) {
       Location at = it->second.location;
       at.key += ".bootstrap_servers";
@@ -87,8 +110,49 @@ void check_deployment(const Generation& g, config::Diagnostics& diag) {
   }
   for (const auto& [name, step] : steps) {
     bool known = name == g.pipeline.source.name;
-    for (const auto& s : g.pipeline.steps) known = known || s.name == name;
+    for (const config::StepSpec* s : g.pipeline.all_steps()) known = known || s->name == name;
     if (!known) diag.warn(step.location, "no step named '" + name + "' in " + g.pipeline.path);
+  }
+}
+
+// Appends `steps` (and their branches, depth first) to g.steps and returns
+// the index of the first; binds plugin functions and sinks on the way.
+uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps,
+                   plugin::PluginRegistry& registry, config::Diagnostics& diag) {
+  const uint32_t first = static_cast<uint32_t>(g.steps.size());
+  uint32_t previous = StepBinding::kNone;
+  for (const config::StepSpec& spec : steps) {
+    const uint32_t index = static_cast<uint32_t>(g.steps.size());
+    if (previous != StepBinding::kNone) g.steps[previous].next = index;
+    previous = index;
+    StepBinding binding;
+    binding.name = spec.name;
+    binding.kind = spec.kind;
+    binding.header = spec.header;
+    binding.header_value = spec.header_value;
+    if (config::uses_plugin(spec.kind)) bind_function(spec, registry, diag, &binding);
+    if (spec.kind == config::StepKind::sink) {
+      binding.sink = static_cast<uint32_t>(g.sinks.size());
+      SinkBinding sink{spec.name, spec.sink_type, spec.stream_name, spec.path};
+      g.sinks.push_back(std::move(sink));
+    }
+    g.steps.push_back(std::move(binding));
+    for (const config::BranchSpec& branch : spec.branches) {
+      const uint32_t start = add_steps(g, branch.steps, registry, diag);
+      g.steps[index].branches.push_back({branch.name, start});
+    }
+  }
+  return first;
+}
+
+// Kafka sinks write to their steps_config topic when one is set.
+void resolve_sink_topics(Generation& g) {
+  const auto& steps = g.deployment.segments[g.segment].steps_config;
+  for (SinkBinding& sink : g.sinks) {
+    auto it = steps.find(sink.name);
+    if (sink.type == config::SinkType::kafka && it != steps.end() && !it->second.topic.empty()) {
+      sink.topic = it->second.topic;
+    }
   }
 }
 
@@ -105,18 +169,13 @@ const config::StepDeployment& Generation::source_deployment() const {
   return deployment.segments[segment].steps_config.at(pipeline.source.name);
 }
 
-const config::StepDeployment& Generation::sink_deployment() const {
-  return deployment.segments[segment].steps_config.at(sink().name);
+const config::StepDeployment& Generation::sink_deployment(size_t index) const {
+  return deployment.segments[segment].steps_config.at(sinks[index].name);
 }
 
 std::string Generation::source_topic() const {
   const auto& topic = source_deployment().topic;
   return topic.empty() ? pipeline.source.stream_name : topic;
-}
-
-std::string Generation::sink_topic() const {
-  const auto& topic = sink_deployment().topic;
-  return topic.empty() ? sink().stream_name : topic;
 }
 
 std::string Generation::consumer_group() const {
@@ -149,12 +208,9 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
     return nullptr;
   }
   check_deployment(*g, diag);
-  for (const auto& spec : g->pipeline.steps) {
-    if (spec.kind == config::StepKind::sink) continue;
-    StepBinding binding;
-    if (bind_step(spec, registry, diag, &binding)) g->steps.push_back(std::move(binding));
-  }
+  add_steps(*g, g->pipeline.steps, registry, diag);
   if (!diag.ok()) return nullptr;
+  resolve_sink_topics(*g);
   return g;
 }
 

@@ -1,4 +1,5 @@
-// A pipeline generation: parsed config + loaded plugins + bound steps.
+// A pipeline generation: parsed config + loaded plugins + the bound step
+// graph.
 // Immutable once built and shared (shared_ptr<const Generation>) by every
 // per-partition Chain made from it, so plugin libraries outlive the
 // instances created from them. Built on the control thread.
@@ -21,29 +22,48 @@ class PluginRegistry;
 
 namespace streams::pipeline {
 
-// A map or filter step bound to its plugin function.
+struct BranchTarget {
+  std::string name;
+  uint32_t step;  // the branch's first step, an index into Generation::steps
+};
+
+// One step of the graph, bound to what runs it.
 struct StepBinding {
   std::string name;
   config::StepKind kind = config::StepKind::map;
+  // Plugin steps (config::uses_plugin) only.
   std::string plugin;
   std::string plugin_version;
   std::string config_json;
   std::shared_ptr<plugin::PluginLibrary> library;
   const streams_function* function = nullptr;  // owned by `library`
+  // The step after this one; none for sinks and branching steps.
+  static constexpr uint32_t kNone = ~0u;
+  uint32_t next = kNone;
+  std::vector<BranchTarget> branches;  // route / broadcast
+  uint32_t sink = kNone;               // sinks: an index into Generation::sinks
+  std::string header, header_value;    // header_filter
+};
+
+struct SinkBinding {
+  std::string name;  // the sink step's name
+  config::SinkType type = config::SinkType::kafka;
+  std::string topic;  // kafka: steps_config topic, else stream_name
+  std::string path;   // file
 };
 
 struct Generation {
   config::PipelineSpec pipeline;
   config::DeploymentConfig deployment;
   size_t segment = 0;
-  std::vector<StepBinding> steps;  // in order; the sink is not among them
+  std::vector<StepBinding> steps;  // the graph in file order; steps[0] comes first
+  std::vector<SinkBinding> sinks;  // in file order
 
-  const config::StepSpec& sink() const { return pipeline.sink(); }
   const config::StepDeployment& source_deployment() const;
-  const config::StepDeployment& sink_deployment() const;
+  // The steps_config entry of sink `index` (Kafka sinks always have one).
+  const config::StepDeployment& sink_deployment(size_t index) const;
   // The topic the source reads: steps_config topic, else stream_name.
   std::string source_topic() const;
-  std::string sink_topic() const;
   std::string consumer_group() const;
 };
 

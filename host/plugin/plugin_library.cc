@@ -104,7 +104,7 @@ std::string check_descriptor(const streams_plugin* d) {
     if (!f->create || !f->destroy || !f->process) {
       return "function '" + std::string(f->name) + "' lacks create, destroy or process";
     }
-    if (f->kind < STREAMS_KIND_MAP || f->kind > STREAMS_KIND_FLAT_MAP) {
+    if (f->kind < STREAMS_KIND_MAP || f->kind > STREAMS_KIND_ROUTE) {
       return "function '" + std::string(f->name) + "' has unknown kind " + std::to_string(f->kind);
     }
   }

@@ -41,7 +41,7 @@ void run(benchmark::State& state, const char* step, std::string_view value) {
   NullSink sink;
   NullErrors errors;
   std::string error;
-  auto chain = pipeline::Chain::create(g, sink, errors, &error);
+  auto chain = pipeline::Chain::create(g, {&sink}, errors, &error);
   streams_record r{};
   r.struct_size = sizeof(r);
   r.value = {reinterpret_cast<const uint8_t*>(value.data()), value.size()};

@@ -98,16 +98,17 @@ class Env(contextlib.ExitStack):
         with open(self.path(proc.log_name + ".err")) as f:
             return f.read()
 
-    def start_broker(self, topics, prefix=()):
+    def start_broker(self, topics, prefix=(), extra=()):
         """Starts `streams-host dev-broker` (after `prefix`, e.g. a taskset
-        command); returns its bootstrap string."""
+        command, with `extra` options); returns its bootstrap string."""
         for attempt in range(5):
             port = free_port()
-            args = [*prefix, HOST, "dev-broker", "--port", str(port)]
+            args = [*prefix, HOST, "dev-broker", "--port", str(port), *extra]
             for topic in topics:
                 args += ["--topic", topic]
-            proc = self.spawn(args, f"broker{attempt}")
-            out = self.path(f"broker{attempt}.out")
+            name = f"broker{len(self.procs)}-{attempt}"
+            proc = self.spawn(args, name)
+            out = self.path(name + ".out")
 
             def ready():
                 if proc.poll() is not None:

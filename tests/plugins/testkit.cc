@@ -83,9 +83,35 @@ class WithConfig {
   std::string buf_;
 };
 
+// Emits each comma-separated part of the value (none for an empty value).
+class Split {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    std::string_view rest = in.value();
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string_view part = rest.substr(0, comma);
+      if (out.emit_value(part) == streams::Status::fatal) return streams::Status::fatal;
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    return streams::Status::ok;
+  }
+};
+
+// Routes "name:rest" down branch `name`; a value without ':' chooses none.
+class ByPrefix {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    const size_t colon = in.value().find(':');
+    if (colon == std::string_view::npos) return streams::Status::ok;
+    return out.route_to(in.value().substr(0, colon));
+  }
+};
+
 }  // namespace
 
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::filter<StartsWithA>("starts_with_a"), streams::map<Thrower>("thrower"),
                streams::map<Fatal>("fatal"), streams::map<Twice>("twice"),
-               streams::map<Rekey>("rekey"), streams::map<WithConfig>("with_config"))
+               streams::map<Rekey>("rekey"), streams::map<WithConfig>("with_config"),
+               streams::flat_map<Split>("split"), streams::route<ByPrefix>("by_prefix"))

@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(simple_map_filter_allocates_nothing_per_record) {
   CountingSink sink;
   CountingErrors errors;
   std::string error;
-  auto chain = pipeline::Chain::create(generation, sink, errors, &error);
+  auto chain = pipeline::Chain::create(generation, {&sink}, errors, &error);
   BOOST_REQUIRE_MESSAGE(chain, error);
 
   std::vector<std::string> inputs;

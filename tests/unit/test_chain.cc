@@ -36,7 +36,7 @@ struct Fixture {
     auto generation = build(dir, steps_yaml, TEST_PLUGINS_DIR, diag);
     BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
     std::string error;
-    chain = pipeline::Chain::create(generation, sink, errors, &error);
+    chain = pipeline::Chain::create(generation, {&sink}, errors, &error);
     BOOST_REQUIRE_MESSAGE(chain, error);
   }
 
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(a_map_emitting_twice_breaks_the_contract) {
   BOOST_REQUIRE(f.errors.seen.size() == 1u);
   BOOST_TEST(f.errors.seen[0].kind == STREAMS_ERR_CONTRACT);
   BOOST_TEST(f.errors.seen[0].message ==
-             "map emitted 2 records; a map emits exactly one, a filter none");
+             "map emitted 2 records; a map emits exactly one, a filter and a route none");
 }
 
 BOOST_AUTO_TEST_CASE(sink_failure_is_fatal) {

@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(example_pipeline_loads) {
   BOOST_REQUIRE(spec.steps.size() == 3u);
   BOOST_TEST((spec.steps[0].kind == config::StepKind::filter));
   BOOST_TEST(spec.steps[1].function == "transform");
-  BOOST_TEST(spec.sink().stream_name == "transformed-events");
+  BOOST_TEST(spec.sinks().at(0)->stream_name == "transformed-events");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_step_kind_names_file_line_and_key) {
@@ -54,7 +54,10 @@ BOOST_AUTO_TEST_CASE(unknown_step_kind_names_file_line_and_key) {
       "  - kind: mapp\n"
       "    name: b\n");
   BOOST_TEST(contains(errors, "p.yaml:4:11: steps[1].kind: unknown step kind 'mapp'"), errors);
-  BOOST_TEST(contains(errors, "expected one of map, filter, sink"), errors);
+  BOOST_TEST(
+      contains(errors,
+               "expected one of map, filter, flat_map, header_filter, route, broadcast, sink"),
+      errors);
 }
 
 BOOST_AUTO_TEST_CASE(pipeline_must_end_in_a_sink) {
@@ -63,7 +66,7 @@ BOOST_AUTO_TEST_CASE(pipeline_must_end_in_a_sink) {
       "steps:\n"
       "  - {kind: sink, name: s, stream_name: o}\n"
       "  - {kind: map, name: a, plugin: p, function: f}\n");
-  BOOST_TEST(contains(errors, "a sink must be the last step"), errors);
+  BOOST_TEST(contains(errors, "a sink ends its list of steps; 's' is followed by more"), errors);
   BOOST_TEST(contains(errors, "the pipeline must end in a sink"), errors);
 }
 
@@ -176,4 +179,98 @@ BOOST_AUTO_TEST_CASE(missing_file_is_reported) {
   Diagnostics diag;
   BOOST_TEST(!config::load_deployment_config("/nonexistent/d.yaml", &d, diag));
   BOOST_TEST(all_errors(diag) == "/nonexistent/d.yaml: cannot open file\n");
+}
+
+BOOST_AUTO_TEST_CASE(branches_load_as_a_tree) {
+  TempDir dir;
+  config::PipelineSpec spec;
+  Diagnostics diag;
+  BOOST_REQUIRE_MESSAGE(
+      config::load_pipeline_spec(
+          dir.write("p.yaml",
+                    "source: {name: in, stream_name: t}\n"
+                    "steps:\n"
+                    "  - kind: broadcast\n"
+                    "    name: fan\n"
+                    "    branches:\n"
+                    "      files: [{kind: sink, name: f, type: file, path: /tmp/x}]\n"
+                    "      kafka:\n"
+                    "        - {kind: header_filter, name: h, header: a, value: b}\n"
+                    "        - {kind: sink, name: k, stream_name: out}\n"),
+          &spec, diag),
+      all_errors(diag));
+  BOOST_REQUIRE(spec.steps.size() == 1u);
+  BOOST_REQUIRE(spec.steps[0].branches.size() == 2u);
+  BOOST_TEST(spec.steps[0].branches[0].name == "files");
+  BOOST_TEST(spec.steps[0].branches[1].steps[0].header == "a");
+  auto sinks = spec.sinks();
+  BOOST_REQUIRE(sinks.size() == 2u);
+  BOOST_TEST((sinks[0]->sink_type == config::SinkType::file));
+  BOOST_TEST(sinks[0]->path == "/tmp/x");
+  BOOST_TEST(sinks[1]->stream_name == "out");
+}
+
+BOOST_AUTO_TEST_CASE(a_branch_must_end_in_a_sink) {
+  std::string errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - kind: broadcast\n"
+      "    name: fan\n"
+      "    branches:\n"
+      "      ok: [{kind: sink, name: s, stream_name: o}]\n"
+      "      open: [{kind: map, name: m, plugin: p, function: f}]\n");
+  BOOST_TEST(contains(errors, "steps[0].branches.open[0]: branch 'open' of 'fan' must end in a "
+                              "sink; its last step 'm' is a map"),
+             errors);
+}
+
+BOOST_AUTO_TEST_CASE(a_route_needs_branches) {
+  std::string errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - {kind: route, name: r, plugin: p, function: f}\n");
+  BOOST_TEST(contains(errors, "p.yaml:3:5: steps[0].branches: a route needs branches"), errors);
+  errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - {kind: route, name: r, plugin: p, function: f, branches: {}}\n");
+  BOOST_TEST(contains(errors, "steps[0].branches: a route needs branches"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(a_branching_step_ends_its_list) {
+  std::string errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - kind: broadcast\n"
+      "    name: fan\n"
+      "    branches: {a: [{kind: sink, name: s, stream_name: o}]}\n"
+      "  - {kind: sink, name: s2, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "a broadcast ends its list of steps; 'fan' is followed by more (put "
+                              "them in its branches)"),
+             errors);
+}
+
+BOOST_AUTO_TEST_CASE(step_names_are_unique_across_branches) {
+  std::string errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - kind: broadcast\n"
+      "    name: fan\n"
+      "    branches:\n"
+      "      a: [{kind: sink, name: s, stream_name: o}]\n"
+      "      b: [{kind: sink, name: s, stream_name: o}]\n");
+  BOOST_TEST(contains(errors, "steps[0].branches.b[0].name: duplicate step name 's'"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(sink_types_say_what_they_need) {
+  std::string errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - {kind: sink, name: s, type: file}\n");
+  BOOST_TEST(contains(errors, "steps[0].path: required key is missing"), errors);
+  errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - {kind: sink, name: s, type: s3}\n");
+  BOOST_TEST(contains(errors, "steps[0].type: expected kafka, devnull or file, got 's3'"), errors);
 }

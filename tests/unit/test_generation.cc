@@ -33,9 +33,11 @@ BOOST_AUTO_TEST_CASE(defaults_come_from_the_pipeline) {
   auto g = build_with(dir, kTestDeployment, 0, diag);
   BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
   BOOST_TEST(g->source_topic() == "input");
-  BOOST_TEST(g->sink_topic() == "output");
+  BOOST_TEST(g->sinks.at(0).topic == "output");
   BOOST_TEST(g->consumer_group() == "pipeline-in");
-  BOOST_REQUIRE(g->steps.size() == 1u);
+  BOOST_REQUIRE(g->steps.size() == 2u);  // the map and the sink
+  BOOST_TEST(g->steps[0].next == 1u);
+  BOOST_TEST(g->steps[1].sink == 0u);
   BOOST_TEST(g->steps[0].plugin_version == "2.3.4");
 }
 
@@ -52,7 +54,7 @@ BOOST_AUTO_TEST_CASE(deployment_overrides_topics_and_group) {
                       0, diag);
   BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
   BOOST_TEST(g->source_topic() == "t-in");
-  BOOST_TEST(g->sink_topic() == "t-out");
+  BOOST_TEST(g->sinks.at(0).topic == "t-out");
   BOOST_TEST(g->consumer_group() == "g");
   BOOST_REQUIRE(diag.warnings().size() == 1u);
   BOOST_TEST(contains(diag.warnings()[0], "steps_config.parser: no step named 'parser'"));

@@ -27,7 +27,7 @@ struct Example {
               PLUGINS_DIR, diag);
     BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
     std::string error;
-    chain = pipeline::Chain::create(g, sink, errors, &error);
+    chain = pipeline::Chain::create(g, {&sink}, errors, &error);
     BOOST_REQUIRE_MESSAGE(chain, error);
   }
 

@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(overwriting_the_file_does_not_touch_the_loaded_code) {
   FakeSink sink;
   FakeErrors errors;
   std::string error;
-  auto chain = pipeline::Chain::create(g, sink, errors, &error);
+  auto chain = pipeline::Chain::create(g, {&sink}, errors, &error);
   BOOST_REQUIRE_MESSAGE(chain, error);
   const char* value = "abc";
   streams_record r{};

@@ -70,6 +70,31 @@ inline std::shared_ptr<const pipeline::Generation> build(const TempDir& dir,
   return pipeline::build_generation(std::move(spec), std::move(deployment), 0, registry, diag);
 }
 
+// Builds a generation from a whole pipeline file's text (source "in"); the
+// deployment gives brokers to "in" and to every Kafka sink.
+inline std::shared_ptr<const pipeline::Generation> build_pipeline(const TempDir& dir,
+                                                                  const std::string& pipeline_text,
+                                                                  const std::string& plugins_dir,
+                                                                  config::Diagnostics& diag) {
+  config::PipelineSpec spec;
+  if (!config::load_pipeline_spec(dir.write("pipeline.yaml", pipeline_text), &spec, diag)) {
+    return nullptr;
+  }
+  std::string deployment_text =
+      "pipeline:\n  segments:\n    - steps_config:\n        in: {bootstrap_servers: [\"x:1\"]}\n";
+  for (const config::StepSpec* sink : spec.sinks()) {
+    if (sink->sink_type != config::SinkType::kafka) continue;
+    deployment_text += "        " + sink->name + ": {bootstrap_servers: [\"x:1\"]}\n";
+  }
+  config::DeploymentConfig deployment;
+  if (!config::load_deployment_config(dir.write("deployment.yaml", deployment_text), &deployment,
+                                      diag)) {
+    return nullptr;
+  }
+  plugin::PluginRegistry registry(plugins_dir);
+  return pipeline::build_generation(std::move(spec), std::move(deployment), 0, registry, diag);
+}
+
 inline std::string all_errors(const config::Diagnostics& diag) {
   std::string out;
   for (const auto& e : diag.errors()) out += e + "\n";

@@ -25,6 +25,7 @@
 #include <streams/plugin_abi.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -118,6 +119,15 @@ class Output {
   }
 
   const streams_origin& origin() const { return *host_->origin(call_); }
+
+  // Route functions: send the input down branch `name`; returns Status::ok
+  // for `return out.route_to(...)`. Needs a host of ABI 1.1 or later.
+  Status route_to(std::string_view name) {
+    if (host_->struct_size < offsetof(streams_host_api, select_branch) + sizeof(void*)) {
+      return fail(ErrorKind::processing, "the host predates route functions (ABI 1.1)");
+    }
+    return static_cast<Status>(host_->select_branch(call_, name.data(), name.size()));
+  }
 
  private:
   const streams_host_api* host_;
@@ -245,11 +255,16 @@ template <class T>
 constexpr streams_function flat_map(const char* name) {
   return detail::make_function<T>(STREAMS_KIND_FLAT_MAP, name);
 }
+// A route: process() calls out.route_to("branch") and emits nothing.
+template <class T>
+constexpr streams_function route(const char* name) {
+  return detail::make_function<T>(STREAMS_KIND_ROUTE, name);
+}
 
 }  // namespace streams
 
 // Exports the plugin entry point. NAME and VERSION are string literals,
-// followed by one or more streams::map/filter/flat_map<T>("name").
+// followed by one or more streams::map/filter/flat_map/route<T>("name").
 #define STREAMS_PLUGIN(NAME, VERSION, ...)                                                        \
   extern "C" __attribute__((visibility("default"))) const streams_plugin* STREAMS_PLUGIN_ENTRY(   \
       void) {                                                                                     \

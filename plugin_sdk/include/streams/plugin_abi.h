@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 0
+#define STREAMS_ABI_MINOR 1
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -67,7 +67,9 @@ enum {
 enum {
   STREAMS_KIND_MAP = 1,     /* exactly one emit per input */
   STREAMS_KIND_FILTER = 2,  /* no emit; returns STREAMS_OK (keep) or STREAMS_DROP */
-  STREAMS_KIND_FLAT_MAP = 3 /* zero or more emits per input */
+  STREAMS_KIND_FLAT_MAP = 3, /* zero or more emits per input */
+  STREAMS_KIND_ROUTE = 4     /* 1.1: no emit; names the input's branch with
+                                select_branch and returns STREAMS_OK */
 };
 
 /* Log levels for streams_host_api.log. */
@@ -142,6 +144,14 @@ typedef struct streams_host_api {
 
   /* Log a line through the host's logger. `message` is copied. */
   void (*log)(void* host_ctx, int32_t level, const char* message, size_t size);
+
+  /* --- 1.1: present when struct_size covers it --- */
+
+  /* Route functions only: the branch (by its name in the pipeline file) the
+   * current input takes. `branch` is copied. Returns STREAMS_OK, or
+   * STREAMS_RECORD_ERROR when called twice or from another kind. An unknown
+   * name is reported by the host as an error of the input. */
+  int32_t (*select_branch)(streams_call* call, const char* branch, size_t size);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */
