@@ -8,6 +8,7 @@
 #include "config/pipeline_config.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_runtime.h"
+#include "local/local_runtime.h"
 #include "pipeline/generation.h"
 #include "plugin/plugin_registry.h"
 
@@ -22,19 +23,41 @@ std::string resolve_plugins_dir(const PipelineArgs& args, const config::Deployme
   return slash == std::string::npos ? d.plugins_dir : d.path.substr(0, slash + 1) + d.plugins_dir;
 }
 
-std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args,
+// `kafka`: the generation will run on Kafka (brokers required and client
+// settings checked); else locally, where the deployment file is optional.
+std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool kafka,
                                                  config::Diagnostics& diag) {
   config::PipelineSpec pipeline;
   config::DeploymentConfig deployment;
   const bool pipeline_ok = config::load_pipeline_spec(args.pipeline_path, &pipeline, diag);
-  const bool deployment_ok = config::load_deployment_config(args.config_path, &deployment, diag);
+  bool deployment_ok = true;
+  if (!args.config_path.empty()) {
+    deployment_ok = config::load_deployment_config(args.config_path, &deployment, diag);
+  } else {
+    deployment.segments.emplace_back();
+  }
   if (!pipeline_ok || !deployment_ok) return nullptr;
   plugin::PluginRegistry registry(resolve_plugins_dir(args, deployment));
   auto generation =
       pipeline::build_generation(std::move(pipeline), std::move(deployment),
-                                 static_cast<size_t>(args.segment_id), registry, diag);
-  if (generation) kafka::check_kafka_confs(*generation, diag);
+                                 static_cast<size_t>(args.segment_id), registry, diag, kafka);
+  if (generation && kafka) kafka::check_kafka_confs(*generation, diag);
   return diag.ok() ? generation : nullptr;
+}
+
+int run_local(const RunArgs& args, std::shared_ptr<const pipeline::Generation> generation,
+              const std::atomic<bool>& stop) {
+  local::LocalOptions options;
+  options.input = args.input;
+  for (const std::string& kv : args.outputs) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "error: --output %s: expected SINK=PATH\n", kv.c_str());
+      return 2;
+    }
+    options.outputs[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return local::run_local(std::move(generation), options, stop);
 }
 
 void report(const config::Diagnostics& diag) {
@@ -46,7 +69,7 @@ void report(const config::Diagnostics& diag) {
 
 int validate_command(const PipelineArgs& args) {
   config::Diagnostics diag;
-  auto generation = load(args, diag);
+  auto generation = load(args, /*kafka=*/true, diag);
   report(diag);
   if (!generation) return 2;
   std::string sinks;
@@ -71,8 +94,13 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     return 2;
   }
   log::set_level(level);
+  const bool kafka = args.runtime == "kafka";
+  if (kafka && args.pipeline.config_path.empty()) {
+    std::fprintf(stderr, "error: --config is required with --runtime kafka\n");
+    return 2;
+  }
   config::Diagnostics diag;
-  auto generation = load(args.pipeline, diag);
+  auto generation = load(args.pipeline, kafka, diag);
   report(diag);
   if (!generation) return 2;
   for (const auto& step : generation->steps) {
@@ -80,6 +108,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     log::info("step '" + step.name + "': " + step.plugin + " " + step.plugin_version + " (" +
               step.library->path() + ")");
   }
+  if (!kafka) return run_local(args, std::move(generation), stop);
   kafka::RuntimeOptions options;
   options.client_id = args.name.empty() ? "streams-host-" + generation->pipeline.name : args.name;
   std::string error;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 namespace streams::cli {
 
@@ -16,9 +17,13 @@ struct PipelineArgs {
 };
 
 struct RunArgs {
-  PipelineArgs pipeline;
+  PipelineArgs pipeline;  // config_path may be empty with runtime "local"
+  std::string runtime = "kafka";
   std::string name;
   std::string log_level = "info";
+  // local runtime
+  std::string input = "-";
+  std::vector<std::string> outputs;  // SINK=PATH
 };
 
 int run_command(const RunArgs& args, const std::atomic<bool>& stop);

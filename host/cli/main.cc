@@ -26,10 +26,10 @@ void install_signal_handlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-void add_pipeline_options(CLI::App* cmd, streams::cli::PipelineArgs* args) {
-  cmd->add_option("--config", args->config_path, "Deployment config (YAML)")
-      ->required()
-      ->check(CLI::ExistingFile);
+void add_pipeline_options(CLI::App* cmd, streams::cli::PipelineArgs* args, bool config_required) {
+  auto* config = cmd->add_option("--config", args->config_path, "Deployment config (YAML)")
+                     ->check(CLI::ExistingFile);
+  if (config_required) config->required();
   cmd->add_option("--segment-id", args->segment_id, "Segment of the deployment to run")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--plugins-dir", args->plugins_dir,
@@ -48,7 +48,14 @@ int main(int argc, char** argv) {
 
   streams::cli::RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a pipeline until SIGTERM/SIGINT");
-  add_pipeline_options(run_cmd, &run.pipeline);
+  add_pipeline_options(run_cmd, &run.pipeline, /*config_required=*/false);
+  run_cmd->add_option("--runtime", run.runtime, "kafka, or local: no broker, lines in and out")
+      ->check(CLI::IsMember({"kafka", "local"}))
+      ->capture_default_str();
+  run_cmd->add_option("--input", run.input, "local: newline-delimited input file, - for stdin")
+      ->capture_default_str();
+  run_cmd->add_option("--output", run.outputs,
+                      "local: SINK=PATH writes Kafka sink SINK to PATH (default stdout)");
   run_cmd->add_option("--name", run.name,
                       "Client id of this host (default streams-host-<pipeline>)");
   run_cmd->add_option("--log-level", run.log_level, "debug, info, warn or error")
@@ -57,7 +64,7 @@ int main(int argc, char** argv) {
   streams::cli::PipelineArgs validate;
   CLI::App* validate_cmd =
       app.add_subcommand("validate", "Check a pipeline, its deployment config and its plugins");
-  add_pipeline_options(validate_cmd, &validate);
+  add_pipeline_options(validate_cmd, &validate, /*config_required=*/true);
 
   streams::devbroker::DevBrokerOptions broker;
   std::vector<std::string> topics;

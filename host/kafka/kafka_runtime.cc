@@ -10,6 +10,7 @@
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_sink.h"
 #include "pipeline/chain.h"
+#include "pipeline/error_policy.h"
 #include "pipeline/local_sinks.h"
 #include "pipeline/offset_tracker.h"
 
@@ -20,20 +21,6 @@ using Clock = std::chrono::steady_clock;
 using pipeline::OffsetTracker;
 
 constexpr int kBatch = 1024;
-
-const char* error_kind_name(int32_t kind) {
-  switch (kind) {
-    case STREAMS_ERR_INVALID_INPUT:
-      return "invalid_input";
-    case STREAMS_ERR_PROCESSING:
-      return "processing";
-    case STREAMS_ERR_EXCEPTION:
-      return "exception";
-    case STREAMS_ERR_CONTRACT:
-      return "contract";
-  }
-  return "error";
-}
 
 struct PartitionState {
   int32_t partition = 0;
@@ -47,7 +34,7 @@ uint64_t make_token(uint32_t tracker_id, uint32_t slot) {
   return (static_cast<uint64_t>(tracker_id) << 32) | slot;
 }
 
-class Runtime final : public KafkaRuntime, public DeliveryListener, public pipeline::ErrorHandler {
+class Runtime final : public KafkaRuntime, public DeliveryListener {
  public:
   Runtime(std::shared_ptr<const pipeline::Generation> g, RuntimeOptions options)
       : g_(std::move(g)), options_(std::move(options)), topic_(g_->source_topic()) {}
@@ -61,7 +48,6 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
     if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
   }
   void on_delivered(uint64_t token, const char* error) override;
-  bool on_record_error(const pipeline::RecordError& e) override;
 
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void on_commit_result(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
@@ -108,8 +94,8 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   const std::atomic<bool>* stop_ = nullptr;  // set by run()
   bool fatal_ = false;
   bool closed_ = false;  // the consumer has left its group
-  uint64_t consumed_ = 0, skipped_ = 0, produced_ = 0, delivered_ = 0;
-  log::RateLimitedLog skip_log_{10};
+  pipeline::SkipAndLog errors_;
+  uint64_t consumed_ = 0, produced_ = 0, delivered_ = 0;
   log::RateLimitedLog client_log_{5};
 };
 
@@ -314,19 +300,6 @@ void Runtime::on_delivered(uint64_t token, const char* error) {
   if (t) t->release(static_cast<uint32_t>(token));
 }
 
-bool Runtime::on_record_error(const pipeline::RecordError& e) {
-  ++skipped_;
-  uint64_t suppressed = 0;
-  if (skip_log_.allow(Clock::now(), &suppressed)) {
-    log::warn("skipped " + std::string(e.origin->topic) + "[" +
-              std::to_string(e.origin->partition) + "]@" + std::to_string(e.origin->offset) +
-              ": step '" + e.step->name + "' (plugin " + e.step->plugin + " " +
-              e.step->plugin_version + ") " + error_kind_name(e.kind) + ": " +
-              std::string(e.message) + log::RateLimitedLog::note(suppressed));
-  }
-  return true;
-}
-
 void Runtime::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
     assign(parts);
@@ -343,7 +316,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     state->tracker_id = static_cast<uint32_t>(trackers_.size());
     trackers_.push_back(std::make_unique<OffsetTracker>(options_.max_in_flight_per_partition));
     std::string error;
-    state->chain = pipeline::Chain::create(g_, sink_ptrs_, *this, &error);
+    state->chain = pipeline::Chain::create(g_, sink_ptrs_, errors_, &error);
     if (!state->chain) {
       fail("partition " + std::to_string(p) + ": " + error);
       continue;
@@ -462,8 +435,8 @@ int Runtime::shutdown() {
   close_consumer(Clock::now() + timeout);
   partitions_.clear();
   log::info("stopped: consumed " + std::to_string(consumed_) + ", skipped " +
-            std::to_string(skipped_) + ", produced " + std::to_string(produced_) + ", delivered " +
-            std::to_string(delivered_));
+            std::to_string(errors_.skipped()) + ", produced " + std::to_string(produced_) +
+            ", delivered " + std::to_string(delivered_));
   if (!drained && !fatal_) {
     log::error(
         "outputs still unacknowledged after drain_timeout_ms; their inputs stay "

@@ -196,7 +196,7 @@ streams_host_api make_host_api(const StepBinding& binding) {
 std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline,
                                                    config::DeploymentConfig deployment,
                                                    size_t segment, plugin::PluginRegistry& registry,
-                                                   config::Diagnostics& diag) {
+                                                   config::Diagnostics& diag, bool need_brokers) {
   auto g = std::make_shared<Generation>();
   g->pipeline = std::move(pipeline);
   g->deployment = std::move(deployment);
@@ -207,7 +207,7 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
                    std::to_string(g->deployment.segments.size()));
     return nullptr;
   }
-  check_deployment(*g, diag);
+  if (need_brokers) check_deployment(*g, diag);
   add_steps(*g, g->pipeline.steps, registry, diag);
   if (!diag.ok()) return nullptr;
   resolve_sink_topics(*g);

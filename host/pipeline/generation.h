@@ -69,11 +69,14 @@ struct Generation {
 
 // Binds `pipeline` to `deployment` segment `segment` and to plugins from
 // `registry`, creating and destroying one instance of every function with its
-// config to prove it initialises. Returns nullptr with `diag` filled on error.
+// config to prove it initialises. `need_brokers`: the source and every Kafka
+// sink must have bootstrap_servers (false for the local runtime). Returns
+// nullptr with `diag` filled on error.
 std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline,
                                                    config::DeploymentConfig deployment,
                                                    size_t segment, plugin::PluginRegistry& registry,
-                                                   config::Diagnostics& diag);
+                                                   config::Diagnostics& diag,
+                                                   bool need_brokers = true);
 
 // The host services given to plugin instances; `host_ctx` is the binding.
 streams_host_api make_host_api(const StepBinding& binding);

@@ -1,0 +1,30 @@
+// The local runtime: runs a pipeline over newline-delimited input (a file or
+// stdin) with no broker. Each line is one record's value (no key, no
+// headers, no timestamp); its origin is the input's name, partition 0, and
+// the line number (from 0) as the offset. Kafka sinks write lines to a file
+// given per sink, else to stdout; file and devnull sinks work as configured.
+// Record errors are logged and skipped.
+//
+// Thread: run_local() on the calling thread, to the end of the input.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "pipeline/generation.h"
+
+namespace streams::local {
+
+struct LocalOptions {
+  std::string input = "-";                     // a path, or "-" for stdin
+  std::map<std::string, std::string> outputs;  // Kafka sink name -> path ("-": stdout)
+};
+
+// Returns the exit status: 0 when the whole input was processed, 1 when the
+// pipeline stopped (fatal status, sink failure), 2 on bad options.
+int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions& options,
+              const std::atomic<bool>& stop);
+
+}  // namespace streams::local

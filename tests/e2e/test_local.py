@@ -1,0 +1,92 @@
+"""The local runtime: the same pipelines over newline-delimited input with no
+broker; Kafka sinks to stdout or files."""
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+TREE = """source: {name: in, stream_name: in}
+steps:
+  - {kind: flat_map, name: split, plugin: testkit, function: split}
+  - kind: route
+    name: by_prefix
+    plugin: testkit
+    function: by_prefix
+    branches:
+      a:
+        - {kind: map, name: upper, plugin: testkit, function: upper}
+        - {kind: sink, name: a_out, stream_name: a-out}
+      b:
+        - kind: broadcast
+          name: b_both
+          branches:
+            kafka: [{kind: sink, name: b_out, stream_name: b-out}]
+            file: [{kind: sink, name: b_file, type: file, path: %(file)s}]
+"""
+
+
+def local(args, stdin=None):
+    return subprocess.run([h.HOST, "run", "--runtime", "local", *args], input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def example_matches_its_expected_output():
+    result = local(["--plugins-dir", h.PLUGINS_DIR, "--input",
+                    os.path.join(h.EXAMPLE_DIR, "input.jsonl"),
+                    os.path.join(h.EXAMPLE_DIR, "pipeline.yaml")])
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(h.EXAMPLE_DIR, "expected_output.jsonl")) as f:
+        assert result.stdout == f.read(), result.stdout
+    assert "local: 6 record(s) read, 2 skipped" in result.stderr, result.stderr
+
+
+def branches_to_files_from_stdin(env):
+    b_file = env.path("b-file.lines")
+    a_file = env.path("a.lines")
+    pipe = env.write("tree.yaml", TREE % {"file": b_file})
+    result = local(["--plugins-dir", h.TEST_PLUGINS_DIR, "--output", f"a_out={a_file}", pipe],
+                   stdin="a:1,b:2\nq:3\nb:4,a:5\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "b:2\nb:4\n", result.stdout  # b_out, not redirected
+    with open(a_file) as f:
+        assert f.read() == "A:1\nA:5\n"
+    with open(b_file) as f:
+        assert f.read() == "b:2\nb:4\n"
+    assert "skipped stdin[0]@1: step 'by_prefix'" in result.stderr, result.stderr
+    assert "route chose branch 'q'" in result.stderr, result.stderr
+
+
+def refusals(env):
+    pipe = env.write("tree2.yaml", TREE % {"file": env.path("x.lines")})
+    result = local(["--plugins-dir", h.TEST_PLUGINS_DIR, "--output", "nope=/tmp/x", pipe],
+                   stdin="")
+    assert result.returncode == 2, result
+    assert "--output nope=/tmp/x: the pipeline has no sink named 'nope'" in result.stderr
+    result = local(["--plugins-dir", h.TEST_PLUGINS_DIR, "--input", env.path("missing"), pipe])
+    assert result.returncode == 2 and "cannot read input" in result.stderr, result
+    fatal = env.write("fatal.yaml", """source: {name: in, stream_name: in}
+steps:
+  - {kind: map, name: f, plugin: testkit, function: fatal}
+  - {kind: sink, name: out, type: devnull}
+""")
+    result = local(["--plugins-dir", h.TEST_PLUGINS_DIR, fatal], stdin="x\ny\n")
+    assert result.returncode == 1, result
+    assert "local: 1 record(s) read, 0 skipped; stopped" in result.stderr, result.stderr
+    # Kafka needs a deployment config; local does not.
+    result = h.run_cli(["run", "--plugins-dir", h.TEST_PLUGINS_DIR, fatal])
+    assert result.returncode == 2, result
+    assert "--config is required with --runtime kafka" in result.stderr, result.stderr
+
+
+def main():
+    example_matches_its_expected_output()
+    with h.Env() as env:
+        branches_to_files_from_stdin(env)
+        refusals(env)
+    print("1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
