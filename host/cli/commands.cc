@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "config/deployment_config.h"
 #include "config/pipeline_config.h"
+#include "config/topology_graph.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_runtime.h"
 #include "local/local_runtime.h"
@@ -83,6 +84,25 @@ int validate_command(const PipelineArgs& args) {
   std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sinks %s\n", args.pipeline_path.c_str(),
               generation->pipeline.source.name.c_str(), generation->source_topic().c_str(),
               generation->steps.size() - generation->sinks.size(), sinks.c_str());
+  return 0;
+}
+
+int graph_command(const GraphArgs& args) {
+  config::Diagnostics diag;
+  config::PipelineSpec pipeline;
+  config::DeploymentConfig deployment;
+  bool ok = config::load_pipeline_spec(args.pipeline_path, &pipeline, diag);
+  if (!args.config_path.empty()) {
+    ok = config::load_deployment_config(args.config_path, &deployment, diag) && ok;
+  }
+  report(diag);
+  if (!ok) return 2;
+  const auto format =
+      args.format == "dot" ? config::GraphFormat::dot : config::GraphFormat::mermaid;
+  std::fputs(
+      config::render_graph(pipeline, args.config_path.empty() ? nullptr : &deployment, format)
+          .c_str(),
+      stdout);
   return 0;
 }
 

@@ -26,7 +26,14 @@ struct RunArgs {
   std::vector<std::string> outputs;  // SINK=PATH
 };
 
+struct GraphArgs {
+  std::string pipeline_path;
+  std::string config_path;  // optional: segments come from it
+  std::string format = "mermaid";
+};
+
 int run_command(const RunArgs& args, const std::atomic<bool>& stop);
+int graph_command(const GraphArgs& args);
 int validate_command(const PipelineArgs& args);
 
 }  // namespace streams::cli

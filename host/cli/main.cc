@@ -66,6 +66,17 @@ int main(int argc, char** argv) {
       app.add_subcommand("validate", "Check a pipeline, its deployment config and its plugins");
   add_pipeline_options(validate_cmd, &validate, /*config_required=*/true);
 
+  streams::cli::GraphArgs graph;
+  CLI::App* graph_cmd = app.add_subcommand("graph", "Print a pipeline's topology with segments");
+  graph_cmd->add_option("--format", graph.format, "mermaid or dot")
+      ->check(CLI::IsMember({"mermaid", "dot"}))
+      ->capture_default_str();
+  graph_cmd->add_option("--config", graph.config_path, "Deployment config (YAML), for segments")
+      ->check(CLI::ExistingFile);
+  graph_cmd->add_option("PIPELINE", graph.pipeline_path, "Pipeline file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
   streams::devbroker::DevBrokerOptions broker;
   std::vector<std::string> topics;
   CLI::App* broker_cmd = app.add_subcommand(
@@ -86,6 +97,7 @@ int main(int argc, char** argv) {
 
   if (*run_cmd) return streams::cli::run_command(run, g_stop);
   if (*validate_cmd) return streams::cli::validate_command(validate);
+  if (*graph_cmd) return streams::cli::graph_command(graph);
   for (const auto& t : topics) {
     std::pair<std::string, int> topic;
     std::string error;

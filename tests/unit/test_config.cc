@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 
+#include "config/topology_graph.h"
 #include "test_util.h"
 
 using streams::config::Diagnostics;
@@ -219,8 +220,9 @@ BOOST_AUTO_TEST_CASE(a_branch_must_end_in_a_sink) {
       "    branches:\n"
       "      ok: [{kind: sink, name: s, stream_name: o}]\n"
       "      open: [{kind: map, name: m, plugin: p, function: f}]\n");
-  BOOST_TEST(contains(errors, "steps[0].branches.open[0]: branch 'open' of 'fan' must end in a "
-                              "sink; its last step 'm' is a map"),
+  BOOST_TEST(contains(errors,
+                      "steps[0].branches.open[0]: branch 'open' of 'fan' must end in a "
+                      "sink; its last step 'm' is a map"),
              errors);
 }
 
@@ -245,8 +247,9 @@ BOOST_AUTO_TEST_CASE(a_branching_step_ends_its_list) {
       "    name: fan\n"
       "    branches: {a: [{kind: sink, name: s, stream_name: o}]}\n"
       "  - {kind: sink, name: s2, stream_name: o}\n");
-  BOOST_TEST(contains(errors, "a broadcast ends its list of steps; 'fan' is followed by more (put "
-                              "them in its branches)"),
+  BOOST_TEST(contains(errors,
+                      "a broadcast ends its list of steps; 'fan' is followed by more (put "
+                      "them in its branches)"),
              errors);
 }
 
@@ -273,4 +276,40 @@ BOOST_AUTO_TEST_CASE(sink_types_say_what_they_need) {
       "steps:\n"
       "  - {kind: sink, name: s, type: s3}\n");
   BOOST_TEST(contains(errors, "steps[0].type: expected kafka, devnull or file, got 's3'"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(graph_shows_branches_and_segments) {
+  TempDir dir;
+  config::PipelineSpec spec;
+  config::DeploymentConfig deployment;
+  Diagnostics diag;
+  BOOST_REQUIRE(
+      config::load_pipeline_spec(dir.write("p.yaml",
+                                           "source: {name: in, stream_name: t}\n"
+                                           "steps:\n"
+                                           "  - {kind: map, name: m, plugin: p, function: f}\n"
+                                           "  - kind: broadcast\n"
+                                           "    name: fan\n"
+                                           "    branches:\n"
+                                           "      one: [{kind: sink, name: s1, stream_name: o1}]\n"
+                                           "      two: [{kind: sink, name: s2, type: devnull}]\n"),
+                                 &spec, diag));
+  BOOST_REQUIRE(config::load_deployment_config(
+      dir.write("d.yaml",
+                "pipeline:\n  segments:\n    - steps_config: {in: {bootstrap_servers: [a:1]}}\n"
+                "    - steps_config: {fan: {starts_segment: true}}\n"),
+      &deployment, diag));
+  const std::string mermaid = config::render_graph(spec, &deployment, config::GraphFormat::mermaid);
+  BOOST_TEST(contains(mermaid,
+                      "  source --> n1\n  n1 --> n2\n  n2 -- \"one\" --> n3\n"
+                      "  n2 -- \"two\" --> n4\n"),
+             mermaid);
+  BOOST_TEST(contains(mermaid,
+                      "subgraph segment1[\"segment 1\"]\n    n2[\"fan<br/>broadcast\"]\n"
+                      "    n3[\"s1<br/>sink kafka o1\"]\n"),
+             mermaid);
+  const std::string dot = config::render_graph(spec, nullptr, config::GraphFormat::dot);
+  BOOST_TEST(contains(dot, "n1 [label=\"m\\nmap p.f\"];"), dot);
+  BOOST_TEST(contains(dot, "n2 -> n4 [label=\"two\"];"), dot);
+  BOOST_TEST(!contains(dot, "segment1"), dot);
 }

@@ -1,0 +1,116 @@
+#include "config/topology_graph.h"
+
+#include <map>
+#include <vector>
+
+namespace streams::config {
+namespace {
+
+struct Node {
+  std::string id;            // "n0", "n1", ... in file order
+  std::string name, detail;  // shown on two lines
+  size_t segment;
+};
+
+struct Edge {
+  std::string from, to, label;  // label: the branch name, if any
+};
+
+struct Graph {
+  std::vector<Node> nodes;
+  std::vector<Edge> edges;
+  size_t segments = 1;
+};
+
+// The segment each step (by name) starts, from steps_config starts_segment.
+std::map<std::string, size_t> segment_starts(const DeploymentConfig* d) {
+  std::map<std::string, size_t> starts;
+  for (size_t i = 0; d && i < d->segments.size(); ++i) {
+    for (const auto& [name, step] : d->segments[i].steps_config) {
+      if (step.starts_segment) starts[name] = i;
+    }
+  }
+  return starts;
+}
+
+std::string detail(const StepSpec& step) {
+  std::string detail = to_string(step.kind);
+  if (uses_plugin(step.kind)) detail += " " + step.plugin + "." + step.function;
+  if (step.kind == StepKind::header_filter) detail += " " + step.header + "=" + step.header_value;
+  if (step.kind == StepKind::sink) {
+    detail += step.sink_type == SinkType::kafka  ? " kafka " + step.stream_name
+              : step.sink_type == SinkType::file ? " file " + step.path
+                                                 : " devnull";
+  }
+  return detail;
+}
+
+void add_list(Graph& g, const std::vector<StepSpec>& steps, std::string from,
+              std::string edge_label, size_t segment, const std::map<std::string, size_t>& starts) {
+  for (const StepSpec& step : steps) {
+    auto it = starts.find(step.name);
+    if (it != starts.end()) segment = it->second;
+    const std::string id = "n" + std::to_string(g.nodes.size());
+    g.nodes.push_back({id, step.name, detail(step), segment});
+    g.segments = std::max(g.segments, segment + 1);
+    g.edges.push_back({from, id, edge_label});
+    edge_label.clear();
+    for (const BranchSpec& branch : step.branches) {
+      add_list(g, branch.steps, id, branch.name, segment, starts);
+    }
+    from = id;
+  }
+}
+
+std::string quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\\\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string mermaid(const Graph& g) {
+  std::string out = "flowchart TD\n";
+  for (size_t s = 0; s < g.segments; ++s) {
+    out += "  subgraph segment" + std::to_string(s) + "[\"segment " + std::to_string(s) + "\"]\n";
+    for (const Node& n : g.nodes) {
+      if (n.segment == s) out += "    " + n.id + "[" + quote(n.name + "<br/>" + n.detail) + "]\n";
+    }
+    out += "  end\n";
+  }
+  for (const Edge& e : g.edges) {
+    out += "  " + e.from + (e.label.empty() ? " --> " : " -- " + quote(e.label) + " --> ") + e.to +
+           "\n";
+  }
+  return out;
+}
+
+std::string dot(const Graph& g) {
+  std::string out = "digraph pipeline {\n  rankdir=TB;\n  node [shape=box];\n";
+  for (size_t s = 0; s < g.segments; ++s) {
+    out += "  subgraph cluster_segment" + std::to_string(s) + " {\n    label=\"segment " +
+           std::to_string(s) + "\";\n";
+    for (const Node& n : g.nodes) {
+      if (n.segment == s)
+        out += "    " + n.id + " [label=" + quote(n.name + "\\n" + n.detail) + "];\n";
+    }
+    out += "  }\n";
+  }
+  for (const Edge& e : g.edges) {
+    out += "  " + e.from + " -> " + e.to;
+    if (!e.label.empty()) out += " [label=" + quote(e.label) + "]";
+    out += ";\n";
+  }
+  return out + "}\n";
+}
+
+}  // namespace
+
+std::string render_graph(const PipelineSpec& pipeline, const DeploymentConfig* deployment,
+                         GraphFormat format) {
+  Graph g;
+  g.nodes.push_back({"source", pipeline.source.name, "source " + pipeline.source.stream_name, 0});
+  add_list(g, pipeline.steps, "source", "", 0, segment_starts(deployment));
+  return format == GraphFormat::mermaid ? mermaid(g) : dot(g);
+}
+
+}  // namespace streams::config
