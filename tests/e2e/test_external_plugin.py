@@ -31,6 +31,7 @@ def main():
                         f"-DCMAKE_PREFIX_PATH={prefix}"], check=True, env=clean_env,
                        capture_output=True)
         sh("cmake", "--build", build)
+        assert "shout_test: ok" in sh(os.path.join(build, "shout_test"))
         plugin = os.path.join(build, "shout.so")
         exported = [line.split()[-1] for line in sh("nm", "-D", "--defined-only", plugin).splitlines()]
         assert exported == ["streams_plugin_entry_v1"], exported

@@ -195,6 +195,11 @@ typedef struct streams_plugin {
  * no allocation. Called once per load. */
 typedef const streams_plugin* (*streams_plugin_entry_fn)(void);
 
+/* The entry point a plugin defines (STREAMS_PLUGIN does it in C++).
+ * Declared here so the plugin's own tests, linked with its source, can call
+ * it directly; the host never links against it, it looks it up. */
+__attribute__((visibility("default"))) const streams_plugin* STREAMS_PLUGIN_ENTRY(void);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
