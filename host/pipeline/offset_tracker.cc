@@ -1,34 +1,45 @@
 #include "pipeline/offset_tracker.h"
 
 namespace streams::pipeline {
-namespace {
 
-uint32_t round_up_pow2(uint32_t n) {
-  uint32_t p = 2;
-  while (p < n) p <<= 1;
-  return p;
-}
-
-}  // namespace
-
-OffsetTracker::OffsetTracker(uint32_t capacity)
-    : entries_(round_up_pow2(capacity)), mask_(entries_.size() - 1) {}
+OffsetTracker::OffsetTracker(uint32_t capacity) : capacity_(capacity ? capacity : 1) {}
 
 uint32_t OffsetTracker::begin(int64_t offset) {
-  const auto slot = static_cast<uint32_t>(tail_ & mask_);
-  entries_[slot] = Entry{offset, 1};
-  ++tail_;
+  uint32_t slot;
+  if (free_.empty()) {
+    // Grows to the most inputs ever in flight at once, then stays.
+    slot = static_cast<uint32_t>(entries_.size());
+    entries_.emplace_back();
+    free_.reserve(entries_.size());
+  } else {
+    slot = free_.back();
+    free_.pop_back();
+  }
+  entries_[slot] = Entry{offset, 1, newest_, kNone};
+  if (newest_ != kNone)
+    entries_[newest_].next = slot;
+  else
+    oldest_ = slot;
+  newest_ = slot;
+  last_begun_ = offset;
   return slot;
 }
 
 void OffsetTracker::release(uint32_t slot) {
-  --entries_[slot].pending;
-  while (head_ != tail_) {
-    const Entry& oldest = entries_[head_ & mask_];
-    if (oldest.pending != 0) break;
-    committable_ = oldest.offset + 1;
-    ++head_;
-  }
+  Entry& e = entries_[slot];
+  if (--e.pending != 0) return;
+  const bool was_oldest = slot == oldest_;
+  if (e.prev != kNone)
+    entries_[e.prev].next = e.next;
+  else
+    oldest_ = e.next;
+  if (e.next != kNone)
+    entries_[e.next].prev = e.prev;
+  else
+    newest_ = e.prev;
+  free_.push_back(slot);
+  // Everything before the oldest incomplete input is complete.
+  if (was_oldest) committable_ = oldest_ != kNone ? entries_[oldest_].offset : last_begun_ + 1;
 }
 
 }  // namespace streams::pipeline

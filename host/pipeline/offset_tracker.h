@@ -2,13 +2,18 @@
 //
 // An input offset becomes committable when its processing has finished and
 // every output derived from it has been acknowledged, and the same holds for
-// every earlier offset. Entries live in a fixed ring: no allocation per
-// message; a full ring is the caller's signal to stop feeding the partition.
+// every earlier offset. Only incomplete inputs take a slot: an input held
+// for a long time (an open batch or window) does not stop later ones that
+// complete from freeing theirs. Slots come from a pool that grows to the
+// most inputs ever in flight at once (so no allocation per message once warm)
+// up to a capacity; a full pool is the caller's signal to stop feeding the
+// partition.
 //
 // Thread: single-threaded; the partition's processing thread, which also
 // serves the delivery reports that release holds.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -16,20 +21,20 @@ namespace streams::pipeline {
 
 class OffsetTracker {
  public:
-  // `capacity` is rounded up to a power of two (at least 2).
+  // At most `capacity` (at least 1) incomplete inputs at a time.
   explicit OffsetTracker(uint32_t capacity);
 
-  bool full() const { return tail_ - head_ == entries_.size(); }
-  // Inputs begun and not yet fully acknowledged.
-  uint64_t in_flight() const { return tail_ - head_; }
+  bool full() const { return free_.empty() && entries_.size() == capacity_; }
+  // Inputs begun and not yet complete.
+  uint64_t in_flight() const { return entries_.size() - free_.size(); }
 
   // Starts tracking `offset` (greater than any offset begun before) with one
-  // hold for its processing. Requires !full(). Returns the entry's slot.
+  // hold for its processing. Requires !full(). Returns the entry's slot,
+  // valid until the entry completes.
   uint32_t begin(int64_t offset);
-  // Adds a hold on `slot` for one output in flight.
+  // Adds a hold on `slot` (an output in flight, a batch holding the input).
   void hold(uint32_t slot) { ++entries_[slot].pending; }
-  // Releases one hold on `slot` (processing finished, or an output was
-  // acknowledged) and advances the committable offset.
+  // Releases one hold on `slot`; the entry completes when none is left.
   void release(uint32_t slot);
 
   // One past the last offset that is complete along with all before it, or
@@ -37,14 +42,17 @@ class OffsetTracker {
   int64_t committable() const { return committable_; }
 
  private:
+  static constexpr uint32_t kNone = ~0u;
   struct Entry {
     int64_t offset = 0;
     uint32_t pending = 0;
+    uint32_t prev = kNone, next = kNone;  // the incomplete entries, oldest first
   };
+  size_t capacity_;
   std::vector<Entry> entries_;
-  uint64_t mask_;
-  uint64_t head_ = 0;  // oldest entry not yet complete
-  uint64_t tail_ = 0;  // next entry to begin
+  std::vector<uint32_t> free_;  // free slots (a stack); capacity >= entries_.size()
+  uint32_t oldest_ = kNone, newest_ = kNone;
+  int64_t last_begun_ = -1;
   int64_t committable_ = -1;
 };
 

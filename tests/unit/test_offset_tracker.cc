@@ -47,20 +47,50 @@ BOOST_AUTO_TEST_CASE(gaps_in_offsets_commit_past_the_last_completed) {
   BOOST_TEST(t.committable() == 251);
 }
 
-BOOST_AUTO_TEST_CASE(full_ring_refuses_until_the_oldest_completes) {
-  OffsetTracker t(3);  // rounded up to 4
+BOOST_AUTO_TEST_CASE(full_pool_refuses_until_an_input_completes) {
+  OffsetTracker t(4);
   uint32_t slots[4];
   for (int i = 0; i < 4; ++i) slots[i] = t.begin(i);
   BOOST_TEST(t.full());
-  t.release(slots[3]);  // the newest completing frees nothing
-  BOOST_TEST(t.full());
-  t.release(slots[0]);
+  t.release(slots[3]);  // the newest completing frees its slot, commits nothing
   BOOST_TEST(!t.full());
+  BOOST_TEST(t.committable() == -1);
+  slots[3] = t.begin(4);
+  t.release(slots[0]);
   BOOST_TEST(t.committable() == 1);
   t.release(slots[1]);
   t.release(slots[2]);
-  BOOST_TEST(t.committable() == 4);
+  BOOST_TEST(t.committable() == 4);  // offset 4 is still in flight
+  t.release(slots[3]);
+  BOOST_TEST(t.committable() == 5);
   BOOST_TEST(t.in_flight() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_long_hold_blocks_commits_but_not_capacity) {
+  OffsetTracker t(2);
+  uint32_t held = t.begin(0);
+  t.hold(held);  // e.g. an open batch containing offset 0
+  t.release(held);
+  for (int64_t offset = 1; offset < 1000; ++offset) {
+    BOOST_TEST_REQUIRE(!t.full());
+    t.release(t.begin(offset));
+    BOOST_TEST_REQUIRE(t.committable() == -1);
+  }
+  BOOST_TEST(t.in_flight() == 1u);
+  t.release(held);  // the batch's output was delivered
+  BOOST_TEST(t.committable() == 1000);
+}
+
+BOOST_AUTO_TEST_CASE(completing_in_the_middle_keeps_the_order) {
+  OffsetTracker t(8);
+  uint32_t a = t.begin(10), b = t.begin(11), c = t.begin(12), d = t.begin(13);
+  t.release(c);
+  t.release(a);
+  BOOST_TEST(t.committable() == 11);
+  t.release(d);
+  BOOST_TEST(t.committable() == 11);
+  t.release(b);
+  BOOST_TEST(t.committable() == 14);
 }
 
 BOOST_AUTO_TEST_CASE(slots_are_reused_across_many_wraps) {
