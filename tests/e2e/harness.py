@@ -38,6 +38,32 @@ def deployment(source="in", sink="out", source_extra=""):
 """
 
 
+# A pipeline over the testkit plugin using every branching step kind; fill
+# in %(file)s, the path of the file sink.
+TESTKIT_TREE = """source: {name: in, stream_name: in}
+steps:
+  - {kind: flat_map, name: split, plugin: testkit, function: split}
+  - kind: route
+    name: by_prefix
+    plugin: testkit
+    function: by_prefix
+    branches:
+      a:
+        - {kind: map, name: upper, plugin: testkit, function: upper}
+        - {kind: sink, name: a_out, stream_name: a-out}
+      b:
+        - kind: broadcast
+          name: b_both
+          branches:
+            kafka: [{kind: sink, name: b_out, stream_name: b-out}]
+            file: [{kind: sink, name: b_file, type: file, path: %(file)s}]
+            nowhere: [{kind: sink, name: b_null, type: devnull}]
+      h:
+        - {kind: header_filter, name: only_eu, header: region, value: eu}
+        - {kind: sink, name: h_out, stream_name: h-out}
+"""
+
+
 def wait_for(predicate, timeout, what):
     """Polls predicate() until it returns a truthy value or timeout expires."""
     deadline = time.monotonic() + timeout

@@ -11,28 +11,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
 GROUP = "branches"
-TREE = """source: {name: in, stream_name: in}
-steps:
-  - {kind: flat_map, name: split, plugin: testkit, function: split}
-  - kind: route
-    name: by_prefix
-    plugin: testkit
-    function: by_prefix
-    branches:
-      a:
-        - {kind: map, name: upper, plugin: testkit, function: upper}
-        - {kind: sink, name: a_out, stream_name: a-out}
-      b:
-        - kind: broadcast
-          name: b_both
-          branches:
-            kafka: [{kind: sink, name: b_out, stream_name: b-out}]
-            file: [{kind: sink, name: b_file, type: file, path: %(file)s}]
-            nowhere: [{kind: sink, name: b_null, type: devnull}]
-      h:
-        - {kind: header_filter, name: only_eu, header: region, value: eu}
-        - {kind: sink, name: h_out, stream_name: h-out}
-"""
 
 
 def deployment(names, group, extra=""):
@@ -55,7 +33,7 @@ def values(records):
 def tree(env):
     bootstrap = env.start_broker(["in:2", "a-out:2", "b-out:2", "h-out:2"])
     out_file = env.path("b.lines")
-    pipe = env.write("tree.yaml", TREE % {"file": out_file})
+    pipe = env.write("tree.yaml", h.TESTKIT_TREE % {"file": out_file})
     config = env.write("tree-deployment.yaml", deployment(
         {"in": "BOOTSTRAP_SERVERS", "a_out": "BOOTSTRAP_SERVERS",
          "b_out": "BOOTSTRAP_SERVERS", "h_out": "BOOTSTRAP_SERVERS"}, GROUP))

@@ -7,25 +7,6 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
-TREE = """source: {name: in, stream_name: in}
-steps:
-  - {kind: flat_map, name: split, plugin: testkit, function: split}
-  - kind: route
-    name: by_prefix
-    plugin: testkit
-    function: by_prefix
-    branches:
-      a:
-        - {kind: map, name: upper, plugin: testkit, function: upper}
-        - {kind: sink, name: a_out, stream_name: a-out}
-      b:
-        - kind: broadcast
-          name: b_both
-          branches:
-            kafka: [{kind: sink, name: b_out, stream_name: b-out}]
-            file: [{kind: sink, name: b_file, type: file, path: %(file)s}]
-"""
-
 
 def local(args, stdin=None):
     return subprocess.run([h.HOST, "run", "--runtime", "local", *args], input=stdin,
@@ -45,7 +26,7 @@ def example_matches_its_expected_output():
 def branches_to_files_from_stdin(env):
     b_file = env.path("b-file.lines")
     a_file = env.path("a.lines")
-    pipe = env.write("tree.yaml", TREE % {"file": b_file})
+    pipe = env.write("tree.yaml", h.TESTKIT_TREE % {"file": b_file})
     result = local(["--plugins-dir", h.TEST_PLUGINS_DIR, "--output", f"a_out={a_file}", pipe],
                    stdin="a:1,b:2\nq:3\nb:4,a:5\n")
     assert result.returncode == 0, result.stderr
@@ -59,7 +40,7 @@ def branches_to_files_from_stdin(env):
 
 
 def refusals(env):
-    pipe = env.write("tree2.yaml", TREE % {"file": env.path("x.lines")})
+    pipe = env.write("tree2.yaml", h.TESTKIT_TREE % {"file": env.path("x.lines")})
     result = local(["--plugins-dir", h.TEST_PLUGINS_DIR, "--output", "nope=/tmp/x", pipe],
                    stdin="")
     assert result.returncode == 2, result

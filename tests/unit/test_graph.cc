@@ -60,6 +60,18 @@ using Values = std::vector<std::string>;
 
 const char* kSource = "source: {name: in, stream_name: input}\nsteps:\n";
 
+// Routes "a:..." to sink a_out as is and "b:..." upper-cased to b_out.
+const std::string kRoute = std::string(kSource) +
+                           "  - kind: route\n"
+                           "    name: by\n"
+                           "    plugin: testkit\n"
+                           "    function: by_prefix\n"
+                           "    branches:\n"
+                           "      a: [{kind: sink, name: a_out, type: devnull}]\n"
+                           "      b:\n"
+                           "        - {kind: map, name: up, plugin: testkit, function: upper}\n"
+                           "        - {kind: sink, name: b_out, type: devnull}\n";
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(flat_map_emits_zero_or_more_and_each_continues) {
@@ -97,16 +109,7 @@ BOOST_AUTO_TEST_CASE(broadcast_sends_every_record_down_every_branch) {
 }
 
 BOOST_AUTO_TEST_CASE(route_sends_each_record_down_exactly_one_branch) {
-  Graph f(std::string(kSource) +
-          "  - kind: route\n"
-          "    name: by\n"
-          "    plugin: testkit\n"
-          "    function: by_prefix\n"
-          "    branches:\n"
-          "      a: [{kind: sink, name: a_out, type: devnull}]\n"
-          "      b:\n"
-          "        - {kind: map, name: up, plugin: testkit, function: upper}\n"
-          "        - {kind: sink, name: b_out, type: devnull}\n");
+  Graph f(kRoute);
   f.run("a:1");
   f.run("b:2");
   f.run("a:3");
@@ -116,14 +119,7 @@ BOOST_AUTO_TEST_CASE(route_sends_each_record_down_exactly_one_branch) {
 }
 
 BOOST_AUTO_TEST_CASE(route_to_an_unknown_branch_or_none_is_an_error_of_the_record) {
-  Graph f(std::string(kSource) +
-          "  - kind: route\n"
-          "    name: by\n"
-          "    plugin: testkit\n"
-          "    function: by_prefix\n"
-          "    branches:\n"
-          "      a: [{kind: sink, name: a_out, type: devnull}]\n"
-          "      b: [{kind: sink, name: b_out, type: devnull}]\n");
+  Graph f(kRoute);
   BOOST_TEST((f.run("zzz:1", {}, 8) == pipeline::ChainResult::ok));
   BOOST_TEST((f.run("no colon", {}, 9) == pipeline::ChainResult::ok));
   BOOST_TEST(f.values(0).empty());
