@@ -73,7 +73,9 @@ void read_branches(YamlReader& r, const YAML::Node& node, const std::string& key
   if (!r.expect_map(branches, bkey)) return;
   for (const auto& entry : branches) {
     BranchSpec branch;
-    branch.name = entry.first.as<std::string>();
+    auto name = r.scalar(entry.first, bkey, "a branch name");
+    if (!name) continue;
+    branch.name = *name;
     const std::string key_b = join_key(bkey, branch.name);
     branch.location = r.at(entry.second, key_b);
     const std::string what = "branch '" + branch.name + "' of '" + step->name + "'";

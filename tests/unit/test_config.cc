@@ -237,6 +237,13 @@ BOOST_AUTO_TEST_CASE(a_route_needs_branches) {
       "steps:\n"
       "  - {kind: route, name: r, plugin: p, function: f, branches: {}}\n");
   BOOST_TEST(contains(errors, "steps[0].branches: a route needs branches"), errors);
+  errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - kind: broadcast\n"
+      "    name: b\n"
+      "    branches: {[x, y]: [{kind: sink, name: s, stream_name: o}]}\n");
+  BOOST_TEST(contains(errors, "steps[0].branches: expected a branch name, got a list"), errors);
 }
 
 BOOST_AUTO_TEST_CASE(a_branching_step_ends_its_list) {
