@@ -1,8 +1,7 @@
 #define BOOST_TEST_MODULE chain
 #include <boost/test/unit_test.hpp>
 
-#include "fakes.h"
-#include "test_util.h"
+#include "chain_fixture.h"
 
 using namespace streams;
 using namespace streams::testing;
@@ -24,32 +23,22 @@ Input input(const std::string& value, int64_t offset = 7) {
   return in;
 }
 
-// A chain over the testkit plugin with `steps_yaml`, plus its fakes.
-struct Fixture {
-  TempDir dir;
-  FakeSink sink;
-  FakeErrors errors;
-  std::unique_ptr<pipeline::Chain> chain;
+// A chain over the testkit plugin with `steps_yaml` before the sink.
+struct Fixture : ChainFixture {
+  FakeSink& sink;
 
-  explicit Fixture(const std::string& steps_yaml) {
-    config::Diagnostics diag;
-    auto generation = build(dir, steps_yaml, TEST_PLUGINS_DIR, diag);
-    BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
-    std::string error;
-    chain = pipeline::Chain::create(generation, {&sink}, errors, &error);
-    BOOST_REQUIRE_MESSAGE(chain, error);
-  }
+  explicit Fixture(const std::string& steps_yaml)
+      : ChainFixture(pipeline_yaml(steps_yaml)), sink(*sinks.at(0)) {}
 
   pipeline::ChainResult run(const Input& in, uint64_t token = 99) {
     streams_record r{};
     r.struct_size = sizeof(r);
-    r.key = {reinterpret_cast<const uint8_t*>(in.key.data()), in.key.size()};
-    r.value = {reinterpret_cast<const uint8_t*>(in.value.data()), in.value.size()};
+    r.key = view_bytes(in.key);
+    r.value = view_bytes(in.value);
     r.headers = in.headers.data();
     r.header_count = in.headers.size();
     r.timestamp_ms = in.timestamp_ms;
-    const streams_origin origin{sizeof(streams_origin), "input", 0, in.offset};
-    return chain->process(r, origin, token);
+    return ChainFixture::run(r, in.offset, token);
   }
 };
 

@@ -24,6 +24,11 @@ std::string pipeline_errors(const std::string& yaml) {
   return all_errors(diag);
 }
 
+// pipeline_errors() for a pipeline with source "in" and these steps.
+std::string steps_errors(const std::string& steps_yaml) {
+  return pipeline_errors("source: {name: in, stream_name: t}\nsteps:\n" + steps_yaml);
+}
+
 std::string deployment_errors(const std::string& yaml) {
   TempDir dir;
   config::DeploymentConfig d;
@@ -212,9 +217,7 @@ BOOST_AUTO_TEST_CASE(branches_load_as_a_tree) {
 }
 
 BOOST_AUTO_TEST_CASE(a_branch_must_end_in_a_sink) {
-  std::string errors = pipeline_errors(
-      "source: {name: in, stream_name: t}\n"
-      "steps:\n"
+  std::string errors = steps_errors(
       "  - kind: broadcast\n"
       "    name: fan\n"
       "    branches:\n"
@@ -227,19 +230,11 @@ BOOST_AUTO_TEST_CASE(a_branch_must_end_in_a_sink) {
 }
 
 BOOST_AUTO_TEST_CASE(a_route_needs_branches) {
-  std::string errors = pipeline_errors(
-      "source: {name: in, stream_name: t}\n"
-      "steps:\n"
-      "  - {kind: route, name: r, plugin: p, function: f}\n");
+  std::string errors = steps_errors("  - {kind: route, name: r, plugin: p, function: f}\n");
   BOOST_TEST(contains(errors, "p.yaml:3:5: steps[0].branches: a route needs branches"), errors);
-  errors = pipeline_errors(
-      "source: {name: in, stream_name: t}\n"
-      "steps:\n"
-      "  - {kind: route, name: r, plugin: p, function: f, branches: {}}\n");
+  errors = steps_errors("  - {kind: route, name: r, plugin: p, function: f, branches: {}}\n");
   BOOST_TEST(contains(errors, "steps[0].branches: a route needs branches"), errors);
-  errors = pipeline_errors(
-      "source: {name: in, stream_name: t}\n"
-      "steps:\n"
+  errors = steps_errors(
       "  - kind: broadcast\n"
       "    name: b\n"
       "    branches: {[x, y]: [{kind: sink, name: s, stream_name: o}]}\n");
@@ -247,9 +242,7 @@ BOOST_AUTO_TEST_CASE(a_route_needs_branches) {
 }
 
 BOOST_AUTO_TEST_CASE(a_branching_step_ends_its_list) {
-  std::string errors = pipeline_errors(
-      "source: {name: in, stream_name: t}\n"
-      "steps:\n"
+  std::string errors = steps_errors(
       "  - kind: broadcast\n"
       "    name: fan\n"
       "    branches: {a: [{kind: sink, name: s, stream_name: o}]}\n"
@@ -261,9 +254,7 @@ BOOST_AUTO_TEST_CASE(a_branching_step_ends_its_list) {
 }
 
 BOOST_AUTO_TEST_CASE(step_names_are_unique_across_branches) {
-  std::string errors = pipeline_errors(
-      "source: {name: in, stream_name: t}\n"
-      "steps:\n"
+  std::string errors = steps_errors(
       "  - kind: broadcast\n"
       "    name: fan\n"
       "    branches:\n"
@@ -273,15 +264,9 @@ BOOST_AUTO_TEST_CASE(step_names_are_unique_across_branches) {
 }
 
 BOOST_AUTO_TEST_CASE(sink_types_say_what_they_need) {
-  std::string errors = pipeline_errors(
-      "source: {name: in, stream_name: t}\n"
-      "steps:\n"
-      "  - {kind: sink, name: s, type: file}\n");
+  std::string errors = steps_errors("  - {kind: sink, name: s, type: file}\n");
   BOOST_TEST(contains(errors, "steps[0].path: required key is missing"), errors);
-  errors = pipeline_errors(
-      "source: {name: in, stream_name: t}\n"
-      "steps:\n"
-      "  - {kind: sink, name: s, type: s3}\n");
+  errors = steps_errors("  - {kind: sink, name: s, type: s3}\n");
   BOOST_TEST(contains(errors, "steps[0].type: expected kafka, devnull or file, got 's3'"), errors);
 }
 

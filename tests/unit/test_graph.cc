@@ -3,38 +3,18 @@
 #define BOOST_TEST_MODULE graph
 #include <boost/test/unit_test.hpp>
 
-#include "fakes.h"
-#include "test_util.h"
+#include "chain_fixture.h"
 
 using namespace streams;
 using namespace streams::testing;
 
 namespace {
 
-streams_bytes bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+streams_bytes bytes(std::string_view s) { return view_bytes(s); }
 
-// A chain over `pipeline_text` with one FakeSink per sink, in file order.
-struct Graph {
-  TempDir dir;
-  std::vector<std::unique_ptr<FakeSink>> sinks;
-  FakeErrors errors;
-  std::unique_ptr<pipeline::Chain> chain;
-
-  explicit Graph(const std::string& pipeline_text) {
-    config::Diagnostics diag;
-    auto g = build_pipeline(dir, pipeline_text, TEST_PLUGINS_DIR, diag);
-    BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
-    std::vector<pipeline::OutputSink*> ptrs;
-    for (size_t i = 0; i < g->sinks.size(); ++i) {
-      sinks.push_back(std::make_unique<FakeSink>());
-      ptrs.push_back(sinks.back().get());
-    }
-    std::string error;
-    chain = pipeline::Chain::create(g, ptrs, errors, &error);
-    BOOST_REQUIRE_MESSAGE(chain, error);
-  }
+// A chain over `pipeline_text`; records have key "k" and token 42.
+struct Graph : ChainFixture {
+  using ChainFixture::ChainFixture;
 
   pipeline::ChainResult run(std::string_view value, std::vector<streams_header> headers = {},
                             int64_t offset = 5) {
@@ -45,14 +25,7 @@ struct Graph {
     r.headers = headers.data();
     r.header_count = headers.size();
     r.timestamp_ms = 1700000000000;
-    const streams_origin origin{sizeof(streams_origin), "input", 0, offset};
-    return chain->process(r, origin, 42);
-  }
-
-  std::vector<std::string> values(size_t sink) const {
-    std::vector<std::string> out;
-    for (const auto& w : sinks.at(sink)->written) out.push_back(w.value);
-    return out;
+    return ChainFixture::run(r, offset, 42);
   }
 };
 

@@ -4,39 +4,29 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
-#include "fakes.h"
-#include "test_util.h"
+#include "chain_fixture.h"
 
 using namespace streams;
 using namespace streams::testing;
 
 namespace {
 
-struct Example {
-  TempDir dir;
-  FakeSink sink;
-  FakeErrors errors;
-  std::unique_ptr<pipeline::Chain> chain;
+struct Example : ChainFixture {
+  FakeSink& sink;
 
-  Example() {
-    config::Diagnostics diag;
-    auto g =
-        build(dir,
-              "  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}\n"
-              "  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}\n",
-              PLUGINS_DIR, diag);
-    BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
-    std::string error;
-    chain = pipeline::Chain::create(g, {&sink}, errors, &error);
-    BOOST_REQUIRE_MESSAGE(chain, error);
-  }
+  Example()
+      : ChainFixture(
+            pipeline_yaml(
+                "  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}\n"
+                "  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}\n"),
+            PLUGINS_DIR),
+        sink(*sinks.at(0)) {}
 
   void run(const std::string& value) {
     streams_record r{};
     r.struct_size = sizeof(r);
-    r.value = {reinterpret_cast<const uint8_t*>(value.data()), value.size()};
-    const streams_origin origin{sizeof(streams_origin), "t", 0, 0};
-    BOOST_TEST((chain->process(r, origin, 1) == pipeline::ChainResult::ok));
+    r.value = view_bytes(value);
+    BOOST_TEST((ChainFixture::run(r, 0, 1) == pipeline::ChainResult::ok));
   }
 
   std::string error_after(const std::string& value) {
