@@ -17,14 +17,34 @@ PACKAGES=(
   gnuplot-nox               # the benchmark chart
 )
 
+# valijson (JSON Schema validation for the parser step) is header-only, but
+# its Debian package depends on every JSON library it has an adapter for,
+# Qt5 and Poco included. We use only its nlohmann_json adapter, so we take
+# the package's headers without those dependencies.
+install_valijson() {
+  [ -f /usr/include/valijson/validator.hpp ] && return 0
+  [ -f /usr/local/include/valijson/validator.hpp ] && return 0
+  echo "installing: valijson headers (libvalijson-dev, without its adapters' dependencies)" >&2
+  local dir
+  dir=$(mktemp -d)
+  (cd "$dir" && apt-get download -qq libvalijson-dev >/dev/null)
+  dpkg-deb -x "$dir"/libvalijson-dev_*.deb "$dir/root"
+  mkdir -p /usr/local/include
+  cp -r "$dir/root/usr/include/valijson" /usr/local/include/
+  rm -rf "$dir"
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-echo "installing: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! install_valijson 2>/dev/null; then
+  apt-get update -qq
+  install_valijson
+fi

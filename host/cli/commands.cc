@@ -50,6 +50,7 @@ int run_local(const RunArgs& args, std::shared_ptr<const pipeline::Generation> g
               const std::atomic<bool>& stop) {
   local::LocalOptions options;
   options.input = args.input;
+  options.json_envelopes = args.input_format == "json";
   for (const std::string& kv : args.outputs) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {

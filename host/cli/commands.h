@@ -23,6 +23,7 @@ struct RunArgs {
   std::string log_level = "info";
   // local runtime
   std::string input = "-";
+  std::string input_format = "lines";
   std::vector<std::string> outputs;  // SINK=PATH
 };
 

@@ -54,6 +54,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--input", run.input, "local: newline-delimited input file, - for stdin")
       ->capture_default_str();
+  run_cmd
+      ->add_option("--input-format", run.input_format,
+                   "local: lines (each line a value) or json (each line an envelope "
+                   "{\"value\", \"key\", \"timestamp_ms\", \"headers\"})")
+      ->check(CLI::IsMember({"lines", "json"}))
+      ->capture_default_str();
   run_cmd->add_option("--output", run.outputs,
                       "local: SINK=PATH writes Kafka sink SINK to PATH (default stdout)");
   run_cmd->add_option("--name", run.name,

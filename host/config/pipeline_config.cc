@@ -2,15 +2,24 @@
 
 #include <set>
 
+#include "config/step_readers.h"
 #include "config/yaml_reader.h"
 
 namespace streams::config {
 namespace {
 
 constexpr StepKind kKinds[] = {StepKind::map,           StepKind::filter, StepKind::flat_map,
-                               StepKind::header_filter, StepKind::route,  StepKind::broadcast,
-                               StepKind::sink};
-constexpr const char* kKindList = "map, filter, flat_map, header_filter, route, broadcast, sink";
+                               StepKind::header_filter, StepKind::parser, StepKind::serializer,
+                               StepKind::batch,         StepKind::reduce, StepKind::route,
+                               StepKind::broadcast,     StepKind::sink};
+constexpr const char* kKindList =
+    "map, filter, flat_map, header_filter, parser, serializer, batch, reduce, route, broadcast, "
+    "sink";
+
+std::string directory_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+}
 
 bool parse_kind(const std::string& text, StepKind* kind) {
   for (StepKind k : kKinds) {
@@ -20,40 +29,6 @@ bool parse_kind(const std::string& text, StepKind* kind) {
     }
   }
   return false;
-}
-
-void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
-  if (auto plugin = r.string(node, key, "plugin", true)) step->plugin = *plugin;
-  if (auto fn = r.string(node, key, "function", true)) step->function = *fn;
-  step->plugin_location = r.at(node["plugin"] ? node["plugin"] : node, join_key(key, "plugin"));
-  YAML::Node config = node["config"];
-  if (config && !config.IsNull()) {
-    if (r.expect_map(config, join_key(key, "config"))) step->config_json = yaml_to_json(config);
-  }
-}
-
-void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
-  r.check_keys(node, key, {"kind", "name", "type", "stream_name", "path"});
-  auto type = r.string(node, key, "type", false);
-  if (!type || *type == "kafka") {
-    step->sink_type = SinkType::kafka;
-    if (auto stream = r.string(node, key, "stream_name", true)) step->stream_name = *stream;
-  } else if (*type == "devnull") {
-    step->sink_type = SinkType::devnull;
-  } else if (*type == "file") {
-    step->sink_type = SinkType::file;
-    if (auto path = r.string(node, key, "path", true)) step->path = *path;
-  } else {
-    r.error(node["type"], join_key(key, "type"),
-            "expected kafka, devnull or file, got '" + *type + "'");
-  }
-}
-
-void read_header_filter(YamlReader& r, const YAML::Node& node, const std::string& key,
-                        StepSpec* step) {
-  r.check_keys(node, key, {"kind", "name", "header", "value"});
-  if (auto header = r.string(node, key, "header", true)) step->header = *header;
-  if (auto value = r.string(node, key, "value", true)) step->header_value = *value;
 }
 
 // `what` names the list in messages ("the pipeline", "branch 'b' of 'r'").
@@ -102,6 +77,16 @@ bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, St
       break;
     case StepKind::header_filter:
       read_header_filter(r, node, key, step);
+      break;
+    case StepKind::parser:
+    case StepKind::serializer:
+      read_codec_step(r, node, key, directory_of(r.file()), step);
+      break;
+    case StepKind::batch:
+      read_batch(r, node, key, step);
+      break;
+    case StepKind::reduce:
+      read_reduce(r, node, key, step);
       break;
     case StepKind::broadcast:
       r.check_keys(node, key, {"kind", "name", "branches"});
@@ -201,6 +186,14 @@ const char* to_string(StepKind kind) {
       return "flat_map";
     case StepKind::header_filter:
       return "header_filter";
+    case StepKind::parser:
+      return "parser";
+    case StepKind::serializer:
+      return "serializer";
+    case StepKind::batch:
+      return "batch";
+    case StepKind::reduce:
+      return "reduce";
     case StepKind::route:
       return "route";
     case StepKind::broadcast:
@@ -213,10 +206,12 @@ const char* to_string(StepKind kind) {
 
 bool uses_plugin(StepKind kind) {
   return kind == StepKind::map || kind == StepKind::filter || kind == StepKind::flat_map ||
-         kind == StepKind::route;
+         kind == StepKind::route || kind == StepKind::reduce;
 }
 
 bool is_branching(StepKind kind) { return kind == StepKind::route || kind == StepKind::broadcast; }
+
+const char* to_string(Codec codec) { return codec == Codec::json ? "json" : "msgpack"; }
 
 const char* to_string(SinkType type) {
   switch (type) {

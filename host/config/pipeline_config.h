@@ -4,6 +4,7 @@
 // sink or a branching step. Immutable once loaded; shared read-only.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,19 @@
 
 namespace streams::config {
 
-enum class StepKind { map, filter, flat_map, header_filter, route, broadcast, sink };
+enum class StepKind {
+  map,
+  filter,
+  flat_map,
+  header_filter,
+  parser,
+  serializer,
+  batch,
+  reduce,
+  route,
+  broadcast,
+  sink
+};
 const char* to_string(StepKind kind);
 // Steps whose function comes from a plugin.
 bool uses_plugin(StepKind kind);
@@ -19,6 +32,20 @@ bool is_branching(StepKind kind);
 
 enum class SinkType { kafka, devnull, file };
 const char* to_string(SinkType type);
+
+// Wire formats of parser, serializer and batch.
+enum class Codec { json, msgpack };
+const char* to_string(Codec codec);
+
+// A reduce step's window. Count windows measure `size` and `slide` in
+// records, time windows in milliseconds of event time. A tumbling window has
+// slide == size; a sliding one a slide that divides its size.
+struct WindowSpec {
+  bool by_time = false;
+  int64_t size = 0;
+  int64_t slide = 0;
+  bool sliding() const { return slide != size; }
+};
 
 struct SourceSpec {
   std::string name;
@@ -49,6 +76,29 @@ struct StepSpec {
   // header_filter: keep records whose first header `header` equals `value`.
   std::string header;
   std::string header_value;
+
+  // parser / serializer / batch: the format; parser: an optional JSON Schema
+  // file (absolute, resolved against the pipeline file's directory).
+  Codec format = Codec::json;
+  std::string schema_path;
+  Location schema_location;
+
+  // batch: emit when `max_count` records are held or the oldest has waited
+  // `max_wait_ms` (0 = no such limit; at least one is set).
+  int64_t max_count = 0;
+  int64_t max_wait_ms = 0;
+
+  // reduce: an aggregate function (plugin/function above) over `window`,
+  // per group key from the map function group_plugin/group_function (none:
+  // one group). Time windows close when the partition's event-time watermark
+  // (highest timestamp seen minus allowed_lateness_ms) passes their end, or
+  // when the partition has had no input for idle_flush_ms (0 = never).
+  WindowSpec window;
+  std::string group_plugin;
+  std::string group_function;
+  Location group_location;
+  int64_t allowed_lateness_ms = 0;
+  int64_t idle_flush_ms = 0;
 
   // sink: kafka writes to `stream_name`; file appends lines to `path`.
   SinkType sink_type = SinkType::kafka;

@@ -34,7 +34,7 @@ uint64_t make_token(uint32_t tracker_id, uint32_t slot) {
   return (static_cast<uint64_t>(tracker_id) << 32) | slot;
 }
 
-class Runtime final : public KafkaRuntime, public DeliveryListener {
+class Runtime final : public KafkaRuntime, public DeliveryListener, public pipeline::InputHolds {
  public:
   Runtime(std::shared_ptr<const pipeline::Generation> g, RuntimeOptions options)
       : g_(std::move(g)), options_(std::move(options)), topic_(g_->source_topic()) {}
@@ -48,6 +48,13 @@ class Runtime final : public KafkaRuntime, public DeliveryListener {
     if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
   }
   void on_delivered(uint64_t token, const char* error) override;
+  // Batches and windows hold the inputs they started with.
+  void hold(uint64_t token) override {
+    if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
+  }
+  void release(uint64_t token) override {
+    if (OffsetTracker* t = tracker(token)) t->release(static_cast<uint32_t>(token));
+  }
 
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void on_commit_result(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
@@ -56,6 +63,8 @@ class Runtime final : public KafkaRuntime, public DeliveryListener {
  private:
   void process(const rd_kafka_message_t* msg);
   void consumer_error(const rd_kafka_message_t* msg);
+  // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms).
+  void tick();
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   bool drain(Clock::time_point deadline);
@@ -225,6 +234,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
       }
     }
     poll_sinks(0);
+    tick();
     if (Clock::now() >= next_commit) {
       commit(/*sync=*/false, nullptr);
       next_commit = Clock::now() + interval;
@@ -275,6 +285,15 @@ void Runtime::process(const rd_kafka_message_t* msg) {
   t.release(slot);
 }
 
+void Runtime::tick() {
+  const int64_t now = pipeline::Chain::now_ms();
+  for (auto& p : partitions_) {
+    if (p && !fatal_ && p->chain->tick(now) == pipeline::ChainResult::fatal) {
+      fail("pipeline stopped on partition " + std::to_string(p->partition));
+    }
+  }
+}
+
 void Runtime::consumer_error(const rd_kafka_message_t* msg) {
   if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
   const std::string what = rd_kafka_message_errstr(msg);
@@ -316,7 +335,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     state->tracker_id = static_cast<uint32_t>(trackers_.size());
     trackers_.push_back(std::make_unique<OffsetTracker>(options_.max_in_flight_per_partition));
     std::string error;
-    state->chain = pipeline::Chain::create(g_, sink_ptrs_, errors_, &error);
+    state->chain = pipeline::Chain::create(g_, sink_ptrs_, errors_, &error, this);
     if (!state->chain) {
       fail("partition " + std::to_string(p) + ": " + error);
       continue;
@@ -361,7 +380,9 @@ bool Runtime::drain(Clock::time_point deadline) {
   for (;;) {
     bool idle = true;
     for (const auto& p : partitions_) {
-      if (p && trackers_[p->tracker_id]->in_flight() != 0) idle = false;
+      // Inputs held by open batches and windows stay uncommitted: they are
+      // read again after a restart or by the partition's next owner.
+      if (p && trackers_[p->tracker_id]->in_flight() > p->chain->held_inputs()) idle = false;
     }
     if (idle) return true;
     if (fatal_ || Clock::now() >= deadline) return false;

@@ -2,6 +2,8 @@
 
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "common/log.h"
@@ -47,6 +49,83 @@ bool make_sinks(const pipeline::Generation& g, const LocalOptions& options, Sink
   return true;
 }
 
+streams_bytes text_bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// One input line decoded from its envelope. The record points into this.
+struct Envelope {
+  std::optional<std::string> key, value;
+  std::vector<std::string> header_text;  // name, value, name, value, ...
+  std::vector<streams_header> headers;
+  int64_t timestamp_ms = -1;
+
+  // False with *error when `line` is not an envelope.
+  bool parse(const std::string& line, std::string* error) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object()) {
+      *error = "not a JSON envelope object";
+      return false;
+    }
+    return member(j, "key", &key, error) && member(j, "value", &value, error) &&
+           read_headers(j, error) && read_timestamp(j, error);
+  }
+  streams_record record() {
+    headers.clear();
+    for (size_t i = 0; i + 1 < header_text.size(); i += 2) {
+      headers.push_back({text_bytes(header_text[i]), text_bytes(header_text[i + 1])});
+    }
+    streams_record r{};
+    r.struct_size = sizeof(r);
+    if (key) r.key = text_bytes(*key);
+    if (value) r.value = text_bytes(*value);
+    r.headers = headers.data();
+    r.header_count = headers.size();
+    r.timestamp_ms = timestamp_ms;
+    return r;
+  }
+
+ private:
+  static bool member(const nlohmann::json& j, const char* name, std::optional<std::string>* out,
+                     std::string* error) {
+    auto it = j.find(name);
+    if (it == j.end() || it->is_null()) return true;
+    if (!it->is_string()) {
+      *error = std::string("envelope member '") + name + "' must be a string or null";
+      return false;
+    }
+    *out = it->get<std::string>();
+    return true;
+  }
+  bool read_headers(const nlohmann::json& j, std::string* error) {
+    auto it = j.find("headers");
+    if (it == j.end()) return true;
+    if (!it->is_object()) {
+      *error = "envelope member 'headers' must be an object of strings";
+      return false;
+    }
+    for (const auto& [name, v] : it->items()) {
+      if (!v.is_string()) {
+        *error = "envelope header '" + name + "' must be a string";
+        return false;
+      }
+      header_text.push_back(name);
+      header_text.push_back(v.get<std::string>());
+    }
+    return true;
+  }
+  bool read_timestamp(const nlohmann::json& j, std::string* error) {
+    auto it = j.find("timestamp_ms");
+    if (it == j.end()) return true;
+    if (!it->is_number_integer()) {
+      *error = "envelope member 'timestamp_ms' must be an integer";
+      return false;
+    }
+    timestamp_ms = it->get<int64_t>();
+    return true;
+  }
+};
+
 }  // namespace
 
 int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions& options,
@@ -76,13 +155,23 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
   int64_t offset = 0;
   bool ok = true;
   for (; ok && !stop.load(std::memory_order_relaxed) && std::getline(in, line); ++offset) {
+    const streams_origin origin{sizeof(streams_origin), topic.c_str(), 0, offset};
     streams_record record{};
     record.struct_size = sizeof(record);
-    record.value = {reinterpret_cast<const uint8_t*>(line.data()), line.size()};
+    record.value = text_bytes(line);
     record.timestamp_ms = -1;
-    const streams_origin origin{sizeof(streams_origin), topic.c_str(), 0, offset};
+    Envelope envelope;
+    if (options.json_envelopes) {
+      if (!envelope.parse(line, &error)) {
+        ok = errors.on_record_error({&g->steps[0], STREAMS_ERR_INVALID_INPUT, error, &origin});
+        continue;
+      }
+      record = envelope.record();
+    }
     ok = chain->process(record, origin, static_cast<uint64_t>(offset)) == pipeline::ChainResult::ok;
   }
+  const bool ended = ok && !stop.load(std::memory_order_relaxed);
+  if (ended) ok = chain->finish() == pipeline::ChainResult::ok;
   for (auto& s : sinks) ok = s->flush() && ok;
   log::info("local: " + std::to_string(offset) + " record(s) read, " +
             std::to_string(errors.skipped()) + " skipped" + (ok ? "" : "; stopped"));

@@ -1,9 +1,13 @@
 // The local runtime: runs a pipeline over newline-delimited input (a file or
-// stdin) with no broker. Each line is one record's value (no key, no
-// headers, no timestamp); its origin is the input's name, partition 0, and
-// the line number (from 0) as the offset. Kafka sinks write lines to a file
-// given per sink, else to stdout; file and devnull sinks work as configured.
-// Record errors are logged and skipped.
+// stdin) with no broker. Each line is one record: its value (no key, no
+// headers, no timestamp), or with json_envelopes a JSON object
+// {"value": TEXT|null, "key": TEXT|null, "timestamp_ms": N,
+//  "headers": {NAME: TEXT}}, every member optional; a line that is not such
+// an object is a record error. Its origin is the input's name, partition 0,
+// and the line number (from 0) as the offset. At the end of the input every
+// open batch and window emits. Kafka sinks write lines to a file given per
+// sink, else to stdout; file and devnull sinks work as configured. Record
+// errors are logged and skipped.
 //
 // Thread: run_local() on the calling thread, to the end of the input.
 #pragma once
@@ -19,6 +23,7 @@ namespace streams::local {
 
 struct LocalOptions {
   std::string input = "-";                     // a path, or "-" for stdin
+  bool json_envelopes = false;                 // lines are JSON envelopes
   std::map<std::string, std::string> outputs;  // Kafka sink name -> path ("-": stdout)
 };
 

@@ -1,5 +1,7 @@
 #include "pipeline/chain.h"
 
+#include <chrono>
+
 #include "pipeline/utf8.h"
 
 // The per-call context behind the ABI's opaque streams_call.
@@ -12,6 +14,9 @@ struct streams_call {
   std::string* error_message;
   uint32_t branch;  // route: the selected branch's index, or kNone
   bool branch_unknown;
+  std::string* accumulator;  // aggregate init/add/merge: set_accumulator's target
+  std::string* capture;      // group key function: takes the emitted value
+  bool accumulator_set;
 };
 
 namespace streams::pipeline {
@@ -35,6 +40,18 @@ int32_t select_branch_cb(streams_call* call, const char* branch, size_t size) {
   return call->chain->on_select_branch(*call, std::string_view(branch, size));
 }
 
+int32_t set_accumulator_cb(streams_call* call, const uint8_t* data, size_t size) {
+  return call->chain->on_set_accumulator(
+      *call, std::string_view(reinterpret_cast<const char*>(data), data ? size : 0));
+}
+
+// A failure already reported: STREAMS_RECORD_ERROR unless the pipeline stops.
+int32_t reported(int32_t status) { return status == STREAMS_FATAL ? status : STREAMS_RECORD_ERROR; }
+
+streams_bytes bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
 std::string_view view(streams_bytes b) {
   return {reinterpret_cast<const char*>(b.data), b.data ? b.size : 0};
 }
@@ -47,19 +64,83 @@ std::string branch_names(const StepBinding& step) {
 
 }  // namespace
 
+// A reduce step's windows, served by the Chain's plugin calls.
+class Chain::Reducer final : public WindowOps {
+ public:
+  Reducer(Chain& chain, uint32_t step)
+      : chain_(chain), step_(step), windows_(*chain.generation_->steps[step].spec, *this) {}
+  Windows& windows() { return windows_; }
+
+  int32_t init(std::string* acc) override {
+    streams_call call = chain_.make_call(step_, nullptr);
+    call.accumulator = acc;
+    return finish(call, function().init(instance(), &call), acc);
+  }
+  int32_t add(std::string_view acc, const streams_record& record, std::string* out) override {
+    streams_call call = chain_.make_call(step_, &record);
+    call.accumulator = out;
+    return finish(call, function().add(instance(), bytes(acc), &record, &call), out);
+  }
+  int32_t merge(std::string_view first, std::string_view second, std::string* out) override {
+    streams_call call = chain_.make_call(step_, nullptr);
+    call.accumulator = out;
+    return finish(call, function().merge(instance(), bytes(first), bytes(second), &call), out);
+  }
+  int32_t result(std::string_view acc, const std::string* key, int64_t timestamp_ms,
+                 const HeldInput& held) override {
+    streams_record window{};
+    window.struct_size = sizeof(window);
+    if (key) window.key = bytes(*key);
+    window.timestamp_ms = timestamp_ms;
+    return chain_.with_input(held, [&] {
+      streams_call call = chain_.make_call(step_, &window);
+      const int32_t status = function().result(instance(), bytes(acc), &window, &call);
+      return chain_.finish_plugin(step_, status, call, window);
+    });
+  }
+  void hold(const HeldInput& input) override {
+    if (chain_.holds_) chain_.holds_->hold(input.token);
+  }
+  void release(const HeldInput& input) override {
+    if (chain_.holds_) chain_.holds_->release(input.token);
+  }
+
+ private:
+  const streams_function& function() const { return *chain_.generation_->steps[step_].function; }
+  void* instance() const { return chain_.instances_[step_]; }
+  // An init/add/merge must set the accumulator once and emit nothing.
+  int32_t finish(const streams_call& call, int32_t status, std::string* acc) {
+    if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set) return STREAMS_OK;
+    if (status == STREAMS_OK) {
+      acc->clear();
+      return reported(chain_.report(step_, STREAMS_ERR_CONTRACT,
+                                    "an aggregate's init, add and merge set the accumulator "
+                                    "once and emit nothing"));
+    }
+    return reported(chain_.finish_plugin(step_, status, call, *chain_.empty_record()));
+  }
+
+  Chain& chain_;
+  uint32_t step_;
+  Windows windows_;
+};
+
 Chain::Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-             ErrorHandler& errors)
-    : generation_(std::move(generation)), sinks_(std::move(sinks)), errors_(errors) {}
+             ErrorHandler& errors, InputHolds* holds)
+    : generation_(std::move(generation)),
+      sinks_(std::move(sinks)),
+      errors_(errors),
+      holds_(holds) {}
 
 std::unique_ptr<Chain> Chain::create(std::shared_ptr<const Generation> generation,
                                      std::vector<OutputSink*> sinks, ErrorHandler& errors,
-                                     std::string* error) {
+                                     std::string* error, InputHolds* holds) {
   if (sinks.size() != generation->sinks.size()) {
     *error = "internal: " + std::to_string(sinks.size()) + " sinks given for " +
              std::to_string(generation->sinks.size());
     return nullptr;
   }
-  std::unique_ptr<Chain> chain(new Chain(std::move(generation), std::move(sinks), errors));
+  std::unique_ptr<Chain> chain(new Chain(std::move(generation), std::move(sinks), errors, holds));
   const auto& steps = chain->generation_->steps;
   chain->apis_.reserve(steps.size());
   for (const StepBinding& step : steps) {
@@ -68,30 +149,93 @@ std::unique_ptr<Chain> Chain::create(std::shared_ptr<const Generation> generatio
     api.set_error = &set_error_cb;
     api.origin = &origin_cb;
     api.select_branch = &select_branch_cb;
+    api.set_accumulator = &set_accumulator_cb;
     chain->apis_.push_back(api);
   }
-  chain->instances_.assign(steps.size(), nullptr);
-  for (size_t i = 0; i < steps.size(); ++i) {
-    const StepBinding& step = steps[i];
-    if (!step.function) continue;
-    char reason[512] = {0};
-    void* instance = step.function->create(&chain->apis_[i], step.config_json.c_str(),
-                                           step.config_json.size(), reason, sizeof reason);
-    if (!instance) {
-      *error = "step '" + step.name + "': plugin '" + step.plugin +
-               "' failed to initialise: " + (reason[0] ? reason : "create returned no instance");
-      return nullptr;
-    }
-    chain->instances_[i] = instance;
-  }
+  if (!chain->create_state(error)) return nullptr;
   return chain;
 }
 
+namespace {
+
+void* create_instance(const StepBinding& step, const streams_function& fn,
+                      const streams_host_api& api, std::string* error) {
+  char reason[512] = {0};
+  void* instance =
+      fn.create(&api, step.config_json.c_str(), step.config_json.size(), reason, sizeof reason);
+  if (!instance) {
+    *error = "step '" + step.name + "': plugin '" + step.plugin +
+             "' failed to initialise: " + (reason[0] ? reason : "create returned no instance");
+  }
+  return instance;
+}
+
+}  // namespace
+
+bool Chain::create_state(std::string* error) {
+  const auto& steps = generation_->steps;
+  instances_.assign(steps.size(), nullptr);
+  key_instances_.assign(steps.size(), nullptr);
+  scratch_.resize(steps.size());
+  batchers_.resize(steps.size());
+  reducers_.resize(steps.size());
+  for (uint32_t i = 0; i < steps.size(); ++i) {
+    const StepBinding& step = steps[i];
+    if (step.function &&
+        !(instances_[i] = create_instance(step, *step.function, apis_[i], error))) {
+      return false;
+    }
+    if (step.key_function &&
+        !(key_instances_[i] = create_instance(step, *step.key_function, apis_[i], error))) {
+      return false;
+    }
+    if (step.kind == StepKind::batch) {
+      batchers_[i] = std::make_unique<Batcher>(step.spec->format, step.spec->max_count,
+                                               step.spec->max_wait_ms);
+    }
+    if (step.kind == StepKind::reduce) reducers_[i] = std::make_unique<Reducer>(*this, i);
+  }
+  return true;
+}
+
 Chain::~Chain() {
+  reducers_.clear();
   const auto& steps = generation_->steps;
   for (size_t i = 0; i < instances_.size(); ++i) {
     if (instances_[i]) steps[i].function->destroy(instances_[i]);
+    if (key_instances_[i]) steps[i].key_function->destroy(key_instances_[i]);
   }
+}
+
+int64_t Chain::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+size_t Chain::held_inputs() const {
+  size_t n = 0;
+  for (const auto& b : batchers_) n += b && !b->empty() ? 1 : 0;
+  for (const auto& r : reducers_) n += r ? r->windows().holds() : 0;
+  return n;
+}
+
+ChainResult Chain::tick(int64_t now) {
+  int32_t status = STREAMS_OK;
+  for (uint32_t i = 0; i < batchers_.size() && status != STREAMS_FATAL; ++i) {
+    if (batchers_[i] && batchers_[i]->due(now)) status = flush_batch(i);
+    if (reducers_[i] && status != STREAMS_FATAL) status = reducers_[i]->windows().tick(now);
+  }
+  return result_of(status);
+}
+
+ChainResult Chain::finish() {
+  int32_t status = STREAMS_OK;
+  for (uint32_t i = 0; i < batchers_.size() && status != STREAMS_FATAL; ++i) {
+    if (batchers_[i] && !batchers_[i]->empty()) status = flush_batch(i);
+    if (reducers_[i] && status != STREAMS_FATAL) status = reducers_[i]->windows().finish();
+  }
+  return result_of(status);
 }
 
 ChainResult Chain::process(const streams_record& input, const streams_origin& origin,
@@ -100,7 +244,7 @@ ChainResult Chain::process(const streams_record& input, const streams_origin& or
   token_ = token;
   int32_t status = run(0, input);
   origin_ = nullptr;
-  return status == STREAMS_FATAL || stopping_ ? ChainResult::fatal : ChainResult::ok;
+  return result_of(status);
 }
 
 int32_t Chain::run(uint32_t step, const streams_record& record) {
@@ -113,6 +257,13 @@ int32_t Chain::run(uint32_t step, const streams_record& record) {
       return STREAMS_FATAL;
     case StepKind::header_filter:
       return run_header_filter(step, record);
+    case StepKind::parser:
+    case StepKind::serializer:
+      return run_codec(step, record);
+    case StepKind::batch:
+      return run_batch(step, record);
+    case StepKind::reduce:
+      return run_reduce(step, record);
     case StepKind::broadcast:
       for (const BranchTarget& branch : binding.branches) {
         if (run(branch.step, record) == STREAMS_FATAL) return STREAMS_FATAL;
@@ -123,8 +274,13 @@ int32_t Chain::run(uint32_t step, const streams_record& record) {
   }
 }
 
+streams_call Chain::make_call(uint32_t step, const streams_record* input) {
+  return streams_call{this,  step,  input,   0,       0,    &error_message_,
+                      kNone, false, nullptr, nullptr, false};
+}
+
 int32_t Chain::run_plugin(uint32_t step, const streams_record& record) {
-  streams_call call{this, step, &record, 0, 0, &error_message_, kNone, false};
+  streams_call call = make_call(step, &record);
   const StepBinding& binding = generation_->steps[step];
   int32_t status = binding.function->process(instances_[step], &record, &call);
   return finish_plugin(step, status, call, record);
@@ -146,6 +302,95 @@ int32_t Chain::run_header_filter(uint32_t step, const streams_record& record) {
   return STREAMS_OK;  // no such header: dropped
 }
 
+int32_t Chain::run_codec(uint32_t step, const streams_record& record) {
+  const StepBinding& binding = generation_->steps[step];
+  streams_record out = record;
+  if (!binding.codec->apply(record.value, scratch_[step], &out.value, &error_message_)) {
+    return report(step, STREAMS_ERR_INVALID_INPUT, error_message_);
+  }
+  return run(binding.next, out);
+}
+
+int32_t Chain::run_batch(uint32_t step, const streams_record& record) {
+  Batcher& batch = *batchers_[step];
+  const bool opens = batch.empty();
+  if (!batch.add(record.value, record.timestamp_ms, &error_message_)) {
+    return report(step, STREAMS_ERR_INVALID_INPUT, error_message_);
+  }
+  if (opens) {
+    batch.open(now_ms(), current_input());
+    if (holds_) holds_->hold(token_);
+  }
+  return batch.full() ? flush_batch(step) : STREAMS_OK;
+}
+
+int32_t Chain::flush_batch(uint32_t step) {
+  Batcher& batch = *batchers_[step];
+  const HeldInput first = batch.first();
+  const int32_t status = run_derived(generation_->steps[step].next, batch.record(), first);
+  batch.reset();
+  if (holds_) holds_->release(first.token);
+  return status;
+}
+
+template <class F>
+int32_t Chain::with_input(const HeldInput& held, F&& body) {
+  const streams_origin* origin = origin_;
+  const uint64_t token = token_;
+  origin_ = &held.origin;
+  token_ = held.token;
+  const int32_t status = body();
+  origin_ = origin;
+  token_ = token;
+  return status;
+}
+
+int32_t Chain::run_derived(uint32_t step, const streams_record& record, const HeldInput& held) {
+  return with_input(held, [&] { return run(step, record); });
+}
+
+int32_t Chain::group_key(uint32_t step, const streams_record& record, std::string* key) {
+  const StepBinding& binding = generation_->steps[step];
+  streams_call call = make_call(step, &record);
+  call.capture = key;
+  const int32_t status = binding.key_function->process(key_instances_[step], &record, &call);
+  if (status == STREAMS_OK && call.emitted == 1) return STREAMS_OK;
+  if (status == STREAMS_OK) {
+    return reported(report(step, STREAMS_ERR_CONTRACT,
+                           "the group_by function emitted " + std::to_string(call.emitted) +
+                               " records; it emits exactly one, whose value is the key"));
+  }
+  return reported(finish_plugin(step, status, call, record));
+}
+
+int32_t Chain::run_reduce(uint32_t step, const streams_record& record) {
+  const StepBinding& binding = generation_->steps[step];
+  const std::string* key = nullptr;
+  if (binding.key_function) {
+    const int32_t status = group_key(step, record, &key_);
+    if (status != STREAMS_OK) return status == STREAMS_FATAL ? status : STREAMS_OK;
+    key = &key_;
+  }
+  int64_t event_ms = record.timestamp_ms;
+  if (event_ms < 0) {
+    event_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  }
+  std::string late;  // allocates only for a late record
+  const int32_t status =
+      reducers_[step]->windows().add(key, record, event_ms, current_input(), now_ms(), &late);
+  if (status == STREAMS_RECORD_ERROR && !late.empty()) {
+    return report(step, STREAMS_ERR_INVALID_INPUT, late);
+  }
+  return status == STREAMS_FATAL ? STREAMS_FATAL : STREAMS_OK;
+}
+
+const streams_record* Chain::empty_record() {
+  static const streams_record empty{sizeof(streams_record), 0, {}, {}, nullptr, 0, -1};
+  return &empty;
+}
+
 int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& call,
                              const streams_record& record) {
   const StepBinding& binding = generation_->steps[step];
@@ -154,7 +399,7 @@ int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& 
     case STREAMS_OK:
       if (kind == StepKind::filter && call.emitted == 0) return run(binding.next, record);
       if (kind == StepKind::map && call.emitted == 1) return STREAMS_OK;
-      if (kind == StepKind::flat_map) return STREAMS_OK;
+      if (kind == StepKind::flat_map || kind == StepKind::reduce) return STREAMS_OK;
       if (kind == StepKind::route && call.emitted == 0) {
         if (call.branch != kNone) return run(binding.branches[call.branch].step, record);
         if (call.branch_unknown) {
@@ -195,9 +440,15 @@ int32_t Chain::report(uint32_t step, int32_t kind, std::string_view message) {
 int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
   if (stopping_) return STREAMS_FATAL;
   ++call.emitted;  // counted even when refused, so finish_plugin can tell
+  if (call.capture) {
+    if (call.emitted != 1) return STREAMS_RECORD_ERROR;
+    call.capture->assign(view(record.value));
+    return STREAMS_OK;
+  }
   const StepBinding& binding = generation_->steps[call.step];
-  const bool may_emit =
-      binding.kind == StepKind::flat_map || (binding.kind == StepKind::map && call.emitted == 1);
+  const bool may_emit = binding.kind == StepKind::flat_map ||
+                        (binding.kind == StepKind::map && call.emitted == 1) ||
+                        (binding.kind == StepKind::reduce && !call.accumulator);
   if (!may_emit) return STREAMS_RECORD_ERROR;
   streams_record out = record;
   const streams_record& in = *call.input;
@@ -209,6 +460,13 @@ int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
   if (record.flags & STREAMS_INHERIT_TIMESTAMP) out.timestamp_ms = in.timestamp_ms;
   out.flags = 0;
   return run(binding.next, out);
+}
+
+int32_t Chain::on_set_accumulator(streams_call& call, std::string_view acc) {
+  if (!call.accumulator || call.accumulator_set) return STREAMS_RECORD_ERROR;
+  call.accumulator->assign(acc);
+  call.accumulator_set = true;
+  return STREAMS_OK;
 }
 
 int32_t Chain::on_select_branch(streams_call& call, std::string_view branch) {

@@ -3,6 +3,10 @@
 // as a view, so no step output is copied by the host until a sink. A route
 // sends a record down one branch, a broadcast down every branch in order.
 //
+// Batches and windows keep state between inputs: they hold the inputs they
+// started with (InputHolds) until their output is written, and emit on count,
+// on event time, on tick() (time limits) and on finish() (end of input).
+//
 // Lifetime: one Chain per assigned partition; it owns one instance of each
 // plugin step's function and holds the Generation they came from.
 // Thread: all calls on the partition's processing thread.
@@ -15,7 +19,10 @@
 
 #include <streams/plugin_abi.h>
 
+#include "pipeline/batcher.h"
 #include "pipeline/generation.h"
+#include "pipeline/held_input.h"
+#include "pipeline/windows.h"
 
 namespace streams::pipeline {
 
@@ -54,9 +61,11 @@ class Chain {
   // Creates an instance of every plugin step's function with its config.
   // `sinks[i]` serves generation->sinks[i]; the sinks and `errors` must
   // outlive the Chain. On failure returns nullptr with *error.
+  // `holds` (null: none kept, for runtimes that do not commit) must
+  // outlive the Chain.
   static std::unique_ptr<Chain> create(std::shared_ptr<const Generation> generation,
                                        std::vector<OutputSink*> sinks, ErrorHandler& errors,
-                                       std::string* error);
+                                       std::string* error, InputHolds* holds = nullptr);
   ~Chain();
   Chain(const Chain&) = delete;
   Chain& operator=(const Chain&) = delete;
@@ -64,27 +73,60 @@ class Chain {
   // Runs `input` through the graph; outputs reach the sinks tagged `token`.
   // Per-record failures go to the ErrorHandler and yield ok.
   ChainResult process(const streams_record& input, const streams_origin& origin, uint64_t token);
+  // Emits batches past max_wait_ms and windows idle for idle_flush_ms, by
+  // the steady clock in milliseconds (see now_ms()).
+  ChainResult tick(int64_t now_ms);
+  // End of input: emits every open batch and window.
+  ChainResult finish();
+  // Inputs held by open batches and windows.
+  size_t held_inputs() const;
+  static int64_t now_ms();
 
   // Host callbacks (streams_host_api); public for the C trampolines only.
   int32_t on_emit(streams_call& call, const streams_record& record);
   int32_t on_select_branch(streams_call& call, std::string_view branch);
+  int32_t on_set_accumulator(streams_call& call, std::string_view acc);
   const streams_origin* current_origin() const { return origin_; }
 
  private:
+  class Reducer;
   Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-        ErrorHandler& errors);
+        ErrorHandler& errors, InputHolds* holds);
+  bool create_state(std::string* error);
   int32_t run(uint32_t step, const streams_record& record);
+  streams_call make_call(uint32_t step, const streams_record* input);
   int32_t run_plugin(uint32_t step, const streams_record& record);
   int32_t run_header_filter(uint32_t step, const streams_record& record);
   int32_t finish_plugin(uint32_t step, int32_t status, const streams_call& call,
                         const streams_record& record);
+  int32_t run_codec(uint32_t step, const streams_record& record);
+  int32_t run_batch(uint32_t step, const streams_record& record);
+  int32_t run_reduce(uint32_t step, const streams_record& record);
+  int32_t group_key(uint32_t step, const streams_record& record, std::string* key);
+  int32_t flush_batch(uint32_t step);
+  // Runs `record`, derived from inputs held from `held` on, from `step`.
+  int32_t run_derived(uint32_t step, const streams_record& record, const HeldInput& held);
+  // Runs `body` with `held` as the current input (token and origin).
+  template <class F>
+  int32_t with_input(const HeldInput& held, F&& body);
+  static const streams_record* empty_record();
   int32_t report(uint32_t step, int32_t kind, std::string_view message);
+  HeldInput current_input() const { return {token_, *origin_}; }
+  ChainResult result_of(int32_t status) const {
+    return status == STREAMS_FATAL || stopping_ ? ChainResult::fatal : ChainResult::ok;
+  }
 
   std::shared_ptr<const Generation> generation_;
   std::vector<OutputSink*> sinks_;
   ErrorHandler& errors_;
   std::vector<streams_host_api> apis_;  // by step; host_ctx = its binding
   std::vector<void*> instances_;        // by step; null for built-in steps
+  std::vector<void*> key_instances_;    // by step; reduce steps with group_by
+  InputHolds* holds_;
+  std::vector<std::string> scratch_;                // by step: codec output buffers
+  std::vector<std::unique_ptr<Batcher>> batchers_;  // by step; batch steps
+  std::vector<std::unique_ptr<Reducer>> reducers_;  // by step; reduce steps
+  std::string key_;                                 // the current group key
   const streams_origin* origin_ = nullptr;
   uint64_t token_ = 0;
   std::string error_message_;  // set_error target, reused across calls

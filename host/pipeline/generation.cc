@@ -16,6 +16,8 @@ int32_t expected_kind(config::StepKind kind) {
       return STREAMS_KIND_FLAT_MAP;
     case config::StepKind::route:
       return STREAMS_KIND_ROUTE;
+    case config::StepKind::reduce:
+      return STREAMS_KIND_AGGREGATE;
     default:
       return STREAMS_KIND_MAP;
   }
@@ -31,56 +33,90 @@ const char* kind_name(int32_t kind) {
       return "flat_map";
     case STREAMS_KIND_ROUTE:
       return "route";
+    case STREAMS_KIND_AGGREGATE:
+      return "aggregate";
   }
   return "unknown";
 }
 
-// Creates and destroys one instance; empty on success, else the reason.
-std::string probe_instance(const StepBinding& binding) {
+// Creates and destroys one instance of `fn`; empty on success, else the reason.
+std::string probe_instance(const StepBinding& binding, const streams_function* fn) {
   streams_host_api api = make_host_api(binding);
   char error[512] = {0};
-  void* instance = binding.function->create(&api, binding.config_json.c_str(),
-                                            binding.config_json.size(), error, sizeof error);
+  void* instance = fn->create(&api, binding.config_json.c_str(), binding.config_json.size(), error,
+                              sizeof error);
   if (!instance) return error[0] ? error : "create returned no instance";
-  binding.function->destroy(instance);
+  fn->destroy(instance);
   return "";
+}
+
+// Finds `function` of `plugin` and checks it is a `kind`; `what` says what
+// the use needs ("step 'x' is a filter"). `at` locates the plugin key, and
+// `fn_at` the function key. Null on error.
+const streams_function* find_function(const std::string& plugin, const std::string& function,
+                                      int32_t kind, const std::string& what, Location at,
+                                      Location fn_at, plugin::PluginRegistry& registry,
+                                      config::Diagnostics& diag,
+                                      std::shared_ptr<plugin::PluginLibrary>* library) {
+  std::string error;
+  *library = registry.get(plugin, &error);
+  if (!*library) {
+    diag.error(at, error);
+    return nullptr;
+  }
+  const streams_function* fn = (*library)->find(function);
+  at = fn_at;
+  if (!fn) {
+    diag.error(at, "plugin '" + plugin + "' (" + (*library)->path() + ") has no function '" +
+                       function + "'; it exports: " + (*library)->function_names());
+    return nullptr;
+  }
+  if (fn->kind != kind) {
+    diag.error(at, "function '" + function + "' of plugin '" + plugin + "' is a " +
+                       kind_name(fn->kind) + ", but " + what);
+    return nullptr;
+  }
+  return fn;
 }
 
 bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registry,
                    config::Diagnostics& diag, StepBinding* out) {
-  std::string error;
-  auto library = registry.get(spec.plugin, &error);
-  if (!library) {
-    diag.error(spec.plugin_location, error);
-    return false;
-  }
-  const streams_function* fn = library->find(spec.function);
-  Location fn_location = spec.plugin_location;
-  fn_location.key = spec.location.key + ".function";
-  if (!fn) {
-    diag.error(fn_location, "plugin '" + spec.plugin + "' (" + library->path() +
-                                ") has no function '" + spec.function +
-                                "'; it exports: " + library->function_names());
-    return false;
-  }
-  if (fn->kind != expected_kind(spec.kind)) {
-    diag.error(fn_location, "function '" + spec.function + "' of plugin '" + spec.plugin +
-                                "' is a " + kind_name(fn->kind) + ", but step '" + spec.name +
-                                "' is a " + config::to_string(spec.kind));
-    return false;
-  }
+  Location at = spec.plugin_location;
+  at.key = spec.location.key + ".function";
+  const streams_function* fn =
+      find_function(spec.plugin, spec.function, expected_kind(spec.kind),
+                    "step '" + spec.name + "' is a " + config::to_string(spec.kind),
+                    spec.plugin_location, at, registry, diag, &out->library);
+  if (!fn) return false;
   out->plugin = spec.plugin;
-  out->plugin_version = library->version();
+  out->plugin_version = out->library->version();
   out->config_json = spec.config_json;
-  out->library = library;
   out->function = fn;
-  std::string why = probe_instance(*out);
+  std::string why = probe_instance(*out, fn);
   if (!why.empty()) {
-    diag.error(fn_location, "plugin '" + spec.plugin + "' (" + library->path() + ") function '" +
-                                spec.function + "' failed to initialise: " + why);
+    diag.error(at, "plugin '" + spec.plugin + "' (" + out->library->path() + ") function '" +
+                       spec.function + "' failed to initialise: " + why);
     return false;
   }
-  return true;
+  if (spec.group_function.empty()) return true;
+  Location gat = spec.group_location;
+  gat.key = spec.location.key + ".group_by.function";
+  out->key_function = find_function(
+      spec.group_plugin, spec.group_function, STREAMS_KIND_MAP,
+      "the group_by of step '" + spec.name + "' needs a map (its output value is the key)",
+      spec.group_location, gat, registry, diag, &out->key_library);
+  if (!out->key_function) return false;
+  why = probe_instance(*out, out->key_function);
+  if (!why.empty()) {
+    diag.error(gat, "group_by function '" + spec.group_function + "' failed to initialise: " + why);
+  }
+  return why.empty();
+}
+
+void bind_codec(const config::StepSpec& spec, config::Diagnostics& diag, StepBinding* out) {
+  std::string error;
+  out->codec = CodecStep::create(spec, &error);
+  if (!out->codec) diag.error(spec.schema_location, "step '" + spec.name + "': " + error);
 }
 
 std::string steps_config_key(const Generation& g, const std::string& name) {
@@ -128,9 +164,13 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps,
     StepBinding binding;
     binding.name = spec.name;
     binding.kind = spec.kind;
+    binding.spec = &spec;
     binding.header = spec.header;
     binding.header_value = spec.header_value;
     if (config::uses_plugin(spec.kind)) bind_function(spec, registry, diag, &binding);
+    if (spec.kind == config::StepKind::parser || spec.kind == config::StepKind::serializer) {
+      bind_codec(spec, diag, &binding);
+    }
     if (spec.kind == config::StepKind::sink) {
       binding.sink = static_cast<uint32_t>(g.sinks.size());
       SinkBinding sink{spec.name, spec.sink_type, spec.stream_name, spec.path};

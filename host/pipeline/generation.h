@@ -14,6 +14,7 @@
 #include "config/deployment_config.h"
 #include "config/diagnostics.h"
 #include "config/pipeline_config.h"
+#include "pipeline/codec.h"
 #include "plugin/plugin_library.h"
 
 namespace streams::plugin {
@@ -31,12 +32,17 @@ struct BranchTarget {
 struct StepBinding {
   std::string name;
   config::StepKind kind = config::StepKind::map;
+  const config::StepSpec* spec = nullptr;  // in Generation::pipeline
   // Plugin steps (config::uses_plugin) only.
   std::string plugin;
   std::string plugin_version;
   std::string config_json;
   std::shared_ptr<plugin::PluginLibrary> library;
   const streams_function* function = nullptr;  // owned by `library`
+  // reduce with group_by: the map function giving each record's group key.
+  std::shared_ptr<plugin::PluginLibrary> key_library;
+  const streams_function* key_function = nullptr;  // owned by `key_library`
+  std::shared_ptr<const CodecStep> codec;          // parser / serializer
   // The step after this one; none for sinks and branching steps.
   static constexpr uint32_t kNone = ~0u;
   uint32_t next = kNone;

@@ -99,13 +99,17 @@ std::string check_descriptor(const streams_plugin* d) {
   for (size_t i = 0; i < d->function_count; ++i) {
     const streams_function* f = d->functions[i];
     const std::string which = "function #" + std::to_string(i);
-    if (!f || f->struct_size < sizeof(streams_function)) return which + " is missing or too small";
+    if (!f || f->struct_size < STREAMS_FUNCTION_SIZE_1_0) return which + " is missing or too small";
     if (!f->name || !*f->name) return which + " has no name";
-    if (!f->create || !f->destroy || !f->process) {
-      return "function '" + std::string(f->name) + "' lacks create, destroy or process";
+    const std::string fn = "function '" + std::string(f->name) + "'";
+    if (f->kind < STREAMS_KIND_MAP || f->kind > STREAMS_KIND_AGGREGATE) {
+      return fn + " has unknown kind " + std::to_string(f->kind);
     }
-    if (f->kind < STREAMS_KIND_MAP || f->kind > STREAMS_KIND_ROUTE) {
-      return "function '" + std::string(f->name) + "' has unknown kind " + std::to_string(f->kind);
+    if (!f->create || !f->destroy) return fn + " lacks create or destroy";
+    if (f->kind != STREAMS_KIND_AGGREGATE && !f->process) return fn + " lacks process";
+    if (f->kind == STREAMS_KIND_AGGREGATE && (f->struct_size < sizeof(streams_function) ||
+                                              !f->init || !f->add || !f->merge || !f->result)) {
+      return fn + " is an aggregate but lacks init, add, merge or result (ABI 1.2)";
     }
   }
   return "";

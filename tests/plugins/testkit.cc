@@ -108,10 +108,66 @@ class ByPrefix {
   }
 };
 
+// The group key: the value up to its first ':' (all of it without one).
+class PrefixKey {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    return out.emit_value(in.value().substr(0, in.value().find(':')));
+  }
+};
+
+// Counts a window's records; emits "KEY=N" ("N" without a group key).
+class Count {
+ public:
+  using Acc = uint64_t;
+  void init(Acc& acc) { acc = 0; }
+  streams::Status add(Acc& acc, const streams::Record&) {
+    ++acc;
+    return streams::Status::ok;
+  }
+  void merge(Acc& first, const Acc& second) { first += second; }
+  streams::Status result(const Acc& acc, const streams::Record& window, streams::Output& out) {
+    buf_.clear();
+    if (window.has_key()) buf_.append(window.key()).push_back('=');
+    buf_.append(std::to_string(acc));
+    return out.emit_value(buf_);
+  }
+
+ private:
+  std::string buf_;
+};
+
+// Lists a window's values in order: emits "[v1,v2,...]". A value "bad" is a
+// record error.
+class Collect {
+ public:
+  using Acc = std::string;
+  void init(Acc& acc) { acc.clear(); }
+  streams::Status add(Acc& acc, const streams::Record& in) {
+    if (in.value() == "bad") throw std::invalid_argument("collect refuses \"bad\"");
+    if (!acc.empty()) acc.push_back(',');
+    acc.append(in.value());
+    return streams::Status::ok;
+  }
+  void merge(Acc& first, const Acc& second) {
+    if (!first.empty() && !second.empty()) first.push_back(',');
+    first.append(second);
+  }
+  streams::Status result(const Acc& acc, const streams::Record&, streams::Output& out) {
+    buf_.assign("[").append(acc).append("]");
+    return out.emit_value(buf_);
+  }
+
+ private:
+  std::string buf_;
+};
+
 }  // namespace
 
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::filter<StartsWithA>("starts_with_a"), streams::map<Thrower>("thrower"),
                streams::map<Fatal>("fatal"), streams::map<Twice>("twice"),
                streams::map<Rekey>("rekey"), streams::map<WithConfig>("with_config"),
-               streams::flat_map<Split>("split"), streams::route<ByPrefix>("by_prefix"))
+               streams::flat_map<Split>("split"), streams::route<ByPrefix>("by_prefix"),
+               streams::map<PrefixKey>("prefix_key"), streams::aggregate<Count>("count"),
+               streams::aggregate<Collect>("collect"))

@@ -60,10 +60,10 @@ BOOST_AUTO_TEST_CASE(unknown_step_kind_names_file_line_and_key) {
       "  - kind: mapp\n"
       "    name: b\n");
   BOOST_TEST(contains(errors, "p.yaml:4:11: steps[1].kind: unknown step kind 'mapp'"), errors);
-  BOOST_TEST(
-      contains(errors,
-               "expected one of map, filter, flat_map, header_filter, route, broadcast, sink"),
-      errors);
+  BOOST_TEST(contains(errors,
+                      "expected one of map, filter, flat_map, header_filter, parser, serializer, "
+                      "batch, reduce, route, broadcast, sink"),
+             errors);
 }
 
 BOOST_AUTO_TEST_CASE(pipeline_must_end_in_a_sink) {
@@ -304,4 +304,38 @@ BOOST_AUTO_TEST_CASE(graph_shows_branches_and_segments) {
   BOOST_TEST(contains(dot, "n1 [label=\"m\\nmap p.f\"];"), dot);
   BOOST_TEST(contains(dot, "n2 -> n4 [label=\"two\"];"), dot);
   BOOST_TEST(!contains(dot, "segment1"), dot);
+}
+
+BOOST_AUTO_TEST_CASE(window_sliding_further_than_its_size_names_the_step) {
+  std::string errors = steps_errors(
+      "  - kind: reduce\n    name: totals\n    plugin: p\n    function: f\n"
+      "    window: {type: sliding, size_ms: 2000, slide_ms: 6000}\n"
+      "  - {kind: sink, name: out, stream_name: o}\n");
+  BOOST_TEST(contains(errors,
+                      "steps[0].window.slide_ms: step 'totals': the window slides by "
+                      "6000, more than its size 2000"),
+             errors);
+  errors = steps_errors(
+      "  - kind: reduce\n    name: r\n    plugin: p\n    function: f\n"
+      "    window: {type: sliding, size: 5, slide: 2}\n"
+      "  - {kind: sink, name: out, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "step 'r': the slide 2 must divide the window size 5"), errors);
+  errors = steps_errors(
+      "  - {kind: reduce, name: r, plugin: p, function: f}\n"
+      "  - {kind: sink, name: out, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "steps[0].window: required key is missing"), errors);
+  errors = steps_errors(
+      "  - {kind: reduce, name: r, plugin: p, function: f, window: {type: hopping, size: 2}}\n"
+      "  - {kind: sink, name: out, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "steps[0].window.type: expected tumbling or sliding, got 'hopping'"),
+             errors);
+}
+
+BOOST_AUTO_TEST_CASE(batch_and_codec_keys_are_checked) {
+  std::string errors = steps_errors(
+      "  - {kind: batch, name: b}\n"
+      "  - {kind: parser, name: p, format: xml}\n"
+      "  - {kind: sink, name: out, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "steps[0]: a batch needs max_count, max_wait_ms or both"), errors);
+  BOOST_TEST(contains(errors, "steps[1].format: expected json or msgpack, got 'xml'"), errors);
 }

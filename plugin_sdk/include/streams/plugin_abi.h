@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 1
+#define STREAMS_ABI_MINOR 2
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -68,8 +68,10 @@ enum {
   STREAMS_KIND_MAP = 1,     /* exactly one emit per input */
   STREAMS_KIND_FILTER = 2,  /* no emit; returns STREAMS_OK (keep) or STREAMS_DROP */
   STREAMS_KIND_FLAT_MAP = 3, /* zero or more emits per input */
-  STREAMS_KIND_ROUTE = 4     /* 1.1: no emit; names the input's branch with
+  STREAMS_KIND_ROUTE = 4,    /* 1.1: no emit; names the input's branch with
                                 select_branch and returns STREAMS_OK */
+  STREAMS_KIND_AGGREGATE = 5 /* 1.2: a reduce step's aggregate: init, add, merge
+                                and result below; process is unused */
 };
 
 /* Log levels for streams_host_api.log. */
@@ -152,6 +154,14 @@ typedef struct streams_host_api {
    * STREAMS_RECORD_ERROR when called twice or from another kind. An unknown
    * name is reported by the host as an error of the input. */
   int32_t (*select_branch)(streams_call* call, const char* branch, size_t size);
+
+  /* --- 1.2 --- */
+
+  /* Aggregate functions only (init, add, merge): the accumulator the call
+   * produces. The host copies `data` and keeps it between calls; the
+   * accumulator is bytes so that the platform, not the plugin, owns window
+   * state. Returns STREAMS_OK, or STREAMS_RECORD_ERROR from other calls. */
+  int32_t (*set_accumulator)(streams_call* call, const uint8_t* data, size_t size);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */
@@ -177,7 +187,31 @@ typedef struct streams_function {
    * Returns STREAMS_OK, STREAMS_DROP (filters), STREAMS_RECORD_ERROR or
    * STREAMS_FATAL. */
   int32_t (*process)(void* instance, const streams_record* input, streams_call* call);
+
+  /* --- 1.2: aggregates (kind STREAMS_KIND_AGGREGATE; process may be NULL) ---
+   * A reduce step keeps one accumulator per open window and group. Each call
+   * below returns STREAMS_OK, STREAMS_RECORD_ERROR (with set_error) or
+   * STREAMS_FATAL. OWNERSHIP: `acc` views are host-owned, valid for the call. */
+
+  /* The accumulator of an empty window: call set_accumulator once. */
+  int32_t (*init)(void* instance, streams_call* call);
+  /* Fold `input` into `acc`: call set_accumulator with the result. */
+  int32_t (*add)(void* instance, streams_bytes acc, const streams_record* input,
+                 streams_call* call);
+  /* Combine `first` and then `second` (two consecutive parts of a window, in
+   * input order): call set_accumulator with the result. */
+  int32_t (*merge)(void* instance, streams_bytes first, streams_bytes second, streams_call* call);
+  /* Emit the window's output(s) from `acc` (zero or more emits). `window`
+   * describes the window: its key is the group key (null without group_by),
+   * its timestamp the window's (time windows: end - 1; count windows: the
+   * last record's); it has no value or headers. STREAMS_INHERIT_* flags take
+   * fields from `window`. */
+  int32_t (*result)(void* instance, streams_bytes acc, const streams_record* window,
+                    streams_call* call);
 } streams_function;
+
+/* The size of a streams_function from before 1.2 (no aggregate fields). */
+#define STREAMS_FUNCTION_SIZE_1_0 (offsetof(streams_function, process) + sizeof(void*))
 
 /* The plugin descriptor. OWNERSHIP: static storage in the plugin, valid
  * while the library is loaded. */

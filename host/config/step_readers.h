@@ -1,0 +1,23 @@
+// Readers for the keys of each step kind in the pipeline file. Internal to
+// config/ (pipeline_config.cc reads the tree and calls these per step).
+#pragma once
+
+#include <string>
+
+#include "config/pipeline_config.h"
+#include "config/yaml_reader.h"
+
+namespace streams::config {
+
+// plugin, function and config (map, filter, flat_map, route, reduce).
+void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
+void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
+void read_header_filter(YamlReader& r, const YAML::Node& node, const std::string& key,
+                        StepSpec* step);
+// parser and serializer; `dir` is the pipeline file's directory.
+void read_codec_step(YamlReader& r, const YAML::Node& node, const std::string& key,
+                     const std::string& dir, StepSpec* step);
+void read_batch(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
+void read_reduce(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
+
+}  // namespace streams::config

@@ -1,0 +1,36 @@
+// The built-in parser and serializer steps (data plane, control-plane built).
+//
+// Inside a pipeline a parsed message is JSON text: a parser checks its input
+// in the wire format (JSON or msgpack), converts msgpack to JSON, and
+// validates it against a JSON Schema when the step has one; a serializer
+// turns JSON text into the wire format. A JSON input that needs no schema
+// check passes through without a copy.
+//
+// Lifetime: built with the Generation and shared read-only by every Chain.
+// Thread: apply() may run on many threads at once (each with its own
+// scratch buffer).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <streams/plugin_abi.h>
+
+#include "config/pipeline_config.h"
+
+namespace streams::pipeline {
+
+class CodecStep {
+ public:
+  // A parser (with the schema at spec.schema_path, if any) or a serializer.
+  // On failure (unreadable or invalid schema) returns nullptr with *error.
+  static std::shared_ptr<const CodecStep> create(const config::StepSpec& spec, std::string* error);
+  virtual ~CodecStep() = default;
+
+  // Converts `in` into *out, which is either `in` itself or a view of
+  // `scratch`. Returns false with *error (the reason the input is invalid).
+  virtual bool apply(streams_bytes in, std::string& scratch, streams_bytes* out,
+                     std::string* error) const = 0;
+};
+
+}  // namespace streams::pipeline

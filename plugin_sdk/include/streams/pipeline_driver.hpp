@@ -1,0 +1,70 @@
+// Test driver for a whole pipeline: runs a pipeline file in-process on the
+// host's own engine, with its plugins, and collects what each sink was given
+// and every record error. For tests; link the `streams_pipeline_driver`
+// library (built with the host), which brings the engine in.
+//
+//   streams::test_driver::PipelineDriver p("pipeline.yaml", "build/plugins");
+//   p.send(streams::test_driver::value("hello"));
+//   p.finish();                      // end of input: open batches/windows emit
+//   assert(p.values("out") == std::vector<std::string>{"HELLO"});
+//
+// Inputs get offsets 0, 1, ... in the order sent. Sinks take outputs at once
+// (as if delivered), so committable() shows only what open batches and
+// windows hold back. Time for batch max_wait_ms and window idle_flush_ms is
+// the steady clock moved on by advance_time().
+//
+// Thread: one driver per thread.
+#ifndef STREAMS_PIPELINE_DRIVER_HPP
+#define STREAMS_PIPELINE_DRIVER_HPP
+
+#include <streams/test_driver.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace streams::test_driver {
+
+// An input that failed in a step, as the error policy saw it.
+struct RecordError {
+  std::string step;
+  int32_t kind = 0;  // STREAMS_ERR_*
+  std::string message;
+  int64_t offset = 0;  // of the input
+};
+
+class PipelineDriver {
+ public:
+  // Loads `pipeline_path` with plugins from `plugins_dir`. Throws
+  // std::runtime_error with every diagnostic when the pipeline is invalid.
+  PipelineDriver(const std::string& pipeline_path, const std::string& plugins_dir);
+  ~PipelineDriver();
+  PipelineDriver(const PipelineDriver&) = delete;
+  PipelineDriver& operator=(const PipelineDriver&) = delete;
+
+  // Feeds one input. False once the pipeline has stopped (a fatal status).
+  bool send(const Input& input);
+  // Moves the driver's clock on and runs time limits (batch max_wait_ms,
+  // window idle_flush_ms).
+  bool advance_time(int64_t ms);
+  // End of input: every open batch and window emits.
+  bool finish();
+
+  // What sink `name` took, in order; throws std::out_of_range if no such sink.
+  const std::vector<Output>& outputs(const std::string& sink) const;
+  // The values of outputs(sink) (a null value as "").
+  std::vector<std::string> values(const std::string& sink) const;
+  const std::vector<RecordError>& errors() const;
+  // One past the last input offset that is complete with all before it (its
+  // outputs written, no batch or window holding it), or 0.
+  int64_t committable() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace streams::test_driver
+
+#endif  // STREAMS_PIPELINE_DRIVER_HPP

@@ -1,0 +1,276 @@
+// Every step kind through the SDK's whole-pipeline test driver.
+#define BOOST_TEST_MODULE steps
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+#include <streams/pipeline_driver.hpp>
+
+#include "test_util.h"
+
+using streams::test_driver::Input;
+using streams::test_driver::PipelineDriver;
+using streams::testing::TempDir;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+// A driver over "source in -> STEPS" with the test plugins.
+struct Steps {
+  TempDir dir;
+  PipelineDriver driver;
+  explicit Steps(const std::string& steps_yaml, const std::string& extra_file = "",
+                 const std::string& extra_text = "")
+      : driver(write(dir, steps_yaml, extra_file, extra_text), TEST_PLUGINS_DIR) {}
+
+  static std::string write(const TempDir& dir, const std::string& steps, const std::string& file,
+                           const std::string& text) {
+    if (!file.empty()) dir.write(file, text);
+    return dir.write("pipeline.yaml", "source: {name: in, stream_name: in}\nsteps:\n" + steps);
+  }
+  void send(const std::string& value, int64_t timestamp_ms = -1) {
+    Input in = streams::test_driver::value(value);
+    in.timestamp_ms = timestamp_ms;
+    BOOST_REQUIRE(driver.send(in));
+  }
+  Strings values(const std::string& sink = "out") const { return driver.values(sink); }
+  std::string errors() const {
+    std::string out;
+    for (const auto& e : driver.errors()) {
+      out += e.step + "@" + std::to_string(e.offset) + ": " + e.message + "\n";
+    }
+    return out;
+  }
+};
+
+const char* kOut = "  - {kind: sink, name: out, stream_name: out}\n";
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string msgpack_of(const char* json_text) {
+  std::string out;
+  nlohmann::json::to_msgpack(nlohmann::json::parse(json_text),
+                             nlohmann::detail::output_adapter<char>(out));
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(stateless)
+
+BOOST_AUTO_TEST_CASE(map_filter_flat_map_header_filter) {
+  Steps s(std::string("  - {kind: flat_map, name: f, plugin: testkit, function: split}\n") +
+          "  - {kind: filter, name: a, plugin: testkit, function: starts_with_a}\n"
+          "  - {kind: map, name: u, plugin: testkit, function: upper}\n" +
+          kOut);
+  s.send("apple,kiwi,avocado");
+  s.send("");
+  BOOST_TEST(s.values() == (Strings{"APPLE", "AVOCADO"}), boost::test_tools::per_element());
+
+  Steps h(std::string("  - {kind: header_filter, name: h, header: type, value: keep}\n") + kOut);
+  Input in = streams::test_driver::value("x");
+  in.headers = {{"type", "keep"}};
+  BOOST_REQUIRE(h.driver.send(in));
+  in.headers = {{"type", "other"}};
+  BOOST_REQUIRE(h.driver.send(in));
+  in.headers = {{"type", "\xff"}};
+  BOOST_REQUIRE(h.driver.send(in));
+  BOOST_TEST(h.values() == (Strings{"x"}), boost::test_tools::per_element());
+  BOOST_TEST(contains(h.errors(), "h@2: header 'type' is not valid UTF-8"), h.errors());
+}
+
+BOOST_AUTO_TEST_CASE(route_and_broadcast) {
+  Steps s(
+      "  - kind: route\n    name: r\n    plugin: testkit\n    function: by_prefix\n"
+      "    branches:\n"
+      "      one: [{kind: sink, name: one, stream_name: one}]\n"
+      "      both:\n"
+      "        - kind: broadcast\n          name: b\n          branches:\n"
+      "            x: [{kind: sink, name: x, stream_name: x}]\n"
+      "            y: [{kind: sink, name: y, stream_name: y}]\n");
+  s.send("one:1");
+  s.send("both:2");
+  s.send("three:3");
+  BOOST_TEST(s.values("one") == (Strings{"one:1"}), boost::test_tools::per_element());
+  BOOST_TEST(s.values("x") == (Strings{"both:2"}), boost::test_tools::per_element());
+  BOOST_TEST(s.values("y") == (Strings{"both:2"}), boost::test_tools::per_element());
+  BOOST_TEST(contains(s.errors(), "r@2: route chose branch 'three'"), s.errors());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(codecs)
+
+BOOST_AUTO_TEST_CASE(json_parser_passes_json_and_reports_the_reason_for_the_rest) {
+  Steps s(std::string("  - {kind: parser, name: p, format: json}\n") + kOut);
+  s.send(R"({"a": 1})");
+  s.send("{nope");
+  BOOST_TEST(s.values() == (Strings{R"({"a": 1})"}), boost::test_tools::per_element());
+  BOOST_REQUIRE_EQUAL(s.driver.errors().size(), 1u);
+  BOOST_TEST(s.driver.errors()[0].kind == STREAMS_ERR_INVALID_INPUT);
+  BOOST_TEST(contains(s.errors(), "p@1: not valid JSON: "), s.errors());
+}
+
+BOOST_AUTO_TEST_CASE(schema_violations_name_the_path) {
+  Steps s(std::string("  - {kind: parser, name: p, format: json, schema: event.json}\n") + kOut,
+          "event.json",
+          R"({"type": "object", "required": ["id"],
+              "properties": {"id": {"type": "integer"}, "tags": {"type": "array"}}})");
+  s.send(R"({"id": 7})");
+  s.send(R"({"id": "seven"})");
+  s.send(R"({"tags": []})");
+  BOOST_TEST(s.values() == (Strings{R"({"id": 7})"}), boost::test_tools::per_element());
+  BOOST_TEST(contains(s.errors(), "p@1: does not match the schema at <root>[id]"), s.errors());
+  BOOST_TEST(contains(s.errors(), "p@2: does not match the schema"), s.errors());
+}
+
+BOOST_AUTO_TEST_CASE(msgpack_parses_to_json_and_serializes_back) {
+  Steps s(std::string("  - {kind: parser, name: p, format: msgpack}\n") +
+          "  - {kind: map, name: u, plugin: testkit, function: upper}\n"
+          "  - {kind: serializer, name: s, format: msgpack}\n" +
+          kOut);
+  s.send(msgpack_of(R"({"k": "v"})"));
+  s.send("\xc1");  // never used in msgpack
+  BOOST_TEST(s.values() == (Strings{msgpack_of(R"({"K": "V"})")}),
+             boost::test_tools::per_element());
+  BOOST_TEST(contains(s.errors(), "p@1: not valid msgpack"), s.errors());
+}
+
+BOOST_AUTO_TEST_CASE(json_serializer_refuses_what_is_not_json) {
+  Steps s(std::string("  - {kind: serializer, name: s, format: json}\n") + kOut);
+  s.send("[1, 2]");
+  s.send("plain text");
+  BOOST_TEST(s.values() == (Strings{"[1, 2]"}), boost::test_tools::per_element());
+  BOOST_TEST(contains(s.errors(), "s@1: cannot serialize: not valid JSON"), s.errors());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(batch)
+
+BOOST_AUTO_TEST_CASE(count_batches_hold_their_inputs_until_emitted) {
+  Steps s(std::string("  - {kind: batch, name: b, max_count: 2}\n") + kOut);
+  s.send("1", 10);
+  BOOST_TEST(s.driver.committable() == 0);  // held by the open batch
+  s.send(R"({"a":2})", 20);
+  s.send("3", 30);
+  BOOST_TEST(s.values() == (Strings{R"([1,{"a":2}])"}), boost::test_tools::per_element());
+  BOOST_TEST(s.driver.outputs("out")[0].timestamp_ms == 20);
+  BOOST_TEST(s.driver.committable() == 2);
+  s.send("not json");
+  BOOST_TEST(contains(s.errors(), "b@3: a json batch takes JSON values"), s.errors());
+  BOOST_REQUIRE(s.driver.finish());
+  BOOST_TEST(s.values() == (Strings{R"([1,{"a":2}])", "[3]"}), boost::test_tools::per_element());
+  BOOST_TEST(s.driver.committable() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(time_limit_emits_on_the_clock) {
+  Steps s(std::string("  - {kind: batch, name: b, max_wait_ms: 500}\n") + kOut);
+  s.send("1");
+  s.send("2");
+  BOOST_REQUIRE(s.driver.advance_time(100));
+  BOOST_TEST(s.values().empty());
+  BOOST_REQUIRE(s.driver.advance_time(1000));
+  BOOST_TEST(s.values() == (Strings{"[1,2]"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(msgpack_batches_take_any_bytes) {
+  Steps s(std::string("  - {kind: batch, name: b, max_count: 2, format: msgpack}\n") + kOut);
+  s.send("raw");
+  s.send("");
+  const std::string v = s.values().at(0);
+  const auto parsed = nlohmann::json::from_msgpack(v);
+  BOOST_REQUIRE(parsed.is_array());
+  BOOST_REQUIRE_EQUAL(parsed.size(), 2u);
+  const auto& first = parsed[0].get_binary();
+  BOOST_TEST(std::string(first.begin(), first.end()) == "raw");
+  BOOST_TEST(parsed[1].get_binary().empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(reduce)
+
+BOOST_AUTO_TEST_CASE(tumbling_count_window_grouped_by_key) {
+  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: count\n"
+                      "    window: {type: tumbling, size: 2}\n"
+                      "    group_by: {plugin: testkit, function: prefix_key}\n") +
+          kOut);
+  for (const char* v : {"a:1", "b:1", "a:2", "b:2", "a:3"}) s.send(v);
+  BOOST_TEST(s.values() == (Strings{"a=2", "b=2"}), boost::test_tools::per_element());
+  BOOST_TEST(s.driver.outputs("out")[0].key.value_or("<null>") == "a");
+  BOOST_TEST(s.driver.committable() == 4);  // a:3 opened a window
+  BOOST_REQUIRE(s.driver.finish());
+  BOOST_TEST(s.values() == (Strings{"a=2", "b=2", "a=1"}), boost::test_tools::per_element());
+  BOOST_TEST(s.driver.committable() == 5);
+}
+
+BOOST_AUTO_TEST_CASE(sliding_count_window_merges_panes) {
+  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: collect\n"
+                      "    window: {type: sliding, size: 4, slide: 2}\n") +
+          kOut);
+  for (const char* v : {"1", "2", "3", "4", "5", "6", "7"}) s.send(v);
+  BOOST_TEST(s.values() == (Strings{"[1,2,3,4]", "[3,4,5,6]"}), boost::test_tools::per_element());
+  BOOST_TEST(s.driver.committable() == 4);  // the pane of 5, 6 and the one of 7 stay open
+  BOOST_REQUIRE(s.driver.finish());
+  BOOST_TEST(s.values().back() == "[5,6,7]");
+}
+
+BOOST_AUTO_TEST_CASE(tumbling_time_windows_close_on_event_time) {
+  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: collect\n"
+                      "    window: {type: tumbling, size_ms: 1000}\n") +
+          kOut);
+  s.send("a", 100);
+  s.send("b", 900);
+  s.send("c", 1500);  // window [0, 1000) still open: the watermark is 1500
+  BOOST_TEST(s.values() == (Strings{"[a,b]"}), boost::test_tools::per_element());
+  BOOST_TEST(s.driver.outputs("out")[0].timestamp_ms == 999);
+  s.send("late", 999);
+  BOOST_TEST(contains(s.errors(), "r@3: late: event time 999"), s.errors());
+  s.send("d", 2000);
+  BOOST_TEST(s.values() == (Strings{"[a,b]", "[c]"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(sliding_time_windows_6s_by_2s) {
+  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: collect\n"
+                      "    window: {type: sliding, size_ms: 6000, slide_ms: 2000}\n") +
+          kOut);
+  s.send("a", 1000);
+  s.send("b", 3000);
+  s.send("c", 7000);
+  // Ends 2000 [-4000,2000): a; 4000: a,b; 6000: a,b.
+  BOOST_TEST(s.values() == (Strings{"[a]", "[a,b]", "[a,b]"}), boost::test_tools::per_element());
+  BOOST_REQUIRE(s.driver.finish());
+  // 8000: b,c; 10000: c; 12000: c.
+  BOOST_TEST(s.values() == (Strings{"[a]", "[a,b]", "[a,b]", "[b,c]", "[c]", "[c]"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(allowed_lateness_and_idle_flush) {
+  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: count\n"
+                      "    window: {type: tumbling, size_ms: 1000}\n"
+                      "    allowed_lateness_ms: 500\n    idle_flush_ms: 200\n") +
+          kOut);
+  s.send("a", 100);
+  s.send("b", 1200);
+  s.send("c", 800);  // not late: the watermark is 700
+  BOOST_TEST(s.values().empty());
+  BOOST_REQUIRE(s.driver.advance_time(50));
+  BOOST_TEST(s.values().empty());
+  BOOST_REQUIRE(s.driver.advance_time(5000));
+  BOOST_TEST(s.values() == (Strings{"2", "1"}), boost::test_tools::per_element());
+  BOOST_TEST(s.driver.committable() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(aggregate_errors_are_record_errors) {
+  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: collect\n"
+                      "    window: {type: tumbling, size: 2}\n") +
+          kOut);
+  s.send("x");
+  s.send("bad");
+  s.send("y");
+  BOOST_TEST(s.values() == (Strings{"[x,y]"}), boost::test_tools::per_element());
+  BOOST_TEST(contains(s.errors(), "r@1: collect refuses \"bad\""), s.errors());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
