@@ -210,6 +210,8 @@ def read_all(bootstrap, tps):
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         wanted = [tp for tp in tps if ends[tp.partition] > 0]
+        if not wanted:
+            return []
         consumer.assign(wanted)
         consumer.seek_to_beginning(*wanted)
         records = []
