@@ -110,6 +110,11 @@ class FunctionDriver {
       throw std::runtime_error("plugin " + std::string(plugin->name) + " has no function '" +
                                std::string(function) + "'");
     }
+    if (fn_->kind == STREAMS_KIND_AGGREGATE) {
+      throw std::runtime_error("'" + std::string(function) +
+                               "' is an aggregate: test it in a reduce step with "
+                               "streams/pipeline_driver.hpp");
+    }
     api_.struct_size = sizeof(api_);
     api_.abi_major = STREAMS_ABI_MAJOR;
     api_.abi_minor = STREAMS_ABI_MINOR;
