@@ -1,7 +1,5 @@
 #include "pipeline/batcher.h"
 
-#include <nlohmann/json.hpp>
-
 namespace streams::pipeline {
 namespace {
 
@@ -31,9 +29,12 @@ void put_bin(std::string& out, streams_bytes value) {
 bool Batcher::add(streams_bytes value, int64_t timestamp_ms, std::string* error) {
   const char* text = reinterpret_cast<const char*>(value.data);
   if (format_ == config::Codec::json) {
-    if (!value.data || !nlohmann::json::accept(text, text + value.size)) {
-      *error = "a json batch takes JSON values; this one is " +
-               std::string(value.data ? "not valid JSON" : "null");
+    if (!value.data) {
+      *error = "a json batch takes JSON values; this one is null";
+      return false;
+    }
+    if (!json_.valid(std::string_view(text, value.size), error)) {
+      error->insert(0, "a json batch takes JSON values; this one is ");
       return false;
     }
     buffer_.push_back(count_ == 0 ? '[' : ',');

@@ -16,6 +16,7 @@
 
 #include "config/pipeline_config.h"
 #include "pipeline/held_input.h"
+#include "pipeline/json_check.h"
 
 namespace streams::pipeline {
 
@@ -53,6 +54,7 @@ class Batcher {
   int64_t last_timestamp_ = -1;
   HeldInput first_;
   std::string buffer_;  // json: "[v1,v2"; msgpack: 5 header bytes then items
+  JsonCheck json_;
 };
 
 }  // namespace streams::pipeline

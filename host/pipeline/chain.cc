@@ -176,7 +176,7 @@ bool Chain::create_state(std::string* error) {
   const auto& steps = generation_->steps;
   instances_.assign(steps.size(), nullptr);
   key_instances_.assign(steps.size(), nullptr);
-  scratch_.resize(steps.size());
+  codec_scratch_.resize(steps.size());
   batchers_.resize(steps.size());
   reducers_.resize(steps.size());
   for (uint32_t i = 0; i < steps.size(); ++i) {
@@ -194,6 +194,7 @@ bool Chain::create_state(std::string* error) {
                                                step.spec->max_wait_ms);
     }
     if (step.kind == StepKind::reduce) reducers_[i] = std::make_unique<Reducer>(*this, i);
+    if (step.codec) codec_scratch_[i] = std::make_unique<CodecScratch>();
   }
   return true;
 }
@@ -305,7 +306,7 @@ int32_t Chain::run_header_filter(uint32_t step, const streams_record& record) {
 int32_t Chain::run_codec(uint32_t step, const streams_record& record) {
   const StepBinding& binding = generation_->steps[step];
   streams_record out = record;
-  if (!binding.codec->apply(record.value, scratch_[step], &out.value, &error_message_)) {
+  if (!binding.codec->apply(record.value, *codec_scratch_[step], &out.value, &error_message_)) {
     return report(step, STREAMS_ERR_INVALID_INPUT, error_message_);
   }
   return run(binding.next, out);

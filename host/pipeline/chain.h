@@ -123,10 +123,10 @@ class Chain {
   std::vector<void*> instances_;        // by step; null for built-in steps
   std::vector<void*> key_instances_;    // by step; reduce steps with group_by
   InputHolds* holds_;
-  std::vector<std::string> scratch_;                // by step: codec output buffers
-  std::vector<std::unique_ptr<Batcher>> batchers_;  // by step; batch steps
-  std::vector<std::unique_ptr<Reducer>> reducers_;  // by step; reduce steps
-  std::string key_;                                 // the current group key
+  std::vector<std::unique_ptr<CodecScratch>> codec_scratch_;  // by step; codec steps
+  std::vector<std::unique_ptr<Batcher>> batchers_;            // by step; batch steps
+  std::vector<std::unique_ptr<Reducer>> reducers_;            // by step; reduce steps
+  std::string key_;                                           // the current group key
   const streams_origin* origin_ = nullptr;
   uint64_t token_ = 0;
   std::string error_message_;  // set_error target, reused across calls

@@ -17,38 +17,18 @@ using nlohmann::json;
 const char* begin(streams_bytes b) { return reinterpret_cast<const char*>(b.data); }
 const char* end(streams_bytes b) { return begin(b) + b.size; }
 
-// Parse failures are the rare path: a second, SAX-only pass finds the reason
-// without exceptions.
-class ErrorCatcher : public nlohmann::json_sax<json> {
- public:
-  std::string message;
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
-    message = e.what();
-    return false;
-  }
-};
-
 std::string parse_failure(streams_bytes in, Codec format) {
   if (!in.data) return "the value is null";
-  ErrorCatcher catcher;
-  json::sax_parse(
-      begin(in), end(in), &catcher,
-      format == Codec::json ? json::input_format_t::json : json::input_format_t::msgpack,
-      /*strict=*/true);
-  const std::string what = format == Codec::json ? "not valid JSON: " : "not valid msgpack: ";
-  return what + (catcher.message.empty() ? "cannot be parsed" : catcher.message);
+  return describe_parse_failure(std::string_view(begin(in), in.size), format == Codec::msgpack);
+}
+
+// A valid JSON document (simdjson, no allocation once warm), else *error.
+bool check_json(streams_bytes in, CodecScratch& scratch, std::string* error) {
+  if (!in.data) {
+    *error = "the value is null";
+    return false;
+  }
+  return scratch.json.valid(std::string_view(begin(in), in.size), error);
 }
 
 json parse(streams_bytes in, Codec format) {
@@ -66,13 +46,10 @@ class Parser final : public CodecStep {
   Parser(Codec format, std::unique_ptr<valijson::Schema> schema)
       : format_(format), schema_(std::move(schema)) {}
 
-  bool apply(streams_bytes in, std::string& scratch, streams_bytes* out,
+  bool apply(streams_bytes in, CodecScratch& scratch, streams_bytes* out,
              std::string* error) const override {
     if (format_ == Codec::json && !schema_) {
-      if (!in.data || !json::accept(begin(in), end(in))) {
-        *error = parse_failure(in, format_);
-        return false;
-      }
+      if (!check_json(in, scratch, error)) return false;
       *out = in;
       return true;
     }
@@ -85,8 +62,8 @@ class Parser final : public CodecStep {
     if (format_ == Codec::json) {
       *out = in;
     } else {
-      scratch = value.dump();
-      *out = view(scratch);
+      scratch.text = value.dump();
+      *out = view(scratch.text);
     }
     return true;
   }
@@ -115,11 +92,11 @@ class Serializer final : public CodecStep {
  public:
   explicit Serializer(Codec format) : format_(format) {}
 
-  bool apply(streams_bytes in, std::string& scratch, streams_bytes* out,
+  bool apply(streams_bytes in, CodecScratch& scratch, streams_bytes* out,
              std::string* error) const override {
     if (format_ == Codec::json) {
-      if (!in.data || !json::accept(begin(in), end(in))) {
-        *error = "cannot serialize: " + parse_failure(in, Codec::json);
+      if (!check_json(in, scratch, error)) {
+        error->insert(0, "cannot serialize: ");
         return false;
       }
       *out = in;
@@ -130,9 +107,9 @@ class Serializer final : public CodecStep {
       *error = "cannot serialize: " + parse_failure(in, Codec::json);
       return false;
     }
-    scratch.clear();
-    json::to_msgpack(value, nlohmann::detail::output_adapter<char>(scratch));
-    *out = view(scratch);
+    scratch.text.clear();
+    json::to_msgpack(value, nlohmann::detail::output_adapter<char>(scratch.text));
+    *out = view(scratch.text);
     return true;
   }
 

@@ -8,7 +8,7 @@
 //
 // Lifetime: built with the Generation and shared read-only by every Chain.
 // Thread: apply() may run on many threads at once (each with its own
-// scratch buffer).
+// CodecScratch).
 #pragma once
 
 #include <memory>
@@ -17,8 +17,15 @@
 #include <streams/plugin_abi.h>
 
 #include "config/pipeline_config.h"
+#include "pipeline/json_check.h"
 
 namespace streams::pipeline {
+
+// A Chain's working state for one codec step: buffers reused across records.
+struct CodecScratch {
+  std::string text;
+  JsonCheck json;
+};
 
 class CodecStep {
  public:
@@ -28,8 +35,8 @@ class CodecStep {
   virtual ~CodecStep() = default;
 
   // Converts `in` into *out, which is either `in` itself or a view of
-  // `scratch`. Returns false with *error (the reason the input is invalid).
-  virtual bool apply(streams_bytes in, std::string& scratch, streams_bytes* out,
+  // scratch.text. Returns false with *error (the reason the input is invalid).
+  virtual bool apply(streams_bytes in, CodecScratch& scratch, streams_bytes* out,
                      std::string* error) const = 0;
 };
 

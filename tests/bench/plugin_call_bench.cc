@@ -3,7 +3,11 @@
 //   BM_NoOutput: a filter that drops (the call alone)
 //   BM_OneOutput: the identity map emitting one record
 //   BM_SimpleMapFilter: the example's filter + map on a ~250-byte IngestMetric
+//   BM_Parse*: the parser step on that IngestMetric (the parse-once question:
+//   what a second parse of a message costs next to the call path)
 #include <benchmark/benchmark.h>
+
+#include <nlohmann/json.hpp>
 
 #include "../unit/test_util.h"
 #include "pipeline/chain.h"
@@ -30,8 +34,10 @@ const char kMetric[] =
     R"("raven-node/2.6.3", "environment": "production", "release": "sentry-test@1.0.0"}, )"
     R"("timestamp": 1846062325, "type": "c", "retention_days": 90, "value": [1617781333]})";
 
-void run(benchmark::State& state, const char* step, std::string_view value) {
+void run(benchmark::State& state, const char* step, std::string_view value,
+         const char* schema = nullptr) {
   testing::TempDir dir;
+  if (schema) dir.write("schema.json", schema);
   config::Diagnostics diag;
   auto g = testing::build(dir, step, PLUGINS_DIR, diag);
   if (!g) {
@@ -66,9 +72,31 @@ void BM_SimpleMapFilter(benchmark::State& state) {
       kMetric);
 }
 
+void BM_ParseJson(benchmark::State& state) {
+  run(state, "  - {kind: parser, name: p, format: json}\n", kMetric);
+}
+void BM_ParseJsonSchema(benchmark::State& state) {
+  run(state, "  - {kind: parser, name: p, format: json, schema: schema.json}\n", kMetric,
+      R"({"type": "object", "required": ["org_id", "type", "value"],
+          "properties": {"org_id": {"type": "integer"}, "type": {"enum": ["c", "d", "s", "g"]},
+                         "tags": {"type": "object"}}})");
+}
+void BM_ParseMsgpack(benchmark::State& state) {
+  static const std::string packed = [] {
+    std::string out;
+    nlohmann::json::to_msgpack(nlohmann::json::parse(kMetric),
+                               nlohmann::detail::output_adapter<char>(out));
+    return out;
+  }();
+  run(state, "  - {kind: parser, name: p, format: msgpack}\n", packed);
+}
+
 }  // namespace
 
 BENCHMARK(BM_NoOutput);
 BENCHMARK(BM_OneOutput);
 BENCHMARK(BM_SimpleMapFilter);
+BENCHMARK(BM_ParseJson);
+BENCHMARK(BM_ParseJsonSchema);
+BENCHMARK(BM_ParseMsgpack);
 BENCHMARK_MAIN();
