@@ -93,3 +93,37 @@ BOOST_AUTO_TEST_CASE(simple_map_filter_allocates_nothing_per_record) {
   BOOST_TEST(sink.count == 2u * 1001);    // two counters per round
   BOOST_TEST(errors.count == 2u * 1001);  // two malformed per round
 }
+
+BOOST_AUTO_TEST_CASE(parser_and_batch_allocate_nothing_per_record) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto generation = build(dir,
+                          "  - {kind: parser, name: p, format: json}\n"
+                          "  - {kind: batch, name: b, max_count: 4}\n"
+                          "  - {kind: serializer, name: s, format: json}\n",
+                          PLUGINS_DIR, diag);
+  BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
+  CountingSink sink;
+  CountingErrors errors;
+  std::string error;
+  auto chain = pipeline::Chain::create(generation, {&sink}, errors, &error);
+  BOOST_REQUIRE_MESSAGE(chain, error);
+  const std::string metric =
+      R"({"org_id": 1, "name": "c:sessions", "type": "c", "value": [1, 2, 3], "tags": {}})";
+  int64_t offset = 0;
+  auto run = [&](int n) {
+    for (int i = 0; i < n; ++i, ++offset) {
+      streams_record r{};
+      r.struct_size = sizeof(r);
+      r.value = {reinterpret_cast<const uint8_t*>(metric.data()), metric.size()};
+      const streams_origin origin{sizeof(streams_origin), "t", 0, offset};
+      chain->process(r, origin, static_cast<uint64_t>(offset));
+    }
+  };
+  run(8);  // warm-up: parser and batch buffers grow
+  const uint64_t before = g_allocations.load();
+  run(4000);
+  BOOST_TEST(g_allocations.load() - before == 0u);
+  BOOST_TEST(sink.count == 1002u);  // every four records, one batch
+  BOOST_TEST(errors.count == 0u);
+}
