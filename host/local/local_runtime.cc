@@ -151,6 +151,8 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     return 1;
   }
   const std::string topic = options.input == "-" ? "stdin" : options.input;
+  pipeline::StepBinding input_step;  // names the input in errors of the envelope itself
+  input_step.name = "input";
   std::string line;
   int64_t offset = 0;
   bool ok = true;
@@ -163,7 +165,7 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     Envelope envelope;
     if (options.json_envelopes) {
       if (!envelope.parse(line, &error)) {
-        ok = errors.on_record_error({&g->steps[0], STREAMS_ERR_INVALID_INPUT, error, &origin});
+        ok = errors.on_record_error({&input_step, STREAMS_ERR_INVALID_INPUT, error, &origin});
         continue;
       }
       record = envelope.record();

@@ -39,6 +39,19 @@ def branches_to_files_from_stdin(env):
     assert "route chose branch 'q'" in result.stderr, result.stderr
 
 
+def json_envelopes(env):
+    pipe = env.write("tree3.yaml", h.TESTKIT_TREE % {"file": env.path("y.lines")})
+    result = local(["--plugins-dir", h.TEST_PLUGINS_DIR, "--input-format", "json", pipe],
+                   stdin='{"value": "h:1", "headers": {"region": "eu"}}\n'
+                         '{"value": "h:2", "headers": {"region": "us"}}\n'
+                         'h:3\n'
+                         '{"value": 4}\n')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "h:1\n", result.stdout  # h_out: only the eu header passed
+    assert "skipped stdin[0]@2: step 'input' invalid_input: not a JSON envelope" in result.stderr
+    assert "envelope member 'value' must be a string or null" in result.stderr, result.stderr
+
+
 def refusals(env):
     pipe = env.write("tree2.yaml", h.TESTKIT_TREE % {"file": env.path("x.lines")})
     result = local(["--plugins-dir", h.TEST_PLUGINS_DIR, "--output", "nope=/tmp/x", pipe],
@@ -65,6 +78,7 @@ def main():
     example_matches_its_expected_output()
     with h.Env() as env:
         branches_to_files_from_stdin(env)
+        json_envelopes(env)
         refusals(env)
     print("1 passed, 0 failed")
 
