@@ -37,6 +37,22 @@ std::string detail(const StepSpec& step) {
   std::string detail = to_string(step.kind);
   if (uses_plugin(step.kind)) detail += " " + step.plugin + "." + step.function;
   if (step.kind == StepKind::header_filter) detail += " " + step.header + "=" + step.header_value;
+  if (step.kind == StepKind::parser || step.kind == StepKind::serializer ||
+      step.kind == StepKind::batch) {
+    detail += std::string(" ") + to_string(step.format);
+  }
+  if (step.kind == StepKind::batch) {
+    if (step.max_count) detail += " " + std::to_string(step.max_count) + " records";
+    if (step.max_wait_ms) detail += " " + std::to_string(step.max_wait_ms) + " ms";
+  }
+  if (step.kind == StepKind::reduce) {
+    const WindowSpec& w = step.window;
+    const std::string unit = w.by_time ? " ms" : " records";
+    detail += std::string(w.sliding() ? " sliding " : " tumbling ") + std::to_string(w.size) + unit;
+    if (w.sliding()) detail += " every " + std::to_string(w.slide);
+    if (!step.group_function.empty())
+      detail += " grouped by " + step.group_plugin + "." + step.group_function;
+  }
   if (step.kind == StepKind::sink) {
     detail += step.sink_type == SinkType::kafka  ? " kafka " + step.stream_name
               : step.sink_type == SinkType::file ? " file " + step.path

@@ -339,3 +339,25 @@ BOOST_AUTO_TEST_CASE(batch_and_codec_keys_are_checked) {
   BOOST_TEST(contains(errors, "steps[0]: a batch needs max_count, max_wait_ms or both"), errors);
   BOOST_TEST(contains(errors, "steps[1].format: expected json or msgpack, got 'xml'"), errors);
 }
+
+BOOST_AUTO_TEST_CASE(graph_labels_show_windows_batches_and_formats) {
+  TempDir dir;
+  config::PipelineSpec spec;
+  Diagnostics diag;
+  BOOST_REQUIRE(config::load_pipeline_spec(
+      dir.write("p.yaml",
+                "source: {name: in, stream_name: t}\n"
+                "steps:\n"
+                "  - {kind: parser, name: p, format: msgpack}\n"
+                "  - {kind: batch, name: b, max_count: 5, max_wait_ms: 100}\n"
+                "  - kind: reduce\n    name: r\n    plugin: x\n    function: agg\n"
+                "    window: {type: sliding, size_ms: 6000, slide_ms: 2000}\n"
+                "    group_by: {plugin: x, function: key}\n"
+                "  - {kind: sink, name: s, type: devnull}\n"),
+      &spec, diag));
+  const std::string dot = config::render_graph(spec, nullptr, config::GraphFormat::dot);
+  BOOST_TEST(contains(dot, "label=\"p\\nparser msgpack\""), dot);
+  BOOST_TEST(contains(dot, "label=\"b\\nbatch json 5 records 100 ms\""), dot);
+  BOOST_TEST(
+      contains(dot, "label=\"r\\nreduce x.agg sliding 6000 ms every 2000 grouped by x.key\""), dot);
+}
