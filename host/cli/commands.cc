@@ -46,11 +46,18 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
   return diag.ok() ? generation : nullptr;
 }
 
+config::ErrorPolicy error_policy(const RunArgs& args, const pipeline::Generation& g) {
+  config::ErrorPolicy policy = g.error_policy();
+  if (!args.error_policy.empty()) config::parse_error_policy(args.error_policy, &policy);
+  return policy;
+}
+
 int run_local(const RunArgs& args, std::shared_ptr<const pipeline::Generation> generation,
               const std::atomic<bool>& stop) {
   local::LocalOptions options;
   options.input = args.input;
   options.json_envelopes = args.input_format == "json";
+  options.error_policy = error_policy(args, *generation);
   for (const std::string& kv : args.outputs) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -132,6 +139,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   if (!kafka) return run_local(args, std::move(generation), stop);
   kafka::RuntimeOptions options;
   options.client_id = args.name.empty() ? "streams-host-" + generation->pipeline.name : args.name;
+  options.error_policy = error_policy(args, *generation);
   std::string error;
   auto runtime = kafka::create_kafka_runtime(generation, options, &error);
   if (!runtime) {

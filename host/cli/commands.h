@@ -21,6 +21,7 @@ struct RunArgs {
   std::string runtime = "kafka";
   std::string name;
   std::string log_level = "info";
+  std::string error_policy;  // empty: the deployment's
   // local runtime
   std::string input = "-";
   std::string input_format = "lines";

@@ -64,6 +64,10 @@ int main(int argc, char** argv) {
                       "local: SINK=PATH writes Kafka sink SINK to PATH (default stdout)");
   run_cmd->add_option("--name", run.name,
                       "Client id of this host (default streams-host-<pipeline>)");
+  run_cmd
+      ->add_option("--error-policy", run.error_policy,
+                   "fail or skip-and-count: overrides the source's error_policy (default fail)")
+      ->check(CLI::IsMember({"fail", "skip-and-count"}));
   run_cmd->add_option("--log-level", run.log_level, "debug, info, warn or error")
       ->capture_default_str();
 

@@ -54,7 +54,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   r.check_keys(
       node, key,
       {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
-       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms"});
+       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy"});
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
     if (servers->empty()) {
@@ -73,6 +73,12 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   }
   if (auto ms = r.integer(node, key, "drain_timeout_ms", 0, kMaxMs)) {
     step.drain_timeout_ms = static_cast<int>(*ms);
+  }
+  if (auto policy = r.string(node, key, "error_policy", false)) {
+    if (!parse_error_policy(*policy, &step.error_policy)) {
+      r.error(node["error_policy"], join_key(key, "error_policy"),
+              "expected fail or skip-and-count, got '" + *policy + "'");
+    }
   }
   return step;
 }
@@ -119,6 +125,16 @@ const char* to_string(OffsetReset reset) {
       return "error";
   }
   return "latest";
+}
+
+const char* to_string(ErrorPolicy policy) {
+  return policy == ErrorPolicy::fail ? "fail" : "skip-and-count";
+}
+
+bool parse_error_policy(const std::string& text, ErrorPolicy* out) {
+  if (text != "fail" && text != "skip-and-count") return false;
+  *out = text == "fail" ? ErrorPolicy::fail : ErrorPolicy::skip_and_count;
+  return true;
 }
 
 bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diagnostics& diag) {

@@ -15,6 +15,13 @@ namespace streams::config {
 enum class OffsetReset { earliest, latest, error };
 const char* to_string(OffsetReset reset);
 
+// What happens to a record a step failed on when there is no DLQ: stop the
+// pipeline at it (uncommitted), or log it (rate-limited), count it and go on.
+enum class ErrorPolicy { fail, skip_and_count };
+const char* to_string(ErrorPolicy policy);
+// "fail" or "skip-and-count"; false for anything else.
+bool parse_error_policy(const std::string& text, ErrorPolicy* out);
+
 // pipeline.segments[i].steps_config.<step name>
 struct StepDeployment {
   std::string name;
@@ -31,6 +38,8 @@ struct StepDeployment {
   // shutdown or revoke may wait for in-flight outputs to be acknowledged.
   int commit_interval_ms = 1000;
   int drain_timeout_ms = 10000;
+  // Source only: `error_policy: fail | skip-and-count`.
+  ErrorPolicy error_policy = ErrorPolicy::fail;
 };
 
 struct SegmentDeployment {

@@ -103,7 +103,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   const std::atomic<bool>* stop_ = nullptr;  // set by run()
   bool fatal_ = false;
   bool closed_ = false;  // the consumer has left its group
-  pipeline::SkipAndLog errors_;
+  pipeline::NoDlqPolicy errors_{options_.error_policy};
   uint64_t consumed_ = 0, produced_ = 0, delivered_ = 0;
   log::RateLimitedLog client_log_{5};
 };
@@ -376,16 +376,15 @@ void Runtime::revoke(rd_kafka_topic_partition_list_t* parts) {
   }
 }
 
+// Waits until every output written so far is acknowledged. Inputs held by
+// open batches and windows, and one a failed step stopped at, stay
+// uncommitted: they are read again by the partition's next run.
 bool Runtime::drain(Clock::time_point deadline) {
   for (;;) {
     bool idle = true;
-    for (const auto& p : partitions_) {
-      // Inputs held by open batches and windows stay uncommitted: they are
-      // read again after a restart or by the partition's next owner.
-      if (p && trackers_[p->tracker_id]->in_flight() > p->chain->held_inputs()) idle = false;
-    }
+    for (const KafkaSink* sink : kafka_sinks_) idle = idle && sink->pending() == 0;
     if (idle) return true;
-    if (fatal_ || Clock::now() >= deadline) return false;
+    if (Clock::now() >= deadline) return false;
     poll_sinks(10);
   }
 }

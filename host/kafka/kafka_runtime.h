@@ -23,6 +23,7 @@ struct RuntimeOptions {
   std::string client_id = "streams-host";
   // Capacity of each partition's in-flight window (inputs not yet committable).
   uint32_t max_in_flight_per_partition = 65536;
+  config::ErrorPolicy error_policy = config::ErrorPolicy::fail;
 };
 
 class KafkaRuntime {

@@ -143,7 +143,7 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     }
   }
   std::istream& in = options.input == "-" ? std::cin : file;
-  pipeline::SkipAndLog errors;
+  pipeline::NoDlqPolicy errors(options.error_policy);
   std::string error;
   auto chain = pipeline::Chain::create(g, ptrs, errors, &error);
   if (!chain) {

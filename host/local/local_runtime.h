@@ -7,7 +7,7 @@
 // and the line number (from 0) as the offset. At the end of the input every
 // open batch and window emits. Kafka sinks write lines to a file given per
 // sink, else to stdout; file and devnull sinks work as configured. Record
-// errors are logged and skipped.
+// errors follow `error_policy`.
 //
 // Thread: run_local() on the calling thread, to the end of the input.
 #pragma once
@@ -22,8 +22,9 @@
 namespace streams::local {
 
 struct LocalOptions {
-  std::string input = "-";                     // a path, or "-" for stdin
-  bool json_envelopes = false;                 // lines are JSON envelopes
+  std::string input = "-";      // a path, or "-" for stdin
+  bool json_envelopes = false;  // lines are JSON envelopes
+  config::ErrorPolicy error_policy = config::ErrorPolicy::fail;
   std::map<std::string, std::string> outputs;  // Kafka sink name -> path ("-": stdout)
 };
 

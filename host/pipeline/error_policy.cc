@@ -19,16 +19,23 @@ const char* error_kind_name(int32_t kind) {
   return "error";
 }
 
-bool SkipAndLog::on_record_error(const RecordError& e) {
+bool NoDlqPolicy::on_record_error(const RecordError& e) {
+  std::string step = "step '" + e.step->name + "'";
+  if (e.step->function) step += " (plugin " + e.step->plugin + " " + e.step->plugin_version + ")";
+  const std::string where = std::string(e.origin->topic) + "[" +
+                            std::to_string(e.origin->partition) + "]@" +
+                            std::to_string(e.origin->offset);
+  const std::string what = step + " " + error_kind_name(e.kind) + ": " + std::string(e.message);
+  if (policy_ == config::ErrorPolicy::fail) {
+    log::error("record error at " + where + ": " + what +
+               "; error_policy is fail, so the pipeline stops here (set a dlq or "
+               "error_policy: skip-and-count on the source to go on)");
+    return false;
+  }
   ++skipped_;
   uint64_t suppressed = 0;
   if (log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
-    std::string step = "step '" + e.step->name + "'";
-    if (e.step->function) step += " (plugin " + e.step->plugin + " " + e.step->plugin_version + ")";
-    log::warn("skipped " + std::string(e.origin->topic) + "[" +
-              std::to_string(e.origin->partition) + "]@" + std::to_string(e.origin->offset) + ": " +
-              step + " " + error_kind_name(e.kind) + ": " + std::string(e.message) +
-              log::RateLimitedLog::note(suppressed));
+    log::warn("skipped " + where + ": " + what + log::RateLimitedLog::note(suppressed));
   }
   return true;
 }

@@ -1,5 +1,7 @@
-// The error policy for records a step failed on, until the dead-letter queue
-// exists: log (rate-limited) and skip, counting them (data plane).
+// The error policy for records a step failed on when there is no dead-letter
+// queue (data plane): `fail` logs the error and stops the pipeline at the
+// record, which stays uncommitted; `skip-and-count` logs (rate-limited),
+// counts and goes on.
 //
 // Thread: the processing thread that runs the chains.
 #pragma once
@@ -7,18 +9,21 @@
 #include <cstdint>
 
 #include "common/log.h"
+#include "config/deployment_config.h"
 #include "pipeline/chain.h"
 
 namespace streams::pipeline {
 
 const char* error_kind_name(int32_t kind);
 
-class SkipAndLog final : public ErrorHandler {
+class NoDlqPolicy final : public ErrorHandler {
  public:
+  explicit NoDlqPolicy(config::ErrorPolicy policy) : policy_(policy) {}
   bool on_record_error(const RecordError& e) override;
   uint64_t skipped() const { return skipped_; }
 
  private:
+  config::ErrorPolicy policy_;
   uint64_t skipped_ = 0;
   log::RateLimitedLog log_{10};
 };

@@ -223,6 +223,12 @@ std::string Generation::consumer_group() const {
   return group.empty() ? "pipeline-" + pipeline.source.name : group;
 }
 
+config::ErrorPolicy Generation::error_policy() const {
+  const auto& steps = deployment.segments[segment].steps_config;
+  auto it = steps.find(pipeline.source.name);
+  return it == steps.end() ? config::ErrorPolicy::fail : it->second.error_policy;
+}
+
 streams_host_api make_host_api(const StepBinding& binding) {
   streams_host_api api{};
   api.struct_size = sizeof(api);

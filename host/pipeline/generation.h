@@ -71,6 +71,8 @@ struct Generation {
   // The topic the source reads: steps_config topic, else stream_name.
   std::string source_topic() const;
   std::string consumer_group() const;
+  // The source's error_policy (fail when the source has no steps_config).
+  config::ErrorPolicy error_policy() const;
 };
 
 // Binds `pipeline` to `deployment` segment `segment` and to plugins from

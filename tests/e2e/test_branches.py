@@ -22,6 +22,7 @@ def deployment(names, group, extra=""):
         if i == 0:
             lines += [f"          consumer_group: {group}",
                       "          auto_offset_reset: earliest",
+                      "          error_policy: skip-and-count",
                       '          override_params: {session.timeout.ms: "6000"}', extra]
     return "\n".join(lines) + "\n"
 

@@ -8,9 +8,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
 
-def local(args, stdin=None):
-    return subprocess.run([h.HOST, "run", "--runtime", "local", *args], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+def local(args, stdin=None, policy="skip-and-count"):
+    return subprocess.run([h.HOST, "run", "--runtime", "local", "--error-policy", policy, *args],
+                          input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def example_matches_its_expected_output():

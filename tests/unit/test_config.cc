@@ -171,6 +171,7 @@ BOOST_AUTO_TEST_CASE(bad_values_say_what_was_expected) {
       "        myinput:\n"
       "          auto_offset_reset: smallest\n"
       "          commit_interval_ms: soon\n"
+      "          error_policy: ignore\n"
       "          bootstrap_server: x\n");
   BOOST_TEST(contains(errors,
                       "auto_offset_reset: expected one of earliest, latest, error; got "
@@ -178,6 +179,9 @@ BOOST_AUTO_TEST_CASE(bad_values_say_what_was_expected) {
              errors);
   BOOST_TEST(contains(errors, "commit_interval_ms: expected an integer from 1 to"), errors);
   BOOST_TEST(contains(errors, "myinput.bootstrap_server: unknown key"), errors);
+  BOOST_TEST(
+      contains(errors, "myinput.error_policy: expected fail or skip-and-count, got 'ignore'"),
+      errors);
 }
 
 BOOST_AUTO_TEST_CASE(missing_file_is_reported) {
