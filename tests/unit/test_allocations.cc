@@ -49,37 +49,43 @@ class CountingErrors : public pipeline::ErrorHandler {
   uint64_t count = 0;
 };
 
+// A chain over `steps` (then a sink) into counting fakes.
+struct CountingChain {
+  TempDir dir;
+  CountingSink sink;
+  CountingErrors errors;
+  std::unique_ptr<pipeline::Chain> chain;
+
+  explicit CountingChain(const char* steps) {
+    config::Diagnostics diag;
+    auto generation = build(dir, steps, PLUGINS_DIR, diag);
+    BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
+    std::string error;
+    chain = pipeline::Chain::create(generation, {&sink}, errors, &error);
+    BOOST_REQUIRE_MESSAGE(chain, error);
+  }
+  void process(const std::string& value, int64_t offset) {
+    streams_record r{};
+    r.struct_size = sizeof(r);
+    r.value = {reinterpret_cast<const uint8_t*>(value.data()), value.size()};
+    const streams_origin origin{sizeof(streams_origin), "t", 0, offset};
+    chain->process(r, origin, static_cast<uint64_t>(offset));
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(simple_map_filter_allocates_nothing_per_record) {
-  TempDir dir;
-  config::Diagnostics diag;
-  auto generation = build(dir,
-                          "  - {kind: filter, name: filter, plugin: ingest_metrics, function: "
-                          "is_counter}\n"
-                          "  - {kind: map, name: transform, plugin: ingest_metrics, function: "
-                          "transform}\n",
-                          PLUGINS_DIR, diag);
-  BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
-  CountingSink sink;
-  CountingErrors errors;
-  std::string error;
-  auto chain = pipeline::Chain::create(generation, {&sink}, errors, &error);
-  BOOST_REQUIRE_MESSAGE(chain, error);
-
+  CountingChain c(
+      "  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}\n"
+      "  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}\n");
   std::vector<std::string> inputs;
   std::ifstream in(EXAMPLE_DIR "/input.jsonl");
   for (std::string line; std::getline(in, line);) inputs.push_back(line);
   BOOST_REQUIRE(inputs.size() == 6u);
 
   auto run_all = [&] {
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      streams_record r{};
-      r.struct_size = sizeof(r);
-      r.value = {reinterpret_cast<const uint8_t*>(inputs[i].data()), inputs[i].size()};
-      const streams_origin origin{sizeof(streams_origin), "t", 0, static_cast<int64_t>(i)};
-      chain->process(r, origin, i);
-    }
+    for (size_t i = 0; i < inputs.size(); ++i) c.process(inputs[i], static_cast<int64_t>(i));
   };
   const uint64_t start = g_allocations.load();
   run_all();  // warm-up: buffers grow to the largest record
@@ -90,40 +96,25 @@ BOOST_AUTO_TEST_CASE(simple_map_filter_allocates_nothing_per_record) {
   const uint64_t allocations = g_allocations.load() - before;
 
   BOOST_TEST(allocations == 0u);
-  BOOST_TEST(sink.count == 2u * 1001);    // two counters per round
-  BOOST_TEST(errors.count == 2u * 1001);  // two malformed per round
+  BOOST_TEST(c.sink.count == 2u * 1001);    // two counters per round
+  BOOST_TEST(c.errors.count == 2u * 1001);  // two malformed per round
 }
 
 BOOST_AUTO_TEST_CASE(parser_and_batch_allocate_nothing_per_record) {
-  TempDir dir;
-  config::Diagnostics diag;
-  auto generation = build(dir,
-                          "  - {kind: parser, name: p, format: json}\n"
-                          "  - {kind: batch, name: b, max_count: 4}\n"
-                          "  - {kind: serializer, name: s, format: json}\n",
-                          PLUGINS_DIR, diag);
-  BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
-  CountingSink sink;
-  CountingErrors errors;
-  std::string error;
-  auto chain = pipeline::Chain::create(generation, {&sink}, errors, &error);
-  BOOST_REQUIRE_MESSAGE(chain, error);
+  CountingChain c(
+      "  - {kind: parser, name: p, format: json}\n"
+      "  - {kind: batch, name: b, max_count: 4}\n"
+      "  - {kind: serializer, name: s, format: json}\n");
   const std::string metric =
       R"({"org_id": 1, "name": "c:sessions", "type": "c", "value": [1, 2, 3], "tags": {}})";
   int64_t offset = 0;
   auto run = [&](int n) {
-    for (int i = 0; i < n; ++i, ++offset) {
-      streams_record r{};
-      r.struct_size = sizeof(r);
-      r.value = {reinterpret_cast<const uint8_t*>(metric.data()), metric.size()};
-      const streams_origin origin{sizeof(streams_origin), "t", 0, offset};
-      chain->process(r, origin, static_cast<uint64_t>(offset));
-    }
+    for (int i = 0; i < n; ++i) c.process(metric, offset++);
   };
   run(8);  // warm-up: parser and batch buffers grow
   const uint64_t before = g_allocations.load();
   run(4000);
   BOOST_TEST(g_allocations.load() - before == 0u);
-  BOOST_TEST(sink.count == 1002u);  // every four records, one batch
-  BOOST_TEST(errors.count == 0u);
+  BOOST_TEST(c.sink.count == 1002u);  // every four records, one batch
+  BOOST_TEST(c.errors.count == 0u);
 }

@@ -43,6 +43,13 @@ struct Steps {
 
 const char* kOut = "  - {kind: sink, name: out, stream_name: out}\n";
 
+// A reduce step `r` with testkit's aggregate `function` and `keys` (window
+// and more, indented as step keys), then the sink.
+std::string reduce_step(const char* function, const std::string& keys) {
+  return std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: ") +
+         function + "\n" + keys + kOut;
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -192,10 +199,9 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(reduce)
 
 BOOST_AUTO_TEST_CASE(tumbling_count_window_grouped_by_key) {
-  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: count\n"
+  Steps s(reduce_step("count",
                       "    window: {type: tumbling, size: 2}\n"
-                      "    group_by: {plugin: testkit, function: prefix_key}\n") +
-          kOut);
+                      "    group_by: {plugin: testkit, function: prefix_key}\n"));
   for (const char* v : {"a:1", "b:1", "a:2", "b:2", "a:3"}) s.send(v);
   BOOST_TEST(s.values() == (Strings{"a=2", "b=2"}), boost::test_tools::per_element());
   BOOST_TEST(s.driver.outputs("out")[0].key.value_or("<null>") == "a");
@@ -206,9 +212,7 @@ BOOST_AUTO_TEST_CASE(tumbling_count_window_grouped_by_key) {
 }
 
 BOOST_AUTO_TEST_CASE(sliding_count_window_merges_panes) {
-  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: collect\n"
-                      "    window: {type: sliding, size: 4, slide: 2}\n") +
-          kOut);
+  Steps s(reduce_step("collect", "    window: {type: sliding, size: 4, slide: 2}\n"));
   for (const char* v : {"1", "2", "3", "4", "5", "6", "7"}) s.send(v);
   BOOST_TEST(s.values() == (Strings{"[1,2,3,4]", "[3,4,5,6]"}), boost::test_tools::per_element());
   BOOST_TEST(s.driver.committable() == 4);  // the pane of 5, 6 and the one of 7 stay open
@@ -217,9 +221,7 @@ BOOST_AUTO_TEST_CASE(sliding_count_window_merges_panes) {
 }
 
 BOOST_AUTO_TEST_CASE(tumbling_time_windows_close_on_event_time) {
-  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: collect\n"
-                      "    window: {type: tumbling, size_ms: 1000}\n") +
-          kOut);
+  Steps s(reduce_step("collect", "    window: {type: tumbling, size_ms: 1000}\n"));
   s.send("a", 100);
   s.send("b", 900);
   s.send("c", 1500);  // window [0, 1000) still open: the watermark is 1500
@@ -232,9 +234,7 @@ BOOST_AUTO_TEST_CASE(tumbling_time_windows_close_on_event_time) {
 }
 
 BOOST_AUTO_TEST_CASE(sliding_time_windows_6s_by_2s) {
-  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: collect\n"
-                      "    window: {type: sliding, size_ms: 6000, slide_ms: 2000}\n") +
-          kOut);
+  Steps s(reduce_step("collect", "    window: {type: sliding, size_ms: 6000, slide_ms: 2000}\n"));
   s.send("a", 1000);
   s.send("b", 3000);
   s.send("c", 7000);
@@ -247,10 +247,9 @@ BOOST_AUTO_TEST_CASE(sliding_time_windows_6s_by_2s) {
 }
 
 BOOST_AUTO_TEST_CASE(allowed_lateness_and_idle_flush) {
-  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: count\n"
+  Steps s(reduce_step("count",
                       "    window: {type: tumbling, size_ms: 1000}\n"
-                      "    allowed_lateness_ms: 500\n    idle_flush_ms: 200\n") +
-          kOut);
+                      "    allowed_lateness_ms: 500\n    idle_flush_ms: 200\n"));
   s.send("a", 100);
   s.send("b", 1200);
   s.send("c", 800);  // not late: the watermark is 700
@@ -263,9 +262,7 @@ BOOST_AUTO_TEST_CASE(allowed_lateness_and_idle_flush) {
 }
 
 BOOST_AUTO_TEST_CASE(aggregate_errors_are_record_errors) {
-  Steps s(std::string("  - kind: reduce\n    name: r\n    plugin: testkit\n    function: collect\n"
-                      "    window: {type: tumbling, size: 2}\n") +
-          kOut);
+  Steps s(reduce_step("collect", "    window: {type: tumbling, size: 2}\n"));
   s.send("x");
   s.send("bad");
   s.send("y");
