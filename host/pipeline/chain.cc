@@ -156,22 +156,6 @@ std::unique_ptr<Chain> Chain::create(std::shared_ptr<const Generation> generatio
   return chain;
 }
 
-namespace {
-
-void* create_instance(const StepBinding& step, const streams_function& fn,
-                      const streams_host_api& api, std::string* error) {
-  char reason[512] = {0};
-  void* instance =
-      fn.create(&api, step.config_json.c_str(), step.config_json.size(), reason, sizeof reason);
-  if (!instance) {
-    *error = "step '" + step.name + "': plugin '" + step.plugin +
-             "' failed to initialise: " + (reason[0] ? reason : "create returned no instance");
-  }
-  return instance;
-}
-
-}  // namespace
-
 bool Chain::create_state(std::string* error) {
   const auto& steps = generation_->steps;
   instances_.assign(steps.size(), nullptr);
@@ -179,14 +163,15 @@ bool Chain::create_state(std::string* error) {
   codec_scratch_.resize(steps.size());
   batchers_.resize(steps.size());
   reducers_.resize(steps.size());
+  std::string why;
   for (uint32_t i = 0; i < steps.size(); ++i) {
     const StepBinding& step = steps[i];
-    if (step.function &&
-        !(instances_[i] = create_instance(step, *step.function, apis_[i], error))) {
-      return false;
-    }
-    if (step.key_function &&
-        !(key_instances_[i] = create_instance(step, *step.key_function, apis_[i], error))) {
+    if ((step.function &&
+         !(instances_[i] = create_instance(step, *step.function, apis_[i], &why))) ||
+        (step.key_function &&
+         !(key_instances_[i] = create_instance(step, *step.key_function, apis_[i], &why)))) {
+      *error =
+          "step '" + step.name + "': plugin '" + step.plugin + "' failed to initialise: " + why;
       return false;
     }
     if (step.kind == StepKind::batch) {

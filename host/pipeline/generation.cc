@@ -41,13 +41,11 @@ const char* kind_name(int32_t kind) {
 
 // Creates and destroys one instance of `fn`; empty on success, else the reason.
 std::string probe_instance(const StepBinding& binding, const streams_function* fn) {
-  streams_host_api api = make_host_api(binding);
-  char error[512] = {0};
-  void* instance = fn->create(&api, binding.config_json.c_str(), binding.config_json.size(), error,
-                              sizeof error);
-  if (!instance) return error[0] ? error : "create returned no instance";
-  fn->destroy(instance);
-  return "";
+  const streams_host_api api = make_host_api(binding);
+  std::string why;
+  void* instance = create_instance(binding, *fn, api, &why);
+  if (instance) fn->destroy(instance);
+  return why;
 }
 
 // Finds `function` of `plugin` and checks it is a `kind`; `what` says what
@@ -227,6 +225,15 @@ config::ErrorPolicy Generation::error_policy() const {
   const auto& steps = deployment.segments[segment].steps_config;
   auto it = steps.find(pipeline.source.name);
   return it == steps.end() ? config::ErrorPolicy::fail : it->second.error_policy;
+}
+
+void* create_instance(const StepBinding& step, const streams_function& fn,
+                      const streams_host_api& api, std::string* why) {
+  char reason[512] = {0};
+  void* instance =
+      fn.create(&api, step.config_json.c_str(), step.config_json.size(), reason, sizeof reason);
+  if (!instance) *why = reason[0] ? reason : "create returned no instance";
+  return instance;
 }
 
 streams_host_api make_host_api(const StepBinding& binding) {

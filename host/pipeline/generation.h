@@ -89,4 +89,10 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
 // The host services given to plugin instances; `host_ctx` is the binding.
 streams_host_api make_host_api(const StepBinding& binding);
 
+// Creates an instance of `fn` (the step's function or its group_by key
+// function) with the step's config. Null with *why (the plugin's reason) on
+// failure. `api` must outlive the instance.
+void* create_instance(const StepBinding& step, const streams_function& fn,
+                      const streams_host_api& api, std::string* why);
+
 }  // namespace streams::pipeline
