@@ -44,6 +44,41 @@ void read_parallelism(YamlReader& r, const YAML::Node& node, const std::string& 
     step->parallelism = static_cast<int>(*n);
 }
 
+void read_dlq(YamlReader& r, const YAML::Node& node, const std::string& key, DlqDeployment* dlq) {
+  YAML::Node d = node["dlq"];
+  if (!d || d.IsNull()) return;
+  const std::string path = join_key(key, "dlq");
+  dlq->location = r.at(d, path);
+  if (!r.expect_map(d, path)) return;
+  r.check_keys(d, path, {"topic", "bootstrap_servers", "override_params"});
+  if (auto topic = r.string(d, path, "topic", true)) {
+    dlq->topic = *topic;
+    if (topic->empty()) r.error(d["topic"], join_key(path, "topic"), "expected a topic name");
+  }
+  if (auto servers = r.string_list(d, path, "bootstrap_servers")) {
+    dlq->bootstrap_servers = *servers;
+  }
+  dlq->override_params = r.string_map(d, path, "override_params");
+}
+
+void read_error_limits(YamlReader& r, const YAML::Node& node, const std::string& key,
+                       ErrorLimits* limits) {
+  YAML::Node l = node["error_limits"];
+  if (!l || l.IsNull()) return;
+  const std::string path = join_key(key, "error_limits");
+  if (!r.expect_map(l, path)) return;
+  r.check_keys(l, path, {"max_consecutive_failures", "max_failure_ratio", "ratio_window"});
+  if (auto n = r.integer(l, path, "max_consecutive_failures", 0, 1 << 30)) {
+    limits->max_consecutive_failures = static_cast<uint32_t>(*n);
+  }
+  if (auto ratio = r.number(l, path, "max_failure_ratio", 0, 1)) {
+    limits->max_failure_ratio = *ratio;
+  }
+  if (auto n = r.integer(l, path, "ratio_window", 1, 1 << 20)) {
+    limits->ratio_window = static_cast<uint32_t>(*n);
+  }
+}
+
 StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Node& node,
                          const std::string& key) {
   StepDeployment step;
@@ -51,10 +86,10 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   step.location = r.at(node, key);
   if (node.IsNull()) return step;
   if (!r.expect_map(node, key)) return step;
-  r.check_keys(
-      node, key,
-      {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
-       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy"});
+  r.check_keys(node, key,
+               {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset",
+                "override_params", "starts_segment", "parallelism", "commit_interval_ms",
+                "drain_timeout_ms", "error_policy", "dlq", "error_limits"});
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
     if (servers->empty()) {
@@ -75,10 +110,18 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
     step.drain_timeout_ms = static_cast<int>(*ms);
   }
   if (auto policy = r.string(node, key, "error_policy", false)) {
+    step.error_policy_set = true;
     if (!parse_error_policy(*policy, &step.error_policy)) {
       r.error(node["error_policy"], join_key(key, "error_policy"),
               "expected fail or skip-and-count, got '" + *policy + "'");
     }
+  }
+  read_dlq(r, node, key, &step.dlq);
+  read_error_limits(r, node, key, &step.error_limits);
+  if (step.error_policy_set && !step.dlq.topic.empty()) {
+    r.error(node["error_policy"], join_key(key, "error_policy"),
+            "a source with a dlq sends failed records there; error_policy applies only "
+            "without one (remove one of the two)");
   }
   return step;
 }

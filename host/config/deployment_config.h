@@ -3,6 +3,7 @@
 // they apply unchanged. Immutable once loaded; shared read-only.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -22,6 +23,26 @@ const char* to_string(ErrorPolicy policy);
 // "fail" or "skip-and-count"; false for anything else.
 bool parse_error_policy(const std::string& text, ErrorPolicy* out);
 
+// Source only: `dlq: {topic, bootstrap_servers, override_params}`. Records a
+// step failed on go to `topic` with error headers (see pipeline/dead_letters.h).
+struct DlqDeployment {
+  Location location;
+  std::string topic;                           // empty: no DLQ
+  std::vector<std::string> bootstrap_servers;  // empty: the source's
+  std::vector<std::pair<std::string, std::string>> override_params;
+};
+
+// Source only: `error_limits`. With a DLQ or skip-and-count, the pipeline
+// stops with an error once failures pass a limit (0: no limit).
+struct ErrorLimits {
+  // Inputs in a row that each failed.
+  uint32_t max_consecutive_failures = 0;
+  // Failed inputs over the last `ratio_window` inputs, checked once that many
+  // were seen.
+  double max_failure_ratio = 0;
+  uint32_t ratio_window = 1000;
+};
+
 // pipeline.segments[i].steps_config.<step name>
 struct StepDeployment {
   std::string name;
@@ -40,6 +61,9 @@ struct StepDeployment {
   int drain_timeout_ms = 10000;
   // Source only: `error_policy: fail | skip-and-count`.
   ErrorPolicy error_policy = ErrorPolicy::fail;
+  bool error_policy_set = false;
+  DlqDeployment dlq;
+  ErrorLimits error_limits;
 };
 
 struct SegmentDeployment {

@@ -1,6 +1,7 @@
 #include "config/yaml_reader.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -185,6 +186,25 @@ std::optional<long long> YamlReader::integer(const YAML::Node& map, const std::s
   long long value = std::strtoll(text->c_str(), &end, 10);
   if (errno != 0 || text->empty() || *end != '\0' || value < min || value > max) {
     error(node, path, "expected " + expected + ", got '" + *text + "'");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> YamlReader::number(const YAML::Node& map, const std::string& key,
+                                         const char* name, double min, double max) {
+  YAML::Node node = map[name];
+  if (!node || node.IsNull()) return std::nullopt;
+  const std::string path = join_key(key, name);
+  char range[96];
+  std::snprintf(range, sizeof range, "a number from %g to %g", min, max);
+  auto text = scalar(node, path, range);
+  if (!text) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text->c_str(), &end);
+  if (errno != 0 || text->empty() || *end != '\0' || !(value >= min && value <= max)) {
+    error(node, path, std::string("expected ") + range + ", got '" + *text + "'");
     return std::nullopt;
   }
   return value;

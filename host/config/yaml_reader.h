@@ -41,6 +41,8 @@ class YamlReader {
                                     bool required);
   std::optional<long long> integer(const YAML::Node& map, const std::string& key, const char* name,
                                    long long min, long long max);
+  std::optional<double> number(const YAML::Node& map, const std::string& key, const char* name,
+                               double min, double max);
   std::optional<bool> boolean(const YAML::Node& map, const std::string& key, const char* name);
   // A list of strings, or one string taken as a one-element list.
   std::optional<std::vector<std::string>> string_list(const YAML::Node& map, const std::string& key,

@@ -25,8 +25,9 @@ void log_cb(const rd_kafka_t*, int level, const char* facility, const char* mess
   log::debug("rdkafka " + std::to_string(level) + " " + facility + ": " + message);
 }
 
-rd_kafka_conf_t* build(const Params& defaults, const config::StepDeployment& step,
-                       std::string* error) {
+// `overrides` (from the file, at `where`) are applied after `defaults`.
+rd_kafka_conf_t* build(const Params& defaults, const Params& overrides,
+                       const config::Location& where, std::string* error) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char reason[512];
   auto set = [&](const std::pair<std::string, std::string>& kv, bool from_file) {
@@ -34,15 +35,15 @@ rd_kafka_conf_t* build(const Params& defaults, const config::StepDeployment& ste
         RD_KAFKA_CONF_OK) {
       return true;
     }
-    config::Location where = step.location;
-    if (from_file) where.key += ".override_params." + kv.first;
-    *error = where.to_string() + ": " + kv.first + "=" + kv.second + ": " + reason;
+    config::Location at = where;
+    if (from_file) at.key += ".override_params." + kv.first;
+    *error = at.to_string() + ": " + kv.first + "=" + kv.second + ": " + reason;
     return false;
   };
   for (const auto& kv : defaults) {
     if (!set(kv, false)) break;
   }
-  for (const auto& kv : step.override_params) {
+  for (const auto& kv : overrides) {
     if (!error->empty() || !set(kv, true)) break;
   }
   if (!error->empty()) {
@@ -51,6 +52,17 @@ rd_kafka_conf_t* build(const Params& defaults, const config::StepDeployment& ste
   }
   rd_kafka_conf_set_log_cb(conf, &log_cb);
   return conf;
+}
+
+Params producer_defaults(const std::vector<std::string>& servers, const std::string& client_id) {
+  return {
+      {"bootstrap.servers", join(servers)},
+      {"client.id", client_id},
+      {"enable.idempotence", "true"},
+      // Batches still form while requests are in flight; a longer linger
+      // buys larger batches (fewer requests) for latency.
+      {"linger.ms", "1"},
+  };
 }
 
 }  // namespace
@@ -75,22 +87,26 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
       {"fetch.wait.max.ms", "5"},
   };
   error->clear();
-  return build(defaults, step, error);
+  return build(defaults, step.override_params, step.location, error);
 }
 
 rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
                                const std::string& client_id, std::string* error) {
   const auto& step = g.sink_deployment(sink);
-  Params defaults = {
-      {"bootstrap.servers", join(step.bootstrap_servers)},
-      {"client.id", client_id},
-      {"enable.idempotence", "true"},
-      // Batches still form while requests are in flight; a longer linger
-      // buys larger batches (fewer requests) for latency.
-      {"linger.ms", "1"},
-  };
   error->clear();
-  return build(defaults, step, error);
+  return build(producer_defaults(step.bootstrap_servers, client_id), step.override_params,
+               step.location, error);
+}
+
+rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::string& client_id,
+                                   std::string* error) {
+  const config::StepDeployment& source = g.source_deployment();
+  const config::DlqDeployment& dlq = source.dlq;
+  error->clear();
+  return build(producer_defaults(
+                   dlq.bootstrap_servers.empty() ? source.bootstrap_servers : dlq.bootstrap_servers,
+                   client_id),
+               dlq.override_params, dlq.location, error);
 }
 
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag) {
@@ -106,6 +122,11 @@ void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag)
     else
       diag.error(config::Location{}, error);
   }
+  if (g.source_deployment().dlq.topic.empty()) return;
+  if (rd_kafka_conf_t* p = dlq_producer_conf(g, "validate", &error))
+    rd_kafka_conf_destroy(p);
+  else
+    diag.error(config::Location{}, error);
 }
 
 }  // namespace streams::kafka

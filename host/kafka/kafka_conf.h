@@ -20,6 +20,11 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
 rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
                                const std::string& client_id, std::string* error);
 
+// The producer of the source's dead-letter queue (`dlq`; brokers default to
+// the source's).
+rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::string& client_id,
+                                   std::string* error);
+
 // Checks the consumer and every Kafka sink's producer conf, adding one
 // diagnostic per problem (for `validate`).
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag);

@@ -10,6 +10,8 @@
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_sink.h"
 #include "pipeline/chain.h"
+#include "pipeline/dead_letters.h"
+#include "pipeline/error_limits.h"
 #include "pipeline/error_policy.h"
 #include "pipeline/local_sinks.h"
 #include "pipeline/offset_tracker.h"
@@ -69,6 +71,8 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   void revoke(rd_kafka_topic_partition_list_t* parts);
   bool drain(Clock::time_point deadline);
   bool create_sinks(std::string* error);
+  // The DLQ producer (when the source has a `dlq`) and the error handlers.
+  bool create_error_handling(std::string* error);
   // Serves delivery reports, waiting up to `timeout_ms` on the first producer.
   void poll_sinks(int timeout_ms);
   bool flush_sinks();
@@ -102,8 +106,11 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   rd_kafka_message_t* batch_[kBatch];
   const std::atomic<bool>* stop_ = nullptr;  // set by run()
   bool fatal_ = false;
-  bool closed_ = false;  // the consumer has left its group
-  pipeline::NoDlqPolicy errors_{options_.error_policy};
+  bool closed_ = false;                                  // the consumer has left its group
+  std::unique_ptr<KafkaSink> dlq_;                       // null: no DLQ
+  std::unique_ptr<pipeline::NoDlqPolicy> no_dlq_;        // without a DLQ
+  std::unique_ptr<pipeline::DeadLetters> dead_letters_;  // with one
+  std::unique_ptr<pipeline::LimitedErrors> errors_;      // wraps the one in use; given to chains
   uint64_t consumed_ = 0, produced_ = 0, delivered_ = 0;
   log::RateLimitedLog client_log_{5};
 };
@@ -134,6 +141,7 @@ Runtime::~Runtime() {
   kafka_sinks_.clear();
   sink_ptrs_.clear();
   sinks_.clear();
+  dlq_.reset();
   if (queue_) rd_kafka_queue_destroy(queue_);
   if (consumer_) {
     rd_kafka_destroy_flags(consumer_, closed_ ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
@@ -164,6 +172,26 @@ bool Runtime::create_sinks(std::string* error) {
   return true;
 }
 
+bool Runtime::create_error_handling(std::string* error) {
+  const config::StepDeployment& source = g_->source_deployment();
+  pipeline::ErrorHandler* policy = nullptr;
+  if (source.dlq.topic.empty()) {
+    no_dlq_ = std::make_unique<pipeline::NoDlqPolicy>(options_.error_policy);
+    policy = no_dlq_.get();
+  } else {
+    rd_kafka_conf_t* conf = dlq_producer_conf(*g_, options_.client_id, error);
+    if (!conf) return false;
+    rd_kafka_conf_set_error_cb(conf, &producer_error_cb);
+    dlq_ = KafkaSink::create(conf, source.dlq.topic, *this, error);
+    if (!dlq_) return false;
+    kafka_sinks_.push_back(dlq_.get());
+    dead_letters_ = std::make_unique<pipeline::DeadLetters>(*dlq_, source.dlq.topic);
+    policy = dead_letters_.get();
+  }
+  errors_ = std::make_unique<pipeline::LimitedErrors>(*policy, source.error_limits);
+  return true;
+}
+
 void Runtime::poll_sinks(int timeout_ms) {
   for (size_t i = 0; i < kafka_sinks_.size(); ++i) kafka_sinks_[i]->poll(i == 0 ? timeout_ms : 0);
 }
@@ -187,7 +215,7 @@ std::string Runtime::sink_names() const {
 }
 
 bool Runtime::init(std::string* error) {
-  if (!create_sinks(error)) return false;
+  if (!create_sinks(error) || !create_error_handling(error)) return false;
 
   rd_kafka_conf_t* cconf = consumer_conf(*g_, options_.client_id, error);
   if (!cconf) return false;
@@ -219,7 +247,9 @@ int Runtime::run(const std::atomic<bool>& stop) {
     return 1;
   }
   log::info("consuming " + topic_ + " as group " + g_->consumer_group() + ", producing to " +
-            sink_names());
+            sink_names() +
+            (dlq_ ? ", dead-letter queue " + dlq_->topic()
+                  : std::string(", error_policy ") + config::to_string(options_.error_policy)));
   const auto interval = std::chrono::milliseconds(g_->source_deployment().commit_interval_ms);
   auto next_commit = Clock::now() + interval;
   while (!stop.load(std::memory_order_relaxed) && !fatal_) {
@@ -275,11 +305,16 @@ void Runtime::process(const rd_kafka_message_t* msg) {
     record.header_count = headers_.size();
   }
   const streams_origin origin{sizeof(streams_origin), topic_.c_str(), msg->partition, msg->offset};
+  // On a stop the slot stays held: nothing at or after this offset is committed.
   if (p->chain->process(record, origin, make_token(p->tracker_id, slot)) ==
       pipeline::ChainResult::fatal) {
-    // The slot stays held: nothing at or after this offset is committed.
-    fail("pipeline stopped at " + topic_ + "[" + std::to_string(msg->partition) + "]@" +
-         std::to_string(msg->offset));
+    fail("pipeline stopped at " + pipeline::origin_text(origin));
+    return;
+  }
+  std::string why;
+  if (!errors_->end_input(&why)) {
+    fail("too many failed records: " + why + "; stopped at " + pipeline::origin_text(origin) +
+         " (not committed)");
     return;
   }
   t.release(slot);
@@ -335,7 +370,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     state->tracker_id = static_cast<uint32_t>(trackers_.size());
     trackers_.push_back(std::make_unique<OffsetTracker>(options_.max_in_flight_per_partition));
     std::string error;
-    state->chain = pipeline::Chain::create(g_, sink_ptrs_, errors_, &error, this);
+    state->chain = pipeline::Chain::create(g_, sink_ptrs_, *errors_, &error, this);
     if (!state->chain) {
       fail("partition " + std::to_string(p) + ": " + error);
       continue;
@@ -454,9 +489,11 @@ int Runtime::shutdown() {
   commit(/*sync=*/true, nullptr);
   close_consumer(Clock::now() + timeout);
   partitions_.clear();
-  log::info("stopped: consumed " + std::to_string(consumed_) + ", skipped " +
-            std::to_string(errors_.skipped()) + ", produced " + std::to_string(produced_) +
-            ", delivered " + std::to_string(delivered_));
+  const std::string failed =
+      dlq_ ? ", sent to the dead-letter queue " + std::to_string(dead_letters_->sent())
+           : ", skipped " + std::to_string(no_dlq_->skipped());
+  log::info("stopped: consumed " + std::to_string(consumed_) + failed + ", produced " +
+            std::to_string(produced_) + ", delivered " + std::to_string(delivered_));
   if (!drained && !fatal_) {
     log::error(
         "outputs still unacknowledged after drain_timeout_ms; their inputs stay "

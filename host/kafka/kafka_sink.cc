@@ -62,7 +62,8 @@ KafkaSink::~KafkaSink() {
   rd_kafka_destroy(rk_);
 }
 
-bool KafkaSink::write(const streams_record& record, uint64_t token) {
+pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t token,
+                                       std::string* reason) {
   std::chrono::steady_clock::time_point blocked_since{};
   bool warned = false;
   for (;;) {
@@ -75,12 +76,17 @@ bool KafkaSink::write(const streams_record& record, uint64_t token) {
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(token))), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       listener_.on_produced(token);
-      return true;
+      return pipeline::WriteResult::ok;
     }
     if (headers) rd_kafka_headers_destroy(headers);  // not taken over on failure
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+      *reason = "topic " + topic_ + " refused the record: " + rd_kafka_err2str(err) + " (" +
+                std::to_string(record.key.size + record.value.size) + " bytes of key and value)";
+      return pipeline::WriteResult::rejected;
+    }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       log::error("sink " + topic_ + ": producing an output failed: " + rd_kafka_err2str(err));
-      return false;
+      return pipeline::WriteResult::stop;
     }
     const auto now = std::chrono::steady_clock::now();
     if (blocked_since == std::chrono::steady_clock::time_point{}) blocked_since = now;
@@ -90,7 +96,7 @@ bool KafkaSink::write(const streams_record& record, uint64_t token) {
     }
     if (stop_ && stop_->load(std::memory_order_relaxed)) {
       log::warn("sink " + topic_ + ": stop requested while the producer queue is full");
-      return false;
+      return pipeline::WriteResult::stop;
     }
     rd_kafka_poll(rk_, 10);  // backpressure: wait for deliveries to make room
   }

@@ -37,9 +37,11 @@ class KafkaSink final : public pipeline::OutputSink {
   ~KafkaSink() override;
 
   // Copies `record` into the producer queue; waits (serving delivery reports)
-  // while the queue is full, unless a stop was requested. False on a
-  // permanent refusal or a stop while full (reported).
-  bool write(const streams_record& record, uint64_t token) override;
+  // while the queue is full, unless a stop was requested (stop). A record
+  // the producer can never send (too large) is rejected; any other refusal
+  // stops.
+  pipeline::WriteResult write(const streams_record& record, uint64_t token,
+                              std::string* reason) override;
   // Serves delivery reports for up to `timeout_ms`.
   void poll(int timeout_ms);
   // Outputs not yet acknowledged.

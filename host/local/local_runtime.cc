@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "pipeline/chain.h"
+#include "pipeline/error_limits.h"
 #include "pipeline/error_policy.h"
 #include "pipeline/local_sinks.h"
 
@@ -143,7 +144,14 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     }
   }
   std::istream& in = options.input == "-" ? std::cin : file;
-  pipeline::NoDlqPolicy errors(options.error_policy);
+  pipeline::NoDlqPolicy policy(options.error_policy);
+  pipeline::LimitedErrors errors(policy, g->source_settings().error_limits);
+  if (!g->source_settings().dlq.topic.empty()) {
+    log::warn(
+        "the source's dlq is used with --runtime kafka only; this local run applies "
+        "error_policy " +
+        std::string(config::to_string(options.error_policy)));
+  }
   std::string error;
   auto chain = pipeline::Chain::create(g, ptrs, errors, &error);
   if (!chain) {
@@ -162,21 +170,26 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     record.struct_size = sizeof(record);
     record.value = text_bytes(line);
     record.timestamp_ms = -1;
+    const auto token = static_cast<uint64_t>(offset);
     Envelope envelope;
-    if (options.json_envelopes) {
-      if (!envelope.parse(line, &error)) {
-        ok = errors.on_record_error({&input_step, STREAMS_ERR_INVALID_INPUT, error, &origin});
-        continue;
-      }
-      record = envelope.record();
+    if (options.json_envelopes && !envelope.parse(line, &error)) {
+      ok = errors.on_record_error(
+          {&input_step, STREAMS_ERR_INVALID_INPUT, error, &origin, token, &record, &record});
+    } else {
+      if (options.json_envelopes) record = envelope.record();
+      ok = chain->process(record, origin, token) == pipeline::ChainResult::ok;
     }
-    ok = chain->process(record, origin, static_cast<uint64_t>(offset)) == pipeline::ChainResult::ok;
+    if (ok && !errors.end_input(&error)) {
+      log::error("too many failed records: " + error + "; stopped at " +
+                 pipeline::origin_text(origin));
+      ok = false;
+    }
   }
   const bool ended = ok && !stop.load(std::memory_order_relaxed);
   if (ended) ok = chain->finish() == pipeline::ChainResult::ok;
   for (auto& s : sinks) ok = s->flush() && ok;
   log::info("local: " + std::to_string(offset) + " record(s) read, " +
-            std::to_string(errors.skipped()) + " skipped" + (ok ? "" : "; stopped"));
+            std::to_string(policy.skipped()) + " skipped" + (ok ? "" : "; stopped"));
   return ok ? 0 : 1;
 }
 

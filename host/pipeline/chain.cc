@@ -115,9 +115,11 @@ class Chain::Reducer final : public WindowOps {
       acc->clear();
       return reported(chain_.report(step_, STREAMS_ERR_CONTRACT,
                                     "an aggregate's init, add and merge set the accumulator "
-                                    "once and emit nothing"));
+                                    "once and emit nothing",
+                                    call.input ? *call.input : *empty_record()));
     }
-    return reported(chain_.finish_plugin(step_, status, call, *chain_.empty_record()));
+    return reported(
+        chain_.finish_plugin(step_, status, call, call.input ? *call.input : *empty_record()));
   }
 
   Chain& chain_;
@@ -228,8 +230,10 @@ ChainResult Chain::process(const streams_record& input, const streams_origin& or
                            uint64_t token) {
   origin_ = &origin;
   token_ = token;
+  input_ = &input;
   int32_t status = run(0, input);
   origin_ = nullptr;
+  input_ = nullptr;
   return result_of(status);
 }
 
@@ -238,7 +242,14 @@ int32_t Chain::run(uint32_t step, const streams_record& record) {
   const StepBinding& binding = generation_->steps[step];
   switch (binding.kind) {
     case StepKind::sink:
-      if (sinks_[binding.sink]->write(record, token_)) return STREAMS_OK;
+      switch (sinks_[binding.sink]->write(record, token_, &error_message_)) {
+        case WriteResult::ok:
+          return STREAMS_OK;
+        case WriteResult::rejected:
+          return report(step, kErrSinkRejected, error_message_, record);
+        case WriteResult::stop:
+          break;
+      }
       stopping_ = true;
       return STREAMS_FATAL;
     case StepKind::header_filter:
@@ -281,7 +292,8 @@ int32_t Chain::run_header_filter(uint32_t step, const streams_record& record) {
     if (!h.value.data || !is_valid_utf8(value)) {
       return report(step, STREAMS_ERR_INVALID_INPUT,
                     "header '" + binding.header + "' is " +
-                        (h.value.data ? "not valid UTF-8" : "null") + "; expected text");
+                        (h.value.data ? "not valid UTF-8" : "null") + "; expected text",
+                    record);
     }
     return value == binding.header_value ? run(binding.next, record) : STREAMS_OK;
   }
@@ -292,7 +304,7 @@ int32_t Chain::run_codec(uint32_t step, const streams_record& record) {
   const StepBinding& binding = generation_->steps[step];
   streams_record out = record;
   if (!binding.codec->apply(record.value, *codec_scratch_[step], &out.value, &error_message_)) {
-    return report(step, STREAMS_ERR_INVALID_INPUT, error_message_);
+    return report(step, STREAMS_ERR_INVALID_INPUT, error_message_, record);
   }
   return run(binding.next, out);
 }
@@ -301,7 +313,7 @@ int32_t Chain::run_batch(uint32_t step, const streams_record& record) {
   Batcher& batch = *batchers_[step];
   const bool opens = batch.empty();
   if (!batch.add(record.value, record.timestamp_ms, &error_message_)) {
-    return report(step, STREAMS_ERR_INVALID_INPUT, error_message_);
+    return report(step, STREAMS_ERR_INVALID_INPUT, error_message_, record);
   }
   if (opens) {
     batch.open(now_ms(), current_input());
@@ -323,11 +335,14 @@ template <class F>
 int32_t Chain::with_input(const HeldInput& held, F&& body) {
   const streams_origin* origin = origin_;
   const uint64_t token = token_;
+  const streams_record* input = input_;
   origin_ = &held.origin;
   token_ = held.token;
+  input_ = nullptr;
   const int32_t status = body();
   origin_ = origin;
   token_ = token;
+  input_ = input;
   return status;
 }
 
@@ -344,7 +359,8 @@ int32_t Chain::group_key(uint32_t step, const streams_record& record, std::strin
   if (status == STREAMS_OK) {
     return reported(report(step, STREAMS_ERR_CONTRACT,
                            "the group_by function emitted " + std::to_string(call.emitted) +
-                               " records; it emits exactly one, whose value is the key"));
+                               " records; it emits exactly one, whose value is the key",
+                           record));
   }
   return reported(finish_plugin(step, status, call, record));
 }
@@ -367,7 +383,7 @@ int32_t Chain::run_reduce(uint32_t step, const streams_record& record) {
   const int32_t status =
       reducers_[step]->windows().add(key, record, event_ms, current_input(), now_ms(), &late);
   if (status == STREAMS_RECORD_ERROR && !late.empty()) {
-    return report(step, STREAMS_ERR_INVALID_INPUT, late);
+    return report(step, STREAMS_ERR_INVALID_INPUT, late, record);
   }
   return status == STREAMS_FATAL ? STREAMS_FATAL : STREAMS_OK;
 }
@@ -391,33 +407,38 @@ int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& 
         if (call.branch_unknown) {
           return report(step, STREAMS_ERR_PROCESSING,
                         "route chose branch '" + *call.error_message + "'; the branches are " +
-                            branch_names(binding));
+                            branch_names(binding),
+                        record);
         }
-        return report(step, STREAMS_ERR_CONTRACT, "route chose no branch");
+        return report(step, STREAMS_ERR_CONTRACT, "route chose no branch", record);
       }
       return report(step, STREAMS_ERR_CONTRACT,
                     std::string(config::to_string(kind)) + " emitted " +
                         std::to_string(call.emitted) +
-                        " records; a map emits exactly one, a filter and a route none");
+                        " records; a map emits exactly one, a filter and a route none",
+                    record);
     case STREAMS_DROP:
       if (kind == StepKind::filter) return STREAMS_OK;
-      return report(step, STREAMS_ERR_CONTRACT, "only a filter may return DROP");
+      return report(step, STREAMS_ERR_CONTRACT, "only a filter may return DROP", record);
     case STREAMS_RECORD_ERROR:
       if (call.error_kind == 0) {
-        return report(step, STREAMS_ERR_PROCESSING, "plugin reported an error without a message");
+        return report(step, STREAMS_ERR_PROCESSING, "plugin reported an error without a message",
+                      record);
       }
-      return report(step, call.error_kind, *call.error_message);
+      return report(step, call.error_kind, *call.error_message, record);
     case STREAMS_FATAL:
       stopping_ = true;
       return STREAMS_FATAL;
     default:
       return report(step, STREAMS_ERR_CONTRACT,
-                    "process returned unknown status " + std::to_string(status));
+                    "process returned unknown status " + std::to_string(status), record);
   }
 }
 
-int32_t Chain::report(uint32_t step, int32_t kind, std::string_view message) {
-  RecordError error{&generation_->steps[step], kind, message, origin_};
+int32_t Chain::report(uint32_t step, int32_t kind, std::string_view message,
+                      const streams_record& record) {
+  const RecordError error{
+      &generation_->steps[step], kind, message, origin_, token_, input_, &record};
   if (errors_.on_record_error(error)) return STREAMS_OK;
   stopping_ = true;
   return STREAMS_FATAL;

@@ -26,24 +26,40 @@
 
 namespace streams::pipeline {
 
+// What a sink did with an output.
+enum class WriteResult {
+  ok,        // taken
+  rejected,  // this record can never be written (e.g. too large): a record error
+  stop,      // a failure that must stop the pipeline (already reported)
+};
+
 // Where a chain's outputs go. `record` and what it points to are valid only
 // during write(); the sink copies what it keeps.
 class OutputSink {
  public:
   virtual ~OutputSink() = default;
-  // Takes one output derived from the input identified by `token`. Returns
-  // false on a failure that must stop the pipeline (already reported).
-  virtual bool write(const streams_record& record, uint64_t token) = 0;
+  // Takes one output derived from the input identified by `token`. On
+  // `rejected`, *reason says why.
+  virtual WriteResult write(const streams_record& record, uint64_t token, std::string* reason) = 0;
   // Makes what write() took so far safe to commit past, for sinks that do
   // not report deliveries (files). False on failure (reported).
   virtual bool flush() { return true; }
 };
 
+// Error kinds the host sets beyond the ABI's STREAMS_ERR_*.
+constexpr int32_t kErrSinkRejected = 100;  // a sink refused the record for good
+
+// A step failed on a record. Everything is valid only during the report.
 struct RecordError {
-  const StepBinding* step;  // the step that failed
-  int32_t kind;             // STREAMS_ERR_*
+  const StepBinding* step;  // the step that failed (a sink step for kErrSinkRejected)
+  int32_t kind;             // STREAMS_ERR_* or kErrSink*
   std::string_view message;
-  const streams_origin* origin;  // the chain input's origin
+  // The chain input's origin and delivery token; for a record derived from
+  // several inputs (a batch, a window), those of the first one held.
+  const streams_origin* origin;
+  uint64_t token;
+  const streams_record* input;   // the chain input; null for a derived record
+  const streams_record* record;  // what the step failed on
 };
 
 // What happens to an input a step failed on (skip, DLQ, stop).
@@ -110,7 +126,8 @@ class Chain {
   template <class F>
   int32_t with_input(const HeldInput& held, F&& body);
   static const streams_record* empty_record();
-  int32_t report(uint32_t step, int32_t kind, std::string_view message);
+  int32_t report(uint32_t step, int32_t kind, std::string_view message,
+                 const streams_record& record);
   HeldInput current_input() const { return {token_, *origin_}; }
   ChainResult result_of(int32_t status) const {
     return status == STREAMS_FATAL || stopping_ ? ChainResult::fatal : ChainResult::ok;
@@ -129,7 +146,8 @@ class Chain {
   std::string key_;                                           // the current group key
   const streams_origin* origin_ = nullptr;
   uint64_t token_ = 0;
-  std::string error_message_;  // set_error target, reused across calls
+  const streams_record* input_ = nullptr;  // the chain input, null while running a derived record
+  std::string error_message_;              // set_error target, reused across calls
   bool stopping_ = false;
 };
 

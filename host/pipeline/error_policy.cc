@@ -15,17 +15,26 @@ const char* error_kind_name(int32_t kind) {
       return "exception";
     case STREAMS_ERR_CONTRACT:
       return "contract";
+    case kErrSinkRejected:
+      return "sink_rejected";
   }
   return "error";
 }
 
-bool NoDlqPolicy::on_record_error(const RecordError& e) {
+std::string origin_text(const streams_origin& origin) {
+  return std::string(origin.topic) + "[" + std::to_string(origin.partition) + "]@" +
+         std::to_string(origin.offset);
+}
+
+std::string describe(const RecordError& e) {
   std::string step = "step '" + e.step->name + "'";
   if (e.step->function) step += " (plugin " + e.step->plugin + " " + e.step->plugin_version + ")";
-  const std::string where = std::string(e.origin->topic) + "[" +
-                            std::to_string(e.origin->partition) + "]@" +
-                            std::to_string(e.origin->offset);
-  const std::string what = step + " " + error_kind_name(e.kind) + ": " + std::string(e.message);
+  return step + " " + error_kind_name(e.kind) + ": " + std::string(e.message);
+}
+
+bool NoDlqPolicy::on_record_error(const RecordError& e) {
+  const std::string where = origin_text(*e.origin);
+  const std::string what = describe(e);
   if (policy_ == config::ErrorPolicy::fail) {
     log::error("record error at " + where + ": " + what +
                "; error_policy is fail, so the pipeline stops here (set a dlq or "

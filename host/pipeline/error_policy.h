@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "common/log.h"
 #include "config/deployment_config.h"
@@ -14,7 +15,12 @@
 
 namespace streams::pipeline {
 
+// invalid_input, processing, exception, contract, sink_rejected.
 const char* error_kind_name(int32_t kind);
+// "topic[partition]@offset".
+std::string origin_text(const streams_origin& origin);
+// "step 'S' (plugin P V) KIND: message", for log lines.
+std::string describe(const RecordError& e);
 
 class NoDlqPolicy final : public ErrorHandler {
  public:

@@ -142,7 +142,17 @@ void check_deployment(const Generation& g, config::Diagnostics& diag) {
       diag.error(at, "required key is missing (expected a list of HOST:PORT)");
     }
   }
+  const config::ErrorLimits no_limits;
   for (const auto& [name, step] : steps) {
+    const bool limits =
+        step.error_limits.max_consecutive_failures != no_limits.max_consecutive_failures ||
+        step.error_limits.max_failure_ratio != no_limits.max_failure_ratio ||
+        step.error_limits.ratio_window != no_limits.ratio_window;
+    if (name != g.pipeline.source.name &&
+        (step.error_policy_set || !step.dlq.topic.empty() || limits)) {
+      diag.error(step.location, "error_policy, dlq and error_limits belong to the source ('" +
+                                    g.pipeline.source.name + "'), not to step '" + name + "'");
+    }
     bool known = name == g.pipeline.source.name;
     for (const config::StepSpec* s : g.pipeline.all_steps()) known = known || s->name == name;
     if (!known) diag.warn(step.location, "no step named '" + name + "' in " + g.pipeline.path);
@@ -221,10 +231,11 @@ std::string Generation::consumer_group() const {
   return group.empty() ? "pipeline-" + pipeline.source.name : group;
 }
 
-config::ErrorPolicy Generation::error_policy() const {
+const config::StepDeployment& Generation::source_settings() const {
+  static const config::StepDeployment defaults;
   const auto& steps = deployment.segments[segment].steps_config;
   auto it = steps.find(pipeline.source.name);
-  return it == steps.end() ? config::ErrorPolicy::fail : it->second.error_policy;
+  return it == steps.end() ? defaults : it->second;
 }
 
 void* create_instance(const StepBinding& step, const streams_function& fn,

@@ -71,8 +71,10 @@ struct Generation {
   // The topic the source reads: steps_config topic, else stream_name.
   std::string source_topic() const;
   std::string consumer_group() const;
-  // The source's error_policy (fail when the source has no steps_config).
-  config::ErrorPolicy error_policy() const;
+  // The source's steps_config entry, or the defaults when there is none
+  // (local runs without a deployment file): error_policy, dlq, error_limits.
+  const config::StepDeployment& source_settings() const;
+  config::ErrorPolicy error_policy() const { return source_settings().error_policy; }
 };
 
 // Binds `pipeline` to `deployment` segment `segment` and to plugins from

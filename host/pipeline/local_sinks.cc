@@ -23,13 +23,13 @@ FileSink::~FileSink() {
     std::fclose(file_);
 }
 
-bool FileSink::write(const streams_record& record, uint64_t) {
+WriteResult FileSink::write(const streams_record& record, uint64_t, std::string*) {
   const size_t size = record.value.data ? record.value.size : 0;
   if (std::fwrite(record.value.data, 1, size, file_) == size && std::fputc('\n', file_) != EOF) {
-    return true;
+    return WriteResult::ok;
   }
   log::error("file sink " + path_ + ": write failed: " + std::strerror(errno));
-  return false;
+  return WriteResult::stop;
 }
 
 bool FileSink::flush() {

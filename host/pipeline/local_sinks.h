@@ -16,7 +16,9 @@ namespace streams::pipeline {
 
 class DevNullSink final : public OutputSink {
  public:
-  bool write(const streams_record&, uint64_t) override { return true; }
+  WriteResult write(const streams_record&, uint64_t, std::string*) override {
+    return WriteResult::ok;
+  }
 };
 
 class FileSink final : public OutputSink {
@@ -27,7 +29,7 @@ class FileSink final : public OutputSink {
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
 
-  bool write(const streams_record& record, uint64_t token) override;
+  WriteResult write(const streams_record& record, uint64_t token, std::string* reason) override;
   bool flush() override;
 
  private:

@@ -24,7 +24,7 @@ streams_bytes bytes(const std::optional<std::string>& s) { return s ? bytes(*s) 
 
 class RecordingSink final : public pipeline::OutputSink {
  public:
-  bool write(const streams_record& r, uint64_t) override {
+  pipeline::WriteResult write(const streams_record& r, uint64_t, std::string*) override {
     Output out;
     out.key = text(r.key);
     out.value = text(r.value);
@@ -34,7 +34,7 @@ class RecordingSink final : public pipeline::OutputSink {
                                text(r.headers[i].value).value_or(""));
     }
     written.push_back(std::move(out));
-    return true;
+    return pipeline::WriteResult::ok;
   }
   std::vector<Output> written;
 };

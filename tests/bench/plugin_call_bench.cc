@@ -18,9 +18,9 @@ namespace {
 
 class NullSink : public pipeline::OutputSink {
  public:
-  bool write(const streams_record& r, uint64_t) override {
+  pipeline::WriteResult write(const streams_record& r, uint64_t, std::string*) override {
     benchmark::DoNotOptimize(r.value.data);
-    return true;
+    return pipeline::WriteResult::ok;
   }
 };
 

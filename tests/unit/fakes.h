@@ -20,21 +20,23 @@ struct WrittenRecord {
 
 class FakeSink : public pipeline::OutputSink {
  public:
-  bool write(const streams_record& r, uint64_t token) override {
+  pipeline::WriteResult write(const streams_record& r, uint64_t token,
+                              std::string* reason) override {
     WrittenRecord w{
         r.key.data == nullptr, to_string(r.key), to_string(r.value), {}, r.timestamp_ms, token};
     for (size_t i = 0; i < r.header_count; ++i) {
       w.headers.emplace_back(to_string(r.headers[i].name), to_string(r.headers[i].value));
     }
     written.push_back(std::move(w));
-    return accept;
+    if (result == pipeline::WriteResult::rejected) *reason = "rejected by the fake sink";
+    return result;
   }
   static std::string to_string(streams_bytes b) {
     return b.data ? std::string(reinterpret_cast<const char*>(b.data), b.size) : std::string();
   }
 
   std::vector<WrittenRecord> written;
-  bool accept = true;
+  pipeline::WriteResult result = pipeline::WriteResult::ok;
 };
 
 struct SeenError {

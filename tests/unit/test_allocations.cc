@@ -32,10 +32,10 @@ namespace {
 // Counts outputs without keeping them.
 class CountingSink : public pipeline::OutputSink {
  public:
-  bool write(const streams_record& r, uint64_t) override {
+  pipeline::WriteResult write(const streams_record& r, uint64_t, std::string*) override {
     bytes += r.value.size;
     ++count;
-    return true;
+    return pipeline::WriteResult::ok;
   }
   uint64_t count = 0, bytes = 0;
 };

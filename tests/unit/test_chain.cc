@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(a_map_emitting_twice_breaks_the_contract) {
 
 BOOST_AUTO_TEST_CASE(sink_failure_is_fatal) {
   Fixture f(step("map", "up", "upper"));
-  f.sink.accept = false;
+  f.sink.result = pipeline::WriteResult::stop;
   BOOST_TEST((f.run(input("x")) == pipeline::ChainResult::fatal));
 }
 

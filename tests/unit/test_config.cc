@@ -184,6 +184,63 @@ BOOST_AUTO_TEST_CASE(bad_values_say_what_was_expected) {
       errors);
 }
 
+BOOST_AUTO_TEST_CASE(dlq_and_error_limits_load_from_the_source) {
+  TempDir dir;
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_REQUIRE_MESSAGE(
+      config::load_deployment_config(dir.write("d.yaml",
+                                               "pipeline:\n"
+                                               "  segments:\n"
+                                               "    - steps_config:\n"
+                                               "        myinput:\n"
+                                               "          bootstrap_servers: [\"a:1\"]\n"
+                                               "          dlq:\n"
+                                               "            topic: dead\n"
+                                               "            bootstrap_servers: [\"b:2\"]\n"
+                                               "            override_params: {linger.ms: 5}\n"
+                                               "          error_limits:\n"
+                                               "            max_consecutive_failures: 10\n"
+                                               "            max_failure_ratio: 0.25\n"
+                                               "            ratio_window: 400\n"),
+                                     &d, diag),
+      all_errors(diag));
+  const auto& source = d.segments.at(0).steps_config.at("myinput");
+  BOOST_TEST(source.dlq.topic == "dead");
+  BOOST_TEST(source.dlq.bootstrap_servers.at(0) == "b:2");
+  BOOST_TEST(source.dlq.override_params.at(0).first == "linger.ms");
+  BOOST_TEST(source.dlq.location.line == 7);  // the mapping under dlq:
+  BOOST_TEST(source.error_limits.max_consecutive_failures == 10u);
+  BOOST_TEST(source.error_limits.max_failure_ratio == 0.25);
+  BOOST_TEST(source.error_limits.ratio_window == 400u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_dlq_and_limits_say_what_was_expected) {
+  std::string errors = deployment_errors(
+      "pipeline:\n"
+      "  segments:\n"
+      "    - steps_config:\n"
+      "        myinput:\n"
+      "          error_policy: fail\n"
+      "          dlq: {bootstrap_servers: [\"b:2\"], topik: x}\n"
+      "          error_limits: {max_failure_ratio: 2, ratio_window: 0}\n");
+  BOOST_TEST(contains(errors, "myinput.dlq.topic: required key is missing"), errors);
+  BOOST_TEST(contains(errors, "myinput.dlq.topik: unknown key"), errors);
+  BOOST_TEST(contains(errors, "max_failure_ratio: expected a number from 0 to 1, got '2'"), errors);
+  BOOST_TEST(contains(errors, "ratio_window: expected an integer from 1 to"), errors);
+  errors = deployment_errors(
+      "pipeline:\n"
+      "  segments:\n"
+      "    - steps_config:\n"
+      "        myinput:\n"
+      "          error_policy: fail\n"
+      "          dlq: {topic: dead}\n");
+  BOOST_TEST(contains(errors,
+                      "d.yaml:5:25: pipeline.segments[0].steps_config.myinput.error_policy: "
+                      "a source with a dlq sends failed records there"),
+             errors);
+}
+
 BOOST_AUTO_TEST_CASE(missing_file_is_reported) {
   config::DeploymentConfig d;
   Diagnostics diag;

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE generation
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 #include "test_util.h"
 
 using namespace streams;
@@ -83,4 +85,23 @@ BOOST_AUTO_TEST_CASE(segment_must_exist) {
   auto g = build_with(dir, kTestDeployment, 3, diag);
   BOOST_TEST(!g);
   BOOST_TEST(contains(all_errors(diag), "segment 3 requested, but the file defines 1"));
+}
+
+BOOST_AUTO_TEST_CASE(only_the_source_takes_a_dlq_and_error_settings) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto g = build_with(dir,
+                      "pipeline:\n"
+                      "  segments:\n"
+                      "    - steps_config:\n"
+                      "        in: {bootstrap_servers: [a:1], dlq: {topic: dead}}\n"
+                      "        out: {bootstrap_servers: [a:1], dlq: {topic: dead2}}\n",
+                      0, diag);
+  BOOST_TEST(!g);
+  const std::string errors = all_errors(diag);
+  BOOST_TEST(contains(errors,
+                      "steps_config.out: error_policy, dlq and error_limits belong to the "
+                      "source ('in'), not to step 'out'"),
+             errors);
+  BOOST_TEST(std::count(errors.begin(), errors.end(), '\n') == 1, errors);
 }

@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(a_sink_failure_in_one_branch_stops_the_pipeline) {
           "    branches:\n"
           "      one: [{kind: sink, name: one_out, type: devnull}]\n"
           "      two: [{kind: sink, name: two_out, type: devnull}]\n");
-  f.sinks[0]->accept = false;
+  f.sinks[0]->result = pipeline::WriteResult::stop;
   BOOST_TEST((f.run("x") == pipeline::ChainResult::fatal));
   BOOST_TEST(f.values(1).empty());
 }

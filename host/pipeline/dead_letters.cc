@@ -1,0 +1,75 @@
+#include "pipeline/dead_letters.h"
+
+#include <chrono>
+
+#include "pipeline/error_policy.h"
+
+namespace streams::pipeline {
+namespace {
+
+streams_bytes bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+void DeadLetters::add(const char* name, std::string_view value) {
+  headers_.push_back({bytes(name), bytes(value)});
+}
+
+bool DeadLetters::on_record_error(const RecordError& e) {
+  const streams_record& original = e.input ? *e.input : *e.record;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  // The numbers share one buffer, complete before any view of it is taken.
+  numbers_.clear();
+  numbers_ += std::to_string(e.origin->partition);
+  const size_t partition_end = numbers_.size();
+  numbers_ += std::to_string(e.origin->offset);
+  const size_t offset_end = numbers_.size();
+  numbers_ += std::to_string(now_ms);
+  const std::string_view numbers(numbers_);
+
+  headers_.assign(original.headers, original.headers + original.header_count);
+  add(dlq_header::kStep, e.step->name);
+  if (e.step->function) {
+    add(dlq_header::kPlugin, e.step->plugin);
+    add(dlq_header::kPluginVersion, e.step->plugin_version);
+  }
+  add(dlq_header::kKind, error_kind_name(e.kind));
+  add(dlq_header::kMessage, e.message);
+  add(dlq_header::kTopic, e.origin->topic);
+  add(dlq_header::kPartition, numbers.substr(0, partition_end));
+  add(dlq_header::kOffset, numbers.substr(partition_end, offset_end - partition_end));
+  add(dlq_header::kTime, numbers.substr(offset_end));
+  add(dlq_header::kRecord, e.input ? "input" : "derived");
+
+  streams_record out = original;
+  out.headers = headers_.data();
+  out.header_count = headers_.size();
+  out.flags = 0;
+  const std::string where = origin_text(*e.origin);
+  switch (queue_.write(out, e.token, &reason_)) {
+    case WriteResult::ok: {
+      ++sent_;
+      uint64_t suppressed = 0;
+      if (log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
+        log::warn("sent " + where + " to the dead-letter queue " + name_ + ": " + describe(e) +
+                  log::RateLimitedLog::note(suppressed));
+      }
+      return true;
+    }
+    case WriteResult::rejected:
+      log::error("the dead-letter queue " + name_ + " refused the failed record " + where + ": " +
+                 reason_ + "; the pipeline stops so that it is not lost");
+      return false;
+    case WriteResult::stop:
+      break;
+  }
+  log::error("cannot write the failed record " + where + " to the dead-letter queue " + name_ +
+             "; the pipeline stops so that it is not lost");
+  return false;
+}
+
+}  // namespace streams::pipeline

@@ -1,0 +1,59 @@
+// The dead-letter queue handler (data plane): a record a step failed on is
+// written to the DLQ sink as the original input (key, value, headers and
+// timestamp) plus error headers, and the pipeline goes on. A record derived
+// from several inputs (a batch, a window) is written as derived, with the
+// origin of the first input it holds.
+//
+// The DLQ write is tagged with the failed input's token, so the input stays
+// uncommitted until the DLQ record is delivered. A DLQ that refuses a
+// record stops the pipeline: a failed record is never dropped.
+//
+// Thread: the processing thread that runs the chains.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/log.h"
+#include "pipeline/chain.h"
+
+namespace streams::pipeline {
+
+// The error headers of a DLQ record; `dlq replay` strips every header that
+// starts with dlq_header::kPrefix.
+namespace dlq_header {
+inline constexpr std::string_view kPrefix = "streams.error.";
+inline constexpr const char* kStep = "streams.error.step";
+inline constexpr const char* kPlugin = "streams.error.plugin";
+inline constexpr const char* kPluginVersion = "streams.error.plugin_version";
+inline constexpr const char* kKind = "streams.error.kind";
+inline constexpr const char* kMessage = "streams.error.message";
+inline constexpr const char* kTopic = "streams.error.topic";
+inline constexpr const char* kPartition = "streams.error.partition";
+inline constexpr const char* kOffset = "streams.error.offset";
+inline constexpr const char* kTime = "streams.error.time_ms";   // wall clock, ms since the epoch
+inline constexpr const char* kRecord = "streams.error.record";  // "input" or "derived"
+}  // namespace dlq_header
+
+class DeadLetters final : public ErrorHandler {
+ public:
+  // `queue` must outlive this handler; `name` (its topic) is for log lines.
+  DeadLetters(OutputSink& queue, std::string name) : queue_(queue), name_(std::move(name)) {}
+  bool on_record_error(const RecordError& e) override;
+  uint64_t sent() const { return sent_; }
+
+ private:
+  void add(const char* name, std::string_view value);
+
+  OutputSink& queue_;
+  std::string name_;
+  std::vector<streams_header> headers_;  // reused: the record's, then the error headers
+  std::string numbers_;                  // partition, offset and time, as text
+  std::string reason_;
+  uint64_t sent_ = 0;
+  log::RateLimitedLog log_{10};
+};
+
+}  // namespace streams::pipeline
