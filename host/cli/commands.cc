@@ -7,6 +7,7 @@
 #include "config/deployment_config.h"
 #include "config/pipeline_config.h"
 #include "config/topology_graph.h"
+#include "kafka/dlq_replay.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_runtime.h"
 #include "local/local_runtime.h"
@@ -74,6 +75,46 @@ void report(const config::Diagnostics& diag) {
   for (const auto& e : diag.errors()) std::fprintf(stderr, "error: %s\n", e.c_str());
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+// Fills the DLQ's brokers and topic from the deployment's source with a dlq.
+bool dlq_from_config(const DlqReplayArgs& args, kafka::ReplayOptions* o) {
+  config::Diagnostics diag;
+  config::DeploymentConfig d;
+  const bool loaded = config::load_deployment_config(args.config_path, &d, diag);
+  report(diag);
+  if (!loaded) return false;
+  if (static_cast<size_t>(args.segment_id) >= d.segments.size()) {
+    std::fprintf(stderr, "error: %s: no segment %d\n", args.config_path.c_str(), args.segment_id);
+    return false;
+  }
+  const config::StepDeployment* found = nullptr;
+  for (const auto& [name, step] : d.segments[args.segment_id].steps_config) {
+    if (step.dlq.topic.empty() || (!args.source.empty() && name != args.source)) continue;
+    if (found) {
+      std::fprintf(stderr, "error: %s: several sources have a dlq; choose one with --source\n",
+                   args.config_path.c_str());
+      return false;
+    }
+    found = &step;
+  }
+  if (!found) {
+    std::fprintf(stderr, "error: %s: segment %d has no %s with a dlq\n", args.config_path.c_str(),
+                 args.segment_id,
+                 args.source.empty() ? "source" : ("source '" + args.source + "'").c_str());
+    return false;
+  }
+  o->dlq_topic = found->dlq.topic;
+  o->brokers = join(found->dlq.bootstrap_servers.empty() ? found->bootstrap_servers
+                                                         : found->dlq.bootstrap_servers);
+  if (o->target_brokers.empty()) o->target_brokers = join(found->bootstrap_servers);
+  return true;
+}
+
 }  // namespace
 
 int validate_command(const PipelineArgs& args) {
@@ -93,6 +134,27 @@ int validate_command(const PipelineArgs& args) {
               generation->pipeline.source.name.c_str(), generation->source_topic().c_str(),
               generation->steps.size() - generation->sinks.size(), sinks.c_str());
   return 0;
+}
+
+int dlq_replay_command(const DlqReplayArgs& args, const std::atomic<bool>& stop) {
+  kafka::ReplayOptions o;
+  o.brokers = args.brokers;
+  o.dlq_topic = args.dlq_topic;
+  o.target_brokers = args.target_brokers;
+  o.to_topic = args.to_topic;
+  o.kinds = args.kinds;
+  o.steps = args.steps;
+  o.group = args.group;
+  o.include_derived = args.include_derived;
+  o.timeout_ms = args.timeout_ms;
+  if (!args.config_path.empty()) {
+    if (!dlq_from_config(args, &o)) return 2;
+  } else if (o.brokers.empty() || o.dlq_topic.empty()) {
+    std::fprintf(stderr, "error: give --config, or --brokers and --dlq-topic\n");
+    return 2;
+  }
+  if (o.target_brokers.empty()) o.target_brokers = o.brokers;
+  return kafka::replay_dead_letters(o, stop);
 }
 
 int graph_command(const GraphArgs& args) {

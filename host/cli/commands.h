@@ -34,8 +34,24 @@ struct GraphArgs {
   std::string format = "mermaid";
 };
 
+struct DlqReplayArgs {
+  std::string config_path;  // the deployment naming the DLQ...
+  std::string source;       // ...on this source (needed when several have one)
+  int segment_id = 0;
+  std::string brokers;  // ...or the DLQ's brokers and topic given directly
+  std::string dlq_topic;
+  std::string target_brokers;  // default: the source's brokers, else the DLQ's
+  std::string to_topic;
+  std::vector<std::string> kinds;
+  std::vector<std::string> steps;
+  std::string group;
+  bool include_derived = false;
+  int timeout_ms = 30000;
+};
+
 int run_command(const RunArgs& args, const std::atomic<bool>& stop);
 int graph_command(const GraphArgs& args);
 int validate_command(const PipelineArgs& args);
+int dlq_replay_command(const DlqReplayArgs& args, const std::atomic<bool>& stop);
 
 }  // namespace streams::cli

@@ -87,6 +87,37 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
 
+  streams::cli::DlqReplayArgs replay;
+  CLI::App* dlq_cmd = app.add_subcommand("dlq", "Work with a pipeline's dead-letter queue");
+  dlq_cmd->require_subcommand(1);
+  CLI::App* replay_cmd = dlq_cmd->add_subcommand(
+      "replay",
+      "Re-send dead-letter records to their original topic without their error headers.\n"
+      "Progress is committed by a consumer group, so a second run sends only newer records.");
+  replay_cmd->add_option("--config", replay.config_path, "Deployment config naming the dlq")
+      ->check(CLI::ExistingFile);
+  replay_cmd->add_option("--source", replay.source, "The source whose dlq to replay");
+  replay_cmd->add_option("--segment-id", replay.segment_id, "Segment of the deployment")
+      ->check(CLI::NonNegativeNumber);
+  replay_cmd->add_option("--brokers", replay.brokers, "Without --config: the DLQ's brokers");
+  replay_cmd->add_option("--dlq-topic", replay.dlq_topic, "Without --config: the DLQ topic");
+  replay_cmd->add_option("--target-brokers", replay.target_brokers,
+                         "Brokers to replay to (default: the source's)");
+  replay_cmd->add_option("--to", replay.to_topic, "Replay to this topic instead of the original");
+  replay_cmd->add_option("--kind", replay.kinds,
+                         "Only records of this error kind (invalid_input, processing, exception, "
+                         "contract, sink_rejected); repeatable");
+  replay_cmd->add_option("--step", replay.steps,
+                         "Only records that failed in this step; repeatable");
+  replay_cmd->add_option("--group", replay.group,
+                         "Keep the progress in this consumer group: a later run reads only newer "
+                         "records (default: read the whole DLQ each time)");
+  replay_cmd->add_flag("--include-derived", replay.include_derived,
+                       "Also replay batch and window outputs (not inputs of the pipeline)");
+  replay_cmd->add_option("--timeout-ms", replay.timeout_ms, "For metadata, reads and deliveries")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
   streams::devbroker::DevBrokerOptions broker;
   std::vector<std::string> topics;
   CLI::App* broker_cmd = app.add_subcommand(
@@ -108,6 +139,7 @@ int main(int argc, char** argv) {
   if (*run_cmd) return streams::cli::run_command(run, g_stop);
   if (*validate_cmd) return streams::cli::validate_command(validate);
   if (*graph_cmd) return streams::cli::graph_command(graph);
+  if (*dlq_cmd) return streams::cli::dlq_replay_command(replay, g_stop);
   for (const auto& t : topics) {
     std::pair<std::string, int> topic;
     std::string error;

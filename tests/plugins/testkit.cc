@@ -162,6 +162,29 @@ class Collect {
   std::string buf_;
 };
 
+// Fails on purpose, for DLQ tests: a value containing "bad" is a processing
+// error, "boom" throws, "garble" becomes text that is not JSON; others pass.
+// With config {fixed: true} every value passes.
+class Picky {
+ public:
+  explicit Picky(const streams::InitContext& ctx)
+      : fixed_(ctx.config_json().find("\"fixed\":true") != std::string_view::npos) {}
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    const std::string_view v = in.value();
+    if (!fixed_ && v.find("bad") != std::string_view::npos) {
+      return out.fail(streams::ErrorKind::processing, "picky refuses \"bad\"");
+    }
+    if (!fixed_ && v.find("boom") != std::string_view::npos) {
+      throw std::runtime_error("picky exploded on \"boom\"");
+    }
+    if (!fixed_ && v.find("garble") != std::string_view::npos) return out.emit_value("{garbled");
+    return out.emit_value(v);
+  }
+
+ private:
+  bool fixed_;
+};
+
 }  // namespace
 
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
@@ -170,4 +193,4 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::map<Rekey>("rekey"), streams::map<WithConfig>("with_config"),
                streams::flat_map<Split>("split"), streams::route<ByPrefix>("by_prefix"),
                streams::map<PrefixKey>("prefix_key"), streams::aggregate<Count>("count"),
-               streams::aggregate<Collect>("collect"))
+               streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"))

@@ -1,0 +1,181 @@
+"""The dead-letter queue on the dev broker: every kind of failure (parse,
+schema, plugin error, plugin throw, serializer, a sink refusing a record),
+after a broadcast, lands in the DLQ with its error headers while the other
+branch still gets its output; every input is committed; `dlq replay` sends
+the records back without error headers and, once the cause is fixed, they
+are processed. Error limits stop the host with a clear reason."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+SCHEMA = '{"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}'
+
+PIPELINE = """source: {name: in, stream_name: numbers}
+steps:
+  - {kind: parser, name: parse, format: json, schema: schema.json}
+  - kind: broadcast
+    name: fan
+    branches:
+      copy: [{kind: sink, name: copy_out, stream_name: copy}]
+      main:
+        - {kind: map, name: check, plugin: testkit, function: picky, config: {fixed: %s}}
+        - {kind: serializer, name: encode, format: json}
+        - {kind: sink, name: out, stream_name: out}
+"""
+
+DEPLOYMENT = """pipeline:
+  segments:
+    - steps_config:
+        in:
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          auto_offset_reset: earliest
+          override_params: {session.timeout.ms: "6000"}
+          dlq: {topic: numbers-dlq}
+        copy_out: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}
+        out:
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          override_params: {message.max.bytes: "%d"}
+"""
+
+PAD = "x" * 3000
+INPUTS = [  # (value, expected step, kind) ; None: processed
+    ('{"n": 1}', None, None),
+    ('{bad json', "parse", "invalid_input"),
+    ('{"n": "two"}', "parse", "invalid_input"),
+    ('{"n": 3, "tag": "bad"}', "check", "processing"),
+    ('{"n": 4, "tag": "boom"}', "check", "exception"),
+    ('{"n": 5, "tag": "garble"}', "encode", "invalid_input"),
+    ('{"n": 6, "pad": "%s"}' % PAD, "out", "sink_rejected"),
+    ('{"n": 7}', None, None),
+]
+
+
+def numbers(bootstrap, topic):
+    return sorted(json.loads(r.value)["n"] for r in h.read_all(bootstrap, h.partitions(topic, 1)))
+
+
+def dlq_records(bootstrap):
+    return h.read_all(bootstrap, h.partitions("numbers-dlq", 1))
+
+
+def check_dlq(bootstrap):
+    records = dlq_records(bootstrap)
+    failed = [(i, v, step, kind) for i, (v, step, kind) in enumerate(INPUTS) if step]
+    assert len(records) == len(failed), [r.headers for r in records]
+    by_offset = {}
+    for r in records:
+        hdrs = {k: v.decode() for k, v in r.headers}
+        by_offset[int(hdrs["streams.error.offset"])] = (r, hdrs)
+    for offset, value, step, kind in failed:
+        r, hdrs = by_offset[offset]
+        assert r.value.decode() == value, (offset, r.value[:80])
+        assert r.key == b"k%d" % offset, r.key
+        assert hdrs["trace"] == "t%d" % offset, hdrs
+        assert hdrs["streams.error.step"] == step, hdrs
+        assert hdrs["streams.error.kind"] == kind, hdrs
+        assert hdrs["streams.error.topic"] == "numbers", hdrs
+        assert hdrs["streams.error.partition"] == "0", hdrs
+        assert hdrs["streams.error.record"] == "input", hdrs
+        assert int(hdrs["streams.error.time_ms"]) > 1.7e12, hdrs
+        assert hdrs["streams.error.message"], hdrs
+        if step == "check":
+            assert hdrs["streams.error.plugin"] == "testkit", hdrs
+            assert hdrs["streams.error.plugin_version"] == "2.3.4", hdrs
+        else:
+            assert "streams.error.plugin" not in hdrs, hdrs
+    message = {by_offset[o][1]["streams.error.step"]: by_offset[o][1]["streams.error.message"]
+               for o in by_offset}
+    assert "not valid JSON" in message["parse"] or "schema" in message["parse"], message
+    assert "too large" in message["out"].lower(), message
+
+
+def replay(env, config, *args):
+    result = h.run_cli(["dlq", "replay", "--config", config, *args],
+                       env=dict(os.environ, BOOTSTRAP_SERVERS=env.bootstrap))
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def limits_stop_the_host(env):
+    """error_limits: three failed inputs in a row stop the host, uncommitted."""
+    bootstrap = env.bootstrap
+    h.produce(bootstrap, "strict", [(None, v, []) for v in
+                                     (b'{"n": 1}', b"x", b"y", b"z", b'{"n": 2}')])
+    pipeline = env.write("strict.yaml", """source: {name: in, stream_name: strict}
+steps:
+  - {kind: parser, name: parse, format: json}
+  - {kind: sink, name: out, stream_name: strict-out}
+""")
+    config = env.write("strict-d.yaml", h.deployment(source_extra=(
+        "dlq: {topic: strict-dlq}\n"
+        "error_limits: {max_consecutive_failures: 3}")))
+    host = env.start_host(pipeline, config, bootstrap, name="strict")
+    status = h.wait_for(lambda: host.poll() is not None and (host.returncode,), 60,
+                        "the host to stop at the error limit")[0]
+    log = env.log(host)
+    assert status == 1, (status, log)
+    assert ("too many failed records: 3 inputs in a row failed "
+            "(error_limits.max_consecutive_failures is 3); stopped at strict[0]@3") in log, log
+    committed = h.committed_offsets(bootstrap, "pipeline-in", h.partitions("strict", 1))[0]
+    assert committed <= 3, committed
+
+
+def main():
+    with h.Env() as env:
+        env.bootstrap = bootstrap = env.start_broker(
+            ["numbers:1", "numbers-dlq:1", "copy:1", "out:1", "strict:1", "strict-dlq:1"])
+        env.write("schema.json", SCHEMA)
+        h.produce(bootstrap, "numbers", [(b"k%d" % i, v.encode(), [("trace", b"t%d" % i)])
+                                         for i, (v, _, _) in enumerate(INPUTS)])
+
+        # 1. Every failure goes to the DLQ; every input is committed.
+        pipeline = env.write("p.yaml", PIPELINE % "false")
+        config = env.write("d.yaml", DEPLOYMENT % 2000)
+        host = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR)
+        h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("numbers", 1))
+        assert env.stop(host) == 0, env.log(host)
+        assert "sent to the dead-letter queue 6" in env.log(host), env.log(host)
+        check_dlq(bootstrap)
+        assert numbers(bootstrap, "out") == [1, 7]
+        assert numbers(bootstrap, "copy") == [1, 3, 4, 5, 6, 7]
+
+        # 2. The cause is fixed; replaying the plugin's failures processes them.
+        pipeline = env.write("p.yaml", PIPELINE % "true")
+        config = env.write("d.yaml", DEPLOYMENT % 100000)
+        host = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+                              name="fixed")
+        summary = replay(env, config, "--step", "check")
+        assert "replayed 2 of 6 dead-letter record(s) from numbers-dlq to numbers (2)" in summary, \
+            summary
+        assert "skipped 4 of other steps" in summary, summary
+        h.wait_for(lambda: numbers(bootstrap, "out") == [1, 3, 4, 7], 60, "3 and 4 processed")
+
+        summary = replay(env, config, "--kind", "invalid_input", "--kind", "sink_rejected",
+                         "--step", "encode", "--step", "out")
+        assert "replayed 2 of 6" in summary, summary
+        h.wait_for(lambda: numbers(bootstrap, "out") == [1, 3, 4, 5, 6, 7], 60,
+                   "5 and 6 processed")
+        replayed = h.read_all(bootstrap, h.partitions("numbers", 1))[len(INPUTS):]
+        assert len(replayed) == 4, replayed
+        for r in replayed:
+            names = [k for k, _ in r.headers]
+            assert names == ["trace"], names  # error headers stripped, the original kept
+        h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("numbers", 1))
+        assert env.stop(host) == 0, env.log(host)
+        assert len(dlq_records(bootstrap)) == 6  # nothing failed again
+
+        # 3. With --group, a run reads only what the group has not read yet.
+        summary = replay(env, config, "--group", "g", "--kind", "none")
+        assert "replayed 0 of 6" in summary and "skipped 6 of other kinds" in summary, summary
+        summary = replay(env, config, "--group", "g")
+        assert "replayed 0 of 0" in summary, summary
+
+        limits_stop_the_host(env)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
