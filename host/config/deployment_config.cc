@@ -86,10 +86,11 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   step.location = r.at(node, key);
   if (node.IsNull()) return step;
   if (!r.expect_map(node, key)) return step;
-  r.check_keys(node, key,
-               {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset",
-                "override_params", "starts_segment", "parallelism", "commit_interval_ms",
-                "drain_timeout_ms", "error_policy", "dlq", "error_limits"});
+  r.check_keys(
+      node, key,
+      {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
+       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy",
+       "dlq", "error_limits", "max_in_flight_messages", "max_in_flight_bytes"});
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
     if (servers->empty()) {
@@ -108,6 +109,12 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   }
   if (auto ms = r.integer(node, key, "drain_timeout_ms", 0, kMaxMs)) {
     step.drain_timeout_ms = static_cast<int>(*ms);
+  }
+  if (auto n = r.integer(node, key, "max_in_flight_messages", 1, 100000000)) {
+    step.max_in_flight_messages = static_cast<uint32_t>(*n);
+  }
+  if (auto n = r.integer(node, key, "max_in_flight_bytes", 1024, 1LL << 40)) {
+    step.max_in_flight_bytes = static_cast<uint64_t>(*n);
   }
   if (auto policy = r.string(node, key, "error_policy", false)) {
     step.error_policy_set = true;

@@ -59,6 +59,12 @@ struct StepDeployment {
   // shutdown or revoke may wait for in-flight outputs to be acknowledged.
   int commit_interval_ms = 1000;
   int drain_timeout_ms = 10000;
+  // Backpressure. Source: per partition, inputs (and their bytes) not yet
+  // committable; past either, the partition is paused until half drained.
+  // Kafka sink: outputs (and bytes) not yet acknowledged; past either, every
+  // partition pauses (the producer queue holds twice as much as a hard stop).
+  uint32_t max_in_flight_messages = 100000;
+  uint64_t max_in_flight_bytes = 64ull << 20;
   // Source only: `error_policy: fail | skip-and-count`.
   ErrorPolicy error_policy = ErrorPolicy::fail;
   bool error_policy_set = false;

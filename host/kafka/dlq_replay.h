@@ -23,7 +23,7 @@ struct ReplayOptions {
   std::string brokers;         // the DLQ's bootstrap servers, comma-separated
   std::string target_brokers;  // where records are replayed to
   std::string dlq_topic;
-  std::string group;  // empty: no progress kept
+  std::string group;               // empty: no progress kept
   std::string to_topic;            // empty: each record's original topic
   std::vector<std::string> kinds;  // empty: every kind
   std::vector<std::string> steps;  // empty: every step

@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -93,9 +94,16 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
 rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
                                const std::string& client_id, std::string* error) {
   const auto& step = g.sink_deployment(sink);
+  Params defaults = producer_defaults(step.bootstrap_servers, client_id);
+  // The runtime pauses at max_in_flight_*; the queue stops writes at twice that.
+  defaults.emplace_back(
+      "queue.buffering.max.messages",
+      std::to_string(std::min<uint64_t>(2ull * step.max_in_flight_messages, 2147483647ull)));
+  defaults.emplace_back(
+      "queue.buffering.max.kbytes",
+      std::to_string(std::min<uint64_t>(2 * step.max_in_flight_bytes / 1024, 2147483647ull)));
   error->clear();
-  return build(producer_defaults(step.bootstrap_servers, client_id), step.override_params,
-               step.location, error);
+  return build(defaults, step.override_params, step.location, error);
 }
 
 rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::string& client_id,

@@ -29,6 +29,15 @@ struct PartitionState {
   uint32_t tracker_id = 0;
   std::unique_ptr<pipeline::Chain> chain;
   int64_t committed = -1;  // last offset sent in a commit
+  bool paused = false;     // by backpressure; fetching resumes at resume_at
+  int64_t resume_at = -1;
+};
+
+// A Kafka sink (or the DLQ) and its backpressure bounds.
+struct SinkBudget {
+  KafkaSink* sink;
+  uint64_t max_messages;
+  uint64_t max_bytes;
 };
 
 // A delivery token names a tracker (never reused) and a slot in it.
@@ -50,6 +59,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
     if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
   }
   void on_delivered(uint64_t token, const char* error) override;
+  void on_client_error(int err, const char* reason) override { on_error(err, reason); }
   // Batches and windows hold the inputs they started with.
   void hold(uint64_t token) override {
     if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
@@ -67,6 +77,11 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   void consumer_error(const rd_kafka_message_t* msg);
   // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms).
   void tick();
+  // Why partition `p` cannot take another input now (null: it can), with
+  // the bounds scaled by `share` (1: pause at the bound, 0.5: resume below half).
+  const char* backpressure(const PartitionState& p, double share);
+  void pause(PartitionState& p, int64_t offset, const char* why);
+  void resume_drained();
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   bool drain(Clock::time_point deadline);
@@ -100,6 +115,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::vector<std::unique_ptr<pipeline::OutputSink>> sinks_;  // by Generation::sinks index
   std::vector<pipeline::OutputSink*> sink_ptrs_;              // the same, for Chains
   std::vector<KafkaSink*> kafka_sinks_;                       // the Kafka ones, to poll
+  std::vector<SinkBudget> budgets_;                           // the same, with the DLQ
   std::vector<std::unique_ptr<OffsetTracker>> trackers_;      // by id, never reused
   std::vector<std::unique_ptr<PartitionState>> partitions_;   // by partition number
   std::vector<streams_header> headers_;                       // the current input's headers, reused
@@ -112,7 +128,11 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::unique_ptr<pipeline::DeadLetters> dead_letters_;  // with one
   std::unique_ptr<pipeline::LimitedErrors> errors_;      // wraps the one in use; given to chains
   uint64_t consumed_ = 0, produced_ = 0, delivered_ = 0;
+  uint32_t paused_ = 0;  // partitions paused by backpressure
+  uint64_t pauses_ = 0;  // pauses so far
+  std::string pause_reason_;
   log::RateLimitedLog client_log_{5};
+  log::RateLimitedLog pause_log_{1};
 };
 
 Runtime* from_opaque(void* opaque) { return static_cast<Runtime*>(opaque); }
@@ -129,11 +149,6 @@ void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
 
 void consumer_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
   from_opaque(opaque)->on_error(err, reason);
-}
-
-// The producer's opaque is the DeliveryListener (see KafkaSink::create).
-void producer_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
-  static_cast<Runtime*>(static_cast<DeliveryListener*>(opaque))->on_error(err, reason);
 }
 
 Runtime::~Runtime() {
@@ -155,10 +170,11 @@ bool Runtime::create_sinks(std::string* error) {
     if (sink.type == config::SinkType::kafka) {
       rd_kafka_conf_t* pconf = producer_conf(*g_, i, options_.client_id, error);
       if (!pconf) return false;
-      rd_kafka_conf_set_error_cb(pconf, &producer_error_cb);
       auto kafka = KafkaSink::create(pconf, sink.topic, *this, error);
       if (!kafka) return false;
       kafka_sinks_.push_back(kafka.get());
+      const config::StepDeployment& d = g_->sink_deployment(i);
+      budgets_.push_back({kafka.get(), d.max_in_flight_messages, d.max_in_flight_bytes});
       made = std::move(kafka);
     } else if (sink.type == config::SinkType::file) {
       made = pipeline::FileSink::open(sink.path, error);
@@ -181,10 +197,11 @@ bool Runtime::create_error_handling(std::string* error) {
   } else {
     rd_kafka_conf_t* conf = dlq_producer_conf(*g_, options_.client_id, error);
     if (!conf) return false;
-    rd_kafka_conf_set_error_cb(conf, &producer_error_cb);
     dlq_ = KafkaSink::create(conf, source.dlq.topic, *this, error);
     if (!dlq_) return false;
     kafka_sinks_.push_back(dlq_.get());
+    const config::StepDeployment defaults;
+    budgets_.push_back({dlq_.get(), defaults.max_in_flight_messages, defaults.max_in_flight_bytes});
     dead_letters_ = std::make_unique<pipeline::DeadLetters>(*dlq_, source.dlq.topic);
     policy = dead_letters_.get();
   }
@@ -254,7 +271,9 @@ int Runtime::run(const std::atomic<bool>& stop) {
   auto next_commit = Clock::now() + interval;
   while (!stop.load(std::memory_order_relaxed) && !fatal_) {
     // Block for the first message only, then take what is already queued.
-    if (rd_kafka_message_t* first = rd_kafka_consumer_poll(consumer_, 100)) {
+    // While partitions are paused, wait for the deliveries that resume them.
+    if (paused_ > 0) poll_sinks(5);
+    if (rd_kafka_message_t* first = rd_kafka_consumer_poll(consumer_, paused_ > 0 ? 0 : 100)) {
       process(first);
       rd_kafka_message_destroy(first);
       ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, batch_, kBatch);
@@ -276,14 +295,12 @@ int Runtime::run(const std::atomic<bool>& stop) {
 void Runtime::process(const rd_kafka_message_t* msg) {
   if (msg->err) return consumer_error(msg);
   PartitionState* p = partition(msg->partition);
-  if (!p) return;  // fetched before a revoke; not ours any more
+  if (!p) return;         // fetched before a revoke; not ours any more
+  if (p->paused) return;  // fetched before the pause; read again from resume_at
+  if (const char* why = backpressure(*p, 1.0)) return pause(*p, msg->offset, why);
   ++consumed_;
   OffsetTracker& t = *trackers_[p->tracker_id];
-  while (t.full() && !fatal_ && !stop_->load(std::memory_order_relaxed)) {
-    poll_sinks(10);  // bounded in-flight window: wait for acknowledgements
-  }
-  if (t.full()) return;  // stopping: left unprocessed and uncommitted
-  const uint32_t slot = t.begin(msg->offset);
+  const uint32_t slot = t.begin(msg->offset, msg->len + msg->key_len);
 
   streams_record record{};
   record.struct_size = sizeof(record);
@@ -320,7 +337,65 @@ void Runtime::process(const rd_kafka_message_t* msg) {
   t.release(slot);
 }
 
+const char* Runtime::backpressure(const PartitionState& p, double share) {
+  const config::StepDeployment& source = g_->source_deployment();
+  const OffsetTracker& t = *trackers_[p.tracker_id];
+  if (t.full() || t.in_flight() >= share * source.max_in_flight_messages) {
+    return "max_in_flight_messages inputs of the partition are not yet committable";
+  }
+  if (t.in_flight_bytes() >= share * source.max_in_flight_bytes) {
+    return "max_in_flight_bytes of the partition's inputs are not yet committable";
+  }
+  for (const SinkBudget& b : budgets_) {
+    if (b.sink->pending() >= share * b.max_messages ||
+        b.sink->pending_bytes() >= share * b.max_bytes) {
+      pause_reason_ = "sink " + b.sink->topic() + " has " + std::to_string(b.sink->pending()) +
+                      " outputs (" + std::to_string(b.sink->pending_bytes()) +
+                      " bytes) unacknowledged, at its max_in_flight bound";
+      return pause_reason_.c_str();
+    }
+  }
+  return nullptr;
+}
+
+void Runtime::pause(PartitionState& p, int64_t offset, const char* why) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic_.c_str(), p.partition);
+  rd_kafka_pause_partitions(consumer_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  p.paused = true;
+  p.resume_at = offset;
+  ++paused_;
+  ++pauses_;
+  uint64_t suppressed = 0;
+  if (pause_log_.allow(Clock::now(), &suppressed)) {
+    log::info("backpressure: paused " + topic_ + "[" + std::to_string(p.partition) + "] at " +
+              std::to_string(offset) + ": " + why + log::RateLimitedLog::note(suppressed));
+  }
+}
+
+// Resumes each paused partition whose inputs and the sinks drained to half
+// their bounds, fetching again from the input it could not take (a pause
+// drops what was prefetched).
+void Runtime::resume_drained() {
+  if (paused_ == 0) return;
+  for (auto& p : partitions_) {
+    if (!p || !p->paused || backpressure(*p, 0.5)) continue;
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic_.c_str(), p->partition)->offset = p->resume_at;
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_, list, 0)) {
+      log::warn(std::string("backpressure: seek before resume: ") + rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+    rd_kafka_resume_partitions(consumer_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    p->paused = false;
+    --paused_;
+  }
+}
+
 void Runtime::tick() {
+  resume_drained();
   const int64_t now = pipeline::Chain::now_ms();
   for (auto& p : partitions_) {
     if (p && !fatal_ && p->chain->tick(now) == pipeline::ChainResult::fatal) {
@@ -368,7 +443,8 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     auto state = std::make_unique<PartitionState>();
     state->partition = p;
     state->tracker_id = static_cast<uint32_t>(trackers_.size());
-    trackers_.push_back(std::make_unique<OffsetTracker>(options_.max_in_flight_per_partition));
+    trackers_.push_back(
+        std::make_unique<OffsetTracker>(g_->source_deployment().max_in_flight_messages));
     std::string error;
     state->chain = pipeline::Chain::create(g_, sink_ptrs_, *errors_, &error, this);
     if (!state->chain) {
@@ -397,6 +473,13 @@ void Runtime::revoke(rd_kafka_topic_partition_list_t* parts) {
   for (int i = 0; i < parts->cnt; ++i) {
     PartitionState* p = partition(parts->elems[i].partition);
     if (!p || topic_ != parts->elems[i].topic) continue;
+    if (p->paused) {  // librdkafka keeps a partition paused across assignments
+      rd_kafka_topic_partition_list_t* one = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(one, topic_.c_str(), p->partition);
+      rd_kafka_resume_partitions(consumer_, one);
+      rd_kafka_topic_partition_list_destroy(one);
+      --paused_;
+    }
     auto& t = trackers_[p->tracker_id];
     if (t->in_flight() == 0) t.reset();  // else late reports still find it
     partitions_[p->partition].reset();
@@ -493,7 +576,8 @@ int Runtime::shutdown() {
       dlq_ ? ", sent to the dead-letter queue " + std::to_string(dead_letters_->sent())
            : ", skipped " + std::to_string(no_dlq_->skipped());
   log::info("stopped: consumed " + std::to_string(consumed_) + failed + ", produced " +
-            std::to_string(produced_) + ", delivered " + std::to_string(delivered_));
+            std::to_string(produced_) + ", delivered " + std::to_string(delivered_) +
+            ", paused by backpressure " + std::to_string(pauses_) + " time(s)");
   if (!drained && !fatal_) {
     log::error(
         "outputs still unacknowledged after drain_timeout_ms; their inputs stay "

@@ -7,6 +7,11 @@
 // sink's producer, or written and flushed by a file sink (OffsetTracker). Commits are throttled to
 // commit_interval_ms, flushed on revoke and on shutdown, and never made for a lost assignment.
 //
+// Backpressure: past the source's max_in_flight_* for a partition, or a Kafka
+// sink's for its unacknowledged outputs, a partition is paused at the input
+// it could not take and resumed from there once half drained; the loop keeps
+// polling, so the group membership stays.
+//
 // Lifetime/thread: create() and run() on the same thread; run() returns
 // after a stop request (drain, final commit, close) or a fatal error.
 #pragma once
@@ -21,8 +26,6 @@ namespace streams::kafka {
 
 struct RuntimeOptions {
   std::string client_id = "streams-host";
-  // Capacity of each partition's in-flight window (inputs not yet committable).
-  uint32_t max_in_flight_per_partition = 65536;
   config::ErrorPolicy error_policy = config::ErrorPolicy::fail;
 };
 

@@ -9,13 +9,13 @@
 namespace streams::kafka {
 namespace {
 
+// The producer's opaque is its KafkaSink.
 void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
-  auto* listener = static_cast<DeliveryListener*>(opaque);
-  const auto token = reinterpret_cast<uintptr_t>(msg->_private);
-  if (!msg->err) return listener->on_delivered(token, nullptr);
-  const std::string error =
-      std::string(rd_kafka_topic_name(msg->rkt)) + ": " + rd_kafka_err2str(msg->err);
-  listener->on_delivered(token, error.c_str());
+  static_cast<KafkaSink*>(opaque)->on_report(*msg);
+}
+
+void on_client_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  static_cast<KafkaSink*>(opaque)->listener().on_client_error(err, reason);
 }
 
 rd_kafka_headers_t* copy_headers(const streams_record& record) {
@@ -34,32 +34,40 @@ rd_kafka_headers_t* copy_headers(const streams_record& record) {
 
 std::unique_ptr<KafkaSink> KafkaSink::create(rd_kafka_conf_t* conf, const std::string& topic,
                                              DeliveryListener& listener, std::string* error) {
+  std::unique_ptr<KafkaSink> sink(new KafkaSink(topic, listener));
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery_report);
-  rd_kafka_conf_set_opaque(conf, &listener);
+  rd_kafka_conf_set_error_cb(conf, &on_client_error);
+  rd_kafka_conf_set_opaque(conf, sink.get());
   char reason[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
-  if (!rk) {
+  sink->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
+  if (!sink->rk_) {
     rd_kafka_conf_destroy(conf);
     *error = std::string("cannot create producer: ") + reason;
     return nullptr;
   }
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  if (!rkt) {
+  sink->rkt_ = rd_kafka_topic_new(sink->rk_, topic.c_str(), nullptr);
+  if (!sink->rkt_) {
     *error =
         "cannot create topic handle for " + topic + ": " + rd_kafka_err2str(rd_kafka_last_error());
-    rd_kafka_destroy(rk);
     return nullptr;
   }
-  return std::unique_ptr<KafkaSink>(new KafkaSink(rk, rkt, topic, listener));
+  return sink;
 }
 
-KafkaSink::KafkaSink(rd_kafka_t* rk, rd_kafka_topic_t* rkt, std::string topic,
-                     DeliveryListener& listener)
-    : rk_(rk), rkt_(rkt), topic_(std::move(topic)), listener_(listener) {}
+KafkaSink::KafkaSink(std::string topic, DeliveryListener& listener)
+    : topic_(std::move(topic)), listener_(listener) {}
 
 KafkaSink::~KafkaSink() {
-  rd_kafka_topic_destroy(rkt_);
-  rd_kafka_destroy(rk_);
+  if (rkt_) rd_kafka_topic_destroy(rkt_);
+  if (rk_) rd_kafka_destroy(rk_);
+}
+
+void KafkaSink::on_report(const rd_kafka_message_t& msg) {
+  pending_bytes_ -= msg.len + msg.key_len;
+  const auto token = reinterpret_cast<uintptr_t>(msg._private);
+  if (!msg.err) return listener_.on_delivered(token, nullptr);
+  const std::string error = topic_ + ": " + rd_kafka_err2str(msg.err);
+  listener_.on_delivered(token, error.c_str());
 }
 
 pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t token,
@@ -75,6 +83,7 @@ pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t to
         RD_KAFKA_V_TIMESTAMP(record.timestamp_ms > 0 ? record.timestamp_ms : 0),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(token))), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      pending_bytes_ += record.value.size + record.key.size;
       listener_.on_produced(token);
       return pipeline::WriteResult::ok;
     }

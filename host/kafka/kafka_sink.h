@@ -15,6 +15,7 @@
 typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_topic_s rd_kafka_topic_t;
 typedef struct rd_kafka_conf_s rd_kafka_conf_t;
+typedef struct rd_kafka_message_s rd_kafka_message_t;
 
 namespace streams::kafka {
 
@@ -27,6 +28,8 @@ class DeliveryListener {
   // The broker acknowledged (error null) or finally rejected the output
   // (error: "TOPIC: reason").
   virtual void on_delivered(uint64_t token, const char* error) = 0;
+  // librdkafka's error callback (err: rd_kafka_resp_err_t).
+  virtual void on_client_error(int err, const char* reason) = 0;
 };
 
 class KafkaSink final : public pipeline::OutputSink {
@@ -44,20 +47,26 @@ class KafkaSink final : public pipeline::OutputSink {
                               std::string* reason) override;
   // Serves delivery reports for up to `timeout_ms`.
   void poll(int timeout_ms);
-  // Outputs not yet acknowledged.
+  // Outputs not yet acknowledged, and their bytes of key and value.
   int pending() const;
+  uint64_t pending_bytes() const { return pending_bytes_; }
   const std::string& topic() const { return topic_; }
   // `stop` (owned by the caller, outliving the sink) ends waits for room.
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
 
- private:
-  KafkaSink(rd_kafka_t* rk, rd_kafka_topic_t* rkt, std::string topic, DeliveryListener& listener);
+  // For the producer's callbacks only.
+  void on_report(const rd_kafka_message_t& msg);
+  DeliveryListener& listener() { return listener_; }
 
-  rd_kafka_t* rk_;
-  rd_kafka_topic_t* rkt_;
+ private:
+  KafkaSink(std::string topic, DeliveryListener& listener);
+
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_topic_t* rkt_ = nullptr;
   std::string topic_;
   DeliveryListener& listener_;
   const std::atomic<bool>* stop_ = nullptr;
+  uint64_t pending_bytes_ = 0;
 };
 
 }  // namespace streams::kafka

@@ -4,7 +4,7 @@ namespace streams::pipeline {
 
 OffsetTracker::OffsetTracker(uint32_t capacity) : capacity_(capacity ? capacity : 1) {}
 
-uint32_t OffsetTracker::begin(int64_t offset) {
+uint32_t OffsetTracker::begin(int64_t offset, uint64_t bytes) {
   uint32_t slot;
   if (free_.empty()) {
     // Grows to the most inputs ever in flight at once, then stays.
@@ -15,7 +15,8 @@ uint32_t OffsetTracker::begin(int64_t offset) {
     slot = free_.back();
     free_.pop_back();
   }
-  entries_[slot] = Entry{offset, 1, newest_, kNone};
+  entries_[slot] = Entry{offset, bytes, 1, newest_, kNone};
+  in_flight_bytes_ += bytes;
   if (newest_ != kNone)
     entries_[newest_].next = slot;
   else
@@ -28,6 +29,7 @@ uint32_t OffsetTracker::begin(int64_t offset) {
 void OffsetTracker::release(uint32_t slot) {
   Entry& e = entries_[slot];
   if (--e.pending != 0) return;
+  in_flight_bytes_ -= e.bytes;
   const bool was_oldest = slot == oldest_;
   if (e.prev != kNone)
     entries_[e.prev].next = e.next;

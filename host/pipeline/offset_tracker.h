@@ -25,13 +25,14 @@ class OffsetTracker {
   explicit OffsetTracker(uint32_t capacity);
 
   bool full() const { return free_.empty() && entries_.size() == capacity_; }
-  // Inputs begun and not yet complete.
+  // Inputs begun and not yet complete, and the bytes they were begun with.
   uint64_t in_flight() const { return entries_.size() - free_.size(); }
+  uint64_t in_flight_bytes() const { return in_flight_bytes_; }
 
-  // Starts tracking `offset` (greater than any offset begun before) with one
-  // hold for its processing. Requires !full(). Returns the entry's slot,
-  // valid until the entry completes.
-  uint32_t begin(int64_t offset);
+  // Starts tracking `offset` (greater than any offset begun before), an
+  // input of `bytes`, with one hold for its processing. Requires !full().
+  // Returns the entry's slot, valid until the entry completes.
+  uint32_t begin(int64_t offset, uint64_t bytes = 0);
   // Adds a hold on `slot` (an output in flight, a batch holding the input).
   void hold(uint32_t slot) { ++entries_[slot].pending; }
   // Releases one hold on `slot`; the entry completes when none is left.
@@ -45,6 +46,7 @@ class OffsetTracker {
   static constexpr uint32_t kNone = ~0u;
   struct Entry {
     int64_t offset = 0;
+    uint64_t bytes = 0;
     uint32_t pending = 0;
     uint32_t prev = kNone, next = kNone;  // the incomplete entries, oldest first
   };
@@ -54,6 +56,7 @@ class OffsetTracker {
   uint32_t oldest_ = kNone, newest_ = kNone;
   int64_t last_begun_ = -1;
   int64_t committable_ = -1;
+  uint64_t in_flight_bytes_ = 0;
 };
 
 }  // namespace streams::pipeline

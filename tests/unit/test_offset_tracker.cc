@@ -105,3 +105,16 @@ BOOST_AUTO_TEST_CASE(slots_are_reused_across_many_wraps) {
   t.release(older);
   BOOST_TEST(t.committable() == 10000);
 }
+
+BOOST_AUTO_TEST_CASE(in_flight_bytes_count_the_incomplete_inputs) {
+  OffsetTracker t(8);
+  uint32_t a = t.begin(0, 100);
+  uint32_t b = t.begin(1, 20);
+  t.hold(a);
+  BOOST_TEST(t.in_flight_bytes() == 120u);
+  t.release(a);  // still held by an output
+  t.release(b);
+  BOOST_TEST(t.in_flight_bytes() == 100u);
+  t.release(a);
+  BOOST_TEST(t.in_flight_bytes() == 0u);
+}

@@ -1,0 +1,70 @@
+"""Backpressure: with small in-flight bounds on the partitions and the sink,
+partitions are paused and resumed many times; the output is still complete
+and, with no restart, has no duplicate (a resume fetches again from the input
+the partition could not take)."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+PIPELINE = """source: {name: in, stream_name: bp-in}
+steps:
+  - {kind: map, name: up, plugin: testkit, function: upper}
+  - {kind: sink, name: out, stream_name: bp-out}
+"""
+
+DEPLOYMENT = """pipeline:
+  segments:
+    - steps_config:
+        in:
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          auto_offset_reset: earliest
+          override_params: {session.timeout.ms: "6000"}
+          max_in_flight_messages: %d
+          max_in_flight_bytes: %d
+        out:
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          max_in_flight_messages: %d
+"""
+
+COUNT = 20000
+
+
+def run(env, bootstrap, name, in_messages, in_bytes, sink_messages):
+    start = time.monotonic()
+    config = env.write(name + ".yaml", DEPLOYMENT % (in_messages, in_bytes, sink_messages))
+    host = env.start_host(env.path("p.yaml"), config, bootstrap,
+                          plugins_dir=h.TEST_PLUGINS_DIR, name=name)
+    h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("bp-in", 2), timeout=120)
+    assert env.stop(host) == 0, env.log(host)
+    print(f"{name}: {time.monotonic() - start:.1f} s")
+    return env.log(host)
+
+
+def main():
+    with h.Env() as env:
+        bootstrap = env.start_broker(["bp-in:2", "bp-out:2"])
+        env.write("p.yaml", PIPELINE)
+        h.produce(bootstrap, "bp-in", [(None, b"m%d" % i, []) for i in range(COUNT)])
+
+        log = run(env, bootstrap, "by-partition", 50, 1 << 20, 100000)
+        assert "backpressure: paused bp-in[" in log and "max_in_flight_messages inputs" in log, log
+        values = [r.value for r in h.read_all(bootstrap, h.partitions("bp-out", 2))]
+        assert len(values) == COUNT, len(values)
+        assert sorted(values) == sorted(b"M%d" % i for i in range(COUNT))
+
+        # Again, from the start, paused by the sink's bound instead.
+        h.produce(bootstrap, "bp-in", [(None, b"n%d" % i, []) for i in range(COUNT)])
+        log = run(env, bootstrap, "by-sink", 100000, 1 << 20, 200)
+        assert "unacknowledged, at its max_in_flight bound" in log, log
+        values = [r.value for r in h.read_all(bootstrap, h.partitions("bp-out", 2))]
+        assert len(values) == 2 * COUNT, len(values)
+        assert sorted(values[COUNT:] + values[:COUNT]) == sorted(
+            [b"M%d" % i for i in range(COUNT)] + [b"N%d" % i for i in range(COUNT)])
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
