@@ -207,7 +207,9 @@ def wait_committed_to_end(bootstrap, group, tps, timeout=60):
 def read_all(bootstrap, tps):
     """Every record of the partitions, up to their current end offsets."""
     ends = end_offsets(bootstrap, tps)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    # The dev broker answers a fetch after fetch_max_wait_ms whatever it holds.
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             fetch_max_wait_ms=10)
     try:
         wanted = [tp for tp in tps if ends[tp.partition] > 0]
         if not wanted:
@@ -221,8 +223,12 @@ def read_all(bootstrap, tps):
                 records.extend(batch)
             return all(consumer.position(tp) >= ends[tp.partition] for tp in wanted)
 
-        if wanted:
+        try:
             wait_for(done, 30, "reading the topic to its end")
+        except AssertionError:
+            positions = {tp.partition: consumer.position(tp) for tp in wanted}
+            raise AssertionError(f"read {len(records)} records; positions {positions}, "
+                                 f"ends {ends}") from None
         return records
     finally:
         consumer.close()
