@@ -135,6 +135,17 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   log::RateLimitedLog pause_log_{1};
 };
 
+// "TOPIC[P]@OFFSET, ..." (the offset only when one is set), for log lines.
+std::string partition_names(const rd_kafka_topic_partition_list_t* parts) {
+  std::string out;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = parts->elems[i];
+    out += (i ? ", " : "") + std::string(tp.topic) + "[" + std::to_string(tp.partition) + "]";
+    if (tp.offset >= 0) out += "@" + std::to_string(tp.offset);
+  }
+  return out.empty() ? "no partitions" : out;
+}
+
 Runtime* from_opaque(void* opaque) { return static_cast<Runtime*>(opaque); }
 
 void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
@@ -454,7 +465,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     if (static_cast<size_t>(p) >= partitions_.size()) partitions_.resize(p + 1);
     partitions_[p] = std::move(state);
   }
-  log::info("assigned " + std::to_string(parts->cnt) + " partition(s) of " + topic_);
+  log::info("assigned " + partition_names(parts));
   if (cooperative()) {
     rd_kafka_error_t* e = rd_kafka_incremental_assign(consumer_, parts);
     if (e) rd_kafka_error_destroy(e);
@@ -484,8 +495,8 @@ void Runtime::revoke(rd_kafka_topic_partition_list_t* parts) {
     if (t->in_flight() == 0) t.reset();  // else late reports still find it
     partitions_[p->partition].reset();
   }
-  log::info(std::string(lost ? "lost " : "revoked ") + std::to_string(parts->cnt) +
-            " partition(s)");
+  log::info(std::string(lost ? "lost " : "revoked ") + partition_names(parts) +
+            (lost ? " (nothing committed for them)" : ""));
   if (cooperative()) {
     rd_kafka_error_t* e = rd_kafka_incremental_unassign(consumer_, parts);
     if (e) rd_kafka_error_destroy(e);
@@ -521,7 +532,11 @@ void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
   }
   if (list->cnt > 0) {
     rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, list, sync ? 0 : 1);
-    if (err) log::warn(std::string("commit failed: ") + rd_kafka_err2str(err));
+    if (err) {
+      log::warn(std::string("commit failed: ") + rd_kafka_err2str(err));
+    } else if (log::enabled(log::Level::debug)) {
+      log::debug("commit " + partition_names(list));
+    }
   }
   rd_kafka_topic_partition_list_destroy(list);
 }

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -162,6 +163,34 @@ class Env(contextlib.ExitStack):
         proc.send_signal(signal.SIGTERM)
         return wait_for(lambda: proc.poll() is not None and (proc.returncode,),
                         timeout, f"{proc.log_name} to exit after SIGTERM")[0]
+
+
+class SteadyProducer(threading.Thread):
+    """Writes b"n0", b"n1", ... to `topic` at about 200 a second until
+    `done` is set; `sent` counts them."""
+
+    def __init__(self, bootstrap, topic):
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic = bootstrap, topic
+        self.sent, self.done = 0, threading.Event()
+
+    def run(self):
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=50)
+        try:
+            while not self.done.is_set():
+                for _ in range(40):
+                    producer.send(self.topic, value=b"n%d" % self.sent)
+                    self.sent += 1
+                self.done.wait(0.2)  # the pace of the stream, not a wait for a condition
+            producer.flush(timeout=60)
+        finally:
+            producer.close()
+
+    def finish(self):
+        self.done.set()
+        self.join(timeout=120)
+        assert not self.is_alive(), "the producer did not finish"
+        return self.sent
 
 
 def produce(bootstrap, topic, records):

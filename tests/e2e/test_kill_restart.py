@@ -7,7 +7,6 @@ import os
 import random
 import signal
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -21,26 +20,6 @@ PARTITIONS = 4
 KILLS = int(os.environ.get("STREAMS_TEST_KILLS", 10))
 
 
-class SteadyProducer(threading.Thread):
-    """Writes n0, n1, ... at about 200 a second until stopped."""
-
-    def __init__(self, bootstrap):
-        super().__init__(daemon=True)
-        self.bootstrap, self.sent, self.done = bootstrap, 0, threading.Event()
-
-    def run(self):
-        producer = h.KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=50)
-        try:
-            while not self.done.is_set():
-                for _ in range(40):
-                    producer.send("crash-in", value=b"n%d" % self.sent)
-                    self.sent += 1
-                self.done.wait(0.2)  # the pace of the stream, not a wait for a condition
-            producer.flush(timeout=60)
-        finally:
-            producer.close()
-
-
 def output_count(bootstrap):
     return sum(h.end_offsets(bootstrap, h.partitions("crash-out", PARTITIONS)).values())
 
@@ -52,7 +31,7 @@ def main():
         bootstrap = env.start_broker([f"crash-in:{PARTITIONS}", f"crash-out:{PARTITIONS}"])
         pipeline = env.write("p.yaml", PIPELINE)
         config = env.write("d.yaml", h.deployment(sink="out", source_extra="commit_interval_ms: 200"))
-        producer = SteadyProducer(bootstrap)
+        producer = h.SteadyProducer(bootstrap, "crash-in")
         producer.start()
         commits_at_kill = []
         try:
@@ -66,9 +45,7 @@ def main():
                 os.killpg(host.pid, signal.SIGKILL)
                 host.wait()
                 commits_at_kill.append(h.committed_offsets(bootstrap, "pipeline-in", inputs))
-            producer.done.set()
-            producer.join(timeout=120)
-            assert not producer.is_alive()
+            producer.finish()
             host = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
                                   name="final")
             h.wait_committed_to_end(bootstrap, "pipeline-in", inputs, timeout=120)
