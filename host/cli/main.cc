@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   CLI::App* broker_cmd = app.add_subcommand(
       "dev-broker",
       "Serve the Kafka protocol on 127.0.0.1 from librdkafka's mock cluster (SIGUSR1: brokers\n"
-      "down, SIGUSR2: up)");
+      "down, SIGUSR2: up, SIGHUP: the next produce, fetch and commit requests fail)");
   broker_cmd->add_option("--port", broker.port, "Port of the first broker")
       ->required()
       ->check(CLI::Range(1, 65535));

@@ -31,6 +31,27 @@ volatile sig_atomic_t g_want_down = 0;
 void on_down(int) { g_want_down = 1; }
 void on_up(int) { g_want_down = 0; }
 
+// SIGHUP makes the next requests fail with retriable errors: produce,
+// fetch and offset commit, a few each (Kafka API keys 0, 1 and 8).
+volatile sig_atomic_t g_inject = 0;
+void on_inject(int) { g_inject = 1; }
+
+void inject_errors(rd_kafka_mock_cluster_t* cluster) {
+  rd_kafka_mock_push_request_errors(cluster, 0, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  rd_kafka_mock_push_request_errors(cluster, 1, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  rd_kafka_mock_push_request_errors(cluster, 8, 2, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+  std::printf("errors injected\n");
+  std::fflush(stdout);
+}
+
 void set_brokers_up(rd_kafka_mock_cluster_t* cluster, int brokers, bool up) {
   for (int id = 1; id <= brokers; ++id) {
     if (up)
@@ -155,11 +176,17 @@ int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& sto
   sigaction(SIGUSR1, &sa, nullptr);
   sa.sa_handler = &on_up;
   sigaction(SIGUSR2, &sa, nullptr);
+  sa.sa_handler = &on_inject;
+  sigaction(SIGHUP, &sa, nullptr);
   bool down = false;
   while (!stop.load()) {
     if (down != (g_want_down != 0)) {
       down = !down;
       set_brokers_up(cluster, options.brokers, !down);
+    }
+    if (g_inject) {
+      g_inject = 0;
+      inject_errors(cluster);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

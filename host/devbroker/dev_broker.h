@@ -19,8 +19,10 @@ struct DevBrokerOptions {
 bool parse_topic(const std::string& text, std::pair<std::string, int>* out, std::string* error);
 
 // Serves until `stop` becomes true. Prints "bootstrap=HOST:PORT[,...]" on
-// stdout once ready. SIGUSR1 takes every broker down and SIGUSR2 brings them
-// back, printing "brokers down" / "brokers up" (fault injection for tests). Returns the exit status
+// stdout once ready. Fault injection for tests: SIGUSR1 takes every broker
+// down and SIGUSR2 brings them back, printing "brokers down" / "brokers up";
+// SIGHUP makes the next few produce, fetch and offset commit requests fail
+// with retriable errors, printing "errors injected". Returns the exit status
 // (2 if a port is busy).
 int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& stop);
 

@@ -1,0 +1,72 @@
+"""Faults on the dev broker under a steady numbered stream: the whole cluster
+down for 10 s, then bursts of injected produce, fetch and commit errors. The
+host recovers by itself (no restart) and the output holds every number that
+reached the input topic."""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+PIPELINE = """source: {name: in, stream_name: fault-in}
+steps:
+  - {kind: map, name: up, plugin: testkit, function: upper}
+  - {kind: sink, name: out, stream_name: fault-out}
+"""
+PARTITIONS = 2
+
+
+def output_count(bootstrap):
+    return sum(h.end_offsets(bootstrap, h.partitions("fault-out", PARTITIONS)).values())
+
+
+def grow(bootstrap, by, what, timeout=90):
+    target = output_count(bootstrap) + by
+    h.wait_for(lambda: output_count(bootstrap) >= target, timeout, what)
+
+
+def main():
+    with h.Env() as env:
+        bootstrap = env.start_broker([f"fault-in:{PARTITIONS}", f"fault-out:{PARTITIONS}"])
+        broker = env.procs[-1]
+        broker_out = env.path(broker.log_name + ".out")
+        pipeline = env.write("p.yaml", PIPELINE)
+        config = env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 200"))
+        producer = h.SteadyProducer(bootstrap, "fault-in")
+        producer.start()
+        try:
+            host = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR)
+            grow(bootstrap, 200, "output before the outage")
+
+            broker.send_signal(signal.SIGUSR1)
+            h.wait_for(lambda: "brokers down" in open(broker_out).read(), 10, "brokers down")
+            outage_end = time.monotonic() + 10
+            h.wait_for(lambda: time.monotonic() >= outage_end, 15, "the 10 s outage")
+            broker.send_signal(signal.SIGUSR2)
+            h.wait_for(lambda: "brokers up" in open(broker_out).read(), 10, "brokers up")
+            grow(bootstrap, 200, "output after the outage", timeout=120)
+
+            for i in range(5):
+                broker.send_signal(signal.SIGHUP)
+                h.wait_for(lambda: open(broker_out).read().count("errors injected") > i, 10,
+                           "errors injected")
+                grow(bootstrap, 100, f"output after injected errors {i + 1}")
+            assert host.poll() is None, env.log(host)
+            producer.finish()
+            inputs = h.partitions("fault-in", PARTITIONS)
+            h.wait_committed_to_end(bootstrap, "pipeline-in", inputs, timeout=120)
+            assert env.stop(host) == 0, env.log(host)
+        finally:
+            producer.done.set()
+
+        wanted = {r.value.upper() for r in h.read_all(bootstrap, inputs)}
+        got = {r.value for r in h.read_all(bootstrap, h.partitions("fault-out", PARTITIONS))}
+        missing = sorted(wanted - got)
+        assert not missing, (len(missing), missing[:10])
+    print(f"ok: {len(wanted)} numbers through a 10 s outage and 5 bursts of errors")
+
+
+if __name__ == "__main__":
+    main()
