@@ -132,6 +132,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   broker_cmd->add_option("--topic", topics,
                          "Create topic NAME[:PARTITIONS] (default 4 partitions)");
+  broker_cmd
+      ->add_option("--reject-produce", broker.reject_produce,
+                   "The first N produce requests fail with INVALID_RECORD (permanent)")
+      ->check(CLI::NonNegativeNumber);
 
   CLI11_PARSE(app, argc, argv);
   install_signal_handlers();

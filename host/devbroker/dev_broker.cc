@@ -37,11 +37,10 @@ volatile sig_atomic_t g_inject = 0;
 void on_inject(int) { g_inject = 1; }
 
 void inject_errors(rd_kafka_mock_cluster_t* cluster) {
-  rd_kafka_mock_push_request_errors(cluster, 0, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  rd_kafka_mock_push_request_errors(
+      cluster, 0, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+      RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
   rd_kafka_mock_push_request_errors(cluster, 1, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                     RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
                                     RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
@@ -167,6 +166,9 @@ int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& sto
       std::fprintf(stderr, "dev-broker: cannot create topic %s: %s\n", name.c_str(),
                    rd_kafka_err2str(err));
     }
+  }
+  for (int i = 0; i < options.reject_produce; ++i) {
+    rd_kafka_mock_push_request_errors(cluster, 0, 1, RD_KAFKA_RESP_ERR_INVALID_RECORD);
   }
   std::printf("bootstrap=%s\n", rd_kafka_mock_cluster_bootstraps(cluster));
   std::fflush(stdout);

@@ -13,6 +13,9 @@ struct DevBrokerOptions {
   int port = 9092;  // broker i listens on port + i
   int brokers = 1;
   std::vector<std::pair<std::string, int>> topics;  // name, partitions
+  // The first `reject_produce` produce requests fail with INVALID_RECORD, a
+  // permanent error for the records they carry (a broker refusing records).
+  int reject_produce = 0;
 };
 
 // Parses "NAME[:PARTITIONS]". False with *error on bad input.

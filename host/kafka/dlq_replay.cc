@@ -255,6 +255,8 @@ ReplayPlan plan_replay(const HeaderList& headers, const ReplayOptions& options) 
     plan.skipped = "of other steps";
   } else if (record && *record == "derived" && !options.include_derived) {
     plan.skipped = "derived (batch or window outputs; --include-derived replays them)";
+  } else if (record && *record == "output" && options.to_topic.empty()) {
+    plan.skipped = "outputs a sink's broker refused (--to TOPIC replays them there)";
   } else {
     plan.replay = true;
     plan.topic = options.to_topic.empty() ? *topic : options.to_topic;

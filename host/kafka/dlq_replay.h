@@ -28,7 +28,8 @@ struct ReplayOptions {
   std::vector<std::string> kinds;  // empty: every kind
   std::vector<std::string> steps;  // empty: every step
   bool include_derived = false;    // batch/window outputs are not inputs
-  int timeout_ms = 30000;          // for metadata, reads and deliveries
+  // Outputs a sink's broker refused are replayed only with a `to_topic`.
+  int timeout_ms = 30000;  // for metadata, reads and deliveries
 };
 
 // What to do with one DLQ record, from its headers.

@@ -63,6 +63,9 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
       // Batches still form while requests are in flight; a longer linger
       // buys larger batches (fewer requests) for latency.
       {"linger.ms", "1"},
+      // Transient failures are retried (with backoff) until delivered: a
+      // sink that is down holds its outputs, and backpressure the input.
+      {"message.timeout.ms", "0"},
   };
 }
 

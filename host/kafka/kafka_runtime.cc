@@ -36,6 +36,7 @@ struct PartitionState {
 // A Kafka sink (or the DLQ) and its backpressure bounds.
 struct SinkBudget {
   KafkaSink* sink;
+  const pipeline::StepBinding* step;  // the sink step; null for the DLQ
   uint64_t max_messages;
   uint64_t max_bytes;
 };
@@ -59,6 +60,8 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
     if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
   }
   void on_delivered(uint64_t token, const char* error) override;
+  void on_rejected(KafkaSink& sink, uint64_t token, const streams_record& output,
+                   const char* reason) override;
   void on_client_error(int err, const char* reason) override { on_error(err, reason); }
   // Batches and windows hold the inputs they started with.
   void hold(uint64_t token) override {
@@ -117,6 +120,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::vector<KafkaSink*> kafka_sinks_;                       // the Kafka ones, to poll
   std::vector<SinkBudget> budgets_;                           // the same, with the DLQ
   std::vector<std::unique_ptr<OffsetTracker>> trackers_;      // by id, never reused
+  std::vector<int32_t> tracker_partitions_;                   // by tracker id
   std::vector<std::unique_ptr<PartitionState>> partitions_;   // by partition number
   std::vector<streams_header> headers_;                       // the current input's headers, reused
   rd_kafka_message_t* batch_[kBatch];
@@ -185,7 +189,8 @@ bool Runtime::create_sinks(std::string* error) {
       if (!kafka) return false;
       kafka_sinks_.push_back(kafka.get());
       const config::StepDeployment& d = g_->sink_deployment(i);
-      budgets_.push_back({kafka.get(), d.max_in_flight_messages, d.max_in_flight_bytes});
+      budgets_.push_back(
+          {kafka.get(), &g_->steps[sink.step], d.max_in_flight_messages, d.max_in_flight_bytes});
       made = std::move(kafka);
     } else if (sink.type == config::SinkType::file) {
       made = pipeline::FileSink::open(sink.path, error);
@@ -212,7 +217,8 @@ bool Runtime::create_error_handling(std::string* error) {
     if (!dlq_) return false;
     kafka_sinks_.push_back(dlq_.get());
     const config::StepDeployment defaults;
-    budgets_.push_back({dlq_.get(), defaults.max_in_flight_messages, defaults.max_in_flight_bytes});
+    budgets_.push_back(
+        {dlq_.get(), nullptr, defaults.max_in_flight_messages, defaults.max_in_flight_bytes});
     dead_letters_ = std::make_unique<pipeline::DeadLetters>(*dlq_, source.dlq.topic);
     policy = dead_letters_.get();
   }
@@ -431,13 +437,41 @@ void Runtime::consumer_error(const rd_kafka_message_t* msg) {
 void Runtime::on_delivered(uint64_t token, const char* error) {
   OffsetTracker* t = tracker(token);
   if (error) {
-    // Until the DLQ exists, an undeliverable output stops the pipeline; its
-    // input stays uncommitted so a restart retries it.
+    // The sink cannot deliver (no time limit is the default, so this is an
+    // overridden message.timeout.ms or a failure of the sink itself): stop,
+    // the input stays uncommitted and a restart retries it.
     fail(std::string("delivery failed: ") + error);
     return;
   }
   ++delivered_;
   if (t) t->release(static_cast<uint32_t>(token));
+}
+
+// A broker refused one output for good: a record error of the sink step,
+// handled like any other (DLQ, skip or stop) before its hold is released.
+void Runtime::on_rejected(KafkaSink& sink, uint64_t token, const streams_record& output,
+                          const char* reason) {
+  const SinkBudget* owner = nullptr;
+  for (const SinkBudget& b : budgets_) {
+    if (b.sink == &sink) owner = &b;
+  }
+  OffsetTracker* t = tracker(token);
+  if (!owner || !owner->step || !t) {
+    fail(std::string("the dead-letter queue refused a record: ") + reason +
+         "; the pipeline stops so that it is not lost");
+    return;
+  }
+  const auto slot = static_cast<uint32_t>(token);
+  const streams_origin origin{sizeof(streams_origin), topic_.c_str(),
+                              tracker_partitions_[token >> 32], t->offset(slot)};
+  pipeline::RecordError e{owner->step, pipeline::kErrSinkRejected, reason, &origin, token, nullptr,
+                          &output};
+  e.refused_output = true;
+  if (!errors_->on_record_error(e)) {
+    fail("stopped at " + pipeline::origin_text(origin) + ": an output was refused: " + reason);
+    return;
+  }
+  t->release(slot);
 }
 
 void Runtime::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
@@ -454,6 +488,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     auto state = std::make_unique<PartitionState>();
     state->partition = p;
     state->tracker_id = static_cast<uint32_t>(trackers_.size());
+    tracker_partitions_.push_back(p);
     trackers_.push_back(
         std::make_unique<OffsetTracker>(g_->source_deployment().max_in_flight_messages));
     std::string error;

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <cstring>
 
 #include "common/log.h"
 
@@ -28,6 +29,20 @@ rd_kafka_headers_t* copy_headers(const streams_record& record) {
                         static_cast<ssize_t>(h.value.size));
   }
   return headers;
+}
+
+// Errors by which a broker refuses the records of a request for good; any
+// other delivery failure is about the sink, not the record.
+bool refused_for_good(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:  // e.g. no key on a compacted topic
+    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -67,7 +82,27 @@ void KafkaSink::on_report(const rd_kafka_message_t& msg) {
   const auto token = reinterpret_cast<uintptr_t>(msg._private);
   if (!msg.err) return listener_.on_delivered(token, nullptr);
   const std::string error = topic_ + ": " + rd_kafka_err2str(msg.err);
-  listener_.on_delivered(token, error.c_str());
+  if (!refused_for_good(msg.err)) return listener_.on_delivered(token, error.c_str());
+  streams_record out{};
+  out.struct_size = sizeof(out);
+  out.key = {static_cast<const uint8_t*>(msg.key), msg.key_len};
+  out.value = {static_cast<const uint8_t*>(msg.payload), msg.len};
+  out.timestamp_ms = rd_kafka_message_timestamp(&msg, nullptr);
+  headers_.clear();
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(&msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == 0; ++i) {
+      headers_.push_back({{reinterpret_cast<const uint8_t*>(name), std::strlen(name)},
+                          {static_cast<const uint8_t*>(value), size}});
+    }
+  }
+  out.headers = headers_.data();
+  out.header_count = headers_.size();
+  const std::string reason = "topic " + error + " (the broker refused the output)";
+  listener_.on_rejected(*this, token, out, reason.c_str());
 }
 
 pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t token,

@@ -1,5 +1,9 @@
 // A Kafka sink: a librdkafka producer writing a chain's outputs to one
 // topic (data plane). Keys, headers and timestamps are written as given.
+// Transient failures (a broker down, leader moves, timeouts) are retried by
+// the producer with backoff and, unless message.timeout.ms is overridden,
+// without a time limit: an output is delivered, refused for good, or the
+// sink reports that it cannot deliver.
 //
 // Thread: write() and poll() on the processing thread; delivery reports are
 // served inside poll() on that thread.
@@ -9,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pipeline/chain.h"
 
@@ -19,15 +24,21 @@ typedef struct rd_kafka_message_s rd_kafka_message_t;
 
 namespace streams::kafka {
 
+class KafkaSink;
+
 // Told about every output the sink takes and when it is delivered.
 class DeliveryListener {
  public:
   virtual ~DeliveryListener() = default;
   // The producer accepted the output tagged `token`.
   virtual void on_produced(uint64_t token) = 0;
-  // The broker acknowledged (error null) or finally rejected the output
-  // (error: "TOPIC: reason").
+  // The broker acknowledged (error null) or the output could not be
+  // delivered (error: "TOPIC: reason"; the sink is not usable as it is).
   virtual void on_delivered(uint64_t token, const char* error) = 0;
+  // The broker refused this one output for good (too large, invalid): a
+  // record error. `output` and `reason` are valid during the call only.
+  virtual void on_rejected(KafkaSink& sink, uint64_t token, const streams_record& output,
+                           const char* reason) = 0;
   // librdkafka's error callback (err: rd_kafka_resp_err_t).
   virtual void on_client_error(int err, const char* reason) = 0;
 };
@@ -67,6 +78,7 @@ class KafkaSink final : public pipeline::OutputSink {
   DeliveryListener& listener_;
   const std::atomic<bool>* stop_ = nullptr;
   uint64_t pending_bytes_ = 0;
+  std::vector<streams_header> headers_;  // a refused output's, reused
 };
 
 }  // namespace streams::kafka

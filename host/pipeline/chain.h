@@ -60,6 +60,8 @@ struct RecordError {
   uint64_t token;
   const streams_record* input;   // the chain input; null for a derived record
   const streams_record* record;  // what the step failed on
+  // `record` is a sink's output its broker refused after the chain ran.
+  bool refused_output = false;
 };
 
 // What happens to an input a step failed on (skip, DLQ, stop).

@@ -43,7 +43,7 @@ bool DeadLetters::on_record_error(const RecordError& e) {
   add(dlq_header::kPartition, numbers.substr(0, partition_end));
   add(dlq_header::kOffset, numbers.substr(partition_end, offset_end - partition_end));
   add(dlq_header::kTime, numbers.substr(offset_end));
-  add(dlq_header::kRecord, e.input ? "input" : "derived");
+  add(dlq_header::kRecord, e.input ? "input" : e.refused_output ? "output" : "derived");
 
   streams_record out = original;
   out.headers = headers_.data();

@@ -2,7 +2,8 @@
 // written to the DLQ sink as the original input (key, value, headers and
 // timestamp) plus error headers, and the pipeline goes on. A record derived
 // from several inputs (a batch, a window) is written as derived, with the
-// origin of the first input it holds.
+// origin of the first input it holds; an output a sink's broker refused
+// after the chain ran is written as that output, with its input's origin.
 //
 // The DLQ write is tagged with the failed input's token, so the input stays
 // uncommitted until the DLQ record is delivered. A DLQ that refuses a
@@ -33,8 +34,9 @@ inline constexpr const char* kMessage = "streams.error.message";
 inline constexpr const char* kTopic = "streams.error.topic";
 inline constexpr const char* kPartition = "streams.error.partition";
 inline constexpr const char* kOffset = "streams.error.offset";
-inline constexpr const char* kTime = "streams.error.time_ms";   // wall clock, ms since the epoch
-inline constexpr const char* kRecord = "streams.error.record";  // "input" or "derived"
+inline constexpr const char* kTime = "streams.error.time_ms";  // wall clock, ms since the epoch
+// "input", "derived" (a batch or window output) or "output" (a sink's)
+inline constexpr const char* kRecord = "streams.error.record";
 }  // namespace dlq_header
 
 class DeadLetters final : public ErrorHandler {

@@ -56,6 +56,7 @@ struct SinkBinding {
   config::SinkType type = config::SinkType::kafka;
   std::string topic;  // kafka: steps_config topic, else stream_name
   std::string path;   // file
+  uint32_t step = 0;  // its index in Generation::steps
 };
 
 struct Generation {

@@ -37,6 +37,8 @@ class OffsetTracker {
   void hold(uint32_t slot) { ++entries_[slot].pending; }
   // Releases one hold on `slot`; the entry completes when none is left.
   void release(uint32_t slot);
+  // The offset of the incomplete input in `slot`.
+  int64_t offset(uint32_t slot) const { return entries_[slot].offset; }
 
   // One past the last offset that is complete along with all before it, or
   // -1 if none is.
