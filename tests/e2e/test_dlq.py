@@ -99,34 +99,32 @@ def replay(env, config, *args):
     return result.stdout
 
 
-def limits_stop_the_host(env):
-    """error_limits: three failed inputs in a row stop the host, uncommitted."""
+def limits_stop_the_host(env, topic, values, limits, message, stopped_at):
+    """error_limits stop the host at input `stopped_at`, uncommitted."""
     bootstrap = env.bootstrap
-    h.produce(bootstrap, "strict", [(None, v, []) for v in
-                                     (b'{"n": 1}', b"x", b"y", b"z", b'{"n": 2}')])
-    pipeline = env.write("strict.yaml", """source: {name: in, stream_name: strict}
+    h.produce(bootstrap, topic, [(None, v, []) for v in values])
+    pipeline = env.write(topic + ".yaml", """source: {name: in, stream_name: %s}
 steps:
   - {kind: parser, name: parse, format: json}
-  - {kind: sink, name: out, stream_name: strict-out}
-""")
-    config = env.write("strict-d.yaml", h.deployment(source_extra=(
-        "dlq: {topic: strict-dlq}\n"
-        "error_limits: {max_consecutive_failures: 3}")))
-    host = env.start_host(pipeline, config, bootstrap, name="strict")
+  - {kind: sink, name: out, stream_name: %s-out}
+""" % (topic, topic))
+    config = env.write(topic + "-d.yaml", h.deployment(source_extra=(
+        "dlq: {topic: %s-dlq}\nerror_limits: %s" % (topic, limits))))
+    host = env.start_host(pipeline, config, bootstrap, name=topic)
     status = h.wait_for(lambda: host.poll() is not None and (host.returncode,), 60,
                         "the host to stop at the error limit")[0]
     log = env.log(host)
     assert status == 1, (status, log)
-    assert ("too many failed records: 3 inputs in a row failed "
-            "(error_limits.max_consecutive_failures is 3); stopped at strict[0]@3") in log, log
-    committed = h.committed_offsets(bootstrap, "pipeline-in", h.partitions("strict", 1))[0]
-    assert committed <= 3, committed
+    assert f"too many failed records: {message}; stopped at {topic}[0]@{stopped_at}" in log, log
+    committed = h.committed_offsets(bootstrap, "pipeline-in", h.partitions(topic, 1))[0]
+    assert committed <= stopped_at, committed
 
 
 def main():
     with h.Env() as env:
         env.bootstrap = bootstrap = env.start_broker(
-            ["numbers:1", "numbers-dlq:1", "copy:1", "out:1", "strict:1", "strict-dlq:1"])
+            ["numbers:1", "numbers-dlq:1", "copy:1", "out:1", "strict:1", "strict-dlq:1",
+             "ratio:1", "ratio-dlq:1"])
         env.write("schema.json", SCHEMA)
         h.produce(bootstrap, "numbers", [(b"k%d" % i, v.encode(), [("trace", b"t%d" % i)])
                                          for i, (v, _, _) in enumerate(INPUTS)])
@@ -173,7 +171,14 @@ def main():
         summary = replay(env, config, "--group", "g")
         assert "replayed 0 of 0" in summary, summary
 
-        limits_stop_the_host(env)
+        limits_stop_the_host(
+            env, "strict", (b'{"n": 1}', b"x", b"y", b"z", b'{"n": 2}'),
+            "{max_consecutive_failures: 3}",
+            "3 inputs in a row failed (error_limits.max_consecutive_failures is 3)", 3)
+        limits_stop_the_host(
+            env, "ratio", (b'{"n": 1}', b"x", b'{"n": 2}', b"y", b'{"n": 3}', b"z", b"w", b"v"),
+            "{max_failure_ratio: 0.5, ratio_window: 4}",
+            "3 of the last 4 inputs failed (0.75; error_limits.max_failure_ratio is 0.5)", 6)
     print("ok")
 
 
