@@ -1,7 +1,9 @@
 #include "pipeline/chain.h"
 
 #include <chrono>
+#include <utility>
 
+#include "pipeline/generation_diff.h"
 #include "pipeline/utf8.h"
 
 // The per-call context behind the ABI's opaque streams_call.
@@ -68,21 +70,23 @@ std::string branch_names(const StepBinding& step) {
 class Chain::Reducer final : public WindowOps {
  public:
   Reducer(Chain& chain, uint32_t step)
-      : chain_(chain), step_(step), windows_(*chain.generation_->steps[step].spec, *this) {}
+      : chain_(&chain), step_(step), windows_(*chain.generation_->steps[step].spec, *this) {}
   Windows& windows() { return windows_; }
+  // A successor Chain takes this over.
+  void rebind(Chain& chain) { chain_ = &chain; }
 
   int32_t init(std::string* acc) override {
-    streams_call call = chain_.make_call(step_, nullptr);
+    streams_call call = chain_->make_call(step_, nullptr);
     call.accumulator = acc;
     return finish(call, function().init(instance(), &call), acc);
   }
   int32_t add(std::string_view acc, const streams_record& record, std::string* out) override {
-    streams_call call = chain_.make_call(step_, &record);
+    streams_call call = chain_->make_call(step_, &record);
     call.accumulator = out;
     return finish(call, function().add(instance(), bytes(acc), &record, &call), out);
   }
   int32_t merge(std::string_view first, std::string_view second, std::string* out) override {
-    streams_call call = chain_.make_call(step_, nullptr);
+    streams_call call = chain_->make_call(step_, nullptr);
     call.accumulator = out;
     return finish(call, function().merge(instance(), bytes(first), bytes(second), &call), out);
   }
@@ -92,37 +96,37 @@ class Chain::Reducer final : public WindowOps {
     window.struct_size = sizeof(window);
     if (key) window.key = bytes(*key);
     window.timestamp_ms = timestamp_ms;
-    return chain_.with_input(held, [&] {
-      streams_call call = chain_.make_call(step_, &window);
+    return chain_->with_input(held, [&] {
+      streams_call call = chain_->make_call(step_, &window);
       const int32_t status = function().result(instance(), bytes(acc), &window, &call);
-      return chain_.finish_plugin(step_, status, call, window);
+      return chain_->finish_plugin(step_, status, call, window);
     });
   }
   void hold(const HeldInput& input) override {
-    if (chain_.holds_) chain_.holds_->hold(input.token);
+    if (chain_->holds_) chain_->holds_->hold(input.token);
   }
   void release(const HeldInput& input) override {
-    if (chain_.holds_) chain_.holds_->release(input.token);
+    if (chain_->holds_) chain_->holds_->release(input.token);
   }
 
  private:
-  const streams_function& function() const { return *chain_.generation_->steps[step_].function; }
-  void* instance() const { return chain_.instances_[step_]; }
+  const streams_function& function() const { return *chain_->generation_->steps[step_].function; }
+  void* instance() const { return chain_->instances_[step_]; }
   // An init/add/merge must set the accumulator once and emit nothing.
   int32_t finish(const streams_call& call, int32_t status, std::string* acc) {
     if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set) return STREAMS_OK;
     if (status == STREAMS_OK) {
       acc->clear();
-      return reported(chain_.report(step_, STREAMS_ERR_CONTRACT,
-                                    "an aggregate's init, add and merge set the accumulator "
-                                    "once and emit nothing",
-                                    call.input ? *call.input : *empty_record()));
+      return reported(chain_->report(step_, STREAMS_ERR_CONTRACT,
+                                     "an aggregate's init, add and merge set the accumulator "
+                                     "once and emit nothing",
+                                     call.input ? *call.input : *empty_record()));
     }
     return reported(
-        chain_.finish_plugin(step_, status, call, call.input ? *call.input : *empty_record()));
+        chain_->finish_plugin(step_, status, call, call.input ? *call.input : *empty_record()));
   }
 
-  Chain& chain_;
+  Chain* chain_;
   uint32_t step_;
   Windows windows_;
 };
@@ -143,35 +147,85 @@ std::unique_ptr<Chain> Chain::create(std::shared_ptr<const Generation> generatio
     return nullptr;
   }
   std::unique_ptr<Chain> chain(new Chain(std::move(generation), std::move(sinks), errors, holds));
-  const auto& steps = chain->generation_->steps;
-  chain->apis_.reserve(steps.size());
-  for (const StepBinding& step : steps) {
-    streams_host_api api = make_host_api(step);
-    api.emit = &emit_cb;
-    api.set_error = &set_error_cb;
-    api.origin = &origin_cb;
-    api.select_branch = &select_branch_cb;
-    api.set_accumulator = &set_accumulator_cb;
-    chain->apis_.push_back(api);
-  }
-  if (!chain->create_state(error)) return nullptr;
+  chain->make_apis();
+  if (!chain->create_state(nullptr, error)) return nullptr;
   return chain;
 }
 
-bool Chain::create_state(std::string* error) {
+std::unique_ptr<Chain> Chain::create_successor(std::shared_ptr<const Generation> generation,
+                                               const Chain& previous, std::string* error) {
+  if (previous.sinks_.size() != generation->sinks.size()) {
+    *error = "internal: a successor Chain needs the same sinks";
+    return nullptr;
+  }
+  std::unique_ptr<Chain> chain(
+      new Chain(std::move(generation), previous.sinks_, previous.errors_, previous.holds_));
+  chain->make_apis();
+  if (!chain->create_state(&previous, error)) return nullptr;
+  return chain;
+}
+
+ChainResult Chain::take_over(Chain& previous) {
+  const Generation& before = *previous.generation_;
+  const bool carry = state_carries_over(before, *generation_);
+  if (!carry && previous.finish() == ChainResult::fatal) stopping_ = true;
+  for (size_t i = 0; i < kept_.size(); ++i) {
+    if (!kept_[i]) continue;
+    instances_[i] = std::exchange(previous.instances_[i], nullptr);
+    key_instances_[i] = std::exchange(previous.key_instances_[i], nullptr);
+    apis_[i] = std::move(previous.apis_[i]);  // the one the instances hold
+    apis_[i]->host_ctx = const_cast<StepBinding*>(&generation_->steps[i]);
+  }
+  if (carry) {
+    for (uint32_t i = 0; i < batchers_.size(); ++i) {
+      if (previous.batchers_[i]) batchers_[i] = std::move(previous.batchers_[i]);
+      if (previous.reducers_[i]) {
+        reducers_[i] = std::move(previous.reducers_[i]);
+        reducers_[i]->rebind(*this);
+      }
+    }
+  }
+  return result_of(STREAMS_OK);
+}
+
+bool Chain::create_instances(uint32_t i, std::string* why) {
+  const StepBinding& step = generation_->steps[i];
+  if (step.function && !(instances_[i] = create_instance(step, *step.function, *apis_[i], why))) {
+    return false;
+  }
+  return !step.key_function ||
+         (key_instances_[i] = create_instance(step, *step.key_function, *apis_[i], why));
+}
+
+void Chain::make_apis() {
+  const auto& steps = generation_->steps;
+  apis_.reserve(steps.size());
+  for (const StepBinding& step : steps) {
+    auto api = std::make_unique<streams_host_api>(make_host_api(step));
+    api->emit = &emit_cb;
+    api->set_error = &set_error_cb;
+    api->origin = &origin_cb;
+    api->select_branch = &select_branch_cb;
+    api->set_accumulator = &set_accumulator_cb;
+    apis_.push_back(std::move(api));
+  }
+}
+
+bool Chain::create_state(const Chain* previous, std::string* error) {
   const auto& steps = generation_->steps;
   instances_.assign(steps.size(), nullptr);
   key_instances_.assign(steps.size(), nullptr);
+  kept_.assign(steps.size(), false);
   codec_scratch_.resize(steps.size());
   batchers_.resize(steps.size());
   reducers_.resize(steps.size());
+  const bool same = previous && same_shape(*previous->generation_, *generation_);
   std::string why;
   for (uint32_t i = 0; i < steps.size(); ++i) {
     const StepBinding& step = steps[i];
-    if ((step.function &&
-         !(instances_[i] = create_instance(step, *step.function, apis_[i], &why))) ||
-        (step.key_function &&
-         !(key_instances_[i] = create_instance(step, *step.key_function, apis_[i], &why)))) {
+    // Kept instances are taken over from `previous` in take_over().
+    kept_[i] = same && step.function && same_instances(previous->generation_->steps[i], step);
+    if (!kept_[i] && !create_instances(i, &why)) {
       *error =
           "step '" + step.name + "': plugin '" + step.plugin + "' failed to initialise: " + why;
       return false;

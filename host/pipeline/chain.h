@@ -8,7 +8,11 @@
 // on event time, on tick() (time limits) and on finish() (end of input).
 //
 // Lifetime: one Chain per assigned partition; it owns one instance of each
-// plugin step's function and holds the Generation they came from.
+// plugin step's function and holds the Generation they came from. A reload
+// replaces a partition's Chain by a successor (create_successor, then
+// take_over between two inputs), which keeps the instances of unchanged
+// steps and, when the graph and the stateful steps are unchanged, the open
+// batches and windows.
 // Thread: all calls on the partition's processing thread.
 #pragma once
 
@@ -84,6 +88,17 @@ class Chain {
   static std::unique_ptr<Chain> create(std::shared_ptr<const Generation> generation,
                                        std::vector<OutputSink*> sinks, ErrorHandler& errors,
                                        std::string* error, InputHolds* holds = nullptr);
+  // A Chain of `generation` to replace `previous` (same sinks, error
+  // handler and holds), which is not touched: instances are created for
+  // the steps that cannot keep previous's (see same_instances). On failure
+  // returns nullptr with *error.
+  static std::unique_ptr<Chain> create_successor(std::shared_ptr<const Generation> generation,
+                                                 const Chain& previous, std::string* error);
+  // Takes over from `previous`, the Chain given to create_successor: its
+  // kept instances, and its open batches and windows when they carry over
+  // (state_carries_over); otherwise `previous` emits them first, as at the
+  // end of input. `previous` is left to be destroyed.
+  ChainResult take_over(Chain& previous);
   ~Chain();
   Chain(const Chain&) = delete;
   Chain& operator=(const Chain&) = delete;
@@ -110,7 +125,12 @@ class Chain {
   class Reducer;
   Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
         ErrorHandler& errors, InputHolds* holds);
-  bool create_state(std::string* error);
+  // `previous`: a Chain whose instances of unchanged steps will be taken
+  // over (none are created for them here).
+  bool create_state(const Chain* previous, std::string* error);
+  void make_apis();
+  // The function instances of step `i`; false with *why on failure.
+  bool create_instances(uint32_t i, std::string* why);
   int32_t run(uint32_t step, const streams_record& record);
   streams_call make_call(uint32_t step, const streams_record* input);
   int32_t run_plugin(uint32_t step, const streams_record& record);
@@ -138,9 +158,12 @@ class Chain {
   std::shared_ptr<const Generation> generation_;
   std::vector<OutputSink*> sinks_;
   ErrorHandler& errors_;
-  std::vector<streams_host_api> apis_;  // by step; host_ctx = its binding
-  std::vector<void*> instances_;        // by step; null for built-in steps
-  std::vector<void*> key_instances_;    // by step; reduce steps with group_by
+  // By step; host_ctx = its binding. Heap-allocated: an instance keeps its
+  // api pointer, and a successor takes both over.
+  std::vector<std::unique_ptr<streams_host_api>> apis_;
+  std::vector<bool> kept_;            // by step; instances to take over from the predecessor
+  std::vector<void*> instances_;      // by step; null for built-in steps
+  std::vector<void*> key_instances_;  // by step; reduce steps with group_by
   InputHolds* holds_;
   std::vector<std::unique_ptr<CodecScratch>> codec_scratch_;  // by step; codec steps
   std::vector<std::unique_ptr<Batcher>> batchers_;            // by step; batch steps

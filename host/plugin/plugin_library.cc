@@ -2,6 +2,8 @@
 
 #define BOOST_DLL_USE_STD_FS
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vector>  // before Boost.DLL: 1.74's library_info.hpp uses it without including it
@@ -13,13 +15,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <vector>
+
+#include "common/log.h"
 
 namespace streams::plugin {
 
 struct PluginLibrary::Handle {
   boost::dll::shared_library library;
+  std::string staged;  // the private copy's name (unlinked once open)
 };
 
 namespace {
@@ -47,8 +51,15 @@ std::string check_entry_symbol(const std::string& path) {
          " (not a streams plugin, or built without STREAMS_PLUGIN)";
 }
 
+FileIdentity identity_of(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+          static_cast<uint64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
 // Copies `path` to a new private file; returns its path or "" with *error.
-std::string stage_copy(const std::string& path, std::string* error) {
+// *identity: the file as it was when the copy started.
+std::string stage_copy(const std::string& path, FileIdentity* identity, std::string* error) {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/streams-plugin-XXXXXX.so";
   std::vector<char> name(pattern.begin(), pattern.end());
@@ -58,24 +69,25 @@ std::string stage_copy(const std::string& path, std::string* error) {
     *error = "cannot create a staged copy in " + pattern + ": " + std::strerror(errno);
     return "";
   }
-  std::ifstream in(path, std::ios::binary);
+  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  bool ok = in >= 0 && ::fstat(in, &st) == 0;
+  if (ok) *identity = identity_of(st);
   std::vector<char> buf(1 << 16);
-  bool ok = static_cast<bool>(in);
-  while (ok && in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  for (ssize_t got = 1; ok && got > 0;) {
+    got = ::read(in, buf.data(), buf.size());
+    ok = got >= 0;
     const char* p = buf.data();
-    for (std::streamsize left = in.gcount(); left > 0;) {
-      ssize_t n = ::write(fd, p, static_cast<size_t>(left));
-      if (n <= 0) {
-        ok = false;
-        break;
-      }
+    for (ssize_t left = got; ok && left > 0;) {
+      const ssize_t n = ::write(fd, p, static_cast<size_t>(left));
+      ok = n > 0;
       p += n;
       left -= n;
     }
   }
+  if (in >= 0) ::close(in);
   ::close(fd);
-  if (!ok || in.bad()) {
+  if (!ok) {
     ::unlink(name.data());
     *error = "cannot copy to a staged file " + std::string(name.data());
     return "";
@@ -84,6 +96,13 @@ std::string stage_copy(const std::string& path, std::string* error) {
 }
 
 }  // namespace
+
+bool identify(const std::string& path, FileIdentity* out) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  *out = identity_of(st);
+  return true;
+}
 
 std::string check_descriptor(const streams_plugin* d) {
   if (!d) return "entry point returned no descriptor";
@@ -124,9 +143,11 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string& path, std:
     return fail(std::string("cannot read: ") + std::strerror(errno));
   std::string why = check_entry_symbol(path);
   if (!why.empty()) return fail(why);
-  std::string staged = stage_copy(path, &why);
+  FileIdentity identity;
+  std::string staged = stage_copy(path, &identity, &why);
   if (staged.empty()) return fail(why);
   auto handle = std::make_unique<Handle>();
+  handle->staged = staged;
   boost::dll::fs::error_code ec;
   handle->library.load(boost::dll::fs::path(staged),
                        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
@@ -139,14 +160,26 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string& path, std:
   const streams_plugin* descriptor = entry();
   why = check_descriptor(descriptor);
   if (!why.empty()) return fail(why);
-  return std::shared_ptr<PluginLibrary>(new PluginLibrary(path, std::move(handle), descriptor));
+  std::shared_ptr<PluginLibrary> library(new PluginLibrary(path, std::move(handle), descriptor));
+  library->identity_ = identity;
+  return library;
 }
 
 PluginLibrary::PluginLibrary(std::string path, std::unique_ptr<Handle> handle,
                              const streams_plugin* descriptor)
     : path_(std::move(path)), handle_(std::move(handle)), descriptor_(descriptor) {}
 
-PluginLibrary::~PluginLibrary() = default;
+PluginLibrary::~PluginLibrary() {
+  handle_->library.unload();
+  // glibc finds a loaded object by its name, even once the file is gone.
+  if (void* still = ::dlopen(handle_->staged.c_str(), RTLD_LAZY | RTLD_NOLOAD)) {
+    ::dlclose(still);
+    log::warn("plugin " + path_ +
+              ": its code is still mapped after unloading (STB_GNU_UNIQUE symbols, a "
+              "thread_local with a destructor, or RTLD_NODELETE keep it); build plugins with "
+              "streams_add_plugin()");
+  }
+}
 
 const streams_function* PluginLibrary::find(std::string_view name) const {
   for (size_t i = 0; i < descriptor_->function_count; ++i) {

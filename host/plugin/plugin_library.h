@@ -1,11 +1,14 @@
 // One loaded plugin library (control plane).
 //
-// Lifetime: held by shared_ptr by the registry and by every function instance
-// made from it, so the code stays mapped until the last instance is gone.
+// Lifetime: held by shared_ptr by every generation and function instance made
+// from it, so the code stays mapped until the last instance is gone. The
+// destructor unloads it and logs a warning if the code stays mapped anyway
+// (STB_GNU_UNIQUE symbols, a thread_local with a destructor, RTLD_NODELETE).
 // Thread: load() on the control thread; the accessors are immutable after
 // load and safe from any thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -13,6 +16,20 @@
 #include <streams/plugin_abi.h>
 
 namespace streams::plugin {
+
+// What a plugin file was when it was loaded: a file replaced (renamed over)
+// or rewritten in place compares unequal.
+struct FileIdentity {
+  uint64_t device = 0, inode = 0, size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileIdentity& o) const {
+    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
+  }
+  bool operator!=(const FileIdentity& o) const { return !(*this == o); }
+};
+
+// The identity of the file at `path` now; false if it cannot be read.
+bool identify(const std::string& path, FileIdentity* out);
 
 class PluginLibrary {
  public:
@@ -32,6 +49,8 @@ class PluginLibrary {
   PluginLibrary& operator=(const PluginLibrary&) = delete;
 
   const std::string& path() const { return path_; }
+  // The file as it was copied for loading.
+  const FileIdentity& identity() const { return identity_; }
   std::string_view name() const { return descriptor_->name; }
   std::string_view version() const { return descriptor_->version ? descriptor_->version : ""; }
   // The function called `name`, or nullptr. Valid while *this lives.
@@ -44,6 +63,7 @@ class PluginLibrary {
   PluginLibrary(std::string path, std::unique_ptr<Handle> handle, const streams_plugin* descriptor);
 
   std::string path_;
+  FileIdentity identity_;
   std::unique_ptr<Handle> handle_;
   const streams_plugin* descriptor_;
 };

@@ -5,8 +5,6 @@
 namespace streams::plugin {
 
 std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std::string* error) {
-  auto it = loaded_.find(name);
-  if (it != loaded_.end()) return it->second;
   const std::string plain = dir_ + "/" + name + ".so";
   const std::string prefixed = dir_ + "/lib" + name + ".so";
   const std::string* path = nullptr;
@@ -18,6 +16,11 @@ std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std:
     *error = "plugin '" + name + "' not found: no " + plain + " or " + prefixed;
     return nullptr;
   }
+  FileIdentity now;
+  auto& slot = loaded_[name];
+  if (auto known = slot.lock()) {
+    if (known->path() == *path && identify(*path, &now) && now == known->identity()) return known;
+  }
   auto library = PluginLibrary::load(*path, error);
   if (!library) return nullptr;
   if (library->name() != name) {
@@ -25,7 +28,7 @@ std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std:
         *path + ": the file is plugin '" + std::string(library->name()) + "', not '" + name + "'";
     return nullptr;
   }
-  loaded_.emplace(name, library);
+  slot = library;
   return library;
 }
 

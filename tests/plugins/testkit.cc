@@ -83,6 +83,19 @@ class WithConfig {
   std::string buf_;
 };
 
+// Numbers the records this instance saw: emits "VALUE#N", N from 1.
+class Numbered {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    buf_.assign(in.value()).append("#").append(std::to_string(++count_));
+    return out.emit_value(buf_);
+  }
+
+ private:
+  uint64_t count_ = 0;
+  std::string buf_;
+};
+
 // Emits each comma-separated part of the value (none for an empty value).
 class Split {
  public:
@@ -193,4 +206,5 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::map<Rekey>("rekey"), streams::map<WithConfig>("with_config"),
                streams::flat_map<Split>("split"), streams::route<ByPrefix>("by_prefix"),
                streams::map<PrefixKey>("prefix_key"), streams::aggregate<Count>("count"),
-               streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"))
+               streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"),
+               streams::map<Numbered>("numbered"))

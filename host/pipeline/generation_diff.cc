@@ -1,0 +1,140 @@
+#include "pipeline/generation_diff.h"
+
+#include <tuple>
+
+namespace streams::pipeline {
+namespace {
+
+using config::StepDeployment;
+using config::StepKind;
+
+// What a running consumer or producer was built from (locations aside).
+auto client_settings(const StepDeployment& d) {
+  return std::tie(d.bootstrap_servers, d.consumer_group, d.topic, d.auto_offset_reset,
+                  d.override_params, d.max_in_flight_messages, d.max_in_flight_bytes);
+}
+
+auto source_settings(const StepDeployment& d) {
+  return std::tuple_cat(client_settings(d),
+                        std::tie(d.commit_interval_ms, d.drain_timeout_ms, d.error_policy,
+                                 d.dlq.topic, d.dlq.bootstrap_servers, d.dlq.override_params,
+                                 d.error_limits.max_consecutive_failures,
+                                 d.error_limits.max_failure_ratio, d.error_limits.ratio_window));
+}
+
+std::string source_change(const Generation& a, const Generation& b) {
+  if (a.pipeline.source.name != b.pipeline.source.name || a.source_topic() != b.source_topic() ||
+      a.consumer_group() != b.consumer_group()) {
+    return "the source (its name, topic or consumer group) changed";
+  }
+  if (source_settings(a.source_settings()) != source_settings(b.source_settings())) {
+    return "the source's steps_config (brokers, settings, dlq or error handling) changed";
+  }
+  return "";
+}
+
+std::string sink_change(const Generation& a, const Generation& b) {
+  if (a.sinks.size() != b.sinks.size()) return "the sinks changed";
+  for (size_t i = 0; i < a.sinks.size(); ++i) {
+    const SinkBinding &x = a.sinks[i], &y = b.sinks[i];
+    if (x.name != y.name || x.type != y.type || x.topic != y.topic || x.path != y.path) {
+      return "sink '" + x.name + "' changed";
+    }
+    if (x.type == config::SinkType::kafka &&
+        client_settings(a.sink_deployment(i)) != client_settings(b.sink_deployment(i))) {
+      return "the steps_config of sink '" + x.name + "' changed";
+    }
+  }
+  return "";
+}
+
+auto batch_settings(const config::StepSpec& s) {
+  return std::tie(s.format, s.max_count, s.max_wait_ms);
+}
+
+auto reduce_settings(const config::StepSpec& s) {
+  return std::tie(s.window.by_time, s.window.size, s.window.slide, s.allowed_lateness_ms,
+                  s.idle_flush_ms, s.group_plugin, s.group_function);
+}
+
+std::string plugin_text(const StepBinding& s) {
+  return s.plugin + " " + s.plugin_version + " (" + s.library->path() + ")";
+}
+
+// The changes to step `b`, which has `a`'s place in the graph.
+void step_changes(const StepBinding& a, const StepBinding& b, std::vector<std::string>* out) {
+  const std::string step = "step '" + b.name + "': ";
+  if (a.function && b.function && a.library != b.library) {
+    out->push_back(step + "plugin " + plugin_text(a) + " -> " + plugin_text(b));
+  } else if (a.function != b.function) {
+    out->push_back(step + "function " + b.spec->function);
+  }
+  if (a.config_json != b.config_json) out->push_back(step + "config " + b.config_json);
+  if (a.key_library != b.key_library || a.key_function != b.key_function) {
+    out->push_back(step + "group_by function");
+  }
+  const config::StepSpec &x = *a.spec, &y = *b.spec;
+  if ((b.kind == StepKind::batch && batch_settings(x) != batch_settings(y)) ||
+      (b.kind == StepKind::reduce && reduce_settings(x) != reduce_settings(y)) ||
+      ((b.kind == StepKind::parser || b.kind == StepKind::serializer) &&
+       std::tie(x.format, x.schema_path) != std::tie(y.format, y.schema_path)) ||
+      std::tie(a.header, a.header_value) != std::tie(b.header, b.header_value)) {
+    out->push_back(step + "settings");
+  }
+}
+
+}  // namespace
+
+bool same_shape(const Generation& a, const Generation& b) {
+  if (a.steps.size() != b.steps.size()) return false;
+  for (size_t i = 0; i < a.steps.size(); ++i) {
+    const StepBinding &x = a.steps[i], &y = b.steps[i];
+    if (x.name != y.name || x.kind != y.kind || x.next != y.next || x.sink != y.sink ||
+        x.branches.size() != y.branches.size()) {
+      return false;
+    }
+    for (size_t j = 0; j < x.branches.size(); ++j) {
+      if (x.branches[j].name != y.branches[j].name || x.branches[j].step != y.branches[j].step) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool same_instances(const StepBinding& before, const StepBinding& after) {
+  return before.function == after.function && before.key_function == after.key_function &&
+         before.library == after.library && before.key_library == after.key_library &&
+         before.config_json == after.config_json;
+}
+
+bool state_carries_over(const Generation& before, const Generation& after) {
+  if (!same_shape(before, after)) return false;
+  for (size_t i = 0; i < after.steps.size(); ++i) {
+    const StepBinding &x = before.steps[i], &y = after.steps[i];
+    if (y.kind == StepKind::batch && batch_settings(*x.spec) != batch_settings(*y.spec)) {
+      return false;
+    }
+    if (y.kind == StepKind::reduce &&
+        (reduce_settings(*x.spec) != reduce_settings(*y.spec) || !same_instances(x, y))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+GenerationDiff diff_generations(const Generation& before, const Generation& after) {
+  GenerationDiff diff;
+  diff.needs_restart = source_change(before, after);
+  if (diff.needs_restart.empty()) diff.needs_restart = sink_change(before, after);
+  if (!same_shape(before, after)) {
+    diff.changes.push_back("the graph (steps, their kinds or edges)");
+    return diff;
+  }
+  for (size_t i = 0; i < after.steps.size(); ++i) {
+    step_changes(before.steps[i], after.steps[i], &diff.changes);
+  }
+  return diff;
+}
+
+}  // namespace streams::pipeline

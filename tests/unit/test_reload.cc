@@ -1,0 +1,166 @@
+// Reload on the data plane and its control-plane helpers: what a successor
+// Chain keeps (instances, open batches), what a diff of two generations
+// reports, and when the registry loads a plugin file again.
+#define BOOST_TEST_MODULE reload
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+
+#include "chain_fixture.h"
+#include "pipeline/generation_diff.h"
+
+using namespace streams;
+using namespace streams::testing;
+
+namespace {
+
+const char* kDeployment = R"(pipeline:
+  segments:
+    - steps_config:
+        in: {bootstrap_servers: ["x:1"]}
+        out: {bootstrap_servers: ["x:1"]}
+)";
+
+// Generations built from pipeline texts by one registry, as the reload
+// controller does, and one partition's Chain moving between them.
+struct Reloads {
+  TempDir dir;
+  plugin::PluginRegistry registry{TEST_PLUGINS_DIR};
+  FakeSink out;
+  FakeErrors errors;
+  std::unique_ptr<pipeline::Chain> chain;
+  int64_t offset = 0;
+
+  std::shared_ptr<const pipeline::Generation> build(const std::string& steps,
+                                                    const std::string& deployment = kDeployment) {
+    config::Diagnostics diag;
+    config::PipelineSpec spec;
+    config::DeploymentConfig d;
+    BOOST_REQUIRE(
+        config::load_pipeline_spec(dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag));
+    BOOST_REQUIRE(config::load_deployment_config(dir.write("d.yaml", deployment), &d, diag));
+    auto g = pipeline::build_generation(std::move(spec), std::move(d), 0, registry, diag);
+    BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+    return g;
+  }
+  void start(const std::string& steps) {
+    std::string error;
+    chain = pipeline::Chain::create(build(steps), {&out}, errors, &error);
+    BOOST_REQUIRE_MESSAGE(chain, error);
+  }
+  void reload(const std::string& steps) {
+    std::string error;
+    auto next = pipeline::Chain::create_successor(build(steps), *chain, &error);
+    BOOST_REQUIRE_MESSAGE(next, error);
+    BOOST_TEST((next->take_over(*chain) == pipeline::ChainResult::ok));
+    chain = std::move(next);
+  }
+  void send(const std::string& value) {
+    streams_record r{};
+    r.struct_size = sizeof(r);
+    r.value = view_bytes(value);
+    const streams_origin origin{sizeof(streams_origin), "input", 0, offset};
+    BOOST_TEST(
+        (chain->process(r, origin, static_cast<uint64_t>(offset++)) == pipeline::ChainResult::ok));
+  }
+  std::vector<std::string> values() const {
+    std::vector<std::string> v;
+    for (const auto& w : out.written) v.push_back(w.value);
+    return v;
+  }
+};
+
+const char* kNumbered = "  - {kind: map, name: num, plugin: testkit, function: numbered}\n";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_unchanged_step_keeps_its_instance_across_a_reload) {
+  Reloads r;
+  r.start(kNumbered);
+  r.send("a");
+  r.send("b");
+  r.reload(kNumbered);  // the same pipeline, built anew
+  r.send("c");
+  BOOST_TEST(r.values() == (std::vector<std::string>{"a#1", "b#2", "c#3"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_step_whose_config_changed_gets_a_new_instance) {
+  Reloads r;
+  r.start(kNumbered);
+  r.send("a");
+  r.reload("  - {kind: map, name: num, plugin: testkit, function: numbered, config: {x: 1}}\n");
+  r.send("b");
+  BOOST_TEST(r.values() == (std::vector<std::string>{"a#1", "b#1"}));
+}
+
+BOOST_AUTO_TEST_CASE(an_open_batch_carries_over_when_only_a_plugin_config_changed) {
+  Reloads r;
+  const std::string batch = "  - {kind: batch, name: b, max_count: 3, format: json}\n";
+  r.start("  - {kind: map, name: up, plugin: testkit, function: upper}\n" + batch);
+  r.send("1");
+  r.send("2");
+  r.reload("  - {kind: map, name: up, plugin: testkit, function: upper, config: {x: 1}}\n" + batch);
+  BOOST_TEST(r.values().empty());
+  r.send("3");
+  BOOST_TEST(r.values() == (std::vector<std::string>{"[1,2,3]"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_graph_emits_the_open_batch_at_the_swap) {
+  Reloads r;
+  r.start("  - {kind: batch, name: b, max_count: 3, format: json}\n");
+  r.send("1");
+  r.send("2");
+  r.reload("  - {kind: batch, name: b, max_count: 2, format: json}\n");
+  BOOST_TEST(r.values() == (std::vector<std::string>{"[1,2]"}));  // by the old settings
+  r.send("3");
+  r.send("4");
+  BOOST_TEST(r.values() == (std::vector<std::string>{"[1,2]", "[3,4]"}));
+}
+
+BOOST_AUTO_TEST_CASE(the_diff_names_changed_steps_and_what_needs_a_restart) {
+  Reloads r;
+  auto a = r.build(kNumbered);
+  auto same = r.build(kNumbered);
+  BOOST_TEST(pipeline::diff_generations(*a, *same).changes.empty());
+  BOOST_TEST(pipeline::diff_generations(*a, *same).needs_restart.empty());
+  BOOST_TEST(a->steps[0].library == same->steps[0].library);  // loaded once
+
+  auto config =
+      r.build("  - {kind: map, name: num, plugin: testkit, function: numbered, config: {x: 1}}\n");
+  auto d = pipeline::diff_generations(*a, *config);
+  BOOST_REQUIRE(d.changes.size() == 1u);
+  BOOST_TEST(d.changes[0] == "step 'num': config {\"x\":1}");
+
+  auto graph = r.build(std::string(kNumbered) +
+                       "  - {kind: map, name: up, plugin: testkit, function: upper}\n");
+  BOOST_TEST(pipeline::diff_generations(*a, *graph).changes.size() == 1u);
+  BOOST_TEST(!pipeline::same_shape(*a, *graph));
+
+  std::string moved_sink = kDeployment;
+  moved_sink.replace(moved_sink.find("out: {"), 6, "out: {topic: elsewhere, ");
+  auto sink = r.build(kNumbered, moved_sink);
+  BOOST_TEST(pipeline::diff_generations(*a, *sink).needs_restart == "sink 'out' changed");
+}
+
+BOOST_AUTO_TEST_CASE(the_registry_loads_a_rewritten_plugin_file_again) {
+  TempDir dir;
+  namespace fs = std::filesystem;
+  const std::string so = dir.path() + "/testkit.so";
+  fs::copy_file(std::string(TEST_PLUGINS_DIR) + "/testkit.so", so);
+  plugin::PluginRegistry registry(dir.path());
+  std::string error;
+  auto first = registry.get("testkit", &error);
+  BOOST_REQUIRE_MESSAGE(first, error);
+  BOOST_TEST(registry.get("testkit", &error) == first);
+  // Rewritten in place: same inode, new contents and modification time.
+  fs::copy_file(std::string(TEST_PLUGINS_DIR) + "/testkit.so", so,
+                fs::copy_options::overwrite_existing);
+  fs::last_write_time(so, fs::last_write_time(so) + std::chrono::seconds(1));
+  auto second = registry.get("testkit", &error);
+  BOOST_REQUIRE_MESSAGE(second, error);
+  BOOST_TEST(second != first);
+  // The registry does not keep a library alive: unused, it is unloaded.
+  std::weak_ptr<plugin::PluginLibrary> unused = first;
+  first.reset();
+  BOOST_TEST(unused.expired());
+}
