@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "admin/admin_server.h"
 #include "common/log.h"
 #include "config/deployment_config.h"
 #include "config/pipeline_config.h"
@@ -13,6 +14,8 @@
 #include "local/local_runtime.h"
 #include "pipeline/generation.h"
 #include "plugin/plugin_registry.h"
+#include "reload/control_plane.h"
+#include "reload/reload_controller.h"
 
 namespace streams::cli {
 namespace {
@@ -27,8 +30,10 @@ std::string resolve_plugins_dir(const PipelineArgs& args, const config::Deployme
 
 // `kafka`: the generation will run on Kafka (brokers required and client
 // settings checked); else locally, where the deployment file is optional.
+// Plugins come from `registry`, pointed at the plugins directory.
 std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool kafka,
-                                                 config::Diagnostics& diag) {
+                                                 config::Diagnostics& diag,
+                                                 plugin::PluginRegistry& registry) {
   config::PipelineSpec pipeline;
   config::DeploymentConfig deployment;
   const bool pipeline_ok = config::load_pipeline_spec(args.pipeline_path, &pipeline, diag);
@@ -39,12 +44,33 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
     deployment.segments.emplace_back();
   }
   if (!pipeline_ok || !deployment_ok) return nullptr;
-  plugin::PluginRegistry registry(resolve_plugins_dir(args, deployment));
+  registry.set_dir(resolve_plugins_dir(args, deployment));
   auto generation =
       pipeline::build_generation(std::move(pipeline), std::move(deployment),
                                  static_cast<size_t>(args.segment_id), registry, diag, kafka);
   if (generation && kafka) kafka::check_kafka_confs(*generation, diag);
   return diag.ok() ? generation : nullptr;
+}
+
+// The directory and name of `path`.
+reload::WatchSpec watch_file(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path, ""};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1), ""};
+}
+
+reload::ControlOptions control_options(const RunArgs& args, const std::string& plugins_dir) {
+  reload::ControlOptions o;
+  if (args.admin_port >= 0) {
+    o.admin_address = "127.0.0.1";
+    o.admin_port = static_cast<uint16_t>(args.admin_port);
+  }
+  if (args.watch) {
+    o.watch = {watch_file(args.pipeline.pipeline_path),
+               watch_file(args.pipeline.config_path),
+               {plugins_dir, "", ".so"}};
+  }
+  return o;
 }
 
 config::ErrorPolicy error_policy(const RunArgs& args, const pipeline::Generation& g) {
@@ -119,7 +145,8 @@ bool dlq_from_config(const DlqReplayArgs& args, kafka::ReplayOptions* o) {
 
 int validate_command(const PipelineArgs& args) {
   config::Diagnostics diag;
-  auto generation = load(args, /*kafka=*/true, diag);
+  plugin::PluginRegistry registry("");
+  auto generation = load(args, /*kafka=*/true, diag, registry);
   report(diag);
   if (!generation) return 2;
   std::string sinks;
@@ -190,7 +217,8 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     return 2;
   }
   config::Diagnostics diag;
-  auto generation = load(args.pipeline, kafka, diag);
+  auto registry = std::make_unique<plugin::PluginRegistry>("");
+  auto generation = load(args.pipeline, kafka, diag, *registry);
   report(diag);
   if (!generation) return 2;
   for (const auto& step : generation->steps) {
@@ -208,7 +236,44 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     std::fprintf(stderr, "error: %s\n", error.c_str());
     return 1;
   }
-  return runtime->run(stop);
+  const std::string plugins_dir = registry->dir();
+  reload::ReloadController controller(
+      generation, std::move(registry),
+      [&args](plugin::PluginRegistry& r, config::Diagnostics& d) {
+        return load(args.pipeline, /*kafka=*/true, d, r);
+      },
+      *runtime);
+  auto control =
+      reload::ControlPlane::start(controller, control_options(args, plugins_dir), &error);
+  if (!control) {
+    std::fprintf(stderr, "error: %s\n", error.c_str());
+    return 2;
+  }
+  const int status = runtime->run(stop);
+  control.reset();  // no reload outlives the runtime
+  return status;
+}
+
+int reload_command(const AdminArgs& args) {
+  const admin::Response r = admin::request("127.0.0.1", static_cast<uint16_t>(args.admin_port),
+                                           "POST", "/reload", args.timeout_ms);
+  if (r.status == 0) {
+    std::fprintf(stderr, "error: %s\n", r.body.c_str());
+    return 2;
+  }
+  std::fputs(r.body.c_str(), stdout);
+  return r.status == 200 ? 0 : 1;
+}
+
+int status_command(const AdminArgs& args) {
+  const admin::Response r = admin::request("127.0.0.1", static_cast<uint16_t>(args.admin_port),
+                                           "GET", "/status", args.timeout_ms);
+  if (r.status == 0) {
+    std::fprintf(stderr, "error: %s\n", r.body.c_str());
+    return 2;
+  }
+  std::fputs(r.body.c_str(), stdout);
+  return r.status == 200 ? 0 : 1;
 }
 
 }  // namespace streams::cli

@@ -22,6 +22,10 @@ struct RunArgs {
   std::string name;
   std::string log_level = "info";
   std::string error_policy;  // empty: the deployment's
+  // kafka runtime: the admin endpoint on 127.0.0.1 (-1: none, 0: any free
+  // port), and whether changed files trigger a reload.
+  int admin_port = -1;
+  bool watch = true;
   // local runtime
   std::string input = "-";
   std::string input_format = "lines";
@@ -49,7 +53,16 @@ struct DlqReplayArgs {
   int timeout_ms = 30000;
 };
 
+// `streams-host reload` and `status`: a running host's admin endpoint.
+struct AdminArgs {
+  int admin_port = 0;
+  int timeout_ms = 120000;
+};
+
 int run_command(const RunArgs& args, const std::atomic<bool>& stop);
+// Exit status 0: applied or unchanged; 1: refused; 2: no answer.
+int reload_command(const AdminArgs& args);
+int status_command(const AdminArgs& args);
 int graph_command(const GraphArgs& args);
 int validate_command(const PipelineArgs& args);
 int dlq_replay_command(const DlqReplayArgs& args, const std::atomic<bool>& stop);

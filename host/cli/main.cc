@@ -70,6 +70,29 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fail", "skip-and-count"}));
   run_cmd->add_option("--log-level", run.log_level, "debug, info, warn or error")
       ->capture_default_str();
+  run_cmd
+      ->add_option("--admin-port", run.admin_port,
+                   "Serve GET /status and POST /reload on 127.0.0.1:PORT (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  run_cmd->add_flag("!--no-watch", run.watch,
+                    "Do not reload when the pipeline, the deployment config or a plugin "
+                    "file changes");
+
+  streams::cli::AdminArgs reload;
+  CLI::App* reload_cmd = app.add_subcommand(
+      "reload",
+      "Reload a running host's pipeline, config and plugins and print the outcome (exit 0:\n"
+      "applied or nothing changed, 1: refused, the old generation runs on)");
+  streams::cli::AdminArgs status;
+  CLI::App* status_cmd = app.add_subcommand("status", "Print a running host's status (JSON)");
+  for (auto [cmd, args] : {std::pair{reload_cmd, &reload}, std::pair{status_cmd, &status}}) {
+    cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
+        ->required()
+        ->check(CLI::Range(1, 65535));
+    cmd->add_option("--timeout-ms", args->timeout_ms, "How long to wait for the answer")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+  }
 
   streams::cli::PipelineArgs validate;
   CLI::App* validate_cmd =
@@ -141,6 +164,8 @@ int main(int argc, char** argv) {
   install_signal_handlers();
 
   if (*run_cmd) return streams::cli::run_command(run, g_stop);
+  if (*reload_cmd) return streams::cli::reload_command(reload);
+  if (*status_cmd) return streams::cli::status_command(status);
   if (*validate_cmd) return streams::cli::validate_command(validate);
   if (*graph_cmd) return streams::cli::graph_command(graph);
   if (*dlq_cmd) return streams::cli::dlq_replay_command(replay, g_stop);

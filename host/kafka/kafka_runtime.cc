@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "common/log.h"
@@ -54,6 +55,8 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
 
   bool init(std::string* error);
   int run(const std::atomic<bool>& stop) override;
+  std::future<pipeline::SwapOutcome> swap(
+      std::shared_ptr<const pipeline::Generation> next) override;
 
   void on_produced(uint64_t token) override {
     ++produced_;
@@ -77,6 +80,11 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
 
  private:
   void process(const rd_kafka_message_t* msg);
+  // Serves a pending swap(), between two inputs.
+  void apply_swap();
+  // From now on swap() refuses; a pending one is refused too.
+  void refuse_swaps();
+  pipeline::SwapOutcome switch_partitions(std::shared_ptr<const pipeline::Generation> next);
   void consumer_error(const rd_kafka_message_t* msg);
   // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms).
   void tick();
@@ -135,6 +143,12 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   uint32_t paused_ = 0;  // partitions paused by backpressure
   uint64_t pauses_ = 0;  // pauses so far
   std::string pause_reason_;
+  // swap(): the next generation and its outcome, under swap_mutex_.
+  std::mutex swap_mutex_;
+  std::shared_ptr<const pipeline::Generation> next_;
+  std::promise<pipeline::SwapOutcome> swapped_;
+  std::atomic<bool> swap_pending_{false};
+  bool running_ = true;  // false once run() returned; under swap_mutex_
   log::RateLimitedLog client_log_{5};
   log::RateLimitedLog pause_log_{1};
 };
@@ -278,6 +292,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
   rd_kafka_topic_partition_list_destroy(topics);
   if (err) {
     fail("cannot subscribe to " + topic_ + ": " + rd_kafka_err2str(err));
+    refuse_swaps();
     return 1;
   }
   log::info("consuming " + topic_ + " as group " + g_->consumer_group() + ", producing to " +
@@ -287,6 +302,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
   const auto interval = std::chrono::milliseconds(g_->source_deployment().commit_interval_ms);
   auto next_commit = Clock::now() + interval;
   while (!stop.load(std::memory_order_relaxed) && !fatal_) {
+    if (swap_pending_.load(std::memory_order_acquire)) apply_swap();
     // Block for the first message only, then take what is already queued.
     // While partitions are paused, wait for the deliveries that resume them.
     if (paused_ > 0) poll_sinks(5);
@@ -307,6 +323,70 @@ int Runtime::run(const std::atomic<bool>& stop) {
     }
   }
   return shutdown();
+}
+
+std::future<pipeline::SwapOutcome> Runtime::swap(std::shared_ptr<const pipeline::Generation> next) {
+  std::lock_guard<std::mutex> lock(swap_mutex_);
+  std::promise<pipeline::SwapOutcome> promise;
+  auto future = promise.get_future();
+  if (!running_ || swap_pending_.load()) {
+    pipeline::SwapOutcome refused;
+    refused.error = running_ ? "another reload is being applied" : "the host is stopping";
+    promise.set_value(std::move(refused));
+    return future;
+  }
+  next_ = std::move(next);
+  swapped_ = std::move(promise);
+  swap_pending_.store(true, std::memory_order_release);
+  if (queue_) rd_kafka_queue_yield(queue_);  // wakes a blocking consumer poll
+  return future;
+}
+
+void Runtime::apply_swap() {
+  std::shared_ptr<const pipeline::Generation> next;
+  std::promise<pipeline::SwapOutcome> done;
+  {
+    std::lock_guard<std::mutex> lock(swap_mutex_);
+    next = std::move(next_);
+    done = std::move(swapped_);
+    swap_pending_.store(false);
+  }
+  done.set_value(switch_partitions(std::move(next)));
+}
+
+// Creates every partition's successor first, so a failure changes nothing;
+// then each takes over from its predecessor. Outputs already written stay
+// tracked by the partition's OffsetTracker, whatever Chain wrote them.
+pipeline::SwapOutcome Runtime::switch_partitions(std::shared_ptr<const pipeline::Generation> next) {
+  pipeline::SwapOutcome outcome;
+  std::vector<std::unique_ptr<pipeline::Chain>> successors(partitions_.size());
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    if (!partitions_[i]) continue;
+    std::string error;
+    successors[i] = pipeline::Chain::create_successor(next, *partitions_[i]->chain, &error);
+    if (!successors[i]) {
+      outcome.error = "partition " + std::to_string(i) + ": " + error;
+      return outcome;
+    }
+  }
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    PartitionState* p = partitions_[i].get();
+    if (!p) continue;
+    if (successors[i]->take_over(*p->chain) == pipeline::ChainResult::fatal) {
+      fail("pipeline stopped on partition " + std::to_string(i) + " while switching generations");
+    }
+    const int64_t last = trackers_[p->tracker_id]->last_begun();
+    outcome.switch_points.emplace_back(p->partition, p->paused  ? p->resume_at
+                                                     : last < 0 ? -1
+                                                                : last + 1);
+    p->chain = std::move(successors[i]);
+  }
+  g_ = std::move(next);
+  outcome.ok = true;
+  outcome.took_effect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  return outcome;
 }
 
 void Runtime::process(const rd_kafka_message_t* msg) {
@@ -616,7 +696,18 @@ void Runtime::close_consumer(Clock::time_point deadline) {
   rd_kafka_queue_destroy(queue);
 }
 
+void Runtime::refuse_swaps() {
+  std::lock_guard<std::mutex> lock(swap_mutex_);
+  running_ = false;
+  if (swap_pending_.exchange(false)) {
+    pipeline::SwapOutcome refused;
+    refused.error = "the host is stopping";
+    swapped_.set_value(std::move(refused));
+  }
+}
+
 int Runtime::shutdown() {
+  refuse_swaps();
   const auto timeout = std::chrono::milliseconds(g_->source_deployment().drain_timeout_ms);
   const bool drained = drain(Clock::now() + timeout);
   commit(/*sync=*/true, nullptr);

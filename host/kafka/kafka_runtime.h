@@ -13,7 +13,9 @@
 // polling, so the group membership stays.
 //
 // Lifetime/thread: create() and run() on the same thread; run() returns
-// after a stop request (drain, final commit, close) or a fatal error.
+// after a stop request (drain, final commit, close) or a fatal error. swap()
+// from any thread, also before run() (served once it runs) and after it
+// returns (refused).
 #pragma once
 
 #include <atomic>
@@ -21,6 +23,7 @@
 #include <string>
 
 #include "pipeline/generation.h"
+#include "pipeline/generation_swap.h"
 
 namespace streams::kafka {
 
@@ -29,7 +32,9 @@ struct RuntimeOptions {
   config::ErrorPolicy error_policy = config::ErrorPolicy::fail;
 };
 
-class KafkaRuntime {
+// swap() (from any thread) switches each partition's Chain to the next
+// generation between two inputs, keeping the consumer in its group.
+class KafkaRuntime : public pipeline::GenerationSwapper {
  public:
   virtual ~KafkaRuntime() = default;
   // Runs until `stop` becomes true or a fatal error. Returns the process exit

@@ -37,6 +37,8 @@ class OffsetTracker {
   void hold(uint32_t slot) { ++entries_[slot].pending; }
   // Releases one hold on `slot`; the entry completes when none is left.
   void release(uint32_t slot);
+  // The last offset begun, or -1.
+  int64_t last_begun() const { return last_begun_; }
   // The offset of the incomplete input in `slot`.
   int64_t offset(uint32_t slot) const { return entries_[slot].offset; }
 

@@ -1,0 +1,44 @@
+// The admin HTTP endpoint (control plane): a small HTTP/1.1 server on the
+// control thread's io_context, one request per connection. What it serves
+// is the handler's business (see reload/control_plane.h).
+//
+// Thread: everything runs on the io_context's thread; the handler too, so a
+// slow handler (a reload) delays the next request, never the data plane.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace streams::admin {
+
+struct Response {
+  unsigned status = 200;
+  std::string body;  // JSON
+};
+
+using Handler = std::function<Response(const std::string& method, const std::string& target)>;
+
+class AdminServer {
+ public:
+  // Listens on `address`:`port` (0: a free port). Null with *error if it
+  // cannot. `io` must outlive the server.
+  static std::unique_ptr<AdminServer> start(boost::asio::io_context& io, const std::string& address,
+                                            uint16_t port, Handler handler, std::string* error);
+  virtual ~AdminServer() = default;
+  // The port it listens on.
+  virtual uint16_t port() const = 0;
+};
+
+// A client for `streams-host reload` and `status`: sends `method` `target`
+// to 127.0.0.1-style `address`:`port` and returns the response, or status 0
+// with the reason in the body when there is none within `timeout_ms`.
+Response request(const std::string& address, uint16_t port, const std::string& method,
+                 const std::string& target, int timeout_ms);
+
+}  // namespace streams::admin

@@ -1,0 +1,91 @@
+#include "reload/control_plane.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <thread>
+
+#include "admin/admin_server.h"
+#include "common/log.h"
+
+namespace streams::reload {
+namespace {
+
+namespace asio = boost::asio;
+
+admin::Response serve(ReloadController& controller, const std::string& method,
+                      const std::string& target) {
+  if (target == "/status") {
+    if (method != "GET") return {405, R"({"error": "use GET /status"})"};
+    return {200, controller.status_json()};
+  }
+  if (target == "/reload") {
+    if (method != "POST") return {405, R"({"error": "use POST /reload"})"};
+    const ReloadResult r = controller.reload("admin");
+    return {r.outcome == ReloadResult::Outcome::refused ? 409u : 200u, to_json(r)};
+  }
+  return {404, R"({"error": "unknown endpoint; try GET /status or POST /reload"})"};
+}
+
+class Control final : public ControlPlane {
+ public:
+  explicit Control(ReloadController& controller)
+      : controller_(controller), signals_(io_, SIGHUP), work_(io_.get_executor()) {}
+  ~Control() override {
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  bool start(const ControlOptions& o, std::string* error) {
+    if (!o.admin_address.empty()) {
+      admin_ = admin::AdminServer::start(
+          io_, o.admin_address, o.admin_port,
+          [this](const std::string& method, const std::string& target) {
+            return serve(controller_, method, target);
+          },
+          error);
+      if (!admin_) return false;
+      log::info("admin endpoint on http://" + o.admin_address + ":" +
+                std::to_string(admin_->port()) + " (GET /status, POST /reload)");
+    }
+    if (!o.watch.empty()) {
+      watcher_ = FileWatcher::start(
+          io_, o.watch, std::chrono::milliseconds(o.quiet_ms),
+          [this](const std::string& names) { controller_.reload("file change: " + names); }, error);
+      if (!watcher_) return false;
+    }
+    on_sighup();
+    thread_ = std::thread([this] { io_.run(); });
+    return true;
+  }
+
+ private:
+  void on_sighup() {
+    signals_.async_wait([this](boost::system::error_code ec, int) {
+      if (ec) return;
+      controller_.reload("SIGHUP");
+      on_sighup();
+    });
+  }
+
+  ReloadController& controller_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<FileWatcher> watcher_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<ControlPlane> ControlPlane::start(ReloadController& controller,
+                                                  const ControlOptions& options,
+                                                  std::string* error) {
+  auto control = std::make_unique<Control>(controller);
+  if (!control->start(options, error)) return nullptr;
+  return control;
+}
+
+}  // namespace streams::reload

@@ -1,0 +1,34 @@
+// The control thread of a running host: SIGHUP, changes of the pipeline
+// file, the deployment config or a plugin file, and the admin endpoint
+// (GET /status, POST /reload) all end in the reload controller.
+//
+// Lifetime/thread: start() spawns the thread; the destructor stops and joins
+// it. The controller must outlive the ControlPlane.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reload/file_watcher.h"
+#include "reload/reload_controller.h"
+
+namespace streams::reload {
+
+struct ControlOptions {
+  std::string admin_address;     // empty: no admin endpoint
+  uint16_t admin_port = 0;       // 0: any free port (logged)
+  std::vector<WatchSpec> watch;  // empty: no watching
+  int quiet_ms = 300;            // a change is acted on once files are quiet this long
+};
+
+class ControlPlane {
+ public:
+  // Null with *error if the admin endpoint or the watches cannot be set up.
+  static std::unique_ptr<ControlPlane> start(ReloadController& controller,
+                                             const ControlOptions& options, std::string* error);
+  virtual ~ControlPlane() = default;
+};
+
+}  // namespace streams::reload

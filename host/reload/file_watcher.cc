@@ -1,0 +1,114 @@
+#include "reload/file_watcher.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+
+namespace streams::reload {
+namespace {
+
+namespace asio = boost::asio;
+
+// A write in progress (modify), its end (close_write), a file renamed or
+// copied over (moved_to, create) and removed (delete, moved_from).
+constexpr uint32_t kEvents =
+    IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+class Watcher final : public FileWatcher {
+ public:
+  Watcher(asio::io_context& io, int fd, std::chrono::milliseconds quiet,
+          std::function<void(const std::string&)> on_change)
+      : stream_(io, fd), timer_(io), quiet_(quiet), on_change_(std::move(on_change)) {}
+  ~Watcher() override {
+    boost::system::error_code ignored;
+    stream_.close(ignored);  // also closes the inotify fd, and every watch with it
+  }
+
+  bool add(const WatchSpec& spec, std::string* error) {
+    const int wd = inotify_add_watch(stream_.native_handle(), spec.dir.c_str(), kEvents);
+    if (wd < 0) {
+      *error = "cannot watch " + spec.dir + ": " + std::strerror(errno);
+      return false;
+    }
+    specs_.emplace(wd, spec);
+    return true;
+  }
+
+  void read() {
+    stream_.async_read_some(asio::buffer(buf_), [this](boost::system::error_code ec, size_t n) {
+      if (ec) return;  // closed
+      for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
+        const auto* e = reinterpret_cast<const inotify_event*>(buf_ + at);
+        if (e->len > 0) matched(e->wd, e->name);
+        at += sizeof(inotify_event) + e->len;
+      }
+      read();
+    });
+  }
+
+ private:
+  void matched(int wd, const std::string& name) {
+    auto [begin, end] = specs_.equal_range(wd);
+    for (auto it = begin; it != end; ++it) {
+      const WatchSpec& s = it->second;
+      if (s.name.empty() ? ends_with(name, s.suffix) : name == s.name) {
+        changed_.insert(name);
+        arm();
+        return;
+      }
+    }
+  }
+
+  void arm() {
+    timer_.expires_after(quiet_);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || changed_.empty()) return;  // re-armed by a later change, or closed
+      std::string names;
+      for (const auto& n : changed_) names += (names.empty() ? "" : ", ") + n;
+      changed_.clear();
+      on_change_(names);
+    });
+  }
+
+  asio::posix::stream_descriptor stream_;
+  asio::steady_timer timer_;
+  std::chrono::milliseconds quiet_;
+  std::function<void(const std::string&)> on_change_;
+  std::multimap<int, WatchSpec> specs_;  // by watch descriptor (a directory)
+  std::set<std::string> changed_;
+  alignas(inotify_event) char buf_[16 * 1024];
+};
+
+}  // namespace
+
+std::unique_ptr<FileWatcher> FileWatcher::start(asio::io_context& io,
+                                                const std::vector<WatchSpec>& specs,
+                                                std::chrono::milliseconds quiet,
+                                                std::function<void(const std::string&)> on_change,
+                                                std::string* error) {
+  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    *error = std::string("inotify: ") + std::strerror(errno);
+    return nullptr;
+  }
+  auto watcher = std::make_unique<Watcher>(io, fd, quiet, std::move(on_change));
+  for (const WatchSpec& spec : specs) {
+    if (!watcher->add(spec, error)) return nullptr;
+  }
+  watcher->read();
+  return watcher;
+}
+
+}  // namespace streams::reload

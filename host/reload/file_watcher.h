@@ -1,0 +1,37 @@
+// Watches files for changes with inotify (control plane) and reports them
+// once quiet: a write in progress or a burst of changes makes one report.
+//
+// Thread: everything runs on the io_context's thread, `on_change` too.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace streams::reload {
+
+struct WatchSpec {
+  std::string dir;
+  std::string name;    // a file in `dir`, or empty: every file ending in `suffix`
+  std::string suffix;  // with an empty `name`
+};
+
+class FileWatcher {
+ public:
+  // `on_change` gets the changed names ("pipeline.yaml, stamp.so") once no
+  // watched file changed for `quiet`. Null with *error if inotify fails.
+  static std::unique_ptr<FileWatcher> start(boost::asio::io_context& io,
+                                            const std::vector<WatchSpec>& specs,
+                                            std::chrono::milliseconds quiet,
+                                            std::function<void(const std::string&)> on_change,
+                                            std::string* error);
+  virtual ~FileWatcher() = default;
+};
+
+}  // namespace streams::reload

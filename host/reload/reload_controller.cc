@@ -1,0 +1,170 @@
+#include "reload/reload_controller.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "pipeline/generation_diff.h"
+
+namespace streams::reload {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += (out.empty() ? "" : "; ") + l;
+  return out;
+}
+
+std::string switch_text(const pipeline::SwapOutcome& swap) {
+  std::string out;
+  for (const auto& [partition, offset] : swap.switch_points) {
+    out += (out.empty() ? "" : ", ") + std::to_string(partition) + "@" +
+           (offset < 0 ? std::string("start") : std::to_string(offset));
+  }
+  return out.empty() ? "no partitions assigned" : "partitions " + out;
+}
+
+nlohmann::json steps_json(const pipeline::Generation& g) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : g.steps) {
+    nlohmann::json step = {{"name", s.name}, {"kind", config::to_string(s.kind)}};
+    if (s.function) {
+      step["plugin"] = s.plugin;
+      step["version"] = s.plugin_version;
+      step["function"] = s.spec->function;
+      step["path"] = s.library->path();
+    }
+    steps.push_back(std::move(step));
+  }
+  return steps;
+}
+
+nlohmann::json result_json(const ReloadResult& r) {
+  nlohmann::json j = {{"outcome", to_string(r.outcome)}, {"trigger", r.trigger},
+                      {"generation", r.generation},      {"changes", r.changes},
+                      {"requested_ms", r.requested_ms},  {"finished_ms", r.finished_ms}};
+  if (!r.error.empty()) j["error"] = r.error;
+  if (r.outcome == ReloadResult::Outcome::applied) {
+    j["took_effect_ms"] = r.swap.took_effect_ms;
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& [partition, offset] : r.swap.switch_points) {
+      points.push_back({{"partition", partition}, {"offset", offset}});
+    }
+    j["switch_points"] = std::move(points);
+  }
+  return j;
+}
+
+}  // namespace
+
+const char* to_string(ReloadResult::Outcome outcome) {
+  switch (outcome) {
+    case ReloadResult::Outcome::applied:
+      return "applied";
+    case ReloadResult::Outcome::unchanged:
+      return "unchanged";
+    case ReloadResult::Outcome::refused:
+      break;
+  }
+  return "refused";
+}
+
+std::string to_json(const ReloadResult& result) { return result_json(result).dump(); }
+
+ReloadController::ReloadController(std::shared_ptr<const pipeline::Generation> running,
+                                   std::unique_ptr<plugin::PluginRegistry> registry, Loader load,
+                                   pipeline::GenerationSwapper& swapper)
+    : registry_(std::move(registry)),
+      load_(std::move(load)),
+      swapper_(swapper),
+      running_(std::move(running)),
+      running_since_ms_(now_ms()) {}
+
+ReloadResult ReloadController::reload(const std::string& trigger) {
+  std::lock_guard<std::mutex> serial(reload_mutex_);
+  ReloadResult r = attempt(trigger);
+  r.finished_ms = now_ms();
+  switch (r.outcome) {
+    case ReloadResult::Outcome::applied:
+      log::info("reload (" + trigger + "): generation " + std::to_string(r.generation) +
+                " took effect at " + switch_text(r.swap) + ": " + joined(r.changes));
+      break;
+    case ReloadResult::Outcome::unchanged:
+      log::info("reload (" + trigger + "): nothing changed; generation " +
+                std::to_string(r.generation) + " runs on");
+      break;
+    case ReloadResult::Outcome::refused:
+      log::error("reload (" + trigger + ") refused; generation " + std::to_string(r.generation) +
+                 " runs on: " + r.error);
+      break;
+  }
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  ++counts_[static_cast<int>(r.outcome)];
+  last_ = std::make_unique<ReloadResult>(r);
+  return r;
+}
+
+ReloadResult ReloadController::attempt(const std::string& trigger) {
+  ReloadResult r;
+  r.trigger = trigger;
+  r.requested_ms = now_ms();
+  std::shared_ptr<const pipeline::Generation> running;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    running = running_;
+    r.generation = generation_;
+  }
+  config::Diagnostics diag;
+  auto next = load_(*registry_, diag);
+  if (!next) {
+    r.error = joined(diag.errors());
+    return r;
+  }
+  const pipeline::GenerationDiff diff = pipeline::diff_generations(*running, *next);
+  r.changes = diff.changes;
+  if (!diff.needs_restart.empty()) {
+    r.error = diff.needs_restart + "; that needs a restart of the host";
+    return r;
+  }
+  if (diff.changes.empty()) {
+    r.outcome = ReloadResult::Outcome::unchanged;
+    return r;
+  }
+  try {
+    r.swap = swapper_.swap(next).get();
+  } catch (const std::exception& e) {  // a broken promise: the runtime went away
+    r.swap.error = std::string("the runtime did not answer: ") + e.what();
+  }
+  if (!r.swap.ok) {
+    r.error = r.swap.error;
+    return r;
+  }
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  running_ = std::move(next);
+  r.generation = ++generation_;
+  running_since_ms_ = r.swap.took_effect_ms;
+  r.outcome = ReloadResult::Outcome::applied;
+  return r;
+}
+
+std::string ReloadController::status_json() const {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  nlohmann::json j = {
+      {"generation", generation_},
+      {"running_since_ms", running_since_ms_},
+      {"pipeline", running_->pipeline.name},
+      {"source", running_->source_topic()},
+      {"steps", steps_json(*running_)},
+      {"reloads", {{"applied", counts_[0]}, {"unchanged", counts_[1]}, {"refused", counts_[2]}}},
+  };
+  j["last_reload"] = last_ ? result_json(*last_) : nlohmann::json(nullptr);
+  return j.dump();
+}
+
+}  // namespace streams::reload

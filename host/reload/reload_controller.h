@@ -1,0 +1,78 @@
+// The reload controller (control plane): turns a trigger (SIGHUP, a changed
+// file, POST /reload) into a new generation, hands it to the data plane and
+// keeps the outcome for the log and the status endpoint.
+//
+// A reload is transactional. The files are read and checked, changed plugin
+// files are loaded from staged copies (unchanged ones stay loaded), every
+// step's function is created once to prove it initialises, and only then is
+// the data plane asked to switch; it refuses as a whole too. Any failure
+// leaves the running generation untouched, and says why.
+//
+// Thread: reload() calls are serialised; status_json() from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/diagnostics.h"
+#include "pipeline/generation_swap.h"
+#include "plugin/plugin_registry.h"
+
+namespace streams::reload {
+
+struct ReloadResult {
+  enum class Outcome { applied, unchanged, refused };
+  Outcome outcome = Outcome::refused;
+  std::string trigger;               // "SIGHUP", "admin", "file change: ..."
+  uint64_t generation = 0;           // the generation running afterwards
+  std::vector<std::string> changes;  // what the reload changed (or would have)
+  std::string error;                 // refused: why
+  pipeline::SwapOutcome swap;        // applied: switch points and time
+  int64_t requested_ms = 0;          // wall clock, ms since the epoch
+  int64_t finished_ms = 0;
+};
+
+const char* to_string(ReloadResult::Outcome outcome);
+// The result as a JSON object (the body of POST /reload).
+std::string to_json(const ReloadResult& result);
+
+class ReloadController {
+ public:
+  // Reads the files and builds a generation with `registry`; null with
+  // `diag` filled on error.
+  using Loader = std::function<std::shared_ptr<const pipeline::Generation>(
+      plugin::PluginRegistry& registry, config::Diagnostics& diag)>;
+
+  // `running` was built with `registry`; `swapper` must outlive this.
+  ReloadController(std::shared_ptr<const pipeline::Generation> running,
+                   std::unique_ptr<plugin::PluginRegistry> registry, Loader load,
+                   pipeline::GenerationSwapper& swapper);
+
+  // Blocks until the outcome is known (for an applied one: every partition
+  // switched). Logs it.
+  ReloadResult reload(const std::string& trigger);
+  // The running generation (number, steps with plugin versions), the
+  // reload counts and the last reload, as a JSON object.
+  std::string status_json() const;
+
+ private:
+  ReloadResult attempt(const std::string& trigger);
+
+  std::mutex reload_mutex_;  // one reload at a time
+  std::unique_ptr<plugin::PluginRegistry> registry_;
+  Loader load_;
+  pipeline::GenerationSwapper& swapper_;
+
+  mutable std::mutex state_mutex_;  // guards what status_json() reads
+  std::shared_ptr<const pipeline::Generation> running_;
+  uint64_t generation_ = 1;
+  int64_t running_since_ms_ = 0;
+  uint64_t counts_[3] = {0, 0, 0};  // by Outcome
+  std::unique_ptr<ReloadResult> last_;
+};
+
+}  // namespace streams::reload
