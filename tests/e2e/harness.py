@@ -5,7 +5,9 @@ cleaned up even when the test fails. Waiting is always polling with a
 deadline. Paths come from the environment set by CTest.
 """
 import contextlib
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -266,3 +269,23 @@ def read_all(bootstrap, tps):
 def run_cli(args, env=None, timeout=60):
     return subprocess.run([HOST, *args], capture_output=True, text=True, env=env,
                           timeout=timeout)
+
+
+def admin_port(env, host, timeout=30):
+    """The port of a host started with --admin-port 0, from its log."""
+    def port():
+        m = re.search(r"admin endpoint on http://127\.0\.0\.1:(\d+)", env.log(host))
+        return int(m.group(1)) if m else None
+    return wait_for(port, timeout, "the host's admin endpoint")
+
+
+def host_status(port):
+    """GET /status of a host's admin endpoint, as a dict."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30) as r:
+        return json.loads(r.read())
+
+
+def wait_generation(port, generation, timeout=30):
+    """Waits until the host runs `generation`; returns its status."""
+    return wait_for(lambda: (lambda s: s["generation"] >= generation and s)(host_status(port)),
+                    timeout, f"generation {generation}")
