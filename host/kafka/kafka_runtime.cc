@@ -358,6 +358,7 @@ void Runtime::apply_swap() {
 // then each takes over from its predecessor. Outputs already written stay
 // tracked by the partition's OffsetTracker, whatever Chain wrote them.
 pipeline::SwapOutcome Runtime::switch_partitions(std::shared_ptr<const pipeline::Generation> next) {
+  const auto started = Clock::now();
   pipeline::SwapOutcome outcome;
   std::vector<std::unique_ptr<pipeline::Chain>> successors(partitions_.size());
   for (size_t i = 0; i < partitions_.size(); ++i) {
@@ -381,8 +382,10 @@ pipeline::SwapOutcome Runtime::switch_partitions(std::shared_ptr<const pipeline:
                                                                 : last + 1);
     p->chain = std::move(successors[i]);
   }
-  g_ = std::move(next);
+  g_ = std::move(next);  // the controller holds the old one: it unloads on its thread
   outcome.ok = true;
+  outcome.switch_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
   outcome.took_effect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();

@@ -21,6 +21,8 @@ struct SwapOutcome {
   // processes (-1: none read yet).
   std::vector<std::pair<int32_t, int64_t>> switch_points;
   int64_t took_effect_ms = 0;  // wall clock, ms since the epoch
+  // How long the processing thread spent switching (no input processed).
+  int64_t switch_us = 0;
 };
 
 class GenerationSwapper {

@@ -52,6 +52,7 @@ nlohmann::json result_json(const ReloadResult& r) {
   if (!r.error.empty()) j["error"] = r.error;
   if (r.outcome == ReloadResult::Outcome::applied) {
     j["took_effect_ms"] = r.swap.took_effect_ms;
+    j["switch_us"] = r.swap.switch_us;
     nlohmann::json points = nlohmann::json::array();
     for (const auto& [partition, offset] : r.swap.switch_points) {
       points.push_back({{"partition", partition}, {"offset", offset}});

@@ -31,7 +31,9 @@ os.environ.setdefault("STREAMS_TEST_PLUGINS_DIR", os.path.join(BUILD, "test_plug
 os.environ.setdefault("STREAMS_SOURCE_DIR", SOURCE)
 os.environ.setdefault("STREAMS_BUILD_DIR", BUILD)
 sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+import reload_pause  # noqa: E402
 
 BENCH = os.path.join(BUILD, "tests", "bench", "streams-bench")
 MICRO = os.path.join(BUILD, "tests", "bench", "plugin_call_bench")
@@ -171,7 +173,7 @@ SCENARIOS = [
 ]
 
 
-def write_table(rows, micro):
+def write_table(rows, micro, reload):
     lines = [
         "| scenario | records/s | MB/s | vs ceiling | CPU s / M records | peak RSS MB "
         "| p50 / p99 ms at half max | (half max, records/s) "
@@ -187,6 +189,12 @@ def write_table(rows, micro):
             f"| {r['low_p50_ms']:.0f} / {r['low_p99_ms']:.0f} |")
     lines += ["", "| plugin call path (plugin_call_bench) | ns per record |", "|---|---:|"]
     lines += [f"| {name} | {ns:.1f} |" for name, ns in micro.items()]
+    lines += ["", f"| hot reload ({reload['reloads']} reloads at {reload['rate']:,} records/s) "
+              "| p50 ms | p99 ms |", "|---|---:|---:|"]
+    for key, what in (("gap", "latency added around a swap"),
+                      ("control", "the same, away from any swap"),
+                      ("switch", "processing thread switching")):
+        lines.append(f"| {what} | {reload[key + '_p50_ms']:.2f} | {reload[key + '_p99_ms']:.2f} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(OUT, "results.md"), "w") as f:
         f.write(text)
@@ -246,10 +254,12 @@ def main():
             rows.append(row)
             print(f"{scenario.name}: {json.dumps(row)}", flush=True)
     micro = microbench()
-    print(write_table(rows, micro))
+    with h.Env() as env:
+        reload = reload_pause.measure(h, env, BENCH, APP_CPU, TOOLS_CPU, 3 if SMOKE else 20)
+    print(write_table(rows, micro, reload))
     write_chart(rows)
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump({"rows": rows, "micro_ns": micro}, f, indent=1)
+        json.dump({"rows": rows, "micro_ns": micro, "reload": reload}, f, indent=1)
     check_outputs()
 
 
@@ -260,6 +270,7 @@ def check_outputs():
     for scenario, _ in SCENARIOS:
         assert f"| {scenario.name} |" in table, scenario.name
     assert "BM_NoOutput" in table and "BM_OneOutput" in table, table
+    assert "| processing thread switching |" in table, table
     with open(os.path.join(OUT, "chart.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n", "chart.png is not a PNG"
     if SMOKE:

@@ -345,8 +345,9 @@ int latency(const std::string& bootstrap, const std::string& topic, uint64_t cou
   };
   std::printf(
       "{\"records\": %llu, \"measured\": %zu, \"p50_ms\": %.1f, \"p99_ms\": %.1f, "
-      "\"max_ms\": %.1f}\n",
-      static_cast<unsigned long long>(seen), ms.size(), pct(0.50), pct(0.99), ms.back());
+      "\"max_ms\": %.1f, \"first_ts_ms\": %lld}\n",
+      static_cast<unsigned long long>(seen), ms.size(), pct(0.50), pct(0.99), ms.back(),
+      static_cast<long long>(first_ts));
   return seen == count ? 0 : 1;
 }
 
