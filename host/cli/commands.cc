@@ -11,6 +11,7 @@
 #include "kafka/dlq_replay.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_runtime.h"
+#include "kafka/runtime_supervisor.h"
 #include "local/local_runtime.h"
 #include "pipeline/generation.h"
 #include "plugin/plugin_registry.h"
@@ -227,12 +228,14 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
               step.library->path() + ")");
   }
   if (!kafka) return run_local(args, std::move(generation), stop);
-  kafka::RuntimeOptions options;
-  options.client_id = args.name.empty() ? "streams-host-" + generation->pipeline.name : args.name;
-  options.error_policy = error_policy(args, *generation);
+  kafka::RuntimeSupervisor runtime([&args](const pipeline::Generation& g) {
+    kafka::RuntimeOptions options;
+    options.client_id = args.name.empty() ? "streams-host-" + g.pipeline.name : args.name;
+    options.error_policy = error_policy(args, g);
+    return options;
+  });
   std::string error;
-  auto runtime = kafka::create_kafka_runtime(generation, options, &error);
-  if (!runtime) {
+  if (!runtime.start(generation, &error)) {
     std::fprintf(stderr, "error: %s\n", error.c_str());
     return 1;
   }
@@ -242,14 +245,14 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       [&args](plugin::PluginRegistry& r, config::Diagnostics& d) {
         return load(args.pipeline, /*kafka=*/true, d, r);
       },
-      *runtime);
+      runtime);
   auto control =
       reload::ControlPlane::start(controller, control_options(args, plugins_dir), &error);
   if (!control) {
     std::fprintf(stderr, "error: %s\n", error.c_str());
     return 2;
   }
-  const int status = runtime->run(stop);
+  const int status = runtime.run(stop);
   control.reset();  // no reload outlives the runtime
   return status;
 }

@@ -57,6 +57,10 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   int run(const std::atomic<bool>& stop) override;
   std::future<pipeline::SwapOutcome> swap(
       std::shared_ptr<const pipeline::Generation> next) override;
+  void request_stop() override {
+    stop_requested_.store(true);
+    if (queue_) rd_kafka_queue_yield(queue_);  // set by init(), before any caller has *this
+  }
 
   void on_produced(uint64_t token) override {
     ++produced_;
@@ -148,6 +152,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::shared_ptr<const pipeline::Generation> next_;
   std::promise<pipeline::SwapOutcome> swapped_;
   std::atomic<bool> swap_pending_{false};
+  std::atomic<bool> stop_requested_{false};
   bool running_ = true;  // false once run() returned; under swap_mutex_
   log::RateLimitedLog client_log_{5};
   log::RateLimitedLog pause_log_{1};
@@ -301,7 +306,8 @@ int Runtime::run(const std::atomic<bool>& stop) {
                   : std::string(", error_policy ") + config::to_string(options_.error_policy)));
   const auto interval = std::chrono::milliseconds(g_->source_deployment().commit_interval_ms);
   auto next_commit = Clock::now() + interval;
-  while (!stop.load(std::memory_order_relaxed) && !fatal_) {
+  while (!stop.load(std::memory_order_relaxed) &&
+         !stop_requested_.load(std::memory_order_relaxed) && !fatal_) {
     if (swap_pending_.load(std::memory_order_acquire)) apply_swap();
     // Block for the first message only, then take what is already queued.
     // While partitions are paused, wait for the deliveries that resume them.

@@ -34,12 +34,17 @@ struct RuntimeOptions {
 
 // swap() (from any thread) switches each partition's Chain to the next
 // generation between two inputs, keeping the consumer in its group.
-class KafkaRuntime : public pipeline::GenerationSwapper {
+class KafkaRuntime {
  public:
   virtual ~KafkaRuntime() = default;
   // Runs until `stop` becomes true or a fatal error. Returns the process exit
   // status: 0 after a clean drain and final commit, 1 otherwise.
   virtual int run(const std::atomic<bool>& stop) = 0;
+  // Thread-safe; see pipeline::GenerationSwapper::swap.
+  virtual std::future<pipeline::SwapOutcome> swap(
+      std::shared_ptr<const pipeline::Generation> next) = 0;
+  // Thread-safe: makes run() return as on a stop (drain, commit, close).
+  virtual void request_stop() = 0;
 };
 
 // On failure returns nullptr with *error.

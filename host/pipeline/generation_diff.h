@@ -13,8 +13,8 @@ namespace streams::pipeline {
 struct GenerationDiff {
   // One line per change, e.g. "step 'stamp': plugin stamp 1.0.0 -> 2.0.0".
   std::vector<std::string> changes;
-  // Non-empty: why the change cannot be applied to a running host (the
-  // source, the sinks or the error handling changed).
+  // Non-empty: why the change needs a new consumer and producers (the
+  // source, its error handling or the sinks changed).
   std::string needs_restart;
 };
 

@@ -33,6 +33,12 @@ class GenerationSwapper {
   // (diff_generations(...).needs_restart is empty). The future is ready when
   // every partition has switched, or with the reason nothing did.
   virtual std::future<SwapOutcome> swap(std::shared_ptr<const Generation> next) = 0;
+  // Thread-safe. Switches to `next`, whose source or sinks changed: the
+  // running consumer drains, commits and leaves its group, and a new one
+  // starts with `next` (a rebalance). The future is ready once it runs, or
+  // with the reason the old generation runs on. Switch points are unknown
+  // (the new consumer resumes from the committed offsets).
+  virtual std::future<SwapOutcome> restart(std::shared_ptr<const Generation> next) = 0;
 };
 
 }  // namespace streams::pipeline

@@ -53,6 +53,7 @@ nlohmann::json result_json(const ReloadResult& r) {
   if (r.outcome == ReloadResult::Outcome::applied) {
     j["took_effect_ms"] = r.swap.took_effect_ms;
     j["switch_us"] = r.swap.switch_us;
+    j["restarted_consumer"] = !r.restarted.empty();
     nlohmann::json points = nlohmann::json::array();
     for (const auto& [partition, offset] : r.swap.switch_points) {
       points.push_back({{"partition", partition}, {"offset", offset}});
@@ -94,7 +95,10 @@ ReloadResult ReloadController::reload(const std::string& trigger) {
   switch (r.outcome) {
     case ReloadResult::Outcome::applied:
       log::info("reload (" + trigger + "): generation " + std::to_string(r.generation) +
-                " took effect at " + switch_text(r.swap) + ": " + joined(r.changes));
+                " took effect " +
+                (r.restarted.empty() ? "at " + switch_text(r.swap)
+                                     : std::string("with a restarted consumer")) +
+                ": " + joined(r.changes));
       break;
     case ReloadResult::Outcome::unchanged:
       log::info("reload (" + trigger + "): nothing changed; generation " +
@@ -129,16 +133,14 @@ ReloadResult ReloadController::attempt(const std::string& trigger) {
   }
   const pipeline::GenerationDiff diff = pipeline::diff_generations(*running, *next);
   r.changes = diff.changes;
-  if (!diff.needs_restart.empty()) {
-    r.error = diff.needs_restart + "; that needs a restart of the host";
-    return r;
-  }
-  if (diff.changes.empty()) {
+  r.restarted = diff.needs_restart;
+  if (!r.restarted.empty()) r.changes.insert(r.changes.begin(), r.restarted);
+  if (r.changes.empty()) {
     r.outcome = ReloadResult::Outcome::unchanged;
     return r;
   }
   try {
-    r.swap = swapper_.swap(next).get();
+    r.swap = (r.restarted.empty() ? swapper_.swap(next) : swapper_.restart(next)).get();
   } catch (const std::exception& e) {  // a broken promise: the runtime went away
     r.swap.error = std::string("the runtime did not answer: ") + e.what();
   }

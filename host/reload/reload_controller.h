@@ -6,7 +6,9 @@
 // files are loaded from staged copies (unchanged ones stay loaded), every
 // step's function is created once to prove it initialises, and only then is
 // the data plane asked to switch; it refuses as a whole too. Any failure
-// leaves the running generation untouched, and says why.
+// leaves the running generation untouched, and says why. A change of the
+// source or the sinks is applied by restarting the consumer (it drains,
+// commits and rejoins its group); any other keeps it in its group.
 //
 // Thread: reload() calls are serialised; status_json() from any thread.
 #pragma once
@@ -32,7 +34,9 @@ struct ReloadResult {
   std::vector<std::string> changes;  // what the reload changed (or would have)
   std::string error;                 // refused: why
   pipeline::SwapOutcome swap;        // applied: switch points and time
-  int64_t requested_ms = 0;          // wall clock, ms since the epoch
+  // Applied by restarting the consumer (the source or sinks changed): why.
+  std::string restarted;
+  int64_t requested_ms = 0;  // wall clock, ms since the epoch
   int64_t finished_ms = 0;
 };
 

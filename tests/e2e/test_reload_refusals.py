@@ -1,8 +1,10 @@
 """Reloads that must be refused (a plugin built for another ABI, one whose
-init fails, a missing plugin, an invalid pipeline file, a change that needs a
-restart) leave the running generation processing; each refusal names its
-reason in `streams-host reload` (exit status 1) and in GET /status. A change
-of a step's config alone takes effect without a restart, by SIGHUP."""
+init fails, a missing plugin, an invalid pipeline file) leave the running
+generation processing; each refusal names its reason in `streams-host
+reload` (exit status 1) and in GET /status. A change of a step's config
+alone takes effect without a restart, by SIGHUP; a change of a sink restarts
+the consumer (one rebalance), and nothing is output twice."""
+import json
 import os
 import shutil
 import signal
@@ -22,7 +24,7 @@ class Stream:
     """Numbers produced one batch at a time, and the outputs they became."""
 
     def __init__(self, bootstrap):
-        self.bootstrap, self.next = bootstrap, 0
+        self.bootstrap, self.next, self.topic = bootstrap, 0, "rr-out"
 
     def send_and_read(self, count):
         first = self.next
@@ -33,7 +35,7 @@ class Stream:
 
         def outputs():
             found = {}
-            for r in h.read_all(self.bootstrap, h.partitions("rr-out", 1)):
+            for r in h.read_all(self.bootstrap, h.partitions(self.topic, 1)):
                 number, rest = r.value.split(b" ", 1)
                 if number in wanted:
                     found[number] = rest
@@ -54,7 +56,7 @@ def reload(port, env, host, reason):
 
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker(["rr-in:1", "rr-out:1"])
+        bootstrap = env.start_broker(["rr-in:1", "rr-out:1", "rr-out2:1"])
         plugins = env.path("plugins")
         os.mkdir(plugins)
         stamp = os.path.join(plugins, "stamp.so")
@@ -86,15 +88,27 @@ def main():
         reload(port, env, host, "stamp refuses to start: fail_init is set")
         env.write("p.yaml", "source: {name: in\n")
         reload(port, env, host, "p.yaml:")
-        env.write("p.yaml", PIPELINE % ("", "elsewhere"))
-        reload(port, env, host, "needs a restart")
         # Every refusal left generation 2 running, and it still processes.
         outputs = set(stream.send_and_read(3))
         assert outputs == {b'1.0.0 0@%d {"tag":"t2"}' % i for i in range(8, 11)}, outputs
         status = h.host_status(port)
-        assert status["reloads"] == {"applied": 1, "unchanged": 0, "refused": 5}, status
+        assert status["reloads"] == {"applied": 1, "unchanged": 0, "refused": 4}, status
         assert status["steps"][0]["version"] == "1.0.0", status
         assert env.log(host).count(" assigned rr-in[") == 1, env.log(host)
+
+        # A new sink topic: the consumer drains, commits, and rejoins with it.
+        env.write("p.yaml", PIPELINE % (", config: {tag: t3}", "rr-out2"))
+        result = h.run_cli(["reload", "--admin-port", str(port)])
+        assert result.returncode == 0, (result.stdout, result.stderr)
+        outcome = json.loads(result.stdout)
+        assert outcome["outcome"] == "applied" and outcome["restarted_consumer"], outcome
+        assert outcome["changes"][0] == "sink 'out' changed", outcome
+        stream.topic = "rr-out2"
+        outputs = set(stream.send_and_read(3))
+        assert outputs == {b'2.0.0 0@%d {"tag":"t3"}' % i for i in range(11, 14)}, outputs
+        again = h.read_all(bootstrap, h.partitions("rr-out2", 1))
+        assert len(again) == 3, [r.value for r in again]  # nothing before the switch again
+        assert env.log(host).count(" assigned rr-in[") == 2, env.log(host)
         assert env.stop(host) == 0, env.log(host)
     print("ok")
 

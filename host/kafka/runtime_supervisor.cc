@@ -1,0 +1,82 @@
+#include "kafka/runtime_supervisor.h"
+
+#include <chrono>
+
+#include "common/log.h"
+
+namespace streams::kafka {
+namespace {
+
+std::future<pipeline::SwapOutcome> refused(const std::string& why) {
+  std::promise<pipeline::SwapOutcome> p;
+  pipeline::SwapOutcome outcome;
+  outcome.error = why;
+  p.set_value(std::move(outcome));
+  return p.get_future();
+}
+
+}  // namespace
+
+bool RuntimeSupervisor::start(std::shared_ptr<const pipeline::Generation> g, std::string* error) {
+  runtime_ = create_kafka_runtime(g, options_(*g), error);
+  current_ = std::move(g);
+  return runtime_ != nullptr;
+}
+
+std::future<pipeline::SwapOutcome> RuntimeSupervisor::swap(
+    std::shared_ptr<const pipeline::Generation> next) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (next_) return refused("the host is restarting its consumer");
+  return runtime_->swap(std::move(next));
+}
+
+std::future<pipeline::SwapOutcome> RuntimeSupervisor::restart(
+    std::shared_ptr<const pipeline::Generation> next) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (next_) return refused("the host is restarting its consumer");
+  next_ = std::move(next);
+  restarted_ = std::promise<pipeline::SwapOutcome>();
+  runtime_->request_stop();
+  return restarted_.get_future();
+}
+
+int RuntimeSupervisor::run(const std::atomic<bool>& stop) {
+  for (;;) {
+    const int status = runtime_->run(stop);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!next_) return status;
+    pipeline::SwapOutcome outcome;
+    bool running = false;
+    if (stop.load()) {
+      outcome.error = "the host is stopping";
+    } else if (status != 0) {
+      outcome.error = "the consumer did not stop cleanly; the host stops";
+    } else {
+      running = replace(&outcome);
+    }
+    next_.reset();
+    restarted_.set_value(std::move(outcome));
+    if (!running) return status != 0 ? status : stop.load() ? 0 : 1;
+  }
+}
+
+bool RuntimeSupervisor::replace(pipeline::SwapOutcome* outcome) {
+  runtime_.reset();  // its consumer has left the group
+  std::string error;
+  runtime_ = create_kafka_runtime(next_, options_(*next_), &error);
+  if (runtime_) {
+    current_ = next_;
+    outcome->ok = true;
+    outcome->took_effect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+    return true;
+  }
+  outcome->error = "the new consumer cannot start: " + error;
+  log::error(outcome->error + "; starting again with the running generation");
+  runtime_ = create_kafka_runtime(current_, options_(*current_), &error);
+  if (!runtime_) log::error("cannot start again: " + error);
+  return runtime_ != nullptr;
+}
+
+}  // namespace streams::kafka

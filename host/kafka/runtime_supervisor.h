@@ -1,0 +1,51 @@
+// Runs the host's KafkaRuntimes one after another (data plane's owner): the
+// first with the start-up generation, then a new one each time a reload
+// changes the source or the sinks, after the old one drained, committed and
+// left its group. Reloads that change neither are passed to the running
+// runtime, which keeps its consumer.
+//
+// Thread: run() on the processing thread; swap() and restart() from any
+// thread (the reload controller's).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "kafka/kafka_runtime.h"
+#include "pipeline/generation_swap.h"
+
+namespace streams::kafka {
+
+class RuntimeSupervisor final : public pipeline::GenerationSwapper {
+ public:
+  // The options for a runtime of a generation (its error policy may differ).
+  using OptionsFor = std::function<RuntimeOptions(const pipeline::Generation&)>;
+
+  explicit RuntimeSupervisor(OptionsFor options) : options_(std::move(options)) {}
+  // Creates the first runtime. False with *error.
+  bool start(std::shared_ptr<const pipeline::Generation> g, std::string* error);
+  // Runs until `stop` or a failure; the exit status of the last runtime.
+  int run(const std::atomic<bool>& stop);
+
+  std::future<pipeline::SwapOutcome> swap(
+      std::shared_ptr<const pipeline::Generation> next) override;
+  std::future<pipeline::SwapOutcome> restart(
+      std::shared_ptr<const pipeline::Generation> next) override;
+
+ private:
+  // Replaces the stopped runtime by one of the pending generation (or, if
+  // that cannot start, of the old one). False: no runtime could start.
+  bool replace(pipeline::SwapOutcome* outcome);
+
+  OptionsFor options_;
+  std::mutex mutex_;  // guards runtime_ (the pointer), next_, restarted_
+  std::unique_ptr<KafkaRuntime> runtime_;
+  std::shared_ptr<const pipeline::Generation> current_, next_;
+  std::promise<pipeline::SwapOutcome> restarted_;
+};
+
+}  // namespace streams::kafka
