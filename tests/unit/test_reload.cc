@@ -8,6 +8,7 @@
 
 #include "chain_fixture.h"
 #include "pipeline/generation_diff.h"
+#include "reload/reload_controller.h"
 
 using namespace streams;
 using namespace streams::testing;
@@ -163,4 +164,109 @@ BOOST_AUTO_TEST_CASE(the_registry_loads_a_rewritten_plugin_file_again) {
   std::weak_ptr<plugin::PluginLibrary> unused = first;
   first.reset();
   BOOST_TEST(unused.expired());
+}
+
+namespace {
+
+// Records what the controller hands over; answers with `answer`.
+struct FakeSwapper : pipeline::GenerationSwapper {
+  std::future<pipeline::SwapOutcome> swap(std::shared_ptr<const pipeline::Generation> g) override {
+    swapped.push_back(g);
+    return reply();
+  }
+  std::future<pipeline::SwapOutcome> restart(
+      std::shared_ptr<const pipeline::Generation> g) override {
+    restarted.push_back(g);
+    return reply();
+  }
+  std::future<pipeline::SwapOutcome> reply() {
+    std::promise<pipeline::SwapOutcome> p;
+    p.set_value(answer);
+    return p.get_future();
+  }
+  pipeline::SwapOutcome answer{true, "", {{0, 42}}, 1700000000000, 5};
+  std::vector<std::shared_ptr<const pipeline::Generation>> swapped, restarted;
+};
+
+// A controller whose loader reads `steps` and `deployment` as they are when
+// it runs.
+struct Controller {
+  Reloads files;
+  std::string steps = kNumbered;
+  std::string deployment = kDeployment;
+  FakeSwapper swapper;
+  std::unique_ptr<reload::ReloadController> controller;
+
+  Controller() {
+    auto registry = std::make_unique<plugin::PluginRegistry>(TEST_PLUGINS_DIR);
+    config::Diagnostics diag;
+    auto first = load(*registry, diag);
+    BOOST_REQUIRE_MESSAGE(first, all_errors(diag));
+    controller = std::make_unique<reload::ReloadController>(
+        first, std::move(registry),
+        [this](plugin::PluginRegistry& r, config::Diagnostics& d) { return load(r, d); }, swapper);
+  }
+  std::shared_ptr<const pipeline::Generation> load(plugin::PluginRegistry& r,
+                                                   config::Diagnostics& diag) {
+    config::PipelineSpec spec;
+    config::DeploymentConfig d;
+    if (!config::load_pipeline_spec(files.dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag) ||
+        !config::load_deployment_config(files.dir.write("d.yaml", deployment), &d, diag)) {
+      return nullptr;
+    }
+    return pipeline::build_generation(std::move(spec), std::move(d), 0, r, diag);
+  }
+};
+
+using Outcome = reload::ReloadResult::Outcome;
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_reload_with_nothing_changed_hands_nothing_over) {
+  Controller c;
+  const auto r = c.controller->reload("test");
+  BOOST_TEST((r.outcome == Outcome::unchanged));
+  BOOST_TEST(r.generation == 1u);
+  BOOST_TEST(c.swapper.swapped.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_config_is_swapped_in_as_the_next_generation) {
+  Controller c;
+  c.steps = "  - {kind: map, name: num, plugin: testkit, function: numbered, config: {x: 2}}\n";
+  const auto r = c.controller->reload("test");
+  BOOST_TEST((r.outcome == Outcome::applied));
+  BOOST_TEST(r.generation == 2u);
+  BOOST_REQUIRE(c.swapper.swapped.size() == 1u);
+  BOOST_TEST(c.swapper.swapped[0]->steps[0].config_json == "{\"x\":2}");
+  const std::string status = c.controller->status_json();
+  BOOST_TEST(status.find("\"generation\":2") != std::string::npos);
+  BOOST_TEST(status.find("\"applied\":1") != std::string::npos);
+  BOOST_TEST(status.find("\"offset\":42") != std::string::npos);  // the switch point
+}
+
+BOOST_AUTO_TEST_CASE(a_refusal_by_the_files_or_the_runtime_keeps_the_generation) {
+  Controller c;
+  c.steps = "  - {kind: map, name: num, plugin: testkit, function: nonesuch}\n";
+  auto r = c.controller->reload("test");
+  BOOST_TEST((r.outcome == Outcome::refused));
+  BOOST_TEST(r.error.find("no function 'nonesuch'") != std::string::npos);
+  BOOST_TEST(c.swapper.swapped.empty());
+
+  c.steps = "  - {kind: map, name: num, plugin: testkit, function: upper}\n";
+  c.swapper.answer = {false, "partition 3: it failed", {}, 0, 0};
+  r = c.controller->reload("test");
+  BOOST_TEST((r.outcome == Outcome::refused));
+  BOOST_TEST(r.error == "partition 3: it failed");
+  BOOST_TEST(r.generation == 1u);
+  BOOST_TEST(c.controller->status_json().find("\"refused\":2") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_sink_restarts_the_consumer) {
+  Controller c;
+  c.deployment.replace(c.deployment.find("out: {"), 6, "out: {topic: elsewhere, ");
+  const auto r = c.controller->reload("test");
+  BOOST_TEST((r.outcome == Outcome::applied));
+  BOOST_TEST(r.restarted == "sink 'out' changed");
+  BOOST_TEST(c.swapper.swapped.empty());
+  BOOST_TEST(c.swapper.restarted.size() == 1u);
 }
