@@ -257,9 +257,10 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   return status;
 }
 
-int reload_command(const AdminArgs& args) {
+// Sends `method` `target` to the host's admin endpoint and prints the answer.
+int admin_command(const AdminArgs& args, const char* method, const char* target) {
   const admin::Response r = admin::request("127.0.0.1", static_cast<uint16_t>(args.admin_port),
-                                           "POST", "/reload", args.timeout_ms);
+                                           method, target, args.timeout_ms);
   if (r.status == 0) {
     std::fprintf(stderr, "error: %s\n", r.body.c_str());
     return 2;
@@ -268,15 +269,8 @@ int reload_command(const AdminArgs& args) {
   return r.status == 200 ? 0 : 1;
 }
 
-int status_command(const AdminArgs& args) {
-  const admin::Response r = admin::request("127.0.0.1", static_cast<uint16_t>(args.admin_port),
-                                           "GET", "/status", args.timeout_ms);
-  if (r.status == 0) {
-    std::fprintf(stderr, "error: %s\n", r.body.c_str());
-    return 2;
-  }
-  std::fputs(r.body.c_str(), stdout);
-  return r.status == 200 ? 0 : 1;
-}
+int reload_command(const AdminArgs& args) { return admin_command(args, "POST", "/reload"); }
+
+int status_command(const AdminArgs& args) { return admin_command(args, "GET", "/status"); }
 
 }  // namespace streams::cli

@@ -10,14 +10,12 @@ versions of the plugin (POST /reload). For each reload:
 - switch: the time the processing thread spent switching (switch_us in the
   reload's outcome), during which no input is processed.
 
-Reported as p50 / p99 over the reloads. Used by run_bench.py; runs alone as
-reload_pause.py BUILD_DIR OUT_DIR [--smoke].
+Reported as p50 / p99 over the reloads, by run_bench.py (packaging/bench.sh).
 """
 import json
 import os
 import shutil
 import statistics
-import sys
 import time
 import urllib.request
 
@@ -103,28 +101,3 @@ steps:
         result[name + "_p50_ms"] = percentile(values, 0.5)
         result[name + "_p99_ms"] = percentile(values, 0.99)
     return result
-
-
-def main():
-    build, out = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    smoke = "--smoke" in sys.argv
-    source = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-    os.environ.setdefault("STREAMS_HOST", os.path.join(build, "host", "streams-host"))
-    os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(build, "plugins"))
-    os.environ.setdefault("STREAMS_TEST_PLUGINS_DIR", os.path.join(build, "test_plugins"))
-    os.environ.setdefault("STREAMS_SOURCE_DIR", source)
-    os.environ.setdefault("STREAMS_BUILD_DIR", build)
-    sys.path.insert(0, os.path.join(source, "tests", "e2e"))
-    import harness as h  # noqa: E402
-    bench = os.path.join(build, "tests", "bench", "streams-bench")
-    os.makedirs(out, exist_ok=True)
-    with h.Env() as env:
-        result = measure(h, env, bench, ["taskset", "-c", "1"], ["taskset", "-c", "0"],
-                         3 if smoke else 20)
-    print(json.dumps(result))
-    with open(os.path.join(out, "reload_pause.json"), "w") as f:
-        json.dump(result, f, indent=1)
-
-
-if __name__ == "__main__":
-    main()

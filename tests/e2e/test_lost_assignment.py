@@ -9,27 +9,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
-from test_two_hosts import PARTITIONS, PIPELINE, grow, owned_partitions  # noqa: E402
+from test_two_hosts import PARTITIONS, grow, owned_partitions, two_hosts  # noqa: E402
 
 
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker([f"two-in:{PARTITIONS}", f"two-out:{PARTITIONS}"])
-        pipeline = env.write("p.yaml", PIPELINE)
-        config = env.write("d.yaml", h.deployment(source_extra=(
-            "commit_interval_ms: 200\n"
-            "override_params: {session.timeout.ms: \"6000\", heartbeat.interval.ms: \"500\"}")))
         producer = h.SteadyProducer(bootstrap, "two-in")
         producer.start()
         try:
-            start = lambda name: env.start_host(  # noqa: E731
-                pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR, name=name,
-                extra=["--log-level", "debug"])
-            a = start("a")
-            grow(bootstrap, 200, "host a's output")
-            b = start("b")
-            h.wait_for(lambda: " assigned two-in[" in env.log(b), 90, "host b's partitions")
-            grow(bootstrap, 200, "output from both hosts")
+            a, b = two_hosts(env, bootstrap, "heartbeat.interval.ms: \"500\"")
             a.send_signal(signal.SIGSTOP)
             h.wait_for(lambda: env.log(b).count(" assigned two-in[") >= 2, 60,
                        "host b to take host a's partitions")

@@ -45,25 +45,33 @@ def owned_partitions(log):
     return ever
 
 
+def two_hosts(env, bootstrap, override_params):
+    """Starts host a, then host b once a has output (the numbered stream is
+    already flowing); returns both once b owns partitions and both output.
+    `override_params`: librdkafka settings added to the source's."""
+    pipeline = env.write("p.yaml", PIPELINE)
+    config = env.write("d.yaml", h.deployment(source_extra=(
+        "commit_interval_ms: 200\n"
+        f"override_params: {{session.timeout.ms: \"6000\", {override_params}}}")))
+
+    def start(name):
+        return env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+                              name=name, extra=["--log-level", "debug"])
+    a = start("a")
+    grow(bootstrap, 200, "host a's output")
+    b = start("b")
+    h.wait_for(lambda: " assigned two-in[" in env.log(b), 90, "host b's partitions")
+    grow(bootstrap, 200, "output from both hosts")
+    return a, b
+
+
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker([f"two-in:{PARTITIONS}", f"two-out:{PARTITIONS}"])
-        pipeline = env.write("p.yaml", PIPELINE)
-        config = env.write("d.yaml", h.deployment(source_extra=(
-            "commit_interval_ms: 200\n"
-            "override_params: {session.timeout.ms: \"6000\", "
-            "partition.assignment.strategy: cooperative-sticky}")))
         producer = h.SteadyProducer(bootstrap, "two-in")
         producer.start()
         try:
-            start = lambda name: env.start_host(  # noqa: E731
-                pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR, name=name,
-                extra=["--log-level", "debug"])
-            a = start("a")
-            grow(bootstrap, 200, "host a's output")
-            b = start("b")
-            h.wait_for(lambda: " assigned two-in[" in env.log(b), 90, "host b's partitions")
-            grow(bootstrap, 200, "output from both hosts")
+            a, b = two_hosts(env, bootstrap, "partition.assignment.strategy: cooperative-sticky")
             assert env.stop(a) == 0, env.log(a)
             grow(bootstrap, 400, "host b's output after a stopped")
             total = producer.finish()
