@@ -17,7 +17,9 @@ import threading
 import time
 import urllib.request
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer as _KafkaConsumer
+from kafka import KafkaProducer as _KafkaProducer
+from kafka import TopicPartition
 
 HOST = os.environ["STREAMS_HOST"]
 PLUGINS_DIR = os.environ["STREAMS_PLUGINS_DIR"]
@@ -25,6 +27,20 @@ TEST_PLUGINS_DIR = os.environ["STREAMS_TEST_PLUGINS_DIR"]
 SOURCE_DIR = os.environ["STREAMS_SOURCE_DIR"]
 BUILD_DIR = os.environ["STREAMS_BUILD_DIR"]
 EXAMPLE_DIR = os.path.join(SOURCE_DIR, "configs", "simple_map_filter")
+
+
+# kafka-python probes the broker's API versions when a client is created and
+# gives up after 2 s by default; a dev broker under ASan on a loaded 2-core
+# machine may answer later than that.
+_PROBE = {"api_version_auto_timeout_ms": 30000}
+
+
+def KafkaProducer(**kwargs):  # noqa: N802 (kafka-python's name, with our probe timeout)
+    return _KafkaProducer(**{**_PROBE, **kwargs})
+
+
+def KafkaConsumer(*topics, **kwargs):  # noqa: N802
+    return _KafkaConsumer(*topics, **{**_PROBE, **kwargs})
 
 
 def deployment(source="in", sink="out", source_extra=""):

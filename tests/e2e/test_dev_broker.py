@@ -5,7 +5,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
-from kafka import KafkaConsumer  # noqa: E402
 
 
 def main():
@@ -26,7 +25,7 @@ def main():
         expected = ",".join(f"127.0.0.1:{port + i}" for i in range(3))
         assert got == "bootstrap=" + expected, got
 
-        consumer = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{port + 2}")
+        consumer = h.KafkaConsumer(bootstrap_servers=f"127.0.0.1:{port + 2}")
         try:
             assert consumer.partitions_for_topic("events") == set(range(6))
             assert consumer.partitions_for_topic("other") == set(range(4))  # the default
