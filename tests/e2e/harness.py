@@ -272,7 +272,7 @@ def read_all(bootstrap, tps):
             return all(consumer.position(tp) >= ends[tp.partition] for tp in wanted)
 
         try:
-            wait_for(done, 30, "reading the topic to its end")
+            wait_for(done, 120, "reading the topic to its end")
         except AssertionError:
             positions = {tp.partition: consumer.position(tp) for tp in wanted}
             raise AssertionError(f"read {len(records)} records; positions {positions}, "
