@@ -39,9 +39,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const Response r = handler_(std::string(req.method_string()), std::string(req.target()));
     response_.version(req.version());
     response_.result(r.status);
-    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::content_type, r.content_type);
     response_.keep_alive(false);
-    response_.body() = r.body + "\n";
+    response_.body() = r.body;
+    if (r.body.empty() || r.body.back() != '\n') response_.body().push_back('\n');
     response_.prepare_payload();
     stream_.expires_after(kRequestTimeout);
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code, size_t) {

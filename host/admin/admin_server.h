@@ -19,7 +19,8 @@ namespace streams::admin {
 
 struct Response {
   unsigned status = 200;
-  std::string body;  // JSON
+  std::string body;
+  std::string content_type = "application/json";
 };
 
 using Handler = std::function<Response(const std::string& method, const std::string& target)>;

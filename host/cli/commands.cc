@@ -228,8 +228,10 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
               step.library->path() + ")");
   }
   if (!kafka) return run_local(args, std::move(generation), stop);
-  kafka::RuntimeSupervisor runtime([&args](const pipeline::Generation& g) {
+  metrics::PipelineMetrics metrics(generation->pipeline.name);
+  kafka::RuntimeSupervisor runtime([&args, &metrics](const pipeline::Generation& g) {
     kafka::RuntimeOptions options;
+    options.metrics = &metrics;
     options.client_id = args.name.empty() ? "streams-host-" + g.pipeline.name : args.name;
     options.error_policy = error_policy(args, g);
     return options;
@@ -245,9 +247,10 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       [&args](plugin::PluginRegistry& r, config::Diagnostics& d) {
         return load(args.pipeline, /*kafka=*/true, d, r);
       },
-      runtime);
-  auto control =
-      reload::ControlPlane::start(controller, control_options(args, plugins_dir), &error);
+      runtime, &metrics);
+  reload::ControlOptions control_opts = control_options(args, plugins_dir);
+  control_opts.metrics = &metrics;
+  auto control = reload::ControlPlane::start(controller, control_opts, &error);
   if (!control) {
     std::fprintf(stderr, "error: %s\n", error.c_str());
     return 2;

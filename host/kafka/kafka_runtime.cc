@@ -50,7 +50,12 @@ uint64_t make_token(uint32_t tracker_id, uint32_t slot) {
 class Runtime final : public KafkaRuntime, public DeliveryListener, public pipeline::InputHolds {
  public:
   Runtime(std::shared_ptr<const pipeline::Generation> g, RuntimeOptions options)
-      : g_(std::move(g)), options_(std::move(options)), topic_(g_->source_topic()) {}
+      : g_(std::move(g)),
+        options_(std::move(options)),
+        topic_(g_->source_topic()),
+        own_metrics_(options_.metrics ? nullptr : std::make_unique<metrics::PipelineMetrics>("")),
+        metrics_(options_.metrics ? *options_.metrics : *own_metrics_),
+        m_(metrics_.runtime()) {}
   ~Runtime() override;
 
   bool init(std::string* error);
@@ -63,7 +68,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   }
 
   void on_produced(uint64_t token) override {
-    ++produced_;
+    m_.produced.add();
     if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
   }
   void on_delivered(uint64_t token, const char* error) override;
@@ -90,8 +95,10 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   void refuse_swaps();
   pipeline::SwapOutcome switch_partitions(std::shared_ptr<const pipeline::Generation> next);
   void consumer_error(const rd_kafka_message_t* msg);
-  // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms).
+  // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms),
+  // resumes drained partitions and publishes the gauges.
   void tick();
+  void publish_gauges();
   // Why partition `p` cannot take another input now (null: it can), with
   // the bounds scaled by `share` (1: pause at the bound, 0.5: resume below half).
   const char* backpressure(const PartitionState& p, double share);
@@ -125,6 +132,9 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::shared_ptr<const pipeline::Generation> g_;
   RuntimeOptions options_;
   std::string topic_;
+  std::unique_ptr<metrics::PipelineMetrics> own_metrics_;  // when none is given
+  metrics::PipelineMetrics& metrics_;
+  metrics::RuntimeMetrics& m_;
   rd_kafka_t* consumer_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
   std::vector<std::unique_ptr<pipeline::OutputSink>> sinks_;  // by Generation::sinks index
@@ -143,9 +153,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::unique_ptr<pipeline::NoDlqPolicy> no_dlq_;        // without a DLQ
   std::unique_ptr<pipeline::DeadLetters> dead_letters_;  // with one
   std::unique_ptr<pipeline::LimitedErrors> errors_;      // wraps the one in use; given to chains
-  uint64_t consumed_ = 0, produced_ = 0, delivered_ = 0;
-  uint32_t paused_ = 0;  // partitions paused by backpressure
-  uint64_t pauses_ = 0;  // pauses so far
+  uint32_t paused_ = 0;                                  // partitions paused by backpressure
   std::string pause_reason_;
   // swap(): the next generation and its outcome, under swap_mutex_.
   std::mutex swap_mutex_;
@@ -404,7 +412,8 @@ void Runtime::process(const rd_kafka_message_t* msg) {
   if (!p) return;         // fetched before a revoke; not ours any more
   if (p->paused) return;  // fetched before the pause; read again from resume_at
   if (const char* why = backpressure(*p, 1.0)) return pause(*p, msg->offset, why);
-  ++consumed_;
+  m_.consumed.add();
+  m_.consumed_bytes.add(msg->len + msg->key_len);
   OffsetTracker& t = *trackers_[p->tracker_id];
   const uint32_t slot = t.begin(msg->offset, msg->len + msg->key_len);
 
@@ -472,7 +481,7 @@ void Runtime::pause(PartitionState& p, int64_t offset, const char* why) {
   p.paused = true;
   p.resume_at = offset;
   ++paused_;
-  ++pauses_;
+  m_.pauses.add();
   uint64_t suppressed = 0;
   if (pause_log_.allow(Clock::now(), &suppressed)) {
     log::info("backpressure: paused " + topic_ + "[" + std::to_string(p.partition) + "] at " +
@@ -500,7 +509,27 @@ void Runtime::resume_drained() {
   }
 }
 
+void Runtime::publish_gauges() {
+  uint64_t inputs = 0, bytes = 0, assigned = 0, unacknowledged = 0;
+  for (const auto& p : partitions_) {
+    if (!p) continue;
+    ++assigned;
+    inputs += trackers_[p->tracker_id]->in_flight();
+    bytes += trackers_[p->tracker_id]->in_flight_bytes();
+  }
+  for (const KafkaSink* sink : kafka_sinks_)
+    unacknowledged += static_cast<uint64_t>(sink->pending());
+  m_.assigned_partitions.set(assigned);
+  m_.paused_partitions.set(paused_);
+  m_.in_flight.set(inputs);
+  m_.in_flight_bytes.set(bytes);
+  m_.unacknowledged.set(unacknowledged);
+  m_.dead_letters.set(dead_letters_ ? dead_letters_->sent() : 0);
+  m_.skipped.set(no_dlq_ ? no_dlq_->skipped() : 0);
+}
+
 void Runtime::tick() {
+  publish_gauges();
   resume_drained();
   const int64_t now = pipeline::Chain::now_ms();
   for (auto& p : partitions_) {
@@ -532,7 +561,7 @@ void Runtime::on_delivered(uint64_t token, const char* error) {
     fail(std::string("delivery failed: ") + error);
     return;
   }
-  ++delivered_;
+  m_.delivered.add();
   if (t) t->release(static_cast<uint32_t>(token));
 }
 
@@ -556,6 +585,9 @@ void Runtime::on_rejected(KafkaSink& sink, uint64_t token, const streams_record&
   pipeline::RecordError e{owner->step, pipeline::kErrSinkRejected, reason, &origin, token, nullptr,
                           &output};
   e.refused_output = true;
+  if (metrics::StepMetrics* counts = metrics_.find(owner->step->name)) {
+    counts->errors[metrics::error_kind_index(pipeline::kErrSinkRejected)].add();
+  }
   if (!errors_->on_record_error(e)) {
     fail("stopped at " + pipeline::origin_text(origin) + ": an output was refused: " + reason);
     return;
@@ -581,7 +613,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     trackers_.push_back(
         std::make_unique<OffsetTracker>(g_->source_deployment().max_in_flight_messages));
     std::string error;
-    state->chain = pipeline::Chain::create(g_, sink_ptrs_, *errors_, &error, this);
+    state->chain = pipeline::Chain::create(g_, sink_ptrs_, *errors_, &error, this, &metrics_);
     if (!state->chain) {
       fail("partition " + std::to_string(p) + ": " + error);
       continue;
@@ -658,8 +690,13 @@ void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
     rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, list, sync ? 0 : 1);
     if (err) {
       log::warn(std::string("commit failed: ") + rd_kafka_err2str(err));
-    } else if (log::enabled(log::Level::debug)) {
-      log::debug("commit " + partition_names(list));
+    } else {
+      m_.commits.add();
+      m_.last_commit_ms.set(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count()));
+      if (log::enabled(log::Level::debug)) log::debug("commit " + partition_names(list));
     }
   }
   rd_kafka_topic_partition_list_destroy(list);
@@ -725,9 +762,10 @@ int Runtime::shutdown() {
   const std::string failed =
       dlq_ ? ", sent to the dead-letter queue " + std::to_string(dead_letters_->sent())
            : ", skipped " + std::to_string(no_dlq_->skipped());
-  log::info("stopped: consumed " + std::to_string(consumed_) + failed + ", produced " +
-            std::to_string(produced_) + ", delivered " + std::to_string(delivered_) +
-            ", paused by backpressure " + std::to_string(pauses_) + " time(s)");
+  log::info("stopped: consumed " + std::to_string(m_.consumed.value()) + failed + ", produced " +
+            std::to_string(m_.produced.value()) + ", delivered " +
+            std::to_string(m_.delivered.value()) + ", paused by backpressure " +
+            std::to_string(m_.pauses.value()) + " time(s)");
   if (!drained && !fatal_) {
     log::error(
         "outputs still unacknowledged after drain_timeout_ms; their inputs stay "

@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "metrics/metrics.h"
 #include "pipeline/generation.h"
 #include "pipeline/generation_swap.h"
 
@@ -29,6 +30,9 @@ namespace streams::kafka {
 
 struct RuntimeOptions {
   std::string client_id = "streams-host";
+  // Where the runtime and its Chains count (null: nowhere); must outlive
+  // the runtime.
+  metrics::PipelineMetrics* metrics = nullptr;
   config::ErrorPolicy error_policy = config::ErrorPolicy::fail;
 };
 

@@ -132,21 +132,38 @@ class Chain::Reducer final : public WindowOps {
 };
 
 Chain::Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-             ErrorHandler& errors, InputHolds* holds)
+             ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics* metrics)
     : generation_(std::move(generation)),
       sinks_(std::move(sinks)),
       errors_(errors),
-      holds_(holds) {}
+      holds_(holds),
+      own_metrics_(metrics ? nullptr : std::make_unique<metrics::PipelineMetrics>("")),
+      metrics_(metrics ? metrics : own_metrics_.get()) {
+  bind_metrics();
+}
+
+void Chain::bind_metrics() {
+  const auto& steps = generation_->steps;
+  step_metrics_.clear();
+  for (const StepBinding& step : steps) {
+    std::vector<std::string> next;
+    if (step.next != kNone) next.push_back(steps[step.next].name);
+    for (const BranchTarget& b : step.branches) next.push_back(steps[b.step].name);
+    step_metrics_.push_back(&metrics_->step(step.name, config::to_string(step.kind), next));
+  }
+}
 
 std::unique_ptr<Chain> Chain::create(std::shared_ptr<const Generation> generation,
                                      std::vector<OutputSink*> sinks, ErrorHandler& errors,
-                                     std::string* error, InputHolds* holds) {
+                                     std::string* error, InputHolds* holds,
+                                     metrics::PipelineMetrics* metrics) {
   if (sinks.size() != generation->sinks.size()) {
     *error = "internal: " + std::to_string(sinks.size()) + " sinks given for " +
              std::to_string(generation->sinks.size());
     return nullptr;
   }
-  std::unique_ptr<Chain> chain(new Chain(std::move(generation), std::move(sinks), errors, holds));
+  std::unique_ptr<Chain> chain(
+      new Chain(std::move(generation), std::move(sinks), errors, holds, metrics));
   chain->make_apis();
   if (!chain->create_state(nullptr, error)) return nullptr;
   return chain;
@@ -158,8 +175,10 @@ std::unique_ptr<Chain> Chain::create_successor(std::shared_ptr<const Generation>
     *error = "internal: a successor Chain needs the same sinks";
     return nullptr;
   }
-  std::unique_ptr<Chain> chain(
-      new Chain(std::move(generation), previous.sinks_, previous.errors_, previous.holds_));
+  // A predecessor's own metrics die with it; the successor then has its own.
+  std::unique_ptr<Chain> chain(new Chain(std::move(generation), previous.sinks_, previous.errors_,
+                                         previous.holds_,
+                                         previous.own_metrics_ ? nullptr : previous.metrics_));
   chain->make_apis();
   if (!chain->create_state(&previous, error)) return nullptr;
   return chain;
@@ -294,10 +313,13 @@ ChainResult Chain::process(const streams_record& input, const streams_origin& or
 int32_t Chain::run(uint32_t step, const streams_record& record) {
   if (stopping_) return STREAMS_FATAL;
   const StepBinding& binding = generation_->steps[step];
+  metrics::StepMetrics& counts = *step_metrics_[step];
+  counts.records_in.add();
   switch (binding.kind) {
     case StepKind::sink:
       switch (sinks_[binding.sink]->write(record, token_, &error_message_)) {
         case WriteResult::ok:
+          counts.written.add();
           return STREAMS_OK;
         case WriteResult::rejected:
           return report(step, kErrSinkRejected, error_message_, record);
@@ -491,6 +513,7 @@ int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& 
 
 int32_t Chain::report(uint32_t step, int32_t kind, std::string_view message,
                       const streams_record& record) {
+  step_metrics_[step]->errors[metrics::error_kind_index(kind)].add();
   const RecordError error{
       &generation_->steps[step], kind, message, origin_, token_, input_, &record};
   if (errors_.on_record_error(error)) return STREAMS_OK;

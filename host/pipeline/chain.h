@@ -23,6 +23,7 @@
 
 #include <streams/plugin_abi.h>
 
+#include "metrics/metrics.h"
 #include "pipeline/batcher.h"
 #include "pipeline/generation.h"
 #include "pipeline/held_input.h"
@@ -84,10 +85,12 @@ class Chain {
   // `sinks[i]` serves generation->sinks[i]; the sinks and `errors` must
   // outlive the Chain. On failure returns nullptr with *error.
   // `holds` (null: none kept, for runtimes that do not commit) must
-  // outlive the Chain.
+  // outlive the Chain. Per-step counts go to `metrics` (null: the Chain's
+  // own), which must outlive the Chain.
   static std::unique_ptr<Chain> create(std::shared_ptr<const Generation> generation,
                                        std::vector<OutputSink*> sinks, ErrorHandler& errors,
-                                       std::string* error, InputHolds* holds = nullptr);
+                                       std::string* error, InputHolds* holds = nullptr,
+                                       metrics::PipelineMetrics* metrics = nullptr);
   // A Chain of `generation` to replace `previous` (same sinks, error
   // handler and holds), which is not touched: instances are created for
   // the steps that cannot keep previous's (see same_instances). On failure
@@ -124,7 +127,9 @@ class Chain {
  private:
   class Reducer;
   Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-        ErrorHandler& errors, InputHolds* holds);
+        ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics* metrics);
+  // Resolves step_metrics_ for this generation's steps.
+  void bind_metrics();
   // `previous`: a Chain whose instances of unchanged steps will be taken
   // over (none are created for them here).
   bool create_state(const Chain* previous, std::string* error);
@@ -165,6 +170,9 @@ class Chain {
   std::vector<void*> instances_;      // by step; null for built-in steps
   std::vector<void*> key_instances_;  // by step; reduce steps with group_by
   InputHolds* holds_;
+  std::unique_ptr<metrics::PipelineMetrics> own_metrics_;  // when none is given
+  metrics::PipelineMetrics* metrics_;
+  std::vector<metrics::StepMetrics*> step_metrics_;           // by step
   std::vector<std::unique_ptr<CodecScratch>> codec_scratch_;  // by step; codec steps
   std::vector<std::unique_ptr<Batcher>> batchers_;            // by step; batch steps
   std::vector<std::unique_ptr<Reducer>> reducers_;            // by step; reduce steps

@@ -8,14 +8,19 @@
 
 #include "admin/admin_server.h"
 #include "common/log.h"
+#include "metrics/prometheus.h"
 
 namespace streams::reload {
 namespace {
 
 namespace asio = boost::asio;
 
-admin::Response serve(ReloadController& controller, const std::string& method,
-                      const std::string& target) {
+admin::Response serve(ReloadController& controller, const metrics::PipelineMetrics* metrics,
+                      const std::string& method, const std::string& target) {
+  if (target == "/metrics" && metrics) {
+    if (method != "GET") return {405, R"({"error": "use GET /metrics"})"};
+    return {200, metrics::prometheus_text(*metrics), "text/plain; version=0.0.4"};
+  }
   if (target == "/status") {
     if (method != "GET") return {405, R"({"error": "use GET /status"})"};
     return {200, controller.status_json()};
@@ -25,7 +30,7 @@ admin::Response serve(ReloadController& controller, const std::string& method,
     const ReloadResult r = controller.reload("admin");
     return {r.outcome == ReloadResult::Outcome::refused ? 409u : 200u, to_json(r)};
   }
-  return {404, R"({"error": "unknown endpoint; try GET /status or POST /reload"})"};
+  return {404, R"({"error": "unknown endpoint; try GET /status, GET /metrics or POST /reload"})"};
 }
 
 class Control final : public ControlPlane {
@@ -41,13 +46,13 @@ class Control final : public ControlPlane {
     if (!o.admin_address.empty()) {
       admin_ = admin::AdminServer::start(
           io_, o.admin_address, o.admin_port,
-          [this](const std::string& method, const std::string& target) {
-            return serve(controller_, method, target);
+          [this, metrics = o.metrics](const std::string& method, const std::string& target) {
+            return serve(controller_, metrics, method, target);
           },
           error);
       if (!admin_) return false;
       log::info("admin endpoint on http://" + o.admin_address + ":" +
-                std::to_string(admin_->port()) + " (GET /status, POST /reload)");
+                std::to_string(admin_->port()) + " (GET /status, GET /metrics, POST /reload)");
     }
     if (!o.watch.empty()) {
       watcher_ = FileWatcher::start(

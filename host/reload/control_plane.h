@@ -1,6 +1,7 @@
 // The control thread of a running host: SIGHUP, changes of the pipeline
 // file, the deployment config or a plugin file, and the admin endpoint
-// (GET /status, POST /reload) all end in the reload controller.
+// (GET /status, POST /reload) all end in the reload controller; the admin
+// endpoint also serves GET /metrics.
 //
 // Lifetime/thread: start() spawns the thread; the destructor stops and joins
 // it. The controller must outlive the ControlPlane.
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/metrics.h"
 #include "reload/file_watcher.h"
 #include "reload/reload_controller.h"
 
@@ -21,6 +23,9 @@ struct ControlOptions {
   uint16_t admin_port = 0;       // 0: any free port (logged)
   std::vector<WatchSpec> watch;  // empty: no watching
   int quiet_ms = 300;            // a change is acted on once files are quiet this long
+  // Served as GET /metrics (Prometheus text); null: not served. Must
+  // outlive the ControlPlane.
+  const metrics::PipelineMetrics* metrics = nullptr;
 };
 
 class ControlPlane {

@@ -81,12 +81,16 @@ std::string to_json(const ReloadResult& result) { return result_json(result).dum
 
 ReloadController::ReloadController(std::shared_ptr<const pipeline::Generation> running,
                                    std::unique_ptr<plugin::PluginRegistry> registry, Loader load,
-                                   pipeline::GenerationSwapper& swapper)
+                                   pipeline::GenerationSwapper& swapper,
+                                   metrics::PipelineMetrics* metrics)
     : registry_(std::move(registry)),
       load_(std::move(load)),
       swapper_(swapper),
+      metrics_(metrics),
       running_(std::move(running)),
-      running_since_ms_(now_ms()) {}
+      running_since_ms_(now_ms()) {
+  if (metrics_) metrics_->generation.set(generation_);
+}
 
 ReloadResult ReloadController::reload(const std::string& trigger) {
   std::lock_guard<std::mutex> serial(reload_mutex_);
@@ -108,6 +112,10 @@ ReloadResult ReloadController::reload(const std::string& trigger) {
       log::error("reload (" + trigger + ") refused; generation " + std::to_string(r.generation) +
                  " runs on: " + r.error);
       break;
+  }
+  if (metrics_) {
+    metrics_->reloads[static_cast<int>(r.outcome)].add();
+    metrics_->generation.set(r.generation);
   }
   std::lock_guard<std::mutex> lock(state_mutex_);
   ++counts_[static_cast<int>(r.outcome)];

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/diagnostics.h"
+#include "metrics/metrics.h"
 #include "pipeline/generation_swap.h"
 #include "plugin/plugin_registry.h"
 
@@ -51,10 +52,13 @@ class ReloadController {
   using Loader = std::function<std::shared_ptr<const pipeline::Generation>(
       plugin::PluginRegistry& registry, config::Diagnostics& diag)>;
 
-  // `running` was built with `registry`; `swapper` must outlive this.
+  // `running` was built with `registry`; `swapper` and `metrics` (null:
+  // none; reloads by outcome and the generation are counted there) must
+  // outlive this.
   ReloadController(std::shared_ptr<const pipeline::Generation> running,
                    std::unique_ptr<plugin::PluginRegistry> registry, Loader load,
-                   pipeline::GenerationSwapper& swapper);
+                   pipeline::GenerationSwapper& swapper,
+                   metrics::PipelineMetrics* metrics = nullptr);
 
   // Blocks until the outcome is known (for an applied one: every partition
   // switched). Logs it.
@@ -70,6 +74,7 @@ class ReloadController {
   std::unique_ptr<plugin::PluginRegistry> registry_;
   Loader load_;
   pipeline::GenerationSwapper& swapper_;
+  metrics::PipelineMetrics* metrics_;
 
   mutable std::mutex state_mutex_;  // guards what status_json() reads
   std::shared_ptr<const pipeline::Generation> running_;

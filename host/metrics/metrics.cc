@@ -1,0 +1,48 @@
+#include "metrics/metrics.h"
+
+#include <streams/plugin_abi.h>
+
+namespace streams::metrics {
+
+StepMetrics& PipelineMetrics::step(const std::string& name, const std::string& kind,
+                                   std::vector<std::string> next) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  StepMetrics* found = nullptr;
+  for (const auto& s : steps_) {
+    if (s->name == name) found = s.get();
+  }
+  if (!found) {
+    steps_.push_back(std::make_unique<StepMetrics>());
+    found = steps_.back().get();
+    found->name = name;
+  }
+  found->kind = kind;
+  found->next = std::move(next);
+  return *found;
+}
+
+StepMetrics* PipelineMetrics::find(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& s : steps_) {
+    if (s->name == name) return s.get();
+  }
+  return nullptr;
+}
+
+size_t error_kind_index(int32_t kind) {
+  switch (kind) {
+    case STREAMS_ERR_INVALID_INPUT:
+      return 0;
+    case STREAMS_ERR_PROCESSING:
+      return 1;
+    case STREAMS_ERR_EXCEPTION:
+      return 2;
+    case STREAMS_ERR_CONTRACT:
+      return 3;
+    case 100:  // pipeline::kErrSinkRejected
+      return 4;
+  }
+  return 5;
+}
+
+}  // namespace streams::metrics

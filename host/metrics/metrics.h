@@ -1,0 +1,107 @@
+// The host's metrics (data plane writes, control plane reads).
+//
+// Every counter and gauge has one writer, the processing thread, which
+// updates it with a relaxed load and store (no locked instruction, no
+// allocation); the control thread reads them at scrape time. Per-step
+// counters are kept by step name for the life of the host, so they run on
+// across reloads and rebalances.
+//
+// Lifetime: one PipelineMetrics per host, created before the runtime and
+// destroyed after it; the pointers it hands out stay valid as long as it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace streams::metrics {
+
+// A count with a single writer.
+class Counter {
+ public:
+  void add(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void set(uint64_t v) { value_.store(v, std::memory_order_relaxed); }
+  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+// Error kinds, in the order of the `kind` label values.
+inline constexpr const char* kErrorKinds[] = {"invalid_input", "processing",    "exception",
+                                              "contract",      "sink_rejected", "error"};
+inline constexpr size_t kErrorKindCount = sizeof(kErrorKinds) / sizeof(kErrorKinds[0]);
+
+struct StepMetrics {
+  std::string name;
+  std::string kind;  // map, filter, ... of the running generation
+  // The steps that take this one's records (branches included), by name,
+  // for records out = the sum of their records in; empty for sinks.
+  std::vector<std::string> next;
+  Counter records_in;
+  Counter written;  // sinks: outputs taken by the sink
+  Counter errors[kErrorKindCount];
+};
+
+// The source's and sinks' numbers, written by the runtime.
+struct RuntimeMetrics {
+  Counter consumed;           // inputs taken from the source
+  Counter consumed_bytes;     // their key and value bytes
+  Counter produced;           // outputs handed to Kafka producers (sinks and DLQ)
+  Counter delivered;          // outputs acknowledged
+  Counter dead_letters;       // records written to the DLQ
+  Counter skipped;            // failed records skipped (skip-and-count)
+  Counter commits;            // offset commits sent
+  Counter last_commit_ms;     // wall clock of the last one (0: none yet)
+  Counter pauses;             // partitions paused by backpressure, so far
+  Counter paused_partitions;  // now
+  Counter assigned_partitions;
+  Counter in_flight;  // inputs not yet committable, all partitions
+  Counter in_flight_bytes;
+  Counter unacknowledged;  // outputs waiting for their delivery report
+};
+
+class PipelineMetrics {
+ public:
+  explicit PipelineMetrics(std::string pipeline) : pipeline_(std::move(pipeline)) {}
+
+  // The step called `name`, created on first use, described by its `kind`
+  // and the steps after it (chain creation, not per record). The returned
+  // object lives as long as *this.
+  StepMetrics& step(const std::string& name, const std::string& kind,
+                    std::vector<std::string> next);
+  RuntimeMetrics& runtime() { return runtime_; }
+  const RuntimeMetrics& runtime() const { return runtime_; }
+  // The step called `name`, or null if none was ever described.
+  StepMetrics* find(const std::string& name);
+  const std::string& pipeline() const { return pipeline_; }
+
+  // Reloads by outcome (the controller's; index = ReloadResult::Outcome).
+  Counter reloads[3];
+  Counter generation;
+
+  // Reads every step (for exposition), under the lock that step() takes.
+  template <class F>
+  void for_each_step(F&& f) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& s : steps_) f(*s);
+  }
+
+ private:
+  std::string pipeline_;
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<StepMetrics>> steps_;  // in order of first use
+  RuntimeMetrics runtime_;
+};
+
+// The index of an error kind (STREAMS_ERR_* or the host's) in kErrorKinds.
+size_t error_kind_index(int32_t kind);
+
+}  // namespace streams::metrics

@@ -1,0 +1,90 @@
+"""GET /metrics during the simple_map_filter example: the Prometheus counters
+agree with what was produced, filtered, failed and written, scraped while
+the pipeline runs (and again after more input), parsed by an independent
+reader of the text format."""
+import os
+import re
+import sys
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+ROUNDS = 20  # copies of the example's six input lines (two counters, two malformed)
+
+
+def scrape(port):
+    """{(name, frozenset(labels)): value} from the text format."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        assert r.headers["Content-Type"].startswith("text/plain"), r.headers
+        text = r.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.fullmatch(r"([a-z_]+)(?:\{(.*)\})? (\S+)", line)
+        assert m, line
+        labels = frozenset(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
+        samples[(m.group(1), labels)] = float(m.group(3))
+    return samples
+
+
+def value(samples, name, **labels):
+    want = set(labels.items()) | {("pipeline", "simple_map_filter")}
+    found = [v for (n, ls), v in samples.items() if n == name and want <= ls]
+    assert len(found) == 1, (name, labels, found)
+    return found[0]
+
+
+def produce_rounds(bootstrap, rounds):
+    with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
+        lines = [line.rstrip(b"\n") for line in f if line.strip()]
+    h.produce(bootstrap, "ingest-metrics", [(None, v, []) for v in lines * rounds])
+    return len(lines) * rounds
+
+
+def check(port, bootstrap, inputs):
+    counters = inputs // 3  # a third of the example's lines are counters
+    malformed = inputs // 3
+    outputs = h.partitions("transformed-events", 1)
+    h.wait_for(lambda: sum(h.end_offsets(bootstrap, outputs).values()) >= counters, 60,
+               f"{counters} outputs")
+    s = h.wait_for(lambda: (lambda s: value(s, "streams_delivered_total") >= counters and s)(
+        scrape(port)), 30, "the deliveries counted")
+    assert value(s, "streams_consumed_total") == inputs
+    assert value(s, "streams_step_records_in_total", step="filter") == inputs
+    assert value(s, "streams_step_errors_total", step="filter", error="invalid_input") == malformed
+    assert value(s, "streams_step_records_out_total", step="filter") == counters
+    assert value(s, "streams_step_records_in_total", step="transform") == counters
+    assert value(s, "streams_step_records_out_total", step="mysink") == counters
+    assert value(s, "streams_skipped_total") == malformed
+    assert value(s, "streams_produced_total") == counters
+    assert value(s, "streams_delivered_total") == counters
+    assert value(s, "streams_assigned_partitions") == 2
+    return s
+
+
+def main():
+    with h.Env() as env:
+        bootstrap = env.start_broker(["ingest-metrics:2", "transformed-events:1"])
+        host = env.start_host(os.path.join(h.EXAMPLE_DIR, "pipeline.yaml"),
+                              os.path.join(h.EXAMPLE_DIR, "deployment.yaml"), bootstrap,
+                              extra=["--admin-port", "0"])
+        port = h.admin_port(env, host)
+        inputs = produce_rounds(bootstrap, ROUNDS)
+        check(port, bootstrap, inputs)
+        inputs += produce_rounds(bootstrap, ROUNDS)
+        s = check(port, bootstrap, inputs)
+        assert value(s, "streams_generation") == 1
+        assert value(s, "streams_reloads_total", outcome="applied") == 0
+        h.wait_committed_to_end(bootstrap, "pipeline-myinput", h.partitions("ingest-metrics", 2))
+        s = scrape(port)
+        assert value(s, "streams_commits_total") >= 1
+        assert value(s, "streams_last_commit_timestamp_seconds") > 1.7e9
+        assert value(s, "streams_in_flight_inputs") == 0
+        assert env.stop(host) == 0, env.log(host)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

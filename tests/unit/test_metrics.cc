@@ -1,0 +1,54 @@
+// The metrics a Chain counts per step, and their Prometheus text.
+#define BOOST_TEST_MODULE metrics
+#include <boost/test/unit_test.hpp>
+
+#include "chain_fixture.h"
+#include "metrics/prometheus.h"
+
+using namespace streams;
+using namespace streams::testing;
+
+namespace {
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_chain_counts_records_in_out_and_errors_by_step) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto g = build(dir,
+                 "  - {kind: filter, name: only_a, plugin: testkit, function: starts_with_a}\n"
+                 "  - {kind: map, name: up, plugin: testkit, function: upper}\n",
+                 TEST_PLUGINS_DIR, diag);
+  BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+  metrics::PipelineMetrics m("p");
+  FakeSink out;
+  FakeErrors errors;
+  std::string error;
+  auto chain = pipeline::Chain::create(g, {&out}, errors, &error, nullptr, &m);
+  BOOST_REQUIRE_MESSAGE(chain, error);
+  int64_t offset = 0;
+  for (std::string value : {"apple", "banana", "", "avocado"}) {
+    streams_record r{};
+    r.struct_size = sizeof(r);
+    r.value = view_bytes(value);
+    const streams_origin origin{sizeof(streams_origin), "input", 0, offset};
+    BOOST_TEST(
+        (chain->process(r, origin, static_cast<uint64_t>(offset++)) == pipeline::ChainResult::ok));
+  }
+  const std::string text = metrics::prometheus_text(m);
+  const std::string filter = "{pipeline=\"p\",step=\"only_a\",kind=\"filter\"}";
+  BOOST_TEST(has_line(text, "streams_step_records_in_total" + filter + " 4"), text);
+  BOOST_TEST(has_line(text, "streams_step_records_out_total" + filter + " 2"), text);
+  BOOST_TEST(has_line(text,
+                      "streams_step_errors_total{pipeline=\"p\",step=\"only_a\","
+                      "error=\"invalid_input\"} 1"),
+             text);
+  BOOST_TEST(
+      has_line(text, "streams_step_records_out_total{pipeline=\"p\",step=\"out\",kind=\"sink\"} 2"),
+      text);
+  BOOST_TEST(text.find("# TYPE streams_step_records_in_total counter") != std::string::npos);
+}
