@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_sink.h"
@@ -400,9 +401,7 @@ pipeline::SwapOutcome Runtime::switch_partitions(std::shared_ptr<const pipeline:
   outcome.ok = true;
   outcome.switch_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-  outcome.took_effect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  outcome.took_effect_ms = wall_ms();
   return outcome;
 }
 
@@ -692,10 +691,7 @@ void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
       log::warn(std::string("commit failed: ") + rd_kafka_err2str(err));
     } else {
       m_.commits.add();
-      m_.last_commit_ms.set(
-          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count()));
+      m_.last_commit_ms.set(static_cast<uint64_t>(wall_ms()));
       if (log::enabled(log::Level::debug)) log::debug("commit " + partition_names(list));
     }
   }

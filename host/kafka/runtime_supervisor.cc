@@ -1,7 +1,6 @@
 #include "kafka/runtime_supervisor.h"
 
-#include <chrono>
-
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace streams::kafka {
@@ -67,9 +66,7 @@ bool RuntimeSupervisor::replace(pipeline::SwapOutcome* outcome) {
   if (runtime_) {
     current_ = next_;
     outcome->ok = true;
-    outcome->took_effect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+    outcome->took_effect_ms = wall_ms();
     return true;
   }
   outcome->error = "the new consumer cannot start: " + error;

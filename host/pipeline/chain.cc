@@ -3,6 +3,7 @@
 #include <chrono>
 #include <utility>
 
+#include "common/clock.h"
 #include "pipeline/generation_diff.h"
 #include "pipeline/utf8.h"
 
@@ -451,9 +452,7 @@ int32_t Chain::run_reduce(uint32_t step, const streams_record& record) {
   }
   int64_t event_ms = record.timestamp_ms;
   if (event_ms < 0) {
-    event_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    event_ms = wall_ms();
   }
   std::string late;  // allocates only for a late record
   const int32_t status =

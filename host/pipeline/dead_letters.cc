@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/clock.h"
 #include "pipeline/error_policy.h"
 
 namespace streams::pipeline {
@@ -19,9 +20,7 @@ void DeadLetters::add(const char* name, std::string_view value) {
 
 bool DeadLetters::on_record_error(const RecordError& e) {
   const streams_record& original = e.input ? *e.input : *e.record;
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = wall_ms();
   // The numbers share one buffer, complete before any view of it is taken.
   numbers_.clear();
   numbers_ += std::to_string(e.origin->partition);

@@ -1,19 +1,13 @@
 #include "reload/reload_controller.h"
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "pipeline/generation_diff.h"
 
 namespace streams::reload {
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string joined(const std::vector<std::string>& lines) {
   std::string out;
@@ -88,14 +82,14 @@ ReloadController::ReloadController(std::shared_ptr<const pipeline::Generation> r
       swapper_(swapper),
       metrics_(metrics),
       running_(std::move(running)),
-      running_since_ms_(now_ms()) {
+      running_since_ms_(wall_ms()) {
   if (metrics_) metrics_->generation.set(generation_);
 }
 
 ReloadResult ReloadController::reload(const std::string& trigger) {
   std::lock_guard<std::mutex> serial(reload_mutex_);
   ReloadResult r = attempt(trigger);
-  r.finished_ms = now_ms();
+  r.finished_ms = wall_ms();
   switch (r.outcome) {
     case ReloadResult::Outcome::applied:
       log::info("reload (" + trigger + "): generation " + std::to_string(r.generation) +
@@ -126,7 +120,7 @@ ReloadResult ReloadController::reload(const std::string& trigger) {
 ReloadResult ReloadController::attempt(const std::string& trigger) {
   ReloadResult r;
   r.trigger = trigger;
-  r.requested_ms = now_ms();
+  r.requested_ms = wall_ms();
   std::shared_ptr<const pipeline::Generation> running;
   {
     std::lock_guard<std::mutex> lock(state_mutex_);

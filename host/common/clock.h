@@ -1,0 +1,16 @@
+// Wall-clock time for timestamps in records, headers, logs and reports.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace streams {
+
+// Milliseconds since the Unix epoch (system clock). Any thread.
+inline int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace streams
