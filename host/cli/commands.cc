@@ -232,6 +232,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   kafka::RuntimeSupervisor runtime([&args, &metrics](const pipeline::Generation& g) {
     kafka::RuntimeOptions options;
     options.metrics = &metrics;
+    options.healthcheck_file = args.healthcheck_file;
     options.client_id = args.name.empty() ? "streams-host-" + g.pipeline.name : args.name;
     options.error_policy = error_policy(args, g);
     return options;
@@ -250,6 +251,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       runtime, &metrics);
   reload::ControlOptions control_opts = control_options(args, plugins_dir);
   control_opts.metrics = &metrics;
+  control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
   auto control = reload::ControlPlane::start(controller, control_opts, &error);
   if (!control) {
     std::fprintf(stderr, "error: %s\n", error.c_str());

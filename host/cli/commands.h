@@ -26,6 +26,9 @@ struct RunArgs {
   // port), and whether changed files trigger a reload.
   int admin_port = -1;
   bool watch = true;
+  int liveness_timeout_ms = 30000;
+  int readiness_commit_age_ms = 60000;
+  std::string healthcheck_file;  // empty: none
   // local runtime
   std::string input = "-";
   std::string input_format = "lines";

@@ -74,6 +74,18 @@ int main(int argc, char** argv) {
       ->add_option("--admin-port", run.admin_port,
                    "Serve GET /status and POST /reload on 127.0.0.1:PORT (0: any free port)")
       ->check(CLI::Range(0, 65535));
+  run_cmd
+      ->add_option("--liveness-timeout-ms", run.liveness_timeout_ms,
+                   "GET /livez fails once the processing loop has not turned for this long")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--readiness-commit-age-ms", run.readiness_commit_age_ms,
+                   "GET /readyz fails once no commit cycle went through for this long")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run_cmd->add_option("--healthcheck-file", run.healthcheck_file,
+                      "Touch this file (at most once a second) while the processing loop turns");
   run_cmd->add_flag("!--no-watch", run.watch,
                     "Do not reload when the pipeline, the deployment config or a plugin "
                     "file changes");

@@ -1,7 +1,11 @@
 #include "kafka/kafka_runtime.h"
 
+#include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -100,6 +104,8 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   // resumes drained partitions and publishes the gauges.
   void tick();
   void publish_gauges();
+  // Marks the loop as turning (liveness) and touches the healthcheck file.
+  void heartbeat();
   // Why partition `p` cannot take another input now (null: it can), with
   // the bounds scaled by `share` (1: pause at the bound, 0.5: resume below half).
   const char* backpressure(const PartitionState& p, double share);
@@ -155,6 +161,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::unique_ptr<pipeline::DeadLetters> dead_letters_;  // with one
   std::unique_ptr<pipeline::LimitedErrors> errors_;      // wraps the one in use; given to chains
   uint32_t paused_ = 0;                                  // partitions paused by backpressure
+  int64_t last_touch_ms_ = 0;                            // of the healthcheck file, steady clock
   std::string pause_reason_;
   // swap(): the next generation and its outcome, under swap_mutex_.
   std::mutex swap_mutex_;
@@ -317,6 +324,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
   auto next_commit = Clock::now() + interval;
   while (!stop.load(std::memory_order_relaxed) &&
          !stop_requested_.load(std::memory_order_relaxed) && !fatal_) {
+    heartbeat();
     if (swap_pending_.load(std::memory_order_acquire)) apply_swap();
     // Block for the first message only, then take what is already queued.
     // While partitions are paused, wait for the deliveries that resume them.
@@ -508,6 +516,22 @@ void Runtime::resume_drained() {
   }
 }
 
+void Runtime::heartbeat() {
+  const int64_t now = pipeline::Chain::now_ms();
+  m_.loop_ms.set(static_cast<uint64_t>(now));
+  if (options_.healthcheck_file.empty() || now - last_touch_ms_ < 1000) return;
+  last_touch_ms_ = now;
+  const int fd = ::open(options_.healthcheck_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 || ::futimens(fd, nullptr) != 0) {
+    uint64_t suppressed = 0;
+    if (client_log_.allow(Clock::now(), &suppressed)) {
+      log::warn("cannot touch the healthcheck file " + options_.healthcheck_file + ": " +
+                std::strerror(errno) + log::RateLimitedLog::note(suppressed));
+    }
+  }
+  if (fd >= 0) ::close(fd);
+}
+
 void Runtime::publish_gauges() {
   uint64_t inputs = 0, bytes = 0, assigned = 0, unacknowledged = 0;
   for (const auto& p : partitions_) {
@@ -675,6 +699,7 @@ bool Runtime::drain(Clock::time_point deadline) {
 
 void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
   if (!flush_sinks()) return;
+  m_.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()));
   for (auto& p : partitions_) {

@@ -33,6 +33,9 @@ struct RuntimeOptions {
   // Where the runtime and its Chains count (null: nowhere); must outlive
   // the runtime.
   metrics::PipelineMetrics* metrics = nullptr;
+  // Touched at most once a second while the processing loop turns, for
+  // exec probes (the original's write_healthcheck); empty: none.
+  std::string healthcheck_file;
   config::ErrorPolicy error_policy = config::ErrorPolicy::fail;
 };
 

@@ -66,6 +66,11 @@ struct RuntimeMetrics {
   Counter in_flight;  // inputs not yet committable, all partitions
   Counter in_flight_bytes;
   Counter unacknowledged;  // outputs waiting for their delivery report
+  // Health: the steady clock (ms) at the processing loop's last turn (0:
+  // not running), and the wall clock of the last commit cycle that went
+  // through (sinks flushed; offsets sent, or none new to send).
+  Counter loop_ms;
+  Counter commit_checked_ms;
 };
 
 class PipelineMetrics {

@@ -1,8 +1,10 @@
 #include "reload/control_plane.h"
 
+#include <pthread.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+
 #include <csignal>
 #include <thread>
 
@@ -16,10 +18,14 @@ namespace {
 namespace asio = boost::asio;
 
 admin::Response serve(ReloadController& controller, const metrics::PipelineMetrics* metrics,
-                      const std::string& method, const std::string& target) {
-  if (target == "/metrics" && metrics) {
-    if (method != "GET") return {405, R"({"error": "use GET /metrics"})"};
-    return {200, metrics::prometheus_text(*metrics), "text/plain; version=0.0.4"};
+                      admin::Health* health, const std::string& method, const std::string& target) {
+  if (metrics && (target == "/metrics" || target == "/livez" || target == "/readyz")) {
+    if (method != "GET") return {405, "{\"error\": \"use GET " + target + "\"}"};
+    if (target == "/metrics") {
+      return {200, metrics::prometheus_text(*metrics), "text/plain; version=0.0.4"};
+    }
+    const admin::HealthAnswer a = target == "/livez" ? health->live() : health->ready();
+    return {a.ok ? 200u : 503u, a.body};
   }
   if (target == "/status") {
     if (method != "GET") return {405, R"({"error": "use GET /status"})"};
@@ -30,7 +36,9 @@ admin::Response serve(ReloadController& controller, const metrics::PipelineMetri
     const ReloadResult r = controller.reload("admin");
     return {r.outcome == ReloadResult::Outcome::refused ? 409u : 200u, to_json(r)};
   }
-  return {404, R"({"error": "unknown endpoint; try GET /status, GET /metrics or POST /reload"})"};
+  return {
+      404,
+      R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz or POST /reload"})"};
 }
 
 class Control final : public ControlPlane {
@@ -43,16 +51,18 @@ class Control final : public ControlPlane {
   }
 
   bool start(const ControlOptions& o, std::string* error) {
+    if (o.metrics) health_ = std::make_unique<admin::Health>(*o.metrics, o.health);
     if (!o.admin_address.empty()) {
       admin_ = admin::AdminServer::start(
           io_, o.admin_address, o.admin_port,
           [this, metrics = o.metrics](const std::string& method, const std::string& target) {
-            return serve(controller_, metrics, method, target);
+            return serve(controller_, metrics, health_.get(), method, target);
           },
           error);
       if (!admin_) return false;
       log::info("admin endpoint on http://" + o.admin_address + ":" +
-                std::to_string(admin_->port()) + " (GET /status, GET /metrics, POST /reload)");
+                std::to_string(admin_->port()) +
+                " (GET /status, /metrics, /livez, /readyz; POST /reload)");
     }
     if (!o.watch.empty()) {
       watcher_ = FileWatcher::start(
@@ -61,7 +71,10 @@ class Control final : public ControlPlane {
       if (!watcher_) return false;
     }
     on_sighup();
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "streams-control");  // named in thread dumps
+      io_.run();
+    });
     return true;
   }
 
@@ -78,6 +91,7 @@ class Control final : public ControlPlane {
   asio::io_context io_;
   asio::signal_set signals_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::unique_ptr<admin::Health> health_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<FileWatcher> watcher_;
   std::thread thread_;

@@ -1,7 +1,7 @@
 // The control thread of a running host: SIGHUP, changes of the pipeline
 // file, the deployment config or a plugin file, and the admin endpoint
 // (GET /status, POST /reload) all end in the reload controller; the admin
-// endpoint also serves GET /metrics.
+// endpoint also serves GET /metrics, /livez and /readyz.
 //
 // Lifetime/thread: start() spawns the thread; the destructor stops and joins
 // it. The controller must outlive the ControlPlane.
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "admin/health.h"
 #include "metrics/metrics.h"
 #include "reload/file_watcher.h"
 #include "reload/reload_controller.h"
@@ -26,6 +27,8 @@ struct ControlOptions {
   // Served as GET /metrics (Prometheus text); null: not served. Must
   // outlive the ControlPlane.
   const metrics::PipelineMetrics* metrics = nullptr;
+  // With `metrics`: GET /livez and GET /readyz.
+  admin::HealthOptions health;
 };
 
 class ControlPlane {

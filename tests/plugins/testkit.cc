@@ -1,8 +1,12 @@
 // Functions with known behaviour for chain and loader tests.
+#include <unistd.h>
+
 #include <cctype>
+#include <chrono>
 #include <stdexcept>
 #include <streams/plugin.hpp>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -94,6 +98,28 @@ class Numbered {
  private:
   uint64_t count_ = 0;
   std::string buf_;
+};
+
+// Blocks, for liveness tests: while the file named by config {"path": P}
+// exists, process() waits (checking every 10 ms); then passes the value on.
+class BlockWhileFile {
+ public:
+  explicit BlockWhileFile(const streams::InitContext& ctx) {
+    const std::string_view c = ctx.config_json();
+    const size_t at = c.find("\"path\":\"");
+    if (at == std::string_view::npos) throw std::invalid_argument("config needs a path");
+    const size_t start = at + 8;
+    path_ = std::string(c.substr(start, c.find('"', start) - start));
+  }
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    while (::access(path_.c_str(), F_OK) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return out.emit_value(in.value());
+  }
+
+ private:
+  std::string path_;
 };
 
 // Emits each comma-separated part of the value (none for an empty value).
@@ -207,4 +233,4 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::flat_map<Split>("split"), streams::route<ByPrefix>("by_prefix"),
                streams::map<PrefixKey>("prefix_key"), streams::aggregate<Count>("count"),
                streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"),
-               streams::map<Numbered>("numbered"))
+               streams::map<Numbered>("numbered"), streams::map<BlockWhileFile>("block_while_file"))

@@ -1,8 +1,11 @@
-// The metrics a Chain counts per step, and their Prometheus text.
+// The metrics a Chain counts per step, their Prometheus text, and the health
+// probes read from them.
 #define BOOST_TEST_MODULE metrics
 #include <boost/test/unit_test.hpp>
 
+#include "admin/health.h"
 #include "chain_fixture.h"
+#include "common/clock.h"
 #include "metrics/prometheus.h"
 
 using namespace streams;
@@ -51,4 +54,30 @@ BOOST_AUTO_TEST_CASE(a_chain_counts_records_in_out_and_errors_by_step) {
       has_line(text, "streams_step_records_out_total{pipeline=\"p\",step=\"out\",kind=\"sink\"} 2"),
       text);
   BOOST_TEST(text.find("# TYPE streams_step_records_in_total counter") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {
+  metrics::PipelineMetrics m("p");
+  metrics::RuntimeMetrics& r = m.runtime();
+  admin::Health health(m, {1000, 2000});
+  BOOST_TEST(health.live().ok);  // not started yet: live, not ready
+  BOOST_TEST(health.ready().body.find("starting") != std::string::npos);
+
+  const int64_t now = pipeline::Chain::now_ms();
+  r.loop_ms.set(static_cast<uint64_t>(now));
+  BOOST_TEST(health.ready().body.find("no partitions assigned") != std::string::npos);
+  r.assigned_partitions.set(2);
+  BOOST_TEST(health.ready().body.find("no commit cycle for ever") != std::string::npos);
+  r.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
+  BOOST_TEST(health.ready().ok);
+  r.commit_checked_ms.set(static_cast<uint64_t>(wall_ms() - 5000));
+  BOOST_TEST(!health.ready().ok);
+  r.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
+
+  r.loop_ms.set(static_cast<uint64_t>(now - 5000));  // the loop stalls
+  const admin::HealthAnswer live = health.live();
+  BOOST_TEST(!live.ok);
+  BOOST_TEST(live.body.find("has not turned for") != std::string::npos);
+  BOOST_TEST(!health.ready().ok);
+  BOOST_TEST(admin::thread_states().find("thread ") != std::string::npos);
 }

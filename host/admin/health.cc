@@ -1,0 +1,88 @@
+#include "admin/health.h"
+
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "pipeline/chain.h"
+
+namespace streams::admin {
+namespace {
+
+std::string read_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+HealthAnswer answer(const std::string& reason) {
+  if (reason.empty()) return {true, R"({"ok": true})"};
+  std::string escaped;
+  for (char c : reason)
+    escaped += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+  return {false, "{\"ok\": false, \"reason\": \"" + escaped + "\"}"};
+}
+
+}  // namespace
+
+std::string thread_states() {
+  std::string out;
+  DIR* dir = ::opendir("/proc/self/task");
+  if (!dir) return "(no /proc/self/task)";
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string task = std::string("/proc/self/task/") + e->d_name;
+    // stat: "tid (comm) S ..."; the state follows the last ')'.
+    const std::string stat = read_line(task + "/stat");
+    const size_t paren = stat.rfind(')');
+    const char state =
+        paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '?';
+    out += "\n  thread " + std::string(e->d_name) + " '" + read_line(task + "/comm") + "' state " +
+           state + " waiting in " + read_line(task + "/wchan");
+  }
+  ::closedir(dir);
+  return out;
+}
+
+std::string Health::stalled() {
+  const uint64_t loop = metrics_.runtime().loop_ms.value();
+  if (loop == 0) return "";  // starting: plugins load and the consumer starts first
+  const int64_t idle = pipeline::Chain::now_ms() - static_cast<int64_t>(loop);
+  if (idle <= options_.liveness_timeout_ms) {
+    reported_ = false;
+    return "";
+  }
+  const std::string why = "the processing loop has not turned for " + std::to_string(idle) +
+                          " ms (liveness_timeout_ms " +
+                          std::to_string(options_.liveness_timeout_ms) + ")";
+  if (!reported_) {
+    reported_ = true;
+    log::error(why + "; threads:" + thread_states());
+  }
+  return why;
+}
+
+HealthAnswer Health::live() { return answer(stalled()); }
+
+HealthAnswer Health::ready() {
+  const std::string stall = stalled();
+  if (!stall.empty()) return answer(stall);
+  const metrics::RuntimeMetrics& r = metrics_.runtime();
+  if (r.loop_ms.value() == 0) return answer("starting");
+  if (r.assigned_partitions.value() == 0) return answer("no partitions assigned");
+  const uint64_t checked = r.commit_checked_ms.value();
+  const int64_t age = wall_ms() - static_cast<int64_t>(checked);
+  if (checked == 0 || age > options_.readiness_commit_age_ms) {
+    return answer("no commit cycle for " +
+                  (checked == 0 ? std::string("ever") : std::to_string(age) + " ms") +
+                  " (readiness_commit_age_ms " + std::to_string(options_.readiness_commit_age_ms) +
+                  ")");
+  }
+  return answer("");
+}
+
+}  // namespace streams::admin

@@ -1,0 +1,50 @@
+// Liveness and readiness of a running host (control plane), for GET /livez
+// and GET /readyz, read from the metrics the processing thread writes.
+//
+// Live: the processing loop turned within `liveness_timeout_ms` (or has not
+// started yet). When it has not, every thread's state is logged once per
+// stall. Ready: live, started, partitions assigned (plugins are loaded
+// before the loop starts), and the last commit cycle went through within
+// `readiness_commit_age_ms`.
+//
+// Thread: the control thread (one caller at a time).
+#pragma once
+
+#include <string>
+
+#include "metrics/metrics.h"
+
+namespace streams::admin {
+
+struct HealthOptions {
+  int liveness_timeout_ms = 30000;
+  int readiness_commit_age_ms = 60000;
+};
+
+struct HealthAnswer {
+  bool ok = false;
+  std::string body;  // JSON: {"ok": ..., "reason": ...}
+};
+
+class Health {
+ public:
+  // `metrics` must outlive this.
+  Health(const metrics::PipelineMetrics& metrics, HealthOptions options)
+      : metrics_(metrics), options_(options) {}
+  HealthAnswer live();
+  HealthAnswer ready();
+
+ private:
+  // Empty when live, else why not.
+  std::string stalled();
+
+  const metrics::PipelineMetrics& metrics_;
+  HealthOptions options_;
+  bool reported_ = false;  // this stall's thread states were logged
+};
+
+// One line per thread of this process: id, name, state and where it waits
+// (from /proc/self/task).
+std::string thread_states();
+
+}  // namespace streams::admin

@@ -1,0 +1,82 @@
+"""GET /readyz and /livez tell the truth about progress: not ready before
+the partitions are assigned, ready while processing; a plugin that blocks
+(on demand, while a file exists) makes /livez fail, with every thread's
+state in the log, and /readyz fail; both recover once it returns, and the
+healthcheck file is touched only while the loop turns."""
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+PIPELINE = """source: {name: in, stream_name: hl-in}
+steps:
+  - {kind: map, name: block, plugin: testkit, function: block_while_file, config: {path: %s}}
+  - {kind: sink, name: out, stream_name: hl-out}
+"""
+
+
+def probe(port, path):
+    """(HTTP status, JSON body) of GET `path`."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def outputs(bootstrap):
+    return sum(h.end_offsets(bootstrap, h.partitions("hl-out", 1)).values())
+
+
+def main():
+    with h.Env() as env:
+        bootstrap = env.start_broker(["hl-in:1", "hl-out:1"])
+        block = env.path("block")
+        touched = env.path("healthy")
+        host = env.start_host(
+            env.write("p.yaml", PIPELINE % block),
+            env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 100")),
+            bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+            extra=["--admin-port", "0", "--liveness-timeout-ms", "1000",
+                   "--readiness-commit-age-ms", "1500", "--healthcheck-file", touched])
+        port = h.admin_port(env, host)
+        # The group join takes seconds on the dev broker: not ready meanwhile.
+        status, body = probe(port, "/readyz")
+        assert status == 503 and body["reason"] in ("starting", "no partitions assigned"), body
+        assert probe(port, "/livez")[0] == 200
+
+        h.produce(bootstrap, "hl-in", [(None, b"one", [])])
+        h.wait_for(lambda: outputs(bootstrap) == 1, 60, "the first output")
+        h.wait_for(lambda: probe(port, "/readyz")[0] == 200, 30, "ready while processing")
+        h.wait_for(lambda: os.path.exists(touched), 10, "the healthcheck file")
+
+        open(block, "w").close()  # the next record blocks the processing thread
+        h.produce(bootstrap, "hl-in", [(None, b"two", [])])
+        status, body = h.wait_for(lambda: (lambda a: a[0] == 503 and a)(probe(port, "/livez")),
+                                  30, "/livez to fail")
+        assert "processing loop has not turned" in body["reason"], body
+        status, body = probe(port, "/readyz")
+        assert status == 503 and "processing loop" in body["reason"], body
+        log = env.log(host)
+        assert "liveness_timeout_ms 1000); threads:" in log and "thread " in log, log
+        stalled_at = os.stat(touched).st_mtime
+        h.wait_for(lambda: probe(port, "/livez")[0] == 503 and os.stat(touched).st_mtime ==
+                   stalled_at and (time.time() - stalled_at) > 1.5, 30,
+                   "the healthcheck file to stay untouched while stalled")
+
+        os.remove(block)
+        h.wait_for(lambda: outputs(bootstrap) == 2, 60, "the blocked record's output")
+        h.wait_for(lambda: probe(port, "/livez")[0] == 200, 30, "/livez to recover")
+        h.wait_for(lambda: probe(port, "/readyz")[0] == 200, 30, "/readyz to recover")
+        h.wait_for(lambda: os.stat(touched).st_mtime > stalled_at, 10, "the healthcheck file")
+        assert env.stop(host) == 0, env.log(host)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
