@@ -97,9 +97,15 @@ int run_local(const RunArgs& args, std::shared_ptr<const pipeline::Generation> g
   return local::run_local(std::move(generation), options, stop);
 }
 
+// "error: what" on stderr, or a JSON log line with --log-format json.
+void print_problem(log::Level level, const std::string& what) {
+  if (log::format() == log::Format::json) return log::write(level, what);
+  std::fprintf(stderr, "%s: %s\n", level == log::Level::warn ? "warning" : "error", what.c_str());
+}
+
 void report(const config::Diagnostics& diag) {
-  for (const auto& w : diag.warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  for (const auto& e : diag.errors()) std::fprintf(stderr, "error: %s\n", e.c_str());
+  for (const auto& w : diag.warnings()) print_problem(log::Level::warn, w);
+  for (const auto& e : diag.errors()) print_problem(log::Level::error, e);
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -212,6 +218,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     return 2;
   }
   log::set_level(level);
+  log::set_format(args.log_format == "json" ? log::Format::json : log::Format::text);
   const bool kafka = args.runtime == "kafka";
   if (kafka && args.pipeline.config_path.empty()) {
     std::fprintf(stderr, "error: --config is required with --runtime kafka\n");
@@ -222,6 +229,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   auto generation = load(args.pipeline, kafka, diag, *registry);
   report(diag);
   if (!generation) return 2;
+  log::set_pipeline(generation->pipeline.name);
   for (const auto& step : generation->steps) {
     if (!step.function) continue;
     log::info("step '" + step.name + "': " + step.plugin + " " + step.plugin_version + " (" +
@@ -239,7 +247,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   });
   std::string error;
   if (!runtime.start(generation, &error)) {
-    std::fprintf(stderr, "error: %s\n", error.c_str());
+    print_problem(log::Level::error, error);
     return 1;
   }
   const std::string plugins_dir = registry->dir();
@@ -254,7 +262,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
   auto control = reload::ControlPlane::start(controller, control_opts, &error);
   if (!control) {
-    std::fprintf(stderr, "error: %s\n", error.c_str());
+    print_problem(log::Level::error, error);
     return 2;
   }
   const int status = runtime.run(stop);

@@ -21,7 +21,8 @@ struct RunArgs {
   std::string runtime = "kafka";
   std::string name;
   std::string log_level = "info";
-  std::string error_policy;  // empty: the deployment's
+  std::string log_format = "text";  // or json
+  std::string error_policy;         // empty: the deployment's
   // kafka runtime: the admin endpoint on 127.0.0.1 (-1: none, 0: any free
   // port), and whether changed files trigger a reload.
   int admin_port = -1;

@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fail", "skip-and-count"}));
   run_cmd->add_option("--log-level", run.log_level, "debug, info, warn or error")
       ->capture_default_str();
+  run_cmd->add_option("--log-format", run.log_format, "text, or json: one JSON object a line")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   run_cmd
       ->add_option("--admin-port", run.admin_port,
                    "Serve GET /status and POST /reload on 127.0.0.1:PORT (0: any free port)")

@@ -4,11 +4,20 @@
 
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 namespace streams::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::info)};
+Format g_format = Format::text;
+std::string g_pipeline;
+
+// `text` as a JSON string; bytes that are not UTF-8 become U+FFFD.
+void append_json(std::string& out, std::string_view text) {
+  out += nlohmann::json(std::string(text))
+             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 const char* level_name(Level level) {
   switch (level) {
@@ -20,6 +29,20 @@ const char* level_name(Level level) {
       return "WARN";
     case Level::error:
       return "ERROR";
+  }
+  return "?";
+}
+
+const char* level_key(Level level) {
+  switch (level) {
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "?";
 }
@@ -41,22 +64,45 @@ bool parse_level(std::string_view text, Level* out) {
 }
 
 void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+void set_format(Format format) { g_format = format; }
+Format format() { return g_format; }
+void set_pipeline(std::string name) { g_pipeline = std::move(name); }
 
 bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
-void write(Level level, std::string_view message) {
+void write(Level level, std::string_view message, Fields fields) {
   if (!enabled(level)) return;
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   tm utc{};
   gmtime_r(&ts.tv_sec, &utc);
-  char prefix[64];
-  int n = std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-                        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                        utc.tm_sec, ts.tv_nsec / 1000000, level_name(level));
-  std::string line(prefix, static_cast<size_t>(n));
-  line.append(message);
-  line.push_back('\n');
+  char time[32];
+  std::snprintf(time, sizeof time, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                ts.tv_nsec / 1000000);
+  std::string line;
+  if (g_format == Format::json) {
+    line = std::string("{\"time\":\"") + time + "\",\"level\":\"" + level_key(level) + "\"";
+    if (!g_pipeline.empty()) {
+      line += ",\"pipeline\":";
+      append_json(line, g_pipeline);
+    }
+    line += ",\"message\":";
+    append_json(line, message);
+    for (const auto& [key, value] : fields) {
+      line += ",";
+      append_json(line, key);
+      line += ":";
+      append_json(line, value);
+    }
+    line += "}\n";
+  } else {
+    char prefix[48];
+    const int n = std::snprintf(prefix, sizeof prefix, "%s %-5s ", time, level_name(level));
+    line.assign(prefix, static_cast<size_t>(n));
+    line.append(message);
+    line.push_back('\n');
+  }
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
 }

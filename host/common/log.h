@@ -1,23 +1,36 @@
-// Process-wide logger: one line per call to stderr, filtered by level.
-// Thread-safe (one write(2) per line). Control plane and rare data-plane
-// events only; message-path logging goes through RateLimitedLog.
+// Process-wide logger: one line per call to stderr, filtered by level, as
+// text ("TIME LEVEL message") or JSON ({"time", "level", "pipeline",
+// "message", and the call's fields}). Thread-safe (one write(2) per line).
+// Control plane and rare data-plane events only; message-path logging goes
+// through RateLimitedLog.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace streams::log {
 
 enum class Level : int { debug = 0, info = 1, warn = 2, error = 3 };
+enum class Format { text, json };
+
+// Context of a line beyond its message ("step", "partition", ...): in JSON
+// lines only (text lines say it in the message). Valid during the call.
+using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
 // Parses "debug|info|warn|warning|error"; returns false on anything else.
 bool parse_level(std::string_view text, Level* out);
 void set_level(Level level);
 bool enabled(Level level);
-void write(Level level, std::string_view message);
+// Set once at start-up, before other threads log.
+void set_format(Format format);
+Format format();
+void set_pipeline(std::string name);  // the "pipeline" of JSON lines
+void write(Level level, std::string_view message, Fields fields = {});
 
 inline void debug(std::string_view m) { write(Level::debug, m); }
 inline void info(std::string_view m) { write(Level::info, m); }

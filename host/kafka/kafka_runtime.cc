@@ -491,8 +491,11 @@ void Runtime::pause(PartitionState& p, int64_t offset, const char* why) {
   m_.pauses.add();
   uint64_t suppressed = 0;
   if (pause_log_.allow(Clock::now(), &suppressed)) {
-    log::info("backpressure: paused " + topic_ + "[" + std::to_string(p.partition) + "] at " +
-              std::to_string(offset) + ": " + why + log::RateLimitedLog::note(suppressed));
+    const std::string partition = std::to_string(p.partition);
+    log::write(log::Level::info,
+               "backpressure: paused " + topic_ + "[" + partition + "] at " +
+                   std::to_string(offset) + ": " + why + log::RateLimitedLog::note(suppressed),
+               {{"topic", topic_}, {"partition", partition}});
   }
 }
 

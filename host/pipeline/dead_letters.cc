@@ -48,26 +48,33 @@ bool DeadLetters::on_record_error(const RecordError& e) {
   out.headers = headers_.data();
   out.header_count = headers_.size();
   out.flags = 0;
-  const std::string where = origin_text(*e.origin);
   switch (queue_.write(out, e.token, &reason_)) {
     case WriteResult::ok: {
       ++sent_;
       uint64_t suppressed = 0;
       if (log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
-        log::warn("sent " + where + " to the dead-letter queue " + name_ + ": " + describe(e) +
-                  log::RateLimitedLog::note(suppressed));
+        log_record_error(log::Level::warn,
+                         "sent " + origin_text(*e.origin) + " to the dead-letter queue " + name_ +
+                             ": " + describe(e) + log::RateLimitedLog::note(suppressed),
+                         e);
       }
       return true;
     }
     case WriteResult::rejected:
-      log::error("the dead-letter queue " + name_ + " refused the failed record " + where + ": " +
-                 reason_ + "; the pipeline stops so that it is not lost");
+      log_record_error(log::Level::error,
+                       "the dead-letter queue " + name_ + " refused the failed record " +
+                           origin_text(*e.origin) + ": " + reason_ +
+                           "; the pipeline stops so that it is not lost",
+                       e);
       return false;
     case WriteResult::stop:
       break;
   }
-  log::error("cannot write the failed record " + where + " to the dead-letter queue " + name_ +
-             "; the pipeline stops so that it is not lost");
+  log_record_error(log::Level::error,
+                   "cannot write the failed record " + origin_text(*e.origin) +
+                       " to the dead-letter queue " + name_ +
+                       "; the pipeline stops so that it is not lost",
+                   e);
   return false;
 }
 

@@ -32,19 +32,33 @@ std::string describe(const RecordError& e) {
   return step + " " + error_kind_name(e.kind) + ": " + std::string(e.message);
 }
 
+void log_record_error(log::Level level, const std::string& message, const RecordError& e) {
+  const std::string partition = std::to_string(e.origin->partition);
+  const std::string offset = std::to_string(e.origin->offset);
+  log::write(level, message,
+             {{"step", e.step->name},
+              {"error", error_kind_name(e.kind)},
+              {"topic", e.origin->topic},
+              {"partition", partition},
+              {"offset", offset}});
+}
+
 bool NoDlqPolicy::on_record_error(const RecordError& e) {
-  const std::string where = origin_text(*e.origin);
-  const std::string what = describe(e);
   if (policy_ == config::ErrorPolicy::fail) {
-    log::error("record error at " + where + ": " + what +
-               "; error_policy is fail, so the pipeline stops here (set a dlq or "
-               "error_policy: skip-and-count on the source to go on)");
+    log_record_error(log::Level::error,
+                     "record error at " + origin_text(*e.origin) + ": " + describe(e) +
+                         "; error_policy is fail, so the pipeline stops here (set a dlq or "
+                         "error_policy: skip-and-count on the source to go on)",
+                     e);
     return false;
   }
   ++skipped_;
   uint64_t suppressed = 0;
   if (log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
-    log::warn("skipped " + where + ": " + what + log::RateLimitedLog::note(suppressed));
+    log_record_error(log::Level::warn,
+                     "skipped " + origin_text(*e.origin) + ": " + describe(e) +
+                         log::RateLimitedLog::note(suppressed),
+                     e);
   }
   return true;
 }

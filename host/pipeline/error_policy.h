@@ -21,6 +21,9 @@ const char* error_kind_name(int32_t kind);
 std::string origin_text(const streams_origin& origin);
 // "step 'S' (plugin P V) KIND: message", for log lines.
 std::string describe(const RecordError& e);
+// Logs `message` about the failed record with its step, error kind, topic,
+// partition and offset as fields.
+void log_record_error(log::Level level, const std::string& message, const RecordError& e);
 
 class NoDlqPolicy final : public ErrorHandler {
  public:

@@ -208,7 +208,8 @@ void host_log(void* host_ctx, int32_t level, const char* message, size_t size) {
   const auto* binding = static_cast<const StepBinding*>(host_ctx);
   auto lvl = static_cast<log::Level>(level < 0 ? 0 : level > 3 ? 3 : level);
   if (!log::enabled(lvl)) return;
-  log::write(lvl, "[" + binding->plugin + "/" + binding->name + "] " + std::string(message, size));
+  log::write(lvl, "[" + binding->plugin + "/" + binding->name + "] " + std::string(message, size),
+             {{"step", binding->name}, {"plugin", binding->plugin}});
 }
 
 }  // namespace
