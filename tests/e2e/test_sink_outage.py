@@ -19,7 +19,11 @@ PREFETCH_KIB = 2048
 # What may be held: each partition's inputs, the sink's queue (twice its
 # bound), the consumer's prefetch; plus allocator slack.
 BOUND = PARTITIONS * SOURCE_BYTES + 2 * SINK_BYTES + PREFETCH_KIB * 1024 + 8 * MIB
-LOAD = 20 * MIB  # more than the bound, less than the dev broker keeps (5 MiB a partition)
+# More than the bound, less than the dev broker keeps (5 MiB a partition). The
+# records are keyed, so that both topics' partitions fill evenly: null-key
+# outputs go to one partition per batch (librdkafka's sticky partitioner),
+# and a backlog sent at once then overflowed one partition's 5 MiB.
+LOAD = 20 * MIB
 VALUE = 1024
 
 PIPELINE = """source: {name: in, stream_name: load-in}
@@ -60,7 +64,7 @@ def load(bootstrap, count, first, stop):
             if stop.is_set():
                 break
             value = b"n%d " % i
-            producer.send("load-in", value=value + b"x" * (VALUE - len(value)))
+            producer.send("load-in", key=b"%d" % i, value=value + b"x" * (VALUE - len(value)))
             if i % 100 == 0:
                 stop.wait(100 * 50 / count)  # spreads the load over the outage
         producer.flush(timeout=60)
@@ -80,7 +84,8 @@ def main():
         os.environ["SINK_SERVERS"] = sink_servers
         host = env.start_host(env.write("p.yaml", PIPELINE), env.write("d.yaml", DEPLOYMENT),
                               source, plugins_dir=h.TEST_PLUGINS_DIR)
-        h.produce(source, "load-in", [(None, b"n%d " % i + b"x" * 1000, []) for i in range(200)])
+        h.produce(source, "load-in",
+                  [(b"%d" % i, b"n%d " % i + b"x" * 1000, []) for i in range(200)])
         outputs = h.partitions("load-out", PARTITIONS)
         h.wait_for(lambda: sum(h.end_offsets(sink_servers, outputs).values()) >= 200, 60,
                    "the first outputs")
