@@ -260,6 +260,12 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   reload::ControlOptions control_opts = control_options(args, plugins_dir);
   control_opts.metrics = &metrics;
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
+  control_opts.exporter = generation->deployment.metrics;
+  if (args.admin_port < 0 &&
+      generation->deployment.metrics.type == config::MetricsDeployment::Type::prometheus) {
+    control_opts.admin_address = "127.0.0.1";
+    control_opts.admin_port = static_cast<uint16_t>(generation->deployment.metrics.port);
+  }
   auto control = reload::ControlPlane::start(controller, control_opts, &error);
   if (!control) {
     print_problem(log::Level::error, error);

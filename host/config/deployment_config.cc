@@ -79,6 +79,35 @@ void read_error_limits(YamlReader& r, const YAML::Node& node, const std::string&
   }
 }
 
+void read_metrics(YamlReader& r, const YAML::Node& m, MetricsDeployment* out) {
+  using Type = MetricsDeployment::Type;
+  if (!m || m.IsNull()) return;
+  out->location = r.at(m, "metrics");
+  if (!r.expect_map(m, "metrics")) return;
+  r.check_keys(m, "metrics", {"type", "host", "port", "tags", "period_sec"});
+  auto type = r.string(m, "metrics", "type", true);
+  if (!type) return;
+  if (*type == "dummy")
+    out->type = Type::dummy;
+  else if (*type == "log")
+    out->type = Type::log;
+  else if (*type == "datadog")
+    out->type = Type::datadog;
+  else if (*type == "prometheus")
+    out->type = Type::prometheus;
+  else
+    r.error(m["type"], "metrics.type",
+            "expected one of dummy, log, datadog, prometheus; got '" + *type + "'");
+  if (auto host = r.string(m, "metrics", "host", false)) out->host = *host;
+  if (auto port = r.integer(m, "metrics", "port", 1, 65535)) out->port = static_cast<int>(*port);
+  if (out->type == Type::datadog && out->port == 0) out->port = 8125;
+  if (out->type == Type::prometheus && out->port == 0) {
+    r.error(m, "metrics.port", "required with type prometheus (the port of GET /metrics)");
+  }
+  out->tags = r.string_map(m, "metrics", "tags");
+  if (auto period = r.number(m, "metrics", "period_sec", 0.01, 3600)) out->period_sec = *period;
+}
+
 StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Node& node,
                          const std::string& key) {
   StepDeployment step;
@@ -194,14 +223,7 @@ bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diag
   out->path = path;
   if (!r.expect_map(root, "")) return false;
   r.check_keys(root, "", {"env", "pipeline", "metrics", "plugins_dir"});
-  YAML::Node metrics = root["metrics"];
-  if (metrics && !metrics.IsNull() && r.expect_map(metrics, "metrics")) {
-    auto type = r.string(metrics, "metrics", "type", false);
-    if (type && *type != "dummy") {
-      r.warn(metrics, "metrics.type",
-             "metrics type '" + *type + "' is not available in this version; no metrics are sent");
-    }
-  }
+  read_metrics(r, root["metrics"], &out->metrics);
   if (auto dir = r.string(root, "", "plugins_dir", false)) out->plugins_dir = *dir;
   YAML::Node pipeline = root["pipeline"];
   if (!pipeline) {

@@ -77,10 +77,29 @@ struct SegmentDeployment {
   std::map<std::string, StepDeployment> steps_config;
 };
 
+// `metrics:` at the top of the file, as in the original: where the host's
+// metrics go besides GET /metrics on the admin endpoint.
+//   {type: dummy}                         nowhere (the default)
+//   {type: log, period_sec: 10}           a log line every period
+//   {type: datadog, host, port, tags: {k: v}, period_sec: 10}
+//                                         DogStatsD over UDP every period
+//   {type: prometheus, port: 9100}        the admin endpoint on that port
+//                                         (unless run --admin-port gives one)
+struct MetricsDeployment {
+  enum class Type { dummy, log, datadog, prometheus };
+  Type type = Type::dummy;
+  Location location;
+  std::string host = "127.0.0.1";
+  int port = 0;  // datadog: 8125; prometheus: required
+  std::vector<std::pair<std::string, std::string>> tags;
+  double period_sec = 10;
+};
+
 struct DeploymentConfig {
   std::string path;
   std::vector<SegmentDeployment> segments;
   std::string plugins_dir;  // empty: not set in the file
+  MetricsDeployment metrics;
 };
 
 // Loads and checks `path`. On error returns false with `diag` filled.

@@ -10,6 +10,7 @@
 
 #include "admin/admin_server.h"
 #include "common/log.h"
+#include "metrics/exporters.h"
 #include "metrics/prometheus.h"
 
 namespace streams::reload {
@@ -51,7 +52,12 @@ class Control final : public ControlPlane {
   }
 
   bool start(const ControlOptions& o, std::string* error) {
-    if (o.metrics) health_ = std::make_unique<admin::Health>(*o.metrics, o.health);
+    error->clear();
+    if (o.metrics) {
+      health_ = std::make_unique<admin::Health>(*o.metrics, o.health);
+      exporter_ = metrics::start_exporter(io_, o.exporter, *o.metrics, error);
+      if (!exporter_ && !error->empty()) return false;
+    }
     if (!o.admin_address.empty()) {
       admin_ = admin::AdminServer::start(
           io_, o.admin_address, o.admin_port,
@@ -92,6 +98,7 @@ class Control final : public ControlPlane {
   asio::signal_set signals_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::unique_ptr<admin::Health> health_;
+  std::unique_ptr<metrics::Exporter> exporter_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<FileWatcher> watcher_;
   std::thread thread_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "admin/health.h"
+#include "config/deployment_config.h"
 #include "metrics/metrics.h"
 #include "reload/file_watcher.h"
 #include "reload/reload_controller.h"
@@ -27,8 +28,10 @@ struct ControlOptions {
   // Served as GET /metrics (Prometheus text); null: not served. Must
   // outlive the ControlPlane.
   const metrics::PipelineMetrics* metrics = nullptr;
-  // With `metrics`: GET /livez and GET /readyz.
+  // With `metrics`: GET /livez and GET /readyz, and the deployment's
+  // periodic exporter (log, DogStatsD).
   admin::HealthOptions health;
+  config::MetricsDeployment exporter;
 };
 
 class ControlPlane {

@@ -184,6 +184,32 @@ BOOST_AUTO_TEST_CASE(bad_values_say_what_was_expected) {
       errors);
 }
 
+BOOST_AUTO_TEST_CASE(metrics_exporters_load_and_bad_ones_say_what_was_expected) {
+  TempDir dir;
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_REQUIRE(config::load_deployment_config(
+      dir.write("d.yaml",
+                "metrics: {type: datadog, host: 10.1.2.3, tags: {env: prod}, period_sec: 0.5}\n"
+                "pipeline: {segments: [{steps_config: {}}]}\n"),
+      &d, diag));
+  BOOST_TEST((d.metrics.type == config::MetricsDeployment::Type::datadog));
+  BOOST_TEST(d.metrics.host == "10.1.2.3");
+  BOOST_TEST(d.metrics.port == 8125);  // DogStatsD's default
+  BOOST_TEST(d.metrics.period_sec == 0.5);
+  BOOST_REQUIRE(d.metrics.tags.size() == 1u);
+  BOOST_TEST(d.metrics.tags[0].second == "prod");
+  std::string errors =
+      deployment_errors("metrics: {type: statsd}\npipeline: {segments: [{steps_config: {}}]}\n");
+  BOOST_TEST(contains(errors,
+                      "metrics.type: expected one of dummy, log, datadog, prometheus; "
+                      "got 'statsd'"),
+             errors);
+  errors = deployment_errors(
+      "metrics: {type: prometheus}\npipeline: {segments: [{steps_config: {}}]}\n");
+  BOOST_TEST(contains(errors, "metrics.port: required with type prometheus"), errors);
+}
+
 BOOST_AUTO_TEST_CASE(dlq_and_error_limits_load_from_the_source) {
   TempDir dir;
   config::DeploymentConfig d;

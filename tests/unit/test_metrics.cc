@@ -1,11 +1,13 @@
 // The metrics a Chain counts per step, their Prometheus text, and the health
 // probes read from them.
 #define BOOST_TEST_MODULE metrics
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 
 #include "admin/health.h"
 #include "chain_fixture.h"
 #include "common/clock.h"
+#include "metrics/exporters.h"
 #include "metrics/prometheus.h"
 
 using namespace streams;
@@ -80,4 +82,23 @@ BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {
   BOOST_TEST(live.body.find("has not turned for") != std::string::npos);
   BOOST_TEST(!health.ready().ok);
   BOOST_TEST(admin::thread_states().find("thread ") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(dogstatsd_sends_counter_increases_and_gauges_with_tags) {
+  metrics::PipelineMetrics m("p");
+  m.runtime().consumed.add(5);
+  m.runtime().assigned_partitions.set(3);
+  config::MetricsDeployment d;
+  d.tags = {{"env", "test"}};
+  const auto first = metrics::snapshot(m);
+  auto lines = metrics::dogstatsd_lines(first, {}, d);
+  auto has = [&](const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  };
+  BOOST_TEST(has("streams.consumed:5|c|#env:test,pipeline:p"));
+  BOOST_TEST(has("streams.assigned_partitions:3|g|#env:test,pipeline:p"));
+  m.runtime().consumed.add(2);
+  lines = metrics::dogstatsd_lines(metrics::snapshot(m), first, d);
+  BOOST_TEST(has("streams.consumed:2|c|#env:test,pipeline:p"));    // the increase
+  BOOST_TEST(!has("streams.delivered:0|c|#env:test,pipeline:p"));  // nothing new: not sent
 }

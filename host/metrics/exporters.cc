@@ -1,0 +1,178 @@
+#include "metrics/exporters.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "common/log.h"
+
+namespace streams::metrics {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+constexpr size_t kDatagram = 1400;  // stays under a typical MTU
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
+
+// "name{k=v,...}": identifies a sample across snapshots.
+std::string sample_key(const Sample& s) {
+  std::string key = s.name;
+  for (const auto& [k, v] : s.labels) key += "|" + k + "=" + v;
+  return key;
+}
+
+// Calls `send` every period with the current snapshot and the previous one.
+class Periodic : public Exporter {
+ public:
+  Periodic(asio::io_context& io, const config::MetricsDeployment& config,
+           const PipelineMetrics& metrics)
+      : timer_(io), config_(config), metrics_(metrics) {}
+  void start() { arm(); }
+
+ protected:
+  virtual void send(const std::vector<Sample>& now, const std::vector<Sample>& before) = 0;
+  const config::MetricsDeployment config_;
+
+ private:
+  void arm() {
+    timer_.expires_after(std::chrono::microseconds(static_cast<int64_t>(config_.period_sec * 1e6)));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      std::vector<Sample> now = snapshot(metrics_);
+      send(now, previous_);
+      previous_ = std::move(now);
+      arm();
+    });
+  }
+
+  asio::steady_timer timer_;
+  const PipelineMetrics& metrics_;
+  std::vector<Sample> previous_;
+};
+
+class LogExporter final : public Periodic {
+ public:
+  using Periodic::Periodic;
+
+ private:
+  void send(const std::vector<Sample>& now, const std::vector<Sample>&) override {
+    std::string line = "metrics:";
+    for (const Sample& s : now) {
+      line += " ";
+      line += s.name;
+      std::string labels;
+      for (const auto& [k, v] : s.labels) {
+        if (k != "pipeline") labels += (labels.empty() ? "" : ",") + k + "=" + v;
+      }
+      if (!labels.empty()) line += "{" + labels + "}";
+      line += "=" + number(s.value);
+    }
+    log::info(line);
+  }
+};
+
+class DogStatsd final : public Periodic {
+ public:
+  DogStatsd(asio::io_context& io, const config::MetricsDeployment& config,
+            const PipelineMetrics& metrics)
+      : Periodic(io, config, metrics), socket_(io) {}
+
+  bool open(std::string* error) {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(config_.host, ec);
+    if (!ec) socket_.open(address.is_v4() ? udp::v4() : udp::v6(), ec);
+    if (ec) {
+      *error = "metrics: DogStatsD at " + config_.host + ":" + std::to_string(config_.port) + ": " +
+               ec.message();
+      return false;
+    }
+    to_ = udp::endpoint(address, static_cast<uint16_t>(config_.port));
+    return true;
+  }
+
+ private:
+  void send(const std::vector<Sample>& now, const std::vector<Sample>& before) override {
+    std::string packet;
+    for (const std::string& line : dogstatsd_lines(now, before, config_)) {
+      if (!packet.empty() && packet.size() + 1 + line.size() > kDatagram) flush(packet);
+      if (!packet.empty()) packet += "\n";
+      packet += line;
+    }
+    flush(packet);
+  }
+  void flush(std::string& packet) {
+    if (packet.empty()) return;
+    boost::system::error_code ec;  // UDP: a lost datagram is lost; say so, rate-limited
+    socket_.send_to(asio::buffer(packet), to_, 0, ec);
+    uint64_t suppressed = 0;
+    if (ec && log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
+      log::warn("metrics: DogStatsD send failed: " + ec.message() +
+                log::RateLimitedLog::note(suppressed));
+    }
+    packet.clear();
+  }
+
+  udp::socket socket_;
+  udp::endpoint to_;
+  log::RateLimitedLog log_{1};
+};
+
+}  // namespace
+
+std::vector<std::string> dogstatsd_lines(const std::vector<Sample>& samples,
+                                         const std::vector<Sample>& previous,
+                                         const config::MetricsDeployment& config) {
+  std::map<std::string, double> before;
+  for (const Sample& s : previous) before[sample_key(s)] = s.value;
+  std::string common;
+  for (const auto& [k, v] : config.tags) common += (common.empty() ? "" : ",") + k + ":" + v;
+  std::vector<std::string> lines;
+  for (const Sample& s : samples) {
+    std::string name = s.name;
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0) {
+      name.resize(name.size() - 6);
+    }
+    double value = s.value;
+    if (s.counter) {
+      auto it = before.find(sample_key(s));
+      value -= it == before.end() ? 0 : it->second;
+      if (value <= 0) continue;  // nothing new to count
+    }
+    std::string tags = common;
+    for (const auto& [k, v] : s.labels) tags += (tags.empty() ? "" : ",") + k + ":" + v;
+    lines.push_back("streams." + name + ":" + number(value) + (s.counter ? "|c" : "|g") +
+                    (tags.empty() ? "" : "|#" + tags));
+  }
+  return lines;
+}
+
+std::unique_ptr<Exporter> start_exporter(asio::io_context& io,
+                                         const config::MetricsDeployment& config,
+                                         const PipelineMetrics& metrics, std::string* error) {
+  using Type = config::MetricsDeployment::Type;
+  if (config.type == Type::log) {
+    auto e = std::make_unique<LogExporter>(io, config, metrics);
+    e->start();
+    return e;
+  }
+  if (config.type == Type::datadog) {
+    auto e = std::make_unique<DogStatsd>(io, config, metrics);
+    if (!e->open(error)) return nullptr;
+    e->start();
+    log::info("metrics: DogStatsD to " + config.host + ":" + std::to_string(config.port) +
+              " every " + number(config.period_sec) + " s");
+    return e;
+  }
+  return nullptr;
+}
+
+}  // namespace streams::metrics

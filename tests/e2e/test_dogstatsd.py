@@ -1,0 +1,86 @@
+"""metrics: {type: datadog}: the example pipeline's metrics arrive as
+DogStatsD datagrams on a local UDP port, with the configured tags and the
+metric labels as tags; the counters add up to what was produced, filtered
+and written."""
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+DEPLOYMENT = """metrics: {type: datadog, host: 127.0.0.1, port: %d, period_sec: 0.2,
+          tags: {env: test, team: streams}}
+pipeline:
+  segments:
+    - steps_config:
+        myinput:
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          auto_offset_reset: earliest
+          error_policy: skip-and-count
+          override_params: {session.timeout.ms: "6000"}
+        mysink: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}
+"""
+
+
+class Receiver:
+    """Sums DogStatsD counters and keeps the last gauge values by
+    (name, sorted tags)."""
+
+    def __init__(self, sock):
+        self.sock, self.counters, self.gauges = sock, {}, {}
+
+    def drain(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                return
+            for line in data.decode().split("\n"):
+                name_value, kind, tags = line.split("|")
+                name, value = name_value.split(":")
+                assert tags.startswith("#"), line
+                key = (name, tuple(sorted(tags[1:].split(","))))
+                if kind == "c":
+                    self.counters[key] = self.counters.get(key, 0) + float(value)
+                else:
+                    assert kind == "g", line
+                    self.gauges[key] = float(value)
+
+    def total(self, name, **tags):
+        want = {f"{k}:{v}" for k, v in tags.items()}
+        return sum(v for (n, ts), v in self.counters.items() if n == name and want <= set(ts))
+
+
+def main():
+    with h.Env() as env, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        receiver = Receiver(sock)
+        bootstrap = env.start_broker(["ingest-metrics:1", "transformed-events:1"])
+        config = env.write("d.yaml", DEPLOYMENT % sock.getsockname()[1])
+        host = env.start_host(os.path.join(h.EXAMPLE_DIR, "pipeline.yaml"), config, bootstrap)
+        with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
+            lines = [line.rstrip(b"\n") for line in f if line.strip()]
+        h.produce(bootstrap, "ingest-metrics", [(None, v, []) for v in lines * 10])
+
+        def counted():
+            receiver.drain()
+            return receiver.total("streams.delivered") == 20
+        h.wait_for(counted, 60, "20 deliveries counted over DogStatsD")
+        assert receiver.total("streams.consumed") == 60, receiver.counters
+        assert receiver.total("streams.step_records_in", step="filter") == 60
+        assert receiver.total("streams.step_records_out", step="filter") == 20
+        assert receiver.total("streams.step_errors", step="filter", error="invalid_input") == 20
+        assert receiver.total("streams.step_records_in", step="mysink", kind="sink") == 20
+        assert receiver.total("streams.skipped") == 20
+        every = [set(ts) for (_, ts) in list(receiver.counters) + list(receiver.gauges)]
+        assert all({"env:test", "team:streams", "pipeline:simple_map_filter"} <= t for t in every)
+        gauges = {n for (n, _) in receiver.gauges}
+        assert {"streams.assigned_partitions", "streams.generation"} <= gauges, gauges
+        assert env.stop(host) == 0, env.log(host)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
