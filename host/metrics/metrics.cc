@@ -5,7 +5,8 @@
 namespace streams::metrics {
 
 StepMetrics& PipelineMetrics::step(const std::string& name, const std::string& kind,
-                                   std::vector<std::string> next) {
+                                   std::vector<std::string> next, const std::string& plugin,
+                                   const std::string& version) {
   std::lock_guard<std::mutex> lock(mutex_);
   StepMetrics* found = nullptr;
   for (const auto& s : steps_) {
@@ -18,6 +19,8 @@ StepMetrics& PipelineMetrics::step(const std::string& name, const std::string& k
   }
   found->kind = kind;
   found->next = std::move(next);
+  found->plugin = plugin;
+  found->version = version;
   return *found;
 }
 

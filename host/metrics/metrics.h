@@ -45,6 +45,7 @@ struct StepMetrics {
   // The steps that take this one's records (branches included), by name,
   // for records out = the sum of their records in; empty for sinks.
   std::vector<std::string> next;
+  std::string plugin, version;  // plugin steps: what serves the step now
   Counter records_in;
   Counter written;  // sinks: outputs taken by the sink
   Counter errors[kErrorKindCount];
@@ -81,7 +82,8 @@ class PipelineMetrics {
   // and the steps after it (chain creation, not per record). The returned
   // object lives as long as *this.
   StepMetrics& step(const std::string& name, const std::string& kind,
-                    std::vector<std::string> next);
+                    std::vector<std::string> next, const std::string& plugin = "",
+                    const std::string& version = "");
   RuntimeMetrics& runtime() { return runtime_; }
   const RuntimeMetrics& runtime() const { return runtime_; }
   // The step called `name`, or null if none was ever described.

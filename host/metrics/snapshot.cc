@@ -64,6 +64,11 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
     out.push_back({"step_records_out_total",
                    "Records a step passed on (to the next steps, or written by a sink)", true,
                    labels, static_cast<double>(passed)});
+    if (!s.plugin.empty()) {
+      out.push_back({"step_info", "The plugin and version serving a step (value 1)", false,
+                     {pipeline, {"step", s.name}, {"plugin", s.plugin}, {"version", s.version}},
+                     1});
+    }
     for (size_t k = 0; k < kErrorKindCount; ++k) {
       const uint64_t n = s.errors[k].value();
       if (n == 0) continue;

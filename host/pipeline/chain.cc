@@ -150,7 +150,8 @@ void Chain::bind_metrics() {
     std::vector<std::string> next;
     if (step.next != kNone) next.push_back(steps[step.next].name);
     for (const BranchTarget& b : step.branches) next.push_back(steps[b.step].name);
-    step_metrics_.push_back(&metrics_->step(step.name, config::to_string(step.kind), next));
+    step_metrics_.push_back(&metrics_->step(step.name, config::to_string(step.kind), next,
+                                            step.plugin, step.plugin_version));
   }
 }
 

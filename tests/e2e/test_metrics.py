@@ -76,6 +76,7 @@ def main():
         inputs += produce_rounds(bootstrap, ROUNDS)
         s = check(port, bootstrap, inputs)
         assert value(s, "streams_generation") == 1
+        assert value(s, "streams_step_info", step="transform", plugin="ingest_metrics") == 1
         assert value(s, "streams_reloads_total", outcome="applied") == 0
         h.wait_committed_to_end(bootstrap, "pipeline-myinput", h.partitions("ingest-metrics", 2))
         s = scrape(port)
