@@ -21,8 +21,8 @@ constexpr auto kRequestTimeout = std::chrono::seconds(10);
 // One connection: read a request, answer it, close.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Handler& handler)
-      : stream_(std::move(socket)), handler_(handler) {}
+  Session(tcp::socket socket, const Handler& handler, const std::string& token)
+      : stream_(std::move(socket)), handler_(handler), token_(token) {}
 
   void start() {
     parser_.body_limit(64 * 1024);
@@ -36,7 +36,10 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void answer() {
     const auto& req = parser_.get();
-    const Response r = handler_(std::string(req.method_string()), std::string(req.target()));
+    const Response r =
+        authorized(req[http::field::authorization])
+            ? handler_(std::string(req.method_string()), std::string(req.target()))
+            : Response{401, R"({"error": "a valid Authorization: Bearer token is required"})"};
     response_.version(req.version());
     response_.result(r.status);
     response_.set(http::field::content_type, r.content_type);
@@ -51,8 +54,21 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Compares in constant time, so the answer's timing tells nothing.
+  bool authorized(beast::string_view header) const {
+    if (token_.empty()) return true;
+    const std::string want = "Bearer " + token_;
+    if (header.size() != want.size()) return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      diff |= static_cast<unsigned char>(header[i] ^ want[i]);
+    }
+    return diff == 0;
+  }
+
   beast::tcp_stream stream_;
   const Handler& handler_;
+  const std::string& token_;
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
   http::response<http::string_body> response_;
@@ -60,7 +76,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Server final : public AdminServer {
  public:
-  Server(asio::io_context& io, Handler handler) : acceptor_(io), handler_(std::move(handler)) {}
+  Server(asio::io_context& io, std::string token, Handler handler)
+      : acceptor_(io), token_(std::move(token)), handler_(std::move(handler)) {}
 
   bool listen(const std::string& address, uint16_t port, std::string* error) {
     beast::error_code ec;
@@ -85,27 +102,35 @@ class Server final : public AdminServer {
   void accept() {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), handler_)->start();
+      if (!ec) std::make_shared<Session>(std::move(socket), handler_, token_)->start();
       accept();
     });
   }
 
   tcp::acceptor acceptor_;
+  std::string token_;
   Handler handler_;
 };
 
 }  // namespace
 
 std::unique_ptr<AdminServer> AdminServer::start(asio::io_context& io, const std::string& address,
-                                                uint16_t port, Handler handler,
+                                                uint16_t port, std::string token, Handler handler,
                                                 std::string* error) {
-  auto server = std::make_unique<Server>(io, std::move(handler));
+  auto server = std::make_unique<Server>(io, std::move(token), std::move(handler));
   if (!server->listen(address, port, error)) return nullptr;
   return server;
 }
 
+bool is_loopback(const std::string& address) {
+  if (address == "localhost") return true;
+  beast::error_code ec;
+  const auto ip = asio::ip::make_address(address, ec);
+  return !ec && ip.is_loopback();
+}
+
 Response request(const std::string& address, uint16_t port, const std::string& method,
-                 const std::string& target, int timeout_ms) {
+                 const std::string& target, int timeout_ms, const std::string& token) {
   Response out;
   out.status = 0;
   beast::error_code ec;
@@ -119,6 +144,7 @@ Response request(const std::string& address, uint16_t port, const std::string& m
   beast::tcp_stream stream(io);
   http::request<http::empty_body> req(http::string_to_verb(method), target, 11);
   req.set(http::field::host, address);
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   auto failed = [&](beast::error_code e, const char* what) {

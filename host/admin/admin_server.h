@@ -27,10 +27,12 @@ using Handler = std::function<Response(const std::string& method, const std::str
 
 class AdminServer {
  public:
-  // Listens on `address`:`port` (0: a free port). Null with *error if it
-  // cannot. `io` must outlive the server.
+  // Listens on `address`:`port` (0: a free port). With a `token`, every
+  // request must carry "Authorization: Bearer TOKEN" (else 401). Null with
+  // *error if it cannot. `io` must outlive the server.
   static std::unique_ptr<AdminServer> start(boost::asio::io_context& io, const std::string& address,
-                                            uint16_t port, Handler handler, std::string* error);
+                                            uint16_t port, std::string token, Handler handler,
+                                            std::string* error);
   virtual ~AdminServer() = default;
   // The port it listens on.
   virtual uint16_t port() const = 0;
@@ -40,6 +42,10 @@ class AdminServer {
 // to 127.0.0.1-style `address`:`port` and returns the response, or status 0
 // with the reason in the body when there is none within `timeout_ms`.
 Response request(const std::string& address, uint16_t port, const std::string& method,
-                 const std::string& target, int timeout_ms);
+                 const std::string& target, int timeout_ms, const std::string& token = "");
+
+// True for 127.0.0.0/8, ::1 and "localhost": an address only this machine
+// reaches, where the admin endpoint needs no token.
+bool is_loopback(const std::string& address);
 
 }  // namespace streams::admin

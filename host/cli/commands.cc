@@ -1,6 +1,9 @@
 #include "cli/commands.h"
 
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 
 #include "admin/admin_server.h"
@@ -60,10 +63,27 @@ reload::WatchSpec watch_file(const std::string& path) {
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1), ""};
 }
 
+// The admin token: the first line of `file`, else $STREAMS_ADMIN_TOKEN, else
+// none (empty). False with *error if `file` is given but holds no token.
+bool admin_token(const std::string& file, std::string* token, std::string* error) {
+  if (file.empty()) {
+    const char* env = std::getenv("STREAMS_ADMIN_TOKEN");
+    *token = env ? env : "";
+    return true;
+  }
+  std::ifstream in(file);
+  std::getline(in, *token);
+  while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back()))) {
+    token->pop_back();
+  }
+  if (token->empty()) *error = "--admin-token-file " + file + ": no token in it (or unreadable)";
+  return !token->empty();
+}
+
 reload::ControlOptions control_options(const RunArgs& args, const std::string& plugins_dir) {
   reload::ControlOptions o;
   if (args.admin_port >= 0) {
-    o.admin_address = "127.0.0.1";
+    o.admin_address = args.admin_address;
     o.admin_port = static_cast<uint16_t>(args.admin_port);
   }
   if (args.watch) {
@@ -261,9 +281,13 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   control_opts.metrics = &metrics;
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
   control_opts.exporter = generation->deployment.metrics;
+  if (!admin_token(args.admin_token_file, &control_opts.admin_token, &error)) {
+    print_problem(log::Level::error, error);
+    return 2;
+  }
   if (args.admin_port < 0 &&
       generation->deployment.metrics.type == config::MetricsDeployment::Type::prometheus) {
-    control_opts.admin_address = "127.0.0.1";
+    control_opts.admin_address = args.admin_address;
     control_opts.admin_port = static_cast<uint16_t>(generation->deployment.metrics.port);
   }
   auto control = reload::ControlPlane::start(controller, control_opts, &error);
@@ -278,8 +302,14 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
 
 // Sends `method` `target` to the host's admin endpoint and prints the answer.
 int admin_command(const AdminArgs& args, const char* method, const char* target) {
-  const admin::Response r = admin::request("127.0.0.1", static_cast<uint16_t>(args.admin_port),
-                                           method, target, args.timeout_ms);
+  std::string token, error;
+  if (!admin_token(args.admin_token_file, &token, &error)) {
+    std::fprintf(stderr, "error: %s\n", error.c_str());
+    return 2;
+  }
+  const admin::Response r =
+      admin::request(args.admin_address, static_cast<uint16_t>(args.admin_port), method, target,
+                     args.timeout_ms, token);
   if (r.status == 0) {
     std::fprintf(stderr, "error: %s\n", r.body.c_str());
     return 2;

@@ -26,6 +26,8 @@ struct RunArgs {
   // kafka runtime: the admin endpoint on 127.0.0.1 (-1: none, 0: any free
   // port), and whether changed files trigger a reload.
   int admin_port = -1;
+  std::string admin_address = "127.0.0.1";  // elsewhere needs a token
+  std::string admin_token_file;             // empty: $STREAMS_ADMIN_TOKEN, if set
   bool watch = true;
   int liveness_timeout_ms = 30000;
   int readiness_commit_age_ms = 60000;
@@ -60,6 +62,8 @@ struct DlqReplayArgs {
 // `streams-host reload` and `status`: a running host's admin endpoint.
 struct AdminArgs {
   int admin_port = 0;
+  std::string admin_address = "127.0.0.1";
+  std::string admin_token_file;  // empty: $STREAMS_ADMIN_TOKEN, if set
   int timeout_ms = 120000;
 };
 

@@ -89,6 +89,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--healthcheck-file", run.healthcheck_file,
                       "Touch this file (at most once a second) while the processing loop turns");
+  run_cmd
+      ->add_option("--admin-address", run.admin_address,
+                   "Address of the admin endpoint; other than loopback needs a token")
+      ->capture_default_str();
+  run_cmd->add_option("--admin-token-file", run.admin_token_file,
+                      "Requests must carry 'Authorization: Bearer' the file's first line "
+                      "(default: $STREAMS_ADMIN_TOKEN, if set)");
   run_cmd->add_flag("!--no-watch", run.watch,
                     "Do not reload when the pipeline, the deployment config or a plugin "
                     "file changes");
@@ -104,6 +111,10 @@ int main(int argc, char** argv) {
     cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
         ->required()
         ->check(CLI::Range(1, 65535));
+    cmd->add_option("--admin-address", args->admin_address, "The host's admin address")
+        ->capture_default_str();
+    cmd->add_option("--admin-token-file", args->admin_token_file,
+                    "The token's file (default: $STREAMS_ADMIN_TOKEN, if set)");
     cmd->add_option("--timeout-ms", args->timeout_ms, "How long to wait for the answer")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();

@@ -59,8 +59,14 @@ class Control final : public ControlPlane {
       if (!exporter_ && !error->empty()) return false;
     }
     if (!o.admin_address.empty()) {
+      if (o.admin_token.empty() && !admin::is_loopback(o.admin_address)) {
+        *error = "the admin endpoint on " + o.admin_address +
+                 " is reachable from other machines: give it a token (--admin-token-file or "
+                 "STREAMS_ADMIN_TOKEN), or bind it to 127.0.0.1";
+        return false;
+      }
       admin_ = admin::AdminServer::start(
-          io_, o.admin_address, o.admin_port,
+          io_, o.admin_address, o.admin_port, o.admin_token,
           [this, metrics = o.metrics](const std::string& method, const std::string& target) {
             return serve(controller_, metrics, health_.get(), method, target);
           },
@@ -68,6 +74,7 @@ class Control final : public ControlPlane {
       if (!admin_) return false;
       log::info("admin endpoint on http://" + o.admin_address + ":" +
                 std::to_string(admin_->port()) +
+                (o.admin_token.empty() ? "" : " (token required)") +
                 " (GET /status, /metrics, /livez, /readyz; POST /reload)");
     }
     if (!o.watch.empty()) {

@@ -23,6 +23,7 @@ namespace streams::reload {
 struct ControlOptions {
   std::string admin_address;     // empty: no admin endpoint
   uint16_t admin_port = 0;       // 0: any free port (logged)
+  std::string admin_token;       // required off loopback (start() refuses otherwise)
   std::vector<WatchSpec> watch;  // empty: no watching
   int quiet_ms = 300;            // a change is acted on once files are quiet this long
   // Served as GET /metrics (Prometheus text); null: not served. Must

@@ -1,0 +1,62 @@
+"""The admin endpoint binds to 127.0.0.1 unless told otherwise; bound to an
+address other machines reach, the host refuses to start without a token,
+and with one every request must carry it."""
+import os
+import sys
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+PIPELINE = """source: {name: in, stream_name: tk-in}
+steps:
+  - {kind: sink, name: out, stream_name: tk-out}
+"""
+
+
+def get(port, token=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/status")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def main():
+    with h.Env() as env:
+        bootstrap = env.start_broker(["tk-in:1", "tk-out:1"])
+        pipeline = env.write("p.yaml", PIPELINE)
+        config = env.write("d.yaml", h.deployment())
+        public = ["--admin-port", "0", "--admin-address", "0.0.0.0"]
+
+        refused = env.start_host(pipeline, config, bootstrap, name="refused", extra=public)
+        status = h.wait_for(lambda: refused.poll() is not None and (refused.returncode,), 30,
+                            "the host to refuse")[0]
+        assert status == 2, (status, env.log(refused))
+        assert "reachable from other machines: give it a token" in env.log(refused)
+
+        token_file = env.write("token", "s3cret-token\n")
+        host = env.start_host(pipeline, config, bootstrap,
+                              extra=[*public, "--admin-token-file", token_file])
+        port = h.wait_for(lambda: (lambda m: m and int(m.group(1)))(
+            h.re.search(r"admin endpoint on http://0\.0\.0\.0:(\d+) \(token required\)",
+                        env.log(host))), 30, "the admin endpoint")
+        assert get(port) == 401
+        assert get(port, "wrong-token!") == 401
+        assert get(port, "s3cret-token") == 200
+        args = ["status", "--admin-port", str(port)]
+        assert h.run_cli(args).returncode == 1  # 401 without the token
+        result = h.run_cli([*args, "--admin-token-file", token_file])
+        assert result.returncode == 0 and '"generation":1' in result.stdout, result
+        result = h.run_cli(args, env=dict(os.environ, STREAMS_ADMIN_TOKEN="s3cret-token"))
+        assert result.returncode == 0, result
+        assert env.stop(host) == 0, env.log(host)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
