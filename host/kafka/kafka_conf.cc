@@ -66,6 +66,8 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
       // Transient failures are retried (with backoff) until delivered: a
       // sink that is down holds its outputs, and backpressure the input.
       {"message.timeout.ms", "0"},
+      // Queue sizes and broker round trips for the metrics (see stats_cb).
+      {"statistics.interval.ms", "5000"},
   };
 }
 
@@ -89,6 +91,8 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
       // Lower: lower latency, more empty fetches while idle. 5 ms cost no
       // measurable throughput on the dev broker (tests/bench, README).
       {"fetch.wait.max.ms", "5"},
+      // Consumer lag and broker round trips for the metrics (see stats_cb).
+      {"statistics.interval.ms", "5000"},
   };
   error->clear();
   return build(defaults, step.override_params, step.location, error);

@@ -80,6 +80,9 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   void on_rejected(KafkaSink& sink, uint64_t token, const streams_record& output,
                    const char* reason) override;
   void on_client_error(int err, const char* reason) override { on_error(err, reason); }
+  void on_stats(const KafkaSink& sink, const char* json, size_t size) override {
+    metrics_.set_client_stats(&sink == dlq_.get() ? "dlq" : "sink " + sink.topic(), json, size);
+  }
   // Batches and windows hold the inputs they started with.
   void hold(uint64_t token) override {
     if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
@@ -91,6 +94,9 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void on_commit_result(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
   void on_error(int err, const char* reason);
+  void consumer_stats(const char* json, size_t size) {
+    metrics_.set_client_stats("consumer", json, size);
+  }
 
  private:
   void process(const rd_kafka_message_t* msg);
@@ -201,6 +207,11 @@ void consumer_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
   from_opaque(opaque)->on_error(err, reason);
 }
 
+int consumer_stats_cb(rd_kafka_t*, char* json, size_t size, void* opaque) {
+  from_opaque(opaque)->consumer_stats(json, size);
+  return 0;  // librdkafka frees the JSON
+}
+
 Runtime::~Runtime() {
   partitions_.clear();
   kafka_sinks_.clear();
@@ -292,6 +303,7 @@ bool Runtime::init(std::string* error) {
   rd_kafka_conf_set_rebalance_cb(cconf, &rebalance_cb);
   rd_kafka_conf_set_offset_commit_cb(cconf, &commit_cb);
   rd_kafka_conf_set_error_cb(cconf, &consumer_error_cb);
+  rd_kafka_conf_set_stats_cb(cconf, &consumer_stats_cb);
   char reason[512];
   consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, reason, sizeof reason);
   if (!consumer_) {

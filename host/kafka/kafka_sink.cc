@@ -19,6 +19,12 @@ void on_client_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
   static_cast<KafkaSink*>(opaque)->listener().on_client_error(err, reason);
 }
 
+int on_client_stats(rd_kafka_t*, char* json, size_t size, void* opaque) {
+  auto* sink = static_cast<KafkaSink*>(opaque);
+  sink->listener().on_stats(*sink, json, size);
+  return 0;  // librdkafka frees the JSON
+}
+
 rd_kafka_headers_t* copy_headers(const streams_record& record) {
   if (record.header_count == 0) return nullptr;
   rd_kafka_headers_t* headers = rd_kafka_headers_new(record.header_count);
@@ -52,6 +58,7 @@ std::unique_ptr<KafkaSink> KafkaSink::create(rd_kafka_conf_t* conf, const std::s
   std::unique_ptr<KafkaSink> sink(new KafkaSink(topic, listener));
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery_report);
   rd_kafka_conf_set_error_cb(conf, &on_client_error);
+  rd_kafka_conf_set_stats_cb(conf, &on_client_stats);
   rd_kafka_conf_set_opaque(conf, sink.get());
   char reason[512];
   sink->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);

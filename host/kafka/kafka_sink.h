@@ -41,6 +41,8 @@ class DeliveryListener {
                            const char* reason) = 0;
   // librdkafka's error callback (err: rd_kafka_resp_err_t).
   virtual void on_client_error(int err, const char* reason) = 0;
+  // librdkafka's statistics of `sink`'s producer (JSON, valid during the call).
+  virtual void on_stats(const KafkaSink& sink, const char* json, size_t size) = 0;
 };
 
 class KafkaSink final : public pipeline::OutputSink {

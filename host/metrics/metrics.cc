@@ -24,6 +24,16 @@ StepMetrics& PipelineMetrics::step(const std::string& name, const std::string& k
   return *found;
 }
 
+void PipelineMetrics::set_client_stats(const std::string& client, const char* json, size_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  client_stats_[client].assign(json, size);
+}
+
+std::vector<std::pair<std::string, std::string>> PipelineMetrics::client_stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {client_stats_.begin(), client_stats_.end()};
+}
+
 StepMetrics* PipelineMetrics::find(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& s : steps_) {

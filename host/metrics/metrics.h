@@ -81,9 +81,8 @@ class PipelineMetrics {
   // The step called `name`, created on first use, described by its `kind`
   // and the steps after it (chain creation, not per record). The returned
   // object lives as long as *this.
-  StepMetrics& step(const std::string& name, const std::string& kind,
-                    std::vector<std::string> next, const std::string& plugin = "",
-                    const std::string& version = "");
+  StepMetrics& step(const std::string& name, const std::string& kind, std::vector<std::string> next,
+                    const std::string& plugin = "", const std::string& version = "");
   RuntimeMetrics& runtime() { return runtime_; }
   const RuntimeMetrics& runtime() const { return runtime_; }
   // The step called `name`, or null if none was ever described.
@@ -93,6 +92,12 @@ class PipelineMetrics {
   // Reloads by outcome (the controller's; index = ReloadResult::Outcome).
   Counter reloads[3];
   Counter generation;
+
+  // librdkafka's statistics JSON of client `client` ("consumer", "sink
+  // TOPIC", "dlq"), kept as text for the reader to parse (any thread; the
+  // processing thread hands it over every statistics.interval.ms).
+  void set_client_stats(const std::string& client, const char* json, size_t size);
+  std::vector<std::pair<std::string, std::string>> client_stats() const;
 
   // Reads every step (for exposition), under the lock that step() takes.
   template <class F>
@@ -105,6 +110,7 @@ class PipelineMetrics {
   std::string pipeline_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<StepMetrics>> steps_;  // in order of first use
+  std::map<std::string, std::string> client_stats_;  // by client
   RuntimeMetrics runtime_;
 };
 

@@ -1,9 +1,72 @@
 #include "metrics/snapshot.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
 
 namespace streams::metrics {
 namespace {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// Members of librdkafka's statistics, read without exceptions: a missing or
+// mistyped member is absent.
+const nlohmann::json* member(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  const auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+double number(const nlohmann::json& j, const char* key, double fallback) {
+  const nlohmann::json* v = member(j, key);
+  return v && v->is_number() ? v->get<double>() : fallback;
+}
+
+bool has_type(const nlohmann::json& stats, const char* type) {
+  const nlohmann::json* v = member(stats, "type");
+  return v && v->is_string() && v->get_ref<const std::string&>() == type;
+}
+
+// Consumer lag per partition, queue sizes and broker round trips from one
+// client's librdkafka statistics (see STATISTICS.md of librdkafka).
+void client_samples(const std::string& pipeline, const std::string& client, const std::string& text,
+                    std::vector<Sample>* out) {
+  const nlohmann::json stats = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!stats.is_object()) return;
+  const Labels base{{"pipeline", pipeline}, {"client", client}};
+  if (has_type(stats, "producer")) {
+    out->push_back({"producer_queue_messages", "Messages in a producer's queues", false, base,
+                    number(stats, "msg_cnt", 0)});
+    out->push_back({"producer_queue_bytes", "Bytes of the messages in a producer's queues", false,
+                    base, number(stats, "msg_size", 0)});
+  }
+  if (const nlohmann::json* brokers = member(stats, "brokers"); brokers && brokers->is_object()) {
+    for (const auto& [name, broker] : brokers->items()) {
+      const nlohmann::json* rtt = member(broker, "rtt");
+      if (!rtt || number(*rtt, "cnt", 0) == 0) continue;  // none measured in the last interval
+      Labels labels = base;
+      labels.emplace_back("broker", name);
+      out->push_back({"broker_rtt_seconds", "Average request round trip to a broker", false, labels,
+                      number(*rtt, "avg", 0) / 1e6});
+    }
+  }
+  const nlohmann::json* topics = member(stats, "topics");
+  if (!has_type(stats, "consumer") || !topics || !topics->is_object()) return;
+  for (const auto& [topic, t] : topics->items()) {
+    const nlohmann::json* partitions = member(t, "partitions");
+    if (!partitions || !partitions->is_object()) continue;
+    for (const auto& [id, p] : partitions->items()) {
+      const double lag = number(p, "consumer_lag", -1);
+      if (id == "-1" || lag < 0) continue;  // not consumed here, or not known yet
+      out->push_back({"consumer_lag",
+                      "Messages after the committed offset of a partition",
+                      false,
+                      {{"pipeline", pipeline}, {"topic", topic}, {"partition", id}},
+                      lag});
+    }
+  }
+}
 
 struct RuntimeRow {
   const char* name;
@@ -52,6 +115,17 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                    {pipeline},
                    static_cast<double>((m.runtime().*row.value).value()) * row.scale});
   }
+  const uint64_t last_commit = m.runtime().last_commit_ms.value();
+  if (last_commit > 0) {
+    out.push_back({"commit_age_seconds",
+                   "Time since the last offset commit was sent",
+                   false,
+                   {pipeline},
+                   static_cast<double>(wall_ms() - static_cast<int64_t>(last_commit)) / 1000});
+  }
+  for (const auto& [client, text] : m.client_stats()) {
+    client_samples(m.pipeline(), client, text, &out);
+  }
   std::map<std::string, uint64_t> in_by_name;
   m.for_each_step([&](const StepMetrics& s) { in_by_name[s.name] = s.records_in.value(); });
   m.for_each_step([&](const StepMetrics& s) {
@@ -65,7 +139,9 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                    "Records a step passed on (to the next steps, or written by a sink)", true,
                    labels, static_cast<double>(passed)});
     if (!s.plugin.empty()) {
-      out.push_back({"step_info", "The plugin and version serving a step (value 1)", false,
+      out.push_back({"step_info",
+                     "The plugin and version serving a step (value 1)",
+                     false,
                      {pipeline, {"step", s.name}, {"plugin", s.plugin}, {"version", s.version}},
                      1});
     }

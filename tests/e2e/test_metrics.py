@@ -79,7 +79,18 @@ def main():
         assert value(s, "streams_step_info", step="transform", plugin="ingest_metrics") == 1
         assert value(s, "streams_reloads_total", outcome="applied") == 0
         h.wait_committed_to_end(bootstrap, "pipeline-myinput", h.partitions("ingest-metrics", 2))
-        s = scrape(port)
+        # librdkafka's statistics (every 5 s): lag from the committed offsets, round trips.
+        def caught_up():
+            s = scrape(port)
+            lags = [v for (n, _), v in s.items() if n == "streams_consumer_lag"]
+            queues = [n for (n, _) in s if n == "streams_producer_queue_messages"]
+            return len(lags) == 2 and not any(lags) and queues and s
+        s = h.wait_for(caught_up, 30, "a consumer lag of 0 on both partitions, the sink's queue")
+        rtts = [v for (n, ls), v in s.items() if n == "streams_broker_rtt_seconds"
+                and ("client", "consumer") in ls and ("broker", "GroupCoordinator") not in ls]
+        assert rtts and all(0 < v < 10 for v in rtts), rtts
+        assert value(s, "streams_producer_queue_messages", client="sink transformed-events") == 0
+        assert value(s, "streams_commit_age_seconds") >= 0
         assert value(s, "streams_commits_total") >= 1
         assert value(s, "streams_last_commit_timestamp_seconds") > 1.7e9
         assert value(s, "streams_in_flight_inputs") == 0

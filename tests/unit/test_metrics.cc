@@ -102,3 +102,31 @@ BOOST_AUTO_TEST_CASE(dogstatsd_sends_counter_increases_and_gauges_with_tags) {
   BOOST_TEST(has("streams.consumed:2|c|#env:test,pipeline:p"));    // the increase
   BOOST_TEST(!has("streams.delivered:0|c|#env:test,pipeline:p"));  // nothing new: not sent
 }
+
+BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_lag_queue_and_round_trip_samples) {
+  metrics::PipelineMetrics m("p");
+  const std::string consumer = R"({"type": "consumer", "brokers": {
+      "b1:9092/1": {"nodeid": 1, "rtt": {"avg": 2500, "cnt": 3}},
+      "b2:9092/2": {"nodeid": 2, "rtt": {"avg": 0, "cnt": 0}}},
+    "topics": {"in": {"partitions": {
+      "0": {"consumer_lag": 42}, "1": {"consumer_lag": -1}, "-1": {"consumer_lag": 7}}}}})";
+  const std::string producer = R"({"type": "producer", "msg_cnt": 5, "msg_size": 500})";
+  m.set_client_stats("consumer", consumer.data(), consumer.size());
+  m.set_client_stats("sink out", producer.data(), producer.size());
+  const std::string text = metrics::prometheus_text(m);
+  BOOST_TEST(has_line(text, "streams_consumer_lag{pipeline=\"p\",topic=\"in\",partition=\"0\"} 42"),
+             text);
+  BOOST_TEST(text.find("partition=\"1\"") == std::string::npos);   // lag unknown
+  BOOST_TEST(text.find("partition=\"-1\"") == std::string::npos);  // not a partition
+  BOOST_TEST(has_line(text,
+                      "streams_broker_rtt_seconds{pipeline=\"p\",client=\"consumer\","
+                      "broker=\"b1:9092/1\"} 0.0025"),
+             text);
+  BOOST_TEST(text.find("b2:9092/2") == std::string::npos);  // no round trip measured
+  BOOST_TEST(
+      has_line(text, "streams_producer_queue_messages{pipeline=\"p\",client=\"sink out\"} 5"),
+      text);
+  const std::string broken = "{not json";
+  m.set_client_stats("consumer", broken.data(), broken.size());
+  BOOST_TEST(metrics::prometheus_text(m).find("consumer_lag") == std::string::npos);
+}
