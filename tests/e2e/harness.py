@@ -20,6 +20,7 @@ import urllib.request
 from kafka import KafkaConsumer as _KafkaConsumer
 from kafka import KafkaProducer as _KafkaProducer
 from kafka import TopicPartition
+from kafka.errors import NoBrokersAvailable
 
 HOST = os.environ["STREAMS_HOST"]
 PLUGINS_DIR = os.environ["STREAMS_PLUGINS_DIR"]
@@ -31,16 +32,27 @@ EXAMPLE_DIR = os.path.join(SOURCE_DIR, "configs", "simple_map_filter")
 
 # kafka-python probes the broker's API versions when a client is created and
 # gives up after 2 s by default; a dev broker under ASan on a loaded 2-core
-# machine may answer later than that.
+# machine may answer later than that. One refused or reset connection also
+# makes it give up at once (NoBrokersAvailable): a new client is tried then.
 _PROBE = {"api_version_auto_timeout_ms": 30000}
 
 
-def KafkaProducer(**kwargs):  # noqa: N802 (kafka-python's name, with our probe timeout)
-    return _KafkaProducer(**{**_PROBE, **kwargs})
+def _connected(make, what):
+    def attempt():
+        try:
+            return make()
+        except NoBrokersAvailable:
+            return None
+    return wait_for(attempt, 60, what)
+
+
+def KafkaProducer(**kwargs):  # noqa: N802 (kafka-python's name, with our probe and retry)
+    return _connected(lambda: _KafkaProducer(**{**_PROBE, **kwargs}), "a producer's connection")
 
 
 def KafkaConsumer(*topics, **kwargs):  # noqa: N802
-    return _KafkaConsumer(*topics, **{**_PROBE, **kwargs})
+    return _connected(lambda: _KafkaConsumer(*topics, **{**_PROBE, **kwargs}),
+                      "a consumer's connection")
 
 
 def deployment(source="in", sink="out", source_extra=""):
@@ -256,8 +268,11 @@ def read_all(bootstrap, tps):
     """Every record of the partitions, up to their current end offsets."""
     ends = end_offsets(bootstrap, tps)
     # The dev broker answers a fetch after fetch_max_wait_ms whatever it holds.
+    # A partition fetch must hold a whole record batch (the host's producer
+    # sends batches up to 1 MB after a backlog; kafka-python does not move
+    # past a batch cut off at its 1 MiB default).
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             fetch_max_wait_ms=10)
+                             fetch_max_wait_ms=10, max_partition_fetch_bytes=16 << 20)
     try:
         wanted = [tp for tp in tps if ends[tp.partition] > 0]
         if not wanted:
