@@ -63,23 +63,6 @@ reload::WatchSpec watch_file(const std::string& path) {
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1), ""};
 }
 
-// The admin token: the first line of `file`, else $STREAMS_ADMIN_TOKEN, else
-// none (empty). False with *error if `file` is given but holds no token.
-bool admin_token(const std::string& file, std::string* token, std::string* error) {
-  if (file.empty()) {
-    const char* env = std::getenv("STREAMS_ADMIN_TOKEN");
-    *token = env ? env : "";
-    return true;
-  }
-  std::ifstream in(file);
-  std::getline(in, *token);
-  while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back()))) {
-    token->pop_back();
-  }
-  if (token->empty()) *error = "--admin-token-file " + file + ": no token in it (or unreadable)";
-  return !token->empty();
-}
-
 reload::ControlOptions control_options(const RunArgs& args, const std::string& plugins_dir) {
   reload::ControlOptions o;
   if (args.admin_port >= 0) {
@@ -169,6 +152,21 @@ bool dlq_from_config(const DlqReplayArgs& args, kafka::ReplayOptions* o) {
 }
 
 }  // namespace
+
+bool admin_token(const std::string& file, std::string* token, std::string* error) {
+  if (file.empty()) {
+    const char* env = std::getenv("STREAMS_ADMIN_TOKEN");
+    *token = env ? env : "";
+    return true;
+  }
+  std::ifstream in(file);
+  std::getline(in, *token);
+  while (!token->empty() && std::isspace(static_cast<unsigned char>(token->back()))) {
+    token->pop_back();
+  }
+  if (token->empty()) *error = "--admin-token-file " + file + ": no token in it (or unreadable)";
+  return !token->empty();
+}
 
 int validate_command(const PipelineArgs& args) {
   config::Diagnostics diag;

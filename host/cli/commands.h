@@ -68,6 +68,9 @@ struct AdminArgs {
 };
 
 int run_command(const RunArgs& args, const std::atomic<bool>& stop);
+// The admin token: the first line of `file`, else $STREAMS_ADMIN_TOKEN, else
+// none (empty). False with *error if `file` is given but holds no token.
+bool admin_token(const std::string& file, std::string* token, std::string* error);
 // Exit status 0: applied or unchanged; 1: refused; 2: no answer.
 int reload_command(const AdminArgs& args);
 int status_command(const AdminArgs& args);

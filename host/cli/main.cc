@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/top.h"
 #include "devbroker/dev_broker.h"
 
 namespace {
@@ -107,7 +108,16 @@ int main(int argc, char** argv) {
       "applied or nothing changed, 1: refused, the old generation runs on)");
   streams::cli::AdminArgs status;
   CLI::App* status_cmd = app.add_subcommand("status", "Print a running host's status (JSON)");
-  for (auto [cmd, args] : {std::pair{reload_cmd, &reload}, std::pair{status_cmd, &status}}) {
+  streams::cli::TopArgs top;
+  CLI::App* top_cmd = app.add_subcommand(
+      "top", "A live view of a running host: throughput per step, lag, errors, generation");
+  top_cmd->add_option("--interval-ms", top.interval_ms, "Refresh period")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  top_cmd->add_option("--frames", top.frames, "Stop after this many views (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  for (auto [cmd, args] : {std::pair{reload_cmd, &reload}, std::pair{status_cmd, &status},
+                           std::pair{top_cmd, &top.admin}}) {
     cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
         ->required()
         ->check(CLI::Range(1, 65535));
@@ -192,6 +202,7 @@ int main(int argc, char** argv) {
   if (*run_cmd) return streams::cli::run_command(run, g_stop);
   if (*reload_cmd) return streams::cli::reload_command(reload);
   if (*status_cmd) return streams::cli::status_command(status);
+  if (*top_cmd) return streams::cli::top_command(top, g_stop);
   if (*validate_cmd) return streams::cli::validate_command(validate);
   if (*graph_cmd) return streams::cli::graph_command(graph);
   if (*dlq_cmd) return streams::cli::dlq_replay_command(replay, g_stop);

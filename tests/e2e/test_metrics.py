@@ -1,7 +1,7 @@
 """GET /metrics during the simple_map_filter example: the Prometheus counters
 agree with what was produced, filtered, failed and written, scraped while
 the pipeline runs (and again after more input), parsed by an independent
-reader of the text format."""
+reader of the text format; `streams-host top` shows the same steps."""
 import os
 import re
 import sys
@@ -76,6 +76,14 @@ def main():
         inputs += produce_rounds(bootstrap, ROUNDS)
         s = check(port, bootstrap, inputs)
         assert value(s, "streams_generation") == 1
+        view = h.run_cli(["top", "--admin-port", str(port), "--frames", "2",
+                          "--interval-ms", "300"])
+        assert view.returncode == 0, view.stderr
+        assert "pipeline simple_map_filter, generation 1" in view.stdout, view.stdout
+        rows = {line.split()[0]: line.split() for line in view.stdout.splitlines()
+                if line.split() and line.split()[0] in ("filter", "transform", "mysink")}
+        assert rows["filter"][1] == "filter" and rows["filter"][4] == str(inputs // 3), rows
+        assert rows["transform"][5] == "ingest_metrics", rows
         assert value(s, "streams_step_info", step="transform", plugin="ingest_metrics") == 1
         assert value(s, "streams_reloads_total", outcome="applied") == 0
         h.wait_committed_to_end(bootstrap, "pipeline-myinput", h.partitions("ingest-metrics", 2))
