@@ -168,6 +168,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::unique_ptr<pipeline::LimitedErrors> errors_;      // wraps the one in use; given to chains
   uint32_t paused_ = 0;                                  // partitions paused by backpressure
   int64_t last_touch_ms_ = 0;                            // of the healthcheck file, steady clock
+  uint64_t inputs_ = 0;                                  // processed, for sampling process_seconds
   std::string pause_reason_;
   // swap(): the next generation and its outcome, under swap_mutex_.
   std::mutex swap_mutex_;
@@ -457,8 +458,15 @@ void Runtime::process(const rd_kafka_message_t* msg) {
   }
   const streams_origin origin{sizeof(streams_origin), topic_.c_str(), msg->partition, msg->offset};
   // On a stop the slot stays held: nothing at or after this offset is committed.
-  if (p->chain->process(record, origin, make_token(p->tracker_id, slot)) ==
-      pipeline::ChainResult::fatal) {
+  // One input in 64 is timed (two clock reads) for the process_seconds histogram.
+  const bool timed = (++inputs_ & 63) == 0;
+  const auto started = timed ? Clock::now() : Clock::time_point{};
+  const pipeline::ChainResult result =
+      p->chain->process(record, origin, make_token(p->tracker_id, slot));
+  if (timed) {
+    m_.process_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
+  }
+  if (result == pipeline::ChainResult::fatal) {
     fail("pipeline stopped at " + pipeline::origin_text(origin));
     return;
   }

@@ -74,7 +74,8 @@ class LogExporter final : public Periodic {
         if (k != "pipeline") labels += (labels.empty() ? "" : ",") + k + "=" + v;
       }
       if (!labels.empty()) line += "{" + labels + "}";
-      line += "=" + number(s.value);
+      line += s.buckets.empty() ? "=" + number(s.value)
+                                : "=" + number(s.value) + " observations, sum " + number(s.sum);
     }
     log::info(line);
   }
@@ -137,6 +138,7 @@ std::vector<std::string> dogstatsd_lines(const std::vector<Sample>& samples,
   for (const auto& [k, v] : config.tags) common += (common.empty() ? "" : ",") + k + ":" + v;
   std::vector<std::string> lines;
   for (const Sample& s : samples) {
+    if (!s.buckets.empty()) continue;  // histograms are served by GET /metrics only
     std::string name = s.name;
     if (name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0) {
       name.resize(name.size() - 6);

@@ -34,6 +34,33 @@ class Counter {
   std::atomic<uint64_t> value_{0};
 };
 
+// A distribution over fixed upper bounds (+Inf implied), with a single
+// writer like Counter. observe() scans the bounds (a dozen): no allocation.
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds)
+      : bounds_(std::move(bounds)), buckets_(bounds_.size() + 1) {}
+  void observe(double v) {
+    size_t i = 0;
+    while (i < bounds_.size() && v > bounds_[i]) ++i;
+    buckets_[i].add();
+    sum_.store(sum_.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+  }
+  const std::vector<double>& bounds() const { return bounds_; }
+  // Observations per bucket (not cumulative); the last is above every bound.
+  std::vector<uint64_t> counts() const {
+    std::vector<uint64_t> out;
+    for (const Counter& b : buckets_) out.push_back(b.value());
+    return out;
+  }
+  double sum() const { return sum_.load(std::memory_order_relaxed); }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<Counter> buckets_;
+  std::atomic<double> sum_{0};
+};
+
 // Error kinds, in the order of the `kind` label values.
 inline constexpr const char* kErrorKinds[] = {"invalid_input", "processing",    "exception",
                                               "contract",      "sink_rejected", "error"};
@@ -48,6 +75,9 @@ struct StepMetrics {
   std::string plugin, version;  // plugin steps: what serves the step now
   Counter records_in;
   Counter written;  // sinks: outputs taken by the sink
+  // Batch steps: records per emitted batch, and how long it was open.
+  Histogram batch_records{{1, 10, 100, 1000, 10000, 100000}};
+  Histogram batch_age_seconds{{0.001, 0.01, 0.1, 1, 10, 60}};
   Counter errors[kErrorKindCount];
 };
 
@@ -72,6 +102,9 @@ struct RuntimeMetrics {
   // through (sinks flushed; offsets sent, or none new to send).
   Counter loop_ms;
   Counter commit_checked_ms;
+  // One input through its whole chain to its sinks, for 1 input in 64.
+  Histogram process_seconds{
+      {1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 1e-2, 0.1}};
 };
 
 class PipelineMetrics {

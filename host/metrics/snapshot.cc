@@ -68,6 +68,13 @@ void client_samples(const std::string& pipeline, const std::string& client, cons
   }
 }
 
+void add_histogram(std::vector<Sample>* out, const char* name, const char* help, Labels labels,
+                   const Histogram& h) {
+  Sample s{name, help, false, std::move(labels), 0, h.bounds(), h.counts(), h.sum()};
+  for (uint64_t n : s.buckets) s.value += static_cast<double>(n);
+  out->push_back(std::move(s));
+}
+
 struct RuntimeRow {
   const char* name;
   const char* help;
@@ -115,6 +122,9 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                    {pipeline},
                    static_cast<double>((m.runtime().*row.value).value()) * row.scale});
   }
+  add_histogram(&out, "process_seconds",
+                "Time of one input through its chain to its sinks (1 input in 64)", {pipeline},
+                m.runtime().process_seconds);
   const uint64_t last_commit = m.runtime().last_commit_ms.value();
   if (last_commit > 0) {
     out.push_back({"commit_age_seconds",
@@ -138,6 +148,12 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
     out.push_back({"step_records_out_total",
                    "Records a step passed on (to the next steps, or written by a sink)", true,
                    labels, static_cast<double>(passed)});
+    if (s.kind == "batch") {
+      add_histogram(&out, "batch_records", "Records per batch a batch step emitted",
+                    {pipeline, {"step", s.name}}, s.batch_records);
+      add_histogram(&out, "batch_age_seconds", "How long a batch was open when emitted",
+                    {pipeline, {"step", s.name}}, s.batch_age_seconds);
+    }
     if (!s.plugin.empty()) {
       out.push_back({"step_info",
                      "The plugin and version serving a step (value 1)",

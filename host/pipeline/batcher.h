@@ -41,6 +41,8 @@ class Batcher {
     first_ = first;
   }
   const HeldInput& first() const { return first_; }
+  int64_t count() const { return count_; }
+  int64_t opened_ms() const { return opened_ms_; }
 
   // The batch record. Valid until reset(); call only when !empty().
   streams_record record();

@@ -403,6 +403,9 @@ int32_t Chain::run_batch(uint32_t step, const streams_record& record) {
 int32_t Chain::flush_batch(uint32_t step) {
   Batcher& batch = *batchers_[step];
   const HeldInput first = batch.first();
+  metrics::StepMetrics& counts = *step_metrics_[step];
+  counts.batch_records.observe(static_cast<double>(batch.count()));
+  counts.batch_age_seconds.observe(static_cast<double>(now_ms() - batch.opened_ms()) / 1000);
   const int32_t status = run_derived(generation_->steps[step].next, batch.record(), first);
   batch.reset();
   if (holds_) holds_->release(first.token);

@@ -61,6 +61,8 @@ def check(port, bootstrap, inputs):
     assert value(s, "streams_produced_total") == counters
     assert value(s, "streams_delivered_total") == counters
     assert value(s, "streams_assigned_partitions") == 2
+    assert value(s, "streams_process_seconds_count") == inputs // 64  # one input in 64 is timed
+    assert value(s, "streams_process_seconds_bucket", le="+Inf") == inputs // 64
     return s
 
 

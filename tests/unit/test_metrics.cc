@@ -130,3 +130,31 @@ BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_lag_queue_and_round_trip_sampl
   m.set_client_stats("consumer", broken.data(), broken.size());
   BOOST_TEST(metrics::prometheus_text(m).find("consumer_lag") == std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(a_batch_step_records_the_size_and_age_of_its_batches) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto g = build(dir, "  - {kind: batch, name: b, max_count: 2, format: json}\n", TEST_PLUGINS_DIR,
+                 diag);
+  BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+  metrics::PipelineMetrics m("p");
+  FakeSink out;
+  FakeErrors errors;
+  std::string error;
+  auto chain = pipeline::Chain::create(g, {&out}, errors, &error, nullptr, &m);
+  BOOST_REQUIRE_MESSAGE(chain, error);
+  for (int64_t i = 0; i < 5; ++i) {
+    const std::string value = std::to_string(i);
+    streams_record r{};
+    r.struct_size = sizeof(r);
+    r.value = view_bytes(value);
+    const streams_origin origin{sizeof(streams_origin), "input", 0, i};
+    BOOST_TEST((chain->process(r, origin, static_cast<uint64_t>(i)) == pipeline::ChainResult::ok));
+  }
+  const std::string text = metrics::prometheus_text(m);
+  BOOST_TEST(has_line(text, "streams_batch_records_count{pipeline=\"p\",step=\"b\"} 2"), text);
+  BOOST_TEST(has_line(text, "streams_batch_records_sum{pipeline=\"p\",step=\"b\"} 4"), text);
+  BOOST_TEST(has_line(text, "streams_batch_records_bucket{pipeline=\"p\",step=\"b\",le=\"10\"} 2"),
+             text);
+  BOOST_TEST(text.find("# TYPE streams_batch_age_seconds histogram") != std::string::npos);
+}
