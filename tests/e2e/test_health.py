@@ -2,7 +2,8 @@
 the partitions are assigned, ready while processing; a plugin that blocks
 (on demand, while a file exists) makes /livez fail, with every thread's
 state in the log, and /readyz fail; both recover once it returns, and the
-healthcheck file is touched only while the loop turns."""
+healthcheck file is touched only while the loop turns. (The log metrics
+exporter runs here too.)"""
 import json
 import os
 import sys
@@ -40,7 +41,8 @@ def main():
         touched = env.path("healthy")
         host = env.start_host(
             env.write("p.yaml", PIPELINE % block),
-            env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 100")),
+            env.write("d.yaml", "metrics: {type: log, period_sec: 0.2}\n" +
+                      h.deployment(source_extra="commit_interval_ms: 100")),
             bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
             extra=["--admin-port", "0", "--liveness-timeout-ms", "1000",
                    "--readiness-commit-age-ms", "1500", "--healthcheck-file", touched])
@@ -54,6 +56,8 @@ def main():
         h.wait_for(lambda: outputs(bootstrap) == 1, 60, "the first output")
         h.wait_for(lambda: probe(port, "/readyz")[0] == 200, 30, "ready while processing")
         h.wait_for(lambda: os.path.exists(touched), 10, "the healthcheck file")
+        # The log exporter (metrics: {type: log}) reports every 0.2 s.
+        h.wait_for(lambda: "metrics: consumed_total=1 " in env.log(host), 10, "a metrics line")
 
         open(block, "w").close()  # the next record blocks the processing thread
         h.produce(bootstrap, "hl-in", [(None, b"two", [])])
