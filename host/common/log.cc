@@ -19,32 +19,13 @@ void append_json(std::string& out, std::string_view text) {
              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-const char* level_name(Level level) {
-  switch (level) {
-    case Level::debug:
-      return "DEBUG";
-    case Level::info:
-      return "INFO";
-    case Level::warn:
-      return "WARN";
-    case Level::error:
-      return "ERROR";
-  }
-  return "?";
-}
-
-const char* level_key(Level level) {
-  switch (level) {
-    case Level::debug:
-      return "debug";
-    case Level::info:
-      return "info";
-    case Level::warn:
-      return "warn";
-    case Level::error:
-      return "error";
-  }
-  return "?";
+// "INFO" in text lines, "info" in JSON lines.
+const char* level_name(Level level, Format format) {
+  static const char* const kText[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+  static const char* const kJson[] = {"debug", "info", "warn", "error"};
+  const int i = static_cast<int>(level);
+  if (i < 0 || i > 3) return "?";
+  return (format == Format::json ? kJson : kText)[i];
 }
 
 }  // namespace
@@ -82,7 +63,8 @@ void write(Level level, std::string_view message, Fields fields) {
                 ts.tv_nsec / 1000000);
   std::string line;
   if (g_format == Format::json) {
-    line = std::string("{\"time\":\"") + time + "\",\"level\":\"" + level_key(level) + "\"";
+    line = std::string("{\"time\":\"") + time + "\",\"level\":\"" +
+           level_name(level, Format::json) + "\"";
     if (!g_pipeline.empty()) {
       line += ",\"pipeline\":";
       append_json(line, g_pipeline);
@@ -98,7 +80,8 @@ void write(Level level, std::string_view message, Fields fields) {
     line += "}\n";
   } else {
     char prefix[48];
-    const int n = std::snprintf(prefix, sizeof prefix, "%s %-5s ", time, level_name(level));
+    const int n =
+        std::snprintf(prefix, sizeof prefix, "%s %-5s ", time, level_name(level, Format::text));
     line.assign(prefix, static_cast<size_t>(n));
     line.append(message);
     line.push_back('\n');

@@ -19,24 +19,22 @@ bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
 }
 
-}  // namespace
-
-BOOST_AUTO_TEST_CASE(a_chain_counts_records_in_out_and_errors_by_step) {
+// Runs `values` through a Chain of `steps` (before a Kafka sink "out") that
+// counts into the returned metrics.
+std::unique_ptr<metrics::PipelineMetrics> count_through(const std::string& steps,
+                                                        const std::vector<std::string>& values) {
   TempDir dir;
   config::Diagnostics diag;
-  auto g = build(dir,
-                 "  - {kind: filter, name: only_a, plugin: testkit, function: starts_with_a}\n"
-                 "  - {kind: map, name: up, plugin: testkit, function: upper}\n",
-                 TEST_PLUGINS_DIR, diag);
+  auto g = build(dir, steps, TEST_PLUGINS_DIR, diag);
   BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
-  metrics::PipelineMetrics m("p");
+  auto m = std::make_unique<metrics::PipelineMetrics>("p");
   FakeSink out;
   FakeErrors errors;
   std::string error;
-  auto chain = pipeline::Chain::create(g, {&out}, errors, &error, nullptr, &m);
+  auto chain = pipeline::Chain::create(g, {&out}, errors, &error, nullptr, m.get());
   BOOST_REQUIRE_MESSAGE(chain, error);
   int64_t offset = 0;
-  for (std::string value : {"apple", "banana", "", "avocado"}) {
+  for (const std::string& value : values) {
     streams_record r{};
     r.struct_size = sizeof(r);
     r.value = view_bytes(value);
@@ -44,7 +42,17 @@ BOOST_AUTO_TEST_CASE(a_chain_counts_records_in_out_and_errors_by_step) {
     BOOST_TEST(
         (chain->process(r, origin, static_cast<uint64_t>(offset++)) == pipeline::ChainResult::ok));
   }
-  const std::string text = metrics::prometheus_text(m);
+  return m;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_chain_counts_records_in_out_and_errors_by_step) {
+  const auto m = count_through(
+      "  - {kind: filter, name: only_a, plugin: testkit, function: starts_with_a}\n"
+      "  - {kind: map, name: up, plugin: testkit, function: upper}\n",
+      {"apple", "banana", "", "avocado"});
+  const std::string text = metrics::prometheus_text(*m);
   const std::string filter = "{pipeline=\"p\",step=\"only_a\",kind=\"filter\"}";
   BOOST_TEST(has_line(text, "streams_step_records_in_total" + filter + " 4"), text);
   BOOST_TEST(has_line(text, "streams_step_records_out_total" + filter + " 2"), text);
@@ -132,26 +140,9 @@ BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_lag_queue_and_round_trip_sampl
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_step_records_the_size_and_age_of_its_batches) {
-  TempDir dir;
-  config::Diagnostics diag;
-  auto g = build(dir, "  - {kind: batch, name: b, max_count: 2, format: json}\n", TEST_PLUGINS_DIR,
-                 diag);
-  BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
-  metrics::PipelineMetrics m("p");
-  FakeSink out;
-  FakeErrors errors;
-  std::string error;
-  auto chain = pipeline::Chain::create(g, {&out}, errors, &error, nullptr, &m);
-  BOOST_REQUIRE_MESSAGE(chain, error);
-  for (int64_t i = 0; i < 5; ++i) {
-    const std::string value = std::to_string(i);
-    streams_record r{};
-    r.struct_size = sizeof(r);
-    r.value = view_bytes(value);
-    const streams_origin origin{sizeof(streams_origin), "input", 0, i};
-    BOOST_TEST((chain->process(r, origin, static_cast<uint64_t>(i)) == pipeline::ChainResult::ok));
-  }
-  const std::string text = metrics::prometheus_text(m);
+  const auto m = count_through("  - {kind: batch, name: b, max_count: 2, format: json}\n",
+                               {"0", "1", "2", "3", "4"});
+  const std::string text = metrics::prometheus_text(*m);
   BOOST_TEST(has_line(text, "streams_batch_records_count{pipeline=\"p\",step=\"b\"} 2"), text);
   BOOST_TEST(has_line(text, "streams_batch_records_sum{pipeline=\"p\",step=\"b\"} 4"), text);
   BOOST_TEST(has_line(text, "streams_batch_records_bucket{pipeline=\"p\",step=\"b\",le=\"10\"} 2"),
