@@ -57,7 +57,7 @@ void write(Level level, std::string_view message, Fields fields) {
   clock_gettime(CLOCK_REALTIME, &ts);
   tm utc{};
   gmtime_r(&ts.tv_sec, &utc);
-  char time[32];
+  char time[64];
   std::snprintf(time, sizeof time, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
                 ts.tv_nsec / 1000000);
@@ -79,7 +79,7 @@ void write(Level level, std::string_view message, Fields fields) {
     }
     line += "}\n";
   } else {
-    char prefix[48];
+    char prefix[96];
     const int n =
         std::snprintf(prefix, sizeof prefix, "%s %-5s ", time, level_name(level, Format::text));
     line.assign(prefix, static_cast<size_t>(n));

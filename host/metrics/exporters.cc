@@ -35,7 +35,7 @@ class Periodic : public Exporter {
  public:
   Periodic(asio::io_context& io, const config::MetricsDeployment& config,
            const PipelineMetrics& metrics)
-      : timer_(io), config_(config), metrics_(metrics) {}
+      : config_(config), timer_(io), metrics_(metrics) {}
   void start() { arm(); }
 
  protected:

@@ -1,10 +1,12 @@
 // The host's metrics (data plane writes, control plane reads).
 //
-// Every counter and gauge has one writer, the processing thread, which
-// updates it with a relaxed load and store (no locked instruction, no
-// allocation); the control thread reads them at scrape time. Per-step
-// counters are kept by step name for the life of the host, so they run on
-// across reloads and rebalances.
+// Every counter, gauge and histogram has one writer (the processing thread;
+// the reload controller for reloads and the generation), which updates it
+// with a relaxed load and store (no locked instruction, no allocation); the
+// control thread reads them at scrape time. Per-step counters are kept by
+// step name for the life of the host, so they run on across reloads and
+// rebalances; a step's description (kind, next steps, plugin) and the
+// clients' statistics text are written and read under the object's lock.
 //
 // Lifetime: one PipelineMetrics per host, created before the runtime and
 // destroyed after it; the pointers it hands out stay valid as long as it.
@@ -12,7 +14,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,7 +62,7 @@ class Histogram {
   std::atomic<double> sum_{0};
 };
 
-// Error kinds, in the order of the `kind` label values.
+// Error kinds, in the order of the `error` label values.
 inline constexpr const char* kErrorKinds[] = {"invalid_input", "processing",    "exception",
                                               "contract",      "sink_rejected", "error"};
 inline constexpr size_t kErrorKindCount = sizeof(kErrorKinds) / sizeof(kErrorKinds[0]);

@@ -18,8 +18,8 @@ struct Sample {
   std::vector<std::pair<std::string, std::string>> labels;  // "pipeline" first
   double value;  // counters and gauges; a histogram's observation count
   // Histograms: upper bounds, observations per bucket (one more: +Inf), sum.
-  std::vector<double> bounds;
-  std::vector<uint64_t> buckets;
+  std::vector<double> bounds{};
+  std::vector<uint64_t> buckets{};
   double sum = 0;
 };
 
