@@ -118,7 +118,7 @@ def main():
         h.wait_committed_to_end(source, "pipeline-in", inputs, timeout=180)
         assert env.stop(host) == 0, env.log(host)
         wanted = {r.value.split(b" ")[0].upper() for r in h.read_all(source, inputs)}
-        got = {r.value.split(b" ")[0] for r in h.read_all(sink_servers, outputs)}
+        got = {v.split(b" ")[0] for v in h.read_values(sink_servers, "load-out")}
         assert len(wanted) == 200 + count, len(wanted)
         growth = peak - baseline
         print(f"RSS {baseline // MIB} MiB before, peak {peak // MIB} MiB during the outage "
