@@ -99,6 +99,10 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   }
 
  private:
+  bool stopping() const {
+    return fatal_ || stop_->load(std::memory_order_relaxed) ||
+           stop_requested_.load(std::memory_order_relaxed);
+  }
   void process(const rd_kafka_message_t* msg);
   // Serves a pending swap(), between two inputs.
   void apply_swap();
@@ -335,8 +339,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
                   : std::string(", error_policy ") + config::to_string(options_.error_policy)));
   const auto interval = std::chrono::milliseconds(g_->source_deployment().commit_interval_ms);
   auto next_commit = Clock::now() + interval;
-  while (!stop.load(std::memory_order_relaxed) &&
-         !stop_requested_.load(std::memory_order_relaxed) && !fatal_) {
+  while (!stopping()) {
     heartbeat();
     if (swap_pending_.load(std::memory_order_acquire)) apply_swap();
     // Block for the first message only, then take what is already queued.
@@ -346,8 +349,9 @@ int Runtime::run(const std::atomic<bool>& stop) {
       process(first);
       rd_kafka_message_destroy(first);
       ssize_t n = rd_kafka_consume_batch_queue(queue_, 0, batch_, kBatch);
+      // Inputs left when a stop comes stay uncommitted (read again later).
       for (ssize_t i = 0; i < n; ++i) {
-        if (!fatal_) process(batch_[i]);
+        if (!stopping()) process(batch_[i]);
         rd_kafka_message_destroy(batch_[i]);
       }
     }
@@ -778,8 +782,14 @@ void Runtime::close_consumer(Clock::time_point deadline) {
     log::warn(std::string("consumer close: ") + rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
   }
+  // Served as the consumer is (callbacks called, messages returned): the
+  // consumer's queue, forwarded here, may still hold fetched messages, which
+  // a callback-only serve asserts on in librdkafka. They were not processed
+  // and stay uncommitted: the partitions' next owner reads them.
   while (!rd_kafka_consumer_closed(consumer_) && Clock::now() < deadline) {
-    rd_kafka_queue_poll_callback(queue, 100);
+    if (rd_kafka_message_t* unread = rd_kafka_consume_queue(queue, 100)) {
+      rd_kafka_message_destroy(unread);
+    }
   }
   closed_ = rd_kafka_consumer_closed(consumer_);
   if (!closed_) log::warn("the consumer did not leave its group within drain_timeout_ms");

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <stdexcept>
 #include <streams/plugin.hpp>
 #include <string>
@@ -122,6 +123,24 @@ class BlockWhileFile {
   std::string path_;
 };
 
+// A slow map, for tests that need a backlog: sleeps config {"us": N}
+// microseconds per record, then passes the value on.
+class Sleepy {
+ public:
+  explicit Sleepy(const streams::InitContext& ctx) {
+    const std::string_view c = ctx.config_json();
+    const size_t at = c.find("\"us\":");
+    if (at != std::string_view::npos) us_ = std::atoi(std::string(c.substr(at + 5)).c_str());
+  }
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    std::this_thread::sleep_for(std::chrono::microseconds(us_));
+    return out.emit_value(in.value());
+  }
+
+ private:
+  int us_ = 0;
+};
+
 // Emits each comma-separated part of the value (none for an empty value).
 class Split {
  public:
@@ -233,4 +252,5 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::flat_map<Split>("split"), streams::route<ByPrefix>("by_prefix"),
                streams::map<PrefixKey>("prefix_key"), streams::aggregate<Count>("count"),
                streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"),
-               streams::map<Numbered>("numbered"), streams::map<BlockWhileFile>("block_while_file"))
+               streams::map<Numbered>("numbered"), streams::map<BlockWhileFile>("block_while_file"),
+               streams::map<Sleepy>("sleepy"))
