@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "pipeline/generation_diff.h"
-#include "pipeline/utf8.h"
 
 // The per-call context behind the ABI's opaque streams_call.
 struct streams_call {

@@ -8,6 +8,8 @@
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
 
+#include "pipeline/msgpack.h"
+
 namespace streams::pipeline {
 namespace {
 
@@ -17,12 +19,8 @@ using nlohmann::json;
 const char* begin(streams_bytes b) { return reinterpret_cast<const char*>(b.data); }
 const char* end(streams_bytes b) { return begin(b) + b.size; }
 
-std::string parse_failure(streams_bytes in, Codec format) {
-  if (!in.data) return "the value is null";
-  return describe_parse_failure(std::string_view(begin(in), in.size), format == Codec::msgpack);
-}
-
-// A valid JSON document (simdjson, no allocation once warm), else *error.
+// A valid JSON document (simdjson, no allocation once warm, depth-bounded),
+// else *error.
 bool check_json(streams_bytes in, CodecScratch& scratch, std::string* error) {
   if (!in.data) {
     *error = "the value is null";
@@ -31,10 +29,21 @@ bool check_json(streams_bytes in, CodecScratch& scratch, std::string* error) {
   return scratch.json.valid(std::string_view(begin(in), in.size), error);
 }
 
-json parse(streams_bytes in, Codec format) {
-  if (!in.data) return json(json::value_t::discarded);
-  if (format == Codec::json) return json::parse(begin(in), end(in), nullptr, false);
-  return json::from_msgpack(begin(in), end(in), /*strict=*/true, /*allow_exceptions=*/false);
+// valijson reads every integer as int64_t, so an unsigned one above
+// INT64_MAX would read as negative. In a schema such a bound (uint64 limits,
+// as in sentry-kafka-schemas) becomes the nearest double, which valijson
+// compares with exactly; in an instance the value is clamped to INT64_MAX,
+// so it stays an integer and passes bounds at or above 2^63.
+void fit_unsigned(json& value, bool schema) {
+  if (value.is_structured()) {
+    for (auto& item : value) fit_unsigned(item, schema);  // depth-bounded: checked before
+  } else if (value.is_number_unsigned() && value.get<uint64_t>() > INT64_MAX) {
+    if (schema) {
+      value = static_cast<double>(value.get<uint64_t>());
+    } else {
+      value = INT64_MAX;
+    }
+  }
 }
 
 streams_bytes view(const std::string& s) {
@@ -46,30 +55,34 @@ class Parser final : public CodecStep {
   Parser(Codec format, std::unique_ptr<valijson::Schema> schema)
       : format_(format), schema_(std::move(schema)) {}
 
+  // The input is checked (depth-bounded) before nlohmann_json, whose
+  // document and valijson's walk of it recurse, ever sees it.
   bool apply(streams_bytes in, CodecScratch& scratch, streams_bytes* out,
              std::string* error) const override {
-    if (format_ == Codec::json && !schema_) {
+    if (format_ == Codec::json) {
       if (!check_json(in, scratch, error)) return false;
       *out = in;
-      return true;
-    }
-    json value = parse(in, format_);
-    if (value.is_discarded()) {
-      *error = parse_failure(in, format_);
-      return false;
-    }
-    if (schema_ && !validate(value, error)) return false;
-    if (format_ == Codec::json) {
-      *out = in;
     } else {
-      scratch.text = value.dump();
+      if (!in.data) {
+        *error = "the value is null";
+        return false;
+      }
+      if (!msgpack_to_json(std::string_view(begin(in), in.size), &scratch.text, error)) {
+        return false;
+      }
       *out = view(scratch.text);
     }
-    return true;
+    return !schema_ || validate(*out, error);
   }
 
  private:
-  bool validate(const json& value, std::string* error) const {
+  bool validate(streams_bytes text, std::string* error) const {
+    json value = json::parse(begin(text), end(text), nullptr, /*allow_exceptions=*/false);
+    fit_unsigned(value, /*schema=*/false);
+    if (value.is_discarded()) {  // checked before: only a number simdjson took
+      *error = "not valid JSON for the schema check";
+      return false;
+    }
     valijson::Validator validator;
     valijson::ValidationResults results;
     valijson::adapters::NlohmannJsonAdapter adapter(value);
@@ -102,13 +115,14 @@ class Serializer final : public CodecStep {
       *out = in;
       return true;
     }
-    json value = parse(in, Codec::json);
-    if (value.is_discarded()) {
-      *error = "cannot serialize: " + parse_failure(in, Codec::json);
+    if (!in.data) {
+      *error = "cannot serialize: the value is null";
       return false;
     }
-    scratch.text.clear();
-    json::to_msgpack(value, nlohmann::detail::output_adapter<char>(scratch.text));
+    if (!scratch.json.to_msgpack(std::string_view(begin(in), in.size), &scratch.text, error)) {
+      error->insert(0, "cannot serialize: ");
+      return false;
+    }
     *out = view(scratch.text);
     return true;
   }
@@ -125,11 +139,17 @@ std::unique_ptr<valijson::Schema> load_schema(const std::string& path, std::stri
   }
   std::stringstream text;
   text << file.rdbuf();
+  std::string why;
+  if (!JsonCheck().valid(text.str(), &why)) {  // bounds its depth for the parsers below
+    *error = "schema file " + path + " is " + why;
+    return nullptr;
+  }
   json document = json::parse(text.str(), nullptr, false);
   if (document.is_discarded()) {
     *error = "schema file " + path + " is not valid JSON";
     return nullptr;
   }
+  fit_unsigned(document, /*schema=*/true);
   auto schema = std::make_unique<valijson::Schema>();
   try {
     valijson::SchemaParser parser;

@@ -143,6 +143,62 @@ BOOST_AUTO_TEST_CASE(msgpack_parses_to_json_and_serializes_back) {
   BOOST_TEST(contains(s.errors(), "p@1: not valid msgpack"), s.errors());
 }
 
+// sentry-kafka-schemas bounds integers by uint64's maximum; the instance
+// values above int64's maximum are checked too.
+BOOST_AUTO_TEST_CASE(real_ingest_metrics_schema_takes_uint64_bounds) {
+  for (const char* format : {"json", "msgpack"}) {
+    Steps s(std::string("  - {kind: parser, name: p, format: ") + format +
+            ", schema: " TEST_DATA_DIR "/ingest-metrics.v1.schema.json}\n" + kOut);
+    const std::string message =
+        R"({"org_id": 420, "project_id": 420, "name": "s:sessions/user@none", "tags": )"
+        R"({"sdk": "raven-node/2.6.3", "environment": "production", "release": )"
+        R"("sentry-test@1.0.0"}, "timestamp": 1846062325, "type": "c", "retention_days": 90, )"
+        R"("value": [1617781333]})";
+    auto as = [&](std::string text) {
+      return std::string(format) == "json" ? text : msgpack_of(text.c_str());
+    };
+    auto with_org = [&](const std::string& org) {
+      std::string text = message;
+      return as(text.replace(text.find("420"), 3, org));
+    };
+    s.send(as(message));
+    s.send(with_org("18446744073709551615"));
+    s.send(with_org("-1"));
+    s.send(with_org("1.5"));
+    const Strings out = s.values();  // JSON text (converted from msgpack)
+    BOOST_REQUIRE_EQUAL(out.size(), 2u);
+    BOOST_TEST(nlohmann::json::parse(out[0]) == nlohmann::json::parse(message));
+    BOOST_TEST(nlohmann::json::parse(out[1])["org_id"].get<uint64_t>() == UINT64_MAX);
+    BOOST_TEST(contains(s.errors(), "p@2: does not match the schema at <root>[org_id]"),
+               s.errors());
+    BOOST_TEST(contains(s.errors(), "p@3: does not match the schema at <root>[org_id]"),
+               s.errors());
+  }
+}
+
+// Each once aborted or crashed the host (nlohmann_json's dump() threw on
+// invalid UTF-8; from_msgpack, to_msgpack and valijson recursed).
+BOOST_AUTO_TEST_CASE(hostile_records_are_record_errors) {
+  Steps m(std::string("  - {kind: parser, name: p, format: msgpack}\n") + kOut);
+  m.send("\xa1\xff");
+  m.send(std::string(100000, '\x91') + "\xc0");
+  m.send("\x91\xc0");
+  BOOST_TEST(m.values() == (Strings{"[null]"}), boost::test_tools::per_element());
+  BOOST_TEST(contains(m.errors(), "p@0: not valid msgpack: a string that is not valid UTF-8"),
+             m.errors());
+  BOOST_TEST(contains(m.errors(), "p@1: not valid msgpack: nested deeper than 256 levels"),
+             m.errors());
+
+  Steps j(std::string("  - {kind: parser, name: p, format: json, schema: any.json}\n") +
+              "  - {kind: serializer, name: s, format: msgpack}\n" + kOut,
+          "any.json", R"({"type": ["array", "object", "number"]})");
+  j.send(std::string(100000, '[') + std::string(100000, ']'));
+  j.send(std::string(200, '[') + std::string(200, ']'));
+  BOOST_TEST(j.values().size() == 1u);
+  BOOST_TEST(contains(j.errors(), "p@0: not valid JSON: nested deeper than 256 levels"),
+             j.errors());
+}
+
 BOOST_AUTO_TEST_CASE(json_serializer_refuses_what_is_not_json) {
   Steps s(std::string("  - {kind: serializer, name: s, format: json}\n") + kOut);
   s.send("[1, 2]");

@@ -1,11 +1,11 @@
-// UTF-8 validation for header values and text fields (data plane; no
+// UTF-8 validation for header values, codec strings and config scalars (no
 // allocation).
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-namespace streams::pipeline {
+namespace streams {
 
 // True when `text` is well-formed UTF-8 (no overlong forms, no surrogates,
 // nothing above U+10FFFF).
@@ -40,4 +40,4 @@ inline bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-}  // namespace streams::pipeline
+}  // namespace streams
