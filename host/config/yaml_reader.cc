@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "common/utf8.h"
 
 namespace streams::config {
 namespace {
@@ -63,6 +67,69 @@ nlohmann::json to_json(const YAML::Node& node) {
   }
 }
 
+// The checks of load(): one walk that follows aliases and stops at the node
+// bound. Recursion is bounded by yaml-cpp's nesting limit.
+class DocumentCheck {
+ public:
+  explicit DocumentCheck(YamlReader& r) : r_(r) {}
+
+  bool run(const YAML::Node& root) {
+    walk(root, "");
+    return ok_;
+  }
+
+ private:
+  void text(const YAML::Node& node, const std::string& key, const std::string& value) {
+    if (is_valid_utf8(value)) return;
+    r_.error(node, key,
+             "not valid UTF-8 (save the file as UTF-8; a Latin-1 editor setting does this)");
+    ok_ = false;
+  }
+
+  void walk(const YAML::Node& node, const std::string& key) {
+    if (over_) return;
+    if (++nodes_ > kMaxConfigNodes) {
+      if (!over_) {
+        r_.error(node, key,
+                 "the document expands to more than " + std::to_string(kMaxConfigNodes) +
+                     " nodes (aliases are counted each time they are used)");
+      }
+      over_ = true;
+      ok_ = false;
+      return;
+    }
+    if (node.IsScalar()) {
+      text(node, key, node.Scalar());
+    } else if (node.IsSequence()) {
+      size_t i = 0;
+      for (const auto& item : node) walk(item, index_key(key, i++));
+    } else if (node.IsMap()) {
+      std::set<std::string> names;
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) {  // the readers say what they expected
+          walk(kv.first, key);
+          walk(kv.second, key);
+          continue;
+        }
+        const std::string& name = kv.first.Scalar();
+        const std::string child = join_key(key, name);
+        text(kv.first, child, name);
+        if (!names.insert(name).second) {
+          r_.error(kv.first, child, "duplicate key (YAML keeps only one of them)");
+          ok_ = false;
+        }
+        walk(kv.second, child);
+        if (over_) return;
+      }
+    }
+  }
+
+  YamlReader& r_;
+  size_t nodes_ = 0;
+  bool ok_ = true;
+  bool over_ = false;
+};
+
 }  // namespace
 
 std::string join_key(const std::string& parent, const std::string& child) {
@@ -75,21 +142,33 @@ std::string index_key(const std::string& parent, size_t index) {
 
 std::string yaml_to_json(const YAML::Node& node) {
   if (!node || node.IsNull()) return "{}";
-  return to_json(node).dump();
+  // Scalars were checked as UTF-8 by load(); replace, never throw, anyway.
+  return to_json(node).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 YAML::Node YamlReader::load() {
-  std::ifstream in(file_);
+  std::ifstream in(file_, std::ios::binary);
   if (!in) {
     diag_.error(Location{file_, 0, 0, ""}, "cannot open file");
     return YAML::Node();
   }
+  std::string text(kMaxConfigFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxConfigFileBytes) {
+    diag_.error(Location{file_, 0, 0, ""}, "file is larger than " +
+                                               std::to_string(kMaxConfigFileBytes) +
+                                               " bytes, the bound of a configuration file");
+    return YAML::Node();
+  }
+  YAML::Node root;
   try {
-    return YAML::Load(in);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     diag_.error(Location{file_, e.mark.line + 1, e.mark.column + 1, ""}, "invalid YAML: " + e.msg);
+    return YAML::Node();
   }
-  return YAML::Node();
+  return DocumentCheck(*this).run(root) ? root : YAML::Node();
 }
 
 Location YamlReader::at(const YAML::Node& node, const std::string& key) const {

@@ -15,6 +15,13 @@
 
 namespace streams::config {
 
+// Bounds on a configuration file, checked by YamlReader::load() before
+// anything else reads the document: its size, and the nodes it expands to
+// with every alias followed (an alias "bomb" of 10^7 nodes is refused in
+// milliseconds). yaml-cpp itself refuses nesting deeper than 2000.
+inline constexpr size_t kMaxConfigFileBytes = size_t{1} << 20;
+inline constexpr size_t kMaxConfigNodes = 100000;
+
 class YamlReader {
  public:
   // `resolve_env`: replace a scalar that is exactly ${envvar:NAME} by the
@@ -22,7 +29,9 @@ class YamlReader {
   YamlReader(std::string file, Diagnostics& diag, bool resolve_env)
       : file_(std::move(file)), diag_(diag), resolve_env_(resolve_env) {}
 
-  // Parses the file; on failure adds a diagnostic and returns a null node.
+  // Parses the file and checks it within the bounds above: every scalar and
+  // key valid UTF-8, no key twice in a mapping. On failure adds diagnostics
+  // and returns a null node.
   YAML::Node load();
 
   Location at(const YAML::Node& node, const std::string& key) const;

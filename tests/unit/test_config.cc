@@ -93,6 +93,53 @@ BOOST_AUTO_TEST_CASE(invalid_yaml_reports_position) {
   BOOST_TEST(contains(errors, "invalid YAML"), errors);
 }
 
+// A Latin-1 byte aborted validate and start-up (nlohmann_json's dump()).
+BOOST_AUTO_TEST_CASE(non_utf8_config_names_the_key) {
+  const std::string errors = steps_errors(
+      "  - {kind: map, name: a, plugin: p, function: f, config: {city: \"M\xfcnchen\"}}\n"
+      "  - {kind: sink, name: out, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "p.yaml:3:65: steps[0].config.city: not valid UTF-8"), errors);
+  BOOST_TEST(contains(steps_errors("  - {kind: sink, name: o\xe9, stream_name: o}\n"),
+                      "steps[0].name: not valid UTF-8"));
+}
+
+BOOST_AUTO_TEST_CASE(alias_bombs_and_huge_files_are_refused) {
+  // Nine levels of ten aliases each: 10^9 nodes when expanded.
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 9; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) bomb += (j ? ", " : "") + prev;
+    bomb += "]\n";
+  }
+  const std::string errors = steps_errors(
+      "  - kind: map\n    name: a\n    plugin: p\n    function: f\n    config:\n" +
+      [&] {
+        std::string indented;
+        size_t start = 0;
+        for (size_t end; (end = bomb.find('\n', start)) != std::string::npos; start = end + 1) {
+          indented += "      " + bomb.substr(start, end - start + 1);
+        }
+        return indented;
+      }() +
+      "  - {kind: sink, name: out, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "the document expands to more than 100000 nodes"), errors);
+
+  BOOST_TEST(contains(pipeline_errors(std::string(3000, '[') + std::string(3000, ']')),
+                      "invalid YAML"));
+  BOOST_TEST(contains(pipeline_errors("# " + std::string(2 << 20, 'x') + "\n"),
+                      "file is larger than 1048576 bytes"));
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_keys_are_refused) {
+  const std::string errors = steps_errors(
+      "  - {kind: map, name: a, plugin: p, function: f, function: g}\n"
+      "  - {kind: sink, name: out, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "p.yaml:3:50: steps[0].function: duplicate key"), errors);
+  BOOST_TEST(contains(deployment_errors("pipeline: {segments: []}\npipeline: {}\n"),
+                      "d.yaml:2:1: pipeline: duplicate key"));
+}
+
 BOOST_AUTO_TEST_CASE(step_config_becomes_typed_json) {
   TempDir dir;
   config::PipelineSpec spec;
