@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "admin/admin_server.h"
+#include "common/crash_guard.h"
 #include "common/log.h"
 #include "config/deployment_config.h"
 #include "config/pipeline_config.h"
@@ -16,6 +17,7 @@
 #include "kafka/kafka_runtime.h"
 #include "kafka/runtime_supervisor.h"
 #include "local/local_runtime.h"
+#include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
 #include "plugin/plugin_registry.h"
 #include "reload/control_plane.h"
@@ -228,6 +230,41 @@ int graph_command(const GraphArgs& args) {
   return 0;
 }
 
+std::string state_dir(const RunArgs& args) {
+  if (!args.state_dir.empty()) return args.state_dir;
+  const char* env = std::getenv("STREAMS_STATE_DIR");
+  return env && *env ? env : "/var/tmp/streams-host";
+}
+
+// The crash journal of `g`'s consumer group (null, with a warning, when it
+// cannot be used: quarantine is then off), its crashes counted in `metrics`,
+// and the fatal-signal handlers installed to append to it.
+std::unique_ptr<pipeline::CrashJournal> open_crash_journal(const RunArgs& args,
+                                                           const pipeline::Generation& g,
+                                                           metrics::PipelineMetrics& metrics) {
+  crash::Options crash_options;
+  crash_options.pipeline = g.pipeline.name.c_str();
+  crash_options.json_log = log::format() == log::Format::json;
+  std::string error;
+  const std::string path = pipeline::crash_journal_path(state_dir(args), g.consumer_group());
+  auto journal = pipeline::CrashJournal::open(path, &error);
+  if (!journal) {
+    log::warn("poison-pill quarantine is off: " + error + " (see --state-dir)");
+  } else {
+    crash_options.journal_fd = journal->fd();
+    crash_options.journal_path = journal->path().c_str();
+    for (const pipeline::Crash& c : journal->crashes()) {
+      metrics.crashes[c.step] += c.count;
+      log::warn("crash journal: " + c.topic + "[" + std::to_string(c.partition) + "]@" +
+                std::to_string(c.offset) + " crashed the host " + std::to_string(c.count) +
+                " time(s), last with " + c.signal + " in step '" + c.step + "' (crash_limit " +
+                std::to_string(g.source_deployment().crash_limit) + ")");
+    }
+  }
+  crash::install(crash_options);
+  return journal;
+}
+
 int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   log::Level level;
   if (!log::parse_level(args.log_level, &level)) {
@@ -253,11 +290,19 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     log::info("step '" + step.name + "': " + step.plugin + " " + step.plugin_version + " (" +
               step.library->path() + ")");
   }
-  if (!kafka) return run_local(args, std::move(generation), stop);
+  if (!kafka) {
+    crash::Options crash_options;
+    crash_options.pipeline = generation->pipeline.name.c_str();
+    crash_options.json_log = log::format() == log::Format::json;
+    crash::install(crash_options);
+    return run_local(args, std::move(generation), stop);
+  }
   metrics::PipelineMetrics metrics(generation->pipeline.name);
-  kafka::RuntimeSupervisor runtime([&args, &metrics](const pipeline::Generation& g) {
+  const auto journal = open_crash_journal(args, *generation, metrics);
+  kafka::RuntimeSupervisor runtime([&args, &metrics, &journal](const pipeline::Generation& g) {
     kafka::RuntimeOptions options;
     options.metrics = &metrics;
+    options.crash_journal = journal.get();
     options.healthcheck_file = args.healthcheck_file;
     options.client_id = args.name.empty() ? "streams-host-" + g.pipeline.name : args.name;
     options.error_policy = error_policy(args, g);

@@ -32,6 +32,9 @@ struct RunArgs {
   int liveness_timeout_ms = 30000;
   int readiness_commit_age_ms = 60000;
   std::string healthcheck_file;  // empty: none
+  // The crash journal's directory (empty: $STREAMS_STATE_DIR, else
+  // /var/tmp/streams-host).
+  std::string state_dir;
   // local runtime
   std::string input = "-";
   std::string input_format = "lines";

@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--healthcheck-file", run.healthcheck_file,
                       "Touch this file (at most once a second) while the processing loop turns");
+  run_cmd->add_option("--state-dir", run.state_dir,
+                      "Where the crash journal lives, one file per consumer group (default: "
+                      "$STREAMS_STATE_DIR, else /var/tmp/streams-host)");
   run_cmd
       ->add_option("--admin-address", run.admin_address,
                    "Address of the admin endpoint; other than loopback needs a token")

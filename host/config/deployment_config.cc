@@ -119,7 +119,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
       node, key,
       {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
        "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy",
-       "dlq", "error_limits", "max_in_flight_messages", "max_in_flight_bytes"});
+       "dlq", "error_limits", "max_in_flight_messages", "max_in_flight_bytes", "crash_limit"});
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
     if (servers->empty()) {
@@ -151,6 +151,9 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
       r.error(node["error_policy"], join_key(key, "error_policy"),
               "expected fail or skip-and-count, got '" + *policy + "'");
     }
+  }
+  if (auto n = r.integer(node, key, "crash_limit", 0, 1000)) {
+    step.crash_limit = static_cast<uint32_t>(*n);
   }
   read_dlq(r, node, key, &step.dlq);
   read_error_limits(r, node, key, &step.error_limits);

@@ -70,6 +70,10 @@ struct StepDeployment {
   bool error_policy_set = false;
   DlqDeployment dlq;
   ErrorLimits error_limits;
+  // Source only: an input that crashed the host (a fatal signal while it was
+  // processed) this many times is quarantined at the next start: the step it
+  // crashed in is not called on it again (0: never).
+  uint32_t crash_limit = 2;
 };
 
 struct SegmentDeployment {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/crash_guard.h"
 #include "common/log.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_sink.h"
@@ -37,7 +38,23 @@ struct PartitionState {
   int64_t committed = -1;  // last offset sent in a commit
   bool paused = false;     // by backpressure; fetching resumes at resume_at
   int64_t resume_at = -1;
+  // Inputs that crashed the host crash_limit times, by offset; those before
+  // next_quarantine were passed.
+  std::vector<pipeline::Quarantine> quarantine;
+  size_t next_quarantine = 0;
 };
+
+// The quarantine of the input at `offset`, if any. Offsets arrive in order
+// (a resume reads again from the input that was not taken).
+const pipeline::Quarantine* quarantine_at(PartitionState& p, int64_t offset) {
+  while (p.next_quarantine < p.quarantine.size() &&
+         p.quarantine[p.next_quarantine].offset < offset) {
+    ++p.next_quarantine;
+  }
+  if (p.next_quarantine == p.quarantine.size()) return nullptr;
+  const pipeline::Quarantine& q = p.quarantine[p.next_quarantine];
+  return q.offset == offset ? &q : nullptr;
+}
 
 // A Kafka sink (or the DLQ) and its backpressure bounds.
 struct SinkBudget {
@@ -123,6 +140,8 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   void resume_drained();
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
+  // Loads the partition's quarantined inputs from the crash journal.
+  void quarantine(PartitionState& p);
   bool drain(Clock::time_point deadline);
   bool create_sinks(std::string* error);
   // The DLQ producer (when the source has a `dlq`) and the error handlers.
@@ -323,6 +342,7 @@ bool Runtime::init(std::string* error) {
 
 int Runtime::run(const std::atomic<bool>& stop) {
   stop_ = &stop;
+  crash::protect_this_thread();  // a stack overflow in a step is reported too
   for (KafkaSink* sink : kafka_sinks_) sink->set_stop_flag(&stop);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, topic_.c_str(), RD_KAFKA_PARTITION_UA);
@@ -465,8 +485,10 @@ void Runtime::process(const rd_kafka_message_t* msg) {
   // One input in 64 is timed (two clock reads) for the process_seconds histogram.
   const bool timed = (++inputs_ & 63) == 0;
   const auto started = timed ? Clock::now() : Clock::time_point{};
+  const pipeline::Quarantine* quarantine =
+      p->next_quarantine < p->quarantine.size() ? quarantine_at(*p, msg->offset) : nullptr;
   const pipeline::ChainResult result =
-      p->chain->process(record, origin, make_token(p->tracker_id, slot));
+      p->chain->process(record, origin, make_token(p->tracker_id, slot), quarantine);
   if (timed) {
     m_.process_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
   }
@@ -668,6 +690,7 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
       fail("partition " + std::to_string(p) + ": " + error);
       continue;
     }
+    quarantine(*state);
     if (static_cast<size_t>(p) >= partitions_.size()) partitions_.resize(p + 1);
     partitions_[p] = std::move(state);
   }
@@ -677,6 +700,26 @@ void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
     if (e) rd_kafka_error_destroy(e);
   } else {
     rd_kafka_assign(consumer_, parts);
+  }
+}
+
+void Runtime::quarantine(PartitionState& p) {
+  if (!options_.crash_journal) return;
+  p.quarantine =
+      options_.crash_journal->quarantined(topic_, p.partition, g_->source_deployment().crash_limit);
+  for (pipeline::Quarantine& q : p.quarantine) {
+    const std::string input =
+        topic_ + "[" + std::to_string(p.partition) + "]@" + std::to_string(q.offset);
+    if (!dlq_ && options_.error_policy == config::ErrorPolicy::fail) {
+      q.message +=
+          "; to go past it, set the source's error_policy to skip-and-count, give it a "
+          "dlq, or commit offset " +
+          std::to_string(q.offset + 1) + " of " + topic_ + "[" + std::to_string(p.partition) +
+          "] for group " + g_->consumer_group();
+    }
+    log::warn("quarantine: " + input + " is not run through " +
+              (q.step.empty() ? std::string("the pipeline") : "step '" + q.step + "'") + ": " +
+              q.message);
   }
 }
 

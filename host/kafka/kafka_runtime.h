@@ -23,6 +23,7 @@
 #include <string>
 
 #include "metrics/metrics.h"
+#include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
 #include "pipeline/generation_swap.h"
 
@@ -37,6 +38,9 @@ struct RuntimeOptions {
   // exec probes (the original's write_healthcheck); empty: none.
   std::string healthcheck_file;
   config::ErrorPolicy error_policy = config::ErrorPolicy::fail;
+  // Inputs that crashed the host before (null: none); must outlive the
+  // runtime. Those at the source's crash_limit are quarantined.
+  const pipeline::CrashJournal* crash_journal = nullptr;
 };
 
 // swap() (from any thread) switches each partition's Chain to the next

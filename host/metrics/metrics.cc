@@ -54,8 +54,10 @@ size_t error_kind_index(int32_t kind) {
       return 3;
     case 100:  // pipeline::kErrSinkRejected
       return 4;
+    case 101:  // pipeline::kErrCrash
+      return 5;
   }
-  return 5;
+  return 6;
 }
 
 }  // namespace streams::metrics

@@ -63,8 +63,8 @@ class Histogram {
 };
 
 // Error kinds, in the order of the `error` label values.
-inline constexpr const char* kErrorKinds[] = {"invalid_input", "processing",    "exception",
-                                              "contract",      "sink_rejected", "error"};
+inline constexpr const char* kErrorKinds[] = {
+    "invalid_input", "processing", "exception", "contract", "sink_rejected", "crash", "error"};
 inline constexpr size_t kErrorKindCount = sizeof(kErrorKinds) / sizeof(kErrorKinds[0]);
 
 struct StepMetrics {
@@ -126,6 +126,9 @@ class PipelineMetrics {
   // Reloads by outcome (the controller's; index = ReloadResult::Outcome).
   Counter reloads[3];
   Counter generation;
+  // Fatal signals recorded in the crash journal, by step name ("" outside
+  // a step). Set before the admin thread starts; read-only after.
+  std::map<std::string, uint64_t> crashes;
 
   // librdkafka's statistics JSON of client `client` ("consumer", "sink
   // TOPIC", "dlq"), kept as text for the reader to parse (any thread; the

@@ -171,6 +171,13 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                      static_cast<double>(n)});
     }
   });
+  for (const auto& [step, n] : m.crashes) {
+    out.push_back({"crashes_total",
+                   "Fatal signals while a step processed an input, from the crash journal",
+                   true,
+                   {pipeline, {"step", step}},
+                   static_cast<double>(n)});
+  }
   const char* outcomes[] = {"applied", "unchanged", "refused"};
   for (int i = 0; i < 3; ++i) {
     out.push_back({"reloads_total",

@@ -98,6 +98,7 @@ class Chain::Reducer final : public WindowOps {
     if (key) window.key = bytes(*key);
     window.timestamp_ms = timestamp_ms;
     return chain_->with_input(held, [&] {
+      crash::in_flight().step = &chain_->labels_[step_];  // restored by with_input
       streams_call call = chain_->make_call(step_, &window);
       const int32_t status = function().result(instance(), bytes(acc), &window, &call);
       return chain_->finish_plugin(step_, status, call, window);
@@ -146,7 +147,9 @@ Chain::Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSin
 void Chain::bind_metrics() {
   const auto& steps = generation_->steps;
   step_metrics_.clear();
+  labels_.clear();
   for (const StepBinding& step : steps) {
+    labels_.push_back({step.name.c_str(), step.plugin.c_str(), step.plugin_version.c_str()});
     std::vector<std::string> next;
     if (step.next != kNone) next.push_back(steps[step.next].name);
     for (const BranchTarget& b : step.branches) next.push_back(steps[b.step].name);
@@ -302,21 +305,39 @@ ChainResult Chain::finish() {
 }
 
 ChainResult Chain::process(const streams_record& input, const streams_origin& origin,
-                           uint64_t token) {
+                           uint64_t token, const Quarantine* quarantine) {
+  crash::InFlight& in_flight = crash::in_flight();
+  in_flight.origin = &origin;
   origin_ = &origin;
   token_ = token;
   input_ = &input;
+  quarantine_ = quarantine;
   int32_t status = run(0, input);
   origin_ = nullptr;
   input_ = nullptr;
+  quarantine_ = nullptr;
+  in_flight = {};
   return result_of(status);
 }
 
 int32_t Chain::run(uint32_t step, const streams_record& record) {
+  crash::InFlight& in_flight = crash::in_flight();
+  const crash::StepLabel* outer = in_flight.step;
+  in_flight.step = &labels_[step];
+  const int32_t status = run_step(step, record);
+  in_flight.step = outer;
+  return status;
+}
+
+int32_t Chain::run_step(uint32_t step, const streams_record& record) {
   if (stopping_) return STREAMS_FATAL;
   const StepBinding& binding = generation_->steps[step];
   metrics::StepMetrics& counts = *step_metrics_[step];
   counts.records_in.add();
+  if (quarantine_ && (quarantine_->step.empty() ? step == 0 : quarantine_->step == binding.name)) {
+    const Quarantine* q = std::exchange(quarantine_, nullptr);
+    return report(step, kErrCrash, q->message, record);
+  }
   switch (binding.kind) {
     case StepKind::sink:
       switch (sinks_[binding.sink]->write(record, token_, &error_message_)) {
@@ -417,13 +438,17 @@ int32_t Chain::with_input(const HeldInput& held, F&& body) {
   const streams_origin* origin = origin_;
   const uint64_t token = token_;
   const streams_record* input = input_;
+  crash::InFlight& in_flight = crash::in_flight();
+  const crash::InFlight outer = in_flight;
   origin_ = &held.origin;
   token_ = held.token;
   input_ = nullptr;
+  in_flight.origin = &held.origin;
   const int32_t status = body();
   origin_ = origin;
   token_ = token;
   input_ = input;
+  in_flight = outer;
   return status;
 }
 

@@ -23,8 +23,10 @@
 
 #include <streams/plugin_abi.h>
 
+#include "common/crash_guard.h"
 #include "metrics/metrics.h"
 #include "pipeline/batcher.h"
+#include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
 #include "pipeline/held_input.h"
 #include "pipeline/windows.h"
@@ -53,6 +55,7 @@ class OutputSink {
 
 // Error kinds the host sets beyond the ABI's STREAMS_ERR_*.
 constexpr int32_t kErrSinkRejected = 100;  // a sink refused the record for good
+constexpr int32_t kErrCrash = 101;         // quarantined: it crashed the host before
 
 // A step failed on a record. Everything is valid only during the report.
 struct RecordError {
@@ -107,8 +110,11 @@ class Chain {
   Chain& operator=(const Chain&) = delete;
 
   // Runs `input` through the graph; outputs reach the sinks tagged `token`.
-  // Per-record failures go to the ErrorHandler and yield ok.
-  ChainResult process(const streams_record& input, const streams_origin& origin, uint64_t token);
+  // Per-record failures go to the ErrorHandler and yield ok. With a
+  // `quarantine` (valid during the call), the step it names is not called:
+  // the input is a record error of kind crash there instead.
+  ChainResult process(const streams_record& input, const streams_origin& origin, uint64_t token,
+                      const Quarantine* quarantine = nullptr);
   // Emits batches past max_wait_ms and windows idle for idle_flush_ms, by
   // the steady clock in milliseconds (see now_ms()).
   ChainResult tick(int64_t now_ms);
@@ -136,7 +142,9 @@ class Chain {
   void make_apis();
   // The function instances of step `i`; false with *why on failure.
   bool create_instances(uint32_t i, std::string* why);
+  // Runs `record` through `step` (and on), marked in crash::in_flight().
   int32_t run(uint32_t step, const streams_record& record);
+  int32_t run_step(uint32_t step, const streams_record& record);
   streams_call make_call(uint32_t step, const streams_record* input);
   int32_t run_plugin(uint32_t step, const streams_record& record);
   int32_t run_header_filter(uint32_t step, const streams_record& record);
@@ -173,14 +181,16 @@ class Chain {
   std::unique_ptr<metrics::PipelineMetrics> own_metrics_;  // when none is given
   metrics::PipelineMetrics* metrics_;
   std::vector<metrics::StepMetrics*> step_metrics_;           // by step
+  std::vector<crash::StepLabel> labels_;                      // by step; into generation_
   std::vector<std::unique_ptr<CodecScratch>> codec_scratch_;  // by step; codec steps
   std::vector<std::unique_ptr<Batcher>> batchers_;            // by step; batch steps
   std::vector<std::unique_ptr<Reducer>> reducers_;            // by step; reduce steps
   std::string key_;                                           // the current group key
   const streams_origin* origin_ = nullptr;
   uint64_t token_ = 0;
-  const streams_record* input_ = nullptr;  // the chain input, null while running a derived record
-  std::string error_message_;              // set_error target, reused across calls
+  const streams_record* input_ = nullptr;   // the chain input, null while running a derived record
+  const Quarantine* quarantine_ = nullptr;  // during process(), until used
+  std::string error_message_;               // set_error target, reused across calls
   bool stopping_ = false;
 };
 

@@ -17,6 +17,8 @@ const char* error_kind_name(int32_t kind) {
       return "contract";
     case kErrSinkRejected:
       return "sink_rejected";
+    case kErrCrash:
+      return "crash";
   }
   return "error";
 }

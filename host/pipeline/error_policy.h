@@ -15,7 +15,7 @@
 
 namespace streams::pipeline {
 
-// invalid_input, processing, exception, contract, sink_rejected.
+// invalid_input, processing, exception, contract, sink_rejected, crash.
 const char* error_kind_name(int32_t kind);
 // "topic[partition]@offset".
 std::string origin_text(const streams_origin& origin);

@@ -184,7 +184,8 @@ class Env(contextlib.ExitStack):
 
     def start_host(self, pipeline, config, bootstrap, plugins_dir=PLUGINS_DIR,
                    name="host", extra=(), prefix=()):
-        env = dict(os.environ, BOOTSTRAP_SERVERS=bootstrap)
+        # The crash journal is the test's own (shared by its hosts).
+        env = dict(os.environ, BOOTSTRAP_SERVERS=bootstrap, STREAMS_STATE_DIR=self.path("state"))
         args = [*prefix, HOST, "run", "--config", config, "--plugins-dir", plugins_dir,
                 *extra, pipeline]
         return self.spawn(args, name, env=env)

@@ -141,6 +141,39 @@ class Sleepy {
   int us_ = 0;
 };
 
+// Crashes the host on the value given by config {"on": V, "how": "segv"|
+// "abort"} (a write through a null pointer, or abort()); passes others on.
+class Crash {
+ public:
+  explicit Crash(const streams::InitContext& ctx) {
+    const std::string c(ctx.config_json());
+    on_ = field(c, "on");
+    abort_ = field(c, "how") == "abort";
+  }
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    if (in.value() == on_) abort_ ? std::abort() : segfault();
+    return out.emit_value(in.value());
+  }
+
+ private:
+  static std::string field(const std::string& json, const std::string& name) {
+    const size_t at = json.find("\"" + name + "\":\"");
+    if (at == std::string::npos) return "";
+    const size_t start = at + name.size() + 4;
+    return json.substr(start, json.find('"', start) - start);
+  }
+  // A real fault, not one the sanitizers turn into a report and an exit. The
+  // pointer is read through volatile, so the compiler cannot see it is null
+  // and drop the path as undefined.
+  __attribute__((no_sanitize("address", "undefined"), noinline)) static void segfault() {
+    volatile int* volatile nowhere = nullptr;
+    *nowhere = 42;
+  }
+
+  std::string on_;
+  bool abort_ = false;
+};
+
 // Emits each comma-separated part of the value (none for an empty value).
 class Split {
  public:
@@ -253,4 +286,4 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::map<PrefixKey>("prefix_key"), streams::aggregate<Count>("count"),
                streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"),
                streams::map<Numbered>("numbered"), streams::map<BlockWhileFile>("block_while_file"),
-               streams::map<Sleepy>("sleepy"))
+               streams::map<Sleepy>("sleepy"), streams::map<Crash>("crash"))
