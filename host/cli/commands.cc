@@ -324,6 +324,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   control_opts.metrics = &metrics;
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
   control_opts.exporter = generation->deployment.metrics;
+  control_opts.reopen_files = [&runtime] { runtime.reopen_files(); };
   if (!admin_token(args.admin_token_file, &control_opts.admin_token, &error)) {
     print_problem(log::Level::error, error);
     return 2;

@@ -25,6 +25,9 @@ void install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  // A file size limit (ulimit -f) fails the write (EFBIG) instead of
+  // killing the process: a file sink then stops cleanly, uncommitted.
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 void add_pipeline_options(CLI::App* cmd, streams::cli::PipelineArgs* args, bool config_required) {

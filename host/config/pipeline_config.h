@@ -104,6 +104,7 @@ struct StepSpec {
   SinkType sink_type = SinkType::kafka;
   std::string stream_name;
   std::string path;
+  bool fsync = true;  // file: fsync before each commit
 
   // route / broadcast
   std::vector<BranchSpec> branches;

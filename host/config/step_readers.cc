@@ -110,7 +110,7 @@ void read_function(YamlReader& r, const YAML::Node& node, const std::string& key
 }
 
 void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
-  r.check_keys(node, key, {"kind", "name", "type", "stream_name", "path"});
+  r.check_keys(node, key, {"kind", "name", "type", "stream_name", "path", "fsync"});
   auto type = r.string(node, key, "type", false);
   if (!type || *type == "kafka") {
     step->sink_type = SinkType::kafka;
@@ -120,9 +120,13 @@ void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, St
   } else if (*type == "file") {
     step->sink_type = SinkType::file;
     if (auto path = r.string(node, key, "path", true)) step->path = *path;
+    if (auto fsync = r.boolean(node, key, "fsync")) step->fsync = *fsync;
   } else {
     r.error(node["type"], join_key(key, "type"),
             "expected kafka, devnull or file, got '" + *type + "'");
+  }
+  if (node["fsync"] && step->sink_type != SinkType::file) {
+    r.error(node["fsync"], join_key(key, "fsync"), "only a file sink has fsync");
   }
 }
 

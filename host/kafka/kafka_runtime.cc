@@ -84,6 +84,10 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   int run(const std::atomic<bool>& stop) override;
   std::future<pipeline::SwapOutcome> swap(
       std::shared_ptr<const pipeline::Generation> next) override;
+  void reopen_files() override {
+    reopen_requested_.store(true);
+    if (queue_) rd_kafka_queue_yield(queue_);
+  }
   void request_stop() override {
     stop_requested_.store(true);
     if (queue_) rd_kafka_queue_yield(queue_);  // set by init(), before any caller has *this
@@ -123,6 +127,8 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   void process(const rd_kafka_message_t* msg);
   // Serves a pending swap(), between two inputs.
   void apply_swap();
+  // Serves reopen_files(), between two inputs.
+  void reopen();
   // From now on swap() refuses; a pending one is refused too.
   void refuse_swaps();
   pipeline::SwapOutcome switch_partitions(std::shared_ptr<const pipeline::Generation> next);
@@ -181,6 +187,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::vector<int32_t> tracker_partitions_;                   // by tracker id
   std::vector<std::unique_ptr<PartitionState>> partitions_;   // by partition number
   std::vector<streams_header> headers_;                       // the current input's headers, reused
+  pipeline::Quarantine bad_headers_;                          // an input whose headers do not parse
   rd_kafka_message_t* batch_[kBatch];
   const std::atomic<bool>* stop_ = nullptr;  // set by run()
   bool fatal_ = false;
@@ -199,7 +206,9 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::promise<pipeline::SwapOutcome> swapped_;
   std::atomic<bool> swap_pending_{false};
   std::atomic<bool> stop_requested_{false};
-  bool running_ = true;  // false once run() returned; under swap_mutex_
+  std::atomic<bool> reopen_requested_{false};
+  std::vector<pipeline::FileSink*> file_sinks_;  // of sinks_, to reopen
+  bool running_ = true;                          // false once run() returned; under swap_mutex_
   log::RateLimitedLog client_log_{5};
   log::RateLimitedLog pause_log_{1};
 };
@@ -263,8 +272,10 @@ bool Runtime::create_sinks(std::string* error) {
           {kafka.get(), &g_->steps[sink.step], d.max_in_flight_messages, d.max_in_flight_bytes});
       made = std::move(kafka);
     } else if (sink.type == config::SinkType::file) {
-      made = pipeline::FileSink::open(sink.path, error);
-      if (!made) return false;
+      auto file = pipeline::FileSink::open(sink.path, sink.fsync, error);
+      if (!file) return false;
+      file_sinks_.push_back(file.get());
+      made = std::move(file);
     } else {
       made = std::make_unique<pipeline::DevNullSink>();
     }
@@ -362,6 +373,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
   while (!stopping()) {
     heartbeat();
     if (swap_pending_.load(std::memory_order_acquire)) apply_swap();
+    if (reopen_requested_.load(std::memory_order_relaxed)) reopen();
     // Block for the first message only, then take what is already queued.
     // While partitions are paused, wait for the deliveries that resume them.
     if (paused_ > 0) poll_sinks(5);
@@ -400,6 +412,13 @@ std::future<pipeline::SwapOutcome> Runtime::swap(std::shared_ptr<const pipeline:
   swap_pending_.store(true, std::memory_order_release);
   if (queue_) rd_kafka_queue_yield(queue_);  // wakes a blocking consumer poll
   return future;
+}
+
+void Runtime::reopen() {
+  reopen_requested_.store(false);
+  for (pipeline::FileSink* sink : file_sinks_) {
+    if (!sink->reopen()) fail("a file sink could not be reopened; its inputs stay uncommitted");
+  }
 }
 
 void Runtime::apply_swap() {
@@ -466,8 +485,11 @@ void Runtime::process(const rd_kafka_message_t* msg) {
   record.key = {static_cast<const uint8_t*>(msg->key), msg->key_len};
   record.value = {static_cast<const uint8_t*>(msg->payload), msg->len};
   record.timestamp_ms = rd_kafka_message_timestamp(msg, nullptr);
+  const pipeline::Quarantine* quarantine =
+      p->next_quarantine < p->quarantine.size() ? quarantine_at(*p, msg->offset) : nullptr;
   rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+  const rd_kafka_resp_err_t header_err = rd_kafka_message_headers(msg, &hdrs);
+  if (header_err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     headers_.resize(rd_kafka_header_cnt(hdrs));
     for (size_t i = 0; i < headers_.size(); ++i) {
       const char* name = nullptr;
@@ -479,14 +501,19 @@ void Runtime::process(const rd_kafka_message_t* msg) {
     }
     record.headers = headers_.data();
     record.header_count = headers_.size();
+  } else if (header_err != RD_KAFKA_RESP_ERR__NOENT) {
+    // Never handed on as a record without headers: a record error.
+    bad_headers_ = {
+        msg->offset, "",
+        std::string("the record's header block cannot be parsed: ") + rd_kafka_err2str(header_err),
+        STREAMS_ERR_INVALID_INPUT};
+    quarantine = &bad_headers_;
   }
   const streams_origin origin{sizeof(streams_origin), topic_.c_str(), msg->partition, msg->offset};
   // On a stop the slot stays held: nothing at or after this offset is committed.
   // One input in 64 is timed (two clock reads) for the process_seconds histogram.
   const bool timed = (++inputs_ & 63) == 0;
   const auto started = timed ? Clock::now() : Clock::time_point{};
-  const pipeline::Quarantine* quarantine =
-      p->next_quarantine < p->quarantine.size() ? quarantine_at(*p, msg->offset) : nullptr;
   const pipeline::ChainResult result =
       p->chain->process(record, origin, make_token(p->tracker_id, slot), quarantine);
   if (timed) {

@@ -56,6 +56,9 @@ class KafkaRuntime {
       std::shared_ptr<const pipeline::Generation> next) = 0;
   // Thread-safe: makes run() return as on a stop (drain, commit, close).
   virtual void request_stop() = 0;
+  // Thread-safe: file sinks flush, close and open their paths again between
+  // two inputs (after log rotation renamed their files).
+  virtual void reopen_files() = 0;
 };
 
 // On failure returns nullptr with *error.

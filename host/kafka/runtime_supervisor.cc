@@ -29,6 +29,11 @@ std::future<pipeline::SwapOutcome> RuntimeSupervisor::swap(
   return runtime_->swap(std::move(next));
 }
 
+void RuntimeSupervisor::reopen_files() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (runtime_) runtime_->reopen_files();
+}
+
 std::future<pipeline::SwapOutcome> RuntimeSupervisor::restart(
     std::shared_ptr<const pipeline::Generation> next) {
   std::lock_guard<std::mutex> lock(mutex_);

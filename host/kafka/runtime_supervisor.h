@@ -35,6 +35,8 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
       std::shared_ptr<const pipeline::Generation> next) override;
   std::future<pipeline::SwapOutcome> restart(
       std::shared_ptr<const pipeline::Generation> next) override;
+  // Thread-safe; see KafkaRuntime::reopen_files.
+  void reopen_files();
 
  private:
   // Replaces the stopped runtime by one of the pending generation (or, if

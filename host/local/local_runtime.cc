@@ -36,7 +36,7 @@ bool make_sinks(const pipeline::Generation& g, const LocalOptions& options, Sink
       path = it->second;
       unused.erase(it);
     }
-    auto file = pipeline::FileSink::open(path, &error);
+    auto file = pipeline::FileSink::open(path, sink.fsync, &error);
     if (!file) {
       log::error("sink '" + sink.name + "': " + error);
       return false;

@@ -336,7 +336,7 @@ int32_t Chain::run_step(uint32_t step, const streams_record& record) {
   counts.records_in.add();
   if (quarantine_ && (quarantine_->step.empty() ? step == 0 : quarantine_->step == binding.name)) {
     const Quarantine* q = std::exchange(quarantine_, nullptr);
-    return report(step, kErrCrash, q->message, record);
+    return report(step, q->kind, q->message, record);
   }
   switch (binding.kind) {
     case StepKind::sink:

@@ -32,11 +32,15 @@ struct Crash {
   std::string signal, step, plugin, version;  // of the last crash
 };
 
-// An input not to run through `step` again: a record error of kind crash.
+// An input not to run through `step` (empty: the first step): a record
+// error of `kind` there instead (kErrCrash for the journal's; the runtime
+// also rejects inputs it cannot hand to the steps, such as a header block
+// that cannot be parsed).
 struct Quarantine {
   int64_t offset;
   std::string step;
   std::string message;  // for the DLQ's error message and the logs
+  int32_t kind = 101;   // pipeline::kErrCrash
 };
 
 class CrashJournal {

@@ -181,7 +181,7 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps,
     }
     if (spec.kind == config::StepKind::sink) {
       binding.sink = static_cast<uint32_t>(g.sinks.size());
-      SinkBinding sink{spec.name, spec.sink_type, spec.stream_name, spec.path, index};
+      SinkBinding sink{spec.name, spec.sink_type, spec.stream_name, spec.path, index, spec.fsync};
       g.sinks.push_back(std::move(sink));
     }
     g.steps.push_back(std::move(binding));

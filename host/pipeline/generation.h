@@ -57,6 +57,7 @@ struct SinkBinding {
   std::string topic;  // kafka: steps_config topic, else stream_name
   std::string path;   // file
   uint32_t step = 0;  // its index in Generation::steps
+  bool fsync = true;  // file: fsync before a commit
 };
 
 struct Generation {

@@ -37,7 +37,8 @@ std::string sink_change(const Generation& a, const Generation& b) {
   if (a.sinks.size() != b.sinks.size()) return "the sinks changed";
   for (size_t i = 0; i < a.sinks.size(); ++i) {
     const SinkBinding &x = a.sinks[i], &y = b.sinks[i];
-    if (x.name != y.name || x.type != y.type || x.topic != y.topic || x.path != y.path) {
+    if (x.name != y.name || x.type != y.type || x.topic != y.topic || x.path != y.path ||
+        x.fsync != y.fsync) {
       return "sink '" + x.name + "' changed";
     }
     if (x.type == config::SinkType::kafka &&

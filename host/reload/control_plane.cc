@@ -18,8 +18,9 @@ namespace {
 
 namespace asio = boost::asio;
 
-admin::Response serve(ReloadController& controller, const metrics::PipelineMetrics* metrics,
-                      admin::Health* health, const std::string& method, const std::string& target) {
+admin::Response serve(ReloadController& controller, const ControlOptions& o, admin::Health* health,
+                      const std::string& method, const std::string& target) {
+  const metrics::PipelineMetrics* metrics = o.metrics;
   if (metrics && (target == "/metrics" || target == "/livez" || target == "/readyz")) {
     if (method != "GET") return {405, "{\"error\": \"use GET " + target + "\"}"};
     if (target == "/metrics") {
@@ -37,9 +38,13 @@ admin::Response serve(ReloadController& controller, const metrics::PipelineMetri
     const ReloadResult r = controller.reload("admin");
     return {r.outcome == ReloadResult::Outcome::refused ? 409u : 200u, to_json(r)};
   }
-  return {
-      404,
-      R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz or POST /reload"})"};
+  if (target == "/reopen") {
+    if (method != "POST") return {405, R"({"error": "use POST /reopen"})"};
+    if (o.reopen_files) o.reopen_files();
+    return {202, R"({"reopen": "requested"})"};
+  }
+  return {404, R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz or POST )"
+               R"(/reload, /reopen"})"};
 }
 
 class Control final : public ControlPlane {
@@ -53,6 +58,7 @@ class Control final : public ControlPlane {
 
   bool start(const ControlOptions& o, std::string* error) {
     error->clear();
+    options_ = o;
     if (o.metrics) {
       health_ = std::make_unique<admin::Health>(*o.metrics, o.health);
       exporter_ = metrics::start_exporter(io_, o.exporter, *o.metrics, error);
@@ -67,15 +73,15 @@ class Control final : public ControlPlane {
       }
       admin_ = admin::AdminServer::start(
           io_, o.admin_address, o.admin_port, o.admin_token,
-          [this, metrics = o.metrics](const std::string& method, const std::string& target) {
-            return serve(controller_, metrics, health_.get(), method, target);
+          [this](const std::string& method, const std::string& target) {
+            return serve(controller_, options_, health_.get(), method, target);
           },
           error);
       if (!admin_) return false;
       log::info("admin endpoint on http://" + o.admin_address + ":" +
                 std::to_string(admin_->port()) +
                 (o.admin_token.empty() ? "" : " (token required)") +
-                " (GET /status, /metrics, /livez, /readyz; POST /reload)");
+                " (GET /status, /metrics, /livez, /readyz; POST /reload, /reopen)");
     }
     if (!o.watch.empty()) {
       watcher_ = FileWatcher::start(
@@ -95,12 +101,14 @@ class Control final : public ControlPlane {
   void on_sighup() {
     signals_.async_wait([this](boost::system::error_code ec, int) {
       if (ec) return;
+      if (options_.reopen_files) options_.reopen_files();
       controller_.reload("SIGHUP");
       on_sighup();
     });
   }
 
   ReloadController& controller_;
+  ControlOptions options_;
   asio::io_context io_;
   asio::signal_set signals_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ struct ControlOptions {
   // periodic exporter (log, DogStatsD).
   admin::HealthOptions health;
   config::MetricsDeployment exporter;
+  // SIGHUP and POST /reopen: file sinks reopen their paths (log rotation).
+  // Thread-safe; null: nothing to reopen.
+  std::function<void()> reopen_files;
 };
 
 class ControlPlane {

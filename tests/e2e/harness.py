@@ -143,11 +143,11 @@ class Env(contextlib.ExitStack):
             f.write(text)
         return self.path(name)
 
-    def spawn(self, args, log_name, env=None):
+    def spawn(self, args, log_name, env=None, preexec_fn=None):
         out = open(self.path(log_name + ".out"), "w")
         err = open(self.path(log_name + ".err"), "w")
         proc = subprocess.Popen(args, stdout=out, stderr=err, env=env,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=preexec_fn)
         proc.log_name = log_name
         self.procs.append(proc)
         return proc
