@@ -51,6 +51,7 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
   }
   if (!pipeline_ok || !deployment_ok) return nullptr;
   registry.set_dir(resolve_plugins_dir(args, deployment));
+  registry.set_policy({args.allow_plugins_outside_dir, args.allow_writable_plugins});
   auto generation =
       pipeline::build_generation(std::move(pipeline), std::move(deployment),
                                  static_cast<size_t>(args.segment_id), registry, diag, kafka);

@@ -14,6 +14,11 @@ struct PipelineArgs {
   std::string config_path;
   std::string plugins_dir;  // empty: deployment `plugins_dir`, else ./plugins
   int segment_id = 0;
+  // Plugin files that resolve outside the plugins directory (symlinks), and
+  // plugin files or directories writable by group or others, are refused
+  // unless these are set.
+  bool allow_plugins_outside_dir = false;
+  bool allow_writable_plugins = false;
 };
 
 struct RunArgs {

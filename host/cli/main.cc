@@ -39,6 +39,10 @@ void add_pipeline_options(CLI::App* cmd, streams::cli::PipelineArgs* args, bool 
   cmd->add_option("--plugins-dir", args->plugins_dir,
                   "Directory of plugin .so files (default: the deployment's plugins_dir, "
                   "else ./plugins)");
+  cmd->add_flag("--allow-plugins-outside-dir", args->allow_plugins_outside_dir,
+                "Load plugin files that resolve outside the plugins directory (symlinks)");
+  cmd->add_flag("--allow-writable-plugins", args->allow_writable_plugins,
+                "Load plugin files, and from directories, that group or others may write");
   cmd->add_option("PIPELINE", args->pipeline_path, "Pipeline file (YAML)")
       ->required()
       ->check(CLI::ExistingFile);

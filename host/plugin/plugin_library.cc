@@ -6,9 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vector>  // before Boost.DLL: 1.74's library_info.hpp uses it without including it
-
-#include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cerrno>
 #include <cstddef>
@@ -18,6 +15,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "plugin/elf_check.h"
 
 namespace streams::plugin {
 
@@ -30,15 +28,11 @@ namespace {
 
 // Empty if the ELF file exports this host's entry symbol, else the reason.
 std::string check_entry_symbol(const std::string& path) {
-  std::vector<std::string> symbols;
-  try {
-    boost::dll::library_info info(std::filesystem::path(path), /*throw_if_not_native=*/true);
-    symbols = info.symbols();
-  } catch (const std::exception& e) {
-    return std::string("not a loadable shared library (") + e.what() + ")";
-  }
+  ElfSymbols symbols;
+  std::string error;
+  if (!read_elf_symbols(path, &symbols, &error)) return error;
   std::string other;
-  for (const auto& s : symbols) {
+  for (const auto& s : symbols.names) {
     if (s == STREAMS_PLUGIN_ENTRY_NAME) return "";
     if (s.rfind(STREAMS_PLUGIN_ENTRY_PREFIX, 0) == 0) other = s;
   }

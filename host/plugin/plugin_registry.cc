@@ -1,10 +1,76 @@
 #include "plugin/plugin_registry.h"
 
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 namespace streams::plugin {
+namespace {
+
+bool plain_name(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// realpath(3) as a string; empty with errno set when it fails.
+std::string resolved(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
+}
+
+std::string parent(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Empty unless group or others may write `path`, else the reason.
+std::string writable_by_others(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0) return "";
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return path + " is writable by group or others (mode " + mode +
+         "): whoever can write it runs code in this host; run chmod go-w " + path +
+         ", or pass --allow-writable-plugins";
+}
+
+}  // namespace
+
+std::string PluginRegistry::refusal(const std::string& path) const {
+  const std::string real = resolved(path);
+  const std::string real_dir = resolved(dir_);
+  if (real.empty() || real_dir.empty()) return path + ": " + std::strerror(errno);
+  if (!policy_.allow_outside_dir && real.compare(0, real_dir.size() + 1, real_dir + "/") != 0) {
+    return path + " resolves to " + real + ", outside the plugins directory " + real_dir +
+           "; move the file into it, or pass --allow-plugins-outside-dir";
+  }
+  if (policy_.allow_writable) return "";
+  for (const std::string& p : {real, parent(real), real_dir}) {
+    std::string why = writable_by_others(p);
+    if (!why.empty()) return why;
+  }
+  return "";
+}
 
 std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std::string* error) {
+  if (!plain_name(name)) {
+    *error = "plugin name '" + name +
+             "' is not a plain name (letters, digits, '_', '-' and '.', not starting with "
+             "'.'): plugins are looked up in the plugins directory " +
+             dir_ + " only";
+    return nullptr;
+  }
   const std::string plain = dir_ + "/" + name + ".so";
   const std::string prefixed = dir_ + "/lib" + name + ".so";
   const std::string* path = nullptr;
@@ -14,6 +80,10 @@ std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std:
     path = &prefixed;
   if (!path) {
     *error = "plugin '" + name + "' not found: no " + plain + " or " + prefixed;
+    return nullptr;
+  }
+  if (std::string why = refusal(*path); !why.empty()) {
+    *error = "plugin '" + name + "' refused: " + why;
     return nullptr;
   }
   FileIdentity now;

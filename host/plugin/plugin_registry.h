@@ -15,20 +15,37 @@
 
 namespace streams::plugin {
 
+// Where plugin code may come from. By default a plugin file must resolve
+// (symlinks followed) inside the plugins directory, and neither it, its
+// directory nor the plugins directory may be writable by group or others:
+// whoever can write there runs code in the host.
+struct PluginPolicy {
+  bool allow_outside_dir = false;
+  bool allow_writable = false;
+};
+
 class PluginRegistry {
  public:
-  explicit PluginRegistry(std::string plugins_dir) : dir_(std::move(plugins_dir)) {}
+  explicit PluginRegistry(std::string plugins_dir, PluginPolicy policy = {})
+      : dir_(std::move(plugins_dir)), policy_(policy) {}
 
-  // The plugin called `name`: <dir>/<name>.so, else <dir>/lib<name>.so. The
-  // library loaded before is returned while one is still held and its file
-  // is the same (FileIdentity). On failure returns nullptr with *error.
+  // The plugin called `name` (a plain name: letters, digits, '_', '-', '.',
+  // not starting with '.'): <dir>/<name>.so, else <dir>/lib<name>.so, if the
+  // policy allows it. The library loaded before is returned while one is
+  // still held and its file is the same (FileIdentity). On failure returns
+  // nullptr with *error (the path, what is wrong and the fix).
   std::shared_ptr<PluginLibrary> get(const std::string& name, std::string* error);
 
   const std::string& dir() const { return dir_; }
   void set_dir(std::string dir) { dir_ = std::move(dir); }
+  void set_policy(PluginPolicy policy) { policy_ = policy; }
 
  private:
+  // Empty if the policy allows loading `path`, else why not.
+  std::string refusal(const std::string& path) const;
+
   std::string dir_;
+  PluginPolicy policy_;
   std::map<std::string, std::weak_ptr<PluginLibrary>> loaded_;
 };
 
