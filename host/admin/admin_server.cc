@@ -3,6 +3,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -36,10 +38,18 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void answer() {
     const auto& req = parser_.get();
-    const Response r =
-        authorized(req[http::field::authorization])
-            ? handler_(std::string(req.method_string()), std::string(req.target()))
-            : Response{401, R"({"error": "a valid Authorization: Bearer token is required"})"};
+    if (!authorized(req[http::field::authorization])) {
+      return respond({401, R"({"error": "a valid Authorization: Bearer token is required"})"});
+    }
+    handler_(std::string(req.method_string()), std::string(req.target()),
+             [self = shared_from_this()](Response r) {
+               asio::post(self->stream_.get_executor(),
+                          [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
+             });
+  }
+
+  void respond(Response r) {
+    const auto& req = parser_.get();
     response_.version(req.version());
     response_.result(r.status);
     response_.set(http::field::content_type, r.content_type);
@@ -99,15 +109,24 @@ class Server final : public AdminServer {
   uint16_t port() const override { return acceptor_.local_endpoint().port(); }
 
  private:
+  // An accept error (no file descriptors left, say) is retried after a
+  // pause, so the loop does not spin.
   void accept() {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), handler_, token_)->start();
-      accept();
+      if (!ec) {
+        std::make_shared<Session>(std::move(socket), handler_, token_)->start();
+        return accept();
+      }
+      backoff_.expires_after(std::chrono::milliseconds(100));
+      backoff_.async_wait([this](beast::error_code e) {
+        if (!e) accept();
+      });
     });
   }
 
   tcp::acceptor acceptor_;
+  asio::steady_timer backoff_{acceptor_.get_executor()};
   std::string token_;
   Handler handler_;
 };

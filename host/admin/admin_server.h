@@ -1,9 +1,10 @@
-// The admin HTTP endpoint (control plane): a small HTTP/1.1 server on the
-// control thread's io_context, one request per connection. What it serves
+// The admin HTTP endpoint (control plane): a small HTTP/1.1 server on its
+// own io_context (and thread), one request per connection. What it serves
 // is the handler's business (see reload/control_plane.h).
 //
-// Thread: everything runs on the io_context's thread; the handler too, so a
-// slow handler (a reload) delays the next request, never the data plane.
+// Thread: everything runs on the io_context's thread. The handler answers
+// through `reply`, at once or later from any thread (a reload), so one slow
+// answer never holds up the others.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,10 @@ struct Response {
   std::string content_type = "application/json";
 };
 
-using Handler = std::function<Response(const std::string& method, const std::string& target)>;
+// Called once per request with its answer; any thread.
+using Reply = std::function<void(Response)>;
+using Handler =
+    std::function<void(const std::string& method, const std::string& target, Reply reply)>;
 
 class AdminServer {
  public:

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/clock.h"
+#include "common/crash_guard.h"
 #include "common/log.h"
 #include "pipeline/chain.h"
 
@@ -56,9 +57,11 @@ std::string Health::stalled() {
     reported_ = false;
     return "";
   }
+  const std::string where = crash::describe_processing();
   const std::string why = "the processing loop has not turned for " + std::to_string(idle) +
                           " ms (liveness_timeout_ms " +
-                          std::to_string(options_.liveness_timeout_ms) + ")";
+                          std::to_string(options_.liveness_timeout_ms) + ")" +
+                          (where.empty() ? "" : "; it is " + where);
   if (!reported_) {
     reported_ = true;
     log::error(why + "; threads:" + thread_states());

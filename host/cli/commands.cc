@@ -1,10 +1,14 @@
 #include "cli/commands.h"
 
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "admin/admin_server.h"
 #include "common/crash_guard.h"
@@ -231,6 +235,42 @@ int graph_command(const GraphArgs& args) {
   return 0;
 }
 
+// Ends the process when a stop takes longer than `bound` after it was
+// asked for (a step that does not return): exit status 1, nothing more
+// committed, with a line saying where the processing thread is.
+class StopWatchdog {
+ public:
+  StopWatchdog(const std::atomic<bool>& stop, std::chrono::milliseconds bound)
+      : thread_([this, &stop, bound] { watch(stop, bound); }) {}
+  ~StopWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    woken_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void watch(const std::atomic<bool>& stop, std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    // A signal handler cannot notify a condition variable: look every 100 ms.
+    while (!done_ && !stop.load()) woken_.wait_for(lock, std::chrono::milliseconds(100));
+    if (woken_.wait_for(lock, bound, [this] { return done_; })) return;
+    const std::string where = crash::describe_processing();
+    log::error("the host did not stop within " + std::to_string(bound.count()) +
+               " ms of the stop signal" +
+               (where.empty() ? std::string() : "; the processing thread is " + where) +
+               "; exiting without a final commit (its inputs are read again)");
+    std::_Exit(1);
+  }
+
+  std::mutex mutex_;
+  std::condition_variable woken_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 std::string state_dir(const RunArgs& args) {
   if (!args.state_dir.empty()) return args.state_dir;
   const char* env = std::getenv("STREAMS_STATE_DIR");
@@ -320,7 +360,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       [&args](plugin::PluginRegistry& r, config::Diagnostics& d) {
         return load(args.pipeline, /*kafka=*/true, d, r);
       },
-      runtime, &metrics);
+      runtime, &metrics, std::chrono::milliseconds(args.reload_timeout_ms));
   reload::ControlOptions control_opts = control_options(args, plugins_dir);
   control_opts.metrics = &metrics;
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
@@ -340,6 +380,10 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     print_problem(log::Level::error, error);
     return 2;
   }
+  // A stop drains and leaves the group within twice drain_timeout_ms.
+  const StopWatchdog watchdog(
+      stop, 2 * std::chrono::milliseconds(generation->source_deployment().drain_timeout_ms) +
+                std::chrono::seconds(5));
   const int status = runtime.run(stop);
   control.reset();  // no reload outlives the runtime
   return status;

@@ -36,7 +36,8 @@ struct RunArgs {
   bool watch = true;
   int liveness_timeout_ms = 30000;
   int readiness_commit_age_ms = 60000;
-  std::string healthcheck_file;  // empty: none
+  int reload_timeout_ms = 10000;  // a reload not switched by then is refused
+  std::string healthcheck_file;   // empty: none
   // The crash journal's directory (empty: $STREAMS_STATE_DIR, else
   // /var/tmp/streams-host).
   std::string state_dir;

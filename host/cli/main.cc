@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
                    "GET /readyz fails once no commit cycle went through for this long")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  run_cmd
+      ->add_option("--reload-timeout-ms", run.reload_timeout_ms,
+                   "A reload that has not taken effect by then is refused (a step stuck in "
+                   "create or process); a consumer restart may take 2 x drain_timeout_ms more")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   run_cmd->add_option("--healthcheck-file", run.healthcheck_file,
                       "Touch this file (at most once a second) while the processing loop turns");
   run_cmd->add_option("--state-dir", run.state_dir,

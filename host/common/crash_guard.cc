@@ -123,8 +123,8 @@ void write_all(int fd, const char* data, size_t size) {
 void log_line(int sig, const InFlight& f, int64_t time_ms, bool journaled) {
   char buf[4096];
   Writer w(buf, sizeof buf - 1);
-  const StepLabel* s = f.step;
-  const streams_origin* o = f.origin;
+  const StepLabel* s = f.current_step();
+  const streams_origin* o = f.current_origin();
   if (g_json) {
     w.put("{\"time\":\"");
     put_time(w, time_ms);
@@ -185,13 +185,40 @@ InFlight& in_flight() {
   return current;
 }
 
+namespace {
+std::atomic<const InFlight*> g_processing{nullptr};
+}  // namespace
+
+void set_processing_thread(const InFlight* f) { g_processing.store(f); }
+
+std::string describe_processing() { return describe(g_processing.load()); }
+
+std::string describe(const InFlight* f) {
+  if (!f) return "";
+  const StepLabel* s = f->current_step();
+  const streams_origin* o = f->current_origin();
+  if (!s && !o) return "between records";
+  std::string out;
+  if (s) {
+    out = std::string("in step '") + s->name + "'";
+    if (*s->plugin) out += std::string(" (plugin ") + s->plugin + " " + s->version + ")";
+  }
+  if (o) {
+    out += (out.empty() ? "at " : " at ") + std::string(o->topic) + "[" +
+           std::to_string(o->partition) + "]@" + std::to_string(o->offset);
+  }
+  return out;
+}
+
 size_t journal_line(int sig, const InFlight& f, int64_t time_ms, char* out, size_t size) {
-  if (!f.origin || size == 0) return 0;
+  const streams_origin* o = f.current_origin();
+  const StepLabel* s = f.current_step();
+  if (!o || size == 0) return 0;
   Writer w(out, size - 1);
   w.put("crash\t").num(time_ms).put('\t').put(signal_name(sig)).put('\t');
-  w.field(f.origin->topic).put('\t').num(f.origin->partition).put('\t').num(f.origin->offset);
-  w.put('\t').field(f.step ? f.step->name : "").put('\t');
-  w.field(f.step ? f.step->plugin : "").put('\t').field(f.step ? f.step->version : "");
+  w.field(o->topic).put('\t').num(o->partition).put('\t').num(o->offset);
+  w.put('\t').field(s ? s->name : "").put('\t');
+  w.field(s ? s->plugin : "").put('\t').field(s ? s->version : "");
   const size_t n = w.size();
   out[n] = '\n';
   return n + 1;

@@ -11,7 +11,9 @@
 // signal kill the process as it would have (exit status, core dump).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <string>
 
 #include <streams/plugin_abi.h>
 
@@ -25,13 +27,31 @@ struct StepLabel {
   const char* version;  // "" for built-in steps
 };
 
-// What the calling thread is doing. Written by that thread only.
+// What the calling thread is doing. Written by that thread only (relaxed
+// atomic stores: plain moves on x86 and arm64), so other threads may read
+// it; see describe_processing().
 struct InFlight {
-  const StepLabel* step = nullptr;         // the step being run, if any
-  const streams_origin* origin = nullptr;  // the input being processed, if any
+  std::atomic<const StepLabel*> step{nullptr};         // the step being run, if any
+  std::atomic<const streams_origin*> origin{nullptr};  // the input being processed, if any
+
+  const StepLabel* current_step() const { return step.load(std::memory_order_relaxed); }
+  const streams_origin* current_origin() const { return origin.load(std::memory_order_relaxed); }
+  void set_step(const StepLabel* s) { step.store(s, std::memory_order_relaxed); }
+  void set_origin(const streams_origin* o) { origin.store(o, std::memory_order_relaxed); }
 };
 
 InFlight& in_flight();
+
+// The processing thread registers its InFlight (null: none), so that other
+// threads can say where it is when it stalls.
+void set_processing_thread(const InFlight* f);
+// "in step 'S' (plugin P V) at TOPIC[P]@O", "between records", or "" when no
+// thread is registered. Read from another thread: call it only while the
+// processing thread is known to be stalled (what it points to is alive while
+// the step runs).
+std::string describe_processing();
+// The same for the thread whose InFlight `f` is ("" for null).
+std::string describe(const InFlight* f);
 
 struct Options {
   const char* pipeline = "";      // copied; for log lines

@@ -84,6 +84,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   int run(const std::atomic<bool>& stop) override;
   std::future<pipeline::SwapOutcome> swap(
       std::shared_ptr<const pipeline::Generation> next) override;
+  bool cancel_swap(const std::string& why) override;
   void reopen_files() override {
     reopen_requested_.store(true);
     if (queue_) rd_kafka_queue_yield(queue_);
@@ -205,6 +206,10 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::shared_ptr<const pipeline::Generation> next_;
   std::promise<pipeline::SwapOutcome> swapped_;
   std::atomic<bool> swap_pending_{false};
+  // Under swap_mutex_: the processing thread is building successors for a
+  // swap (cancel_swap() may still give it up: `swap_cancelled_`).
+  bool swap_building_ = false;
+  std::string swap_cancelled_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> reopen_requested_{false};
   std::vector<pipeline::FileSink*> file_sinks_;  // of sinks_, to reopen
@@ -354,6 +359,7 @@ bool Runtime::init(std::string* error) {
 int Runtime::run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   crash::protect_this_thread();  // a stack overflow in a step is reported too
+  crash::set_processing_thread(&crash::in_flight());
   for (KafkaSink* sink : kafka_sinks_) sink->set_stop_flag(&stop);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, topic_.c_str(), RD_KAFKA_PARTITION_UA);
@@ -426,11 +432,28 @@ void Runtime::apply_swap() {
   std::promise<pipeline::SwapOutcome> done;
   {
     std::lock_guard<std::mutex> lock(swap_mutex_);
+    if (!swap_pending_.load()) return;  // cancelled meanwhile
     next = std::move(next_);
     done = std::move(swapped_);
     swap_pending_.store(false);
+    swap_building_ = true;
+    swap_cancelled_.clear();
   }
   done.set_value(switch_partitions(std::move(next)));
+}
+
+bool Runtime::cancel_swap(const std::string& why) {
+  std::lock_guard<std::mutex> lock(swap_mutex_);
+  if (swap_pending_.exchange(false)) {
+    pipeline::SwapOutcome refused;
+    refused.error = why;
+    swapped_.set_value(std::move(refused));
+    next_.reset();
+    return true;
+  }
+  if (!swap_building_) return false;
+  swap_cancelled_ = why;
+  return true;
 }
 
 // Creates every partition's successor first, so a failure changes nothing;
@@ -445,7 +468,18 @@ pipeline::SwapOutcome Runtime::switch_partitions(std::shared_ptr<const pipeline:
     std::string error;
     successors[i] = pipeline::Chain::create_successor(next, *partitions_[i]->chain, &error);
     if (!successors[i]) {
+      std::lock_guard<std::mutex> lock(swap_mutex_);
+      swap_building_ = false;
       outcome.error = "partition " + std::to_string(i) + ": " + error;
+      return outcome;
+    }
+  }
+  {
+    // From here on the swap happens; a cancel that came first wins.
+    std::lock_guard<std::mutex> lock(swap_mutex_);
+    swap_building_ = false;
+    if (!swap_cancelled_.empty()) {
+      outcome.error = swap_cancelled_;
       return outcome;
     }
   }

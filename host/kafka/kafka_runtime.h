@@ -54,6 +54,8 @@ class KafkaRuntime {
   // Thread-safe; see pipeline::GenerationSwapper::swap.
   virtual std::future<pipeline::SwapOutcome> swap(
       std::shared_ptr<const pipeline::Generation> next) = 0;
+  // Thread-safe; see pipeline::GenerationSwapper::cancel (for a swap).
+  virtual bool cancel_swap(const std::string& why) = 0;
   // Thread-safe: makes run() return as on a stop (drain, commit, close).
   virtual void request_stop() = 0;
   // Thread-safe: file sinks flush, close and open their paths again between

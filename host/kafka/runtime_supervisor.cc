@@ -29,6 +29,18 @@ std::future<pipeline::SwapOutcome> RuntimeSupervisor::swap(
   return runtime_->swap(std::move(next));
 }
 
+bool RuntimeSupervisor::cancel(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!next_) return runtime_->cancel_swap(why);
+  if (!restart_cancelled_) {
+    pipeline::SwapOutcome refused;
+    refused.error = why;
+    restarted_.set_value(std::move(refused));
+    restart_cancelled_ = true;
+  }
+  return true;
+}
+
 void RuntimeSupervisor::reopen_files() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (runtime_) runtime_->reopen_files();
@@ -51,6 +63,7 @@ int RuntimeSupervisor::run(const std::atomic<bool>& stop) {
     if (!next_) return status;
     pipeline::SwapOutcome outcome;
     bool running = false;
+    if (restart_cancelled_) next_ = current_;  // the refused restart: the old generation again
     if (stop.load()) {
       outcome.error = "the host is stopping";
     } else if (status != 0) {
@@ -59,7 +72,8 @@ int RuntimeSupervisor::run(const std::atomic<bool>& stop) {
       running = replace(&outcome);
     }
     next_.reset();
-    restarted_.set_value(std::move(outcome));
+    if (!restart_cancelled_) restarted_.set_value(std::move(outcome));
+    restart_cancelled_ = false;
     if (!running) return status != 0 ? status : stop.load() ? 0 : 1;
   }
 }

@@ -35,6 +35,7 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
       std::shared_ptr<const pipeline::Generation> next) override;
   std::future<pipeline::SwapOutcome> restart(
       std::shared_ptr<const pipeline::Generation> next) override;
+  bool cancel(const std::string& why) override;
   // Thread-safe; see KafkaRuntime::reopen_files.
   void reopen_files();
 
@@ -48,6 +49,9 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
   std::unique_ptr<KafkaRuntime> runtime_;
   std::shared_ptr<const pipeline::Generation> current_, next_;
   std::promise<pipeline::SwapOutcome> restarted_;
+  // The pending restart was given up: its future is answered, and the
+  // stopped runtime is replaced by one of the running generation.
+  bool restart_cancelled_ = false;
 };
 
 }  // namespace streams::kafka

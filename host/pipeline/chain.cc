@@ -98,7 +98,7 @@ class Chain::Reducer final : public WindowOps {
     if (key) window.key = bytes(*key);
     window.timestamp_ms = timestamp_ms;
     return chain_->with_input(held, [&] {
-      crash::in_flight().step = &chain_->labels_[step_];  // restored by with_input
+      crash::in_flight().set_step(&chain_->labels_[step_]);  // restored by with_input
       streams_call call = chain_->make_call(step_, &window);
       const int32_t status = function().result(instance(), bytes(acc), &window, &call);
       return chain_->finish_plugin(step_, status, call, window);
@@ -307,7 +307,7 @@ ChainResult Chain::finish() {
 ChainResult Chain::process(const streams_record& input, const streams_origin& origin,
                            uint64_t token, const Quarantine* quarantine) {
   crash::InFlight& in_flight = crash::in_flight();
-  in_flight.origin = &origin;
+  in_flight.set_origin(&origin);
   origin_ = &origin;
   token_ = token;
   input_ = &input;
@@ -316,16 +316,16 @@ ChainResult Chain::process(const streams_record& input, const streams_origin& or
   origin_ = nullptr;
   input_ = nullptr;
   quarantine_ = nullptr;
-  in_flight = {};
+  in_flight.set_origin(nullptr);
   return result_of(status);
 }
 
 int32_t Chain::run(uint32_t step, const streams_record& record) {
   crash::InFlight& in_flight = crash::in_flight();
-  const crash::StepLabel* outer = in_flight.step;
-  in_flight.step = &labels_[step];
+  const crash::StepLabel* outer = in_flight.current_step();
+  in_flight.set_step(&labels_[step]);
   const int32_t status = run_step(step, record);
-  in_flight.step = outer;
+  in_flight.set_step(outer);
   return status;
 }
 
@@ -439,16 +439,18 @@ int32_t Chain::with_input(const HeldInput& held, F&& body) {
   const uint64_t token = token_;
   const streams_record* input = input_;
   crash::InFlight& in_flight = crash::in_flight();
-  const crash::InFlight outer = in_flight;
+  const crash::StepLabel* outer_step = in_flight.current_step();
+  const streams_origin* outer_origin = in_flight.current_origin();
   origin_ = &held.origin;
   token_ = held.token;
   input_ = nullptr;
-  in_flight.origin = &held.origin;
+  in_flight.set_origin(&held.origin);
   const int32_t status = body();
   origin_ = origin;
   token_ = token;
   input_ = input;
-  in_flight = outer;
+  in_flight.set_step(outer_step);
+  in_flight.set_origin(outer_origin);
   return status;
 }
 

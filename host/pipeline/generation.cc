@@ -1,5 +1,8 @@
 #include "pipeline/generation.h"
 
+#include <cstring>
+
+#include "common/crash_guard.h"
 #include "common/log.h"
 #include "plugin/plugin_registry.h"
 
@@ -241,10 +244,19 @@ const config::StepDeployment& Generation::source_settings() const {
 
 void* create_instance(const StepBinding& step, const streams_function& fn,
                       const streams_host_api& api, std::string* why) {
+  // Marked as the step in flight: a crash or a stall in create names it.
+  const crash::StepLabel label{step.name.c_str(), step.plugin.c_str(), step.plugin_version.c_str()};
+  crash::InFlight& in_flight = crash::in_flight();
+  const crash::StepLabel* outer = in_flight.current_step();
+  in_flight.set_step(&label);
   char reason[512] = {0};
   void* instance =
       fn.create(&api, step.config_json.c_str(), step.config_json.size(), reason, sizeof reason);
-  if (!instance) *why = reason[0] ? reason : "create returned no instance";
+  in_flight.set_step(outer);
+  // The reason as far as its NUL, or the buffer's end if the plugin left none.
+  if (!instance)
+    *why = reason[0] ? std::string(reason, strnlen(reason, sizeof reason))
+                     : "create returned no instance";
   return instance;
 }
 

@@ -39,6 +39,11 @@ class GenerationSwapper {
   // with the reason the old generation runs on. Switch points are unknown
   // (the new consumer resumes from the committed offsets).
   virtual std::future<SwapOutcome> restart(std::shared_ptr<const Generation> next) = 0;
+  // Thread-safe. Gives up the swap or restart whose future is not ready yet
+  // (the caller stopped waiting): its future gets the refusal `why`, and the
+  // running generation runs on. False when it can no longer be given up
+  // (partitions are switching); its future is then ready soon.
+  virtual bool cancel(const std::string& why) = 0;
 };
 
 }  // namespace streams::pipeline

@@ -3,8 +3,11 @@
 #include <pthread.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <thread>
 
@@ -18,42 +21,77 @@ namespace {
 
 namespace asio = boost::asio;
 
-admin::Response serve(ReloadController& controller, const ControlOptions& o, admin::Health* health,
-                      const std::string& method, const std::string& target) {
-  const metrics::PipelineMetrics* metrics = o.metrics;
-  if (metrics && (target == "/metrics" || target == "/livez" || target == "/readyz")) {
-    if (method != "GET") return {405, "{\"error\": \"use GET " + target + "\"}"};
-    if (target == "/metrics") {
-      return {200, metrics::prometheus_text(*metrics), "text/plain; version=0.0.4"};
-    }
-    const admin::HealthAnswer a = target == "/livez" ? health->live() : health->ready();
-    return {a.ok ? 200u : 503u, a.body};
+// An io_context with its own named thread (shown in thread dumps).
+class Loop {
+ public:
+  explicit Loop(const char* name) : name_(name), work_(io_.get_executor()) {}
+  ~Loop() { stop(); }
+  asio::io_context& io() { return io_; }
+  void run() {
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), name_);
+      io_.run();
+    });
   }
-  if (target == "/status") {
-    if (method != "GET") return {405, R"({"error": "use GET /status"})"};
-    return {200, controller.status_json()};
+  void stop() {
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
   }
-  if (target == "/reload") {
-    if (method != "POST") return {405, R"({"error": "use POST /reload"})"};
-    const ReloadResult r = controller.reload("admin");
-    return {r.outcome == ReloadResult::Outcome::refused ? 409u : 200u, to_json(r)};
-  }
-  if (target == "/reopen") {
-    if (method != "POST") return {405, R"({"error": "use POST /reopen"})"};
-    if (o.reopen_files) o.reopen_files();
-    return {202, R"({"reopen": "requested"})"};
-  }
-  return {404, R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz or POST )"
-               R"(/reload, /reopen"})"};
+
+ private:
+  const char* name_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+};
+
+admin::Response reload_response(const ReloadResult& r) {
+  return {r.outcome == ReloadResult::Outcome::refused ? 409u : 200u, to_json(r)};
 }
+
+// Answers POST /reload once: with the reload's result, or, when the reload
+// has not finished a second after its own bound, with a refusal saying what
+// it is doing (the reload, once done, is refused too: it passed its bound).
+class PendingReload : public std::enable_shared_from_this<PendingReload> {
+ public:
+  PendingReload(ReloadController& controller, admin::Reply reply, asio::io_context& admin_io)
+      : controller_(controller), reply_(std::move(reply)), timer_(admin_io) {}
+
+  void start(asio::io_context& control_io) {
+    timer_.expires_after(controller_.timeout() + std::chrono::seconds(1));
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      const std::string doing = self->controller_.activity();
+      self->answer({409, R"({"outcome": "refused", "error": "the reload did not finish within )" +
+                             std::to_string(self->controller_.timeout().count()) + " ms" +
+                             (doing.empty() ? "" : "; " + doing) + "\"}"});
+    });
+    asio::post(control_io, [self = shared_from_this()] {
+      const ReloadResult r = self->controller_.reload("admin");
+      self->answer(reload_response(r));
+    });
+  }
+
+ private:
+  void answer(admin::Response r) {
+    if (answered_.exchange(true)) return;
+    timer_.cancel();
+    reply_(std::move(r));
+  }
+
+  ReloadController& controller_;
+  admin::Reply reply_;
+  asio::steady_timer timer_;
+  std::atomic<bool> answered_{false};
+};
 
 class Control final : public ControlPlane {
  public:
   explicit Control(ReloadController& controller)
-      : controller_(controller), signals_(io_, SIGHUP), work_(io_.get_executor()) {}
+      : controller_(controller), signals_(control_.io(), SIGHUP) {}
   ~Control() override {
-    io_.stop();
-    if (thread_.joinable()) thread_.join();
+    admin_loop_.stop();
+    control_.stop();
   }
 
   bool start(const ControlOptions& o, std::string* error) {
@@ -61,43 +99,75 @@ class Control final : public ControlPlane {
     options_ = o;
     if (o.metrics) {
       health_ = std::make_unique<admin::Health>(*o.metrics, o.health);
-      exporter_ = metrics::start_exporter(io_, o.exporter, *o.metrics, error);
+      exporter_ = metrics::start_exporter(control_.io(), o.exporter, *o.metrics, error);
       if (!exporter_ && !error->empty()) return false;
     }
-    if (!o.admin_address.empty()) {
-      if (o.admin_token.empty() && !admin::is_loopback(o.admin_address)) {
-        *error = "the admin endpoint on " + o.admin_address +
-                 " is reachable from other machines: give it a token (--admin-token-file or "
-                 "STREAMS_ADMIN_TOKEN), or bind it to 127.0.0.1";
-        return false;
-      }
-      admin_ = admin::AdminServer::start(
-          io_, o.admin_address, o.admin_port, o.admin_token,
-          [this](const std::string& method, const std::string& target) {
-            return serve(controller_, options_, health_.get(), method, target);
-          },
-          error);
-      if (!admin_) return false;
-      log::info("admin endpoint on http://" + o.admin_address + ":" +
-                std::to_string(admin_->port()) +
-                (o.admin_token.empty() ? "" : " (token required)") +
-                " (GET /status, /metrics, /livez, /readyz; POST /reload, /reopen)");
-    }
+    if (!o.admin_address.empty() && !start_admin(o, error)) return false;
     if (!o.watch.empty()) {
       watcher_ = FileWatcher::start(
-          io_, o.watch, std::chrono::milliseconds(o.quiet_ms),
+          control_.io(), o.watch, std::chrono::milliseconds(o.quiet_ms),
           [this](const std::string& names) { controller_.reload("file change: " + names); }, error);
       if (!watcher_) return false;
     }
     on_sighup();
-    thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "streams-control");  // named in thread dumps
-      io_.run();
-    });
+    control_.run();
+    admin_loop_.run();
     return true;
   }
 
  private:
+  bool start_admin(const ControlOptions& o, std::string* error) {
+    if (o.admin_token.empty() && !admin::is_loopback(o.admin_address)) {
+      *error = "the admin endpoint on " + o.admin_address +
+               " is reachable from other machines: give it a token (--admin-token-file or "
+               "STREAMS_ADMIN_TOKEN), or bind it to 127.0.0.1";
+      return false;
+    }
+    admin_ = admin::AdminServer::start(
+        admin_loop_.io(), o.admin_address, o.admin_port, o.admin_token,
+        [this](const std::string& method, const std::string& target, admin::Reply reply) {
+          serve(method, target, std::move(reply));
+        },
+        error);
+    if (!admin_) return false;
+    log::info("admin endpoint on http://" + o.admin_address + ":" + std::to_string(admin_->port()) +
+              (o.admin_token.empty() ? "" : " (token required)") +
+              " (GET /status, /metrics, /livez, /readyz; POST /reload, /reopen)");
+    return true;
+  }
+
+  // On the admin thread. Everything but POST /reload answers from what the
+  // other threads publish (counters, health, status) without waiting on them.
+  void serve(const std::string& method, const std::string& target, admin::Reply reply) {
+    const metrics::PipelineMetrics* metrics = options_.metrics;
+    if (metrics && (target == "/metrics" || target == "/livez" || target == "/readyz")) {
+      if (method != "GET") return reply({405, "{\"error\": \"use GET " + target + "\"}"});
+      if (target == "/metrics") {
+        return reply({200, metrics::prometheus_text(*metrics), "text/plain; version=0.0.4"});
+      }
+      const admin::HealthAnswer a = target == "/livez" ? health_->live() : health_->ready();
+      return reply({a.ok ? 200u : 503u, a.body});
+    }
+    if (target == "/status") {
+      if (method != "GET") return reply({405, R"({"error": "use GET /status"})"});
+      return reply({200, controller_.status_json()});
+    }
+    if (target == "/reload") {
+      if (method != "POST") return reply({405, R"({"error": "use POST /reload"})"});
+      std::make_shared<PendingReload>(controller_, std::move(reply), admin_loop_.io())
+          ->start(control_.io());
+      return;
+    }
+    if (target == "/reopen") {
+      if (method != "POST") return reply({405, R"({"error": "use POST /reopen"})"});
+      if (options_.reopen_files) options_.reopen_files();
+      return reply({202, R"({"reopen": "requested"})"});
+    }
+    reply({404,
+           R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz or POST )"
+           R"(/reload, /reopen"})"});
+  }
+
   void on_sighup() {
     signals_.async_wait([this](boost::system::error_code ec, int) {
       if (ec) return;
@@ -109,14 +179,15 @@ class Control final : public ControlPlane {
 
   ReloadController& controller_;
   ControlOptions options_;
-  asio::io_context io_;
+  // The admin loop outlives the control loop: a reload posted to the control
+  // loop holds a timer of the admin loop.
+  Loop admin_loop_{"streams-admin"};
+  Loop control_{"streams-control"};
   asio::signal_set signals_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::unique_ptr<admin::Health> health_;
   std::unique_ptr<metrics::Exporter> exporter_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<FileWatcher> watcher_;
-  std::thread thread_;
 };
 
 }  // namespace

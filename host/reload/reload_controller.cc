@@ -76,19 +76,55 @@ std::string to_json(const ReloadResult& result) { return result_json(result).dum
 ReloadController::ReloadController(std::shared_ptr<const pipeline::Generation> running,
                                    std::unique_ptr<plugin::PluginRegistry> registry, Loader load,
                                    pipeline::GenerationSwapper& swapper,
-                                   metrics::PipelineMetrics* metrics)
+                                   metrics::PipelineMetrics* metrics,
+                                   std::chrono::milliseconds timeout)
     : registry_(std::move(registry)),
       load_(std::move(load)),
       swapper_(swapper),
       metrics_(metrics),
+      timeout_(timeout),
       running_(std::move(running)),
       running_since_ms_(wall_ms()) {
   if (metrics_) metrics_->generation.set(generation_);
 }
 
+void ReloadController::set_phase(const char* phase) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  phase_ = phase;
+  reload_thread_ = phase ? &crash::in_flight() : nullptr;
+}
+
+std::string ReloadController::activity() const {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  if (!phase_) return "";
+  std::string where = std::string(phase_) == "waiting for the processing thread"
+                          ? crash::describe_processing()
+                          : crash::describe(reload_thread_);
+  return where.empty() ? phase_ : std::string(phase_) + ": it is " + where;
+}
+
+pipeline::SwapOutcome ReloadController::wait(std::future<pipeline::SwapOutcome> swap,
+                                             std::chrono::steady_clock::time_point deadline) {
+  if (swap.wait_until(deadline) != std::future_status::ready) {
+    const std::string where = crash::describe_processing();
+    const std::string why = "the processing thread did not switch within " +
+                            std::to_string(timeout_.count()) + " ms" +
+                            (where.empty() ? "" : "; it is " + where);
+    if (swapper_.cancel(why)) return swap.get();
+  }
+  try {
+    return swap.get();
+  } catch (const std::exception& e) {  // a broken promise: the runtime went away
+    pipeline::SwapOutcome failed;
+    failed.error = std::string("the runtime did not answer: ") + e.what();
+    return failed;
+  }
+}
+
 ReloadResult ReloadController::reload(const std::string& trigger) {
   std::lock_guard<std::mutex> serial(reload_mutex_);
   ReloadResult r = attempt(trigger);
+  set_phase(nullptr);
   r.finished_ms = wall_ms();
   switch (r.outcome) {
     case ReloadResult::Outcome::applied:
@@ -127,10 +163,17 @@ ReloadResult ReloadController::attempt(const std::string& trigger) {
     running = running_;
     r.generation = generation_;
   }
+  const auto started = std::chrono::steady_clock::now();
+  set_phase("reading the files and creating step instances");
   config::Diagnostics diag;
   auto next = load_(*registry_, diag);
   if (!next) {
     r.error = joined(diag.errors());
+    return r;
+  }
+  if (std::chrono::steady_clock::now() > started + timeout_) {
+    r.error = "reading the files and creating step instances took longer than " +
+              std::to_string(timeout_.count()) + " ms";
     return r;
   }
   const pipeline::GenerationDiff diff = pipeline::diff_generations(*running, *next);
@@ -141,11 +184,12 @@ ReloadResult ReloadController::attempt(const std::string& trigger) {
     r.outcome = ReloadResult::Outcome::unchanged;
     return r;
   }
-  try {
-    r.swap = (r.restarted.empty() ? swapper_.swap(next) : swapper_.restart(next)).get();
-  } catch (const std::exception& e) {  // a broken promise: the runtime went away
-    r.swap.error = std::string("the runtime did not answer: ") + e.what();
+  set_phase("waiting for the processing thread");
+  auto deadline = started + timeout_;
+  if (!r.restarted.empty()) {
+    deadline += 2 * std::chrono::milliseconds(running->source_deployment().drain_timeout_ms);
   }
+  r.swap = wait(r.restarted.empty() ? swapper_.swap(next) : swapper_.restart(next), deadline);
   if (!r.swap.ok) {
     r.error = r.swap.error;
     return r;

@@ -10,16 +10,25 @@
 // source or the sinks is applied by restarting the consumer (it drains,
 // commits and rejoins its group); any other keeps it in its group.
 //
-// Thread: reload() calls are serialised; status_json() from any thread.
+// A reload is bounded: one that has not switched within `timeout` (a plugin
+// stuck in `create` or `process`) is refused, naming where the thread it
+// waits on is, and never applied later (the data plane's part is cancelled).
+// A consumer restart may take twice the drain_timeout_ms more.
+//
+// Thread: reload() calls are serialised; status_json() and activity() from
+// any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/crash_guard.h"
 #include "config/diagnostics.h"
 #include "metrics/metrics.h"
 #include "pipeline/generation_swap.h"
@@ -58,7 +67,8 @@ class ReloadController {
   ReloadController(std::shared_ptr<const pipeline::Generation> running,
                    std::unique_ptr<plugin::PluginRegistry> registry, Loader load,
                    pipeline::GenerationSwapper& swapper,
-                   metrics::PipelineMetrics* metrics = nullptr);
+                   metrics::PipelineMetrics* metrics = nullptr,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   // Blocks until the outcome is known (for an applied one: every partition
   // switched). Logs it.
@@ -66,15 +76,29 @@ class ReloadController {
   // The running generation (number, steps with plugin versions), the
   // reload counts and the last reload, as a JSON object.
   std::string status_json() const;
+  // What the reload under way is doing ("creating step instances: in step
+  // 'x' (plugin p 1.0)", "waiting for the processing thread: ..."); "" when
+  // none runs. For a caller that stopped waiting for it.
+  std::string activity() const;
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
   ReloadResult attempt(const std::string& trigger);
+  // Waits for `swap` until `deadline`, then gives it up (as `why`).
+  pipeline::SwapOutcome wait(std::future<pipeline::SwapOutcome> swap,
+                             std::chrono::steady_clock::time_point deadline);
+  void set_phase(const char* phase);
 
   std::mutex reload_mutex_;  // one reload at a time
   std::unique_ptr<plugin::PluginRegistry> registry_;
   Loader load_;
   pipeline::GenerationSwapper& swapper_;
   metrics::PipelineMetrics* metrics_;
+  std::chrono::milliseconds timeout_;
+  // The reload under way: its phase, and the InFlight of its thread (plugin
+  // create calls are marked there), under state_mutex_.
+  const char* phase_ = nullptr;
+  const crash::InFlight* reload_thread_ = nullptr;
 
   mutable std::mutex state_mutex_;  // guards what status_json() reads
   std::shared_ptr<const pipeline::Generation> running_;

@@ -55,17 +55,20 @@ def KafkaConsumer(*topics, **kwargs):  # noqa: N802
                       "a consumer's connection")
 
 
-def deployment(source="in", sink="out", source_extra=""):
+def deployment(source="in", sink="out", source_extra="", params=""):
     """A one-segment deployment config on $BOOTSTRAP_SERVERS that reads from
-    the beginning; `source_extra` is YAML added under the source step."""
+    the beginning; `source_extra` is YAML added under the source step, and
+    `params` ("key: value, ...") librdkafka settings added to its
+    override_params."""
     extra = "".join(f"\n          {line}" for line in source_extra.splitlines())
+    params = f", {params}" if params else ""
     return f"""pipeline:
   segments:
     - steps_config:
         {source}:
           bootstrap_servers: ["${{envvar:BOOTSTRAP_SERVERS}}"]
           auto_offset_reset: earliest
-          override_params: {{session.timeout.ms: "6000"}}{extra}
+          override_params: {{session.timeout.ms: "6000"{params}}}{extra}
         {sink}: {{bootstrap_servers: ["${{envvar:BOOTSTRAP_SERVERS}}"]}}
 """
 

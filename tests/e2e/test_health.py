@@ -67,7 +67,9 @@ def main():
         status, body = probe(port, "/readyz")
         assert status == 503 and "processing loop" in body["reason"], body
         log = env.log(host)
-        assert "liveness_timeout_ms 1000); threads:" in log and "thread " in log, log
+        assert ("liveness_timeout_ms 1000); it is in step 'block' (plugin testkit 2.3.4) at "
+                "hl-in[0]@") in log, log
+        assert "; threads:" in log and "thread " in log, log
         stalled_at = os.stat(touched).st_mtime
         h.wait_for(lambda: probe(port, "/livez")[0] == 503 and os.stat(touched).st_mtime ==
                    stalled_at and (time.time() - stalled_at) > 1.5, 30,

@@ -50,9 +50,8 @@ def two_hosts(env, bootstrap, override_params):
     already flowing); returns both once b owns partitions and both output.
     `override_params`: librdkafka settings added to the source's."""
     pipeline = env.write("p.yaml", PIPELINE)
-    config = env.write("d.yaml", h.deployment(source_extra=(
-        "commit_interval_ms: 200\n"
-        f"override_params: {{session.timeout.ms: \"6000\", {override_params}}}")))
+    config = env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 200",
+                                              params=override_params))
 
     def start(name):
         return env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,

@@ -123,6 +123,29 @@ class BlockWhileFile {
   std::string path_;
 };
 
+// Blocks in create, for reload tests: while the file named by config
+// {"path": P} exists, the constructor waits; then passes values on.
+class BlockCreate {
+ public:
+  explicit BlockCreate(const streams::InitContext& ctx) : wait_(ctx) {}
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    return out.emit_value(in.value());
+  }
+
+ private:
+  struct WaitWhileFile {
+    explicit WaitWhileFile(const streams::InitContext& ctx) {
+      const std::string c(ctx.config_json());
+      const size_t at = c.find("\"path\":\"");
+      if (at == std::string::npos) throw std::invalid_argument("config needs a path");
+      const std::string path = c.substr(at + 8, c.find('"', at + 8) - at - 8);
+      while (::access(path.c_str(), F_OK) == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  } wait_;
+};
+
 // A slow map, for tests that need a backlog: sleeps config {"us": N}
 // microseconds per record, then passes the value on.
 class Sleepy {
@@ -286,4 +309,5 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::map<PrefixKey>("prefix_key"), streams::aggregate<Count>("count"),
                streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"),
                streams::map<Numbered>("numbered"), streams::map<BlockWhileFile>("block_while_file"),
-               streams::map<Sleepy>("sleepy"), streams::map<Crash>("crash"))
+               streams::map<Sleepy>("sleepy"), streams::map<Crash>("crash"),
+               streams::map<BlockCreate>("block_create"))

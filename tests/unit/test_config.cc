@@ -125,8 +125,8 @@ BOOST_AUTO_TEST_CASE(alias_bombs_and_huge_files_are_refused) {
       "  - {kind: sink, name: out, stream_name: o}\n");
   BOOST_TEST(contains(errors, "the document expands to more than 100000 nodes"), errors);
 
-  BOOST_TEST(contains(pipeline_errors(std::string(3000, '[') + std::string(3000, ']')),
-                      "invalid YAML"));
+  BOOST_TEST(
+      contains(pipeline_errors(std::string(3000, '[') + std::string(3000, ']')), "invalid YAML"));
   BOOST_TEST(contains(pipeline_errors("# " + std::string(2 << 20, 'x') + "\n"),
                       "file is larger than 1048576 bytes"));
 }

@@ -22,7 +22,9 @@ void record_crash(int fd, int sig, const char* topic, int32_t partition, int64_t
                   const char* step) {
   const streams_origin origin{sizeof(streams_origin), topic, partition, offset};
   const crash::StepLabel label{step, "testkit", "2.3.4"};
-  const crash::InFlight f{&label, &origin};
+  crash::InFlight f;
+  f.set_step(&label);
+  f.set_origin(&origin);
   char line[512];
   const size_t n = crash::journal_line(sig, f, 1700000000000, line, sizeof line);
   BOOST_REQUIRE(n > 0);
@@ -67,7 +69,7 @@ BOOST_AUTO_TEST_CASE(crashes_count_per_input_and_quarantine_at_the_limit) {
 
 BOOST_AUTO_TEST_CASE(outside_a_record_nothing_is_journaled_and_junk_is_ignored) {
   char line[64];
-  BOOST_TEST(crash::journal_line(SIGSEGV, crash::InFlight{}, 0, line, sizeof line) == 0u);
+  BOOST_TEST(crash::journal_line(SIGSEGV, crash::InFlight(), 0, line, sizeof line) == 0u);
   const auto crashes = CrashJournal::parse(
       "garbage\ncrash\t1\tSIGSEGV\tin\tx\t3\ts\tp\tv\ncrash\t1\tSIGSEGV\tin\t0\t3\ts\tp\tv\n");
   BOOST_REQUIRE_EQUAL(crashes.size(), 1u);

@@ -180,11 +180,21 @@ struct FakeSwapper : pipeline::GenerationSwapper {
     return reply();
   }
   std::future<pipeline::SwapOutcome> reply() {
-    std::promise<pipeline::SwapOutcome> p;
-    p.set_value(answer);
-    return p.get_future();
+    pending = std::promise<pipeline::SwapOutcome>();
+    if (!hang) pending.set_value(answer);
+    return pending.get_future();
+  }
+  bool cancel(const std::string& why) override {
+    cancelled.push_back(why);
+    pipeline::SwapOutcome refused;
+    refused.error = why;
+    pending.set_value(refused);
+    return true;
   }
   pipeline::SwapOutcome answer{true, "", {{0, 42}}, 1700000000000, 5};
+  bool hang = false;  // the processing thread never takes the swap
+  std::promise<pipeline::SwapOutcome> pending;
+  std::vector<std::string> cancelled;
   std::vector<std::shared_ptr<const pipeline::Generation>> swapped, restarted;
 };
 
@@ -204,7 +214,8 @@ struct Controller {
     BOOST_REQUIRE_MESSAGE(first, all_errors(diag));
     controller = std::make_unique<reload::ReloadController>(
         first, std::move(registry),
-        [this](plugin::PluginRegistry& r, config::Diagnostics& d) { return load(r, d); }, swapper);
+        [this](plugin::PluginRegistry& r, config::Diagnostics& d) { return load(r, d); }, swapper,
+        nullptr, std::chrono::milliseconds(200));
   }
   std::shared_ptr<const pipeline::Generation> load(plugin::PluginRegistry& r,
                                                    config::Diagnostics& diag) {
@@ -269,4 +280,18 @@ BOOST_AUTO_TEST_CASE(a_changed_sink_restarts_the_consumer) {
   BOOST_TEST(r.restarted == "sink 'out' changed");
   BOOST_TEST(c.swapper.swapped.empty());
   BOOST_TEST(c.swapper.restarted.size() == 1u);
+}
+
+// A processing thread that never takes the swap (stuck in a plugin): the
+// reload is refused at its bound, the swap given up, the generation kept.
+BOOST_AUTO_TEST_CASE(a_swap_not_taken_within_the_bound_is_refused_and_cancelled) {
+  Controller c;
+  c.swapper.hang = true;
+  c.steps = "  - {kind: map, name: num, plugin: testkit, function: upper}\n";
+  const auto r = c.controller->reload("test");
+  BOOST_TEST((r.outcome == Outcome::refused));
+  BOOST_TEST(r.error == "the processing thread did not switch within 200 ms", r.error);
+  BOOST_REQUIRE(c.swapper.cancelled.size() == 1u);
+  BOOST_TEST(r.generation == 1u);
+  BOOST_TEST(c.controller->activity().empty());
 }
