@@ -77,6 +77,12 @@ HealthAnswer Health::ready() {
   const metrics::RuntimeMetrics& r = metrics_.runtime();
   if (r.loop_ms.value() == 0) return answer("starting");
   if (r.assigned_partitions.value() == 0) return answer("no partitions assigned");
+  const auto wait = static_cast<int64_t>(r.delivery_wait_ms.value());
+  if (wait > options_.readiness_commit_age_ms) {
+    return answer("a sink or the dead-letter queue has had outputs without a delivery report for " +
+                  std::to_string(wait) + " ms (readiness_commit_age_ms " +
+                  std::to_string(options_.readiness_commit_age_ms) + ")");
+  }
   const uint64_t checked = r.commit_checked_ms.value();
   const int64_t age = wall_ms() - static_cast<int64_t>(checked);
   if (checked == 0 || age > options_.readiness_commit_age_ms) {

@@ -249,6 +249,8 @@ ReplayPlan plan_replay(const HeaderList& headers, const ReplayOptions& options) 
   const std::string* record = find(headers, hdr::kRecord);
   if (!topic || !kind) {
     plan.skipped = "without error headers";
+  } else if (find(headers, hdr::kValueOmitted)) {
+    plan.skipped = "sent without their key, value and headers (too large for the DLQ)";
   } else if (!listed(options.kinds, kind)) {
     plan.skipped = "of other kinds";
   } else if (!listed(options.steps, find(headers, hdr::kStep))) {

@@ -30,6 +30,7 @@ using Clock = std::chrono::steady_clock;
 using pipeline::OffsetTracker;
 
 constexpr int kBatch = 1024;
+constexpr int64_t kDeliveryWaitWarnMs = 10000;
 
 struct PartitionState {
   int32_t partition = 0;
@@ -98,7 +99,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
     m_.produced.add();
     if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
   }
-  void on_delivered(uint64_t token, const char* error) override;
+  void on_delivered(KafkaSink& sink, uint64_t token, const char* error) override;
   void on_rejected(KafkaSink& sink, uint64_t token, const streams_record& output,
                    const char* reason) override;
   void on_client_error(int err, const char* reason) override { on_error(err, reason); }
@@ -138,6 +139,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   // resumes drained partitions and publishes the gauges.
   void tick();
   void publish_gauges();
+  void warn_delivery_wait(const KafkaSink& sink, int64_t wait_ms);
   // Marks the loop as turning (liveness) and touches the healthcheck file.
   void heartbeat();
   // Why partition `p` cannot take another input now (null: it can), with
@@ -215,6 +217,7 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   std::vector<pipeline::FileSink*> file_sinks_;  // of sinks_, to reopen
   bool running_ = true;                          // false once run() returned; under swap_mutex_
   log::RateLimitedLog client_log_{5};
+  Clock::time_point last_wait_warning_{};
   log::RateLimitedLog pause_log_{1};
 };
 
@@ -650,15 +653,34 @@ void Runtime::publish_gauges() {
     inputs += trackers_[p->tracker_id]->in_flight();
     bytes += trackers_[p->tracker_id]->in_flight_bytes();
   }
-  for (const KafkaSink* sink : kafka_sinks_)
+  const int64_t now = pipeline::Chain::now_ms();
+  const KafkaSink* waiting = nullptr;
+  int64_t wait_ms = 0;
+  for (const KafkaSink* sink : kafka_sinks_) {
     unacknowledged += static_cast<uint64_t>(sink->pending());
+    if (sink->waiting_ms(now) > wait_ms) {
+      wait_ms = sink->waiting_ms(now);
+      waiting = sink;
+    }
+  }
+  m_.delivery_wait_ms.set(static_cast<uint64_t>(wait_ms));
+  if (waiting && wait_ms >= kDeliveryWaitWarnMs) warn_delivery_wait(*waiting, wait_ms);
   m_.assigned_partitions.set(assigned);
   m_.paused_partitions.set(paused_);
   m_.in_flight.set(inputs);
   m_.in_flight_bytes.set(bytes);
   m_.unacknowledged.set(unacknowledged);
-  m_.dead_letters.set(dead_letters_ ? dead_letters_->sent() : 0);
   m_.skipped.set(no_dlq_ ? no_dlq_->skipped() : 0);
+}
+
+// Once every kDeliveryWaitWarnMs while it lasts.
+void Runtime::warn_delivery_wait(const KafkaSink& sink, int64_t wait_ms) {
+  const auto now = Clock::now();
+  if (now - last_wait_warning_ < std::chrono::milliseconds(kDeliveryWaitWarnMs)) return;
+  last_wait_warning_ = now;
+  log::warn(std::string(&sink == dlq_.get() ? "dead-letter queue " : "sink ") + sink.topic() +
+            ": " + std::to_string(sink.pending()) + " output(s) without a delivery report for " +
+            std::to_string(wait_ms / 1000) + " s (brokers down?); their inputs stay uncommitted");
 }
 
 void Runtime::tick() {
@@ -685,7 +707,7 @@ void Runtime::consumer_error(const rd_kafka_message_t* msg) {
   }
 }
 
-void Runtime::on_delivered(uint64_t token, const char* error) {
+void Runtime::on_delivered(KafkaSink& sink, uint64_t token, const char* error) {
   OffsetTracker* t = tracker(token);
   if (error) {
     // The sink cannot deliver (no time limit is the default, so this is an
@@ -695,6 +717,7 @@ void Runtime::on_delivered(uint64_t token, const char* error) {
     return;
   }
   m_.delivered.add();
+  if (&sink == dlq_.get()) m_.dead_letters.add();
   if (t) t->release(static_cast<uint32_t>(token));
 }
 
@@ -707,9 +730,15 @@ void Runtime::on_rejected(KafkaSink& sink, uint64_t token, const streams_record&
     if (b.sink == &sink) owner = &b;
   }
   OffsetTracker* t = tracker(token);
+  if (owner && !owner->step && t && dead_letters_ &&
+      dead_letters_->send_envelope(output, token, reason)) {
+    t->release(static_cast<uint32_t>(token));  // held again by the envelope
+    return;
+  }
   if (!owner || !owner->step || !t) {
-    fail(std::string("the dead-letter queue refused a record: ") + reason +
-         "; the pipeline stops so that it is not lost");
+    fail(std::string("the dead-letter queue refused a record even without its key, value and "
+                     "headers: ") +
+         reason + "; the pipeline stops so that it is not lost");
     return;
   }
   const auto slot = static_cast<uint32_t>(token);

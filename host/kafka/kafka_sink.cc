@@ -86,10 +86,11 @@ KafkaSink::~KafkaSink() {
 
 void KafkaSink::on_report(const rd_kafka_message_t& msg) {
   pending_bytes_ -= msg.len + msg.key_len;
+  progress_ms_ = pipeline::Chain::now_ms();
   const auto token = reinterpret_cast<uintptr_t>(msg._private);
-  if (!msg.err) return listener_.on_delivered(token, nullptr);
+  if (!msg.err) return listener_.on_delivered(*this, token, nullptr);
   const std::string error = topic_ + ": " + rd_kafka_err2str(msg.err);
-  if (!refused_for_good(msg.err)) return listener_.on_delivered(token, error.c_str());
+  if (!refused_for_good(msg.err)) return listener_.on_delivered(*this, token, error.c_str());
   streams_record out{};
   out.struct_size = sizeof(out);
   out.key = {static_cast<const uint8_t*>(msg.key), msg.key_len};
@@ -116,6 +117,7 @@ pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t to
                                        std::string* reason) {
   std::chrono::steady_clock::time_point blocked_since{};
   bool warned = false;
+  if (pending() == 0) progress_ms_ = pipeline::Chain::now_ms();
   for (;;) {
     rd_kafka_headers_t* headers = copy_headers(record);
     rd_kafka_resp_err_t err = rd_kafka_producev(

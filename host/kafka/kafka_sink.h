@@ -32,9 +32,9 @@ class DeliveryListener {
   virtual ~DeliveryListener() = default;
   // The producer accepted the output tagged `token`.
   virtual void on_produced(uint64_t token) = 0;
-  // The broker acknowledged (error null) or the output could not be
+  // `sink`'s broker acknowledged (error null) or the output could not be
   // delivered (error: "TOPIC: reason"; the sink is not usable as it is).
-  virtual void on_delivered(uint64_t token, const char* error) = 0;
+  virtual void on_delivered(KafkaSink& sink, uint64_t token, const char* error) = 0;
   // The broker refused this one output for good (too large, invalid): a
   // record error. `output` and `reason` are valid during the call only.
   virtual void on_rejected(KafkaSink& sink, uint64_t token, const streams_record& output,
@@ -63,6 +63,9 @@ class KafkaSink final : public pipeline::OutputSink {
   // Outputs not yet acknowledged, and their bytes of key and value.
   int pending() const;
   uint64_t pending_bytes() const { return pending_bytes_; }
+  // How long outputs have waited without any delivery report (ms; 0 when
+  // none is pending): a sink or DLQ that cannot deliver shows here.
+  int64_t waiting_ms(int64_t now_ms) const { return pending() > 0 ? now_ms - progress_ms_ : 0; }
   const std::string& topic() const { return topic_; }
   // `stop` (owned by the caller, outliving the sink) ends waits for room.
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
@@ -80,6 +83,7 @@ class KafkaSink final : public pipeline::OutputSink {
   DeliveryListener& listener_;
   const std::atomic<bool>* stop_ = nullptr;
   uint64_t pending_bytes_ = 0;
+  int64_t progress_ms_ = 0;  // steady clock: the last report, or the first output after none
   std::vector<streams_header> headers_;  // a refused output's, reused
 };
 

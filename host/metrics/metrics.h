@@ -98,6 +98,9 @@ struct RuntimeMetrics {
   Counter in_flight;  // inputs not yet committable, all partitions
   Counter in_flight_bytes;
   Counter unacknowledged;  // outputs waiting for their delivery report
+  // The longest a Kafka sink or the DLQ has had outputs pending without
+  // any delivery report (ms; 0: none pending): a sink or DLQ outage.
+  Counter delivery_wait_ms;
   // Health: the steady clock (ms) at the processing loop's last turn (0:
   // not running), and the wall clock of the last commit cycle that went
   // through (sinks flushed; offsets sent, or none new to send).

@@ -108,6 +108,9 @@ const RuntimeRow kRuntime[] = {
      &RuntimeMetrics::in_flight_bytes, 1},
     {"unacknowledged_outputs", "Outputs waiting for their delivery report", false,
      &RuntimeMetrics::unacknowledged, 1},
+    {"delivery_wait_seconds",
+     "Longest a Kafka sink or the DLQ has had outputs pending without a delivery report", false,
+     &RuntimeMetrics::delivery_wait_ms, 0.001},
 };
 
 }  // namespace

@@ -60,13 +60,16 @@ bool DeadLetters::on_record_error(const RecordError& e) {
       }
       return true;
     }
-    case WriteResult::rejected:
+    case WriteResult::rejected: {
+      const std::string why = reason_;
+      if (send_envelope(out, e.token, why)) return true;  // counted there
       log_record_error(log::Level::error,
                        "the dead-letter queue " + name_ + " refused the failed record " +
-                           origin_text(*e.origin) + ": " + reason_ +
-                           "; the pipeline stops so that it is not lost",
+                           origin_text(*e.origin) + " even without its key, value and headers: " +
+                           reason_ + "; the pipeline stops so that it is not lost",
                        e);
       return false;
+    }
     case WriteResult::stop:
       break;
   }
@@ -76,6 +79,46 @@ bool DeadLetters::on_record_error(const RecordError& e) {
                        "; the pipeline stops so that it is not lost",
                    e);
   return false;
+}
+
+bool DeadLetters::send_envelope(const streams_record& refused, uint64_t token,
+                                std::string_view reason) {
+  std::vector<streams_header> kept;
+  size_t own = 0;
+  for (size_t i = 0; i < refused.header_count; ++i) {
+    const streams_header& h = refused.headers[i];
+    const std::string_view name(reinterpret_cast<const char*>(h.name.data), h.name.size);
+    if (name == dlq_header::kValueOmitted) return false;  // the envelope already
+    if (name.substr(0, dlq_header::kPrefix.size()) == dlq_header::kPrefix) {
+      kept.push_back(h);
+    } else {
+      ++own;
+    }
+  }
+  // Views into `sizes` are taken once it is complete.
+  std::string sizes = std::to_string(refused.value.size);
+  const size_t value_end = sizes.size();
+  sizes += std::to_string(refused.key.size);
+  const size_t key_end = sizes.size();
+  sizes += std::to_string(own);
+  const std::string because(reason);
+  const std::string_view s(sizes);
+  headers_ = std::move(kept);
+  add(dlq_header::kValueOmitted, s.substr(0, value_end));
+  add(dlq_header::kKeyOmitted, s.substr(value_end, key_end - value_end));
+  add(dlq_header::kHeadersOmitted, s.substr(key_end));
+  add(dlq_header::kOmittedBecause, because);
+  streams_record envelope{};
+  envelope.struct_size = sizeof(envelope);
+  envelope.timestamp_ms = refused.timestamp_ms;
+  envelope.headers = headers_.data();
+  envelope.header_count = headers_.size();
+  if (queue_.write(envelope, token, &reason_) != WriteResult::ok) return false;
+  ++sent_;
+  log::warn("the dead-letter queue " + name_ + " refused a failed record (" + because +
+            "); sent its error headers without its key, value and " + std::to_string(own) +
+            " header(s)");
+  return true;
 }
 
 }  // namespace streams::pipeline

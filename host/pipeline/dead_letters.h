@@ -6,8 +6,11 @@
 // after the chain ran is written as that output, with its input's origin.
 //
 // The DLQ write is tagged with the failed input's token, so the input stays
-// uncommitted until the DLQ record is delivered. A DLQ that refuses a
-// record stops the pipeline: a failed record is never dropped.
+// uncommitted until the DLQ record is delivered. A record the DLQ refuses
+// (larger than its message.max.bytes) is sent again as an envelope without
+// its key, value and own headers (dlq_header::kValueOmitted and the others
+// say what was left out); only when that is refused too does the pipeline
+// stop: a failed record is never dropped.
 //
 // Thread: the processing thread that runs the chains.
 #pragma once
@@ -37,6 +40,13 @@ inline constexpr const char* kOffset = "streams.error.offset";
 inline constexpr const char* kTime = "streams.error.time_ms";  // wall clock, ms since the epoch
 // "input", "derived" (a batch or window output) or "output" (a sink's)
 inline constexpr const char* kRecord = "streams.error.record";
+// A record the DLQ refused whole (too large) is sent as its error headers
+// alone; these say what was left out: the value's and key's sizes in
+// bytes, the number of the record's own headers, and why.
+inline constexpr const char* kValueOmitted = "streams.error.value_omitted";
+inline constexpr const char* kKeyOmitted = "streams.error.key_omitted";
+inline constexpr const char* kHeadersOmitted = "streams.error.headers_omitted";
+inline constexpr const char* kOmittedBecause = "streams.error.omitted_because";
 }  // namespace dlq_header
 
 class DeadLetters final : public ErrorHandler {
@@ -45,6 +55,11 @@ class DeadLetters final : public ErrorHandler {
   DeadLetters(OutputSink& queue, std::string name) : queue_(queue), name_(std::move(name)) {}
   bool on_record_error(const RecordError& e) override;
   uint64_t sent() const { return sent_; }
+
+  // Sends `refused` (a DLQ record the queue refused: `reason`) again as its
+  // error headers alone, tagged `token`. False if it was the envelope
+  // already, or the queue refuses that too (logged).
+  bool send_envelope(const streams_record& refused, uint64_t token, std::string_view reason);
 
  private:
   void add(const char* name, std::string_view value);

@@ -27,6 +27,11 @@ class FakeSink : public pipeline::OutputSink {
     for (size_t i = 0; i < r.header_count; ++i) {
       w.headers.emplace_back(to_string(r.headers[i].name), to_string(r.headers[i].value));
     }
+    const bool too_large = r.key.size + r.value.size > max_bytes;
+    if (too_large) {
+      *reason = "larger than the fake sink's max_bytes";
+      return pipeline::WriteResult::rejected;
+    }
     written.push_back(std::move(w));
     if (result == pipeline::WriteResult::rejected) *reason = "rejected by the fake sink";
     return result;
@@ -37,6 +42,7 @@ class FakeSink : public pipeline::OutputSink {
 
   std::vector<WrittenRecord> written;
   pipeline::WriteResult result = pipeline::WriteResult::ok;
+  size_t max_bytes = SIZE_MAX;  // key and value; larger records are rejected
 };
 
 struct SeenError {

@@ -171,6 +171,27 @@ BOOST_AUTO_TEST_CASE(a_failure_after_a_batch_sends_the_batch_marked_derived) {
   BOOST_TEST(h["streams.error.step"] == "boom");
 }
 
+// Larger than the DLQ takes: its error headers go alone, saying what was
+// left out, and the pipeline goes on.
+BOOST_AUTO_TEST_CASE(a_record_too_large_for_the_dlq_goes_as_its_envelope) {
+  Dlq f(
+      "  - {kind: map, name: boom, plugin: testkit, function: thrower}\n"
+      "  - {kind: sink, name: out, stream_name: output}\n");
+  f.dlq.max_bytes = 100;
+  BOOST_TEST((f.run(std::string(500, 'x')) == pipeline::ChainResult::ok));
+  BOOST_REQUIRE_EQUAL(f.dlq.written.size(), 1u);
+  const auto& envelope = f.dlq.written[0];
+  BOOST_TEST(envelope.value.empty());
+  BOOST_TEST(envelope.key_null);
+  auto h = f.error_headers(0);
+  BOOST_TEST(h["streams.error.step"] == "boom");
+  BOOST_TEST(h["streams.error.value_omitted"] == "500");
+  BOOST_TEST(h["streams.error.key_omitted"] == "2");
+  BOOST_TEST(h["streams.error.headers_omitted"] == "1");  // trace
+  BOOST_TEST(h["streams.error.omitted_because"] == "larger than the fake sink's max_bytes");
+  for (const auto& [name, value] : envelope.headers) BOOST_TEST(name != "trace");
+}
+
 BOOST_AUTO_TEST_CASE(a_dlq_that_refuses_the_record_stops_the_pipeline) {
   Dlq f(
       "  - {kind: map, name: boom, plugin: testkit, function: thrower}\n"
