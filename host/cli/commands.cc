@@ -303,6 +303,7 @@ std::unique_ptr<pipeline::CrashJournal> open_crash_journal(const RunArgs& args,
     }
   }
   crash::install(crash_options);
+  crash::guard_exit();
   return journal;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/top.h"
+#include "common/crash_guard.h"
 #include "devbroker/dev_broker.h"
 
 namespace {
@@ -215,7 +216,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   install_signal_handlers();
 
-  if (*run_cmd) return streams::cli::run_command(run, g_stop);
+  if (*run_cmd) {
+    const int status = streams::cli::run_command(run, g_stop);
+    streams::crash::allow_exit();  // the host's own exit, not a plugin's
+    return status;
+  }
   if (*reload_cmd) return streams::cli::reload_command(reload);
   if (*status_cmd) return streams::cli::status_command(status);
   if (*top_cmd) return streams::cli::top_command(top, g_stop);

@@ -4,7 +4,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -77,6 +79,8 @@ class Writer {
 
 const char* signal_name(int sig) {
   switch (sig) {
+    case 0:
+      return "exit()";
     case SIGSEGV:
       return "SIGSEGV";
     case SIGBUS:
@@ -129,7 +133,7 @@ void log_line(int sig, const InFlight& f, int64_t time_ms, bool journaled) {
     w.put("{\"time\":\"");
     put_time(w, time_ms);
     w.put("\",\"level\":\"fatal\",\"pipeline\":\"").json(g_pipeline);
-    w.put("\",\"message\":\"fatal signal ").put(signal_name(sig));
+    w.put("\",\"message\":\"").put(sig ? "fatal signal " : "unexpected ").put(signal_name(sig));
     w.put(journaled ? "; recorded in the crash journal" : "").put("\",\"signal\":\"");
     w.put(signal_name(sig)).put('"');
     if (s) {
@@ -143,7 +147,7 @@ void log_line(int sig, const InFlight& f, int64_t time_ms, bool journaled) {
     w.put('}');
   } else {
     put_time(w, time_ms);
-    w.put(" FATAL fatal signal ").put(signal_name(sig));
+    w.put(" FATAL ").put(sig ? "fatal signal " : "unexpected ").put(signal_name(sig));
     if (s) {
       w.put(" in step '").put(s->name).put('\'');
       if (*s->plugin) w.put(" (plugin ").put(s->plugin).put(' ').put(s->version).put(')');
@@ -159,14 +163,27 @@ void log_line(int sig, const InFlight& f, int64_t time_ms, bool journaled) {
   write_all(STDERR_FILENO, buf, w.size());
 }
 
-void on_fatal(int sig, siginfo_t*, void*) {
-  const int saved_errno = errno;
+// Logs and journals a crash (`sig` 0: an unexpected exit()).
+void report(int sig) {
   const InFlight& f = in_flight();
   const int64_t time_ms = now_ms();
   char line[2048];
   const size_t n = g_journal_fd >= 0 ? journal_line(sig, f, time_ms, line, sizeof line) : 0;
   if (n > 0) write_all(g_journal_fd, line, n);
   log_line(sig, f, time_ms, n > 0);
+}
+
+std::atomic<bool> g_exit_allowed{false};
+
+void on_exit_called() {
+  if (g_exit_allowed.load()) return;
+  report(0);
+  _exit(70);
+}
+
+void on_fatal(int sig, siginfo_t*, void*) {
+  const int saved_errno = errno;
+  report(sig);
   errno = saved_errno;
   // SA_RESETHAND restored the default action: the signal, raised again (or
   // the faulting instruction, run again), ends the process as it would have.
@@ -235,6 +252,13 @@ void install(const Options& options) {
   sigemptyset(&sa.sa_mask);
   for (int sig : kSignals) sigaction(sig, &sa, nullptr);
 }
+
+void guard_exit() {
+  static const bool armed = std::atexit(&on_exit_called) == 0;
+  static_cast<void>(armed);
+}
+
+void allow_exit() { g_exit_allowed.store(true); }
 
 void protect_this_thread() {
   // Freed when the thread ends, after the stack is unregistered.

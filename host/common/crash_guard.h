@@ -67,6 +67,13 @@ void install(const Options& options);
 // Gives the calling thread an alternate signal stack (once per thread).
 void protect_this_thread();
 
+// exit() called by anything but the host's own return from main (a plugin
+// calling exit(0) looked like a clean stop): logged and journaled like a
+// fatal signal ("exit()"), and the process ends with status 70. guard_exit()
+// arms it (once); allow_exit() disarms it before main returns.
+void guard_exit();
+void allow_exit();
+
 // Appends the journal line for a crash with `signal` while `f` was in
 // flight to `out` (at most `size` bytes, newline included); returns its
 // length, 0 when `f` has no input. Async-signal-safe. For tests.

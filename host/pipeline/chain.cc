@@ -1,49 +1,132 @@
 #include "pipeline/chain.h"
 
+#include <array>
 #include <chrono>
+#include <deque>
 #include <utility>
 
 #include "common/clock.h"
 #include "common/utf8.h"
 #include "pipeline/generation_diff.h"
 
-// The per-call context behind the ABI's opaque streams_call.
+// The per-call context behind the ABI's opaque streams_call: a slot of its
+// Chain's call pool, active during the plugin call it was made for.
 struct streams_call {
-  streams::pipeline::Chain* chain;
-  uint32_t step;
-  const streams_record* input;
-  uint32_t emitted;
-  int32_t error_kind;  // 0 = no error set
-  std::string* error_message;
-  uint32_t branch;  // route: the selected branch's index, or kNone
-  bool branch_unknown;
-  std::string* accumulator;  // aggregate init/add/merge: set_accumulator's target
-  std::string* capture;      // group key function: takes the emitted value
-  bool accumulator_set;
+  streams::pipeline::Chain* chain = nullptr;
+  uint32_t step = 0;
+  const streams_record* input = nullptr;
+  uint32_t emitted = 0;
+  int32_t error_kind = 0;  // 0 = no error set
+  std::string* error_message = nullptr;
+  uint32_t branch = 0;  // route: the selected branch's index, or kNone
+  bool branch_unknown = false;
+  std::string* accumulator = nullptr;  // aggregate init/add/merge: set_accumulator's target
+  std::string* capture = nullptr;      // group key function: takes the emitted value
+  bool accumulator_set = false;
+  bool active = false;    // the plugin call is under way
+  std::string violation;  // how the plugin broke the ABI in this call (empty: it did not)
 };
 
 namespace streams::pipeline {
+
+// Two slots per nesting depth (std::deque: slots stay put as it grows),
+// which of them is next, and the depth now.
+struct Chain::CallPool {
+  std::deque<std::array<streams_call, 2>> slots;
+  std::vector<uint8_t> flips;
+  size_t depth = 0;
+};
+
 namespace {
 
 using config::StepKind;
 constexpr uint32_t kNone = StepBinding::kNone;
 
+// Bounds on what a plugin hands to the host callbacks; past them (or a
+// NULL pointer with a size) is a contract error of the record.
+constexpr size_t kMaxFieldBytes = size_t{1} << 30;  // a key, value, header name or value
+constexpr size_t kMaxHeaders = 1000000;
+constexpr size_t kMaxMessageBytes = 64 * 1024;  // set_error, select_branch
+constexpr size_t kMaxAccumulatorBytes = size_t{256} << 20;
+
+bool bad(const void* data, size_t size, size_t bound) {
+  return (!data && size > 0) || size > bound;
+}
+
+// Why `record` cannot be taken, or null.
+const char* bad_record(const streams_record* record) {
+  if (!record) return "emit was given no record";
+  if (bad(record->key.data, record->key.size, kMaxFieldBytes)) {
+    return "emit: the key is NULL with a size, or larger than 1 GiB";
+  }
+  if (bad(record->value.data, record->value.size, kMaxFieldBytes)) {
+    return "emit: the value is NULL with a size, or larger than 1 GiB";
+  }
+  if (bad(record->headers, record->header_count, kMaxHeaders)) {
+    return "emit: the headers are NULL with a count, or more than 1,000,000";
+  }
+  for (size_t i = 0; i < record->header_count; ++i) {
+    const streams_header& h = record->headers[i];
+    if (!h.name.data || bad(h.name.data, h.name.size, kMaxFieldBytes) ||
+        bad(h.value.data, h.value.size, kMaxFieldBytes)) {
+      return "emit: a header's name is NULL, or a name or value is NULL with a size or larger "
+             "than 1 GiB";
+    }
+  }
+  return nullptr;
+}
+
+// False (and the violation recorded on the current call) when `call` is not
+// one under way: kept from an earlier call, or from another instance.
+bool usable(streams_call* call) {
+  if (call->active) return true;
+  call->chain->on_violation(
+      "a host callback was given a call that has ended (a streams_call "
+      "kept from an earlier call)");
+  return false;
+}
+
 int32_t emit_cb(streams_call* call, const streams_record* record) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (const char* why = bad_record(record)) {
+    call->violation = why;
+    return STREAMS_RECORD_ERROR;
+  }
   return call->chain->on_emit(*call, *record);
 }
 
 void set_error_cb(streams_call* call, int32_t kind, const char* message, size_t size) {
+  if (!usable(call)) return;
+  if (bad(message, size, kMaxMessageBytes)) {
+    call->violation = "set_error: the message is NULL with a size, or longer than 64 KiB";
+    return;
+  }
   call->error_kind = kind > 0 ? kind : STREAMS_ERR_PROCESSING;
-  call->error_message->assign(message, size);
+  call->error_message->assign(message ? message : "", size);
 }
 
-const streams_origin* origin_cb(streams_call* call) { return call->chain->current_origin(); }
+const streams_origin* origin_cb(streams_call* call) {
+  static const streams_origin none{sizeof(streams_origin), "", -1, -1};
+  if (!usable(call)) return &none;
+  const streams_origin* origin = call->chain->current_origin();
+  return origin ? origin : &none;
+}
 
 int32_t select_branch_cb(streams_call* call, const char* branch, size_t size) {
-  return call->chain->on_select_branch(*call, std::string_view(branch, size));
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (bad(branch, size, kMaxMessageBytes)) {
+    call->violation = "select_branch: the name is NULL with a size, or longer than 64 KiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_select_branch(*call, std::string_view(branch ? branch : "", size));
 }
 
 int32_t set_accumulator_cb(streams_call* call, const uint8_t* data, size_t size) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (bad(data, size, kMaxAccumulatorBytes)) {
+    call->violation = "set_accumulator: the data is NULL with a size, or larger than 256 MiB";
+    return STREAMS_RECORD_ERROR;
+  }
   return call->chain->on_set_accumulator(
       *call, std::string_view(reinterpret_cast<const char*>(data), data ? size : 0));
 }
@@ -77,17 +160,20 @@ class Chain::Reducer final : public WindowOps {
   void rebind(Chain& chain) { chain_ = &chain; }
 
   int32_t init(std::string* acc) override {
-    streams_call call = chain_->make_call(step_, nullptr);
+    CallScope scope(*chain_, step_, nullptr);
+    streams_call& call = scope.call();
     call.accumulator = acc;
     return finish(call, function().init(instance(), &call), acc);
   }
   int32_t add(std::string_view acc, const streams_record& record, std::string* out) override {
-    streams_call call = chain_->make_call(step_, &record);
+    CallScope scope(*chain_, step_, &record);
+    streams_call& call = scope.call();
     call.accumulator = out;
     return finish(call, function().add(instance(), bytes(acc), &record, &call), out);
   }
   int32_t merge(std::string_view first, std::string_view second, std::string* out) override {
-    streams_call call = chain_->make_call(step_, nullptr);
+    CallScope scope(*chain_, step_, nullptr);
+    streams_call& call = scope.call();
     call.accumulator = out;
     return finish(call, function().merge(instance(), bytes(first), bytes(second), &call), out);
   }
@@ -99,7 +185,8 @@ class Chain::Reducer final : public WindowOps {
     window.timestamp_ms = timestamp_ms;
     return chain_->with_input(held, [&] {
       crash::in_flight().set_step(&chain_->labels_[step_]);  // restored by with_input
-      streams_call call = chain_->make_call(step_, &window);
+      CallScope scope(*chain_, step_, &window);
+      streams_call& call = scope.call();
       const int32_t status = function().result(instance(), bytes(acc), &window, &call);
       return chain_->finish_plugin(step_, status, call, window);
     });
@@ -116,8 +203,11 @@ class Chain::Reducer final : public WindowOps {
   void* instance() const { return chain_->instances_[step_]; }
   // An init/add/merge must set the accumulator once and emit nothing.
   int32_t finish(const streams_call& call, int32_t status, std::string* acc) {
-    if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set) return STREAMS_OK;
-    if (status == STREAMS_OK) {
+    if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set &&
+        call.violation.empty()) {
+      return STREAMS_OK;
+    }
+    if (status == STREAMS_OK && call.violation.empty()) {
       acc->clear();
       return reported(chain_->report(step_, STREAMS_ERR_CONTRACT,
                                      "an aggregate's init, add and merge set the accumulator "
@@ -140,7 +230,8 @@ Chain::Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSin
       errors_(errors),
       holds_(holds),
       own_metrics_(metrics ? nullptr : std::make_unique<metrics::PipelineMetrics>("")),
-      metrics_(metrics ? metrics : own_metrics_.get()) {
+      metrics_(metrics ? metrics : own_metrics_.get()),
+      calls_(std::make_unique<CallPool>()) {
   bind_metrics();
 }
 
@@ -370,13 +461,46 @@ int32_t Chain::run_step(uint32_t step, const streams_record& record) {
   }
 }
 
-streams_call Chain::make_call(uint32_t step, const streams_record* input) {
-  return streams_call{this,  step,  input,   0,       0,    &error_message_,
-                      kNone, false, nullptr, nullptr, false};
+streams_call& Chain::acquire_call(uint32_t step, const streams_record* input) {
+  CallPool& pool = *calls_;
+  if (pool.depth == pool.slots.size()) {  // deeper than ever before: grows once
+    pool.slots.emplace_back();
+    pool.flips.push_back(0);
+  }
+  pool.flips[pool.depth] ^= 1;
+  streams_call& call = pool.slots[pool.depth][pool.flips[pool.depth]];
+  ++pool.depth;
+  call.chain = this;
+  call.step = step;
+  call.input = input;
+  call.emitted = 0;
+  call.error_kind = 0;
+  call.error_message = &error_message_;
+  call.branch = kNone;
+  call.branch_unknown = false;
+  call.accumulator = nullptr;
+  call.capture = nullptr;
+  call.accumulator_set = false;
+  call.active = true;
+  call.violation.clear();
+  return call;
+}
+
+void Chain::release_call(streams_call& call) {
+  call.active = false;
+  --calls_->depth;
+}
+
+void Chain::on_violation(const char* what) {
+  CallPool& pool = *calls_;
+  if (pool.depth == 0) return;  // no call under way to blame
+  streams_call& current = pool.slots[pool.depth - 1][pool.flips[pool.depth - 1]];
+  if (current.violation.empty()) current.violation = what;
 }
 
 int32_t Chain::run_plugin(uint32_t step, const streams_record& record) {
-  streams_call call = make_call(step, &record);
+  CallScope scope(*this, step, &record);
+  streams_call& call = scope.call();
   const StepBinding& binding = generation_->steps[step];
   int32_t status = binding.function->process(instances_[step], &record, &call);
   return finish_plugin(step, status, call, record);
@@ -460,11 +584,12 @@ int32_t Chain::run_derived(uint32_t step, const streams_record& record, const He
 
 int32_t Chain::group_key(uint32_t step, const streams_record& record, std::string* key) {
   const StepBinding& binding = generation_->steps[step];
-  streams_call call = make_call(step, &record);
+  CallScope scope(*this, step, &record);
+  streams_call& call = scope.call();
   call.capture = key;
   const int32_t status = binding.key_function->process(key_instances_[step], &record, &call);
-  if (status == STREAMS_OK && call.emitted == 1) return STREAMS_OK;
-  if (status == STREAMS_OK) {
+  if (status == STREAMS_OK && call.emitted == 1 && call.violation.empty()) return STREAMS_OK;
+  if (status == STREAMS_OK && call.violation.empty()) {
     return reported(report(step, STREAMS_ERR_CONTRACT,
                            "the group_by function emitted " + std::to_string(call.emitted) +
                                " records; it emits exactly one, whose value is the key",
@@ -503,6 +628,9 @@ int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& 
                              const streams_record& record) {
   const StepBinding& binding = generation_->steps[step];
   const StepKind kind = binding.kind;
+  if (!call.violation.empty() && status != STREAMS_FATAL) {
+    return report(step, STREAMS_ERR_CONTRACT, call.violation, record);
+  }
   switch (status) {
     case STREAMS_OK:
       if (kind == StepKind::filter && call.emitted == 0) return run(binding.next, record);

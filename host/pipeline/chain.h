@@ -129,6 +129,9 @@ class Chain {
   int32_t on_select_branch(streams_call& call, std::string_view branch);
   int32_t on_set_accumulator(streams_call& call, std::string_view acc);
   const streams_origin* current_origin() const { return origin_; }
+  // A plugin broke the ABI outside the call it named (a stale call): the
+  // call under way is failed with a contract error.
+  void on_violation(const char* what);
 
  private:
   class Reducer;
@@ -145,7 +148,24 @@ class Chain {
   // Runs `record` through `step` (and on), marked in crash::in_flight().
   int32_t run(uint32_t step, const streams_record& record);
   int32_t run_step(uint32_t step, const streams_record& record);
-  streams_call make_call(uint32_t step, const streams_record* input);
+  // A plugin call's context, from the call pool, for as long as it lives.
+  // Consecutive calls at one nesting depth take alternating slots, so a
+  // streams_call kept from the previous call is seen to have ended.
+  class CallScope {
+   public:
+    CallScope(Chain& chain, uint32_t step, const streams_record* input)
+        : chain_(chain), call_(chain.acquire_call(step, input)) {}
+    ~CallScope() { chain_.release_call(call_); }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+    streams_call& call() { return call_; }
+
+   private:
+    Chain& chain_;
+    streams_call& call_;
+  };
+  streams_call& acquire_call(uint32_t step, const streams_record* input);
+  void release_call(streams_call& call);
   int32_t run_plugin(uint32_t step, const streams_record& record);
   int32_t run_header_filter(uint32_t step, const streams_record& record);
   int32_t finish_plugin(uint32_t step, int32_t status, const streams_call& call,
@@ -191,6 +211,8 @@ class Chain {
   const streams_record* input_ = nullptr;   // the chain input, null while running a derived record
   const Quarantine* quarantine_ = nullptr;  // during process(), until used
   std::string error_message_;               // set_error target, reused across calls
+  struct CallPool;                          // the streams_call slots (chain.cc)
+  std::unique_ptr<CallPool> calls_;
   bool stopping_ = false;
 };
 

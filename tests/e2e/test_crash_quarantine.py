@@ -90,14 +90,35 @@ def abort_follows_the_error_policy(env, bootstrap):
     delivered_all_but_poison(bootstrap, "abrt")
 
 
+def exit_is_a_crash(env, bootstrap):
+    """exit(0) from a plugin is no clean stop: status 70, journaled, and with
+    crash_limit 1 the next start sends the record to the DLQ."""
+    config = env.write("exit.yaml", h.deployment(source_extra="dlq: {topic: exit-dlq}\n"
+                                                               "crash_limit: 1"))
+    pipeline = env.write("exit-p.yaml", PIPELINE % {"topic": "exit", "how": "exit"})
+    host = env.start_host(pipeline, config, bootstrap, name="exit-crash",
+                          plugins_dir=h.TEST_PLUGINS_DIR)
+    assert exited(host) == 70, env.log(host)
+    assert (f"FATAL unexpected exit() in step 'crash' (plugin testkit 2.3.4) at exit[0]@{POISON}"
+            in env.log(host)), env.log(host)
+    host = env.start_host(pipeline, config, bootstrap, name="exit-quarantine",
+                          plugins_dir=h.TEST_PLUGINS_DIR)
+    h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("exit", 1))
+    assert env.stop(host) == 0, env.log(host)
+    dead = h.read_all(bootstrap, h.partitions("exit-dlq", 1))
+    assert [r.value for r in dead] == [b"poison"], dead
+    delivered_all_but_poison(bootstrap, "exit")
+
+
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker(["segv:1", "segv-out:1", "segv-dlq:1", "abrt:1",
-                                      "abrt-out:1"])
-        for topic in ("segv", "abrt"):
+                                      "abrt-out:1", "exit:1", "exit-out:1", "exit-dlq:1"])
+        for topic in ("segv", "abrt", "exit"):
             h.produce_kcat(bootstrap, topic, [(b"k%d" % i, v) for i, v in enumerate(values())])
         segfault_goes_to_the_dlq(env, bootstrap)
         abort_follows_the_error_policy(env, bootstrap)
+        exit_is_a_crash(env, bootstrap)
     print("ok")
 
 

@@ -165,16 +165,21 @@ class Sleepy {
 };
 
 // Crashes the host on the value given by config {"on": V, "how": "segv"|
-// "abort"} (a write through a null pointer, or abort()); passes others on.
+// "abort"|"exit"} (a write through a null pointer, abort(), or exit(0));
+// passes others on.
 class Crash {
  public:
   explicit Crash(const streams::InitContext& ctx) {
     const std::string c(ctx.config_json());
     on_ = field(c, "on");
-    abort_ = field(c, "how") == "abort";
+    how_ = field(c, "how");
   }
   streams::Status process(const streams::Record& in, streams::Output& out) {
-    if (in.value() == on_) abort_ ? std::abort() : segfault();
+    if (in.value() == on_) {
+      if (how_ == "abort") std::abort();
+      if (how_ == "exit") std::exit(0);  // looks like a clean stop
+      segfault();
+    }
     return out.emit_value(in.value());
   }
 
@@ -193,8 +198,7 @@ class Crash {
     *nowhere = 42;
   }
 
-  std::string on_;
-  bool abort_ = false;
+  std::string on_, how_;
 };
 
 // Emits each comma-separated part of the value (none for an empty value).

@@ -142,3 +142,55 @@ BOOST_AUTO_TEST_CASE(step_config_reaches_the_instance) {
   BOOST_REQUIRE(f.sink.written.size() == 1u);
   BOOST_TEST(f.sink.written[0].value == R"(v{"limit":5})");
 }
+
+// ABI misuse by a plugin is a contract error of the record it was working
+// on; nothing is read through the bad pointers, and the pipeline goes on.
+BOOST_AUTO_TEST_SUITE(abi_misuse)
+
+std::string abuse(const char* function, int records = 1) {
+  ChainFixture f(std::string("source: {name: in, stream_name: input}\nsteps:\n") +
+                 "  - {kind: map, name: m, plugin: abuser, function: " + function + "}\n" +
+                 "  - {kind: sink, name: out, stream_name: output}\n");
+  std::string out;
+  for (int i = 0; i < records; ++i) {
+    streams_record r{};
+    r.struct_size = sizeof(r);
+    r.value = view_bytes("v");
+    BOOST_TEST((f.run(r, i, i + 1) == pipeline::ChainResult::ok));
+  }
+  for (const auto& e : f.errors.seen) {
+    out += std::to_string(e.offset) + " " + std::to_string(e.kind) + " " + e.message + "\n";
+  }
+  out += "written " + std::to_string(f.sinks[0]->written.size());
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(bad_pointers_and_stale_calls_are_contract_errors) {
+  const std::string contract = std::to_string(STREAMS_ERR_CONTRACT) + " ";
+  BOOST_TEST(abuse("null_value") ==
+             "0 " + contract + "emit: the value is NULL with a size, or larger than 1 GiB\n" +
+                 "written 0");
+  BOOST_TEST(abuse("null_error") == "0 " + contract +
+                                        "set_error: the message is NULL with a size, or longer "
+                                        "than 64 KiB\nwritten 0");
+  BOOST_TEST(abuse("stale_call", 2) ==
+             "1 " + contract +
+                 "a host callback was given a call that has ended (a streams_call kept from an "
+                 "earlier call)\nwritten 2");  // its emit through the current call went out
+}
+
+BOOST_AUTO_TEST_CASE(a_create_error_without_its_nul_is_read_to_the_buffer_end) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto g = build_pipeline(dir,
+                          "source: {name: in, stream_name: input}\nsteps:\n"
+                          "  - {kind: map, name: m, plugin: abuser, function: unterminated}\n"
+                          "  - {kind: sink, name: out, stream_name: output}\n",
+                          TEST_PLUGINS_DIR, diag);
+  BOOST_TEST(!g);
+  const std::string errors = all_errors(diag);
+  BOOST_TEST(errors.find(std::string(512, 'x')) != std::string::npos, errors);
+  BOOST_TEST(errors.find(std::string(513, 'x')) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

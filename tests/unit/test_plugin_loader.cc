@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(names_must_be_plain_and_files_inside_the_directory) {
   fs::copy_file(kDir + "/testkit.so", outside.path() + "/testkit.so");
   plugin::PluginRegistry registry(dir.path());
   std::string error;
-  for (const std::string& name : {"../x", "/abs/testkit", ".hidden", "a/b", ""}) {
+  for (const char* name : {"../x", "/abs/testkit", ".hidden", "a/b", ""}) {
     BOOST_TEST(!registry.get(name, &error));
     BOOST_TEST(contains(error, "is not a plain name"), error);
   }
