@@ -19,6 +19,27 @@ void append_json(std::string& out, std::string_view text) {
              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// `text` in a text line that no message can forge: a line break starts an
+// indented continuation (so it never reads as a line of its own), and
+// other control characters are written as \xNN (\r as \r).
+void append_text(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\n    ";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+}
+
 // "INFO" in text lines, "info" in JSON lines.
 const char* level_name(Level level, Format format) {
   static const char* const kText[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -83,7 +104,7 @@ void write(Level level, std::string_view message, Fields fields) {
     const int n =
         std::snprintf(prefix, sizeof prefix, "%s %-5s ", time, level_name(level, Format::text));
     line.assign(prefix, static_cast<size_t>(n));
-    line.append(message);
+    append_text(line, message);
     line.push_back('\n');
   }
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());

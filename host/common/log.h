@@ -1,6 +1,8 @@
 // Process-wide logger: one line per call to stderr, filtered by level, as
 // text ("TIME LEVEL message") or JSON ({"time", "level", "pipeline",
 // "message", and the call's fields}). Thread-safe (one write(2) per line).
+// A message cannot forge a line: in text, a line break in it continues
+// indented and other control characters are escaped; JSON escapes them.
 // Control plane and rare data-plane events only; message-path logging goes
 // through RateLimitedLog.
 #pragma once

@@ -124,7 +124,58 @@ rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::str
                dlq.override_params, dlq.location, error);
 }
 
+namespace {
+
+// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
+bool legal_topic(const std::string& topic) {
+  if (topic.empty() || topic.size() > 249 || topic == "." || topic == "..") return false;
+  for (char c : topic) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void check_topic(const std::string& topic, config::Location at, config::Diagnostics& diag) {
+  if (legal_topic(topic)) return;
+  diag.error(at, "'" + topic +
+                     "' is not a valid Kafka topic name (1 to 249 of letters, digits, '.', "
+                     "'_' and '-', not '.' or '..')");
+}
+
+// The topics of the source, the sinks and the DLQ: legal names, and no
+// loop back into the source on its own cluster.
+void check_topics(const pipeline::Generation& g, config::Diagnostics& diag) {
+  const std::string source = g.source_topic();
+  const config::StepDeployment& s = g.source_deployment();
+  check_topic(source, g.pipeline.source.location, diag);
+  for (size_t i = 0; i < g.sinks.size(); ++i) {
+    const pipeline::SinkBinding& sink = g.sinks[i];
+    if (sink.type != config::SinkType::kafka) continue;
+    const config::Location at = g.steps[sink.step].spec->location;
+    check_topic(sink.topic, at, diag);
+    if (sink.topic == source && g.sink_deployment(i).bootstrap_servers == s.bootstrap_servers) {
+      diag.warn(at, "sink '" + sink.name + "' writes to the source topic " + source +
+                        " on the same brokers: its outputs are read again as inputs");
+    }
+  }
+  if (s.dlq.topic.empty()) return;
+  config::Location at = s.dlq.location;
+  at.key += at.key.empty() ? "topic" : ".topic";
+  check_topic(s.dlq.topic, at, diag);
+  const bool same_brokers =
+      s.dlq.bootstrap_servers.empty() || s.dlq.bootstrap_servers == s.bootstrap_servers;
+  if (s.dlq.topic == source && same_brokers) {
+    diag.error(at, "the dead-letter queue is the source topic " + source +
+                       ": a failed record would be read and fail again, endlessly");
+  }
+}
+
+}  // namespace
+
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag) {
+  check_topics(g, diag);
   std::string error;
   if (rd_kafka_conf_t* c = consumer_conf(g, "validate", &error))
     rd_kafka_conf_destroy(c);

@@ -15,16 +15,17 @@ DEPLOYMENT = """pipeline:
 """
 
 
-def pipeline(step):
+def pipeline(step, output="output"):
     return ("source: {name: in, stream_name: input}\n"
             "steps:\n"
             f"  - {step}\n"
-            "  - {kind: sink, name: out, stream_name: output}\n")
+            f"  - {{kind: sink, name: out, stream_name: {output}}}\n")
 
 
-def expect_refusal(env, name, step, expected, bootstrap="127.0.0.1:1"):
-    pipe = env.write(f"{name}.yaml", pipeline(step))
-    config = env.write("deployment.yaml", DEPLOYMENT)
+def expect_refusal(env, name, step, expected, bootstrap="127.0.0.1:1", deployment=DEPLOYMENT,
+                   output="output"):
+    pipe = env.write(f"{name}.yaml", pipeline(step, output))
+    config = env.write("deployment.yaml", deployment)
     run_env = dict(os.environ)
     run_env.pop("BOOTSTRAP_SERVERS", None)
     if bootstrap:
@@ -70,8 +71,27 @@ def main():
                         "environment variable BOOTSTRAP_SERVERS is not set"],
                        bootstrap=None)
 
+        upper = "{kind: map, name: m, plugin: testkit, function: upper}"
+        expect_refusal(env, "dup", "{kind: map, name: m, plugin: testkit, function: upper, "
+                       "function: split}",
+                       [pipe("dup.yaml") + ":3:", "steps[0].function: duplicate key"])
+        expect_refusal(env, "outside", "{kind: map, name: m, plugin: ../testkit, function: f}",
+                       [pipe("outside.yaml") + ":3:", "steps[0].plugin",
+                        "plugin name '../testkit' is not a plain name"])
+        expect_refusal(env, "topic", upper, [pipe("topic.yaml") + ":4:", "steps[1]",
+                                             "'bad topic!' is not a valid Kafka topic name"],
+                       output="'bad topic!'")
+        expect_refusal(env, "loop", upper,
+                       [env.path("deployment.yaml") + ":", "steps_config.in.dlq.topic",
+                        "the dead-letter queue is the source topic input"],
+                       deployment=DEPLOYMENT.replace(
+                           'in: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}',
+                           'in: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"], '
+                           'dlq: {topic: input}}'))
+
         # And the good case validates.
         ok = env.write("ok.yaml", pipeline("{kind: map, name: m, plugin: testkit, function: upper}"))
+        env.write("deployment.yaml", DEPLOYMENT)
         result = h.run_cli(["validate", "--config", env.path("deployment.yaml"),
                             "--plugins-dir", plugins, ok],
                            env=dict(os.environ, BOOTSTRAP_SERVERS="127.0.0.1:1"))
