@@ -1,15 +1,39 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, builds, and runs every test:
 # the whole suite on an optimised build, then again on a Debug build with
-# AddressSanitizer and UndefinedBehaviorSanitizer.
-set -euo pipefail
+# AddressSanitizer and UndefinedBehaviorSanitizer. Every phase runs even when
+# an earlier one failed; the failures are listed at the end, and the exit
+# status is non-zero if there was any.
+set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/packaging/install-deps.sh"
+"$root/packaging/install-deps.sh" || exit 1
 export CCACHE_DIR=${CCACHE_DIR:-$root/.ccache}
 
-"$root/packaging/build.sh" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-(cd "$root/build" && ctest -j2 --output-on-failure --timeout 600)
+failed=()
+phase() {  # phase NAME COMMAND...: runs it, remembers a failure
+  local name=$1
+  shift
+  echo "=== $name" >&2
+  if ! "$@"; then
+    failed+=("$name")
+    echo "=== $name FAILED" >&2
+  fi
+}
+tests() {  # tests BUILD_DIR [ENV...]: ctest in BUILD_DIR
+  local dir=$1
+  shift
+  (cd "$dir" && env "$@" ctest -j2 --output-on-failure --timeout 600)
+}
 
-"$root/packaging/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSTREAMS_SANITIZE=ON
-(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest -j2 --output-on-failure --timeout 600)
+phase "build (optimised)" "$root/packaging/build.sh" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+phase "tests (optimised)" tests "$root/build"
+phase "build (ASan/UBSan)" "$root/packaging/build.sh" "$root/build-asan" \
+  -DCMAKE_BUILD_TYPE=Debug -DSTREAMS_SANITIZE=ON
+phase "tests (ASan/UBSan)" tests "$root/build-asan" ASAN_OPTIONS=detect_leaks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1
+
+if [ ${#failed[@]} -ne 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "all phases passed" >&2

@@ -22,9 +22,9 @@ def output_count(bootstrap):
     return sum(h.end_offsets(bootstrap, h.partitions("fault-out", PARTITIONS)).values())
 
 
-def grow(bootstrap, by, what, timeout=90):
+def grow(bootstrap, by, what, stall=90):
     target = output_count(bootstrap) + by
-    h.wait_for(lambda: output_count(bootstrap) >= target, timeout, what)
+    h.wait_progress(lambda: output_count(bootstrap), target, stall, what)
 
 
 def main():
@@ -46,7 +46,7 @@ def main():
             h.wait_for(lambda: time.monotonic() >= outage_end, 15, "the 10 s outage")
             broker.send_signal(signal.SIGUSR2)
             h.wait_for(lambda: "brokers up" in open(broker_out).read(), 10, "brokers up")
-            grow(bootstrap, 200, "output after the outage", timeout=120)
+            grow(bootstrap, 200, "output after the outage", stall=120)
 
             for i in range(5):
                 broker.send_signal(signal.SIGHUP)

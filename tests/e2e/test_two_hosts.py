@@ -23,7 +23,7 @@ def output_count(bootstrap):
 
 def grow(bootstrap, by, what):
     target = output_count(bootstrap) + by
-    h.wait_for(lambda: output_count(bootstrap) >= target, 90, what)
+    h.wait_progress(lambda: output_count(bootstrap), target, 90, what)
 
 
 def owned_partitions(log):
