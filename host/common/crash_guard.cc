@@ -197,11 +197,6 @@ void copy(char* to, size_t size, const char* from) {
 
 }  // namespace
 
-InFlight& in_flight() {
-  static thread_local InFlight current;
-  return current;
-}
-
 namespace {
 std::atomic<const InFlight*> g_processing{nullptr};
 }  // namespace

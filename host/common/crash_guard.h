@@ -40,7 +40,9 @@ struct InFlight {
   void set_origin(const streams_origin* o) { origin.store(o, std::memory_order_relaxed); }
 };
 
-InFlight& in_flight();
+// The calling thread's (constant-initialised, so a plain TLS access).
+inline thread_local InFlight g_in_flight;
+inline InFlight& in_flight() { return g_in_flight; }
 
 // The processing thread registers its InFlight (null: none), so that other
 // threads can say where it is when it stalls.

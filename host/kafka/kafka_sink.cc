@@ -86,7 +86,7 @@ KafkaSink::~KafkaSink() {
 
 void KafkaSink::on_report(const rd_kafka_message_t& msg) {
   pending_bytes_ -= msg.len + msg.key_len;
-  progress_ms_ = pipeline::Chain::now_ms();
+  --pending_;
   const auto token = reinterpret_cast<uintptr_t>(msg._private);
   if (!msg.err) return listener_.on_delivered(*this, token, nullptr);
   const std::string error = topic_ + ": " + rd_kafka_err2str(msg.err);
@@ -128,6 +128,7 @@ pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t to
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(token))), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       pending_bytes_ += record.value.size + record.key.size;
+      ++pending_;
       listener_.on_produced(token);
       return pipeline::WriteResult::ok;
     }
@@ -151,12 +152,16 @@ pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t to
       log::warn("sink " + topic_ + ": stop requested while the producer queue is full");
       return pipeline::WriteResult::stop;
     }
-    rd_kafka_poll(rk_, 10);  // backpressure: wait for deliveries to make room
+    poll(10);  // backpressure: wait for deliveries to make room
   }
 }
 
-void KafkaSink::poll(int timeout_ms) { rd_kafka_poll(rk_, timeout_ms); }
-
-int KafkaSink::pending() const { return rd_kafka_outq_len(rk_); }
+void KafkaSink::poll(int timeout_ms) {
+  // One clock read a poll that served delivery reports (not error or
+  // statistics events), not one a report.
+  const int before = pending_;
+  rd_kafka_poll(rk_, timeout_ms);
+  if (pending_ < before) progress_ms_ = pipeline::Chain::now_ms();
+}
 
 }  // namespace streams::kafka

@@ -61,7 +61,7 @@ class KafkaSink final : public pipeline::OutputSink {
   // Serves delivery reports for up to `timeout_ms`.
   void poll(int timeout_ms);
   // Outputs not yet acknowledged, and their bytes of key and value.
-  int pending() const;
+  int pending() const { return pending_; }
   uint64_t pending_bytes() const { return pending_bytes_; }
   // How long outputs have waited without any delivery report (ms; 0 when
   // none is pending): a sink or DLQ that cannot deliver shows here.
@@ -83,7 +83,9 @@ class KafkaSink final : public pipeline::OutputSink {
   DeliveryListener& listener_;
   const std::atomic<bool>* stop_ = nullptr;
   uint64_t pending_bytes_ = 0;
-  int64_t progress_ms_ = 0;  // steady clock: the last report, or the first output after none
+  int pending_ = 0;          // produced, no delivery report yet (own count: no lock to read)
+  int64_t progress_ms_ = 0;  // steady clock: the last poll that served delivery reports,
+                             // or the first output after none was pending
   std::vector<streams_header> headers_;  // a refused output's, reused
 };
 

@@ -37,7 +37,8 @@ def main():
         producer = h.SteadyProducer(bootstrap, "fault-in")
         producer.start()
         try:
-            host = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR)
+            host = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+                                  extra=["--log-level", "debug"])
             grow(bootstrap, 200, "output before the outage")
 
             broker.send_signal(signal.SIGUSR1)
@@ -56,7 +57,14 @@ def main():
             assert host.poll() is None, env.log(host)
             producer.finish()
             inputs = h.partitions("fault-in", PARTITIONS)
-            h.wait_committed_to_end(bootstrap, "pipeline-in", inputs, timeout=120)
+            try:
+                h.wait_committed_to_end(bootstrap, "pipeline-in", inputs, timeout=120)
+            except AssertionError as e:
+                ends = h.end_offsets(bootstrap, inputs)
+                outs = h.end_offsets(bootstrap, h.partitions("fault-out", PARTITIONS))
+                done = h.committed_offsets(bootstrap, "pipeline-in", inputs)
+                raise AssertionError(f"{e}: inputs {ends}, outputs {outs}, committed {done}\n"
+                                     f"{env.log(host)}") from None
             assert env.stop(host) == 0, env.log(host)
         finally:
             producer.done.set()
