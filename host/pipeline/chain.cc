@@ -1,8 +1,6 @@
 #include "pipeline/chain.h"
 
-#include <array>
 #include <chrono>
-#include <deque>
 #include <utility>
 
 #include "common/clock.h"
@@ -23,8 +21,8 @@ struct streams_call {
   std::string* accumulator = nullptr;  // aggregate init/add/merge: set_accumulator's target
   std::string* capture = nullptr;      // group key function: takes the emitted value
   bool accumulator_set = false;
-  bool active = false;    // the plugin call is under way
-  std::string violation;  // how the plugin broke the ABI in this call (empty: it did not)
+  bool active = false;              // the plugin call is under way
+  const char* violation = nullptr;  // how the plugin broke the ABI in this call (a literal)
 };
 
 namespace streams::pipeline {
@@ -32,8 +30,11 @@ namespace streams::pipeline {
 // Two slots per nesting depth (std::deque: slots stay put as it grows),
 // which of them is next, and the depth now.
 struct Chain::CallPool {
-  std::deque<std::array<streams_call, 2>> slots;
-  std::vector<uint8_t> flips;
+  struct Level {
+    streams_call slots[2];
+    uint8_t next = 0;  // the slot the next call at this depth takes
+  };
+  std::vector<std::unique_ptr<Level>> levels;  // heap blocks: slots stay put as it grows
   size_t depth = 0;
 };
 
@@ -55,6 +56,12 @@ bool bad(const void* data, size_t size, size_t bound) {
 
 // Why `record` cannot be taken, or null.
 const char* bad_record(const streams_record* record) {
+  // One test for the usual record: pointers set (or sizes 0), under the bounds.
+  if (record && (record->key.data || !record->key.size) &&
+      (record->value.data || !record->value.size) && record->header_count == 0 &&
+      ((record->key.size | record->value.size) >> 30) == 0) {
+    return nullptr;
+  }
   if (!record) return "emit was given no record";
   if (bad(record->key.data, record->key.size, kMaxFieldBytes)) {
     return "emit: the key is NULL with a size, or larger than 1 GiB";
@@ -150,6 +157,41 @@ std::string branch_names(const StepBinding& step) {
 
 }  // namespace
 
+// Inlined: it is on every plugin call.
+inline __attribute__((always_inline)) streams_call& Chain::acquire_call(
+    uint32_t step, const streams_record* input) {
+  CallPool& pool = *calls_;
+  if (__builtin_expect(pool.depth == pool.levels.size(), 0)) {  // deeper than ever: once
+    auto level = std::make_unique<CallPool::Level>();
+    for (streams_call& slot : level->slots) {
+      slot.chain = this;
+      slot.error_message = &error_message_;
+    }
+    pool.levels.push_back(std::move(level));
+  }
+  CallPool::Level& level = *pool.levels[pool.depth];
+  level.next ^= 1;
+  streams_call& call = level.slots[level.next];
+  ++pool.depth;
+  call.step = step;
+  call.input = input;
+  call.emitted = 0;
+  call.error_kind = 0;
+  call.branch = kNone;
+  call.branch_unknown = false;
+  call.accumulator = nullptr;
+  call.capture = nullptr;
+  call.accumulator_set = false;
+  call.active = true;
+  call.violation = nullptr;
+  return call;
+}
+
+inline __attribute__((always_inline)) void Chain::release_call(streams_call& call) {
+  call.active = false;
+  --calls_->depth;
+}
+
 // A reduce step's windows, served by the Chain's plugin calls.
 class Chain::Reducer final : public WindowOps {
  public:
@@ -203,11 +245,10 @@ class Chain::Reducer final : public WindowOps {
   void* instance() const { return chain_->instances_[step_]; }
   // An init/add/merge must set the accumulator once and emit nothing.
   int32_t finish(const streams_call& call, int32_t status, std::string* acc) {
-    if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set &&
-        call.violation.empty()) {
+    if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set && !call.violation) {
       return STREAMS_OK;
     }
-    if (status == STREAMS_OK && call.violation.empty()) {
+    if (status == STREAMS_OK && !call.violation) {
       acc->clear();
       return reported(chain_->report(step_, STREAMS_ERR_CONTRACT,
                                      "an aggregate's init, add and merge set the accumulator "
@@ -411,16 +452,9 @@ ChainResult Chain::process(const streams_record& input, const streams_origin& or
   return result_of(status);
 }
 
-int32_t Chain::run(uint32_t step, const streams_record& record) {
-  crash::InFlight& in_flight = crash::in_flight();
-  const crash::StepLabel* outer = in_flight.current_step();
-  in_flight.set_step(&labels_[step]);
-  const int32_t status = run_step(step, record);
-  in_flight.set_step(outer);
-  return status;
-}
-
-int32_t Chain::run_step(uint32_t step, const streams_record& record) {
+// Inlined into run(): one function frame a step.
+inline __attribute__((always_inline)) int32_t Chain::run_step(uint32_t step,
+                                                              const streams_record& record) {
   if (stopping_) return STREAMS_FATAL;
   const StepBinding& binding = generation_->steps[step];
   metrics::StepMetrics& counts = *step_metrics_[step];
@@ -461,41 +495,21 @@ int32_t Chain::run_step(uint32_t step, const streams_record& record) {
   }
 }
 
-streams_call& Chain::acquire_call(uint32_t step, const streams_record* input) {
-  CallPool& pool = *calls_;
-  if (pool.depth == pool.slots.size()) {  // deeper than ever before: grows once
-    pool.slots.emplace_back();
-    pool.flips.push_back(0);
-  }
-  pool.flips[pool.depth] ^= 1;
-  streams_call& call = pool.slots[pool.depth][pool.flips[pool.depth]];
-  ++pool.depth;
-  call.chain = this;
-  call.step = step;
-  call.input = input;
-  call.emitted = 0;
-  call.error_kind = 0;
-  call.error_message = &error_message_;
-  call.branch = kNone;
-  call.branch_unknown = false;
-  call.accumulator = nullptr;
-  call.capture = nullptr;
-  call.accumulator_set = false;
-  call.active = true;
-  call.violation.clear();
-  return call;
-}
-
-void Chain::release_call(streams_call& call) {
-  call.active = false;
-  --calls_->depth;
+int32_t Chain::run(uint32_t step, const streams_record& record) {
+  crash::InFlight& in_flight = crash::in_flight();
+  const crash::StepLabel* outer = in_flight.current_step();
+  in_flight.set_step(&labels_[step]);
+  const int32_t status = run_step(step, record);
+  in_flight.set_step(outer);
+  return status;
 }
 
 void Chain::on_violation(const char* what) {
-  CallPool& pool = *calls_;
+  const CallPool& pool = *calls_;
   if (pool.depth == 0) return;  // no call under way to blame
-  streams_call& current = pool.slots[pool.depth - 1][pool.flips[pool.depth - 1]];
-  if (current.violation.empty()) current.violation = what;
+  const CallPool::Level& level = *pool.levels[pool.depth - 1];
+  streams_call& current = const_cast<streams_call&>(level.slots[level.next]);
+  if (!current.violation) current.violation = what;
 }
 
 int32_t Chain::run_plugin(uint32_t step, const streams_record& record) {
@@ -588,8 +602,8 @@ int32_t Chain::group_key(uint32_t step, const streams_record& record, std::strin
   streams_call& call = scope.call();
   call.capture = key;
   const int32_t status = binding.key_function->process(key_instances_[step], &record, &call);
-  if (status == STREAMS_OK && call.emitted == 1 && call.violation.empty()) return STREAMS_OK;
-  if (status == STREAMS_OK && call.violation.empty()) {
+  if (status == STREAMS_OK && call.emitted == 1 && !call.violation) return STREAMS_OK;
+  if (status == STREAMS_OK && !call.violation) {
     return reported(report(step, STREAMS_ERR_CONTRACT,
                            "the group_by function emitted " + std::to_string(call.emitted) +
                                " records; it emits exactly one, whose value is the key",
@@ -628,7 +642,7 @@ int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& 
                              const streams_record& record) {
   const StepBinding& binding = generation_->steps[step];
   const StepKind kind = binding.kind;
-  if (!call.violation.empty() && status != STREAMS_FATAL) {
+  if (call.violation && status != STREAMS_FATAL) {
     return report(step, STREAMS_ERR_CONTRACT, call.violation, record);
   }
   switch (status) {

@@ -131,7 +131,7 @@ class Chain {
   const streams_origin* current_origin() const { return origin_; }
   // A plugin broke the ABI outside the call it named (a stale call): the
   // call under way is failed with a contract error.
-  void on_violation(const char* what);
+  void on_violation(const char* what);  // `what`: a string literal
 
  private:
   class Reducer;
@@ -153,9 +153,10 @@ class Chain {
   // streams_call kept from the previous call is seen to have ended.
   class CallScope {
    public:
+    __attribute__((always_inline))
     CallScope(Chain& chain, uint32_t step, const streams_record* input)
         : chain_(chain), call_(chain.acquire_call(step, input)) {}
-    ~CallScope() { chain_.release_call(call_); }
+    __attribute__((always_inline)) ~CallScope() { chain_.release_call(call_); }
     CallScope(const CallScope&) = delete;
     CallScope& operator=(const CallScope&) = delete;
     streams_call& call() { return call_; }
