@@ -410,7 +410,7 @@ std::future<pipeline::SwapOutcome> Runtime::swap(std::shared_ptr<const pipeline:
   std::lock_guard<std::mutex> lock(swap_mutex_);
   std::promise<pipeline::SwapOutcome> promise;
   auto future = promise.get_future();
-  if (!running_ || swap_pending_.load()) {
+  if (!running_ || swap_pending_.load() || swap_building_) {
     pipeline::SwapOutcome refused;
     refused.error = running_ ? "another reload is being applied" : "the host is stopping";
     promise.set_value(std::move(refused));
@@ -432,30 +432,31 @@ void Runtime::reopen() {
 
 void Runtime::apply_swap() {
   std::shared_ptr<const pipeline::Generation> next;
-  std::promise<pipeline::SwapOutcome> done;
   {
     std::lock_guard<std::mutex> lock(swap_mutex_);
     if (!swap_pending_.load()) return;  // cancelled meanwhile
     next = std::move(next_);
-    done = std::move(swapped_);
     swap_pending_.store(false);
     swap_building_ = true;
     swap_cancelled_.clear();
   }
-  done.set_value(switch_partitions(std::move(next)));
+  pipeline::SwapOutcome outcome = switch_partitions(std::move(next));
+  std::lock_guard<std::mutex> lock(swap_mutex_);
+  swap_building_ = false;
+  if (swap_cancelled_.empty()) swapped_.set_value(std::move(outcome));  // else answered
 }
 
 bool Runtime::cancel_swap(const std::string& why) {
   std::lock_guard<std::mutex> lock(swap_mutex_);
-  if (swap_pending_.exchange(false)) {
-    pipeline::SwapOutcome refused;
-    refused.error = why;
-    swapped_.set_value(std::move(refused));
-    next_.reset();
-    return true;
-  }
-  if (!swap_building_) return false;
-  swap_cancelled_ = why;
+  const bool pending = swap_pending_.exchange(false);
+  if (!pending && (!swap_building_ || !swap_cancelled_.empty())) return false;
+  // Not begun, or building successors (a create may be stuck): answered now;
+  // switch_partitions() sees swap_cancelled_ before it switches anything.
+  pipeline::SwapOutcome refused;
+  refused.error = why;
+  swapped_.set_value(std::move(refused));
+  next_.reset();
+  if (!pending) swap_cancelled_ = why;
   return true;
 }
 
@@ -471,20 +472,18 @@ pipeline::SwapOutcome Runtime::switch_partitions(std::shared_ptr<const pipeline:
     std::string error;
     successors[i] = pipeline::Chain::create_successor(next, *partitions_[i]->chain, &error);
     if (!successors[i]) {
-      std::lock_guard<std::mutex> lock(swap_mutex_);
-      swap_building_ = false;
       outcome.error = "partition " + std::to_string(i) + ": " + error;
       return outcome;
     }
   }
   {
-    // From here on the swap happens; a cancel that came first wins.
+    // From here on the swap happens, unless a cancel came first.
     std::lock_guard<std::mutex> lock(swap_mutex_);
-    swap_building_ = false;
     if (!swap_cancelled_.empty()) {
       outcome.error = swap_cancelled_;
       return outcome;
     }
+    swap_building_ = false;  // switching: too late to cancel
   }
   for (size_t i = 0; i < partitions_.size(); ++i) {
     PartitionState* p = partitions_[i].get();
