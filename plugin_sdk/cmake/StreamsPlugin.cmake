@@ -21,4 +21,10 @@ function(streams_add_plugin name)
     target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
   endif()
   target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  # Without a build type CMake adds no optimisation at all: plugins run on
+  # the data path, so build them optimised unless told otherwise.
+  get_property(_multi GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+  if(NOT _multi AND NOT CMAKE_BUILD_TYPE)
+    target_compile_options(${name} PRIVATE -O2)
+  endif()
 endfunction()

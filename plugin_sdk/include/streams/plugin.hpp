@@ -304,8 +304,17 @@ int32_t agg_result(void* instance, streams_bytes acc, const streams_record* wind
 
 template <class T>
 constexpr streams_function make_function(int32_t kind, const char* name) {
-  return streams_function{sizeof(streams_function), kind,       name, &create<T>,
-                          &destroy<Instance<T>>,    &process<T>};
+  // Every member named: -Wextra warns about any left to zero-initialisation.
+  return streams_function{sizeof(streams_function),
+                          kind,
+                          name,
+                          &create<T>,
+                          &destroy<Instance<T>>,
+                          &process<T>,
+                          /*init=*/nullptr,
+                          /*add=*/nullptr,
+                          /*merge=*/nullptr,
+                          /*result=*/nullptr};
 }
 
 // The static descriptor behind STREAMS_PLUGIN. Not copyable: it points into
