@@ -11,7 +11,11 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include <librdkafka/rdkafka.h>
+#include <streams/plugin_abi.h>
+
 #include "common/crash_guard.h"
+#include "common/version.h"
 #include "common/log.h"
 #include "config/deployment_config.h"
 #include "config/pipeline_config.h"
@@ -28,6 +32,13 @@
 #include "reload/reload_controller.h"
 
 namespace streams::cli {
+
+std::string version_text() {
+  return std::string("streams-host ") + STREAMS_VERSION + " (plugin ABI " +
+         std::to_string(STREAMS_ABI_MAJOR) + "." + std::to_string(STREAMS_ABI_MINOR) +
+         ", librdkafka " + rd_kafka_version_str() + ")";
+}
+
 namespace {
 
 std::string resolve_plugins_dir(const PipelineArgs& args, const config::DeploymentConfig& d) {

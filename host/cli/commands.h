@@ -9,6 +9,9 @@
 
 namespace streams::cli {
 
+// "streams-host 0.2.0 (plugin ABI 1.2, librdkafka 2.0.2)".
+std::string version_text();
+
 struct PipelineArgs {
   std::string pipeline_path;
   std::string config_path;

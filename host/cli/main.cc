@@ -1,8 +1,11 @@
 // streams-host: command-line entry point. Parses arguments (CLI11), installs
 // signal handlers, and dispatches to the subcommands in commands.h.
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -49,11 +52,87 @@ void add_pipeline_options(CLI::App* cmd, streams::cli::PipelineArgs* args, bool 
       ->check(CLI::ExistingFile);
 }
 
+// Edit distance, for "did you mean".
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean 'X'?" for the nearest of `names` to `word`, if near enough.
+std::string suggestion(const std::string& word, const std::vector<std::string>& names) {
+  const std::string* best = nullptr;
+  size_t best_distance = 0;
+  for (const auto& name : names) {
+    const size_t d = distance(word, name);
+    if (!best || d < best_distance) best = &name, best_distance = d;
+  }
+  if (!best || best_distance > std::max<size_t>(2, word.size() / 3)) return "";
+  return "; did you mean '" + *best + "'?";
+}
+
+// The subcommand being parsed (the deepest one given), or `app`.
+const CLI::App* innermost(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) return innermost(*sub);
+  return &app;
+}
+
+// A usage error, said the way a user needs it (the command or option they
+// mistyped, and the nearest that exists); exit status 2.
+int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  const CLI::App* cmd = innermost(app);
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : cmd->get_subcommands({})) commands.push_back(sub->get_name());
+  if (!commands.empty()) {  // a command with commands of its own: which one was meant?
+    int at = 1;  // the argument after `cmd`'s name
+    while (cmd != &app && at < argc && argv[at - 1] != cmd->get_name()) ++at;
+    std::string all;
+    for (const auto& c : commands) all += (all.empty() ? "" : ", ") + c;
+    const std::string where = cmd == &app ? "" : " for '" + cmd->get_name() + "'";
+    if (at >= argc || argv[at][0] == '-') {
+      std::fprintf(stderr, "error: a command is required%s (commands: %s; see --help)\n",
+                   where.c_str(), all.c_str());
+    } else {
+      std::fprintf(stderr, "error: unknown command '%s'%s%s (commands: %s; see --help)\n",
+                   argv[at], where.c_str(), suggestion(argv[at], commands).c_str(), all.c_str());
+    }
+    return 2;
+  }
+  std::vector<std::string> options;
+  for (const CLI::Option* o : cmd->get_options()) {
+    for (const auto& name : o->get_lnames()) options.push_back("--" + name);
+  }
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    if (std::find(options.begin(), options.end(), name) != options.end()) continue;
+    std::fprintf(stderr, "error: unknown option '%s' for '%s'%s (see %s --help)\n", name.c_str(),
+                 cmd->get_name().c_str(), suggestion(name, options).c_str(),
+                 cmd->get_name().c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "error: %s (see --help)\n", e.what());
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"streams-host: runs streaming pipelines of plugin transforms over Kafka"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", [] { return streams::cli::version_text(); },
+                       "Print the version of streams-host, its plugin ABI and librdkafka");
+  CLI::App* version_cmd = app.add_subcommand("version", "Print the versions (as --version)");
 
   streams::cli::RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a pipeline until SIGTERM/SIGINT");
@@ -213,8 +292,18 @@ int main(int argc, char** argv) {
                    "The first N produce requests fail with INVALID_RECORD (permanent)")
       ->check(CLI::NonNegativeNumber);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(app, e, argc, argv);
+  }
   install_signal_handlers();
+  if (*version_cmd) {
+    std::fputs((streams::cli::version_text() + "\n").c_str(), stdout);
+    return 0;
+  }
 
   if (*run_cmd) {
     const int status = streams::cli::run_command(run, g_stop);

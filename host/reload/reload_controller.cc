@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/version.h"
 #include "common/log.h"
 #include "pipeline/generation_diff.h"
 
@@ -205,6 +206,7 @@ ReloadResult ReloadController::attempt(const std::string& trigger) {
 std::string ReloadController::status_json() const {
   std::lock_guard<std::mutex> lock(state_mutex_);
   nlohmann::json j = {
+      {"host_version", STREAMS_VERSION},
       {"generation", generation_},
       {"running_since_ms", running_since_ms_},
       {"pipeline", running_->pipeline.name},
