@@ -10,13 +10,13 @@
 #include <mutex>
 #include <thread>
 
-#include "admin/admin_server.h"
 #include <librdkafka/rdkafka.h>
 #include <streams/plugin_abi.h>
+#include "admin/admin_server.h"
 
 #include "common/crash_guard.h"
-#include "common/version.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "config/deployment_config.h"
 #include "config/pipeline_config.h"
 #include "config/topology_graph.h"
@@ -233,7 +233,9 @@ int graph_command(const GraphArgs& args) {
   config::DeploymentConfig deployment;
   bool ok = config::load_pipeline_spec(args.pipeline_path, &pipeline, diag);
   if (!args.config_path.empty()) {
-    ok = config::load_deployment_config(args.config_path, &deployment, diag) && ok;
+    ok = config::load_deployment_config(args.config_path, &deployment, diag,
+                                        /*require_env=*/false) &&
+         ok;
   }
   report(diag);
   if (!ok) return 2;

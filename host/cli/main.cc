@@ -93,7 +93,7 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
   std::vector<std::string> commands;
   for (const CLI::App* sub : cmd->get_subcommands({})) commands.push_back(sub->get_name());
   if (!commands.empty()) {  // a command with commands of its own: which one was meant?
-    int at = 1;  // the argument after `cmd`'s name
+    int at = 1;             // the argument after `cmd`'s name
     while (cmd != &app && at < argc && argv[at - 1] != cmd->get_name()) ++at;
     std::string all;
     for (const auto& c : commands) all += (all.empty() ? "" : ", ") + c;
@@ -102,8 +102,8 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
       std::fprintf(stderr, "error: a command is required%s (commands: %s; see --help)\n",
                    where.c_str(), all.c_str());
     } else {
-      std::fprintf(stderr, "error: unknown command '%s'%s%s (commands: %s; see --help)\n",
-                   argv[at], where.c_str(), suggestion(argv[at], commands).c_str(), all.c_str());
+      std::fprintf(stderr, "error: unknown command '%s'%s%s (commands: %s; see --help)\n", argv[at],
+                   where.c_str(), suggestion(argv[at], commands).c_str(), all.c_str());
     }
     return 2;
   }
@@ -130,8 +130,9 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
 int main(int argc, char** argv) {
   CLI::App app{"streams-host: runs streaming pipelines of plugin transforms over Kafka"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", [] { return streams::cli::version_text(); },
-                       "Print the version of streams-host, its plugin ABI and librdkafka");
+  app.set_version_flag(
+      "--version", [] { return streams::cli::version_text(); },
+      "Print the version of streams-host, its plugin ABI and librdkafka");
   CLI::App* version_cmd = app.add_subcommand("version", "Print the versions (as --version)");
 
   streams::cli::RunArgs run;

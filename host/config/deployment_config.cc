@@ -219,8 +219,9 @@ bool parse_error_policy(const std::string& text, ErrorPolicy* out) {
   return true;
 }
 
-bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diagnostics& diag) {
-  YamlReader r(path, diag, /*resolve_env=*/true);
+bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diagnostics& diag,
+                            bool require_env) {
+  YamlReader r(path, diag, /*resolve_env=*/true, require_env);
   YAML::Node root = r.load();
   if (!diag.ok()) return false;
   out->path = path;

@@ -107,6 +107,9 @@ struct DeploymentConfig {
 };
 
 // Loads and checks `path`. On error returns false with `diag` filled.
-bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diagnostics& diag);
+// `require_env` false: an unset ${envvar:NAME} stays as written instead of
+// being an error (graph, which connects to nothing).
+bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diagnostics& diag,
+                            bool require_env = true);
 
 }  // namespace streams::config

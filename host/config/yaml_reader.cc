@@ -229,6 +229,7 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& node, const std:
   if (!resolve_env_ || text.rfind(kEnvPrefix, 0) != 0 || text.back() != '}') return text;
   std::string name = text.substr(prefix, text.size() - prefix - 1);
   const char* value = std::getenv(name.c_str());
+  if (!value && !require_env_) return text;
   if (!value) {
     error(node, key, "environment variable " + name + " is not set (referenced as " + text + ")");
     return std::nullopt;

@@ -25,9 +25,10 @@ inline constexpr size_t kMaxConfigNodes = 100000;
 class YamlReader {
  public:
   // `resolve_env`: replace a scalar that is exactly ${envvar:NAME} by the
-  // environment variable NAME (a missing variable is an error).
-  YamlReader(std::string file, Diagnostics& diag, bool resolve_env)
-      : file_(std::move(file)), diag_(diag), resolve_env_(resolve_env) {}
+  // environment variable NAME; a missing variable is an error, or with
+  // `require_env` false stays as written (for commands that need no broker).
+  YamlReader(std::string file, Diagnostics& diag, bool resolve_env, bool require_env = true)
+      : file_(std::move(file)), diag_(diag), resolve_env_(resolve_env), require_env_(require_env) {}
 
   // Parses the file and checks it within the bounds above: every scalar and
   // key valid UTF-8, no key twice in a mapping. On failure adds diagnostics
@@ -72,6 +73,7 @@ class YamlReader {
   std::string file_;
   Diagnostics& diag_;
   bool resolve_env_;
+  bool require_env_;
 };
 
 // "a.b" + "c" -> "a.b.c"; "" + "c" -> "c".

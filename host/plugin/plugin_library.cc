@@ -51,9 +51,17 @@ FileIdentity identity_of(const struct stat& st) {
           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
+constexpr uint64_t kFnvOffset = 1469598103934665603ull, kFnvPrime = 1099511628211ull;
+
+uint64_t fnv1a(uint64_t h, const char* data, size_t size) {
+  for (size_t i = 0; i < size; ++i) h = (h ^ static_cast<unsigned char>(data[i])) * kFnvPrime;
+  return h;
+}
+
 // Copies `path` to a new private file; returns its path or "" with *error.
-// *identity: the file as it was when the copy started.
-std::string stage_copy(const std::string& path, FileIdentity* identity, std::string* error) {
+// *identity: the file as it was when the copy started; *hash: of its bytes.
+std::string stage_copy(const std::string& path, FileIdentity* identity, uint64_t* hash,
+                       std::string* error) {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/streams-plugin-XXXXXX.so";
   std::vector<char> name(pattern.begin(), pattern.end());
@@ -68,9 +76,11 @@ std::string stage_copy(const std::string& path, FileIdentity* identity, std::str
   bool ok = in >= 0 && ::fstat(in, &st) == 0;
   if (ok) *identity = identity_of(st);
   std::vector<char> buf(1 << 16);
+  *hash = kFnvOffset;
   for (ssize_t got = 1; ok && got > 0;) {
     got = ::read(in, buf.data(), buf.size());
     ok = got >= 0;
+    if (got > 0) *hash = fnv1a(*hash, buf.data(), static_cast<size_t>(got));
     const char* p = buf.data();
     for (ssize_t left = got; ok && left > 0;) {
       const ssize_t n = ::write(fd, p, static_cast<size_t>(left));
@@ -90,6 +100,18 @@ std::string stage_copy(const std::string& path, FileIdentity* identity, std::str
 }
 
 }  // namespace
+
+uint64_t content_hash(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  uint64_t h = kFnvOffset;
+  std::vector<char> buf(1 << 16);
+  for (ssize_t got; (got = ::read(fd, buf.data(), buf.size())) > 0;) {
+    h = fnv1a(h, buf.data(), static_cast<size_t>(got));
+  }
+  ::close(fd);
+  return h;
+}
 
 bool identify(const std::string& path, FileIdentity* out) {
   struct stat st {};
@@ -138,7 +160,8 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string& path, std:
   std::string why = check_entry_symbol(path);
   if (!why.empty()) return fail(why);
   FileIdentity identity;
-  std::string staged = stage_copy(path, &identity, &why);
+  uint64_t hash = 0;
+  std::string staged = stage_copy(path, &identity, &hash, &why);
   if (staged.empty()) return fail(why);
   auto handle = std::make_unique<Handle>();
   handle->staged = staged;
@@ -156,6 +179,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string& path, std:
   if (!why.empty()) return fail(why);
   std::shared_ptr<PluginLibrary> library(new PluginLibrary(path, std::move(handle), descriptor));
   library->identity_ = identity;
+  library->hash_ = hash;
   return library;
 }
 

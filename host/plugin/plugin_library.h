@@ -30,6 +30,9 @@ struct FileIdentity {
 
 // The identity of the file at `path` now; false if it cannot be read.
 bool identify(const std::string& path, FileIdentity* out);
+// A 64-bit FNV-1a hash of the file's bytes (0 if it cannot be read): a file
+// copied over with the same bytes is the same plugin.
+uint64_t content_hash(const std::string& path);
 
 class PluginLibrary {
  public:
@@ -51,6 +54,7 @@ class PluginLibrary {
   const std::string& path() const { return path_; }
   // The file as it was copied for loading.
   const FileIdentity& identity() const { return identity_; }
+  uint64_t content_hash() const { return hash_; }
   std::string_view name() const { return descriptor_->name; }
   std::string_view version() const { return descriptor_->version ? descriptor_->version : ""; }
   // The function called `name`, or nullptr. Valid while *this lives.
@@ -64,6 +68,7 @@ class PluginLibrary {
 
   std::string path_;
   FileIdentity identity_;
+  uint64_t hash_ = 0;  // of the bytes copied
   std::unique_ptr<Handle> handle_;
   const streams_plugin* descriptor_;
 };

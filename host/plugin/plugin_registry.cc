@@ -89,7 +89,12 @@ std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std:
   FileIdentity now;
   auto& slot = loaded_[name];
   if (auto known = slot.lock()) {
-    if (known->path() == *path && identify(*path, &now) && now == known->identity()) return known;
+    // The same file, or one with the same bytes (copied over again): the
+    // plugin loaded before.
+    if (known->path() == *path && identify(*path, &now) &&
+        (now == known->identity() || content_hash(*path) == known->content_hash())) {
+      return known;
+    }
   }
   auto library = PluginLibrary::load(*path, error);
   if (!library) return nullptr;

@@ -32,8 +32,9 @@ class PluginRegistry {
   // The plugin called `name` (a plain name: letters, digits, '_', '-', '.',
   // not starting with '.'): <dir>/<name>.so, else <dir>/lib<name>.so, if the
   // policy allows it. The library loaded before is returned while one is
-  // still held and its file is the same (FileIdentity). On failure returns
-  // nullptr with *error (the path, what is wrong and the fix).
+  // still held and its file is the same (FileIdentity) or has the same
+  // bytes. On failure returns nullptr with *error (the path, what is wrong
+  // and the fix).
   std::shared_ptr<PluginLibrary> get(const std::string& name, std::string* error);
 
   const std::string& dir() const { return dir_; }

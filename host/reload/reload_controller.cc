@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
-#include "common/version.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "pipeline/generation_diff.h"
 
 namespace streams::reload {

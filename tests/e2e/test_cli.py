@@ -1,6 +1,6 @@
 """What a user sees first: --version and `version`, a mistyped command or
-option answered with the nearest that exists, and the documented exit
-status (0, or 2 for usage errors)."""
+option answered with the nearest that exists, the documented exit status
+(0, or 2 for usage errors), and graph without broker variables."""
 import os
 import re
 import sys
@@ -31,6 +31,12 @@ def main():
         result = cli(*args)
         assert result.returncode == 2, (args, result)
         assert result.stderr.startswith(expected), (args, result.stderr)
+    # graph connects to nothing: an unset ${envvar:} is no error there.
+    env = {k: v for k, v in os.environ.items() if k != "BOOTSTRAP_SERVERS"}
+    example = os.path.join(h.SOURCE_DIR, "configs", "simple_map_filter")
+    result = h.run_cli(["graph", "--config", os.path.join(example, "deployment.yaml"),
+                        os.path.join(example, "pipeline.yaml")], env=env)
+    assert result.returncode == 0 and "flowchart" in result.stdout, result
     print("ok")
 
 
