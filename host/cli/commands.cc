@@ -58,6 +58,7 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
   config::PipelineSpec pipeline;
   config::DeploymentConfig deployment;
   const bool pipeline_ok = config::load_pipeline_spec(args.pipeline_path, &pipeline, diag);
+  if (!args.pipeline_name.empty()) pipeline.name = args.pipeline_name;
   bool deployment_ok = true;
   if (!args.config_path.empty()) {
     deployment_ok = config::load_deployment_config(args.config_path, &deployment, diag);
@@ -340,6 +341,10 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   report(diag);
   if (!generation) return 2;
   log::set_pipeline(generation->pipeline.name);
+  if (!args.adapter.empty()) {
+    log::info("--adapter " + args.adapter +
+              ": accepted for the original's command lines; this host has one runtime");
+  }
   for (const auto& step : generation->steps) {
     if (!step.function) continue;
     log::info("step '" + step.name + "': " + step.plugin + " " + step.plugin_version + " (" +
@@ -359,7 +364,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     options.metrics = &metrics;
     options.crash_journal = journal.get();
     options.healthcheck_file = args.healthcheck_file;
-    options.client_id = args.name.empty() ? "streams-host-" + g.pipeline.name : args.name;
+    options.client_id = args.client_id.empty() ? "streams-host-" + g.pipeline.name : args.client_id;
     options.error_policy = error_policy(args, g);
     return options;
   });

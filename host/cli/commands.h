@@ -17,6 +17,7 @@ struct PipelineArgs {
   std::string config_path;
   std::string plugins_dir;  // empty: deployment `plugins_dir`, else ./plugins
   int segment_id = 0;
+  std::string pipeline_name;  // -n: overrides the pipeline file's name (metrics label, logs)
   // Plugin files that resolve outside the plugins directory (symlinks), and
   // plugin files or directories writable by group or others, are refused
   // unless these are set.
@@ -27,7 +28,8 @@ struct PipelineArgs {
 struct RunArgs {
   PipelineArgs pipeline;  // config_path may be empty with runtime "local"
   std::string runtime = "kafka";
-  std::string name;
+  std::string client_id;  // empty: streams-host-<pipeline name>
+  std::string adapter;    // the original's -a; one runtime here
   std::string log_level = "info";
   std::string log_format = "text";  // or json
   std::string error_policy;         // empty: the deployment's

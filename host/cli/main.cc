@@ -38,7 +38,9 @@ void add_pipeline_options(CLI::App* cmd, streams::cli::PipelineArgs* args, bool 
   auto* config = cmd->add_option("--config", args->config_path, "Deployment config (YAML)")
                      ->check(CLI::ExistingFile);
   if (config_required) config->required();
-  cmd->add_option("--segment-id", args->segment_id, "Segment of the deployment to run")
+  cmd->add_option("-s,--segment-id", args->segment_id,
+                  "Segment of the deployment to run (default: $SEGMENT_ID, else 0)")
+      ->envname("SEGMENT_ID")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--plugins-dir", args->plugins_dir,
                   "Directory of plugin .so files (default: the deployment's plugins_dir, "
@@ -151,13 +153,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--output", run.outputs,
                       "local: SINK=PATH writes Kafka sink SINK to PATH (default stdout)");
-  run_cmd->add_option("--name", run.name,
-                      "Client id of this host (default streams-host-<pipeline>)");
+  run_cmd->add_option("-n,--name", run.pipeline.pipeline_name,
+                      "Pipeline name, as the original's runner: the metrics label `pipeline` and "
+                      "the logs' (default: the pipeline file's name)");
+  run_cmd->add_option("--client-id", run.client_id,
+                      "Kafka client id of this host (default streams-host-<pipeline>)");
+  run_cmd
+      ->add_option("-a,--adapter", run.adapter,
+                   "The original's runtime choice; accepted: this host has one runtime")
+      ->check(CLI::IsMember({"arroyo", "rust_arroyo"}));
   run_cmd
       ->add_option("--error-policy", run.error_policy,
                    "fail or skip-and-count: overrides the source's error_policy (default fail)")
       ->check(CLI::IsMember({"fail", "skip-and-count"}));
-  run_cmd->add_option("--log-level", run.log_level, "debug, info, warn or error")
+  run_cmd
+      ->add_option("-l,--log-level", run.log_level,
+                   "debug, info, warn or error (any case, as the original's INFO)")
       ->capture_default_str();
   run_cmd->add_option("--log-format", run.log_format, "text, or json: one JSON object a line")
       ->check(CLI::IsMember({"text", "json"}))

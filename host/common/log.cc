@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -51,7 +52,10 @@ const char* level_name(Level level, Format format) {
 
 }  // namespace
 
-bool parse_level(std::string_view text, Level* out) {
+bool parse_level(std::string_view given, Level* out) {
+  std::string text(given);  // the original's runner takes upper case: INFO
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (text == "critical" || text == "fatal") text = "error";
   if (text == "debug")
     *out = Level::debug;
   else if (text == "info")

@@ -24,7 +24,8 @@ enum class Format { text, json };
 // lines only (text lines say it in the message). Valid during the call.
 using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
-// Parses "debug|info|warn|warning|error"; returns false on anything else.
+// Parses "debug|info|warn|warning|error" in any case (and the original's
+// "critical" and "fatal" as error); returns false on anything else.
 bool parse_level(std::string_view text, Level* out);
 void set_level(Level level);
 bool enabled(Level level);
