@@ -285,6 +285,13 @@ class StopWatchdog {
   std::thread thread_;
 };
 
+// --healthcheck-file, else the original's file when the deployment says
+// adapter_config.arroyo.write_healthcheck.
+std::string healthcheck_file(const RunArgs& args, const pipeline::Generation& g) {
+  if (!args.healthcheck_file.empty()) return args.healthcheck_file;
+  return g.deployment.write_healthcheck ? "/tmp/health.txt" : "";
+}
+
 std::string state_dir(const RunArgs& args) {
   if (!args.state_dir.empty()) return args.state_dir;
   const char* env = std::getenv("STREAMS_STATE_DIR");
@@ -363,7 +370,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     kafka::RuntimeOptions options;
     options.metrics = &metrics;
     options.crash_journal = journal.get();
-    options.healthcheck_file = args.healthcheck_file;
+    options.healthcheck_file = healthcheck_file(args, g);
     options.client_id = args.client_id.empty() ? "streams-host-" + g.pipeline.name : args.client_id;
     options.error_policy = error_policy(args, g);
     return options;

@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/top.h"
 #include "common/crash_guard.h"
+#include "common/edit_distance.h"
 #include "devbroker/dev_broker.h"
 
 namespace {
@@ -54,28 +55,12 @@ void add_pipeline_options(CLI::App* cmd, streams::cli::PipelineArgs* args, bool 
       ->check(CLI::ExistingFile);
 }
 
-// Edit distance, for "did you mean".
-size_t distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // "; did you mean 'X'?" for the nearest of `names` to `word`, if near enough.
 std::string suggestion(const std::string& word, const std::vector<std::string>& names) {
   const std::string* best = nullptr;
   size_t best_distance = 0;
   for (const auto& name : names) {
-    const size_t d = distance(word, name);
+    const size_t d = streams::edit_distance(word, name);
     if (!best || d < best_distance) best = &name, best_distance = d;
   }
   if (!best || best_distance > std::max<size_t>(2, word.size() / 3)) return "";

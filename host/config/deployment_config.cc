@@ -44,6 +44,12 @@ void read_parallelism(YamlReader& r, const YAML::Node& node, const std::string& 
     step->parallelism = static_cast<int>(*n);
 }
 
+void warn_parallelism(YamlReader& r, const YAML::Node& node, const std::string& key) {
+  r.warn(node, key,
+         "read but not applied: this host runs one processing thread; scale out by running "
+         "more hosts in the consumer group");
+}
+
 void read_dlq(YamlReader& r, const YAML::Node& node, const std::string& key, DlqDeployment* dlq) {
   YAML::Node d = node["dlq"];
   if (!d || d.IsNull()) return;
@@ -79,12 +85,20 @@ void read_error_limits(YamlReader& r, const YAML::Node& node, const std::string&
   }
 }
 
+void warn_sentry_sdk(YamlReader& r, const YAML::Node& node, const std::string& parent) {
+  r.warn(node, join_key(parent, "sentry_sdk_config"),
+         "accepted, not used: this host reports errors in its logs, the DLQ and its metrics, not "
+         "to Sentry");
+}
+
 void read_metrics(YamlReader& r, const YAML::Node& m, MetricsDeployment* out) {
   using Type = MetricsDeployment::Type;
   if (!m || m.IsNull()) return;
   out->location = r.at(m, "metrics");
   if (!r.expect_map(m, "metrics")) return;
-  r.check_keys(m, "metrics", {"type", "host", "port", "tags", "period_sec"});
+  r.check_keys(
+      m, "metrics",
+      {"type", "host", "port", "tags", "period_sec", "flush_interval_ms", "udp_queue_size"});
   auto type = r.string(m, "metrics", "type", true);
   if (!type) return;
   if (*type == "dummy")
@@ -106,6 +120,12 @@ void read_metrics(YamlReader& r, const YAML::Node& m, MetricsDeployment* out) {
   }
   out->tags = r.string_map(m, "metrics", "tags");
   if (auto period = r.number(m, "metrics", "period_sec", 0.01, 3600)) out->period_sec = *period;
+  if (auto ms = r.integer(m, "metrics", "flush_interval_ms", 10, 3600000)) {
+    out->period_sec = static_cast<double>(*ms) / 1000;
+  }
+  if (auto n = r.integer(m, "metrics", "udp_queue_size", 0, 1000000)) {
+    out->udp_queue_size = static_cast<int>(*n);
+  }
 }
 
 StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Node& node,
@@ -115,11 +135,14 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   step.location = r.at(node, key);
   if (node.IsNull()) return step;
   if (!r.expect_map(node, key)) return step;
-  r.check_keys(
-      node, key,
-      {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
-       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy",
-       "dlq", "error_limits", "max_in_flight_messages", "max_in_flight_bytes", "crash_limit"});
+  // The original lets a step's settings hold anything (its batch_size,
+  // batch_timedelta, sleep times...): unknown keys are warnings.
+  r.check_keys(node, key,
+               {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset",
+                "override_params", "starts_segment", "parallelism", "commit_interval_ms",
+                "drain_timeout_ms", "error_policy", "dlq", "error_limits", "max_in_flight_messages",
+                "max_in_flight_bytes", "crash_limit", "strict_offset_reset"},
+               "a step setting of the original's this host does not read");
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
     if (servers->empty()) {
@@ -133,6 +156,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   step.override_params = r.string_map(node, key, "override_params");
   if (auto starts = r.boolean(node, key, "starts_segment")) step.starts_segment = *starts;
   read_parallelism(r, node, key, &step);
+  if (step.parallelism > 1) warn_parallelism(r, node["parallelism"], join_key(key, "parallelism"));
   if (auto ms = r.integer(node, key, "commit_interval_ms", 1, kMaxMs)) {
     step.commit_interval_ms = static_cast<int>(*ms);
   }
@@ -165,10 +189,25 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   return step;
 }
 
+// pipeline.adapter_config: the original's per-runtime settings; arroyo's
+// write_healthcheck is honoured, its sentry_sdk_config is not used.
+void read_adapter_config(YamlReader& r, const YAML::Node& node, DeploymentConfig* out) {
+  const std::string key = "pipeline.adapter_config";
+  if (!node || node.IsNull() || !r.expect_map(node, key)) return;
+  r.check_keys(node, key, {"arroyo"}, "settings of another runtime of the original's");
+  YAML::Node arroyo = node["arroyo"];
+  const std::string akey = join_key(key, "arroyo");
+  if (!arroyo || arroyo.IsNull() || !r.expect_map(arroyo, akey)) return;
+  r.check_keys(arroyo, akey, {"write_healthcheck", "sentry_sdk_config"});
+  if (auto w = r.boolean(arroyo, akey, "write_healthcheck")) out->write_healthcheck = *w;
+  if (arroyo["sentry_sdk_config"]) warn_sentry_sdk(r, arroyo["sentry_sdk_config"], akey);
+}
+
 void read_segments(YamlReader& r, const YAML::Node& pipeline, DeploymentConfig* out) {
   const std::string key = "pipeline";
   if (!r.expect_map(pipeline, key)) return;
-  r.check_keys(pipeline, key, {"segments"});
+  r.check_keys(pipeline, key, {"segments", "adapter_config"});
+  read_adapter_config(r, pipeline["adapter_config"], out);
   YAML::Node segments = pipeline["segments"];
   if (!segments) {
     r.error(pipeline, "pipeline.segments", "required key is missing (expected a list)");
@@ -181,7 +220,9 @@ void read_segments(YamlReader& r, const YAML::Node& pipeline, DeploymentConfig* 
     SegmentDeployment segment;
     segment.location = r.at(seg, skey);
     if (r.expect_map(seg, skey)) {
-      r.check_keys(seg, skey, {"steps_config"});
+      r.check_keys(seg, skey, {"steps_config", "parallelism"});
+      if (seg["parallelism"])
+        warn_parallelism(r, seg["parallelism"], join_key(skey, "parallelism"));
       YAML::Node steps = seg["steps_config"];
       const std::string ckey = join_key(skey, "steps_config");
       if (steps && !steps.IsNull() && r.expect_map(steps, ckey)) {
@@ -226,7 +267,8 @@ bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diag
   if (!diag.ok()) return false;
   out->path = path;
   if (!r.expect_map(root, "")) return false;
-  r.check_keys(root, "", {"env", "pipeline", "metrics", "plugins_dir"});
+  r.check_keys(root, "", {"env", "pipeline", "metrics", "plugins_dir", "sentry_sdk_config"});
+  if (root["sentry_sdk_config"]) warn_sentry_sdk(r, root["sentry_sdk_config"], "");
   read_metrics(r, root["metrics"], &out->metrics);
   if (auto dir = r.string(root, "", "plugins_dir", false)) out->plugins_dir = *dir;
   YAML::Node pipeline = root["pipeline"];

@@ -96,7 +96,10 @@ struct MetricsDeployment {
   std::string host = "127.0.0.1";
   int port = 0;  // datadog: 8125; prometheus: required
   std::vector<std::pair<std::string, std::string>> tags;
-  double period_sec = 10;
+  double period_sec = 10;  // the original's flush_interval_ms sets it too
+  // datadog: at most this many metric lines a period (the original's
+  // udp_queue_size); 0: no bound.
+  int udp_queue_size = 0;
 };
 
 struct DeploymentConfig {
@@ -104,6 +107,9 @@ struct DeploymentConfig {
   std::vector<SegmentDeployment> segments;
   std::string plugins_dir;  // empty: not set in the file
   MetricsDeployment metrics;
+  // pipeline.adapter_config.arroyo.write_healthcheck: touch the original's
+  // healthcheck file (/tmp/health.txt) while processing.
+  bool write_healthcheck = false;
 };
 
 // Loads and checks `path`. On error returns false with `diag` filled.

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/edit_distance.h"
 #include "common/utf8.h"
 
 namespace streams::config {
@@ -204,7 +205,7 @@ bool YamlReader::expect_sequence(const YAML::Node& node, const std::string& key)
 }
 
 void YamlReader::check_keys(const YAML::Node& map, const std::string& key,
-                            std::initializer_list<const char*> allowed) {
+                            std::initializer_list<const char*> allowed, const char* unknown_note) {
   if (!map.IsMap()) return;
   for (const auto& kv : map) {
     const std::string& name = kv.first.Scalar();
@@ -214,7 +215,20 @@ void YamlReader::check_keys(const YAML::Node& map, const std::string& key,
       known = known || name == a;
       expected += expected.empty() ? a : std::string(", ") + a;
     }
-    if (!known) error(kv.first, join_key(key, name), "unknown key; expected one of: " + expected);
+    if (known) continue;
+    const char* nearest = nullptr;
+    for (const char* a : allowed) {
+      if (near_miss(name, a)) nearest = a;
+    }
+    if (nearest) {  // a typo of a key this host reads, not another program's setting
+      error(kv.first, join_key(key, name),
+            "unknown key; did you mean " + std::string(nearest) + "? expected one of: " + expected);
+    } else if (unknown_note) {
+      warn(kv.first, join_key(key, name),
+           "unknown key, ignored (" + std::string(unknown_note) + "); known: " + expected);
+    } else {
+      error(kv.first, join_key(key, name), "unknown key; expected one of: " + expected);
+    }
   }
 }
 

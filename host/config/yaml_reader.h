@@ -41,9 +41,10 @@ class YamlReader {
 
   bool expect_map(const YAML::Node& node, const std::string& key);
   bool expect_sequence(const YAML::Node& node, const std::string& key);
-  // Errors for each key of `map` not in `allowed`.
+  // Errors (or with `unknown_note`, warnings ending in it) for each key of
+  // `map` not in `allowed`.
   void check_keys(const YAML::Node& map, const std::string& key,
-                  std::initializer_list<const char*> allowed);
+                  std::initializer_list<const char*> allowed, const char* unknown_note = nullptr);
 
   // Reads map[name]; `key` is the dotted path of `map`. Absent: nullopt,
   // and an error if `required`.

@@ -31,6 +31,7 @@ using pipeline::OffsetTracker;
 
 constexpr int kBatch = 1024;
 constexpr int64_t kDeliveryWaitWarnMs = 10000;
+constexpr int64_t kJoinWaitLogMs = 10000;
 
 struct PartitionState {
   int32_t partition = 0;
@@ -218,6 +219,9 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   bool running_ = true;                          // false once run() returned; under swap_mutex_
   log::RateLimitedLog client_log_{5};
   Clock::time_point last_wait_warning_{};
+  int64_t subscribed_ms_ = 0;  // steady clock, when run() subscribed
+  bool assigned_once_ = false;
+  bool join_wait_logged_ = false;
   log::RateLimitedLog pause_log_{1};
 };
 
@@ -367,6 +371,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, topic_.c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics);
+  subscribed_ms_ = pipeline::Chain::now_ms();
   rd_kafka_topic_partition_list_destroy(topics);
   if (err) {
     fail("cannot subscribe to " + topic_ + ": " + rd_kafka_err2str(err));
@@ -684,6 +689,15 @@ void Runtime::warn_delivery_wait(const KafkaSink& sink, int64_t wait_ms) {
 
 void Runtime::tick() {
   publish_gauges();
+  if (!assigned_once_ && !join_wait_logged_ &&
+      pipeline::Chain::now_ms() - subscribed_ms_ > kJoinWaitLogMs) {
+    join_wait_logged_ = true;
+    log::info(
+        "still waiting for the group to assign partitions: a group with a member that "
+        "left without leaving (a killed or restarted host) waits for its "
+        "session.timeout.ms (librdkafka's default is 45 s; set it lower in "
+        "override_params, e.g. \"6000\" on the dev broker)");
+  }
   resume_drained();
   const int64_t now = pipeline::Chain::now_ms();
   for (auto& p : partitions_) {
@@ -764,6 +778,7 @@ void Runtime::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_lis
 }
 
 void Runtime::assign(rd_kafka_topic_partition_list_t* parts) {
+  assigned_once_ = true;
   for (int i = 0; i < parts->cnt; ++i) {
     const int32_t p = parts->elems[i].partition;
     if (topic_ != parts->elems[i].topic || p < 0) continue;

@@ -103,7 +103,18 @@ class DogStatsd final : public Periodic {
  private:
   void send(const std::vector<Sample>& now, const std::vector<Sample>& before) override {
     std::string packet;
-    for (const std::string& line : dogstatsd_lines(now, before, config_)) {
+    std::vector<std::string> lines = dogstatsd_lines(now, before, config_);
+    const auto bound = static_cast<size_t>(config_.udp_queue_size);
+    if (bound > 0 && lines.size() > bound) {  // the original's udp_queue_size
+      uint64_t suppressed = 0;
+      if (log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
+        log::warn("metrics: " + std::to_string(lines.size() - bound) +
+                  " DogStatsD line(s) over udp_queue_size " + std::to_string(bound) +
+                  " dropped this period" + log::RateLimitedLog::note(suppressed));
+      }
+      lines.resize(bound);
+    }
+    for (const std::string& line : lines) {
       if (!packet.empty() && packet.size() + 1 + line.size() > kDatagram) flush(packet);
       if (!packet.empty()) packet += "\n";
       packet += line;

@@ -140,6 +140,49 @@ BOOST_AUTO_TEST_CASE(duplicate_keys_are_refused) {
                       "d.yaml:2:1: pipeline: duplicate key"));
 }
 
+// The original's deployment files load unchanged: their step settings we do
+// not read, segment parallelism, adapter_config and metrics keys.
+BOOST_AUTO_TEST_CASE(the_originals_deployment_files_load_unchanged) {
+  ::setenv("MAX_POLL_INTERVAL_MS", "300000", 1);  // envvars.yaml refers to it
+  const std::string dir = TEST_DATA_DIR "/original_deployment_config/";
+  for (const char* name :
+       {"blq", "devnull_benchmark", "envvars", "flink_blq", "flink_transformer", "gcs_sink",
+        "parallel_processing", "simple_batching", "simple_map_filter", "transformer"}) {
+    config::DeploymentConfig d;
+    Diagnostics diag;
+    BOOST_TEST(config::load_deployment_config(dir + name + ".yaml", &d, diag),
+               name << ": " << all_errors(diag));
+    std::string warnings;
+    for (const auto& w : diag.warnings()) warnings += w + "\n";
+    const bool parallel =
+        std::string(name) == "parallel_processing" || std::string(name).rfind("flink", 0) == 0;
+    BOOST_TEST(contains(warnings, "parallelism: read but not applied") == parallel,
+               name << ": " << warnings);
+    if (std::string(name) == "simple_map_filter") BOOST_TEST(d.write_healthcheck);
+    if (std::string(name) == "parallel_processing") BOOST_TEST(d.metrics.period_sec == 5.0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_originals_metrics_and_sentry_keys_are_honoured_or_named) {
+  TempDir dir;
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_REQUIRE(config::load_deployment_config(
+      dir.write("d.yaml",
+                "sentry_sdk_config: {dsn: \"https://k@sentry.example/1\"}\n"
+                "metrics: {type: datadog, host: 127.0.0.1, port: 8125, flush_interval_ms: "
+                "2500, udp_queue_size: 64}\n"
+                "pipeline:\n  segments:\n    - steps_config:\n"
+                "        in: {bootstrap_servers: [\"x:1\"], batch_size: 2}\n"),
+      &d, diag));
+  BOOST_TEST(d.metrics.period_sec == 2.5);
+  BOOST_TEST(d.metrics.udp_queue_size == 64);
+  std::string warnings;
+  for (const auto& w : diag.warnings()) warnings += w + "\n";
+  BOOST_TEST(contains(warnings, "sentry_sdk_config: accepted, not used"), warnings);
+  BOOST_TEST(contains(warnings, "steps_config.in.batch_size: unknown key, ignored"), warnings);
+}
+
 BOOST_AUTO_TEST_CASE(step_config_becomes_typed_json) {
   TempDir dir;
   config::PipelineSpec spec;
@@ -225,7 +268,10 @@ BOOST_AUTO_TEST_CASE(bad_values_say_what_was_expected) {
                       "'smallest'"),
              errors);
   BOOST_TEST(contains(errors, "commit_interval_ms: expected an integer from 1 to"), errors);
-  BOOST_TEST(contains(errors, "myinput.bootstrap_server: unknown key"), errors);
+  BOOST_TEST(contains(errors,
+                      "myinput.bootstrap_server: unknown key; did you mean "
+                      "bootstrap_servers?"),
+             errors);
   BOOST_TEST(
       contains(errors, "myinput.error_policy: expected fail or skip-and-count, got 'ignore'"),
       errors);

@@ -58,8 +58,9 @@ BOOST_AUTO_TEST_CASE(deployment_overrides_topics_and_group) {
   BOOST_TEST(g->source_topic() == "t-in");
   BOOST_TEST(g->sinks.at(0).topic == "t-out");
   BOOST_TEST(g->consumer_group() == "g");
-  BOOST_REQUIRE(diag.warnings().size() == 1u);
-  BOOST_TEST(contains(diag.warnings()[0], "steps_config.parser: no step named 'parser'"));
+  BOOST_REQUIRE(diag.warnings().size() == 2u);
+  BOOST_TEST(contains(diag.warnings()[0], "steps_config.parser.parallelism: read but not applied"));
+  BOOST_TEST(contains(diag.warnings()[1], "steps_config.parser: no step named 'parser'"));
 }
 
 BOOST_AUTO_TEST_CASE(source_and_sink_need_brokers) {
