@@ -7,7 +7,18 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/packaging/install-deps.sh"
 export CCACHE_DIR=${CCACHE_DIR:-$root/.ccache}
-"$root/packaging/build.sh" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Only what the example runs: the host and the example's plugin. The compiler's
+# output goes to a log, shown only if the build fails.
+build_log=$(mktemp)
+echo "== building streams-host and the ingest_metrics plugin (log: $build_log)"
+started=$(date +%s)
+if ! "$root/packaging/build.sh" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -- streams-host ingest_metrics >"$build_log" 2>&1; then
+  cat "$build_log"
+  echo "FAILED: the build (above)" >&2
+  exit 1
+fi
+echo "== built in $(( $(date +%s) - started )) s"
 
 host_bin=$root/build/host/streams-host
 example=$root/configs/simple_map_filter
@@ -49,4 +60,9 @@ kill -TERM "$host_pid"
 wait "$host_pid" && status=0 || status=$?
 echo "== host log (exit status $status):"
 cat "$work/host.log"
-[ "$(wc -l <"$work/out.jsonl")" -eq "$expected" ] && [ "$status" -eq 0 ]
+if [ "$status" -eq 0 ] && diff <(sort "$work/out.jsonl") <(sort "$example/expected_output.jsonl") >/dev/null; then
+  echo "OK: the $expected outputs match configs/simple_map_filter/expected_output.jsonl"
+else
+  echo "FAILED: the outputs differ from configs/simple_map_filter/expected_output.jsonl" >&2
+  exit 1
+fi
