@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -32,12 +33,17 @@ using pipeline::OffsetTracker;
 constexpr int kBatch = 1024;
 constexpr int64_t kDeliveryWaitWarnMs = 10000;
 constexpr int64_t kJoinWaitLogMs = 10000;
+// A commit not confirmed by its result within this long is sent again (a
+// result that never comes, or one that failed for some partitions only).
+constexpr int64_t kCommitConfirmMs = 5000;
 
 struct PartitionState {
   int32_t partition = 0;
   uint32_t tracker_id = 0;
   std::unique_ptr<pipeline::Chain> chain;
   int64_t committed = -1;  // last offset sent in a commit
+  int64_t confirmed = -1;  // the highest offset a commit result confirmed
+  int64_t sent_ms = 0;     // steady clock: when `committed` was sent
   bool paused = false;     // by backpressure; fetching resumes at resume_at
   int64_t resume_at = -1;
   // Inputs that crashed the host crash_limit times, by offset; those before
@@ -219,7 +225,9 @@ class Runtime final : public KafkaRuntime, public DeliveryListener, public pipel
   bool running_ = true;                          // false once run() returned; under swap_mutex_
   log::RateLimitedLog client_log_{5};
   Clock::time_point last_wait_warning_{};
-  int64_t subscribed_ms_ = 0;  // steady clock, when run() subscribed
+  int64_t subscribed_ms_ = 0;    // steady clock, when run() subscribed
+  bool commit_pending_ = false;  // an async commit's result has not come yet
+  int64_t commit_sent_ms_ = 0;   // steady clock
   bool assigned_once_ = false;
   bool join_wait_logged_ = false;
   log::RateLimitedLog pause_log_{1};
@@ -871,23 +879,37 @@ bool Runtime::drain(Clock::time_point deadline) {
   }
 }
 
+// One asynchronous commit at a time: librdkafka retries a failed commit
+// request by itself, and a retried older commit that lands after a newer one
+// moves the group's offset back (seen on the dev broker with injected commit
+// errors: the last commit was silently undone). The next commit waits for the
+// result of the one before, up to kCommitConfirmMs.
 void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
   if (!flush_sinks()) return;
   m_.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
+  const int64_t now = pipeline::Chain::now_ms();
+  if (!sync && commit_pending_ && now - commit_sent_ms_ < kCommitConfirmMs) return;
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()));
   for (auto& p : partitions_) {
     if (!p) continue;
     if (only && !rd_kafka_topic_partition_list_find(only, topic_.c_str(), p->partition)) continue;
     const int64_t next = trackers_[p->tracker_id]->committable();
-    if (next <= p->committed) continue;
+    const bool unconfirmed = p->committed > p->confirmed && now - p->sent_ms > kCommitConfirmMs;
+    if (next <= p->committed && !unconfirmed) continue;
     rd_kafka_topic_partition_list_add(list, topic_.c_str(), p->partition)->offset = next;
     p->committed = next;
+    p->sent_ms = now;
   }
   if (list->cnt > 0) {
     rd_kafka_resp_err_t err = rd_kafka_commit(consumer_, list, sync ? 0 : 1);
+    commit_pending_ = !sync && !err;
+    commit_sent_ms_ = now;
     if (err) {
-      log::warn(std::string("commit failed: ") + rd_kafka_err2str(err));
+      log::warn(std::string("commit failed, will retry: ") + rd_kafka_err2str(err));
+      for (int i = 0; i < list->cnt; ++i) {
+        if (PartitionState* p = partition(list->elems[i].partition)) p->committed = -1;
+      }
     } else {
       m_.commits.add();
       m_.last_commit_ms.set(static_cast<uint64_t>(wall_ms()));
@@ -897,11 +919,26 @@ void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
   rd_kafka_topic_partition_list_destroy(list);
 }
 
+// A failed commit, of the request or of single partitions (a broker may
+// refuse some partitions of a request that succeeds), is sent again by the
+// next commit cycle; a successful one confirms its offsets.
 void Runtime::on_commit_result(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets) {
-  if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
-  log::warn(std::string("commit failed, will retry: ") + rd_kafka_err2str(err));
+  commit_pending_ = false;
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
   for (int i = 0; offsets && i < offsets->cnt; ++i) {
-    if (PartitionState* p = partition(offsets->elems[i].partition)) p->committed = -1;
+    const rd_kafka_resp_err_t e = err ? err : offsets->elems[i].err;
+    PartitionState* p = partition(offsets->elems[i].partition);
+    if (!e) {
+      if (p) p->confirmed = std::max(p->confirmed, offsets->elems[i].offset);
+      continue;
+    }
+    if (p && p->committed == offsets->elems[i].offset) p->committed = -1;
+    uint64_t suppressed = 0;
+    if (client_log_.allow(Clock::now(), &suppressed)) {
+      log::warn("committing " + topic_ + "[" + std::to_string(offsets->elems[i].partition) +
+                "] failed, will retry: " + rd_kafka_err2str(e) +
+                log::RateLimitedLog::note(suppressed));
+    }
   }
 }
 
