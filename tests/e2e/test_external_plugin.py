@@ -25,6 +25,10 @@ def main():
     with h.Env() as env:
         prefix, src, build = env.path("prefix"), env.path("src"), env.path("build")
         sh("cmake", "--install", h.BUILD_DIR, "--prefix", prefix)
+        # The SDK installs what a plugin needs; not the in-tree pipeline driver.
+        sdk = os.path.join(prefix, "include", "streams")
+        assert os.path.exists(os.path.join(sdk, "plugin.hpp"))
+        assert not os.path.exists(os.path.join(sdk, "pipeline_driver.hpp"))
         shutil.copytree(os.path.join(h.SOURCE_DIR, "tests", "sdk_consumer"), src)
         clean_env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMS_")}
         subprocess.run(["cmake", "-S", src, "-B", build, "-G", "Ninja",
