@@ -16,6 +16,7 @@ PACKAGES=(
   python3-confluent-kafka   # the Python baseline of the benchmarks
   libbenchmark-dev          # Google Benchmark: the plugin call path microbenchmark
   gnuplot-nox               # the benchmark chart
+  python3-dev               # CPython to embed: the Python bridge (python: steps)
 )
 
 # valijson (JSON Schema validation for the parser step) is header-only, but

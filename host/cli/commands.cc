@@ -82,7 +82,9 @@ reload::WatchSpec watch_file(const std::string& path) {
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1), ""};
 }
 
-reload::ControlOptions control_options(const RunArgs& args, const std::string& plugins_dir) {
+// `python_dirs`: the directories of the pipeline's Python modules.
+reload::ControlOptions control_options(const RunArgs& args, const std::string& plugins_dir,
+                                       const std::vector<std::string>& python_dirs) {
   reload::ControlOptions o;
   if (args.admin_port >= 0) {
     o.admin_address = args.admin_address;
@@ -92,6 +94,7 @@ reload::ControlOptions control_options(const RunArgs& args, const std::string& p
     o.watch = {watch_file(args.pipeline.pipeline_path),
                watch_file(args.pipeline.config_path),
                {plugins_dir, "", ".so"}};
+    for (const std::string& dir : python_dirs) o.watch.push_back({dir, "", ".py"});
   }
   return o;
 }
@@ -387,7 +390,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
         return load(args.pipeline, /*kafka=*/true, d, r);
       },
       runtime, &metrics, std::chrono::milliseconds(args.reload_timeout_ms));
-  reload::ControlOptions control_opts = control_options(args, plugins_dir);
+  reload::ControlOptions control_opts = control_options(args, plugins_dir, generation->python_dirs);
   control_opts.metrics = &metrics;
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
   control_opts.exporter = generation->deployment.metrics;

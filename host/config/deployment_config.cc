@@ -267,10 +267,18 @@ bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diag
   if (!diag.ok()) return false;
   out->path = path;
   if (!r.expect_map(root, "")) return false;
-  r.check_keys(root, "", {"env", "pipeline", "metrics", "plugins_dir", "sentry_sdk_config"});
+  r.check_keys(root, "",
+               {"env", "pipeline", "metrics", "plugins_dir", "python_path", "sentry_sdk_config"});
   if (root["sentry_sdk_config"]) warn_sentry_sdk(r, root["sentry_sdk_config"], "");
   read_metrics(r, root["metrics"], &out->metrics);
   if (auto dir = r.string(root, "", "plugins_dir", false)) out->plugins_dir = *dir;
+  if (auto dirs = r.string_list(root, "", "python_path")) {
+    const size_t slash = path.rfind('/');
+    const std::string base = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+    for (const std::string& dir : *dirs) {
+      out->python_path.push_back(dir.empty() || dir[0] == '/' ? dir : base + dir);
+    }
+  }
   YAML::Node pipeline = root["pipeline"];
   if (!pipeline) {
     r.error(root, "pipeline", "required key is missing (expected {segments: [...]})");

@@ -106,6 +106,10 @@ struct DeploymentConfig {
   std::string path;
   std::vector<SegmentDeployment> segments;
   std::string plugins_dir;  // empty: not set in the file
+  // `python_path`: directories of the pipeline's Python modules, searched
+  // before the pipeline file's own directory (relative ones resolved
+  // against this file's directory).
+  std::vector<std::string> python_path;
   MetricsDeployment metrics;
   // pipeline.adapter_config.arroyo.write_healthcheck: touch the original's
   // healthcheck file (/tmp/health.txt) while processing.

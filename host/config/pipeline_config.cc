@@ -93,12 +93,12 @@ bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, St
       read_branches(r, node, key, step);
       break;
     case StepKind::route:
-      r.check_keys(node, key, {"kind", "name", "plugin", "function", "config", "branches"});
+      r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config", "branches"});
       read_function(r, node, key, step);
       read_branches(r, node, key, step);
       break;
     default:
-      r.check_keys(node, key, {"kind", "name", "plugin", "function", "config"});
+      r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config"});
       read_function(r, node, key, step);
   }
   return true;

@@ -66,12 +66,14 @@ struct StepSpec {
   std::string name;
   Location location;  // of the step's mapping
 
-  // map / filter / flat_map / route: the function and its `config:` subtree
-  // as JSON text.
+  // map / filter / flat_map / route / reduce: the function and its
+  // `config:` subtree as JSON text, from a plugin; or, with `python:`, the
+  // Python callable of that dotted name (plugin and function stay empty).
   std::string plugin;
   std::string function;
+  std::string python;
   std::string config_json = "{}";
-  Location plugin_location;
+  Location plugin_location;  // of `plugin:` (or `python:`)
 
   // header_filter: keep records whose first header `header` equals `value`.
   std::string header;
@@ -96,6 +98,7 @@ struct StepSpec {
   WindowSpec window;
   std::string group_plugin;
   std::string group_function;
+  std::string group_python;
   Location group_location;
   int64_t allowed_lateness_ms = 0;
   int64_t idle_flush_ms = 0;

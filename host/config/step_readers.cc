@@ -91,15 +91,67 @@ void read_group_by(YamlReader& r, const YAML::Node& node, const std::string& key
   if (!group) return;
   const std::string gkey = join_key(key, "group_by");
   if (!r.expect_map(group, gkey)) return;
-  r.check_keys(group, gkey, {"plugin", "function"});
+  r.check_keys(group, gkey, {"plugin", "function", "python"});
   step->group_location = r.at(group, gkey);
+  if (group["python"]) {
+    if (group["plugin"] || group["function"]) {
+      r.error(group, gkey, "give python, or plugin and function, not both");
+    }
+    read_python_name(r, group, gkey, &step->group_python);
+    return;
+  }
   if (auto plugin = r.string(group, gkey, "plugin", true)) step->group_plugin = *plugin;
   if (auto fn = r.string(group, gkey, "function", true)) step->group_function = *fn;
 }
 
 }  // namespace
 
+bool python_name(const std::string& name) {
+  bool start = true;  // at the start of an identifier
+  size_t dots = 0;
+  for (char c : name) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    if (c == '.') {
+      if (start) return false;
+      start = true;
+      ++dots;
+    } else if (letter || (digit && !start)) {
+      start = false;
+    } else {
+      return false;
+    }
+  }
+  return !start && dots > 0;
+}
+
+void read_python_name(YamlReader& r, const YAML::Node& node, const std::string& key,
+                      std::string* out) {
+  auto name = r.string(node, key, "python", true);
+  if (!name) return;
+  if (!python_name(*name)) {
+    r.error(node["python"], join_key(key, "python"),
+            "expected MODULE.FUNCTION, a dotted Python name such as transforms.enrich, got '" +
+                *name + "'");
+    return;
+  }
+  *out = *name;
+}
+
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
+  if (node["python"]) {
+    step->plugin_location = r.at(node["python"], join_key(key, "python"));
+    if (node["plugin"] || node["function"]) {
+      r.error(node["python"], join_key(key, "python"),
+              "give python, or plugin and function, not both");
+    }
+    if (node["config"]) {
+      r.error(node["config"], join_key(key, "config"),
+              "a Python step takes no config: read settings in the module itself");
+    }
+    read_python_name(r, node, key, &step->python);
+    return;
+  }
   if (auto plugin = r.string(node, key, "plugin", true)) step->plugin = *plugin;
   if (auto fn = r.string(node, key, "function", true)) step->function = *fn;
   step->plugin_location = r.at(node["plugin"] ? node["plugin"] : node, join_key(key, "plugin"));
@@ -163,7 +215,7 @@ void read_batch(YamlReader& r, const YAML::Node& node, const std::string& key, S
 
 void read_reduce(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
   r.check_keys(node, key,
-               {"kind", "name", "plugin", "function", "config", "window", "group_by",
+               {"kind", "name", "plugin", "function", "python", "config", "window", "group_by",
                 "allowed_lateness_ms", "idle_flush_ms"});
   read_function(r, node, key, step);
   read_window(r, node, key, step);

@@ -9,7 +9,13 @@
 
 namespace streams::config {
 
-// plugin, function and config (map, filter, flat_map, route, reduce).
+// True for a dotted Python name with a module: "transforms.enrich".
+bool python_name(const std::string& name);
+// `python:` of `node` into *out, checked with python_name.
+void read_python_name(YamlReader& r, const YAML::Node& node, const std::string& key,
+                      std::string* out);
+// plugin, function and config, or python (map, filter, flat_map, route,
+// reduce).
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
 void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
 void read_header_filter(YamlReader& r, const YAML::Node& node, const std::string& key,

@@ -35,7 +35,10 @@ std::map<std::string, size_t> segment_starts(const DeploymentConfig* d) {
 
 std::string detail(const StepSpec& step) {
   std::string detail = to_string(step.kind);
-  if (uses_plugin(step.kind)) detail += " " + step.plugin + "." + step.function;
+  if (uses_plugin(step.kind)) {
+    detail += step.python.empty() ? " " + step.plugin + "." + step.function
+                                  : " python " + step.python;
+  }
   if (step.kind == StepKind::header_filter) detail += " " + step.header + "=" + step.header_value;
   if (step.kind == StepKind::parser || step.kind == StepKind::serializer ||
       step.kind == StepKind::batch) {
@@ -52,6 +55,7 @@ std::string detail(const StepSpec& step) {
     if (w.sliding()) detail += " every " + std::to_string(w.slide);
     if (!step.group_function.empty())
       detail += " grouped by " + step.group_plugin + "." + step.group_function;
+    if (!step.group_python.empty()) detail += " grouped by python " + step.group_python;
   }
   if (step.kind == StepKind::sink) {
     detail += step.sink_type == SinkType::kafka  ? " kafka " + step.stream_name

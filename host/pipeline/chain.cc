@@ -21,6 +21,7 @@ struct streams_call {
   std::string* accumulator = nullptr;  // aggregate init/add/merge: set_accumulator's target
   std::string* capture = nullptr;      // group key function: takes the emitted value
   bool accumulator_set = false;
+  uint8_t details = 0;              // set_error_detail calls: Chain::error_details_[0..details)
   bool active = false;              // the plugin call is under way
   const char* violation = nullptr;  // how the plugin broke the ABI in this call (a literal)
 };
@@ -138,6 +139,19 @@ int32_t set_accumulator_cb(streams_call* call, const uint8_t* data, size_t size)
       *call, std::string_view(reinterpret_cast<const char*>(data), data ? size : 0));
 }
 
+int32_t set_error_detail_cb(streams_call* call, const char* name, size_t name_size,
+                            const char* value, size_t value_size) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (bad(name, name_size, 32) || bad(value, value_size, kMaxMessageBytes)) {
+    call->violation =
+        "set_error_detail: the name or value is NULL with a size, or the name is longer than 32 "
+        "bytes or the value than 64 KiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_error_detail(*call, std::string_view(name ? name : "", name_size),
+                                      std::string_view(value ? value : "", value_size));
+}
+
 // A failure already reported: STREAMS_RECORD_ERROR unless the pipeline stops.
 int32_t reported(int32_t status) { return status == STREAMS_FATAL ? status : STREAMS_RECORD_ERROR; }
 
@@ -182,6 +196,7 @@ inline __attribute__((always_inline)) streams_call& Chain::acquire_call(
   call.accumulator = nullptr;
   call.capture = nullptr;
   call.accumulator_set = false;
+  call.details = 0;
   call.active = true;
   call.violation = nullptr;
   return call;
@@ -363,6 +378,7 @@ void Chain::make_apis() {
     api->origin = &origin_cb;
     api->select_branch = &select_branch_cb;
     api->set_accumulator = &set_accumulator_cb;
+    api->set_error_detail = &set_error_detail_cb;
     apis_.push_back(std::move(api));
   }
 }
@@ -673,7 +689,8 @@ int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& 
         return report(step, STREAMS_ERR_PROCESSING, "plugin reported an error without a message",
                       record);
       }
-      return report(step, call.error_kind, *call.error_message, record);
+      return report(step, call.error_kind, *call.error_message, record, error_details_.data(),
+                    call.details);
     case STREAMS_FATAL:
       stopping_ = true;
       return STREAMS_FATAL;
@@ -684,10 +701,12 @@ int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& 
 }
 
 int32_t Chain::report(uint32_t step, int32_t kind, std::string_view message,
-                      const streams_record& record) {
+                      const streams_record& record, const ErrorDetail* details,
+                      size_t detail_count) {
   step_metrics_[step]->errors[metrics::error_kind_index(kind)].add();
-  const RecordError error{
-      &generation_->steps[step], kind, message, origin_, token_, input_, &record};
+  RecordError error{&generation_->steps[step], kind, message, origin_, token_, input_, &record};
+  error.details = details;
+  error.detail_count = detail_count;
   if (errors_.on_record_error(error)) return STREAMS_OK;
   stopping_ = true;
   return STREAMS_FATAL;
@@ -722,6 +741,29 @@ int32_t Chain::on_set_accumulator(streams_call& call, std::string_view acc) {
   if (!call.accumulator || call.accumulator_set) return STREAMS_RECORD_ERROR;
   call.accumulator->assign(acc);
   call.accumulator_set = true;
+  return STREAMS_OK;
+}
+
+int32_t Chain::on_error_detail(streams_call& call, std::string_view name, std::string_view value) {
+  constexpr uint8_t kMaxDetails = 8;
+  // The host's own error headers (dead_letters.h) cannot be set this way.
+  static constexpr std::string_view kReserved[] = {
+      "step",          "plugin",      "plugin_version",  "kind",           "message",
+      "topic",         "partition",   "offset",          "time_ms",        "record",
+      "value_omitted", "key_omitted", "headers_omitted", "omitted_because"};
+  if (name.empty() || call.details >= kMaxDetails) return STREAMS_RECORD_ERROR;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return STREAMS_RECORD_ERROR;
+    }
+  }
+  for (std::string_view r : kReserved) {
+    if (name == r) return STREAMS_RECORD_ERROR;
+  }
+  if (error_details_.size() <= call.details) error_details_.resize(call.details + 1u);
+  ErrorDetail& d = error_details_[call.details++];
+  d.name.assign("streams.error.").append(name);
+  d.value.assign(value);
   return STREAMS_OK;
 }
 

@@ -57,6 +57,12 @@ class OutputSink {
 constexpr int32_t kErrSinkRejected = 100;  // a sink refused the record for good
 constexpr int32_t kErrCrash = 101;         // quarantined: it crashed the host before
 
+// A named detail of a record error (set_error_detail).
+struct ErrorDetail {
+  std::string name;  // the DLQ header: streams.error.<the plugin's name>
+  std::string value;
+};
+
 // A step failed on a record. Everything is valid only during the report.
 struct RecordError {
   const StepBinding* step;  // the step that failed (a sink step for kErrSinkRejected)
@@ -70,6 +76,8 @@ struct RecordError {
   const streams_record* record;  // what the step failed on
   // `record` is a sink's output its broker refused after the chain ran.
   bool refused_output = false;
+  const ErrorDetail* details = nullptr;  // detail_count of them
+  size_t detail_count = 0;
 };
 
 // What happens to an input a step failed on (skip, DLQ, stop).
@@ -128,6 +136,7 @@ class Chain {
   int32_t on_emit(streams_call& call, const streams_record& record);
   int32_t on_select_branch(streams_call& call, std::string_view branch);
   int32_t on_set_accumulator(streams_call& call, std::string_view acc);
+  int32_t on_error_detail(streams_call& call, std::string_view name, std::string_view value);
   const streams_origin* current_origin() const { return origin_; }
   // A plugin broke the ABI outside the call it named (a stale call): the
   // call under way is failed with a contract error.
@@ -183,7 +192,8 @@ class Chain {
   int32_t with_input(const HeldInput& held, F&& body);
   static const streams_record* empty_record();
   int32_t report(uint32_t step, int32_t kind, std::string_view message,
-                 const streams_record& record);
+                 const streams_record& record, const ErrorDetail* details = nullptr,
+                 size_t detail_count = 0);
   HeldInput current_input() const { return {token_, *origin_}; }
   ChainResult result_of(int32_t status) const {
     return status == STREAMS_FATAL || stopping_ ? ChainResult::fatal : ChainResult::ok;
@@ -212,6 +222,7 @@ class Chain {
   const streams_record* input_ = nullptr;   // the chain input, null while running a derived record
   const Quarantine* quarantine_ = nullptr;  // during process(), until used
   std::string error_message_;               // set_error target, reused across calls
+  std::vector<ErrorDetail> error_details_;  // set_error_detail targets, reused
   struct CallPool;                          // the streams_call slots (chain.cc)
   std::unique_ptr<CallPool> calls_;
   bool stopping_ = false;

@@ -43,6 +43,9 @@ bool DeadLetters::on_record_error(const RecordError& e) {
   add(dlq_header::kOffset, numbers.substr(partition_end, offset_end - partition_end));
   add(dlq_header::kTime, numbers.substr(offset_end));
   add(dlq_header::kRecord, e.input ? "input" : e.refused_output ? "output" : "derived");
+  for (size_t i = 0; i < e.detail_count; ++i) {
+    headers_.push_back({bytes(e.details[i].name), bytes(e.details[i].value)});
+  }
 
   streams_record out = original;
   out.headers = headers_.data();

@@ -31,7 +31,12 @@ std::string origin_text(const streams_origin& origin) {
 std::string describe(const RecordError& e) {
   std::string step = "step '" + e.step->name + "'";
   if (e.step->function) step += " (plugin " + e.step->plugin + " " + e.step->plugin_version + ")";
-  return step + " " + error_kind_name(e.kind) + ": " + std::string(e.message);
+  std::string text = step + " " + error_kind_name(e.kind) + ": " + std::string(e.message);
+  for (size_t i = 0; i < e.detail_count; ++i) {
+    const std::string& name = e.details[i].name;
+    text += "\n  " + name.substr(name.rfind('.') + 1) + ": " + e.details[i].value;
+  }
+  return text;
 }
 
 void log_record_error(log::Level level, const std::string& message, const RecordError& e) {

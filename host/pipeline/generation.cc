@@ -1,10 +1,12 @@
 #include "pipeline/generation.h"
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "common/crash_guard.h"
 #include "common/log.h"
 #include "plugin/plugin_registry.h"
+#include "plugin/python_provider.h"
 
 namespace streams::pipeline {
 namespace {
@@ -78,6 +80,70 @@ const streams_function* find_function(const std::string& plugin, const std::stri
     return nullptr;
   }
   return fn;
+}
+
+std::string directory_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+}
+
+// What the bridge's create gets for the callable `name` (python_bridge.cc).
+std::string python_config(const Generation& g, const std::string& name, bool parsed) {
+  nlohmann::json config = {{"callable", name},
+                           {"path", g.python_dirs},
+                           {"code", g.python_code},
+                           {"payload", parsed ? "json" : "bytes"},
+                           {"schema", g.pipeline.source.stream_name}};
+  return config.dump();
+}
+
+// The bridge's function for `kind`, after reading the modules' files once
+// per generation. Null with the error reported at `at`.
+const streams_function* python_function(Generation& g, int32_t kind, Location at,
+                                        plugin::PluginRegistry& registry, config::Diagnostics& diag,
+                                        std::shared_ptr<plugin::PluginLibrary>* library) {
+  std::string error;
+  *library = registry.python().bridge(&error);
+  if (!*library) {
+    diag.error(at, error);
+    return nullptr;
+  }
+  if (g.python_dirs.empty()) {
+    g.python_dirs = g.deployment.python_path;
+    g.python_dirs.push_back(directory_of(g.pipeline.path));
+    g.python_code = plugin::PythonProvider::code_hash(g.python_dirs);
+  }
+  const streams_function* fn = (*library)->find(kind_name(kind));
+  if (!fn || fn->kind != kind)
+    diag.error(at, "the Python bridge has no " + std::string(kind_name(kind)));
+  return fn && fn->kind == kind ? fn : nullptr;
+}
+
+// A `python:` step (and its `group_by: {python: ...}`).
+bool bind_python(Generation& g, const config::StepSpec& spec, bool parsed,
+                 plugin::PluginRegistry& registry, config::Diagnostics& diag, StepBinding* out) {
+  const Location at = spec.plugin_location;
+  out->function = python_function(g, expected_kind(spec.kind), at, registry, diag, &out->library);
+  if (!out->function) return false;
+  out->plugin = "python";
+  out->plugin_version = out->library->version();
+  out->config_json = python_config(g, spec.python, parsed);
+  std::string why = probe_instance(*out, out->function);
+  if (!why.empty()) {
+    diag.error(at, "step '" + spec.name + "': python " + spec.python + ": " + why);
+    return false;
+  }
+  if (spec.group_python.empty()) return true;
+  out->key_function =
+      python_function(g, STREAMS_KIND_MAP, spec.group_location, registry, diag, &out->key_library);
+  if (!out->key_function) return false;
+  out->key_config_json = python_config(g, spec.group_python, parsed);
+  why = probe_instance(*out, out->key_function);
+  if (!why.empty()) {
+    diag.error(spec.group_location,
+               "step '" + spec.name + "': group_by python " + spec.group_python + ": " + why);
+  }
+  return why.empty();
 }
 
 bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registry,
@@ -164,7 +230,9 @@ void check_deployment(const Generation& g, config::Diagnostics& diag) {
 
 // Appends `steps` (and their branches, depth first) to g.steps and returns
 // the index of the first; binds plugin functions and sinks on the way.
-uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps,
+// `parsed`: the records reaching `steps` come from a parser (JSON text), so
+// Python functions get them parsed.
+uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, bool parsed,
                    plugin::PluginRegistry& registry, config::Diagnostics& diag) {
   const uint32_t first = static_cast<uint32_t>(g.steps.size());
   uint32_t previous = StepBinding::kNone;
@@ -178,7 +246,17 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps,
     binding.spec = &spec;
     binding.header = spec.header;
     binding.header_value = spec.header_value;
-    if (config::uses_plugin(spec.kind)) bind_function(spec, registry, diag, &binding);
+    if (config::uses_plugin(spec.kind)) {
+      if (spec.python.empty()) {
+        bind_function(spec, registry, diag, &binding);
+      } else {
+        bind_python(g, spec, parsed, registry, diag, &binding);
+      }
+    }
+    if (spec.kind == config::StepKind::parser) parsed = true;
+    if (spec.kind == config::StepKind::serializer || spec.kind == config::StepKind::batch) {
+      parsed = false;
+    }
     if (spec.kind == config::StepKind::parser || spec.kind == config::StepKind::serializer) {
       bind_codec(spec, diag, &binding);
     }
@@ -189,7 +267,7 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps,
     }
     g.steps.push_back(std::move(binding));
     for (const config::BranchSpec& branch : spec.branches) {
-      const uint32_t start = add_steps(g, branch.steps, registry, diag);
+      const uint32_t start = add_steps(g, branch.steps, parsed, registry, diag);
       g.steps[index].branches.push_back({branch.name, start});
     }
   }
@@ -249,9 +327,11 @@ void* create_instance(const StepBinding& step, const streams_function& fn,
   crash::InFlight& in_flight = crash::in_flight();
   const crash::StepLabel* outer = in_flight.current_step();
   in_flight.set_step(&label);
-  char reason[512] = {0};
-  void* instance =
-      fn.create(&api, step.config_json.c_str(), step.config_json.size(), reason, sizeof reason);
+  char reason[2048] = {0};
+  const std::string& config = &fn == step.key_function && !step.key_config_json.empty()
+                                  ? step.key_config_json
+                                  : step.config_json;
+  void* instance = fn.create(&api, config.c_str(), config.size(), reason, sizeof reason);
   in_flight.set_step(outer);
   // The reason as far as its NUL, or the buffer's end if the plugin left none.
   if (!instance)
@@ -285,7 +365,7 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
     return nullptr;
   }
   if (need_brokers) check_deployment(*g, diag);
-  add_steps(*g, g->pipeline.steps, registry, diag);
+  add_steps(*g, g->pipeline.steps, /*parsed=*/false, registry, diag);
   if (!diag.ok()) return nullptr;
   resolve_sink_topics(*g);
   return g;

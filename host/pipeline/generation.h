@@ -37,11 +37,12 @@ struct StepBinding {
   std::string plugin;
   std::string plugin_version;
   std::string config_json;
-  std::shared_ptr<plugin::PluginLibrary> library;
+  std::shared_ptr<plugin::PluginLibrary> library;  // python steps: the bridge
   const streams_function* function = nullptr;  // owned by `library`
   // reduce with group_by: the map function giving each record's group key.
   std::shared_ptr<plugin::PluginLibrary> key_library;
   const streams_function* key_function = nullptr;  // owned by `key_library`
+  std::string key_config_json;                     // empty: config_json
   std::shared_ptr<const CodecStep> codec;          // parser / serializer
   // The step after this one; none for sinks and branching steps.
   static constexpr uint32_t kNone = ~0u;
@@ -66,6 +67,10 @@ struct Generation {
   size_t segment = 0;
   std::vector<StepBinding> steps;  // the graph in file order; steps[0] comes first
   std::vector<SinkBinding> sinks;  // in file order
+  // With python steps: the directories of their modules (the deployment's
+  // python_path, then the pipeline file's directory) and a hash of them.
+  std::vector<std::string> python_dirs;
+  std::string python_code;
 
   const config::StepDeployment& source_deployment() const;
   // The steps_config entry of sink `index` (Kafka sinks always have one).

@@ -55,7 +55,7 @@ auto batch_settings(const config::StepSpec& s) {
 
 auto reduce_settings(const config::StepSpec& s) {
   return std::tie(s.window.by_time, s.window.size, s.window.slide, s.allowed_lateness_ms,
-                  s.idle_flush_ms, s.group_plugin, s.group_function);
+                  s.idle_flush_ms, s.group_plugin, s.group_function, s.group_python);
 }
 
 std::string plugin_text(const StepBinding& s) {
@@ -70,7 +70,13 @@ void step_changes(const StepBinding& a, const StepBinding& b, std::vector<std::s
   } else if (a.function != b.function) {
     out->push_back(step + "function " + b.spec->function);
   }
-  if (a.config_json != b.config_json) out->push_back(step + "config " + b.config_json);
+  if (b.plugin == "python" && b.spec->python != a.spec->python) {
+    out->push_back(step + "python " + b.spec->python);
+  } else if (b.plugin == "python" && a.config_json != b.config_json) {
+    out->push_back(step + "python modules changed");
+  } else if (a.config_json != b.config_json) {
+    out->push_back(step + "config " + b.config_json);
+  }
   if (a.key_library != b.key_library || a.key_function != b.key_function) {
     out->push_back(step + "group_by function");
   }
@@ -106,7 +112,7 @@ bool same_shape(const Generation& a, const Generation& b) {
 bool same_instances(const StepBinding& before, const StepBinding& after) {
   return before.function == after.function && before.key_function == after.key_function &&
          before.library == after.library && before.key_library == after.key_library &&
-         before.config_json == after.config_json;
+         before.config_json == after.config_json && before.key_config_json == after.key_config_json;
 }
 
 bool state_carries_over(const Generation& before, const Generation& after) {

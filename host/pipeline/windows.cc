@@ -20,7 +20,7 @@ Windows::Windows(const config::StepSpec& spec, WindowOps& ops)
       panes_per_window_(spec.window.size / spec.window.slide),
       lateness_ms_(spec.allowed_lateness_ms),
       idle_flush_ms_(spec.idle_flush_ms),
-      grouped_(!spec.group_function.empty()),
+      grouped_(!spec.group_function.empty() || !spec.group_python.empty()),
       ops_(ops) {}
 
 const std::string* Windows::key_of(const Groups::value_type& entry) const {

@@ -1,5 +1,5 @@
-// Finds plugin files in the plugins directory and loads them (control plane,
-// single thread).
+// The function providers of the control plane (single thread): plugin files
+// in the plugins directory, loaded here, and Python functions (python()).
 //
 // A registry may outlive many generations (the reload controller keeps one):
 // it remembers what it loaded without keeping it alive, so a plugin is
@@ -12,6 +12,7 @@
 #include <string>
 
 #include "plugin/plugin_library.h"
+#include "plugin/python_provider.h"
 
 namespace streams::plugin {
 
@@ -37,6 +38,9 @@ class PluginRegistry {
   // and the fix).
   std::shared_ptr<PluginLibrary> get(const std::string& name, std::string* error);
 
+  // Functions written in Python (`python:` steps).
+  PythonProvider& python() { return python_; }
+
   const std::string& dir() const { return dir_; }
   void set_dir(std::string dir) { dir_ = std::move(dir); }
   void set_policy(PluginPolicy policy) { policy_ = policy; }
@@ -48,6 +52,7 @@ class PluginRegistry {
   std::string dir_;
   PluginPolicy policy_;
   std::map<std::string, std::weak_ptr<PluginLibrary>> loaded_;
+  PythonProvider python_;
 };
 
 }  // namespace streams::plugin

@@ -281,7 +281,8 @@ class Collect {
 };
 
 // Fails on purpose, for DLQ tests: a value containing "bad" is a processing
-// error, "boom" throws, "garble" becomes text that is not JSON; others pass.
+// error, "detail" one with details (one the host refuses: a reserved name),
+// "boom" throws, "garble" becomes text that is not JSON; others pass.
 // With config {fixed: true} every value passes.
 class Picky {
  public:
@@ -291,6 +292,13 @@ class Picky {
     const std::string_view v = in.value();
     if (!fixed_ && v.find("bad") != std::string_view::npos) {
       return out.fail(streams::ErrorKind::processing, "picky refuses \"bad\"");
+    }
+    if (!fixed_ && v.find("detail") != std::string_view::npos) {
+      const bool took = out.detail("why", "because");
+      const bool forged = out.detail("step", "forged");
+      return out.fail(
+          streams::ErrorKind::processing,
+          std::string("details taken: ") + (took ? "yes" : "no") + ", " + (forged ? "yes" : "no"));
     }
     if (!fixed_ && v.find("boom") != std::string_view::npos) {
       throw std::runtime_error("picky exploded on \"boom\"");

@@ -189,8 +189,8 @@ BOOST_AUTO_TEST_CASE(a_create_error_without_its_nul_is_read_to_the_buffer_end) {
                           TEST_PLUGINS_DIR, diag);
   BOOST_TEST(!g);
   const std::string errors = all_errors(diag);
-  BOOST_TEST(errors.find(std::string(512, 'x')) != std::string::npos, errors);
-  BOOST_TEST(errors.find(std::string(513, 'x')) == std::string::npos);
+  BOOST_TEST(errors.find(std::string(2048, 'x')) != std::string::npos, errors);
+  BOOST_TEST(errors.find(std::string(2049, 'x')) == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -541,3 +541,51 @@ BOOST_AUTO_TEST_CASE(graph_labels_show_windows_batches_and_formats) {
   BOOST_TEST(
       contains(dot, "label=\"r\\nreduce x.agg sliding 6000 ms every 2000 grouped by x.key\""), dot);
 }
+
+BOOST_AUTO_TEST_CASE(python_steps_name_a_dotted_callable_and_nothing_else) {
+  config::PipelineSpec spec;
+  Diagnostics diag;
+  TempDir dir;
+  BOOST_REQUIRE(config::load_pipeline_spec(
+      dir.write("p.yaml",
+                "source: {name: in, stream_name: t}\nsteps:\n"
+                "  - {kind: map, name: m, python: pkg.mod.Class.fn}\n"
+                "  - kind: reduce\n    name: r\n    python: mod.Acc\n"
+                "    window: {type: tumbling, size: 2}\n    group_by: {python: mod.key}\n"
+                "  - {kind: sink, name: out, type: devnull}\n"),
+      &spec, diag));
+  BOOST_TEST(spec.steps[0].python == "pkg.mod.Class.fn");
+  BOOST_TEST(spec.steps[0].plugin.empty());
+  BOOST_TEST(spec.steps[1].python == "mod.Acc");
+  BOOST_TEST(spec.steps[1].group_python == "mod.key");
+
+  std::string errors = steps_errors(
+      "  - {kind: map, name: a, python: enrich}\n"
+      "  - {kind: map, name: b, python: mod.1x}\n"
+      "  - {kind: map, name: c, python: mod.f, plugin: p, function: f}\n"
+      "  - {kind: map, name: d, python: mod.f, config: {x: 1}}\n"
+      "  - {kind: sink, name: out, type: devnull}\n");
+  BOOST_TEST((contains(errors, "p.yaml:3:") &&
+              contains(errors,
+                       "expected MODULE.FUNCTION, a dotted Python name such as "
+                       "transforms.enrich, got 'enrich'")),
+             errors);
+  BOOST_TEST(contains(errors, "got 'mod.1x'"), errors);
+  BOOST_TEST(contains(errors, "steps[2].python: give python, or plugin and function, not both"),
+             errors);
+  BOOST_TEST(contains(errors, "steps[3].config: a Python step takes no config"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(python_path_is_resolved_against_the_deployment_file) {
+  TempDir dir;
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_REQUIRE(config::load_deployment_config(
+      dir.write("d.yaml",
+                "python_path: [lib, /abs/mods]\npipeline:\n  segments:\n"
+                "    - steps_config: {}\n"),
+      &d, diag));
+  BOOST_REQUIRE(d.python_path.size() == 2u);
+  BOOST_TEST(d.python_path[0] == dir.path() + "/lib");
+  BOOST_TEST(d.python_path[1] == "/abs/mods");
+}

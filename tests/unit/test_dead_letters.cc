@@ -96,6 +96,22 @@ BOOST_AUTO_TEST_CASE(a_plugin_error_sends_the_original_record_with_every_error_h
   BOOST_TEST(f.letters.sent() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(error_details_become_headers_and_cannot_forge_the_hosts) {
+  Dlq f(
+      "  - {kind: map, name: check, plugin: testkit, function: picky}\n"
+      "  - {kind: sink, name: out, stream_name: output}\n");
+  BOOST_TEST((f.run("a detail") == pipeline::ChainResult::ok));
+  BOOST_REQUIRE(f.dlq.written.size() == 1u);
+  auto h = f.error_headers(0);
+  BOOST_TEST(h["streams.error.message"] == "details taken: yes, no");
+  BOOST_TEST(h["streams.error.why"] == "because");
+  BOOST_TEST(h["streams.error.step"] == "check");
+  // The next failure carries only its own details.
+  BOOST_TEST((f.run("bad") == pipeline::ChainResult::ok));
+  BOOST_REQUIRE(f.dlq.written.size() == 2u);
+  BOOST_TEST(f.error_headers(1).count("streams.error.why") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_throwing_plugin_after_a_map_sends_the_input_as_read) {
   Dlq f(
       "  - {kind: map, name: up, plugin: testkit, function: upper}\n"

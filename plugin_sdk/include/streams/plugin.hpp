@@ -119,6 +119,17 @@ class Output {
     return Status::error;
   }
 
+  // Add a detail to the failure being reported (before `return out.fail`):
+  // the DLQ record carries it as header streams.error.<name>. `name`: 1-32
+  // of [a-z0-9_]. False if the host refused it or predates details (1.3).
+  bool detail(std::string_view name, std::string_view value) {
+    if (host_->struct_size < offsetof(streams_host_api, set_error_detail) + sizeof(void*)) {
+      return false;
+    }
+    return host_->set_error_detail(call_, name.data(), name.size(), value.data(), value.size()) ==
+           STREAMS_OK;
+  }
+
   const streams_origin& origin() const { return *host_->origin(call_); }
 
   // Route functions: send the input down branch `name`; returns Status::ok
@@ -305,12 +316,8 @@ int32_t agg_result(void* instance, streams_bytes acc, const streams_record* wind
 template <class T>
 constexpr streams_function make_function(int32_t kind, const char* name) {
   // Every member named: -Wextra warns about any left to zero-initialisation.
-  return streams_function{sizeof(streams_function),
-                          kind,
-                          name,
-                          &create<T>,
-                          &destroy<Instance<T>>,
-                          &process<T>,
+  return streams_function{sizeof(streams_function), kind,        name, &create<T>,
+                          &destroy<Instance<T>>,    &process<T>,
                           /*init=*/nullptr,
                           /*add=*/nullptr,
                           /*merge=*/nullptr,

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 2
+#define STREAMS_ABI_MINOR 3
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -162,6 +162,16 @@ typedef struct streams_host_api {
    * accumulator is bytes so that the platform, not the plugin, owns window
    * state. Returns STREAMS_OK, or STREAMS_RECORD_ERROR from other calls. */
   int32_t (*set_accumulator)(streams_call* call, const uint8_t* data, size_t size);
+
+  /* --- 1.3 --- */
+
+  /* Attach a named detail to the current input's error, besides the message
+   * of set_error (say, an exception's type or traceback). A DLQ record
+   * carries it as the header `streams.error.<name>`. `name`: 1 to 32 of
+   * [a-z0-9_]; at most 8 details per call; `value` at most 64 KiB. Both are
+   * copied. Returns STREAMS_OK, or STREAMS_RECORD_ERROR if refused. */
+  int32_t (*set_error_detail)(streams_call* call, const char* name, size_t name_size,
+                              const char* value, size_t value_size);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */

@@ -1,0 +1,87 @@
+#include "plugin/python_provider.h"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+namespace streams::plugin {
+namespace {
+
+constexpr size_t kMaxFiles = 10000;
+
+std::string executable_dir() {
+  char buf[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string exe(buf, static_cast<size_t>(n));
+  const size_t slash = exe.rfind('/');
+  return slash == std::string::npos ? "." : exe.substr(0, slash);
+}
+
+void collect(const std::filesystem::path& dir, std::vector<std::string>* files) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto options = fs::directory_options::skip_permission_denied;
+  for (auto it = fs::recursive_directory_iterator(dir, options, ec);
+       !ec && it != fs::recursive_directory_iterator() && files->size() < kMaxFiles;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (it->is_directory(ec) && (name.empty() || name[0] == '.' || name == "__pycache__")) {
+      it.disable_recursion_pending();
+    } else if (name.size() > 3 && name.compare(name.size() - 3, 3, ".py") == 0 &&
+               it->is_regular_file(ec)) {
+      files->push_back(it->path().string());
+    }
+  }
+}
+
+}  // namespace
+
+std::string PythonProvider::default_bridge_path() {
+  if (const char* env = std::getenv("STREAMS_PYTHON_BRIDGE"); env && *env) return env;
+  return executable_dir() + "/../lib/streams/python.so";
+}
+
+std::shared_ptr<PluginLibrary> PythonProvider::bridge(std::string* error) {
+  // One per process, whatever the number of registries: a second copy of
+  // the bridge would share the interpreter but not its state.
+  // Never destroyed, so never unloaded.
+  static std::mutex mutex;
+  static auto& loaded = *new std::shared_ptr<PluginLibrary>;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (loaded) return loaded;
+  std::string why;
+  const std::string path = std::filesystem::path(bridge_path_).lexically_normal().string();
+  loaded = PluginLibrary::load(path, &why);
+  if (!loaded) {
+    *error = "the Python bridge cannot be loaded: " + why +
+             " (it is built with the host as lib/streams/python.so; set STREAMS_PYTHON_BRIDGE "
+             "to its path if it lives elsewhere)";
+  }
+  return loaded;
+}
+
+std::string PythonProvider::code_hash(const std::vector<std::string>& dirs) {
+  std::vector<std::string> files;
+  for (const std::string& dir : dirs) collect(dir, &files);
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  uint64_t h = 1469598103934665603ull;
+  for (const std::string& f : files) {
+    for (char c : f) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    const uint64_t content = content_hash(f);
+    for (int i = 0; i < 8; ++i) {
+      h = (h ^ ((content >> (8 * i)) & 0xff)) * 1099511628211ull;
+    }
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+}  // namespace streams::plugin

@@ -1,0 +1,45 @@
+// Python functions for pipeline steps (control plane): the bridge plugin
+// that embeds the interpreter (host/python/), and the files that are a
+// step's code, for reload.
+//
+// A `python: module.function` step runs the bridge function of the step's
+// kind; the bridge gets the callable's name, the module directories and a
+// hash of the code as the step's config (see python_bridge.cc), so a
+// changed .py file makes a changed step, as a changed .so does.
+// Thread: control thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plugin/plugin_library.h"
+
+namespace streams::plugin {
+
+class PythonProvider {
+ public:
+  // $STREAMS_PYTHON_BRIDGE if set, else lib/streams/python.so above the
+  // directory of the running executable (the build tree and an install
+  // alike).
+  static std::string default_bridge_path();
+
+  explicit PythonProvider(std::string bridge_path = default_bridge_path())
+      : bridge_path_(std::move(bridge_path)) {}
+
+  // The bridge, loaded on first use and then kept for the life of the
+  // process: the interpreter it embeds is never finalized. It is the host's
+  // own file, so the plugins directory's rules do not apply. Null with
+  // *error (the path and why).
+  std::shared_ptr<PluginLibrary> bridge(std::string* error);
+
+  // A hash (hex) of the names and bytes of every .py file under `dirs`
+  // (subdirectories included, hidden ones and __pycache__ not; bounded to
+  // 10,000 files): any edit to the modules changes it.
+  static std::string code_hash(const std::vector<std::string>& dirs);
+
+ private:
+  std::string bridge_path_;
+};
+
+}  // namespace streams::plugin

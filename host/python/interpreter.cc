@@ -1,0 +1,309 @@
+#include "python/interpreter.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+namespace streams::python {
+namespace {
+
+struct Cached {
+  PyObject* json_loads = nullptr;
+  PyObject* json_dumps = nullptr;
+  PyObject* pickle_loads = nullptr;
+  PyObject* pickle_dumps = nullptr;
+  PyObject* format_exception = nullptr;  // traceback.format_exception
+};
+Cached cached;
+
+// User modules by version: what each dotted name resolved to. Bounded: past
+// kMaxVersions the oldest version is forgotten (instances made from it keep
+// their objects; only a new instance of that version could not be made).
+struct Versions {
+  std::string current;  // the version whose modules are in sys.modules
+  std::vector<std::string> order;
+  std::map<std::string, std::map<std::string, PyObject*>> objects;
+};
+Versions versions;
+constexpr size_t kMaxVersions = 32;
+
+// Keeps this library and libpython mapped for the life of the process.
+void pin_libraries() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&Py_InitializeFromConfig), &info) && info.dli_fname) {
+    // Global, so the C extensions Python loads later (lib-dynload, NumPy)
+    // find libpython's symbols: the host opened us with RTLD_LOCAL.
+    ::dlopen(info.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD | RTLD_NODELETE);
+  }
+  if (::dladdr(reinterpret_cast<void*>(&pin_libraries), &info) && info.dli_fname) {
+    ::dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  }
+}
+
+PyObject* attribute(const char* module, const char* name) {
+  Ref m(PyImport_ImportModule(module));
+  return m ? PyObject_GetAttrString(m.get(), name) : nullptr;
+}
+
+std::string text_of(PyObject* o) {
+  if (!o) return "";
+  Ref s(PyObject_Str(o));
+  if (!s) {
+    PyErr_Clear();
+    return "<unprintable>";
+  }
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(s.get(), &size);
+  if (!data) {
+    PyErr_Clear();
+    return "<unprintable>";
+  }
+  return std::string(data, static_cast<size_t>(size));
+}
+
+bool start_locked(std::string* error) {
+  pin_libraries();
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.install_signal_handlers = 0;
+  config.parse_argv = 0;
+  // The standard library of the Python this bridge was built against, not
+  // one a PATH lookup of "python3" finds (pyenv and the like).
+  if (!std::getenv("PYTHONHOME")) {
+    PyStatus st = PyConfig_SetBytesString(&config, &config.home, STREAMS_PYTHON_HOME);
+    if (PyStatus_Exception(st)) {
+      PyConfig_Clear(&config);
+      *error = "cannot configure Python";
+      return false;
+    }
+  }
+  PyConfig_SetBytesString(&config, &config.program_name, "streams-host");
+  PyStatus status = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(status)) {
+    *error = std::string("Python failed to start: ") + (status.err_msg ? status.err_msg : "?");
+    return false;
+  }
+  cached.json_loads = attribute("json", "loads");
+  cached.json_dumps = attribute("json", "dumps");
+  cached.pickle_loads = attribute("pickle", "loads");
+  cached.pickle_dumps = attribute("pickle", "dumps");
+  cached.format_exception = attribute("traceback", "format_exception");
+  const bool ok = cached.json_loads && cached.json_dumps && cached.pickle_loads &&
+                  cached.pickle_dumps && cached.format_exception;
+  if (!ok) {
+    const Exception e = take_exception();
+    *error = "Python started without its standard library (json, pickle, traceback): " + e.type +
+             ": " + e.message;
+  }
+  PyEval_SaveThread();  // the GIL is taken per call from now on
+  return ok;
+}
+
+std::string real(const std::string& dir) {
+  char buf[PATH_MAX];
+  return ::realpath(dir.c_str(), buf) ? std::string(buf) : dir;
+}
+
+// Puts `path` first on sys.path (each once).
+bool set_path(const std::vector<std::string>& path) {
+  PyObject* sys_path = PySys_GetObject("path");  // borrowed
+  if (!sys_path || !PyList_Check(sys_path)) return false;
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    Ref dir(PyUnicode_FromString(real(*it).c_str()));
+    if (!dir) return false;
+    const int has = PySequence_Contains(sys_path, dir.get());
+    if (has < 0) return false;
+    if (!has && PyList_Insert(sys_path, 0, dir.get()) != 0) return false;
+  }
+  return true;
+}
+
+// Drops from sys.modules every module loaded from a file under `path`, so
+// the next import executes the files anew.
+void forget_user_modules(const std::vector<std::string>& path) {
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  Ref items(PyDict_Items(modules));
+  if (!items) return PyErr_Clear();
+  std::vector<std::string> dirs;
+  for (const std::string& d : path) dirs.push_back(real(d) + "/");
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items.get()); ++i) {
+    PyObject* pair = PyList_GET_ITEM(items.get(), i);
+    PyObject* module = PyTuple_GET_ITEM(pair, 1);
+    Ref file(PyObject_GetAttrString(module, "__file__"));
+    if (!file || !PyUnicode_Check(file.get())) {
+      PyErr_Clear();
+      continue;
+    }
+    const char* f = PyUnicode_AsUTF8(file.get());
+    if (!f) {
+      PyErr_Clear();
+      continue;
+    }
+    for (const std::string& d : dirs) {
+      if (std::string(f).compare(0, d.size(), d) == 0) {
+        PyDict_DelItem(modules, PyTuple_GET_ITEM(pair, 0));
+        break;
+      }
+    }
+  }
+  PyErr_Clear();
+  Ref importlib(PyImport_ImportModule("importlib"));
+  if (importlib) Ref(PyObject_CallMethod(importlib.get(), "invalidate_caches", nullptr));
+  PyErr_Clear();
+}
+
+// True if the pending exception is ModuleNotFoundError for `module` itself
+// or a package above it (so a shorter prefix may still be the module).
+bool missing_module(const std::string& module) {
+  if (!PyErr_ExceptionMatches(PyExc_ModuleNotFoundError)) return false;
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  Ref name(value ? PyObject_GetAttrString(value, "name") : nullptr);
+  PyErr_Clear();
+  std::string missing = name && PyUnicode_Check(name.get()) ? PyUnicode_AsUTF8(name.get()) : "";
+  const bool ours = !missing.empty() && (module == missing || module.rfind(missing + ".", 0) == 0);
+  if (ours) {
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+  } else {
+    PyErr_Restore(type, value, tb);
+  }
+  return ours;
+}
+
+std::string describe(const Exception& e) {
+  std::string text = e.type + ": " + e.message;
+  if (!e.traceback.empty()) text += "\n" + e.traceback;
+  return text;
+}
+
+PyObject* lookup(const std::string& name, std::string* error) {
+  std::vector<std::string> parts;
+  for (size_t at = 0;;) {
+    const size_t dot = name.find('.', at);
+    parts.push_back(name.substr(at, dot == std::string::npos ? std::string::npos : dot - at));
+    if (dot == std::string::npos) break;
+    at = dot + 1;
+  }
+  for (size_t n = parts.size() - 1; n >= 1; --n) {
+    std::string module = parts[0];
+    for (size_t i = 1; i < n; ++i) module += "." + parts[i];
+    Ref object(PyImport_ImportModule(module.c_str()));
+    if (!object) {
+      if (missing_module(module)) continue;
+      *error = "importing " + module + " failed: " + describe(take_exception());
+      return nullptr;
+    }
+    for (size_t i = n; i < parts.size(); ++i) {
+      Ref next(PyObject_GetAttrString(object.get(), parts[i].c_str()));
+      if (!next) {
+        PyErr_Clear();
+        *error = "module " + module + " has no " + parts[i] +
+                 (i > n ? " in " + parts[n] : std::string());
+        return nullptr;
+      }
+      object = std::move(next);
+    }
+    return object.release();
+  }
+  *error = "no module named " + parts[0] + " on the Python path";
+  return nullptr;
+}
+
+}  // namespace
+
+bool start(std::string* error) {
+  static std::mutex mutex;
+  static bool started = false, failed = false;
+  static std::string why;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!started && !failed) {
+    if (Py_IsInitialized()) {
+      // Another copy of the bridge started it (a reinstalled host file).
+      started = true;
+    } else if (start_locked(&why)) {
+      started = true;
+    } else {
+      failed = true;
+    }
+  }
+  if (failed) *error = why;
+  return started;
+}
+
+PyObject* resolve(const std::string& name, const std::vector<std::string>& path,
+                  const std::string& code, std::string* error) {
+  if (!set_path(path)) {
+    *error = "cannot set sys.path: " + describe(take_exception());
+    return nullptr;
+  }
+  auto known = versions.objects.find(code);
+  if (known != versions.objects.end()) {
+    auto it = known->second.find(name);
+    if (it != known->second.end()) {
+      Py_INCREF(it->second);
+      return it->second;
+    }
+  }
+  if (code != versions.current) {
+    if (known != versions.objects.end()) {
+      *error = "the Python modules changed on disk since this pipeline version was loaded";
+      return nullptr;
+    }
+    forget_user_modules(path);
+    versions.current = code;
+  }
+  PyObject* object = lookup(name, error);
+  if (!object) return nullptr;
+  auto& slot = versions.objects[code];
+  if (slot.empty()) versions.order.push_back(code);
+  Py_INCREF(object);
+  slot[name] = object;
+  while (versions.order.size() > kMaxVersions) {
+    for (auto& [n, o] : versions.objects[versions.order.front()]) Py_DECREF(o);
+    versions.objects.erase(versions.order.front());
+    versions.order.erase(versions.order.begin());
+  }
+  return object;
+}
+
+Exception take_exception() {
+  Exception e;
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  if (!type) return {"Error", "no exception set", ""};
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb && value) PyException_SetTraceback(value, tb);
+  Ref t(type), v(value), b(tb);
+  e.type = reinterpret_cast<PyTypeObject*>(type)->tp_name;
+  e.message = text_of(value);
+  if (cached.format_exception && tb) {
+    Ref lines(PyObject_CallFunctionObjArgs(cached.format_exception, type, value, tb, nullptr));
+    if (lines && PyList_Check(lines.get())) {
+      // The frames, without the header line and the final "Type: text".
+      const Py_ssize_t n = PyList_GET_SIZE(lines.get());
+      constexpr Py_ssize_t kFrames = 8;
+      const Py_ssize_t first = n - 1 > kFrames + 1 ? n - 1 - kFrames : 1;
+      for (Py_ssize_t i = first; i < n - 1; ++i) {
+        e.traceback += text_of(PyList_GET_ITEM(lines.get(), i));
+      }
+      while (!e.traceback.empty() && e.traceback.back() == '\n') e.traceback.pop_back();
+    }
+    PyErr_Clear();
+  }
+  return e;
+}
+
+PyObject* json_loads() { return cached.json_loads; }
+PyObject* json_dumps() { return cached.json_dumps; }
+PyObject* pickle_loads() { return cached.pickle_loads; }
+PyObject* pickle_dumps() { return cached.pickle_dumps; }
+
+}  // namespace streams::python

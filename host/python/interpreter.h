@@ -1,0 +1,88 @@
+// The one CPython interpreter of a host process, embedded by the Python
+// bridge plugin (python_bridge.cc).
+//
+// Lifetime: started on first use and never finalized; the bridge pins itself
+// and libpython in memory (RTLD_NODELETE), because C extensions such as
+// NumPy cannot survive a second initialisation.
+// Thread: any thread; every function below but start() needs the GIL (Gil).
+#pragma once
+
+#include <Python.h>
+
+#include <string>
+#include <vector>
+
+namespace streams::python {
+
+// Starts the interpreter unless it runs: Debian's standard library and
+// site-packages, no Python signal handlers (the host owns signals), the GIL
+// released afterwards. False with *error if it cannot start.
+bool start(std::string* error);
+
+// Holds the GIL for its scope; reentrant, from any thread.
+class Gil {
+ public:
+  Gil() : state_(PyGILState_Ensure()) {}
+  ~Gil() { PyGILState_Release(state_); }
+  Gil(const Gil&) = delete;
+  Gil& operator=(const Gil&) = delete;
+
+ private:
+  PyGILState_STATE state_;
+};
+
+// An owned reference (null allowed).
+class Ref {
+ public:
+  Ref() = default;
+  explicit Ref(PyObject* owned) : p_(owned) {}
+  Ref(Ref&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+  Ref& operator=(Ref&& o) noexcept {
+    if (this != &o) {
+      Py_XDECREF(p_);
+      p_ = o.p_;
+      o.p_ = nullptr;
+    }
+    return *this;
+  }
+  Ref(const Ref&) = delete;
+  Ref& operator=(const Ref&) = delete;
+  ~Ref() { Py_XDECREF(p_); }
+  PyObject* get() const { return p_; }
+  PyObject* release() {
+    PyObject* p = p_;
+    p_ = nullptr;
+    return p;
+  }
+  explicit operator bool() const { return p_ != nullptr; }
+
+ private:
+  PyObject* p_ = nullptr;
+};
+
+// The object a dotted name ("package.module.Class.attr") names: the longest
+// prefix that imports as a module, then attributes. `path`: directories put
+// first on sys.path (the user's modules). `code`: the version of the user's
+// modules the host read (a hash of their files); the first request for a
+// new version imports the user's modules anew, into fresh module objects,
+// while objects resolved for earlier versions stay as they were. Null with
+// *error (the exception's type, text and traceback) on failure.
+PyObject* resolve(const std::string& name, const std::vector<std::string>& path,
+                  const std::string& code, std::string* error);
+
+// The exception being raised, taken (cleared): its type name, its text, and
+// the traceback's last frames as Python prints them.
+struct Exception {
+  std::string type;
+  std::string message;
+  std::string traceback;
+};
+Exception take_exception();
+
+// Cached functions of the standard library (borrowed; valid once started).
+PyObject* json_loads();
+PyObject* json_dumps();
+PyObject* pickle_loads();
+PyObject* pickle_dumps();
+
+}  // namespace streams::python

@@ -1,0 +1,227 @@
+#include "python/message.h"
+
+#include <cstring>
+
+#include "python/interpreter.h"
+
+namespace streams::python {
+namespace {
+
+struct MessageObject {
+  PyObject_HEAD const streams_record* record;  // null once detached
+  const streams_host_api* host;
+  streams_call* call;  // null once detached: then partition and offset below
+  int32_t partition;
+  int64_t offset;
+  int64_t timestamp_ms;  // once detached
+  Payload payload_kind;
+  PyObject* schema;
+  PyObject* topic;  // built on first access
+  // Built on first access (or by detach); null until then.
+  PyObject* payload;
+  PyObject* headers;
+  PyObject* key;
+};
+
+PyObject* bytes_or_none(streams_bytes b) {
+  if (!b.data) Py_RETURN_NONE;
+  return PyBytes_FromStringAndSize(reinterpret_cast<const char*>(b.data),
+                                   static_cast<Py_ssize_t>(b.size));
+}
+
+thread_local Handoff current_handoff;  // plain data: no destructor
+
+PyObject* make_payload(MessageObject* m) {
+  if (!m->record) Py_RETURN_NONE;
+  const Handoff& h = current_handoff;
+  if (h.object && h.data == m->record->value.data && h.size == m->record->value.size) {
+    return Py_NewRef(h.object);
+  }
+  Ref raw(bytes_or_none(m->record->value));
+  if (!raw || m->payload_kind == Payload::bytes || raw.get() == Py_None) return raw.release();
+  return PyObject_CallOneArg(json_loads(), raw.get());
+}
+
+PyObject* make_headers(MessageObject* m) {
+  if (!m->record) return PyList_New(0);
+  const size_t n = m->record->header_count;
+  Ref list(PyList_New(static_cast<Py_ssize_t>(n)));
+  if (!list) return nullptr;
+  for (size_t i = 0; i < n; ++i) {
+    const streams_header& h = m->record->headers[i];
+    Ref name(PyUnicode_DecodeUTF8(reinterpret_cast<const char*>(h.name.data),
+                                  static_cast<Py_ssize_t>(h.name.size), "surrogateescape"));
+    Ref value(bytes_or_none(h.value));
+    if (!name || !value) return nullptr;
+    PyObject* pair = PyTuple_Pack(2, name.get(), value.get());
+    if (!pair) return nullptr;
+    PyList_SET_ITEM(list.get(), static_cast<Py_ssize_t>(i), pair);
+  }
+  return list.release();
+}
+
+PyObject* make_key(MessageObject* m) {
+  if (!m->record) Py_RETURN_NONE;
+  return bytes_or_none(m->record->key);
+}
+
+// Returns the cached attribute, building it first if needed.
+PyObject* cached(PyObject** slot, MessageObject* m, PyObject* (*make)(MessageObject*)) {
+  if (!*slot) *slot = make(m);
+  Py_XINCREF(*slot);
+  return *slot;
+}
+
+PyObject* get_payload(PyObject* self, void*) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  return cached(&m->payload, m, make_payload);
+}
+PyObject* get_headers(PyObject* self, void*) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  return cached(&m->headers, m, make_headers);
+}
+PyObject* get_key(PyObject* self, void*) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  return cached(&m->key, m, make_key);
+}
+PyObject* get_timestamp(PyObject* self, void*) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  const int64_t ms = m->record ? m->record->timestamp_ms : m->timestamp_ms;
+  if (ms < 0) Py_RETURN_NONE;
+  return PyFloat_FromDouble(static_cast<double>(ms) / 1000.0);
+}
+const streams_origin* origin(MessageObject* m) {
+  return m->call ? m->host->origin(m->call) : nullptr;
+}
+PyObject* make_topic(MessageObject* m) {
+  const streams_origin* o = origin(m);
+  if (!o) Py_RETURN_NONE;
+  return PyUnicode_DecodeUTF8(o->topic, static_cast<Py_ssize_t>(std::strlen(o->topic)),
+                              "surrogateescape");
+}
+PyObject* get_topic(PyObject* self, void*) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  return cached(&m->topic, m, make_topic);
+}
+PyObject* get_partition(PyObject* self, void*) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  const streams_origin* o = origin(m);
+  return PyLong_FromLong(o ? o->partition : m->partition);
+}
+PyObject* get_offset(PyObject* self, void*) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  const streams_origin* o = origin(m);
+  return PyLong_FromLongLong(o ? o->offset : m->offset);
+}
+PyObject* get_schema(PyObject* self, void*) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  Py_INCREF(m->schema);
+  return m->schema;
+}
+
+PyGetSetDef getset[] = {
+    {"payload", get_payload, nullptr, "the value: bytes, or the parsed JSON after a parser",
+     nullptr},
+    {"headers", get_headers, nullptr, "list of (name: str, value: bytes)", nullptr},
+    {"timestamp", get_timestamp, nullptr, "seconds since the epoch (float), or None", nullptr},
+    {"schema", get_schema, nullptr, "the source stream's name", nullptr},
+    {"key", get_key, nullptr, "the Kafka key: bytes, or None", nullptr},
+    {"topic", get_topic, nullptr, "the topic the input was read from", nullptr},
+    {"partition", get_partition, nullptr, "its partition (-1 if none)", nullptr},
+    {"offset", get_offset, nullptr, "its offset (-1 if none)", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+void clear_fields(MessageObject* m) {
+  Py_CLEAR(m->payload);
+  Py_CLEAR(m->headers);
+  Py_CLEAR(m->key);
+  Py_CLEAR(m->topic);
+}
+
+void dealloc(PyObject* self) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  clear_fields(m);
+  Py_CLEAR(m->schema);
+  PyTypeObject* type = Py_TYPE(self);
+  type->tp_free(self);
+  Py_DECREF(type);
+}
+
+PyObject* repr(PyObject* self) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  Ref payload(get_payload(self, nullptr));
+  if (!payload) return nullptr;
+  Ref ts(get_timestamp(self, nullptr));
+  return PyUnicode_FromFormat("Message(payload=%R, timestamp=%R, schema=%R)", payload.get(),
+                              ts.get(), m->schema);
+}
+
+PyType_Slot slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc)},
+    {Py_tp_repr, reinterpret_cast<void*>(repr)},
+    {Py_tp_getset, getset},
+    {Py_tp_doc, const_cast<char*>("A record handed to a Python transform by the streams host.")},
+    {0, nullptr}};
+PyType_Spec spec = {"streams.Message", sizeof(MessageObject), 0, Py_TPFLAGS_DEFAULT, slots};
+PyTypeObject* message_type = nullptr;  // a heap type: every instance holds a reference
+
+}  // namespace
+
+Handoff& handoff() { return current_handoff; }
+
+bool init_message_type() {
+  message_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
+  return message_type != nullptr;
+}
+
+PyObject* new_message(const streams_record* record, const streams_host_api* host,
+                      streams_call* call, Payload payload, PyObject* schema) {
+  auto* m = PyObject_New(MessageObject, message_type);
+  if (!m) return nullptr;
+  m->record = record;
+  m->host = host;
+  m->call = call;
+  m->partition = -1;
+  m->offset = -1;
+  m->timestamp_ms = -1;
+  m->topic = nullptr;
+  m->payload_kind = payload;
+  Py_INCREF(schema);
+  m->schema = schema;
+  m->payload = m->headers = m->key = nullptr;
+  return reinterpret_cast<PyObject*>(m);
+}
+
+void rebind_message(PyObject* message, const streams_record* record, streams_call* call) {
+  auto* m = reinterpret_cast<MessageObject*>(message);
+  m->record = record;
+  m->call = call;
+}
+
+bool detach_message(PyObject* message) {
+  auto* m = reinterpret_cast<MessageObject*>(message);
+  if (Py_REFCNT(message) == 1) {
+    clear_fields(m);
+    m->record = nullptr;
+    m->call = nullptr;
+    return true;
+  }
+  if (const streams_origin* o = origin(m)) {
+    m->partition = o->partition;
+    m->offset = o->offset;
+  }
+  // Kept by the function: build every attribute now, then forget the view.
+  bool ok = true;
+  for (auto [slot, make] :
+       {std::pair{&m->payload, make_payload}, std::pair{&m->headers, make_headers},
+        std::pair{&m->key, make_key}, std::pair{&m->topic, make_topic}}) {
+    if (!*slot && !(*slot = make(m))) ok = false;
+  }
+  if (!ok) PyErr_Clear();
+  m->timestamp_ms = m->record ? m->record->timestamp_ms : -1;
+  m->record = nullptr;
+  m->call = nullptr;
+  return false;
+}
+
+}  // namespace streams::python

@@ -1,0 +1,54 @@
+// The message a Python function receives: the original's Message
+// attributes (payload, headers, timestamp, schema) plus key and where the
+// input was read (topic, partition, offset), built lazily
+// from the host's record so that attributes a function does not read cost
+// nothing.
+//
+// Ownership: a Message views a host-owned record for one call. After the
+// call, detach() either readies it for reuse (nobody else holds it) or, if
+// the function kept a reference, copies what it views so the kept object
+// stays valid. Thread: GIL held.
+#pragma once
+
+#include <Python.h>
+
+#include <streams/plugin_abi.h>
+
+namespace streams::python {
+
+enum class Payload {
+  bytes,  // the value as bytes
+  json    // the value parsed from JSON text (after a parser step)
+};
+
+// Objects pass between Python steps as themselves: while a bridge function
+// emits an output it made from an object, the object is published here for
+// its thread, and a Python step downstream whose input is that very output
+// (same bytes at the same address, forwarded by the host without a copy)
+// gets the object as its payload instead of the bytes. The emitting
+// instance holds the object until its next call; the slot is restored when
+// the emit returns, so it never outlives the output it describes.
+struct Handoff {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  PyObject* object = nullptr;  // borrowed
+};
+Handoff& handoff();  // this thread's
+
+// Registers the type; false with a Python exception set. Once, GIL held.
+bool init_message_type();
+
+// A new Message for `record` of the call `call` of `host` (both borrowed
+// until detach), with `schema` (a str or None, borrowed). Null with an
+// exception set.
+PyObject* new_message(const streams_record* record, const streams_host_api* host,
+                      streams_call* call, Payload payload, PyObject* schema);
+// Points a Message at the next record and call.
+void rebind_message(PyObject* message, const streams_record* record, streams_call* call);
+// Ends the call: returns true if `message` may be rebound for the next call
+// (only the caller holds it), else copies the record's fields into it and
+// returns false (the caller then drops its reference). A failed copy leaves
+// the kept message with None attributes.
+bool detach_message(PyObject* message);
+
+}  // namespace streams::python

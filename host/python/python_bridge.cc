@@ -1,0 +1,430 @@
+// The Python bridge: a streams plugin whose functions call Python callables
+// in the interpreter it embeds. The host binds a pipeline step with
+// `python: module.function` to the bridge function of the step's kind and
+// passes, as the step's config, what to call:
+//
+//   {"callable": "transforms.enrich", "path": ["/dir", ...],
+//    "code": "<hash of the user's .py files>", "payload": "bytes"|"json",
+//    "schema": "<source stream>"}
+//
+// Per call: the GIL is held only while Python runs; outputs are emitted
+// after it is released (downstream steps and sinks run without it). The
+// Python objects behind emitted bytes are kept until the next call, so no
+// output is copied on the way out. A Python exception is an error of the
+// record (kind exception) naming its type, text and traceback.
+//
+// The plugin stays loaded for the life of the process (see interpreter.h).
+#include <streams/plugin_abi.h>
+
+#include <cstddef>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/version.h"
+#include "python/interpreter.h"
+#include "python/message.h"
+
+namespace streams::python {
+namespace {
+
+struct Instance {
+  const streams_host_api* host = nullptr;
+  std::string callable;
+  Ref fn;      // the callable; an aggregate's accumulator factory
+  Ref schema;  // str or None
+  Payload payload = Payload::bytes;
+  Ref message;                  // reused while no function keeps it
+  std::vector<PyObject*> held;  // owners of the outputs last emitted
+  struct Out {
+    streams_bytes value;
+    PyObject* object;  // what the function returned (in `held`); null for None
+  };
+  std::vector<Out> outs;
+  // Aggregates: the accumulator object last pickled, and its pickle.
+  Ref last_acc, last_acc_bytes;
+
+  void release_held() {
+    for (PyObject* o : held) Py_DECREF(o);
+    held.clear();
+  }
+};
+
+// ---- config and creation -------------------------------------------------
+
+void write_error(char* error, size_t size, const std::string& text) {
+  if (size == 0) return;
+  const size_t n = text.size() < size - 1 ? text.size() : size - 1;
+  std::memcpy(error, text.data(), n);
+  error[n] = '\0';
+}
+
+bool read_config(const nlohmann::json& config, Instance* inst, std::vector<std::string>* path,
+                 std::string* code, std::string* error) {
+  if (!config.is_object() || !config.contains("callable") || !config["callable"].is_string()) {
+    *error = "the step's config names no Python callable (the host sets it from `python:`)";
+    return false;
+  }
+  inst->callable = config["callable"].get<std::string>();
+  if (auto it = config.find("path"); it != config.end() && it->is_array()) {
+    for (const auto& dir : *it) {
+      if (dir.is_string()) path->push_back(dir.get<std::string>());
+    }
+  }
+  *code = config.value("code", std::string());
+  inst->payload =
+      config.value("payload", std::string("bytes")) == "json" ? Payload::json : Payload::bytes;
+  return true;
+}
+
+void* create(const streams_host_api* host, const char* config_json, size_t config_size, char* error,
+             size_t error_size) {
+  std::string why;
+  if (!start(&why)) {
+    write_error(error, error_size, why);
+    return nullptr;
+  }
+  auto* inst = new Instance;
+  inst->host = host;
+  std::vector<std::string> path;
+  std::string code;
+  const auto config = nlohmann::json::parse(config_json, config_json + config_size, nullptr, false);
+  if (!read_config(config, inst, &path, &code, &why)) {
+    write_error(error, error_size, why);
+    delete inst;
+    return nullptr;
+  }
+  Gil gil;
+  static const bool type_ready = init_message_type();
+  PyObject* fn = type_ready ? resolve(inst->callable, path, code, &why) : nullptr;
+  if (!type_ready) why = "cannot create the Message type: " + take_exception().message;
+  if (fn && !PyCallable_Check(fn)) {
+    why = inst->callable + " is not callable (it is a " + Py_TYPE(fn)->tp_name + ")";
+    Py_DECREF(fn);
+    fn = nullptr;
+  }
+  if (!fn) {
+    write_error(error, error_size, why);
+    delete inst;
+    return nullptr;
+  }
+  inst->fn = Ref(fn);
+  const auto s = config.find("schema");
+  inst->schema =
+      Ref(s != config.end() && s->is_string() ? PyUnicode_FromString(s->get<std::string>().c_str())
+                                              : Py_NewRef(Py_None));
+  if (!inst->schema) {
+    PyErr_Clear();
+    inst->schema = Ref(Py_NewRef(Py_None));
+  }
+  return inst;
+}
+
+void destroy(void* p) {
+  auto* inst = static_cast<Instance*>(p);
+  Gil gil;
+  inst->release_held();
+  delete inst;  // drops its references under the GIL
+}
+
+// ---- per call ----------------------------------------------------------------
+
+// The Message for `input`: the reused one, or a new one. Borrowed; null with
+// an exception set.
+PyObject* message_for(Instance* inst, const streams_record* input, streams_call* call) {
+  if (inst->message) {
+    rebind_message(inst->message.get(), input, call);
+  } else {
+    inst->message = Ref(new_message(input, inst->host, call, inst->payload, inst->schema.get()));
+  }
+  return inst->message.get();
+}
+
+void end_message(Instance* inst) {
+  if (inst->message && !detach_message(inst->message.get())) inst->message = Ref();
+}
+
+// Reports the pending Python exception as the record's error.
+int32_t fail(Instance* inst, streams_call* call, const char* doing = nullptr) {
+  const bool stop_request =
+      PyErr_ExceptionMatches(PyExc_SystemExit) || PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
+  const Exception e = take_exception();
+  std::string text = e.type + ": " + e.message;
+  if (doing) text = std::string(doing) + ": " + text;
+  if (stop_request) {
+    const std::string line = inst->callable + " raised " + e.type +
+                             "; a transform cannot stop the host: the record is an error";
+    inst->host->log(inst->host->host_ctx, STREAMS_LOG_WARN, line.data(), line.size());
+  }
+  inst->host->set_error(call, STREAMS_ERR_EXCEPTION, text.data(), text.size());
+  // Type and traceback as details of their own (DLQ headers), where the
+  // host has them; else the traceback follows the message.
+  const streams_host_api& host = *inst->host;
+  if (host.struct_size >= offsetof(streams_host_api, set_error_detail) + sizeof(void*)) {
+    host.set_error_detail(call, "exception_type", 14, e.type.data(), e.type.size());
+    if (!e.traceback.empty()) {
+      host.set_error_detail(call, "traceback", 9, e.traceback.data(), e.traceback.size());
+    }
+  } else if (!e.traceback.empty()) {
+    text += "\n" + e.traceback;
+    host.set_error(call, STREAMS_ERR_EXCEPTION, text.data(), text.size());
+  }
+  return STREAMS_RECORD_ERROR;
+}
+
+// `obj` as output bytes: bytes as they are, str as UTF-8, None as a null
+// value, anything else as JSON text (json.dumps, as the original's
+// Serializer writes it). Keeps `obj` and what owns the bytes in inst->held.
+// False with an exception set.
+bool to_bytes(Instance* inst, PyObject* obj, streams_bytes* out) {
+  PyObject* owner = nullptr;
+  if (PyBytes_Check(obj)) {
+    owner = Py_NewRef(obj);
+  } else if (PyUnicode_Check(obj)) {
+    owner = Py_NewRef(obj);
+  } else if (obj == Py_None) {
+    *out = {nullptr, 0};
+    return true;
+  } else if (PyByteArray_Check(obj) || PyMemoryView_Check(obj)) {
+    owner = PyBytes_FromObject(obj);
+  } else {
+    owner = PyObject_CallOneArg(json_dumps(), obj);
+  }
+  if (!owner) return false;
+  inst->held.push_back(owner);
+  if (owner != obj) inst->held.push_back(Py_NewRef(obj));
+  Py_ssize_t size = 0;
+  const char* data = nullptr;
+  if (PyBytes_Check(owner)) {
+    data = PyBytes_AS_STRING(owner);
+    size = PyBytes_GET_SIZE(owner);
+  } else {
+    data = PyUnicode_AsUTF8AndSize(owner, &size);
+    if (!data) return false;
+  }
+  *out = {reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(size)};
+  return true;
+}
+
+// Calls inst->fn with the Message of `input`; null with an exception set.
+PyObject* call_with(Instance* inst, PyObject* fn, const streams_record* input, streams_call* call) {
+  PyObject* message = message_for(inst, input, call);
+  if (!message) return nullptr;
+  PyObject* result = PyObject_CallOneArg(fn, message);
+  end_message(inst);
+  return result;
+}
+
+// Emits inst->outs, each with the key, headers and timestamp of the call's
+// input (for a window's result: the window's key and timestamp).
+int32_t emit_all(Instance* inst, streams_call* call) {
+  Handoff& slot = handoff();
+  const Handoff saved = slot;
+  int32_t status = STREAMS_OK;
+  for (const Instance::Out& o : inst->outs) {
+    const streams_record out{sizeof out, STREAMS_INHERIT_ALL, {}, o.value, nullptr, 0, -1};
+    slot = o.value.data ? Handoff{o.value.data, o.value.size, o.object} : Handoff{};
+    status = inst->host->emit(call, &out);
+    if (status != STREAMS_OK) break;
+  }
+  slot = saved;
+  return status;
+}
+
+int32_t map_process(void* p, const streams_record* input, streams_call* call) {
+  auto* inst = static_cast<Instance*>(p);
+  inst->outs.clear();
+  {
+    Gil gil;
+    inst->release_held();
+    Ref result(call_with(inst, inst->fn.get(), input, call));
+    streams_bytes value{};
+    if (!result || !to_bytes(inst, result.get(), &value)) return fail(inst, call);
+    inst->outs.push_back({value, result.get()});
+  }
+  return emit_all(inst, call);
+}
+
+int32_t filter_process(void* p, const streams_record* input, streams_call* call) {
+  auto* inst = static_cast<Instance*>(p);
+  Gil gil;
+  inst->release_held();
+  Ref result(call_with(inst, inst->fn.get(), input, call));
+  const int keep = result ? PyObject_IsTrue(result.get()) : -1;
+  if (keep < 0) return fail(inst, call);
+  return keep ? STREAMS_OK : STREAMS_DROP;
+}
+
+int32_t flat_map_process(void* p, const streams_record* input, streams_call* call) {
+  auto* inst = static_cast<Instance*>(p);
+  inst->outs.clear();
+  {
+    Gil gil;
+    inst->release_held();
+    Ref result(call_with(inst, inst->fn.get(), input, call));
+    if (!result) return fail(inst, call);
+    if (result.get() == Py_None) return STREAMS_OK;  // nothing out
+    Ref items(PyObject_GetIter(result.get()));
+    if (!items) return fail(inst, call, "a flat_map returns an iterable");
+    while (PyObject* item = PyIter_Next(items.get())) {
+      Ref owned(item);
+      streams_bytes value{};
+      if (!to_bytes(inst, item, &value)) return fail(inst, call);
+      inst->outs.push_back({value, item});
+    }
+    if (PyErr_Occurred()) return fail(inst, call);
+  }
+  return emit_all(inst, call);
+}
+
+// The branch a route result names: a str, or an Enum member whose value (or
+// else name) is one.
+PyObject* branch_name(PyObject* result) {
+  if (PyUnicode_Check(result)) return Py_NewRef(result);
+  for (const char* attr : {"value", "name"}) {
+    PyObject* v = PyObject_GetAttrString(result, attr);
+    if (v && PyUnicode_Check(v)) return v;
+    Py_XDECREF(v);
+    PyErr_Clear();
+  }
+  return PyObject_Str(result);
+}
+
+int32_t route_process(void* p, const streams_record* input, streams_call* call) {
+  auto* inst = static_cast<Instance*>(p);
+  Gil gil;
+  inst->release_held();
+  Ref result(call_with(inst, inst->fn.get(), input, call));
+  Ref name(result ? branch_name(result.get()) : nullptr);
+  Py_ssize_t size = 0;
+  const char* text = name ? PyUnicode_AsUTF8AndSize(name.get(), &size) : nullptr;
+  if (!text) return fail(inst, call);
+  return inst->host->select_branch(call, text, static_cast<size_t>(size));
+}
+
+// ---- aggregates: accumulator objects kept as their pickles ------------------
+
+// The accumulator object whose pickle is `acc` (new reference), reusing the
+// one pickled last when the bytes are the same. Null with an exception set.
+PyObject* accumulator(Instance* inst, streams_bytes acc) {
+  if (inst->last_acc_bytes &&
+      static_cast<size_t>(PyBytes_GET_SIZE(inst->last_acc_bytes.get())) == acc.size &&
+      std::memcmp(PyBytes_AS_STRING(inst->last_acc_bytes.get()), acc.data, acc.size) == 0) {
+    return Py_NewRef(inst->last_acc.get());
+  }
+  Ref view(PyMemoryView_FromMemory(const_cast<char*>(reinterpret_cast<const char*>(acc.data)),
+                                   static_cast<Py_ssize_t>(acc.size), PyBUF_READ));
+  return view ? PyObject_CallOneArg(pickle_loads(), view.get()) : nullptr;
+}
+
+// Hands `obj` (the call's accumulator) to the host as its pickle.
+int32_t keep_accumulator(Instance* inst, PyObject* obj, streams_call* call) {
+  Ref bytes(PyObject_CallOneArg(pickle_dumps(), obj));
+  if (!bytes || !PyBytes_Check(bytes.get())) {
+    inst->last_acc = Ref();
+    inst->last_acc_bytes = Ref();
+    return fail(inst, call, "the accumulator cannot be pickled");
+  }
+  const int32_t status = inst->host->set_accumulator(
+      call, reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(bytes.get())),
+      static_cast<size_t>(PyBytes_GET_SIZE(bytes.get())));
+  inst->last_acc = Ref(Py_NewRef(obj));
+  inst->last_acc_bytes = std::move(bytes);
+  return status;
+}
+
+int32_t forget_and_fail(Instance* inst, streams_call* call) {
+  inst->last_acc = Ref();
+  inst->last_acc_bytes = Ref();
+  return fail(inst, call);
+}
+
+int32_t aggregate_init(void* p, streams_call* call) {
+  auto* inst = static_cast<Instance*>(p);
+  Gil gil;
+  Ref obj(PyObject_CallNoArgs(inst->fn.get()));
+  if (!obj) return forget_and_fail(inst, call);
+  return keep_accumulator(inst, obj.get(), call);
+}
+
+int32_t aggregate_add(void* p, streams_bytes acc, const streams_record* input, streams_call* call) {
+  auto* inst = static_cast<Instance*>(p);
+  Gil gil;
+  Ref obj(accumulator(inst, acc));
+  if (!obj) return forget_and_fail(inst, call);
+  Ref add(PyObject_GetAttrString(obj.get(), "add"));
+  Ref result(add ? call_with(inst, add.get(), input, call) : nullptr);
+  if (!result) return forget_and_fail(inst, call);
+  return keep_accumulator(inst, result.get() == Py_None ? obj.get() : result.get(), call);
+}
+
+int32_t aggregate_merge(void* p, streams_bytes first, streams_bytes second, streams_call* call) {
+  auto* inst = static_cast<Instance*>(p);
+  Gil gil;
+  Ref a(accumulator(inst, first));
+  Ref b(a ? accumulator(inst, second) : nullptr);
+  Ref result(b ? PyObject_CallMethod(a.get(), "merge", "O", b.get()) : nullptr);
+  if (!result) return forget_and_fail(inst, call);
+  return keep_accumulator(inst, result.get() == Py_None ? a.get() : result.get(), call);
+}
+
+int32_t aggregate_result(void* p, streams_bytes acc, const streams_record* /*window*/,
+                         streams_call* call) {
+  auto* inst = static_cast<Instance*>(p);
+  inst->outs.clear();
+  {
+    Gil gil;
+    inst->release_held();
+    Ref obj(accumulator(inst, acc));
+    Ref value(obj ? PyObject_CallMethod(obj.get(), "get_value", nullptr) : nullptr);
+    streams_bytes out{};
+    if (!value || !to_bytes(inst, value.get(), &out)) return forget_and_fail(inst, call);
+    inst->outs.push_back({out, value.get()});
+  }
+  return emit_all(inst, call);
+}
+
+// ---- the descriptor ------------------------------------------------------------
+
+streams_function function(int32_t kind, const char* name,
+                          int32_t (*process)(void*, const streams_record*, streams_call*)) {
+  streams_function f{};
+  f.struct_size = sizeof f;
+  f.kind = kind;
+  f.name = name;
+  f.create = create;
+  f.destroy = destroy;
+  f.process = process;
+  return f;
+}
+
+const streams_function kMap = function(STREAMS_KIND_MAP, "map", map_process);
+const streams_function kFilter = function(STREAMS_KIND_FILTER, "filter", filter_process);
+const streams_function kFlatMap = function(STREAMS_KIND_FLAT_MAP, "flat_map", flat_map_process);
+const streams_function kRoute = function(STREAMS_KIND_ROUTE, "route", route_process);
+const streams_function kAggregate = [] {
+  streams_function f = function(STREAMS_KIND_AGGREGATE, "aggregate", nullptr);
+  f.init = aggregate_init;
+  f.add = aggregate_add;
+  f.merge = aggregate_merge;
+  f.result = aggregate_result;
+  return f;
+}();
+
+const streams_function* const kFunctions[] = {&kMap, &kFilter, &kFlatMap, &kRoute, &kAggregate};
+
+const streams_plugin kPlugin{sizeof(streams_plugin),
+                             STREAMS_ABI_MAJOR,
+                             STREAMS_ABI_MINOR,
+                             "python",
+                             STREAMS_VERSION,
+                             sizeof kFunctions / sizeof kFunctions[0],
+                             kFunctions};
+
+}  // namespace
+}  // namespace streams::python
+
+extern "C" __attribute__((visibility("default"))) const streams_plugin* STREAMS_PLUGIN_ENTRY(void) {
+  return &streams::python::kPlugin;
+}

@@ -1,0 +1,242 @@
+"""Python transforms (`python: module.function` steps) run by the host.
+
+On the dev broker: simple_map_filter with its filter and map written in
+Python, behind a parser with the real ingest-metrics schema, gives the YAML
+example's output (the same JSON values, keys in the same order); a record
+the Python map raises on is in the DLQ with the exception's type, text and
+traceback as headers; every other record is delivered and all is committed.
+
+Locally: every function kind (filter, map, flat_map, route by an Enum,
+reduce with an Accumulator class and a group key), a function that keeps
+the messages it was given, SystemExit from a function, a module that fails
+to import and a name that is not callable."""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+METRICS_FNS = '''
+REQUIRED = {"org_id", "project_id", "name", "type", "timestamp", "tags", "retention_days", "value"}
+
+
+def is_counter(msg):
+    missing = REQUIRED - msg.payload.keys()
+    if missing:
+        raise ValueError(f"not an IngestMetric: no {', '.join(sorted(missing))}")
+    return msg.payload["type"] == "c"
+
+
+def transform(msg):
+    return {**msg.payload, "transformed": True}
+
+
+def check(msg):
+    if msg.payload["org_id"] == 666:
+        raise ValueError("org 666 is banned")
+    return msg.payload
+'''
+
+BROKER_PIPELINE = """source: {name: in, stream_name: py-in}
+steps:
+  - {kind: parser, name: parse}
+  - {kind: filter, name: filter, python: metrics_fns.is_counter}
+  - {kind: map, name: transform, python: metrics_fns.transform}
+  - {kind: map, name: check, python: metrics_fns.check}
+  - {kind: serializer, name: ser}
+  - {kind: sink, name: out, stream_name: py-out}
+"""
+
+BANNED = {"org_id": 666, "project_id": 1, "name": "c:x@none", "tags": {}, "timestamp": 1846062331,
+          "type": "c", "retention_days": 90, "value": 1}
+
+
+def ordered(line):
+    """A JSON text as a value whose comparison sees the order of keys."""
+    return json.loads(line, object_pairs_hook=lambda pairs: pairs)
+
+
+def on_broker(env):
+    bootstrap = env.start_broker(["py-in:1", "py-out:1", "py-dlq:1"])
+    env.write("metrics_fns.py", METRICS_FNS)
+    deployment = h.deployment(sink="out", source_extra="dlq: {topic: py-dlq}")
+    host = env.start_host(env.write("p.yaml", BROKER_PIPELINE), env.write("d.yaml", deployment),
+                          bootstrap)
+    with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
+        lines = [line.rstrip(b"\n") for line in f if line.strip()]
+    lines.append(json.dumps(BANNED).encode())
+    # kcat's -K splits at the first ':' of a line: every key is k.
+    h.produce_kcat(bootstrap, "py-in", [(b"k", line) for line in lines])
+    h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("py-in", 1))
+    assert env.stop(host) == 0, env.log(host)
+
+    with open(os.path.join(h.EXAMPLE_DIR, "expected_output.jsonl")) as f:
+        expected = [ordered(line) for line in f if line.strip()]
+    out = h.read_all(bootstrap, h.partitions("py-out", 1))
+    assert [ordered(r.value) for r in out] == expected, [r.value for r in out]
+    assert all(r.key == b"k" for r in out)
+
+    dlq = h.read_all(bootstrap, h.partitions("py-dlq", 1))
+    errors = sorted((dict(r.headers)["streams.error.step"], dict(r.headers)["streams.error.kind"])
+                    for r in dlq)
+    # The example's two malformed records (bad JSON; a counter with fields
+    # missing, which the Python filter raises on), and the banned one.
+    assert errors == [(b"check", b"exception"), (b"filter", b"exception"),
+                      (b"parse", b"invalid_input")], errors
+    missing = next(r for r in dlq if dict(r.headers)["streams.error.step"] == b"filter")
+    assert dict(missing.headers)["streams.error.message"].startswith(
+        b"ValueError: not an IngestMetric: no name, project_id"), missing.headers
+    raised = next(r for r in dlq if dict(r.headers)["streams.error.step"] == b"check")
+    headers = dict(raised.headers)
+    assert json.loads(raised.value) == BANNED, raised.value
+    assert headers["streams.error.step"] == b"check", headers
+    assert headers["streams.error.plugin"] == b"python", headers
+    assert headers["streams.error.message"] == b"ValueError: org 666 is banned", headers
+    assert headers["streams.error.exception_type"] == b"ValueError", headers
+    traceback = headers["streams.error.traceback"].decode()
+    assert 'metrics_fns.py", line 18, in check' in traceback, traceback
+    assert 'raise ValueError("org 666 is banned")' in traceback, traceback
+    assert len(out) + len(dlq) + 2 == len(lines)  # 2 not counters: filtered out
+
+
+KINDS_FNS = '''
+import enum
+import json
+import sys
+
+from helper import shout
+
+kept = []
+
+
+class Size(enum.Enum):
+    SMALL = "small"
+    BIG = "big"
+
+
+def words(msg):
+    # Each word goes on as a str: Python steps hand each other objects.
+    return msg.payload.decode().split()
+
+
+def size(msg):
+    return Size.BIG if len(msg.payload) > 3 else Size.SMALL
+
+
+def upper(msg):
+    return shout(msg.payload)
+
+
+def keep(msg):
+    kept.append(msg)
+    # Every message kept so far still reads as it was, after its call ended.
+    return " ".join(m.payload + "@" + str(m.key) for m in kept)
+
+
+def pair(msg):
+    return (msg.payload, 1)
+
+
+def first(payload_message):
+    return payload_message.payload[0]
+
+
+class Counter:
+    def __init__(self):
+        self.word, self.count = "", 0
+
+    def add(self, msg):
+        self.word, self.count = msg.payload[0], self.count + msg.payload[1]
+        return self
+
+    def get_value(self):
+        return f"{self.word} {self.count}"
+
+    def merge(self, other):
+        self.count += other.count
+        return self
+
+
+def leave(msg):
+    if msg.payload == "exit":
+        sys.exit(3)
+    return msg.payload
+
+
+not_callable = 42
+'''
+
+KINDS_PIPELINE = """source: {name: in, stream_name: words}
+steps:
+  - {kind: flat_map, name: split, python: kinds_fns.words}
+  - {kind: map, name: leave, python: kinds_fns.leave}
+  - kind: route
+    name: by_size
+    python: kinds_fns.size
+    branches:
+      small:
+        - {kind: map, name: pair, python: kinds_fns.pair}
+        - kind: reduce
+          name: count
+          python: kinds_fns.Counter
+          window: {type: tumbling, size: 2}
+          group_by: {python: kinds_fns.first}
+        - {kind: sink, name: counts, type: file, path: %(counts)s}
+      big:
+        - {kind: map, name: upper, python: kinds_fns.upper}
+        - {kind: map, name: keep, python: kinds_fns.keep}
+        - {kind: sink, name: bigs, type: file, path: %(bigs)s}
+"""
+
+
+def local(env, pipeline, text):
+    return subprocess.run([h.HOST, "run", "--runtime", "local", "--error-policy",
+                           "skip-and-count", pipeline], input=text, capture_output=True,
+                          text=True, timeout=120)
+
+
+def every_kind(env):
+    env.write("kinds_fns.py", KINDS_FNS)
+    env.write("helper.py", "def shout(text):\n    return text.upper() + '!'\n")
+    counts, bigs = env.path("counts.txt"), env.path("bigs.txt")
+    pipeline = env.write("kinds.yaml", KINDS_PIPELINE % {"counts": counts, "bigs": bigs})
+    result = local(env, pipeline, "a bb a\nhello a exit bb\nworld\n")
+    assert result.returncode == 0, result.stderr
+    assert "local: 3 record(s) read, 1 skipped" in result.stderr, result.stderr
+    assert "kinds_fns.leave raised SystemExit; a transform cannot stop the host" in result.stderr
+    # Small words, grouped by word, in count windows of two records (the
+    # last, open one flushed at the end of the input).
+    with open(counts) as f:
+        assert sorted(f.read().split("\n")[:-1]) == ["a 1", "a 2", "bb 2"], open(counts).read()
+    with open(bigs) as f:
+        assert f.read().split("\n")[:-1] == ["HELLO!@None", "HELLO!@None WORLD!@None"]
+
+
+def refused(env):
+    env.write("broken_mod.py", "def f(msg)\n    return msg\n")
+    cases = {"broken_mod.f": "SyntaxError", "kinds_fns.not_callable": "is not callable (it is a int)",
+             "kinds_fns.nope": "module kinds_fns has no nope",
+             "no_such_module.f": "no module named no_such_module"}
+    for name, why in cases.items():
+        pipeline = env.write("bad.yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - {{kind: map, name: m, python: {name}}}
+  - {{kind: sink, name: out, type: devnull}}
+""")
+        result = local(env, pipeline, "")
+        assert result.returncode == 2, (name, result.stdout, result.stderr)  # a config error
+        assert f"bad.yaml:3:" in result.stderr and why in result.stderr, (name, result.stderr)
+
+
+def main():
+    with h.Env() as env:
+        on_broker(env)
+        every_kind(env)
+        refused(env)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
