@@ -49,6 +49,29 @@ std::string resolve_plugins_dir(const PipelineArgs& args, const config::Deployme
   return slash == std::string::npos ? d.plugins_dir : d.path.substr(0, slash + 1) + d.plugins_dir;
 }
 
+// Loads the pipeline file: YAML, or a Python file defining `pipeline` with
+// the DSL, run by the Python bridge of `registry` (its modules from
+// python_dirs(), Parser schemas from schemas/ beside it).
+bool load_pipeline(const std::string& path, const config::DeploymentConfig& deployment,
+                   plugin::PluginRegistry& registry, config::PipelineSpec* out,
+                   config::Diagnostics& diag) {
+  if (!config::is_python_pipeline(path)) return config::load_pipeline_spec(path, out, diag);
+  config::PipelineSpec located;
+  located.path = path;
+  const std::vector<std::string> dirs = pipeline::python_dirs(located, deployment);
+  const std::string code = plugin::PythonProvider::code_hash(dirs);
+  std::string text, error;
+  std::vector<std::string> warnings;
+  if (!registry.python().describe(path, dirs, code, dirs.back() + "/schemas", &text, &warnings,
+                                  &error)) {
+    diag.error(config::Location{path, 0, 0, ""}, error);
+    return false;
+  }
+  for (const std::string& w : warnings) diag.warn(config::Location{path, 0, 0, ""}, w);
+  out->python_code = code;
+  return config::load_pipeline_text(path, text, out, diag);
+}
+
 // `kafka`: the generation will run on Kafka (brokers required and client
 // settings checked); else locally, where the deployment file is optional.
 // Plugins come from `registry`, pointed at the plugins directory.
@@ -57,14 +80,14 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
                                                  plugin::PluginRegistry& registry) {
   config::PipelineSpec pipeline;
   config::DeploymentConfig deployment;
-  const bool pipeline_ok = config::load_pipeline_spec(args.pipeline_path, &pipeline, diag);
-  if (!args.pipeline_name.empty()) pipeline.name = args.pipeline_name;
   bool deployment_ok = true;
   if (!args.config_path.empty()) {
     deployment_ok = config::load_deployment_config(args.config_path, &deployment, diag);
   } else {
     deployment.segments.emplace_back();
   }
+  const bool pipeline_ok = load_pipeline(args.pipeline_path, deployment, registry, &pipeline, diag);
+  if (!args.pipeline_name.empty()) pipeline.name = args.pipeline_name;
   if (!pipeline_ok || !deployment_ok) return nullptr;
   registry.set_dir(resolve_plugins_dir(args, deployment));
   registry.set_policy({args.allow_plugins_outside_dir, args.allow_writable_plugins});
@@ -235,12 +258,13 @@ int graph_command(const GraphArgs& args) {
   config::Diagnostics diag;
   config::PipelineSpec pipeline;
   config::DeploymentConfig deployment;
-  bool ok = config::load_pipeline_spec(args.pipeline_path, &pipeline, diag);
+  bool ok = true;
   if (!args.config_path.empty()) {
     ok = config::load_deployment_config(args.config_path, &deployment, diag,
-                                        /*require_env=*/false) &&
-         ok;
+                                        /*require_env=*/false);
   }
+  plugin::PluginRegistry registry("");
+  ok = load_pipeline(args.pipeline_path, deployment, registry, &pipeline, diag) && ok;
   report(diag);
   if (!ok) return 2;
   const auto format =

@@ -4,7 +4,8 @@ namespace streams::config {
 
 std::string Location::to_string() const {
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (line > 0) out += ":" + std::to_string(line);
+  if (line > 0 && column > 0) out += ":" + std::to_string(column);
   if (!key.empty()) out += (out.empty() ? "" : ": ") + key;
   return out;
 }

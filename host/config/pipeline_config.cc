@@ -93,7 +93,8 @@ bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, St
       read_branches(r, node, key, step);
       break;
     case StepKind::route:
-      r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config", "branches"});
+      r.check_keys(node, key,
+                   {"kind", "name", "plugin", "function", "python", "config", "branches"});
       read_function(r, node, key, step);
       read_branches(r, node, key, step);
       break;
@@ -241,8 +242,9 @@ std::vector<const StepSpec*> PipelineSpec::sinks() const {
   return out;
 }
 
-bool load_pipeline_spec(const std::string& path, PipelineSpec* out, Diagnostics& diag) {
-  YamlReader r(path, diag, /*resolve_env=*/false);
+namespace {
+
+bool read_pipeline(YamlReader& r, const std::string& path, PipelineSpec* out, Diagnostics& diag) {
   YAML::Node root = r.load();
   if (!diag.ok()) return false;
   out->path = path;
@@ -259,6 +261,24 @@ bool load_pipeline_spec(const std::string& path, PipelineSpec* out, Diagnostics&
   read_steps(r, steps, "steps", "the pipeline", &out->steps);
   if (diag.ok()) check_names(diag, *out);
   return diag.ok();
+}
+
+}  // namespace
+
+bool load_pipeline_spec(const std::string& path, PipelineSpec* out, Diagnostics& diag) {
+  YamlReader r(path, diag, /*resolve_env=*/false);
+  return read_pipeline(r, path, out, diag);
+}
+
+bool load_pipeline_text(const std::string& path, const std::string& text, PipelineSpec* out,
+                        Diagnostics& diag) {
+  YamlReader r(path, diag, /*resolve_env=*/false);
+  r.set_text(text);
+  return read_pipeline(r, path, out, diag);
+}
+
+bool is_python_pipeline(const std::string& path) {
+  return path.size() > 3 && path.compare(path.size() - 3, 3, ".py") == 0;
 }
 
 }  // namespace streams::config

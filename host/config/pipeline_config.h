@@ -115,6 +115,9 @@ struct StepSpec {
 
 struct PipelineSpec {
   std::string path;
+  // A Python pipeline file: the version (hash) of the modules it was run
+  // with; empty for YAML.
+  std::string python_code;
   std::string name;
   SourceSpec source;
   std::vector<StepSpec> steps;  // the top-level list
@@ -127,5 +130,14 @@ struct PipelineSpec {
 
 // Loads and checks `path`. On error returns false with `diag` filled.
 bool load_pipeline_spec(const std::string& path, PipelineSpec* out, Diagnostics& diag);
+
+// The same from `text`, the YAML describing the Python pipeline file `path`
+// (host/python/describe.h): diagnostics name `path` and, where a line of
+// the text ends in "#@ N", line N.
+bool load_pipeline_text(const std::string& path, const std::string& text, PipelineSpec* out,
+                        Diagnostics& diag);
+
+// True if `path` names a Python pipeline file (*.py).
+bool is_python_pipeline(const std::string& path);
 
 }  // namespace streams::config

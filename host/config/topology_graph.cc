@@ -36,8 +36,8 @@ std::map<std::string, size_t> segment_starts(const DeploymentConfig* d) {
 std::string detail(const StepSpec& step) {
   std::string detail = to_string(step.kind);
   if (uses_plugin(step.kind)) {
-    detail += step.python.empty() ? " " + step.plugin + "." + step.function
-                                  : " python " + step.python;
+    detail +=
+        step.python.empty() ? " " + step.plugin + "." + step.function : " python " + step.python;
   }
   if (step.kind == StepKind::header_filter) detail += " " + step.header + "=" + step.header_value;
   if (step.kind == StepKind::parser || step.kind == StepKind::serializer ||

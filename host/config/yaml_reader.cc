@@ -147,15 +147,34 @@ std::string yaml_to_json(const YAML::Node& node) {
   return to_json(node).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-YAML::Node YamlReader::load() {
-  std::ifstream in(file_, std::ios::binary);
-  if (!in) {
-    diag_.error(Location{file_, 0, 0, ""}, "cannot open file");
-    return YAML::Node();
+void YamlReader::set_text(std::string text) {
+  has_text_ = true;
+  text_ = std::move(text);
+  line_map_.clear();
+  for (size_t at = 0; at < text_.size();) {
+    size_t end = text_.find('\n', at);
+    if (end == std::string::npos) end = text_.size();
+    const size_t mark = text_.rfind("#@ ", end);
+    line_map_.push_back(
+        mark != std::string::npos && mark >= at ? std::atoi(text_.c_str() + mark + 3) : 0);
+    at = end + 1;
   }
-  std::string text(kMaxConfigFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
+}
+
+YAML::Node YamlReader::load() {
+  std::string text;
+  if (has_text_) {
+    text = text_;
+  } else {
+    std::ifstream in(file_, std::ios::binary);
+    if (!in) {
+      diag_.error(Location{file_, 0, 0, ""}, "cannot open file");
+      return YAML::Node();
+    }
+    text.assign(kMaxConfigFileBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+  }
   if (text.size() > kMaxConfigFileBytes) {
     diag_.error(Location{file_, 0, 0, ""}, "file is larger than " +
                                                std::to_string(kMaxConfigFileBytes) +
@@ -166,7 +185,9 @@ YAML::Node YamlReader::load() {
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    diag_.error(Location{file_, e.mark.line + 1, e.mark.column + 1, ""}, "invalid YAML: " + e.msg);
+    Location where{file_, e.mark.line + 1, e.mark.column + 1, ""};
+    if (has_text_) where = Location{file_, source_line(e.mark.line), 0, ""};
+    diag_.error(where, "invalid YAML: " + e.msg);
     return YAML::Node();
   }
   return DocumentCheck(*this).run(root) ? root : YAML::Node();
@@ -176,7 +197,9 @@ Location YamlReader::at(const YAML::Node& node, const std::string& key) const {
   Location where{file_, 0, 0, key};
   if (node.IsDefined()) {
     YAML::Mark mark = node.Mark();
-    if (mark.line >= 0) {
+    if (mark.line >= 0 && has_text_) {
+      where.line = source_line(mark.line);
+    } else if (mark.line >= 0) {
       where.line = mark.line + 1;
       where.column = mark.column + 1;
     }

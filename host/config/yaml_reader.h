@@ -34,6 +34,9 @@ class YamlReader {
   // key valid UTF-8, no key twice in a mapping. On failure adds diagnostics
   // and returns a null node.
   YAML::Node load();
+  // Makes load() parse `text` instead of the file; a line of it ending in
+  // "#@ N" is reported as line N of the file (0: no line).
+  void set_text(std::string text);
 
   Location at(const YAML::Node& node, const std::string& key) const;
   void error(const YAML::Node& node, const std::string& key, const std::string& message);
@@ -71,7 +74,14 @@ class YamlReader {
   const std::string& file() const { return file_; }
 
  private:
+  // With set_text: the file's line for line `line` (0-based) of the text.
+  int source_line(int line) const {
+    return line >= 0 && static_cast<size_t>(line) < line_map_.size() ? line_map_[line] : 0;
+  }
   std::string file_;
+  bool has_text_ = false;
+  std::string text_;
+  std::vector<int> line_map_;  // with set_text: the file's line of each line of text_
   Diagnostics& diag_;
   bool resolve_env_;
   bool require_env_;

@@ -82,15 +82,12 @@ const streams_function* find_function(const std::string& plugin, const std::stri
   return fn;
 }
 
-std::string directory_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-}
-
 // What the bridge's create gets for the callable `name` (python_bridge.cc).
-std::string python_config(const Generation& g, const std::string& name, bool parsed) {
+std::string python_config(const Generation& g, const std::string& name, bool parsed,
+                          const std::string& lib) {
   nlohmann::json config = {{"callable", name},
                            {"path", g.python_dirs},
+                           {"lib", lib},
                            {"code", g.python_code},
                            {"payload", parsed ? "json" : "bytes"},
                            {"schema", g.pipeline.source.stream_name}};
@@ -109,9 +106,11 @@ const streams_function* python_function(Generation& g, int32_t kind, Location at
     return nullptr;
   }
   if (g.python_dirs.empty()) {
-    g.python_dirs = g.deployment.python_path;
-    g.python_dirs.push_back(directory_of(g.pipeline.path));
-    g.python_code = plugin::PythonProvider::code_hash(g.python_dirs);
+    g.python_dirs = python_dirs(g.pipeline, g.deployment);
+    // A Python pipeline file was run at a version of the modules: the same.
+    g.python_code = g.pipeline.python_code.empty()
+                        ? plugin::PythonProvider::code_hash(g.python_dirs)
+                        : g.pipeline.python_code;
   }
   const streams_function* fn = (*library)->find(kind_name(kind));
   if (!fn || fn->kind != kind)
@@ -127,7 +126,8 @@ bool bind_python(Generation& g, const config::StepSpec& spec, bool parsed,
   if (!out->function) return false;
   out->plugin = "python";
   out->plugin_version = out->library->version();
-  out->config_json = python_config(g, spec.python, parsed);
+  const std::string lib = registry.python().lib_dir();
+  out->config_json = python_config(g, spec.python, parsed, lib);
   std::string why = probe_instance(*out, out->function);
   if (!why.empty()) {
     diag.error(at, "step '" + spec.name + "': python " + spec.python + ": " + why);
@@ -137,7 +137,7 @@ bool bind_python(Generation& g, const config::StepSpec& spec, bool parsed,
   out->key_function =
       python_function(g, STREAMS_KIND_MAP, spec.group_location, registry, diag, &out->key_library);
   if (!out->key_function) return false;
-  out->key_config_json = python_config(g, spec.group_python, parsed);
+  out->key_config_json = python_config(g, spec.group_python, parsed, lib);
   why = probe_instance(*out, out->key_function);
   if (!why.empty()) {
     diag.error(spec.group_location,
@@ -294,6 +294,15 @@ void host_log(void* host_ctx, int32_t level, const char* message, size_t size) {
 }
 
 }  // namespace
+
+std::vector<std::string> python_dirs(const config::PipelineSpec& pipeline,
+                                     const config::DeploymentConfig& deployment) {
+  std::vector<std::string> dirs = deployment.python_path;
+  const size_t slash = pipeline.path.rfind('/');
+  dirs.push_back(slash == std::string::npos ? "."
+                                            : pipeline.path.substr(0, slash == 0 ? 1 : slash));
+  return dirs;
+}
 
 const config::StepDeployment& Generation::source_deployment() const {
   return deployment.segments[segment].steps_config.at(pipeline.source.name);

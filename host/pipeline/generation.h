@@ -38,7 +38,7 @@ struct StepBinding {
   std::string plugin_version;
   std::string config_json;
   std::shared_ptr<plugin::PluginLibrary> library;  // python steps: the bridge
-  const streams_function* function = nullptr;  // owned by `library`
+  const streams_function* function = nullptr;      // owned by `library`
   // reduce with group_by: the map function giving each record's group key.
   std::shared_ptr<plugin::PluginLibrary> key_library;
   const streams_function* key_function = nullptr;  // owned by `key_library`
@@ -94,6 +94,11 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
                                                    size_t segment, plugin::PluginRegistry& registry,
                                                    config::Diagnostics& diag,
                                                    bool need_brokers = true);
+
+// The directories of a pipeline's Python modules: the deployment's
+// python_path, then the pipeline file's directory.
+std::vector<std::string> python_dirs(const config::PipelineSpec& pipeline,
+                                     const config::DeploymentConfig& deployment);
 
 // The host services given to plugin instances; `host_ctx` is the binding.
 streams_host_api make_host_api(const StepBinding& binding);

@@ -206,6 +206,10 @@ const streams_function* PluginLibrary::find(std::string_view name) const {
   return nullptr;
 }
 
+void* PluginLibrary::symbol(const char* name) const {
+  return ::dlsym(handle_->library.native(), name);
+}
+
 std::string PluginLibrary::function_names() const {
   std::string out;
   for (size_t i = 0; i < descriptor_->function_count; ++i) {

@@ -61,6 +61,9 @@ class PluginLibrary {
   const streams_function* find(std::string_view name) const;
   // Comma-separated names of the exported functions, for error messages.
   std::string function_names() const;
+  // Another exported symbol of the library, or nullptr (for libraries built
+  // with the host, such as the Python bridge).
+  void* symbol(const char* name) const;
 
  private:
   struct Handle;

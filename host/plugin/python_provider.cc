@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include "python/describe.h"
+
 namespace streams::plugin {
 namespace {
 
@@ -64,6 +66,52 @@ std::shared_ptr<PluginLibrary> PythonProvider::bridge(std::string* error) {
              "to its path if it lives elsewhere)";
   }
   return loaded;
+}
+
+std::string PythonProvider::lib_dir() const {
+  const std::string path = std::filesystem::path(bridge_path_).lexically_normal().string();
+  const size_t slash = path.rfind('/');
+  return (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) + "/python";
+}
+
+namespace {
+
+struct DescribeOut {
+  std::string* text;
+  std::vector<std::string>* warnings;
+  std::string* error;
+};
+
+void take(void* ctx, int kind, const char* data, size_t size) {
+  auto* out = static_cast<DescribeOut*>(ctx);
+  std::string s(data, size);
+  if (kind == python::kDescribeText) *out->text = std::move(s);
+  if (kind == python::kDescribeWarning) out->warnings->push_back(std::move(s));
+  if (kind == python::kDescribeError) *out->error = std::move(s);
+}
+
+}  // namespace
+
+bool PythonProvider::describe(const std::string& file, const std::vector<std::string>& dirs,
+                              const std::string& code, const std::string& schemas_dir,
+                              std::string* text, std::vector<std::string>* warnings,
+                              std::string* error) {
+  auto library = bridge(error);
+  if (!library) return false;
+  auto fn = reinterpret_cast<python::DescribeFn>(library->symbol(STREAMS_PYTHON_DESCRIBE_NAME));
+  if (!fn) {
+    *error = library->path() + " has no " + STREAMS_PYTHON_DESCRIBE_NAME +
+             ": a bridge from another build of the host";
+    return false;
+  }
+  std::vector<const char*> dir_ptrs;
+  for (const std::string& d : dirs) dir_ptrs.push_back(d.c_str());
+  const std::string lib = lib_dir();
+  const python::DescribeRequest request{file.c_str(), dir_ptrs.data(), dir_ptrs.size(),
+                                        lib.c_str(),  code.c_str(),    schemas_dir.c_str()};
+  DescribeOut out{text, warnings, error};
+  const python::DescribeSink sink{&out, &take};
+  return fn(&request, &sink) == 0;
 }
 
 std::string PythonProvider::code_hash(const std::vector<std::string>& dirs) {

@@ -33,6 +33,19 @@ class PythonProvider {
   // *error (the path and why).
   std::shared_ptr<PluginLibrary> bridge(std::string* error);
 
+  // The host's Python package (the pipeline DSL): lib/streams/python/
+  // beside the bridge.
+  std::string lib_dir() const;
+
+  // Runs the Python pipeline file `file` (with its modules from `dirs`, at
+  // version `code`) and describes its pipeline as the text of a YAML
+  // pipeline file (see host/python/describe.h); Parser steps look for
+  // schemas in `schemas_dir`. False with *error (the exception and its
+  // traceback); warnings are added to *warnings.
+  bool describe(const std::string& file, const std::vector<std::string>& dirs,
+                const std::string& code, const std::string& schemas_dir, std::string* text,
+                std::vector<std::string>* warnings, std::string* error);
+
   // A hash (hex) of the names and bytes of every .py file under `dirs`
   // (subdirectories included, hidden ones and __pycache__ not; bounded to
   // 10,000 files): any edit to the modules changes it.

@@ -110,7 +110,7 @@ std::string real(const std::string& dir) {
 }
 
 // Puts `path` first on sys.path (each once).
-bool set_path(const std::vector<std::string>& path) {
+bool set_path(std::vector<std::string> path) {
   PyObject* sys_path = PySys_GetObject("path");  // borrowed
   if (!sys_path || !PyList_Check(sys_path)) return false;
   for (auto it = path.rbegin(); it != path.rend(); ++it) {
@@ -178,12 +178,6 @@ bool missing_module(const std::string& module) {
   return ours;
 }
 
-std::string describe(const Exception& e) {
-  std::string text = e.type + ": " + e.message;
-  if (!e.traceback.empty()) text += "\n" + e.traceback;
-  return text;
-}
-
 PyObject* lookup(const std::string& name, std::string* error) {
   std::vector<std::string> parts;
   for (size_t at = 0;;) {
@@ -238,12 +232,28 @@ bool start(std::string* error) {
   return started;
 }
 
-PyObject* resolve(const std::string& name, const std::vector<std::string>& path,
-                  const std::string& code, std::string* error) {
+std::string describe(const Exception& e) {
+  std::string text = e.type + ": " + e.message;
+  if (!e.traceback.empty()) text += "\n" + e.traceback;
+  return text;
+}
+
+bool use_modules(const Modules& m, std::string* error) {
+  std::vector<std::string> path = m.path;
+  if (!m.lib.empty()) path.push_back(m.lib);
   if (!set_path(path)) {
     *error = "cannot set sys.path: " + describe(take_exception());
-    return nullptr;
+    return false;
   }
+  if (m.code != versions.current) {
+    forget_user_modules(m.path);
+    versions.current = m.code;
+  }
+  return true;
+}
+
+PyObject* resolve(const std::string& name, const Modules& m, std::string* error) {
+  const std::string& code = m.code;
   auto known = versions.objects.find(code);
   if (known != versions.objects.end()) {
     auto it = known->second.find(name);
@@ -252,14 +262,11 @@ PyObject* resolve(const std::string& name, const std::vector<std::string>& path,
       return it->second;
     }
   }
-  if (code != versions.current) {
-    if (known != versions.objects.end()) {
-      *error = "the Python modules changed on disk since this pipeline version was loaded";
-      return nullptr;
-    }
-    forget_user_modules(path);
-    versions.current = code;
+  if (code != versions.current && known != versions.objects.end()) {
+    *error = "the Python modules changed on disk since this pipeline version was loaded";
+    return nullptr;
   }
+  if (!use_modules(m, error)) return nullptr;
   PyObject* object = lookup(name, error);
   if (!object) return nullptr;
   auto& slot = versions.objects[code];
@@ -292,7 +299,9 @@ Exception take_exception() {
       constexpr Py_ssize_t kFrames = 8;
       const Py_ssize_t first = n - 1 > kFrames + 1 ? n - 1 - kFrames : 1;
       for (Py_ssize_t i = first; i < n - 1; ++i) {
-        e.traceback += text_of(PyList_GET_ITEM(lines.get(), i));
+        std::string line = text_of(PyList_GET_ITEM(lines.get(), i));
+        // Frames of the import machinery say nothing to a user.
+        if (line.rfind("  File \"<frozen ", 0) != 0) e.traceback += line;
       }
       while (!e.traceback.empty() && e.traceback.back() == '\n') e.traceback.pop_back();
     }

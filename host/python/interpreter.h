@@ -60,15 +60,27 @@ class Ref {
   PyObject* p_ = nullptr;
 };
 
+// Where modules come from: `path`, the directories of the user's modules,
+// first on sys.path, then `lib` (the host's own Python package). `code`: the
+// version of the user's modules the host read (a hash of their files).
+struct Modules {
+  std::vector<std::string> path;
+  std::string lib;
+  std::string code;
+};
+
+// Sets sys.path, and makes `m.code` the version of the user's modules: when
+// it is a new one, the modules loaded from `m.path` are forgotten, so the
+// next import executes their files anew into fresh module objects. False
+// with *error.
+bool use_modules(const Modules& m, std::string* error);
+
 // The object a dotted name ("package.module.Class.attr") names: the longest
-// prefix that imports as a module, then attributes. `path`: directories put
-// first on sys.path (the user's modules). `code`: the version of the user's
-// modules the host read (a hash of their files); the first request for a
-// new version imports the user's modules anew, into fresh module objects,
-// while objects resolved for earlier versions stay as they were. Null with
-// *error (the exception's type, text and traceback) on failure.
-PyObject* resolve(const std::string& name, const std::vector<std::string>& path,
-                  const std::string& code, std::string* error);
+// prefix that imports as a module, then attributes, imported in version
+// `m.code` of the user's modules; objects resolved for earlier versions
+// stay as they were. Null with *error (the exception's type, text and
+// traceback) on failure.
+PyObject* resolve(const std::string& name, const Modules& m, std::string* error);
 
 // The exception being raised, taken (cleared): its type name, its text, and
 // the traceback's last frames as Python prints them.
@@ -78,6 +90,9 @@ struct Exception {
   std::string traceback;
 };
 Exception take_exception();
+
+// "Type: text", then the traceback's lines.
+std::string describe(const Exception& e);
 
 // Cached functions of the standard library (borrowed; valid once started).
 PyObject* json_loads();

@@ -60,8 +60,8 @@ void write_error(char* error, size_t size, const std::string& text) {
   error[n] = '\0';
 }
 
-bool read_config(const nlohmann::json& config, Instance* inst, std::vector<std::string>* path,
-                 std::string* code, std::string* error) {
+bool read_config(const nlohmann::json& config, Instance* inst, Modules* modules,
+                 std::string* error) {
   if (!config.is_object() || !config.contains("callable") || !config["callable"].is_string()) {
     *error = "the step's config names no Python callable (the host sets it from `python:`)";
     return false;
@@ -69,10 +69,11 @@ bool read_config(const nlohmann::json& config, Instance* inst, std::vector<std::
   inst->callable = config["callable"].get<std::string>();
   if (auto it = config.find("path"); it != config.end() && it->is_array()) {
     for (const auto& dir : *it) {
-      if (dir.is_string()) path->push_back(dir.get<std::string>());
+      if (dir.is_string()) modules->path.push_back(dir.get<std::string>());
     }
   }
-  *code = config.value("code", std::string());
+  modules->lib = config.value("lib", std::string());
+  modules->code = config.value("code", std::string());
   inst->payload =
       config.value("payload", std::string("bytes")) == "json" ? Payload::json : Payload::bytes;
   return true;
@@ -87,17 +88,16 @@ void* create(const streams_host_api* host, const char* config_json, size_t confi
   }
   auto* inst = new Instance;
   inst->host = host;
-  std::vector<std::string> path;
-  std::string code;
+  Modules modules;
   const auto config = nlohmann::json::parse(config_json, config_json + config_size, nullptr, false);
-  if (!read_config(config, inst, &path, &code, &why)) {
+  if (!read_config(config, inst, &modules, &why)) {
     write_error(error, error_size, why);
     delete inst;
     return nullptr;
   }
   Gil gil;
   static const bool type_ready = init_message_type();
-  PyObject* fn = type_ready ? resolve(inst->callable, path, code, &why) : nullptr;
+  PyObject* fn = type_ready ? resolve(inst->callable, modules, &why) : nullptr;
   if (!type_ready) why = "cannot create the Message type: " + take_exception().message;
   if (fn && !PyCallable_Check(fn)) {
     why = inst->callable + " is not callable (it is a " + Py_TYPE(fn)->tp_name + ")";

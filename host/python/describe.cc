@@ -1,0 +1,102 @@
+// The bridge's second entry point, for the host's control plane: runs a
+// Python pipeline file and describes the pipeline it defines as the text of
+// a YAML pipeline file (streams/pipeline/describe.py).
+#include <string>
+#include <vector>
+
+#include "python/describe.h"
+#include "python/interpreter.h"
+
+namespace streams::python {
+namespace {
+
+constexpr const char* kModule = "__streams_pipeline__";
+
+void say(const DescribeSink& sink, int kind, const std::string& text) {
+  sink.write(sink.ctx, kind, text.data(), text.size());
+}
+
+// Executes `file` as module kModule (registered in sys.modules, so that
+// pickle finds the classes it defines). New reference, or null with *error.
+PyObject* run_file(const std::string& file, std::string* error) {
+  Ref util(PyImport_ImportModule("importlib.util"));
+  Ref spec(
+      util ? PyObject_CallMethod(util.get(), "spec_from_file_location", "ss", kModule, file.c_str())
+           : nullptr);
+  if (spec && spec.get() == Py_None) {
+    *error = "cannot load " + file + " as a Python module";
+    return nullptr;
+  }
+  Ref module(spec ? PyObject_CallMethod(util.get(), "module_from_spec", "O", spec.get()) : nullptr);
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  Ref loader(spec ? PyObject_GetAttrString(spec.get(), "loader") : nullptr);
+  if (module && loader && PyDict_SetItemString(modules, kModule, module.get()) == 0) {
+    Ref done(PyObject_CallMethod(loader.get(), "exec_module", "O", module.get()));
+    if (done) return module.release();
+  }
+  *error = describe(take_exception());
+  if (PyDict_GetItemString(modules, kModule)) PyDict_DelItemString(modules, kModule);
+  PyErr_Clear();
+  return nullptr;
+}
+
+int describe_locked(const DescribeRequest& request, const DescribeSink& sink) {
+  Modules modules;
+  for (size_t i = 0; i < request.dir_count; ++i) modules.path.push_back(request.dirs[i]);
+  modules.lib = request.lib;
+  modules.code = request.code;
+  std::string error;
+  if (!use_modules(modules, &error)) {
+    say(sink, kDescribeError, error);
+    return 1;
+  }
+  Ref module(run_file(request.file, &error));
+  if (!module) {
+    say(sink, kDescribeError, error);
+    return 1;
+  }
+  Ref pipeline(PyObject_GetAttrString(module.get(), "pipeline"));
+  if (!pipeline) {
+    PyErr_Clear();
+    say(sink, kDescribeError,
+        "it defines no global `pipeline` (pipeline = streaming_source(...)...)");
+    return 1;
+  }
+  Ref describer(PyImport_ImportModule("streams.pipeline.describe"));
+  Ref result(describer ? PyObject_CallMethod(describer.get(), "describe", "OOss", pipeline.get(),
+                                             module.get(), kModule, request.schemas_dir)
+                       : nullptr);
+  PyObject *text = nullptr, *warnings = nullptr;
+  if (!result || !PyArg_ParseTuple(result.get(), "UO", &text, &warnings)) {
+    say(sink, kDescribeError, describe(take_exception()));
+    return 1;
+  }
+  Ref items(PySequence_Fast(warnings, "warnings"));
+  for (Py_ssize_t i = 0; items && i < PySequence_Fast_GET_SIZE(items.get()); ++i) {
+    const char* w = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(items.get(), i));
+    if (w) say(sink, kDescribeWarning, w);
+  }
+  PyErr_Clear();
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(text, &size);
+  if (!data) {
+    say(sink, kDescribeError, describe(take_exception()));
+    return 1;
+  }
+  sink.write(sink.ctx, kDescribeText, data, static_cast<size_t>(size));
+  return 0;
+}
+
+}  // namespace
+}  // namespace streams::python
+
+extern "C" __attribute__((visibility("default"))) int STREAMS_PYTHON_DESCRIBE(
+    const streams::python::DescribeRequest* request, const streams::python::DescribeSink* sink) {
+  std::string error;
+  if (!streams::python::start(&error)) {
+    streams::python::say(*sink, streams::python::kDescribeError, error);
+    return 1;
+  }
+  streams::python::Gil gil;
+  return streams::python::describe_locked(*request, *sink);
+}

@@ -1,0 +1,38 @@
+// The Python bridge's entry point for the control plane (not part of the
+// plugin ABI: the host and its bridge are built together): describe a
+// Python pipeline file as the text of a YAML pipeline file.
+//
+// The text has one `#@ N` comment per line, N the line of the Python file
+// that made what the line describes; its `python:` names resolve in the
+// bridge while the same module version (`code`) is in use.
+// Thread: any; the call takes the GIL.
+#pragma once
+
+#include <cstddef>
+
+namespace streams::python {
+
+struct DescribeRequest {
+  const char* file;         // the pipeline file (.py)
+  const char* const* dirs;  // the user's module directories, dir_count of them
+  size_t dir_count;
+  const char* lib;          // the host's Python package directory
+  const char* code;         // the version of the user's modules
+  const char* schemas_dir;  // where Parser steps look for <stream>.schema.json
+};
+
+enum { kDescribeText = 0, kDescribeWarning = 1, kDescribeError = 2 };
+
+// Receives the text, each warning, or the error (data valid for the call).
+struct DescribeSink {
+  void* ctx;
+  void (*write)(void* ctx, int kind, const char* data, size_t size);
+};
+
+using DescribeFn = int (*)(const DescribeRequest*, const DescribeSink*);
+
+}  // namespace streams::python
+
+// Returns 0 after writing the text (and any warnings), 1 after an error.
+#define STREAMS_PYTHON_DESCRIBE streams_python_describe_v1
+#define STREAMS_PYTHON_DESCRIBE_NAME "streams_python_describe_v1"

@@ -1,0 +1,1 @@
+from streams.pipeline.function_template import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from streams.pipeline.message import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from streams.pipeline.pipeline import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from streams.pipeline.window import *  # noqa: F401,F403

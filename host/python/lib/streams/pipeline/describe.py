@@ -1,0 +1,154 @@
+"""Turns a DSL pipeline into the text of a YAML pipeline file, which the host
+reads as it reads any pipeline file. Every line ends in ``#@ N``, the line of
+the Python file that made what it describes, so errors name that line.
+
+Functions are registered as attributes of ``<module>.__streams_callables__``
+and named by that dotted path (a function given as a dotted string is used
+as it is)."""
+import glob
+import json
+import os
+import types
+
+from .pipeline import (Batch, Branch, Broadcast, DevNullSink, FlatMap, Filter, HeadersFilter,
+                       Map, Parser, Pipeline, Reducer, Router, Serializer, Sink, StreamSink,
+                       StreamSource)
+from .window import describe_window
+
+
+class _Writer:
+    def __init__(self, module, module_name, schemas_dir):
+        self.lines = []
+        self.warnings = []
+        self.registry = types.SimpleNamespace()
+        module.__streams_callables__ = self.registry
+        self.module_name = module_name
+        self.schemas_dir = schemas_dir
+        self.count = 0
+
+    def line(self, indent, text, at):
+        self.lines.append("  " * indent + text + f"  #@ {at}")
+
+    def ref(self, fn, step, what="function"):
+        if isinstance(fn, str):
+            return fn
+        if not callable(fn):
+            raise TypeError(f"step {step.name!r} (line {step.line}): {what} must be callable or "
+                            f"a dotted name, got {fn!r}")
+        key = f"c{self.count}"
+        self.count += 1
+        setattr(self.registry, key, fn)
+        return f"{self.module_name}.__streams_callables__.{key}"
+
+    def schema_for(self, stream, step):
+        where, name = glob.escape(self.schemas_dir), glob.escape(stream)
+        for pattern in (f"{name}.schema.json", f"{name}.v*.schema.json"):
+            found = sorted(glob.glob(os.path.join(where, pattern)))
+            if found:
+                return found[-1]
+        self.warnings.append(
+            f"line {step.line}: parser {step.name!r}: no JSON Schema for stream {stream!r} in "
+            f"{self.schemas_dir} ({stream}.schema.json or {stream}.v1.schema.json); it parses "
+            "JSON without validating")
+        return None
+
+
+def _step(w, step, stream):
+    """The mapping of one non-branching step."""
+    d = {"name": step.name}
+    if isinstance(step, Map):
+        d.update(kind="map", python=w.ref(step.function, step))
+    elif isinstance(step, FlatMap):
+        d.update(kind="flat_map", python=w.ref(step.function, step))
+    elif isinstance(step, HeadersFilter):
+        value = step.value.decode() if isinstance(step.value, bytes) else str(step.value)
+        d.update(kind="header_filter", header=step.header_name, value=value)
+    elif isinstance(step, Filter):
+        d.update(kind="filter", python=w.ref(step.function, step))
+    elif isinstance(step, Parser):
+        d["kind"] = "parser"
+        schema = w.schema_for(stream, step)
+        if schema:
+            d["schema"] = schema
+    elif isinstance(step, Serializer):
+        d["kind"] = "serializer"
+    elif isinstance(step, Batch):
+        d["kind"] = "batch"
+        if step.batch_size is not None:
+            d["max_count"] = step.batch_size
+        if step.batch_timedelta is not None:
+            d["max_wait_ms"] = int(step.batch_timedelta.total_seconds() * 1000)
+    elif isinstance(step, Reducer):
+        d.update(kind="reduce", python=w.ref(step.aggregate_func, step, "aggregate_func"),
+                 window=describe_window(step.window))
+        if step.group_by_key is not None:
+            key = step.group_by_key
+            getter = getattr(key, "get_group_by_key", None)
+            if getter is None:
+                raise TypeError(f"step {step.name!r} (line {step.line}): group_by_key must be "
+                                f"a GroupBy, got {key!r}")
+            d["group_by"] = {"python": w.ref(lambda msg: getter(msg.payload), step)}
+    elif isinstance(step, StreamSink):
+        d.update(kind="sink", stream_name=step.stream_name)
+    elif isinstance(step, DevNullSink):
+        d.update(kind="sink", type="devnull")
+    elif isinstance(step, Sink):
+        raise ValueError(f"step {step.name!r} (line {step.line}): {type(step).__name__} is not "
+                         "supported by this host (StreamSink and DevNullSink are)")
+    else:
+        raise ValueError(f"step {step.name!r} (line {step.line}): {type(step).__name__} is not "
+                         "supported by this host")
+    return {"kind": d.pop("kind"), **d}
+
+
+def _branches(w, routes, indent, stream):
+    for name, pipe in routes:
+        if not isinstance(pipe, Pipeline) or not isinstance(pipe.root, Branch):
+            raise TypeError(f"branch {name!r}: expected a pipeline started by branch(), got "
+                            f"{pipe!r}")
+        w.line(indent, f"{json.dumps(name)}:", pipe.root.line)
+        _steps(w, pipe, indent + 1, stream)
+
+
+def _router(routing_function, names):
+    def route(msg):
+        return names[routing_function(msg)]
+    return route
+
+
+def _steps(w, pipe, indent, stream):
+    if not pipe.steps:
+        w.line(indent, "[]", pipe.root.line)
+        return
+    for step in pipe.steps:
+        if isinstance(step, (Router, Broadcast)):
+            w.line(indent, f'- "kind": {json.dumps("route" if isinstance(step, Router) else "broadcast")}',
+                   step.line)
+            w.line(indent + 1, f'"name": {json.dumps(step.name)}', step.line)
+            if isinstance(step, Router):
+                names = {key: p.root.name for key, p in step.routing_table.items()}
+                fn = w.ref(_router(step.routing_function, names), step)
+                w.line(indent + 1, f'"python": {json.dumps(fn)}', step.line)
+                routes = [(p.root.name, p) for p in step.routing_table.values()]
+            else:
+                routes = [(p.root.name, p) for p in step.routes]
+            w.line(indent + 1, '"branches":', step.line)
+            _branches(w, routes, indent + 2, stream)
+        else:
+            w.line(indent, "- " + json.dumps(_step(w, step, stream)), step.line)
+
+
+def describe(pipeline, module, module_name, schemas_dir):
+    """(YAML text, [warning]) for `pipeline`, defined in `module`."""
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"the global `pipeline` must be a Pipeline (streaming_source(...)...), "
+                        f"got {type(pipeline).__name__}")
+    if not isinstance(pipeline.root, StreamSource):
+        raise TypeError("the global `pipeline` must start with streaming_source(...)")
+    w = _Writer(module, module_name, schemas_dir)
+    source = pipeline.root
+    w.line(0, "source: " + json.dumps({"name": source.name, "stream_name": source.stream_name}),
+           source.line)
+    w.line(0, "steps:", source.line)
+    _steps(w, pipeline, 1, source.stream_name)
+    return "\n".join(w.lines) + "\n", w.warnings
