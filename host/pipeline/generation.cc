@@ -83,13 +83,18 @@ const streams_function* find_function(const std::string& plugin, const std::stri
 }
 
 // What the bridge's create gets for the callable `name` (python_bridge.cc).
-std::string python_config(const Generation& g, const std::string& name, bool parsed,
+// What the records reaching a step are, for a Python function's payload.
+enum class Form { bytes, json, batch };
+
+std::string python_config(const Generation& g, const std::string& name, Form form,
                           const std::string& lib) {
   nlohmann::json config = {{"callable", name},
                            {"path", g.python_dirs},
                            {"lib", lib},
                            {"code", g.python_code},
-                           {"payload", parsed ? "json" : "bytes"},
+                           {"payload", form == Form::json    ? "json"
+                                       : form == Form::batch ? "batch"
+                                                             : "bytes"},
                            {"schema", g.pipeline.source.stream_name}};
   return config.dump();
 }
@@ -119,7 +124,7 @@ const streams_function* python_function(Generation& g, int32_t kind, Location at
 }
 
 // A `python:` step (and its `group_by: {python: ...}`).
-bool bind_python(Generation& g, const config::StepSpec& spec, bool parsed,
+bool bind_python(Generation& g, const config::StepSpec& spec, Form form,
                  plugin::PluginRegistry& registry, config::Diagnostics& diag, StepBinding* out) {
   const Location at = spec.plugin_location;
   out->function = python_function(g, expected_kind(spec.kind), at, registry, diag, &out->library);
@@ -127,7 +132,7 @@ bool bind_python(Generation& g, const config::StepSpec& spec, bool parsed,
   out->plugin = "python";
   out->plugin_version = out->library->version();
   const std::string lib = registry.python().lib_dir();
-  out->config_json = python_config(g, spec.python, parsed, lib);
+  out->config_json = python_config(g, spec.python, form, lib);
   std::string why = probe_instance(*out, out->function);
   if (!why.empty()) {
     diag.error(at, "step '" + spec.name + "': python " + spec.python + ": " + why);
@@ -137,7 +142,7 @@ bool bind_python(Generation& g, const config::StepSpec& spec, bool parsed,
   out->key_function =
       python_function(g, STREAMS_KIND_MAP, spec.group_location, registry, diag, &out->key_library);
   if (!out->key_function) return false;
-  out->key_config_json = python_config(g, spec.group_python, parsed, lib);
+  out->key_config_json = python_config(g, spec.group_python, form, lib);
   why = probe_instance(*out, out->key_function);
   if (!why.empty()) {
     diag.error(spec.group_location,
@@ -230,9 +235,9 @@ void check_deployment(const Generation& g, config::Diagnostics& diag) {
 
 // Appends `steps` (and their branches, depth first) to g.steps and returns
 // the index of the first; binds plugin functions and sinks on the way.
-// `parsed`: the records reaching `steps` come from a parser (JSON text), so
-// Python functions get them parsed.
-uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, bool parsed,
+// `form`: what the records reaching `steps` are (JSON text from a parser,
+// a msgpack batch), so Python functions get them decoded.
+uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Form form,
                    plugin::PluginRegistry& registry, config::Diagnostics& diag) {
   const uint32_t first = static_cast<uint32_t>(g.steps.size());
   uint32_t previous = StepBinding::kNone;
@@ -250,12 +255,13 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, bo
       if (spec.python.empty()) {
         bind_function(spec, registry, diag, &binding);
       } else {
-        bind_python(g, spec, parsed, registry, diag, &binding);
+        bind_python(g, spec, form, registry, diag, &binding);
       }
     }
-    if (spec.kind == config::StepKind::parser) parsed = true;
-    if (spec.kind == config::StepKind::serializer || spec.kind == config::StepKind::batch) {
-      parsed = false;
+    if (spec.kind == config::StepKind::parser) form = Form::json;
+    if (spec.kind == config::StepKind::serializer) form = Form::bytes;
+    if (spec.kind == config::StepKind::batch) {
+      form = spec.format == config::Codec::msgpack ? Form::batch : Form::bytes;
     }
     if (spec.kind == config::StepKind::parser || spec.kind == config::StepKind::serializer) {
       bind_codec(spec, diag, &binding);
@@ -267,7 +273,7 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, bo
     }
     g.steps.push_back(std::move(binding));
     for (const config::BranchSpec& branch : spec.branches) {
-      const uint32_t start = add_steps(g, branch.steps, parsed, registry, diag);
+      const uint32_t start = add_steps(g, branch.steps, form, registry, diag);
       g.steps[index].branches.push_back({branch.name, start});
     }
   }
@@ -374,7 +380,7 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
     return nullptr;
   }
   if (need_brokers) check_deployment(*g, diag);
-  add_steps(*g, g->pipeline.steps, /*parsed=*/false, registry, diag);
+  add_steps(*g, g->pipeline.steps, Form::bytes, registry, diag);
   if (!diag.ok()) return nullptr;
   resolve_sink_topics(*g);
   return g;

@@ -31,13 +31,72 @@ PyObject* bytes_or_none(streams_bytes b) {
 
 thread_local Handoff current_handoff;  // plain data: no destructor
 
+uint64_t big_endian(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+// The values of a msgpack array of binary (or string) items as a list of
+// (bytes, schema) tuples; null with ValueError set if it is not one.
+PyObject* batch_items(const uint8_t* p, size_t size, PyObject* schema) {
+  const uint8_t* end = p + size;
+  auto fail = [] {
+    PyErr_SetString(PyExc_ValueError, "the batch is not a msgpack array of binary values");
+    return nullptr;
+  };
+  if (p == end) return fail();
+  uint64_t count = 0;
+  if ((*p & 0xf0) == 0x90) {
+    count = *p++ & 0x0f;
+  } else if ((*p == 0xdc && end - p >= 3) || (*p == 0xdd && end - p >= 5)) {
+    const int n = *p == 0xdc ? 2 : 4;
+    count = big_endian(p + 1, n);
+    p += 1 + n;
+  } else {
+    return fail();
+  }
+  if (count > static_cast<uint64_t>(end - p)) return fail();  // each item takes a byte or more
+  Ref list(PyList_New(static_cast<Py_ssize_t>(count)));
+  for (uint64_t i = 0; list && i < count; ++i) {
+    if (p == end) return fail();
+    const uint8_t tag = *p++;
+    int n = 0;
+    uint64_t len = 0;
+    if ((tag & 0xe0) == 0xa0) {
+      len = tag & 0x1f;
+    } else if (tag == 0xc4 || tag == 0xd9) {
+      n = 1;
+    } else if (tag == 0xc5 || tag == 0xda) {
+      n = 2;
+    } else if (tag == 0xc6 || tag == 0xdb) {
+      n = 4;
+    } else {
+      return fail();
+    }
+    if (end - p < n) return fail();
+    if (n) len = big_endian(p, n);
+    p += n;
+    if (len > static_cast<uint64_t>(end - p)) return fail();
+    Ref value(PyBytes_FromStringAndSize(reinterpret_cast<const char*>(p),
+                                        static_cast<Py_ssize_t>(len)));
+    p += len;
+    PyObject* pair = value ? PyTuple_Pack(2, value.get(), schema) : nullptr;
+    if (!pair) return nullptr;
+    PyList_SET_ITEM(list.get(), static_cast<Py_ssize_t>(i), pair);
+  }
+  return list.release();
+}
+
 PyObject* make_payload(MessageObject* m) {
   if (!m->record) Py_RETURN_NONE;
   const Handoff& h = current_handoff;
   if (h.object && h.data == m->record->value.data && h.size == m->record->value.size) {
     return Py_NewRef(h.object);
   }
-  Ref raw(bytes_or_none(m->record->value));
+  const streams_bytes v = m->record->value;
+  if (m->payload_kind == Payload::batch && v.data) return batch_items(v.data, v.size, m->schema);
+  Ref raw(bytes_or_none(v));
   if (!raw || m->payload_kind == Payload::bytes || raw.get() == Py_None) return raw.release();
   return PyObject_CallOneArg(json_loads(), raw.get());
 }

@@ -18,7 +18,9 @@ namespace streams::python {
 
 enum class Payload {
   bytes,  // the value as bytes
-  json    // the value parsed from JSON text (after a parser step)
+  json,   // the value parsed from JSON text (after a parser step)
+  batch   // a msgpack batch's values as a list of (bytes, schema) tuples, as
+          // the original's Batch hands them on (after a batch step)
 };
 
 // Objects pass between Python steps as themselves: while a bridge function

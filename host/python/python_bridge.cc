@@ -4,7 +4,7 @@
 // passes, as the step's config, what to call:
 //
 //   {"callable": "transforms.enrich", "path": ["/dir", ...],
-//    "code": "<hash of the user's .py files>", "payload": "bytes"|"json",
+//    "code": "<hash of the user's .py files>", "payload": "bytes"|"json"|"batch",
 //    "schema": "<source stream>"}
 //
 // Per call: the GIL is held only while Python runs; outputs are emitted
@@ -74,8 +74,10 @@ bool read_config(const nlohmann::json& config, Instance* inst, Modules* modules,
   }
   modules->lib = config.value("lib", std::string());
   modules->code = config.value("code", std::string());
-  inst->payload =
-      config.value("payload", std::string("bytes")) == "json" ? Payload::json : Payload::bytes;
+  const std::string payload = config.value("payload", std::string("bytes"));
+  inst->payload = payload == "json"    ? Payload::json
+                  : payload == "batch" ? Payload::batch
+                                       : Payload::bytes;
   return true;
 }
 
@@ -175,7 +177,7 @@ int32_t fail(Instance* inst, streams_call* call, const char* doing = nullptr) {
 
 // `obj` as output bytes: bytes as they are, str as UTF-8, None as a null
 // value, anything else as JSON text (json.dumps, as the original's
-// Serializer writes it). Keeps `obj` and what owns the bytes in inst->held.
+// Serializer writes it), or its repr() if JSON cannot represent it. Keeps `obj` and what owns the bytes in inst->held.
 // False with an exception set.
 bool to_bytes(Instance* inst, PyObject* obj, streams_bytes* out) {
   PyObject* owner = nullptr;
@@ -190,6 +192,12 @@ bool to_bytes(Instance* inst, PyObject* obj, streams_bytes* out) {
     owner = PyBytes_FromObject(obj);
   } else {
     owner = PyObject_CallOneArg(json_dumps(), obj);
+    if (!owner && PyErr_ExceptionMatches(PyExc_TypeError)) {
+      // Not representable in JSON (a dataclass, say): Python steps after
+      // this one get the object itself; elsewhere it is its repr().
+      PyErr_Clear();
+      owner = PyObject_Repr(obj);
+    }
   }
   if (!owner) return false;
   inst->held.push_back(owner);

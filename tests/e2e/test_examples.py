@@ -1,6 +1,7 @@
-"""The example pipelines in configs/: each one's input file through the local
-runtime and through the host on the dev broker must give exactly its
-expected files, one per sink, in order."""
+"""The example pipelines in configs/ (or, with the argument `python`, the
+original's examples as Python pipeline files in configs/python/): each one's
+input file through the local runtime and through the host on the dev broker
+must give exactly its expected files, one per sink, in order."""
 import json
 import os
 import re
@@ -11,10 +12,13 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
 EXAMPLES = ["broadcast", "blq", "batching", "transformer", "word_counter", "billing", "alerts"]
+PYTHON = len(sys.argv) > 1 and sys.argv[1] == "python"
+ROOT = os.path.join(h.SOURCE_DIR, "configs", *(["python"] if PYTHON else []))
+PIPELINE = "pipeline.py" if PYTHON else "pipeline.yaml"
 
 
 def example_dir(name):
-    return os.path.join(h.SOURCE_DIR, "configs", name)
+    return os.path.join(ROOT, name)
 
 
 def expected(name):
@@ -33,12 +37,14 @@ def inputs(name):
 
 
 def topics(name):
-    """The source stream and {sink name: stream} from the pipeline file."""
-    with open(os.path.join(example_dir(name), "pipeline.yaml")) as f:
-        text = f.read()
-    source = re.search(r"source: \{name: \w+, stream_name: ([\w-]+)\}", text).group(1)
-    sinks = dict(re.findall(r"kind: sink, name: (\w+), stream_name: ([\w-]+)", text))
-    return source, sinks
+    """The source's name and stream, and {sink name: stream}, as `streams-host
+    graph` draws the pipeline file."""
+    result = subprocess.run([h.HOST, "graph", os.path.join(example_dir(name), PIPELINE)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    source = re.search(r'\["(\w+)<br/>source ([\w-]+)"\]', result.stdout)
+    sinks = dict(re.findall(r'\["(\w+)<br/>sink kafka ([\w-]+)"\]', result.stdout))
+    return source.group(1), source.group(2), sinks
 
 
 def run_local(env, name):
@@ -49,7 +55,7 @@ def run_local(env, name):
     for sink, path in outputs.items():
         args += ["--output", f"{sink}={path}"]
     args += ["--config", os.path.join(example_dir(name), "deployment.yaml")]
-    result = subprocess.run([*args, os.path.join(example_dir(name), "pipeline.yaml")],
+    result = subprocess.run([*args, os.path.join(example_dir(name), PIPELINE)],
                             capture_output=True, text=True, timeout=60,
                             env=dict(os.environ, BOOTSTRAP_SERVERS="unused:9092"))
     assert result.returncode == 0, (name, result.stderr)
@@ -60,7 +66,7 @@ def run_local(env, name):
 
 
 def run_on_broker(env, name):
-    source, sinks = topics(name)
+    source_name, source, sinks = topics(name)
     want = expected(name)
     assert set(sinks) == set(want), (name, sinks, want)
     bootstrap = env.start_broker([f"{source}:1"] + [f"{t}:1" for t in sinks.values()])
@@ -75,12 +81,12 @@ def run_on_broker(env, name):
         producer.flush(timeout=30)
     finally:
         producer.close()
-    host = env.start_host(os.path.join(example_dir(name), "pipeline.yaml"),
+    host = env.start_host(os.path.join(example_dir(name), PIPELINE),
                           os.path.join(example_dir(name), "deployment.yaml"), bootstrap,
                           name=f"host-{name}")
     # Every input committed means every window and batch was emitted and
     # delivered; then the sinks hold exactly what they will ever hold.
-    h.wait_committed_to_end(bootstrap, f"pipeline-myinput", h.partitions(source, 1))
+    h.wait_committed_to_end(bootstrap, f"pipeline-{source_name}", h.partitions(source, 1))
     for sink, topic in sinks.items():
         got = [r.value.decode() for r in h.read_all(bootstrap, h.partitions(topic, 1))]
         assert got == want[sink], (name, sink, got, want[sink])

@@ -10,7 +10,7 @@ import json
 import os
 import types
 
-from .pipeline import (Batch, Branch, Broadcast, DevNullSink, FlatMap, Filter, HeadersFilter,
+from .pipeline import (Batch, BatchParser, Branch, Broadcast, DevNullSink, FlatMap, Filter, HeadersFilter,
                        Map, Parser, Pipeline, Reducer, Router, Serializer, Sink, StreamSink,
                        StreamSource)
 from .window import describe_window
@@ -45,7 +45,7 @@ class _Writer:
         for pattern in (f"{name}.schema.json", f"{name}.v*.schema.json"):
             found = sorted(glob.glob(os.path.join(where, pattern)))
             if found:
-                return found[-1]
+                return os.path.abspath(found[-1])
         self.warnings.append(
             f"line {step.line}: parser {step.name!r}: no JSON Schema for stream {stream!r} in "
             f"{self.schemas_dir} ({stream}.schema.json or {stream}.v1.schema.json); it parses "
@@ -65,6 +65,8 @@ def _step(w, step, stream):
         d.update(kind="header_filter", header=step.header_name, value=value)
     elif isinstance(step, Filter):
         d.update(kind="filter", python=w.ref(step.function, step))
+    elif isinstance(step, BatchParser):
+        d.update(kind="map", python="streams.pipeline.builtins.parse_batch")
     elif isinstance(step, Parser):
         d["kind"] = "parser"
         schema = w.schema_for(stream, step)
@@ -73,14 +75,21 @@ def _step(w, step, stream):
     elif isinstance(step, Serializer):
         d["kind"] = "serializer"
     elif isinstance(step, Batch):
-        d["kind"] = "batch"
+        # msgpack: any bytes may be batched; Python steps after it get the
+        # original's list of (payload, schema) tuples.
+        d.update(kind="batch", format="msgpack")
         if step.batch_size is not None:
             d["max_count"] = step.batch_size
         if step.batch_timedelta is not None:
             d["max_wait_ms"] = int(step.batch_timedelta.total_seconds() * 1000)
     elif isinstance(step, Reducer):
+        window = describe_window(step.window)
         d.update(kind="reduce", python=w.ref(step.aggregate_func, step, "aggregate_func"),
-                 window=describe_window(step.window))
+                 window=window)
+        if "size_ms" in window:
+            # The original's time windows close by the wall clock; these close
+            # by event time, or once no input came for a slide (or a size).
+            d["idle_flush_ms"] = window.get("slide_ms", window["size_ms"])
         if step.group_by_key is not None:
             key = step.group_by_key
             getter = getattr(key, "get_group_by_key", None)
