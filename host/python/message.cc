@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "python/interpreter.h"
+#include "python/json_codec.h"
 
 namespace streams::python {
 namespace {
@@ -15,10 +16,12 @@ struct MessageObject {
   int64_t offset;
   int64_t timestamp_ms;  // once detached
   Payload payload_kind;
+  JsonCodec* codec;  // json payloads; not used once detached
   PyObject* schema;
   PyObject* topic;  // built on first access
   // Built on first access (or by detach); null until then.
   PyObject* payload;
+  PyObject* raw;  // json: the bytes `payload` was parsed from
   PyObject* headers;
   PyObject* key;
 };
@@ -78,14 +81,44 @@ PyObject* batch_items(const uint8_t* p, size_t size, PyObject* schema) {
     if (n) len = big_endian(p, n);
     p += n;
     if (len > static_cast<uint64_t>(end - p)) return fail();
-    Ref value(PyBytes_FromStringAndSize(reinterpret_cast<const char*>(p),
-                                        static_cast<Py_ssize_t>(len)));
+    Ref value(
+        PyBytes_FromStringAndSize(reinterpret_cast<const char*>(p), static_cast<Py_ssize_t>(len)));
     p += len;
     PyObject* pair = value ? PyTuple_Pack(2, value.get(), schema) : nullptr;
     if (!pair) return nullptr;
     PyList_SET_ITEM(list.get(), static_cast<Py_ssize_t>(i), pair);
   }
   return list.release();
+}
+
+// A parsed payload a filter or route kept, for the Python step after it,
+// which gets the same record (strong references; GIL held).
+struct Passed {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  PyObject* raw = nullptr;  // the bytes it was parsed from
+  PyObject* object = nullptr;
+};
+thread_local Passed passed;  // plain data: no destructor
+
+void clear_passed() {
+  Py_CLEAR(passed.raw);
+  Py_CLEAR(passed.object);
+  passed.data = nullptr;
+}
+
+// The parse `passed` holds if `v` is the record it was made from (same
+// place, same bytes: a buffer reused for another record with other bytes
+// does not match), taken out of the slot; else null.
+PyObject* take_passed(streams_bytes v, PyObject** raw) {
+  if (!passed.object || passed.data != v.data || passed.size != v.size ||
+      std::memcmp(PyBytes_AS_STRING(passed.raw), v.data, v.size) != 0) {
+    return nullptr;
+  }
+  PyObject* object = passed.object;
+  *raw = passed.raw;
+  passed = Passed{};
+  return object;
 }
 
 PyObject* make_payload(MessageObject* m) {
@@ -96,9 +129,14 @@ PyObject* make_payload(MessageObject* m) {
   }
   const streams_bytes v = m->record->value;
   if (m->payload_kind == Payload::batch && v.data) return batch_items(v.data, v.size, m->schema);
+  if (m->payload_kind == Payload::json && v.data) {
+    if (PyObject* object = take_passed(v, &m->raw)) return object;
+  }
   Ref raw(bytes_or_none(v));
   if (!raw || m->payload_kind == Payload::bytes || raw.get() == Py_None) return raw.release();
-  return PyObject_CallOneArg(json_loads(), raw.get());
+  PyObject* object = m->codec->loads(reinterpret_cast<const char*>(v.data), v.size);
+  if (object) m->raw = raw.release();
+  return object;
 }
 
 PyObject* make_headers(MessageObject* m) {
@@ -192,6 +230,7 @@ PyGetSetDef getset[] = {
 
 void clear_fields(MessageObject* m) {
   Py_CLEAR(m->payload);
+  Py_CLEAR(m->raw);
   Py_CLEAR(m->headers);
   Py_CLEAR(m->key);
   Py_CLEAR(m->topic);
@@ -234,7 +273,7 @@ bool init_message_type() {
 }
 
 PyObject* new_message(const streams_record* record, const streams_host_api* host,
-                      streams_call* call, Payload payload, PyObject* schema) {
+                      streams_call* call, Payload payload, JsonCodec* codec, PyObject* schema) {
   auto* m = PyObject_New(MessageObject, message_type);
   if (!m) return nullptr;
   m->record = record;
@@ -245,10 +284,18 @@ PyObject* new_message(const streams_record* record, const streams_host_api* host
   m->timestamp_ms = -1;
   m->topic = nullptr;
   m->payload_kind = payload;
+  m->codec = codec;
   Py_INCREF(schema);
   m->schema = schema;
-  m->payload = m->headers = m->key = nullptr;
+  m->payload = m->raw = m->headers = m->key = nullptr;
   return reinterpret_cast<PyObject*>(m);
+}
+
+void pass_on(PyObject* message) {
+  auto* m = reinterpret_cast<MessageObject*>(message);
+  if (m->payload_kind != Payload::json || !m->record || !m->payload || !m->raw) return;
+  clear_passed();
+  passed = {m->record->value.data, m->record->value.size, Py_NewRef(m->raw), Py_NewRef(m->payload)};
 }
 
 void rebind_message(PyObject* message, const streams_record* record, streams_call* call) {

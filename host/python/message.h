@@ -41,10 +41,19 @@ Handoff& handoff();  // this thread's
 bool init_message_type();
 
 // A new Message for `record` of the call `call` of `host` (both borrowed
-// until detach), with `schema` (a str or None, borrowed). Null with an
+// until detach), parsing JSON payloads with `codec` (borrowed, outlives the
+// message's calls), with `schema` (a str or None, borrowed). Null with an
 // exception set.
 PyObject* new_message(const streams_record* record, const streams_host_api* host,
-                      streams_call* call, Payload payload, PyObject* schema);
+                      streams_call* call, Payload payload, class JsonCodec* codec,
+                      PyObject* schema);
+// A filter or route that kept its input: the payload it parsed goes to the
+// Python step after it (the same record, so the same bytes), which then
+// need not parse it again. Only the next parse of a record with the same
+// place and bytes can take it; a new one replaces it. So a filter or route
+// must not modify its payload. No-op unless `message` parsed one.
+void pass_on(PyObject* message);
+
 // Points a Message at the next record and call.
 void rebind_message(PyObject* message, const streams_record* record, streams_call* call);
 // Ends the call: returns true if `message` may be rebound for the next call

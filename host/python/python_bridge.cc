@@ -24,6 +24,7 @@
 
 #include "common/version.h"
 #include "python/interpreter.h"
+#include "python/json_codec.h"
 #include "python/message.h"
 
 namespace streams::python {
@@ -38,10 +39,14 @@ struct Instance {
   Ref message;                  // reused while no function keeps it
   std::vector<PyObject*> held;  // owners of the outputs last emitted
   struct Out {
-    streams_bytes value;
-    PyObject* object;  // what the function returned (in `held`); null for None
+    streams_bytes value;  // with `encoded`: set by emit_all
+    PyObject* object;     // what the function returned (in `held`); null for None
+    bool encoded;         // value is encoded[offset, offset + size)
+    size_t offset, size;
   };
   std::vector<Out> outs;
+  JsonCodec codec;
+  std::string encoded;  // JSON written by `codec` for outs; reused
   // Aggregates: the accumulator object last pickled, and its pickle.
   Ref last_acc, last_acc_bytes;
 
@@ -138,7 +143,8 @@ PyObject* message_for(Instance* inst, const streams_record* input, streams_call*
   if (inst->message) {
     rebind_message(inst->message.get(), input, call);
   } else {
-    inst->message = Ref(new_message(input, inst->host, call, inst->payload, inst->schema.get()));
+    inst->message =
+        Ref(new_message(input, inst->host, call, inst->payload, &inst->codec, inst->schema.get()));
   }
   return inst->message.get();
 }
@@ -177,19 +183,24 @@ int32_t fail(Instance* inst, streams_call* call, const char* doing = nullptr) {
 
 // `obj` as output bytes: bytes as they are, str as UTF-8, None as a null
 // value, anything else as JSON text (json.dumps, as the original's
-// Serializer writes it), or its repr() if JSON cannot represent it. Keeps `obj` and what owns the bytes in inst->held.
-// False with an exception set.
-bool to_bytes(Instance* inst, PyObject* obj, streams_bytes* out) {
+// Serializer writes it), or its repr() if JSON cannot represent it. Keeps `obj` and what owns the
+// bytes in inst->held. False with an exception set.
+bool to_bytes(Instance* inst, PyObject* obj, Instance::Out* out) {
+  *out = Instance::Out{{nullptr, 0}, obj, false, 0, 0};
   PyObject* owner = nullptr;
-  if (PyBytes_Check(obj)) {
-    owner = Py_NewRef(obj);
-  } else if (PyUnicode_Check(obj)) {
+  if (PyBytes_Check(obj) || PyUnicode_Check(obj)) {
     owner = Py_NewRef(obj);
   } else if (obj == Py_None) {
-    *out = {nullptr, 0};
+    out->object = nullptr;
     return true;
   } else if (PyByteArray_Check(obj) || PyMemoryView_Check(obj)) {
     owner = PyBytes_FromObject(obj);
+  } else if (const size_t start = inst->encoded.size(); inst->codec.dumps(obj, &inst->encoded)) {
+    inst->held.push_back(Py_NewRef(obj));
+    out->encoded = true;
+    out->offset = start;
+    out->size = inst->encoded.size() - start;
+    return true;
   } else {
     owner = PyObject_CallOneArg(json_dumps(), obj);
     if (!owner && PyErr_ExceptionMatches(PyExc_TypeError)) {
@@ -211,15 +222,19 @@ bool to_bytes(Instance* inst, PyObject* obj, streams_bytes* out) {
     data = PyUnicode_AsUTF8AndSize(owner, &size);
     if (!data) return false;
   }
-  *out = {reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(size)};
+  out->value = {reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(size)};
   return true;
 }
 
 // Calls inst->fn with the Message of `input`; null with an exception set.
-PyObject* call_with(Instance* inst, PyObject* fn, const streams_record* input, streams_call* call) {
+// `pass_on`: the step hands its input on unchanged (filter, route), so its
+// parsed payload may go to the Python step after it (message.h).
+PyObject* call_with(Instance* inst, PyObject* fn, const streams_record* input, streams_call* call,
+                    bool pass_on = false) {
   PyObject* message = message_for(inst, input, call);
   if (!message) return nullptr;
   PyObject* result = PyObject_CallOneArg(fn, message);
+  if (result && pass_on) python::pass_on(message);
   end_message(inst);
   return result;
 }
@@ -230,7 +245,10 @@ int32_t emit_all(Instance* inst, streams_call* call) {
   Handoff& slot = handoff();
   const Handoff saved = slot;
   int32_t status = STREAMS_OK;
-  for (const Instance::Out& o : inst->outs) {
+  for (Instance::Out& o : inst->outs) {
+    if (o.encoded) {
+      o.value = {reinterpret_cast<const uint8_t*>(inst->encoded.data()) + o.offset, o.size};
+    }
     const streams_record out{sizeof out, STREAMS_INHERIT_ALL, {}, o.value, nullptr, 0, -1};
     slot = o.value.data ? Handoff{o.value.data, o.value.size, o.object} : Handoff{};
     status = inst->host->emit(call, &out);
@@ -243,13 +261,14 @@ int32_t emit_all(Instance* inst, streams_call* call) {
 int32_t map_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
   inst->outs.clear();
+  inst->encoded.clear();
   {
     Gil gil;
     inst->release_held();
     Ref result(call_with(inst, inst->fn.get(), input, call));
-    streams_bytes value{};
-    if (!result || !to_bytes(inst, result.get(), &value)) return fail(inst, call);
-    inst->outs.push_back({value, result.get()});
+    Instance::Out out;
+    if (!result || !to_bytes(inst, result.get(), &out)) return fail(inst, call);
+    inst->outs.push_back(out);
   }
   return emit_all(inst, call);
 }
@@ -258,7 +277,7 @@ int32_t filter_process(void* p, const streams_record* input, streams_call* call)
   auto* inst = static_cast<Instance*>(p);
   Gil gil;
   inst->release_held();
-  Ref result(call_with(inst, inst->fn.get(), input, call));
+  Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
   const int keep = result ? PyObject_IsTrue(result.get()) : -1;
   if (keep < 0) return fail(inst, call);
   return keep ? STREAMS_OK : STREAMS_DROP;
@@ -267,6 +286,7 @@ int32_t filter_process(void* p, const streams_record* input, streams_call* call)
 int32_t flat_map_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
   inst->outs.clear();
+  inst->encoded.clear();
   {
     Gil gil;
     inst->release_held();
@@ -277,9 +297,9 @@ int32_t flat_map_process(void* p, const streams_record* input, streams_call* cal
     if (!items) return fail(inst, call, "a flat_map returns an iterable");
     while (PyObject* item = PyIter_Next(items.get())) {
       Ref owned(item);
-      streams_bytes value{};
-      if (!to_bytes(inst, item, &value)) return fail(inst, call);
-      inst->outs.push_back({value, item});
+      Instance::Out out;
+      if (!to_bytes(inst, item, &out)) return fail(inst, call);
+      inst->outs.push_back(out);
     }
     if (PyErr_Occurred()) return fail(inst, call);
   }
@@ -303,7 +323,7 @@ int32_t route_process(void* p, const streams_record* input, streams_call* call) 
   auto* inst = static_cast<Instance*>(p);
   Gil gil;
   inst->release_held();
-  Ref result(call_with(inst, inst->fn.get(), input, call));
+  Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
   Ref name(result ? branch_name(result.get()) : nullptr);
   Py_ssize_t size = 0;
   const char* text = name ? PyUnicode_AsUTF8AndSize(name.get(), &size) : nullptr;
@@ -381,14 +401,15 @@ int32_t aggregate_result(void* p, streams_bytes acc, const streams_record* /*win
                          streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
   inst->outs.clear();
+  inst->encoded.clear();
   {
     Gil gil;
     inst->release_held();
     Ref obj(accumulator(inst, acc));
     Ref value(obj ? PyObject_CallMethod(obj.get(), "get_value", nullptr) : nullptr);
-    streams_bytes out{};
+    Instance::Out out;
     if (!value || !to_bytes(inst, value.get(), &out)) return forget_and_fail(inst, call);
-    inst->outs.push_back({out, value.get()});
+    inst->outs.push_back(out);
   }
   return emit_all(inst, call);
 }

@@ -5,6 +5,9 @@
 //   BM_SimpleMapFilter: the example's filter + map on a ~250-byte IngestMetric
 //   BM_Parse*: the parser step on that IngestMetric (the parse-once question:
 //   what a second parse of a message costs next to the call path)
+//   BM_Python*: the same through the Python bridge (python: steps): a filter
+//   that drops, the identity map, and the example's filter + map in Python
+//   after a parser and before a serializer
 #include <benchmark/benchmark.h>
 
 #include <nlohmann/json.hpp>
@@ -34,10 +37,28 @@ const char kMetric[] =
     R"("raven-node/2.6.3", "environment": "production", "release": "sentry-test@1.0.0"}, )"
     R"("timestamp": 1846062325, "type": "c", "retention_days": 90, "value": [1617781333]})";
 
+const char kPythonFunctions[] = R"(
+def drop(msg):
+    return False
+
+
+def identity(msg):
+    return msg.payload
+
+
+def is_counter(msg):
+    return msg.payload["type"] == "c"
+
+
+def transform(msg):
+    return {**msg.payload, "transformed": True}
+)";
+
 void run(benchmark::State& state, const char* step, std::string_view value,
          const char* schema = nullptr) {
   testing::TempDir dir;
   if (schema) dir.write("schema.json", schema);
+  dir.write("bench_fns.py", kPythonFunctions);
   config::Diagnostics diag;
   auto g = testing::build(dir, step, PLUGINS_DIR, diag);
   if (!g) {
@@ -91,6 +112,21 @@ void BM_ParseMsgpack(benchmark::State& state) {
   run(state, "  - {kind: parser, name: p, format: msgpack}\n", packed);
 }
 
+void BM_PythonNoOutput(benchmark::State& state) {
+  run(state, "  - {kind: filter, name: f, python: bench_fns.drop}\n", k100Bytes);
+}
+void BM_PythonOneOutput(benchmark::State& state) {
+  run(state, "  - {kind: map, name: m, python: bench_fns.identity}\n", k100Bytes);
+}
+void BM_PythonSimpleMapFilter(benchmark::State& state) {
+  run(state,
+      "  - {kind: parser, name: p, format: json}\n"
+      "  - {kind: filter, name: f, python: bench_fns.is_counter}\n"
+      "  - {kind: map, name: m, python: bench_fns.transform}\n"
+      "  - {kind: serializer, name: s, format: json}\n",
+      kMetric);
+}
+
 }  // namespace
 
 BENCHMARK(BM_NoOutput);
@@ -99,4 +135,14 @@ BENCHMARK(BM_SimpleMapFilter);
 BENCHMARK(BM_ParseJson);
 BENCHMARK(BM_ParseJsonSchema);
 BENCHMARK(BM_ParseMsgpack);
-BENCHMARK_MAIN();
+BENCHMARK(BM_PythonNoOutput);
+BENCHMARK(BM_PythonOneOutput);
+BENCHMARK(BM_PythonSimpleMapFilter);
+
+int main(int argc, char** argv) {
+  ::setenv("STREAMS_PYTHON_BRIDGE", PYTHON_BRIDGE, 0);  // the build tree's bridge
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -65,6 +65,37 @@ steps:
   - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
   - {kind: sink, name: out, stream_name: %(output)s}
 """
+# The same in Python transforms run by the host (the functions a user would
+# write: the parsed payload in, a dict out).
+PY_SIMPLE_MAP_FILTER = """source: {name: in, stream_name: %(input)s}
+steps:
+  - {kind: parser, name: parse}
+  - {kind: filter, name: filter, python: bench_fns.is_counter}
+  - {kind: map, name: transform, python: bench_fns.transform}
+  - {kind: serializer, name: ser}
+  - {kind: sink, name: out, stream_name: %(output)s}
+"""
+PY_PASSTHROUGH = """source: {name: in, stream_name: %(input)s}
+steps:
+  - {kind: map, name: identity, python: bench_fns.identity}
+  - {kind: sink, name: out, stream_name: %(output)s}
+"""
+BENCH_FNS = """REQUIRED = ("org_id", "project_id", "name", "type", "timestamp", "tags", "value",
+            "retention_days")
+
+
+def is_counter(msg):
+    metric = msg.payload
+    return all(k in metric for k in REQUIRED) and metric["type"] == "c"
+
+
+def transform(msg):
+    return {**msg.payload, "transformed": True}
+
+
+def identity(msg):
+    return msg.payload
+"""
 
 
 APP_CPU = ["taskset", "-c", "1"]    # the application under test
@@ -97,6 +128,7 @@ def start_host(pipeline_text):
     def start(env, bootstrap, topic_in, topic_out, tag):
         pipe = env.write(f"pipeline-{tag}.yaml",
                          pipeline_text % {"input": topic_in, "output": topic_out})
+        env.write("bench_fns.py", BENCH_FNS)
         config = env.write(f"deployment-{tag}.yaml", h.deployment())
         return env.start_host(pipe, config, bootstrap, name="host-" + tag,
                               extra=("--log-level", "warn"), prefix=APP_CPU)
@@ -170,6 +202,10 @@ SCENARIOS = [
     (Scenario("ceiling-json", "json", start_relay), None),
     (Scenario("host-simple_map_filter", "json", start_host(SIMPLE_MAP_FILTER)), "ceiling-json"),
     (Scenario("python-simple_map_filter", "json", start_python), "ceiling-json"),
+    (Scenario("host-python-simple_map_filter", "json", start_host(PY_SIMPLE_MAP_FILTER)),
+     "python-simple_map_filter"),
+    (Scenario("host-python-identity-100B", "100", start_host(PY_PASSTHROUGH)),
+     "host-passthrough-100B"),
 ]
 
 
@@ -270,6 +306,7 @@ def check_outputs():
     for scenario, _ in SCENARIOS:
         assert f"| {scenario.name} |" in table, scenario.name
     assert "BM_NoOutput" in table and "BM_OneOutput" in table, table
+    assert "BM_PythonOneOutput" in table, table
     assert "| processing thread switching |" in table, table
     with open(os.path.join(OUT, "chart.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n", "chart.png is not a PNG"

@@ -230,10 +230,72 @@ steps:
         assert f"bad.yaml:3:" in result.stderr and why in result.stderr, (name, result.stderr)
 
 
+CORPUS = [
+    '{"a": "\\u00e9\\ud83d\\ude00 \\u0001 \\" \\\\ / \\u007f", "b": [1.5, -0.0, 1e300, 3, -7]}',
+    '{"small": -9223372036854775808, "u": 18446744073709551615, "i": 9007199254740993}',
+    '{"x": 0.1, "y": 2.5e-08, "z": 100000000000000000000.0, "n": null, "t": true, "f": false}',
+    '{"nested": {"deep": [[[{"k": ["v"]}]]]}, "empty": {}, "none": []}',
+    '{"dup": 1, "dup": 2}',
+    '["top", "level", 1]',
+    '"just a string"',
+    '{"text": "\u00e9\u00e8 raw UTF-8 \u4e2d\u6587"}',
+]
+CODEC_FNS = '''
+import enum
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+def same(msg):
+    return msg.payload
+
+
+def made(msg):
+    return [{1: "int key", None: "none key", 1.5: "float key", True: "bool key"},
+            (1, 2), float("nan"), float("inf"), -float("inf"), 10 ** 30, Level.HIGH,
+            {"s": "\\u2603 \\ud83d\\ude00"}]
+'''
+
+
+def codec_matches_json(env):
+    """What Python steps read from JSON and write as JSON is exactly what
+    json.loads and json.dumps give (the bridge's own codec, or json's)."""
+    env.write("codec_fns.py", CODEC_FNS)
+    out = env.path("codec.txt")
+    pipeline = env.write("codec.yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - {{kind: parser, name: parse}}
+  - {{kind: map, name: same, python: codec_fns.same}}
+  - {{kind: sink, name: out, type: file, path: {out}}}
+""")
+    result = local(env, pipeline, "\n".join(CORPUS) + "\n")
+    assert result.returncode == 0, result.stderr
+    with open(out) as f:
+        got = f.read().splitlines()
+    # A str goes out as its text (a map's rule), anything else as JSON.
+    want = [v if isinstance(v, str) else json.dumps(v) for v in map(json.loads, CORPUS)]
+    assert got == want, (got, want)
+    pipeline = env.write("made.yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - {{kind: map, name: made, python: codec_fns.made}}
+  - {{kind: sink, name: out, type: file, path: {out}}}
+""")
+    os.unlink(out)
+    result = local(env, pipeline, "x\n")
+    assert result.returncode == 0, result.stderr
+    namespace = {}
+    exec(CODEC_FNS, namespace)
+    with open(out) as f:
+        assert f.read() == json.dumps(namespace["made"](None)) + "\n"
+
+
 def main():
     with h.Env() as env:
         on_broker(env)
         every_kind(env)
+        codec_matches_json(env)
         refused(env)
     print("ok")
 
