@@ -364,3 +364,15 @@ def wait_generation(port, generation, timeout=30):
     """Waits until the host runs `generation`; returns its status."""
     return wait_for(lambda: (lambda s: s["generation"] >= generation and s)(host_status(port)),
                     timeout, f"generation {generation}")
+
+
+def expected_version(versions, points, partition, offset):
+    """Of `versions` (the first, then one per reload), the one of the last
+    generation whose switch point on `partition` (`points`: one per reload)
+    is at or before `offset`: what an output from that input carries."""
+    chosen = versions[0]
+    for version, at in zip(versions[1:], points):
+        start = at.get(partition, 0)
+        if start <= offset:
+            chosen = version
+    return chosen

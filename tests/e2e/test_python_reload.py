@@ -55,14 +55,6 @@ def output_count(bootstrap):
     return sum(h.end_offsets(bootstrap, h.partitions("pr-out", PARTITIONS)).values())
 
 
-def expected_version(versions, points, partition, offset):
-    chosen = versions[0]
-    for version, at in zip(versions[1:], points):
-        if at.get(partition, 0) <= offset:
-            chosen = version
-    return chosen
-
-
 def livez(port):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=1) as r:
@@ -110,7 +102,7 @@ def reloads_under_load(env, bootstrap, port):
         partition, offset = (int(x) for x in where.split("@"))
         assert number not in seen, f"{number} output twice: {seen[number]} and {r.value}"
         seen[number] = version
-        wanted = expected_version(versions, points, partition, offset)
+        wanted = h.expected_version(versions, points, partition, offset)
         assert version == wanted, (r.value, wanted, points)
     missing = [n for n in range(total) if f"n{n}" not in seen]
     assert not missing, missing[:10]

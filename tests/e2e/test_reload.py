@@ -38,17 +38,6 @@ def output_count(bootstrap):
     return sum(h.end_offsets(bootstrap, h.partitions("rl-out", PARTITIONS)).values())
 
 
-def expected_version(versions, points, partition, offset):
-    """The version of the last generation whose switch point on `partition`
-    is at or before `offset`."""
-    chosen = versions[0]
-    for version, at in zip(versions[1:], points):
-        start = at.get(partition, 0)
-        if start <= offset:
-            chosen = version
-    return chosen
-
-
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker([f"rl-in:{PARTITIONS}", f"rl-out:{PARTITIONS}"])
@@ -92,7 +81,7 @@ def main():
             assert config == "{}", r.value
             assert number not in seen, f"{number} output twice: {seen[number]} and {r.value}"
             seen[number] = r.value
-            wanted = expected_version(versions, points, partition, offset)
+            wanted = h.expected_version(versions, points, partition, offset)
             assert version == wanted, (r.value, wanted, points)
         missing = [n for n in range(total) if f"n{n}" not in seen]
         assert not missing, missing[:10]
