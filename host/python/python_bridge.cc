@@ -157,9 +157,13 @@ void end_message(Instance* inst) {
 int32_t fail(Instance* inst, streams_call* call, const char* doing = nullptr) {
   const bool stop_request =
       PyErr_ExceptionMatches(PyExc_SystemExit) || PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
-  const Exception e = take_exception();
+  Exception e = take_exception();
   std::string text = e.type + ": " + e.message;
   if (doing) text = std::string(doing) + ": " + text;
+  // The host takes 64 KiB a message or detail; an exception may say more.
+  constexpr size_t kMax = 60000;
+  if (text.size() > kMax) text.resize(kMax);
+  if (e.traceback.size() > kMax) e.traceback.erase(0, e.traceback.size() - kMax);
   if (stop_request) {
     const std::string line = inst->callable + " raised " + e.type +
                              "; a transform cannot stop the host: the record is an error";

@@ -36,6 +36,8 @@ def transform(msg):
 def check(msg):
     if msg.payload["org_id"] == 666:
         raise ValueError("org 666 is banned")
+    if msg.payload["org_id"] == 667:
+        raise ValueError("x" * 100000)
     return msg.payload
 '''
 
@@ -67,6 +69,7 @@ def on_broker(env):
     with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
         lines = [line.rstrip(b"\n") for line in f if line.strip()]
     lines.append(json.dumps(BANNED).encode())
+    lines.append(json.dumps(dict(BANNED, org_id=667)).encode())  # a 100 KB exception message
     # kcat's -K splits at the first ':' of a line: every key is k.
     h.produce_kcat(bootstrap, "py-in", [(b"k", line) for line in lines])
     h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("py-in", 1))
@@ -83,12 +86,15 @@ def on_broker(env):
                     for r in dlq)
     # The example's two malformed records (bad JSON; a counter with fields
     # missing, which the Python filter raises on), and the banned one.
-    assert errors == [(b"check", b"exception"), (b"filter", b"exception"),
-                      (b"parse", b"invalid_input")], errors
+    assert errors == [(b"check", b"exception"), (b"check", b"exception"),
+                      (b"filter", b"exception"), (b"parse", b"invalid_input")], errors
+    huge = next(dict(r.headers) for r in dlq if b"xxx" in dict(r.headers)["streams.error.message"])
+    assert len(huge["streams.error.message"]) == 60000, len(huge["streams.error.message"])
     missing = next(r for r in dlq if dict(r.headers)["streams.error.step"] == b"filter")
     assert dict(missing.headers)["streams.error.message"].startswith(
         b"ValueError: not an IngestMetric: no name, project_id"), missing.headers
-    raised = next(r for r in dlq if dict(r.headers)["streams.error.step"] == b"check")
+    raised = next(r for r in dlq if dict(r.headers)["streams.error.message"].startswith(
+        b"ValueError: org 666"))
     headers = dict(raised.headers)
     assert json.loads(raised.value) == BANNED, raised.value
     assert headers["streams.error.step"] == b"check", headers
