@@ -21,7 +21,6 @@ struct MessageObject {
   PyObject* topic;  // built on first access
   // Built on first access (or by detach); null until then.
   PyObject* payload;
-  PyObject* raw;  // json: the bytes `payload` was parsed from
   PyObject* headers;
   PyObject* key;
 };
@@ -110,14 +109,14 @@ void clear_passed() {
 // The parse `passed` holds if `v` is the record it was made from (same
 // place, same bytes: a buffer reused for another record with other bytes
 // does not match), taken out of the slot; else null.
-PyObject* take_passed(streams_bytes v, PyObject** raw) {
+PyObject* take_passed(streams_bytes v) {
   if (!passed.object || passed.data != v.data || passed.size != v.size ||
       std::memcmp(PyBytes_AS_STRING(passed.raw), v.data, v.size) != 0) {
     return nullptr;
   }
   PyObject* object = passed.object;
-  *raw = passed.raw;
-  passed = Passed{};
+  passed.object = nullptr;
+  clear_passed();
   return object;
 }
 
@@ -130,13 +129,10 @@ PyObject* make_payload(MessageObject* m) {
   const streams_bytes v = m->record->value;
   if (m->payload_kind == Payload::batch && v.data) return batch_items(v.data, v.size, m->schema);
   if (m->payload_kind == Payload::json && v.data) {
-    if (PyObject* object = take_passed(v, &m->raw)) return object;
+    if (PyObject* object = take_passed(v)) return object;
+    return m->codec->loads(reinterpret_cast<const char*>(v.data), v.size);
   }
-  Ref raw(bytes_or_none(v));
-  if (!raw || m->payload_kind == Payload::bytes || raw.get() == Py_None) return raw.release();
-  PyObject* object = m->codec->loads(reinterpret_cast<const char*>(v.data), v.size);
-  if (object) m->raw = raw.release();
-  return object;
+  return bytes_or_none(v);
 }
 
 PyObject* make_headers(MessageObject* m) {
@@ -230,7 +226,6 @@ PyGetSetDef getset[] = {
 
 void clear_fields(MessageObject* m) {
   Py_CLEAR(m->payload);
-  Py_CLEAR(m->raw);
   Py_CLEAR(m->headers);
   Py_CLEAR(m->key);
   Py_CLEAR(m->topic);
@@ -287,15 +282,22 @@ PyObject* new_message(const streams_record* record, const streams_host_api* host
   m->codec = codec;
   Py_INCREF(schema);
   m->schema = schema;
-  m->payload = m->raw = m->headers = m->key = nullptr;
+  m->payload = m->headers = m->key = nullptr;
   return reinterpret_cast<PyObject*>(m);
 }
 
 void pass_on(PyObject* message) {
   auto* m = reinterpret_cast<MessageObject*>(message);
-  if (m->payload_kind != Payload::json || !m->record || !m->payload || !m->raw) return;
+  if (m->payload_kind != Payload::json || !m->record || !m->payload) return;
+  const streams_bytes v = m->record->value;
+  if (!v.data) return;
+  // A copy of the bytes, to tell this record from a later one in the same
+  // buffer: made here, for filters and routes, not for every parse.
+  PyObject* raw = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(v.data),
+                                            static_cast<Py_ssize_t>(v.size));
+  if (!raw) return PyErr_Clear();
   clear_passed();
-  passed = {m->record->value.data, m->record->value.size, Py_NewRef(m->raw), Py_NewRef(m->payload)};
+  passed = {v.data, v.size, raw, Py_NewRef(m->payload)};
 }
 
 void rebind_message(PyObject* message, const streams_record* record, streams_call* call) {
