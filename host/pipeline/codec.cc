@@ -52,15 +52,18 @@ streams_bytes view(const std::string& s) {
 
 class Parser final : public CodecStep {
  public:
-  Parser(Codec format, std::unique_ptr<valijson::Schema> schema)
-      : format_(format), schema_(std::move(schema)) {}
+  Parser(Codec format, std::unique_ptr<valijson::Schema> schema, JsonErrorText json_error)
+      : format_(format), schema_(std::move(schema)), json_error_(std::move(json_error)) {}
 
   // The input is checked (depth-bounded) before nlohmann_json, whose
   // document and valijson's walk of it recurse, ever sees it.
   bool apply(streams_bytes in, CodecScratch& scratch, streams_bytes* out,
              std::string* error) const override {
     if (format_ == Codec::json) {
-      if (!check_json(in, scratch, error)) return false;
+      if (!check_json(in, scratch, error)) {
+        if (json_error_ && in.data) json_error_(std::string_view(begin(in), in.size), error);
+        return false;
+      }
       *out = in;
     } else {
       if (!in.data) {
@@ -99,6 +102,7 @@ class Parser final : public CodecStep {
 
   Codec format_;
   std::unique_ptr<valijson::Schema> schema_;
+  JsonErrorText json_error_;
 };
 
 class Serializer final : public CodecStep {
@@ -165,14 +169,15 @@ std::unique_ptr<valijson::Schema> load_schema(const std::string& path, std::stri
 }  // namespace
 
 std::shared_ptr<const CodecStep> CodecStep::create(const config::StepSpec& spec,
-                                                   std::string* error) {
+                                                   std::string* error, JsonErrorText json_error) {
   if (spec.kind == config::StepKind::serializer) return std::make_shared<Serializer>(spec.format);
   std::unique_ptr<valijson::Schema> schema;
   if (!spec.schema_path.empty()) {
     schema = load_schema(spec.schema_path, error);
     if (!schema) return nullptr;
   }
-  return std::make_shared<Parser>(spec.format, std::move(schema));
+  if (spec.format != Codec::json) json_error = nullptr;
+  return std::make_shared<Parser>(spec.format, std::move(schema), std::move(json_error));
 }
 
 }  // namespace streams::pipeline

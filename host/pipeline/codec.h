@@ -11,8 +11,10 @@
 // CodecScratch).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <streams/plugin_abi.h>
 
@@ -27,11 +29,19 @@ struct CodecScratch {
   JsonCheck json;
 };
 
+// Another reader's reason for rejecting a JSON text the parser rejected: true
+// with *error replaced, or false to keep the parser's own reason. Called on
+// the error path only, from any thread running the step.
+using JsonErrorText = std::function<bool(std::string_view text, std::string* error)>;
+
 class CodecStep {
  public:
   // A parser (with the schema at spec.schema_path, if any) or a serializer.
-  // On failure (unreadable or invalid schema) returns nullptr with *error.
-  static std::shared_ptr<const CodecStep> create(const config::StepSpec& spec, std::string* error);
+  // A JSON parser reports text that is not JSON with `json_error`'s reason
+  // when given one (a Python pipeline's: Python's words). On failure
+  // (unreadable or invalid schema) returns nullptr with *error.
+  static std::shared_ptr<const CodecStep> create(const config::StepSpec& spec, std::string* error,
+                                                 JsonErrorText json_error = nullptr);
   virtual ~CodecStep() = default;
 
   // Converts `in` into *out, which is either `in` itself or a view of

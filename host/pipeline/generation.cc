@@ -185,9 +185,16 @@ bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registr
   return why.empty();
 }
 
-void bind_codec(const config::StepSpec& spec, config::Diagnostics& diag, StepBinding* out) {
+// A Python pipeline file's parsers say what Python's json module would of
+// text that is not JSON: the words its author reads in the DLQ.
+void bind_codec(const Generation& g, const config::StepSpec& spec,
+                plugin::PluginRegistry& registry, config::Diagnostics& diag, StepBinding* out) {
   std::string error;
-  out->codec = CodecStep::create(spec, &error);
+  JsonErrorText json_error;
+  if (!g.pipeline.python_code.empty() && spec.kind == config::StepKind::parser) {
+    json_error = registry.python().json_error();
+  }
+  out->codec = CodecStep::create(spec, &error, std::move(json_error));
   if (!out->codec) diag.error(spec.schema_location, "step '" + spec.name + "': " + error);
 }
 
@@ -264,7 +271,7 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Fo
       form = spec.format == config::Codec::msgpack ? Form::batch : Form::bytes;
     }
     if (spec.kind == config::StepKind::parser || spec.kind == config::StepKind::serializer) {
-      bind_codec(spec, diag, &binding);
+      bind_codec(g, spec, registry, diag, &binding);
     }
     if (spec.kind == config::StepKind::sink) {
       binding.sink = static_cast<uint32_t>(g.sinks.size());

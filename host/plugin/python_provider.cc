@@ -114,6 +114,22 @@ bool PythonProvider::describe(const std::string& file, const std::vector<std::st
   return fn(&request, &sink) == 0;
 }
 
+std::function<bool(std::string_view, std::string*)> PythonProvider::json_error() {
+  std::string error;
+  auto library = bridge(&error);
+  auto fn = library ? reinterpret_cast<python::JsonErrorFn>(
+                          library->symbol(STREAMS_PYTHON_JSON_ERROR_NAME))
+                    : nullptr;
+  if (!fn) return nullptr;
+  return [fn](std::string_view text, std::string* reason) {
+    char said[1024];
+    const size_t n = fn(text.data(), text.size(), said, sizeof said);
+    if (n == 0) return false;
+    reason->assign(said, n);
+    return true;
+  };
+}
+
 std::string PythonProvider::code_hash(const std::vector<std::string>& dirs) {
   std::vector<std::string> files;
   for (const std::string& dir : dirs) collect(dir, &files);

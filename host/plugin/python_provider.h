@@ -9,8 +9,10 @@
 // Thread: control thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plugin/plugin_library.h"
@@ -45,6 +47,13 @@ class PythonProvider {
   bool describe(const std::string& file, const std::vector<std::string>& dirs,
                 const std::string& code, const std::string& schemas_dir, std::string* text,
                 std::vector<std::string>* warnings, std::string* error);
+
+  // Python's reason for rejecting a JSON text (host/python/describe.h), for
+  // the parser steps of Python pipeline files: the function returns true
+  // with *reason replaced, false if Python reads the text. Null if the
+  // bridge cannot be loaded. The function outlives the provider (the bridge
+  // is never unloaded) and may be called from any thread.
+  std::function<bool(std::string_view text, std::string* reason)> json_error();
 
   // A hash (hex) of the names and bytes of every .py file under `dirs`
   // (subdirectories included, hidden ones and __pycache__ not; bounded to

@@ -1,6 +1,7 @@
 // The bridge's second entry point, for the host's control plane: runs a
 // Python pipeline file and describes the pipeline it defines as the text of
 // a YAML pipeline file (streams/pipeline/describe.py).
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -99,4 +100,21 @@ extern "C" __attribute__((visibility("default"))) int STREAMS_PYTHON_DESCRIBE(
   }
   streams::python::Gil gil;
   return streams::python::describe_locked(*request, *sink);
+}
+
+extern "C" __attribute__((visibility("default"))) size_t STREAMS_PYTHON_JSON_ERROR(
+    const char* text, size_t size, char* out, size_t out_size) {
+  using namespace streams::python;
+  std::string error;
+  if (out_size == 0 || !start(&error)) return 0;
+  Gil gil;
+  Ref bytes(PyBytes_FromStringAndSize(text, static_cast<Py_ssize_t>(size)));
+  Ref value(bytes ? PyObject_CallOneArg(json_loads(), bytes.get()) : nullptr);
+  if (value) return 0;
+  const Exception e = take_exception();
+  const std::string said = e.type + ": " + e.message;
+  const size_t n = said.size() < out_size - 1 ? said.size() : out_size - 1;
+  std::memcpy(out, said.data(), n);
+  out[n] = '\0';
+  return n;
 }

@@ -36,3 +36,15 @@ using DescribeFn = int (*)(const DescribeRequest*, const DescribeSink*);
 // Returns 0 after writing the text (and any warnings), 1 after an error.
 #define STREAMS_PYTHON_DESCRIBE streams_python_describe_v1
 #define STREAMS_PYTHON_DESCRIBE_NAME "streams_python_describe_v1"
+
+// What Python's `json.loads` says of `text` (size bytes), as
+// "JSONDecodeError: Expecting value: line 1 column 1 (char 0)": the parser
+// steps of a Python pipeline file report JSON errors in the words its
+// author knows. Writes at most out_size - 1 bytes and a NUL; returns the
+// length written, or 0 if Python reads the text (then the host's own
+// reason stands). Thread: any; takes the GIL. Rare path: errors only.
+namespace streams::python {
+using JsonErrorFn = size_t (*)(const char* text, size_t size, char* out, size_t out_size);
+}
+#define STREAMS_PYTHON_JSON_ERROR streams_python_json_error_v1
+#define STREAMS_PYTHON_JSON_ERROR_NAME "streams_python_json_error_v1"

@@ -3,7 +3,8 @@
 configs/simple_map_filter/pipeline.py (Python transforms, imported from the
 file's directory) runs on the dev broker with kcat-produced input and gives
 the YAML example's output (the same JSON values, keys in the same order);
-the bad JSON record is in the DLQ from the parser, the record that is not an
+the bad JSON record is in the DLQ from the parser with the text Python's
+json.loads gives, the record that is not an
 IngestMetric with the Python error text. Errors in a pipeline file name the
 file and the line of the step; `graph` and the local runtime read it."""
 import json
@@ -43,6 +44,9 @@ def on_broker(env):
            for r in h.read_all(bootstrap, h.partitions("dsl-dlq", 1))}
     assert set(dlq) == {b"parser", b"filter"}, dlq
     assert dlq[b"parser"]["streams.error.kind"] == b"invalid_input"
+    # Python's words, as json.loads raises them, not the host's parser's.
+    assert dlq[b"parser"]["streams.error.message"].startswith(
+        b"JSONDecodeError: Unterminated string starting at: line 1 column "), dlq[b"parser"]
     assert dlq[b"filter"]["streams.error.message"] == (
         b"ValueError: not an IngestMetric: no project_id, name, timestamp, tags, "
         b"retention_days, value"), dlq[b"filter"]

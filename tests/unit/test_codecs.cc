@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "pipeline/codec.h"
 #include "pipeline/json_check.h"
 #include "pipeline/msgpack.h"
 
@@ -132,4 +133,42 @@ BOOST_AUTO_TEST_CASE(random_msgpack_agrees_with_nlohmann) {
     if (json::parse(ours) == theirs || text.find("bytes") != std::string::npos) ++agreed;
   }
   BOOST_TEST(agreed > 100);
+}
+
+// A Python pipeline's parser reports text that is not JSON in another
+// reader's words (Python's, given by the bridge); valid text never asks, and
+// the reader may decline (then the parser's own reason stands).
+BOOST_AUTO_TEST_CASE(parser_takes_another_readers_reason_for_bad_json) {
+  streams::config::StepSpec spec;
+  spec.kind = streams::config::StepKind::parser;
+  spec.format = streams::config::Codec::json;
+  int asked = 0;
+  std::string error;
+  auto parser = streams::pipeline::CodecStep::create(
+      spec, &error, [&](std::string_view text, std::string* reason) {
+        ++asked;
+        if (text == "NaN") return false;  // Python reads it
+        *reason = "JSONDecodeError: " + std::string(text);
+        return true;
+      });
+  BOOST_REQUIRE(parser);
+  streams::pipeline::CodecScratch scratch;
+  auto bytes = [](const std::string& s) {
+    return streams_bytes{reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+  };
+  streams_bytes out{};
+  const std::string good = R"({"a": 1})", bad = "{oops", nan = "NaN";
+  BOOST_TEST(parser->apply(bytes(good), scratch, &out, &error));
+  BOOST_TEST(asked == 0);
+  BOOST_TEST(!parser->apply(bytes(bad), scratch, &out, &error));
+  BOOST_TEST(error == "JSONDecodeError: {oops");
+  BOOST_TEST(!parser->apply(bytes(nan), scratch, &out, &error));
+  BOOST_TEST(starts_with(error, "not valid JSON: "), error);
+  BOOST_TEST(asked == 2);
+
+  spec.format = streams::config::Codec::msgpack;  // not JSON text: never asked
+  auto msgpack = streams::pipeline::CodecStep::create(
+      spec, &error, [&](std::string_view, std::string*) { return ++asked, true; });
+  BOOST_TEST(!msgpack->apply(bytes("\xc1"), scratch, &out, &error));
+  BOOST_TEST(asked == 2);
 }
