@@ -117,9 +117,10 @@ bool PythonProvider::describe(const std::string& file, const std::vector<std::st
 std::function<bool(std::string_view, std::string*)> PythonProvider::json_error() {
   std::string error;
   auto library = bridge(&error);
-  auto fn = library ? reinterpret_cast<python::JsonErrorFn>(
-                          library->symbol(STREAMS_PYTHON_JSON_ERROR_NAME))
-                    : nullptr;
+  auto fn =
+      library
+          ? reinterpret_cast<python::JsonErrorFn>(library->symbol(STREAMS_PYTHON_JSON_ERROR_NAME))
+          : nullptr;
   if (!fn) return nullptr;
   return [fn](std::string_view text, std::string* reason) {
     char said[1024];
