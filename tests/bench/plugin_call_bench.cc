@@ -52,6 +52,10 @@ def is_counter(msg):
 
 def transform(msg):
     return {**msg.payload, "transformed": True}
+
+
+def identity_batch(msg):
+    return [payload for payload, _ in msg.payload]
 )";
 
 void run(benchmark::State& state, const char* step, std::string_view value,
@@ -126,6 +130,15 @@ void BM_PythonSimpleMapFilter(benchmark::State& state) {
       "  - {kind: serializer, name: s, format: json}\n",
       kMetric);
 }
+// The identity map over batches of 100 records (msgpack batch, one flat_map
+// call per batch): what a Python step costs per record when it takes records
+// in batches.
+void BM_PythonOneOutputBatched(benchmark::State& state) {
+  run(state,
+      "  - {kind: batch, name: b, max_count: 100, format: msgpack}\n"
+      "  - {kind: flat_map, name: m, python: bench_fns.identity_batch}\n",
+      k100Bytes);
+}
 
 }  // namespace
 
@@ -138,6 +151,7 @@ BENCHMARK(BM_ParseMsgpack);
 BENCHMARK(BM_PythonNoOutput);
 BENCHMARK(BM_PythonOneOutput);
 BENCHMARK(BM_PythonSimpleMapFilter);
+BENCHMARK(BM_PythonOneOutputBatched);
 
 int main(int argc, char** argv) {
   ::setenv("STREAMS_PYTHON_BRIDGE", PYTHON_BRIDGE, 0);  // the build tree's bridge
