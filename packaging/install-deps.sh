@@ -17,6 +17,7 @@ PACKAGES=(
   libbenchmark-dev          # Google Benchmark: the plugin call path microbenchmark
   gnuplot-nox               # the benchmark chart
   python3-dev               # CPython to embed: the Python bridge (python: steps)
+  clang-format              # the format check of the test command (ctest build.format)
 )
 
 # valijson (JSON Schema validation for the parser step) is header-only, but

@@ -50,7 +50,8 @@ void add_pipeline_options(CLI::App* cmd, streams::cli::PipelineArgs* args, bool 
                 "Load plugin files that resolve outside the plugins directory (symlinks)");
   cmd->add_flag("--allow-writable-plugins", args->allow_writable_plugins,
                 "Load plugin files, and from directories, that group or others may write");
-  cmd->add_option("PIPELINE", args->pipeline_path, "Pipeline file (YAML, or Python defining `pipeline`)")
+  cmd->add_option("PIPELINE", args->pipeline_path,
+                  "Pipeline file (YAML, or Python defining `pipeline`)")
       ->required()
       ->check(CLI::ExistingFile);
 }
@@ -235,7 +236,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   graph_cmd->add_option("--config", graph.config_path, "Deployment config (YAML), for segments")
       ->check(CLI::ExistingFile);
-  graph_cmd->add_option("PIPELINE", graph.pipeline_path, "Pipeline file (YAML, or Python defining `pipeline`)")
+  graph_cmd
+      ->add_option("PIPELINE", graph.pipeline_path,
+                   "Pipeline file (YAML, or Python defining `pipeline`)")
       ->required()
       ->check(CLI::ExistingFile);
 

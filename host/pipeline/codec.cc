@@ -168,8 +168,8 @@ std::unique_ptr<valijson::Schema> load_schema(const std::string& path, std::stri
 
 }  // namespace
 
-std::shared_ptr<const CodecStep> CodecStep::create(const config::StepSpec& spec,
-                                                   std::string* error, JsonErrorText json_error) {
+std::shared_ptr<const CodecStep> CodecStep::create(const config::StepSpec& spec, std::string* error,
+                                                   JsonErrorText json_error) {
   if (spec.kind == config::StepKind::serializer) return std::make_shared<Serializer>(spec.format);
   std::unique_ptr<valijson::Schema> schema;
   if (!spec.schema_path.empty()) {

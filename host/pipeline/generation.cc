@@ -187,8 +187,8 @@ bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registr
 
 // A Python pipeline file's parsers say what Python's json module would of
 // text that is not JSON: the words its author reads in the DLQ.
-void bind_codec(const Generation& g, const config::StepSpec& spec,
-                plugin::PluginRegistry& registry, config::Diagnostics& diag, StepBinding* out) {
+void bind_codec(const Generation& g, const config::StepSpec& spec, plugin::PluginRegistry& registry,
+                config::Diagnostics& diag, StepBinding* out) {
   std::string error;
   JsonErrorText json_error;
   if (!g.pipeline.python_code.empty() && spec.kind == config::StepKind::parser) {

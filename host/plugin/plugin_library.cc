@@ -122,7 +122,7 @@ bool identify(const std::string& path, FileIdentity* out) {
 
 std::string check_descriptor(const streams_plugin* d) {
   if (!d) return "entry point returned no descriptor";
-  if (d->struct_size < offsetof(streams_plugin, functions) + sizeof(d->functions)) {
+  if (!STREAMS_HAS_FIELD(d, streams_plugin, functions)) {
     return "descriptor too small (struct_size " + std::to_string(d->struct_size) + ")";
   }
   if (d->abi_major != STREAMS_ABI_MAJOR) {
@@ -142,7 +142,7 @@ std::string check_descriptor(const streams_plugin* d) {
     }
     if (!f->create || !f->destroy) return fn + " lacks create or destroy";
     if (f->kind != STREAMS_KIND_AGGREGATE && !f->process) return fn + " lacks process";
-    if (f->kind == STREAMS_KIND_AGGREGATE && (f->struct_size < sizeof(streams_function) ||
+    if (f->kind == STREAMS_KIND_AGGREGATE && (!STREAMS_HAS_FIELD(f, streams_function, result) ||
                                               !f->init || !f->add || !f->merge || !f->result)) {
       return fn + " is an aggregate but lacks init, add, merge or result (ABI 1.2)";
     }

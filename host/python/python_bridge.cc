@@ -173,7 +173,7 @@ int32_t fail(Instance* inst, streams_call* call, const char* doing = nullptr) {
   // Type and traceback as details of their own (DLQ headers), where the
   // host has them; else the traceback follows the message.
   const streams_host_api& host = *inst->host;
-  if (host.struct_size >= offsetof(streams_host_api, set_error_detail) + sizeof(void*)) {
+  if (STREAMS_HAS_FIELD(&host, streams_host_api, set_error_detail)) {
     host.set_error_detail(call, "exception_type", 14, e.type.data(), e.type.size());
     if (!e.traceback.empty()) {
       host.set_error_detail(call, "traceback", 9, e.traceback.data(), e.traceback.size());

@@ -6,24 +6,24 @@
  *   unterminated   create fails with a reason that fills the buffer, no NUL
  */
 #include <stdlib.h>
-#include <string.h>
 #include <streams/plugin_abi.h>
+#include <string.h>
 
 typedef struct abuser {
   const streams_host_api* host;
   streams_call* kept;
 } abuser;
 
-static void* make(const streams_host_api* host, const char* config, size_t config_size,
-                  char* error, size_t error_size) {
+static void* make(const streams_host_api* host, const char* config, size_t config_size, char* error,
+                  size_t error_size) {
   (void)config, (void)config_size, (void)error, (void)error_size;
   abuser* self = calloc(1, sizeof *self);
   if (self) self->host = host;
   return self;
 }
 
-static void* make_unterminated(const streams_host_api* host, const char* config,
-                               size_t config_size, char* error, size_t error_size) {
+static void* make_unterminated(const streams_host_api* host, const char* config, size_t config_size,
+                               char* error, size_t error_size) {
   (void)host, (void)config, (void)config_size;
   memset(error, 'x', error_size);
   return NULL;
@@ -59,23 +59,22 @@ static int32_t stale_call(void* instance, const streams_record* input, streams_c
   return self->host->emit(call, &out);
 }
 
-#define FUNCTION(fn, create)                                                          \
-  static const streams_function fn##_function = {sizeof(streams_function),           \
-                                                 STREAMS_KIND_MAP,                   \
-                                                 #fn,                                \
-                                                 create,                             \
-                                                 drop,                               \
-                                                 fn,                                 \
-                                                 NULL,                               \
-                                                 NULL,                               \
-                                                 NULL,                               \
-                                                 NULL};
+#define FUNCTION(fn, create)                      \
+  static const streams_function fn##_function = { \
+      sizeof(streams_function), STREAMS_KIND_MAP, #fn, create, drop, fn, NULL, NULL, NULL, NULL};
 FUNCTION(null_value, make)
 FUNCTION(null_error, make)
 FUNCTION(stale_call, make)
-static const streams_function unterminated_function = {
-    sizeof(streams_function), STREAMS_KIND_MAP, "unterminated", make_unterminated, drop,
-    null_value,               NULL,             NULL,           NULL,              NULL};
+static const streams_function unterminated_function = {sizeof(streams_function),
+                                                       STREAMS_KIND_MAP,
+                                                       "unterminated",
+                                                       make_unterminated,
+                                                       drop,
+                                                       null_value,
+                                                       NULL,
+                                                       NULL,
+                                                       NULL,
+                                                       NULL};
 
 static const streams_function* const functions[] = {&null_value_function, &null_error_function,
                                                     &stale_call_function, &unterminated_function};

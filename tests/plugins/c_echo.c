@@ -8,8 +8,8 @@ typedef struct echo {
   const streams_host_api* host;
 } echo;
 
-static void* echo_create(const streams_host_api* host, const char* config_json,
-                         size_t config_size, char* error, size_t error_size) {
+static void* echo_create(const streams_host_api* host, const char* config_json, size_t config_size,
+                         char* error, size_t error_size) {
   (void)config_json, (void)config_size, (void)error, (void)error_size;
   echo* self = malloc(sizeof *self);
   if (self) self->host = host;
@@ -25,9 +25,16 @@ static int32_t echo_process(void* instance, const streams_record* input, streams
   return self->host->emit(call, &out);
 }
 
-static const streams_function echo_function = {
-    sizeof(streams_function), STREAMS_KIND_MAP, "echo", echo_create, echo_destroy,
-    echo_process,             NULL,             NULL,   NULL,        NULL};
+static const streams_function echo_function = {sizeof(streams_function),
+                                               STREAMS_KIND_MAP,
+                                               "echo",
+                                               echo_create,
+                                               echo_destroy,
+                                               echo_process,
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               NULL};
 static const streams_function* const functions[] = {&echo_function};
 static const streams_plugin plugin = {
     sizeof(streams_plugin), STREAMS_ABI_MAJOR, STREAMS_ABI_MINOR, "c_echo", "0.1.0", 1, functions};

@@ -123,9 +123,7 @@ class Output {
   // the DLQ record carries it as header streams.error.<name>. `name`: 1-32
   // of [a-z0-9_]. False if the host refused it or predates details (1.3).
   bool detail(std::string_view name, std::string_view value) {
-    if (host_->struct_size < offsetof(streams_host_api, set_error_detail) + sizeof(void*)) {
-      return false;
-    }
+    if (!STREAMS_HAS_FIELD(host_, streams_host_api, set_error_detail)) return false;
     return host_->set_error_detail(call_, name.data(), name.size(), value.data(), value.size()) ==
            STREAMS_OK;
   }
@@ -135,7 +133,7 @@ class Output {
   // Route functions: send the input down branch `name`; returns Status::ok
   // for `return out.route_to(...)`. Needs a host of ABI 1.1 or later.
   Status route_to(std::string_view name) {
-    if (host_->struct_size < offsetof(streams_host_api, select_branch) + sizeof(void*)) {
+    if (!STREAMS_HAS_FIELD(host_, streams_host_api, select_branch)) {
       return fail(ErrorKind::processing, "the host predates route functions (ABI 1.1)");
     }
     return static_cast<Status>(host_->select_branch(call_, name.data(), name.size()));

@@ -65,8 +65,8 @@ enum {
 
 /* Function kinds. The pipeline step kind must match. */
 enum {
-  STREAMS_KIND_MAP = 1,     /* exactly one emit per input */
-  STREAMS_KIND_FILTER = 2,  /* no emit; returns STREAMS_OK (keep) or STREAMS_DROP */
+  STREAMS_KIND_MAP = 1,      /* exactly one emit per input */
+  STREAMS_KIND_FILTER = 2,   /* no emit; returns STREAMS_OK (keep) or STREAMS_DROP */
   STREAMS_KIND_FLAT_MAP = 3, /* zero or more emits per input */
   STREAMS_KIND_ROUTE = 4,    /* 1.1: no emit; names the input's branch with
                                 select_branch and returns STREAMS_OK */
@@ -219,6 +219,13 @@ typedef struct streams_function {
   int32_t (*result)(void* instance, streams_bytes acc, const streams_record* window,
                     streams_call* call);
 } streams_function;
+
+/* True if `ptr` (a pointer to a struct of this ABI, type `type`) is large
+ * enough to hold `field`: how a reader checks for a field appended after the
+ * version it was built against, e.g.
+ * STREAMS_HAS_FIELD(host, streams_host_api, set_error_detail). */
+#define STREAMS_HAS_FIELD(ptr, type, field) \
+  ((size_t)(ptr)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
 
 /* The size of a streams_function from before 1.2 (no aggregate fields). */
 #define STREAMS_FUNCTION_SIZE_1_0 (offsetof(streams_function, process) + sizeof(void*))
