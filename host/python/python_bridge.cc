@@ -23,38 +23,13 @@
 #include <vector>
 
 #include "common/version.h"
+#include "python/bridge.h"
 #include "python/interpreter.h"
 #include "python/json_codec.h"
 #include "python/message.h"
 
 namespace streams::python {
 namespace {
-
-struct Instance {
-  const streams_host_api* host = nullptr;
-  std::string callable;
-  Ref fn;      // the callable; an aggregate's accumulator factory
-  Ref schema;  // str or None
-  Payload payload = Payload::bytes;
-  Ref message;                  // reused while no function keeps it
-  std::vector<PyObject*> held;  // owners of the outputs last emitted
-  struct Out {
-    streams_bytes value;  // with `encoded`: set by emit_all
-    PyObject* object;     // what the function returned (in `held`); null for None
-    bool encoded;         // value is encoded[offset, offset + size)
-    size_t offset, size;
-  };
-  std::vector<Out> outs;
-  JsonCodec codec;
-  std::string encoded;  // JSON written by `codec` for outs; reused
-  // Aggregates: the accumulator object last pickled, and its pickle.
-  Ref last_acc, last_acc_bytes;
-
-  void release_held() {
-    for (PyObject* o : held) Py_DECREF(o);
-    held.clear();
-  }
-};
 
 // ---- config and creation -------------------------------------------------
 
@@ -153,8 +128,10 @@ void end_message(Instance* inst) {
   if (inst->message && !detach_message(inst->message.get())) inst->message = Ref();
 }
 
+}  // namespace
+
 // Reports the pending Python exception as the record's error.
-int32_t fail(Instance* inst, streams_call* call, const char* doing = nullptr) {
+int32_t fail(Instance* inst, streams_call* call, const char* doing) {
   const bool stop_request =
       PyErr_ExceptionMatches(PyExc_SystemExit) || PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
   Exception e = take_exception();
@@ -234,7 +211,7 @@ bool to_bytes(Instance* inst, PyObject* obj, Instance::Out* out) {
 // `pass_on`: the step hands its input on unchanged (filter, route), so its
 // parsed payload may go to the Python step after it (message.h).
 PyObject* call_with(Instance* inst, PyObject* fn, const streams_record* input, streams_call* call,
-                    bool pass_on = false) {
+                    bool pass_on) {
   PyObject* message = message_for(inst, input, call);
   if (!message) return nullptr;
   PyObject* result = PyObject_CallOneArg(fn, message);
@@ -261,6 +238,8 @@ int32_t emit_all(Instance* inst, streams_call* call) {
   slot = saved;
   return status;
 }
+
+namespace {
 
 int32_t map_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
@@ -333,89 +312,6 @@ int32_t route_process(void* p, const streams_record* input, streams_call* call) 
   const char* text = name ? PyUnicode_AsUTF8AndSize(name.get(), &size) : nullptr;
   if (!text) return fail(inst, call);
   return inst->host->select_branch(call, text, static_cast<size_t>(size));
-}
-
-// ---- aggregates: accumulator objects kept as their pickles ------------------
-
-// The accumulator object whose pickle is `acc` (new reference), reusing the
-// one pickled last when the bytes are the same. Null with an exception set.
-PyObject* accumulator(Instance* inst, streams_bytes acc) {
-  if (inst->last_acc_bytes &&
-      static_cast<size_t>(PyBytes_GET_SIZE(inst->last_acc_bytes.get())) == acc.size &&
-      std::memcmp(PyBytes_AS_STRING(inst->last_acc_bytes.get()), acc.data, acc.size) == 0) {
-    return Py_NewRef(inst->last_acc.get());
-  }
-  Ref view(PyMemoryView_FromMemory(const_cast<char*>(reinterpret_cast<const char*>(acc.data)),
-                                   static_cast<Py_ssize_t>(acc.size), PyBUF_READ));
-  return view ? PyObject_CallOneArg(pickle_loads(), view.get()) : nullptr;
-}
-
-// Hands `obj` (the call's accumulator) to the host as its pickle.
-int32_t keep_accumulator(Instance* inst, PyObject* obj, streams_call* call) {
-  Ref bytes(PyObject_CallOneArg(pickle_dumps(), obj));
-  if (!bytes || !PyBytes_Check(bytes.get())) {
-    inst->last_acc = Ref();
-    inst->last_acc_bytes = Ref();
-    return fail(inst, call, "the accumulator cannot be pickled");
-  }
-  const int32_t status = inst->host->set_accumulator(
-      call, reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(bytes.get())),
-      static_cast<size_t>(PyBytes_GET_SIZE(bytes.get())));
-  inst->last_acc = Ref(Py_NewRef(obj));
-  inst->last_acc_bytes = std::move(bytes);
-  return status;
-}
-
-int32_t forget_and_fail(Instance* inst, streams_call* call) {
-  inst->last_acc = Ref();
-  inst->last_acc_bytes = Ref();
-  return fail(inst, call);
-}
-
-int32_t aggregate_init(void* p, streams_call* call) {
-  auto* inst = static_cast<Instance*>(p);
-  Gil gil;
-  Ref obj(PyObject_CallNoArgs(inst->fn.get()));
-  if (!obj) return forget_and_fail(inst, call);
-  return keep_accumulator(inst, obj.get(), call);
-}
-
-int32_t aggregate_add(void* p, streams_bytes acc, const streams_record* input, streams_call* call) {
-  auto* inst = static_cast<Instance*>(p);
-  Gil gil;
-  Ref obj(accumulator(inst, acc));
-  if (!obj) return forget_and_fail(inst, call);
-  Ref add(PyObject_GetAttrString(obj.get(), "add"));
-  Ref result(add ? call_with(inst, add.get(), input, call) : nullptr);
-  if (!result) return forget_and_fail(inst, call);
-  return keep_accumulator(inst, result.get() == Py_None ? obj.get() : result.get(), call);
-}
-
-int32_t aggregate_merge(void* p, streams_bytes first, streams_bytes second, streams_call* call) {
-  auto* inst = static_cast<Instance*>(p);
-  Gil gil;
-  Ref a(accumulator(inst, first));
-  Ref b(a ? accumulator(inst, second) : nullptr);
-  Ref result(b ? PyObject_CallMethod(a.get(), "merge", "O", b.get()) : nullptr);
-  if (!result) return forget_and_fail(inst, call);
-  return keep_accumulator(inst, result.get() == Py_None ? a.get() : result.get(), call);
-}
-
-int32_t aggregate_result(void* p, streams_bytes acc, const streams_record* /*window*/,
-                         streams_call* call) {
-  auto* inst = static_cast<Instance*>(p);
-  inst->outs.clear();
-  inst->encoded.clear();
-  {
-    Gil gil;
-    inst->release_held();
-    Ref obj(accumulator(inst, acc));
-    Ref value(obj ? PyObject_CallMethod(obj.get(), "get_value", nullptr) : nullptr);
-    Instance::Out out;
-    if (!value || !to_bytes(inst, value.get(), &out)) return forget_and_fail(inst, call);
-    inst->outs.push_back(out);
-  }
-  return emit_all(inst, call);
 }
 
 // ---- the descriptor ------------------------------------------------------------

@@ -3,8 +3,8 @@ baseline, on one dev broker, in one run. Writes results.md and chart.png.
 
 usage: run_bench.py BUILD_DIR OUT_DIR [--smoke] [--only NAME,...]
 
---only runs the named scenarios and those they are compared with (the
-microbenchmarks too, the hot-reload measurement not): a quick second look at
+--only runs the named scenarios and those they are compared with directly
+(the microbenchmarks too, the hot-reload measurement not): a quick second look at
 a few rows, still old and new side by side in one run.
 
 For each scenario: N records are preloaded into a fresh input topic, the
@@ -237,7 +237,8 @@ def write_table(rows, micro, reload):
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        ratio = f"{r['ratio']:.0%}" if r["ratio"] is not None else "="
+        ratio = (f"{r['ratio']:.0%}" if r["ratio"] is not None
+                 else "=" if r.get("ceiling") is None else "(not run)")
         lines.append(
             f"| {r['name']} | {r['msgs_per_s']:,.0f} | {r['mb_per_s']:.1f} | {ratio} "
             f"| {r['cpu_s_per_million']:.2f} | {r['rss_peak_kb'] / 1024:.0f} "
@@ -294,11 +295,7 @@ def selected():
     unknown = [name for name in ONLY if name not in known]
     if unknown:
         sys.exit(f"--only: no scenario {', '.join(unknown)} (there are: {', '.join(known)})")
-    wanted = set()
-    for name in ONLY:
-        while name and name not in wanted:
-            wanted.add(name)
-            name = known[name]
+    wanted = set(ONLY) | {known[name] for name in ONLY if known[name]}
     return [(s, c) for s, c in SCENARIOS if s.name in wanted]
 
 
@@ -320,11 +317,11 @@ def main():
             lat = latency(env, bootstrap, scenario, rate, "lat")
             low = latency(env, bootstrap, scenario, LOW_RATE, "low")
             env.stop(broker)
-            row = dict(tp, name=scenario.name, rate=rate, p50_ms=lat["p50_ms"],
+            row = dict(tp, name=scenario.name, ceiling=ceiling, rate=rate, p50_ms=lat["p50_ms"],
                        p99_ms=lat["p99_ms"], low_p50_ms=low["p50_ms"], low_p99_ms=low["p99_ms"],
                        mb_per_s=tp["msgs_per_s"] * size / 1e6,
                        ratio=(tp["msgs_per_s"] / by_name[ceiling]["msgs_per_s"]
-                              if ceiling else None))
+                              if ceiling in by_name else None))
             by_name[scenario.name] = row
             rows.append(row)
             print(f"{scenario.name}: {json.dumps(row)}", flush=True)
