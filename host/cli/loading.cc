@@ -1,0 +1,75 @@
+#include "cli/loading.h"
+
+#include <cstdio>
+
+#include "config/pipeline_config.h"
+#include "kafka/kafka_conf.h"
+#include "plugin/python_provider.h"
+
+namespace streams::cli {
+namespace {
+
+std::string resolve_plugins_dir(const PipelineArgs& args, const config::DeploymentConfig& d) {
+  if (!args.plugins_dir.empty()) return args.plugins_dir;
+  if (d.plugins_dir.empty()) return "plugins";
+  if (d.plugins_dir.front() == '/') return d.plugins_dir;
+  const size_t slash = d.path.rfind('/');
+  return slash == std::string::npos ? d.plugins_dir : d.path.substr(0, slash + 1) + d.plugins_dir;
+}
+
+}  // namespace
+
+bool load_pipeline(const std::string& path, const config::DeploymentConfig& deployment,
+                   plugin::PluginRegistry& registry, config::PipelineSpec* out,
+                   config::Diagnostics& diag) {
+  if (!config::is_python_pipeline(path)) return config::load_pipeline_spec(path, out, diag);
+  config::PipelineSpec located;
+  located.path = path;
+  const std::vector<std::string> dirs = pipeline::python_dirs(located, deployment);
+  const std::string code = plugin::PythonProvider::code_hash(dirs);
+  std::string text, error;
+  std::vector<std::string> warnings;
+  if (!registry.python().describe(path, dirs, code, dirs.back() + "/schemas", &text, &warnings,
+                                  &error)) {
+    diag.error(config::Location{path, 0, 0, ""}, error);
+    return false;
+  }
+  for (const std::string& w : warnings) diag.warn(config::Location{path, 0, 0, ""}, w);
+  out->python_code = code;
+  return config::load_pipeline_text(path, text, out, diag);
+}
+
+std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool kafka,
+                                                 config::Diagnostics& diag,
+                                                 plugin::PluginRegistry& registry) {
+  config::PipelineSpec pipeline;
+  config::DeploymentConfig deployment;
+  bool deployment_ok = true;
+  if (!args.config_path.empty()) {
+    deployment_ok = config::load_deployment_config(args.config_path, &deployment, diag);
+  } else {
+    deployment.segments.emplace_back();
+  }
+  const bool pipeline_ok = load_pipeline(args.pipeline_path, deployment, registry, &pipeline, diag);
+  if (!args.pipeline_name.empty()) pipeline.name = args.pipeline_name;
+  if (!pipeline_ok || !deployment_ok) return nullptr;
+  registry.set_dir(resolve_plugins_dir(args, deployment));
+  registry.set_policy({args.allow_plugins_outside_dir, args.allow_writable_plugins});
+  auto generation =
+      pipeline::build_generation(std::move(pipeline), std::move(deployment),
+                                 static_cast<size_t>(args.segment_id), registry, diag, kafka);
+  if (generation && kafka) kafka::check_kafka_confs(*generation, diag);
+  return diag.ok() ? generation : nullptr;
+}
+
+void print_problem(log::Level level, const std::string& what) {
+  if (log::format() == log::Format::json) return log::write(level, what);
+  std::fprintf(stderr, "%s: %s\n", level == log::Level::warn ? "warning" : "error", what.c_str());
+}
+
+void report(const config::Diagnostics& diag) {
+  for (const auto& w : diag.warnings()) print_problem(log::Level::warn, w);
+  for (const auto& e : diag.errors()) print_problem(log::Level::error, e);
+}
+
+}  // namespace streams::cli

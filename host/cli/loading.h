@@ -1,0 +1,42 @@
+// What the subcommands share: loading a pipeline with its deployment config
+// and plugins, and printing diagnostics. Thread: the main thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "config/deployment_config.h"
+#include "config/diagnostics.h"
+#include "config/pipeline_config.h"
+#include "pipeline/generation.h"
+#include "plugin/plugin_registry.h"
+
+namespace streams::cli {
+
+// The generation of `args`' pipeline (YAML, or a Python file defining
+// `pipeline`, described by the bridge of `registry`) and deployment config.
+// `kafka`: it will run on Kafka (brokers required, client settings checked);
+// else locally, where the deployment file is optional. Plugins come from
+// `registry`, pointed at the plugins directory. Null with `diag` filled.
+std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool kafka,
+                                                 config::Diagnostics& diag,
+                                                 plugin::PluginRegistry& registry);
+
+// The pipeline file `path` into *out: YAML, or a Python file defining
+// `pipeline` with the DSL, run by the Python bridge of `registry` (its
+// modules from pipeline::python_dirs(), Parser schemas from schemas/ beside
+// it). False with `diag` filled.
+bool load_pipeline(const std::string& path, const config::DeploymentConfig& deployment,
+                   plugin::PluginRegistry& registry, config::PipelineSpec* out,
+                   config::Diagnostics& diag);
+
+// "error: what" (or "warning: what") on stderr, or a JSON log line with
+// --log-format json.
+void print_problem(log::Level level, const std::string& what);
+
+// Every warning and error of `diag`, as print_problem does.
+void report(const config::Diagnostics& diag);
+
+}  // namespace streams::cli

@@ -1,0 +1,241 @@
+// `streams-host run`: the pipeline on Kafka (with the control plane, the
+// crash journal and the stop watchdog) or locally.
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/loading.h"
+#include "common/crash_guard.h"
+#include "common/log.h"
+#include "kafka/runtime_supervisor.h"
+#include "local/local_runtime.h"
+#include "pipeline/crash_journal.h"
+#include "pipeline/generation.h"
+#include "plugin/plugin_registry.h"
+#include "reload/control_plane.h"
+#include "reload/reload_controller.h"
+
+namespace streams::cli {
+namespace {
+
+// The directory and name of `path`.
+reload::WatchSpec watch_file(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path, ""};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1), ""};
+}
+
+// `python_dirs`: the directories of the pipeline's Python modules.
+reload::ControlOptions control_options(const RunArgs& args, const std::string& plugins_dir,
+                                       const std::vector<std::string>& python_dirs) {
+  reload::ControlOptions o;
+  if (args.admin_port >= 0) {
+    o.admin_address = args.admin_address;
+    o.admin_port = static_cast<uint16_t>(args.admin_port);
+  }
+  if (args.watch) {
+    o.watch = {watch_file(args.pipeline.pipeline_path),
+               watch_file(args.pipeline.config_path),
+               {plugins_dir, "", ".so"}};
+    for (const std::string& dir : python_dirs) o.watch.push_back({dir, "", ".py"});
+  }
+  return o;
+}
+
+config::ErrorPolicy error_policy(const RunArgs& args, const pipeline::Generation& g) {
+  config::ErrorPolicy policy = g.error_policy();
+  if (!args.error_policy.empty()) config::parse_error_policy(args.error_policy, &policy);
+  return policy;
+}
+
+int run_local(const RunArgs& args, std::shared_ptr<const pipeline::Generation> generation,
+              const std::atomic<bool>& stop) {
+  local::LocalOptions options;
+  options.input = args.input;
+  options.json_envelopes = args.input_format == "json";
+  options.error_policy = error_policy(args, *generation);
+  for (const std::string& kv : args.outputs) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "error: --output %s: expected SINK=PATH\n", kv.c_str());
+      return 2;
+    }
+    options.outputs[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return local::run_local(std::move(generation), options, stop);
+}
+
+// Ends the process when a stop takes longer than `bound` after it was
+// asked for (a step that does not return): exit status 1, nothing more
+// committed, with a line saying where the processing thread is.
+class StopWatchdog {
+ public:
+  StopWatchdog(const std::atomic<bool>& stop, std::chrono::milliseconds bound)
+      : thread_([this, &stop, bound] { watch(stop, bound); }) {}
+  ~StopWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    woken_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void watch(const std::atomic<bool>& stop, std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    // A signal handler cannot notify a condition variable: look every 100 ms.
+    while (!done_ && !stop.load()) woken_.wait_for(lock, std::chrono::milliseconds(100));
+    if (woken_.wait_for(lock, bound, [this] { return done_; })) return;
+    const std::string where = crash::describe_processing();
+    log::error("the host did not stop within " + std::to_string(bound.count()) +
+               " ms of the stop signal" +
+               (where.empty() ? std::string() : "; the processing thread is " + where) +
+               "; exiting without a final commit (its inputs are read again)");
+    std::_Exit(1);
+  }
+
+  std::mutex mutex_;
+  std::condition_variable woken_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// --healthcheck-file, else the original's file when the deployment says
+// adapter_config.arroyo.write_healthcheck.
+std::string healthcheck_file(const RunArgs& args, const pipeline::Generation& g) {
+  if (!args.healthcheck_file.empty()) return args.healthcheck_file;
+  return g.deployment.write_healthcheck ? "/tmp/health.txt" : "";
+}
+
+std::string state_dir(const RunArgs& args) {
+  if (!args.state_dir.empty()) return args.state_dir;
+  const char* env = std::getenv("STREAMS_STATE_DIR");
+  return env && *env ? env : "/var/tmp/streams-host";
+}
+
+// The crash journal of `g`'s consumer group (null, with a warning, when it
+// cannot be used: quarantine is then off), its crashes counted in `metrics`,
+// and the fatal-signal handlers installed to append to it.
+std::unique_ptr<pipeline::CrashJournal> open_crash_journal(const RunArgs& args,
+                                                           const pipeline::Generation& g,
+                                                           metrics::PipelineMetrics& metrics) {
+  crash::Options crash_options;
+  crash_options.pipeline = g.pipeline.name.c_str();
+  crash_options.json_log = log::format() == log::Format::json;
+  std::string error;
+  const std::string path = pipeline::crash_journal_path(state_dir(args), g.consumer_group());
+  auto journal = pipeline::CrashJournal::open(path, &error);
+  if (!journal) {
+    log::warn("poison-pill quarantine is off: " + error + " (see --state-dir)");
+  } else {
+    crash_options.journal_fd = journal->fd();
+    crash_options.journal_path = journal->path().c_str();
+    for (const pipeline::Crash& c : journal->crashes()) {
+      metrics.crashes[c.step] += c.count;
+      log::warn("crash journal: " + c.topic + "[" + std::to_string(c.partition) + "]@" +
+                std::to_string(c.offset) + " crashed the host " + std::to_string(c.count) +
+                " time(s), last with " + c.signal + " in step '" + c.step + "' (crash_limit " +
+                std::to_string(g.source_deployment().crash_limit) + ")");
+    }
+  }
+  crash::install(crash_options);
+  crash::guard_exit();
+  return journal;
+}
+
+}  // namespace
+
+int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
+  log::Level level;
+  if (!log::parse_level(args.log_level, &level)) {
+    std::fprintf(stderr, "error: --log-level: expected debug, info, warn or error, got '%s'\n",
+                 args.log_level.c_str());
+    return 2;
+  }
+  log::set_level(level);
+  log::set_format(args.log_format == "json" ? log::Format::json : log::Format::text);
+  const bool kafka = args.runtime == "kafka";
+  if (kafka && args.pipeline.config_path.empty()) {
+    std::fprintf(stderr, "error: --config is required with --runtime kafka\n");
+    return 2;
+  }
+  config::Diagnostics diag;
+  auto registry = std::make_unique<plugin::PluginRegistry>("");
+  auto generation = load(args.pipeline, kafka, diag, *registry);
+  report(diag);
+  if (!generation) return 2;
+  log::set_pipeline(generation->pipeline.name);
+  if (!args.adapter.empty()) {
+    log::info("--adapter " + args.adapter +
+              ": accepted for the original's command lines; this host has one runtime");
+  }
+  for (const auto& step : generation->steps) {
+    if (!step.function) continue;
+    log::info("step '" + step.name + "': " + step.plugin + " " + step.plugin_version + " (" +
+              step.library->path() + ")");
+  }
+  if (!kafka) {
+    crash::Options crash_options;
+    crash_options.pipeline = generation->pipeline.name.c_str();
+    crash_options.json_log = log::format() == log::Format::json;
+    crash::install(crash_options);
+    return run_local(args, std::move(generation), stop);
+  }
+  metrics::PipelineMetrics metrics(generation->pipeline.name);
+  const auto journal = open_crash_journal(args, *generation, metrics);
+  kafka::RuntimeSupervisor runtime([&args, &metrics, &journal](const pipeline::Generation& g) {
+    kafka::RuntimeOptions options;
+    options.metrics = &metrics;
+    options.crash_journal = journal.get();
+    options.healthcheck_file = healthcheck_file(args, g);
+    options.client_id = args.client_id.empty() ? "streams-host-" + g.pipeline.name : args.client_id;
+    options.error_policy = error_policy(args, g);
+    return options;
+  });
+  std::string error;
+  if (!runtime.start(generation, &error)) {
+    print_problem(log::Level::error, error);
+    return 1;
+  }
+  const std::string plugins_dir = registry->dir();
+  reload::ReloadController controller(
+      generation, std::move(registry),
+      [&args](plugin::PluginRegistry& r, config::Diagnostics& d) {
+        return load(args.pipeline, /*kafka=*/true, d, r);
+      },
+      runtime, &metrics, std::chrono::milliseconds(args.reload_timeout_ms));
+  reload::ControlOptions control_opts = control_options(args, plugins_dir, generation->python_dirs);
+  control_opts.metrics = &metrics;
+  control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
+  control_opts.exporter = generation->deployment.metrics;
+  control_opts.reopen_files = [&runtime] { runtime.reopen_files(); };
+  if (!admin_token(args.admin_token_file, &control_opts.admin_token, &error)) {
+    print_problem(log::Level::error, error);
+    return 2;
+  }
+  if (args.admin_port < 0 &&
+      generation->deployment.metrics.type == config::MetricsDeployment::Type::prometheus) {
+    control_opts.admin_address = args.admin_address;
+    control_opts.admin_port = static_cast<uint16_t>(generation->deployment.metrics.port);
+  }
+  auto control = reload::ControlPlane::start(controller, control_opts, &error);
+  if (!control) {
+    print_problem(log::Level::error, error);
+    return 2;
+  }
+  // A stop drains and leaves the group within twice drain_timeout_ms.
+  const StopWatchdog watchdog(
+      stop, 2 * std::chrono::milliseconds(generation->source_deployment().drain_timeout_ms) +
+                std::chrono::seconds(5));
+  const int status = runtime.run(stop);
+  control.reset();  // no reload outlives the runtime
+  return status;
+}
+
+}  // namespace streams::cli
