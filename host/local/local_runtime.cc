@@ -1,4 +1,5 @@
 #include "local/local_runtime.h"
+#include "common/bytes.h"
 
 #include <fstream>
 #include <iostream>
@@ -50,10 +51,6 @@ bool make_sinks(const pipeline::Generation& g, const LocalOptions& options, Sink
   return true;
 }
 
-streams_bytes text_bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 // One input line decoded from its envelope. The record points into this.
 struct Envelope {
   std::optional<std::string> key, value;
@@ -74,12 +71,12 @@ struct Envelope {
   streams_record record() {
     headers.clear();
     for (size_t i = 0; i + 1 < header_text.size(); i += 2) {
-      headers.push_back({text_bytes(header_text[i]), text_bytes(header_text[i + 1])});
+      headers.push_back({bytes_of(header_text[i]), bytes_of(header_text[i + 1])});
     }
     streams_record r{};
     r.struct_size = sizeof(r);
-    if (key) r.key = text_bytes(*key);
-    if (value) r.value = text_bytes(*value);
+    if (key) r.key = bytes_of(*key);
+    if (value) r.value = bytes_of(*value);
     r.headers = headers.data();
     r.header_count = headers.size();
     r.timestamp_ms = timestamp_ms;
@@ -168,7 +165,7 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     const streams_origin origin{sizeof(streams_origin), topic.c_str(), 0, offset};
     streams_record record{};
     record.struct_size = sizeof(record);
-    record.value = text_bytes(line);
+    record.value = bytes_of(line);
     record.timestamp_ms = -1;
     const auto token = static_cast<uint64_t>(offset);
     Envelope envelope;

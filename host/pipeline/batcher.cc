@@ -1,4 +1,5 @@
 #include "pipeline/batcher.h"
+#include "common/bytes.h"
 
 #include "pipeline/msgpack.h"
 
@@ -38,7 +39,7 @@ streams_record Batcher::record() {
   }
   streams_record out{};
   out.struct_size = sizeof(out);
-  out.value = {reinterpret_cast<const uint8_t*>(buffer_.data()), buffer_.size()};
+  out.value = bytes_of(buffer_);
   out.timestamp_ms = last_timestamp_;
   return out;
 }

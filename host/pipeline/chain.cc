@@ -1,4 +1,5 @@
 #include "pipeline/chain.h"
+#include "common/bytes.h"
 
 #include <chrono>
 #include <utility>
@@ -155,14 +156,6 @@ int32_t set_error_detail_cb(streams_call* call, const char* name, size_t name_si
 // A failure already reported: STREAMS_RECORD_ERROR unless the pipeline stops.
 int32_t reported(int32_t status) { return status == STREAMS_FATAL ? status : STREAMS_RECORD_ERROR; }
 
-streams_bytes bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-std::string_view view(streams_bytes b) {
-  return {reinterpret_cast<const char*>(b.data), b.data ? b.size : 0};
-}
-
 std::string branch_names(const StepBinding& step) {
   std::string names;
   for (const auto& b : step.branches) names += (names.empty() ? "'" : ", '") + b.name + "'";
@@ -226,25 +219,26 @@ class Chain::Reducer final : public WindowOps {
     CallScope scope(*chain_, step_, &record);
     streams_call& call = scope.call();
     call.accumulator = out;
-    return finish(call, function().add(instance(), bytes(acc), &record, &call), out);
+    return finish(call, function().add(instance(), bytes_of(acc), &record, &call), out);
   }
   int32_t merge(std::string_view first, std::string_view second, std::string* out) override {
     CallScope scope(*chain_, step_, nullptr);
     streams_call& call = scope.call();
     call.accumulator = out;
-    return finish(call, function().merge(instance(), bytes(first), bytes(second), &call), out);
+    return finish(call, function().merge(instance(), bytes_of(first), bytes_of(second), &call),
+                  out);
   }
   int32_t result(std::string_view acc, const std::string* key, int64_t timestamp_ms,
                  const HeldInput& held) override {
     streams_record window{};
     window.struct_size = sizeof(window);
-    if (key) window.key = bytes(*key);
+    if (key) window.key = bytes_of(*key);
     window.timestamp_ms = timestamp_ms;
     return chain_->with_input(held, [&] {
       crash::in_flight().set_step(&chain_->labels_[step_]);  // restored by with_input
       CallScope scope(*chain_, step_, &window);
       streams_call& call = scope.call();
-      const int32_t status = function().result(instance(), bytes(acc), &window, &call);
+      const int32_t status = function().result(instance(), bytes_of(acc), &window, &call);
       return chain_->finish_plugin(step_, status, call, window);
     });
   }
@@ -540,8 +534,8 @@ int32_t Chain::run_header_filter(uint32_t step, const streams_record& record) {
   const StepBinding& binding = generation_->steps[step];
   for (size_t i = 0; i < record.header_count; ++i) {
     const streams_header& h = record.headers[i];
-    if (view(h.name) != binding.header) continue;
-    const std::string_view value = view(h.value);
+    if (text_of(h.name) != binding.header) continue;
+    const std::string_view value = text_of(h.value);
     if (!h.value.data || !is_valid_utf8(value)) {
       return report(step, STREAMS_ERR_INVALID_INPUT,
                     "header '" + binding.header + "' is " +
@@ -717,7 +711,7 @@ int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
   ++call.emitted;  // counted even when refused, so finish_plugin can tell
   if (call.capture) {
     if (call.emitted != 1) return STREAMS_RECORD_ERROR;
-    call.capture->assign(view(record.value));
+    call.capture->assign(text_of(record.value));
     return STREAMS_OK;
   }
   const StepBinding& binding = generation_->steps[call.step];

@@ -8,6 +8,7 @@
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
 
+#include "common/bytes.h"
 #include "pipeline/msgpack.h"
 
 namespace streams::pipeline {
@@ -46,10 +47,6 @@ void fit_unsigned(json& value, bool schema) {
   }
 }
 
-streams_bytes view(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 class Parser final : public CodecStep {
  public:
   Parser(Codec format, std::unique_ptr<valijson::Schema> schema, JsonErrorText json_error)
@@ -73,7 +70,7 @@ class Parser final : public CodecStep {
       if (!msgpack_to_json(std::string_view(begin(in), in.size), &scratch.text, error)) {
         return false;
       }
-      *out = view(scratch.text);
+      *out = bytes_of(scratch.text);
     }
     return !schema_ || validate(*out, error);
   }
@@ -127,7 +124,7 @@ class Serializer final : public CodecStep {
       error->insert(0, "cannot serialize: ");
       return false;
     }
-    *out = view(scratch.text);
+    *out = bytes_of(scratch.text);
     return true;
   }
 

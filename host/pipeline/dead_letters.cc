@@ -1,4 +1,5 @@
 #include "pipeline/dead_letters.h"
+#include "common/bytes.h"
 
 #include <chrono>
 
@@ -6,16 +7,10 @@
 #include "pipeline/error_policy.h"
 
 namespace streams::pipeline {
-namespace {
-
-streams_bytes bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void DeadLetters::add(const char* name, std::string_view value) {
-  headers_.push_back({bytes(name), bytes(value)});
+  headers_.push_back({bytes_of(name), bytes_of(value)});
 }
 
 bool DeadLetters::on_record_error(const RecordError& e) {
@@ -44,7 +39,7 @@ bool DeadLetters::on_record_error(const RecordError& e) {
   add(dlq_header::kTime, numbers.substr(offset_end));
   add(dlq_header::kRecord, e.input ? "input" : e.refused_output ? "output" : "derived");
   for (size_t i = 0; i < e.detail_count; ++i) {
-    headers_.push_back({bytes(e.details[i].name), bytes(e.details[i].value)});
+    headers_.push_back({bytes_of(e.details[i].name), bytes_of(e.details[i].value)});
   }
 
   streams_record out = original;

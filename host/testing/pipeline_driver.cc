@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/bytes.h"
 #include "pipeline/chain.h"
 #include "pipeline/offset_tracker.h"
 #include "plugin/plugin_registry.h"
@@ -16,11 +17,10 @@ std::optional<std::string> text(streams_bytes b) {
   return std::string(reinterpret_cast<const char*>(b.data), b.size);
 }
 
-streams_bytes bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+// Absent (a null view) when `s` is empty.
+streams_bytes optional_bytes(const std::optional<std::string>& s) {
+  return s ? streams::bytes_of(*s) : streams_bytes{};
 }
-
-streams_bytes bytes(const std::optional<std::string>& s) { return s ? bytes(*s) : streams_bytes{}; }
 
 class RecordingSink final : public pipeline::OutputSink {
  public:
@@ -95,12 +95,12 @@ class PipelineDriver::Impl {
     if (stopped_) return false;
     std::vector<streams_header> headers;
     for (const auto& [name, value] : input.headers) {
-      headers.push_back({bytes(name), bytes(value)});
+      headers.push_back({bytes_of(name), bytes_of(value)});
     }
     streams_record record{};
     record.struct_size = sizeof(record);
-    record.key = bytes(input.key);
-    record.value = bytes(input.value);
+    record.key = optional_bytes(input.key);
+    record.value = optional_bytes(input.value);
     record.headers = headers.data();
     record.header_count = headers.size();
     record.timestamp_ms = input.timestamp_ms;
