@@ -52,7 +52,7 @@ std::string thread_states() {
 std::string Health::stalled() {
   const uint64_t loop = metrics_.runtime().loop_ms.value();
   if (loop == 0) return "";  // starting: plugins load and the consumer starts first
-  const int64_t idle = pipeline::Chain::now_ms() - static_cast<int64_t>(loop);
+  const int64_t idle = steady_ms() - static_cast<int64_t>(loop);
   if (idle <= options_.liveness_timeout_ms) {
     reported_ = false;
     return "";

@@ -1,4 +1,5 @@
-// Wall-clock time for timestamps in records, headers, logs and reports.
+// The host's clocks: wall-clock time for timestamps in records, headers,
+// logs and reports; the steady clock for ages, timeouts and waits.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,14 @@ namespace streams {
 inline int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Milliseconds of the steady clock (monotonic; its epoch is arbitrary). Any
+// thread.
+inline int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 

@@ -379,7 +379,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, topic_.c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_, topics);
-  subscribed_ms_ = pipeline::Chain::now_ms();
+  subscribed_ms_ = steady_ms();
   rd_kafka_topic_partition_list_destroy(topics);
   if (err) {
     fail("cannot subscribe to " + topic_ + ": " + rd_kafka_err2str(err));
@@ -642,7 +642,7 @@ void Runtime::resume_drained() {
 }
 
 void Runtime::heartbeat() {
-  const int64_t now = pipeline::Chain::now_ms();
+  const int64_t now = steady_ms();
   m_.loop_ms.set(static_cast<uint64_t>(now));
   if (options_.healthcheck_file.empty() || now - last_touch_ms_ < 1000) return;
   last_touch_ms_ = now;
@@ -665,7 +665,7 @@ void Runtime::publish_gauges() {
     inputs += trackers_[p->tracker_id]->in_flight();
     bytes += trackers_[p->tracker_id]->in_flight_bytes();
   }
-  const int64_t now = pipeline::Chain::now_ms();
+  const int64_t now = steady_ms();
   const KafkaSink* waiting = nullptr;
   int64_t wait_ms = 0;
   for (const KafkaSink* sink : kafka_sinks_) {
@@ -697,8 +697,7 @@ void Runtime::warn_delivery_wait(const KafkaSink& sink, int64_t wait_ms) {
 
 void Runtime::tick() {
   publish_gauges();
-  if (!assigned_once_ && !join_wait_logged_ &&
-      pipeline::Chain::now_ms() - subscribed_ms_ > kJoinWaitLogMs) {
+  if (!assigned_once_ && !join_wait_logged_ && steady_ms() - subscribed_ms_ > kJoinWaitLogMs) {
     join_wait_logged_ = true;
     log::info(
         "still waiting for the group to assign partitions: a group with a member that "
@@ -707,7 +706,7 @@ void Runtime::tick() {
         "override_params, e.g. \"6000\" on the dev broker)");
   }
   resume_drained();
-  const int64_t now = pipeline::Chain::now_ms();
+  const int64_t now = steady_ms();
   for (auto& p : partitions_) {
     if (p && !fatal_ && p->chain->tick(now) == pipeline::ChainResult::fatal) {
       fail("pipeline stopped on partition " + std::to_string(p->partition));
@@ -887,7 +886,7 @@ bool Runtime::drain(Clock::time_point deadline) {
 void Runtime::commit(bool sync, const rd_kafka_topic_partition_list_t* only) {
   if (!flush_sinks()) return;
   m_.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
-  const int64_t now = pipeline::Chain::now_ms();
+  const int64_t now = steady_ms();
   if (!sync && commit_pending_ && now - commit_sent_ms_ < kCommitConfirmMs) return;
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()));

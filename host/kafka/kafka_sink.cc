@@ -1,4 +1,5 @@
 #include "kafka/kafka_sink.h"
+#include "common/clock.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -117,7 +118,7 @@ pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t to
                                        std::string* reason) {
   std::chrono::steady_clock::time_point blocked_since{};
   bool warned = false;
-  if (pending() == 0) progress_ms_ = pipeline::Chain::now_ms();
+  if (pending() == 0) progress_ms_ = steady_ms();
   for (;;) {
     rd_kafka_headers_t* headers = copy_headers(record);
     rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -161,7 +162,7 @@ void KafkaSink::poll(int timeout_ms) {
   // statistics events), not one a report.
   const int before = pending_;
   rd_kafka_poll(rk_, timeout_ms);
-  if (pending_ < before) progress_ms_ = pipeline::Chain::now_ms();
+  if (pending_ < before) progress_ms_ = steady_ms();
 }
 
 }  // namespace streams::kafka

@@ -415,12 +415,6 @@ Chain::~Chain() {
   }
 }
 
-int64_t Chain::now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 size_t Chain::held_inputs() const {
   size_t n = 0;
   for (const auto& b : batchers_) n += b && !b->empty() ? 1 : 0;
@@ -563,7 +557,7 @@ int32_t Chain::run_batch(uint32_t step, const streams_record& record) {
     return report(step, STREAMS_ERR_INVALID_INPUT, error_message_, record);
   }
   if (opens) {
-    batch.open(now_ms(), current_input());
+    batch.open(clock_(), current_input());
     if (holds_) holds_->hold(token_);
   }
   return batch.full() ? flush_batch(step) : STREAMS_OK;
@@ -574,7 +568,7 @@ int32_t Chain::flush_batch(uint32_t step) {
   const HeldInput first = batch.first();
   metrics::StepMetrics& counts = *step_metrics_[step];
   counts.batch_records.observe(static_cast<double>(batch.count()));
-  counts.batch_age_seconds.observe(static_cast<double>(now_ms() - batch.opened_ms()) / 1000);
+  counts.batch_age_seconds.observe(static_cast<double>(clock_() - batch.opened_ms()) / 1000);
   const int32_t status = run_derived(generation_->steps[step].next, batch.record(), first);
   batch.reset();
   if (holds_) holds_->release(first.token);
@@ -636,7 +630,7 @@ int32_t Chain::run_reduce(uint32_t step, const streams_record& record) {
   }
   std::string late;  // allocates only for a late record
   const int32_t status =
-      reducers_[step]->windows().add(key, record, event_ms, current_input(), now_ms(), &late);
+      reducers_[step]->windows().add(key, record, event_ms, current_input(), clock_(), &late);
   if (status == STREAMS_RECORD_ERROR && !late.empty()) {
     return report(step, STREAMS_ERR_INVALID_INPUT, late, record);
   }

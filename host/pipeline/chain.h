@@ -23,6 +23,7 @@
 
 #include <streams/plugin_abi.h>
 
+#include "common/clock.h"
 #include "common/crash_guard.h"
 #include "metrics/metrics.h"
 #include "pipeline/batcher.h"
@@ -124,13 +125,16 @@ class Chain {
   ChainResult process(const streams_record& input, const streams_origin& origin, uint64_t token,
                       const Quarantine* quarantine = nullptr);
   // Emits batches past max_wait_ms and windows idle for idle_flush_ms, by
-  // the steady clock in milliseconds (see now_ms()).
+  // the chain's clock in milliseconds (steady_ms() unless set_clock).
   ChainResult tick(int64_t now_ms);
   // End of input: emits every open batch and window.
   ChainResult finish();
   // Inputs held by open batches and windows.
   size_t held_inputs() const;
-  static int64_t now_ms();
+  // The clock batches and windows read when records arrive: steady_ms(),
+  // or a test's. Set before the first process(); same thread.
+  using Clock = int64_t (*)();
+  void set_clock(Clock clock) { clock_ = clock; }
 
   // Host callbacks (streams_host_api); public for the C trampolines only.
   int32_t on_emit(streams_call& call, const streams_record& record);
@@ -143,6 +147,7 @@ class Chain {
   void on_violation(const char* what);  // `what`: a string literal
 
  private:
+  Clock clock_ = steady_ms;
   class Reducer;
   Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
         ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics* metrics);

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "pipeline/chain.h"
 #include "pipeline/offset_tracker.h"
 #include "plugin/plugin_registry.h"
@@ -111,7 +112,7 @@ class PipelineDriver::Impl {
 
   bool advance_time(int64_t ms) {
     clock_offset_ms_ += ms;
-    return !stopped_ && check(chain_->tick(pipeline::Chain::now_ms() + clock_offset_ms_));
+    return !stopped_ && check(chain_->tick(steady_ms() + clock_offset_ms_));
   }
   bool finish() { return !stopped_ && check(chain_->finish()); }
 

@@ -194,3 +194,24 @@ BOOST_AUTO_TEST_CASE(a_create_error_without_its_nul_is_read_to_the_buffer_end) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Batches read the chain's clock when a record arrives, and tick() says what
+// time it is: with a test's clock, max_wait_ms is exact to the millisecond.
+namespace {
+int64_t fake_now_ms = 0;
+int64_t fake_clock() { return fake_now_ms; }
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(batches_age_by_the_chains_clock) {
+  Fixture f("  - {kind: batch, name: b, max_wait_ms: 500}\n");
+  f.chain->set_clock(fake_clock);
+  fake_now_ms = 1000;
+  BOOST_REQUIRE(f.run(input("1")) == pipeline::ChainResult::ok);
+  fake_now_ms = 1200;
+  BOOST_REQUIRE(f.run(input("2", 8)) == pipeline::ChainResult::ok);
+  BOOST_REQUIRE(f.chain->tick(1499) == pipeline::ChainResult::ok);
+  BOOST_TEST(f.sink.written.empty());
+  BOOST_REQUIRE(f.chain->tick(1500) == pipeline::ChainResult::ok);
+  BOOST_REQUIRE(f.sink.written.size() == 1u);
+  BOOST_TEST(f.sink.written[0].value == "[1,2]");
+}

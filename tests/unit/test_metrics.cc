@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {
   BOOST_TEST(health.live().ok);  // not started yet: live, not ready
   BOOST_TEST(health.ready().body.find("starting") != std::string::npos);
 
-  const int64_t now = pipeline::Chain::now_ms();
+  const int64_t now = steady_ms();
   r.loop_ms.set(static_cast<uint64_t>(now));
   BOOST_TEST(health.ready().body.find("no partitions assigned") != std::string::npos);
   r.assigned_partitions.set(2);
