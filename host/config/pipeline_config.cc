@@ -1,5 +1,7 @@
 #include "config/pipeline_config.h"
 
+#include "config/names.h"
+
 #include <set>
 
 #include "config/step_readers.h"
@@ -8,27 +10,20 @@
 namespace streams::config {
 namespace {
 
-constexpr StepKind kKinds[] = {StepKind::map,           StepKind::filter, StepKind::flat_map,
-                               StepKind::header_filter, StepKind::parser, StepKind::serializer,
-                               StepKind::batch,         StepKind::reduce, StepKind::route,
-                               StepKind::broadcast,     StepKind::sink};
-constexpr const char* kKindList =
-    "map, filter, flat_map, header_filter, parser, serializer, batch, reduce, route, broadcast, "
-    "sink";
+constexpr Name<StepKind> kStepKinds[] = {
+    {StepKind::map, "map"},           {StepKind::filter, "filter"},
+    {StepKind::flat_map, "flat_map"}, {StepKind::header_filter, "header_filter"},
+    {StepKind::parser, "parser"},     {StepKind::serializer, "serializer"},
+    {StepKind::batch, "batch"},       {StepKind::reduce, "reduce"},
+    {StepKind::route, "route"},       {StepKind::broadcast, "broadcast"},
+    {StepKind::sink, "sink"}};
+constexpr Name<SinkType> kSinkTypes[] = {
+    {SinkType::kafka, "kafka"}, {SinkType::devnull, "devnull"}, {SinkType::file, "file"}};
+constexpr Name<Codec> kCodecs[] = {{Codec::json, "json"}, {Codec::msgpack, "msgpack"}};
 
 std::string directory_of(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
-}
-
-bool parse_kind(const std::string& text, StepKind* kind) {
-  for (StepKind k : kKinds) {
-    if (text == to_string(k)) {
-      *kind = k;
-      return true;
-    }
-  }
-  return false;
 }
 
 // `what` names the list in messages ("the pipeline", "branch 'b' of 'r'").
@@ -66,9 +61,9 @@ bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, St
   auto kind = r.string(node, key, "kind", true);
   if (auto name = r.string(node, key, "name", true)) step->name = *name;
   if (!kind) return false;
-  if (!parse_kind(*kind, &step->kind)) {
+  if (!parse_name(kStepKinds, *kind, &step->kind)) {
     r.error(node["kind"], join_key(key, "kind"),
-            "unknown step kind '" + *kind + "'; expected one of " + kKindList);
+            "unknown step kind '" + *kind + "'; expected one of " + name_list(kStepKinds, ", "));
     return false;
   }
   switch (step->kind) {
@@ -177,33 +172,7 @@ void visit(const std::vector<StepSpec>& steps, Fn& fn) {
 
 }  // namespace
 
-const char* to_string(StepKind kind) {
-  switch (kind) {
-    case StepKind::map:
-      return "map";
-    case StepKind::filter:
-      return "filter";
-    case StepKind::flat_map:
-      return "flat_map";
-    case StepKind::header_filter:
-      return "header_filter";
-    case StepKind::parser:
-      return "parser";
-    case StepKind::serializer:
-      return "serializer";
-    case StepKind::batch:
-      return "batch";
-    case StepKind::reduce:
-      return "reduce";
-    case StepKind::route:
-      return "route";
-    case StepKind::broadcast:
-      return "broadcast";
-    case StepKind::sink:
-      return "sink";
-  }
-  return "?";
-}
+const char* to_string(StepKind kind) { return name_of(kStepKinds, kind); }
 
 bool uses_plugin(StepKind kind) {
   return kind == StepKind::map || kind == StepKind::filter || kind == StepKind::flat_map ||
@@ -212,19 +181,15 @@ bool uses_plugin(StepKind kind) {
 
 bool is_branching(StepKind kind) { return kind == StepKind::route || kind == StepKind::broadcast; }
 
-const char* to_string(Codec codec) { return codec == Codec::json ? "json" : "msgpack"; }
+const char* to_string(Codec codec) { return name_of(kCodecs, codec); }
+bool parse_codec(std::string_view text, Codec* out) { return parse_name(kCodecs, text, out); }
+std::string codec_names() { return name_list(kCodecs); }
 
-const char* to_string(SinkType type) {
-  switch (type) {
-    case SinkType::kafka:
-      return "kafka";
-    case SinkType::devnull:
-      return "devnull";
-    case SinkType::file:
-      return "file";
-  }
-  return "?";
+const char* to_string(SinkType type) { return name_of(kSinkTypes, type); }
+bool parse_sink_type(std::string_view text, SinkType* out) {
+  return parse_name(kSinkTypes, text, out);
 }
+std::string sink_type_names() { return name_list(kSinkTypes); }
 
 std::vector<const StepSpec*> PipelineSpec::all_steps() const {
   std::vector<const StepSpec*> out;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/diagnostics.h"
@@ -32,10 +33,14 @@ bool is_branching(StepKind kind);
 
 enum class SinkType { kafka, devnull, file };
 const char* to_string(SinkType type);
+bool parse_sink_type(std::string_view text, SinkType* out);
+std::string sink_type_names();  // "kafka, devnull or file"
 
 // Wire formats of parser, serializer and batch.
 enum class Codec { json, msgpack };
 const char* to_string(Codec codec);
+bool parse_codec(std::string_view text, Codec* out);
+std::string codec_names();  // "json or msgpack"
 
 // A reduce step's window. Count windows measure `size` and `slide` in
 // records, time windows in milliseconds of event time. A tumbling window has

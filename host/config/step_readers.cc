@@ -8,16 +8,11 @@ constexpr long long kMaxCount = 1000000000LL;
 
 bool read_format(YamlReader& r, const YAML::Node& node, const std::string& key, Codec* out) {
   auto format = r.string(node, key, "format", false);
-  if (!format || *format == "json") {
-    *out = Codec::json;
-  } else if (*format == "msgpack") {
-    *out = Codec::msgpack;
-  } else {
-    r.error(node["format"], join_key(key, "format"),
-            "expected json or msgpack, got '" + *format + "'");
-    return false;
-  }
-  return true;
+  *out = Codec::json;
+  if (!format || parse_codec(*format, out)) return true;
+  r.error(node["format"], join_key(key, "format"),
+          "expected " + codec_names() + ", got '" + *format + "'");
+  return false;
 }
 
 std::string resolve(const std::string& dir, const std::string& path) {
@@ -164,18 +159,15 @@ void read_function(YamlReader& r, const YAML::Node& node, const std::string& key
 void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
   r.check_keys(node, key, {"kind", "name", "type", "stream_name", "path", "fsync"});
   auto type = r.string(node, key, "type", false);
-  if (!type || *type == "kafka") {
-    step->sink_type = SinkType::kafka;
+  step->sink_type = SinkType::kafka;
+  if (type && !parse_sink_type(*type, &step->sink_type)) {
+    r.error(node["type"], join_key(key, "type"),
+            "expected " + sink_type_names() + ", got '" + *type + "'");
+  } else if (step->sink_type == SinkType::kafka) {
     if (auto stream = r.string(node, key, "stream_name", true)) step->stream_name = *stream;
-  } else if (*type == "devnull") {
-    step->sink_type = SinkType::devnull;
-  } else if (*type == "file") {
-    step->sink_type = SinkType::file;
+  } else if (step->sink_type == SinkType::file) {
     if (auto path = r.string(node, key, "path", true)) step->path = *path;
     if (auto fsync = r.boolean(node, key, "fsync")) step->fsync = *fsync;
-  } else {
-    r.error(node["type"], join_key(key, "type"),
-            "expected kafka, devnull or file, got '" + *type + "'");
   }
   if (node["fsync"] && step->sink_type != SinkType::file) {
     r.error(node["fsync"], join_key(key, "fsync"), "only a file sink has fsync");
