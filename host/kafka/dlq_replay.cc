@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "common/log.h"
+#include "kafka/handles.h"
 #include "pipeline/dead_letters.h"
 
 namespace streams::kafka {
@@ -40,18 +41,6 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     d->first_error = std::string(rd_kafka_topic_name(msg->rkt)) + ": " + rd_kafka_err2str(msg->err);
   }
 }
-
-struct ClientDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-using Client = std::unique_ptr<rd_kafka_t, ClientDeleter>;
-
-struct ListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* l) const {
-    rd_kafka_topic_partition_list_destroy(l);
-  }
-};
-using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
 Client make_client(rd_kafka_type_t type, const std::vector<std::pair<std::string, std::string>>& kv,
                    Deliveries* deliveries, std::string* error) {
@@ -100,15 +89,17 @@ class Backlog {
   bool empty() const { return start_->cnt == 0; }
 
  private:
-  PartitionList start_{rd_kafka_topic_partition_list_new(0)};
+  PartitionList start_ = partition_list(0);
   std::map<int32_t, int64_t> ends_;
 };
 
 bool Backlog::load(rd_kafka_t* consumer, const ReplayOptions& o, std::string* error) {
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(consumer, o.dlq_topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(consumer, 0, rkt, &md, o.timeout_ms);
-  rd_kafka_topic_destroy(rkt);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  {
+    Topic rkt(rd_kafka_topic_new(consumer, o.dlq_topic.c_str(), nullptr));
+    err = rd_kafka_metadata(consumer, 0, rkt.get(), &md, o.timeout_ms);
+  }
   if (!err && (md->topic_cnt != 1 || md->topics[0].err)) {
     err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
   }
@@ -117,7 +108,7 @@ bool Backlog::load(rd_kafka_t* consumer, const ReplayOptions& o, std::string* er
     *error = "dead-letter topic " + o.dlq_topic + ": " + rd_kafka_err2str(err);
     return false;
   }
-  PartitionList all(rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt));
+  PartitionList all = partition_list(md->topics[0].partition_cnt);
   for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
     rd_kafka_topic_partition_list_add(all.get(), o.dlq_topic.c_str(),
                                       md->topics[0].partitions[i].id);
@@ -194,8 +185,7 @@ bool replay_backlog(rd_kafka_t* consumer, rd_kafka_t* producer, const Backlog& b
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer, 100);
     rd_kafka_poll(producer, 0);
     if (!msg) continue;
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(
-        msg, &rd_kafka_message_destroy);
+    Message guard(msg);
     if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       uint64_t suppressed = 0;
       if (errors.allow(Clock::now(), &suppressed)) {

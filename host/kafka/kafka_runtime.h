@@ -1,6 +1,9 @@
 // The Kafka runtime: one consumer-group member reading the source topic, one
 // Chain per assigned partition, the pipeline's sinks (a producer per Kafka
-// sink), and at-least-once commits (data plane, driven by one thread).
+// sink), and at-least-once commits (data plane, driven by one thread). The
+// loop, the commit cadence, the partitions' lifecycle on rebalances and the
+// shutdown live here; it reaches the broker through pipeline::Source and
+// the sinks through pipeline::SinkSet, so unit tests run it with fakes.
 //
 // Commit model: an input offset is committed only after its processing and
 // every output derived from it, on every branch, was acknowledged by its
@@ -26,13 +29,15 @@
 #include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
 #include "pipeline/generation_swap.h"
+#include "pipeline/sink_set.h"
+#include "pipeline/source.h"
 
 namespace streams::kafka {
 
 struct RuntimeOptions {
   std::string client_id = "streams-host";
-  // Where the runtime and its Chains count (null: nowhere); must outlive
-  // the runtime.
+  // Where the runtime and its Chains count: required; must outlive the
+  // runtime.
   metrics::PipelineMetrics* metrics = nullptr;
   // Touched at most once a second while the processing loop turns, for
   // exec probes (the original's write_healthcheck); empty: none.
@@ -67,5 +72,12 @@ class KafkaRuntime {
 std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipeline::Generation> g,
                                                    const RuntimeOptions& options,
                                                    std::string* error);
+
+// The same runtime over `source`, with sinks from `sinks` (used during this
+// call only): unit tests give fakes. On failure returns nullptr with *error.
+std::unique_ptr<KafkaRuntime> create_runtime(std::shared_ptr<const pipeline::Generation> g,
+                                             const RuntimeOptions& options,
+                                             std::unique_ptr<pipeline::Source> source,
+                                             pipeline::SinkMaker& sinks, std::string* error);
 
 }  // namespace streams::kafka

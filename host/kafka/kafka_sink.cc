@@ -16,13 +16,12 @@ void on_delivery_report(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque
   static_cast<KafkaSink*>(opaque)->on_report(*msg);
 }
 
-void on_client_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
-  static_cast<KafkaSink*>(opaque)->listener().on_client_error(err, reason);
+void client_error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  static_cast<KafkaSink*>(opaque)->on_client_error(err, reason);
 }
 
 int on_client_stats(rd_kafka_t*, char* json, size_t size, void* opaque) {
-  auto* sink = static_cast<KafkaSink*>(opaque);
-  sink->listener().on_stats(*sink, json, size);
+  static_cast<KafkaSink*>(opaque)->on_stats(json, size);
   return 0;  // librdkafka frees the JSON
 }
 
@@ -55,10 +54,12 @@ bool refused_for_good(rd_kafka_resp_err_t err) {
 }  // namespace
 
 std::unique_ptr<KafkaSink> KafkaSink::create(rd_kafka_conf_t* conf, const std::string& topic,
-                                             DeliveryListener& listener, std::string* error) {
-  std::unique_ptr<KafkaSink> sink(new KafkaSink(topic, listener));
+                                             pipeline::SinkListener& listener,
+                                             metrics::PipelineMetrics& metrics,
+                                             std::string stats_name, std::string* error) {
+  std::unique_ptr<KafkaSink> sink(new KafkaSink(topic, listener, metrics, std::move(stats_name)));
   rd_kafka_conf_set_dr_msg_cb(conf, &on_delivery_report);
-  rd_kafka_conf_set_error_cb(conf, &on_client_error);
+  rd_kafka_conf_set_error_cb(conf, &client_error_cb);
   rd_kafka_conf_set_stats_cb(conf, &on_client_stats);
   rd_kafka_conf_set_opaque(conf, sink.get());
   char reason[512];
@@ -77,8 +78,12 @@ std::unique_ptr<KafkaSink> KafkaSink::create(rd_kafka_conf_t* conf, const std::s
   return sink;
 }
 
-KafkaSink::KafkaSink(std::string topic, DeliveryListener& listener)
-    : topic_(std::move(topic)), listener_(listener) {}
+KafkaSink::KafkaSink(std::string topic, pipeline::SinkListener& listener,
+                     metrics::PipelineMetrics& metrics, std::string stats_name)
+    : topic_(std::move(topic)),
+      listener_(listener),
+      metrics_(metrics),
+      stats_name_(std::move(stats_name)) {}
 
 KafkaSink::~KafkaSink() {
   if (rkt_) rd_kafka_topic_destroy(rkt_);
@@ -89,9 +94,13 @@ void KafkaSink::on_report(const rd_kafka_message_t& msg) {
   pending_bytes_ -= msg.len + msg.key_len;
   --pending_;
   const auto token = reinterpret_cast<uintptr_t>(msg._private);
-  if (!msg.err) return listener_.on_delivered(*this, token, nullptr);
+  if (!msg.err) return listener_.on_acknowledged(*this, token);
   const std::string error = topic_ + ": " + rd_kafka_err2str(msg.err);
-  if (!refused_for_good(msg.err)) return listener_.on_delivered(*this, token, error.c_str());
+  if (!refused_for_good(msg.err)) {
+    // Transient failures are retried without a time limit by default, so
+    // this is an overridden message.timeout.ms or a failure of the sink.
+    return listener_.on_failed(*this, ("delivery failed: " + error).c_str());
+  }
   streams_record out{};
   out.struct_size = sizeof(out);
   out.key = {static_cast<const uint8_t*>(msg.key), msg.key_len};
@@ -130,7 +139,7 @@ pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t to
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       pending_bytes_ += record.value.size + record.key.size;
       ++pending_;
-      listener_.on_produced(token);
+      listener_.on_written(token);
       return pipeline::WriteResult::ok;
     }
     if (headers) rd_kafka_headers_destroy(headers);  // not taken over on failure
@@ -157,10 +166,21 @@ pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t to
   }
 }
 
+void KafkaSink::on_client_error(int err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    listener_.on_failed(*this, (std::string("fatal Kafka client error: ") + reason).c_str());
+    return;
+  }
+  uint64_t suppressed = 0;
+  if (client_log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
+    log::warn(std::string("kafka: ") + reason + log::RateLimitedLog::note(suppressed));
+  }
+}
+
 void KafkaSink::poll(int timeout_ms) {
   // One clock read a poll that served delivery reports (not error or
   // statistics events), not one a report.
-  const int before = pending_;
+  const uint64_t before = pending_;
   rd_kafka_poll(rk_, timeout_ms);
   if (pending_ < before) progress_ms_ = steady_ms();
 }

@@ -30,29 +30,10 @@
 #include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
 #include "pipeline/held_input.h"
+#include "pipeline/sink.h"
 #include "pipeline/windows.h"
 
 namespace streams::pipeline {
-
-// What a sink did with an output.
-enum class WriteResult {
-  ok,        // taken
-  rejected,  // this record can never be written (e.g. too large): a record error
-  stop,      // a failure that must stop the pipeline (already reported)
-};
-
-// Where a chain's outputs go. `record` and what it points to are valid only
-// during write(); the sink copies what it keeps.
-class OutputSink {
- public:
-  virtual ~OutputSink() = default;
-  // Takes one output derived from the input identified by `token`. On
-  // `rejected`, *reason says why.
-  virtual WriteResult write(const streams_record& record, uint64_t token, std::string* reason) = 0;
-  // Makes what write() took so far safe to commit past, for sinks that do
-  // not report deliveries (files). False on failure (reported).
-  virtual bool flush() { return true; }
-};
 
 // Error kinds the host sets beyond the ABI's STREAMS_ERR_*.
 constexpr int32_t kErrSinkRejected = 100;  // a sink refused the record for good

@@ -335,11 +335,21 @@ std::string Generation::consumer_group() const {
   return group.empty() ? "pipeline-" + pipeline.source.name : group;
 }
 
-const config::StepDeployment& Generation::source_settings() const {
+namespace {
+const config::StepDeployment& settings_of(const Generation& g, const std::string& step) {
   static const config::StepDeployment defaults;
-  const auto& steps = deployment.segments[segment].steps_config;
-  auto it = steps.find(pipeline.source.name);
+  const auto& steps = g.deployment.segments[g.segment].steps_config;
+  auto it = steps.find(step);
   return it == steps.end() ? defaults : it->second;
+}
+}  // namespace
+
+const config::StepDeployment& Generation::source_settings() const {
+  return settings_of(*this, pipeline.source.name);
+}
+
+const config::StepDeployment& Generation::sink_settings(size_t index) const {
+  return settings_of(*this, sinks[index].name);
 }
 
 void* create_instance(const StepBinding& step, const streams_function& fn,

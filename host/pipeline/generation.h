@@ -75,6 +75,8 @@ struct Generation {
   const config::StepDeployment& source_deployment() const;
   // The steps_config entry of sink `index` (Kafka sinks always have one).
   const config::StepDeployment& sink_deployment(size_t index) const;
+  // The same, or the defaults when it has none.
+  const config::StepDeployment& sink_settings(size_t index) const;
   // The topic the source reads: steps_config topic, else stream_name.
   std::string source_topic() const;
   std::string consumer_group() const;

@@ -25,6 +25,7 @@ class DevNullSink final : public OutputSink {
   WriteResult write(const streams_record&, uint64_t, std::string*) override {
     return WriteResult::ok;
   }
+  std::string describe() const override { return "devnull"; }
 };
 
 class FileSink final : public OutputSink {
@@ -39,7 +40,8 @@ class FileSink final : public OutputSink {
   bool flush() override;
   // Flushes, closes and opens the path again (after log rotation renamed
   // it). False (reported, and sticky) on failure.
-  bool reopen();
+  bool reopen() override;
+  std::string describe() const override { return "file " + path_; }
 
  private:
   FileSink(std::string path, bool fsync) : path_(std::move(path)), fsync_(fsync) {}

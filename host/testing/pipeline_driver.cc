@@ -37,6 +37,7 @@ class RecordingSink final : public pipeline::OutputSink {
     written.push_back(std::move(out));
     return pipeline::WriteResult::ok;
   }
+  std::string describe() const override { return "recording"; }
   std::vector<Output> written;
 };
 

@@ -25,6 +25,7 @@ class NullSink : public pipeline::OutputSink {
     benchmark::DoNotOptimize(r.value.data);
     return pipeline::WriteResult::ok;
   }
+  std::string describe() const override { return "null"; }
 };
 
 class NullErrors : public pipeline::ErrorHandler {

@@ -36,6 +36,7 @@ class FakeSink : public pipeline::OutputSink {
     if (result == pipeline::WriteResult::rejected) *reason = "rejected by the fake sink";
     return result;
   }
+  std::string describe() const override { return "fake"; }
   static std::string to_string(streams_bytes b) {
     return b.data ? std::string(reinterpret_cast<const char*>(b.data), b.size) : std::string();
   }

@@ -37,6 +37,7 @@ class CountingSink : public pipeline::OutputSink {
     ++count;
     return pipeline::WriteResult::ok;
   }
+  std::string describe() const override { return "counting"; }
   uint64_t count = 0, bytes = 0;
 };
 

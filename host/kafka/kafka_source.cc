@@ -1,0 +1,320 @@
+#include "kafka/kafka_source.h"
+
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "kafka/handles.h"
+#include "kafka/kafka_conf.h"
+
+namespace streams::kafka {
+namespace {
+
+constexpr int kBatch = 1024;
+
+// "TOPIC[P]@OFFSET, ..." (the offset only when one is set), for log lines.
+std::string partition_names(const rd_kafka_topic_partition_list_t* parts) {
+  std::string out;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = parts->elems[i];
+    out += (i ? ", " : "") + std::string(tp.topic) + "[" + std::to_string(tp.partition) + "]";
+    if (tp.offset >= 0) out += "@" + std::to_string(tp.offset);
+  }
+  return out.empty() ? "no partitions" : out;
+}
+
+class KafkaSource final : public pipeline::Source {
+ public:
+  KafkaSource(std::string topic, metrics::PipelineMetrics& metrics)
+      : topic_(std::move(topic)), metrics_(metrics) {}
+  ~KafkaSource() override;
+  bool init(rd_kafka_conf_t* conf, std::string* error);
+
+  bool subscribe(pipeline::SourceHandler& handler, std::string* error) override;
+  void poll(int timeout_ms) override;
+  void pause(int32_t partition) override;
+  void resume(int32_t partition, int64_t offset) override;
+  bool commit(const pipeline::PartitionOffset* offsets, size_t count, bool sync,
+              std::string* error) override;
+  bool close(int64_t timeout_ms) override;
+  void wake() override { rd_kafka_queue_yield(queue_.get()); }
+  const std::string& topic() const override { return topic_; }
+
+  // librdkafka's callbacks, on the thread in poll(), commit() or close().
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  void on_commit_result(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets);
+  void on_error(int err, const char* reason);
+  void on_stats(const char* json, size_t size) {
+    metrics_.set_client_stats("consumer", json, size);
+  }
+
+ private:
+  void deliver(const rd_kafka_message_t* msg);
+  void assign(rd_kafka_topic_partition_list_t* parts);
+  void revoke(rd_kafka_topic_partition_list_t* parts);
+  // The partitions of our topic in `parts`.
+  const std::vector<int32_t>& ours(const rd_kafka_topic_partition_list_t* parts);
+  bool cooperative() const {
+    return std::strcmp(rd_kafka_rebalance_protocol(consumer_.get()), "COOPERATIVE") == 0;
+  }
+  void warn(const std::string& line);
+
+  std::string topic_;
+  metrics::PipelineMetrics& metrics_;
+  Client consumer_;
+  Queue queue_;
+  pipeline::SourceHandler* handler_ = nullptr;
+  bool closed_ = false;  // the consumer has left its group
+  rd_kafka_message_t* batch_[kBatch];
+  std::vector<streams_header> headers_;  // the current record's, reused
+  std::vector<int32_t> numbers_;         // reused by ours()
+  std::vector<pipeline::PartitionOffset> results_;
+  log::RateLimitedLog log_{5};
+};
+
+KafkaSource* from_opaque(void* opaque) { return static_cast<KafkaSource*>(opaque); }
+
+void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                  void* opaque) {
+  from_opaque(opaque)->on_rebalance(err, parts);
+}
+
+void commit_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+               void* opaque) {
+  from_opaque(opaque)->on_commit_result(err, offsets);
+}
+
+void error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  from_opaque(opaque)->on_error(err, reason);
+}
+
+int stats_cb(rd_kafka_t*, char* json, size_t size, void* opaque) {
+  from_opaque(opaque)->on_stats(json, size);
+  return 0;  // librdkafka frees the JSON
+}
+
+KafkaSource::~KafkaSource() {
+  queue_.reset();
+  if (consumer_ && !closed_) {
+    rd_kafka_destroy_flags(consumer_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+}
+
+bool KafkaSource::init(rd_kafka_conf_t* conf, std::string* error) {
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, &rebalance_cb);
+  rd_kafka_conf_set_offset_commit_cb(conf, &commit_cb);
+  rd_kafka_conf_set_error_cb(conf, &error_cb);
+  rd_kafka_conf_set_stats_cb(conf, &stats_cb);
+  char reason[512];
+  consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf, reason, sizeof reason));
+  if (!consumer_) {
+    rd_kafka_conf_destroy(conf);
+    *error = std::string("cannot create consumer: ") + reason;
+    return false;
+  }
+  rd_kafka_poll_set_consumer(consumer_.get());
+  queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
+  return true;
+}
+
+bool KafkaSource::subscribe(pipeline::SourceHandler& handler, std::string* error) {
+  handler_ = &handler;
+  PartitionList topics = partition_list(1);
+  rd_kafka_topic_partition_list_add(topics.get(), topic_.c_str(), RD_KAFKA_PARTITION_UA);
+  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_.get(), topics.get())) {
+    *error = "cannot subscribe to " + topic_ + ": " + rd_kafka_err2str(err);
+    return false;
+  }
+  return true;
+}
+
+void KafkaSource::poll(int timeout_ms) {
+  Message first(rd_kafka_consumer_poll(consumer_.get(), timeout_ms));
+  if (!first) return;
+  deliver(first.get());
+  first.reset();
+  const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch_, kBatch);
+  for (ssize_t i = 0; i < n; ++i) {
+    deliver(batch_[i]);
+    rd_kafka_message_destroy(batch_[i]);
+  }
+}
+
+void KafkaSource::deliver(const rd_kafka_message_t* msg) {
+  if (msg->err) {
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    const std::string what = rd_kafka_message_errstr(msg);
+    if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+      handler_->on_source_failed(
+          "no valid offset to start from and auto_offset_reset is 'error': " + what);
+      return;
+    }
+    return warn("consumer: " + what);
+  }
+  pipeline::SourceRecord in;
+  in.partition = msg->partition;
+  in.offset = msg->offset;
+  in.record.struct_size = sizeof(in.record);
+  in.record.key = {static_cast<const uint8_t*>(msg->key), msg->key_len};
+  in.record.value = {static_cast<const uint8_t*>(msg->payload), msg->len};
+  in.record.timestamp_ms = rd_kafka_message_timestamp(msg, nullptr);
+  rd_kafka_headers_t* hdrs = nullptr;
+  const rd_kafka_resp_err_t header_err = rd_kafka_message_headers(msg, &hdrs);
+  if (header_err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    headers_.resize(rd_kafka_header_cnt(hdrs));
+    for (size_t i = 0; i < headers_.size(); ++i) {
+      const char* name = nullptr;
+      const void* value = nullptr;
+      size_t size = 0;
+      rd_kafka_header_get_all(hdrs, i, &name, &value, &size);
+      headers_[i] = {{reinterpret_cast<const uint8_t*>(name), std::strlen(name)},
+                     {static_cast<const uint8_t*>(value), size}};
+    }
+    in.record.headers = headers_.data();
+    in.record.header_count = headers_.size();
+  } else if (header_err != RD_KAFKA_RESP_ERR__NOENT) {
+    in.header_error = rd_kafka_err2str(header_err);
+  }
+  handler_->on_record(in);
+}
+
+void KafkaSource::pause(int32_t partition) {
+  PartitionList list = partition_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition);
+  rd_kafka_pause_partitions(consumer_.get(), list.get());
+}
+
+// Seeks first: a pause dropped what was prefetched.
+void KafkaSource::resume(int32_t partition, int64_t offset) {
+  PartitionList list = partition_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = offset;
+  if (Error e{rd_kafka_seek_partitions(consumer_.get(), list.get(), 0)}) {
+    log::warn(std::string("backpressure: seek before resume: ") + rd_kafka_error_string(e.get()));
+  }
+  rd_kafka_resume_partitions(consumer_.get(), list.get());
+}
+
+bool KafkaSource::commit(const pipeline::PartitionOffset* offsets, size_t count, bool sync,
+                         std::string* error) {
+  PartitionList list = partition_list(static_cast<int>(count));
+  for (size_t i = 0; i < count; ++i) {
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), offsets[i].partition)->offset =
+        offsets[i].offset;
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), list.get(), sync ? 0 : 1)) {
+    *error = rd_kafka_err2str(err);
+    return false;
+  }
+  if (log::enabled(log::Level::debug)) log::debug("commit " + partition_names(list.get()));
+  return true;
+}
+
+void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    assign(parts);
+  } else {
+    revoke(parts);
+  }
+}
+
+const std::vector<int32_t>& KafkaSource::ours(const rd_kafka_topic_partition_list_t* parts) {
+  numbers_.clear();
+  for (int i = 0; i < parts->cnt; ++i) {
+    if (topic_ == parts->elems[i].topic && parts->elems[i].partition >= 0) {
+      numbers_.push_back(parts->elems[i].partition);
+    }
+  }
+  return numbers_;
+}
+
+void KafkaSource::assign(rd_kafka_topic_partition_list_t* parts) {
+  const std::vector<int32_t>& numbers = ours(parts);
+  handler_->on_assigned(numbers.data(), numbers.size());
+  log::info("assigned " + partition_names(parts));
+  if (cooperative()) {
+    Error e{rd_kafka_incremental_assign(consumer_.get(), parts)};
+  } else {
+    rd_kafka_assign(consumer_.get(), parts);
+  }
+}
+
+void KafkaSource::revoke(rd_kafka_topic_partition_list_t* parts) {
+  const bool lost = rd_kafka_assignment_lost(consumer_.get());
+  const std::vector<int32_t> numbers = ours(parts);  // a copy: the handler may commit
+  handler_->on_revoked(numbers.data(), numbers.size(), lost);
+  // librdkafka keeps a partition paused across assignments.
+  rd_kafka_resume_partitions(consumer_.get(), parts);
+  log::info(std::string(lost ? "lost " : "revoked ") + partition_names(parts) +
+            (lost ? " (nothing committed for them)" : ""));
+  if (cooperative()) {
+    Error e{rd_kafka_incremental_unassign(consumer_.get(), parts)};
+  } else {
+    rd_kafka_assign(consumer_.get(), nullptr);
+  }
+}
+
+// A failed commit, of the request or of single partitions (a broker may
+// refuse some partitions of a request that succeeds), is reported per
+// partition; "nothing to commit" is reported as no partitions.
+void KafkaSource::on_commit_result(rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t* offsets) {
+  results_.clear();
+  if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    for (int i = 0; offsets && i < offsets->cnt; ++i) {
+      const rd_kafka_resp_err_t e = err ? err : offsets->elems[i].err;
+      results_.push_back({offsets->elems[i].partition, offsets->elems[i].offset,
+                          e ? rd_kafka_err2str(e) : nullptr});
+    }
+  }
+  handler_->on_commit_result(results_.data(), results_.size());
+}
+
+void KafkaSource::on_error(int err, const char* reason) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    handler_->on_source_failed(std::string("fatal Kafka client error: ") + reason);
+    return;
+  }
+  warn(std::string("kafka: ") + reason);
+}
+
+void KafkaSource::warn(const std::string& line) {
+  uint64_t suppressed = 0;
+  if (log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
+    log::warn(line + log::RateLimitedLog::note(suppressed));
+  }
+}
+
+// Served as the consumer is (callbacks called, messages returned): the
+// consumer's queue, forwarded here, may still hold fetched messages, which a
+// callback-only serve asserts on in librdkafka. They were not processed and
+// stay uncommitted: the partitions' next owner reads them.
+bool KafkaSource::close(int64_t timeout_ms) {
+  const int64_t deadline = steady_ms() + timeout_ms;
+  Queue queue(rd_kafka_queue_new(consumer_.get()));
+  if (Error e{rd_kafka_consumer_close_queue(consumer_.get(), queue.get())}) {
+    log::warn(std::string("consumer close: ") + rd_kafka_error_string(e.get()));
+  }
+  while (!rd_kafka_consumer_closed(consumer_.get()) && steady_ms() < deadline) {
+    Message unread(rd_kafka_consume_queue(queue.get(), 100));
+  }
+  closed_ = rd_kafka_consumer_closed(consumer_.get());
+  return closed_;
+}
+
+}  // namespace
+
+std::unique_ptr<pipeline::Source> create_kafka_source(const pipeline::Generation& g,
+                                                      const std::string& client_id,
+                                                      metrics::PipelineMetrics& metrics,
+                                                      std::string* error) {
+  rd_kafka_conf_t* conf = consumer_conf(g, client_id, error);
+  if (!conf) return nullptr;
+  auto source = std::make_unique<KafkaSource>(g.source_topic(), metrics);
+  if (!source->init(conf, error)) return nullptr;
+  return source;
+}
+
+}  // namespace streams::kafka

@@ -1,0 +1,239 @@
+#include "pipeline/partition_processor.h"
+
+#include <chrono>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "pipeline/error_policy.h"
+
+namespace streams::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A delivery token names a tracker (never reused) and a slot in it.
+uint64_t make_token(uint32_t tracker_id, uint32_t slot) {
+  return (static_cast<uint64_t>(tracker_id) << 32) | slot;
+}
+
+}  // namespace
+
+PartitionProcessor::PartitionProcessor(std::shared_ptr<const Generation> g, SinkSet& sinks,
+                                       LimitedErrors& errors, metrics::PipelineMetrics& metrics,
+                                       Options options)
+    : g_(std::move(g)),
+      sinks_(sinks),
+      errors_(errors),
+      metrics_(metrics),
+      m_(metrics.runtime()),
+      options_(options),
+      topic_(g_->source_topic()) {}
+
+// Chains first: their batches and windows release holds into the trackers.
+PartitionProcessor::~PartitionProcessor() { revoke_all(); }
+
+bool PartitionProcessor::assign(int32_t number, std::string* error) {
+  if (number < 0) return true;
+  auto p = std::make_unique<Partition>();
+  p->number = number;
+  p->tracker_id = static_cast<uint32_t>(trackers_.size());
+  tracker_partitions_.push_back(number);
+  trackers_.push_back(
+      std::make_unique<OffsetTracker>(g_->source_deployment().max_in_flight_messages));
+  p->chain = Chain::create(g_, sinks_.outputs(), errors_, error, this, &metrics_);
+  if (!p->chain) return false;
+  load_quarantine(*p);
+  if (static_cast<size_t>(number) >= partitions_.size()) partitions_.resize(number + 1);
+  partitions_[number] = std::move(p);
+  return true;
+}
+
+void PartitionProcessor::revoke(int32_t number) {
+  Partition* p = find(number);
+  if (!p) return;
+  if (p->paused) --paused_;
+  auto& t = trackers_[p->tracker_id];
+  if (t->in_flight() == 0) t.reset();  // else late reports still find it
+  partitions_[number].reset();
+}
+
+void PartitionProcessor::revoke_all() {
+  for (size_t i = 0; i < partitions_.size(); ++i) revoke(static_cast<int32_t>(i));
+}
+
+void PartitionProcessor::load_quarantine(Partition& p) {
+  if (!options_.crash_journal) return;
+  p.quarantine =
+      options_.crash_journal->quarantined(topic_, p.number, g_->source_deployment().crash_limit);
+  const std::string partition = topic_ + "[" + std::to_string(p.number) + "]";
+  for (Quarantine& q : p.quarantine) {
+    if (options_.explain_quarantine) {
+      q.message +=
+          "; to go past it, set the source's error_policy to skip-and-count, give it a "
+          "dlq, or commit offset " +
+          std::to_string(q.offset + 1) + " of " + partition + " for group " + g_->consumer_group();
+    }
+    log::warn("quarantine: " + partition + "@" + std::to_string(q.offset) + " is not run through " +
+              (q.step.empty() ? std::string("the pipeline") : "step '" + q.step + "'") + ": " +
+              q.message);
+  }
+}
+
+// Offsets arrive in order (a resume reads again from the input not taken).
+const Quarantine* PartitionProcessor::quarantine_at(Partition& p, int64_t offset) {
+  while (p.next_quarantine < p.quarantine.size() &&
+         p.quarantine[p.next_quarantine].offset < offset) {
+    ++p.next_quarantine;
+  }
+  if (p.next_quarantine == p.quarantine.size()) return nullptr;
+  const Quarantine& q = p.quarantine[p.next_quarantine];
+  return q.offset == offset ? &q : nullptr;
+}
+
+Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
+  Partition* p = find(in.partition);
+  if (!p || p->paused) return Taken::ignored;  // fetched before a revoke or the pause
+  if (const char* full = backpressure(*p, 1.0)) {
+    p->paused = true;
+    p->resume_at = in.offset;
+    ++paused_;
+    m_.pauses.add();
+    *why = full;
+    return Taken::paused;
+  }
+  const uint64_t bytes = in.record.value.size + in.record.key.size;
+  m_.consumed.add();
+  m_.consumed_bytes.add(bytes);
+  OffsetTracker& t = *trackers_[p->tracker_id];
+  const uint32_t slot = t.begin(in.offset, bytes);
+  const Quarantine* quarantine =
+      p->next_quarantine < p->quarantine.size() ? quarantine_at(*p, in.offset) : nullptr;
+  if (in.header_error) {  // never handed on as a record without headers
+    bad_headers_ = {in.offset, "",
+                    std::string("the record's header block cannot be parsed: ") + in.header_error,
+                    STREAMS_ERR_INVALID_INPUT};
+    quarantine = &bad_headers_;
+  }
+  const streams_origin origin{sizeof(streams_origin), topic_.c_str(), in.partition, in.offset};
+  // On a stop the slot stays held: nothing at or after this offset is committed.
+  // One input in 64 is timed (two clock reads) for the process_seconds histogram.
+  const bool timed = (++inputs_ & 63) == 0;
+  const auto started = timed ? Clock::now() : Clock::time_point{};
+  const ChainResult result =
+      p->chain->process(in.record, origin, make_token(p->tracker_id, slot), quarantine);
+  if (timed) {
+    m_.process_seconds.observe(std::chrono::duration<double>(Clock::now() - started).count());
+  }
+  if (result == ChainResult::fatal) {
+    *why = "pipeline stopped at " + origin_text(origin);
+    return Taken::fatal;
+  }
+  std::string limit;
+  if (!errors_.end_input(&limit)) {
+    *why = "too many failed records: " + limit + "; stopped at " + origin_text(origin) +
+           " (not committed)";
+    return Taken::fatal;
+  }
+  t.release(slot);
+  return Taken::processed;
+}
+
+const char* PartitionProcessor::backpressure(const Partition& p, double share) {
+  const config::StepDeployment& source = g_->source_deployment();
+  const OffsetTracker& t = *trackers_[p.tracker_id];
+  if (t.full() || t.in_flight() >= share * source.max_in_flight_messages) {
+    return "max_in_flight_messages inputs of the partition are not yet committable";
+  }
+  if (t.in_flight_bytes() >= share * source.max_in_flight_bytes) {
+    return "max_in_flight_bytes of the partition's inputs are not yet committable";
+  }
+  return sinks_.over_bounds(share);
+}
+
+void PartitionProcessor::take_resumable(std::vector<PartitionOffset>* out) {
+  if (paused_ == 0) return;
+  for (auto& p : partitions_) {
+    if (!p || !p->paused || backpressure(*p, 0.5)) continue;
+    p->paused = false;
+    --paused_;
+    out->push_back({p->number, p->resume_at, nullptr});
+  }
+}
+
+bool PartitionProcessor::tick(int64_t now_ms, std::string* why) {
+  for (auto& p : partitions_) {
+    if (p && p->chain->tick(now_ms) == ChainResult::fatal) {
+      *why = "pipeline stopped on partition " + std::to_string(p->number);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Creates every partition's successor first, so a failure changes nothing;
+// then each takes over from its predecessor. Outputs already written stay
+// tracked by the partition's OffsetTracker, whatever Chain wrote them.
+SwapOutcome PartitionProcessor::switch_to(std::shared_ptr<const Generation> next,
+                                          SwapMailbox& mailbox, std::string* fatal) {
+  const auto started = Clock::now();
+  SwapOutcome outcome;
+  std::vector<std::unique_ptr<Chain>> successors(partitions_.size());
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    if (!partitions_[i]) continue;
+    std::string error;
+    successors[i] = Chain::create_successor(next, *partitions_[i]->chain, &error);
+    if (!successors[i]) {
+      outcome.error = "partition " + std::to_string(i) + ": " + error;
+      return outcome;
+    }
+  }
+  if (!mailbox.may_switch(&outcome.error)) return outcome;
+  for (size_t i = 0; i < partitions_.size(); ++i) {
+    Partition* p = partitions_[i].get();
+    if (!p) continue;
+    if (successors[i]->take_over(*p->chain) == ChainResult::fatal && fatal->empty()) {
+      *fatal =
+          "pipeline stopped on partition " + std::to_string(i) + " while switching generations";
+    }
+    const int64_t last = trackers_[p->tracker_id]->last_begun();
+    outcome.switch_points.emplace_back(p->number, p->paused  ? p->resume_at
+                                                  : last < 0 ? -1
+                                                             : last + 1);
+    p->chain = std::move(successors[i]);
+  }
+  g_ = std::move(next);  // the controller holds the old one: it unloads on its thread
+  outcome.ok = true;
+  outcome.switch_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+  outcome.took_effect_ms = wall_ms();
+  return outcome;
+}
+
+void PartitionProcessor::hold(uint64_t token) {
+  if (OffsetTracker* t = tracker(token)) t->hold(static_cast<uint32_t>(token));
+}
+
+void PartitionProcessor::release(uint64_t token) {
+  if (OffsetTracker* t = tracker(token)) t->release(static_cast<uint32_t>(token));
+}
+
+bool PartitionProcessor::input_of(uint64_t token, int32_t* partition, int64_t* offset) const {
+  const OffsetTracker* t = tracker(token);
+  if (!t) return false;
+  *partition = tracker_partitions_[token >> 32];
+  *offset = t->offset(static_cast<uint32_t>(token));
+  return true;
+}
+
+PartitionProcessor::Gauges PartitionProcessor::gauges() const {
+  Gauges out;
+  for (const auto& p : partitions_) {
+    if (!p) continue;
+    ++out.assigned;
+    out.in_flight += trackers_[p->tracker_id]->in_flight();
+    out.in_flight_bytes += trackers_[p->tracker_id]->in_flight_bytes();
+  }
+  return out;
+}
+
+}  // namespace streams::pipeline

@@ -1,0 +1,144 @@
+// The partitions a runtime was assigned, with no broker in sight (data
+// plane): per partition a Chain, an OffsetTracker, the inputs held by open
+// batches and windows, the quarantined inputs, and whether backpressure
+// paused it. It decides whether a partition takes an input, runs it, says
+// what is committable, and switches every partition to a new generation.
+//
+// Tokens: an input's delivery token names its tracker (ids never reused, so
+// a late acknowledgement for a revoked partition finds nothing or its old
+// tracker) and its slot there.
+//
+// Lifetime: the SinkSet, the error handler and the metrics outlive it.
+// Thread: the processing thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics/metrics.h"
+#include "pipeline/chain.h"
+#include "pipeline/crash_journal.h"
+#include "pipeline/error_limits.h"
+#include "pipeline/offset_tracker.h"
+#include "pipeline/sink_set.h"
+#include "pipeline/source.h"
+#include "pipeline/swap_mailbox.h"
+
+namespace streams::pipeline {
+
+// The runtime's commit bookkeeping of one partition.
+struct CommitMark {
+  int64_t sent = -1;       // the last offset sent in a commit
+  int64_t confirmed = -1;  // the highest offset a commit result confirmed
+  int64_t sent_ms = 0;     // steady clock: when `sent` was sent
+};
+
+struct Partition {
+  int32_t number = 0;
+  uint32_t tracker_id = 0;
+  std::unique_ptr<Chain> chain;
+  bool paused = false;  // by backpressure; fetching resumes at resume_at
+  int64_t resume_at = -1;
+  // Inputs that crashed the host crash_limit times, by offset; those before
+  // next_quarantine were passed.
+  std::vector<Quarantine> quarantine;
+  size_t next_quarantine = 0;
+  CommitMark commit;
+};
+
+// What became of an input offered to process().
+enum class Taken {
+  processed,
+  ignored,  // not assigned, or paused: read again later
+  paused,   // at its bound: the caller pauses the partition's fetching
+  fatal,    // the pipeline stops (*why)
+};
+
+class PartitionProcessor final : public InputHolds {
+ public:
+  struct Options {
+    const CrashJournal* crash_journal = nullptr;  // null: no quarantine
+    // Quarantine notes say how to go past an input (no DLQ, policy fail).
+    bool explain_quarantine = false;
+  };
+  PartitionProcessor(std::shared_ptr<const Generation> g, SinkSet& sinks, LimitedErrors& errors,
+                     metrics::PipelineMetrics& metrics, Options options);
+  ~PartitionProcessor() override;
+
+  // Starts `partition` with a new Chain; false with *error on failure.
+  bool assign(int32_t partition, std::string* error);
+  // Drops `partition` (its tracker stays while outputs are in flight, for
+  // late acknowledgements).
+  void revoke(int32_t partition);
+  void revoke_all();
+
+  // Offers one input: *why is the pause or stop reason.
+  Taken process(const SourceRecord& input, std::string* why);
+  // Paused partitions whose inputs and sinks drained below half their
+  // bounds: unpaused, with the offset their fetching resumes at.
+  void take_resumable(std::vector<PartitionOffset>* out);
+  // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms).
+  // False with *why when a chain stopped.
+  bool tick(int64_t now_ms, std::string* why);
+  // Builds every partition's successor for `next`, then (unless `mailbox`
+  // says the swap was cancelled) each takes over. A chain that stops while
+  // switching sets *fatal.
+  SwapOutcome switch_to(std::shared_ptr<const Generation> next, SwapMailbox& mailbox,
+                        std::string* fatal);
+
+  void hold(uint64_t token) override;
+  void release(uint64_t token) override;
+  // The token's input: its partition and offset; false for a tracker gone.
+  bool input_of(uint64_t token, int32_t* partition, int64_t* offset) const;
+
+  Partition* find(int32_t partition) {
+    return partition >= 0 && static_cast<size_t>(partition) < partitions_.size()
+               ? partitions_[partition].get()
+               : nullptr;
+  }
+  // One past the last offset of `p` complete with all before it, or -1.
+  int64_t committable(const Partition& p) const { return trackers_[p.tracker_id]->committable(); }
+  // Calls f(Partition&) for each assigned partition.
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& p : partitions_) {
+      if (p) f(*p);
+    }
+  }
+  uint32_t paused() const { return paused_; }
+  struct Gauges {
+    uint64_t assigned = 0, in_flight = 0, in_flight_bytes = 0;
+  };
+  Gauges gauges() const;
+  const Generation& generation() const { return *g_; }
+  const std::string& topic() const { return topic_; }
+
+ private:
+  OffsetTracker* tracker(uint64_t token) const {
+    auto id = static_cast<size_t>(token >> 32);
+    return id < trackers_.size() ? trackers_[id].get() : nullptr;
+  }
+  // Why `p` cannot take another input now (null: it can), with the bounds
+  // scaled by `share`.
+  const char* backpressure(const Partition& p, double share);
+  void load_quarantine(Partition& p);
+  const Quarantine* quarantine_at(Partition& p, int64_t offset);
+
+  std::shared_ptr<const Generation> g_;
+  SinkSet& sinks_;
+  LimitedErrors& errors_;
+  metrics::PipelineMetrics& metrics_;
+  metrics::RuntimeMetrics& m_;
+  Options options_;
+  std::string topic_;
+  std::vector<std::unique_ptr<OffsetTracker>> trackers_;  // by id, never reused
+  std::vector<int32_t> tracker_partitions_;               // by tracker id
+  std::vector<std::unique_ptr<Partition>> partitions_;    // by partition number
+  uint32_t paused_ = 0;
+  uint64_t inputs_ = 0;  // processed, for sampling process_seconds
+  Quarantine bad_headers_;
+};
+
+}  // namespace streams::pipeline

@@ -1,0 +1,44 @@
+#include "pipeline/runtime_gauges.h"
+
+#include <chrono>
+
+namespace streams::pipeline {
+
+void RuntimeGauges::publish(const PartitionProcessor& partitions, const SinkSet& sinks,
+                            uint64_t skipped, int64_t now_ms) {
+  const PartitionProcessor::Gauges g = partitions.gauges();
+  int64_t wait_ms = 0;
+  const OutputSink* waiting = sinks.longest_wait(now_ms, &wait_ms);
+  m_.delivery_wait_ms.set(static_cast<uint64_t>(wait_ms));
+  if (waiting && wait_ms >= kDeliveryWaitWarnMs)
+    warn_delivery_wait(sinks, *waiting, wait_ms, now_ms);
+  m_.assigned_partitions.set(g.assigned);
+  m_.paused_partitions.set(partitions.paused());
+  m_.in_flight.set(g.in_flight);
+  m_.in_flight_bytes.set(g.in_flight_bytes);
+  m_.unacknowledged.set(sinks.pending());
+  m_.skipped.set(skipped);
+}
+
+// Once every kDeliveryWaitWarnMs while it lasts.
+void RuntimeGauges::warn_delivery_wait(const SinkSet& sinks, const OutputSink& sink,
+                                       int64_t wait_ms, int64_t now_ms) {
+  if (now_ms - last_wait_warning_ms_ < kDeliveryWaitWarnMs) return;
+  last_wait_warning_ms_ = now_ms;
+  log::warn(std::string(&sink == sinks.dlq() ? "dead-letter queue " : "sink ") + sink.describe() +
+            ": " + std::to_string(sink.pending()) + " output(s) without a delivery report for " +
+            std::to_string(wait_ms / 1000) + " s (brokers down?); their inputs stay uncommitted");
+}
+
+void RuntimeGauges::log_pause(const std::string& topic, int32_t partition, int64_t offset,
+                              const std::string& why) {
+  uint64_t suppressed = 0;
+  if (!pause_log_.allow(std::chrono::steady_clock::now(), &suppressed)) return;
+  const std::string number = std::to_string(partition);
+  log::write(log::Level::info,
+             "backpressure: paused " + topic + "[" + number + "] at " + std::to_string(offset) +
+                 ": " + why + log::RateLimitedLog::note(suppressed),
+             {{"topic", topic}, {"partition", number}});
+}
+
+}  // namespace streams::pipeline

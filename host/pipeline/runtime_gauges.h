@@ -1,0 +1,38 @@
+// A runtime's gauges and the log lines about its waits (data plane): what
+// is assigned, paused, in flight and unacknowledged, published once a loop
+// turn; a warning while a sink has gone without acknowledgements for
+// kDeliveryWaitWarnMs; the backpressure pauses (rate-limited).
+// Thread: the processing thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/log.h"
+#include "metrics/metrics.h"
+#include "pipeline/partition_processor.h"
+#include "pipeline/sink_set.h"
+
+namespace streams::pipeline {
+
+class RuntimeGauges {
+ public:
+  static constexpr int64_t kDeliveryWaitWarnMs = 10000;
+
+  explicit RuntimeGauges(metrics::RuntimeMetrics& m) : m_(m) {}
+  // `now_ms`: the steady clock.
+  void publish(const PartitionProcessor& partitions, const SinkSet& sinks, uint64_t skipped,
+               int64_t now_ms);
+  void log_pause(const std::string& topic, int32_t partition, int64_t offset,
+                 const std::string& why);
+
+ private:
+  void warn_delivery_wait(const SinkSet& sinks, const OutputSink& sink, int64_t wait_ms,
+                          int64_t now_ms);
+
+  metrics::RuntimeMetrics& m_;
+  int64_t last_wait_warning_ms_ = -kDeliveryWaitWarnMs;
+  log::RateLimitedLog pause_log_{1};
+};
+
+}  // namespace streams::pipeline

@@ -1,0 +1,108 @@
+#include "pipeline/sink_set.h"
+
+#include "common/clock.h"
+
+namespace streams::pipeline {
+
+bool SinkSet::create(const Generation& g, SinkMaker& maker, SinkListener& listener,
+                     std::string* error) {
+  for (size_t i = 0; i < g.sinks.size(); ++i) {
+    std::unique_ptr<OutputSink> sink = maker.make(g, i, listener, error);
+    if (!sink) return false;
+    const config::StepDeployment& d = g.sink_settings(i);
+    bounds_.push_back({sink.get(), d.max_in_flight_messages, d.max_in_flight_bytes});
+    names_ += (i ? ", " : "") + sink->describe();
+    outputs_.push_back(sink.get());
+    owned_.push_back(std::move(sink));
+  }
+  if (g.source_settings().dlq.topic.empty()) return true;
+  dlq_ = maker.make_dlq(g, listener, error);
+  if (!dlq_) return false;
+  const config::StepDeployment defaults;
+  bounds_.push_back({dlq_.get(), defaults.max_in_flight_messages, defaults.max_in_flight_bytes});
+  return true;
+}
+
+// The DLQ last: the sinks' outputs may still be reported to it.
+void SinkSet::close() {
+  bounds_.clear();
+  outputs_.clear();
+  owned_.clear();
+  dlq_.reset();
+}
+
+int SinkSet::index_of(const OutputSink& sink) const {
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    if (outputs_[i] == &sink) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void SinkSet::poll(int timeout_ms) {
+  bool waited = false;
+  for (const Bounds& b : bounds_) {
+    if (b.sink->pending() == 0 && !waited) {
+      b.sink->poll(0);
+      continue;
+    }
+    b.sink->poll(waited ? 0 : timeout_ms);
+    waited = true;
+  }
+}
+
+bool SinkSet::flush() {
+  bool ok = true;
+  for (const Bounds& b : bounds_) ok = b.sink->flush() && ok;
+  return ok;
+}
+
+bool SinkSet::drain(int64_t deadline_ms) {
+  for (;;) {
+    if (pending() == 0) return true;
+    if (steady_ms() >= deadline_ms) return false;
+    poll(10);
+  }
+}
+
+bool SinkSet::reopen() {
+  bool ok = true;
+  for (const Bounds& b : bounds_) ok = b.sink->reopen() && ok;
+  return ok;
+}
+
+void SinkSet::set_stop_flag(const std::atomic<bool>* stop) {
+  for (const Bounds& b : bounds_) b.sink->set_stop_flag(stop);
+}
+
+const char* SinkSet::over_bounds(double share) {
+  for (const Bounds& b : bounds_) {
+    const uint64_t pending = b.sink->pending(), bytes = b.sink->pending_bytes();
+    if (pending >= share * b.max_messages || bytes >= share * b.max_bytes) {
+      reason_ = "sink " + b.sink->describe() + " has " + std::to_string(pending) + " outputs (" +
+                std::to_string(bytes) + " bytes) unacknowledged, at its max_in_flight bound";
+      return reason_.c_str();
+    }
+  }
+  return nullptr;
+}
+
+uint64_t SinkSet::pending() const {
+  uint64_t n = 0;
+  for (const Bounds& b : bounds_) n += b.sink->pending();
+  return n;
+}
+
+const OutputSink* SinkSet::longest_wait(int64_t now_ms, int64_t* wait_ms) const {
+  const OutputSink* waiting = nullptr;
+  *wait_ms = 0;
+  for (const Bounds& b : bounds_) {
+    const int64_t w = b.sink->waiting_ms(now_ms);
+    if (w > *wait_ms) {
+      *wait_ms = w;
+      waiting = b.sink;
+    }
+  }
+  return waiting;
+}
+
+}  // namespace streams::pipeline

@@ -1,0 +1,80 @@
+// The source contract (data plane): a consumer-group member reading one
+// topic's partitions, as the runtime sees it. Nothing here names a broker,
+// so the runtime's loop is tested with a fake source.
+//
+// Thread: every call on the processing thread, except wake(); handler calls
+// come from inside poll() (and commit()/close()) on that thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <streams/plugin_abi.h>
+
+namespace streams::pipeline {
+
+// One input. `record` and what it points to are valid during on_record().
+struct SourceRecord {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  streams_record record{};
+  // Non-null: the record's header block cannot be parsed (why); the record
+  // is a record error, never handed on without its headers.
+  const char* header_error = nullptr;
+};
+
+// A partition's offset: to commit, or a commit's result.
+struct PartitionOffset {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  const char* error = nullptr;  // a result: null when committed
+};
+
+// What the source reports to the runtime.
+class SourceHandler {
+ public:
+  virtual ~SourceHandler() = default;
+  // The group gave this member `partitions` of the topic; their records
+  // follow.
+  virtual void on_assigned(const int32_t* partitions, size_t count) = 0;
+  // `partitions` are taken away. Before returning, the handler may commit
+  // them unless `lost` (the group gave them to another member already:
+  // nothing may be committed for them). Records of them fetched earlier may
+  // still arrive afterwards; the handler ignores them.
+  virtual void on_revoked(const int32_t* partitions, size_t count, bool lost) = 0;
+  virtual void on_record(const SourceRecord& record) = 0;
+  // The result of an asynchronous commit, per partition (none when there
+  // was nothing to commit).
+  virtual void on_commit_result(const PartitionOffset* results, size_t count) = 0;
+  // The source cannot go on (a fatal client error, no offset to start from).
+  virtual void on_source_failed(const std::string& reason) = 0;
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Joins the group for the topic; events go to `handler`, which must
+  // outlive the source. False with *error on failure.
+  virtual bool subscribe(SourceHandler& handler, std::string* error) = 0;
+  // Serves events: waits up to `timeout_ms` for the first record, then
+  // hands on what is already fetched.
+  virtual void poll(int timeout_ms) = 0;
+  // Stops fetching `partition` (records already fetched may still come).
+  virtual void pause(int32_t partition) = 0;
+  // Fetches `partition` again from `offset`.
+  virtual void resume(int32_t partition, int64_t offset) = 0;
+  // Commits `count` offsets (the next offset to read, per partition):
+  // synchronous (result known on return) or not (on_commit_result later).
+  // False with *error when the request could not be made.
+  virtual bool commit(const PartitionOffset* offsets, size_t count, bool sync,
+                      std::string* error) = 0;
+  // Leaves the group (on_revoked for what is assigned), waiting up to
+  // `timeout_ms`; false if it could not leave in time.
+  virtual bool close(int64_t timeout_ms) = 0;
+  // Thread-safe: makes a poll() under way return soon.
+  virtual void wake() = 0;
+  virtual const std::string& topic() const = 0;
+};
+
+}  // namespace streams::pipeline

@@ -1,0 +1,53 @@
+// The hand-over of a swap() from any thread to the processing thread, which
+// serves it between two inputs (data plane side of GenerationSwapper::swap).
+//
+// States: idle -> posted (post) -> building (take: successors are being
+// created; cancel still answers) -> switching (may_switch returned true:
+// too late to cancel) -> idle (answer). close() refuses posts for good.
+// Thread: post(), cancel() and close() from any thread; pending(), take(),
+// may_switch() and answer() on the processing thread.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "pipeline/generation_swap.h"
+
+namespace streams::pipeline {
+
+class SwapMailbox {
+ public:
+  // The future answers at once when another swap is under way or the
+  // mailbox is closed.
+  std::future<SwapOutcome> post(std::shared_ptr<const Generation> next);
+  // Gives up the posted or building swap, answering `why`; false when there
+  // is none or it is switching.
+  bool cancel(const std::string& why);
+  // Refuses the posted swap (if any) and every later one.
+  void close();
+
+  bool pending() const { return pending_.load(std::memory_order_acquire); }
+  // The posted generation (null when it was cancelled meanwhile); the swap
+  // is building until answer().
+  std::shared_ptr<const Generation> take();
+  // Successors are built: true to switch (from now on cancel() refuses),
+  // false with *why when a cancel came first.
+  bool may_switch(std::string* why);
+  // Ends the swap; the outcome goes to the poster unless it was cancelled.
+  void answer(SwapOutcome outcome);
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<const Generation> next_;
+  std::promise<SwapOutcome> promise_;
+  std::atomic<bool> pending_{false};
+  bool building_ = false;   // under mutex_, as the rest: take() .. answer()
+  bool switching_ = false;  // may_switch() .. answer()
+  std::string cancelled_;   // non-empty: the building swap was given up
+  bool open_ = true;
+};
+
+}  // namespace streams::pipeline

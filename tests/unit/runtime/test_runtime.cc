@@ -1,0 +1,211 @@
+// The Kafka runtime's loop with a scripted source and sinks that
+// acknowledge when told: commits, backpressure, rebalances, swaps and
+// shutdown, with no broker. Each script step runs in one poll() on the
+// runtime's thread; the runtime stops when the script is done.
+#define BOOST_TEST_MODULE runtime
+#include <boost/test/unit_test.hpp>
+
+#include "kafka/kafka_runtime.h"
+#include "runtime_fakes.h"
+#include "test_util.h"
+
+using namespace streams;
+using namespace streams::testing;
+
+namespace {
+
+// Commits only on revoke and shutdown (the interval is an hour), so what is
+// committed is what the script made committable.
+std::string deployment(const std::string& source_extra) {
+  return "pipeline:\n  segments:\n    - steps_config:\n"
+         "        in: {bootstrap_servers: [\"x:1\"], commit_interval_ms: 3600000, "
+         "drain_timeout_ms: 50" +
+         source_extra + "}\n        out: {bootstrap_servers: [\"x:1\"]}\n";
+}
+
+struct Harness {
+  TempDir dir;
+  plugin::PluginRegistry registry{TEST_PLUGINS_DIR};
+  metrics::PipelineMetrics metrics{"test"};
+  std::atomic<bool> stop{false};
+  FakeSource* source = nullptr;  // owned by the runtime
+  AckingSinkMaker sinks;
+  std::unique_ptr<kafka::KafkaRuntime> runtime;
+
+  explicit Harness(const std::string& steps, const std::string& source_extra = "") {
+    auto owned = std::make_unique<FakeSource>(stop);
+    source = owned.get();
+    kafka::RuntimeOptions options;
+    options.metrics = &metrics;
+    std::string error;
+    runtime =
+        kafka::create_runtime(build(steps, source_extra), options, std::move(owned), sinks, &error);
+    BOOST_REQUIRE_MESSAGE(runtime, error);
+  }
+  std::shared_ptr<const pipeline::Generation> build(const std::string& steps,
+                                                    const std::string& source_extra = "") {
+    config::Diagnostics diag;
+    config::PipelineSpec spec;
+    config::DeploymentConfig d;
+    BOOST_REQUIRE(
+        config::load_pipeline_spec(dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag));
+    BOOST_REQUIRE_MESSAGE(
+        config::load_deployment_config(dir.write("d.yaml", deployment(source_extra)), &d, diag),
+        all_errors(diag));
+    auto g = pipeline::build_generation(std::move(spec), std::move(d), 0, registry, diag);
+    BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+    return g;
+  }
+  AckingSink& out() { return *sinks.sinks.at(0); }
+  // Acknowledges outputs `indexes` of the sink, in that order.
+  FakeSource& ack(std::vector<size_t> indexes) {
+    return source->then([this, indexes](pipeline::SourceHandler&) {
+      for (size_t i : indexes) out().ack(i);
+    });
+  }
+  int run() { return runtime->run(stop); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_input_is_committed_once_every_output_before_it_is_acknowledged) {
+  Harness h("");
+  h.source->assign({0}).records(0, 0, {"a", "b", "c", "d"});
+  h.ack({3, 1, 0});          // out of order; "c" (offset 2) never
+  BOOST_TEST(h.run() == 1);  // not drained: "c" is unacknowledged
+  BOOST_TEST(h.out().values.size() == 4u);
+  BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 2, true}}),
+             boost::test_tools::per_element());
+  BOOST_TEST(h.source->closed);
+}
+
+BOOST_AUTO_TEST_CASE(a_clean_shutdown_commits_everything_and_exits_zero) {
+  Harness h("");
+  h.source->assign({0, 1}).records(0, 0, {"a", "b"}).records(1, 7, {"c"});
+  h.ack({2, 0, 1});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 2, true}, {1, 8, true}}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_partition_pauses_at_its_bound_and_resumes_below_half) {
+  Harness h("", ", max_in_flight_messages: 4");
+  // Offsets 0-3 fill the bound; 4 pauses; 5 was fetched before the pause.
+  h.source->assign({0}).records(0, 0, {"0", "1", "2", "3", "4", "5"});
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_TEST(h.out().values.size() == 4u);
+    BOOST_TEST(h.source->paused.count(0) == 1u);
+  });
+  h.ack({0, 1});  // two left in flight: half the bound, not below it
+  h.source->then([&](pipeline::SourceHandler&) { BOOST_TEST(h.source->resumes.empty()); });
+  h.ack({2});
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_REQUIRE(h.source->resumes.size() == 1u);
+    BOOST_TEST(h.source->resumes[0].first == 0);
+    BOOST_TEST(h.source->resumes[0].second == 4);  // the input it could not take
+    BOOST_TEST(h.source->paused.empty());
+  });
+  h.source->records(0, 4, {"4", "5"});
+  h.ack({3, 4, 5});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(h.out().values == (std::vector<std::string>{"0", "1", "2", "3", "4", "5"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 6, true}}),
+             boost::test_tools::per_element());
+  BOOST_TEST(h.metrics.runtime().pauses.value() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(nothing_is_committed_for_a_lost_assignment) {
+  Harness h("");
+  h.source->assign({0}).records(0, 0, {"a", "b"});
+  h.ack({0, 1});
+  h.source->revoke({0}, /*lost=*/true);
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(h.source->commits.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_revoked_partition_is_committed_before_it_goes) {
+  Harness h("");
+  h.source->assign({0, 1}).records(0, 0, {"a", "b"}).records(1, 0, {"c"});
+  h.ack({0, 1, 2});
+  h.source->revoke({0}, /*lost=*/false);
+  h.source->records(1, 1, {"d"});
+  h.ack({3});
+  BOOST_TEST(h.run() == 0);
+  // Partition 0 on its revoke only; partition 1 at shutdown.
+  BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 2, true}, {1, 2, true}}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_rebalance_in_the_middle_of_a_fetched_batch_and_of_an_open_batch) {
+  Harness h(
+      "  - {kind: batch, name: b, max_count: 3}\n  - {kind: serializer, name: s, format: "
+      "msgpack}\n");
+  h.source->assign({0});
+  // Two inputs open a batch; the partition goes; a record of it fetched
+  // before the revoke arrives after it, and is not processed.
+  h.source->then([&](pipeline::SourceHandler& handler) {
+    FakeSource::send(handler, 0, 0, "\"a\"");
+    FakeSource::send(handler, 0, 1, "\"b\"");
+    const int32_t zero = 0;
+    handler.on_revoked(&zero, 1, false);
+    h.source->assigned.erase(0);
+    FakeSource::send(handler, 0, 2, "\"c\"");
+  });
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_TEST(h.out().values.empty());     // the open batch was dropped, not emitted
+    BOOST_TEST(h.source->commits.empty());  // its inputs are held: nothing committable
+  });
+  // The partition comes back and is read again from the committed offset.
+  h.source->assign({0}).records(0, 0, {"\"a\"", "\"b\"", "\"c\""});
+  h.ack({0});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(h.out().values.size() == 1u);
+  BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 3, true}}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_swap_takes_effect_between_two_inputs) {
+  const std::string first =
+      "  - {kind: map, name: m, plugin: testkit, function: with_config, config: {v: 1}}\n";
+  const std::string second =
+      "  - {kind: map, name: m, plugin: testkit, function: with_config, config: {v: 2}}\n";
+  Harness h(first);
+  std::future<pipeline::SwapOutcome> swapped;
+  h.source->assign({0}).records(0, 0, {"a", "b"});
+  h.source->then([&](pipeline::SourceHandler&) { swapped = h.runtime->swap(h.build(second)); });
+  h.source->records(0, 2, {"c"});
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_REQUIRE((swapped.wait_for(std::chrono::seconds(0)) == std::future_status::ready));
+    const pipeline::SwapOutcome outcome = swapped.get();
+    BOOST_TEST(outcome.ok, outcome.error);
+    BOOST_REQUIRE(outcome.switch_points.size() == 1u);
+    BOOST_TEST(outcome.switch_points[0].second == 2);  // the first offset the new one runs
+  });
+  h.ack({0, 1, 2});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(h.out().values == (std::vector<std::string>{"a{\"v\":1}", "b{\"v\":1}", "c{\"v\":2}"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_swap_after_the_runtime_stopped_is_refused) {
+  Harness h("");
+  h.source->assign({0});
+  BOOST_TEST(h.run() == 0);
+  auto refused = h.runtime->swap(h.build("")).get();
+  BOOST_TEST(!refused.ok);
+  BOOST_TEST(refused.error == "the host is stopping");
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_gives_up_after_the_drain_timeout_and_commits_nothing_unacknowledged) {
+  Harness h("");
+  h.source->assign({0}).records(0, 0, {"a"});
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_TEST(h.run() == 1);
+  BOOST_TEST(h.source->commits.empty());
+  BOOST_TEST(h.source->closed);
+  // drain_timeout_ms is 50: it waited for it, and not for ever.
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  BOOST_TEST(waited.count() >= 50);
+}
