@@ -91,11 +91,7 @@ int validate_command(const PipelineArgs& args) {
   if (!generation) return 2;
   std::string sinks;
   for (const auto& sink : generation->sinks) {
-    sinks += (sinks.empty() ? "" : ", ") + sink.name + " (" +
-             (sink.type == config::SinkType::kafka  ? sink.topic
-              : sink.type == config::SinkType::file ? sink.path
-                                                    : "devnull") +
-             ")";
+    sinks += (sinks.empty() ? "" : ", ") + sink.name + " (" + sink.settings->target() + ")";
   }
   std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sinks %s\n", args.pipeline_path.c_str(),
               generation->pipeline.source.name.c_str(), generation->source_topic().c_str(),

@@ -5,6 +5,7 @@
 #include "config/pipeline_config.h"
 #include "kafka/kafka_conf.h"
 #include "plugin/python_provider.h"
+#include "sinks/registry.h"
 
 namespace streams::cli {
 namespace {
@@ -22,7 +23,9 @@ std::string resolve_plugins_dir(const PipelineArgs& args, const config::Deployme
 bool load_pipeline(const std::string& path, const config::DeploymentConfig& deployment,
                    plugin::PluginRegistry& registry, config::PipelineSpec* out,
                    config::Diagnostics& diag) {
-  if (!config::is_python_pipeline(path)) return config::load_pipeline_spec(path, out, diag);
+  if (!config::is_python_pipeline(path)) {
+    return config::load_pipeline_spec(path, sinks::sink_types(), out, diag);
+  }
   config::PipelineSpec located;
   located.path = path;
   const std::vector<std::string> dirs = pipeline::python_dirs(located, deployment);
@@ -36,7 +39,7 @@ bool load_pipeline(const std::string& path, const config::DeploymentConfig& depl
   }
   for (const std::string& w : warnings) diag.warn(config::Location{path, 0, 0, ""}, w);
   out->python_code = code;
-  return config::load_pipeline_text(path, text, out, diag);
+  return config::load_pipeline_text(path, text, sinks::sink_types(), out, diag);
 }
 
 std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool kafka,
@@ -58,7 +61,12 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
   auto generation =
       pipeline::build_generation(std::move(pipeline), std::move(deployment),
                                  static_cast<size_t>(args.segment_id), registry, diag, kafka);
-  if (generation && kafka) kafka::check_kafka_confs(*generation, diag);
+  if (generation && kafka) {
+    kafka::check_kafka_confs(*generation, diag);
+    for (size_t i = 0; i < generation->sinks.size(); ++i) {
+      generation->sinks[i].type->check(*generation, i, diag);
+    }
+  }
   return diag.ok() ? generation : nullptr;
 }
 

@@ -12,13 +12,13 @@
 #include "cli/loading.h"
 #include "common/crash_guard.h"
 #include "common/log.h"
-#include "kafka/runtime_supervisor.h"
 #include "local/local_runtime.h"
 #include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
 #include "plugin/plugin_registry.h"
 #include "reload/control_plane.h"
 #include "reload/reload_controller.h"
+#include "runtime/runtime_supervisor.h"
 
 namespace streams::cli {
 namespace {

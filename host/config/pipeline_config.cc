@@ -17,8 +17,6 @@ constexpr Name<StepKind> kStepKinds[] = {
     {StepKind::batch, "batch"},       {StepKind::reduce, "reduce"},
     {StepKind::route, "route"},       {StepKind::broadcast, "broadcast"},
     {StepKind::sink, "sink"}};
-constexpr Name<SinkType> kSinkTypes[] = {
-    {SinkType::kafka, "kafka"}, {SinkType::devnull, "devnull"}, {SinkType::file, "file"}};
 constexpr Name<Codec> kCodecs[] = {{Codec::json, "json"}, {Codec::msgpack, "msgpack"}};
 
 std::string directory_of(const std::string& path) {
@@ -28,9 +26,10 @@ std::string directory_of(const std::string& path) {
 
 // `what` names the list in messages ("the pipeline", "branch 'b' of 'r'").
 bool read_steps(YamlReader& r, const YAML::Node& list, const std::string& key,
-                const std::string& what, std::vector<StepSpec>* out);
+                const std::string& what, const SinkTypes& sinks, std::vector<StepSpec>* out);
 
-void read_branches(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
+void read_branches(YamlReader& r, const YAML::Node& node, const std::string& key,
+                   const SinkTypes& sinks, StepSpec* step) {
   const std::string bkey = join_key(key, "branches");
   YAML::Node branches = node["branches"];
   if (!branches || (branches.IsMap() && branches.size() == 0)) {
@@ -49,13 +48,14 @@ void read_branches(YamlReader& r, const YAML::Node& node, const std::string& key
     const std::string key_b = join_key(bkey, branch.name);
     branch.location = r.at(entry.second, key_b);
     const std::string what = "branch '" + branch.name + "' of '" + step->name + "'";
-    if (read_steps(r, entry.second, key_b, what, &branch.steps)) {
+    if (read_steps(r, entry.second, key_b, what, sinks, &branch.steps)) {
       step->branches.push_back(std::move(branch));
     }
   }
 }
 
-bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
+bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key,
+               const SinkTypes& sinks, StepSpec* step) {
   if (!r.expect_map(node, key)) return false;
   step->location = r.at(node, key);
   auto kind = r.string(node, key, "kind", true);
@@ -68,7 +68,7 @@ bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, St
   }
   switch (step->kind) {
     case StepKind::sink:
-      read_sink(r, node, key, step);
+      read_sink(r, node, key, sinks, step);
       break;
     case StepKind::header_filter:
       read_header_filter(r, node, key, step);
@@ -85,13 +85,13 @@ bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key, St
       break;
     case StepKind::broadcast:
       r.check_keys(node, key, {"kind", "name", "branches"});
-      read_branches(r, node, key, step);
+      read_branches(r, node, key, sinks, step);
       break;
     case StepKind::route:
       r.check_keys(node, key,
                    {"kind", "name", "plugin", "function", "python", "config", "branches"});
       read_function(r, node, key, step);
-      read_branches(r, node, key, step);
+      read_branches(r, node, key, sinks, step);
       break;
     default:
       r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config"});
@@ -122,7 +122,7 @@ void check_list(YamlReader& r, const YAML::Node& list, const std::string& key,
 }
 
 bool read_steps(YamlReader& r, const YAML::Node& list, const std::string& key,
-                const std::string& what, std::vector<StepSpec>* out) {
+                const std::string& what, const SinkTypes& sinks, std::vector<StepSpec>* out) {
   if (!r.expect_sequence(list, key)) return false;
   if (list.size() == 0) {
     r.error(list, key, "expected at least one step (a sink)");
@@ -130,7 +130,7 @@ bool read_steps(YamlReader& r, const YAML::Node& list, const std::string& key,
   }
   for (size_t i = 0; i < list.size(); ++i) {
     StepSpec step;
-    if (read_step(r, list[i], index_key(key, i), &step)) out->push_back(std::move(step));
+    if (read_step(r, list[i], index_key(key, i), sinks, &step)) out->push_back(std::move(step));
   }
   if (out->size() == list.size()) check_list(r, list, key, what, *out);
   return true;
@@ -185,12 +185,6 @@ const char* to_string(Codec codec) { return name_of(kCodecs, codec); }
 bool parse_codec(std::string_view text, Codec* out) { return parse_name(kCodecs, text, out); }
 std::string codec_names() { return name_list(kCodecs); }
 
-const char* to_string(SinkType type) { return name_of(kSinkTypes, type); }
-bool parse_sink_type(std::string_view text, SinkType* out) {
-  return parse_name(kSinkTypes, text, out);
-}
-std::string sink_type_names() { return name_list(kSinkTypes); }
-
 std::vector<const StepSpec*> PipelineSpec::all_steps() const {
   std::vector<const StepSpec*> out;
   auto add = [&](const StepSpec& s) { out.push_back(&s); };
@@ -209,7 +203,8 @@ std::vector<const StepSpec*> PipelineSpec::sinks() const {
 
 namespace {
 
-bool read_pipeline(YamlReader& r, const std::string& path, PipelineSpec* out, Diagnostics& diag) {
+bool read_pipeline(YamlReader& r, const std::string& path, const SinkTypes& sinks,
+                   PipelineSpec* out, Diagnostics& diag) {
   YAML::Node root = r.load();
   if (!diag.ok()) return false;
   out->path = path;
@@ -223,23 +218,24 @@ bool read_pipeline(YamlReader& r, const std::string& path, PipelineSpec* out, Di
     r.error(root, "steps", "required key is missing (expected a list of steps ending in a sink)");
     return false;
   }
-  read_steps(r, steps, "steps", "the pipeline", &out->steps);
+  read_steps(r, steps, "steps", "the pipeline", sinks, &out->steps);
   if (diag.ok()) check_names(diag, *out);
   return diag.ok();
 }
 
 }  // namespace
 
-bool load_pipeline_spec(const std::string& path, PipelineSpec* out, Diagnostics& diag) {
-  YamlReader r(path, diag, /*resolve_env=*/false);
-  return read_pipeline(r, path, out, diag);
-}
-
-bool load_pipeline_text(const std::string& path, const std::string& text, PipelineSpec* out,
+bool load_pipeline_spec(const std::string& path, const SinkTypes& sinks, PipelineSpec* out,
                         Diagnostics& diag) {
   YamlReader r(path, diag, /*resolve_env=*/false);
+  return read_pipeline(r, path, sinks, out, diag);
+}
+
+bool load_pipeline_text(const std::string& path, const std::string& text, const SinkTypes& sinks,
+                        PipelineSpec* out, Diagnostics& diag) {
+  YamlReader r(path, diag, /*resolve_env=*/false);
   r.set_text(text);
-  return read_pipeline(r, path, out, diag);
+  return read_pipeline(r, path, sinks, out, diag);
 }
 
 bool is_python_pipeline(const std::string& path) {

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/diagnostics.h"
+#include "config/sink_type.h"
 
 namespace streams::config {
 
@@ -30,11 +32,6 @@ const char* to_string(StepKind kind);
 // Steps whose function comes from a plugin.
 bool uses_plugin(StepKind kind);
 bool is_branching(StepKind kind);
-
-enum class SinkType { kafka, devnull, file };
-const char* to_string(SinkType type);
-bool parse_sink_type(std::string_view text, SinkType* out);
-std::string sink_type_names();  // "kafka, devnull or file"
 
 // Wire formats of parser, serializer and batch.
 enum class Codec { json, msgpack };
@@ -108,11 +105,9 @@ struct StepSpec {
   int64_t allowed_lateness_ms = 0;
   int64_t idle_flush_ms = 0;
 
-  // sink: kafka writes to `stream_name`; file appends lines to `path`.
-  SinkType sink_type = SinkType::kafka;
-  std::string stream_name;
-  std::string path;
-  bool fsync = true;  // file: fsync before each commit
+  // sink: its type (`type:`, kafka when absent) and the settings it read.
+  const SinkType* sink_type = nullptr;
+  std::shared_ptr<const SinkSettings> sink;
 
   // route / broadcast
   std::vector<BranchSpec> branches;
@@ -133,14 +128,16 @@ struct PipelineSpec {
   std::vector<const StepSpec*> all_steps() const;
 };
 
-// Loads and checks `path`. On error returns false with `diag` filled.
-bool load_pipeline_spec(const std::string& path, PipelineSpec* out, Diagnostics& diag);
+// Loads and checks `path`; sink steps are read by their type in `sinks`
+// (which outlives `out`). On error returns false with `diag` filled.
+bool load_pipeline_spec(const std::string& path, const SinkTypes& sinks, PipelineSpec* out,
+                        Diagnostics& diag);
 
 // The same from `text`, the YAML describing the Python pipeline file `path`
 // (host/python/describe.h): diagnostics name `path` and, where a line of
 // the text ends in "#@ N", line N.
-bool load_pipeline_text(const std::string& path, const std::string& text, PipelineSpec* out,
-                        Diagnostics& diag);
+bool load_pipeline_text(const std::string& path, const std::string& text, const SinkTypes& sinks,
+                        PipelineSpec* out, Diagnostics& diag);
 
 // True if `path` names a Python pipeline file (*.py).
 bool is_python_pipeline(const std::string& path);

@@ -156,22 +156,16 @@ void read_function(YamlReader& r, const YAML::Node& node, const std::string& key
   }
 }
 
-void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
-  r.check_keys(node, key, {"kind", "name", "type", "stream_name", "path", "fsync"});
+void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key,
+               const SinkTypes& sinks, StepSpec* step) {
   auto type = r.string(node, key, "type", false);
-  step->sink_type = SinkType::kafka;
-  if (type && !parse_sink_type(*type, &step->sink_type)) {
+  step->sink_type = type ? sinks.find(*type) : &sinks.fallback();
+  if (!step->sink_type) {
     r.error(node["type"], join_key(key, "type"),
-            "expected " + sink_type_names() + ", got '" + *type + "'");
-  } else if (step->sink_type == SinkType::kafka) {
-    if (auto stream = r.string(node, key, "stream_name", true)) step->stream_name = *stream;
-  } else if (step->sink_type == SinkType::file) {
-    if (auto path = r.string(node, key, "path", true)) step->path = *path;
-    if (auto fsync = r.boolean(node, key, "fsync")) step->fsync = *fsync;
+            "expected " + sinks.names() + ", got '" + *type + "'");
+    return;
   }
-  if (node["fsync"] && step->sink_type != SinkType::file) {
-    r.error(node["fsync"], join_key(key, "fsync"), "only a file sink has fsync");
-  }
+  step->sink = step->sink_type->read(r, node, key);
 }
 
 void read_header_filter(YamlReader& r, const YAML::Node& node, const std::string& key,

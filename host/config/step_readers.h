@@ -17,7 +17,9 @@ void read_python_name(YamlReader& r, const YAML::Node& node, const std::string& 
 // plugin, function and config, or python (map, filter, flat_map, route,
 // reduce).
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
-void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
+// `type` (absent: the fallback type) and the settings that type reads.
+void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key,
+               const SinkTypes& sinks, StepSpec* step);
 void read_header_filter(YamlReader& r, const YAML::Node& node, const std::string& key,
                         StepSpec* step);
 // parser and serializer; `dir` is the pipeline file's directory.

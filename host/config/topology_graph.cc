@@ -58,9 +58,7 @@ std::string detail(const StepSpec& step) {
     if (!step.group_python.empty()) detail += " grouped by python " + step.group_python;
   }
   if (step.kind == StepKind::sink) {
-    detail += step.sink_type == SinkType::kafka  ? " kafka " + step.stream_name
-              : step.sink_type == SinkType::file ? " file " + step.path
-                                                 : " devnull";
+    detail += " " + step.sink->describe();
   }
   return detail;
 }

@@ -137,29 +137,12 @@ bool legal_topic(const std::string& topic) {
   return true;
 }
 
-void check_topic(const std::string& topic, config::Location at, config::Diagnostics& diag) {
-  if (legal_topic(topic)) return;
-  diag.error(at, "'" + topic +
-                     "' is not a valid Kafka topic name (1 to 249 of letters, digits, '.', "
-                     "'_' and '-', not '.' or '..')");
-}
-
-// The topics of the source, the sinks and the DLQ: legal names, and no
-// loop back into the source on its own cluster.
+// The topics of the source and the DLQ: legal names, and no loop back
+// into the source on its own cluster.
 void check_topics(const pipeline::Generation& g, config::Diagnostics& diag) {
   const std::string source = g.source_topic();
   const config::StepDeployment& s = g.source_deployment();
   check_topic(source, g.pipeline.source.location, diag);
-  for (size_t i = 0; i < g.sinks.size(); ++i) {
-    const pipeline::SinkBinding& sink = g.sinks[i];
-    if (sink.type != config::SinkType::kafka) continue;
-    const config::Location at = g.steps[sink.step].spec->location;
-    check_topic(sink.topic, at, diag);
-    if (sink.topic == source && g.sink_deployment(i).bootstrap_servers == s.bootstrap_servers) {
-      diag.warn(at, "sink '" + sink.name + "' writes to the source topic " + source +
-                        " on the same brokers: its outputs are read again as inputs");
-    }
-  }
   if (s.dlq.topic.empty()) return;
   config::Location at = s.dlq.location;
   at.key += at.key.empty() ? "topic" : ".topic";
@@ -174,6 +157,13 @@ void check_topics(const pipeline::Generation& g, config::Diagnostics& diag) {
 
 }  // namespace
 
+void check_topic(const std::string& topic, config::Location at, config::Diagnostics& diag) {
+  if (legal_topic(topic)) return;
+  diag.error(at, "'" + topic +
+                     "' is not a valid Kafka topic name (1 to 249 of letters, digits, '.', "
+                     "'_' and '-', not '.' or '..')");
+}
+
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag) {
   check_topics(g, diag);
   std::string error;
@@ -181,13 +171,6 @@ void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag)
     rd_kafka_conf_destroy(c);
   else
     diag.error(config::Location{}, error);
-  for (size_t i = 0; i < g.sinks.size(); ++i) {
-    if (g.sinks[i].type != config::SinkType::kafka) continue;
-    if (rd_kafka_conf_t* p = producer_conf(g, i, "validate", &error))
-      rd_kafka_conf_destroy(p);
-    else
-      diag.error(config::Location{}, error);
-  }
   if (g.source_deployment().dlq.topic.empty()) return;
   if (rd_kafka_conf_t* p = dlq_producer_conf(g, "validate", &error))
     rd_kafka_conf_destroy(p);

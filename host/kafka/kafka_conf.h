@@ -25,8 +25,11 @@ rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
 rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::string& client_id,
                                    std::string* error);
 
-// Checks the consumer and every Kafka sink's producer conf, adding one
-// diagnostic per problem (for `validate`).
+// Checks the source's topic, its consumer conf and its DLQ producer conf,
+// adding one diagnostic per problem (sinks are checked by their types).
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag);
+
+// An error at `at` unless `topic` is a legal Kafka topic name.
+void check_topic(const std::string& topic, config::Location at, config::Diagnostics& diag);
 
 }  // namespace streams::kafka

@@ -11,38 +11,40 @@
 #include "pipeline/chain.h"
 #include "pipeline/error_limits.h"
 #include "pipeline/error_policy.h"
-#include "pipeline/local_sinks.h"
+#include "sinks/file/file_sink.h"
 
 namespace streams::local {
 namespace {
 
 using Sinks = std::vector<std::unique_ptr<pipeline::OutputSink>>;
 
-// One sink per Generation::sinks entry; Kafka sinks become line files.
+// One sink per Generation::sinks entry, made by its type; sinks that need
+// brokers write lines instead, to stdout or their --output path.
 bool make_sinks(const pipeline::Generation& g, const LocalOptions& options, Sinks* out) {
   std::map<std::string, std::string> unused = options.outputs;
-  for (const pipeline::SinkBinding& sink : g.sinks) {
+  for (size_t i = 0; i < g.sinks.size(); ++i) {
+    const pipeline::SinkBinding& sink = g.sinks[i];
+    auto redirect = unused.find(sink.name);
+    if (redirect != unused.end() && !sink.type->uses_kafka()) {
+      log::error("--output " + sink.name + ": only Kafka sinks are redirected; '" + sink.name +
+                 "' is a " + sink.type->name() + " sink");
+      return false;
+    }
     std::string error;
-    if (sink.type == config::SinkType::devnull) {
-      out->push_back(std::make_unique<pipeline::DevNullSink>());
-      continue;
+    std::unique_ptr<pipeline::OutputSink> made;
+    if (!sink.type->uses_kafka()) {
+      made = sink.type->create({g, i, nullptr, nullptr, ""}, &error);
+    } else if (redirect == unused.end()) {
+      made = sinks::FileSink::open("-", /*fsync=*/true, &error);
+    } else {
+      made = sinks::FileSink::open(redirect->second, /*fsync=*/true, &error);
+      unused.erase(redirect);
     }
-    std::string path = sink.type == config::SinkType::file ? sink.path : "-";
-    if (auto it = unused.find(sink.name); it != unused.end()) {
-      if (sink.type != config::SinkType::kafka) {
-        log::error("--output " + sink.name + ": only Kafka sinks are redirected; '" + sink.name +
-                   "' is a " + config::to_string(sink.type) + " sink");
-        return false;
-      }
-      path = it->second;
-      unused.erase(it);
-    }
-    auto file = pipeline::FileSink::open(path, sink.fsync, &error);
-    if (!file) {
+    if (!made) {
       log::error("sink '" + sink.name + "': " + error);
       return false;
     }
-    out->push_back(std::move(file));
+    out->push_back(std::move(made));
   }
   for (const auto& [name, path] : unused) {
     log::error("--output " + name + "=" + path + ": the pipeline has no sink named '" + name + "'");

@@ -208,7 +208,7 @@ void check_deployment(const Generation& g, config::Diagnostics& diag) {
   const auto& steps = segment.steps_config;
   std::vector<std::string> need{g.pipeline.source.name};
   for (const config::StepSpec* sink : g.pipeline.sinks()) {
-    if (sink->sink_type == config::SinkType::kafka) need.push_back(sink->name);
+    if (sink->sink_type->uses_kafka()) need.push_back(sink->name);
   }
   for (const std::string& name : need) {
     auto it = steps.find(name);
@@ -275,7 +275,7 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Fo
     }
     if (spec.kind == config::StepKind::sink) {
       binding.sink = static_cast<uint32_t>(g.sinks.size());
-      SinkBinding sink{spec.name, spec.sink_type, spec.stream_name, spec.path, index, spec.fsync};
+      SinkBinding sink{spec.name, spec.sink_type, spec.sink, index};
       g.sinks.push_back(std::move(sink));
     }
     g.steps.push_back(std::move(binding));
@@ -287,15 +287,9 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Fo
   return first;
 }
 
-// Kafka sinks write to their steps_config topic when one is set.
-void resolve_sink_topics(Generation& g) {
-  const auto& steps = g.deployment.segments[g.segment].steps_config;
-  for (SinkBinding& sink : g.sinks) {
-    auto it = steps.find(sink.name);
-    if (sink.type == config::SinkType::kafka && it != steps.end() && !it->second.topic.empty()) {
-      sink.topic = it->second.topic;
-    }
-  }
+// Settings the deployment changes (a Kafka sink's steps_config topic).
+void bind_sinks(Generation& g) {
+  for (SinkBinding& sink : g.sinks) sink.settings = sink.type->bind(sink.settings, g, sink.name);
 }
 
 void host_log(void* host_ctx, int32_t level, const char* message, size_t size) {
@@ -399,7 +393,7 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
   if (need_brokers) check_deployment(*g, diag);
   add_steps(*g, g->pipeline.steps, Form::bytes, registry, diag);
   if (!diag.ok()) return nullptr;
-  resolve_sink_topics(*g);
+  bind_sinks(*g);
   return g;
 }
 

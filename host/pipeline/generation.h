@@ -54,11 +54,9 @@ struct StepBinding {
 
 struct SinkBinding {
   std::string name;  // the sink step's name
-  config::SinkType type = config::SinkType::kafka;
-  std::string topic;  // kafka: steps_config topic, else stream_name
-  std::string path;   // file
-  uint32_t step = 0;  // its index in Generation::steps
-  bool fsync = true;  // file: fsync before a commit
+  const config::SinkType* type = nullptr;
+  std::shared_ptr<const config::SinkSettings> settings;  // as deployed (SinkType::bind)
+  uint32_t step = 0;                                     // its index in Generation::steps
 };
 
 struct Generation {

@@ -22,6 +22,14 @@ auto source_settings(const StepDeployment& d) {
                                  d.error_limits.max_failure_ratio, d.error_limits.ratio_window));
 }
 
+}  // namespace
+
+bool same_client(const StepDeployment& a, const StepDeployment& b) {
+  return client_settings(a) == client_settings(b);
+}
+
+namespace {
+
 std::string source_change(const Generation& a, const Generation& b) {
   if (a.pipeline.source.name != b.pipeline.source.name || a.source_topic() != b.source_topic() ||
       a.consumer_group() != b.consumer_group()) {
@@ -37,14 +45,11 @@ std::string sink_change(const Generation& a, const Generation& b) {
   if (a.sinks.size() != b.sinks.size()) return "the sinks changed";
   for (size_t i = 0; i < a.sinks.size(); ++i) {
     const SinkBinding &x = a.sinks[i], &y = b.sinks[i];
-    if (x.name != y.name || x.type != y.type || x.topic != y.topic || x.path != y.path ||
-        x.fsync != y.fsync) {
+    if (x.name != y.name || x.type != y.type || !x.settings->equals(*y.settings)) {
       return "sink '" + x.name + "' changed";
     }
-    if (x.type == config::SinkType::kafka &&
-        client_settings(a.sink_deployment(i)) != client_settings(b.sink_deployment(i))) {
-      return "the steps_config of sink '" + x.name + "' changed";
-    }
+    std::string why = x.type->restart_reason(a, b, i);
+    if (!why.empty()) return why;
   }
   return "";
 }

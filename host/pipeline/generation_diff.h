@@ -20,6 +20,10 @@ struct GenerationDiff {
 
 GenerationDiff diff_generations(const Generation& before, const Generation& after);
 
+// A consumer or producer built from `a` is the one `b` asks for (the
+// client settings of a steps_config entry are equal, locations aside).
+bool same_client(const config::StepDeployment& a, const config::StepDeployment& b);
+
 // Both have the same steps by name and kind in the same places, with the
 // same edges and sinks, so step i of one is step i of the other.
 bool same_shape(const Generation& a, const Generation& b);

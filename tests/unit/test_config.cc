@@ -7,6 +7,7 @@
 
 using streams::config::Diagnostics;
 using streams::testing::all_errors;
+using streams::testing::load_spec;
 using streams::testing::TempDir;
 namespace config = streams::config;
 
@@ -20,7 +21,7 @@ std::string pipeline_errors(const std::string& yaml) {
   TempDir dir;
   config::PipelineSpec spec;
   Diagnostics diag;
-  BOOST_TEST(!config::load_pipeline_spec(dir.write("p.yaml", yaml), &spec, diag));
+  BOOST_TEST(!load_spec(dir.write("p.yaml", yaml), &spec, diag));
   return all_errors(diag);
 }
 
@@ -42,14 +43,14 @@ std::string deployment_errors(const std::string& yaml) {
 BOOST_AUTO_TEST_CASE(example_pipeline_loads) {
   config::PipelineSpec spec;
   Diagnostics diag;
-  BOOST_REQUIRE(config::load_pipeline_spec(EXAMPLE_DIR "/pipeline.yaml", &spec, diag));
+  BOOST_REQUIRE(load_spec(EXAMPLE_DIR "/pipeline.yaml", &spec, diag));
   BOOST_TEST(spec.name == "simple_map_filter");
   BOOST_TEST(spec.source.name == "myinput");
   BOOST_TEST(spec.source.stream_name == "ingest-metrics");
   BOOST_REQUIRE(spec.steps.size() == 3u);
   BOOST_TEST((spec.steps[0].kind == config::StepKind::filter));
   BOOST_TEST(spec.steps[1].function == "transform");
-  BOOST_TEST(spec.sinks().at(0)->stream_name == "transformed-events");
+  BOOST_TEST(spec.sinks().at(0)->sink->target() == "transformed-events");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_step_kind_names_file_line_and_key) {
@@ -187,7 +188,7 @@ BOOST_AUTO_TEST_CASE(step_config_becomes_typed_json) {
   TempDir dir;
   config::PipelineSpec spec;
   Diagnostics diag;
-  BOOST_REQUIRE(config::load_pipeline_spec(
+  BOOST_REQUIRE(load_spec(
       dir.write(
           "p.yaml",
           "source: {name: in, stream_name: t}\n"
@@ -372,18 +373,17 @@ BOOST_AUTO_TEST_CASE(branches_load_as_a_tree) {
   config::PipelineSpec spec;
   Diagnostics diag;
   BOOST_REQUIRE_MESSAGE(
-      config::load_pipeline_spec(
-          dir.write("p.yaml",
-                    "source: {name: in, stream_name: t}\n"
-                    "steps:\n"
-                    "  - kind: broadcast\n"
-                    "    name: fan\n"
-                    "    branches:\n"
-                    "      files: [{kind: sink, name: f, type: file, path: /tmp/x}]\n"
-                    "      kafka:\n"
-                    "        - {kind: header_filter, name: h, header: a, value: b}\n"
-                    "        - {kind: sink, name: k, stream_name: out}\n"),
-          &spec, diag),
+      load_spec(dir.write("p.yaml",
+                          "source: {name: in, stream_name: t}\n"
+                          "steps:\n"
+                          "  - kind: broadcast\n"
+                          "    name: fan\n"
+                          "    branches:\n"
+                          "      files: [{kind: sink, name: f, type: file, path: /tmp/x}]\n"
+                          "      kafka:\n"
+                          "        - {kind: header_filter, name: h, header: a, value: b}\n"
+                          "        - {kind: sink, name: k, stream_name: out}\n"),
+                &spec, diag),
       all_errors(diag));
   BOOST_REQUIRE(spec.steps.size() == 1u);
   BOOST_REQUIRE(spec.steps[0].branches.size() == 2u);
@@ -391,9 +391,9 @@ BOOST_AUTO_TEST_CASE(branches_load_as_a_tree) {
   BOOST_TEST(spec.steps[0].branches[1].steps[0].header == "a");
   auto sinks = spec.sinks();
   BOOST_REQUIRE(sinks.size() == 2u);
-  BOOST_TEST((sinks[0]->sink_type == config::SinkType::file));
-  BOOST_TEST(sinks[0]->path == "/tmp/x");
-  BOOST_TEST(sinks[1]->stream_name == "out");
+  BOOST_TEST(sinks[0]->sink_type->name() == "file");
+  BOOST_TEST(sinks[0]->sink->describe() == "file /tmp/x");
+  BOOST_TEST(sinks[1]->sink->describe() == "kafka out");
 }
 
 BOOST_AUTO_TEST_CASE(a_branch_must_end_in_a_sink) {
@@ -455,17 +455,16 @@ BOOST_AUTO_TEST_CASE(graph_shows_branches_and_segments) {
   config::PipelineSpec spec;
   config::DeploymentConfig deployment;
   Diagnostics diag;
-  BOOST_REQUIRE(
-      config::load_pipeline_spec(dir.write("p.yaml",
-                                           "source: {name: in, stream_name: t}\n"
-                                           "steps:\n"
-                                           "  - {kind: map, name: m, plugin: p, function: f}\n"
-                                           "  - kind: broadcast\n"
-                                           "    name: fan\n"
-                                           "    branches:\n"
-                                           "      one: [{kind: sink, name: s1, stream_name: o1}]\n"
-                                           "      two: [{kind: sink, name: s2, type: devnull}]\n"),
-                                 &spec, diag));
+  BOOST_REQUIRE(load_spec(dir.write("p.yaml",
+                                    "source: {name: in, stream_name: t}\n"
+                                    "steps:\n"
+                                    "  - {kind: map, name: m, plugin: p, function: f}\n"
+                                    "  - kind: broadcast\n"
+                                    "    name: fan\n"
+                                    "    branches:\n"
+                                    "      one: [{kind: sink, name: s1, stream_name: o1}]\n"
+                                    "      two: [{kind: sink, name: s2, type: devnull}]\n"),
+                          &spec, diag));
   BOOST_REQUIRE(config::load_deployment_config(
       dir.write("d.yaml",
                 "pipeline:\n  segments:\n    - steps_config: {in: {bootstrap_servers: [a:1]}}\n"
@@ -524,17 +523,17 @@ BOOST_AUTO_TEST_CASE(graph_labels_show_windows_batches_and_formats) {
   TempDir dir;
   config::PipelineSpec spec;
   Diagnostics diag;
-  BOOST_REQUIRE(config::load_pipeline_spec(
-      dir.write("p.yaml",
-                "source: {name: in, stream_name: t}\n"
-                "steps:\n"
-                "  - {kind: parser, name: p, format: msgpack}\n"
-                "  - {kind: batch, name: b, max_count: 5, max_wait_ms: 100}\n"
-                "  - kind: reduce\n    name: r\n    plugin: x\n    function: agg\n"
-                "    window: {type: sliding, size_ms: 6000, slide_ms: 2000}\n"
-                "    group_by: {plugin: x, function: key}\n"
-                "  - {kind: sink, name: s, type: devnull}\n"),
-      &spec, diag));
+  BOOST_REQUIRE(
+      load_spec(dir.write("p.yaml",
+                          "source: {name: in, stream_name: t}\n"
+                          "steps:\n"
+                          "  - {kind: parser, name: p, format: msgpack}\n"
+                          "  - {kind: batch, name: b, max_count: 5, max_wait_ms: 100}\n"
+                          "  - kind: reduce\n    name: r\n    plugin: x\n    function: agg\n"
+                          "    window: {type: sliding, size_ms: 6000, slide_ms: 2000}\n"
+                          "    group_by: {plugin: x, function: key}\n"
+                          "  - {kind: sink, name: s, type: devnull}\n"),
+                &spec, diag));
   const std::string dot = config::render_graph(spec, nullptr, config::GraphFormat::dot);
   BOOST_TEST(contains(dot, "label=\"p\\nparser msgpack\""), dot);
   BOOST_TEST(contains(dot, "label=\"b\\nbatch json 5 records 100 ms\""), dot);
@@ -546,14 +545,14 @@ BOOST_AUTO_TEST_CASE(python_steps_name_a_dotted_callable_and_nothing_else) {
   config::PipelineSpec spec;
   Diagnostics diag;
   TempDir dir;
-  BOOST_REQUIRE(config::load_pipeline_spec(
-      dir.write("p.yaml",
-                "source: {name: in, stream_name: t}\nsteps:\n"
-                "  - {kind: map, name: m, python: pkg.mod.Class.fn}\n"
-                "  - kind: reduce\n    name: r\n    python: mod.Acc\n"
-                "    window: {type: tumbling, size: 2}\n    group_by: {python: mod.key}\n"
-                "  - {kind: sink, name: out, type: devnull}\n"),
-      &spec, diag));
+  BOOST_REQUIRE(
+      load_spec(dir.write("p.yaml",
+                          "source: {name: in, stream_name: t}\nsteps:\n"
+                          "  - {kind: map, name: m, python: pkg.mod.Class.fn}\n"
+                          "  - kind: reduce\n    name: r\n    python: mod.Acc\n"
+                          "    window: {type: tumbling, size: 2}\n    group_by: {python: mod.key}\n"
+                          "  - {kind: sink, name: out, type: devnull}\n"),
+                &spec, diag));
   BOOST_TEST(spec.steps[0].python == "pkg.mod.Class.fn");
   BOOST_TEST(spec.steps[0].plugin.empty());
   BOOST_TEST(spec.steps[1].python == "mod.Acc");

@@ -17,7 +17,7 @@ std::shared_ptr<const pipeline::Generation> build_with(const TempDir& dir,
                                                        size_t segment, config::Diagnostics& diag) {
   config::PipelineSpec spec;
   config::DeploymentConfig d;
-  BOOST_REQUIRE(config::load_pipeline_spec(dir.write("p.yaml", pipeline_yaml(kStep)), &spec, diag));
+  BOOST_REQUIRE(load_spec(dir.write("p.yaml", pipeline_yaml(kStep)), &spec, diag));
   BOOST_REQUIRE(config::load_deployment_config(dir.write("d.yaml", deployment), &d, diag));
   plugin::PluginRegistry registry(TEST_PLUGINS_DIR);
   return pipeline::build_generation(std::move(spec), std::move(d), segment, registry, diag);
@@ -35,7 +35,7 @@ BOOST_AUTO_TEST_CASE(defaults_come_from_the_pipeline) {
   auto g = build_with(dir, kTestDeployment, 0, diag);
   BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
   BOOST_TEST(g->source_topic() == "input");
-  BOOST_TEST(g->sinks.at(0).topic == "output");
+  BOOST_TEST(g->sinks.at(0).settings->target() == "output");
   BOOST_TEST(g->consumer_group() == "pipeline-in");
   BOOST_REQUIRE(g->steps.size() == 2u);  // the map and the sink
   BOOST_TEST(g->steps[0].next == 1u);
@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(deployment_overrides_topics_and_group) {
                       0, diag);
   BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
   BOOST_TEST(g->source_topic() == "t-in");
-  BOOST_TEST(g->sinks.at(0).topic == "t-out");
+  BOOST_TEST(g->sinks.at(0).settings->target() == "t-out");
   BOOST_TEST(g->consumer_group() == "g");
   BOOST_REQUIRE(diag.warnings().size() == 2u);
   BOOST_TEST(contains(diag.warnings()[0], "steps_config.parser.parallelism: read but not applied"));

@@ -11,11 +11,11 @@
 #include "common/log.h"
 #include "test_util.h"
 
-namespace log = streams::log;
+namespace slog = streams::log;
 
 namespace {
 
-// What log::write sent to stderr while `body` ran.
+// What slog::write sent to stderr while `body` ran.
 template <class F>
 std::string captured(F&& body) {
   streams::testing::TempDir dir;
@@ -38,8 +38,8 @@ const char* kForgery = "property 'x\n2026-01-01T00:00:00.000Z ERROR forged\r\x1b
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(text_lines_continue_indented_and_escape_control_characters) {
-  log::set_format(log::Format::text);
-  const std::string out = captured([] { log::warn(kForgery); });
+  slog::set_format(slog::Format::text);
+  const std::string out = captured([] { slog::warn(kForgery); });
   BOOST_TEST(out.find("\n2026-01-01") == std::string::npos, out);
   BOOST_TEST(out.find("x\n    2026-01-01T00:00:00.000Z ERROR forged\\r\\x1b[31m' is wrong\n") !=
                  std::string::npos,
@@ -47,9 +47,9 @@ BOOST_AUTO_TEST_CASE(text_lines_continue_indented_and_escape_control_characters)
 }
 
 BOOST_AUTO_TEST_CASE(json_lines_escape_everything) {
-  log::set_format(log::Format::json);
-  const std::string out = captured([] { log::warn(kForgery); });
-  log::set_format(log::Format::text);
+  slog::set_format(slog::Format::json);
+  const std::string out = captured([] { slog::warn(kForgery); });
+  slog::set_format(slog::Format::text);
   BOOST_TEST(std::count(out.begin(), out.end(), '\n') == 1, out);
   BOOST_TEST(
       out.find("x\\n2026-01-01T00:00:00.000Z ERROR forged\\r\\u001b[31m") != std::string::npos,

@@ -37,8 +37,7 @@ struct Reloads {
     config::Diagnostics diag;
     config::PipelineSpec spec;
     config::DeploymentConfig d;
-    BOOST_REQUIRE(
-        config::load_pipeline_spec(dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag));
+    BOOST_REQUIRE(load_spec(dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag));
     BOOST_REQUIRE(config::load_deployment_config(dir.write("d.yaml", deployment), &d, diag));
     auto g = pipeline::build_generation(std::move(spec), std::move(d), 0, registry, diag);
     BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
@@ -227,7 +226,7 @@ struct Controller {
                                                    config::Diagnostics& diag) {
     config::PipelineSpec spec;
     config::DeploymentConfig d;
-    if (!config::load_pipeline_spec(files.dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag) ||
+    if (!load_spec(files.dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag) ||
         !config::load_deployment_config(files.dir.write("d.yaml", deployment), &d, diag)) {
       return nullptr;
     }

@@ -14,6 +14,7 @@
 #include "config/pipeline_config.h"
 #include "pipeline/generation.h"
 #include "plugin/plugin_registry.h"
+#include "sinks/registry.h"
 
 namespace streams::testing {
 
@@ -38,6 +39,12 @@ class TempDir {
   std::string path_;
 };
 
+// Loads a pipeline file with the host's sink types.
+inline bool load_spec(const std::string& path, config::PipelineSpec* spec,
+                      config::Diagnostics& diag) {
+  return config::load_pipeline_spec(path, sinks::sink_types(), spec, diag);
+}
+
 inline const char* kTestDeployment = R"(pipeline:
   segments:
     - steps_config:
@@ -60,8 +67,7 @@ inline std::shared_ptr<const pipeline::Generation> build(const TempDir& dir,
                                                          config::Diagnostics& diag) {
   config::PipelineSpec spec;
   config::DeploymentConfig deployment;
-  if (!config::load_pipeline_spec(dir.write("pipeline.yaml", pipeline_yaml(steps_yaml)), &spec,
-                                  diag) ||
+  if (!load_spec(dir.write("pipeline.yaml", pipeline_yaml(steps_yaml)), &spec, diag) ||
       !config::load_deployment_config(dir.write("deployment.yaml", kTestDeployment), &deployment,
                                       diag)) {
     return nullptr;
@@ -77,13 +83,13 @@ inline std::shared_ptr<const pipeline::Generation> build_pipeline(const TempDir&
                                                                   const std::string& plugins_dir,
                                                                   config::Diagnostics& diag) {
   config::PipelineSpec spec;
-  if (!config::load_pipeline_spec(dir.write("pipeline.yaml", pipeline_text), &spec, diag)) {
+  if (!load_spec(dir.write("pipeline.yaml", pipeline_text), &spec, diag)) {
     return nullptr;
   }
   std::string deployment_text =
       "pipeline:\n  segments:\n    - steps_config:\n        in: {bootstrap_servers: [\"x:1\"]}\n";
   for (const config::StepSpec* sink : spec.sinks()) {
-    if (sink->sink_type != config::SinkType::kafka) continue;
+    if (!sink->sink_type->uses_kafka()) continue;
     deployment_text += "        " + sink->name + ": {bootstrap_servers: [\"x:1\"]}\n";
   }
   config::DeploymentConfig deployment;

@@ -5,7 +5,7 @@
 #define BOOST_TEST_MODULE runtime
 #include <boost/test/unit_test.hpp>
 
-#include "kafka/kafka_runtime.h"
+#include "runtime/kafka_runtime.h"
 #include "runtime_fakes.h"
 #include "test_util.h"
 
@@ -47,8 +47,7 @@ struct Harness {
     config::Diagnostics diag;
     config::PipelineSpec spec;
     config::DeploymentConfig d;
-    BOOST_REQUIRE(
-        config::load_pipeline_spec(dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag));
+    BOOST_REQUIRE(load_spec(dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag));
     BOOST_REQUIRE_MESSAGE(
         config::load_deployment_config(dir.write("d.yaml", deployment(source_extra)), &d, diag),
         all_errors(diag));

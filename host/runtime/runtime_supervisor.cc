@@ -1,4 +1,4 @@
-#include "kafka/runtime_supervisor.h"
+#include "runtime/runtime_supervisor.h"
 
 #include "common/clock.h"
 #include "common/log.h"

@@ -1,18 +1,19 @@
-// The sinks of a runtime on Kafka (control plane): a producer per Kafka
-// sink and for the dead-letter queue, files and devnull as configured.
+// The sink types this host knows: one table (registry.cc) with a line per
+// type, whose directory under host/sinks/ holds the rest.
 #pragma once
 
-#include <string>
-
-#include "metrics/metrics.h"
+#include "config/sink_type.h"
 #include "pipeline/sink_set.h"
 
-namespace streams::kafka {
+namespace streams::sinks {
 
-class KafkaSinkMaker final : public pipeline::SinkMaker {
+const config::SinkTypes& sink_types();
+
+// Makes a runtime's sinks through their types, and the DLQ's producer.
+class TypedSinkMaker final : public pipeline::SinkMaker {
  public:
-  // `metrics` (producer statistics) must outlive the sinks made.
-  KafkaSinkMaker(std::string client_id, metrics::PipelineMetrics& metrics)
+  // `metrics` (client statistics) must outlive the sinks made.
+  TypedSinkMaker(std::string client_id, metrics::PipelineMetrics& metrics)
       : client_id_(std::move(client_id)), metrics_(metrics) {}
   std::unique_ptr<pipeline::OutputSink> make(const pipeline::Generation& g, size_t index,
                                              pipeline::SinkListener& listener,
@@ -26,4 +27,4 @@ class KafkaSinkMaker final : public pipeline::SinkMaker {
   metrics::PipelineMetrics& metrics_;
 };
 
-}  // namespace streams::kafka
+}  // namespace streams::sinks

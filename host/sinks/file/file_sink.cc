@@ -1,4 +1,4 @@
-#include "pipeline/local_sinks.h"
+#include "sinks/file/file_sink.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 
-namespace streams::pipeline {
+namespace streams::sinks {
 namespace {
 
 constexpr size_t kBufferBytes = 64 * 1024;
@@ -130,4 +130,4 @@ bool FileSink::reopen() {
   return true;
 }
 
-}  // namespace streams::pipeline
+}  // namespace streams::sinks

@@ -15,8 +15,8 @@
 #include <mutex>
 #include <string>
 
-#include "kafka/kafka_runtime.h"
 #include "pipeline/generation_swap.h"
+#include "runtime/kafka_runtime.h"
 
 namespace streams::kafka {
 

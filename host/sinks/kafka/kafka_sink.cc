@@ -1,4 +1,4 @@
-#include "kafka/kafka_sink.h"
+#include "sinks/kafka/kafka_sink.h"
 #include "common/clock.h"
 
 #include <librdkafka/rdkafka.h>
@@ -8,7 +8,7 @@
 
 #include "common/log.h"
 
-namespace streams::kafka {
+namespace streams::sinks {
 namespace {
 
 // The producer's opaque is its KafkaSink.
@@ -185,4 +185,4 @@ void KafkaSink::poll(int timeout_ms) {
   if (pending_ < before) progress_ms_ = steady_ms();
 }
 
-}  // namespace streams::kafka
+}  // namespace streams::sinks

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "config/sink_type.h"
 #include "metrics/metrics.h"
 #include "pipeline/sink.h"
 
@@ -28,7 +29,7 @@ typedef struct rd_kafka_topic_s rd_kafka_topic_t;
 typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 typedef struct rd_kafka_message_s rd_kafka_message_t;
 
-namespace streams::kafka {
+namespace streams::sinks {
 
 class KafkaSink final : public pipeline::OutputSink {
  public:
@@ -83,4 +84,12 @@ class KafkaSink final : public pipeline::OutputSink {
   std::vector<streams_header> headers_;  // a refused output's, reused
 };
 
-}  // namespace streams::kafka
+// `type: kafka` (the default): key `stream_name` (required), the topic,
+// unless the sink's steps_config sets `topic`.
+const config::SinkType& kafka_sink_type();
+
+// The producer of the source's dead-letter queue (`dlq` in its steps_config).
+std::unique_ptr<pipeline::OutputSink> create_dlq_sink(const config::SinkContext& c,
+                                                      std::string* error);
+
+}  // namespace streams::sinks

@@ -1,4 +1,4 @@
-#include "kafka/kafka_runtime.h"
+#include "runtime/kafka_runtime.h"
 
 #include <algorithm>
 #include <chrono>
@@ -8,11 +8,11 @@
 #include "common/health_file.h"
 #include "common/log.h"
 #include "kafka/kafka_source.h"
-#include "kafka/sink_maker.h"
 #include "pipeline/error_routing.h"
 #include "pipeline/partition_processor.h"
 #include "pipeline/runtime_gauges.h"
 #include "pipeline/swap_mailbox.h"
+#include "sinks/registry.h"
 
 namespace streams::kafka {
 namespace {
@@ -375,7 +375,7 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
     *error = "the runtime needs its metrics";
     return nullptr;
   }
-  KafkaSinkMaker sinks(options.client_id, *options.metrics);
+  sinks::TypedSinkMaker sinks(options.client_id, *options.metrics);
   auto source = create_kafka_source(*g, options.client_id, *options.metrics, error);
   if (!source) return nullptr;
   return create_runtime(std::move(g), options, std::move(source), sinks, error);

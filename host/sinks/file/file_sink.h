@@ -1,7 +1,7 @@
-// Sinks that need no broker (data plane): `devnull` discards, `file` appends
-// one line per output (the value, then '\n') to a path, or to stdout for
-// path "-". Neither reports deliveries: an output counts as delivered once
-// flush() made it durable, and a commit comes only after a flush.
+// The `file` sink (data plane): appends one line per output (the value,
+// then '\n') to a path, or to stdout for path "-". It reports no
+// acknowledgements: an output counts as stored once flush() made it
+// durable, and a commit comes only after a flush.
 //
 // A file sink never lets a commit pass a byte it did not write: write errors
 // (a full disk, a short write) are sticky, so flush() fails from then on and
@@ -16,17 +16,13 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/chain.h"
+#include "config/sink_type.h"
+#include "pipeline/sink.h"
 
-namespace streams::pipeline {
+namespace streams::sinks {
 
-class DevNullSink final : public OutputSink {
- public:
-  WriteResult write(const streams_record&, uint64_t, std::string*) override {
-    return WriteResult::ok;
-  }
-  std::string describe() const override { return "devnull"; }
-};
+using pipeline::OutputSink;
+using pipeline::WriteResult;
 
 class FileSink final : public OutputSink {
  public:
@@ -60,4 +56,7 @@ class FileSink final : public OutputSink {
   bool failed_ = false;    // sticky
 };
 
-}  // namespace streams::pipeline
+// `type: file`: keys `path` (required) and `fsync` (default true).
+const config::SinkType& file_sink_type();
+
+}  // namespace streams::sinks

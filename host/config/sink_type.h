@@ -1,0 +1,108 @@
+// Sink types as registered components (control plane). A sink type (kafka,
+// file, devnull, ...) is one directory under host/sinks/ implementing
+// SinkType, listed in one table (host/sinks/registry.cc). The config reader,
+// the generation, the reload diff, `validate`, the graph and the runtimes
+// ask the type; none of them names one.
+//
+// Lifetime: types are static and immutable; settings are immutable and
+// shared by the specs and generations that hold them.
+// Thread: any (everything is const).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/diagnostics.h"
+
+namespace streams::metrics {
+class PipelineMetrics;
+}
+namespace streams::pipeline {
+class OutputSink;
+class SinkListener;
+struct Generation;
+}  // namespace streams::pipeline
+
+namespace streams::config {
+
+class YamlReader;
+
+// A sink's own settings, read from its step by its type.
+class SinkSettings {
+ public:
+  virtual ~SinkSettings() = default;
+  // Where it writes, for `validate`: a topic, a path, "devnull".
+  virtual std::string target() const = 0;
+  // The same with the type, for the graph: "kafka TOPIC", "file PATH".
+  virtual std::string describe() const = 0;
+  // Same type and settings.
+  virtual bool equals(const SinkSettings& other) const = 0;
+};
+
+// What a sink is created with, for a run.
+struct SinkContext {
+  const pipeline::Generation& generation;
+  size_t index;                       // into generation.sinks
+  pipeline::SinkListener* listener;   // acknowledging sinks report here; null: a local run
+  metrics::PipelineMetrics* metrics;  // client statistics; null: none
+  std::string client_id;
+};
+
+class SinkType {
+ public:
+  virtual ~SinkType() = default;
+  // The step's `type`.
+  virtual const char* name() const = 0;
+  // Reads the step's own keys (all but kind, name and type; unknown keys
+  // are errors). Null when a problem was reported to `r`.
+  virtual std::shared_ptr<const SinkSettings> read(YamlReader& r, const YAML::Node& node,
+                                                   const std::string& key) const = 0;
+  // The settings of the sink step `name` as deployed: `read`'s, or ones
+  // the deployment changes (a Kafka sink's steps_config topic).
+  virtual std::shared_ptr<const SinkSettings> bind(std::shared_ptr<const SinkSettings> read,
+                                                   const pipeline::Generation& g,
+                                                   const std::string& name) const {
+    (void)g;
+    (void)name;
+    return read;
+  }
+  // Needs brokers: a steps_config entry with bootstrap_servers; a local
+  // run writes its outputs as lines instead.
+  virtual bool uses_kafka() const { return false; }
+  // Checks for `validate` beyond reading (topic names, client settings).
+  virtual void check(const pipeline::Generation& g, size_t index, Diagnostics& diag) const {
+    (void)g;
+    (void)index;
+    (void)diag;
+  }
+  // Why moving sink `index` from `a` to `b` (same type, equal settings)
+  // must restart the consumer; "" when a reload keeps the running sink.
+  virtual std::string restart_reason(const pipeline::Generation& a, const pipeline::Generation& b,
+                                     size_t index) const {
+    (void)a;
+    (void)b;
+    (void)index;
+    return "";
+  }
+  // The sink for a run. Null with *error on failure.
+  virtual std::unique_ptr<pipeline::OutputSink> create(const SinkContext& c,
+                                                       std::string* error) const = 0;
+};
+
+// The sink types a host knows (host/sinks/registry.cc).
+class SinkTypes {
+ public:
+  virtual ~SinkTypes() = default;
+  // Null when there is no such type.
+  virtual const SinkType* find(std::string_view name) const = 0;
+  // "kafka, devnull or file", for errors.
+  virtual std::string names() const = 0;
+  // The type a sink step without `type` has.
+  virtual const SinkType& fallback() const = 0;
+};
+
+}  // namespace streams::config
