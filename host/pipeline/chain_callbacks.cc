@@ -1,0 +1,208 @@
+// The host callbacks a plugin calls during a Chain's plugin call
+// (streams_host_api): checked at the ABI boundary, then served by the Chain.
+#include "pipeline/chain_internal.h"
+
+namespace streams::pipeline {
+namespace {
+
+using config::StepKind;
+
+// Bounds on what a plugin hands to the host callbacks; past them (or a
+// NULL pointer with a size) is a contract error of the record.
+constexpr size_t kMaxFieldBytes = size_t{1} << 30;  // a key, value, header name or value
+constexpr size_t kMaxHeaders = 1000000;
+constexpr size_t kMaxMessageBytes = 64 * 1024;  // set_error, select_branch
+constexpr size_t kMaxAccumulatorBytes = size_t{256} << 20;
+
+bool bad(const void* data, size_t size, size_t bound) {
+  return (!data && size > 0) || size > bound;
+}
+
+// Why `record` cannot be taken, or null.
+const char* bad_record(const streams_record* record) {
+  // One test for the usual record: pointers set (or sizes 0), under the bounds.
+  if (record && (record->key.data || !record->key.size) &&
+      (record->value.data || !record->value.size) && record->header_count == 0 &&
+      ((record->key.size | record->value.size) >> 30) == 0) {
+    return nullptr;
+  }
+  if (!record) return "emit was given no record";
+  if (bad(record->key.data, record->key.size, kMaxFieldBytes)) {
+    return "emit: the key is NULL with a size, or larger than 1 GiB";
+  }
+  if (bad(record->value.data, record->value.size, kMaxFieldBytes)) {
+    return "emit: the value is NULL with a size, or larger than 1 GiB";
+  }
+  if (bad(record->headers, record->header_count, kMaxHeaders)) {
+    return "emit: the headers are NULL with a count, or more than 1,000,000";
+  }
+  for (size_t i = 0; i < record->header_count; ++i) {
+    const streams_header& h = record->headers[i];
+    if (!h.name.data || bad(h.name.data, h.name.size, kMaxFieldBytes) ||
+        bad(h.value.data, h.value.size, kMaxFieldBytes)) {
+      return "emit: a header's name is NULL, or a name or value is NULL with a size or larger "
+             "than 1 GiB";
+    }
+  }
+  return nullptr;
+}
+
+// False (and the violation recorded on the current call) when `call` is not
+// one under way: kept from an earlier call, or from another instance.
+bool usable(streams_call* call) {
+  if (call->active) return true;
+  call->chain->on_violation(
+      "a host callback was given a call that has ended (a streams_call "
+      "kept from an earlier call)");
+  return false;
+}
+
+int32_t emit_cb(streams_call* call, const streams_record* record) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (const char* why = bad_record(record)) {
+    call->violation = why;
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_emit(*call, *record);
+}
+
+void set_error_cb(streams_call* call, int32_t kind, const char* message, size_t size) {
+  if (!usable(call)) return;
+  if (bad(message, size, kMaxMessageBytes)) {
+    call->violation = "set_error: the message is NULL with a size, or longer than 64 KiB";
+    return;
+  }
+  call->error_kind = kind > 0 ? kind : STREAMS_ERR_PROCESSING;
+  call->error_message->assign(message ? message : "", size);
+}
+
+const streams_origin* origin_cb(streams_call* call) {
+  static const streams_origin none{sizeof(streams_origin), "", -1, -1};
+  if (!usable(call)) return &none;
+  const streams_origin* origin = call->chain->current_origin();
+  return origin ? origin : &none;
+}
+
+int32_t select_branch_cb(streams_call* call, const char* branch, size_t size) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (bad(branch, size, kMaxMessageBytes)) {
+    call->violation = "select_branch: the name is NULL with a size, or longer than 64 KiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_select_branch(*call, std::string_view(branch ? branch : "", size));
+}
+
+int32_t set_accumulator_cb(streams_call* call, const uint8_t* data, size_t size) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (bad(data, size, kMaxAccumulatorBytes)) {
+    call->violation = "set_accumulator: the data is NULL with a size, or larger than 256 MiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_set_accumulator(
+      *call, std::string_view(reinterpret_cast<const char*>(data), data ? size : 0));
+}
+
+int32_t set_error_detail_cb(streams_call* call, const char* name, size_t name_size,
+                            const char* value, size_t value_size) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (bad(name, name_size, 32) || bad(value, value_size, kMaxMessageBytes)) {
+    call->violation =
+        "set_error_detail: the name or value is NULL with a size, or the name is longer than 32 "
+        "bytes or the value than 64 KiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_error_detail(*call, std::string_view(name ? name : "", name_size),
+                                      std::string_view(value ? value : "", value_size));
+}
+
+}  // namespace
+
+void install_host_callbacks(streams_host_api& api) {
+  api.emit = &emit_cb;
+  api.set_error = &set_error_cb;
+  api.origin = &origin_cb;
+  api.select_branch = &select_branch_cb;
+  api.set_accumulator = &set_accumulator_cb;
+  api.set_error_detail = &set_error_detail_cb;
+}
+
+void Chain::on_violation(const char* what) {
+  const CallPool& pool = *calls_;
+  if (pool.depth == 0) return;  // no call under way to blame
+  const CallPool::Level& level = *pool.levels[pool.depth - 1];
+  streams_call& current = const_cast<streams_call&>(level.slots[level.next]);
+  if (!current.violation) current.violation = what;
+}
+
+int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
+  if (stopping_) return STREAMS_FATAL;
+  ++call.emitted;  // counted even when refused, so finish_plugin can tell
+  if (call.capture) {
+    if (call.emitted != 1) return STREAMS_RECORD_ERROR;
+    call.capture->assign(text_of(record.value));
+    return STREAMS_OK;
+  }
+  const StepBinding& binding = generation_->steps[call.step];
+  const bool may_emit = binding.kind == StepKind::flat_map ||
+                        (binding.kind == StepKind::map && call.emitted == 1) ||
+                        (binding.kind == StepKind::reduce && !call.accumulator);
+  if (!may_emit) return STREAMS_RECORD_ERROR;
+  streams_record out = record;
+  const streams_record& in = *call.input;
+  if (record.flags & STREAMS_INHERIT_KEY) out.key = in.key;
+  if (record.flags & STREAMS_INHERIT_HEADERS) {
+    out.headers = in.headers;
+    out.header_count = in.header_count;
+  }
+  if (record.flags & STREAMS_INHERIT_TIMESTAMP) out.timestamp_ms = in.timestamp_ms;
+  out.flags = 0;
+  return run(binding.next, out);
+}
+
+int32_t Chain::on_set_accumulator(streams_call& call, std::string_view acc) {
+  if (!call.accumulator || call.accumulator_set) return STREAMS_RECORD_ERROR;
+  call.accumulator->assign(acc);
+  call.accumulator_set = true;
+  return STREAMS_OK;
+}
+
+int32_t Chain::on_error_detail(streams_call& call, std::string_view name, std::string_view value) {
+  constexpr uint8_t kMaxDetails = 8;
+  // The host's own error headers (dead_letters.h) cannot be set this way.
+  static constexpr std::string_view kReserved[] = {
+      "step",          "plugin",      "plugin_version",  "kind",           "message",
+      "topic",         "partition",   "offset",          "time_ms",        "record",
+      "value_omitted", "key_omitted", "headers_omitted", "omitted_because"};
+  if (name.empty() || call.details >= kMaxDetails) return STREAMS_RECORD_ERROR;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return STREAMS_RECORD_ERROR;
+    }
+  }
+  for (std::string_view r : kReserved) {
+    if (name == r) return STREAMS_RECORD_ERROR;
+  }
+  if (error_details_.size() <= call.details) error_details_.resize(call.details + 1u);
+  ErrorDetail& d = error_details_[call.details++];
+  d.name.assign("streams.error.").append(name);
+  d.value.assign(value);
+  return STREAMS_OK;
+}
+
+int32_t Chain::on_select_branch(streams_call& call, std::string_view branch) {
+  const StepBinding& binding = generation_->steps[call.step];
+  if (binding.kind != StepKind::route || call.branch != kNoStep || call.branch_unknown) {
+    return STREAMS_RECORD_ERROR;
+  }
+  for (uint32_t i = 0; i < binding.branches.size(); ++i) {
+    if (binding.branches[i].name == branch) {
+      call.branch = i;
+      return STREAMS_OK;
+    }
+  }
+  call.branch_unknown = true;  // reported when process returns
+  call.error_message->assign(branch);
+  return STREAMS_OK;
+}
+
+}  // namespace streams::pipeline

@@ -1,0 +1,184 @@
+// Chain internals shared by its source files (chain.cc: lifecycle and the
+// plugin call path; chain_steps.cc: the built-in steps; chain_callbacks.cc:
+// the host callbacks). Not for use outside pipeline/chain*.cc.
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "common/bytes.h"
+#include "pipeline/chain.h"
+
+// The per-call context behind the ABI's opaque streams_call: a slot of its
+// Chain's call pool, active during the plugin call it was made for.
+struct streams_call {
+  streams::pipeline::Chain* chain = nullptr;
+  uint32_t step = 0;
+  const streams_record* input = nullptr;
+  uint32_t emitted = 0;
+  int32_t error_kind = 0;  // 0 = no error set
+  std::string* error_message = nullptr;
+  uint32_t branch = 0;  // route: the selected branch's index, or kNoStep
+  bool branch_unknown = false;
+  std::string* accumulator = nullptr;  // aggregate init/add/merge: set_accumulator's target
+  std::string* capture = nullptr;      // group key function: takes the emitted value
+  bool accumulator_set = false;
+  uint8_t details = 0;              // set_error_detail calls: Chain::error_details_[0..details)
+  bool active = false;              // the plugin call is under way
+  const char* violation = nullptr;  // how the plugin broke the ABI in this call (a literal)
+};
+
+namespace streams::pipeline {
+
+// Two slots per nesting depth (std::deque: slots stay put as it grows),
+// which of them is next, and the depth now.
+struct Chain::CallPool {
+  struct Level {
+    streams_call slots[2];
+    uint8_t next = 0;  // the slot the next call at this depth takes
+  };
+  std::vector<std::unique_ptr<Level>> levels;  // heap blocks: slots stay put as it grows
+  size_t depth = 0;
+};
+
+constexpr uint32_t kNoStep = StepBinding::kNone;
+
+// A failure already reported: STREAMS_RECORD_ERROR unless the pipeline stops.
+inline int32_t reported(int32_t status) {
+  return status == STREAMS_FATAL ? status : STREAMS_RECORD_ERROR;
+}
+
+// The host callbacks (chain_callbacks.cc) into `api`.
+void install_host_callbacks(streams_host_api& api);
+
+// Inlined: it is on every plugin call.
+inline __attribute__((always_inline)) streams_call& Chain::acquire_call(
+    uint32_t step, const streams_record* input) {
+  CallPool& pool = *calls_;
+  if (__builtin_expect(pool.depth == pool.levels.size(), 0)) {  // deeper than ever: once
+    auto level = std::make_unique<CallPool::Level>();
+    for (streams_call& slot : level->slots) {
+      slot.chain = this;
+      slot.error_message = &error_message_;
+    }
+    pool.levels.push_back(std::move(level));
+  }
+  CallPool::Level& level = *pool.levels[pool.depth];
+  level.next ^= 1;
+  streams_call& call = level.slots[level.next];
+  ++pool.depth;
+  call.step = step;
+  call.input = input;
+  call.emitted = 0;
+  call.error_kind = 0;
+  call.branch = kNoStep;
+  call.branch_unknown = false;
+  call.accumulator = nullptr;
+  call.capture = nullptr;
+  call.accumulator_set = false;
+  call.details = 0;
+  call.active = true;
+  call.violation = nullptr;
+  return call;
+}
+
+inline __attribute__((always_inline)) void Chain::release_call(streams_call& call) {
+  call.active = false;
+  --calls_->depth;
+}
+
+template <class F>
+int32_t Chain::with_input(const HeldInput& held, F&& body) {
+  const streams_origin* origin = origin_;
+  const uint64_t token = token_;
+  const streams_record* input = input_;
+  crash::InFlight& in_flight = crash::in_flight();
+  const crash::StepLabel* outer_step = in_flight.current_step();
+  const streams_origin* outer_origin = in_flight.current_origin();
+  origin_ = &held.origin;
+  token_ = held.token;
+  input_ = nullptr;
+  in_flight.set_origin(&held.origin);
+  const int32_t status = body();
+  origin_ = origin;
+  token_ = token;
+  input_ = input;
+  in_flight.set_step(outer_step);
+  in_flight.set_origin(outer_origin);
+  return status;
+}
+
+// A reduce step's windows, served by the Chain's plugin calls.
+class Chain::Reducer final : public WindowOps {
+ public:
+  Reducer(Chain& chain, uint32_t step)
+      : chain_(&chain), step_(step), windows_(*chain.generation_->steps[step].spec, *this) {}
+  Windows& windows() { return windows_; }
+  // A successor Chain takes this over.
+  void rebind(Chain& chain) { chain_ = &chain; }
+
+  int32_t init(std::string* acc) override {
+    CallScope scope(*chain_, step_, nullptr);
+    streams_call& call = scope.call();
+    call.accumulator = acc;
+    return finish(call, function().init(instance(), &call), acc);
+  }
+  int32_t add(std::string_view acc, const streams_record& record, std::string* out) override {
+    CallScope scope(*chain_, step_, &record);
+    streams_call& call = scope.call();
+    call.accumulator = out;
+    return finish(call, function().add(instance(), bytes_of(acc), &record, &call), out);
+  }
+  int32_t merge(std::string_view first, std::string_view second, std::string* out) override {
+    CallScope scope(*chain_, step_, nullptr);
+    streams_call& call = scope.call();
+    call.accumulator = out;
+    return finish(call, function().merge(instance(), bytes_of(first), bytes_of(second), &call),
+                  out);
+  }
+  int32_t result(std::string_view acc, const std::string* key, int64_t timestamp_ms,
+                 const HeldInput& held) override {
+    streams_record window{};
+    window.struct_size = sizeof(window);
+    if (key) window.key = bytes_of(*key);
+    window.timestamp_ms = timestamp_ms;
+    return chain_->with_input(held, [&] {
+      crash::in_flight().set_step(&chain_->labels_[step_]);  // restored by with_input
+      CallScope scope(*chain_, step_, &window);
+      streams_call& call = scope.call();
+      const int32_t status = function().result(instance(), bytes_of(acc), &window, &call);
+      return chain_->finish_plugin(step_, status, call, window);
+    });
+  }
+  void hold(const HeldInput& input) override {
+    if (chain_->holds_) chain_->holds_->hold(input.token);
+  }
+  void release(const HeldInput& input) override {
+    if (chain_->holds_) chain_->holds_->release(input.token);
+  }
+
+ private:
+  const streams_function& function() const { return *chain_->generation_->steps[step_].function; }
+  void* instance() const { return chain_->instances_[step_]; }
+  // An init/add/merge must set the accumulator once and emit nothing.
+  int32_t finish(const streams_call& call, int32_t status, std::string* acc) {
+    if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set && !call.violation) {
+      return STREAMS_OK;
+    }
+    if (status == STREAMS_OK && !call.violation) {
+      acc->clear();
+      return reported(chain_->report(step_, STREAMS_ERR_CONTRACT,
+                                     "an aggregate's init, add and merge set the accumulator "
+                                     "once and emit nothing",
+                                     call.input ? *call.input : *empty_record()));
+    }
+    return reported(
+        chain_->finish_plugin(step_, status, call, call.input ? *call.input : *empty_record()));
+  }
+
+  Chain* chain_;
+  uint32_t step_;
+  Windows windows_;
+};
+
+}  // namespace streams::pipeline
