@@ -1,0 +1,130 @@
+#include <cstdio>
+#include <memory>
+
+#include "cli/options.h"
+#include "devbroker/dev_broker.h"
+
+namespace streams::cli {
+
+void add_pipeline_options(CLI::App* cmd, PipelineArgs* args, bool config_required) {
+  auto* config = cmd->add_option("--config", args->config_path, "Deployment config (YAML)")
+                     ->check(CLI::ExistingFile);
+  if (config_required) config->required();
+  cmd->add_option("-s,--segment-id", args->segment_id,
+                  "Segment of the deployment to run (default: $SEGMENT_ID, else 0)")
+      ->envname("SEGMENT_ID")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--plugins-dir", args->plugins_dir,
+                  "Directory of plugin .so files (default: the deployment's plugins_dir, "
+                  "else ./plugins)");
+  cmd->add_flag("--allow-plugins-outside-dir", args->allow_plugins_outside_dir,
+                "Load plugin files that resolve outside the plugins directory (symlinks)");
+  cmd->add_flag("--allow-writable-plugins", args->allow_writable_plugins,
+                "Load plugin files, and from directories, that group or others may write");
+  cmd->add_option("PIPELINE", args->pipeline_path,
+                  "Pipeline file (YAML, or Python defining `pipeline`)")
+      ->required()
+      ->check(CLI::ExistingFile);
+}
+
+Subcommand add_validate(CLI::App& app) {
+  auto validate = std::make_shared<PipelineArgs>();
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "Check a pipeline, its deployment config and its plugins");
+  add_pipeline_options(validate_cmd, validate.get(), /*config_required=*/true);
+
+  return {validate_cmd,
+          [validate](const std::atomic<bool>&) { return validate_command(*validate); }};
+}
+
+Subcommand add_graph(CLI::App& app) {
+  auto args = std::make_shared<GraphArgs>();
+  GraphArgs& graph = *args;
+  CLI::App* graph_cmd = app.add_subcommand("graph", "Print a pipeline's topology with segments");
+  graph_cmd->add_option("--format", graph.format, "mermaid or dot")
+      ->check(CLI::IsMember({"mermaid", "dot"}))
+      ->capture_default_str();
+  graph_cmd->add_option("--config", graph.config_path, "Deployment config (YAML), for segments")
+      ->check(CLI::ExistingFile);
+  graph_cmd
+      ->add_option("PIPELINE", graph.pipeline_path,
+                   "Pipeline file (YAML, or Python defining `pipeline`)")
+      ->required()
+      ->check(CLI::ExistingFile);
+
+  return {graph_cmd, [args](const std::atomic<bool>&) { return graph_command(*args); }};
+}
+
+Subcommand add_dlq(CLI::App& app) {
+  auto args = std::make_shared<DlqReplayArgs>();
+  DlqReplayArgs& replay = *args;
+  CLI::App* dlq_cmd = app.add_subcommand("dlq", "Work with a pipeline's dead-letter queue");
+  dlq_cmd->require_subcommand(1);
+  CLI::App* replay_cmd = dlq_cmd->add_subcommand(
+      "replay",
+      "Re-send dead-letter records to their original topic without their error headers.\n"
+      "Progress is committed by a consumer group, so a second run sends only newer records.");
+  replay_cmd->add_option("--config", replay.config_path, "Deployment config naming the dlq")
+      ->check(CLI::ExistingFile);
+  replay_cmd->add_option("--source", replay.source, "The source whose dlq to replay");
+  replay_cmd->add_option("--segment-id", replay.segment_id, "Segment of the deployment")
+      ->check(CLI::NonNegativeNumber);
+  replay_cmd->add_option("--brokers", replay.brokers, "Without --config: the DLQ's brokers");
+  replay_cmd->add_option("--dlq-topic", replay.dlq_topic, "Without --config: the DLQ topic");
+  replay_cmd->add_option("--target-brokers", replay.target_brokers,
+                         "Brokers to replay to (default: the source's)");
+  replay_cmd->add_option("--to", replay.to_topic, "Replay to this topic instead of the original");
+  replay_cmd->add_option("--kind", replay.kinds,
+                         "Only records of this error kind (invalid_input, processing, exception, "
+                         "contract, sink_rejected); repeatable");
+  replay_cmd->add_option("--step", replay.steps,
+                         "Only records that failed in this step; repeatable");
+  replay_cmd->add_option("--group", replay.group,
+                         "Keep the progress in this consumer group: a later run reads only newer "
+                         "records (default: read the whole DLQ each time)");
+  replay_cmd->add_flag("--include-derived", replay.include_derived,
+                       "Also replay batch and window outputs (not inputs of the pipeline)");
+  replay_cmd->add_option("--timeout-ms", replay.timeout_ms, "For metadata, reads and deliveries")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  return {dlq_cmd,
+          [args](const std::atomic<bool>& stop) { return dlq_replay_command(*args, stop); }};
+}
+
+Subcommand add_dev_broker(CLI::App& app) {
+  auto args = std::make_shared<devbroker::DevBrokerOptions>();
+  auto topics = std::make_shared<std::vector<std::string>>();
+  devbroker::DevBrokerOptions& broker = *args;
+  CLI::App* broker_cmd = app.add_subcommand(
+      "dev-broker",
+      "Serve the Kafka protocol on 127.0.0.1 from librdkafka's mock cluster (SIGUSR1: brokers\n"
+      "down, SIGUSR2: up, SIGHUP: the next produce, fetch and commit requests fail)");
+  broker_cmd->add_option("--port", broker.port, "Port of the first broker")
+      ->required()
+      ->check(CLI::Range(1, 65535));
+  broker_cmd->add_option("--brokers", broker.brokers, "Number of brokers (ports PORT..PORT+N-1)")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  broker_cmd->add_option("--topic", *topics,
+                         "Create topic NAME[:PARTITIONS] (default 4 partitions)");
+  broker_cmd
+      ->add_option("--reject-produce", broker.reject_produce,
+                   "The first N produce requests fail with INVALID_RECORD (permanent)")
+      ->check(CLI::NonNegativeNumber);
+
+  return {broker_cmd, [args, topics](const std::atomic<bool>& stop) {
+            for (const auto& t : *topics) {
+              std::pair<std::string, int> topic;
+              std::string error;
+              if (!devbroker::parse_topic(t, &topic, &error)) {
+                std::fprintf(stderr, "error: %s\n", error.c_str());
+                return 2;
+              }
+              args->topics.push_back(topic);
+            }
+            return devbroker::run_dev_broker(*args, stop);
+          }};
+}
+
+}  // namespace streams::cli
