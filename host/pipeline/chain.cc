@@ -84,8 +84,8 @@ ChainResult Chain::take_over(Chain& previous) {
   if (!carry && previous.finish() == ChainResult::fatal) stopping_ = true;
   for (size_t i = 0; i < kept_.size(); ++i) {
     if (!kept_[i]) continue;
-    instances_[i] = std::exchange(previous.instances_[i], nullptr);
-    key_instances_[i] = std::exchange(previous.key_instances_[i], nullptr);
+    instances_[i] = std::move(previous.instances_[i]);
+    key_instances_[i] = std::move(previous.key_instances_[i]);
     apis_[i] = std::move(previous.apis_[i]);  // the one the instances hold
     apis_[i]->host_ctx = const_cast<StepBinding*>(&generation_->steps[i]);
   }
@@ -106,8 +106,11 @@ bool Chain::create_instances(uint32_t i, std::string* why) {
   if (step.function && !(instances_[i] = create_instance(step, *step.function, *apis_[i], why))) {
     return false;
   }
-  return !step.key_function ||
-         (key_instances_[i] = create_instance(step, *step.key_function, *apis_[i], why));
+  if (step.key_function) {
+    key_instances_[i] = create_instance(step, *step.key_function, *apis_[i], why);
+    return static_cast<bool>(key_instances_[i]);
+  }
+  return true;
 }
 
 void Chain::make_apis() {
@@ -122,8 +125,10 @@ void Chain::make_apis() {
 
 bool Chain::create_state(const Chain* previous, std::string* error) {
   const auto& steps = generation_->steps;
-  instances_.assign(steps.size(), nullptr);
-  key_instances_.assign(steps.size(), nullptr);
+  instances_.clear();
+  instances_.resize(steps.size());
+  key_instances_.clear();
+  key_instances_.resize(steps.size());
   kept_.assign(steps.size(), false);
   codec_scratch_.resize(steps.size());
   batchers_.resize(steps.size());
@@ -149,13 +154,12 @@ bool Chain::create_state(const Chain* previous, std::string* error) {
   return true;
 }
 
+// Windows first (they call into the instances), then the instances, while
+// generation_ still holds their libraries.
 Chain::~Chain() {
   reducers_.clear();
-  const auto& steps = generation_->steps;
-  for (size_t i = 0; i < instances_.size(); ++i) {
-    if (instances_[i]) steps[i].function->destroy(instances_[i]);
-    if (key_instances_[i]) steps[i].key_function->destroy(key_instances_[i]);
-  }
+  instances_.clear();
+  key_instances_.clear();
 }
 
 size_t Chain::held_inputs() const {
@@ -255,7 +259,7 @@ int32_t Chain::run_plugin(uint32_t step, const streams_record& record) {
   CallScope scope(*this, step, &record);
   streams_call& call = scope.call();
   const StepBinding& binding = generation_->steps[step];
-  int32_t status = binding.function->process(instances_[step], &record, &call);
+  int32_t status = binding.function->process(instances_[step].get(), &record, &call);
   return finish_plugin(step, status, call, record);
 }
 

@@ -192,8 +192,8 @@ class Chain {
   // api pointer, and a successor takes both over.
   std::vector<std::unique_ptr<streams_host_api>> apis_;
   std::vector<bool> kept_;            // by step; instances to take over from the predecessor
-  std::vector<void*> instances_;      // by step; null for built-in steps
-  std::vector<void*> key_instances_;  // by step; reduce steps with group_by
+  std::vector<PluginInstance> instances_;      // by step; empty for built-in steps
+  std::vector<PluginInstance> key_instances_;  // by step; reduce steps with group_by
   InputHolds* holds_;
   std::unique_ptr<metrics::PipelineMetrics> own_metrics_;  // when none is given
   metrics::PipelineMetrics* metrics_;

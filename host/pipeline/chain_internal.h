@@ -159,7 +159,7 @@ class Chain::Reducer final : public WindowOps {
 
  private:
   const streams_function& function() const { return *chain_->generation_->steps[step_].function; }
-  void* instance() const { return chain_->instances_[step_]; }
+  void* instance() const { return chain_->instances_[step_].get(); }
   // An init/add/merge must set the accumulator once and emit nothing.
   int32_t finish(const streams_call& call, int32_t status, std::string* acc) {
     if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set && !call.violation) {

@@ -66,7 +66,7 @@ int32_t Chain::group_key(uint32_t step, const streams_record& record, std::strin
   CallScope scope(*this, step, &record);
   streams_call& call = scope.call();
   call.capture = key;
-  const int32_t status = binding.key_function->process(key_instances_[step], &record, &call);
+  const int32_t status = binding.key_function->process(key_instances_[step].get(), &record, &call);
   if (status == STREAMS_OK && call.emitted == 1 && !call.violation) return STREAMS_OK;
   if (status == STREAMS_OK && !call.violation) {
     return reported(report(step, STREAMS_ERR_CONTRACT,

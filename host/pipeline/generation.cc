@@ -48,8 +48,7 @@ const char* kind_name(int32_t kind) {
 std::string probe_instance(const StepBinding& binding, const streams_function* fn) {
   const streams_host_api api = make_host_api(binding);
   std::string why;
-  void* instance = create_instance(binding, *fn, api, &why);
-  if (instance) fn->destroy(instance);
+  create_instance(binding, *fn, api, &why);  // destroyed at once
   return why;
 }
 
@@ -346,8 +345,8 @@ const config::StepDeployment& Generation::sink_settings(size_t index) const {
   return settings_of(*this, sinks[index].name);
 }
 
-void* create_instance(const StepBinding& step, const streams_function& fn,
-                      const streams_host_api& api, std::string* why) {
+PluginInstance create_instance(const StepBinding& step, const streams_function& fn,
+                               const streams_host_api& api, std::string* why) {
   // Marked as the step in flight: a crash or a stall in create names it.
   const crash::StepLabel label{step.name.c_str(), step.plugin.c_str(), step.plugin_version.c_str()};
   crash::InFlight& in_flight = crash::in_flight();
@@ -363,7 +362,7 @@ void* create_instance(const StepBinding& step, const streams_function& fn,
   if (!instance)
     *why = reason[0] ? std::string(reason, strnlen(reason, sizeof reason))
                      : "create returned no instance";
-  return instance;
+  return {&fn, instance};
 }
 
 streams_host_api make_host_api(const StepBinding& binding) {

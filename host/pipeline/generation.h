@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <streams/plugin_abi.h>
@@ -103,10 +104,42 @@ std::vector<std::string> python_dirs(const config::PipelineSpec& pipeline,
 // The host services given to plugin instances; `host_ctx` is the binding.
 streams_host_api make_host_api(const StepBinding& binding);
 
+// One instance of a plugin function, destroyed by that function's destroy
+// when it goes (RAII). The function's library must outlive it (a Chain holds
+// its Generation, which holds the libraries).
+class PluginInstance {
+ public:
+  PluginInstance() = default;
+  PluginInstance(const streams_function* fn, void* instance) : fn_(fn), instance_(instance) {}
+  PluginInstance(PluginInstance&& other) noexcept
+      : fn_(other.fn_), instance_(std::exchange(other.instance_, nullptr)) {}
+  PluginInstance& operator=(PluginInstance&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fn_ = other.fn_;
+      instance_ = std::exchange(other.instance_, nullptr);
+    }
+    return *this;
+  }
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+  ~PluginInstance() { reset(); }
+
+  void* get() const { return instance_; }
+  explicit operator bool() const { return instance_ != nullptr; }
+  void reset() {
+    if (instance_) fn_->destroy(std::exchange(instance_, nullptr));
+  }
+
+ private:
+  const streams_function* fn_ = nullptr;
+  void* instance_ = nullptr;
+};
+
 // Creates an instance of `fn` (the step's function or its group_by key
-// function) with the step's config. Null with *why (the plugin's reason) on
-// failure. `api` must outlive the instance.
-void* create_instance(const StepBinding& step, const streams_function& fn,
-                      const streams_host_api& api, std::string* why);
+// function) with the step's config. Empty with *why (the plugin's reason)
+// on failure. `api` must outlive the instance.
+PluginInstance create_instance(const StepBinding& step, const streams_function& fn,
+                               const streams_host_api& api, std::string* why);
 
 }  // namespace streams::pipeline
