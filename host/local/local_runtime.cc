@@ -145,6 +145,7 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
   std::istream& in = options.input == "-" ? std::cin : file;
   pipeline::NoDlqPolicy policy(options.error_policy);
   pipeline::LimitedErrors errors(policy, g->source_settings().error_limits);
+  metrics::PipelineMetrics metrics(g->pipeline.name);
   if (!g->source_settings().dlq.topic.empty()) {
     log::warn(
         "the source's dlq is used with --runtime kafka only; this local run applies "
@@ -152,7 +153,7 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
         std::string(config::to_string(options.error_policy)));
   }
   std::string error;
-  auto chain = pipeline::Chain::create(g, ptrs, errors, &error);
+  auto chain = pipeline::Chain::create(g, ptrs, errors, metrics, &error);
   if (!chain) {
     log::error(error);
     return 1;

@@ -22,13 +22,12 @@ std::string branch_names(const StepBinding& step) {
 }  // namespace
 
 Chain::Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-             ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics* metrics)
+             ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics)
     : generation_(std::move(generation)),
       sinks_(std::move(sinks)),
       errors_(errors),
       holds_(holds),
-      own_metrics_(metrics ? nullptr : std::make_unique<metrics::PipelineMetrics>("")),
-      metrics_(metrics ? metrics : own_metrics_.get()),
+      metrics_(metrics),
       calls_(std::make_unique<CallPool>()) {
   bind_metrics();
 }
@@ -42,15 +41,15 @@ void Chain::bind_metrics() {
     std::vector<std::string> next;
     if (step.next != kNoStep) next.push_back(steps[step.next].name);
     for (const BranchTarget& b : step.branches) next.push_back(steps[b.step].name);
-    step_metrics_.push_back(&metrics_->step(step.name, config::to_string(step.kind), next,
-                                            step.plugin, step.plugin_version));
+    step_metrics_.push_back(&metrics_.step(step.name, config::to_string(step.kind), next,
+                                           step.plugin, step.plugin_version));
   }
 }
 
 std::unique_ptr<Chain> Chain::create(std::shared_ptr<const Generation> generation,
                                      std::vector<OutputSink*> sinks, ErrorHandler& errors,
-                                     std::string* error, InputHolds* holds,
-                                     metrics::PipelineMetrics* metrics) {
+                                     metrics::PipelineMetrics& metrics, std::string* error,
+                                     InputHolds* holds) {
   if (sinks.size() != generation->sinks.size()) {
     *error = "internal: " + std::to_string(sinks.size()) + " sinks given for " +
              std::to_string(generation->sinks.size());
@@ -69,10 +68,8 @@ std::unique_ptr<Chain> Chain::create_successor(std::shared_ptr<const Generation>
     *error = "internal: a successor Chain needs the same sinks";
     return nullptr;
   }
-  // A predecessor's own metrics die with it; the successor then has its own.
   std::unique_ptr<Chain> chain(new Chain(std::move(generation), previous.sinks_, previous.errors_,
-                                         previous.holds_,
-                                         previous.own_metrics_ ? nullptr : previous.metrics_));
+                                         previous.holds_, previous.metrics_));
   chain->make_apis();
   if (!chain->create_state(&previous, error)) return nullptr;
   return chain;

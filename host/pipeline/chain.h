@@ -76,16 +76,16 @@ class Chain {
  public:
   // Creates an instance of every plugin step's function with its config.
   // `sinks[i]` serves generation->sinks[i]; the sinks and `errors` must
-  // outlive the Chain. On failure returns nullptr with *error.
+  // outlive the Chain. Per-step counts go to `metrics`, which outlives the
+  // Chain and its successors. On failure returns nullptr with *error.
   // `holds` (null: none kept, for runtimes that do not commit) must
-  // outlive the Chain. Per-step counts go to `metrics` (null: the Chain's
-  // own), which must outlive the Chain.
+  // outlive the Chain.
   static std::unique_ptr<Chain> create(std::shared_ptr<const Generation> generation,
                                        std::vector<OutputSink*> sinks, ErrorHandler& errors,
-                                       std::string* error, InputHolds* holds = nullptr,
-                                       metrics::PipelineMetrics* metrics = nullptr);
+                                       metrics::PipelineMetrics& metrics, std::string* error,
+                                       InputHolds* holds = nullptr);
   // A Chain of `generation` to replace `previous` (same sinks, error
-  // handler and holds), which is not touched: instances are created for
+  // handler, holds and metrics), which is not touched: instances are created for
   // the steps that cannot keep previous's (see same_instances). On failure
   // returns nullptr with *error.
   static std::unique_ptr<Chain> create_successor(std::shared_ptr<const Generation> generation,
@@ -131,7 +131,7 @@ class Chain {
   Clock clock_ = steady_ms;
   class Reducer;
   Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-        ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics* metrics);
+        ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics);
   // Resolves step_metrics_ for this generation's steps.
   void bind_metrics();
   // `previous`: a Chain whose instances of unchanged steps will be taken
@@ -191,12 +191,11 @@ class Chain {
   // By step; host_ctx = its binding. Heap-allocated: an instance keeps its
   // api pointer, and a successor takes both over.
   std::vector<std::unique_ptr<streams_host_api>> apis_;
-  std::vector<bool> kept_;            // by step; instances to take over from the predecessor
-  std::vector<PluginInstance> instances_;      // by step; empty for built-in steps
+  std::vector<bool> kept_;                 // by step; instances to take over from the predecessor
+  std::vector<PluginInstance> instances_;  // by step; empty for built-in steps
   std::vector<PluginInstance> key_instances_;  // by step; reduce steps with group_by
   InputHolds* holds_;
-  std::unique_ptr<metrics::PipelineMetrics> own_metrics_;  // when none is given
-  metrics::PipelineMetrics* metrics_;
+  metrics::PipelineMetrics& metrics_;
   std::vector<metrics::StepMetrics*> step_metrics_;           // by step
   std::vector<crash::StepLabel> labels_;                      // by step; into generation_
   std::vector<std::unique_ptr<CodecScratch>> codec_scratch_;  // by step; codec steps

@@ -40,7 +40,7 @@ bool PartitionProcessor::assign(int32_t number, std::string* error) {
   tracker_partitions_.push_back(number);
   trackers_.push_back(
       std::make_unique<OffsetTracker>(g_->source_deployment().max_in_flight_messages));
-  p->chain = Chain::create(g_, sinks_.outputs(), errors_, error, this, &metrics_);
+  p->chain = Chain::create(g_, sinks_.outputs(), errors_, metrics_, error, this);
   if (!p->chain) return false;
   load_quarantine(*p);
   if (static_cast<size_t>(number) >= partitions_.size()) partitions_.resize(number + 1);

@@ -90,7 +90,7 @@ class PipelineDriver::Impl {
       by_name_[generation_->sinks[i].name] = i;
     }
     std::string error;
-    chain_ = pipeline::Chain::create(generation_, ptrs, errors_, &error, &holds_);
+    chain_ = pipeline::Chain::create(generation_, ptrs, errors_, metrics_, &error, &holds_);
     if (!chain_) throw std::runtime_error(error);
   }
 
@@ -136,6 +136,7 @@ class PipelineDriver::Impl {
   std::vector<std::unique_ptr<RecordingSink>> sinks_;
   std::map<std::string, size_t> by_name_;
   Collector errors_;
+  metrics::PipelineMetrics metrics_{"pipeline_driver"};
   pipeline::OffsetTracker tracker_{1u << 20};
   TrackerHolds holds_{tracker_};
   std::unique_ptr<pipeline::Chain> chain_;

@@ -72,8 +72,9 @@ void run(benchmark::State& state, const char* step, std::string_view value,
   }
   NullSink sink;
   NullErrors errors;
+  metrics::PipelineMetrics metrics{"bench"};
   std::string error;
-  auto chain = pipeline::Chain::create(g, {&sink}, errors, &error);
+  auto chain = pipeline::Chain::create(g, {&sink}, errors, metrics, &error);
   streams_record r{};
   r.struct_size = sizeof(r);
   r.value = {reinterpret_cast<const uint8_t*>(value.data()), value.size()};

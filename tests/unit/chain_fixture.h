@@ -21,6 +21,7 @@ struct ChainFixture {
   TempDir dir;
   std::vector<std::unique_ptr<FakeSink>> sinks;
   FakeErrors errors;
+  metrics::PipelineMetrics metrics{"test"};
   std::unique_ptr<pipeline::Chain> chain;
 
   explicit ChainFixture(const std::string& pipeline_text,
@@ -34,7 +35,7 @@ struct ChainFixture {
       ptrs.push_back(sinks.back().get());
     }
     std::string error;
-    chain = pipeline::Chain::create(g, ptrs, errors, &error);
+    chain = pipeline::Chain::create(g, ptrs, errors, metrics, &error);
     BOOST_REQUIRE_MESSAGE(chain, error);
   }
 

@@ -55,6 +55,7 @@ struct CountingChain {
   TempDir dir;
   CountingSink sink;
   CountingErrors errors;
+  metrics::PipelineMetrics metrics{"test"};
   std::unique_ptr<pipeline::Chain> chain;
 
   explicit CountingChain(const char* steps) {
@@ -62,7 +63,7 @@ struct CountingChain {
     auto generation = build(dir, steps, PLUGINS_DIR, diag);
     BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
     std::string error;
-    chain = pipeline::Chain::create(generation, {&sink}, errors, &error);
+    chain = pipeline::Chain::create(generation, {&sink}, errors, metrics, &error);
     BOOST_REQUIRE_MESSAGE(chain, error);
   }
   void process(const std::string& value, int64_t offset) {

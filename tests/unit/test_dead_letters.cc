@@ -22,6 +22,7 @@ struct Dlq {
   std::vector<std::unique_ptr<FakeSink>> sinks;
   FakeSink dlq;
   pipeline::DeadLetters letters{dlq, "dlq"};
+  metrics::PipelineMetrics metrics{"test"};
   std::unique_ptr<pipeline::Chain> chain;
   std::string key = "k1";
   std::vector<std::pair<std::string, std::string>> header_text = {{"trace", "t-1"}};
@@ -36,7 +37,7 @@ struct Dlq {
       ptrs.push_back(sinks.back().get());
     }
     std::string error;
-    chain = pipeline::Chain::create(g, ptrs, letters, &error);
+    chain = pipeline::Chain::create(g, ptrs, letters, metrics, &error);
     BOOST_REQUIRE_MESSAGE(chain, error);
   }
 

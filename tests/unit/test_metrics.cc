@@ -31,7 +31,7 @@ std::unique_ptr<metrics::PipelineMetrics> count_through(const std::string& steps
   FakeSink out;
   FakeErrors errors;
   std::string error;
-  auto chain = pipeline::Chain::create(g, {&out}, errors, &error, nullptr, m.get());
+  auto chain = pipeline::Chain::create(g, {&out}, errors, *m, &error);
   BOOST_REQUIRE_MESSAGE(chain, error);
   int64_t offset = 0;
   for (const std::string& value : values) {

@@ -138,8 +138,9 @@ BOOST_AUTO_TEST_CASE(overwriting_the_file_does_not_touch_the_loaded_code) {
   dir.write("testkit.so", "garbage");  // truncates and rewrites the user's file in place
   FakeSink sink;
   FakeErrors errors;
+  metrics::PipelineMetrics metrics{"test"};
   std::string error;
-  auto chain = pipeline::Chain::create(g, {&sink}, errors, &error);
+  auto chain = pipeline::Chain::create(g, {&sink}, errors, metrics, &error);
   BOOST_REQUIRE_MESSAGE(chain, error);
   const char* value = "abc";
   streams_record r{};

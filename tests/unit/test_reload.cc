@@ -29,6 +29,7 @@ struct Reloads {
   plugin::PluginRegistry registry{TEST_PLUGINS_DIR};
   FakeSink out;
   FakeErrors errors;
+  metrics::PipelineMetrics metrics{"test"};
   std::unique_ptr<pipeline::Chain> chain;
   int64_t offset = 0;
 
@@ -45,7 +46,7 @@ struct Reloads {
   }
   void start(const std::string& steps) {
     std::string error;
-    chain = pipeline::Chain::create(build(steps), {&out}, errors, &error);
+    chain = pipeline::Chain::create(build(steps), {&out}, errors, metrics, &error);
     BOOST_REQUIRE_MESSAGE(chain, error);
   }
   void reload(const std::string& steps) {
