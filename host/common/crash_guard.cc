@@ -208,7 +208,7 @@ std::string describe_processing() { return describe(g_processing.load()); }
 std::string describe(const InFlight* f) {
   if (!f) return "";
   const StepLabel* s = f->current_step();
-  const streams_origin* o = f->current_origin();
+  const bool o = f->current_origin() != nullptr;  // its copied fields, not it: see InFlight
   if (!s && !o) return "between records";
   std::string out;
   if (s) {
@@ -216,8 +216,10 @@ std::string describe(const InFlight* f) {
     if (*s->plugin) out += std::string(" (plugin ") + s->plugin + " " + s->version + ")";
   }
   if (o) {
-    out += (out.empty() ? "at " : " at ") + std::string(o->topic) + "[" +
-           std::to_string(o->partition) + "]@" + std::to_string(o->offset);
+    const char* topic = f->topic.load(std::memory_order_relaxed);
+    out += (out.empty() ? "at " : " at ") + std::string(topic ? topic : "") + "[" +
+           std::to_string(f->partition.load(std::memory_order_relaxed)) + "]@" +
+           std::to_string(f->offset.load(std::memory_order_relaxed));
   }
   return out;
 }

@@ -33,11 +33,24 @@ struct StepLabel {
 struct InFlight {
   std::atomic<const StepLabel*> step{nullptr};         // the step being run, if any
   std::atomic<const streams_origin*> origin{nullptr};  // the input being processed, if any
+  // Copies of the origin's fields, for other threads: the origin itself may
+  // be gone (a stack object of the processing thread) by the time they read.
+  // The topic's characters outlive the input (its runtime owns them).
+  std::atomic<const char*> topic{nullptr};
+  std::atomic<int32_t> partition{-1};
+  std::atomic<int64_t> offset{-1};
 
   const StepLabel* current_step() const { return step.load(std::memory_order_relaxed); }
   const streams_origin* current_origin() const { return origin.load(std::memory_order_relaxed); }
   void set_step(const StepLabel* s) { step.store(s, std::memory_order_relaxed); }
-  void set_origin(const streams_origin* o) { origin.store(o, std::memory_order_relaxed); }
+  void set_origin(const streams_origin* o) {
+    if (o) {
+      topic.store(o->topic, std::memory_order_relaxed);
+      partition.store(o->partition, std::memory_order_relaxed);
+      offset.store(o->offset, std::memory_order_relaxed);
+    }
+    origin.store(o, std::memory_order_relaxed);
+  }
 };
 
 // The calling thread's (constant-initialised, so a plain TLS access).
