@@ -23,6 +23,9 @@ from kafka import TopicPartition
 from kafka.errors import NoBrokersAvailable
 
 HOST = os.environ["STREAMS_HOST"]
+# The dev broker's binary: the host under test unless set (the ThreadSanitizer
+# phase runs an uninstrumented one: its bind() interposer and TSan's clash).
+BROKER_HOST = os.environ.get("STREAMS_BROKER_HOST") or HOST
 PLUGINS_DIR = os.environ["STREAMS_PLUGINS_DIR"]
 TEST_PLUGINS_DIR = os.environ["STREAMS_TEST_PLUGINS_DIR"]
 SOURCE_DIR = os.environ["STREAMS_SOURCE_DIR"]
@@ -181,7 +184,7 @@ class Env(contextlib.ExitStack):
         command, with `extra` options); returns its bootstrap string."""
         for attempt in range(5):
             port = free_port()
-            args = [*prefix, HOST, "dev-broker", "--port", str(port), *extra]
+            args = [*prefix, BROKER_HOST, "dev-broker", "--port", str(port), *extra]
             for topic in topics:
                 args += ["--topic", topic]
             name = f"broker{len(self.procs)}-{attempt}"
@@ -203,10 +206,10 @@ class Env(contextlib.ExitStack):
         raise AssertionError("no free port for the dev broker")
 
     def start_host(self, pipeline, config, bootstrap, plugins_dir=PLUGINS_DIR,
-                   name="host", extra=(), prefix=()):
+                   name="host", extra=(), prefix=(), host=HOST):
         # The crash journal is the test's own (shared by its hosts).
         env = dict(os.environ, BOOTSTRAP_SERVERS=bootstrap, STREAMS_STATE_DIR=self.path("state"))
-        args = [*prefix, HOST, "run", "--config", config, "--plugins-dir", plugins_dir,
+        args = [*prefix, host, "run", "--config", config, "--plugins-dir", plugins_dir,
                 *extra, pipeline]
         return self.spawn(args, name, env=env)
 
