@@ -2,10 +2,17 @@
 baseline, on one dev broker, in one run. Writes results.md and chart.png.
 
 usage: run_bench.py BUILD_DIR OUT_DIR [--smoke] [--only NAME,...]
+       run_bench.py BUILD_DIR OUT_DIR --baseline OLD_BUILD_DIR [--only NAME,...]
 
 --only runs the named scenarios and those they are compared with directly
 (the microbenchmarks too, the hot-reload measurement not): a quick second look at
 a few rows, still old and new side by side in one run.
+
+--baseline compares two builds of the host (a change against the commit before
+it): each host scenario (--only narrows them) runs its throughput measurement
+with the old and the new streams-host in turn, 2 x 5 runs interleaved on one
+dev broker, so the VM's drift hits both alike. Writes results-ab.md and .json:
+the medians, each side's spread, and new / old.
 
 For each scenario: N records are preloaded into a fresh input topic, the
 application is started, and `streams-bench watch` measures from the first
@@ -30,6 +37,8 @@ OUT = os.path.abspath(sys.argv[2])
 SMOKE = "--smoke" in sys.argv
 ONLY = (sys.argv[sys.argv.index("--only") + 1].split(",")
         if "--only" in sys.argv[:-1] else None)
+BASELINE = (os.path.abspath(sys.argv[sys.argv.index("--baseline") + 1])
+            if "--baseline" in sys.argv[:-1] else None)
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 os.environ.setdefault("STREAMS_HOST", os.path.join(BUILD, "host", "streams-host"))
 os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(BUILD, "plugins"))
@@ -130,14 +139,17 @@ def start_relay(env, bootstrap, topic_in, topic_out, tag):
                       "--output", topic_out, "--group", "relay-" + tag], "relay-" + tag)
 
 
-def start_host(pipeline_text):
+def start_host(pipeline_text, build=BUILD):
     def start(env, bootstrap, topic_in, topic_out, tag):
         pipe = env.write(f"pipeline-{tag}.yaml",
                          pipeline_text % {"input": topic_in, "output": topic_out})
         env.write("bench_fns.py", BENCH_FNS)
         config = env.write(f"deployment-{tag}.yaml", h.deployment())
         return env.start_host(pipe, config, bootstrap, name="host-" + tag,
-                              extra=("--log-level", "warn"), prefix=APP_CPU)
+                              extra=("--log-level", "warn"), prefix=APP_CPU,
+                              host=os.path.join(build, "host", "streams-host"),
+                              plugins_dir=os.path.join(build, "plugins"))
+    start.pipeline_text = pipeline_text
     return start
 
 
@@ -299,8 +311,52 @@ def selected():
     return [(s, c) for s, c in SCENARIOS if s.name in wanted]
 
 
+def compare_builds():
+    """Each host scenario's throughput with the baseline build's host and
+    this one's, interleaved run by run on one broker."""
+    rows = []
+    with h.Env() as env:
+        for scenario, _ in selected():
+            if not hasattr(scenario.start, "pipeline_text"):
+                continue
+            sides = {"old": Scenario(scenario.name + "-old", scenario.payload,
+                                     start_host(scenario.start.pipeline_text, BASELINE)),
+                     "new": scenario}
+            topics = [f"{kind}-{s.name}-tp{run}:{PARTITIONS}" for s in sides.values()
+                      for run in range(REPEATS) for kind in ("in", "out")]
+            bootstrap = env.start_broker(topics, prefix=TOOLS_CPU)
+            broker = env.procs[-1]
+            count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
+            runs = {"old": [], "new": []}
+            for run in range(REPEATS):
+                for side in (("old", "new") if run % 2 == 0 else ("new", "old")):
+                    r = throughput(env, bootstrap, sides[side], count, run)
+                    runs[side].append(r["msgs_per_s"])
+            env.stop(broker)
+            median = {k: sorted(v)[len(v) // 2] for k, v in runs.items()}
+            row = dict(name=scenario.name, old=median["old"], new=median["new"],
+                       ratio=median["new"] / median["old"], runs=runs)
+            rows.append(row)
+            print(f"{scenario.name}: {json.dumps(row)}", flush=True)
+    lines = [f"| scenario | old records/s (median of {REPEATS}) | new | new / old "
+             "| old runs | new runs |", "|---|---:|---:|---:|---|---|"]
+    for r in rows:
+        spread = {k: f"{min(v):,.0f}–{max(v):,.0f}" for k, v in r["runs"].items()}
+        lines.append(f"| {r['name']} | {r['old']:,.0f} | {r['new']:,.0f} | {r['ratio']:.0%} "
+                     f"| {spread['old']} | {spread['new']} |")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(OUT, "results-ab.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(OUT, "results-ab.json"), "w") as f:
+        json.dump({"baseline": BASELINE, "rows": rows}, f, indent=1)
+    print(text)
+    assert rows, "no host scenario selected"
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if BASELINE:
+        return compare_builds()
     rows, by_name = [], {}
     with h.Env() as env:
         for scenario, ceiling in selected():
