@@ -3,6 +3,7 @@ baseline, on one dev broker, in one run. Writes results.md and chart.png.
 
 usage: run_bench.py BUILD_DIR OUT_DIR [--smoke] [--only NAME,...]
        run_bench.py BUILD_DIR OUT_DIR --baseline OLD_BUILD_DIR [--only NAME,...]
+       run_bench.py BUILD_DIR OUT_DIR --interleave [--only NAME,...]
 
 --only runs the named scenarios and those they are compared with directly
 (the microbenchmarks too, the hot-reload measurement not): a quick second look at
@@ -13,6 +14,10 @@ it): each host scenario (--only narrows them) runs its throughput measurement
 with the old and the new streams-host in turn, 2 x 5 runs interleaved on one
 dev broker, so the VM's drift hits both alike. Writes results-ab.md and .json:
 the medians, each side's spread, and new / old.
+
+--interleave compares each selected scenario with what it is compared with
+(its ceiling or baseline row) the same way: their throughput runs
+alternate on one broker. Writes results-interleaved.md and .json.
 
 For each scenario: N records are preloaded into a fresh input topic, the
 application is started, and `streams-bench watch` measures from the first
@@ -39,6 +44,7 @@ ONLY = (sys.argv[sys.argv.index("--only") + 1].split(",")
         if "--only" in sys.argv[:-1] else None)
 BASELINE = (os.path.abspath(sys.argv[sys.argv.index("--baseline") + 1])
             if "--baseline" in sys.argv[:-1] else None)
+INTERLEAVE = "--interleave" in sys.argv
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 os.environ.setdefault("STREAMS_HOST", os.path.join(BUILD, "host", "streams-host"))
 os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(BUILD, "plugins"))
@@ -311,52 +317,69 @@ def selected():
     return [(s, c) for s, c in SCENARIOS if s.name in wanted]
 
 
-def compare_builds():
-    """Each host scenario's throughput with the baseline build's host and
-    this one's, interleaved run by run on one broker."""
+def run_pairs(pairs, out_name, what):
+    """Throughput of each pair (name, a, b) of scenarios, their runs
+    interleaved (a b, b a, ...) on one broker, so the VM's drift hits both
+    alike. Writes OUT/out_name.md and .json: medians, spreads and b / a."""
     rows = []
     with h.Env() as env:
-        for scenario, _ in selected():
-            if not hasattr(scenario.start, "pipeline_text"):
-                continue
-            sides = {"old": Scenario(scenario.name + "-old", scenario.payload,
-                                     start_host(scenario.start.pipeline_text, BASELINE)),
-                     "new": scenario}
+        for name, a, b in pairs:
+            sides = {"a": a, "b": b}
             topics = [f"{kind}-{s.name}-tp{run}:{PARTITIONS}" for s in sides.values()
                       for run in range(REPEATS) for kind in ("in", "out")]
             bootstrap = env.start_broker(topics, prefix=TOOLS_CPU)
             broker = env.procs[-1]
-            count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
-            runs = {"old": [], "new": []}
+            runs = {"a": [], "b": []}
             for run in range(REPEATS):
-                for side in (("old", "new") if run % 2 == 0 else ("new", "old")):
-                    r = throughput(env, bootstrap, sides[side], count, run)
+                for side in (("a", "b") if run % 2 == 0 else ("b", "a")):
+                    scenario = sides[side]
+                    count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
+                    r = throughput(env, bootstrap, scenario, count, run)
                     runs[side].append(r["msgs_per_s"])
             env.stop(broker)
             median = {k: sorted(v)[len(v) // 2] for k, v in runs.items()}
-            row = dict(name=scenario.name, old=median["old"], new=median["new"],
-                       ratio=median["new"] / median["old"], runs=runs)
+            row = dict(name=name, a=a.name, b=b.name, a_median=median["a"],
+                       b_median=median["b"], ratio=median["b"] / median["a"], runs=runs)
             rows.append(row)
-            print(f"{scenario.name}: {json.dumps(row)}", flush=True)
-    lines = [f"| scenario | old records/s (median of {REPEATS}) | new | new / old "
-             "| old runs | new runs |", "|---|---:|---:|---:|---|---|"]
+            print(f"{name}: {json.dumps(row)}", flush=True)
+    lines = [f"| {what} | a records/s (median of {REPEATS}) | b | b / a | a runs | b runs |",
+             "|---|---:|---:|---:|---|---|"]
     for r in rows:
         spread = {k: f"{min(v):,.0f}–{max(v):,.0f}" for k, v in r["runs"].items()}
-        lines.append(f"| {r['name']} | {r['old']:,.0f} | {r['new']:,.0f} | {r['ratio']:.0%} "
-                     f"| {spread['old']} | {spread['new']} |")
+        lines.append(f"| {r['name']} | {r['a_median']:,.0f} | {r['b_median']:,.0f} "
+                     f"| {r['ratio']:.0%} | {spread['a']} | {spread['b']} |")
     text = "\n".join(lines) + "\n"
-    with open(os.path.join(OUT, "results-ab.md"), "w") as f:
+    with open(os.path.join(OUT, out_name + ".md"), "w") as f:
         f.write(text)
-    with open(os.path.join(OUT, "results-ab.json"), "w") as f:
+    with open(os.path.join(OUT, out_name + ".json"), "w") as f:
         json.dump({"baseline": BASELINE, "rows": rows}, f, indent=1)
     print(text)
-    assert rows, "no host scenario selected"
+    assert rows, "nothing to compare was selected"
+
+
+def compare_builds():
+    """Each host scenario: a = the baseline build's host, b = this one's."""
+    pairs = [(s.name, Scenario(s.name + "-old", s.payload,
+                               start_host(s.start.pipeline_text, BASELINE)), s)
+             for s, _ in selected() if hasattr(s.start, "pipeline_text")]
+    run_pairs(pairs, "results-ab", "scenario (a: old build, b: new)")
+
+
+def compare_interleaved():
+    """Each selected scenario that has one: a = what it is compared with,
+    b = it."""
+    by_name = {s.name: s for s, _ in SCENARIOS}
+    pairs = [(f"{s.name} vs {c}", by_name[c], s) for s, c in selected()
+             if c and (ONLY is None or s.name in ONLY)]
+    run_pairs(pairs, "results-interleaved", "b vs a")
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
     if BASELINE:
         return compare_builds()
+    if INTERLEAVE:
+        return compare_interleaved()
     rows, by_name = [], {}
     with h.Env() as env:
         for scenario, ceiling in selected():
