@@ -9,18 +9,6 @@
 #include "pipeline/generation_diff.h"
 
 namespace streams::pipeline {
-namespace {
-
-using config::StepKind;
-
-std::string branch_names(const StepBinding& step) {
-  std::string names;
-  for (const auto& b : step.branches) names += (names.empty() ? "'" : ", '") + b.name + "'";
-  return names;
-}
-
-}  // namespace
-
 Chain::Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
              ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics)
     : generation_(std::move(generation)),
@@ -87,12 +75,10 @@ ChainResult Chain::take_over(Chain& previous) {
     apis_[i]->host_ctx = const_cast<StepBinding*>(&generation_->steps[i]);
   }
   if (carry) {
-    for (uint32_t i = 0; i < batchers_.size(); ++i) {
-      if (previous.batchers_[i]) batchers_[i] = std::move(previous.batchers_[i]);
-      if (previous.reducers_[i]) {
-        reducers_[i] = std::move(previous.reducers_[i]);
-        reducers_[i]->rebind(*this);
-      }
+    for (uint32_t i = 0; i < states_.size(); ++i) {
+      if (!previous.states_[i]) continue;
+      states_[i] = std::move(previous.states_[i]);
+      states_[i]->rebind(*this);
     }
   }
   return result_of(STREAMS_OK);
@@ -127,9 +113,8 @@ bool Chain::create_state(const Chain* previous, std::string* error) {
   key_instances_.clear();
   key_instances_.resize(steps.size());
   kept_.assign(steps.size(), false);
-  codec_scratch_.resize(steps.size());
-  batchers_.resize(steps.size());
-  reducers_.resize(steps.size());
+  states_.clear();
+  states_.resize(steps.size());
   const bool same = previous && same_shape(*previous->generation_, *generation_);
   std::string why;
   for (uint32_t i = 0; i < steps.size(); ++i) {
@@ -141,45 +126,39 @@ bool Chain::create_state(const Chain* previous, std::string* error) {
           "step '" + step.name + "': plugin '" + step.plugin + "' failed to initialise: " + why;
       return false;
     }
-    if (step.kind == StepKind::batch) {
-      batchers_[i] = std::make_unique<Batcher>(step.spec->format, step.spec->max_count,
-                                               step.spec->max_wait_ms);
-    }
-    if (step.kind == StepKind::reduce) reducers_[i] = std::make_unique<Reducer>(*this, i);
-    if (step.codec) codec_scratch_[i] = std::make_unique<CodecScratch>();
+    states_[i] = step.op->make_state(*this, i);
   }
   return true;
 }
 
-// Windows first (they call into the instances), then the instances, while
+// States first (windows call into the instances), then the instances, while
 // generation_ still holds their libraries.
 Chain::~Chain() {
-  reducers_.clear();
+  states_.clear();
   instances_.clear();
   key_instances_.clear();
 }
 
 size_t Chain::held_inputs() const {
   size_t n = 0;
-  for (const auto& b : batchers_) n += b && !b->empty() ? 1 : 0;
-  for (const auto& r : reducers_) n += r ? r->windows().holds() : 0;
+  for (uint32_t i = 0; i < states_.size(); ++i) {
+    if (states_[i]) n += generation_->steps[i].op->held_inputs(*states_[i]);
+  }
   return n;
 }
 
 ChainResult Chain::tick(int64_t now) {
   int32_t status = STREAMS_OK;
-  for (uint32_t i = 0; i < batchers_.size() && status != STREAMS_FATAL; ++i) {
-    if (batchers_[i] && batchers_[i]->due(now)) status = flush_batch(i);
-    if (reducers_[i] && status != STREAMS_FATAL) status = reducers_[i]->windows().tick(now);
+  for (uint32_t i = 0; i < states_.size() && status != STREAMS_FATAL; ++i) {
+    if (states_[i]) status = generation_->steps[i].op->tick(*this, i, *states_[i], now);
   }
   return result_of(status);
 }
 
 ChainResult Chain::finish() {
   int32_t status = STREAMS_OK;
-  for (uint32_t i = 0; i < batchers_.size() && status != STREAMS_FATAL; ++i) {
-    if (batchers_[i] && !batchers_[i]->empty()) status = flush_batch(i);
-    if (reducers_[i] && status != STREAMS_FATAL) status = reducers_[i]->windows().finish();
+  for (uint32_t i = 0; i < states_.size() && status != STREAMS_FATAL; ++i) {
+    if (states_[i]) status = generation_->steps[i].op->finish(*this, i, *states_[i]);
   }
   return result_of(status);
 }
@@ -205,42 +184,12 @@ inline __attribute__((always_inline)) int32_t Chain::run_step(uint32_t step,
                                                               const streams_record& record) {
   if (stopping_) return STREAMS_FATAL;
   const StepBinding& binding = generation_->steps[step];
-  metrics::StepMetrics& counts = *step_metrics_[step];
-  counts.records_in.add();
+  step_metrics_[step]->records_in.add();
   if (quarantine_ && (quarantine_->step.empty() ? step == 0 : quarantine_->step == binding.name)) {
     const Quarantine* q = std::exchange(quarantine_, nullptr);
     return report(step, q->kind, q->message, record);
   }
-  switch (binding.kind) {
-    case StepKind::sink:
-      switch (sinks_[binding.sink]->write(record, token_, &error_message_)) {
-        case WriteResult::ok:
-          counts.written.add();
-          return STREAMS_OK;
-        case WriteResult::rejected:
-          return report(step, kErrSinkRejected, error_message_, record);
-        case WriteResult::stop:
-          break;
-      }
-      stopping_ = true;
-      return STREAMS_FATAL;
-    case StepKind::header_filter:
-      return run_header_filter(step, record);
-    case StepKind::parser:
-    case StepKind::serializer:
-      return run_codec(step, record);
-    case StepKind::batch:
-      return run_batch(step, record);
-    case StepKind::reduce:
-      return run_reduce(step, record);
-    case StepKind::broadcast:
-      for (const BranchTarget& branch : binding.branches) {
-        if (run(branch.step, record) == STREAMS_FATAL) return STREAMS_FATAL;
-      }
-      return STREAMS_OK;
-    default:
-      return run_plugin(step, record);
-  }
+  return binding.op->run(*this, step, record);
 }
 
 int32_t Chain::run(uint32_t step, const streams_record& record) {
@@ -267,34 +216,13 @@ const streams_record* Chain::empty_record() {
 
 int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& call,
                              const streams_record& record) {
-  const StepBinding& binding = generation_->steps[step];
-  const StepKind kind = binding.kind;
   if (call.violation && status != STREAMS_FATAL) {
     return report(step, STREAMS_ERR_CONTRACT, call.violation, record);
   }
   switch (status) {
     case STREAMS_OK:
-      if (kind == StepKind::filter && call.emitted == 0) return run(binding.next, record);
-      if (kind == StepKind::map && call.emitted == 1) return STREAMS_OK;
-      if (kind == StepKind::flat_map || kind == StepKind::reduce) return STREAMS_OK;
-      if (kind == StepKind::route && call.emitted == 0) {
-        if (call.branch != kNoStep) return run(binding.branches[call.branch].step, record);
-        if (call.branch_unknown) {
-          return report(step, STREAMS_ERR_PROCESSING,
-                        "route chose branch '" + *call.error_message + "'; the branches are " +
-                            branch_names(binding),
-                        record);
-        }
-        return report(step, STREAMS_ERR_CONTRACT, "route chose no branch", record);
-      }
-      return report(step, STREAMS_ERR_CONTRACT,
-                    std::string(config::to_string(kind)) + " emitted " +
-                        std::to_string(call.emitted) +
-                        " records; a map emits exactly one, a filter and a route none",
-                    record);
     case STREAMS_DROP:
-      if (kind == StepKind::filter) return STREAMS_OK;
-      return report(step, STREAMS_ERR_CONTRACT, "only a filter may return DROP", record);
+      return generation_->steps[step].op->returned(*this, step, status, call, record);
     case STREAMS_RECORD_ERROR:
       if (call.error_kind == 0) {
         return report(step, STREAMS_ERR_PROCESSING, "plugin reported an error without a message",

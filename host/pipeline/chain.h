@@ -3,9 +3,11 @@
 // as a view, so no step output is copied by the host until a sink. A route
 // sends a record down one branch, a broadcast down every branch in order.
 //
-// Batches and windows keep state between inputs: they hold the inputs they
-// started with (InputHolds) until their output is written, and emit on count,
-// on event time, on tick() (time limits) and on finish() (end of input).
+// Each step runs through its kind's Operator (operator.h, operators/),
+// with the step's per-partition OperatorState that the Chain owns. Batches
+// and windows keep state between inputs: they hold the inputs they started
+// with (InputHolds) until their output is written, and emit on count, on
+// event time, on tick() (time limits) and on finish() (end of input).
 //
 // Lifetime: one Chain per assigned partition; it owns one instance of each
 // plugin step's function and holds the Generation they came from. A reload
@@ -26,12 +28,11 @@
 #include "common/clock.h"
 #include "common/crash_guard.h"
 #include "metrics/metrics.h"
-#include "pipeline/batcher.h"
 #include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
 #include "pipeline/held_input.h"
+#include "pipeline/operator.h"
 #include "pipeline/sink.h"
-#include "pipeline/windows.h"
 
 namespace streams::pipeline {
 
@@ -127,22 +128,32 @@ class Chain {
   // call under way is failed with a contract error.
   void on_violation(const char* what);  // `what`: a string literal
 
- private:
-  Clock clock_ = steady_ms;
-  class Reducer;
-  Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-        ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics);
-  // Resolves step_metrics_ for this generation's steps.
-  void bind_metrics();
-  // `previous`: a Chain whose instances of unchanged steps will be taken
-  // over (none are created for them here).
-  bool create_state(const Chain* previous, std::string* error);
-  void make_apis();
-  // The function instances of step `i`; false with *why on failure.
-  bool create_instances(uint32_t i, std::string* why);
+  // For operators (operator.h), during their run, tick and finish calls.
+  // Statuses are STREAMS_OK, STREAMS_RECORD_ERROR (reported) or STREAMS_FATAL.
+  //
   // Runs `record` through `step` (and on), marked in crash::in_flight().
   int32_t run(uint32_t step, const streams_record& record);
-  int32_t run_step(uint32_t step, const streams_record& record);
+  // Runs `record`, derived from inputs held from `held` on, from `step`.
+  int32_t run_derived(uint32_t step, const streams_record& record, const HeldInput& held);
+  // Runs `body` with `held` as the current input (token and origin).
+  template <class F>
+  int32_t with_input(const HeldInput& held, F&& body);
+  // Calls the step's plugin function on `record`, then its operator's returned().
+  int32_t run_plugin(uint32_t step, const streams_record& record);
+  // The end of any plugin call of `step`: a violation, an error or a fatal
+  // status is handled here; OK and DROP go to the operator's returned().
+  int32_t finish_plugin(uint32_t step, int32_t status, const streams_call& call,
+                        const streams_record& record);
+  // Reports a record error at `step` to the ErrorHandler.
+  int32_t report(uint32_t step, int32_t kind, std::string_view message,
+                 const streams_record& record, const ErrorDetail* details = nullptr,
+                 size_t detail_count = 0);
+  // Writes `record` to sink `index` for the current input.
+  WriteResult write(uint32_t index, const streams_record& record, std::string* reason) {
+    return sinks_[index]->write(record, token_, reason);
+  }
+  // The pipeline stops: every later run() returns STREAMS_FATAL.
+  void stop() { stopping_ = true; }
   // A plugin call's context, from the call pool, for as long as it lives.
   // Consecutive calls at one nesting depth take alternating slots, so a
   // streams_call kept from the previous call is seen to have ended.
@@ -160,27 +171,44 @@ class Chain {
     Chain& chain_;
     streams_call& call_;
   };
+  const StepBinding& binding(uint32_t step) const { return generation_->steps[step]; }
+  void* instance(uint32_t step) const { return instances_[step].get(); }
+  void* key_instance(uint32_t step) const { return key_instances_[step].get(); }
+  OperatorState* state(uint32_t step) const { return states_[step].get(); }
+  metrics::StepMetrics& step_metrics(uint32_t step) const { return *step_metrics_[step]; }
+  const crash::StepLabel& label(uint32_t step) const { return labels_[step]; }
+  // The input being run and its delivery token.
+  HeldInput current_input() const { return {token_, *origin_}; }
+  uint64_t token() const { return token_; }
+  // Keeps the input of `token` uncommitted until release() (InputHolds).
+  void hold(uint64_t token) {
+    if (holds_) holds_->hold(token);
+  }
+  void release(uint64_t token) {
+    if (holds_) holds_->release(token);
+  }
+  // The chain's clock (set_clock).
+  int64_t now_ms() const { return clock_(); }
+  // A buffer for an error message, reused across records.
+  std::string& error_text() { return error_message_; }
+  // A record with no key, value or headers.
+  static const streams_record* empty_record();
+
+ private:
+  Clock clock_ = steady_ms;
+  Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
+        ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics);
+  // Resolves step_metrics_ for this generation's steps.
+  void bind_metrics();
+  // `previous`: a Chain whose instances of unchanged steps will be taken
+  // over (none are created for them here).
+  bool create_state(const Chain* previous, std::string* error);
+  void make_apis();
+  // The function instances of step `i`; false with *why on failure.
+  bool create_instances(uint32_t i, std::string* why);
+  int32_t run_step(uint32_t step, const streams_record& record);
   streams_call& acquire_call(uint32_t step, const streams_record* input);
   void release_call(streams_call& call);
-  int32_t run_plugin(uint32_t step, const streams_record& record);
-  int32_t run_header_filter(uint32_t step, const streams_record& record);
-  int32_t finish_plugin(uint32_t step, int32_t status, const streams_call& call,
-                        const streams_record& record);
-  int32_t run_codec(uint32_t step, const streams_record& record);
-  int32_t run_batch(uint32_t step, const streams_record& record);
-  int32_t run_reduce(uint32_t step, const streams_record& record);
-  int32_t group_key(uint32_t step, const streams_record& record, std::string* key);
-  int32_t flush_batch(uint32_t step);
-  // Runs `record`, derived from inputs held from `held` on, from `step`.
-  int32_t run_derived(uint32_t step, const streams_record& record, const HeldInput& held);
-  // Runs `body` with `held` as the current input (token and origin).
-  template <class F>
-  int32_t with_input(const HeldInput& held, F&& body);
-  static const streams_record* empty_record();
-  int32_t report(uint32_t step, int32_t kind, std::string_view message,
-                 const streams_record& record, const ErrorDetail* details = nullptr,
-                 size_t detail_count = 0);
-  HeldInput current_input() const { return {token_, *origin_}; }
   ChainResult result_of(int32_t status) const {
     return status == STREAMS_FATAL || stopping_ ? ChainResult::fatal : ChainResult::ok;
   }
@@ -193,15 +221,12 @@ class Chain {
   std::vector<std::unique_ptr<streams_host_api>> apis_;
   std::vector<bool> kept_;                 // by step; instances to take over from the predecessor
   std::vector<PluginInstance> instances_;  // by step; empty for built-in steps
-  std::vector<PluginInstance> key_instances_;  // by step; reduce steps with group_by
+  std::vector<PluginInstance> key_instances_;           // by step; reduce steps with group_by
+  std::vector<std::unique_ptr<OperatorState>> states_;  // by step; null: none
   InputHolds* holds_;
   metrics::PipelineMetrics& metrics_;
-  std::vector<metrics::StepMetrics*> step_metrics_;           // by step
-  std::vector<crash::StepLabel> labels_;                      // by step; into generation_
-  std::vector<std::unique_ptr<CodecScratch>> codec_scratch_;  // by step; codec steps
-  std::vector<std::unique_ptr<Batcher>> batchers_;            // by step; batch steps
-  std::vector<std::unique_ptr<Reducer>> reducers_;            // by step; reduce steps
-  std::string key_;                                           // the current group key
+  std::vector<metrics::StepMetrics*> step_metrics_;  // by step
+  std::vector<crash::StepLabel> labels_;             // by step; into generation_
   const streams_origin* origin_ = nullptr;
   uint64_t token_ = 0;
   const streams_record* input_ = nullptr;   // the chain input, null while running a derived record

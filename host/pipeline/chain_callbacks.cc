@@ -5,8 +5,6 @@
 namespace streams::pipeline {
 namespace {
 
-using config::StepKind;
-
 // Bounds on what a plugin hands to the host callbacks; past them (or a
 // NULL pointer with a size) is a contract error of the record.
 constexpr size_t kMaxFieldBytes = size_t{1} << 30;  // a key, value, header name or value
@@ -143,10 +141,9 @@ int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
     return STREAMS_OK;
   }
   const StepBinding& binding = generation_->steps[call.step];
-  const bool may_emit = binding.kind == StepKind::flat_map ||
-                        (binding.kind == StepKind::map && call.emitted == 1) ||
-                        (binding.kind == StepKind::reduce && !call.accumulator);
-  if (!may_emit) return STREAMS_RECORD_ERROR;
+  if (!binding.op->may_emit(call.emitted, call.accumulator != nullptr)) {
+    return STREAMS_RECORD_ERROR;
+  }
   streams_record out = record;
   const streams_record& in = *call.input;
   if (record.flags & STREAMS_INHERIT_KEY) out.key = in.key;
@@ -191,7 +188,7 @@ int32_t Chain::on_error_detail(streams_call& call, std::string_view name, std::s
 
 int32_t Chain::on_select_branch(streams_call& call, std::string_view branch) {
   const StepBinding& binding = generation_->steps[call.step];
-  if (binding.kind != StepKind::route || call.branch != kNoStep || call.branch_unknown) {
+  if (!binding.op->selects_branch() || call.branch != kNoStep || call.branch_unknown) {
     return STREAMS_RECORD_ERROR;
   }
   for (uint32_t i = 0; i < binding.branches.size(); ++i) {

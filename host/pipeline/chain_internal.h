@@ -1,6 +1,6 @@
 // Chain internals shared by its source files (chain.cc: lifecycle and the
-// plugin call path; chain_steps.cc: the built-in steps; chain_callbacks.cc:
-// the host callbacks). Not for use outside pipeline/chain*.cc.
+// plugin call path; chain_callbacks.cc: the host callbacks) and the
+// operators (operators/). Not for use outside pipeline/.
 #pragma once
 
 #include <string>
@@ -108,77 +108,9 @@ int32_t Chain::with_input(const HeldInput& held, F&& body) {
   return status;
 }
 
-// A reduce step's windows, served by the Chain's plugin calls.
-class Chain::Reducer final : public WindowOps {
- public:
-  Reducer(Chain& chain, uint32_t step)
-      : chain_(&chain), step_(step), windows_(*chain.generation_->steps[step].spec, *this) {}
-  Windows& windows() { return windows_; }
-  // A successor Chain takes this over.
-  void rebind(Chain& chain) { chain_ = &chain; }
-
-  int32_t init(std::string* acc) override {
-    CallScope scope(*chain_, step_, nullptr);
-    streams_call& call = scope.call();
-    call.accumulator = acc;
-    return finish(call, function().init(instance(), &call), acc);
-  }
-  int32_t add(std::string_view acc, const streams_record& record, std::string* out) override {
-    CallScope scope(*chain_, step_, &record);
-    streams_call& call = scope.call();
-    call.accumulator = out;
-    return finish(call, function().add(instance(), bytes_of(acc), &record, &call), out);
-  }
-  int32_t merge(std::string_view first, std::string_view second, std::string* out) override {
-    CallScope scope(*chain_, step_, nullptr);
-    streams_call& call = scope.call();
-    call.accumulator = out;
-    return finish(call, function().merge(instance(), bytes_of(first), bytes_of(second), &call),
-                  out);
-  }
-  int32_t result(std::string_view acc, const std::string* key, int64_t timestamp_ms,
-                 const HeldInput& held) override {
-    streams_record window{};
-    window.struct_size = sizeof(window);
-    if (key) window.key = bytes_of(*key);
-    window.timestamp_ms = timestamp_ms;
-    return chain_->with_input(held, [&] {
-      crash::in_flight().set_step(&chain_->labels_[step_]);  // restored by with_input
-      CallScope scope(*chain_, step_, &window);
-      streams_call& call = scope.call();
-      const int32_t status = function().result(instance(), bytes_of(acc), &window, &call);
-      return chain_->finish_plugin(step_, status, call, window);
-    });
-  }
-  void hold(const HeldInput& input) override {
-    if (chain_->holds_) chain_->holds_->hold(input.token);
-  }
-  void release(const HeldInput& input) override {
-    if (chain_->holds_) chain_->holds_->release(input.token);
-  }
-
- private:
-  const streams_function& function() const { return *chain_->generation_->steps[step_].function; }
-  void* instance() const { return chain_->instances_[step_].get(); }
-  // An init/add/merge must set the accumulator once and emit nothing.
-  int32_t finish(const streams_call& call, int32_t status, std::string* acc) {
-    if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set && !call.violation) {
-      return STREAMS_OK;
-    }
-    if (status == STREAMS_OK && !call.violation) {
-      acc->clear();
-      return reported(chain_->report(step_, STREAMS_ERR_CONTRACT,
-                                     "an aggregate's init, add and merge set the accumulator "
-                                     "once and emit nothing",
-                                     call.input ? *call.input : *empty_record()));
-    }
-    return reported(
-        chain_->finish_plugin(step_, status, call, call.input ? *call.input : *empty_record()));
-  }
-
-  Chain* chain_;
-  uint32_t step_;
-  Windows windows_;
-};
+inline int32_t Chain::run_derived(uint32_t step, const streams_record& record,
+                                  const HeldInput& held) {
+  return with_input(held, [&] { return run(step, record); });
+}
 
 }  // namespace streams::pipeline

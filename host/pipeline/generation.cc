@@ -13,21 +13,6 @@ namespace {
 
 using config::Location;
 
-int32_t expected_kind(config::StepKind kind) {
-  switch (kind) {
-    case config::StepKind::filter:
-      return STREAMS_KIND_FILTER;
-    case config::StepKind::flat_map:
-      return STREAMS_KIND_FLAT_MAP;
-    case config::StepKind::route:
-      return STREAMS_KIND_ROUTE;
-    case config::StepKind::reduce:
-      return STREAMS_KIND_AGGREGATE;
-    default:
-      return STREAMS_KIND_MAP;
-  }
-}
-
 const char* kind_name(int32_t kind) {
   switch (kind) {
     case STREAMS_KIND_MAP:
@@ -82,18 +67,16 @@ const streams_function* find_function(const std::string& plugin, const std::stri
 }
 
 // What the bridge's create gets for the callable `name` (python_bridge.cc).
-// What the records reaching a step are, for a Python function's payload.
-enum class Form { bytes, json, batch };
 
-std::string python_config(const Generation& g, const std::string& name, Form form,
+std::string python_config(const Generation& g, const std::string& name, Payload form,
                           const std::string& lib) {
   nlohmann::json config = {{"callable", name},
                            {"path", g.python_dirs},
                            {"lib", lib},
                            {"code", g.python_code},
-                           {"payload", form == Form::json    ? "json"
-                                       : form == Form::batch ? "batch"
-                                                             : "bytes"},
+                           {"payload", form == Payload::json    ? "json"
+                                       : form == Payload::batch ? "batch"
+                                                                : "bytes"},
                            {"schema", g.pipeline.source.stream_name}};
   return config.dump();
 }
@@ -123,10 +106,11 @@ const streams_function* python_function(Generation& g, int32_t kind, Location at
 }
 
 // A `python:` step (and its `group_by: {python: ...}`).
-bool bind_python(Generation& g, const config::StepSpec& spec, Form form,
+bool bind_python(Generation& g, const config::StepSpec& spec, Payload form,
                  plugin::PluginRegistry& registry, config::Diagnostics& diag, StepBinding* out) {
   const Location at = spec.plugin_location;
-  out->function = python_function(g, expected_kind(spec.kind), at, registry, diag, &out->library);
+  out->function = python_function(g, operator_for(spec.kind).function_kind(), at, registry, diag,
+                                  &out->library);
   if (!out->function) return false;
   out->plugin = "python";
   out->plugin_version = out->library->version();
@@ -155,7 +139,7 @@ bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registr
   Location at = spec.plugin_location;
   at.key = spec.location.key + ".function";
   const streams_function* fn =
-      find_function(spec.plugin, spec.function, expected_kind(spec.kind),
+      find_function(spec.plugin, spec.function, operator_for(spec.kind).function_kind(),
                     "step '" + spec.name + "' is a " + config::to_string(spec.kind),
                     spec.plugin_location, at, registry, diag, &out->library);
   if (!fn) return false;
@@ -182,19 +166,6 @@ bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registr
     diag.error(gat, "group_by function '" + spec.group_function + "' failed to initialise: " + why);
   }
   return why.empty();
-}
-
-// A Python pipeline file's parsers say what Python's json module would of
-// text that is not JSON: the words its author reads in the DLQ.
-void bind_codec(const Generation& g, const config::StepSpec& spec, plugin::PluginRegistry& registry,
-                config::Diagnostics& diag, StepBinding* out) {
-  std::string error;
-  JsonErrorText json_error;
-  if (!g.pipeline.python_code.empty() && spec.kind == config::StepKind::parser) {
-    json_error = registry.python().json_error();
-  }
-  out->codec = CodecStep::create(spec, &error, std::move(json_error));
-  if (!out->codec) diag.error(spec.schema_location, "step '" + spec.name + "': " + error);
 }
 
 std::string steps_config_key(const Generation& g, const std::string& name) {
@@ -243,7 +214,7 @@ void check_deployment(const Generation& g, config::Diagnostics& diag) {
 // the index of the first; binds plugin functions and sinks on the way.
 // `form`: what the records reaching `steps` are (JSON text from a parser,
 // a msgpack batch), so Python functions get them decoded.
-uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Form form,
+uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Payload form,
                    plugin::PluginRegistry& registry, config::Diagnostics& diag) {
   const uint32_t first = static_cast<uint32_t>(g.steps.size());
   uint32_t previous = StepBinding::kNone;
@@ -255,28 +226,17 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Fo
     binding.name = spec.name;
     binding.kind = spec.kind;
     binding.spec = &spec;
-    binding.header = spec.header;
-    binding.header_value = spec.header_value;
-    if (config::uses_plugin(spec.kind)) {
+    binding.op = &operator_for(spec.kind);
+    if (binding.op->function_kind() != 0) {
       if (spec.python.empty()) {
         bind_function(spec, registry, diag, &binding);
       } else {
         bind_python(g, spec, form, registry, diag, &binding);
       }
     }
-    if (spec.kind == config::StepKind::parser) form = Form::json;
-    if (spec.kind == config::StepKind::serializer) form = Form::bytes;
-    if (spec.kind == config::StepKind::batch) {
-      form = spec.format == config::Codec::msgpack ? Form::batch : Form::bytes;
-    }
-    if (spec.kind == config::StepKind::parser || spec.kind == config::StepKind::serializer) {
-      bind_codec(g, spec, registry, diag, &binding);
-    }
-    if (spec.kind == config::StepKind::sink) {
-      binding.sink = static_cast<uint32_t>(g.sinks.size());
-      SinkBinding sink{spec.name, spec.sink_type, spec.sink, index};
-      g.sinks.push_back(std::move(sink));
-    }
+    BindContext ctx{g, index, registry, diag};
+    binding.op->bind(spec, ctx, &binding);
+    form = binding.op->payload_after(spec, form);
     g.steps.push_back(std::move(binding));
     for (const config::BranchSpec& branch : spec.branches) {
       const uint32_t start = add_steps(g, branch.steps, form, registry, diag);
@@ -390,7 +350,7 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
     return nullptr;
   }
   if (need_brokers) check_deployment(*g, diag);
-  add_steps(*g, g->pipeline.steps, Form::bytes, registry, diag);
+  add_steps(*g, g->pipeline.steps, Payload::bytes, registry, diag);
   if (!diag.ok()) return nullptr;
   bind_sinks(*g);
   return g;

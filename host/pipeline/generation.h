@@ -16,6 +16,7 @@
 #include "config/diagnostics.h"
 #include "config/pipeline_config.h"
 #include "pipeline/codec.h"
+#include "pipeline/operator.h"
 #include "plugin/plugin_library.h"
 
 namespace streams::plugin {
@@ -34,6 +35,7 @@ struct StepBinding {
   std::string name;
   config::StepKind kind = config::StepKind::map;
   const config::StepSpec* spec = nullptr;  // in Generation::pipeline
+  const Operator* op = nullptr;            // how the step runs: operator_for(kind)
   // Plugin steps (config::uses_plugin) only.
   std::string plugin;
   std::string plugin_version;
@@ -44,13 +46,12 @@ struct StepBinding {
   std::shared_ptr<plugin::PluginLibrary> key_library;
   const streams_function* key_function = nullptr;  // owned by `key_library`
   std::string key_config_json;                     // empty: config_json
-  std::shared_ptr<const CodecStep> codec;          // parser / serializer
+  std::shared_ptr<const CodecStep> codec;          // parser / serializer (bound by the operator)
   // The step after this one; none for sinks and branching steps.
   static constexpr uint32_t kNone = ~0u;
   uint32_t next = kNone;
   std::vector<BranchTarget> branches;  // route / broadcast
   uint32_t sink = kNone;               // sinks: an index into Generation::sinks
-  std::string header, header_value;    // header_filter
 };
 
 struct SinkBinding {

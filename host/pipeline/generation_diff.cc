@@ -6,7 +6,6 @@ namespace streams::pipeline {
 namespace {
 
 using config::StepDeployment;
-using config::StepKind;
 
 // What a running consumer or producer was built from (locations aside).
 auto client_settings(const StepDeployment& d) {
@@ -54,15 +53,6 @@ std::string sink_change(const Generation& a, const Generation& b) {
   return "";
 }
 
-auto batch_settings(const config::StepSpec& s) {
-  return std::tie(s.format, s.max_count, s.max_wait_ms);
-}
-
-auto reduce_settings(const config::StepSpec& s) {
-  return std::tie(s.window.by_time, s.window.size, s.window.slide, s.allowed_lateness_ms,
-                  s.idle_flush_ms, s.group_plugin, s.group_function, s.group_python);
-}
-
 std::string plugin_text(const StepBinding& s) {
   return s.plugin + " " + s.plugin_version + " (" + s.library->path() + ")";
 }
@@ -85,14 +75,7 @@ void step_changes(const StepBinding& a, const StepBinding& b, std::vector<std::s
   if (a.key_library != b.key_library || a.key_function != b.key_function) {
     out->push_back(step + "group_by function");
   }
-  const config::StepSpec &x = *a.spec, &y = *b.spec;
-  if ((b.kind == StepKind::batch && batch_settings(x) != batch_settings(y)) ||
-      (b.kind == StepKind::reduce && reduce_settings(x) != reduce_settings(y)) ||
-      ((b.kind == StepKind::parser || b.kind == StepKind::serializer) &&
-       std::tie(x.format, x.schema_path) != std::tie(y.format, y.schema_path)) ||
-      std::tie(a.header, a.header_value) != std::tie(b.header, b.header_value)) {
-    out->push_back(step + "settings");
-  }
+  if (!b.op->same_settings(*a.spec, *b.spec)) out->push_back(step + "settings");
 }
 
 }  // namespace
@@ -123,14 +106,7 @@ bool same_instances(const StepBinding& before, const StepBinding& after) {
 bool state_carries_over(const Generation& before, const Generation& after) {
   if (!same_shape(before, after)) return false;
   for (size_t i = 0; i < after.steps.size(); ++i) {
-    const StepBinding &x = before.steps[i], &y = after.steps[i];
-    if (y.kind == StepKind::batch && batch_settings(*x.spec) != batch_settings(*y.spec)) {
-      return false;
-    }
-    if (y.kind == StepKind::reduce &&
-        (reduce_settings(*x.spec) != reduce_settings(*y.spec) || !same_instances(x, y))) {
-      return false;
-    }
+    if (!after.steps[i].op->state_carries_over(before.steps[i], after.steps[i])) return false;
   }
   return true;
 }

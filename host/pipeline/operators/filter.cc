@@ -1,0 +1,29 @@
+#include "pipeline/operators/filter.h"
+
+#include "pipeline/chain_internal.h"
+
+namespace streams::pipeline::operators {
+namespace {
+
+class Filter final : public Operator {
+ public:
+  int32_t function_kind() const override { return STREAMS_KIND_FILTER; }
+  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+    return chain.run_plugin(step, record);
+  }
+  int32_t returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                   const streams_record& record) const override {
+    if (status == STREAMS_DROP) return STREAMS_OK;
+    if (call.emitted == 0) return chain.run(chain.binding(step).next, record);
+    return Operator::returned(chain, step, status, call, record);
+  }
+};
+
+}  // namespace
+
+const Operator& filter() {
+  static const Filter op;
+  return op;
+}
+
+}  // namespace streams::pipeline::operators

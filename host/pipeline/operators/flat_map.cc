@@ -1,0 +1,30 @@
+#include "pipeline/operators/flat_map.h"
+
+#include "pipeline/chain_internal.h"
+
+namespace streams::pipeline::operators {
+namespace {
+
+class FlatMap final : public Operator {
+ public:
+  int32_t function_kind() const override { return STREAMS_KIND_FLAT_MAP; }
+  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+    return chain.run_plugin(step, record);
+  }
+  // Each record went on when it was emitted.
+  int32_t returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                   const streams_record& record) const override {
+    if (status == STREAMS_OK) return STREAMS_OK;
+    return Operator::returned(chain, step, status, call, record);
+  }
+  bool may_emit(uint32_t, bool) const override { return true; }
+};
+
+}  // namespace
+
+const Operator& flat_map() {
+  static const FlatMap op;
+  return op;
+}
+
+}  // namespace streams::pipeline::operators

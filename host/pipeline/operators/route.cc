@@ -1,0 +1,45 @@
+#include "pipeline/operators/route.h"
+
+#include "pipeline/chain_internal.h"
+
+namespace streams::pipeline::operators {
+namespace {
+
+std::string branch_names(const StepBinding& step) {
+  std::string names;
+  for (const auto& b : step.branches) names += (names.empty() ? "'" : ", '") + b.name + "'";
+  return names;
+}
+
+class Route final : public Operator {
+ public:
+  int32_t function_kind() const override { return STREAMS_KIND_ROUTE; }
+  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+    return chain.run_plugin(step, record);
+  }
+  int32_t returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                   const streams_record& record) const override {
+    if (status != STREAMS_OK || call.emitted != 0) {
+      return Operator::returned(chain, step, status, call, record);
+    }
+    const StepBinding& binding = chain.binding(step);
+    if (call.branch != kNoStep) return chain.run(binding.branches[call.branch].step, record);
+    if (call.branch_unknown) {
+      return chain.report(step, STREAMS_ERR_PROCESSING,
+                          "route chose branch '" + *call.error_message + "'; the branches are " +
+                              branch_names(binding),
+                          record);
+    }
+    return chain.report(step, STREAMS_ERR_CONTRACT, "route chose no branch", record);
+  }
+  bool selects_branch() const override { return true; }
+};
+
+}  // namespace
+
+const Operator& route() {
+  static const Route op;
+  return op;
+}
+
+}  // namespace streams::pipeline::operators
