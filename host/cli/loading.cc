@@ -4,6 +4,7 @@
 
 #include "config/pipeline_config.h"
 #include "kafka/kafka_conf.h"
+#include "pipeline/operator.h"
 #include "plugin/python_provider.h"
 #include "sinks/registry.h"
 
@@ -24,7 +25,8 @@ bool load_pipeline(const std::string& path, const config::DeploymentConfig& depl
                    plugin::PluginRegistry& registry, config::PipelineSpec* out,
                    config::Diagnostics& diag) {
   if (!config::is_python_pipeline(path)) {
-    return config::load_pipeline_spec(path, sinks::sink_types(), out, diag);
+    return config::load_pipeline_spec(path, {pipeline::step_types(), sinks::sink_types()}, out,
+                                      diag);
   }
   config::PipelineSpec located;
   located.path = path;
@@ -39,7 +41,8 @@ bool load_pipeline(const std::string& path, const config::DeploymentConfig& depl
   }
   for (const std::string& w : warnings) diag.warn(config::Location{path, 0, 0, ""}, w);
   out->python_code = code;
-  return config::load_pipeline_text(path, text, sinks::sink_types(), out, diag);
+  return config::load_pipeline_text(path, text, {pipeline::step_types(), sinks::sink_types()}, out,
+                                    diag);
 }
 
 std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool kafka,

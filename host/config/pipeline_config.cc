@@ -10,13 +10,6 @@
 namespace streams::config {
 namespace {
 
-constexpr Name<StepKind> kStepKinds[] = {
-    {StepKind::map, "map"},           {StepKind::filter, "filter"},
-    {StepKind::flat_map, "flat_map"}, {StepKind::header_filter, "header_filter"},
-    {StepKind::parser, "parser"},     {StepKind::serializer, "serializer"},
-    {StepKind::batch, "batch"},       {StepKind::reduce, "reduce"},
-    {StepKind::route, "route"},       {StepKind::broadcast, "broadcast"},
-    {StepKind::sink, "sink"}};
 constexpr Name<Codec> kCodecs[] = {{Codec::json, "json"}, {Codec::msgpack, "msgpack"}};
 
 std::string directory_of(const std::string& path) {
@@ -26,15 +19,15 @@ std::string directory_of(const std::string& path) {
 
 // `what` names the list in messages ("the pipeline", "branch 'b' of 'r'").
 bool read_steps(YamlReader& r, const YAML::Node& list, const std::string& key,
-                const std::string& what, const SinkTypes& sinks, std::vector<StepSpec>* out);
+                const std::string& what, const Components& components, std::vector<StepSpec>* out);
 
 void read_branches(YamlReader& r, const YAML::Node& node, const std::string& key,
-                   const SinkTypes& sinks, StepSpec* step) {
+                   const Components& components, StepSpec* step) {
   const std::string bkey = join_key(key, "branches");
   YAML::Node branches = node["branches"];
   if (!branches || (branches.IsMap() && branches.size() == 0)) {
     r.error(branches ? branches : node, bkey,
-            std::string("a ") + to_string(step->kind) +
+            std::string("a ") + step->kind() +
                 " needs branches (a map of branch "
                 "name to a list of steps)");
     return;
@@ -48,55 +41,27 @@ void read_branches(YamlReader& r, const YAML::Node& node, const std::string& key
     const std::string key_b = join_key(bkey, branch.name);
     branch.location = r.at(entry.second, key_b);
     const std::string what = "branch '" + branch.name + "' of '" + step->name + "'";
-    if (read_steps(r, entry.second, key_b, what, sinks, &branch.steps)) {
+    if (read_steps(r, entry.second, key_b, what, components, &branch.steps)) {
       step->branches.push_back(std::move(branch));
     }
   }
 }
 
 bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key,
-               const SinkTypes& sinks, StepSpec* step) {
+               const Components& components, StepSpec* step) {
   if (!r.expect_map(node, key)) return false;
   step->location = r.at(node, key);
   auto kind = r.string(node, key, "kind", true);
   if (auto name = r.string(node, key, "name", true)) step->name = *name;
   if (!kind) return false;
-  if (!parse_name(kStepKinds, *kind, &step->kind)) {
+  step->type = components.steps.find(*kind);
+  if (!step->type) {
     r.error(node["kind"], join_key(key, "kind"),
-            "unknown step kind '" + *kind + "'; expected one of " + name_list(kStepKinds, ", "));
+            "unknown step kind '" + *kind + "'; expected one of " + components.steps.names());
     return false;
   }
-  switch (step->kind) {
-    case StepKind::sink:
-      read_sink(r, node, key, sinks, step);
-      break;
-    case StepKind::header_filter:
-      read_header_filter(r, node, key, step);
-      break;
-    case StepKind::parser:
-    case StepKind::serializer:
-      read_codec_step(r, node, key, directory_of(r.file()), step);
-      break;
-    case StepKind::batch:
-      read_batch(r, node, key, step);
-      break;
-    case StepKind::reduce:
-      read_reduce(r, node, key, step);
-      break;
-    case StepKind::broadcast:
-      r.check_keys(node, key, {"kind", "name", "branches"});
-      read_branches(r, node, key, sinks, step);
-      break;
-    case StepKind::route:
-      r.check_keys(node, key,
-                   {"kind", "name", "plugin", "function", "python", "config", "branches"});
-      read_function(r, node, key, step);
-      read_branches(r, node, key, sinks, step);
-      break;
-    default:
-      r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config"});
-      read_function(r, node, key, step);
-  }
+  step->type->read(r, node, key, {components.sinks, directory_of(r.file())}, step);
+  if (step->type->branching()) read_branches(r, node, key, components, step);
   return true;
 }
 
@@ -106,23 +71,22 @@ void check_list(YamlReader& r, const YAML::Node& list, const std::string& key,
   for (size_t i = 0; i < steps.size(); ++i) {
     const StepSpec& step = steps[i];
     const bool last = i + 1 == steps.size();
-    const bool ends = step.kind == StepKind::sink || is_branching(step.kind);
+    const bool branching = step.type->branching();
+    const bool ends = step.type->is_sink() || branching;
     if (ends && !last) {
       r.error(list[i], index_key(key, i),
-              std::string("a ") + to_string(step.kind) + " ends its list of steps; '" + step.name +
-                  "' is followed by more" +
-                  (is_branching(step.kind) ? " (put them in its branches)" : ""));
+              std::string("a ") + step.kind() + " ends its list of steps; '" + step.name +
+                  "' is followed by more" + (branching ? " (put them in its branches)" : ""));
     }
     if (last && !ends) {
       r.error(list[i], index_key(key, i),
-              what + " must end in a sink; its last step '" + step.name + "' is a " +
-                  to_string(step.kind));
+              what + " must end in a sink; its last step '" + step.name + "' is a " + step.kind());
     }
   }
 }
 
 bool read_steps(YamlReader& r, const YAML::Node& list, const std::string& key,
-                const std::string& what, const SinkTypes& sinks, std::vector<StepSpec>* out) {
+                const std::string& what, const Components& components, std::vector<StepSpec>* out) {
   if (!r.expect_sequence(list, key)) return false;
   if (list.size() == 0) {
     r.error(list, key, "expected at least one step (a sink)");
@@ -130,7 +94,8 @@ bool read_steps(YamlReader& r, const YAML::Node& list, const std::string& key,
   }
   for (size_t i = 0; i < list.size(); ++i) {
     StepSpec step;
-    if (read_step(r, list[i], index_key(key, i), sinks, &step)) out->push_back(std::move(step));
+    if (read_step(r, list[i], index_key(key, i), components, &step))
+      out->push_back(std::move(step));
   }
   if (out->size() == list.size()) check_list(r, list, key, what, *out);
   return true;
@@ -172,15 +137,6 @@ void visit(const std::vector<StepSpec>& steps, Fn& fn) {
 
 }  // namespace
 
-const char* to_string(StepKind kind) { return name_of(kStepKinds, kind); }
-
-bool uses_plugin(StepKind kind) {
-  return kind == StepKind::map || kind == StepKind::filter || kind == StepKind::flat_map ||
-         kind == StepKind::route || kind == StepKind::reduce;
-}
-
-bool is_branching(StepKind kind) { return kind == StepKind::route || kind == StepKind::broadcast; }
-
 const char* to_string(Codec codec) { return name_of(kCodecs, codec); }
 bool parse_codec(std::string_view text, Codec* out) { return parse_name(kCodecs, text, out); }
 std::string codec_names() { return name_list(kCodecs); }
@@ -195,7 +151,7 @@ std::vector<const StepSpec*> PipelineSpec::all_steps() const {
 std::vector<const StepSpec*> PipelineSpec::sinks() const {
   std::vector<const StepSpec*> out;
   auto add = [&](const StepSpec& s) {
-    if (s.kind == StepKind::sink) out.push_back(&s);
+    if (s.type->is_sink()) out.push_back(&s);
   };
   visit(steps, add);
   return out;
@@ -203,7 +159,7 @@ std::vector<const StepSpec*> PipelineSpec::sinks() const {
 
 namespace {
 
-bool read_pipeline(YamlReader& r, const std::string& path, const SinkTypes& sinks,
+bool read_pipeline(YamlReader& r, const std::string& path, const Components& components,
                    PipelineSpec* out, Diagnostics& diag) {
   YAML::Node root = r.load();
   if (!diag.ok()) return false;
@@ -218,24 +174,24 @@ bool read_pipeline(YamlReader& r, const std::string& path, const SinkTypes& sink
     r.error(root, "steps", "required key is missing (expected a list of steps ending in a sink)");
     return false;
   }
-  read_steps(r, steps, "steps", "the pipeline", sinks, &out->steps);
+  read_steps(r, steps, "steps", "the pipeline", components, &out->steps);
   if (diag.ok()) check_names(diag, *out);
   return diag.ok();
 }
 
 }  // namespace
 
-bool load_pipeline_spec(const std::string& path, const SinkTypes& sinks, PipelineSpec* out,
+bool load_pipeline_spec(const std::string& path, const Components& components, PipelineSpec* out,
                         Diagnostics& diag) {
   YamlReader r(path, diag, /*resolve_env=*/false);
-  return read_pipeline(r, path, sinks, out, diag);
+  return read_pipeline(r, path, components, out, diag);
 }
 
-bool load_pipeline_text(const std::string& path, const std::string& text, const SinkTypes& sinks,
-                        PipelineSpec* out, Diagnostics& diag) {
+bool load_pipeline_text(const std::string& path, const std::string& text,
+                        const Components& components, PipelineSpec* out, Diagnostics& diag) {
   YamlReader r(path, diag, /*resolve_env=*/false);
   r.set_text(text);
-  return read_pipeline(r, path, sinks, out, diag);
+  return read_pipeline(r, path, components, out, diag);
 }
 
 bool is_python_pipeline(const std::string& path) {

@@ -1,5 +1,5 @@
-// Readers for the keys of each step kind in the pipeline file. Internal to
-// config/ (pipeline_config.cc reads the tree and calls these per step).
+// Helpers for the StepType::read of each kind (pipeline/operators/): the
+// keys several kinds share.
 #pragma once
 
 #include <string>
@@ -17,15 +17,16 @@ void read_python_name(YamlReader& r, const YAML::Node& node, const std::string& 
 // plugin, function and config, or python (map, filter, flat_map, route,
 // reduce).
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
-// `type` (absent: the fallback type) and the settings that type reads.
-void read_sink(YamlReader& r, const YAML::Node& node, const std::string& key,
-               const SinkTypes& sinks, StepSpec* step);
-void read_header_filter(YamlReader& r, const YAML::Node& node, const std::string& key,
+// A step whose keys are its function's only (map, filter, flat_map).
+void read_function_step(YamlReader& r, const YAML::Node& node, const std::string& key,
                         StepSpec* step);
-// parser and serializer; `dir` is the pipeline file's directory.
-void read_codec_step(YamlReader& r, const YAML::Node& node, const std::string& key,
-                     const std::string& dir, StepSpec* step);
-void read_batch(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
-void read_reduce(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
+// `format` (absent: json) into *out; false after reporting a bad one.
+bool read_format(YamlReader& r, const YAML::Node& node, const std::string& key, Codec* out);
+// `path` against the pipeline file's directory `dir`, unless absolute.
+std::string resolve_path(const std::string& dir, const std::string& path);
+
+// Upper bounds of durations and counts in step settings.
+constexpr long long kMaxMs = 7LL * 24 * 3600 * 1000;  // a week
+constexpr long long kMaxCount = 1000000000LL;
 
 }  // namespace streams::config

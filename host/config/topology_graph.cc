@@ -34,33 +34,12 @@ std::map<std::string, size_t> segment_starts(const DeploymentConfig* d) {
 }
 
 std::string detail(const StepSpec& step) {
-  std::string detail = to_string(step.kind);
-  if (uses_plugin(step.kind)) {
+  std::string detail = step.kind();
+  if (step.type->uses_function()) {
     detail +=
         step.python.empty() ? " " + step.plugin + "." + step.function : " python " + step.python;
   }
-  if (step.kind == StepKind::header_filter) detail += " " + step.header + "=" + step.header_value;
-  if (step.kind == StepKind::parser || step.kind == StepKind::serializer ||
-      step.kind == StepKind::batch) {
-    detail += std::string(" ") + to_string(step.format);
-  }
-  if (step.kind == StepKind::batch) {
-    if (step.max_count) detail += " " + std::to_string(step.max_count) + " records";
-    if (step.max_wait_ms) detail += " " + std::to_string(step.max_wait_ms) + " ms";
-  }
-  if (step.kind == StepKind::reduce) {
-    const WindowSpec& w = step.window;
-    const std::string unit = w.by_time ? " ms" : " records";
-    detail += std::string(w.sliding() ? " sliding " : " tumbling ") + std::to_string(w.size) + unit;
-    if (w.sliding()) detail += " every " + std::to_string(w.slide);
-    if (!step.group_function.empty())
-      detail += " grouped by " + step.group_plugin + "." + step.group_function;
-    if (!step.group_python.empty()) detail += " grouped by python " + step.group_python;
-  }
-  if (step.kind == StepKind::sink) {
-    detail += " " + step.sink->describe();
-  }
-  return detail;
+  return detail + step.type->describe(step);
 }
 
 void add_list(Graph& g, const std::vector<StepSpec>& steps, std::string from,

@@ -1,5 +1,5 @@
-// Chain: lifecycle, reloads, and the plugin call path. The built-in steps
-// are in chain_steps.cc, the host callbacks in chain_callbacks.cc.
+// Chain: lifecycle, reloads, and the plugin call path. How each kind runs is
+// its operator's (operators/), the host callbacks are in chain_callbacks.cc.
 #include "pipeline/chain.h"
 
 #include <chrono>
@@ -29,8 +29,8 @@ void Chain::bind_metrics() {
     std::vector<std::string> next;
     if (step.next != kNoStep) next.push_back(steps[step.next].name);
     for (const BranchTarget& b : step.branches) next.push_back(steps[b.step].name);
-    step_metrics_.push_back(&metrics_.step(step.name, config::to_string(step.kind), next,
-                                           step.plugin, step.plugin_version));
+    step_metrics_.push_back(
+        &metrics_.step(step.name, step.op->name(), next, step.plugin, step.plugin_version));
   }
 }
 

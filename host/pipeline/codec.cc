@@ -165,16 +165,20 @@ std::unique_ptr<valijson::Schema> load_schema(const std::string& path, std::stri
 
 }  // namespace
 
-std::shared_ptr<const CodecStep> CodecStep::create(const config::StepSpec& spec, std::string* error,
-                                                   JsonErrorText json_error) {
-  if (spec.kind == config::StepKind::serializer) return std::make_shared<Serializer>(spec.format);
+std::shared_ptr<const CodecStep> CodecStep::parser(config::Codec format,
+                                                   const std::string& schema_path,
+                                                   std::string* error, JsonErrorText json_error) {
   std::unique_ptr<valijson::Schema> schema;
-  if (!spec.schema_path.empty()) {
-    schema = load_schema(spec.schema_path, error);
+  if (!schema_path.empty()) {
+    schema = load_schema(schema_path, error);
     if (!schema) return nullptr;
   }
-  if (spec.format != Codec::json) json_error = nullptr;
-  return std::make_shared<Parser>(spec.format, std::move(schema), std::move(json_error));
+  if (format != Codec::json) json_error = nullptr;
+  return std::make_shared<Parser>(format, std::move(schema), std::move(json_error));
+}
+
+std::shared_ptr<const CodecStep> CodecStep::serializer(config::Codec format) {
+  return std::make_shared<Serializer>(format);
 }
 
 }  // namespace streams::pipeline

@@ -36,12 +36,15 @@ using JsonErrorText = std::function<bool(std::string_view text, std::string* err
 
 class CodecStep {
  public:
-  // A parser (with the schema at spec.schema_path, if any) or a serializer.
-  // A JSON parser reports text that is not JSON with `json_error`'s reason
-  // when given one (a Python pipeline's: Python's words). On failure
+  // A parser of `format` (with the JSON Schema at `schema_path`, if not
+  // empty). A JSON parser reports text that is not JSON with `json_error`'s
+  // reason when given one (a Python pipeline's: Python's words). On failure
   // (unreadable or invalid schema) returns nullptr with *error.
-  static std::shared_ptr<const CodecStep> create(const config::StepSpec& spec, std::string* error,
+  static std::shared_ptr<const CodecStep> parser(config::Codec format,
+                                                 const std::string& schema_path, std::string* error,
                                                  JsonErrorText json_error = nullptr);
+  // A serializer of JSON text to `format`.
+  static std::shared_ptr<const CodecStep> serializer(config::Codec format);
   virtual ~CodecStep() = default;
 
   // Converts `in` into *out, which is either `in` itself or a view of

@@ -109,8 +109,7 @@ const streams_function* python_function(Generation& g, int32_t kind, Location at
 bool bind_python(Generation& g, const config::StepSpec& spec, Payload form,
                  plugin::PluginRegistry& registry, config::Diagnostics& diag, StepBinding* out) {
   const Location at = spec.plugin_location;
-  out->function = python_function(g, operator_for(spec.kind).function_kind(), at, registry, diag,
-                                  &out->library);
+  out->function = python_function(g, out->op->function_kind(), at, registry, diag, &out->library);
   if (!out->function) return false;
   out->plugin = "python";
   out->plugin_version = out->library->version();
@@ -139,9 +138,9 @@ bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registr
   Location at = spec.plugin_location;
   at.key = spec.location.key + ".function";
   const streams_function* fn =
-      find_function(spec.plugin, spec.function, operator_for(spec.kind).function_kind(),
-                    "step '" + spec.name + "' is a " + config::to_string(spec.kind),
-                    spec.plugin_location, at, registry, diag, &out->library);
+      find_function(spec.plugin, spec.function, out->op->function_kind(),
+                    "step '" + spec.name + "' is a " + spec.kind(), spec.plugin_location, at,
+                    registry, diag, &out->library);
   if (!fn) return false;
   out->plugin = spec.plugin;
   out->plugin_version = out->library->version();
@@ -224,9 +223,12 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Pa
     previous = index;
     StepBinding binding;
     binding.name = spec.name;
-    binding.kind = spec.kind;
     binding.spec = &spec;
-    binding.op = &operator_for(spec.kind);
+    binding.op = dynamic_cast<const Operator*>(spec.type);
+    if (!binding.op) {  // a spec read with other StepTypes than step_types()
+      diag.error(spec.location, "internal: step '" + spec.name + "' has no operator");
+      return first;
+    }
     if (binding.op->function_kind() != 0) {
       if (spec.python.empty()) {
         bind_function(spec, registry, diag, &binding);

@@ -33,10 +33,9 @@ struct BranchTarget {
 // One step of the graph, bound to what runs it.
 struct StepBinding {
   std::string name;
-  config::StepKind kind = config::StepKind::map;
   const config::StepSpec* spec = nullptr;  // in Generation::pipeline
-  const Operator* op = nullptr;            // how the step runs: operator_for(kind)
-  // Plugin steps (config::uses_plugin) only.
+  const Operator* op = nullptr;            // its kind: spec->type
+  // Steps of a kind that runs a function (Operator::function_kind) only.
   std::string plugin;
   std::string plugin_version;
   std::string config_json;

@@ -84,7 +84,7 @@ bool same_shape(const Generation& a, const Generation& b) {
   if (a.steps.size() != b.steps.size()) return false;
   for (size_t i = 0; i < a.steps.size(); ++i) {
     const StepBinding &x = a.steps[i], &y = b.steps[i];
-    if (x.name != y.name || x.kind != y.kind || x.next != y.next || x.sink != y.sink ||
+    if (x.name != y.name || x.op != y.op || x.next != y.next || x.sink != y.sink ||
         x.branches.size() != y.branches.size()) {
       return false;
     }

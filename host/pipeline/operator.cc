@@ -10,8 +10,7 @@ int32_t Operator::returned(Chain& chain, uint32_t step, int32_t status, const st
     return chain.report(step, STREAMS_ERR_CONTRACT, "only a filter may return DROP", record);
   }
   return chain.report(step, STREAMS_ERR_CONTRACT,
-                      std::string(config::to_string(chain.binding(step).kind)) + " emitted " +
-                          std::to_string(call.emitted) +
+                      std::string(name()) + " emitted " + std::to_string(call.emitted) +
                           " records; a map emits exactly one, a filter and a route none",
                       record);
 }

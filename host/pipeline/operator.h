@@ -1,4 +1,5 @@
-// How the host runs one step kind (data plane, control-plane built).
+// A step kind: how the pipeline file names and reads it (config::StepType)
+// and how the host runs it (data plane, control-plane built).
 //
 // One const Operator per kind (operators/table.cc lists them), shared by
 // every Chain on every partition thread: an Operator keeps nothing mutable.
@@ -16,10 +17,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <streams/plugin_abi.h>
 
 #include "config/pipeline_config.h"
+#include "config/step_type.h"
 
 struct streams_call;
 
@@ -53,13 +56,12 @@ struct BindContext {
   config::Diagnostics& diag;
 };
 
-class Operator {
+class Operator : public config::StepType {
  public:
-  virtual ~Operator() = default;
-
   // The ABI kind of the step's plugin function (STREAMS_KIND_*); 0: the step
-  // runs no plugin function (config::uses_plugin is false).
+  // runs no function.
   virtual int32_t function_kind() const { return 0; }
+  bool uses_function() const final { return function_kind() != 0; }
   // Binds what the step needs beyond its plugin function (a codec, a sink
   // slot) into *out; errors go to ctx.diag.
   virtual void bind(const config::StepSpec& spec, BindContext& ctx, StepBinding* out) const {
@@ -125,7 +127,10 @@ class Operator {
   virtual bool order_free() const { return true; }
 };
 
-// The operator of `kind` (operators/table.cc).
-const Operator& operator_for(config::StepKind kind);
+// The step kinds this host knows, for the config reader (operators/table.cc).
+// Every StepType in a spec read with them is an Operator.
+const config::StepTypes& step_types();
+// The operator of kind `name`; null when there is none.
+const Operator* find_operator(std::string_view name);
 
 }  // namespace streams::pipeline

@@ -13,14 +13,14 @@ int64_t floor_to(int64_t value, int64_t step) {
 
 }  // namespace
 
-Windows::Windows(const config::StepSpec& spec, WindowOps& ops)
-    : by_time_(spec.window.by_time),
-      size_(spec.window.size),
-      slide_(spec.window.slide),
-      panes_per_window_(spec.window.size / spec.window.slide),
-      lateness_ms_(spec.allowed_lateness_ms),
-      idle_flush_ms_(spec.idle_flush_ms),
-      grouped_(!spec.group_function.empty() || !spec.group_python.empty()),
+Windows::Windows(const operators::ReduceSettings& s, bool grouped, WindowOps& ops)
+    : by_time_(s.window.by_time),
+      size_(s.window.size),
+      slide_(s.window.slide),
+      panes_per_window_(s.window.size / s.window.slide),
+      lateness_ms_(s.allowed_lateness_ms),
+      idle_flush_ms_(s.idle_flush_ms),
+      grouped_(grouped),
       ops_(ops) {}
 
 const std::string* Windows::key_of(const Groups::value_type& entry) const {

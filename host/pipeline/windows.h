@@ -26,8 +26,8 @@
 
 #include <streams/plugin_abi.h>
 
-#include "config/pipeline_config.h"
 #include "pipeline/held_input.h"
+#include "pipeline/operators/reduce.h"
 
 namespace streams::pipeline {
 
@@ -50,7 +50,8 @@ class WindowOps {
 
 class Windows {
  public:
-  Windows(const config::StepSpec& spec, WindowOps& ops);
+  // `grouped`: records come with a group key.
+  Windows(const operators::ReduceSettings& settings, bool grouped, WindowOps& ops);
 
   // Adds `record` (its event time `timestamp_ms`) to group `key` (null: the
   // single group). `input` is the record's input, held if it opens a pane.

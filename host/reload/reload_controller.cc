@@ -28,7 +28,7 @@ std::string switch_text(const pipeline::SwapOutcome& swap) {
 nlohmann::json steps_json(const pipeline::Generation& g) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : g.steps) {
-    nlohmann::json step = {{"name", s.name}, {"kind", config::to_string(s.kind)}};
+    nlohmann::json step = {{"name", s.name}, {"kind", s.op->name()}};
     if (s.function) {
       step["plugin"] = s.plugin;
       step["version"] = s.plugin_version;

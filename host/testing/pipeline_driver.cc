@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "pipeline/chain.h"
 #include "pipeline/offset_tracker.h"
+#include "pipeline/operator.h"
 #include "plugin/plugin_registry.h"
 #include "sinks/registry.h"
 
@@ -77,7 +78,8 @@ class PipelineDriver::Impl {
     config::PipelineSpec spec;
     config::DeploymentConfig deployment;
     deployment.segments.emplace_back();
-    if (config::load_pipeline_spec(pipeline_path, sinks::sink_types(), &spec, diag)) {
+    if (config::load_pipeline_spec(pipeline_path, {pipeline::step_types(), sinks::sink_types()},
+                                   &spec, diag)) {
       plugin::PluginRegistry registry(plugins_dir);
       generation_ = pipeline::build_generation(std::move(spec), std::move(deployment), 0, registry,
                                                diag, /*need_brokers=*/false);

@@ -13,6 +13,7 @@
 #include "config/deployment_config.h"
 #include "config/pipeline_config.h"
 #include "pipeline/generation.h"
+#include "pipeline/operator.h"
 #include "plugin/plugin_registry.h"
 #include "sinks/registry.h"
 
@@ -42,7 +43,8 @@ class TempDir {
 // Loads a pipeline file with the host's sink types.
 inline bool load_spec(const std::string& path, config::PipelineSpec* spec,
                       config::Diagnostics& diag) {
-  return config::load_pipeline_spec(path, sinks::sink_types(), spec, diag);
+  return config::load_pipeline_spec(path, {pipeline::step_types(), sinks::sink_types()}, spec,
+                                    diag);
 }
 
 inline const char* kTestDeployment = R"(pipeline:

@@ -2,15 +2,19 @@
 
 #include <tuple>
 
+#include "config/step_readers.h"
 #include "pipeline/batcher.h"
 #include "pipeline/chain_internal.h"
 
 namespace streams::pipeline::operators {
 namespace {
 
+const BatchSettings& settings_of(const config::StepSpec& spec) {
+  return static_cast<const BatchSettings&>(*spec.settings);
+}
+
 struct BatchState final : OperatorState {
-  explicit BatchState(const config::StepSpec& spec)
-      : batcher(spec.format, spec.max_count, spec.max_wait_ms) {}
+  explicit BatchState(const BatchSettings& s) : batcher(s.format, s.max_count, s.max_wait_ms) {}
   Batcher batcher;
 };
 
@@ -18,12 +22,33 @@ Batcher& batcher_of(OperatorState& state) { return static_cast<BatchState&>(stat
 
 class Batch final : public Operator {
  public:
+  const char* name() const override { return "batch"; }
+  void read(config::YamlReader& r, const YAML::Node& node, const std::string& key,
+            const config::StepReadContext&, config::StepSpec* step) const override {
+    r.check_keys(node, key, {"kind", "name", "max_count", "max_wait_ms", "format"});
+    auto s = std::make_shared<BatchSettings>();
+    if (auto n = r.integer(node, key, "max_count", 1, config::kMaxCount)) s->max_count = *n;
+    if (auto ms = r.integer(node, key, "max_wait_ms", 1, config::kMaxMs)) s->max_wait_ms = *ms;
+    if (!node["max_count"] && !node["max_wait_ms"]) {
+      r.error(node, key, "a batch needs max_count, max_wait_ms or both");
+    }
+    config::read_format(r, node, key, &s->format);
+    step->settings = std::move(s);
+  }
+  std::string describe(const config::StepSpec& step) const override {
+    const BatchSettings& s = settings_of(step);
+    std::string out = std::string(" ") + config::to_string(s.format);
+    if (s.max_count) out += " " + std::to_string(s.max_count) + " records";
+    if (s.max_wait_ms) out += " " + std::to_string(s.max_wait_ms) + " ms";
+    return out;
+  }
   Payload payload_after(const config::StepSpec& spec, Payload) const override {
-    return spec.format == config::Codec::msgpack ? Payload::batch : Payload::bytes;
+    return settings_of(spec).format == config::Codec::msgpack ? Payload::batch : Payload::bytes;
   }
   bool same_settings(const config::StepSpec& a, const config::StepSpec& b) const override {
-    return std::tie(a.format, a.max_count, a.max_wait_ms) ==
-           std::tie(b.format, b.max_count, b.max_wait_ms);
+    const BatchSettings &x = settings_of(a), &y = settings_of(b);
+    return std::tie(x.format, x.max_count, x.max_wait_ms) ==
+           std::tie(y.format, y.max_count, y.max_wait_ms);
   }
   bool state_carries_over(const StepBinding& before, const StepBinding& after) const override {
     return same_settings(*before.spec, *after.spec);
@@ -31,7 +56,7 @@ class Batch final : public Operator {
   bool order_free() const override { return false; }
 
   std::unique_ptr<OperatorState> make_state(Chain& chain, uint32_t step) const override {
-    return std::make_unique<BatchState>(*chain.binding(step).spec);
+    return std::make_unique<BatchState>(settings_of(*chain.binding(step).spec));
   }
   int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
     Batcher& batch = batcher_of(*chain.state(step));

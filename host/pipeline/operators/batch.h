@@ -3,9 +3,19 @@
 // open batch holds the input it started with, so nothing in it is committed.
 #pragma once
 
+#include <cstdint>
+
 #include "pipeline/operator.h"
 
 namespace streams::pipeline::operators {
+
+// Emit when `max_count` records are held or the oldest has waited
+// `max_wait_ms` (0 = no such limit; at least one is set).
+struct BatchSettings final : config::StepSettings {
+  config::Codec format = config::Codec::json;
+  int64_t max_count = 0;
+  int64_t max_wait_ms = 0;
+};
 
 const Operator& batch();
 

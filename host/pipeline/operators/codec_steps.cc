@@ -2,11 +2,16 @@
 
 #include <tuple>
 
+#include "config/step_readers.h"
 #include "pipeline/chain_internal.h"
 #include "plugin/plugin_registry.h"
 
 namespace streams::pipeline::operators {
 namespace {
+
+const CodecSettings& settings_of(const config::StepSpec& spec) {
+  return static_cast<const CodecSettings&>(*spec.settings);
+}
 
 struct CodecState final : OperatorState {
   CodecScratch scratch;
@@ -14,8 +19,12 @@ struct CodecState final : OperatorState {
 
 class CodecOperator : public Operator {
  public:
+  std::string describe(const config::StepSpec& step) const override {
+    return std::string(" ") + config::to_string(settings_of(step).format);
+  }
   bool same_settings(const config::StepSpec& a, const config::StepSpec& b) const override {
-    return std::tie(a.format, a.schema_path) == std::tie(b.format, b.schema_path);
+    const CodecSettings &x = settings_of(a), &y = settings_of(b);
+    return std::tie(x.format, x.schema_path) == std::tie(y.format, y.schema_path);
   }
   std::unique_ptr<OperatorState> make_state(Chain&, uint32_t) const override {
     return std::make_unique<CodecState>();
@@ -29,18 +38,22 @@ class CodecOperator : public Operator {
     }
     return chain.run(binding.next, out);
   }
-
- protected:
-  void bind_codec(const config::StepSpec& spec, JsonErrorText json_error, BindContext& ctx,
-                  StepBinding* out) const {
-    std::string error;
-    out->codec = CodecStep::create(spec, &error, std::move(json_error));
-    if (!out->codec) ctx.diag.error(spec.schema_location, "step '" + spec.name + "': " + error);
-  }
 };
 
 class Parser final : public CodecOperator {
  public:
+  const char* name() const override { return "parser"; }
+  void read(config::YamlReader& r, const YAML::Node& node, const std::string& key,
+            const config::StepReadContext& ctx, config::StepSpec* step) const override {
+    r.check_keys(node, key, {"kind", "name", "format", "schema"});
+    auto settings = std::make_shared<CodecSettings>();
+    if (auto schema = r.string(node, key, "schema", false)) {
+      settings->schema_path = config::resolve_path(ctx.dir, *schema);
+      settings->schema_location = r.at(node["schema"], config::join_key(key, "schema"));
+    }
+    config::read_format(r, node, key, &settings->format);
+    step->settings = std::move(settings);
+  }
   // A Python pipeline file's parsers say what Python's json module would of
   // text that is not JSON: the words its author reads in the DLQ.
   void bind(const config::StepSpec& spec, BindContext& ctx, StepBinding* out) const override {
@@ -48,15 +61,26 @@ class Parser final : public CodecOperator {
     if (!ctx.generation.pipeline.python_code.empty()) {
       json_error = ctx.registry.python().json_error();
     }
-    bind_codec(spec, std::move(json_error), ctx, out);
+    const CodecSettings& s = settings_of(spec);
+    std::string error;
+    out->codec = CodecStep::parser(s.format, s.schema_path, &error, std::move(json_error));
+    if (!out->codec) ctx.diag.error(s.schema_location, "step '" + spec.name + "': " + error);
   }
   Payload payload_after(const config::StepSpec&, Payload) const override { return Payload::json; }
 };
 
 class Serializer final : public CodecOperator {
  public:
-  void bind(const config::StepSpec& spec, BindContext& ctx, StepBinding* out) const override {
-    bind_codec(spec, nullptr, ctx, out);
+  const char* name() const override { return "serializer"; }
+  void read(config::YamlReader& r, const YAML::Node& node, const std::string& key,
+            const config::StepReadContext&, config::StepSpec* step) const override {
+    r.check_keys(node, key, {"kind", "name", "format"});
+    auto settings = std::make_shared<CodecSettings>();
+    config::read_format(r, node, key, &settings->format);
+    step->settings = std::move(settings);
+  }
+  void bind(const config::StepSpec& spec, BindContext&, StepBinding* out) const override {
+    out->codec = CodecStep::serializer(settings_of(spec).format);
   }
   Payload payload_after(const config::StepSpec&, Payload) const override { return Payload::bytes; }
 };

@@ -3,9 +3,19 @@
 // and hands on JSON text; a serializer turns JSON text into the wire format.
 #pragma once
 
+#include <string>
+
 #include "pipeline/operator.h"
 
 namespace streams::pipeline::operators {
+
+struct CodecSettings final : config::StepSettings {
+  config::Codec format = config::Codec::json;
+  // parser: a JSON Schema file (absolute, resolved against the pipeline
+  // file's directory), or empty.
+  std::string schema_path;
+  config::Location schema_location;
+};
 
 const Operator& parser();
 const Operator& serializer();

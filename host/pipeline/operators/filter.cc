@@ -1,5 +1,6 @@
 #include "pipeline/operators/filter.h"
 
+#include "config/step_readers.h"
 #include "pipeline/chain_internal.h"
 
 namespace streams::pipeline::operators {
@@ -7,6 +8,11 @@ namespace {
 
 class Filter final : public Operator {
  public:
+  const char* name() const override { return "filter"; }
+  void read(config::YamlReader& r, const YAML::Node& node, const std::string& key,
+            const config::StepReadContext&, config::StepSpec* step) const override {
+    config::read_function_step(r, node, key, step);
+  }
   int32_t function_kind() const override { return STREAMS_KIND_FILTER; }
   int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
     return chain.run_plugin(step, record);

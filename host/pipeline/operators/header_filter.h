@@ -3,9 +3,16 @@
 // UTF-8 text is a record error.
 #pragma once
 
+#include <string>
+
 #include "pipeline/operator.h"
 
 namespace streams::pipeline::operators {
+
+struct HeaderFilterSettings final : config::StepSettings {
+  std::string header;
+  std::string value;
+};
 
 const Operator& header_filter();
 

@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "config/step_readers.h"
 #include "pipeline/chain_internal.h"
 #include "pipeline/generation_diff.h"
 #include "pipeline/windows.h"
@@ -9,12 +10,104 @@
 namespace streams::pipeline::operators {
 namespace {
 
+using config::YamlReader;
+
+// window: {type: tumbling|sliding, size: N[, slide: N]} in records, or
+// {type: ..., size_ms: N[, slide_ms: N]} in event time.
+void read_window(YamlReader& r, const YAML::Node& node, const std::string& key,
+                 const std::string& step_name, WindowSpec* out) {
+  const std::string wkey = config::join_key(key, "window");
+  YAML::Node window = node["window"];
+  if (!window) {
+    r.error(node, wkey,
+            "required key is missing (expected {type: tumbling|sliding, size: RECORDS} or "
+            "{type: ..., size_ms: MS})");
+    return;
+  }
+  if (!r.expect_map(window, wkey)) return;
+  r.check_keys(window, wkey, {"type", "size", "slide", "size_ms", "slide_ms"});
+  auto type = r.string(window, wkey, "type", true);
+  if (type && *type != "tumbling" && *type != "sliding") {
+    r.error(window["type"], config::join_key(wkey, "type"),
+            "expected tumbling or sliding, got '" + *type + "'");
+    return;
+  }
+  WindowSpec& w = *out;
+  w.by_time = window["size_ms"] || window["slide_ms"];
+  if (w.by_time && (window["size"] || window["slide"])) {
+    r.error(window, wkey, "give size and slide (records) or size_ms and slide_ms, not both");
+    return;
+  }
+  const char* size_key = w.by_time ? "size_ms" : "size";
+  const char* slide_key = w.by_time ? "slide_ms" : "slide";
+  const long long max = w.by_time ? config::kMaxMs : config::kMaxCount;
+  auto size = r.integer(window, wkey, size_key, 1, max);
+  if (!size) {
+    if (!window[size_key])
+      r.error(window, config::join_key(wkey, size_key), "required key is missing");
+    return;
+  }
+  w.size = w.slide = *size;
+  auto slide = r.integer(window, wkey, slide_key, 1, max);
+  if (type && *type == "tumbling") {
+    if (slide && *slide != *size) {
+      r.error(window[slide_key], config::join_key(wkey, slide_key),
+              "a tumbling window slides by its size; use type: sliding");
+    }
+    return;
+  }
+  if (!slide) {
+    if (!window[slide_key]) {
+      r.error(window, config::join_key(wkey, slide_key),
+              "required key is missing for a sliding window");
+    }
+    return;
+  }
+  if (*slide > *size) {
+    r.error(window[slide_key], config::join_key(wkey, slide_key),
+            "step '" + step_name + "': the window slides by " + std::to_string(*slide) +
+                ", more than its size " + std::to_string(*size) +
+                "; records between windows would be lost");
+  } else if (*size % *slide != 0) {
+    r.error(window[slide_key], config::join_key(wkey, slide_key),
+            "step '" + step_name + "': the slide " + std::to_string(*slide) +
+                " must divide the window size " + std::to_string(*size));
+  }
+  w.slide = *slide;
+}
+
+void read_group_by(YamlReader& r, const YAML::Node& node, const std::string& key,
+                   config::StepSpec* step) {
+  YAML::Node group = node["group_by"];
+  if (!group) return;
+  const std::string gkey = config::join_key(key, "group_by");
+  if (!r.expect_map(group, gkey)) return;
+  r.check_keys(group, gkey, {"plugin", "function", "python"});
+  step->group_location = r.at(group, gkey);
+  if (group["python"]) {
+    if (group["plugin"] || group["function"]) {
+      r.error(group, gkey, "give python, or plugin and function, not both");
+    }
+    config::read_python_name(r, group, gkey, &step->group_python);
+    return;
+  }
+  if (auto plugin = r.string(group, gkey, "plugin", true)) step->group_plugin = *plugin;
+  if (auto fn = r.string(group, gkey, "function", true)) step->group_function = *fn;
+}
+
+const ReduceSettings& settings_of(const config::StepSpec& spec) {
+  return static_cast<const ReduceSettings&>(*spec.settings);
+}
+
 // A reduce step's windows on one partition, served by its Chain's plugin
 // calls.
 class ReduceState final : public OperatorState, public WindowOps {
  public:
   ReduceState(Chain& chain, uint32_t step)
-      : chain_(&chain), step_(step), windows_(*chain.binding(step).spec, *this) {}
+      : chain_(&chain),
+        step_(step),
+        windows_(settings_of(*chain.binding(step).spec),
+                 chain.binding(step).key_function != nullptr, *this) {}
   Windows& windows() { return windows_; }
   const Windows& windows() const { return windows_; }
   void rebind(Chain& chain) override { chain_ = &chain; }
@@ -83,9 +176,10 @@ class ReduceState final : public OperatorState, public WindowOps {
 
 ReduceState& state_of(OperatorState& state) { return static_cast<ReduceState&>(state); }
 
-auto settings(const config::StepSpec& s) {
+auto settings(const config::StepSpec& spec) {
+  const ReduceSettings& s = settings_of(spec);
   return std::tie(s.window.by_time, s.window.size, s.window.slide, s.allowed_lateness_ms,
-                  s.idle_flush_ms, s.group_plugin, s.group_function, s.group_python);
+                  s.idle_flush_ms, spec.group_plugin, spec.group_function, spec.group_python);
 }
 
 // The group_by function's key for `record` into *key.
@@ -107,6 +201,26 @@ int32_t group_key(Chain& chain, uint32_t step, const streams_record& record, std
 
 class Reduce final : public Operator {
  public:
+  const char* name() const override { return "reduce"; }
+  void read(YamlReader& r, const YAML::Node& node, const std::string& key,
+            const config::StepReadContext&, config::StepSpec* step) const override {
+    r.check_keys(node, key,
+                 {"kind", "name", "plugin", "function", "python", "config", "window", "group_by",
+                  "allowed_lateness_ms", "idle_flush_ms"});
+    auto s = std::make_shared<ReduceSettings>();
+    config::read_function(r, node, key, step);
+    read_window(r, node, key, step->name, &s->window);
+    read_group_by(r, node, key, step);
+    if (auto ms = r.integer(node, key, "allowed_lateness_ms", 0, config::kMaxMs)) {
+      s->allowed_lateness_ms = *ms;
+    }
+    if (auto ms = r.integer(node, key, "idle_flush_ms", 0, config::kMaxMs)) s->idle_flush_ms = *ms;
+    if (!s->window.by_time && (node["allowed_lateness_ms"] || node["idle_flush_ms"])) {
+      r.warn(node, key, "allowed_lateness_ms and idle_flush_ms apply to time windows only");
+    }
+    step->settings = std::move(s);
+  }
+  std::string describe(const config::StepSpec& step) const override;
   int32_t function_kind() const override { return STREAMS_KIND_AGGREGATE; }
   bool same_settings(const config::StepSpec& a, const config::StepSpec& b) const override {
     return settings(a) == settings(b);
@@ -152,6 +266,19 @@ class Reduce final : public Operator {
                    const streams_record& record) const override;
   bool may_emit(uint32_t, bool accumulating) const override { return !accumulating; }
 };
+
+std::string Reduce::describe(const config::StepSpec& step) const {
+  const WindowSpec& w = settings_of(step).window;
+  const std::string unit = w.by_time ? " ms" : " records";
+  std::string out =
+      std::string(w.sliding() ? " sliding " : " tumbling ") + std::to_string(w.size) + unit;
+  if (w.sliding()) out += " every " + std::to_string(w.slide);
+  if (!step.group_function.empty()) {
+    out += " grouped by " + step.group_plugin + "." + step.group_function;
+  }
+  if (!step.group_python.empty()) out += " grouped by python " + step.group_python;
+  return out;
+}
 
 int32_t Reduce::returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
                          const streams_record& record) const {

@@ -1,5 +1,6 @@
 #include "pipeline/operators/route.h"
 
+#include "config/step_readers.h"
 #include "pipeline/chain_internal.h"
 
 namespace streams::pipeline::operators {
@@ -13,6 +14,13 @@ std::string branch_names(const StepBinding& step) {
 
 class Route final : public Operator {
  public:
+  const char* name() const override { return "route"; }
+  bool branching() const override { return true; }
+  void read(config::YamlReader& r, const YAML::Node& node, const std::string& key,
+            const config::StepReadContext&, config::StepSpec* step) const override {
+    r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config", "branches"});
+    config::read_function(r, node, key, step);
+  }
   int32_t function_kind() const override { return STREAMS_KIND_ROUTE; }
   int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
     return chain.run_plugin(step, record);

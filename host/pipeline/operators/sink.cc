@@ -1,5 +1,6 @@
 #include "pipeline/operators/sink.h"
 
+#include "config/yaml_reader.h"
 #include "pipeline/chain_internal.h"
 
 namespace streams::pipeline::operators {
@@ -7,6 +8,23 @@ namespace {
 
 class Sink final : public Operator {
  public:
+  const char* name() const override { return "sink"; }
+  bool is_sink() const override { return true; }
+  // `type` (absent: the fallback type) and the settings that type reads.
+  void read(config::YamlReader& r, const YAML::Node& node, const std::string& key,
+            const config::StepReadContext& ctx, config::StepSpec* step) const override {
+    auto type = r.string(node, key, "type", false);
+    step->sink_type = type ? ctx.sinks.find(*type) : &ctx.sinks.fallback();
+    if (!step->sink_type) {
+      r.error(node["type"], config::join_key(key, "type"),
+              "expected " + ctx.sinks.names() + ", got '" + *type + "'");
+      return;
+    }
+    step->sink = step->sink_type->read(r, node, key);
+  }
+  std::string describe(const config::StepSpec& step) const override {
+    return step.sink ? " " + step.sink->describe() : "";
+  }
   // Sink settings are compared, and their changes judged, per sink type
   // (generation_diff.cc).
   void bind(const config::StepSpec& spec, BindContext& ctx, StepBinding* out) const override {

@@ -1,7 +1,5 @@
-// The step kinds and their operators: one row each.
+// The step kinds: one row each, in the order `kind` errors list them.
 #include "pipeline/operator.h"
-
-#include <cstdlib>
 
 #include "pipeline/operators/batch.h"
 #include "pipeline/operators/broadcast.h"
@@ -17,34 +15,36 @@
 namespace streams::pipeline {
 namespace {
 
-using config::StepKind;
-
-struct Row {
-  StepKind kind;
-  const Operator& (*op)();
-};
+using Row = const Operator& (*)();
 
 constexpr Row kOperators[] = {
-    {StepKind::map, &operators::map},
-    {StepKind::filter, &operators::filter},
-    {StepKind::flat_map, &operators::flat_map},
-    {StepKind::header_filter, &operators::header_filter},
-    {StepKind::parser, &operators::parser},
-    {StepKind::serializer, &operators::serializer},
-    {StepKind::batch, &operators::batch},
-    {StepKind::reduce, &operators::reduce},
-    {StepKind::route, &operators::route},
-    {StepKind::broadcast, &operators::broadcast},
-    {StepKind::sink, &operators::sink},
+    &operators::map,    &operators::filter,     &operators::flat_map, &operators::header_filter,
+    &operators::parser, &operators::serializer, &operators::batch,    &operators::reduce,
+    &operators::route,  &operators::broadcast,  &operators::sink,
+};
+
+class Table final : public config::StepTypes {
+ public:
+  const config::StepType* find(std::string_view name) const override { return find_operator(name); }
+  std::string names() const override {
+    std::string out;
+    for (Row row : kOperators) out += (out.empty() ? "" : ", ") + std::string(row().name());
+    return out;
+  }
 };
 
 }  // namespace
 
-const Operator& operator_for(StepKind kind) {
-  for (const Row& row : kOperators) {
-    if (row.kind == kind) return row.op();
+const Operator* find_operator(std::string_view name) {
+  for (Row row : kOperators) {
+    if (row().name() == name) return &row();
   }
-  std::abort();  // a kind the config reader knows has a row here
+  return nullptr;
+}
+
+const config::StepTypes& step_types() {
+  static const Table table;
+  return table;
 }
 
 }  // namespace streams::pipeline

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "config/topology_graph.h"
+#include "pipeline/operators/header_filter.h"
 #include "test_util.h"
 
 using streams::config::Diagnostics;
@@ -48,7 +49,7 @@ BOOST_AUTO_TEST_CASE(example_pipeline_loads) {
   BOOST_TEST(spec.source.name == "myinput");
   BOOST_TEST(spec.source.stream_name == "ingest-metrics");
   BOOST_REQUIRE(spec.steps.size() == 3u);
-  BOOST_TEST((spec.steps[0].kind == config::StepKind::filter));
+  BOOST_TEST(spec.steps[0].kind() == std::string("filter"));
   BOOST_TEST(spec.steps[1].function == "transform");
   BOOST_TEST(spec.sinks().at(0)->sink->target() == "transformed-events");
 }
@@ -388,7 +389,10 @@ BOOST_AUTO_TEST_CASE(branches_load_as_a_tree) {
   BOOST_REQUIRE(spec.steps.size() == 1u);
   BOOST_REQUIRE(spec.steps[0].branches.size() == 2u);
   BOOST_TEST(spec.steps[0].branches[0].name == "files");
-  BOOST_TEST(spec.steps[0].branches[1].steps[0].header == "a");
+  const auto& filter = spec.steps[0].branches[1].steps[0];
+  BOOST_TEST(
+      static_cast<const streams::pipeline::operators::HeaderFilterSettings&>(*filter.settings)
+          .header == "a");
   auto sinks = spec.sinks();
   BOOST_REQUIRE(sinks.size() == 2u);
   BOOST_TEST(sinks[0]->sink_type->name() == "file");

@@ -139,13 +139,10 @@ BOOST_AUTO_TEST_CASE(random_msgpack_agrees_with_nlohmann) {
 // reader's words (Python's, given by the bridge); valid text never asks, and
 // the reader may decline (then the parser's own reason stands).
 BOOST_AUTO_TEST_CASE(parser_takes_another_readers_reason_for_bad_json) {
-  streams::config::StepSpec spec;
-  spec.kind = streams::config::StepKind::parser;
-  spec.format = streams::config::Codec::json;
   int asked = 0;
   std::string error;
-  auto parser = streams::pipeline::CodecStep::create(
-      spec, &error, [&](std::string_view text, std::string* reason) {
+  auto parser = streams::pipeline::CodecStep::parser(
+      streams::config::Codec::json, "", &error, [&](std::string_view text, std::string* reason) {
         ++asked;
         if (text == "NaN") return false;  // Python reads it
         *reason = "JSONDecodeError: " + std::string(text);
@@ -166,9 +163,10 @@ BOOST_AUTO_TEST_CASE(parser_takes_another_readers_reason_for_bad_json) {
   BOOST_TEST(starts_with(error, "not valid JSON: "), error);
   BOOST_TEST(asked == 2);
 
-  spec.format = streams::config::Codec::msgpack;  // not JSON text: never asked
-  auto msgpack = streams::pipeline::CodecStep::create(
-      spec, &error, [&](std::string_view, std::string*) { return ++asked, true; });
+  // Not JSON text: never asked.
+  auto msgpack = streams::pipeline::CodecStep::parser(
+      streams::config::Codec::msgpack, "", &error,
+      [&](std::string_view, std::string*) { return ++asked, true; });
   BOOST_TEST(!msgpack->apply(bytes("\xc1"), scratch, &out, &error));
   BOOST_TEST(asked == 2);
 }

@@ -1,98 +1,145 @@
 #define BOOST_TEST_MODULE operators
 #include <boost/test/unit_test.hpp>
 
+#include <set>
+#include <string>
+
 #include <streams/plugin_abi.h>
 
-#include "config/pipeline_config.h"
 #include "pipeline/generation.h"
 #include "pipeline/operator.h"
+#include "pipeline/operators/batch.h"
+#include "pipeline/operators/codec_steps.h"
+#include "pipeline/operators/header_filter.h"
+#include "pipeline/operators/reduce.h"
 
 using namespace streams;
-using config::StepKind;
+using pipeline::operators::BatchSettings;
+using pipeline::operators::ReduceSettings;
 
 namespace {
 
-constexpr StepKind kAll[] = {StepKind::map,           StepKind::filter, StepKind::flat_map,
-                             StepKind::header_filter, StepKind::parser, StepKind::serializer,
-                             StepKind::batch,         StepKind::reduce, StepKind::route,
-                             StepKind::broadcast,     StepKind::sink};
+const char* const kKinds[] = {"map",    "filter",     "flat_map", "header_filter",
+                              "parser", "serializer", "batch",    "reduce",
+                              "route",  "broadcast",  "sink"};
+const std::set<std::string> kFunctionKinds = {"map", "filter", "flat_map", "route", "reduce"};
+
+const pipeline::Operator& op(const char* name) {
+  const pipeline::Operator* found = pipeline::find_operator(name);
+  BOOST_REQUIRE_MESSAGE(found, name);
+  return *found;
+}
 
 }  // namespace
 
-// The table has a row for every kind the config reader knows, and the
-// operator runs a plugin function exactly where the reader asks for one.
-BOOST_AUTO_TEST_CASE(every_kind_has_an_operator_that_agrees_with_the_config) {
-  for (StepKind kind : kAll) {
-    const pipeline::Operator& op = pipeline::operator_for(kind);
-    BOOST_TEST_CONTEXT(config::to_string(kind)) {
-      BOOST_TEST((op.function_kind() != 0) == config::uses_plugin(kind));
-      BOOST_TEST(op.selects_branch() == (kind == StepKind::route));
-      BOOST_TEST(op.order_free() == (kind != StepKind::batch && kind != StepKind::reduce));
+// The table names every kind the pipeline file may use, once, and each
+// operator is found by its own name.
+BOOST_AUTO_TEST_CASE(the_table_names_every_kind) {
+  const config::StepTypes& types = pipeline::step_types();
+  BOOST_TEST(types.names() ==
+             "map, filter, flat_map, header_filter, parser, serializer, batch, reduce, route, "
+             "broadcast, sink");
+  for (const char* kind : kKinds) {
+    BOOST_TEST_CONTEXT(kind) {
+      BOOST_TEST(types.find(kind) == &op(kind));
+      BOOST_TEST(op(kind).name() == std::string(kind));
     }
   }
-  BOOST_TEST(pipeline::operator_for(StepKind::filter).function_kind() == STREAMS_KIND_FILTER);
-  BOOST_TEST(pipeline::operator_for(StepKind::reduce).function_kind() == STREAMS_KIND_AGGREGATE);
+  BOOST_TEST(!types.find("mapp"));
+}
+
+// What each kind is: runs a function, branches, ends in a sink, orders its
+// records.
+BOOST_AUTO_TEST_CASE(each_kind_says_what_it_is) {
+  for (const char* kind : kKinds) {
+    const std::string k = kind;
+    BOOST_TEST_CONTEXT(kind) {
+      BOOST_TEST(op(kind).uses_function() == (kFunctionKinds.count(k) == 1));
+      BOOST_TEST(op(kind).branching() == (k == "route" || k == "broadcast"));
+      BOOST_TEST(op(kind).is_sink() == (k == "sink"));
+      BOOST_TEST(op(kind).selects_branch() == (k == "route"));
+      BOOST_TEST(op(kind).order_free() == (k != "batch" && k != "reduce"));
+    }
+  }
+  BOOST_TEST(op("filter").function_kind() == STREAMS_KIND_FILTER);
+  BOOST_TEST(op("reduce").function_kind() == STREAMS_KIND_AGGREGATE);
 }
 
 // Which records a plugin call may emit, by kind.
 BOOST_AUTO_TEST_CASE(emit_rules_follow_the_kind) {
-  const auto& map = pipeline::operator_for(StepKind::map);
-  BOOST_TEST(map.may_emit(1, false));
-  BOOST_TEST(!map.may_emit(2, false));
-  BOOST_TEST(pipeline::operator_for(StepKind::flat_map).may_emit(5, false));
-  BOOST_TEST(!pipeline::operator_for(StepKind::filter).may_emit(1, false));
-  const auto& reduce = pipeline::operator_for(StepKind::reduce);
-  BOOST_TEST(reduce.may_emit(3, false));  // the result call
-  BOOST_TEST(!reduce.may_emit(1, true));  // init, add, merge
+  BOOST_TEST(op("map").may_emit(1, false));
+  BOOST_TEST(!op("map").may_emit(2, false));
+  BOOST_TEST(op("flat_map").may_emit(5, false));
+  BOOST_TEST(!op("filter").may_emit(1, false));
+  BOOST_TEST(op("reduce").may_emit(3, false));  // the result call
+  BOOST_TEST(!op("reduce").may_emit(1, true));  // init, add, merge
 }
 
 // An open batch survives a reload only to a batch of the same settings.
 BOOST_AUTO_TEST_CASE(batch_state_carries_over_only_with_the_same_settings) {
+  auto x_settings = std::make_shared<BatchSettings>();
+  auto y_settings = std::make_shared<BatchSettings>();
+  x_settings->max_count = y_settings->max_count = 10;
   config::StepSpec a, b;
-  a.kind = b.kind = StepKind::batch;
-  a.max_count = b.max_count = 10;
+  a.settings = x_settings;
+  b.settings = y_settings;
   pipeline::StepBinding x, y;
   x.spec = &a;
   y.spec = &b;
-  const auto& batch = pipeline::operator_for(StepKind::batch);
-  BOOST_TEST(batch.same_settings(a, b));
-  BOOST_TEST(batch.state_carries_over(x, y));
-  b.max_count = 11;
-  BOOST_TEST(!batch.same_settings(a, b));
-  BOOST_TEST(!batch.state_carries_over(x, y));
-  b.max_count = 10;
-  b.format = config::Codec::msgpack;
-  BOOST_TEST(!batch.state_carries_over(x, y));
+  BOOST_TEST(op("batch").same_settings(a, b));
+  BOOST_TEST(op("batch").state_carries_over(x, y));
+  y_settings->max_count = 11;
+  BOOST_TEST(!op("batch").same_settings(a, b));
+  BOOST_TEST(!op("batch").state_carries_over(x, y));
+  y_settings->max_count = 10;
+  y_settings->format = config::Codec::msgpack;
+  BOOST_TEST(!op("batch").state_carries_over(x, y));
 }
 
 // Reduce windows also need the same plugin instances: an accumulator's bytes
 // belong to the function that made them.
 BOOST_AUTO_TEST_CASE(reduce_state_needs_the_same_settings_and_function) {
+  auto x_settings = std::make_shared<ReduceSettings>();
+  auto y_settings = std::make_shared<ReduceSettings>();
+  x_settings->window = y_settings->window = {false, 4, 4};
   config::StepSpec a, b;
-  a.kind = b.kind = StepKind::reduce;
-  a.window = b.window = {false, 4, 4};
+  a.settings = x_settings;
+  b.settings = y_settings;
   pipeline::StepBinding x, y;
   x.spec = &a;
   y.spec = &b;
   x.config_json = y.config_json = "{}";
-  const auto& reduce = pipeline::operator_for(StepKind::reduce);
-  BOOST_TEST(reduce.state_carries_over(x, y));
+  BOOST_TEST(op("reduce").state_carries_over(x, y));
   y.config_json = "{\"n\": 1}";
-  BOOST_TEST(!reduce.state_carries_over(x, y));
+  BOOST_TEST(!op("reduce").state_carries_over(x, y));
   y.config_json = "{}";
-  b.window.slide = 2;
-  BOOST_TEST(!reduce.same_settings(a, b));
-  BOOST_TEST(!reduce.state_carries_over(x, y));
+  y_settings->window.slide = 2;
+  BOOST_TEST(!op("reduce").same_settings(a, b));
+  BOOST_TEST(!op("reduce").state_carries_over(x, y));
+  y_settings->window.slide = 4;
+  b.group_python = "mod.key";
+  BOOST_TEST(!op("reduce").same_settings(a, b));
 }
 
-// A header filter's settings are its header and value; a map has none.
+// A header filter's and a parser's settings are their own; a map has none.
 BOOST_AUTO_TEST_CASE(settings_are_the_kinds_own) {
+  auto h1 = std::make_shared<pipeline::operators::HeaderFilterSettings>();
+  auto h2 = std::make_shared<pipeline::operators::HeaderFilterSettings>();
+  h1->header = h2->header = "h";
+  h1->value = "x";
+  h2->value = "y";
   config::StepSpec a, b;
-  a.header = b.header = "h";
-  a.header_value = "x";
-  b.header_value = "y";
-  BOOST_TEST(!pipeline::operator_for(StepKind::header_filter).same_settings(a, b));
-  BOOST_TEST(pipeline::operator_for(StepKind::map).same_settings(a, b));
-  a.format = config::Codec::msgpack;
-  BOOST_TEST(!pipeline::operator_for(StepKind::parser).same_settings(a, b));
+  a.settings = h1;
+  b.settings = h2;
+  BOOST_TEST(!op("header_filter").same_settings(a, b));
+  h2->value = "x";
+  BOOST_TEST(op("header_filter").same_settings(a, b));
+  BOOST_TEST(op("map").same_settings(config::StepSpec{}, config::StepSpec{}));
+  auto c1 = std::make_shared<pipeline::operators::CodecSettings>();
+  auto c2 = std::make_shared<pipeline::operators::CodecSettings>();
+  c2->schema_path = "/s.json";
+  a.settings = c1;
+  b.settings = c2;
+  BOOST_TEST(!op("parser").same_settings(a, b));
+  BOOST_TEST(op("parser").describe(a) == " json");
 }

@@ -1,0 +1,72 @@
+// Step kinds as the pipeline file knows them (control plane): the `kind:`
+// name, the keys a step of the kind reads and how the graph describes it.
+// Each kind is one pipeline::Operator (host/pipeline/operators/), which
+// implements StepType; the table of them (operators/table.cc) is the
+// StepTypes the config reader gets. The reader, the graph printer and the
+// generation ask the type; none of them names a kind.
+//
+// Lifetime: types are static and immutable; settings are immutable and
+// shared by the specs that hold them.
+// Thread: any (everything is const).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/diagnostics.h"
+
+namespace streams::config {
+
+class YamlReader;
+class SinkTypes;
+struct StepSpec;
+
+// A step's own settings (beyond its name, function and branches), read by
+// its type. Each type downcasts to its own class.
+class StepSettings {
+ public:
+  virtual ~StepSettings() = default;
+};
+
+// What a type's read() may use besides the node.
+struct StepReadContext {
+  const SinkTypes& sinks;
+  std::string dir;  // the pipeline file's directory, for relative paths
+};
+
+class StepType {
+ public:
+  virtual ~StepType() = default;
+  // The step's `kind`.
+  virtual const char* name() const = 0;
+  // Runs a function: `plugin`, `function` and `config`, or `python`.
+  virtual bool uses_function() const { return false; }
+  // Continues in named `branches` (and so ends its list of steps).
+  virtual bool branching() const { return false; }
+  // Writes to a sink (and so ends its list of steps).
+  virtual bool is_sink() const { return false; }
+  // Reads the step's own keys into *step (its function, branches and
+  // `name` are read by the reader; unknown keys are errors, checked here).
+  virtual void read(YamlReader& r, const YAML::Node& node, const std::string& key,
+                    const StepReadContext& ctx, StepSpec* step) const = 0;
+  // What the graph shows after the kind and function: " json 100 records".
+  virtual std::string describe(const StepSpec& step) const {
+    (void)step;
+    return "";
+  }
+};
+
+// The step kinds a host knows (pipeline/operators/table.cc).
+class StepTypes {
+ public:
+  virtual ~StepTypes() = default;
+  // Null when there is no such kind.
+  virtual const StepType* find(std::string_view name) const = 0;
+  // "map, filter, ...", for errors.
+  virtual std::string names() const = 0;
+};
+
+}  // namespace streams::config
