@@ -81,7 +81,7 @@ ChainResult Chain::take_over(Chain& previous) {
       states_[i]->rebind(*this);
     }
   }
-  return result_of(STREAMS_OK);
+  return result_of(Status::ok);
 }
 
 bool Chain::create_instances(uint32_t i, std::string* why) {
@@ -148,16 +148,16 @@ size_t Chain::held_inputs() const {
 }
 
 ChainResult Chain::tick(int64_t now) {
-  int32_t status = STREAMS_OK;
-  for (uint32_t i = 0; i < states_.size() && status != STREAMS_FATAL; ++i) {
+  Status status = Status::ok;
+  for (uint32_t i = 0; i < states_.size() && status != Status::fatal; ++i) {
     if (states_[i]) status = generation_->steps[i].op->tick(*this, i, *states_[i], now);
   }
   return result_of(status);
 }
 
 ChainResult Chain::finish() {
-  int32_t status = STREAMS_OK;
-  for (uint32_t i = 0; i < states_.size() && status != STREAMS_FATAL; ++i) {
+  Status status = Status::ok;
+  for (uint32_t i = 0; i < states_.size() && status != Status::fatal; ++i) {
     if (states_[i]) status = generation_->steps[i].op->finish(*this, i, *states_[i]);
   }
   return result_of(status);
@@ -171,7 +171,7 @@ ChainResult Chain::process(const streams_record& input, const streams_origin& or
   token_ = token;
   input_ = &input;
   quarantine_ = quarantine;
-  int32_t status = run(0, input);
+  const Status status = run(0, input);
   origin_ = nullptr;
   input_ = nullptr;
   quarantine_ = nullptr;
@@ -179,34 +179,62 @@ ChainResult Chain::process(const streams_record& input, const streams_origin& or
   return result_of(status);
 }
 
-// Inlined into run(): one function frame a step.
-inline __attribute__((always_inline)) int32_t Chain::run_step(uint32_t step,
-                                                              const streams_record& record) {
-  if (stopping_) return STREAMS_FATAL;
+inline __attribute__((always_inline)) Status Chain::call_plugin(uint32_t step,
+                                                                const streams_record& record) {
+  CallScope scope(*this, step, &record);
+  streams_call& call = scope.call();
+  const StepBinding& binding = generation_->steps[step];
+  const int32_t status = binding.function->process(instances_[step].get(), &record, &call);
+  return finish_plugin(step, status, call, record);
+}
+
+inline __attribute__((always_inline)) Status Chain::call_output(uint32_t step,
+                                                                const streams_record& record) {
+  switch (sinks_[generation_->steps[step].sink]->write(record, token_, &error_message_)) {
+    case WriteResult::ok:
+      step_metrics_[step]->written.add();
+      return Status::ok;
+    case WriteResult::rejected:
+      return report(step, kErrSinkRejected, error_message_, record);
+    case WriteResult::stop:
+      break;
+  }
+  stopping_ = true;
+  return Status::fatal;
+}
+
+Status Chain::write_output(uint32_t step, const streams_record& record) {
+  return call_output(step, record);
+}
+
+// Inlined into run(): one function frame a step. Plugin steps and sinks,
+// the per-record path of most pipelines, are called without the operator's
+// virtual run().
+inline __attribute__((always_inline)) Status Chain::run_step(uint32_t step,
+                                                             const streams_record& record) {
+  if (stopping_) return Status::fatal;
   const StepBinding& binding = generation_->steps[step];
   step_metrics_[step]->records_in.add();
   if (quarantine_ && (quarantine_->step.empty() ? step == 0 : quarantine_->step == binding.name)) {
     const Quarantine* q = std::exchange(quarantine_, nullptr);
     return report(step, q->kind, q->message, record);
   }
+  if (binding.runs_plugin_only) return call_plugin(step, record);
+  if (binding.sink != StepBinding::kNone) return call_output(step, record);
   return binding.op->run(*this, step, record);
 }
 
-int32_t Chain::run(uint32_t step, const streams_record& record) {
+Status Chain::run(uint32_t step, const streams_record& record) {
   crash::InFlight& in_flight = crash::in_flight();
   const crash::StepLabel* outer = in_flight.current_step();
   in_flight.set_step(&labels_[step]);
-  const int32_t status = run_step(step, record);
+  const Status status = run_step(step, record);
   in_flight.set_step(outer);
   return status;
 }
 
-int32_t Chain::run_plugin(uint32_t step, const streams_record& record) {
-  CallScope scope(*this, step, &record);
-  streams_call& call = scope.call();
-  const StepBinding& binding = generation_->steps[step];
-  int32_t status = binding.function->process(instances_[step].get(), &record, &call);
-  return finish_plugin(step, status, call, record);
+Status Chain::run_plugin(uint32_t step, const streams_record& record) {
+  return call_plugin(step, record);
 }
 
 const streams_record* Chain::empty_record() {
@@ -214,15 +242,18 @@ const streams_record* Chain::empty_record() {
   return &empty;
 }
 
-int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& call,
-                             const streams_record& record) {
+Status Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& call,
+                            const streams_record& record) {
   if (call.violation && status != STREAMS_FATAL) {
     return report(step, STREAMS_ERR_CONTRACT, call.violation, record);
   }
+  const StepBinding& binding = generation_->steps[step];
+  if (status == STREAMS_OK && call.emitted == binding.done_after_emitting) return Status::ok;
+  if (status == STREAMS_DROP && binding.may_drop) return Status::ok;
   switch (status) {
     case STREAMS_OK:
     case STREAMS_DROP:
-      return generation_->steps[step].op->returned(*this, step, status, call, record);
+      return binding.op->returned(*this, step, status, call, record);
     case STREAMS_RECORD_ERROR:
       if (call.error_kind == 0) {
         return report(step, STREAMS_ERR_PROCESSING, "plugin reported an error without a message",
@@ -232,23 +263,23 @@ int32_t Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& 
                     call.details);
     case STREAMS_FATAL:
       stopping_ = true;
-      return STREAMS_FATAL;
+      return Status::fatal;
     default:
       return report(step, STREAMS_ERR_CONTRACT,
                     "process returned unknown status " + std::to_string(status), record);
   }
 }
 
-int32_t Chain::report(uint32_t step, int32_t kind, std::string_view message,
-                      const streams_record& record, const ErrorDetail* details,
-                      size_t detail_count) {
+Status Chain::report(uint32_t step, int32_t kind, std::string_view message,
+                     const streams_record& record, const ErrorDetail* details,
+                     size_t detail_count) {
   step_metrics_[step]->errors[metrics::error_kind_index(kind)].add();
   RecordError error{&generation_->steps[step], kind, message, origin_, token_, input_, &record};
   error.details = details;
   error.detail_count = detail_count;
-  if (errors_.on_record_error(error)) return STREAMS_OK;
+  if (errors_.on_record_error(error)) return Status::ok;
   stopping_ = true;
-  return STREAMS_FATAL;
+  return Status::fatal;
 }
 
 }  // namespace streams::pipeline

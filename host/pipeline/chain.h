@@ -129,31 +129,29 @@ class Chain {
   void on_violation(const char* what);  // `what`: a string literal
 
   // For operators (operator.h), during their run, tick and finish calls.
-  // Statuses are STREAMS_OK, STREAMS_RECORD_ERROR (reported) or STREAMS_FATAL.
   //
   // Runs `record` through `step` (and on), marked in crash::in_flight().
-  int32_t run(uint32_t step, const streams_record& record);
+  Status run(uint32_t step, const streams_record& record);
   // Runs `record`, derived from inputs held from `held` on, from `step`.
-  int32_t run_derived(uint32_t step, const streams_record& record, const HeldInput& held);
+  Status run_derived(uint32_t step, const streams_record& record, const HeldInput& held);
   // Runs `body` with `held` as the current input (token and origin).
   template <class F>
-  int32_t with_input(const HeldInput& held, F&& body);
+  Status with_input(const HeldInput& held, F&& body);
   // Calls the step's plugin function on `record`, then its operator's returned().
-  int32_t run_plugin(uint32_t step, const streams_record& record);
-  // The end of any plugin call of `step`: a violation, an error or a fatal
-  // status is handled here; OK and DROP go to the operator's returned().
-  int32_t finish_plugin(uint32_t step, int32_t status, const streams_call& call,
-                        const streams_record& record);
-  // Reports a record error at `step` to the ErrorHandler.
-  int32_t report(uint32_t step, int32_t kind, std::string_view message,
-                 const streams_record& record, const ErrorDetail* details = nullptr,
-                 size_t detail_count = 0);
-  // Writes `record` to sink `index` for the current input.
-  WriteResult write(uint32_t index, const streams_record& record, std::string* reason) {
-    return sinks_[index]->write(record, token_, reason);
-  }
-  // The pipeline stops: every later run() returns STREAMS_FATAL.
-  void stop() { stopping_ = true; }
+  Status run_plugin(uint32_t step, const streams_record& record);
+  // The end of any plugin call of `step`, given the ABI status the plugin
+  // returned: a violation, an error or a fatal status is handled here; OK
+  // and DROP go to the operator's returned().
+  Status finish_plugin(uint32_t step, int32_t status, const streams_call& call,
+                       const streams_record& record);
+  // Reports a record error at `step` to the ErrorHandler: ok when handled,
+  // fatal when the pipeline stops.
+  Status report(uint32_t step, int32_t kind, std::string_view message, const streams_record& record,
+                const ErrorDetail* details = nullptr, size_t detail_count = 0);
+  // Writes `record` to the sink of sink step `step` for the current input:
+  // a refusal for good is a record error, a sink that cannot go on stops
+  // the pipeline.
+  Status write_output(uint32_t step, const streams_record& record);
   // A plugin call's context, from the call pool, for as long as it lives.
   // Consecutive calls at one nesting depth take alternating slots, so a
   // streams_call kept from the previous call is seen to have ended.
@@ -206,11 +204,13 @@ class Chain {
   void make_apis();
   // The function instances of step `i`; false with *why on failure.
   bool create_instances(uint32_t i, std::string* why);
-  int32_t run_step(uint32_t step, const streams_record& record);
+  Status run_step(uint32_t step, const streams_record& record);
+  Status call_plugin(uint32_t step, const streams_record& record);  // run_plugin, inlined
+  Status call_output(uint32_t step, const streams_record& record);  // write_output, inlined
   streams_call& acquire_call(uint32_t step, const streams_record* input);
   void release_call(streams_call& call);
-  ChainResult result_of(int32_t status) const {
-    return status == STREAMS_FATAL || stopping_ ? ChainResult::fatal : ChainResult::ok;
+  ChainResult result_of(Status status) const {
+    return status == Status::fatal || stopping_ ? ChainResult::fatal : ChainResult::ok;
   }
 
   std::shared_ptr<const Generation> generation_;

@@ -141,7 +141,7 @@ int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
     return STREAMS_OK;
   }
   const StepBinding& binding = generation_->steps[call.step];
-  if (!binding.op->may_emit(call.emitted, call.accumulator != nullptr)) {
+  if (call.accumulator || call.emitted > binding.emit_limit) {
     return STREAMS_RECORD_ERROR;
   }
   streams_record out = record;
@@ -153,7 +153,7 @@ int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
   }
   if (record.flags & STREAMS_INHERIT_TIMESTAMP) out.timestamp_ms = in.timestamp_ms;
   out.flags = 0;
-  return run(binding.next, out);
+  return to_abi(run(binding.next, out));
 }
 
 int32_t Chain::on_set_accumulator(streams_call& call, std::string_view acc) {

@@ -43,11 +43,6 @@ struct Chain::CallPool {
 
 constexpr uint32_t kNoStep = StepBinding::kNone;
 
-// A failure already reported: STREAMS_RECORD_ERROR unless the pipeline stops.
-inline int32_t reported(int32_t status) {
-  return status == STREAMS_FATAL ? status : STREAMS_RECORD_ERROR;
-}
-
 // The host callbacks (chain_callbacks.cc) into `api`.
 void install_host_callbacks(streams_host_api& api);
 
@@ -88,7 +83,7 @@ inline __attribute__((always_inline)) void Chain::release_call(streams_call& cal
 }
 
 template <class F>
-int32_t Chain::with_input(const HeldInput& held, F&& body) {
+Status Chain::with_input(const HeldInput& held, F&& body) {
   const streams_origin* origin = origin_;
   const uint64_t token = token_;
   const streams_record* input = input_;
@@ -99,7 +94,7 @@ int32_t Chain::with_input(const HeldInput& held, F&& body) {
   token_ = held.token;
   input_ = nullptr;
   in_flight.set_origin(&held.origin);
-  const int32_t status = body();
+  const Status status = body();
   origin_ = origin;
   token_ = token;
   input_ = input;
@@ -108,8 +103,8 @@ int32_t Chain::with_input(const HeldInput& held, F&& body) {
   return status;
 }
 
-inline int32_t Chain::run_derived(uint32_t step, const streams_record& record,
-                                  const HeldInput& held) {
+inline Status Chain::run_derived(uint32_t step, const streams_record& record,
+                                 const HeldInput& held) {
   return with_input(held, [&] { return run(step, record); });
 }
 

@@ -236,6 +236,10 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Pa
         bind_python(g, spec, form, registry, diag, &binding);
       }
     }
+    binding.runs_plugin_only = binding.op->runs_plugin_only();
+    binding.done_after_emitting = binding.op->done_after_emitting();
+    binding.emit_limit = binding.op->emit_limit();
+    binding.may_drop = binding.op->may_drop();
     BindContext ctx{g, index, registry, diag};
     binding.op->bind(spec, ctx, &binding);
     form = binding.op->payload_after(spec, form);

@@ -35,6 +35,11 @@ struct StepBinding {
   std::string name;
   const config::StepSpec* spec = nullptr;  // in Generation::pipeline
   const Operator* op = nullptr;            // its kind: spec->type
+  // From `op`, for the per-record path.
+  bool runs_plugin_only = false;
+  uint32_t done_after_emitting = Operator::kNoCount;
+  uint32_t emit_limit = 0;
+  bool may_drop = false;
   // Steps of a kind that runs a function (Operator::function_kind) only.
   std::string plugin;
   std::string plugin_version;

@@ -4,8 +4,8 @@
 
 namespace streams::pipeline {
 
-int32_t Operator::returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
-                           const streams_record& record) const {
+Status Operator::returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                          const streams_record& record) const {
   if (status == STREAMS_DROP) {
     return chain.report(step, STREAMS_ERR_CONTRACT, "only a filter may return DROP", record);
   }

@@ -23,6 +23,7 @@
 
 #include "config/pipeline_config.h"
 #include "config/step_type.h"
+#include "pipeline/status.h"
 
 struct streams_call;
 
@@ -89,19 +90,18 @@ class Operator : public config::StepType {
     (void)chain, (void)step;
     return nullptr;
   }
-  // Runs `record` through step `step` of `chain` and on. Returns STREAMS_OK
-  // (a record error is reported and yields OK unless the pipeline stops) or
-  // STREAMS_FATAL.
-  virtual int32_t run(Chain& chain, uint32_t step, const streams_record& record) const = 0;
+  // Runs `record` through step `step` of `chain` and on: ok (a record error
+  // is reported and yields ok unless the pipeline stops) or fatal.
+  virtual Status run(Chain& chain, uint32_t step, const streams_record& record) const = 0;
   // Emits what a time limit closes by `now_ms` (the chain's clock).
-  virtual int32_t tick(Chain& chain, uint32_t step, OperatorState& state, int64_t now_ms) const {
+  virtual Status tick(Chain& chain, uint32_t step, OperatorState& state, int64_t now_ms) const {
     (void)chain, (void)step, (void)state, (void)now_ms;
-    return STREAMS_OK;
+    return Status::ok;
   }
   // End of input: emits everything open.
-  virtual int32_t finish(Chain& chain, uint32_t step, OperatorState& state) const {
+  virtual Status finish(Chain& chain, uint32_t step, OperatorState& state) const {
     (void)chain, (void)step, (void)state;
-    return STREAMS_OK;
+    return Status::ok;
   }
   // Inputs the state holds uncommitted.
   virtual size_t held_inputs(const OperatorState& state) const {
@@ -109,17 +109,23 @@ class Operator : public config::StepType {
     return 0;
   }
 
-  // Plugin steps: the call returned STREAMS_OK or STREAMS_DROP without a
-  // contract violation; continues the record as the kind's contract says or
-  // reports the breach.
-  virtual int32_t returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
-                           const streams_record& record) const;
-  // The plugin call may emit its `emitted`th record (`accumulating`: an
-  // aggregate's init, add or merge).
-  virtual bool may_emit(uint32_t emitted, bool accumulating) const {
-    (void)emitted, (void)accumulating;
-    return false;
-  }
+  // Plugin steps: the call returned `status`, STREAMS_OK or STREAMS_DROP,
+  // without a contract violation; continues the record as the kind's
+  // contract says or reports the breach.
+  virtual Status returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                          const streams_record& record) const;
+  // How many records one plugin call may emit (an aggregate's init, add and
+  // merge emit none whatever this says).
+  virtual uint32_t emit_limit() const { return 0; }
+  // A plugin call may return STREAMS_DROP: the record goes no further.
+  virtual bool may_drop() const { return false; }
+  // run() is chain.run_plugin(step, record): the Chain calls that inline,
+  // sparing the per-record virtual call (map, filter, flat_map, route).
+  virtual bool runs_plugin_only() const { return false; }
+  // A plugin call that returns STREAMS_OK having emitted this many records
+  // is done (returned() not called); kNoCount: none such.
+  static constexpr uint32_t kNoCount = ~0u;
+  virtual uint32_t done_after_emitting() const { return kNoCount; }
   // The plugin call may select a branch (route).
   virtual bool selects_branch() const { return false; }
   // A partition's records may run through the step on several threads at

@@ -28,22 +28,22 @@
 
 #include "pipeline/held_input.h"
 #include "pipeline/operators/reduce.h"
+#include "pipeline/status.h"
 
 namespace streams::pipeline {
 
-// The aggregate and the hold bookkeeping, served by the Chain. Each call
-// returns STREAMS_OK, STREAMS_RECORD_ERROR (already reported) or
-// STREAMS_FATAL.
+// The aggregate and the hold bookkeeping, served by the Chain. A failure is
+// reported before the call returns.
 class WindowOps {
  public:
   virtual ~WindowOps() = default;
-  virtual int32_t init(std::string* acc) = 0;
-  virtual int32_t add(std::string_view acc, const streams_record& record, std::string* out) = 0;
-  virtual int32_t merge(std::string_view first, std::string_view second, std::string* out) = 0;
+  virtual Status init(std::string* acc) = 0;
+  virtual Status add(std::string_view acc, const streams_record& record, std::string* out) = 0;
+  virtual Status merge(std::string_view first, std::string_view second, std::string* out) = 0;
   // Emits the window's output(s) from `acc`, derived from inputs held by
   // `held` onward.
-  virtual int32_t result(std::string_view acc, const std::string* key, int64_t timestamp_ms,
-                         const HeldInput& held) = 0;
+  virtual Status result(std::string_view acc, const std::string* key, int64_t timestamp_ms,
+                        const HeldInput& held) = 0;
   virtual void hold(const HeldInput& input) = 0;
   virtual void release(const HeldInput& input) = 0;
 };
@@ -55,13 +55,13 @@ class Windows {
 
   // Adds `record` (its event time `timestamp_ms`) to group `key` (null: the
   // single group). `input` is the record's input, held if it opens a pane.
-  // A late record: STREAMS_RECORD_ERROR with *late set, nothing reported.
-  int32_t add(const std::string* key, const streams_record& record, int64_t timestamp_ms,
-              const HeldInput& input, int64_t now_ms, std::string* late);
+  // A late record: Status::reported with *late set, for the caller to report.
+  Status add(const std::string* key, const streams_record& record, int64_t timestamp_ms,
+             const HeldInput& input, int64_t now_ms, std::string* late);
   // Closes every time window after idle_flush_ms without input.
-  int32_t tick(int64_t now_ms);
+  Status tick(int64_t now_ms);
   // End of input: emits what is not yet emitted and releases every hold.
-  int32_t finish();
+  Status finish();
   // Inputs held by open panes.
   size_t holds() const { return holds_; }
 
@@ -79,14 +79,14 @@ class Windows {
   };
   using Groups = std::map<std::string, Group, std::less<>>;
 
-  int32_t add_to(Pane& pane, const streams_record& record);
-  Pane* open_pane(Group& group, size_t at, int64_t start, const HeldInput& input, int32_t* status);
-  Pane* time_pane(Group& group, int64_t start, const HeldInput& input, int32_t* status);
-  int32_t emit(const std::string& key, const std::deque<Pane>& panes, size_t first, size_t end,
-               int64_t timestamp_ms);
+  Status add_to(Pane& pane, const streams_record& record);
+  Pane* open_pane(Group& group, size_t at, int64_t start, const HeldInput& input, Status* status);
+  Pane* time_pane(Group& group, int64_t start, const HeldInput& input, Status* status);
+  Status emit(const std::string& key, const std::deque<Pane>& panes, size_t first, size_t end,
+              int64_t timestamp_ms);
   void drop_front(Group& group);
-  int32_t close_until(int64_t limit);
-  int32_t close_all();
+  Status close_until(int64_t limit);
+  Status close_all();
   const std::string* key_of(const Groups::value_type& entry) const;
 
   bool by_time_;

@@ -58,7 +58,7 @@ class Batch final : public Operator {
   std::unique_ptr<OperatorState> make_state(Chain& chain, uint32_t step) const override {
     return std::make_unique<BatchState>(settings_of(*chain.binding(step).spec));
   }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
     Batcher& batch = batcher_of(*chain.state(step));
     const bool opens = batch.empty();
     if (!batch.add(record.value, record.timestamp_ms, &chain.error_text())) {
@@ -68,28 +68,28 @@ class Batch final : public Operator {
       batch.open(chain.now_ms(), chain.current_input());
       chain.hold(chain.token());
     }
-    return batch.full() ? flush(chain, step, batch) : STREAMS_OK;
+    return batch.full() ? flush(chain, step, batch) : Status::ok;
   }
-  int32_t tick(Chain& chain, uint32_t step, OperatorState& state, int64_t now) const override {
+  Status tick(Chain& chain, uint32_t step, OperatorState& state, int64_t now) const override {
     Batcher& batch = batcher_of(state);
-    return batch.due(now) ? flush(chain, step, batch) : STREAMS_OK;
+    return batch.due(now) ? flush(chain, step, batch) : Status::ok;
   }
-  int32_t finish(Chain& chain, uint32_t step, OperatorState& state) const override {
+  Status finish(Chain& chain, uint32_t step, OperatorState& state) const override {
     Batcher& batch = batcher_of(state);
-    return batch.empty() ? STREAMS_OK : flush(chain, step, batch);
+    return batch.empty() ? Status::ok : flush(chain, step, batch);
   }
   size_t held_inputs(const OperatorState& state) const override {
     return static_cast<const BatchState&>(state).batcher.empty() ? 0 : 1;
   }
 
  private:
-  static int32_t flush(Chain& chain, uint32_t step, Batcher& batch) {
+  static Status flush(Chain& chain, uint32_t step, Batcher& batch) {
     const HeldInput first = batch.first();
     metrics::StepMetrics& counts = chain.step_metrics(step);
     counts.batch_records.observe(static_cast<double>(batch.count()));
     counts.batch_age_seconds.observe(static_cast<double>(chain.now_ms() - batch.opened_ms()) /
                                      1000);
-    const int32_t status = chain.run_derived(chain.binding(step).next, batch.record(), first);
+    const Status status = chain.run_derived(chain.binding(step).next, batch.record(), first);
     batch.reset();
     chain.release(first.token);
     return status;

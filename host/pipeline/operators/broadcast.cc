@@ -14,11 +14,11 @@ class Broadcast final : public Operator {
             const config::StepReadContext&, config::StepSpec*) const override {
     r.check_keys(node, key, {"kind", "name", "branches"});
   }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
     for (const BranchTarget& branch : chain.binding(step).branches) {
-      if (chain.run(branch.step, record) == STREAMS_FATAL) return STREAMS_FATAL;
+      if (chain.run(branch.step, record) == Status::fatal) return Status::fatal;
     }
-    return STREAMS_OK;
+    return Status::ok;
   }
 };
 

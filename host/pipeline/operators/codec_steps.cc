@@ -29,7 +29,7 @@ class CodecOperator : public Operator {
   std::unique_ptr<OperatorState> make_state(Chain&, uint32_t) const override {
     return std::make_unique<CodecState>();
   }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
     const StepBinding& binding = chain.binding(step);
     CodecScratch& scratch = static_cast<CodecState*>(chain.state(step))->scratch;
     streams_record out = record;

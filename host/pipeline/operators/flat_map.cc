@@ -14,16 +14,17 @@ class FlatMap final : public Operator {
     config::read_function_step(r, node, key, step);
   }
   int32_t function_kind() const override { return STREAMS_KIND_FLAT_MAP; }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
     return chain.run_plugin(step, record);
   }
+  bool runs_plugin_only() const override { return true; }
   // Each record went on when it was emitted.
-  int32_t returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
-                   const streams_record& record) const override {
-    if (status == STREAMS_OK) return STREAMS_OK;
+  Status returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                  const streams_record& record) const override {
+    if (status == STREAMS_OK) return Status::ok;
     return Operator::returned(chain, step, status, call, record);
   }
-  bool may_emit(uint32_t, bool) const override { return true; }
+  uint32_t emit_limit() const override { return kNoCount; }
 };
 
 }  // namespace

@@ -32,7 +32,7 @@ class HeaderFilter final : public Operator {
     const HeaderFilterSettings &x = settings_of(a), &y = settings_of(b);
     return std::tie(x.header, x.value) == std::tie(y.header, y.value);
   }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
     const StepBinding& binding = chain.binding(step);
     const HeaderFilterSettings& s = settings_of(*binding.spec);
     for (size_t i = 0; i < record.header_count; ++i) {
@@ -45,9 +45,9 @@ class HeaderFilter final : public Operator {
                                 (h.value.data ? "not valid UTF-8" : "null") + "; expected text",
                             record);
       }
-      return value == s.value ? chain.run(binding.next, record) : STREAMS_OK;
+      return value == s.value ? chain.run(binding.next, record) : Status::ok;
     }
-    return STREAMS_OK;  // no such header: dropped
+    return Status::ok;  // no such header: dropped
   }
 };
 

@@ -14,16 +14,18 @@ class Map final : public Operator {
     config::read_function_step(r, node, key, step);
   }
   int32_t function_kind() const override { return STREAMS_KIND_MAP; }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
     return chain.run_plugin(step, record);
   }
+  bool runs_plugin_only() const override { return true; }
   // The one record went on when it was emitted.
-  int32_t returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
-                   const streams_record& record) const override {
-    if (status == STREAMS_OK && call.emitted == 1) return STREAMS_OK;
+  uint32_t done_after_emitting() const override { return 1; }
+  Status returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                  const streams_record& record) const override {
+    if (status == STREAMS_OK && call.emitted == 1) return Status::ok;
     return Operator::returned(chain, step, status, call, record);
   }
-  bool may_emit(uint32_t emitted, bool) const override { return emitted == 1; }
+  uint32_t emit_limit() const override { return 1; }
 };
 
 }  // namespace

@@ -113,27 +113,27 @@ class ReduceState final : public OperatorState, public WindowOps {
   void rebind(Chain& chain) override { chain_ = &chain; }
   std::string& key() { return key_; }
 
-  int32_t init(std::string* acc) override {
+  Status init(std::string* acc) override {
     Chain::CallScope scope(*chain_, step_, nullptr);
     streams_call& call = scope.call();
     call.accumulator = acc;
     return finish(call, function().init(instance(), &call), acc);
   }
-  int32_t add(std::string_view acc, const streams_record& record, std::string* out) override {
+  Status add(std::string_view acc, const streams_record& record, std::string* out) override {
     Chain::CallScope scope(*chain_, step_, &record);
     streams_call& call = scope.call();
     call.accumulator = out;
     return finish(call, function().add(instance(), bytes_of(acc), &record, &call), out);
   }
-  int32_t merge(std::string_view first, std::string_view second, std::string* out) override {
+  Status merge(std::string_view first, std::string_view second, std::string* out) override {
     Chain::CallScope scope(*chain_, step_, nullptr);
     streams_call& call = scope.call();
     call.accumulator = out;
     return finish(call, function().merge(instance(), bytes_of(first), bytes_of(second), &call),
                   out);
   }
-  int32_t result(std::string_view acc, const std::string* key, int64_t timestamp_ms,
-                 const HeldInput& held) override {
+  Status result(std::string_view acc, const std::string* key, int64_t timestamp_ms,
+                const HeldInput& held) override {
     streams_record window{};
     window.struct_size = sizeof(window);
     if (key) window.key = bytes_of(*key);
@@ -153,9 +153,9 @@ class ReduceState final : public OperatorState, public WindowOps {
   const streams_function& function() const { return *chain_->binding(step_).function; }
   void* instance() const { return chain_->instance(step_); }
   // An init/add/merge must set the accumulator once and emit nothing.
-  int32_t finish(const streams_call& call, int32_t status, std::string* acc) {
+  Status finish(const streams_call& call, int32_t status, std::string* acc) {
     if (status == STREAMS_OK && call.emitted == 0 && call.accumulator_set && !call.violation) {
-      return STREAMS_OK;
+      return Status::ok;
     }
     const streams_record& record = call.input ? *call.input : *Chain::empty_record();
     if (status == STREAMS_OK && !call.violation) {
@@ -183,13 +183,13 @@ auto settings(const config::StepSpec& spec) {
 }
 
 // The group_by function's key for `record` into *key.
-int32_t group_key(Chain& chain, uint32_t step, const streams_record& record, std::string* key) {
+Status group_key(Chain& chain, uint32_t step, const streams_record& record, std::string* key) {
   Chain::CallScope scope(chain, step, &record);
   streams_call& call = scope.call();
   call.capture = key;
   const int32_t status =
       chain.binding(step).key_function->process(chain.key_instance(step), &record, &call);
-  if (status == STREAMS_OK && call.emitted == 1 && !call.violation) return STREAMS_OK;
+  if (status == STREAMS_OK && call.emitted == 1 && !call.violation) return Status::ok;
   if (status == STREAMS_OK && !call.violation) {
     return reported(chain.report(step, STREAMS_ERR_CONTRACT,
                                  "the group_by function emitted " + std::to_string(call.emitted) +
@@ -234,37 +234,37 @@ class Reduce final : public Operator {
   std::unique_ptr<OperatorState> make_state(Chain& chain, uint32_t step) const override {
     return std::make_unique<ReduceState>(chain, step);
   }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
     ReduceState& state = state_of(*chain.state(step));
     const std::string* key = nullptr;
     if (chain.binding(step).key_function) {
-      const int32_t status = group_key(chain, step, record, &state.key());
-      if (status != STREAMS_OK) return status == STREAMS_FATAL ? status : STREAMS_OK;
+      const Status status = group_key(chain, step, record, &state.key());
+      if (status != Status::ok) return status == Status::fatal ? status : Status::ok;
       key = &state.key();
     }
     int64_t event_ms = record.timestamp_ms;
     if (event_ms < 0) event_ms = wall_ms();
     std::string late;  // allocates only for a late record
-    const int32_t status =
+    const Status status =
         state.windows().add(key, record, event_ms, chain.current_input(), chain.now_ms(), &late);
-    if (status == STREAMS_RECORD_ERROR && !late.empty()) {
+    if (status == Status::reported && !late.empty()) {
       return chain.report(step, STREAMS_ERR_INVALID_INPUT, late, record);
     }
-    return status == STREAMS_FATAL ? STREAMS_FATAL : STREAMS_OK;
+    return status == Status::fatal ? Status::fatal : Status::ok;
   }
-  int32_t tick(Chain&, uint32_t, OperatorState& state, int64_t now) const override {
+  Status tick(Chain&, uint32_t, OperatorState& state, int64_t now) const override {
     return state_of(state).windows().tick(now);
   }
-  int32_t finish(Chain&, uint32_t, OperatorState& state) const override {
+  Status finish(Chain&, uint32_t, OperatorState& state) const override {
     return state_of(state).windows().finish();
   }
   size_t held_inputs(const OperatorState& state) const override {
     return static_cast<const ReduceState&>(state).windows().holds();
   }
   // The result call emits the window's records; init, add and merge none.
-  int32_t returned(Chain&, uint32_t, int32_t status, const streams_call& call,
-                   const streams_record& record) const override;
-  bool may_emit(uint32_t, bool accumulating) const override { return !accumulating; }
+  Status returned(Chain&, uint32_t, int32_t status, const streams_call& call,
+                  const streams_record& record) const override;
+  uint32_t emit_limit() const override { return kNoCount; }  // the result call
 };
 
 std::string Reduce::describe(const config::StepSpec& step) const {
@@ -280,9 +280,9 @@ std::string Reduce::describe(const config::StepSpec& step) const {
   return out;
 }
 
-int32_t Reduce::returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
-                         const streams_record& record) const {
-  if (status == STREAMS_OK) return STREAMS_OK;
+Status Reduce::returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                        const streams_record& record) const {
+  if (status == STREAMS_OK) return Status::ok;
   return Operator::returned(chain, step, status, call, record);
 }
 

@@ -22,11 +22,12 @@ class Route final : public Operator {
     config::read_function(r, node, key, step);
   }
   int32_t function_kind() const override { return STREAMS_KIND_ROUTE; }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
     return chain.run_plugin(step, record);
   }
-  int32_t returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
-                   const streams_record& record) const override {
+  bool runs_plugin_only() const override { return true; }
+  Status returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
+                  const streams_record& record) const override {
     if (status != STREAMS_OK || call.emitted != 0) {
       return Operator::returned(chain, step, status, call, record);
     }

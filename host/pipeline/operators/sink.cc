@@ -32,19 +32,9 @@ class Sink final : public Operator {
     out->sink = static_cast<uint32_t>(g.sinks.size());
     g.sinks.push_back({spec.name, spec.sink_type, spec.sink, ctx.step});
   }
-  int32_t run(Chain& chain, uint32_t step, const streams_record& record) const override {
-    const StepBinding& binding = chain.binding(step);
-    switch (chain.write(binding.sink, record, &chain.error_text())) {
-      case WriteResult::ok:
-        chain.step_metrics(step).written.add();
-        return STREAMS_OK;
-      case WriteResult::rejected:
-        return chain.report(step, kErrSinkRejected, chain.error_text(), record);
-      case WriteResult::stop:
-        break;
-    }
-    chain.stop();
-    return STREAMS_FATAL;
+  // The Chain calls write_output inline for a step with a sink slot.
+  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
+    return chain.write_output(step, record);
   }
 };
 

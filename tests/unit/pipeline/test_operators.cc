@@ -67,12 +67,15 @@ BOOST_AUTO_TEST_CASE(each_kind_says_what_it_is) {
 
 // Which records a plugin call may emit, by kind.
 BOOST_AUTO_TEST_CASE(emit_rules_follow_the_kind) {
-  BOOST_TEST(op("map").may_emit(1, false));
-  BOOST_TEST(!op("map").may_emit(2, false));
-  BOOST_TEST(op("flat_map").may_emit(5, false));
-  BOOST_TEST(!op("filter").may_emit(1, false));
-  BOOST_TEST(op("reduce").may_emit(3, false));  // the result call
-  BOOST_TEST(!op("reduce").may_emit(1, true));  // init, add, merge
+  BOOST_TEST(op("map").emit_limit() == 1u);
+  BOOST_TEST(op("flat_map").emit_limit() == pipeline::Operator::kNoCount);
+  BOOST_TEST(op("filter").emit_limit() == 0u);
+  BOOST_TEST(op("route").emit_limit() == 0u);
+  BOOST_TEST(op("reduce").emit_limit() == pipeline::Operator::kNoCount);  // the result call
+  BOOST_TEST(op("filter").may_drop());
+  BOOST_TEST(!op("map").may_drop());
+  BOOST_TEST(op("map").done_after_emitting() == 1u);
+  BOOST_TEST(op("flat_map").done_after_emitting() == pipeline::Operator::kNoCount);
 }
 
 // An open batch survives a reload only to a batch of the same settings.
