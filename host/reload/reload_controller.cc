@@ -124,7 +124,8 @@ pipeline::SwapOutcome ReloadController::wait(std::future<pipeline::SwapOutcome> 
 
 ReloadResult ReloadController::reload(const std::string& trigger) {
   std::lock_guard<std::mutex> serial(reload_mutex_);
-  ReloadResult r = attempt(trigger);
+  std::shared_ptr<const pipeline::Generation> next;
+  ReloadResult r = attempt(trigger, &next);
   set_phase(nullptr);
   r.finished_ms = wall_ms();
   switch (r.outcome) {
@@ -148,13 +149,22 @@ ReloadResult ReloadController::reload(const std::string& trigger) {
     metrics_->reloads[static_cast<int>(r.outcome)].add();
     metrics_->generation.set(r.generation);
   }
-  std::lock_guard<std::mutex> lock(state_mutex_);
-  ++counts_[static_cast<int>(r.outcome)];
-  last_ = std::make_unique<ReloadResult>(r);
+  // The generation and its reload's result appear in the status together.
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    if (next) {
+      std::swap(running_, next);  // the old one unloads below, outside the lock
+      generation_ = r.generation;
+      running_since_ms_ = r.swap.took_effect_ms;
+    }
+    ++counts_[static_cast<int>(r.outcome)];
+    last_ = std::make_unique<ReloadResult>(r);
+  }
   return r;
 }
 
-ReloadResult ReloadController::attempt(const std::string& trigger) {
+ReloadResult ReloadController::attempt(const std::string& trigger,
+                                       std::shared_ptr<const pipeline::Generation>* applied) {
   ReloadResult r;
   r.trigger = trigger;
   r.requested_ms = wall_ms();
@@ -195,10 +205,8 @@ ReloadResult ReloadController::attempt(const std::string& trigger) {
     r.error = r.swap.error;
     return r;
   }
-  std::lock_guard<std::mutex> lock(state_mutex_);
-  running_ = std::move(next);
-  r.generation = ++generation_;
-  running_since_ms_ = r.swap.took_effect_ms;
+  *applied = std::move(next);
+  ++r.generation;  // reloads are serial: generation_ + 1
   r.outcome = ReloadResult::Outcome::applied;
   return r;
 }

@@ -83,7 +83,10 @@ class ReloadController {
   std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
-  ReloadResult attempt(const std::string& trigger);
+  // One reload, published by reload(): an applied one sets *next to the
+  // generation now running.
+  ReloadResult attempt(const std::string& trigger,
+                       std::shared_ptr<const pipeline::Generation>* next);
   // Waits for `swap` until `deadline`, then gives it up (as `why`).
   pipeline::SwapOutcome wait(std::future<pipeline::SwapOutcome> swap,
                              std::chrono::steady_clock::time_point deadline);

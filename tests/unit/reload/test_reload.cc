@@ -4,7 +4,11 @@
 #define BOOST_TEST_MODULE reload
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "chain_fixture.h"
 #include "pipeline/generation_diff.h"
@@ -259,6 +263,34 @@ BOOST_AUTO_TEST_CASE(a_changed_config_is_swapped_in_as_the_next_generation) {
   BOOST_TEST(status.find("\"generation\":2") != std::string::npos);
   BOOST_TEST(status.find("\"applied\":1") != std::string::npos);
   BOOST_TEST(status.find("\"offset\":42") != std::string::npos);  // the switch point
+}
+
+// A status read while reloads go on shows a generation with its own
+// reload's result (switch points included), never the one before's: a
+// client waiting for generation N reads N's switch points.
+BOOST_AUTO_TEST_CASE(the_status_shows_a_generation_with_its_own_reload) {
+  Controller c;
+  std::atomic<bool> done{false};
+  std::string mismatch;
+  std::thread reader([&] {
+    while (!done.load() && mismatch.empty()) {
+      const auto status = nlohmann::json::parse(c.controller->status_json());
+      const auto& last = status["last_reload"];
+      if (!last.is_null() && last["generation"] != status["generation"]) mismatch = status.dump();
+    }
+  });
+  for (int k = 1; k <= 100; ++k) {
+    c.steps = "  - {kind: map, name: num, plugin: testkit, function: numbered, config: {x: " +
+              std::to_string(k) + "}}\n";
+    c.swapper.answer.switch_points = {{0, k}};
+    BOOST_REQUIRE((c.controller->reload("test").outcome == Outcome::applied));
+  }
+  done = true;
+  reader.join();
+  BOOST_TEST(mismatch.empty(), mismatch);
+  const auto status = nlohmann::json::parse(c.controller->status_json());
+  BOOST_TEST(status["generation"] == 101);
+  BOOST_TEST(status["last_reload"]["switch_points"][0]["offset"] == 100);
 }
 
 BOOST_AUTO_TEST_CASE(a_refusal_by_the_files_or_the_runtime_keeps_the_generation) {
