@@ -11,47 +11,62 @@
 #include "pipeline/chain.h"
 #include "pipeline/error_limits.h"
 #include "pipeline/error_policy.h"
+#include "pipeline/partition_processor.h"
+#include "pipeline/sink_set.h"
 #include "sinks/file/file_sink.h"
 
 namespace streams::local {
 namespace {
 
-using Sinks = std::vector<std::unique_ptr<pipeline::OutputSink>>;
-
 // One sink per Generation::sinks entry, made by its type; sinks that need
-// brokers write lines instead, to stdout or their --output path.
-bool make_sinks(const pipeline::Generation& g, const LocalOptions& options, Sinks* out) {
-  std::map<std::string, std::string> unused = options.outputs;
-  for (size_t i = 0; i < g.sinks.size(); ++i) {
+// brokers write lines instead, to stdout or their --output path. No
+// dead-letter queue: the run applies its error policy.
+class LocalSinks final : public pipeline::SinkMaker, public pipeline::SinkListener {
+ public:
+  explicit LocalSinks(const LocalOptions& options) : unused_(options.outputs) {}
+
+  std::unique_ptr<pipeline::OutputSink> make(const pipeline::Generation& g, size_t i,
+                                             pipeline::SinkListener&, std::string* error) override {
     const pipeline::SinkBinding& sink = g.sinks[i];
-    auto redirect = unused.find(sink.name);
-    if (redirect != unused.end() && !sink.type->uses_kafka()) {
-      log::error("--output " + sink.name + ": only Kafka sinks are redirected; '" + sink.name +
-                 "' is a " + sink.type->name() + " sink");
-      return false;
+    auto redirect = unused_.find(sink.name);
+    if (redirect != unused_.end() && !sink.type->uses_kafka()) {
+      *error = "--output " + sink.name + ": only Kafka sinks are redirected; '" + sink.name +
+               "' is a " + sink.type->name() + " sink";
+      return nullptr;
     }
-    std::string error;
     std::unique_ptr<pipeline::OutputSink> made;
     if (!sink.type->uses_kafka()) {
-      made = sink.type->create({g, i, nullptr, nullptr, ""}, &error);
-    } else if (redirect == unused.end()) {
-      made = sinks::FileSink::open("-", /*fsync=*/true, &error);
+      made = sink.type->create({g, i, nullptr, nullptr, ""}, error);
+    } else if (redirect == unused_.end()) {
+      made = sinks::FileSink::open("-", /*fsync=*/true, error);
     } else {
-      made = sinks::FileSink::open(redirect->second, /*fsync=*/true, &error);
-      unused.erase(redirect);
+      made = sinks::FileSink::open(redirect->second, /*fsync=*/true, error);
+      unused_.erase(redirect);
     }
-    if (!made) {
-      log::error("sink '" + sink.name + "': " + error);
+    if (!made) *error = "sink '" + sink.name + "': " + *error;
+    return made;
+  }
+  std::unique_ptr<pipeline::OutputSink> make_dlq(const pipeline::Generation&,
+                                                 pipeline::SinkListener&, std::string*) override {
+    return nullptr;
+  }
+  // --output names that matched no sink: false with *error.
+  bool all_used(std::string* error) const {
+    for (const auto& [name, path] : unused_) {
+      *error = "--output " + name + "=" + path + ": the pipeline has no sink named '" + name + "'";
       return false;
     }
-    out->push_back(std::move(made));
+    return true;
   }
-  for (const auto& [name, path] : unused) {
-    log::error("--output " + name + "=" + path + ": the pipeline has no sink named '" + name + "'");
-    return false;
-  }
-  return true;
-}
+  // Local sinks write at once and never acknowledge later.
+  void on_written(uint64_t) override {}
+  void on_acknowledged(pipeline::OutputSink&, uint64_t) override {}
+  void on_rejected(pipeline::OutputSink&, uint64_t, const streams_record&, const char*) override {}
+  void on_failed(pipeline::OutputSink&, const char*) override {}
+
+ private:
+  std::map<std::string, std::string> unused_;
+};
 
 // One input line decoded from its envelope. The record points into this.
 struct Envelope {
@@ -130,10 +145,13 @@ struct Envelope {
 
 int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions& options,
               const std::atomic<bool>& stop) {
-  Sinks sinks;
-  if (!make_sinks(*g, options, &sinks)) return 2;
-  std::vector<pipeline::OutputSink*> ptrs;
-  for (auto& s : sinks) ptrs.push_back(s.get());
+  LocalSinks maker(options);
+  pipeline::SinkSet sinks;
+  std::string error;
+  if (!sinks.create(*g, maker, maker, &error) || !maker.all_used(&error)) {
+    log::error(error);
+    return 2;
+  }
   std::ifstream file;
   if (options.input != "-") {
     file.open(options.input, std::ios::binary);
@@ -152,42 +170,50 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
         "error_policy " +
         std::string(config::to_string(options.error_policy)));
   }
-  std::string error;
-  auto chain = pipeline::Chain::create(g, ptrs, errors, metrics, &error);
-  if (!chain) {
+  const std::string topic = options.input == "-" ? "stdin" : options.input;
+  pipeline::PartitionProcessor::Options processing;
+  processing.topic = topic;
+  pipeline::PartitionProcessor processor(g, sinks, errors, metrics, processing);
+  if (!processor.assign(0, &error)) {
     log::error(error);
     return 1;
   }
-  const std::string topic = options.input == "-" ? "stdin" : options.input;
   pipeline::StepBinding input_step;  // names the input in errors of the envelope itself
   input_step.name = "input";
   std::string line;
   int64_t offset = 0;
   bool ok = true;
   for (; ok && !stop.load(std::memory_order_relaxed) && std::getline(in, line); ++offset) {
-    const streams_origin origin{sizeof(streams_origin), topic.c_str(), 0, offset};
-    streams_record record{};
-    record.struct_size = sizeof(record);
-    record.value = bytes_of(line);
-    record.timestamp_ms = -1;
-    const auto token = static_cast<uint64_t>(offset);
+    pipeline::SourceRecord input;
+    input.offset = offset;
+    input.record.struct_size = sizeof(input.record);
+    input.record.value = bytes_of(line);
+    input.record.timestamp_ms = -1;
     Envelope envelope;
     if (options.json_envelopes && !envelope.parse(line, &error)) {
-      ok = errors.on_record_error(
-          {&input_step, STREAMS_ERR_INVALID_INPUT, error, &origin, token, &record, &record});
-    } else {
-      if (options.json_envelopes) record = envelope.record();
-      ok = chain->process(record, origin, token) == pipeline::ChainResult::ok;
+      const streams_origin origin{sizeof(streams_origin), topic.c_str(), 0, offset};
+      ok = errors.on_record_error({&input_step, STREAMS_ERR_INVALID_INPUT, error, &origin,
+                                   static_cast<uint64_t>(offset), &input.record, &input.record});
+      if (ok && !errors.end_input(&error)) {
+        log::error("too many failed records: " + error + "; stopped at " +
+                   pipeline::origin_text(origin));
+        ok = false;
+      }
+      continue;
     }
-    if (ok && !errors.end_input(&error)) {
-      log::error("too many failed records: " + error + "; stopped at " +
-                 pipeline::origin_text(origin));
+    if (options.json_envelopes) input.record = envelope.record();
+    // Local sinks hold nothing in flight, so an input is never paused.
+    if (processor.process(input, &error) != pipeline::Taken::processed) {
+      log::error(error);
       ok = false;
     }
   }
   const bool ended = ok && !stop.load(std::memory_order_relaxed);
-  if (ended) ok = chain->finish() == pipeline::ChainResult::ok;
-  for (auto& s : sinks) ok = s->flush() && ok;
+  if (ended && !processor.finish(&error)) {
+    log::error(error);
+    ok = false;
+  }
+  ok = sinks.flush() && ok;
   log::info("local: " + std::to_string(offset) + " record(s) read, " +
             std::to_string(policy.skipped()) + " skipped" + (ok ? "" : "; stopped"));
   return ok ? 0 : 1;

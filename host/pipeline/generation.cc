@@ -285,12 +285,12 @@ const config::StepDeployment& Generation::sink_deployment(size_t index) const {
 }
 
 std::string Generation::source_topic() const {
-  const auto& topic = source_deployment().topic;
+  const auto& topic = source_settings().topic;
   return topic.empty() ? pipeline.source.stream_name : topic;
 }
 
 std::string Generation::consumer_group() const {
-  const auto& group = source_deployment().consumer_group;
+  const auto& group = source_settings().consumer_group;
   return group.empty() ? "pipeline-" + pipeline.source.name : group;
 }
 

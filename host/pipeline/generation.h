@@ -81,7 +81,8 @@ struct Generation {
   const config::StepDeployment& sink_deployment(size_t index) const;
   // The same, or the defaults when it has none.
   const config::StepDeployment& sink_settings(size_t index) const;
-  // The topic the source reads: steps_config topic, else stream_name.
+  // The topic the source reads: steps_config topic, else stream_name (also
+  // without a deployment entry, for local runs and tests).
   std::string source_topic() const;
   std::string consumer_group() const;
   // The source's steps_config entry, or the defaults when there is none

@@ -27,7 +27,7 @@ PartitionProcessor::PartitionProcessor(std::shared_ptr<const Generation> g, Sink
       metrics_(metrics),
       m_(metrics.runtime()),
       options_(options),
-      topic_(g_->source_topic()) {}
+      topic_(options_.topic.empty() ? g_->source_topic() : options_.topic) {}
 
 // Chains first: their batches and windows release holds into the trackers.
 PartitionProcessor::~PartitionProcessor() { revoke_all(); }
@@ -39,7 +39,7 @@ bool PartitionProcessor::assign(int32_t number, std::string* error) {
   p->tracker_id = static_cast<uint32_t>(trackers_.size());
   tracker_partitions_.push_back(number);
   trackers_.push_back(
-      std::make_unique<OffsetTracker>(g_->source_deployment().max_in_flight_messages));
+      std::make_unique<OffsetTracker>(g_->source_settings().max_in_flight_messages));
   p->chain = Chain::create(g_, sinks_.outputs(), errors_, metrics_, error, this);
   if (!p->chain) return false;
   load_quarantine(*p);
@@ -64,7 +64,7 @@ void PartitionProcessor::revoke_all() {
 void PartitionProcessor::load_quarantine(Partition& p) {
   if (!options_.crash_journal) return;
   p.quarantine =
-      options_.crash_journal->quarantined(topic_, p.number, g_->source_deployment().crash_limit);
+      options_.crash_journal->quarantined(topic_, p.number, g_->source_settings().crash_limit);
   const std::string partition = topic_ + "[" + std::to_string(p.number) + "]";
   for (Quarantine& q : p.quarantine) {
     if (options_.explain_quarantine) {
@@ -139,7 +139,7 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
 }
 
 const char* PartitionProcessor::backpressure(const Partition& p, double share) {
-  const config::StepDeployment& source = g_->source_deployment();
+  const config::StepDeployment& source = g_->source_settings();
   const OffsetTracker& t = *trackers_[p.tracker_id];
   if (t.full() || t.in_flight() >= share * source.max_in_flight_messages) {
     return "max_in_flight_messages inputs of the partition are not yet committable";
@@ -164,6 +164,16 @@ bool PartitionProcessor::tick(int64_t now_ms, std::string* why) {
   for (auto& p : partitions_) {
     if (p && p->chain->tick(now_ms) == ChainResult::fatal) {
       *why = "pipeline stopped on partition " + std::to_string(p->number);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool PartitionProcessor::finish(std::string* why) {
+  for (auto& p : partitions_) {
+    if (p && p->chain->finish() == ChainResult::fatal) {
+      *why = "pipeline stopped on partition " + std::to_string(p->number) + " at the end of input";
       return false;
     }
   }

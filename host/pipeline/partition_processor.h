@@ -8,6 +8,7 @@
 // a late acknowledgement for a revoked partition finds nothing or its old
 // tracker) and its slot there.
 //
+// Used by the Kafka runtime, the local runtime and the pipeline test driver.
 // Lifetime: the SinkSet, the error handler and the metrics outlive it.
 // Thread: the processing thread.
 #pragma once
@@ -62,6 +63,8 @@ class PartitionProcessor final : public InputHolds {
     const CrashJournal* crash_journal = nullptr;  // null: no quarantine
     // Quarantine notes say how to go past an input (no DLQ, policy fail).
     bool explain_quarantine = false;
+    // What origins name as the inputs' topic; empty: the source's topic.
+    std::string topic;
   };
   PartitionProcessor(std::shared_ptr<const Generation> g, SinkSet& sinks, LimitedErrors& errors,
                      metrics::PipelineMetrics& metrics, Options options);
@@ -82,6 +85,9 @@ class PartitionProcessor final : public InputHolds {
   // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms).
   // False with *why when a chain stopped.
   bool tick(int64_t now_ms, std::string* why);
+  // End of input (a local run, a test): every chain emits its open batches
+  // and windows. False with *why when a chain stopped.
+  bool finish(std::string* why);
   // Builds every partition's successor for `next`, then (unless `mailbox`
   // says the swap was cancelled) each takes over. A chain that stops while
   // switching sets *fatal.

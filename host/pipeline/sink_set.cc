@@ -16,8 +16,9 @@ bool SinkSet::create(const Generation& g, SinkMaker& maker, SinkListener& listen
     owned_.push_back(std::move(sink));
   }
   if (g.source_settings().dlq.topic.empty()) return true;
+  error->clear();
   dlq_ = maker.make_dlq(g, listener, error);
-  if (!dlq_) return false;
+  if (!dlq_) return error->empty();
   const config::StepDeployment defaults;
   bounds_.push_back({dlq_.get(), defaults.max_in_flight_messages, defaults.max_in_flight_bytes});
   return true;

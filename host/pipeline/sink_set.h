@@ -25,8 +25,9 @@ class SinkMaker {
   // which outlives them. Null with *error on failure.
   virtual std::unique_ptr<OutputSink> make(const Generation& g, size_t index,
                                            SinkListener& listener, std::string* error) = 0;
-  // The source's dead-letter queue (g.source_deployment().dlq). Null with
-  // *error on failure.
+  // The source's dead-letter queue (g.source_settings().dlq). Null with
+  // *error on failure; null with *error empty: the runtime writes no dead
+  // letters (a local run applies the error policy instead).
   virtual std::unique_ptr<OutputSink> make_dlq(const Generation& g, SinkListener& listener,
                                                std::string* error) = 0;
 };

@@ -1,5 +1,6 @@
-// The engine behind streams/pipeline_driver.hpp: a Chain over the pipeline
-// with recording sinks, an error collector and an offset tracker.
+// The engine behind streams/pipeline_driver.hpp: the runtimes' partition
+// processor over the pipeline, on one partition, with recording sinks and an
+// error collector.
 #include <streams/pipeline_driver.hpp>
 
 #include <map>
@@ -7,8 +8,9 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "pipeline/chain.h"
-#include "pipeline/offset_tracker.h"
+#include "pipeline/error_limits.h"
 #include "pipeline/operator.h"
+#include "pipeline/partition_processor.h"
 #include "plugin/plugin_registry.h"
 #include "sinks/registry.h"
 
@@ -52,15 +54,26 @@ class Collector final : public pipeline::ErrorHandler {
   std::vector<RecordError> seen;
 };
 
-// Tokens are tracker slots.
-class TrackerHolds final : public pipeline::InputHolds {
+// Recording sinks, which take outputs at once (as if delivered).
+class RecordingMaker final : public pipeline::SinkMaker, public pipeline::SinkListener {
  public:
-  explicit TrackerHolds(pipeline::OffsetTracker& t) : tracker_(t) {}
-  void hold(uint64_t token) override { tracker_.hold(static_cast<uint32_t>(token)); }
-  void release(uint64_t token) override { tracker_.release(static_cast<uint32_t>(token)); }
-
- private:
-  pipeline::OffsetTracker& tracker_;
+  std::unique_ptr<pipeline::OutputSink> make(const pipeline::Generation&, size_t,
+                                             pipeline::SinkListener&, std::string*) override {
+    made.push_back(new RecordingSink);
+    return std::unique_ptr<pipeline::OutputSink>(made.back());
+  }
+  std::unique_ptr<pipeline::OutputSink> make_dlq(const pipeline::Generation&,
+                                                 pipeline::SinkListener&,
+                                                 std::string* error) override {
+    *error = "the pipeline driver has no dead-letter queue";
+    return nullptr;
+  }
+  // Recording sinks never call these.
+  void on_written(uint64_t) override {}
+  void on_acknowledged(pipeline::OutputSink&, uint64_t) override {}
+  void on_rejected(pipeline::OutputSink&, uint64_t, const streams_record&, const char*) override {}
+  void on_failed(pipeline::OutputSink&, const char*) override {}
+  std::vector<RecordingSink*> made;  // owned by the SinkSet, by Generation::sinks index
 };
 
 std::string diagnostics(const config::Diagnostics& diag) {
@@ -85,15 +98,14 @@ class PipelineDriver::Impl {
                                                diag, /*need_brokers=*/false);
     }
     if (!generation_) throw std::runtime_error(diagnostics(diag));
-    std::vector<pipeline::OutputSink*> ptrs;
+    std::string error;
+    if (!sinks_.create(*generation_, maker_, maker_, &error)) throw std::runtime_error(error);
     for (size_t i = 0; i < generation_->sinks.size(); ++i) {
-      sinks_.push_back(std::make_unique<RecordingSink>());
-      ptrs.push_back(sinks_.back().get());
       by_name_[generation_->sinks[i].name] = i;
     }
-    std::string error;
-    chain_ = pipeline::Chain::create(generation_, ptrs, errors_, metrics_, &error, &holds_);
-    if (!chain_) throw std::runtime_error(error);
+    processor_ = std::make_unique<pipeline::PartitionProcessor>(
+        generation_, sinks_, limited_, metrics_, pipeline::PartitionProcessor::Options{});
+    if (!processor_->assign(0, &error)) throw std::runtime_error(error);
   }
 
   bool send(const Input& input) {
@@ -109,39 +121,64 @@ class PipelineDriver::Impl {
     record.headers = headers.data();
     record.header_count = headers.size();
     record.timestamp_ms = input.timestamp_ms;
-    const streams_origin origin{sizeof(streams_origin), "test", 0, next_offset_};
-    const uint32_t slot = tracker_.begin(next_offset_++);
-    return check(chain_->process(record, origin, slot)) && (tracker_.release(slot), true);
+    pipeline::SourceRecord in;
+    in.partition = 0;
+    in.offset = next_offset_;
+    in.record = record;
+    if (processor_->paused() != 0) {
+      resumed_.clear();
+      processor_->take_resumable(&resumed_);
+    }
+    std::string why;
+    switch (processor_->process(in, &why)) {
+      case pipeline::Taken::processed:
+        ++next_offset_;
+        return true;
+      case pipeline::Taken::fatal:
+        stopped_ = true;
+        return false;
+      default:  // paused: open batches and windows hold the source's in-flight bounds
+        return false;
+    }
   }
 
   bool advance_time(int64_t ms) {
     clock_offset_ms_ += ms;
-    return !stopped_ && check(chain_->tick(steady_ms() + clock_offset_ms_));
+    std::string why;
+    return !stopped_ && check(processor_->tick(steady_ms() + clock_offset_ms_, &why));
   }
-  bool finish() { return !stopped_ && check(chain_->finish()); }
+  bool finish() {
+    std::string why;
+    return !stopped_ && check(processor_->finish(&why));
+  }
 
   const std::vector<Output>& outputs(const std::string& sink) const {
     auto it = by_name_.find(sink);
     if (it == by_name_.end()) throw std::out_of_range("the pipeline has no sink '" + sink + "'");
-    return sinks_[it->second]->written;
+    return maker_.made[it->second]->written;
   }
   const std::vector<RecordError>& errors() const { return errors_.seen; }
-  int64_t committable() const { return tracker_.committable() < 0 ? 0 : tracker_.committable(); }
+  int64_t committable() const {
+    const pipeline::Partition* p = processor_->find(0);
+    const int64_t at = p ? processor_->committable(*p) : -1;
+    return at < 0 ? 0 : at;
+  }
 
  private:
-  bool check(pipeline::ChainResult result) {
-    if (result == pipeline::ChainResult::fatal) stopped_ = true;
+  bool check(bool ok) {
+    if (!ok) stopped_ = true;
     return !stopped_;
   }
 
   std::shared_ptr<const pipeline::Generation> generation_;
-  std::vector<std::unique_ptr<RecordingSink>> sinks_;
+  RecordingMaker maker_;
+  pipeline::SinkSet sinks_;
   std::map<std::string, size_t> by_name_;
   Collector errors_;
+  pipeline::LimitedErrors limited_{errors_, config::ErrorLimits{}};
   metrics::PipelineMetrics metrics_{"pipeline_driver"};
-  pipeline::OffsetTracker tracker_{1u << 20};
-  TrackerHolds holds_{tracker_};
-  std::unique_ptr<pipeline::Chain> chain_;
+  std::unique_ptr<pipeline::PartitionProcessor> processor_;  // before the sinks go
+  std::vector<pipeline::PartitionOffset> resumed_;
   int64_t next_offset_ = 0;
   int64_t clock_offset_ms_ = 0;
   bool stopped_ = false;

@@ -43,7 +43,10 @@ class PipelineDriver {
   PipelineDriver(const PipelineDriver&) = delete;
   PipelineDriver& operator=(const PipelineDriver&) = delete;
 
-  // Feeds one input. False once the pipeline has stopped (a fatal status).
+  // Feeds one input, through the same partition processor as the runtimes.
+  // False once the pipeline has stopped (a fatal status), or, with the input
+  // not taken, while open batches and windows hold as many inputs (or bytes)
+  // as the source's max_in_flight bounds allow (100000 inputs, 64 MiB).
   bool send(const Input& input);
   // Moves the driver's clock on and runs time limits (batch max_wait_ms,
   // window idle_flush_ms).
