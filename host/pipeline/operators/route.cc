@@ -1,7 +1,7 @@
 #include "pipeline/operators/route.h"
 
-#include "config/step_readers.h"
 #include "pipeline/chain_internal.h"
+#include "pipeline/operators/function_step.h"
 
 namespace streams::pipeline::operators {
 namespace {
@@ -12,7 +12,7 @@ std::string branch_names(const StepBinding& step) {
   return names;
 }
 
-class Route final : public Operator {
+class Route final : public FunctionStep {
  public:
   const char* name() const override { return "route"; }
   bool branching() const override { return true; }
@@ -22,14 +22,10 @@ class Route final : public Operator {
     config::read_function(r, node, key, step);
   }
   int32_t function_kind() const override { return STREAMS_KIND_ROUTE; }
-  Status run(Chain& chain, uint32_t step, const streams_record& record) const override {
-    return chain.run_plugin(step, record);
-  }
-  bool runs_plugin_only() const override { return true; }
   Status returned(Chain& chain, uint32_t step, int32_t status, const streams_call& call,
                   const streams_record& record) const override {
     if (status != STREAMS_OK || call.emitted != 0) {
-      return Operator::returned(chain, step, status, call, record);
+      return FunctionStep::returned(chain, step, status, call, record);
     }
     const StepBinding& binding = chain.binding(step);
     if (call.branch != kNoStep) return chain.run(binding.branches[call.branch].step, record);

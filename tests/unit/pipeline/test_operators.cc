@@ -30,6 +30,21 @@ const pipeline::Operator& op(const char* name) {
   return *found;
 }
 
+// Step `a` before a reload and `b` after it, bound as x and y, with settings
+// of type S to change.
+template <class S>
+struct Before {
+  std::shared_ptr<S> before = std::make_shared<S>(), after = std::make_shared<S>();
+  config::StepSpec a, b;
+  pipeline::StepBinding x, y;
+  Before() {
+    a.settings = before;
+    b.settings = after;
+    x.spec = &a;
+    y.spec = &b;
+  }
+};
+
 }  // namespace
 
 // The table names every kind the pipeline file may use, once, and each
@@ -80,48 +95,34 @@ BOOST_AUTO_TEST_CASE(emit_rules_follow_the_kind) {
 
 // An open batch survives a reload only to a batch of the same settings.
 BOOST_AUTO_TEST_CASE(batch_state_carries_over_only_with_the_same_settings) {
-  auto x_settings = std::make_shared<BatchSettings>();
-  auto y_settings = std::make_shared<BatchSettings>();
-  x_settings->max_count = y_settings->max_count = 10;
-  config::StepSpec a, b;
-  a.settings = x_settings;
-  b.settings = y_settings;
-  pipeline::StepBinding x, y;
-  x.spec = &a;
-  y.spec = &b;
-  BOOST_TEST(op("batch").same_settings(a, b));
-  BOOST_TEST(op("batch").state_carries_over(x, y));
-  y_settings->max_count = 11;
-  BOOST_TEST(!op("batch").same_settings(a, b));
-  BOOST_TEST(!op("batch").state_carries_over(x, y));
-  y_settings->max_count = 10;
-  y_settings->format = config::Codec::msgpack;
-  BOOST_TEST(!op("batch").state_carries_over(x, y));
+  Before<BatchSettings> s;
+  s.before->max_count = s.after->max_count = 10;
+  BOOST_TEST(op("batch").same_settings(s.a, s.b));
+  BOOST_TEST(op("batch").state_carries_over(s.x, s.y));
+  s.after->max_count = 11;
+  BOOST_TEST(!op("batch").same_settings(s.a, s.b));
+  BOOST_TEST(!op("batch").state_carries_over(s.x, s.y));
+  s.after->max_count = 10;
+  s.after->format = config::Codec::msgpack;
+  BOOST_TEST(!op("batch").state_carries_over(s.x, s.y));
 }
 
 // Reduce windows also need the same plugin instances: an accumulator's bytes
 // belong to the function that made them.
 BOOST_AUTO_TEST_CASE(reduce_state_needs_the_same_settings_and_function) {
-  auto x_settings = std::make_shared<ReduceSettings>();
-  auto y_settings = std::make_shared<ReduceSettings>();
-  x_settings->window = y_settings->window = {false, 4, 4};
-  config::StepSpec a, b;
-  a.settings = x_settings;
-  b.settings = y_settings;
-  pipeline::StepBinding x, y;
-  x.spec = &a;
-  y.spec = &b;
-  x.config_json = y.config_json = "{}";
-  BOOST_TEST(op("reduce").state_carries_over(x, y));
-  y.config_json = "{\"n\": 1}";
-  BOOST_TEST(!op("reduce").state_carries_over(x, y));
-  y.config_json = "{}";
-  y_settings->window.slide = 2;
-  BOOST_TEST(!op("reduce").same_settings(a, b));
-  BOOST_TEST(!op("reduce").state_carries_over(x, y));
-  y_settings->window.slide = 4;
-  b.group_python = "mod.key";
-  BOOST_TEST(!op("reduce").same_settings(a, b));
+  Before<ReduceSettings> s;
+  s.before->window = s.after->window = {false, 4, 4};
+  s.x.config_json = s.y.config_json = "{}";
+  BOOST_TEST(op("reduce").state_carries_over(s.x, s.y));
+  s.y.config_json = "{\"n\": 1}";
+  BOOST_TEST(!op("reduce").state_carries_over(s.x, s.y));
+  s.y.config_json = "{}";
+  s.after->window.slide = 2;
+  BOOST_TEST(!op("reduce").same_settings(s.a, s.b));
+  BOOST_TEST(!op("reduce").state_carries_over(s.x, s.y));
+  s.after->window.slide = 4;
+  s.b.group_python = "mod.key";
+  BOOST_TEST(!op("reduce").same_settings(s.a, s.b));
 }
 
 // A header filter's and a parser's settings are their own; a map has none.
