@@ -8,7 +8,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <tuple>
 
 namespace streams::crash {
 namespace {
@@ -199,7 +203,40 @@ void copy(char* to, size_t size, const char* from) {
 
 namespace {
 std::atomic<const InFlight*> g_processing{nullptr};
+
+// Interned texts and labels: never freed, so pointers to them stay valid.
+struct Interned {
+  std::mutex mutex;
+  std::set<std::string, std::less<>> texts;  // node-based: c_str() stays put
+  std::map<std::tuple<const char*, const char*, const char*>, StepLabel> labels;
+};
+
+Interned& interned() {
+  static Interned* table = new Interned;  // never destroyed: late readers stay safe
+  return *table;
+}
+
+const char* intern_locked(Interned& t, std::string_view text) {
+  auto it = t.texts.find(text);
+  if (it == t.texts.end()) it = t.texts.emplace(text).first;
+  return it->c_str();
+}
 }  // namespace
+
+const char* intern(std::string_view text) {
+  Interned& t = interned();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  return intern_locked(t, text);
+}
+
+const StepLabel* intern_label(std::string_view name, std::string_view plugin,
+                              std::string_view version) {
+  Interned& t = interned();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  const StepLabel label{intern_locked(t, name), intern_locked(t, plugin),
+                        intern_locked(t, version)};
+  return &t.labels.try_emplace({label.name, label.plugin, label.version}, label).first->second;
+}
 
 void set_processing_thread(const InFlight* f) { g_processing.store(f); }
 

@@ -14,13 +14,15 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <streams/plugin_abi.h>
 
 namespace streams::crash {
 
-// A step as the handler names it. The strings outlive every InFlight that
-// points at the label (a Chain keeps its Generation).
+// A step as the handler names it. Labels come from intern_label(), so one
+// that another thread read from an InFlight stays readable whatever the
+// processing thread has done since (finished the step, switched generations).
 struct StepLabel {
   const char* name;
   const char* plugin;   // "" for built-in steps
@@ -35,7 +37,7 @@ struct InFlight {
   std::atomic<const streams_origin*> origin{nullptr};  // the input being processed, if any
   // Copies of the origin's fields, for other threads: the origin itself may
   // be gone (a stack object of the processing thread) by the time they read.
-  // The topic's characters outlive the input (its runtime owns them).
+  // The topic's characters are interned (intern()).
   std::atomic<const char*> topic{nullptr};
   std::atomic<int32_t> partition{-1};
   std::atomic<int64_t> offset{-1};
@@ -53,6 +55,15 @@ struct InFlight {
   }
 };
 
+// A copy of `text` that lives as long as the process: for what other threads
+// read through an InFlight (a topic name). Control plane (takes a lock); the
+// same text gives the same pointer, so memory grows only with new texts.
+const char* intern(std::string_view text);
+// The label of a step, interned likewise (a few bytes per distinct step
+// name, plugin and version over the process's life).
+const StepLabel* intern_label(std::string_view name, std::string_view plugin,
+                              std::string_view version);
+
 // The calling thread's (constant-initialised, so a plain TLS access).
 inline thread_local InFlight g_in_flight;
 inline InFlight& in_flight() { return g_in_flight; }
@@ -61,9 +72,9 @@ inline InFlight& in_flight() { return g_in_flight; }
 // threads can say where it is when it stalls.
 void set_processing_thread(const InFlight* f);
 // "in step 'S' (plugin P V) at TOPIC[P]@O", "between records", or "" when no
-// thread is registered. Read from another thread: call it only while the
-// processing thread is known to be stalled (what it points to is alive while
-// the step runs).
+// thread is registered. Safe from another thread at any time: the labels
+// and topics an InFlight points at are interned (the record it names may be
+// a later one than the caller saw stall).
 std::string describe_processing();
 // The same for the thread whose InFlight `f` is ("" for null).
 std::string describe(const InFlight* f);

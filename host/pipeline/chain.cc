@@ -25,7 +25,7 @@ void Chain::bind_metrics() {
   step_metrics_.clear();
   labels_.clear();
   for (const StepBinding& step : steps) {
-    labels_.push_back({step.name.c_str(), step.plugin.c_str(), step.plugin_version.c_str()});
+    labels_.push_back(crash::intern_label(step.name, step.plugin, step.plugin_version));
     std::vector<std::string> next;
     if (step.next != kNoStep) next.push_back(steps[step.next].name);
     for (const BranchTarget& b : step.branches) next.push_back(steps[b.step].name);
@@ -227,7 +227,7 @@ inline __attribute__((always_inline)) Status Chain::run_step(uint32_t step,
 Status Chain::run(uint32_t step, const streams_record& record) {
   crash::InFlight& in_flight = crash::in_flight();
   const crash::StepLabel* outer = in_flight.current_step();
-  in_flight.set_step(&labels_[step]);
+  in_flight.set_step(labels_[step]);
   const Status status = run_step(step, record);
   in_flight.set_step(outer);
   return status;

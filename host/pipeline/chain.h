@@ -174,7 +174,7 @@ class Chain {
   void* key_instance(uint32_t step) const { return key_instances_[step].get(); }
   OperatorState* state(uint32_t step) const { return states_[step].get(); }
   metrics::StepMetrics& step_metrics(uint32_t step) const { return *step_metrics_[step]; }
-  const crash::StepLabel& label(uint32_t step) const { return labels_[step]; }
+  const crash::StepLabel& label(uint32_t step) const { return *labels_[step]; }
   // The input being run and its delivery token.
   HeldInput current_input() const { return {token_, *origin_}; }
   uint64_t token() const { return token_; }
@@ -226,7 +226,7 @@ class Chain {
   InputHolds* holds_;
   metrics::PipelineMetrics& metrics_;
   std::vector<metrics::StepMetrics*> step_metrics_;  // by step
-  std::vector<crash::StepLabel> labels_;             // by step; into generation_
+  std::vector<const crash::StepLabel*> labels_;      // by step; interned
   const streams_origin* origin_ = nullptr;
   uint64_t token_ = 0;
   const streams_record* input_ = nullptr;   // the chain input, null while running a derived record

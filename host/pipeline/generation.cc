@@ -314,10 +314,10 @@ const config::StepDeployment& Generation::sink_settings(size_t index) const {
 PluginInstance create_instance(const StepBinding& step, const streams_function& fn,
                                const streams_host_api& api, std::string* why) {
   // Marked as the step in flight: a crash or a stall in create names it.
-  const crash::StepLabel label{step.name.c_str(), step.plugin.c_str(), step.plugin_version.c_str()};
+  const crash::StepLabel* label = crash::intern_label(step.name, step.plugin, step.plugin_version);
   crash::InFlight& in_flight = crash::in_flight();
   const crash::StepLabel* outer = in_flight.current_step();
-  in_flight.set_step(&label);
+  in_flight.set_step(label);
   char reason[2048] = {0};
   const std::string& config = &fn == step.key_function && !step.key_config_json.empty()
                                   ? step.key_config_json

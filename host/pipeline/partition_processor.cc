@@ -27,7 +27,8 @@ PartitionProcessor::PartitionProcessor(std::shared_ptr<const Generation> g, Sink
       metrics_(metrics),
       m_(metrics.runtime()),
       options_(options),
-      topic_(options_.topic.empty() ? g_->source_topic() : options_.topic) {}
+      topic_(options_.topic.empty() ? g_->source_topic() : options_.topic),
+      topic_name_(crash::intern(topic_)) {}
 
 // Chains first: their batches and windows release holds into the trackers.
 PartitionProcessor::~PartitionProcessor() { revoke_all(); }
@@ -114,7 +115,7 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
                     STREAMS_ERR_INVALID_INPUT};
     quarantine = &bad_headers_;
   }
-  const streams_origin origin{sizeof(streams_origin), topic_.c_str(), in.partition, in.offset};
+  const streams_origin origin{sizeof(streams_origin), topic_name_, in.partition, in.offset};
   // On a stop the slot stays held: nothing at or after this offset is committed.
   // One input in 64 is timed (two clock reads) for the process_seconds histogram.
   const bool timed = (++inputs_ & 63) == 0;

@@ -139,6 +139,7 @@ class PartitionProcessor final : public InputHolds {
   metrics::RuntimeMetrics& m_;
   Options options_;
   std::string topic_;
+  const char* topic_name_;  // topic_, interned: InFlight copies outlive this
   std::vector<std::unique_ptr<OffsetTracker>> trackers_;  // by id, never reused
   std::vector<int32_t> tracker_partitions_;               // by tracker id
   std::vector<std::unique_ptr<Partition>> partitions_;    // by partition number

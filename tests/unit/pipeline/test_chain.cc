@@ -215,3 +215,18 @@ BOOST_AUTO_TEST_CASE(batches_age_by_the_chains_clock) {
   BOOST_REQUIRE(f.sink.written.size() == 1u);
   BOOST_TEST(f.sink.written[0].value == "[1,2]");
 }
+
+// What another thread read from the processing thread's InFlight (a stall
+// report, the health check) stays readable after the Chain and its
+// Generation are gone: step labels are interned for the process's life.
+BOOST_AUTO_TEST_CASE(a_step_label_outlives_its_chain) {
+  const crash::StepLabel* seen = nullptr;
+  {
+    Fixture f(step("map", "up", "upper"));
+    seen = &f.chain->label(0);
+  }  // the Chain and its Generation are destroyed
+  BOOST_TEST(std::string(seen->name) == "up");
+  BOOST_TEST(std::string(seen->plugin) == "testkit");
+  BOOST_TEST(seen == crash::intern_label("up", "testkit", seen->version));
+  BOOST_TEST(crash::intern("rl-in") == crash::intern(std::string("rl-") + "in"));
+}
