@@ -8,6 +8,7 @@
 #include <streams/plugin_abi.h>
 
 #include "admin/admin_server.h"
+#include "admin/state_request.h"
 #include "cli/loading.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -93,9 +94,14 @@ int validate_command(const PipelineArgs& args) {
   for (const auto& sink : generation->sinks) {
     sinks += (sinks.empty() ? "" : ", ") + sink.name + " (" + sink.settings->target() + ")";
   }
-  std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sinks %s\n", args.pipeline_path.c_str(),
+  std::string stateful;
+  for (const auto& step : generation->steps) {
+    if (step.spec->state) stateful += (stateful.empty() ? "" : ", ") + step.name;
+  }
+  if (!stateful.empty()) stateful = "; state: " + stateful;
+  std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sinks %s%s\n", args.pipeline_path.c_str(),
               generation->pipeline.source.name.c_str(), generation->source_topic().c_str(),
-              generation->steps.size() - generation->sinks.size(), sinks.c_str());
+              generation->steps.size() - generation->sinks.size(), sinks.c_str(), stateful.c_str());
   return 0;
 }
 
@@ -163,5 +169,18 @@ int admin_command(const AdminArgs& args, const char* method, const char* target)
 int reload_command(const AdminArgs& args) { return admin_command(args, "POST", "/reload"); }
 
 int status_command(const AdminArgs& args) { return admin_command(args, "GET", "/status"); }
+
+int state_command(const StateArgs& args) {
+  pipeline::StateQuery q;
+  q.step = args.step;
+  q.partition = args.partition;
+  q.scan = args.scan;
+  q.key = args.key;
+  q.limit = static_cast<size_t>(args.limit);
+  const std::string target = admin::state_target(q);
+  const int status = admin_command(args.admin, "GET", target.c_str());
+  std::fputc('\n', stdout);
+  return status;
+}
 
 }  // namespace streams::cli

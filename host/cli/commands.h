@@ -46,6 +46,9 @@ struct RunArgs {
   // The crash journal's directory (empty: $STREAMS_STATE_DIR, else
   // /var/tmp/streams-host).
   std::string state_dir;
+  // Start, or reload, although the stores hold state of steps the pipeline
+  // no longer keeps (that state is left unused).
+  bool allow_dropped_state = false;
   // local runtime
   std::string input = "-";
   std::string input_format = "lines";
@@ -81,6 +84,16 @@ struct AdminArgs {
   int timeout_ms = 120000;
 };
 
+// `streams-host state get|scan`: a stateful step's state on a running host.
+struct StateArgs {
+  AdminArgs admin;
+  bool scan = false;
+  std::string step;
+  int partition = 0;
+  std::string key;  // get: the key; scan: --prefix
+  int limit = 100;
+};
+
 int run_command(const RunArgs& args, const std::atomic<bool>& stop);
 // The admin token: the first line of `file`, else $STREAMS_ADMIN_TOKEN, else
 // none (empty). False with *error if `file` is given but holds no token.
@@ -88,6 +101,8 @@ bool admin_token(const std::string& file, std::string* token, std::string* error
 // Exit status 0: applied or unchanged; 1: refused; 2: no answer.
 int reload_command(const AdminArgs& args);
 int status_command(const AdminArgs& args);
+// Exit status 0: found; 1: absent or refused; 2: no answer.
+int state_command(const StateArgs& args);
 int graph_command(const GraphArgs& args);
 int validate_command(const PipelineArgs& args);
 int dlq_replay_command(const DlqReplayArgs& args, const std::atomic<bool>& stop);

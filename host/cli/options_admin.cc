@@ -21,8 +21,28 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
       ->capture_default_str();
   top_cmd->add_option("--frames", top->frames, "Stop after this many views (0: never)")
       ->check(CLI::NonNegativeNumber);
+  auto get = std::make_shared<StateArgs>();
+  auto scan = std::make_shared<StateArgs>();
+  scan->scan = true;
+  CLI::App* state_cmd =
+      app.add_subcommand("state", "Read a stateful step's state on a running host (JSON)");
+  state_cmd->require_subcommand(1);
+  CLI::App* get_cmd = state_cmd->add_subcommand("get", "One key (exit 1 when absent)");
+  CLI::App* scan_cmd = state_cmd->add_subcommand("scan", "Keys with a prefix, in byte order");
+  for (auto [cmd, args] : {std::pair{get_cmd, get.get()}, std::pair{scan_cmd, scan.get()}}) {
+    cmd->add_option("step", args->step, "The step's name")->required();
+    cmd->add_option("partition", args->partition, "The source partition")
+        ->required()
+        ->check(CLI::NonNegativeNumber);
+  }
+  get_cmd->add_option("key", get->key, "The key")->required();
+  scan_cmd->add_option("--prefix", scan->key, "Only keys starting with this");
+  scan_cmd->add_option("--limit", scan->limit, "At most this many entries")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   for (auto [cmd, args] : {std::pair{reload_cmd, reload.get()}, std::pair{status_cmd, status.get()},
-                           std::pair{top_cmd, &top->admin}}) {
+                           std::pair{top_cmd, &top->admin}, std::pair{get_cmd, &get->admin},
+                           std::pair{scan_cmd, &scan->admin}}) {
     cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
         ->required()
         ->check(CLI::Range(1, 65535));
@@ -37,7 +57,9 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
 
   return {{reload_cmd, [reload](const std::atomic<bool>&) { return reload_command(*reload); }},
           {status_cmd, [status](const std::atomic<bool>&) { return status_command(*status); }},
-          {top_cmd, [top](const std::atomic<bool>& stop) { return top_command(*top, stop); }}};
+          {top_cmd, [top](const std::atomic<bool>& stop) { return top_command(*top, stop); }},
+          {get_cmd, [get](const std::atomic<bool>&) { return state_command(*get); }},
+          {scan_cmd, [scan](const std::atomic<bool>&) { return state_command(*scan); }}};
 }
 
 }  // namespace streams::cli

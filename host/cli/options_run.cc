@@ -68,7 +68,12 @@ Subcommand add_run(CLI::App& app) {
                       "Touch this file (at most once a second) while the processing loop turns");
   run_cmd->add_option("--state-dir", run.state_dir,
                       "Where the crash journal lives, one file per consumer group (default: "
-                      "$STREAMS_STATE_DIR, else /var/tmp/streams-host)");
+                      "$STREAMS_STATE_DIR, else /var/tmp/streams-host); given (or the "
+                      "variable set), stateful steps keep their stores in stores/PIPELINE "
+                      "under it unless the deployment sets state_dir (else ./state/PIPELINE)");
+  run_cmd->add_flag("--allow-dropped-state", run.allow_dropped_state,
+                    "Start and reload although the state stores hold state of steps the "
+                    "pipeline no longer keeps (removed or renamed); that state is left unused");
   run_cmd
       ->add_option("--admin-address", run.admin_address,
                    "Address of the admin endpoint; other than loopback needs a token")

@@ -15,10 +15,12 @@
 #include "local/local_runtime.h"
 #include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
+#include "pipeline/generation_diff.h"
 #include "plugin/plugin_registry.h"
 #include "reload/control_plane.h"
 #include "reload/reload_controller.h"
 #include "runtime/runtime_supervisor.h"
+#include "state/store.h"
 
 namespace streams::cli {
 namespace {
@@ -149,6 +151,45 @@ std::unique_ptr<pipeline::CrashJournal> open_crash_journal(const RunArgs& args,
   return journal;
 }
 
+// Where stateful steps keep their stores: the deployment's state_dir, else
+// stores/<pipeline> under --state-dir or $STREAMS_STATE_DIR when one is
+// given, else ./state/<pipeline>.
+std::string stores_dir(const RunArgs& args, const pipeline::Generation& g) {
+  if (!g.deployment.state_dir.empty()) return g.deployment.state_dir;
+  const char* env = std::getenv("STREAMS_STATE_DIR");
+  if (!args.state_dir.empty() || (env && *env))
+    return state_dir(args) + "/stores/" + g.pipeline.name;
+  return "state/" + g.pipeline.name;
+}
+
+// The backend of stateful steps' stores (stores_dir, state_backend),
+// checked now when the pipeline has such steps. Null with *error.
+std::unique_ptr<state::Backend> open_state(const RunArgs& args, const pipeline::Generation& g,
+                                           std::string* error) {
+  auto backend = g.deployment.state_backend == "memory"
+                     ? state::memory_backend()
+                     : state::rocksdb_backend(stores_dir(args, g));
+  for (const auto& step : g.steps) {
+    if (!step.spec->state) continue;
+    if (!backend->check(error)) return nullptr;
+    log::info(std::string("state: ") + backend->name() + " stores" +
+              (backend->where().empty() ? "" : " in " + backend->where()));
+    break;
+  }
+  std::vector<std::string> stored;
+  if (!backend->stored_steps(&stored, error)) return nullptr;
+  const std::vector<std::string> dropped = pipeline::dropped_state(stored, g);
+  if (!dropped.empty()) {
+    const std::string why = pipeline::dropped_state_error(dropped, "state_dir " + backend->where());
+    if (!args.allow_dropped_state) {
+      *error = why;
+      return nullptr;
+    }
+    log::warn(why + " (--allow-dropped-state: started anyway)");
+  }
+  return backend;
+}
+
 }  // namespace
 
 int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
@@ -189,16 +230,23 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   }
   metrics::PipelineMetrics metrics(generation->pipeline.name);
   const auto journal = open_crash_journal(args, *generation, metrics);
-  kafka::RuntimeSupervisor runtime([&args, &metrics, &journal](const pipeline::Generation& g) {
+  std::string error;
+  const auto state = open_state(args, *generation, &error);
+  if (!state) {
+    print_problem(log::Level::error, error);
+    return 2;
+  }
+  kafka::RuntimeSupervisor runtime([&](const pipeline::Generation& g) {
     kafka::RuntimeOptions options;
     options.metrics = &metrics;
     options.crash_journal = journal.get();
+    options.state = state.get();
+    options.allow_dropped_state = args.allow_dropped_state;
     options.healthcheck_file = healthcheck_file(args, g);
     options.client_id = args.client_id.empty() ? "streams-host-" + g.pipeline.name : args.client_id;
     options.error_policy = error_policy(args, g);
     return options;
   });
-  std::string error;
   if (!runtime.start(generation, &error)) {
     print_problem(log::Level::error, error);
     return 1;
@@ -215,6 +263,9 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
   control_opts.exporter = generation->deployment.metrics;
   control_opts.reopen_files = [&runtime] { runtime.reopen_files(); };
+  control_opts.query_state = [&runtime](pipeline::StateQuery q, pipeline::StateReply reply) {
+    runtime.query_state(std::move(q), std::move(reply));
+  };
   if (!admin_token(args.admin_token_file, &control_opts.admin_token, &error)) {
     print_problem(log::Level::error, error);
     return 2;

@@ -268,10 +268,20 @@ bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diag
   out->path = path;
   if (!r.expect_map(root, "")) return false;
   r.check_keys(root, "",
-               {"env", "pipeline", "metrics", "plugins_dir", "python_path", "sentry_sdk_config"});
+               {"env", "pipeline", "metrics", "plugins_dir", "python_path", "sentry_sdk_config",
+                "state_dir", "state_backend"});
   if (root["sentry_sdk_config"]) warn_sentry_sdk(r, root["sentry_sdk_config"], "");
   read_metrics(r, root["metrics"], &out->metrics);
   if (auto dir = r.string(root, "", "plugins_dir", false)) out->plugins_dir = *dir;
+  if (auto dir = r.string(root, "", "state_dir", false)) out->state_dir = *dir;
+  if (auto backend = r.string(root, "", "state_backend", false)) {
+    if (*backend == "rocksdb" || *backend == "memory") {
+      out->state_backend = *backend;
+    } else {
+      r.error(root["state_backend"], "state_backend",
+              "expected rocksdb or memory, got '" + *backend + "'");
+    }
+  }
   if (auto dirs = r.string_list(root, "", "python_path")) {
     const size_t slash = path.rfind('/');
     const std::string base = slash == std::string::npos ? "." : path.substr(0, slash + 1);

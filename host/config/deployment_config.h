@@ -114,6 +114,12 @@ struct DeploymentConfig {
   // pipeline.adapter_config.arroyo.write_healthcheck: touch the original's
   // healthcheck file (/tmp/health.txt) while processing.
   bool write_healthcheck = false;
+  // Where the Kafka runtime keeps stateful steps' state: `state_dir`
+  // (empty: ./state/<pipeline name>, from the working directory) and
+  // `state_backend`: rocksdb (the default) or memory (lost at exit; the
+  // changelog restores it).
+  std::string state_dir;
+  std::string state_backend = "rocksdb";
 };
 
 // Loads and checks `path`. On error returns false with `diag` filled.

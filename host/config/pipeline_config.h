@@ -30,6 +30,13 @@ struct SourceSpec {
 
 struct StepSpec;
 
+// A step's `state:`: it keeps platform state (host/state/).
+struct StateSpec {
+  long long ttl_ms = 0;  // 0: entries never expire
+  long long max_value_bytes = 1LL << 20;
+  Location location;
+};
+
 struct BranchSpec {
   std::string name;
   Location location;
@@ -60,6 +67,9 @@ struct StepSpec {
   std::string group_function;
   std::string group_python;
   Location group_location;
+
+  // `state:`, on a step whose function keeps state; null: none declared.
+  std::shared_ptr<const StateSpec> state;
 
   // The kind's own settings, read by its type (null: it has none).
   std::shared_ptr<const StepSettings> settings;

@@ -4,7 +4,7 @@ namespace streams::config {
 
 void read_function_step(YamlReader& r, const YAML::Node& node, const std::string& key,
                         StepSpec* step) {
-  r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config"});
+  r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config", "state"});
   read_function(r, node, key, step);
 }
 
@@ -54,7 +54,25 @@ void read_python_name(YamlReader& r, const YAML::Node& node, const std::string& 
   *out = *name;
 }
 
+void read_state(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
+  YAML::Node state = node["state"];
+  if (!state) return;
+  const std::string skey = join_key(key, "state");
+  auto spec = std::make_shared<StateSpec>();
+  spec->location = r.at(state, skey);
+  if (!state.IsNull()) {
+    if (!r.expect_map(state, skey)) return;
+    r.check_keys(state, skey, {"ttl_ms", "max_value_bytes"});
+    if (auto ttl = r.integer(state, skey, "ttl_ms", 1, kMaxTtlMs)) spec->ttl_ms = *ttl;
+    if (auto max = r.integer(state, skey, "max_value_bytes", 1, kMaxStateValueBytes)) {
+      spec->max_value_bytes = *max;
+    }
+  }
+  step->state = std::move(spec);
+}
+
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
+  read_state(r, node, key, step);
   if (node["python"]) {
     step->plugin_location = r.at(node["python"], join_key(key, "python"));
     if (node["plugin"] || node["function"]) {

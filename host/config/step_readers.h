@@ -14,8 +14,8 @@ bool python_name(const std::string& name);
 // `python:` of `node` into *out, checked with python_name.
 void read_python_name(YamlReader& r, const YAML::Node& node, const std::string& key,
                       std::string* out);
-// plugin, function and config, or python (map, filter, flat_map, route,
-// reduce).
+// plugin, function and config, or python, and state (map, filter,
+// flat_map, route, reduce).
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
 // A step whose keys are its function's only (map, filter, flat_map).
 void read_function_step(YamlReader& r, const YAML::Node& node, const std::string& key,
@@ -28,5 +28,8 @@ std::string resolve_path(const std::string& dir, const std::string& path);
 // Upper bounds of durations and counts in step settings.
 constexpr long long kMaxMs = 7LL * 24 * 3600 * 1000;  // a week
 constexpr long long kMaxCount = 1000000000LL;
+// Upper bounds of `state:` settings.
+constexpr long long kMaxTtlMs = 10LL * 365 * 24 * 3600 * 1000;  // ten years
+constexpr long long kMaxStateValueBytes = 64LL << 20;
 
 }  // namespace streams::config

@@ -39,7 +39,13 @@ std::string detail(const StepSpec& step) {
     detail +=
         step.python.empty() ? " " + step.plugin + "." + step.function : " python " + step.python;
   }
-  return detail + step.type->describe(step);
+  detail += step.type->describe(step);
+  if (step.state) {
+    detail += " [state";
+    if (step.state->ttl_ms > 0) detail += ", ttl " + std::to_string(step.state->ttl_ms) + " ms";
+    detail += "]";
+  }
+  return detail;
 }
 
 void add_list(Graph& g, const std::vector<StepSpec>& steps, std::string from,

@@ -36,6 +36,7 @@ class KafkaSource final : public pipeline::Source {
   void poll(int timeout_ms) override;
   void pause(int32_t partition) override;
   void resume(int32_t partition, int64_t offset) override;
+  bool committed(int32_t partition, int64_t* offset, int timeout_ms, std::string* error) override;
   bool commit(const pipeline::PartitionOffset* offsets, size_t count, bool sync,
               std::string* error) override;
   bool close(int64_t timeout_ms) override;
@@ -208,7 +209,30 @@ bool KafkaSource::commit(const pipeline::PartitionOffset* offsets, size_t count,
     *error = rd_kafka_err2str(err);
     return false;
   }
+  // A synchronous commit succeeds only if every partition's did: the
+  // caller checkpoints state at the offsets it sent.
+  for (int i = 0; sync && i < list->cnt; ++i) {
+    if (rd_kafka_resp_err_t err = list->elems[i].err) {
+      *error =
+          "partition " + std::to_string(list->elems[i].partition) + ": " + rd_kafka_err2str(err);
+      return false;
+    }
+  }
   if (log::enabled(log::Level::debug)) log::debug("commit " + partition_names(list.get()));
+  return true;
+}
+
+bool KafkaSource::committed(int32_t partition, int64_t* offset, int timeout_ms,
+                            std::string* error) {
+  PartitionList list = partition_list(1);
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition);
+  rd_kafka_resp_err_t err = rd_kafka_committed(consumer_.get(), list.get(), timeout_ms);
+  if (!err) err = list->elems[0].err;
+  if (err) {
+    *error = rd_kafka_err2str(err);
+    return false;
+  }
+  *offset = list->elems[0].offset >= 0 ? list->elems[0].offset : -1;
   return true;
 }
 

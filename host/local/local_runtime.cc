@@ -14,6 +14,7 @@
 #include "pipeline/partition_processor.h"
 #include "pipeline/sink_set.h"
 #include "sinks/file/file_sink.h"
+#include "state/store.h"
 
 namespace streams::local {
 namespace {
@@ -173,6 +174,9 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
   const std::string topic = options.input == "-" ? "stdin" : options.input;
   pipeline::PartitionProcessor::Options processing;
   processing.topic = topic;
+  // State lives for the run; checkpoints only bound the changes pending.
+  const std::unique_ptr<state::Backend> state = state::memory_backend();
+  processing.state = state.get();
   pipeline::PartitionProcessor processor(g, sinks, errors, metrics, processing);
   if (!processor.assign(0, &error)) {
     log::error(error);
@@ -203,7 +207,8 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     }
     if (options.json_envelopes) input.record = envelope.record();
     // Local sinks hold nothing in flight, so an input is never paused.
-    if (processor.process(input, &error) != pipeline::Taken::processed) {
+    if (processor.process(input, &error) != pipeline::Taken::processed ||
+        ((offset & 1023) == 1023 && !processor.checkpoint_committable(&error))) {
       log::error(error);
       ok = false;
     }

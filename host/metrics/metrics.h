@@ -80,6 +80,11 @@ struct StepMetrics {
   Histogram batch_records{{1, 10, 100, 1000, 10000, 100000}};
   Histogram batch_age_seconds{{0.001, 0.01, 0.1, 1, 10, 60}};
   Counter errors[kErrorKindCount];
+  // Stateful steps (`stateful` 1): keys and bytes of their stores, over
+  // the partitions assigned, as the stores estimate them.
+  Counter stateful;
+  Counter state_keys;
+  Counter state_bytes;
 };
 
 // The source's and sinks' numbers, written by the runtime.

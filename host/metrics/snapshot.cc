@@ -157,6 +157,18 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
       add_histogram(&out, "batch_age_seconds", "How long a batch was open when emitted",
                     {pipeline, {"step", s.name}}, s.batch_age_seconds);
     }
+    if (s.stateful.value() != 0) {
+      out.push_back({"step_state_keys",
+                     "Keys in a stateful step's stores (an estimate)",
+                     false,
+                     {pipeline, {"step", s.name}},
+                     static_cast<double>(s.state_keys.value())});
+      out.push_back({"step_state_bytes",
+                     "Bytes of a stateful step's stores (an estimate)",
+                     false,
+                     {pipeline, {"step", s.name}},
+                     static_cast<double>(s.state_bytes.value())});
+    }
     if (!s.plugin.empty()) {
       out.push_back({"step_info",
                      "The plugin and version serving a step (value 1)",

@@ -10,11 +10,13 @@
 
 namespace streams::pipeline {
 Chain::Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-             ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics)
+             ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics,
+             state::PartitionState* state)
     : generation_(std::move(generation)),
       sinks_(std::move(sinks)),
       errors_(errors),
       holds_(holds),
+      state_(state),
       metrics_(metrics),
       calls_(std::make_unique<CallPool>()) {
   bind_metrics();
@@ -37,27 +39,29 @@ void Chain::bind_metrics() {
 std::unique_ptr<Chain> Chain::create(std::shared_ptr<const Generation> generation,
                                      std::vector<OutputSink*> sinks, ErrorHandler& errors,
                                      metrics::PipelineMetrics& metrics, std::string* error,
-                                     InputHolds* holds) {
+                                     InputHolds* holds, state::PartitionState* state) {
   if (sinks.size() != generation->sinks.size()) {
     *error = "internal: " + std::to_string(sinks.size()) + " sinks given for " +
              std::to_string(generation->sinks.size());
     return nullptr;
   }
   std::unique_ptr<Chain> chain(
-      new Chain(std::move(generation), std::move(sinks), errors, holds, metrics));
+      new Chain(std::move(generation), std::move(sinks), errors, holds, metrics, state));
   chain->make_apis();
   if (!chain->create_state(nullptr, error)) return nullptr;
   return chain;
 }
 
 std::unique_ptr<Chain> Chain::create_successor(std::shared_ptr<const Generation> generation,
-                                               const Chain& previous, std::string* error) {
+                                               const Chain& previous, std::string* error,
+                                               state::PartitionState* state) {
   if (previous.sinks_.size() != generation->sinks.size()) {
     *error = "internal: a successor Chain needs the same sinks";
     return nullptr;
   }
   std::unique_ptr<Chain> chain(new Chain(std::move(generation), previous.sinks_, previous.errors_,
-                                         previous.holds_, previous.metrics_));
+                                         previous.holds_, previous.metrics_,
+                                         previous.state_ ? previous.state_ : state));
   chain->make_apis();
   if (!chain->create_state(&previous, error)) return nullptr;
   return chain;
@@ -115,6 +119,7 @@ bool Chain::create_state(const Chain* previous, std::string* error) {
   kept_.assign(steps.size(), false);
   states_.clear();
   states_.resize(steps.size());
+  tables_.assign(steps.size(), nullptr);
   const bool same = previous && same_shape(*previous->generation_, *generation_);
   std::string why;
   for (uint32_t i = 0; i < steps.size(); ++i) {
@@ -127,6 +132,17 @@ bool Chain::create_state(const Chain* previous, std::string* error) {
       return false;
     }
     states_[i] = step.op->make_state(*this, i);
+    if (const auto& spec = step.spec->state) {
+      if (!state_) {
+        *error = "step '" + step.name + "' declares state, but this runtime keeps none";
+        return false;
+      }
+      const state::Settings settings{spec->ttl_ms, static_cast<uint64_t>(spec->max_value_bytes)};
+      if (!(tables_[i] = state_->table(step.name, settings, &why))) {
+        *error = "step '" + step.name + "': " + why;
+        return false;
+      }
+    }
   }
   return true;
 }
@@ -167,6 +183,7 @@ ChainResult Chain::process(const streams_record& input, const streams_origin& or
                            uint64_t token, const Quarantine* quarantine) {
   crash::InFlight& in_flight = crash::in_flight();
   in_flight.set_origin(&origin);
+  if (state_) state_->observe(input.timestamp_ms, origin.offset);
   origin_ = &origin;
   token_ = token;
   input_ = &input;

@@ -33,6 +33,7 @@
 #include "pipeline/held_input.h"
 #include "pipeline/operator.h"
 #include "pipeline/sink.h"
+#include "state/partition_state.h"
 
 namespace streams::pipeline {
 
@@ -80,17 +81,22 @@ class Chain {
   // outlive the Chain. Per-step counts go to `metrics`, which outlives the
   // Chain and its successors. On failure returns nullptr with *error.
   // `holds` (null: none kept, for runtimes that do not commit) must
-  // outlive the Chain.
+  // outlive the Chain. `state` (null: none) serves the steps that declare
+  // `state:` and outlives the Chain and its successors; a graph with such
+  // steps needs one.
   static std::unique_ptr<Chain> create(std::shared_ptr<const Generation> generation,
                                        std::vector<OutputSink*> sinks, ErrorHandler& errors,
                                        metrics::PipelineMetrics& metrics, std::string* error,
-                                       InputHolds* holds = nullptr);
+                                       InputHolds* holds = nullptr,
+                                       state::PartitionState* state = nullptr);
   // A Chain of `generation` to replace `previous` (same sinks, error
   // handler, holds and metrics), which is not touched: instances are created for
-  // the steps that cannot keep previous's (see same_instances). On failure
-  // returns nullptr with *error.
+  // the steps that cannot keep previous's (see same_instances). `state`:
+  // the partition's, when previous had none (a reload added stateful
+  // steps). On failure returns nullptr with *error.
   static std::unique_ptr<Chain> create_successor(std::shared_ptr<const Generation> generation,
-                                                 const Chain& previous, std::string* error);
+                                                 const Chain& previous, std::string* error,
+                                                 state::PartitionState* state = nullptr);
   // Takes over from `previous`, the Chain given to create_successor: its
   // kept instances, and its open batches and windows when they carry over
   // (state_carries_over); otherwise `previous` emits them first, as at the
@@ -123,6 +129,11 @@ class Chain {
   int32_t on_select_branch(streams_call& call, std::string_view branch);
   int32_t on_set_accumulator(streams_call& call, std::string_view acc);
   int32_t on_error_detail(streams_call& call, std::string_view name, std::string_view value);
+  int32_t on_state_get(streams_call& call, std::string_view key, streams_bytes* value);
+  int32_t on_state_put(streams_call& call, std::string_view key, std::string_view value);
+  int32_t on_state_erase(streams_call& call, std::string_view key);
+  using StateVisit = int32_t (*)(void* ctx, streams_bytes key, streams_bytes value);
+  int32_t on_state_scan(streams_call& call, std::string_view prefix, StateVisit visit, void* ctx);
   const streams_origin* current_origin() const { return origin_; }
   // A plugin broke the ABI outside the call it named (a stale call): the
   // call under way is failed with a contract error.
@@ -195,7 +206,13 @@ class Chain {
  private:
   Clock clock_ = steady_ms;
   Chain(std::shared_ptr<const Generation> generation, std::vector<OutputSink*> sinks,
-        ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics);
+        ErrorHandler& errors, InputHolds* holds, metrics::PipelineMetrics& metrics,
+        state::PartitionState* state);
+  // The Table of the step `call` runs, or null with the call failed (a
+  // contract violation) when it may not use state now.
+  state::Table* state_table(streams_call& call);
+  // A store failure: logged, and the pipeline stops.
+  int32_t state_failed(const std::string& error);
   // Resolves step_metrics_ for this generation's steps.
   void bind_metrics();
   // `previous`: a Chain whose instances of unchanged steps will be taken
@@ -224,6 +241,9 @@ class Chain {
   std::vector<PluginInstance> key_instances_;           // by step; reduce steps with group_by
   std::vector<std::unique_ptr<OperatorState>> states_;  // by step; null: none
   InputHolds* holds_;
+  state::PartitionState* state_;
+  std::vector<state::Table*> tables_;  // by step; null: it declares no state
+  bool scanning_ = false;              // a state scan's visit is under way
   metrics::PipelineMetrics& metrics_;
   std::vector<metrics::StepMetrics*> step_metrics_;  // by step
   std::vector<const crash::StepLabel*> labels_;      // by step; interned

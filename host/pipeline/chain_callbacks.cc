@@ -1,5 +1,6 @@
 // The host callbacks a plugin calls during a Chain's plugin call
 // (streams_host_api): checked at the ABI boundary, then served by the Chain.
+#include "common/log.h"
 #include "pipeline/chain_internal.h"
 
 namespace streams::pipeline {
@@ -113,9 +114,63 @@ int32_t set_error_detail_cb(streams_call* call, const char* name, size_t name_si
                                       std::string_view(value ? value : "", value_size));
 }
 
+std::string_view view(const uint8_t* data, size_t size) {
+  return {reinterpret_cast<const char*>(data), data ? size : 0};
+}
+
+int32_t state_get_cb(streams_call* call, const uint8_t* key, size_t key_size,
+                     streams_bytes* value) {
+  if (value) *value = streams_bytes{nullptr, 0};
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (!value || bad(key, key_size, state::kMaxKeyBytes)) {
+    call->violation =
+        "state_get: no value pointer, or the key is NULL with a size or larger than "
+        "64 KiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_state_get(*call, view(key, key_size), value);
+}
+
+int32_t state_put_cb(streams_call* call, const uint8_t* key, size_t key_size, const uint8_t* value,
+                     size_t value_size) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (bad(key, key_size, state::kMaxKeyBytes) || bad(value, value_size, kMaxFieldBytes)) {
+    call->violation =
+        "state_put: the key or value is NULL with a size, or the key is larger than "
+        "64 KiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_state_put(*call, view(key, key_size), view(value, value_size));
+}
+
+int32_t state_erase_cb(streams_call* call, const uint8_t* key, size_t key_size) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (bad(key, key_size, state::kMaxKeyBytes)) {
+    call->violation = "state_erase: the key is NULL with a size, or larger than 64 KiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_state_erase(*call, view(key, key_size));
+}
+
+int32_t state_scan_cb(streams_call* call, const uint8_t* prefix, size_t prefix_size,
+                      Chain::StateVisit visit, void* ctx) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  if (!visit || bad(prefix, prefix_size, state::kMaxKeyBytes)) {
+    call->violation =
+        "state_scan: no visit function, or the prefix is NULL with a size or larger "
+        "than 64 KiB";
+    return STREAMS_RECORD_ERROR;
+  }
+  return call->chain->on_state_scan(*call, view(prefix, prefix_size), visit, ctx);
+}
+
 }  // namespace
 
 void install_host_callbacks(streams_host_api& api) {
+  api.state_get = &state_get_cb;
+  api.state_put = &state_put_cb;
+  api.state_erase = &state_erase_cb;
+  api.state_scan = &state_scan_cb;
   api.emit = &emit_cb;
   api.set_error = &set_error_cb;
   api.origin = &origin_cb;
@@ -135,6 +190,7 @@ void Chain::on_violation(const char* what) {
 int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
   if (stopping_) return STREAMS_FATAL;
   ++call.emitted;  // counted even when refused, so finish_plugin can tell
+  if (call.violation) return STREAMS_RECORD_ERROR;  // the input fails: nothing goes on
   if (call.capture) {
     if (call.emitted != 1) return STREAMS_RECORD_ERROR;
     call.capture->assign(text_of(record.value));
@@ -200,6 +256,86 @@ int32_t Chain::on_select_branch(streams_call& call, std::string_view branch) {
   call.branch_unknown = true;  // reported when process returns
   call.error_message->assign(branch);
   return STREAMS_OK;
+}
+
+}  // namespace streams::pipeline
+
+namespace streams::pipeline {
+
+state::Table* Chain::state_table(streams_call& call) {
+  state::Table* table = tables_[call.step];
+  if (scanning_) {
+    call.violation = "a state call from inside a state scan's visit";
+  } else if (!table || call.accumulator || call.capture) {
+    call.violation =
+        "a state call from a step that declares no state (add `state: {}` to the step in the "
+        "pipeline file), or from an aggregate or group_by function";
+  } else {
+    return table;
+  }
+  return nullptr;
+}
+
+int32_t Chain::state_failed(const std::string& error) {
+  log::error("state: " + error + "; stopping (the input is not committed)");
+  stopping_ = true;
+  return STREAMS_FATAL;
+}
+
+int32_t Chain::on_state_get(streams_call& call, std::string_view key, streams_bytes* value) {
+  state::Table* table = state_table(call);
+  if (!table) return STREAMS_RECORD_ERROR;
+  std::string_view found;
+  switch (table->get(key, &found, &error_message_)) {
+    case state::Found::yes:
+      // A present value is never a null view, even when empty.
+      *value = {reinterpret_cast<const uint8_t*>(found.data() ? found.data() : ""), found.size()};
+      return STREAMS_OK;
+    case state::Found::no:
+      return STREAMS_OK;
+    case state::Found::error:
+      break;
+  }
+  return state_failed(error_message_);
+}
+
+int32_t Chain::on_state_put(streams_call& call, std::string_view key, std::string_view value) {
+  state::Table* table = state_table(call);
+  if (!table) return STREAMS_RECORD_ERROR;
+  if (value.size() > table->settings().max_value_bytes) {
+    call.violation = "state_put: the value is larger than the step's state.max_value_bytes";
+    return STREAMS_RECORD_ERROR;
+  }
+  table->put(key, value, state_->stamp(), call.input ? call.input->timestamp_ms : -1);
+  return STREAMS_OK;
+}
+
+int32_t Chain::on_state_erase(streams_call& call, std::string_view key) {
+  state::Table* table = state_table(call);
+  if (!table) return STREAMS_RECORD_ERROR;
+  table->erase(key, state_->stamp());
+  return STREAMS_OK;
+}
+
+int32_t Chain::on_state_scan(streams_call& call, std::string_view prefix, StateVisit visit,
+                             void* ctx) {
+  state::Table* table = state_table(call);
+  if (!table) return STREAMS_RECORD_ERROR;
+  struct Visitor {
+    StateVisit visit;
+    void* ctx;
+  } visitor{visit, ctx};
+  auto each = [](void* p, std::string_view key, std::string_view value) {
+    const Visitor& v = *static_cast<const Visitor*>(p);
+    const auto bytes = [](std::string_view s) {
+      return streams_bytes{reinterpret_cast<const uint8_t*>(s.data() ? s.data() : ""), s.size()};
+    };
+    return v.visit(v.ctx, bytes(key), bytes(value)) == 0;
+  };
+  scanning_ = true;
+  const bool ok = table->scan(prefix, each, &visitor, &error_message_);
+  scanning_ = false;
+  return ok ? STREAMS_OK : state_failed(error_message_);
 }
 
 }  // namespace streams::pipeline

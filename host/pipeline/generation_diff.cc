@@ -125,4 +125,24 @@ GenerationDiff diff_generations(const Generation& before, const Generation& afte
   return diff;
 }
 
+std::vector<std::string> dropped_state(const std::vector<std::string>& stored,
+                                       const Generation& g) {
+  std::vector<std::string> dropped;
+  for (const std::string& name : stored) {
+    bool kept = false;
+    for (const StepBinding& step : g.steps) kept = kept || (step.name == name && step.spec->state);
+    if (!kept) dropped.push_back(name);
+  }
+  return dropped;
+}
+
+std::string dropped_state_error(const std::vector<std::string>& dropped, const std::string& where) {
+  std::string names;
+  for (const std::string& name : dropped) names += (names.empty() ? "'" : ", '") + name + "'";
+  return where + " holds the state of step(s) " + names +
+         " that the pipeline no longer keeps (removed, renamed, or without `state:`); give the "
+         "step its name and `state:` back, or run with --allow-dropped-state to leave that state "
+         "unused";
+}
+
 }  // namespace streams::pipeline

@@ -20,6 +20,12 @@ struct GenerationDiff {
 
 GenerationDiff diff_generations(const Generation& before, const Generation& after);
 
+// The steps among `stored` (steps whose state a store holds) that `g` keeps
+// no state for: removed, renamed, or without `state:`.
+std::vector<std::string> dropped_state(const std::vector<std::string>& stored, const Generation& g);
+// Why a start or reload that drops them is refused; `where` names the store.
+std::string dropped_state_error(const std::vector<std::string>& dropped, const std::string& where);
+
 // A consumer or producer built from `a` is the one `b` asks for (the
 // client settings of a steps_config entry are equal, locations aside).
 bool same_client(const config::StepDeployment& a, const config::StepDeployment& b);

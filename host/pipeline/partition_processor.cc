@@ -1,10 +1,13 @@
 #include "pipeline/partition_processor.h"
 
 #include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "pipeline/error_policy.h"
+#include "pipeline/generation_diff.h"
 
 namespace streams::pipeline {
 namespace {
@@ -41,11 +44,116 @@ bool PartitionProcessor::assign(int32_t number, std::string* error) {
   tracker_partitions_.push_back(number);
   trackers_.push_back(
       std::make_unique<OffsetTracker>(g_->source_settings().max_in_flight_messages));
-  p->chain = Chain::create(g_, sinks_.outputs(), errors_, metrics_, error, this);
+  if (!open_state(*p, *g_, error)) return false;
+  p->chain = Chain::create(g_, sinks_.outputs(), errors_, metrics_, error, this, p->state.get());
   if (!p->chain) return false;
   load_quarantine(*p);
   if (static_cast<size_t>(number) >= partitions_.size()) partitions_.resize(number + 1);
   partitions_[number] = std::move(p);
+  return true;
+}
+
+bool PartitionProcessor::open_state(Partition& p, const Generation& g, std::string* error) {
+  if (p.state) return true;
+  bool stateful = false;
+  for (const StepBinding& step : g.steps) stateful = stateful || step.spec->state;
+  if (!stateful) return true;
+  if (!options_.state) {
+    *error = "the pipeline has stateful steps, but this runtime was given no state store";
+    return false;
+  }
+  std::unique_ptr<state::Store> store = options_.state->open(p.number, error);
+  if (!store || !(p.state = state::PartitionState::open(std::move(store), error))) return false;
+  const int64_t at = p.state->opened_at().offset;
+  if (at >= 0) {
+    log::info("state: partition " + std::to_string(p.number) + " opened with its " +
+              options_.state->name() + " store's checkpoint at offset " + std::to_string(at));
+  }
+  return true;
+}
+
+bool PartitionProcessor::prepare(Partition& p, int64_t offset, std::string* why) {
+  if (!p.state || offset < 0) return true;
+  std::string error;
+  if (p.state->prepare(offset, &error)) return true;
+  *why = "partition " + std::to_string(p.number) + ": " + error;
+  return false;
+}
+
+bool PartitionProcessor::checkpoint(Partition& p, int64_t offset, std::string* why) {
+  if (!p.state || offset < 0) return true;
+  std::string error;
+  if (p.state->checkpoint(offset, &error)) return true;
+  *why = "partition " + std::to_string(p.number) + ": " + error;
+  return false;
+}
+
+bool PartitionProcessor::resolve(Partition& p, int64_t first, std::string* why) {
+  if (!p.state || p.state->resolved()) return true;
+  std::string error;
+  if (p.state->resolve(first, &error)) return true;
+  *why = "state of partition " + std::to_string(p.number) + ": " + error;
+  return false;
+}
+
+StateAnswer PartitionProcessor::query(const StateQuery& q) {
+  using nlohmann::json;
+  Partition* p = find(q.partition);
+  if (!p) {
+    return {404, json{{"error", "partition " + std::to_string(q.partition) +
+                                    " is not assigned to this host"}}
+                     .dump()};
+  }
+  state::Table* table = p->state ? p->state->find(q.step) : nullptr;
+  if (!table) {
+    return {404, json{{"error", "step '" + q.step + "' keeps no state here"}}.dump()};
+  }
+  if (!p->state->resolved()) {
+    return {503, json{{"error", "partition " + std::to_string(q.partition) +
+                                    " has not resolved its state yet (it does at its first "
+                                    "input)"}}
+                     .dump()};
+  }
+  json out{{"step", q.step}, {"partition", q.partition}};
+  std::string error;
+  if (!q.scan) {
+    std::string_view value;
+    const state::Found found = table->get(q.key, &value, &error);
+    if (found == state::Found::error) return {500, json{{"error", error}}.dump()};
+    out["key"] = q.key;
+    if (found == state::Found::no)
+      return {404, out.dump(-1, ' ', false, json::error_handler_t::replace)};
+    out["value"] = std::string(value);
+    return {200, out.dump(-1, ' ', false, json::error_handler_t::replace)};
+  }
+  struct Ctx {
+    json entries = json::array();
+    size_t limit;
+    bool more = false;
+  } ctx;
+  ctx.limit = q.limit;
+  auto visit = [](void* c, std::string_view key, std::string_view value) {
+    Ctx& x = *static_cast<Ctx*>(c);
+    if (x.entries.size() == x.limit) {
+      x.more = true;
+      return false;
+    }
+    x.entries.push_back({{"key", std::string(key)}, {"value", std::string(value)}});
+    return true;
+  };
+  if (!table->scan(q.key, visit, &ctx, &error)) return {500, json{{"error", error}}.dump()};
+  out["prefix"] = q.key;
+  out["entries"] = std::move(ctx.entries);
+  out["more"] = ctx.more;
+  return {200, out.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+bool PartitionProcessor::checkpoint_committable(std::string* why) {
+  for (auto& p : partitions_) {
+    if (!p) continue;
+    const int64_t at = committable(*p);
+    if (!prepare(*p, at, why) || !checkpoint(*p, at, why)) return false;
+  }
   return true;
 }
 
@@ -101,6 +209,10 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
     m_.pauses.add();
     *why = full;
     return Taken::paused;
+  }
+  if (p->state && !p->state->resolved() && !p->state->resolve(in.offset, why)) {
+    *why = "state of partition " + std::to_string(in.partition) + ": " + *why;
+    return Taken::fatal;
   }
   const uint64_t bytes = in.record.value.size + in.record.key.size;
   m_.consumed.add();
@@ -192,7 +304,22 @@ SwapOutcome PartitionProcessor::switch_to(std::shared_ptr<const Generation> next
   for (size_t i = 0; i < partitions_.size(); ++i) {
     if (!partitions_[i]) continue;
     std::string error;
-    successors[i] = Chain::create_successor(next, *partitions_[i]->chain, &error);
+    const state::PartitionState* ps = partitions_[i]->state.get();
+    if (ps && !options_.allow_dropped_state) {
+      const std::vector<std::string> dropped = dropped_state(ps->stored_steps(), *next);
+      if (!dropped.empty()) {
+        outcome.error = dropped_state_error(
+            dropped, "the state store of partition " + std::to_string(i) +
+                         (options_.state->where().empty() ? "" : " in " + options_.state->where()));
+        return outcome;
+      }
+    }
+    if (!open_state(*partitions_[i], *next, &error)) {
+      outcome.error = "partition " + std::to_string(i) + ": " + error;
+      return outcome;
+    }
+    successors[i] =
+        Chain::create_successor(next, *partitions_[i]->chain, &error, partitions_[i]->state.get());
     if (!successors[i]) {
       outcome.error = "partition " + std::to_string(i) + ": " + error;
       return outcome;
@@ -234,6 +361,29 @@ bool PartitionProcessor::input_of(uint64_t token, int32_t* partition, int64_t* o
   *partition = tracker_partitions_[token >> 32];
   *offset = t->offset(static_cast<uint32_t>(token));
   return true;
+}
+
+void PartitionProcessor::publish_state_sizes() {
+  struct Sum {
+    uint64_t keys = 0, bytes = 0;
+  };
+  std::map<metrics::StepMetrics*, Sum> sums;
+  for (const auto& p : partitions_) {
+    if (!p || !p->state) continue;
+    for (uint32_t i = 0; i < g_->steps.size(); ++i) {
+      const StepBinding& step = g_->steps[i];
+      uint64_t keys = 0, bytes = 0;
+      if (!step.spec->state || !p->state->size(step.name, &keys, &bytes)) continue;
+      Sum& sum = sums[&p->chain->step_metrics(i)];
+      sum.keys += keys;
+      sum.bytes += bytes;
+    }
+  }
+  for (auto& [m, sum] : sums) {
+    m->stateful.set(1);
+    m->state_keys.set(sum.keys);
+    m->state_bytes.set(sum.bytes);
+  }
 }
 
 PartitionProcessor::Gauges PartitionProcessor::gauges() const {

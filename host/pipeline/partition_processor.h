@@ -25,6 +25,7 @@
 #include "pipeline/offset_tracker.h"
 #include "pipeline/sink_set.h"
 #include "pipeline/source.h"
+#include "pipeline/state_query.h"
 #include "pipeline/swap_mailbox.h"
 
 namespace streams::pipeline {
@@ -39,6 +40,8 @@ struct CommitMark {
 struct Partition {
   int32_t number = 0;
   uint32_t tracker_id = 0;
+  // The state of its stateful steps (null: it has none); outlives `chain`.
+  std::unique_ptr<state::PartitionState> state;
   std::unique_ptr<Chain> chain;
   bool paused = false;  // by backpressure; fetching resumes at resume_at
   int64_t resume_at = -1;
@@ -65,6 +68,12 @@ class PartitionProcessor final : public InputHolds {
     bool explain_quarantine = false;
     // What origins name as the inputs' topic; empty: the source's topic.
     std::string topic;
+    // Opens the stores of stateful steps (null: a graph with such steps
+    // cannot be assigned); outlives the processor.
+    state::Backend* state = nullptr;
+    // A switch to a generation that keeps no state for a step whose state
+    // a partition's store holds is refused unless this is set.
+    bool allow_dropped_state = false;
   };
   PartitionProcessor(std::shared_ptr<const Generation> g, SinkSet& sinks, LimitedErrors& errors,
                      metrics::PipelineMetrics& metrics, Options options);
@@ -82,6 +91,20 @@ class PartitionProcessor final : public InputHolds {
   // Paused partitions whose inputs and sinks drained below half their
   // bounds: unpaused, with the offset their fetching resumes at.
   void take_resumable(std::vector<PartitionOffset>* out);
+  // The state checkpoint protocol (state/partition_state.h): prepare
+  // before a commit of `offset` is sent, checkpoint once it is confirmed.
+  // False with *why on a store failure: the runtime must stop without
+  // committing further. (The first input after assign resolves the store.)
+  bool prepare(Partition& p, int64_t offset, std::string* why);
+  bool checkpoint(Partition& p, int64_t offset, std::string* why);
+  // Resolves `p`'s state at `first`, the offset its source resumes at (its
+  // committed offset), unless its first input did already.
+  bool resolve(Partition& p, int64_t first, std::string* why);
+  // Answers a read of a stateful step's state on an assigned partition.
+  StateAnswer query(const StateQuery& q);
+  // The same at each partition's committable offset, for runtimes that do
+  // not commit (local runs, the test driver).
+  bool checkpoint_committable(std::string* why);
   // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms).
   // False with *why when a chain stopped.
   bool tick(int64_t now_ms, std::string* why);
@@ -118,6 +141,9 @@ class PartitionProcessor final : public InputHolds {
     uint64_t assigned = 0, in_flight = 0, in_flight_bytes = 0;
   };
   Gauges gauges() const;
+  // Sets each stateful step's state_keys and state_bytes (metrics.h) to
+  // the sum over the assigned partitions.
+  void publish_state_sizes();
   const Generation& generation() const { return *g_; }
   const std::string& topic() const { return topic_; }
 
@@ -130,6 +156,8 @@ class PartitionProcessor final : public InputHolds {
   // scaled by `share`.
   const char* backpressure(const Partition& p, double share);
   void load_quarantine(Partition& p);
+  // Opens `p`'s state when `g` has stateful steps and it has none yet.
+  bool open_state(Partition& p, const Generation& g, std::string* error);
   const Quarantine* quarantine_at(Partition& p, int64_t offset);
 
   std::shared_ptr<const Generation> g_;

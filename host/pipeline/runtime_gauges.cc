@@ -4,8 +4,12 @@
 
 namespace streams::pipeline {
 
-void RuntimeGauges::publish(const PartitionProcessor& partitions, const SinkSet& sinks,
-                            uint64_t skipped, int64_t now_ms) {
+void RuntimeGauges::publish(PartitionProcessor& partitions, const SinkSet& sinks, uint64_t skipped,
+                            int64_t now_ms) {
+  if (now_ms - last_state_sizes_ms_ >= kStateSizeMs) {
+    last_state_sizes_ms_ = now_ms;
+    partitions.publish_state_sizes();
+  }
   const PartitionProcessor::Gauges g = partitions.gauges();
   int64_t wait_ms = 0;
   const OutputSink* waiting = sinks.longest_wait(now_ms, &wait_ms);

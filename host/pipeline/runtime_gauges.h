@@ -21,8 +21,10 @@ class RuntimeGauges {
 
   explicit RuntimeGauges(metrics::RuntimeMetrics& m) : m_(m) {}
   // `now_ms`: the steady clock.
-  void publish(const PartitionProcessor& partitions, const SinkSet& sinks, uint64_t skipped,
+  // Stores' sizes every kStateSizeMs.
+  void publish(PartitionProcessor& partitions, const SinkSet& sinks, uint64_t skipped,
                int64_t now_ms);
+  static constexpr int64_t kStateSizeMs = 5000;
   void log_pause(const std::string& topic, int32_t partition, int64_t offset,
                  const std::string& why);
 
@@ -32,6 +34,7 @@ class RuntimeGauges {
 
   metrics::RuntimeMetrics& m_;
   int64_t last_wait_warning_ms_ = -kDeliveryWaitWarnMs;
+  int64_t last_state_sizes_ms_ = -kStateSizeMs;
   log::RateLimitedLog pause_log_{1};
 };
 

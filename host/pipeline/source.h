@@ -65,10 +65,19 @@ class Source {
   // Fetches `partition` again from `offset`.
   virtual void resume(int32_t partition, int64_t offset) = 0;
   // Commits `count` offsets (the next offset to read, per partition):
-  // synchronous (result known on return) or not (on_commit_result later).
-  // False with *error when the request could not be made.
+  // synchronous (true only when every partition's commit succeeded) or not
+  // (on_commit_result later). False with *error when the request could not
+  // be made.
   virtual bool commit(const PartitionOffset* offsets, size_t count, bool sync,
                       std::string* error) = 0;
+  // The group's committed offset of `partition` into *offset (-1: none),
+  // asking the broker (a round trip, up to `timeout_ms`). False with *error
+  // when it is not known.
+  virtual bool committed(int32_t partition, int64_t* offset, int timeout_ms, std::string* error) {
+    (void)partition, (void)offset, (void)timeout_ms;
+    *error = "this source does not say";
+    return false;
+  }
   // Leaves the group (on_revoked for what is assigned), waiting up to
   // `timeout_ms`; false if it could not leave in time.
   virtual bool close(int64_t timeout_ms) = 0;

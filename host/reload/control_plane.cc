@@ -11,7 +11,10 @@
 #include <csignal>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "admin/admin_server.h"
+#include "admin/state_request.h"
 #include "common/log.h"
 #include "metrics/exporters.h"
 #include "metrics/prometheus.h"
@@ -132,7 +135,7 @@ class Control final : public ControlPlane {
     if (!admin_) return false;
     log::info("admin endpoint on http://" + o.admin_address + ":" + std::to_string(admin_->port()) +
               (o.admin_token.empty() ? "" : " (token required)") +
-              " (GET /status, /metrics, /livez, /readyz; POST /reload, /reopen)");
+              " (GET /status, /metrics, /livez, /readyz, /state/...; POST /reload, /reopen)");
     return true;
   }
 
@@ -158,14 +161,25 @@ class Control final : public ControlPlane {
           ->start(control_.io());
       return;
     }
+    if (admin::is_state_target(target)) {
+      if (method != "GET") return reply({405, R"({"error": "use GET /state/..."})"});
+      pipeline::StateQuery q;
+      std::string error;
+      if (!admin::parse_state_target(target, &q, &error)) {
+        return reply({400, nlohmann::json{{"error", error}}.dump()});
+      }
+      if (!options_.query_state) return reply({404, R"({"error": "this host keeps no state"})"});
+      return options_.query_state(std::move(q), [reply](pipeline::StateAnswer a) {
+        reply({a.status, std::move(a.body)});
+      });
+    }
     if (target == "/reopen") {
       if (method != "POST") return reply({405, R"({"error": "use POST /reopen"})"});
       if (options_.reopen_files) options_.reopen_files();
       return reply({202, R"({"reopen": "requested"})"});
     }
-    reply({404,
-           R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz or POST )"
-           R"(/reload, /reopen"})"});
+    reply({404, R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz, )"
+                R"(/state/STEP/PARTITION/KEY or POST /reload, /reopen"})"});
   }
 
   void on_sighup() {

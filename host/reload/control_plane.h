@@ -16,6 +16,7 @@
 #include "admin/health.h"
 #include "config/deployment_config.h"
 #include "metrics/metrics.h"
+#include "pipeline/state_query.h"
 #include "reload/file_watcher.h"
 #include "reload/reload_controller.h"
 
@@ -37,6 +38,8 @@ struct ControlOptions {
   // SIGHUP and POST /reopen: file sinks reopen their paths (log rotation).
   // Thread-safe; null: nothing to reopen.
   std::function<void()> reopen_files;
+  // GET /state/...: reads a stateful step's state (null: 404).
+  std::function<void(pipeline::StateQuery, pipeline::StateReply)> query_state;
 };
 
 class ControlPlane {

@@ -53,6 +53,7 @@ class Runtime final : public KafkaRuntime,
     reopen_requested_.store(true);
     source_->wake();
   }
+  void query_state(pipeline::StateQuery q, pipeline::StateReply reply) override;
   void request_stop() override {
     stop_requested_.store(true);
     source_->wake();
@@ -91,6 +92,11 @@ class Runtime final : public KafkaRuntime,
   void tick();
   // Commits what is committable, of `only` partitions when given.
   void commit(bool sync, const int32_t* only = nullptr, size_t only_count = 0);
+  void resolve_assigned();
+  // Answers the posted state queries (with 503 when `close`: none after).
+  void serve_queries(bool close);
+  // A commit of `offset` for `p` succeeded.
+  void confirmed(Partition& p, int64_t offset);
   int shutdown();
   void fail(const std::string& reason);
   void warn(const std::string& line);
@@ -110,6 +116,12 @@ class Runtime final : public KafkaRuntime,
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> reopen_requested_{false};
   bool fatal_ = false;
+  bool store_failed_ = false;        // a state checkpoint failed: nothing more is committed
+  std::vector<int32_t> unresolved_;  // assigned stateful partitions to resolve
+  std::mutex queries_mutex_;         // guards queries_ and queries_closed_
+  std::vector<std::pair<pipeline::StateQuery, pipeline::StateReply>> queries_;
+  bool queries_closed_ = false;
+  std::atomic<bool> queries_pending_{false};
   std::string why_;                       // reused by on_record()
   std::vector<PartitionOffset> offsets_;  // reused by commit() and tick()
   int64_t subscribed_ms_ = 0;             // steady clock
@@ -132,6 +144,8 @@ bool Runtime::init(pipeline::SinkMaker& maker, std::string* error) {
   errors_ = std::make_unique<pipeline::ErrorRouting>(*g_, sinks_.dlq(), options_.error_policy);
   pipeline::PartitionProcessor::Options o;
   o.crash_journal = options_.crash_journal;
+  o.state = options_.state;
+  o.allow_dropped_state = options_.allow_dropped_state;
   o.explain_quarantine = !sinks_.dlq() && options_.error_policy == config::ErrorPolicy::fail;
   processor_ =
       std::make_unique<pipeline::PartitionProcessor>(g_, sinks_, errors_->errors(), metrics_, o);
@@ -163,6 +177,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
     health_.touch(now);
     if (mailbox_.pending()) apply_swap();
     if (reopen_requested_.load(std::memory_order_relaxed)) reopen();
+    if (queries_pending_.load(std::memory_order_acquire)) serve_queries(false);
     // While partitions are paused, wait for the acknowledgements that
     // resume them rather than for records.
     int wait_ms = 100;
@@ -171,6 +186,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
       if (wait_ms == 0) sinks_.poll(5);
     }
     source_->poll(wait_ms);
+    if (!unresolved_.empty()) resolve_assigned();
     sinks_.poll(0);
     tick();
     if (steady_ms() >= next_commit) {
@@ -248,7 +264,51 @@ void Runtime::on_assigned(const int32_t* partitions, size_t count) {
     std::string error;
     if (!processor_->assign(partitions[i], &error)) {
       fail("partition " + std::to_string(partitions[i]) + ": " + error);
+    } else if (processor_->find(partitions[i])->state) {
+      unresolved_.push_back(partitions[i]);
     }
+  }
+}
+
+// Stateful partitions resolve their state where the source resumes: at
+// their first input, or (so that an idle partition answers queries) at the
+// committed offset, asked for outside the rebalance callback.
+void Runtime::resolve_assigned() {
+  for (int32_t number : unresolved_) {
+    Partition* p = processor_->find(number);
+    if (!p || !p->state || p->state->resolved()) continue;
+    int64_t offset = -1;
+    std::string error;
+    if (!source_->committed(number, &offset, 5000, &error) || offset < 0) continue;
+    if (!processor_->resolve(*p, offset, &error)) fail(error);
+  }
+  unresolved_.clear();
+}
+
+void Runtime::query_state(pipeline::StateQuery q, pipeline::StateReply reply) {
+  {
+    std::lock_guard<std::mutex> lock(queries_mutex_);
+    if (!queries_closed_) {
+      queries_.emplace_back(std::move(q), std::move(reply));
+      queries_pending_.store(true, std::memory_order_release);
+      source_->wake();
+      return;
+    }
+  }
+  reply({503, R"({"error": "the runtime has stopped"})"});
+}
+
+void Runtime::serve_queries(bool close) {
+  std::vector<std::pair<pipeline::StateQuery, pipeline::StateReply>> queries;
+  {
+    std::lock_guard<std::mutex> lock(queries_mutex_);
+    queries.swap(queries_);
+    queries_pending_.store(false, std::memory_order_relaxed);
+    queries_closed_ = queries_closed_ || close;
+  }
+  for (auto& [q, reply] : queries) {
+    reply(close ? pipeline::StateAnswer{503, R"({"error": "the runtime is stopping"})"}
+                : processor_->query(q));
   }
 }
 
@@ -271,6 +331,7 @@ void Runtime::on_revoked(const int32_t* partitions, size_t count, bool lost) {
 // errors: the last commit was silently undone). The next commit waits for the
 // result of the one before, up to kCommitConfirmMs.
 void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
+  if (store_failed_) return;
   if (!sinks_.flush()) return fail("a sink failed to flush; its inputs stay uncommitted");
   m_.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
   const int64_t now = steady_ms();
@@ -282,11 +343,16 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
     const bool unconfirmed =
         p.commit.sent > p.commit.confirmed && now - p.commit.sent_ms > kCommitConfirmMs;
     if (next <= p.commit.sent && !unconfirmed) return;
+    std::string why;
+    if (!processor_->prepare(p, next, &why)) {  // state first: then the commit may land
+      store_failed_ = true;
+      return fail("state: " + why + "; stopping without committing further");
+    }
     offsets_.push_back({p.number, next, nullptr});
     p.commit.sent = next;
     p.commit.sent_ms = now;
   });
-  if (offsets_.empty()) return;
+  if (offsets_.empty() || store_failed_) return;
   std::string error;
   const bool sent = source_->commit(offsets_.data(), offsets_.size(), sync, &error);
   commit_pending_ = !sync && sent;
@@ -298,8 +364,23 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
     }
     return;
   }
+  if (sync) {  // its result is known: every partition's commit succeeded
+    for (const PartitionOffset& o : offsets_) {
+      if (Partition* p = processor_->find(o.partition)) confirmed(*p, o.offset);
+    }
+  }
   m_.commits.add();
   m_.last_commit_ms.set(static_cast<uint64_t>(wall_ms()));
+}
+
+// `offset` of `p` is committed: its state changes before it become durable.
+void Runtime::confirmed(Partition& p, int64_t offset) {
+  p.commit.confirmed = std::max(p.commit.confirmed, offset);
+  std::string why;
+  if (!processor_->checkpoint(p, p.commit.confirmed, &why)) {
+    store_failed_ = true;
+    fail("state: " + why + "; stopping without committing further");
+  }
 }
 
 // A failed commit, of the request or of single partitions, is sent again
@@ -310,7 +391,7 @@ void Runtime::on_commit_result(const PartitionOffset* results, size_t count) {
     const PartitionOffset& r = results[i];
     Partition* p = processor_->find(r.partition);
     if (!r.error) {
-      if (p) p->commit.confirmed = std::max(p->commit.confirmed, r.offset);
+      if (p) confirmed(*p, r.offset);
       continue;
     }
     if (p && p->commit.sent == r.offset) p->commit.sent = -1;
@@ -333,6 +414,7 @@ void Runtime::warn(const std::string& line) {
 
 int Runtime::shutdown() {
   mailbox_.close();
+  serve_queries(/*close=*/true);
   const int64_t timeout = g_->source_deployment().drain_timeout_ms;
   const bool drained = sinks_.drain(steady_ms() + timeout);
   commit(/*sync=*/true);

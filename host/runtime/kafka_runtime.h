@@ -31,6 +31,8 @@
 #include "pipeline/generation_swap.h"
 #include "pipeline/sink_set.h"
 #include "pipeline/source.h"
+#include "pipeline/state_query.h"
+#include "state/store.h"
 
 namespace streams::kafka {
 
@@ -46,6 +48,11 @@ struct RuntimeOptions {
   // Inputs that crashed the host before (null: none); must outlive the
   // runtime. Those at the source's crash_limit are quarantined.
   const pipeline::CrashJournal* crash_journal = nullptr;
+  // Opens the stores of stateful steps (null: a pipeline with such steps
+  // does not start); must outlive the runtime. A committed offset is
+  // checkpointed into its partition's store.
+  state::Backend* state = nullptr;
+  bool allow_dropped_state = false;  // see pipeline::PartitionProcessor::Options
 };
 
 // swap() (from any thread) switches each partition's Chain to the next
@@ -66,6 +73,9 @@ class KafkaRuntime {
   // Thread-safe: file sinks flush, close and open their paths again between
   // two inputs (after log rotation renamed their files).
   virtual void reopen_files() = 0;
+  // Thread-safe: answers `q` from the processing thread between two inputs
+  // (`reply` is called there, or at once when the runtime has stopped).
+  virtual void query_state(pipeline::StateQuery q, pipeline::StateReply reply) = 0;
 };
 
 // On failure returns nullptr with *error.

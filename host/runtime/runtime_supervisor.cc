@@ -46,6 +46,13 @@ void RuntimeSupervisor::reopen_files() {
   if (runtime_) runtime_->reopen_files();
 }
 
+void RuntimeSupervisor::query_state(pipeline::StateQuery q, pipeline::StateReply reply) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (runtime_) return runtime_->query_state(std::move(q), std::move(reply));
+  lock.unlock();
+  reply({503, R"({"error": "the consumer is restarting"})"});
+}
+
 std::future<pipeline::SwapOutcome> RuntimeSupervisor::restart(
     std::shared_ptr<const pipeline::Generation> next) {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -38,6 +38,8 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
   bool cancel(const std::string& why) override;
   // Thread-safe; see KafkaRuntime::reopen_files.
   void reopen_files();
+  // Thread-safe; see KafkaRuntime::query_state.
+  void query_state(pipeline::StateQuery q, pipeline::StateReply reply);
 
  private:
   // Replaces the stopped runtime by one of the pending generation (or, if

@@ -11,6 +11,7 @@
 #include "pipeline/error_limits.h"
 #include "pipeline/operator.h"
 #include "pipeline/partition_processor.h"
+#include "pipeline/swap_mailbox.h"
 #include "plugin/plugin_registry.h"
 #include "sinks/registry.h"
 
@@ -86,25 +87,17 @@ std::string diagnostics(const config::Diagnostics& diag) {
 
 class PipelineDriver::Impl {
  public:
-  Impl(const std::string& pipeline_path, const std::string& plugins_dir) {
-    config::Diagnostics diag;
-    config::PipelineSpec spec;
-    config::DeploymentConfig deployment;
-    deployment.segments.emplace_back();
-    if (config::load_pipeline_spec(pipeline_path, {pipeline::step_types(), sinks::sink_types()},
-                                   &spec, diag)) {
-      plugin::PluginRegistry registry(plugins_dir);
-      generation_ = pipeline::build_generation(std::move(spec), std::move(deployment), 0, registry,
-                                               diag, /*need_brokers=*/false);
-    }
-    if (!generation_) throw std::runtime_error(diagnostics(diag));
+  Impl(const std::string& pipeline_path, const std::string& plugins_dir)
+      : plugins_dir_(plugins_dir), generation_(build(pipeline_path)) {
     std::string error;
     if (!sinks_.create(*generation_, maker_, maker_, &error)) throw std::runtime_error(error);
     for (size_t i = 0; i < generation_->sinks.size(); ++i) {
       by_name_[generation_->sinks[i].name] = i;
     }
-    processor_ = std::make_unique<pipeline::PartitionProcessor>(
-        generation_, sinks_, limited_, metrics_, pipeline::PartitionProcessor::Options{});
+    pipeline::PartitionProcessor::Options options;
+    options.state = state_.get();
+    processor_ = std::make_unique<pipeline::PartitionProcessor>(generation_, sinks_, limited_,
+                                                                metrics_, options);
     if (!processor_->assign(0, &error)) throw std::runtime_error(error);
   }
 
@@ -163,6 +156,41 @@ class PipelineDriver::Impl {
     const int64_t at = p ? processor_->committable(*p) : -1;
     return at < 0 ? 0 : at;
   }
+  void reload(const std::string& pipeline_path) {
+    auto next = build(pipeline_path);
+    std::vector<std::string> before, after;
+    for (const auto& sink : generation_->sinks) before.push_back(sink.name);
+    for (const auto& sink : next->sinks) after.push_back(sink.name);
+    if (before != after) throw std::runtime_error("a reload must keep the sinks");
+    pipeline::SwapMailbox mailbox;
+    auto answer = mailbox.post(next);
+    mailbox.take();
+    std::string fatal;
+    pipeline::SwapOutcome outcome = processor_->switch_to(next, mailbox, &fatal);
+    const bool ok = outcome.ok;
+    const std::string error = outcome.error;
+    mailbox.answer(std::move(outcome));
+    if (!ok) throw std::runtime_error("reload refused: " + error);
+    generation_ = std::move(next);
+    check(fatal.empty());
+  }
+
+  std::optional<std::string> state(const std::string& step, const std::string& key) {
+    pipeline::Partition* p = processor_->find(0);
+    state::Table* table = p && p->state ? p->state->find(step) : nullptr;
+    if (!table) throw std::out_of_range("step '" + step + "' keeps no state");
+    std::string_view value;
+    std::string error;
+    switch (table->get(key, &value, &error)) {
+      case state::Found::yes:
+        return std::string(value);
+      case state::Found::no:
+        return std::nullopt;
+      case state::Found::error:
+        break;
+    }
+    throw std::runtime_error(error);
+  }
 
  private:
   bool check(bool ok) {
@@ -170,6 +198,23 @@ class PipelineDriver::Impl {
     return !stopped_;
   }
 
+  std::shared_ptr<const pipeline::Generation> build(const std::string& pipeline_path) {
+    config::Diagnostics diag;
+    config::PipelineSpec spec;
+    config::DeploymentConfig deployment;
+    deployment.segments.emplace_back();
+    std::shared_ptr<const pipeline::Generation> g;
+    if (config::load_pipeline_spec(pipeline_path, {pipeline::step_types(), sinks::sink_types()},
+                                   &spec, diag)) {
+      plugin::PluginRegistry registry(plugins_dir_);
+      g = pipeline::build_generation(std::move(spec), std::move(deployment), 0, registry, diag,
+                                     /*need_brokers=*/false);
+    }
+    if (!g) throw std::runtime_error(diagnostics(diag));
+    return g;
+  }
+
+  std::string plugins_dir_;
   std::shared_ptr<const pipeline::Generation> generation_;
   RecordingMaker maker_;
   pipeline::SinkSet sinks_;
@@ -177,6 +222,7 @@ class PipelineDriver::Impl {
   Collector errors_;
   pipeline::LimitedErrors limited_{errors_, config::ErrorLimits{}};
   metrics::PipelineMetrics metrics_{"pipeline_driver"};
+  std::unique_ptr<state::Backend> state_ = state::memory_backend();
   std::unique_ptr<pipeline::PartitionProcessor> processor_;  // before the sinks go
   std::vector<pipeline::PartitionOffset> resumed_;
   int64_t next_offset_ = 0;
@@ -190,6 +236,10 @@ PipelineDriver::~PipelineDriver() = default;
 bool PipelineDriver::send(const Input& input) { return impl_->send(input); }
 bool PipelineDriver::advance_time(int64_t ms) { return impl_->advance_time(ms); }
 bool PipelineDriver::finish() { return impl_->finish(); }
+void PipelineDriver::reload(const std::string& pipeline_path) { impl_->reload(pipeline_path); }
+std::optional<std::string> PipelineDriver::state(const std::string& step, const std::string& key) {
+  return impl_->state(step, key);
+}
 const std::vector<Output>& PipelineDriver::outputs(const std::string& sink) const {
   return impl_->outputs(sink);
 }

@@ -169,9 +169,48 @@ class List {
   std::string buf_;
 };
 
+// map over state (declare `state: {}`): the running count of records per
+// record key; emits {"key": K, "count": N}. A record without a key fails.
+class RunningCount {
+ public:
+  Status process(const Record& in, Output& out) {
+    if (!in.has_key()) return out.fail(streams::ErrorKind::invalid_input, "no record key");
+    streams::State state = out.state();
+    uint64_t count = 1;
+    if (auto seen = state.get(in.key())) count += std::stoull(std::string(*seen));
+    const std::string text = std::to_string(count);
+    if (Status s = state.put(in.key(), text); s != Status::ok) return s;
+    json j = json::object();
+    j["key"] = in.key();
+    j["count"] = count;
+    return out.emit_value(j.dump());
+  }
+};
+
+// filter over state (declare `state: {ttl_ms: ...}`): drops a record whose
+// JSON field config.field (default "id") was seen within the state's ttl_ms.
+class Dedup {
+ public:
+  explicit Dedup(const streams::InitContext& ctx)
+      : field_(config_of(ctx).value("field", std::string("id"))) {}
+  Status process(const Record& in, Output& out) {
+    const json value = parse_object(in);
+    const auto it = value.find(field_);
+    if (it == value.end()) return out.fail(streams::ErrorKind::invalid_input, "no field " + field_);
+    const std::string id = it->is_string() ? it->get<std::string>() : it->dump();
+    streams::State state = out.state();
+    if (state.get(id)) return Status::drop;
+    return state.put(id, "") == Status::ok ? Status::keep : Status::error;
+  }
+
+ private:
+  std::string field_;
+};
+
 }  // namespace
 
 STREAMS_PLUGIN("examples", "1.0.0", streams::map<Prefix>("prefix"), streams::route<ByAge>("by_age"),
                streams::flat_map<Words>("words"), streams::flat_map<Explode>("explode"),
                streams::map<Key>("key"), streams::aggregate<Count>("count"),
-               streams::aggregate<List>("list"))
+               streams::aggregate<List>("list"), streams::map<RunningCount>("running_count"),
+               streams::filter<Dedup>("dedup"))

@@ -13,6 +13,8 @@ import harness as h  # noqa: E402
 
 EXAMPLES = ["broadcast", "blq", "batching", "transformer", "word_counter", "billing", "alerts"]
 PYTHON = len(sys.argv) > 1 and sys.argv[1] == "python"
+if not PYTHON:
+    EXAMPLES += ["counter", "dedup"]  # stateful: no Python version of the original's
 ROOT = os.path.join(h.SOURCE_DIR, "configs", *(["python"] if PYTHON else []))
 PIPELINE = "pipeline.py" if PYTHON else "pipeline.yaml"
 

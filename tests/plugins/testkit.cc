@@ -311,6 +311,50 @@ class Picky {
   bool fixed_;
 };
 
+// map over state: the value is a command, the output its result.
+//   put K V | get K | erase K | scan P (keys=values, comma-separated)
+//   nested P (a state call inside a scan's visit) | big N (puts N bytes at "big")
+class StateOps {
+  using Output = streams::Output;
+  using Record = streams::Record;
+  using Status = streams::Status;
+
+ public:
+  Status process(const Record& in, Output& out) {
+    const std::string_view v = in.value();
+    const size_t sp = v.find(' ');
+    const std::string_view op = v.substr(0, sp);
+    const std::string_view rest = sp == std::string_view::npos ? "" : v.substr(sp + 1);
+    const size_t sp2 = rest.find(' ');
+    const std::string_view a = rest.substr(0, sp2);
+    const std::string_view b = sp2 == std::string_view::npos ? "" : rest.substr(sp2 + 1);
+    streams::State state = out.state();
+    if (op == "put") return result(out, state.put(a, b));
+    if (op == "erase") return result(out, state.erase(a));
+    if (op == "get") {
+      const auto got = state.get(a);
+      return out.emit_value(got ? std::string(*got) : std::string("(none)"));
+    }
+    if (op == "big")
+      return result(out, state.put("big", std::string(std::stoul(std::string(a)), 'x')));
+    if (op == "scan" || op == "nested") {
+      buf_.clear();
+      const bool nested = op == "nested";
+      const Status s = state.scan(a, [&](std::string_view k, std::string_view val) {
+        if (nested) state.get(k);
+        buf_.append(buf_.empty() ? "" : ",").append(k).append("=").append(val);
+      });
+      if (s != Status::ok) return s;
+      return out.emit_value(buf_);
+    }
+    return out.fail(streams::ErrorKind::invalid_input, "unknown command");
+  }
+
+ private:
+  static Status result(Output& out, Status s) { return s == Status::ok ? out.emit_value("ok") : s; }
+  std::string buf_;
+};
+
 }  // namespace
 
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
@@ -322,4 +366,4 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"),
                streams::map<Numbered>("numbered"), streams::map<BlockWhileFile>("block_while_file"),
                streams::map<Sleepy>("sleepy"), streams::map<Crash>("crash"),
-               streams::map<BlockCreate>("block_create"))
+               streams::map<BlockCreate>("block_create"), streams::map<StateOps>("state_ops"))

@@ -18,7 +18,8 @@ class Route final : public FunctionStep {
   bool branching() const override { return true; }
   void read(config::YamlReader& r, const YAML::Node& node, const std::string& key,
             const config::StepReadContext&, config::StepSpec* step) const override {
-    r.check_keys(node, key, {"kind", "name", "plugin", "function", "python", "config", "branches"});
+    r.check_keys(node, key,
+                 {"kind", "name", "plugin", "function", "python", "config", "state", "branches"});
     config::read_function(r, node, key, step);
   }
   int32_t function_kind() const override { return STREAMS_KIND_ROUTE; }

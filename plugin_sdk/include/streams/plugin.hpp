@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -93,6 +94,72 @@ class Record {
   const streams_record& raw_;
 };
 
+// The step's state (ABI 1.4): a key-value store per step and partition that
+// the host keeps across restarts, rebalances and reloads. Only for steps
+// that declare `state:` in the pipeline file; a call from another step
+// fails the input (a contract error) whatever process returns.
+// Valid for the current call only. Views returned by get() and handed to a
+// scan's visitor are valid until the next state call or the end of the call.
+//
+//   auto seen = out.state().get(id);
+//   if (seen) return streams::Status::drop;
+//   return out.state().put(id, "");
+class State {
+ public:
+  State(const streams_host_api* host, streams_call* call) : host_(host), call_(call) {}
+
+  // False when the host predates state (ABI 1.4).
+  bool available() const { return STREAMS_HAS_FIELD(host_, streams_host_api, state_scan); }
+
+  // The value of `key`; nullopt when absent, expired (state.ttl_ms), or
+  // when the call failed (then the host fails the input: return promptly).
+  std::optional<std::string_view> get(std::string_view key) const {
+    if (!available()) return std::nullopt;
+    streams_bytes value{nullptr, 0};
+    if (host_->state_get(call_, bytes(key), key.size(), &value) != STREAMS_OK || !value.data) {
+      return std::nullopt;
+    }
+    return to_view(value);
+  }
+  // Status::ok, Status::error (refused: the input fails) or Status::fatal.
+  Status put(std::string_view key, std::string_view value) {
+    if (!available()) return Status::error;
+    return static_cast<Status>(
+        host_->state_put(call_, bytes(key), key.size(), bytes(value), value.size()));
+  }
+  Status erase(std::string_view key) {
+    if (!available()) return Status::error;
+    return static_cast<Status>(host_->state_erase(call_, bytes(key), key.size()));
+  }
+  // Calls visit(key, value) for each key starting with `prefix`, in byte
+  // order, while it returns true (a visitor returning void visits all).
+  // visit must not call the state.
+  template <class F>
+  Status scan(std::string_view prefix, F&& visit) {
+    if (!available()) return Status::error;
+    auto trampoline = [](void* ctx, streams_bytes key, streams_bytes value) -> int32_t {
+      F& f = *static_cast<std::remove_reference_t<F>*>(ctx);
+      if constexpr (std::is_void_v<decltype(f(to_view(key), to_view(value)))>) {
+        f(to_view(key), to_view(value));
+        return 0;
+      } else {
+        return f(to_view(key), to_view(value)) ? 0 : 1;
+      }
+    };
+    return static_cast<Status>(
+        host_->state_scan(call_, bytes(prefix), prefix.size(), trampoline, &visit));
+  }
+
+ private:
+  // A non-null pointer even for an empty view: null with size 0 is fine
+  // for the host, but a present empty value should stay present.
+  static const uint8_t* bytes(std::string_view s) {
+    return reinterpret_cast<const uint8_t*>(s.data() ? s.data() : "");
+  }
+  const streams_host_api* host_;
+  streams_call* call_;
+};
+
 // Services for one process() call. Valid for that call only.
 class Output {
  public:
@@ -129,6 +196,9 @@ class Output {
   }
 
   const streams_origin& origin() const { return *host_->origin(call_); }
+
+  // The step's state (see State).
+  State state() const { return State(host_, call_); }
 
   // Route functions: send the input down branch `name`; returns Status::ok
   // for `return out.route_to(...)`. Needs a host of ABI 1.1 or later.

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 3
+#define STREAMS_ABI_MINOR 4
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -172,6 +172,39 @@ typedef struct streams_host_api {
    * copied. Returns STREAMS_OK, or STREAMS_RECORD_ERROR if refused. */
   int32_t (*set_error_detail)(streams_call* call, const char* name, size_t name_size,
                               const char* value, size_t value_size);
+
+  /* --- 1.4: state --- */
+
+  /* The step's state: a key-value store of this step and source partition
+   * that the host keeps across restarts, rebalances and reloads. Keys and
+   * values are opaque bytes (a key at most 64 KiB, a value at most the
+   * step's state.max_value_bytes). Only from `process` of a step that
+   * declares `state:` in the pipeline file.
+   * Returns STREAMS_OK; STREAMS_RECORD_ERROR when the call is refused (no
+   * state declared, a bound exceeded, a state call from inside a scan): the
+   * host then reports the input as an error of the step (kind contract)
+   * whatever process returns; STREAMS_FATAL when the store failed: the host
+   * stops, the input is not committed, and process should return promptly.
+   * Changes are the input's: after a crash the input is read again against
+   * the state from before it (the host's checkpoint protocol).
+   * OWNERSHIP: keys and values passed in are copied. Views the host hands
+   * out (`value`, a scan's key and value) are valid until the next state
+   * call or the end of the call, whichever comes first. */
+
+  /* The value of `key` into *value; value->data is NULL when the key is
+   * absent (or expired by state.ttl_ms). */
+  int32_t (*state_get)(streams_call* call, const uint8_t* key, size_t key_size,
+                       streams_bytes* value);
+  int32_t (*state_put)(streams_call* call, const uint8_t* key, size_t key_size,
+                       const uint8_t* value, size_t value_size);
+  /* Erasing an absent key is not an error. */
+  int32_t (*state_erase)(streams_call* call, const uint8_t* key, size_t key_size);
+  /* Calls visit(ctx, key, value) for every key starting with `prefix`, in
+   * byte order of keys, until visit returns non-zero. visit must not call
+   * the state functions. */
+  int32_t (*state_scan)(streams_call* call, const uint8_t* prefix, size_t prefix_size,
+                        int32_t (*visit)(void* ctx, streams_bytes key, streams_bytes value),
+                        void* ctx);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */

@@ -25,6 +25,7 @@
 #include <streams/plugin.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -126,6 +127,10 @@ class FunctionDriver {
       static_cast<std::vector<std::string>*>(ctx)->emplace_back(message, size);
     };
     api_.select_branch = &select_branch;
+    api_.state_get = &state_get;
+    api_.state_put = &state_put;
+    api_.state_erase = &state_erase;
+    api_.state_scan = &state_scan;
     char error[512] = {0};
     instance_ = fn_->create(&api_, config_.c_str(), config_.size(), error, sizeof error);
     if (!instance_) {
@@ -150,7 +155,7 @@ class FunctionDriver {
     record.timestamp_ms = in.timestamp_ms;
     const streams_origin origin{sizeof(streams_origin), in.topic.c_str(), in.partition, in.offset};
     Result result;
-    CallContext call{&record, &result, &origin};
+    CallContext call{&record, &result, &origin, &state_};
     result.status = static_cast<Status>(
         fn_->process(instance_, &record, reinterpret_cast<streams_call*>(&call)));
     check_contract(result);
@@ -160,12 +165,17 @@ class FunctionDriver {
   // Lines the function logged through the host, in order.
   const std::vector<std::string>& log() const { return log_; }
 
+  // The function's state (as if its step declared `state:`), kept for the
+  // driver's life: read it, or seed it before process().
+  std::map<std::string, std::string>& state() { return state_; }
+
  private:
   // What the opaque streams_call points to during one process() call.
   struct CallContext {
     const streams_record* input;
     Result* result;
     const streams_origin* origin;
+    std::map<std::string, std::string>* state;
   };
   static CallContext* ctx(streams_call* call) { return reinterpret_cast<CallContext*>(call); }
 
@@ -208,6 +218,36 @@ class FunctionDriver {
     return STREAMS_OK;
   }
 
+  static std::string text(const uint8_t* data, size_t size) {
+    return data ? std::string(reinterpret_cast<const char*>(data), size) : std::string();
+  }
+  static int32_t state_get(streams_call* call, const uint8_t* key, size_t size,
+                           streams_bytes* value) {
+    auto& state = *ctx(call)->state;
+    auto it = state.find(text(key, size));
+    *value = it == state.end() ? streams_bytes{nullptr, 0} : bytes_of(it->second);
+    return STREAMS_OK;
+  }
+  static int32_t state_put(streams_call* call, const uint8_t* key, size_t size,
+                           const uint8_t* value, size_t value_size) {
+    (*ctx(call)->state)[text(key, size)] = text(value, value_size);
+    return STREAMS_OK;
+  }
+  static int32_t state_erase(streams_call* call, const uint8_t* key, size_t size) {
+    ctx(call)->state->erase(text(key, size));
+    return STREAMS_OK;
+  }
+  static int32_t state_scan(streams_call* call, const uint8_t* prefix, size_t size,
+                            int32_t (*visit)(void*, streams_bytes, streams_bytes), void* c) {
+    auto& state = *ctx(call)->state;
+    const std::string p = text(prefix, size);
+    for (auto it = state.lower_bound(p);
+         it != state.end() && it->first.compare(0, p.size(), p) == 0; ++it) {
+      if (visit(c, bytes_of(it->first), bytes_of(it->second)) != 0) break;
+    }
+    return STREAMS_OK;
+  }
+
   void check_contract(Result& r) const {
     const size_t n = r.outputs.size();
     const int32_t kind = fn_->kind;
@@ -231,6 +271,7 @@ class FunctionDriver {
   streams_host_api api_{};
   void* instance_ = nullptr;
   std::vector<std::string> log_;
+  std::map<std::string, std::string> state_;
 };
 
 }  // namespace streams::test_driver

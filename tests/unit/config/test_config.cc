@@ -592,3 +592,47 @@ BOOST_AUTO_TEST_CASE(python_path_is_resolved_against_the_deployment_file) {
   BOOST_TEST(d.python_path[0] == dir.path() + "/lib");
   BOOST_TEST(d.python_path[1] == "/abs/mods");
 }
+
+BOOST_AUTO_TEST_CASE(state_settings_are_checked) {
+  std::string errors = steps_errors(
+      "  - {kind: map, name: a, plugin: p, function: f, state: {ttl_ms: 0}}\n"
+      "  - {kind: filter, name: b, plugin: p, function: f, state: {max_value_bytes: x, ttl: 5}}\n"
+      "  - {kind: map, name: c, plugin: p, function: f, state: 5}\n"
+      "  - {kind: sink, name: s, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "steps[0].state.ttl_ms: expected an integer from 1"), errors);
+  BOOST_TEST(contains(errors, "steps[1].state.max_value_bytes: expected an integer"), errors);
+  BOOST_TEST(contains(errors, "steps[1].state.ttl: unknown key"), errors);
+  BOOST_TEST(contains(errors, "steps[2].state: expected a mapping"), errors);
+  // Kinds without a function of their own take no state.
+  errors = steps_errors(
+      "  - {kind: parser, name: a, state: {}}\n"
+      "  - {kind: sink, name: s, stream_name: o}\n");
+  BOOST_TEST(contains(errors, "steps[0].state: unknown key"), errors);
+}
+
+BOOST_AUTO_TEST_CASE(a_declared_state_is_read) {
+  TempDir dir;
+  config::PipelineSpec spec;
+  Diagnostics diag;
+  BOOST_REQUIRE(load_spec(dir.write("p.yaml",
+                                    "source: {name: in, stream_name: t}\nsteps:\n"
+                                    "  - {kind: map, name: a, plugin: p, function: f, state: {}}\n"
+                                    "  - kind: route\n    name: r\n    plugin: p\n"
+                                    "    function: f\n    state: {ttl_ms: 60000, "
+                                    "max_value_bytes: 10}\n"
+                                    "    branches: {x: [{kind: sink, name: s, stream_name: o}]}\n"),
+                          &spec, diag));
+  BOOST_REQUIRE(spec.steps[0].state);
+  BOOST_TEST(spec.steps[0].state->ttl_ms == 0);
+  BOOST_TEST(spec.steps[0].state->max_value_bytes == 1LL << 20);
+  BOOST_REQUIRE(spec.steps[1].state);
+  BOOST_TEST(spec.steps[1].state->ttl_ms == 60000);
+  BOOST_TEST(spec.steps[1].state->max_value_bytes == 10);
+  BOOST_TEST(!spec.steps[1].branches[0].steps[0].state);
+}
+
+BOOST_AUTO_TEST_CASE(state_backend_is_checked) {
+  const std::string errors =
+      deployment_errors("state_backend: disk\npipeline:\n  segments:\n    - steps_config: {}\n");
+  BOOST_TEST(contains(errors, "state_backend: expected rocksdb or memory, got 'disk'"), errors);
+}

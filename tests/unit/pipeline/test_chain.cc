@@ -176,7 +176,8 @@ BOOST_AUTO_TEST_CASE(bad_pointers_and_stale_calls_are_contract_errors) {
   BOOST_TEST(abuse("stale_call", 2) ==
              "1 " + contract +
                  "a host callback was given a call that has ended (a streams_call kept from an "
-                 "earlier call)\nwritten 2");  // its emit through the current call went out
+                 "earlier call)\nwritten 1");  // then its emit through the current call is
+                                               // refused: a failed input's outputs stop there
 }
 
 BOOST_AUTO_TEST_CASE(a_create_error_without_its_nul_is_read_to_the_buffer_end) {

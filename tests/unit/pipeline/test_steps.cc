@@ -327,3 +327,96 @@ BOOST_AUTO_TEST_CASE(aggregate_errors_are_record_errors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A step that declares `state:` keeps a key-value store on its partition.
+BOOST_AUTO_TEST_CASE(state_put_get_erase_scan) {
+  Steps s("  - {kind: map, name: st, plugin: testkit, function: state_ops, state: {}}\n" +
+          std::string(kOut));
+  for (const char* cmd : {"put a2 two", "put a1 one", "put b1 bee", "get a1", "get zz", "scan a",
+                          "erase a1", "get a1", "scan ", "put e ", "get e"}) {
+    s.send(cmd);
+  }
+  BOOST_TEST(s.values() == (Strings{"ok", "ok", "ok", "one", "(none)", "a1=one,a2=two", "ok",
+                                    "(none)", "a2=two,b1=bee", "ok", ""}),
+             boost::test_tools::per_element());
+  BOOST_TEST(s.errors() == "");
+  BOOST_TEST(s.driver.state("st", "b1").value_or("(none)") == "bee");
+  BOOST_TEST(!s.driver.state("st", "a1"));
+  BOOST_CHECK_THROW(s.driver.state("nope", "a1"), std::out_of_range);
+}
+
+// A state call from a step without `state:`, from inside a scan, or with a
+// value over max_value_bytes fails the input (a contract error) whatever
+// the function returns; its output does not go on.
+BOOST_AUTO_TEST_CASE(state_misuse_is_a_contract_error_of_the_record) {
+  Steps plain("  - {kind: map, name: st, plugin: testkit, function: state_ops}\n" +
+              std::string(kOut));
+  plain.send("get a");
+  BOOST_TEST(plain.values().empty());
+  BOOST_TEST(contains(plain.errors(), "st@0: a state call from a step that declares no state"),
+             plain.errors());
+  BOOST_TEST(plain.driver.errors().at(0).kind == STREAMS_ERR_CONTRACT);
+
+  Steps s(
+      "  - {kind: map, name: st, plugin: testkit, function: state_ops, state: "
+      "{max_value_bytes: 10}}\n" +
+      std::string(kOut));
+  s.send("put k v");
+  s.send("nested k");
+  s.send("big 10");
+  s.send("big 11");
+  s.send("get big");
+  BOOST_TEST(s.values() == (Strings{"ok", "ok", "xxxxxxxxxx"}), boost::test_tools::per_element());
+  BOOST_TEST(contains(s.errors(), "st@1: a state call from inside a state scan's visit"),
+             s.errors());
+  BOOST_TEST(contains(s.errors(),
+                      "st@3: state_put: the value is larger than the step's "
+                      "state.max_value_bytes"),
+             s.errors());
+}
+
+// ttl_ms counts from each write in event time (the highest input timestamp).
+BOOST_AUTO_TEST_CASE(state_ttl_in_event_time) {
+  Steps s(
+      "  - {kind: map, name: st, plugin: testkit, function: state_ops, state: {ttl_ms: "
+      "1000}}\n" +
+      std::string(kOut));
+  s.send("put k v", 5000);
+  s.send("get k", 5999);
+  s.send("get k", 4000);  // a late input does not move the clock back
+  s.send("get k", 6000);
+  BOOST_TEST(s.values() == (Strings{"ok", "v", "v", "(none)"}), boost::test_tools::per_element());
+}
+
+// State belongs to the step's name, not its place: a reload that moves the
+// step keeps it; one that renames it, which would drop it, is refused.
+BOOST_AUTO_TEST_CASE(a_reload_keeps_state_by_step_name) {
+  Steps s("  - {kind: map, name: st, plugin: testkit, function: state_ops, state: {}}\n" +
+          std::string(kOut));
+  s.send("put k v");
+  s.driver.reload(s.dir.write("moved.yaml",
+                              "source: {name: in, stream_name: in}\nsteps:\n"
+                              "  - {kind: map, name: rk, plugin: testkit, function: rekey}\n"
+                              "  - {kind: map, name: st, plugin: testkit, function: state_ops, "
+                              "state: {}}\n" +
+                                  std::string(kOut)));
+  s.send("get k");
+  s.send("put k w");
+  const std::string renamed =
+      s.dir.write("renamed.yaml",
+                  "source: {name: in, stream_name: in}\nsteps:\n"
+                  "  - {kind: map, name: st2, plugin: testkit, function: state_ops, state: {}}\n" +
+                      std::string(kOut));
+  try {
+    s.driver.reload(renamed);
+    BOOST_FAIL("a reload that drops state was applied");
+  } catch (const std::runtime_error& e) {
+    BOOST_TEST(contains(e.what(),
+                        "holds the state of step(s) 'st' that the pipeline no longer "
+                        "keeps"),
+               e.what());
+  }
+  s.send("get k");  // the old generation runs on
+  BOOST_TEST(s.values() == (Strings{"ok", "v", "ok", "w"}), boost::test_tools::per_element());
+  BOOST_TEST(s.errors() == "");
+}

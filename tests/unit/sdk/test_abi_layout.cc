@@ -63,7 +63,8 @@ BOOST_AUTO_TEST_CASE(frozen_views_and_records) {
   BOOST_TEST(sizeof(streams_plugin) == 40u);
 }
 
-// streams_host_api grew by one callback in each of 1.1, 1.2 and 1.3.
+// streams_host_api grew by one callback in each of 1.1, 1.2 and 1.3, and by
+// the four state callbacks in 1.4.
 BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
   const Field fields[] = {
       FIELD(streams_host_api, struct_size, 0),
@@ -77,19 +78,24 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
       FIELD(streams_host_api, select_branch, 48),     // 1.1
       FIELD(streams_host_api, set_accumulator, 56),   // 1.2
       FIELD(streams_host_api, set_error_detail, 64),  // 1.3
+      FIELD(streams_host_api, state_get, 72),         // 1.4
+      FIELD(streams_host_api, state_put, 80),
+      FIELD(streams_host_api, state_erase, 88),
+      FIELD(streams_host_api, state_scan, 96),
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_host_api) == 72u);
-  BOOST_TEST(STREAMS_ABI_MINOR == 3);  // a new minor adds its fields above
+  BOOST_TEST(sizeof(streams_host_api) == 104u);
+  BOOST_TEST(STREAMS_ABI_MINOR == 4);  // a new minor adds its fields above
 
   streams_host_api api{};
   const struct {
     uint32_t size;  // struct_size of a host of that minor version
-    bool branch, accumulator, detail;
-  } hosts[] = {{48, false, false, false},
-               {56, true, false, false},
-               {64, true, true, false},
-               {72, true, true, true}};
+    bool branch, accumulator, detail, state;
+  } hosts[] = {{48, false, false, false, false},
+               {56, true, false, false, false},
+               {64, true, true, false, false},
+               {72, true, true, true, false},
+               {104, true, true, true, true}};
   for (const auto& h : hosts) {
     api.struct_size = h.size;
     BOOST_TEST_CONTEXT("struct_size " << h.size) {
@@ -97,6 +103,7 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
       BOOST_TEST(STREAMS_HAS_FIELD(&api, streams_host_api, select_branch) == h.branch);
       BOOST_TEST(STREAMS_HAS_FIELD(&api, streams_host_api, set_accumulator) == h.accumulator);
       BOOST_TEST(STREAMS_HAS_FIELD(&api, streams_host_api, set_error_detail) == h.detail);
+      BOOST_TEST(STREAMS_HAS_FIELD(&api, streams_host_api, state_scan) == h.state);
     }
   }
 }

@@ -92,3 +92,23 @@ BOOST_AUTO_TEST_CASE(the_example_plugin_through_the_driver) {
   BOOST_TEST(bad.error_kind == STREAMS_ERR_INVALID_INPUT);
   BOOST_TEST(bad.error_message == "not valid JSON");
 }
+
+// The driver keeps a function's state (as if its step declared `state:`):
+// a stateful plugin is tested without a host.
+BOOST_AUTO_TEST_CASE(state_is_kept_between_calls_and_can_be_seeded) {
+  td::Library lib(PLUGINS_DIR "/examples.so");
+  td::FunctionDriver count(lib.plugin(), "running_count");
+  td::Input in = td::value("x");
+  in.key = "a";
+  BOOST_TEST(count.process(in).outputs.at(0).value.value() == R"({"count":1,"key":"a"})");
+  BOOST_TEST(count.process(in).outputs.at(0).value.value() == R"({"count":2,"key":"a"})");
+  BOOST_TEST(count.state().at("a") == "2");
+  count.state()["b"] = "41";
+  in.key = "b";
+  BOOST_TEST(count.process(in).outputs.at(0).value.value() == R"({"count":42,"key":"b"})");
+
+  td::FunctionDriver dedup(lib.plugin(), "dedup");
+  BOOST_TEST((dedup.process(td::value(R"({"id": 7})")).status == Status::keep));
+  BOOST_TEST((dedup.process(td::value(R"({"id": 7})")).status == Status::drop));
+  BOOST_TEST((dedup.process(td::value(R"({"id": 8})")).status == Status::keep));
+}

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,11 @@ class PipelineDriver {
   bool advance_time(int64_t ms);
   // End of input: every open batch and window emits.
   bool finish();
+  // Switches to the pipeline file `pipeline_path` (same sinks) between two
+  // inputs, as a hot reload does: unchanged steps keep their instances,
+  // stateful steps their state by name. Throws std::runtime_error when the
+  // file is invalid or the switch is refused.
+  void reload(const std::string& pipeline_path);
 
   // What sink `name` took, in order; throws std::out_of_range if no such sink.
   const std::vector<Output>& outputs(const std::string& sink) const;
@@ -62,6 +68,11 @@ class PipelineDriver {
   // One past the last input offset that is complete with all before it (its
   // outputs written, no batch or window holding it), or 0.
   int64_t committable() const;
+  // The value of `key` in the state of step `step` (declared with `state:`),
+  // as the step would read it now; nullopt when absent. Throws
+  // std::out_of_range if the step keeps no state. Stateful steps keep their
+  // state in memory for the driver's life.
+  std::optional<std::string> state(const std::string& step, const std::string& key);
 
  private:
   class Impl;

@@ -1,0 +1,107 @@
+// The state of one source partition: its Store, a Table per stateful step
+// (by the step's declared name, so a reload that keeps the name keeps the
+// state), the partition's event clock, and the checkpoint protocol.
+//
+// Checkpoint protocol (local part). The Store holds the state of every input
+// before its checkpoint offset, plus a pending log of later changes, each
+// with the offset of the input that made it:
+//   1. prepare(C), before the runtime sends a commit of offset C: the
+//      changes stamped before C that are not yet there go to the pending
+//      log (one atomic write).
+//   2. checkpoint(C), once the commit is confirmed: those changes move from
+//      the pending log into the state, with C as the checkpoint (one write).
+//   3. resolve(F), at the first input F read after the Store was opened:
+//      the source resumes at F, so the inputs before F are done for good and
+//      those from F on will be read again. Pending changes stamped before F
+//      are applied, the others dropped, and F becomes the checkpoint.
+// A crash between any two steps leaves a Store that resolve() brings to the
+// state of exactly the inputs before F: a replayed input sees the state it
+// saw the first time. (The changelog topic, which restores a lost Store,
+// follows the same rule.)
+//
+// Lifetime: created when the partition is assigned (PartitionProcessor),
+// destroyed when it is revoked; the Backend outlives it. Thread: the
+// partition's processing thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "state/store.h"
+#include "state/table.h"
+
+namespace streams::state {
+
+class PartitionState {
+ public:
+  // Reads the Store's pending log; false with *error when it cannot.
+  static std::unique_ptr<PartitionState> open(std::unique_ptr<Store> store, std::string* error);
+
+  // The Table of step `name`, opened (its family created) on first use and
+  // given `settings`. Null with *error when the Store cannot.
+  Table* table(const std::string& name, const Settings& settings, std::string* error);
+  // The Table of step `name` if opened, else null.
+  Table* find(const std::string& name) const;
+
+  // An input at `offset` begins: the stamp of the changes made until the
+  // next one (by it, or by the time limits that follow it), and the event
+  // clock's advance to its timestamp.
+  void observe(int64_t timestamp_ms, int64_t offset) {
+    stamp_ = offset;
+    if (timestamp_ms > clock_) {
+      clock_ = timestamp_ms;
+      clock_marks_.emplace_back(offset, timestamp_ms);
+    }
+  }
+  int64_t stamp() const { return stamp_; }
+  // The event clock: the highest input timestamp seen (-1: none yet).
+  const int64_t& clock() const { return clock_; }
+
+  // What the Store held when opened.
+  const Checkpoint& opened_at() const { return opened_; }
+  // Offset of the last checkpoint (-1: none).
+  int64_t checkpointed() const { return store_->checkpoint().offset; }
+
+  // The protocol's steps (above). Each returns false with *error when the
+  // Store failed: the caller must stop without committing further.
+  bool resolved() const { return resolved_; }
+  bool resolve(int64_t first_offset, std::string* error);
+  bool prepare(int64_t offset, std::string* error);
+  bool checkpoint(int64_t offset, std::string* error);
+  // Changes not yet checkpointed, over every table.
+  size_t pending() const;
+
+  // The steps whose state the Store holds, by name.
+  std::vector<std::string> stored_steps() const;
+  // Keys and bytes of step `name`'s state, as the Store estimates them.
+  bool size(const std::string& name, uint64_t* keys, uint64_t* bytes) const;
+
+ private:
+  explicit PartitionState(std::unique_ptr<Store> store);
+  // The clock of the inputs before `offset`, dropping older marks.
+  int64_t clock_before(int64_t offset);
+
+  std::unique_ptr<Store> store_;
+  uint32_t log_family_ = 0;  // the pending log
+  std::vector<std::unique_ptr<Table>> tables_;
+  int64_t clock_ = -1;
+  int64_t stamp_ = -1;
+  // (offset, clock) where the clock advanced, since the last checkpoint:
+  // the clock a checkpoint records is the one of the inputs it covers.
+  std::deque<std::pair<int64_t, int64_t>> clock_marks_;
+  int64_t checkpoint_clock_ = -1;
+  Checkpoint opened_;
+  bool resolved_ = false;
+  int64_t prepared_ = -1;                                 // the last offset prepared
+  uint64_t sequence_ = 0;                                 // orders pending log keys of one stamp
+  std::vector<std::string> logged_;                       // pending log keys written, in order
+  std::vector<std::pair<int64_t, size_t>> logged_until_;  // (offset, logged_ size) per prepare
+  std::vector<Store::Write> writes_;                      // reused
+  std::vector<std::string> buffers_;                      // reused: encoded pending log entries
+};
+
+}  // namespace streams::state

@@ -1,0 +1,176 @@
+#include "state/table.h"
+
+#include <cstring>
+
+namespace streams::state {
+namespace {
+
+constexpr size_t kTimeBytes = 8;
+
+int64_t written_at(std::string_view stored) {
+  int64_t t = 0;
+  std::memcpy(&t, stored.data(), kTimeBytes);
+  return t;
+}
+
+void encode(int64_t written_ms, std::string_view value, std::string* out) {
+  out->resize(kTimeBytes + value.size());
+  std::memcpy(out->data(), &written_ms, kTimeBytes);
+  if (!value.empty()) std::memcpy(out->data() + kTimeBytes, value.data(), value.size());
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+Table::Table(Store& store, uint32_t family, std::string name, const Settings& settings,
+             const int64_t& clock)
+    : store_(store), family_(family), name_(std::move(name)), settings_(settings), clock_(clock) {}
+
+bool Table::live(std::string_view stored) const {
+  if (stored.size() < kTimeBytes) return false;
+  return settings_.ttl_ms <= 0 || written_at(stored) + settings_.ttl_ms > clock_;
+}
+
+Found Table::get(std::string_view key, std::string_view* value, std::string* error) {
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    trim_cache();
+    const Found found = store_.get(family_, key, &read_, error);
+    if (found == Found::error) return found;
+    Entry entry;
+    entry.present = found == Found::yes;
+    if (entry.present) entry.stored = read_;
+    it = cache_.emplace(std::string(key), std::move(entry)).first;
+    ++clean_;
+  }
+  const Entry& e = it->second;
+  if (!e.present || !live(e.stored)) return Found::no;
+  *value = std::string_view(e.stored).substr(kTimeBytes);
+  return Found::yes;
+}
+
+Table::Cache::iterator Table::change(std::string_view key, int64_t stamp) {
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    trim_cache();
+    it = cache_.emplace(std::string(key), Entry{}).first;
+  } else if (it->second.pending == 0) {
+    --clean_;
+  }
+  ++it->second.pending;
+  log_.push_back(Change{stamp, it, std::string(), false});
+  return it;
+}
+
+void Table::put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms) {
+  auto it = change(key, stamp);
+  Change& c = log_.back();
+  encode(written_ms < 0 ? clock_ : written_ms, value, &c.stored);
+  c.present = true;
+  it->second.stored = c.stored;
+  it->second.present = true;
+}
+
+void Table::erase(std::string_view key, int64_t stamp) {
+  auto it = change(key, stamp);
+  it->second.stored.clear();
+  it->second.present = false;
+}
+
+template <class F>
+bool Table::each(std::string_view prefix, F&& visit, std::string* error) {
+  // Merges the Store's keys with the cache's, which win on a tie.
+  auto next = cache_.lower_bound(prefix);
+  bool more = true;
+  auto cached_until = [&](std::string_view bound, bool inclusive) {
+    while (more && next != cache_.end() && starts_with(next->first, prefix) &&
+           (next->first < bound || (inclusive && next->first == bound))) {
+      const Entry& e = next->second;
+      if (e.present && !visit(std::string_view(next->first), std::string_view(e.stored))) {
+        more = false;
+      }
+      ++next;
+    }
+  };
+  struct Ctx {
+    Cache& cache;
+    decltype(cached_until)& before;
+    F& visit;
+    bool& more;
+  } ctx{cache_, cached_until, visit, more};
+  auto on_stored = [](void* p, std::string_view key, std::string_view stored) {
+    Ctx& c = *static_cast<Ctx*>(p);
+    c.before(key, false);
+    if (!c.more) return false;
+    if (c.cache.count(key)) return true;  // the cache's version (or erase) wins
+    if (!c.visit(key, stored)) c.more = false;
+    return c.more;
+  };
+  if (!store_.scan(family_, prefix, on_stored, &ctx, error)) return false;
+  // The cache's keys after the Store's last one.
+  while (more && next != cache_.end() && starts_with(next->first, prefix)) {
+    const Entry& e = next->second;
+    if (e.present && !visit(std::string_view(next->first), std::string_view(e.stored))) {
+      more = false;
+    }
+    ++next;
+  }
+  return true;
+}
+
+bool Table::scan(std::string_view prefix, Store::Visit visit, void* ctx, std::string* error) {
+  return each(
+      prefix,
+      [&](std::string_view key, std::string_view stored) {
+        if (!live(stored)) return true;
+        return visit(ctx, key, stored.substr(kTimeBytes));
+      },
+      error);
+}
+
+int64_t Table::purge_expired(int64_t stamp, std::string* error) {
+  if (settings_.ttl_ms <= 0) return 0;
+  std::vector<std::string> expired;
+  const bool ok = each(
+      "",
+      [&](std::string_view key, std::string_view stored) {
+        if (!live(stored)) expired.emplace_back(key);
+        return true;
+      },
+      error);
+  if (!ok) return -1;
+  for (const std::string& key : expired) erase(key, stamp);
+  return static_cast<int64_t>(expired.size());
+}
+
+void Table::mark_prepared(int64_t offset) {
+  while (prepared_ < log_.size() && log_[prepared_].stamp < offset) ++prepared_;
+}
+
+void Table::committed(int64_t offset) {
+  while (!log_.empty() && log_.front().stamp < offset) {
+    Entry& e = log_.front().entry->second;
+    if (--e.pending == 0) ++clean_;
+    log_.pop_front();
+    if (prepared_ > 0) --prepared_;
+  }
+}
+
+// Drops clean entries once there are too many; they are read again from
+// the Store when needed. Entries with changes in the log stay.
+void Table::trim_cache() {
+  if (clean_ < kCacheEntries) return;
+  for (auto it = cache_.begin(); it != cache_.end() && clean_ > kCacheEntries / 2;) {
+    if (it->second.pending == 0) {
+      it = cache_.erase(it);
+      --clean_;
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace streams::state

@@ -1,0 +1,129 @@
+// One stateful step's state on one partition, as its plugin sees it: the
+// partition's Store (what the last checkpoint made durable) under an ordered
+// cache of the keys read or written since, and the log of changes not yet
+// checkpointed, each stamped with the source offset of the input that made
+// it.
+//
+// Checkpoint protocol (partition_state.h drives it): changes stamped before
+// a committed offset go to the Store in one batch with that offset
+// (collect, then committed); later ones stay in the log. So the Store
+// always holds the state of "every input before its checkpoint", which is
+// what a replay from that offset must start from.
+//
+// Values are stored with the event time of their write (8 bytes, little
+// endian, before the value), for ttl_ms.
+//
+// Lifetime: PartitionState owns it, for as long as the partition is
+// assigned; every Chain of the partition (reloads) uses the same Table.
+// Thread: the partition's processing thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "state/store.h"
+
+namespace streams::state {
+
+// A step's `state:` settings.
+struct Settings {
+  int64_t ttl_ms = 0;  // 0: entries never expire
+  uint64_t max_value_bytes = uint64_t{1} << 20;
+  bool operator==(const Settings& o) const {
+    return ttl_ms == o.ttl_ms && max_value_bytes == o.max_value_bytes;
+  }
+};
+
+constexpr size_t kMaxKeyBytes = 64 * 1024;
+
+// Clean cache entries (those the Store holds as they are) kept past this
+// many are dropped, oldest-inserted first is not tracked: any clean entry.
+constexpr size_t kCacheEntries = 1 << 18;
+
+class Table {
+ public:
+  // `clock`: the partition's event clock (the highest input timestamp),
+  // which outlives the Table.
+  Table(Store& store, uint32_t family, std::string name, const Settings& settings,
+        const int64_t& clock);
+
+  const std::string& name() const { return name_; }
+  const Settings& settings() const { return settings_; }
+  void set_settings(const Settings& s) { settings_ = s; }
+
+  // *value views the value; valid until the next call on this Table.
+  Found get(std::string_view key, std::string_view* value, std::string* error);
+  // `stamp`: the offset of the input making the change; `written_ms` its
+  // event time (ttl_ms counts from it).
+  void put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms);
+  void erase(std::string_view key, int64_t stamp);
+  // visit(ctx, key, value) for each live key with `prefix`, in key order,
+  // until it returns false.
+  bool scan(std::string_view prefix, Store::Visit visit, void* ctx, std::string* error);
+  // Erases (as changes stamped `stamp`) every entry expired by ttl_ms.
+  // Returns how many, or -1 with *error.
+  int64_t purge_expired(int64_t stamp, std::string* error);
+
+  // One change not yet checkpointed; `value` null for an erase. Views are
+  // valid until committed() or the next change.
+  struct Pending {
+    int64_t stamp;
+    std::string_view key;
+    const std::string* value;  // stored form (write time + value)
+  };
+  // Calls f(const Pending&) for the changes stamped before `offset`, in
+  // order, from the first not yet prepared (mark_prepared) or from the
+  // first of all (`all`).
+  template <class F>
+  void each_pending(int64_t offset, bool all, F&& f) const {
+    for (size_t i = all ? 0 : prepared_; i < log_.size() && log_[i].stamp < offset; ++i) {
+      const Change& c = log_[i];
+      f(Pending{c.stamp, c.entry->first, c.present ? &c.stored : nullptr});
+    }
+  }
+  // The changes stamped before `offset` are in the Store's pending log.
+  void mark_prepared(int64_t offset);
+  // The Store took the changes stamped before `offset`.
+  void committed(int64_t offset);
+  size_t pending() const { return log_.size(); }
+  uint32_t family() const { return family_; }
+
+ private:
+  struct Entry {
+    std::string stored;  // write time + value; empty when absent
+    bool present = false;
+    uint32_t pending = 0;  // changes of this key in log_
+  };
+  using Cache = std::map<std::string, Entry, std::less<>>;
+  struct Change {
+    int64_t stamp;
+    Cache::iterator entry;
+    std::string stored;
+    bool present;
+  };
+
+  bool live(std::string_view stored) const;
+  Cache::iterator change(std::string_view key, int64_t stamp);
+  void trim_cache();
+  // visit(key, stored) of every key with `prefix` in the Store and the
+  // cache, the cache's version first; stops when visit returns false.
+  template <class F>
+  bool each(std::string_view prefix, F&& visit, std::string* error);
+
+  Store& store_;
+  const uint32_t family_;
+  const std::string name_;
+  Settings settings_;
+  const int64_t& clock_;
+  Cache cache_;
+  std::deque<Change> log_;
+  size_t clean_ = 0;     // cache entries with pending == 0
+  size_t prepared_ = 0;  // leading changes of log_ in the Store's pending log
+  std::string read_;     // a Store read, reused
+};
+
+}  // namespace streams::state

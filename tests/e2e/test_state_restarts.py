@@ -1,0 +1,174 @@
+"""Platform state across crashes: a running count per key (the counter
+example's stateful map) while a producer writes a steady keyed stream; the
+host is killed with SIGKILL at random moments and restarted, then stopped
+cleanly, restarted once more on new input, and drained. The counts are
+exact: for each key the outputs hold every count from 1 to the number of
+its inputs and none past it (a state that missed an input, or counted a
+replayed one twice, would show a gap or a count too high), and a replayed
+input gives the count it gave the first time."""
+import json
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+PIPELINE = """name: counts
+source: {name: in, stream_name: clicks}
+steps:
+  - {kind: map, name: count, plugin: examples, function: running_count, state: {}}
+  - {kind: sink, name: out, stream_name: click-counts}
+"""
+PARTITIONS = 3
+KEYS = 13
+KILLS = int(os.environ.get("STREAMS_TEST_KILLS", 5))
+
+
+class KeyedProducer(threading.Thread):
+    """Writes value b"N" with key b"kN%13", about 200 a second, until `done`."""
+
+    def __init__(self, bootstrap):
+        super().__init__(daemon=True)
+        self.bootstrap, self.sent, self.done = bootstrap, 0, threading.Event()
+
+    def run(self):
+        producer = h.KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=50)
+        try:
+            while not self.done.is_set():
+                for _ in range(40):
+                    producer.send("clicks", key=b"k%d" % (self.sent % KEYS), value=b"%d" % self.sent)
+                    self.sent += 1
+                self.done.wait(0.2)  # the pace of the stream, not a wait for a condition
+            producer.flush(timeout=60)
+        finally:
+            producer.close()
+
+
+def output_count(bootstrap):
+    return sum(h.end_offsets(bootstrap, h.partitions("click-counts", PARTITIONS)).values())
+
+
+def inputs_per_key(bootstrap):
+    """{key: (partition, number of inputs)}."""
+    inputs = {}
+    for r in h.read_all(bootstrap, h.partitions("clicks", PARTITIONS)):
+        _, n = inputs.get(r.key.decode(), (r.partition, 0))
+        inputs[r.key.decode()] = (r.partition, n + 1)
+    return inputs
+
+
+def check_state(port, inputs):
+    """Each key's count read from the running host, through `streams-host
+    state get` and a scan of GET /state/count/PARTITION."""
+    for key, (partition, n) in inputs.items():
+        r = h.run_cli(["state", "get", "--admin-port", str(port), "count", str(partition), key])
+        assert r.returncode == 0, (key, r.stdout, r.stderr)
+        assert json.loads(r.stdout) == {"step": "count", "partition": partition, "key": key,
+                                        "value": str(n)}, (key, n, r.stdout)
+    for partition in range(PARTITIONS):
+        with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/state/count/{partition}?prefix=k&limit=100",
+                timeout=30) as r:
+            scan = json.loads(r.read())
+        want = sorted((k, str(n)) for k, (p, n) in inputs.items() if p == partition)
+        assert [(e["key"], e["value"]) for e in scan["entries"]] == want, (partition, scan)
+        assert scan["more"] is False
+    def state_keys():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+            m = re.search(r'step_state_keys\{[^}]*step="count"[^}]*\} (\d+)', r.read().decode())
+        return m and int(m.group(1)) > 0
+    h.wait_for(state_keys, 30, "the step's store size in GET /metrics")
+    r = h.run_cli(["state", "get", "--admin-port", str(port), "count", "0", "no-such-key"])
+    assert r.returncode == 1 and "no-such-key" in r.stdout, (r.stdout, r.stderr)
+    r = h.run_cli(["state", "get", "--admin-port", str(port), "nope", "0", "k1"])
+    assert r.returncode == 1 and "keeps no state" in r.stdout, (r.stdout, r.stderr)
+
+
+def ready(port, partition):
+    """The host answers reads of `partition`: assigned, its state resolved."""
+    r = h.run_cli(["state", "get", "--admin-port", str(port), "count", str(partition), "-"])
+    return r.returncode != 2 and "not assigned" not in r.stdout and "resolved" not in r.stdout
+
+
+def check_counts(bootstrap, total):
+    inputs = {k: n for k, (_, n) in inputs_per_key(bootstrap).items()}
+    assert sum(inputs.values()) == total, (inputs, total)
+    seen = {}
+    for r in h.read_all(bootstrap, h.partitions("click-counts", PARTITIONS)):
+        out = json.loads(r.value)
+        assert r.key.decode() == out["key"], (r.key, out)
+        seen.setdefault(out["key"], []).append(out["count"])
+    for key, n in inputs.items():
+        counts = seen.get(key, [])
+        assert set(counts) == set(range(1, n + 1)), (key, n, sorted(set(counts))[-5:], max(counts))
+    return sum(len(c) for c in seen.values()) - total
+
+
+def main():
+    rng = random.Random(int(os.environ.get("STREAMS_TEST_SEED", random.randrange(1 << 30))))
+    with h.Env() as env:
+        bootstrap = env.start_broker([f"clicks:{PARTITIONS}", f"click-counts:{PARTITIONS}"])
+        pipeline = env.write("p.yaml", PIPELINE)
+        config = env.write("d.yaml", h.deployment(sink="out", source_extra="commit_interval_ms: 200"))
+        producer = KeyedProducer(bootstrap)
+        producer.start()
+        try:
+            for i in range(KILLS):
+                host = env.start_host(pipeline, config, bootstrap, name=f"host{i}")
+                target = output_count(bootstrap) + rng.randrange(50, 600)
+                h.wait_for(lambda: output_count(bootstrap) >= target or host.poll() is not None,
+                           90, f"host{i} to make progress")
+                assert host.poll() is None, env.log(host)
+                os.killpg(host.pid, signal.SIGKILL)
+                host.wait()
+            # A clean stop checkpoints what it commits; the next start goes on.
+            host = env.start_host(pipeline, config, bootstrap, name="clean")
+            target = output_count(bootstrap) + 200
+            h.wait_for(lambda: output_count(bootstrap) >= target, 90, "the host to make progress")
+            assert env.stop(host) == 0, env.log(host)
+            producer.done.set()
+            producer.join(timeout=120)
+            host = env.start_host(pipeline, config, bootstrap, name="final",
+                                  extra=["--admin-port", "0"])
+            h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("clicks", PARTITIONS),
+                                    timeout=120)
+            check_state(h.admin_port(env, host), inputs_per_key(bootstrap))
+            assert env.stop(host) == 0, env.log(host)
+            # Restarted with no new input, the host answers from its stores
+            # (resolved at the committed offsets).
+            host = env.start_host(pipeline, config, bootstrap, name="idle",
+                                  extra=["--admin-port", "0"])
+            port = h.admin_port(env, host)
+            h.wait_for(lambda: all(ready(port, p) for p in range(PARTITIONS)), 60,
+                       "the idle host's partitions to be assigned and resolved")
+            check_state(port, inputs_per_key(bootstrap))
+            assert env.stop(host) == 0, env.log(host)
+            assert "opened with its rocksdb store's checkpoint" in env.log(host), env.log(host)
+            # A pipeline that would drop the step's state does not start...
+            renamed = env.write("renamed.yaml",
+                                PIPELINE.replace("map, name: count,", "map, name: tally,"))
+            host = env.start_host(renamed, config, bootstrap, name="renamed")
+            h.wait_for(lambda: host.poll() is not None, 60, "the renamed pipeline to be refused")
+            assert host.returncode == 2, env.log(host)
+            assert "holds the state of step(s) 'count' that the pipeline no longer keeps" in \
+                env.log(host), env.log(host)
+            # ...unless allowed.
+            host = env.start_host(renamed, config, bootstrap, name="allowed",
+                                  extra=["--allow-dropped-state"])
+            h.wait_for(lambda: "(--allow-dropped-state: started anyway)" in env.log(host), 60,
+                       "the host to start with --allow-dropped-state")
+            assert env.stop(host) == 0, env.log(host)
+        finally:
+            producer.done.set()
+        duplicates = check_counts(bootstrap, producer.sent)
+        print(f"ok: {KILLS} kills, {producer.sent} inputs, {duplicates} replayed output(s), "
+              "counts exact")
+
+
+if __name__ == "__main__":
+    main()

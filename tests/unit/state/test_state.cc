@@ -1,0 +1,342 @@
+// The state stores (memory, rocksdb), the per-step Table over them and the
+// partition's checkpoints, with no Kafka and no Chain.
+#define BOOST_TEST_MODULE state
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+
+#include "state/partition_state.h"
+#include "state/store.h"
+#include "state/table.h"
+#include "test_util.h"
+
+using streams::state::Backend;
+using streams::state::Found;
+using streams::state::PartitionState;
+using streams::state::Settings;
+using streams::state::Table;
+using streams::testing::TempDir;
+
+namespace {
+
+// A backend of each kind; rocksdb in its own directory.
+struct Stores {
+  TempDir dir;
+  std::unique_ptr<Backend> backend;
+  explicit Stores(const std::string& kind)
+      : backend(kind == "memory" ? streams::state::memory_backend()
+                                 : streams::state::rocksdb_backend(dir.path() + "/stores")) {}
+  std::unique_ptr<PartitionState> open(int32_t partition = 0) {
+    std::string error;
+    auto store = backend->open(partition, &error);
+    BOOST_REQUIRE_MESSAGE(store, error);
+    auto state = PartitionState::open(std::move(store), &error);
+    BOOST_REQUIRE_MESSAGE(state, error);
+    return state;
+  }
+};
+
+Table& table(PartitionState& p, const std::string& name = "s", Settings settings = {}) {
+  std::string error;
+  Table* t = p.table(name, settings, &error);
+  BOOST_REQUIRE_MESSAGE(t, error);
+  return *t;
+}
+
+std::string get(Table& t, const std::string& key) {
+  std::string_view value;
+  std::string error;
+  switch (t.get(key, &value, &error)) {
+    case Found::yes:
+      return std::string(value);
+    case Found::no:
+      return "(none)";
+    case Found::error:
+      break;
+  }
+  BOOST_FAIL(error);
+  return "";
+}
+
+std::string scan(Table& t, const std::string& prefix) {
+  std::string out;
+  std::string error;
+  auto visit = [](void* ctx, std::string_view k, std::string_view v) {
+    auto& o = *static_cast<std::string*>(ctx);
+    o.append(o.empty() ? "" : ",").append(k).append("=").append(v);
+    return true;
+  };
+  BOOST_REQUIRE_MESSAGE(t.scan(prefix, visit, &out, &error), error);
+  return out;
+}
+
+void checkpoint(PartitionState& p, int64_t offset) {
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(p.checkpoint(offset, &error), error);
+}
+
+const char* kKinds[] = {"memory", "rocksdb"};
+
+}  // namespace
+
+BOOST_DATA_TEST_CASE(get_put_erase_and_scan_in_key_order, boost::unit_test::data::make(kKinds),
+                     kind) {
+  Stores stores(kind);
+  auto p = stores.open();
+  Table& t = table(*p);
+  BOOST_TEST(get(t, "a") == "(none)");
+  t.put("b2", "B2", 0, -1);
+  t.put("a1", "A1", 0, -1);
+  t.put("b1", "", 1, -1);  // an empty value is present
+  t.put("c", "C", 1, -1);
+  BOOST_TEST(get(t, "a1") == "A1");
+  BOOST_TEST(get(t, "b1") == "");
+  BOOST_TEST(scan(t, "b") == "b1=,b2=B2");
+  BOOST_TEST(scan(t, "") == "a1=A1,b1=,b2=B2,c=C");
+  t.erase("b2", 2);
+  t.erase("zz", 2);  // absent: no error
+  BOOST_TEST(get(t, "b2") == "(none)");
+  BOOST_TEST(scan(t, "b") == "b1=");
+}
+
+// Changes stamped before a checkpoint reach the store with it; later ones
+// stay pending, and the store never shows them.
+BOOST_DATA_TEST_CASE(a_checkpoint_takes_the_changes_stamped_before_it,
+                     boost::unit_test::data::make(kKinds), kind) {
+  Stores stores(kind);
+  {
+    auto p = stores.open(3);
+    Table& t = table(*p);
+    t.put("k", "1", 5, -1);
+    t.put("j", "x", 6, -1);
+    t.put("k", "2", 10, -1);
+    t.erase("j", 11);
+    checkpoint(*p, 8);
+    BOOST_TEST(p->pending() == 2u);
+    BOOST_TEST(get(t, "k") == "2");  // the table sees every change
+    BOOST_TEST(p->checkpointed() == 8);
+  }
+  auto p = stores.open(3);  // reopened: only what the checkpoint covered
+  BOOST_TEST(p->opened_at().offset == 8);
+  Table& t = table(*p);
+  BOOST_TEST(get(t, "k") == "1");
+  BOOST_TEST(get(t, "j") == "x");
+  BOOST_TEST(p->stored_steps() == std::vector<std::string>{"s"});
+  t.put("k", "3", 9, -1);
+  checkpoint(*p, 7);  // not past the last: nothing happens
+  BOOST_TEST(p->pending() == 1u);
+  checkpoint(*p, 12);
+  BOOST_TEST(p->pending() == 0u);
+  auto other = stores.open(4);  // partitions are apart
+  BOOST_TEST(get(table(*other), "k") == "(none)");
+}
+
+// A scan merges the store with changes not yet checkpointed: the latter
+// win, erased keys are gone, new ones appear in order.
+BOOST_DATA_TEST_CASE(a_scan_merges_pending_changes_over_the_store,
+                     boost::unit_test::data::make(kKinds), kind) {
+  Stores stores(kind);
+  {
+    auto p = stores.open();
+    Table& t = table(*p);
+    for (const char* k : {"a1", "a3", "a5", "b"}) t.put(k, "old", 0, -1);
+    checkpoint(*p, 1);
+  }
+  auto p = stores.open();
+  Table& t = table(*p);
+  t.put("a2", "new", 1, -1);
+  t.erase("a3", 1);
+  t.put("a5", "new", 1, -1);
+  t.put("a6", "new", 1, -1);
+  BOOST_TEST(scan(t, "a") == "a1=old,a2=new,a5=new,a6=new");
+  BOOST_TEST(get(t, "a3") == "(none)");
+}
+
+// ttl_ms counts in event time from each write; an expired entry is
+// invisible, and a purge erases it (a change like any other).
+BOOST_DATA_TEST_CASE(ttl_hides_and_purges_entries_by_event_time,
+                     boost::unit_test::data::make(kKinds), kind) {
+  Stores stores(kind);
+  auto p = stores.open();
+  Settings settings;
+  settings.ttl_ms = 1000;
+  Table& t = table(*p, "s", settings);
+  p->observe(10000, 0);
+  t.put("old", "1", 0, 10000);
+  p->observe(10500, 1);
+  t.put("new", "2", 1, 10500);
+  BOOST_TEST(get(t, "old") == "1");
+  p->observe(11000, 2);  // 10000 + 1000 is not after 11000
+  BOOST_TEST(get(t, "old") == "(none)");
+  BOOST_TEST(get(t, "new") == "2");
+  BOOST_TEST(scan(t, "") == "new=2");
+  std::string error;
+  BOOST_TEST(t.purge_expired(2, &error) == 1);
+  checkpoint(*p, 3);
+  auto again = stores.open(1);  // another partition's clock is its own
+  BOOST_TEST(again->clock() == -1);
+  BOOST_TEST(p->clock() == 11000);
+}
+
+// The checkpoint keeps the event clock of the inputs it covers, so a
+// store reopened at it judges ttl_ms as it did then.
+BOOST_AUTO_TEST_CASE(the_event_clock_is_checkpointed_with_the_inputs_before_it) {
+  Stores stores("rocksdb");
+  {
+    auto p = stores.open();
+    p->observe(100, 0);
+    p->observe(200, 1);
+    p->observe(300, 2);
+    checkpoint(*p, 2);
+  }
+  auto p = stores.open();
+  BOOST_TEST(p->opened_at().event_time_ms == 200);
+  BOOST_TEST(p->clock() == 200);
+}
+
+BOOST_AUTO_TEST_CASE(an_unusable_state_dir_is_an_error_naming_it) {
+  TempDir dir;
+  const std::string file = dir.write("file", "not a directory");
+  std::string error;
+  BOOST_TEST(!streams::state::rocksdb_backend(file)->check(&error));
+  BOOST_TEST(error.find(file) != std::string::npos, error);
+  error.clear();
+  BOOST_TEST(!streams::state::rocksdb_backend(file + "/below")->open(0, &error));
+  BOOST_TEST(error.find(file) != std::string::npos, error);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_store_is_an_error_naming_it) {
+  Stores stores("rocksdb");
+  {
+    auto p = stores.open();
+    table(*p).put("k", "v", 0, -1);
+    checkpoint(*p, 1);
+  }
+  const std::string path = stores.dir.path() + "/stores/partition-0";
+  std::ofstream(path + "/CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
+  std::string error;
+  BOOST_TEST(!stores.backend->open(0, &error));
+  BOOST_TEST(error.find(path) != std::string::npos, error);
+}
+
+// Clean entries beyond the cache's bound are dropped and read again from
+// the store; entries with pending changes stay.
+BOOST_AUTO_TEST_CASE(the_cache_drops_clean_entries_only) {
+  Stores stores("rocksdb");
+  auto p = stores.open();
+  Table& t = table(*p);
+  const size_t n = streams::state::kCacheEntries + 10;
+  for (size_t i = 0; i < n; ++i) t.put("k" + std::to_string(i), std::to_string(i), 0, -1);
+  checkpoint(*p, 1);
+  t.put("pending", "p", 1, -1);
+  for (size_t i = 0; i < n; ++i) get(t, "x" + std::to_string(i));  // misses fill the cache
+  BOOST_TEST(get(t, "k7") == "7");
+  BOOST_TEST(get(t, "pending") == "p");
+  BOOST_TEST(p->pending() == 1u);
+}
+
+namespace {
+
+void prepare(PartitionState& p, int64_t offset) {
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(p.prepare(offset, &error), error);
+}
+
+void resolve(PartitionState& p, int64_t first) {
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(p.resolve(first, &error), error);
+}
+
+// Inputs 0..9 on one partition: input i puts "k" = i and "k<i>" = i.
+void run_inputs(PartitionState& p, Table& t, int64_t from, int64_t to) {
+  for (int64_t i = from; i < to; ++i) {
+    p.observe(1000 + i, i);
+    t.put("k", std::to_string(i), i, 1000 + i);
+    t.put("k" + std::to_string(i), std::to_string(i), i, 1000 + i);
+  }
+}
+
+}  // namespace
+
+// The checkpoint protocol under a crash at each step: whatever the crash
+// point, resolve(F) leaves the state of exactly the inputs before F, where
+// F is where the source resumes (its committed offset).
+BOOST_DATA_TEST_CASE(a_crash_at_any_step_resolves_to_the_inputs_before_the_resume_point,
+                     boost::unit_test::data::make(kKinds), kind) {
+  // (crash after: 0 prepare 4, 1 checkpoint 4, 2 prepare 8) x (resume at 4 or 8)
+  for (int crash = 0; crash < 3; ++crash) {
+    for (int64_t resume : {int64_t{4}, int64_t{8}}) {
+      if (crash == 1 && resume == 8) continue;  // the commit of 8 was never sent
+      if (crash == 0 && resume == 8) continue;
+      BOOST_TEST_CONTEXT("crash after step " << crash << ", resume at " << resume) {
+        Stores stores(kind);
+        {
+          auto p = stores.open();
+          Table& t = table(*p);
+          run_inputs(*p, t, 0, 10);
+          prepare(*p, 4);
+          if (crash >= 1) checkpoint(*p, 4);
+          if (crash >= 2) prepare(*p, 8);
+        }  // killed: the Table's memory is gone
+        auto p = stores.open();
+        Table& t = table(*p);
+        resolve(*p, resume);
+        BOOST_TEST(p->checkpointed() == resume);
+        BOOST_TEST(get(t, "k") == std::to_string(resume - 1));
+        BOOST_TEST(get(t, "k" + std::to_string(resume - 1)) == std::to_string(resume - 1));
+        BOOST_TEST(get(t, "k" + std::to_string(resume)) == "(none)");
+        BOOST_TEST(p->clock() == 1000 + resume - 1);
+        // The inputs from `resume` on are read again: the same state results.
+        run_inputs(*p, t, resume, 10);
+        prepare(*p, 10);
+        checkpoint(*p, 10);
+        auto again = stores.open(1);
+        BOOST_TEST(p->stored_steps() == std::vector<std::string>{"s"});
+      }
+    }
+  }
+}
+
+// Commits confirmed out of step with prepares (a confirmation between two
+// prepares) still resolve to the inputs before the resume point.
+BOOST_DATA_TEST_CASE(a_checkpoint_between_two_prepares, boost::unit_test::data::make(kKinds),
+                     kind) {
+  Stores stores(kind);
+  {
+    auto p = stores.open();
+    Table& t = table(*p);
+    run_inputs(*p, t, 0, 10);
+    prepare(*p, 3);
+    prepare(*p, 7);
+    checkpoint(*p, 3);
+    checkpoint(*p, 5);  // a sync commit of 5 is confirmed at once
+  }
+  auto p = stores.open();
+  Table& t = table(*p);
+  resolve(*p, 6);
+  BOOST_TEST(get(t, "k") == "5");
+  BOOST_TEST(get(t, "k5") == "5");
+  BOOST_TEST(get(t, "k6") == "(none)");
+  BOOST_TEST(p->pending() == 0u);
+}
+
+// What a backend says its stores hold, without opening them: the steps'
+// names only.
+BOOST_DATA_TEST_CASE(a_backend_lists_the_steps_its_stores_hold,
+                     boost::unit_test::data::make(kKinds), kind) {
+  Stores stores(kind);
+  std::vector<std::string> names;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(stores.backend->stored_steps(&names, &error), error);
+  BOOST_TEST(names.empty());
+  {
+    auto p0 = stores.open(0);
+    auto p1 = stores.open(1);
+    table(*p0, "a");
+    table(*p1, "b");
+    table(*p1, "a");
+  }
+  BOOST_REQUIRE_MESSAGE(stores.backend->stored_steps(&names, &error), error);
+  BOOST_TEST(names == (std::vector<std::string>{"a", "b"}), boost::test_tools::per_element());
+}
