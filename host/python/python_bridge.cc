@@ -27,6 +27,7 @@
 #include "python/interpreter.h"
 #include "python/json_codec.h"
 #include "python/message.h"
+#include "python/state_module.h"
 
 namespace streams::python {
 namespace {
@@ -78,9 +79,9 @@ void* create(const streams_host_api* host, const char* config_json, size_t confi
     return nullptr;
   }
   Gil gil;
-  static const bool type_ready = init_message_type();
+  static const bool type_ready = init_message_type() && init_state_module();
   PyObject* fn = type_ready ? resolve(inst->callable, modules, &why) : nullptr;
-  if (!type_ready) why = "cannot create the Message type: " + take_exception().message;
+  if (!type_ready) why = "cannot create the bridge's types: " + take_exception().message;
   if (fn && !PyCallable_Check(fn)) {
     why = inst->callable + " is not callable (it is a " + Py_TYPE(fn)->tp_name + ")";
     Py_DECREF(fn);
@@ -247,6 +248,7 @@ int32_t map_process(void* p, const streams_record* input, streams_call* call) {
   inst->encoded.clear();
   {
     Gil gil;
+    const StateScope state(inst->host, call);  // streams.state serves this call
     inst->release_held();
     Ref result(call_with(inst, inst->fn.get(), input, call));
     Instance::Out out;
@@ -259,6 +261,7 @@ int32_t map_process(void* p, const streams_record* input, streams_call* call) {
 int32_t filter_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
   Gil gil;
+  const StateScope state(inst->host, call);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
   const int keep = result ? PyObject_IsTrue(result.get()) : -1;
@@ -272,6 +275,7 @@ int32_t flat_map_process(void* p, const streams_record* input, streams_call* cal
   inst->encoded.clear();
   {
     Gil gil;
+    const StateScope state(inst->host, call);  // streams.state serves this call
     inst->release_held();
     Ref result(call_with(inst, inst->fn.get(), input, call));
     if (!result) return fail(inst, call);
@@ -305,6 +309,7 @@ PyObject* branch_name(PyObject* result) {
 int32_t route_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
   Gil gil;
+  const StateScope state(inst->host, call);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
   Ref name(result ? branch_name(result.get()) : nullptr);

@@ -9,7 +9,7 @@ traceback as headers; every other record is delivered and all is committed.
 Locally: every function kind (filter, map, flat_map, route by an Enum,
 reduce with an Accumulator class and a group key), a function that keeps
 the messages it was given, SystemExit from a function, a module that fails
-to import and a name that is not callable."""
+to import and a name that is not callable; streams.state."""
 import json
 import os
 import subprocess
@@ -297,12 +297,81 @@ steps:
         assert f.read() == json.dumps(namespace["made"](None)) + "\n"
 
 
+STATE_FNS = '''
+from streams import state
+
+
+def count(msg):
+    n = int(state.get(msg.payload) or 0) + 1
+    state.put(msg.payload, str(n))
+    if msg.payload == b"dump":
+        return ",".join(f"{k.decode()}={v.decode()}" for k, v in state.scan("w", limit=2))
+    return f"{msg.payload.decode()} {n}"
+
+
+def undeclared(msg):
+    state.get(b"x")
+    return msg.payload
+
+
+def outside():
+    try:
+        state.get(b"x")
+    except state.StateError as e:
+        return str(e)
+
+
+OUTSIDE = outside()  # at import: no step's function runs
+'''
+
+
+def stateful(env):
+    """streams.state: a running count per value, a scan in key order; a step
+    without `state:` that calls it fails its inputs (contract); a call
+    outside a step's function raises StateError."""
+    env.write("state_fns.py", STATE_FNS)
+    out = env.path("state.txt")
+    pipeline = env.write("state.yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - {{kind: map, name: count, python: state_fns.count, state: {{}}}}
+  - {{kind: map, name: plain, python: state_fns.undeclared}}
+  - {{kind: sink, name: out, type: file, path: {out}}}
+""")
+    result = local(env, pipeline, "wb\nwa\nwb\nwc\ndump\n")
+    assert result.returncode == 0, result.stderr
+    with open(out) as f:
+        assert f.read() == "", "a step without state: passed records on"
+    assert "a state call from a step that declares no state" in result.stderr, result.stderr
+    pipeline = env.write("state.yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - {{kind: map, name: count, python: state_fns.count, state: {{}}}}
+  - {{kind: sink, name: out, type: file, path: {out}}}
+""")
+    result = local(env, pipeline, "wb\nwa\nwb\nwc\ndump\n")
+    assert result.returncode == 0, result.stderr
+    with open(out) as f:
+        assert f.read().splitlines() == ["wb 1", "wa 1", "wb 2", "wc 1", "wa=1,wb=2"]
+    env.write("outside_fns.py", STATE_FNS.replace("OUTSIDE = outside()", "OUTSIDE = outside()\n"
+                                                  "\n\ndef report(msg):\n    return OUTSIDE"))
+    out = env.path("outside.txt")
+    pipeline = env.write("outside.yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - {{kind: map, name: report, python: outside_fns.report}}
+  - {{kind: sink, name: out, type: file, path: {out}}}
+""")
+    result = local(env, pipeline, "x\n")
+    assert result.returncode == 0, result.stderr
+    with open(out) as f:
+        assert f.read() == "streams.state is only usable while a step's function runs\n"
+
+
 def main():
     with h.Env() as env:
         on_broker(env)
         every_kind(env)
         codec_matches_json(env)
         refused(env)
+        stateful(env)
     print("ok")
 
 

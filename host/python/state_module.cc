@@ -1,0 +1,174 @@
+#include "python/state_module.h"
+
+#include <string_view>
+
+#include "python/interpreter.h"
+
+namespace streams::python {
+namespace {
+
+struct Current {
+  const streams_host_api* host = nullptr;
+  streams_call* call = nullptr;
+};
+thread_local Current current;  // plain data: no destructor
+
+PyObject* state_error = nullptr;  // streams.state.StateError
+
+// The bytes of a key or value argument: bytes, or str as UTF-8.
+bool bytes_of(PyObject* obj, const char* what, std::string_view* out) {
+  char* data = nullptr;
+  Py_ssize_t size = 0;
+  if (PyBytes_Check(obj)) {
+    if (PyBytes_AsStringAndSize(obj, &data, &size) != 0) return false;
+  } else if (PyUnicode_Check(obj)) {
+    const char* text = PyUnicode_AsUTF8AndSize(obj, &size);
+    if (!text) return false;
+    data = const_cast<char*>(text);
+  } else {
+    PyErr_Format(PyExc_TypeError, "the state %s must be bytes or str, not %s", what,
+                 Py_TYPE(obj)->tp_name);
+    return false;
+  }
+  *out = std::string_view(data, static_cast<size_t>(size));
+  return true;
+}
+
+const uint8_t* u8(std::string_view s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+// The current call, or null with StateError set.
+const Current* usable() {
+  if (!current.call) {
+    PyErr_SetString(state_error, "streams.state is only usable while a step's function runs");
+    return nullptr;
+  }
+  if (!STREAMS_HAS_FIELD(current.host, streams_host_api, state_scan)) {
+    PyErr_SetString(state_error, "this host predates platform state (ABI 1.4)");
+    return nullptr;
+  }
+  return &current;
+}
+
+// Raises for a status other than STREAMS_OK.
+bool checked(int32_t status, const char* what) {
+  if (status == STREAMS_OK) return true;
+  PyErr_Format(state_error,
+               status == STREAMS_FATAL
+                   ? "state %s failed: the host's store failed and the host is stopping"
+                   : "state %s refused (the step declares no `state:`, a key or value is too "
+                     "large, or a state call came from a scan); the input fails",
+               what);
+  return false;
+}
+
+PyObject* get(PyObject*, PyObject* key_obj) {
+  const Current* c = usable();
+  std::string_view key;
+  if (!c || !bytes_of(key_obj, "key", &key)) return nullptr;
+  streams_bytes value{nullptr, 0};
+  if (!checked(c->host->state_get(c->call, u8(key), key.size(), &value), "get")) return nullptr;
+  if (!value.data) Py_RETURN_NONE;
+  return PyBytes_FromStringAndSize(reinterpret_cast<const char*>(value.data),
+                                   static_cast<Py_ssize_t>(value.size));
+}
+
+PyObject* put(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "put(key, value) takes two arguments");
+    return nullptr;
+  }
+  const Current* c = usable();
+  std::string_view key, value;
+  if (!c || !bytes_of(args[0], "key", &key) || !bytes_of(args[1], "value", &value)) return nullptr;
+  if (!checked(c->host->state_put(c->call, u8(key), key.size(), u8(value), value.size()), "put")) {
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* erase(PyObject*, PyObject* key_obj) {
+  const Current* c = usable();
+  std::string_view key;
+  if (!c || !bytes_of(key_obj, "key", &key)) return nullptr;
+  if (!checked(c->host->state_erase(c->call, u8(key), key.size()), "erase")) return nullptr;
+  Py_RETURN_NONE;
+}
+
+PyObject* scan(PyObject*, PyObject* args, PyObject* kwargs) {
+  static const char* names[] = {"prefix", "limit", nullptr};
+  PyObject* prefix_obj = nullptr;
+  Py_ssize_t limit = -1;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|On:scan", const_cast<char**>(names), &prefix_obj,
+                                   &limit)) {
+    return nullptr;
+  }
+  const Current* c = usable();
+  std::string_view prefix;
+  if (!c || (prefix_obj && !bytes_of(prefix_obj, "prefix", &prefix))) return nullptr;
+  Ref list(PyList_New(0));
+  if (!list) return nullptr;
+  struct Ctx {
+    PyObject* list;
+    Py_ssize_t limit;
+    bool failed = false;
+  } ctx{list.get(), limit};
+  auto visit = [](void* p, streams_bytes key, streams_bytes value) -> int32_t {
+    Ctx& x = *static_cast<Ctx*>(p);
+    if (x.limit >= 0 && PyList_GET_SIZE(x.list) >= x.limit) return 1;
+    Ref k(PyBytes_FromStringAndSize(reinterpret_cast<const char*>(key.data),
+                                    static_cast<Py_ssize_t>(key.size)));
+    Ref v(PyBytes_FromStringAndSize(reinterpret_cast<const char*>(value.data),
+                                    static_cast<Py_ssize_t>(value.size)));
+    Ref item(k && v ? PyTuple_Pack(2, k.get(), v.get()) : nullptr);
+    if (!item || PyList_Append(x.list, item.get()) != 0) {
+      x.failed = true;
+      return 1;
+    }
+    return 0;
+  };
+  const int32_t status = c->host->state_scan(c->call, u8(prefix), prefix.size(), visit, &ctx);
+  if (ctx.failed || !checked(status, "scan")) return nullptr;
+  return list.release();
+}
+
+PyMethodDef methods[] = {
+    {"get", get, METH_O, "get(key) -> bytes or None: the value of key in the step's state"},
+    {"put", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(put)), METH_FASTCALL,
+     "put(key, value): sets key (bytes or str) to value (bytes or str)"},
+    {"erase", erase, METH_O, "erase(key): removes key (absent: nothing happens)"},
+    {"scan", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(scan)),
+     METH_VARARGS | METH_KEYWORDS,
+     "scan(prefix=b'', limit=None) -> [(key, value)]: the keys with prefix, in byte order"},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
+                          "streams._state",
+                          "The platform state of the running step (the streams host's bridge).",
+                          -1,
+                          methods,
+                          nullptr,
+                          nullptr,
+                          nullptr,
+                          nullptr};
+
+}  // namespace
+
+bool init_state_module() {
+  Ref module(PyModule_Create(&module_def));
+  if (!module) return false;
+  state_error = PyErr_NewException("streams.state.StateError", PyExc_RuntimeError, nullptr);
+  if (!state_error || PyModule_AddObjectRef(module.get(), "StateError", state_error) != 0) {
+    return false;
+  }
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  return PyDict_SetItemString(modules, "streams._state", module.get()) == 0;
+}
+
+StateScope::StateScope(const streams_host_api* host, streams_call* call)
+    : host_(current.host), call_(current.call) {
+  current = {host, call};
+}
+
+StateScope::~StateScope() { current = {host_, call_}; }
+
+}  // namespace streams::python

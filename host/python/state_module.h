@@ -1,0 +1,34 @@
+// `streams.state` for Python transforms: the platform state of the step whose
+// function is running (ABI 1.4's state calls), as module functions:
+//   get(key) -> bytes | None, put(key, value), erase(key),
+//   scan(prefix=b"", limit=None) -> list of (key, value) in key order
+// Keys and values are bytes or str (UTF-8). A call outside a step's function,
+// or one the host refuses (no `state:` on the step, a value over
+// max_value_bytes), raises streams.state.StateError; the host then fails the
+// input whatever the function does.
+// Thread: the GIL held; the current call is per thread.
+#pragma once
+
+#include <streams/plugin_abi.h>
+
+namespace streams::python {
+
+// Creates the native module `streams._state`; false with an exception set.
+// Once, GIL held.
+bool init_state_module();
+
+// The call whose step the module's functions serve while it lives (nested
+// calls restore the outer one).
+class StateScope {
+ public:
+  StateScope(const streams_host_api* host, streams_call* call);
+  ~StateScope();
+  StateScope(const StateScope&) = delete;
+  StateScope& operator=(const StateScope&) = delete;
+
+ private:
+  const streams_host_api* host_;
+  streams_call* call_;
+};
+
+}  // namespace streams::python
