@@ -18,6 +18,7 @@ struct Family {
 struct PartitionData {
   std::vector<Family> families;
   Checkpoint checkpoint;
+  std::map<int64_t, std::string> batches;
 };
 
 class MemoryStore final : public Store {
@@ -65,6 +66,12 @@ class MemoryStore final : public Store {
               std::string*) override {
     for (const Write& w : writes) {
       Family& f = data_->families[w.family];
+      if (!w.value && !w.end.empty()) {
+        auto from = f.entries.lower_bound(w.key), to = f.entries.lower_bound(w.end);
+        for (auto i = from; i != to; ++i) f.bytes -= i->first.size() + i->second.size();
+        f.entries.erase(from, to);
+        continue;
+      }
       auto it = f.entries.find(w.key);
       if (it != f.entries.end()) {
         f.bytes -= it->first.size() + it->second.size();
@@ -85,6 +92,19 @@ class MemoryStore final : public Store {
   }
 
   Checkpoint checkpoint() const override { return data_->checkpoint; }
+
+  bool write_batch(int64_t offset, std::string_view bytes, std::string*) override {
+    data_->batches[offset].assign(bytes);
+    return true;
+  }
+  bool read_batches(std::vector<std::pair<int64_t, std::string>>* out, std::string*) override {
+    out->assign(data_->batches.begin(), data_->batches.end());
+    return true;
+  }
+  bool drop_batches(int64_t offset, std::string*) override {
+    data_->batches.erase(data_->batches.begin(), data_->batches.upper_bound(offset));
+    return true;
+  }
 
   void size(uint32_t family, uint64_t* keys, uint64_t* bytes) const override {
     const Family& f = data_->families[family];

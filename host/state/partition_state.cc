@@ -7,26 +7,6 @@
 namespace streams::state {
 namespace {
 
-// The pending log's family: a name no step's state is stored under.
-const char* const kLogFamily = "\x01pending";
-
-// Pending log keys sort by stamp, then by the order of the changes.
-std::string log_key(int64_t stamp, uint64_t sequence) {
-  std::string key(16, '\0');
-  const uint64_t s = static_cast<uint64_t>(stamp + 1);  // stamps are >= -1
-  for (int i = 0; i < 8; ++i) {
-    key[i] = static_cast<char>(s >> (56 - 8 * i));
-    key[8 + i] = static_cast<char>(sequence >> (56 - 8 * i));
-  }
-  return key;
-}
-
-int64_t stamp_of(std::string_view key) {
-  uint64_t s = 0;
-  for (int i = 0; i < 8; ++i) s = (s << 8) | static_cast<uint8_t>(key[i]);
-  return static_cast<int64_t>(s) - 1;
-}
-
 template <class T>
 void append(std::string* out, T value) {
   out->append(reinterpret_cast<const char*>(&value), sizeof value);
@@ -40,40 +20,36 @@ bool take(std::string_view* in, T* value) {
   return true;
 }
 
-// A change: 'c', present, the step's name, the key, then the stored value.
-std::string encode_change(const std::string& step, const Table::Pending& p) {
-  std::string out;
-  out.reserve(8 + step.size() + p.key.size() + (p.value ? p.value->size() : 0));
-  out.push_back('c');
-  out.push_back(p.value ? 1 : 0);
-  append(&out, static_cast<uint16_t>(step.size()));
-  out.append(step);
-  append(&out, static_cast<uint32_t>(p.key.size()));
-  out.append(p.key);
-  if (p.value) out.append(*p.value);
-  return out;
+// A batch is a sequence of length-prefixed entries (uint32_t, then the
+// entry). A change: 'c', present, the step's name, the key, then the stored
+// value. A clock mark: 't' and the event clock of the inputs of its batch.
+void append_change(std::string* out, const std::string& step, const Table::Pending& p) {
+  const size_t size = 1 + 1 + 2 + step.size() + 4 + p.key.size() + (p.value ? p.value->size() : 0);
+  append(out, static_cast<uint32_t>(size));
+  out->push_back('c');
+  out->push_back(p.value ? 1 : 0);
+  append(out, static_cast<uint16_t>(step.size()));
+  out->append(step);
+  append(out, static_cast<uint32_t>(p.key.size()));
+  out->append(p.key);
+  if (p.value) out->append(*p.value);
 }
 
-// A clock mark: 't' and the event clock of the inputs up to its stamp.
-std::string encode_clock(int64_t clock) {
-  std::string out("t");
-  append(&out, clock);
-  return out;
+void append_clock(std::string* out, int64_t clock) {
+  append(out, static_cast<uint32_t>(1 + sizeof clock));
+  out->push_back('t');
+  append(out, clock);
 }
 
 struct LogEntry {
-  int64_t stamp;
-  std::string key;  // the log's key
   char kind;
   bool present = false;
-  std::string step, state_key, stored;
+  std::string_view step, state_key, stored;  // views into the batch
   int64_t clock = -1;
 };
 
-bool decode(std::string_view key, std::string_view value, LogEntry* e) {
-  if (key.size() != 16 || value.empty()) return false;
-  e->stamp = stamp_of(key);
-  e->key.assign(key);
+bool decode(std::string_view value, LogEntry* e) {
+  if (value.empty()) return false;
   e->kind = value[0];
   value.remove_prefix(1);
   if (e->kind == 't') return take(&value, &e->clock);
@@ -84,11 +60,23 @@ bool decode(std::string_view key, std::string_view value, LogEntry* e) {
     return false;
   }
   e->present = present != 0;
-  e->step.assign(value.substr(0, name));
+  e->step = value.substr(0, name);
   value.remove_prefix(name);
   if (!take(&value, &size) || value.size() < size) return false;
-  e->state_key.assign(value.substr(0, size));
-  e->stored.assign(value.substr(size));
+  e->state_key = value.substr(0, size);
+  e->stored = value.substr(size);
+  return true;
+}
+
+// The entries of a batch; false if it is not one this version wrote.
+bool entries_of(std::string_view batch, std::vector<LogEntry>* out) {
+  while (!batch.empty()) {
+    uint32_t size = 0;
+    if (!take(&batch, &size) || batch.size() < size) return false;
+    out->emplace_back();
+    if (!decode(batch.substr(0, size), &out->back())) return false;
+    batch.remove_prefix(size);
+  }
   return true;
 }
 
@@ -101,9 +89,8 @@ PartitionState::PartitionState(std::unique_ptr<Store> store)
 
 std::unique_ptr<PartitionState> PartitionState::open(std::unique_ptr<Store> store,
                                                      std::string* error) {
-  std::unique_ptr<PartitionState> state(new PartitionState(std::move(store)));
-  if (!state->store_->family(kLogFamily, &state->log_family_, error)) return nullptr;
-  return state;
+  (void)error;  // nothing to read until resolve()
+  return std::unique_ptr<PartitionState>(new PartitionState(std::move(store)));
 }
 
 Table* PartitionState::table(const std::string& name, const Settings& settings,
@@ -134,48 +121,46 @@ int64_t PartitionState::clock_before(int64_t offset) {
 }
 
 bool PartitionState::resolve(int64_t first, std::string* error) {
-  std::vector<LogEntry> entries;
-  bool readable = true;
-  struct Ctx {
-    std::vector<LogEntry>* entries;
-    bool* readable;
-  } ctx{&entries, &readable};
-  auto visit = [](void* p, std::string_view key, std::string_view value) {
-    Ctx& c = *static_cast<Ctx*>(p);
-    c.entries->emplace_back();
-    if (!decode(key, value, &c.entries->back())) *c.readable = false;
-    return *c.readable;
-  };
-  if (!store_->scan(log_family_, "", visit, &ctx, error)) return false;
-  if (!readable) {
-    *error = "the pending log of the state store cannot be read (written by another version?)";
-    return false;
-  }
+  std::vector<std::pair<int64_t, std::string>> batches;
+  if (!store_->read_batches(&batches, error)) return false;
+  // Batches prepared after the checkpoint and at `first` or before were
+  // committed; later ones were not (earlier ones are in the state already).
   int64_t clock = opened_.event_time_ms;
   size_t applied = 0, dropped = 0;
+  std::vector<LogEntry> entries;
   writes_.clear();
-  for (const LogEntry& e : entries) {
-    if (e.stamp < first) {
-      if (e.kind == 't') {
+  for (const auto& [offset, bytes] : batches) {
+    if (offset <= opened_.offset) continue;
+    const size_t from = entries.size();
+    if (!entries_of(bytes, &entries)) {
+      *error = "a pending batch of the state store cannot be read (written by another version?)";
+      return false;
+    }
+    for (size_t i = from; i < entries.size(); ++i) {
+      const LogEntry& e = entries[i];
+      if (offset > first) {
+        dropped += e.kind == 'c';
+      } else if (e.kind == 't') {
         clock = std::max(clock, e.clock);
       } else {
         uint32_t family = 0;
-        if (!store_->family(e.step, &family, error)) return false;
-        writes_.push_back({family, e.state_key, e.present ? &e.stored : nullptr});
+        if (!store_->family(std::string(e.step), &family, error)) return false;
+        stored_.emplace_back(e.stored);  // Write takes a std::string
+        writes_.push_back({family, e.state_key, e.present ? &stored_.back() : nullptr});
         ++applied;
       }
-    } else if (e.kind == 'c') {
-      ++dropped;
     }
-    writes_.push_back({log_family_, e.key, nullptr});
   }
-  if (entries.empty() && opened_.offset > first) {
+  if (batches.empty() && opened_.offset > first) {
     log::warn("state: the store's checkpoint is at offset " + std::to_string(opened_.offset) +
               " but the source resumes at " + std::to_string(first) +
               " (its committed offset moved back): the inputs between are applied again");
   }
-  if (!store_->commit(writes_, Checkpoint{first, clock}, error)) return false;
+  const bool ok = store_->commit(writes_, Checkpoint{first, clock}, error) &&
+                  (batches.empty() || store_->drop_batches(batches.back().first, error));
   writes_.clear();
+  stored_.clear();
+  if (!ok) return false;
   if (applied > 0 || dropped > 0) {
     log::info("state: resolved at offset " + std::to_string(first) + ": " +
               std::to_string(applied) + " change(s) of committed inputs applied, " +
@@ -188,31 +173,21 @@ bool PartitionState::resolve(int64_t first, std::string* error) {
 
 bool PartitionState::prepare(int64_t offset, std::string* error) {
   if (offset <= prepared_ || offset <= store_->checkpoint().offset) return true;
-  std::deque<std::string> keys, values;  // stable while writes_ points into them
-  writes_.clear();
+  batch_.clear();
   for (const auto& t : tables_) {
-    t->each_pending(offset, /*all=*/false, [&](const Table::Pending& p) {
-      keys.push_back(log_key(p.stamp, sequence_++));
-      values.push_back(encode_change(t->name(), p));
-      writes_.push_back({log_family_, keys.back(), &values.back()});
-    });
+    t->each_pending(offset, /*all=*/false,
+                    [&](const Table::Pending& p) { append_change(&batch_, t->name(), p); });
   }
-  int64_t clock = -1, at = -1;
+  int64_t clock = -1;
+  bool advanced = false;
   for (const auto& [mark_offset, mark_clock] : clock_marks_) {
     if (mark_offset >= offset) break;
-    at = mark_offset;
     clock = mark_clock;
+    advanced = true;
   }
-  if (at >= 0) {
-    keys.push_back(log_key(at, sequence_++));
-    values.push_back(encode_clock(clock));
-    writes_.push_back({log_family_, keys.back(), &values.back()});
-  }
-  if (!writes_.empty() && !store_->commit(writes_, store_->checkpoint(), error)) return false;
-  writes_.clear();
+  if (advanced) append_clock(&batch_, clock);
+  if (!batch_.empty() && !store_->write_batch(offset, batch_, error)) return false;
   for (auto& t : tables_) t->mark_prepared(offset);
-  for (std::string& k : keys) logged_.push_back(std::move(k));
-  logged_until_.emplace_back(offset, logged_.size());
   prepared_ = offset;
   return true;
 }
@@ -226,19 +201,12 @@ bool PartitionState::checkpoint(int64_t offset, std::string* error) {
       writes_.push_back({family, p.key, p.value});
     });
   }
-  // The pending log entries of the prepares this checkpoint covers.
-  size_t logged = 0;
-  while (!logged_until_.empty() && logged_until_.front().first <= offset) {
-    logged = logged_until_.front().second;
-    logged_until_.erase(logged_until_.begin());
-  }
-  for (size_t i = 0; i < logged; ++i) writes_.push_back({log_family_, logged_[i], nullptr});
+  // The state first, then the batches it took (a crash between leaves
+  // batches at or before the checkpoint, which resolve() skips).
   if (!store_->commit(writes_, Checkpoint{offset, clock_before(offset)}, error)) return false;
   writes_.clear();
-  logged_.erase(logged_.begin(), logged_.begin() + static_cast<std::ptrdiff_t>(logged));
-  for (auto& [at, size] : logged_until_) size -= logged;
   for (auto& t : tables_) t->committed(offset);
-  return true;
+  return store_->drop_batches(offset, error);
 }
 
 size_t PartitionState::pending() const {

@@ -6,14 +6,19 @@
 // before its checkpoint offset, plus a pending log of later changes, each
 // with the offset of the input that made it:
 //   1. prepare(C), before the runtime sends a commit of offset C: the
-//      changes stamped before C that are not yet there go to the pending
-//      log (one atomic write).
-//   2. checkpoint(C), once the commit is confirmed: those changes move from
-//      the pending log into the state, with C as the checkpoint (one write).
-//   3. resolve(F), at the first input F read after the Store was opened:
-//      the source resumes at F, so the inputs before F are done for good and
-//      those from F on will be read again. Pending changes stamped before F
-//      are applied, the others dropped, and F becomes the checkpoint.
+//      changes stamped before C that are not yet there (the last one of
+//      each key) go to the pending log as batch C (one atomic write).
+//   2. checkpoint(C), once the commit is confirmed: the changes stamped
+//      before C go into the state, batches up to C leave the pending log,
+//      and C becomes the checkpoint (one atomic write).
+//   3. resolve(F), at the first input F read after the Store was opened, or
+//      at the committed offset F the runtime asked for: the source resumes
+//      at F, so the inputs before F are done for good and those from F on
+//      will be read again. Batches prepared at F or before are applied,
+//      later ones dropped, and F becomes the checkpoint.
+// The runtime prepares increasing offsets and commits only prepared ones,
+// so F is the checkpoint or a prepared offset; an offset moved by other
+// means (a reset, an operator) cannot be exact.
 // A crash between any two steps leaves a Store that resolve() brings to the
 // state of exactly the inputs before F: a replayed input sees the state it
 // saw the first time. (The changelog topic, which restores a lost Store,
@@ -38,7 +43,8 @@ namespace streams::state {
 
 class PartitionState {
  public:
-  // Reads the Store's pending log; false with *error when it cannot.
+  // The state of `store`'s partition; null with *error when it cannot be
+  // used.
   static std::unique_ptr<PartitionState> open(std::unique_ptr<Store> store, std::string* error);
 
   // The Table of step `name`, opened (its family created) on first use and
@@ -86,7 +92,6 @@ class PartitionState {
   int64_t clock_before(int64_t offset);
 
   std::unique_ptr<Store> store_;
-  uint32_t log_family_ = 0;  // the pending log
   std::vector<std::unique_ptr<Table>> tables_;
   int64_t clock_ = -1;
   int64_t stamp_ = -1;
@@ -96,12 +101,11 @@ class PartitionState {
   int64_t checkpoint_clock_ = -1;
   Checkpoint opened_;
   bool resolved_ = false;
-  int64_t prepared_ = -1;                                 // the last offset prepared
-  uint64_t sequence_ = 0;                                 // orders pending log keys of one stamp
-  std::vector<std::string> logged_;                       // pending log keys written, in order
-  std::vector<std::pair<int64_t, size_t>> logged_until_;  // (offset, logged_ size) per prepare
-  std::vector<Store::Write> writes_;                      // reused
-  std::vector<std::string> buffers_;                      // reused: encoded pending log entries
+  int64_t prepared_ = -1;             // the last offset prepared
+  uint64_t sequence_ = 0;             // orders the pending log's keys within a batch
+  std::vector<Store::Write> writes_;  // reused
+  std::deque<std::string> stored_;    // resolve(): values its writes_ point to
+  std::string batch_;                 // prepare(): the batch, reused
 };
 
 }  // namespace streams::state

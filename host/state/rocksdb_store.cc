@@ -15,13 +15,21 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "state/checkpoint_codec.h"
@@ -35,6 +43,24 @@ constexpr std::string_view kFamilyPrefix = "step.";
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
+// Creates `dir` and its parents; false with *error naming it.
+bool make_dirs(const std::string& dir, std::string* error) {
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i != dir.size() && dir[i] != '/') continue;
+    const std::string part = dir.substr(0, i);
+    if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
+      *error = "state_dir " + dir + ": cannot create " + part + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *error = "state_dir " + dir + " is not a directory";
+    return false;
+  }
+  return true;
+}
+
 class RocksStore final : public Store {
  public:
   ~RocksStore() override {
@@ -42,18 +68,25 @@ class RocksStore final : public Store {
     db_.reset();
   }
 
-  static std::unique_ptr<Store> open(const std::string& path, std::string* error) {
+  // `batches`: the directory of the pending log's batch files.
+  static std::unique_ptr<Store> open(const std::string& path, std::string batches,
+                                     std::string* error) {
     rocksdb::DBOptions options;
     options.create_if_missing = true;
     options.create_missing_column_families = true;
     options.max_open_files = 256;
     options.keep_log_file_num = 2;
+    // Memtables of every store of the process share one budget, so many
+    // partitions and steps do not take 64 MiB (RocksDB's default) each.
+    static const auto buffers = std::make_shared<rocksdb::WriteBufferManager>(128 << 20);
+    options.write_buffer_manager = buffers;
     std::vector<std::string> names;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, path, &names);
     if (!s.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new database
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (const std::string& n : names) families.emplace_back(n, family_options());
-    auto store = std::unique_ptr<RocksStore>(new RocksStore(path));
+    auto store = std::unique_ptr<RocksStore>(new RocksStore(path, std::move(batches)));
+    if (!make_dirs(store->batches_, error)) return nullptr;
     rocksdb::DB* db = nullptr;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     s = rocksdb::DB::Open(options, path, families, &handles, &db);
@@ -129,6 +162,8 @@ class RocksStore final : public Store {
       rocksdb::ColumnFamilyHandle* h = steps_[w.family].handle;
       if (w.value) {
         batch.Put(h, slice(w.key), slice(*w.value));
+      } else if (!w.end.empty()) {
+        batch.DeleteRange(h, slice(w.key), slice(w.end));
       } else {
         batch.Delete(h, slice(w.key));
       }
@@ -146,6 +181,66 @@ class RocksStore final : public Store {
 
   Checkpoint checkpoint() const override { return checkpoint_; }
 
+  // A batch file: the bytes, their size (8 bytes) and kBatchMagic, so that
+  // a file a crash cut short is recognised and ignored.
+  bool write_batch(int64_t offset, std::string_view bytes, std::string* error) override {
+    const std::string path = batch_path(offset);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const uint64_t size = bytes.size();
+    const bool ok = fd >= 0 && write_all(fd, bytes.data(), bytes.size()) &&
+                    write_all(fd, &size, sizeof size) &&
+                    write_all(fd, kBatchMagic, sizeof kBatchMagic);
+    const int saved = errno;
+    if (fd >= 0) ::close(fd);
+    if (ok) return true;
+    *error = "state store: cannot write " + path + ": " + std::strerror(saved);
+    return false;
+  }
+
+  bool read_batches(std::vector<std::pair<int64_t, std::string>>* out,
+                    std::string* error) override {
+    out->clear();
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(batches_, ec)) {
+      int64_t offset = 0;
+      if (!batch_offset(entry.path().filename().string(), &offset)) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      uint64_t size = 0;
+      const size_t trailer = sizeof size + sizeof kBatchMagic;
+      if (bytes.size() < trailer || std::memcmp(bytes.data() + bytes.size() - sizeof kBatchMagic,
+                                                kBatchMagic, sizeof kBatchMagic) != 0) {
+        continue;  // cut short by a crash: its commit was never sent
+      }
+      std::memcpy(&size, bytes.data() + bytes.size() - trailer, sizeof size);
+      if (size != bytes.size() - trailer) continue;
+      bytes.resize(size);
+      out->emplace_back(offset, std::move(bytes));
+    }
+    if (ec) {
+      *error = "state store: cannot list " + batches_ + ": " + ec.message();
+      return false;
+    }
+    std::sort(out->begin(), out->end());
+    return true;
+  }
+
+  bool drop_batches(int64_t offset, std::string* error) override {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(batches_, ec)) {
+      int64_t at = 0;
+      if (!batch_offset(entry.path().filename().string(), &at) || at > offset) continue;
+      if (::unlink(entry.path().c_str()) != 0 && errno != ENOENT) {
+        *error =
+            "state store: cannot remove " + entry.path().string() + ": " + std::strerror(errno);
+        return false;
+      }
+    }
+    if (!ec) return true;
+    *error = "state store: cannot list " + batches_ + ": " + ec.message();
+    return false;
+  }
+
   void size(uint32_t family, uint64_t* keys, uint64_t* bytes) const override {
     rocksdb::ColumnFamilyHandle* h = steps_[family].handle;
     uint64_t live = 0, mem = 0;
@@ -162,7 +257,8 @@ class RocksStore final : public Store {
     rocksdb::ColumnFamilyHandle* handle;
   };
 
-  explicit RocksStore(std::string path) : path_(std::move(path)) {}
+  RocksStore(std::string path, std::string batches)
+      : path_(std::move(path)), batches_(std::move(batches)) {}
 
   // Point lookups dominate (a get per input of a stateful step): bloom
   // filters and a hash index in data blocks, as OptimizeForPointLookup sets
@@ -180,6 +276,30 @@ class RocksStore final : public Store {
     return options;
   }
 
+  static constexpr char kBatchMagic[8] = {'s', 't', 'r', 'e', 'a', 'm', 's', 'B'};
+
+  std::string batch_path(int64_t offset) const {
+    char name[32];
+    std::snprintf(name, sizeof name, "%020lld.batch", static_cast<long long>(offset));
+    return batches_ + "/" + name;
+  }
+  static bool batch_offset(const std::string& name, int64_t* offset) {
+    if (name.size() != 26 || name.compare(20, 6, ".batch") != 0) return false;
+    *offset = std::strtoll(name.c_str(), nullptr, 10);
+    return true;
+  }
+  static bool write_all(int fd, const void* data, size_t size) {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+      const ssize_t n = ::write(fd, p, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      p += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+
   bool read_checkpoint(std::string* error) {
     std::string meta;
     rocksdb::Status s = db_->Get(read_, handles_[0], kCheckpointKey, &meta);
@@ -191,30 +311,13 @@ class RocksStore final : public Store {
   }
 
   std::string path_;
+  std::string batches_;  // the pending log's files: OFFSET.batch
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // every open family; [0] default
   std::vector<Step> steps_;                            // by family id
   rocksdb::ReadOptions read_;
   Checkpoint checkpoint_;
 };
-
-// Creates `dir` and its parents; false with *error naming it.
-bool make_dirs(const std::string& dir, std::string* error) {
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i != dir.size() && dir[i] != '/') continue;
-    const std::string part = dir.substr(0, i);
-    if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
-      *error = "state_dir " + dir + ": cannot create " + part + ": " + std::strerror(errno);
-      return false;
-    }
-  }
-  struct stat st {};
-  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    *error = "state_dir " + dir + " is not a directory";
-    return false;
-  }
-  return true;
-}
 
 class RocksBackend final : public Backend {
  public:
@@ -229,7 +332,8 @@ class RocksBackend final : public Backend {
   }
   std::unique_ptr<Store> open(int32_t partition, std::string* error) override {
     if (!check(error)) return nullptr;
-    return RocksStore::open(dir_ + "/partition-" + std::to_string(partition), error);
+    const std::string n = std::to_string(partition);
+    return RocksStore::open(dir_ + "/partition-" + n, dir_ + "/pending-" + n, error);
   }
   bool stored_steps(std::vector<std::string>* out, std::string* error) override {
     std::set<std::string> names;

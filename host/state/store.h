@@ -47,17 +47,30 @@ class Store {
   virtual bool scan(uint32_t family, std::string_view prefix, Visit visit, void* ctx,
                     std::string* error) = 0;
 
-  // One change of a commit: `value` null erases the key.
+  // One change of a commit: `value` null erases the key, or with a
+  // non-empty `end` every key from `key` up to (not including) `end`.
   struct Write {
     uint32_t family;
     std::string_view key;
     const std::string* value;
+    std::string_view end = {};
   };
   // Applies `writes` in order and records `checkpoint`, all or nothing.
   virtual bool commit(const std::vector<Write>& writes, const Checkpoint& checkpoint,
                       std::string* error) = 0;
   // The last checkpoint committed (offset -1 for a new store).
   virtual Checkpoint checkpoint() const = 0;
+
+  // The pending log (partition_state.h): batches of changes written as they
+  // are (no index), one per prepared offset. write_batch is durable against
+  // a killed process once it returns; a batch cut short by a crash is not
+  // returned by read_batches.
+  virtual bool write_batch(int64_t offset, std::string_view bytes, std::string* error) = 0;
+  // Every batch, by increasing offset.
+  virtual bool read_batches(std::vector<std::pair<int64_t, std::string>>* out,
+                            std::string* error) = 0;
+  // Drops the batches at `offset` or before.
+  virtual bool drop_batches(int64_t offset, std::string* error) = 0;
   // Keys and bytes (keys + values) of a family, as the backend estimates them.
   virtual void size(uint32_t family, uint64_t* keys, uint64_t* bytes) const = 0;
 };

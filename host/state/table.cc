@@ -1,5 +1,6 @@
 #include "state/table.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace streams::state {
@@ -34,8 +35,13 @@ bool Table::live(std::string_view stored) const {
   return settings_.ttl_ms <= 0 || written_at(stored) + settings_.ttl_ms > clock_;
 }
 
+Table::Cache::iterator Table::find(std::string_view key) {
+  probe_.assign(key);
+  return cache_.find(probe_);
+}
+
 Found Table::get(std::string_view key, std::string_view* value, std::string* error) {
-  auto it = cache_.find(key);
+  auto it = find(key);
   if (it == cache_.end()) {
     trim_cache();
     const Found found = store_.get(family_, key, &read_, error);
@@ -43,7 +49,7 @@ Found Table::get(std::string_view key, std::string_view* value, std::string* err
     Entry entry;
     entry.present = found == Found::yes;
     if (entry.present) entry.stored = read_;
-    it = cache_.emplace(std::string(key), std::move(entry)).first;
+    it = cache_.emplace(probe_, std::move(entry)).first;
     ++clean_;
   }
   const Entry& e = it->second;
@@ -52,71 +58,74 @@ Found Table::get(std::string_view key, std::string_view* value, std::string* err
   return Found::yes;
 }
 
-Table::Cache::iterator Table::change(std::string_view key, int64_t stamp) {
-  auto it = cache_.find(key);
+Table::Cache::value_type& Table::change(std::string_view key, int64_t stamp) {
+  auto it = find(key);
   if (it == cache_.end()) {
     trim_cache();
-    it = cache_.emplace(std::string(key), Entry{}).first;
+    it = cache_.emplace(probe_, Entry{}).first;
   } else if (it->second.pending == 0) {
     --clean_;
   }
   ++it->second.pending;
-  log_.push_back(Change{stamp, it, std::string(), false});
-  return it;
+  log_.push_back(Change{stamp, &*it, std::string(), false});
+  return *it;
 }
 
 void Table::put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms) {
-  auto it = change(key, stamp);
+  Entry& e = change(key, stamp).second;
   Change& c = log_.back();
-  encode(written_ms < 0 ? clock_ : written_ms, value, &c.stored);
-  c.present = true;
-  it->second.stored = c.stored;
-  it->second.present = true;
+  encode(written_ms < 0 ? clock_ : written_ms, value, &e.stored);
+  c.stored = e.stored;
+  c.present = e.present = true;
 }
 
 void Table::erase(std::string_view key, int64_t stamp) {
-  auto it = change(key, stamp);
-  it->second.stored.clear();
-  it->second.present = false;
+  Entry& e = change(key, stamp).second;
+  e.stored.clear();
+  e.present = false;
 }
 
 template <class F>
 bool Table::each(std::string_view prefix, F&& visit, std::string* error) {
-  // Merges the Store's keys with the cache's, which win on a tie.
-  auto next = cache_.lower_bound(prefix);
+  // The cached keys with the prefix, in order, merged with the Store's; the
+  // cache's version (or erase) wins on a tie.
+  std::vector<const Cache::value_type*> cached;
+  for (const auto& kv : cache_) {
+    if (starts_with(kv.first, prefix)) cached.push_back(&kv);
+  }
+  std::sort(
+      cached.begin(), cached.end(),
+      [](const Cache::value_type* a, const Cache::value_type* b) { return a->first < b->first; });
+  size_t next = 0;
   bool more = true;
-  auto cached_until = [&](std::string_view bound, bool inclusive) {
-    while (more && next != cache_.end() && starts_with(next->first, prefix) &&
-           (next->first < bound || (inclusive && next->first == bound))) {
-      const Entry& e = next->second;
-      if (e.present && !visit(std::string_view(next->first), std::string_view(e.stored))) {
+  auto cached_before = [&](std::string_view bound) {
+    for (; more && next < cached.size() && cached[next]->first < bound; ++next) {
+      const Entry& e = cached[next]->second;
+      if (e.present && !visit(std::string_view(cached[next]->first), std::string_view(e.stored))) {
         more = false;
       }
-      ++next;
     }
   };
   struct Ctx {
-    Cache& cache;
-    decltype(cached_until)& before;
+    Table& table;
+    decltype(cached_before)& before;
     F& visit;
     bool& more;
-  } ctx{cache_, cached_until, visit, more};
+  } ctx{*this, cached_before, visit, more};
   auto on_stored = [](void* p, std::string_view key, std::string_view stored) {
     Ctx& c = *static_cast<Ctx*>(p);
-    c.before(key, false);
+    c.before(key);
     if (!c.more) return false;
-    if (c.cache.count(key)) return true;  // the cache's version (or erase) wins
+    if (c.table.find(key) != c.table.cache_.end()) return true;  // the cache's version
     if (!c.visit(key, stored)) c.more = false;
     return c.more;
   };
   if (!store_.scan(family_, prefix, on_stored, &ctx, error)) return false;
-  // The cache's keys after the Store's last one.
-  while (more && next != cache_.end() && starts_with(next->first, prefix)) {
-    const Entry& e = next->second;
-    if (e.present && !visit(std::string_view(next->first), std::string_view(e.stored))) {
+  for (; more && next < cached.size(); ++next) {  // the cache's keys after the Store's last
+    const Entry& e = cached[next]->second;
+    if (e.present && !visit(std::string_view(cached[next]->first), std::string_view(e.stored))) {
       more = false;
     }
-    ++next;
   }
   return true;
 }

@@ -1,17 +1,21 @@
 // One stateful step's state on one partition, as its plugin sees it: the
-// partition's Store (what the last checkpoint made durable) under an ordered
-// cache of the keys read or written since, and the log of changes not yet
+// partition's Store (what the last checkpoint made durable) under a cache of
+// the keys read or written since, and the log of changes not yet
 // checkpointed, each stamped with the source offset of the input that made
 // it.
 //
-// Checkpoint protocol (partition_state.h drives it): changes stamped before
-// a committed offset go to the Store in one batch with that offset
-// (collect, then committed); later ones stay in the log. So the Store
+// Checkpoint protocol (partition_state.h drives it): the changes stamped
+// before a committed offset go to the Store, the last one of each key only,
+// in one batch with that offset; later ones stay in the log. So the Store
 // always holds the state of "every input before its checkpoint", which is
 // what a replay from that offset must start from.
 //
 // Values are stored with the event time of their write (8 bytes, little
 // endian, before the value), for ttl_ms.
+//
+// Cost: a get or put is a hash lookup (and, for a key not cached, a Store
+// read); a scan sorts the cached keys with its prefix, so it is for
+// occasional use. Clean entries past kCacheEntries are dropped.
 //
 // Lifetime: PartitionState owns it, for as long as the partition is
 // assigned; every Chain of the partition (reloads) uses the same Table.
@@ -20,9 +24,9 @@
 
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "state/store.h"
@@ -41,7 +45,7 @@ struct Settings {
 constexpr size_t kMaxKeyBytes = 64 * 1024;
 
 // Clean cache entries (those the Store holds as they are) kept past this
-// many are dropped, oldest-inserted first is not tracked: any clean entry.
+// many are dropped (any clean ones, not the least recently used).
 constexpr size_t kCacheEntries = 1 << 18;
 
 class Table {
@@ -68,23 +72,18 @@ class Table {
   // Returns how many, or -1 with *error.
   int64_t purge_expired(int64_t stamp, std::string* error);
 
-  // One change not yet checkpointed; `value` null for an erase. Views are
-  // valid until committed() or the next change.
+  // A key's last change among some not yet checkpointed; `value` null for
+  // an erase. Views are valid until committed() or the next change.
   struct Pending {
     int64_t stamp;
     std::string_view key;
     const std::string* value;  // stored form (write time + value)
   };
-  // Calls f(const Pending&) for the changes stamped before `offset`, in
-  // order, from the first not yet prepared (mark_prepared) or from the
-  // first of all (`all`).
+  // Calls f(const Pending&) for the last change of each key among the
+  // changes stamped before `offset`, from the first not yet prepared
+  // (mark_prepared) or from the first of all (`all`), in log order.
   template <class F>
-  void each_pending(int64_t offset, bool all, F&& f) const {
-    for (size_t i = all ? 0 : prepared_; i < log_.size() && log_[i].stamp < offset; ++i) {
-      const Change& c = log_[i];
-      f(Pending{c.stamp, c.entry->first, c.present ? &c.stored : nullptr});
-    }
-  }
+  void each_pending(int64_t offset, bool all, F&& f);
   // The changes stamped before `offset` are in the Store's pending log.
   void mark_prepared(int64_t offset);
   // The Store took the changes stamped before `offset`.
@@ -97,20 +96,23 @@ class Table {
     std::string stored;  // write time + value; empty when absent
     bool present = false;
     uint32_t pending = 0;  // changes of this key in log_
+    size_t last = 0;       // each_pending's scratch: 1 + the index of its last change
   };
-  using Cache = std::map<std::string, Entry, std::less<>>;
+  using Cache = std::unordered_map<std::string, Entry>;
   struct Change {
     int64_t stamp;
-    Cache::iterator entry;
+    Cache::value_type* entry;  // stable: unordered_map nodes do not move
     std::string stored;
     bool present;
   };
 
   bool live(std::string_view stored) const;
-  Cache::iterator change(std::string_view key, int64_t stamp);
+  Cache::iterator find(std::string_view key);
+  Cache::value_type& change(std::string_view key, int64_t stamp);
   void trim_cache();
   // visit(key, stored) of every key with `prefix` in the Store and the
-  // cache, the cache's version first; stops when visit returns false.
+  // cache, the cache's version first, in key order; stops when visit
+  // returns false.
   template <class F>
   bool each(std::string_view prefix, F&& visit, std::string* error);
 
@@ -123,7 +125,21 @@ class Table {
   std::deque<Change> log_;
   size_t clean_ = 0;     // cache entries with pending == 0
   size_t prepared_ = 0;  // leading changes of log_ in the Store's pending log
+  std::string probe_;    // a lookup key, reused (C++17 has no heterogeneous find)
   std::string read_;     // a Store read, reused
 };
+
+template <class F>
+void Table::each_pending(int64_t offset, bool all, F&& f) {
+  const size_t from = all ? 0 : prepared_;
+  size_t to = from;
+  while (to < log_.size() && log_[to].stamp < offset) ++to;
+  for (size_t i = from; i < to; ++i) log_[i].entry->second.last = i + 1;
+  for (size_t i = from; i < to; ++i) {
+    const Change& c = log_[i];
+    if (c.entry->second.last != i + 1) continue;  // a later change of the key follows
+    f(Pending{c.stamp, c.entry->first, c.present ? &c.stored : nullptr});
+  }
+}
 
 }  // namespace streams::state

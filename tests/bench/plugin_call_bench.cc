@@ -14,6 +14,8 @@
 
 #include "../unit/test_util.h"
 #include "pipeline/chain.h"
+#include "state/partition_state.h"
+#include "state/store.h"
 
 using namespace streams;
 
@@ -142,6 +144,67 @@ void BM_PythonOneOutputBatched(benchmark::State& state) {
       k100Bytes);
 }
 
+// State: the running count per key (passthrough's `count`, `state: {}`)
+// over 100,000 distinct keys in turn, against the identity map on the same
+// keyed records; a commit's checkpoint (prepare + checkpoint) every 10,000
+// records, as a runtime committing every commit_interval_ms would.
+constexpr int kStateKeys = 100000;
+constexpr int kCheckpointEvery = 10000;
+
+void run_keyed(benchmark::State& state, const char* step, const char* backend) {
+  testing::TempDir dir;
+  config::Diagnostics diag;
+  auto g = testing::build(dir, step, PLUGINS_DIR, diag);
+  if (!g) {
+    state.SkipWithError(testing::all_errors(diag).c_str());
+    return;
+  }
+  auto stores = std::string(backend) == "rocksdb" ? state::rocksdb_backend(dir.path() + "/state")
+                                                  : state::memory_backend();
+  std::string error;
+  auto partition = state::PartitionState::open(stores->open(0, &error), &error);
+  NullSink sink;
+  NullErrors errors;
+  metrics::PipelineMetrics metrics{"bench"};
+  auto chain =
+      pipeline::Chain::create(g, {&sink}, errors, metrics, &error, nullptr, partition.get());
+  if (!chain) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  std::vector<std::string> keys;
+  for (int i = 0; i < kStateKeys; ++i) keys.push_back("user-" + std::to_string(i * 7919));
+  streams_record r{};
+  r.struct_size = sizeof(r);
+  r.value = {reinterpret_cast<const uint8_t*>(kMetric), 100};
+  streams_origin origin{sizeof(streams_origin), "t", 0, 0};
+  int64_t offset = 0;
+  for (auto _ : state) {
+    const std::string& key = keys[offset % kStateKeys];
+    r.key = {reinterpret_cast<const uint8_t*>(key.data()), key.size()};
+    origin.offset = offset;
+    benchmark::DoNotOptimize(chain->process(r, origin, static_cast<uint64_t>(offset)));
+    if (++offset % kCheckpointEvery == 0 &&
+        (!partition->prepare(offset, &error) || !partition->checkpoint(offset, &error))) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_KeyedIdentity(benchmark::State& state) {
+  run_keyed(state, "  - {kind: map, name: m, plugin: passthrough, function: identity}\n", "memory");
+}
+void BM_StateCountMemory(benchmark::State& state) {
+  run_keyed(state, "  - {kind: map, name: m, plugin: passthrough, function: count, state: {}}\n",
+            "memory");
+}
+void BM_StateCountRocksdb(benchmark::State& state) {
+  run_keyed(state, "  - {kind: map, name: m, plugin: passthrough, function: count, state: {}}\n",
+            "rocksdb");
+}
+
 }  // namespace
 
 BENCHMARK(BM_NoOutput);
@@ -154,6 +217,9 @@ BENCHMARK(BM_PythonNoOutput);
 BENCHMARK(BM_PythonOneOutput);
 BENCHMARK(BM_PythonSimpleMapFilter);
 BENCHMARK(BM_PythonOneOutputBatched);
+BENCHMARK(BM_KeyedIdentity);
+BENCHMARK(BM_StateCountMemory);
+BENCHMARK(BM_StateCountRocksdb);
 
 int main(int argc, char** argv) {
   ::setenv("STREAMS_PYTHON_BRIDGE", PYTHON_BRIDGE, 0);  // the build tree's bridge
