@@ -275,6 +275,11 @@ void PartitionProcessor::take_resumable(std::vector<PartitionOffset>* out) {
 
 bool PartitionProcessor::tick(int64_t now_ms, std::string* why) {
   for (auto& p : partitions_) {
+    std::string error;
+    if (p && p->state && p->state->purge_expired(now_ms, kPurgeEveryMs, &error) < 0) {
+      *why = "state of partition " + std::to_string(p->number) + ": " + error;
+      return false;
+    }
     if (p && p->chain->tick(now_ms) == ChainResult::fatal) {
       *why = "pipeline stopped on partition " + std::to_string(p->number);
       return false;

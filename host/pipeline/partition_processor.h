@@ -62,6 +62,7 @@ enum class Taken {
 
 class PartitionProcessor final : public InputHolds {
  public:
+  static constexpr int64_t kPurgeEveryMs = 60000;
   struct Options {
     const CrashJournal* crash_journal = nullptr;  // null: no quarantine
     // Quarantine notes say how to go past an input (no DLQ, policy fail).
@@ -105,7 +106,8 @@ class PartitionProcessor final : public InputHolds {
   // The same at each partition's committable offset, for runtimes that do
   // not commit (local runs, the test driver).
   bool checkpoint_committable(std::string* why);
-  // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms).
+  // Runs the chains' time limits (batch max_wait_ms, window idle_flush_ms),
+  // and purges state entries ttl_ms expired every kPurgeEveryMs.
   // False with *why when a chain stopped.
   bool tick(int64_t now_ms, std::string* why);
   // End of input (a local run, a test): every chain emits its open batches

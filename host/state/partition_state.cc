@@ -209,6 +209,18 @@ bool PartitionState::checkpoint(int64_t offset, std::string* error) {
   return store_->drop_batches(offset, error);
 }
 
+int64_t PartitionState::purge_expired(int64_t now_ms, int64_t every_ms, std::string* error) {
+  if (!resolved_ || (purged_ms_ >= 0 && now_ms - purged_ms_ < every_ms)) return 0;
+  purged_ms_ = now_ms;
+  int64_t purged = 0;
+  for (auto& t : tables_) {
+    const int64_t n = t->purge_expired(stamp_, error);
+    if (n < 0) return -1;
+    purged += n;
+  }
+  return purged;
+}
+
 size_t PartitionState::pending() const {
   size_t n = 0;
   for (const auto& t : tables_) n += t->pending();

@@ -80,6 +80,11 @@ class PartitionState {
   bool checkpoint(int64_t offset, std::string* error);
   // Changes not yet checkpointed, over every table.
   size_t pending() const;
+  // Erases the entries ttl_ms expired, of every table with a ttl, as
+  // changes of the current input (so the store and what it restores never
+  // keep them): at most once every `every_ms` of `now_ms` (a steady clock),
+  // and only once resolved. Returns how many, or -1 with *error.
+  int64_t purge_expired(int64_t now_ms, int64_t every_ms, std::string* error);
 
   // The steps whose state the Store holds, by name.
   std::vector<std::string> stored_steps() const;
@@ -101,6 +106,7 @@ class PartitionState {
   int64_t checkpoint_clock_ = -1;
   Checkpoint opened_;
   bool resolved_ = false;
+  int64_t purged_ms_ = -1;            // steady clock of the last purge
   int64_t prepared_ = -1;             // the last offset prepared
   uint64_t sequence_ = 0;             // orders the pending log's keys within a batch
   std::vector<Store::Write> writes_;  // reused

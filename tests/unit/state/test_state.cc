@@ -363,3 +363,34 @@ BOOST_DATA_TEST_CASE(a_backend_lists_the_steps_its_stores_hold,
   BOOST_REQUIRE_MESSAGE(stores.backend->stored_steps(&names, &error), error);
   BOOST_TEST(names == (std::vector<std::string>{"a", "b"}), boost::test_tools::per_element());
 }
+
+// Expired entries are erased as changes of the current input, at most once
+// an interval, and only once the store is resolved.
+BOOST_AUTO_TEST_CASE(expired_entries_are_purged_periodically) {
+  Stores stores("rocksdb");
+  auto p = stores.open();
+  Settings settings;
+  settings.ttl_ms = 1000;
+  Table& t = table(*p, "s", settings);
+  std::string error;
+  BOOST_TEST(p->purge_expired(0, 60000, &error) == 0);  // not resolved yet
+  resolve(*p, 0);
+  p->observe(10000, 0);
+  t.put("a", "1", 0, 10000);
+  t.put("b", "2", 0, 10000);
+  p->observe(10500, 1);
+  t.put("c", "3", 1, 10500);
+  prepare(*p, 2);
+  checkpoint(*p, 2);
+  p->observe(11200, 2);  // a and b expired, c not
+  BOOST_TEST(p->purge_expired(100, 60000, &error) == 2);
+  BOOST_TEST(p->purge_expired(200, 60000, &error) == 0);  // within the interval
+  prepare(*p, 3);
+  checkpoint(*p, 3);
+  BOOST_TEST(p->pending() == 0u);
+  p.reset();
+  // Read without a ttl: the store no longer holds the purged entries.
+  p = stores.open();
+  Table& all = table(*p, "s", Settings{});
+  BOOST_TEST(scan(all, "") == "c=3");
+}
