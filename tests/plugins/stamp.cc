@@ -1,6 +1,8 @@
 // A map for reload tests, built twice (stamp_v1.so and stamp_v2.so, both
 // plugin "stamp"): emits "VALUE VERSION PARTITION@OFFSET CONFIG", the config
 // being the step's config JSON. Config {"fail_init": true} fails its init.
+// `count` (a step with `state:`): the running count of records per key,
+// kept as decimal text; emits "KEY COUNT VERSION".
 #include <streams/plugin.hpp>
 
 #include <stdexcept>
@@ -28,6 +30,22 @@ class Stamp {
   std::string buf_;
 };
 
+class Count {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    streams::State state = out.state();
+    unsigned long long n = 1;
+    if (auto seen = state.get(in.key())) n += std::stoull(std::string(*seen));
+    text_ = std::to_string(n);
+    if (auto s = state.put(in.key(), text_); s != streams::Status::ok) return s;
+    buf_.assign(in.key()).append(" ").append(text_).append(" " STAMP_VERSION);
+    return out.emit_value(buf_);
+  }
+
+ private:
+  std::string text_, buf_;
+};
+
 }  // namespace
 
-STREAMS_PLUGIN("stamp", STAMP_VERSION, streams::map<Stamp>("stamp"))
+STREAMS_PLUGIN("stamp", STAMP_VERSION, streams::map<Stamp>("stamp"), streams::map<Count>("count"))
