@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/crash_guard.h"
+#include "common/fault_point.h"
 #include "common/health_file.h"
 #include "common/log.h"
 #include "kafka/kafka_source.h"
@@ -353,8 +354,10 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
     p.commit.sent_ms = now;
   });
   if (offsets_.empty() || store_failed_) return;
+  fault_point("state-prepared");  // tests: a crash before the commit is sent
   std::string error;
   const bool sent = source_->commit(offsets_.data(), offsets_.size(), sync, &error);
+  if (sent) fault_point("commit-sent");  // ... after, its result unknown
   commit_pending_ = !sync && sent;
   commit_sent_ms_ = now;
   if (!sent) {
@@ -375,6 +378,7 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
 
 // `offset` of `p` is committed: its state changes before it become durable.
 void Runtime::confirmed(Partition& p, int64_t offset) {
+  fault_point("commit-confirmed");  // tests: a crash before the checkpoint
   p.commit.confirmed = std::max(p.commit.confirmed, offset);
   std::string why;
   if (!processor_->checkpoint(p, p.commit.confirmed, &why)) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "common/fault_point.h"
 #include "common/log.h"
 
 namespace streams::state {
@@ -204,6 +205,7 @@ bool PartitionState::checkpoint(int64_t offset, std::string* error) {
   // The state first, then the batches it took (a crash between leaves
   // batches at or before the checkpoint, which resolve() skips).
   if (!store_->commit(writes_, Checkpoint{offset, clock_before(offset)}, error)) return false;
+  fault_point("state-checkpointed");  // tests: a crash before the batches are dropped
   writes_.clear();
   for (auto& t : tables_) t->committed(offset);
   return store_->drop_batches(offset, error);

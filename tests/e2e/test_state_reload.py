@@ -63,7 +63,7 @@ def main():
             inputs[r.key.decode()] = inputs.get(r.key.decode(), 0) + 1
         outputs = {}
         for r in h.read_all(bootstrap, h.partitions("click-counts", PARTITIONS)):
-            key, count, version = r.value.decode().split(" ")
+            key, count, version, _ = r.value.decode().split(" ")
             outputs.setdefault(key, []).append((int(count), version))
         switches = 0
         for key, n in inputs.items():

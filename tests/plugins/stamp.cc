@@ -2,7 +2,7 @@
 // plugin "stamp"): emits "VALUE VERSION PARTITION@OFFSET CONFIG", the config
 // being the step's config JSON. Config {"fail_init": true} fails its init.
 // `count` (a step with `state:`): the running count of records per key,
-// kept as decimal text; emits "KEY COUNT VERSION".
+// kept as decimal text; emits "KEY COUNT VERSION PARTITION@OFFSET".
 #include <streams/plugin.hpp>
 
 #include <stdexcept>
@@ -38,7 +38,9 @@ class Count {
     if (auto seen = state.get(in.key())) n += std::stoull(std::string(*seen));
     text_ = std::to_string(n);
     if (auto s = state.put(in.key(), text_); s != streams::Status::ok) return s;
-    buf_.assign(in.key()).append(" ").append(text_).append(" " STAMP_VERSION);
+    const streams_origin& o = out.origin();
+    buf_.assign(in.key()).append(" ").append(text_).append(" " STAMP_VERSION " ");
+    buf_.append(std::to_string(o.partition)).append("@").append(std::to_string(o.offset));
     return out.emit_value(buf_);
   }
 

@@ -1,0 +1,39 @@
+#include "common/fault_point.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace streams {
+namespace {
+
+struct Armed {
+  std::string name;  // empty: none
+  long at = 1;
+  std::atomic<long> passed{0};
+  Armed() {
+    const char* env = std::getenv("STREAMS_FAULT_POINT");
+    if (!env || !*env) return;
+    name = env;
+    const size_t colon = name.find(':');
+    if (colon != std::string::npos) {
+      at = std::max(1L, std::strtol(name.c_str() + colon + 1, nullptr, 10));
+      name.resize(colon);
+    }
+  }
+};
+
+}  // namespace
+
+void fault_point(const char* name) {
+  static Armed armed;
+  if (armed.name.empty() || armed.name != name) return;
+  if (armed.passed.fetch_add(1) + 1 == armed.at) ::kill(::getpid(), SIGKILL);
+}
+
+}  // namespace streams
