@@ -88,6 +88,21 @@ bool PartitionProcessor::checkpoint(Partition& p, int64_t offset, std::string* w
   return false;
 }
 
+// The partition's first input since it was assigned: its state resolves
+// here, unless it did at the committed offset, which this input should be.
+bool PartitionProcessor::first_input(Partition& p, int64_t offset, std::string* why) {
+  p.state->set_seen_input();
+  if (!p.state->resolved()) return resolve(p, offset, why);
+  if (p.state->checkpointed() != offset) {
+    log::warn("state of partition " + std::to_string(p.number) + ": resolved at offset " +
+              std::to_string(p.state->checkpointed()) + ", the committed one, but reading " +
+              "resumes at " + std::to_string(offset) + " (an offset reset?): the inputs between " +
+              "are " + (offset < p.state->checkpointed() ? "counted twice" : "missing") +
+              " in its state");
+  }
+  return true;
+}
+
 bool PartitionProcessor::resolve(Partition& p, int64_t first, std::string* why) {
   if (!p.state || p.state->resolved()) return true;
   std::string error;
@@ -210,8 +225,7 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
     *why = full;
     return Taken::paused;
   }
-  if (p->state && !p->state->resolved() && !p->state->resolve(in.offset, why)) {
-    *why = "state of partition " + std::to_string(in.partition) + ": " + *why;
+  if (p->state && !p->state->seen_input() && !first_input(*p, in.offset, why)) {
     return Taken::fatal;
   }
   const uint64_t bytes = in.record.value.size + in.record.key.size;

@@ -160,6 +160,7 @@ class PartitionProcessor final : public InputHolds {
   void load_quarantine(Partition& p);
   // Opens `p`'s state when `g` has stateful steps and it has none yet.
   bool open_state(Partition& p, const Generation& g, std::string* error);
+  bool first_input(Partition& p, int64_t offset, std::string* why);
   const Quarantine* quarantine_at(Partition& p, int64_t offset);
 
   std::shared_ptr<const Generation> g_;

@@ -75,6 +75,9 @@ class PartitionState {
   // The protocol's steps (above). Each returns false with *error when the
   // Store failed: the caller must stop without committing further.
   bool resolved() const { return resolved_; }
+  // The partition's first input since the store was opened was seen.
+  bool seen_input() const { return seen_input_; }
+  void set_seen_input() { seen_input_ = true; }
   bool resolve(int64_t first_offset, std::string* error);
   bool prepare(int64_t offset, std::string* error);
   bool checkpoint(int64_t offset, std::string* error);
@@ -106,6 +109,7 @@ class PartitionState {
   int64_t checkpoint_clock_ = -1;
   Checkpoint opened_;
   bool resolved_ = false;
+  bool seen_input_ = false;
   int64_t purged_ms_ = -1;            // steady clock of the last purge
   int64_t prepared_ = -1;             // the last offset prepared
   uint64_t sequence_ = 0;             // orders the pending log's keys within a batch
