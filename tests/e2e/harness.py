@@ -222,11 +222,12 @@ class Env(contextlib.ExitStack):
 
 class SteadyProducer(threading.Thread):
     """Writes b"n0", b"n1", ... to `topic` at about 200 a second until
-    `done` is set; `sent` counts them."""
+    `done` is set; `sent` counts them. With `keys`, record N has the value
+    b"N" and the key b"k<N % keys>"."""
 
-    def __init__(self, bootstrap, topic):
+    def __init__(self, bootstrap, topic, keys=None):
         super().__init__(daemon=True)
-        self.bootstrap, self.topic = bootstrap, topic
+        self.bootstrap, self.topic, self.keys = bootstrap, topic, keys
         self.sent, self.done = 0, threading.Event()
 
     def run(self):
@@ -234,7 +235,11 @@ class SteadyProducer(threading.Thread):
         try:
             while not self.done.is_set():
                 for _ in range(40):
-                    producer.send(self.topic, value=b"n%d" % self.sent)
+                    if self.keys:
+                        producer.send(self.topic, key=b"k%d" % (self.sent % self.keys),
+                                      value=b"%d" % self.sent)
+                    else:
+                        producer.send(self.topic, value=b"n%d" % self.sent)
                     self.sent += 1
                 self.done.wait(0.2)  # the pace of the stream, not a wait for a condition
             producer.flush(timeout=60)

@@ -16,23 +16,6 @@ from test_state_restarts import KEYS, PARTITIONS  # noqa: E402
 POINTS = ["state-prepared", "commit-sent", "commit-confirmed", "state-checkpointed"]
 
 
-class Producer(h.SteadyProducer):
-    """SteadyProducer's stream, keyed: b"k<N % KEYS>"."""
-
-    def run(self):
-        producer = h.KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=50)
-        try:
-            while not self.done.is_set():
-                for _ in range(40):
-                    producer.send(self.topic, key=b"k%d" % (self.sent % KEYS),
-                                  value=b"%d" % self.sent)
-                    self.sent += 1
-                self.done.wait(0.2)  # the pace of the stream, not a wait for a condition
-            producer.flush(timeout=60)
-        finally:
-            producer.close()
-
-
 def check(bootstrap, source, sink):
     inputs = {}
     for r in h.read_all(bootstrap, h.partitions(source, PARTITIONS)):
@@ -66,7 +49,7 @@ steps:
 """)
             config = env.write(f"d{i}.yaml", h.deployment(source=f"src{i}", sink="out",
                                                           source_extra="commit_interval_ms: 100"))
-            producer = Producer(bootstrap, source)
+            producer = h.SteadyProducer(bootstrap, source, keys=KEYS)
             producer.start()
             try:
                 host = env.start_host(pipeline, config, bootstrap, plugins_dir=plugins,

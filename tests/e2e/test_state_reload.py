@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
-from test_state_restarts import KeyedProducer, PARTITIONS  # noqa: E402
+from test_state_restarts import KEYS, PARTITIONS  # noqa: E402
 
 PIPELINE = """name: reload_counts
 source: {name: in, stream_name: clicks}
@@ -38,7 +38,7 @@ def main():
                               env.write("d.yaml", h.deployment(sink="out")), bootstrap,
                               plugins_dir=plugins, extra=["--admin-port", "0"])
         port = h.admin_port(env, host)
-        producer = KeyedProducer(bootstrap)
+        producer = h.SteadyProducer(bootstrap, "clicks", keys=KEYS)
         producer.start()
         try:
             h.wait_for(lambda: output_count(bootstrap) >= 300, 60, "the first outputs")

@@ -12,7 +12,6 @@ import random
 import re
 import signal
 import sys
-import threading
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -27,26 +26,6 @@ steps:
 PARTITIONS = 3
 KEYS = 13
 KILLS = int(os.environ.get("STREAMS_TEST_KILLS", 5))
-
-
-class KeyedProducer(threading.Thread):
-    """Writes value b"N" with key b"kN%13", about 200 a second, until `done`."""
-
-    def __init__(self, bootstrap):
-        super().__init__(daemon=True)
-        self.bootstrap, self.sent, self.done = bootstrap, 0, threading.Event()
-
-    def run(self):
-        producer = h.KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=50)
-        try:
-            while not self.done.is_set():
-                for _ in range(40):
-                    producer.send("clicks", key=b"k%d" % (self.sent % KEYS), value=b"%d" % self.sent)
-                    self.sent += 1
-                self.done.wait(0.2)  # the pace of the stream, not a wait for a condition
-            producer.flush(timeout=60)
-        finally:
-            producer.close()
 
 
 def output_count(bootstrap):
@@ -115,7 +94,7 @@ def main():
         bootstrap = env.start_broker([f"clicks:{PARTITIONS}", f"click-counts:{PARTITIONS}"])
         pipeline = env.write("p.yaml", PIPELINE)
         config = env.write("d.yaml", h.deployment(sink="out", source_extra="commit_interval_ms: 200"))
-        producer = KeyedProducer(bootstrap)
+        producer = h.SteadyProducer(bootstrap, "clicks", keys=KEYS)
         producer.start()
         try:
             for i in range(KILLS):
