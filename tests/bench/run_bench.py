@@ -96,6 +96,14 @@ steps:
   - {kind: serializer, name: ser}
   - {kind: sink, name: out, stream_name: %(output)s}
 """
+# Platform state: passthrough's running count per key (8 bytes of state a
+# key, RocksDB stores), against the identity map on the same keyed records.
+STATE_KEYS = 1_000 if SMOKE else 100_000
+COUNTER = """source: {name: in, stream_name: %(input)s}
+steps:
+  - {kind: map, name: count, plugin: passthrough, function: count, state: {}}
+  - {kind: sink, name: out, stream_name: %(output)s}
+"""
 PY_PASSTHROUGH = """source: {name: in, stream_name: %(input)s}
 steps:
   - {kind: map, name: identity, python: bench_fns.identity}
@@ -132,12 +140,13 @@ def bench_json(args, timeout=600):
 
 
 class Scenario:
-    def __init__(self, name, payload, start):
-        self.name, self.payload, self.start = name, payload, start
+    def __init__(self, name, payload, start, keys=0):
+        self.name, self.payload, self.start, self.keys = name, payload, start, keys
 
     def produce_args(self, count):
-        return ["--count", str(count)] + (["--json"] if self.payload == "json" else
-                                          ["--size", "100"])
+        return (["--count", str(count)] + (["--json"] if self.payload == "json" else
+                                           ["--size", "100"]) +
+                (["--keys", str(self.keys)] if self.keys else []))
 
 
 def start_relay(env, bootstrap, topic_in, topic_out, tag):
@@ -244,6 +253,10 @@ SCENARIOS = [
      "python-simple_map_filter"),
     (Scenario("host-python-identity-100B", "100", start_host(PY_PASSTHROUGH)),
      "host-passthrough-100B"),
+    (Scenario("host-keyed-identity-100B", "100", start_host(PASSTHROUGH), STATE_KEYS),
+     "ceiling-100B"),
+    (Scenario("host-counter-state-100B", "100", start_host(COUNTER), STATE_KEYS),
+     "host-keyed-identity-100B"),
 ]
 
 

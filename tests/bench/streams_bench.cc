@@ -97,7 +97,7 @@ void count_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
 }
 
 int produce(const std::string& bootstrap, const std::string& topic, uint64_t count, size_t size,
-            bool json, double rate) {
+            bool json, double rate, uint64_t keys) {
   Props props = producer_props(bootstrap);
   props.emplace_back("queue.buffering.max.messages", "1000000");
   // librdkafka's default linger: shorter ones make the dev broker keep many
@@ -119,7 +119,8 @@ int produce(const std::string& bootstrap, const std::string& topic, uint64_t cou
     // ~10 ms at a time (sticky partitioning) and would overflow the dev
     // broker's per-partition retention.
     char key[24];
-    const int key_len = std::snprintf(key, sizeof key, "%llu", static_cast<unsigned long long>(i));
+    const int key_len = std::snprintf(key, sizeof key, "%llu",
+                                      static_cast<unsigned long long>(keys ? i % keys : i));
     for (;;) {
       rd_kafka_resp_err_t e = rd_kafka_producev(
           rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -357,7 +358,7 @@ int main(int argc, char** argv) {
   CLI::App app{"streams-bench: benchmark tools"};
   app.require_subcommand(1);
   std::string bootstrap, topic, out, group = "streams-bench-relay";
-  uint64_t count = 0;
+  uint64_t count = 0, keys = 0;
   size_t size = 100;
   bool json = false;
   double rate = 0, timeout = 120;
@@ -370,6 +371,7 @@ int main(int argc, char** argv) {
   p->add_option("--size", size, "Value size (ignored with --json)");
   p->add_flag("--json", json, "IngestMetric JSON counters (~250 bytes)");
   p->add_option("--rate", rate, "Records per second (default: as fast as possible)");
+  p->add_option("--keys", keys, "Distinct keys, in turn (default: every record its own)");
 
   auto* r = app.add_subcommand("relay", "Consume -> produce with no processing until SIGTERM");
   r->add_option("--bootstrap", bootstrap)->required();
@@ -401,7 +403,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGTERM, [](int) { g_stop.store(true); });
   std::signal(SIGINT, [](int) { g_stop.store(true); });
-  if (*p) return produce(bootstrap, topic, count, size, json, rate);
+  if (*p) return produce(bootstrap, topic, count, size, json, rate, keys);
   if (*r) return relay(bootstrap, topic, out, group, extra);
   if (*w) return watch(bootstrap, topic, partitions, count, pid, timeout);
   return latency(bootstrap, topic, count, timeout, warmup_ms, dump);
