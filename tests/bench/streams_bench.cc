@@ -63,6 +63,28 @@ rd_kafka_t* make_consumer(const Props& props, const std::string& topic) {
   return rk;
 }
 
+// A consumer of every partition of `topic` from its beginning, assigned
+// directly: no group join to wait for.
+rd_kafka_t* make_reader(const Props& props, const std::string& topic) {
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, props);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, 30000);
+  if (err || md->topic_cnt != 1 || md->topics[0].err) die("no metadata for " + topic);
+  rd_kafka_topic_partition_list_t* all =
+      rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+    rd_kafka_topic_partition_list_add(all, topic.c_str(), md->topics[0].partitions[i].id)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(t);
+  if (rd_kafka_assign(rk, all)) die("cannot assign " + topic);
+  rd_kafka_topic_partition_list_destroy(all);
+  return rk;
+}
+
 // The producer and consumer settings streams-host uses (kafka_conf.cc).
 Props producer_props(const std::string& bootstrap) {
   return {{"bootstrap.servers", bootstrap}, {"enable.idempotence", "true"}, {"linger.ms", "1"}};
@@ -295,7 +317,8 @@ int watch(const std::string& bootstrap, const std::string& topic, int partitions
 int latency(const std::string& bootstrap, const std::string& topic, uint64_t count,
             double timeout_s, int64_t warmup_ms, const std::string& dump) {
   auto props = consumer_props(bootstrap, "streams-bench-latency-" + std::to_string(getpid()));
-  rd_kafka_t* rk = make_consumer(props, topic);
+  rd_kafka_t* rk = make_reader(props, topic);
+  std::fprintf(stderr, "latency: assigned\n");
   std::vector<double> ms;
   ms.reserve(count);
   std::vector<std::array<int64_t, 3>> rows;
@@ -309,17 +332,8 @@ int latency(const std::string& bootstrap, const std::string& topic, uint64_t cou
   const int64_t start_ms = wall_ms();
   int64_t first_ts = -1;
   uint64_t seen = 0;
-  bool assigned = false;
   while (seen < count && Clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (!assigned) {
-      rd_kafka_topic_partition_list_t* a = nullptr;
-      if (rd_kafka_assignment(rk, &a) == 0 && a->cnt > 0) {
-        assigned = true;
-        std::fprintf(stderr, "latency: assigned\n");
-      }
-      if (a) rd_kafka_topic_partition_list_destroy(a);
-    }
     if (!m) continue;
     const int64_t ts = m->err ? -1 : rd_kafka_message_timestamp(m, nullptr);
     if (ts >= start_ms) {
