@@ -77,6 +77,13 @@ HealthAnswer Health::ready() {
   const metrics::RuntimeMetrics& r = metrics_.runtime();
   if (r.loop_ms.value() == 0) return answer("starting");
   if (r.assigned_partitions.value() == 0) return answer("no partitions assigned");
+  if (const uint64_t n = r.restoring_partitions.value()) {
+    return answer("restoring: " + std::to_string(n) +
+                  " partition(s) restoring their state from the changelog, " +
+                  std::to_string(r.restore_remaining.value()) +
+                  " record(s) left in the current one, " +
+                  std::to_string(r.restore_records.value()) + " read so far");
+  }
   const auto wait = static_cast<int64_t>(r.delivery_wait_ms.value());
   if (wait > options_.readiness_commit_age_ms) {
     return answer("a sink or the dead-letter queue has had outputs without a delivery report for " +

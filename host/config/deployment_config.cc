@@ -141,7 +141,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
                {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset",
                 "override_params", "starts_segment", "parallelism", "commit_interval_ms",
                 "drain_timeout_ms", "error_policy", "dlq", "error_limits", "max_in_flight_messages",
-                "max_in_flight_bytes", "crash_limit", "strict_offset_reset"},
+                "max_in_flight_bytes", "crash_limit", "strict_offset_reset", "changelog_topic"},
                "a step setting of the original's this host does not read");
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
@@ -152,6 +152,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   }
   if (auto group = r.string(node, key, "consumer_group", false)) step.consumer_group = *group;
   if (auto topic = r.string(node, key, "topic", false)) step.topic = *topic;
+  if (auto topic = r.string(node, key, "changelog_topic", false)) step.changelog_topic = *topic;
   read_offset_reset(r, node, key, &step);
   step.override_params = r.string_map(node, key, "override_params");
   if (auto starts = r.boolean(node, key, "starts_segment")) step.starts_segment = *starts;

@@ -50,6 +50,8 @@ struct StepDeployment {
   std::vector<std::string> bootstrap_servers;
   std::string consumer_group;  // empty: pipeline-<source name>
   std::string topic;           // empty: the step's stream_name
+  // Stateful steps: the changelog topic (empty: <pipeline>-<step>-changelog).
+  std::string changelog_topic;
   OffsetReset auto_offset_reset = OffsetReset::latest;
   // Raw librdkafka properties, applied after everything else.
   std::vector<std::pair<std::string, std::string>> override_params;

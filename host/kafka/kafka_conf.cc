@@ -124,6 +124,31 @@ rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::str
                dlq.override_params, dlq.location, error);
 }
 
+rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
+                                         const std::string& client_id, std::string* error) {
+  const config::StepDeployment& source = g.source_deployment();
+  Params defaults = producer_defaults(source.bootstrap_servers, client_id + "-changelog");
+  // A checkpoint sends the changed keys of a commit interval at once.
+  defaults.emplace_back("queue.buffering.max.messages", "1000000");
+  defaults.emplace_back("linger.ms", "5");
+  error->clear();
+  return build(defaults, source.override_params, source.location, error);
+}
+
+rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
+                                         const std::string& client_id, std::string* error) {
+  const config::StepDeployment& source = g.source_deployment();
+  Params defaults = {
+      {"bootstrap.servers", join(source.bootstrap_servers)},
+      {"client.id", client_id + "-restore"},
+      {"enable.partition.eof", "true"},
+      {"queued.min.messages", "1000000"},
+      {"fetch.wait.max.ms", "5"},
+  };
+  error->clear();
+  return build(defaults, source.override_params, source.location, error);
+}
+
 namespace {
 
 // Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".

@@ -25,6 +25,13 @@ rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
 rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::string& client_id,
                                    std::string* error);
 
+// The changelog's producer and (restore) consumer: the source's brokers
+// and override_params (its credentials), no group.
+rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
+                                         const std::string& client_id, std::string* error);
+rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
+                                         const std::string& client_id, std::string* error);
+
 // Checks the source's topic, its consumer conf and its DLQ producer conf,
 // adding one diagnostic per problem (sinks are checked by their types).
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag);

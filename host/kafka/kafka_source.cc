@@ -68,6 +68,9 @@ class KafkaSource final : public pipeline::Source {
   Queue queue_;
   pipeline::SourceHandler* handler_ = nullptr;
   bool closed_ = false;  // the consumer has left its group
+  // Pauses asked for by on_assigned, applied once the partitions are.
+  bool assigning_ = false;
+  std::vector<int32_t> deferred_pauses_;
   rd_kafka_message_t* batch_[kBatch];
   std::vector<streams_header> headers_;  // the current record's, reused
   std::vector<int32_t> numbers_;         // reused by ours()
@@ -183,6 +186,7 @@ void KafkaSource::deliver(const rd_kafka_message_t* msg) {
 }
 
 void KafkaSource::pause(int32_t partition) {
+  if (assigning_) return deferred_pauses_.push_back(partition);  // applied after the assign
   PartitionList list = partition_list(1);
   rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition);
   rd_kafka_pause_partitions(consumer_.get(), list.get());
@@ -192,7 +196,9 @@ void KafkaSource::pause(int32_t partition) {
 void KafkaSource::resume(int32_t partition, int64_t offset) {
   PartitionList list = partition_list(1);
   rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = offset;
-  if (Error e{rd_kafka_seek_partitions(consumer_.get(), list.get(), 0)}) {
+  if (offset < 0) {
+    // Nothing read yet: from where the assignment starts (committed or reset).
+  } else if (Error e{rd_kafka_seek_partitions(consumer_.get(), list.get(), 0)}) {
     log::warn(std::string("backpressure: seek before resume: ") + rd_kafka_error_string(e.get()));
   }
   rd_kafka_resume_partitions(consumer_.get(), list.get());
@@ -256,13 +262,17 @@ const std::vector<int32_t>& KafkaSource::ours(const rd_kafka_topic_partition_lis
 
 void KafkaSource::assign(rd_kafka_topic_partition_list_t* parts) {
   const std::vector<int32_t>& numbers = ours(parts);
+  assigning_ = true;
   handler_->on_assigned(numbers.data(), numbers.size());
+  assigning_ = false;
   log::info("assigned " + partition_names(parts));
   if (cooperative()) {
     Error e{rd_kafka_incremental_assign(consumer_.get(), parts)};
   } else {
     rd_kafka_assign(consumer_.get(), parts);
   }
+  for (int32_t p : deferred_pauses_) pause(p);
+  deferred_pauses_.clear();
 }
 
 void KafkaSource::revoke(rd_kafka_topic_partition_list_t* parts) {

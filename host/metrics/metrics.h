@@ -111,6 +111,14 @@ struct RuntimeMetrics {
   // through (sinks flushed; offsets sent, or none new to send).
   Counter loop_ms;
   Counter commit_checked_ms;
+  // State restores from the changelog: partitions restoring (or waiting to)
+  // now, changelog records and bytes read so far, records the running
+  // restore has left to read (at most), and the milliseconds restores took.
+  Counter restoring_partitions;
+  Counter restore_records;
+  Counter restore_bytes;
+  Counter restore_remaining;
+  Counter restore_ms;
   // One input through its whole chain to its sinks, for 1 input in 64.
   Histogram process_seconds{
       {1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 1e-2, 0.1}};

@@ -62,8 +62,18 @@ bool PartitionProcessor::open_state(Partition& p, const Generation& g, std::stri
     *error = "the pipeline has stateful steps, but this runtime was given no state store";
     return false;
   }
-  std::unique_ptr<state::Store> store = options_.state->open(p.number, error);
+  bool corrupt = false;
+  std::unique_ptr<state::Store> store = options_.state->open(p.number, error, &corrupt);
+  if (!store && corrupt && options_.changelog) {  // the changelog holds its state
+    std::string moved_to;
+    if (!options_.state->set_aside(p.number, &moved_to, error)) return false;
+    log::warn("state: " + *error + "; set aside as " + moved_to +
+              ", its state is restored from the changelog");
+    error->clear();
+    store = options_.state->open(p.number, error);
+  }
   if (!store || !(p.state = state::PartitionState::open(std::move(store), error))) return false;
+  p.state->set_changelog(options_.changelog, p.number);
   const int64_t at = p.state->opened_at().offset;
   if (at >= 0) {
     log::info("state: partition " + std::to_string(p.number) + " opened with its " +
@@ -80,6 +90,14 @@ bool PartitionProcessor::prepare(Partition& p, int64_t offset, std::string* why)
   return false;
 }
 
+int64_t PartitionProcessor::durable(Partition& p, int64_t committable, std::string* why) {
+  if (!p.state || committable < 0) return committable;
+  std::string error;
+  const int64_t durable = p.state->durable(&error);
+  if (!error.empty()) *why = "partition " + std::to_string(p.number) + ": " + error;
+  return error.empty() ? std::min(committable, durable) : -1;
+}
+
 bool PartitionProcessor::checkpoint(Partition& p, int64_t offset, std::string* why) {
   if (!p.state || offset < 0) return true;
   std::string error;
@@ -93,6 +111,9 @@ bool PartitionProcessor::checkpoint(Partition& p, int64_t offset, std::string* w
 bool PartitionProcessor::first_input(Partition& p, int64_t offset, std::string* why) {
   p.state->set_seen_input();
   if (!p.state->resolved()) return resolve(p, offset, why);
+  if (p.start_at < 0 && p.state->checkpointed() == 0 && offset > 0) {
+    return checkpoint(p, offset, why);  // nothing was committed: no input is before it
+  }
   if (p.state->checkpointed() != offset) {
     log::warn("state of partition " + std::to_string(p.number) + ": resolved at offset " +
               std::to_string(p.state->checkpointed()) + ", the committed one, but reading " +
@@ -122,6 +143,11 @@ StateAnswer PartitionProcessor::query(const StateQuery& q) {
   state::Table* table = p->state ? p->state->find(q.step) : nullptr;
   if (!table) {
     return {404, json{{"error", "step '" + q.step + "' keeps no state here"}}.dump()};
+  }
+  if (p->restoring) {
+    return {503, json{{"error", "partition " + std::to_string(q.partition) +
+                                    " is restoring its state from the changelog"}}
+                     .dump()};
   }
   if (!p->state->resolved()) {
     return {503, json{{"error", "partition " + std::to_string(q.partition) +
@@ -216,7 +242,8 @@ const Quarantine* PartitionProcessor::quarantine_at(Partition& p, int64_t offset
 
 Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
   Partition* p = find(in.partition);
-  if (!p || p->paused) return Taken::ignored;  // fetched before a revoke or the pause
+  // Fetched before a revoke or the pause, or while restoring.
+  if (!p || p->paused || p->restoring) return Taken::ignored;
   if (const char* full = backpressure(*p, 1.0)) {
     p->paused = true;
     p->resume_at = in.offset;
@@ -290,7 +317,8 @@ void PartitionProcessor::take_resumable(std::vector<PartitionOffset>* out) {
 bool PartitionProcessor::tick(int64_t now_ms, std::string* why) {
   for (auto& p : partitions_) {
     std::string error;
-    if (p && p->state && p->state->purge_expired(now_ms, kPurgeEveryMs, &error) < 0) {
+    if (p && p->state && !p->restoring &&
+        p->state->purge_expired(now_ms, kPurgeEveryMs, &error) < 0) {
       *why = "state of partition " + std::to_string(p->number) + ": " + error;
       return false;
     }
@@ -319,6 +347,14 @@ SwapOutcome PartitionProcessor::switch_to(std::shared_ptr<const Generation> next
                                           SwapMailbox& mailbox, std::string* fatal) {
   const auto started = Clock::now();
   SwapOutcome outcome;
+  for (const StepBinding& step : next->steps) {
+    if (step.spec->state && options_.changelog && options_.changelog->index_of(step.name) < 0) {
+      outcome.error = "step '" + step.name +
+                      "' would keep state, but it has no changelog topic (they are set up at "
+                      "start): restart the host to add a stateful step";
+      return outcome;
+    }
+  }
   std::vector<std::unique_ptr<Chain>> successors(partitions_.size());
   for (size_t i = 0; i < partitions_.size(); ++i) {
     if (!partitions_[i]) continue;
@@ -388,7 +424,7 @@ void PartitionProcessor::publish_state_sizes() {
   };
   std::map<metrics::StepMetrics*, Sum> sums;
   for (const auto& p : partitions_) {
-    if (!p || !p->state) continue;
+    if (!p || !p->state || p->restoring) continue;
     for (uint32_t i = 0; i < g_->steps.size(); ++i) {
       const StepBinding& step = g_->steps[i];
       uint64_t keys = 0, bytes = 0;

@@ -44,6 +44,14 @@ struct Partition {
   std::unique_ptr<state::PartitionState> state;
   std::unique_ptr<Chain> chain;
   bool paused = false;  // by backpressure; fetching resumes at resume_at
+  // Its state is being restored (runtime/restore_worker.h, which owns
+  // `state` meanwhile): it takes no input, answers no query, is not
+  // purged, measured or switched.
+  bool restoring = false;
+  // Where its source resumes once restored: the committed offset, or -1
+  // (none committed: the reset position; its state was resolved at 0 and
+  // moves to its first input).
+  int64_t start_at = -1;
   int64_t resume_at = -1;
   // Inputs that crashed the host crash_limit times, by offset; those before
   // next_quarantine were passed.
@@ -75,6 +83,9 @@ class PartitionProcessor final : public InputHolds {
     // A switch to a generation that keeps no state for a step whose state
     // a partition's store holds is refused unless this is set.
     bool allow_dropped_state = false;
+    // Gets the checkpointed changes of every partition's state (null:
+    // none); outlives the processor.
+    state::ChangelogWriter* changelog = nullptr;
   };
   PartitionProcessor(std::shared_ptr<const Generation> g, SinkSet& sinks, LimitedErrors& errors,
                      metrics::PipelineMetrics& metrics, Options options);
@@ -98,6 +109,10 @@ class PartitionProcessor final : public InputHolds {
   // committing further. (The first input after assign resolves the store.)
   bool prepare(Partition& p, int64_t offset, std::string* why);
   bool checkpoint(Partition& p, int64_t offset, std::string* why);
+  // The highest offset of `p` that may be committed: committable() unless
+  // its state's changelog has not acknowledged the changes before it yet
+  // (-1 with *why when the changelog refused one).
+  int64_t durable(Partition& p, int64_t committable, std::string* why);
   // Resolves `p`'s state at `first`, the offset its source resumes at (its
   // committed offset), unless its first input did already.
   bool resolve(Partition& p, int64_t first, std::string* why);

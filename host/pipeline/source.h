@@ -60,9 +60,11 @@ class Source {
   // Serves events: waits up to `timeout_ms` for the first record, then
   // hands on what is already fetched.
   virtual void poll(int timeout_ms) = 0;
-  // Stops fetching `partition` (records already fetched may still come).
+  // Stops fetching `partition` (records already fetched may still come);
+  // also from inside on_assigned, for a partition it assigns.
   virtual void pause(int32_t partition) = 0;
-  // Fetches `partition` again from `offset`.
+  // Fetches `partition` again from `offset` (-1: from where its
+  // assignment started, nothing having been read).
   virtual void resume(int32_t partition, int64_t offset) = 0;
   // Commits `count` offsets (the next offset to read, per partition):
   // synchronous (true only when every partition's commit succeeded) or not

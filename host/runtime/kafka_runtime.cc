@@ -8,11 +8,13 @@
 #include "common/fault_point.h"
 #include "common/health_file.h"
 #include "common/log.h"
+#include "kafka/changelog.h"
 #include "kafka/kafka_source.h"
 #include "pipeline/error_routing.h"
 #include "pipeline/partition_processor.h"
 #include "pipeline/runtime_gauges.h"
 #include "pipeline/swap_mailbox.h"
+#include "runtime/restore_worker.h"
 #include "sinks/registry.h"
 
 namespace streams::kafka {
@@ -94,6 +96,9 @@ class Runtime final : public KafkaRuntime,
   // Commits what is committable, of `only` partitions when given.
   void commit(bool sync, const int32_t* only = nullptr, size_t only_count = 0);
   void resolve_assigned();
+  // Resumes the partitions whose restore finished; publishes its progress.
+  void serve_restores();
+  bool restoring() const;
   // Answers the posted state queries (with 503 when `close`: none after).
   void serve_queries(bool close);
   // A commit of `offset` for `p` succeeded.
@@ -119,7 +124,13 @@ class Runtime final : public KafkaRuntime,
   bool fatal_ = false;
   bool store_failed_ = false;        // a state checkpoint failed: nothing more is committed
   std::vector<int32_t> unresolved_;  // assigned stateful partitions to resolve
-  std::mutex queries_mutex_;         // guards queries_ and queries_closed_
+  state::ChangelogWriter* changelog_ = nullptr;  // options_.changelog's writer
+  // Prepared changes wait for the changelog: commit() tries again soon.
+  bool awaiting_changelog_ = false;
+  int64_t retry_commit_ms_ = 0;  // steady clock
+  std::unique_ptr<RestoreWorker> restorer_;
+  std::vector<RestoreWorker::Done> restored_;  // reused by serve_restores()
+  std::mutex queries_mutex_;                   // guards queries_ and queries_closed_
   std::vector<std::pair<pipeline::StateQuery, pipeline::StateReply>> queries_;
   bool queries_closed_ = false;
   std::atomic<bool> queries_pending_{false};
@@ -136,6 +147,7 @@ class Runtime final : public KafkaRuntime,
 // Chains first (their batches release holds), then the sinks while the
 // trackers their late reports reach still exist.
 Runtime::~Runtime() {
+  if (restorer_) restorer_->cancel_all();
   if (processor_) processor_->revoke_all();
   sinks_.close();
 }
@@ -147,6 +159,12 @@ bool Runtime::init(pipeline::SinkMaker& maker, std::string* error) {
   o.crash_journal = options_.crash_journal;
   o.state = options_.state;
   o.allow_dropped_state = options_.allow_dropped_state;
+  if (options_.changelog) {
+    ChangelogParts& c = *options_.changelog;
+    o.changelog = changelog_ = c.writer.get();
+    restorer_ =
+        std::make_unique<RestoreWorker>(*c.reader, *c.rewriter, [this] { source_->wake(); });
+  }
   o.explain_quarantine = !sinks_.dlq() && options_.error_policy == config::ErrorPolicy::fail;
   processor_ =
       std::make_unique<pipeline::PartitionProcessor>(g_, sinks_, errors_->errors(), metrics_, o);
@@ -176,7 +194,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
     const int64_t now = steady_ms();
     m_.loop_ms.set(static_cast<uint64_t>(now));
     health_.touch(now);
-    if (mailbox_.pending()) apply_swap();
+    if (mailbox_.pending() && !restoring()) apply_swap();
     if (reopen_requested_.load(std::memory_order_relaxed)) reopen();
     if (queries_pending_.load(std::memory_order_acquire)) serve_queries(false);
     // While partitions are paused, wait for the acknowledgements that
@@ -188,11 +206,15 @@ int Runtime::run(const std::atomic<bool>& stop) {
     }
     source_->poll(wait_ms);
     if (!unresolved_.empty()) resolve_assigned();
+    if (restorer_) serve_restores();
     sinks_.poll(0);
+    if (changelog_) changelog_->poll();
     tick();
     if (steady_ms() >= next_commit) {
       commit(/*sync=*/false);
       next_commit = steady_ms() + interval;
+    } else if (awaiting_changelog_ && steady_ms() >= retry_commit_ms_) {
+      commit(/*sync=*/false);
     }
   }
   return shutdown();
@@ -265,25 +287,76 @@ void Runtime::on_assigned(const int32_t* partitions, size_t count) {
     std::string error;
     if (!processor_->assign(partitions[i], &error)) {
       fail("partition " + std::to_string(partitions[i]) + ": " + error);
-    } else if (processor_->find(partitions[i])->state) {
+    } else if (Partition* p = processor_->find(partitions[i]); p->state) {
       unresolved_.push_back(partitions[i]);
+      if (restorer_) {  // nothing is read until its state is restored
+        p->restoring = true;
+        source_->pause(partitions[i]);
+      }
     }
   }
 }
 
 // Stateful partitions resolve their state where the source resumes: at
 // their first input, or (so that an idle partition answers queries) at the
-// committed offset, asked for outside the rebalance callback.
+// committed offset, asked for outside the rebalance callback. With a
+// changelog, at the committed offset (asked again until known), then their
+// restore starts.
 void Runtime::resolve_assigned() {
+  std::vector<int32_t> later;
   for (int32_t number : unresolved_) {
     Partition* p = processor_->find(number);
-    if (!p || !p->state || p->state->resolved()) continue;
+    if (!p || !p->state || (p->state->resolved() && !p->restoring)) continue;
     int64_t offset = -1;
     std::string error;
-    if (!source_->committed(number, &offset, 5000, &error) || offset < 0) continue;
-    if (!processor_->resolve(*p, offset, &error)) fail(error);
+    if (!source_->committed(number, &offset, 5000, &error)) {
+      if (p->restoring) later.push_back(number);
+      continue;
+    }
+    if (offset < 0 && !p->restoring) continue;
+    if (!processor_->resolve(*p, std::max<int64_t>(offset, 0), &error)) {
+      fail(error);
+      continue;
+    }
+    if (p->restoring) {
+      p->start_at = offset;
+      restorer_->start(number, p->state.get());
+    }
   }
-  unresolved_.clear();
+  unresolved_.swap(later);
+}
+
+void Runtime::serve_restores() {
+  restored_.clear();
+  restorer_->take_done(&restored_);
+  for (const RestoreWorker::Done& d : restored_) {
+    Partition* p = processor_->find(d.partition);
+    if (!p || !p->restoring) continue;
+    if (!d.ok) {
+      fail("state of partition " + std::to_string(d.partition) +
+           ": restoring from the changelog failed: " + d.error);
+      continue;
+    }
+    p->restoring = false;
+    m_.restore_ms.add(static_cast<uint64_t>(d.ms));
+    source_->resume(d.partition, p->start_at);
+    log::info("state: partition " + std::to_string(d.partition) + " restored in " +
+              std::to_string(d.ms) + " ms; reading resumes at " +
+              (p->start_at >= 0 ? "offset " + std::to_string(p->start_at)
+                                : std::string("its reset position (nothing committed)")));
+  }
+  const auto& progress = restorer_->progress();
+  m_.restoring_partitions.set(restorer_->busy());
+  m_.restore_records.set(progress.records.load(std::memory_order_relaxed));
+  m_.restore_bytes.set(progress.bytes.load(std::memory_order_relaxed));
+  m_.restore_remaining.set(static_cast<uint64_t>(
+      std::max<int64_t>(0, progress.remaining.load(std::memory_order_relaxed))));
+}
+
+bool Runtime::restoring() const {
+  bool any = false;
+  processor_->for_each([&](Partition& p) { any = any || p.restoring; });
+  return any;
 }
 
 void Runtime::query_state(pipeline::StateQuery q, pipeline::StateReply reply) {
@@ -323,7 +396,10 @@ void Runtime::on_revoked(const int32_t* partitions, size_t count, bool lost) {
       log::warn("revoke: outputs still in flight after drain");
     commit(/*sync=*/true, partitions, count);
   }
-  for (size_t i = 0; i < count; ++i) processor_->revoke(partitions[i]);
+  for (size_t i = 0; i < count; ++i) {
+    if (restorer_) restorer_->cancel(partitions[i]);  // it keeps its progress
+    processor_->revoke(partitions[i]);
+  }
 }
 
 // One asynchronous commit at a time: librdkafka retries a failed commit
@@ -336,23 +412,43 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
   if (!sinks_.flush()) return fail("a sink failed to flush; its inputs stay uncommitted");
   m_.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
   const int64_t now = steady_ms();
+  awaiting_changelog_ = false;
   if (!sync && commit_pending_ && now - commit_sent_ms_ < kCommitConfirmMs) return;
+  auto selected = [&](const Partition& p) {
+    return !only || std::find(only, only + only_count, p.number) != only + only_count;
+  };
+  // State first (its changelog, its pending log): then the commit may land.
+  processor_->for_each([&](Partition& p) {
+    std::string why;
+    if (!store_failed_ && selected(p) &&
+        !processor_->prepare(p, processor_->committable(p), &why)) {
+      store_failed_ = true;
+      fail("state: " + why + "; stopping without committing further");
+    }
+  });
+  if (store_failed_) return;
+  if (sync && changelog_ && !changelog_->flush(g_->source_deployment().drain_timeout_ms)) {
+    log::warn("state: changelog records still unacknowledged after drain_timeout_ms");
+  }
   offsets_.clear();
   processor_->for_each([&](Partition& p) {
-    if (only && std::find(only, only + only_count, p.number) == only + only_count) return;
+    if (!selected(p)) return;
     const int64_t next = processor_->committable(p);
-    const bool unconfirmed =
-        p.commit.sent > p.commit.confirmed && now - p.commit.sent_ms > kCommitConfirmMs;
-    if (next <= p.commit.sent && !unconfirmed) return;
     std::string why;
-    if (!processor_->prepare(p, next, &why)) {  // state first: then the commit may land
+    const int64_t offset = processor_->durable(p, next, &why);
+    if (!why.empty() && !store_failed_) {
       store_failed_ = true;
       return fail("state: " + why + "; stopping without committing further");
     }
-    offsets_.push_back({p.number, next, nullptr});
-    p.commit.sent = next;
+    awaiting_changelog_ = awaiting_changelog_ || offset < next;
+    const bool unconfirmed =
+        p.commit.sent > p.commit.confirmed && now - p.commit.sent_ms > kCommitConfirmMs;
+    if (offset < 0 || (offset <= p.commit.sent && !unconfirmed)) return;
+    offsets_.push_back({p.number, offset, nullptr});
+    p.commit.sent = offset;
     p.commit.sent_ms = now;
   });
+  retry_commit_ms_ = now + 5;
   if (offsets_.empty() || store_failed_) return;
   fault_point("state-prepared");  // tests: a crash before the commit is sent
   std::string error;
@@ -417,6 +513,7 @@ void Runtime::warn(const std::string& line) {
 }
 
 int Runtime::shutdown() {
+  if (restorer_) restorer_->cancel_all();  // a restore cut short goes on at the next start
   mailbox_.close();
   serve_queries(/*close=*/true);
   const int64_t timeout = g_->source_deployment().drain_timeout_ms;
@@ -464,7 +561,19 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
   sinks::TypedSinkMaker sinks(options.client_id, *options.metrics);
   auto source = create_kafka_source(*g, options.client_id, *options.metrics, error);
   if (!source) return nullptr;
-  return create_runtime(std::move(g), options, std::move(source), sinks, error);
+  const ChangelogTopics topics = changelog_topics(*g);
+  if (topics.steps.empty() || !options.state || options.changelog) {
+    return create_runtime(std::move(g), options, std::move(source), sinks, error);
+  }
+  if (!ensure_changelog_topics(*g, topics, options.client_id, error)) return nullptr;
+  RuntimeOptions with = options;
+  with.changelog = std::make_shared<ChangelogParts>();
+  ChangelogParts& c = *with.changelog;
+  c.writer = changelog_writer(*g, topics, options.client_id, error);
+  if (c.writer) c.rewriter = changelog_writer(*g, topics, options.client_id + "-restore", error);
+  if (c.rewriter) c.reader = changelog_reader(*g, topics, options.client_id, error);
+  if (!c.reader) return nullptr;
+  return create_runtime(std::move(g), with, std::move(source), sinks, error);
 }
 
 }  // namespace streams::kafka

@@ -10,6 +10,12 @@
 // sink's producer, or written and flushed by a file sink (OffsetTracker). Commits are throttled to
 // commit_interval_ms, flushed on revoke and on shutdown, and never made for a lost assignment.
 //
+// State: a stateful partition's changes go to its changelog before the
+// commit that covers them, and an offset is committed only once they are
+// acknowledged. With a changelog, a partition assigned is paused until its
+// state is restored (runtime/restore_worker.h) at its committed offset,
+// then resumes there; a swap waits for running restores.
+//
 // Backpressure: past the source's max_in_flight_* for a partition, or a Kafka
 // sink's for its unacknowledged outputs, a partition is paused at the input
 // it could not take and resumed from there once half drained; the loop keeps
@@ -32,9 +38,17 @@
 #include "pipeline/sink_set.h"
 #include "pipeline/source.h"
 #include "pipeline/state_query.h"
+#include "state/changelog.h"
 #include "state/store.h"
 
 namespace streams::kafka {
+
+// The changelog of stateful steps (state/changelog.h): `writer` is used on
+// the processing thread, `reader` and `rewriter` on the restore thread.
+struct ChangelogParts {
+  std::unique_ptr<state::ChangelogWriter> writer, rewriter;
+  std::unique_ptr<state::ChangelogReader> reader;
+};
 
 struct RuntimeOptions {
   std::string client_id = "streams-host";
@@ -53,6 +67,9 @@ struct RuntimeOptions {
   // checkpointed into its partition's store.
   state::Backend* state = nullptr;
   bool allow_dropped_state = false;  // see pipeline::PartitionProcessor::Options
+  // The changelog of stateful steps. Null: create_kafka_runtime makes Kafka
+  // ones for a pipeline with stateful steps (create_runtime: none).
+  std::shared_ptr<ChangelogParts> changelog;
 };
 
 // swap() (from any thread) switches each partition's Chain to the next

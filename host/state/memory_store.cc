@@ -121,11 +121,17 @@ class MemoryBackend final : public Backend {
   const char* name() const override { return "memory"; }
   std::string where() const override { return ""; }
   bool check(std::string*) override { return true; }
-  std::unique_ptr<Store> open(int32_t partition, std::string*) override {
+  std::unique_ptr<Store> open(int32_t partition, std::string*, bool*) override {
     std::lock_guard<std::mutex> lock(mutex_);
     auto& data = partitions_[partition];
     if (!data) data = std::make_shared<PartitionData>();
     return std::make_unique<MemoryStore>(data);
+  }
+  bool set_aside(int32_t partition, std::string* moved_to, std::string*) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    partitions_.erase(partition);
+    *moved_to = "(dropped: memory)";
+    return true;
   }
   bool stored_steps(std::vector<std::string>* out, std::string*) override {
     std::lock_guard<std::mutex> lock(mutex_);

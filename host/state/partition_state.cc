@@ -175,10 +175,24 @@ bool PartitionState::resolve(int64_t first, std::string* error) {
 bool PartitionState::prepare(int64_t offset, std::string* error) {
   if (offset <= prepared_ || offset <= store_->checkpoint().offset) return true;
   batch_.clear();
+  ChangelogAck* ack = nullptr;
+  bool sent = true;
   for (const auto& t : tables_) {
-    t->each_pending(offset, /*all=*/false,
-                    [&](const Table::Pending& p) { append_change(&batch_, t->name(), p); });
+    const int step = changelog_ ? changelog_->index_of(t->name()) : -1;
+    if (changelog_ && step < 0) {
+      *error = "step '" + t->name() + "' has no changelog";
+      return false;
+    }
+    t->each_pending(offset, /*all=*/false, [&](const Table::Pending& p) {
+      append_change(&batch_, t->name(), p);
+      if (!changelog_ || !sent) return;
+      if (!ack) ack = new ChangelogAck();
+      sent = changelog_->send(static_cast<size_t>(step), partition_, p.key, p.value, p.stamp, ack,
+                              error);
+    });
   }
+  if (changelog_) acks_.emplace_back(offset, ack);
+  if (!sent) return false;
   int64_t clock = -1;
   bool advanced = false;
   for (const auto& [mark_offset, mark_clock] : clock_marks_) {
@@ -193,6 +207,50 @@ bool PartitionState::prepare(int64_t offset, std::string* error) {
   return true;
 }
 
+PartitionState::~PartitionState() {
+  for (auto& [offset, ack] : acks_) {
+    if (ack) ack->release();
+  }
+}
+
+// The changelog positions of the batches up to `offset` (acknowledged: the
+// runtime commits only durable offsets), as writes of the checkpoint.
+bool PartitionState::add_positions(int64_t offset, std::string* error) {
+  ends_.clear();
+  for (const auto& [prepared, ack] : acks_) {
+    if (prepared > offset) break;
+    if (!ack) continue;
+    const std::vector<int64_t>& ends = ack->ends();
+    if (ends.size() > ends_.size()) ends_.resize(ends.size(), -1);
+    for (size_t i = 0; i < ends.size(); ++i) ends_[i] = std::max(ends_[i], ends[i]);
+  }
+  if (ends_.empty()) return true;
+  uint32_t family = 0;
+  if (!store_->family(kPositionsFamily, &family, error)) return false;
+  encoded_.resize(tables_.size());
+  for (size_t i = 0; i < tables_.size(); ++i) {
+    const int step = changelog_->index_of(tables_[i]->name());
+    if (step < 0 || static_cast<size_t>(step) >= ends_.size() || ends_[step] < 0) continue;
+    encoded_[i].assign(reinterpret_cast<const char*>(&ends_[step]), sizeof(int64_t));
+    writes_.push_back({family, tables_[i]->name(), &encoded_[i]});
+  }
+  return true;
+}
+
+int64_t PartitionState::durable(std::string* error) const {
+  if (!changelog_ || acks_.empty()) return std::max(prepared_, store_->checkpoint().offset);
+  int64_t durable = store_->checkpoint().offset;
+  for (const auto& [offset, ack] : acks_) {
+    if (ack && !ack->error().empty()) {
+      *error = "the changelog refused a change: " + ack->error();
+      return -1;
+    }
+    if (ack && !ack->done()) break;
+    durable = offset;
+  }
+  return durable;
+}
+
 bool PartitionState::checkpoint(int64_t offset, std::string* error) {
   if (offset <= store_->checkpoint().offset) return true;
   writes_.clear();
@@ -202,11 +260,16 @@ bool PartitionState::checkpoint(int64_t offset, std::string* error) {
       writes_.push_back({family, p.key, p.value});
     });
   }
+  if (changelog_ && !add_positions(offset, error)) return false;
   // The state first, then the batches it took (a crash between leaves
   // batches at or before the checkpoint, which resolve() skips).
   if (!store_->commit(writes_, Checkpoint{offset, clock_before(offset)}, error)) return false;
   fault_point("state-checkpointed");  // tests: a crash before the batches are dropped
   writes_.clear();
+  while (!acks_.empty() && acks_.front().first <= offset) {
+    if (acks_.front().second) acks_.front().second->release();
+    acks_.pop_front();
+  }
   for (auto& t : tables_) t->committed(offset);
   return store_->drop_batches(offset, error);
 }

@@ -21,8 +21,26 @@
 // means (a reset, an operator) cannot be exact.
 // A crash between any two steps leaves a Store that resolve() brings to the
 // state of exactly the inputs before F: a replayed input sees the state it
-// saw the first time. (The changelog topic, which restores a lost Store,
-// follows the same rule.)
+// saw the first time.
+//
+// Changelog protocol (changelog.h), when a ChangelogWriter is set:
+//   1'. prepare(C) also sends batch C's changes to the changelog; durable()
+//       reaches C once they (and every earlier batch's) are acknowledged,
+//       and the runtime commits no offset past durable().
+//   2'. checkpoint(C) records, with the state, each step's changelog offset
+//       after the last record of the batches it took (its position).
+//   3'. restore(), after resolve(F): reads each step's changelog from its
+//       position (from the start for a new or lost Store) to its end,
+//       applies the records stamped before F and skips later ones (inputs
+//       to be read again, from a run that crashed or lost the partition
+//       before committing them). The keys of skipped records are written
+//       to the changelog again with their restored value (stamped F - 1),
+//       so that compaction, which keeps a key's last record, cannot keep a
+//       skipped one only. Progress is durable batch by batch: a restore
+//       cut short (revoked, killed) goes on from where it got.
+// Records of a crashed run stamped before a later F are applied, then
+// overwritten by the records the replay of the same inputs made, which
+// follow them in the log.
 //
 // Lifetime: created when the partition is assigned (PartitionProcessor),
 // destroyed when it is revoked; the Backend outlives it. Thread: the
@@ -36,13 +54,27 @@
 #include <utility>
 #include <vector>
 
+#include <atomic>
+
+#include "state/changelog.h"
 #include "state/store.h"
 #include "state/table.h"
 
 namespace streams::state {
 
+// Families the host keeps in each store (store.h internal_family): each
+// step's changelog position (by step name, 8 bytes), and the keys restore
+// found skipped records of (step name, '\0', key), until rewritten.
+inline const std::string kPositionsFamily =
+    "\x01"
+    "changelog";
+inline const std::string kRewritesFamily =
+    "\x01"
+    "rewrite";
+
 class PartitionState {
  public:
+  ~PartitionState();
   // The state of `store`'s partition; null with *error when it cannot be
   // used.
   static std::unique_ptr<PartitionState> open(std::unique_ptr<Store> store, std::string* error);
@@ -89,6 +121,29 @@ class PartitionState {
   // and only once resolved. Returns how many, or -1 with *error.
   int64_t purge_expired(int64_t now_ms, int64_t every_ms, std::string* error);
 
+  // The changelog (see above): `writer` (null: none) gets the changes of
+  // each prepared batch, for its partition `partition`; it outlives this.
+  void set_changelog(ChangelogWriter* writer, int32_t partition) {
+    changelog_ = writer;
+    partition_ = partition;
+  }
+  // The highest prepared offset whose changes, and every earlier batch's,
+  // the changelog acknowledged (without a changelog: the last prepared).
+  // -1 with *error when the changelog refused a change for good.
+  int64_t durable(std::string* error) const;
+
+  // Restores each opened table's family from the changelog (3'., above),
+  // once resolved. `rewriter` sends the rewritten keys (and is flushed
+  // before restore returns). Checks `cancel` between batches. Thread: any
+  // one thread while the partition processes nothing.
+  enum class Restored { done, cancelled, failed };
+  struct RestoreProgress {
+    std::atomic<uint64_t> records{0}, bytes{0};
+    std::atomic<int64_t> remaining{0};  // records left to read, at most
+  };
+  Restored restore(ChangelogReader& reader, ChangelogWriter& rewriter,
+                   const std::atomic<bool>& cancel, RestoreProgress* progress, std::string* error);
+
   // The steps whose state the Store holds, by name.
   std::vector<std::string> stored_steps() const;
   // Keys and bytes of step `name`'s state, as the Store estimates them.
@@ -96,6 +151,15 @@ class PartitionState {
 
  private:
   explicit PartitionState(std::unique_ptr<Store> store);
+  // restore() of one table; false (with *error unless cancelled) when it
+  // did not finish.
+  bool restore_table(Table& t, size_t step, ChangelogReader& reader, ChangelogWriter& rewriter,
+                     const std::atomic<bool>& cancel, RestoreProgress* progress,
+                     std::string* error);
+  bool add_positions(int64_t offset, std::string* error);
+  bool rewrite(Table& t, size_t step, ChangelogWriter& rewriter, bool reseed, std::string* error);
+  // The changelog position of step `name` recorded with the state (-1: none).
+  bool position(const std::string& name, int64_t* out, std::string* error);
   // The clock of the inputs before `offset`, dropping older marks.
   int64_t clock_before(int64_t offset);
 
@@ -116,6 +180,13 @@ class PartitionState {
   std::vector<Store::Write> writes_;  // reused
   std::deque<std::string> stored_;    // resolve(): values its writes_ point to
   std::string batch_;                 // prepare(): the batch, reused
+  ChangelogWriter* changelog_ = nullptr;
+  int32_t partition_ = 0;
+  // Prepared batches not yet checkpointed, with their acknowledgements
+  // (null: a batch with no change).
+  std::deque<std::pair<int64_t, ChangelogAck*>> acks_;
+  std::vector<int64_t> ends_;         // add_positions(), reused
+  std::vector<std::string> encoded_;  // add_positions(): values its writes point to
 };
 
 }  // namespace streams::state

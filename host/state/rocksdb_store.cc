@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -70,7 +71,7 @@ class RocksStore final : public Store {
 
   // `batches`: the directory of the pending log's batch files.
   static std::unique_ptr<Store> open(const std::string& path, std::string batches,
-                                     std::string* error) {
+                                     std::string* error, bool* corrupt) {
     rocksdb::DBOptions options;
     options.create_if_missing = true;
     options.create_missing_column_families = true;
@@ -92,6 +93,9 @@ class RocksStore final : public Store {
     s = rocksdb::DB::Open(options, path, families, &handles, &db);
     if (!s.ok()) {
       *error = "state store " + path + " cannot be opened: " + s.ToString();
+      // Corrupt files, or files the database names missing (a CURRENT
+      // naming a lost MANIFEST): not a lock held or a permission refused.
+      if (corrupt) *corrupt = s.IsCorruption() || s.IsPathNotFound();
       return nullptr;
     }
     store->db_.reset(db);
@@ -330,20 +334,39 @@ class RocksBackend final : public Backend {
     *error = "state_dir " + dir_ + " is not writable: " + std::strerror(errno);
     return false;
   }
-  std::unique_ptr<Store> open(int32_t partition, std::string* error) override {
+  std::unique_ptr<Store> open(int32_t partition, std::string* error, bool* corrupt) override {
     if (!check(error)) return nullptr;
     const std::string n = std::to_string(partition);
-    return RocksStore::open(dir_ + "/partition-" + n, dir_ + "/pending-" + n, error);
+    return RocksStore::open(dir_ + "/partition-" + n, dir_ + "/pending-" + n, error, corrupt);
+  }
+  bool set_aside(int32_t partition, std::string* moved_to, std::string* error) override {
+    const std::string n = std::to_string(partition);
+    const std::string suffix = ".set-aside-" + std::to_string(std::time(nullptr));
+    std::error_code ec;
+    for (const std::string& name : {"partition-" + n, "pending-" + n}) {
+      const std::string from = dir_ + "/" + name;
+      if (!std::filesystem::exists(from, ec)) continue;
+      std::filesystem::rename(from, from + suffix, ec);
+      if (ec) {
+        *error = "state store " + from + " cannot be moved aside: " + ec.message();
+        return false;
+      }
+    }
+    *moved_to = dir_ + "/partition-" + n + suffix;
+    return true;
   }
   bool stored_steps(std::vector<std::string>* out, std::string* error) override {
     std::set<std::string> names;
     std::error_code ec;
     if (!std::filesystem::exists(dir_, ec)) return out->clear(), true;
     for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
-      if (entry.path().filename().string().compare(0, 10, "partition-") != 0) continue;
+      const std::string file = entry.path().filename().string();
+      // Stores set aside (partition-N.set-aside-T) hold no running state.
+      if (file.compare(0, 10, "partition-") != 0 || file.find('.') != std::string::npos) continue;
       std::vector<std::string> families;
       rocksdb::Status s =
           rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), entry.path().string(), &families);
+      if (s.IsCorruption() || s.IsPathNotFound()) continue;  // open() says so, and what then
       if (!s.ok()) {
         *error = "state store " + entry.path().string() + " cannot be read: " + s.ToString();
         return false;

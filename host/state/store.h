@@ -86,8 +86,14 @@ class Backend {
   // naming the path, when it cannot be used. open() prepares as well.
   virtual bool check(std::string* error) = 0;
   // The store of `partition`; null with *error (naming the path) when it
-  // cannot be opened.
-  virtual std::unique_ptr<Store> open(int32_t partition, std::string* error) = 0;
+  // cannot be opened, and *corrupt (when given) set if its files are
+  // corrupt (rather than unreadable or in use).
+  virtual std::unique_ptr<Store> open(int32_t partition, std::string* error,
+                                      bool* corrupt = nullptr) = 0;
+  // Moves `partition`'s store aside (renamed beside the others, *moved_to,
+  // kept for inspection): the next open() starts an empty one. False with
+  // *error.
+  virtual bool set_aside(int32_t partition, std::string* moved_to, std::string* error) = 0;
   // The names of the steps whose state its stores hold, over every
   // partition, without opening them. False with *error.
   virtual bool stored_steps(std::vector<std::string>* out, std::string* error) = 0;

@@ -55,6 +55,7 @@ sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 import reload_pause  # noqa: E402
+import restore_rate  # noqa: E402
 
 BENCH = os.path.join(BUILD, "tests", "bench", "streams-bench")
 MICRO = os.path.join(BUILD, "tests", "bench", "plugin_call_bench")
@@ -99,7 +100,11 @@ steps:
 # Platform state: passthrough's running count per key (8 bytes of state a
 # key, RocksDB stores), against the identity map on the same keyed records.
 STATE_KEYS = 1_000 if SMOKE else 100_000
-COUNTER = """source: {name: in, stream_name: %(input)s}
+RESTORE_RECORDS = 20_000 if SMOKE else 1_000_000  # changelog records (keys) to restore
+# Each run's pipeline has a name of its own, and so a changelog topic of its
+# own (changelog_topics).
+COUNTER = """name: counter-%(input)s
+source: {name: in, stream_name: %(input)s}
 steps:
   - {kind: map, name: count, plugin: passthrough, function: count, state: {}}
   - {kind: sink, name: out, stream_name: %(output)s}
@@ -260,7 +265,7 @@ SCENARIOS = [
 ]
 
 
-def write_table(rows, micro, reload):
+def write_table(rows, micro, reload, restore=None):
     lines = [
         "| scenario | records/s | MB/s | vs ceiling | CPU s / M records | peak RSS MB "
         "| p50 / p99 ms at half max | (half max, records/s) "
@@ -288,6 +293,14 @@ def write_table(rows, micro, reload):
                           ("switch", "processing thread switching")):
             lines.append(
                 f"| {what} | {reload[key + '_p50_ms']:.2f} | {reload[key + '_p99_ms']:.2f} |")
+    if restore:
+        lines += ["", f"| state restore ({restore['records']:,} changelog records, one a key) "
+                  "| value |", "|---|---:|",
+                  f"| restore, records/s | {restore['records_per_s']:,.0f} |",
+                  f"| restore, host CPU µs per record | {restore['cpu_us_per_record']:.2f} |",
+                  f"| store on disk, MB per million keys | {restore['disk_mb_per_m_keys']:.1f} |",
+                  f"| host RSS added by the restore, MB per million keys "
+                  f"| {restore['rss_mb_per_m_keys']:.1f} |"]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(OUT, "results.md"), "w") as f:
         f.write(text)
@@ -314,10 +327,18 @@ plot '{data}' using 2:xtic(1) linecolor rgb '#3572a5', '' using 0:2:2 with label
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
+def phase_topics(scenario, phase):
+    """The input and output topics of one run of `scenario`, and the
+    changelog of a stateful one (the dev broker cannot create topics)."""
+    topics = [f"{kind}-{scenario.name}-{phase}:{PARTITIONS}" for kind in ("in", "out")]
+    if "state:" in getattr(scenario.start, "pipeline_text", ""):
+        topics.append(f"counter-in-{scenario.name}-{phase}-count-changelog:{PARTITIONS}")
+    return topics
+
+
 def scenario_topics(scenario):
     phases = [f"tp{run}" for run in range(REPEATS)] + ([] if SMOKE else ["lat"]) + ["low"]
-    return [f"{kind}-{scenario.name}-{phase}:{PARTITIONS}"
-            for phase in phases for kind in ("in", "out")]
+    return [t for phase in phases for t in phase_topics(scenario, phase)]
 
 
 def selected():
@@ -340,8 +361,8 @@ def run_pairs(pairs, out_name, what):
     with h.Env() as env:
         for name, a, b in pairs:
             sides = {"a": a, "b": b}
-            topics = [f"{kind}-{s.name}-tp{run}:{PARTITIONS}" for s in sides.values()
-                      for run in range(REPEATS) for kind in ("in", "out")]
+            topics = [t for s in sides.values() for run in range(REPEATS)
+                      for t in phase_topics(s, f"tp{run}")]
             bootstrap = env.start_broker(topics, prefix=TOOLS_CPU)
             broker = env.procs[-1]
             runs = {"a": [], "b": []}
@@ -426,14 +447,18 @@ def main():
             rows.append(row)
             print(f"{scenario.name}: {json.dumps(row)}", flush=True)
     micro = microbench()
-    reload = None
+    reload = restore = None
     if ONLY is None:
         with h.Env() as env:
             reload = reload_pause.measure(h, env, BENCH, APP_CPU, TOOLS_CPU, 3 if SMOKE else 20)
-    print(write_table(rows, micro, reload))
+        with h.Env() as env:
+            restore = restore_rate.measure(h, env, BENCH, APP_CPU, TOOLS_CPU, RESTORE_RECORDS,
+                                           PARTITIONS)
+    print(write_table(rows, micro, reload, restore))
     write_chart(rows)
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump({"rows": rows, "micro_ns": micro, "reload": reload}, f, indent=1)
+        json.dump({"rows": rows, "micro_ns": micro, "reload": reload, "restore": restore}, f,
+                  indent=1)
     check_outputs()
 
 
@@ -446,6 +471,7 @@ def check_outputs():
     assert "BM_NoOutput" in table and "BM_OneOutput" in table, table
     assert "BM_PythonOneOutput" in table and "| one Python call" in table, table
     assert ONLY is not None or "| processing thread switching |" in table, table
+    assert ONLY is not None or "| restore, records/s |" in table, table
     with open(os.path.join(OUT, "chart.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n", "chart.png is not a PNG"
     if SMOKE:

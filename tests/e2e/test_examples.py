@@ -15,6 +15,8 @@ EXAMPLES = ["broadcast", "blq", "batching", "transformer", "word_counter", "bill
 PYTHON = len(sys.argv) > 1 and sys.argv[1] == "python"
 if not PYTHON:
     EXAMPLES += ["counter", "dedup"]  # stateful: no Python version of the original's
+# The stateful examples' changelog topics (the dev broker cannot create topics).
+CHANGELOGS = {"counter": ["counter-count-changelog"], "dedup": ["dedup-dedup-changelog"]}
 ROOT = os.path.join(h.SOURCE_DIR, "configs", *(["python"] if PYTHON else []))
 PIPELINE = "pipeline.py" if PYTHON else "pipeline.yaml"
 
@@ -71,7 +73,8 @@ def run_on_broker(env, name):
     source_name, source, sinks = topics(name)
     want = expected(name)
     assert set(sinks) == set(want), (name, sinks, want)
-    bootstrap = env.start_broker([f"{source}:1"] + [f"{t}:1" for t in sinks.values()])
+    bootstrap = env.start_broker([f"{source}:1"] + [f"{t}:1" for t in sinks.values()] +
+                                 [f"{t}:1" for t in CHANGELOGS.get(name, [])])
     producer = h.KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         for rec in inputs(name):

@@ -34,6 +34,7 @@ def check(bootstrap, source, sink):
 def main():
     with h.Env() as env:
         topics = [f"{kind}-{i}:{PARTITIONS}" for i in range(len(POINTS)) for kind in ("in", "out")]
+        topics += [f"faults{i}-count-changelog:{PARTITIONS}" for i in range(len(POINTS))]
         bootstrap = env.start_broker(topics)
         plugins = env.path("plugins")
         os.mkdir(plugins)

@@ -29,7 +29,8 @@ def output_count(bootstrap):
 
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker([f"clicks:{PARTITIONS}", f"click-counts:{PARTITIONS}"])
+        bootstrap = env.start_broker([f"clicks:{PARTITIONS}", f"click-counts:{PARTITIONS}",
+                                      f"reload_counts-count-changelog:{PARTITIONS}"])
         plugins = env.path("plugins")
         os.mkdir(plugins)
         stamp = os.path.join(plugins, "stamp.so")

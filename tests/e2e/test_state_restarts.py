@@ -5,11 +5,14 @@ cleanly, restarted once more on new input, and drained. The counts are
 exact: for each key the outputs hold every count from 1 to the number of
 its inputs and none past it (a state that missed an input, or counted a
 replayed one twice, would show a gap or a count too high), and a replayed
-input gives the count it gave the first time."""
+input gives the count it gave the first time. With its stores deleted while
+it is stopped (or corrupt: set aside), the host restores them from the
+changelog, key by key equal."""
 import json
 import os
 import random
 import re
+import shutil
 import signal
 import sys
 import urllib.request
@@ -71,7 +74,8 @@ def check_state(port, inputs):
 def ready(port, partition):
     """The host answers reads of `partition`: assigned, its state resolved."""
     r = h.run_cli(["state", "get", "--admin-port", str(port), "count", str(partition), "-"])
-    return r.returncode != 2 and "not assigned" not in r.stdout and "resolved" not in r.stdout
+    return r.returncode != 2 and not any(
+        why in r.stdout for why in ("not assigned", "resolved", "restoring"))
 
 
 def check_counts(bootstrap, total):
@@ -91,7 +95,9 @@ def check_counts(bootstrap, total):
 def main():
     rng = random.Random(int(os.environ.get("STREAMS_TEST_SEED", random.randrange(1 << 30))))
     with h.Env() as env:
-        bootstrap = env.start_broker([f"clicks:{PARTITIONS}", f"click-counts:{PARTITIONS}"])
+        bootstrap = env.start_broker([f"clicks:{PARTITIONS}", f"click-counts:{PARTITIONS}",
+                                      f"counts-count-changelog:{PARTITIONS}",
+                                      f"counts-tally-changelog:{PARTITIONS}"])
         pipeline = env.write("p.yaml", PIPELINE)
         config = env.write("d.yaml", h.deployment(sink="out", source_extra="commit_interval_ms: 200"))
         producer = h.SteadyProducer(bootstrap, "clicks", keys=KEYS)
@@ -128,6 +134,24 @@ def main():
             check_state(port, inputs_per_key(bootstrap))
             assert env.stop(host) == 0, env.log(host)
             assert "opened with its rocksdb store's checkpoint" in env.log(host), env.log(host)
+            # Its stores deleted or corrupt while it is stopped, the host
+            # restores them from the changelog: the same counts, key by key.
+            stores = env.path("state/stores/counts")
+            for p in range(1, PARTITIONS):
+                shutil.rmtree(os.path.join(stores, f"partition-{p}"))
+                shutil.rmtree(os.path.join(stores, f"pending-{p}"), ignore_errors=True)
+            with open(os.path.join(stores, "partition-0", "CURRENT"), "w") as f:
+                f.write("MANIFEST-999999\n")
+            host = env.start_host(pipeline, config, bootstrap, name="restored",
+                                  extra=["--admin-port", "0"])
+            port = h.admin_port(env, host)
+            h.wait_for(lambda: all(ready(port, p) for p in range(PARTITIONS)), 60,
+                       "the partitions to be restored from the changelog")
+            check_state(port, inputs_per_key(bootstrap))
+            assert env.stop(host) == 0, env.log(host)
+            assert "from the changelog" in env.log(host), env.log(host)
+            assert f"{stores}/partition-0 cannot be opened" in env.log(host), env.log(host)
+            assert "set aside as" in env.log(host), env.log(host)
             # A pipeline that would drop the step's state does not start...
             renamed = env.write("renamed.yaml",
                                 PIPELINE.replace("map, name: count,", "map, name: tally,"))

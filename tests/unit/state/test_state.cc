@@ -216,8 +216,20 @@ BOOST_AUTO_TEST_CASE(a_corrupt_store_is_an_error_naming_it) {
   const std::string path = stores.dir.path() + "/stores/partition-0";
   std::ofstream(path + "/CURRENT", std::ios::trunc) << "MANIFEST-999999\n";
   std::string error;
-  BOOST_TEST(!stores.backend->open(0, &error));
+  bool corrupt = false;
+  BOOST_TEST(!stores.backend->open(0, &error, &corrupt));
   BOOST_TEST(error.find(path) != std::string::npos, error);
+  BOOST_TEST(corrupt, error);
+  // Set aside (a changelog restores its state), it leaves room for a new
+  // store and is not one of the backend's stores any more.
+  std::string moved_to;
+  BOOST_REQUIRE_MESSAGE(stores.backend->set_aside(0, &moved_to, &error), error);
+  BOOST_TEST(moved_to.find(path + ".set-aside-") == 0, moved_to);
+  auto p = stores.open();
+  BOOST_TEST(p->checkpointed() == -1);
+  std::vector<std::string> steps;
+  BOOST_REQUIRE(stores.backend->stored_steps(&steps, &error));
+  BOOST_TEST(steps.empty());
 }
 
 // Clean entries beyond the cache's bound are dropped and read again from

@@ -1,0 +1,364 @@
+#include "kafka/changelog.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <map>
+
+#include "common/clock.h"
+#include "kafka/handles.h"
+#include "kafka/kafka_conf.h"
+
+namespace streams::kafka {
+namespace {
+
+constexpr int kMetadataMs = 30000;
+constexpr int kCreateMs = 10000;  // a cluster that cannot create topics says so late
+constexpr int kReadBatch = 4096;
+constexpr int64_t kReadStallMs = 60000;  // a read with no progress this long fails
+constexpr int64_t kQueueFullMs = 30000;  // a send waits this long for queue space
+
+void put_stamp(int64_t stamp, unsigned char out[8]) {
+  for (int i = 7; i >= 0; --i, stamp = static_cast<int64_t>(static_cast<uint64_t>(stamp) >> 8)) {
+    out[i] = static_cast<unsigned char>(stamp & 0xff);
+  }
+}
+
+int64_t get_stamp(const rd_kafka_message_t* m) {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(headers, state::kStampHeader, &value, &size) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      size != 8) {
+    return -1;
+  }
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<const unsigned char*>(value)[i];
+  return static_cast<int64_t>(v);
+}
+
+Client make_client(rd_kafka_type_t type, rd_kafka_conf_t* conf, std::string* error) {
+  char reason[512];
+  Client c(rd_kafka_new(type, conf, reason, sizeof reason));
+  if (!c) {
+    rd_kafka_conf_destroy(conf);
+    *error = std::string("changelog client: ") + reason;
+  }
+  return c;
+}
+
+class Writer final : public state::ChangelogWriter {
+ public:
+  explicit Writer(ChangelogTopics topics) : topics_(std::move(topics)) {}
+  ~Writer() override {
+    if (!producer_) return;
+    // What is still queued is dropped: its acknowledgements (failures)
+    // release what they hold.
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(producer_.get(), 1000);
+    handles_.clear();
+  }
+
+  bool init(rd_kafka_conf_t* conf, std::string* error) {
+    rd_kafka_conf_set_dr_msg_cb(conf, &Writer::on_delivery);
+    producer_ = make_client(RD_KAFKA_PRODUCER, conf, error);
+    if (!producer_) return false;
+    for (size_t i = 0; i < topics_.topics.size(); ++i) {
+      rd_kafka_topic_conf_t* tc = rd_kafka_topic_conf_new();
+      rd_kafka_topic_conf_set_opaque(tc, reinterpret_cast<void*>(static_cast<intptr_t>(i)));
+      handles_.emplace_back(rd_kafka_topic_new(producer_.get(), topics_.topics[i].c_str(), tc));
+      if (!handles_.back()) {
+        *error =
+            "changelog topic " + topics_.topics[i] + ": " + rd_kafka_err2str(rd_kafka_last_error());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool send(size_t step, int32_t partition, std::string_view key, const std::string* stored,
+            int64_t stamp, state::ChangelogAck* ack, std::string* error) override {
+    if (step >= handles_.size()) {
+      *error = "no changelog for step index " + std::to_string(step);
+      return false;
+    }
+    unsigned char encoded[8];
+    put_stamp(stamp, encoded);
+    const int64_t deadline = steady_ms() + kQueueFullMs;
+    for (;;) {
+      rd_kafka_headers_t* headers = rd_kafka_headers_new(1);
+      rd_kafka_header_add(headers, state::kStampHeader, -1, encoded, sizeof encoded);
+      const rd_kafka_resp_err_t err =
+          rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(handles_[step].get()),
+                            RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(key.data(), key.size()),
+                            RD_KAFKA_V_VALUE(stored ? const_cast<char*>(stored->data()) : nullptr,
+                                             stored ? stored->size() : 0),
+                            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_OPAQUE(ack), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ack->sent();
+        return true;
+      }
+      rd_kafka_headers_destroy(headers);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || steady_ms() > deadline) {
+        *error = "changelog " + topics_.topics[step] + "[" + std::to_string(partition) +
+                 "]: " + rd_kafka_err2str(err);
+        return false;
+      }
+      rd_kafka_poll(producer_.get(), 10);
+    }
+  }
+
+  void poll() override { rd_kafka_poll(producer_.get(), 0); }
+  bool flush(int timeout_ms) override {
+    return rd_kafka_flush(producer_.get(), timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  int index_of(const std::string& name) const override { return topics_.index_of(name); }
+
+ private:
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+    auto* ack = static_cast<state::ChangelogAck*>(m->_private);
+    const auto step =
+        static_cast<size_t>(reinterpret_cast<intptr_t>(rd_kafka_topic_opaque(m->rkt)));
+    ack->acknowledged(step, m->offset, m->err ? rd_kafka_err2str(m->err) : nullptr);
+  }
+
+  ChangelogTopics topics_;
+  Client producer_;
+  std::vector<Topic> handles_;
+};
+
+class Reader final : public state::ChangelogReader {
+ public:
+  explicit Reader(ChangelogTopics topics) : topics_(std::move(topics)) {}
+
+  bool init(rd_kafka_conf_t* conf, std::string* error) {
+    consumer_ = make_client(RD_KAFKA_CONSUMER, conf, error);
+    return consumer_ != nullptr;
+  }
+  ~Reader() override { handles_.clear(); }
+
+  bool bounds(size_t step, int32_t partition, int64_t* low, int64_t* high,
+              std::string* error) override {
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        consumer_.get(), topics_.topics.at(step).c_str(), partition, low, high, kMetadataMs);
+    if (err) *error = where(step, partition) + ": " + rd_kafka_err2str(err);
+    return !err;
+  }
+
+  bool read(size_t step, int32_t partition, int64_t from, int64_t to, Visit visit, void* ctx,
+            std::string* error) override {
+    if (handles_.size() <= step) handles_.resize(topics_.topics.size());
+    Topic& topic = handles_.at(step);
+    if (!topic)
+      topic.reset(rd_kafka_topic_new(consumer_.get(), topics_.topics[step].c_str(), nullptr));
+    if (!topic || rd_kafka_consume_start(topic.get(), partition, from) != 0) {
+      *error = where(step, partition) + ": " + rd_kafka_err2str(rd_kafka_last_error());
+      return false;
+    }
+    const bool ok = consume(topic.get(), step, partition, from, to, visit, ctx, error);
+    rd_kafka_consume_stop(topic.get(), partition);
+    return ok;
+  }
+
+ private:
+  bool consume(rd_kafka_topic_t* topic, size_t step, int32_t partition, int64_t next, int64_t to,
+               Visit visit, void* ctx, std::string* error) {
+    int64_t progressed_ms = steady_ms();
+    bool more = true;
+    while (more && next < to) {
+      // No more than there is: a batch waits to fill up (or for the timeout).
+      const ssize_t n =
+          rd_kafka_consume_batch(topic, partition, 100, batch_,
+                                 static_cast<size_t>(std::min<int64_t>(kReadBatch, to - next)));
+      if (n < 0) {
+        *error = where(step, partition) + ": " + rd_kafka_err2str(rd_kafka_last_error());
+        return false;
+      }
+      records_.clear();
+      bool eof = false;
+      for (ssize_t i = 0; i < n; ++i) {
+        const rd_kafka_message_t* m = batch_[i];
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          eof = true;
+        } else if (m->err) {
+          if (error->empty()) *error = where(step, partition) + ": " + rd_kafka_message_errstr(m);
+        } else if (m->offset >= next && m->offset < to) {
+          records_.push_back({m->offset,
+                              {static_cast<const char*>(m->key), m->key_len},
+                              m->payload != nullptr,
+                              {static_cast<const char*>(m->payload), m->len},
+                              get_stamp(m)});
+          next = m->offset + 1;
+        }
+      }
+      // Called with no records too, so that a cancel is seen while waiting.
+      if (error->empty()) more = visit(ctx, records_.data(), records_.size());
+      for (ssize_t i = 0; i < n; ++i) rd_kafka_message_destroy(batch_[i]);
+      if (!error->empty()) return false;
+      if (eof) break;  // the end, past records compaction removed
+      if (n > 0) {
+        progressed_ms = steady_ms();
+      } else if (steady_ms() - progressed_ms > kReadStallMs) {
+        *error = where(step, partition) + ": no record for " + std::to_string(kReadStallMs / 1000) +
+                 " s at offset " + std::to_string(next);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::string where(size_t step, int32_t partition) const {
+    return "changelog " + topics_.topics.at(step) + "[" + std::to_string(partition) + "]";
+  }
+
+  ChangelogTopics topics_;
+  Client consumer_;             // the legacy consumer API: no group
+  std::vector<Topic> handles_;  // by step, made on first read
+  rd_kafka_message_t* batch_[kReadBatch];
+  std::vector<state::ChangelogRecord> records_;
+};
+
+// Topic name -> partition count, of every topic the cluster has.
+bool topic_partitions(rd_kafka_t* rk, std::map<std::string, int>* out, std::string* error) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, kMetadataMs);
+  if (err) {
+    *error = std::string("listing the cluster's topics: ") + rd_kafka_err2str(err);
+    return false;
+  }
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (!md->topics[i].err) (*out)[md->topics[i].topic] = md->topics[i].partition_cnt;
+  }
+  rd_kafka_metadata_destroy(md);
+  return true;
+}
+
+// Creates `topic` with `partitions` partitions, compacted. False with *error.
+bool create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, std::string* error) {
+  char reason[512];
+  rd_kafka_NewTopic_t* t =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, reason, sizeof reason);
+  if (!t) {
+    *error = reason;
+    return false;
+  }
+  rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
+  Queue queue(rd_kafka_queue_new(rk));
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(options, kCreateMs, reason, sizeof reason);
+  rd_kafka_AdminOptions_set_operation_timeout(options, kCreateMs, reason, sizeof reason);
+  rd_kafka_CreateTopics(rk, &t, 1, options, queue.get());
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue.get(), kCreateMs + 5000);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_NewTopic_destroy(t);
+  if (!ev) {
+    *error = "no answer from the cluster";
+    return false;
+  }
+  bool ok = rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!ok) *error = rd_kafka_event_error_string(ev);
+  if (const rd_kafka_CreateTopics_result_t* r = rd_kafka_event_CreateTopics_result(ev)) {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(r, &n);
+    for (size_t i = 0; ok && i < n; ++i) {
+      if (rd_kafka_topic_result_error(results[i])) {
+        ok = false;
+        *error = rd_kafka_topic_result_error_string(results[i]);
+      }
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  return ok;
+}
+
+}  // namespace
+
+int ChangelogTopics::index_of(const std::string& step) const {
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i] == step) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+ChangelogTopics changelog_topics(const pipeline::Generation& g) {
+  ChangelogTopics t;
+  const auto& configured = g.deployment.segments.at(g.segment).steps_config;
+  for (const auto& step : g.steps) {
+    if (!step.spec->state) continue;
+    auto it = configured.find(step.name);
+    t.steps.push_back(step.name);
+    t.topics.push_back(it != configured.end() && !it->second.changelog_topic.empty()
+                           ? it->second.changelog_topic
+                           : g.pipeline.name + "-" + step.name + "-changelog");
+  }
+  return t;
+}
+
+bool ensure_changelog_topics(const pipeline::Generation& g, const ChangelogTopics& t,
+                             const std::string& client_id, std::string* error) {
+  if (t.topics.empty()) return true;
+  rd_kafka_conf_t* conf = changelog_producer_conf(g, client_id, error);
+  if (!conf) return false;
+  Client admin = make_client(RD_KAFKA_PRODUCER, conf, error);
+  if (!admin) return false;
+  std::map<std::string, int> existing;
+  if (!topic_partitions(admin.get(), &existing, error)) return false;
+  const std::string source = g.source_topic();
+  auto it = existing.find(source);
+  if (it == existing.end()) {
+    *error = "the source topic " + source +
+             " does not exist: stateful steps need it (their changelogs have its partition count)";
+    return false;
+  }
+  const int partitions = it->second;
+  for (size_t i = 0; i < t.topics.size(); ++i) {
+    const std::string& topic = t.topics[i];
+    const std::string what = "the changelog topic " + topic + " of step '" + t.steps[i] + "'";
+    auto found = existing.find(topic);
+    if (found != existing.end()) {
+      if (found->second == partitions) continue;
+      *error = what + " has " + std::to_string(found->second) + " partition(s); it needs " +
+               std::to_string(partitions) + ", one per partition of the source topic " + source +
+               " (delete it, or name another in steps_config." + t.steps[i] + ".changelog_topic)";
+      return false;
+    }
+    std::string why;
+    if (!create_topic(admin.get(), topic, partitions, &why)) {
+      *error = what + " does not exist and could not be created (" + why + "): create it with " +
+               std::to_string(partitions) + " partitions and cleanup.policy=compact (on the " +
+               "dev broker: streams-host dev-broker --topic " + topic + ":" +
+               std::to_string(partitions) + ")";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::unique_ptr<state::ChangelogWriter> changelog_writer(const pipeline::Generation& g,
+                                                         const ChangelogTopics& t,
+                                                         const std::string& client_id,
+                                                         std::string* error) {
+  rd_kafka_conf_t* conf = changelog_producer_conf(g, client_id, error);
+  if (!conf) return nullptr;
+  auto writer = std::make_unique<Writer>(t);
+  if (!writer->init(conf, error)) return nullptr;
+  return writer;
+}
+
+std::unique_ptr<state::ChangelogReader> changelog_reader(const pipeline::Generation& g,
+                                                         const ChangelogTopics& t,
+                                                         const std::string& client_id,
+                                                         std::string* error) {
+  rd_kafka_conf_t* conf = changelog_consumer_conf(g, client_id, error);
+  if (!conf) return nullptr;
+  auto reader = std::make_unique<Reader>(t);
+  if (!reader->init(conf, error)) return nullptr;
+  return reader;
+}
+
+}  // namespace streams::kafka
