@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # README command 2: installs what is missing, builds, and runs every test:
 # the whole suite on an optimised build, then again on a Debug build with
-# AddressSanitizer and UndefinedBehaviorSanitizer, then the unit tests and
-# the e2e tests where threads meet (reload, admin, health, shutdown, the stop
-# watchdog) with ThreadSanitizer. Every phase runs even when
+# AddressSanitizer and UndefinedBehaviorSanitizer, then the unit and e2e
+# tests where threads meet (runtime, chains, metrics, logs, reload, admin,
+# health, shutdown, the stop watchdog) with ThreadSanitizer, whose build makes
+# only what it runs (tests/unit/CMakeLists.txt). Every phase runs even when
 # an earlier one failed; the failures are listed at the end, and the exit
 # status is non-zero if there was any.
 set -uo pipefail

@@ -93,8 +93,10 @@ class Runtime final : public KafkaRuntime,
   void reopen();
   // Time limits of the chains, resumes of drained partitions, gauges.
   void tick();
-  // Commits what is committable, of `only` partitions when given.
-  void commit(bool sync, const int32_t* only = nullptr, size_t only_count = 0);
+  // Commits what is committable, of `only` partitions when given, the
+  // sinks flushed first unless `retry` (then what an earlier flush made
+  // committable, once the changelog caught up).
+  void commit(bool sync, const int32_t* only = nullptr, size_t only_count = 0, bool retry = false);
   void resolve_assigned();
   // Resumes the partitions whose restore finished; publishes its progress.
   void serve_restores();
@@ -214,7 +216,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
       commit(/*sync=*/false);
       next_commit = steady_ms() + interval;
     } else if (awaiting_changelog_ && steady_ms() >= retry_commit_ms_) {
-      commit(/*sync=*/false);
+      commit(/*sync=*/false, nullptr, 0, /*retry=*/true);
     }
   }
   return shutdown();
@@ -407,9 +409,9 @@ void Runtime::on_revoked(const int32_t* partitions, size_t count, bool lost) {
 // moves the group's offset back (seen on the dev broker with injected commit
 // errors: the last commit was silently undone). The next commit waits for the
 // result of the one before, up to kCommitConfirmMs.
-void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
+void Runtime::commit(bool sync, const int32_t* only, size_t only_count, bool retry) {
   if (store_failed_) return;
-  if (!sinks_.flush()) return fail("a sink failed to flush; its inputs stay uncommitted");
+  if (!retry && !sinks_.flush()) return fail("a sink failed to flush; its inputs stay uncommitted");
   m_.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
   const int64_t now = steady_ms();
   awaiting_changelog_ = false;
@@ -418,9 +420,10 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
     return !only || std::find(only, only + only_count, p.number) != only + only_count;
   };
   // State first (its changelog, its pending log): then the commit may land.
+  // A retry prepares nothing new: it commits what was prepared before.
   processor_->for_each([&](Partition& p) {
     std::string why;
-    if (!store_failed_ && selected(p) &&
+    if (!retry && !store_failed_ && selected(p) &&
         !processor_->prepare(p, processor_->committable(p), &why)) {
       store_failed_ = true;
       fail("state: " + why + "; stopping without committing further");
@@ -440,7 +443,7 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count) {
       store_failed_ = true;
       return fail("state: " + why + "; stopping without committing further");
     }
-    awaiting_changelog_ = awaiting_changelog_ || offset < next;
+    awaiting_changelog_ = awaiting_changelog_ || (p.state && offset < p.state->prepared());
     const bool unconfirmed =
         p.commit.sent > p.commit.confirmed && now - p.commit.sent_ms > kCommitConfirmMs;
     if (offset < 0 || (offset <= p.commit.sent && !unconfirmed)) return;

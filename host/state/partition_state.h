@@ -127,6 +127,8 @@ class PartitionState {
     changelog_ = writer;
     partition_ = partition;
   }
+  // The last offset prepared (-1: none since opened).
+  int64_t prepared() const { return prepared_; }
   // The highest prepared offset whose changes, and every earlier batch's,
   // the changelog acknowledged (without a changelog: the last prepared).
   // -1 with *error when the changelog refused a change for good.

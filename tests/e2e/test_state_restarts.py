@@ -28,7 +28,7 @@ steps:
 """
 PARTITIONS = 3
 KEYS = 13
-KILLS = int(os.environ.get("STREAMS_TEST_KILLS", 5))
+KILLS = int(os.environ.get("STREAMS_TEST_KILLS", 10))
 
 
 def output_count(bootstrap):
@@ -76,6 +76,18 @@ def ready(port, partition):
     r = h.run_cli(["state", "get", "--admin-port", str(port), "count", str(partition), "-"])
     return r.returncode != 2 and not any(
         why in r.stdout for why in ("not assigned", "resolved", "restoring"))
+
+
+def answers(env, pipeline, config, bootstrap, name):
+    """Starts a host on no new input, checks that it answers every key's count
+    once its partitions are assigned and resolved, stops it; returns its log."""
+    host = env.start_host(pipeline, config, bootstrap, name=name, extra=["--admin-port", "0"])
+    port = h.admin_port(env, host)
+    h.wait_for(lambda: all(ready(port, p) for p in range(PARTITIONS)), 60,
+               f"{name}'s partitions to be assigned and resolved")
+    check_state(port, inputs_per_key(bootstrap))
+    assert env.stop(host) == 0, env.log(host)
+    return env.log(host)
 
 
 def check_counts(bootstrap, total):
@@ -126,14 +138,8 @@ def main():
             assert env.stop(host) == 0, env.log(host)
             # Restarted with no new input, the host answers from its stores
             # (resolved at the committed offsets).
-            host = env.start_host(pipeline, config, bootstrap, name="idle",
-                                  extra=["--admin-port", "0"])
-            port = h.admin_port(env, host)
-            h.wait_for(lambda: all(ready(port, p) for p in range(PARTITIONS)), 60,
-                       "the idle host's partitions to be assigned and resolved")
-            check_state(port, inputs_per_key(bootstrap))
-            assert env.stop(host) == 0, env.log(host)
-            assert "opened with its rocksdb store's checkpoint" in env.log(host), env.log(host)
+            log = answers(env, pipeline, config, bootstrap, "idle")
+            assert "opened with its rocksdb store's checkpoint" in log, log
             # Its stores deleted or corrupt while it is stopped, the host
             # restores them from the changelog: the same counts, key by key.
             stores = env.path("state/stores/counts")
@@ -142,16 +148,10 @@ def main():
                 shutil.rmtree(os.path.join(stores, f"pending-{p}"), ignore_errors=True)
             with open(os.path.join(stores, "partition-0", "CURRENT"), "w") as f:
                 f.write("MANIFEST-999999\n")
-            host = env.start_host(pipeline, config, bootstrap, name="restored",
-                                  extra=["--admin-port", "0"])
-            port = h.admin_port(env, host)
-            h.wait_for(lambda: all(ready(port, p) for p in range(PARTITIONS)), 60,
-                       "the partitions to be restored from the changelog")
-            check_state(port, inputs_per_key(bootstrap))
-            assert env.stop(host) == 0, env.log(host)
-            assert "from the changelog" in env.log(host), env.log(host)
-            assert f"{stores}/partition-0 cannot be opened" in env.log(host), env.log(host)
-            assert "set aside as" in env.log(host), env.log(host)
+            log = answers(env, pipeline, config, bootstrap, "restored")
+            assert "from the changelog" in log, log
+            assert f"{stores}/partition-0 cannot be opened" in log, log
+            assert "set aside as" in log, log
             # A pipeline that would drop the step's state does not start...
             renamed = env.write("renamed.yaml",
                                 PIPELINE.replace("map, name: count,", "map, name: tally,"))

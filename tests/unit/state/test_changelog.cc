@@ -186,6 +186,24 @@ void count(Table& t, int64_t from, int64_t to, int keys = 3) {
   }
 }
 
+// A new state opened and resolved at `offset` on the store of `f`, its
+// table opened.
+std::unique_ptr<PartitionState> opened(Fixture& f, int64_t offset) {
+  auto p = f.open();
+  table(*p);
+  resolve(*p, offset);
+  return p;
+}
+
+// Inputs [from, to) counted, their changes prepared, acknowledged and
+// committed.
+void commit_inputs(PartitionState& p, FakeChangelog& c, int64_t from, int64_t to, int keys = 3) {
+  count(table(p), from, to, keys);
+  prepare(p, to);
+  c.poll();
+  checkpoint(p, to);
+}
+
 const char* kKinds[] = {"memory", "rocksdb"};
 
 }  // namespace
@@ -232,22 +250,16 @@ BOOST_DATA_TEST_CASE(a_lost_store_is_restored_without_the_inputs_to_be_read_agai
                      boost::unit_test::data::make(kKinds), kind) {
   Fixture f(kind);
   {
-    auto p = f.open();
-    Table& t = table(*p);
-    resolve(*p, 0);
-    count(t, 0, 6);
-    prepare(*p, 6);
-    f.changelog.poll();
-    checkpoint(*p, 6);  // committed: every key at 2
-    count(t, 6, 8);     // k0=3, k1=3, sent but never committed (a crash)
+    auto p = opened(f, 0);
+    commit_inputs(*p, f.changelog, 0, 6);  // every key at 2
+    count(table(*p), 6, 8);                // k0=3, k1=3, sent but never committed (a crash)
     prepare(*p, 8);
     f.changelog.poll();
   }
   Fixture lost(kind);  // a new, empty store over the same changelog
   lost.changelog = f.changelog;
-  auto p = lost.open();
+  auto p = opened(lost, 6);  // the committed offset
   Table& t = table(*p);
-  resolve(*p, 6);  // the committed offset
   BOOST_TEST((restore(*p, lost.changelog) == PartitionState::Restored::done));
   BOOST_TEST(get(t, "k0") == "2");
   BOOST_TEST(get(t, "k1") == "2");
@@ -262,9 +274,8 @@ BOOST_DATA_TEST_CASE(a_lost_store_is_restored_without_the_inputs_to_be_read_agai
   lost.changelog.compact(0);
   Fixture again(kind);
   again.changelog = lost.changelog;
-  auto q = again.open();
+  auto q = opened(again, 6);
   Table& u = table(*q);
-  resolve(*q, 6);
   restore(*q, again.changelog);
   BOOST_TEST(get(u, "k0") == "2");
   BOOST_TEST(get(u, "k1") == "2");
@@ -277,21 +288,12 @@ BOOST_DATA_TEST_CASE(a_lost_store_is_restored_without_the_inputs_to_be_read_agai
 BOOST_DATA_TEST_CASE(a_store_restores_only_what_follows_its_position,
                      boost::unit_test::data::make(kKinds), kind) {
   Fixture f(kind);
-  {
-    auto p = f.open();
-    Table& t = table(*p);
-    resolve(*p, 0);
-    count(t, 0, 3);
-    prepare(*p, 3);
-    f.changelog.poll();
-    checkpoint(*p, 3);
-  }
+  commit_inputs(*opened(f, 0), f.changelog, 0, 3);
   // Another host went on with the partition: its changes follow ours.
   f.changelog.log().push_back({3, "k0", std::string(8, '\0') + "7", 3});
   f.changelog.log().push_back({4, "k9", std::string(8, '\0') + "1", 4});
-  auto p = f.open();
+  auto p = opened(f, 5);
   Table& t = table(*p);
-  resolve(*p, 5);
   uint64_t records = 0;
   restore(*p, f.changelog, &records);
   BOOST_TEST(records == 2u);
@@ -304,22 +306,12 @@ BOOST_DATA_TEST_CASE(a_store_restores_only_what_follows_its_position,
 BOOST_DATA_TEST_CASE(an_interrupted_restore_goes_on_from_where_it_got,
                      boost::unit_test::data::make(kKinds), kind) {
   Fixture f(kind);
-  {
-    auto p = f.open();
-    Table& t = table(*p);
-    resolve(*p, 0);
-    count(t, 0, 40, 40);
-    prepare(*p, 40);
-    f.changelog.poll();
-    checkpoint(*p, 40);
-  }
+  commit_inputs(*opened(f, 0), f.changelog, 0, 40, 40);
   Fixture lost(kind);
   lost.changelog = f.changelog;
   lost.changelog.batch_size_ = 10;
   {
-    auto p = lost.open();
-    table(*p);
-    resolve(*p, 40);
+    auto p = opened(lost, 40);
     // Revoked (cancelled) once the first batch is in.
     std::atomic<bool> cancel{false};
     lost.changelog.cancel_after_batch_ = &cancel;
@@ -329,9 +321,8 @@ BOOST_DATA_TEST_CASE(an_interrupted_restore_goes_on_from_where_it_got,
     BOOST_TEST(records == 10u);
     lost.changelog.cancel_after_batch_ = nullptr;
   }
-  auto p = lost.open();
+  auto p = opened(lost, 40);
   Table& t = table(*p);
-  resolve(*p, 40);
   uint64_t records = 0;
   BOOST_TEST((restore(*p, lost.changelog, &records) == PartitionState::Restored::done));
   BOOST_TEST(records == 30u);
