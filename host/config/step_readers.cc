@@ -71,6 +71,15 @@ void read_state(YamlReader& r, const YAML::Node& node, const std::string& key, S
   step->state = std::move(spec);
 }
 
+void refuse_state_ttl(YamlReader& r, const YAML::Node& node, const std::string& key,
+                      const char* kind) {
+  YAML::Node state = node["state"];
+  if (!state || !state.IsMap() || !state["ttl_ms"]) return;
+  r.error(state["ttl_ms"], join_key(join_key(key, "state"), "ttl_ms"),
+          std::string("a ") + kind +
+              " step's state keeps its open records until they are emitted; they do not expire");
+}
+
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step) {
   read_state(r, node, key, step);
   if (node["python"]) {

@@ -17,6 +17,12 @@ void read_python_name(YamlReader& r, const YAML::Node& node, const std::string& 
 // plugin, function and config, or python, and state (map, filter,
 // flat_map, route, reduce).
 void read_function(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
+// `state:` of `node`, if any, into step->state.
+void read_state(YamlReader& r, const YAML::Node& node, const std::string& key, StepSpec* step);
+// A `state.ttl_ms` is an error: the state of a `kind` step (reduce, batch)
+// keeps its open windows or batch.
+void refuse_state_ttl(YamlReader& r, const YAML::Node& node, const std::string& key,
+                      const char* kind);
 // A step whose keys are its function's only (map, filter, flat_map).
 void read_function_step(YamlReader& r, const YAML::Node& node, const std::string& key,
                         StepSpec* step);

@@ -67,10 +67,10 @@ std::unique_ptr<Chain> Chain::create_successor(std::shared_ptr<const Generation>
   return chain;
 }
 
-ChainResult Chain::take_over(Chain& previous) {
+ChainResult Chain::take_over(Chain& previous, const HeldInput* idle) {
   const Generation& before = *previous.generation_;
   const bool carry = state_carries_over(before, *generation_);
-  if (!carry && previous.finish() == ChainResult::fatal) stopping_ = true;
+  if (!carry && previous.finish(idle) == ChainResult::fatal) stopping_ = true;
   for (size_t i = 0; i < kept_.size(); ++i) {
     if (!kept_[i]) continue;
     instances_[i] = std::move(previous.instances_[i]);
@@ -131,7 +131,6 @@ bool Chain::create_state(const Chain* previous, std::string* error) {
           "step '" + step.name + "': plugin '" + step.plugin + "' failed to initialise: " + why;
       return false;
     }
-    states_[i] = step.op->make_state(*this, i);
     if (const auto& spec = step.spec->state) {
       if (!state_) {
         *error = "step '" + step.name + "' declares state, but this runtime keeps none";
@@ -143,6 +142,7 @@ bool Chain::create_state(const Chain* previous, std::string* error) {
         return false;
       }
     }
+    states_[i] = step.op->make_state(*this, i);  // may use tables_[i]
   }
   return true;
 }
@@ -163,20 +163,24 @@ size_t Chain::held_inputs() const {
   return n;
 }
 
-ChainResult Chain::tick(int64_t now) {
-  Status status = Status::ok;
-  for (uint32_t i = 0; i < states_.size() && status != Status::fatal; ++i) {
-    if (states_[i]) status = generation_->steps[i].op->tick(*this, i, *states_[i], now);
-  }
-  return result_of(status);
+ChainResult Chain::tick(int64_t now, const HeldInput* idle) {
+  return result_of(between_inputs(idle, [&] {
+    Status status = Status::ok;
+    for (uint32_t i = 0; i < states_.size() && status != Status::fatal; ++i) {
+      if (states_[i]) status = generation_->steps[i].op->tick(*this, i, *states_[i], now);
+    }
+    return status;
+  }));
 }
 
-ChainResult Chain::finish() {
-  Status status = Status::ok;
-  for (uint32_t i = 0; i < states_.size() && status != Status::fatal; ++i) {
-    if (states_[i]) status = generation_->steps[i].op->finish(*this, i, *states_[i]);
-  }
-  return result_of(status);
+ChainResult Chain::finish(const HeldInput* idle) {
+  return result_of(between_inputs(idle, [&] {
+    Status status = Status::ok;
+    for (uint32_t i = 0; i < states_.size() && status != Status::fatal; ++i) {
+      if (states_[i]) status = generation_->steps[i].op->finish(*this, i, *states_[i]);
+    }
+    return status;
+  }));
 }
 
 ChainResult Chain::process(const streams_record& input, const streams_origin& origin,

@@ -101,7 +101,7 @@ class Chain {
   // kept instances, and its open batches and windows when they carry over
   // (state_carries_over); otherwise `previous` emits them first, as at the
   // end of input. `previous` is left to be destroyed.
-  ChainResult take_over(Chain& previous);
+  ChainResult take_over(Chain& previous, const HeldInput* idle = nullptr);
   ~Chain();
   Chain(const Chain&) = delete;
   Chain& operator=(const Chain&) = delete;
@@ -114,9 +114,12 @@ class Chain {
                       const Quarantine* quarantine = nullptr);
   // Emits batches past max_wait_ms and windows idle for idle_flush_ms, by
   // the chain's clock in milliseconds (steady_ms() unless set_clock).
-  ChainResult tick(int64_t now_ms);
-  // End of input: emits every open batch and window.
-  ChainResult finish();
+  // `idle` (valid during the call; null: none) stands in for the input of
+  // what is emitted between inputs by steps whose open batch or windows
+  // are state (which hold no input): without one they wait.
+  ChainResult tick(int64_t now_ms, const HeldInput* idle = nullptr);
+  // End of input: emits every open batch and window (`idle`: as for tick).
+  ChainResult finish(const HeldInput* idle = nullptr);
   // Inputs held by open batches and windows.
   size_t held_inputs() const;
   // The clock batches and windows read when records arrive: steady_ms(),
@@ -148,6 +151,9 @@ class Chain {
   // Runs `body` with `held` as the current input (token and origin).
   template <class F>
   Status with_input(const HeldInput& held, F&& body);
+  // Runs `body` with `idle` (if any) as the current input.
+  template <class F>
+  Status between_inputs(const HeldInput* idle, F&& body);
   // Calls the step's plugin function on `record`, then its operator's returned().
   Status run_plugin(uint32_t step, const streams_record& record);
   // The end of any plugin call of `step`, given the ABI status the plugin
@@ -188,6 +194,12 @@ class Chain {
   const crash::StepLabel& label(uint32_t step) const { return *labels_[step]; }
   // The input being run and its delivery token.
   HeldInput current_input() const { return {token_, *origin_}; }
+  // An input (or a tick's or finish's idle stand-in) is being run.
+  bool has_input() const { return origin_ != nullptr; }
+  // The Table of a step that declares `state:` (null: none), and the
+  // partition's state it belongs to.
+  state::Table* table(uint32_t step) const { return tables_[step]; }
+  state::PartitionState* partition_state() const { return state_; }
   uint64_t token() const { return token_; }
   // Keeps the input of `token` uncommitted until release() (InputHolds).
   void hold(uint64_t token) {

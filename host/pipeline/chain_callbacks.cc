@@ -270,6 +270,10 @@ state::Table* Chain::state_table(streams_call& call) {
     call.violation =
         "a state call from a step that declares no state (add `state: {}` to the step in the "
         "pipeline file), or from an aggregate or group_by function";
+  } else if (binding(call.step).op->keeps_state()) {
+    call.violation =
+        "a state call from a reduce step's function: its `state:` keeps the step's open "
+        "windows; an aggregate keeps what it needs in its accumulator";
   } else {
     return table;
   }

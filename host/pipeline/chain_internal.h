@@ -103,6 +103,11 @@ Status Chain::with_input(const HeldInput& held, F&& body) {
   return status;
 }
 
+template <class F>
+Status Chain::between_inputs(const HeldInput* idle, F&& body) {
+  return idle ? with_input(*idle, body) : body();
+}
+
 inline Status Chain::run_derived(uint32_t step, const streams_record& record,
                                  const HeldInput& held) {
   return with_input(held, [&] { return run(step, record); });

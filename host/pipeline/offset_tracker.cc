@@ -5,6 +5,14 @@ namespace streams::pipeline {
 OffsetTracker::OffsetTracker(uint32_t capacity) : capacity_(capacity ? capacity : 1) {}
 
 uint32_t OffsetTracker::begin(int64_t offset, uint64_t bytes) {
+  const uint32_t slot = append(offset, bytes);
+  last_begun_ = offset;
+  return slot;
+}
+
+uint32_t OffsetTracker::begin_barrier(int64_t offset) { return append(offset, 0); }
+
+uint32_t OffsetTracker::append(int64_t offset, uint64_t bytes) {
   uint32_t slot;
   if (free_.empty()) {
     // Grows to the most inputs ever in flight at once, then stays.
@@ -22,7 +30,6 @@ uint32_t OffsetTracker::begin(int64_t offset, uint64_t bytes) {
   else
     oldest_ = slot;
   newest_ = slot;
-  last_begun_ = offset;
   return slot;
 }
 
@@ -41,7 +48,14 @@ void OffsetTracker::release(uint32_t slot) {
     newest_ = e.prev;
   free_.push_back(slot);
   // Everything before the oldest incomplete input is complete.
-  if (was_oldest) committable_ = oldest_ != kNone ? entries_[oldest_].offset : last_begun_ + 1;
+  // (A barrier released before any input began leaves it as it was.)
+  if (was_oldest) {
+    if (oldest_ != kNone) {
+      committable_ = entries_[oldest_].offset;
+    } else if (last_begun_ >= 0) {
+      committable_ = last_begun_ + 1;
+    }
+  }
 }
 
 }  // namespace streams::pipeline

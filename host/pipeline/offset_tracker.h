@@ -33,6 +33,13 @@ class OffsetTracker {
   // input of `bytes`, with one hold for its processing. Requires !full().
   // Returns the entry's slot, valid until the entry completes.
   uint32_t begin(int64_t offset, uint64_t bytes = 0);
+  // Starts a barrier at `offset` (at least one past the last offset begun):
+  // an entry with one hold, not an input, that keeps every offset past
+  // `offset` uncommitted until released; the input at `offset` may still
+  // begin(). Outputs made between inputs (a window closed by a time limit)
+  // hold it, so none is committed past before they are acknowledged.
+  // Requires !full().
+  uint32_t begin_barrier(int64_t offset);
   // Adds a hold on `slot` (an output in flight, a batch holding the input).
   void hold(uint32_t slot) { ++entries_[slot].pending; }
   // Releases one hold on `slot`; the entry completes when none is left.
@@ -48,6 +55,7 @@ class OffsetTracker {
 
  private:
   static constexpr uint32_t kNone = ~0u;
+  uint32_t append(int64_t offset, uint64_t bytes);
   struct Entry {
     int64_t offset = 0;
     uint64_t bytes = 0;

@@ -85,6 +85,10 @@ class Operator : public config::StepType {
     return true;
   }
 
+  // The step's `state:` Table (Chain::table) holds what the kind keeps
+  // between records (a reduce step's windows, an open batch), so that it
+  // survives crashes: the step's plugin calls may not use it.
+  virtual bool keeps_state() const { return false; }
   // The state of step `step` for `chain` (null: the kind keeps none).
   virtual std::unique_ptr<OperatorState> make_state(Chain& chain, uint32_t step) const {
     (void)chain, (void)step;

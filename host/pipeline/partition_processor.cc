@@ -314,25 +314,49 @@ void PartitionProcessor::take_resumable(std::vector<PartitionOffset>* out) {
   }
 }
 
+bool PartitionProcessor::begin_idle(Partition& p, HeldInput* idle) {
+  if (!p.state || p.restoring || !p.state->resolved()) return false;
+  OffsetTracker& t = *trackers_[p.tracker_id];
+  const int64_t next = t.last_begun() >= 0 ? t.last_begun() + 1 : p.start_at;
+  if (next < 0 || t.full()) return false;
+  idle->token = make_token(p.tracker_id, t.begin_barrier(next));
+  idle->origin = {sizeof(streams_origin), topic_name_, p.number, next};
+  p.state->stamp_between(next);
+  return true;
+}
+
+void PartitionProcessor::end_idle(Partition& p, const HeldInput& idle) {
+  trackers_[p.tracker_id]->release(static_cast<uint32_t>(idle.token));
+}
+
 bool PartitionProcessor::tick(int64_t now_ms, std::string* why) {
   for (auto& p : partitions_) {
+    if (!p || p->restoring) continue;
+    HeldInput idle;
+    const bool between = begin_idle(*p, &idle);
     std::string error;
-    if (p && p->state && !p->restoring &&
-        p->state->purge_expired(now_ms, kPurgeEveryMs, &error) < 0) {
+    bool ok = true;
+    if (p->state && p->state->purge_expired(now_ms, kPurgeEveryMs, &error) < 0) {
       *why = "state of partition " + std::to_string(p->number) + ": " + error;
-      return false;
-    }
-    if (p && p->chain->tick(now_ms) == ChainResult::fatal) {
+      ok = false;
+    } else if (p->chain->tick(now_ms, between ? &idle : nullptr) == ChainResult::fatal) {
       *why = "pipeline stopped on partition " + std::to_string(p->number);
-      return false;
+      ok = false;
     }
+    if (between) end_idle(*p, idle);
+    if (!ok) return false;
   }
   return true;
 }
 
 bool PartitionProcessor::finish(std::string* why) {
   for (auto& p : partitions_) {
-    if (p && p->chain->finish() == ChainResult::fatal) {
+    if (!p) continue;
+    HeldInput idle;
+    const bool between = begin_idle(*p, &idle);
+    const ChainResult result = p->chain->finish(between ? &idle : nullptr);
+    if (between) end_idle(*p, idle);
+    if (result == ChainResult::fatal) {
       *why = "pipeline stopped on partition " + std::to_string(p->number) + " at the end of input";
       return false;
     }
@@ -384,7 +408,11 @@ SwapOutcome PartitionProcessor::switch_to(std::shared_ptr<const Generation> next
   for (size_t i = 0; i < partitions_.size(); ++i) {
     Partition* p = partitions_[i].get();
     if (!p) continue;
-    if (successors[i]->take_over(*p->chain) == ChainResult::fatal && fatal->empty()) {
+    HeldInput idle;
+    const bool between = begin_idle(*p, &idle);
+    const ChainResult result = successors[i]->take_over(*p->chain, between ? &idle : nullptr);
+    if (between) end_idle(*p, idle);
+    if (result == ChainResult::fatal && fatal->empty()) {
       *fatal =
           "pipeline stopped on partition " + std::to_string(i) + " while switching generations";
     }

@@ -96,6 +96,12 @@ class PartitionState {
     }
   }
   int64_t stamp() const { return stamp_; }
+  // Changes made between inputs (a time limit, a reload's hand-over) belong
+  // with the next input, at `offset`: they become durable with it, after
+  // whatever the turn emitted was acknowledged (OffsetTracker barriers).
+  void stamp_between(int64_t offset) {
+    if (offset > stamp_) stamp_ = offset;
+  }
   // The event clock: the highest input timestamp seen (-1: none yet).
   const int64_t& clock() const { return clock_; }
 

@@ -145,6 +145,31 @@ class PipelineDriver::Impl {
     return !stopped_ && check(processor_->finish(&why));
   }
 
+  bool commit() {
+    if (stopped_) return false;
+    pipeline::Partition* p = processor_->find(0);
+    const int64_t at = processor_->committable(*p);
+    std::string why;
+    if (at < 0) return true;
+    if (!check(processor_->prepare(*p, at, &why) && processor_->checkpoint(*p, at, &why))) {
+      throw std::runtime_error("commit: " + why);
+    }
+    committed_ = at;
+    return true;
+  }
+  int64_t restart() {
+    processor_->revoke(0);
+    std::string error;
+    if (!processor_->assign(0, &error)) throw std::runtime_error(error);
+    // As the Kafka runtime: the state resolves at the committed offset.
+    pipeline::Partition* p = processor_->find(0);
+    p->start_at = committed_;
+    if (!processor_->resolve(*p, committed_, &error)) throw std::runtime_error(error);
+    stopped_ = false;
+    next_offset_ = committed_;
+    return committed_;
+  }
+
   const std::vector<Output>& outputs(const std::string& sink) const {
     auto it = by_name_.find(sink);
     if (it == by_name_.end()) throw std::out_of_range("the pipeline has no sink '" + sink + "'");
@@ -226,6 +251,7 @@ class PipelineDriver::Impl {
   std::unique_ptr<pipeline::PartitionProcessor> processor_;  // before the sinks go
   std::vector<pipeline::PartitionOffset> resumed_;
   int64_t next_offset_ = 0;
+  int64_t committed_ = 0;  // the last commit()
   int64_t clock_offset_ms_ = 0;
   bool stopped_ = false;
 };
@@ -236,6 +262,8 @@ PipelineDriver::~PipelineDriver() = default;
 bool PipelineDriver::send(const Input& input) { return impl_->send(input); }
 bool PipelineDriver::advance_time(int64_t ms) { return impl_->advance_time(ms); }
 bool PipelineDriver::finish() { return impl_->finish(); }
+bool PipelineDriver::commit() { return impl_->commit(); }
+int64_t PipelineDriver::restart() { return impl_->restart(); }
 void PipelineDriver::reload(const std::string& pipeline_path) { impl_->reload(pipeline_path); }
 std::optional<std::string> PipelineDriver::state(const std::string& step, const std::string& key) {
   return impl_->state(step, key);

@@ -223,11 +223,12 @@ class Env(contextlib.ExitStack):
 class SteadyProducer(threading.Thread):
     """Writes b"n0", b"n1", ... to `topic` at about 200 a second until
     `done` is set; `sent` counts them. With `keys`, record N has the value
-    b"N" and the key b"k<N % keys>"."""
+    b"N" (or value(N)) and the key b"k<N % keys>"."""
 
-    def __init__(self, bootstrap, topic, keys=None):
+    def __init__(self, bootstrap, topic, keys=None, value=None):
         super().__init__(daemon=True)
         self.bootstrap, self.topic, self.keys = bootstrap, topic, keys
+        self.value = value or (lambda n: b"%d" % n)
         self.sent, self.done = 0, threading.Event()
 
     def run(self):
@@ -237,7 +238,7 @@ class SteadyProducer(threading.Thread):
                 for _ in range(40):
                     if self.keys:
                         producer.send(self.topic, key=b"k%d" % (self.sent % self.keys),
-                                      value=b"%d" % self.sent)
+                                      value=self.value(self.sent))
                     else:
                         producer.send(self.topic, value=b"n%d" % self.sent)
                     self.sent += 1

@@ -1,6 +1,7 @@
 // batch: collects records into one batch record (pipeline/batcher.h),
 // emitted at max_count records, after max_wait_ms, and at end of input. An
-// open batch holds the input it started with, so nothing in it is committed.
+// open batch holds the input it started with, so nothing in it is committed;
+// with `state:` it is kept in the step's state Table instead.
 #pragma once
 
 #include <cstdint>

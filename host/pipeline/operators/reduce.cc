@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "common/log.h"
 #include "config/step_readers.h"
 #include "pipeline/chain_internal.h"
 #include "pipeline/generation_diff.h"
@@ -100,14 +101,15 @@ const ReduceSettings& settings_of(const config::StepSpec& spec) {
 }
 
 // A reduce step's windows on one partition, served by its Chain's plugin
-// calls.
-class ReduceState final : public OperatorState, public WindowOps {
+// calls; kept in the step's state Table when it declares `state:`.
+class ReduceState final : public OperatorState, public WindowOps, public PaneStore {
  public:
   ReduceState(Chain& chain, uint32_t step)
       : chain_(&chain),
         step_(step),
+        table_(chain.table(step)),
         windows_(settings_of(*chain.binding(step).spec),
-                 chain.binding(step).key_function != nullptr, *this) {}
+                 chain.binding(step).key_function != nullptr, *this, table_ ? this : nullptr) {}
   Windows& windows() { return windows_; }
   const Windows& windows() const { return windows_; }
   void rebind(Chain& chain) override { chain_ = &chain; }
@@ -123,7 +125,16 @@ class ReduceState final : public OperatorState, public WindowOps {
     Chain::CallScope scope(*chain_, step_, &record);
     streams_call& call = scope.call();
     call.accumulator = out;
-    return finish(call, function().add(instance(), bytes_of(acc), &record, &call), out);
+    const Status status =
+        finish(call, function().add(instance(), bytes_of(acc), &record, &call), out);
+    if (status != Status::ok || !table_ || out->size() <= table_->settings().max_value_bytes) {
+      return status;
+    }
+    return reported(chain_->report(step_, STREAMS_ERR_PROCESSING,
+                                   "the window's accumulator would grow to " +
+                                       std::to_string(out->size()) +
+                                       " bytes, over the step's state.max_value_bytes",
+                                   record));
   }
   Status merge(std::string_view first, std::string_view second, std::string* out) override {
     Chain::CallScope scope(*chain_, step_, nullptr);
@@ -138,7 +149,9 @@ class ReduceState final : public OperatorState, public WindowOps {
     window.struct_size = sizeof(window);
     if (key) window.key = bytes_of(*key);
     window.timestamp_ms = timestamp_ms;
-    return chain_->with_input(held, [&] {
+    // State-backed panes hold no input: the output is the current input's.
+    const HeldInput input = table_ ? HeldInput{chain_->token(), held.origin} : held;
+    return chain_->with_input(input, [&] {
       crash::in_flight().set_step(&chain_->label(step_));  // restored by with_input
       Chain::CallScope scope(*chain_, step_, &window);
       streams_call& call = scope.call();
@@ -148,6 +161,42 @@ class ReduceState final : public OperatorState, public WindowOps {
   }
   void hold(const HeldInput& input) override { chain_->hold(input.token); }
   void release(const HeldInput& input) override { chain_->release(input.token); }
+
+  // PaneStore, over the step's Table: changes are stamped with the input
+  // under way (or the idle stand-in's offset, PartitionState::stamp_between).
+  void put(std::string_view key, std::string_view value) override {
+    const state::PartitionState& ps = *chain_->partition_state();
+    table_->put(key, value, ps.stamp(), ps.clock());
+  }
+  void erase(std::string_view key) override {
+    table_->erase(key, chain_->partition_state()->stamp());
+  }
+  bool get(std::string_view key, std::string* value, bool* found) override {
+    std::string_view view;
+    switch (table_->get(key, &view, &chain_->error_text())) {
+      case state::Found::yes:
+        value->assign(view);
+        *found = true;
+        return true;
+      case state::Found::no:
+        *found = false;
+        return true;
+      case state::Found::error:
+        break;
+    }
+    return failed();
+  }
+  bool scan(std::string_view prefix, Visit visit, void* ctx) override {
+    return table_->scan(prefix, visit, ctx, &chain_->error_text()) || failed();
+  }
+  bool ready() const override {
+    return chain_->has_input() && chain_->partition_state()->resolved();
+  }
+  streams_origin origin(int64_t offset) const override {
+    streams_origin o = chain_->current_input().origin;
+    o.offset = offset;
+    return o;
+  }
 
  private:
   const streams_function& function() const { return *chain_->binding(step_).function; }
@@ -168,8 +217,14 @@ class ReduceState final : public OperatorState, public WindowOps {
     return reported(chain_->finish_plugin(step_, status, call, record));
   }
 
+  bool failed() {
+    log::error("state: step '" + chain_->binding(step_).name + "': " + chain_->error_text());
+    return false;
+  }
+
   Chain* chain_;
   uint32_t step_;
+  state::Table* table_;  // null: windows in memory only
   Windows windows_;
   std::string key_;  // the current record's group key
 };
@@ -178,8 +233,9 @@ ReduceState& state_of(OperatorState& state) { return static_cast<ReduceState&>(s
 
 auto settings(const config::StepSpec& spec) {
   const ReduceSettings& s = settings_of(spec);
-  return std::tie(s.window.by_time, s.window.size, s.window.slide, s.allowed_lateness_ms,
-                  s.idle_flush_ms, spec.group_plugin, spec.group_function, spec.group_python);
+  return std::make_tuple(s.window.by_time, s.window.size, s.window.slide, s.allowed_lateness_ms,
+                         s.idle_flush_ms, spec.group_plugin, spec.group_function, spec.group_python,
+                         spec.state != nullptr);
 }
 
 // The group_by function's key for `record` into *key.
@@ -206,7 +262,7 @@ class Reduce final : public Operator {
             const config::StepReadContext&, config::StepSpec* step) const override {
     r.check_keys(node, key,
                  {"kind", "name", "plugin", "function", "python", "config", "window", "group_by",
-                  "allowed_lateness_ms", "idle_flush_ms"});
+                  "allowed_lateness_ms", "idle_flush_ms", "state"});
     auto s = std::make_shared<ReduceSettings>();
     config::read_function(r, node, key, step);
     read_window(r, node, key, step->name, &s->window);
@@ -218,8 +274,10 @@ class Reduce final : public Operator {
     if (!s->window.by_time && (node["allowed_lateness_ms"] || node["idle_flush_ms"])) {
       r.warn(node, key, "allowed_lateness_ms and idle_flush_ms apply to time windows only");
     }
+    config::refuse_state_ttl(r, node, key, "reduce");
     step->settings = std::move(s);
   }
+  bool keeps_state() const override { return true; }
   std::string describe(const config::StepSpec& step) const override;
   int32_t function_kind() const override { return STREAMS_KIND_AGGREGATE; }
   bool same_settings(const config::StepSpec& a, const config::StepSpec& b) const override {

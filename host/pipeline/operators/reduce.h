@@ -1,6 +1,7 @@
 // reduce: an aggregate plugin function over count or event-time windows
 // (pipeline/windows.h), per group key from an optional group_by map
-// function. Open windows hold the inputs their panes started with.
+// function. Open windows hold the inputs their panes started with, or, when
+// the step declares `state:`, are kept in its state Table instead.
 #pragma once
 
 #include <cstdint>

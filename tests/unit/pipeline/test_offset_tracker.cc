@@ -118,3 +118,25 @@ BOOST_AUTO_TEST_CASE(in_flight_bytes_count_the_incomplete_inputs) {
   t.release(a);
   BOOST_TEST(t.in_flight_bytes() == 0u);
 }
+
+// A barrier at the next offset stands in for an input between inputs: what
+// holds it keeps every later offset uncommitted; the input at its offset
+// still begins, and a barrier before any input changes nothing.
+BOOST_AUTO_TEST_CASE(a_barrier_caps_the_commit_at_its_offset) {
+  OffsetTracker t(8);
+  const uint32_t early = t.begin_barrier(5);
+  t.release(early);
+  BOOST_TEST(t.committable() == -1);
+  t.release(t.begin(5));
+  BOOST_TEST(t.committable() == 6);
+  const uint32_t barrier = t.begin_barrier(6);
+  t.hold(barrier);  // an output emitted under it
+  t.release(barrier);
+  BOOST_TEST(t.committable() == 6);
+  t.release(t.begin(6));
+  t.release(t.begin(7));
+  BOOST_TEST(t.committable() == 6);
+  BOOST_TEST(t.last_begun() == 7);
+  t.release(barrier);  // the output acknowledged
+  BOOST_TEST(t.committable() == 8);
+}

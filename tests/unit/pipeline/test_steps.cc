@@ -420,3 +420,159 @@ BOOST_AUTO_TEST_CASE(a_reload_keeps_state_by_step_name) {
   BOOST_TEST(s.values() == (Strings{"ok", "v", "ok", "w"}), boost::test_tools::per_element());
   BOOST_TEST(s.errors() == "");
 }
+
+// Batches and windows of a step that declares `state:` are state: a
+// restart (as after kill -9) goes on from the last commit with them, so the
+// outputs equal those of a run without one, each input counted once, and
+// an output emitted again is identical.
+BOOST_AUTO_TEST_SUITE(state_backed)
+
+struct Run {
+  Strings outputs;
+  std::string errors;
+};
+
+// Sends `inputs` (value, timestamp) through `steps`, committing after every
+// `commit_every` inputs and restarting after those listed in `crashes`
+// (indices), then sending again from the last commit.
+Run run_with_crashes(const std::string& steps,
+                     const std::vector<std::pair<std::string, int64_t>>& inputs,
+                     size_t commit_every, std::vector<size_t> crashes) {
+  Steps s(steps);
+  size_t sent = 0;
+  for (size_t i = 0; i < inputs.size();) {
+    s.send(inputs[i].first, inputs[i].second);
+    ++i;
+    if (++sent % commit_every == 0) BOOST_REQUIRE(s.driver.commit());
+    if (!crashes.empty() && crashes.front() + 1 == i) {
+      crashes.erase(crashes.begin());
+      i = static_cast<size_t>(s.driver.restart());
+    }
+  }
+  return {s.values(), s.errors()};
+}
+
+// Every output of `crashed` is one of `clean`'s, and each of `clean`'s is
+// there, in order (duplicates, identical, may repeat a run of them).
+void same_outputs(const Strings& clean, const Strings& crashed) {
+  size_t next = 0;  // the first of clean's not yet seen
+  for (const std::string& out : crashed) {
+    auto it = std::find(clean.begin(), clean.end(), out);
+    BOOST_TEST_REQUIRE((it != clean.end()), "an output no crash-free run has: " << out);
+    const auto at = static_cast<size_t>(it - clean.begin());
+    BOOST_TEST_REQUIRE(at <= next, "output " << out << " before " << clean[next]);
+    if (at == next) ++next;
+  }
+  BOOST_TEST(next == clean.size(),
+             "missing from the crashed run: " << (next < clean.size() ? clean[next] : ""));
+}
+
+std::vector<std::pair<std::string, int64_t>> keyed_inputs(size_t n) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  const char* keys[] = {"a", "b", "a", "c", "a", "b", "c", "c", "b", "a", "b"};
+  for (size_t i = 0; i < n; ++i) {
+    out.emplace_back(std::string(keys[i % 11]) + ":" + std::to_string(i),
+                     static_cast<int64_t>(1000 + 150 * i));
+  }
+  return out;
+}
+
+BOOST_AUTO_TEST_CASE(count_windows_continue_after_a_restart) {
+  const std::string steps = reduce_step("collect",
+                                        "    window: {type: sliding, size: 4, slide: 2}\n"
+                                        "    group_by: {plugin: testkit, function: prefix_key}\n"
+                                        "    state: {}\n");
+  const auto inputs = keyed_inputs(60);
+  const Run clean = run_with_crashes(steps, inputs, 1000, {});
+  BOOST_TEST_REQUIRE(clean.outputs.size() > 10u);
+  for (size_t commit_every : {1, 3, 7}) {
+    const Run crashed = run_with_crashes(steps, inputs, commit_every, {5, 13, 14, 29, 41, 58});
+    same_outputs(clean.outputs, crashed.outputs);
+    BOOST_TEST(crashed.errors == "");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(time_windows_continue_after_a_restart) {
+  const std::string steps =
+      reduce_step("collect",
+                  "    window: {type: sliding, size_ms: 1000, slide_ms: 500}\n"
+                  "    allowed_lateness_ms: 200\n"
+                  "    group_by: {plugin: testkit, function: prefix_key}\n"
+                  "    state: {}\n");
+  auto inputs = keyed_inputs(60);
+  inputs[20].second -= 1600;  // late: its windows closed
+  const Run clean = run_with_crashes(steps, inputs, 1000, {});
+  BOOST_TEST_REQUIRE(clean.outputs.size() > 10u);
+  BOOST_TEST(contains(clean.errors, "r@20: late"), clean.errors);
+  for (size_t commit_every : {1, 4}) {
+    const Run crashed = run_with_crashes(steps, inputs, commit_every, {3, 19, 20, 33, 50});
+    same_outputs(clean.outputs, crashed.outputs);
+    BOOST_TEST(contains(crashed.errors, "r@20: late"), crashed.errors);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(batches_continue_after_a_restart) {
+  const std::string steps =
+      std::string("  - {kind: batch, name: b, max_count: 4, state: {}}\n") + kOut;
+  std::vector<std::pair<std::string, int64_t>> inputs;
+  for (int i = 0; i < 30; ++i) inputs.emplace_back(std::to_string(i), 10 * i);
+  const Run clean = run_with_crashes(steps, inputs, 1000, {});
+  BOOST_TEST_REQUIRE(clean.outputs.size() == 7u);
+  const Run crashed = run_with_crashes(steps, inputs, 3, {1, 6, 9, 17, 26});
+  same_outputs(clean.outputs, crashed.outputs);
+}
+
+// Held inputs are what keeps an in-memory window exact; a state-backed one
+// holds none, so commits go past it.
+BOOST_AUTO_TEST_CASE(state_backed_windows_hold_no_input) {
+  Steps s(reduce_step("collect", "    window: {type: tumbling, size: 3}\n    state: {}\n"));
+  s.send("1");
+  s.send("2");
+  BOOST_TEST(s.driver.committable() == 2);
+  BOOST_REQUIRE(s.driver.commit());
+  BOOST_TEST(s.driver.restart() == 2);
+  s.send("3");
+  BOOST_TEST(s.values() == (Strings{"[1,2,3]"}), boost::test_tools::per_element());
+}
+
+// A window closed by idle_flush_ms has no input: its state changes belong
+// with the next input, so a restart before that one is committed emits it
+// again, the same, and then the window is closed as in the first run.
+BOOST_AUTO_TEST_CASE(an_idle_flush_is_emitted_again_after_a_restart_before_the_next_input) {
+  Steps s(reduce_step("collect",
+                      "    window: {type: tumbling, size_ms: 1000}\n"
+                      "    idle_flush_ms: 100\n    state: {}\n"));
+  s.send("a", 100);
+  s.send("b", 200);
+  BOOST_REQUIRE(s.driver.advance_time(500));
+  BOOST_TEST(s.values() == (Strings{"[a,b]"}), boost::test_tools::per_element());
+  BOOST_REQUIRE(s.driver.commit());
+  BOOST_TEST(s.driver.committable() == 2);
+  BOOST_TEST(s.driver.restart() == 2);
+  BOOST_REQUIRE(s.driver.advance_time(50));  // a restarted host waits idle_flush_ms again
+  BOOST_TEST(s.values().size() == 1u);
+  BOOST_REQUIRE(s.driver.advance_time(500));
+  BOOST_TEST(s.values() == (Strings{"[a,b]", "[a,b]"}), boost::test_tools::per_element());
+  s.send("c", 300);
+  BOOST_TEST(contains(s.errors(), "r@2: late"), s.errors());
+}
+
+BOOST_AUTO_TEST_CASE(state_of_a_reduce_step_is_its_windows) {
+  BOOST_CHECK_EXCEPTION(
+      Steps(reduce_step("collect",
+                        "    window: {type: tumbling, size: 3}\n    state: {ttl_ms: 5}\n")),
+      std::runtime_error, [](const std::runtime_error& e) {
+        return contains(e.what(), "steps[0].state.ttl_ms") &&
+               contains(e.what(), "a reduce step's state keeps its open records");
+      });
+  Steps s(reduce_step("collect",
+                      "    window: {type: tumbling, size: 2}\n    state: {max_value_bytes: 25}\n"));
+  s.send("0123456789");
+  s.send(std::string(20, 'x'));  // 31 bytes of accumulator
+  s.send("y");
+  BOOST_TEST(contains(s.errors(), "r@1: the window's accumulator would grow to 31 bytes"),
+             s.errors());
+  BOOST_TEST(s.values() == (Strings{"[0123456789,y]"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -54,6 +54,16 @@ class PipelineDriver {
   bool advance_time(int64_t ms);
   // End of input: every open batch and window emits.
   bool finish();
+  // A host's commit at committable(): the state changes of the inputs
+  // before it become durable (state checkpoint). False once stopped.
+  bool commit();
+  // As a host killed (kill -9) and started again on the same state: what
+  // was not committed is lost (open batches and windows kept in memory,
+  // state changes since the last commit()), and the partition is assigned
+  // again. Returns the offset the next send() gets, the last commit's: send
+  // the inputs from there again, as the source would. Outputs already taken
+  // stay in outputs().
+  int64_t restart();
   // Switches to the pipeline file `pipeline_path` (same sinks) between two
   // inputs, as a hot reload does: unchanged steps keep their instances,
   // stateful steps their state by name. Throws std::runtime_error when the
