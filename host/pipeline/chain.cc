@@ -266,6 +266,8 @@ const streams_record* Chain::empty_record() {
 Status Chain::finish_plugin(uint32_t step, int32_t status, const streams_call& call,
                             const streams_record& record) {
   if (call.violation && status != STREAMS_FATAL) {
+    if (call.violation == kMigrateFailed)
+      return report(step, migrate_kind_, migrate_error_, record);
     return report(step, STREAMS_ERR_CONTRACT, call.violation, record);
   }
   const StepBinding& binding = generation_->steps[step];

@@ -225,6 +225,12 @@ class Chain {
   state::Table* state_table(streams_call& call);
   // A store failure: logged, and the pipeline stops.
   int32_t state_failed(const std::string& error);
+  // ABI 1.5: converts a state value of version `from` to the step's form
+  // with its function's migrate into migrated_ (migrated_present_ false:
+  // the key goes). STREAMS_OK, else the state call's status, with the
+  // input failed (migrate_failed) or the pipeline stopping.
+  int32_t migrate(streams_call& call, uint32_t from, std::string_view value);
+  int32_t migrate_failed(streams_call& call, int32_t kind, std::string message);
   // Resolves step_metrics_ for this generation's steps.
   void bind_metrics();
   // `previous`: a Chain whose instances of unchanged steps will be taken
@@ -256,6 +262,10 @@ class Chain {
   state::PartitionState* state_;
   std::vector<state::Table*> tables_;  // by step; null: it declares no state
   bool scanning_ = false;              // a state scan's visit is under way
+  std::string migrated_;               // migrate(): the converted value, reused
+  bool migrated_present_ = false;
+  int32_t migrate_kind_ = 0;  // the last migrate failure
+  std::string migrate_error_;
   metrics::PipelineMetrics& metrics_;
   std::vector<metrics::StepMetrics*> step_metrics_;  // by step
   std::vector<const crash::StepLabel*> labels_;      // by step; interned

@@ -286,15 +286,92 @@ int32_t Chain::state_failed(const std::string& error) {
   return STREAMS_FATAL;
 }
 
+int32_t Chain::migrate_failed(streams_call& call, int32_t kind, std::string message) {
+  migrate_kind_ = kind;
+  migrate_error_ = std::move(message);
+  call.violation = kMigrateFailed;
+  return STREAMS_RECORD_ERROR;
+}
+
+int32_t Chain::migrate(streams_call& call, uint32_t from, std::string_view value) {
+  const StepBinding& step = binding(call.step);
+  const std::string versions = "a state value of version " + std::to_string(from) +
+                               " (this function is version " + std::to_string(step.state_version) +
+                               ")";
+  if (from > step.state_version || !step.migrate) {
+    return migrate_failed(
+        call, STREAMS_ERR_PROCESSING,
+        "state: " + versions +
+            (from > step.state_version ? ": a newer version of the function wrote it"
+                                       : ": the function has no migrate to convert it"));
+  }
+  migrated_.clear();
+  int32_t status, kind;
+  const char* violation;
+  bool set;
+  {
+    CallScope scope(*this, call.step, call.input);
+    streams_call& m = scope.call();
+    m.accumulator = &migrated_;
+    status = step.migrate(instance(call.step), from, bytes_of(value), &m);
+    violation = m.violation;
+    kind = m.error_kind;
+    set = m.accumulator_set && m.emitted == 0;
+  }
+  if (status == STREAMS_FATAL) {
+    stopping_ = true;
+    return STREAMS_FATAL;
+  }
+  if (violation)
+    return migrate_failed(call, STREAMS_ERR_CONTRACT, std::string("migrate: ") + violation);
+  if (status == STREAMS_DROP) {
+    migrated_present_ = false;
+    return STREAMS_OK;
+  }
+  if (status == STREAMS_RECORD_ERROR) {
+    return migrate_failed(call, kind ? kind : STREAMS_ERR_PROCESSING,
+                          "migrate of " + versions + ": " + error_message_);
+  }
+  if (status != STREAMS_OK || !set) {
+    return migrate_failed(call, STREAMS_ERR_CONTRACT,
+                          "migrate of " + versions +
+                              " returned without setting the value once (set_accumulator) "
+                              "and emitting nothing");
+  }
+  if (migrated_.size() > tables_[call.step]->settings().max_value_bytes) {
+    return migrate_failed(
+        call, STREAMS_ERR_CONTRACT,
+        "migrate of " + versions + ": the value is larger than the step's state.max_value_bytes");
+  }
+  migrated_present_ = true;
+  return STREAMS_OK;
+}
+
 int32_t Chain::on_state_get(streams_call& call, std::string_view key, streams_bytes* value) {
   state::Table* table = state_table(call);
   if (!table) return STREAMS_RECORD_ERROR;
   std::string_view found;
-  switch (table->get(key, &found, &error_message_)) {
-    case state::Found::yes:
+  uint32_t version = 0;
+  switch (table->get(key, &found, &error_message_, &version)) {
+    case state::Found::yes: {
+      const StepBinding& step = binding(call.step);
+      if (__builtin_expect(version != step.state_version, 0)) {
+        // Converted once, and stored as a change of this input.
+        const int32_t status = migrate(call, version, found);
+        if (status != STREAMS_OK) return status;
+        if (!migrated_present_) {
+          table->erase(key, state_->stamp());
+          *value = {nullptr, 0};
+          return STREAMS_OK;
+        }
+        table->put(key, migrated_, state_->stamp(), call.input ? call.input->timestamp_ms : -1,
+                   step.state_version);
+        found = migrated_;
+      }
       // A present value is never a null view, even when empty.
       *value = {reinterpret_cast<const uint8_t*>(found.data() ? found.data() : ""), found.size()};
       return STREAMS_OK;
+    }
     case state::Found::no:
       return STREAMS_OK;
     case state::Found::error:
@@ -310,7 +387,8 @@ int32_t Chain::on_state_put(streams_call& call, std::string_view key, std::strin
     call.violation = "state_put: the value is larger than the step's state.max_value_bytes";
     return STREAMS_RECORD_ERROR;
   }
-  table->put(key, value, state_->stamp(), call.input ? call.input->timestamp_ms : -1);
+  table->put(key, value, state_->stamp(), call.input ? call.input->timestamp_ms : -1,
+             binding(call.step).state_version);
   return STREAMS_OK;
 }
 
@@ -325,21 +403,33 @@ int32_t Chain::on_state_scan(streams_call& call, std::string_view prefix, StateV
                              void* ctx) {
   state::Table* table = state_table(call);
   if (!table) return STREAMS_RECORD_ERROR;
+  // Values of another version are converted for the visit (not stored).
   struct Visitor {
+    Chain& chain;
+    streams_call& call;
+    uint32_t version;
     StateVisit visit;
     void* ctx;
-  } visitor{visit, ctx};
-  auto each = [](void* p, std::string_view key, std::string_view value) {
-    const Visitor& v = *static_cast<const Visitor*>(p);
+    int32_t failed = STREAMS_OK;
+  } visitor{*this, call, binding(call.step).state_version, visit, ctx};
+  auto each = [](void* p, std::string_view key, std::string_view value, uint32_t version) {
+    Visitor& v = *static_cast<Visitor*>(p);
+    if (__builtin_expect(version != v.version, 0)) {
+      v.failed = v.chain.migrate(v.call, version, value);
+      if (v.failed != STREAMS_OK) return false;
+      if (!v.chain.migrated_present_) return true;
+      value = v.chain.migrated_;
+    }
     const auto bytes = [](std::string_view s) {
       return streams_bytes{reinterpret_cast<const uint8_t*>(s.data() ? s.data() : ""), s.size()};
     };
     return v.visit(v.ctx, bytes(key), bytes(value)) == 0;
   };
   scanning_ = true;
-  const bool ok = table->scan(prefix, each, &visitor, &error_message_);
+  const bool ok = table->scan_versioned(prefix, each, &visitor, &error_message_);
   scanning_ = false;
-  return ok ? STREAMS_OK : state_failed(error_message_);
+  if (!ok) return state_failed(error_message_);
+  return visitor.failed;
 }
 
 }  // namespace streams::pipeline

@@ -43,6 +43,10 @@ struct Chain::CallPool {
 
 constexpr uint32_t kNoStep = StepBinding::kNone;
 
+// streams_call::violation when a state value's migrate failed: the input
+// fails with Chain::migrate_error_ (not a contract error of its own).
+inline constexpr char kMigrateFailed[] = "a state value's migrate failed";
+
 // The host callbacks (chain_callbacks.cc) into `api`.
 void install_host_callbacks(streams_host_api& api);
 

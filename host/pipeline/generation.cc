@@ -146,6 +146,10 @@ bool bind_function(const config::StepSpec& spec, plugin::PluginRegistry& registr
   out->plugin_version = out->library->version();
   out->config_json = spec.config_json;
   out->function = fn;
+  if (STREAMS_HAS_FIELD(fn, streams_function, migrate)) {
+    out->state_version = fn->state_version;
+    out->migrate = fn->migrate;
+  }
   std::string why = probe_instance(*out, fn);
   if (!why.empty()) {
     diag.error(at, "plugin '" + spec.plugin + "' (" + out->library->path() + ") function '" +

@@ -46,6 +46,10 @@ struct StepBinding {
   std::string config_json;
   std::shared_ptr<plugin::PluginLibrary> library;  // python steps: the bridge
   const streams_function* function = nullptr;      // owned by `library`
+  // ABI 1.5: the form of the state values `function` writes (0: none
+  // declared) and its conversion of older ones (null: none).
+  uint32_t state_version = 0;
+  decltype(streams_function::migrate) migrate = nullptr;
   // reduce with group_by: the map function giving each record's group key.
   std::shared_ptr<plugin::PluginLibrary> key_library;
   const streams_function* key_function = nullptr;  // owned by `key_library`

@@ -146,6 +146,11 @@ std::string check_descriptor(const streams_plugin* d) {
                                               !f->init || !f->add || !f->merge || !f->result)) {
       return fn + " is an aggregate but lacks init, add, merge or result (ABI 1.2)";
     }
+    if (STREAMS_HAS_FIELD(f, streams_function, state_version) &&
+        f->state_version > STREAMS_MAX_STATE_VERSION) {
+      return fn + " declares state_version " + std::to_string(f->state_version) +
+             "; the highest is " + std::to_string(STREAMS_MAX_STATE_VERSION);
+    }
   }
   return "";
 }

@@ -7,16 +7,29 @@ namespace streams::state {
 namespace {
 
 constexpr size_t kTimeBytes = 8;
+// The time field of a versioned value: the version in bits 48-62, the
+// write time (kLow48: none) below. An unversioned one is the time itself
+// (below 2^48, or -1 for none), as stores before state versions wrote it.
+constexpr int64_t kLow48 = (int64_t{1} << 48) - 1;
 
-int64_t written_at(std::string_view stored) {
+int64_t time_field(std::string_view stored) {
   int64_t t = 0;
   std::memcpy(&t, stored.data(), kTimeBytes);
   return t;
 }
 
-void encode(int64_t written_ms, std::string_view value, std::string* out) {
+int64_t written_at(std::string_view stored) {
+  const int64_t f = time_field(stored);
+  if (f < 0 || (f >> 48) == 0) return f;
+  return (f & kLow48) == kLow48 ? -1 : f & kLow48;
+}
+
+void encode(int64_t written_ms, uint32_t version, std::string_view value, std::string* out) {
+  const int64_t f = version == 0 ? written_ms
+                                 : static_cast<int64_t>(version) << 48 |
+                                       (written_ms < 0 ? kLow48 : written_ms & kLow48);
   out->resize(kTimeBytes + value.size());
-  std::memcpy(out->data(), &written_ms, kTimeBytes);
+  std::memcpy(out->data(), &f, kTimeBytes);
   if (!value.empty()) std::memcpy(out->data() + kTimeBytes, value.data(), value.size());
 }
 
@@ -25,6 +38,12 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 }  // namespace
+
+uint32_t stored_version(std::string_view stored) {
+  if (stored.size() < kTimeBytes) return 0;
+  const int64_t f = time_field(stored);
+  return f < 0 ? 0 : static_cast<uint32_t>(f >> 48);
+}
 
 Table::Table(Store& store, uint32_t family, std::string name, const Settings& settings,
              const int64_t& clock)
@@ -40,7 +59,8 @@ Table::Cache::iterator Table::find(std::string_view key) {
   return cache_.find(probe_);
 }
 
-Found Table::get(std::string_view key, std::string_view* value, std::string* error) {
+Found Table::get(std::string_view key, std::string_view* value, std::string* error,
+                 uint32_t* version) {
   auto it = find(key);
   if (it == cache_.end()) {
     trim_cache();
@@ -55,6 +75,7 @@ Found Table::get(std::string_view key, std::string_view* value, std::string* err
   const Entry& e = it->second;
   if (!e.present || !live(e.stored)) return Found::no;
   *value = std::string_view(e.stored).substr(kTimeBytes);
+  if (version) *version = stored_version(e.stored);
   return Found::yes;
 }
 
@@ -71,10 +92,11 @@ Table::Cache::value_type& Table::change(std::string_view key, int64_t stamp) {
   return *it;
 }
 
-void Table::put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms) {
+void Table::put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms,
+                uint32_t version) {
   Entry& e = change(key, stamp).second;
   Change& c = log_.back();
-  encode(written_ms < 0 ? clock_ : written_ms, value, &e.stored);
+  encode(written_ms < 0 ? clock_ : written_ms, version, value, &e.stored);
   c.stored = e.stored;
   c.present = e.present = true;
 }
@@ -136,6 +158,17 @@ bool Table::scan(std::string_view prefix, Store::Visit visit, void* ctx, std::st
       [&](std::string_view key, std::string_view stored) {
         if (!live(stored)) return true;
         return visit(ctx, key, stored.substr(kTimeBytes));
+      },
+      error);
+}
+
+bool Table::scan_versioned(std::string_view prefix, VersionedVisit visit, void* ctx,
+                           std::string* error) {
+  return each(
+      prefix,
+      [&](std::string_view key, std::string_view stored) {
+        if (!live(stored)) return true;
+        return visit(ctx, key, stored.substr(kTimeBytes), stored_version(stored));
       },
       error);
 }

@@ -11,7 +11,9 @@
 // what a replay from that offset must start from.
 //
 // Values are stored with the event time of their write (8 bytes, little
-// endian, before the value), for ttl_ms.
+// endian, before the value), for ttl_ms, and the state version of the
+// function that wrote them (ABI 1.5) in the high bits of those 8 bytes
+// when not 0, so stores written before versions read as version 0.
 //
 // Cost: a get or put is a hash lookup (and, for a key not cached, a Store
 // read); a scan sorts the cached keys with its prefix, so it is for
@@ -43,6 +45,10 @@ struct Settings {
 };
 
 constexpr size_t kMaxKeyBytes = 64 * 1024;
+constexpr uint32_t kMaxStateVersion = 32767;  // STREAMS_MAX_STATE_VERSION
+
+// The state version a stored value (write time + value) was written with.
+uint32_t stored_version(std::string_view stored);
 
 // Clean cache entries (those the Store holds as they are) kept past this
 // many are dropped (any clean ones, not the least recently used).
@@ -60,14 +66,22 @@ class Table {
   void set_settings(const Settings& s) { settings_ = s; }
 
   // *value views the value; valid until the next call on this Table.
-  Found get(std::string_view key, std::string_view* value, std::string* error);
+  // *version (when given): the state version it was written with.
+  Found get(std::string_view key, std::string_view* value, std::string* error,
+            uint32_t* version = nullptr);
   // `stamp`: the offset of the input making the change; `written_ms` its
-  // event time (ttl_ms counts from it).
-  void put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms);
+  // event time (ttl_ms counts from it); `version`: the writer's state
+  // version (0 to kMaxStateVersion).
+  void put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms,
+           uint32_t version = 0);
   void erase(std::string_view key, int64_t stamp);
   // visit(ctx, key, value) for each live key with `prefix`, in key order,
   // until it returns false.
   bool scan(std::string_view prefix, Store::Visit visit, void* ctx, std::string* error);
+  // The same with each value's state version.
+  using VersionedVisit = bool (*)(void* ctx, std::string_view key, std::string_view value,
+                                  uint32_t version);
+  bool scan_versioned(std::string_view prefix, VersionedVisit visit, void* ctx, std::string* error);
   // Erases (as changes stamped `stamp`) every entry expired by ttl_ms.
   // Returns how many, or -1 with *error.
   int64_t purge_expired(int64_t stamp, std::string* error);

@@ -59,22 +59,22 @@ static int32_t stale_call(void* instance, const streams_record* input, streams_c
   return self->host->emit(call, &out);
 }
 
-#define FUNCTION(fn, create)                      \
-  static const streams_function fn##_function = { \
-      sizeof(streams_function), STREAMS_KIND_MAP, #fn, create, drop, fn, NULL, NULL, NULL, NULL};
+#define FUNCTION(fn, make_fn)                                                             \
+  static const streams_function fn##_function = {.struct_size = sizeof(streams_function), \
+                                                 .kind = STREAMS_KIND_MAP,                \
+                                                 .name = #fn,                             \
+                                                 .create = make_fn,                       \
+                                                 .destroy = drop,                         \
+                                                 .process = fn};
 FUNCTION(null_value, make)
 FUNCTION(null_error, make)
 FUNCTION(stale_call, make)
-static const streams_function unterminated_function = {sizeof(streams_function),
-                                                       STREAMS_KIND_MAP,
-                                                       "unterminated",
-                                                       make_unterminated,
-                                                       drop,
-                                                       null_value,
-                                                       NULL,
-                                                       NULL,
-                                                       NULL,
-                                                       NULL};
+static const streams_function unterminated_function = {.struct_size = sizeof(streams_function),
+                                                       .kind = STREAMS_KIND_MAP,
+                                                       .name = "unterminated",
+                                                       .create = make_unterminated,
+                                                       .destroy = drop,
+                                                       .process = null_value};
 
 static const streams_function* const functions[] = {&null_value_function, &null_error_function,
                                                     &stale_call_function, &unterminated_function};

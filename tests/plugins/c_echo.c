@@ -25,16 +25,13 @@ static int32_t echo_process(void* instance, const streams_record* input, streams
   return self->host->emit(call, &out);
 }
 
-static const streams_function echo_function = {sizeof(streams_function),
-                                               STREAMS_KIND_MAP,
-                                               "echo",
-                                               echo_create,
-                                               echo_destroy,
-                                               echo_process,
-                                               NULL,
-                                               NULL,
-                                               NULL,
-                                               NULL};
+/* Designated initialisers: fields a later minor appends start zero. */
+static const streams_function echo_function = {.struct_size = sizeof(streams_function),
+                                               .kind = STREAMS_KIND_MAP,
+                                               .name = "echo",
+                                               .create = echo_create,
+                                               .destroy = echo_destroy,
+                                               .process = echo_process};
 static const streams_function* const functions[] = {&echo_function};
 static const streams_plugin plugin = {
     sizeof(streams_plugin), STREAMS_ABI_MAJOR, STREAMS_ABI_MINOR, "c_echo", "0.1.0", 1, functions};

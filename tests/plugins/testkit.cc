@@ -355,6 +355,19 @@ class StateOps {
   std::string buf_;
 };
 
+// state_ops at state version 2 (ABI 1.5): a value an older version wrote
+// becomes "VALUE@vN"; "gone" is erased; "broken" fails the input reading it.
+class StateOpsV2 : public StateOps {
+ public:
+  static constexpr uint32_t state_version = 2;
+  streams::Status migrate(uint32_t from, std::string_view value, std::string& out) {
+    if (value == "gone") return streams::Status::drop;
+    if (value == "broken") throw std::runtime_error("cannot convert \"broken\"");
+    out.assign(value).append("@v").append(std::to_string(from));
+    return streams::Status::ok;
+  }
+};
+
 }  // namespace
 
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
@@ -366,4 +379,5 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::aggregate<Collect>("collect"), streams::map<Picky>("picky"),
                streams::map<Numbered>("numbered"), streams::map<BlockWhileFile>("block_while_file"),
                streams::map<Sleepy>("sleepy"), streams::map<Crash>("crash"),
-               streams::map<BlockCreate>("block_create"), streams::map<StateOps>("state_ops"))
+               streams::map<BlockCreate>("block_create"), streams::map<StateOps>("state_ops"),
+               streams::map<StateOpsV2>("state_ops_v2"))

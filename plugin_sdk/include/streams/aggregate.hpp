@@ -116,7 +116,9 @@ constexpr streams_function aggregate(const char* name) {
                           &detail::agg_init<T>,
                           &detail::agg_add<T>,
                           &detail::agg_merge<T>,
-                          &detail::agg_result<T>};
+                          &detail::agg_result<T>,
+                          /*state_version=*/0,
+                          /*migrate=*/nullptr};
 }
 
 }  // namespace streams

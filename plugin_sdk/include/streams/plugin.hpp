@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace streams {
 
@@ -295,15 +296,64 @@ int32_t process(void* instance, const streams_record* input, streams_call* call)
   return guarded(out, [&] { return self->function.process(Record(*input), out); });
 }
 
+// T::state_version, or 0 when T declares none.
+template <class T, class = void>
+struct StateVersion {
+  static constexpr uint32_t value = 0;
+};
+template <class T>
+struct StateVersion<T, std::void_t<decltype(T::state_version)>> {
+  static_assert(T::state_version <= STREAMS_MAX_STATE_VERSION, "state_version is at most 32767");
+  static constexpr uint32_t value = T::state_version;
+};
+
+// T has Status migrate(uint32_t from_version, std::string_view value, std::string& out).
+template <class T, class = void>
+struct HasMigrate : std::false_type {};
+template <class T>
+struct HasMigrate<T, std::void_t<decltype(std::declval<T&>().migrate(
+                         uint32_t{}, std::string_view{}, std::declval<std::string&>()))>>
+    : std::true_type {};
+
+template <class T>
+int32_t migrate(void* instance, uint32_t from_version, streams_bytes value,
+                streams_call* call) noexcept {
+  auto* self = static_cast<Instance<T>*>(instance);
+  Output out(self->host, call);
+  return guarded(out, [&] {
+    std::string converted;  // migrations are rare: once per old value
+    const Status s = self->function.migrate(from_version, to_view(value), converted);
+    if (s != Status::ok) return s;
+    return static_cast<Status>(self->host->set_accumulator(
+        call, reinterpret_cast<const uint8_t*>(converted.data()), converted.size()));
+  });
+}
+
+// &migrate<T> when T has a migrate, else null.
+template <class T>
+constexpr decltype(streams_function::migrate) migrate_of() {
+  if constexpr (HasMigrate<T>::value) {
+    return &migrate<T>;
+  } else {
+    return nullptr;
+  }
+}
+
 template <class T>
 constexpr streams_function make_function(int32_t kind, const char* name) {
   // Every member named: -Wextra warns about any left to zero-initialisation.
-  return streams_function{sizeof(streams_function), kind,        name, &create<T>,
-                          &destroy<Instance<T>>,    &process<T>,
+  return streams_function{sizeof(streams_function),
+                          kind,
+                          name,
+                          &create<T>,
+                          &destroy<Instance<T>>,
+                          &process<T>,
                           /*init=*/nullptr,
                           /*add=*/nullptr,
                           /*merge=*/nullptr,
-                          /*result=*/nullptr};
+                          /*result=*/nullptr,
+                          StateVersion<T>::value,
+                          migrate_of<T>()};
 }
 
 // The static descriptor behind STREAMS_PLUGIN. Not copyable: it points into
@@ -334,7 +384,14 @@ PluginTable<sizeof...(F)> make_table(const char* name, const char* version, F...
 
 // Function declarations for STREAMS_PLUGIN. T must have
 //   Status process(const Record&, Output&)
-// and a constructor taking `const InitContext&` or none.
+// and a constructor taking `const InitContext&` or none. A T whose state's
+// form changed between versions may declare (ABI 1.5)
+//   static constexpr uint32_t state_version = N;  // 1..32767; absent: 0
+//   Status migrate(uint32_t from_version, std::string_view value, std::string& out);
+// migrate() converts a value an older version wrote into `out` (Status::ok),
+// erases it (Status::drop) or fails the input reading it (Status::error, or
+// an exception). The host calls it on the first read of such a value and
+// stores the result; it must not use the state.
 template <class T>
 constexpr streams_function map(const char* name) {
   return detail::make_function<T>(STREAMS_KIND_MAP, name);

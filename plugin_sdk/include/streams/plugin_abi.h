@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 4
+#define STREAMS_ABI_MINOR 5
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -157,10 +157,10 @@ typedef struct streams_host_api {
 
   /* --- 1.2 --- */
 
-  /* Aggregate functions only (init, add, merge): the accumulator the call
-   * produces. The host copies `data` and keeps it between calls; the
-   * accumulator is bytes so that the platform, not the plugin, owns window
-   * state. Returns STREAMS_OK, or STREAMS_RECORD_ERROR from other calls. */
+  /* Aggregate functions only (init, add, merge; and migrate, 1.5): the
+   * accumulator the call produces (for migrate: the converted value). The host copies `data` and
+   * keeps it between calls; the accumulator is bytes so that the platform, not the plugin, owns
+   * window state. Returns STREAMS_OK, or STREAMS_RECORD_ERROR from other calls. */
   int32_t (*set_accumulator)(streams_call* call, const uint8_t* data, size_t size);
 
   /* --- 1.3 --- */
@@ -251,7 +251,30 @@ typedef struct streams_function {
    * fields from `window`. */
   int32_t (*result)(void* instance, streams_bytes acc, const streams_record* window,
                     streams_call* call);
+
+  /* --- 1.5: state versions (map, filter, flat_map, route) --- */
+
+  /* The form of the state values `process` writes: 0 (unversioned) or 1 to
+   * STREAMS_MAX_STATE_VERSION. The host stores each value with the version
+   * of the function that wrote it, so a new version of a plugin can convert
+   * what an old one left. */
+  uint32_t state_version;
+  /* Converts `value`, written by version `from_version` of this function
+   * (lower than state_version), to the current form: call set_accumulator
+   * once with the result (copied), or return STREAMS_DROP to erase the key.
+   * Called lazily, when a state_get or state_scan of `process` first meets
+   * such a value (from inside that state call: migrate must not call the
+   * state functions); state_get stores the result in place of the old value,
+   * as a change of the input being processed. NULL: a value of an older
+   * version is an error of the input that reads it, as is one a newer
+   * version wrote. Returns STREAMS_OK, STREAMS_DROP, STREAMS_RECORD_ERROR
+   * (with set_error: the input fails with that error) or STREAMS_FATAL.
+   * OWNERSHIP: `value` is host-owned, valid for the call. */
+  int32_t (*migrate)(void* instance, uint32_t from_version, streams_bytes value,
+                     streams_call* call);
 } streams_function;
+
+#define STREAMS_MAX_STATE_VERSION 32767
 
 /* True if `ptr` (a pointer to a struct of this ABI, type `type`) is large
  * enough to hold `field`: how a reader checks for a field appended after the

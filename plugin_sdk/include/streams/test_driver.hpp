@@ -131,6 +131,13 @@ class FunctionDriver {
     api_.state_put = &state_put;
     api_.state_erase = &state_erase;
     api_.state_scan = &state_scan;
+    api_.set_accumulator = [](streams_call* call, const uint8_t* data, size_t size) -> int32_t {
+      CallContext* c = ctx(call);
+      if (!c->migrated || *c->migrated_set) return STREAMS_RECORD_ERROR;
+      c->migrated->assign(reinterpret_cast<const char*>(data), size);
+      *c->migrated_set = true;
+      return STREAMS_OK;
+    };
     char error[512] = {0};
     instance_ = fn_->create(&api_, config_.c_str(), config_.size(), error, sizeof error);
     if (!instance_) {
@@ -169,6 +176,29 @@ class FunctionDriver {
   // driver's life: read it, or seed it before process().
   std::map<std::string, std::string>& state() { return state_; }
 
+  // Runs the function's migrate (ABI 1.5) on `value`, as written by version
+  // `from_version`: the converted value, or nullopt when it erases the key.
+  // Throws std::runtime_error when the function has no migrate or it fails.
+  std::optional<std::string> migrate(uint32_t from_version, std::string_view value) {
+    if (!fn_->migrate) throw std::runtime_error("the function has no migrate");
+    Result result;
+    std::string converted;
+    bool set = false;
+    CallContext call{nullptr, &result, nullptr, nullptr, &converted, &set};
+    const int32_t status = fn_->migrate(
+        instance_, from_version, {reinterpret_cast<const uint8_t*>(value.data()), value.size()},
+        reinterpret_cast<streams_call*>(&call));
+    if (status == STREAMS_DROP) return std::nullopt;
+    if (status == STREAMS_OK && set) return converted;
+    throw std::runtime_error(
+        "migrate from version " + std::to_string(from_version) + " failed: " +
+        (result.error_message.empty() ? "status " + std::to_string(status) : result.error_message));
+  }
+  // The function's state_version (0: unversioned, or a plugin before 1.5).
+  uint32_t state_version() const {
+    return STREAMS_HAS_FIELD(fn_, streams_function, state_version) ? fn_->state_version : 0;
+  }
+
  private:
   // What the opaque streams_call points to during one process() call.
   struct CallContext {
@@ -176,6 +206,8 @@ class FunctionDriver {
     Result* result;
     const streams_origin* origin;
     std::map<std::string, std::string>* state;
+    std::string* migrated = nullptr;  // migrate(): set_accumulator's target
+    bool* migrated_set = nullptr;
   };
   static CallContext* ctx(streams_call* call) { return reinterpret_cast<CallContext*>(call); }
 

@@ -576,3 +576,42 @@ BOOST_AUTO_TEST_CASE(state_of_a_reduce_step_is_its_windows) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A function's state_version (ABI 1.5) tags what it writes; a reload to a
+// version that converts older values (migrate) converts each on its first
+// read and stores it; one that cannot (no migrate, or a newer value) fails
+// the input reading it.
+BOOST_AUTO_TEST_CASE(state_versions_migrate_lazily_on_first_read) {
+  Steps s("  - {kind: map, name: st, plugin: testkit, function: state_ops, state: {}}\n" +
+          std::string(kOut));
+  for (const char* cmd : {"put a one", "put b two", "put g gone", "put x broken"}) s.send(cmd);
+  const auto v2 = [&](const char* function) {
+    return s.dir.write(std::string(function) + ".yaml",
+                       "source: {name: in, stream_name: in}\nsteps:\n"
+                       "  - {kind: map, name: st, plugin: testkit, function: " +
+                           std::string(function) + ", state: {}}\n" + kOut);
+  };
+  s.driver.reload(v2("state_ops_v2"));
+  for (const char* cmd : {"get a", "get a", "scan b", "get g", "get x", "put c three", "get c"}) {
+    s.send(cmd);
+  }
+  BOOST_TEST(s.values() == (Strings{"ok", "ok", "ok", "ok", "one@v0", "one@v0", "b=two@v0",
+                                    "(none)", "ok", "three"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(s.driver.state("st", "a").value_or("") == "one@v0");  // stored converted
+  BOOST_TEST(s.driver.state("st", "b").value_or("") == "two");     // a scan does not store
+  BOOST_TEST(!s.driver.state("st", "g"));                          // erased
+  BOOST_TEST(contains(s.errors(),
+                      "st@8: migrate of a state value of version 0 (this function "
+                      "is version 2): cannot convert \"broken\""),
+             s.errors());
+  // Back to version 0: what version 2 wrote cannot be read by it.
+  s.driver.reload(v2("state_ops"));
+  s.send("get c");
+  s.send("get zz");
+  BOOST_TEST(contains(s.errors(),
+                      "st@11: state: a state value of version 2 (this function is "
+                      "version 0): a newer version of the function wrote it"),
+             s.errors());
+  BOOST_TEST(s.values().back() == "(none)");
+}

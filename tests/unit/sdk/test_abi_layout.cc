@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
   };
   check(fields, sizeof fields / sizeof fields[0]);
   BOOST_TEST(sizeof(streams_host_api) == 104u);
-  BOOST_TEST(STREAMS_ABI_MINOR == 4);  // a new minor adds its fields above
+  BOOST_TEST(STREAMS_ABI_MINOR == 5);  // a new minor adds its fields above (1.5: streams_function)
 
   streams_host_api api{};
   const struct {
@@ -108,23 +108,28 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
   }
 }
 
-// streams_function: 1.0 ends with process; 1.2 appended the aggregate's four.
+// streams_function: 1.0 ends with process; 1.2 appended the aggregate's
+// four; 1.5 the state version and migrate.
 BOOST_AUTO_TEST_CASE(function_per_minor_version) {
   const Field fields[] = {
-      FIELD(streams_function, struct_size, 0), FIELD(streams_function, kind, 4),
-      FIELD(streams_function, name, 8),        FIELD(streams_function, create, 16),
-      FIELD(streams_function, destroy, 24),    FIELD(streams_function, process, 32),
-      FIELD(streams_function, init, 40),       FIELD(streams_function, add, 48),  // 1.2
-      FIELD(streams_function, merge, 56),      FIELD(streams_function, result, 64),
+      FIELD(streams_function, struct_size, 0),    FIELD(streams_function, kind, 4),
+      FIELD(streams_function, name, 8),           FIELD(streams_function, create, 16),
+      FIELD(streams_function, destroy, 24),       FIELD(streams_function, process, 32),
+      FIELD(streams_function, init, 40),          FIELD(streams_function, add, 48),  // 1.2
+      FIELD(streams_function, merge, 56),         FIELD(streams_function, result, 64),
+      FIELD(streams_function, state_version, 72), FIELD(streams_function, migrate, 80),  // 1.5
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_function) == 72u);
+  BOOST_TEST(sizeof(streams_function) == 88u);
   BOOST_TEST(STREAMS_FUNCTION_SIZE_1_0 == 40u);
 
   streams_function f{};
   f.struct_size = STREAMS_FUNCTION_SIZE_1_0;
   BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, process));
   BOOST_TEST(!STREAMS_HAS_FIELD(&f, streams_function, init));
-  f.struct_size = sizeof f;
+  f.struct_size = 72;  // a 1.2-1.4 plugin
   BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, result));
+  BOOST_TEST(!STREAMS_HAS_FIELD(&f, streams_function, migrate));
+  f.struct_size = sizeof f;
+  BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, migrate));
 }

@@ -112,3 +112,18 @@ BOOST_AUTO_TEST_CASE(state_is_kept_between_calls_and_can_be_seeded) {
   BOOST_TEST((dedup.process(td::value(R"({"id": 7})")).status == Status::drop));
   BOOST_TEST((dedup.process(td::value(R"({"id": 8})")).status == Status::keep));
 }
+
+// A function's migrate (ABI 1.5) is testable without a host.
+BOOST_AUTO_TEST_CASE(migrate_converts_erases_or_fails) {
+  td::FunctionDriver v2(testkit().plugin(), "state_ops_v2");
+  BOOST_TEST(v2.state_version() == 2u);
+  BOOST_TEST(v2.migrate(1, "one").value_or("(erased)") == "one@v1");
+  BOOST_TEST(!v2.migrate(0, "gone"));
+  BOOST_CHECK_EXCEPTION(v2.migrate(0, "broken"), std::runtime_error,
+                        [](const std::runtime_error& e) {
+                          return std::string(e.what()).find("cannot convert") != std::string::npos;
+                        });
+  td::FunctionDriver v0(testkit().plugin(), "state_ops");
+  BOOST_TEST(v0.state_version() == 0u);
+  BOOST_CHECK_THROW(v0.migrate(0, "x"), std::runtime_error);
+}
