@@ -143,9 +143,11 @@ Status Windows::load() {
 
 // Panes kept under other window settings: each group's are one window.
 Status Windows::emit_foreign() {
-  log::warn(
-      "state: the step's stored windows were opened under other window settings; each "
-      "group's open panes are emitted as one window");
+  if (!groups_.empty()) {
+    log::warn(
+        "state: the step's stored windows were opened under other window settings; each "
+        "group's open panes are emitted as one window");
+  }
   for (auto& entry : groups_) {
     Group& group = entry.second;
     int64_t timestamp = -1;

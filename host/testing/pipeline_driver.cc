@@ -94,10 +94,8 @@ class PipelineDriver::Impl {
     for (size_t i = 0; i < generation_->sinks.size(); ++i) {
       by_name_[generation_->sinks[i].name] = i;
     }
-    pipeline::PartitionProcessor::Options options;
-    options.state = state_.get();
     processor_ = std::make_unique<pipeline::PartitionProcessor>(generation_, sinks_, limited_,
-                                                                metrics_, options);
+                                                                metrics_, options());
     if (!processor_->assign(0, &error)) throw std::runtime_error(error);
   }
 
@@ -157,9 +155,19 @@ class PipelineDriver::Impl {
     committed_ = at;
     return true;
   }
-  int64_t restart() {
+  int64_t restart(const std::string& pipeline_path) {
     processor_->revoke(0);
     std::string error;
+    if (!pipeline_path.empty()) {
+      auto next = build(pipeline_path);
+      if (sink_names(*next) != sink_names(*generation_)) {
+        throw std::runtime_error("a restart must keep the sinks");
+      }
+      processor_.reset();
+      generation_ = std::move(next);
+      processor_ = std::make_unique<pipeline::PartitionProcessor>(generation_, sinks_, limited_,
+                                                                  metrics_, options());
+    }
     if (!processor_->assign(0, &error)) throw std::runtime_error(error);
     // As the Kafka runtime: the state resolves at the committed offset.
     pipeline::Partition* p = processor_->find(0);
@@ -183,10 +191,9 @@ class PipelineDriver::Impl {
   }
   void reload(const std::string& pipeline_path) {
     auto next = build(pipeline_path);
-    std::vector<std::string> before, after;
-    for (const auto& sink : generation_->sinks) before.push_back(sink.name);
-    for (const auto& sink : next->sinks) after.push_back(sink.name);
-    if (before != after) throw std::runtime_error("a reload must keep the sinks");
+    if (sink_names(*next) != sink_names(*generation_)) {
+      throw std::runtime_error("a reload must keep the sinks");
+    }
     pipeline::SwapMailbox mailbox;
     auto answer = mailbox.post(next);
     mailbox.take();
@@ -218,6 +225,16 @@ class PipelineDriver::Impl {
   }
 
  private:
+  pipeline::PartitionProcessor::Options options() {
+    pipeline::PartitionProcessor::Options o;
+    o.state = state_.get();
+    return o;
+  }
+  static std::vector<std::string> sink_names(const pipeline::Generation& g) {
+    std::vector<std::string> out;
+    for (const auto& sink : g.sinks) out.push_back(sink.name);
+    return out;
+  }
   bool check(bool ok) {
     if (!ok) stopped_ = true;
     return !stopped_;
@@ -263,7 +280,9 @@ bool PipelineDriver::send(const Input& input) { return impl_->send(input); }
 bool PipelineDriver::advance_time(int64_t ms) { return impl_->advance_time(ms); }
 bool PipelineDriver::finish() { return impl_->finish(); }
 bool PipelineDriver::commit() { return impl_->commit(); }
-int64_t PipelineDriver::restart() { return impl_->restart(); }
+int64_t PipelineDriver::restart(const std::string& pipeline_path) {
+  return impl_->restart(pipeline_path);
+}
 void PipelineDriver::reload(const std::string& pipeline_path) { impl_->reload(pipeline_path); }
 std::optional<std::string> PipelineDriver::state(const std::string& step, const std::string& key) {
   return impl_->state(step, key);

@@ -615,3 +615,23 @@ BOOST_AUTO_TEST_CASE(state_versions_migrate_lazily_on_first_read) {
              s.errors());
   BOOST_TEST(s.values().back() == "(none)");
 }
+
+// Started again with other window settings, a step emits each group's
+// stored panes as one window before it takes the next record.
+BOOST_AUTO_TEST_CASE(stored_windows_of_other_settings_are_emitted_at_start) {
+  Steps s(reduce_step("collect",
+                      "    window: {type: sliding, size: 4, slide: 2}\n"
+                      "    group_by: {plugin: testkit, function: prefix_key}\n    state: {}\n"));
+  for (const char* v : {"a:1", "b:1", "a:2", "a:3"}) s.send(v);
+  BOOST_REQUIRE(s.driver.commit());
+  const std::string tumbling = s.dir.write(
+      "tumbling.yaml", "source: {name: in, stream_name: in}\nsteps:\n" +
+                           reduce_step("collect",
+                                       "    window: {type: tumbling, size: 2}\n"
+                                       "    group_by: {plugin: testkit, function: prefix_key}\n"
+                                       "    state: {}\n"));
+  BOOST_TEST(s.driver.restart(tumbling) == 4);
+  for (const char* v : {"a:4", "a:5"}) s.send(v);
+  BOOST_TEST(s.values() == (Strings{"[a:1,a:2,a:3]", "[b:1]", "[a:4,a:5]"}),
+             boost::test_tools::per_element());
+}

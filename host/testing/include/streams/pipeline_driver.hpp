@@ -62,8 +62,9 @@ class PipelineDriver {
   // state changes since the last commit()), and the partition is assigned
   // again. Returns the offset the next send() gets, the last commit's: send
   // the inputs from there again, as the source would. Outputs already taken
-  // stay in outputs().
-  int64_t restart();
+  // stay in outputs(). With `pipeline_path`, the host starts again on that
+  // pipeline file (same sinks), as after an edit while it was down.
+  int64_t restart(const std::string& pipeline_path = "");
   // Switches to the pipeline file `pipeline_path` (same sinks) between two
   // inputs, as a hot reload does: unchanged steps keep their instances,
   // stateful steps their state by name. Throws std::runtime_error when the
