@@ -19,6 +19,8 @@ PACKAGES=(
   gnuplot-nox               # the benchmark chart
   python3-dev               # CPython to embed: the Python bridge (python: steps)
   clang-format              # the format check of the test command (ctest build.format)
+  libsystemd-dev            # sd_notify: the host as a Type=notify systemd service
+  dpkg-dev                  # dpkg-shlibdeps: the .deb's dependencies (cpack)
 )
 
 # valijson (JSON Schema validation for the parser step) is header-only, but

@@ -8,6 +8,7 @@
 #include "common/fault_point.h"
 #include "common/health_file.h"
 #include "common/log.h"
+#include "common/systemd_notify.h"
 #include "kafka/changelog.h"
 #include "kafka/kafka_source.h"
 #include "pipeline/error_routing.h"
@@ -119,6 +120,7 @@ class Runtime final : public KafkaRuntime,
   std::unique_ptr<pipeline::PartitionProcessor> processor_;
   pipeline::SwapMailbox mailbox_;
   HealthFile health_;
+  SystemdNotify systemd_;
   pipeline::RuntimeGauges gauges_;
   const std::atomic<bool>* stop_ = nullptr;  // set by run()
   std::atomic<bool> stop_requested_{false};
@@ -185,6 +187,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
     mailbox_.close();
     return 1;
   }
+  systemd_.ready();
   log::info("consuming " + source_->topic() + " as group " + g_->consumer_group() +
             ", producing to " + sinks_.names() +
             (sinks_.dlq()
@@ -196,6 +199,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
     const int64_t now = steady_ms();
     m_.loop_ms.set(static_cast<uint64_t>(now));
     health_.touch(now);
+    systemd_.alive(now);
     if (mailbox_.pending() && !restoring()) apply_swap();
     if (reopen_requested_.load(std::memory_order_relaxed)) reopen();
     if (queries_pending_.load(std::memory_order_acquire)) serve_queries(false);
@@ -516,6 +520,7 @@ void Runtime::warn(const std::string& line) {
 }
 
 int Runtime::shutdown() {
+  systemd_.stopping();
   if (restorer_) restorer_->cancel_all();  // a restore cut short goes on at the next start
   mailbox_.close();
   serve_queries(/*close=*/true);

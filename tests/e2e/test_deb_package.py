@@ -1,0 +1,115 @@
+"""The Debian package: `cpack -G DEB` in the build directory makes
+streams-host_VERSION_ARCH.deb; unpacked (dpkg-deb -x) into a fresh
+directory, its host runs the quickstart pipeline (simple_map_filter) on its
+own dev broker with its bundled plugin, and, started as a Type=notify
+systemd unit would start it ($NOTIFY_SOCKET, $WATCHDOG_USEC), tells READY=1,
+then WATCHDOG=1 while it runs, then STOPPING=1 on SIGTERM."""
+import glob
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+EXPECTED_FILES = [
+    "./usr/bin/streams-host",
+    "./usr/lib/streams/plugins/ingest_metrics.so",
+    "./usr/lib/streams/plugins/examples.so",
+    "./usr/lib/streams/python.so",
+    "./usr/lib/streams/python/streams/pipeline/pipeline.py",
+    "./usr/include/streams/plugin_abi.h",
+    "./usr/include/streams/plugin.hpp",
+    "./usr/lib/systemd/system/streams@.service",
+    "./usr/share/doc/streams-host/README.md",
+    "./usr/share/doc/streams-host/examples/simple_map_filter/pipeline.yaml",
+]
+
+
+def run(args, **kwargs):
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
+    assert r.returncode == 0, (args, r.stdout[-3000:], r.stderr[-3000:])
+    return r.stdout
+
+
+class Notifications(threading.Thread):
+    """Reads the datagrams sent to `sock` as systemd does, at once (a unix
+    datagram socket's queue is short: an unread one would block the sender)."""
+
+    def __init__(self, sock):
+        super().__init__(daemon=True)
+        self.sock, self.seen = sock, []
+
+    def run(self):
+        while True:
+            try:
+                self.seen.append(self.sock.recv(4096).decode())
+            except OSError:
+                return
+
+
+def main():
+    with h.Env() as env:
+        run(["cpack", "-G", "DEB", "-B", env.path("deb")], cwd=h.BUILD_DIR)
+        debs = glob.glob(env.path("deb/*.deb"))
+        assert len(debs) == 1, debs
+        deb = debs[0]
+        fields = run(["dpkg-deb", "-f", deb, "Package", "Version", "Depends"])
+        assert "Package: streams-host" in fields, fields
+        version = re.search(r"Version: (\S+)", fields).group(1)
+        for lib in ("librdkafka1", "librocksdb", "libyaml-cpp", "libsystemd0", "libpython3"):
+            assert lib in fields, (lib, fields)
+        listing = run(["dpkg-deb", "-c", deb])
+        files = {line.split()[-1] for line in listing.splitlines()}
+        missing = [f for f in EXPECTED_FILES if f not in files]
+        assert not missing, (missing, sorted(files)[:40])
+        strays = [f for f in files if "testkit" in f or "test_plugins" in f or "/bench" in f]
+        assert not strays, strays
+
+        root = env.path("root")
+        run(["dpkg-deb", "-x", deb, root])
+        host = os.path.join(root, "usr/bin/streams-host")
+        assert version in run([host, "--version"]), version
+        unit = open(os.path.join(root, "usr/lib/systemd/system/streams@.service")).read()
+        assert "Type=notify" in unit and "ExecReload=/bin/kill -HUP $MAINPID" in unit, unit
+
+        h.BROKER_HOST = host
+        bootstrap = env.start_broker(["ingest-metrics:4", "transformed-events:4"])
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(env.path("notify"))
+        notes = Notifications(sock)
+        notes.start()
+        os.environ.update(NOTIFY_SOCKET=env.path("notify"), WATCHDOG_USEC="400000")
+        try:
+            proc = env.start_host(os.path.join(h.EXAMPLE_DIR, "pipeline.yaml"),
+                                  os.path.join(h.EXAMPLE_DIR, "deployment.yaml"), bootstrap,
+                                  plugins_dir=os.path.join(root, "usr/lib/streams/plugins"),
+                                  host=host)
+        finally:
+            del os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"]
+        with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
+            h.produce(bootstrap, "ingest-metrics",
+                      [(None, line.rstrip(b"\n"), []) for line in f if line.strip()])
+        with open(os.path.join(h.EXAMPLE_DIR, "expected_output.jsonl")) as f:
+            expected = sorted(line.rstrip("\n") for line in f if line.strip())
+        outputs = h.partitions("transformed-events", 4)
+        h.wait_for(lambda: len(h.read_all(bootstrap, outputs)) >= len(expected), 60,
+                   "the example's outputs")
+        got = sorted(r.value.decode() for r in h.read_all(bootstrap, outputs))
+        assert got == expected, (got, expected)
+
+        seen = notes.seen
+        h.wait_for(lambda: sum("WATCHDOG=1" in n for n in seen) >= 2, 30, "two WATCHDOG=1")
+        assert seen[0].startswith("READY=1"), seen
+        assert env.stop(proc) == 0, env.log(proc)
+        h.wait_for(lambda: any(n.startswith("STOPPING=1") for n in seen), 30, "STOPPING=1")
+        sock.close()
+    print(f"ok: {os.path.basename(deb)}, {len(files)} entries; the unpacked host ran the "
+          f"example; {len(seen)} notifications")
+
+
+if __name__ == "__main__":
+    main()
