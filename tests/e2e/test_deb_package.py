@@ -1,12 +1,16 @@
 """The Debian package: `cpack -G DEB` in the build directory makes
 streams-host_VERSION_ARCH.deb; unpacked (dpkg-deb -x) into a fresh
 directory, its host runs the quickstart pipeline (simple_map_filter) on its
-own dev broker with its bundled plugin, and, started as a Type=notify
-systemd unit would start it ($NOTIFY_SOCKET, $WATCHDOG_USEC), tells READY=1,
-then WATCHDOG=1 while it runs, then STOPPING=1 on SIGTERM."""
+own dev broker with its bundled plugin, with the command line of the
+container image (packaging/Dockerfile's ENTRYPOINT and CMD, its paths moved
+under the test's directory: no container runtime here), and, started as a
+Type=notify systemd unit would start it ($NOTIFY_SOCKET, $WATCHDOG_USEC),
+tells READY=1, then WATCHDOG=1 while it runs, then STOPPING=1 on SIGTERM."""
 import glob
+import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,6 +31,26 @@ EXPECTED_FILES = [
     "./usr/share/doc/streams-host/README.md",
     "./usr/share/doc/streams-host/examples/simple_map_filter/pipeline.yaml",
 ]
+
+
+def image_command(root, env):
+    """The Dockerfile's ENTRYPOINT + CMD, with the image's paths mapped to the
+    unpacked package and the test's directories."""
+    text = open(os.path.join(h.SOURCE_DIR, "packaging", "Dockerfile")).read().replace("\\\n", "")
+    entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", text, re.M).group(1))
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))
+    assert re.search(r"^STOPSIGNAL SIGTERM$", text, re.M) and re.search(r"^USER streams$", text,
+                                                                          re.M), text
+    mapping = {"/usr/bin/": os.path.join(root, "usr/bin/"),
+               "/var/lib/streams": env.path("var-lib-streams"),
+               "/etc/streams": env.path("etc-streams")}
+
+    def mapped(arg):
+        for old, new in mapping.items():
+            if arg.startswith(old):
+                return new + arg[len(old):]
+        return arg
+    return [mapped(a) for a in entry + cmd]
 
 
 def run(args, **kwargs):
@@ -83,13 +107,19 @@ def main():
         notes = Notifications(sock)
         notes.start()
         os.environ.update(NOTIFY_SOCKET=env.path("notify"), WATCHDOG_USEC="400000")
-        try:
-            proc = env.start_host(os.path.join(h.EXAMPLE_DIR, "pipeline.yaml"),
-                                  os.path.join(h.EXAMPLE_DIR, "deployment.yaml"), bootstrap,
-                                  plugins_dir=os.path.join(root, "usr/lib/streams/plugins"),
-                                  host=host)
-        finally:
-            del os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"]
+        # As the image runs it: the files on /etc/streams, the plugin in
+        # /var/lib/streams/plugins (the user's mounts).
+        os.makedirs(env.path("etc-streams"))
+        os.makedirs(env.path("var-lib-streams/plugins"))
+        for name in ("pipeline.yaml", "deployment.yaml"):
+            shutil.copy(os.path.join(h.EXAMPLE_DIR, name), env.path("etc-streams"))
+        shutil.copy(os.path.join(root, "usr/lib/streams/plugins/ingest_metrics.so"),
+                    env.path("var-lib-streams/plugins"))
+        command = image_command(root, env)
+        assert command[0] == host, command
+        proc = env.spawn(command, "host", env=dict(
+            os.environ, BOOTSTRAP_SERVERS=bootstrap, NOTIFY_SOCKET=env.path("notify"),
+            WATCHDOG_USEC="400000"))
         with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
             h.produce(bootstrap, "ingest-metrics",
                       [(None, line.rstrip(b"\n"), []) for line in f if line.strip()])
@@ -107,6 +137,9 @@ def main():
         assert env.stop(proc) == 0, env.log(proc)
         h.wait_for(lambda: any(n.startswith("STOPPING=1") for n in seen), 30, "STOPPING=1")
         sock.close()
+        # --state-dir: the crash journal is in the image's volume.
+        assert os.listdir(env.path("var-lib-streams")) != ["plugins"], os.listdir(
+            env.path("var-lib-streams"))
     print(f"ok: {os.path.basename(deb)}, {len(files)} entries; the unpacked host ran the "
           f"example; {len(seen)} notifications")
 
