@@ -325,25 +325,30 @@ bool PartitionProcessor::begin_idle(Partition& p, HeldInput* idle) {
   return true;
 }
 
-void PartitionProcessor::end_idle(Partition& p, const HeldInput& idle) {
-  trackers_[p.tracker_id]->release(static_cast<uint32_t>(idle.token));
+template <class F>
+auto PartitionProcessor::between_inputs(Partition& p, F&& body) {
+  HeldInput idle;
+  const bool between = begin_idle(p, &idle);
+  auto result = body(between ? &idle : nullptr);
+  if (between) trackers_[p.tracker_id]->release(static_cast<uint32_t>(idle.token));
+  return result;
 }
 
 bool PartitionProcessor::tick(int64_t now_ms, std::string* why) {
   for (auto& p : partitions_) {
     if (!p || p->restoring) continue;
-    HeldInput idle;
-    const bool between = begin_idle(*p, &idle);
-    std::string error;
-    bool ok = true;
-    if (p->state && p->state->purge_expired(now_ms, kPurgeEveryMs, &error) < 0) {
-      *why = "state of partition " + std::to_string(p->number) + ": " + error;
-      ok = false;
-    } else if (p->chain->tick(now_ms, between ? &idle : nullptr) == ChainResult::fatal) {
-      *why = "pipeline stopped on partition " + std::to_string(p->number);
-      ok = false;
-    }
-    if (between) end_idle(*p, idle);
+    const bool ok = between_inputs(*p, [&](const HeldInput* idle) {
+      std::string error;
+      if (p->state && p->state->purge_expired(now_ms, kPurgeEveryMs, &error) < 0) {
+        *why = "state of partition " + std::to_string(p->number) + ": " + error;
+        return false;
+      }
+      if (p->chain->tick(now_ms, idle) == ChainResult::fatal) {
+        *why = "pipeline stopped on partition " + std::to_string(p->number);
+        return false;
+      }
+      return true;
+    });
     if (!ok) return false;
   }
   return true;
@@ -352,10 +357,8 @@ bool PartitionProcessor::tick(int64_t now_ms, std::string* why) {
 bool PartitionProcessor::finish(std::string* why) {
   for (auto& p : partitions_) {
     if (!p) continue;
-    HeldInput idle;
-    const bool between = begin_idle(*p, &idle);
-    const ChainResult result = p->chain->finish(between ? &idle : nullptr);
-    if (between) end_idle(*p, idle);
+    const ChainResult result =
+        between_inputs(*p, [&](const HeldInput* idle) { return p->chain->finish(idle); });
     if (result == ChainResult::fatal) {
       *why = "pipeline stopped on partition " + std::to_string(p->number) + " at the end of input";
       return false;
@@ -408,10 +411,8 @@ SwapOutcome PartitionProcessor::switch_to(std::shared_ptr<const Generation> next
   for (size_t i = 0; i < partitions_.size(); ++i) {
     Partition* p = partitions_[i].get();
     if (!p) continue;
-    HeldInput idle;
-    const bool between = begin_idle(*p, &idle);
-    const ChainResult result = successors[i]->take_over(*p->chain, between ? &idle : nullptr);
-    if (between) end_idle(*p, idle);
+    const ChainResult result = between_inputs(
+        *p, [&](const HeldInput* idle) { return successors[i]->take_over(*p->chain, idle); });
     if (result == ChainResult::fatal && fatal->empty()) {
       *fatal =
           "pipeline stopped on partition " + std::to_string(i) + " while switching generations";

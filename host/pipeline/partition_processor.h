@@ -177,13 +177,14 @@ class PartitionProcessor final : public InputHolds {
   bool open_state(Partition& p, const Generation& g, std::string* error);
   bool first_input(Partition& p, int64_t offset, std::string* why);
   // A turn of `p` between inputs (time limits, end of input, a reload's
-  // hand-over) when it keeps state: a barrier at its next offset
-  // (OffsetTracker::begin_barrier) stands in for an input, so what the turn
-  // emits holds it and its state changes are stamped with that offset
-  // (PartitionState::stamp_between). False when there is no state, no
-  // known next offset yet, or no tracker slot; end_idle() releases it.
+  // hand-over): body(idle) runs with, when `p` keeps state, a barrier at its
+  // next offset (OffsetTracker::begin_barrier) standing in for an input as
+  // `idle`, so what the turn emits holds it and its state changes are
+  // stamped with that offset (PartitionState::stamp_between). `idle` is null
+  // when there is no state, no known next offset yet, or no tracker slot.
+  template <class F>
+  auto between_inputs(Partition& p, F&& body);
   bool begin_idle(Partition& p, HeldInput* idle);
-  void end_idle(Partition& p, const HeldInput& idle);
   const Quarantine* quarantine_at(Partition& p, int64_t offset);
 
   std::shared_ptr<const Generation> g_;
