@@ -200,6 +200,9 @@ class Chain {
   // partition's state it belongs to.
   state::Table* table(uint32_t step) const { return tables_[step]; }
   state::PartitionState* partition_state() const { return state_; }
+  // A step's Table may be read and written now: the partition's state is
+  // resolved and an input (or an idle stand-in, tick/finish) is under way.
+  bool state_ready() const { return has_input() && state_ && state_->resolved(); }
   uint64_t token() const { return token_; }
   // Keeps the input of `token` uncommitted until release() (InputHolds).
   void hold(uint64_t token) {

@@ -51,10 +51,6 @@ struct BatchState final : OperatorState {
 
 BatchState& state_of(OperatorState& state) { return static_cast<BatchState&>(state); }
 
-// The state's Table may be read: the partition's state is resolved and an
-// input (or an idle stand-in) is under way.
-bool ready(const Chain& chain) { return chain.has_input() && chain.partition_state()->resolved(); }
-
 class Batch final : public Operator {
  public:
   const char* name() const override { return "batch"; }
@@ -118,17 +114,17 @@ class Batch final : public Operator {
   Status tick(Chain& chain, uint32_t step, OperatorState& state, int64_t now) const override {
     BatchState& st = state_of(state);
     if (st.table && !st.loaded) {
-      if (!ready(chain)) return Status::ok;
+      if (!chain.state_ready()) return Status::ok;
       if (const Status status = load(chain, step, st); status != Status::ok) return status;
     }
     if (!st.batcher.due(now)) return Status::ok;
     // A state-backed batch emits with an input or the idle stand-in only.
-    return st.table && !ready(chain) ? Status::ok : flush(chain, step, st);
+    return st.table && !chain.state_ready() ? Status::ok : flush(chain, step, st);
   }
   Status finish(Chain& chain, uint32_t step, OperatorState& state) const override {
     BatchState& st = state_of(state);
     if (st.table) {
-      if (!ready(chain)) return Status::ok;
+      if (!chain.state_ready()) return Status::ok;
       if (!st.loaded) {
         if (const Status status = load(chain, step, st); status != Status::ok) return status;
       }

@@ -189,9 +189,7 @@ class ReduceState final : public OperatorState, public WindowOps, public PaneSto
   bool scan(std::string_view prefix, Visit visit, void* ctx) override {
     return table_->scan(prefix, visit, ctx, &chain_->error_text()) || failed();
   }
-  bool ready() const override {
-    return chain_->has_input() && chain_->partition_state()->resolved();
-  }
+  bool ready() const override { return chain_->state_ready(); }
   streams_origin origin(int64_t offset) const override {
     streams_origin o = chain_->current_input().origin;
     o.offset = offset;
