@@ -242,6 +242,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     options.crash_journal = journal.get();
     options.state = state.get();
     options.allow_dropped_state = args.allow_dropped_state;
+    options.state_flush_ms = g.deployment.state_flush_interval_ms;
     options.healthcheck_file = healthcheck_file(args, g);
     options.client_id = args.client_id.empty() ? "streams-host-" + g.pipeline.name : args.client_id;
     options.error_policy = error_policy(args, g);

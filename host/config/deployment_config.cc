@@ -270,7 +270,7 @@ bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diag
   if (!r.expect_map(root, "")) return false;
   r.check_keys(root, "",
                {"env", "pipeline", "metrics", "plugins_dir", "python_path", "sentry_sdk_config",
-                "state_dir", "state_backend"});
+                "state_dir", "state_backend", "state_flush_interval_ms"});
   if (root["sentry_sdk_config"]) warn_sentry_sdk(r, root["sentry_sdk_config"], "");
   read_metrics(r, root["metrics"], &out->metrics);
   if (auto dir = r.string(root, "", "plugins_dir", false)) out->plugins_dir = *dir;
@@ -282,6 +282,9 @@ bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diag
       r.error(root["state_backend"], "state_backend",
               "expected rocksdb or memory, got '" + *backend + "'");
     }
+  }
+  if (auto ms = r.integer(root, "", "state_flush_interval_ms", 0, int64_t{1} << 40)) {
+    out->state_flush_interval_ms = *ms;
   }
   if (auto dirs = r.string_list(root, "", "python_path")) {
     const size_t slash = path.rfind('/');

@@ -122,6 +122,12 @@ struct DeploymentConfig {
   // changelog restores it).
   std::string state_dir;
   std::string state_backend = "rocksdb";
+  // `state_flush_interval_ms`: how often the Kafka runtime writes committed
+  // state changes into the local store. They are durable in the changelog
+  // from their commit on; a store that was not flushed before a crash is
+  // brought up to date from the changelog at restart (at most this much of
+  // it). 0: at every commit.
+  int64_t state_flush_interval_ms = 10000;
 };
 
 // Loads and checks `path`. On error returns false with `diag` filled.

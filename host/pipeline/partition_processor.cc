@@ -74,6 +74,7 @@ bool PartitionProcessor::open_state(Partition& p, const Generation& g, std::stri
   }
   if (!store || !(p.state = state::PartitionState::open(std::move(store), error))) return false;
   p.state->set_changelog(options_.changelog, p.number);
+  p.state->set_flush_interval(options_.state_flush_ms);
   const int64_t at = p.state->opened_at().offset;
   if (at >= 0) {
     log::info("state: partition " + std::to_string(p.number) + " opened with its " +
@@ -101,7 +102,10 @@ int64_t PartitionProcessor::durable(Partition& p, int64_t committable, std::stri
 bool PartitionProcessor::checkpoint(Partition& p, int64_t offset, std::string* why) {
   if (!p.state || offset < 0) return true;
   std::string error;
-  if (p.state->checkpoint(offset, &error)) return true;
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+          .count();
+  if (p.state->checkpoint(offset, now_ms, &error)) return true;
   *why = "partition " + std::to_string(p.number) + ": " + error;
   return false;
 }
@@ -202,6 +206,11 @@ void PartitionProcessor::revoke(int32_t number) {
   Partition* p = find(number);
   if (!p) return;
   if (p->paused) --paused_;
+  std::string error;
+  if (p->state && p->state->resolved() && !p->state->flush(&error)) {
+    log::warn("state of partition " + std::to_string(number) + ": " + error +
+              " (its changelog holds the changes; the next assignment restores them)");
+  }
   auto& t = trackers_[p->tracker_id];
   if (t->in_flight() == 0) t.reset();  // else late reports still find it
   partitions_[number].reset();

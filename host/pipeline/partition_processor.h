@@ -86,6 +86,9 @@ class PartitionProcessor final : public InputHolds {
     // Gets the checkpointed changes of every partition's state (null:
     // none); outlives the processor.
     state::ChangelogWriter* changelog = nullptr;
+    // With a changelog: how often a partition's committed state changes are
+    // flushed into its store (state::PartitionState::set_flush_interval).
+    int64_t state_flush_ms = 0;
   };
   PartitionProcessor(std::shared_ptr<const Generation> g, SinkSet& sinks, LimitedErrors& errors,
                      metrics::PipelineMetrics& metrics, Options options);

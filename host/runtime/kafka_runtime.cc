@@ -163,6 +163,7 @@ bool Runtime::init(pipeline::SinkMaker& maker, std::string* error) {
   o.crash_journal = options_.crash_journal;
   o.state = options_.state;
   o.allow_dropped_state = options_.allow_dropped_state;
+  o.state_flush_ms = options_.state_flush_ms;
   if (options_.changelog) {
     ChangelogParts& c = *options_.changelog;
     o.changelog = changelog_ = c.writer.get();

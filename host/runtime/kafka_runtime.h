@@ -67,6 +67,7 @@ struct RuntimeOptions {
   // checkpointed into its partition's store.
   state::Backend* state = nullptr;
   bool allow_dropped_state = false;  // see pipeline::PartitionProcessor::Options
+  int64_t state_flush_ms = 0;        // see pipeline::PartitionProcessor::Options
   // The changelog of stateful steps. Null: create_kafka_runtime makes Kafka
   // ones for a pipeline with stateful steps (create_runtime: none).
   std::shared_ptr<ChangelogParts> changelog;

@@ -85,7 +85,8 @@ bool entries_of(std::string_view batch, std::vector<LogEntry>* out) {
 
 PartitionState::PartitionState(std::unique_ptr<Store> store)
     : store_(std::move(store)), opened_(store_->checkpoint()) {
-  clock_ = checkpoint_clock_ = opened_.event_time_ms;
+  clock_ = checkpoint_clock_ = confirmed_clock_ = opened_.event_time_ms;
+  confirmed_ = opened_.offset;
 }
 
 std::unique_ptr<PartitionState> PartitionState::open(std::unique_ptr<Store> store,
@@ -167,13 +168,14 @@ bool PartitionState::resolve(int64_t first, std::string* error) {
               std::to_string(applied) + " change(s) of committed inputs applied, " +
               std::to_string(dropped) + " of inputs to be read again dropped");
   }
-  clock_ = checkpoint_clock_ = clock;
+  clock_ = checkpoint_clock_ = confirmed_clock_ = clock;
+  confirmed_ = first;
   resolved_ = true;
   return true;
 }
 
 bool PartitionState::prepare(int64_t offset, std::string* error) {
-  if (offset <= prepared_ || offset <= store_->checkpoint().offset) return true;
+  if (offset <= prepared_ || offset <= confirmed_) return true;
   batch_.clear();
   ChangelogAck* ack = nullptr;
   bool sent = true;
@@ -183,9 +185,9 @@ bool PartitionState::prepare(int64_t offset, std::string* error) {
       *error = "step '" + t->name() + "' has no changelog";
       return false;
     }
-    t->each_pending(offset, /*all=*/false, [&](const Table::Pending& p) {
-      append_change(&batch_, t->name(), p);
-      if (!changelog_ || !sent) return;
+    t->each_pending(offset, [&](const Table::Pending& p) {
+      if (!changelog_) return append_change(&batch_, t->name(), p);
+      if (!sent) return;
       if (!ack) ack = new ChangelogAck();
       sent = changelog_->send(static_cast<size_t>(step), partition_, p.key, p.value, p.stamp, ack,
                               error);
@@ -193,15 +195,19 @@ bool PartitionState::prepare(int64_t offset, std::string* error) {
   }
   if (changelog_) acks_.emplace_back(offset, ack);
   if (!sent) return false;
-  int64_t clock = -1;
-  bool advanced = false;
-  for (const auto& [mark_offset, mark_clock] : clock_marks_) {
-    if (mark_offset >= offset) break;
-    clock = mark_clock;
-    advanced = true;
+  // Without a changelog, the batch goes to the Store's pending log (with
+  // the event clock of its inputs), which resolve() reads after a crash.
+  if (!changelog_) {
+    int64_t clock = -1;
+    bool advanced = false;
+    for (const auto& [mark_offset, mark_clock] : clock_marks_) {
+      if (mark_offset >= offset) break;
+      clock = mark_clock;
+      advanced = true;
+    }
+    if (advanced) append_clock(&batch_, clock);
+    if (!batch_.empty() && !store_->write_batch(offset, batch_, error)) return false;
   }
-  if (advanced) append_clock(&batch_, clock);
-  if (!batch_.empty() && !store_->write_batch(offset, batch_, error)) return false;
   for (auto& t : tables_) t->mark_prepared(offset);
   prepared_ = offset;
   return true;
@@ -213,17 +219,9 @@ PartitionState::~PartitionState() {
   }
 }
 
-// The changelog positions of the batches up to `offset` (acknowledged: the
-// runtime commits only durable offsets), as writes of the checkpoint.
-bool PartitionState::add_positions(int64_t offset, std::string* error) {
-  ends_.clear();
-  for (const auto& [prepared, ack] : acks_) {
-    if (prepared > offset) break;
-    if (!ack) continue;
-    const std::vector<int64_t>& ends = ack->ends();
-    if (ends.size() > ends_.size()) ends_.resize(ends.size(), -1);
-    for (size_t i = 0; i < ends.size(); ++i) ends_[i] = std::max(ends_[i], ends[i]);
-  }
+// The changelog positions the confirmed batches reached, as writes of the
+// next flush.
+bool PartitionState::add_positions(std::string* error) {
   if (ends_.empty()) return true;
   uint32_t family = 0;
   if (!store_->family(kPositionsFamily, &family, error)) return false;
@@ -238,8 +236,8 @@ bool PartitionState::add_positions(int64_t offset, std::string* error) {
 }
 
 int64_t PartitionState::durable(std::string* error) const {
-  if (!changelog_ || acks_.empty()) return std::max(prepared_, store_->checkpoint().offset);
-  int64_t durable = store_->checkpoint().offset;
+  if (!changelog_ || acks_.empty()) return std::max(prepared_, confirmed_);
+  int64_t durable = confirmed_;
   for (const auto& [offset, ack] : acks_) {
     if (ack && !ack->error().empty()) {
       *error = "the changelog refused a change: " + ack->error();
@@ -251,27 +249,48 @@ int64_t PartitionState::durable(std::string* error) const {
   return durable;
 }
 
-bool PartitionState::checkpoint(int64_t offset, std::string* error) {
-  if (offset <= store_->checkpoint().offset) return true;
+bool PartitionState::checkpoint(int64_t offset, int64_t now_ms, std::string* error) {
+  if (offset <= confirmed_) return true;
+  for (auto& t : tables_) t->stage(offset);
+  // The changelog positions of the batches up to `offset` (acknowledged:
+  // the runtime commits only durable offsets).
+  while (!acks_.empty() && acks_.front().first <= offset) {
+    if (ChangelogAck* ack = acks_.front().second) {
+      const std::vector<int64_t>& ends = ack->ends();
+      if (ends.size() > ends_.size()) ends_.resize(ends.size(), -1);
+      for (size_t i = 0; i < ends.size(); ++i) ends_[i] = std::max(ends_[i], ends[i]);
+      ack->release();
+    }
+    acks_.pop_front();
+  }
+  confirmed_ = offset;
+  confirmed_clock_ = clock_before(offset);
+  if (changelog_ && flush_every_ms_ > 0 && now_ms >= 0 && flushed_ms_ >= 0 &&
+      now_ms - flushed_ms_ < flush_every_ms_) {
+    return true;  // the changelog holds them; the Store takes them later
+  }
+  if (now_ms >= 0) flushed_ms_ = now_ms;
+  return flush(error);
+}
+
+bool PartitionState::flush(std::string* error) {
+  if (confirmed_ <= store_->checkpoint().offset) return true;
   writes_.clear();
   for (const auto& t : tables_) {
     const uint32_t family = t->family();
-    t->each_pending(offset, /*all=*/true, [&](const Table::Pending& p) {
-      writes_.push_back({family, p.key, p.value});
+    t->each_staged([&](std::string_view key, const std::string* stored) {
+      writes_.push_back({family, key, stored});
     });
   }
-  if (changelog_ && !add_positions(offset, error)) return false;
+  if (changelog_ && !add_positions(error)) return false;
   // The state first, then the batches it took (a crash between leaves
   // batches at or before the checkpoint, which resolve() skips).
-  if (!store_->commit(writes_, Checkpoint{offset, clock_before(offset)}, error)) return false;
+  if (!store_->commit(writes_, Checkpoint{confirmed_, confirmed_clock_}, error)) return false;
   fault_point("state-checkpointed");  // tests: a crash before the batches are dropped
   writes_.clear();
-  while (!acks_.empty() && acks_.front().first <= offset) {
-    if (acks_.front().second) acks_.front().second->release();
-    acks_.pop_front();
-  }
-  for (auto& t : tables_) t->committed(offset);
-  return store_->drop_batches(offset, error);
+  ends_.clear();
+  for (auto& t : tables_) t->unstage();
+  return changelog_ || store_->drop_batches(confirmed_, error);
 }
 
 int64_t PartitionState::purge_expired(int64_t now_ms, int64_t every_ms, std::string* error) {

@@ -9,8 +9,9 @@
 //      changes stamped before C that are not yet there (the last one of
 //      each key) go to the pending log as batch C (one atomic write).
 //   2. checkpoint(C), once the commit is confirmed: the changes stamped
-//      before C go into the state, batches up to C leave the pending log,
-//      and C becomes the checkpoint (one atomic write).
+//      before C are staged (the last of each key), and flush() writes the
+//      staged changes into the state, drops the batches up to C from the
+//      pending log, and makes C the checkpoint (one atomic write).
 //   3. resolve(F), at the first input F read after the Store was opened, or
 //      at the committed offset F the runtime asked for: the source resumes
 //      at F, so the inputs before F are done for good and those from F on
@@ -24,11 +25,16 @@
 // saw the first time.
 //
 // Changelog protocol (changelog.h), when a ChangelogWriter is set:
-//   1'. prepare(C) also sends batch C's changes to the changelog; durable()
-//       reaches C once they (and every earlier batch's) are acknowledged,
-//       and the runtime commits no offset past durable().
-//   2'. checkpoint(C) records, with the state, each step's changelog offset
-//       after the last record of the batches it took (its position).
+//   1'. prepare(C) sends batch C's changes to the changelog instead of the
+//       pending log; durable() reaches C once they (and every earlier
+//       batch's) are acknowledged, and the runtime commits no offset past
+//       durable().
+//   2'. flush() records, with the state, each step's changelog offset after
+//       the last record of the batches it took (its position). The changes
+//       of a confirmed commit are durable in the changelog, so checkpoint()
+//       flushes at most once every set_flush_interval() (a key changed by
+//       many commits meanwhile is written once); until then the Store keeps
+//       an older checkpoint, and a crash restores what followed it.
 //   3'. restore(), after resolve(F): reads each step's changelog from its
 //       position (from the start for a new or lost Store) to its end,
 //       applies the records stamped before F and skips later ones (inputs
@@ -107,8 +113,12 @@ class PartitionState {
 
   // What the Store held when opened.
   const Checkpoint& opened_at() const { return opened_; }
-  // Offset of the last checkpoint (-1: none).
-  int64_t checkpointed() const { return store_->checkpoint().offset; }
+  // The offset the state was last confirmed at (its inputs' changes are
+  // durable: in the Store, or in the changelog until the next flush); -1:
+  // none.
+  int64_t checkpointed() const { return confirmed_; }
+  // Offset of the Store's checkpoint (-1: none).
+  int64_t flushed() const { return store_->checkpoint().offset; }
 
   // The protocol's steps (above). Each returns false with *error when the
   // Store failed: the caller must stop without committing further.
@@ -118,7 +128,15 @@ class PartitionState {
   void set_seen_input() { seen_input_ = true; }
   bool resolve(int64_t first_offset, std::string* error);
   bool prepare(int64_t offset, std::string* error);
-  bool checkpoint(int64_t offset, std::string* error);
+  // `now_ms`: a steady clock, for the flush interval (-1: flush now).
+  bool checkpoint(int64_t offset, int64_t now_ms, std::string* error);
+  bool checkpoint(int64_t offset, std::string* error) { return checkpoint(offset, -1, error); }
+  // Writes the staged changes of the confirmed offset to the Store now
+  // (before a revoke or a stop, so a restart restores nothing).
+  bool flush(std::string* error);
+  // With a changelog: checkpoint() flushes at most once every `ms` (0: at
+  // every checkpoint, as without one).
+  void set_flush_interval(int64_t ms) { flush_every_ms_ = ms; }
   // Changes not yet checkpointed, over every table.
   size_t pending() const;
   // Erases the entries ttl_ms expired, of every table with a ttl, as
@@ -164,7 +182,7 @@ class PartitionState {
   bool restore_table(Table& t, size_t step, ChangelogReader& reader, ChangelogWriter& rewriter,
                      const std::atomic<bool>& cancel, RestoreProgress* progress,
                      std::string* error);
-  bool add_positions(int64_t offset, std::string* error);
+  bool add_positions(std::string* error);
   bool rewrite(Table& t, size_t step, ChangelogWriter& rewriter, bool reseed, std::string* error);
   // The changelog position of step `name` recorded with the state (-1: none).
   bool position(const std::string& name, int64_t* out, std::string* error);
@@ -179,6 +197,10 @@ class PartitionState {
   // the clock a checkpoint records is the one of the inputs it covers.
   std::deque<std::pair<int64_t, int64_t>> clock_marks_;
   int64_t checkpoint_clock_ = -1;
+  int64_t confirmed_ = -1;        // the last offset checkpoint() took
+  int64_t confirmed_clock_ = -1;  // the clock of the inputs before it
+  int64_t flush_every_ms_ = 0;
+  int64_t flushed_ms_ = -1;  // checkpoint()'s now_ms at the last flush
   Checkpoint opened_;
   bool resolved_ = false;
   bool seen_input_ = false;
@@ -193,7 +215,9 @@ class PartitionState {
   // Prepared batches not yet checkpointed, with their acknowledgements
   // (null: a batch with no change).
   std::deque<std::pair<int64_t, ChangelogAck*>> acks_;
-  std::vector<int64_t> ends_;         // add_positions(), reused
+  // Per step index: the changelog position the confirmed batches reached
+  // since the last flush (-1: none).
+  std::vector<int64_t> ends_;
   std::vector<std::string> encoded_;  // add_positions(): values its writes point to
 };
 

@@ -72,6 +72,7 @@ Found Table::get(std::string_view key, std::string_view* value, std::string* err
     it = cache_.emplace(probe_, std::move(entry)).first;
     ++clean_;
   }
+  recent_ = &*it;
   const Entry& e = it->second;
   if (!e.present || !live(e.stored)) return Found::no;
   *value = std::string_view(e.stored).substr(kTimeBytes);
@@ -80,16 +81,22 @@ Found Table::get(std::string_view key, std::string_view* value, std::string* err
 }
 
 Table::Cache::value_type& Table::change(std::string_view key, int64_t stamp) {
-  auto it = find(key);
-  if (it == cache_.end()) {
-    trim_cache();
-    it = cache_.emplace(probe_, Entry{}).first;
-  } else if (it->second.pending == 0) {
-    --clean_;
+  Cache::value_type* kv = recent_;
+  if (!kv || kv->first != key) {
+    auto it = find(key);
+    if (it == cache_.end()) {
+      trim_cache();
+      it = cache_.emplace(probe_, Entry{}).first;
+      ++clean_;
+    }
+    kv = &*it;
   }
-  ++it->second.pending;
-  log_.push_back(Change{stamp, &*it, std::string(), false});
-  return *it;
+  if (clean(kv->second)) --clean_;
+  ++kv->second.pending;
+  Change& c = log_.push();
+  c.stamp = stamp;
+  c.entry = kv;
+  return *kv;
 }
 
 void Table::put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms,
@@ -97,12 +104,13 @@ void Table::put(std::string_view key, std::string_view value, int64_t stamp, int
   Entry& e = change(key, stamp).second;
   Change& c = log_.back();
   encode(written_ms < 0 ? clock_ : written_ms, version, value, &e.stored);
-  c.stored = e.stored;
+  c.stored.assign(e.stored);  // into the slot's buffer
   c.present = e.present = true;
 }
 
 void Table::erase(std::string_view key, int64_t stamp) {
   Entry& e = change(key, stamp).second;
+  log_.back().present = false;
   e.stored.clear();
   e.present = false;
 }
@@ -188,25 +196,54 @@ int64_t Table::purge_expired(int64_t stamp, std::string* error) {
   return static_cast<int64_t>(expired.size());
 }
 
+size_t Table::mark_last(size_t from, int64_t offset) {
+  size_t to = from;
+  while (to < log_.size() && log_[to].stamp < offset) ++to;
+  for (size_t i = from; i < to; ++i) log_[i].entry->second.last = static_cast<uint32_t>(i + 1);
+  return to;
+}
+
 void Table::mark_prepared(int64_t offset) {
   while (prepared_ < log_.size() && log_[prepared_].stamp < offset) ++prepared_;
 }
 
-void Table::committed(int64_t offset) {
-  while (!log_.empty() && log_.front().stamp < offset) {
-    Entry& e = log_.front().entry->second;
-    if (--e.pending == 0) ++clean_;
+void Table::stage(int64_t offset) {
+  const size_t to = mark_last(0, offset);
+  for (size_t i = 0; i < to; ++i) {
+    Change& c = log_.front();
+    Entry& e = c.entry->second;
+    if (e.last == i + 1) {  // the key's last change before `offset`
+      if (e.staged == 0) {
+        if (staged_count_ == staged_.size()) staged_.emplace_back();
+        e.staged = static_cast<uint32_t>(++staged_count_);
+      }
+      Staged& s = staged_[e.staged - 1];
+      s.entry = c.entry;
+      std::swap(s.stored, c.stored);  // the slot gets the old buffer
+      s.present = c.present;
+    }
+    --e.pending;  // still staged: not clean
     log_.pop_front();
     if (prepared_ > 0) --prepared_;
   }
 }
 
+void Table::unstage() {
+  for (size_t i = 0; i < staged_count_; ++i) {
+    Entry& e = staged_[i].entry->second;
+    e.staged = 0;
+    if (clean(e)) ++clean_;
+  }
+  staged_count_ = 0;
+}
+
 // Drops clean entries once there are too many; they are read again from
-// the Store when needed. Entries with changes in the log stay.
+// the Store when needed. Entries with changes logged or staged stay.
 void Table::trim_cache() {
   if (clean_ < kCacheEntries) return;
+  recent_ = nullptr;
   for (auto it = cache_.begin(); it != cache_.end() && clean_ > kCacheEntries / 2;) {
-    if (it->second.pending == 0) {
+    if (clean(it->second)) {
       it = cache_.erase(it);
       --clean_;
     } else {

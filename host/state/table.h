@@ -5,10 +5,12 @@
 // it.
 //
 // Checkpoint protocol (partition_state.h drives it): the changes stamped
-// before a committed offset go to the Store, the last one of each key only,
-// in one batch with that offset; later ones stay in the log. So the Store
-// always holds the state of "every input before its checkpoint", which is
-// what a replay from that offset must start from.
+// before a committed offset are staged, the last one of each key only (a
+// key's staged change replaces the one staged before); later ones stay in
+// the log. The Store takes the staged changes in one batch with the
+// committed offset (at every commit, or less often when a changelog holds
+// them). So the Store always holds the state of "every input before its
+// checkpoint", which is what a replay from that offset must start from.
 //
 // Values are stored with the event time of their write (8 bytes, little
 // endian, before the value), for ttl_ms, and the state version of the
@@ -16,8 +18,10 @@
 // when not 0, so stores written before versions read as version 0.
 //
 // Cost: a get or put is a hash lookup (and, for a key not cached, a Store
-// read); a scan sorts the cached keys with its prefix, so it is for
-// occasional use. Clean entries past kCacheEntries are dropped.
+// read; a put of the key just read reuses its lookup); a scan sorts the
+// cached keys with its prefix, so it is for occasional use. Clean entries
+// past kCacheEntries are dropped. Logged and staged values reuse their
+// slots' buffers: a warm table allocates only for keys new to its cache.
 //
 // Lifetime: PartitionState owns it, for as long as the partition is
 // assigned; every Chain of the partition (reloads) uses the same Table.
@@ -25,12 +29,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "state/ring.h"
 #include "state/store.h"
 
 namespace streams::state {
@@ -95,14 +99,22 @@ class Table {
   };
   // Calls f(const Pending&) for the last change of each key among the
   // changes stamped before `offset`, from the first not yet prepared
-  // (mark_prepared) or from the first of all (`all`), in log order.
+  // (mark_prepared), in log order.
   template <class F>
-  void each_pending(int64_t offset, bool all, F&& f);
-  // The changes stamped before `offset` are in the Store's pending log.
+  void each_pending(int64_t offset, F&& f);
+  // The changes stamped before `offset` were prepared (sent to the
+  // changelog, or written to the Store's pending log).
   void mark_prepared(int64_t offset);
-  // The Store took the changes stamped before `offset`.
-  void committed(int64_t offset);
+  // The changes stamped before `offset` are committed: the last one of each
+  // key replaces what that key had staged, and they leave the log.
+  void stage(int64_t offset);
+  // Calls f(key, stored) for each staged change (`stored` null for an
+  // erase), then f may write them to the Store; unstage() once it did.
+  template <class F>
+  void each_staged(F&& f) const;
+  void unstage();
   size_t pending() const { return log_.size(); }
+  size_t staged() const { return staged_count_; }
   uint32_t family() const { return family_; }
 
  private:
@@ -110,19 +122,29 @@ class Table {
     std::string stored;  // write time + value; empty when absent
     bool present = false;
     uint32_t pending = 0;  // changes of this key in log_
-    size_t last = 0;       // each_pending's scratch: 1 + the index of its last change
+    uint32_t staged = 0;   // 1 + the index of its staged change (0: none)
+    uint32_t last = 0;     // scratch: 1 + the index of its last change
   };
   using Cache = std::unordered_map<std::string, Entry>;
   struct Change {
-    int64_t stamp;
-    Cache::value_type* entry;  // stable: unordered_map nodes do not move
+    int64_t stamp = 0;
+    Cache::value_type* entry = nullptr;  // stable: unordered_map nodes do not move
     std::string stored;
-    bool present;
+    bool present = false;
   };
+  struct Staged {
+    Cache::value_type* entry = nullptr;
+    std::string stored;
+    bool present = false;
+  };
+  static bool clean(const Entry& e) { return e.pending == 0 && e.staged == 0; }
 
   bool live(std::string_view stored) const;
   Cache::iterator find(std::string_view key);
   Cache::value_type& change(std::string_view key, int64_t stamp);
+  // The number of leading changes of log_ stamped before `offset`; marks
+  // the last change of each key among them from `from` on (Entry::last).
+  size_t mark_last(size_t from, int64_t offset);
   void trim_cache();
   // visit(key, stored) of every key with `prefix` in the Store and the
   // cache, the cache's version first, in key order; stops when visit
@@ -136,23 +158,32 @@ class Table {
   Settings settings_;
   const int64_t& clock_;
   Cache cache_;
-  std::deque<Change> log_;
-  size_t clean_ = 0;     // cache entries with pending == 0
-  size_t prepared_ = 0;  // leading changes of log_ in the Store's pending log
-  std::string probe_;    // a lookup key, reused (C++17 has no heterogeneous find)
-  std::string read_;     // a Store read, reused
+  Ring<Change> log_;
+  std::vector<Staged> staged_;  // [0, staged_count_) in use; the rest keep their buffers
+  size_t staged_count_ = 0;
+  size_t clean_ = 0;     // cache entries that are clean()
+  size_t prepared_ = 0;  // leading changes of log_ that were prepared
+  // The entry get() found last: a put of the same key needs no lookup.
+  Cache::value_type* recent_ = nullptr;
+  std::string probe_;  // a lookup key, reused (C++17 has no heterogeneous find)
+  std::string read_;   // a Store read, reused
 };
 
 template <class F>
-void Table::each_pending(int64_t offset, bool all, F&& f) {
-  const size_t from = all ? 0 : prepared_;
-  size_t to = from;
-  while (to < log_.size() && log_[to].stamp < offset) ++to;
-  for (size_t i = from; i < to; ++i) log_[i].entry->second.last = i + 1;
-  for (size_t i = from; i < to; ++i) {
+void Table::each_pending(int64_t offset, F&& f) {
+  const size_t to = mark_last(prepared_, offset);
+  for (size_t i = prepared_; i < to; ++i) {
     const Change& c = log_[i];
     if (c.entry->second.last != i + 1) continue;  // a later change of the key follows
     f(Pending{c.stamp, c.entry->first, c.present ? &c.stored : nullptr});
+  }
+}
+
+template <class F>
+void Table::each_staged(F&& f) const {
+  for (size_t i = 0; i < staged_count_; ++i) {
+    const Staged& s = staged_[i];
+    f(std::string_view(s.entry->first), s.present ? &s.stored : nullptr);
   }
 }
 

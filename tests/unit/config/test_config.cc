@@ -636,3 +636,10 @@ BOOST_AUTO_TEST_CASE(state_backend_is_checked) {
       deployment_errors("state_backend: disk\npipeline:\n  segments:\n    - steps_config: {}\n");
   BOOST_TEST(contains(errors, "state_backend: expected rocksdb or memory, got 'disk'"), errors);
 }
+
+BOOST_AUTO_TEST_CASE(state_flush_interval_is_checked) {
+  const std::string errors = deployment_errors(
+      "state_flush_interval_ms: -5\npipeline:\n  segments:\n    - steps_config: {}\n");
+  BOOST_TEST(contains(errors, "state_flush_interval_ms"), errors);
+  BOOST_TEST(contains(errors, "-5"), errors);
+}

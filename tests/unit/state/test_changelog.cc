@@ -196,12 +196,14 @@ std::unique_ptr<PartitionState> opened(Fixture& f, int64_t offset) {
 }
 
 // Inputs [from, to) counted, their changes prepared, acknowledged and
-// committed.
-void commit_inputs(PartitionState& p, FakeChangelog& c, int64_t from, int64_t to, int keys = 3) {
+// committed (at `now_ms` of a steady clock; -1: flushed now).
+void commit_inputs(PartitionState& p, FakeChangelog& c, int64_t from, int64_t to, int keys = 3,
+                   int64_t now_ms = -1) {
   count(table(p), from, to, keys);
   prepare(p, to);
   c.poll();
-  checkpoint(p, to);
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(p.checkpoint(to, now_ms, &error), error);
 }
 
 const char* kKinds[] = {"memory", "rocksdb"};
@@ -328,4 +330,62 @@ BOOST_DATA_TEST_CASE(an_interrupted_restore_goes_on_from_where_it_got,
   BOOST_TEST(records == 30u);
   BOOST_TEST(get(t, "k0") == "1");
   BOOST_TEST(get(t, "k39") == "1");
+}
+
+// With a flush interval, commits between flushes reach the changelog only;
+// the Store keeps the last flush's checkpoint, and a crash restores what
+// followed it from the changelog, exactly.
+BOOST_DATA_TEST_CASE(commits_between_flushes_are_restored_from_the_changelog,
+                     boost::unit_test::data::make(kKinds), kind) {
+  Fixture f(kind);
+  {
+    auto p = opened(f, 0);
+    p->set_flush_interval(60000);
+    commit_inputs(*p, f.changelog, 0, 6, 3, 1000);  // the first checkpoint flushes
+    BOOST_TEST(p->flushed() == 6);
+    commit_inputs(*p, f.changelog, 6, 12, 3, 2000);
+    commit_inputs(*p, f.changelog, 12, 18, 3, 3000);
+    BOOST_TEST(p->flushed() == 6);
+    BOOST_TEST(p->checkpointed() == 18);
+    count(table(*p), 18, 20);  // prepared and acknowledged, never committed
+    prepare(*p, 20);
+    f.changelog.poll();
+  }  // a crash: nothing more reaches the Store
+  auto p = opened(f, 18);
+  Table& t = table(*p);
+  uint64_t records = 0;
+  BOOST_TEST((restore(*p, f.changelog, &records) == PartitionState::Restored::done));
+  BOOST_TEST(records == 3u + 3u + 2u);  // the batches after the flush at 6
+  BOOST_TEST(get(t, "k0") == "6");
+  BOOST_TEST(get(t, "k1") == "6");
+  BOOST_TEST(get(t, "k2") == "6");
+  count(t, 18, 20);
+  BOOST_TEST(get(t, "k0") == "7");
+}
+
+// A flush (before a revoke or a stop) brings the Store to the confirmed
+// offset, and the interval's end flushes by itself: nothing is restored.
+BOOST_DATA_TEST_CASE(a_flush_leaves_nothing_to_restore, boost::unit_test::data::make(kKinds),
+                     kind) {
+  Fixture f(kind);
+  {
+    auto p = opened(f, 0);
+    p->set_flush_interval(60000);
+    for (int64_t i = 0; i < 4; ++i) commit_inputs(*p, f.changelog, i * 3, i * 3 + 3, 3, i * 1000);
+    BOOST_TEST(p->flushed() == 3);
+    commit_inputs(*p, f.changelog, 12, 15, 3, 61000);  // the interval is over
+    BOOST_TEST(p->flushed() == 15);
+    commit_inputs(*p, f.changelog, 15, 18, 3, 62000);
+    BOOST_TEST(p->flushed() == 15);
+    std::string error;
+    BOOST_REQUIRE_MESSAGE(p->flush(&error), error);
+    BOOST_TEST(p->flushed() == 18);
+  }
+  auto p = opened(f, 18);
+  Table& t = table(*p);
+  uint64_t records = 0;
+  restore(*p, f.changelog, &records);
+  BOOST_TEST(records == 0u);
+  BOOST_TEST(get(t, "k0") == "6");
+  BOOST_TEST(get(t, "k2") == "6");
 }

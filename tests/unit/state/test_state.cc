@@ -345,15 +345,30 @@ BOOST_AUTO_TEST_CASE(a_batch_keeps_the_last_change_of_each_key) {
   t.put("j", "x", 100, -1);
   t.erase("j", 101);
   int calls = 0;
-  t.each_pending(102, /*all=*/true, [&](const Table::Pending& change) {
+  t.each_pending(102, [&](const Table::Pending& change) {
     ++calls;
     if (change.key == "k") BOOST_TEST(change.value->substr(8) == "99");
     if (change.key == "j") BOOST_TEST(!change.value);
   });
   BOOST_TEST(calls == 2);
-  checkpoint(*p, 102);
-  BOOST_TEST(get(t, "k") == "99");
-  BOOST_TEST(get(t, "j") == "(none)");
+  // Staged, a later commit's change of a key replaces the earlier one.
+  t.stage(50);
+  t.put("k", "100", 102, -1);
+  t.stage(102);
+  BOOST_TEST(t.staged() == 2u);
+  t.each_staged([&](std::string_view key, const std::string* stored) {
+    if (key == "k") BOOST_TEST(stored->substr(8) == "99");
+    if (key == "j") BOOST_TEST(!stored);
+  });
+  BOOST_TEST(t.pending() == 1u);
+  checkpoint(*p, 102);  // the Store takes the staged changes
+  BOOST_TEST(t.staged() == 0u);
+  BOOST_TEST(get(t, "k") == "100");
+  p.reset();
+  auto q = stores.open();
+  Table& u = table(*q);
+  BOOST_TEST(get(u, "k") == "99");
+  BOOST_TEST(get(u, "j") == "(none)");
 }
 
 // What a backend says its stores hold, without opening them: the steps'
