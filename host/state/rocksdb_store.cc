@@ -98,7 +98,10 @@ class RocksStore final : public Store {
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, path, &names);
     if (!s.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new database
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const std::string& n : names) families.emplace_back(n, family_options());
+    for (const std::string& n : names) {
+      families.emplace_back(n,
+                            family_options(n.compare(0, kFamilyPrefix.size(), kFamilyPrefix) == 0));
+    }
     auto store = std::unique_ptr<RocksStore>(new RocksStore(path, std::move(batches)));
     if (!make_dirs(store->batches_, error)) return nullptr;
     rocksdb::DB* db = nullptr;
@@ -130,8 +133,8 @@ class RocksStore final : public Store {
       }
     }
     rocksdb::ColumnFamilyHandle* handle = nullptr;
-    rocksdb::Status s =
-        db_->CreateColumnFamily(family_options(), std::string(kFamilyPrefix) + name, &handle);
+    rocksdb::Status s = db_->CreateColumnFamily(family_options(!internal_family(name)),
+                                                std::string(kFamilyPrefix) + name, &handle);
     if (!s.ok()) {
       *error = "state store " + path_ + ": cannot create the family of step '" + name +
                "': " + s.ToString();
@@ -283,7 +286,12 @@ class RocksStore final : public Store {
   // Point lookups dominate (a get per input of a stateful step): bloom
   // filters and a hash index in data blocks, as OptimizeForPointLookup sets
   // them, with one block cache for every store of the process.
-  static rocksdb::ColumnFamilyOptions family_options() {
+  // A step's family (`step` true) or one the host keeps for itself (its
+  // checkpoint, changelog positions: a few keys). Memtables are 16 MiB, not
+  // RocksDB's 64: the process's budget (above) flushes them sooner anyway,
+  // and a memtable's bloom filter is sized from it (2%) and cleared whole
+  // when the memtable is made, for each family of each partition.
+  static rocksdb::ColumnFamilyOptions family_options(bool step = true) {
     static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(64 << 20);
     rocksdb::BlockBasedTableOptions table;
     table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
@@ -291,8 +299,11 @@ class RocksStore final : public Store {
     table.block_cache = cache;
     rocksdb::ColumnFamilyOptions options;
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    options.memtable_prefix_bloom_size_ratio = 0.02;
-    options.memtable_whole_key_filtering = true;
+    options.write_buffer_size = step ? 16 << 20 : 1 << 20;
+    if (step) {
+      options.memtable_prefix_bloom_size_ratio = 0.02;
+      options.memtable_whole_key_filtering = true;
+    }
     return options;
   }
 
