@@ -315,4 +315,35 @@ PyObject* json_dumps() { return cached.json_dumps; }
 PyObject* pickle_loads() { return cached.pickle_loads; }
 PyObject* pickle_dumps() { return cached.pickle_dumps; }
 
+namespace {
+
+struct ThreadGil {
+  PyThreadState* state = nullptr;  // this thread's, once it entered
+  int depth = 0;                   // Gil scopes open on this thread
+  bool python = false;             // a thread Python runs: it holds the GIL whenever it calls us
+};
+thread_local ThreadGil this_thread;
+
+}  // namespace
+
+Gil::Gil() {
+  ThreadGil& t = this_thread;
+  if (t.depth++ > 0 || t.python) return;  // held already
+  if (t.state) {
+    PyEval_RestoreThread(t.state);
+    return;
+  }
+  if (PyGILState_Check()) {
+    t.python = true;
+    return;
+  }
+  (void)PyGILState_Ensure();  // its count stays above 0: the state lives on
+  t.state = PyThreadState_Get();
+}
+
+Gil::~Gil() {
+  ThreadGil& t = this_thread;
+  if (--t.depth == 0 && !t.python) PyEval_SaveThread();
+}
+
 }  // namespace streams::python

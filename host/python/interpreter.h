@@ -20,15 +20,19 @@ namespace streams::python {
 bool start(std::string* error);
 
 // Holds the GIL for its scope; reentrant, from any thread.
+//
+// A thread's first Gil makes the thread's Python thread state (through
+// PyGILState_Ensure, which it never releases) and keeps it for the thread's
+// life; later ones only take and drop the GIL with it. PyGILState_Release
+// would delete a state it made at every outermost release, so a processing
+// thread that Python did not start would make and delete one per record.
+// Cost: one Python thread state per thread that ever enters, not freed.
 class Gil {
  public:
-  Gil() : state_(PyGILState_Ensure()) {}
-  ~Gil() { PyGILState_Release(state_); }
+  Gil();
+  ~Gil();
   Gil(const Gil&) = delete;
   Gil& operator=(const Gil&) = delete;
-
- private:
-  PyGILState_STATE state_;
 };
 
 // An owned reference (null allowed).

@@ -10,6 +10,8 @@
 //   after a parser and before a serializer
 #include <benchmark/benchmark.h>
 
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "../unit/test_util.h"
@@ -134,6 +136,13 @@ void BM_PythonSimpleMapFilter(benchmark::State& state) {
       "  - {kind: serializer, name: s, format: json}\n",
       kMetric);
 }
+// The same on a thread of its own, not the one that started Python (as a
+// processing thread other than the main one): the bridge keeps that
+// thread's Python thread state between calls.
+void BM_PythonOneOutputWorker(benchmark::State& state) {
+  std::thread worker([&state] { BM_PythonOneOutput(state); });
+  worker.join();
+}
 // The identity map over batches of 100 records (msgpack batch, one flat_map
 // call per batch): what a Python step costs per record when it takes records
 // in batches.
@@ -215,6 +224,7 @@ BENCHMARK(BM_ParseJsonSchema);
 BENCHMARK(BM_ParseMsgpack);
 BENCHMARK(BM_PythonNoOutput);
 BENCHMARK(BM_PythonOneOutput);
+BENCHMARK(BM_PythonOneOutputWorker);
 BENCHMARK(BM_PythonSimpleMapFilter);
 BENCHMARK(BM_PythonOneOutputBatched);
 BENCHMARK(BM_KeyedIdentity);
