@@ -54,3 +54,20 @@ if ! install_valijson 2>/dev/null; then
   apt-get update -qq
   install_valijson
 fi
+
+# The Kubernetes object schemas `e2e.render_k8s` validates `render k8s`
+# against: the kubernetes-models npm package (Debian has none), version 4.x,
+# the last that runs on bookworm's Node.js 18, under /usr/local/lib.
+K8S_MODELS_DIR=/usr/local/lib/streams-tests
+install_k8s_models() {
+  [ -f "$K8S_MODELS_DIR/node_modules/kubernetes-models/package.json" ] && return 0
+  if ! command -v npm >/dev/null; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "installing: kubernetes-models (npm) under $K8S_MODELS_DIR" >&2
+  mkdir -p "$K8S_MODELS_DIR"
+  npm install --prefix "$K8S_MODELS_DIR" --no-audit --no-fund --loglevel=error \
+    kubernetes-models@4.5.1 >/dev/null
+}
+install_k8s_models

@@ -38,7 +38,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void answer() {
     const auto& req = parser_.get();
-    if (!authorized(req[http::field::authorization])) {
+    if (!probe(req) && !authorized(req[http::field::authorization])) {
       return respond({401, R"({"error": "a valid Authorization: Bearer token is required"})"});
     }
     handler_(std::string(req.method_string()), std::string(req.target()),
@@ -62,6 +62,14 @@ class Session : public std::enable_shared_from_this<Session> {
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     });
+  }
+
+  // GET /livez and /readyz answer without the token: orchestrators' probes
+  // (Kubernetes' httpGet) send none, and they tell only whether the host is
+  // live or ready, and why not.
+  static bool probe(const http::request<http::string_body>& req) {
+    return req.method() == http::verb::get &&
+           (req.target() == "/livez" || req.target() == "/readyz");
   }
 
   // Compares in constant time, so the answer's timing tells nothing.

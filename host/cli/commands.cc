@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <memory>
 
 #include <librdkafka/rdkafka.h>
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "config/deployment_config.h"
+#include "config/k8s_manifests.h"
 #include "config/topology_graph.h"
 #include "kafka/dlq_replay.h"
 #include "plugin/plugin_registry.h"
@@ -145,6 +147,76 @@ int graph_command(const GraphArgs& args) {
       config::render_graph(pipeline, args.config_path.empty() ? nullptr : &deployment, format)
           .c_str(),
       stdout);
+  return 0;
+}
+
+namespace {
+
+bool read_file(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return !in.bad();
+}
+
+std::string base_name(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+int render_k8s_command(const RenderArgs& args) {
+  config::Diagnostics diag;
+  config::PipelineSpec pipeline;
+  config::DeploymentConfig deployment;
+  bool ok = config::load_deployment_config(args.config_path, &deployment, diag,
+                                           /*require_env=*/false);
+  plugin::PluginRegistry registry("");
+  ok = load_pipeline(args.pipeline_path, deployment, registry, &pipeline, diag) && ok;
+  report(diag);
+  if (!ok) return 2;
+  std::vector<config::K8sFile> files;
+  std::vector<std::string> paths{args.pipeline_path, args.config_path};
+  paths.insert(paths.end(), args.files.begin(), args.files.end());
+  for (const std::string& path : paths) {
+    config::K8sFile f{base_name(path), ""};
+    if (!read_file(path, &f.text)) {
+      std::fprintf(stderr, "error: %s: cannot read\n", path.c_str());
+      return 2;
+    }
+    for (const config::K8sFile& other : files) {
+      if (other.name == f.name) {
+        std::fprintf(stderr, "error: %s: another file is named %s in the ConfigMap\n", path.c_str(),
+                     f.name.c_str());
+        return 2;
+      }
+    }
+    files.push_back(std::move(f));
+  }
+  config::K8sOptions o;
+  o.image = args.image;
+  o.ns = args.ns;
+  o.replicas = args.replicas;
+  o.admin_port = args.admin_port;
+  o.token_secret = args.token_secret;
+  o.plugins_claim = args.plugins_claim;
+  o.state_size = args.state_size;
+  for (const std::string& kv : args.env) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "error: --env %s: expected NAME=VALUE\n", kv.c_str());
+      return 2;
+    }
+    o.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  std::string error;
+  const std::string text = config::render_k8s(pipeline, deployment, files, o, &error);
+  if (text.empty()) {
+    std::fprintf(stderr, "error: %s\n", error.c_str());
+    return 2;
+  }
+  std::fputs(text.c_str(), stdout);
   return 0;
 }
 

@@ -61,6 +61,21 @@ struct GraphArgs {
   std::string format = "mermaid";
 };
 
+// `streams-host render k8s`: Kubernetes objects for a pipeline's segments.
+struct RenderArgs {
+  std::string pipeline_path;
+  std::string config_path;
+  std::string image;
+  std::string ns;
+  int replicas = 1;
+  int admin_port = 9100;
+  std::string token_secret;   // empty: streams-<pipeline>-admin-token
+  std::string plugins_claim;  // empty: streams-<pipeline>-plugins
+  std::string state_size = "10Gi";
+  std::vector<std::string> env;    // NAME=VALUE
+  std::vector<std::string> files;  // extra files for the ConfigMap
+};
+
 struct DlqReplayArgs {
   std::string config_path;  // the deployment naming the DLQ...
   std::string source;       // ...on this source (needed when several have one)
@@ -95,6 +110,7 @@ struct StateArgs {
 };
 
 int run_command(const RunArgs& args, const std::atomic<bool>& stop);
+int render_k8s_command(const RenderArgs& args);
 // The admin token: the first line of `file`, else $STREAMS_ADMIN_TOKEN, else
 // none (empty). False with *error if `file` is given but holds no token.
 bool admin_token(const std::string& file, std::string* token, std::string* error);

@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
   for (auto& c : streams::cli::add_admin_clients(app)) commands.push_back(std::move(c));
   commands.push_back(streams::cli::add_validate(app));
   commands.push_back(streams::cli::add_graph(app));
+  commands.push_back(streams::cli::add_render(app));
   commands.push_back(streams::cli::add_dlq(app));
   commands.push_back(streams::cli::add_dev_broker(app));
 

@@ -25,6 +25,7 @@ Subcommand add_run(CLI::App& app);                         // options_run.cc
 std::vector<Subcommand> add_admin_clients(CLI::App& app);  // reload, status, top
 Subcommand add_validate(CLI::App& app);                    // options_tools.cc
 Subcommand add_graph(CLI::App& app);
+Subcommand add_render(CLI::App& app);
 Subcommand add_dlq(CLI::App& app);
 Subcommand add_dev_broker(CLI::App& app);
 

@@ -55,6 +55,46 @@ Subcommand add_graph(CLI::App& app) {
   return {graph_cmd, [args](const std::atomic<bool>&) { return graph_command(*args); }};
 }
 
+Subcommand add_render(CLI::App& app) {
+  auto args = std::make_shared<RenderArgs>();
+  RenderArgs& r = *args;
+  CLI::App* render_cmd =
+      app.add_subcommand("render", "Render what a cluster needs to run a pipeline");
+  render_cmd->require_subcommand(1);
+  CLI::App* k8s = render_cmd->add_subcommand(
+      "k8s",
+      "Kubernetes objects: per segment a Deployment (StatefulSet with state), a "
+      "PodDisruptionBudget and a Service; a ConfigMap with the files");
+  k8s->add_option("--config", r.config_path, "Deployment config (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  k8s->add_option("--image", r.image, "Container image (packaging/Dockerfile)")->required();
+  k8s->add_option("--namespace", r.ns, "Namespace of the objects (default: none set)");
+  k8s->add_option("--replicas", r.replicas, "Pods per segment (one consumer group)")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  k8s->add_option("--admin-port", r.admin_port, "The pods' admin port (probes, /metrics)")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  k8s->add_option("--token-secret", r.token_secret,
+                  "Secret whose key `token` is the admin token (default "
+                  "streams-PIPELINE-admin-token)");
+  k8s->add_option("--plugins-claim", r.plugins_claim,
+                  "PersistentVolumeClaim of the plugins directory (default "
+                  "streams-PIPELINE-plugins)");
+  k8s->add_option("--state-size", r.state_size, "A stateful segment's volume per pod")
+      ->capture_default_str();
+  k8s->add_option("--env", r.env,
+                  "NAME=VALUE in the pods' environment (each ${envvar:NAME} of the config)");
+  k8s->add_option("--file", r.files, "Another file for the ConfigMap (a schema, ...)")
+      ->check(CLI::ExistingFile);
+  k8s->add_option("PIPELINE", r.pipeline_path,
+                  "Pipeline file (YAML, or Python defining `pipeline`)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  return {k8s, [args](const std::atomic<bool>&) { return render_k8s_command(*args); }};
+}
+
 Subcommand add_dlq(CLI::App& app) {
   auto args = std::make_shared<DlqReplayArgs>();
   DlqReplayArgs& replay = *args;

@@ -65,6 +65,16 @@ void add_list(Graph& g, const std::vector<StepSpec>& steps, std::string from,
   }
 }
 
+void segments_of(const std::vector<StepSpec>& steps, size_t segment,
+                 const std::map<std::string, size_t>& starts, std::map<std::string, size_t>* out) {
+  for (const StepSpec& step : steps) {
+    auto it = starts.find(step.name);
+    if (it != starts.end()) segment = it->second;
+    (*out)[step.name] = segment;
+    for (const BranchSpec& branch : step.branches) segments_of(branch.steps, segment, starts, out);
+  }
+}
+
 std::string quote(const std::string& text) {
   std::string out = "\"";
   for (char c : text) out += c == '"' ? std::string("\\\"") : std::string(1, c);
@@ -114,6 +124,13 @@ std::string render_graph(const PipelineSpec& pipeline, const DeploymentConfig* d
   g.nodes.push_back({"source", pipeline.source.name, "source " + pipeline.source.stream_name, 0});
   add_list(g, pipeline.steps, "source", "", 0, segment_starts(deployment));
   return format == GraphFormat::mermaid ? mermaid(g) : dot(g);
+}
+
+std::map<std::string, size_t> step_segments(const PipelineSpec& pipeline,
+                                            const DeploymentConfig* deployment) {
+  std::map<std::string, size_t> out;
+  segments_of(pipeline.steps, 0, segment_starts(deployment), &out);
+  return out;
 }
 
 }  // namespace streams::config

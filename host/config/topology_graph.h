@@ -2,6 +2,7 @@
 // cluster per deployment segment (control plane; `streams-host graph`).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "config/deployment_config.h"
@@ -16,5 +17,9 @@ enum class GraphFormat { mermaid, dot };
 // null (one segment).
 std::string render_graph(const PipelineSpec& pipeline, const DeploymentConfig* deployment,
                          GraphFormat format);
+
+// The segment of each step (by name), by the same rule.
+std::map<std::string, size_t> step_segments(const PipelineSpec& pipeline,
+                                            const DeploymentConfig* deployment);
 
 }  // namespace streams::config

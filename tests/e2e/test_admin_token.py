@@ -1,6 +1,7 @@
 """The admin endpoint binds to 127.0.0.1 unless told otherwise; bound to an
 address other machines reach, the host refuses to start without a token,
-and with one every request must carry it."""
+and with one every request must carry it, except the health probes (GET
+/livez and /readyz), which orchestrators send without one."""
 import os
 import sys
 import urllib.error
@@ -15,8 +16,8 @@ steps:
 """
 
 
-def get(port, token=None):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/status")
+def get(port, token=None, path="/status", method="GET"):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:
@@ -48,6 +49,10 @@ def main():
         assert get(port) == 401
         assert get(port, "wrong-token!") == 401
         assert get(port, "s3cret-token") == 200
+        assert get(port, path="/metrics") == 401
+        assert get(port, path="/livez") == 200
+        h.wait_for(lambda: get(port, path="/readyz") == 200, 30, "/readyz without the token")
+        assert get(port, path="/livez", method="POST") == 401  # only GET is a probe
         args = ["status", "--admin-port", str(port)]
         assert h.run_cli(args).returncode == 1  # 401 without the token
         result = h.run_cli([*args, "--admin-token-file", token_file])

@@ -39,7 +39,7 @@ def image_command(root, env):
     text = open(os.path.join(h.SOURCE_DIR, "packaging", "Dockerfile")).read().replace("\\\n", "")
     entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", text, re.M).group(1))
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))
-    assert re.search(r"^STOPSIGNAL SIGTERM$", text, re.M) and re.search(r"^USER streams$", text,
+    assert re.search(r"^STOPSIGNAL SIGTERM$", text, re.M) and re.search(r"^USER 10001:10001$", text,
                                                                           re.M), text
     mapping = {"/usr/bin/": os.path.join(root, "usr/bin/"),
                "/var/lib/streams": env.path("var-lib-streams"),

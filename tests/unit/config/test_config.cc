@@ -1,7 +1,9 @@
 #define BOOST_TEST_MODULE config
+#include <yaml-cpp/yaml.h>
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 
+#include "config/k8s_manifests.h"
 #include "config/topology_graph.h"
 #include "pipeline/operators/header_filter.h"
 #include "test_util.h"
@@ -642,4 +644,60 @@ BOOST_AUTO_TEST_CASE(state_flush_interval_is_checked) {
       "state_flush_interval_ms: -5\npipeline:\n  segments:\n    - steps_config: {}\n");
   BOOST_TEST(contains(errors, "state_flush_interval_ms"), errors);
   BOOST_TEST(contains(errors, "-5"), errors);
+}
+
+// render k8s writes every string so that it reads back the same: numbers and
+// booleans as strings stay strings, multi-line texts round-trip whatever
+// their spaces, blank lines, tabs or lack of a final newline.
+BOOST_AUTO_TEST_CASE(k8s_objects_read_back_as_rendered) {
+  TempDir dir;
+  config::PipelineSpec spec;
+  config::DeploymentConfig deployment;
+  Diagnostics diag;
+  BOOST_REQUIRE(load_spec(dir.write("p.yaml",
+                                    "name: My_Pipe.Line\n"
+                                    "source: {name: in, stream_name: t}\n"
+                                    "steps:\n"
+                                    "  - {kind: map, name: m, plugin: p, function: f}\n"
+                                    "  - {kind: sink, name: s, stream_name: o}\n"),
+                          &spec, diag));
+  BOOST_REQUIRE(config::load_deployment_config(
+      dir.write("d.yaml",
+                "pipeline:\n  segments:\n    - steps_config: {in: {bootstrap_servers: [a:1]}}\n"
+                "    - steps_config: {m: {starts_segment: true}}\n"),
+      &deployment, diag));
+  const std::vector<std::string> texts = {"a: 1\n",
+                                          "0",
+                                          "true",
+                                          "  leading spaces\nsecond\n",
+                                          "two\n\nblank\n",
+                                          "ends\n\n\n",
+                                          "tab\there\n",
+                                          "spaces   \n   \nonly\n",
+                                          "caf\xc3\xa9 \"q\" \\\n",
+                                          "no final newline",
+                                          "",
+                                          "- item\n# comment\n"};
+  std::vector<config::K8sFile> files{{"pipeline.yaml", "name: x\n"}, {"deployment.yaml", "{}\n"}};
+  for (size_t i = 0; i < texts.size(); ++i) files.push_back({"f" + std::to_string(i), texts[i]});
+  config::K8sOptions o;
+  o.image = "img:1";
+  std::string error;
+  const std::string text = config::render_k8s(spec, deployment, files, o, &error);
+  BOOST_REQUIRE_MESSAGE(!text.empty(), error);
+  const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+  BOOST_REQUIRE(docs.size() == 1u + 2u * 3u);  // the ConfigMap; per segment 3 objects
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const YAML::Node v = docs[0]["data"]["f" + std::to_string(i)];
+    BOOST_TEST(v.Tag() != "?", i);  // quoted or a literal block: a string, never 0 or true
+    BOOST_TEST(v.as<std::string>() == texts[i], i);
+  }
+  BOOST_TEST(docs[1]["metadata"]["name"].as<std::string>() == "streams-my-pipe-line-s0");
+  BOOST_TEST(docs[4]["kind"].as<std::string>() == "Deployment");
+  BOOST_TEST(docs[4]["spec"]["template"]["spec"]["containers"][0]["args"][3].as<std::string>() ==
+             "1");
+  BOOST_TEST(config::k8s_name("--Hello__World--") == "hello-world");
+  const std::string version = config::config_version(files);
+  files[1].text = "{} \n";
+  BOOST_TEST(config::config_version(files) != version);
 }

@@ -1,0 +1,65 @@
+// The Kubernetes objects that run a pipeline, one workload per deployment
+// segment (`streams-host render k8s`). Control plane; pure: the caller reads
+// the files and prints the text.
+//
+// For each segment N of the deployment config:
+//   - a Deployment running `streams-host run --segment-id N` in the image
+//     packaging/Dockerfile builds, or a StatefulSet with a volume claim for
+//     its state directory when a step of the segment keeps state;
+//   - a PodDisruptionBudget (one pod of the segment down at a time);
+//   - a Service for the admin port (/metrics, /livez, /readyz).
+// And one ConfigMap with the pipeline file, the deployment config and any
+// extra files (schemas), mounted at /etc/streams. The pods' template carries
+// a `configVersion` annotation, a hash of those files, so that a changed
+// config rolls the pods.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/deployment_config.h"
+#include "config/pipeline_config.h"
+
+namespace streams::config {
+
+struct K8sOptions {
+  std::string image;      // required
+  std::string ns;         // empty: no namespace in the objects (kubectl's)
+  int replicas = 1;       // pods per segment
+  int admin_port = 9100;  // the image's EXPOSE
+  // The admin endpoint listens on every address, so it needs a token: the
+  // key `token` of this Secret (empty: <name>-admin-token), which the user
+  // creates.
+  std::string token_secret;
+  // The PersistentVolumeClaim holding the plugins directory (mounted read
+  // only at the image's /var/lib/streams/plugins); empty: <name>-plugins.
+  std::string plugins_claim;
+  std::string state_size = "10Gi";  // a stateful segment's volume per pod
+  // Container environment (NAME, value): every ${envvar:NAME} the
+  // deployment config uses must have one.
+  std::vector<std::pair<std::string, std::string>> env;
+};
+
+// A file for the ConfigMap: its name there (a base name) and its text.
+struct K8sFile {
+  std::string name;
+  std::string text;
+};
+
+// `files`: the pipeline file first, the deployment config second, then any
+// extra. Returns the objects as one YAML stream ("---" between them), or ""
+// with *error (a missing image, an ${envvar:NAME} without --env).
+std::string render_k8s(const PipelineSpec& pipeline, const DeploymentConfig& deployment,
+                       const std::vector<K8sFile>& files, const K8sOptions& options,
+                       std::string* error);
+
+// The hash of the files (FNV-1a, 64 bits, hex): what the `configVersion`
+// annotation holds. Not a security measure.
+std::string config_version(const std::vector<K8sFile>& files);
+
+// `name` as a Kubernetes object name (DNS-1123 label): lower case, [a-z0-9-],
+// starting and ending alphanumeric, at most `max` characters.
+std::string k8s_name(const std::string& name, size_t max = 50);
+
+}  // namespace streams::config

@@ -1,0 +1,140 @@
+"""`streams-host render k8s`: the objects rendered for every example (YAML
+and Python pipelines, and a two-segment deployment) pass the Kubernetes
+object schemas (the kubernetes-models npm package, which
+packaging/install-deps.sh installs); a workload per segment, a StatefulSet
+for a segment with state; a changed config changes `configVersion`; a
+deployment that uses ${envvar:NAME} without --env is refused, naming it."""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+MODELS = os.environ.get("STREAMS_K8S_MODELS", "/usr/local/lib/streams-tests/node_modules")
+VALIDATE = os.path.join(h.SOURCE_DIR, "tests", "k8s", "validate.js")
+ENV = ["--env", "BOOTSTRAP_SERVERS=kafka.streams.svc:9092"]
+
+
+def render(pipeline, config, *extra):
+    result = h.run_cli(["render", "k8s", "--config", config, "--image", "streams-host:test",
+                        *ENV, *extra, pipeline])
+    assert result.returncode == 0, (pipeline, result.stderr)
+    return [o for o in yaml.safe_load_all(result.stdout) if o]
+
+
+def validate(env, objects):
+    path = env.write("objects.json", json.dumps(objects))
+    result = subprocess.run(["node", VALIDATE, path], capture_output=True, text=True,
+                            env=dict(os.environ, NODE_PATH=MODELS), timeout=120)
+    return result.returncode, result.stdout + result.stderr
+
+
+def workloads(objects):
+    return [o for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
+
+
+def examples():
+    """(pipeline, deployment, extra files) of every example."""
+    out = []
+    for d in sorted(glob.glob(os.path.join(h.SOURCE_DIR, "configs", "*", "")) +
+                    glob.glob(os.path.join(h.SOURCE_DIR, "configs", "python", "*", ""))):
+        pipeline = next((os.path.join(d, p) for p in ("pipeline.yaml", "pipeline.py")
+                         if os.path.exists(os.path.join(d, p))), None)
+        if not pipeline or not os.path.exists(os.path.join(d, "deployment.yaml")):
+            continue
+        extra = [f for f in sorted(glob.glob(os.path.join(d, "*.json")) +
+                                   glob.glob(os.path.join(d, "*.py"))) if f != pipeline]
+        out.append((pipeline, os.path.join(d, "deployment.yaml"), extra))
+    return out
+
+
+def main():
+    assert os.path.exists(os.path.join(MODELS, "kubernetes-models")), \
+        f"kubernetes-models is not installed under {MODELS}: run packaging/install-deps.sh"
+    with h.Env() as env:
+        everything = []
+        cases = examples()
+        assert len(cases) >= 15, cases
+        for pipeline, config, extra in cases:
+            objects = render(pipeline, config, *[a for f in extra for a in ("--file", f)])
+            segments = len(yaml.safe_load(open(config))["pipeline"]["segments"])
+            assert len(workloads(objects)) == segments, (pipeline, objects)
+            stateful = "state:" in open(pipeline).read()
+            kinds = {o["kind"] for o in workloads(objects)}
+            assert kinds == {"StatefulSet" if stateful else "Deployment"}, (pipeline, kinds)
+            config_map = next(o for o in objects if o["kind"] == "ConfigMap")
+            assert set(config_map["data"]) == {os.path.basename(f) for f in
+                                               [pipeline, config, *extra]}, config_map["data"]
+            assert config_map["data"][os.path.basename(pipeline)] == open(pipeline).read()
+            everything += objects
+
+        # Two segments: a workload, a budget and a service each.
+        pipeline = env.write("two.yaml", """name: Two_Segments
+source: {name: in, stream_name: raw}
+steps:
+  - {kind: parser, name: parse, format: json}
+  - {kind: serializer, name: ser, format: json}
+  - {kind: sink, name: out, stream_name: cooked}
+""")
+        two = """pipeline:
+  segments:
+    - steps_config:
+        in:
+          starts_segment: true
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          drain_timeout_ms: 45000
+    - steps_config:
+        ser: {starts_segment: true, parallelism: 3}
+        out: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}
+"""
+        config = env.write("two-deployment.yaml", two)
+        objects = render(pipeline, config, "--replicas", "3", "--namespace", "data")
+        assert [o["metadata"]["name"] for o in workloads(objects)] == \
+            ["streams-two-segments-s0", "streams-two-segments-s1"], objects
+        for kind in ("PodDisruptionBudget", "Service"):
+            assert len([o for o in objects if o["kind"] == kind]) == 2, (kind, objects)
+        first, second = workloads(objects)
+        assert all(o["metadata"]["namespace"] == "data" for o in objects)
+        assert first["spec"]["replicas"] == 3
+        pod = first["spec"]["template"]["spec"]
+        args = pod["containers"][0]["args"]
+        assert args[args.index("--segment-id") + 1] == "0" and args[-1] == "/etc/streams/two.yaml"
+        assert pod["terminationGracePeriodSeconds"] > 45, pod
+        second_args = second["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert second_args[second_args.index("--segment-id") + 1] == "1"
+        assert second["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
+            "cpu"] == "3"  # a core per processing thread
+        everything += objects
+
+        status, report = validate(env, everything)
+        assert status == 0, report
+        assert report.count("ok ") == len(everything), report
+        # The validator does reject a wrong object.
+        broken = json.loads(json.dumps(first))
+        broken["spec"]["replicas"] = "3"
+        status, report = validate(env, [broken])
+        assert status == 1 and "replicas must be integer" in report, report
+
+        # A changed config changes configVersion (pods and ConfigMap).
+        version = first["spec"]["template"]["metadata"]["annotations"]["configVersion"]
+        env.write("two-deployment.yaml", two.replace("45000", "50000"))
+        changed = workloads(render(pipeline, config))[0]
+        assert changed["spec"]["template"]["metadata"]["annotations"]["configVersion"] != version
+        again = workloads(render(pipeline, config))[0]
+        assert again["spec"]["template"]["metadata"]["annotations"] == \
+            changed["spec"]["template"]["metadata"]["annotations"]
+
+        # ${envvar:NAME} with no value for the pods.
+        result = h.run_cli(["render", "k8s", "--config", config, "--image", "i", pipeline])
+        assert result.returncode == 2, result
+        assert "${envvar:BOOTSTRAP_SERVERS}" in result.stderr and "--env" in result.stderr, result
+        print(f"ok: {len(everything)} objects valid")
+
+
+if __name__ == "__main__":
+    main()
