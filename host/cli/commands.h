@@ -16,7 +16,9 @@ struct PipelineArgs {
   std::string pipeline_path;
   std::string config_path;
   std::string plugins_dir;  // empty: deployment `plugins_dir`, else ./plugins
-  int segment_id = 0;
+  // The deployment segment to run alone (pipeline/segments.h); -1: every
+  // segment in one process, without intermediate topics.
+  int segment_id = -1;
   std::string pipeline_name;  // -n: overrides the pipeline file's name (metrics label, logs)
   // Plugin files that resolve outside the plugins directory (symlinks), and
   // plugin files or directories writable by group or others, are refused

@@ -5,6 +5,7 @@
 #include "config/pipeline_config.h"
 #include "kafka/kafka_conf.h"
 #include "pipeline/operator.h"
+#include "pipeline/segments.h"
 #include "plugin/python_provider.h"
 #include "sinks/registry.h"
 
@@ -59,11 +60,19 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
   const bool pipeline_ok = load_pipeline(args.pipeline_path, deployment, registry, &pipeline, diag);
   if (!args.pipeline_name.empty()) pipeline.name = args.pipeline_name;
   if (!pipeline_ok || !deployment_ok) return nullptr;
+  size_t segment = 0;
+  if (args.segment_id < 0) {
+    pipeline::join_segments(&deployment);
+  } else if (!pipeline::cut_segment(&pipeline, &deployment, static_cast<size_t>(args.segment_id),
+                                    {pipeline::step_types(), sinks::sink_types()}, diag)) {
+    return nullptr;
+  } else {
+    segment = static_cast<size_t>(args.segment_id);
+  }
   registry.set_dir(resolve_plugins_dir(args, deployment));
   registry.set_policy({args.allow_plugins_outside_dir, args.allow_writable_plugins});
-  auto generation =
-      pipeline::build_generation(std::move(pipeline), std::move(deployment),
-                                 static_cast<size_t>(args.segment_id), registry, diag, kafka);
+  auto generation = pipeline::build_generation(std::move(pipeline), std::move(deployment), segment,
+                                               registry, diag, kafka);
   if (generation && kafka) {
     kafka::check_kafka_confs(*generation, diag);
     for (size_t i = 0; i < generation->sinks.size(); ++i) {

@@ -11,7 +11,8 @@ void add_pipeline_options(CLI::App* cmd, PipelineArgs* args, bool config_require
                      ->check(CLI::ExistingFile);
   if (config_required) config->required();
   cmd->add_option("-s,--segment-id", args->segment_id,
-                  "Segment of the deployment to run (default: $SEGMENT_ID, else 0)")
+                  "Run this segment of the deployment alone, linked to the others by topics "
+                  "(default: $SEGMENT_ID, else every segment in this process)")
       ->envname("SEGMENT_ID")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--plugins-dir", args->plugins_dir,

@@ -90,6 +90,12 @@ struct PipelineSpec {
   std::string name;
   SourceSpec source;
   std::vector<StepSpec> steps;  // the top-level list
+  // What the source's records are, as pipeline::Payload (0: bytes): a
+  // segment's source gives what crossed into it (JSON text after a parser).
+  int source_payload = 0;
+  // A segment run alone (pipeline/segments.h): the sink writing what crosses
+  // into the next segment (empty: none).
+  std::string crossing_sink;
 
   // Every sink in the tree, in file order.
   std::vector<const StepSpec*> sinks() const;

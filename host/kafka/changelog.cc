@@ -238,8 +238,10 @@ bool topic_partitions(rd_kafka_t* rk, std::map<std::string, int>* out, std::stri
   return true;
 }
 
-// Creates `topic` with `partitions` partitions, compacted. False with *error.
-bool create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, std::string* error) {
+// Creates `topic` with `partitions` partitions, compacted or not. False
+// with *error.
+bool create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, bool compact,
+                  std::string* error) {
   char reason[512];
   rd_kafka_NewTopic_t* t =
       rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, reason, sizeof reason);
@@ -247,7 +249,7 @@ bool create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, std:
     *error = reason;
     return false;
   }
-  rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
+  if (compact) rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
   Queue queue(rd_kafka_queue_new(rk));
   rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_request_timeout(options, kCreateMs, reason, sizeof reason);
@@ -328,7 +330,7 @@ bool ensure_changelog_topics(const pipeline::Generation& g, const ChangelogTopic
       return false;
     }
     std::string why;
-    if (!create_topic(admin.get(), topic, partitions, &why)) {
+    if (!create_topic(admin.get(), topic, partitions, /*compact=*/true, &why)) {
       *error = what + " does not exist and could not be created (" + why + "): create it with " +
                std::to_string(partitions) + " partitions and cleanup.policy=compact (on the " +
                "dev broker: streams-host dev-broker --topic " + topic + ":" +
@@ -359,6 +361,36 @@ std::unique_ptr<state::ChangelogReader> changelog_reader(const pipeline::Generat
   auto reader = std::make_unique<Reader>(t);
   if (!reader->init(conf, error)) return nullptr;
   return reader;
+}
+
+bool ensure_crossing_topic(const pipeline::Generation& g, const std::string& client_id,
+                           std::string* error) {
+  const std::string& name = g.pipeline.crossing_sink;
+  if (name.empty()) return true;
+  std::string topic;
+  for (const pipeline::SinkBinding& sink : g.sinks) {
+    if (sink.name == name && sink.settings) topic = sink.settings->target();
+  }
+  if (topic.empty()) return true;
+  rd_kafka_conf_t* conf = changelog_producer_conf(g, client_id, error);
+  if (!conf) return false;
+  Client admin = make_client(RD_KAFKA_PRODUCER, conf, error);
+  if (!admin) return false;
+  std::map<std::string, int> existing;
+  if (!topic_partitions(admin.get(), &existing, error)) return false;
+  if (existing.count(topic)) return true;
+  auto source = existing.find(g.source_topic());
+  if (source == existing.end()) {
+    *error = "the source topic " + g.source_topic() + " does not exist";
+    return false;
+  }
+  std::string why;
+  if (create_topic(admin.get(), topic, source->second, /*compact=*/false, &why)) return true;
+  *error = "the topic " + topic + " into the next segment does not exist and could not be " +
+           "created (" + why + "): create it with " + std::to_string(source->second) +
+           " partitions (on the dev broker: streams-host dev-broker --topic " + topic + ":" +
+           std::to_string(source->second) + ")";
+  return false;
 }
 
 }  // namespace streams::kafka

@@ -33,6 +33,12 @@ ChangelogTopics changelog_topics(const pipeline::Generation& g);
 bool ensure_changelog_topics(const pipeline::Generation& g, const ChangelogTopics& t,
                              const std::string& client_id, std::string* error);
 
+// A segment run alone (pipeline/segments.h): creates the topic into the next
+// segment when missing, with the source topic's partition count. False with
+// *error naming it.
+bool ensure_crossing_topic(const pipeline::Generation& g, const std::string& client_id,
+                           std::string* error);
+
 // Null with *error when the client cannot be made.
 std::unique_ptr<state::ChangelogWriter> changelog_writer(const pipeline::Generation& g,
                                                          const ChangelogTopics& t,

@@ -360,7 +360,8 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
     return nullptr;
   }
   if (need_brokers) check_deployment(*g, diag);
-  add_steps(*g, g->pipeline.steps, Payload::bytes, registry, diag);
+  add_steps(*g, g->pipeline.steps, static_cast<Payload>(g->pipeline.source_payload), registry,
+            diag);
   if (!diag.ok()) return nullptr;
   bind_sinks(*g);
   return g;

@@ -568,6 +568,7 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
     return nullptr;
   }
   sinks::TypedSinkMaker sinks(options.client_id, *options.metrics);
+  if (!ensure_crossing_topic(*g, options.client_id, error)) return nullptr;
   auto source = create_kafka_source(*g, options.client_id, *options.metrics, error);
   if (!source) return nullptr;
   const ChangelogTopics topics = changelog_topics(*g);

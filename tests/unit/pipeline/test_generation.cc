@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "pipeline/segments.h"
 #include "test_util.h"
 
 using namespace streams;
@@ -105,4 +106,109 @@ BOOST_AUTO_TEST_CASE(only_the_source_takes_a_dlq_and_error_settings) {
                       "source ('in'), not to step 'out'"),
              errors);
   BOOST_TEST(std::count(errors.begin(), errors.end(), '\n') == 1, errors);
+}
+
+namespace {
+
+const char* kThreeSegments = R"(name: split
+source: {name: in, stream_name: raw}
+steps:
+  - {kind: parser, name: parse, format: json}
+  - {kind: map, name: up, plugin: testkit, function: upper}
+  - {kind: serializer, name: ser, format: json}
+  - kind: broadcast
+    name: fan
+    branches:
+      a: [{kind: sink, name: out_a, stream_name: a}]
+      b: [{kind: sink, name: out_b, type: devnull}]
+)";
+
+const char* kThreeSegmentsDeployment = R"(pipeline:
+  segments:
+    - steps_config:
+        in: {bootstrap_servers: ["127.0.0.1:1"], consumer_group: g0}
+    - steps_config:
+        up: {starts_segment: true, topic: into-up}
+    - steps_config:
+        fan: {starts_segment: true, bootstrap_servers: ["127.0.0.1:2"]}
+        out_a: {bootstrap_servers: ["127.0.0.1:1"]}
+)";
+
+// Segment `n` of kThreeSegments, built; null with errors in diag.
+std::shared_ptr<const pipeline::Generation> segment(const TempDir& dir, const std::string& pipeline,
+                                                    const std::string& deployment, size_t n,
+                                                    config::Diagnostics& diag) {
+  config::PipelineSpec spec;
+  config::DeploymentConfig d;
+  BOOST_REQUIRE(load_spec(dir.write("p.yaml", pipeline), &spec, diag));
+  BOOST_REQUIRE_MESSAGE(config::load_deployment_config(dir.write("d.yaml", deployment), &d, diag),
+                        all_errors(diag));
+  if (!pipeline::cut_segment(&spec, &d, n, {pipeline::step_types(), sinks::sink_types()}, diag)) {
+    return nullptr;
+  }
+  plugin::PluginRegistry registry(TEST_PLUGINS_DIR);
+  return pipeline::build_generation(std::move(spec), std::move(d), n, registry, diag);
+}
+
+std::vector<std::string> step_names(const pipeline::Generation& g) {
+  std::vector<std::string> out;
+  for (const auto& s : g.steps) out.push_back(s.name);
+  return out;
+}
+
+}  // namespace
+
+// Each segment runs its main-line steps, reads the topic into it and writes
+// the topic into the next, named after the next segment's first step.
+BOOST_AUTO_TEST_CASE(a_segment_runs_its_steps_between_topics) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto g0 = segment(dir, kThreeSegments, kThreeSegmentsDeployment, 0, diag);
+  BOOST_REQUIRE_MESSAGE(g0, all_errors(diag));
+  BOOST_TEST(step_names(*g0) == (std::vector<std::string>{"parse", "up"}));
+  BOOST_TEST(g0->source_topic() == "raw");
+  BOOST_TEST(g0->consumer_group() == "g0");
+  BOOST_TEST(g0->pipeline.crossing_sink == "up");
+  BOOST_TEST(g0->sinks.at(0).settings->target() == "into-up");  // the step's `topic`
+
+  auto g1 = segment(dir, kThreeSegments, kThreeSegmentsDeployment, 1, diag);
+  BOOST_REQUIRE_MESSAGE(g1, all_errors(diag));
+  BOOST_TEST(step_names(*g1) == (std::vector<std::string>{"up", "ser", "fan"}));
+  BOOST_TEST(g1->pipeline.source.name == "up");
+  BOOST_TEST(g1->source_topic() == "into-up");
+  BOOST_TEST(g1->consumer_group() == "pipeline-up");
+  BOOST_TEST(g1->source_deployment().bootstrap_servers ==
+             std::vector<std::string>{"127.0.0.1:1"});  // the pipeline source's
+  BOOST_TEST(g1->pipeline.source_payload == static_cast<int>(pipeline::Payload::json));
+  BOOST_TEST(g1->sinks.at(0).settings->target() == "split-fan");  // the default topic
+  BOOST_TEST(g1->sink_deployment(0).bootstrap_servers ==
+             std::vector<std::string>{"127.0.0.1:2"});  // the next segment's first step's
+
+  auto g2 = segment(dir, kThreeSegments, kThreeSegmentsDeployment, 2, diag);
+  BOOST_REQUIRE_MESSAGE(g2, all_errors(diag));
+  BOOST_TEST(step_names(*g2) == (std::vector<std::string>{"fan", "out_a", "out_b"}));
+  BOOST_TEST(g2->source_topic() == "split-fan");
+  BOOST_TEST(g2->source_deployment().bootstrap_servers == std::vector<std::string>{"127.0.0.1:2"});
+  BOOST_TEST(g2->pipeline.crossing_sink.empty());
+  BOOST_TEST(g2->pipeline.source_payload == static_cast<int>(pipeline::Payload::bytes));
+}
+
+BOOST_AUTO_TEST_CASE(a_segment_no_step_starts_or_that_starts_in_a_branch_is_an_error) {
+  TempDir dir;
+  config::Diagnostics diag;
+  std::string deployment = kThreeSegmentsDeployment;
+  deployment.replace(deployment.find("up: {starts_segment: true"), 2, "xx");
+  BOOST_TEST(!segment(dir, kThreeSegments, deployment, 0, diag));
+  BOOST_TEST(contains(all_errors(diag), "pipeline.segments[1]: no step of"), all_errors(diag));
+
+  config::Diagnostics branch;
+  deployment = kThreeSegmentsDeployment;
+  deployment.replace(deployment.find("fan: {"), 6, "out_b: {");
+  BOOST_TEST(!segment(dir, kThreeSegments, deployment, 1, branch));
+  BOOST_TEST(contains(all_errors(branch), "step 'out_b' starts a segment inside a branch of 'fan'"),
+             all_errors(branch));
+
+  config::Diagnostics none;
+  BOOST_TEST(!segment(dir, kThreeSegments, kThreeSegmentsDeployment, 3, none));
+  BOOST_TEST(contains(all_errors(none), "no segment 3: the deployment has 3"), all_errors(none));
 }
