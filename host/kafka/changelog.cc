@@ -238,6 +238,16 @@ bool topic_partitions(rd_kafka_t* rk, std::map<std::string, int>* out, std::stri
   return true;
 }
 
+// An admin client on the source's cluster (*admin) and the cluster's
+// topics with their partition counts (*existing). False with *error.
+bool cluster_topics(const pipeline::Generation& g, const std::string& client_id, Client* admin,
+                    std::map<std::string, int>* existing, std::string* error) {
+  rd_kafka_conf_t* conf = changelog_producer_conf(g, client_id, error);
+  if (!conf) return false;
+  *admin = make_client(RD_KAFKA_PRODUCER, conf, error);
+  return *admin && topic_partitions(admin->get(), existing, error);
+}
+
 // Creates `topic` with `partitions` partitions, compacted or not. False
 // with *error.
 bool create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, bool compact,
@@ -304,12 +314,9 @@ ChangelogTopics changelog_topics(const pipeline::Generation& g) {
 bool ensure_changelog_topics(const pipeline::Generation& g, const ChangelogTopics& t,
                              const std::string& client_id, std::string* error) {
   if (t.topics.empty()) return true;
-  rd_kafka_conf_t* conf = changelog_producer_conf(g, client_id, error);
-  if (!conf) return false;
-  Client admin = make_client(RD_KAFKA_PRODUCER, conf, error);
-  if (!admin) return false;
+  Client admin;
   std::map<std::string, int> existing;
-  if (!topic_partitions(admin.get(), &existing, error)) return false;
+  if (!cluster_topics(g, client_id, &admin, &existing, error)) return false;
   const std::string source = g.source_topic();
   auto it = existing.find(source);
   if (it == existing.end()) {
@@ -372,12 +379,9 @@ bool ensure_crossing_topic(const pipeline::Generation& g, const std::string& cli
     if (sink.name == name && sink.settings) topic = sink.settings->target();
   }
   if (topic.empty()) return true;
-  rd_kafka_conf_t* conf = changelog_producer_conf(g, client_id, error);
-  if (!conf) return false;
-  Client admin = make_client(RD_KAFKA_PRODUCER, conf, error);
-  if (!admin) return false;
+  Client admin;
   std::map<std::string, int> existing;
-  if (!topic_partitions(admin.get(), &existing, error)) return false;
+  if (!cluster_topics(g, client_id, &admin, &existing, error)) return false;
   if (existing.count(topic)) return true;
   auto source = existing.find(g.source_topic());
   if (source == existing.end()) {
