@@ -322,7 +322,7 @@ struct ThreadGil {
   int depth = 0;                   // Gil scopes open on this thread
   bool python = false;             // a thread Python runs: it holds the GIL whenever it calls us
 };
-thread_local ThreadGil this_thread;
+STREAMS_BRIDGE_TLS ThreadGil this_thread;
 
 }  // namespace
 

@@ -14,6 +14,12 @@
 
 namespace streams::python {
 
+// The bridge's thread-locals, read on every call: the initial-exec model
+// makes each access one load off the thread pointer instead of a
+// __tls_get_addr call (the bridge is dlopen'ed). They take a few dozen
+// bytes of glibc's static TLS surplus, which exists for such libraries.
+#define STREAMS_BRIDGE_TLS thread_local __attribute__((tls_model("initial-exec")))
+
 // Starts the interpreter unless it runs: Debian's standard library and
 // site-packages, no Python signal handlers (the host owns signals), the GIL
 // released afterwards. False with *error if it cannot start.

@@ -31,7 +31,7 @@ PyObject* bytes_or_none(streams_bytes b) {
                                    static_cast<Py_ssize_t>(b.size));
 }
 
-thread_local Handoff current_handoff;  // plain data: no destructor
+STREAMS_BRIDGE_TLS Handoff current_handoff;  // plain data: no destructor
 
 uint64_t big_endian(const uint8_t* p, int n) {
   uint64_t v = 0;
@@ -98,7 +98,7 @@ struct Passed {
   PyObject* raw = nullptr;  // the bytes it was parsed from
   PyObject* object = nullptr;
 };
-thread_local Passed passed;  // plain data: no destructor
+STREAMS_BRIDGE_TLS Passed passed;  // plain data: no destructor
 
 void clear_passed() {
   Py_CLEAR(passed.raw);

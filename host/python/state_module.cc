@@ -11,7 +11,7 @@ struct Current {
   const streams_host_api* host = nullptr;
   streams_call* call = nullptr;
 };
-thread_local Current current;  // plain data: no destructor
+STREAMS_BRIDGE_TLS Current current;  // plain data: no destructor
 
 PyObject* state_error = nullptr;  // streams.state.StateError
 
