@@ -10,6 +10,24 @@ namespace {
 
 using config::Location;
 
+// False with an error when a step in `branches` (of main-line step `top`,
+// at any depth) is in another segment than `top`.
+bool same_segment_inside(const config::StepSpec& top,
+                         const std::vector<config::BranchSpec>& branches,
+                         const std::map<std::string, size_t>& of, config::Diagnostics& diag) {
+  for (const config::BranchSpec& b : branches) {
+    for (const config::StepSpec& s : b.steps) {
+      if (of.at(s.name) != of.at(top.name)) {
+        diag.error(s.location, "step '" + s.name + "' starts a segment inside a branch of '" +
+                                   top.name + "': segments start on the pipeline's main line");
+        return false;
+      }
+      if (!same_segment_inside(top, s.branches, of, diag)) return false;
+    }
+  }
+  return true;
+}
+
 // Index, in the main line, of the first step of each segment (segment 0:
 // 0). False with errors: a segment started inside a branch, or by no step.
 bool segment_starts(const config::PipelineSpec& p, const config::DeploymentConfig& d,
@@ -35,21 +53,7 @@ bool segment_starts(const config::PipelineSpec& p, const config::DeploymentConfi
   }
   // A branch's steps belong to their branching step's segment.
   for (const config::StepSpec& top : p.steps) {
-    std::vector<const config::StepSpec*> inside;
-    std::vector<const config::BranchSpec*> todo;
-    for (const auto& b : top.branches) todo.push_back(&b);
-    while (!todo.empty()) {
-      const config::BranchSpec* b = todo.back();
-      todo.pop_back();
-      for (const config::StepSpec& s : b->steps) {
-        if (of.at(s.name) != of.at(top.name)) {
-          diag.error(s.location, "step '" + s.name + "' starts a segment inside a branch of '" +
-                                     top.name + "': segments start on the pipeline's main line");
-          return false;
-        }
-        for (const auto& bb : s.branches) todo.push_back(&bb);
-      }
-    }
+    if (!same_segment_inside(top, top.branches, of, diag)) return false;
   }
   for (size_t s = 1; s < count; ++s) {
     if ((*first)[s] != SIZE_MAX) continue;
