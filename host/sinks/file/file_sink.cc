@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "common/log.h"
 
@@ -31,13 +33,52 @@ int64_t whole_lines_size(int fd, int64_t size) {
 
 }  // namespace
 
-std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool fsync, std::string* error) {
-  std::unique_ptr<FileSink> sink(new FileSink(path, fsync));
-  if (!sink->open_file(error)) return nullptr;
-  return sink;
+// One open path and what its sinks appended, under `mutex_`: appends,
+// syncs and reopens (I/O the kernel serialises on the file anyway; one
+// lock a 64 KiB buffer, not a record).
+class FileTarget {
+ public:
+  explicit FileTarget(std::string path) : path_(std::move(path)) {}
+  ~FileTarget() {
+    if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
+  }
+  FileTarget(const FileTarget&) = delete;
+  FileTarget& operator=(const FileTarget&) = delete;
+
+  // The target of `path`, opened by the first sink that asks.
+  static std::shared_ptr<FileTarget> get(const std::string& path, std::string* error);
+
+  // Appends `lines` (whole lines). False with *what and *error, for good:
+  // the lines of a failed append are cut.
+  bool append(const std::string& lines, const char** what, int* error);
+  bool sync(int* error);
+  // Opens the path again if it names another file now (log rotation); a
+  // second sink's reopen finds it done.
+  bool reopen(bool* reopened, std::string* error);
+
+ private:
+  bool open_file(std::string* error);
+
+  std::mutex mutex_;
+  const std::string path_;
+  int fd_ = -1;
+  bool regular_ = false;   // a regular file: fsync and truncation apply
+  int64_t good_size_ = 0;  // the file ends with a whole line here
+  int failed_ = 0;         // the errno of the append that failed (sticky)
+};
+
+std::shared_ptr<FileTarget> FileTarget::get(const std::string& path, std::string* error) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<FileTarget>> open;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto known = open[path].lock()) return known;
+  auto target = std::make_shared<FileTarget>(path);
+  if (!target->open_file(error)) return nullptr;
+  open[path] = target;
+  return target;
 }
 
-bool FileSink::open_file(std::string* error) {
+bool FileTarget::open_file(std::string* error) {
   if (path_ == "-") {
     fd_ = STDOUT_FILENO;
     regular_ = false;
@@ -62,9 +103,67 @@ bool FileSink::open_file(std::string* error) {
   return true;
 }
 
+bool FileTarget::append(const std::string& lines, const char** what, int* error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (failed_ != 0) {
+    *what = "an earlier write to the file failed";
+    *error = failed_;
+    return false;
+  }
+  const char* data = lines.data();
+  size_t left = lines.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      failed_ = *error = n < 0 ? errno : ENOSPC;
+      *what = "write failed";
+      // Cut what this write left of its lines, so no torn line remains.
+      if (regular_ && ::ftruncate(fd_, good_size_) != 0) {
+        log::error("file sink " + path_ + ": cannot cut the torn line at byte " +
+                   std::to_string(good_size_) + ": " + std::strerror(errno));
+      }
+      return false;
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  good_size_ += static_cast<int64_t>(lines.size());
+  return true;
+}
+
+bool FileTarget::sync(int* error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!regular_ || ::fsync(fd_) == 0) return true;
+  *error = errno;
+  return false;
+}
+
+bool FileTarget::reopen(bool* reopened, std::string* error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  *reopened = false;
+  if (fd_ == STDOUT_FILENO) return true;
+  struct stat now {
+  }, open{};
+  if (::stat(path_.c_str(), &now) == 0 && ::fstat(fd_, &open) == 0 && now.st_dev == open.st_dev &&
+      now.st_ino == open.st_ino) {
+    return true;  // not renamed, or reopened by another sink of the path
+  }
+  ::close(fd_);
+  fd_ = -1;
+  *reopened = true;
+  return open_file(error);
+}
+
+std::unique_ptr<FileSink> FileSink::open(const std::string& path, bool fsync, std::string* error) {
+  std::unique_ptr<FileSink> sink(new FileSink(path, fsync));
+  sink->target_ = FileTarget::get(path, error);
+  if (!sink->target_) return nullptr;
+  return sink;
+}
+
 FileSink::~FileSink() {
   if (!failed_) drain();
-  if (fd_ >= 0 && fd_ != STDOUT_FILENO) ::close(fd_);
 }
 
 bool FileSink::failed(const char* what, int error) {
@@ -77,27 +176,12 @@ bool FileSink::failed(const char* what, int error) {
 }
 
 bool FileSink::drain() {
-  const char* data = buffer_.data();
-  size_t left = buffer_.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd_, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = n < 0 ? errno : ENOSPC;
-      // Cut what this write left of its lines, so no torn line remains.
-      if (regular_ && ::ftruncate(fd_, good_size_) != 0) {
-        log::error("file sink " + path_ + ": cannot cut the torn line at byte " +
-                   std::to_string(good_size_) + ": " + std::strerror(errno));
-      }
-      buffer_.clear();
-      return failed("write failed", error);
-    }
-    data += n;
-    left -= static_cast<size_t>(n);
-  }
-  good_size_ += static_cast<int64_t>(buffer_.size());
+  if (buffer_.empty()) return true;
+  const char* what = "";
+  int error = 0;
+  const bool ok = target_->append(buffer_, &what, &error);
   buffer_.clear();
-  return true;
+  return ok || failed(what, error);
 }
 
 WriteResult FileSink::write(const streams_record& record, uint64_t, std::string*) {
@@ -111,22 +195,21 @@ WriteResult FileSink::write(const streams_record& record, uint64_t, std::string*
 
 bool FileSink::flush() {
   if (failed_ || !drain()) return false;
-  if (fsync_ && regular_ && ::fsync(fd_) != 0) return failed("fsync failed", errno);
+  int error = 0;
+  if (fsync_ && !target_->sync(&error)) return failed("fsync failed", error);
   return true;
 }
 
 bool FileSink::reopen() {
   if (!flush()) return false;
-  if (fd_ == STDOUT_FILENO) return true;
-  ::close(fd_);
-  fd_ = -1;
+  bool reopened = false;
   std::string error;
-  if (!open_file(&error)) {
+  if (!target_->reopen(&reopened, &error)) {
     log::error("file sink " + path_ + ": " + error);
     failed_ = true;
     return false;
   }
-  log::info("file sink " + path_ + ": reopened");
+  if (reopened) log::info("file sink " + path_ + ": reopened");
   return true;
 }
 

@@ -10,7 +10,14 @@
 // to. A torn last line found at open (an interrupted write) is cut too.
 // flush() fsyncs regular files unless `fsync` is off.
 //
-// Thread: the partition's processing thread.
+// Sinks that append to one path (each processing thread's sink of a step,
+// or two steps naming one file) share its descriptor: each buffers its own
+// whole lines and appends them one sink at a time, so lines never
+// interleave, and a failed append is cut back without cutting another
+// sink's lines (the failure is sticky for the path).
+//
+// Thread: the processing thread that made it; sinks of one path may live
+// on different threads.
 #pragma once
 
 #include <memory>
@@ -23,6 +30,8 @@ namespace streams::sinks {
 
 using pipeline::OutputSink;
 using pipeline::WriteResult;
+
+class FileTarget;  // file_sink.cc
 
 class FileSink final : public OutputSink {
  public:
@@ -41,19 +50,16 @@ class FileSink final : public OutputSink {
 
  private:
   FileSink(std::string path, bool fsync) : path_(std::move(path)), fsync_(fsync) {}
-  bool open_file(std::string* error);
-  // Writes the buffer out; on failure cuts the file back to its last good
-  // size and fails for good.
+  // Writes the buffer out; on failure the path is cut back to its last
+  // good size and this sink fails for good.
   bool drain();
   bool failed(const char* what, int error);
 
   std::string path_;
   bool fsync_;
-  int fd_ = -1;
-  bool regular_ = false;   // a regular file: fsync and truncation apply
-  int64_t good_size_ = 0;  // the file ends with a whole line here
-  std::string buffer_;     // lines not yet written
-  bool failed_ = false;    // sticky
+  std::shared_ptr<FileTarget> target_;  // the open path, shared
+  std::string buffer_;                  // lines not yet written
+  bool failed_ = false;                 // sticky
 };
 
 // `type: file`: keys `path` (required) and `fsync` (default true).
