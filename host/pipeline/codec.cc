@@ -12,6 +12,13 @@
 #include "pipeline/msgpack.h"
 
 namespace streams::pipeline {
+
+// A validator keeps the regexes of `pattern` constraints it compiled (by
+// pattern text): one per scratch (a partition's step), not one per record.
+struct SchemaScratch {
+  valijson::Validator validator;
+};
+
 namespace {
 
 using config::Codec;
@@ -72,21 +79,21 @@ class Parser final : public CodecStep {
       }
       *out = bytes_of(scratch.text);
     }
-    return !schema_ || validate(*out, error);
+    return !schema_ || validate(*out, scratch, error);
   }
 
  private:
-  bool validate(streams_bytes text, std::string* error) const {
+  bool validate(streams_bytes text, CodecScratch& scratch, std::string* error) const {
     json value = json::parse(begin(text), end(text), nullptr, /*allow_exceptions=*/false);
     fit_unsigned(value, /*schema=*/false);
     if (value.is_discarded()) {  // checked before: only a number simdjson took
       *error = "not valid JSON for the schema check";
       return false;
     }
-    valijson::Validator validator;
+    if (!scratch.schema) scratch.schema = std::make_shared<SchemaScratch>();
     valijson::ValidationResults results;
     valijson::adapters::NlohmannJsonAdapter adapter(value);
-    if (validator.validate(*schema_, adapter, &results)) return true;
+    if (scratch.schema->validator.validate(*schema_, adapter, &results)) return true;
     valijson::ValidationResults::Error e;
     std::string path;
     if (results.popError(e)) {

@@ -24,9 +24,13 @@
 namespace streams::pipeline {
 
 // A Chain's working state for one codec step: buffers reused across records.
+struct SchemaScratch;  // codec.cc: what a schema check keeps between records
+
 struct CodecScratch {
   std::string text;
   JsonCheck json;
+  // Made by the first schema check (its compiled `pattern` regexes are kept).
+  std::shared_ptr<SchemaScratch> schema;
 };
 
 // Another reader's reason for rejecting a JSON text the parser rejected: true
