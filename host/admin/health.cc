@@ -50,7 +50,9 @@ std::string thread_states() {
 }
 
 std::string Health::stalled() {
-  const uint64_t loop = metrics_.runtime().loop_ms.value();
+  const std::unique_ptr<metrics::PipelineMetrics> merged =
+      metrics_.sharded() ? metrics_.merged() : nullptr;
+  const uint64_t loop = (merged ? *merged : metrics_).runtime().loop_ms.value();
   if (loop == 0) return "";  // starting: plugins load and the consumer starts first
   const int64_t idle = steady_ms() - static_cast<int64_t>(loop);
   if (idle <= options_.liveness_timeout_ms) {
@@ -74,7 +76,9 @@ HealthAnswer Health::live() { return answer(stalled()); }
 HealthAnswer Health::ready() {
   const std::string stall = stalled();
   if (!stall.empty()) return answer(stall);
-  const metrics::RuntimeMetrics& r = metrics_.runtime();
+  const std::unique_ptr<metrics::PipelineMetrics> merged =
+      metrics_.sharded() ? metrics_.merged() : nullptr;
+  const metrics::RuntimeMetrics& r = (merged ? *merged : metrics_).runtime();
   if (r.loop_ms.value() == 0) return answer("starting");
   if (r.assigned_partitions.value() == 0) return answer("no partitions assigned");
   if (const uint64_t n = r.restoring_partitions.value()) {

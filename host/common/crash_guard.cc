@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <tuple>
+#include <vector>
 
 namespace streams::crash {
 namespace {
@@ -202,7 +204,9 @@ void copy(char* to, size_t size, const char* from) {
 }  // namespace
 
 namespace {
-std::atomic<const InFlight*> g_processing{nullptr};
+// The registered processing threads, in order of registration.
+std::mutex g_processing_mutex;
+std::vector<const InFlight*> g_processing;
 
 // Interned texts and labels: never freed, so pointers to them stay valid.
 struct Interned {
@@ -238,9 +242,26 @@ const StepLabel* intern_label(std::string_view name, std::string_view plugin,
   return &t.labels.try_emplace({label.name, label.plugin, label.version}, label).first->second;
 }
 
-void set_processing_thread(const InFlight* f) { g_processing.store(f); }
+ProcessingThread::ProcessingThread() {
+  std::lock_guard<std::mutex> lock(g_processing_mutex);
+  g_processing.push_back(&in_flight());
+}
 
-std::string describe_processing() { return describe(g_processing.load()); }
+ProcessingThread::~ProcessingThread() {
+  std::lock_guard<std::mutex> lock(g_processing_mutex);
+  g_processing.erase(std::find(g_processing.begin(), g_processing.end(), &in_flight()));
+}
+
+// Under the lock: a thread leaves (and its InFlight goes) only after.
+std::string describe_processing() {
+  std::lock_guard<std::mutex> lock(g_processing_mutex);
+  if (g_processing.size() == 1) return describe(g_processing[0]);
+  std::string out;
+  for (size_t i = 0; i < g_processing.size(); ++i) {
+    out += (i ? "; thread " : "thread ") + std::to_string(i + 1) + ": " + describe(g_processing[i]);
+  }
+  return out;
+}
 
 std::string describe(const InFlight* f) {
   if (!f) return "";

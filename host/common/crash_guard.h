@@ -68,13 +68,21 @@ const StepLabel* intern_label(std::string_view name, std::string_view plugin,
 inline thread_local InFlight g_in_flight;
 inline InFlight& in_flight() { return g_in_flight; }
 
-// The processing thread registers its InFlight (null: none), so that other
-// threads can say where it is when it stalls.
-void set_processing_thread(const InFlight* f);
+// A processing thread registers its InFlight for as long as it runs (the
+// scope's life, on that thread), so that other threads can say where it is
+// when it stalls.
+class ProcessingThread {
+ public:
+  ProcessingThread();
+  ~ProcessingThread();
+  ProcessingThread(const ProcessingThread&) = delete;
+  ProcessingThread& operator=(const ProcessingThread&) = delete;
+};
 // "in step 'S' (plugin P V) at TOPIC[P]@O", "between records", or "" when no
-// thread is registered. Safe from another thread at any time: the labels
-// and topics an InFlight points at are interned (the record it names may be
-// a later one than the caller saw stall).
+// thread is registered; with several threads, each one's ("thread 2: ...")
+// joined by "; ". Safe from another thread at any time: the labels and
+// topics an InFlight points at are interned (the record it names may be a
+// later one than the caller saw stall).
 std::string describe_processing();
 // The same for the thread whose InFlight `f` is ("" for null).
 std::string describe(const InFlight* f);

@@ -44,12 +44,6 @@ void read_parallelism(YamlReader& r, const YAML::Node& node, const std::string& 
     step->parallelism = static_cast<int>(*n);
 }
 
-void warn_parallelism(YamlReader& r, const YAML::Node& node, const std::string& key) {
-  r.warn(node, key,
-         "read but not applied: this host runs one processing thread; scale out by running "
-         "more hosts in the consumer group");
-}
-
 void read_dlq(YamlReader& r, const YAML::Node& node, const std::string& key, DlqDeployment* dlq) {
   YAML::Node d = node["dlq"];
   if (!d || d.IsNull()) return;
@@ -157,7 +151,6 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   step.override_params = r.string_map(node, key, "override_params");
   if (auto starts = r.boolean(node, key, "starts_segment")) step.starts_segment = *starts;
   read_parallelism(r, node, key, &step);
-  if (step.parallelism > 1) warn_parallelism(r, node["parallelism"], join_key(key, "parallelism"));
   if (auto ms = r.integer(node, key, "commit_interval_ms", 1, kMaxMs)) {
     step.commit_interval_ms = static_cast<int>(*ms);
   }
@@ -222,8 +215,11 @@ void read_segments(YamlReader& r, const YAML::Node& pipeline, DeploymentConfig* 
     segment.location = r.at(seg, skey);
     if (r.expect_map(seg, skey)) {
       r.check_keys(seg, skey, {"steps_config", "parallelism"});
-      if (seg["parallelism"])
-        warn_parallelism(r, seg["parallelism"], join_key(skey, "parallelism"));
+      if (seg["parallelism"]) {
+        r.warn(seg["parallelism"], join_key(skey, "parallelism"),
+               "not applied here: set parallelism (processing threads) in the steps_config of "
+               "the segment's first step");
+      }
       YAML::Node steps = seg["steps_config"];
       const std::string ckey = join_key(skey, "steps_config");
       if (steps && !steps.IsNull() && r.expect_map(steps, ckey)) {

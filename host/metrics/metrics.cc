@@ -2,6 +2,8 @@
 
 #include <streams/plugin_abi.h>
 
+#include <algorithm>
+
 namespace streams::metrics {
 
 StepMetrics& PipelineMetrics::step(const std::string& name, const std::string& kind,
@@ -40,6 +42,100 @@ StepMetrics* PipelineMetrics::find(const std::string& name) {
     if (s->name == name) return s.get();
   }
   return nullptr;
+}
+
+void Histogram::add(const Histogram& other) {
+  for (size_t i = 0; i < buckets_.size() && i < other.buckets_.size(); ++i) {
+    buckets_[i].add(other.buckets_[i].value());
+  }
+  sum_.store(sum() + other.sum(), std::memory_order_relaxed);
+}
+
+PipelineMetrics& PipelineMetrics::shard(size_t index) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  while (shards_.size() < index) shards_.push_back(std::make_unique<PipelineMetrics>(pipeline_));
+  return *shards_[index - 1];
+}
+
+bool PipelineMetrics::sharded() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !shards_.empty();
+}
+
+namespace {
+
+// The oldest of two clocks, 0 (not started) when either is.
+uint64_t oldest(uint64_t a, uint64_t b) { return a == 0 || b == 0 ? 0 : std::min(a, b); }
+
+void add_step(const StepMetrics& from, StepMetrics& into) {
+  into.records_in.add(from.records_in.value());
+  into.written.add(from.written.value());
+  into.batch_records.add(from.batch_records);
+  into.batch_age_seconds.add(from.batch_age_seconds);
+  for (size_t k = 0; k < kErrorKindCount; ++k) into.errors[k].add(from.errors[k].value());
+  into.stateful.set(std::max(into.stateful.value(), from.stateful.value()));
+  into.state_keys.add(from.state_keys.value());
+  into.state_bytes.add(from.state_bytes.value());
+}
+
+}  // namespace
+
+void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into) {
+  Counter RuntimeMetrics::*const summed[] = {
+      &RuntimeMetrics::consumed,          &RuntimeMetrics::consumed_bytes,
+      &RuntimeMetrics::produced,          &RuntimeMetrics::delivered,
+      &RuntimeMetrics::dead_letters,      &RuntimeMetrics::skipped,
+      &RuntimeMetrics::commits,           &RuntimeMetrics::pauses,
+      &RuntimeMetrics::paused_partitions, &RuntimeMetrics::assigned_partitions,
+      &RuntimeMetrics::in_flight,         &RuntimeMetrics::in_flight_bytes,
+      &RuntimeMetrics::unacknowledged,    &RuntimeMetrics::restoring_partitions,
+      &RuntimeMetrics::restore_records,   &RuntimeMetrics::restore_bytes,
+      &RuntimeMetrics::restore_remaining, &RuntimeMetrics::restore_ms};
+  for (Counter RuntimeMetrics::*c : summed) (into.*c).add((from.*c).value());
+  into.last_commit_ms.set(std::max(into.last_commit_ms.value(), from.last_commit_ms.value()));
+  into.delivery_wait_ms.set(std::max(into.delivery_wait_ms.value(), from.delivery_wait_ms.value()));
+  into.process_seconds.add(from.process_seconds);
+}
+
+std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
+  auto out = std::make_unique<PipelineMetrics>(pipeline_);
+  std::vector<const PipelineMetrics*> parts{this};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& s : shards_) parts.push_back(s.get());
+    out->crashes = crashes;
+  }
+  for (int i = 0; i < 3; ++i) out->reloads[i].set(reloads[i].value());
+  out->generation.set(generation.value());
+  RuntimeMetrics& r = out->runtime_;
+  r.loop_ms.set(runtime_.loop_ms.value());
+  r.commit_checked_ms.set(runtime_.commit_checked_ms.value());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const PipelineMetrics& part = *parts[i];
+    add_runtime(part.runtime_, r);
+    r.loop_ms.set(oldest(r.loop_ms.value(), part.runtime_.loop_ms.value()));
+    r.commit_checked_ms.set(
+        oldest(r.commit_checked_ms.value(), part.runtime_.commit_checked_ms.value()));
+    std::lock_guard<std::mutex> lock(part.mutex_);
+    for (const auto& s : part.steps_) {
+      StepMetrics* known = nullptr;
+      for (const auto& o : out->steps_) known = o->name == s->name ? o.get() : known;
+      if (!known) {
+        out->steps_.push_back(std::make_unique<StepMetrics>());
+        known = out->steps_.back().get();
+        known->name = s->name;
+        known->kind = s->kind;
+        known->next = s->next;
+        known->plugin = s->plugin;
+        known->version = s->version;
+      }
+      add_step(*s, *known);
+    }
+    for (const auto& [client, text] : part.client_stats_) {
+      out->client_stats_[i == 0 ? client : client + "#" + std::to_string(i)] = text;
+    }
+  }
+  return out;
 }
 
 size_t error_kind_index(int32_t kind) {

@@ -8,6 +8,11 @@
 // rebalances; a step's description (kind, next steps, plugin) and the
 // clients' statistics text are written and read under the object's lock.
 //
+// Processing threads: the first writes the PipelineMetrics itself, every
+// other one a shard of it (shard(i)), so each counter keeps one writer;
+// readers merge them (merged(): sums, and for the clocks the health checks
+// read, the oldest).
+//
 // Lifetime: one PipelineMetrics per host, created before the runtime and
 // destroyed after it; the pointers it hands out stay valid as long as it.
 #pragma once
@@ -55,6 +60,8 @@ class Histogram {
     return out;
   }
   double sum() const { return sum_.load(std::memory_order_relaxed); }
+  // Adds `other`'s observations (same bounds); by the reader, into a copy.
+  void add(const Histogram& other);
 
  private:
   std::vector<double> bounds_;
@@ -139,6 +146,16 @@ class PipelineMetrics {
   StepMetrics* find(const std::string& name);
   const std::string& pipeline() const { return pipeline_; }
 
+  // The metrics processing thread `index` (1 and up) writes, created on
+  // first use and kept (a restarted runtime's thread counts on) for the
+  // life of *this. Control plane: before the thread starts.
+  PipelineMetrics& shard(size_t index);
+  bool sharded() const;
+  // A copy of these metrics with every shard's added: counters summed, a
+  // step's descriptions from the first shard that has it, the clients'
+  // statistics of shard i named "CLIENT#i". For readers (control plane).
+  std::unique_ptr<PipelineMetrics> merged() const;
+
   // Reloads by outcome (the controller's; index = ReloadResult::Outcome).
   Counter reloads[3];
   Counter generation;
@@ -165,7 +182,13 @@ class PipelineMetrics {
   std::vector<std::unique_ptr<StepMetrics>> steps_;  // in order of first use
   std::map<std::string, std::string> client_stats_;  // by client
   RuntimeMetrics runtime_;
+  std::vector<std::unique_ptr<PipelineMetrics>> shards_;  // [i - 1]: thread i
 };
+
+// Adds `from` into `into` (a reader's copy): counts and gauges summed; the
+// loop and commit-check clocks the oldest (0 if either is 0: not started);
+// the last commit and the delivery wait the latest.
+void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into);
 
 // The index of an error kind (STREAMS_ERR_* or the host's) in kErrorKinds.
 size_t error_kind_index(int32_t kind);

@@ -126,6 +126,7 @@ const RuntimeRow kRuntime[] = {
 }  // namespace
 
 std::vector<Sample> snapshot(const PipelineMetrics& m) {
+  if (m.sharded()) return snapshot(*m.merged());
   std::vector<Sample> out;
   const std::pair<std::string, std::string> pipeline{"pipeline", m.pipeline()};
   for (const RuntimeRow& row : kRuntime) {

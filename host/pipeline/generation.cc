@@ -207,6 +207,13 @@ void check_deployment(const Generation& g, config::Diagnostics& diag) {
       diag.error(step.location, "error_policy, dlq and error_limits belong to the source ('" +
                                     g.pipeline.source.name + "'), not to step '" + name + "'");
     }
+    if (step.parallelism > 1 && name != g.pipeline.source.name && !step.starts_segment) {
+      diag.warn(step.location.file.empty() ? segment.location : step.location,
+                "parallelism of step '" + name +
+                    "' is not applied: processing threads take whole partitions, so it belongs "
+                    "to a segment's first step (the source '" +
+                    g.pipeline.source.name + "', or a step with starts_segment)");
+    }
     bool known = name == g.pipeline.source.name;
     for (const config::StepSpec* s : g.pipeline.all_steps()) known = known || s->name == name;
     if (!known) diag.warn(step.location, "no step named '" + name + "' in " + g.pipeline.path);

@@ -15,9 +15,9 @@ auto client_settings(const StepDeployment& d) {
 
 auto source_settings(const StepDeployment& d) {
   return std::tuple_cat(client_settings(d),
-                        std::tie(d.commit_interval_ms, d.drain_timeout_ms, d.error_policy,
-                                 d.dlq.topic, d.dlq.bootstrap_servers, d.dlq.override_params,
-                                 d.error_limits.max_consecutive_failures,
+                        std::tie(d.parallelism, d.commit_interval_ms, d.drain_timeout_ms,
+                                 d.error_policy, d.dlq.topic, d.dlq.bootstrap_servers,
+                                 d.dlq.override_params, d.error_limits.max_consecutive_failures,
                                  d.error_limits.max_failure_ratio, d.error_limits.ratio_window));
 }
 

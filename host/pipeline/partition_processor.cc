@@ -140,9 +140,11 @@ StateAnswer PartitionProcessor::query(const StateQuery& q) {
   using nlohmann::json;
   Partition* p = find(q.partition);
   if (!p) {
-    return {404, json{{"error", "partition " + std::to_string(q.partition) +
-                                    " is not assigned to this host"}}
-                     .dump()};
+    return {404,
+            json{{"error",
+                  "partition " + std::to_string(q.partition) + " is not assigned to this host"}}
+                .dump(),
+            /*elsewhere=*/true};
   }
   state::Table* table = p->state ? p->state->find(q.step) : nullptr;
   if (!table) {

@@ -23,6 +23,9 @@ struct StateQuery {
 struct StateAnswer {
   unsigned status = 200;
   std::string body;
+  // 404 because the partition is not assigned to this processing thread
+  // (another thread of the host may have it).
+  bool elsewhere = false;
 };
 
 // Called once with the answer, on the processing thread (or the caller's,

@@ -13,11 +13,18 @@ std::future<SwapOutcome> refused(const std::string& why) {
 
 }  // namespace
 
-std::future<SwapOutcome> SwapMailbox::post(std::shared_ptr<const Generation> next) {
+std::future<SwapOutcome> SwapMailbox::post(std::shared_ptr<const Generation> next,
+                                           std::shared_ptr<SwapBarrier> barrier) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!open_) return refused("the host is stopping");
-  if (pending_.load() || building_) return refused("another reload is being applied");
+  const char* why = !open_                         ? "the host is stopping"
+                    : pending_.load() || building_ ? "another reload is being applied"
+                                                   : nullptr;
+  if (why) {
+    if (barrier) barrier->fail(why);
+    return refused(why);
+  }
   next_ = std::move(next);
+  barrier_ = std::move(barrier);
   promise_ = std::promise<SwapOutcome>();
   pending_.store(true, std::memory_order_release);
   return promise_.get_future();
@@ -33,6 +40,8 @@ bool SwapMailbox::cancel(const std::string& why) {
   outcome.error = why;
   promise_.set_value(std::move(outcome));
   next_.reset();
+  if (barrier_) barrier_->fail(why);
+  if (posted) barrier_.reset();
   if (!posted) cancelled_ = why;
   return true;
 }
@@ -43,6 +52,8 @@ void SwapMailbox::close() {
   if (pending_.exchange(false)) {
     SwapOutcome outcome;
     outcome.error = "the host is stopping";
+    if (barrier_) barrier_->fail(outcome.error);
+    barrier_.reset();
     promise_.set_value(std::move(outcome));
     next_.reset();
   }
@@ -58,11 +69,18 @@ std::shared_ptr<const Generation> SwapMailbox::take() {
 }
 
 bool SwapMailbox::may_switch(std::string* why) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!cancelled_.empty()) {
-    *why = cancelled_;
-    return false;
+  std::shared_ptr<SwapBarrier> barrier;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!cancelled_.empty()) {
+      *why = cancelled_;
+      return false;
+    }
+    barrier = barrier_;
   }
+  // Waits unlocked: a cancel meanwhile fails the barrier as well.
+  if (barrier && !barrier->arrive(why)) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
   switching_ = true;
   return true;
 }
@@ -70,6 +88,8 @@ bool SwapMailbox::may_switch(std::string* why) {
 void SwapMailbox::answer(SwapOutcome outcome) {
   std::lock_guard<std::mutex> lock(mutex_);
   const bool cancelled = !cancelled_.empty();
+  if (barrier_ && !outcome.ok) barrier_->fail(outcome.error);
+  barrier_.reset();
   building_ = switching_ = false;
   cancelled_.clear();
   if (!cancelled) promise_.set_value(std::move(outcome));

@@ -4,6 +4,10 @@
 // States: idle -> posted (post) -> building (take: successors are being
 // created; cancel still answers) -> switching (may_switch returned true:
 // too late to cancel) -> idle (answer). close() refuses posts for good.
+// A swap posted with a SwapBarrier (one a processing thread, of a runtime
+// with several) switches only once every thread's successors are built:
+// may_switch() waits there, and a refusal, a cancel or a failed build
+// fails it for every thread.
 // Thread: post(), cancel() and close() from any thread; pending(), take(),
 // may_switch() and answer() on the processing thread.
 #pragma once
@@ -15,6 +19,7 @@
 #include <string>
 
 #include "pipeline/generation_swap.h"
+#include "pipeline/swap_barrier.h"
 
 namespace streams::pipeline {
 
@@ -22,7 +27,8 @@ class SwapMailbox {
  public:
   // The future answers at once when another swap is under way or the
   // mailbox is closed.
-  std::future<SwapOutcome> post(std::shared_ptr<const Generation> next);
+  std::future<SwapOutcome> post(std::shared_ptr<const Generation> next,
+                                std::shared_ptr<SwapBarrier> barrier = nullptr);
   // Gives up the posted or building swap, answering `why`; false when there
   // is none or it is switching.
   bool cancel(const std::string& why);
@@ -34,7 +40,8 @@ class SwapMailbox {
   // is building until answer().
   std::shared_ptr<const Generation> take();
   // Successors are built: true to switch (from now on cancel() refuses),
-  // false with *why when a cancel came first.
+  // false with *why when a cancel came first (or the barrier failed; it
+  // waits there for the other threads).
   bool may_switch(std::string* why);
   // Ends the swap; the outcome goes to the poster unless it was cancelled.
   void answer(SwapOutcome outcome);
@@ -43,6 +50,7 @@ class SwapMailbox {
   std::mutex mutex_;
   std::shared_ptr<const Generation> next_;
   std::promise<SwapOutcome> promise_;
+  std::shared_ptr<SwapBarrier> barrier_;  // of the posted swap; null: none
   std::atomic<bool> pending_{false};
   bool building_ = false;   // under mutex_, as the rest: take() .. answer()
   bool switching_ = false;  // may_switch() .. answer()

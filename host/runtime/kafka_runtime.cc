@@ -16,6 +16,7 @@
 #include "pipeline/runtime_gauges.h"
 #include "pipeline/swap_mailbox.h"
 #include "runtime/restore_worker.h"
+#include "runtime/threaded_runtime.h"
 #include "sinks/registry.h"
 
 namespace streams::kafka {
@@ -46,9 +47,10 @@ class Runtime final : public KafkaRuntime,
   bool init(pipeline::SinkMaker& maker, std::string* error);
 
   int run(const std::atomic<bool>& stop) override;
-  std::future<pipeline::SwapOutcome> swap(
-      std::shared_ptr<const pipeline::Generation> next) override {
-    auto outcome = mailbox_.post(std::move(next));
+  std::future<pipeline::SwapOutcome> swap_together(
+      std::shared_ptr<const pipeline::Generation> next,
+      std::shared_ptr<pipeline::SwapBarrier> barrier) override {
+    auto outcome = mailbox_.post(std::move(next), std::move(barrier));
     source_->wake();
     return outcome;
   }
@@ -179,7 +181,7 @@ bool Runtime::init(pipeline::SinkMaker& maker, std::string* error) {
 int Runtime::run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   crash::protect_this_thread();  // a stack overflow in a step is reported too
-  crash::set_processing_thread(&crash::in_flight());
+  const crash::ProcessingThread registered;
   sinks_.set_stop_flag(&stop);
   std::string error;
   subscribed_ms_ = steady_ms();
@@ -560,13 +562,11 @@ std::unique_ptr<KafkaRuntime> create_runtime(std::shared_ptr<const pipeline::Gen
   return runtime;
 }
 
-std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipeline::Generation> g,
-                                                   const RuntimeOptions& options,
-                                                   std::string* error) {
-  if (!options.metrics) {
-    *error = "the runtime needs its metrics";
-    return nullptr;
-  }
+namespace {
+
+// One processing thread's runtime, with its own Kafka clients.
+std::unique_ptr<KafkaRuntime> create_thread(std::shared_ptr<const pipeline::Generation> g,
+                                            const RuntimeOptions& options, std::string* error) {
   sinks::TypedSinkMaker sinks(options.client_id, *options.metrics);
   if (!ensure_crossing_topic(*g, options.client_id, error)) return nullptr;
   auto source = create_kafka_source(*g, options.client_id, *options.metrics, error);
@@ -584,6 +584,37 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
   if (c.rewriter) c.reader = changelog_reader(*g, topics, options.client_id, error);
   if (!c.reader) return nullptr;
   return create_runtime(std::move(g), with, std::move(source), sinks, error);
+}
+
+}  // namespace
+
+std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipeline::Generation> g,
+                                                   const RuntimeOptions& options,
+                                                   std::string* error) {
+  if (!options.metrics) {
+    *error = "the runtime needs its metrics";
+    return nullptr;
+  }
+  const int threads = g->source_settings().parallelism;
+  if (threads <= 1) return create_thread(std::move(g), options, error);
+  if (options.changelog) {
+    *error = "internal: a changelog given to a runtime of " + std::to_string(threads) +
+             " processing threads (each makes its own)";
+    return nullptr;
+  }
+  std::vector<std::unique_ptr<KafkaRuntime>> runtimes;
+  for (int i = 0; i < threads; ++i) {
+    RuntimeOptions o = options;
+    if (i > 0) {
+      o.metrics = &options.metrics->shard(static_cast<size_t>(i));
+      o.client_id += "-" + std::to_string(i + 1);
+    }
+    runtimes.push_back(create_thread(g, o, error));
+    if (!runtimes.back()) return nullptr;
+  }
+  log::info(std::to_string(threads) + " processing threads, each a member of group " +
+            g->consumer_group() + " with its own consumer and producers");
+  return threaded_runtime(std::move(runtimes));
 }
 
 }  // namespace streams::kafka

@@ -38,6 +38,7 @@
 #include "pipeline/sink_set.h"
 #include "pipeline/source.h"
 #include "pipeline/state_query.h"
+#include "pipeline/swap_barrier.h"
 #include "state/changelog.h"
 #include "state/store.h"
 
@@ -82,8 +83,14 @@ class KafkaRuntime {
   // status: 0 after a clean drain and final commit, 1 otherwise.
   virtual int run(const std::atomic<bool>& stop) = 0;
   // Thread-safe; see pipeline::GenerationSwapper::swap.
-  virtual std::future<pipeline::SwapOutcome> swap(
-      std::shared_ptr<const pipeline::Generation> next) = 0;
+  std::future<pipeline::SwapOutcome> swap(std::shared_ptr<const pipeline::Generation> next) {
+    return swap_together(std::move(next), nullptr);
+  }
+  // The same, switching only once every runtime `barrier` joins has built
+  // its successors (null: at once); see pipeline::SwapMailbox.
+  virtual std::future<pipeline::SwapOutcome> swap_together(
+      std::shared_ptr<const pipeline::Generation> next,
+      std::shared_ptr<pipeline::SwapBarrier> barrier) = 0;
   // Thread-safe; see pipeline::GenerationSwapper::cancel (for a swap).
   virtual bool cancel_swap(const std::string& why) = 0;
   // Thread-safe: makes run() return as on a stop (drain, commit, close).
@@ -96,7 +103,10 @@ class KafkaRuntime {
   virtual void query_state(pipeline::StateQuery q, pipeline::StateReply reply) = 0;
 };
 
-// On failure returns nullptr with *error.
+// The source's `parallelism` (steps_config) is the number of processing
+// threads: more than one gives a runtime of that many (threaded_runtime.h),
+// each with its own consumer, producers and changelog clients, and
+// options.metrics' shards. On failure returns nullptr with *error.
 std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipeline::Generation> g,
                                                    const RuntimeOptions& options,
                                                    std::string* error);

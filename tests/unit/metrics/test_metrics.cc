@@ -149,3 +149,46 @@ BOOST_AUTO_TEST_CASE(a_batch_step_records_the_size_and_age_of_its_batches) {
              text);
   BOOST_TEST(text.find("# TYPE streams_batch_age_seconds histogram") != std::string::npos);
 }
+
+// Processing threads write shards; readers see their sum, and the health
+// checks the oldest loop turn and commit cycle.
+BOOST_AUTO_TEST_CASE(shards_of_processing_threads_are_merged_when_read) {
+  metrics::PipelineMetrics m("p");
+  metrics::PipelineMetrics& second = m.shard(1);
+  BOOST_TEST(&m.shard(1) == &second);  // kept: a restarted runtime counts on
+  m.runtime().consumed.add(5);
+  second.runtime().consumed.add(7);
+  m.runtime().assigned_partitions.set(3);
+  second.runtime().assigned_partitions.set(5);
+  m.step("up", "map", {"out"}).records_in.add(5);
+  second.step("up", "map", {"out"}).records_in.add(7);
+  second.step("up", "map", {"out"}).errors[2].add(1);
+  second.runtime().process_seconds.observe(1e-6);
+  const std::string stats = R"({"type": "producer", "msg_cnt": 4, "msg_size": 400})";
+  m.set_client_stats("sink out", stats.data(), stats.size());
+  second.set_client_stats("sink out", stats.data(), stats.size());
+  const std::string text = metrics::prometheus_text(m);
+  BOOST_TEST(has_line(text, "streams_consumed_total{pipeline=\"p\"} 12"), text);
+  BOOST_TEST(has_line(text, "streams_assigned_partitions{pipeline=\"p\"} 8"), text);
+  BOOST_TEST(
+      has_line(text, "streams_step_records_in_total{pipeline=\"p\",step=\"up\",kind=\"map\"} 12"),
+      text);
+  BOOST_TEST(
+      has_line(text, "streams_step_errors_total{pipeline=\"p\",step=\"up\",error=\"exception\"} 1"),
+      text);
+  BOOST_TEST(has_line(text, "streams_process_seconds_count{pipeline=\"p\"} 1"), text);
+  BOOST_TEST(
+      has_line(text, "streams_producer_queue_messages{pipeline=\"p\",client=\"sink out#1\"} 4"),
+      text);
+
+  admin::Health health(m, {1000, 2000});
+  const int64_t now = steady_ms();
+  m.runtime().loop_ms.set(static_cast<uint64_t>(now));
+  m.runtime().commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
+  second.runtime().commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
+  BOOST_TEST(!health.ready().ok);  // thread 2 has not turned its loop yet
+  second.runtime().loop_ms.set(static_cast<uint64_t>(now));
+  BOOST_TEST(health.ready().ok, health.ready().body);
+  second.runtime().loop_ms.set(static_cast<uint64_t>(now - 5000));  // thread 2 stalls
+  BOOST_TEST(!health.live().ok);
+}

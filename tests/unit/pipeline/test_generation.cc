@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "pipeline/generation_diff.h"
 #include "pipeline/segments.h"
 #include "test_util.h"
 
@@ -60,8 +61,28 @@ BOOST_AUTO_TEST_CASE(deployment_overrides_topics_and_group) {
   BOOST_TEST(g->sinks.at(0).settings->target() == "t-out");
   BOOST_TEST(g->consumer_group() == "g");
   BOOST_REQUIRE(diag.warnings().size() == 2u);
-  BOOST_TEST(contains(diag.warnings()[0], "steps_config.parser.parallelism: read but not applied"));
+  BOOST_TEST(contains(diag.warnings()[0],
+                      "steps_config.parser: parallelism of step 'parser' is not applied"));
   BOOST_TEST(contains(diag.warnings()[1], "steps_config.parser: no step named 'parser'"));
+}
+
+// Processing threads come from the source's parallelism (a segment's first
+// step); changing it restarts the consumer.
+BOOST_AUTO_TEST_CASE(the_sources_parallelism_is_the_thread_count) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto one = build_with(dir, kTestDeployment, 0, diag);
+  auto two = build_with(dir,
+                        "pipeline:\n"
+                        "  segments:\n"
+                        "    - steps_config:\n"
+                        "        in: {bootstrap_servers: [\"127.0.0.1:1\"], parallelism: 2}\n"
+                        "        out: {bootstrap_servers: [\"127.0.0.1:1\"]}\n",
+                        0, diag);
+  BOOST_REQUIRE_MESSAGE(one && two, all_errors(diag));
+  BOOST_TEST(diag.warnings().size() == 0u);
+  BOOST_TEST(two->source_settings().parallelism == 2);
+  BOOST_TEST(contains(pipeline::diff_generations(*one, *two).needs_restart, "steps_config"));
 }
 
 BOOST_AUTO_TEST_CASE(source_and_sink_need_brokers) {

@@ -4,8 +4,11 @@
 // runtime's thread; the runtime stops when the script is done.
 #define BOOST_TEST_MODULE runtime
 #include <boost/test/unit_test.hpp>
+#include <thread>
 
+#include "pipeline/swap_mailbox.h"
 #include "runtime/kafka_runtime.h"
+#include "runtime/threaded_runtime.h"
 #include "runtime_fakes.h"
 #include "test_util.h"
 
@@ -207,4 +210,79 @@ BOOST_AUTO_TEST_CASE(shutdown_gives_up_after_the_drain_timeout_and_commits_nothi
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   BOOST_TEST(waited.count() >= 50);
+}
+
+// Two processing threads swap together or not at all: a swap given up
+// (the reload's timeout) is refused in both, wherever each one was, and a
+// good one switches both (thread 2 holds no partition and waits for 1).
+BOOST_AUTO_TEST_CASE(processing_threads_swap_together_or_not_at_all) {
+  const std::string first =
+      "  - {kind: map, name: m, plugin: testkit, function: with_config, config: {v: 1}}\n";
+  const std::string second =
+      "  - {kind: map, name: m, plugin: testkit, function: with_config, config: {v: 3}}\n";
+  Harness one(first), two(first);
+  std::vector<std::unique_ptr<kafka::KafkaRuntime>> threads;
+  threads.push_back(std::move(one.runtime));
+  threads.push_back(std::move(two.runtime));
+  auto runtime = kafka::threaded_runtime(std::move(threads));
+  std::future<pipeline::SwapOutcome> swapped;
+  auto outcome = [&] {
+    BOOST_REQUIRE((swapped.wait_for(std::chrono::seconds(30)) == std::future_status::ready));
+    return swapped.get();
+  };
+  one.source->assign({0}).records(0, 0, {"a"});
+  one.source->then([&](pipeline::SourceHandler&) {
+    swapped = runtime->swap(one.build(second));
+    BOOST_TEST(runtime->cancel_swap("gave up"));  // thread 1 has not taken it yet
+  });
+  one.source->then([&](pipeline::SourceHandler&) {
+    const pipeline::SwapOutcome refused = outcome();
+    BOOST_TEST(!refused.ok);
+    BOOST_TEST(refused.error == "processing thread 1: gave up", refused.error);
+    swapped = runtime->swap(one.build(second));
+  });
+  one.source->then([&](pipeline::SourceHandler&) {
+    const pipeline::SwapOutcome applied = outcome();
+    BOOST_TEST(applied.ok, applied.error);
+    BOOST_TEST(applied.switch_points.size() == 1u);  // thread 1's partition
+    BOOST_TEST(!runtime->cancel_swap("too late"));
+  });
+  one.source->records(0, 1, {"b"});
+  one.ack({0, 1});
+  BOOST_TEST(runtime->run(one.stop) == 0);
+  BOOST_TEST(one.out().values == (std::vector<std::string>{"a{\"v\":1}", "b{\"v\":3}"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(one.source->closed);
+  BOOST_TEST(two.source->closed);
+}
+
+// A thread whose successors cannot be built fails the swap for a thread
+// already waiting to switch; a refused post fails it too.
+BOOST_AUTO_TEST_CASE(a_thread_that_cannot_build_fails_the_swap_of_the_others) {
+  auto barrier = std::make_shared<pipeline::SwapBarrier>(2);
+  pipeline::SwapMailbox builds, cannot;
+  auto waiting = builds.post(nullptr, barrier);
+  auto failing = cannot.post(nullptr, barrier);
+  builds.take();
+  cannot.take();
+  std::string why;
+  std::thread other([&] {
+    pipeline::SwapOutcome outcome;
+    if (builds.may_switch(&outcome.error)) outcome.ok = true;
+    why = outcome.error;
+    builds.answer(std::move(outcome));
+  });
+  pipeline::SwapOutcome failed;
+  failed.error = "partition 3: cannot create";
+  cannot.answer(std::move(failed));
+  other.join();
+  BOOST_TEST(why == "partition 3: cannot create");
+  BOOST_TEST(!waiting.get().ok);
+  BOOST_TEST(!failing.get().ok);
+
+  auto next = std::make_shared<pipeline::SwapBarrier>(2);
+  cannot.close();
+  BOOST_TEST(cannot.post(nullptr, next).get().error == "the host is stopping");
+  BOOST_TEST(!next->arrive(&why));
+  BOOST_TEST(why == "the host is stopping");
 }
