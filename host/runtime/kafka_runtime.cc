@@ -201,8 +201,9 @@ int Runtime::run(const std::atomic<bool>& stop) {
   while (!stopping()) {
     const int64_t now = steady_ms();
     m_.loop_ms.set(static_cast<uint64_t>(now));
-    health_.touch(now);
-    systemd_.alive(now);
+    const int64_t alive = options_.loops ? options_.loops->turned(options_.thread, now) : now;
+    health_.touch(alive);
+    systemd_.alive(alive);
     if (mailbox_.pending() && !restoring()) apply_swap();
     if (reopen_requested_.load(std::memory_order_relaxed)) reopen();
     if (queries_pending_.load(std::memory_order_acquire)) serve_queries(false);
@@ -603,8 +604,11 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
     return nullptr;
   }
   std::vector<std::unique_ptr<KafkaRuntime>> runtimes;
+  auto loops = std::make_shared<LoopClocks>(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
     RuntimeOptions o = options;
+    o.loops = loops;
+    o.thread = static_cast<size_t>(i);
     if (i > 0) {
       o.metrics = &options.metrics->shard(static_cast<size_t>(i));
       o.client_id += "-" + std::to_string(i + 1);

@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 
+#include "common/loop_clocks.h"
 #include "metrics/metrics.h"
 #include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
@@ -72,6 +73,10 @@ struct RuntimeOptions {
   // The changelog of stateful steps. Null: create_kafka_runtime makes Kafka
   // ones for a pipeline with stateful steps (create_runtime: none).
   std::shared_ptr<ChangelogParts> changelog;
+  // Processing threads: every thread's loop turns, and this one's slot;
+  // null: one thread (create_kafka_runtime sets them).
+  std::shared_ptr<LoopClocks> loops;
+  size_t thread = 0;
 };
 
 // swap() (from any thread) switches each partition's Chain to the next

@@ -7,6 +7,7 @@
 #include "admin/health.h"
 #include "chain_fixture.h"
 #include "common/clock.h"
+#include "common/loop_clocks.h"
 #include "metrics/exporters.h"
 #include "metrics/prometheus.h"
 
@@ -191,4 +192,13 @@ BOOST_AUTO_TEST_CASE(shards_of_processing_threads_are_merged_when_read) {
   BOOST_TEST(health.ready().ok, health.ready().body);
   second.runtime().loop_ms.set(static_cast<uint64_t>(now - 5000));  // thread 2 stalls
   BOOST_TEST(!health.live().ok);
+}
+
+// The healthcheck file and the watchdog follow the oldest thread's turn.
+BOOST_AUTO_TEST_CASE(the_liveness_signals_follow_the_oldest_thread) {
+  LoopClocks loops(2);
+  BOOST_TEST(loops.turned(0, 1000) == 0);  // thread 2 has not turned yet
+  BOOST_TEST(loops.turned(1, 1010) == 1000);
+  BOOST_TEST(loops.turned(0, 5000) == 1010);  // thread 2 stalls: so does the signal
+  BOOST_TEST(loops.turned(1, 5005) == 5000);
 }
