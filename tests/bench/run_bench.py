@@ -1,7 +1,7 @@
 """Benchmarks streams-host against the raw librdkafka ceiling and a Python
 baseline, on one dev broker, in one run. Writes results.md and chart.png.
 
-usage: run_bench.py BUILD_DIR OUT_DIR [--smoke] [--only NAME,...]
+usage: run_bench.py BUILD_DIR OUT_DIR [--smoke] [--only NAME,...] [--records N]
        run_bench.py BUILD_DIR OUT_DIR --baseline OLD_BUILD_DIR [--only NAME,...]
        run_bench.py BUILD_DIR OUT_DIR --interleave [--only NAME,...]
 
@@ -62,6 +62,8 @@ MICRO = os.path.join(BUILD, "tests", "bench", "plugin_call_bench")
 PARTITIONS = 8 if SMOKE else 48
 COUNT_100B = 20_000 if SMOKE else 1_000_000
 COUNT_JSON = 20_000 if SMOKE else 500_000
+if "--records" in sys.argv[:-1]:  # a quicker look at slow scenarios
+    COUNT_100B = COUNT_JSON = int(sys.argv[sys.argv.index("--records") + 1])
 LATENCY_SECONDS = 1 if SMOKE else 3
 # Records stamped in the first moments of a latency run are left out: they
 # measure the generator's start-up (connection, metadata, producer id).
@@ -107,6 +109,43 @@ COUNTER = """name: counter-%(input)s
 source: {name: in, stream_name: %(input)s}
 steps:
   - {kind: map, name: count, plugin: passthrough, function: count, state: {}}
+  - {kind: sink, name: out, stream_name: %(output)s}
+"""
+# Processing threads: a CPU-bound pipeline (JSON Schema validation of every
+# record, then the record serialised again) with parallelism 1 and 2, both
+# free to use either core (with one pinned, two threads could not show).
+SCHEMA = """source: {name: in, stream_name: %(input)s}
+steps:
+  - {kind: parser, name: parse, format: json, schema: ingest_metric.schema.json}
+  - {kind: serializer, name: ser, format: json}
+  - {kind: sink, name: out, stream_name: %(output)s}
+"""
+INGEST_METRIC_SCHEMA = """{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "required": ["org_id", "project_id", "name", "tags", "timestamp", "type", "retention_days",
+               "value"],
+  "properties": {
+    "org_id": {"type": "integer", "minimum": 0},
+    "project_id": {"type": "integer", "minimum": 0},
+    "name": {"type": "string", "pattern": "^[cdsg]:[a-z_]+/[a-z_.]+@[a-z]+$"},
+    "tags": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 200}},
+    "timestamp": {"type": "integer"},
+    "type": {"enum": ["c", "d", "s", "g"]},
+    "retention_days": {"type": "integer", "enum": [30, 90]},
+    "value": {"type": "array", "items": {"type": "number"}, "minItems": 1}
+  },
+  "additionalProperties": false
+}
+"""
+BOTH_CORES = ["taskset", "-c", "0,1"]
+# One segment hop: the identity map in segment 0, a second one beginning
+# segment 1 in another process, linked by the topic hop-INPUT-second.
+HOP = """name: hop-%(input)s
+source: {name: in, stream_name: %(input)s}
+steps:
+  - {kind: map, name: identity, plugin: passthrough, function: identity}
+  - {kind: map, name: second, plugin: passthrough, function: identity}
   - {kind: sink, name: out, stream_name: %(output)s}
 """
 PY_PASSTHROUGH = """source: {name: in, stream_name: %(input)s}
@@ -159,18 +198,65 @@ def start_relay(env, bootstrap, topic_in, topic_out, tag):
                       "--output", topic_out, "--group", "relay-" + tag], "relay-" + tag)
 
 
-def start_host(pipeline_text, build=BUILD):
+def start_host(pipeline_text, build=BUILD, source_extra="", cpus=APP_CPU):
     def start(env, bootstrap, topic_in, topic_out, tag):
         pipe = env.write(f"pipeline-{tag}.yaml",
                          pipeline_text % {"input": topic_in, "output": topic_out})
         env.write("bench_fns.py", BENCH_FNS)
-        config = env.write(f"deployment-{tag}.yaml", h.deployment())
+        env.write("ingest_metric.schema.json", INGEST_METRIC_SCHEMA)
+        config = env.write(f"deployment-{tag}.yaml", h.deployment(source_extra=source_extra))
         return env.start_host(pipe, config, bootstrap, name="host-" + tag,
-                              extra=("--log-level", "warn"), prefix=APP_CPU,
+                              extra=("--log-level", "warn"), prefix=cpus,
                               host=os.path.join(build, "host", "streams-host"),
                               plugins_dir=os.path.join(build, "plugins"))
     start.pipeline_text = pipeline_text
     return start
+
+
+class Processes:
+    """Two processes of one application: `watch` samples both (pid_args);
+    stop() stops both."""
+
+    def __init__(self, first, second):
+        self.first, self.second, self.pid = first, second, first.pid
+
+    def stop(self, env, timeout):
+        env.stop(self.first, timeout=timeout)
+        env.stop(self.second, timeout=timeout)
+
+
+def start_hop(env, bootstrap, topic_in, topic_out, tag):
+    """Segments 0 and 1 of HOP, each a host on core 1."""
+    pipe = env.write(f"pipeline-{tag}.yaml", HOP % {"input": topic_in, "output": topic_out})
+    servers = '["${envvar:BOOTSTRAP_SERVERS}"]'
+    config = env.write(f"deployment-{tag}.yaml", f"""pipeline:
+  segments:
+    - steps_config:
+        in: {{bootstrap_servers: {servers}, auto_offset_reset: earliest}}
+    - steps_config:
+        second: {{starts_segment: true, auto_offset_reset: earliest}}
+        out: {{bootstrap_servers: {servers}}}
+""")
+    hosts = [env.start_host(pipe, config, bootstrap, name=f"host-{tag}-s{segment}",
+                            extra=("--log-level", "warn", "--segment-id", str(segment)),
+                            prefix=APP_CPU)
+             for segment in (0, 1)]
+    return Processes(*hosts)
+
+
+start_hop.pipeline_text = HOP
+
+
+def pid_args(proc):
+    procs = [proc.first, proc.second] if isinstance(proc, Processes) else [proc]
+    return [arg for p in procs for arg in ("--pid", str(p.pid))]
+
+
+def stop_app(env, proc):
+    if isinstance(proc, Processes):
+        proc.stop(env, timeout=60)
+    else:
+        env.stop(proc, timeout=60)
 
 
 def start_python(env, bootstrap, topic_in, topic_out, tag):
@@ -189,9 +275,9 @@ def throughput(env, bootstrap, scenario, count, run):
     try:
         return bench_json(["watch", "--bootstrap", bootstrap, "--topic", topic_out,
                            "--partitions", str(PARTITIONS), "--expect", str(count),
-                           "--pid", str(proc.pid), "--timeout", "300"])
+                           *pid_args(proc), "--timeout", "300"])
     finally:
-        env.stop(proc, timeout=60)
+        stop_app(env, proc)
 
 
 def latency(env, bootstrap, scenario, rate, phase):
@@ -203,7 +289,7 @@ def latency(env, bootstrap, scenario, rate, phase):
         bench_json(["produce", "--bootstrap", bootstrap, "--topic", topic_in,
                     *scenario.produce_args(1)])
         bench_json(["watch", "--bootstrap", bootstrap, "--topic", topic_out, "--partitions",
-                    str(PARTITIONS), "--expect", "1", "--pid", str(proc.pid), "--timeout", "120"])
+                    str(PARTITIONS), "--expect", "1", *pid_args(proc), "--timeout", "120"])
         size = JSON_SIZE if scenario.payload == "json" else 100
         count = min(int(rate * (LATENCY_SECONDS + WARMUP_MS / 1000)),
                     PARTITION_BYTES_MAX * PARTITIONS // size)
@@ -221,7 +307,7 @@ def latency(env, bootstrap, scenario, rate, phase):
         with open(env.path(reader.log_name + ".out")) as f:
             return json.load(f)
     finally:
-        env.stop(proc, timeout=60)
+        stop_app(env, proc)
 
 
 def microbench():
@@ -262,6 +348,11 @@ SCENARIOS = [
      "ceiling-100B"),
     (Scenario("host-counter-state-100B", "100", start_host(COUNTER), STATE_KEYS),
      "host-keyed-identity-100B"),
+    (Scenario("host-schema-1-thread", "json", start_host(SCHEMA, cpus=BOTH_CORES)), None),
+    (Scenario("host-schema-2-threads", "json",
+              start_host(SCHEMA, source_extra="parallelism: 2", cpus=BOTH_CORES)),
+     "host-schema-1-thread"),
+    (Scenario("host-passthrough-2-segments-100B", "100", start_hop), "host-passthrough-100B"),
 ]
 
 
@@ -333,6 +424,8 @@ def phase_topics(scenario, phase):
     topics = [f"{kind}-{scenario.name}-{phase}:{PARTITIONS}" for kind in ("in", "out")]
     if "state:" in getattr(scenario.start, "pipeline_text", ""):
         topics.append(f"counter-in-{scenario.name}-{phase}-count-changelog:{PARTITIONS}")
+    if scenario.start is start_hop:
+        topics.append(f"hop-in-{scenario.name}-{phase}-second:{PARTITIONS}")
     return topics
 
 

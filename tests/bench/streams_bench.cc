@@ -268,10 +268,21 @@ uint64_t high_watermarks(rd_kafka_t* rk, const std::string& topic, int partition
   return sum;
 }
 
+// The CPU of `pids` together, and the sum of their peak RSS.
+ProcStat read_procs(const std::vector<int>& pids) {
+  ProcStat all;
+  for (int pid : pids) {
+    const ProcStat one = read_proc(pid);
+    all.cpu_seconds += one.cpu_seconds;
+    all.rss_peak_kb += one.rss_peak_kb;
+  }
+  return all;
+}
+
 // Measures from the first output record to the `expect`-th: rate, and the CPU
-// the process `pid` spent in between.
+// the processes `pids` (an application of one or more) spent in between.
 int watch(const std::string& bootstrap, const std::string& topic, int partitions, uint64_t expect,
-          int pid, double timeout_s) {
+          const std::vector<int>& pids, double timeout_s) {
   rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}});
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(timeout_s));
@@ -282,12 +293,12 @@ int watch(const std::string& bootstrap, const std::string& topic, int partitions
     const uint64_t now_count = high_watermarks(rk, topic, partitions);
     if (first == 0 && now_count > 0) {
       t0 = Clock::now();
-      s0 = read_proc(pid);
+      s0 = read_procs(pids);
       first = now_count;
     }
     if (now_count >= expect) {
       t1 = Clock::now();
-      s1 = read_proc(pid);
+      s1 = read_procs(pids);
       done = now_count;
       break;
     }
@@ -376,7 +387,8 @@ int main(int argc, char** argv) {
   size_t size = 100;
   bool json = false;
   double rate = 0, timeout = 120;
-  int partitions = 1, pid = 0;
+  int partitions = 1;
+  std::vector<int> pids;
 
   auto* p = app.add_subcommand("produce", "Produce COUNT records");
   p->add_option("--bootstrap", bootstrap)->required();
@@ -401,7 +413,7 @@ int main(int argc, char** argv) {
   w->add_option("--topic", topic)->required();
   w->add_option("--partitions", partitions)->required();
   w->add_option("--expect", count)->required();
-  w->add_option("--pid", pid)->required();
+  w->add_option("--pid", pids, "The application's processes (repeat for several)")->required();
   w->add_option("--timeout", timeout);
 
   auto* l = app.add_subcommand("latency", "Latency of COUNT records arriving on TOPIC");
@@ -419,6 +431,6 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, [](int) { g_stop.store(true); });
   if (*p) return produce(bootstrap, topic, count, size, json, rate, keys);
   if (*r) return relay(bootstrap, topic, out, group, extra);
-  if (*w) return watch(bootstrap, topic, partitions, count, pid, timeout);
+  if (*w) return watch(bootstrap, topic, partitions, count, pids, timeout);
   return latency(bootstrap, topic, count, timeout, warmup_ms, dump);
 }
