@@ -1,5 +1,6 @@
 #include "config/topology_graph.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -20,7 +21,28 @@ struct Graph {
   std::vector<Node> nodes;
   std::vector<Edge> edges;
   size_t segments = 1;
+  std::vector<int> threads;  // by segment: its first step's parallelism
 };
+
+// "segment N", with its processing threads when more than one.
+std::string segment_label(const Graph& g, size_t s) {
+  const int n = s < g.threads.size() ? g.threads[s] : 1;
+  return "segment " + std::to_string(s) + (n > 1 ? ", " + std::to_string(n) + " threads" : "");
+}
+
+// The parallelism of each segment's first step: the source's in segment 0,
+// the one marked starts_segment in the others.
+std::vector<int> segment_threads(const PipelineSpec& p, const DeploymentConfig* d) {
+  std::vector<int> out;
+  for (size_t i = 0; d && i < d->segments.size(); ++i) {
+    int n = 1;
+    for (const auto& [name, step] : d->segments[i].steps_config) {
+      if (i == 0 ? name == p.source.name : step.starts_segment) n = std::max(n, step.parallelism);
+    }
+    out.push_back(n);
+  }
+  return out;
+}
 
 // The segment each step (by name) starts, from steps_config starts_segment.
 std::map<std::string, size_t> segment_starts(const DeploymentConfig* d) {
@@ -84,7 +106,7 @@ std::string quote(const std::string& text) {
 std::string mermaid(const Graph& g) {
   std::string out = "flowchart TD\n";
   for (size_t s = 0; s < g.segments; ++s) {
-    out += "  subgraph segment" + std::to_string(s) + "[\"segment " + std::to_string(s) + "\"]\n";
+    out += "  subgraph segment" + std::to_string(s) + "[\"" + segment_label(g, s) + "\"]\n";
     for (const Node& n : g.nodes) {
       if (n.segment == s) out += "    " + n.id + "[" + quote(n.name + "<br/>" + n.detail) + "]\n";
     }
@@ -100,8 +122,8 @@ std::string mermaid(const Graph& g) {
 std::string dot(const Graph& g) {
   std::string out = "digraph pipeline {\n  rankdir=TB;\n  node [shape=box];\n";
   for (size_t s = 0; s < g.segments; ++s) {
-    out += "  subgraph cluster_segment" + std::to_string(s) + " {\n    label=\"segment " +
-           std::to_string(s) + "\";\n";
+    out += "  subgraph cluster_segment" + std::to_string(s) + " {\n    label=\"" +
+           segment_label(g, s) + "\";\n";
     for (const Node& n : g.nodes) {
       if (n.segment == s)
         out += "    " + n.id + " [label=" + quote(n.name + "\\n" + n.detail) + "];\n";
@@ -121,6 +143,7 @@ std::string dot(const Graph& g) {
 std::string render_graph(const PipelineSpec& pipeline, const DeploymentConfig* deployment,
                          GraphFormat format) {
   Graph g;
+  g.threads = segment_threads(pipeline, deployment);
   g.nodes.push_back({"source", pipeline.source.name, "source " + pipeline.source.stream_name, 0});
   add_list(g, pipeline.steps, "source", "", 0, segment_starts(deployment));
   return format == GraphFormat::mermaid ? mermaid(g) : dot(g);

@@ -475,15 +475,16 @@ BOOST_AUTO_TEST_CASE(graph_shows_branches_and_segments) {
   BOOST_REQUIRE(config::load_deployment_config(
       dir.write("d.yaml",
                 "pipeline:\n  segments:\n    - steps_config: {in: {bootstrap_servers: [a:1]}}\n"
-                "    - steps_config: {fan: {starts_segment: true}}\n"),
+                "    - steps_config: {fan: {starts_segment: true, parallelism: 3}}\n"),
       &deployment, diag));
   const std::string mermaid = config::render_graph(spec, &deployment, config::GraphFormat::mermaid);
+  BOOST_TEST(contains(mermaid, "subgraph segment0[\"segment 0\"]"), mermaid);
   BOOST_TEST(contains(mermaid,
                       "  source --> n1\n  n1 --> n2\n  n2 -- \"one\" --> n3\n"
                       "  n2 -- \"two\" --> n4\n"),
              mermaid);
   BOOST_TEST(contains(mermaid,
-                      "subgraph segment1[\"segment 1\"]\n    n2[\"fan<br/>broadcast\"]\n"
+                      "subgraph segment1[\"segment 1, 3 threads\"]\n    n2[\"fan<br/>broadcast\"]\n"
                       "    n3[\"s1<br/>sink kafka o1\"]\n"),
              mermaid);
   const std::string dot = config::render_graph(spec, nullptr, config::GraphFormat::dot);
