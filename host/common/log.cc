@@ -13,6 +13,7 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(Level::info)};
 Format g_format = Format::text;
 std::string g_pipeline;
+thread_local const std::string* g_thread_tag = nullptr;  // ThreadTag's, on its thread
 
 // `text` as a JSON string; bytes that are not UTF-8 become U+FFFD.
 void append_json(std::string& out, std::string_view text) {
@@ -96,6 +97,10 @@ void write(Level level, std::string_view message, Fields fields) {
     }
     line += ",\"message\":";
     append_json(line, message);
+    if (g_thread_tag) {
+      line += ",\"thread\":";
+      append_json(line, *g_thread_tag);
+    }
     for (const auto& [key, value] : fields) {
       line += ",";
       append_json(line, key);
@@ -108,11 +113,20 @@ void write(Level level, std::string_view message, Fields fields) {
     const int n =
         std::snprintf(prefix, sizeof prefix, "%s %-5s ", time, level_name(level, Format::text));
     line.assign(prefix, static_cast<size_t>(n));
+    if (g_thread_tag) line += "[" + *g_thread_tag + "] ";
     append_text(line, message);
     line.push_back('\n');
   }
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
+}
+
+ThreadTag::ThreadTag(std::string tag) : tag_(std::move(tag)) {
+  if (!tag_.empty()) g_thread_tag = &tag_;
+}
+
+ThreadTag::~ThreadTag() {
+  if (g_thread_tag == &tag_) g_thread_tag = nullptr;
 }
 
 bool RateLimitedLog::allow(std::chrono::steady_clock::time_point now, uint64_t* suppressed) {

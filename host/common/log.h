@@ -35,6 +35,21 @@ Format format();
 void set_pipeline(std::string name);  // the "pipeline" of JSON lines
 void write(Level level, std::string_view message, Fields fields = {});
 
+// Names the calling thread in every line it writes while this lives ("[T]"
+// before a text line's message; "thread": T in a JSON line): a host's
+// processing threads tag their lines with their number. An empty tag tags
+// nothing.
+class ThreadTag {
+ public:
+  explicit ThreadTag(std::string tag);
+  ~ThreadTag();
+  ThreadTag(const ThreadTag&) = delete;
+  ThreadTag& operator=(const ThreadTag&) = delete;
+
+ private:
+  std::string tag_;
+};
+
 inline void debug(std::string_view m) { write(Level::debug, m); }
 inline void info(std::string_view m) { write(Level::info, m); }
 inline void warn(std::string_view m) { write(Level::warn, m); }

@@ -182,6 +182,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
   stop_ = &stop;
   crash::protect_this_thread();  // a stack overflow in a step is reported too
   const crash::ProcessingThread registered;
+  const log::ThreadTag tag(options_.loops ? "thread " + std::to_string(options_.thread + 1) : "");
   sinks_.set_stop_flag(&stop);
   std::string error;
   subscribed_ms_ = steady_ms();

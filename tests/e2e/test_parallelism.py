@@ -6,8 +6,10 @@ SIGTERM stop commits exactly (nothing it output is output again), and
 after a kill -9 nothing is lost. Per input partition the first deliveries
 keep the input's order; the file both threads append to has whole lines."""
 import os
+import re
 import shutil
 import sys
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -54,6 +56,14 @@ def check_order(records):
         last[at] = offset
 
 
+def assigned(port):
+    """streams_assigned_partitions of the host: the sum over its threads."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    m = re.search(r"^streams_assigned_partitions\{[^}]*\} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
 def start(env, pipeline, config, bootstrap, plugins, name):
     return env.start_host(pipeline, config, bootstrap, plugins_dir=plugins, name=name,
                           extra=["--admin-port", "0"])
@@ -76,6 +86,9 @@ def main():
             first = start(env, pipeline, config, bootstrap, plugins, "first")
             port = h.admin_port(env, first)
             h.wait_progress(lambda: output_count(bootstrap), 400, 60, "the first outputs")
+            # Both threads hold partitions (the threads' metrics, merged): the
+            # second may join the group a rebalance after the first.
+            h.wait_for(lambda: assigned(port) == PARTITIONS, 60, "all partitions assigned")
 
             # A reload under load switches both threads.
             shutil.copyfile(os.path.join(h.TEST_PLUGINS_DIR, "stamp_v2.so"), stamp + ".tmp")
@@ -107,7 +120,8 @@ def main():
 
         log = env.log(first)
         assert "2 processing threads" in log, log
-        assert log.count(" assigned par-in[") >= 2, log  # each thread got partitions
+        # Each thread got partitions, and says which lines are its own.
+        assert "[thread 1] assigned par-in[" in log and "[thread 2] assigned par-in[" in log, log
         records = outputs(bootstrap)
         check_order(records)
         before, after, numbers = [], set(), set()

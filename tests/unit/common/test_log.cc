@@ -55,3 +55,23 @@ BOOST_AUTO_TEST_CASE(json_lines_escape_everything) {
       out.find("x\\n2026-01-01T00:00:00.000Z ERROR forged\\r\\u001b[31m") != std::string::npos,
       out);
 }
+
+BOOST_AUTO_TEST_CASE(a_thread_tag_names_the_thread_in_its_lines_only_while_it_lives) {
+  const std::string text = captured([] {
+    {
+      const slog::ThreadTag tag("thread 2");
+      slog::info("assigned in[1]");
+    }
+    slog::info("stopped");
+  });
+  BOOST_TEST(text.find("INFO  [thread 2] assigned in[1]\n") != std::string::npos, text);
+  BOOST_TEST(text.find("INFO  stopped\n") != std::string::npos, text);
+  slog::set_format(slog::Format::json);
+  const std::string json = captured([] {
+    const slog::ThreadTag tag("thread 2");
+    slog::info("assigned in[1]");
+  });
+  slog::set_format(slog::Format::text);
+  BOOST_TEST(json.find(R"("message":"assigned in[1]","thread":"thread 2")") != std::string::npos,
+             json);
+}
