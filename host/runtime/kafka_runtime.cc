@@ -532,6 +532,11 @@ int Runtime::shutdown() {
   const int64_t timeout = g_->source_deployment().drain_timeout_ms;
   const bool drained = sinks_.drain(steady_ms() + timeout);
   commit(/*sync=*/true);
+  if (options_.leave && !options_.leave->arrive(options_.thread, timeout)) {
+    log::warn(
+        "the other processing threads did not commit within drain_timeout_ms; leaving "
+        "the group without them");
+  }
   // Leaving the group revokes what is assigned (drained and committed again).
   if (!source_->close(timeout)) {
     log::warn("the consumer did not leave its group within drain_timeout_ms");
@@ -606,9 +611,11 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
   }
   std::vector<std::unique_ptr<KafkaRuntime>> runtimes;
   auto loops = std::make_shared<LoopClocks>(static_cast<size_t>(threads));
+  auto leave = std::make_shared<LeaveTogether>(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
     RuntimeOptions o = options;
     o.loops = loops;
+    o.leave = leave;
     o.thread = static_cast<size_t>(i);
     if (i > 0) {
       o.metrics = &options.metrics->shard(static_cast<size_t>(i));
@@ -619,7 +626,7 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
   }
   log::info(std::to_string(threads) + " processing threads, each a member of group " +
             g->consumer_group() + " with its own consumer and producers");
-  return threaded_runtime(std::move(runtimes));
+  return threaded_runtime(std::move(runtimes), std::move(leave));
 }
 
 }  // namespace streams::kafka

@@ -40,6 +40,7 @@
 #include "pipeline/source.h"
 #include "pipeline/state_query.h"
 #include "pipeline/swap_barrier.h"
+#include "runtime/leave_together.h"
 #include "state/changelog.h"
 #include "state/store.h"
 
@@ -77,6 +78,9 @@ struct RuntimeOptions {
   // null: one thread (create_kafka_runtime sets them).
   std::shared_ptr<LoopClocks> loops;
   size_t thread = 0;
+  // Processing threads: where they wait for each other before leaving the
+  // group (null: one thread).
+  std::shared_ptr<LeaveTogether> leave;
 };
 
 // swap() (from any thread) switches each partition's Chain to the next

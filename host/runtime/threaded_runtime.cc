@@ -38,14 +38,20 @@ SwapOutcome combine(std::vector<std::future<SwapOutcome>>& outcomes) {
 
 class ThreadedRuntime final : public KafkaRuntime {
  public:
-  explicit ThreadedRuntime(std::vector<std::unique_ptr<KafkaRuntime>> threads)
-      : threads_(std::move(threads)) {}
+  ThreadedRuntime(std::vector<std::unique_ptr<KafkaRuntime>> threads,
+                  std::shared_ptr<LeaveTogether> leave)
+      : threads_(std::move(threads)), leave_(std::move(leave)) {
+    if (leave_) leave_->on_first([this] { request_stop(); });
+  }
 
   int run(const std::atomic<bool>& stop) override {
     std::vector<int> status(threads_.size(), 0);
     auto run_one = [&](size_t i) {
       status[i] = threads_[i]->run(stop);
-      if (status[i] != 0) request_stop();  // a failed thread stops the others
+      // A thread that returned without its shutdown (it could not start)
+      // lets the others leave, and stops them, as a failed one does.
+      if (leave_) leave_->arrive(i, 0);
+      if (status[i] != 0) request_stop();
     };
     std::vector<std::thread> others;
     for (size_t i = 1; i < threads_.size(); ++i) others.emplace_back(run_one, i);
@@ -107,14 +113,16 @@ class ThreadedRuntime final : public KafkaRuntime {
   }
 
   std::vector<std::unique_ptr<KafkaRuntime>> threads_;
+  std::shared_ptr<LeaveTogether> leave_;
   std::mutex mutex_;                                // guards barrier_
   std::shared_ptr<pipeline::SwapBarrier> barrier_;  // of the latest swap
 };
 
 }  // namespace
 
-std::unique_ptr<KafkaRuntime> threaded_runtime(std::vector<std::unique_ptr<KafkaRuntime>> threads) {
-  return std::make_unique<ThreadedRuntime>(std::move(threads));
+std::unique_ptr<KafkaRuntime> threaded_runtime(std::vector<std::unique_ptr<KafkaRuntime>> threads,
+                                               std::shared_ptr<LeaveTogether> leave) {
+  return std::make_unique<ThreadedRuntime>(std::move(threads), std::move(leave));
 }
 
 }  // namespace streams::kafka

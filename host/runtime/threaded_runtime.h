@@ -23,7 +23,10 @@
 
 namespace streams::kafka {
 
-// `threads` (two or more) run as one runtime.
-std::unique_ptr<KafkaRuntime> threaded_runtime(std::vector<std::unique_ptr<KafkaRuntime>> threads);
+// `threads` (two or more) run as one runtime; `leave` (null: none) is the
+// one they were made with (RuntimeOptions::leave), whose first arrival stops
+// them all.
+std::unique_ptr<KafkaRuntime> threaded_runtime(std::vector<std::unique_ptr<KafkaRuntime>> threads,
+                                               std::shared_ptr<LeaveTogether> leave = nullptr);
 
 }  // namespace streams::kafka

@@ -286,3 +286,19 @@ BOOST_AUTO_TEST_CASE(a_thread_that_cannot_build_fails_the_swap_of_the_others) {
   BOOST_TEST(!next->arrive(&why));
   BOOST_TEST(why == "the host is stopping");
 }
+
+// Threads leave the group together: the first to arrive stops the others,
+// and each waits for all (or its timeout) before closing its consumer.
+BOOST_AUTO_TEST_CASE(processing_threads_leave_the_group_together) {
+  kafka::LeaveTogether leave(2);
+  std::atomic<int> stops{0};
+  leave.on_first([&] { stops.fetch_add(1); });
+  BOOST_TEST(!leave.arrive(0, 1));  // thread 2 has not arrived: the timeout
+  BOOST_TEST(stops.load() == 1);
+  bool together = false;
+  std::thread second([&] { together = leave.arrive(1, 30000); });
+  BOOST_TEST(leave.arrive(0, 30000));
+  second.join();
+  BOOST_TEST(together);
+  BOOST_TEST(stops.load() == 1);  // once
+}
