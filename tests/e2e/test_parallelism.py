@@ -81,14 +81,19 @@ def main():
         config = env.write("d.yaml", h.deployment(source_extra="parallelism: 2\n"
                                                                "commit_interval_ms: 200"))
         producer = h.SteadyProducer(bootstrap, "par-in", keys=KEYS, value=lambda n: b"n%d" % n)
-        producer.start()
         try:
             first = start(env, pipeline, config, bootstrap, plugins, "first")
             port = h.admin_port(env, first)
+            # The stream starts once both threads hold partitions (each logged
+            # an assignment, and the merged metrics count all 8): the second
+            # thread may join a rebalance after the first, and a rebalance may
+            # output again what was in flight (at-least-once), which would
+            # blur the check that the first host output nothing twice.
+            h.wait_for(lambda: all(f"[thread {t}] assigned par-in[" in env.log(first)
+                                   for t in (1, 2)) and assigned(port) == PARTITIONS,
+                       60, "both threads' partitions")
+            producer.start()
             h.wait_progress(lambda: output_count(bootstrap), 400, 60, "the first outputs")
-            # Both threads hold partitions (the threads' metrics, merged): the
-            # second may join the group a rebalance after the first.
-            h.wait_for(lambda: assigned(port) == PARTITIONS, 60, "all partitions assigned")
 
             # A reload under load switches both threads.
             shutil.copyfile(os.path.join(h.TEST_PLUGINS_DIR, "stamp_v2.so"), stamp + ".tmp")
