@@ -61,8 +61,18 @@ class ThreadedRuntime final : public KafkaRuntime {
     return *std::max_element(status.begin(), status.end());
   }
 
+  // Its threads are the parties of its own barrier: it joins no other.
   std::future<SwapOutcome> swap_together(std::shared_ptr<const pipeline::Generation> next,
                                          std::shared_ptr<pipeline::SwapBarrier> outer) override {
+    std::promise<SwapOutcome> all;
+    if (outer) {
+      const std::string why = "internal: a runtime of processing threads joins no other's swap";
+      outer->fail(why);
+      SwapOutcome refused;
+      refused.error = why;
+      all.set_value(std::move(refused));
+      return all.get_future();
+    }
     auto barrier = std::make_shared<pipeline::SwapBarrier>(threads_.size());
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -70,8 +80,6 @@ class ThreadedRuntime final : public KafkaRuntime {
     }
     std::vector<std::future<SwapOutcome>> outcomes;
     for (auto& t : threads_) outcomes.push_back(t->swap_together(next, barrier));
-    if (outer) outer->fail("internal: a runtime of processing threads joined another's swap");
-    std::promise<SwapOutcome> all;
     std::future<SwapOutcome> answer = all.get_future();
     // The threads answer from their loops; this one waits for them all.
     std::thread([outcomes = std::move(outcomes), all = std::move(all)]() mutable {
