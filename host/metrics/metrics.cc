@@ -78,8 +78,10 @@ void add_step(const StepMetrics& from, StepMetrics& into) {
   into.state_bytes.add(from.state_bytes.value());
 }
 
-}  // namespace
-
+// Adds `from` into `into` (a reader's copy): counts and gauges summed; the
+// loop and commit-check clocks the oldest (0 if either is 0: not started);
+// the last commit and the delivery wait the latest. `into` starts as the
+// first part's copy of the clocks.
 void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into) {
   Counter RuntimeMetrics::*const summed[] = {
       &RuntimeMetrics::consumed,          &RuntimeMetrics::consumed_bytes,
@@ -95,7 +97,12 @@ void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into) {
   into.last_commit_ms.set(std::max(into.last_commit_ms.value(), from.last_commit_ms.value()));
   into.delivery_wait_ms.set(std::max(into.delivery_wait_ms.value(), from.delivery_wait_ms.value()));
   into.process_seconds.add(from.process_seconds);
+  into.loop_ms.set(oldest(into.loop_ms.value(), from.loop_ms.value()));
+  into.commit_checked_ms.set(
+      oldest(into.commit_checked_ms.value(), from.commit_checked_ms.value()));
 }
+
+}  // namespace
 
 std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
   auto out = std::make_unique<PipelineMetrics>(pipeline_);
@@ -113,9 +120,6 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
   for (size_t i = 0; i < parts.size(); ++i) {
     const PipelineMetrics& part = *parts[i];
     add_runtime(part.runtime_, r);
-    r.loop_ms.set(oldest(r.loop_ms.value(), part.runtime_.loop_ms.value()));
-    r.commit_checked_ms.set(
-        oldest(r.commit_checked_ms.value(), part.runtime_.commit_checked_ms.value()));
     std::lock_guard<std::mutex> lock(part.mutex_);
     for (const auto& s : part.steps_) {
       StepMetrics* known = nullptr;

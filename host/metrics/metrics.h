@@ -185,11 +185,6 @@ class PipelineMetrics {
   std::vector<std::unique_ptr<PipelineMetrics>> shards_;  // [i - 1]: thread i
 };
 
-// Adds `from` into `into` (a reader's copy): counts and gauges summed; the
-// loop and commit-check clocks the oldest (0 if either is 0: not started);
-// the last commit and the delivery wait the latest.
-void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into);
-
 // The index of an error kind (STREAMS_ERR_* or the host's) in kErrorKinds.
 size_t error_kind_index(int32_t kind);
 
