@@ -571,18 +571,27 @@ std::unique_ptr<KafkaRuntime> create_runtime(std::shared_ptr<const pipeline::Gen
 
 namespace {
 
-// One processing thread's runtime, with its own Kafka clients.
+// The topics the host creates when missing (the one into the next segment,
+// the changelogs), once for all processing threads.
+bool ensure_topics(const pipeline::Generation& g, const RuntimeOptions& options,
+                   std::string* error) {
+  if (!ensure_crossing_topic(g, options.client_id, error)) return false;
+  const ChangelogTopics topics = changelog_topics(g);
+  return topics.steps.empty() || !options.state || options.changelog ||
+         ensure_changelog_topics(g, topics, options.client_id, error);
+}
+
+// One processing thread's runtime, with its own Kafka clients (the topics
+// ensured before).
 std::unique_ptr<KafkaRuntime> create_thread(std::shared_ptr<const pipeline::Generation> g,
                                             const RuntimeOptions& options, std::string* error) {
   sinks::TypedSinkMaker sinks(options.client_id, *options.metrics);
-  if (!ensure_crossing_topic(*g, options.client_id, error)) return nullptr;
   auto source = create_kafka_source(*g, options.client_id, *options.metrics, error);
   if (!source) return nullptr;
   const ChangelogTopics topics = changelog_topics(*g);
   if (topics.steps.empty() || !options.state || options.changelog) {
     return create_runtime(std::move(g), options, std::move(source), sinks, error);
   }
-  if (!ensure_changelog_topics(*g, topics, options.client_id, error)) return nullptr;
   RuntimeOptions with = options;
   with.changelog = std::make_shared<ChangelogParts>();
   ChangelogParts& c = *with.changelog;
@@ -602,6 +611,7 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
     *error = "the runtime needs its metrics";
     return nullptr;
   }
+  if (!ensure_topics(*g, options, error)) return nullptr;
   const int threads = g->source_settings().parallelism;
   if (threads <= 1) return create_thread(std::move(g), options, error);
   if (options.changelog) {
