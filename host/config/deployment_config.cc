@@ -131,12 +131,13 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   if (!r.expect_map(node, key)) return step;
   // The original lets a step's settings hold anything (its batch_size,
   // batch_timedelta, sleep times...): unknown keys are warnings.
-  r.check_keys(node, key,
-               {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset",
-                "override_params", "starts_segment", "parallelism", "commit_interval_ms",
-                "drain_timeout_ms", "error_policy", "dlq", "error_limits", "max_in_flight_messages",
-                "max_in_flight_bytes", "crash_limit", "strict_offset_reset", "changelog_topic"},
-               "a step setting of the original's this host does not read");
+  r.check_keys(
+      node, key,
+      {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
+       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy",
+       "dlq", "error_limits", "max_in_flight_messages", "max_in_flight_bytes", "crash_limit",
+       "strict_offset_reset", "changelog_topic", "config"},
+      "a step setting of the original's this host does not read");
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
     if (servers->empty()) {
@@ -148,6 +149,11 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   if (auto topic = r.string(node, key, "topic", false)) step.topic = *topic;
   if (auto topic = r.string(node, key, "changelog_topic", false)) step.changelog_topic = *topic;
   read_offset_reset(r, node, key, &step);
+  if (YAML::Node config = node["config"]; config && !config.IsNull()) {
+    if (r.expect_map(config, join_key(key, "config"))) {
+      step.config_json = r.json(config, join_key(key, "config"));
+    }
+  }
   step.override_params = r.string_map(node, key, "override_params");
   if (auto starts = r.boolean(node, key, "starts_segment")) step.starts_segment = *starts;
   read_parallelism(r, node, key, &step);

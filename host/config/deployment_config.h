@@ -52,6 +52,9 @@ struct StepDeployment {
   std::string topic;           // empty: the step's stream_name
   // Stateful steps: the changelog topic (empty: <pipeline>-<step>-changelog).
   std::string changelog_topic;
+  // A plugin sink's `config:` as JSON text (${envvar:} resolved), merged
+  // over the pipeline file's; empty: none.
+  std::string config_json;
   OffsetReset auto_offset_reset = OffsetReset::latest;
   // Raw librdkafka properties, applied after everything else.
   std::vector<std::pair<std::string, std::string>> override_params;

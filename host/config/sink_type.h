@@ -21,6 +21,9 @@
 namespace streams::metrics {
 class PipelineMetrics;
 }
+namespace streams::plugin {
+class PluginRegistry;
+}
 namespace streams::pipeline {
 class OutputSink;
 class SinkListener;
@@ -61,14 +64,30 @@ class SinkType {
   // are errors). Null when a problem was reported to `r`.
   virtual std::shared_ptr<const SinkSettings> read(YamlReader& r, const YAML::Node& node,
                                                    const std::string& key) const = 0;
+  // What bind() may use besides the generation: the plugin files, and
+  // where to report a problem (at `at`, the sink step).
+  struct BindContext {
+    plugin::PluginRegistry& registry;
+    Diagnostics& diag;
+    Location at;
+  };
   // The settings of the sink step `name` as deployed: `read`'s, or ones
-  // the deployment changes (a Kafka sink's steps_config topic).
+  // the deployment changes (a Kafka sink's steps_config topic) or loading
+  // adds (a plugin sink's function). Null when a problem was reported.
   virtual std::shared_ptr<const SinkSettings> bind(std::shared_ptr<const SinkSettings> read,
                                                    const pipeline::Generation& g,
-                                                   const std::string& name) const {
+                                                   const std::string& name,
+                                                   BindContext& ctx) const {
     (void)g;
     (void)name;
+    (void)ctx;
     return read;
+  }
+  // "at-least-once", "idempotent" or "exactly-once": what a replay after a
+  // crash does to what the sink stores (validate and graph show it).
+  virtual const char* guarantee(const SinkSettings& bound) const {
+    (void)bound;
+    return "at-least-once";
   }
   // Needs brokers: a steps_config entry with bootstrap_servers; a local
   // run writes its outputs as lines instead.

@@ -141,6 +141,43 @@ std::string index_key(const std::string& parent, size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
+namespace {
+
+// to_json, with ${envvar:} resolved in string scalars (YamlReader::scalar).
+nlohmann::json resolved_json(YamlReader& r, const YAML::Node& node, const std::string& key) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& kv : node) {
+        out[kv.first.Scalar()] = resolved_json(r, kv.second, join_key(key, kv.first.Scalar()));
+      }
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      size_t i = 0;
+      for (const auto& item : node) out.push_back(resolved_json(r, item, index_key(key, i++)));
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      nlohmann::json plain = scalar_to_json(node);
+      if (!plain.is_string()) return plain;
+      auto text = r.scalar(node, key, "a string");
+      return text ? nlohmann::json(*text) : nlohmann::json();
+    }
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string YamlReader::json(const YAML::Node& node, const std::string& key) {
+  if (!node || node.IsNull()) return "{}";
+  return resolved_json(*this, node, key)
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string yaml_to_json(const YAML::Node& node) {
   if (!node || node.IsNull()) return "{}";
   // Scalars were checked as UTF-8 by load(); replace, never throw, anyway.

@@ -71,6 +71,10 @@ class YamlReader {
   std::optional<std::string> scalar(const YAML::Node& node, const std::string& key,
                                     const char* expected);
 
+  // `node` as JSON text, like yaml_to_json, with ${envvar:} resolved in
+  // its strings when this reader resolves them ("{}" for none).
+  std::string json(const YAML::Node& node, const std::string& key);
+
   const std::string& file() const { return file_; }
 
  private:

@@ -76,6 +76,13 @@ void add_step(const StepMetrics& from, StepMetrics& into) {
   into.stateful.set(std::max(into.stateful.value(), from.stateful.value()));
   into.state_keys.add(from.state_keys.value());
   into.state_bytes.add(from.state_bytes.value());
+  into.plugin_sink.set(std::max(into.plugin_sink.value(), from.plugin_sink.value()));
+  into.sink_rows.add(from.sink_rows.value());
+  into.sink_bytes.add(from.sink_bytes.value());
+  into.sink_batch_records.add(from.sink_batch_records);
+  into.sink_write_seconds.add(from.sink_write_seconds);
+  into.sink_retries.add(from.sink_retries.value());
+  into.sink_rejected.add(from.sink_rejected.value());
 }
 
 // Adds `from` into `into` (a reader's copy): counts and gauges summed; the

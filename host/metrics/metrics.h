@@ -87,6 +87,16 @@ struct StepMetrics {
   Histogram batch_records{{1, 10, 100, 1000, 10000, 100000}};
   Histogram batch_age_seconds{{0.001, 0.01, 0.1, 1, 10, 60}};
   Counter errors[kErrorKindCount];
+  // Plugin sinks: records and key/value bytes the store took, records per
+  // batch written and how long its write took, batches sent again after a
+  // retriable failure, records the store refused (dead-lettered).
+  Counter plugin_sink;  // 1: the step is a plugin sink, these are kept
+  Counter sink_rows;
+  Counter sink_bytes;
+  Histogram sink_batch_records{{1, 10, 100, 1000, 10000, 100000}};
+  Histogram sink_write_seconds{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30}};
+  Counter sink_retries;
+  Counter sink_rejected;
   // Stateful steps (`stateful` 1): keys and bytes of their stores, over
   // the partitions assigned, as the stores estimate them.
   Counter stateful;

@@ -75,6 +75,26 @@ void add_histogram(std::vector<Sample>* out, const char* name, const char* help,
   out->push_back(std::move(s));
 }
 
+// A plugin sink's numbers (metrics.h StepMetrics::sink_*).
+void add_sink(std::vector<Sample>* out, const std::pair<std::string, std::string>& pipeline,
+              const StepMetrics& s) {
+  const Labels labels{pipeline, {"step", s.name}};
+  out->push_back({"sink_rows_total", "Records a plugin sink's store took", true, labels,
+                  static_cast<double>(s.sink_rows.value())});
+  out->push_back({"sink_bytes_total", "Key and value bytes a plugin sink's store took", true,
+                  labels, static_cast<double>(s.sink_bytes.value())});
+  out->push_back({"sink_retries_total",
+                  "Batches a plugin sink sent again after a retriable failure", true, labels,
+                  static_cast<double>(s.sink_retries.value())});
+  out->push_back({"sink_rejected_total",
+                  "Records a plugin sink's store refused (sent to the error policy)", true, labels,
+                  static_cast<double>(s.sink_rejected.value())});
+  add_histogram(out, "sink_batch_records", "Records per batch a plugin sink wrote", labels,
+                s.sink_batch_records);
+  add_histogram(out, "sink_write_seconds", "From sending a batch to a plugin sink to its report",
+                labels, s.sink_write_seconds);
+}
+
 struct RuntimeRow {
   const char* name;
   const char* help;
@@ -168,6 +188,7 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
       add_histogram(&out, "batch_age_seconds", "How long a batch was open when emitted",
                     {pipeline, {"step", s.name}}, s.batch_age_seconds);
     }
+    if (s.plugin_sink.value() != 0) add_sink(&out, pipeline, s);
     if (s.stateful.value() != 0) {
       out.push_back({"step_state_keys",
                      "Keys in a stateful step's stores (an estimate)",

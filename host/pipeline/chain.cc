@@ -211,7 +211,7 @@ inline __attribute__((always_inline)) Status Chain::call_plugin(uint32_t step,
 
 inline __attribute__((always_inline)) Status Chain::call_output(uint32_t step,
                                                                 const streams_record& record) {
-  switch (sinks_[generation_->steps[step].sink]->write(record, token_, &error_message_)) {
+  switch (sinks_[generation_->steps[step].sink]->write(record, token_, origin_, &error_message_)) {
     case WriteResult::ok:
       step_metrics_[step]->written.add();
       return Status::ok;

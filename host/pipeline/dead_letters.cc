@@ -46,7 +46,7 @@ bool DeadLetters::on_record_error(const RecordError& e) {
   out.headers = headers_.data();
   out.header_count = headers_.size();
   out.flags = 0;
-  switch (queue_.write(out, e.token, &reason_)) {
+  switch (queue_.write(out, e.token, e.origin, &reason_)) {
     case WriteResult::ok: {
       ++sent_;
       uint64_t suppressed = 0;
@@ -111,7 +111,7 @@ bool DeadLetters::send_envelope(const streams_record& refused, uint64_t token,
   envelope.timestamp_ms = refused.timestamp_ms;
   envelope.headers = headers_.data();
   envelope.header_count = headers_.size();
-  if (queue_.write(envelope, token, &reason_) != WriteResult::ok) return false;
+  if (queue_.write(envelope, token, nullptr, &reason_) != WriteResult::ok) return false;
   ++sent_;
   log::warn("the dead-letter queue " + name_ + " refused a failed record (" + because +
             "); sent its error headers without its key, value and " + std::to_string(own) +

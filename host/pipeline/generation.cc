@@ -25,6 +25,8 @@ const char* kind_name(int32_t kind) {
       return "route";
     case STREAMS_KIND_AGGREGATE:
       return "aggregate";
+    case STREAMS_KIND_SINK:
+      return "sink";
   }
   return "unknown";
 }
@@ -263,9 +265,13 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Pa
   return first;
 }
 
-// Settings the deployment changes (a Kafka sink's steps_config topic).
-void bind_sinks(Generation& g) {
-  for (SinkBinding& sink : g.sinks) sink.settings = sink.type->bind(sink.settings, g, sink.name);
+// Settings the deployment changes (a Kafka sink's steps_config topic) or
+// loading adds (a plugin sink's function).
+void bind_sinks(Generation& g, plugin::PluginRegistry& registry, config::Diagnostics& diag) {
+  for (SinkBinding& sink : g.sinks) {
+    config::SinkType::BindContext ctx{registry, diag, g.steps[sink.step].spec->location};
+    sink.settings = sink.type->bind(sink.settings, g, sink.name, ctx);
+  }
 }
 
 void host_log(void* host_ctx, int32_t level, const char* message, size_t size) {
@@ -370,8 +376,8 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
   add_steps(*g, g->pipeline.steps, static_cast<Payload>(g->pipeline.source_payload), registry,
             diag);
   if (!diag.ok()) return nullptr;
-  bind_sinks(*g);
-  return g;
+  bind_sinks(*g, registry, diag);
+  return diag.ok() ? g : nullptr;
 }
 
 }  // namespace streams::pipeline

@@ -45,19 +45,31 @@ class SinkListener {
   virtual void on_failed(OutputSink& sink, const char* reason) = 0;
 };
 
-// Where a chain's outputs go. `record` and what it points to are valid only
-// during write(); the sink copies what it keeps.
+// Where a chain's outputs go. `record`, `origin` and what they point to are
+// valid only during write(); the sink copies what it keeps.
 class OutputSink {
  public:
   virtual ~OutputSink() = default;
-  // Takes one output derived from the input identified by `token`. On
-  // `rejected`, *reason says why.
-  virtual WriteResult write(const streams_record& record, uint64_t token, std::string* reason) = 0;
+  // Takes one output derived from the input identified by `token`, read
+  // from `origin` (null when unknown). On `rejected`, *reason says why.
+  virtual WriteResult write(const streams_record& record, uint64_t token,
+                            const streams_origin* origin, std::string* reason) = 0;
   // Makes what write() took so far safe to commit past, for sinks that do
   // not acknowledge (files). False on failure (reported).
   virtual bool flush() { return true; }
   // Serves acknowledgements, waiting up to `timeout_ms` for one.
   virtual void poll(int timeout_ms) { (void)timeout_ms; }
+  // Sends what it holds back to fill a batch: the runtime is about to wait
+  // for every acknowledgement (a revocation, a stop).
+  virtual void seal() {}
+  // Source partitions assigned to (`assigned`) or revoked from this
+  // runtime; revoked ones after their outputs were drained (or the drain
+  // gave up).
+  virtual void partitions_changed(const int32_t* partitions, size_t count, bool assigned) {
+    (void)partitions;
+    (void)count;
+    (void)assigned;
+  }
   // Outputs taken and not yet acknowledged, and their bytes of key and value.
   virtual uint64_t pending() const { return 0; }
   virtual uint64_t pending_bytes() const { return 0; }

@@ -58,6 +58,7 @@ bool SinkSet::flush() {
 }
 
 bool SinkSet::drain(int64_t deadline_ms) {
+  for (const Bounds& b : bounds_) b.sink->seal();
   for (;;) {
     if (pending() == 0) return true;
     if (steady_ms() >= deadline_ms) return false;
@@ -69,6 +70,10 @@ bool SinkSet::reopen() {
   bool ok = true;
   for (const Bounds& b : bounds_) ok = b.sink->reopen() && ok;
   return ok;
+}
+
+void SinkSet::partitions_changed(const int32_t* partitions, size_t count, bool assigned) {
+  for (const Bounds& b : bounds_) b.sink->partitions_changed(partitions, count, assigned);
 }
 
 void SinkSet::set_stop_flag(const std::atomic<bool>* stop) {

@@ -53,10 +53,12 @@ class SinkSet {
   void poll(int timeout_ms);
   // Flushes every sink; false if one failed (reported).
   bool flush();
-  // Serves acknowledgements until none is pending, or `deadline_ms`
-  // (steady clock) passed: false then.
+  // Seals every sink's open batches, then serves acknowledgements until
+  // none is pending, or `deadline_ms` (steady clock) passed: false then.
   bool drain(int64_t deadline_ms);
   bool reopen();
+  // Tells every sink (OutputSink::partitions_changed).
+  void partitions_changed(const int32_t* partitions, size_t count, bool assigned);
   void set_stop_flag(const std::atomic<bool>* stop);
 
   // Why no more input should be taken (a sink at `share` of its bounds:

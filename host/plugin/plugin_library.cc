@@ -137,11 +137,19 @@ std::string check_descriptor(const streams_plugin* d) {
     if (!f || f->struct_size < STREAMS_FUNCTION_SIZE_1_0) return which + " is missing or too small";
     if (!f->name || !*f->name) return which + " has no name";
     const std::string fn = "function '" + std::string(f->name) + "'";
-    if (f->kind < STREAMS_KIND_MAP || f->kind > STREAMS_KIND_AGGREGATE) {
+    if (f->kind < STREAMS_KIND_MAP || f->kind > STREAMS_KIND_SINK) {
       return fn + " has unknown kind " + std::to_string(f->kind);
     }
     if (!f->create || !f->destroy) return fn + " lacks create or destroy";
-    if (f->kind != STREAMS_KIND_AGGREGATE && !f->process) return fn + " lacks process";
+    const bool sink = f->kind == STREAMS_KIND_SINK;
+    if (f->kind != STREAMS_KIND_AGGREGATE && !sink && !f->process) return fn + " lacks process";
+    if (sink && (!STREAMS_HAS_FIELD(f, streams_function, sink_partition) || !f->write_batch ||
+                 !f->poll_sink)) {
+      return fn + " is a sink but lacks write_batch or poll_sink (ABI 1.6)";
+    }
+    if (sink && f->sink_guarantee > STREAMS_SINK_EXACTLY_ONCE) {
+      return fn + " declares unknown sink_guarantee " + std::to_string(f->sink_guarantee);
+    }
     if (f->kind == STREAMS_KIND_AGGREGATE && (!STREAMS_HAS_FIELD(f, streams_function, result) ||
                                               !f->init || !f->add || !f->merge || !f->result)) {
       return fn + " is an aggregate but lacks init, add, merge or result (ABI 1.2)";

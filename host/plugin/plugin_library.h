@@ -59,6 +59,7 @@ class PluginLibrary {
   std::string_view version() const { return descriptor_->version ? descriptor_->version : ""; }
   // The function called `name`, or nullptr. Valid while *this lives.
   const streams_function* find(std::string_view name) const;
+  const streams_plugin& descriptor() const { return *descriptor_; }
   // Comma-separated names of the exported functions, for error messages.
   std::string function_names() const;
   // Another exported symbol of the library, or nullptr (for libraries built

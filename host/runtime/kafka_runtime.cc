@@ -294,6 +294,7 @@ void Runtime::on_rejected(pipeline::OutputSink& sink, uint64_t token, const stre
 
 void Runtime::on_assigned(const int32_t* partitions, size_t count) {
   assigned_once_ = true;
+  sinks_.partitions_changed(partitions, count, true);
   for (size_t i = 0; i < count; ++i) {
     std::string error;
     if (!processor_->assign(partitions[i], &error)) {
@@ -407,6 +408,7 @@ void Runtime::on_revoked(const int32_t* partitions, size_t count, bool lost) {
       log::warn("revoke: outputs still in flight after drain");
     commit(/*sync=*/true, partitions, count);
   }
+  sinks_.partitions_changed(partitions, count, false);
   for (size_t i = 0; i < count; ++i) {
     if (restorer_) restorer_->cancel(partitions[i]);  // it keeps its progress
     processor_->revoke(partitions[i]);

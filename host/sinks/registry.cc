@@ -3,6 +3,7 @@
 #include "sinks/devnull/devnull_sink.h"
 #include "sinks/file/file_sink.h"
 #include "sinks/kafka/kafka_sink.h"
+#include "sinks/plugin/plugin_sink_type.h"
 
 namespace streams::sinks {
 namespace {
@@ -12,6 +13,7 @@ const config::SinkType* const kTypes[] = {
     &kafka_sink_type(),
     &devnull_sink_type(),
     &file_sink_type(),
+    &plugin_sink_type(),
 };
 
 class Registry final : public config::SinkTypes {

@@ -30,7 +30,8 @@ streams_bytes optional_bytes(const std::optional<std::string>& s) {
 
 class RecordingSink final : public pipeline::OutputSink {
  public:
-  pipeline::WriteResult write(const streams_record& r, uint64_t, std::string*) override {
+  pipeline::WriteResult write(const streams_record& r, uint64_t, const streams_origin*,
+                              std::string*) override {
     Output out;
     out.key = text(r.key);
     out.value = text(r.value);

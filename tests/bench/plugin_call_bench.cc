@@ -25,7 +25,8 @@ namespace {
 
 class NullSink : public pipeline::OutputSink {
  public:
-  pipeline::WriteResult write(const streams_record& r, uint64_t, std::string*) override {
+  pipeline::WriteResult write(const streams_record& r, uint64_t, const streams_origin*,
+                              std::string*) override {
     benchmark::DoNotOptimize(r.value.data);
     return pipeline::WriteResult::ok;
   }

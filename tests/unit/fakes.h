@@ -20,7 +20,7 @@ struct WrittenRecord {
 
 class FakeSink : public pipeline::OutputSink {
  public:
-  pipeline::WriteResult write(const streams_record& r, uint64_t token,
+  pipeline::WriteResult write(const streams_record& r, uint64_t token, const streams_origin*,
                               std::string* reason) override {
     WrittenRecord w{
         r.key.data == nullptr, to_string(r.key), to_string(r.value), {}, r.timestamp_ms, token};

@@ -14,6 +14,8 @@ class Sink final : public Operator {
   void read(config::YamlReader& r, const YAML::Node& node, const std::string& key,
             const config::StepReadContext& ctx, config::StepSpec* step) const override {
     auto type = r.string(node, key, "type", false);
+    // A sink naming a plugin is a plugin sink without saying so.
+    if (!type && node["plugin"]) type = "plugin";
     step->sink_type = type ? ctx.sinks.find(*type) : &ctx.sinks.fallback();
     if (!step->sink_type) {
       r.error(node["type"], config::join_key(key, "type"),

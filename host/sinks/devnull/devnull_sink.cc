@@ -9,7 +9,8 @@ namespace {
 
 class DevNullSink final : public pipeline::OutputSink {
  public:
-  pipeline::WriteResult write(const streams_record&, uint64_t, std::string*) override {
+  pipeline::WriteResult write(const streams_record&, uint64_t, const streams_origin*,
+                              std::string*) override {
     return pipeline::WriteResult::ok;
   }
   std::string describe() const override { return "devnull"; }

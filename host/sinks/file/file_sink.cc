@@ -184,7 +184,8 @@ bool FileSink::drain() {
   return ok || failed(what, error);
 }
 
-WriteResult FileSink::write(const streams_record& record, uint64_t, std::string*) {
+WriteResult FileSink::write(const streams_record& record, uint64_t, const streams_origin*,
+                            std::string*) {
   if (failed_) return WriteResult::stop;
   const size_t size = record.value.data ? record.value.size : 0;
   buffer_.append(reinterpret_cast<const char*>(record.value.data), size);

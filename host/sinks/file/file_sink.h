@@ -41,7 +41,8 @@ class FileSink final : public OutputSink {
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
 
-  WriteResult write(const streams_record& record, uint64_t token, std::string* reason) override;
+  WriteResult write(const streams_record& record, uint64_t token, const streams_origin* origin,
+                    std::string* reason) override;
   bool flush() override;
   // Flushes, closes and opens the path again (after log rotation renamed
   // it). False (reported, and sticky) on failure.

@@ -124,7 +124,7 @@ void KafkaSink::on_report(const rd_kafka_message_t& msg) {
 }
 
 pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t token,
-                                       std::string* reason) {
+                                       const streams_origin*, std::string* reason) {
   std::chrono::steady_clock::time_point blocked_since{};
   bool warned = false;
   if (pending() == 0) progress_ms_ = steady_ms();

@@ -47,7 +47,7 @@ class KafkaSink final : public pipeline::OutputSink {
   // the producer can never send (too large) is rejected; any other refusal
   // stops.
   pipeline::WriteResult write(const streams_record& record, uint64_t token,
-                              std::string* reason) override;
+                              const streams_origin* origin, std::string* reason) override;
   // Serves delivery reports for up to `timeout_ms`.
   void poll(int timeout_ms) override;
   uint64_t pending() const override { return pending_; }

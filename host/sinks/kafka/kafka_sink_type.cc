@@ -41,7 +41,8 @@ class KafkaSinkType final : public config::SinkType {
 
   std::shared_ptr<const config::SinkSettings> bind(std::shared_ptr<const config::SinkSettings> read,
                                                    const pipeline::Generation& g,
-                                                   const std::string& name) const override {
+                                                   const std::string& name,
+                                                   BindContext&) const override {
     const auto& steps = g.deployment.segments[g.segment].steps_config;
     auto it = steps.find(name);
     if (it == steps.end() || it->second.topic.empty()) return read;

@@ -118,7 +118,12 @@ constexpr streams_function aggregate(const char* name) {
                           &detail::agg_merge<T>,
                           &detail::agg_result<T>,
                           /*state_version=*/0,
-                          /*migrate=*/nullptr};
+                          /*migrate=*/nullptr,
+                          /*sink_guarantee=*/0,
+                          /*write_batch=*/nullptr,
+                          /*poll_sink=*/nullptr,
+                          /*flush_sink=*/nullptr,
+                          /*sink_partition=*/nullptr};
 }
 
 }  // namespace streams

@@ -353,7 +353,12 @@ constexpr streams_function make_function(int32_t kind, const char* name) {
                           /*merge=*/nullptr,
                           /*result=*/nullptr,
                           StateVersion<T>::value,
-                          migrate_of<T>()};
+                          migrate_of<T>(),
+                          /*sink_guarantee=*/0,
+                          /*write_batch=*/nullptr,
+                          /*poll_sink=*/nullptr,
+                          /*flush_sink=*/nullptr,
+                          /*sink_partition=*/nullptr};
 }
 
 // The static descriptor behind STREAMS_PLUGIN. Not copyable: it points into
@@ -413,9 +418,10 @@ constexpr streams_function route(const char* name) {
 }  // namespace streams
 
 #include <streams/aggregate.hpp>  // streams::aggregate<T>, for reduce steps
+#include <streams/sink.hpp>       // streams::sink<T>, for sink steps
 
 // Exports the plugin entry point. NAME and VERSION are string literals,
-// followed by one or more streams::map/filter/flat_map/route<T>("name").
+// followed by one or more streams::map/filter/flat_map/route/aggregate/sink<T>("name").
 #define STREAMS_PLUGIN(NAME, VERSION, ...)                                                        \
   extern "C" __attribute__((visibility("default"))) const streams_plugin* STREAMS_PLUGIN_ENTRY(   \
       void) {                                                                                     \

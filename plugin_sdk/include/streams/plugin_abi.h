@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 5
+#define STREAMS_ABI_MINOR 6
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -65,13 +65,36 @@ enum {
 
 /* Function kinds. The pipeline step kind must match. */
 enum {
-  STREAMS_KIND_MAP = 1,      /* exactly one emit per input */
-  STREAMS_KIND_FILTER = 2,   /* no emit; returns STREAMS_OK (keep) or STREAMS_DROP */
-  STREAMS_KIND_FLAT_MAP = 3, /* zero or more emits per input */
-  STREAMS_KIND_ROUTE = 4,    /* 1.1: no emit; names the input's branch with
-                                select_branch and returns STREAMS_OK */
-  STREAMS_KIND_AGGREGATE = 5 /* 1.2: a reduce step's aggregate: init, add, merge
+  STREAMS_KIND_MAP = 1,       /* exactly one emit per input */
+  STREAMS_KIND_FILTER = 2,    /* no emit; returns STREAMS_OK (keep) or STREAMS_DROP */
+  STREAMS_KIND_FLAT_MAP = 3,  /* zero or more emits per input */
+  STREAMS_KIND_ROUTE = 4,     /* 1.1: no emit; names the input's branch with
+                                 select_branch and returns STREAMS_OK */
+  STREAMS_KIND_AGGREGATE = 5, /* 1.2: a reduce step's aggregate: init, add, merge
                                 and result below; process is unused */
+  STREAMS_KIND_SINK = 6       /* 1.6: a sink step's writer (`plugin:` on a sink):
+                                 write_batch and poll_sink below; process is unused */
+};
+
+/* 1.6: what became of a sink batch, for sink_ack. */
+enum {
+  STREAMS_SINK_WRITTEN = 0, /* stored for good: its inputs may be committed */
+  STREAMS_SINK_RETRY = 1,   /* not stored, may be later (store down, timeout): the host
+                               sends the same batch again after a backoff and sends no
+                               later batch of that partition meanwhile */
+  STREAMS_SINK_REJECTED = 2 /* the store refuses it for good (a constraint, a type): the
+                               host halves a batch of several records and sends the
+                               halves, so that only the refused records, each alone, go
+                               to the error policy (DLQ) with the reason */
+};
+
+/* 1.6: what a sink promises when its inputs are read again after a crash. */
+enum {
+  STREAMS_SINK_AT_LEAST_ONCE = 1, /* replayed records are written again */
+  STREAMS_SINK_IDEMPOTENT = 2,    /* written again, but they land once (an upsert on a
+                                     key, objects named by their offsets) */
+  STREAMS_SINK_EXACTLY_ONCE = 3   /* the sink keeps its position in the store, written
+                                     with the records, and skips what it already has */
 };
 
 /* Log levels for streams_host_api.log. */
@@ -116,6 +139,28 @@ typedef struct streams_origin {
   int32_t partition;
   int64_t offset;
 } streams_origin;
+
+/* 1.6: records for a sink to write, all from one source partition, in
+ * source order (one input's outputs in the order they were emitted).
+ * OWNERSHIP: host-owned, valid for the write_batch call only. */
+typedef struct streams_sink_batch {
+  uint32_t struct_size;
+  uint32_t attempt;     /* 0, then 1, 2, ... when sent again after STREAMS_SINK_RETRY */
+  uint64_t id;          /* names the batch in sink_ack */
+  const char* topic;    /* the source topic, NUL-terminated */
+  int32_t partition;    /* the source partition */
+  int64_t first_offset; /* the source offset of records[0] */
+  int64_t last_offset;  /* the source offset of records[record_count - 1] */
+  size_t record_count;  /* at least 1 */
+  const streams_record* records;
+  const int64_t* offsets; /* the source offset of each record */
+  /* Each record's index among the outputs its input sent to this sink:
+   * (offsets[i], sequences[i]) increases along a partition's batches, and a
+   * replay of the same inputs gives the same pairs (for deterministic
+   * functions), so an exactly-once sink stores the last pair it wrote. */
+  const uint32_t* sequences;
+  size_t bytes; /* the records' key and value bytes */
+} streams_sink_batch;
 
 /* Opaque per-call host context; only valid during the call it is passed to. */
 typedef struct streams_call streams_call;
@@ -205,6 +250,17 @@ typedef struct streams_host_api {
   int32_t (*state_scan)(streams_call* call, const uint8_t* prefix, size_t prefix_size,
                         int32_t (*visit)(void* ctx, streams_bytes key, streams_bytes value),
                         void* ctx);
+
+  /* --- 1.6: sinks --- */
+
+  /* A sink's report on batch `batch_id` (streams_sink_batch.id): `outcome`
+   * is STREAMS_SINK_WRITTEN, _RETRY or _REJECTED, `reason` (copied) says why
+   * for the last two. Only from inside write_batch, poll_sink or flush_sink
+   * of the instance that took the batch, with that call's `call`; once per
+   * batch and attempt. Returns STREAMS_OK, or STREAMS_RECORD_ERROR for an
+   * unknown or already reported id or an unknown outcome (ignored). */
+  int32_t (*sink_ack)(streams_call* call, uint64_t batch_id, int32_t outcome, const char* reason,
+                      size_t reason_size);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */
@@ -272,6 +328,38 @@ typedef struct streams_function {
    * OWNERSHIP: `value` is host-owned, valid for the call. */
   int32_t (*migrate)(void* instance, uint32_t from_version, streams_bytes value,
                      streams_call* call);
+
+  /* --- 1.6: sinks (kind STREAMS_KIND_SINK; process may be NULL) ---
+   * One instance per sink step and processing thread (not per partition):
+   * it serves every partition that thread owns, and every call below comes
+   * from that thread. The host batches the outputs (the step's batch_size,
+   * batch_bytes, batch_time_ms), keeps at most one batch of a partition
+   * unreported at a time, and commits an input once every batch holding its
+   * outputs was reported written (or rejected and dead-lettered). The only
+   * emit-like callback a sink may use is sink_ack; the state functions are
+   * refused. Each returns STREAMS_OK, or STREAMS_FATAL: the host stops and
+   * commits nothing that was not reported written. */
+
+  /* STREAMS_SINK_*: what replays do to the store (shown by graph and
+   * validate). 0 reads as STREAMS_SINK_AT_LEAST_ONCE. */
+  uint32_t sink_guarantee;
+  /* Takes a batch: copy what is kept. Report it with sink_ack, from this
+   * call or a later poll_sink or flush_sink. */
+  int32_t (*write_batch)(void* instance, const streams_sink_batch* batch, streams_call* call);
+  /* Reports what completed since, waiting at most `timeout_ms` for
+   * something to complete. Called on every turn of the processing loop. */
+  int32_t (*poll_sink)(void* instance, int32_t timeout_ms, streams_call* call);
+  /* May be NULL. The host is about to wait for every batch it sent (a
+   * revocation, a stop): start writing whatever the sink holds back. */
+  int32_t (*flush_sink)(void* instance, streams_call* call);
+  /* May be NULL. Source partition `partition` of `topic` (NUL-terminated)
+   * is this thread's now (assigned = 1: called before the first batch of
+   * the partition since it was assigned) or was revoked (0: after the host
+   * waited for its batches, a bounded time). A sink that keeps a position
+   * per partition reads it again after an assignment: another host may have
+   * written meanwhile. */
+  int32_t (*sink_partition)(void* instance, const char* topic, int32_t partition, int32_t assigned,
+                            streams_call* call);
 } streams_function;
 
 #define STREAMS_MAX_STATE_VERSION 32767

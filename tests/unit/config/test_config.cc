@@ -454,7 +454,8 @@ BOOST_AUTO_TEST_CASE(sink_types_say_what_they_need) {
   std::string errors = steps_errors("  - {kind: sink, name: s, type: file}\n");
   BOOST_TEST(contains(errors, "steps[0].path: required key is missing"), errors);
   errors = steps_errors("  - {kind: sink, name: s, type: s3}\n");
-  BOOST_TEST(contains(errors, "steps[0].type: expected kafka, devnull or file, got 's3'"), errors);
+  BOOST_TEST(contains(errors, "steps[0].type: expected kafka, devnull, file or plugin, got 's3'"),
+             errors);
 }
 
 BOOST_AUTO_TEST_CASE(graph_shows_branches_and_segments) {

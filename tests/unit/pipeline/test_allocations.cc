@@ -32,7 +32,8 @@ namespace {
 // Counts outputs without keeping them.
 class CountingSink : public pipeline::OutputSink {
  public:
-  pipeline::WriteResult write(const streams_record& r, uint64_t, std::string*) override {
+  pipeline::WriteResult write(const streams_record& r, uint64_t, const streams_origin*,
+                              std::string*) override {
     bytes += r.value.size;
     ++count;
     return pipeline::WriteResult::ok;

@@ -134,7 +134,8 @@ class FakeSource final : public pipeline::Source {
 class AckingSink final : public pipeline::OutputSink {
  public:
   explicit AckingSink(pipeline::SinkListener& listener) : listener_(listener) {}
-  pipeline::WriteResult write(const streams_record& r, uint64_t token, std::string*) override {
+  pipeline::WriteResult write(const streams_record& r, uint64_t token, const streams_origin*,
+                              std::string*) override {
     values.emplace_back(reinterpret_cast<const char*>(r.value.data), r.value.size);
     tokens.push_back(token);
     acked.push_back(false);

@@ -63,8 +63,8 @@ BOOST_AUTO_TEST_CASE(frozen_views_and_records) {
   BOOST_TEST(sizeof(streams_plugin) == 40u);
 }
 
-// streams_host_api grew by one callback in each of 1.1, 1.2 and 1.3, and by
-// the four state callbacks in 1.4.
+// streams_host_api grew by one callback in each of 1.1, 1.2 and 1.3, by
+// the four state callbacks in 1.4, and by sink_ack in 1.6.
 BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
   const Field fields[] = {
       FIELD(streams_host_api, struct_size, 0),
@@ -82,10 +82,11 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
       FIELD(streams_host_api, state_put, 80),
       FIELD(streams_host_api, state_erase, 88),
       FIELD(streams_host_api, state_scan, 96),
+      FIELD(streams_host_api, sink_ack, 104),  // 1.6
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_host_api) == 104u);
-  BOOST_TEST(STREAMS_ABI_MINOR == 5);  // a new minor adds its fields above (1.5: streams_function)
+  BOOST_TEST(sizeof(streams_host_api) == 112u);
+  BOOST_TEST(STREAMS_ABI_MINOR == 6);  // a new minor adds its fields above
 
   streams_host_api api{};
   const struct {
@@ -109,18 +110,29 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
 }
 
 // streams_function: 1.0 ends with process; 1.2 appended the aggregate's
-// four; 1.5 the state version and migrate.
+// four; 1.5 the state version and migrate; 1.6 the sink's five.
 BOOST_AUTO_TEST_CASE(function_per_minor_version) {
   const Field fields[] = {
-      FIELD(streams_function, struct_size, 0),    FIELD(streams_function, kind, 4),
-      FIELD(streams_function, name, 8),           FIELD(streams_function, create, 16),
-      FIELD(streams_function, destroy, 24),       FIELD(streams_function, process, 32),
-      FIELD(streams_function, init, 40),          FIELD(streams_function, add, 48),  // 1.2
-      FIELD(streams_function, merge, 56),         FIELD(streams_function, result, 64),
-      FIELD(streams_function, state_version, 72), FIELD(streams_function, migrate, 80),  // 1.5
+      FIELD(streams_function, struct_size, 0),
+      FIELD(streams_function, kind, 4),
+      FIELD(streams_function, name, 8),
+      FIELD(streams_function, create, 16),
+      FIELD(streams_function, destroy, 24),
+      FIELD(streams_function, process, 32),
+      FIELD(streams_function, init, 40),
+      FIELD(streams_function, add, 48),  // 1.2
+      FIELD(streams_function, merge, 56),
+      FIELD(streams_function, result, 64),
+      FIELD(streams_function, state_version, 72),
+      FIELD(streams_function, migrate, 80),  // 1.5
+      FIELD(streams_function, sink_guarantee, 88),
+      FIELD(streams_function, write_batch, 96),  // 1.6
+      FIELD(streams_function, poll_sink, 104),
+      FIELD(streams_function, flush_sink, 112),
+      FIELD(streams_function, sink_partition, 120),
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_function) == 88u);
+  BOOST_TEST(sizeof(streams_function) == 128u);
   BOOST_TEST(STREAMS_FUNCTION_SIZE_1_0 == 40u);
 
   streams_function f{};
@@ -130,6 +142,23 @@ BOOST_AUTO_TEST_CASE(function_per_minor_version) {
   f.struct_size = 72;  // a 1.2-1.4 plugin
   BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, result));
   BOOST_TEST(!STREAMS_HAS_FIELD(&f, streams_function, migrate));
-  f.struct_size = sizeof f;
+  f.struct_size = 88;  // a 1.5 plugin
   BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, migrate));
+  BOOST_TEST(!STREAMS_HAS_FIELD(&f, streams_function, sink_partition));
+  f.struct_size = sizeof f;
+  BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, sink_partition));
+}
+
+// 1.6: what a sink function's write_batch gets.
+BOOST_AUTO_TEST_CASE(sink_batch_layout) {
+  const Field fields[] = {
+      FIELD(streams_sink_batch, struct_size, 0),  FIELD(streams_sink_batch, attempt, 4),
+      FIELD(streams_sink_batch, id, 8),           FIELD(streams_sink_batch, topic, 16),
+      FIELD(streams_sink_batch, partition, 24),   FIELD(streams_sink_batch, first_offset, 32),
+      FIELD(streams_sink_batch, last_offset, 40), FIELD(streams_sink_batch, record_count, 48),
+      FIELD(streams_sink_batch, records, 56),     FIELD(streams_sink_batch, offsets, 64),
+      FIELD(streams_sink_batch, sequences, 72),   FIELD(streams_sink_batch, bytes, 80),
+  };
+  check(fields, sizeof fields / sizeof fields[0]);
+  BOOST_TEST(sizeof(streams_sink_batch) == 88u);
 }

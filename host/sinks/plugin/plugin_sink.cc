@@ -1,0 +1,489 @@
+#include "sinks/plugin/plugin_sink.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+#include "common/clock.h"
+
+namespace streams::sinks {
+
+struct PluginSink::Item {
+  uint64_t token;
+  int64_t offset;
+  uint32_t seq;
+  int64_t timestamp_ms;
+  size_t key_at, value_at;  // into Batch::data
+  uint32_t key_size, value_size;
+  bool key_null, value_null;
+  uint32_t first_header, header_count;  // into Batch::headers
+};
+
+struct PluginSink::HeaderRef {
+  size_t name_at, value_at;
+  uint32_t name_size, value_size;
+  bool value_null;
+};
+
+struct PluginSink::Batch {
+  uint64_t id = 0;
+  int32_t partition = 0;
+  uint32_t attempt = 0;
+  int64_t opened_ms = 0;
+  int64_t due_ms = 0;  // not sent again before
+  int64_t sent_ms = 0;
+  size_t bytes = 0;  // key and value
+  std::vector<Item> items;
+  std::vector<HeaderRef> headers;
+  std::string data;
+};
+
+struct PluginSink::Lane {
+  int32_t partition = 0;
+  std::string topic;
+  std::unique_ptr<Batch> open;
+  std::deque<std::unique_ptr<Batch>> queue;  // sealed, in source order
+  bool in_flight = false;                    // queue.front() was sent, not reported
+  bool announced = false;                    // sink_partition(assigned) was called
+  int64_t last_offset = -1;                  // of the last record taken
+  uint32_t seq = 0;                          // its index among its input's outputs
+};
+
+namespace {
+
+PluginSink* sink_of(streams_call* call) { return reinterpret_cast<PluginSink*>(call); }
+
+int32_t sink_ack(streams_call* call, uint64_t id, int32_t outcome, const char* reason,
+                 size_t size) {
+  return sink_of(call)->report(id, outcome, reason, size) ? STREAMS_OK : STREAMS_RECORD_ERROR;
+}
+
+void sink_log(void* ctx, int32_t level, const char* message, size_t size) {
+  static_cast<const PluginSink*>(ctx)->log_line(level, message, size);
+}
+
+// What a sink may not use: refused.
+int32_t refuse_emit(streams_call*, const streams_record*) { return STREAMS_RECORD_ERROR; }
+void ignore_error(streams_call*, int32_t, const char*, size_t) {}
+const streams_origin* no_origin(streams_call*) {
+  static const streams_origin none{sizeof(streams_origin), "", -1, -1};
+  return &none;
+}
+int32_t refuse_branch(streams_call*, const char*, size_t) { return STREAMS_RECORD_ERROR; }
+int32_t refuse_accumulator(streams_call*, const uint8_t*, size_t) { return STREAMS_RECORD_ERROR; }
+int32_t refuse_detail(streams_call*, const char*, size_t, const char*, size_t) {
+  return STREAMS_RECORD_ERROR;
+}
+int32_t refuse_get(streams_call*, const uint8_t*, size_t, streams_bytes*) {
+  return STREAMS_RECORD_ERROR;
+}
+int32_t refuse_put(streams_call*, const uint8_t*, size_t, const uint8_t*, size_t) {
+  return STREAMS_RECORD_ERROR;
+}
+int32_t refuse_erase(streams_call*, const uint8_t*, size_t) { return STREAMS_RECORD_ERROR; }
+int32_t refuse_scan(streams_call*, const uint8_t*, size_t,
+                    int32_t (*)(void*, streams_bytes, streams_bytes), void*) {
+  return STREAMS_RECORD_ERROR;
+}
+
+size_t append_bytes(std::string& data, streams_bytes b) {
+  const size_t at = data.size();
+  if (b.size) data.append(reinterpret_cast<const char*>(b.data), b.size);
+  return at;
+}
+
+}  // namespace
+
+PluginSink::PluginSink(const streams_function& fn, std::string name, std::string describe,
+                       const PluginSinkLimits& limits, pipeline::SinkListener& listener,
+                       metrics::StepMetrics* metrics)
+    : fn_(fn),
+      name_(std::move(name)),
+      describe_(std::move(describe)),
+      limits_(limits),
+      listener_(listener),
+      metrics_(metrics) {
+  api_.struct_size = sizeof(api_);
+  api_.abi_major = STREAMS_ABI_MAJOR;
+  api_.abi_minor = STREAMS_ABI_MINOR;
+  api_.host_ctx = this;
+  api_.emit = &refuse_emit;
+  api_.set_error = &ignore_error;
+  api_.origin = &no_origin;
+  api_.log = &sink_log;
+  api_.select_branch = &refuse_branch;
+  api_.set_accumulator = &refuse_accumulator;
+  api_.set_error_detail = &refuse_detail;
+  api_.state_get = &refuse_get;
+  api_.state_put = &refuse_put;
+  api_.state_erase = &refuse_erase;
+  api_.state_scan = &refuse_scan;
+  api_.sink_ack = &sink_ack;
+  if (metrics_) metrics_->plugin_sink.set(1);
+}
+
+std::unique_ptr<PluginSink> PluginSink::create(const streams_function& fn, std::string name,
+                                               std::string describe, const std::string& config_json,
+                                               const PluginSinkLimits& limits,
+                                               pipeline::SinkListener& listener,
+                                               metrics::StepMetrics* metrics, std::string* error) {
+  std::unique_ptr<PluginSink> sink(
+      new PluginSink(fn, std::move(name), std::move(describe), limits, listener, metrics));
+  char why[512] = {0};
+  sink->instance_ =
+      fn.create(&sink->api_, config_json.c_str(), config_json.size(), why, sizeof(why));
+  if (!sink->instance_) {
+    *error = "sink '" + sink->name_ + "' (" + sink->describe_ +
+             ") failed to initialise: " + (why[0] ? why : "no reason given");
+    return nullptr;
+  }
+  return sink;
+}
+
+PluginSink::~PluginSink() {
+  if (instance_) fn_.destroy(instance_);
+}
+
+void PluginSink::log_line(int32_t level, const char* message, size_t size) const {
+  const auto lvl = static_cast<log::Level>(level < 0 ? 0 : level > 3 ? 3 : level);
+  if (!log::enabled(lvl)) return;
+  log::write(lvl, "[sink " + name_ + "] " + std::string(message, size), {{"step", name_}});
+}
+
+PluginSink::Lane& PluginSink::lane(int32_t partition) {
+  const auto i = static_cast<size_t>(partition < 0 ? 0 : partition);
+  if (i >= lanes_.size()) lanes_.resize(i + 1);
+  if (!lanes_[i]) {
+    lanes_[i] = std::make_unique<Lane>();
+    lanes_[i]->partition = static_cast<int32_t>(i);
+  }
+  return *lanes_[i];
+}
+
+std::unique_ptr<PluginSink::Batch> PluginSink::new_batch(int32_t partition) {
+  std::unique_ptr<Batch> b;
+  if (spare_.empty()) {
+    b = std::make_unique<Batch>();
+  } else {
+    b = std::move(spare_.back());
+    spare_.pop_back();
+    b->items.clear();
+    b->headers.clear();
+    b->data.clear();
+  }
+  b->id = next_id_++;
+  b->partition = partition;
+  b->attempt = 0;
+  b->bytes = 0;
+  b->opened_ms = b->due_ms = b->sent_ms = 0;
+  return b;
+}
+
+void PluginSink::append(Batch& b, const streams_record& r, uint64_t token, int64_t offset,
+                        uint32_t seq) {
+  Item item{};
+  item.token = token;
+  item.offset = offset;
+  item.seq = seq;
+  item.timestamp_ms = r.timestamp_ms;
+  item.key_null = r.key.data == nullptr;
+  item.value_null = r.value.data == nullptr;
+  item.key_size = static_cast<uint32_t>(r.key.size);
+  item.value_size = static_cast<uint32_t>(r.value.size);
+  item.key_at = append_bytes(b.data, r.key);
+  item.value_at = append_bytes(b.data, r.value);
+  item.first_header = static_cast<uint32_t>(b.headers.size());
+  item.header_count = static_cast<uint32_t>(r.header_count);
+  for (size_t i = 0; i < r.header_count; ++i) {
+    const streams_header& h = r.headers[i];
+    HeaderRef ref{};
+    ref.name_size = static_cast<uint32_t>(h.name.size);
+    ref.value_size = static_cast<uint32_t>(h.value.size);
+    ref.value_null = h.value.data == nullptr;
+    ref.name_at = append_bytes(b.data, h.name);
+    ref.value_at = append_bytes(b.data, h.value);
+    b.headers.push_back(ref);
+  }
+  b.bytes += r.key.size + r.value.size;
+  b.items.push_back(item);
+}
+
+streams_record PluginSink::view(const Batch& b, size_t i,
+                                std::vector<streams_header>* headers) const {
+  const Item& item = b.items[i];
+  const auto* base = reinterpret_cast<const uint8_t*>(b.data.data());
+  streams_record r{};
+  r.struct_size = sizeof(r);
+  r.key = {item.key_null ? nullptr : base + item.key_at, item.key_size};
+  r.value = {item.value_null ? nullptr : base + item.value_at, item.value_size};
+  r.timestamp_ms = item.timestamp_ms;
+  const size_t first = headers->size();
+  for (uint32_t h = 0; h < item.header_count; ++h) {
+    const HeaderRef& ref = b.headers[item.first_header + h];
+    headers->push_back({{base + ref.name_at, ref.name_size},
+                        {ref.value_null ? nullptr : base + ref.value_at, ref.value_size}});
+  }
+  r.headers = item.header_count ? headers->data() + first : nullptr;
+  r.header_count = item.header_count;
+  return r;
+}
+
+pipeline::WriteResult PluginSink::write(const streams_record& record, uint64_t token,
+                                        const streams_origin* origin, std::string* reason) {
+  if (failed_) {
+    *reason = "sink '" + name_ + "' failed";
+    return pipeline::WriteResult::stop;
+  }
+  const int32_t partition = origin ? origin->partition : 0;
+  const int64_t offset = origin ? origin->offset : -1;
+  Lane& l = lane(partition);
+  if (l.topic.empty() && origin && origin->topic) l.topic = origin->topic;
+  l.seq = offset == l.last_offset ? l.seq + 1 : 0;
+  l.last_offset = offset;
+  const int64_t now = steady_ms();
+  if (!l.open) {
+    l.open = new_batch(l.partition);
+    l.open->opened_ms = now;
+  }
+  append(*l.open, record, token, offset, l.seq);
+  if (pending_ == 0) progress_ms_ = now;
+  ++pending_;
+  pending_bytes_ += record.key.size + record.value.size;
+  listener_.on_written(token);
+  if (l.open->items.size() >= limits_.batch_size || l.open->bytes >= limits_.batch_bytes) {
+    seal(l);
+    send_next(l, now);
+  }
+  return failed_ ? pipeline::WriteResult::stop : pipeline::WriteResult::ok;
+}
+
+void PluginSink::seal(Lane& l) {
+  if (l.open) l.queue.push_back(std::move(l.open));
+}
+
+void PluginSink::send_next(Lane& l, int64_t now_ms) {
+  // A report made inside write_batch frees the lane: send on.
+  while (!failed_ && !l.in_flight && !l.queue.empty() && l.queue.front()->due_ms <= now_ms) {
+    send(l, *l.queue.front(), now_ms);
+  }
+}
+
+template <class F>
+void PluginSink::call_plugin(const char* what, F&& call) {
+  in_call_ = true;
+  const int32_t status = call(reinterpret_cast<streams_call*>(this));
+  in_call_ = false;
+  std::vector<Report> reports;
+  reports.swap(reports_);
+  const int64_t now = steady_ms();
+  for (const Report& r : reports) apply(r, now);
+  reports.clear();
+  if (reports_.empty()) reports_.swap(reports);  // keep the capacity
+  if (status == STREAMS_FATAL) {
+    fail("sink '" + name_ + "' (" + describe_ + "): " + what +
+         " returned STREAMS_FATAL; its unwritten outputs stay uncommitted");
+  }
+}
+
+void PluginSink::send(Lane& l, Batch& b, int64_t now_ms) {
+  if (!l.announced) {
+    l.announced = true;
+    if (fn_.sink_partition) {
+      call_plugin("sink_partition", [&](streams_call* c) {
+        return fn_.sink_partition(instance_, l.topic.c_str(), l.partition, 1, c);
+      });
+      if (failed_) return;
+    }
+  }
+  records_.clear();
+  headers_.clear();
+  offsets_.clear();
+  sequences_.clear();
+  headers_.reserve(b.headers.size());
+  for (size_t i = 0; i < b.items.size(); ++i) {
+    records_.push_back(view(b, i, &headers_));
+    offsets_.push_back(b.items[i].offset);
+    sequences_.push_back(b.items[i].seq);
+  }
+  streams_sink_batch batch{};
+  batch.struct_size = sizeof(batch);
+  batch.attempt = b.attempt;
+  batch.id = b.id;
+  batch.topic = l.topic.c_str();
+  batch.partition = l.partition;
+  batch.first_offset = offsets_.front();
+  batch.last_offset = offsets_.back();
+  batch.record_count = records_.size();
+  batch.records = records_.data();
+  batch.offsets = offsets_.data();
+  batch.sequences = sequences_.data();
+  batch.bytes = b.bytes;
+  b.sent_ms = now_ms;
+  l.in_flight = true;
+  call_plugin("write_batch",
+              [&](streams_call* c) { return fn_.write_batch(instance_, &batch, c); });
+}
+
+bool PluginSink::report(uint64_t id, int32_t outcome, const char* reason, size_t size) {
+  if (!in_call_ || outcome < STREAMS_SINK_WRITTEN || outcome > STREAMS_SINK_REJECTED) return false;
+  for (const Report& r : reports_) {
+    if (r.id == id) return false;
+  }
+  for (const auto& l : lanes_) {
+    if (l && l->in_flight && l->queue.front()->id == id) {
+      reports_.push_back({id, outcome, std::string(reason ? reason : "", reason ? size : 0)});
+      return true;
+    }
+  }
+  return false;
+}
+
+void PluginSink::apply(const Report& r, int64_t now_ms) {
+  for (const auto& l : lanes_) {
+    if (!l || !l->in_flight || l->queue.front()->id != r.id) continue;
+    l->in_flight = false;
+    switch (r.outcome) {
+      case STREAMS_SINK_WRITTEN:
+        return written(*l, now_ms);
+      case STREAMS_SINK_RETRY:
+        return retry(*l, r.reason, now_ms);
+      default:
+        return rejected(*l, r.reason);
+    }
+  }
+}
+
+void PluginSink::written(Lane& l, int64_t now_ms) {
+  std::unique_ptr<Batch> b = std::move(l.queue.front());
+  l.queue.pop_front();
+  pending_ -= b->items.size();
+  pending_bytes_ -= b->bytes;
+  progress_ms_ = now_ms;
+  if (metrics_) {
+    metrics_->sink_rows.add(b->items.size());
+    metrics_->sink_bytes.add(b->bytes);
+    metrics_->sink_batch_records.observe(static_cast<double>(b->items.size()));
+    metrics_->sink_write_seconds.observe(static_cast<double>(now_ms - b->sent_ms) / 1000.0);
+  }
+  for (const Item& item : b->items) listener_.on_acknowledged(*this, item.token);
+  spare_.push_back(std::move(b));
+}
+
+void PluginSink::retry(Lane& l, const std::string& reason, int64_t now_ms) {
+  Batch& b = *l.queue.front();
+  ++b.attempt;
+  const int shift = static_cast<int>(std::min<uint32_t>(b.attempt - 1, 20));
+  const int64_t backoff = std::min(limits_.retry_backoff_max_ms, limits_.retry_backoff_ms << shift);
+  b.due_ms = now_ms + backoff;
+  if (metrics_) metrics_->sink_retries.add();
+  uint64_t suppressed = 0;
+  if (retry_log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
+    log::warn("sink '" + name_ + "' (" + describe_ + "): " + std::to_string(b.items.size()) +
+              " record(s) of partition " + std::to_string(l.partition) + " (offsets " +
+              std::to_string(b.items.front().offset) + "-" + std::to_string(b.items.back().offset) +
+              ") not written, attempt " + std::to_string(b.attempt) + ", again in " +
+              std::to_string(backoff) + " ms: " + reason + log::RateLimitedLog::note(suppressed));
+  }
+}
+
+// A refused batch is halved until each refused record stands alone: it
+// goes to the error policy, the rest is written.
+void PluginSink::rejected(Lane& l, const std::string& reason) {
+  std::unique_ptr<Batch> b = std::move(l.queue.front());
+  l.queue.pop_front();
+  std::vector<streams_header> headers;
+  headers.reserve(b->headers.size());
+  if (b->items.size() == 1) {
+    const streams_record r = view(*b, 0, &headers);
+    --pending_;
+    pending_bytes_ -= b->bytes;
+    if (metrics_) metrics_->sink_rejected.add();
+    const std::string why = "sink '" + name_ + "' (" + describe_ +
+                            ") refused it: " + (reason.empty() ? "no reason given" : reason);
+    listener_.on_rejected(*this, b->items[0].token, r, why.c_str());
+  } else {
+    const size_t half = b->items.size() / 2;
+    std::unique_ptr<Batch> first = new_batch(l.partition), second = new_batch(l.partition);
+    for (size_t i = 0; i < b->items.size(); ++i) {
+      const streams_record r = view(*b, i, &headers);
+      const Item& item = b->items[i];
+      append(i < half ? *first : *second, r, item.token, item.offset, item.seq);
+    }
+    l.queue.push_front(std::move(second));
+    l.queue.push_front(std::move(first));
+  }
+  spare_.push_back(std::move(b));
+}
+
+void PluginSink::fail(const std::string& reason) {
+  if (failed_) return;
+  failed_ = true;
+  listener_.on_failed(*this, reason.c_str());
+}
+
+void PluginSink::poll(int timeout_ms) {
+  if (failed_) return;
+  int64_t now = steady_ms();
+  int64_t next = std::numeric_limits<int64_t>::max();
+  for (const auto& l : lanes_) {
+    if (!l) continue;
+    if (l->open && now - l->open->opened_ms >= limits_.batch_time_ms) seal(*l);
+    send_next(*l, now);
+    if (l->open) next = std::min(next, l->open->opened_ms + limits_.batch_time_ms);
+    if (!l->in_flight && !l->queue.empty()) next = std::min(next, l->queue.front()->due_ms);
+  }
+  if (failed_) return;
+  const int64_t wait = std::clamp<int64_t>(next - now, 0, timeout_ms < 0 ? 0 : timeout_ms);
+  if (fn_.poll_sink) {
+    call_plugin("poll_sink", [&](streams_call* c) {
+      return fn_.poll_sink(instance_, static_cast<int32_t>(wait), c);
+    });
+  }
+  now = steady_ms();
+  for (const auto& l : lanes_) {
+    if (l) send_next(*l, now);
+  }
+}
+
+void PluginSink::seal() {
+  if (failed_) return;
+  const int64_t now = steady_ms();
+  for (const auto& l : lanes_) {
+    if (!l) continue;
+    seal(*l);
+    send_next(*l, now);
+  }
+  if (fn_.flush_sink && !failed_) {
+    call_plugin("flush_sink", [&](streams_call* c) { return fn_.flush_sink(instance_, c); });
+  }
+}
+
+// A revoked partition's outputs not yet sent are dropped (its next owner
+// reads their inputs again); a batch out is left to its report.
+void PluginSink::partitions_changed(const int32_t* partitions, size_t count, bool assigned) {
+  for (size_t i = 0; i < count; ++i) {
+    Lane& l = lane(partitions[i]);
+    if (assigned) {
+      l.announced = false;
+      l.last_offset = -1;
+      continue;
+    }
+    seal(l);
+    for (size_t k = l.in_flight ? 1 : 0; k < l.queue.size(); ++k) {
+      pending_ -= l.queue[k]->items.size();
+      pending_bytes_ -= l.queue[k]->bytes;
+    }
+    while (l.queue.size() > (l.in_flight ? 1u : 0u)) {
+      spare_.push_back(std::move(l.queue.back()));
+      l.queue.pop_back();
+    }
+    if (l.announced && fn_.sink_partition && !failed_) {
+      call_plugin("sink_partition", [&](streams_call* c) {
+        return fn_.sink_partition(instance_, l.topic.c_str(), l.partition, 0, c);
+      });
+    }
+    l.announced = false;
+  }
+}
+
+}  // namespace streams::sinks
