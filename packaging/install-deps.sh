@@ -11,6 +11,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev
   libcli11-dev              # command-line parsing with --help per subcommand
   libsimdjson-dev           # JSON parsing in the example plugin
+  libcurl4-openssl-dev      # HTTP (and S3) sinks: requests without blocking the processing thread
   librocksdb-dev            # the local store of platform state (host/state/)
   prometheus-cpp-dev        # the Prometheus text format of GET /metrics
   kcat python3-kafka        # independent Kafka clients for the example and e2e tests

@@ -1,0 +1,178 @@
+"""Real stores for the sink plugins' end-to-end tests, started by the tests
+themselves on free ports in the test's directory, and the inputs and
+expected rows those tests compare."""
+import json
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+import harness as h  # noqa: E402
+
+HERE = os.path.dirname(__file__)
+
+
+class HttpReceiver:
+    """tests/e2e/stores/http_receiver.py in a process of its own; stop()
+    and start() again keep its port and file."""
+
+    def __init__(self, env, out, reject="", port=0):
+        self.env, self.out, self.reject, self.port = env, out, reject, port
+        self.start()
+
+    def start(self):
+        args = [sys.executable, os.path.join(HERE, "http_receiver.py"), "--out", self.out,
+                "--port", str(self.port)]
+        if self.reject:
+            args += ["--reject", self.reject]
+        self.proc = self.env.spawn(args, f"receiver{len(self.env.procs)}")
+        log = self.env.path(self.proc.log_name + ".out")
+
+        def listening():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the receiver exited: {self.env.log(self.proc)}")
+            with open(log) as f:
+                line = f.readline().strip()
+            return line.startswith("port=") and int(line[5:])
+        self.port = h.wait_for(listening, 20, "the HTTP receiver to listen")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def metric_inputs(count, reject_every=0):
+    """IngestMetric records: mostly counters (kept by simple_map_filter),
+    every 5th a set (filtered out); with `reject_every`, every such counter
+    is named "c:reject-me/N" (a row the test's store refuses)."""
+    out = []
+    for i in range(count):
+        kind = "s" if i % 5 == 4 else "c"
+        name = f"c:reject-me/{i}" if reject_every and i % reject_every == 0 and kind == "c" \
+            else f"c:metric/{i}"
+        out.append(json.dumps({"org_id": 1, "project_id": i % 7, "name": name, "tags": {},
+                               "timestamp": 1846062325 + i, "type": kind,
+                               "retention_days": 90, "value": [i]}).encode())
+    return out
+
+
+def canonical(row):
+    return json.dumps(json.loads(row), sort_keys=True)
+
+
+def expected_rows(inputs, refused=None):
+    """simple_map_filter's output of `inputs`, canonical JSON text."""
+    rows = []
+    for value in inputs:
+        record = json.loads(value)
+        if record["type"] != "c" or (refused and refused in record["name"]):
+            continue
+        record["transformed"] = True
+        rows.append(json.dumps(record, sort_keys=True))
+    return rows
+
+
+def rows(path):
+    """The received NDJSON rows, canonical."""
+    with open(path, "rb") as f:
+        return [canonical(line) for line in f.read().splitlines() if line.strip()]
+
+
+def diff(got, wanted):
+    g, w = set(got), set(wanted)
+    return (f"{len(got)} rows ({len(g)} distinct), {len(wanted)} wanted; missing "
+            f"{sorted(w - g)[:3]}, unexpected {sorted(g - w)[:3]}")
+
+
+def metric_value(n):
+    """The steady stream's record n: a counter that simple_map_filter keeps."""
+    return json.dumps({"org_id": 1, "project_id": n % 7, "name": f"c:metric/{n}", "tags": {},
+                       "timestamp": 1846062325 + n, "type": "c", "retention_days": 90,
+                       "value": [n]}).encode()
+
+
+def numbers(rows_):
+    """The stream numbers of canonical rows (their "value": [n])."""
+    return [json.loads(r)["value"][0] for r in rows_]
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+class Drill:
+    """The faults every sink is tested under, on a steady stream of
+    numbered counters (`metric_value`) into `topic`: kill -9 `kills` times
+    mid-stream, then the store stopped `outage` seconds under load. `store`
+    has rows() (canonical rows), stop() and start(). The host commits
+    nothing whose row the store lacks, its memory stays under `bound` bytes
+    over its size before the outage, and every number lands in the store."""
+
+    def __init__(self, env, store, pipeline, deployment, topic, partitions, bound):
+        self.env, self.store, self.topic, self.partitions = env, store, topic, partitions
+        self.pipeline, self.deployment, self.bound = pipeline, deployment, bound
+        self.bootstrap = env.start_broker([f"{topic}:{partitions}"])
+        self.inputs = h.partitions(topic, partitions)
+
+    def host(self, name):
+        return self.env.start_host(self.pipeline, self.deployment, self.bootstrap, name=name)
+
+    def stored(self):
+        return set(numbers(self.store.rows()))
+
+    def check_committed_are_stored(self, where):
+        """Every input below its partition's committed offset has its row."""
+        committed = h.committed_offsets(self.bootstrap, "pipeline-in", self.inputs)
+        have = self.stored()
+        lost = [n for n, (p, off) in where().items() if off < committed[p] and n not in have]
+        assert not lost, ("committed without a row", lost[:10], committed)
+
+    def run(self, kills=5, outage=30):
+        producer = h.SteadyProducer(self.bootstrap, self.topic, keys=64, value=metric_value)
+        producer.start()
+        try:
+            for i in range(kills):
+                host = self.host(f"host{i}")
+                target = len(self.stored()) + 300
+                h.wait_for(lambda: len(self.stored()) >= target or host.poll() is not None,
+                           90, f"host{i} to write rows")
+                assert host.poll() is None, self.env.log(host)
+                os.killpg(host.pid, signal.SIGKILL)
+                host.wait()
+            host = self.host("outage")
+            target = len(self.stored()) + 300
+            h.wait_for(lambda: len(self.stored()) >= target, 90, "rows before the outage")
+            baseline = rss(host.pid)
+            self.store.stop()
+            peak, end = baseline, time.monotonic() + outage
+
+            def sample():
+                nonlocal peak
+                peak = max(peak, rss(host.pid))
+                return time.monotonic() >= end
+            h.wait_for(sample, outage + 10, f"the {outage} s outage")  # samples every 50 ms
+            assert host.poll() is None, self.env.log(host)
+            self.check_committed_are_stored(self.where)
+            self.store.start()
+            total = producer.finish()
+            h.wait_committed_to_end(self.bootstrap, "pipeline-in", self.inputs, timeout=120)
+            assert self.env.stop(host) == 0, self.env.log(host)
+        finally:
+            producer.done.set()
+        missing = sorted(set(range(total)) - self.stored())
+        assert not missing, (len(missing), missing[:10])
+        growth = peak - baseline
+        assert growth < self.bound, (growth, self.bound)
+        print(f"{kills} kills and a {outage} s outage: all {total} rows, RSS growth "
+              f"{growth >> 20} MiB (bound {self.bound >> 20} MiB)")
+        return total
+
+    def where(self):
+        """Stream number -> (partition, offset) of its input."""
+        return {json.loads(r.value)["value"][0]: (r.partition, r.offset)
+                for r in h.read_all(self.bootstrap, self.inputs)}

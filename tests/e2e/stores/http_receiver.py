@@ -1,0 +1,57 @@
+"""An HTTP receiver for the HTTP sink's end-to-end tests (a real server on
+loopback, in a process of its own so a test can stop it).
+
+Every POST's body is appended to --out (flushed and fsynced before the 200,
+so what was acknowledged is on disk); each request's X-Streams-Source header
+goes to --out.sources. A body with a line containing --reject is refused
+with 400 and a body naming the line. Prints "port=N" once listening."""
+import argparse
+import http.server
+import os
+import sys
+import threading
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--reject", default="")
+    args = parser.parse_args()
+    reject = args.reject.encode()
+    lock = threading.Lock()
+    out = open(args.out, "ab")
+    sources = open(args.out + ".sources", "a")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            bad = [line for line in body.splitlines() if reject and reject in line]
+            if bad:
+                return self.answer(400, b"refused row: " + bad[0][:200])
+            with lock:
+                out.write(body if body.endswith(b"\n") else body + b"\n")
+                out.flush()
+                os.fsync(out.fileno())
+                sources.write(self.headers.get("X-Streams-Source", "-") + "\n")
+                sources.flush()
+            self.answer(200, b"ok")
+
+        def answer(self, status, text):
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(text)))
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"port={server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
