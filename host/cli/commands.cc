@@ -94,7 +94,8 @@ int validate_command(const PipelineArgs& args) {
   if (!generation) return 2;
   std::string sinks;
   for (const auto& sink : generation->sinks) {
-    sinks += (sinks.empty() ? "" : ", ") + sink.name + " (" + sink.settings->target() + ")";
+    sinks += (sinks.empty() ? "" : ", ") + sink.name + " (" + sink.settings->target() + ", " +
+             sink.type->guarantee(*sink.settings) + ")";
   }
   std::string stateful;
   for (const auto& step : generation->steps) {

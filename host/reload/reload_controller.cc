@@ -35,6 +35,11 @@ nlohmann::json steps_json(const pipeline::Generation& g) {
       step["function"] = s.spec->function;
       step["path"] = s.library->path();
     }
+    if (s.sink != pipeline::StepBinding::kNone) {
+      const pipeline::SinkBinding& sink = g.sinks[s.sink];
+      step["sink"] = sink.settings->describe();
+      step["guarantee"] = sink.type->guarantee(*sink.settings);
+    }
     steps.push_back(std::move(step));
   }
   return steps;

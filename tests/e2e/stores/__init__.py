@@ -4,6 +4,7 @@ expected rows those tests compare."""
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -125,11 +126,21 @@ class Drill:
     def stored(self):
         return set(numbers(self.store.rows()))
 
-    def check_committed_are_stored(self, where):
-        """Every input below its partition's committed offset has its row."""
-        committed = h.committed_offsets(self.bootstrap, "pipeline-in", self.inputs)
-        have = self.stored()
-        lost = [n for n, (p, off) in where().items() if off < committed[p] and n not in have]
+    def end_outage(self, host):
+        """Starts the store again, and checks that every input below its
+        partition's committed offset has its row. The host is stopped
+        (SIGSTOP) meanwhile, so that what it commits and stores is still
+        what it was at the outage's end: a store that is down may not be
+        readable."""
+        os.kill(host.pid, signal.SIGSTOP)
+        try:
+            committed = h.committed_offsets(self.bootstrap, "pipeline-in", self.inputs)
+            self.store.start()
+            have = self.stored()
+            where = self.where()
+        finally:
+            os.kill(host.pid, signal.SIGCONT)
+        lost = [n for n, (p, off) in where.items() if off < committed[p] and n not in have]
         assert not lost, ("committed without a row", lost[:10], committed)
 
     def run(self, kills=5, outage=30):
@@ -157,8 +168,7 @@ class Drill:
                 return time.monotonic() >= end
             h.wait_for(sample, outage + 10, f"the {outage} s outage")  # samples every 50 ms
             assert host.poll() is None, self.env.log(host)
-            self.check_committed_are_stored(self.where)
-            self.store.start()
+            self.end_outage(host)
             total = producer.finish()
             h.wait_committed_to_end(self.bootstrap, "pipeline-in", self.inputs, timeout=120)
             assert self.env.stop(host) == 0, self.env.log(host)
@@ -176,3 +186,69 @@ class Drill:
         """Stream number -> (partition, offset) of its input."""
         return {json.loads(r.value)["value"][0]: (r.partition, r.offset)
                 for r in h.read_all(self.bootstrap, self.inputs)}
+
+
+def _as_nobody():
+    """preexec_fn: PostgreSQL refuses to run as root; tests run as root in CI."""
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+
+
+class Postgres:
+    """A PostgreSQL server of Debian's `postgresql` package, initialised in
+    the test's directory and listening on a free loopback port (as nobody
+    when the test runs as root). sql() runs a statement through psql."""
+
+    def __init__(self, env):
+        import glob
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        assert bins, "PostgreSQL is not installed (install-deps.sh installs postgresql)"
+        self.bin = os.path.dirname(bins[-1])
+        self.env = env
+        os.chmod(env.dir, 0o711)  # nobody reaches its own directory below
+        self.data = env.path("pgdata")
+        os.mkdir(self.data, 0o700)
+        if os.getuid() == 0:
+            os.chown(self.data, 65534, 65534)
+        self.port = h.free_port()
+        result = subprocess.run(
+            [f"{self.bin}/initdb", "-D", self.data, "-U", "streams", "--auth=trust", "-E", "UTF8",
+             "--no-sync", "--no-instructions"],
+            capture_output=True, text=True, preexec_fn=_as_nobody)
+        assert result.returncode == 0, result.stderr
+        self.start()
+
+    @property
+    def conninfo(self):
+        return f"host=127.0.0.1 port={self.port} dbname=postgres user=streams"
+
+    def start(self):
+        self.proc = self.env.spawn(
+            [f"{self.bin}/postgres", "-D", self.data, "-p", str(self.port), "-k", self.data,
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"],
+            f"postgres{len(self.env.procs)}", preexec_fn=_as_nobody)
+        h.wait_for(lambda: self.proc.poll() is not None or self.ready(), 60,
+                   "PostgreSQL to accept connections")
+        assert self.proc.poll() is None, self.env.log(self.proc)
+
+    def ready(self):
+        try:
+            self.sql("SELECT 1")
+            return True
+        except AssertionError:
+            return False
+
+    def stop(self):
+        """A fast shutdown: sessions are ended, as when a server goes away."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+
+    def sql(self, statement):
+        result = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "streams", "-d", "postgres",
+             "-v", "ON_ERROR_STOP=1", "-At", "-c", statement], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise AssertionError(f"psql: {statement}: {result.stderr}")
+        return [line for line in result.stdout.splitlines() if line]

@@ -1,0 +1,399 @@
+// The PostgreSQL sink (libpq): each batch goes in with COPY, in one of
+// three functions, by the guarantee they give a replay after a crash:
+//
+//   postgres                COPY into the table (at-least-once)
+//   postgres_upsert         COPY into a staging table, then INSERT ... ON
+//                           CONFLICT (key) DO UPDATE or DO NOTHING (idempotent)
+//   postgres_exactly_once   rows and the partition's position, (offset,
+//                           sequence) of its last row, in one transaction;
+//                           rows at or before the position are skipped
+//
+//   - kind: sink
+//     name: rows
+//     plugin: postgres_sink
+//     function: postgres_exactly_once
+//     config:
+//       conninfo: "host=db port=5432 dbname=app user=app password=${envvar:PGPASSWORD}"
+//       table: metrics
+//       columns: {name: name, project: project_id, doc: _value}   # or a list of names
+//       key: [name]                  # upsert: the conflict target
+//       on_conflict: update          # upsert: or nothing
+//       offsets_table: streams_sink_offsets   # exactly-once
+//       pipeline: metrics            # exactly-once: the position rows' key
+//
+// A batch the server refuses for its data (SQLSTATE class 22 data exception
+// or 23 constraint violation), or holding a value that is not a JSON
+// object, is reported rejected: the host halves it until the refused rows
+// stand alone and dead-letters them with the server's message. Anything
+// else (connection lost, server shutting down, a missing table) is retried
+// with the host's backoff, on a new connection when the old one broke.
+// Writes are synchronous on the processing thread.
+#include <libpq-fe.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <streams/plugin.hpp>
+
+#include "row_encoder.h"
+
+namespace {
+
+using streams_pg::Column;
+
+enum class Mode { copy, upsert, exactly_once };
+
+struct Config {
+  std::string conninfo;
+  std::string table;
+  std::vector<Column> columns;
+  std::vector<std::string> key;
+  bool update = true;  // upsert: DO UPDATE, else DO NOTHING
+  std::string offsets_table = "streams_sink_offsets";
+  std::string pipeline;
+};
+
+std::string text_of(const nlohmann::json& j, const char* key, bool required) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (required) throw std::runtime_error(std::string("config.") + key + ": required (a string)");
+    return "";
+  }
+  if (!it->is_string() || it->get<std::string>().empty()) {
+    throw std::runtime_error(std::string("config.") + key + ": expected a non-empty string");
+  }
+  return it->get<std::string>();
+}
+
+std::vector<std::string> names_of(const nlohmann::json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end()) return out;
+  if (!it->is_array()) throw std::runtime_error(std::string("config.") + key + ": expected a list");
+  for (const auto& v : *it) {
+    if (!v.is_string()) {
+      throw std::runtime_error(std::string("config.") + key + ": expected a list of names");
+    }
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Config parse(std::string_view text, Mode mode) {
+  const nlohmann::json j = nlohmann::json::parse(text);
+  Config c;
+  c.conninfo = text_of(j, "conninfo", true);
+  c.table = text_of(j, "table", true);
+  auto cols = j.find("columns");
+  if (cols == j.end()) throw std::runtime_error("config.columns: required (a list or a map)");
+  if (cols->is_array()) {
+    for (const std::string& name : names_of(j, "columns")) {
+      c.columns.push_back(streams_pg::make_column(name, name));
+    }
+  } else if (cols->is_object()) {
+    for (const auto& [name, field] : cols->items()) {
+      if (!field.is_string()) {
+        throw std::runtime_error("config.columns." + name +
+                                 ": expected a field path or _value, "
+                                 "_key, _topic, _partition, _offset, _timestamp");
+      }
+      c.columns.push_back(streams_pg::make_column(name, field.get<std::string>()));
+    }
+  } else {
+    throw std::runtime_error("config.columns: expected a list of names or a map column: field");
+  }
+  if (c.columns.empty()) throw std::runtime_error("config.columns: expected at least one column");
+  c.key = names_of(j, "key");
+  if (mode == Mode::upsert && c.key.empty()) {
+    throw std::runtime_error("config.key: required by postgres_upsert (the ON CONFLICT columns)");
+  }
+  const std::string conflict = text_of(j, "on_conflict", false);
+  if (!conflict.empty() && conflict != "update" && conflict != "nothing") {
+    throw std::runtime_error("config.on_conflict: expected update or nothing, got '" + conflict +
+                             "'");
+  }
+  c.update = conflict != "nothing";
+  if (j.contains("offsets_table")) c.offsets_table = text_of(j, "offsets_table", true);
+  c.pipeline = j.contains("pipeline") ? text_of(j, "pipeline", true) : c.table;
+  return c;
+}
+
+// A quoted SQL identifier; "schema.table" quotes each part.
+std::string ident(const std::string& name) {
+  std::string out;
+  size_t at = 0;
+  for (;;) {
+    const size_t dot = name.find('.', at);
+    out += '"';
+    for (char ch : name.substr(at, dot == std::string::npos ? std::string::npos : dot - at)) {
+      out += ch;
+      if (ch == '"') out += '"';
+    }
+    out += '"';
+    if (dot == std::string::npos) return out;
+    out += '.';
+    at = dot + 1;
+  }
+}
+
+std::string column_list(const std::vector<Column>& columns) {
+  std::string out;
+  for (const Column& c : columns) out += (out.empty() ? "" : ", ") + ident(c.name);
+  return out;
+}
+
+// What a failed statement means for its batch.
+enum class Failure { retry, rejected };
+
+struct Result {
+  bool ok = true;
+  Failure failure = Failure::retry;
+  std::string message;
+};
+
+class Connection {
+ public:
+  explicit Connection(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+  ~Connection() { close(); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Connects when not connected; false with *why.
+  bool ready(std::string* why) {
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return true;
+    close();
+    const char* keys[] = {"connect_timeout", "dbname", nullptr};
+    const char* values[] = {"5", conninfo_.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+    if (PQstatus(conn_) == CONNECTION_OK) return ++session_, true;
+    *why = std::string("cannot connect: ") + PQerrorMessage(conn_);
+    close();
+    return false;
+  }
+  void close() {
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+  }
+  // Counts connections made: what a session set up is gone when it moved.
+  uint64_t session() const { return session_; }
+
+  Result exec(const std::string& sql) { return check(PQexec(conn_, sql.c_str())); }
+  Result exec(const std::string& sql, const std::vector<std::string>& params,
+              PGresult** keep = nullptr) {
+    std::vector<const char*> values;
+    for (const std::string& p : params) values.push_back(p.c_str());
+    PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                 values.data(), nullptr, nullptr, 0);
+    return check(res, keep);
+  }
+  // COPY ... FROM STDIN with `rows` (COPY text format).
+  Result copy(const std::string& sql, const std::string& rows) {
+    PGresult* res = PQexec(conn_, sql.c_str());
+    if (PQresultStatus(res) != PGRES_COPY_IN) return check(res);
+    PQclear(res);
+    if (PQputCopyData(conn_, rows.data(), static_cast<int>(rows.size())) != 1 ||
+        PQputCopyEnd(conn_, nullptr) != 1) {
+      return broken();
+    }
+    Result r;
+    while (PGresult* next = PQgetResult(conn_)) {
+      Result one = check(next);
+      if (!one.ok && r.ok) r = one;
+    }
+    return r;
+  }
+
+ private:
+  Result broken() {
+    Result r{false, Failure::retry, PQerrorMessage(conn_)};
+    close();
+    return r;
+  }
+  Result check(PGresult* res, PGresult** keep = nullptr) {
+    const ExecStatusType status = PQresultStatus(res);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      if (keep) {
+        *keep = res;
+      } else {
+        PQclear(res);
+      }
+      return {};
+    }
+    Result r{false, Failure::retry, res ? PQresultErrorMessage(res) : PQerrorMessage(conn_)};
+    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    if (state && (std::string_view(state, 2) == "22" || std::string_view(state, 2) == "23")) {
+      r.failure = Failure::rejected;
+    }
+    PQclear(res);
+    while (!r.message.empty() && (r.message.back() == '\n' || r.message.back() == ' ')) {
+      r.message.pop_back();
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) close();
+    return r;
+  }
+
+  std::string conninfo_;
+  PGconn* conn_ = nullptr;
+  uint64_t session_ = 0;
+};
+
+template <Mode M>
+class PostgresSink {
+ public:
+  static constexpr streams::SinkGuarantee guarantee =
+      M == Mode::copy     ? streams::SinkGuarantee::at_least_once
+      : M == Mode::upsert ? streams::SinkGuarantee::idempotent
+                          : streams::SinkGuarantee::exactly_once;
+
+  explicit PostgresSink(const streams::InitContext& ctx)
+      : config_(parse(ctx.config_json(), M)), conn_(config_.conninfo), encoder_(config_.columns) {
+    const std::string cols = column_list(config_.columns);
+    copy_sql_ = "COPY " + ident(config_.table) + " (" + cols + ") FROM STDIN";
+    if (!config_.key.empty() && M != Mode::copy) {
+      std::string key;
+      for (const std::string& k : config_.key) key += (key.empty() ? "" : ", ") + ident(k);
+      std::string set;
+      for (const Column& c : config_.columns) {
+        set += (set.empty() ? "" : ", ") + ident(c.name) + " = EXCLUDED." + ident(c.name);
+      }
+      stage_sql_ =
+          "CREATE TEMP TABLE IF NOT EXISTS streams_stage ON COMMIT DELETE ROWS AS "
+          "SELECT " +
+          cols + " FROM " + ident(config_.table) + " WITH NO DATA";
+      copy_sql_ = "COPY streams_stage (" + cols + ") FROM STDIN";
+      // The last row of a key wins within a batch (a fresh temporary heap
+      // keeps insertion order in ctid).
+      merge_sql_ = "INSERT INTO " + ident(config_.table) + " (" + cols + ") SELECT DISTINCT ON (" +
+                   key + ") " + cols + " FROM streams_stage ORDER BY " + key +
+                   ", ctid DESC ON CONFLICT (" + key + ") DO " +
+                   (config_.update && !set.empty() ? "UPDATE SET " + set : "NOTHING");
+    }
+    const std::string offsets = ident(config_.offsets_table);
+    offsets_ddl_ = "CREATE TABLE IF NOT EXISTS " + offsets +
+                   " (pipeline text, topic text, partition integer, last_offset bigint NOT NULL,"
+                   " last_sequence integer NOT NULL, PRIMARY KEY (pipeline, topic, partition))";
+    claim_sql_ = "INSERT INTO " + offsets + " VALUES ($1, $2, $3, -1, -1) ON CONFLICT DO NOTHING";
+    position_sql_ = "SELECT last_offset, last_sequence FROM " + offsets +
+                    " WHERE pipeline = $1 AND topic = $2 AND partition = $3 FOR UPDATE";
+    advance_sql_ = "UPDATE " + offsets +
+                   " SET last_offset = $4, last_sequence = $5 WHERE pipeline = $1 AND topic = $2"
+                   " AND partition = $3";
+  }
+
+  void write(const streams::SinkBatch& b, streams::SinkReports& reports) {
+    std::string why;
+    if (!conn_.ready(&why) || !prepare(&why)) return (void)reports.retry(b.id(), why);
+    const Result r = M == Mode::exactly_once ? write_exactly_once(b) : write_rows(b, 0, -1, -1);
+    if (r.ok) {
+      reports.written(b.id());
+    } else if (r.failure == Failure::rejected) {
+      reports.rejected(b.id(), r.message);
+    } else {
+      reports.retry(b.id(), r.message);
+    }
+  }
+
+  void poll(int, streams::SinkReports&) {}  // writes are synchronous
+
+ private:
+  // Once per connection: the staging and offsets tables.
+  bool prepare(std::string* why) {
+    if (prepared_session_ == conn_.session()) return true;
+    if (!stage_sql_.empty()) {
+      Result r = conn_.exec(stage_sql_);
+      if (!r.ok) return (*why = r.message, false);
+    }
+    if (M == Mode::exactly_once) {
+      Result r = conn_.exec(offsets_ddl_);
+      if (!r.ok) return (*why = r.message, false);
+    }
+    prepared_session_ = conn_.session();
+    return true;
+  }
+
+  // Encodes the rows after (offset, sequence) `after_*` and loads them.
+  // `in_transaction`: the caller opened one (exactly-once).
+  Result write_rows(const streams::SinkBatch& b, size_t first, int64_t after_offset,
+                    int64_t after_seq, bool in_transaction = false) {
+    rows_.clear();
+    streams_pg::RecordMeta meta;
+    meta.topic = b.topic();
+    meta.partition = b.partition();
+    size_t n = 0;
+    for (size_t i = first; i < b.size(); ++i) {
+      if (b.offset(i) < after_offset ||
+          (b.offset(i) == after_offset && int64_t(b.sequence(i)) <= after_seq)) {
+        continue;
+      }
+      const streams::Record rec = b[i];
+      meta.key = rec.key();
+      meta.has_key = rec.has_key();
+      meta.offset = b.offset(i);
+      meta.timestamp_ms = rec.timestamp_ms();
+      std::string why;
+      if (!encoder_.append(rec.value(), meta, &rows_, &why)) {
+        return {false, Failure::rejected, why + " (offset " + std::to_string(b.offset(i)) + ")"};
+      }
+      ++n;
+    }
+    if (n == 0) return {};
+    const bool staged = !merge_sql_.empty();
+    const bool txn = staged && !in_transaction;
+    if (txn) {
+      Result r = conn_.exec("BEGIN");
+      if (!r.ok) return r;
+    }
+    Result r = conn_.copy(copy_sql_, rows_);
+    if (r.ok && staged) r = conn_.exec(merge_sql_);
+    if (txn) r = finish(r);
+    return r;
+  }
+
+  Result finish(Result r) {
+    if (r.ok) return conn_.exec("COMMIT");
+    conn_.exec("ROLLBACK");
+    return r;
+  }
+
+  Result write_exactly_once(const streams::SinkBatch& b) {
+    const std::vector<std::string> where{config_.pipeline, std::string(b.topic()),
+                                         std::to_string(b.partition())};
+    Result r = conn_.exec("BEGIN");
+    if (!r.ok) return r;
+    r = conn_.exec(claim_sql_, where);
+    PGresult* res = nullptr;
+    if (r.ok) r = conn_.exec(position_sql_, where, &res);
+    if (!r.ok) return finish(r);
+    const int64_t offset = std::stoll(PQgetvalue(res, 0, 0));
+    const int64_t seq = std::stoll(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    const size_t last = b.size() - 1;
+    if (b.offset(last) < offset || (b.offset(last) == offset && int64_t(b.sequence(last)) <= seq)) {
+      return finish(Result{});  // a replay of what the table has
+    }
+    r = write_rows(b, 0, offset, seq, /*in_transaction=*/true);
+    if (r.ok) {
+      std::vector<std::string> params = where;
+      params.push_back(std::to_string(b.offset(last)));
+      params.push_back(std::to_string(b.sequence(last)));
+      r = conn_.exec(advance_sql_, params);
+    }
+    return finish(r);
+  }
+
+  Config config_;
+  Connection conn_;
+  streams_pg::RowEncoder encoder_;
+  std::string copy_sql_, stage_sql_, merge_sql_;
+  std::string offsets_ddl_, claim_sql_, position_sql_, advance_sql_;
+  std::string rows_;               // the batch in COPY text format, reused
+  uint64_t prepared_session_ = 0;  // the connection prepare() ran on
+};
+
+}  // namespace
+
+STREAMS_PLUGIN("postgres_sink", "1.0.0", streams::sink<PostgresSink<Mode::copy>>("postgres"),
+               streams::sink<PostgresSink<Mode::upsert>>("postgres_upsert"),
+               streams::sink<PostgresSink<Mode::exactly_once>>("postgres_exactly_once"))
