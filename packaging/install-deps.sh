@@ -12,6 +12,8 @@ PACKAGES=(
   libcli11-dev              # command-line parsing with --help per subcommand
   libsimdjson-dev           # JSON parsing in the example plugin
   libcurl4-openssl-dev      # HTTP (and S3) sinks: requests without blocking the processing thread
+  libpq-dev                 # the PostgreSQL sink's client library
+  postgresql                # a real PostgreSQL server the sink's tests start themselves
   librocksdb-dev            # the local store of platform state (host/state/)
   prometheus-cpp-dev        # the Prometheus text format of GET /metrics
   kcat python3-kafka        # independent Kafka clients for the example and e2e tests
@@ -40,6 +42,13 @@ install_valijson() {
   cp -r "$dir/root/usr/include/valijson" /usr/local/include/
   rm -rf "$dir"
 }
+
+# The tests start their own PostgreSQL servers: the package's default
+# cluster (a server on port 5432, started at install) is not wanted.
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+  mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/streams-tests.conf
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

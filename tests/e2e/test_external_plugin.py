@@ -1,5 +1,6 @@
-"""A plugin built in a directory outside the repository, against the
-installed SDK, loads and runs in the host."""
+"""Plugins built in a directory outside the repository, against the
+installed SDK, load and run in the host: a map, and a sink (ABI 1.6) that
+writes the outputs to a file."""
 import os
 import shutil
 import subprocess
@@ -11,7 +12,11 @@ import harness as h  # noqa: E402
 PIPELINE = """source: {name: in, stream_name: words}
 steps:
   - {kind: map, name: shout, plugin: shout, function: shout}
-  - {kind: sink, name: out, stream_name: shouted}
+  - kind: broadcast
+    name: both
+    branches:
+      kafka: [{kind: sink, name: out, stream_name: shouted}]
+      file: [{kind: sink, name: lines, plugin: lines, config: {path: %s}}]
 """
 
 
@@ -41,7 +46,8 @@ def main():
         assert exported == ["streams_plugin_entry_v1"], exported
 
         bootstrap = env.start_broker(["words:2", "shouted:2"])
-        host = env.start_host(env.write("pipeline.yaml", PIPELINE),
+        lines = env.path("lines.txt")
+        host = env.start_host(env.write("pipeline.yaml", PIPELINE % lines),
                               env.write("deployment.yaml", h.deployment()), bootstrap,
                               plugins_dir=build)
         h.produce(bootstrap, "words", [(b"a", b"hello", []), (b"b", b"plugin", [])])
@@ -49,6 +55,8 @@ def main():
         h.wait_committed_to_end(bootstrap, "pipeline-in", tps)
         values = sorted(r.value for r in h.read_all(bootstrap, h.partitions("shouted", 2)))
         assert values == [b"HELLO!", b"PLUGIN!"], values
+        with open(lines) as f:
+            assert sorted(f.read().splitlines()) == ["HELLO!", "PLUGIN!"]
         assert env.stop(host) == 0, env.log(host)
     print("1 passed, 0 failed")
 
