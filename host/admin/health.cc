@@ -90,8 +90,10 @@ HealthAnswer Health::ready() {
   }
   const auto wait = static_cast<int64_t>(r.delivery_wait_ms.value());
   if (wait > options_.readiness_commit_age_ms) {
-    return answer("a sink or the dead-letter queue has had outputs without a delivery report for " +
-                  std::to_string(wait) + " ms (readiness_commit_age_ms " +
+    std::string who = (merged ? *merged : metrics_).waiting_sink();
+    if (who.empty()) who = "a sink or the dead-letter queue";
+    return answer(who + " has had outputs without a delivery report for " + std::to_string(wait) +
+                  " ms (readiness_commit_age_ms " +
                   std::to_string(options_.readiness_commit_age_ms) + ")");
   }
   const uint64_t checked = r.commit_checked_ms.value();

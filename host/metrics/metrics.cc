@@ -145,8 +145,23 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
     for (const auto& [client, text] : part.client_stats_) {
       out->client_stats_[i == 0 ? client : client + "#" + std::to_string(i)] = text;
     }
+    // The longest wait's sink: the part whose wait the merged one is.
+    if (!part.waiting_sink_.empty() &&
+        part.runtime_.delivery_wait_ms.value() == r.delivery_wait_ms.value()) {
+      out->waiting_sink_ = part.waiting_sink_;
+    }
   }
   return out;
+}
+
+void PipelineMetrics::set_waiting_sink(std::string name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  waiting_sink_ = std::move(name);
+}
+
+std::string PipelineMetrics::waiting_sink() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return waiting_sink_;
 }
 
 size_t error_kind_index(int32_t kind) {

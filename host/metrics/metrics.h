@@ -179,6 +179,12 @@ class PipelineMetrics {
   void set_client_stats(const std::string& client, const char* json, size_t size);
   std::vector<std::pair<std::string, std::string>> client_stats() const;
 
+  // The sink (OutputSink::describe) waiting longest for acknowledgements,
+  // "" when none waits: what RuntimeMetrics::delivery_wait_ms measures.
+  // Set by the processing thread when it changes; read by health checks.
+  void set_waiting_sink(std::string name);
+  std::string waiting_sink() const;
+
   // Reads every step (for exposition), under the lock that step() takes.
   template <class F>
   void for_each_step(F&& f) const {
@@ -191,6 +197,7 @@ class PipelineMetrics {
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<StepMetrics>> steps_;  // in order of first use
   std::map<std::string, std::string> client_stats_;  // by client
+  std::string waiting_sink_;
   RuntimeMetrics runtime_;
   std::vector<std::unique_ptr<PipelineMetrics>> shards_;  // [i - 1]: thread i
 };

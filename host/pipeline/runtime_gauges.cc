@@ -14,6 +14,13 @@ void RuntimeGauges::publish(PartitionProcessor& partitions, const SinkSet& sinks
   int64_t wait_ms = 0;
   const OutputSink* waiting = sinks.longest_wait(now_ms, &wait_ms);
   m_.delivery_wait_ms.set(static_cast<uint64_t>(wait_ms));
+  if (waiting != waiting_) {
+    waiting_ = waiting;
+    metrics_.set_waiting_sink(!waiting ? ""
+                              : waiting == sinks.dlq()
+                                  ? "the dead-letter queue " + waiting->describe()
+                                  : "sink " + waiting->describe());
+  }
   if (waiting && wait_ms >= kDeliveryWaitWarnMs)
     warn_delivery_wait(sinks, *waiting, wait_ms, now_ms);
   m_.assigned_partitions.set(g.assigned);

@@ -19,7 +19,8 @@ class RuntimeGauges {
  public:
   static constexpr int64_t kDeliveryWaitWarnMs = 10000;
 
-  explicit RuntimeGauges(metrics::RuntimeMetrics& m) : m_(m) {}
+  explicit RuntimeGauges(metrics::PipelineMetrics& metrics)
+      : metrics_(metrics), m_(metrics.runtime()) {}
   // `now_ms`: the steady clock.
   // Stores' sizes every kStateSizeMs.
   void publish(PartitionProcessor& partitions, const SinkSet& sinks, uint64_t skipped,
@@ -32,7 +33,9 @@ class RuntimeGauges {
   void warn_delivery_wait(const SinkSet& sinks, const OutputSink& sink, int64_t wait_ms,
                           int64_t now_ms);
 
+  metrics::PipelineMetrics& metrics_;
   metrics::RuntimeMetrics& m_;
+  const OutputSink* waiting_ = nullptr;  // as last published (set_waiting_sink)
   int64_t last_wait_warning_ms_ = -kDeliveryWaitWarnMs;
   int64_t last_state_sizes_ms_ = -kStateSizeMs;
   log::RateLimitedLog pause_log_{1};

@@ -42,7 +42,7 @@ class Runtime final : public KafkaRuntime,
         m_(metrics_.runtime()),
         source_(std::move(source)),
         health_(options_.healthcheck_file),
-        gauges_(m_) {}
+        gauges_(metrics_) {}
   ~Runtime() override;
   bool init(pipeline::SinkMaker& maker, std::string* error);
 

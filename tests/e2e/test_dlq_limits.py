@@ -98,7 +98,7 @@ def dlq_outage(env, bootstrap):
     h.produce(bootstrap, "down", [(None, b"bad", [])])
     status, body = h.wait_for(lambda: (lambda r: r[0] == 503 and r)(get(port, "/readyz")), 60,
                               "/readyz to fail")
-    assert "dead-letter queue has had outputs without a delivery report" in body, body
+    assert "the dead-letter queue down-dlq has had outputs without a delivery report" in body, body
     h.wait_for(lambda: "dead-letter queue down-dlq: 1 output(s) without a delivery report" in
                env.log(host), 60, "the DLQ outage in the log")
     assert 'streams_dead_letters_total{pipeline="in"} 0' in get(port, "/metrics")[1]

@@ -38,7 +38,8 @@ def main():
         os.environ["SINK_URL"] = f"http://127.0.0.1:{receiver.port}/ingest"
         receiver.rows = lambda: stores.rows(out)
         drill = stores.Drill(env, receiver, env.write("p.yaml", PIPELINE),
-                             env.write("d.yaml", DEPLOYMENT), "metrics", 4, bound=32 << 20)
+                             env.write("d.yaml", DEPLOYMENT), "metrics", 4, bound=32 << 20,
+                             sinks=["rows"])
         drill.run()
         print("ok")
 

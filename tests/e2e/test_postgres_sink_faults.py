@@ -78,7 +78,8 @@ def main():
         pg.sql("CREATE TABLE upsert_rows (name text PRIMARY KEY, doc jsonb)")
         os.environ["PG_CONNINFO"] = pg.conninfo
         drill = stores.Drill(env, Tables(pg), env.write("p.yaml", PIPELINE),
-                             env.write("d.yaml", DEPLOYMENT), "metrics", 4, bound=32 << 20)
+                             env.write("d.yaml", DEPLOYMENT), "metrics", 4, bound=32 << 20,
+                             sinks=["exact", "upsert"])
         total = drill.run()
         for table in ("exact_rows", "upsert_rows"):
             counts = pg.sql(f"SELECT count(*), count(DISTINCT name) FROM {table}")

@@ -61,7 +61,8 @@ class PluginSink final : public pipeline::OutputSink {
   int64_t waiting_ms(int64_t now_ms) const override {
     return pending_ > 0 ? now_ms - progress_ms_ : 0;
   }
-  std::string describe() const override { return describe_; }
+  // "NAME (plugin P/F, GUARANTEE)": the step, for logs and /readyz.
+  std::string describe() const override { return name_ + " (" + describe_ + ")"; }
 
   // For the host API's sink_ack: records a report, applied after the
   // plugin's call returns. False for an unknown id or outcome.

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
 import harness as h  # noqa: E402
@@ -114,14 +116,27 @@ class Drill:
     nothing whose row the store lacks, its memory stays under `bound` bytes
     over its size before the outage, and every number lands in the store."""
 
-    def __init__(self, env, store, pipeline, deployment, topic, partitions, bound):
+    def __init__(self, env, store, pipeline, deployment, topic, partitions, bound, sinks):
         self.env, self.store, self.topic, self.partitions = env, store, topic, partitions
+        self.sinks = sinks  # the sink steps' names: /readyz names one while the store is down
         self.pipeline, self.deployment, self.bound = pipeline, deployment, bound
         self.bootstrap = env.start_broker([f"{topic}:{partitions}"])
         self.inputs = h.partitions(topic, partitions)
 
-    def host(self, name):
-        return self.env.start_host(self.pipeline, self.deployment, self.bootstrap, name=name)
+    def host(self, name, extra=()):
+        return self.env.start_host(self.pipeline, self.deployment, self.bootstrap, name=name,
+                                   extra=extra)
+
+    def check_unready(self, port):
+        """/readyz fails, naming a sink, while the store is down."""
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            raise AssertionError("/readyz answered 200 with the store down")
+        except urllib.error.HTTPError as e:
+            body = e.read().decode()
+            assert e.code == 503, (e.code, body)
+        assert any(f"sink {name} (plugin " in body for name in self.sinks), body
+        assert "without a delivery report" in body, body
 
     def stored(self):
         return set(numbers(self.store.rows()))
@@ -155,7 +170,8 @@ class Drill:
                 assert host.poll() is None, self.env.log(host)
                 os.killpg(host.pid, signal.SIGKILL)
                 host.wait()
-            host = self.host("outage")
+            host = self.host("outage", ["--admin-port", "0", "--readiness-commit-age-ms", "5000"])
+            port = h.admin_port(self.env, host)
             target = len(self.stored()) + 300
             h.wait_for(lambda: len(self.stored()) >= target, 90, "rows before the outage")
             baseline = rss(host.pid)
@@ -168,6 +184,7 @@ class Drill:
                 return time.monotonic() >= end
             h.wait_for(sample, outage + 10, f"the {outage} s outage")  # samples every 50 ms
             assert host.poll() is None, self.env.log(host)
+            self.check_unready(port)
             self.end_outage(host)
             total = producer.finish()
             h.wait_committed_to_end(self.bootstrap, "pipeline-in", self.inputs, timeout=120)
