@@ -14,6 +14,7 @@ PACKAGES=(
   libcurl4-openssl-dev      # HTTP (and S3) sinks: requests without blocking the processing thread
   libpq-dev                 # the PostgreSQL sink's client library
   postgresql                # a real PostgreSQL server the sink's tests start themselves
+  clickhouse-server clickhouse-client  # the same for the ClickHouse sink
   librocksdb-dev            # the local store of platform state (host/state/)
   prometheus-cpp-dev        # the Prometheus text format of GET /metrics
   kcat python3-kafka        # independent Kafka clients for the example and e2e tests

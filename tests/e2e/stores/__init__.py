@@ -269,3 +269,82 @@ class Postgres:
         if result.returncode != 0:
             raise AssertionError(f"psql: {statement}: {result.stderr}")
         return [line for line in result.stdout.splitlines() if line]
+
+
+class ClickHouse:
+    """A ClickHouse server of Debian's `clickhouse-server` package, with its
+    data in the test's directory and its HTTP and native ports free
+    loopback ones. query() runs a statement over the HTTP interface."""
+
+    CONFIG = """<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><console>1</console></logger>
+  <http_port>{http}</http_port>
+  <tcp_port>{tcp}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>{dir}/data/</path>
+  <tmp_path>{dir}/tmp/</tmp_path>
+  <user_files_path>{dir}/user_files/</user_files_path>
+  <format_schema_path>{dir}/format_schemas/</format_schema_path>
+  <users_config>{dir}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+</yandex>
+"""
+    USERS = """<?xml version="1.0"?>
+<yandex>
+  <profiles><default/></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+    <profile>default</profile><quota>default</quota></default></users>
+  <quotas><default/></quotas>
+</yandex>
+"""
+
+    def __init__(self, env):
+        import shutil
+        self.server = shutil.which("clickhouse-server")
+        assert self.server, "ClickHouse is not installed (install-deps.sh installs clickhouse-server)"
+        self.env, self.dir = env, env.path("clickhouse")
+        os.makedirs(self.dir)
+        self.http, tcp = h.free_port(), h.free_port()
+        with open(os.path.join(self.dir, "config.xml"), "w") as f:
+            f.write(self.CONFIG.format(http=self.http, tcp=tcp, dir=self.dir))
+        with open(os.path.join(self.dir, "users.xml"), "w") as f:
+            f.write(self.USERS)
+        self.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.http}"
+
+    def start(self):
+        self.proc = self.env.spawn(
+            [self.server, f"--config-file={self.dir}/config.xml"],
+            f"clickhouse{len(self.env.procs)}")
+        h.wait_for(lambda: self.proc.poll() is not None or self.ready(), 60,
+                   "ClickHouse to answer")
+        assert self.proc.poll() is None, self.env.log(self.proc)
+
+    def ready(self):
+        try:
+            return self.query("SELECT 1") == "1\n"
+        except OSError:
+            return False
+
+    def stop(self):
+        """SIGKILL: a server gone at once (an inserted part is in its files)."""
+        self.proc.kill()
+        self.proc.wait(timeout=60)
+
+    def query(self, statement):
+        request = urllib.request.Request(self.url + "/", data=statement.encode())
+        try:
+            with urllib.request.urlopen(request, timeout=30) as r:
+                return r.read().decode()
+        except urllib.error.HTTPError as e:
+            raise AssertionError(f"ClickHouse: {statement}: {e.read().decode()}")
+
+    def rows(self, sql):
+        """JSON objects of `sql` (FORMAT JSONEachRow is appended)."""
+        return [json.loads(line) for line in self.query(sql + " FORMAT JSONEachRow").splitlines()]

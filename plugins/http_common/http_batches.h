@@ -1,0 +1,68 @@
+// POSTs batches over libcurl's multi interface for the HTTP-based sinks
+// (http_sink, clickhouse_sink, object_store_sink): requests run while the
+// processing thread goes on; poll() collects the finished ones.
+//
+// Thread: one thread (the sink's calls).
+#pragma once
+
+#include <curl/curl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace streams_http {
+
+// TLS and time limits, from a sink's config.
+struct Options {
+  long timeout_ms = 10000;
+  long connect_timeout_ms = 3000;
+  std::string ca_file, cert_file, key_file;
+  bool verify = true;
+};
+
+// What became of a request.
+struct Response {
+  uint64_t id = 0;
+  CURLcode result = CURLE_OK;  // a transport failure when not CURLE_OK
+  long status = 0;             // HTTP status when result is CURLE_OK
+  std::string error;           // transport failure text
+  std::string body;            // the response body's first kExcerpt bytes
+};
+
+class Batches {
+ public:
+  static constexpr size_t kExcerpt = 512;
+
+  explicit Batches(Options options);
+  ~Batches();
+  Batches(const Batches&) = delete;
+  Batches& operator=(const Batches&) = delete;
+
+  // Starts `method` (POST, PUT) of `body` to `url` with `headers` ("Name:
+  // value"); `setup`, when given, sets more options on the handle (AWS
+  // signing). Reported by poll() with `id`.
+  void start(uint64_t id, const char* method, const std::string& url, std::string body,
+             const std::vector<std::string>& headers,
+             const std::function<void(CURL*)>& setup = nullptr);
+  // Runs transfers, waiting up to `timeout_ms` for one when some run, and
+  // calls `done` for each that finished.
+  void poll(int timeout_ms, const std::function<void(const Response&)>& done);
+  bool idle() const { return active_.empty(); }
+
+ private:
+  struct Request;
+  CURLM* multi_ = nullptr;
+  Options options_;
+  std::vector<std::unique_ptr<Request>> active_;
+  std::vector<CURL*> spare_;
+};
+
+// Reads the options of a sink's config JSON text ("timeout_ms",
+// "connect_timeout_ms", "tls": {ca_file, cert_file, key_file, verify}).
+// Throws std::runtime_error naming the key on a bad value.
+Options read_options(const std::string& config_json);
+
+}  // namespace streams_http
