@@ -241,6 +241,12 @@ pipeline::WriteResult PluginSink::write(const streams_record& record, uint64_t t
   l.seq = offset == l.last_offset ? l.seq + 1 : 0;
   l.last_offset = offset;
   const int64_t now = steady_ms();
+  // A full batch is sealed at the next input, so that a batch holds every
+  // output of each of its inputs (it may pass batch_size by one input's).
+  if (l.open && l.seq == 0 && full(*l.open)) {
+    seal(l);
+    send_next(l, now);
+  }
   if (!l.open) {
     l.open = new_batch(l.partition);
     l.open->opened_ms = now;
@@ -250,11 +256,11 @@ pipeline::WriteResult PluginSink::write(const streams_record& record, uint64_t t
   ++pending_;
   pending_bytes_ += record.key.size + record.value.size;
   listener_.on_written(token);
-  if (l.open->items.size() >= limits_.batch_size || l.open->bytes >= limits_.batch_bytes) {
-    seal(l);
-    send_next(l, now);
-  }
   return failed_ ? pipeline::WriteResult::stop : pipeline::WriteResult::ok;
+}
+
+bool PluginSink::full(const Batch& b) const {
+  return b.items.size() >= limits_.batch_size || b.bytes >= limits_.batch_bytes;
 }
 
 void PluginSink::seal(Lane& l) {
@@ -402,7 +408,19 @@ void PluginSink::rejected(Lane& l, const std::string& reason) {
                             ") refused it: " + (reason.empty() ? "no reason given" : reason);
     listener_.on_rejected(*this, b->items[0].token, r, why.c_str());
   } else {
-    const size_t half = b->items.size() / 2;
+    // Halved at the input boundary nearest the middle, if there is one.
+    const size_t n = b->items.size();
+    size_t half = n / 2;
+    for (size_t d = 0; d < n / 2; ++d) {
+      if (b->items[n / 2 - d].offset != b->items[n / 2 - d - 1].offset) {
+        half = n / 2 - d;
+        break;
+      }
+      if (n / 2 + d + 1 < n && b->items[n / 2 + d + 1].offset != b->items[n / 2 + d].offset) {
+        half = n / 2 + d + 1;
+        break;
+      }
+    }
     std::unique_ptr<Batch> first = new_batch(l.partition), second = new_batch(l.partition);
     for (size_t i = 0; i < b->items.size(); ++i) {
       const streams_record r = view(*b, i, &headers);
@@ -427,7 +445,10 @@ void PluginSink::poll(int timeout_ms) {
   int64_t next = std::numeric_limits<int64_t>::max();
   for (const auto& l : lanes_) {
     if (!l) continue;
-    if (l->open && now - l->open->opened_ms >= limits_.batch_time_ms) seal(*l);
+    // Between inputs: a full batch, or one open batch_time_ms, goes.
+    if (l->open && (full(*l->open) || now - l->open->opened_ms >= limits_.batch_time_ms)) {
+      seal(*l);
+    }
     send_next(*l, now);
     if (l->open) next = std::min(next, l->open->opened_ms + limits_.batch_time_ms);
     if (!l->in_flight && !l->queue.empty()) next = std::min(next, l->queue.front()->due_ms);

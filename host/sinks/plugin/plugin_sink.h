@@ -1,6 +1,8 @@
 // A sink whose writer is a plugin function (ABI 1.6, STREAMS_KIND_SINK):
 // the host side of the sink contract (data plane). It batches a runtime's
-// outputs per source partition, hands the plugin one batch of a partition
+// outputs per source partition, every output of an input in the same batch
+// (a full batch is sealed when the next input's first output comes, or
+// between inputs by time), hands the plugin one batch of a partition
 // at a time, and turns the plugin's reports into the runtime's
 // acknowledgements: written (the inputs may commit), retry (the same batch
 // again after a backoff, nothing later of that partition meanwhile), or
@@ -89,6 +91,7 @@ class PluginSink final : public pipeline::OutputSink {
   void append(Batch& b, const streams_record& record, uint64_t token, int64_t offset, uint32_t seq);
   // Moves `l`'s open batch to its queue.
   void seal(Lane& l);
+  bool full(const Batch& b) const;
   // Sends the front of `l`'s queue when nothing of it is out and its
   // retry time came.
   void send_next(Lane& l, int64_t now_ms);

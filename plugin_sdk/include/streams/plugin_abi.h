@@ -141,7 +141,10 @@ typedef struct streams_origin {
 } streams_origin;
 
 /* 1.6: records for a sink to write, all from one source partition, in
- * source order (one input's outputs in the order they were emitted).
+ * source order (one input's outputs in the order they were emitted). A
+ * batch holds every output its inputs sent to the sink (it passes the
+ * step's batch_size by at most one input's outputs), except the halves of
+ * a rejected batch whose records all came from one input.
  * OWNERSHIP: host-owned, valid for the write_batch call only. */
 typedef struct streams_sink_batch {
   uint32_t struct_size;

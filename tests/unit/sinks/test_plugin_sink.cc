@@ -181,12 +181,13 @@ BOOST_FIXTURE_TEST_CASE(one_batch_of_a_partition_is_out_at_a_time, Fixture) {
   open();
   for (int64_t i = 0; i < 6; ++i) write(0, i, "p0", i);
   for (int64_t i = 0; i < 3; ++i) write(1, i, "p1", 10 + i);
-  // The first batch of each partition is out; partition 0's second waits.
-  BOOST_TEST_REQUIRE(s.seen.size() == 2u);
+  // Partition 0's first batch is out; the full ones wait for the next
+  // input or a turn of the loop.
+  BOOST_TEST_REQUIRE(s.seen.size() == 1u);
   BOOST_TEST(s.seen[0].partition == 0);
-  BOOST_TEST(s.seen[1].partition == 1);
   BOOST_TEST(listener.acked.empty());
-  sink->poll(0);  // reports both, then sends partition 0's second
+  sink->poll(0);  // sends partition 1's, reports both, then sends partition 0's second
+  BOOST_TEST(s.seen[1].partition == 1);
   BOOST_TEST_REQUIRE(s.seen.size() == 3u);
   BOOST_TEST(s.seen[2].offsets == (std::vector<int64_t>{3, 4, 5}));
   BOOST_TEST(listener.acked.size() == 6u);
@@ -233,12 +234,13 @@ BOOST_FIXTURE_TEST_CASE(a_refused_batch_is_halved_until_the_bad_record_is_alone,
   open();
   const char* values[] = {"a", "b", "c", "bad", "e"};
   for (int64_t i = 0; i < 5; ++i) write(0, i, values[i], i);
+  write(0, 5, "f", 5);  // seals the full batch
   BOOST_TEST(listener.rejected == (std::vector<uint64_t>{3}));
   BOOST_TEST_REQUIRE(listener.reasons.size() == 1u);
   BOOST_TEST(listener.reasons[0].find("bad: sink 'rows'") == 0u, listener.reasons[0]);
   BOOST_TEST(listener.reasons[0].find("violates check constraint") != std::string::npos);
   BOOST_TEST(listener.acked == (std::vector<uint64_t>{0, 1, 2, 4}));
-  BOOST_TEST(sink->pending() == 0u);
+  BOOST_TEST(sink->pending() == 1u);  // "f", in the open batch
   BOOST_TEST(m.sink_rejected.value() == 1u);
   BOOST_TEST(m.sink_rows.value() == 4u);
 }
@@ -250,9 +252,37 @@ BOOST_FIXTURE_TEST_CASE(sequences_number_the_outputs_of_one_input, Fixture) {
   write(0, 5, "y", 1);
   write(0, 5, "z", 1);
   write(0, 6, "w", 2);
+  write(0, 7, "v", 3);  // seals the full batch
   BOOST_TEST_REQUIRE(s.seen.size() == 1u);
   BOOST_TEST(s.seen[0].sequences == (std::vector<uint32_t>{0, 1, 2, 0}));
   BOOST_TEST(s.seen[0].offsets == (std::vector<int64_t>{5, 5, 5, 6}));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_holds_every_output_of_its_inputs, Fixture) {
+  limits.batch_size = 2;
+  open();
+  for (const char* v : {"a", "b", "c"}) write(0, 1, v, 1);  // one input's three outputs
+  BOOST_TEST(s.seen.empty());                               // full, but the input may have more
+  write(0, 2, "d", 2);
+  BOOST_TEST_REQUIRE(s.seen.size() == 1u);
+  BOOST_TEST(s.seen[0].values == (std::vector<std::string>{"a", "b", "c"}));
+  sink->seal();
+  BOOST_TEST_REQUIRE(s.seen.size() == 2u);
+  BOOST_TEST(s.seen[1].values == (std::vector<std::string>{"d"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_refused_batch_is_halved_at_an_input_boundary, Fixture) {
+  limits.batch_size = 6;
+  s.decide = [](const SeenBatch& b) { return b.values.size() > 2 ? kRejected : kWritten; };
+  open();
+  write(0, 1, "a", 1);
+  for (const char* v : {"b", "c", "d"}) write(0, 2, v, 2);
+  for (const char* v : {"e", "f"}) write(0, 3, v, 3);
+  sink->seal();
+  // 6 records: halved at offset 2|3 (nearest the middle), then 1|2.
+  BOOST_TEST_REQUIRE(s.seen.size() >= 3u);
+  BOOST_TEST(s.seen[1].values == (std::vector<std::string>{"a", "b", "c", "d"}));
+  BOOST_TEST(s.seen[2].values == (std::vector<std::string>{"a"}));
 }
 
 BOOST_FIXTURE_TEST_CASE(a_revoked_partition_drops_what_was_not_sent, Fixture) {
