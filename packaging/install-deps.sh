@@ -15,6 +15,7 @@ PACKAGES=(
   libpq-dev                 # the PostgreSQL sink's client library
   postgresql                # a real PostgreSQL server the sink's tests start themselves
   clickhouse-server clickhouse-client  # the same for the ClickHouse sink
+  libzstd-dev zstd          # the object store sink's compression, and the tests' reader
   librocksdb-dev            # the local store of platform state (host/state/)
   prometheus-cpp-dev        # the Prometheus text format of GET /metrics
   kcat python3-kafka        # independent Kafka clients for the example and e2e tests
@@ -82,3 +83,13 @@ install_k8s_models() {
     kubernetes-models@4.5.1 >/dev/null
 }
 install_k8s_models
+
+# An S3-compatible server for the object store sink's tests: s3rver (npm;
+# Debian has none), beside kubernetes-models.
+install_s3rver() {
+  [ -x "$K8S_MODELS_DIR/node_modules/.bin/s3rver" ] && return 0
+  echo "installing: s3rver (npm) under $K8S_MODELS_DIR" >&2
+  npm install --prefix "$K8S_MODELS_DIR" --no-audit --no-fund --loglevel=error \
+    s3rver@3.7.1 >/dev/null
+}
+install_s3rver

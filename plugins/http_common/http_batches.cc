@@ -8,6 +8,7 @@ namespace streams_http {
 
 struct Batches::Request {
   uint64_t id = 0;
+  size_t keep = Batches::kExcerpt;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::string body;
@@ -15,16 +16,16 @@ struct Batches::Request {
   char error[CURL_ERROR_SIZE] = {0};
 };
 
-namespace {
-
-size_t keep_excerpt(char* data, size_t size, size_t n, void* user) {
-  auto* body = static_cast<std::string*>(user);
+// libcurl's write callback: keeps the body's first `keep` bytes.
+size_t Batches::keep_body(char* data, size_t size, size_t n, void* user) {
+  auto* r = static_cast<Request*>(user);
   const size_t bytes = size * n;
-  if (body->size() < Batches::kExcerpt) {
-    body->append(data, std::min(bytes, Batches::kExcerpt - body->size()));
-  }
+  if (r->response.size() < r->keep)
+    r->response.append(data, std::min(bytes, r->keep - r->response.size()));
   return bytes;
 }
+
+namespace {
 
 std::string text_of(const nlohmann::json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
@@ -81,9 +82,10 @@ Batches::~Batches() {
 
 void Batches::start(uint64_t id, const char* method, const std::string& url, std::string body,
                     const std::vector<std::string>& headers,
-                    const std::function<void(CURL*)>& setup) {
+                    const std::function<void(CURL*)>& setup, size_t keep) {
   auto r = std::make_unique<Request>();
   r->id = id;
+  r->keep = keep;
   r->body = std::move(body);
   if (spare_.empty()) {
     r->easy = curl_easy_init();
@@ -96,12 +98,16 @@ void Batches::start(uint64_t id, const char* method, const std::string& url, std
   for (const std::string& h : headers) r->headers = curl_slist_append(r->headers, h.c_str());
   CURL* e = r->easy;
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
+  if (std::string_view(method) == "GET") {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
+  }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &keep_excerpt);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->response);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Batches::keep_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, r.get());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, options_.timeout_ms);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options_.connect_timeout_ms);

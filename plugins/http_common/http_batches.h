@@ -29,7 +29,7 @@ struct Response {
   CURLcode result = CURLE_OK;  // a transport failure when not CURLE_OK
   long status = 0;             // HTTP status when result is CURLE_OK
   std::string error;           // transport failure text
-  std::string body;            // the response body's first kExcerpt bytes
+  std::string body;            // the response body's first bytes (Batches::start's `keep`)
 };
 
 class Batches {
@@ -41,12 +41,13 @@ class Batches {
   Batches(const Batches&) = delete;
   Batches& operator=(const Batches&) = delete;
 
-  // Starts `method` (POST, PUT) of `body` to `url` with `headers` ("Name:
-  // value"); `setup`, when given, sets more options on the handle (AWS
-  // signing). Reported by poll() with `id`.
+  // Starts `method` (GET, POST, PUT) of `body` to `url` with `headers`
+  // ("Name: value"); `setup`, when given, sets more options on the handle
+  // (AWS signing). Reported by poll() with `id` and the response body's
+  // first `keep` bytes.
   void start(uint64_t id, const char* method, const std::string& url, std::string body,
              const std::vector<std::string>& headers,
-             const std::function<void(CURL*)>& setup = nullptr);
+             const std::function<void(CURL*)>& setup = nullptr, size_t keep = kExcerpt);
   // Runs transfers, waiting up to `timeout_ms` for one when some run, and
   // calls `done` for each that finished.
   void poll(int timeout_ms, const std::function<void(const Response&)>& done);
@@ -54,6 +55,7 @@ class Batches {
 
  private:
   struct Request;
+  static size_t keep_body(char* data, size_t size, size_t n, void* user);
   CURLM* multi_ = nullptr;
   Options options_;
   std::vector<std::unique_ptr<Request>> active_;

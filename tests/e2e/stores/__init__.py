@@ -348,3 +348,93 @@ class ClickHouse:
     def rows(self, sql):
         """JSON objects of `sql` (FORMAT JSONEachRow is appended)."""
         return [json.loads(line) for line in self.query(sql + " FORMAT JSONEachRow").splitlines()]
+
+
+S3RVER = "/usr/local/lib/streams-tests/node_modules/.bin/s3rver"
+
+
+class ObjectStore:
+    """s3rver (an S3-compatible server from the npm registry, which
+    install-deps.sh installs under /usr/local/lib/streams-tests) with its
+    files in the test's directory, on a free loopback port, with `bucket`.
+    objects() reads the bucket through the S3 API, unsigned (s3rver allows
+    it)."""
+
+    def __init__(self, env, bucket):
+        assert os.path.exists(S3RVER), "s3rver is not installed (install-deps.sh installs it)"
+        self.env, self.bucket = env, bucket
+        self.dir, self.port = env.path("s3"), h.free_port()
+        os.makedirs(self.dir)
+        self.start()
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        # s3rver 3.7 makes continuation tokens (a listing of more than a
+        # page) with a cipher OpenSSL 3 keeps in its legacy provider.
+        env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
+        self.proc = self.env.spawn(
+            [S3RVER, "-d", self.dir, "-p", str(self.port), "-a", "127.0.0.1",
+             "--configure-bucket", self.bucket, "--silent"], f"s3rver{len(self.env.procs)}", env=env)
+        h.wait_for(lambda: self.proc.poll() is not None or self.ready(), 60, "s3rver to answer")
+        assert self.proc.poll() is None, self.env.log(self.proc)
+
+    def ready(self):
+        try:
+            self.get(f"/{self.bucket}?list-type=2&max-keys=1")
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=60)
+
+    def get(self, target):
+        with urllib.request.urlopen(self.endpoint + target, timeout=30) as r:
+            return r.read()
+
+    def keys(self, prefix=""):
+        import re
+        import urllib.parse
+        keys, after = [], ""
+        while True:
+            page = self.get(f"/{self.bucket}?list-type=2&prefix={urllib.parse.quote(prefix)}"
+                            f"&start-after={urllib.parse.quote(after)}").decode()
+            found = re.findall(r"<Key>([^<]*)</Key>", page)
+            keys += found
+            if "<IsTruncated>true</IsTruncated>" not in page or not found:
+                return keys
+            after = found[-1]
+
+    def objects(self, prefix=""):
+        """{key: body}, zstd bodies decompressed."""
+        import urllib.parse
+        out = {}
+        for key in self.keys(prefix):
+            body = self.get(f"/{self.bucket}/{urllib.parse.quote(key)}")
+            if key.endswith(".zst"):
+                body = subprocess.run(["zstd", "-dc"], input=body, capture_output=True,
+                                      check=True).stdout
+            out[key] = body
+        return out
+
+    def rows(self):
+        return [canonical(line) for body in self.objects().values()
+                for line in body.splitlines() if line.strip()]
+
+    def check_objects(self):
+        """Per partition directory: object ranges (FIRST-LAST in the names)
+        neither repeat nor overlap. Returns the number of objects."""
+        ranges = {}
+        for key in self.keys():
+            directory, name = key.rsplit("/", 1)
+            first, last = name.split(".")[0].split("-")
+            ranges.setdefault(directory, []).append((int(first), int(last)))
+        for directory, spans in ranges.items():
+            spans.sort()
+            for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
+                assert a1 < b0, f"objects overlap in {directory}: {a0}-{a1} and {b0}-{b1}"
+        return sum(len(s) for s in ranges.values())

@@ -1,0 +1,296 @@
+// The object store sink: each batch becomes one object of an S3-compatible
+// store (AWS Signature V4 by libcurl), NDJSON of the records' values,
+// optionally zstd-compressed, named by the source offsets it holds:
+//
+//   {prefix}/{topic}/{partition}/{first_offset}-{last_offset}.ndjson[.zst]
+//
+// (offsets zero-padded to 20 digits, so names sort in offset order). The
+// host cuts batches by batch_size, batch_bytes and batch_time_ms, each
+// holding whole inputs, and commits an input only after its object was
+// uploaded. Exactly-once objects with no coordinator: when a partition is
+// assigned, the sink lists its objects and writes only records after the
+// last offset they hold, so a replay after a crash (the host reads again
+// from the committed offset, which may lie before objects uploaded but not
+// committed) never writes an object twice or two that overlap.
+//
+//   - kind: sink
+//     name: archive
+//     plugin: object_store_sink
+//     batch_size: 10000
+//     batch_time_ms: 60000
+//     config:
+//       endpoint: https://s3.eu-west-1.amazonaws.com   # or a MinIO, s3rver... URL
+//       bucket: events
+//       prefix: ingest                                  # optional
+//       region: eu-west-1                               # default us-east-1
+//       access_key: ${envvar:AWS_ACCESS_KEY_ID}         # in the deployment's config
+//       secret_key: ${envvar:AWS_SECRET_ACCESS_KEY}
+//       compression: zstd                               # or none (default)
+//
+// Nothing is refused: any failure (the store down, a 5xx, a 403 or a
+// missing bucket) is retried with the host's backoff, the inputs held.
+#include <zstd.h>
+
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <streams/plugin.hpp>
+
+#include "../http_common/http_batches.h"
+
+namespace {
+
+constexpr uint64_t kListing = 1ull << 63;  // request ids of listings: kListing | partition
+constexpr size_t kListBody = 8 << 20;      // a listing page's XML, kept whole
+
+std::string text_of(const nlohmann::json& j, const char* key, bool required) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    if (required) throw std::runtime_error(std::string("config.") + key + ": required (a string)");
+    return "";
+  }
+  if (!it->is_string()) {
+    throw std::runtime_error(std::string("config.") + key + ": expected a string");
+  }
+  return it->get<std::string>();
+}
+
+// RFC 3986 unreserved characters kept; '/' kept in paths.
+std::string uri_encode(const std::string& text, bool keep_slash) {
+  std::string out;
+  char hex[4];
+  for (unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
+        (keep_slash && ch == '/')) {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      std::snprintf(hex, sizeof hex, "%%%02X", ch);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+std::string padded(int64_t offset) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(offset));
+  return buf;
+}
+
+// The text of each <tag>...</tag> of a listing, with XML's five entities
+// undone.
+std::vector<std::string> elements(const std::string& xml, const std::string& tag) {
+  std::vector<std::string> out;
+  const std::string open = "<" + tag + ">", close = "</" + tag + ">";
+  for (size_t at = xml.find(open); at != std::string::npos; at = xml.find(open, at)) {
+    at += open.size();
+    const size_t end = xml.find(close, at);
+    if (end == std::string::npos) break;
+    std::string text = xml.substr(at, end - at);
+    static const std::pair<const char*, char> entities[] = {
+        {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}, {"&amp;", '&'}};
+    for (const auto& [entity, ch] : entities) {
+      for (size_t p = text.find(entity); p != std::string::npos; p = text.find(entity, p + 1)) {
+        text.replace(p, std::strlen(entity), 1, ch);
+      }
+    }
+    out.push_back(std::move(text));
+    at = end;
+  }
+  return out;
+}
+
+// The last offset an object named ".../FIRST-LAST.ext" holds, or -1.
+int64_t last_offset_of(const std::string& key) {
+  const size_t slash = key.rfind('/');
+  const std::string name = key.substr(slash == std::string::npos ? 0 : slash + 1);
+  const size_t dash = name.find('-'), dot = name.find('.');
+  if (dash == std::string::npos || dot == std::string::npos || dot < dash) return -1;
+  const std::string last = name.substr(dash + 1, dot - dash - 1);
+  if (last.empty() || last.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoll(last);
+}
+
+class ObjectStoreSink {
+ public:
+  static constexpr streams::SinkGuarantee guarantee = streams::SinkGuarantee::exactly_once;
+
+  explicit ObjectStoreSink(const streams::InitContext& ctx)
+      : batches_(streams_http::read_options(std::string(ctx.config_json()))) {
+    const nlohmann::json j = nlohmann::json::parse(ctx.config_json());
+    endpoint_ = text_of(j, "endpoint", true);
+    if (endpoint_.rfind("http://", 0) != 0 && endpoint_.rfind("https://", 0) != 0) {
+      throw std::runtime_error("config.endpoint: expected an http:// or https:// URL");
+    }
+    while (endpoint_.back() == '/') endpoint_.pop_back();
+    bucket_ = text_of(j, "bucket", true);
+    prefix_ = text_of(j, "prefix", false);
+    while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
+    const std::string region = j.contains("region") ? text_of(j, "region", true) : "us-east-1";
+    sigv4_ = "aws:amz:" + region + ":s3";
+    credentials_ = text_of(j, "access_key", true) + ":" + text_of(j, "secret_key", true);
+    const std::string compression = text_of(j, "compression", false);
+    if (!compression.empty() && compression != "none" && compression != "zstd") {
+      throw std::runtime_error("config.compression: expected none or zstd, got '" + compression +
+                               "'");
+    }
+    zstd_ = compression == "zstd";
+    headers_ = {"x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                zstd_ ? "Content-Type: application/zstd" : "Content-Type: application/x-ndjson"};
+  }
+
+  void write(const streams::SinkBatch& b, streams::SinkReports& reports) {
+    Partition& p = parts_[b.partition()];
+    p.topic = std::string(b.topic());
+    if (!p.listed) {  // keep the batch until the listing says where the store is
+      p.waiting = Waiting{b.id(), {}, {}};
+      for (size_t i = 0; i < b.size(); ++i) {
+        p.waiting->offsets.push_back(b.offset(i));
+        p.waiting->values.emplace_back(b[i].value());
+      }
+      if (!p.listing) list(b.partition(), p, "");
+      return;
+    }
+    size_t first = 0;
+    while (first < b.size() && b.offset(first) <= p.position) ++first;
+    if (first == b.size()) return (void)reports.written(b.id());  // the store has it
+    std::string body;
+    body.reserve(b.bytes() + b.size());
+    for (size_t i = first; i < b.size(); ++i) {
+      body.append(b[i].value());
+      body.push_back('\n');
+    }
+    upload(b.id(), b.partition(), p, b.offset(first), b.last_offset(), std::move(body));
+  }
+
+  void poll(int timeout_ms, streams::SinkReports& reports) {
+    batches_.poll(timeout_ms, [&](const streams_http::Response& r) {
+      if (r.id & kListing) return listed(static_cast<int32_t>(r.id & ~kListing), r, reports);
+      auto it = uploads_.find(r.id);
+      if (it == uploads_.end()) return;
+      const Upload u = it->second;
+      uploads_.erase(it);
+      if (r.result == CURLE_OK && r.status == 200) {
+        Partition& p = parts_[u.partition];
+        p.position = std::max(p.position, u.last);
+        return (void)reports.written(r.id);
+      }
+      reports.retry(r.id, failure("PUT " + u.key, r));
+    });
+  }
+
+  // A partition assigned again may have objects another host wrote.
+  void assigned(std::string_view, int32_t partition, streams::SinkReports&) {
+    parts_[partition].listed = false;
+  }
+  void revoked(std::string_view, int32_t partition, streams::SinkReports&) {
+    parts_[partition] = Partition{};
+  }
+
+ private:
+  struct Waiting {
+    uint64_t id;
+    std::vector<int64_t> offsets;
+    std::vector<std::string> values;
+  };
+  struct Partition {
+    std::string topic;
+    bool listed = false;
+    bool listing = false;
+    int64_t position = -1;  // the last offset the store's objects hold
+    std::optional<Waiting> waiting;
+  };
+  struct Upload {
+    int32_t partition;
+    int64_t last;
+    std::string key;
+  };
+
+  std::string directory(int32_t partition, const Partition& p) const {
+    return (prefix_.empty() ? "" : prefix_ + "/") + p.topic + "/" + std::to_string(partition) + "/";
+  }
+
+  void sign(CURL* e) const {
+    curl_easy_setopt(e, CURLOPT_AWS_SIGV4, sigv4_.c_str());
+    curl_easy_setopt(e, CURLOPT_USERPWD, credentials_.c_str());
+  }
+
+  // ListObjectsV2 of the partition's directory, a page after `after`.
+  void list(int32_t partition, Partition& p, const std::string& after) {
+    p.listing = true;
+    std::string url = endpoint_ + "/" + uri_encode(bucket_, false) +
+                      "?list-type=2&prefix=" + uri_encode(directory(partition, p), false);
+    if (!after.empty()) url += "&start-after=" + uri_encode(after, false);
+    batches_.start(
+        kListing | static_cast<uint64_t>(partition), "GET", url, "", headers_,
+        [this](CURL* e) { sign(e); }, kListBody);
+  }
+
+  void listed(int32_t partition, const streams_http::Response& r, streams::SinkReports& reports) {
+    Partition& p = parts_[partition];
+    p.listing = false;
+    if (r.result != CURLE_OK || r.status != 200) {
+      // The batch waits for the listing: report it for a retry, listed again then.
+      if (p.waiting) reports.retry(p.waiting->id, failure("LIST " + directory(partition, p), r));
+      p.waiting.reset();
+      return;
+    }
+    const std::vector<std::string> keys = elements(r.body, "Key");
+    for (const std::string& key : keys) p.position = std::max(p.position, last_offset_of(key));
+    const std::vector<std::string> truncated = elements(r.body, "IsTruncated");
+    if (!truncated.empty() && truncated[0] == "true" && !keys.empty()) {
+      return list(partition, p, keys.back());
+    }
+    p.listed = true;
+    if (!p.waiting) return;
+    Waiting w = std::move(*p.waiting);
+    p.waiting.reset();
+    size_t first = 0;
+    while (first < w.offsets.size() && w.offsets[first] <= p.position) ++first;
+    if (first == w.offsets.size()) return (void)reports.written(w.id);
+    std::string body;
+    for (size_t i = first; i < w.values.size(); ++i) body.append(w.values[i]).push_back('\n');
+    upload(w.id, partition, p, w.offsets[first], w.offsets.back(), std::move(body));
+  }
+
+  void upload(uint64_t id, int32_t partition, const Partition& p, int64_t first, int64_t last,
+              std::string body) {
+    const std::string key = directory(partition, p) + padded(first) + "-" + padded(last) +
+                            (zstd_ ? ".ndjson.zst" : ".ndjson");
+    if (zstd_) body = compress(body);
+    uploads_[id] = Upload{partition, last, key};
+    batches_.start(id, "PUT",
+                   endpoint_ + "/" + uri_encode(bucket_, false) + "/" + uri_encode(key, true),
+                   std::move(body), headers_, [this](CURL* e) { sign(e); });
+  }
+
+  static std::string compress(const std::string& text) {
+    std::string out(ZSTD_compressBound(text.size()), '\0');
+    const size_t n = ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 3);
+    if (ZSTD_isError(n)) throw std::runtime_error(ZSTD_getErrorName(n));
+    out.resize(n);
+    return out;
+  }
+
+  std::string failure(const std::string& what, const streams_http::Response& r) const {
+    if (r.result != CURLE_OK) return endpoint_ + ": " + what + ": " + r.error;
+    return endpoint_ + ": " + what + ": HTTP " + std::to_string(r.status) + ": " +
+           r.body.substr(0, streams_http::Batches::kExcerpt);
+  }
+
+  streams_http::Batches batches_;
+  std::string endpoint_, bucket_, prefix_, sigv4_, credentials_;
+  bool zstd_ = false;
+  std::vector<std::string> headers_;
+  std::map<int32_t, Partition> parts_;
+  std::map<uint64_t, Upload> uploads_;
+};
+
+}  // namespace
+
+STREAMS_PLUGIN("object_store_sink", "1.0.0", streams::sink<ObjectStoreSink>("s3"))
