@@ -77,9 +77,12 @@ def expected_rows(inputs, refused=None):
 
 
 def rows(path):
-    """The received NDJSON rows, canonical."""
+    """The received NDJSON rows, canonical; a last line still being written
+    (no newline yet) is left for the next look."""
     with open(path, "rb") as f:
-        return [canonical(line) for line in f.read().splitlines() if line.strip()]
+        data = f.read()
+    data = data[:data.rfind(b"\n") + 1]
+    return [canonical(line) for line in data.splitlines() if line.strip()]
 
 
 def diff(got, wanted):
@@ -218,8 +221,9 @@ class Postgres:
     the test's directory and listening on a free loopback port (as nobody
     when the test runs as root). sql() runs a statement through psql."""
 
-    def __init__(self, env):
+    def __init__(self, env, prefix=()):
         import glob
+        self.prefix = list(prefix)  # before the server's command (taskset)
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         assert bins, "PostgreSQL is not installed (install-deps.sh installs postgresql)"
         self.bin = os.path.dirname(bins[-1])
@@ -243,7 +247,7 @@ class Postgres:
 
     def start(self):
         self.proc = self.env.spawn(
-            [f"{self.bin}/postgres", "-D", self.data, "-p", str(self.port), "-k", self.data,
+            [*self.prefix, f"{self.bin}/postgres", "-D", self.data, "-p", str(self.port), "-k", self.data,
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"],
             f"postgres{len(self.env.procs)}", preexec_fn=_as_nobody)
         h.wait_for(lambda: self.proc.poll() is not None or self.ready(), 60,
@@ -301,15 +305,16 @@ class ClickHouse:
 </yandex>
 """
 
-    def __init__(self, env):
+    def __init__(self, env, prefix=()):
         import shutil
+        self.prefix = list(prefix)  # before the server's command (taskset)
         self.server = shutil.which("clickhouse-server")
         assert self.server, "ClickHouse is not installed (install-deps.sh installs clickhouse-server)"
         self.env, self.dir = env, env.path("clickhouse")
         os.makedirs(self.dir)
-        self.http, tcp = h.free_port(), h.free_port()
+        self.http, self.tcp = h.free_port(), h.free_port()
         with open(os.path.join(self.dir, "config.xml"), "w") as f:
-            f.write(self.CONFIG.format(http=self.http, tcp=tcp, dir=self.dir))
+            f.write(self.CONFIG.format(http=self.http, tcp=self.tcp, dir=self.dir))
         with open(os.path.join(self.dir, "users.xml"), "w") as f:
             f.write(self.USERS)
         self.start()
@@ -320,7 +325,7 @@ class ClickHouse:
 
     def start(self):
         self.proc = self.env.spawn(
-            [self.server, f"--config-file={self.dir}/config.xml"],
+            [*self.prefix, self.server, f"--config-file={self.dir}/config.xml"],
             f"clickhouse{len(self.env.procs)}")
         h.wait_for(lambda: self.proc.poll() is not None or self.ready(), 60,
                    "ClickHouse to answer")

@@ -1,0 +1,178 @@
+"""Sinks to data stores against their ceilings, in one run:
+
+- PostgreSQL: the host reading N IngestMetric records from the dev broker
+  and writing them with postgres_sink (COPY, 8 columns from the JSON), rows/s
+  from the first row in the table to the last; the ceiling is psql's \\copy
+  of the same rows (the table dumped to a file after the host's run, the
+  table emptied, the file copied in), timed whole.
+- ClickHouse: the same with clickhouse_sink (INSERT ... FORMAT
+  JSONEachRow); the ceiling is clickhouse-client inserting the same rows from
+  a JSONEachRow file.
+
+The servers run on the tools' core with the broker; the host, psql and
+clickhouse-client on the application's. Usage (packaging/bench.sh runs it):
+
+  python3 tests/bench/store_rate.py BUILD OUT [--records N] [--repeats K]
+
+Writes OUT/stores.json and prints a table; the median of K runs each.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+BUILD = os.path.abspath(sys.argv[1])
+OUT = os.path.abspath(sys.argv[2])
+RECORDS = int(sys.argv[sys.argv.index("--records") + 1]) if "--records" in sys.argv else 200_000
+REPEATS = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 3
+SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+os.environ.setdefault("STREAMS_HOST", os.path.join(BUILD, "host", "streams-host"))
+os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(BUILD, "plugins"))
+os.environ.setdefault("STREAMS_TEST_PLUGINS_DIR", os.path.join(BUILD, "test_plugins"))
+os.environ.setdefault("STREAMS_SOURCE_DIR", SOURCE)
+os.environ.setdefault("STREAMS_BUILD_DIR", BUILD)
+sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
+import harness as h  # noqa: E402
+import stores  # noqa: E402
+
+BENCH = os.path.join(BUILD, "tests", "bench", "streams-bench")
+APP_CPU = ["taskset", "-c", "1"]
+TOOLS_CPU = ["taskset", "-c", "0"]
+PARTITIONS = 16  # the dev broker keeps about 5 MiB a partition
+
+COLUMNS = ["org_id", "project_id", "name", "type", "timestamp", "retention_days", "value",
+           "tags"]
+PG_TABLE = """CREATE TABLE metrics (org_id bigint, project_id integer, name text, type text,
+  timestamp bigint, retention_days integer, value jsonb, tags jsonb)"""
+CH_TABLE = """CREATE TABLE metrics (org_id UInt32, project_id Int32, name String, type String,
+  timestamp UInt32, retention_days UInt16, value Array(Float64)) ENGINE = MergeTree
+  ORDER BY (project_id, timestamp)"""
+
+PIPELINE = """source: {name: in, stream_name: %(topic)s}
+steps:
+  - kind: sink
+    name: rows
+    plugin: %(plugin)s
+    function: %(function)s
+    batch_size: 10000
+    batch_bytes: 4194304
+    batch_time_ms: 100
+    config: %(config)s
+"""
+DEPLOYMENT = """pipeline:
+  segments:
+    - steps_config:
+        in:
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          consumer_group: %(group)s
+          auto_offset_reset: earliest
+          override_params: {session.timeout.ms: "6000"}
+"""
+
+
+def timed(args, **kwargs):
+    start = time.monotonic()
+    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, (args, result.stderr)
+    return time.monotonic() - start
+
+
+def host_rate(env, bootstrap, topic, plugin, function, config, count_rows):
+    """Rows/s of the host writing RECORDS rows through `plugin`: from the
+    first rows seen in the table to the last (the host's start and group
+    join left out)."""
+    pipeline = env.write(f"p-{plugin}-{topic}.yaml", PIPELINE % {
+        "topic": topic, "plugin": plugin, "function": function, "config": json.dumps(config)})
+    deployment = env.write(f"d-{plugin}.yaml", DEPLOYMENT % {"group": plugin})
+    host = env.start_host(pipeline, deployment, bootstrap,
+                          name=f"host-{plugin}-{topic}", prefix=APP_CPU)
+    try:
+        first = h.wait_for(lambda: count_rows() or host.poll() is not None, 120,
+                           "the first rows")
+        assert host.poll() is None, env.log(host)
+        start = time.monotonic()
+        h.wait_progress(count_rows, RECORDS, 60, f"{RECORDS} rows from the host")
+        seconds = time.monotonic() - start
+    finally:
+        env.stop(host)
+    assert first < RECORDS, "every row came in the first look: use more --records"
+    return (RECORDS - first) / seconds
+
+
+def postgres(env, bootstrap, topics):
+    pg = stores.Postgres(env, prefix=TOOLS_CPU)
+    pg.sql(PG_TABLE)
+    config = {"conninfo": pg.conninfo, "table": "metrics", "columns": COLUMNS}
+    dump = env.path("metrics.tsv")
+    runs = []
+    for topic in topics:
+        pg.sql("TRUNCATE metrics")
+        host = host_rate(env, bootstrap, topic, "postgres_sink", "postgres", config,
+                         lambda: int(pg.sql("SELECT count(*) FROM metrics")[0]))
+        with open(dump, "w") as f:  # psql's \copy: the client writes the file
+            subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "streams",
+                            "-d", "postgres", "-c", "\\copy metrics TO STDOUT"], stdout=f,
+                           check=True)
+        pg.sql("TRUNCATE metrics")
+        seconds = timed([*APP_CPU, "psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "streams",
+                         "-d", "postgres", "-c", f"\\copy metrics FROM '{dump}'"])
+        assert pg.sql("SELECT count(*) FROM metrics") == [str(RECORDS)]
+        runs.append({"host": host, "ceiling": RECORDS / seconds})
+    return runs
+
+
+def clickhouse(env, bootstrap, topics):
+    ch = stores.ClickHouse(env, prefix=TOOLS_CPU)
+    ch.query(CH_TABLE)
+    config = {"url": ch.url, "table": "metrics"}
+    dump = env.path("metrics.ndjson")
+    runs = []
+    for topic in topics:
+        ch.query("TRUNCATE TABLE metrics")
+        host = host_rate(env, bootstrap, topic, "clickhouse_sink", "clickhouse", config,
+                         lambda: int(ch.query("SELECT count() FROM metrics")))
+        with open(dump, "w") as f:
+            f.write(ch.query("SELECT * FROM metrics FORMAT JSONEachRow"))
+        ch.query("TRUNCATE TABLE metrics")
+        with open(dump) as f:
+            seconds = timed([*APP_CPU, "clickhouse-client", "--port", str(ch.tcp), "--query",
+                             "INSERT INTO metrics FORMAT JSONEachRow"], stdin=f)
+        assert ch.query("SELECT count() FROM metrics").strip() == str(RECORDS)
+        runs.append({"host": host, "ceiling": RECORDS / seconds})
+    return runs
+
+
+def median(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    results = {}
+    with h.Env() as env:
+        topics = [f"rows-{run}" for run in range(REPEATS)]
+        bootstrap = env.start_broker([f"{t}:{PARTITIONS}" for t in topics], prefix=TOOLS_CPU)
+        for topic in topics:
+            subprocess.run([*TOOLS_CPU, BENCH, "produce", "--bootstrap", bootstrap, "--topic",
+                            topic, "--count", str(RECORDS), "--json"], check=True,
+                           capture_output=True)
+        # Each store reads the same topics with a consumer group of its own.
+        results["postgres"] = postgres(env, bootstrap, topics)
+        results["clickhouse"] = clickhouse(env, bootstrap, topics)
+    lines = [f"Sinks to data stores: {RECORDS} IngestMetric rows, median of {REPEATS} runs",
+             "", "| store | host rows/s | ceiling rows/s | host / ceiling |", "|---|---|---|---|"]
+    ceilings = {"postgres": "psql \\copy", "clickhouse": "clickhouse-client"}
+    for store, runs in results.items():
+        host, ceiling = median(runs, "host"), median(runs, "ceiling")
+        lines.append(f"| {store} (ceiling: {ceilings[store]}) | {host:,.0f} | {ceiling:,.0f} | "
+                     f"{host / ceiling:.0%} |")
+        results[store] = {"runs": runs, "host": host, "ceiling": ceiling, "ratio": host / ceiling}
+    print("\n".join(lines))
+    with open(os.path.join(OUT, "stores.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
