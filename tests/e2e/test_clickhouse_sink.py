@@ -12,11 +12,7 @@ import stores  # noqa: E402
 
 PARTITIONS = 4
 
-PIPELINE = """source: {name: in, stream_name: metrics}
-steps:
-  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}
-  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
-  - kind: sink
+PIPELINE = stores.STEPS + """  - kind: sink
     name: rows
     plugin: clickhouse_sink
     batch_size: 200
@@ -24,17 +20,10 @@ steps:
     config: {table: metrics}
 """
 
-DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-          dlq: {topic: metrics-dlq}
-          override_params: {session.timeout.ms: "6000"}
-        rows:
+DEPLOYMENT = stores.deployment(source_extra="""          dlq: {topic: metrics-dlq}
+""", sinks="""        rows:
           config: {url: "${envvar:CLICKHOUSE_URL}"}
-"""
+""")
 
 TABLE = """CREATE TABLE metrics (org_id UInt32, project_id Int32, name String, type String,
   timestamp UInt32, retention_days UInt16, value Array(Int32), sample_rate Float64) ENGINE = MergeTree ORDER BY name"""

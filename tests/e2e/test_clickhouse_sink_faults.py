@@ -11,26 +11,15 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 import stores  # noqa: E402
 
-PIPELINE = """source: {name: in, stream_name: metrics}
-steps:
-  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}
-  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
-  - {kind: sink, name: rows, plugin: clickhouse_sink, batch_size: 200, batch_time_ms: 50,
+PIPELINE = stores.STEPS + """  - {kind: sink, name: rows, plugin: clickhouse_sink, batch_size: 200, batch_time_ms: 50,
      retry_backoff_ms: 50, retry_backoff_max_ms: 500, config: {table: metrics}}
 """
 
-DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-          commit_interval_ms: 200
-          override_params: {session.timeout.ms: "6000"}
-        rows:
+DEPLOYMENT = stores.deployment(source_extra="""          commit_interval_ms: 200
+""", sinks="""        rows:
           max_in_flight_messages: 2000
           config: {url: "${envvar:CLICKHOUSE_URL}", timeout_ms: 3000}
-"""
+""")
 
 
 class Table:

@@ -12,11 +12,7 @@ import stores  # noqa: E402
 
 PARTITIONS = 4
 
-PIPELINE = """source: {name: in, stream_name: metrics}
-steps:
-  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}
-  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
-  - kind: sink
+PIPELINE = stores.STEPS + """  - kind: sink
     name: archive
     plugin: object_store_sink
     batch_size: 250
@@ -24,19 +20,12 @@ steps:
     config: {bucket: archive, prefix: ingest, compression: zstd}
 """
 
-DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-          override_params: {session.timeout.ms: "6000"}
-        archive:
+DEPLOYMENT = stores.deployment("""        archive:
           config:
             endpoint: "${envvar:S3_ENDPOINT}"
             access_key: "${envvar:S3_KEY}"
             secret_key: "${envvar:S3_SECRET}"
-"""
+""")
 
 
 def main():

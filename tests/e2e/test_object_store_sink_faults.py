@@ -10,27 +10,16 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 import stores  # noqa: E402
 
-PIPELINE = """source: {name: in, stream_name: metrics}
-steps:
-  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}
-  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
-  - {kind: sink, name: archive, plugin: object_store_sink, batch_size: 200, batch_time_ms: 100,
+PIPELINE = stores.STEPS + """  - {kind: sink, name: archive, plugin: object_store_sink, batch_size: 200, batch_time_ms: 100,
      retry_backoff_ms: 50, retry_backoff_max_ms: 500, config: {bucket: archive}}
 """
 
-DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-          commit_interval_ms: 200
-          override_params: {session.timeout.ms: "6000"}
-        archive:
+DEPLOYMENT = stores.deployment(source_extra="""          commit_interval_ms: 200
+""", sinks="""        archive:
           max_in_flight_messages: 2000
           config: {endpoint: "${envvar:S3_ENDPOINT}", access_key: S3RVER, secret_key: S3RVER,
                    timeout_ms: 3000}
-"""
+""")
 
 
 def main():

@@ -13,11 +13,7 @@ import stores  # noqa: E402
 
 PARTITIONS = 4
 
-PIPELINE = """source: {name: in, stream_name: metrics}
-steps:
-  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}
-  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
-  - kind: sink
+PIPELINE = stores.STEPS + """  - kind: sink
     name: rows
     plugin: postgres_sink
     function: postgres
@@ -28,17 +24,10 @@ steps:
       columns: {name: name, project: project_id, n: value.0, source_offset: _offset, doc: _value}
 """
 
-DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-          dlq: {topic: metrics-dlq}
-          override_params: {session.timeout.ms: "6000"}
-        rows:
+DEPLOYMENT = stores.deployment(source_extra="""          dlq: {topic: metrics-dlq}
+""", sinks="""        rows:
           config: {conninfo: "${envvar:PG_CONNINFO}"}
-"""
+""")
 
 TABLE = """CREATE TABLE metrics (name text NOT NULL CHECK (name NOT LIKE '%reject-me%'),
   project integer, n bigint, source_offset bigint, doc jsonb)"""

@@ -10,11 +10,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 import stores  # noqa: E402
 
-PIPELINE = """source: {name: in, stream_name: metrics}
-steps:
-  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}
-  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
-  - kind: broadcast
+PIPELINE = stores.STEPS + """  - kind: broadcast
     name: both
     branches:
       exact:
@@ -37,21 +33,14 @@ steps:
           config: {table: upsert_rows, columns: {name: name, doc: _value}, key: [name]}
 """
 
-DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-          commit_interval_ms: 200
-          override_params: {session.timeout.ms: "6000"}
-        exact:
+DEPLOYMENT = stores.deployment(source_extra="""          commit_interval_ms: 200
+""", sinks="""        exact:
           max_in_flight_messages: 2000
           config: {conninfo: "${envvar:PG_CONNINFO}"}
         upsert:
           max_in_flight_messages: 2000
           config: {conninfo: "${envvar:PG_CONNINFO}"}
-"""
+""")
 
 
 class Tables:

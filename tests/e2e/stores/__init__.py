@@ -15,6 +15,27 @@ import harness as h  # noqa: E402
 
 HERE = os.path.dirname(__file__)
 
+# simple_map_filter over the topic "metrics", for a sink step to follow.
+STEPS = """source: {name: in, stream_name: metrics}
+steps:
+  - {kind: filter, name: filter, plugin: ingest_metrics, function: is_counter}
+  - {kind: map, name: transform, plugin: ingest_metrics, function: transform}
+"""
+
+
+def deployment(sinks, source_extra=""):
+    """A deployment reading "metrics" from the start; `source_extra` is YAML
+    lines under the source (indented 10), `sinks` the steps_config entries
+    of the sinks (indented 8)."""
+    return f"""pipeline:
+  segments:
+    - steps_config:
+        in:
+          bootstrap_servers: ["${{envvar:BOOTSTRAP_SERVERS}}"]
+          auto_offset_reset: earliest
+          override_params: {{session.timeout.ms: "6000"}}
+{source_extra}{sinks}"""
+
 
 class HttpReceiver:
     """tests/e2e/stores/http_receiver.py in a process of its own; stop()
