@@ -1,7 +1,8 @@
 """The HTTP sink plugin against a real HTTP server: simple_map_filter's
 output lands there exactly, row by row; rows the server refuses (400) go to
 the DLQ alone, with the status and the server's reason, and the rest of
-their batches is written."""
+their batches is written; a config the plugin refuses fails `validate`,
+naming the file and the key."""
 import json
 import os
 import sys
@@ -32,6 +33,14 @@ def main():
         receiver = stores.HttpReceiver(env, out, reject="reject-me")
         os.environ["SINK_URL"] = f"http://127.0.0.1:{receiver.port}/ingest"
         bootstrap = env.start_broker([f"metrics:{PARTITIONS}", "metrics-dlq:1"])
+        # A config the plugin refuses is an error of loading, naming the file and key.
+        bad = env.write("bad.yaml", PIPELINE.replace("format: ndjson", "format: xml"))
+        check = h.run_cli(["validate", "--config", env.write("d.yaml", DEPLOYMENT),
+                           "--plugins-dir", h.PLUGINS_DIR, bad],
+                          env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+        assert check.returncode == 2, check.stdout
+        assert f"{bad}:" in check.stderr and "steps[2].config: sink 'rows'" in check.stderr \
+            and "config.format: expected ndjson or json_array" in check.stderr, check.stderr
         inputs = stores.metric_inputs(2000, reject_every=97)
         h.produce(bootstrap, "metrics", [(b"k%d" % i, v, []) for i, v in enumerate(inputs)])
         host = env.start_host(env.write("p.yaml", PIPELINE), env.write("d.yaml", DEPLOYMENT),

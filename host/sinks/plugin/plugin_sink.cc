@@ -140,6 +140,29 @@ std::unique_ptr<PluginSink> PluginSink::create(const streams_function& fn, std::
   return sink;
 }
 
+namespace {
+
+// Takes nothing: a probe's listener.
+struct NoListener final : pipeline::SinkListener {
+  void on_written(uint64_t) override {}
+  void on_acknowledged(pipeline::OutputSink&, uint64_t) override {}
+  void on_rejected(pipeline::OutputSink&, uint64_t, const streams_record&, const char*) override {}
+  void on_failed(pipeline::OutputSink&, const char*) override {}
+};
+
+}  // namespace
+
+std::string PluginSink::probe(const streams_function& fn, const std::string& config_json) {
+  NoListener listener;
+  std::string error;
+  std::unique_ptr<PluginSink> sink =
+      create(fn, "probe", "probe", config_json, {}, listener, nullptr, &error);
+  if (sink) return "";
+  const std::string marker = "failed to initialise: ";
+  const size_t at = error.find(marker);
+  return at == std::string::npos ? error : error.substr(at + marker.size());
+}
+
 PluginSink::~PluginSink() {
   if (instance_) fn_.destroy(instance_);
 }

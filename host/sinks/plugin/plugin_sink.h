@@ -51,6 +51,10 @@ class PluginSink final : public pipeline::OutputSink {
                                             const PluginSinkLimits& limits,
                                             pipeline::SinkListener& listener,
                                             metrics::StepMetrics* metrics, std::string* error);
+  // Creates and destroys an instance with `config_json`, as loading a
+  // pipeline does to prove the config: "" when it initialised, else the
+  // plugin's reason.
+  static std::string probe(const streams_function& fn, const std::string& config_json);
   ~PluginSink() override;
 
   pipeline::WriteResult write(const streams_record& record, uint64_t token,

@@ -152,6 +152,14 @@ class PluginSinkType final : public config::SinkType {
     const auto& steps = g.deployment.segments[g.segment].steps_config;
     auto it = steps.find(name);
     s->config_json = merged_config(s->config_json, it == steps.end() ? "" : it->second.config_json);
+    // The config is proved now, as a transform's is: an instance is made
+    // and destroyed (sinks connect on their first batch, not here).
+    if (std::string why = PluginSink::probe(*s->fn, s->config_json); !why.empty()) {
+      at.key = ctx.at.key + ".config";
+      ctx.diag.error(at, "sink '" + name + "': " + which + " function '" + s->function +
+                             "' failed to initialise: " + why);
+      return nullptr;
+    }
     return s;
   }
 
