@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "pipeline/chain.h"
 #include "pipeline/error_limits.h"
@@ -37,7 +38,7 @@ class LocalSinks final : public pipeline::SinkMaker, public pipeline::SinkListen
     }
     std::unique_ptr<pipeline::OutputSink> made;
     if (!sink.type->uses_kafka()) {
-      made = sink.type->create({g, i, nullptr, nullptr, ""}, error);
+      made = sink.type->create({g, i, this, nullptr, ""}, error);
     } else if (redirect == unused_.end()) {
       made = sinks::FileSink::open("-", /*fsync=*/true, error);
     } else {
@@ -59,14 +60,25 @@ class LocalSinks final : public pipeline::SinkMaker, public pipeline::SinkListen
     }
     return true;
   }
-  // Local sinks write at once and never acknowledge later.
+  // Files and stdout write at once; plugin sinks report later, and what
+  // they refuse or fail at fails the run (nothing is committed here, so
+  // nothing may be dropped quietly).
   void on_written(uint64_t) override {}
   void on_acknowledged(pipeline::OutputSink&, uint64_t) override {}
-  void on_rejected(pipeline::OutputSink&, uint64_t, const streams_record&, const char*) override {}
-  void on_failed(pipeline::OutputSink&, const char*) override {}
+  void on_rejected(pipeline::OutputSink& sink, uint64_t, const streams_record&,
+                   const char* reason) override {
+    log::error("sink " + sink.describe() + " refused an output: " + reason);
+    failed_ = true;
+  }
+  void on_failed(pipeline::OutputSink& sink, const char* reason) override {
+    log::error("sink " + sink.describe() + ": " + reason);
+    failed_ = true;
+  }
+  bool failed() const { return failed_; }
 
  private:
   std::map<std::string, std::string> unused_;
+  bool failed_ = false;
 };
 
 // One input line decoded from its envelope. The record points into this.
@@ -206,7 +218,10 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
       continue;
     }
     if (options.json_envelopes) input.record = envelope.record();
-    // Local sinks hold nothing in flight, so an input is never paused.
+    // An input is never paused: sinks with outputs in flight (plugin sinks)
+    // are served here until under their bound.
+    while (sinks.over_bounds(1.0) && !maker.failed()) sinks.poll(10);
+    sinks.poll(0);
     if (processor.process(input, &error) != pipeline::Taken::processed ||
         ((offset & 1023) == 1023 && !processor.checkpoint_committable(&error))) {
       log::error(error);
@@ -219,6 +234,13 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     ok = false;
   }
   ok = sinks.flush() && ok;
+  const int64_t drain_ms = g->source_settings().drain_timeout_ms;
+  if (!sinks.drain(steady_ms() + drain_ms)) {
+    log::error(std::to_string(sinks.pending()) + " output(s) unwritten after drain_timeout_ms (" +
+               std::to_string(drain_ms) + ")");
+    ok = false;
+  }
+  ok = !maker.failed() && ok;
   log::info("local: " + std::to_string(offset) + " record(s) read, " +
             std::to_string(policy.skipped()) + " skipped" + (ok ? "" : "; stopped"));
   return ok ? 0 : 1;

@@ -5,6 +5,7 @@ their batches is written; a config the plugin refuses fails `validate`,
 naming the file and the key."""
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -63,6 +64,22 @@ def main():
             assert hdrs["streams.error.step"] == "rows", hdrs
             message = hdrs["streams.error.message"]
             assert "HTTP 400" in message and "refused row:" in message, message
+
+        # The local runtime writes through the same plugin, and fails on a
+        # refused row rather than dropping it.
+        local_out = env.path("local.ndjson")
+        local = stores.HttpReceiver(env, local_out, reject="reject-me")
+        os.environ["SINK_URL"] = f"http://127.0.0.1:{local.port}/ingest"
+        lines = env.write("input.jsonl", "\n".join(v.decode() for v in inputs[:300]) + "\n")
+        run = subprocess.run([h.HOST, "run", "--runtime", "local", "--config",
+                              env.write("d.yaml", DEPLOYMENT), "--plugins-dir", h.PLUGINS_DIR,
+                              "--input", lines, env.write("p.yaml", PIPELINE)],
+                             capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+        assert run.returncode == 1, run.stderr
+        assert "refused an output: sink 'rows'" in run.stderr, run.stderr
+        assert sorted(stores.rows(local_out)) == sorted(
+            stores.expected_rows(inputs[:300], refused="reject-me")), run.stderr
         print(f"{len(got)} rows, {len(refused)} refused: ok")
 
 
