@@ -45,6 +45,15 @@ def main():
         assert "sinks rows (postgres_sink/postgres, at-least-once)" in check.stdout, \
             check.stdout + check.stderr
 
+        # Exactly-once by source offsets after a batch step is warned about.
+        held = env.write("held.yaml", PIPELINE.replace(
+            "  - kind: sink\n", "  - {kind: batch, name: tens, max_count: 10}\n  - kind: sink\n")
+            .replace("function: postgres\n", "function: postgres_exactly_once\n"))
+        check = h.run_cli(["validate", "--config", deployment, "--plugins-dir", h.PLUGINS_DIR,
+                           held], env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+        assert check.returncode == 0 and "sink 'rows' is exactly-once by source offsets, but " \
+            "follows 'tens' (a batch)" in check.stderr, check.stdout + check.stderr
+
         inputs = stores.metric_inputs(3000, reject_every=89)
         h.produce(bootstrap, "metrics", [(b"k%d" % i, v, []) for i, v in enumerate(inputs)])
         host = env.start_host(pipeline, deployment, bootstrap)

@@ -75,6 +75,20 @@ std::string merged_config(const std::string& pipeline, const std::string& deploy
   return base.dump();
 }
 
+// The steps from `from` to `target` (both included) into *path; false
+// when `target` is not below `from`.
+bool path_to(const pipeline::Generation& g, uint32_t from, uint32_t target,
+             std::vector<uint32_t>* path) {
+  for (uint32_t at = from; at != pipeline::StepBinding::kNone; at = g.steps[at].next) {
+    path->push_back(at);
+    if (at == target) return true;
+    for (const pipeline::BranchTarget& b : g.steps[at].branches) {
+      if (path_to(g, b.step, target, path)) return true;
+    }
+  }
+  return false;
+}
+
 class PluginSinkType final : public config::SinkType {
  public:
   const char* name() const override { return "plugin"; }
@@ -161,6 +175,29 @@ class PluginSinkType final : public config::SinkType {
       return nullptr;
     }
     return s;
+  }
+
+  // An exactly-once sink keeps its position by source offset: outputs a
+  // batch or reduce step emits carry the offset of an input it held, not of
+  // the one being read, so a replay may skip or repeat them.
+  void check(const pipeline::Generation& g, size_t index,
+             config::Diagnostics& diag) const override {
+    const pipeline::SinkBinding& sink = g.sinks[index];
+    const auto& s = static_cast<const PluginSettings&>(*sink.settings);
+    if (!s.fn || s.fn->sink_guarantee != STREAMS_SINK_EXACTLY_ONCE || g.steps.empty()) return;
+    std::vector<uint32_t> path;
+    path_to(g, 0, sink.step, &path);
+    for (uint32_t step : path) {
+      const pipeline::StepBinding& b = g.steps[step];
+      if (b.op->order_free()) continue;
+      diag.warn(g.steps[sink.step].spec->location,
+                "sink '" + sink.name + "' is exactly-once by source offsets, but follows '" +
+                    b.name + "' (a " + b.op->name() +
+                    "), whose outputs carry the offset of an input it held: after a crash a "
+                    "replay may skip or repeat them here; an idempotent sink (an upsert on a "
+                    "key) is exact after such a step");
+      return;
+    }
   }
 
   const char* guarantee(const config::SinkSettings& bound) const override {
