@@ -263,19 +263,23 @@ pipeline::WriteResult PluginSink::write(const streams_record& record, uint64_t t
   if (l.topic.empty() && origin && origin->topic) l.topic = origin->topic;
   l.seq = offset == l.last_offset ? l.seq + 1 : 0;
   l.last_offset = offset;
-  const int64_t now = steady_ms();
+  // The clock is read only when a batch opens or goes, or the sink starts
+  // waiting: not per record.
+  int64_t now = 0;
   // A full batch is sealed at the next input, so that a batch holds every
   // output of each of its inputs (it may pass batch_size by one input's).
   if (l.open && l.seq == 0 && full(*l.open)) {
+    now = steady_ms();
     seal(l);
     send_next(l, now);
   }
   if (!l.open) {
+    if (now == 0) now = steady_ms();
     l.open = new_batch(l.partition);
     l.open->opened_ms = now;
   }
   append(*l.open, record, token, offset, l.seq);
-  if (pending_ == 0) progress_ms_ = now;
+  if (pending_ == 0) progress_ms_ = now != 0 ? now : steady_ms();
   ++pending_;
   pending_bytes_ += record.key.size + record.value.size;
   listener_.on_written(token);
