@@ -10,6 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
+from stores import rss  # noqa: E402
 
 PARTITIONS = 8
 MIB = 1 << 20
@@ -46,14 +47,6 @@ DEPLOYMENT = f"""pipeline:
           bootstrap_servers: ["${{envvar:SINK_SERVERS}}"]
           max_in_flight_bytes: {SINK_BYTES}
 """
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 def load(bootstrap, count, first, stop):
