@@ -59,31 +59,6 @@ int error_code(const std::string& body) {
   return at == std::string::npos ? -1 : std::atoi(body.c_str() + at + 6);
 }
 
-std::string text_of(const nlohmann::json& j, const char* key, bool required) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    if (required) throw std::runtime_error(std::string("config.") + key + ": required (a string)");
-    return "";
-  }
-  if (!it->is_string())
-    throw std::runtime_error(std::string("config.") + key + ": expected a string");
-  return it->get<std::string>();
-}
-
-std::string url_encode(const std::string& text) {
-  std::string out;
-  char hex[4];
-  for (unsigned char ch : text) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out.push_back(static_cast<char>(ch));
-    } else {
-      std::snprintf(hex, sizeof hex, "%%%02X", ch);
-      out += hex;
-    }
-  }
-  return out;
-}
-
 // `db.table` with each part quoted in backticks.
 std::string quoted_table(const std::string& table) {
   std::string out;
@@ -108,20 +83,22 @@ class ClickHouseSink {
   explicit ClickHouseSink(const streams::InitContext& ctx)
       : batches_(streams_http::read_options(std::string(ctx.config_json()))) {
     const nlohmann::json j = nlohmann::json::parse(ctx.config_json());
-    std::string base = text_of(j, "url", true);
+    std::string base = streams_http::config_text(j, "url", true);
     if (base.rfind("http://", 0) != 0 && base.rfind("https://", 0) != 0) {
       throw std::runtime_error("config.url: expected ClickHouse's http:// or https:// interface");
     }
     while (!base.empty() && base.back() == '/') base.pop_back();
-    const std::string query =
-        "INSERT INTO " + quoted_table(text_of(j, "table", true)) + " FORMAT JSONEachRow";
-    url_ = base + "/?input_format_skip_unknown_fields=1&query=" + url_encode(query);
+    const std::string query = "INSERT INTO " +
+                              quoted_table(streams_http::config_text(j, "table", true)) +
+                              " FORMAT JSONEachRow";
+    url_ = base +
+           "/?input_format_skip_unknown_fields=1&query=" + streams_http::uri_encode(query, false);
     shown_ = base;
     headers_.push_back("Content-Type: application/x-ndjson");
-    if (auto user = text_of(j, "user", false); !user.empty()) {
+    if (auto user = streams_http::config_text(j, "user", false); !user.empty()) {
       headers_.push_back("X-ClickHouse-User: " + user);
     }
-    if (auto key = text_of(j, "password", false); !key.empty()) {
+    if (auto key = streams_http::config_text(j, "password", false); !key.empty()) {
       headers_.push_back("X-ClickHouse-Key: " + key);
     }
   }

@@ -1,5 +1,8 @@
 #include "http_batches.h"
 
+#include <cctype>
+#include <cstdio>
+
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -44,6 +47,33 @@ long number_of(const nlohmann::json& j, const char* key, long fallback) {
 }
 
 }  // namespace
+
+std::string config_text(const nlohmann::json& config, const char* key, bool required) {
+  auto it = config.find(key);
+  if (it == config.end() || it->is_null()) {
+    if (required) throw std::runtime_error(std::string("config.") + key + ": required (a string)");
+    return "";
+  }
+  if (!it->is_string()) {
+    throw std::runtime_error(std::string("config.") + key + ": expected a string");
+  }
+  return it->get<std::string>();
+}
+
+std::string uri_encode(const std::string& text, bool keep_slash) {
+  std::string out;
+  char hex[4];
+  for (unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
+        (keep_slash && ch == '/')) {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      std::snprintf(hex, sizeof hex, "%%%02X", ch);
+      out += hex;
+    }
+  }
+  return out;
+}
 
 Options read_options(const std::string& config_json) {
   const nlohmann::json j = nlohmann::json::parse(config_json);

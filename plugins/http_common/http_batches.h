@@ -7,6 +7,8 @@
 
 #include <curl/curl.h>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,5 +68,13 @@ class Batches {
 // "connect_timeout_ms", "tls": {ca_file, cert_file, key_file, verify}).
 // Throws std::runtime_error naming the key on a bad value.
 Options read_options(const std::string& config_json);
+
+// The string config[key] ("" when absent); throws std::runtime_error
+// naming "config.KEY" when it is not a string, or absent and `required`.
+std::string config_text(const nlohmann::json& config, const char* key, bool required);
+
+// `text` percent-encoded but for RFC 3986's unreserved characters (and '/'
+// when `keep_slash`: a path).
+std::string uri_encode(const std::string& text, bool keep_slash);
 
 }  // namespace streams_http

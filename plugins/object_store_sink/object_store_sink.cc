@@ -48,34 +48,6 @@ namespace {
 constexpr uint64_t kListing = 1ull << 63;  // request ids of listings: kListing | partition
 constexpr size_t kListBody = 8 << 20;      // a listing page's XML, kept whole
 
-std::string text_of(const nlohmann::json& j, const char* key, bool required) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    if (required) throw std::runtime_error(std::string("config.") + key + ": required (a string)");
-    return "";
-  }
-  if (!it->is_string()) {
-    throw std::runtime_error(std::string("config.") + key + ": expected a string");
-  }
-  return it->get<std::string>();
-}
-
-// RFC 3986 unreserved characters kept; '/' kept in paths.
-std::string uri_encode(const std::string& text, bool keep_slash) {
-  std::string out;
-  char hex[4];
-  for (unsigned char ch : text) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~' ||
-        (keep_slash && ch == '/')) {
-      out.push_back(static_cast<char>(ch));
-    } else {
-      std::snprintf(hex, sizeof hex, "%%%02X", ch);
-      out += hex;
-    }
-  }
-  return out;
-}
-
 std::string padded(int64_t offset) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(offset));
@@ -123,18 +95,20 @@ class ObjectStoreSink {
   explicit ObjectStoreSink(const streams::InitContext& ctx)
       : batches_(streams_http::read_options(std::string(ctx.config_json()))) {
     const nlohmann::json j = nlohmann::json::parse(ctx.config_json());
-    endpoint_ = text_of(j, "endpoint", true);
+    endpoint_ = streams_http::config_text(j, "endpoint", true);
     if (endpoint_.rfind("http://", 0) != 0 && endpoint_.rfind("https://", 0) != 0) {
       throw std::runtime_error("config.endpoint: expected an http:// or https:// URL");
     }
     while (endpoint_.back() == '/') endpoint_.pop_back();
-    bucket_ = text_of(j, "bucket", true);
-    prefix_ = text_of(j, "prefix", false);
+    bucket_ = streams_http::config_text(j, "bucket", true);
+    prefix_ = streams_http::config_text(j, "prefix", false);
     while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
-    const std::string region = j.contains("region") ? text_of(j, "region", true) : "us-east-1";
+    const std::string region =
+        j.contains("region") ? streams_http::config_text(j, "region", true) : "us-east-1";
     sigv4_ = "aws:amz:" + region + ":s3";
-    credentials_ = text_of(j, "access_key", true) + ":" + text_of(j, "secret_key", true);
-    const std::string compression = text_of(j, "compression", false);
+    credentials_ = streams_http::config_text(j, "access_key", true) + ":" +
+                   streams_http::config_text(j, "secret_key", true);
+    const std::string compression = streams_http::config_text(j, "compression", false);
     if (!compression.empty() && compression != "none" && compression != "zstd") {
       throw std::runtime_error("config.compression: expected none or zstd, got '" + compression +
                                "'");
@@ -223,9 +197,10 @@ class ObjectStoreSink {
   // ListObjectsV2 of the partition's directory, a page after `after`.
   void list(int32_t partition, Partition& p, const std::string& after) {
     p.listing = true;
-    std::string url = endpoint_ + "/" + uri_encode(bucket_, false) +
-                      "?list-type=2&prefix=" + uri_encode(directory(partition, p), false);
-    if (!after.empty()) url += "&start-after=" + uri_encode(after, false);
+    std::string url =
+        endpoint_ + "/" + streams_http::uri_encode(bucket_, false) +
+        "?list-type=2&prefix=" + streams_http::uri_encode(directory(partition, p), false);
+    if (!after.empty()) url += "&start-after=" + streams_http::uri_encode(after, false);
     batches_.start(
         kListing | static_cast<uint64_t>(partition), "GET", url, "", headers_,
         [this](CURL* e) { sign(e); }, kListBody);
@@ -265,7 +240,8 @@ class ObjectStoreSink {
     if (zstd_) body = compress(body);
     uploads_[id] = Upload{partition, last, key};
     batches_.start(id, "PUT",
-                   endpoint_ + "/" + uri_encode(bucket_, false) + "/" + uri_encode(key, true),
+                   endpoint_ + "/" + streams_http::uri_encode(bucket_, false) + "/" +
+                       streams_http::uri_encode(key, true),
                    std::move(body), headers_, [this](CURL* e) { sign(e); });
   }
 
