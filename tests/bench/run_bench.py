@@ -46,13 +46,10 @@ BASELINE = (os.path.abspath(sys.argv[sys.argv.index("--baseline") + 1])
             if "--baseline" in sys.argv[:-1] else None)
 INTERLEAVE = "--interleave" in sys.argv
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-os.environ.setdefault("STREAMS_HOST", os.path.join(BUILD, "host", "streams-host"))
-os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(BUILD, "plugins"))
-os.environ.setdefault("STREAMS_TEST_PLUGINS_DIR", os.path.join(BUILD, "test_plugins"))
-os.environ.setdefault("STREAMS_SOURCE_DIR", SOURCE)
-os.environ.setdefault("STREAMS_BUILD_DIR", BUILD)
-sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_env  # noqa: E402
+
+bench_env.use_build(BUILD)
 import harness as h  # noqa: E402
 import reload_pause  # noqa: E402
 import restore_rate  # noqa: E402

@@ -27,13 +27,10 @@ BUILD = os.path.abspath(sys.argv[1])
 OUT = os.path.abspath(sys.argv[2])
 RECORDS = int(sys.argv[sys.argv.index("--records") + 1]) if "--records" in sys.argv else 200_000
 REPEATS = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 3
-SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-os.environ.setdefault("STREAMS_HOST", os.path.join(BUILD, "host", "streams-host"))
-os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(BUILD, "plugins"))
-os.environ.setdefault("STREAMS_TEST_PLUGINS_DIR", os.path.join(BUILD, "test_plugins"))
-os.environ.setdefault("STREAMS_SOURCE_DIR", SOURCE)
-os.environ.setdefault("STREAMS_BUILD_DIR", BUILD)
-sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_env  # noqa: E402
+
+bench_env.use_build(BUILD)
 import harness as h  # noqa: E402
 import stores  # noqa: E402
 

@@ -1,0 +1,15 @@
+"""What the e2e harness needs to run against BUILD from a benchmark script:
+its environment (set unless given) and tests/e2e on the import path."""
+import os
+import sys
+
+SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def use_build(build):
+    os.environ.setdefault("STREAMS_HOST", os.path.join(build, "host", "streams-host"))
+    os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(build, "plugins"))
+    os.environ.setdefault("STREAMS_TEST_PLUGINS_DIR", os.path.join(build, "test_plugins"))
+    os.environ.setdefault("STREAMS_SOURCE_DIR", SOURCE)
+    os.environ.setdefault("STREAMS_BUILD_DIR", build)
+    sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
