@@ -5,6 +5,7 @@
 
 #include "common/crash_guard.h"
 #include "common/log.h"
+#include "pipeline/batch_end.h"
 #include "plugin/plugin_registry.h"
 #include "plugin/python_provider.h"
 
@@ -355,6 +356,9 @@ streams_host_api make_host_api(const StepBinding& binding) {
   api.abi_minor = STREAMS_ABI_MINOR;
   api.host_ctx = const_cast<StepBinding*>(&binding);
   api.log = &host_log;
+  api.defer_to_batch_end = [](streams_call*, void (*fn)(void*), void* arg) {
+    return defer_to_batch_end(fn, arg);
+  };
   return api;  // emit, set_error, origin are filled in by the Chain
 }
 

@@ -47,7 +47,7 @@ int32_t forget_and_fail(Instance* inst, streams_call* call) {
 
 int32_t aggregate_init(void* p, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
-  Gil gil;
+  Gil gil(inst->host, call);
   Ref obj(PyObject_CallNoArgs(inst->fn.get()));
   if (!obj) return forget_and_fail(inst, call);
   return keep_accumulator(inst, obj.get(), call);
@@ -55,7 +55,7 @@ int32_t aggregate_init(void* p, streams_call* call) {
 
 int32_t aggregate_add(void* p, streams_bytes acc, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
-  Gil gil;
+  Gil gil(inst->host, call);
   Ref obj(accumulator(inst, acc));
   if (!obj) return forget_and_fail(inst, call);
   Ref add(PyObject_GetAttrString(obj.get(), "add"));
@@ -66,7 +66,7 @@ int32_t aggregate_add(void* p, streams_bytes acc, const streams_record* input, s
 
 int32_t aggregate_merge(void* p, streams_bytes first, streams_bytes second, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
-  Gil gil;
+  Gil gil(inst->host, call);
   Ref a(accumulator(inst, first));
   Ref b(a ? accumulator(inst, second) : nullptr);
   Ref result(b ? PyObject_CallMethod(a.get(), "merge", "O", b.get()) : nullptr);
@@ -80,7 +80,7 @@ int32_t aggregate_result(void* p, streams_bytes acc, const streams_record* /*win
   inst->outs.clear();
   inst->encoded.clear();
   {
-    Gil gil;
+    Gil gil(inst->host, call);
     inst->release_held();
     Ref obj(accumulator(inst, acc));
     Ref value(obj ? PyObject_CallMethod(obj.get(), "get_value", nullptr) : nullptr);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -321,29 +322,75 @@ struct ThreadGil {
   PyThreadState* state = nullptr;  // this thread's, once it entered
   int depth = 0;                   // Gil scopes open on this thread
   bool python = false;             // a thread Python runs: it holds the GIL whenever it calls us
+  bool kept = false;               // holds the GIL with no scope open, until its batch ends
+  bool deferred = false;           // a batch-end call is pending for this thread
 };
 STREAMS_BRIDGE_TLS ThreadGil this_thread;
+
+// Threads blocked in Gil() for the GIL, and threads whose current batch ran
+// Python (deferred). Read without the GIL, so relaxed atomics: a stale
+// value only costs one handoff more or less.
+std::atomic<int> waiting{0};
+std::atomic<int> batching{0};
+
+// At the thread's batch end (host_api.defer_to_batch_end), outside any call.
+void end_of_batch(void*) {
+  ThreadGil& t = this_thread;
+  t.deferred = false;
+  batching.fetch_sub(1, std::memory_order_relaxed);
+  if (t.kept) {
+    t.kept = false;
+    PyEval_SaveThread();
+  }
+}
 
 }  // namespace
 
 Gil::Gil() {
   ThreadGil& t = this_thread;
-  if (t.depth++ > 0 || t.python) return;  // held already
+  if (t.depth++ > 0 || t.python || t.kept) return;  // held already
   if (t.state) {
+    waiting.fetch_add(1, std::memory_order_relaxed);
     PyEval_RestoreThread(t.state);
+    waiting.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
   if (PyGILState_Check()) {
     t.python = true;
     return;
   }
+  waiting.fetch_add(1, std::memory_order_relaxed);
   (void)PyGILState_Ensure();  // its count stays above 0: the state lives on
+  waiting.fetch_sub(1, std::memory_order_relaxed);
   t.state = PyThreadState_Get();
+}
+
+Gil::Gil(const streams_host_api* host, streams_call* call) : Gil() {
+  host_ = host;
+  call_ = call;
+}
+
+// Whether the outermost scope, ending, may leave the GIL held. GIL held.
+bool Gil::keep() {
+  ThreadGil& t = this_thread;
+  if (!host_ || !t.state || waiting.load(std::memory_order_relaxed) > 0) return false;
+  if (!t.deferred) {
+    if (!STREAMS_HAS_FIELD(host_, streams_host_api, defer_to_batch_end) ||
+        !host_->defer_to_batch_end ||
+        host_->defer_to_batch_end(call_, &end_of_batch, nullptr) != STREAMS_OK) {
+      return false;
+    }
+    t.deferred = true;
+    batching.fetch_add(1, std::memory_order_relaxed);
+  }
+  return batching.load(std::memory_order_relaxed) == 1;
 }
 
 Gil::~Gil() {
   ThreadGil& t = this_thread;
-  if (--t.depth == 0 && !t.python) PyEval_SaveThread();
+  if (--t.depth > 0 || t.python) return;
+  t.kept = keep();
+  if (!t.kept) PyEval_SaveThread();
 }
 
 }  // namespace streams::python

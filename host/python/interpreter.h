@@ -9,6 +9,8 @@
 
 #include <Python.h>
 
+#include <streams/plugin_abi.h>
+
 #include <string>
 #include <vector>
 
@@ -33,12 +35,30 @@ bool start(std::string* error);
 // would delete a state it made at every outermost release, so a processing
 // thread that Python did not start would make and delete one per record.
 // Cost: one Python thread state per thread that ever enters, not freed.
+//
+// Kept across calls: made with the host and call of a data-plane call
+// (process, aggregate), the outermost Gil may leave the GIL held when it
+// ends, until the host ends the thread's batch of inputs
+// (host_api.defer_to_batch_end, ABI 1.7), which saves the two GIL handoffs of
+// every call (half of a Python identity map's cost). It lets go at the end
+// of its scope instead while another thread waits in a Gil, or another
+// thread's batch runs Python too (threads then take turns per call, as
+// without keeping), or the host takes no such request. Python's own threads
+// get the GIL during our calls (the interpreter's switch interval) and
+// between batches.
 class Gil {
  public:
   Gil();
+  Gil(const streams_host_api* host, streams_call* call);
   ~Gil();
   Gil(const Gil&) = delete;
   Gil& operator=(const Gil&) = delete;
+
+ private:
+  bool keep();
+
+  const streams_host_api* host_ = nullptr;
+  streams_call* call_ = nullptr;
 };
 
 // An owned reference (null allowed).

@@ -247,7 +247,7 @@ int32_t map_process(void* p, const streams_record* input, streams_call* call) {
   inst->outs.clear();
   inst->encoded.clear();
   {
-    Gil gil;
+    Gil gil(inst->host, call);
     const StateScope state(inst->host, call);  // streams.state serves this call
     inst->release_held();
     Ref result(call_with(inst, inst->fn.get(), input, call));
@@ -260,7 +260,7 @@ int32_t map_process(void* p, const streams_record* input, streams_call* call) {
 
 int32_t filter_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
-  Gil gil;
+  Gil gil(inst->host, call);
   const StateScope state(inst->host, call);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
@@ -274,7 +274,7 @@ int32_t flat_map_process(void* p, const streams_record* input, streams_call* cal
   inst->outs.clear();
   inst->encoded.clear();
   {
-    Gil gil;
+    Gil gil(inst->host, call);
     const StateScope state(inst->host, call);  // streams.state serves this call
     inst->release_held();
     Ref result(call_with(inst, inst->fn.get(), input, call));
@@ -308,7 +308,7 @@ PyObject* branch_name(PyObject* result) {
 
 int32_t route_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
-  Gil gil;
+  Gil gil(inst->host, call);
   const StateScope state(inst->host, call);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));

@@ -11,6 +11,7 @@
 #include "common/systemd_notify.h"
 #include "kafka/changelog.h"
 #include "kafka/kafka_source.h"
+#include "pipeline/batch_end.h"
 #include "pipeline/error_routing.h"
 #include "pipeline/partition_processor.h"
 #include "pipeline/runtime_gauges.h"
@@ -183,6 +184,9 @@ int Runtime::run(const std::atomic<bool>& stop) {
   crash::protect_this_thread();  // a stack overflow in a step is reported too
   const crash::ProcessingThread registered;
   const log::ThreadTag tag(options_.loops ? "thread " + std::to_string(options_.thread + 1) : "");
+  // Plugins may keep per-thread resources (the GIL) across the calls of a
+  // batch: every batch ends before this thread waits for anything.
+  const pipeline::BatchScope batches;
   sinks_.set_stop_flag(&stop);
   std::string error;
   subscribed_ms_ = steady_ms();
@@ -216,11 +220,13 @@ int Runtime::run(const std::atomic<bool>& stop) {
       if (wait_ms == 0) sinks_.poll(5);
     }
     source_->poll(wait_ms);
+    pipeline::end_batch();
     if (!unresolved_.empty()) resolve_assigned();
     if (restorer_) serve_restores();
     sinks_.poll(0);
     if (changelog_) changelog_->poll();
     tick();
+    pipeline::end_batch();
     if (steady_ms() >= next_commit) {
       commit(/*sync=*/false);
       next_commit = steady_ms() + interval;
@@ -293,6 +299,7 @@ void Runtime::on_rejected(pipeline::OutputSink& sink, uint64_t token, const stre
 }
 
 void Runtime::on_assigned(const int32_t* partitions, size_t count) {
+  pipeline::end_batch();  // called from inside the source's poll
   assigned_once_ = true;
   sinks_.partitions_changed(partitions, count, true);
   for (size_t i = 0; i < count; ++i) {
@@ -402,6 +409,7 @@ void Runtime::serve_queries(bool close) {
 // Inputs held by open batches and windows, and one a failed step stopped
 // at, stay uncommitted: the partition's next owner reads them again.
 void Runtime::on_revoked(const int32_t* partitions, size_t count, bool lost) {
+  pipeline::end_batch();  // called from inside the source's poll; drains wait
   if (!lost) {
     const int64_t timeout = g_->source_deployment().drain_timeout_ms;
     if (!sinks_.drain(steady_ms() + timeout))
@@ -500,6 +508,7 @@ void Runtime::confirmed(Partition& p, int64_t offset) {
 // A failed commit, of the request or of single partitions, is sent again
 // by the next commit cycle; a successful one confirms its offsets.
 void Runtime::on_commit_result(const PartitionOffset* results, size_t count) {
+  pipeline::end_batch();
   commit_pending_ = false;
   for (size_t i = 0; i < count; ++i) {
     const PartitionOffset& r = results[i];
@@ -527,6 +536,7 @@ void Runtime::warn(const std::string& line) {
 }
 
 int Runtime::shutdown() {
+  pipeline::end_batch();
   systemd_.stopping();
   if (restorer_) restorer_->cancel_all();  // a restore cut short goes on at the next start
   mailbox_.close();

@@ -10,11 +10,13 @@
 //   after a parser and before a serializer
 #include <benchmark/benchmark.h>
 
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "../unit/test_util.h"
+#include "pipeline/batch_end.h"
 #include "pipeline/chain.h"
 #include "state/partition_state.h"
 #include "state/store.h"
@@ -64,8 +66,14 @@ def identity_batch(msg):
     return [payload for payload, _ in msg.payload]
 )";
 
+// Inputs per batch, as the Kafka source hands them (one poll's worth).
+constexpr uint64_t kBatchInputs = 1024;
+
+// `batches`: the thread ends a batch every kBatchInputs inputs, as the Kafka
+// runtime does (plugins may keep per-thread resources within a batch); else
+// the thread takes no batch-end requests, as a test driver.
 void run(benchmark::State& state, const char* step, std::string_view value,
-         const char* schema = nullptr) {
+         const char* schema = nullptr, bool batches = true) {
   testing::TempDir dir;
   if (schema) dir.write("schema.json", schema);
   dir.write("bench_fns.py", kPythonFunctions);
@@ -84,8 +92,13 @@ void run(benchmark::State& state, const char* step, std::string_view value,
   r.struct_size = sizeof(r);
   r.value = {reinterpret_cast<const uint8_t*>(value.data()), value.size()};
   const streams_origin origin{sizeof(streams_origin), "t", 0, 0};
+  std::optional<pipeline::BatchScope> scope;
+  if (batches) scope.emplace();
   uint64_t token = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(chain->process(r, origin, ++token));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(chain->process(r, origin, ++token));
+    if (token % kBatchInputs == 0) pipeline::end_batch();
+  }
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -128,6 +141,12 @@ void BM_PythonNoOutput(benchmark::State& state) {
 }
 void BM_PythonOneOutput(benchmark::State& state) {
   run(state, "  - {kind: map, name: m, python: bench_fns.identity}\n", k100Bytes);
+}
+// The identity map with the GIL taken and released per call (a thread
+// that takes no batch-end requests): what keeping it across a batch saves.
+void BM_PythonOneOutputPerCall(benchmark::State& state) {
+  run(state, "  - {kind: map, name: m, python: bench_fns.identity}\n", k100Bytes, nullptr,
+      /*batches=*/false);
 }
 void BM_PythonSimpleMapFilter(benchmark::State& state) {
   run(state,
@@ -225,6 +244,7 @@ BENCHMARK(BM_ParseJsonSchema);
 BENCHMARK(BM_ParseMsgpack);
 BENCHMARK(BM_PythonNoOutput);
 BENCHMARK(BM_PythonOneOutput);
+BENCHMARK(BM_PythonOneOutputPerCall);
 BENCHMARK(BM_PythonOneOutputWorker);
 BENCHMARK(BM_PythonSimpleMapFilter);
 BENCHMARK(BM_PythonOneOutputBatched);

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 6
+#define STREAMS_ABI_MINOR 7
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -264,6 +264,21 @@ typedef struct streams_host_api {
    * unknown or already reported id or an unknown outcome (ignored). */
   int32_t (*sink_ack)(streams_call* call, uint64_t batch_id, int32_t outcome, const char* reason,
                       size_t reason_size);
+
+  /* --- 1.7 --- */
+
+  /* Asks the host to call fn(arg) once, on the calling thread, when the
+   * thread's current batch of inputs ends: before the thread waits for
+   * input, serves a rebalance, swaps code, answers a query or stops, and
+   * outside any plugin call. For a plugin that keeps a per-thread resource
+   * across the calls of a batch instead of taking and releasing it per call
+   * (the Python bridge keeps the GIL). Only from a process or aggregate
+   * call, with that call's `call`. Returns STREAMS_OK when taken;
+   * STREAMS_RECORD_ERROR when this thread takes no such request now (a
+   * runtime without batches, such as a test driver, or too many pending):
+   * the plugin then lets the resource go before its call returns. fn must
+   * not call the host. */
+  int32_t (*defer_to_batch_end)(streams_call* call, void (*fn)(void* arg), void* arg);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */
