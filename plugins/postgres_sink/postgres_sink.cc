@@ -27,12 +27,19 @@
 // stand alone and dead-letters them with the server's message. Anything
 // else (connection lost, server shutting down, a missing table) is retried
 // with the host's backoff, on a new connection when the old one broke.
-// Writes are synchronous on the processing thread.
+// The processing thread encodes each batch; a writer thread of the instance
+// writes what arrived meanwhile, every partition's batches in one
+// transaction, and poll() reports them.
 #include <libpq-fe.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <streams/plugin.hpp>
@@ -188,15 +195,15 @@ class Connection {
                                  values.data(), nullptr, nullptr, 0);
     return check(res, keep);
   }
-  // COPY ... FROM STDIN with `rows` (COPY text format).
-  Result copy(const std::string& sql, const std::string& rows) {
+  // COPY ... FROM STDIN with `parts` in turn (COPY text format).
+  Result copy(const std::string& sql, const std::vector<std::string_view>& parts) {
     PGresult* res = PQexec(conn_, sql.c_str());
     if (PQresultStatus(res) != PGRES_COPY_IN) return check(res);
     PQclear(res);
-    if (PQputCopyData(conn_, rows.data(), static_cast<int>(rows.size())) != 1 ||
-        PQputCopyEnd(conn_, nullptr) != 1) {
-      return broken();
+    for (std::string_view rows : parts) {
+      if (PQputCopyData(conn_, rows.data(), static_cast<int>(rows.size())) != 1) return broken();
     }
+    if (PQputCopyEnd(conn_, nullptr) != 1) return broken();
     Result r;
     while (PGresult* next = PQgetResult(conn_)) {
       Result one = check(next);
@@ -239,16 +246,31 @@ class Connection {
   uint64_t session_ = 0;
 };
 
-template <Mode M>
-class PostgresSink {
- public:
-  static constexpr streams::SinkGuarantee guarantee =
-      M == Mode::copy     ? streams::SinkGuarantee::at_least_once
-      : M == Mode::upsert ? streams::SinkGuarantee::idempotent
-                          : streams::SinkGuarantee::exactly_once;
+// A batch on its way to the server: its rows encoded on the processing
+// thread, written by the writer thread, reported back from poll().
+struct Item {
+  uint64_t id = 0;
+  std::string topic;
+  int32_t partition = 0;
+  std::string rows;                 // COPY text lines
+  std::vector<size_t> starts;       // where each row's line starts in `rows`
+  std::vector<int64_t> offsets;     // each row's source offset
+  std::vector<uint32_t> sequences;  // and its index among its input's outputs
+  Result result;                    // set by the writer
+};
+using ItemPtr = std::unique_ptr<Item>;
 
-  explicit PostgresSink(const streams::InitContext& ctx)
-      : config_(parse(ctx.config_json(), M)), conn_(config_.conninfo), encoder_(config_.columns) {
+// Writes groups of batches, one transaction per group: the batches of
+// every partition that arrived while the last group was being written go
+// in together (the processing thread never waits for the server, and the
+// server sees a few large transactions rather than one small one per
+// partition and turn). A group the server refuses for its data is written
+// again batch by batch, so that only the batches holding refused rows are
+// reported rejected. Thread: its own; owns the connection.
+template <Mode M>
+class Writer {
+ public:
+  explicit Writer(const Config& config) : config_(config), conn_(config.conninfo) {
     const std::string cols = column_list(config_.columns);
     copy_sql_ = "COPY " + ident(config_.table) + " (" + cols + ") FROM STDIN";
     if (!config_.key.empty() && M != Mode::copy) {
@@ -263,8 +285,8 @@ class PostgresSink {
           "SELECT " +
           cols + " FROM " + ident(config_.table) + " WITH NO DATA";
       copy_sql_ = "COPY streams_stage (" + cols + ") FROM STDIN";
-      // The last row of a key wins within a batch (a fresh temporary heap
-      // keeps insertion order in ctid).
+      // The last row of a key wins within a group (a fresh temporary heap
+      // keeps insertion order in ctid; batches go in in arrival order).
       merge_sql_ = "INSERT INTO " + ident(config_.table) + " (" + cols + ") SELECT DISTINCT ON (" +
                    key + ") " + cols + " FROM streams_stage ORDER BY " + key +
                    ", ctid DESC ON CONFLICT (" + key + ") DO " +
@@ -282,20 +304,25 @@ class PostgresSink {
                    " AND partition = $3";
   }
 
-  void write(const streams::SinkBatch& b, streams::SinkReports& reports) {
+  // Sets every item's result.
+  void write(const std::vector<ItemPtr>& group) {
     std::string why;
-    if (!conn_.ready(&why) || !prepare(&why)) return (void)reports.retry(b.id(), why);
-    const Result r = M == Mode::exactly_once ? write_exactly_once(b) : write_rows(b, 0, -1, -1);
-    if (r.ok) {
-      reports.written(b.id());
-    } else if (r.failure == Failure::rejected) {
-      reports.rejected(b.id(), r.message);
-    } else {
-      reports.retry(b.id(), r.message);
+    if (!conn_.ready(&why) || !prepare(&why)) {
+      for (const ItemPtr& item : group) item->result = {false, Failure::retry, why};
+      return;
     }
+    parts_.clear();
+    for (const ItemPtr& item : group) parts_.push_back(item.get());
+    const Result r = write_together(parts_);
+    if (!r.ok && r.failure == Failure::rejected && group.size() > 1) {
+      for (const ItemPtr& item : group) {
+        parts_.assign(1, item.get());
+        item->result = write_together(parts_);
+      }
+      return;
+    }
+    for (const ItemPtr& item : group) item->result = r;
   }
-
-  void poll(int, streams::SinkReports&) {}  // writes are synchronous
 
  private:
   // Once per connection: the staging and offsets tables.
@@ -313,42 +340,57 @@ class PostgresSink {
     return true;
   }
 
-  // Encodes the rows after (offset, sequence) `after_*` and loads them.
-  // `in_transaction`: the caller opened one (exactly-once).
-  Result write_rows(const streams::SinkBatch& b, size_t first, int64_t after_offset,
-                    int64_t after_seq, bool in_transaction = false) {
+  // One transaction for `items`.
+  Result write_together(const std::vector<Item*>& items) {
     rows_.clear();
-    streams_pg::RecordMeta meta;
-    meta.topic = b.topic();
-    meta.partition = b.partition();
-    size_t n = 0;
-    for (size_t i = first; i < b.size(); ++i) {
-      if (b.offset(i) < after_offset ||
-          (b.offset(i) == after_offset && int64_t(b.sequence(i)) <= after_seq)) {
-        continue;
-      }
-      const streams::Record rec = b[i];
-      meta.key = rec.key();
-      meta.has_key = rec.has_key();
-      meta.offset = b.offset(i);
-      meta.timestamp_ms = rec.timestamp_ms();
-      std::string why;
-      if (!encoder_.append(rec.value(), meta, &rows_, &why)) {
-        return {false, Failure::rejected, why + " (offset " + std::to_string(b.offset(i)) + ")"};
-      }
-      ++n;
-    }
-    if (n == 0) return {};
-    const bool staged = !merge_sql_.empty();
-    const bool txn = staged && !in_transaction;
+    const bool txn = M != Mode::copy;
     if (txn) {
       Result r = conn_.exec("BEGIN");
       if (!r.ok) return r;
     }
-    Result r = conn_.copy(copy_sql_, rows_);
-    if (r.ok && staged) r = conn_.exec(merge_sql_);
-    if (txn) r = finish(r);
-    return r;
+    advances_.clear();
+    for (Item* item : items) {
+      size_t first = 0;
+      if (M == Mode::exactly_once) {
+        Result r = skip_written(*item, &first);
+        if (!r.ok) return finish(r);
+        if (first < item->starts.size()) advances_.push_back(item);
+      }
+      if (first < item->starts.size()) {
+        rows_.push_back(std::string_view(item->rows).substr(item->starts[first]));
+      }
+    }
+    Result r = rows_.empty() ? Result{} : conn_.copy(copy_sql_, rows_);
+    if (r.ok && !merge_sql_.empty() && !rows_.empty()) r = conn_.exec(merge_sql_);
+    for (size_t i = 0; r.ok && i < advances_.size(); ++i) {
+      const Item& item = *advances_[i];
+      r = conn_.exec(advance_sql_,
+                     {config_.pipeline, item.topic, std::to_string(item.partition),
+                      std::to_string(item.offsets.back()), std::to_string(item.sequences.back())});
+    }
+    return txn ? finish(r) : r;
+  }
+
+  // Exactly-once: *first = the first row past the partition's position,
+  // which the transaction holds locked from here on.
+  Result skip_written(const Item& item, size_t* first) {
+    const std::vector<std::string> where{config_.pipeline, item.topic,
+                                         std::to_string(item.partition)};
+    Result r = conn_.exec(claim_sql_, where);
+    PGresult* res = nullptr;
+    if (r.ok) r = conn_.exec(position_sql_, where, &res);
+    if (!r.ok) return r;
+    const int64_t offset = std::strtoll(PQgetvalue(res, 0, 0), nullptr, 10);
+    const int64_t seq = std::strtoll(PQgetvalue(res, 0, 1), nullptr, 10);
+    PQclear(res);
+    size_t i = 0;
+    while (i < item.offsets.size() &&
+           (item.offsets[i] < offset ||
+            (item.offsets[i] == offset && int64_t(item.sequences[i]) <= seq))) {
+      ++i;
+    }
+    *first = i;
+    return {};
   }
 
   Result finish(Result r) {
@@ -357,39 +399,160 @@ class PostgresSink {
     return r;
   }
 
-  Result write_exactly_once(const streams::SinkBatch& b) {
-    const std::vector<std::string> where{config_.pipeline, std::string(b.topic()),
-                                         std::to_string(b.partition())};
-    Result r = conn_.exec("BEGIN");
-    if (!r.ok) return r;
-    r = conn_.exec(claim_sql_, where);
-    PGresult* res = nullptr;
-    if (r.ok) r = conn_.exec(position_sql_, where, &res);
-    if (!r.ok) return finish(r);
-    const int64_t offset = std::stoll(PQgetvalue(res, 0, 0));
-    const int64_t seq = std::stoll(PQgetvalue(res, 0, 1));
-    PQclear(res);
-    const size_t last = b.size() - 1;
-    if (b.offset(last) < offset || (b.offset(last) == offset && int64_t(b.sequence(last)) <= seq)) {
-      return finish(Result{});  // a replay of what the table has
+  const Config& config_;
+  Connection conn_;
+  std::string copy_sql_, stage_sql_, merge_sql_;
+  std::string offsets_ddl_, claim_sql_, position_sql_, advance_sql_;
+  uint64_t prepared_session_ = 0;  // the connection prepare() ran on
+  std::vector<Item*> parts_, advances_;
+  std::vector<std::string_view> rows_;
+};
+
+template <Mode M>
+class PostgresSink {
+ public:
+  static constexpr streams::SinkGuarantee guarantee =
+      M == Mode::copy     ? streams::SinkGuarantee::at_least_once
+      : M == Mode::upsert ? streams::SinkGuarantee::idempotent
+                          : streams::SinkGuarantee::exactly_once;
+
+  explicit PostgresSink(const streams::InitContext& ctx)
+      : config_(parse(ctx.config_json(), M)), encoder_(config_.columns) {}
+
+  ~PostgresSink() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
     }
-    r = write_rows(b, 0, offset, seq, /*in_transaction=*/true);
-    if (r.ok) {
-      std::vector<std::string> params = where;
-      params.push_back(std::to_string(b.offset(last)));
-      params.push_back(std::to_string(b.sequence(last)));
-      r = conn_.exec(advance_sql_, params);
+    queued_cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void write(const streams::SinkBatch& b, streams::SinkReports& reports) {
+    ItemPtr item = spare();
+    std::string why;
+    if (!encode(b, item.get(), &why)) return (void)reports.rejected(b.id(), why);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // not for a probe
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queued_.push_back(std::move(item));
+      ++in_flight_;
     }
-    return finish(r);
+    queued_cv_.notify_one();
+  }
+
+  void poll(int timeout_ms, streams::SinkReports& reports) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (timeout_ms > 0 && done_.empty() && in_flight_ > 0) {
+        done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                          [this] { return !done_.empty(); });
+      }
+      reporting_.swap(done_);
+    }
+    report(reports);
+  }
+
+  void flush(streams::SinkReports& reports) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_cv_.wait(lock, [this] { return in_flight_ == done_.size(); });
+      reporting_.swap(done_);
+    }
+    report(reports);
+  }
+
+ private:
+  // The batch's rows in COPY text; false with *why when a value is not a
+  // JSON object (the batch is refused: the host halves it).
+  bool encode(const streams::SinkBatch& b, Item* item, std::string* why) {
+    item->id = b.id();
+    item->topic.assign(b.topic());
+    item->partition = b.partition();
+    item->rows.clear();
+    item->starts.clear();
+    item->offsets.clear();
+    item->sequences.clear();
+    streams_pg::RecordMeta meta;
+    meta.topic = b.topic();
+    meta.partition = b.partition();
+    for (size_t i = 0; i < b.size(); ++i) {
+      const streams::Record rec = b[i];
+      meta.key = rec.key();
+      meta.has_key = rec.has_key();
+      meta.offset = b.offset(i);
+      meta.timestamp_ms = rec.timestamp_ms();
+      item->starts.push_back(item->rows.size());
+      if (!encoder_.append(rec.value(), meta, &item->rows, why)) {
+        *why += " (offset " + std::to_string(b.offset(i)) + ")";
+        return false;
+      }
+      item->offsets.push_back(b.offset(i));
+      item->sequences.push_back(b.sequence(i));
+    }
+    return true;
+  }
+
+  // The writer thread: everything queued meanwhile, as one group.
+  void run() {
+    std::vector<ItemPtr> group;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        queued_cv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+        if (stopping_) return;
+        group.swap(queued_);
+      }
+      try {
+        writer_.write(group);
+      } catch (const std::exception& e) {  // std::bad_alloc and the like: try again later
+        for (ItemPtr& item : group) item->result = {false, Failure::retry, e.what()};
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (ItemPtr& item : group) done_.push_back(std::move(item));
+      }
+      group.clear();
+      done_cv_.notify_all();
+    }
+  }
+
+  void report(streams::SinkReports& reports) {
+    for (ItemPtr& item : reporting_) {
+      const Result& r = item->result;
+      if (r.ok) {
+        reports.written(item->id);
+      } else if (r.failure == Failure::rejected) {
+        reports.rejected(item->id, r.message);
+      } else {
+        reports.retry(item->id, r.message);
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      --in_flight_;
+      spare_.push_back(std::move(item));
+    }
+    reporting_.clear();
+  }
+
+  // An Item to fill, with the buffers of one already reported.
+  ItemPtr spare() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (spare_.empty()) return std::make_unique<Item>();
+    ItemPtr item = std::move(spare_.back());
+    spare_.pop_back();
+    return item;
   }
 
   Config config_;
-  Connection conn_;
-  streams_pg::RowEncoder encoder_;
-  std::string copy_sql_, stage_sql_, merge_sql_;
-  std::string offsets_ddl_, claim_sql_, position_sql_, advance_sql_;
-  std::string rows_;               // the batch in COPY text format, reused
-  uint64_t prepared_session_ = 0;  // the connection prepare() ran on
+  streams_pg::RowEncoder encoder_;  // processing thread
+  Writer<M> writer_{config_};       // writer thread
+  std::mutex mutex_;                // guards what follows
+  std::condition_variable queued_cv_, done_cv_;
+  std::vector<ItemPtr> queued_, done_, spare_;
+  size_t in_flight_ = 0;  // queued, being written, or done and not yet reported
+  bool stopping_ = false;
+  std::vector<ItemPtr> reporting_;  // processing thread
+  std::thread thread_;
 };
 
 }  // namespace
