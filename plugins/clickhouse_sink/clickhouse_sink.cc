@@ -1,6 +1,8 @@
-// The ClickHouse sink: each batch is one INSERT ... FORMAT JSONEachRow over
-// ClickHouse's HTTP interface (libcurl's multi interface: requests run
-// while the processing thread goes on). Each record's value is a JSON
+// The ClickHouse sink: INSERT ... FORMAT JSONEachRow over ClickHouse's HTTP
+// interface, sent by a thread of the instance (libcurl's multi interface),
+// at most two at a time, each with every batch that arrived meanwhile (of
+// any partition): few large inserts, each one part of a MergeTree, and the
+// processing thread never waits for the server. Each record's value is a JSON
 // object whose keys name the table's columns; keys the table lacks are
 // skipped (input_format_skip_unknown_fields).
 //
@@ -20,14 +22,22 @@
 // the batch: the host halves it until the refused rows stand alone and
 // dead-letters them with ClickHouse's message. Anything else (connection
 // refused, timeouts, a server error, a missing table) is retried with the
-// host's backoff. At-least-once: a replay inserts its rows again (a
+// host's backoff. When ClickHouse refuses an INSERT of several batches, the
+// batch holding the row its message names ("at row N") is reported rejected
+// and the others go again together; without a row named, each goes again
+// alone. At-least-once: a replay inserts its rows again (a
 // ReplacingMergeTree keyed on them makes that idempotent eventually).
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <iterator>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <streams/plugin.hpp>
@@ -103,38 +113,215 @@ class ClickHouseSink {
     }
   }
 
-  void write(const streams::SinkBatch& b, streams::SinkReports&) {
-    std::string body;
-    body.reserve(b.bytes() + b.size());
-    for (size_t i = 0; i < b.size(); ++i) {
-      body.append(b[i].value());
-      body.push_back('\n');
+  ~ClickHouseSink() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
     }
-    batches_.start(b.id(), "POST", url_, std::move(body), headers_);
+    queued_cv_.notify_one();
+    batches_.wake();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void write(const streams::SinkBatch& b, streams::SinkReports&) {
+    Part part{b.id(), b.size(), {}, false};
+    part.body.reserve(b.bytes() + b.size());
+    for (size_t i = 0; i < b.size(); ++i) {
+      part.body.append(b[i].value());
+      part.body.push_back('\n');
+    }
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // not for a probe
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queued_.push_back(std::move(part));
+      ++in_flight_;
+    }
+    queued_cv_.notify_one();
+    batches_.wake();
   }
 
   void poll(int timeout_ms, streams::SinkReports& reports) {
-    batches_.poll(timeout_ms, [&](const streams_http::Response& r) {
-      if (r.result != CURLE_OK) return (void)reports.retry(r.id, shown_ + ": " + r.error);
-      if (r.status == 200) return (void)reports.written(r.id);
-      std::string why =
-          "ClickHouse " + shown_ + " (HTTP " + std::to_string(r.status) + "): " + r.body;
-      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-      const int code = error_code(r.body);
-      if (std::find(std::begin(kDataErrors), std::end(kDataErrors), code) !=
-          std::end(kDataErrors)) {
-        reports.rejected(r.id, why);
-      } else {
-        reports.retry(r.id, why);
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (timeout_ms > 0 && done_.empty() && in_flight_ > 0) {
+        done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                          [this] { return !done_.empty(); });
       }
-    });
+      reporting_.swap(done_);
+      in_flight_ -= reporting_.size();
+    }
+    report(reports);
+  }
+
+  void flush(streams::SinkReports& reports) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_cv_.wait(lock, [this] { return in_flight_ == done_.size(); });
+      reporting_.swap(done_);
+      in_flight_ -= reporting_.size();
+    }
+    report(reports);
   }
 
  private:
-  streams_http::Batches batches_;
-  std::string url_;    // with the query
-  std::string shown_;  // without it, for reasons
+  // A batch's rows, kept until its INSERT is answered.
+  struct Part {
+    uint64_t id;
+    size_t rows;
+    std::string body;
+    bool alone;  // goes in an INSERT of its own (its group was refused)
+  };
+  // What became of a batch, for poll() to report.
+  struct Outcome {
+    uint64_t id;
+    int32_t outcome;  // STREAMS_SINK_*
+    std::string reason;
+  };
+
+  // The sender thread: runs the INSERTs, starting new ones as batches come.
+  void run() {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        queued_cv_.wait(lock, [this] {
+          return stopping_ || !queued_.empty() || !sent_.empty() || !waiting_.empty();
+        });
+        if (stopping_) return;
+        for (Part& p : queued_) waiting_.push_back(std::move(p));
+        queued_.clear();
+      }
+      send();
+      batches_.poll(100, [&](const streams_http::Response& r) { finished(r); });
+    }
+  }
+
+  // Starts an INSERT of everything waiting (of any partition) while fewer
+  // than kInFlight run: one part in ClickHouse's MergeTree instead of one
+  // per partition's batch. Parts of a refused group go each alone, at once.
+  void send() {
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      if (!it->alone) {
+        ++it;
+        continue;
+      }
+      std::vector<Part> group;
+      group.push_back(std::move(*it));
+      it = waiting_.erase(it);
+      start(std::move(group));
+    }
+    if (waiting_.empty() || grouped_in_flight_ >= kInFlight) return;
+    std::vector<Part> group;
+    group.swap(waiting_);
+    ++grouped_in_flight_;
+    start(std::move(group));
+  }
+
+  void start(std::vector<Part> group) {
+    std::string body;
+    if (group.size() == 1) {
+      body = group.front().body;
+    } else {
+      size_t size = 0;
+      for (const Part& p : group) size += p.body.size();
+      body.reserve(size);
+      for (const Part& p : group) body += p.body;
+    }
+    const uint64_t request = ++requests_;
+    batches_.start(request, "POST", url_, std::move(body), headers_);
+    sent_.emplace_back(request, std::move(group));
+  }
+
+  // The part of `group` that holds the row ClickHouse names ("(at row N)",
+  // counted from 1 in the INSERT); group.size() when it names none.
+  static size_t refused_part(const std::vector<Part>& group, const std::string& body) {
+    const size_t at = body.find("(at row ");
+    if (at == std::string::npos) return group.size();
+    const long row = std::atol(body.c_str() + at + 8);
+    if (row <= 0) return group.size();
+    size_t first = 1;  // the INSERT's row number of group[i]'s first row
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (static_cast<size_t>(row) < first + group[i].rows) return i;
+      first += group[i].rows;
+    }
+    return group.size();
+  }
+
+  void finished(const streams_http::Response& r) {
+    auto it =
+        std::find_if(sent_.begin(), sent_.end(), [&](const auto& s) { return s.first == r.id; });
+    if (it == sent_.end()) return;
+    std::vector<Part> group = std::move(it->second);
+    sent_.erase(it);
+    if (!group.front().alone) --grouped_in_flight_;
+    int32_t outcome = STREAMS_SINK_WRITTEN;
+    std::string why;
+    if (r.result != CURLE_OK) {
+      outcome = STREAMS_SINK_RETRY;
+      why = shown_ + ": " + r.error;
+    } else if (r.status != 200) {
+      why = "ClickHouse " + shown_ + " (HTTP " + std::to_string(r.status) + "): " + r.body;
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+      const int code = error_code(r.body);
+      const bool refused =
+          std::find(std::begin(kDataErrors), std::end(kDataErrors), code) != std::end(kDataErrors);
+      outcome = refused ? STREAMS_SINK_REJECTED : STREAMS_SINK_RETRY;
+      if (refused && group.size() > 1) {
+        // The batch holding the refused row is refused (the host halves
+        // it); the others go again, together. Without a row named, each
+        // goes again alone.
+        const size_t bad = refused_part(group, r.body);
+        if (bad < group.size()) {
+          done({group[bad].id, outcome, why});
+          group.erase(group.begin() + static_cast<std::ptrdiff_t>(bad));
+        } else {
+          for (Part& p : group) p.alone = true;
+        }
+        for (Part& p : group) waiting_.insert(waiting_.begin(), std::move(p));
+        return;
+      }
+    }
+    for (const Part& p : group) done({p.id, outcome, why});
+  }
+
+  void done(Outcome o) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.push_back(std::move(o));
+    }
+    done_cv_.notify_all();
+  }
+
+  void report(streams::SinkReports& reports) {
+    for (const Outcome& o : reporting_) {
+      if (o.outcome == STREAMS_SINK_WRITTEN) {
+        reports.written(o.id);
+      } else if (o.outcome == STREAMS_SINK_REJECTED) {
+        reports.rejected(o.id, o.reason);
+      } else {
+        reports.retry(o.id, o.reason);
+      }
+    }
+    reporting_.clear();
+  }
+
+  static constexpr size_t kInFlight = 2;
+
+  streams_http::Batches batches_;  // sender thread, but wake()
+  std::string url_;                // with the query
+  std::string shown_;              // without it, for reasons
   std::vector<std::string> headers_;
+  std::vector<Part> waiting_;                                 // sender thread: not sent yet
+  std::vector<std::pair<uint64_t, std::vector<Part>>> sent_;  // sender thread: by request id
+  uint64_t requests_ = 0;                                     // sender thread
+  size_t grouped_in_flight_ = 0;                              // sender thread
+  std::mutex mutex_;                                          // guards what follows
+  std::condition_variable queued_cv_, done_cv_;
+  std::vector<Part> queued_;
+  std::vector<Outcome> done_;
+  size_t in_flight_ = 0;  // written and not yet taken for reporting
+  bool stopping_ = false;
+  std::vector<Outcome> reporting_;  // processing thread
+  std::thread thread_;
 };
 
 }  // namespace

@@ -2,7 +2,8 @@
 // (http_sink, clickhouse_sink, object_store_sink): requests run while the
 // processing thread goes on; poll() collects the finished ones.
 //
-// Thread: one thread (the sink's calls).
+// Thread: one thread (the sink's calls, or a thread of the sink's own), but
+// wake().
 #pragma once
 
 #include <curl/curl.h>
@@ -54,6 +55,8 @@ class Batches {
   // calls `done` for each that finished.
   void poll(int timeout_ms, const std::function<void(const Response&)>& done);
   bool idle() const { return active_.empty(); }
+  // Makes a poll() that waits return now. From any thread.
+  void wake() { curl_multi_wakeup(multi_); }
 
  private:
   struct Request;
