@@ -26,6 +26,7 @@ PACKAGES=(
   clang-format              # the format check of the test command (ctest build.format)
   libsystemd-dev            # sd_notify: the host as a Type=notify systemd service
   dpkg-dev                  # dpkg-shlibdeps: the .deb's dependencies (cpack)
+  rustc cargo               # Rust plugins: the SDK crate (plugin_sdk/rust) and its example
 )
 
 # valijson (JSON Schema validation for the parser step) is header-only, but

@@ -1,0 +1,346 @@
+//! A fake host for unit tests of plugins (the C++ SDK's test driver's role):
+//! runs a function descriptor's calls without the host or Kafka and records
+//! what they did.
+//!
+//! ```ignore
+//! let f = streams_plugin::map::<Upper>(b"upper\0".as_ptr() as *const _);
+//! let mut d = FunctionDriver::new(&f, "{}").unwrap();
+//! let out = d.process(&TestRecord::value(b"abc"));
+//! assert_eq!(out.values(), vec![b"ABC".to_vec()]);
+//! ```
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::os::raw::{c_char, c_void};
+
+use crate::abi::*;
+use crate::types::bytes_of;
+
+/// An input to hand a function.
+#[derive(Clone, Debug, Default)]
+pub struct TestRecord {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub timestamp_ms: i64,
+}
+
+impl TestRecord {
+    pub fn value(value: &[u8]) -> Self {
+        TestRecord { value: Some(value.to_vec()), timestamp_ms: -1, ..Default::default() }
+    }
+    pub fn with_key(mut self, key: &[u8]) -> Self {
+        self.key = Some(key.to_vec());
+        self
+    }
+    pub fn with_header(mut self, name: &[u8], value: &[u8]) -> Self {
+        self.headers.push((name.to_vec(), value.to_vec()));
+        self
+    }
+}
+
+/// What one call did.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub status: i32,
+    pub outputs: Vec<TestRecord>,
+    /// (kind, message) when the call reported an error.
+    pub error: Option<(i32, String)>,
+    pub details: Vec<(String, String)>,
+    pub branch: Option<String>,
+    pub accumulator: Option<Vec<u8>>,
+}
+
+impl Outcome {
+    pub fn values(&self) -> Vec<Vec<u8>> {
+        self.outputs.iter().map(|o| o.value.clone().unwrap_or_default()).collect()
+    }
+}
+
+struct Call<'a> {
+    input: Option<&'a TestRecord>,
+    outcome: Outcome,
+    state: &'a mut BTreeMap<Vec<u8>, Vec<u8>>,
+    origin: streams_origin,
+    read: Vec<u8>, // the last value state_get handed out
+}
+
+unsafe fn call_of<'a>(call: *mut streams_call) -> &'a mut Call<'a> {
+    &mut *(call as *mut Call)
+}
+
+fn owned(b: streams_bytes) -> Option<Vec<u8>> {
+    bytes_of(b).map(|s| s.to_vec())
+}
+
+fn text(data: *const c_char, size: usize) -> String {
+    let bytes = bytes_of(streams_bytes { data: data as *const u8, size }).unwrap_or(&[]);
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+unsafe extern "C" fn emit(call: *mut streams_call, record: *const streams_record) -> i32 {
+    let c = call_of(call);
+    let r = &*record;
+    let input = c.input.cloned().unwrap_or_default();
+    let mut out = TestRecord {
+        key: owned(r.key),
+        value: owned(r.value),
+        headers: Vec::new(),
+        timestamp_ms: r.timestamp_ms,
+    };
+    if r.flags & STREAMS_INHERIT_KEY != 0 {
+        out.key = input.key.clone();
+    }
+    if r.flags & STREAMS_INHERIT_TIMESTAMP != 0 {
+        out.timestamp_ms = input.timestamp_ms;
+    }
+    if r.flags & STREAMS_INHERIT_HEADERS != 0 {
+        out.headers = input.headers.clone();
+    } else if !r.headers.is_null() {
+        for h in std::slice::from_raw_parts(r.headers, r.header_count) {
+            out.headers.push((owned(h.name).unwrap_or_default(), owned(h.value).unwrap_or_default()));
+        }
+    }
+    c.outcome.outputs.push(out);
+    STREAMS_OK
+}
+
+unsafe extern "C" fn set_error(call: *mut streams_call, kind: i32, message: *const c_char, size: usize) {
+    call_of(call).outcome.error = Some((kind, text(message, size)));
+}
+
+unsafe extern "C" fn origin(call: *mut streams_call) -> *const streams_origin {
+    &call_of(call).origin
+}
+
+unsafe extern "C" fn log(_: *mut c_void, _: i32, _: *const c_char, _: usize) {}
+
+unsafe extern "C" fn select_branch(call: *mut streams_call, name: *const c_char, size: usize) -> i32 {
+    let c = call_of(call);
+    if c.outcome.branch.is_some() {
+        return STREAMS_RECORD_ERROR;
+    }
+    c.outcome.branch = Some(text(name, size));
+    STREAMS_OK
+}
+
+unsafe extern "C" fn set_accumulator(call: *mut streams_call, data: *const u8, size: usize) -> i32 {
+    call_of(call).outcome.accumulator =
+        Some(bytes_of(streams_bytes { data, size }).unwrap_or(&[]).to_vec());
+    STREAMS_OK
+}
+
+unsafe extern "C" fn set_error_detail(
+    call: *mut streams_call,
+    name: *const c_char,
+    name_size: usize,
+    value: *const c_char,
+    value_size: usize,
+) -> i32 {
+    call_of(call).outcome.details.push((text(name, name_size), text(value, value_size)));
+    STREAMS_OK
+}
+
+unsafe extern "C" fn state_get(
+    call: *mut streams_call,
+    key: *const u8,
+    key_size: usize,
+    value: *mut streams_bytes,
+) -> i32 {
+    let c = call_of(call);
+    let k = bytes_of(streams_bytes { data: key, size: key_size }).unwrap_or(&[]);
+    *value = match c.state.get(k) {
+        Some(v) => {
+            c.read = v.clone();
+            streams_bytes { data: c.read.as_ptr(), size: c.read.len() }
+        }
+        None => streams_bytes { data: std::ptr::null(), size: 0 },
+    };
+    STREAMS_OK
+}
+
+unsafe extern "C" fn state_put(
+    call: *mut streams_call,
+    key: *const u8,
+    key_size: usize,
+    value: *const u8,
+    value_size: usize,
+) -> i32 {
+    let k = bytes_of(streams_bytes { data: key, size: key_size }).unwrap_or(&[]).to_vec();
+    let v = bytes_of(streams_bytes { data: value, size: value_size }).unwrap_or(&[]).to_vec();
+    call_of(call).state.insert(k, v);
+    STREAMS_OK
+}
+
+unsafe extern "C" fn state_erase(call: *mut streams_call, key: *const u8, key_size: usize) -> i32 {
+    let k = bytes_of(streams_bytes { data: key, size: key_size }).unwrap_or(&[]);
+    call_of(call).state.remove(k);
+    STREAMS_OK
+}
+
+unsafe extern "C" fn state_scan(
+    call: *mut streams_call,
+    prefix: *const u8,
+    prefix_size: usize,
+    visit: StateVisit,
+    ctx: *mut c_void,
+) -> i32 {
+    let c = call_of(call);
+    let p = bytes_of(streams_bytes { data: prefix, size: prefix_size }).unwrap_or(&[]).to_vec();
+    for (k, v) in c.state.range(p.clone()..) {
+        if !k.starts_with(&p) {
+            break;
+        }
+        let key = streams_bytes { data: k.as_ptr(), size: k.len() };
+        let value = streams_bytes { data: v.as_ptr(), size: v.len() };
+        if visit(ctx, key, value) != 0 {
+            break;
+        }
+    }
+    STREAMS_OK
+}
+
+/// Runs one function of a plugin: an instance made from `config`, its calls
+/// recorded. The state (a sorted map) lasts as long as the driver.
+pub struct FunctionDriver<'f> {
+    function: &'f streams_function,
+    host: Box<streams_host_api>,
+    instance: *mut c_void,
+    pub state: BTreeMap<Vec<u8>, Vec<u8>>,
+    topic: CString,
+    offset: i64,
+}
+
+impl<'f> FunctionDriver<'f> {
+    /// Creates the instance; `Err` with the reason the function gave.
+    pub fn new(function: &'f streams_function, config: &str) -> Result<Self, String> {
+        let host = Box::new(streams_host_api {
+            struct_size: std::mem::size_of::<streams_host_api>() as u32,
+            abi_major: STREAMS_ABI_MAJOR,
+            abi_minor: STREAMS_ABI_MINOR,
+            host_ctx: std::ptr::null_mut(),
+            emit: Some(emit),
+            set_error: Some(set_error),
+            origin: Some(origin),
+            log: Some(log),
+            select_branch: Some(select_branch),
+            set_accumulator: Some(set_accumulator),
+            set_error_detail: Some(set_error_detail),
+            state_get: Some(state_get),
+            state_put: Some(state_put),
+            state_erase: Some(state_erase),
+            state_scan: Some(state_scan),
+            sink_ack: None,
+            defer_to_batch_end: None,
+        });
+        let create = function.create.ok_or("no create")?;
+        let config = CString::new(config).map_err(|_| "config holds a NUL".to_string())?;
+        let mut error = [0 as c_char; 2048];
+        let instance = unsafe {
+            create(&*host, config.as_ptr(), config.as_bytes().len(), error.as_mut_ptr(), error.len())
+        };
+        if instance.is_null() {
+            let why = unsafe { std::ffi::CStr::from_ptr(error.as_ptr()) };
+            return Err(why.to_string_lossy().into_owned());
+        }
+        Ok(FunctionDriver {
+            function,
+            host,
+            instance,
+            state: BTreeMap::new(),
+            topic: CString::new("test").unwrap(),
+            offset: 0,
+        })
+    }
+
+    fn run<F>(&mut self, input: Option<&TestRecord>, body: F) -> Outcome
+    where
+        F: FnOnce(*mut c_void, *mut streams_call) -> i32,
+    {
+        let mut call = Call {
+            input,
+            outcome: Outcome::default(),
+            state: &mut self.state,
+            origin: streams_origin {
+                struct_size: std::mem::size_of::<streams_origin>() as u32,
+                topic: self.topic.as_ptr(),
+                partition: 0,
+                offset: self.offset,
+            },
+            read: Vec::new(),
+        };
+        self.offset += 1;
+        let status = body(self.instance, &mut call as *mut Call as *mut streams_call);
+        let mut outcome = call.outcome;
+        outcome.status = status;
+        outcome
+    }
+
+    /// One input through `process` (map, filter, flat_map, route).
+    pub fn process(&mut self, input: &TestRecord) -> Outcome {
+        let process = self.function.process.expect("a function with process");
+        let headers: Vec<streams_header> = input
+            .headers
+            .iter()
+            .map(|(n, v)| streams_header { name: view(n), value: view(v) })
+            .collect();
+        let raw = raw_record(input, &headers);
+        self.run(Some(input), |inst, call| unsafe { process(inst, &raw, call) })
+    }
+
+    /// An aggregate's init: the outcome's accumulator is the empty window's.
+    pub fn init(&mut self) -> Outcome {
+        let init = self.function.init.expect("an aggregate");
+        self.run(None, |inst, call| unsafe { init(inst, call) })
+    }
+
+    pub fn add(&mut self, acc: &[u8], input: &TestRecord) -> Outcome {
+        let add = self.function.add.expect("an aggregate");
+        let raw = raw_record(input, &[]);
+        self.run(Some(input), |inst, call| unsafe { add(inst, view(acc), &raw, call) })
+    }
+
+    pub fn merge(&mut self, first: &[u8], second: &[u8]) -> Outcome {
+        let merge = self.function.merge.expect("an aggregate");
+        self.run(None, |inst, call| unsafe { merge(inst, view(first), view(second), call) })
+    }
+
+    /// The window's outputs; `window` gives its key and timestamp.
+    pub fn result(&mut self, acc: &[u8], window: &TestRecord) -> Outcome {
+        let result = self.function.result.expect("an aggregate");
+        let raw = raw_record(window, &[]);
+        self.run(Some(window), |inst, call| unsafe { result(inst, view(acc), &raw, call) })
+    }
+}
+
+impl<'f> Drop for FunctionDriver<'f> {
+    fn drop(&mut self) {
+        if let Some(destroy) = self.function.destroy {
+            unsafe { destroy(self.instance) };
+        }
+        let _ = &self.host;
+    }
+}
+
+fn view(b: &[u8]) -> streams_bytes {
+    streams_bytes { data: b.as_ptr(), size: b.len() }
+}
+
+fn opt_view(b: &Option<Vec<u8>>) -> streams_bytes {
+    match b {
+        Some(v) => view(v),
+        None => streams_bytes { data: std::ptr::null(), size: 0 },
+    }
+}
+
+fn raw_record(r: &TestRecord, headers: &[streams_header]) -> streams_record {
+    streams_record {
+        struct_size: std::mem::size_of::<streams_record>() as u32,
+        flags: 0,
+        key: opt_view(&r.key),
+        value: opt_view(&r.value),
+        headers: if headers.is_empty() { std::ptr::null() } else { headers.as_ptr() },
+        header_count: headers.len(),
+        timestamp_ms: r.timestamp_ms,
+    }
+}

@@ -1,0 +1,316 @@
+//! Safe views over the ABI's records and host callbacks. Every view borrows
+//! the call it came from and so cannot outlive it.
+
+use std::marker::PhantomData;
+use std::os::raw::{c_char, c_void};
+
+use crate::abi::*;
+
+/// What a call returns. `KEEP` and `OK` are the same code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status(pub i32);
+
+impl Status {
+    pub const OK: Status = Status(STREAMS_OK);
+    /// A filter keeps its input.
+    pub const KEEP: Status = Status(STREAMS_OK);
+    /// A filter drops its input.
+    pub const DROP: Status = Status(STREAMS_DROP);
+    /// The input failed (see `Output::fail`).
+    pub const ERROR: Status = Status(STREAMS_RECORD_ERROR);
+    /// Unrecoverable: the host stops the pipeline; the input is not committed.
+    pub const FATAL: Status = Status(STREAMS_FATAL);
+}
+
+/// The kind of a record error (the DLQ's `error kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidInput = STREAMS_ERR_INVALID_INPUT as isize,
+    Processing = STREAMS_ERR_PROCESSING as isize,
+    Exception = STREAMS_ERR_EXCEPTION as isize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug = STREAMS_LOG_DEBUG as isize,
+    Info = STREAMS_LOG_INFO as isize,
+    Warn = STREAMS_LOG_WARN as isize,
+    Error = STREAMS_LOG_ERROR as isize,
+}
+
+pub(crate) fn bytes_of<'a>(b: streams_bytes) -> Option<&'a [u8]> {
+    if b.data.is_null() {
+        None
+    } else if b.size == 0 {
+        Some(&[])
+    } else {
+        // SAFETY: the host hands out views of `size` bytes valid for the call.
+        Some(unsafe { std::slice::from_raw_parts(b.data, b.size) })
+    }
+}
+
+pub(crate) fn view(data: &[u8]) -> streams_bytes {
+    streams_bytes { data: data.as_ptr(), size: data.len() }
+}
+
+/// A record handed to a call: the input, or a reduce's window. Valid for
+/// the call only.
+#[derive(Clone, Copy)]
+pub struct Record<'a> {
+    raw: &'a streams_record,
+}
+
+impl<'a> Record<'a> {
+    /// # Safety
+    /// `raw` and what it points to must stay valid for `'a`.
+    pub unsafe fn from_raw(raw: &'a streams_record) -> Self {
+        Record { raw }
+    }
+    pub fn raw(&self) -> &'a streams_record {
+        self.raw
+    }
+    /// The value; empty when absent (see `has_value`).
+    pub fn value(&self) -> &'a [u8] {
+        bytes_of(self.raw.value).unwrap_or(&[])
+    }
+    pub fn has_value(&self) -> bool {
+        !self.raw.value.data.is_null()
+    }
+    /// The key, `None` when the record has none (Kafka null).
+    pub fn key(&self) -> Option<&'a [u8]> {
+        bytes_of(self.raw.key)
+    }
+    /// Milliseconds since the epoch; -1 when unknown.
+    pub fn timestamp_ms(&self) -> i64 {
+        self.raw.timestamp_ms
+    }
+    pub fn headers(&self) -> Headers<'a> {
+        let all: &'a [streams_header] = if self.raw.headers.is_null() || self.raw.header_count == 0 {
+            &[]
+        } else {
+            // SAFETY: header_count entries, valid for the call.
+            unsafe { std::slice::from_raw_parts(self.raw.headers, self.raw.header_count) }
+        };
+        Headers { all, at: 0 }
+    }
+    /// The first header called `name`.
+    pub fn header(&self, name: &[u8]) -> Option<&'a [u8]> {
+        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+/// The headers of a record, in order: (name, value).
+pub struct Headers<'a> {
+    all: &'a [streams_header],
+    at: usize,
+}
+
+impl<'a> Iterator for Headers<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+    fn next(&mut self) -> Option<Self::Item> {
+        let h = self.all.get(self.at)?;
+        self.at += 1;
+        Some((bytes_of(h.name).unwrap_or(&[]), bytes_of(h.value).unwrap_or(&[])))
+    }
+}
+
+/// Where the input of the current call was read.
+pub struct Origin<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// The host's side of one call: outputs, errors, branches, state. Valid for
+/// the call only.
+pub struct Output<'a> {
+    host: &'a streams_host_api,
+    call: *mut streams_call,
+}
+
+impl<'a> Output<'a> {
+    /// # Safety
+    /// `call` must be the current call of an instance given `host`.
+    pub unsafe fn from_raw(host: &'a streams_host_api, call: *mut streams_call) -> Self {
+        Output { host, call }
+    }
+
+    fn has(&self, offset: usize, size: usize) -> bool {
+        has_field(self.host.struct_size, offset, size)
+    }
+
+    /// Emits `value` with the input's key, headers and timestamp. The host
+    /// copies it before returning.
+    pub fn emit_value(&mut self, value: &[u8]) -> Status {
+        let rec = streams_record {
+            struct_size: std::mem::size_of::<streams_record>() as u32,
+            flags: STREAMS_INHERIT_ALL,
+            key: streams_bytes { data: std::ptr::null(), size: 0 },
+            value: view(value),
+            headers: std::ptr::null(),
+            header_count: 0,
+            timestamp_ms: -1,
+        };
+        self.emit(&rec)
+    }
+
+    /// Emits a whole record; the fields its `flags` name come from the input.
+    pub fn emit(&mut self, record: &streams_record) -> Status {
+        match self.host.emit {
+            Some(emit) => Status(unsafe { emit(self.call, record) }),
+            None => Status::FATAL,
+        }
+    }
+
+    /// Records why the input failed; returns `Status::ERROR` for
+    /// `return out.fail(..)`.
+    pub fn fail(&mut self, kind: ErrorKind, message: &str) -> Status {
+        if let Some(set_error) = self.host.set_error {
+            unsafe { set_error(self.call, kind as i32, message.as_ptr() as *const c_char, message.len()) };
+        }
+        Status::ERROR
+    }
+
+    /// A detail of the failure being reported (before `fail`): the DLQ
+    /// record carries it as header `streams.error.<name>`. False if refused.
+    pub fn detail(&mut self, name: &str, value: &str) -> bool {
+        match self.host.set_error_detail {
+            Some(f) if self.has(64, 8) => unsafe {
+                f(self.call, name.as_ptr() as *const c_char, name.len(),
+                  value.as_ptr() as *const c_char, value.len()) == STREAMS_OK
+            },
+            _ => false,
+        }
+    }
+
+    /// Route functions: the branch (by its name in the pipeline file) the
+    /// input takes; returns `Status::OK` for `return out.route_to(..)`.
+    pub fn route_to(&mut self, branch: &str) -> Status {
+        match self.host.select_branch {
+            Some(f) if self.has(48, 8) => {
+                Status(unsafe { f(self.call, branch.as_ptr() as *const c_char, branch.len()) })
+            }
+            _ => self.fail(ErrorKind::Processing, "the host predates route functions (ABI 1.1)"),
+        }
+    }
+
+    /// Where the input was read.
+    pub fn origin(&self) -> Option<Origin<'a>> {
+        let f = self.host.origin?;
+        let o = unsafe { f(self.call).as_ref()? };
+        let topic = if o.topic.is_null() {
+            ""
+        } else {
+            unsafe { std::ffi::CStr::from_ptr(o.topic) }.to_str().unwrap_or("")
+        };
+        Some(Origin { topic, partition: o.partition, offset: o.offset })
+    }
+
+    /// The step's state (steps that declare `state:`).
+    pub fn state(&mut self) -> State<'_> {
+        State { host: self.host, call: self.call, _call: PhantomData }
+    }
+
+    /// Logs through the host's logger.
+    pub fn log(&self, level: LogLevel, message: &str) {
+        log(self.host, level, message);
+    }
+}
+
+pub(crate) fn log(host: &streams_host_api, level: LogLevel, message: &str) {
+    if let Some(f) = host.log {
+        unsafe { f(host.host_ctx, level as i32, message.as_ptr() as *const c_char, message.len()) };
+    }
+}
+
+/// The step's key-value store for this partition (ABI 1.4). Keys and values
+/// are bytes; a value read is valid until the next state call.
+pub struct State<'a> {
+    host: &'a streams_host_api,
+    call: *mut streams_call,
+    _call: PhantomData<&'a mut ()>,
+}
+
+impl<'a> State<'a> {
+    fn ok(&self) -> bool {
+        has_field(self.host.struct_size, 96, 8)
+    }
+
+    /// The value of `key`: `Ok(None)` when absent; `Err(status)` when the
+    /// host refused the call (return that status).
+    pub fn get(&mut self, key: &[u8]) -> Result<Option<&[u8]>, Status> {
+        let f = match self.host.state_get {
+            Some(f) if self.ok() => f,
+            _ => return Err(Status::ERROR),
+        };
+        let mut value = streams_bytes { data: std::ptr::null(), size: 0 };
+        let rc = unsafe { f(self.call, key.as_ptr(), key.len(), &mut value) };
+        if rc != STREAMS_OK {
+            return Err(Status(rc));
+        }
+        Ok(bytes_of(value))
+    }
+
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> Status {
+        match self.host.state_put {
+            Some(f) if self.ok() => {
+                Status(unsafe { f(self.call, key.as_ptr(), key.len(), value.as_ptr(), value.len()) })
+            }
+            _ => Status::ERROR,
+        }
+    }
+
+    pub fn erase(&mut self, key: &[u8]) -> Status {
+        match self.host.state_erase {
+            Some(f) if self.ok() => Status(unsafe { f(self.call, key.as_ptr(), key.len()) }),
+            _ => Status::ERROR,
+        }
+    }
+
+    /// Calls `visit(key, value)` for every key starting with `prefix`, in
+    /// byte order, until it returns false. `visit` must not use the state.
+    pub fn scan<F: FnMut(&[u8], &[u8]) -> bool>(&mut self, prefix: &[u8], mut visit: F) -> Status {
+        unsafe extern "C" fn trampoline<F: FnMut(&[u8], &[u8]) -> bool>(
+            ctx: *mut c_void,
+            key: streams_bytes,
+            value: streams_bytes,
+        ) -> i32 {
+            let visit = &mut *(ctx as *mut F);
+            let go = visit(bytes_of(key).unwrap_or(&[]), bytes_of(value).unwrap_or(&[]));
+            if go {
+                0
+            } else {
+                1
+            }
+        }
+        match self.host.state_scan {
+            Some(f) if self.ok() => Status(unsafe {
+                f(self.call, prefix.as_ptr(), prefix.len(), trampoline::<F>,
+                  &mut visit as *mut F as *mut c_void)
+            }),
+            _ => Status::ERROR,
+        }
+    }
+}
+
+/// What an instance gets at creation. Valid during `create` only.
+pub struct InitContext<'a> {
+    host: &'a streams_host_api,
+    config: &'a str,
+}
+
+impl<'a> InitContext<'a> {
+    pub fn new(host: &'a streams_host_api, config: &'a str) -> Self {
+        InitContext { host, config }
+    }
+    /// The step's `config:` subtree as JSON text ("{}" if absent).
+    pub fn config_json(&self) -> &'a str {
+        self.config
+    }
+    pub fn log(&self, level: LogLevel, message: &str) {
+        log(self.host, level, message);
+    }
+    pub fn host(&self) -> &'a streams_host_api {
+        self.host
+    }
+}
