@@ -117,6 +117,21 @@ void BM_SimpleMapFilter(benchmark::State& state) {
       kMetric);
 }
 
+// The same three through the Rust SDK (plugins/rust_example): the call
+// path of a Rust plugin next to the C++ one's.
+[[maybe_unused]] void BM_RustNoOutput(benchmark::State& state) {
+  run(state, "  - {kind: filter, name: f, plugin: rust_example, function: drop_all}\n", k100Bytes);
+}
+[[maybe_unused]] void BM_RustOneOutput(benchmark::State& state) {
+  run(state, "  - {kind: map, name: m, plugin: rust_example, function: identity}\n", k100Bytes);
+}
+[[maybe_unused]] void BM_RustSimpleMapFilter(benchmark::State& state) {
+  run(state,
+      "  - {kind: filter, name: f, plugin: rust_example, function: is_counter}\n"
+      "  - {kind: map, name: m, plugin: rust_example, function: transform}\n",
+      kMetric);
+}
+
 void BM_ParseJson(benchmark::State& state) {
   run(state, "  - {kind: parser, name: p, format: json}\n", kMetric);
 }
@@ -239,6 +254,11 @@ void BM_StateCountRocksdb(benchmark::State& state) {
 BENCHMARK(BM_NoOutput);
 BENCHMARK(BM_OneOutput);
 BENCHMARK(BM_SimpleMapFilter);
+#ifdef STREAMS_RUST_EXAMPLE
+BENCHMARK(BM_RustNoOutput);
+BENCHMARK(BM_RustOneOutput);
+BENCHMARK(BM_RustSimpleMapFilter);
+#endif
 BENCHMARK(BM_ParseJson);
 BENCHMARK(BM_ParseJsonSchema);
 BENCHMARK(BM_ParseMsgpack);

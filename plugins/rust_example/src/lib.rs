@@ -83,9 +83,41 @@ fn read(json: &[u8]) -> Result<Metric, &'static str> {
     Scanner::new(json).metric()
 }
 
+/// The call path alone, for plugin_call_bench (as the C++ passthrough
+/// plugin's identity and drop_all): the input's value out, or nothing.
+pub struct Identity;
+
+impl Function for Identity {
+    fn create(_: &InitContext) -> Result<Self, String> {
+        Ok(Identity)
+    }
+}
+
+impl Map for Identity {
+    fn process(&mut self, input: &Record, out: &mut Output) -> Status {
+        out.emit_value(input.value())
+    }
+}
+
+pub struct DropAll;
+
+impl Function for DropAll {
+    fn create(_: &InitContext) -> Result<Self, String> {
+        Ok(DropAll)
+    }
+}
+
+impl Filter for DropAll {
+    fn process(&mut self, _: &Record, _: &mut Output) -> Status {
+        Status::DROP
+    }
+}
+
 streams_plugin::streams_plugin!("rust_example", "1.0.0", [
     filter<IsCounter>("is_counter"),
     map<Transform>("transform"),
+    map<Identity>("identity"),
+    filter<DropAll>("drop_all"),
 ]);
 
 #[cfg(test)]
