@@ -30,10 +30,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
 #include <iterator>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -43,6 +40,7 @@
 #include <streams/plugin.hpp>
 
 #include "../http_common/http_batches.h"
+#include "../sink_common/worker_queue.h"
 
 namespace {
 
@@ -114,11 +112,7 @@ class ClickHouseSink {
   }
 
   ~ClickHouseSink() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    queued_cv_.notify_one();
+    queue_.stop();
     batches_.wake();
     if (thread_.joinable()) thread_.join();
   }
@@ -131,35 +125,17 @@ class ClickHouseSink {
       part.body.push_back('\n');
     }
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // not for a probe
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      queued_.push_back(std::move(part));
-      ++in_flight_;
-    }
-    queued_cv_.notify_one();
+    queue_.push(std::move(part));
     batches_.wake();
   }
 
   void poll(int timeout_ms, streams::SinkReports& reports) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (timeout_ms > 0 && done_.empty() && in_flight_ > 0) {
-        done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                          [this] { return !done_.empty(); });
-      }
-      reporting_.swap(done_);
-      in_flight_ -= reporting_.size();
-    }
+    queue_.poll(timeout_ms, &reporting_);
     report(reports);
   }
 
   void flush(streams::SinkReports& reports) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      done_cv_.wait(lock, [this] { return in_flight_ == done_.size(); });
-      reporting_.swap(done_);
-      in_flight_ -= reporting_.size();
-    }
+    queue_.flush(&reporting_);
     report(reports);
   }
 
@@ -180,16 +156,10 @@ class ClickHouseSink {
 
   // The sender thread: runs the INSERTs, starting new ones as batches come.
   void run() {
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        queued_cv_.wait(lock, [this] {
-          return stopping_ || !queued_.empty() || !sent_.empty() || !waiting_.empty();
-        });
-        if (stopping_) return;
-        for (Part& p : queued_) waiting_.push_back(std::move(p));
-        queued_.clear();
-      }
+    std::vector<Part> queued;
+    while (queue_.take(&queued, /*wait=*/sent_.empty() && waiting_.empty())) {
+      for (Part& p : queued) waiting_.push_back(std::move(p));
+      queued.clear();
       send();
       batches_.poll(100, [&](const streams_http::Response& r) { finished(r); });
     }
@@ -271,7 +241,7 @@ class ClickHouseSink {
         // goes again alone.
         const size_t bad = refused_part(group, r.body);
         if (bad < group.size()) {
-          done({group[bad].id, outcome, why});
+          queue_.finish({group[bad].id, outcome, why});
           group.erase(group.begin() + static_cast<std::ptrdiff_t>(bad));
         } else {
           for (Part& p : group) p.alone = true;
@@ -280,15 +250,7 @@ class ClickHouseSink {
         return;
       }
     }
-    for (const Part& p : group) done({p.id, outcome, why});
-  }
-
-  void done(Outcome o) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.push_back(std::move(o));
-    }
-    done_cv_.notify_all();
+    for (const Part& p : group) queue_.finish({p.id, outcome, why});
   }
 
   void report(streams::SinkReports& reports) {
@@ -314,12 +276,7 @@ class ClickHouseSink {
   std::vector<std::pair<uint64_t, std::vector<Part>>> sent_;  // sender thread: by request id
   uint64_t requests_ = 0;                                     // sender thread
   size_t grouped_in_flight_ = 0;                              // sender thread
-  std::mutex mutex_;                                          // guards what follows
-  std::condition_variable queued_cv_, done_cv_;
-  std::vector<Part> queued_;
-  std::vector<Outcome> done_;
-  size_t in_flight_ = 0;  // written and not yet taken for reporting
-  bool stopping_ = false;
+  streams_sinks::WorkerQueue<Part, Outcome> queue_;
   std::vector<Outcome> reporting_;  // processing thread
   std::thread thread_;
 };

@@ -32,10 +32,7 @@
 // transaction, and poll() reports them.
 #include <libpq-fe.h>
 
-#include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -44,6 +41,7 @@
 
 #include <streams/plugin.hpp>
 
+#include "../sink_common/worker_queue.h"
 #include "row_encoder.h"
 
 namespace {
@@ -420,11 +418,7 @@ class PostgresSink {
       : config_(parse(ctx.config_json(), M)), encoder_(config_.columns) {}
 
   ~PostgresSink() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    queued_cv_.notify_one();
+    queue_.stop();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -433,32 +427,16 @@ class PostgresSink {
     std::string why;
     if (!encode(b, item.get(), &why)) return (void)reports.rejected(b.id(), why);
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // not for a probe
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      queued_.push_back(std::move(item));
-      ++in_flight_;
-    }
-    queued_cv_.notify_one();
+    queue_.push(std::move(item));
   }
 
   void poll(int timeout_ms, streams::SinkReports& reports) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (timeout_ms > 0 && done_.empty() && in_flight_ > 0) {
-        done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                          [this] { return !done_.empty(); });
-      }
-      reporting_.swap(done_);
-    }
+    queue_.poll(timeout_ms, &reporting_);
     report(reports);
   }
 
   void flush(streams::SinkReports& reports) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      done_cv_.wait(lock, [this] { return in_flight_ == done_.size(); });
-      reporting_.swap(done_);
-    }
+    queue_.flush(&reporting_);
     report(reports);
   }
 
@@ -496,24 +474,14 @@ class PostgresSink {
   // The writer thread: everything queued meanwhile, as one group.
   void run() {
     std::vector<ItemPtr> group;
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        queued_cv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
-        if (stopping_) return;
-        group.swap(queued_);
-      }
+    while (queue_.take(&group, /*wait=*/true)) {
       try {
         writer_.write(group);
       } catch (const std::exception& e) {  // std::bad_alloc and the like: try again later
         for (ItemPtr& item : group) item->result = {false, Failure::retry, e.what()};
       }
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        for (ItemPtr& item : group) done_.push_back(std::move(item));
-      }
+      for (ItemPtr& item : group) queue_.finish(std::move(item));
       group.clear();
-      done_cv_.notify_all();
     }
   }
 
@@ -527,8 +495,6 @@ class PostgresSink {
       } else {
         reports.retry(item->id, r.message);
       }
-      std::lock_guard<std::mutex> lock(mutex_);
-      --in_flight_;
       spare_.push_back(std::move(item));
     }
     reporting_.clear();
@@ -536,7 +502,6 @@ class PostgresSink {
 
   // An Item to fill, with the buffers of one already reported.
   ItemPtr spare() {
-    std::lock_guard<std::mutex> lock(mutex_);
     if (spare_.empty()) return std::make_unique<Item>();
     ItemPtr item = std::move(spare_.back());
     spare_.pop_back();
@@ -544,14 +509,10 @@ class PostgresSink {
   }
 
   Config config_;
-  streams_pg::RowEncoder encoder_;  // processing thread
-  Writer<M> writer_{config_};       // writer thread
-  std::mutex mutex_;                // guards what follows
-  std::condition_variable queued_cv_, done_cv_;
-  std::vector<ItemPtr> queued_, done_, spare_;
-  size_t in_flight_ = 0;  // queued, being written, or done and not yet reported
-  bool stopping_ = false;
-  std::vector<ItemPtr> reporting_;  // processing thread
+  streams_pg::RowEncoder encoder_;                      // processing thread
+  Writer<M> writer_{config_};                           // writer thread
+  streams_sinks::WorkerQueue<ItemPtr, ItemPtr> queue_;  // items to write, and written
+  std::vector<ItemPtr> reporting_, spare_;              // processing thread
   std::thread thread_;
 };
 
