@@ -55,10 +55,11 @@ phase "build (ASan/UBSan)" "$root/packaging/build.sh" "$root/build-asan" \
 # The package test packs what the optimised phase tested; packing sanitized
 # binaries tells nothing more. The stores' fault drills (two minutes each,
 # mostly waiting out outages and rejoins) run in the optimised phase; here
-# each sink runs its e2e test of rows, refusals and the DLQ.
+# each sink runs its e2e test of rows, refusals and the DLQ. A Rust plugin
+# built from the README (rust_external) is loaded as e2e.rust_plugin's is.
 phase "tests (ASan/UBSan)" tests "$root/build-asan" ASAN_OPTIONS=detect_leaks=1 \
   UBSAN_OPTIONS=print_stacktrace=1 STREAMS_TEST_KILLS=4 \
-  -E '^e2e[.](deb_package|[a-z_]+_sink_faults)$'
+  -E '^e2e[.](deb_package|rust_external|[a-z_]+_sink_faults)$'
 # A race report makes the process exit 66; every test asserts the status.
 phase "build (TSan)" "$root/packaging/build.sh" "$root/build-tsan" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTREAMS_TSAN=ON
