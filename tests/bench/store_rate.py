@@ -14,6 +14,8 @@ clickhouse-client on the application's. Usage (packaging/bench.sh runs it):
 
   python3 tests/bench/store_rate.py BUILD OUT [--records N] [--repeats K]
 
+(one partition per 12,500 rows, at least 16).
+
 Writes OUT/stores.json and prints a table; the median of K runs each.
 """
 import json
@@ -37,7 +39,8 @@ import stores  # noqa: E402
 BENCH = os.path.join(BUILD, "tests", "bench", "streams-bench")
 APP_CPU = ["taskset", "-c", "1"]
 TOOLS_CPU = ["taskset", "-c", "0"]
-PARTITIONS = 16  # the dev broker keeps about 5 MiB a partition
+# The dev broker keeps about 5 MiB a partition: 16 hold 200,000 rows.
+PARTITIONS = max(16, -(-RECORDS // 12_500))
 
 COLUMNS = ["org_id", "project_id", "name", "type", "timestamp", "retention_days", "value",
            "tags"]
