@@ -192,8 +192,20 @@ pub struct streams_plugin {
 
 unsafe impl Sync for streams_plugin {}
 
-/// A struct of this ABI reaches `field` (at `offset`, `size` bytes): how a
-/// reader checks for a field appended after an older peer's version.
-pub fn has_field(struct_size: u32, offset: usize, size: usize) -> bool {
-    struct_size as usize >= offset + size
+/// The end of `$field` in `$t` (its offset plus its size), computed from
+/// the type itself: `has_field!(host, streams_host_api, select_branch)`
+/// checks a peer's struct_size against it, as the C header's
+/// STREAMS_HAS_FIELD does.
+#[macro_export]
+macro_rules! has_field {
+    ($ptr:expr, $t:ty, $field:ident) => {{
+        let u = ::std::mem::MaybeUninit::<$t>::uninit();
+        let base = u.as_ptr();
+        // SAFETY: only the field's address is taken; nothing is read.
+        let at = unsafe { ::std::ptr::addr_of!((*base).$field) };
+        fn size_of_pointee<T>(_: *const T) -> usize {
+            ::std::mem::size_of::<T>()
+        }
+        ($ptr).struct_size as usize >= at as usize - base as usize + size_of_pointee(at)
+    }};
 }

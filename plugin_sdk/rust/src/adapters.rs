@@ -139,7 +139,7 @@ fn keep_acc<T>(inst: &Instance<T>, out: &mut Output, call: *mut streams_call, st
     }
     let host = unsafe { &*inst.host };
     match host.set_accumulator {
-        Some(f) if has_field(host.struct_size, 56, 8) => {
+        Some(f) if crate::has_field!(host, streams_host_api, set_accumulator) => {
             Status(unsafe { f(call, inst.acc.as_ptr(), inst.acc.len()) })
         }
         _ => out.fail(ErrorKind::Processing, "the host predates aggregates (ABI 1.2)"),

@@ -135,10 +135,6 @@ impl<'a> Output<'a> {
         Output { host, call }
     }
 
-    fn has(&self, offset: usize, size: usize) -> bool {
-        has_field(self.host.struct_size, offset, size)
-    }
-
     /// Emits `value` with the input's key, headers and timestamp. The host
     /// copies it before returning.
     pub fn emit_value(&mut self, value: &[u8]) -> Status {
@@ -175,7 +171,7 @@ impl<'a> Output<'a> {
     /// record carries it as header `streams.error.<name>`. False if refused.
     pub fn detail(&mut self, name: &str, value: &str) -> bool {
         match self.host.set_error_detail {
-            Some(f) if self.has(64, 8) => unsafe {
+            Some(f) if crate::has_field!(self.host, streams_host_api, set_error_detail) => unsafe {
                 f(self.call, name.as_ptr() as *const c_char, name.len(),
                   value.as_ptr() as *const c_char, value.len()) == STREAMS_OK
             },
@@ -187,7 +183,7 @@ impl<'a> Output<'a> {
     /// input takes; returns `Status::OK` for `return out.route_to(..)`.
     pub fn route_to(&mut self, branch: &str) -> Status {
         match self.host.select_branch {
-            Some(f) if self.has(48, 8) => {
+            Some(f) if crate::has_field!(self.host, streams_host_api, select_branch) => {
                 Status(unsafe { f(self.call, branch.as_ptr() as *const c_char, branch.len()) })
             }
             _ => self.fail(ErrorKind::Processing, "the host predates route functions (ABI 1.1)"),
@@ -233,7 +229,7 @@ pub struct State<'a> {
 
 impl<'a> State<'a> {
     fn ok(&self) -> bool {
-        has_field(self.host.struct_size, 96, 8)
+        crate::has_field!(self.host, streams_host_api, state_scan)
     }
 
     /// The value of `key`: `Ok(None)` when absent; `Err(status)` when the

@@ -285,3 +285,13 @@ fn the_macro_exports_the_descriptor() {
     let mut d = FunctionDriver::new(upper, "{}").unwrap();
     assert_eq!(d.process(&TestRecord::value(b"x")).values(), vec![b"X".to_vec()]);
 }
+
+#[test]
+fn has_field_reads_a_peers_struct_size() {
+    let mut host: streams_host_api = unsafe { std::mem::zeroed() };
+    host.struct_size = 48; // a 1.0 host: it ends with log
+    assert!(::streams_plugin::has_field!(host, streams_host_api, log));
+    assert!(!::streams_plugin::has_field!(host, streams_host_api, select_branch));
+    host.struct_size = std::mem::size_of::<streams_host_api>() as u32;
+    assert!(::streams_plugin::has_field!(host, streams_host_api, defer_to_batch_end));
+}
