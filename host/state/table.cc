@@ -54,54 +54,62 @@ bool Table::live(std::string_view stored) const {
   return settings_.ttl_ms <= 0 || written_at(stored) + settings_.ttl_ms > clock_;
 }
 
-Table::Cache::iterator Table::find(std::string_view key) {
-  probe_.assign(key);
-  return cache_.find(probe_);
+Table::Node* Table::load(std::string_view key, std::string* error) {
+  const uint64_t h = Cache::hash(key);
+  if (Node* n = cache_.find(key, h)) return n;
+  trim_cache();
+  const Found found = store_.get(family_, key, &read_, error);
+  if (found == Found::error) return nullptr;
+  Node& n = cache_.insert(key, h);
+  Entry& e = n.value;
+  e.pending = e.staged = e.last = 0;
+  e.present = found == Found::yes;
+  if (e.present) {
+    e.stored.assign(read_);
+  } else {
+    e.stored.clear();
+  }
+  ++clean_;
+  return &n;
 }
 
 Found Table::get(std::string_view key, std::string_view* value, std::string* error,
                  uint32_t* version) {
-  auto it = find(key);
-  if (it == cache_.end()) {
-    trim_cache();
-    const Found found = store_.get(family_, key, &read_, error);
-    if (found == Found::error) return found;
-    Entry entry;
-    entry.present = found == Found::yes;
-    if (entry.present) entry.stored = read_;
-    it = cache_.emplace(probe_, std::move(entry)).first;
-    ++clean_;
-  }
-  recent_ = &*it;
-  const Entry& e = it->second;
+  Node* n = load(key, error);
+  if (!n) return Found::error;
+  recent_ = n;
+  const Entry& e = n->value;
   if (!e.present || !live(e.stored)) return Found::no;
   *value = std::string_view(e.stored).substr(kTimeBytes);
   if (version) *version = stored_version(e.stored);
   return Found::yes;
 }
 
-Table::Cache::value_type& Table::change(std::string_view key, int64_t stamp) {
-  Cache::value_type* kv = recent_;
-  if (!kv || kv->first != key) {
-    auto it = find(key);
-    if (it == cache_.end()) {
+Table::Node& Table::change(std::string_view key, int64_t stamp) {
+  Node* n = recent_;
+  if (!n || n->key != key) {
+    const uint64_t h = Cache::hash(key);
+    n = cache_.find(key, h);
+    if (!n) {
       trim_cache();
-      it = cache_.emplace(probe_, Entry{}).first;
+      n = &cache_.insert(key, h);
+      n->value.pending = n->value.staged = n->value.last = 0;
+      n->value.present = false;
+      n->value.stored.clear();
       ++clean_;
     }
-    kv = &*it;
   }
-  if (clean(kv->second)) --clean_;
-  ++kv->second.pending;
+  if (clean(n->value)) --clean_;
+  ++n->value.pending;
   Change& c = log_.push();
   c.stamp = stamp;
-  c.entry = kv;
-  return *kv;
+  c.entry = n;
+  return *n;
 }
 
 void Table::put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms,
                 uint32_t version) {
-  Entry& e = change(key, stamp).second;
+  Entry& e = change(key, stamp).value;
   Change& c = log_.back();
   encode(written_ms < 0 ? clock_ : written_ms, version, value, &e.stored);
   c.stored.assign(e.stored);  // into the slot's buffer
@@ -109,7 +117,7 @@ void Table::put(std::string_view key, std::string_view value, int64_t stamp, int
 }
 
 void Table::erase(std::string_view key, int64_t stamp) {
-  Entry& e = change(key, stamp).second;
+  Entry& e = change(key, stamp).value;
   log_.back().present = false;
   e.stored.clear();
   e.present = false;
@@ -119,19 +127,18 @@ template <class F>
 bool Table::each(std::string_view prefix, F&& visit, std::string* error) {
   // The cached keys with the prefix, in order, merged with the Store's; the
   // cache's version (or erase) wins on a tie.
-  std::vector<const Cache::value_type*> cached;
-  for (const auto& kv : cache_) {
-    if (starts_with(kv.first, prefix)) cached.push_back(&kv);
-  }
-  std::sort(
-      cached.begin(), cached.end(),
-      [](const Cache::value_type* a, const Cache::value_type* b) { return a->first < b->first; });
+  std::vector<const Node*> cached;
+  cache_.each([&](const Node& n) {
+    if (starts_with(n.key, prefix)) cached.push_back(&n);
+  });
+  std::sort(cached.begin(), cached.end(),
+            [](const Node* a, const Node* b) { return a->key < b->key; });
   size_t next = 0;
   bool more = true;
   auto cached_before = [&](std::string_view bound) {
-    for (; more && next < cached.size() && cached[next]->first < bound; ++next) {
-      const Entry& e = cached[next]->second;
-      if (e.present && !visit(std::string_view(cached[next]->first), std::string_view(e.stored))) {
+    for (; more && next < cached.size() && cached[next]->key < bound; ++next) {
+      const Entry& e = cached[next]->value;
+      if (e.present && !visit(std::string_view(cached[next]->key), std::string_view(e.stored))) {
         more = false;
       }
     }
@@ -146,14 +153,14 @@ bool Table::each(std::string_view prefix, F&& visit, std::string* error) {
     Ctx& c = *static_cast<Ctx*>(p);
     c.before(key);
     if (!c.more) return false;
-    if (c.table.find(key) != c.table.cache_.end()) return true;  // the cache's version
+    if (c.table.cache_.find(key, Cache::hash(key))) return true;  // the cache's version
     if (!c.visit(key, stored)) c.more = false;
     return c.more;
   };
   if (!store_.scan(family_, prefix, on_stored, &ctx, error)) return false;
   for (; more && next < cached.size(); ++next) {  // the cache's keys after the Store's last
-    const Entry& e = cached[next]->second;
-    if (e.present && !visit(std::string_view(cached[next]->first), std::string_view(e.stored))) {
+    const Entry& e = cached[next]->value;
+    if (e.present && !visit(std::string_view(cached[next]->key), std::string_view(e.stored))) {
       more = false;
     }
   }
@@ -199,7 +206,7 @@ int64_t Table::purge_expired(int64_t stamp, std::string* error) {
 size_t Table::mark_last(size_t from, int64_t offset) {
   size_t to = from;
   while (to < log_.size() && log_[to].stamp < offset) ++to;
-  for (size_t i = from; i < to; ++i) log_[i].entry->second.last = static_cast<uint32_t>(i + 1);
+  for (size_t i = from; i < to; ++i) log_[i].entry->value.last = static_cast<uint32_t>(i + 1);
   return to;
 }
 
@@ -211,7 +218,7 @@ void Table::stage(int64_t offset) {
   const size_t to = mark_last(0, offset);
   for (size_t i = 0; i < to; ++i) {
     Change& c = log_.front();
-    Entry& e = c.entry->second;
+    Entry& e = c.entry->value;
     if (e.last == i + 1) {  // the key's last change before `offset`
       if (e.staged == 0) {
         if (staged_count_ == staged_.size()) staged_.emplace_back();
@@ -230,7 +237,7 @@ void Table::stage(int64_t offset) {
 
 void Table::unstage() {
   for (size_t i = 0; i < staged_count_; ++i) {
-    Entry& e = staged_[i].entry->second;
+    Entry& e = staged_[i].entry->value;
     e.staged = 0;
     if (clean(e)) ++clean_;
   }
@@ -242,14 +249,12 @@ void Table::unstage() {
 void Table::trim_cache() {
   if (clean_ < kCacheEntries) return;
   recent_ = nullptr;
-  for (auto it = cache_.begin(); it != cache_.end() && clean_ > kCacheEntries / 2;) {
-    if (clean(it->second)) {
-      it = cache_.erase(it);
-      --clean_;
-    } else {
-      ++it;
-    }
-  }
+  std::vector<Node*> drop;
+  cache_.each([&](Node& n) {
+    if (clean(n.value) && clean_ - drop.size() > kCacheEntries / 2) drop.push_back(&n);
+  });
+  for (Node* n : drop) cache_.erase(*n);
+  clean_ -= drop.size();
 }
 
 }  // namespace streams::state

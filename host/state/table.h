@@ -31,9 +31,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "state/key_index.h"
 #include "state/ring.h"
 #include "state/store.h"
 
@@ -125,23 +125,26 @@ class Table {
     uint32_t staged = 0;   // 1 + the index of its staged change (0: none)
     uint32_t last = 0;     // scratch: 1 + the index of its last change
   };
-  using Cache = std::unordered_map<std::string, Entry>;
+  using Cache = KeyIndex<Entry>;
+  using Node = Cache::Node;
   struct Change {
     int64_t stamp = 0;
-    Cache::value_type* entry = nullptr;  // stable: unordered_map nodes do not move
+    Node* entry = nullptr;  // stable: KeyIndex nodes do not move
     std::string stored;
     bool present = false;
   };
   struct Staged {
-    Cache::value_type* entry = nullptr;
+    Node* entry = nullptr;
     std::string stored;
     bool present = false;
   };
   static bool clean(const Entry& e) { return e.pending == 0 && e.staged == 0; }
 
   bool live(std::string_view stored) const;
-  Cache::iterator find(std::string_view key);
-  Cache::value_type& change(std::string_view key, int64_t stamp);
+  // The cache's node of `key`, read from the Store when not cached (null
+  // with *error when the Store failed).
+  Node* load(std::string_view key, std::string* error);
+  Node& change(std::string_view key, int64_t stamp);
   // The number of leading changes of log_ stamped before `offset`; marks
   // the last change of each key among them from `from` on (Entry::last).
   size_t mark_last(size_t from, int64_t offset);
@@ -164,9 +167,8 @@ class Table {
   size_t clean_ = 0;     // cache entries that are clean()
   size_t prepared_ = 0;  // leading changes of log_ that were prepared
   // The entry get() found last: a put of the same key needs no lookup.
-  Cache::value_type* recent_ = nullptr;
-  std::string probe_;  // a lookup key, reused (C++17 has no heterogeneous find)
-  std::string read_;   // a Store read, reused
+  Node* recent_ = nullptr;
+  std::string read_;  // a Store read, reused
 };
 
 template <class F>
@@ -174,8 +176,8 @@ void Table::each_pending(int64_t offset, F&& f) {
   const size_t to = mark_last(prepared_, offset);
   for (size_t i = prepared_; i < to; ++i) {
     const Change& c = log_[i];
-    if (c.entry->second.last != i + 1) continue;  // a later change of the key follows
-    f(Pending{c.stamp, c.entry->first, c.present ? &c.stored : nullptr});
+    if (c.entry->value.last != i + 1) continue;  // a later change of the key follows
+    f(Pending{c.stamp, c.entry->key, c.present ? &c.stored : nullptr});
   }
 }
 
@@ -183,7 +185,7 @@ template <class F>
 void Table::each_staged(F&& f) const {
   for (size_t i = 0; i < staged_count_; ++i) {
     const Staged& s = staged_[i];
-    f(std::string_view(s.entry->first), s.present ? &s.stored : nullptr);
+    f(std::string_view(s.entry->key), s.present ? &s.stored : nullptr);
   }
 }
 
