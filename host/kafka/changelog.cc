@@ -26,19 +26,34 @@ void put_stamp(int64_t stamp, unsigned char out[8]) {
   }
 }
 
-int64_t get_stamp(const rd_kafka_message_t* m) {
+int64_t read_stamp(const void* bytes) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<const unsigned char*>(bytes)[i];
+  return static_cast<int64_t>(v);
+}
+
+// The record `m` read back (state/changelog.h has the format): a stamped
+// value, or a stamp header (an erase; a value of a build before stamped
+// values).
+state::ChangelogRecord decode(const rd_kafka_message_t* m) {
+  state::ChangelogRecord r;
+  r.offset = m->offset;
+  r.key = {static_cast<const char*>(m->key), m->key_len};
+  r.present = m->payload != nullptr;
+  r.stored = {static_cast<const char*>(m->payload), m->len};
   rd_kafka_headers_t* headers = nullptr;
   const void* value = nullptr;
   size_t size = 0;
-  if (rd_kafka_message_headers(m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      rd_kafka_header_get_last(headers, state::kStampHeader, &value, &size) !=
-          RD_KAFKA_RESP_ERR_NO_ERROR ||
-      size != 8) {
-    return -1;
+  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+      rd_kafka_header_get_last(headers, state::kStampHeader, &value, &size) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR &&
+      size == 8) {
+    r.stamp = read_stamp(value);
+  } else if (r.present && r.stored.size() >= 8) {
+    r.stamp = read_stamp(r.stored.data());
+    r.stored.remove_prefix(8);
   }
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<const unsigned char*>(value)[i];
-  return static_cast<int64_t>(v);
+  return r;
 }
 
 Client make_client(rd_kafka_type_t type, rd_kafka_conf_t* conf, std::string* error) {
@@ -88,22 +103,31 @@ class Writer final : public state::ChangelogWriter {
     }
     unsigned char encoded[8];
     put_stamp(stamp, encoded);
+    // A value carries its stamp in front (one allocation in librdkafka, where
+    // a header list costs two more); an erase, a null value for compaction,
+    // in a header.
+    if (stored) {
+      value_.assign(reinterpret_cast<const char*>(encoded), sizeof encoded);
+      value_.append(*stored);
+    }
     const int64_t deadline = steady_ms() + kQueueFullMs;
     for (;;) {
-      rd_kafka_headers_t* headers = rd_kafka_headers_new(1);
-      rd_kafka_header_add(headers, state::kStampHeader, -1, encoded, sizeof encoded);
-      const rd_kafka_resp_err_t err =
-          rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(handles_[step].get()),
-                            RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(key.data(), key.size()),
-                            RD_KAFKA_V_VALUE(stored ? const_cast<char*>(stored->data()) : nullptr,
-                                             stored ? stored->size() : 0),
-                            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_OPAQUE(ack), RD_KAFKA_V_END);
+      rd_kafka_headers_t* headers = nullptr;
+      if (!stored) {
+        headers = rd_kafka_headers_new(1);
+        rd_kafka_header_add(headers, state::kStampHeader, -1, encoded, sizeof encoded);
+      }
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_RKT(handles_[step].get()), RD_KAFKA_V_PARTITION(partition),
+          RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(stored ? value_.data() : nullptr, stored ? value_.size() : 0),
+          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_OPAQUE(ack), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         ack->sent();
         return true;
       }
-      rd_kafka_headers_destroy(headers);
+      if (headers) rd_kafka_headers_destroy(headers);
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || steady_ms() > deadline) {
         *error = "changelog " + topics_.topics[step] + "[" + std::to_string(partition) +
                  "]: " + rd_kafka_err2str(err);
@@ -130,6 +154,7 @@ class Writer final : public state::ChangelogWriter {
   ChangelogTopics topics_;
   Client producer_;
   std::vector<Topic> handles_;
+  std::string value_;  // send(): the stamped value, reused
 };
 
 class Reader final : public state::ChangelogReader {
@@ -188,11 +213,7 @@ class Reader final : public state::ChangelogReader {
         } else if (m->err) {
           if (error->empty()) *error = where(step, partition) + ": " + rd_kafka_message_errstr(m);
         } else if (m->offset >= next && m->offset < to) {
-          records_.push_back({m->offset,
-                              {static_cast<const char*>(m->key), m->key_len},
-                              m->payload != nullptr,
-                              {static_cast<const char*>(m->payload), m->len},
-                              get_stamp(m)});
+          records_.push_back(decode(m));
           next = m->offset + 1;
         }
       }

@@ -3,10 +3,12 @@
 // that is lost (a deleted directory, a new machine) or was left behind (its
 // partition moved to another host and back) is restored from it.
 //
-// A changelog record: the state key as its key, the stored value (table.h:
-// write time + value) as its value, null for an erase, and the offset of the
-// source input that made the change (its stamp) in the header kStampHeader
-// (8 bytes, big endian). Restore applies the records stamped before the
+// A changelog record: the state key as its key and, as its value, the offset
+// of the source input that made the change (its stamp, 8 bytes big endian)
+// followed by the stored value (table.h: write time + value). An erase is a
+// null value (so that compaction removes the key) with its stamp in the
+// header kStampHeader; a reader takes a stamp from that header whenever a
+// record has one. Restore applies the records stamped before the
 // source's committed offset and skips later ones (inputs that will be read
 // again), see partition_state.h.
 //
