@@ -446,7 +446,8 @@ def selected():
 def run_pairs(pairs, out_name, what):
     """Throughput of each pair (name, a, b) of scenarios, their runs
     interleaved (a b, b a, ...) on one broker, so the VM's drift hits both
-    alike. Writes OUT/out_name.md and .json: medians, spreads and b / a."""
+    alike. Writes OUT/out_name.md and .json: medians, spreads and b / a of
+    records/s, and the median CPU seconds per million records of each side."""
     rows = []
     with h.Env() as env:
         for name, a, b in pairs:
@@ -456,24 +457,31 @@ def run_pairs(pairs, out_name, what):
             bootstrap = env.start_broker(topics, prefix=TOOLS_CPU)
             broker = env.procs[-1]
             runs = {"a": [], "b": []}
+            cpu = {"a": [], "b": []}
             for run in range(REPEATS):
                 for side in (("a", "b") if run % 2 == 0 else ("b", "a")):
                     scenario = sides[side]
                     count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
                     r = throughput(env, bootstrap, scenario, count, run)
                     runs[side].append(r["msgs_per_s"])
+                    cpu[side].append(r["cpu_s_per_million"])
             env.stop(broker)
             median = {k: sorted(v)[len(v) // 2] for k, v in runs.items()}
+            cpu_median = {k: sorted(v)[len(v) // 2] for k, v in cpu.items()}
             row = dict(name=name, a=a.name, b=b.name, a_median=median["a"],
-                       b_median=median["b"], ratio=median["b"] / median["a"], runs=runs)
+                       b_median=median["b"], ratio=median["b"] / median["a"], runs=runs,
+                       a_cpu_s_per_million=cpu_median["a"], b_cpu_s_per_million=cpu_median["b"],
+                       cpu_runs=cpu)
             rows.append(row)
             print(f"{name}: {json.dumps(row)}", flush=True)
-    lines = [f"| {what} | a records/s (median of {REPEATS}) | b | b / a | a runs | b runs |",
-             "|---|---:|---:|---:|---|---|"]
+    lines = [f"| {what} | a records/s (median of {REPEATS}) | b | b / a | a runs | b runs "
+             "| CPU s / M records, a / b |",
+             "|---|---:|---:|---:|---|---|---:|"]
     for r in rows:
         spread = {k: f"{min(v):,.0f}–{max(v):,.0f}" for k, v in r["runs"].items()}
         lines.append(f"| {r['name']} | {r['a_median']:,.0f} | {r['b_median']:,.0f} "
-                     f"| {r['ratio']:.0%} | {spread['a']} | {spread['b']} |")
+                     f"| {r['ratio']:.0%} | {spread['a']} | {spread['b']} "
+                     f"| {r['a_cpu_s_per_million']:.2f} / {r['b_cpu_s_per_million']:.2f} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(OUT, out_name + ".md"), "w") as f:
         f.write(text)
