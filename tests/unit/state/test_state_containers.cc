@@ -1,14 +1,18 @@
-#define BOOST_TEST_MODULE key_index
+// The Table's containers: KeyIndex (its cache of keys) and Ring (its change log).
+#define BOOST_TEST_MODULE state_containers
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "state/key_index.h"
+#include "state/ring.h"
 
 using streams::state::KeyIndex;
+using streams::state::Ring;
 using Index = KeyIndex<int>;
 
 namespace {
@@ -118,4 +122,37 @@ BOOST_AUTO_TEST_CASE(agrees_with_a_map_under_random_inserts_and_erases) {
     BOOST_TEST(model.at(n.key) == n.value);
   });
   BOOST_TEST(seen == model.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_ring_is_first_in_first_out_across_its_blocks) {
+  Ring<int, 4> ring;
+  int pushed = 0, popped = 0;
+  // Grows to several blocks, drains halfway, grows again: order and
+  // indexing hold throughout.
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 7; ++i) ring.push() = pushed++;
+    for (size_t i = 0; i < ring.size(); ++i) BOOST_REQUIRE_EQUAL(ring[i], popped + int(i));
+    for (int i = 0; i < 5; ++i) {
+      BOOST_REQUIRE_EQUAL(ring.front(), popped++);
+      ring.pop_front();
+    }
+    BOOST_REQUIRE_EQUAL(ring.back(), pushed - 1);
+  }
+  BOOST_TEST(ring.size() == size_t(pushed - popped));
+  while (!ring.empty()) {
+    BOOST_REQUIRE_EQUAL(ring.front(), popped++);
+    ring.pop_front();
+  }
+  BOOST_TEST(popped == pushed);
+}
+
+BOOST_AUTO_TEST_CASE(a_ring_hands_back_slots_as_they_were_left) {
+  Ring<std::string, 4> ring;
+  for (int i = 0; i < 8; ++i) ring.push() = "value-" + std::to_string(i);
+  for (int i = 0; i < 8; ++i) ring.pop_front();
+  // The emptied blocks come back: each slot holds what it held.
+  std::vector<std::string> seen;
+  for (int i = 0; i < 8; ++i) seen.push_back(ring.push());
+  std::sort(seen.begin(), seen.end());
+  for (int i = 0; i < 8; ++i) BOOST_TEST(seen[i] == "value-" + std::to_string(i));
 }
