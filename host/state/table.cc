@@ -57,20 +57,27 @@ bool Table::live(std::string_view stored) const {
 Table::Node* Table::load(std::string_view key, std::string* error) {
   const uint64_t h = Cache::hash(key);
   if (Node* n = cache_.find(key, h)) return n;
-  trim_cache();
   const Found found = store_.get(family_, key, &read_, error);
   if (found == Found::error) return nullptr;
+  Node& n = add(key, h);
+  if (found == Found::yes) {
+    n.value.present = true;
+    n.value.stored.assign(read_);
+  }
+  return &n;
+}
+
+// A clean entry for `key` (absent), with nothing stored; a reused node
+// keeps only its buffers.
+Table::Node& Table::add(std::string_view key, uint64_t h) {
+  trim_cache();
   Node& n = cache_.insert(key, h);
   Entry& e = n.value;
   e.pending = e.staged = e.last = 0;
-  e.present = found == Found::yes;
-  if (e.present) {
-    e.stored.assign(read_);
-  } else {
-    e.stored.clear();
-  }
+  e.present = false;
+  e.stored.clear();
   ++clean_;
-  return &n;
+  return n;
 }
 
 Found Table::get(std::string_view key, std::string_view* value, std::string* error,
@@ -90,14 +97,7 @@ Table::Node& Table::change(std::string_view key, int64_t stamp) {
   if (!n || n->key != key) {
     const uint64_t h = Cache::hash(key);
     n = cache_.find(key, h);
-    if (!n) {
-      trim_cache();
-      n = &cache_.insert(key, h);
-      n->value.pending = n->value.staged = n->value.last = 0;
-      n->value.present = false;
-      n->value.stored.clear();
-      ++clean_;
-    }
+    if (!n) n = &add(key, h);
   }
   if (clean(n->value)) --clean_;
   ++n->value.pending;

@@ -144,6 +144,7 @@ class Table {
   // The cache's node of `key`, read from the Store when not cached (null
   // with *error when the Store failed).
   Node* load(std::string_view key, std::string* error);
+  Node& add(std::string_view key, uint64_t h);
   Node& change(std::string_view key, int64_t stamp);
   // The number of leading changes of log_ stamped before `offset`; marks
   // the last change of each key among them from `from` on (Entry::last).
