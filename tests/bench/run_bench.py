@@ -201,7 +201,10 @@ def start_host(pipeline_text, build=BUILD, source_extra="", cpus=APP_CPU):
                          pipeline_text % {"input": topic_in, "output": topic_out})
         env.write("bench_fns.py", BENCH_FNS)
         env.write("ingest_metric.schema.json", INGEST_METRIC_SCHEMA)
-        config = env.write(f"deployment-{tag}.yaml", h.deployment(source_extra=source_extra))
+        # A group of its own per run: a new member of a group that just had
+        # one (the run before) can wait out that member's session timeout.
+        extra = "\n".join(filter(None, [source_extra, f"consumer_group: bench-{tag}"]))
+        config = env.write(f"deployment-{tag}.yaml", h.deployment(source_extra=extra))
         return env.start_host(pipe, config, bootstrap, name="host-" + tag,
                               extra=("--log-level", "warn"), prefix=cpus,
                               host=os.path.join(build, "host", "streams-host"),
@@ -229,9 +232,11 @@ def start_hop(env, bootstrap, topic_in, topic_out, tag):
     config = env.write(f"deployment-{tag}.yaml", f"""pipeline:
   segments:
     - steps_config:
-        in: {{bootstrap_servers: {servers}, auto_offset_reset: earliest}}
+        in: {{bootstrap_servers: {servers}, auto_offset_reset: earliest,
+             consumer_group: bench-{tag}-s0}}
     - steps_config:
-        second: {{starts_segment: true, auto_offset_reset: earliest}}
+        second: {{starts_segment: true, auto_offset_reset: earliest,
+                 consumer_group: bench-{tag}-s1}}
         out: {{bootstrap_servers: {servers}}}
 """)
     hosts = [env.start_host(pipe, config, bootstrap, name=f"host-{tag}-s{segment}",
