@@ -76,7 +76,8 @@ def main():
             port = h.admin_port(env, survivor)
             h.wait_for(lambda: all(counter.ready(port, p) for p in range(PARTITIONS)), 60,
                        "the survivor's partitions to be restored")
-            counter.check_state(port, counter.inputs_per_key(bootstrap))
+            inputs = counter.inputs_per_key(bootstrap)
+            counter.check_state(port, inputs)
             assert env.stop(survivor) == 0, env.log(survivor)
             log = env.log(survivor)
             # It restored what the leaver had changed since it last held them.
@@ -84,7 +85,7 @@ def main():
             assert "from the changelog (offsets" in log, log
         finally:
             producer.done.set()
-        duplicates = counter.check_counts(bootstrap, producer.sent)
+        duplicates = counter.check_counts(bootstrap, inputs, producer.sent)
         print(f"ok: {producer.sent} inputs, {duplicates} replayed output(s), counts exact")
 
 
