@@ -12,25 +12,27 @@ constexpr size_t kTimeBytes = 8;
 // (below 2^48, or -1 for none), as stores before state versions wrote it.
 constexpr int64_t kLow48 = (int64_t{1} << 48) - 1;
 
+// The time field of a stored value too short to hold one: never live.
+constexpr int64_t kMalformed = INT64_MIN;
+
 int64_t time_field(std::string_view stored) {
+  if (stored.size() < kTimeBytes) return kMalformed;
   int64_t t = 0;
   std::memcpy(&t, stored.data(), kTimeBytes);
   return t;
 }
 
-int64_t written_at(std::string_view stored) {
-  const int64_t f = time_field(stored);
+int64_t written_at(int64_t f) {
   if (f < 0 || (f >> 48) == 0) return f;
   return (f & kLow48) == kLow48 ? -1 : f & kLow48;
 }
 
-void encode(int64_t written_ms, uint32_t version, std::string_view value, std::string* out) {
-  const int64_t f = version == 0 ? written_ms
-                                 : static_cast<int64_t>(version) << 48 |
-                                       (written_ms < 0 ? kLow48 : written_ms & kLow48);
-  out->resize(kTimeBytes + value.size());
-  std::memcpy(out->data(), &f, kTimeBytes);
-  if (!value.empty()) std::memcpy(out->data() + kTimeBytes, value.data(), value.size());
+uint32_t version_of(int64_t f) { return f < 0 ? 0 : static_cast<uint32_t>(f >> 48); }
+
+int64_t encode_time(int64_t written_ms, uint32_t version) {
+  return version == 0 ? written_ms
+                      : static_cast<int64_t>(version) << 48 |
+                            (written_ms < 0 ? kLow48 : written_ms & kLow48);
 }
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -39,19 +41,26 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-uint32_t stored_version(std::string_view stored) {
-  if (stored.size() < kTimeBytes) return 0;
-  const int64_t f = time_field(stored);
-  return f < 0 ? 0 : static_cast<uint32_t>(f >> 48);
-}
+uint32_t stored_version(std::string_view stored) { return version_of(time_field(stored)); }
 
 Table::Table(Store& store, uint32_t family, std::string name, const Settings& settings,
              const int64_t& clock)
     : store_(store), family_(family), name_(std::move(name)), settings_(settings), clock_(clock) {}
 
-bool Table::live(std::string_view stored) const {
-  if (stored.size() < kTimeBytes) return false;
-  return settings_.ttl_ms <= 0 || written_at(stored) + settings_.ttl_ms > clock_;
+bool Table::live(int64_t time) const {
+  if (time == kMalformed) return false;
+  return settings_.ttl_ms <= 0 || written_at(time) + settings_.ttl_ms > clock_;
+}
+
+void Table::encode(int64_t time, std::string_view value, std::string* out) {
+  out->resize(kTimeBytes + value.size());
+  std::memcpy(out->data(), &time, kTimeBytes);
+  if (!value.empty()) std::memcpy(out->data() + kTimeBytes, value.data(), value.size());
+}
+
+const std::string* Table::stored(int64_t time, std::string_view value) {
+  encode(time, value, &stored_);
+  return &stored_;
 }
 
 Table::Node* Table::load(std::string_view key, std::string* error) {
@@ -62,7 +71,8 @@ Table::Node* Table::load(std::string_view key, std::string* error) {
   Node& n = add(key, h);
   if (found == Found::yes) {
     n.value.present = true;
-    n.value.stored.assign(read_);
+    n.value.time = time_field(read_);
+    if (read_.size() > kTimeBytes) n.value.value.assign(read_, kTimeBytes);
   }
   return &n;
 }
@@ -75,7 +85,8 @@ Table::Node& Table::add(std::string_view key, uint64_t h) {
   Entry& e = n.value;
   e.pending = e.staged = e.last = 0;
   e.present = false;
-  e.stored.clear();
+  e.time = 0;
+  e.value.clear();
   ++clean_;
   return n;
 }
@@ -86,9 +97,9 @@ Found Table::get(std::string_view key, std::string_view* value, std::string* err
   if (!n) return Found::error;
   recent_ = n;
   const Entry& e = n->value;
-  if (!e.present || !live(e.stored)) return Found::no;
-  *value = std::string_view(e.stored).substr(kTimeBytes);
-  if (version) *version = stored_version(e.stored);
+  if (!e.present || !live(e.time)) return Found::no;
+  *value = e.value;
+  if (version) *version = version_of(e.time);
   return Found::yes;
 }
 
@@ -111,15 +122,16 @@ void Table::put(std::string_view key, std::string_view value, int64_t stamp, int
                 uint32_t version) {
   Entry& e = change(key, stamp).value;
   Change& c = log_.back();
-  encode(written_ms < 0 ? clock_ : written_ms, version, value, &e.stored);
-  c.stored.assign(e.stored);  // into the slot's buffer
+  c.time = e.time = encode_time(written_ms < 0 ? clock_ : written_ms, version);
+  e.value.assign(value);
+  c.value.assign(value);  // into the slot's buffer
   c.present = e.present = true;
 }
 
 void Table::erase(std::string_view key, int64_t stamp) {
   Entry& e = change(key, stamp).value;
   log_.back().present = false;
-  e.stored.clear();
+  e.value.clear();
   e.present = false;
 }
 
@@ -135,12 +147,15 @@ bool Table::each(std::string_view prefix, F&& visit, std::string* error) {
             [](const Node* a, const Node* b) { return a->key < b->key; });
   size_t next = 0;
   bool more = true;
+  auto visit_cached = [&](const Node& n) {
+    const Entry& e = n.value;
+    if (e.present && !visit(std::string_view(n.key), e.time, std::string_view(e.value))) {
+      more = false;
+    }
+  };
   auto cached_before = [&](std::string_view bound) {
     for (; more && next < cached.size() && cached[next]->key < bound; ++next) {
-      const Entry& e = cached[next]->value;
-      if (e.present && !visit(std::string_view(cached[next]->key), std::string_view(e.stored))) {
-        more = false;
-      }
+      visit_cached(*cached[next]);
     }
   };
   struct Ctx {
@@ -154,25 +169,21 @@ bool Table::each(std::string_view prefix, F&& visit, std::string* error) {
     c.before(key);
     if (!c.more) return false;
     if (c.table.cache_.find(key, Cache::hash(key))) return true;  // the cache's version
-    if (!c.visit(key, stored)) c.more = false;
+    const std::string_view value = stored.size() > kTimeBytes ? stored.substr(kTimeBytes) : "";
+    if (!c.visit(key, time_field(stored), value)) c.more = false;
     return c.more;
   };
   if (!store_.scan(family_, prefix, on_stored, &ctx, error)) return false;
-  for (; more && next < cached.size(); ++next) {  // the cache's keys after the Store's last
-    const Entry& e = cached[next]->value;
-    if (e.present && !visit(std::string_view(cached[next]->key), std::string_view(e.stored))) {
-      more = false;
-    }
-  }
+  // The cache's keys after the Store's last.
+  for (; more && next < cached.size(); ++next) visit_cached(*cached[next]);
   return true;
 }
 
 bool Table::scan(std::string_view prefix, Store::Visit visit, void* ctx, std::string* error) {
   return each(
       prefix,
-      [&](std::string_view key, std::string_view stored) {
-        if (!live(stored)) return true;
-        return visit(ctx, key, stored.substr(kTimeBytes));
+      [&](std::string_view key, int64_t time, std::string_view value) {
+        return !live(time) || visit(ctx, key, value);
       },
       error);
 }
@@ -181,9 +192,8 @@ bool Table::scan_versioned(std::string_view prefix, VersionedVisit visit, void* 
                            std::string* error) {
   return each(
       prefix,
-      [&](std::string_view key, std::string_view stored) {
-        if (!live(stored)) return true;
-        return visit(ctx, key, stored.substr(kTimeBytes), stored_version(stored));
+      [&](std::string_view key, int64_t time, std::string_view value) {
+        return !live(time) || visit(ctx, key, value, version_of(time));
       },
       error);
 }
@@ -193,8 +203,8 @@ int64_t Table::purge_expired(int64_t stamp, std::string* error) {
   std::vector<std::string> expired;
   const bool ok = each(
       "",
-      [&](std::string_view key, std::string_view stored) {
-        if (!live(stored)) expired.emplace_back(key);
+      [&](std::string_view key, int64_t time, std::string_view) {
+        if (!live(time)) expired.emplace_back(key);
         return true;
       },
       error);
@@ -226,7 +236,7 @@ void Table::stage(int64_t offset) {
       }
       Staged& s = staged_[e.staged - 1];
       s.entry = c.entry;
-      std::swap(s.stored, c.stored);  // the slot gets the old buffer
+      if (c.present) encode(c.time, c.value, &s.stored);  // into the slot's buffer
       s.present = c.present;
     }
     --e.pending;  // still staged: not clean

@@ -20,8 +20,12 @@
 // Cost: a get or put is a hash lookup (and, for a key not cached, a Store
 // read; a put of the key just read reuses its lookup); a scan sorts the
 // cached keys with its prefix, so it is for occasional use. Clean entries
-// past kCacheEntries are dropped. Logged and staged values reuse their
-// slots' buffers: a warm table allocates only for keys new to its cache.
+// past kCacheEntries are dropped. The cache and the log keep the time field
+// apart from the value, so values of up to 15 bytes (counters, ids) sit in
+// their entry (std::string's inline buffer): no heap read per get; the
+// stored form is built only where a value leaves the Table (each_pending,
+// each_staged). Logged and staged values reuse their slots' buffers: a warm
+// table allocates only for keys new to its cache.
 //
 // Lifetime: PartitionState owns it, for as long as the partition is
 // assigned; every Chain of the partition (reloads) uses the same Table.
@@ -91,7 +95,7 @@ class Table {
   int64_t purge_expired(int64_t stamp, std::string* error);
 
   // A key's last change among some not yet checkpointed; `value` null for
-  // an erase. Views are valid until committed() or the next change.
+  // an erase. Views are valid until f returns.
   struct Pending {
     int64_t stamp;
     std::string_view key;
@@ -109,7 +113,8 @@ class Table {
   // key replaces what that key had staged, and they leave the log.
   void stage(int64_t offset);
   // Calls f(key, stored) for each staged change (`stored` null for an
-  // erase), then f may write them to the Store; unstage() once it did.
+  // erase; valid until unstage()), then f may write them to the Store;
+  // unstage() once it did.
   template <class F>
   void each_staged(F&& f) const;
   void unstage();
@@ -119,7 +124,8 @@ class Table {
 
  private:
   struct Entry {
-    std::string stored;  // write time + value; empty when absent
+    int64_t time = 0;   // the stored form's time field (write time, version)
+    std::string value;  // empty when absent
     bool present = false;
     uint32_t pending = 0;  // changes of this key in log_
     uint32_t staged = 0;   // 1 + the index of its staged change (0: none)
@@ -130,17 +136,22 @@ class Table {
   struct Change {
     int64_t stamp = 0;
     Node* entry = nullptr;  // stable: KeyIndex nodes do not move
-    std::string stored;
+    int64_t time = 0;
+    std::string value;
     bool present = false;
   };
   struct Staged {
     Node* entry = nullptr;
-    std::string stored;
+    std::string stored;  // time field + value
     bool present = false;
   };
   static bool clean(const Entry& e) { return e.pending == 0 && e.staged == 0; }
 
-  bool live(std::string_view stored) const;
+  // Whether a value with time field `time` is visible at the event clock.
+  bool live(int64_t time) const;
+  // The stored form of (time, value) in *out (stored_ by default).
+  const std::string* stored(int64_t time, std::string_view value);
+  static void encode(int64_t time, std::string_view value, std::string* out);
   // The cache's node of `key`, read from the Store when not cached (null
   // with *error when the Store failed).
   Node* load(std::string_view key, std::string* error);
@@ -150,8 +161,8 @@ class Table {
   // the last change of each key among them from `from` on (Entry::last).
   size_t mark_last(size_t from, int64_t offset);
   void trim_cache();
-  // visit(key, stored) of every key with `prefix` in the Store and the
-  // cache, the cache's version first, in key order; stops when visit
+  // visit(key, time, value) of every key with `prefix` in the Store and
+  // the cache, the cache's version first, in key order; stops when visit
   // returns false.
   template <class F>
   bool each(std::string_view prefix, F&& visit, std::string* error);
@@ -169,7 +180,8 @@ class Table {
   size_t prepared_ = 0;  // leading changes of log_ that were prepared
   // The entry get() found last: a put of the same key needs no lookup.
   Node* recent_ = nullptr;
-  std::string read_;  // a Store read, reused
+  std::string read_;    // a Store read, reused
+  std::string stored_;  // a stored form handed out, reused
 };
 
 template <class F>
@@ -178,7 +190,7 @@ void Table::each_pending(int64_t offset, F&& f) {
   for (size_t i = prepared_; i < to; ++i) {
     const Change& c = log_[i];
     if (c.entry->value.last != i + 1) continue;  // a later change of the key follows
-    f(Pending{c.stamp, c.entry->key, c.present ? &c.stored : nullptr});
+    f(Pending{c.stamp, c.entry->key, c.present ? stored(c.time, c.value) : nullptr});
   }
 }
 
