@@ -195,6 +195,14 @@ def start_relay(env, bootstrap, topic_in, topic_out, tag):
                       "--output", topic_out, "--group", "relay-" + tag], "relay-" + tag)
 
 
+def start_relay_inline(env, bootstrap, topic_in, topic_out, tag):
+    """The hand-written program for simple_map_filter: the relay with the
+    plugin's parse, filter and map code inline (one parse a record)."""
+    return env.spawn([*APP_CPU, BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
+                      "--output", topic_out, "--group", "inline-" + tag,
+                      "--inline", "simple_map_filter"], "inline-" + tag)
+
+
 def start_host(pipeline_text, build=BUILD, source_extra="", cpus=APP_CPU):
     def start(env, bootstrap, topic_in, topic_out, tag):
         pipe = env.write(f"pipeline-{tag}.yaml",
@@ -340,6 +348,7 @@ SCENARIOS = [
     (Scenario("ceiling-100B", "100", start_relay), None),
     (Scenario("host-passthrough-100B", "100", start_host(PASSTHROUGH)), "ceiling-100B"),
     (Scenario("ceiling-json", "json", start_relay), None),
+    (Scenario("inline-simple_map_filter", "json", start_relay_inline), "ceiling-json"),
     (Scenario("host-simple_map_filter", "json", start_host(SIMPLE_MAP_FILTER)), "ceiling-json"),
     (Scenario("python-simple_map_filter", "json", start_python), "ceiling-json"),
     (Scenario("host-python-simple_map_filter", "json", start_host(PY_SIMPLE_MAP_FILTER)),
@@ -358,8 +367,32 @@ SCENARIOS = [
 ]
 
 
+def machine():
+    """The CPU model and core count: ratios travel between machines, figures
+    do not."""
+    with open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f
+                      if line.startswith("model name")), "unknown CPU")
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def against_inline(rows):
+    """Table lines: the host's simple_map_filter against the hand-written
+    program doing the same job (records/s, CPU per record), when both ran."""
+    by = {r["name"]: r for r in rows}
+    host, inline = by.get("host-simple_map_filter"), by.get("inline-simple_map_filter")
+    if not host or not inline or not inline["cpu_s_per_million"]:
+        return []
+    return ["", "| host-simple_map_filter against inline-simple_map_filter (the hand-written "
+            "program) | value |", "|---|---:|",
+            f"| records/s | {host['msgs_per_s'] / inline['msgs_per_s']:.0%} |",
+            f"| CPU per record | {host['cpu_s_per_million'] / inline['cpu_s_per_million']:.2f}x |"]
+
+
 def write_table(rows, micro, reload, restore=None):
     lines = [
+        f"Machine: {machine()}",
+        "",
         "| scenario | records/s | MB/s | vs ceiling | CPU s / M records | peak RSS MB "
         "| p50 / p99 ms at half max | (half max, records/s) "
         f"| p50 / p99 ms at {LOW_RATE:,}/s |",
@@ -375,6 +408,7 @@ def write_table(rows, micro, reload, restore=None):
             f"| {r['cpu_s_per_million']:.2f} | {r['rss_peak_kb'] / 1024:.0f} "
             f"| {half_max} | {r['rate']:,.0f} "
             f"| {r['low_p50_ms']:.0f} / {r['low_p99_ms']:.0f} |")
+    lines += against_inline(rows)
     lines += ["", "| plugin call path (plugin_call_bench, least of its repetitions) "
               "| ns per record |", "|---|---:|"]
     lines += [f"| {name} | {ns:.1f} |" for name, ns in micro.items()]
@@ -560,8 +594,8 @@ def main():
     print(write_table(rows, micro, reload, restore))
     write_chart(rows)
     with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump({"rows": rows, "micro_ns": micro, "reload": reload, "restore": restore}, f,
-                  indent=1)
+        json.dump({"machine": machine(), "rows": rows, "micro_ns": micro, "reload": reload,
+                   "restore": restore}, f, indent=1)
     check_outputs()
 
 
@@ -574,6 +608,8 @@ def check_outputs():
     assert "BM_NoOutput" in table and "BM_OneOutput" in table, table
     assert "BM_PythonOneOutput" in table and "| one Python call" in table, table
     assert ONLY is not None or "| processing thread switching |" in table, table
+    assert ONLY is not None or "against inline-simple_map_filter" in table, table
+    assert table.startswith("Machine: "), table
     assert ONLY is not None or "| restore, records/s |" in table, table
     with open(os.path.join(OUT, "chart.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n", "chart.png is not a PNG"

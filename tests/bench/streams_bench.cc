@@ -2,7 +2,10 @@
 //
 //   produce  fill a topic with N messages (as fast as possible, or at a rate)
 //   relay    the ceiling: a plain librdkafka consume->produce loop with the
-//            host's client settings and no processing
+//            host's client settings and no processing; with --inline
+//            simple_map_filter, the hand-written program a user would write
+//            for that job (the plugin's parse, filter and map code, called
+//            inline, one parse a record)
 //   watch    throughput, CPU and peak RSS of a process turning a topic into
 //            another, from the output topic's watermarks and /proc
 //   latency  end-to-end latency: consume time minus the record's timestamp
@@ -19,10 +22,14 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
+
+#include "ingest_metric.h"
 
 namespace {
 
@@ -170,8 +177,33 @@ std::atomic<bool> g_stop{false};
 // host's commit-after-delivery.
 // `extra`: KEY=VALUE librdkafka properties, for exploring settings; a key
 // prefixed "consumer." or "producer." goes to that client only.
+// The simple_map_filter job inline: keeps valid counters, adds
+// "transformed": true. Returns the output value, or an empty view for a
+// record dropped (filtered out, or invalid: the host would dead-letter it).
+class InlineSimpleMapFilter {
+ public:
+  std::string_view process(std::string_view json) {
+    simdjson::dom::object metric;
+    streams::ingest_metric::MetricInfo info;
+    const char* why = nullptr;
+    if (!reader_.read(json, &metric, &info, &why) || info.type != "c") return {};
+    return writer_.transformed(json, metric, info);
+  }
+
+ private:
+  streams::ingest_metric::IngestMetricReader reader_;
+  streams::ingest_metric::MetricWriter writer_;
+};
+
 int relay(const std::string& bootstrap, const std::string& in, const std::string& out,
-          const std::string& group, const std::vector<std::string>& extra) {
+          const std::string& group, const std::vector<std::string>& extra,
+          const std::string& inline_job) {
+  std::unique_ptr<InlineSimpleMapFilter> job;
+  if (inline_job == "simple_map_filter") {
+    job = std::make_unique<InlineSimpleMapFilter>();
+  } else if (!inline_job.empty()) {
+    die("--inline " + inline_job + ": expected simple_map_filter");
+  }
   auto pprops = producer_props(bootstrap);
   auto cprops = consumer_props(bootstrap, group);
   for (const auto& kv : extra) {
@@ -202,7 +234,15 @@ int relay(const std::string& bootstrap, const std::string& in, const std::string
                                                                       batch.size() - 1));
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = batch[i];
-      if (!m->err) {
+      std::string_view value(static_cast<const char*>(m->payload), m->len);
+      bool keep = true;
+      if (!m->err && job) {
+        value = job->process(value);
+        keep = value.data() != nullptr;
+      }
+      if (!m->err && !keep) {
+        rd_kafka_offset_store(m->rkt, m->partition, m->offset);  // dropped
+      } else if (!m->err) {
         // Forwards key, value, headers and timestamp, as the host does; the
         // headers are handed over, the cheapest way librdkafka offers.
         rd_kafka_headers_t* headers = nullptr;
@@ -210,8 +250,8 @@ int relay(const std::string& bootstrap, const std::string& in, const std::string
         rd_kafka_resp_err_t e;
         while ((e = rd_kafka_producev(
                     producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_KEY(m->key, m->key_len),
-                    RD_KAFKA_V_HEADERS(headers),
+                    RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                    RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_HEADERS(headers),
                     RD_KAFKA_V_TIMESTAMP(rd_kafka_message_timestamp(m, nullptr)),
                     RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
           rd_kafka_poll(producer, 1);
@@ -407,6 +447,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> extra;
   r->add_option("--set", extra,
                 "KEY=VALUE librdkafka property (consumer./producer. prefix: one client)");
+  std::string inline_job;
+  r->add_option("--inline", inline_job, "Do this job inline: simple_map_filter");
 
   auto* w = app.add_subcommand("watch", "Throughput/CPU/RSS of PID turning input into TOPIC");
   w->add_option("--bootstrap", bootstrap)->required();
@@ -430,7 +472,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, [](int) { g_stop.store(true); });
   std::signal(SIGINT, [](int) { g_stop.store(true); });
   if (*p) return produce(bootstrap, topic, count, size, json, rate, keys);
-  if (*r) return relay(bootstrap, topic, out, group, extra);
+  if (*r) return relay(bootstrap, topic, out, group, extra, inline_job);
   if (*w) return watch(bootstrap, topic, partitions, count, pids, timeout);
   return latency(bootstrap, topic, count, timeout, warmup_ms, dump);
 }
