@@ -18,7 +18,9 @@ uint32_t OffsetTracker::append(int64_t offset, uint64_t bytes) {
     // Grows to the most inputs ever in flight at once, then stays.
     slot = static_cast<uint32_t>(entries_.size());
     entries_.emplace_back();
-    free_.reserve(entries_.size());
+    // release() pushes without allocating; free_ grows when entries_ does
+    // (geometrically), not by one slot a time (an allocation an input).
+    if (free_.capacity() < entries_.size()) free_.reserve(entries_.capacity());
   } else {
     slot = free_.back();
     free_.pop_back();

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "pipeline/chain.h"
+#include "pipeline/offset_tracker.h"
 #include "test_util.h"
 
 namespace {
@@ -120,4 +121,22 @@ BOOST_AUTO_TEST_CASE(parser_and_batch_allocate_nothing_per_record) {
   BOOST_TEST(g_allocations.load() - before == 0u);
   BOOST_TEST(c.sink.count == 1002u);  // every four records, one batch
   BOOST_TEST(c.errors.count == 0u);
+}
+
+// The offset tracker grows to the most inputs in flight with a few
+// allocations (geometric), not one an input, and then allocates nothing.
+BOOST_AUTO_TEST_CASE(the_offset_tracker_grows_in_few_allocations) {
+  constexpr uint32_t kInputs = 100000;
+  pipeline::OffsetTracker tracker(kInputs);
+  std::vector<uint32_t> slots;
+  slots.reserve(kInputs);
+  uint64_t before = g_allocations.load();
+  for (uint32_t i = 0; i < kInputs; ++i) slots.push_back(tracker.begin(i));
+  BOOST_TEST(g_allocations.load() - before < 100u);
+  BOOST_TEST(tracker.full());
+  before = g_allocations.load();
+  for (uint32_t slot : slots) tracker.release(slot);
+  for (uint32_t i = 0; i < kInputs; ++i) slots[i] = tracker.begin(kInputs + i);
+  BOOST_TEST(g_allocations.load() - before == 0u);
+  BOOST_TEST(tracker.committable() == int64_t{kInputs});
 }
