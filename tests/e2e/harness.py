@@ -198,7 +198,9 @@ class Env(contextlib.ExitStack):
                     line = f.readline().strip()
                 return line if line.startswith("bootstrap=") else None
 
-            state = wait_for(ready, 20, "the dev broker to print bootstrap=")
+            # A deadline, not a wait: on this VM the page cache is reclaimed
+            # eagerly, and loading the binary again from disk once took 20 s.
+            state = wait_for(ready, 60, "the dev broker to print bootstrap=")
             if state != "exited":
                 return state[len("bootstrap="):]
             if proc.returncode != 2:  # 2: port taken in the meantime; try another
@@ -324,18 +326,20 @@ def read_all(bootstrap, tps):
         consumer.seek_to_beginning(*wanted)
         records = []
 
-        def done():
+        # poll() blocks while nothing is there; a poll returns a batch a
+        # partition (tens of records from the dev broker), so polling on
+        # without a pause between polls reads thousands of records a second.
+        deadline = time.monotonic() + 120
+        while True:
             for batch in consumer.poll(timeout_ms=200).values():
                 records.extend(batch)
-            return all(consumer.position(tp) >= ends[tp.partition] for tp in wanted)
-
-        try:
-            wait_for(done, 120, "reading the topic to its end")
-        except AssertionError:
-            positions = {tp.partition: consumer.position(tp) for tp in wanted}
-            raise AssertionError(f"read {len(records)} records; positions {positions}, "
-                                 f"ends {ends}") from None
-        return records
+            if all(consumer.position(tp) >= ends[tp.partition] for tp in wanted):
+                return records
+            if time.monotonic() > deadline:
+                positions = {tp.partition: consumer.position(tp) for tp in wanted}
+                raise AssertionError(f"timed out after 120s reading the topic to its end: "
+                                     f"read {len(records)} records; positions {positions}, "
+                                     f"ends {ends}")
     finally:
         consumer.close()
 
