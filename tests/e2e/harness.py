@@ -102,6 +102,12 @@ steps:
 """
 
 
+# How much slower than an optimised build the processes under test run:
+# bounds that a test asserts (not deadlines of waits) are multiplied by it.
+# packaging/test.sh sets it for the ThreadSanitizer phase.
+TIME_SCALE = float(os.environ.get("STREAMS_TEST_TIME_SCALE", "1"))
+
+
 def wait_for(predicate, timeout, what):
     """Polls predicate() until it returns a truthy value or timeout expires."""
     deadline = time.monotonic() + timeout

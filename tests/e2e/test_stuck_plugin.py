@@ -26,9 +26,11 @@ DRAIN_MS = 1000
 
 
 def get(port, target):
-    """The status of GET target, which must come within a second."""
+    """The status of GET target, which must come within a second (scaled
+    under a sanitizer: h.TIME_SCALE)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{target}", timeout=1) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{target}",
+                                    timeout=h.TIME_SCALE) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code

@@ -217,7 +217,9 @@ struct Controller {
   FakeSwapper swapper;
   std::unique_ptr<reload::ReloadController> controller;
 
-  Controller() {
+  // `timeout`: the reload's bound; long by default, so a loaded machine
+  // (ThreadSanitizer, tests in parallel) does not refuse a reload here.
+  explicit Controller(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     auto registry = std::make_unique<plugin::PluginRegistry>(TEST_PLUGINS_DIR);
     config::Diagnostics diag;
     auto first = load(*registry, diag);
@@ -225,7 +227,7 @@ struct Controller {
     controller = std::make_unique<reload::ReloadController>(
         first, std::move(registry),
         [this](plugin::PluginRegistry& r, config::Diagnostics& d) { return load(r, d); }, swapper,
-        nullptr, std::chrono::milliseconds(200));
+        nullptr, timeout);
   }
   std::shared_ptr<const pipeline::Generation> load(plugin::PluginRegistry& r,
                                                    config::Diagnostics& diag) {
@@ -323,7 +325,7 @@ BOOST_AUTO_TEST_CASE(a_changed_sink_restarts_the_consumer) {
 // A processing thread that never takes the swap (stuck in a plugin): the
 // reload is refused at its bound, the swap given up, the generation kept.
 BOOST_AUTO_TEST_CASE(a_swap_not_taken_within_the_bound_is_refused_and_cancelled) {
-  Controller c;
+  Controller c(std::chrono::milliseconds(200));
   c.swapper.hang = true;
   c.steps = "  - {kind: map, name: num, plugin: testkit, function: upper}\n";
   const auto r = c.controller->reload("test");
