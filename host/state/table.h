@@ -23,9 +23,10 @@
 // past kCacheEntries are dropped. The cache and the log keep the time field
 // apart from the value, so values of up to 15 bytes (counters, ids) sit in
 // their entry (std::string's inline buffer): no heap read per get; the
-// stored form is built only where a value leaves the Table (each_pending,
-// each_staged). Logged and staged values reuse their slots' buffers: a warm
-// table allocates only for keys new to its cache.
+// stored form is built only where a value leaves the Table (each_pending's
+// scratch; stage(), into the staged slot each_staged hands out). Logged and
+// staged values reuse their slots' buffers: a warm table allocates only for
+// keys new to its cache.
 //
 // Lifetime: PartitionState owns it, for as long as the partition is
 // assigned; every Chain of the partition (reloads) uses the same Table.
