@@ -190,17 +190,20 @@ class Scenario:
                 (["--keys", str(self.keys)] if self.keys else []))
 
 
-def start_relay(env, bootstrap, topic_in, topic_out, tag):
+def spawn_relay(env, bootstrap, topic_in, topic_out, name, *extra):
     return env.spawn([*APP_CPU, BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
-                      "--output", topic_out, "--group", "relay-" + tag], "relay-" + tag)
+                      "--output", topic_out, "--group", name, *extra], name)
+
+
+def start_relay(env, bootstrap, topic_in, topic_out, tag):
+    return spawn_relay(env, bootstrap, topic_in, topic_out, "relay-" + tag)
 
 
 def start_relay_inline(env, bootstrap, topic_in, topic_out, tag):
     """The hand-written program for simple_map_filter: the relay with the
     plugin's parse, filter and map code inline (one parse a record)."""
-    return env.spawn([*APP_CPU, BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
-                      "--output", topic_out, "--group", "inline-" + tag,
-                      "--inline", "simple_map_filter"], "inline-" + tag)
+    return spawn_relay(env, bootstrap, topic_in, topic_out, "inline-" + tag,
+                       "--inline", "simple_map_filter")
 
 
 def start_host(pipeline_text, build=BUILD, source_extra="", cpus=APP_CPU):
