@@ -11,14 +11,23 @@ std::future<SwapOutcome> refused(const std::string& why) {
   return promise.get_future();
 }
 
+void give_up(std::promise<SwapOutcome>& promise, std::shared_ptr<SwapBarrier>& barrier,
+             const std::string& why) {
+  SwapOutcome outcome;
+  outcome.error = why;
+  promise.set_value(std::move(outcome));
+  if (barrier) barrier->fail(why);
+}
+
 }  // namespace
 
 std::future<SwapOutcome> SwapMailbox::post(std::shared_ptr<const Generation> next,
                                            std::shared_ptr<SwapBarrier> barrier) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const char* why = !open_                         ? "the host is stopping"
-                    : pending_.load() || building_ ? "another reload is being applied"
-                                                   : nullptr;
+  const bool busy = pending_.load() || (building_ && cancelled_.empty());
+  const char* why = !open_ ? "the host is stopping"
+                    : busy ? "another reload is being applied"
+                           : nullptr;
   if (why) {
     if (barrier) barrier->fail(why);
     return refused(why);
@@ -32,17 +41,17 @@ std::future<SwapOutcome> SwapMailbox::post(std::shared_ptr<const Generation> nex
 
 bool SwapMailbox::cancel(const std::string& why) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const bool posted = pending_.exchange(false);
-  if (!posted && (!building_ || switching_ || !cancelled_.empty())) return false;
-  // Not begun, or building successors (a create may be stuck): answered
-  // now; may_switch() sees cancelled_ before anything switches.
-  SwapOutcome outcome;
-  outcome.error = why;
-  promise_.set_value(std::move(outcome));
-  next_.reset();
-  if (barrier_) barrier_->fail(why);
-  if (posted) barrier_.reset();
-  if (!posted) cancelled_ = why;
+  if (pending_.exchange(false)) {  // not begun
+    give_up(promise_, barrier_, why);
+    barrier_.reset();
+    next_.reset();
+    return true;
+  }
+  if (!building_ || switching_ || !cancelled_.empty()) return false;
+  // Building successors (a create may be stuck): answered now;
+  // may_switch() sees cancelled_ before anything switches.
+  give_up(building_promise_, building_barrier_, why);
+  cancelled_ = why;
   return true;
 }
 
@@ -50,11 +59,8 @@ void SwapMailbox::close() {
   std::lock_guard<std::mutex> lock(mutex_);
   open_ = false;
   if (pending_.exchange(false)) {
-    SwapOutcome outcome;
-    outcome.error = "the host is stopping";
-    if (barrier_) barrier_->fail(outcome.error);
+    give_up(promise_, barrier_, "the host is stopping");
     barrier_.reset();
-    promise_.set_value(std::move(outcome));
     next_.reset();
   }
 }
@@ -65,6 +71,8 @@ std::shared_ptr<const Generation> SwapMailbox::take() {
   building_ = true;
   switching_ = false;
   cancelled_.clear();
+  building_promise_ = std::move(promise_);
+  building_barrier_ = std::move(barrier_);
   return std::move(next_);
 }
 
@@ -76,7 +84,7 @@ bool SwapMailbox::may_switch(std::string* why) {
       *why = cancelled_;
       return false;
     }
-    barrier = barrier_;
+    barrier = building_barrier_;
   }
   // Waits unlocked: a cancel meanwhile fails the barrier as well.
   if (barrier && !barrier->arrive(why)) return false;
@@ -88,11 +96,11 @@ bool SwapMailbox::may_switch(std::string* why) {
 void SwapMailbox::answer(SwapOutcome outcome) {
   std::lock_guard<std::mutex> lock(mutex_);
   const bool cancelled = !cancelled_.empty();
-  if (barrier_ && !outcome.ok) barrier_->fail(outcome.error);
-  barrier_.reset();
+  if (building_barrier_ && !outcome.ok) building_barrier_->fail(outcome.error);
+  building_barrier_.reset();
   building_ = switching_ = false;
   cancelled_.clear();
-  if (!cancelled) promise_.set_value(std::move(outcome));
+  if (!cancelled) building_promise_.set_value(std::move(outcome));
 }
 
 }  // namespace streams::pipeline

@@ -287,6 +287,38 @@ BOOST_AUTO_TEST_CASE(a_thread_that_cannot_build_fails_the_swap_of_the_others) {
   BOOST_TEST(why == "the host is stopping");
 }
 
+// A swap given up while building is answered at once; a retry posted
+// before the processing thread lets go of it waits behind it and is taken
+// next, while a post during a live build is refused.
+BOOST_AUTO_TEST_CASE(a_retry_waits_behind_a_swap_given_up_while_building) {
+  pipeline::SwapMailbox mailbox;
+  auto given_up = mailbox.post(nullptr);
+  mailbox.take();
+  BOOST_TEST(mailbox.post(nullptr).get().error == "another reload is being applied");
+  BOOST_TEST(mailbox.cancel("gave up"));
+  BOOST_TEST(!mailbox.cancel("twice"));
+  BOOST_TEST(given_up.get().error == "gave up");
+
+  auto retry = mailbox.post(nullptr);
+  BOOST_TEST(mailbox.pending());
+  std::string why;
+  BOOST_TEST(!mailbox.may_switch(&why));  // the given-up build winds down
+  BOOST_TEST(why == "gave up");
+  pipeline::SwapOutcome failed;
+  failed.error = why;
+  mailbox.answer(std::move(failed));
+  BOOST_TEST((retry.wait_for(std::chrono::seconds(0)) == std::future_status::timeout));
+
+  BOOST_TEST(mailbox.pending());
+  mailbox.take();
+  BOOST_TEST(mailbox.may_switch(&why));
+  BOOST_TEST(!mailbox.cancel("too late"));
+  pipeline::SwapOutcome ok;
+  ok.ok = true;
+  mailbox.answer(std::move(ok));
+  BOOST_TEST(retry.get().ok);
+}
+
 // Threads leave the group together: the first to arrive stops the others,
 // and each waits for all (or its timeout) before closing its consumer.
 BOOST_AUTO_TEST_CASE(processing_threads_leave_the_group_together) {
