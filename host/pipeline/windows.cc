@@ -186,7 +186,7 @@ Windows::Pane* Windows::open_pane(Group& group, size_t at, int64_t start, const 
     ops_.hold(input);
     ++holds_;
   }
-  return &*group.panes.insert(group.panes.begin() + static_cast<ptrdiff_t>(at), std::move(pane));
+  return &group.panes.insert(at, std::move(pane));
 }
 
 Windows::Pane* Windows::time_pane(Group& group, int64_t start, const HeldInput& input,
@@ -240,8 +240,8 @@ Status Windows::add(const std::string* key, const streams_record& record, int64_
   return close_until(floor_to(max_timestamp_ - lateness_ms_, slide_));
 }
 
-Status Windows::emit(const std::string& key, const std::deque<Pane>& panes, size_t first,
-                     size_t end, int64_t timestamp_ms) {
+Status Windows::emit(const std::string& key, const PaneQueue<Pane>& panes, size_t first, size_t end,
+                     int64_t timestamp_ms) {
   size_t oldest = first;  // the pane holding the lowest offset
   int64_t records = 0;
   for (size_t i = first; i < end; ++i) {

@@ -29,7 +29,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -38,6 +37,7 @@
 
 #include "pipeline/held_input.h"
 #include "pipeline/operators/reduce.h"
+#include "pipeline/pane_queue.h"
 #include "pipeline/status.h"
 
 namespace streams::pipeline {
@@ -106,8 +106,8 @@ class Windows {
     HeldInput first;
   };
   struct Group {
-    std::deque<Pane> panes;  // by start (time) or arrival (count)
-    bool pending = false;    // records not yet in an emitted window
+    PaneQueue<Pane> panes;  // by start (time) or arrival (count)
+    bool pending = false;   // records not yet in an emitted window
   };
   using Groups = std::map<std::string, Group, std::less<>>;
 
@@ -122,7 +122,7 @@ class Windows {
   Status add_to(Pane& pane, const streams_record& record);
   Pane* open_pane(Group& group, size_t at, int64_t start, const HeldInput& input, Status* status);
   Pane* time_pane(Group& group, int64_t start, const HeldInput& input, Status* status);
-  Status emit(const std::string& key, const std::deque<Pane>& panes, size_t first, size_t end,
+  Status emit(const std::string& key, const PaneQueue<Pane>& panes, size_t first, size_t end,
               int64_t timestamp_ms);
   void drop_front(const std::string& name, Group& group);
   Status emit_foreign();

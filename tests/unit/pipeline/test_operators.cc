@@ -12,6 +12,7 @@
 #include "pipeline/operators/codec_steps.h"
 #include "pipeline/operators/header_filter.h"
 #include "pipeline/operators/reduce.h"
+#include "pipeline/pane_queue.h"
 
 using namespace streams;
 using pipeline::operators::BatchSettings;
@@ -146,4 +147,35 @@ BOOST_AUTO_TEST_CASE(settings_are_the_kinds_own) {
   b.settings = c2;
   BOOST_TEST(!op("parser").same_settings(a, b));
   BOOST_TEST(op("parser").describe(a) == " json");
+}
+
+// A window group's panes: FIFO order through drops, inserts at the front
+// into dropped slots and in the middle, and slots reused once drained.
+BOOST_AUTO_TEST_CASE(pane_queue_keeps_order_through_drops_and_inserts) {
+  pipeline::PaneQueue<std::string> q;
+  auto contents = [&] {
+    std::string all;
+    for (const std::string& s : q) all += s + ",";
+    return all;
+  };
+  for (const char* s : {"a", "b", "c", "d"}) q.emplace_back() = s;
+  q.pop_front();
+  q.pop_front();
+  BOOST_TEST(contents() == "c,d,");
+  q.insert(0, "b2");  // into a dropped slot
+  BOOST_TEST(contents() == "b2,c,d,");
+  BOOST_TEST(q.front() == "b2");
+  q.insert(2, "c2");  // the middle
+  BOOST_TEST(contents() == "b2,c,c2,d,");
+  BOOST_TEST(q[3] == "d");
+  BOOST_TEST(q.back() == "d");
+  BOOST_TEST(q.size() == 4u);
+  q.pop_front();
+  q.pop_front();
+  q.pop_front();
+  q.insert(1, "e");  // the dropped slots are the majority: compacts first
+  BOOST_TEST(contents() == "d,e,");
+  while (!q.empty()) q.pop_front();
+  q.emplace_back() = "f";
+  BOOST_TEST(contents() == "f,");
 }
