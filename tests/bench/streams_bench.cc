@@ -319,16 +319,35 @@ ProcStat read_procs(const std::vector<int>& pids) {
   return all;
 }
 
+// The offsets `group` committed on `topic`'s partitions, summed (-1: some
+// partition has none yet).
+int64_t committed_sum(rd_kafka_t* consumer, const std::string& topic, int partitions) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  int64_t sum = 0;
+  if (rd_kafka_committed(consumer, list, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) sum = -1;
+  for (int i = 0; i < list->cnt && sum >= 0; ++i) {
+    sum = list->elems[i].offset < 0 ? -1 : sum + list->elems[i].offset;
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return sum;
+}
+
 // Measures from the first output record to the `expect`-th: rate, and the CPU
 // the processes `pids` (an application of one or more) spent in between.
+// With `group` and `input`, the CPU is read once the group has also
+// committed every input (a record costs what making it durable costs: a
+// stateful application's changelog goes out before its commit).
 int watch(const std::string& bootstrap, const std::string& topic, int partitions, uint64_t expect,
-          const std::vector<int>& pids, double timeout_s) {
+          const std::vector<int>& pids, double timeout_s, const std::string& group,
+          const std::string& input) {
   rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}});
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(timeout_s));
   uint64_t first = 0, done = 0;
   Clock::time_point t0{}, t1{};
   ProcStat s0, s1;
+  double commit_s = -1;  // from the last output to the commit of every input
   while (Clock::now() < deadline) {
     const uint64_t now_count = high_watermarks(rk, topic, partitions);
     if (first == 0 && now_count > 0) {
@@ -344,6 +363,20 @@ int watch(const std::string& bootstrap, const std::string& topic, int partitions
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  if (done && !input.empty()) {
+    const uint64_t inputs = high_watermarks(rk, input, partitions);
+    rd_kafka_t* group_client =
+        make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", group}});
+    bool committed = false;
+    while (!committed && Clock::now() < deadline) {
+      committed = committed_sum(group_client, input, partitions) >= static_cast<int64_t>(inputs);
+      if (!committed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    rd_kafka_destroy(group_client);
+    if (!committed) die("timed out: group " + group + " did not commit all of " + input);
+    commit_s = std::chrono::duration<double>(Clock::now() - t1).count();
+    s1 = read_procs(pids);
+  }
   rd_kafka_destroy(rk);
   if (!done) die("timed out: output topic " + topic + " did not reach " + std::to_string(expect));
   const double seconds = std::chrono::duration<double>(t1 - t0).count();
@@ -351,10 +384,10 @@ int watch(const std::string& bootstrap, const std::string& topic, int partitions
   const double measured = std::max(1.0, static_cast<double>(done - first));
   std::printf(
       "{\"messages\": %llu, \"seconds\": %.3f, \"msgs_per_s\": %.0f, \"cpu_s\": %.3f, "
-      "\"cpu_s_per_million\": %.3f, \"rss_peak_kb\": %ld}\n",
+      "\"cpu_s_per_million\": %.3f, \"rss_peak_kb\": %ld, \"commit_s\": %.3f}\n",
       static_cast<unsigned long long>(done - first), seconds,
       seconds > 0 ? measured / seconds : 0.0, s1.cpu_seconds - s0.cpu_seconds,
-      (s1.cpu_seconds - s0.cpu_seconds) * 1e6 / measured, s1.rss_peak_kb);
+      (s1.cpu_seconds - s0.cpu_seconds) * 1e6 / measured, s1.rss_peak_kb, commit_s);
   return 0;
 }
 
@@ -457,6 +490,9 @@ int main(int argc, char** argv) {
   w->add_option("--expect", count)->required();
   w->add_option("--pid", pids, "The application's processes (repeat for several)")->required();
   w->add_option("--timeout", timeout);
+  std::string input;
+  w->add_option("--group", group, "With --input: read the CPU once GROUP committed all of it");
+  w->add_option("--input", input);
 
   auto* l = app.add_subcommand("latency", "Latency of COUNT records arriving on TOPIC");
   l->add_option("--bootstrap", bootstrap)->required();
@@ -473,6 +509,6 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, [](int) { g_stop.store(true); });
   if (*p) return produce(bootstrap, topic, count, size, json, rate, keys);
   if (*r) return relay(bootstrap, topic, out, group, extra, inline_job);
-  if (*w) return watch(bootstrap, topic, partitions, count, pids, timeout);
+  if (*w) return watch(bootstrap, topic, partitions, count, pids, timeout, group, input);
   return latency(bootstrap, topic, count, timeout, warmup_ms, dump);
 }
