@@ -489,7 +489,10 @@ def phase_topics(scenario, phase):
 
 
 def scenario_topics(scenario):
-    phases = [f"tp{run}" for run in range(REPEATS)] + ([] if SMOKE else ["lat"]) + ["low"]
+    """The topics of a scenario's runs on its broker (throughput runs have
+    brokers of their own but in the smoke)."""
+    phases = [f"tp{run}" for run in range(REPEATS)] if SMOKE else ["lat"]
+    phases.append("low")
     return [t for phase in phases for t in phase_topics(scenario, phase)]
 
 
@@ -570,6 +573,25 @@ def compare_interleaved():
     run_pairs(pairs, "results-interleaved", "b vs a")
 
 
+def throughput_rounds(env):
+    """{scenario name: its REPEATS throughput runs}, taken in rounds (every
+    scenario once a round, the order reversed every other round), each run
+    on a dev broker of its own: the VM's drift over the minutes of a full
+    run hits every scenario alike, and no run reads from a broker that
+    earlier runs filled (the dev broker's fetches slow down as its topics
+    grow)."""
+    runs = {s.name: [] for s, _ in selected()}
+    for run in range(REPEATS):
+        order = selected() if run % 2 == 0 else list(reversed(selected()))
+        for scenario, _ in order:
+            bootstrap = env.start_broker(phase_topics(scenario, f"tp{run}"), prefix=TOOLS_CPU)
+            broker = env.procs[-1]
+            count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
+            runs[scenario.name].append(throughput(env, bootstrap, scenario, count, run))
+            env.stop(broker)
+    return runs
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if BASELINE:
@@ -582,6 +604,7 @@ def main():
         # every scenario, and no latency run at half the maximum.
         shared = (env.start_broker([t for s, _ in selected() for t in scenario_topics(s)],
                                    prefix=TOOLS_CPU) if SMOKE else None)
+        throughputs = (None if SMOKE else throughput_rounds(env))
         # The smoke measures the low-rate latency once per kind of application
         # (relay, host, Python loop, two segments): each run costs a group join
         # (the dev broker holds a new group's first join for 3 s).
@@ -592,7 +615,8 @@ def main():
             bootstrap = shared or env.start_broker(scenario_topics(scenario), prefix=TOOLS_CPU)
             broker = env.procs[-1]
             count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
-            runs = sorted((throughput(env, bootstrap, scenario, count, run)
+            runs = sorted(throughputs[scenario.name] if throughputs else
+                          (throughput(env, bootstrap, scenario, count, run)
                            for run in range(REPEATS)), key=lambda r: r["msgs_per_s"])
             tp = dict(runs[len(runs) // 2], runs=[r["msgs_per_s"] for r in runs])
             size = JSON_SIZE if scenario.payload == "json" else 100
