@@ -131,6 +131,8 @@ class Chain {
   int32_t on_emit(streams_call& call, const streams_record& record);
   int32_t on_select_branch(streams_call& call, std::string_view branch);
   int32_t on_set_accumulator(streams_call& call, std::string_view acc);
+  int32_t on_share(streams_call& call, const void* tag, void* value);
+  void* on_shared(const streams_call& call, const void* tag) const;
   int32_t on_error_detail(streams_call& call, std::string_view name, std::string_view value);
   int32_t on_state_get(streams_call& call, std::string_view key, streams_bytes* value);
   int32_t on_state_put(streams_call& call, std::string_view key, std::string_view value);
@@ -280,6 +282,19 @@ class Chain {
   std::vector<ErrorDetail> error_details_;  // set_error_detail targets, reused
   struct CallPool;                          // the streams_call slots (chain.cc)
   std::unique_ptr<CallPool> calls_;
+  uint64_t calls_made_ = 0;  // plugin calls so far (streams_call::seq)
+  // share/shared (ABI 1.8): what call number share_seq_ (share_call_, on
+  // share_input_) left for the next call, while that call is under way.
+  struct Shared {
+    const void* tag;
+    void* value;
+  };
+  static constexpr uint8_t kMaxShared = 4;
+  const streams_call* share_call_ = nullptr;
+  uint64_t share_seq_ = 0;
+  const streams_record* share_input_ = nullptr;
+  Shared shared_[kMaxShared] = {};
+  uint8_t shared_count_ = 0;
   bool stopping_ = false;
 };
 

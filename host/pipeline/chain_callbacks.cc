@@ -101,6 +101,16 @@ int32_t set_accumulator_cb(streams_call* call, const uint8_t* data, size_t size)
       *call, std::string_view(reinterpret_cast<const char*>(data), data ? size : 0));
 }
 
+int32_t share_cb(streams_call* call, const void* tag, void* value) {
+  if (!usable(call)) return STREAMS_RECORD_ERROR;
+  return call->chain->on_share(*call, tag, value);
+}
+
+void* shared_cb(streams_call* call, const void* tag) {
+  if (!usable(call)) return nullptr;
+  return call->chain->on_shared(*call, tag);
+}
+
 int32_t set_error_detail_cb(streams_call* call, const char* name, size_t name_size,
                             const char* value, size_t value_size) {
   if (!usable(call)) return STREAMS_RECORD_ERROR;
@@ -177,6 +187,8 @@ void install_host_callbacks(streams_host_api& api) {
   api.select_branch = &select_branch_cb;
   api.set_accumulator = &set_accumulator_cb;
   api.set_error_detail = &set_error_detail_cb;
+  api.share = &share_cb;
+  api.shared = &shared_cb;
 }
 
 void Chain::on_violation(const char* what) {
@@ -210,6 +222,39 @@ int32_t Chain::on_emit(streams_call& call, const streams_record& record) {
   if (record.flags & STREAMS_INHERIT_TIMESTAMP) out.timestamp_ms = in.timestamp_ms;
   out.flags = 0;
   return to_abi(run(binding.next, out));
+}
+
+// Process calls with an input only (not an aggregate's or a group key's).
+int32_t Chain::on_share(streams_call& call, const void* tag, void* value) {
+  if (!tag || !call.input || call.accumulator || call.capture) return STREAMS_RECORD_ERROR;
+  if (share_call_ != &call || share_seq_ != call.seq) {
+    share_call_ = &call;
+    share_seq_ = call.seq;
+    share_input_ = call.input;
+    shared_count_ = 0;
+  }
+  for (uint8_t i = 0; i < shared_count_; ++i) {
+    if (shared_[i].tag == tag) {
+      shared_[i].value = value;
+      return STREAMS_OK;
+    }
+  }
+  if (shared_count_ == kMaxShared) return STREAMS_RECORD_ERROR;
+  shared_[shared_count_++] = {tag, value};
+  return STREAMS_OK;
+}
+
+// The call right after the sharing one, on the same record, while the
+// sharing call is under way (a filter's kept input runs on inside it).
+void* Chain::on_shared(const streams_call& call, const void* tag) const {
+  if (!tag || !call.input || share_seq_ + 1 != call.seq || share_input_ != call.input ||
+      !share_call_ || !share_call_->active || share_call_->seq != share_seq_) {
+    return nullptr;
+  }
+  for (uint8_t i = 0; i < shared_count_; ++i) {
+    if (shared_[i].tag == tag) return shared_[i].value;
+  }
+  return nullptr;
 }
 
 int32_t Chain::on_set_accumulator(streams_call& call, std::string_view acc) {

@@ -26,6 +26,7 @@ struct streams_call {
   uint8_t details = 0;              // set_error_detail calls: Chain::error_details_[0..details)
   bool active = false;              // the plugin call is under way
   const char* violation = nullptr;  // how the plugin broke the ABI in this call (a literal)
+  uint64_t seq = 0;                 // the chain's plugin calls, numbered: this one's
 };
 
 namespace streams::pipeline {
@@ -78,6 +79,7 @@ inline __attribute__((always_inline)) streams_call& Chain::acquire_call(
   call.details = 0;
   call.active = true;
   call.violation = nullptr;
+  call.seq = ++calls_made_;
   return call;
 }
 

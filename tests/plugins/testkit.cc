@@ -368,6 +368,32 @@ class StateOpsV2 : public StateOps {
   }
 };
 
+// share (ABI 1.8): `sharer` (filter) keeps every input and, unless its
+// value starts with "noshare", shares "seen:<value>"; `share_reader` (map)
+// emits what the step before shared, or "none:<value>".
+const char kSeenTag = 0;
+
+class Sharer {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    if (in.value().substr(0, 7) == "noshare") return streams::Status::keep;
+    seen_.assign("seen:").append(in.value());
+    if (!out.share(&kSeenTag, &seen_)) return out.fail(streams::ErrorKind::processing, "refused");
+    return streams::Status::keep;
+  }
+
+ private:
+  std::string seen_;  // shared: valid until the next call
+};
+
+class ShareReader {
+ public:
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    if (const auto* seen = out.shared_as<std::string>(&kSeenTag)) return out.emit_value(*seen);
+    return out.emit_value(std::string("none:").append(in.value()));
+  }
+};
+
 }  // namespace
 
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
@@ -380,4 +406,5 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::map<Numbered>("numbered"), streams::map<BlockWhileFile>("block_while_file"),
                streams::map<Sleepy>("sleepy"), streams::map<Crash>("crash"),
                streams::map<BlockCreate>("block_create"), streams::map<StateOps>("state_ops"),
-               streams::map<StateOpsV2>("state_ops_v2"))
+               streams::map<StateOpsV2>("state_ops_v2"), streams::filter<Sharer>("sharer"),
+               streams::map<ShareReader>("share_reader"))

@@ -201,6 +201,28 @@ class Output {
   // The step's state (see State).
   State state() const { return State(host_, call_); }
 
+  // Hands work done on the input (a parse, say) to the step that runs right
+  // after this one on the same input (a filter's kept input goes on to the
+  // next step), which gets it with shared(tag); saves doing it twice.
+  // `tag`: the address of something of the plugin's (a static) naming what
+  // `value` is. `value` must stay valid until this instance is called
+  // again. False when refused (more than 4 tags) or the host has no sharing
+  // (before ABI 1.8, or a test driver without it): then nothing is shared.
+  bool share(const void* tag, void* value) {
+    if (!STREAMS_HAS_FIELD(host_, streams_host_api, share) || !host_->share) return false;
+    return host_->share(call_, tag, value) == STREAMS_OK;
+  }
+  // What the step just before left under `tag` if its input was this one
+  // (passed on unchanged); null otherwise: then do the work yourself.
+  void* shared(const void* tag) const {
+    if (!STREAMS_HAS_FIELD(host_, streams_host_api, shared) || !host_->shared) return nullptr;
+    return host_->shared(call_, tag);
+  }
+  template <class T>
+  T* shared_as(const void* tag) const {
+    return static_cast<T*>(shared(tag));
+  }
+
   // Route functions: send the input down branch `name`; returns Status::ok
   // for `return out.route_to(...)`. Needs a host of ABI 1.1 or later.
   Status route_to(std::string_view name) {

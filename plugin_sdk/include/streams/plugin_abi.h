@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 7
+#define STREAMS_ABI_MINOR 8
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -279,6 +279,23 @@ typedef struct streams_host_api {
    * the plugin then lets the resource go before its call returns. fn must
    * not call the host. */
   int32_t (*defer_to_batch_end)(streams_call* call, void (*fn)(void* arg), void* arg);
+
+  /* --- 1.8: work handed to the next step --- */
+
+  /* A step can leave what it computed from its input (a parse, say) to the
+   * step that runs right after it on the same input, so that it is not done
+   * twice: `share` leaves `value` under `tag`, and the next plugin call, when
+   * its input is this call's input passed on unchanged (a filter that kept
+   * it, a route), gets it back from `shared`; any other call gets NULL.
+   * `tag`: an address of the plugin's own (of a static, say) naming what
+   * `value` is, so no other plugin's step takes it for its own. Only from
+   * `process`, with that call's `call`; at most 4 tags a call.
+   * OWNERSHIP: `value` stays the plugin's: it must stay valid until the
+   * sharing instance is called again or destroyed; the host only hands the
+   * pointer on. Returns STREAMS_OK, or STREAMS_RECORD_ERROR when refused (a
+   * NULL tag, too many, not in a process call): nothing is shared then. */
+  int32_t (*share)(streams_call* call, const void* tag, void* value);
+  void* (*shared)(streams_call* call, const void* tag);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */

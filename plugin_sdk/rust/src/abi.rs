@@ -10,7 +10,7 @@ use std::os::raw::{c_char, c_void};
 
 pub const STREAMS_ABI_MAJOR: u16 = 1;
 /// The minor version this crate was written against (its types end there).
-pub const STREAMS_ABI_MINOR: u16 = 7;
+pub const STREAMS_ABI_MINOR: u16 = 8;
 
 pub const STREAMS_OK: i32 = 0;
 pub const STREAMS_DROP: i32 = 1;
@@ -135,6 +135,9 @@ pub struct streams_host_api {
     pub defer_to_batch_end: Option<
         unsafe extern "C" fn(*mut streams_call, unsafe extern "C" fn(*mut c_void), *mut c_void) -> i32,
     >,
+    // 1.8
+    pub share: Option<unsafe extern "C" fn(*mut streams_call, *const c_void, *mut c_void) -> i32>,
+    pub shared: Option<unsafe extern "C" fn(*mut streams_call, *const c_void) -> *mut c_void>,
 }
 
 pub type CreateFn =

@@ -232,6 +232,8 @@ impl<'f> FunctionDriver<'f> {
             state_scan: Some(state_scan),
             sink_ack: None,
             defer_to_batch_end: None,
+            share: None,
+            shared: None,
         });
         let create = function.create.ok_or("no create")?;
         let config = CString::new(config).map_err(|_| "config holds a NUL".to_string())?;

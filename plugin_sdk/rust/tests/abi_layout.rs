@@ -72,6 +72,8 @@ fn rust_layout() -> BTreeMap<String, String> {
     field!(out, streams_host_api, state_scan);
     field!(out, streams_host_api, sink_ack);
     field!(out, streams_host_api, defer_to_batch_end);
+    field!(out, streams_host_api, share);
+    field!(out, streams_host_api, shared);
     out.insert("streams_function size".to_string(), size_of::<streams_function>().to_string());
     field!(out, streams_function, struct_size);
     field!(out, streams_function, kind);

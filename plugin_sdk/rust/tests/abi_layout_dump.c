@@ -59,6 +59,8 @@ int main(void) {
   FIELD(streams_host_api, state_scan);
   FIELD(streams_host_api, sink_ack);
   FIELD(streams_host_api, defer_to_batch_end);
+  FIELD(streams_host_api, share);
+  FIELD(streams_host_api, shared);
   STRUCT(streams_function);
   FIELD(streams_function, struct_size);
   FIELD(streams_function, kind);

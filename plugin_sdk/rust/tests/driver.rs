@@ -294,4 +294,5 @@ fn has_field_reads_a_peers_struct_size() {
     assert!(!::streams_plugin::has_field!(host, streams_host_api, select_branch));
     host.struct_size = std::mem::size_of::<streams_host_api>() as u32;
     assert!(::streams_plugin::has_field!(host, streams_host_api, defer_to_batch_end));
+    assert!(::streams_plugin::has_field!(host, streams_host_api, shared));
 }

@@ -60,6 +60,37 @@ BOOST_AUTO_TEST_CASE(filter_then_map) {
   BOOST_TEST(f.errors.seen.empty());
 }
 
+// share/shared (ABI 1.8): the next step on the same record gets what the
+// step before it shared; a new record (a map's or flat_map's output), a
+// step in between, or the next input does not.
+BOOST_AUTO_TEST_CASE(a_step_gets_what_the_step_before_shared_on_the_same_record) {
+  Fixture next(step("filter", "s", "sharer") + step("map", "r", "share_reader"));
+  next.run(input("apple"));
+  next.run(input("noshare"));  // the input before shared: not seen here
+  BOOST_TEST(next.values(0) == (std::vector<std::string>{"seen:apple", "none:noshare"}),
+             boost::test_tools::per_element());
+
+  Fixture new_record(step("filter", "s", "sharer") + step("map", "u", "upper") +
+                     step("map", "r", "share_reader"));
+  new_record.run(input("apple"));
+  Fixture between(step("filter", "s", "sharer") + step("filter", "a", "starts_with_a") +
+                  step("map", "r", "share_reader"));
+  between.run(input("apple"));
+  BOOST_TEST(new_record.values(0) == (std::vector<std::string>{"none:APPLE"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(between.values(0) == (std::vector<std::string>{"none:apple"}),
+             boost::test_tools::per_element());
+
+  // Each output of a flat_map is a record of its own (the host builds them
+  // in one place): the second does not see the first's.
+  Fixture parts(step("flat_map", "p", "split") + step("filter", "s", "sharer") +
+                step("map", "r", "share_reader"));
+  parts.run(input("x,y,noshare"));
+  BOOST_TEST(parts.values(0) == (std::vector<std::string>{"seen:x", "seen:y", "none:noshare"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(parts.errors.seen.empty());
+}
+
 BOOST_AUTO_TEST_CASE(key_headers_and_timestamp_flow_through) {
   Fixture f(step("map", "up", "upper"));
   Input in = input("x");

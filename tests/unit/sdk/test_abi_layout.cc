@@ -64,8 +64,8 @@ BOOST_AUTO_TEST_CASE(frozen_views_and_records) {
 }
 
 // streams_host_api grew by one callback in each of 1.1, 1.2 and 1.3, by
-// the four state callbacks in 1.4, by sink_ack in 1.6 and defer_to_batch_end
-// in 1.7.
+// the four state callbacks in 1.4, by sink_ack in 1.6, defer_to_batch_end
+// in 1.7 and share and shared in 1.8.
 BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
   const Field fields[] = {
       FIELD(streams_host_api, struct_size, 0),
@@ -85,10 +85,12 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
       FIELD(streams_host_api, state_scan, 96),
       FIELD(streams_host_api, sink_ack, 104),            // 1.6
       FIELD(streams_host_api, defer_to_batch_end, 112),  // 1.7
+      FIELD(streams_host_api, share, 120),               // 1.8
+      FIELD(streams_host_api, shared, 128),
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_host_api) == 120u);
-  BOOST_TEST(STREAMS_ABI_MINOR == 7);  // a new minor adds its fields above
+  BOOST_TEST(sizeof(streams_host_api) == 136u);
+  BOOST_TEST(STREAMS_ABI_MINOR == 8);  // a new minor adds its fields above
 
   streams_host_api api{};
   const struct {
