@@ -97,6 +97,7 @@ void append_json_string(std::string& out, std::string_view text) {
 
 bool IngestMetricReader::read(std::string_view json, object* out, MetricInfo* info,
                               const char** why) {
+  *info = MetricInfo{};  // the caller's may hold the last record's
   buffer_.resize(json.size() + simdjson::SIMDJSON_PADDING);
   if (!json.empty()) std::memcpy(buffer_.data(), json.data(), json.size());
   element root;

@@ -25,8 +25,8 @@ struct MetricInfo {
 // allocation per record once both have grown to the largest message seen.
 class IngestMetricReader {
  public:
-  // Parses and checks `json`. On failure returns false with *why set (a
-  // static string).
+  // Parses and checks `json`, setting every field of *info. On failure
+  // returns false with *why set (a static string).
   bool read(std::string_view json, simdjson::dom::object* out, MetricInfo* info, const char** why);
 
  private:

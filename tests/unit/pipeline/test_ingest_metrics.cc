@@ -72,6 +72,23 @@ BOOST_AUTO_TEST_CASE(an_existing_transformed_field_is_replaced_not_duplicated) {
   BOOST_TEST(out == in);
 }
 
+// What the filter learnt of one record (it had "transformed") is not taken
+// for the next's: the map, which takes the filter's parse, keeps the
+// second record's bytes.
+BOOST_AUTO_TEST_CASE(a_record_after_one_with_transformed_keeps_its_bytes) {
+  Example ex;
+  auto first = metric("c");
+  first["transformed"] = false;
+  ex.run(first.dump());
+  const std::string second =
+      R"({"org_id": 1, "project_id": 2, "name": "x", "tags": {},)"
+      R"( "timestamp": 3, "type": "c", "retention_days": 4, "value": 1.5e3})";
+  ex.run(second);
+  BOOST_REQUIRE(ex.sink.written.size() == 2u);
+  BOOST_TEST(ex.sink.written[1].value ==
+             second.substr(0, second.size() - 1) + ",\"transformed\":true}");
+}
+
 BOOST_AUTO_TEST_CASE(invalid_input_says_why) {
   Example ex;
   BOOST_TEST(ex.error_after("{\"org_id\": ") == "not valid JSON");
