@@ -1,9 +1,8 @@
 // identity (map): emits each input value unchanged (key, headers and
 // timestamp inherited). drop_all (filter): drops everything. count (map, on
 // a step with `state:`): the running count of records per key, kept as 8
-// bytes, emitted as decimal text. tally (aggregate): a window's record
-// count as decimal text. For benchmarks and tests of the plugin call path,
-// of windows and of state.
+// bytes, emitted as decimal text. For benchmarks and tests of the plugin
+// call path and of state.
 #include <streams/plugin.hpp>
 
 #include <charconv>
@@ -44,24 +43,7 @@ class Count {
   }
 };
 
-class Tally {
- public:
-  using Acc = uint64_t;
-  void init(Acc& acc) { acc = 0; }
-  streams::Status add(Acc& acc, const streams::Record&) {
-    ++acc;
-    return streams::Status::ok;
-  }
-  void merge(Acc& first, const Acc& second) { first += second; }
-  streams::Status result(const Acc& acc, const streams::Record&, streams::Output& out) {
-    char text[24];
-    const auto end = std::to_chars(text, text + sizeof text, acc).ptr;
-    return out.emit_value({text, static_cast<size_t>(end - text)});
-  }
-};
-
 }  // namespace
 
 STREAMS_PLUGIN("passthrough", "1.0.0", streams::map<Identity>("identity"),
-               streams::filter<DropAll>("drop_all"), streams::map<Count>("count"),
-               streams::aggregate<Tally>("tally"))
+               streams::filter<DropAll>("drop_all"), streams::map<Count>("count"))

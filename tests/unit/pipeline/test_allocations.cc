@@ -74,13 +74,13 @@ struct CountingChain {
   // `state`: the partition's state, for steps with `state:`; `python`: the
   // text of fns.py, for Python steps.
   explicit CountingChain(const char* steps, state::PartitionState* state = nullptr,
-                         const char* python = nullptr) {
+                         const char* python = nullptr, const char* plugins = PLUGINS_DIR) {
     if (python) {
       ::setenv("STREAMS_PYTHON_BRIDGE", PYTHON_BRIDGE, 0);
       dir.write("fns.py", python);
     }
     config::Diagnostics diag;
-    auto generation = build(dir, steps, PLUGINS_DIR, diag);
+    auto generation = build(dir, steps, plugins, diag);
     BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
     std::string error;
     chain = pipeline::Chain::create(generation, {&sink}, errors, metrics, &error, nullptr, state);
@@ -206,11 +206,12 @@ BOOST_AUTO_TEST_CASE(a_stateful_count_allocates_nothing_per_record_once_warm) {
 // Windows: a reduce keeps its open windows' accumulators and emits each
 // closed one without allocating per record once its buffers grew; with
 // `state: {}` (its windows in the partition's store) as well, checkpoints
-// apart.
+// apart. testkit's count aggregate: a uint64_t, emitted as decimal text.
 BOOST_AUTO_TEST_CASE(a_reduce_allocates_nothing_per_record) {
   CountingChain c(
-      "  - {kind: reduce, name: r, plugin: passthrough, function: tally,\n"
-      "     window: {type: tumbling, size: 4}}\n");
+      "  - {kind: reduce, name: r, plugin: testkit, function: count,\n"
+      "     window: {type: tumbling, size: 4}}\n",
+      nullptr, nullptr, TEST_PLUGINS_DIR);
   int64_t offset = 0;
   auto run = [&](int n) {
     for (int i = 0; i < n; ++i, ++offset) c.process("x", offset);
@@ -230,9 +231,9 @@ BOOST_AUTO_TEST_CASE(a_reduce_keeping_its_windows_in_state_allocates_nothing_per
   auto partition = state::PartitionState::open(stores->open(0, &error), &error);
   BOOST_REQUIRE_MESSAGE(partition, error);
   CountingChain c(
-      "  - {kind: reduce, name: r, plugin: passthrough, function: tally,\n"
+      "  - {kind: reduce, name: r, plugin: testkit, function: count,\n"
       "     window: {type: tumbling, size: 4}, state: {}}\n",
-      partition.get());
+      partition.get(), nullptr, TEST_PLUGINS_DIR);
   int64_t offset = 0;
   uint64_t in_checkpoints = 0;
   auto run = [&] {
