@@ -73,8 +73,20 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
 
 }  // namespace
 
+int fetch_wait_ms(std::string_view cluster_id) {
+  constexpr std::string_view kMock = "mockCluster";
+  return cluster_id.empty() || cluster_id.substr(0, kMock.size()) == kMock ? kDevBrokerFetchWaitMs
+                                                                           : kKafkaFetchWaitMs;
+}
+
+bool overrides_fetch_wait(const pipeline::Generation& g) {
+  const auto& params = g.source_deployment().override_params;
+  return std::any_of(params.begin(), params.end(),
+                     [](const auto& kv) { return kv.first == "fetch.wait.max.ms"; });
+}
+
 rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string& client_id,
-                               std::string* error) {
+                               std::string* error, int fetch_wait) {
   const auto& step = g.source_deployment();
   Params defaults = {
       {"bootstrap.servers", join(step.bootstrap_servers)},
@@ -86,11 +98,8 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
       {"enable.partition.eof", "false"},
       // librdkafka 2.0.2 stalls fetching below this (see KAFKA_DEV_NOTES.md).
       {"queued.min.messages", "1000000"},
-      // Bounds how long a fetch waits on idle partitions (Kafka answers at
-      // once when data arrives; the dev broker always waits this long).
-      // Lower: lower latency, more empty fetches while idle. 5 ms cost no
-      // measurable throughput on the dev broker (tests/bench, README).
-      {"fetch.wait.max.ms", "5"},
+      // See fetch_wait_ms().
+      {"fetch.wait.max.ms", std::to_string(fetch_wait)},
       // Consumer lag and broker round trips for the metrics (see stats_cb).
       {"statistics.interval.ms", "5000"},
   };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "config/diagnostics.h"
 #include "pipeline/generation.h"
@@ -12,10 +13,25 @@ typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 
 namespace streams::kafka {
 
+// fetch.wait.max.ms of the source's consumer, unless its override_params
+// set it. The dev broker (librdkafka's mock cluster, whose cluster id starts
+// "mockCluster") holds every fetch for the whole wait even when data arrives,
+// so there it is 5 ms, for latency. Kafka answers a fetch as soon as data
+// arrives, so there the wait bounds only the empty fetches of idle
+// partitions, and librdkafka's 500 ms keeps an idle host from sending a
+// fetch every 5 ms to every broker. An empty id (the cluster did not answer)
+// gets 5 ms, as before the cluster was asked.
+constexpr int kDevBrokerFetchWaitMs = 5;
+constexpr int kKafkaFetchWaitMs = 500;
+int fetch_wait_ms(std::string_view cluster_id);
+// Whether the source's override_params set fetch.wait.max.ms.
+bool overrides_fetch_wait(const pipeline::Generation& g);
+
 // Returns a new conf (caller owns it) or nullptr with *error naming the
-// deployment file, key and librdkafka's reason.
+// deployment file, key and librdkafka's reason. `fetch_wait`: the
+// fetch.wait.max.ms default (override_params come after it).
 rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string& client_id,
-                               std::string* error);
+                               std::string* error, int fetch_wait = kDevBrokerFetchWaitMs);
 // The producer of Kafka sink `sink` (an index into g.sinks).
 rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
                                const std::string& client_id, std::string* error);

@@ -340,11 +340,48 @@ bool KafkaSource::close(int64_t timeout_ms) {
 
 }  // namespace
 
+// A producer handle asks, with the consumer's settings (its brokers and
+// credentials; the consumer-only ones are ignored, and a producer joins no
+// group).
+std::string source_cluster_id(const pipeline::Generation& g, const std::string& client_id,
+                              int timeout_ms) {
+  std::string error;
+  rd_kafka_conf_t* conf = consumer_conf(g, client_id + "-probe", &error);
+  if (!conf) return {};
+  char reason[512];
+  Client probe(rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason));
+  if (!probe) {
+    rd_kafka_conf_destroy(conf);
+    return {};
+  }
+  char* id = rd_kafka_clusterid(probe.get(), timeout_ms);
+  std::string out = id ? id : "";
+  if (id) rd_kafka_mem_free(probe.get(), id);
+  return out;
+}
+
+int source_fetch_wait(const pipeline::Generation& g, const std::string& client_id, int timeout_ms) {
+  if (overrides_fetch_wait(g)) return kDevBrokerFetchWaitMs;  // override_params set it
+  const std::string id = source_cluster_id(g, client_id, timeout_ms);
+  const int wait = fetch_wait_ms(id);
+  const std::string set = "fetch.wait.max.ms " + std::to_string(wait);
+  if (id.empty()) {
+    log::info("the source cluster did not say its id within " + std::to_string(timeout_ms) +
+              " ms: " + set + " (set it in override_params)");
+  } else if (wait == kKafkaFetchWaitMs) {
+    log::info("source cluster " + id + ": " + set + " (Kafka answers a fetch when data arrives)");
+  } else {
+    log::info("source cluster " + id + " is the dev broker: " + set +
+              " (it holds every fetch that long)");
+  }
+  return wait;
+}
+
 std::unique_ptr<pipeline::Source> create_kafka_source(const pipeline::Generation& g,
                                                       const std::string& client_id,
                                                       metrics::PipelineMetrics& metrics,
-                                                      std::string* error) {
-  rd_kafka_conf_t* conf = consumer_conf(g, client_id, error);
+                                                      std::string* error, int fetch_wait) {
+  rd_kafka_conf_t* conf = consumer_conf(g, client_id, error, fetch_wait);
   if (!conf) return nullptr;
   auto source = std::make_unique<KafkaSource>(g.source_topic(), metrics);
   if (!source->init(conf, error)) return nullptr;

@@ -583,6 +583,9 @@ std::unique_ptr<KafkaRuntime> create_runtime(std::shared_ptr<const pipeline::Gen
 
 namespace {
 
+// How long the start waits for the source's cluster to say its id.
+constexpr int kClusterProbeMs = 2000;
+
 // The topics the host creates when missing (the one into the next segment,
 // the changelogs), once for all processing threads.
 bool ensure_topics(const pipeline::Generation& g, const RuntimeOptions& options,
@@ -595,10 +598,12 @@ bool ensure_topics(const pipeline::Generation& g, const RuntimeOptions& options,
 
 // One processing thread's runtime, with its own Kafka clients (the topics
 // ensured before).
+// `fetch_wait`: the consumer's fetch.wait.max.ms default (source_fetch_wait).
 std::unique_ptr<KafkaRuntime> create_thread(std::shared_ptr<const pipeline::Generation> g,
-                                            const RuntimeOptions& options, std::string* error) {
+                                            const RuntimeOptions& options, int fetch_wait,
+                                            std::string* error) {
   sinks::TypedSinkMaker sinks(options.client_id, *options.metrics);
-  auto source = create_kafka_source(*g, options.client_id, *options.metrics, error);
+  auto source = create_kafka_source(*g, options.client_id, *options.metrics, error, fetch_wait);
   if (!source) return nullptr;
   const ChangelogTopics topics = changelog_topics(*g);
   if (topics.steps.empty() || !options.state || options.changelog) {
@@ -624,8 +629,9 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
     return nullptr;
   }
   if (!ensure_topics(*g, options, error)) return nullptr;
+  const int fetch_wait = source_fetch_wait(*g, options.client_id, kClusterProbeMs);
   const int threads = g->source_settings().parallelism;
-  if (threads <= 1) return create_thread(std::move(g), options, error);
+  if (threads <= 1) return create_thread(std::move(g), options, fetch_wait, error);
   if (options.changelog) {
     *error = "internal: a changelog given to a runtime of " + std::to_string(threads) +
              " processing threads (each makes its own)";
@@ -643,7 +649,7 @@ std::unique_ptr<KafkaRuntime> create_kafka_runtime(std::shared_ptr<const pipelin
       o.metrics = &options.metrics->shard(static_cast<size_t>(i));
       o.client_id += "-" + std::to_string(i + 1);
     }
-    runtimes.push_back(create_thread(g, o, error));
+    runtimes.push_back(create_thread(g, o, fetch_wait, error));
     if (!runtimes.back()) return nullptr;
   }
   log::info(std::to_string(threads) + " processing threads, each a member of group " +

@@ -2,7 +2,7 @@
 time, level, pipeline and message; a failed record's line carries its step,
 error kind, topic, partition and offset. A burst of bad messages does not
 flood the log: at most ten lines a second, and the next line says how many
-were suppressed."""
+were suppressed. The start says which fetch wait the cluster's id chose."""
 import json
 import os
 import re
@@ -69,6 +69,11 @@ def main():
         suppressed = suppressed_in(skipped)
         assert suppressed + len(skipped) == sent, (suppressed, len(skipped), sent)
         assert any("skipped " + str(sent) in r["message"] for r in records), records[-2:]
+        # The host asked the cluster for its id and took the dev broker's
+        # fetch wait (Kafka's would be librdkafka's 500 ms).
+        assert any(re.search(r"source cluster mockCluster\w+ is the dev broker: "
+                             r"fetch\.wait\.max\.ms 5 ", r["message"]) for r in records), \
+            [r["message"] for r in records[:8]]
     print("ok")
 
 
