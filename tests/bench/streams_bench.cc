@@ -333,14 +333,15 @@ int64_t committed_sum(rd_kafka_t* consumer, const std::string& topic, int partit
   return sum;
 }
 
-// Measures from the first output record to the `expect`-th: rate, and the CPU
-// the processes `pids` (an application of one or more) spent in between.
+// Measures from the first output record (the `from`-th, to leave start-up
+// work out) to the `expect`-th: rate, and the CPU the processes `pids` (an
+// application of one or more) spent in between.
 // With `group` and `input`, the CPU is read once the group has also
 // committed every input (a record costs what making it durable costs: a
 // stateful application's changelog goes out before its commit).
 int watch(const std::string& bootstrap, const std::string& topic, int partitions, uint64_t expect,
           const std::vector<int>& pids, double timeout_s, const std::string& group,
-          const std::string& input) {
+          const std::string& input, uint64_t from) {
   rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}});
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(timeout_s));
@@ -350,7 +351,7 @@ int watch(const std::string& bootstrap, const std::string& topic, int partitions
   double commit_s = -1;  // from the last output to the commit of every input
   while (Clock::now() < deadline) {
     const uint64_t now_count = high_watermarks(rk, topic, partitions);
-    if (first == 0 && now_count > 0) {
+    if (first == 0 && now_count >= std::max<uint64_t>(from, 1)) {
       t0 = Clock::now();
       s0 = read_procs(pids);
       first = now_count;
@@ -493,6 +494,9 @@ int main(int argc, char** argv) {
   std::string input;
   w->add_option("--group", group, "With --input: read the CPU once GROUP committed all of it");
   w->add_option("--input", input);
+  uint64_t from = 1;
+  w->add_option("--from", from,
+                "Measure from when this many outputs arrived (start-up work left out)");
 
   auto* l = app.add_subcommand("latency", "Latency of COUNT records arriving on TOPIC");
   l->add_option("--bootstrap", bootstrap)->required();
@@ -509,6 +513,6 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, [](int) { g_stop.store(true); });
   if (*p) return produce(bootstrap, topic, count, size, json, rate, keys);
   if (*r) return relay(bootstrap, topic, out, group, extra, inline_job);
-  if (*w) return watch(bootstrap, topic, partitions, count, pids, timeout, group, input);
+  if (*w) return watch(bootstrap, topic, partitions, count, pids, timeout, group, input, from);
   return latency(bootstrap, topic, count, timeout, warmup_ms, dump);
 }
