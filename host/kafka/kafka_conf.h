@@ -17,12 +17,14 @@ namespace streams::kafka {
 // set it. The dev broker (librdkafka's mock cluster, whose cluster id starts
 // "mockCluster") holds every fetch for the whole wait even when data arrives,
 // so there it is 5 ms, for latency. Kafka answers a fetch as soon as data
-// arrives, so there the wait bounds only the empty fetches of idle
-// partitions, and librdkafka's 500 ms keeps an idle host from sending a
-// fetch every 5 ms to every broker. An empty id (the cluster did not answer)
-// gets 5 ms, as before the cluster was asked.
+// arrives, so there the wait bounds only fetches of idle partitions: 100 ms
+// sends a broker 10 empty fetches a second from an idle host instead of 200.
+// Not librdkafka's 500: a client has one fetch in flight per broker, so a
+// partition resumed after backpressure, or newly assigned, waits for that
+// fetch to come back, up to the whole wait when the others are idle. An
+// empty id (the cluster did not answer) gets 5 ms, as before it was asked.
 constexpr int kDevBrokerFetchWaitMs = 5;
-constexpr int kKafkaFetchWaitMs = 500;
+constexpr int kKafkaFetchWaitMs = 100;
 int fetch_wait_ms(std::string_view cluster_id);
 // Whether the source's override_params set fetch.wait.max.ms.
 bool overrides_fetch_wait(const pipeline::Generation& g);

@@ -70,7 +70,7 @@ def main():
         assert suppressed + len(skipped) == sent, (suppressed, len(skipped), sent)
         assert any("skipped " + str(sent) in r["message"] for r in records), records[-2:]
         # The host asked the cluster for its id and took the dev broker's
-        # fetch wait (Kafka's would be librdkafka's 500 ms).
+        # fetch wait (Kafka's would be 100 ms).
         assert any(re.search(r"source cluster mockCluster\w+ is the dev broker: "
                              r"fetch\.wait\.max\.ms 5 ", r["message"]) for r in records), \
             [r["message"] for r in records[:8]]
