@@ -1,0 +1,306 @@
+#include "row_binary.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace streams_ch {
+namespace {
+
+bool wrapped(std::string_view text, std::string_view name, std::string_view* inner) {
+  if (text.size() < name.size() + 2 || text.substr(0, name.size()) != name ||
+      text[name.size()] != '(' || text.back() != ')') {
+    return false;
+  }
+  *inner = text.substr(name.size() + 1, text.size() - name.size() - 2);
+  return true;
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+void put_le(uint64_t v, int bytes, std::string* out) {
+  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void put_varint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// The value a missing key writes: NULL for Nullable, else the type's zero.
+void put_zero(const ColumnType& t, std::string* out) {
+  switch (t.kind) {
+    case ColumnType::nullable:
+      out->push_back(1);
+      return;
+    case ColumnType::string:
+    case ColumnType::array:
+      out->push_back(0);  // length 0
+      return;
+    case ColumnType::date:
+      return put_le(0, 2, out);
+    case ColumnType::date_time:
+      return put_le(0, 4, out);
+    default:  // numbers, fixed_string
+      out->append(static_cast<size_t>(t.bytes), '\0');
+  }
+}
+
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+// "YYYY-MM-DD" to days since the epoch; false when it is not such a date.
+bool parse_date(std::string_view s, int64_t* days) {
+  int y = 0, m = 0, d = 0;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  auto num = [&](size_t at, size_t len, int* v) {
+    auto [p, ec] = std::from_chars(s.data() + at, s.data() + at + len, *v);
+    return ec == std::errc() && p == s.data() + at + len;
+  };
+  if (!num(0, 4, &y) || !num(5, 2, &m) || !num(8, 2, &d)) return false;
+  if (m < 1 || m > 12 || d < 1 || d > 31) return false;
+  *days = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  return true;
+}
+
+// The JSON number `e` as an integer in [lo, hi]; false when it is not a
+// number, not integral or out of range.
+bool integer_in(simdjson::dom::element e, int64_t lo, uint64_t hi, uint64_t* bits) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::INT64: {
+      const int64_t v = e.get_int64().value_unsafe();
+      if (v < lo || (v > 0 && static_cast<uint64_t>(v) > hi)) return false;
+      *bits = static_cast<uint64_t>(v);
+      return true;
+    }
+    case simdjson::dom::element_type::UINT64: {
+      const uint64_t v = e.get_uint64().value_unsafe();
+      if (v > hi) return false;
+      *bits = v;
+      return true;
+    }
+    case simdjson::dom::element_type::DOUBLE: {
+      const double v = e.get_double().value_unsafe();
+      if (std::trunc(v) != v || v < static_cast<double>(lo) || v > static_cast<double>(hi)) {
+        return false;
+      }
+      *bits = v < 0 ? static_cast<uint64_t>(static_cast<int64_t>(v)) : static_cast<uint64_t>(v);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+std::string type_name(const ColumnType& t) {
+  switch (t.kind) {
+    case ColumnType::int_:
+      return "Int" + std::to_string(t.bytes * 8);
+    case ColumnType::uint_:
+      return "UInt" + std::to_string(t.bytes * 8);
+    case ColumnType::float_:
+      return "Float" + std::to_string(t.bytes * 8);
+    case ColumnType::string:
+      return "String";
+    case ColumnType::fixed_string:
+      return "FixedString(" + std::to_string(t.bytes) + ")";
+    case ColumnType::date:
+      return "Date";
+    case ColumnType::date_time:
+      return "DateTime";
+    case ColumnType::nullable:
+      return "Nullable(" + type_name(*t.inner) + ")";
+    case ColumnType::array:
+      return "Array(" + type_name(*t.inner) + ")";
+  }
+  return "?";
+}
+
+}  // namespace
+
+bool parse_type(std::string_view text, ColumnType* out, std::string* why) {
+  text = trimmed(text);
+  std::string_view inner;
+  if (wrapped(text, "LowCardinality", &inner)) return parse_type(inner, out, why);
+  for (auto [name, kind] :
+       {std::pair{"Nullable", ColumnType::nullable}, std::pair{"Array", ColumnType::array}}) {
+    if (wrapped(text, name, &inner)) {
+      out->kind = kind;
+      out->inner = std::make_shared<ColumnType>();
+      return parse_type(inner, out->inner.get(), why);
+    }
+  }
+  if (wrapped(text, "FixedString", &inner)) {
+    inner = trimmed(inner);
+    int n = 0;
+    auto [p, ec] = std::from_chars(inner.data(), inner.data() + inner.size(), n);
+    if (ec == std::errc() && p == inner.data() + inner.size() && n > 0) {
+      out->kind = ColumnType::fixed_string;
+      out->bytes = n;
+      return true;
+    }
+  }
+  static const struct {
+    const char* name;
+    ColumnType::Kind kind;
+    int bytes;
+  } plain[] = {{"Int8", ColumnType::int_, 1},         {"Int16", ColumnType::int_, 2},
+               {"Int32", ColumnType::int_, 4},        {"Int64", ColumnType::int_, 8},
+               {"UInt8", ColumnType::uint_, 1},       {"UInt16", ColumnType::uint_, 2},
+               {"UInt32", ColumnType::uint_, 4},      {"UInt64", ColumnType::uint_, 8},
+               {"Float32", ColumnType::float_, 4},    {"Float64", ColumnType::float_, 8},
+               {"String", ColumnType::string, 0},     {"Date", ColumnType::date, 2},
+               {"DateTime", ColumnType::date_time, 4}};
+  for (const auto& p : plain) {
+    if (text == p.name || (p.kind == ColumnType::date_time && wrapped(text, p.name, &inner))) {
+      out->kind = p.kind;
+      out->bytes = p.bytes;
+      return true;
+    }
+  }
+  *why = "column type " + std::string(text) +
+         " is not one RowBinary is written for here (integers, floats, String, FixedString, "
+         "Date, DateTime, Nullable, Array, LowCardinality)";
+  return false;
+}
+
+RowBinaryEncoder::RowBinaryEncoder(std::vector<Column> columns) : columns_(std::move(columns)) {}
+
+bool RowBinaryEncoder::encode(simdjson::dom::element e, const ColumnType& t, std::string* out,
+                              std::string* why) {
+  if (t.kind == ColumnType::nullable) {
+    if (e.is_null()) {
+      out->push_back(1);
+      return true;
+    }
+    out->push_back(0);
+    return encode(e, *t.inner, out, why);
+  }
+  uint64_t bits = 0;
+  switch (t.kind) {
+    case ColumnType::int_: {
+      const int shift = t.bytes * 8 - 1;
+      const int64_t lo =
+          t.bytes == 8 ? std::numeric_limits<int64_t>::min() : -(int64_t{1} << shift);
+      const uint64_t hi = (uint64_t{1} << shift) - 1;
+      if (!integer_in(e, lo, hi, &bits)) break;
+      put_le(bits, t.bytes, out);
+      return true;
+    }
+    case ColumnType::uint_: {
+      const uint64_t hi =
+          t.bytes == 8 ? std::numeric_limits<uint64_t>::max() : (uint64_t{1} << (t.bytes * 8)) - 1;
+      if (!integer_in(e, 0, hi, &bits)) break;
+      put_le(bits, t.bytes, out);
+      return true;
+    }
+    case ColumnType::float_: {
+      double v = 0;
+      if (e.get_double().get(v) != simdjson::SUCCESS) break;  // any JSON number
+      if (t.bytes == 4) {
+        const float f = static_cast<float>(v);
+        uint32_t u;
+        std::memcpy(&u, &f, 4);
+        put_le(u, 4, out);
+      } else {
+        std::memcpy(&bits, &v, 8);
+        put_le(bits, 8, out);
+      }
+      return true;
+    }
+    case ColumnType::string: {
+      std::string_view s;
+      if (e.get_string().get(s) != simdjson::SUCCESS) break;
+      put_varint(s.size(), out);
+      out->append(s);
+      return true;
+    }
+    case ColumnType::fixed_string: {
+      std::string_view s;
+      if (e.get_string().get(s) != simdjson::SUCCESS || s.size() > static_cast<size_t>(t.bytes)) {
+        break;
+      }
+      out->append(s);
+      out->append(static_cast<size_t>(t.bytes) - s.size(), '\0');
+      return true;
+    }
+    case ColumnType::date: {
+      std::string_view s;
+      int64_t days = 0;
+      if (e.get_string().get(s) == simdjson::SUCCESS) {
+        if (!parse_date(s, &days) || days < 0 || days > 65535) break;
+        bits = static_cast<uint64_t>(days);
+      } else if (!integer_in(e, 0, 65535, &bits)) {
+        break;
+      }
+      put_le(bits, 2, out);
+      return true;
+    }
+    case ColumnType::date_time:
+      if (!integer_in(e, 0, 0xffffffffu, &bits)) break;
+      put_le(bits, 4, out);
+      return true;
+    case ColumnType::array: {
+      simdjson::dom::array a;
+      if (e.get_array().get(a) != simdjson::SUCCESS) break;
+      put_varint(a.size(), out);
+      for (simdjson::dom::element item : a) {
+        if (!encode(item, *t.inner, out, why)) return false;
+      }
+      return true;
+    }
+    case ColumnType::nullable:
+      break;  // handled above
+  }
+  if (why->empty()) {
+    *why = "expected " + type_name(t) + ", got " + std::string(simdjson::minify(e)).substr(0, 80);
+  }
+  return false;
+}
+
+bool RowBinaryEncoder::append(std::string_view value, std::string* out, std::string* why) {
+  padded_.assign(value);
+  padded_.resize(value.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::dom::element root;
+  if (parser_.parse(padded_.data(), value.size(), false).get(root) != simdjson::SUCCESS) {
+    *why = "the record's value is not JSON";
+    return false;
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS) {
+    *why = "the record's value is not a JSON object";
+    return false;
+  }
+  row_.clear();
+  for (const Column& c : columns_) {
+    simdjson::dom::element field;
+    if (object.at_key(c.name).get(field) != simdjson::SUCCESS) {
+      put_zero(c.type, &row_);
+      continue;
+    }
+    why->clear();
+    if (!encode(field, c.type, &row_, why)) {
+      *why = "column " + c.name + ": " + *why;
+      return false;
+    }
+  }
+  out->append(row_);
+  return true;
+}
+
+}  // namespace streams_ch

@@ -1,0 +1,61 @@
+// JSON records to ClickHouse's RowBinary format, by the table's columns (as
+// DESCRIBE TABLE names them): the host parses and encodes, where with
+// JSONEachRow the server parses every row. Shared by the ClickHouse sink and
+// its unit test.
+//
+// Each record's value is a JSON object whose keys name columns; keys the
+// table lacks are skipped. Types: Int8-64, UInt8-64, Float32/64 (JSON
+// numbers; an integer column takes an integral number in its range), String
+// (a JSON string), FixedString(N) (a string of at most N bytes, padded with
+// zero bytes), Date (days since 1970-01-01, or "YYYY-MM-DD"), DateTime
+// (seconds since the epoch), Nullable(T) (null or a missing key: NULL),
+// Array(T) (a JSON array), LowCardinality(T) (as T). A missing key of any
+// other type writes the type's zero value, as JSONEachRow does without
+// input_format_defaults_for_omitted_fields.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace streams_ch {
+
+struct ColumnType {
+  enum Kind { int_, uint_, float_, string, fixed_string, date, date_time, nullable, array };
+  Kind kind = string;
+  int bytes = 0;                      // int_, uint_, float_: its width; fixed_string: N
+  std::shared_ptr<ColumnType> inner;  // nullable, array (shared: copies share it)
+};
+
+// Parses a type as DESCRIBE TABLE writes it ("Array(Nullable(UInt32))").
+// False with *why naming the type when it is not one of those above.
+bool parse_type(std::string_view text, ColumnType* out, std::string* why);
+
+struct Column {
+  std::string name;
+  ColumnType type;
+};
+
+class RowBinaryEncoder {
+ public:
+  explicit RowBinaryEncoder(std::vector<Column> columns);
+  // Appends `value`'s row to *out. False, with *why naming the column, when
+  // `value` is not a JSON object or a field does not fit its column (nothing
+  // appended).
+  bool append(std::string_view value, std::string* out, std::string* why);
+  const std::vector<Column>& columns() const { return columns_; }
+
+ private:
+  bool encode(simdjson::dom::element e, const ColumnType& t, std::string* out, std::string* why);
+
+  std::vector<Column> columns_;
+  simdjson::dom::parser parser_;
+  std::string padded_;  // the value with simdjson's padding, reused
+  std::string row_;     // the row being built, reused
+};
+
+}  // namespace streams_ch

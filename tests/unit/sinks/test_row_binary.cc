@@ -1,0 +1,116 @@
+// The ClickHouse sink's RowBinary rows (plugins/clickhouse_sink/row_binary.h):
+// column types as DESCRIBE TABLE writes them, JSON fields encoded by type,
+// missing keys, and the fields a column refuses.
+#define BOOST_TEST_MODULE row_binary
+#include <boost/test/unit_test.hpp>
+
+#include "clickhouse_sink/row_binary.h"
+
+using namespace streams_ch;
+
+namespace {
+
+Column column(std::string name, std::string_view type) {
+  Column c;
+  c.name = std::move(name);
+  std::string why;
+  BOOST_REQUIRE_MESSAGE(parse_type(type, &c.type, &why), why);
+  return c;
+}
+
+std::vector<Column> columns(std::initializer_list<std::pair<const char*, const char*>> list) {
+  std::vector<Column> out;
+  for (auto [name, type] : list) out.push_back(column(name, type));
+  return out;
+}
+
+// The row's bytes, or "!" and the reason.
+std::string row(std::vector<Column> cols, std::string_view value) {
+  RowBinaryEncoder encoder(std::move(cols));
+  std::string out, why;
+  return encoder.append(value, &out, &why) ? out : "!" + why;
+}
+
+std::string bytes(std::initializer_list<int> list) {
+  std::string out;
+  for (int b : list) out.push_back(static_cast<char>(b));
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(integers_little_endian_and_in_range) {
+  auto cols = columns({{"a", "UInt32"}, {"b", "Int16"}, {"c", "UInt8"}});
+  BOOST_TEST(row(cols, R"({"a": 258, "b": -2, "c": 255})") ==
+             bytes({2, 1, 0, 0, 0xfe, 0xff, 0xff}));
+  BOOST_TEST(row(cols, R"({"a": 1.0, "b": 0, "c": 0})") == bytes({1, 0, 0, 0, 0, 0, 0}));
+  BOOST_TEST(row(columns({{"c", "UInt8"}}), R"({"c": 256})") ==
+             "!column c: expected UInt8, got 256");
+  BOOST_TEST(row(columns({{"a", "UInt32"}}), R"({"a": -1})") ==
+             "!column a: expected UInt32, got -1");
+  BOOST_TEST(row(columns({{"b", "Int16"}}), R"({"b": 1.5})") ==
+             "!column b: expected Int16, got 1.5");
+  BOOST_TEST(row(columns({{"b", "Int64"}}), R"({"b": "7"})") ==
+             "!column b: expected Int64, got \"7\"");
+  BOOST_TEST(row(columns({{"u", "UInt64"}}), R"({"u": 18446744073709551615})") ==
+             bytes({-1, -1, -1, -1, -1, -1, -1, -1}));
+}
+
+BOOST_AUTO_TEST_CASE(strings_floats_dates_and_arrays) {
+  BOOST_TEST(row(columns({{"s", "String"}}), R"({"s": "hé"})") == bytes({3, 'h', 0xc3, 0xa9}));
+  BOOST_TEST(row(columns({{"f", "FixedString(4)"}}), R"({"f": "ab"})") == bytes({'a', 'b', 0, 0}));
+  BOOST_TEST(row(columns({{"f", "FixedString(1)"}}), R"({"f": "ab"})") ==
+             "!column f: expected FixedString(1), got \"ab\"");
+  BOOST_TEST(row(columns({{"x", "Float64"}}), R"({"x": 1})") ==
+             bytes({0, 0, 0, 0, 0, 0, 0xf0, 0x3f}));
+  BOOST_TEST(row(columns({{"x", "Float32"}}), R"({"x": -2.0})") == bytes({0, 0, 0, 0xc0}));
+  BOOST_TEST(row(columns({{"d", "Date"}}), R"({"d": "1970-01-11"})") == bytes({10, 0}));
+  BOOST_TEST(row(columns({{"d", "Date"}}), R"({"d": 300})") == bytes({44, 1}));
+  BOOST_TEST(row(columns({{"d", "Date"}}), R"({"d": "1969-12-31"})") ==
+             "!column d: expected Date, got \"1969-12-31\"");
+  BOOST_TEST(row(columns({{"t", "DateTime('UTC')"}}), R"({"t": 1846062325})") ==
+             bytes({0xf5, 0xac, 0x08, 0x6e}));
+  BOOST_TEST(row(columns({{"v", "Array(Float64)"}}), R"({"v": [1, 2]})") ==
+             bytes({2, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0, 0, 0, 0, 0, 0, 0, 0x40}));
+  BOOST_TEST(row(columns({{"v", "Array(UInt8)"}}), R"({"v": [1, "x"]})") ==
+             "!column v: expected UInt8, got \"x\"");
+  BOOST_TEST(row(columns({{"s", "LowCardinality(String)"}}), R"({"s": "a"})") == bytes({1, 'a'}));
+}
+
+BOOST_AUTO_TEST_CASE(nulls_missing_keys_and_unknown_keys) {
+  auto cols = columns({{"n", "Nullable(UInt8)"},
+                       {"m", "UInt16"},
+                       {"s", "String"},
+                       {"a", "Array(Nullable(String))"}});
+  // Missing: NULL for Nullable, zero otherwise; an unknown key is skipped.
+  BOOST_TEST(row(cols, R"({"other": 1})") == bytes({1, 0, 0, 0, 0}));
+  BOOST_TEST(row(cols, R"({"n": null, "m": 1, "s": "", "a": [null, "b"]})") ==
+             bytes({1, 1, 0, 0, 2, 1, 0, 1, 'b'}));
+  BOOST_TEST(row(cols, R"({"n": 7})") == bytes({0, 7, 0, 0, 0, 0}));
+  BOOST_TEST(row(columns({{"m", "UInt16"}}), R"({"m": null})") ==
+             "!column m: expected UInt16, got null");
+  BOOST_TEST(row(cols, "[1]") == "!the record's value is not a JSON object");
+  BOOST_TEST(row(cols, "{bad") == "!the record's value is not JSON");
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_row_appends_nothing) {
+  RowBinaryEncoder encoder(columns({{"a", "UInt8"}, {"b", "UInt8"}}));
+  std::string out = "x", why;
+  BOOST_TEST(!encoder.append(R"({"a": 1, "b": 300})", &out, &why));
+  BOOST_TEST(out == "x");
+  BOOST_TEST(encoder.append(R"({"a": 1, "b": 2})", &out, &why));
+  BOOST_TEST(out == "x" + bytes({1, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(types_it_does_not_write_are_named) {
+  ColumnType t;
+  std::string why;
+  BOOST_TEST(!parse_type("Decimal(9, 2)", &t, &why));
+  BOOST_TEST(why.find("Decimal(9, 2)") != std::string::npos, why);
+  BOOST_TEST(!parse_type("Array(Enum8('a' = 1))", &t, &why));
+  BOOST_TEST(why.find("Enum8('a' = 1)") != std::string::npos, why);
+  BOOST_TEST(parse_type(" Nullable(FixedString(16)) ", &t, &why));
+  BOOST_TEST(t.kind == ColumnType::nullable);
+  BOOST_TEST(t.inner->kind == ColumnType::fixed_string);
+  BOOST_TEST(t.inner->bytes == 16);
+}
