@@ -96,10 +96,16 @@ bool integer_in(simdjson::dom::element e, int64_t lo, uint64_t hi, uint64_t* bit
     }
     case simdjson::dom::element_type::DOUBLE: {
       const double v = e.get_double().value_unsafe();
-      if (std::trunc(v) != v || v < static_cast<double>(lo) || v > static_cast<double>(hi)) {
-        return false;
+      if (std::trunc(v) != v) return false;
+      if (v < 0) {  // lo is -2^k or 0: exact as a double
+        if (v < static_cast<double>(lo)) return false;
+        *bits = static_cast<uint64_t>(static_cast<int64_t>(v));
+        return true;
       }
-      *bits = v < 0 ? static_cast<uint64_t>(static_cast<int64_t>(v)) : static_cast<uint64_t>(v);
+      if (!(v < 18446744073709551616.0)) return false;  // 2^64: the cast below is defined
+      const auto u = static_cast<uint64_t>(v);
+      if (u > hi) return false;
+      *bits = u;
       return true;
     }
     default:

@@ -54,6 +54,12 @@ BOOST_AUTO_TEST_CASE(integers_little_endian_and_in_range) {
              "!column b: expected Int64, got \"7\"");
   BOOST_TEST(row(columns({{"u", "UInt64"}}), R"({"u": 18446744073709551615})") ==
              bytes({-1, -1, -1, -1, -1, -1, -1, -1}));
+  // Integral doubles just past a range are refused, not wrapped.
+  BOOST_TEST(row(columns({{"u", "UInt64"}}), R"({"u": 18446744073709551616.0})")[0] == '!');
+  BOOST_TEST(row(columns({{"i", "Int64"}}), R"({"i": 9223372036854775808.0})")[0] == '!');
+  BOOST_TEST(row(columns({{"i", "Int64"}}), R"({"i": -9223372036854775808.0})") ==
+             bytes({0, 0, 0, 0, 0, 0, 0, -128}));
+  BOOST_TEST(row(columns({{"i", "Int8"}}), R"({"i": -129.0})")[0] == '!');
 }
 
 BOOST_AUTO_TEST_CASE(strings_floats_dates_and_arrays) {
