@@ -106,7 +106,9 @@ def check_counts(bootstrap, inputs, total):
 
 
 def main():
-    rng = random.Random(int(os.environ.get("STREAMS_TEST_SEED", random.randrange(1 << 30))))
+    seed = int(os.environ.get("STREAMS_TEST_SEED", random.randrange(1 << 30)))
+    print(f"STREAMS_TEST_SEED={seed}", flush=True)  # to replay the kill moments
+    rng = random.Random(seed)
     with h.Env() as env:
         bootstrap = env.start_broker([f"clicks:{PARTITIONS}", f"click-counts:{PARTITIONS}",
                                       f"counts-count-changelog:{PARTITIONS}",
@@ -135,8 +137,11 @@ def main():
             inputs = inputs_per_key(bootstrap)
             host = env.start_host(pipeline, config, bootstrap, name="final",
                                   extra=["--admin-port", "0"])
-            h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("clicks", PARTITIONS),
-                                    timeout=120)
+            try:
+                h.wait_committed_to_end(bootstrap, "pipeline-in",
+                                        h.partitions("clicks", PARTITIONS), timeout=120)
+            except AssertionError as e:
+                raise AssertionError(f"{e}\n--- the final host's log:\n{env.log(host)}") from e
             check_state(h.admin_port(env, host), inputs)
             assert env.stop(host) == 0, env.log(host)
             # Restarted with no new input, the host answers from its stores
