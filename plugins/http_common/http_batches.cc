@@ -130,6 +130,10 @@ void Batches::start(uint64_t id, const char* method, const std::string& url, std
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   if (std::string_view(method) == "GET") {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else if (std::string_view(method) == "HEAD") {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Batches::keep_body);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r.get());
   } else {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());

@@ -32,7 +32,8 @@ struct Response {
   CURLcode result = CURLE_OK;  // a transport failure when not CURLE_OK
   long status = 0;             // HTTP status when result is CURLE_OK
   std::string error;           // transport failure text
-  std::string body;            // the response body's first bytes (Batches::start's `keep`)
+  std::string body;            // the response body's first bytes (Batches::start's `keep`);
+                               // of a HEAD, its header lines instead
 };
 
 class Batches {
@@ -44,7 +45,7 @@ class Batches {
   Batches(const Batches&) = delete;
   Batches& operator=(const Batches&) = delete;
 
-  // Starts `method` (GET, POST, PUT) of `body` to `url` with `headers`
+  // Starts `method` (GET, HEAD, POST, PUT, DELETE) of `body` to `url` with `headers`
   // ("Name: value"); `setup`, when given, sets more options on the handle
   // (AWS signing). Reported by poll() with `id` and the response body's
   // first `keep` bytes.

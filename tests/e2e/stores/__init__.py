@@ -454,6 +454,16 @@ class ObjectStore:
         return [canonical(line) for body in self.objects().values()
                 for line in body.splitlines() if line.strip()]
 
+    def put_partial(self, key, body):
+        """What a PUT of `body` under `key` leaves when its client dies
+        halfway (the Content-Length promises twice the bytes sent): s3rver
+        keeps and lists the part it received."""
+        import socket
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(f"PUT /{self.bucket}/{key} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      f"Content-Length: {2 * len(body)}\r\n\r\n".encode() + body)
+        h.wait_for(lambda: key in self.keys(key), 20, f"s3rver to list the partial {key}")
+
     def check_objects(self):
         """Per partition directory: object ranges (FIRST-LAST in the names)
         neither repeat nor overlap. Returns the number of objects."""
