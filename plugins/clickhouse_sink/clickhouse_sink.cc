@@ -1,10 +1,20 @@
-// The ClickHouse sink: INSERT ... FORMAT JSONEachRow over ClickHouse's HTTP
-// interface, sent by a thread of the instance (libcurl's multi interface),
+// The ClickHouse sink: INSERT ... FORMAT JSONEachRow (or RowBinary) over
+// ClickHouse's HTTP interface, sent by a thread of the instance (libcurl's multi interface),
 // at most two at a time, each with every batch that arrived meanwhile (of
 // any partition): few large inserts, each one part of a MergeTree, and the
 // processing thread never waits for the server. Each record's value is a JSON
 // object whose keys name the table's columns; keys the table lacks are
 // skipped (input_format_skip_unknown_fields).
+//
+// format: RowBinary moves the parsing from the server to the sink's thread
+// (row_binary.h: the types it writes): before its first INSERT, and again
+// after any INSERT that failed (the server may have restarted with the
+// table changed), the sink asks DESCRIBE TABLE for the
+// columns (MATERIALIZED and ALIAS ones left out) and inserts them by name.
+// A missing key writes the column's zero (NULL for Nullable), never its
+// DEFAULT expression. A row whose field its column cannot take is refused
+// without a round trip (its batch rejected, halved by the host down to the
+// row). A table with a column of another type is retried with that reason.
 //
 //   - kind: sink
 //     name: events
@@ -14,6 +24,7 @@
 //       table: events                   # or db.events
 //       user: default                   # X-ClickHouse-User (default: none sent)
 //       password: ${envvar:CH_PASSWORD} # X-ClickHouse-Key (in the deployment's config)
+//       format: JSONEachRow             # or RowBinary
 //       timeout_ms: 10000
 //       tls: {ca_file: ..., verify: true}
 //
@@ -32,6 +43,7 @@
 #include <algorithm>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -41,6 +53,7 @@
 
 #include "../http_common/http_batches.h"
 #include "../sink_common/worker_queue.h"
+#include "row_binary.h"
 
 namespace {
 
@@ -96,13 +109,18 @@ class ClickHouseSink {
       throw std::runtime_error("config.url: expected ClickHouse's http:// or https:// interface");
     }
     while (!base.empty() && base.back() == '/') base.pop_back();
-    const std::string query = "INSERT INTO " +
-                              quoted_table(streams_http::config_text(j, "table", true)) +
-                              " FORMAT JSONEachRow";
-    url_ = base +
-           "/?input_format_skip_unknown_fields=1&query=" + streams_http::uri_encode(query, false);
+    const std::string format = streams_http::config_text(j, "format", false);
+    if (!format.empty() && format != "JSONEachRow" && format != "RowBinary") {
+      throw std::runtime_error("config.format: expected JSONEachRow or RowBinary, got '" + format +
+                               "'");
+    }
+    row_binary_ = format == "RowBinary";
+    table_ = quoted_table(streams_http::config_text(j, "table", true));
+    base_ = base;
+    if (!row_binary_) url_ = insert_url(" FORMAT JSONEachRow");
     shown_ = base;
-    headers_.push_back("Content-Type: application/x-ndjson");
+    headers_.push_back(row_binary_ ? "Content-Type: application/octet-stream"
+                                   : "Content-Type: application/x-ndjson");
     if (auto user = streams_http::config_text(j, "user", false); !user.empty()) {
       headers_.push_back("X-ClickHouse-User: " + user);
     }
@@ -118,10 +136,12 @@ class ClickHouseSink {
   }
 
   void write(const streams::SinkBatch& b, streams::SinkReports&) {
-    Part part{b.id(), b.size(), {}, false};
+    Part part{b.id(), b.size(), {}, {}, false};
     part.body.reserve(b.bytes() + b.size());
+    if (row_binary_) part.ends.reserve(b.size());
     for (size_t i = 0; i < b.size(); ++i) {
       part.body.append(b[i].value());
+      if (row_binary_) part.ends.push_back(part.body.size());
       part.body.push_back('\n');
     }
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // not for a probe
@@ -144,8 +164,9 @@ class ClickHouseSink {
   struct Part {
     uint64_t id;
     size_t rows;
-    std::string body;
-    bool alone;  // goes in an INSERT of its own (its group was refused)
+    std::string body;          // NDJSON, or RowBinary once encoded
+    std::vector<size_t> ends;  // RowBinary, until encoded: each row's end in body
+    bool alone;                // goes in an INSERT of its own (its group was refused)
   };
   // What became of a batch, for poll() to report.
   struct Outcome {
@@ -169,6 +190,7 @@ class ClickHouseSink {
   // than kInFlight run: one part in ClickHouse's MergeTree instead of one
   // per partition's batch. Parts of a refused group go each alone, at once.
   void send() {
+    if (row_binary_ && !ready_for_row_binary()) return;
     for (auto it = waiting_.begin(); it != waiting_.end();) {
       if (!it->alone) {
         ++it;
@@ -182,13 +204,17 @@ class ClickHouseSink {
     if (waiting_.empty() || grouped_in_flight_ >= kInFlight) return;
     std::vector<Part> group;
     group.swap(waiting_);
-    ++grouped_in_flight_;
-    start(std::move(group));
+    if (start(std::move(group))) ++grouped_in_flight_;
   }
 
-  void start(std::vector<Part> group) {
+  // Starts the INSERT of `group`; false when no part of it was left to
+  // send (RowBinary: each held a row it cannot write).
+  bool start(std::vector<Part> group) {
     std::string body;
-    if (group.size() == 1) {
+    if (row_binary_) {
+      body = encoded(group);
+      if (group.empty()) return false;
+    } else if (group.size() == 1) {
       body = group.front().body;
     } else {
       size_t size = 0;
@@ -199,6 +225,79 @@ class ClickHouseSink {
     const uint64_t request = ++requests_;
     batches_.start(request, "POST", url_, std::move(body), headers_);
     sent_.emplace_back(request, std::move(group));
+    return true;
+  }
+
+  std::string insert_url(const std::string& rest) const {
+    return base_ + "/?input_format_skip_unknown_fields=1&query=" +
+           streams_http::uri_encode("INSERT INTO " + table_ + rest, false);
+  }
+
+  // RowBinary: true once the table is described; else asks for it.
+  bool ready_for_row_binary() {
+    if (encoder_) return true;
+    if (!describing_ && !waiting_.empty()) {
+      describing_ = true;
+      const std::string query = "DESCRIBE TABLE " + table_ + " FORMAT TabSeparated";
+      batches_.start(kDescribe, "GET", base_ + "/?query=" + streams_http::uri_encode(query, false),
+                     "", headers_, nullptr, kDescribeBody);
+    }
+    return false;
+  }
+
+  // DESCRIBE TABLE answered: the encoder and the INSERT's column list, or
+  // every waiting batch reported for a retry with the reason.
+  void described(const streams_http::Response& r) {
+    describing_ = false;
+    std::vector<streams_ch::Column> columns;
+    std::string why;
+    if (r.result != CURLE_OK) {
+      why = shown_ + ": DESCRIBE TABLE " + table_ + ": " + r.error;
+    } else if (r.status != 200) {
+      why = "ClickHouse " + shown_ + ": DESCRIBE TABLE " + table_ + " (HTTP " +
+            std::to_string(r.status) + "): " + r.body.substr(0, streams_http::Batches::kExcerpt);
+    } else if (!streams_ch::parse_describe(r.body, &columns, &why)) {
+      why = "ClickHouse " + shown_ + ": table " + table_ + ": " + why +
+            "; format RowBinary cannot write it (format JSONEachRow can)";
+    } else {
+      url_ = insert_url(" " + streams_ch::column_list(columns) + " FORMAT RowBinary");
+      encoder_.emplace(std::move(columns));
+      return;
+    }
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    for (const Part& p : waiting_) queue_.finish({p.id, STREAMS_SINK_RETRY, why});
+    waiting_.clear();
+  }
+
+  // RowBinary: the rows of `group` encoded (the parts keep their JSON: a
+  // part sent again is encoded again, by the table as described then). A
+  // part with a row that cannot be written is reported rejected and taken
+  // out of `group`.
+  std::string encoded(std::vector<Part>& group) {
+    std::string out, why;
+    size_t size = 0;
+    for (const Part& p : group) size += p.body.size();
+    out.reserve(size);
+    for (auto it = group.begin(); it != group.end();) {
+      const size_t mark = out.size();
+      size_t begin = 0;
+      bool ok = true;
+      for (size_t end : it->ends) {
+        ok = encoder_->append(std::string_view(it->body).substr(begin, end - begin), &out, &why);
+        if (!ok) break;
+        begin = end + 1;
+      }
+      if (ok) {
+        ++it;
+        continue;
+      }
+      out.resize(mark);
+      queue_.finish(
+          {it->id, STREAMS_SINK_REJECTED,
+           "ClickHouse " + shown_ + ": a row RowBinary cannot write to " + table_ + ": " + why});
+      it = group.erase(it);
+    }
+    return out;
   }
 
   // The part of `group` that holds the row ClickHouse names ("(at row N)",
@@ -217,6 +316,7 @@ class ClickHouseSink {
   }
 
   void finished(const streams_http::Response& r) {
+    if (r.id == kDescribe) return described(r);
     auto it =
         std::find_if(sent_.begin(), sent_.end(), [&](const auto& s) { return s.first == r.id; });
     if (it == sent_.end()) return;
@@ -225,6 +325,9 @@ class ClickHouseSink {
     if (!group.front().alone) --grouped_in_flight_;
     int32_t outcome = STREAMS_SINK_WRITTEN;
     std::string why;
+    if (r.result != CURLE_OK || r.status != 200) {
+      encoder_.reset();  // the table may have changed: described again before the next INSERT
+    }
     if (r.result != CURLE_OK) {
       outcome = STREAMS_SINK_RETRY;
       why = shown_ + ": " + r.error;
@@ -267,10 +370,17 @@ class ClickHouseSink {
   }
 
   static constexpr size_t kInFlight = 2;
+  static constexpr uint64_t kDescribe = 0;  // the request id of DESCRIBE TABLE
+  static constexpr size_t kDescribeBody = 1 << 20;
 
   streams_http::Batches batches_;  // sender thread, but wake()
-  std::string url_;                // with the query
-  std::string shown_;              // without it, for reasons
+  bool row_binary_ = false;
+  std::string table_;  // quoted
+  std::string base_;   // the HTTP interface's URL
+  std::string url_;    // with the INSERT query (RowBinary: once described)
+  std::optional<streams_ch::RowBinaryEncoder> encoder_;  // sender thread: RowBinary, described
+  bool describing_ = false;                              // sender thread
+  std::string shown_;                                    // without it, for reasons
   std::vector<std::string> headers_;
   std::vector<Part> waiting_;                                 // sender thread: not sent yet
   std::vector<std::pair<uint64_t, std::vector<Part>>> sent_;  // sender thread: by request id

@@ -279,6 +279,73 @@ bool RowBinaryEncoder::encode(simdjson::dom::element e, const ColumnType& t, std
   return false;
 }
 
+namespace {
+
+// A TabSeparated field with its backslash escapes (\t, \n, \\...) undone.
+std::string unescaped(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] != '\\' || i + 1 == field.size()) {
+      out.push_back(field[i]);
+      continue;
+    }
+    const char c = field[++i];
+    out.push_back(c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == '0' ? '\0' : c);
+  }
+  return out;
+}
+
+std::vector<std::string_view> split(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  for (size_t at = 0;;) {
+    const size_t end = text.find(sep, at);
+    out.push_back(
+        text.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+    if (end == std::string_view::npos) return out;
+    at = end + 1;
+  }
+}
+
+}  // namespace
+
+bool parse_describe(std::string_view tsv, std::vector<Column>* out, std::string* why) {
+  out->clear();
+  for (std::string_view line : split(tsv, '\n')) {
+    if (line.empty()) continue;
+    const std::vector<std::string_view> fields = split(line, '\t');
+    if (fields.size() < 2) {
+      *why = "DESCRIBE TABLE answered a line without a type: " + std::string(line.substr(0, 80));
+      return false;
+    }
+    const std::string kind = fields.size() > 2 ? unescaped(fields[2]) : "";
+    if (kind == "MATERIALIZED" || kind == "ALIAS") continue;  // not written by an INSERT
+    Column c;
+    c.name = unescaped(fields[0]);
+    const std::string type = unescaped(fields[1]);
+    if (!parse_type(type, &c.type, why)) {
+      *why = "column " + c.name + ": " + *why;
+      return false;
+    }
+    out->push_back(std::move(c));
+  }
+  if (out->empty()) *why = "DESCRIBE TABLE answered no columns to write";
+  return !out->empty();
+}
+
+std::string column_list(const std::vector<Column>& columns) {
+  std::string out = "(";
+  for (const Column& c : columns) {
+    if (out.size() > 1) out += ", ";
+    out.push_back('`');
+    for (char ch : c.name) {
+      if (ch == '`' || ch == '\\') out.push_back('\\');
+      out.push_back(ch);
+    }
+    out.push_back('`');
+  }
+  return out + ")";
+}
+
 bool RowBinaryEncoder::append(std::string_view value, std::string* out, std::string* why) {
   padded_.assign(value);
   padded_.resize(value.size() + simdjson::SIMDJSON_PADDING);

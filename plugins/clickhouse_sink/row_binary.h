@@ -40,6 +40,16 @@ struct Column {
   ColumnType type;
 };
 
+// The columns an INSERT writes, from `DESCRIBE TABLE ... FORMAT
+// TabSeparated` (name, type, default kind, ...; TSV escapes undone),
+// MATERIALIZED and ALIAS columns left out. False with *why naming the
+// column when its type is not one of those above, or the text not such a
+// description.
+bool parse_describe(std::string_view tsv, std::vector<Column>* out, std::string* why);
+
+// "(`a`, `b`)": the columns of an INSERT, quoted.
+std::string column_list(const std::vector<Column>& columns);
+
 class RowBinaryEncoder {
  public:
   explicit RowBinaryEncoder(std::vector<Column> columns);

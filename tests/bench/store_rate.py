@@ -6,9 +6,10 @@
   counter, so that measuring costs the server nothing); the ceiling is psql's \\copy
   of the same rows (the table dumped to a file after the host's run, the
   table emptied, the file copied in), timed whole.
-- ClickHouse: the same with clickhouse_sink (INSERT ... FORMAT
-  JSONEachRow); the ceiling is clickhouse-client inserting the same rows from
-  a JSONEachRow file.
+- ClickHouse: the same with clickhouse_sink, once with format JSONEachRow
+  (the server parses the JSON) and once with RowBinary (the sink does); the
+  ceiling is clickhouse-client inserting the same rows from a JSONEachRow
+  file (the client parses, sending the server its native format).
 
 The servers run on the tools' core with the broker; the host, psql and
 clickhouse-client on the application's. Usage (packaging/bench.sh runs it):
@@ -91,7 +92,7 @@ def sink_rows(port):
                                                 text, re.M)))
 
 
-def host_rate(env, bootstrap, topic, plugin, function, config, count_rows):
+def host_rate(env, bootstrap, topic, plugin, function, config, count_rows, group=None):
     """Rows/s of the host writing RECORDS rows through `plugin`: from the
     first rows its sink reported written to the last (the host's start and
     group join left out). The table is counted once, at the end: a count
@@ -99,8 +100,9 @@ def host_rate(env, bootstrap, topic, plugin, function, config, count_rows):
     ceiling's run did not pay."""
     pipeline = env.write(f"p-{plugin}-{topic}.yaml", PIPELINE % {
         "topic": topic, "plugin": plugin, "function": function, "config": json.dumps(config)})
-    deployment = env.write(f"d-{plugin}.yaml", DEPLOYMENT % {"group": plugin})
-    host = env.start_host(pipeline, deployment, bootstrap, name=f"host-{plugin}-{topic}",
+    group = group or plugin
+    deployment = env.write(f"d-{group}.yaml", DEPLOYMENT % {"group": group})
+    host = env.start_host(pipeline, deployment, bootstrap, name=f"host-{group}-{topic}",
                           extra=["--admin-port", "0"], prefix=APP_CPU)
     try:
         port = h.admin_port(env, host)
@@ -144,8 +146,13 @@ def clickhouse(env, bootstrap, topics):
     ch.query(CH_TABLE)
     config = {"url": ch.url, "table": "metrics"}
     dump = env.path("metrics.ndjson")
-    runs = []
+    runs, binary_runs = [], []
     for topic in topics:
+        ch.query("TRUNCATE TABLE metrics")
+        binary = host_rate(env, bootstrap, topic, "clickhouse_sink", "clickhouse",
+                           dict(config, format="RowBinary"),
+                           lambda: int(ch.query("SELECT count() FROM metrics")),
+                           group="clickhouse_rowbinary")
         ch.query("TRUNCATE TABLE metrics")
         host = host_rate(env, bootstrap, topic, "clickhouse_sink", "clickhouse", config,
                          lambda: int(ch.query("SELECT count() FROM metrics")))
@@ -157,7 +164,8 @@ def clickhouse(env, bootstrap, topics):
                              "INSERT INTO metrics FORMAT JSONEachRow"], stdin=f)
         assert ch.query("SELECT count() FROM metrics").strip() == str(RECORDS)
         runs.append({"host": host, "ceiling": RECORDS / seconds})
-    return runs
+        binary_runs.append({"host": binary, "ceiling": RECORDS / seconds})
+    return runs, binary_runs
 
 
 def median(runs, key):
@@ -176,10 +184,12 @@ def main():
                            capture_output=True)
         # Each store reads the same topics with a consumer group of its own.
         results["postgres"] = postgres(env, bootstrap, topics)
-        results["clickhouse"] = clickhouse(env, bootstrap, topics)
+        results["clickhouse"], results["clickhouse RowBinary"] = clickhouse(env, bootstrap,
+                                                                            topics)
     lines = [f"Sinks to data stores: {RECORDS} IngestMetric rows, median of {REPEATS} runs",
              "", "| store | host rows/s | ceiling rows/s | host / ceiling |", "|---|---|---|---|"]
-    ceilings = {"postgres": "psql \\copy", "clickhouse": "clickhouse-client"}
+    ceilings = {"postgres": "psql \\copy", "clickhouse": "clickhouse-client",
+                "clickhouse RowBinary": "clickhouse-client"}
     for store, runs in results.items():
         host, ceiling = median(runs, "host"), median(runs, "ceiling")
         lines.append(f"| {store} (ceiling: {ceilings[store]}) | {host:,.0f} | {ceiling:,.0f} | "

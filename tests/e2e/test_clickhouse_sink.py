@@ -1,7 +1,8 @@
-"""The ClickHouse sink plugin against a real ClickHouse server: the output
-of simple_map_filter lands in the table exactly, row by row; rows the server
-cannot read (a value of the wrong type) go to the DLQ alone, with
-ClickHouse's message, and the rest of their batches is written."""
+"""The ClickHouse sink plugin against a real ClickHouse server, in each
+format: the output of simple_map_filter lands in the table exactly, row by
+row; rows the table cannot take (a value of the wrong type) go to the DLQ
+alone, with the reason (JSONEachRow: ClickHouse's message; RowBinary: the
+sink's, naming the column), and the rest of their batches is written."""
 import json
 import os
 import sys
@@ -17,7 +18,7 @@ PIPELINE = stores.STEPS + """  - kind: sink
     plugin: clickhouse_sink
     batch_size: 200
     batch_time_ms: 20
-    config: {table: metrics}
+    config: {table: metrics, format: FORMAT}
 """
 
 DEPLOYMENT = stores.deployment(source_extra="""          dlq: {topic: metrics-dlq}
@@ -25,8 +26,10 @@ DEPLOYMENT = stores.deployment(source_extra="""          dlq: {topic: metrics-dl
           config: {url: "${envvar:CLICKHOUSE_URL}"}
 """)
 
+# `total` is computed by the server: RowBinary leaves it out of the INSERT.
 TABLE = """CREATE TABLE metrics (org_id UInt32, project_id Int32, name String, type String,
-  timestamp UInt32, retention_days UInt16, value Array(Int32), sample_rate Float64) ENGINE = MergeTree ORDER BY name"""
+  timestamp UInt32, retention_days UInt16, value Array(Int32), sample_rate Float64,
+  total Int64 MATERIALIZED value[1] * 2) ENGINE = MergeTree ORDER BY name"""
 
 COLUMNS = ["org_id", "project_id", "name", "type", "timestamp", "retention_days", "value"]
 
@@ -47,7 +50,7 @@ def project(row):
     return json.dumps({c: row[c] for c in COLUMNS}, sort_keys=True)
 
 
-def main():
+def run(fmt):
     with h.Env() as env:
         ch = stores.ClickHouse(env)
         ch.query(TABLE)
@@ -55,8 +58,8 @@ def main():
         bootstrap = env.start_broker([f"metrics:{PARTITIONS}", "metrics-dlq:1"])
         records = inputs()
         h.produce(bootstrap, "metrics", [(b"k%d" % i, v, []) for i, v in enumerate(records)])
-        host = env.start_host(env.write("p.yaml", PIPELINE), env.write("d.yaml", DEPLOYMENT),
-                              bootstrap)
+        host = env.start_host(env.write("p.yaml", PIPELINE.replace("FORMAT", fmt)),
+                              env.write("d.yaml", DEPLOYMENT), bootstrap)
         tps = h.partitions("metrics", PARTITIONS)
         h.wait_committed_to_end(bootstrap, "pipeline-in", tps, timeout=120)
         assert env.stop(host) == 0, env.log(host)
@@ -66,6 +69,8 @@ def main():
         wanted = sorted(project(r) for r in kept if "sample_rate" not in r)
         got = sorted(project(r) for r in ch.rows("SELECT * FROM metrics"))
         assert got == wanted, stores.diff(got, wanted)
+        totals = ch.query("SELECT count() FROM metrics WHERE total != value[1] * 2")
+        assert totals == "0\n", totals
 
         dlq = h.read_all(bootstrap, h.partitions("metrics-dlq", 1))
         names = sorted(json.loads(r.value)["name"] for r in dlq)
@@ -73,9 +78,18 @@ def main():
         for r in dlq:
             hdrs = {k: v.decode() for k, v in r.headers}
             assert hdrs["streams.error.kind"] == "sink_rejected", hdrs
-            assert "ClickHouse" in hdrs["streams.error.message"], hdrs
-            assert "Code: " in hdrs["streams.error.message"], hdrs
-        print(f"{len(got)} rows, {len(dlq)} refused: ok")
+            message = hdrs["streams.error.message"]
+            assert "ClickHouse" in message, hdrs
+            if fmt == "RowBinary":
+                assert 'column sample_rate: expected Float64, got "fast"' in message, hdrs
+            else:
+                assert "Code: " in message, hdrs
+        print(f"{fmt}: {len(got)} rows, {len(dlq)} refused: ok")
+
+
+def main():
+    for fmt in ("JSONEachRow", "RowBinary"):
+        run(fmt)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The ClickHouse sink under faults (stores.Drill): the host killed with
+"""The ClickHouse sink (format RowBinary: the table described again after
+each failure) under faults (stores.Drill): the host killed with
 SIGKILL five times mid-stream, then the server down for 30 s under load.
 Every row arrives (at-least-once: a replay may insert rows again), nothing
 is committed before its row is stored, memory stays bounded while the
@@ -12,7 +13,8 @@ import harness as h  # noqa: E402
 import stores  # noqa: E402
 
 PIPELINE = stores.STEPS + """  - {kind: sink, name: rows, plugin: clickhouse_sink, batch_size: 200, batch_time_ms: 50,
-     retry_backoff_ms: 50, retry_backoff_max_ms: 500, config: {table: metrics}}
+     retry_backoff_ms: 50, retry_backoff_max_ms: 500,
+     config: {table: metrics, format: RowBinary}}
 """
 
 DEPLOYMENT = stores.deployment(source_extra="""          commit_interval_ms: 200

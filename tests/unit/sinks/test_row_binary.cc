@@ -120,3 +120,37 @@ BOOST_AUTO_TEST_CASE(types_it_does_not_write_are_named) {
   BOOST_TEST(t.inner->kind == ColumnType::fixed_string);
   BOOST_TEST(t.inner->bytes == 16);
 }
+
+BOOST_AUTO_TEST_CASE(describe_gives_the_columns_an_insert_writes) {
+  // ClickHouse 18.16's DESCRIBE TABLE ... FORMAT TabSeparated: name, type,
+  // default kind, default expression (newer versions add more fields).
+  const std::string tsv =
+      "org_id\tUInt32\t\t\n"
+      "name\tLowCardinality(String)\tDEFAULT\t\\'x\\'\n"
+      "total\tUInt64\tMATERIALIZED\torg_id * 2\n"
+      "alias\tString\tALIAS\tname\n"
+      "tab\\tbed\tArray(Nullable(Int8))\t\t\t\t\t\n";
+  std::vector<Column> cols;
+  std::string why;
+  BOOST_REQUIRE_MESSAGE(parse_describe(tsv, &cols, &why), why);
+  BOOST_REQUIRE_EQUAL(cols.size(), 3u);
+  BOOST_TEST(cols[0].name == "org_id");
+  BOOST_TEST(cols[1].name == "name");
+  BOOST_TEST(cols[2].name == "tab\tbed");
+  BOOST_TEST(cols[2].type.kind == ColumnType::array);
+  BOOST_TEST(column_list(cols) == "(`org_id`, `name`, `tab\tbed`)");
+  Column odd;
+  odd.name = "a`b\\c";
+  BOOST_TEST(column_list({odd}) == "(`a\\`b\\\\c`)");
+}
+
+BOOST_AUTO_TEST_CASE(describe_refuses_a_type_it_cannot_write) {
+  std::vector<Column> cols;
+  std::string why;
+  BOOST_TEST(!parse_describe("a\tUInt8\t\t\nprice\tDecimal(9, 2)\t\t\n", &cols, &why));
+  BOOST_TEST(why.find("column price: column type Decimal(9, 2)") == 0, why);
+  BOOST_TEST(!parse_describe("", &cols, &why));
+  BOOST_TEST(why == "DESCRIBE TABLE answered no columns to write");
+  BOOST_TEST(!parse_describe("just a name\n", &cols, &why));
+  BOOST_TEST(why.find("without a type") != std::string::npos, why);
+}
