@@ -113,28 +113,35 @@ bool integer_in(simdjson::dom::element e, int64_t lo, uint64_t hi, uint64_t* bit
   }
 }
 
+// The types without parameters, as DESCRIBE TABLE names them.
+struct PlainType {
+  const char* name;
+  ColumnType::Kind kind;
+  int bytes;
+};
+constexpr PlainType kPlainTypes[] = {
+    {"Int8", ColumnType::int_, 1},         {"Int16", ColumnType::int_, 2},
+    {"Int32", ColumnType::int_, 4},        {"Int64", ColumnType::int_, 8},
+    {"UInt8", ColumnType::uint_, 1},       {"UInt16", ColumnType::uint_, 2},
+    {"UInt32", ColumnType::uint_, 4},      {"UInt64", ColumnType::uint_, 8},
+    {"Float32", ColumnType::float_, 4},    {"Float64", ColumnType::float_, 8},
+    {"String", ColumnType::string, 0},     {"Date", ColumnType::date, 2},
+    {"DateTime", ColumnType::date_time, 4}};
+
 std::string type_name(const ColumnType& t) {
   switch (t.kind) {
-    case ColumnType::int_:
-      return "Int" + std::to_string(t.bytes * 8);
-    case ColumnType::uint_:
-      return "UInt" + std::to_string(t.bytes * 8);
-    case ColumnType::float_:
-      return "Float" + std::to_string(t.bytes * 8);
-    case ColumnType::string:
-      return "String";
     case ColumnType::fixed_string:
       return "FixedString(" + std::to_string(t.bytes) + ")";
-    case ColumnType::date:
-      return "Date";
-    case ColumnType::date_time:
-      return "DateTime";
     case ColumnType::nullable:
       return "Nullable(" + type_name(*t.inner) + ")";
     case ColumnType::array:
       return "Array(" + type_name(*t.inner) + ")";
+    default:
+      for (const PlainType& p : kPlainTypes) {
+        if (p.kind == t.kind && p.bytes == t.bytes) return p.name;
+      }
+      return "?";
   }
-  return "?";
 }
 
 }  // namespace
@@ -161,18 +168,7 @@ bool parse_type(std::string_view text, ColumnType* out, std::string* why) {
       return true;
     }
   }
-  static const struct {
-    const char* name;
-    ColumnType::Kind kind;
-    int bytes;
-  } plain[] = {{"Int8", ColumnType::int_, 1},         {"Int16", ColumnType::int_, 2},
-               {"Int32", ColumnType::int_, 4},        {"Int64", ColumnType::int_, 8},
-               {"UInt8", ColumnType::uint_, 1},       {"UInt16", ColumnType::uint_, 2},
-               {"UInt32", ColumnType::uint_, 4},      {"UInt64", ColumnType::uint_, 8},
-               {"Float32", ColumnType::float_, 4},    {"Float64", ColumnType::float_, 8},
-               {"String", ColumnType::string, 0},     {"Date", ColumnType::date, 2},
-               {"DateTime", ColumnType::date_time, 4}};
-  for (const auto& p : plain) {
+  for (const auto& p : kPlainTypes) {
     if (text == p.name || (p.kind == ColumnType::date_time && wrapped(text, p.name, &inner))) {
       out->kind = p.kind;
       out->bytes = p.bytes;
