@@ -164,8 +164,8 @@ class ClickHouseSink {
   struct Part {
     uint64_t id;
     size_t rows;
-    std::string body;          // NDJSON, or RowBinary once encoded
-    std::vector<size_t> ends;  // RowBinary, until encoded: each row's end in body
+    std::string body;          // NDJSON (RowBinary: encoded into each INSERT sent)
+    std::vector<size_t> ends;  // RowBinary: each row's end in body
     bool alone;                // goes in an INSERT of its own (its group was refused)
   };
   // What became of a batch, for poll() to report.
@@ -380,7 +380,7 @@ class ClickHouseSink {
   std::string url_;    // with the INSERT query (RowBinary: once described)
   std::optional<streams_ch::RowBinaryEncoder> encoder_;  // sender thread: RowBinary, described
   bool describing_ = false;                              // sender thread
-  std::string shown_;                                    // without it, for reasons
+  std::string shown_;                                    // the URL without a query, for reasons
   std::vector<std::string> headers_;
   std::vector<Part> waiting_;                                 // sender thread: not sent yet
   std::vector<std::pair<uint64_t, std::vector<Part>>> sent_;  // sender thread: by request id
