@@ -8,8 +8,9 @@ machine with `perf sched record -a` while the application works, and reads
 per thread group, with `perf sched latency`: CPU time, switches and the mean
 wait in the run queue of the dev broker's thread (rdk:mock), of librdkafka's
 broker threads of every client (rdk:broker*: the application's and the
-watcher's), and of the host's own threads. A run that is slow while the
-broker's thread does the same work and the clients' threads do more points
+watcher's), and of the threads named streams-host (the host's own). A run
+that is slow while the broker's thread does the same work and the clients'
+threads do more points
 at the conversation between them, not at CPU taken away. Writes
 OUT_DIR/sched-profile.json and prints it. Needs perf and root.
 """
@@ -28,8 +29,10 @@ sys.argv = ["run_bench.py", BUILD, OUT]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench as rb  # noqa: E402
 
+# The dev broker runs as `streams-host dev-broker`: its main thread is in the
+# last group too (a few ms a run), the only member of it but in host runs.
 GROUPS = {"dev broker (rdk:mock)": "rdk:mock", "clients' broker threads (rdk:broker1)":
-          "rdk:broker1", "host threads (streams-host)": "streams-host"}
+          "rdk:broker1", "threads named streams-host": "streams-host"}
 
 
 def threads(data):
