@@ -10,8 +10,8 @@ wait in the run queue of the dev broker's thread (rdk:mock), of librdkafka's
 broker threads of every client (rdk:broker*: the application's and the
 watcher's), and of the threads named streams-host (the host's own). A run
 that is slow while the broker's thread does the same work and the clients'
-threads do more points
-at the conversation between them, not at CPU taken away. Writes
+threads do more points at the conversation between them, not at CPU taken
+away. Writes
 OUT_DIR/sched-profile.json and prints it. Needs perf and root.
 """
 import json
