@@ -94,9 +94,9 @@ bool PartitionProcessor::prepare(Partition& p, int64_t offset, std::string* why)
 int64_t PartitionProcessor::durable(Partition& p, int64_t committable, std::string* why) {
   if (!p.state || committable < 0) return committable;
   std::string error;
-  const int64_t durable = p.state->durable(&error);
+  const int64_t durable = p.state->durable(committable, &error);
   if (!error.empty()) *why = "partition " + std::to_string(p.number) + ": " + error;
-  return error.empty() ? std::min(committable, durable) : -1;
+  return error.empty() ? durable : -1;
 }
 
 bool PartitionProcessor::checkpoint(Partition& p, int64_t offset, std::string* why) {
@@ -198,10 +198,16 @@ StateAnswer PartitionProcessor::query(const StateQuery& q) {
 bool PartitionProcessor::checkpoint_committable(std::string* why) {
   for (auto& p : partitions_) {
     if (!p) continue;
-    const int64_t at = committable(*p);
-    if (!prepare(*p, at, why) || !checkpoint(*p, at, why)) return false;
+    if (!prepare(*p, processed_end(*p), why)) return false;
+    const int64_t at = durable(*p, committable(*p), why);
+    if (!why->empty() || !checkpoint(*p, at, why)) return false;
   }
   return true;
+}
+
+int64_t PartitionProcessor::processed_end(const Partition& p) const {
+  const int64_t last = trackers_[p.tracker_id]->last_begun();
+  return last >= 0 ? last + 1 : p.start_at;
 }
 
 void PartitionProcessor::revoke(int32_t number) {

@@ -106,15 +106,16 @@ class PartitionProcessor final : public InputHolds {
   // Paused partitions whose inputs and sinks drained below half their
   // bounds: unpaused, with the offset their fetching resumes at.
   void take_resumable(std::vector<PartitionOffset>* out);
-  // The state checkpoint protocol (state/partition_state.h): prepare
-  // before a commit of `offset` is sent, checkpoint once it is confirmed.
+  // The state checkpoint protocol (state/partition_state.h): prepare at
+  // processed_end() before a commit is sent, commit durable(), checkpoint
+  // once it is confirmed.
   // False with *why on a store failure: the runtime must stop without
   // committing further. (The first input after assign resolves the store.)
   bool prepare(Partition& p, int64_t offset, std::string* why);
   bool checkpoint(Partition& p, int64_t offset, std::string* why);
-  // The highest offset of `p` that may be committed: committable() unless
-  // its state's changelog has not acknowledged the changes before it yet
-  // (-1 with *why when the changelog refused one).
+  // The offset of `p` to commit: `committable` without state, else the
+  // highest prepared offset at or before it whose changelog records were
+  // acknowledged (-1 with *why when the changelog refused one).
   int64_t durable(Partition& p, int64_t committable, std::string* why);
   // Resolves `p`'s state at `first`, the offset its source resumes at (its
   // committed offset), unless its first input did already.
@@ -149,6 +150,9 @@ class PartitionProcessor final : public InputHolds {
   }
   // One past the last offset of `p` complete with all before it, or -1.
   int64_t committable(const Partition& p) const { return trackers_[p.tracker_id]->committable(); }
+  // One past the last input begun (every input before it was processed),
+  // or the offset reading starts at when none was.
+  int64_t processed_end(const Partition& p) const;
   // Calls f(Partition&) for each assigned partition.
   template <class F>
   void for_each(F&& f) {

@@ -132,7 +132,8 @@ class Runtime final : public KafkaRuntime,
   bool store_failed_ = false;        // a state checkpoint failed: nothing more is committed
   std::vector<int32_t> unresolved_;  // assigned stateful partitions to resolve
   state::ChangelogWriter* changelog_ = nullptr;  // options_.changelog's writer
-  // Prepared changes wait for the changelog: commit() tries again soon.
+  // A prepared offset waits for the changelog, its outputs or the commit
+  // before: commit() tries again soon.
   bool awaiting_changelog_ = false;
   int64_t retry_commit_ms_ = 0;  // steady clock
   std::unique_ptr<RestoreWorker> restorer_;
@@ -433,8 +434,9 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count, bool ret
   if (!retry && !sinks_.flush()) return fail("a sink failed to flush; its inputs stay uncommitted");
   m_.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
   const int64_t now = steady_ms();
-  awaiting_changelog_ = false;
+  // A retry waiting for the commit before keeps waiting (awaiting_changelog_ stays).
   if (!sync && commit_pending_ && now - commit_sent_ms_ < kCommitConfirmMs) return;
+  awaiting_changelog_ = false;
   auto selected = [&](const Partition& p) {
     return !only || std::find(only, only + only_count, p.number) != only + only_count;
   };
@@ -443,7 +445,7 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count, bool ret
   processor_->for_each([&](Partition& p) {
     std::string why;
     if (!retry && !store_failed_ && selected(p) &&
-        !processor_->prepare(p, processor_->committable(p), &why)) {
+        !processor_->prepare(p, processor_->processed_end(p), &why)) {
       store_failed_ = true;
       fail("state: " + why + "; stopping without committing further");
     }

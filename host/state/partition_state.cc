@@ -103,7 +103,7 @@ Table* PartitionState::table(const std::string& name, const Settings& settings,
   }
   uint32_t family = 0;
   if (!store_->family(name, &family, error)) return nullptr;
-  tables_.push_back(std::make_unique<Table>(*store_, family, name, settings, clock_));
+  tables_.push_back(std::make_unique<Table>(*store_, family, name, settings, clock_, input_));
   return tables_.back().get();
 }
 
@@ -176,6 +176,13 @@ bool PartitionState::resolve(int64_t first, std::string* error) {
 
 bool PartitionState::prepare(int64_t offset, std::string* error) {
   if (offset <= prepared_ || offset <= confirmed_) return true;
+  for (const auto& t : tables_) {
+    if (!t->can_prepare(offset)) {
+      *error = "step '" + t->name() + "': prepare at offset " + std::to_string(offset) +
+               " before the processed end (input " + std::to_string(input_) + ")";
+      return false;
+    }
+  }
   batch_.clear();
   ChangelogAck* ack = nullptr;
   bool sent = true;
@@ -193,7 +200,7 @@ bool PartitionState::prepare(int64_t offset, std::string* error) {
                               error);
     });
   }
-  if (changelog_) acks_.emplace_back(offset, ack);
+  acks_.emplace_back(offset, ack);
   if (!sent) return false;
   // Without a changelog, the batch goes to the Store's pending log (with
   // the event clock of its inputs), which resolve() reads after a crash.
@@ -235,10 +242,10 @@ bool PartitionState::add_positions(std::string* error) {
   return true;
 }
 
-int64_t PartitionState::durable(std::string* error) const {
-  if (!changelog_ || acks_.empty()) return std::max(prepared_, confirmed_);
+int64_t PartitionState::durable(int64_t committable, std::string* error) const {
   int64_t durable = confirmed_;
   for (const auto& [offset, ack] : acks_) {
+    if (offset > committable) break;
     if (ack && !ack->error().empty()) {
       *error = "the changelog refused a change: " + ack->error();
       return -1;

@@ -5,9 +5,11 @@
 // Checkpoint protocol (local part). The Store holds the state of every input
 // before its checkpoint offset, plus a pending log of later changes, each
 // with the offset of the input that made it:
-//   1. prepare(C), before the runtime sends a commit of offset C: the
-//      changes stamped before C that are not yet there (the last one of
-//      each key) go to the pending log as batch C (one atomic write).
+//   1. prepare(C), at the processed end C (every input before C processed,
+//      none after), before the runtime sends a commit: the changes stamped
+//      before C that are not yet there (the last one of each key) go to the
+//      pending log as batch C (one atomic write). The runtime commits only
+//      prepared offsets (durable()): the largest one its outputs allow.
 //   2. checkpoint(C), once the commit is confirmed: the changes stamped
 //      before C are staged (the last of each key), and flush() writes the
 //      staged changes into the state, drops the batches up to C from the
@@ -95,7 +97,7 @@ class PartitionState {
   // next one (by it, or by the time limits that follow it), and the event
   // clock's advance to its timestamp.
   void observe(int64_t timestamp_ms, int64_t offset) {
-    stamp_ = offset;
+    stamp_ = input_ = offset;
     if (timestamp_ms > clock_) {
       clock_ = timestamp_ms;
       clock_marks_.emplace_back(offset, timestamp_ms);
@@ -127,6 +129,7 @@ class PartitionState {
   bool seen_input() const { return seen_input_; }
   void set_seen_input() { seen_input_ = true; }
   bool resolve(int64_t first_offset, std::string* error);
+  // prepare() refuses an offset before an input that made a change.
   bool prepare(int64_t offset, std::string* error);
   // `now_ms`: a steady clock, for the flush interval (-1: flush now).
   bool checkpoint(int64_t offset, int64_t now_ms, std::string* error);
@@ -153,10 +156,12 @@ class PartitionState {
   }
   // The last offset prepared (-1: none since opened).
   int64_t prepared() const { return prepared_; }
-  // The highest prepared offset whose changes, and every earlier batch's,
-  // the changelog acknowledged (without a changelog: the last prepared).
-  // -1 with *error when the changelog refused a change for good.
-  int64_t durable(std::string* error) const;
+  // The offset to commit for inputs committable before `committable`: the
+  // highest prepared offset at or before it whose changes, and every
+  // earlier batch's, the changelog acknowledged (without a changelog: the
+  // highest prepared), else the last checkpointed one. -1 with *error when
+  // the changelog refused a change for good.
+  int64_t durable(int64_t committable, std::string* error) const;
 
   // Restores each opened table's family from the changelog (3'., above),
   // once resolved. `rewriter` sends the rewritten keys (and is flushed
@@ -193,6 +198,7 @@ class PartitionState {
   std::vector<std::unique_ptr<Table>> tables_;
   int64_t clock_ = -1;
   int64_t stamp_ = -1;
+  int64_t input_ = -1;  // the offset of the last input observed
   // (offset, clock) where the clock advanced, since the last checkpoint:
   // the clock a checkpoint records is the one of the inputs it covers.
   std::deque<std::pair<int64_t, int64_t>> clock_marks_;
@@ -212,8 +218,8 @@ class PartitionState {
   std::string batch_;                 // prepare(): the batch, reused
   ChangelogWriter* changelog_ = nullptr;
   int32_t partition_ = 0;
-  // Prepared batches not yet checkpointed, with their acknowledgements
-  // (null: a batch with no change).
+  // Prepared batches not yet checkpointed, with their changelog
+  // acknowledgements (null: a batch with no change, or no changelog).
   std::deque<std::pair<int64_t, ChangelogAck*>> acks_;
   // Per step index: the changelog position the confirmed batches reached
   // since the last flush (-1: none).

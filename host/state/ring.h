@@ -42,8 +42,13 @@ class Ring {
     ++size_;
     return back();
   }
+  // An emptied ring starts again at the first slot of its front block, so
+  // a queue that empties often reuses the same warm slots.
   void pop_front() {
-    --size_;
+    if (--size_ == 0 && !blocks_.empty()) {
+      head_ = 0;
+      return;
+    }
     if (++head_ == kBlock) {
       spare_.push_back(std::move(blocks_.front()));
       blocks_.pop_front();

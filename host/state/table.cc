@@ -44,8 +44,13 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 uint32_t stored_version(std::string_view stored) { return version_of(time_field(stored)); }
 
 Table::Table(Store& store, uint32_t family, std::string name, const Settings& settings,
-             const int64_t& clock)
-    : store_(store), family_(family), name_(std::move(name)), settings_(settings), clock_(clock) {}
+             const int64_t& clock, const int64_t& input)
+    : store_(store),
+      family_(family),
+      name_(std::move(name)),
+      settings_(settings),
+      clock_(clock),
+      input_(input) {}
 
 bool Table::live(int64_t time) const {
   if (time == kMalformed) return false;
@@ -84,6 +89,7 @@ Table::Node& Table::add(std::string_view key, uint64_t h) {
   Node& n = cache_.insert(key, h);
   Entry& e = n.value;
   e.pending = e.staged = e.last = 0;
+  e.open = 0;
   e.present = false;
   e.time = 0;
   e.value.clear();
@@ -103,25 +109,36 @@ Found Table::get(std::string_view key, std::string_view* value, std::string* err
   return Found::yes;
 }
 
-Table::Node& Table::change(std::string_view key, int64_t stamp) {
+Table::Change& Table::change(std::string_view key, int64_t stamp) {
   Node* n = recent_;
   if (!n || n->key != key) {
     const uint64_t h = Cache::hash(key);
     n = cache_.find(key, h);
     if (!n) n = &add(key, h);
   }
-  if (clean(n->value)) --clean_;
-  ++n->value.pending;
+  Entry& e = n->value;
+  if (e.open != 0 && e.open - 1 >= serial(prepared_)) {
+    Change& c = log_[e.open - 1 - popped_];
+    // A change of an input (stamped at or before it) is prepared with the
+    // key's earlier one, as is one of the same stamp.
+    if (stamp <= input_ || stamp == c.stamp) {
+      c.stamp = std::max(c.stamp, stamp);
+      return c;
+    }
+  }
+  if (clean(e)) --clean_;
+  ++e.pending;
   Change& c = log_.push();
   c.stamp = stamp;
   c.entry = n;
-  return *n;
+  e.open = serial(log_.size() - 1) + 1;
+  return c;
 }
 
 void Table::put(std::string_view key, std::string_view value, int64_t stamp, int64_t written_ms,
                 uint32_t version) {
-  Entry& e = change(key, stamp).value;
-  Change& c = log_.back();
+  Change& c = change(key, stamp);
+  Entry& e = c.entry->value;
   c.time = e.time = encode_time(written_ms < 0 ? clock_ : written_ms, version);
   e.value.assign(value);
   c.value.assign(value);  // into the slot's buffer
@@ -129,8 +146,9 @@ void Table::put(std::string_view key, std::string_view value, int64_t stamp, int
 }
 
 void Table::erase(std::string_view key, int64_t stamp) {
-  Entry& e = change(key, stamp).value;
-  log_.back().present = false;
+  Change& c = change(key, stamp);
+  Entry& e = c.entry->value;
+  c.present = false;
   e.value.clear();
   e.present = false;
 }
@@ -213,19 +231,49 @@ int64_t Table::purge_expired(int64_t stamp, std::string* error) {
   return static_cast<int64_t>(expired.size());
 }
 
-size_t Table::mark_last(size_t from, int64_t offset) {
-  size_t to = from;
-  while (to < log_.size() && log_[to].stamp < offset) ++to;
-  for (size_t i = from; i < to; ++i) log_[i].entry->value.last = static_cast<uint32_t>(i + 1);
+void Table::mark_last(size_t from, size_t to, int64_t offset) {
+  for (size_t i = from; i < to; ++i) {
+    if (log_[i].stamp < offset) log_[i].entry->value.last = static_cast<uint32_t>(i + 1);
+  }
+}
+
+size_t Table::leading(int64_t offset) const {
+  size_t to = 0;
+  while (to < prepared_ && log_[to].stamp < offset) ++to;
   return to;
 }
 
+void Table::swap_slots(size_t i, size_t j) {
+  Entry& a = log_[i].entry->value;
+  Entry& b = log_[j].entry->value;
+  const bool a_open = a.open == serial(i) + 1, b_open = b.open == serial(j) + 1;
+  std::swap(log_[i], log_[j]);
+  if (a_open) a.open = serial(j) + 1;
+  if (b_open) b.open = serial(i) + 1;
+}
+
+bool Table::can_prepare(int64_t offset) const {
+  for (size_t i = prepared_; i < log_.size(); ++i) {
+    if (log_[i].stamp >= offset && log_[i].stamp <= input_) return false;
+  }
+  return true;
+}
+
 void Table::mark_prepared(int64_t offset) {
-  while (prepared_ < log_.size() && log_[prepared_].stamp < offset) ++prepared_;
+  // The changes stamped before `offset` move ahead of the others, in their
+  // order (the others are made between inputs: at most one a key).
+  size_t to = prepared_;
+  for (size_t i = prepared_; i < log_.size(); ++i) {
+    if (log_[i].stamp >= offset) continue;
+    if (i != to) swap_slots(i, to);
+    ++to;
+  }
+  prepared_ = to;
 }
 
 void Table::stage(int64_t offset) {
-  const size_t to = mark_last(0, offset);
+  const size_t to = leading(offset);
+  mark_last(0, to, offset);
   for (size_t i = 0; i < to; ++i) {
     Change& c = log_.front();
     Entry& e = c.entry->value;
@@ -239,9 +287,11 @@ void Table::stage(int64_t offset) {
       if (c.present) encode(c.time, c.value, &s.stored);  // into the slot's buffer
       s.present = c.present;
     }
+    if (e.open == serial(0) + 1) e.open = 0;
     --e.pending;  // still staged: not clean
     log_.pop_front();
-    if (prepared_ > 0) --prepared_;
+    ++popped_;
+    --prepared_;
   }
 }
 

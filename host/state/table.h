@@ -4,13 +4,24 @@
 // checkpointed, each stamped with the source offset of the input that made
 // it.
 //
-// Checkpoint protocol (partition_state.h drives it): the changes stamped
-// before a committed offset are staged, the last one of each key only (a
-// key's staged change replaces the one staged before); later ones stay in
-// the log. The Store takes the staged changes in one batch with the
-// committed offset (at every commit, or less often when a changelog holds
-// them). So the Store always holds the state of "every input before its
-// checkpoint", which is what a replay from that offset must start from.
+// The log holds prepared batches (each the last change of its keys, sent
+// to the changelog or the Store's pending log) and, after them, the
+// unprepared segment: one change per key, which a later change of the key
+// replaces (taking its stamp), so memory is bounded by keys, not changes.
+// Prepares are at the processed end (partition_state.h): every change of
+// an input is stamped before it. The one exception is a change made between
+// inputs (a window closed by time), stamped with the next input's offset N:
+// a prepare at N must still see the key's value before N, so such a change
+// never replaces an older-stamped one; it takes a slot of its own, which a
+// prepare at N leaves unprepared.
+//
+// Checkpoint protocol (partition_state.h drives it): at a committed offset
+// (a prepared one) the prepared changes before it are staged, the last one
+// of each key only (a key's staged change replaces the one staged before).
+// The Store takes the staged changes in one batch with the committed offset
+// (at every commit, or less often when a changelog holds them). So the
+// Store always holds the state of "every input before its checkpoint",
+// which is what a replay from that offset must start from.
 //
 // Values are stored with the event time of their write (8 bytes, little
 // endian, before the value), for ttl_ms, and the state version of the
@@ -65,10 +76,12 @@ constexpr size_t kCacheEntries = 1 << 18;
 
 class Table {
  public:
-  // `clock`: the partition's event clock (the highest input timestamp),
-  // which outlives the Table.
+  // `clock`: the partition's event clock (the highest input timestamp);
+  // `input`: the offset of the input being processed, or of the last one
+  // (-1: none yet); a change stamped after it is made between inputs. Both
+  // outlive the Table.
   Table(Store& store, uint32_t family, std::string name, const Settings& settings,
-        const int64_t& clock);
+        const int64_t& clock, const int64_t& input);
 
   const std::string& name() const { return name_; }
   const Settings& settings() const { return settings_; }
@@ -103,15 +116,22 @@ class Table {
     const std::string* value;  // stored form (write time + value)
   };
   // Calls f(const Pending&) for the last change of each key among the
-  // changes stamped before `offset`, from the first not yet prepared
-  // (mark_prepared), in log order.
+  // unprepared changes stamped before `offset`. `offset` must be past every
+  // input that made a change (the processed end): a change of a later
+  // input may have replaced a key's earlier one.
   template <class F>
   void each_pending(int64_t offset, F&& f);
-  // The changes stamped before `offset` were prepared (sent to the
-  // changelog, or written to the Store's pending log).
+  // False when an input at or after `offset` changed a key: its change
+  // may have replaced the key's value before `offset`, which a prepare at
+  // `offset` would then miss.
+  bool can_prepare(int64_t offset) const;
+  // The unprepared changes stamped before `offset` were prepared (sent to
+  // the changelog, or written to the Store's pending log); the others (made
+  // between inputs, stamped `offset`) stay unprepared, after them.
   void mark_prepared(int64_t offset);
-  // The changes stamped before `offset` are committed: the last one of each
-  // key replaces what that key had staged, and they leave the log.
+  // The prepared changes stamped before `offset` (a prepared offset) are
+  // committed: the last one of each key replaces what that key had staged,
+  // and they leave the log.
   void stage(int64_t offset);
   // Calls f(key, stored) for each staged change (`stored` null for an
   // erase; valid until unstage()), then f may write them to the Store;
@@ -131,6 +151,7 @@ class Table {
     uint32_t pending = 0;  // changes of this key in log_
     uint32_t staged = 0;   // 1 + the index of its staged change (0: none)
     uint32_t last = 0;     // scratch: 1 + the index of its last change
+    uint64_t open = 0;     // 1 + the serial of its last change in log_ (0: none)
   };
   using Cache = KeyIndex<Entry>;
   using Node = Cache::Node;
@@ -157,10 +178,18 @@ class Table {
   // with *error when the Store failed).
   Node* load(std::string_view key, std::string* error);
   Node& add(std::string_view key, uint64_t h);
-  Node& change(std::string_view key, int64_t stamp);
-  // The number of leading changes of log_ stamped before `offset`; marks
-  // the last change of each key among them from `from` on (Entry::last).
-  size_t mark_last(size_t from, int64_t offset);
+  // The log slot of a change of `key` stamped `stamp`: the key's unprepared
+  // one when it may take it (see above), else a new one.
+  Change& change(std::string_view key, int64_t stamp);
+  // The serial of log_[i] (stable while it is in the log).
+  uint64_t serial(size_t i) const { return popped_ + i; }
+  // Marks the last change of each key among those of log_[from, to)
+  // stamped before `offset` (Entry::last).
+  void mark_last(size_t from, size_t to, int64_t offset);
+  // The number of leading changes of log_ stamped before `offset`.
+  size_t leading(int64_t offset) const;
+  // Swaps log_[i] and log_[j], keeping their entries' `open` right.
+  void swap_slots(size_t i, size_t j);
   void trim_cache();
   // visit(key, time, value) of every key with `prefix` in the Store and
   // the cache, the cache's version first, in key order; stops when visit
@@ -173,8 +202,10 @@ class Table {
   const std::string name_;
   Settings settings_;
   const int64_t& clock_;
+  const int64_t& input_;
   Cache cache_;
   Ring<Change> log_;
+  uint64_t popped_ = 0;         // changes that left the front of log_
   std::vector<Staged> staged_;  // [0, staged_count_) in use; the rest keep their buffers
   size_t staged_count_ = 0;
   size_t clean_ = 0;     // cache entries that are clean()
@@ -187,10 +218,11 @@ class Table {
 
 template <class F>
 void Table::each_pending(int64_t offset, F&& f) {
-  const size_t to = mark_last(prepared_, offset);
+  const size_t to = log_.size();
+  mark_last(prepared_, to, offset);
   for (size_t i = prepared_; i < to; ++i) {
     const Change& c = log_[i];
-    if (c.entry->value.last != i + 1) continue;  // a later change of the key follows
+    if (c.stamp >= offset || c.entry->value.last != i + 1) continue;  // a later change follows
     f(Pending{c.stamp, c.entry->key, c.present ? stored(c.time, c.value) : nullptr});
   }
 }

@@ -147,12 +147,15 @@ class PipelineDriver::Impl {
   bool commit() {
     if (stopped_) return false;
     pipeline::Partition* p = processor_->find(0);
-    const int64_t at = processor_->committable(*p);
     std::string why;
-    if (at < 0) return true;
-    if (!check(processor_->prepare(*p, at, &why) && processor_->checkpoint(*p, at, &why))) {
+    if (!check(processor_->prepare(*p, processor_->processed_end(*p), &why))) {
       throw std::runtime_error("commit: " + why);
     }
+    const int64_t at = processor_->durable(*p, processor_->committable(*p), &why);
+    if (!check(why.empty()) || (at >= 0 && !check(processor_->checkpoint(*p, at, &why)))) {
+      throw std::runtime_error("commit: " + why);
+    }
+    if (at < 0) return true;
     committed_ = at;
     return true;
   }

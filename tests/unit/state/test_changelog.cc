@@ -219,7 +219,7 @@ BOOST_DATA_TEST_CASE(an_offset_is_durable_once_its_changes_are_acknowledged,
   count(t, 0, 6);  // k0=2, k1=2, k2=2
   prepare(*p, 4);
   std::string error;
-  BOOST_TEST(p->durable(&error) == 0);  // sent, not acknowledged
+  BOOST_TEST(p->durable(100, &error) == 0);  // sent, not acknowledged
   // The last change of each key before 4: k0 by input 3, k1 by 1, k2 by 2.
   BOOST_REQUIRE(f.changelog.log().size() == 3u);
   BOOST_TEST(f.changelog.log()[0].key == "k1");
@@ -228,12 +228,36 @@ BOOST_DATA_TEST_CASE(an_offset_is_durable_once_its_changes_are_acknowledged,
   BOOST_TEST(f.changelog.log()[2].key == "k0");
   BOOST_TEST(f.changelog.log()[2].stamp == 3);
   f.changelog.poll();
-  BOOST_TEST(p->durable(&error) == 4);
+  BOOST_TEST(p->durable(100, &error) == 4);
   checkpoint(*p, 4);
   prepare(*p, 6);
-  BOOST_TEST(p->durable(&error) == 4);
+  BOOST_TEST(p->durable(100, &error) == 4);
   f.changelog.poll();
-  BOOST_TEST(p->durable(&error) == 6);
+  BOOST_TEST(p->durable(100, &error) == 6);
+}
+
+// Inputs between two prepares make one changelog record a key, and a
+// commit lands only on a prepared offset.
+BOOST_DATA_TEST_CASE(a_prepare_sends_one_record_a_key_changed_since_the_last,
+                     boost::unit_test::data::make(kKinds), kind) {
+  Fixture f(kind);
+  auto p = f.open();
+  Table& t = table(*p);
+  resolve(*p, 0);
+  for (int64_t i = 0; i < 30; ++i) {
+    p->observe(0, i);
+    count(t, i, i + 1);
+  }
+  BOOST_TEST(p->pending() == 3u);
+  prepare(*p, 30);
+  BOOST_REQUIRE(f.changelog.log().size() == 3u);
+  BOOST_TEST(f.changelog.log()[0].key == "k0");
+  BOOST_TEST(f.changelog.log()[0].stamp == 27);
+  BOOST_TEST(f.changelog.log()[0].stored->substr(8) == "10");
+  std::string error;
+  f.changelog.poll();
+  BOOST_TEST(p->durable(29, &error) == 0);  // 30 is not committable yet: the last checkpoint
+  BOOST_TEST(p->durable(31, &error) == 30);
 }
 
 BOOST_DATA_TEST_CASE(a_refused_change_stops_commits, boost::unit_test::data::make(kKinds), kind) {

@@ -71,8 +71,10 @@ std::string scan(Table& t, const std::string& prefix) {
   return out;
 }
 
+// Prepared and committed at `offset` (as the runtime commits).
 void checkpoint(PartitionState& p, int64_t offset) {
   std::string error;
+  BOOST_REQUIRE_MESSAGE(p.prepare(offset, &error), error);
   BOOST_REQUIRE_MESSAGE(p.checkpoint(offset, &error), error);
 }
 
@@ -306,6 +308,12 @@ void prepare(PartitionState& p, int64_t offset) {
   BOOST_REQUIRE_MESSAGE(p.prepare(offset, &error), error);
 }
 
+// The commit of `offset`, prepared before, confirmed.
+void commit(PartitionState& p, int64_t offset) {
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(p.checkpoint(offset, &error), error);
+}
+
 void resolve(PartitionState& p, int64_t first) {
   std::string error;
   BOOST_REQUIRE_MESSAGE(p.resolve(first, &error), error);
@@ -337,10 +345,12 @@ BOOST_DATA_TEST_CASE(a_crash_at_any_step_resolves_to_the_inputs_before_the_resum
         {
           auto p = stores.open();
           Table& t = table(*p);
-          run_inputs(*p, t, 0, 10);
+          run_inputs(*p, t, 0, 4);
           prepare(*p, 4);
-          if (crash >= 1) checkpoint(*p, 4);
+          run_inputs(*p, t, 4, 8);
+          if (crash >= 1) commit(*p, 4);
           if (crash >= 2) prepare(*p, 8);
+          run_inputs(*p, t, 8, 10);
         }  // killed: the Table's memory is gone
         auto p = stores.open();
         Table& t = table(*p);
@@ -352,7 +362,6 @@ BOOST_DATA_TEST_CASE(a_crash_at_any_step_resolves_to_the_inputs_before_the_resum
         BOOST_TEST(p->clock() == 1000 + resume - 1);
         // The inputs from `resume` on are read again: the same state results.
         run_inputs(*p, t, resume, 10);
-        prepare(*p, 10);
         checkpoint(*p, 10);
         auto again = stores.open(1);
         BOOST_TEST(p->stored_steps() == std::vector<std::string>{"s"});
@@ -371,10 +380,12 @@ BOOST_DATA_TEST_CASE(a_second_prepare_before_the_first_is_confirmed,
       {
         auto p = stores.open();
         Table& t = table(*p);
-        run_inputs(*p, t, 0, 10);
+        run_inputs(*p, t, 0, 3);
         prepare(*p, 3);
+        run_inputs(*p, t, 3, 7);
         prepare(*p, 7);
-        checkpoint(*p, 3);
+        run_inputs(*p, t, 7, 10);
+        commit(*p, 3);
       }
       auto p = stores.open();
       Table& t = table(*p);
@@ -403,7 +414,9 @@ BOOST_AUTO_TEST_CASE(a_batch_keeps_the_last_change_of_each_key) {
   });
   BOOST_TEST(calls == 2);
   // Staged, a later commit's change of a key replaces the earlier one.
+  t.mark_prepared(50);
   t.stage(50);
+  t.mark_prepared(102);
   t.put("k", "100", 102, -1);
   t.stage(102);
   BOOST_TEST(t.staged() == 2u);
@@ -420,6 +433,79 @@ BOOST_AUTO_TEST_CASE(a_batch_keeps_the_last_change_of_each_key) {
   Table& u = table(*q);
   BOOST_TEST(get(u, "k") == "99");
   BOOST_TEST(get(u, "j") == "(none)");
+}
+
+// Between prepares a key holds one change: an input's change replaces the
+// key's unprepared one, so memory is bounded by keys, not inputs.
+BOOST_DATA_TEST_CASE(an_inputs_change_replaces_the_keys_unprepared_one,
+                     boost::unit_test::data::make(kKinds), kind) {
+  Stores stores(kind);
+  {
+    auto p = stores.open();
+    Table& t = table(*p);
+    resolve(*p, 0);
+    for (int64_t i = 0; i < 100; ++i) {
+      p->observe(1000 + i, i);
+      t.put("k" + std::to_string(i % 2), std::to_string(i), i, -1);
+    }
+    BOOST_TEST(p->pending() == 2u);
+    checkpoint(*p, 100);
+    BOOST_TEST(p->pending() == 0u);
+    p->observe(1100, 100);
+    t.put("k0", "100", 100, -1);  // a new change after a prepare
+    BOOST_TEST(p->pending() == 1u);
+  }
+  auto p = stores.open();
+  Table& t = table(*p);
+  BOOST_TEST(get(t, "k0") == "98");
+  BOOST_TEST(get(t, "k1") == "99");
+}
+
+// A change made between inputs (a window closed by time) is stamped with
+// the next input's offset N. A prepare at N must still write the value the
+// key had before N: the change takes a slot of its own, and the next input
+// replaces it (same stamp).
+BOOST_DATA_TEST_CASE(a_change_between_inputs_keeps_the_value_before_it,
+                     boost::unit_test::data::make(kKinds), kind) {
+  for (bool crash : {false, true}) {
+    BOOST_TEST_CONTEXT("crash after the commit of 5: " << crash) {
+      Stores stores(kind);
+      {
+        auto p = stores.open();
+        Table& t = table(*p);
+        resolve(*p, 0);
+        run_inputs(*p, t, 0, 5);  // k = 4
+        p->stamp_between(5);
+        t.put("k", "closed", p->stamp(), -1);
+        BOOST_TEST(p->pending() == 7u);  // k twice, k0..k4
+        checkpoint(*p, 5);
+        BOOST_TEST(p->pending() == 1u);  // the change stamped 5 waits for input 5
+        BOOST_TEST(get(t, "k") == "closed");
+        if (!crash) {
+          run_inputs(*p, t, 5, 6);  // k = 5, in the same slot
+          BOOST_TEST(p->pending() == 2u);
+          checkpoint(*p, 6);
+        }
+      }
+      auto p = stores.open();
+      Table& t = table(*p);
+      BOOST_TEST(get(t, "k") == (crash ? "4" : "5"));
+    }
+  }
+}
+
+// A prepare must be at the processed end: before an input that changed a
+// key, that input may have replaced the value the prepare needs.
+BOOST_AUTO_TEST_CASE(a_prepare_before_an_input_that_made_changes_is_refused) {
+  Stores stores("memory");
+  auto p = stores.open();
+  Table& t = table(*p);
+  resolve(*p, 0);
+  run_inputs(*p, t, 0, 10);
+  std::string error;
+  BOOST_TEST(!p->prepare(4, &error));
+  BOOST_TEST(error.find("step 's'") != std::string::npos, error);
+  BOOST_TEST(p->prepare(10, &error), error);
 }
 
 // What a backend says its stores hold, without opening them: the steps'
