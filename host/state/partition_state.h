@@ -28,9 +28,9 @@
 //
 // Changelog protocol (changelog.h), when a ChangelogWriter is set:
 //   1'. prepare(C) sends batch C's changes to the changelog instead of the
-//       pending log; durable() reaches C once they (and every earlier
-//       batch's) are acknowledged, and the runtime commits no offset past
-//       durable().
+//       pending log; durable() returns C once they (and every earlier
+//       batch's) are acknowledged, and the runtime commits what durable()
+//       returns.
 //   2'. flush() records, with the state, each step's changelog offset after
 //       the last record of the batches it took (its position). The changes
 //       of a confirmed commit are durable in the changelog, so checkpoint()
