@@ -37,7 +37,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 BUILD = os.path.abspath(sys.argv[1])
 OUT = os.path.abspath(sys.argv[2])
@@ -233,6 +232,7 @@ def start_host(pipeline_text, build=BUILD, source_extra="", cpus=APP_CPU):
                               host=os.path.join(build, "host", "streams-host"),
                               plugins_dir=os.path.join(build, "plugins"))
     start.pipeline_text = pipeline_text
+    start.again = lambda other_build: start_host(pipeline_text, other_build, source_extra, cpus)
     return start
 
 
@@ -571,10 +571,11 @@ def run_pairs(pairs, out_name, what):
 
 
 def compare_builds():
-    """Each host scenario: a = the baseline build's host, b = this one's."""
-    pairs = [(s.name, Scenario(s.name + "-old", s.payload,
-                               start_host(s.start.pipeline_text, BASELINE)), s)
-             for s, _ in selected() if hasattr(s.start, "pipeline_text")]
+    """Each host scenario: a = the baseline build's host, b = this one's,
+    with the same records (keys), deployment and cores."""
+    pairs = [(s.name, Scenario(s.name + "-old", s.payload, s.start.again(BASELINE), s.keys,
+                               s.group), s)
+             for s, _ in selected() if hasattr(s.start, "again")]
     run_pairs(pairs, "results-ab", "scenario (a: old build, b: new)")
 
 
