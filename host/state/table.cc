@@ -260,12 +260,14 @@ bool Table::can_prepare(int64_t offset) const {
 }
 
 void Table::mark_prepared(int64_t offset) {
-  // The changes stamped before `offset` move ahead of the others, in their
-  // order (the others are made between inputs: at most one a key).
+  // The changes stamped before `offset` move ahead of the others; both keep
+  // their order (a key's changes stay in stamp order). Stamps only grow, so
+  // the others (made between inputs, stamped `offset`) already come last:
+  // nothing moves unless a caller broke that.
   size_t to = prepared_;
   for (size_t i = prepared_; i < log_.size(); ++i) {
     if (log_[i].stamp >= offset) continue;
-    if (i != to) swap_slots(i, to);
+    for (size_t j = i; j > to; --j) swap_slots(j - 1, j);
     ++to;
   }
   prepared_ = to;

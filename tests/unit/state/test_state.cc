@@ -494,6 +494,28 @@ BOOST_DATA_TEST_CASE(a_change_between_inputs_keeps_the_value_before_it,
   }
 }
 
+// A prepare moves the changes before its offset ahead of the later ones
+// and keeps each key's later changes in order (here stamps a caller gave
+// out of order, with no input observed: every change is its own).
+BOOST_AUTO_TEST_CASE(a_prepare_keeps_a_keys_later_changes_in_order) {
+  Stores stores("memory");
+  {
+    auto p = stores.open();
+    Table& t = table(*p);
+    resolve(*p, 0);
+    t.put("k", "b", 12, -1);
+    t.put("k", "c", 13, -1);
+    t.put("j", "x", 3, -1);
+    checkpoint(*p, 11);  // j only
+    BOOST_TEST(p->pending() == 2u);
+    checkpoint(*p, 14);
+  }
+  auto p = stores.open();
+  Table& t = table(*p);
+  BOOST_TEST(get(t, "j") == "x");
+  BOOST_TEST(get(t, "k") == "c");
+}
+
 // A prepare must be at the processed end: before an input that changed a
 // key, that input may have replaced the value the prepare needs.
 BOOST_AUTO_TEST_CASE(a_prepare_before_an_input_that_made_changes_is_refused) {
