@@ -1,6 +1,6 @@
 """The CPU account of one benchmark scenario: where each record's CPU goes.
 
-usage: cpu_account.py BUILD_DIR OUT_DIR SCENARIO [SCENARIO...]
+usage: cpu_account.py BUILD_DIR OUT_DIR [--paced RATE] SCENARIO [SCENARIO...]
 
 Runs each scenario of run_bench.py once (its records preloaded, on a dev
 broker of its own), samples the application with `perf record -e cpu-clock
@@ -8,7 +8,10 @@ broker of its own), samples the application with `perf record -e cpu-clock
 by the innermost frame that names one (a malloc under rd_kafka_producev is
 produce's; simdjson under a plugin's function is that plugin's). Writes
 OUT_DIR/cpu-account-SCENARIO.md (CPU µs per record by thread and component)
-and .folded (the stacks, for flame graphs). Needs perf (Debian's
+and .folded (the stacks, for flame graphs). With --paced RATE the application
+is warmed up first and sampled while the records come at RATE a second
+(run_bench.py --paced): start-up is left out, and the rate is the same for
+every scenario. Needs perf (Debian's
 linux-perf) and permission to profile (root, or perf_event_paranoid <= 1).
 """
 import collections
@@ -22,8 +25,11 @@ import sys
 if len(sys.argv) < 4:
     sys.exit(__doc__)
 BUILD, OUT, NAMES = sys.argv[1], sys.argv[2], sys.argv[3:]
+PACED = None
+if NAMES[:1] == ["--paced"] and len(NAMES) > 2:
+    PACED, NAMES = NAMES[1], NAMES[2:]
 # run_bench reads its own command line when imported: give it one.
-sys.argv = ["run_bench.py", BUILD, OUT]
+sys.argv = ["run_bench.py", BUILD, OUT] + (["--paced", PACED] if PACED else [])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench as rb  # noqa: E402
 
@@ -123,9 +129,12 @@ def broker_threads(pid):
 def account(env, bootstrap, scenario):
     count = rb.COUNT_JSON if scenario.payload == "json" else rb.COUNT_100B
     tag = f"{scenario.name}-tp0"
-    rb.bench_json(["produce", "--bootstrap", bootstrap, "--topic", "in-" + tag,
-                   *scenario.produce_args(count)])
-    proc = scenario.start(env, bootstrap, "in-" + tag, "out-" + tag, tag)
+    if PACED:
+        proc = rb.paced_start(env, bootstrap, scenario, tag)
+    else:
+        rb.bench_json(["produce", "--bootstrap", bootstrap, "--topic", "in-" + tag,
+                       *scenario.produce_args(count)])
+        proc = scenario.start(env, bootstrap, "in-" + tag, "out-" + tag, tag)
     data = os.path.join(OUT, f"perf-{scenario.name}.data")
     pids = [str(p.pid) for p in ([proc.first, proc.second] if isinstance(proc, rb.Processes)
                                  else [proc])]
@@ -137,9 +146,10 @@ def account(env, bootstrap, scenario):
                              "--call-graph", "dwarf,16384", "-p", ",".join(pids), "-o", data],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        result = rb.bench_json(["watch", "--bootstrap", bootstrap, "--topic", "out-" + tag,
-                                "--partitions", str(rb.PARTITIONS), "--expect", str(count),
-                                *rb.pid_args(proc), "--timeout", "300"])
+        result = (rb.paced_measure(env, bootstrap, scenario, proc, tag, count) if PACED else
+                  rb.bench_json(["watch", "--bootstrap", bootstrap, "--topic", "out-" + tag,
+                                 "--partitions", str(rb.PARTITIONS), "--expect", str(count),
+                                 *rb.pid_args(proc), "--timeout", "300"]))
     finally:
         perf.send_signal(signal.SIGINT)
         perf.wait()
@@ -164,7 +174,9 @@ def write(scenario, count, result, stacks):
         table[thread_kind(thread, io[thread], main)].update(comps)
     us = 1e6 / FREQ / count  # one sample, in µs per record
     lines = [f"CPU account of {scenario.name}: {count:,} records, {rb.machine()}; perf "
-             f"cpu-clock at {FREQ} Hz over the whole run (start-up included), µs per record",
+             f"cpu-clock at {FREQ} Hz "
+             + (f"while the records came at {int(PACED):,}/s (after a warm-up)" if PACED
+                else "over the whole run (start-up included)") + ", µs per record",
              "", "| thread | component | CPU µs per record |", "|---|---|---:|"]
     total = 0
     for kind in sorted(table, key=lambda k: -sum(table[k].values())):
@@ -175,8 +187,9 @@ def write(scenario, count, result, stacks):
         total += sum(table[kind].values())
     lines += [f"| all threads | **all** | **{total * us:.3f}** |", "",
               f"The same run by /proc: {result['cpu_s_per_million']:.2f} CPU-s per million "
-              f"records between the first output and the last, {result['msgs_per_s']:,.0f} "
-              "records/s."]
+              "records between the first output and the last"
+              + (" and every input committed" if scenario.group else "")
+              + f", {result['msgs_per_s']:,.0f} records/s."]
     base = os.path.join(OUT, f"cpu-account-{scenario.name}")
     with open(base + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")

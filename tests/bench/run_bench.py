@@ -4,6 +4,7 @@ baseline, on one dev broker, in one run. Writes results.md and chart.png.
 usage: run_bench.py BUILD_DIR OUT_DIR [--smoke] [--only NAME,...] [--records N]
        run_bench.py BUILD_DIR OUT_DIR --baseline OLD_BUILD_DIR [--only NAME,...]
        run_bench.py BUILD_DIR OUT_DIR --interleave [--only NAME,...]
+       run_bench.py BUILD_DIR OUT_DIR --interleave --paced RATE [--only NAME,...]
 
 --only runs the named scenarios and those they are compared with directly
 (the microbenchmarks too, the hot-reload measurement not): a quick second look at
@@ -18,6 +19,14 @@ the medians, each side's spread, and new / old.
 --interleave compares each selected scenario with what it is compared with
 (its ceiling or baseline row) the same way: their throughput runs
 alternate on one broker. Writes results-interleaved.md and .json.
+With --paced RATE each run is a paced one instead: the application is started
+and warmed up (every partition assigned, its state restored, one output
+each), then the records are produced at RATE records/s while `watch`
+measures; so both sides do the same work at the same rate, and their CPU per
+record differs by what each does per record, not by how librdkafka's
+batching and prefetching fare at two different rates (a slower application
+gets smaller produce batches and colder fetched records). Writes
+results-paced.md and .json.
 
 For each scenario: N records are preloaded into a fresh input topic, the
 application is started, and `streams-bench watch` measures from the first
@@ -46,6 +55,8 @@ ONLY = (sys.argv[sys.argv.index("--only") + 1].split(",")
 BASELINE = (os.path.abspath(sys.argv[sys.argv.index("--baseline") + 1])
             if "--baseline" in sys.argv[:-1] else None)
 INTERLEAVE = "--interleave" in sys.argv
+PACED = (int(sys.argv[sys.argv.index("--paced") + 1])
+         if "--paced" in sys.argv[:-1] else None)
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_env  # noqa: E402
@@ -307,6 +318,65 @@ def throughput(env, bootstrap, scenario, count, run):
         stop_app(env, proc)
 
 
+# Warm-up records of a paced run: with keyed records, enough that every
+# partition gets some (so each is assigned, restored and processing).
+PACED_WARMUP = 50 * PARTITIONS
+
+
+def paced(env, bootstrap, scenario, count, run):
+    """One paced run (see --paced): CPU per record of `count` records
+    produced at PACED records/s, from the first of them out to every input
+    committed."""
+    tag = f"{scenario.name}-tp{run}"
+    proc = paced_start(env, bootstrap, scenario, tag)
+    try:
+        return paced_measure(env, bootstrap, scenario, proc, tag, count)
+    finally:
+        stop_app(env, proc)
+
+
+def paced_start(env, bootstrap, scenario, tag):
+    """Starts `scenario`'s application on topics `tag` and waits until it
+    turned PACED_WARMUP records into outputs."""
+    topic_in, topic_out = "in-" + tag, "out-" + tag
+    proc = scenario.start(env, bootstrap, topic_in, topic_out, tag)
+    try:
+        bench_json(["produce", "--bootstrap", bootstrap, "--topic", topic_in,
+                    *scenario.produce_args(PACED_WARMUP)])
+        bench_json(["watch", "--bootstrap", bootstrap, "--topic", topic_out, "--partitions",
+                    str(PARTITIONS), "--expect", str(PACED_WARMUP), *pid_args(proc),
+                    "--timeout", "120"])
+    except BaseException:
+        stop_app(env, proc)
+        raise
+    return proc
+
+
+def paced_measure(env, bootstrap, scenario, proc, tag, count):
+    """`watch`'s result while `count` records are produced at PACED
+    records/s into the warmed-up application `proc`."""
+    topic_in, topic_out = "in-" + tag, "out-" + tag
+    committed = (["--group", scenario.group % {"tag": tag}, "--input", topic_in]
+                 if scenario.group else [])
+    out = env.path(f"watch-{tag}.json")
+    with open(out, "w") as f:
+        watcher = subprocess.Popen(
+            [*TOOLS_CPU, BENCH, "watch", "--bootstrap", bootstrap, "--topic", topic_out,
+             "--partitions", str(PARTITIONS), "--expect", str(PACED_WARMUP + count),
+             "--from", str(PACED_WARMUP + 1), *pid_args(proc), "--timeout", "300",
+             *committed], stdout=f)
+    try:
+        bench_json(["produce", "--bootstrap", bootstrap, "--topic", topic_in,
+                    "--rate", str(PACED), *scenario.produce_args(count)], timeout=300)
+        if watcher.wait(timeout=330) != 0:
+            raise RuntimeError(f"watch failed for {tag}")
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    with open(out) as f:
+        return json.loads(f.read().strip().splitlines()[-1])
+
+
 def latency(env, bootstrap, scenario, rate, phase):
     tag = f"{scenario.name}-{phase}"
     topic_in, topic_out = "in-" + tag, "out-" + tag
@@ -541,7 +611,7 @@ def run_pairs(pairs, out_name, what):
                 for side in (("a", "b") if run % 2 == 0 else ("b", "a")):
                     scenario = sides[side]
                     count = COUNT_JSON if scenario.payload == "json" else COUNT_100B
-                    r = throughput(env, bootstrap, scenario, count, run)
+                    r = (paced if PACED else throughput)(env, bootstrap, scenario, count, run)
                     runs[side].append(r["msgs_per_s"])
                     cpu[side].append(r["cpu_s_per_million"])
             env.stop(broker)
@@ -585,7 +655,8 @@ def compare_interleaved():
     by_name = {s.name: s for s, _ in SCENARIOS}
     pairs = [(f"{s.name} vs {c}", by_name[c], s) for s, c in selected()
              if c and (ONLY is None or s.name in ONLY)]
-    run_pairs(pairs, "results-interleaved", "b vs a")
+    run_pairs(pairs, "results-paced" if PACED else "results-interleaved",
+              f"b vs a, paced at {PACED:,} records/s" if PACED else "b vs a")
 
 
 def throughput_rounds(env):
