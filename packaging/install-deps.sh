@@ -17,6 +17,7 @@ PACKAGES=(
   clickhouse-server clickhouse-client  # the same for the ClickHouse sink
   libzstd-dev zstd          # the object store sink's compression, and the tests' reader
   librocksdb-dev            # the local store of platform state (host/state/)
+  libgoogle-perftools-dev   # tcmalloc: the host's allocator (STREAMS_ALLOCATOR, measured)
   prometheus-cpp-dev        # the Prometheus text format of GET /metrics
   kcat python3-kafka        # independent Kafka clients for the example and e2e tests
   python3-confluent-kafka   # the Python baseline of the benchmarks
