@@ -5,6 +5,7 @@ usage: run_bench.py BUILD_DIR OUT_DIR [--smoke] [--only NAME,...] [--records N]
        run_bench.py BUILD_DIR OUT_DIR --baseline OLD_BUILD_DIR [--only NAME,...]
        run_bench.py BUILD_DIR OUT_DIR --interleave [--only NAME,...]
        run_bench.py BUILD_DIR OUT_DIR --interleave --paced RATE [--only NAME,...]
+       run_bench.py BUILD_DIR OUT_DIR --interleave --against NAME --only NAME,...
 
 --only runs the named scenarios and those they are compared with directly
 (the microbenchmarks too, the hot-reload measurement not): a quick second look at
@@ -19,7 +20,8 @@ the medians, each side's spread, and new / old.
 --interleave compares each selected scenario with what it is compared with
 (its ceiling or baseline row) the same way: their throughput runs
 alternate on one broker. Writes results-interleaved.md and .json.
-With --paced RATE each run is a paced one instead: the application is started
+--against NAME pairs each --only scenario with NAME instead (the host with
+the hand-written program, say). With --paced RATE each run is a paced one instead: the application is started
 and warmed up (every partition assigned, its state restored, one output
 each), then the records are produced at RATE records/s while `watch`
 measures; so both sides do the same work at the same rate, and their CPU per
@@ -57,6 +59,13 @@ BASELINE = (os.path.abspath(sys.argv[sys.argv.index("--baseline") + 1])
 INTERLEAVE = "--interleave" in sys.argv
 PACED = (int(sys.argv[sys.argv.index("--paced") + 1])
          if "--paced" in sys.argv[:-1] else None)
+AGAINST = (sys.argv[sys.argv.index("--against") + 1]
+           if "--against" in sys.argv[:-1] else None)
+# The relays (ceilings and the hand-written program) run with glibc's malloc,
+# as a program written without thought for it would; this environment
+# variable names an allocator to preload into them instead (a like-for-like
+# look at the host, which links tcmalloc).
+RELAY_PRELOAD = os.environ.get("STREAMS_BENCH_RELAY_PRELOAD", "")
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_env  # noqa: E402
@@ -209,7 +218,8 @@ class Scenario:
 
 
 def spawn_relay(env, bootstrap, topic_in, topic_out, name, *extra):
-    return env.spawn([*APP_CPU, BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
+    preload = ["env", "LD_PRELOAD=" + RELAY_PRELOAD] if RELAY_PRELOAD else []
+    return env.spawn([*APP_CPU, *preload, BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
                       "--output", topic_out, "--group", name, *extra], name)
 
 
@@ -653,8 +663,10 @@ def compare_interleaved():
     """Each selected scenario that has one: a = what it is compared with,
     b = it."""
     by_name = {s.name: s for s, _ in SCENARIOS}
-    pairs = [(f"{s.name} vs {c}", by_name[c], s) for s, c in selected()
-             if c and (ONLY is None or s.name in ONLY)]
+    if AGAINST and (AGAINST not in by_name or ONLY is None):
+        sys.exit(f"--against: needs --only and a scenario (there are: {', '.join(by_name)})")
+    pairs = [(f"{s.name} vs {AGAINST or c}", by_name[AGAINST or c], s) for s, c in selected()
+             if (AGAINST or c) and (ONLY is None or s.name in ONLY) and s.name != AGAINST]
     run_pairs(pairs, "results-paced" if PACED else "results-interleaved",
               f"b vs a, paced at {PACED:,} records/s" if PACED else "b vs a")
 
