@@ -467,7 +467,12 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count, bool ret
     awaiting_changelog_ = awaiting_changelog_ || (p.state && offset < p.state->prepared());
     const bool unconfirmed =
         p.commit.sent > p.commit.confirmed && now - p.commit.sent_ms > kCommitConfirmMs;
-    if (offset < 0 || (offset <= p.commit.sent && !unconfirmed)) return;
+    // A synchronous commit (a stop, a revoke) is the last word on what is
+    // committed: it does not count on an asynchronous one still out, whose
+    // result may be a failure nobody serves any more.
+    const bool settled =
+        sync ? offset <= p.commit.confirmed : offset <= p.commit.sent && !unconfirmed;
+    if (offset < 0 || settled) return;
     offsets_.push_back({p.number, offset, nullptr});
     p.commit.sent = offset;
     p.commit.sent_ms = now;

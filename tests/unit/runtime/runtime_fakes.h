@@ -99,7 +99,8 @@ class FakeSource final : public pipeline::Source {
               std::string*) override {
     for (size_t i = 0; i < count; ++i) {
       commits.push_back({offsets[i].partition, offsets[i].offset, sync});
-      if (!sync) pending_results_.push_back({offsets[i].partition, offsets[i].offset, nullptr});
+      if (!sync && !hold_results)
+        pending_results_.push_back({offsets[i].partition, offsets[i].offset, nullptr});
     }
     return true;
   }
@@ -116,6 +117,7 @@ class FakeSource final : public pipeline::Source {
   std::vector<std::pair<int32_t, int64_t>> resumes;  // partition, offset to fetch from
   std::vector<Commit> commits;
   bool closed = false;
+  bool hold_results = false;  // asynchronous commits stay out (no result)
 
  private:
   void take(pipeline::SourceHandler& h, const std::vector<int32_t>& partitions, bool lost) {
