@@ -18,8 +18,8 @@ using namespace streams::testing;
 
 namespace {
 
-// Commits only on revoke and shutdown (the interval is an hour), so what is
-// committed is what the script made committable.
+// Commits only on revoke and shutdown (the interval is an hour unless a test
+// gives one), so what is committed is what the script made committable.
 std::string deployment(const std::string& source_extra, int interval_ms = 3600000) {
   return "pipeline:\n  segments:\n    - steps_config:\n"
          "        in: {bootstrap_servers: [\"x:1\"], commit_interval_ms: " +
