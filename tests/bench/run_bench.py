@@ -21,14 +21,15 @@ the medians, each side's spread, and new / old.
 (its ceiling or baseline row) the same way: their throughput runs
 alternate on one broker. Writes results-interleaved.md and .json.
 --against NAME pairs each --only scenario with NAME instead (the host with
-the hand-written program, say). With --paced RATE each run is a paced one instead: the application is started
-and warmed up (every partition assigned, its state restored, one output
-each), then the records are produced at RATE records/s while `watch`
-measures; so both sides do the same work at the same rate, and their CPU per
-record differs by what each does per record, not by how librdkafka's
-batching and prefetching fare at two different rates (a slower application
-gets smaller produce batches and colder fetched records). Writes
-results-paced.md and .json.
+the hand-written program, say).
+With --paced RATE each run is a paced one instead: the application is
+started and warmed up (PACED_WARMUP records turned into outputs, keyed ones
+spread over every partition, so each is assigned and restored), then the
+records are produced at RATE records/s while `watch` measures; so both sides
+do the same work at the same rate, and their CPU per record differs by what
+each does per record, not by how librdkafka's batching and prefetching fare
+at two different rates (a slower application gets smaller produce batches and
+colder fetched records). Writes results-paced.md and .json.
 
 For each scenario: N records are preloaded into a fresh input topic, the
 application is started, and `streams-bench watch` measures from the first
@@ -219,8 +220,8 @@ class Scenario:
 
 def spawn_relay(env, bootstrap, topic_in, topic_out, name, *extra):
     preload = ["env", "LD_PRELOAD=" + RELAY_PRELOAD] if RELAY_PRELOAD else []
-    return env.spawn([*APP_CPU, *preload, BENCH, "relay", "--bootstrap", bootstrap, "--input", topic_in,
-                      "--output", topic_out, "--group", name, *extra], name)
+    return env.spawn([*APP_CPU, *preload, BENCH, "relay", "--bootstrap", bootstrap,
+                      "--input", topic_in, "--output", topic_out, "--group", name, *extra], name)
 
 
 def start_relay(env, bootstrap, topic_in, topic_out, tag):
