@@ -71,15 +71,21 @@ class ChangelogWriter {
   virtual ~ChangelogWriter() = default;
   // Queues one change of step `step` (its index in `steps`, the order the
   // writer was made with) for the changelog partition `partition`: `stored`
-  // null for an erase, `stamp` the input's offset. On success calls
-  // ack->sent() and later ack->acknowledged(). False with *error when it
-  // cannot be queued.
+  // null for an erase, `stamp` the input's offset. Copies what it needs: the
+  // views need not outlive the call. Calls ack->sent() now and
+  // ack->acknowledged() once the change is written or refused for good.
+  // Changes of one partition are written in the order they were queued.
+  // False with *error when it cannot be queued.
   virtual bool send(size_t step, int32_t partition, std::string_view key, const std::string* stored,
                     int64_t stamp, ChangelogAck* ack, std::string* error) = 0;
-  // Serves the acknowledgements that arrived.
+  // Hands queued changes to the client, as many as it keeps in flight, and
+  // serves the acknowledgements that arrived.
   virtual void poll() = 0;
-  // Serves acknowledgements for up to `timeout_ms` or until none is
-  // outstanding; false when some still are.
+  // Changes queued that poll() has not handed to the client yet: while
+  // there are some, the caller polls again within milliseconds.
+  virtual size_t queued() const = 0;
+  // Writes the queued changes and serves acknowledgements for up to
+  // `timeout_ms` or until none is outstanding; false when some still are.
   virtual bool flush(int timeout_ms) = 0;
   // The step index of step `name` (-1: not a stateful step it writes for).
   virtual int index_of(const std::string& name) const = 0;

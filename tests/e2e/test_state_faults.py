@@ -69,8 +69,12 @@ steps:
                 h.wait_for(lambda: sum(h.end_offsets(bootstrap, h.partitions(
                     sink, PARTITIONS)).values()) >= 200, 60, "outputs after the restart")
                 producer.finish()
-                h.wait_committed_to_end(bootstrap, f"pipeline-src{i}",
-                                        h.partitions(source, PARTITIONS), timeout=120)
+                try:
+                    h.wait_committed_to_end(bootstrap, f"pipeline-src{i}",
+                                            h.partitions(source, PARTITIONS), timeout=120)
+                except AssertionError as e:
+                    raise AssertionError(f"{e}\n--- the restarted host's log:\n"
+                                         f"{env.log(host)}") from e
                 assert env.stop(host) == 0, env.log(host)
             finally:
                 producer.done.set()

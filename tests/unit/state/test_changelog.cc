@@ -55,6 +55,7 @@ class FakeChangelog final : public streams::state::ChangelogWriter,
     for (auto& [ack, step, offset] : unacked_) ack->acknowledged(step, offset, nullptr);
     unacked_.clear();
   }
+  size_t queued() const override { return 0; }
   bool flush(int) override {
     poll();
     return true;
