@@ -372,8 +372,9 @@ bool cluster_topics(const pipeline::Generation& g, const std::string& client_id,
 
 // Creates `topic` with `partitions` partitions, compacted or not. False
 // with *error.
+// `max_message_bytes` 0: the cluster's default.
 bool create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, bool compact,
-                  std::string* error) {
+                  uint64_t max_message_bytes, std::string* error) {
   char reason[512];
   rd_kafka_NewTopic_t* t =
       rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, reason, sizeof reason);
@@ -382,6 +383,9 @@ bool create_topic(rd_kafka_t* rk, const std::string& topic, int partitions, bool
     return false;
   }
   if (compact) rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
+  if (max_message_bytes > 0) {
+    rd_kafka_NewTopic_set_config(t, "max.message.bytes", std::to_string(max_message_bytes).c_str());
+  }
   Queue queue(rd_kafka_queue_new(rk));
   rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_request_timeout(options, kCreateMs, reason, sizeof reason);
@@ -433,6 +437,17 @@ ChangelogTopics changelog_topics(const pipeline::Generation& g) {
   return t;
 }
 
+uint64_t changelog_record_limit(const pipeline::Generation& g) {
+  uint64_t limit = 1000000;  // librdkafka's and Kafka's default, about
+  for (const auto& step : g.steps) {
+    if (const auto& spec = step.spec->state) {
+      limit = std::max(limit,
+                       state::changelog_record_bytes(static_cast<uint64_t>(spec->max_value_bytes)));
+    }
+  }
+  return limit;
+}
+
 bool ensure_changelog_topics(const pipeline::Generation& g, const ChangelogTopics& t,
                              const std::string& client_id, std::string* error) {
   if (t.topics.empty()) return true;
@@ -459,7 +474,8 @@ bool ensure_changelog_topics(const pipeline::Generation& g, const ChangelogTopic
       return false;
     }
     std::string why;
-    if (!create_topic(admin.get(), topic, partitions, /*compact=*/true, &why)) {
+    if (!create_topic(admin.get(), topic, partitions, /*compact=*/true, changelog_record_limit(g),
+                      &why)) {
       *error = what + " does not exist and could not be created (" + why + "): create it with " +
                std::to_string(partitions) + " partitions and cleanup.policy=compact (on the " +
                "dev broker: streams-host dev-broker --topic " + topic + ":" +
@@ -511,7 +527,7 @@ bool ensure_crossing_topic(const pipeline::Generation& g, const std::string& cli
     return false;
   }
   std::string why;
-  if (create_topic(admin.get(), topic, source->second, /*compact=*/false, &why)) return true;
+  if (create_topic(admin.get(), topic, source->second, /*compact=*/false, 0, &why)) return true;
   *error = "the topic " + topic + " into the next segment does not exist and could not be " +
            "created (" + why + "): create it with " + std::to_string(source->second) +
            " partitions (on the dev broker: streams-host dev-broker --topic " + topic + ":" +

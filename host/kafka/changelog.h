@@ -27,6 +27,12 @@ struct ChangelogTopics {
 
 ChangelogTopics changelog_topics(const pipeline::Generation& g);
 
+// The largest changelog record a stateful step of `g` can write
+// (state::changelog_record_bytes of its max_value_bytes), at least
+// librdkafka's default message size: the max.message.bytes of the changelog
+// topics the host creates.
+uint64_t changelog_record_limit(const pipeline::Generation& g);
+
 // Checks that each topic of `t` exists with the source topic's partition
 // count, creating the missing ones (cleanup.policy=compact). False with
 // *error naming the topic and what it needs.

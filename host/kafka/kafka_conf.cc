@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "common/log.h"
+#include "config/step_readers.h"
+#include "state/changelog.h"
 
 namespace streams::kafka {
 namespace {
@@ -139,6 +141,10 @@ rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
   Params defaults = producer_defaults(source.bootstrap_servers, client_id + "-changelog");
   // A checkpoint sends the changed keys of a commit interval at once.
   defaults.emplace_back("queue.buffering.max.messages", "1000000");
+  // Every value a step may put (a reload may raise its max_value_bytes up
+  // to the bound): librdkafka's default of 1,000,000 refused a 1 MiB one.
+  defaults.emplace_back("message.max.bytes",
+                        std::to_string(state::changelog_record_bytes(config::kMaxStateValueBytes)));
   defaults.emplace_back("linger.ms", "5");
   error->clear();
   return build(defaults, source.override_params, source.location, error);

@@ -22,9 +22,20 @@
 #include <string_view>
 #include <vector>
 
+#include "state/table.h"
+
 namespace streams::state {
 
 inline constexpr const char* kStampHeader = "streams.stamp";
+
+// The size of a changelog record of a value of `value_bytes` at most (a
+// step's state.max_value_bytes): the largest key (table.h's kMaxKeyBytes),
+// the stamp and the write time (8 bytes each), and room for the record's
+// framing. Changelog producers and the topics the host creates take records
+// this large, so that every value a step may put can be checkpointed.
+constexpr uint64_t changelog_record_bytes(uint64_t value_bytes) {
+  return value_bytes + kMaxKeyBytes + 16 + 1024;
+}
 
 // The acknowledgements of one prepared batch of changes: how many of its
 // records are outstanding, and, per step, the changelog offset after its
