@@ -220,8 +220,9 @@ int Runtime::run(const std::atomic<bool>& stop) {
       wait_ms = sinks_.pending() > 0 ? 0 : 5;
       if (wait_ms == 0) sinks_.poll(5);
     }
-    // Changelog records wait for room in the producer: hand them over soon.
-    if (changelog_ && changelog_->queued() > 0) wait_ms = std::min(wait_ms, 1);
+    // Changelog records wait for room in the producer: hand them over soon
+    // (not at once: during an outage the room does not come).
+    if (changelog_ && changelog_->queued() > 0) wait_ms = std::min(wait_ms, 5);
     source_->poll(wait_ms);
     pipeline::end_batch();
     if (!unresolved_.empty()) resolve_assigned();
