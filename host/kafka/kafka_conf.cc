@@ -139,7 +139,8 @@ rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
                                          const std::string& client_id, std::string* error) {
   const config::StepDeployment& source = g.source_deployment();
   Params defaults = producer_defaults(source.bootstrap_servers, client_id + "-changelog");
-  // A checkpoint sends the changed keys of a commit interval at once.
+  // The writer hands a checkpoint's changes over a window at a time
+  // (kafka/changelog.cc); the queue takes more than a window.
   defaults.emplace_back("queue.buffering.max.messages", "1000000");
   // Every value a step may put (a reload may raise its max_value_bytes up
   // to the bound): librdkafka's default of 1,000,000 refused a 1 MiB one.
