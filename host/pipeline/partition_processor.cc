@@ -260,7 +260,10 @@ const Quarantine* PartitionProcessor::quarantine_at(Partition& p, int64_t offset
 Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
   Partition* p = find(in.partition);
   // Fetched before a revoke or the pause, or while restoring.
-  if (!p || p->paused || p->restoring) return Taken::ignored;
+  if (!p || p->paused || p->restoring) {
+    if (p && p->restoring && p->ignored_from < 0) p->ignored_from = in.offset;
+    return Taken::ignored;
+  }
   if (const char* full = backpressure(*p, 1.0)) {
     p->paused = true;
     p->resume_at = in.offset;

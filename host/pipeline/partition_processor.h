@@ -52,6 +52,11 @@ struct Partition {
   // (none committed: the reset position; its state was resolved at 0 and
   // moves to its first input).
   int64_t start_at = -1;
+  // While restoring: the first input fetched (and ignored), -1: none. Reading
+  // resumes there; with none, where the assignment started, with no seek (a
+  // seek issued before librdkafka served the assignment's fetch start left
+  // the partition without input: e2e.state_faults, 2026-12-03).
+  int64_t ignored_from = -1;
   int64_t resume_at = -1;
   // Inputs that crashed the host crash_limit times, by offset; those before
   // next_quarantine were passed.

@@ -362,7 +362,8 @@ void Runtime::serve_restores() {
     }
     p->restoring = false;
     m_.restore_ms.add(static_cast<uint64_t>(d.ms));
-    source_->resume(d.partition, p->start_at);
+    source_->resume(d.partition, p->ignored_from);
+    p->ignored_from = -1;
     log::info("state: partition " + std::to_string(d.partition) + " restored in " +
               std::to_string(d.ms) + " ms; reading resumes at " +
               (p->start_at >= 0 ? "offset " + std::to_string(p->start_at)
