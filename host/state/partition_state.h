@@ -59,6 +59,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -92,6 +93,19 @@ class PartitionState {
   Table* table(const std::string& name, const Settings& settings, std::string* error);
   // The Table of step `name` if opened, else null.
   Table* find(const std::string& name) const;
+
+  // Hints that an input keyed `key` comes soon, for tables looked up by
+  // the input's key (Table::prefetch): prefetch_soon first, returning the
+  // hint prefetch_next takes, later, shortly before the input. Each costs a
+  // hash or a probe and a prefetch per table, and changes nothing.
+  uint64_t prefetch_soon(std::string_view key) const {
+    const uint64_t h = Table::key_hash(key);
+    for (const auto& t : tables_) t->prefetch(h, false);
+    return h;
+  }
+  void prefetch_next(uint64_t hint) const {
+    for (const auto& t : tables_) t->prefetch(hint, true);
+  }
 
   // An input at `offset` begins: the stamp of the changes made until the
   // next one (by it, or by the time limits that follow it), and the event

@@ -87,6 +87,18 @@ class Table {
   const Settings& settings() const { return settings_; }
   void set_settings(const Settings& s) { settings_ = s; }
 
+  // Hints that a get, put or erase of a key whose key_hash() is `h` comes
+  // soon: prefetch(h, false) first, prefetch(h, true) later (KeyIndex's
+  // prefetch_slot and prefetch_node). They change nothing.
+  static uint64_t key_hash(std::string_view key) { return Cache::hash(key); }
+  void prefetch(uint64_t h, bool node) const {
+    if (node) {
+      cache_.prefetch_node(h);
+    } else {
+      cache_.prefetch_slot(h);
+    }
+  }
+
   // *value views the value; valid until the next call on this Table.
   // *version (when given): the state version it was written with.
   Found get(std::string_view key, std::string_view* value, std::string* error,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,38 @@ BOOST_AUTO_TEST_CASE(agrees_with_a_map_under_random_inserts_and_erases) {
     BOOST_TEST(model.at(n.key) == n.value);
   });
   BOOST_TEST(seen == model.size());
+}
+
+BOOST_AUTO_TEST_CASE(every_node_keeps_its_own_place_across_the_chunks) {
+  // Nodes live in chunks of 16, 32, 64, ...: 5,000 nodes fill nine.
+  Index index;
+  std::vector<Index::Node*> at;
+  for (int i = 0; i < 5000; ++i) at.push_back(&insert(index, "n" + std::to_string(i), i));
+  std::set<Index::Node*> distinct(at.begin(), at.end());
+  BOOST_TEST(distinct.size() == at.size());
+  for (int i = 0; i < 5000; ++i) {
+    BOOST_REQUIRE(find(index, "n" + std::to_string(i)) == at[i]);
+    BOOST_REQUIRE(at[i]->value == i);
+  }
+  std::vector<int> seen;
+  index.each([&](Index::Node& n) { seen.push_back(n.value); });
+  std::sort(seen.begin(), seen.end());
+  BOOST_TEST(seen.size() == 5000u);
+  for (int i = 0; i < static_cast<int>(seen.size()); ++i) BOOST_REQUIRE(seen[i] == i);
+}
+
+BOOST_AUTO_TEST_CASE(prefetch_hints_change_nothing) {
+  Index index;
+  index.prefetch_slot(Index::hash("a"));  // empty: no slots to ask for
+  index.prefetch_node(Index::hash("a"));
+  for (int i = 0; i < 100; ++i) insert(index, std::to_string(i), i);
+  for (const std::string key : {"5", "50", "absent", ""}) {
+    index.prefetch_slot(Index::hash(key));
+    index.prefetch_node(Index::hash(key));
+  }
+  BOOST_TEST(index.size() == 100u);
+  for (int i = 0; i < 100; ++i) BOOST_REQUIRE(find(index, std::to_string(i))->value == i);
+  BOOST_TEST(!find(index, "absent"));
 }
 
 BOOST_AUTO_TEST_CASE(a_ring_is_first_in_first_out_across_its_blocks) {
