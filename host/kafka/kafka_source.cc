@@ -53,6 +53,9 @@ class KafkaSource final : public pipeline::Source {
 
  private:
   void deliver(const rd_kafka_message_t* msg);
+  // deliver() of batch_[0, n) with the handler's hints (SourceHandler).
+  void deliver_hinted(ssize_t n);
+  uint64_t hint_soon(const rd_kafka_message_t* msg);
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   // The partitions of our topic in `parts`.
@@ -141,7 +144,29 @@ void KafkaSource::poll(int timeout_ms) {
   deliver(first.get());
   first.reset();
   const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch_, kBatch);
+  if (n > 1 && handler_->wants_hints()) return deliver_hinted(n);
   for (ssize_t i = 0; i < n; ++i) {
+    deliver(batch_[i]);
+    rd_kafka_message_destroy(batch_[i]);
+  }
+}
+
+uint64_t KafkaSource::hint_soon(const rd_kafka_message_t* msg) {
+  if (msg->err) return 0;
+  return handler_->hint_soon(msg->partition,
+                             {static_cast<const char*>(msg->key), msg->key ? msg->key_len : 0});
+}
+
+void KafkaSource::deliver_hinted(ssize_t n) {
+  uint64_t ahead[2];  // ahead[j & 1]: hint_soon of batch_[j]
+  ahead[0] = hint_soon(batch_[0]);
+  ahead[1] = hint_soon(batch_[1]);
+  if (!batch_[0]->err) handler_->hint_next(batch_[0]->partition, ahead[0]);
+  for (ssize_t i = 0; i < n; ++i) {
+    if (i + 1 < n && !batch_[i + 1]->err) {
+      handler_->hint_next(batch_[i + 1]->partition, ahead[(i + 1) & 1]);
+    }
+    if (i + 2 < n) ahead[i & 1] = hint_soon(batch_[i + 2]);
     deliver(batch_[i]);
     rd_kafka_message_destroy(batch_[i]);
   }

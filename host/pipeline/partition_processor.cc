@@ -31,7 +31,17 @@ PartitionProcessor::PartitionProcessor(std::shared_ptr<const Generation> g, Sink
       m_(metrics.runtime()),
       options_(options),
       topic_(options_.topic.empty() ? g_->source_topic() : options_.topic),
-      topic_name_(crash::intern(topic_)) {}
+      topic_name_(crash::intern(topic_)) {
+  adopt_bounds();
+}
+
+void PartitionProcessor::adopt_bounds() {
+  stateful_ = false;
+  for (const StepBinding& step : g_->steps) stateful_ = stateful_ || step.spec->state;
+  const config::StepDeployment& source = g_->source_settings();
+  max_in_flight_messages_ = source.max_in_flight_messages;
+  max_in_flight_bytes_ = source.max_in_flight_bytes;
+}
 
 // Chains first: their batches and windows release holds into the trackers.
 PartitionProcessor::~PartitionProcessor() { revoke_all(); }
@@ -313,12 +323,11 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
 }
 
 const char* PartitionProcessor::backpressure(const Partition& p, double share) {
-  const config::StepDeployment& source = g_->source_settings();
   const OffsetTracker& t = *trackers_[p.tracker_id];
-  if (t.full() || t.in_flight() >= share * source.max_in_flight_messages) {
+  if (t.full() || t.in_flight() >= share * max_in_flight_messages_) {
     return "max_in_flight_messages inputs of the partition are not yet committable";
   }
-  if (t.in_flight_bytes() >= share * source.max_in_flight_bytes) {
+  if (t.in_flight_bytes() >= share * max_in_flight_bytes_) {
     return "max_in_flight_bytes of the partition's inputs are not yet committable";
   }
   return sinks_.over_bounds(share);
@@ -444,6 +453,7 @@ SwapOutcome PartitionProcessor::switch_to(std::shared_ptr<const Generation> next
     p->chain = std::move(successors[i]);
   }
   g_ = std::move(next);  // the controller holds the old one: it unloads on its thread
+  adopt_bounds();
   outcome.ok = true;
   outcome.switch_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();

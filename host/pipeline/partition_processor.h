@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metrics/metrics.h"
@@ -108,6 +109,19 @@ class PartitionProcessor final : public InputHolds {
 
   // Offers one input: *why is the pause or stop reason.
   Taken process(const SourceRecord& input, std::string* why);
+  // The source's hints (SourceHandler::wants_hints and after): the next
+  // inputs' keys, for the lookups of their partitions' state tables
+  // (state::PartitionState::prefetch_soon). Nothing for a partition
+  // without state or restoring (its state is the restore's then).
+  bool wants_hints() const { return stateful_; }
+  uint64_t hint_soon(int32_t partition, std::string_view key) {
+    const Partition* p = find(partition);
+    return p && p->state && !p->restoring ? p->state->prefetch_soon(key) : 0;
+  }
+  void hint_next(int32_t partition, uint64_t hint) {
+    const Partition* p = find(partition);
+    if (p && p->state && !p->restoring) p->state->prefetch_next(hint);
+  }
   // Paused partitions whose inputs and sinks drained below half their
   // bounds: unpaused, with the offset their fetching resumes at.
   void take_resumable(std::vector<PartitionOffset>* out);
@@ -184,6 +198,7 @@ class PartitionProcessor final : public InputHolds {
   // Why `p` cannot take another input now (null: it can), with the bounds
   // scaled by `share`.
   const char* backpressure(const Partition& p, double share);
+  void adopt_bounds();
   void load_quarantine(Partition& p);
   // Opens `p`'s state when `g` has stateful steps and it has none yet.
   bool open_state(Partition& p, const Generation& g, std::string* error);
@@ -200,6 +215,10 @@ class PartitionProcessor final : public InputHolds {
   const Quarantine* quarantine_at(Partition& p, int64_t offset);
 
   std::shared_ptr<const Generation> g_;
+  // What the per-input path reads of g_, set by adopt_bounds() (from g_'s
+  // deployment, a std::map lookup by step name, and its steps).
+  bool stateful_ = false;  // g_ has stateful steps
+  uint64_t max_in_flight_messages_ = 0, max_in_flight_bytes_ = 0;
   SinkSet& sinks_;
   LimitedErrors& errors_;
   metrics::PipelineMetrics& metrics_;

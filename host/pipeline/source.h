@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <streams/plugin_abi.h>
 
@@ -44,6 +45,18 @@ class SourceHandler {
   // still arrive afterwards; the handler ignores them.
   virtual void on_revoked(const int32_t* partitions, size_t count, bool lost) = 0;
   virtual void on_record(const SourceRecord& record) = 0;
+  // Optional hints, for a source that hands over records from a batch it
+  // holds: hint_soon(r) two records before on_record(r), then
+  // hint_next(r's partition, what hint_soon returned) one record before, so
+  // the handler may ask for memory it will read for r (a state table's
+  // lookup of r's key) while it works on the records before. Asked once a
+  // batch whether it wants them. A hint changes nothing the handler does.
+  virtual bool wants_hints() const { return false; }
+  virtual uint64_t hint_soon(int32_t partition, std::string_view key) {
+    (void)partition, (void)key;
+    return 0;
+  }
+  virtual void hint_next(int32_t partition, uint64_t hint) { (void)partition, (void)hint; }
   // The result of an asynchronous commit, per partition (none when there
   // was nothing to commit).
   virtual void on_commit_result(const PartitionOffset* results, size_t count) = 0;

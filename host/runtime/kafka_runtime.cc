@@ -70,6 +70,13 @@ class Runtime final : public KafkaRuntime,
   void on_assigned(const int32_t* partitions, size_t count) override;
   void on_revoked(const int32_t* partitions, size_t count, bool lost) override;
   void on_record(const pipeline::SourceRecord& record) override;
+  bool wants_hints() const override { return processor_->wants_hints(); }
+  uint64_t hint_soon(int32_t partition, std::string_view key) override {
+    return processor_->hint_soon(partition, key);
+  }
+  void hint_next(int32_t partition, uint64_t hint) override {
+    processor_->hint_next(partition, hint);
+  }
   void on_commit_result(const PartitionOffset* results, size_t count) override;
   void on_source_failed(const std::string& reason) override { fail(reason); }
 
