@@ -61,12 +61,40 @@ class FakeSource final : public pipeline::Source {
       for (size_t i = 0; i < values.size(); ++i) send(h, partition, first + i, values[i]);
     });
   }
+  // Keyed records {partition, key, value} (offsets from `first` on, per
+  // partition), in one poll, with the hints the Kafka source gives when the
+  // handler wants them: hint_soon two records ahead, hint_next one ahead.
+  struct Keyed {
+    int32_t partition;
+    std::string key, value;
+  };
+  FakeSource& hinted(int64_t first, std::vector<Keyed> records) {
+    return then([first, records](pipeline::SourceHandler& h) {
+      const bool hints = h.wants_hints();
+      auto soon = [&](size_t i) {
+        return hints && i < records.size() ? h.hint_soon(records[i].partition, records[i].key)
+                                           : uint64_t{0};
+      };
+      uint64_t ahead[2] = {soon(0), soon(1)};
+      if (hints && !records.empty()) h.hint_next(records[0].partition, ahead[0]);
+      std::map<int32_t, int64_t> next;
+      for (size_t i = 0; i < records.size(); ++i) {
+        if (hints && i + 1 < records.size())
+          h.hint_next(records[i + 1].partition, ahead[(i + 1) & 1]);
+        if (i + 2 < records.size()) ahead[i & 1] = soon(i + 2);
+        const Keyed& r = records[i];
+        auto at = next.emplace(r.partition, first).first;
+        send(h, r.partition, at->second++, r.value, r.key);
+      }
+    });
+  }
   static void send(pipeline::SourceHandler& h, int32_t partition, int64_t offset,
-                   const std::string& value) {
+                   const std::string& value, const std::string& key = "") {
     pipeline::SourceRecord r;
     r.partition = partition;
     r.offset = offset;
     r.record.struct_size = sizeof(r.record);
+    r.record.key = {reinterpret_cast<const uint8_t*>(key.data()), key.size()};
     r.record.value = {reinterpret_cast<const uint8_t*>(value.data()), value.size()};
     r.record.timestamp_ms = 1000 + offset;
     h.on_record(r);

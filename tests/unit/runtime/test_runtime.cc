@@ -11,6 +11,7 @@
 #include "runtime/kafka_runtime.h"
 #include "runtime/threaded_runtime.h"
 #include "runtime_fakes.h"
+#include "state/store.h"
 #include "test_util.h"
 
 using namespace streams;
@@ -36,12 +37,15 @@ struct Harness {
   AckingSinkMaker sinks;
   std::unique_ptr<kafka::KafkaRuntime> runtime;
 
+  std::unique_ptr<state::Backend> stores = state::memory_backend();  // stateful steps'
+
   explicit Harness(const std::string& steps, const std::string& source_extra = "",
                    int interval_ms = 3600000) {
     auto owned = std::make_unique<FakeSource>(stop);
     source = owned.get();
     kafka::RuntimeOptions options;
     options.metrics = &metrics;
+    options.state = stores.get();
     std::string error;
     runtime = kafka::create_runtime(build(steps, source_extra, interval_ms), options,
                                     std::move(owned), sinks, &error);
@@ -184,6 +188,36 @@ BOOST_AUTO_TEST_CASE(a_rebalance_in_the_middle_of_a_fetched_batch_and_of_an_open
   BOOST_TEST(h.out().values.size() == 1u);
   BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 3, true}}),
              boost::test_tools::per_element());
+}
+
+// The Kafka source hints the keys of the records it is about to hand over
+// (SourceHandler::hint_soon / hint_next), for the partitions' state lookups:
+// asked for only by a pipeline with state, and changing nothing, for an
+// assigned partition or not.
+BOOST_AUTO_TEST_CASE(hints_of_the_next_keys_are_for_state_and_change_nothing) {
+  Harness h("  - {kind: map, name: ops, plugin: testkit, function: state_ops, state: {}}\n");
+  bool wanted = false;
+  h.source->assign({0, 1}).then(
+      [&](pipeline::SourceHandler& handler) { wanted = handler.wants_hints(); });
+  h.source->hinted(0, {{0, "a", "put a 1"},
+                       {7, "x", "put x 9"},  // not assigned: ignored, hints too
+                       {1, "b", "put b 2"},
+                       {0, "a", "get a"},
+                       {1, "b", "get b"},
+                       {1, "a", "get a"},  // another partition's state
+                       {0, "b", "get b"}});
+  h.ack({0, 1, 2, 3, 4, 5});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(wanted);
+  BOOST_TEST(h.out().values == (std::vector<std::string>{"ok", "ok", "1", "2", "(none)", "(none)"}),
+             boost::test_tools::per_element());
+
+  Harness stateless("");
+  bool asked = true;
+  stateless.source->assign({0}).then(
+      [&](pipeline::SourceHandler& handler) { asked = handler.wants_hints(); });
+  BOOST_TEST(stateless.run() == 0);
+  BOOST_TEST(!asked);
 }
 
 BOOST_AUTO_TEST_CASE(a_swap_takes_effect_between_two_inputs) {
