@@ -161,7 +161,6 @@ void KafkaSource::deliver_hinted(ssize_t n) {
   uint64_t ahead[2];  // ahead[j & 1]: hint_soon of batch_[j]
   ahead[0] = hint_soon(batch_[0]);
   ahead[1] = hint_soon(batch_[1]);
-  if (!batch_[0]->err) handler_->hint_next(batch_[0]->partition, ahead[0]);
   for (ssize_t i = 0; i < n; ++i) {
     if (i + 1 < n && !batch_[i + 1]->err) {
       handler_->hint_next(batch_[i + 1]->partition, ahead[(i + 1) & 1]);

@@ -46,8 +46,9 @@ class SourceHandler {
   virtual void on_revoked(const int32_t* partitions, size_t count, bool lost) = 0;
   virtual void on_record(const SourceRecord& record) = 0;
   // Optional hints, for a source that hands over records from a batch it
-  // holds: hint_soon(r) two records before on_record(r), then
-  // hint_next(r's partition, what hint_soon returned) one record before, so
+  // holds: hint_soon(r) two records before on_record(r) (the first two of a
+  // batch: before the first), then hint_next(r's partition, what hint_soon
+  // returned) one record before (none for the first of a batch), so
   // the handler may ask for memory it will read for r (a state table's
   // lookup of r's key) while it works on the records before. Asked once a
   // batch whether it wants them. A hint changes nothing the handler does.

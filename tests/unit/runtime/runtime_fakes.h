@@ -76,7 +76,6 @@ class FakeSource final : public pipeline::Source {
                                            : uint64_t{0};
       };
       uint64_t ahead[2] = {soon(0), soon(1)};
-      if (hints && !records.empty()) h.hint_next(records[0].partition, ahead[0]);
       std::map<int32_t, int64_t> next;
       for (size_t i = 0; i < records.size(); ++i) {
         if (hints && i + 1 < records.size())
