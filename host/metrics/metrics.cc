@@ -90,16 +90,25 @@ void add_step(const StepMetrics& from, StepMetrics& into) {
 // the last commit and the delivery wait the latest. `into` starts as the
 // first part's copy of the clocks.
 void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into) {
-  Counter RuntimeMetrics::*const summed[] = {
-      &RuntimeMetrics::consumed,          &RuntimeMetrics::consumed_bytes,
-      &RuntimeMetrics::produced,          &RuntimeMetrics::delivered,
-      &RuntimeMetrics::dead_letters,      &RuntimeMetrics::skipped,
-      &RuntimeMetrics::commits,           &RuntimeMetrics::pauses,
-      &RuntimeMetrics::paused_partitions, &RuntimeMetrics::assigned_partitions,
-      &RuntimeMetrics::in_flight,         &RuntimeMetrics::in_flight_bytes,
-      &RuntimeMetrics::unacknowledged,    &RuntimeMetrics::restoring_partitions,
-      &RuntimeMetrics::restore_records,   &RuntimeMetrics::restore_bytes,
-      &RuntimeMetrics::restore_remaining, &RuntimeMetrics::restore_ms};
+  Counter RuntimeMetrics::*const summed[] = {&RuntimeMetrics::consumed,
+                                             &RuntimeMetrics::consumed_bytes,
+                                             &RuntimeMetrics::produced,
+                                             &RuntimeMetrics::delivered,
+                                             &RuntimeMetrics::dead_letters,
+                                             &RuntimeMetrics::skipped,
+                                             &RuntimeMetrics::commits,
+                                             &RuntimeMetrics::pauses,
+                                             &RuntimeMetrics::holds,
+                                             &RuntimeMetrics::paused_partitions,
+                                             &RuntimeMetrics::assigned_partitions,
+                                             &RuntimeMetrics::in_flight,
+                                             &RuntimeMetrics::in_flight_bytes,
+                                             &RuntimeMetrics::unacknowledged,
+                                             &RuntimeMetrics::restoring_partitions,
+                                             &RuntimeMetrics::restore_records,
+                                             &RuntimeMetrics::restore_bytes,
+                                             &RuntimeMetrics::restore_remaining,
+                                             &RuntimeMetrics::restore_ms};
   for (Counter RuntimeMetrics::*c : summed) (into.*c).add((from.*c).value());
   into.last_commit_ms.set(std::max(into.last_commit_ms.value(), from.last_commit_ms.value()));
   into.delivery_wait_ms.set(std::max(into.delivery_wait_ms.value(), from.delivery_wait_ms.value()));

@@ -115,6 +115,7 @@ struct RuntimeMetrics {
   Counter commits;            // offset commits sent
   Counter last_commit_ms;     // wall clock of the last one (0: none yet)
   Counter pauses;             // partitions paused by backpressure, so far
+  Counter holds;              // times the loop stopped taking records for a sink at its bound
   Counter paused_partitions;  // now
   Counter assigned_partitions;
   Counter in_flight;  // inputs not yet committable, all partitions

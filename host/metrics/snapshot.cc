@@ -119,6 +119,8 @@ const RuntimeRow kRuntime[] = {
     {"last_commit_timestamp_seconds", "When the last offset commit was sent (0: none yet)", false,
      &RuntimeMetrics::last_commit_ms, 0.001},
     {"pauses_total", "Partitions paused by backpressure", true, &RuntimeMetrics::pauses, 1},
+    {"backpressure_holds_total", "Times the source stopped taking records for a sink at its bound",
+     true, &RuntimeMetrics::holds, 1},
     {"paused_partitions", "Partitions paused by backpressure now", false,
      &RuntimeMetrics::paused_partitions, 1},
     {"assigned_partitions", "Source partitions assigned to this host", false,

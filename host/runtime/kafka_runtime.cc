@@ -109,6 +109,9 @@ class Runtime final : public KafkaRuntime,
   // committable, once the changelog caught up).
   void commit(bool sync, const int32_t* only = nullptr, size_t only_count = 0, bool retry = false);
   void resolve_assigned();
+  // True while the loop should take no records because a sink is at its
+  // bound: see the definition.
+  bool hold_for_sinks(int64_t now_ms);
   // Resumes the partitions whose restore finished; publishes its progress.
   void serve_restores();
   bool restoring() const;
@@ -156,6 +159,8 @@ class Runtime final : public KafkaRuntime,
   int64_t commit_sent_ms_ = 0;            // steady clock
   bool assigned_once_ = false;
   bool join_wait_logged_ = false;
+  int64_t held_since_ms_ = -1;  // steady clock; -1: not holding (hold_for_sinks)
+  bool hold_spent_ = false;     // held for the longest allowed: not again until below half
   log::RateLimitedLog client_log_{5};
 };
 
@@ -230,7 +235,11 @@ int Runtime::run(const std::atomic<bool>& stop) {
     // Changelog records wait for room in the producer: hand them over soon
     // (not at once: during an outage the room does not come).
     if (changelog_ && changelog_->queued() > 0) wait_ms = std::min(wait_ms, 5);
-    source_->poll(wait_ms);
+    if (hold_for_sinks(now)) {
+      sinks_.poll(5);
+    } else {
+      source_->poll(wait_ms);
+    }
     pipeline::end_batch();
     if (!unresolved_.empty()) resolve_assigned();
     if (restorer_) serve_restores();
@@ -246,6 +255,36 @@ int Runtime::run(const std::atomic<bool>& stop) {
     }
   }
   return shutdown();
+}
+
+// A sink at 90% of its max_in_flight bound: the loop stops taking records
+// (they stay fetched) and waits for the sink until it is below half, as a
+// paused partition would. Pausing instead drops what librdkafka prefetched
+// for the partition, which is fetched again on resume: under a store that
+// is merely slower than the source, every partition paused and fetched its
+// data again over and over. The hold lasts at most backpressure_hold_ms:
+// records then come again (rebalances and commit results come with them)
+// and each partition pauses at the one it cannot take, so a sink that is
+// down leaves the host polling, in its group, as before.
+bool Runtime::hold_for_sinks(int64_t now_ms) {
+  if (options_.backpressure_hold_ms <= 0) return false;
+  if (held_since_ms_ < 0) {
+    if (hold_spent_ || !sinks_.over_bounds(0.9)) {
+      hold_spent_ = hold_spent_ && sinks_.over_bounds(0.5);
+      return false;
+    }
+    held_since_ms_ = now_ms;
+    m_.holds.add();
+    return true;
+  }
+  if (!sinks_.over_bounds(0.5)) {
+    held_since_ms_ = -1;
+    return false;
+  }
+  if (now_ms - held_since_ms_ < options_.backpressure_hold_ms) return true;
+  held_since_ms_ = -1;
+  hold_spent_ = true;
+  return false;
 }
 
 void Runtime::apply_swap() {
@@ -575,7 +614,8 @@ int Runtime::shutdown() {
   log::info("stopped: consumed " + std::to_string(m_.consumed.value()) + errors_->summary() +
             ", produced " + std::to_string(m_.produced.value()) + ", delivered " +
             std::to_string(m_.delivered.value()) + ", paused by backpressure " +
-            std::to_string(m_.pauses.value()) + " time(s)");
+            std::to_string(m_.pauses.value()) + " time(s), held for a sink " +
+            std::to_string(m_.holds.value()) + " time(s)");
   if (!drained && !fatal_) {
     log::error(
         "outputs still unacknowledged after drain_timeout_ms; their inputs stay "

@@ -104,6 +104,7 @@ class FakeSource final : public pipeline::Source {
     return true;
   }
   void poll(int) override {
+    ++polls;
     if (!pending_results_.empty()) {
       std::vector<pipeline::PartitionOffset> results;
       results.swap(pending_results_);
@@ -145,6 +146,7 @@ class FakeSource final : public pipeline::Source {
   std::vector<Commit> commits;
   bool closed = false;
   bool hold_results = false;  // asynchronous commits stay out (no result)
+  size_t polls = 0;
 
  private:
   void take(pipeline::SourceHandler& h, const std::vector<int32_t>& partitions, bool lost) {
@@ -179,6 +181,11 @@ class AckingSink final : public pipeline::OutputSink {
   uint64_t pending() const override {
     return static_cast<uint64_t>(std::count(acked.begin(), acked.end(), false));
   }
+  // Runs on_poll, when set, at each poll that may wait (timeout_ms > 0).
+  void poll(int timeout_ms) override {
+    if (timeout_ms > 0 && on_poll) on_poll();
+  }
+  std::function<void()> on_poll;
   std::string describe() const override { return "acking"; }
 
   std::vector<std::string> values;

@@ -21,11 +21,12 @@ namespace {
 
 // Commits only on revoke and shutdown (the interval is an hour unless a test
 // gives one), so what is committed is what the script made committable.
-std::string deployment(const std::string& source_extra, int interval_ms = 3600000) {
+std::string deployment(const std::string& source_extra, int interval_ms = 3600000,
+                       const std::string& sink_extra = "") {
   return "pipeline:\n  segments:\n    - steps_config:\n"
          "        in: {bootstrap_servers: [\"x:1\"], commit_interval_ms: " +
          std::to_string(interval_ms) + ", drain_timeout_ms: 50" + source_extra +
-         "}\n        out: {bootstrap_servers: [\"x:1\"]}\n";
+         "}\n        out: {bootstrap_servers: [\"x:1\"]" + sink_extra + "}\n";
 }
 
 struct Harness {
@@ -39,28 +40,34 @@ struct Harness {
 
   std::unique_ptr<state::Backend> stores = state::memory_backend();  // stateful steps'
 
+  // `sink_extra`: keys of the sink's deployment ("out"); `hold_ms`:
+  // RuntimeOptions::backpressure_hold_ms.
   explicit Harness(const std::string& steps, const std::string& source_extra = "",
-                   int interval_ms = 3600000) {
+                   int interval_ms = 3600000, const std::string& sink_extra = "",
+                   int64_t hold_ms = 1000) {
     auto owned = std::make_unique<FakeSource>(stop);
     source = owned.get();
     kafka::RuntimeOptions options;
     options.metrics = &metrics;
     options.state = stores.get();
+    options.backpressure_hold_ms = hold_ms;
     std::string error;
-    runtime = kafka::create_runtime(build(steps, source_extra, interval_ms), options,
+    runtime = kafka::create_runtime(build(steps, source_extra, interval_ms, sink_extra), options,
                                     std::move(owned), sinks, &error);
     BOOST_REQUIRE_MESSAGE(runtime, error);
   }
   std::shared_ptr<const pipeline::Generation> build(const std::string& steps,
                                                     const std::string& source_extra = "",
-                                                    int interval_ms = 3600000) {
+                                                    int interval_ms = 3600000,
+                                                    const std::string& sink_extra = "") {
     config::Diagnostics diag;
     config::PipelineSpec spec;
     config::DeploymentConfig d;
     BOOST_REQUIRE(load_spec(dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag));
-    BOOST_REQUIRE_MESSAGE(config::load_deployment_config(
-                              dir.write("d.yaml", deployment(source_extra, interval_ms)), &d, diag),
-                          all_errors(diag));
+    BOOST_REQUIRE_MESSAGE(
+        config::load_deployment_config(
+            dir.write("d.yaml", deployment(source_extra, interval_ms, sink_extra)), &d, diag),
+        all_errors(diag));
     auto g = pipeline::build_generation(std::move(spec), std::move(d), 0, registry, diag);
     BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
     return g;
@@ -137,6 +144,55 @@ BOOST_AUTO_TEST_CASE(a_partition_pauses_at_its_bound_and_resumes_below_half) {
              boost::test_tools::per_element());
   BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 6, true}}),
              boost::test_tools::per_element());
+  BOOST_TEST(h.metrics.runtime().pauses.value() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_sink_at_its_bound_holds_the_source_rather_than_pausing_partitions) {
+  Harness h("", "", 3600000, ", max_in_flight_messages: 10");
+  h.source->assign({0}).records(0, 0, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  // The sink at its bound: the loop waits on it, not on the source, until
+  // it is below half (acknowledged at the third wait).
+  size_t waits = 0, source_polls = 0;
+  h.out().on_poll = [&] {
+    if (++waits == 1) source_polls = h.source->polls;
+    BOOST_TEST(h.source->polls == source_polls);
+    if (waits == 3)
+      for (size_t i = 0; i < 6; ++i) h.out().ack(i);
+  };
+  h.source->records(0, 10, {"10", "11"});
+  h.ack({6, 7, 8, 9, 10, 11});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(waits >= 3u);
+  BOOST_TEST(h.out().values.size() == 12u);
+  BOOST_TEST(h.source->paused.empty());
+  BOOST_TEST(h.source->resumes.empty());  // nothing dropped, nothing fetched again
+  BOOST_TEST(h.metrics.runtime().pauses.value() == 0u);
+  BOOST_TEST(h.metrics.runtime().holds.value() == 1u);
+  BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 12, true}}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_hold_gives_way_to_pauses_after_backpressure_hold_ms) {
+  Harness h("", "", 3600000, ", max_in_flight_messages: 4", /*hold_ms=*/20);
+  h.source->assign({0}).records(0, 0, {"0", "1", "2", "3"});
+  // Never acknowledged while held: after 20 ms records come again, and the
+  // partition pauses at the first it cannot take.
+  h.source->records(0, 4, {"4", "5"});
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_TEST(h.out().values.size() == 4u);
+    BOOST_TEST(h.source->paused.count(0) == 1u);
+  });
+  h.ack({0, 1, 2, 3});
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_REQUIRE(h.source->resumes.size() == 1u);
+    BOOST_TEST(h.source->resumes[0].second == 4);
+  });
+  h.source->records(0, 4, {"4", "5"});
+  h.ack({4, 5});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(h.out().values == (std::vector<std::string>{"0", "1", "2", "3", "4", "5"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(h.metrics.runtime().holds.value() == 1u);
   BOOST_TEST(h.metrics.runtime().pauses.value() == 1u);
 }
 
