@@ -32,9 +32,58 @@ Column make_column(std::string name, std::string field) {
 
 RowEncoder::RowEncoder(std::vector<Column> columns) : columns_(std::move(columns)) {}
 
+// Plain characters are appended in runs: one append a run, not a push_back
+// a character.
 void RowEncoder::escape(std::string_view text, std::string* out) {
-  for (char ch : text) {
+  size_t run = 0;  // where the current run of plain characters starts
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char* replacement;
+    switch (text[i]) {
+      case '\\':
+        replacement = "\\\\";
+        break;
+      case '\n':
+        replacement = "\\n";
+        break;
+      case '\r':
+        replacement = "\\r";
+        break;
+      case '\t':
+        replacement = "\\t";
+        break;
+      default:
+        continue;
+    }
+    out->append(text.data() + run, i - run).append(replacement, 2);
+    run = i + 1;
+  }
+  out->append(text.data() + run, text.size() - run);
+}
+
+namespace {
+
+template <class T>
+void append_number(T v, std::string* out) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  out->append(buf, end);
+}
+
+// Appends `text` as a JSON string (quoted and escaped).
+void json_string(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char ch = static_cast<unsigned char>(text[i]);
+    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+    out->append(text.data() + run, i - run);
+    run = i + 1;
     switch (ch) {
+      case '"':
+        out->append("\\\"");
+        break;
       case '\\':
         out->append("\\\\");
         break;
@@ -47,20 +96,66 @@ void RowEncoder::escape(std::string_view text, std::string* out) {
       case '\t':
         out->append("\\t");
         break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
       default:
-        out->push_back(ch);
+        out->append("\\u00").append(1, kHex[ch >> 4]).append(1, kHex[ch & 15]);
     }
   }
+  out->append(text.data() + run, text.size() - run).push_back('"');
 }
 
-namespace {
-
-template <class T>
-void append_number(T v, std::string* out) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  out->append(buf, end);
+// Appends `e` as minified JSON (what simdjson::minify writes, without the
+// string it allocates each time).
+void json_text(simdjson::dom::element e, std::string* out) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::ARRAY: {
+      out->push_back('[');
+      bool first = true;
+      simdjson::dom::array array;
+      if (e.get_array().get(array) != simdjson::SUCCESS) return;  // never: e is an array
+      for (simdjson::dom::element v : array) {
+        if (!first) out->push_back(',');
+        first = false;
+        json_text(v, out);
+      }
+      return (void)out->push_back(']');
+    }
+    case simdjson::dom::element_type::OBJECT: {
+      out->push_back('{');
+      bool first = true;
+      simdjson::dom::object object;
+      if (e.get_object().get(object) != simdjson::SUCCESS) return;  // never: e is an object
+      for (simdjson::dom::key_value_pair kv : object) {
+        if (!first) out->push_back(',');
+        first = false;
+        json_string(kv.key, out);
+        out->push_back(':');
+        json_text(kv.value, out);
+      }
+      return (void)out->push_back('}');
+    }
+    case simdjson::dom::element_type::STRING:
+      return json_string(std::string_view(e.get_string().value_unsafe()), out);
+    case simdjson::dom::element_type::INT64:
+      return append_number(int64_t(e.get_int64().value_unsafe()), out);
+    case simdjson::dom::element_type::UINT64:
+      return append_number(uint64_t(e.get_uint64().value_unsafe()), out);
+    case simdjson::dom::element_type::DOUBLE: {
+      char buf[32];  // as minify writes it ("1.0", "1e+16"): simdjson's own, public in its header
+      const char* end = simdjson::internal::to_chars(buf, buf + sizeof buf,
+                                                     double(e.get_double().value_unsafe()));
+      return (void)out->append(buf, static_cast<size_t>(end - buf));
+    }
+    case simdjson::dom::element_type::BOOL:
+      return (void)out->append(e.get_bool().value_unsafe() ? "true" : "false");
+    case simdjson::dom::element_type::NULL_VALUE:
+      return (void)out->append("null");
+  }
 }
 
 }  // namespace
@@ -95,7 +190,8 @@ void RowEncoder::field(simdjson::dom::element root, const Column& c, std::string
     case simdjson::dom::element_type::BOOL:
       return (void)out->append(e.get_bool().value_unsafe() ? "true" : "false");
     default:  // object, array: JSON text
-      scratch_ = simdjson::minify(e);
+      scratch_.clear();
+      json_text(e, &scratch_);
       return escape(scratch_, out);
   }
 }
