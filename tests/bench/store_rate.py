@@ -10,6 +10,8 @@
   (the server parses the JSON) and once with RowBinary (the sink does); the
   ceiling is clickhouse-client inserting the same rows from a JSONEachRow
   file (the client parses, sending the server its native format).
+- The host reading the same rows into devnull: how fast the dev broker
+  hands this machine's host the rows at all, the bound of every sink run.
 
 The servers run on the tools' core with the broker; the host, psql and
 clickhouse-client on the application's. Usage (packaging/bench.sh runs it):
@@ -65,6 +67,10 @@ steps:
     batch_time_ms: 100
     config: %(config)s
 """
+READ_PIPELINE = """source: {name: in, stream_name: %(topic)s}
+steps:
+  - {kind: sink, name: rows, type: devnull}
+"""
 DEPLOYMENT = """pipeline:
   segments:
     - steps_config:
@@ -83,13 +89,18 @@ def timed(args, **kwargs):
     return time.monotonic() - start
 
 
+def counted(port, metric):
+    """The host's counter streams_METRIC, summed over its labels."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    return int(sum(float(m) for m in re.findall(rf"^streams_{metric}\{{[^}}]*\}} (\S+)$",
+                                                text, re.M)))
+
+
 def sink_rows(port):
     """The rows the host's sink reported written (sink_rows_total): counted
     by the host, so that measuring asks nothing of the store's server."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
-        text = r.read().decode()
-    return int(sum(float(m) for m in re.findall(r"^streams_sink_rows_total\{[^}]*\} (\S+)$",
-                                                text, re.M)))
+    return counted(port, "sink_rows_total")
 
 
 def host_rate(env, bootstrap, topic, plugin, function, config, count_rows, group=None):
@@ -100,21 +111,34 @@ def host_rate(env, bootstrap, topic, plugin, function, config, count_rows, group
     ceiling's run did not pay."""
     pipeline = env.write(f"p-{plugin}-{topic}.yaml", PIPELINE % {
         "topic": topic, "plugin": plugin, "function": function, "config": json.dumps(config)})
-    group = group or plugin
+    rate = timed_host(env, bootstrap, pipeline, group or plugin, topic, sink_rows)
+    assert count_rows() == RECORDS, f"the table does not hold the {RECORDS} rows"
+    return rate
+
+
+def read_rate(env, bootstrap, topic):
+    """Rows/s of the host reading the same rows into devnull (inputs counted
+    as the host takes them): what no sink run on this machine can exceed."""
+    pipeline = env.write(f"p-read-{topic}.yaml", READ_PIPELINE % {"topic": topic})
+    return timed_host(env, bootstrap, pipeline, "read", topic,
+                      lambda port: counted(port, "consumed_total"))
+
+
+def timed_host(env, bootstrap, pipeline, group, topic, rows):
+    """Runs the host on `pipeline`: rows/s from the first rows(port) seen
+    to RECORDS."""
     deployment = env.write(f"d-{group}.yaml", DEPLOYMENT % {"group": group})
     host = env.start_host(pipeline, deployment, bootstrap, name=f"host-{group}-{topic}",
                           extra=["--admin-port", "0"], prefix=APP_CPU)
     try:
         port = h.admin_port(env, host)
-        first = h.wait_for(lambda: sink_rows(port) or host.poll() is not None, 120,
-                           "the first rows")
+        first = h.wait_for(lambda: rows(port) or host.poll() is not None, 120, "the first rows")
         assert host.poll() is None, env.log(host)
         start = time.monotonic()
-        h.wait_progress(lambda: sink_rows(port), RECORDS, 60, f"{RECORDS} rows from the host")
+        h.wait_progress(lambda: rows(port), RECORDS, 60, f"{RECORDS} rows from the host")
         seconds = time.monotonic() - start
     finally:
         env.stop(host)
-    assert count_rows() == RECORDS, f"the table does not hold the {RECORDS} rows"
     assert first < RECORDS, "every row came in the first look: use more --records"
     return (RECORDS - first) / seconds
 
@@ -183,6 +207,7 @@ def main():
                             topic, "--count", str(RECORDS), "--json"], check=True,
                            capture_output=True)
         # Each store reads the same topics with a consumer group of its own.
+        reads = [read_rate(env, bootstrap, topic) for topic in topics]
         results["postgres"] = postgres(env, bootstrap, topics)
         results["clickhouse"], results["clickhouse RowBinary"] = clickhouse(env, bootstrap,
                                                                             topics)
@@ -195,6 +220,12 @@ def main():
         lines.append(f"| {store} (ceiling: {ceilings[store]}) | {host:,.0f} | {ceiling:,.0f} | "
                      f"{host / ceiling:.0%} |")
         results[store] = {"runs": runs, "host": host, "ceiling": ceiling, "ratio": host / ceiling}
+    read = statistics.median(reads)
+    lines += ["", f"The host reading the same rows into devnull: {read:,.0f} rows/s (median), "
+              "what no sink run here can exceed: "
+              + ", ".join(f"{read / results[s]['ceiling']:.0%} of {ceilings[s]}'s ceiling"
+                          for s in ("postgres", "clickhouse"))]
+    results["read into devnull"] = {"runs": reads, "host": read}
     print("\n".join(lines))
     with open(os.path.join(OUT, "stores.json"), "w") as f:
         json.dump(results, f, indent=1)
