@@ -159,6 +159,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   read_parallelism(r, node, key, &step);
   if (auto ms = r.integer(node, key, "commit_interval_ms", 1, kMaxMs)) {
     step.commit_interval_ms = static_cast<int>(*ms);
+    step.commit_interval_set = true;
   }
   if (auto ms = r.integer(node, key, "drain_timeout_ms", 0, kMaxMs)) {
     step.drain_timeout_ms = static_cast<int>(*ms);

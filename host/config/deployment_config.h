@@ -62,7 +62,10 @@ struct StepDeployment {
   int parallelism = 1;
   // Source only: how often committable offsets are committed, and how long a
   // shutdown or revoke may wait for in-flight outputs to be acknowledged.
+  // Unset (commit_interval_set false), a pipeline with state commits every
+  // kStatefulCommitIntervalMs instead (kafka_runtime.cc).
   int commit_interval_ms = 1000;
+  bool commit_interval_set = false;
   int drain_timeout_ms = 10000;
   // Backpressure. Source: per partition, inputs (and their bytes) not yet
   // committable; past either, the partition is paused until half drained.

@@ -87,6 +87,12 @@ struct RuntimeOptions {
   int64_t backpressure_hold_ms = 1000;
 };
 
+// How often the runtime for `g` commits: its source's commit_interval_ms,
+// or, when that is not set and the pipeline has state, 5000 (a commit sends
+// the changelog every key changed since the last: a longer interval sends a
+// hot key once where a shorter sends it each time).
+int64_t commit_interval_ms(const pipeline::Generation& g);
+
 // swap() (from any thread) switches each partition's Chain to the next
 // generation between two inputs, keeping the consumer in its group.
 class KafkaRuntime {

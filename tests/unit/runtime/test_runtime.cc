@@ -196,6 +196,33 @@ BOOST_AUTO_TEST_CASE(a_hold_gives_way_to_pauses_after_backpressure_hold_ms) {
   BOOST_TEST(h.metrics.runtime().pauses.value() == 1u);
 }
 
+// A commit sends the changelog every key changed since the last one: a
+// pipeline with state commits less often unless its source says.
+BOOST_AUTO_TEST_CASE(a_pipeline_with_state_commits_every_five_seconds_unless_told) {
+  Harness h("");
+  auto interval = [&](const std::string& steps, const std::string& source_keys) {
+    config::Diagnostics diag;
+    config::PipelineSpec spec;
+    config::DeploymentConfig d;
+    BOOST_REQUIRE(load_spec(h.dir.write("p2.yaml", pipeline_yaml(steps)), &spec, diag));
+    BOOST_REQUIRE(config::load_deployment_config(
+        h.dir.write("d2.yaml",
+                    "pipeline:\n  segments:\n    - steps_config:\n"
+                    "        in: {bootstrap_servers: [\"x:1\"]" +
+                        source_keys + "}\n        out: {bootstrap_servers: [\"x:1\"]}\n"),
+        &d, diag));
+    auto g = pipeline::build_generation(std::move(spec), std::move(d), 0, h.registry, diag);
+    BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+    return kafka::commit_interval_ms(*g);
+  };
+  const std::string stateful =
+      "  - {kind: map, name: ops, plugin: testkit, function: state_ops, state: {}}\n";
+  BOOST_TEST(interval("", "") == 1000);
+  BOOST_TEST(interval(stateful, "") == 5000);
+  BOOST_TEST(interval(stateful, ", commit_interval_ms: 1000") == 1000);
+  BOOST_TEST(interval("", ", commit_interval_ms: 250") == 250);
+}
+
 BOOST_AUTO_TEST_CASE(nothing_is_committed_for_a_lost_assignment) {
   Harness h("");
   h.source->assign({0}).records(0, 0, {"a", "b"});
