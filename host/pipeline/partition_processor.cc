@@ -271,7 +271,10 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
   Partition* p = find(in.partition);
   // Fetched before a revoke or the pause, or while restoring.
   if (!p || p->paused || p->restoring) {
-    if (p && p->restoring && p->ignored_from < 0) p->ignored_from = in.offset;
+    if (p && p->restoring && p->ignored_from < 0) {
+      p->ignored_from = in.offset;
+      return Taken::restoring;
+    }
     return Taken::ignored;
   }
   if (const char* full = backpressure(*p, 1.0)) {

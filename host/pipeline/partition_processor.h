@@ -53,10 +53,9 @@ struct Partition {
   // (none committed: the reset position; its state was resolved at 0 and
   // moves to its first input).
   int64_t start_at = -1;
-  // While restoring: the first input fetched (and ignored), -1: none. Reading
-  // resumes there; with none, where the assignment started, with no seek (a
-  // seek issued before librdkafka served the assignment's fetch start left
-  // the partition without input: e2e.state_faults, 2026-12-03).
+  // While restoring: the first input fetched (and ignored), which paused the
+  // partition (Taken::restoring), -1: none. Reading resumes there; with none
+  // the partition was never paused and reads on where the assignment started.
   int64_t ignored_from = -1;
   int64_t resume_at = -1;
   // Inputs that crashed the host crash_limit times, by offset; those before
@@ -69,9 +68,11 @@ struct Partition {
 // What became of an input offered to process().
 enum class Taken {
   processed,
-  ignored,  // not assigned, or paused: read again later
-  paused,   // at its bound: the caller pauses the partition's fetching
-  fatal,    // the pipeline stops (*why)
+  ignored,    // not assigned, or paused: read again later
+  paused,     // at its bound: the caller pauses the partition's fetching
+  restoring,  // the first record of a partition restoring its state: the
+              // caller pauses its fetching (resumed from this record)
+  fatal,      // the pipeline stops (*why)
 };
 
 class PartitionProcessor final : public InputHolds {

@@ -317,6 +317,9 @@ void Runtime::on_record(const pipeline::SourceRecord& record) {
       source_->pause(record.partition);
       gauges_.log_pause(source_->topic(), record.partition, record.offset, why_);
       break;
+    case pipeline::Taken::restoring:
+      source_->pause(record.partition);  // resumed from this record once restored
+      break;
     case pipeline::Taken::fatal:
       fail(why_);
       break;
@@ -366,10 +369,12 @@ void Runtime::on_assigned(const int32_t* partitions, size_t count) {
       fail("partition " + std::to_string(partitions[i]) + ": " + error);
     } else if (Partition* p = processor_->find(partitions[i]); p->state) {
       unresolved_.push_back(partitions[i]);
-      if (restorer_) {  // nothing is read until its state is restored
-        p->restoring = true;
-        source_->pause(partitions[i]);
-      }
+      // Nothing is processed until its state is restored: its first record
+      // pauses it (Taken::restoring). Not paused here: a pause right after
+      // the assign can leave librdkafka's start of the assignment's fetch
+      // outdated, and the partition never fetches, even after a resume
+      // (librdkafka issue #2190; e2e.state_faults stalled so).
+      if (restorer_) p->restoring = true;
     }
   }
 }
@@ -416,7 +421,9 @@ void Runtime::serve_restores() {
     }
     p->restoring = false;
     m_.restore_ms.add(static_cast<uint64_t>(d.ms));
-    source_->resume(d.partition, p->ignored_from);
+    // Paused at its first record, when one came: fetched again from it (the
+    // partition fetching by then, the seek cannot race its start).
+    if (p->ignored_from >= 0) source_->resume(d.partition, p->ignored_from);
     p->ignored_from = -1;
     log::info("state: partition " + std::to_string(d.partition) + " restored in " +
               std::to_string(d.ms) + " ms; reading resumes at " +
