@@ -71,9 +71,6 @@ class KafkaSource final : public pipeline::Source {
   Queue queue_;
   pipeline::SourceHandler* handler_ = nullptr;
   bool closed_ = false;  // the consumer has left its group
-  // Pauses asked for by on_assigned, applied once the partitions are.
-  bool assigning_ = false;
-  std::vector<int32_t> deferred_pauses_;
   rd_kafka_message_t* batch_[kBatch];
   std::vector<streams_header> headers_;  // the current record's, reused
   std::vector<int32_t> numbers_;         // reused by ours()
@@ -210,7 +207,6 @@ void KafkaSource::deliver(const rd_kafka_message_t* msg) {
 }
 
 void KafkaSource::pause(int32_t partition) {
-  if (assigning_) return deferred_pauses_.push_back(partition);  // applied after the assign
   PartitionList list = partition_list(1);
   rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition);
   rd_kafka_pause_partitions(consumer_.get(), list.get());
@@ -286,17 +282,13 @@ const std::vector<int32_t>& KafkaSource::ours(const rd_kafka_topic_partition_lis
 
 void KafkaSource::assign(rd_kafka_topic_partition_list_t* parts) {
   const std::vector<int32_t>& numbers = ours(parts);
-  assigning_ = true;
   handler_->on_assigned(numbers.data(), numbers.size());
-  assigning_ = false;
   log::info("assigned " + partition_names(parts));
   if (cooperative()) {
     Error e{rd_kafka_incremental_assign(consumer_.get(), parts)};
   } else {
     rd_kafka_assign(consumer_.get(), parts);
   }
-  for (int32_t p : deferred_pauses_) pause(p);
-  deferred_pauses_.clear();
 }
 
 void KafkaSource::revoke(rd_kafka_topic_partition_list_t* parts) {

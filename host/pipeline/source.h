@@ -74,8 +74,10 @@ class Source {
   // Serves events: waits up to `timeout_ms` for the first record, then
   // hands on what is already fetched.
   virtual void poll(int timeout_ms) = 0;
-  // Stops fetching `partition` (records already fetched may still come);
-  // also from inside on_assigned, for a partition it assigns.
+  // Stops fetching `partition` (records already fetched may still come).
+  // Not from inside on_assigned: a pause right after librdkafka's assign
+  // can leave the partition never fetching (librdkafka issue #2190); pause
+  // at its first record instead.
   virtual void pause(int32_t partition) = 0;
   // Fetches `partition` again from `offset` (-1: from where its
   // assignment started, nothing having been read).
