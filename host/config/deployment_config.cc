@@ -166,6 +166,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   }
   if (auto n = r.integer(node, key, "max_in_flight_messages", 1, 100000000)) {
     step.max_in_flight_messages = static_cast<uint32_t>(*n);
+    step.max_in_flight_messages_set = true;
   }
   if (auto n = r.integer(node, key, "max_in_flight_bytes", 1024, 1LL << 40)) {
     step.max_in_flight_bytes = static_cast<uint64_t>(*n);

@@ -71,7 +71,10 @@ struct StepDeployment {
   // committable; past either, the partition is paused until half drained.
   // Kafka sink: outputs (and bytes) not yet acknowledged; past either, every
   // partition pauses (the producer queue holds twice as much as a hard stop).
+  // Unset (max_in_flight_messages_set false), a sink may have a default of
+  // its own (OutputSink::default_max_in_flight_messages).
   uint32_t max_in_flight_messages = 100000;
+  bool max_in_flight_messages_set = false;
   uint64_t max_in_flight_bytes = 64ull << 20;
   // Source only: `error_policy: fail | skip-and-count`.
   ErrorPolicy error_policy = ErrorPolicy::fail;

@@ -73,6 +73,9 @@ class OutputSink {
   // Outputs taken and not yet acknowledged, and their bytes of key and value.
   virtual uint64_t pending() const { return 0; }
   virtual uint64_t pending_bytes() const { return 0; }
+  // The bound on pending() when the deployment sets no
+  // max_in_flight_messages for the sink; 0: the deployment's default.
+  virtual uint64_t default_max_in_flight_messages() const { return 0; }
   // How long outputs have waited without any acknowledgement (ms; 0 when
   // none is pending): a store that cannot take them shows here.
   virtual int64_t waiting_ms(int64_t now_ms) const {

@@ -64,6 +64,11 @@ class PluginSink final : public pipeline::OutputSink {
   void partitions_changed(const int32_t* partitions, size_t count, bool assigned) override;
   uint64_t pending() const override { return pending_; }
   uint64_t pending_bytes() const override { return pending_bytes_; }
+  // A store takes large writes best: room for a batch of each of many
+  // partitions out and the next ones filling (max_in_flight_bytes still
+  // bounds the memory).
+  uint64_t default_max_in_flight_messages() const override { return kDefaultMaxInFlight; }
+  static constexpr uint64_t kDefaultMaxInFlight = 500000;
   int64_t waiting_ms(int64_t now_ms) const override {
     return pending_ > 0 ? now_ms - progress_ms_ : 0;
   }

@@ -164,7 +164,8 @@ class FakeSource final : public pipeline::Source {
 // Takes outputs and acknowledges them when told to.
 class AckingSink final : public pipeline::OutputSink {
  public:
-  explicit AckingSink(pipeline::SinkListener& listener) : listener_(listener) {}
+  AckingSink(pipeline::SinkListener& listener, uint64_t own_bound)
+      : listener_(listener), own_bound_(own_bound) {}
   pipeline::WriteResult write(const streams_record& r, uint64_t token, const streams_origin*,
                               std::string*) override {
     values.emplace_back(reinterpret_cast<const char*>(r.value.data), r.value.size);
@@ -187,6 +188,7 @@ class AckingSink final : public pipeline::OutputSink {
   }
   std::function<void()> on_poll;
   std::string describe() const override { return "acking"; }
+  uint64_t default_max_in_flight_messages() const override { return own_bound_; }
 
   std::vector<std::string> values;
   std::vector<uint64_t> tokens;
@@ -194,6 +196,7 @@ class AckingSink final : public pipeline::OutputSink {
 
  private:
   pipeline::SinkListener& listener_;
+  const uint64_t own_bound_;
 };
 
 class AckingSinkMaker final : public pipeline::SinkMaker {
@@ -201,17 +204,18 @@ class AckingSinkMaker final : public pipeline::SinkMaker {
   std::unique_ptr<pipeline::OutputSink> make(const pipeline::Generation&, size_t,
                                              pipeline::SinkListener& listener,
                                              std::string*) override {
-    auto sink = std::make_unique<AckingSink>(listener);
+    auto sink = std::make_unique<AckingSink>(listener, own_bound);
     sinks.push_back(sink.get());
     return sink;
   }
   std::unique_ptr<pipeline::OutputSink> make_dlq(const pipeline::Generation&,
                                                  pipeline::SinkListener& listener,
                                                  std::string*) override {
-    auto sink = std::make_unique<AckingSink>(listener);
+    auto sink = std::make_unique<AckingSink>(listener, 0);
     dlq = sink.get();
     return sink;
   }
+  uint64_t own_bound = 0;          // the sinks' default_max_in_flight_messages
   std::vector<AckingSink*> sinks;  // owned by the runtime
   AckingSink* dlq = nullptr;
 };

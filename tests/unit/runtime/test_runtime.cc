@@ -41,10 +41,12 @@ struct Harness {
   std::unique_ptr<state::Backend> stores = state::memory_backend();  // stateful steps'
 
   // `sink_extra`: keys of the sink's deployment ("out"); `hold_ms`:
-  // RuntimeOptions::backpressure_hold_ms.
+  // RuntimeOptions::backpressure_hold_ms; `sink_bound`: the sinks' own
+  // default_max_in_flight_messages.
   explicit Harness(const std::string& steps, const std::string& source_extra = "",
                    int interval_ms = 3600000, const std::string& sink_extra = "",
-                   int64_t hold_ms = 1000) {
+                   int64_t hold_ms = 1000, uint64_t sink_bound = 0) {
+    sinks.own_bound = sink_bound;
     auto owned = std::make_unique<FakeSource>(stop);
     source = owned.get();
     kafka::RuntimeOptions options;
@@ -170,6 +172,30 @@ BOOST_AUTO_TEST_CASE(a_sink_at_its_bound_holds_the_source_rather_than_pausing_pa
   BOOST_TEST(h.metrics.runtime().holds.value() == 1u);
   BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 12, true}}),
              boost::test_tools::per_element());
+}
+
+// A sink's own default bound (a store sink's is larger) applies unless the
+// deployment sets max_in_flight_messages.
+BOOST_AUTO_TEST_CASE(a_sink_default_bound_applies_unless_the_deployment_sets_one) {
+  for (const bool set : {false, true}) {
+    Harness h("", "", 3600000, set ? ", max_in_flight_messages: 100" : "", /*hold_ms=*/0,
+              /*sink_bound=*/2);
+    h.source->assign({0}).records(0, 0, {"0", "1", "2", "3"});
+    h.source->then([&](pipeline::SourceHandler&) {
+      BOOST_TEST(h.out().values.size() == (set ? 4u : 2u));
+      BOOST_TEST(h.source->paused.count(0) == (set ? 0u : 1u));
+    });
+    if (set) {
+      h.ack({0, 1, 2, 3});
+    } else {
+      h.ack({0, 1});
+      h.source->records(0, 2, {"2", "3"});
+      h.ack({2, 3});
+    }
+    BOOST_TEST(h.run() == 0);
+    BOOST_TEST(h.out().values == (std::vector<std::string>{"0", "1", "2", "3"}),
+               boost::test_tools::per_element());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_hold_gives_way_to_pauses_after_backpressure_hold_ms) {
