@@ -336,6 +336,20 @@ const char* PartitionProcessor::backpressure(const Partition& p, double share) {
   return sinks_.over_bounds(share);
 }
 
+bool PartitionProcessor::every_partition_over(double share) const {
+  bool any = false;
+  for (const auto& p : partitions_) {
+    if (!p || p->paused || p->restoring) continue;
+    const OffsetTracker& t = *trackers_[p->tracker_id];
+    if (!t.full() && t.in_flight() < share * max_in_flight_messages_ &&
+        t.in_flight_bytes() < share * max_in_flight_bytes_) {
+      return false;
+    }
+    any = true;
+  }
+  return any;
+}
+
 void PartitionProcessor::take_resumable(std::vector<PartitionOffset>* out) {
   if (paused_ == 0) return;
   for (auto& p : partitions_) {

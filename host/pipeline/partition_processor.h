@@ -181,6 +181,10 @@ class PartitionProcessor final : public InputHolds {
     }
   }
   uint32_t paused() const { return paused_; }
+  // True when no assigned partition could take another input (each is
+  // paused, restoring, or at `share` of its max_in_flight bounds) and one
+  // at least is at its bounds.
+  bool every_partition_over(double share) const;
   struct Gauges {
     uint64_t assigned = 0, in_flight = 0, in_flight_bytes = 0;
   };

@@ -119,7 +119,10 @@ class Runtime final : public KafkaRuntime,
   void resolve_assigned();
   // True while the loop should take no records because a sink is at its
   // bound: see the definition.
-  bool hold_for_sinks(int64_t now_ms);
+  bool hold_source(int64_t now_ms);
+  // Whether the sinks, or every partition that could take input, are at
+  // `share` of their max_in_flight bounds.
+  bool over_bounds(double share);
   // Resumes the partitions whose restore finished; publishes its progress.
   void serve_restores();
   bool restoring() const;
@@ -167,7 +170,7 @@ class Runtime final : public KafkaRuntime,
   int64_t commit_sent_ms_ = 0;            // steady clock
   bool assigned_once_ = false;
   bool join_wait_logged_ = false;
-  int64_t held_since_ms_ = -1;  // steady clock; -1: not holding (hold_for_sinks)
+  int64_t held_since_ms_ = -1;  // steady clock; -1: not holding (hold_source)
   bool hold_spent_ = false;     // held for the longest allowed: not again until below half
   log::RateLimitedLog client_log_{5};
 };
@@ -243,7 +246,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
     // Changelog records wait for room in the producer: hand them over soon
     // (not at once: during an outage the room does not come).
     if (changelog_ && changelog_->queued() > 0) wait_ms = std::min(wait_ms, 5);
-    if (hold_for_sinks(now)) {
+    if (hold_source(now)) {
       sinks_.poll(5);
     } else {
       source_->poll(wait_ms);
@@ -265,27 +268,32 @@ int Runtime::run(const std::atomic<bool>& stop) {
   return shutdown();
 }
 
-// A sink at 90% of its max_in_flight bound: the loop stops taking records
-// (they stay fetched) and waits for the sink until it is below half, as a
-// paused partition would. Pausing instead drops what librdkafka prefetched
-// for the partition, which is fetched again on resume: under a store that
-// is merely slower than the source, every partition paused and fetched its
-// data again over and over. The hold lasts at most backpressure_hold_ms:
+// A sink at 90% of its max_in_flight bound, or every partition that could
+// take input at 90% of its own: the loop stops taking records (they stay
+// fetched) and waits for the sinks until below half, as a paused partition
+// would. Pausing instead drops what librdkafka prefetched for the
+// partition, which is fetched again on resume: under a store that is merely
+// slower than the source, every partition paused and fetched its data
+// again over and over. The hold lasts at most backpressure_hold_ms:
 // records then come again (rebalances and commit results come with them)
 // and each partition pauses at the one it cannot take, so a sink that is
 // down leaves the host polling, in its group, as before.
-bool Runtime::hold_for_sinks(int64_t now_ms) {
+bool Runtime::over_bounds(double share) {
+  return sinks_.over_bounds(share) != nullptr || processor_->every_partition_over(share);
+}
+
+bool Runtime::hold_source(int64_t now_ms) {
   if (options_.backpressure_hold_ms <= 0) return false;
   if (held_since_ms_ < 0) {
-    if (hold_spent_ || !sinks_.over_bounds(0.9)) {
-      hold_spent_ = hold_spent_ && sinks_.over_bounds(0.5);
+    if (hold_spent_ || !over_bounds(0.9)) {
+      hold_spent_ = hold_spent_ && over_bounds(0.5);
       return false;
     }
     held_since_ms_ = now_ms;
     m_.holds.add();
     return true;
   }
-  if (!sinks_.over_bounds(0.5)) {
+  if (!over_bounds(0.5)) {
     held_since_ms_ = -1;
     return false;
   }
@@ -629,7 +637,7 @@ int Runtime::shutdown() {
   log::info("stopped: consumed " + std::to_string(m_.consumed.value()) + errors_->summary() +
             ", produced " + std::to_string(m_.produced.value()) + ", delivered " +
             std::to_string(m_.delivered.value()) + ", paused by backpressure " +
-            std::to_string(m_.pauses.value()) + " time(s), held for a sink " +
+            std::to_string(m_.pauses.value()) + " time(s), held its source " +
             std::to_string(m_.holds.value()) + " time(s)");
   if (!drained && !fatal_) {
     log::error(

@@ -81,8 +81,8 @@ struct RuntimeOptions {
   // Processing threads: where they wait for each other before leaving the
   // group (null: one thread).
   std::shared_ptr<LeaveTogether> leave;
-  // How long the loop may stop taking records while a sink is at its
-  // max_in_flight bound (see Runtime::hold_for_sinks); 0: never, each
+  // How long the loop may stop taking records while a sink, or every
+  // partition, is at its max_in_flight bound (see Runtime::hold_source); 0: never, each
   // partition pauses at the record it cannot take.
   int64_t backpressure_hold_ms = 1000;
 };

@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(a_stop_commits_again_what_an_asynchronous_commit_still_out_
 }
 
 BOOST_AUTO_TEST_CASE(a_partition_pauses_at_its_bound_and_resumes_below_half) {
-  Harness h("", ", max_in_flight_messages: 4");
+  Harness h("", ", max_in_flight_messages: 4", 3600000, "", /*hold_ms=*/0);
   // Offsets 0-3 fill the bound; 4 pauses; 5 was fetched before the pause.
   h.source->assign({0}).records(0, 0, {"0", "1", "2", "3", "4", "5"});
   h.source->then([&](pipeline::SourceHandler&) {
@@ -196,6 +196,28 @@ BOOST_AUTO_TEST_CASE(a_sink_default_bound_applies_unless_the_deployment_sets_one
     BOOST_TEST(h.out().values == (std::vector<std::string>{"0", "1", "2", "3"}),
                boost::test_tools::per_element());
   }
+}
+
+// The only partition at its own bound: nothing could take a record, so the
+// loop holds as for a sink, rather than pausing it.
+BOOST_AUTO_TEST_CASE(the_only_partition_at_its_bound_holds_the_source) {
+  Harness h("", ", max_in_flight_messages: 10");
+  h.source->assign({0}).records(0, 0, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  size_t waits = 0, source_polls = 0;
+  h.out().on_poll = [&] {
+    if (++waits == 1) source_polls = h.source->polls;
+    BOOST_TEST(h.source->polls == source_polls);
+    if (waits == 3)
+      for (size_t i = 0; i < 6; ++i) h.out().ack(i);
+  };
+  h.source->records(0, 10, {"10", "11"});
+  h.ack({6, 7, 8, 9, 10, 11});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(waits >= 3u);
+  BOOST_TEST(h.out().values.size() == 12u);
+  BOOST_TEST(h.source->resumes.empty());
+  BOOST_TEST(h.metrics.runtime().pauses.value() == 0u);
+  BOOST_TEST(h.metrics.runtime().holds.value() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_hold_gives_way_to_pauses_after_backpressure_hold_ms) {
