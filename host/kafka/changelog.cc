@@ -477,7 +477,8 @@ bool ensure_changelog_topics(const pipeline::Generation& g, const ChangelogTopic
     if (!create_topic(admin.get(), topic, partitions, /*compact=*/true, changelog_record_limit(g),
                       &why)) {
       *error = what + " does not exist and could not be created (" + why + "): create it with " +
-               std::to_string(partitions) + " partitions and cleanup.policy=compact (on the " +
+               std::to_string(partitions) + (partitions == 1 ? " partition" : " partitions") +
+               " and cleanup.policy=compact (on the " +
                "dev broker: streams-host dev-broker --topic " + topic + ":" +
                std::to_string(partitions) + ")";
       return false;
