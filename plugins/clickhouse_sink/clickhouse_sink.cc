@@ -154,11 +154,6 @@ class ClickHouseSink {
     report(reports);
   }
 
-  void flush(streams::SinkReports& reports) {
-    queue_.flush(&reporting_);
-    report(reports);
-  }
-
  private:
   // A batch's rows, kept until its INSERT is answered.
   struct Part {

@@ -32,7 +32,10 @@
 // transaction, and poll() reports them.
 #include <libpq-fe.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -172,14 +175,31 @@ class Connection {
     const char* keys[] = {"connect_timeout", "dbname", nullptr};
     const char* values[] = {"5", conninfo_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-    if (PQstatus(conn_) == CONNECTION_OK) return ++session_, true;
+    if (PQstatus(conn_) == CONNECTION_OK) {
+      std::lock_guard<std::mutex> lock(cancel_mutex_);
+      cancel_ = PQgetCancel(conn_);
+      return ++session_, true;
+    }
     *why = std::string("cannot connect: ") + PQerrorMessage(conn_);
     close();
     return false;
   }
   void close() {
+    {
+      std::lock_guard<std::mutex> lock(cancel_mutex_);
+      if (cancel_) PQfreeCancel(cancel_);
+      cancel_ = nullptr;
+    }
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
+  }
+  // From any thread: asks the server to cancel the statement running on
+  // this connection, if connected (a COPY waiting for a lock, say). Blocks
+  // while the server takes the request.
+  void cancel() {
+    std::lock_guard<std::mutex> lock(cancel_mutex_);
+    char why[256];
+    if (cancel_) PQcancel(cancel_, why, sizeof why);
   }
   // Counts connections made: what a session set up is gone when it moved.
   uint64_t session() const { return session_; }
@@ -242,6 +262,8 @@ class Connection {
   std::string conninfo_;
   PGconn* conn_ = nullptr;
   uint64_t session_ = 0;
+  std::mutex cancel_mutex_;     // guards cancel_, which cancel() uses from another thread
+  PGcancel* cancel_ = nullptr;  // while connected
 };
 
 // A batch on its way to the server: its rows encoded on the processing
@@ -303,6 +325,9 @@ class Writer {
   }
 
   // Sets every item's result.
+  // From any thread: cancels the statement being run (Connection::cancel).
+  void cancel() { conn_.cancel(); }
+
   void write(const std::vector<ItemPtr>& group) {
     std::string why;
     if (!conn_.ready(&why) || !prepare(&why)) {
@@ -417,9 +442,14 @@ class PostgresSink {
   explicit PostgresSink(const streams::InitContext& ctx)
       : config_(parse(ctx.config_json(), M)), encoder_(config_.columns) {}
 
+  // A statement the server does not answer (a table lock held elsewhere)
+  // would keep the writer, and so the host's exit, waiting: it is
+  // cancelled, again until the writer is out.
   ~PostgresSink() {
     queue_.stop();
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    while (!queue_.wait_stopped(std::chrono::milliseconds(100))) writer_.cancel();
+    thread_.join();
   }
 
   void write(const streams::SinkBatch& b, streams::SinkReports& reports) {
@@ -432,11 +462,6 @@ class PostgresSink {
 
   void poll(int timeout_ms, streams::SinkReports& reports) {
     queue_.poll(timeout_ms, &reporting_);
-    report(reports);
-  }
-
-  void flush(streams::SinkReports& reports) {
-    queue_.flush(&reporting_);
     report(reports);
   }
 
@@ -483,6 +508,7 @@ class PostgresSink {
       for (ItemPtr& item : group) queue_.finish(std::move(item));
       group.clear();
     }
+    queue_.stopped();
   }
 
   void report(streams::SinkReports& reports) {

@@ -3,8 +3,9 @@
 // thread never waits for the store. Used by the PostgreSQL and ClickHouse
 // sinks.
 //
-// Thread: push, poll and flush from the sink's calls; take and finish from
-// the worker; stop from the owner before it joins the worker.
+// Thread: push and poll from the sink's calls; take, finish and stopped
+// from the worker; stop and wait_stopped from the owner before it joins
+// the worker.
 #pragma once
 
 #include <chrono>
@@ -39,13 +40,6 @@ class WorkerQueue {
     take_done(out);
   }
 
-  // Waits until every job pushed has finished; moves them into *out.
-  void flush(std::vector<Done>* out) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_cv_.wait(lock, [this] { return in_flight_ == done_.size(); });
-    take_done(out);
-  }
-
   // Worker: moves the queued jobs into *jobs (appended), first waiting for
   // one when `wait`. False once stopping.
   bool take(std::vector<Job>* jobs, bool wait) {
@@ -75,6 +69,20 @@ class WorkerQueue {
     jobs_cv_.notify_all();
   }
 
+  // Worker: it returns (after take() returned false).
+  void stopped() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopped_ = true;
+    }
+    done_cv_.notify_all();
+  }
+  // Owner: waits up to `timeout` for stopped(); true once it came.
+  bool wait_stopped(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return done_cv_.wait_for(lock, timeout, [this] { return stopped_; });
+  }
+
  private:
   void take_done(std::vector<Done>* out) {
     in_flight_ -= done_.size();
@@ -86,8 +94,9 @@ class WorkerQueue {
   std::condition_variable jobs_cv_, done_cv_;
   std::vector<Job> jobs_;
   std::vector<Done> done_;
-  size_t in_flight_ = 0;  // pushed, and not yet handed out by poll or flush
+  size_t in_flight_ = 0;  // pushed, and not yet handed out by poll
   bool stopping_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace streams_sinks

@@ -1,0 +1,100 @@
+"""A PostgreSQL server that stops answering (a table lock held by another
+session, as a migration would): SIGTERM still stops the host within its
+drain_timeout_ms, exit status 1 saying outputs were unacknowledged, nothing
+committed for a row that is not in the table; the statement waiting for the
+lock is cancelled, so the host does not wait for it to exit. Once the lock
+is gone, a restarted host writes every row."""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+import stores  # noqa: E402
+
+PARTITIONS = 2
+
+PIPELINE = stores.STEPS + """  - kind: sink
+    name: rows
+    plugin: postgres_sink
+    function: postgres
+    batch_size: 100
+    batch_time_ms: 20
+    config:
+      table: metrics
+      columns: {name: name, source_partition: _partition, source_offset: _offset}
+"""
+
+DEPLOYMENT = stores.deployment(source_extra="""          drain_timeout_ms: 2000
+          commit_interval_ms: 200
+""", sinks="""        rows:
+          config: {conninfo: "${envvar:PG_CONNINFO}"}
+""")
+
+
+def main():
+    with h.Env() as env:
+        pg = stores.Postgres(env)
+        pg.sql("CREATE TABLE metrics (name text, source_partition integer, source_offset bigint)")
+        os.environ["PG_CONNINFO"] = pg.conninfo
+        bootstrap = env.start_broker([f"metrics:{PARTITIONS}"])
+        pipeline, deployment = env.write("p.yaml", PIPELINE), env.write("d.yaml", DEPLOYMENT)
+        first, second = stores.metric_inputs(500), stores.metric_inputs(1000)[500:]
+        h.produce(bootstrap, "metrics", [(b"k%d" % i, v, []) for i, v in enumerate(first)])
+        host = env.start_host(pipeline, deployment, bootstrap)
+        count = lambda: int(pg.sql("SELECT count(*) FROM metrics")[0])  # noqa: E731
+        kept = len(stores.expected_rows(first))
+        h.wait_for(lambda: count() == kept or host.poll() is not None, 60, "the first rows")
+        assert host.poll() is None, env.log(host)
+
+        locker = subprocess.Popen(
+            ["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "streams", "-d", "postgres",
+             "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, text=True)
+        try:
+            locker.stdin.write("BEGIN;\nLOCK TABLE metrics IN ACCESS EXCLUSIVE MODE;\n")
+            locker.stdin.flush()
+            h.wait_for(lambda: pg.sql(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = 'metrics' AND l.mode = 'AccessExclusiveLock' AND l.granted")
+                == ["1"], 30, "the table lock")
+            h.produce(bootstrap, "metrics",
+                      [(b"j%d" % i, v, []) for i, v in enumerate(second)])
+            # The host reads the new inputs; their COPY waits for the lock.
+            h.wait_for(lambda: pg.sql("SELECT count(*) FROM pg_locks WHERE NOT granted") != ["0"],
+                       60, "a COPY waiting for the lock")
+            status = env.stop(host, timeout=20)
+            log = env.log(host)
+            assert status == 1, (status, log)
+            assert "outputs still unacknowledged after drain_timeout_ms" in log, log
+            assert "did not stop within" not in log, log
+            # The cancelled COPY is gone: the lock is the only one left.
+            waiting = pg.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                             "'Lock'")
+            assert waiting == ["0"], waiting
+        finally:
+            locker.stdin.write("ROLLBACK;\n")
+            locker.stdin.close()
+            locker.wait(timeout=30)
+        stored = set(pg.sql("SELECT source_partition || ':' || source_offset FROM metrics"))
+
+        # Nothing committed beyond what the table holds.
+        tps = h.partitions("metrics", PARTITIONS)
+        committed = h.committed_offsets(bootstrap, "pipeline-in", tps)
+        for r in h.read_all(bootstrap, tps):
+            if r.offset < committed[r.partition] and json.loads(r.value)["type"] == "c":
+                assert f"{r.partition}:{r.offset}" in stored, ("committed, no row", r.offset)
+        assert sum(committed.values()) > 0, committed
+
+        host = env.start_host(pipeline, deployment, bootstrap, name="again")
+        wanted = len(stores.expected_rows(first + second))
+        h.wait_for(lambda: count() >= wanted or host.poll() is not None, 60, "every row")
+        assert env.stop(host) == 0, env.log(host)
+        assert count() >= wanted
+        print(f"stopped within drain_timeout_ms with a COPY waiting for a lock; {count()} rows "
+              f"after the restart: ok")
+
+
+if __name__ == "__main__":
+    main()
