@@ -117,8 +117,8 @@ class Runtime final : public KafkaRuntime,
   // committable, once the changelog caught up).
   void commit(bool sync, const int32_t* only = nullptr, size_t only_count = 0, bool retry = false);
   void resolve_assigned();
-  // True while the loop should take no records because a sink is at its
-  // bound: see the definition.
+  // True while the loop should take no records because a sink, or every
+  // partition, is at its bound: see the definition.
   bool hold_source(int64_t now_ms);
   // Whether the sinks, or every partition that could take input, are at
   // `share` of their max_in_flight bounds.

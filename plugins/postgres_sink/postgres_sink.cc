@@ -32,7 +32,6 @@
 // transaction, and poll() reports them.
 #include <libpq-fe.h>
 
-#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -324,10 +323,10 @@ class Writer {
                    " AND partition = $3";
   }
 
-  // Sets every item's result.
   // From any thread: cancels the statement being run (Connection::cancel).
   void cancel() { conn_.cancel(); }
 
+  // Sets every item's result.
   void write(const std::vector<ItemPtr>& group) {
     std::string why;
     if (!conn_.ready(&why) || !prepare(&why)) {
