@@ -149,6 +149,9 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   if (auto topic = r.string(node, key, "topic", false)) step.topic = *topic;
   if (auto topic = r.string(node, key, "changelog_topic", false)) step.changelog_topic = *topic;
   read_offset_reset(r, node, key, &step);
+  if (auto strict = r.boolean(node, key, "strict_offset_reset")) {
+    step.strict_offset_reset = *strict;
+  }
   if (YAML::Node config = node["config"]; config && !config.IsNull()) {
     if (r.expect_map(config, join_key(key, "config"))) {
       step.config_json = r.json(config, join_key(key, "config"));

@@ -56,6 +56,12 @@ struct StepDeployment {
   // over the pipeline file's; empty: none.
   std::string config_json;
   OffsetReset auto_offset_reset = OffsetReset::latest;
+  // Source only (the original's key): auto_offset_reset applies only to a
+  // partition the group has no committed offset for; a committed offset the
+  // broker no longer has (retention, a recreated topic) stops the host
+  // instead of skipping to another offset. false: librdkafka's rule (the
+  // policy for both).
+  bool strict_offset_reset = false;
   // Raw librdkafka properties, applied after everything else.
   std::vector<std::pair<std::string, std::string>> override_params;
   bool starts_segment = false;

@@ -1,5 +1,7 @@
 #include "kafka/kafka_conf.h"
 
+#include <cstring>
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -22,8 +24,21 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 // librdkafka's own log lines go through our logger at debug level: what
-// matters to an operator also arrives through the error callback.
+// matters to an operator also arrives through the error callback, except a
+// consumer's offset reset after an error (a committed offset the broker no
+// longer has: records skipped or read again), which librdkafka only logs, as
+// a warning; so do we.
 void log_cb(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  constexpr int kWarning = 4;  // syslog's LOG_WARNING
+  if (level <= kWarning && std::strcmp(facility, "OFFSET") == 0) {
+    std::string_view text = message;
+    if (text.rfind("[thrd:", 0) == 0) {  // the librdkafka thread that logged it
+      const size_t end = text.find("]: ");
+      if (end != std::string_view::npos) text.remove_prefix(end + 3);
+    }
+    log::warn("consumer: " + std::string(text));
+    return;
+  }
   if (!log::enabled(log::Level::debug)) return;
   log::debug("rdkafka " + std::to_string(level) + " " + facility + ": " + message);
 }
@@ -94,7 +109,10 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
       {"bootstrap.servers", join(step.bootstrap_servers)},
       {"group.id", g.consumer_group()},
       {"client.id", client_id},
-      {"auto.offset.reset", config::to_string(step.auto_offset_reset)},
+      // Strict: KafkaSource applies the policy itself, to partitions
+      // without a committed offset only; librdkafka fails the others.
+      {"auto.offset.reset",
+       step.strict_offset_reset ? "error" : config::to_string(step.auto_offset_reset)},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},

@@ -27,8 +27,11 @@ std::string partition_names(const rd_kafka_topic_partition_list_t* parts) {
 
 class KafkaSource final : public pipeline::Source {
  public:
-  KafkaSource(std::string topic, metrics::PipelineMetrics& metrics)
-      : topic_(std::move(topic)), metrics_(metrics) {}
+  // `strict`: strict_offset_reset, with `policy` its auto_offset_reset
+  // (config/deployment_config.h).
+  KafkaSource(std::string topic, config::OffsetReset policy, bool strict,
+              metrics::PipelineMetrics& metrics)
+      : topic_(std::move(topic)), policy_(policy), strict_(strict), metrics_(metrics) {}
   ~KafkaSource() override;
   bool init(rd_kafka_conf_t* conf, std::string* error);
 
@@ -57,6 +60,10 @@ class KafkaSource final : public pipeline::Source {
   void deliver_hinted(ssize_t n);
   uint64_t hint_soon(const rd_kafka_message_t* msg);
   void assign(rd_kafka_topic_partition_list_t* parts);
+  // Strict offset reset: sets the policy's start for the partitions of
+  // `parts` the group has no committed offset for, and their committed
+  // offsets for the others; the source fails when they cannot be read.
+  void start_uncommitted(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts);
   // The partitions of our topic in `parts`.
   const std::vector<int32_t>& ours(const rd_kafka_topic_partition_list_t* parts);
@@ -66,6 +73,8 @@ class KafkaSource final : public pipeline::Source {
   void warn(const std::string& line);
 
   std::string topic_;
+  const config::OffsetReset policy_;
+  const bool strict_;
   metrics::PipelineMetrics& metrics_;
   Client consumer_;
   Queue queue_;
@@ -173,8 +182,19 @@ void KafkaSource::deliver(const rd_kafka_message_t* msg) {
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
     const std::string what = rd_kafka_message_errstr(msg);
     if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
-      handler_->on_source_failed(
-          "no valid offset to start from and auto_offset_reset is 'error': " + what);
+      if (strict_ && msg->offset >= 0) {
+        handler_->on_source_failed(
+            "partition " + std::to_string(msg->partition) + ": the committed offset " +
+            std::to_string(msg->offset) +
+            " is not on the broker (retention or a recreated topic removed it) and "
+            "strict_offset_reset is set: stopping rather than skip to another offset. Move "
+            "the group's offset, or set strict_offset_reset: false to let auto_offset_reset "
+            "choose (" +
+            what + ")");
+      } else {
+        handler_->on_source_failed(
+            "no valid offset to start from and auto_offset_reset is 'error': " + what);
+      }
       return;
     }
     return warn("consumer: " + what);
@@ -280,9 +300,33 @@ const std::vector<int32_t>& KafkaSource::ours(const rd_kafka_topic_partition_lis
   return numbers_;
 }
 
+void KafkaSource::start_uncommitted(rd_kafka_topic_partition_list_t* parts) {
+  constexpr int kTimeoutMs = 10000;
+  if (rd_kafka_resp_err_t err = rd_kafka_committed(consumer_.get(), parts, kTimeoutMs)) {
+    handler_->on_source_failed("strict_offset_reset: reading the committed offsets of " +
+                               partition_names(parts) + " failed: " + rd_kafka_err2str(err));
+    return;
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = parts->elems[i];
+    if (tp.err) {
+      handler_->on_source_failed("strict_offset_reset: reading the committed offset of " +
+                                 std::string(tp.topic) + "[" + std::to_string(tp.partition) +
+                                 "] failed: " + rd_kafka_err2str(tp.err));
+      return;
+    }
+    if (tp.offset >= 0) continue;
+    if (policy_ == config::OffsetReset::earliest) tp.offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (policy_ == config::OffsetReset::latest) tp.offset = RD_KAFKA_OFFSET_END;
+  }
+}
+
 void KafkaSource::assign(rd_kafka_topic_partition_list_t* parts) {
   const std::vector<int32_t>& numbers = ours(parts);
   handler_->on_assigned(numbers.data(), numbers.size());
+  // A failure stops the source (on_source_failed); the partitions are
+  // assigned as they were meanwhile.
+  if (strict_ && policy_ != config::OffsetReset::error) start_uncommitted(parts);
   log::info("assigned " + partition_names(parts));
   if (cooperative()) {
     Error e{rd_kafka_incremental_assign(consumer_.get(), parts)};
@@ -399,7 +443,9 @@ std::unique_ptr<pipeline::Source> create_kafka_source(const pipeline::Generation
                                                       std::string* error, int fetch_wait) {
   rd_kafka_conf_t* conf = consumer_conf(g, client_id, error, fetch_wait);
   if (!conf) return nullptr;
-  auto source = std::make_unique<KafkaSource>(g.source_topic(), metrics);
+  const config::StepDeployment& d = g.source_deployment();
+  auto source = std::make_unique<KafkaSource>(g.source_topic(), d.auto_offset_reset,
+                                              d.strict_offset_reset, metrics);
   if (!source->init(conf, error)) return nullptr;
   return source;
 }

@@ -10,8 +10,8 @@ using config::StepDeployment;
 // What a running consumer or producer was built from (locations aside).
 auto client_settings(const StepDeployment& d) {
   return std::tie(d.bootstrap_servers, d.consumer_group, d.topic, d.auto_offset_reset,
-                  d.override_params, d.max_in_flight_messages, d.max_in_flight_messages_set,
-                  d.max_in_flight_bytes);
+                  d.strict_offset_reset, d.override_params, d.max_in_flight_messages,
+                  d.max_in_flight_messages_set, d.max_in_flight_bytes);
 }
 
 auto source_settings(const StepDeployment& d) {

@@ -225,6 +225,7 @@ BOOST_AUTO_TEST_CASE(original_deployment_keys_load) {
                 "          starts_segment: True\n"
                 "          bootstrap_servers: [\"${envvar:STREAMS_TEST_SERVERS}\"]\n"
                 "          auto_offset_reset: earliest\n"
+                "          strict_offset_reset: true\n"
                 "          consumer_group: g1\n"
                 "          override_params: {fetch.wait.max.ms: 50}\n"
                 "        parser:\n"
@@ -237,6 +238,8 @@ BOOST_AUTO_TEST_CASE(original_deployment_keys_load) {
   BOOST_TEST(steps.at("myinput").bootstrap_servers.at(0) == "10.0.0.1:9092");
   BOOST_TEST(steps.at("myinput").starts_segment);
   BOOST_TEST((steps.at("myinput").auto_offset_reset == config::OffsetReset::earliest));
+  BOOST_TEST(steps.at("myinput").strict_offset_reset);
+  BOOST_TEST(!steps.at("mysink").strict_offset_reset);
   BOOST_TEST(steps.at("myinput").consumer_group == "g1");
   BOOST_TEST(steps.at("myinput").override_params.at(0).second == "50");
   BOOST_TEST(steps.at("parser").parallelism == 4);
@@ -265,6 +268,7 @@ BOOST_AUTO_TEST_CASE(bad_values_say_what_was_expected) {
       "    - steps_config:\n"
       "        myinput:\n"
       "          auto_offset_reset: smallest\n"
+      "          strict_offset_reset: maybe\n"
       "          commit_interval_ms: soon\n"
       "          error_policy: ignore\n"
       "          bootstrap_server: x\n");
@@ -273,6 +277,7 @@ BOOST_AUTO_TEST_CASE(bad_values_say_what_was_expected) {
                       "'smallest'"),
              errors);
   BOOST_TEST(contains(errors, "commit_interval_ms: expected an integer from 1 to"), errors);
+  BOOST_TEST(contains(errors, "myinput.strict_offset_reset: expected"), errors);
   BOOST_TEST(contains(errors,
                       "myinput.bootstrap_server: unknown key; did you mean "
                       "bootstrap_servers?"),
