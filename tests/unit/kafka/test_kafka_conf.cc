@@ -1,6 +1,7 @@
 // The source consumer's fetch.wait.max.ms: chosen by the cluster's id (the
 // dev broker's mock cluster, Kafka, or no answer), set in the consumer's
-// conf, and left to override_params when they set it.
+// conf, and left to override_params when they set it. Its auto.offset.reset
+// under strict_offset_reset.
 #define BOOST_TEST_MODULE kafka_conf
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -18,17 +19,19 @@ using namespace streams;
 namespace {
 
 // A generation whose source reads from `servers`, with `overrides` (YAML
-// flow mapping, may be empty) as its override_params.
+// flow mapping, may be empty) as its override_params and `extra` (", key:
+// value" pairs) among its settings.
 std::shared_ptr<const pipeline::Generation> generation(const testing::TempDir& dir,
                                                        const std::string& servers,
-                                                       const std::string& overrides = "") {
+                                                       const std::string& overrides = "",
+                                                       const std::string& extra = "") {
   config::Diagnostics diag;
   config::PipelineSpec spec;
   config::DeploymentConfig deployment;
   const std::string text =
       "pipeline:\n  segments:\n    - steps_config:\n        in: "
       "{bootstrap_servers: [\"" +
-      servers + "\"]" + (overrides.empty() ? "" : ", override_params: " + overrides) +
+      servers + "\"]" + (overrides.empty() ? "" : ", override_params: " + overrides) + extra +
       "}\n        out: {bootstrap_servers: [\"" + servers + "\"]}\n";
   BOOST_REQUIRE(testing::load_spec(dir.write("p.yaml", testing::pipeline_yaml("")), &spec, diag));
   BOOST_REQUIRE(config::load_deployment_config(dir.write("d.yaml", text), &deployment, diag));
@@ -38,13 +41,16 @@ std::shared_ptr<const pipeline::Generation> generation(const testing::TempDir& d
   return g;
 }
 
-std::string fetch_wait_in(rd_kafka_conf_t* conf) {
+// `name`'s value in `conf`, which it destroys.
+std::string value_in(rd_kafka_conf_t* conf, const char* name) {
   char value[64];
   size_t size = sizeof value;
-  BOOST_REQUIRE(rd_kafka_conf_get(conf, "fetch.wait.max.ms", value, &size) == RD_KAFKA_CONF_OK);
+  BOOST_REQUIRE(rd_kafka_conf_get(conf, name, value, &size) == RD_KAFKA_CONF_OK);
   rd_kafka_conf_destroy(conf);
   return value;
 }
+
+std::string fetch_wait_in(rd_kafka_conf_t* conf) { return value_in(conf, "fetch.wait.max.ms"); }
 
 }  // namespace
 
@@ -72,6 +78,20 @@ BOOST_AUTO_TEST_CASE(the_consumer_conf_takes_the_wait_and_overrides_win) {
   const auto start = std::chrono::steady_clock::now();
   BOOST_TEST(kafka::source_fetch_wait(*set, "t", 60000) == kafka::kDevBrokerFetchWaitMs);
   BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(5)));
+}
+
+// Strict: librdkafka fails a partition whose committed offset is gone, and
+// KafkaSource starts those without one by the policy itself.
+BOOST_AUTO_TEST_CASE(strict_offset_reset_leaves_librdkafka_no_policy) {
+  testing::TempDir dir;
+  std::string error;
+  auto lenient = generation(dir, "127.0.0.1:1", "", ", auto_offset_reset: earliest");
+  BOOST_TEST(value_in(kafka::consumer_conf(*lenient, "t", &error, 5), "auto.offset.reset") ==
+             "smallest");  // librdkafka's name for earliest
+  auto strict = generation(dir, "127.0.0.1:1", "",
+                           ", auto_offset_reset: earliest, strict_offset_reset: true");
+  BOOST_TEST(value_in(kafka::consumer_conf(*strict, "t", &error, 5), "auto.offset.reset") ==
+             "error");
 }
 
 BOOST_AUTO_TEST_CASE(the_dev_broker_and_no_answer_get_the_short_wait) {
