@@ -1,10 +1,9 @@
 #include "kafka/kafka_conf.h"
 
-#include <cstring>
-
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 #include <vector>
 
