@@ -25,7 +25,7 @@ RestoreWorker::~RestoreWorker() {
 void RestoreWorker::start(int32_t partition, state::PartitionState* state) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back({partition, state});
+    queue_.push_back({partition, state, ++queued_});
   }
   changed_.notify_all();
 }
@@ -63,6 +63,27 @@ size_t RestoreWorker::busy() const {
   return queue_.size() + (running_ >= 0 ? 1 : 0);
 }
 
+// Bounds fetched after a partition was queued are still right when its
+// restore begins: it is assigned here, so nothing else writes its changelog.
+// A partition queued again (revoked, assigned back) is newer than them.
+void RestoreWorker::prefetch(const Job& job, std::unique_lock<std::mutex>& lock) {
+  if (job.queued <= prefetched_) return;
+  const uint64_t covered = queued_;
+  std::vector<int32_t> partitions{job.partition};
+  for (const Job& j : queue_) {
+    if (std::find(partitions.begin(), partitions.end(), j.partition) == partitions.end()) {
+      partitions.push_back(j.partition);
+    }
+  }
+  lock.unlock();
+  std::string error;
+  if (!reader_.prefetch_bounds(partitions, &error)) {
+    log::debug("state: " + error + " (each restore asks for its own)");
+  }
+  lock.lock();
+  prefetched_ = covered;
+}
+
 void RestoreWorker::loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
@@ -72,8 +93,9 @@ void RestoreWorker::loop() {
     queue_.pop_front();
     running_ = job.partition;
     cancel_.store(false);
-    lock.unlock();
     const int64_t started = steady_ms();
+    prefetch(job, lock);
+    lock.unlock();
     std::string error;
     const auto result = job.state->restore(reader_, rewriter_, cancel_, &progress_, &error);
     progress_.remaining.store(0, std::memory_order_relaxed);

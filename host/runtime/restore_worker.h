@@ -59,8 +59,13 @@ class RestoreWorker {
   struct Job {
     int32_t partition;
     state::PartitionState* state;
+    uint64_t queued;  // start()'s count when it was queued
   };
   void loop();
+  // Has the reader fetch the bounds of `job`'s partition and every queued
+  // one in one go, unless it fetched them after `job` was queued. Called
+  // with `lock` held; releases it while it asks.
+  void prefetch(const Job& job, std::unique_lock<std::mutex>& lock);
 
   state::ChangelogReader& reader_;
   state::ChangelogWriter& rewriter_;
@@ -72,6 +77,8 @@ class RestoreWorker {
   std::vector<Done> done_;
   bool stopping_ = false;
   std::atomic<bool> cancel_{false};  // the running restore's
+  uint64_t queued_ = 0;              // start() calls so far
+  uint64_t prefetched_ = 0;          // queued_ when the reader last fetched bounds
   state::PartitionState::RestoreProgress progress_;
   std::thread thread_;  // last: starts once the rest is built
 };

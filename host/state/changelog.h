@@ -119,6 +119,17 @@ class ChangelogReader {
   // partition `partition`. False with *error.
   virtual bool bounds(size_t step, int32_t partition, int64_t* low, int64_t* high,
                       std::string* error) = 0;
+  // Reads the bounds of every step's changelog partitions `partitions` at
+  // once (a request per bound and broker, where bounds() asks per
+  // partition) and keeps them, in place of what an earlier call kept:
+  // bounds() then answers each (step, partition) once from them. The caller
+  // names only partitions whose changelog nothing writes until their kept
+  // bounds are used (assigned partitions waiting for their restore). False
+  // with *error: bounds() asks the broker.
+  virtual bool prefetch_bounds(const std::vector<int32_t>& partitions, std::string* error) {
+    (void)partitions, (void)error;
+    return true;
+  }
   // Calls visit(ctx, records, count) with the records of step `step`'s
   // changelog partition `partition` from offset `from` up to (not
   // including) `to`, in offset order and batches, until visit returns false
