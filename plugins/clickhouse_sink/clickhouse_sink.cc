@@ -46,6 +46,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -136,13 +137,18 @@ class ClickHouseSink {
   }
 
   void write(const streams::SinkBatch& b, streams::SinkReports&) {
-    Part part{b.id(), b.size(), {}, {}, false};
-    part.body.reserve(b.bytes() + b.size());
-    if (row_binary_) part.ends.reserve(b.size());
-    for (size_t i = 0; i < b.size(); ++i) {
-      part.body.append(b[i].value());
-      if (row_binary_) part.ends.push_back(part.body.size());
-      part.body.push_back('\n');
+    Part part{b.id(), b.size(), {}, {}, {}, false};
+    if (b.views_until_report()) {  // the sender thread reads the host's bytes
+      part.kept.reserve(b.size());
+      for (size_t i = 0; i < b.size(); ++i) part.kept.push_back(b[i].value());
+    } else {
+      part.body.reserve(b.bytes() + b.size());
+      if (row_binary_) part.ends.reserve(b.size());
+      for (size_t i = 0; i < b.size(); ++i) {
+        part.body.append(b[i].value());
+        if (row_binary_) part.ends.push_back(part.body.size());
+        part.body.push_back('\n');
+      }
     }
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // not for a probe
     queue_.push(std::move(part));
@@ -159,9 +165,43 @@ class ClickHouseSink {
   struct Part {
     uint64_t id;
     size_t rows;
-    std::string body;          // NDJSON (RowBinary: encoded into each INSERT sent)
-    std::vector<size_t> ends;  // RowBinary: each row's end in body
+    // The rows' JSON: views of the host's batch, valid until the part is
+    // reported (ABI 1.9), or else copied into `body` as NDJSON. RowBinary
+    // encodes them into each INSERT sent.
+    std::vector<std::string_view> kept;
+    std::string body;
+    std::vector<size_t> ends;  // RowBinary, copied: each row's end in body
     bool alone;                // goes in an INSERT of its own (its group was refused)
+
+    // Calls f(row) for each row's JSON until it returns false; false then.
+    template <class F>
+    bool each_row(F&& f) const {
+      if (!kept.empty()) {
+        for (std::string_view row : kept) {
+          if (!f(row)) return false;
+        }
+        return true;
+      }
+      size_t begin = 0;
+      for (size_t end : ends) {
+        if (!f(std::string_view(body).substr(begin, end - begin))) return false;
+        begin = end + 1;
+      }
+      return true;
+    }
+    // Appends the rows as NDJSON to *out.
+    void append_ndjson(std::string* out) const {
+      if (kept.empty()) return (void)out->append(body);
+      for (std::string_view row : kept) {
+        out->append(row);
+        out->push_back('\n');
+      }
+    }
+    size_t json_bytes() const {
+      size_t size = body.size();
+      for (std::string_view row : kept) size += row.size() + 1;
+      return size;
+    }
   };
   // What became of a batch, for poll() to report.
   struct Outcome {
@@ -209,13 +249,11 @@ class ClickHouseSink {
     if (row_binary_) {
       body = encoded(group);
       if (group.empty()) return false;
-    } else if (group.size() == 1) {
-      body = group.front().body;
     } else {
       size_t size = 0;
-      for (const Part& p : group) size += p.body.size();
+      for (const Part& p : group) size += p.json_bytes();
       body.reserve(size);
-      for (const Part& p : group) body += p.body;
+      for (const Part& p : group) p.append_ndjson(&body);
     }
     const uint64_t request = ++requests_;
     batches_.start(request, "POST", url_, std::move(body), headers_);
@@ -271,17 +309,12 @@ class ClickHouseSink {
   std::string encoded(std::vector<Part>& group) {
     std::string out, why;
     size_t size = 0;
-    for (const Part& p : group) size += p.body.size();
+    for (const Part& p : group) size += p.json_bytes();
     out.reserve(size);
     for (auto it = group.begin(); it != group.end();) {
       const size_t mark = out.size();
-      size_t begin = 0;
-      bool ok = true;
-      for (size_t end : it->ends) {
-        ok = encoder_->append(std::string_view(it->body).substr(begin, end - begin), &out, &why);
-        if (!ok) break;
-        begin = end + 1;
-      }
+      const bool ok =
+          it->each_row([&](std::string_view row) { return encoder_->append(row, &out, &why); });
       if (ok) {
         ++it;
         continue;

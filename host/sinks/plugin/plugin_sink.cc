@@ -351,6 +351,9 @@ void PluginSink::send(Lane& l, Batch& b, int64_t now_ms) {
   batch.offsets = offsets_.data();
   batch.sequences = sequences_.data();
   batch.bytes = b.bytes;
+  // `b` stays at its lane's front, unchanged, until its report is applied;
+  // the sink is destroyed before its batches (~PluginSink).
+  batch.views_until_report = 1;
   b.sent_ms = now_ms;
   l.in_flight = true;
   call_plugin("write_batch",

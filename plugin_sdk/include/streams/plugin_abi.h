@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 8
+#define STREAMS_ABI_MINOR 9
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -163,6 +163,13 @@ typedef struct streams_sink_batch {
    * functions), so an exactly-once sink stores the last pair it wrote. */
   const uint32_t* sequences;
   size_t bytes; /* the records' key and value bytes */
+  /* 1.9: nonzero when the bytes the records point to (keys, values, header
+   * names and values; not the arrays records, offsets and sequences) stay
+   * valid and unchanged until the batch is reported with sink_ack, or the
+   * sink destroyed: a sink that writes them later, from a thread of its
+   * own, may keep views of them instead of copies. Check it with
+   * STREAMS_HAS_FIELD (a 1.6-1.8 host leaves it out). */
+  uint32_t views_until_report;
 } streams_sink_batch;
 
 /* Opaque per-call host context; only valid during the call it is passed to. */

@@ -56,6 +56,13 @@ class SinkBatch {
   // Record i's source offset, and its index among its input's outputs.
   int64_t offset(size_t i) const { return raw_.offsets[i]; }
   uint32_t sequence(size_t i) const { return raw_.sequences[i]; }
+  // True when the records' bytes (keys, values, headers) stay valid and
+  // unchanged until this batch is reported, from this call or a later one:
+  // a sink may keep views of them rather than copies (host ABI 1.9).
+  bool views_until_report() const {
+    return STREAMS_HAS_FIELD(&raw_, streams_sink_batch, views_until_report) &&
+           raw_.views_until_report != 0;
+  }
   const streams_sink_batch& raw() const { return raw_; }
 
  private:

@@ -10,7 +10,7 @@ use std::os::raw::{c_char, c_void};
 
 pub const STREAMS_ABI_MAJOR: u16 = 1;
 /// The minor version this crate was written against (its types end there).
-pub const STREAMS_ABI_MINOR: u16 = 8;
+pub const STREAMS_ABI_MINOR: u16 = 9;
 
 pub const STREAMS_OK: i32 = 0;
 pub const STREAMS_DROP: i32 = 1;
@@ -90,6 +90,8 @@ pub struct streams_sink_batch {
     pub offsets: *const i64,
     pub sequences: *const u32,
     pub bytes: usize,
+    // 1.9
+    pub views_until_report: u32,
 }
 
 /// Opaque per-call host context.

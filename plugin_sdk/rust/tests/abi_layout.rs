@@ -54,6 +54,7 @@ fn rust_layout() -> BTreeMap<String, String> {
     field!(out, streams_sink_batch, offsets);
     field!(out, streams_sink_batch, sequences);
     field!(out, streams_sink_batch, bytes);
+    field!(out, streams_sink_batch, views_until_report);
     out.insert("streams_host_api size".to_string(), size_of::<streams_host_api>().to_string());
     field!(out, streams_host_api, struct_size);
     field!(out, streams_host_api, abi_major);

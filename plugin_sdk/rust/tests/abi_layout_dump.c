@@ -41,6 +41,7 @@ int main(void) {
   FIELD(streams_sink_batch, offsets);
   FIELD(streams_sink_batch, sequences);
   FIELD(streams_sink_batch, bytes);
+  FIELD(streams_sink_batch, views_until_report);
   STRUCT(streams_host_api);
   FIELD(streams_host_api, struct_size);
   FIELD(streams_host_api, abi_major);

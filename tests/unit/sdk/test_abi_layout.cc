@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
   };
   check(fields, sizeof fields / sizeof fields[0]);
   BOOST_TEST(sizeof(streams_host_api) == 136u);
-  BOOST_TEST(STREAMS_ABI_MINOR == 8);  // a new minor adds its fields above
+  BOOST_TEST(STREAMS_ABI_MINOR == 9);  // a new minor adds its fields above (1.9: sink_batch)
 
   streams_host_api api{};
   const struct {
@@ -153,16 +153,23 @@ BOOST_AUTO_TEST_CASE(function_per_minor_version) {
   BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, sink_partition));
 }
 
-// 1.6: what a sink function's write_batch gets.
+// 1.6: what a sink function's write_batch gets (1.9: views_until_report).
 BOOST_AUTO_TEST_CASE(sink_batch_layout) {
   const Field fields[] = {
-      FIELD(streams_sink_batch, struct_size, 0),  FIELD(streams_sink_batch, attempt, 4),
-      FIELD(streams_sink_batch, id, 8),           FIELD(streams_sink_batch, topic, 16),
-      FIELD(streams_sink_batch, partition, 24),   FIELD(streams_sink_batch, first_offset, 32),
-      FIELD(streams_sink_batch, last_offset, 40), FIELD(streams_sink_batch, record_count, 48),
-      FIELD(streams_sink_batch, records, 56),     FIELD(streams_sink_batch, offsets, 64),
-      FIELD(streams_sink_batch, sequences, 72),   FIELD(streams_sink_batch, bytes, 80),
+      FIELD(streams_sink_batch, struct_size, 0),
+      FIELD(streams_sink_batch, attempt, 4),
+      FIELD(streams_sink_batch, id, 8),
+      FIELD(streams_sink_batch, topic, 16),
+      FIELD(streams_sink_batch, partition, 24),
+      FIELD(streams_sink_batch, first_offset, 32),
+      FIELD(streams_sink_batch, last_offset, 40),
+      FIELD(streams_sink_batch, record_count, 48),
+      FIELD(streams_sink_batch, records, 56),
+      FIELD(streams_sink_batch, offsets, 64),
+      FIELD(streams_sink_batch, sequences, 72),
+      FIELD(streams_sink_batch, bytes, 80),
+      FIELD(streams_sink_batch, views_until_report, 88),
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_sink_batch) == 88u);
+  BOOST_TEST(sizeof(streams_sink_batch) == 96u);
 }

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -35,6 +36,10 @@ struct Script {
   std::function<Decision(const SeenBatch&)> decide = [](const SeenBatch&) { return kWritten; };
   std::vector<SeenBatch> seen;
   std::vector<uint64_t> held;  // reported written by the next poll
+  // Views the store kept of held batches' values, read when it reports them.
+  std::vector<std::vector<std::string_view>> kept;
+  std::vector<std::string> read_when_reported;
+  bool all_views_kept = true;  // every batch said views_until_report
   std::vector<std::string> events;
   bool poll_throws = false;
 };
@@ -51,6 +56,7 @@ class FakeStore {
       s.values.emplace_back(b[i].value());
     }
     script->seen.push_back(s);
+    script->all_views_kept = script->all_views_kept && b.views_until_report();
     switch (script->decide(s)) {
       case kWritten:
         reports.written(b.id());
@@ -63,6 +69,8 @@ class FakeStore {
         break;
       case kHold:
         script->held.push_back(b.id());
+        script->kept.emplace_back();
+        for (size_t i = 0; i < b.size(); ++i) script->kept.back().push_back(b[i].value());
         break;
       case kThrow:
         throw std::runtime_error("connection reset");
@@ -70,6 +78,10 @@ class FakeStore {
   }
   void poll(int, SinkReports& reports) {
     if (script->poll_throws) throw std::runtime_error("poll broke");
+    for (const auto& views : script->kept) {
+      for (std::string_view v : views) script->read_when_reported.emplace_back(v);
+    }
+    script->kept.clear();
     for (uint64_t id : script->held) reports.written(id);
     script->held.clear();
   }
@@ -303,6 +315,26 @@ BOOST_FIXTURE_TEST_CASE(a_revoked_partition_drops_what_was_not_sent, Fixture) {
   sink->seal();
   BOOST_TEST(s.events.size() == 4u);  // assigned again before its next batch, then flush
   BOOST_TEST(s.events[2] == "assigned in/0");
+}
+
+// ABI 1.9: a sink may keep views of a batch's bytes until it reports it,
+// while the host takes more records, opens batches and revokes partitions.
+BOOST_FIXTURE_TEST_CASE(a_batch_out_keeps_its_bytes_until_reported, Fixture) {
+  s.decide = [](const SeenBatch& b) { return b.partition == 0 ? kHold : kWritten; };
+  open();
+  const int32_t p0 = 0;
+  sink->partitions_changed(&p0, 1, true);
+  for (int64_t i = 0; i < 3; ++i) write(0, i, "first-" + std::to_string(i), i);
+  write(0, 3, std::string(300, 'x'), 3);    // the full batch goes at the next input
+  BOOST_TEST_REQUIRE(s.seen.size() == 1u);  // out, held
+  for (int64_t i = 4; i < 9; ++i) write(0, i, std::string(300, 'x'), i);  // the next one grows
+  for (int64_t i = 0; i < 30; ++i) write(1, i, std::string(200, 'y'), 100 + i);
+  sink->partitions_changed(&p0, 1, false);  // the batch out stays until its report
+  for (int64_t i = 0; i < 30; ++i) write(2, i, std::string(200, 'z'), 200 + i);  // reuses batches
+  BOOST_TEST(s.all_views_kept);
+  sink->poll(0);
+  BOOST_TEST(s.read_when_reported == (std::vector<std::string>{"first-0", "first-1", "first-2"}));
+  BOOST_TEST(listener.acked.size() == 3u + 30u + 30u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_sink_that_breaks_stops_the_runtime, Fixture) {
