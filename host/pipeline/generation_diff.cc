@@ -22,6 +22,11 @@ auto source_settings(const StepDeployment& d) {
                                  d.error_limits.max_failure_ratio, d.error_limits.ratio_window));
 }
 
+// What a sink's bounds were set from (sink_set.cc).
+auto bounds(const StepDeployment& d) {
+  return std::tie(d.max_in_flight_messages, d.max_in_flight_messages_set, d.max_in_flight_bytes);
+}
+
 }  // namespace
 
 bool same_client(const StepDeployment& a, const StepDeployment& b) {
@@ -47,6 +52,12 @@ std::string sink_change(const Generation& a, const Generation& b) {
     const SinkBinding &x = a.sinks[i], &y = b.sinks[i];
     if (x.name != y.name || x.type != y.type || !x.settings->equals(*y.settings)) {
       return "sink '" + x.name + "' changed";
+    }
+    // The runtime sets a sink's bounds when it makes its sinks, which only
+    // a restart does.
+    if (bounds(a.sink_settings(i)) != bounds(b.sink_settings(i))) {
+      return "the in-flight bounds of sink '" + x.name +
+             "' changed (max_in_flight_messages, max_in_flight_bytes)";
     }
     std::string why = x.type->restart_reason(a, b, i);
     if (!why.empty()) return why;

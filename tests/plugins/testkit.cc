@@ -396,6 +396,17 @@ class ShareReader {
 
 }  // namespace
 
+// A sink that keeps nothing: every batch reported written at once.
+class Discard {
+ public:
+  static constexpr streams::SinkGuarantee guarantee = streams::SinkGuarantee::at_least_once;
+  explicit Discard(const streams::InitContext&) {}
+  void write(const streams::SinkBatch& b, streams::SinkReports& reports) {
+    reports.written(b.id());
+  }
+  void poll(int, streams::SinkReports&) {}
+};
+
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::filter<StartsWithA>("starts_with_a"), streams::map<Thrower>("thrower"),
                streams::map<Fatal>("fatal"), streams::map<Twice>("twice"),
@@ -407,4 +418,4 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::map<Sleepy>("sleepy"), streams::map<Crash>("crash"),
                streams::map<BlockCreate>("block_create"), streams::map<StateOps>("state_ops"),
                streams::map<StateOpsV2>("state_ops_v2"), streams::filter<Sharer>("sharer"),
-               streams::map<ShareReader>("share_reader"))
+               streams::map<ShareReader>("share_reader"), streams::sink<Discard>("discard"))

@@ -147,6 +147,39 @@ BOOST_AUTO_TEST_CASE(the_diff_names_changed_steps_and_what_needs_a_restart) {
   BOOST_TEST(pipeline::diff_generations(*a, *sink).needs_restart == "sink 'out' changed");
 }
 
+// A sink plugin's bounds are set when the runtime makes its sinks: a reload
+// that changes them restarts it, where it used to find nothing changed.
+BOOST_AUTO_TEST_CASE(a_sink_plugins_new_bounds_need_a_restart) {
+  Reloads r;
+  auto with = [&](const std::string& bounds) {
+    config::Diagnostics diag;
+    config::PipelineSpec spec;
+    config::DeploymentConfig d;
+    const std::string pipeline =
+        "source: {name: in, stream_name: input}\nsteps:\n"
+        "  - {kind: sink, name: rows, plugin: testkit}\n";
+    const std::string deployment =
+        "pipeline:\n  segments:\n    - steps_config:\n"
+        "        in: {bootstrap_servers: [\"x:1\"]}\n"
+        "        rows: {" +
+        bounds + "}\n";
+    BOOST_REQUIRE(load_spec(r.dir.write("p.yaml", pipeline), &spec, diag));
+    BOOST_REQUIRE(config::load_deployment_config(r.dir.write("d.yaml", deployment), &d, diag));
+    auto g = pipeline::build_generation(std::move(spec), std::move(d), 0, r.registry, diag);
+    BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+    return g;
+  };
+  auto a = with("");
+  BOOST_TEST(pipeline::diff_generations(*a, *with("")).needs_restart.empty());
+  for (const char* changed : {"max_in_flight_messages: 1000", "max_in_flight_bytes: 1048576"}) {
+    const auto d = pipeline::diff_generations(*a, *with(changed));
+    BOOST_TEST(d.needs_restart ==
+                   "the in-flight bounds of sink 'rows' changed (max_in_flight_messages, "
+                   "max_in_flight_bytes)",
+               changed);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(the_registry_loads_a_rewritten_plugin_file_again) {
   TempDir dir;
   namespace fs = std::filesystem;
