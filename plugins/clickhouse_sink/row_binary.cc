@@ -23,35 +23,31 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
-void put_le(uint64_t v, int bytes, std::string* out) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-void put_varint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
 // The value a missing key writes: NULL for Nullable, else the type's zero.
-void put_zero(const ColumnType& t, std::string* out) {
+void put_zero(const ColumnType& t, RowBuffer* out) {
   switch (t.kind) {
     case ColumnType::nullable:
-      out->push_back(1);
-      return;
+      return out->put_byte(1);
     case ColumnType::string:
     case ColumnType::array:
-      out->push_back(0);  // length 0
-      return;
+      return out->put_byte(0);  // length 0
     case ColumnType::date:
-      return put_le(0, 2, out);
+      return out->put_le(0, 2);
     case ColumnType::date_time:
-      return put_le(0, 4, out);
+      return out->put_le(0, 4);
     default:  // numbers, fixed_string
-      out->append(static_cast<size_t>(t.bytes), '\0');
+      out->put_zeros(static_cast<size_t>(t.bytes));
   }
+}
+
+// A key's slot in RowBinaryEncoder::by_name_ (masked by the caller).
+size_t key_hash(std::string_view key) {
+  size_t h = key.size();
+  if (!key.empty())
+    h = h * 131 + static_cast<unsigned char>(key.front()) * 31 +
+        static_cast<unsigned char>(key.back());
+  if (key.size() > 2) h = h * 131 + static_cast<unsigned char>(key[key.size() / 2]);
+  return h;
 }
 
 // Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar.
@@ -146,6 +142,38 @@ std::string type_name(const ColumnType& t) {
 
 }  // namespace
 
+void RowBuffer::put(const char* p, size_t n) {
+  if (n == 0) return;
+  std::memcpy(room(n), p, n);
+  size_ += n;
+}
+
+void RowBuffer::put_le(uint64_t v, int bytes) {
+  char* p = room(8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  std::memcpy(p, &v, 8);  // the first `bytes` of them count
+#else
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+#endif
+  size_ += static_cast<size_t>(bytes);
+}
+
+void RowBuffer::put_varint(uint64_t v) {
+  char* p = room(10);
+  size_t n = 0;
+  while (v >= 0x80) {
+    p[n++] = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  p[n++] = static_cast<char>(v);
+  size_ += n;
+}
+
+void RowBuffer::put_zeros(size_t n) {
+  std::memset(room(n), 0, n);
+  size_ += n;
+}
+
 bool parse_type(std::string_view text, ColumnType* out, std::string* why) {
   text = trimmed(text);
   std::string_view inner;
@@ -181,17 +209,37 @@ bool parse_type(std::string_view text, ColumnType* out, std::string* why) {
   return false;
 }
 
-RowBinaryEncoder::RowBinaryEncoder(std::vector<Column> columns) : columns_(std::move(columns)) {}
+RowBinaryEncoder::RowBinaryEncoder(std::vector<Column> columns)
+    : columns_(std::move(columns)), fields_(columns_.size()), seen_(columns_.size(), 0) {
+  size_t slots = 8;
+  while (slots < 2 * columns_.size()) slots *= 2;
+  by_name_.assign(slots, 0);
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (column_of(columns_[i].name) >= 0) continue;  // ClickHouse refuses repeated names
+    size_t at = key_hash(columns_[i].name) & (slots - 1);
+    while (by_name_[at] != 0) at = (at + 1) & (slots - 1);
+    by_name_[at] = static_cast<uint32_t>(i + 1);
+  }
+}
 
-bool RowBinaryEncoder::encode(simdjson::dom::element e, const ColumnType& t, std::string* out,
-                              std::string* why) {
+int RowBinaryEncoder::column_of(std::string_view key) const {
+  const size_t mask = by_name_.size() - 1;
+  for (size_t at = key_hash(key) & mask; by_name_[at] != 0; at = (at + 1) & mask) {
+    const uint32_t i = by_name_[at] - 1;
+    if (columns_[i].name == key) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool RowBinaryEncoder::encode(simdjson::dom::element e, const ColumnType& t, std::string* why) {
+  RowBuffer* out = &row_;
   if (t.kind == ColumnType::nullable) {
     if (e.is_null()) {
-      out->push_back(1);
+      out->put_byte(1);
       return true;
     }
-    out->push_back(0);
-    return encode(e, *t.inner, out, why);
+    out->put_byte(0);
+    return encode(e, *t.inner, why);
   }
   uint64_t bits = 0;
   switch (t.kind) {
@@ -201,14 +249,14 @@ bool RowBinaryEncoder::encode(simdjson::dom::element e, const ColumnType& t, std
           t.bytes == 8 ? std::numeric_limits<int64_t>::min() : -(int64_t{1} << shift);
       const uint64_t hi = (uint64_t{1} << shift) - 1;
       if (!integer_in(e, lo, hi, &bits)) break;
-      put_le(bits, t.bytes, out);
+      out->put_le(bits, t.bytes);
       return true;
     }
     case ColumnType::uint_: {
       const uint64_t hi =
           t.bytes == 8 ? std::numeric_limits<uint64_t>::max() : (uint64_t{1} << (t.bytes * 8)) - 1;
       if (!integer_in(e, 0, hi, &bits)) break;
-      put_le(bits, t.bytes, out);
+      out->put_le(bits, t.bytes);
       return true;
     }
     case ColumnType::float_: {
@@ -218,18 +266,18 @@ bool RowBinaryEncoder::encode(simdjson::dom::element e, const ColumnType& t, std
         const float f = static_cast<float>(v);
         uint32_t u;
         std::memcpy(&u, &f, 4);
-        put_le(u, 4, out);
+        out->put_le(u, 4);
       } else {
         std::memcpy(&bits, &v, 8);
-        put_le(bits, 8, out);
+        out->put_le(bits, 8);
       }
       return true;
     }
     case ColumnType::string: {
       std::string_view s;
       if (e.get_string().get(s) != simdjson::SUCCESS) break;
-      put_varint(s.size(), out);
-      out->append(s);
+      out->put_varint(s.size());
+      out->put(s.data(), s.size());
       return true;
     }
     case ColumnType::fixed_string: {
@@ -237,8 +285,8 @@ bool RowBinaryEncoder::encode(simdjson::dom::element e, const ColumnType& t, std
       if (e.get_string().get(s) != simdjson::SUCCESS || s.size() > static_cast<size_t>(t.bytes)) {
         break;
       }
-      out->append(s);
-      out->append(static_cast<size_t>(t.bytes) - s.size(), '\0');
+      out->put(s.data(), s.size());
+      out->put_zeros(static_cast<size_t>(t.bytes) - s.size());
       return true;
     }
     case ColumnType::date: {
@@ -250,19 +298,19 @@ bool RowBinaryEncoder::encode(simdjson::dom::element e, const ColumnType& t, std
       } else if (!integer_in(e, 0, 65535, &bits)) {
         break;
       }
-      put_le(bits, 2, out);
+      out->put_le(bits, 2);
       return true;
     }
     case ColumnType::date_time:
       if (!integer_in(e, 0, 0xffffffffu, &bits)) break;
-      put_le(bits, 4, out);
+      out->put_le(bits, 4);
       return true;
     case ColumnType::array: {
       simdjson::dom::array a;
       if (e.get_array().get(a) != simdjson::SUCCESS) break;
-      put_varint(a.size(), out);
+      out->put_varint(a.size());
       for (simdjson::dom::element item : a) {
-        if (!encode(item, *t.inner, out, why)) return false;
+        if (!encode(item, *t.inner, why)) return false;
       }
       return true;
     }
@@ -355,20 +403,32 @@ bool RowBinaryEncoder::append(std::string_view value, std::string* out, std::str
     *why = "the record's value is not a JSON object";
     return false;
   }
+  // One pass over the fields (the first of a repeated key counts, as
+  // at_key finds it), then the columns in their order.
+  if (++row_number_ == 0) {  // wrapped: no stale mark may match
+    std::fill(seen_.begin(), seen_.end(), 0);
+    row_number_ = 1;
+  }
+  for (simdjson::dom::key_value_pair field : object) {
+    const int i = column_of(field.key);
+    if (i < 0 || seen_[static_cast<size_t>(i)] == row_number_) continue;
+    seen_[static_cast<size_t>(i)] = row_number_;
+    fields_[static_cast<size_t>(i)] = field.value;
+  }
   row_.clear();
-  for (const Column& c : columns_) {
-    simdjson::dom::element field;
-    if (object.at_key(c.name).get(field) != simdjson::SUCCESS) {
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    const Column& c = columns_[i];
+    if (seen_[i] != row_number_) {
       put_zero(c.type, &row_);
       continue;
     }
     why->clear();
-    if (!encode(field, c.type, &row_, why)) {
+    if (!encode(fields_[i], c.type, why)) {
       *why = "column " + c.name + ": " + *why;
       return false;
     }
   }
-  out->append(row_);
+  out->append(row_.view());
   return true;
 }
 

@@ -16,6 +16,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +51,33 @@ bool parse_describe(std::string_view tsv, std::vector<Column>* out, std::string*
 // "(`a`, `b`)": the columns of an INSERT, quoted.
 std::string column_list(const std::vector<Column>& columns);
 
+// A row's bytes being built: a buffer reused from row to row, written
+// through raw pointers (std::string's push_back and append are out-of-line
+// calls; a row is dozens of small writes).
+class RowBuffer {
+ public:
+  void clear() { size_ = 0; }
+  // Room for n more bytes at size(); they count once commit(n) says so.
+  char* room(size_t n) {
+    if (buf_.size() - size_ < n) buf_.resize(std::max(2 * buf_.size(), size_ + n + 64));
+    return &buf_[size_];
+  }
+  void commit(size_t n) { size_ += n; }
+  void put(const char* p, size_t n);
+  void put_byte(char c) {
+    *room(1) = c;
+    ++size_;
+  }
+  void put_le(uint64_t v, int bytes);
+  void put_varint(uint64_t v);
+  void put_zeros(size_t n);
+  std::string_view view() const { return {buf_.data(), size_}; }
+
+ private:
+  std::string buf_;  // its size is the capacity; size_ bytes are the row
+  size_t size_ = 0;
+};
+
 class RowBinaryEncoder {
  public:
   explicit RowBinaryEncoder(std::vector<Column> columns);
@@ -60,12 +88,20 @@ class RowBinaryEncoder {
   const std::vector<Column>& columns() const { return columns_; }
 
  private:
-  bool encode(simdjson::dom::element e, const ColumnType& t, std::string* out, std::string* why);
+  bool encode(simdjson::dom::element e, const ColumnType& t, std::string* why);
+  // The column named `key`, or -1.
+  int column_of(std::string_view key) const;
 
   std::vector<Column> columns_;
+  // Open addressing by key_hash(name): column index + 1 (0: empty slot).
+  std::vector<uint32_t> by_name_;
   simdjson::dom::parser parser_;
   std::string padded_;  // the value with simdjson's padding, reused
-  std::string row_;     // the row being built, reused
+  RowBuffer row_;       // the row being built, reused
+  // Per column: the row's field (valid when seen_[i] == row_number_).
+  std::vector<simdjson::dom::element> fields_;
+  std::vector<uint32_t> seen_;
+  uint32_t row_number_ = 0;
 };
 
 }  // namespace streams_ch

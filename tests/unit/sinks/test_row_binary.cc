@@ -108,6 +108,43 @@ BOOST_AUTO_TEST_CASE(a_failed_row_appends_nothing) {
   BOOST_TEST(out == "x" + bytes({1, 2}));
 }
 
+// Fields are matched to columns in one pass over the row: in any order,
+// the first of a repeated key counting, among many columns whose names
+// share lengths and letters (slots of the name table collide).
+BOOST_AUTO_TEST_CASE(fields_in_any_order_find_their_columns_among_many) {
+  std::vector<Column> cols;
+  std::string value = "{", expected;
+  for (int i = 0; i < 40; ++i) {
+    const std::string name = (i % 2 ? "a" : "b") + std::to_string(i % 10) + "x" + std::to_string(i);
+    cols.push_back(column(name, "UInt8"));
+    expected.push_back(static_cast<char>(i));
+  }
+  for (int i = 39; i >= 0; --i) {  // reversed, with an unknown key between each
+    value += "\"" + cols[static_cast<size_t>(i)].name + "\": " + std::to_string(i) + ", ";
+    value += "\"zz" + std::to_string(i) + "\": {\"" + cols[0].name + "\": 200}, ";
+  }
+  value += "\"" + cols[5].name + "\": 250}";  // repeated: the first one counts
+  RowBinaryEncoder encoder(cols);
+  std::string out, why;
+  for (int row = 0; row < 3; ++row) {  // a row's marks do not leak into the next
+    BOOST_REQUIRE_MESSAGE(encoder.append(value, &out, &why), why);
+  }
+  BOOST_TEST(out == expected + expected + expected);
+  out.clear();
+  BOOST_REQUIRE(encoder.append("{\"" + cols[3].name + "\": 9}", &out, &why));
+  std::string zeros(40, '\0');
+  zeros[3] = 9;
+  BOOST_TEST(out == zeros);  // the other columns are missing now, not last row's
+}
+
+// A long string grows the row's buffer past its first size.
+BOOST_AUTO_TEST_CASE(a_long_string_is_written_whole) {
+  const std::string s(100000, 'q');
+  std::string expected = bytes({0xa0, 0x8d, 0x06}) + s + bytes({7});
+  BOOST_TEST(row(columns({{"s", "String"}, {"n", "UInt8"}}), "{\"n\": 7, \"s\": \"" + s + "\"}") ==
+             expected);
+}
+
 BOOST_AUTO_TEST_CASE(types_it_does_not_write_are_named) {
   ColumnType t;
   std::string why;
