@@ -2,7 +2,9 @@
 // ClickHouse's HTTP interface, sent by a thread of the instance (libcurl's multi interface),
 // at most two at a time, each with every batch that arrived meanwhile (of
 // any partition): few large inserts, each one part of a MergeTree, and the
-// processing thread never waits for the server. Each record's value is a JSON
+// processing thread never waits for the server. An INSERT's body is made a
+// batch at a time as libcurl sends it (chunked), so the server parses the
+// first rows while the sink makes the rest. Each record's value is a JSON
 // object whose keys name the table's columns; keys the table lacks are
 // skipped (input_format_skip_unknown_fields).
 //
@@ -41,9 +43,10 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <iterator>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -197,11 +200,15 @@ class ClickHouseSink {
         out->push_back('\n');
       }
     }
-    size_t json_bytes() const {
-      size_t size = body.size();
-      for (std::string_view row : kept) size += row.size() + 1;
-      return size;
-    }
+  };
+  // An INSERT under way: its parts and the state of its streamed body.
+  struct Sent {
+    uint64_t id = 0;
+    std::vector<Part> group;  // parts [0, next) are sent or being sent
+    size_t next = 0;
+    std::string chunk;  // the body's bytes made and not yet all read
+    size_t at = 0;      // of chunk, read by libcurl
+    std::shared_ptr<streams_ch::RowBinaryEncoder> encoder;  // null: JSONEachRow
   };
   // What became of a batch, for poll() to report.
   struct Outcome {
@@ -242,23 +249,60 @@ class ClickHouseSink {
     if (start(std::move(group))) ++grouped_in_flight_;
   }
 
-  // Starts the INSERT of `group`; false when no part of it was left to
-  // send (RowBinary: each held a row it cannot write).
+  // Starts the INSERT of `group`, its body made a part at a time as libcurl
+  // sends it (the server parses the first rows while the sink encodes the
+  // rest); false when no part of it was left to send (RowBinary: each held
+  // a row it cannot write).
   bool start(std::vector<Part> group) {
-    std::string body;
-    if (row_binary_) {
-      body = encoded(group);
-      if (group.empty()) return false;
-    } else {
-      size_t size = 0;
-      for (const Part& p : group) size += p.json_bytes();
-      body.reserve(size);
-      for (const Part& p : group) p.append_ndjson(&body);
-    }
-    const uint64_t request = ++requests_;
-    batches_.start(request, "POST", url_, std::move(body), headers_);
-    sent_.emplace_back(request, std::move(group));
+    auto sent = std::make_unique<Sent>();
+    sent->id = ++requests_;
+    sent->group = std::move(group);
+    sent->encoder = encoder_;
+    if (!next_chunk(*sent)) return false;  // the first part encoded now: none may be empty
+    Sent* s = sent.get();
+    sent_.push_back(std::move(sent));
+    batches_.start_streamed(
+        s->id, url_, [this, s](char* out, size_t capacity) { return read(*s, out, capacity); },
+        headers_);
     return true;
+  }
+
+  // libcurl reads the body of `s`: the chunk made, then the next part's.
+  size_t read(Sent& s, char* out, size_t capacity) {
+    if (s.at == s.chunk.size() && !next_chunk(s)) return 0;
+    const size_t n = std::min(capacity, s.chunk.size() - s.at);
+    std::memcpy(out, s.chunk.data() + s.at, n);
+    s.at += n;
+    return n;
+  }
+
+  // The next part of `s` made into s.chunk (RowBinary: encoded by the
+  // table's columns as described when the INSERT started; a part with a row
+  // that cannot be written is reported rejected and taken out of the
+  // group, before any of its bytes are sent). False when no part is left.
+  bool next_chunk(Sent& s) {
+    s.chunk.clear();
+    s.at = 0;
+    while (s.next < s.group.size()) {
+      Part& p = s.group[s.next];
+      if (!s.encoder) {
+        p.append_ndjson(&s.chunk);
+        ++s.next;
+        return true;
+      }
+      std::string why;
+      if (p.each_row(
+              [&](std::string_view row) { return s.encoder->append(row, &s.chunk, &why); })) {
+        ++s.next;
+        return true;
+      }
+      s.chunk.clear();
+      queue_.finish(
+          {p.id, STREAMS_SINK_REJECTED,
+           "ClickHouse " + shown_ + ": a row RowBinary cannot write to " + table_ + ": " + why});
+      s.group.erase(s.group.begin() + static_cast<std::ptrdiff_t>(s.next));
+    }
+    return false;
   }
 
   std::string insert_url(const std::string& rest) const {
@@ -294,38 +338,12 @@ class ClickHouseSink {
             "; format RowBinary cannot write it (format JSONEachRow can)";
     } else {
       url_ = insert_url(" " + streams_ch::column_list(columns) + " FORMAT RowBinary");
-      encoder_.emplace(std::move(columns));
+      encoder_ = std::make_shared<streams_ch::RowBinaryEncoder>(std::move(columns));
       return;
     }
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
     for (const Part& p : waiting_) queue_.finish({p.id, STREAMS_SINK_RETRY, why});
     waiting_.clear();
-  }
-
-  // RowBinary: the rows of `group` encoded (the parts keep their JSON: a
-  // part sent again is encoded again, by the table as described then). A
-  // part with a row that cannot be written is reported rejected and taken
-  // out of `group`.
-  std::string encoded(std::vector<Part>& group) {
-    std::string out, why;
-    size_t size = 0;
-    for (const Part& p : group) size += p.json_bytes();
-    out.reserve(size);
-    for (auto it = group.begin(); it != group.end();) {
-      const size_t mark = out.size();
-      const bool ok =
-          it->each_row([&](std::string_view row) { return encoder_->append(row, &out, &why); });
-      if (ok) {
-        ++it;
-        continue;
-      }
-      out.resize(mark);
-      queue_.finish(
-          {it->id, STREAMS_SINK_REJECTED,
-           "ClickHouse " + shown_ + ": a row RowBinary cannot write to " + table_ + ": " + why});
-      it = group.erase(it);
-    }
-    return out;
   }
 
   // The part of `group` that holds the row ClickHouse names ("(at row N)",
@@ -346,9 +364,9 @@ class ClickHouseSink {
   void finished(const streams_http::Response& r) {
     if (r.id == kDescribe) return described(r);
     auto it =
-        std::find_if(sent_.begin(), sent_.end(), [&](const auto& s) { return s.first == r.id; });
+        std::find_if(sent_.begin(), sent_.end(), [&](const auto& s) { return s->id == r.id; });
     if (it == sent_.end()) return;
-    std::vector<Part> group = std::move(it->second);
+    std::vector<Part> group = std::move((*it)->group);
     sent_.erase(it);
     if (!group.front().alone) --grouped_in_flight_;
     int32_t outcome = STREAMS_SINK_WRITTEN;
@@ -406,14 +424,15 @@ class ClickHouseSink {
   std::string table_;  // quoted
   std::string base_;   // the HTTP interface's URL
   std::string url_;    // with the INSERT query (RowBinary: once described)
-  std::optional<streams_ch::RowBinaryEncoder> encoder_;  // sender thread: RowBinary, described
-  bool describing_ = false;                              // sender thread
-  std::string shown_;                                    // the URL without a query, for reasons
+  // Sender thread: RowBinary, described; shared with the INSERTs begun with it.
+  std::shared_ptr<streams_ch::RowBinaryEncoder> encoder_;
+  bool describing_ = false;  // sender thread
+  std::string shown_;        // the URL without a query, for reasons
   std::vector<std::string> headers_;
-  std::vector<Part> waiting_;                                 // sender thread: not sent yet
-  std::vector<std::pair<uint64_t, std::vector<Part>>> sent_;  // sender thread: by request id
-  uint64_t requests_ = 0;                                     // sender thread
-  size_t grouped_in_flight_ = 0;                              // sender thread
+  std::vector<Part> waiting_;                // sender thread: not sent yet
+  std::vector<std::unique_ptr<Sent>> sent_;  // sender thread: INSERTs under way
+  uint64_t requests_ = 0;                    // sender thread
+  size_t grouped_in_flight_ = 0;             // sender thread
   streams_sinks::WorkerQueue<Part, Outcome> queue_;
   std::vector<Outcome> reporting_;  // processing thread
   std::thread thread_;

@@ -15,6 +15,7 @@ struct Batches::Request {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   std::string body;
+  Batches::Source source;  // a streamed body's, else empty
   std::string response;
   char error[CURL_ERROR_SIZE] = {0};
 };
@@ -26,6 +27,17 @@ size_t Batches::keep_body(char* data, size_t size, size_t n, void* user) {
   if (r->response.size() < r->keep)
     r->response.append(data, std::min(bytes, r->keep - r->response.size()));
   return bytes;
+}
+
+// libcurl's read callback of a streamed body.
+size_t Batches::read_body(char* out, size_t size, size_t n, void* user) {
+  auto* r = static_cast<Request*>(user);
+  try {
+    return r->source(out, size * n);
+  } catch (const std::exception& e) {
+    std::snprintf(r->error, sizeof r->error, "the request body failed: %s", e.what());
+    return CURL_READFUNC_ABORT;
+  }
 }
 
 namespace {
@@ -110,13 +122,12 @@ Batches::~Batches() {
   curl_multi_cleanup(multi_);
 }
 
-void Batches::start(uint64_t id, const char* method, const std::string& url, std::string body,
-                    const std::vector<std::string>& headers,
-                    const std::function<void(CURL*)>& setup, size_t keep) {
+std::unique_ptr<Batches::Request> Batches::prepared(uint64_t id, const std::string& url,
+                                                    const std::vector<std::string>& headers,
+                                                    size_t keep) {
   auto r = std::make_unique<Request>();
   r->id = id;
   r->keep = keep;
-  r->body = std::move(body);
   if (spare_.empty()) {
     r->easy = curl_easy_init();
   } else {
@@ -128,18 +139,6 @@ void Batches::start(uint64_t id, const char* method, const std::string& url, std
   for (const std::string& h : headers) r->headers = curl_slist_append(r->headers, h.c_str());
   CURL* e = r->easy;
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  if (std::string_view(method) == "GET") {
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  } else if (std::string_view(method) == "HEAD") {
-    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Batches::keep_body);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, r.get());
-  } else {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
-  }
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Batches::keep_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r.get());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
@@ -153,11 +152,48 @@ void Batches::start(uint64_t id, const char* method, const std::string& url, std
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (setup) setup(e);
-  curl_multi_add_handle(multi_, e);
+  return r;
+}
+
+void Batches::launch(std::unique_ptr<Request> r) {
+  curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+  curl_multi_add_handle(multi_, r->easy);
   active_.push_back(std::move(r));
   int running = 0;
   curl_multi_perform(multi_, &running);
+}
+
+void Batches::start(uint64_t id, const char* method, const std::string& url, std::string body,
+                    const std::vector<std::string>& headers,
+                    const std::function<void(CURL*)>& setup, size_t keep) {
+  std::unique_ptr<Request> r = prepared(id, url, headers, keep);
+  r->body = std::move(body);
+  CURL* e = r->easy;
+  if (std::string_view(method) == "GET") {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else if (std::string_view(method) == "HEAD") {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Batches::keep_body);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r.get());
+  } else {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r->body.size()));
+  }
+  if (setup) setup(e);
+  launch(std::move(r));
+}
+
+void Batches::start_streamed(uint64_t id, const std::string& url, Source source,
+                             const std::vector<std::string>& headers, size_t keep) {
+  std::unique_ptr<Request> r = prepared(id, url, headers, keep);
+  r->source = std::move(source);
+  r->headers = curl_slist_append(r->headers, "Transfer-Encoding: chunked");
+  CURL* e = r->easy;
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_READFUNCTION, &Batches::read_body);
+  curl_easy_setopt(e, CURLOPT_READDATA, r.get());
+  launch(std::move(r));
 }
 
 void Batches::poll(int timeout_ms, const std::function<void(const Response&)>& done) {

@@ -52,6 +52,16 @@ class Batches {
   void start(uint64_t id, const char* method, const std::string& url, std::string body,
              const std::vector<std::string>& headers,
              const std::function<void(CURL*)>& setup = nullptr, size_t keep = kExcerpt);
+  // Fills up to `capacity` bytes at `out` with the next bytes of a body;
+  // returns how many, 0 at its end.
+  using Source = std::function<size_t(char* out, size_t capacity)>;
+  // Starts a POST of a body `source` writes as libcurl sends it (chunked
+  // transfer encoding): the server reads its first bytes while the rest are
+  // being made. `source` is called on this object's thread, from within
+  // start_streamed() and poll(), until it returns 0 or the request ends; a
+  // throw aborts the request (reported as a transport failure).
+  void start_streamed(uint64_t id, const std::string& url, Source source,
+                      const std::vector<std::string>& headers, size_t keep = kExcerpt);
   // Runs transfers, waiting up to `timeout_ms` for one when some run, and
   // calls `done` for each that finished.
   void poll(int timeout_ms, const std::function<void(const Response&)>& done);
@@ -62,6 +72,11 @@ class Batches {
  private:
   struct Request;
   static size_t keep_body(char* data, size_t size, size_t n, void* user);
+  static size_t read_body(char* out, size_t size, size_t n, void* user);
+  // A request with its common options set (URL, headers, limits, TLS).
+  std::unique_ptr<Request> prepared(uint64_t id, const std::string& url,
+                                    const std::vector<std::string>& headers, size_t keep);
+  void launch(std::unique_ptr<Request> r);
   CURLM* multi_ = nullptr;
   Options options_;
   std::vector<std::unique_ptr<Request>> active_;
