@@ -98,6 +98,10 @@ class SinkType {
     (void)index;
     (void)diag;
   }
+  // The max_in_flight_messages a sink of this type has when its deployment
+  // sets none; 0: the deployment's default. The sink it creates answers the
+  // same (OutputSink::default_max_in_flight_messages).
+  virtual uint64_t default_max_in_flight_messages() const { return 0; }
   // Why moving sink `index` from `a` to `b` (same type, equal settings)
   // must restart the consumer; "" when a reload keeps the running sink.
   virtual std::string restart_reason(const pipeline::Generation& a, const pipeline::Generation& b,

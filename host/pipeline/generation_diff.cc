@@ -1,17 +1,19 @@
 #include "pipeline/generation_diff.h"
 
 #include <tuple>
+#include <utility>
 
 namespace streams::pipeline {
 namespace {
 
 using config::StepDeployment;
 
-// What a running consumer or producer was built from (locations aside).
+// What a running consumer or producer was built from (locations aside; a
+// producer's queue sizes come from the bounds' values, set or not).
 auto client_settings(const StepDeployment& d) {
   return std::tie(d.bootstrap_servers, d.consumer_group, d.topic, d.auto_offset_reset,
                   d.strict_offset_reset, d.override_params, d.max_in_flight_messages,
-                  d.max_in_flight_messages_set, d.max_in_flight_bytes);
+                  d.max_in_flight_bytes);
 }
 
 auto source_settings(const StepDeployment& d) {
@@ -22,9 +24,14 @@ auto source_settings(const StepDeployment& d) {
                                  d.error_limits.max_failure_ratio, d.error_limits.ratio_window));
 }
 
-// What a sink's bounds were set from (sink_set.cc).
-auto bounds(const StepDeployment& d) {
-  return std::tie(d.max_in_flight_messages, d.max_in_flight_messages_set, d.max_in_flight_bytes);
+// The bounds sink `i` runs with (as sink_set.cc sets them): an unset
+// max_in_flight_messages is its type's default, when the type has one, so
+// that writing that default out changes nothing.
+std::pair<uint64_t, uint64_t> bounds(const Generation& g, size_t i) {
+  const StepDeployment& d = g.sink_settings(i);
+  const uint64_t own = g.sinks[i].type->default_max_in_flight_messages();
+  return {d.max_in_flight_messages_set || own == 0 ? d.max_in_flight_messages : own,
+          d.max_in_flight_bytes};
 }
 
 }  // namespace
@@ -55,7 +62,7 @@ std::string sink_change(const Generation& a, const Generation& b) {
     }
     // The runtime sets a sink's bounds when it makes its sinks, which only
     // a restart does.
-    if (bounds(a.sink_settings(i)) != bounds(b.sink_settings(i))) {
+    if (bounds(a, i) != bounds(b, i)) {
       return "the in-flight bounds of sink '" + x.name +
              "' changed (max_in_flight_messages, max_in_flight_bytes)";
     }

@@ -205,6 +205,9 @@ class PluginSinkType final : public config::SinkType {
     return guarantee_name(s.fn ? s.fn->sink_guarantee : 0);
   }
 
+  uint64_t default_max_in_flight_messages() const override {
+    return PluginSink::kDefaultMaxInFlight;
+  }
   std::string restart_reason(const pipeline::Generation&, const pipeline::Generation&,
                              size_t) const override {
     return "";  // equal settings: the same function of the same library

@@ -13,6 +13,7 @@
 #include "chain_fixture.h"
 #include "pipeline/generation_diff.h"
 #include "reload/reload_controller.h"
+#include "sinks/plugin/plugin_sink.h"
 
 using namespace streams;
 using namespace streams::testing;
@@ -171,7 +172,15 @@ BOOST_AUTO_TEST_CASE(a_sink_plugins_new_bounds_need_a_restart) {
   };
   auto a = with("");
   BOOST_TEST(pipeline::diff_generations(*a, *with("")).needs_restart.empty());
-  for (const char* changed : {"max_in_flight_messages: 1000", "max_in_flight_bytes: 1048576"}) {
+  // Writing out the bounds it runs with (a plugin sink's own default, the
+  // deployment's byte bound) changes nothing.
+  const std::string same =
+      "max_in_flight_messages: " + std::to_string(sinks::PluginSink::kDefaultMaxInFlight) +
+      ", max_in_flight_bytes: " + std::to_string(config::StepDeployment{}.max_in_flight_bytes);
+  BOOST_TEST(pipeline::diff_generations(*a, *with(same)).needs_restart.empty());
+  BOOST_TEST(pipeline::diff_generations(*with(same), *a).needs_restart.empty());
+  for (const char* changed : {"max_in_flight_messages: 1000", "max_in_flight_bytes: 1048576",
+                              "max_in_flight_messages: 100000"}) {
     const auto d = pipeline::diff_generations(*a, *with(changed));
     BOOST_TEST(d.needs_restart ==
                    "the in-flight bounds of sink 'rows' changed (max_in_flight_messages, "
