@@ -28,6 +28,25 @@ bool has_type(const nlohmann::json& stats, const char* type) {
   return v && v->is_string() && v->get_ref<const std::string&>() == type;
 }
 
+// A producer's message sets per topic over the last statistics interval:
+// how many messages and bytes each held on average (small ones cost the
+// broker thread a request each).
+void producer_batches(const Labels& base, const nlohmann::json& topics, std::vector<Sample>* out) {
+  for (const auto& [topic, t] : topics.items()) {
+    const nlohmann::json* count = member(t, "batchcnt");
+    const nlohmann::json* size = member(t, "batchsize");
+    if (!count || !size || number(*count, "cnt", 0) == 0) continue;  // none sent meanwhile
+    Labels labels = base;
+    labels.emplace_back("topic", topic);
+    out->push_back({"producer_batch_messages",
+                    "Average messages per message set a producer sent (last statistics interval)",
+                    false, labels, number(*count, "avg", 0)});
+    out->push_back({"producer_batch_bytes",
+                    "Average bytes per message set a producer sent (last statistics interval)",
+                    false, labels, number(*size, "avg", 0)});
+  }
+}
+
 // Consumer lag per partition, queue sizes and broker round trips from one
 // client's librdkafka statistics (see STATISTICS.md of librdkafka).
 void client_samples(const std::string& pipeline, const std::string& client, const std::string& text,
@@ -52,7 +71,9 @@ void client_samples(const std::string& pipeline, const std::string& client, cons
     }
   }
   const nlohmann::json* topics = member(stats, "topics");
-  if (!has_type(stats, "consumer") || !topics || !topics->is_object()) return;
+  if (!topics || !topics->is_object()) return;
+  if (has_type(stats, "producer")) return producer_batches(base, *topics, out);
+  if (!has_type(stats, "consumer")) return;
   for (const auto& [topic, t] : topics->items()) {
     const nlohmann::json* partitions = member(t, "partitions");
     if (!partitions || !partitions->is_object()) continue;

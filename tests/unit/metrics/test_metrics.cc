@@ -119,7 +119,9 @@ BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_lag_queue_and_round_trip_sampl
       "b2:9092/2": {"nodeid": 2, "rtt": {"avg": 0, "cnt": 0}}},
     "topics": {"in": {"partitions": {
       "0": {"consumer_lag": 42}, "1": {"consumer_lag": -1}, "-1": {"consumer_lag": 7}}}}})";
-  const std::string producer = R"({"type": "producer", "msg_cnt": 5, "msg_size": 500})";
+  const std::string producer = R"({"type": "producer", "msg_cnt": 5, "msg_size": 500,
+    "topics": {"out": {"batchcnt": {"avg": 40, "cnt": 3}, "batchsize": {"avg": 4100, "cnt": 3}},
+               "idle": {"batchcnt": {"avg": 0, "cnt": 0}, "batchsize": {"avg": 0, "cnt": 0}}}})";
   m.set_client_stats("consumer", consumer.data(), consumer.size());
   m.set_client_stats("sink out", producer.data(), producer.size());
   const std::string text = metrics::prometheus_text(m);
@@ -135,6 +137,15 @@ BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_lag_queue_and_round_trip_sampl
   BOOST_TEST(
       has_line(text, "streams_producer_queue_messages{pipeline=\"p\",client=\"sink out\"} 5"),
       text);
+  BOOST_TEST(has_line(text,
+                      "streams_producer_batch_messages{pipeline=\"p\",client=\"sink out\","
+                      "topic=\"out\"} 40"),
+             text);
+  BOOST_TEST(has_line(text,
+                      "streams_producer_batch_bytes{pipeline=\"p\",client=\"sink out\","
+                      "topic=\"out\"} 4100"),
+             text);
+  BOOST_TEST(text.find("topic=\"idle\"") == std::string::npos);  // nothing sent meanwhile
   const std::string broken = "{not json";
   m.set_client_stats("consumer", broken.data(), broken.size());
   BOOST_TEST(metrics::prometheus_text(m).find("consumer_lag") == std::string::npos);
