@@ -21,6 +21,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -42,6 +43,18 @@ using Clock = std::chrono::steady_clock;
 
 using Props = std::vector<std::pair<std::string, std::string>>;
 
+// librdkafka's statistics (when --set gives a statistics.interval.ms),
+// appended one JSON a line to the file STREAMS_BENCH_STATS_FILE names: what a
+// client did (message sets, requests), to set beside the host's metrics.
+int append_stats(rd_kafka_t*, char* json, size_t len, void*) {
+  if (FILE* f = std::fopen(std::getenv("STREAMS_BENCH_STATS_FILE"), "a")) {
+    std::fwrite(json, 1, len, f);
+    std::fputc('\n', f);
+    std::fclose(f);
+  }
+  return 0;
+}
+
 // A client with `props`; any property librdkafka refuses is fatal.
 rd_kafka_t* make_client(rd_kafka_type_t type, const Props& props,
                         void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*,
@@ -54,6 +67,7 @@ rd_kafka_t* make_client(rd_kafka_type_t type, const Props& props,
     }
   }
   if (on_delivery) rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  if (std::getenv("STREAMS_BENCH_STATS_FILE")) rd_kafka_conf_set_stats_cb(conf, &append_stats);
   rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);
   if (!rk) die(err);
   return rk;
