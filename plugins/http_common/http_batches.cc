@@ -124,7 +124,7 @@ Batches::~Batches() {
 
 std::unique_ptr<Batches::Request> Batches::prepared(uint64_t id, const std::string& url,
                                                     const std::vector<std::string>& headers,
-                                                    size_t keep) {
+                                                    size_t keep, const char* extra_header) {
   auto r = std::make_unique<Request>();
   r->id = id;
   r->keep = keep;
@@ -137,8 +137,10 @@ std::unique_ptr<Batches::Request> Batches::prepared(uint64_t id, const std::stri
   }
   r->headers = curl_slist_append(nullptr, "Expect:");  // no 100-continue round trip
   for (const std::string& h : headers) r->headers = curl_slist_append(r->headers, h.c_str());
+  if (extra_header) r->headers = curl_slist_append(r->headers, extra_header);
   CURL* e = r->easy;
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Batches::keep_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r.get());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
@@ -156,7 +158,6 @@ std::unique_ptr<Batches::Request> Batches::prepared(uint64_t id, const std::stri
 }
 
 void Batches::launch(std::unique_ptr<Request> r) {
-  curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
   curl_multi_add_handle(multi_, r->easy);
   active_.push_back(std::move(r));
   int running = 0;
@@ -186,9 +187,8 @@ void Batches::start(uint64_t id, const char* method, const std::string& url, std
 
 void Batches::start_streamed(uint64_t id, const std::string& url, Source source,
                              const std::vector<std::string>& headers, size_t keep) {
-  std::unique_ptr<Request> r = prepared(id, url, headers, keep);
+  std::unique_ptr<Request> r = prepared(id, url, headers, keep, "Transfer-Encoding: chunked");
   r->source = std::move(source);
-  r->headers = curl_slist_append(r->headers, "Transfer-Encoding: chunked");
   CURL* e = r->easy;
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_READFUNCTION, &Batches::read_body);

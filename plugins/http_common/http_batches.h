@@ -73,9 +73,11 @@ class Batches {
   struct Request;
   static size_t keep_body(char* data, size_t size, size_t n, void* user);
   static size_t read_body(char* out, size_t size, size_t n, void* user);
-  // A request with its common options set (URL, headers, limits, TLS).
+  // A request with its common options set (URL, headers and `extra_header`
+  // when given, limits, TLS).
   std::unique_ptr<Request> prepared(uint64_t id, const std::string& url,
-                                    const std::vector<std::string>& headers, size_t keep);
+                                    const std::vector<std::string>& headers, size_t keep,
+                                    const char* extra_header = nullptr);
   void launch(std::unique_ptr<Request> r);
   CURLM* multi_ = nullptr;
   Options options_;
