@@ -82,6 +82,11 @@ struct StepDeployment {
   uint32_t max_in_flight_messages = 100000;
   bool max_in_flight_messages_set = false;
   uint64_t max_in_flight_bytes = 64ull << 20;
+  // The max_in_flight_messages a sink runs with, given its own default
+  // (0: none).
+  uint64_t max_in_flight_messages_with(uint64_t own) const {
+    return max_in_flight_messages_set || own == 0 ? max_in_flight_messages : own;
+  }
   // Source only: `error_policy: fail | skip-and-count`.
   ErrorPolicy error_policy = ErrorPolicy::fail;
   bool error_policy_set = false;

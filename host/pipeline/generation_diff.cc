@@ -29,8 +29,7 @@ auto source_settings(const StepDeployment& d) {
 // that writing that default out changes nothing.
 std::pair<uint64_t, uint64_t> bounds(const Generation& g, size_t i) {
   const StepDeployment& d = g.sink_settings(i);
-  const uint64_t own = g.sinks[i].type->default_max_in_flight_messages();
-  return {d.max_in_flight_messages_set || own == 0 ? d.max_in_flight_messages : own,
+  return {d.max_in_flight_messages_with(g.sinks[i].type->default_max_in_flight_messages()),
           d.max_in_flight_bytes};
 }
 

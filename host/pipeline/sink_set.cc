@@ -10,9 +10,7 @@ bool SinkSet::create(const Generation& g, SinkMaker& maker, SinkListener& listen
     std::unique_ptr<OutputSink> sink = maker.make(g, i, listener, error);
     if (!sink) return false;
     const config::StepDeployment& d = g.sink_settings(i);
-    const uint64_t own = sink->default_max_in_flight_messages();
-    const uint64_t messages =
-        d.max_in_flight_messages_set || own == 0 ? d.max_in_flight_messages : own;
+    const uint64_t messages = d.max_in_flight_messages_with(sink->default_max_in_flight_messages());
     bounds_.push_back({sink.get(), messages, d.max_in_flight_bytes});
     names_ += (i ? ", " : "") + sink->describe();
     outputs_.push_back(sink.get());
