@@ -13,3 +13,12 @@ def use_build(build):
     os.environ.setdefault("STREAMS_SOURCE_DIR", SOURCE)
     os.environ.setdefault("STREAMS_BUILD_DIR", build)
     sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
+
+
+def machine():
+    """The CPU model and core count: ratios travel between machines, figures
+    do not."""
+    with open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f
+                      if line.startswith("model name")), "unknown CPU")
+    return f"{model}, {os.cpu_count()} cores"

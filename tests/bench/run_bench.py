@@ -465,13 +465,7 @@ SCENARIOS = [
 ]
 
 
-def machine():
-    """The CPU model and core count: ratios travel between machines, figures
-    do not."""
-    with open("/proc/cpuinfo") as f:
-        model = next((line.split(":", 1)[1].strip() for line in f
-                      if line.startswith("model name")), "unknown CPU")
-    return f"{model}, {os.cpu_count()} cores"
+machine = bench_env.machine
 
 
 def against_inline(rows):
