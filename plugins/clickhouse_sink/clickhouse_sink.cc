@@ -2,9 +2,10 @@
 // ClickHouse's HTTP interface, sent by a thread of the instance (libcurl's multi interface),
 // at most two at a time, each with every batch that arrived meanwhile (of
 // any partition): few large inserts, each one part of a MergeTree, and the
-// processing thread never waits for the server. An INSERT's body is made a
-// batch at a time as libcurl sends it (chunked), so the server parses the
-// first rows while the sink makes the rest. Each record's value is a JSON
+// processing thread never waits for the server. An INSERT's body is made as
+// libcurl sends it (chunked: JSONEachRow rows copied straight from the
+// host's batches, RowBinary encoded a batch at a time), so the server parses
+// the first rows while the sink makes the rest. Each record's value is a JSON
 // object whose keys name the table's columns; keys the table lacks are
 // skipped (input_format_skip_unknown_fields).
 //
@@ -57,6 +58,7 @@
 
 #include "../http_common/http_batches.h"
 #include "../sink_common/worker_queue.h"
+#include "ndjson_body.h"
 #include "row_binary.h"
 
 namespace {
@@ -192,13 +194,17 @@ class ClickHouseSink {
       }
       return true;
     }
-    // Appends the rows as NDJSON to *out.
-    void append_ndjson(std::string* out) const {
-      if (kept.empty()) return (void)out->append(body);
-      for (std::string_view row : kept) {
-        out->append(row);
-        out->push_back('\n');
-      }
+    // Copies the rows as NDJSON from *c into `out`, up to `capacity`
+    // bytes; advances *c (copied: c->at is the byte of `body`).
+    size_t copy_ndjson(streams_ch::NdjsonCursor* c, char* out, size_t capacity) const {
+      if (!kept.empty()) return streams_ch::copy_ndjson(kept.data(), kept.size(), c, out, capacity);
+      const size_t n = std::min(capacity, body.size() - c->at);
+      std::memcpy(out, body.data() + c->at, n);
+      c->at += n;
+      return n;
+    }
+    bool ndjson_done(const streams_ch::NdjsonCursor& c) const {
+      return kept.empty() ? c.at == body.size() : c.row == kept.size();
     }
   };
   // An INSERT under way: its parts and the state of its streamed body.
@@ -206,8 +212,12 @@ class ClickHouseSink {
     uint64_t id = 0;
     std::vector<Part> group;  // parts [0, next) are sent or being sent
     size_t next = 0;
-    std::string chunk;  // the body's bytes made and not yet all read
-    size_t at = 0;      // of chunk, read by libcurl
+    // RowBinary: the body's bytes made and not yet all read, and how far
+    // libcurl read them. JSONEachRow copies the rows straight from the
+    // parts: `cursor` is the position in group[next].
+    std::string chunk;
+    size_t at = 0;
+    streams_ch::NdjsonCursor cursor;
     std::shared_ptr<streams_ch::RowBinaryEncoder> encoder;  // null: JSONEachRow
   };
   // What became of a batch, for poll() to report.
@@ -258,7 +268,8 @@ class ClickHouseSink {
     sent->id = ++requests_;
     sent->group = std::move(group);
     sent->encoder = encoder_;
-    if (!next_chunk(*sent)) return false;  // the first part encoded now: none may be empty
+    // RowBinary: the first part encoded now, so that no INSERT is empty.
+    if (sent->encoder && !next_chunk(*sent)) return false;
     Sent* s = sent.get();
     sent_.push_back(std::move(sent));
     batches_.start_streamed(
@@ -269,6 +280,7 @@ class ClickHouseSink {
 
   // libcurl reads the body of `s`: the chunk made, then the next part's.
   size_t read(Sent& s, char* out, size_t capacity) {
+    if (!s.encoder) return read_ndjson(s, out, capacity);
     if (s.at == s.chunk.size() && !next_chunk(s)) return 0;
     const size_t n = std::min(capacity, s.chunk.size() - s.at);
     std::memcpy(out, s.chunk.data() + s.at, n);
@@ -276,20 +288,30 @@ class ClickHouseSink {
     return n;
   }
 
-  // The next part of `s` made into s.chunk (RowBinary: encoded by the
-  // table's columns as described when the INSERT started; a part with a row
-  // that cannot be written is reported rejected and taken out of the
-  // group, before any of its bytes are sent). False when no part is left.
+  // JSONEachRow: the group's rows, each with its '\n', from the parts
+  // (the host's batches or their copies) into libcurl's buffer.
+  size_t read_ndjson(Sent& s, char* out, size_t capacity) {
+    size_t n = 0;
+    while (n < capacity && s.next < s.group.size()) {
+      const Part& p = s.group[s.next];
+      n += p.copy_ndjson(&s.cursor, out + n, capacity - n);
+      if (p.ndjson_done(s.cursor)) {
+        ++s.next;
+        s.cursor = {};
+      }
+    }
+    return n;
+  }
+
+  // RowBinary: the next part of `s` encoded into s.chunk by the table's
+  // columns as described when the INSERT started; a part with a row that
+  // cannot be written is reported rejected and taken out of the group,
+  // before any of its bytes are sent. False when no part is left.
   bool next_chunk(Sent& s) {
     s.chunk.clear();
     s.at = 0;
     while (s.next < s.group.size()) {
       Part& p = s.group[s.next];
-      if (!s.encoder) {
-        p.append_ndjson(&s.chunk);
-        ++s.next;
-        return true;
-      }
       std::string why;
       if (p.each_row(
               [&](std::string_view row) { return s.encoder->append(row, &s.chunk, &why); })) {
