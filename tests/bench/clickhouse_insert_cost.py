@@ -39,10 +39,7 @@ bench_env.use_build(BUILD)
 import harness as h  # noqa: E402
 import stores  # noqa: E402
 
-# The store benchmark's table (store_rate.py).
-TABLE = """CREATE TABLE metrics (org_id UInt32, project_id Int32, name String, type String,
-  timestamp UInt32, retention_days UInt16, value Array(Float64)) ENGINE = MergeTree
-  ORDER BY (project_id, timestamp)"""
+from store_rate import CH_TABLE as TABLE  # noqa: E402  (the store benchmark's table)
 FORMATS = ["JSONEachRow", "RowBinary", "Native"]
 
 
