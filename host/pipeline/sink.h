@@ -60,8 +60,12 @@ class OutputSink {
   // Serves acknowledgements, waiting up to `timeout_ms` for one.
   virtual void poll(int timeout_ms) { (void)timeout_ms; }
   // Sends what it holds back to fill a batch: the runtime is about to wait
-  // for every acknowledgement (a revocation, a stop).
+  // for acknowledgements and takes no input meanwhile (a revocation, a stop,
+  // the source held at a bound).
   virtual void seal() {}
+  // The same for the outputs of source partition `partition` only: it is
+  // paused until acknowledgements bring it below its bound.
+  virtual void seal_partition(int32_t partition) { (void)partition; }
   // Source partitions assigned to (`assigned`) or revoked from this
   // runtime; revoked ones after their outputs were drained (or the drain
   // gave up).

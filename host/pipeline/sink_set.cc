@@ -58,8 +58,16 @@ bool SinkSet::flush() {
   return ok;
 }
 
-bool SinkSet::drain(int64_t deadline_ms) {
+void SinkSet::seal() {
   for (const Bounds& b : bounds_) b.sink->seal();
+}
+
+void SinkSet::seal_partition(int32_t partition) {
+  for (const Bounds& b : bounds_) b.sink->seal_partition(partition);
+}
+
+bool SinkSet::drain(int64_t deadline_ms) {
+  seal();
   for (;;) {
     if (pending() == 0) return true;
     if (steady_ms() >= deadline_ms) return false;

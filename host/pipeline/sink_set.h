@@ -53,6 +53,10 @@ class SinkSet {
   void poll(int timeout_ms);
   // Flushes every sink; false if one failed (reported).
   bool flush();
+  // Seals every sink's open batches (OutputSink::seal), or those of one
+  // source partition: no input comes until acknowledgements do.
+  void seal();
+  void seal_partition(int32_t partition);
   // Seals every sink's open batches, then serves acknowledgements until
   // none is pending, or `deadline_ms` (steady clock) passed: false then.
   bool drain(int64_t deadline_ms);

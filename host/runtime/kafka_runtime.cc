@@ -291,6 +291,7 @@ bool Runtime::hold_source(int64_t now_ms) {
     }
     held_since_ms_ = now_ms;
     m_.holds.add();
+    sinks_.seal();  // no input comes to fill the open batches
     return true;
   }
   if (!over_bounds(0.5)) {
@@ -323,6 +324,7 @@ void Runtime::on_record(const pipeline::SourceRecord& record) {
   switch (processor_->process(record, &why_)) {
     case pipeline::Taken::paused:
       source_->pause(record.partition);
+      sinks_.seal_partition(record.partition);
       gauges_.log_pause(source_->topic(), record.partition, record.offset, why_);
       break;
     case pipeline::Taken::restoring:

@@ -1,7 +1,9 @@
 """Backpressure: with small in-flight bounds on the partitions and the sink,
 partitions are paused and resumed many times; the output is still complete
 and, with no restart, has no duplicate (a resume fetches again from the input
-the partition could not take)."""
+the partition could not take). A plugin sink whose open batches hold its
+bound sends them when the source is held or paused: it does not wait out
+batch_time_ms for input that cannot come."""
 import os
 import sys
 import time
@@ -29,13 +31,19 @@ DEPLOYMENT = """pipeline:
           max_in_flight_messages: %d
 """
 
+SEALED = """source: {name: in, stream_name: bp-in}
+steps:
+  - {kind: sink, name: out, plugin: testkit, function: discard, batch_size: 1000000,
+     batch_time_ms: 3600000}
+"""
+
 COUNT = 20000
 
 
-def run(env, bootstrap, name, in_messages, in_bytes, sink_messages):
+def run(env, bootstrap, name, in_messages, in_bytes, sink_messages, pipeline="p.yaml"):
     start = time.monotonic()
     config = env.write(name + ".yaml", DEPLOYMENT % (in_messages, in_bytes, sink_messages))
-    host = env.start_host(env.path("p.yaml"), config, bootstrap,
+    host = env.start_host(env.path(pipeline), config, bootstrap,
                           plugins_dir=h.TEST_PLUGINS_DIR, name=name)
     h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("bp-in", 2), timeout=120)
     assert env.stop(host) == 0, env.log(host)
@@ -63,7 +71,35 @@ def main():
         assert len(values) == 2 * COUNT, len(values)
         assert sorted(values[COUNT:] + values[:COUNT]) == sorted(
             [b"M%d" % i for i in range(COUNT)] + [b"N%d" % i for i in range(COUNT)])
+
+        # Batches that would wait an hour for time or size: the sink's bound
+        # (the source held), then the partitions' (paused), seal them.
+        env.write("sealed.yaml", SEALED)
+        for name, bounds in (("sealed-by-sink", (100000, 1 << 20, 300)),
+                             ("sealed-by-partition", (100, 1 << 20, 100000))):
+            h.produce(bootstrap, "bp-in", [(None, b"%s %d" % (name.encode(), i), [])
+                                           for i in range(COUNT)])
+            sealed(env, bootstrap, name, *bounds)
     print("ok")
+
+
+def sealed(env, bootstrap, name, in_messages, in_bytes, sink_messages):
+    """All but the last open batches (under the bounds, they wait for
+    batch_time_ms) are written and committed while the host runs; the stop
+    sends the rest."""
+    config = env.write(name + ".yaml", DEPLOYMENT % (in_messages, in_bytes, sink_messages))
+    host = env.start_host(env.path("sealed.yaml"), config, bootstrap,
+                          plugins_dir=h.TEST_PLUGINS_DIR, name=name)
+    tps = h.partitions("bp-in", 2)
+    left = 2 * min(in_messages, sink_messages)
+
+    def behind():
+        ends, committed = h.end_offsets(bootstrap, tps), h.committed_offsets(
+            bootstrap, "pipeline-in", tps)
+        return -max(0, sum(ends[p] - committed.get(p, 0) for p in ends) - left)
+    h.wait_progress(behind, 0, 60, f"all but {left} inputs committed")
+    assert env.stop(host) == 0, env.log(host)
+    h.wait_committed_to_end(bootstrap, "pipeline-in", tps)
 
 
 if __name__ == "__main__":

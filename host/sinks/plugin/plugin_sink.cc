@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <thread>
 
 #include "common/clock.h"
 
@@ -308,6 +309,7 @@ void PluginSink::call_plugin(const char* what, F&& call) {
   in_call_ = false;
   std::vector<Report> reports;
   reports.swap(reports_);
+  reported_ += reports.size();
   const int64_t now = steady_ms();
   for (const Report& r : reports) apply(r, now);
   reports.clear();
@@ -485,12 +487,21 @@ void PluginSink::poll(int timeout_ms) {
   }
   if (failed_) return;
   const int64_t wait = std::clamp<int64_t>(next - now, 0, timeout_ms < 0 ? 0 : timeout_ms);
+  const uint64_t reported = reported_;
   if (fn_.poll_sink) {
     call_plugin("poll_sink", [&](streams_call* c) {
       return fn_.poll_sink(instance_, static_cast<int32_t>(wait), c);
     });
   }
+  // A plugin with nothing out returns at once (nothing can complete); the
+  // wait is the host's then, so that a loop waiting on sinks does not spin
+  // through a batch's time or a retry's backoff.
+  const int64_t until = now + wait;
   now = steady_ms();
+  if (reported_ == reported && !failed_ && now < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(until - now));
+    now = steady_ms();
+  }
   for (const auto& l : lanes_) {
     if (l) send_next(*l, now);
   }
@@ -504,6 +515,16 @@ void PluginSink::seal() {
     seal(*l);
     send_next(*l, now);
   }
+  if (fn_.flush_sink && !failed_) {
+    call_plugin("flush_sink", [&](streams_call* c) { return fn_.flush_sink(instance_, c); });
+  }
+}
+
+void PluginSink::seal_partition(int32_t partition) {
+  const auto i = static_cast<size_t>(partition < 0 ? 0 : partition);
+  if (failed_ || i >= lanes_.size() || !lanes_[i] || !lanes_[i]->open) return;
+  seal(*lanes_[i]);
+  send_next(*lanes_[i], steady_ms());
   if (fn_.flush_sink && !failed_) {
     call_plugin("flush_sink", [&](streams_call* c) { return fn_.flush_sink(instance_, c); });
   }

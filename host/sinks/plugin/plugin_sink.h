@@ -61,6 +61,7 @@ class PluginSink final : public pipeline::OutputSink {
                               const streams_origin* origin, std::string* reason) override;
   void poll(int timeout_ms) override;
   void seal() override;
+  void seal_partition(int32_t partition) override;
   void partitions_changed(const int32_t* partitions, size_t count, bool assigned) override;
   uint64_t pending() const override { return pending_; }
   uint64_t pending_bytes() const override { return pending_bytes_; }
@@ -128,6 +129,7 @@ class PluginSink final : public pipeline::OutputSink {
   std::vector<std::unique_ptr<Lane>> lanes_;   // by source partition
   std::vector<std::unique_ptr<Batch>> spare_;  // batches to reuse
   std::vector<Report> reports_;                // made during the current call
+  uint64_t reported_ = 0;                      // reports applied, ever
   bool in_call_ = false;
   bool failed_ = false;
   uint64_t next_id_ = 1;

@@ -391,8 +391,9 @@ typedef struct streams_function {
   /* Reports what completed since, waiting at most `timeout_ms` for
    * something to complete. Called on every turn of the processing loop. */
   int32_t (*poll_sink)(void* instance, int32_t timeout_ms, streams_call* call);
-  /* May be NULL. The host is about to wait for every batch it sent (a
-   * revocation, a stop): start writing whatever the sink holds back. */
+  /* May be NULL. The host is about to wait for the batches it sent, taking
+   * no input meanwhile (a revocation, a stop, a bound reached): start
+   * writing whatever the sink holds back. */
   int32_t (*flush_sink)(void* instance, streams_call* call);
   /* May be NULL. Source partition `partition` of `topic` (NUL-terminated)
    * is this thread's now (assigned = 1: called before the first batch of

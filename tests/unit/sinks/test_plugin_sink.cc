@@ -42,6 +42,7 @@ struct Script {
   bool all_views_kept = true;  // every batch said views_until_report
   std::vector<std::string> events;
   bool poll_throws = false;
+  int polls = 0;
 };
 Script* script = nullptr;
 
@@ -78,6 +79,7 @@ class FakeStore {
   }
   void poll(int, SinkReports& reports) {
     if (script->poll_throws) throw std::runtime_error("poll broke");
+    ++script->polls;
     for (const auto& views : script->kept) {
       for (std::string_view v : views) script->read_when_reported.emplace_back(v);
     }
@@ -335,6 +337,34 @@ BOOST_FIXTURE_TEST_CASE(a_batch_out_keeps_its_bytes_until_reported, Fixture) {
   sink->poll(0);
   BOOST_TEST(s.read_when_reported == (std::vector<std::string>{"first-0", "first-1", "first-2"}));
   BOOST_TEST(listener.acked.size() == 3u + 30u + 30u);
+}
+
+// The runtime seals a paused partition's outputs: no input of it comes to
+// fill its batch until acknowledgements do.
+BOOST_FIXTURE_TEST_CASE(seal_partition_sends_that_partitions_open_batch_only, Fixture) {
+  open();
+  write(0, 0, "p0", 1);
+  write(1, 0, "p1", 2);
+  sink->seal_partition(7);  // none of its outputs here
+  sink->seal_partition(0);
+  BOOST_TEST_REQUIRE(s.seen.size() == 1u);
+  BOOST_TEST(s.seen[0].partition == 0);
+  BOOST_TEST(listener.acked == (std::vector<uint64_t>{1}));
+  BOOST_TEST(s.events.back() == "flush");
+  BOOST_TEST(sink->pending() == 1u);
+}
+
+// A store with nothing out reports nothing and returns from poll at once:
+// the host waits the time itself, or a loop waiting on sinks would spin
+// until the batch's time (the source held) or a retry's backoff.
+BOOST_FIXTURE_TEST_CASE(a_poll_with_nothing_out_waits_its_time, Fixture) {
+  open();
+  write(0, 0, "open", 1);
+  const int64_t start = steady_ms();
+  for (int i = 0; i < 5; ++i) sink->poll(10);
+  BOOST_TEST(steady_ms() - start >= 45);
+  BOOST_TEST(s.polls == 5);
+  BOOST_TEST(s.seen.empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(a_sink_that_breaks_stops_the_runtime, Fixture) {
