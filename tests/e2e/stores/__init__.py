@@ -132,13 +132,21 @@ def rss(pid):
     raise AssertionError("no VmRSS")
 
 
+def cpu_seconds(pid):
+    """User and system CPU seconds of every thread of `pid` so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Drill:
     """The faults every sink is tested under, on a steady stream of
     numbered counters (`metric_value`) into `topic`: kill -9 `kills` times
     mid-stream, then the store stopped `outage` seconds under load. `store`
     has rows() (canonical rows), stop() and start(). The host commits
     nothing whose row the store lacks, its memory stays under `bound` bytes
-    over its size before the outage, and every number lands in the store."""
+    over its size before the outage, it waits for the store without
+    spinning (under half a core), and every number lands in the store."""
 
     def __init__(self, env, store, pipeline, deployment, topic, partitions, bound, sinks):
         # Under ASan freed memory waits in a quarantine that counts as
@@ -203,6 +211,7 @@ class Drill:
             h.wait_for(lambda: len(self.stored()) >= target, 90, "rows before the outage")
             baseline = rss(host.pid)
             self.store.stop()
+            cpu_before, since = cpu_seconds(host.pid), time.monotonic()
             peak, end = baseline, time.monotonic() + outage
 
             def sample():
@@ -211,6 +220,9 @@ class Drill:
                 return time.monotonic() >= end
             h.wait_for(sample, outage + 10, f"the {outage} s outage")  # samples every 50 ms
             assert host.poll() is None, self.env.log(host)
+            busy = (cpu_seconds(host.pid) - cpu_before) / (time.monotonic() - since)
+            print(f"host CPU while the store was down: {busy:.0%} of a core")
+            assert busy < 0.5, f"the host used {busy:.0%} of a core waiting for the store"
             self.check_unready(port)
             self.end_outage(host)
             total = producer.finish()
