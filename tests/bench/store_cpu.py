@@ -1,0 +1,124 @@
+"""Where the CPU goes while the host writes into ClickHouse, as store_rate.py
+runs it (the same pipeline, deployment and cores: the host on core 1, the
+dev broker and the server on core 0). Over the middle of each run (from a
+sixth of the rows written to three quarters) it reads each core's busy share
+(/proc/stat), the CPU a row of the host, the dev broker and the server
+(/proc), the server's INSERTs and the rows its merges rewrote
+(system.events): which core sets the pace, and on what.
+
+  python3 tests/bench/store_cpu.py BUILD OUT [--records N] [--rounds K]
+      [--formats JSONEachRow,RowBinary]
+
+Writes OUT/store-cpu.json and prints a line a measurement.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+BUILD = os.path.abspath(sys.argv[1])
+OUT = os.path.abspath(sys.argv[2])
+
+
+def arg(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else default
+
+
+RECORDS = int(arg("--records", "1200000"))
+ROUNDS = int(arg("--rounds", "2"))
+FORMATS = arg("--formats", "JSONEachRow,RowBinary").split(",")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_env  # noqa: E402
+
+bench_env.use_build(BUILD)
+import harness as h  # noqa: E402
+import stores  # noqa: E402
+
+import store_rate as sr  # noqa: E402  (its pipeline, deployment, table and cores)
+
+PARTITIONS = max(16, -(-RECORDS // 12_500))
+
+
+def cores():
+    """Per core: (busy, total) jiffies so far."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                ticks = [int(x) for x in line.split()[1:8]]
+                out[line.split()[0]] = (sum(ticks) - ticks[3], sum(ticks))
+    return out
+
+
+def processes(pids):
+    return {name: stores.cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def events(ch):
+    rows = ch.query("SELECT event, value FROM system.events WHERE event IN "
+                    "('InsertQuery', 'MergedRows') FORMAT TSV")
+    got = dict(line.split("\t") for line in rows.splitlines())
+    return int(got.get("InsertQuery", 0)), int(got.get("MergedRows", 0))
+
+
+def measure(env, ch, bootstrap, broker, topic, fmt, group):
+    pipeline = env.write(f"p-{group}.yaml", sr.PIPELINE % {
+        "topic": topic, "plugin": "clickhouse_sink", "function": "clickhouse",
+        "config": json.dumps({"url": ch.url, "table": "metrics", "format": fmt})})
+    deployment = env.write(f"d-{group}.yaml", sr.DEPLOYMENT % {"group": group})
+    host = env.start_host(pipeline, deployment, bootstrap, name=f"host-{group}",
+                          extra=["--admin-port", "0"], prefix=sr.APP_CPU)
+    try:
+        port = h.admin_port(env, host)
+        pids = {"host": host.pid, "dev broker": broker, "server": ch.proc.pid}
+        h.wait_for(lambda: sr.sink_rows(port) >= RECORDS // 6, 120, "a sixth of the rows")
+        rows0, c0, p0, e0, t0 = (sr.sink_rows(port), cores(), processes(pids), events(ch),
+                                 time.monotonic())
+        h.wait_for(lambda: sr.sink_rows(port) >= RECORDS * 3 // 4, 120, "three quarters")
+        rows1, c1, p1, e1, t1 = (sr.sink_rows(port), cores(), processes(pids), events(ch),
+                                 time.monotonic())
+        h.wait_for(lambda: sr.sink_rows(port) >= RECORDS, 120, "every row")
+    finally:
+        env.stop(host)
+    rows = rows1 - rows0
+    return {
+        "rows/s": rows / (t1 - t0),
+        "core busy": {c: (c1[c][0] - c0[c][0]) / max(1, c1[c][1] - c0[c][1]) for c in c1},
+        "cpu us a row": {n: (p1[n] - p0[n]) / rows * 1e6 for n in pids},
+        "rows an insert": rows / max(1, e1[0] - e0[0]),
+        "merged rows a row": (e1[1] - e0[1]) / rows,
+    }
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    results = {fmt: [] for fmt in FORMATS}
+    with h.Env() as env:
+        topics = [f"rows-{i}" for i in range(ROUNDS * len(FORMATS))]
+        bootstrap = env.start_broker([f"{t}:{PARTITIONS}" for t in topics], prefix=sr.TOOLS_CPU)
+        broker = env.procs[-1].pid
+        for topic in topics:
+            subprocess.run([*sr.TOOLS_CPU, sr.BENCH, "produce", "--bootstrap", bootstrap,
+                            "--topic", topic, "--count", str(RECORDS), "--json"], check=True,
+                           capture_output=True)
+        ch = stores.ClickHouse(env, prefix=sr.TOOLS_CPU)
+        ch.query(sr.CH_TABLE)
+        for i, topic in enumerate(topics):
+            fmt = FORMATS[i % len(FORMATS)]
+            ch.query("TRUNCATE TABLE metrics")
+            m = measure(env, ch, bootstrap, broker, topic, fmt, f"g{i}")
+            results[fmt].append(m)
+            print(f"{fmt}: {m['rows/s']:,.0f} rows/s; busy "
+                  + ", ".join(f"{c} {b:.0%}" for c, b in m["core busy"].items())
+                  + "; CPU us a row " + ", ".join(f"{n} {v:.2f}"
+                                                   for n, v in m["cpu us a row"].items())
+                  + f"; {m['rows an insert']:,.0f} rows an INSERT, "
+                  f"{m['merged rows a row']:.2f} rows merged a row", flush=True)
+    with open(os.path.join(OUT, "store-cpu.json"), "w") as f:
+        json.dump({"machine": bench_env.machine(), "records": RECORDS, "results": results}, f,
+                  indent=1)
+
+
+if __name__ == "__main__":
+    main()
