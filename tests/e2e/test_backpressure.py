@@ -5,8 +5,10 @@ the partition could not take). A plugin sink whose open batches hold its
 bound sends them when the source is held or paused: it does not wait out
 batch_time_ms for input that cannot come."""
 import os
+import re
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -84,12 +86,19 @@ def main():
 
 
 def sealed(env, bootstrap, name, in_messages, in_bytes, sink_messages):
-    """All but the last open batches (under the bounds, they wait for
-    batch_time_ms) are written and committed while the host runs; the stop
-    sends the rest."""
+    """Every input is taken, and all but the last open batches' (under the
+    bounds, they wait for batch_time_ms) written and committed, while the
+    host runs; the stop sends the rest."""
     config = env.write(name + ".yaml", DEPLOYMENT % (in_messages, in_bytes, sink_messages))
     host = env.start_host(env.path("sealed.yaml"), config, bootstrap,
-                          plugins_dir=h.TEST_PLUGINS_DIR, name=name)
+                          plugins_dir=h.TEST_PLUGINS_DIR, name=name, extra=["--admin-port", "0"])
+    port = h.admin_port(env, host)
+
+    def taken():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            found = re.search(rb"^streams_consumed_total(?:{[^}]*})? (\S+)$", r.read(), re.M)
+        return int(float(found.group(1))) if found else 0
+    h.wait_progress(taken, COUNT, 60, "every input taken")
     tps = h.partitions("bp-in", 2)
     left = 2 * min(in_messages, sink_messages)
 

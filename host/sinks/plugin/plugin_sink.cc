@@ -495,16 +495,24 @@ void PluginSink::poll(int timeout_ms) {
   }
   // A plugin with nothing out returns at once (nothing can complete); the
   // wait is the host's then, so that a loop waiting on sinks does not spin
-  // through a batch's time or a retry's backoff.
+  // through a batch's time or a retry's backoff. With a batch out, the
+  // plugin's poll may return early to be called again (it drives its I/O).
   const int64_t until = now + wait;
   now = steady_ms();
-  if (reported_ == reported && !failed_ && now < until) {
+  if (reported_ == reported && !failed_ && now < until && !any_out()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(until - now));
     now = steady_ms();
   }
   for (const auto& l : lanes_) {
     if (l) send_next(*l, now);
   }
+}
+
+bool PluginSink::any_out() const {
+  for (const auto& l : lanes_) {
+    if (l && l->in_flight) return true;
+  }
+  return false;
 }
 
 void PluginSink::seal() {

@@ -102,6 +102,8 @@ class PluginSink final : public pipeline::OutputSink {
   // Moves `l`'s open batch to its queue.
   void seal(Lane& l);
   bool full(const Batch& b) const;
+  // A batch of some partition is with the plugin, not yet reported.
+  bool any_out() const;
   // Sends the front of `l`'s queue when nothing of it is out and its
   // retry time came.
   void send_next(Lane& l, int64_t now_ms);
