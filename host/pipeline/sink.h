@@ -76,6 +76,10 @@ class OutputSink {
   }
   // Outputs taken and not yet acknowledged, and their bytes of key and value.
   virtual uint64_t pending() const { return 0; }
+  // Some of them are with the store, so an acknowledgement may come while
+  // the runtime waits in poll() (not so for outputs a plugin sink still
+  // holds back to fill a batch or to retry after a backoff).
+  virtual bool awaiting() const { return pending() > 0; }
   virtual uint64_t pending_bytes() const { return 0; }
   // The bound on pending() when the deployment sets no
   // max_in_flight_messages for the sink; 0: the deployment's default.

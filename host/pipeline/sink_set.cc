@@ -41,15 +41,26 @@ int SinkSet::index_of(const OutputSink& sink) const {
 }
 
 void SinkSet::poll(int timeout_ms) {
-  bool waited = false;
-  for (const Bounds& b : bounds_) {
-    if (b.sink->pending() == 0 && !waited) {
-      b.sink->poll(0);
-      continue;
+  const OutputSink* waiter = nullptr;
+  if (timeout_ms > 0) {
+    for (const Bounds& b : bounds_) {
+      if (b.sink->awaiting()) {
+        waiter = b.sink;
+        break;
+      }
     }
-    b.sink->poll(waited ? 0 : timeout_ms);
-    waited = true;
+    for (size_t i = 0; !waiter && i < bounds_.size(); ++i) {
+      if (bounds_[i].sink->pending() > 0) waiter = bounds_[i].sink;
+    }
   }
+  for (const Bounds& b : bounds_) b.sink->poll(b.sink == waiter ? timeout_ms : 0);
+}
+
+bool SinkSet::awaiting() const {
+  for (const Bounds& b : bounds_) {
+    if (b.sink->awaiting()) return true;
+  }
+  return false;
 }
 
 bool SinkSet::flush() {

@@ -49,8 +49,12 @@ class SinkSet {
   // the step up in the generation running now.
   int index_of(const OutputSink& sink) const;
 
-  // Serves acknowledgements, waiting up to `timeout_ms` on the first sink.
+  // Serves acknowledgements, waiting up to `timeout_ms` on the first sink
+  // awaiting any (OutputSink::awaiting), else on the first with outputs
+  // pending (a plugin sink waits for its batch's time or a retry then).
   void poll(int timeout_ms);
+  // Some sink is awaiting an acknowledgement (OutputSink::awaiting).
+  bool awaiting() const;
   // Flushes every sink; false if one failed (reported).
   bool flush();
   // Seals every sink's open batches (OutputSink::seal), or those of one

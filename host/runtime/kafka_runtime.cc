@@ -237,10 +237,10 @@ int Runtime::run(const std::atomic<bool>& stop) {
     if (reopen_requested_.load(std::memory_order_relaxed)) reopen();
     if (queries_pending_.load(std::memory_order_acquire)) serve_queries(false);
     // While partitions are paused, wait for the acknowledgements that
-    // resume them rather than for records.
+    // resume them rather than for records, when any can come.
     int wait_ms = 100;
     if (processor_->paused() > 0) {
-      wait_ms = sinks_.pending() > 0 ? 0 : 5;
+      wait_ms = sinks_.awaiting() ? 0 : 5;
       if (wait_ms == 0) sinks_.poll(5);
     }
     // Changelog records wait for room in the producer: hand them over soon

@@ -65,6 +65,7 @@ class PluginSink final : public pipeline::OutputSink {
   void partitions_changed(const int32_t* partitions, size_t count, bool assigned) override;
   uint64_t pending() const override { return pending_; }
   uint64_t pending_bytes() const override { return pending_bytes_; }
+  bool awaiting() const override { return any_out(); }
   // A store takes large writes best: room for a batch of each of many
   // partitions out and the next ones filling (max_in_flight_bytes still
   // bounds the memory).

@@ -103,8 +103,9 @@ class FakeSource final : public pipeline::Source {
     handler_ = &handler;
     return true;
   }
-  void poll(int) override {
+  void poll(int wait_ms) override {
     ++polls;
+    last_wait_ms = wait_ms;
     if (!pending_results_.empty()) {
       std::vector<pipeline::PartitionOffset> results;
       results.swap(pending_results_);
@@ -147,6 +148,7 @@ class FakeSource final : public pipeline::Source {
   bool closed = false;
   bool hold_results = false;  // asynchronous commits stay out (no result)
   size_t polls = 0;
+  int last_wait_ms = -1;  // the current (or last) poll's
 
  private:
   void take(pipeline::SourceHandler& h, const std::vector<int32_t>& partitions, bool lost) {
@@ -187,12 +189,19 @@ class AckingSink final : public pipeline::OutputSink {
     if (timeout_ms > 0 && on_poll) on_poll();
   }
   std::function<void()> on_poll;
+  void seal() override { ++seals; }
+  void seal_partition(int32_t partition) override { sealed_partitions.push_back(partition); }
+  // held_back: its outputs wait to fill a batch, none is with a store.
+  bool awaiting() const override { return !held_back && pending() > 0; }
   std::string describe() const override { return "acking"; }
   uint64_t default_max_in_flight_messages() const override { return own_bound_; }
 
   std::vector<std::string> values;
   std::vector<uint64_t> tokens;
   std::vector<bool> acked;
+  size_t seals = 0;
+  std::vector<int32_t> sealed_partitions;
+  bool held_back = false;
 
  private:
   pipeline::SinkListener& listener_;
