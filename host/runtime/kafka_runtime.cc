@@ -237,9 +237,13 @@ int Runtime::run(const std::atomic<bool>& stop) {
     if (reopen_requested_.load(std::memory_order_relaxed)) reopen();
     if (queries_pending_.load(std::memory_order_acquire)) serve_queries(false);
     // While partitions are paused, wait for the acknowledgements that
-    // resume them rather than for records, when any can come.
+    // resume them rather than for records, when any can come. Outputs held
+    // back (batches filling) above half a sink's bound go first: a partition
+    // paused at that bound waits for them, and the partitions left may
+    // bring no input to fill them.
     int wait_ms = 100;
     if (processor_->paused() > 0) {
+      if (!sinks_.awaiting() && sinks_.over_bounds(0.5)) sinks_.seal();
       wait_ms = sinks_.awaiting() ? 0 : 5;
       if (wait_ms == 0) sinks_.poll(5);
     }

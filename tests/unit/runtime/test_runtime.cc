@@ -175,6 +175,26 @@ BOOST_AUTO_TEST_CASE(with_nothing_awaited_a_paused_partition_waits_on_the_source
   BOOST_TEST(h.out().values.size() == 4u);
 }
 
+// A partition paused at a sink's bound waits for the sink to drop below
+// half; when the outputs over that are held back (batches filling), and the
+// other partition brings no more input to fill them, the loop sends them.
+BOOST_AUTO_TEST_CASE(a_partition_paused_at_a_sinks_bound_gets_what_it_held_back_sent) {
+  Harness h("", "", 3600000, ", max_in_flight_messages: 4", /*hold_ms=*/0);
+  h.out().held_back = true;
+  h.source->assign({0, 1}).records(1, 0, {"a", "b"}).records(0, 0, {"0", "1", "2"});
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_TEST(h.source->paused.count(0) == 1u);
+    BOOST_TEST(h.out().seals == 1u);
+    h.out().held_back = false;  // sent
+  });
+  h.ack({0, 1, 2, 3});
+  h.source->records(0, 2, {"2"});
+  h.ack({4});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(h.out().values == (std::vector<std::string>{"a", "b", "0", "1", "2"}),
+             boost::test_tools::per_element());
+}
+
 namespace {
 
 // Twelve records into a Harness whose bound (of the sink or the partition)
