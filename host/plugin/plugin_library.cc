@@ -150,6 +150,11 @@ std::string check_descriptor(const streams_plugin* d) {
     if (sink && f->sink_guarantee > STREAMS_SINK_EXACTLY_ONCE) {
       return fn + " declares unknown sink_guarantee " + std::to_string(f->sink_guarantee);
     }
+    if (sink && f->sink_guarantee == STREAMS_SINK_EXACTLY_ONCE &&
+        STREAMS_HAS_FIELD(f, streams_function, sink_batches_out) && f->sink_batches_out > 1) {
+      return fn + " declares sink_batches_out " + std::to_string(f->sink_batches_out) +
+             " with an exactly-once guarantee, which needs a partition's batches in order (1)";
+    }
     if (f->kind == STREAMS_KIND_AGGREGATE && (!STREAMS_HAS_FIELD(f, streams_function, result) ||
                                               !f->init || !f->add || !f->merge || !f->result)) {
       return fn + " is an aggregate but lacks init, add, merge or result (ABI 1.2)";

@@ -2,7 +2,11 @@
 // ClickHouse's HTTP interface, sent by a thread of the instance (libcurl's multi interface),
 // at most two at a time, each with every batch that arrived meanwhile (of
 // any partition): few large inserts, each one part of a MergeTree, and the
-// processing thread never waits for the server. An INSERT's body is made as
+// processing thread never waits for the server. Rows appended to a table
+// commute, so the sink takes up to batches_out batches of a partition at
+// once (ABI 1.10): while INSERTs run, every batch the host seals waits here
+// for the next one, which grows with the server's pace, not with the number
+// of partitions. An INSERT's body is made as
 // libcurl sends it (chunked: JSONEachRow rows copied straight from the
 // host's batches, RowBinary encoded a batch at a time), so the server parses
 // the first rows while the sink makes the rest. Each record's value is a JSON
@@ -107,6 +111,7 @@ std::string quoted_table(const std::string& table) {
 
 class ClickHouseSink {
  public:
+  static constexpr uint32_t batches_out = 32;
   explicit ClickHouseSink(const streams::InitContext& ctx)
       : batches_(streams_http::read_options(std::string(ctx.config_json()))) {
     const nlohmann::json j = nlohmann::json::parse(ctx.config_json());

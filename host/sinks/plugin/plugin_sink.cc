@@ -43,11 +43,12 @@ struct PluginSink::Lane {
   int32_t partition = 0;
   std::string topic;
   std::unique_ptr<Batch> open;
-  std::deque<std::unique_ptr<Batch>> queue;  // sealed, in source order
-  bool in_flight = false;                    // queue.front() was sent, not reported
-  bool announced = false;                    // sink_partition(assigned) was called
-  int64_t last_offset = -1;                  // of the last record taken
-  uint32_t seq = 0;                          // its index among its input's outputs
+  // Sealed, not sent: in source order, a batch to send again first.
+  std::deque<std::unique_ptr<Batch>> queue;
+  std::vector<std::unique_ptr<Batch>> out;  // sent, not reported: at most batches_out_
+  bool announced = false;                   // sink_partition(assigned) was called
+  int64_t last_offset = -1;                 // of the last record taken
+  uint32_t seq = 0;                         // its index among its input's outputs
 };
 
 namespace {
@@ -102,6 +103,10 @@ PluginSink::PluginSink(const streams_function& fn, std::string name, std::string
       name_(std::move(name)),
       describe_(std::move(describe)),
       limits_(limits),
+      batches_out_(STREAMS_HAS_FIELD(&fn, streams_function, sink_batches_out) &&
+                           fn.sink_batches_out > 1
+                       ? fn.sink_batches_out
+                       : 1),
       listener_(listener),
       metrics_(metrics) {
   api_.struct_size = sizeof(api_);
@@ -296,9 +301,12 @@ void PluginSink::seal(Lane& l) {
 }
 
 void PluginSink::send_next(Lane& l, int64_t now_ms) {
-  // A report made inside write_batch frees the lane: send on.
-  while (!failed_ && !l.in_flight && !l.queue.empty() && l.queue.front()->due_ms <= now_ms) {
-    send(l, *l.queue.front(), now_ms);
+  // A report made inside write_batch makes room: send on.
+  while (!failed_ && l.out.size() < batches_out_ && !l.queue.empty() &&
+         l.queue.front()->due_ms <= now_ms) {
+    l.out.push_back(std::move(l.queue.front()));
+    l.queue.pop_front();
+    send(l, *l.out.back(), now_ms);
   }
 }
 
@@ -353,11 +361,10 @@ void PluginSink::send(Lane& l, Batch& b, int64_t now_ms) {
   batch.offsets = offsets_.data();
   batch.sequences = sequences_.data();
   batch.bytes = b.bytes;
-  // `b` stays at its lane's front, unchanged, until its report is applied;
+  // `b` stays in its lane's `out`, unchanged, until its report is applied;
   // the sink is destroyed before its batches (~PluginSink).
   batch.views_until_report = 1;
   b.sent_ms = now_ms;
-  l.in_flight = true;
   call_plugin("write_batch",
               [&](streams_call* c) { return fn_.write_batch(instance_, &batch, c); });
 }
@@ -367,33 +374,44 @@ bool PluginSink::report(uint64_t id, int32_t outcome, const char* reason, size_t
   for (const Report& r : reports_) {
     if (r.id == id) return false;
   }
+  Lane* l = nullptr;
+  size_t at = 0;
+  if (!find_out(id, &l, &at)) return false;
+  reports_.push_back({id, outcome, std::string(reason ? reason : "", reason ? size : 0)});
+  return true;
+}
+
+bool PluginSink::find_out(uint64_t id, Lane** lane, size_t* at) const {
   for (const auto& l : lanes_) {
-    if (l && l->in_flight && l->queue.front()->id == id) {
-      reports_.push_back({id, outcome, std::string(reason ? reason : "", reason ? size : 0)});
-      return true;
+    if (!l) continue;
+    for (size_t i = 0; i < l->out.size(); ++i) {
+      if (l->out[i]->id == id) {
+        *lane = l.get();
+        *at = i;
+        return true;
+      }
     }
   }
   return false;
 }
 
 void PluginSink::apply(const Report& r, int64_t now_ms) {
-  for (const auto& l : lanes_) {
-    if (!l || !l->in_flight || l->queue.front()->id != r.id) continue;
-    l->in_flight = false;
-    switch (r.outcome) {
-      case STREAMS_SINK_WRITTEN:
-        return written(*l, now_ms);
-      case STREAMS_SINK_RETRY:
-        return retry(*l, r.reason, now_ms);
-      default:
-        return rejected(*l, r.reason);
-    }
+  Lane* l = nullptr;
+  size_t at = 0;
+  if (!find_out(r.id, &l, &at)) return;
+  std::unique_ptr<Batch> b = std::move(l->out[at]);
+  l->out.erase(l->out.begin() + static_cast<std::ptrdiff_t>(at));
+  switch (r.outcome) {
+    case STREAMS_SINK_WRITTEN:
+      return written(std::move(b), now_ms);
+    case STREAMS_SINK_RETRY:
+      return retry(*l, std::move(b), r.reason, now_ms);
+    default:
+      return rejected(*l, std::move(b), r.reason);
   }
 }
 
-void PluginSink::written(Lane& l, int64_t now_ms) {
-  std::unique_ptr<Batch> b = std::move(l.queue.front());
-  l.queue.pop_front();
+void PluginSink::written(std::unique_ptr<Batch> b, int64_t now_ms) {
   pending_ -= b->items.size();
   pending_bytes_ -= b->bytes;
   progress_ms_ = now_ms;
@@ -407,8 +425,9 @@ void PluginSink::written(Lane& l, int64_t now_ms) {
   spare_.push_back(std::move(b));
 }
 
-void PluginSink::retry(Lane& l, const std::string& reason, int64_t now_ms) {
-  Batch& b = *l.queue.front();
+void PluginSink::retry(Lane& l, std::unique_ptr<Batch> batch, const std::string& reason,
+                       int64_t now_ms) {
+  Batch& b = *batch;
   ++b.attempt;
   const int shift = static_cast<int>(std::min<uint32_t>(b.attempt - 1, 20));
   const int64_t backoff = std::min(limits_.retry_backoff_max_ms, limits_.retry_backoff_ms << shift);
@@ -422,13 +441,12 @@ void PluginSink::retry(Lane& l, const std::string& reason, int64_t now_ms) {
               ") not written, attempt " + std::to_string(b.attempt) + ", again in " +
               std::to_string(backoff) + " ms: " + reason + log::RateLimitedLog::note(suppressed));
   }
+  l.queue.push_front(std::move(batch));
 }
 
 // A refused batch is halved until each refused record stands alone: it
 // goes to the error policy, the rest is written.
-void PluginSink::rejected(Lane& l, const std::string& reason) {
-  std::unique_ptr<Batch> b = std::move(l.queue.front());
-  l.queue.pop_front();
+void PluginSink::rejected(Lane& l, std::unique_ptr<Batch> b, const std::string& reason) {
   std::vector<streams_header> headers;
   headers.reserve(b->headers.size());
   if (b->items.size() == 1) {
@@ -483,7 +501,9 @@ void PluginSink::poll(int timeout_ms) {
     }
     send_next(*l, now);
     if (l->open) next = std::min(next, l->open->opened_ms + limits_.batch_time_ms);
-    if (!l->in_flight && !l->queue.empty()) next = std::min(next, l->queue.front()->due_ms);
+    if (l->out.size() < batches_out_ && !l->queue.empty()) {
+      next = std::min(next, l->queue.front()->due_ms);
+    }
   }
   if (failed_) return;
   const int64_t wait = std::clamp<int64_t>(next - now, 0, timeout_ms < 0 ? 0 : timeout_ms);
@@ -510,7 +530,7 @@ void PluginSink::poll(int timeout_ms) {
 
 bool PluginSink::any_out() const {
   for (const auto& l : lanes_) {
-    if (l && l->in_flight) return true;
+    if (l && !l->out.empty()) return true;
   }
   return false;
 }
@@ -539,7 +559,7 @@ void PluginSink::seal_partition(int32_t partition) {
 }
 
 // A revoked partition's outputs not yet sent are dropped (its next owner
-// reads their inputs again); a batch out is left to its report.
+// reads their inputs again); the batches out are left to their reports.
 void PluginSink::partitions_changed(const int32_t* partitions, size_t count, bool assigned) {
   for (size_t i = 0; i < count; ++i) {
     Lane& l = lane(partitions[i]);
@@ -549,14 +569,12 @@ void PluginSink::partitions_changed(const int32_t* partitions, size_t count, boo
       continue;
     }
     seal(l);
-    for (size_t k = l.in_flight ? 1 : 0; k < l.queue.size(); ++k) {
-      pending_ -= l.queue[k]->items.size();
-      pending_bytes_ -= l.queue[k]->bytes;
+    for (std::unique_ptr<Batch>& b : l.queue) {
+      pending_ -= b->items.size();
+      pending_bytes_ -= b->bytes;
+      spare_.push_back(std::move(b));
     }
-    while (l.queue.size() > (l.in_flight ? 1u : 0u)) {
-      spare_.push_back(std::move(l.queue.back()));
-      l.queue.pop_back();
-    }
+    l.queue.clear();
     if (l.announced && fn_.sink_partition && !failed_) {
       call_plugin("sink_partition", [&](streams_call* c) {
         return fn_.sink_partition(instance_, l.topic.c_str(), l.partition, 0, c);

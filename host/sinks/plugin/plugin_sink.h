@@ -3,11 +3,12 @@
 // outputs per source partition, every output of an input in the same batch
 // (a full batch is sealed when the next input's first output comes, or
 // between inputs by time), hands the plugin one batch of a partition
-// at a time, and turns the plugin's reports into the runtime's
-// acknowledgements: written (the inputs may commit), retry (the same batch
-// again after a backoff, nothing later of that partition meanwhile), or
-// rejected (halved until the refused records stand alone, which go to the
-// error policy with the store's reason).
+// at a time (or up to the function's sink_batches_out, in source order),
+// and turns the plugin's reports into the runtime's acknowledgements:
+// written (the inputs may commit), retry (the same batch again after a
+// backoff, before anything of that partition not yet sent), or rejected
+// (halved until the refused records stand alone, which go to the error
+// policy with the store's reason).
 //
 // Memory: the outputs taken and not yet reported are copied here, counted
 // by pending()/pending_bytes(), so the runtime's max_in_flight bounds pause
@@ -105,18 +106,21 @@ class PluginSink final : public pipeline::OutputSink {
   bool full(const Batch& b) const;
   // A batch of some partition is with the plugin, not yet reported.
   bool any_out() const;
-  // Sends the front of `l`'s queue when nothing of it is out and its
-  // retry time came.
+  // Sends the front of `l`'s queue while fewer than batches_out_ of it are
+  // out and its retry time came.
   void send_next(Lane& l, int64_t now_ms);
   void send(Lane& l, Batch& b, int64_t now_ms);
+  // Where the batch `id` is out: its lane and index in Lane::out.
+  bool find_out(uint64_t id, Lane** lane, size_t* at) const;
   // Runs `call` (a call into the plugin returning its status), then
   // applies the reports it made.
   template <class F>
   void call_plugin(const char* what, F&& call);
   void apply(const Report& r, int64_t now_ms);
-  void written(Lane& l, int64_t now_ms);
-  void retry(Lane& l, const std::string& reason, int64_t now_ms);
-  void rejected(Lane& l, const std::string& reason);
+  // Each takes a batch no longer out.
+  void written(std::unique_ptr<Batch> b, int64_t now_ms);
+  void retry(Lane& l, std::unique_ptr<Batch> b, const std::string& reason, int64_t now_ms);
+  void rejected(Lane& l, std::unique_ptr<Batch> b, const std::string& reason);
   void fail(const std::string& reason);
   // The record `i` of `b` as the plugin saw it (views into `b`).
   streams_record view(const Batch& b, size_t i, std::vector<streams_header>* headers) const;
@@ -125,6 +129,7 @@ class PluginSink final : public pipeline::OutputSink {
   std::string name_;
   std::string describe_;
   PluginSinkLimits limits_;
+  size_t batches_out_ = 1;  // of a partition at once: the function's sink_batches_out
   pipeline::SinkListener& listener_;
   metrics::StepMetrics* metrics_;
   streams_host_api api_{};

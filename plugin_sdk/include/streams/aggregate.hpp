@@ -123,7 +123,8 @@ constexpr streams_function aggregate(const char* name) {
                           /*write_batch=*/nullptr,
                           /*poll_sink=*/nullptr,
                           /*flush_sink=*/nullptr,
-                          /*sink_partition=*/nullptr};
+                          /*sink_partition=*/nullptr,
+                          /*sink_batches_out=*/0};
 }
 
 }  // namespace streams

@@ -380,7 +380,8 @@ constexpr streams_function make_function(int32_t kind, const char* name) {
                           /*write_batch=*/nullptr,
                           /*poll_sink=*/nullptr,
                           /*flush_sink=*/nullptr,
-                          /*sink_partition=*/nullptr};
+                          /*sink_partition=*/nullptr,
+                          /*sink_batches_out=*/0};
 }
 
 // The static descriptor behind STREAMS_PLUGIN. Not copyable: it points into

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 9
+#define STREAMS_ABI_MINOR 10
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -81,7 +81,8 @@ enum {
   STREAMS_SINK_WRITTEN = 0, /* stored for good: its inputs may be committed */
   STREAMS_SINK_RETRY = 1,   /* not stored, may be later (store down, timeout): the host
                                sends the same batch again after a backoff and sends no
-                               later batch of that partition meanwhile */
+                               later batch of that partition meanwhile (unless
+                               sink_batches_out lets it) */
   STREAMS_SINK_REJECTED = 2 /* the store refuses it for good (a constraint, a type): the
                                host halves a batch of several records and sends the
                                halves, so that only the refused records, each alone, go
@@ -376,11 +377,10 @@ typedef struct streams_function {
    * it serves every partition that thread owns, and every call below comes
    * from that thread. The host batches the outputs (the step's batch_size,
    * batch_bytes, batch_time_ms), keeps at most one batch of a partition
-   * unreported at a time, and commits an input once every batch holding its
-   * outputs was reported written (or rejected and dead-lettered). The only
-   * emit-like callback a sink may use is sink_ack; the state functions are
-   * refused. Each returns STREAMS_OK, or STREAMS_FATAL: the host stops and
-   * commits nothing that was not reported written. */
+   * unreported at a time (sink_batches_out, 1.10: more), and commits an input once every batch
+   * holding its outputs was reported written (or rejected and dead-lettered). The only emit-like
+   * callback a sink may use is sink_ack; the state functions are refused. Each returns STREAMS_OK,
+   * or STREAMS_FATAL: the host stops and commits nothing that was not reported written. */
 
   /* STREAMS_SINK_*: what replays do to the store (shown by graph and
    * validate). 0 reads as STREAMS_SINK_AT_LEAST_ONCE. */
@@ -403,6 +403,19 @@ typedef struct streams_function {
    * written meanwhile. */
   int32_t (*sink_partition)(void* instance, const char* topic, int32_t partition, int32_t assigned,
                             streams_call* call);
+
+  /* --- 1.10: sinks whose writes commute --- */
+
+  /* How many batches of one partition the host may have sent and not yet
+   * seen reported. 0 reads as 1: a partition's batches go one at a time, in
+   * source order. More suits a store where writes commute (rows appended to
+   * a table without an order): a sink writing from a thread of its own then
+   * has a partition's next batches while the first is being written, and
+   * may write them together. Batches then complete in any order: a retried
+   * or halved one may be written after later ones of its partition. A STREAMS_SINK_EXACTLY_ONCE
+   * sink, whose position needs its partition's writes in order, must declare 0 or 1. The step's
+   * max_in_flight bounds still bound what is out. */
+  uint32_t sink_batches_out;
 } streams_function;
 
 #define STREAMS_MAX_STATE_VERSION 32767

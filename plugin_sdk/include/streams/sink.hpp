@@ -19,6 +19,8 @@
 //
 // One instance per sink step and processing thread, serving every partition
 // that thread owns; every call on that thread. Optional members:
+//   static constexpr uint32_t batches_out = 64;  writes commute: up to 64
+//       batches of a partition out at once (ABI 1.10; default 1, in order)
 //   void flush(SinkReports&);   the host waits for every batch: stop holding back
 //   void assigned(std::string_view topic, int32_t partition, SinkReports&);
 //   void revoked(std::string_view topic, int32_t partition, SinkReports&);
@@ -126,6 +128,19 @@ struct GuaranteeOf<T, std::void_t<decltype(T::guarantee)>> {
   static constexpr uint32_t value = static_cast<uint32_t>(SinkGuarantee{T::guarantee});
 };
 
+// T::batches_out, or 1 when T declares none.
+template <class T, class = void>
+struct BatchesOutOf {
+  static constexpr uint32_t value = 1;
+};
+template <class T>
+struct BatchesOutOf<T, std::void_t<decltype(T::batches_out)>> {
+  static_assert(T::batches_out >= 1, "batches_out is at least 1");
+  static_assert(T::batches_out == 1 || GuaranteeOf<T>::value != STREAMS_SINK_EXACTLY_ONCE,
+                "an exactly_once sink writes a partition's batches in order: batches_out 1");
+  static constexpr uint32_t value = T::batches_out;
+};
+
 // Runs `body` on the sink; an exception is logged and stops the host.
 template <class F>
 int32_t sink_guarded(SinkReports& reports, const char* what, F&& body) noexcept {
@@ -189,8 +204,9 @@ int32_t sink_partition(void* instance, const char* topic, int32_t partition, int
 //   void write(const SinkBatch&, SinkReports&)
 //   void poll(int timeout_ms, SinkReports&)
 // a constructor taking `const InitContext&` or none, and optionally
-// flush(), assigned()/revoked() (both) and `static constexpr SinkGuarantee
-// guarantee` (absent: at_least_once).
+// flush(), assigned()/revoked() (both), `static constexpr SinkGuarantee
+// guarantee` (absent: at_least_once) and `static constexpr uint32_t
+// batches_out` (absent: 1; see sink_batches_out in plugin_abi.h).
 template <class T>
 constexpr streams_function sink(const char* name) {
   streams_function f{sizeof(streams_function),
@@ -209,7 +225,8 @@ constexpr streams_function sink(const char* name) {
                      &detail::sink_write<T>,
                      &detail::sink_poll<T>,
                      /*flush_sink=*/nullptr,
-                     /*sink_partition=*/nullptr};
+                     /*sink_partition=*/nullptr,
+                     detail::BatchesOutOf<T>::value};
   if constexpr (detail::HasFlush<T>::value) f.flush_sink = &detail::sink_flush<T>;
   if constexpr (detail::HasPartitions<T>::value) f.sink_partition = &detail::sink_partition<T>;
   return f;

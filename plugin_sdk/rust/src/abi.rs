@@ -10,7 +10,7 @@ use std::os::raw::{c_char, c_void};
 
 pub const STREAMS_ABI_MAJOR: u16 = 1;
 /// The minor version this crate was written against (its types end there).
-pub const STREAMS_ABI_MINOR: u16 = 9;
+pub const STREAMS_ABI_MINOR: u16 = 10;
 
 pub const STREAMS_OK: i32 = 0;
 pub const STREAMS_DROP: i32 = 1;
@@ -179,6 +179,8 @@ pub struct streams_function {
     pub flush_sink: Option<unsafe extern "C" fn(*mut c_void, *mut streams_call) -> i32>,
     pub sink_partition:
         Option<unsafe extern "C" fn(*mut c_void, *const c_char, i32, i32, *mut streams_call) -> i32>,
+    // 1.10
+    pub sink_batches_out: u32,
 }
 
 // Descriptors live in statics: the host only reads them.

@@ -212,6 +212,7 @@ const fn descriptor<T: Function>(kind: i32, name: *const c_char) -> streams_func
         poll_sink: None,
         flush_sink: None,
         sink_partition: None,
+        sink_batches_out: 0,
     }
 }
 

@@ -93,6 +93,7 @@ fn rust_layout() -> BTreeMap<String, String> {
     field!(out, streams_function, poll_sink);
     field!(out, streams_function, flush_sink);
     field!(out, streams_function, sink_partition);
+    field!(out, streams_function, sink_batches_out);
     out.insert("streams_plugin size".to_string(), size_of::<streams_plugin>().to_string());
     field!(out, streams_plugin, struct_size);
     field!(out, streams_plugin, abi_major);

@@ -80,6 +80,7 @@ int main(void) {
   FIELD(streams_function, poll_sink);
   FIELD(streams_function, flush_sink);
   FIELD(streams_function, sink_partition);
+  FIELD(streams_function, sink_batches_out);
   STRUCT(streams_plugin);
   FIELD(streams_plugin, struct_size);
   FIELD(streams_plugin, abi_major);

@@ -78,6 +78,38 @@ BOOST_AUTO_TEST_CASE(checks_descriptors) {
   BOOST_TEST(plugin::check_descriptor(&d) == "descriptor has no plugin name");
 }
 
+namespace {
+int32_t no_write(void*, const streams_sink_batch*, streams_call*) { return STREAMS_OK; }
+int32_t no_poll(void*, int32_t, streams_call*) { return STREAMS_OK; }
+void* no_create(const streams_host_api*, const char*, size_t, char*, size_t) { return nullptr; }
+void no_destroy(void*) {}
+}  // namespace
+
+// ABI 1.10: several batches of a partition out suit writes that commute;
+// an exactly-once sink's position needs them in order.
+BOOST_AUTO_TEST_CASE(an_exactly_once_sink_takes_one_batch_of_a_partition_at_a_time) {
+  streams_function f{};
+  f.struct_size = sizeof f;
+  f.kind = STREAMS_KIND_SINK;
+  f.name = "rows";
+  f.create = &no_create;
+  f.destroy = &no_destroy;
+  f.write_batch = &no_write;
+  f.poll_sink = &no_poll;
+  f.sink_guarantee = STREAMS_SINK_EXACTLY_ONCE;
+  f.sink_batches_out = 4;
+  const streams_function* fns[] = {&f};
+  streams_plugin d{sizeof(streams_plugin), 1, 10, "x", "1", 1, fns};
+  BOOST_TEST(contains(plugin::check_descriptor(&d),
+                      "function 'rows' declares sink_batches_out 4 with an exactly-once"),
+             plugin::check_descriptor(&d));
+  f.sink_batches_out = 1;
+  BOOST_TEST(plugin::check_descriptor(&d) == "");
+  f.sink_guarantee = STREAMS_SINK_AT_LEAST_ONCE;
+  f.sink_batches_out = 4;
+  BOOST_TEST(plugin::check_descriptor(&d) == "");
+}
+
 BOOST_AUTO_TEST_CASE(missing_plugin_names_the_paths_and_the_key) {
   std::string errors = build_errors("  - {kind: map, name: m, plugin: ghost, function: f}\n", kDir);
   BOOST_TEST(contains(errors, "pipeline.yaml:3:"), errors);

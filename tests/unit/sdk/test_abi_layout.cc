@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
   };
   check(fields, sizeof fields / sizeof fields[0]);
   BOOST_TEST(sizeof(streams_host_api) == 136u);
-  BOOST_TEST(STREAMS_ABI_MINOR == 9);  // a new minor adds its fields above (1.9: sink_batch)
+  BOOST_TEST(STREAMS_ABI_MINOR == 10);  // a new minor adds its fields above (1.10: function)
 
   streams_host_api api{};
   const struct {
@@ -114,7 +114,8 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
 }
 
 // streams_function: 1.0 ends with process; 1.2 appended the aggregate's
-// four; 1.5 the state version and migrate; 1.6 the sink's five.
+// four; 1.5 the state version and migrate; 1.6 the sink's five; 1.10
+// sink_batches_out.
 BOOST_AUTO_TEST_CASE(function_per_minor_version) {
   const Field fields[] = {
       FIELD(streams_function, struct_size, 0),
@@ -134,9 +135,10 @@ BOOST_AUTO_TEST_CASE(function_per_minor_version) {
       FIELD(streams_function, poll_sink, 104),
       FIELD(streams_function, flush_sink, 112),
       FIELD(streams_function, sink_partition, 120),
+      FIELD(streams_function, sink_batches_out, 128),  // 1.10
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_function) == 128u);
+  BOOST_TEST(sizeof(streams_function) == 136u);
   BOOST_TEST(STREAMS_FUNCTION_SIZE_1_0 == 40u);
 
   streams_function f{};
@@ -149,8 +151,11 @@ BOOST_AUTO_TEST_CASE(function_per_minor_version) {
   f.struct_size = 88;  // a 1.5 plugin
   BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, migrate));
   BOOST_TEST(!STREAMS_HAS_FIELD(&f, streams_function, sink_partition));
-  f.struct_size = sizeof f;
+  f.struct_size = 128;  // a 1.6-1.9 plugin
   BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, sink_partition));
+  BOOST_TEST(!STREAMS_HAS_FIELD(&f, streams_function, sink_batches_out));
+  f.struct_size = sizeof f;
+  BOOST_TEST(STREAMS_HAS_FIELD(&f, streams_function, sink_batches_out));
 }
 
 // 1.6: what a sink function's write_batch gets (1.9: views_until_report).

@@ -1,11 +1,13 @@
 // The host side of plugin sinks (sinks/plugin/plugin_sink.h) against a fake
 // store written with the SDK's streams::sink<T>: batching, one batch of a
-// partition out at a time, retries, halving refused batches, partitions.
+// partition out at a time (or several, for a store whose writes commute),
+// retries, halving refused batches, partitions.
 #define BOOST_TEST_MODULE plugin_sink
 #include <boost/test/unit_test.hpp>
 
 #include <streams/plugin.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -35,7 +37,8 @@ struct SeenBatch {
 struct Script {
   std::function<Decision(const SeenBatch&)> decide = [](const SeenBatch&) { return kWritten; };
   std::vector<SeenBatch> seen;
-  std::vector<uint64_t> held;  // reported written by the next poll
+  std::vector<uint64_t> held;        // reported written by the next poll
+  std::vector<uint64_t> retry_held;  // ...but these once for a retry
   // Views the store kept of held batches' values, read when it reports them.
   std::vector<std::vector<std::string_view>> kept;
   std::vector<std::string> read_when_reported;
@@ -86,7 +89,15 @@ class FakeStore {
       for (std::string_view v : views) script->read_when_reported.emplace_back(v);
     }
     script->kept.clear();
-    for (uint64_t id : script->held) reports.written(id);
+    for (uint64_t id : script->held) {
+      auto again = std::find(script->retry_held.begin(), script->retry_held.end(), id);
+      if (again == script->retry_held.end()) {
+        reports.written(id);
+      } else {
+        script->retry_held.erase(again);
+        reports.retry(id, "timed out");
+      }
+    }
     script->held.clear();
   }
   void flush(SinkReports&) { script->events.push_back("flush"); }
@@ -99,6 +110,13 @@ class FakeStore {
 };
 
 const streams_function kFake = streams::sink<FakeStore>("fake");
+
+// A store whose writes commute (ABI 1.10): three batches of a partition out.
+class CommutingStore : public FakeStore {
+ public:
+  static constexpr uint32_t batches_out = 3;
+};
+const streams_function kCommuting = streams::sink<CommutingStore>("commuting");
 
 struct Listener final : pipeline::SinkListener {
   std::vector<uint64_t> written, acked, rejected;
@@ -131,10 +149,9 @@ struct Fixture {
     limits.retry_backoff_max_ms = 1;
   }
   ~Fixture() { script = nullptr; }
-  void open() {
+  void open(const streams_function& fn = kFake) {
     std::string error;
-    sink =
-        sinks::PluginSink::create(kFake, "rows", "plugin fake", "{}", limits, listener, &m, &error);
+    sink = sinks::PluginSink::create(fn, "rows", "plugin fake", "{}", limits, listener, &m, &error);
     BOOST_REQUIRE_MESSAGE(sink, error);
   }
   pipeline::WriteResult write(int32_t partition, int64_t offset, const std::string& v,
@@ -210,6 +227,55 @@ BOOST_FIXTURE_TEST_CASE(one_batch_of_a_partition_is_out_at_a_time, Fixture) {
   sink->poll(0);
   BOOST_TEST(listener.acked.size() == 9u);
   BOOST_TEST(sink->pending() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_sink_whose_writes_commute_has_several_batches_of_a_partition_out,
+                        Fixture) {
+  s.decide = [](const SeenBatch&) { return kHold; };
+  open(kCommuting);
+  for (int64_t i = 0; i < 13; ++i) write(0, i, "v", i);  // four full batches, the fifth open
+  BOOST_TEST_REQUIRE(s.seen.size() == 3u);               // batches_out
+  BOOST_TEST(s.seen[2].offsets == (std::vector<int64_t>{6, 7, 8}));
+  BOOST_TEST(sink->awaiting());
+  sink->poll(0);  // reports the three, sends the fourth
+  BOOST_TEST(listener.acked.size() == 9u);
+  BOOST_TEST_REQUIRE(s.seen.size() == 4u);
+  BOOST_TEST(s.seen[3].first == 9);
+  sink->poll(0);
+  BOOST_TEST(sink->pending() == 1u);
+}
+
+// With several out, batches complete in any order: a retried one is written
+// after later ones of its partition, and its inputs commit then.
+BOOST_FIXTURE_TEST_CASE(a_retried_batch_may_be_written_after_later_ones_out_with_it, Fixture) {
+  s.decide = [](const SeenBatch&) { return kHold; };
+  open(kCommuting);
+  for (int64_t i = 0; i < 10; ++i) write(0, i, "v", i);
+  BOOST_TEST_REQUIRE(s.seen.size() == 3u);
+  s.retry_held = {s.seen[0].id};
+  sink->poll(0);
+  BOOST_TEST(listener.acked == (std::vector<uint64_t>{3, 4, 5, 6, 7, 8}));
+  BOOST_TEST(sink->pending() == 4u);  // the retried batch and the open one
+  BOOST_TEST(poll_until([&] { return listener.acked.size() == 9; }));
+  BOOST_TEST(listener.acked[6] == 0u);
+  BOOST_TEST(s.seen.back().id == s.seen[0].id);
+  BOOST_TEST(s.seen.back().attempt == 1u);
+  BOOST_TEST(m.sink_retries.value() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_revoked_partition_keeps_its_batches_out_until_reported, Fixture) {
+  s.decide = [](const SeenBatch&) { return kHold; };
+  open(kCommuting);
+  const int32_t p0 = 0;
+  sink->partitions_changed(&p0, 1, true);
+  for (int64_t i = 0; i < 14; ++i) write(0, i, "v", i);
+  BOOST_TEST(s.seen.size() == 3u);
+  sink->partitions_changed(&p0, 1, false);
+  BOOST_TEST(sink->pending() == 9u);  // the three out; the queued and the open one dropped
+  sink->poll(0);
+  BOOST_TEST(sink->pending() == 0u);
+  BOOST_TEST(listener.acked.size() == 9u);
+  BOOST_TEST(s.seen.size() == 3u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_retried_batch_is_sent_again_whole_and_nothing_after_it, Fixture) {
@@ -399,6 +465,8 @@ BOOST_FIXTURE_TEST_CASE(a_sink_that_breaks_stops_the_runtime, Fixture) {
 BOOST_AUTO_TEST_CASE(the_sdk_declares_what_the_class_has) {
   BOOST_TEST(kFake.kind == STREAMS_KIND_SINK);
   BOOST_TEST(kFake.sink_guarantee == uint32_t(STREAMS_SINK_IDEMPOTENT));
+  BOOST_TEST(kFake.sink_batches_out == 1u);
+  BOOST_TEST(kCommuting.sink_batches_out == 3u);
   BOOST_TEST(kFake.flush_sink != nullptr);
   BOOST_TEST(kFake.sink_partition != nullptr);
   BOOST_TEST(kFake.process == nullptr);
