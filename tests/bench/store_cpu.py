@@ -1,15 +1,16 @@
-"""Where the CPU goes while the host writes into ClickHouse, as store_rate.py
-runs it (the same pipeline, deployment and cores: the host on core 1, the
-dev broker and the server on core 0). Over the middle of each run (from a
-sixth of the rows written to three quarters) it reads each core's busy share
-(/proc/stat), the CPU a row of the host, the dev broker and the server
-(/proc), the server's INSERTs and the rows its merges rewrote
-(system.events): which core sets the pace, and on what.
+"""Where the CPU goes while the host writes into ClickHouse or PostgreSQL,
+as store_rate.py runs it (the same pipeline, deployment and cores: the host
+on core 1, the dev broker and the server on core 0). Over the middle of each
+run (from a sixth of the rows written to three quarters) it reads each
+core's busy share (/proc/stat), the CPU a row of the host, the dev broker
+and the server (/proc; PostgreSQL's with its backends), and ClickHouse's
+INSERTs and the rows its merges rewrote (system.events): which core sets
+the pace, and on what.
 
   python3 tests/bench/store_cpu.py BUILD OUT [--records N] [--rounds K]
-      [--formats JSONEachRow,RowBinary]
+      [--formats JSONEachRow,RowBinary] [--store clickhouse|postgres]
 
-Writes OUT/store-cpu.json and prints a line a measurement.
+Writes OUT/store-cpu-STORE.json and prints a line a measurement.
 """
 import json
 import os
@@ -27,7 +28,8 @@ def arg(name, default):
 
 RECORDS = int(arg("--records", "1200000"))
 ROUNDS = int(arg("--rounds", "2"))
-FORMATS = arg("--formats", "JSONEachRow,RowBinary").split(",")
+STORE = arg("--store", "clickhouse")
+FORMATS = arg("--formats", "JSONEachRow,RowBinary").split(",") if STORE == "clickhouse" else ["COPY"]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_env  # noqa: E402
 
@@ -51,11 +53,33 @@ def cores():
     return out
 
 
+def with_children(pid):
+    """CPU seconds of `pid`, its children that exited, and its live ones
+    (PostgreSQL's backends)."""
+    total = stores.cpu_seconds(pid)
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    total += stores.cpu_seconds(int(entry))
+        except (OSError, ValueError):
+            pass  # gone meanwhile
+    return total
+
+
 def processes(pids):
-    return {name: stores.cpu_seconds(pid) for name, pid in pids.items()}
+    return {name: with_children(pid) if name == "server" else stores.cpu_seconds(pid)
+            for name, pid in pids.items()}
 
 
 def events(ch):
+    if not isinstance(ch, stores.ClickHouse):
+        return 0, 0
     rows = ch.query("SELECT event, value FROM system.events WHERE event IN "
                     "('InsertQuery', 'MergedRows') FORMAT TSV")
     got = dict(line.split("\t") for line in rows.splitlines())
@@ -63,9 +87,13 @@ def events(ch):
 
 
 def measure(env, ch, bootstrap, broker, topic, fmt, group):
-    pipeline = env.write(f"p-{group}.yaml", sr.PIPELINE % {
-        "topic": topic, "plugin": "clickhouse_sink", "function": "clickhouse",
-        "config": json.dumps({"url": ch.url, "table": "metrics", "format": fmt})})
+    if fmt == "COPY":
+        sink = {"plugin": "postgres_sink", "function": "postgres", "config": json.dumps(
+            {"conninfo": ch.conninfo, "table": "metrics", "columns": sr.COLUMNS})}
+    else:
+        sink = {"plugin": "clickhouse_sink", "function": "clickhouse", "config": json.dumps(
+            {"url": ch.url, "table": "metrics", "format": fmt})}
+    pipeline = env.write(f"p-{group}.yaml", sr.PIPELINE % dict(sink, topic=topic))
     deployment = env.write(f"d-{group}.yaml", sr.DEPLOYMENT % {"group": group})
     host = env.start_host(pipeline, deployment, bootstrap, name=f"host-{group}",
                           extra=["--admin-port", "0"], prefix=sr.APP_CPU)
@@ -102,20 +130,27 @@ def main():
             subprocess.run([*sr.TOOLS_CPU, sr.BENCH, "produce", "--bootstrap", bootstrap,
                             "--topic", topic, "--count", str(RECORDS), "--json"], check=True,
                            capture_output=True)
-        ch = stores.ClickHouse(env, prefix=sr.TOOLS_CPU)
-        ch.query(sr.CH_TABLE)
+        if STORE == "clickhouse":
+            ch = stores.ClickHouse(env, prefix=sr.TOOLS_CPU)
+            ch.query(sr.CH_TABLE)
+            empty = lambda: ch.query("TRUNCATE TABLE metrics")  # noqa: E731
+        else:
+            ch = stores.Postgres(env, prefix=sr.TOOLS_CPU)
+            ch.sql(sr.PG_TABLE)
+            empty = lambda: ch.sql("TRUNCATE metrics")  # noqa: E731
         for i, topic in enumerate(topics):
             fmt = FORMATS[i % len(FORMATS)]
-            ch.query("TRUNCATE TABLE metrics")
+            empty()
             m = measure(env, ch, bootstrap, broker, topic, fmt, f"g{i}")
             results[fmt].append(m)
             print(f"{fmt}: {m['rows/s']:,.0f} rows/s; busy "
                   + ", ".join(f"{c} {b:.0%}" for c, b in m["core busy"].items())
                   + "; CPU us a row " + ", ".join(f"{n} {v:.2f}"
                                                    for n, v in m["cpu us a row"].items())
-                  + f"; {m['rows an insert']:,.0f} rows an INSERT, "
-                  f"{m['merged rows a row']:.2f} rows merged a row", flush=True)
-    with open(os.path.join(OUT, "store-cpu.json"), "w") as f:
+                  + (f"; {m['rows an insert']:,.0f} rows an INSERT, "
+                     f"{m['merged rows a row']:.2f} rows merged a row" if fmt != "COPY" else ""),
+                  flush=True)
+    with open(os.path.join(OUT, f"store-cpu-{STORE}.json"), "w") as f:
         json.dump({"machine": bench_env.machine(), "records": RECORDS, "results": results}, f,
                   indent=1)
 
