@@ -6,6 +6,11 @@ import sys
 SOURCE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def arg(name, default):
+    """The value after `name` on the command line, or `default`."""
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else default
+
+
 def use_build(build):
     os.environ.setdefault("STREAMS_HOST", os.path.join(build, "host", "streams-host"))
     os.environ.setdefault("STREAMS_PLUGINS_DIR", os.path.join(build, "plugins"))

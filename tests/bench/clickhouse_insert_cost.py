@@ -24,17 +24,13 @@ import urllib.request
 BUILD = os.path.abspath(sys.argv[1])
 OUT = os.path.abspath(sys.argv[2])
 
-
-def arg(name, default):
-    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else default
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_env  # noqa: E402
+from bench_env import arg  # noqa: E402
 
 ROWS = int(arg("--rows", "600000"))
 CHUNKS = [int(c) for c in arg("--chunks", "1000,12500,50000").split(",")]
 ROUNDS = int(arg("--rounds", "2"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_env  # noqa: E402
-
 bench_env.use_build(BUILD)
 import harness as h  # noqa: E402
 import stores  # noqa: E402

@@ -26,19 +26,15 @@ import time
 BUILD = os.path.abspath(sys.argv[1])
 OUT = os.path.abspath(sys.argv[2])
 
-
-def arg(name, default):
-    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else default
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_env  # noqa: E402
+from bench_env import arg  # noqa: E402
 
 RECORDS = int(arg("--records", "1200000"))
 ROUNDS = int(arg("--rounds", "2"))
 STORE = arg("--store", "clickhouse")
 COPIES = [int(n) for n in arg("--copies", "1").split(",")]
 FORMATS = arg("--formats", "JSONEachRow,RowBinary").split(",") if STORE == "clickhouse" else ["COPY"]
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_env  # noqa: E402
-
 bench_env.use_build(BUILD)
 import harness as h  # noqa: E402
 import stores  # noqa: E402
