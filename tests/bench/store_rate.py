@@ -51,7 +51,8 @@ PARTITIONS = max(16, -(-RECORDS // 12_500))
 COLUMNS = ["org_id", "project_id", "name", "type", "timestamp", "retention_days", "value",
            "tags"]
 PG_TABLE = """CREATE TABLE metrics (org_id bigint, project_id integer, name text, type text,
-  timestamp bigint, retention_days integer, value jsonb, tags jsonb)"""
+  timestamp bigint, retention_days integer, value jsonb, tags jsonb)
+  WITH (autovacuum_enabled = off)"""
 CH_TABLE = """CREATE TABLE metrics (org_id UInt32, project_id Int32, name String, type String,
   timestamp UInt32, retention_days UInt16, value Array(Float64)) ENGINE = MergeTree
   ORDER BY (project_id, timestamp)"""
@@ -164,6 +165,18 @@ def wait_rows(rows, first, start):
             time.sleep(max(0.0, min(1.0, (RECORDS - value) / rate / 3 - 0.05)))
 
 
+def settle(pg):
+    """Empties the table and starts the next run from a clean server: a
+    checkpoint now, and the dirty pages written to the disk, rather than in
+    the middle of whichever run came next (the last run's 200 MB of WAL and
+    pages would land, at random, on the host's run or on psql's). The
+    table's autovacuum is off for the same reason (PG_TABLE): a vacuum of
+    the last run's rows would too."""
+    pg.sql("TRUNCATE metrics")
+    pg.sql("CHECKPOINT")
+    os.sync()
+
+
 def postgres(env, bootstrap, topics):
     pg = stores.Postgres(env, prefix=TOOLS_CPU)
     pg.sql(PG_TABLE)
@@ -171,14 +184,14 @@ def postgres(env, bootstrap, topics):
     dump = env.path("metrics.tsv")
     runs = []
     for topic in topics:
-        pg.sql("TRUNCATE metrics")
+        settle(pg)
         host = host_rate(env, bootstrap, topic, "postgres_sink", "postgres", config,
                          lambda: int(pg.sql("SELECT count(*) FROM metrics")[0]))
         with open(dump, "w") as f:  # psql's \copy: the client writes the file
             subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "streams",
                             "-d", "postgres", "-c", "\\copy metrics TO STDOUT"], stdout=f,
                            check=True)
-        pg.sql("TRUNCATE metrics")
+        settle(pg)
         seconds = timed([*APP_CPU, "psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "streams",
                          "-d", "postgres", "-c", f"\\copy metrics FROM '{dump}'"])
         assert pg.sql("SELECT count(*) FROM metrics") == [str(RECORDS)]
