@@ -80,6 +80,11 @@ class OutputSink {
   // the runtime waits in poll() (not so for outputs a plugin sink still
   // holds back to fill a batch or to retry after a backoff).
   virtual bool awaiting() const { return pending() > 0; }
+  // Outputs wait to be sent until a write out is reported (a plugin sink's
+  // partition with as many batches out as its function allows): the
+  // runtime then polls the sink soon rather than after a long wait on its
+  // source. A Kafka sink's delivery reports hold nothing back.
+  virtual bool sends_wait_for_reports() const { return false; }
   virtual uint64_t pending_bytes() const { return 0; }
   // The bound on pending() when the deployment sets no
   // max_in_flight_messages for the sink; 0: the deployment's default.

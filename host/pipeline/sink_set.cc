@@ -63,6 +63,13 @@ bool SinkSet::awaiting() const {
   return false;
 }
 
+bool SinkSet::sends_wait_for_reports() const {
+  for (const Bounds& b : bounds_) {
+    if (b.sink->sends_wait_for_reports()) return true;
+  }
+  return false;
+}
+
 bool SinkSet::flush() {
   bool ok = true;
   for (const Bounds& b : bounds_) ok = b.sink->flush() && ok;

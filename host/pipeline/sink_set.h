@@ -55,6 +55,8 @@ class SinkSet {
   void poll(int timeout_ms);
   // Some sink is awaiting an acknowledgement (OutputSink::awaiting).
   bool awaiting() const;
+  // Some sink's sends wait for its reports (OutputSink::sends_wait_for_reports).
+  bool sends_wait_for_reports() const;
   // Flushes every sink; false if one failed (reported).
   bool flush();
   // Seals every sink's open batches (OutputSink::seal), or those of one

@@ -247,11 +247,11 @@ int Runtime::run(const std::atomic<bool>& stop) {
       wait_ms = sinks_.awaiting() ? 0 : 5;
       if (wait_ms == 0) sinks_.poll(5);
     }
-    // A sink's reports come from its poll, after the source's wait: while
-    // writes are out, wait briefly, so that a write done while no input
-    // comes (the tail of a burst) is acknowledged, and the next batch it
-    // lets go is sent, without waiting out the 100 ms.
-    if (sinks_.awaiting()) wait_ms = std::min(wait_ms, 2);
+    // A plugin sink reports from its poll, after the source's wait: while
+    // its next batches wait for a report, wait briefly, so that a write
+    // done while no input comes (the tail of a burst) is acknowledged, and
+    // the batch it lets go sent, without waiting out the 100 ms.
+    if (sinks_.sends_wait_for_reports()) wait_ms = std::min(wait_ms, 2);
     // Changelog records wait for room in the producer: hand them over soon
     // (not at once: during an outage the room does not come).
     if (changelog_ && changelog_->queued() > 0) wait_ms = std::min(wait_ms, 5);

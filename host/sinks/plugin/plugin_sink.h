@@ -67,6 +67,9 @@ class PluginSink final : public pipeline::OutputSink {
   uint64_t pending() const override { return pending_; }
   uint64_t pending_bytes() const override { return pending_bytes_; }
   bool awaiting() const override { return any_out(); }
+  // Any batch out: a report lets the lane's next batch go (or, with
+  // batches_out > 1, may).
+  bool sends_wait_for_reports() const override { return any_out(); }
   // A store takes large writes best: room for a batch of each of many
   // partitions out and the next ones filling (max_in_flight_bytes still
   // bounds the memory).

@@ -193,6 +193,8 @@ class AckingSink final : public pipeline::OutputSink {
   void seal_partition(int32_t partition) override { sealed_partitions.push_back(partition); }
   // held_back: its outputs wait to fill a batch, none is with a store.
   bool awaiting() const override { return !held_back && pending() > 0; }
+  // batched: as a plugin sink, its next outputs wait for its reports.
+  bool sends_wait_for_reports() const override { return batched && awaiting(); }
   std::string describe() const override { return "acking"; }
   uint64_t default_max_in_flight_messages() const override { return own_bound_; }
 
@@ -202,6 +204,7 @@ class AckingSink final : public pipeline::OutputSink {
   size_t seals = 0;
   std::vector<int32_t> sealed_partitions;
   bool held_back = false;
+  bool batched = false;
 
  private:
   pipeline::SinkListener& listener_;
