@@ -94,8 +94,10 @@ int validate_command(const PipelineArgs& args) {
   if (!generation) return 2;
   std::string sinks;
   for (const auto& sink : generation->sinks) {
+    const uint32_t out = sink.type->batches_out(*sink.settings);
     sinks += (sinks.empty() ? "" : ", ") + sink.name + " (" + sink.settings->target() + ", " +
-             sink.type->guarantee(*sink.settings) + ")";
+             sink.type->guarantee(*sink.settings) +
+             (out > 1 ? ", " + std::to_string(out) + " batches of a partition out" : "") + ")";
   }
   std::string stateful;
   for (const auto& step : generation->steps) {

@@ -89,6 +89,13 @@ class SinkType {
     (void)bound;
     return "at-least-once";
   }
+  // How many batches of a source partition the sink may have out at once
+  // (a plugin's sink_batches_out; 1 for in-order writers). validate and
+  // the status show it when above 1.
+  virtual uint32_t batches_out(const SinkSettings& bound) const {
+    (void)bound;
+    return 1;
+  }
   // Needs brokers: a steps_config entry with bootstrap_servers; a local
   // run writes its outputs as lines instead.
   virtual bool uses_kafka() const { return false; }

@@ -39,6 +39,7 @@ nlohmann::json steps_json(const pipeline::Generation& g) {
       const pipeline::SinkBinding& sink = g.sinks[s.sink];
       step["sink"] = sink.settings->describe();
       step["guarantee"] = sink.type->guarantee(*sink.settings);
+      step["batches_out"] = sink.type->batches_out(*sink.settings);
     }
     steps.push_back(std::move(step));
   }

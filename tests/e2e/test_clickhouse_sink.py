@@ -58,8 +58,15 @@ def run(fmt):
         bootstrap = env.start_broker([f"metrics:{PARTITIONS}", "metrics-dlq:1"])
         records = inputs()
         h.produce(bootstrap, "metrics", [(b"k%d" % i, v, []) for i, v in enumerate(records)])
-        host = env.start_host(env.write("p.yaml", PIPELINE.replace("FORMAT", fmt)),
-                              env.write("d.yaml", DEPLOYMENT), bootstrap)
+        pipeline, deployment = (env.write("p.yaml", PIPELINE.replace("FORMAT", fmt)),
+                                env.write("d.yaml", DEPLOYMENT))
+        # Appended rows commute: validate says the sink takes many batches
+        # of a partition at once.
+        check = h.run_cli(["validate", "--config", deployment, "--plugins-dir", h.PLUGINS_DIR,
+                           pipeline], env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+        assert "(clickhouse_sink/clickhouse, at-least-once, 32 batches of a partition out)" \
+            in check.stdout, check.stdout + check.stderr
+        host = env.start_host(pipeline, deployment, bootstrap)
         tps = h.partitions("metrics", PARTITIONS)
         h.wait_committed_to_end(bootstrap, "pipeline-in", tps, timeout=120)
         assert env.stop(host) == 0, env.log(host)

@@ -205,6 +205,14 @@ class PluginSinkType final : public config::SinkType {
     return guarantee_name(s.fn ? s.fn->sink_guarantee : 0);
   }
 
+  uint32_t batches_out(const config::SinkSettings& bound) const override {
+    const auto& s = static_cast<const PluginSettings&>(bound);
+    return s.fn && STREAMS_HAS_FIELD(s.fn, streams_function, sink_batches_out) &&
+                   s.fn->sink_batches_out > 1
+               ? s.fn->sink_batches_out
+               : 1;
+  }
+
   uint64_t default_max_in_flight_messages() const override {
     return PluginSink::kDefaultMaxInFlight;
   }
