@@ -31,6 +31,7 @@
 // writes what arrived meanwhile, every partition's batches in one
 // transaction, and poll() reports them.
 #include <libpq-fe.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <memory>
@@ -175,8 +176,12 @@ class Connection {
     const char* values[] = {"5", conninfo_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (PQstatus(conn_) == CONNECTION_OK) {
+      // The server ends a statement (one waiting for a lock too) within a
+      // second of this client going away (cancel()). PostgreSQL 14 on; an
+      // older server refuses the setting, which changes nothing else.
+      PQclear(PQexec(conn_, "SET client_connection_check_interval = 1000"));
       std::lock_guard<std::mutex> lock(cancel_mutex_);
-      cancel_ = PQgetCancel(conn_);
+      socket_ = PQsocket(conn_);
       return ++session_, true;
     }
     *why = std::string("cannot connect: ") + PQerrorMessage(conn_);
@@ -186,19 +191,20 @@ class Connection {
   void close() {
     {
       std::lock_guard<std::mutex> lock(cancel_mutex_);
-      if (cancel_) PQfreeCancel(cancel_);
-      cancel_ = nullptr;
+      socket_ = -1;
     }
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
   }
-  // From any thread: asks the server to cancel the statement running on
-  // this connection, if connected (a COPY waiting for a lock, say). Blocks
-  // while the server takes the request.
+  // From any thread, never blocking: ends the statement running on this
+  // connection, if connected, by shutting its socket down. The thread in
+  // libpq gets a broken connection at once, whatever the server does (a
+  // COPY waiting for a lock; a server stopped or cut off, which a cancel
+  // request, PQcancel, would wait on for good); the server rolls the
+  // statement back when it sees the client gone (see ready()).
   void cancel() {
     std::lock_guard<std::mutex> lock(cancel_mutex_);
-    char why[256];
-    if (cancel_) PQcancel(cancel_, why, sizeof why);
+    if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
   }
   // Counts connections made: what a session set up is gone when it moved.
   uint64_t session() const { return session_; }
@@ -261,8 +267,8 @@ class Connection {
   std::string conninfo_;
   PGconn* conn_ = nullptr;
   uint64_t session_ = 0;
-  std::mutex cancel_mutex_;     // guards cancel_, which cancel() uses from another thread
-  PGcancel* cancel_ = nullptr;  // while connected
+  std::mutex cancel_mutex_;  // guards socket_, which cancel() uses from another thread
+  int socket_ = -1;          // conn_'s, while connected
 };
 
 // A batch on its way to the server: its rows encoded on the processing
@@ -323,7 +329,8 @@ class Writer {
                    " AND partition = $3";
   }
 
-  // From any thread: cancels the statement being run (Connection::cancel).
+  // From any thread, never blocking: ends the statement being run
+  // (Connection::cancel).
   void cancel() { conn_.cancel(); }
 
   // Sets every item's result.
@@ -441,9 +448,10 @@ class PostgresSink {
   explicit PostgresSink(const streams::InitContext& ctx)
       : config_(parse(ctx.config_json(), M)), encoder_(config_.columns) {}
 
-  // A statement the server does not answer (a table lock held elsewhere)
-  // would keep the writer, and so the host's exit, waiting: it is
-  // cancelled, again until the writer is out.
+  // A statement the server does not answer (a table lock held elsewhere, a
+  // server stopped or unreachable) would keep the writer, and so the
+  // host's exit, waiting: its connection is cut (Connection::cancel),
+  // again until the writer is out.
   ~PostgresSink() {
     queue_.stop();
     if (!thread_.joinable()) return;

@@ -2,12 +2,17 @@
 session, as a migration would): SIGTERM still stops the host within its
 drain_timeout_ms, exit status 1 saying outputs were unacknowledged, nothing
 committed for a row that is not in the table; the statement waiting for the
-lock is cancelled, so the host does not wait for it to exit. Once the lock
-is gone, a restarted host writes every row."""
+lock has its connection cut, so the host does not wait for it to exit, and
+the server ends it. Once the lock is gone, a restarted host writes every
+row."""
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -69,10 +74,11 @@ def main():
             assert status == 1, (status, log)
             assert "outputs still unacknowledged after drain_timeout_ms" in log, log
             assert "did not stop within" not in log, log
-            # The cancelled COPY is gone: the lock is the only one left.
-            waiting = pg.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                             "'Lock'")
-            assert waiting == ["0"], waiting
+            # The COPY whose connection the host cut is ended by the server
+            # (client_connection_check_interval): the lock is the only one left.
+            h.wait_for(lambda: pg.sql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                      "wait_event_type = 'Lock'") == ["0"], 10,
+                       "the abandoned COPY ended by the server")
         finally:
             locker.stdin.write("ROLLBACK;\n")
             locker.stdin.close()
@@ -92,8 +98,64 @@ def main():
         h.wait_for(lambda: count() >= wanted or host.poll() is not None, 60, "every row")
         assert env.stop(host) == 0, env.log(host)
         assert count() >= wanted
+        seconds = stopped_server(env, pg, bootstrap, pipeline, deployment)
         print(f"stopped within drain_timeout_ms with a COPY waiting for a lock; {count()} rows "
-              f"after the restart: ok")
+              f"after the restart; with the server stopped (SIGSTOP) in {seconds:.1f} s: ok")
+
+
+def server_processes(pg):
+    """The postmaster and its children (the backends, the writers)."""
+    pids = [pg.proc.pid]
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pg.proc.pid:
+                    pids.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def consumed(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return int(sum(float(v) for v in re.findall(r"^streams_consumed_total\{[^}]*\} (\S+)$",
+                                                  text, re.M)))
+
+
+def stopped_server(env, pg, bootstrap, pipeline, deployment):
+    """A server that stops answering altogether (SIGSTOP: a frozen VM, a
+    network cut off): a COPY is out on it, and SIGTERM still stops the host
+    within its drain_timeout_ms (a cancel request would wait on the server
+    for good; the host cuts its connection instead). Returns the seconds
+    the host took to exit."""
+    first, second = (stores.metric_inputs(1200)[1000:1100], stores.metric_inputs(1200)[1100:])
+    host = env.start_host(pipeline, deployment, bootstrap, name="stopped",
+                          extra=["--admin-port", "0"])
+    port = h.admin_port(env, host)
+    before = int(pg.sql("SELECT count(*) FROM metrics")[0])
+    h.produce(bootstrap, "metrics", [(b"s%d" % i, v, []) for i, v in enumerate(first)])
+    h.wait_for(lambda: int(pg.sql("SELECT count(*) FROM metrics")[0]) > before, 60,
+               "rows from a live connection")
+    stopped = server_processes(pg)
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        h.produce(bootstrap, "metrics", [(b"t%d" % i, v, []) for i, v in enumerate(second)])
+        h.wait_for(lambda: consumed(port) >= len(first) + len(second), 60,
+                   "the host to take the inputs the stopped server is to get")
+        start = time.monotonic()
+        status = env.stop(host, timeout=30)
+        seconds = time.monotonic() - start
+        log = env.log(host)
+        assert status == 1, (status, log)
+        assert "outputs still unacknowledged after drain_timeout_ms" in log, log
+        assert "did not stop within" not in log, log
+        assert seconds < 10, (seconds, log)
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    return seconds
 
 
 if __name__ == "__main__":
