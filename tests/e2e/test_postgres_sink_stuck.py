@@ -116,6 +116,14 @@ def server_processes(pg):
     return pids
 
 
+def signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:  # a backend that ended meanwhile (a psql's query)
+            pass
+
+
 def consumed(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         text = r.read().decode()
@@ -138,8 +146,7 @@ def stopped_server(env, pg, bootstrap, pipeline, deployment):
     h.wait_for(lambda: int(pg.sql("SELECT count(*) FROM metrics")[0]) > before, 60,
                "rows from a live connection")
     stopped = server_processes(pg)
-    for pid in stopped:
-        os.kill(pid, signal.SIGSTOP)
+    signal_all(stopped, signal.SIGSTOP)
     try:
         h.produce(bootstrap, "metrics", [(b"t%d" % i, v, []) for i, v in enumerate(second)])
         h.wait_for(lambda: consumed(port) >= len(first) + len(second), 60,
@@ -153,8 +160,7 @@ def stopped_server(env, pg, bootstrap, pipeline, deployment):
         assert "did not stop within" not in log, log
         assert seconds < 10, (seconds, log)
     finally:
-        for pid in stopped:
-            os.kill(pid, signal.SIGCONT)
+        signal_all(stopped, signal.SIGCONT)
     return seconds
 
 
