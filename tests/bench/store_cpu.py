@@ -161,7 +161,7 @@ def psql_ceiling(env, pg, copies):
         with open(env.path(f"metrics-{i}.tsv"), "w") as f:
             f.writelines(rows[i * share:(i + 1) * share])
         commands += ["-c", f"\\copy metrics FROM '{env.path(f'metrics-{i}.tsv')}'"]
-    pg.sql("TRUNCATE metrics")
+    sr.settle(pg)
     c0, s0, u0, t0 = (cores(), with_children(pg.proc.pid),
                       resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic())
     w0 = switches(pg.proc.pid)
@@ -203,7 +203,7 @@ def main():
         else:
             ch = stores.Postgres(env, prefix=sr.TOOLS_CPU)
             ch.sql(sr.PG_TABLE)
-            empty = lambda: ch.sql("TRUNCATE metrics")  # noqa: E731
+            empty = lambda: sr.settle(ch)  # noqa: E731
         for i, topic in enumerate(topics):
             fmt = FORMATS[i % len(FORMATS)]
             empty()
