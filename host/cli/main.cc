@@ -34,18 +34,6 @@ void install_signal_handlers() {
   signal(SIGXFSZ, SIG_IGN);
 }
 
-// "; did you mean 'X'?" for the nearest of `names` to `word`, if near enough.
-std::string suggestion(const std::string& word, const std::vector<std::string>& names) {
-  const std::string* best = nullptr;
-  size_t best_distance = 0;
-  for (const auto& name : names) {
-    const size_t d = streams::edit_distance(word, name);
-    if (!best || d < best_distance) best = &name, best_distance = d;
-  }
-  if (!best || best_distance > std::max<size_t>(2, word.size() / 3)) return "";
-  return "; did you mean '" + *best + "'?";
-}
-
 // The subcommand being parsed (the deepest one given), or `app`.
 const CLI::App* innermost(const CLI::App& app) {
   for (const CLI::App* sub : app.get_subcommands()) return innermost(*sub);
@@ -69,7 +57,7 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
                    where.c_str(), all.c_str());
     } else {
       std::fprintf(stderr, "error: unknown command '%s'%s%s (commands: %s; see --help)\n", argv[at],
-                   where.c_str(), suggestion(argv[at], commands).c_str(), all.c_str());
+                   where.c_str(), streams::did_you_mean(argv[at], commands).c_str(), all.c_str());
     }
     return 2;
   }
@@ -83,7 +71,7 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
     const std::string name = arg.substr(0, arg.find('='));
     if (std::find(options.begin(), options.end(), name) != options.end()) continue;
     std::fprintf(stderr, "error: unknown option '%s' for '%s'%s (see %s --help)\n", name.c_str(),
-                 cmd->get_name().c_str(), suggestion(name, options).c_str(),
+                 cmd->get_name().c_str(), streams::did_you_mean(name, options).c_str(),
                  cmd->get_name().c_str());
     return 2;
   }

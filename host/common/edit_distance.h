@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +27,19 @@ inline size_t edit_distance(std::string_view a, std::string_view b) {
 // Whether `word` is a likely typo of `name`.
 inline bool near_miss(std::string_view word, std::string_view name) {
   return edit_distance(word, name) <= std::max<size_t>(2, name.size() / 4);
+}
+
+// "; did you mean 'X'?" for the nearest of `names` to `word`, if near
+// enough to be a typo of it; else "".
+inline std::string did_you_mean(std::string_view word, const std::vector<std::string>& names) {
+  const std::string* best = nullptr;
+  size_t best_distance = 0;
+  for (const std::string& name : names) {
+    const size_t d = edit_distance(word, name);
+    if (!best || d < best_distance) best = &name, best_distance = d;
+  }
+  if (!best || best_distance > std::max<size_t>(2, word.size() / 3)) return "";
+  return "; did you mean '" + *best + "'?";
 }
 
 }  // namespace streams

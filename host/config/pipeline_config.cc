@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "common/edit_distance.h"
 #include "config/step_readers.h"
 #include "config/yaml_reader.h"
 
@@ -57,7 +58,8 @@ bool read_step(YamlReader& r, const YAML::Node& node, const std::string& key,
   step->type = components.steps.find(*kind);
   if (!step->type) {
     r.error(node["kind"], join_key(key, "kind"),
-            "unknown step kind '" + *kind + "'; expected one of " + components.steps.names());
+            "unknown step kind '" + *kind + "'" + did_you_mean(*kind, components.steps.list()) +
+                " (expected one of " + components.steps.names() + ")");
     return false;
   }
   step->type->read(r, node, key, {components.sinks, directory_of(r.file())}, step);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/diagnostics.h"
 
@@ -131,6 +132,8 @@ class SinkTypes {
   virtual const SinkType* find(std::string_view name) const = 0;
   // "kafka, devnull or file", for errors.
   virtual std::string names() const = 0;
+  // The same, one a name (for "did you mean").
+  virtual std::vector<std::string> list() const = 0;
   // The type a sink step without `type` has.
   virtual const SinkType& fallback() const = 0;
 };

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/diagnostics.h"
 
@@ -67,6 +68,8 @@ class StepTypes {
   virtual const StepType* find(std::string_view name) const = 0;
   // "map, filter, ...", for errors.
   virtual std::string names() const = 0;
+  // The same, one a name (for "did you mean").
+  virtual std::vector<std::string> list() const = 0;
 };
 
 }  // namespace streams::config

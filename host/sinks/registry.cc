@@ -32,6 +32,11 @@ class Registry final : public config::SinkTypes {
     }
     return out;
   }
+  std::vector<std::string> list() const override {
+    std::vector<std::string> out;
+    for (const config::SinkType* type : kTypes) out.emplace_back(type->name());
+    return out;
+  }
   const config::SinkType& fallback() const override { return *kTypes[0]; }
 };
 

@@ -64,7 +64,7 @@ def main():
                         "plugin 'nowhere' not found: no " + plugins + "/nowhere.so"])
         expect_refusal(env, "kind", "{kind: mapp, name: m, plugin: testkit, function: upper}",
                        [pipe("kind.yaml") + ":3:", "steps[0].kind",
-                        "unknown step kind 'mapp'; expected one of map, filter, flat_map, header_filter, parser, serializer, batch, reduce, route, broadcast, sink"])
+                        "unknown step kind 'mapp'; did you mean 'map'? (expected one of map, filter, flat_map, header_filter, parser, serializer, batch, reduce, route, broadcast, sink)"])
         expect_refusal(env, "envvar", "{kind: map, name: m, plugin: testkit, function: upper}",
                        [env.path("deployment.yaml") + ":4:",
                         "steps_config.in.bootstrap_servers[0]",

@@ -1,5 +1,6 @@
 #include "pipeline/operators/sink.h"
 
+#include "common/edit_distance.h"
 #include "config/yaml_reader.h"
 #include "pipeline/chain_internal.h"
 
@@ -19,7 +20,8 @@ class Sink final : public Operator {
     step->sink_type = type ? ctx.sinks.find(*type) : &ctx.sinks.fallback();
     if (!step->sink_type) {
       r.error(node["type"], config::join_key(key, "type"),
-              "expected " + ctx.sinks.names() + ", got '" + *type + "'");
+              "expected " + ctx.sinks.names() + ", got '" + *type + "'" +
+                  did_you_mean(*type, ctx.sinks.list()));
       return;
     }
     step->sink = step->sink_type->read(r, node, key);

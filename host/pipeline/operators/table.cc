@@ -31,6 +31,11 @@ class Table final : public config::StepTypes {
     for (Row row : kOperators) out += (out.empty() ? "" : ", ") + std::string(row().name());
     return out;
   }
+  std::vector<std::string> list() const override {
+    std::vector<std::string> out;
+    for (Row row : kOperators) out.emplace_back(row().name());
+    return out;
+  }
 };
 
 }  // namespace

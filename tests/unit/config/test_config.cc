@@ -63,11 +63,19 @@ BOOST_AUTO_TEST_CASE(unknown_step_kind_names_file_line_and_key) {
       "  - {kind: map, name: a, plugin: p, function: f}\n"
       "  - kind: mapp\n"
       "    name: b\n");
-  BOOST_TEST(contains(errors, "p.yaml:4:11: steps[1].kind: unknown step kind 'mapp'"), errors);
+  BOOST_TEST(
+      contains(errors, "p.yaml:4:11: steps[1].kind: unknown step kind 'mapp'; did you mean 'map'?"),
+      errors);
   BOOST_TEST(contains(errors,
-                      "expected one of map, filter, flat_map, header_filter, parser, serializer, "
-                      "batch, reduce, route, broadcast, sink"),
+                      "(expected one of map, filter, flat_map, header_filter, parser, serializer, "
+                      "batch, reduce, route, broadcast, sink)"),
              errors);
+  // Nothing near: no guess.
+  errors = pipeline_errors(
+      "source: {name: in, stream_name: t}\n"
+      "steps:\n"
+      "  - {kind: window_aggregate, name: b}\n");
+  BOOST_TEST(contains(errors, "unknown step kind 'window_aggregate' (expected one of"), errors);
 }
 
 BOOST_AUTO_TEST_CASE(pipeline_must_end_in_a_sink) {
@@ -461,6 +469,9 @@ BOOST_AUTO_TEST_CASE(sink_types_say_what_they_need) {
   errors = steps_errors("  - {kind: sink, name: s, type: s3}\n");
   BOOST_TEST(contains(errors, "steps[0].type: expected kafka, devnull, file or plugin, got 's3'"),
              errors);
+  BOOST_TEST(!contains(errors, "did you mean"), errors);
+  errors = steps_errors("  - {kind: sink, name: s, type: kafak}\n");
+  BOOST_TEST(contains(errors, "got 'kafak'; did you mean 'kafka'?"), errors);
 }
 
 BOOST_AUTO_TEST_CASE(graph_shows_branches_and_segments) {
