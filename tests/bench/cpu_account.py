@@ -54,8 +54,11 @@ HOST = rules([
     ("offset tracking", r"OffsetTracker::"),
     ("metrics", r"streams::metrics::"),
     ("state", r"streams::state::|librocksdb"),
-    # simdjson's frames end the unwinding: its callers are not seen.
-    ("plugin code", r"\(\S*/plugins/[^/ )]+\.so\)|ingest_metric::|libsimdjson"),
+    # simdjson's frames end the unwinding: its callers are not seen. The host
+    # loads a copy of each plugin (streams-plugin-XXXXXX.so, deleted once
+    # open), whose frames perf cannot name: "[unknown] (/tmp/streams-plugin-...".
+    ("plugin code",
+     r"\(\S*/plugins/[^/ )]+\.so\)|/streams-plugin-\w+\.so\b|ingest_metric::|libsimdjson"),
     ("python", r"libpython|streams_python"),
     ("chain (host)", r"streams::pipeline::Chain::"),
     ("host runtime", r"streams::"),
