@@ -152,8 +152,8 @@ class ObjectStoreSink {
     const std::string region =
         j.contains("region") ? streams_http::config_text(j, "region", true) : "us-east-1";
     sigv4_ = "aws:amz:" + region + ":s3";
-    credentials_ = streams_http::config_text(j, "access_key", true) + ":" +
-                   streams_http::config_text(j, "secret_key", true);
+    const std::string access_key = streams_http::config_text(j, "access_key", true);
+    credentials_ = access_key + ":" + streams_http::config_text(j, "secret_key", true);
     const std::string compression = streams_http::config_text(j, "compression", false);
     if (!compression.empty() && compression != "none" && compression != "zstd") {
       throw std::runtime_error("config.compression: expected none or zstd, got '" + compression +

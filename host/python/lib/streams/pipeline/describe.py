@@ -10,9 +10,12 @@ import json
 import os
 import types
 
-from .pipeline import (Batch, BatchParser, Branch, Broadcast, DevNullSink, FlatMap, Filter, HeadersFilter,
-                       Map, Parser, Pipeline, Reducer, Router, Serializer, Sink, StreamSink,
-                       StreamSource)
+from .pipeline import (Batch, BatchParser, Branch, Broadcast, DevNullSink, FlatMap, Filter, GCSSink,
+                       HeadersFilter, Map, Parser, Pipeline, Reducer, Router, Serializer, Sink,
+                       StreamSink, StreamSource)
+
+# GCS's XML API, which takes S3's requests signed with an HMAC key.
+GCS_ENDPOINT = "https://storage.googleapis.com"
 from .window import describe_window
 
 
@@ -101,9 +104,23 @@ def _step(w, step, stream):
         d.update(kind="sink", stream_name=step.stream_name)
     elif isinstance(step, DevNullSink):
         d.update(kind="sink", type="devnull")
+    elif isinstance(step, GCSSink):
+        if not isinstance(step.bucket, str) or not step.bucket:
+            raise TypeError(f"step {step.name!r} (line {step.line}): GCSSink's bucket must be a "
+                            f"non-empty string, got {step.bucket!r}")
+        # The deployment's steps_config entry gives the HMAC key (access_key,
+        # secret_key) and may name another endpoint.
+        d.update(kind="sink", plugin="object_store_sink", function="s3",
+                 config={"endpoint": GCS_ENDPOINT, "region": "auto", "bucket": step.bucket})
+        w.warnings.append(
+            f"line {step.line}: sink {step.name!r}: GCSSink is written by object_store_sink "
+            f"through GCS's XML API, with an HMAC key in the deployment "
+            f"(steps_config.{step.name}.config: access_key, secret_key): an object a batch, "
+            "named by the source offsets it holds ({topic}/{partition}/{first}-{last}.ndjson)"
+            + (", not by object_generator" if step.object_generator is not None else ""))
     elif isinstance(step, Sink):
         raise ValueError(f"step {step.name!r} (line {step.line}): {type(step).__name__} is not "
-                         "supported by this host (StreamSink and DevNullSink are)")
+                         "supported by this host (StreamSink, DevNullSink and GCSSink are)")
     else:
         raise ValueError(f"step {step.name!r} (line {step.line}): {type(step).__name__} is not "
                          "supported by this host")

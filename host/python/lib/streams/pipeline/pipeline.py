@@ -159,8 +159,14 @@ class DevNullSink(Sink):
 
 
 class GCSSink(Sink):
-    def __init__(self, name, bucket=None, object_generator=None, thread_count=1):
+    """Google Cloud Storage: the host writes it with object_store_sink
+    through GCS's XML (S3-compatible) API; see describe.py."""
+
+    def __init__(self, name, bucket, object_generator=None, thread_count=1):
         super().__init__(name)
+        self.bucket = bucket
+        self.object_generator = object_generator
+        self.thread_count = thread_count
 
 
 class ParquetSerializer(Transform):

@@ -1,0 +1,112 @@
+"""The original's gcs_sink example as a Python pipeline file: GCSSink runs as
+object_store_sink against GCS's XML API, here an S3-compatible server
+(s3rver) named by the deployment. Its output lands in objects named by the
+source offsets they hold, row for row what the original's Serializer writes;
+validate says where GCSSink's objects go and that object_generator is not
+used, and without the HMAC key it names the key that is missing."""
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+import stores  # noqa: E402
+
+PARTITIONS = 2
+
+# The original's examples/gcs_sink.py; only the imports of its schema type
+# (IngestMetric) and of its examples package are changed.
+PIPELINE = '''from datetime import datetime
+
+from transform_metrics import transform_msg
+
+from sentry_streams.pipeline import Map, Parser, Serializer, streaming_source
+from sentry_streams.pipeline.pipeline import GCSSink
+
+
+def generate_files() -> str:
+    now = datetime.now()
+    cur_time = now.strftime("%H:%M:%S")
+
+    return f"file_{cur_time}.txt"
+
+
+# A pipline with a few transformations
+pipeline = (
+    streaming_source(
+        name="myinput",
+        stream_name="ingest-metrics",
+    )
+    .apply(
+        Parser("myparser"),
+    )
+    .apply(Map(name="transform", function=transform_msg))
+    .apply(Serializer("myserializer"))
+    .sink(GCSSink(name="mysink", bucket="arroyo-artifacts", object_generator=generate_files))
+)
+'''
+
+DEPLOYMENT = """pipeline:
+  segments:
+    - steps_config:
+        myinput:
+          starts_segment: True
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          auto_offset_reset: earliest
+          override_params: {session.timeout.ms: "6000"}
+"""
+CREDENTIALS = """        mysink:
+          config:
+            endpoint: "${envvar:S3_ENDPOINT}"
+            access_key: "${envvar:S3_KEY}"
+            secret_key: "${envvar:S3_SECRET}"
+"""
+
+
+def main():
+    with h.Env() as env:
+        s3 = stores.ObjectStore(env, "arroyo-artifacts")
+        os.environ.update(S3_ENDPOINT=s3.endpoint, S3_KEY="S3RVER", S3_SECRET="S3RVER")
+        bootstrap = env.start_broker([f"ingest-metrics:{PARTITIONS}"])
+        shutil.copy(os.path.join(h.EXAMPLE_DIR, "transform_metrics.py"), env.dir)
+        pipeline = env.write("gcs_sink.py", PIPELINE)
+        cli_env = dict(os.environ, BOOTSTRAP_SERVERS=bootstrap)
+
+        # Without the HMAC key: the file, the line and the key it needs.
+        check = h.run_cli(["validate", "--config", env.write("bare.yaml", DEPLOYMENT),
+                           "--plugins-dir", h.PLUGINS_DIR, pipeline], env=cli_env)
+        assert check.returncode == 2, check.stdout + check.stderr
+        assert f"{pipeline}:27: steps[3].config: sink 'mysink'" in check.stderr, check.stderr
+        assert "config.access_key: required" in check.stderr, check.stderr
+        assert "steps_config.mysink.config: access_key, secret_key" in check.stderr, check.stderr
+
+        deployment = env.write("d.yaml", DEPLOYMENT + CREDENTIALS)
+        check = h.run_cli(["validate", "--config", deployment, "--plugins-dir", h.PLUGINS_DIR,
+                           pipeline], env=cli_env)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert "mysink (object_store_sink/s3, exactly-once)" in check.stdout, check.stdout
+        assert "not by object_generator" in check.stderr, check.stderr
+
+        inputs = stores.metric_inputs(1000)
+        h.produce(bootstrap, "ingest-metrics", [(b"k%d" % i, v, []) for i, v in enumerate(inputs)])
+        host = env.start_host(pipeline, deployment, bootstrap)
+        tps = h.partitions("ingest-metrics", PARTITIONS)
+        h.wait_committed_to_end(bootstrap, "pipeline-myinput", tps, timeout=120)
+        assert env.stop(host) == 0, env.log(host)
+
+        keys = s3.keys()
+        assert keys and all(k.startswith("ingest-metrics/") and k.endswith(".ndjson")
+                            for k in keys), keys
+        objects = s3.check_objects()
+        # Every record, transformed, as the original's Serializer writes it
+        # (json.dumps, keys in order).
+        wanted = sorted(json.dumps({**json.loads(v), "transformed": True}) for v in inputs)
+        got = sorted(line.decode() for body in s3.objects().values()
+                     for line in body.splitlines() if line.strip())
+        assert got == wanted, stores.diff(got, wanted)
+        print(f"{len(got)} rows in {objects} objects: ok")
+
+
+if __name__ == "__main__":
+    main()
