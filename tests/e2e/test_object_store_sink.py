@@ -22,20 +22,14 @@ PIPELINE = stores.STEPS + """  - kind: sink
     config: {bucket: archive, prefix: ingest, compression: zstd}
 """
 
-DEPLOYMENT = stores.deployment("""        archive:
-          config:
-            endpoint: "${envvar:S3_ENDPOINT}"
-            access_key: "${envvar:S3_KEY}"
-            secret_key: "${envvar:S3_SECRET}"
-""")
 
 
 def main():
     with h.Env() as env:
         s3 = stores.ObjectStore(env, "archive")
-        os.environ.update(S3_ENDPOINT=s3.endpoint, S3_KEY="S3RVER", S3_SECRET="S3RVER")
         bootstrap = env.start_broker([f"metrics:{PARTITIONS}"])
-        pipeline, deployment = env.write("p.yaml", PIPELINE), env.write("d.yaml", DEPLOYMENT)
+        pipeline = env.write("p.yaml", PIPELINE)
+        deployment = env.write("d.yaml", stores.deployment(s3.sink_entry("archive")))
         check = h.run_cli(["validate", "--config", deployment, "--plugins-dir", h.PLUGINS_DIR,
                            pipeline], env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
         assert "archive (object_store_sink/s3, exactly-once)" in check.stdout, \

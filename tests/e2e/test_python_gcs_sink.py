@@ -56,18 +56,12 @@ DEPLOYMENT = """pipeline:
           auto_offset_reset: earliest
           override_params: {session.timeout.ms: "6000"}
 """
-CREDENTIALS = """        mysink:
-          config:
-            endpoint: "${envvar:S3_ENDPOINT}"
-            access_key: "${envvar:S3_KEY}"
-            secret_key: "${envvar:S3_SECRET}"
-"""
 
 
 def main():
     with h.Env() as env:
         s3 = stores.ObjectStore(env, "arroyo-artifacts")
-        os.environ.update(S3_ENDPOINT=s3.endpoint, S3_KEY="S3RVER", S3_SECRET="S3RVER")
+        deployment = env.write("d.yaml", DEPLOYMENT + s3.sink_entry("mysink"))
         bootstrap = env.start_broker([f"ingest-metrics:{PARTITIONS}"])
         shutil.copy(os.path.join(h.EXAMPLE_DIR, "transform_metrics.py"), env.dir)
         pipeline = env.write("gcs_sink.py", PIPELINE)
@@ -81,7 +75,6 @@ def main():
         assert "config.access_key: required" in check.stderr, check.stderr
         assert "steps_config.mysink.config: access_key, secret_key" in check.stderr, check.stderr
 
-        deployment = env.write("d.yaml", DEPLOYMENT + CREDENTIALS)
         check = h.run_cli(["validate", "--config", deployment, "--plugins-dir", h.PLUGINS_DIR,
                            pipeline], env=cli_env)
         assert check.returncode == 0, check.stdout + check.stderr

@@ -412,6 +412,18 @@ class ObjectStore:
     def endpoint(self):
         return f"http://127.0.0.1:{self.port}"
 
+    def sink_entry(self, sink):
+        """The deployment's steps_config entry (indented 8) that points sink
+        `sink` at this store, through ${envvar:} as a user's would: sets
+        S3_ENDPOINT, S3_KEY and S3_SECRET."""
+        os.environ.update(S3_ENDPOINT=self.endpoint, S3_KEY="S3RVER", S3_SECRET="S3RVER")
+        return f"""        {sink}:
+          config:
+            endpoint: "${{envvar:S3_ENDPOINT}}"
+            access_key: "${{envvar:S3_KEY}}"
+            secret_key: "${{envvar:S3_SECRET}}"
+"""
+
     def start(self):
         # s3rver 3.7 makes continuation tokens (a listing of more than a
         # page) with a cipher OpenSSL 3 keeps in its legacy provider.
