@@ -2,8 +2,9 @@
 object_store_sink against GCS's XML API, here an S3-compatible server
 (s3rver) named by the deployment. Its output lands in objects named by the
 source offsets they hold, row for row what the original's Serializer writes;
-validate says where GCSSink's objects go and that object_generator is not
-used, and without the HMAC key it names the key that is missing."""
+an object holds a batch (10 s by default), not a message; validate says where
+GCSSink's objects go and that object_generator is not used, and without the
+HMAC key it names the key that is missing."""
 import json
 import os
 import shutil
@@ -92,6 +93,9 @@ def main():
         assert keys and all(k.startswith("ingest-metrics/") and k.endswith(".ndjson")
                             for k in keys), keys
         objects = s3.check_objects()
+        # GCSSink's batches (10,000 records, 10 s by default) hold each
+        # partition's few hundred records in one object.
+        assert objects == PARTITIONS, keys
         # Every record, transformed, as the original's Serializer writes it
         # (json.dumps, keys in order).
         wanted = sorted(json.dumps({**json.loads(v), "transformed": True}) for v in inputs)

@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import types
+from datetime import timedelta
 
 from .pipeline import (Batch, BatchParser, Branch, Broadcast, DevNullSink, FlatMap, Filter, GCSSink,
                        HeadersFilter, Map, Parser, Pipeline, Reducer, Router, Serializer, Sink,
@@ -108,9 +109,14 @@ def _step(w, step, stream):
         if not isinstance(step.bucket, str) or not step.bucket:
             raise TypeError(f"step {step.name!r} (line {step.line}): GCSSink's bucket must be a "
                             f"non-empty string, got {step.bucket!r}")
+        if not isinstance(step.batch_timedelta, timedelta):
+            raise TypeError(f"step {step.name!r} (line {step.line}): GCSSink's batch_timedelta "
+                            f"must be a timedelta, got {step.batch_timedelta!r}")
         # The deployment's steps_config entry gives the HMAC key (access_key,
         # secret_key) and may name another endpoint.
         d.update(kind="sink", plugin="object_store_sink", function="s3",
+                 batch_size=step.batch_size,
+                 batch_time_ms=int(step.batch_timedelta.total_seconds() * 1000),
                  config={"endpoint": GCS_ENDPOINT, "region": "auto", "bucket": step.bucket})
         w.warnings.append(
             f"line {step.line}: sink {step.name!r}: GCSSink is written by object_store_sink "

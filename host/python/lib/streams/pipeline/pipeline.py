@@ -160,13 +160,18 @@ class DevNullSink(Sink):
 
 class GCSSink(Sink):
     """Google Cloud Storage: the host writes it with object_store_sink
-    through GCS's XML (S3-compatible) API; see describe.py."""
+    through GCS's XML (S3-compatible) API, an object a batch of up to
+    ``batch_size`` records or those of ``batch_timedelta`` (this host's
+    keywords; the original uploaded an object a message); see describe.py."""
 
-    def __init__(self, name, bucket, object_generator=None, thread_count=1):
+    def __init__(self, name, bucket, object_generator=None, thread_count=1, *,
+                 batch_size=10000, batch_timedelta=timedelta(seconds=10)):
         super().__init__(name)
         self.bucket = bucket
         self.object_generator = object_generator
         self.thread_count = thread_count
+        self.batch_size = batch_size
+        self.batch_timedelta = batch_timedelta
 
 
 class ParquetSerializer(Transform):
