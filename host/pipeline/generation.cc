@@ -57,8 +57,8 @@ const streams_function* find_function(const std::string& plugin, const std::stri
   const streams_function* fn = (*library)->find(function);
   at = fn_at;
   if (!fn) {
-    diag.error(at, "plugin '" + plugin + "' (" + (*library)->path() + ") has no function '" +
-                       function + "'; it exports: " + (*library)->function_names());
+    diag.error(at, "plugin '" + plugin + "' (" + (*library)->path() + ") " +
+                       (*library)->missing_function(function));
     return nullptr;
   }
   if (fn->kind != kind) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/edit_distance.h"
 #include "common/log.h"
 #include "plugin/elf_check.h"
 
@@ -234,6 +235,16 @@ std::string PluginLibrary::function_names() const {
     out += (i ? ", " : "") + std::string(descriptor_->functions[i]->name);
   }
   return out.empty() ? "none" : out;
+}
+
+std::string PluginLibrary::missing_function(std::string_view name) const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < descriptor_->function_count; ++i) {
+    names.emplace_back(descriptor_->functions[i]->name);
+  }
+  const std::string guess = did_you_mean(name, names);
+  return "has no function '" + std::string(name) + "'" + guess + (guess.empty() ? ";" : "") +
+         " it exports: " + function_names();
 }
 
 }  // namespace streams::plugin

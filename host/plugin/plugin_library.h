@@ -62,6 +62,9 @@ class PluginLibrary {
   const streams_plugin& descriptor() const { return *descriptor_; }
   // Comma-separated names of the exported functions, for error messages.
   std::string function_names() const;
+  // "has no function 'NAME'; did you mean 'X'? it exports: a, b" (no guess
+  // when nothing is near), for error messages.
+  std::string missing_function(std::string_view name) const;
   // Another exported symbol of the library, or nullptr (for libraries built
   // with the host, such as the Python bridge).
   void* symbol(const char* name) const;

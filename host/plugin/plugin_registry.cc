@@ -8,6 +8,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "common/edit_distance.h"
 
 namespace streams::plugin {
 namespace {
@@ -45,6 +49,20 @@ std::string writable_by_others(const std::string& path) {
          ", or pass --allow-writable-plugins";
 }
 
+// The plugins in `dir` by name (NAME.so, libNAME.so), for "did you mean".
+std::vector<std::string> plugin_names(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() <= 3 || name.compare(name.size() - 3, 3, ".so") != 0) continue;
+    name.resize(name.size() - 3);
+    if (name.rfind("lib", 0) == 0) name.erase(0, 3);
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
 }  // namespace
 
 std::string PluginRegistry::refusal(const std::string& path) const {
@@ -79,7 +97,8 @@ std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std:
   else if (::access(prefixed.c_str(), F_OK) == 0)
     path = &prefixed;
   if (!path) {
-    *error = "plugin '" + name + "' not found: no " + plain + " or " + prefixed;
+    *error = "plugin '" + name + "' not found: no " + plain + " or " + prefixed +
+             did_you_mean(name, plugin_names(dir_));
     return nullptr;
   }
   if (std::string why = refusal(*path); !why.empty()) {

@@ -156,10 +156,11 @@ class PluginSinkType final : public config::SinkType {
       at.key = ctx.at.key + ".function";
       s->fn = s->library->find(s->function);
       if (!s->fn || s->fn->kind != STREAMS_KIND_SINK) {
-        ctx.diag.error(at, "sink '" + name + "': " + which +
-                               (s->fn ? " function '" + s->function + "' is not a sink function"
-                                      : " has no function '" + s->function + "'") +
-                               "; it exports: " + s->library->function_names());
+        ctx.diag.error(
+            at, "sink '" + name + "': " + which + " " +
+                    (s->fn ? "function '" + s->function + "' is not a sink function; it exports: " +
+                                 s->library->function_names()
+                           : s->library->missing_function(s->function)));
         return nullptr;
       }
     }

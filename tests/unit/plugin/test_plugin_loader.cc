@@ -116,6 +116,10 @@ BOOST_AUTO_TEST_CASE(missing_plugin_names_the_paths_and_the_key) {
   BOOST_TEST(contains(errors, "steps[0].plugin: plugin 'ghost' not found: no " + kDir +
                                   "/ghost.so or " + kDir + "/libghost.so"),
              errors);
+  BOOST_TEST(!contains(errors, "did you mean"), errors);
+  // A typo of a plugin in the directory: that one is named.
+  errors = build_errors("  - {kind: map, name: m, plugin: testkt, function: upper}\n", kDir);
+  BOOST_TEST(contains(errors, "/libtestkt.so; did you mean 'testkit'?"), errors);
 }
 
 BOOST_AUTO_TEST_CASE(failing_init_is_refused_with_the_plugins_reason) {
@@ -141,6 +145,11 @@ BOOST_AUTO_TEST_CASE(unknown_function_lists_the_exports) {
   std::string errors =
       build_errors("  - {kind: map, name: m, plugin: testkit, function: nope}\n", kDir);
   BOOST_TEST(contains(errors, "has no function 'nope'; it exports: upper, starts_with_a"), errors);
+  errors = build_errors("  - {kind: map, name: m, plugin: testkit, function: uper}\n", kDir);
+  BOOST_TEST(contains(errors,
+                      "has no function 'uper'; did you mean 'upper'? it exports: upper, "
+                      "starts_with_a"),
+             errors);
 }
 
 BOOST_AUTO_TEST_CASE(function_kind_must_match_the_step) {
