@@ -14,10 +14,10 @@ from datetime import timedelta
 from .pipeline import (Batch, BatchParser, Branch, Broadcast, DevNullSink, FlatMap, Filter, GCSSink,
                        HeadersFilter, Map, Parser, Pipeline, Reducer, Router, Serializer, Sink,
                        StreamSink, StreamSource)
+from .window import describe_window
 
 # GCS's XML API, which takes S3's requests signed with an HMAC key.
 GCS_ENDPOINT = "https://storage.googleapis.com"
-from .window import describe_window
 
 
 class _Writer:
