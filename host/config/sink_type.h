@@ -130,10 +130,17 @@ class SinkTypes {
   virtual ~SinkTypes() = default;
   // Null when there is no such type.
   virtual const SinkType* find(std::string_view name) const = 0;
-  // "kafka, devnull or file", for errors.
-  virtual std::string names() const = 0;
-  // The same, one a name (for "did you mean").
+  // Every type's name, the fallback's first.
   virtual std::vector<std::string> list() const = 0;
+  // "kafka, devnull or file", for errors.
+  std::string names() const {
+    const std::vector<std::string> all = list();
+    std::string out;
+    for (size_t i = 0; i < all.size(); ++i) {
+      out += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + all[i];
+    }
+    return out;
+  }
   // The type a sink step without `type` has.
   virtual const SinkType& fallback() const = 0;
 };

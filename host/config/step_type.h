@@ -66,10 +66,14 @@ class StepTypes {
   virtual ~StepTypes() = default;
   // Null when there is no such kind.
   virtual const StepType* find(std::string_view name) const = 0;
-  // "map, filter, ...", for errors.
-  virtual std::string names() const = 0;
-  // The same, one a name (for "did you mean").
+  // Every kind's name, in the table's order.
   virtual std::vector<std::string> list() const = 0;
+  // "map, filter, ...", for errors.
+  std::string names() const {
+    std::string out;
+    for (const std::string& name : list()) out += (out.empty() ? "" : ", ") + name;
+    return out;
+  }
 };
 
 }  // namespace streams::config

@@ -24,14 +24,6 @@ class Registry final : public config::SinkTypes {
     }
     return nullptr;
   }
-  std::string names() const override {
-    std::string out;
-    const size_t n = std::size(kTypes);
-    for (size_t i = 0; i < n; ++i) {
-      out += (i == 0 ? "" : i + 1 == n ? " or " : ", ") + std::string(kTypes[i]->name());
-    }
-    return out;
-  }
   std::vector<std::string> list() const override {
     std::vector<std::string> out;
     for (const config::SinkType* type : kTypes) out.emplace_back(type->name());

@@ -26,11 +26,6 @@ constexpr Row kOperators[] = {
 class Table final : public config::StepTypes {
  public:
   const config::StepType* find(std::string_view name) const override { return find_operator(name); }
-  std::string names() const override {
-    std::string out;
-    for (Row row : kOperators) out += (out.empty() ? "" : ", ") + std::string(row().name());
-    return out;
-  }
   std::vector<std::string> list() const override {
     std::vector<std::string> out;
     for (Row row : kOperators) out.emplace_back(row().name());
