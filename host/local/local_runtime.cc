@@ -220,9 +220,9 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     if (options.json_envelopes) input.record = envelope.record();
     // An input is never paused: sinks with outputs in flight (plugin sinks)
     // are served here until under their bound.
-    if (sinks.over_bounds(1.0)) {
+    if (sinks.over(1.0)) {
       sinks.seal();
-      while (sinks.over_bounds(1.0) && !maker.failed()) sinks.poll(10);
+      while (sinks.over(1.0) && !maker.failed()) sinks.poll(10);
     }
     sinks.poll(0);
     if (processor.process(input, &error) != pipeline::Taken::processed ||

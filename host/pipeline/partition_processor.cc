@@ -325,7 +325,7 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
   return Taken::processed;
 }
 
-const char* PartitionProcessor::backpressure(const Partition& p, double share) {
+const char* PartitionProcessor::inputs_over(const Partition& p, double share) const {
   const OffsetTracker& t = *trackers_[p.tracker_id];
   if (t.full() || t.in_flight() >= share * max_in_flight_messages_) {
     return "max_in_flight_messages inputs of the partition are not yet committable";
@@ -333,7 +333,16 @@ const char* PartitionProcessor::backpressure(const Partition& p, double share) {
   if (t.in_flight_bytes() >= share * max_in_flight_bytes_) {
     return "max_in_flight_bytes of the partition's inputs are not yet committable";
   }
+  return nullptr;
+}
+
+const char* PartitionProcessor::backpressure(const Partition& p, double share) {
+  if (const char* inputs = inputs_over(p, share)) return inputs;
   return sinks_.over_bounds(share);
+}
+
+bool PartitionProcessor::over(const Partition& p, double share) const {
+  return inputs_over(p, share) != nullptr || sinks_.over(share);
 }
 
 bool PartitionProcessor::every_partition_over(double share) const {
@@ -353,7 +362,7 @@ bool PartitionProcessor::every_partition_over(double share) const {
 void PartitionProcessor::take_resumable(std::vector<PartitionOffset>* out) {
   if (paused_ == 0) return;
   for (auto& p : partitions_) {
-    if (!p || !p->paused || backpressure(*p, 0.5)) continue;
+    if (!p || !p->paused || over(*p, 0.5)) continue;
     p->paused = false;
     --paused_;
     out->push_back({p->number, p->resume_at, nullptr});

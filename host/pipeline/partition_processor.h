@@ -203,6 +203,11 @@ class PartitionProcessor final : public InputHolds {
   // Why `p` cannot take another input now (null: it can), with the bounds
   // scaled by `share`.
   const char* backpressure(const Partition& p, double share);
+  // The same test without the reason, allocating nothing (asked for every
+  // paused partition on each turn of the loop).
+  bool over(const Partition& p, double share) const;
+  // backpressure() for `p`'s own bounds only (a static reason, or null).
+  const char* inputs_over(const Partition& p, double share) const;
   void adopt_bounds();
   void load_quarantine(Partition& p);
   // Opens `p`'s state when `g` has stateful steps and it has none yet.

@@ -107,16 +107,23 @@ void SinkSet::set_stop_flag(const std::atomic<bool>* stop) {
   for (const Bounds& b : bounds_) b.sink->set_stop_flag(stop);
 }
 
-const char* SinkSet::over_bounds(double share) {
+const SinkSet::Bounds* SinkSet::first_over(double share) const {
   for (const Bounds& b : bounds_) {
-    const uint64_t pending = b.sink->pending(), bytes = b.sink->pending_bytes();
-    if (pending >= share * b.max_messages || bytes >= share * b.max_bytes) {
-      reason_ = "sink " + b.sink->describe() + " has " + std::to_string(pending) + " outputs (" +
-                std::to_string(bytes) + " bytes) unacknowledged, at its max_in_flight bound";
-      return reason_.c_str();
+    if (b.sink->pending() >= share * b.max_messages ||
+        b.sink->pending_bytes() >= share * b.max_bytes) {
+      return &b;
     }
   }
   return nullptr;
+}
+
+const char* SinkSet::over_bounds(double share) {
+  const Bounds* b = first_over(share);
+  if (!b) return nullptr;
+  reason_ = "sink " + b->sink->describe() + " has " + std::to_string(b->sink->pending()) +
+            " outputs (" + std::to_string(b->sink->pending_bytes()) +
+            " bytes) unacknowledged, at its max_in_flight bound";
+  return reason_.c_str();
 }
 
 uint64_t SinkSet::pending() const {

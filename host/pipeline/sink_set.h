@@ -71,8 +71,11 @@ class SinkSet {
   void partitions_changed(const int32_t* partitions, size_t count, bool assigned);
   void set_stop_flag(const std::atomic<bool>* stop);
 
-  // Why no more input should be taken (a sink at `share` of its bounds:
-  // 1 to pause, 0.5 to resume below half), or null. Valid until the next call.
+  // Some sink is at `share` of its max_in_flight bounds (1 to pause, 0.5 to
+  // resume below half). Allocates nothing: the loop asks while held.
+  bool over(double share) const { return first_over(share) != nullptr; }
+  // Why no more input should be taken (as over()), or null. Valid until the
+  // next call.
   const char* over_bounds(double share);
   // Outputs not yet acknowledged, over every sink.
   uint64_t pending() const;
@@ -87,6 +90,7 @@ class SinkSet {
     uint64_t max_messages;
     uint64_t max_bytes;
   };
+  const Bounds* first_over(double share) const;
   std::string names_;
   std::vector<std::unique_ptr<OutputSink>> owned_;  // by Generation::sinks index
   std::vector<OutputSink*> outputs_;                // the same

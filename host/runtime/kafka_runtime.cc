@@ -243,7 +243,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
     // bring no input to fill them.
     int wait_ms = 100;
     if (processor_->paused() > 0) {
-      if (!sinks_.awaiting() && sinks_.over_bounds(0.5)) sinks_.seal();
+      if (!sinks_.awaiting() && sinks_.over(0.5)) sinks_.seal();
       wait_ms = sinks_.awaiting() ? 0 : 5;
       if (wait_ms == 0) sinks_.poll(5);
     }
@@ -288,7 +288,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
 // and each partition pauses at the one it cannot take, so a sink that is
 // down leaves the host polling, in its group, as before.
 bool Runtime::over_bounds(double share) {
-  return sinks_.over_bounds(share) != nullptr || processor_->every_partition_over(share);
+  return sinks_.over(share) || processor_->every_partition_over(share);
 }
 
 bool Runtime::hold_source(int64_t now_ms) {

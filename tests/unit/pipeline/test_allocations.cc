@@ -13,6 +13,7 @@
 #include "pipeline/batch_end.h"
 #include "pipeline/chain.h"
 #include "pipeline/offset_tracker.h"
+#include "pipeline/sink_set.h"
 #include "state/partition_state.h"
 #include "state/store.h"
 #include "test_util.h"
@@ -274,4 +275,74 @@ BOOST_AUTO_TEST_CASE(a_python_map_allocates_nothing_per_record_in_the_bridge) {
   BOOST_TEST(c.sink.count == 4100u);
   BOOST_TEST(c.sink.bytes == 4100u * 100);
   BOOST_TEST(c.errors.count == 0u);
+}
+
+namespace {
+
+// A sink with `held` outputs unacknowledged.
+class HeldSink : public pipeline::OutputSink {
+ public:
+  pipeline::WriteResult write(const streams_record&, uint64_t, const streams_origin*,
+                              std::string*) override {
+    return pipeline::WriteResult::ok;
+  }
+  uint64_t pending() const override { return held; }
+  std::string describe() const override { return "held"; }
+  uint64_t held = 0;
+};
+
+class HeldSinkMaker : public pipeline::SinkMaker {
+ public:
+  std::unique_ptr<pipeline::OutputSink> make(const pipeline::Generation&, size_t,
+                                             pipeline::SinkListener&, std::string*) override {
+    auto sink = std::make_unique<HeldSink>();
+    made = sink.get();
+    return sink;
+  }
+  std::unique_ptr<pipeline::OutputSink> make_dlq(const pipeline::Generation&,
+                                                 pipeline::SinkListener&, std::string*) override {
+    return nullptr;
+  }
+  HeldSink* made = nullptr;
+};
+
+class IgnoringListener : public pipeline::SinkListener {
+ public:
+  void on_written(uint64_t) override {}
+  void on_acknowledged(pipeline::OutputSink&, uint64_t) override {}
+  void on_rejected(pipeline::OutputSink&, uint64_t, const streams_record&, const char*) override {}
+  void on_failed(pipeline::OutputSink&, const char*) override {}
+};
+
+}  // namespace
+
+// While a sink is over its bound the loop asks, every turn and for every
+// paused partition, whether it still is: the answer allocates nothing (only
+// the reason, asked when a partition pauses, is text).
+BOOST_AUTO_TEST_CASE(asking_whether_a_sink_is_over_its_bound_allocates_nothing) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto generation = build(dir, "", PLUGINS_DIR, diag);  // a Kafka sink, its default bound
+  BOOST_REQUIRE_MESSAGE(generation, all_errors(diag));
+  const uint64_t bound = generation->sink_settings(0).max_in_flight_messages_with(0);
+  BOOST_REQUIRE(bound >= 4u);
+  HeldSinkMaker maker;
+  IgnoringListener listener;
+  pipeline::SinkSet sinks;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(sinks.create(*generation, maker, listener, &error), error);
+  maker.made->held = bound;
+
+  const uint64_t before = g_allocations.load();
+  bool over = true;
+  for (int turn = 0; turn < 1000; ++turn) over = over && sinks.over(1.0) && sinks.over(0.5);
+  BOOST_TEST(g_allocations.load() - before == 0u);
+  BOOST_TEST(over);
+  maker.made->held = bound / 2 - 1;
+  BOOST_TEST(!sinks.over(0.5));
+  BOOST_TEST(!sinks.over_bounds(0.5));
+  maker.made->held = bound;
+  BOOST_TEST(std::string(sinks.over_bounds(1.0)) ==
+             "sink held has " + std::to_string(bound) +
+                 " outputs (0 bytes) unacknowledged, at its max_in_flight bound");
 }
