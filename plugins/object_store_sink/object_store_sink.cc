@@ -18,7 +18,8 @@
 // sink one batch of a partition at a time, so only a partition's last
 // object can be partial, and only if it starts at or after the first
 // record the host hands again. Each object carries its size in
-// x-amz-meta-streams-bytes; such a last object is checked (HEAD) and, when
+// x-amz-meta-streams-bytes (GCS's XML API answers it as
+// x-goog-meta-streams-bytes); such a last object is checked (HEAD) and, when
 // its size is not the recorded one, deleted and written again from the
 // replayed records. An object that starts before that record was
 // acknowledged, so whole (an earlier version's objects have no size).
@@ -295,7 +296,8 @@ class ObjectStoreSink {
       return recovery_done(partition, p, p.before_last, reports);
     }
     if (r.status != 200) return recovery_failed(partition, p, r, reports);
-    const int64_t recorded = header_number(r.body, "x-amz-meta-streams-bytes");
+    int64_t recorded = header_number(r.body, "x-amz-meta-streams-bytes");
+    if (recorded < 0) recorded = header_number(r.body, "x-goog-meta-streams-bytes");
     if (recorded >= 0 && recorded == header_number(r.body, "content-length")) {
       return recovery_done(partition, p, p.position, reports);
     }

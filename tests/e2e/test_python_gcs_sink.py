@@ -4,11 +4,18 @@ object_store_sink against GCS's XML API, here an S3-compatible server
 source offsets they hold, row for row what the original's Serializer writes;
 an object holds a batch (10 s by default), not a message; validate says where
 GCSSink's objects go and that object_generator is not used, and without the
-HMAC key it names the key that is missing."""
+HMAC key it names the key that is missing. Run again from the start (a new
+consumer group) against the same objects, through a proxy that names their
+metadata as GCS's XML API does (x-goog-meta-*), it finds every object whole
+and writes, deletes or rewrites nothing."""
+import collections
+import http.client
+import http.server
 import json
 import os
 import shutil
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -59,6 +66,54 @@ DEPLOYMENT = """pipeline:
 """
 
 
+class GcsAnswers:
+    """A loopback proxy in front of `store` (s3rver) that answers as GCS's
+    XML API names custom metadata: x-amz-meta-* comes back x-goog-meta-*.
+    Requests go on unchanged (their Host header too, which the signature
+    covers); `methods` counts them by method."""
+
+    def __init__(self, store):
+        self.methods = collections.Counter()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                proxy.methods[self.command] += 1
+                upstream = http.client.HTTPConnection("127.0.0.1", store.port, timeout=30)
+                upstream.request(self.command, self.path, body=body, headers=dict(self.headers))
+                answer = upstream.getresponse()
+                payload = answer.read()
+                upstream.close()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() in ("connection", "transfer-encoding", "keep-alive"):
+                        continue
+                    if name.lower().startswith("x-amz-meta-"):
+                        name = "x-goog-meta-" + name[len("x-amz-meta-"):]
+                    self.send_header(name, value)
+                if answer.getheader("Content-Length") is None:
+                    self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_HEAD = do_PUT = do_DELETE = do_POST = forward  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def main():
     with h.Env() as env:
         s3 = stores.ObjectStore(env, "arroyo-artifacts")
@@ -103,6 +158,28 @@ def main():
                      for line in body.splitlines() if line.strip())
         assert got == wanted, stores.diff(got, wanted)
         print(f"{len(got)} rows in {objects} objects: ok")
+
+        # From the start again, with GCS's names for the objects' metadata:
+        # each partition's last object starts at the first record handed
+        # again, so it is checked (HEAD), found whole, and kept.
+        before = s3.objects()
+        gcs = GcsAnswers(s3)
+        try:
+            with open(deployment) as f:
+                text = f.read()
+            again = env.write("again.yaml", text.replace(
+                "auto_offset_reset: earliest",
+                "auto_offset_reset: earliest\n          consumer_group: again").replace(
+                '"${envvar:S3_ENDPOINT}"', f'"{gcs.endpoint}"'))
+            host = env.start_host(pipeline, again, bootstrap)
+            h.wait_committed_to_end(bootstrap, "again", tps, timeout=120)
+            assert env.stop(host) == 0, env.log(host)
+        finally:
+            gcs.close()
+        assert gcs.methods["HEAD"] == PARTITIONS, gcs.methods
+        assert not gcs.methods["PUT"] and not gcs.methods["DELETE"], gcs.methods
+        assert s3.objects() == before, "the objects changed"
+        print(f"again, with GCS's metadata names: {dict(gcs.methods)}, nothing rewritten: ok")
 
 
 if __name__ == "__main__":
