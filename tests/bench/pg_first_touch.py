@@ -34,6 +34,7 @@ bench_env.use_build(BUILD)
 import harness as h  # noqa: E402
 import stores  # noqa: E402
 
+from store_cpu import with_children  # noqa: E402  (the server's CPU with its backends)
 from store_rate import PG_TABLE, settle  # noqa: E402  (the store benchmark's table)
 
 
@@ -42,19 +43,6 @@ def children(pg):
     included)."""
     return set(subprocess.run(["pgrep", "-P", str(pg.proc.pid)], capture_output=True,
                               text=True).stdout.split())
-
-
-def server_cpu(pg):
-    """CPU seconds of the postmaster, its live backends and those it reaped."""
-    total = 0
-    for pid in [str(pg.proc.pid), *children(pg)]:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # reaped meanwhile: counted in the postmaster's
-        total += sum(int(x) for x in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def write_rows(path, count):
@@ -70,11 +58,11 @@ def timed_server(pg, psql, args):
     """(server CPU seconds, wall seconds) of one psql session, read once its
     backend has been reaped (its CPU then in the postmaster's)."""
     settle(pg)
-    before, cpu, start = children(pg), server_cpu(pg), time.monotonic()
+    before, cpu, start = children(pg), with_children(pg.proc.pid), time.monotonic()
     subprocess.run(psql + args, check=True, capture_output=True)
     wall = time.monotonic() - start
     h.wait_for(lambda: children(pg) <= before, 10, "the session's backend to be reaped")
-    return server_cpu(pg) - cpu, wall
+    return with_children(pg.proc.pid) - cpu, wall
 
 
 def main():
