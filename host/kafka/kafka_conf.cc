@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <utility>
 #include <vector>
 
@@ -42,33 +43,48 @@ void log_cb(const rd_kafka_t*, int level, const char* facility, const char* mess
   log::debug("rdkafka " + std::to_string(level) + " " + facility + ": " + message);
 }
 
-// `overrides` (from the file, at `where`) are applied after `defaults`.
-rd_kafka_conf_t* build(const Params& defaults, const Params& overrides,
-                       const config::Location& where, std::string* error) {
+// Settings from a deployment file, at `where` (its override_params).
+struct Layer {
+  const Params& params;
+  const config::Location& where;
+};
+
+// `layers` (from the file) are applied after `defaults`, in order: a later
+// layer's key wins.
+rd_kafka_conf_t* build(const Params& defaults, std::initializer_list<Layer> layers,
+                       std::string* error) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char reason[512];
-  auto set = [&](const std::pair<std::string, std::string>& kv, bool from_file) {
-    if (rd_kafka_conf_set(conf, kv.first.c_str(), kv.second.c_str(), reason, sizeof reason) ==
-        RD_KAFKA_CONF_OK) {
-      return true;
+  auto set = [&](const std::pair<std::string, std::string>& kv, const config::Location* where) {
+    std::string why;
+    if (set_setting(conf, kv.first, kv.second, &why)) return true;
+    std::string at;
+    if (where) {
+      config::Location in_file = *where;
+      in_file.key += ".override_params." + kv.first;
+      at = in_file.to_string() + ": ";
     }
-    config::Location at = where;
-    if (from_file) at.key += ".override_params." + kv.first;
-    *error = at.to_string() + ": " + kv.first + "=" + kv.second + ": " + reason;
+    *error = at + why;
     return false;
   };
+  bool ok = true;
   for (const auto& kv : defaults) {
-    if (!set(kv, false)) break;
+    if (!(ok = set(kv, nullptr))) break;
   }
-  for (const auto& kv : overrides) {
-    if (!error->empty() || !set(kv, true)) break;
+  for (const Layer& layer : layers) {
+    for (const auto& kv : layer.params) {
+      if (!ok || !(ok = set(kv, &layer.where))) break;
+    }
   }
-  if (!error->empty()) {
+  if (!ok) {
     rd_kafka_conf_destroy(conf);
     return nullptr;
   }
   rd_kafka_conf_set_log_cb(conf, &log_cb);
   return conf;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
 }
 
 Params producer_defaults(const std::vector<std::string>& servers, const std::string& client_id) {
@@ -88,6 +104,44 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
 }
 
 }  // namespace
+
+bool is_connection_setting(std::string_view key) {
+  return key == "security.protocol" || starts_with(key, "ssl.") || starts_with(key, "ssl_") ||
+         starts_with(key, "sasl.") || starts_with(key, "enable.ssl.") ||
+         starts_with(key, "enable.sasl.");
+}
+
+Settings connection_settings(const Settings& params) {
+  Settings out;
+  for (const auto& kv : params) {
+    if (is_connection_setting(kv.first)) out.push_back(kv);
+  }
+  return out;
+}
+
+bool same_brokers(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::vector<std::string> x = a, y = b;
+  std::sort(x.begin(), x.end());
+  std::sort(y.begin(), y.end());
+  return x == y;
+}
+
+std::string printable_setting(const std::string& key, const std::string& value) {
+  const bool secret = key.find("password") != std::string::npos ||
+                      key.find("secret") != std::string::npos || key == "ssl.key.pem" ||
+                      key == "ssl_key" || key == "sasl.oauthbearer.config";
+  return key + "=" + (secret ? "(hidden)" : value);
+}
+
+bool set_setting(rd_kafka_conf_t* conf, const std::string& key, const std::string& value,
+                 std::string* error) {
+  char reason[512];
+  const rd_kafka_conf_res_t res =
+      rd_kafka_conf_set(conf, key.c_str(), value.c_str(), reason, sizeof reason);
+  if (res == RD_KAFKA_CONF_OK) return true;
+  *error = (res == RD_KAFKA_CONF_UNKNOWN ? key : printable_setting(key, value)) + ": " + reason;
+  return false;
+}
 
 int fetch_wait_ms(std::string_view cluster_id) {
   constexpr std::string_view kMock = "mockCluster";
@@ -123,7 +177,7 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
       {"statistics.interval.ms", "5000"},
   };
   error->clear();
-  return build(defaults, step.override_params, step.location, error);
+  return build(defaults, {{step.override_params, step.location}}, error);
 }
 
 rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
@@ -138,18 +192,25 @@ rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
       "queue.buffering.max.kbytes",
       std::to_string(std::min<uint64_t>(2 * step.max_in_flight_bytes / 1024, 2147483647ull)));
   error->clear();
-  return build(defaults, step.override_params, step.location, error);
+  const config::StepDeployment& source = g.source_deployment();
+  const Params inherited = same_brokers(step.bootstrap_servers, source.bootstrap_servers)
+                               ? connection_settings(source.override_params)
+                               : Params{};
+  return build(defaults, {{inherited, source.location}, {step.override_params, step.location}},
+               error);
 }
 
 rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::string& client_id,
                                    std::string* error) {
   const config::StepDeployment& source = g.source_deployment();
   const config::DlqDeployment& dlq = source.dlq;
+  const bool on_source = dlq.bootstrap_servers.empty() ||
+                         same_brokers(dlq.bootstrap_servers, source.bootstrap_servers);
+  const Params inherited = on_source ? connection_settings(source.override_params) : Params{};
   error->clear();
-  return build(producer_defaults(
-                   dlq.bootstrap_servers.empty() ? source.bootstrap_servers : dlq.bootstrap_servers,
-                   client_id),
-               dlq.override_params, dlq.location, error);
+  return build(
+      producer_defaults(on_source ? source.bootstrap_servers : dlq.bootstrap_servers, client_id),
+      {{inherited, source.location}, {dlq.override_params, dlq.location}}, error);
 }
 
 rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
@@ -165,7 +226,7 @@ rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
                         std::to_string(state::changelog_record_bytes(config::kMaxStateValueBytes)));
   defaults.emplace_back("linger.ms", "5");
   error->clear();
-  return build(defaults, source.override_params, source.location, error);
+  return build(defaults, {{source.override_params, source.location}}, error);
 }
 
 rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
@@ -179,7 +240,7 @@ rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
       {"fetch.wait.max.ms", "5"},
   };
   error->clear();
-  return build(defaults, source.override_params, source.location, error);
+  return build(defaults, {{source.override_params, source.location}}, error);
 }
 
 namespace {
@@ -222,16 +283,35 @@ void check_topic(const std::string& topic, config::Location at, config::Diagnost
                      "'_' and '-', not '.' or '..')");
 }
 
+void check_client(rd_kafka_conf_t* conf, bool consumer, const config::Location& where,
+                  config::Diagnostics& diag) {
+  char reason[512];
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", "", reason, sizeof reason) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    diag.error(where, reason);
+    return;
+  }
+  rd_kafka_t* rk =
+      rd_kafka_new(consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
+  if (rk) {
+    rd_kafka_destroy(rk);  // it owned conf
+    return;
+  }
+  rd_kafka_conf_destroy(conf);
+  diag.error(where, std::string("librdkafka refuses these settings (override_params): ") + reason);
+}
+
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag) {
   check_topics(g, diag);
   std::string error;
+  const config::StepDeployment& source = g.source_deployment();
   if (rd_kafka_conf_t* c = consumer_conf(g, "validate", &error))
-    rd_kafka_conf_destroy(c);
+    check_client(c, true, source.location, diag);
   else
     diag.error(config::Location{}, error);
-  if (g.source_deployment().dlq.topic.empty()) return;
+  if (source.dlq.topic.empty()) return;
   if (rd_kafka_conf_t* p = dlq_producer_conf(g, "validate", &error))
-    rd_kafka_conf_destroy(p);
+    check_client(p, false, source.dlq.location, diag);
   else
     diag.error(config::Location{}, error);
 }

@@ -5,6 +5,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/diagnostics.h"
 #include "pipeline/generation.h"
@@ -12,6 +14,28 @@
 typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 
 namespace streams::kafka {
+
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+// Connection settings: the librdkafka properties that say how to reach and
+// authenticate with a cluster (security.protocol, ssl.*, ssl_*, sasl.*,
+// enable.ssl.*, enable.sasl.*). Every client the host makes on the source's
+// brokers (a Kafka sink with the same bootstrap_servers, the DLQ producer
+// unless it names other brokers, the changelog) takes the source's
+// connection settings, under its own override_params (which win key by key).
+bool is_connection_setting(std::string_view key);
+// The connection settings among `params`, in their order.
+Settings connection_settings(const Settings& params);
+// Whether two bootstrap lists name the same brokers (in any order).
+bool same_brokers(const std::vector<std::string>& a, const std::vector<std::string>& b);
+// "key=value" for a message, the value hidden ("key=(hidden)") when it is a
+// secret: a password, a secret, a private key or an OAUTHBEARER config.
+std::string printable_setting(const std::string& key, const std::string& value);
+// Sets `key` in `conf`; false with *error ("key=value: librdkafka's reason",
+// the value left out for a key librdkafka does not know, which may be a
+// misspelt secret, and hidden for a secret).
+bool set_setting(rd_kafka_conf_t* conf, const std::string& key, const std::string& value,
+                 std::string* error);
 
 // fetch.wait.max.ms of the source's consumer, unless its override_params
 // set it. The dev broker (librdkafka's mock cluster, whose cluster id starts
@@ -39,7 +63,7 @@ rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
                                const std::string& client_id, std::string* error);
 
 // The producer of the source's dead-letter queue (`dlq`; brokers default to
-// the source's).
+// the source's, and then so do its connection settings).
 rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::string& client_id,
                                    std::string* error);
 
@@ -49,6 +73,13 @@ rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
                                          const std::string& client_id, std::string* error);
 rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
                                          const std::string& client_id, std::string* error);
+
+// Adds an error at `where` unless librdkafka makes a client of `conf`, which
+// it destroys: some settings are checked only then (TLS and SASL: a CA file,
+// a mechanism, a missing username; settings that contradict each other). No
+// broker is contacted: the client is made without bootstrap servers.
+void check_client(rd_kafka_conf_t* conf, bool consumer, const config::Location& where,
+                  config::Diagnostics& diag);
 
 // Checks the source's topic, its consumer conf and its DLQ producer conf,
 // adding one diagnostic per problem (sinks are checked by their types).

@@ -371,7 +371,7 @@ void KafkaSource::on_error(int err, const char* reason) {
     handler_->on_source_failed(std::string("fatal Kafka client error: ") + reason);
     return;
   }
-  warn(std::string("kafka: ") + reason);
+  warn(std::string("kafka (source): ") + reason);
 }
 
 void KafkaSource::warn(const std::string& line) {

@@ -173,7 +173,7 @@ void KafkaSink::on_client_error(int err, const char* reason) {
   }
   uint64_t suppressed = 0;
   if (client_log_.allow(std::chrono::steady_clock::now(), &suppressed)) {
-    log::warn(std::string("kafka: ") + reason + log::RateLimitedLog::note(suppressed));
+    log::warn("kafka (" + stats_name_ + "): " + reason + log::RateLimitedLog::note(suppressed));
   }
 }
 

@@ -68,7 +68,7 @@ class KafkaSinkType final : public config::SinkType {
     }
     std::string error;
     if (rd_kafka_conf_t* p = kafka::producer_conf(g, index, "validate", &error)) {
-      rd_kafka_conf_destroy(p);
+      kafka::check_client(p, false, g.sink_deployment(index).location, diag);
     } else {
       diag.error(config::Location{}, error);
     }

@@ -18,21 +18,14 @@ using namespace streams;
 
 namespace {
 
-// A generation whose source reads from `servers`, with `overrides` (YAML
-// flow mapping, may be empty) as its override_params and `extra` (", key:
-// value" pairs) among its settings.
-std::shared_ptr<const pipeline::Generation> generation(const testing::TempDir& dir,
-                                                       const std::string& servers,
-                                                       const std::string& overrides = "",
-                                                       const std::string& extra = "") {
+// A generation whose steps_config is `steps` (YAML: the `in` source and
+// the `out` sink).
+std::shared_ptr<const pipeline::Generation> generation_of(const testing::TempDir& dir,
+                                                          const std::string& steps) {
   config::Diagnostics diag;
   config::PipelineSpec spec;
   config::DeploymentConfig deployment;
-  const std::string text =
-      "pipeline:\n  segments:\n    - steps_config:\n        in: "
-      "{bootstrap_servers: [\"" +
-      servers + "\"]" + (overrides.empty() ? "" : ", override_params: " + overrides) + extra +
-      "}\n        out: {bootstrap_servers: [\"" + servers + "\"]}\n";
+  const std::string text = "pipeline:\n  segments:\n    - steps_config:\n" + steps;
   BOOST_REQUIRE(testing::load_spec(dir.write("p.yaml", testing::pipeline_yaml("")), &spec, diag));
   BOOST_REQUIRE(config::load_deployment_config(dir.write("d.yaml", text), &deployment, diag));
   plugin::PluginRegistry registry(TEST_PLUGINS_DIR);
@@ -41,9 +34,23 @@ std::shared_ptr<const pipeline::Generation> generation(const testing::TempDir& d
   return g;
 }
 
+// A generation whose source reads from `servers`, with `overrides` (YAML
+// flow mapping, may be empty) as its override_params and `extra` (", key:
+// value" pairs) among its settings.
+std::shared_ptr<const pipeline::Generation> generation(const testing::TempDir& dir,
+                                                       const std::string& servers,
+                                                       const std::string& overrides = "",
+                                                       const std::string& extra = "") {
+  return generation_of(dir, "        in: {bootstrap_servers: [\"" + servers + "\"]" +
+                                (overrides.empty() ? "" : ", override_params: " + overrides) +
+                                extra + "}\n        out: {bootstrap_servers: [\"" + servers +
+                                "\"]}\n");
+}
+
 // `name`'s value in `conf`, which it destroys.
 std::string value_in(rd_kafka_conf_t* conf, const char* name) {
-  char value[64];
+  BOOST_REQUIRE(conf);
+  char value[256];
   size_t size = sizeof value;
   BOOST_REQUIRE(rd_kafka_conf_get(conf, name, value, &size) == RD_KAFKA_CONF_OK);
   rd_kafka_conf_destroy(conf);
@@ -111,4 +118,137 @@ BOOST_AUTO_TEST_CASE(the_dev_broker_and_no_answer_get_the_short_wait) {
   auto nobody = generation(dir, "127.0.0.1:1");
   BOOST_TEST(kafka::source_cluster_id(*nobody, "t", 200).empty());
   BOOST_TEST(kafka::source_fetch_wait(*nobody, "t", 200) == kafka::kDevBrokerFetchWaitMs);
+}
+
+// A cluster that wants TLS and SASL: the source's connection settings reach
+// every client the host makes on the same brokers, under their own.
+const char kSecured[] =
+    "override_params: {security.protocol: SASL_SSL, sasl.mechanisms: PLAIN, sasl.username: "
+    "reader, sasl.password: hunter2, ssl.ca.location: /etc/ssl/certs/ca.pem, "
+    "socket.timeout.ms: \"7000\"}";
+
+BOOST_AUTO_TEST_CASE(clients_on_the_source_brokers_take_its_connection_settings) {
+  testing::TempDir dir;
+  std::string error;
+  auto g = generation_of(dir, std::string("        in: {bootstrap_servers: [b1:9092, b2:9092], ") +
+                                  kSecured + ", dlq: {topic: in-dlq}}\n" +
+                                  "        out: {bootstrap_servers: [b2:9092, b1:9092]}\n");
+  BOOST_TEST(value_in(kafka::producer_conf(*g, 0, "t", &error), "security.protocol") == "sasl_ssl");
+  BOOST_TEST(value_in(kafka::producer_conf(*g, 0, "t", &error), "sasl.username") == "reader");
+  BOOST_TEST(value_in(kafka::producer_conf(*g, 0, "t", &error), "sasl.password") == "hunter2");
+  BOOST_TEST(value_in(kafka::producer_conf(*g, 0, "t", &error), "ssl.ca.location") ==
+             "/etc/ssl/certs/ca.pem");
+  // Only the connection settings: the source's other ones stay its own.
+  BOOST_TEST(value_in(kafka::producer_conf(*g, 0, "t", &error), "socket.timeout.ms") == "60000");
+  BOOST_TEST(value_in(kafka::dlq_producer_conf(*g, "t", &error), "sasl.username") == "reader");
+  BOOST_TEST(value_in(kafka::dlq_producer_conf(*g, "t", &error), "socket.timeout.ms") == "60000");
+  BOOST_TEST(value_in(kafka::changelog_producer_conf(*g, "t", &error), "sasl.username") ==
+             "reader");
+  BOOST_TEST(value_in(kafka::consumer_conf(*g, "t", &error), "socket.timeout.ms") == "7000");
+}
+
+BOOST_AUTO_TEST_CASE(a_client_s_own_settings_win_and_other_brokers_take_none) {
+  testing::TempDir dir;
+  std::string error;
+  auto g = generation_of(
+      dir, std::string("        in: {bootstrap_servers: [b1:9092], ") + kSecured +
+               ", dlq: {topic: in-dlq, override_params: {sasl.username: dlq-writer}}}\n" +
+               "        out: {bootstrap_servers: [b1:9092], override_params: {sasl.username: "
+               "writer, sasl.password: s3cret}}\n");
+  BOOST_TEST(value_in(kafka::producer_conf(*g, 0, "t", &error), "sasl.username") == "writer");
+  BOOST_TEST(value_in(kafka::producer_conf(*g, 0, "t", &error), "sasl.password") == "s3cret");
+  BOOST_TEST(value_in(kafka::producer_conf(*g, 0, "t", &error), "security.protocol") == "sasl_ssl");
+  BOOST_TEST(value_in(kafka::dlq_producer_conf(*g, "t", &error), "sasl.username") == "dlq-writer");
+  BOOST_TEST(value_in(kafka::dlq_producer_conf(*g, "t", &error), "sasl.password") == "hunter2");
+
+  auto elsewhere =
+      generation_of(dir, std::string("        in: {bootstrap_servers: [b1:9092], ") + kSecured +
+                             ", dlq: {topic: in-dlq, bootstrap_servers: [other:9092]}}\n" +
+                             "        out: {bootstrap_servers: [other:9092]}\n");
+  BOOST_TEST(value_in(kafka::producer_conf(*elsewhere, 0, "t", &error), "security.protocol") ==
+             "plaintext");
+  BOOST_TEST(value_in(kafka::dlq_producer_conf(*elsewhere, "t", &error), "security.protocol") ==
+             "plaintext");
+  BOOST_TEST(value_in(kafka::dlq_producer_conf(*elsewhere, "t", &error), "bootstrap.servers") ==
+             "other:9092");
+}
+
+BOOST_AUTO_TEST_CASE(connection_settings_and_secrets_are_told_apart) {
+  for (const char* key : {"security.protocol", "ssl.ca.location", "ssl_key", "sasl.mechanisms",
+                          "sasl.oauthbearer.client.id", "enable.ssl.certificate.verification",
+                          "enable.sasl.oauthbearer.unsecure.jwt"}) {
+    BOOST_TEST(kafka::is_connection_setting(key), key);
+  }
+  for (const char* key : {"bootstrap.servers", "client.id", "socket.timeout.ms", "linger.ms",
+                          "session.timeout.ms", "security"}) {
+    BOOST_TEST(!kafka::is_connection_setting(key), key);
+  }
+  BOOST_TEST(kafka::printable_setting("sasl.password", "hunter2") == "sasl.password=(hidden)");
+  BOOST_TEST(kafka::printable_setting("ssl.key.password", "x") == "ssl.key.password=(hidden)");
+  BOOST_TEST(kafka::printable_setting("ssl.key.pem", "-----BEGIN") == "ssl.key.pem=(hidden)");
+  BOOST_TEST(kafka::printable_setting("sasl.oauthbearer.client.secret", "x") ==
+             "sasl.oauthbearer.client.secret=(hidden)");
+  BOOST_TEST(kafka::printable_setting("sasl.username", "reader") == "sasl.username=reader");
+  BOOST_TEST(kafka::same_brokers({"a:1", "b:2"}, {"b:2", "a:1"}));
+  BOOST_TEST(!kafka::same_brokers({"a:1", "b:2"}, {"a:1"}));
+}
+
+// A setting librdkafka refuses is reported where the file set it, without
+// a value that may be a secret.
+BOOST_AUTO_TEST_CASE(a_refused_setting_names_its_place_and_hides_a_secret) {
+  testing::TempDir dir;
+  std::string error;
+  auto typo = generation_of(dir,
+                            "        in: {bootstrap_servers: [b1:9092], override_params: "
+                            "{sasl.pasword: hunter2}}\n"
+                            "        out: {bootstrap_servers: [b1:9092]}\n");
+  BOOST_TEST(!kafka::consumer_conf(*typo, "t", &error));
+  BOOST_TEST(error.find("d.yaml") != std::string::npos, error);
+  BOOST_TEST(error.find("override_params.sasl.pasword") != std::string::npos, error);
+  BOOST_TEST(error.find("hunter2") == std::string::npos, error);
+  // The sink inherits it (a connection setting), and reports it the same.
+  error.clear();
+  BOOST_TEST(!kafka::producer_conf(*typo, 0, "t", &error));
+  BOOST_TEST(error.find("hunter2") == std::string::npos, error);
+  // A known setting's value is shown, unless it is a secret.
+  auto bad = generation_of(dir,
+                           "        in: {bootstrap_servers: [b1:9092], override_params: "
+                           "{security.protocol: carrier-pigeon}}\n"
+                           "        out: {bootstrap_servers: [b1:9092]}\n");
+  BOOST_TEST(!kafka::consumer_conf(*bad, "t", &error));
+  BOOST_TEST(error.find("security.protocol=carrier-pigeon") != std::string::npos, error);
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  BOOST_TEST(kafka::set_setting(conf, "sasl.password", "hunter2", &error));
+  rd_kafka_conf_destroy(conf);
+}
+
+// What librdkafka checks only when it makes a client is checked at load,
+// at the step that brings it, with no broker contacted.
+BOOST_AUTO_TEST_CASE(settings_librdkafka_checks_when_it_makes_a_client_are_checked_at_load) {
+  testing::TempDir dir;
+  std::string error;
+  auto no_user = generation_of(dir,
+                               "        in: {bootstrap_servers: [b1:9092], override_params: "
+                               "{security.protocol: SASL_SSL, sasl.mechanisms: PLAIN}}\n"
+                               "        out: {bootstrap_servers: [b1:9092]}\n");
+  config::Diagnostics diag;
+  kafka::check_kafka_confs(*no_user, diag);
+  const std::string errors = testing::all_errors(diag);
+  BOOST_TEST(errors.find("steps_config.in: librdkafka refuses these settings") != std::string::npos,
+             errors);
+  BOOST_TEST(errors.find("sasl.username and sasl.password must be set") != std::string::npos,
+             errors);
+
+  config::Diagnostics ca_diag;
+  kafka::check_client(kafka::consumer_conf(*generation(dir, "b1:9092",
+                                                       "{security.protocol: SSL, ssl.ca.location: "
+                                                       "/nonexistent/ca.pem}"),
+                                           "t", &error),
+                      true, config::Location{"d.yaml", 3, 4, "in"}, ca_diag);
+  BOOST_TEST(testing::all_errors(ca_diag).find("ssl.ca.location") != std::string::npos,
+             testing::all_errors(ca_diag));
+
+  config::Diagnostics fine;
+  kafka::check_kafka_confs(*generation(dir, "b1:9092"), fine);
+  BOOST_TEST(fine.ok(), testing::all_errors(fine));
 }
