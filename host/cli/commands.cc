@@ -17,6 +17,7 @@
 #include "config/k8s_manifests.h"
 #include "config/topology_graph.h"
 #include "kafka/dlq_replay.h"
+#include "kafka/kafka_conf.h"
 #include "plugin/plugin_registry.h"
 
 namespace streams::cli {
@@ -63,9 +64,34 @@ bool dlq_from_config(const DlqReplayArgs& args, kafka::ReplayOptions* o) {
     return false;
   }
   o->dlq_topic = found->dlq.topic;
-  o->brokers = join(found->dlq.bootstrap_servers.empty() ? found->bootstrap_servers
-                                                         : found->dlq.bootstrap_servers);
-  if (o->target_brokers.empty()) o->target_brokers = join(found->bootstrap_servers);
+  const bool dlq_on_source =
+      found->dlq.bootstrap_servers.empty() ||
+      kafka::same_brokers(found->dlq.bootstrap_servers, found->bootstrap_servers);
+  o->brokers = join(dlq_on_source ? found->bootstrap_servers : found->dlq.bootstrap_servers);
+  // The deployment's connection settings, as the host's clients take them
+  // (kafka_conf.h): the DLQ's own over the source's on the same brokers.
+  if (dlq_on_source) o->dlq_settings = kafka::connection_settings(found->override_params);
+  for (const auto& kv : kafka::connection_settings(found->dlq.override_params)) {
+    o->dlq_settings.push_back(kv);
+  }
+  if (o->target_brokers.empty()) {
+    o->target_brokers = join(found->bootstrap_servers);
+    o->target_settings = kafka::connection_settings(found->override_params);
+  }
+  return true;
+}
+
+// -X KEY=VALUE, for both clients after what the config gave.
+bool add_settings(const std::vector<std::string>& settings, kafka::ReplayOptions* o) {
+  for (const std::string& s : settings) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "error: -X %s: expected KEY=VALUE (a librdkafka setting)\n", s.c_str());
+      return false;
+    }
+    o->dlq_settings.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    o->target_settings.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
   return true;
 }
 
@@ -128,6 +154,7 @@ int dlq_replay_command(const DlqReplayArgs& args, const std::atomic<bool>& stop)
     return 2;
   }
   if (o.target_brokers.empty()) o.target_brokers = o.brokers;
+  if (!add_settings(args.settings, &o)) return 2;
   return kafka::replay_dead_letters(o, stop);
 }
 
@@ -212,6 +239,16 @@ int render_k8s_command(const RenderArgs& args) {
       return 2;
     }
     o.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  for (const std::string& kv : args.secret_env) {
+    const size_t eq = kv.find('='), colon = kv.find(':', eq == std::string::npos ? 0 : eq);
+    if (eq == std::string::npos || eq == 0 || colon == std::string::npos || colon == eq + 1 ||
+        colon + 1 == kv.size()) {
+      std::fprintf(stderr, "error: --env-secret %s: expected NAME=SECRET:KEY\n", kv.c_str());
+      return 2;
+    }
+    o.secret_env.push_back(
+        {kv.substr(0, eq), kv.substr(eq + 1, colon - eq - 1), kv.substr(colon + 1)});
   }
   std::string error;
   const std::string text = config::render_k8s(pipeline, deployment, files, o, &error);

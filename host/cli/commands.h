@@ -74,8 +74,9 @@ struct RenderArgs {
   std::string token_secret;   // empty: streams-<pipeline>-admin-token
   std::string plugins_claim;  // empty: streams-<pipeline>-plugins
   std::string state_size = "10Gi";
-  std::vector<std::string> env;    // NAME=VALUE
-  std::vector<std::string> files;  // extra files for the ConfigMap
+  std::vector<std::string> env;         // NAME=VALUE
+  std::vector<std::string> secret_env;  // NAME=SECRET:KEY
+  std::vector<std::string> files;       // extra files for the ConfigMap
 };
 
 struct DlqReplayArgs {
@@ -91,6 +92,7 @@ struct DlqReplayArgs {
   std::string group;
   bool include_derived = false;
   int timeout_ms = 30000;
+  std::vector<std::string> settings;  // -X KEY=VALUE: librdkafka, for both clients
 };
 
 // `streams-host reload` and `status`: a running host's admin endpoint.

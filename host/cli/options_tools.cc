@@ -87,6 +87,9 @@ Subcommand add_render(CLI::App& app) {
       ->capture_default_str();
   k8s->add_option("--env", r.env,
                   "NAME=VALUE in the pods' environment (each ${envvar:NAME} of the config)");
+  k8s->add_option("--env-secret", r.secret_env,
+                  "NAME=SECRET:KEY: NAME in the pods' environment from key KEY of Secret SECRET "
+                  "(a password the config takes as ${envvar:NAME})");
   k8s->add_option("--file", r.files, "Another file for the ConfigMap (a schema, ...)")
       ->check(CLI::ExistingFile);
   k8s->add_option("PIPELINE", r.pipeline_path,
@@ -125,6 +128,9 @@ Subcommand add_dlq(CLI::App& app) {
                          "records (default: read the whole DLQ each time)");
   replay_cmd->add_flag("--include-derived", replay.include_derived,
                        "Also replay batch and window outputs (not inputs of the pipeline)");
+  replay_cmd->add_option("-X,--setting", replay.settings,
+                         "KEY=VALUE: a librdkafka setting for both clients, after the config's "
+                         "(as kcat's -X; e.g. -X security.protocol=SASL_SSL); repeatable");
   replay_cmd->add_option("--timeout-ms", replay.timeout_ms, "For metadata, reads and deliveries")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -146,6 +146,10 @@ json container(const std::vector<K8sFile>& files, const K8sOptions& o, size_t se
   const std::string config_dir = kConfigDir;
   json env = json::array();
   for (const auto& [name, value] : o.env) env.push_back({{"name", name}, {"value", value}});
+  for (const auto& e : o.secret_env) {
+    env.push_back({{"name", e.name},
+                   {"valueFrom", {{"secretKeyRef", {{"name", e.secret}, {"key", e.key}}}}}});
+  }
   const json probe_port = o.admin_port;
   auto probe = [&](const char* path, int period, int failures) {
     return json{{"httpGet", {{"path", path}, {"port", probe_port}}},
@@ -299,10 +303,14 @@ std::string render_k8s(const PipelineSpec& pipeline, const DeploymentConfig& dep
   }
   std::set<std::string> given;
   for (const auto& [name, value] : options.env) given.insert(name);
+  for (const auto& e : options.secret_env) given.insert(e.name);
   for (const std::string& name : envvars(files[1].text)) {
     if (!given.count(name)) {
       *error = deployment.path + " uses ${envvar:" + name +
-               "}: give the pods its value with --env " + name + "=VALUE";
+               "}: give the pods its value with --env " + name +
+               "=VALUE, or from a Secret with "
+               "--env-secret " +
+               name + "=SECRET:KEY";
       return "";
     }
   }

@@ -39,6 +39,13 @@ struct K8sOptions {
   // Container environment (NAME, value): every ${envvar:NAME} the
   // deployment config uses must have one.
   std::vector<std::pair<std::string, std::string>> env;
+  // Container environment from the user's Secrets: NAME from key `key` of
+  // Secret `secret` (a password the config takes as ${envvar:NAME}, never
+  // written into the objects).
+  struct SecretEnv {
+    std::string name, secret, key;
+  };
+  std::vector<SecretEnv> secret_env;
 };
 
 // A file for the ConfigMap: its name there (a base name) and its text.
@@ -49,7 +56,8 @@ struct K8sFile {
 
 // `files`: the pipeline file first, the deployment config second, then any
 // extra. Returns the objects as one YAML stream ("---" between them), or ""
-// with *error (a missing image, an ${envvar:NAME} without --env).
+// with *error (a missing image, an ${envvar:NAME} without --env or
+// --env-secret).
 std::string render_k8s(const PipelineSpec& pipeline, const DeploymentConfig& deployment,
                        const std::vector<K8sFile>& files, const K8sOptions& options,
                        std::string* error);

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "kafka/handles.h"
+#include "kafka/kafka_conf.h"
 #include "pipeline/dead_letters.h"
 
 namespace streams::kafka {
@@ -47,8 +48,7 @@ Client make_client(rd_kafka_type_t type, const std::vector<std::pair<std::string
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char reason[512];
   for (const auto& [k, v] : kv) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
-      *error = k + "=" + v + ": " + reason;
+    if (!set_setting(conf, k, v, error)) {
       rd_kafka_conf_destroy(conf);
       return nullptr;
     }
@@ -277,14 +277,16 @@ int replay_dead_letters(const ReplayOptions& o, const std::atomic<bool>& stop) {
       // The consumer API needs a group id; without --group it is never
       // joined nor committed to.
       {"group.id", o.group.empty() ? "streams-dlq-replay" : o.group}};
+  consumer_conf.insert(consumer_conf.end(), o.dlq_settings.begin(), o.dlq_settings.end());
+  std::vector<std::pair<std::string, std::string>> producer_conf = {
+      {"bootstrap.servers", o.target_brokers},
+      {"client.id", "streams-dlq-replay"},
+      {"enable.idempotence", "true"}};
+  producer_conf.insert(producer_conf.end(), o.target_settings.begin(), o.target_settings.end());
   Client consumer = make_client(RD_KAFKA_CONSUMER, consumer_conf, nullptr, &error);
   Deliveries deliveries;
-  Client producer = consumer ? make_client(RD_KAFKA_PRODUCER,
-                                           {{"bootstrap.servers", o.target_brokers},
-                                            {"client.id", "streams-dlq-replay"},
-                                            {"enable.idempotence", "true"}},
-                                           &deliveries, &error)
-                             : nullptr;
+  Client producer =
+      consumer ? make_client(RD_KAFKA_PRODUCER, producer_conf, &deliveries, &error) : nullptr;
   if (!producer) {
     std::fprintf(stderr, "error: %s\n", error.c_str());
     return 2;

@@ -30,6 +30,10 @@ struct ReplayOptions {
   bool include_derived = false;    // batch/window outputs are not inputs
   // Outputs a sink's broker refused are replayed only with a `to_topic`.
   int timeout_ms = 30000;  // for metadata, reads and deliveries
+  // librdkafka settings after the tool's own, for the DLQ's consumer and
+  // the producer that replays (connection settings from a deployment, -X).
+  std::vector<std::pair<std::string, std::string>> dlq_settings;
+  std::vector<std::pair<std::string, std::string>> target_settings;
 };
 
 // What to do with one DLQ record, from its headers.

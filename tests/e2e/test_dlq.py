@@ -6,6 +6,7 @@ the records back without error headers and, once the cause is fixed, they
 are processed. Error limits stop the host with a clear reason."""
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -99,6 +100,35 @@ def replay(env, config, *args):
     return result.stdout
 
 
+def replay_takes_connection_settings(env, config):
+    """The source's TLS/SASL settings reach both of the replay's clients, as
+    -X ones do; a password is never printed. The dev broker speaks no SASL,
+    so each client's refused handshake shows that it tried."""
+    secured = env.write("secured.yaml", open(config).read().replace(
+        'override_params: {session.timeout.ms: "6000"}',
+        'override_params: {session.timeout.ms: "6000", security.protocol: sasl_plaintext, '
+        'sasl.mechanisms: PLAIN, sasl.username: reader, '
+        'sasl.password: "${envvar:KAFKA_PASSWORD}"}'))
+    environ = dict(os.environ, BOOTSTRAP_SERVERS=env.bootstrap, KAFKA_PASSWORD="hunter2")
+    for args in (["--config", secured],
+                 ["--brokers", env.bootstrap, "--dlq-topic", "numbers-dlq",
+                  "-X", "security.protocol=sasl_plaintext", "-X", "sasl.mechanisms=PLAIN",
+                  "-X", "sasl.username=reader", "-X", "sasl.password=hunter2"]):
+        result = h.run_cli(["dlq", "replay", "--timeout-ms", "2000", *args], env=environ)
+        assert result.returncode == 1, (args, result)
+        for client in ("consumer", "producer"):
+            assert re.search(client + r"-\d+\|.*SASL authentication", result.stderr), \
+                (client, result.stderr)
+        assert "hunter2" not in result.stdout + result.stderr, result
+    # A misspelt setting is refused before any client starts, its value unprinted.
+    result = h.run_cli(["dlq", "replay", "--config", config, "-X", "sasl.pasword=hunter2"],
+                       env=environ)
+    assert result.returncode == 2 and "sasl.pasword" in result.stderr, result
+    assert "hunter2" not in result.stderr, result
+    result = h.run_cli(["dlq", "replay", "--config", config, "-X", "sasl.password"], env=environ)
+    assert result.returncode == 2 and "expected KEY=VALUE" in result.stderr, result
+
+
 def limits_stop_the_host(env, topic, values, limits, message, stopped_at):
     """error_limits stop the host at input `stopped_at`, uncommitted."""
     bootstrap = env.bootstrap
@@ -170,6 +200,8 @@ def main():
         assert "replayed 0 of 6" in summary and "skipped 6 of other kinds" in summary, summary
         summary = replay(env, config, "--group", "g")
         assert "replayed 0 of 0" in summary, summary
+
+        replay_takes_connection_settings(env, config)
 
         limits_stop_the_host(
             env, "strict", (b'{"n": 1}', b"x", b"y", b"z", b'{"n": 2}'),

@@ -111,6 +111,26 @@ steps:
             "cpu"] == "3"  # a core per processing thread
         everything += objects
 
+        # A password from a Secret: referenced, never written into the objects.
+        secured = env.write("secured-deployment.yaml", two.replace(
+            'drain_timeout_ms: 45000',
+            'drain_timeout_ms: 45000\n          override_params: {security.protocol: SASL_SSL, '
+            'sasl.mechanisms: PLAIN, sasl.username: streams, '
+            'sasl.password: "${envvar:KAFKA_PASSWORD}"}'))
+        objects = render(pipeline, secured, "--env-secret",
+                         "KAFKA_PASSWORD=kafka-credentials:password")
+        for workload in workloads(objects):
+            container_env = workload["spec"]["template"]["spec"]["containers"][0]["env"]
+            assert {"name": "KAFKA_PASSWORD", "valueFrom": {"secretKeyRef": {
+                "name": "kafka-credentials", "key": "password"}}} in container_env, container_env
+        everything += objects
+        result = h.run_cli(["render", "k8s", "--config", secured, "--image", "i", *ENV, pipeline])
+        assert result.returncode == 2 and "--env-secret KAFKA_PASSWORD=SECRET:KEY" in \
+            result.stderr, result
+        result = h.run_cli(["render", "k8s", "--config", secured, "--image", "i", *ENV,
+                            "--env-secret", "KAFKA_PASSWORD=kafka-credentials", pipeline])
+        assert result.returncode == 2 and "expected NAME=SECRET:KEY" in result.stderr, result
+
         status, report = validate(env, everything)
         assert status == 0, report
         assert report.count("ok ") == len(everything), report
