@@ -49,21 +49,18 @@ struct Layer {
   const config::Location& where;
 };
 
-// `layers` (from the file) are applied after `defaults`, in order: a later
-// layer's key wins.
-rd_kafka_conf_t* build(const Params& defaults, std::initializer_list<Layer> layers,
-                       std::string* error) {
+// The conf of the client of step `step`: `layers` (from the file) are
+// applied after `defaults`, in order: a later layer's key wins.
+rd_kafka_conf_t* build(const config::Location& step, const Params& defaults,
+                       std::initializer_list<Layer> layers, std::string* error) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const std::pair<std::string, std::string>& kv, const config::Location* where) {
+  // A default comes from the step's settings (bootstrap_servers, bounds).
+  auto set = [&](const std::pair<std::string, std::string>& kv, const Layer* layer) {
     std::string why;
     if (set_setting(conf, kv.first, kv.second, &why)) return true;
-    std::string at;
-    if (where) {
-      config::Location in_file = *where;
-      in_file.key += ".override_params." + kv.first;
-      at = in_file.to_string() + ": ";
-    }
-    *error = at + why;
+    config::Location at = layer ? layer->where : step;
+    if (layer) at.key += ".override_params." + kv.first;
+    *error = at.to_string() + ": " + why;
     return false;
   };
   bool ok = true;
@@ -72,7 +69,7 @@ rd_kafka_conf_t* build(const Params& defaults, std::initializer_list<Layer> laye
   }
   for (const Layer& layer : layers) {
     for (const auto& kv : layer.params) {
-      if (!ok || !(ok = set(kv, &layer.where))) break;
+      if (!ok || !(ok = set(kv, &layer))) break;
     }
   }
   if (!ok) {
@@ -177,7 +174,7 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
       {"statistics.interval.ms", "5000"},
   };
   error->clear();
-  return build(defaults, {{step.override_params, step.location}}, error);
+  return build(step.location, defaults, {{step.override_params, step.location}}, error);
 }
 
 rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
@@ -196,8 +193,8 @@ rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
   const Params inherited = same_brokers(step.bootstrap_servers, source.bootstrap_servers)
                                ? connection_settings(source.override_params)
                                : Params{};
-  return build(defaults, {{inherited, source.location}, {step.override_params, step.location}},
-               error);
+  return build(step.location, defaults,
+               {{inherited, source.location}, {step.override_params, step.location}}, error);
 }
 
 rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::string& client_id,
@@ -209,6 +206,7 @@ rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::str
   const Params inherited = on_source ? connection_settings(source.override_params) : Params{};
   error->clear();
   return build(
+      dlq.location,
       producer_defaults(on_source ? source.bootstrap_servers : dlq.bootstrap_servers, client_id),
       {{inherited, source.location}, {dlq.override_params, dlq.location}}, error);
 }
@@ -226,7 +224,7 @@ rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
                         std::to_string(state::changelog_record_bytes(config::kMaxStateValueBytes)));
   defaults.emplace_back("linger.ms", "5");
   error->clear();
-  return build(defaults, {{source.override_params, source.location}}, error);
+  return build(source.location, defaults, {{source.override_params, source.location}}, error);
 }
 
 rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
@@ -240,7 +238,7 @@ rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
       {"fetch.wait.max.ms", "5"},
   };
   error->clear();
-  return build(defaults, {{source.override_params, source.location}}, error);
+  return build(source.location, defaults, {{source.override_params, source.location}}, error);
 }
 
 namespace {
