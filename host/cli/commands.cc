@@ -13,6 +13,7 @@
 #include "cli/loading.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "config/connection_settings.h"
 #include "config/deployment_config.h"
 #include "config/k8s_manifests.h"
 #include "config/topology_graph.h"
@@ -66,17 +67,17 @@ bool dlq_from_config(const DlqReplayArgs& args, kafka::ReplayOptions* o) {
   o->dlq_topic = found->dlq.topic;
   const bool dlq_on_source =
       found->dlq.bootstrap_servers.empty() ||
-      kafka::same_brokers(found->dlq.bootstrap_servers, found->bootstrap_servers);
+      config::same_brokers(found->dlq.bootstrap_servers, found->bootstrap_servers);
   o->brokers = join(dlq_on_source ? found->bootstrap_servers : found->dlq.bootstrap_servers);
   // The deployment's connection settings, as the host's clients take them
   // (kafka_conf.h): the DLQ's own over the source's on the same brokers.
-  if (dlq_on_source) o->dlq_settings = kafka::connection_settings(found->override_params);
-  for (const auto& kv : kafka::connection_settings(found->dlq.override_params)) {
+  if (dlq_on_source) o->dlq_settings = config::connection_settings(found->override_params);
+  for (const auto& kv : config::connection_settings(found->dlq.override_params)) {
     o->dlq_settings.push_back(kv);
   }
   if (o->target_brokers.empty()) {
     o->target_brokers = join(found->bootstrap_servers);
-    o->target_settings = kafka::connection_settings(found->override_params);
+    o->target_settings = config::connection_settings(found->override_params);
   }
   return true;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "config/connection_settings.h"
 #include "config/step_readers.h"
 #include "state/changelog.h"
 
@@ -80,10 +81,6 @@ rd_kafka_conf_t* build(const config::Location& step, const Params& defaults,
   return conf;
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
 Params producer_defaults(const std::vector<std::string>& servers, const std::string& client_id) {
   return {
       {"bootstrap.servers", join(servers)},
@@ -101,27 +98,6 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
 }
 
 }  // namespace
-
-bool is_connection_setting(std::string_view key) {
-  return key == "security.protocol" || starts_with(key, "ssl.") || starts_with(key, "ssl_") ||
-         starts_with(key, "sasl.") || starts_with(key, "enable.ssl.") ||
-         starts_with(key, "enable.sasl.");
-}
-
-Settings connection_settings(const Settings& params) {
-  Settings out;
-  for (const auto& kv : params) {
-    if (is_connection_setting(kv.first)) out.push_back(kv);
-  }
-  return out;
-}
-
-bool same_brokers(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  std::vector<std::string> x = a, y = b;
-  std::sort(x.begin(), x.end());
-  std::sort(y.begin(), y.end());
-  return x == y;
-}
 
 std::string printable_setting(const std::string& key, const std::string& value) {
   const bool secret = key.find("password") != std::string::npos ||
@@ -190,8 +166,8 @@ rd_kafka_conf_t* producer_conf(const pipeline::Generation& g, size_t sink,
       std::to_string(std::min<uint64_t>(2 * step.max_in_flight_bytes / 1024, 2147483647ull)));
   error->clear();
   const config::StepDeployment& source = g.source_deployment();
-  const Params inherited = same_brokers(step.bootstrap_servers, source.bootstrap_servers)
-                               ? connection_settings(source.override_params)
+  const Params inherited = config::same_brokers(step.bootstrap_servers, source.bootstrap_servers)
+                               ? config::connection_settings(source.override_params)
                                : Params{};
   return build(step.location, defaults,
                {{inherited, source.location}, {step.override_params, step.location}}, error);
@@ -202,8 +178,9 @@ rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::str
   const config::StepDeployment& source = g.source_deployment();
   const config::DlqDeployment& dlq = source.dlq;
   const bool on_source = dlq.bootstrap_servers.empty() ||
-                         same_brokers(dlq.bootstrap_servers, source.bootstrap_servers);
-  const Params inherited = on_source ? connection_settings(source.override_params) : Params{};
+                         config::same_brokers(dlq.bootstrap_servers, source.bootstrap_servers);
+  const Params inherited =
+      on_source ? config::connection_settings(source.override_params) : Params{};
   error->clear();
   return build(
       dlq.location,

@@ -15,19 +15,8 @@ typedef struct rd_kafka_conf_s rd_kafka_conf_t;
 
 namespace streams::kafka {
 
-using Settings = std::vector<std::pair<std::string, std::string>>;
-
-// Connection settings: the librdkafka properties that say how to reach and
-// authenticate with a cluster (security.protocol, ssl.*, ssl_*, sasl.*,
-// enable.ssl.*, enable.sasl.*). Every client the host makes on the source's
-// brokers (a Kafka sink with the same bootstrap_servers, the DLQ producer
-// unless it names other brokers, the changelog) takes the source's
-// connection settings, under its own override_params (which win key by key).
-bool is_connection_setting(std::string_view key);
-// The connection settings among `params`, in their order.
-Settings connection_settings(const Settings& params);
-// Whether two bootstrap lists name the same brokers (in any order).
-bool same_brokers(const std::vector<std::string>& a, const std::vector<std::string>& b);
+// How the clients take the source's connection settings: see
+// config/connection_settings.h.
 // "key=value" for a message, the value hidden ("key=(hidden)") when it is a
 // secret: a password, a secret, a private key or an OAUTHBEARER config.
 std::string printable_setting(const std::string& key, const std::string& value);

@@ -1,5 +1,7 @@
 #include "pipeline/segments.h"
 
+#include "config/connection_settings.h"
+
 #include <nlohmann/json.hpp>
 
 #include "config/topology_graph.h"
@@ -136,12 +138,19 @@ bool cut_segment(config::PipelineSpec* pipeline, config::DeploymentConfig* deplo
     out.topic.clear();  // the sink's stream_name is the topic
     out.starts_segment = false;
     if (out.bootstrap_servers.empty() && source) out.bootstrap_servers = source->bootstrap_servers;
-    steps[next] = out;
+    steps[next] = out;  // its producer takes the connection settings (kafka_conf.h)
   }
   if (n > 0) {
     const std::string& start = p.steps[begin].name;
     config::StepDeployment& in = steps[start];
     if (in.bootstrap_servers.empty() && source) in.bootstrap_servers = source->bootstrap_servers;
+    // A hop on the pipeline source's cluster connects as its source does:
+    // the source's connection settings first, the step's own winning.
+    if (source && config::same_brokers(in.bootstrap_servers, source->bootstrap_servers)) {
+      config::Settings params = config::connection_settings(source->override_params);
+      params.insert(params.end(), in.override_params.begin(), in.override_params.end());
+      in.override_params = std::move(params);
+    }
     p.source.stream_name = segment_topic(p, d, n);
     in.topic.clear();
     p.source.name = start;

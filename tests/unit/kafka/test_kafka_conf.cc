@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 
+#include "config/connection_settings.h"
 #include "kafka/handles.h"
 #include "kafka/kafka_conf.h"
 #include "kafka/kafka_source.h"
@@ -177,11 +178,11 @@ BOOST_AUTO_TEST_CASE(connection_settings_and_secrets_are_told_apart) {
   for (const char* key : {"security.protocol", "ssl.ca.location", "ssl_key", "sasl.mechanisms",
                           "sasl.oauthbearer.client.id", "enable.ssl.certificate.verification",
                           "enable.sasl.oauthbearer.unsecure.jwt"}) {
-    BOOST_TEST(kafka::is_connection_setting(key), key);
+    BOOST_TEST(config::is_connection_setting(key), key);
   }
   for (const char* key : {"bootstrap.servers", "client.id", "socket.timeout.ms", "linger.ms",
                           "session.timeout.ms", "security"}) {
-    BOOST_TEST(!kafka::is_connection_setting(key), key);
+    BOOST_TEST(!config::is_connection_setting(key), key);
   }
   BOOST_TEST(kafka::printable_setting("sasl.password", "hunter2") == "sasl.password=(hidden)");
   BOOST_TEST(kafka::printable_setting("ssl.key.password", "x") == "ssl.key.password=(hidden)");
@@ -189,8 +190,8 @@ BOOST_AUTO_TEST_CASE(connection_settings_and_secrets_are_told_apart) {
   BOOST_TEST(kafka::printable_setting("sasl.oauthbearer.client.secret", "x") ==
              "sasl.oauthbearer.client.secret=(hidden)");
   BOOST_TEST(kafka::printable_setting("sasl.username", "reader") == "sasl.username=reader");
-  BOOST_TEST(kafka::same_brokers({"a:1", "b:2"}, {"b:2", "a:1"}));
-  BOOST_TEST(!kafka::same_brokers({"a:1", "b:2"}, {"a:1"}));
+  BOOST_TEST(config::same_brokers({"a:1", "b:2"}, {"b:2", "a:1"}));
+  BOOST_TEST(!config::same_brokers({"a:1", "b:2"}, {"a:1"}));
 }
 
 // A setting librdkafka refuses is reported where the file set it, without

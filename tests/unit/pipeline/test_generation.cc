@@ -214,6 +214,30 @@ BOOST_AUTO_TEST_CASE(a_segment_runs_its_steps_between_topics) {
   BOOST_TEST(g2->pipeline.source_payload == static_cast<int>(pipeline::Payload::bytes));
 }
 
+// A hop on the pipeline source's brokers connects as the source does (its
+// TLS/SASL settings, under the hop step's own); one on other brokers does
+// not take them.
+BOOST_AUTO_TEST_CASE(a_hop_on_the_source_brokers_takes_its_connection_settings) {
+  TempDir dir;
+  config::Diagnostics diag;
+  std::string deployment = kThreeSegmentsDeployment;
+  deployment.replace(deployment.find("consumer_group: g0}"), 19,
+                     "consumer_group: g0, override_params: {security.protocol: SASL_SSL, "
+                     "sasl.username: u, socket.timeout.ms: \"7000\"}}");
+  deployment.replace(deployment.find("topic: into-up}"), 15,
+                     "topic: into-up, override_params: {sasl.username: hop}}");
+  using Settings = std::vector<std::pair<std::string, std::string>>;
+  auto g1 = segment(dir, kThreeSegments, deployment, 1, diag);
+  BOOST_REQUIRE_MESSAGE(g1, all_errors(diag));
+  BOOST_TEST((g1->source_deployment().override_params ==
+              Settings{{"security.protocol", "SASL_SSL"},
+                       {"sasl.username", "u"},
+                       {"sasl.username", "hop"}}));  // applied in order: its own wins
+  auto g2 = segment(dir, kThreeSegments, deployment, 2, diag);
+  BOOST_REQUIRE_MESSAGE(g2, all_errors(diag));
+  BOOST_TEST(g2->source_deployment().override_params.empty());  // 127.0.0.1:2
+}
+
 BOOST_AUTO_TEST_CASE(a_segment_no_step_starts_or_that_starts_in_a_branch_is_an_error) {
   TempDir dir;
   config::Diagnostics diag;

@@ -1,0 +1,23 @@
+// Connection settings: the librdkafka properties in a step's override_params
+// that say how to reach and authenticate with a cluster (security.protocol,
+// ssl.*, ssl_*, sasl.*, enable.ssl.*, enable.sasl.*). Every Kafka client the
+// host makes on the source's brokers takes the source's, under its own
+// (kafka/kafka_conf.h; a segment's hop, pipeline/segments.h). Pure logic.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace streams::config {
+
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+bool is_connection_setting(std::string_view key);
+// The connection settings among `params`, in their order.
+Settings connection_settings(const Settings& params);
+// Whether two bootstrap lists name the same brokers (in any order).
+bool same_brokers(const std::vector<std::string>& a, const std::vector<std::string>& b);
+
+}  // namespace streams::config
