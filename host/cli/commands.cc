@@ -251,6 +251,13 @@ int render_k8s_command(const RenderArgs& args) {
     o.secret_env.push_back(
         {kv.substr(0, eq), kv.substr(eq + 1, colon - eq - 1), kv.substr(colon + 1)});
   }
+  for (const std::string& at : config::secrets_written_in(files[1].text)) {
+    std::fprintf(stderr,
+                 "warning: %s: %s holds a secret written in the file, which goes into the "
+                 "ConfigMap as it is: write ${envvar:NAME} there and give it with --env-secret "
+                 "NAME=SECRET:KEY\n",
+                 args.config_path.c_str(), at.c_str());
+  }
   std::string error;
   const std::string text = config::render_k8s(pipeline, deployment, files, o, &error);
   if (text.empty()) {

@@ -25,6 +25,12 @@ Settings connection_settings(const Settings& params) {
   return out;
 }
 
+bool is_secret_setting(std::string_view key) {
+  return key.find("password") != std::string_view::npos ||
+         key.find("secret") != std::string_view::npos || key == "ssl.key.pem" || key == "ssl_key" ||
+         key == "sasl.oauthbearer.config";
+}
+
 bool same_brokers(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   std::vector<std::string> x = a, y = b;
   std::sort(x.begin(), x.end());

@@ -17,6 +17,9 @@ using Settings = std::vector<std::pair<std::string, std::string>>;
 bool is_connection_setting(std::string_view key);
 // The connection settings among `params`, in their order.
 Settings connection_settings(const Settings& params);
+// Whether `key`'s value is a secret, never printed nor written where it can
+// be read: a password, a secret, a private key or an OAUTHBEARER config.
+bool is_secret_setting(std::string_view key);
 // Whether two bootstrap lists name the same brokers (in any order).
 bool same_brokers(const std::vector<std::string>& a, const std::vector<std::string>& b);
 

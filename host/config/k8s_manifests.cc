@@ -1,11 +1,13 @@
 #include "config/k8s_manifests.h"
 
+#include <yaml-cpp/yaml.h>
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
+#include "config/connection_settings.h"
 #include "config/topology_graph.h"
 
 namespace streams::config {
@@ -327,6 +329,45 @@ std::string render_k8s(const PipelineSpec& pipeline, const DeploymentConfig& dep
   for (const json& o : objects) {
     out += "---\n";
     write_yaml(o, 0, out);
+  }
+  return out;
+}
+
+namespace {
+
+void find_written_secrets(const YAML::Node& node, const std::string& at,
+                          std::vector<std::string>* out) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      find_written_secrets(node[i], at + "[" + std::to_string(i) + "]", out);
+    }
+    return;
+  }
+  if (!node.IsMap()) return;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const std::string path = at.empty() ? key : at + "." + key;
+    if (kv.second.IsScalar()) {
+      const std::string& value = kv.second.Scalar();
+      const bool literal = value.find("${envvar:") == std::string::npos;
+      if (literal && !value.empty() &&
+          (is_secret_setting(key) || value.find("password=") != std::string::npos)) {
+        out->push_back(path);
+      }
+    } else {
+      find_written_secrets(kv.second, path, out);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> secrets_written_in(const std::string& deployment_text) {
+  std::vector<std::string> out;
+  try {
+    find_written_secrets(YAML::Load(deployment_text), "", &out);
+  } catch (const YAML::Exception&) {
+    // Loading the config reported it.
   }
   return out;
 }

@@ -62,6 +62,12 @@ std::string render_k8s(const PipelineSpec& pipeline, const DeploymentConfig& dep
                        const std::vector<K8sFile>& files, const K8sOptions& options,
                        std::string* error);
 
+// The places (dotted key paths) in a deployment config's text where a
+// secret is written out rather than taken from ${envvar:NAME}: a key such
+// as a password or a secret (connection_settings.h), or a value holding
+// "password=" (a conninfo). The file goes into a ConfigMap as it is.
+std::vector<std::string> secrets_written_in(const std::string& deployment_text);
+
 // The hash of the files (FNV-1a, 64 bits, hex): what the `configVersion`
 // annotation holds. Not a security measure.
 std::string config_version(const std::vector<K8sFile>& files);

@@ -100,10 +100,7 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
 }  // namespace
 
 std::string printable_setting(const std::string& key, const std::string& value) {
-  const bool secret = key.find("password") != std::string::npos ||
-                      key.find("secret") != std::string::npos || key == "ssl.key.pem" ||
-                      key == "ssl_key" || key == "sasl.oauthbearer.config";
-  return key + "=" + (secret ? "(hidden)" : value);
+  return key + "=" + (config::is_secret_setting(key) ? "(hidden)" : value);
 }
 
 bool set_setting(rd_kafka_conf_t* conf, const std::string& key, const std::string& value,

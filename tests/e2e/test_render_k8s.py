@@ -124,6 +124,17 @@ steps:
             assert {"name": "KAFKA_PASSWORD", "valueFrom": {"secretKeyRef": {
                 "name": "kafka-credentials", "key": "password"}}} in container_env, container_env
         everything += objects
+        result = h.run_cli(["render", "k8s", "--config", secured, "--image", "i", *ENV,
+                            "--env-secret", "KAFKA_PASSWORD=kafka-credentials:password", pipeline])
+        assert result.returncode == 0 and "warning" not in result.stderr, result
+        # A password written out in the file would be in the ConfigMap: a warning names it.
+        written = env.write("written-deployment.yaml", open(secured).read().replace(
+            '"${envvar:KAFKA_PASSWORD}"', "hunter2"))
+        result = h.run_cli(["render", "k8s", "--config", written, "--image", "i", *ENV, pipeline])
+        assert result.returncode == 0, result
+        assert "warning: " + written + ": pipeline.segments[0].steps_config.in.override_params." \
+            "sasl.password holds a secret written in the file" in result.stderr, result
+        assert "hunter2" not in result.stderr, result
         result = h.run_cli(["render", "k8s", "--config", secured, "--image", "i", *ENV, pipeline])
         assert result.returncode == 2 and "--env-secret KAFKA_PASSWORD=SECRET:KEY" in \
             result.stderr, result
