@@ -65,9 +65,7 @@ bool dlq_from_config(const DlqReplayArgs& args, kafka::ReplayOptions* o) {
     return false;
   }
   o->dlq_topic = found->dlq.topic;
-  const bool dlq_on_source =
-      found->dlq.bootstrap_servers.empty() ||
-      config::same_brokers(found->dlq.bootstrap_servers, found->bootstrap_servers);
+  const bool dlq_on_source = config::dlq_on_source_brokers(*found);
   o->brokers = join(dlq_on_source ? found->bootstrap_servers : found->dlq.bootstrap_servers);
   // The deployment's connection settings, as the host's clients take them
   // (kafka_conf.h): the DLQ's own over the source's on the same brokers.

@@ -38,4 +38,9 @@ bool same_brokers(const std::vector<std::string>& a, const std::vector<std::stri
   return x == y;
 }
 
+bool dlq_on_source_brokers(const StepDeployment& source) {
+  return source.dlq.bootstrap_servers.empty() ||
+         same_brokers(source.dlq.bootstrap_servers, source.bootstrap_servers);
+}
+
 }  // namespace streams::config

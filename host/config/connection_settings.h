@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/deployment_config.h"
+
 namespace streams::config {
 
 using Settings = std::vector<std::pair<std::string, std::string>>;
@@ -22,5 +24,9 @@ Settings connection_settings(const Settings& params);
 bool is_secret_setting(std::string_view key);
 // Whether two bootstrap lists name the same brokers (in any order).
 bool same_brokers(const std::vector<std::string>& a, const std::vector<std::string>& b);
+// Whether the DLQ of `source` is on the source's brokers (it names none of
+// its own, or the same): then its producer takes the source's connection
+// settings.
+bool dlq_on_source_brokers(const StepDeployment& source);
 
 }  // namespace streams::config

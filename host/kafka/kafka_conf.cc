@@ -174,8 +174,7 @@ rd_kafka_conf_t* dlq_producer_conf(const pipeline::Generation& g, const std::str
                                    std::string* error) {
   const config::StepDeployment& source = g.source_deployment();
   const config::DlqDeployment& dlq = source.dlq;
-  const bool on_source = dlq.bootstrap_servers.empty() ||
-                         config::same_brokers(dlq.bootstrap_servers, source.bootstrap_servers);
+  const bool on_source = config::dlq_on_source_brokers(source);
   const Params inherited =
       on_source ? config::connection_settings(source.override_params) : Params{};
   error->clear();
@@ -238,9 +237,7 @@ void check_topics(const pipeline::Generation& g, config::Diagnostics& diag) {
   config::Location at = s.dlq.location;
   at.key += at.key.empty() ? "topic" : ".topic";
   check_topic(s.dlq.topic, at, diag);
-  const bool same_brokers =
-      s.dlq.bootstrap_servers.empty() || s.dlq.bootstrap_servers == s.bootstrap_servers;
-  if (s.dlq.topic == source && same_brokers) {
+  if (s.dlq.topic == source && config::dlq_on_source_brokers(s)) {
     diag.error(at, "the dead-letter queue is the source topic " + source +
                        ": a failed record would be read and fail again, endlessly");
   }
