@@ -310,9 +310,7 @@ std::string render_k8s(const PipelineSpec& pipeline, const DeploymentConfig& dep
     if (!given.count(name)) {
       *error = deployment.path + " uses ${envvar:" + name +
                "}: give the pods its value with --env " + name +
-               "=VALUE, or from a Secret with "
-               "--env-secret " +
-               name + "=SECRET:KEY";
+               "=VALUE, or from a Secret with --env-secret " + name + "=SECRET:KEY";
       return "";
     }
   }
