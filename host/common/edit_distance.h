@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,22 +25,31 @@ inline size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// Whether `word` is a likely typo of `name`.
+// Whether `word` is near enough to `name` to be a typo of it: the one
+// notion of "near" behind every "did you mean".
 inline bool near_miss(std::string_view word, std::string_view name) {
-  return edit_distance(word, name) <= std::max<size_t>(2, name.size() / 4);
+  return edit_distance(word, name) <= std::max<size_t>(2, std::max(word.size(), name.size()) / 4);
 }
 
-// "; did you mean 'X'?" for the nearest of `names` to `word`, if near
-// enough to be a typo of it; else "".
-inline std::string did_you_mean(std::string_view word, const std::vector<std::string>& names) {
-  const std::string* best = nullptr;
+// The nearest of `names` (strings or C strings) to `word`, if near enough to
+// be a typo of it; the first of equally near ones.
+template <class Names>
+std::optional<std::string> nearest_name(std::string_view word, const Names& names) {
+  std::optional<std::string> best;
   size_t best_distance = 0;
-  for (const std::string& name : names) {
-    const size_t d = edit_distance(word, name);
-    if (!best || d < best_distance) best = &name, best_distance = d;
+  for (const auto& name : names) {
+    const std::string_view candidate(name);
+    if (!near_miss(word, candidate)) continue;
+    const size_t d = edit_distance(word, candidate);
+    if (!best || d < best_distance) best = std::string(candidate), best_distance = d;
   }
-  if (!best || best_distance > std::max<size_t>(2, word.size() / 3)) return "";
-  return "; did you mean '" + *best + "'?";
+  return best;
+}
+
+// "; did you mean 'X'?" for nearest_name(word, names), or "".
+inline std::string did_you_mean(std::string_view word, const std::vector<std::string>& names) {
+  const std::optional<std::string> best = nearest_name(word, names);
+  return best ? "; did you mean '" + *best + "'?" : "";
 }
 
 }  // namespace streams

@@ -276,13 +276,10 @@ void YamlReader::check_keys(const YAML::Node& map, const std::string& key,
       expected += expected.empty() ? a : std::string(", ") + a;
     }
     if (known) continue;
-    const char* nearest = nullptr;
-    for (const char* a : allowed) {
-      if (near_miss(name, a)) nearest = a;
-    }
+    const std::optional<std::string> nearest = nearest_name(name, allowed);
     if (nearest) {  // a typo of a key this host reads, not another program's setting
       error(kv.first, join_key(key, name),
-            "unknown key; did you mean " + std::string(nearest) + "? expected one of: " + expected);
+            "unknown key; did you mean " + *nearest + "? expected one of: " + expected);
     } else if (unknown_note) {
       warn(kv.first, join_key(key, name),
            "unknown key, ignored (" + std::string(unknown_note) + "); known: " + expected);

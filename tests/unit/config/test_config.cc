@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 
+#include "common/edit_distance.h"
 #include "config/k8s_manifests.h"
 #include "config/topology_graph.h"
 #include "pipeline/operators/header_filter.h"
@@ -76,6 +77,17 @@ BOOST_AUTO_TEST_CASE(unknown_step_kind_names_file_line_and_key) {
       "steps:\n"
       "  - {kind: window_aggregate, name: b}\n");
   BOOST_TEST(contains(errors, "unknown step kind 'window_aggregate' (expected one of"), errors);
+}
+
+// One notion of "near" for every guess: the nearest name wins, not the last
+// near one, whether the names are strings or C strings.
+BOOST_AUTO_TEST_CASE(a_guess_is_the_nearest_name) {
+  const std::vector<std::string> names{"max_rows", "max_bytes", "max_byte_s"};
+  BOOST_TEST(streams::did_you_mean("max_bytse", names) == "; did you mean 'max_bytes'?");
+  BOOST_TEST(streams::did_you_mean("linger", names) == "");
+  const std::initializer_list<const char*> keys{"batch_sizes", "batch_size"};
+  BOOST_TEST(streams::nearest_name("batch_sizes_", keys).value_or("") == "batch_sizes");
+  BOOST_TEST(!streams::nearest_name("flush_interval", keys));
 }
 
 BOOST_AUTO_TEST_CASE(pipeline_must_end_in_a_sink) {
