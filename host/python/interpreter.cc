@@ -124,6 +124,13 @@ bool set_path(std::vector<std::string> path) {
   return true;
 }
 
+// The stand-ins for names a file written for Sentry Streams imports
+// (streams/fallbacks.py); idempotent.
+bool install_fallbacks() {
+  Ref fallbacks(PyImport_ImportModule("streams.fallbacks"));
+  return fallbacks && Ref(PyObject_CallMethod(fallbacks.get(), "install", nullptr));
+}
+
 // Drops from sys.modules every module loaded from a file under `path`, so
 // the next import executes the files anew.
 void forget_user_modules(const std::vector<std::string>& path) {
@@ -244,6 +251,10 @@ bool use_modules(const Modules& m, std::string* error) {
   if (!m.lib.empty()) path.push_back(m.lib);
   if (!set_path(path)) {
     *error = "cannot set sys.path: " + describe(take_exception());
+    return false;
+  }
+  if (!m.lib.empty() && !install_fallbacks()) {
+    *error = "cannot install the stand-ins of streams/fallbacks.py: " + describe(take_exception());
     return false;
   }
   if (m.code != versions.current) {

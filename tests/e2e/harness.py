@@ -168,6 +168,7 @@ class Env(contextlib.ExitStack):
         return os.path.join(self.dir, name)
 
     def write(self, name, text):
+        os.makedirs(os.path.dirname(self.path(name)), exist_ok=True)
         with open(self.path(name), "w") as f:
             f.write(text)
         return self.path(name)

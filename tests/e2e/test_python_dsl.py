@@ -6,7 +6,10 @@ the YAML example's output (the same JSON values, keys in the same order);
 the bad JSON record is in the DLQ from the parser with the text Python's
 json.loads gives, the record that is not an
 IngestMetric with the Python error text. Errors in a pipeline file name the
-file and the line of the step; `graph` and the local runtime read it."""
+file and the line of the step; `graph` and the local runtime read it. A file
+written for the original runs as it is: its `sentry_kafka_schemas` imports
+(stand-ins unless the package is there) and its helpers imported as
+`sentry_streams.examples.NAME` from beside it."""
 import json
 import os
 import subprocess
@@ -95,11 +98,74 @@ def graph_and_local(env):
     assert [ordered(line) for line in result.stdout.splitlines()] == expected, result.stdout
 
 
+# In the original's words, as its examples are written.
+ORIGINAL_STYLE = """from sentry_kafka_schemas.schema_types.ingest_metrics_v1 import IngestMetric
+
+from sentry_streams.examples.metric_helpers import keep_counters, mark
+from sentry_streams.pipeline.pipeline import (Map, Parser, PredicateFilter, Serializer,
+                                              StreamSink, streaming_source)
+
+pipeline = streaming_source(name="myinput", stream_name="ingest-metrics")
+(
+    pipeline.apply(Parser[IngestMetric]("parser"))
+    .apply(PredicateFilter("filter", function=keep_counters))
+    .apply(Map("transform", function=mark))
+    .apply(Serializer("serializer"))
+    .sink(StreamSink("mysink", stream_name="transformed-events"))
+)
+"""
+ORIGINAL_HELPERS = """from typing import Any, Mapping
+
+from sentry_kafka_schemas.schema_types.ingest_metrics_v1 import IngestMetric
+
+from sentry_streams.pipeline.message import Message
+
+assert issubclass(IngestMetric, dict) and IngestMetric.__name__ == "IngestMetric"
+
+
+def keep_counters(msg: Message[IngestMetric]) -> bool:
+    return bool(msg.payload["type"] == "c")
+
+
+def mark(msg: Message[IngestMetric]) -> Mapping[str, Any]:
+    return {**msg.payload, "transformed": True, "by": __name__}
+"""
+
+
+def written_for_the_original(env):
+    env.write("orig/pipeline.py", ORIGINAL_STYLE)
+    env.write("orig/metric_helpers.py", ORIGINAL_HELPERS)
+    input_lines = [json.dumps({"type": t, "value": v}) for t, v in (("c", 1), ("s", 2), ("c", 3))]
+    result = run(["run", "--runtime", "local", "--input", env.write("in.jsonl", "\n".join(
+        input_lines) + "\n"), env.path("orig/pipeline.py")])
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"type": "c", "value": v, "transformed": True, "by": "sentry_streams.examples.metric_helpers"}
+        for v in (1, 3)], result.stdout
+    # What is not a schema type is not stood in for, and says why.
+    env.write("codec.py", "from sentry_kafka_schemas import get_codec\n" + ORIGINAL_STYLE)
+    result = run(["graph", env.path("codec.py")])
+    assert result.returncode == 2, result
+    assert "cannot import name 'get_codec' from 'sentry_kafka_schemas' (the streams host's " \
+           "stand-in for schema types only: sentry_kafka_schemas is not installed)" \
+        in result.stderr, result.stderr
+    # A real package on the path comes first.
+    env.write("real/sentry_kafka_schemas/__init__.py", "")
+    env.write("real/sentry_kafka_schemas/schema_types/__init__.py", "")
+    env.write("real/sentry_kafka_schemas/schema_types/ingest_metrics_v1.py",
+              "raise ImportError('the real package was imported')\n")
+    env.write("real/pipeline.py", ORIGINAL_STYLE)
+    env.write("real/metric_helpers.py", ORIGINAL_HELPERS)
+    result = run(["graph", env.path("real/pipeline.py")])
+    assert result.returncode == 2 and "the real package was imported" in result.stderr, result
+
+
 def main():
     with h.Env() as env:
         on_broker(env)
         errors_name_file_and_line(env)
         graph_and_local(env)
+        written_for_the_original(env)
     print("ok")
 
 
