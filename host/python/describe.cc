@@ -69,7 +69,12 @@ int describe_locked(const DescribeRequest& request, const DescribeSink& sink) {
                        : nullptr);
   PyObject *text = nullptr, *warnings = nullptr;
   if (!result || !PyArg_ParseTuple(result.get(), "UO", &text, &warnings)) {
-    say(sink, kDescribeError, describe(take_exception()));
+    // describe.py refuses what it cannot describe with a ValueError or a
+    // TypeError that names the step and its line: its own frames are noise.
+    const bool refusal =
+        PyErr_ExceptionMatches(PyExc_ValueError) || PyErr_ExceptionMatches(PyExc_TypeError);
+    const Exception e = take_exception();
+    say(sink, kDescribeError, refusal ? e.type + ": " + e.message : describe(e));
     return 1;
   }
   Ref items(PySequence_Fast(warnings, "warnings"));

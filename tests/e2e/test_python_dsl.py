@@ -77,11 +77,21 @@ def errors_name_file_and_line(env):
                       "nopipe.py: it defines no global `pipeline`"),
         "raises.py": (header + "\nraise RuntimeError('no config here')\n",
                       "RuntimeError: no config here"),
+        # the original's Parquet serializer, its column types imported as there
+        "parquet.py": ("from sentry_streams.pipeline import ParquetSerializer, StreamSink, "
+                       "streaming_source\n"
+                       "from sentry_streams.pipeline.datatypes import Int64, List\n"
+                       "pipeline = (streaming_source('in', stream_name='t')\n"
+                       "    .apply(ParquetSerializer('pq', {'v': List(Int64())}))\n"
+                       "    .sink(StreamSink('out', stream_name='o')))\n",
+                       "parquet.py: ValueError: step 'pq' (line 4): ParquetSerializer is not "
+                       "supported by this host: it writes no Parquet"),
     }
     for name, (text, expected) in cases.items():
         result = run(["run", "--runtime", "local", env.write(name, text)])
         assert result.returncode == 2, (name, result.stdout, result.stderr)
         assert expected in result.stderr, (name, expected, result.stderr)
+        assert "describe.py" not in result.stderr, result.stderr  # no frames of the host's
     result = run(["run", "--runtime", "local", env.path("raises.py")])
     assert 'raises.py", line 3, in <module>' in result.stderr, result.stderr
 

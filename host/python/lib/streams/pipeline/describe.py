@@ -12,8 +12,8 @@ import types
 from datetime import timedelta
 
 from .pipeline import (Batch, BatchParser, Branch, Broadcast, DevNullSink, FlatMap, Filter, GCSSink,
-                       HeadersFilter, Map, Parser, Pipeline, Reducer, Router, Serializer, Sink,
-                       StreamSink, StreamSource)
+                       HeadersFilter, Map, ParquetSerializer, Parser, Pipeline, Reducer, Router,
+                       Serializer, Sink, StreamSink, StreamSource)
 from .window import describe_window
 
 # GCS's XML API, which takes S3's requests signed with an HMAC key.
@@ -124,6 +124,10 @@ def _step(w, step, stream):
             f"(steps_config.{step.name}.config: access_key, secret_key): an object a batch, "
             "named by the source offsets it holds ({topic}/{partition}/{first}-{last}.ndjson)"
             + (", not by object_generator" if step.object_generator is not None else ""))
+    elif isinstance(step, ParquetSerializer):
+        raise ValueError(f"step {step.name!r} (line {step.line}): ParquetSerializer is not "
+                         "supported by this host: it writes no Parquet (Debian packages no "
+                         "Parquet library); a Serializer writes JSON")
     elif isinstance(step, Sink):
         raise ValueError(f"step {step.name!r} (line {step.line}): {type(step).__name__} is not "
                          "supported by this host (StreamSink, DevNullSink and GCSSink are)")

@@ -1,0 +1,1 @@
+from streams.pipeline.datatypes import *  # noqa: F401,F403
