@@ -1,5 +1,7 @@
 #include "cli/loading.h"
 
+#include "common/error_report.h"
+
 #include <cstdio>
 
 #include "config/pipeline_config.h"
@@ -85,6 +87,7 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
 void print_problem(log::Level level, const std::string& what) {
   if (log::format() == log::Format::json) return log::write(level, what);
   std::fprintf(stderr, "%s: %s\n", level == log::Level::warn ? "warning" : "error", what.c_str());
+  if (level == log::Level::error) report::capture({report::Level::error, what, {}, {}, {}, {}});
 }
 
 void report(const config::Diagnostics& diag) {

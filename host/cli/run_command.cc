@@ -1,5 +1,7 @@
 // `streams-host run`: the pipeline on Kafka (with the control plane, the
 // crash journal and the stop watchdog) or locally.
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -19,6 +21,7 @@
 #include "plugin/plugin_registry.h"
 #include "reload/control_plane.h"
 #include "reload/reload_controller.h"
+#include "report/sentry_reporter.h"
 #include "runtime/runtime_supervisor.h"
 #include "state/store.h"
 
@@ -192,6 +195,34 @@ std::unique_ptr<state::Backend> open_state(const RunArgs& args, const pipeline::
 
 }  // namespace
 
+// Reports errors to the Sentry project of the deployment's sentry_sdk_config
+// while it lives, if it names one; at the end it sends what is queued, for
+// at most 2 s (as Sentry's SDKs do at exit). The reporter itself is never
+// destroyed: any thread may still log an error (common/error_report.h).
+class ErrorReports {
+ public:
+  explicit ErrorReports(const pipeline::Generation& g) {
+    const config::SentryDeployment& sentry = g.deployment.sentry;
+    if (sentry.dsn.empty()) return;
+    report::SentryOptions o;
+    o.sentry = sentry;
+    o.pipeline = g.pipeline.name;
+    char host[256] = "";
+    if (::gethostname(host, sizeof host - 1) == 0) o.server_name = host;
+    reporter_ = new report::SentryReporter(std::move(o));
+    report::set_reporter(reporter_);
+    log::info("errors are reported to Sentry: " + sentry.envelope_url);
+  }
+  ~ErrorReports() {
+    if (reporter_) reporter_->close(std::chrono::seconds(2));
+  }
+  ErrorReports(const ErrorReports&) = delete;
+  ErrorReports& operator=(const ErrorReports&) = delete;
+
+ private:
+  report::SentryReporter* reporter_ = nullptr;
+};
+
 int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   log::Level level;
   if (!log::parse_level(args.log_level, &level)) {
@@ -228,6 +259,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     crash::install(crash_options);
     return run_local(args, std::move(generation), stop);
   }
+  const ErrorReports error_reports(*generation);
   metrics::PipelineMetrics metrics(generation->pipeline.name);
   const auto journal = open_crash_journal(args, *generation, metrics);
   std::string error;

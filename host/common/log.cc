@@ -7,6 +7,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/error_report.h"
+
 namespace streams::log {
 namespace {
 
@@ -119,6 +121,10 @@ void write(Level level, std::string_view message, Fields fields) {
   }
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
+  if (level == Level::error) {
+    // The line's text is the issue: the same error again is the same one.
+    report::capture(report::Event{report::Level::error, message, {}, {}, fields, {}});
+  }
 }
 
 ThreadTag::ThreadTag(std::string tag) : tag_(std::move(tag)) {

@@ -79,10 +79,34 @@ void read_error_limits(YamlReader& r, const YAML::Node& node, const std::string&
   }
 }
 
-void warn_sentry_sdk(YamlReader& r, const YAML::Node& node, const std::string& parent) {
-  r.warn(node, join_key(parent, "sentry_sdk_config"),
-         "accepted, not used: this host reports errors in its logs, the DLQ and its metrics, not "
-         "to Sentry");
+// sentry_sdk_config at `parent` (the top, or adapter_config.arroyo).
+void read_sentry(YamlReader& r, const YAML::Node& node, const std::string& parent,
+                 SentryDeployment* out) {
+  const std::string key = join_key(parent, "sentry_sdk_config");
+  if (!node || node.IsNull() || !r.expect_map(node, key)) return;
+  r.check_keys(node, key, {"dsn", "environment"},
+               "a setting of Sentry's SDK this host does not read");
+  if (!out->dsn.empty()) {
+    r.error(node, key,
+            "a second sentry_sdk_config (the first at line " + std::to_string(out->location.line) +
+                "); keep one");
+    return;
+  }
+  SentryDeployment sentry;
+  sentry.location = r.at(node, key);
+  if (auto env = r.string(node, key, "environment", false)) sentry.environment = *env;
+  const YAML::Node given = node["dsn"];
+  if (given && given.IsScalar() && given.Scalar().empty()) return;  // off, as in Sentry's SDKs
+  const auto dsn = r.string(node, key, "dsn", true);
+  if (!dsn) return;
+  std::string why;
+  if (!parse_sentry_dsn(*dsn, &sentry, &why)) {
+    r.error(node["dsn"], join_key(key, "dsn"),
+            "expected a Sentry DSN (https://KEY@HOST/PROJECT_ID): " + why);
+    return;
+  }
+  sentry.dsn = *dsn;
+  *out = std::move(sentry);
 }
 
 void read_metrics(YamlReader& r, const YAML::Node& m, MetricsDeployment* out) {
@@ -194,8 +218,8 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   return step;
 }
 
-// pipeline.adapter_config: the original's per-runtime settings; arroyo's
-// write_healthcheck is honoured, its sentry_sdk_config is not used.
+// pipeline.adapter_config: the original's per-runtime settings: arroyo's
+// write_healthcheck and sentry_sdk_config.
 void read_adapter_config(YamlReader& r, const YAML::Node& node, DeploymentConfig* out) {
   const std::string key = "pipeline.adapter_config";
   if (!node || node.IsNull() || !r.expect_map(node, key)) return;
@@ -205,7 +229,7 @@ void read_adapter_config(YamlReader& r, const YAML::Node& node, DeploymentConfig
   if (!arroyo || arroyo.IsNull() || !r.expect_map(arroyo, akey)) return;
   r.check_keys(arroyo, akey, {"write_healthcheck", "sentry_sdk_config"});
   if (auto w = r.boolean(arroyo, akey, "write_healthcheck")) out->write_healthcheck = *w;
-  if (arroyo["sentry_sdk_config"]) warn_sentry_sdk(r, arroyo["sentry_sdk_config"], akey);
+  read_sentry(r, arroyo["sentry_sdk_config"], akey, &out->sentry);
 }
 
 void read_segments(YamlReader& r, const YAML::Node& pipeline, DeploymentConfig* out) {
@@ -268,6 +292,39 @@ bool parse_error_policy(const std::string& text, ErrorPolicy* out) {
   return true;
 }
 
+bool parse_sentry_dsn(const std::string& dsn, SentryDeployment* out, std::string* why) {
+  const size_t scheme_end = dsn.find("://");
+  const std::string scheme = scheme_end == std::string::npos ? "" : dsn.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    *why = "'" + dsn + "' does not start with https:// or http://";
+    return false;
+  }
+  const size_t at = dsn.find('@', scheme_end + 3);
+  const size_t path_start = dsn.find('/', scheme_end + 3);
+  if (at == std::string::npos || (path_start != std::string::npos && path_start < at)) {
+    *why = "no KEY@ before the host";
+    return false;
+  }
+  const std::string keys = dsn.substr(scheme_end + 3, at - scheme_end - 3);
+  const size_t colon = keys.find(':');
+  out->public_key = keys.substr(0, colon);
+  out->secret_key = colon == std::string::npos ? "" : keys.substr(colon + 1);
+  const size_t host_end = dsn.find('/', at + 1);
+  const std::string host = dsn.substr(at + 1, host_end - at - 1);
+  const size_t last_slash = dsn.rfind('/');
+  const std::string project = host_end == std::string::npos ? "" : dsn.substr(last_slash + 1);
+  if (out->public_key.empty() || host.empty() || project.empty()) {
+    *why = out->public_key.empty() ? "the key before @ is empty"
+           : host.empty()          ? "no host after @"
+                                   : "no /PROJECT_ID after the host";
+    return false;
+  }
+  // Any path between the host and the project id stays (Sentry behind a prefix).
+  out->envelope_url =
+      scheme + "://" + dsn.substr(at + 1, last_slash - at - 1) + "/api/" + project + "/envelope/";
+  return true;
+}
+
 bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diagnostics& diag,
                             bool require_env) {
   YamlReader r(path, diag, /*resolve_env=*/true, require_env);
@@ -278,7 +335,7 @@ bool load_deployment_config(const std::string& path, DeploymentConfig* out, Diag
   r.check_keys(root, "",
                {"env", "pipeline", "metrics", "plugins_dir", "python_path", "sentry_sdk_config",
                 "state_dir", "state_backend", "state_flush_interval_ms"});
-  if (root["sentry_sdk_config"]) warn_sentry_sdk(r, root["sentry_sdk_config"], "");
+  read_sentry(r, root["sentry_sdk_config"], "", &out->sentry);
   read_metrics(r, root["metrics"], &out->metrics);
   if (auto dir = r.string(root, "", "plugins_dir", false)) out->plugins_dir = *dir;
   if (auto dir = r.string(root, "", "state_dir", false)) out->state_dir = *dir;

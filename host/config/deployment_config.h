@@ -124,6 +124,25 @@ struct MetricsDeployment {
   int udp_queue_size = 0;
 };
 
+// `sentry_sdk_config` (at the top, or the original's
+// pipeline.adapter_config.arroyo.sentry_sdk_config): the Sentry project that
+// ERROR lines and record errors are reported to (host/report/).
+//   {dsn: "https://KEY@HOST/PROJECT_ID", environment: production}
+struct SentryDeployment {
+  std::string dsn;  // empty: nothing is reported
+  Location location;
+  // From the DSN: where events go, and the key that signs them.
+  std::string envelope_url;  // SCHEME://HOST[:PORT][/PATH]/api/PROJECT_ID/envelope/
+  std::string public_key;
+  std::string secret_key;   // old DSNs only
+  std::string environment;  // optional
+};
+
+// Parses a Sentry DSN, SCHEME://PUBLIC_KEY[:SECRET_KEY]@HOST[:PORT][/PATH]/PROJECT_ID
+// with SCHEME http or https, into `out`'s envelope_url and keys. On failure
+// returns false with *why saying what is wrong.
+bool parse_sentry_dsn(const std::string& dsn, SentryDeployment* out, std::string* why);
+
 struct DeploymentConfig {
   std::string path;
   std::vector<SegmentDeployment> segments;
@@ -133,6 +152,7 @@ struct DeploymentConfig {
   // against this file's directory).
   std::vector<std::string> python_path;
   MetricsDeployment metrics;
+  SentryDeployment sentry;
   // pipeline.adapter_config.arroyo.write_healthcheck: touch the original's
   // healthcheck file (/tmp/health.txt) while processing.
   bool write_healthcheck = false;

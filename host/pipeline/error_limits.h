@@ -16,6 +16,7 @@
 
 #include "config/deployment_config.h"
 #include "pipeline/chain.h"
+#include "pipeline/error_policy.h"
 
 namespace streams::pipeline {
 
@@ -24,8 +25,10 @@ class LimitedErrors final : public ErrorHandler {
   // `inner` must outlive this.
   LimitedErrors(ErrorHandler& inner, const config::ErrorLimits& limits);
 
+  // Every record error is also handed to the error-tracking service.
   bool on_record_error(const RecordError& e) override {
     ++reported_;
+    report_record_error(e);
     return inner_.on_record_error(e);
   }
   // Ends one input. False with *why once a limit is passed.

@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+
+#include "common/error_report.h"
 
 namespace streams::pipeline {
 
@@ -48,6 +51,25 @@ void log_record_error(log::Level level, const std::string& message, const Record
               {"topic", e.origin->topic},
               {"partition", partition},
               {"offset", offset}});
+}
+
+void report_record_error(const RecordError& e) {
+  std::string_view exception_type, traceback;
+  for (size_t i = 0; i < e.detail_count; ++i) {
+    const std::string_view name = e.details[i].name;
+    const std::string_view tail = name.substr(name.rfind('.') + 1);
+    if (tail == "exception_type") exception_type = e.details[i].value;
+    if (tail == "traceback") traceback = e.details[i].value;
+  }
+  const char* kind = error_kind_name(e.kind);
+  const std::string_view plugin = e.step->function ? std::string_view(e.step->plugin) : "";
+  report::capture(report::Event{
+      report::Level::error,
+      e.message,
+      exception_type,
+      traceback,
+      {{"step", e.step->name}, {"plugin", plugin}, {"error", kind}, {"topic", e.origin->topic}},
+      {e.step->name, kind, exception_type}});
 }
 
 bool NoDlqPolicy::on_record_error(const RecordError& e) {

@@ -25,6 +25,11 @@ std::string describe(const RecordError& e);
 // partition and offset as fields.
 void log_record_error(log::Level level, const std::string& message, const RecordError& e);
 
+// Hands the record error to the error-tracking service, if one is set
+// (common/error_report.h): the same issue is the same step, kind and
+// exception type. Allocates nothing when none is.
+void report_record_error(const RecordError& e);
+
 class NoDlqPolicy final : public ErrorHandler {
  public:
   explicit NoDlqPolicy(config::ErrorPolicy policy) : policy_(policy) {}

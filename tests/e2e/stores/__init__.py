@@ -41,8 +41,9 @@ class HttpReceiver:
     """tests/e2e/stores/http_receiver.py in a process of its own; stop()
     and start() again keep its port and file."""
 
-    def __init__(self, env, out, reject="", port=0):
+    def __init__(self, env, out, reject="", port=0, header=""):
         self.env, self.out, self.reject, self.port = env, out, reject, port
+        self.header = header
         self.start()
 
     def start(self):
@@ -50,6 +51,8 @@ class HttpReceiver:
                 "--port", str(self.port)]
         if self.reject:
             args += ["--reject", self.reject]
+        if self.header:
+            args += ["--header", self.header]
         self.proc = self.env.spawn(args, f"receiver{len(self.env.procs)}")
         log = self.env.path(self.proc.log_name + ".out")
 

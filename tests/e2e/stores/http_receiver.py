@@ -2,8 +2,8 @@
 loopback, in a process of its own so a test can stop it).
 
 Every POST's body is appended to --out (flushed and fsynced before the 200,
-so what was acknowledged is on disk); each request's X-Streams-Source header
-goes to --out.sources. A body with a line containing --reject is refused
+so what was acknowledged is on disk); each request's --header (by default
+X-Streams-Source) goes to --out.sources, its path to --out.paths. A body with a line containing --reject is refused
 with 400 and a body naming the line. Prints "port=N" once listening."""
 import argparse
 import http.server
@@ -17,11 +17,13 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--out", required=True)
     parser.add_argument("--reject", default="")
+    parser.add_argument("--header", default="X-Streams-Source")
     args = parser.parse_args()
     reject = args.reject.encode()
     lock = threading.Lock()
     out = open(args.out, "ab")
     sources = open(args.out + ".sources", "a")
+    paths = open(args.out + ".paths", "a")
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -35,8 +37,10 @@ def main():
                 out.write(body if body.endswith(b"\n") else body + b"\n")
                 out.flush()
                 os.fsync(out.fileno())
-                sources.write(self.headers.get("X-Streams-Source", "-") + "\n")
+                sources.write(self.headers.get(args.header, "-") + "\n")
                 sources.flush()
+                paths.write(self.path + "\n")
+                paths.flush()
             self.answer(200, b"ok")
 
         def answer(self, status, text):

@@ -204,8 +204,53 @@ BOOST_AUTO_TEST_CASE(the_originals_metrics_and_sentry_keys_are_honoured_or_named
   BOOST_TEST(d.metrics.udp_queue_size == 64);
   std::string warnings;
   for (const auto& w : diag.warnings()) warnings += w + "\n";
-  BOOST_TEST(contains(warnings, "sentry_sdk_config: accepted, not used"), warnings);
+  BOOST_TEST(!contains(warnings, "sentry_sdk_config"), warnings);
+  BOOST_TEST(d.sentry.envelope_url == "https://sentry.example/api/1/envelope/");
+  BOOST_TEST(d.sentry.public_key == "k");
   BOOST_TEST(contains(warnings, "steps_config.in.batch_size: unknown key, ignored"), warnings);
+}
+
+BOOST_AUTO_TEST_CASE(a_sentry_dsn_is_read_or_refused_with_why) {
+  config::SentryDeployment s;
+  std::string why;
+  BOOST_TEST(config::parse_sentry_dsn("http://pub:sec@127.0.0.1:9000/prefix/sentry/42", &s, &why));
+  BOOST_TEST(s.envelope_url == "http://127.0.0.1:9000/prefix/sentry/api/42/envelope/");
+  BOOST_TEST(s.public_key == "pub");
+  BOOST_TEST(s.secret_key == "sec");
+  for (const auto& [dsn, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"sentry.example/1", "does not start with https:// or http://"},
+           {"https://sentry.example/1", "no KEY@ before the host"},
+           {"https://k@sentry.example", "no /PROJECT_ID after the host"},
+           {"https://k@/1", "no host after @"},
+           {"https://@sentry.example/1", "the key before @ is empty"}}) {
+    BOOST_TEST(!config::parse_sentry_dsn(dsn, &s, &why), dsn);
+    BOOST_TEST(contains(why, expected), dsn << ": " << why);
+  }
+  // In a config: the file, the key and what was expected; `dsn: ""` is off.
+  TempDir dir;
+  const std::string segments =
+      "pipeline:\n  segments:\n    - steps_config:\n        in: {bootstrap_servers: [\"x:1\"]}\n";
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_TEST(!config::load_deployment_config(
+      dir.write("d.yaml", "sentry_sdk_config: {dsn: \"sentry.example/1\"}\n" + segments), &d,
+      diag));
+  BOOST_TEST(contains(all_errors(diag),
+                      "d.yaml:1:26: sentry_sdk_config.dsn: expected a Sentry DSN "
+                      "(https://KEY@HOST/PROJECT_ID): 'sentry.example/1' does not start with"),
+             all_errors(diag));
+  Diagnostics off;
+  BOOST_REQUIRE_MESSAGE(
+      config::load_deployment_config(
+          dir.write("e.yaml",
+                    "sentry_sdk_config: {dsn: \"\", traces_sample_rate: 1.0}\n" + segments),
+          &d, off),
+      all_errors(off));
+  BOOST_TEST(d.sentry.dsn.empty());
+  std::string warnings;
+  for (const auto& w : off.warnings()) warnings += w + "\n";
+  BOOST_TEST(contains(warnings, "sentry_sdk_config.traces_sample_rate: unknown key, ignored"),
+             warnings);
 }
 
 BOOST_AUTO_TEST_CASE(step_config_becomes_typed_json) {

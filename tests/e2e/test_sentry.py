@@ -1,0 +1,109 @@
+"""Errors reported to Sentry (the deployment's `sentry_sdk_config.dsn`), to a
+real HTTP server on loopback standing where Sentry's intake would be.
+
+A Python map raises KeyError on three records and ValueError on one: each
+issue is one event (the same one again within a minute is only counted),
+an envelope POSTed to /api/PROJECT/envelope/ with the DSN's key in
+X-Sentry-Auth, its exception type, the traceback, the step, plugin, error
+kind, topic and pipeline as tags; the records are in the DLQ and the rest
+delivered. With error_policy fail, the ERROR line that stops the pipeline
+reaches Sentry before the host exits."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+import stores  # noqa: E402
+
+TRANSFORMS = '''
+def check(msg):
+    if msg.payload.startswith(b"key"):
+        raise KeyError(msg.payload.decode())
+    if msg.payload.startswith(b"val"):
+        raise ValueError("not a value: " + msg.payload.decode())
+    return msg.payload
+'''
+
+PIPELINE = """source: {name: in, stream_name: s-in}
+steps:
+  - {kind: map, name: check, python: transforms.check}
+  - {kind: sink, name: out, stream_name: s-out}
+"""
+
+
+def envelopes(path):
+    """The envelopes received: (header, item header, event) each."""
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        lines = [json.loads(line) for line in f.read().splitlines() if line.strip()]
+    return [tuple(lines[i:i + 3]) for i in range(0, len(lines) - len(lines) % 3, 3)]
+
+
+def run_host(env, bootstrap, receiver, name, source_extra, records):
+    dsn = f"http://pubkey@127.0.0.1:{receiver.port}/42"
+    config = env.write(f"{name}.yaml", f"sentry_sdk_config: {{dsn: \"{dsn}\", environment: test}}\n"
+                       + h.deployment(source="in", sink="out", source_extra=source_extra))
+    host = env.start_host(env.path("p.yaml"), config, bootstrap, name=name, extra=["-n", name])
+    h.produce(bootstrap, "s-in", [(None, value, []) for value in records])
+    return host
+
+
+def record_errors(env, bootstrap, receiver):
+    host = run_host(env, bootstrap, receiver, "dlq", "dlq: {topic: s-dlq}",
+                    [b"ok1", b"key1", b"key2", b"key3", b"val1", b"ok2"])
+    h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("s-in", 1))
+    log = env.log(host)
+    assert env.stop(host) == 0, env.log(host)
+    assert "errors are reported to Sentry: http://127.0.0.1:" in log, log
+    got = envelopes(receiver.out)
+    events = {e["exception"]["values"][0]["type"]: (header, item, e) for header, item, e in got}
+    assert sorted(events) == ["KeyError", "ValueError"], got  # three KeyErrors, one issue
+    header, item, event = events["ValueError"]
+    assert header["event_id"] == event["event_id"] and len(event["event_id"]) == 32, header
+    assert header["dsn"].startswith("http://pubkey@127.0.0.1:"), header
+    assert item["type"] == "event" and item["length"] > 0, item
+    assert event["level"] == "error" and event["environment"] == "test", event
+    assert event["exception"]["values"][0]["value"] == "not a value: val1", event
+    assert event["message"]["formatted"] == "ValueError: not a value: val1", event
+    assert event["tags"] == {"pipeline": "dlq", "step": "check", "plugin": "python",
+                             "error": "exception", "topic": "s-in"}, event
+    assert "transforms.py" in event["extra"]["traceback"], event
+    assert event["fingerprint"] == ["check", "exception", "ValueError"], event
+    with open(receiver.out + ".paths") as f:
+        assert set(f.read().split()) == {"/api/42/envelope/"}
+    with open(receiver.out + ".sources") as f:
+        auth = f.read().splitlines()
+    assert all(a.startswith("Sentry sentry_version=7, sentry_client=streams-host/") and
+               a.endswith(", sentry_key=pubkey") for a in auth), auth
+    dlq = h.read_all(bootstrap, h.partitions("s-dlq", 1))
+    assert sorted(r.value for r in dlq) == [b"key1", b"key2", b"key3", b"val1"], dlq
+    out = h.read_all(bootstrap, h.partitions("s-out", 1))
+    assert [r.value for r in out] == [b"ok1", b"ok2"], out
+
+
+def the_error_that_stops(env, bootstrap, receiver):
+    before = len(envelopes(receiver.out))
+    host = run_host(env, bootstrap, receiver, "fail", "error_policy: fail", [b"val2"])
+    code = h.wait_for(lambda: host.poll() is not None and (host.returncode,), 60,
+                      "the host to stop at the failed record")[0]
+    assert code != 0, env.log(host)
+    messages = [e["message"]["formatted"] for _, _, e in envelopes(receiver.out)[before:]]
+    assert any("error_policy is fail, so the pipeline stops here" in m for m in messages), \
+        (messages, env.log(host))
+
+
+def main():
+    with h.Env() as env:
+        bootstrap = env.start_broker(["s-in:1", "s-out:1", "s-dlq:1"])
+        env.write("p.yaml", PIPELINE)
+        env.write("transforms.py", TRANSFORMS)
+        receiver = stores.HttpReceiver(env, env.path("sentry.out"), header="X-Sentry-Auth")
+        record_errors(env, bootstrap, receiver)
+        the_error_that_stops(env, bootstrap, receiver)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
