@@ -143,10 +143,20 @@ std::unique_ptr<pipeline::CrashJournal> open_crash_journal(const RunArgs& args,
     crash_options.journal_path = journal->path().c_str();
     for (const pipeline::Crash& c : journal->crashes()) {
       metrics.crashes[c.step] += c.count;
-      log::warn("crash journal: " + c.topic + "[" + std::to_string(c.partition) + "]@" +
-                std::to_string(c.offset) + " crashed the host " + std::to_string(c.count) +
-                " time(s), last with " + c.signal + " in step '" + c.step + "' (crash_limit " +
-                std::to_string(g.source_deployment().crash_limit) + ")");
+      const std::string what = "crash journal: " + c.topic + "[" + std::to_string(c.partition) +
+                               "]@" + std::to_string(c.offset) + " crashed the host " +
+                               std::to_string(c.count) + " time(s), last with " + c.signal +
+                               " in step '" + c.step + "'";
+      log::warn(what + " (crash_limit " + std::to_string(g.source_deployment().crash_limit) + ")");
+      // A crash cannot be reported as it happens (a signal handler sends
+      // nothing); the journal's entries are, at the start after it.
+      report::capture(
+          {report::Level::fatal,
+           what,
+           c.signal,
+           {},
+           {{"step", c.step}, {"plugin", c.plugin}, {"error", "crash"}, {"topic", c.topic}},
+           {c.step, "crash", c.signal}});
     }
   }
   crash::install(crash_options);
@@ -216,6 +226,10 @@ class ErrorReports {
   ~ErrorReports() {
     if (reporter_) reporter_->close(std::chrono::seconds(2));
   }
+  // What is captured so far is sent (2 s at most) before the run goes on.
+  void flush() const {
+    if (reporter_) reporter_->flush(std::chrono::seconds(2));
+  }
   ErrorReports(const ErrorReports&) = delete;
   ErrorReports& operator=(const ErrorReports&) = delete;
 
@@ -262,6 +276,8 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   const ErrorReports error_reports(*generation);
   metrics::PipelineMetrics metrics(generation->pipeline.name);
   const auto journal = open_crash_journal(args, *generation, metrics);
+  // A crash reported now must not wait for an exit that may be the next crash.
+  if (journal && !journal->crashes().empty()) error_reports.flush();
   std::string error;
   const auto state = open_state(args, *generation, &error);
   if (!state) {

@@ -183,6 +183,11 @@ void SentryReporter::capture(const Event& e) {
   wake_.notify_all();
 }
 
+void SentryReporter::flush(std::chrono::milliseconds deadline) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  wake_.wait_for(lock, deadline, [this] { return queue_.empty() && !sending_; });
+}
+
 void SentryReporter::close(std::chrono::milliseconds deadline) {
   bool drained = false;
   {

@@ -65,6 +65,9 @@ class SentryReporter final : public Reporter {
   SentryReporter& operator=(const SentryReporter&) = delete;
 
   void capture(const Event& event) override;
+  // Waits until what is queued is sent, for at most `deadline`: before
+  // something that may end the process at once (a crash loop's next run).
+  void flush(std::chrono::milliseconds deadline);
   // Sends what is queued for at most `deadline`, then stops the thread;
   // later captures are dropped.
   void close(std::chrono::milliseconds deadline);

@@ -7,7 +7,10 @@ an envelope POSTed to /api/PROJECT/envelope/ with the DSN's key in
 X-Sentry-Auth, its exception type, the traceback, the step, plugin, error
 kind, topic and pipeline as tags; the records are in the DLQ and the rest
 delivered. With error_policy fail, the ERROR line that stops the pipeline
-reaches Sentry before the host exits."""
+reaches Sentry before the host exits. A plugin that segfaults cannot be
+reported as it crashes: the next start reports the crash journal's entry,
+level fatal, and sends it before it runs on (and crashes again)."""
+import signal
 import json
 import os
 import sys
@@ -94,14 +97,45 @@ def the_error_that_stops(env, bootstrap, receiver):
         (messages, env.log(host))
 
 
+CRASHING = """source: {name: in, stream_name: c-in}
+steps:
+  - {kind: map, name: crash, plugin: testkit, function: crash, config: {on: poison, how: segv}}
+  - {kind: sink, name: out, stream_name: c-out}
+"""
+
+
+def a_crash(env, bootstrap, receiver):
+    dsn = f"http://pubkey@127.0.0.1:{receiver.port}/42"
+    config = env.write("crash.yaml", f"sentry_sdk_config: {{dsn: \"{dsn}\"}}\n"
+                       + h.deployment(source="in", sink="out"))
+    pipeline = env.write("crash-p.yaml", CRASHING)
+    h.produce(bootstrap, "c-in", [(None, b"poison", [])])
+    before = len(envelopes(receiver.out))
+    for run in range(2):  # crashes, then reports that and crashes again
+        host = env.start_host(pipeline, config, bootstrap, name=f"crash{run}",
+                              plugins_dir=h.TEST_PLUGINS_DIR)
+        code = h.wait_for(lambda: host.poll() is not None and (host.returncode,), 60,
+                          "the host to crash")[0]
+        assert code == -signal.SIGSEGV, env.log(host)
+    events = [e for _, _, e in envelopes(receiver.out)[before:]]
+    assert len(events) == 1, events
+    event = events[0]
+    assert event["level"] == "fatal", event
+    assert event["exception"]["values"][0]["type"] == "SIGSEGV", event
+    assert "c-in[0]@0 crashed the host 1 time(s), last with SIGSEGV in step 'crash'" in \
+        event["message"]["formatted"], event
+    assert event["tags"]["step"] == "crash" and event["tags"]["plugin"] == "testkit", event
+
+
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker(["s-in:1", "s-out:1", "s-dlq:1"])
+        bootstrap = env.start_broker(["s-in:1", "s-out:1", "s-dlq:1", "c-in:1", "c-out:1"])
         env.write("p.yaml", PIPELINE)
         env.write("transforms.py", TRANSFORMS)
         receiver = stores.HttpReceiver(env, env.path("sentry.out"), header="X-Sentry-Auth")
         record_errors(env, bootstrap, receiver)
         the_error_that_stops(env, bootstrap, receiver)
+        a_crash(env, bootstrap, receiver)
     print("ok")
 
 
