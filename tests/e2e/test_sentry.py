@@ -7,7 +7,8 @@ an envelope POSTed to /api/PROJECT/envelope/ with the DSN's key in
 X-Sentry-Auth, its exception type, the traceback, the step, plugin, error
 kind, topic and pipeline as tags; the records are in the DLQ and the rest
 delivered. With error_policy fail, the ERROR line that stops the pipeline
-reaches Sentry before the host exits. A plugin that segfaults cannot be
+reaches Sentry before the host exits. A 429 pauses sending for its
+Retry-After: the next event is not sent. A plugin that segfaults cannot be
 reported as it crashes: the next start reports the crash journal's entry,
 level fatal, and sends it before it runs on (and crashes again)."""
 import signal
@@ -44,12 +45,13 @@ def envelopes(path):
     return [tuple(lines[i:i + 3]) for i in range(0, len(lines) - len(lines) % 3, 3)]
 
 
-def run_host(env, bootstrap, receiver, name, source_extra, records):
+def run_host(env, bootstrap, receiver, name, source_extra, records, source="in"):
     dsn = f"http://pubkey@127.0.0.1:{receiver.port}/42"
     config = env.write(f"{name}.yaml", f"sentry_sdk_config: {{dsn: \"{dsn}\", environment: test}}\n"
-                       + h.deployment(source="in", sink="out", source_extra=source_extra))
-    host = env.start_host(env.path("p.yaml"), config, bootstrap, name=name, extra=["-n", name])
-    h.produce(bootstrap, "s-in", [(None, value, []) for value in records])
+                       + h.deployment(source=source, sink="out", source_extra=source_extra))
+    host = env.start_host(env.path(f"{source}.yaml"), config, bootstrap, name=name,
+                          extra=["-n", name])
+    h.produce(bootstrap, f"s-{source}", [(None, value, []) for value in records])
     return host
 
 
@@ -84,6 +86,16 @@ def record_errors(env, bootstrap, receiver):
     assert sorted(r.value for r in dlq) == [b"key1", b"key2", b"key3", b"val1"], dlq
     out = h.read_all(bootstrap, h.partitions("s-out", 1))
     assert [r.value for r in out] == [b"ok1", b"ok2"], out
+
+
+def a_pause(env, bootstrap):
+    receiver = stores.HttpReceiver(env, env.path("busy.out"), busy=1)
+    host = run_host(env, bootstrap, receiver, "busy", "dlq: {topic: s-dlq}", [b"key9", b"val9"],
+                    source="in2")
+    h.wait_committed_to_end(bootstrap, "pipeline-in2", h.partitions("s-in2", 1))
+    h.wait_for(lambda: "HTTP 429, paused for 30 s" in env.log(host), 30, "the 429 to be logged")
+    assert env.stop(host) == 0, env.log(host)
+    assert envelopes(receiver.out) == [], envelopes(receiver.out)  # the second waited it out
 
 
 def the_error_that_stops(env, bootstrap, receiver):
@@ -129,12 +141,16 @@ def a_crash(env, bootstrap, receiver):
 
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker(["s-in:1", "s-out:1", "s-dlq:1", "c-in:1", "c-out:1"])
-        env.write("p.yaml", PIPELINE)
+        bootstrap = env.start_broker(["s-in:1", "s-in2:1", "s-out:1", "s-dlq:1", "c-in:1",
+                                      "c-out:1"])
+        env.write("in.yaml", PIPELINE)
+        env.write("in2.yaml", PIPELINE.replace("{name: in, stream_name: s-in}",
+                                               "{name: in2, stream_name: s-in2}"))
         env.write("transforms.py", TRANSFORMS)
         receiver = stores.HttpReceiver(env, env.path("sentry.out"), header="X-Sentry-Auth")
         record_errors(env, bootstrap, receiver)
         the_error_that_stops(env, bootstrap, receiver)
+        a_pause(env, bootstrap)
         a_crash(env, bootstrap, receiver)
     print("ok")
 

@@ -41,9 +41,9 @@ class HttpReceiver:
     """tests/e2e/stores/http_receiver.py in a process of its own; stop()
     and start() again keep its port and file."""
 
-    def __init__(self, env, out, reject="", port=0, header=""):
+    def __init__(self, env, out, reject="", port=0, header="", busy=0):
         self.env, self.out, self.reject, self.port = env, out, reject, port
-        self.header = header
+        self.header, self.busy = header, busy
         self.start()
 
     def start(self):
@@ -53,6 +53,8 @@ class HttpReceiver:
             args += ["--reject", self.reject]
         if self.header:
             args += ["--header", self.header]
+        if self.busy:
+            args += ["--busy", str(self.busy)]
         self.proc = self.env.spawn(args, f"receiver{len(self.env.procs)}")
         log = self.env.path(self.proc.log_name + ".out")
 

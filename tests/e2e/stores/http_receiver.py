@@ -1,10 +1,13 @@
-"""An HTTP receiver for the HTTP sink's end-to-end tests (a real server on
-loopback, in a process of its own so a test can stop it).
+"""An HTTP receiver for the end-to-end tests of the HTTP sink and of errors
+sent to Sentry (a real server on loopback, in a process of its own so a
+test can stop it).
 
 Every POST's body is appended to --out (flushed and fsynced before the 200,
 so what was acknowledged is on disk); each request's --header (by default
-X-Streams-Source) goes to --out.sources, its path to --out.paths. A body with a line containing --reject is refused
-with 400 and a body naming the line. Prints "port=N" once listening."""
+X-Streams-Source) goes to --out.sources, its path to --out.paths. The first
+--busy POSTs are answered 429 with Retry-After: 30 and kept nowhere. A body
+with a line containing --reject is refused with 400 and a body naming the
+line. Prints "port=N" once listening."""
 import argparse
 import http.server
 import os
@@ -18,9 +21,11 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--reject", default="")
     parser.add_argument("--header", default="X-Streams-Source")
+    parser.add_argument("--busy", type=int, default=0)
     args = parser.parse_args()
     reject = args.reject.encode()
     lock = threading.Lock()
+    busy = [args.busy]
     out = open(args.out, "ab")
     sources = open(args.out + ".sources", "a")
     paths = open(args.out + ".paths", "a")
@@ -30,6 +35,10 @@ def main():
 
         def do_POST(self):  # noqa: N802 (http.server's name)
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock:
+                refuse, busy[0] = busy[0] > 0, busy[0] - 1
+            if refuse:
+                return self.answer(429, b"busy", [("Retry-After", "30")])
             bad = [line for line in body.splitlines() if reject and reject in line]
             if bad:
                 return self.answer(400, b"refused row: " + bad[0][:200])
@@ -43,8 +52,10 @@ def main():
                 paths.flush()
             self.answer(200, b"ok")
 
-        def answer(self, status, text):
+        def answer(self, status, text, headers=()):
             self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(text)))
             self.end_headers()
             self.wfile.write(text)
