@@ -21,6 +21,7 @@ PACKAGES=(
   prometheus-cpp-dev        # the Prometheus text format of GET /metrics
   kcat python3-kafka        # independent Kafka clients for the example and e2e tests
   python3-confluent-kafka   # the Python baseline of the benchmarks
+  python3-sentry-sdk        # Sentry's own envelope and DSN code: e2e.sentry reads the host's reports with it
   libbenchmark-dev          # Google Benchmark: the plugin call path microbenchmark
   gnuplot-nox               # the benchmark chart
   python3-dev               # CPython to embed: the Python bridge (python: steps)

@@ -116,9 +116,12 @@ std::string sentry_envelope(const SentryOptions& o, const PendingEvent& e,
   if (!o.server_name.empty()) event["server_name"] = o.server_name;
   if (!o.sentry.environment.empty()) event["environment"] = o.sentry.environment;
   nlohmann::json tags = nlohmann::json::object();
+  nlohmann::json extra = nlohmann::json::object();
   if (!o.pipeline.empty()) tags["pipeline"] = o.pipeline;
   for (const auto& [name, value] : e.tags) {
-    if (!value.empty()) tags[name] = value;
+    // Sentry indexes tags: a partition or an offset (of a log line's
+    // fields) is context, not something to search issues by.
+    if (!value.empty()) (name == "partition" || name == "offset" ? extra : tags)[name] = value;
   }
   event["tags"] = tags;
   if (!e.exception_type.empty()) {
@@ -128,7 +131,6 @@ std::string sentry_envelope(const SentryOptions& o, const PendingEvent& e,
         e.message.rfind(prefix, 0) == 0 ? e.message.substr(prefix.size()) : e.message;
     event["exception"] = {{"values", {{{"type", e.exception_type}, {"value", value}}}}};
   }
-  nlohmann::json extra = nlohmann::json::object();
   if (!e.traceback.empty()) extra["traceback"] = e.traceback;
   if (e.suppressed > 0) extra["suppressed"] = e.suppressed;
   event["extra"] = extra;

@@ -1,5 +1,7 @@
 """Errors reported to Sentry (the deployment's `sentry_sdk_config.dsn`), to a
-real HTTP server on loopback standing where Sentry's intake would be.
+real HTTP server on loopback standing where Sentry's intake would be; each
+envelope received is read with Sentry's own SDK (python3-sentry-sdk), and
+the path it was sent to is the one that SDK computes from the DSN.
 
 A Python map raises KeyError on three records and ValueError on one: each
 issue is one event (the same one again within a minute is only counted),
@@ -11,14 +13,16 @@ reaches Sentry before the host exits. A 429 pauses sending for its
 Retry-After: the next event is not sent. A plugin that segfaults cannot be
 reported as it crashes: the next start reports the crash journal's entry,
 level fatal, and sends it before it runs on (and crashes again)."""
-import signal
-import json
 import os
+import signal
 import sys
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 import stores  # noqa: E402
+from sentry_sdk.envelope import Envelope  # noqa: E402
+from sentry_sdk.utils import Dsn  # noqa: E402
 
 TRANSFORMS = '''
 def check(msg):
@@ -37,12 +41,21 @@ steps:
 
 
 def envelopes(path):
-    """The envelopes received: (header, item header, event) each."""
+    """The envelopes received, read by Sentry's own SDK (python3-sentry-sdk):
+    (header, item header, event) each."""
     if not os.path.exists(path):
         return []
     with open(path, "rb") as f:
-        lines = [json.loads(line) for line in f.read().splitlines() if line.strip()]
-    return [tuple(lines[i:i + 3]) for i in range(0, len(lines) - len(lines) % 3, 3)]
+        lines = f.read().splitlines(keepends=True)
+    assert len(lines) % 3 == 0, lines  # an envelope is 3 lines: header, item header, event
+    out = []
+    for i in range(0, len(lines), 3):
+        envelope = Envelope.deserialize(b"".join(lines[i:i + 3]))
+        assert len(envelope.items) == 1, envelope
+        event = envelope.get_event()
+        assert event is not None, envelope
+        out.append((envelope.headers, envelope.items[0].headers, event))
+    return out
 
 
 def run_host(env, bootstrap, receiver, name, source_extra, records, source="in"):
@@ -76,8 +89,11 @@ def record_errors(env, bootstrap, receiver):
                              "error": "exception", "topic": "s-in"}, event
     assert "transforms.py" in event["extra"]["traceback"], event
     assert event["fingerprint"] == ["check", "exception", "ValueError"], event
+    # Where Sentry's SDK would send an envelope for this DSN.
+    expected_path = urllib.parse.urlsplit(
+        Dsn(header["dsn"]).to_auth().get_api_url(type="envelope")).path
     with open(receiver.out + ".paths") as f:
-        assert set(f.read().split()) == {"/api/42/envelope/"}
+        assert set(f.read().split()) == {expected_path} == {"/api/42/envelope/"}
     with open(receiver.out + ".sources") as f:
         auth = f.read().splitlines()
     assert all(a.startswith("Sentry sentry_version=7, sentry_client=streams-host/") and
@@ -104,9 +120,14 @@ def the_error_that_stops(env, bootstrap, receiver):
     code = h.wait_for(lambda: host.poll() is not None and (host.returncode,), 60,
                       "the host to stop at the failed record")[0]
     assert code != 0, env.log(host)
-    messages = [e["message"]["formatted"] for _, _, e in envelopes(receiver.out)[before:]]
-    assert any("error_policy is fail, so the pipeline stops here" in m for m in messages), \
-        (messages, env.log(host))
+    events = [e for _, _, e in envelopes(receiver.out)[before:]]
+    stops = [e for e in events
+             if "error_policy is fail, so the pipeline stops here" in e["message"]["formatted"]]
+    assert len(stops) == 1, (events, env.log(host))
+    # The line's fields: step, kind and topic are tags; where in the topic is context.
+    assert stops[0]["tags"] == {"pipeline": "fail", "step": "check", "error": "exception",
+                                "topic": "s-in"}, stops[0]
+    assert stops[0]["extra"]["partition"] == "0" and stops[0]["extra"]["offset"] == "6", stops[0]
 
 
 CRASHING = """source: {name: in, stream_name: c-in}
