@@ -51,6 +51,7 @@ nlohmann::json result_json(const ReloadResult& r) {
                       {"generation", r.generation},      {"changes", r.changes},
                       {"requested_ms", r.requested_ms},  {"finished_ms", r.finished_ms}};
   if (!r.error.empty()) j["error"] = r.error;
+  if (!r.at_next_start.empty()) j["at_next_start"] = r.at_next_start;
   if (r.outcome == ReloadResult::Outcome::applied) {
     j["took_effect_ms"] = r.swap.took_effect_ms;
     j["switch_us"] = r.swap.switch_us;
@@ -62,6 +63,11 @@ nlohmann::json result_json(const ReloadResult& r) {
     j["switch_points"] = std::move(points);
   }
   return j;
+}
+
+bool same_metrics(const config::MetricsDeployment& a, const config::MetricsDeployment& b) {
+  return a.type == b.type && a.host == b.host && a.port == b.port && a.tags == b.tags &&
+         a.period_sec == b.period_sec && a.udp_queue_size == b.udp_queue_size;
 }
 
 }  // namespace
@@ -92,6 +98,8 @@ ReloadController::ReloadController(std::shared_ptr<const pipeline::Generation> r
       timeout_(timeout),
       running_(std::move(running)),
       running_since_ms_(wall_ms()) {
+  started_metrics_ = running_->deployment.metrics;
+  started_sentry_ = running_->deployment.sentry;
   if (metrics_) metrics_->generation.set(generation_);
 }
 
@@ -151,6 +159,10 @@ ReloadResult ReloadController::reload(const std::string& trigger) {
                  " runs on: " + r.error);
       break;
   }
+  if (r.outcome != ReloadResult::Outcome::refused && !r.at_next_start.empty()) {
+    log::warn("reload (" + trigger + "): " + joined(r.at_next_start) +
+              " changed; read at start-up only, that takes effect at the next start");
+  }
   if (metrics_) {
     metrics_->reloads[static_cast<int>(r.outcome)].add();
     metrics_->generation.set(r.generation);
@@ -192,6 +204,13 @@ ReloadResult ReloadController::attempt(const std::string& trigger,
     r.error = "reading the files and creating step instances took longer than " +
               std::to_string(timeout_.count()) + " ms";
     return r;
+  }
+  if (!same_metrics(started_metrics_, next->deployment.metrics)) {
+    r.at_next_start.push_back("metrics");
+  }
+  const config::SentryDeployment& sentry = next->deployment.sentry;
+  if (sentry.dsn != started_sentry_.dsn || sentry.environment != started_sentry_.environment) {
+    r.at_next_start.push_back("sentry_sdk_config");
   }
   const pipeline::GenerationDiff diff = pipeline::diff_generations(*running, *next);
   r.changes = diff.changes;

@@ -46,6 +46,9 @@ struct ReloadResult {
   pipeline::SwapOutcome swap;        // applied: switch points and time
   // Applied by restarting the consumer (the source or sinks changed): why.
   std::string restarted;
+  // Settings read only at start-up that differ from the ones in effect
+  // ("metrics", "sentry_sdk_config"): they take effect at the next start.
+  std::vector<std::string> at_next_start;
   int64_t requested_ms = 0;  // wall clock, ms since the epoch
   int64_t finished_ms = 0;
 };
@@ -102,6 +105,10 @@ class ReloadController {
   // create calls are marked there), under state_mutex_.
   const char* phase_ = nullptr;
   const crash::InFlight* reload_thread_ = nullptr;
+
+  // The start-up only settings in effect (see ReloadResult::at_next_start).
+  config::MetricsDeployment started_metrics_;
+  config::SentryDeployment started_sentry_;
 
   mutable std::mutex state_mutex_;  // guards what status_json() reads
   std::shared_ptr<const pipeline::Generation> running_;

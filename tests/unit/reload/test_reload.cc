@@ -295,6 +295,26 @@ BOOST_AUTO_TEST_CASE(a_reload_with_nothing_changed_hands_nothing_over) {
   BOOST_TEST(c.swapper.swapped.empty());
 }
 
+// metrics and sentry_sdk_config are read at start-up: a reload says so
+// rather than seeming to apply them, and says it until they are back.
+BOOST_AUTO_TEST_CASE(settings_read_at_start_up_are_named_as_taking_effect_at_the_next_start) {
+  Controller c;
+  const std::string started = c.deployment;
+  c.deployment =
+      "metrics: {type: log, period_sec: 5}\n"
+      "sentry_sdk_config: {dsn: \"https://k@sentry.example/1\"}\n" +
+      started;
+  auto r = c.controller->reload("test");
+  BOOST_TEST((r.outcome == Outcome::unchanged));
+  BOOST_TEST(r.at_next_start == (std::vector<std::string>{"metrics", "sentry_sdk_config"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(reload::to_json(r).find("\"at_next_start\":[\"metrics\",\"sentry_sdk_config\"]") !=
+             std::string::npos);
+  c.deployment = started;
+  r = c.controller->reload("test");
+  BOOST_TEST(r.at_next_start.empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_changed_config_is_swapped_in_as_the_next_generation) {
   Controller c;
   c.steps = "  - {kind: map, name: num, plugin: testkit, function: numbered, config: {x: 2}}\n";
