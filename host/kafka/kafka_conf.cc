@@ -267,7 +267,17 @@ void check_client(rd_kafka_conf_t* conf, bool consumer, const config::Location& 
     return;
   }
   rd_kafka_conf_destroy(conf);
-  diag.error(where, std::string("librdkafka refuses these settings (override_params): ") + reason);
+  const std::string message =
+      std::string("librdkafka refuses these settings (override_params): ") + reason;
+  // Every client on the source's brokers takes its connection settings: one
+  // mistake there is reported once, at the first client (the source).
+  for (const std::string& e : diag.errors()) {
+    if (e.size() >= message.size() &&
+        e.compare(e.size() - message.size(), message.size(), message) == 0) {
+      return;
+    }
+  }
+  diag.error(where, message);
 }
 
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag) {

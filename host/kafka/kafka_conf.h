@@ -66,7 +66,9 @@ rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
 // Adds an error at `where` unless librdkafka makes a client of `conf`, which
 // it destroys: some settings are checked only then (TLS and SASL: a CA file,
 // a mechanism, a missing username; settings that contradict each other). No
-// broker is contacted: the client is made without bootstrap servers.
+// broker is contacted: the client is made without bootstrap servers. A
+// refusal `diag` already holds (another client's, with the same inherited
+// settings) is not added again.
 void check_client(rd_kafka_conf_t* conf, bool consumer, const config::Location& where,
                   config::Diagnostics& diag);
 

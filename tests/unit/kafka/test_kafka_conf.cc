@@ -239,6 +239,9 @@ BOOST_AUTO_TEST_CASE(settings_librdkafka_checks_when_it_makes_a_client_are_check
              errors);
   BOOST_TEST(errors.find("sasl.username and sasl.password must be set") != std::string::npos,
              errors);
+  // The sink on the same brokers inherits the mistake: it is said once, at the source.
+  no_user->sinks[0].type->check(*no_user, 0, diag);
+  BOOST_TEST(diag.errors().size() == 1u, testing::all_errors(diag));
 
   config::Diagnostics ca_diag;
   kafka::check_client(kafka::consumer_conf(*generation(dir, "b1:9092",
