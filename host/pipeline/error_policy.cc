@@ -1,5 +1,6 @@
 #include "pipeline/error_policy.h"
 
+#include <charconv>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -63,13 +64,20 @@ void report_record_error(const RecordError& e) {
   }
   const char* kind = error_kind_name(e.kind);
   const std::string_view plugin = e.step->function ? std::string_view(e.step->plugin) : "";
-  report::capture(report::Event{
-      report::Level::error,
-      e.message,
-      exception_type,
-      traceback,
-      {{"step", e.step->name}, {"plugin", plugin}, {"error", kind}, {"topic", e.origin->topic}},
-      {e.step->name, kind, exception_type}});
+  char partition[16], offset[24];  // where the record is: text without allocating
+  const auto p_end = std::to_chars(partition, partition + sizeof partition, e.origin->partition);
+  const auto o_end = std::to_chars(offset, offset + sizeof offset, e.origin->offset);
+  report::capture(report::Event{report::Level::error,
+                                e.message,
+                                exception_type,
+                                traceback,
+                                {{"step", e.step->name},
+                                 {"plugin", plugin},
+                                 {"error", kind},
+                                 {"topic", e.origin->topic},
+                                 {"partition", std::string_view(partition, p_end.ptr - partition)},
+                                 {"offset", std::string_view(offset, o_end.ptr - offset)}},
+                                {e.step->name, kind, exception_type}});
 }
 
 bool NoDlqPolicy::on_record_error(const RecordError& e) {

@@ -27,7 +27,8 @@ void log_record_error(log::Level level, const std::string& message, const Record
 
 // Hands the record error to the error-tracking service, if one is set
 // (common/error_report.h): the same issue is the same step, kind and
-// exception type. Allocates nothing when none is.
+// exception type; the first record's partition and offset say where to look.
+// Allocates nothing when none is set.
 void report_record_error(const RecordError& e);
 
 class NoDlqPolicy final : public ErrorHandler {

@@ -88,6 +88,7 @@ def record_errors(env, bootstrap, receiver):
     assert event["tags"] == {"pipeline": "dlq", "step": "check", "plugin": "python",
                              "error": "exception", "topic": "s-in"}, event
     assert "transforms.py" in event["extra"]["traceback"], event
+    assert (event["extra"]["partition"], event["extra"]["offset"]) == ("0", "4"), event  # val1
     assert event["fingerprint"] == ["check", "exception", "ValueError"], event
     # Where Sentry's SDK would send an envelope for this DSN.
     expected_path = urllib.parse.urlsplit(
