@@ -129,9 +129,12 @@ int validate_command(const PipelineArgs& args) {
     if (step.spec->state) stateful += (stateful.empty() ? "" : ", ") + step.name;
   }
   if (!stateful.empty()) stateful = "; state: " + stateful;
-  std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sinks %s%s\n", args.pipeline_path.c_str(),
+  const std::string& sentry = generation->deployment.sentry.envelope_url;
+  const std::string errors = sentry.empty() ? "" : "; errors to Sentry: " + sentry;
+  std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sinks %s%s%s\n", args.pipeline_path.c_str(),
               generation->pipeline.source.name.c_str(), generation->source_topic().c_str(),
-              generation->steps.size() - generation->sinks.size(), sinks.c_str(), stateful.c_str());
+              generation->steps.size() - generation->sinks.size(), sinks.c_str(), stateful.c_str(),
+              errors.c_str());
   return 0;
 }
 

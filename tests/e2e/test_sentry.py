@@ -99,6 +99,12 @@ def record_errors(env, bootstrap, receiver):
         auth = f.read().splitlines()
     assert all(a.startswith("Sentry sentry_version=7, sentry_client=streams-host/") and
                a.endswith(", sentry_key=pubkey") for a in auth), auth
+    result = h.run_cli(["validate", "--config", env.path("dlq.yaml"), "--plugins-dir",
+                        h.PLUGINS_DIR, env.path("in.yaml")],
+                       env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+    assert result.returncode == 0, result
+    assert result.stdout.endswith(
+        f"; errors to Sentry: http://127.0.0.1:{receiver.port}/api/42/envelope/\n"), result
     dlq = h.read_all(bootstrap, h.partitions("s-dlq", 1))
     assert sorted(r.value for r in dlq) == [b"key1", b"key2", b"key3", b"val1"], dlq
     out = h.read_all(bootstrap, h.partitions("s-out", 1))
