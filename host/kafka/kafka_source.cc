@@ -427,7 +427,8 @@ int source_fetch_wait(const pipeline::Generation& g, const std::string& client_i
   const std::string set = "fetch.wait.max.ms " + std::to_string(wait);
   if (id.empty()) {
     log::info("the source cluster did not say its id within " + std::to_string(timeout_ms) +
-              " ms: " + set + " (set it in override_params)");
+              " ms (not reachable yet, or refusing this client: see the kafka lines): " + set +
+              " (set it in override_params)");
   } else if (wait == kKafkaFetchWaitMs) {
     log::info("source cluster " + id + ": " + set + " (Kafka answers a fetch when data arrives)");
   } else {
