@@ -20,6 +20,8 @@
 //       on_conflict: update          # upsert: or nothing
 //       offsets_table: streams_sink_offsets   # exactly-once
 //       pipeline: metrics            # exactly-once: the position rows' key
+//       timeout_ms: 60000            # a statement unanswered this long is cut
+//                                    # and retried (0: no bound)
 //
 // A batch the server refuses for its data (SQLSTATE class 22 data exception
 // or 23 constraint violation), or holding a value that is not a JSON
@@ -33,6 +35,7 @@
 #include <libpq-fe.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -61,6 +64,10 @@ struct Config {
   bool update = true;  // upsert: DO UPDATE, else DO NOTHING
   std::string offsets_table = "streams_sink_offsets";
   std::string pipeline;
+  // A write the server has not answered within this (a lock held
+  // elsewhere, a server frozen or cut off, which TCP would notice only
+  // after hours) has its connection cut and is retried; 0: no bound.
+  int64_t timeout_ms = 60000;
 };
 
 std::string text_of(const nlohmann::json& j, const char* key, bool required) {
@@ -125,6 +132,12 @@ Config parse(std::string_view text, Mode mode) {
   c.update = conflict != "nothing";
   if (j.contains("offsets_table")) c.offsets_table = text_of(j, "offsets_table", true);
   c.pipeline = j.contains("pipeline") ? text_of(j, "pipeline", true) : c.table;
+  if (auto it = j.find("timeout_ms"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+      throw std::runtime_error("config.timeout_ms: expected milliseconds, 0 or more");
+    }
+    c.timeout_ms = it->get<int64_t>();
+  }
   return c;
 }
 
@@ -468,6 +481,7 @@ class PostgresSink {
   }
 
   void poll(int timeout_ms, streams::SinkReports& reports) {
+    cut_if_unanswered();
     queue_.poll(timeout_ms, &reporting_);
     report(reports);
   }
@@ -503,14 +517,40 @@ class PostgresSink {
     return true;
   }
 
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Processing thread, never blocking: a write out longer than timeout_ms
+  // has its connection cut (Connection::cancel); it fails and is retried.
+  void cut_if_unanswered() {
+    const int64_t since = writing_since_ms_.load(std::memory_order_relaxed);
+    if (config_.timeout_ms <= 0 || since == 0 || now_ms() - since < config_.timeout_ms) return;
+    if (!cut_.exchange(true)) writer_.cancel();
+  }
+
   // The writer thread: everything queued meanwhile, as one group.
   void run() {
     std::vector<ItemPtr> group;
     while (queue_.take(&group, /*wait=*/true)) {
+      cut_.store(false);
+      writing_since_ms_.store(now_ms(), std::memory_order_relaxed);
       try {
         writer_.write(group);
       } catch (const std::exception& e) {  // std::bad_alloc and the like: try again later
         for (ItemPtr& item : group) item->result = {false, Failure::retry, e.what()};
+      }
+      writing_since_ms_.store(0, std::memory_order_relaxed);
+      if (cut_.load()) {
+        for (ItemPtr& item : group) {
+          if (item->result.ok) continue;
+          item->result = {false, Failure::retry,
+                          "no answer within timeout_ms (" + std::to_string(config_.timeout_ms) +
+                              " ms): the connection was cut and the write is retried (" +
+                              item->result.message + ")"};
+        }
       }
       for (ItemPtr& item : group) queue_.finish(std::move(item));
       group.clear();
@@ -546,6 +586,10 @@ class PostgresSink {
   Writer<M> writer_{config_};                           // writer thread
   streams_sinks::WorkerQueue<ItemPtr, ItemPtr> queue_;  // items to write, and written
   std::vector<ItemPtr> reporting_, spare_;              // processing thread
+  // When the writer thread began its write (steady ms; 0: idle), and
+  // whether the processing thread cut it (cut_if_unanswered).
+  std::atomic<int64_t> writing_since_ms_{0};
+  std::atomic<bool> cut_{false};
   std::thread thread_;
 };
 

@@ -4,7 +4,9 @@ drain_timeout_ms, exit status 1 saying outputs were unacknowledged, nothing
 committed for a row that is not in the table; the statement waiting for the
 lock has its connection cut, so the host does not wait for it to exit, and
 the server ends it. Once the lock is gone, a restarted host writes every
-row."""
+row. With the sink's timeout_ms, a COPY waiting on the lock is cut and
+retried while the host runs on, and its rows land once the lock is gone,
+with no restart."""
 import json
 import os
 import re
@@ -53,17 +55,8 @@ def main():
         h.wait_for(lambda: count() == kept or host.poll() is not None, 60, "the first rows")
         assert host.poll() is None, env.log(host)
 
-        locker = subprocess.Popen(
-            ["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "streams", "-d", "postgres",
-             "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, text=True)
+        locker = locked(pg)
         try:
-            locker.stdin.write("BEGIN;\nLOCK TABLE metrics IN ACCESS EXCLUSIVE MODE;\n")
-            locker.stdin.flush()
-            h.wait_for(lambda: pg.sql(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "WHERE c.relname = 'metrics' AND l.mode = 'AccessExclusiveLock' AND l.granted")
-                == ["1"], 30, "the table lock")
             h.produce(bootstrap, "metrics",
                       [(b"j%d" % i, v, []) for i, v in enumerate(second)])
             # The host reads the new inputs; their COPY waits for the lock.
@@ -80,9 +73,7 @@ def main():
                                       "wait_event_type = 'Lock'") == ["0"], 10,
                        "the abandoned COPY ended by the server")
         finally:
-            locker.stdin.write("ROLLBACK;\n")
-            locker.stdin.close()
-            locker.wait(timeout=30)
+            unlock(locker)
         stored = set(pg.sql("SELECT source_partition || ':' || source_offset FROM metrics"))
 
         # Nothing committed beyond what the table holds.
@@ -99,8 +90,56 @@ def main():
         assert env.stop(host) == 0, env.log(host)
         assert count() >= wanted
         seconds = stopped_server(env, pg, bootstrap, pipeline, deployment)
+        bounded_wait(env, pg, bootstrap, deployment)
         print(f"stopped within drain_timeout_ms with a COPY waiting for a lock; {count()} rows "
-              f"after the restart; with the server stopped (SIGSTOP) in {seconds:.1f} s: ok")
+              f"after the restart; with the server stopped (SIGSTOP) in {seconds:.1f} s; a "
+              "statement bounded by timeout_ms: ok")
+
+
+def locked(pg):
+    """A psql session holding an exclusive lock on the table (as a migration
+    would), until its stdin gets ROLLBACK."""
+    locker = subprocess.Popen(
+        ["psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "streams", "-d", "postgres",
+         "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, text=True)
+    locker.stdin.write("BEGIN;\nLOCK TABLE metrics IN ACCESS EXCLUSIVE MODE;\n")
+    locker.stdin.flush()
+    h.wait_for(lambda: pg.sql(
+        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "WHERE c.relname = 'metrics' AND l.mode = 'AccessExclusiveLock' AND l.granted")
+        == ["1"], 30, "the table lock")
+    return locker
+
+
+def unlock(locker):
+    locker.stdin.write("ROLLBACK;\n")
+    locker.stdin.close()
+    locker.wait(timeout=30)
+
+
+def bounded_wait(env, pg, bootstrap, deployment):
+    """timeout_ms: 1500. A COPY held by the lock is cut after 1.5 s and
+    retried, again and again, while the host runs; once the lock is gone
+    the rows land without a restart."""
+    pipeline = env.write("bounded.yaml", PIPELINE.replace(
+        "      table: metrics\n", "      table: metrics\n      timeout_ms: 1500\n"))
+    rows = stores.metric_inputs(1400)[1200:]
+    names = [json.loads(v)["name"] for v in rows if json.loads(v)["type"] == "c"]
+    locker = locked(pg)
+    try:
+        host = env.start_host(pipeline, deployment, bootstrap, name="bounded")
+        h.produce(bootstrap, "metrics", [(b"b%d" % i, v, []) for i, v in enumerate(rows)])
+        h.wait_for(lambda: "no answer within timeout_ms (1500 ms): the connection was cut and "
+                           "the write is retried" in env.log(host) or host.poll() is not None,
+                   60, "a write cut after timeout_ms")
+        assert host.poll() is None, env.log(host)
+    finally:
+        unlock(locker)
+    stored = lambda: set(pg.sql("SELECT name FROM metrics"))  # noqa: E731
+    h.wait_for(lambda: set(names) <= stored() or host.poll() is not None, 60,
+               "the rows once the lock is gone")
+    assert env.stop(host) == 0, env.log(host)
 
 
 def server_processes(pg):
