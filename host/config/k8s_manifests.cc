@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "common/fnv.h"
 #include "config/connection_settings.h"
 #include "config/topology_graph.h"
 
@@ -278,17 +279,10 @@ std::string k8s_name(const std::string& name, size_t max) {
 }
 
 std::string config_version(const std::vector<K8sFile>& files) {
-  uint64_t h = 14695981039346656037ull;
-  auto mix = [&h](const std::string& s) {
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;  // ends each part: "ab"+"c" differs from "a"+"bc"
-  };
-  for (const K8sFile& f : files) {
-    mix(f.name);
-    mix(f.text);
-  }
+  Fnv1a h;
+  for (const K8sFile& f : files) h.add_part(f.name).add_part(f.text);
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.value()));
   return hex;
 }
 

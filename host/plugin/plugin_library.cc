@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/edit_distance.h"
+#include "common/fnv.h"
 #include "common/log.h"
 #include "plugin/elf_check.h"
 
@@ -52,13 +53,6 @@ FileIdentity identity_of(const struct stat& st) {
           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-constexpr uint64_t kFnvOffset = 1469598103934665603ull, kFnvPrime = 1099511628211ull;
-
-uint64_t fnv1a(uint64_t h, const char* data, size_t size) {
-  for (size_t i = 0; i < size; ++i) h = (h ^ static_cast<unsigned char>(data[i])) * kFnvPrime;
-  return h;
-}
-
 // Copies `path` to a new private file; returns its path or "" with *error.
 // *identity: the file as it was when the copy started; *hash: of its bytes.
 std::string stage_copy(const std::string& path, FileIdentity* identity, uint64_t* hash,
@@ -77,11 +71,11 @@ std::string stage_copy(const std::string& path, FileIdentity* identity, uint64_t
   bool ok = in >= 0 && ::fstat(in, &st) == 0;
   if (ok) *identity = identity_of(st);
   std::vector<char> buf(1 << 16);
-  *hash = kFnvOffset;
+  Fnv1a bytes;
   for (ssize_t got = 1; ok && got > 0;) {
     got = ::read(in, buf.data(), buf.size());
     ok = got >= 0;
-    if (got > 0) *hash = fnv1a(*hash, buf.data(), static_cast<size_t>(got));
+    if (got > 0) bytes.add(std::string_view(buf.data(), static_cast<size_t>(got)));
     const char* p = buf.data();
     for (ssize_t left = got; ok && left > 0;) {
       const ssize_t n = ::write(fd, p, static_cast<size_t>(left));
@@ -92,6 +86,7 @@ std::string stage_copy(const std::string& path, FileIdentity* identity, uint64_t
   }
   if (in >= 0) ::close(in);
   ::close(fd);
+  *hash = bytes.value();
   if (!ok) {
     ::unlink(name.data());
     *error = "cannot copy to a staged file " + std::string(name.data());
@@ -105,13 +100,13 @@ std::string stage_copy(const std::string& path, FileIdentity* identity, uint64_t
 uint64_t content_hash(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
-  uint64_t h = kFnvOffset;
+  Fnv1a h;
   std::vector<char> buf(1 << 16);
   for (ssize_t got; (got = ::read(fd, buf.data(), buf.size())) > 0;) {
-    h = fnv1a(h, buf.data(), static_cast<size_t>(got));
+    h.add(std::string_view(buf.data(), static_cast<size_t>(got)));
   }
   ::close(fd);
-  return h;
+  return h.value();
 }
 
 bool identify(const std::string& path, FileIdentity* out) {

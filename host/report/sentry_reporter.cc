@@ -11,6 +11,7 @@
 #include <random>
 #include <string_view>
 
+#include "common/fnv.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -35,17 +36,13 @@ const char* level_name(Level level) {
   return "error";
 }
 
-// FNV-1a over the level and the fingerprint (else the message): one issue.
+// The level and the fingerprint (else the message): what makes one issue.
 uint64_t issue_key(const Event& e) {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::string_view part) {
-    for (unsigned char c : part) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;  // a separator: ("ab","c") is not ("a","bc")
-  };
-  mix(level_name(e.level));
-  if (e.fingerprint.size() == 0) mix(e.message);
-  for (std::string_view part : e.fingerprint) mix(part);
-  return h;
+  Fnv1a h;
+  h.add_part(level_name(e.level));
+  if (e.fingerprint.size() == 0) h.add_part(e.message);
+  for (std::string_view part : e.fingerprint) h.add_part(part);
+  return h.value();
 }
 
 std::string iso_time(double seconds) {
