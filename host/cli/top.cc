@@ -95,8 +95,12 @@ std::string frame(const std::vector<Series>& now, const std::vector<Series>& bef
                     ", generation " + std::to_string(status.value("generation", 0)) + " (" +
                     where.admin_address + ":" + std::to_string(where.admin_port) + ")\n";
   const double last_commit = total(now, "streams_commit_age_seconds");
-  bool lag_known = false;  // librdkafka's first statistics come after an interval
-  for (const Series& s : now) lag_known = lag_known || s.name == "streams_consumer_lag";
+  bool lag_known = false;      // librdkafka's first statistics come after an interval
+  bool latency_known = false;  // after a commit of inputs with timestamps
+  for (const Series& s : now) {
+    lag_known = lag_known || s.name == "streams_consumer_lag";
+    latency_known = latency_known || s.name == "streams_commit_latency_seconds";
+  }
   out += "consumed " +
          rate(total(now, "streams_consumed_total"), total(before, "streams_consumed_total"),
               seconds, rates) +
@@ -109,7 +113,11 @@ std::string frame(const std::vector<Series>& now, const std::vector<Series>& bef
          fixed(total(now, "streams_assigned_partitions")) + "  DLQ " +
          fixed(total(now, "streams_dead_letters_total")) + "  skipped " +
          fixed(total(now, "streams_skipped_total")) + "  last commit " +
-         (last_commit > 0 ? fixed(last_commit, "%.1f") + " s ago" : std::string("-")) + "\n";
+         (last_commit > 0 ? fixed(last_commit, "%.1f") + " s ago" : std::string("-")) +
+         (latency_known
+              ? ", " + fixed(total(now, "streams_commit_latency_seconds"), "%.1f") + " s behind"
+              : std::string()) +
+         "\n";
   const nlohmann::json last = status.value("last_reload", nlohmann::json());
   if (last.is_object()) {
     out += "last reload: " + last.value("outcome", std::string("?")) + " (" +

@@ -111,6 +111,12 @@ void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into) {
                                              &RuntimeMetrics::restore_ms};
   for (Counter RuntimeMetrics::*c : summed) (into.*c).add((from.*c).value());
   into.last_commit_ms.set(std::max(into.last_commit_ms.value(), from.last_commit_ms.value()));
+  if (from.commit_latency_at_ms.value() != 0) {  // the threads' largest
+    into.commit_latency_ms.set(
+        std::max(into.commit_latency_ms.value(), from.commit_latency_ms.value()));
+    into.commit_latency_at_ms.set(
+        std::max(into.commit_latency_at_ms.value(), from.commit_latency_at_ms.value()));
+  }
   into.delivery_wait_ms.set(std::max(into.delivery_wait_ms.value(), from.delivery_wait_ms.value()));
   into.process_seconds.add(from.process_seconds);
   into.loop_ms.set(oldest(into.loop_ms.value(), from.loop_ms.value()));

@@ -106,14 +106,19 @@ struct StepMetrics {
 
 // The source's and sinks' numbers, written by the runtime.
 struct RuntimeMetrics {
-  Counter consumed;           // inputs taken from the source
-  Counter consumed_bytes;     // their key and value bytes
-  Counter produced;           // outputs handed to Kafka producers (sinks and DLQ)
-  Counter delivered;          // outputs acknowledged
-  Counter dead_letters;       // records written to the DLQ
-  Counter skipped;            // failed records skipped (skip-and-count)
-  Counter commits;            // offset commits sent
-  Counter last_commit_ms;     // wall clock of the last one (0: none yet)
+  Counter consumed;        // inputs taken from the source
+  Counter consumed_bytes;  // their key and value bytes
+  Counter produced;        // outputs handed to Kafka producers (sinks and DLQ)
+  Counter delivered;       // outputs acknowledged
+  Counter dead_letters;    // records written to the DLQ
+  Counter skipped;         // failed records skipped (skip-and-count)
+  Counter commits;         // offset commits sent
+  Counter last_commit_ms;  // wall clock of the last one (0: none yet)
+  // At the last commit that covered inputs with a record timestamp (wall
+  // clock ms at commit_latency_at_ms; 0: none yet): how old the newest input
+  // it covered was, for the partition where that input was oldest.
+  Counter commit_latency_ms;
+  Counter commit_latency_at_ms;
   Counter pauses;             // partitions paused by backpressure, so far
   Counter holds;              // times the loop stopped taking records for a sink at its bound
   Counter paused_partitions;  // now

@@ -190,6 +190,14 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                    {pipeline},
                    static_cast<double>(wall_ms() - static_cast<int64_t>(last_commit)) / 1000});
   }
+  if (m.runtime().commit_latency_at_ms.value() != 0) {
+    out.push_back({"commit_latency_seconds",
+                   "At the last offset commit, how old (by record timestamp) the newest input "
+                   "it covered was",
+                   false,
+                   {pipeline},
+                   static_cast<double>(m.runtime().commit_latency_ms.value()) / 1000});
+  }
   for (const auto& [client, text] : m.client_stats()) {
     client_samples(m.pipeline(), client, text, &out);
   }

@@ -4,9 +4,10 @@ namespace streams::pipeline {
 
 OffsetTracker::OffsetTracker(uint32_t capacity) : capacity_(capacity ? capacity : 1) {}
 
-uint32_t OffsetTracker::begin(int64_t offset, uint64_t bytes) {
+uint32_t OffsetTracker::begin(int64_t offset, uint64_t bytes, int64_t timestamp_ms) {
   const uint32_t slot = append(offset, bytes);
   last_begun_ = offset;
+  last_begun_ts_ = timestamp_ms;
   return slot;
 }
 
@@ -25,7 +26,7 @@ uint32_t OffsetTracker::append(int64_t offset, uint64_t bytes) {
     slot = free_.back();
     free_.pop_back();
   }
-  entries_[slot] = Entry{offset, bytes, 1, newest_, kNone};
+  entries_[slot] = Entry{offset, bytes, last_begun_ts_, 1, newest_, kNone};
   in_flight_bytes_ += bytes;
   if (newest_ != kNone)
     entries_[newest_].next = slot;
@@ -54,8 +55,10 @@ void OffsetTracker::release(uint32_t slot) {
   if (was_oldest) {
     if (oldest_ != kNone) {
       committable_ = entries_[oldest_].offset;
+      committable_ts_ = entries_[oldest_].before_ts;
     } else if (last_begun_ >= 0) {
       committable_ = last_begun_ + 1;
+      committable_ts_ = last_begun_ts_;
     }
   }
 }

@@ -30,9 +30,10 @@ class OffsetTracker {
   uint64_t in_flight_bytes() const { return in_flight_bytes_; }
 
   // Starts tracking `offset` (greater than any offset begun before), an
-  // input of `bytes`, with one hold for its processing. Requires !full().
-  // Returns the entry's slot, valid until the entry completes.
-  uint32_t begin(int64_t offset, uint64_t bytes = 0);
+  // input of `bytes` with record timestamp `timestamp_ms` (-1: unknown),
+  // with one hold for its processing. Requires !full(). Returns the entry's
+  // slot, valid until the entry completes.
+  uint32_t begin(int64_t offset, uint64_t bytes = 0, int64_t timestamp_ms = -1);
   // Starts a barrier at `offset` (at least one past the last offset begun):
   // an entry with one hold, not an input, that keeps every offset past
   // `offset` uncommitted until released; the input at `offset` may still
@@ -52,6 +53,9 @@ class OffsetTracker {
   // One past the last offset that is complete along with all before it, or
   // -1 if none is.
   int64_t committable() const { return committable_; }
+  // The record timestamp of the input at committable() - 1 (the newest
+  // complete along with all before it), or -1 when unknown or none.
+  int64_t committable_timestamp() const { return committable_ts_; }
 
  private:
   static constexpr uint32_t kNone = ~0u;
@@ -59,6 +63,9 @@ class OffsetTracker {
   struct Entry {
     int64_t offset = 0;
     uint64_t bytes = 0;
+    // The timestamp of the input begun before this entry: committable's
+    // when this entry is the oldest incomplete.
+    int64_t before_ts = -1;
     uint32_t pending = 0;
     uint32_t prev = kNone, next = kNone;  // the incomplete entries, oldest first
   };
@@ -68,6 +75,8 @@ class OffsetTracker {
   uint32_t oldest_ = kNone, newest_ = kNone;
   int64_t last_begun_ = -1;
   int64_t committable_ = -1;
+  int64_t last_begun_ts_ = -1;
+  int64_t committable_ts_ = -1;
   uint64_t in_flight_bytes_ = 0;
 };
 

@@ -292,7 +292,7 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
   m_.consumed.add();
   m_.consumed_bytes.add(bytes);
   OffsetTracker& t = *trackers_[p->tracker_id];
-  const uint32_t slot = t.begin(in.offset, bytes);
+  const uint32_t slot = t.begin(in.offset, bytes, in.record.timestamp_ms);
   const Quarantine* quarantine =
       p->next_quarantine < p->quarantine.size() ? quarantine_at(*p, in.offset) : nullptr;
   if (in.header_error) {  // never handed on as a record without headers

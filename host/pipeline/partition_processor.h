@@ -170,6 +170,10 @@ class PartitionProcessor final : public InputHolds {
   }
   // One past the last offset of `p` complete with all before it, or -1.
   int64_t committable(const Partition& p) const { return trackers_[p.tracker_id]->committable(); }
+  // The record timestamp (ms) of the input at committable(p) - 1, or -1.
+  int64_t committable_timestamp(const Partition& p) const {
+    return trackers_[p.tracker_id]->committable_timestamp();
+  }
   // One past the last input begun (every input before it was processed),
   // or the offset reading starts at when none was.
   int64_t processed_end(const Partition& p) const;

@@ -539,6 +539,8 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count, bool ret
     log::warn("state: changelog records still unacknowledged after drain_timeout_ms");
   }
   offsets_.clear();
+  const int64_t wall = wall_ms();
+  int64_t latency_ms = -1;  // of the newest input this commit covers, its oldest partition's
   processor_->for_each([&](Partition& p) {
     if (!selected(p)) return;
     const int64_t next = processor_->committable(p);
@@ -558,6 +560,8 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count, bool ret
         sync ? offset <= p.commit.confirmed : offset <= p.commit.sent && !unconfirmed;
     if (offset < 0 || settled) return;
     offsets_.push_back({p.number, offset, nullptr});
+    const int64_t ts = offset == next ? processor_->committable_timestamp(p) : -1;
+    if (ts >= 0) latency_ms = std::max(latency_ms, std::max<int64_t>(wall - ts, 0));
     p.commit.sent = offset;
     p.commit.sent_ms = now;
   });
@@ -582,7 +586,11 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count, bool ret
     }
   }
   m_.commits.add();
-  m_.last_commit_ms.set(static_cast<uint64_t>(wall_ms()));
+  m_.last_commit_ms.set(static_cast<uint64_t>(wall));
+  if (latency_ms >= 0) {
+    m_.commit_latency_ms.set(static_cast<uint64_t>(latency_ms));
+    m_.commit_latency_at_ms.set(static_cast<uint64_t>(wall));
+  }
 }
 
 // `offset` of `p` is committed: its state changes before it become durable.

@@ -264,11 +264,13 @@ class SteadyProducer(threading.Thread):
 
 
 def produce(bootstrap, topic, records):
-    """records: iterable of (key bytes|None, value bytes, headers list)."""
+    """records: iterable of (key bytes|None, value bytes, headers list), each
+    optionally followed by a record timestamp in ms (default: now)."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
-        for key, value, headers in records:
-            producer.send(topic, key=key, value=value, headers=headers)
+        for key, value, headers, *timestamp in records:
+            producer.send(topic, key=key, value=value, headers=headers,
+                          timestamp_ms=timestamp[0] if timestamp else None)
         producer.flush(timeout=30)
     finally:
         producer.close()

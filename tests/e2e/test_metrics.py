@@ -5,6 +5,7 @@ reader of the text format; `streams-host top` shows the same steps."""
 import os
 import re
 import sys
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -66,6 +67,26 @@ def check(port, bootstrap, inputs):
     return s
 
 
+def check_commit_latency(port, bootstrap):
+    """How old the newest committed input was at the last commit, by record
+    timestamp: an hour for records written an hour ago, then seconds once
+    fresh ones are committed; `top` says it too."""
+    with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
+        line = f.readline().rstrip(b"\n")
+    hour_ago = int(time.time() * 1000) - 3600 * 1000
+    h.produce(bootstrap, "ingest-metrics", [(None, line, [], hour_ago)] * 4)
+    s = h.wait_for(lambda: (lambda s: value(s, "streams_commit_latency_seconds") >= 3600 and s)(
+        scrape(port)), 30, "a commit latency of an hour")
+    assert value(s, "streams_commit_latency_seconds") < 3600 + 60, s
+    view = h.run_cli(["top", "--admin-port", str(port), "--frames", "1"])
+    assert view.returncode == 0, view.stderr
+    assert re.search(r"last commit [0-9.]+ s ago, 36[0-9][0-9]\.[0-9] s behind", view.stdout), \
+        view.stdout
+    h.produce(bootstrap, "ingest-metrics", [(None, line, [])] * 4)
+    h.wait_for(lambda: value(scrape(port), "streams_commit_latency_seconds") < 60, 30,
+               "a commit latency of seconds once fresh records are committed")
+
+
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker(["ingest-metrics:2", "transformed-events:1"])
@@ -104,6 +125,7 @@ def main():
         assert value(s, "streams_commits_total") >= 1
         assert value(s, "streams_last_commit_timestamp_seconds") > 1.7e9
         assert value(s, "streams_in_flight_inputs") == 0
+        check_commit_latency(port, bootstrap)
         assert env.stop(host) == 0, env.log(host)
     print("ok")
 

@@ -140,3 +140,37 @@ BOOST_AUTO_TEST_CASE(a_barrier_caps_the_commit_at_its_offset) {
   t.release(barrier);  // the output acknowledged
   BOOST_TEST(t.committable() == 8);
 }
+
+BOOST_AUTO_TEST_CASE(committable_timestamp_is_the_newest_complete_inputs) {
+  OffsetTracker t(8);
+  BOOST_TEST(t.committable_timestamp() == -1);
+  const uint32_t a = t.begin(0, 0, 1000);
+  const uint32_t b = t.begin(1, 0, 2000);
+  const uint32_t c = t.begin(2, 0, 3000);
+  t.release(b);  // completes out of order: nothing committable yet
+  BOOST_TEST(t.committable_timestamp() == -1);
+  t.release(a);  // 0 and 1 complete: committable 2, the newest complete is 1
+  BOOST_TEST(t.committable() == 2);
+  BOOST_TEST(t.committable_timestamp() == 2000);
+  const uint32_t d = t.begin(5, 0, 5000);  // a gap: offsets 3 and 4 absent
+  t.release(c);
+  BOOST_TEST(t.committable() == 5);
+  BOOST_TEST(t.committable_timestamp() == 3000);
+  t.release(d);
+  BOOST_TEST(t.committable_timestamp() == 5000);
+  t.release(t.begin(6));  // no timestamp on the record
+  BOOST_TEST(t.committable() == 7);
+  BOOST_TEST(t.committable_timestamp() == -1);
+}
+
+BOOST_AUTO_TEST_CASE(a_barrier_keeps_the_timestamp_before_it) {
+  OffsetTracker t(8);
+  t.release(t.begin(0, 0, 1000));
+  const uint32_t barrier = t.begin_barrier(1);
+  t.release(t.begin(1, 0, 2000));
+  BOOST_TEST(t.committable() == 1);
+  BOOST_TEST(t.committable_timestamp() == 1000);
+  t.release(barrier);
+  BOOST_TEST(t.committable() == 2);
+  BOOST_TEST(t.committable_timestamp() == 2000);
+}
