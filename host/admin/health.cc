@@ -20,12 +20,12 @@ std::string read_line(const std::string& path) {
   return line;
 }
 
-HealthAnswer answer(const std::string& reason) {
-  if (reason.empty()) return {true, R"({"ok": true})"};
+HealthAnswer answer(const std::string& reason, bool benign = false) {
+  if (reason.empty()) return {true, R"({"ok": true})", "", false};
   std::string escaped;
   for (char c : reason)
     escaped += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
-  return {false, "{\"ok\": false, \"reason\": \"" + escaped + "\"}"};
+  return {false, "{\"ok\": false, \"reason\": \"" + escaped + "\"}", reason, benign};
 }
 
 }  // namespace
@@ -80,13 +80,14 @@ HealthAnswer Health::ready() {
       metrics_.sharded() ? metrics_.merged() : nullptr;
   const metrics::RuntimeMetrics& r = (merged ? *merged : metrics_).runtime();
   if (r.loop_ms.value() == 0) return answer("starting");
-  if (r.assigned_partitions.value() == 0) return answer("no partitions assigned");
+  if (r.assigned_partitions.value() == 0) return answer("no partitions assigned", true);
   if (const uint64_t n = r.restoring_partitions.value()) {
     return answer("restoring: " + std::to_string(n) +
-                  " partition(s) restoring their state from the changelog, " +
-                  std::to_string(r.restore_remaining.value()) +
-                  " record(s) left in the current one, " +
-                  std::to_string(r.restore_records.value()) + " read so far");
+                      " partition(s) restoring their state from the changelog, " +
+                      std::to_string(r.restore_remaining.value()) +
+                      " record(s) left in the current one, " +
+                      std::to_string(r.restore_records.value()) + " read so far",
+                  true);
   }
   const auto wait = static_cast<int64_t>(r.delivery_wait_ms.value());
   if (wait > options_.readiness_commit_age_ms) {

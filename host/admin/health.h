@@ -19,11 +19,18 @@ namespace streams::admin {
 struct HealthOptions {
   int liveness_timeout_ms = 30000;
   int readiness_commit_age_ms = 60000;
+  // Not ready this long in a row (benign waits aside): an ERROR line
+  // (HealthWatch). 0: never.
+  int not_ready_error_ms = 300000;
 };
 
 struct HealthAnswer {
   bool ok = false;
-  std::string body;  // JSON: {"ok": ..., "reason": ...}
+  std::string body;    // JSON: {"ok": ..., "reason": ...}
+  std::string reason;  // why not ok ("" when ok)
+  // Not ok, and not a failure either: a member with no partitions (more
+  // members than partitions), a state restore under way.
+  bool benign = false;
 };
 
 class Health {

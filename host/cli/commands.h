@@ -43,6 +43,7 @@ struct RunArgs {
   bool watch = true;
   int liveness_timeout_ms = 30000;
   int readiness_commit_age_ms = 60000;
+  int not_ready_error_ms = 300000;
   int reload_timeout_ms = 10000;  // a reload not switched by then is refused
   std::string healthcheck_file;   // empty: none
   // The crash journal's directory (empty: $STREAMS_STATE_DIR, else

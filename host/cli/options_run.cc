@@ -59,6 +59,13 @@ Subcommand add_run(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   run_cmd
+      ->add_option("--not-ready-error-ms", run.not_ready_error_ms,
+                   "Not ready this long in a row (a sink's brokers unreachable, no commit, a "
+                   "stall; not a standby member or a restore): one ERROR line, and an event "
+                   "to Sentry when configured (0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  run_cmd
       ->add_option("--reload-timeout-ms", run.reload_timeout_ms,
                    "A reload that has not taken effect by then is refused (a step stuck in "
                    "create or process); a consumer restart may take 2 x drain_timeout_ms more")

@@ -309,7 +309,8 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       runtime, &metrics, std::chrono::milliseconds(args.reload_timeout_ms));
   reload::ControlOptions control_opts = control_options(args, plugins_dir, generation->python_dirs);
   control_opts.metrics = &metrics;
-  control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms};
+  control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms,
+                         args.not_ready_error_ms};
   control_opts.exporter = generation->deployment.metrics;
   control_opts.reopen_files = [&runtime] { runtime.reopen_files(); };
   control_opts.query_state = [&runtime](pipeline::StateQuery q, pipeline::StateReply reply) {

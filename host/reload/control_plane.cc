@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/admin_server.h"
+#include "admin/health_watch.h"
 #include "admin/state_request.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "metrics/exporters.h"
 #include "metrics/prometheus.h"
@@ -102,6 +104,11 @@ class Control final : public ControlPlane {
     options_ = o;
     if (o.metrics) {
       health_ = std::make_unique<admin::Health>(*o.metrics, o.health);
+      if (o.health.not_ready_error_ms > 0) {
+        watch_ = std::make_unique<admin::HealthWatch>(o.health.not_ready_error_ms);
+        watch_timer_ = std::make_unique<asio::steady_timer>(admin_loop_.io());
+        arm_watch();
+      }
       exporter_ = metrics::start_exporter(control_.io(), o.exporter, *o.metrics, error);
       if (!exporter_ && !error->empty()) return false;
     }
@@ -182,6 +189,18 @@ class Control final : public ControlPlane {
                 R"(/state/STEP/PARTITION/KEY or POST /reload, /reopen"})"});
   }
 
+  // On the admin thread, as health_'s other caller.
+  void arm_watch() {
+    watch_timer_->expires_after(std::chrono::milliseconds(watch_->period_ms()));
+    watch_timer_->async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto line = watch_->observe(health_->ready(), steady_ms())) {
+        log::write(line->level, line->text);
+      }
+      arm_watch();
+    });
+  }
+
   void on_sighup() {
     signals_.async_wait([this](boost::system::error_code ec, int) {
       if (ec) return;
@@ -199,6 +218,8 @@ class Control final : public ControlPlane {
   Loop control_{"streams-control"};
   asio::signal_set signals_;
   std::unique_ptr<admin::Health> health_;
+  std::unique_ptr<admin::HealthWatch> watch_;
+  std::unique_ptr<asio::steady_timer> watch_timer_;
   std::unique_ptr<metrics::Exporter> exporter_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<FileWatcher> watcher_;

@@ -2,10 +2,12 @@
 the partitions are assigned, ready while processing; a plugin that blocks
 (on demand, while a file exists) makes /livez fail, with every thread's
 state in the log, and /readyz fail; both recover once it returns, and the
-healthcheck file is touched only while the loop turns. (The log metrics
-exporter runs here too.)"""
+healthcheck file is touched only while the loop turns. Not ready for
+--not-ready-error-ms in a row is one ERROR line, its end one more. (The log
+metrics exporter runs here too.)"""
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -45,7 +47,8 @@ def main():
                       h.deployment(source_extra="commit_interval_ms: 100")),
             bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
             extra=["--admin-port", "0", "--liveness-timeout-ms", "1000",
-                   "--readiness-commit-age-ms", "1500", "--healthcheck-file", touched])
+                   "--readiness-commit-age-ms", "1500", "--not-ready-error-ms", "2000",
+                   "--healthcheck-file", touched])
         port = h.admin_port(env, host)
         # The group join takes seconds on the dev broker: not ready meanwhile.
         status, body = probe(port, "/readyz")
@@ -75,11 +78,19 @@ def main():
                    stalled_at and (time.time() - stalled_at) > 1.5, 30,
                    "the healthcheck file to stay untouched while stalled")
 
+        # Not ready for --not-ready-error-ms in a row: one ERROR line says why.
+        h.wait_for(lambda: re.search(r"ERROR.*not ready for [0-9]+ s: the processing loop has "
+                                     r"not turned", env.log(host)), 30, "the lasting failure")
+
         os.remove(block)
         h.wait_for(lambda: outputs(bootstrap) == 2, 60, "the blocked record's output")
         h.wait_for(lambda: probe(port, "/livez")[0] == 200, 30, "/livez to recover")
         h.wait_for(lambda: probe(port, "/readyz")[0] == 200, 30, "/readyz to recover")
         h.wait_for(lambda: os.stat(touched).st_mtime > stalled_at, 10, "the healthcheck file")
+        h.wait_for(lambda: re.search(r"ready again after [0-9]+ s not ready \(last: the processing "
+                                     r"loop",
+                                     env.log(host)), 10, "the failure's end")
+        assert len(re.findall(r"not ready for [0-9]+ s: the processing", env.log(host))) == 1
         assert env.stop(host) == 0, env.log(host)
     print("ok")
 

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "admin/health.h"
+#include "admin/health_watch.h"
 #include "chain_fixture.h"
 #include "common/clock.h"
 #include "common/loop_clocks.h"
@@ -91,6 +92,65 @@ BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {
   BOOST_TEST(live.body.find("has not turned for") != std::string::npos);
   BOOST_TEST(!health.ready().ok);
   BOOST_TEST(admin::thread_states().find("thread ") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(health_marks_a_standby_and_a_restore_as_benign) {
+  metrics::PipelineMetrics m("p");
+  metrics::RuntimeMetrics& r = m.runtime();
+  admin::Health health(m, {1000, 2000});
+  BOOST_TEST(!health.ready().benign);  // starting
+  r.loop_ms.set(static_cast<uint64_t>(steady_ms()));
+  const admin::HealthAnswer standby = health.ready();
+  BOOST_TEST((standby.benign && standby.reason == "no partitions assigned"));
+  r.assigned_partitions.set(1);
+  r.restoring_partitions.set(1);
+  BOOST_TEST(health.ready().benign);
+  r.restoring_partitions.set(0);
+  const admin::HealthAnswer no_commit = health.ready();
+  BOOST_TEST((!no_commit.ok && !no_commit.benign));
+  BOOST_TEST(no_commit.reason.find("no commit cycle") == 0u);
+}
+
+admin::HealthAnswer failing(const std::string& reason) { return {false, "", reason, false}; }
+
+BOOST_AUTO_TEST_CASE(a_lasting_failure_is_one_error_and_its_end_one_info) {
+  admin::HealthWatch watch(60000);
+  BOOST_TEST(watch.period_ms() == 6000);
+  const admin::HealthAnswer ready{true, "", "", false};
+  BOOST_TEST(!watch.observe(ready, 0));
+  BOOST_TEST(!watch.observe(failing("no commit cycle for 61000 ms"), 1000));
+  BOOST_TEST(!watch.observe(failing("no commit cycle for 120000 ms"), 60999));
+  auto line = watch.observe(failing("sink out has had outputs waiting"), 61000);
+  BOOST_TEST_REQUIRE(line.has_value());
+  BOOST_TEST((line->level == log::Level::error));
+  BOOST_TEST(line->text == "not ready for 60 s: sink out has had outputs waiting");
+  BOOST_TEST(!watch.observe(failing("sink out has had outputs waiting"), 200000));  // said once
+  line = watch.observe(ready, 241000);
+  BOOST_TEST_REQUIRE(line.has_value());
+  BOOST_TEST((line->level == log::Level::info));
+  BOOST_TEST(line->text ==
+             "ready again after 240 s not ready (last: sink out has had outputs "
+             "waiting)");
+  // A new failure starts its own count; a short one says nothing.
+  BOOST_TEST(!watch.observe(failing("starting"), 250000));
+  BOOST_TEST(!watch.observe(ready, 300000));
+  BOOST_TEST(!watch.observe(failing("starting"), 310000));
+  BOOST_TEST(watch.observe(failing("starting"), 370000).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_benign_wait_neither_counts_nor_hides_the_end) {
+  admin::HealthWatch watch(1000);
+  BOOST_TEST(watch.period_ms() == 100);
+  const admin::HealthAnswer standby{false, "", "no partitions assigned", true};
+  BOOST_TEST(!watch.observe(standby, 0));
+  BOOST_TEST(!watch.observe(standby, 100000));
+  BOOST_TEST(!watch.observe(failing("starting"), 100000));
+  BOOST_TEST(watch.observe(failing("starting"), 101000).has_value());
+  const auto line = watch.observe(standby, 102000);
+  BOOST_TEST_REQUIRE(line.has_value());
+  BOOST_TEST(line->text ==
+             "no longer failing after 2 s not ready (last: starting); now: no partitions "
+             "assigned");
 }
 
 BOOST_AUTO_TEST_CASE(dogstatsd_sends_counter_increases_and_gauges_with_tags) {
