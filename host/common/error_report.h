@@ -12,6 +12,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -41,5 +42,14 @@ class Reporter {
 void set_reporter(Reporter* r);
 // Passes `event` to the installed reporter, if any; cheap when none is.
 void capture(const Event& event);
+// An ERROR log line as an event: its issue is its text with every number
+// masked (numbers_masked), so lines that differ only in an offset, a count
+// or a duration are one issue. Cheap when no reporter is installed.
+void capture_line(std::string_view message,
+                  std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
+// `text` with each run of digits not right after a letter or '_' replaced
+// by "<n>": "s-in[0]@6 after 3097 ms" -> "s-in[<n>]@<n> after <n> ms";
+// "utf8", "v2" and "step_3" stay.
+std::string numbers_masked(std::string_view text);
 
 }  // namespace streams::report

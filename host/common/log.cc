@@ -122,8 +122,7 @@ void write(Level level, std::string_view message, Fields fields) {
   ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
   if (level == Level::error) {
-    // The line's text is the issue: the same error again is the same one.
-    report::capture(report::Event{report::Level::error, message, {}, {}, fields, {}});
+    report::capture_line(message, fields);
   }
 }
 

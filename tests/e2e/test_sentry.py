@@ -135,6 +135,9 @@ def the_error_that_stops(env, bootstrap, receiver):
     assert stops[0]["tags"] == {"pipeline": "fail", "step": "check", "error": "exception",
                                 "topic": "s-in"}, stops[0]
     assert stops[0]["extra"]["partition"] == "0" and stops[0]["extra"]["offset"] == "6", stops[0]
+    # Its issue is its text without the numbers: the next stop, at another offset, is the same.
+    [issue] = stops[0]["fingerprint"]
+    assert "s-in[<n>]@<n>" in issue and "@6" not in issue, stops[0]
 
 
 CRASHING = """source: {name: in, stream_name: c-in}
