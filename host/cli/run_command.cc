@@ -275,6 +275,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   }
   const ErrorReports error_reports(*generation);
   metrics::PipelineMetrics metrics(generation->pipeline.name);
+  metrics.set_source(generation->source_topic(), generation->consumer_group());
   const auto journal = open_crash_journal(args, *generation, metrics);
   // A crash reported now must not wait for an exit that may be the next crash.
   if (journal && !journal->crashes().empty()) error_reports.flush();

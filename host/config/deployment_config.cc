@@ -114,9 +114,9 @@ void read_metrics(YamlReader& r, const YAML::Node& m, MetricsDeployment* out) {
   if (!m || m.IsNull()) return;
   out->location = r.at(m, "metrics");
   if (!r.expect_map(m, "metrics")) return;
-  r.check_keys(
-      m, "metrics",
-      {"type", "host", "port", "tags", "period_sec", "flush_interval_ms", "udp_queue_size"});
+  r.check_keys(m, "metrics",
+               {"type", "host", "port", "tags", "period_sec", "flush_interval_ms", "udp_queue_size",
+                "names"});
   auto type = r.string(m, "metrics", "type", true);
   if (!type) return;
   if (*type == "dummy")
@@ -143,6 +143,19 @@ void read_metrics(YamlReader& r, const YAML::Node& m, MetricsDeployment* out) {
   }
   if (auto n = r.integer(m, "metrics", "udp_queue_size", 0, 1000000)) {
     out->udp_queue_size = static_cast<int>(*n);
+  }
+  if (auto names = r.string(m, "metrics", "names", false)) {
+    if (*names == "streams" || *names == "original" || *names == "both") {
+      out->streams_names = *names != "original";
+      out->original_names = *names != "streams";
+    } else {
+      r.error(m["names"], "metrics.names",
+              "expected streams, original (Sentry Streams' metric names) or both; got '" + *names +
+                  "'");
+    }
+    if (out->type != Type::datadog) {
+      r.warn(m["names"], "metrics.names", "is read with type datadog only");
+    }
   }
 }
 

@@ -122,6 +122,10 @@ struct MetricsDeployment {
   // datadog: at most this many metric lines a period (the original's
   // udp_queue_size); 0: no bound.
   int udp_queue_size = 0;
+  // datadog `names`: streams (this host's names), original (Sentry
+  // Streams' names, for the metrics that have one), or both.
+  bool streams_names = true;
+  bool original_names = false;
 };
 
 // `sentry_sdk_config` (at the top, or the original's

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <string_view>
 
 #include "common/log.h"
 
@@ -138,6 +139,27 @@ class DogStatsd final : public Periodic {
   log::RateLimitedLog log_{1};
 };
 
+// Sentry Streams' DogStatsD name of a metric that has a counterpart here.
+struct OriginalName {
+  const char* ours;
+  const char* name;
+  const char* type;  // "c", or "h": the original's is a histogram, one value a commit
+};
+
+const OriginalName kOriginalNames[] = {
+    {"step_records_in_total", "streams.pipeline.input.messages", "c"},
+    {"step_records_out_total", "streams.pipeline.output.messages", "c"},
+    {"step_errors_total", "streams.pipeline.errors", "c"},
+    {"commit_latency_seconds", "streams.pipeline.consumer.latency_sec", "h"},
+};
+
+const OriginalName* original_name(const std::string& ours) {
+  for (const OriginalName& o : kOriginalNames) {
+    if (ours == o.ours) return &o;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::vector<std::string> dogstatsd_lines(const std::vector<Sample>& samples,
@@ -145,28 +167,56 @@ std::vector<std::string> dogstatsd_lines(const std::vector<Sample>& samples,
                                          const config::MetricsDeployment& config) {
   std::map<std::string, double> before;
   for (const Sample& s : previous) before[sample_key(s)] = s.value;
+  const auto increase = [&](const Sample& s) {
+    auto it = before.find(sample_key(s));
+    return s.value - (it == before.end() ? 0 : it->second);
+  };
+  bool committed = false;  // this period: the original sends a latency a commit
+  for (const Sample& s : samples)
+    committed = committed || (std::string_view(s.name) == "commits_total" && increase(s) > 0);
   std::string common;
   for (const auto& [k, v] : config.tags) common += (common.empty() ? "" : ",") + k + ":" + v;
+  const auto tags_of = [&](const Sample& s, bool original) {
+    std::string tags = common;
+    for (const auto& [k, v] : s.labels) {
+      // The original tags its errors' kind error_type.
+      const std::string key = original && k == "error" ? "error_type" : k;
+      tags += (tags.empty() ? "" : ",") + key + ":" + v;
+    }
+    return tags.empty() ? tags : "|#" + tags;
+  };
   std::vector<std::string> lines;
   for (const Sample& s : samples) {
     if (!s.buckets.empty()) continue;  // histograms are served by GET /metrics only
-    std::string name = s.name;
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0) {
-      name.resize(name.size() - 6);
+    const double value = s.counter ? increase(s) : s.value;
+    if (s.counter && value <= 0) continue;  // nothing new to count
+    if (config.streams_names) {
+      std::string name = s.name;
+      if (name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0) {
+        name.resize(name.size() - 6);
+      }
+      lines.push_back("streams." + name + ":" + number(value) + (s.counter ? "|c" : "|g") +
+                      tags_of(s, false));
     }
-    double value = s.value;
-    if (s.counter) {
-      auto it = before.find(sample_key(s));
-      value -= it == before.end() ? 0 : it->second;
-      if (value <= 0) continue;  // nothing new to count
+    const OriginalName* o = config.original_names ? original_name(s.name) : nullptr;
+    if (o && (s.counter || committed)) {
+      lines.push_back(std::string(o->name) + ":" + number(value) + "|" + o->type +
+                      tags_of(s, true));
     }
-    std::string tags = common;
-    for (const auto& [k, v] : s.labels) tags += (tags.empty() ? "" : ",") + k + ":" + v;
-    lines.push_back("streams." + name + ":" + number(value) + (s.counter ? "|c" : "|g") +
-                    (tags.empty() ? "" : "|#" + tags));
   }
   return lines;
 }
+
+namespace {
+
+// Names the exporter's destination in its start line.
+std::string which_names(const config::MetricsDeployment& c) {
+  return c.original_names
+             ? (c.streams_names ? " (streams and original names)" : " (original names)")
+             : "";
+}
+
+}  // namespace
 
 std::unique_ptr<Exporter> start_exporter(asio::io_context& io,
                                          const config::MetricsDeployment& config,
@@ -182,7 +232,7 @@ std::unique_ptr<Exporter> start_exporter(asio::io_context& io,
     if (!e->open(error)) return nullptr;
     e->start();
     log::info("metrics: DogStatsD to " + config.host + ":" + std::to_string(config.port) +
-              " every " + number(config.period_sec) + " s");
+              " every " + number(config.period_sec) + " s" + which_names(config));
     return e;
   }
   return nullptr;

@@ -133,6 +133,7 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& s : shards_) parts.push_back(s.get());
     out->crashes = crashes;
+    out->source_ = source_;
   }
   for (int i = 0; i < 3; ++i) out->reloads[i].set(reloads[i].value());
   out->generation.set(generation.value());
@@ -167,6 +168,16 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
     }
   }
   return out;
+}
+
+void PipelineMetrics::set_source(std::string topic, std::string consumer_group) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  source_ = {std::move(topic), std::move(consumer_group)};
+}
+
+std::pair<std::string, std::string> PipelineMetrics::source() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return source_;
 }
 
 void PipelineMetrics::set_waiting_sink(std::string name) {

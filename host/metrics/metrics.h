@@ -185,6 +185,11 @@ class PipelineMetrics {
   void set_client_stats(const std::string& client, const char* json, size_t size);
   std::vector<std::pair<std::string, std::string>> client_stats() const;
 
+  // The source's topic and consumer group, labels of the commit latency.
+  // Control plane: set before the runtime starts.
+  void set_source(std::string topic, std::string consumer_group);
+  std::pair<std::string, std::string> source() const;
+
   // The sink (OutputSink::describe) waiting longest for acknowledgements,
   // "" when none waits: what RuntimeMetrics::delivery_wait_ms measures.
   // Set by the processing thread when it changes; read by health checks.
@@ -204,6 +209,7 @@ class PipelineMetrics {
   std::vector<std::unique_ptr<StepMetrics>> steps_;  // in order of first use
   std::map<std::string, std::string> client_stats_;  // by client
   std::string waiting_sink_;
+  std::pair<std::string, std::string> source_;  // topic, consumer group
   RuntimeMetrics runtime_;
   std::vector<std::unique_ptr<PipelineMetrics>> shards_;  // [i - 1]: thread i
 };

@@ -191,11 +191,14 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                    static_cast<double>(wall_ms() - static_cast<int64_t>(last_commit)) / 1000});
   }
   if (m.runtime().commit_latency_at_ms.value() != 0) {
+    const auto [topic, group] = m.source();
+    Labels labels{pipeline};
+    if (!topic.empty()) labels.push_back({"topic", topic});
+    if (!group.empty()) labels.push_back({"consumer_group", group});
     out.push_back({"commit_latency_seconds",
                    "At the last offset commit, how old (by record timestamp) the newest input "
                    "it covered was",
-                   false,
-                   {pipeline},
+                   false, labels,
                    static_cast<double>(m.runtime().commit_latency_ms.value()) / 1000});
   }
   for (const auto& [client, text] : m.client_stats()) {

@@ -1,7 +1,8 @@
 """metrics: {type: datadog}: the example pipeline's metrics arrive as
 DogStatsD datagrams on a local UDP port, with the configured tags and the
 metric labels as tags; the counters add up to what was produced, filtered
-and written."""
+and written. With `names: both`, Sentry Streams' names come too (its
+dashboards keep working) and say the same."""
 import os
 import socket
 import sys
@@ -10,7 +11,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
 DEPLOYMENT = """metrics: {type: datadog, host: 127.0.0.1, port: %d, period_sec: 0.2,
-          tags: {env: test, team: streams}}
+          tags: {env: test, team: streams}, names: both}
 pipeline:
   segments:
     - steps_config:
@@ -24,11 +25,11 @@ pipeline:
 
 
 class Receiver:
-    """Sums DogStatsD counters and keeps the last gauge values by
-    (name, sorted tags)."""
+    """Sums DogStatsD counters, keeps the last gauge values and every
+    histogram value by (name, sorted tags)."""
 
     def __init__(self, sock):
-        self.sock, self.counters, self.gauges = sock, {}, {}
+        self.sock, self.counters, self.gauges, self.histograms = sock, {}, {}, {}
 
     def drain(self):
         while True:
@@ -43,6 +44,8 @@ class Receiver:
                 key = (name, tuple(sorted(tags[1:].split(","))))
                 if kind == "c":
                     self.counters[key] = self.counters.get(key, 0) + float(value)
+                elif kind == "h":
+                    self.histograms.setdefault(key, []).append(float(value))
                 else:
                     assert kind == "g", line
                     self.gauges[key] = float(value)
@@ -78,6 +81,21 @@ def main():
         assert all({"env:test", "team:streams", "pipeline:simple_map_filter"} <= t for t in every)
         gauges = {n for (n, _) in receiver.gauges}
         assert {"streams.assigned_partitions", "streams.generation"} <= gauges, gauges
+        # The original's names for the same counts, its errors' kind as error_type.
+        assert receiver.total("streams.pipeline.input.messages", step="filter") == 60
+        assert receiver.total("streams.pipeline.output.messages", step="filter") == 20
+        assert receiver.total("streams.pipeline.errors", step="filter",
+                              error_type="invalid_input") == 20
+        # Its consumer.latency_sec: a value each period a commit went through.
+        def latency():
+            receiver.drain()
+            return [v for (n, ts), vs in receiver.histograms.items()
+                    if n == "streams.pipeline.consumer.latency_sec"
+                    and {"topic:ingest-metrics", "consumer_group:pipeline-myinput"} <= set(ts)
+                    for v in vs]
+        values = h.wait_for(latency, 30, "the original's consumer.latency_sec")
+        assert all(0 <= v < 60 for v in values), values
+        assert "(streams and original names)" in env.log(host), env.log(host)
         assert env.stop(host) == 0, env.log(host)
     print("ok")
 

@@ -2,6 +2,7 @@
 #include <yaml-cpp/yaml.h>
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <tuple>
 
 #include "common/edit_distance.h"
 #include "config/k8s_manifests.h"
@@ -208,6 +209,32 @@ BOOST_AUTO_TEST_CASE(the_originals_metrics_and_sentry_keys_are_honoured_or_named
   BOOST_TEST(d.sentry.envelope_url == "https://sentry.example/api/1/envelope/");
   BOOST_TEST(d.sentry.public_key == "k");
   BOOST_TEST(contains(warnings, "steps_config.in.batch_size: unknown key, ignored"), warnings);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_names_choose_whose_names_datadog_gets) {
+  TempDir dir;
+  const std::string segments =
+      "pipeline:\n  segments:\n    - steps_config:\n        in: {bootstrap_servers: [\"x:1\"]}\n";
+  for (const auto& [names, ours, original] :
+       std::vector<std::tuple<std::string, bool, bool>>{{"", true, false},
+                                                        {"names: streams, ", true, false},
+                                                        {"names: original, ", false, true},
+                                                        {"names: both, ", true, true}}) {
+    config::DeploymentConfig d;
+    Diagnostics diag;
+    BOOST_TEST_REQUIRE(config::load_deployment_config(
+        dir.write("d.yaml", "metrics: {" + names + "type: datadog}\n" + segments), &d, diag));
+    BOOST_TEST(d.metrics.streams_names == ours, names);
+    BOOST_TEST(d.metrics.original_names == original, names);
+  }
+  config::DeploymentConfig d;
+  Diagnostics diag;
+  BOOST_TEST(!config::load_deployment_config(
+      dir.write("d.yaml", "metrics: {type: datadog, names: sentry}\n" + segments), &d, diag));
+  BOOST_TEST(contains(all_errors(diag),
+                      "d.yaml:1:33: metrics.names: expected streams, original (Sentry Streams' "
+                      "metric names) or both; got 'sentry'"),
+             all_errors(diag));
 }
 
 BOOST_AUTO_TEST_CASE(a_sentry_dsn_is_read_or_refused_with_why) {

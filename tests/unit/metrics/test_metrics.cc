@@ -172,6 +172,35 @@ BOOST_AUTO_TEST_CASE(dogstatsd_sends_counter_increases_and_gauges_with_tags) {
   BOOST_TEST(!has("streams.delivered:0|c|#env:test,pipeline:p"));  // nothing new: not sent
 }
 
+BOOST_AUTO_TEST_CASE(dogstatsd_sends_the_originals_names_when_asked) {
+  metrics::PipelineMetrics m("p");
+  m.set_source("in", "group");
+  metrics::StepMetrics& s = m.step("f", "filter", {});
+  s.records_in.add(4);
+  s.errors[metrics::error_kind_index(STREAMS_ERR_INVALID_INPUT)].add(1);
+  m.runtime().commit_latency_ms.set(1500);
+  m.runtime().commit_latency_at_ms.set(1);
+  config::MetricsDeployment d;
+  d.streams_names = false;
+  d.original_names = true;
+  const auto first = metrics::snapshot(m);
+  auto lines = metrics::dogstatsd_lines(first, {}, d);
+  auto has = [&](const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  };
+  BOOST_TEST(has("streams.pipeline.input.messages:4|c|#pipeline:p,step:f,kind:filter"));
+  BOOST_TEST(has("streams.pipeline.errors:1|c|#pipeline:p,step:f,error_type:invalid_input"));
+  for (const std::string& line : lines) {
+    BOOST_TEST(line.rfind("streams.pipeline.", 0) == 0u, line);  // only the original's names
+  }
+  // Its latency is one value a commit: none while no commit went through.
+  BOOST_TEST(lines.size() == 2u);
+  m.runtime().commits.add();
+  lines = metrics::dogstatsd_lines(metrics::snapshot(m), first, d);
+  BOOST_TEST(
+      has("streams.pipeline.consumer.latency_sec:1.5|h|#pipeline:p,topic:in,consumer_group:group"));
+}
+
 BOOST_AUTO_TEST_CASE(librdkafka_statistics_become_lag_queue_and_round_trip_samples) {
   metrics::PipelineMetrics m("p");
   const std::string consumer = R"({"type": "consumer", "brokers": {
