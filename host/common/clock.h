@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace streams {
 
@@ -21,5 +22,9 @@ inline int64_t steady_ms() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+// `ms` since the Unix epoch as ISO 8601 in UTC with milliseconds:
+// "2026-12-05T04:01:55.197Z" (log lines, reports). Any thread.
+std::string iso_utc(int64_t ms);
 
 }  // namespace streams

@@ -4,9 +4,9 @@
 
 #include <cctype>
 #include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/error_report.h"
 
 namespace streams::log {
@@ -81,14 +81,7 @@ bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
 void write(Level level, std::string_view message, Fields fields) {
   if (!enabled(level)) return;
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm utc{};
-  gmtime_r(&ts.tv_sec, &utc);
-  char time[64];
-  std::snprintf(time, sizeof time, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                ts.tv_nsec / 1000000);
+  const std::string time = iso_utc(wall_ms());
   std::string line;
   if (g_format == Format::json) {
     line = std::string("{\"time\":\"") + time + "\",\"level\":\"" +
@@ -112,8 +105,8 @@ void write(Level level, std::string_view message, Fields fields) {
     line += "}\n";
   } else {
     char prefix[96];
-    const int n =
-        std::snprintf(prefix, sizeof prefix, "%s %-5s ", time, level_name(level, Format::text));
+    const int n = std::snprintf(prefix, sizeof prefix, "%s %-5s ", time.c_str(),
+                                level_name(level, Format::text));
     line.assign(prefix, static_cast<size_t>(n));
     if (g_thread_tag) line += "[" + *g_thread_tag + "] ";
     append_text(line, message);

@@ -6,11 +6,11 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/fnv.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -45,20 +45,7 @@ uint64_t issue_key(const Event& e) {
   return h.value();
 }
 
-std::string iso_time(double seconds) {
-  const time_t whole = static_cast<time_t>(seconds);
-  tm utc{};
-  gmtime_r(&whole, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-double now_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
+double now_seconds() { return static_cast<double>(wall_ms()) / 1000; }
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -134,7 +121,7 @@ std::string sentry_envelope(const SentryOptions& o, const PendingEvent& e,
   if (!e.fingerprint.empty()) event["fingerprint"] = e.fingerprint;
   const std::string body = dump(event);
   const nlohmann::json header = {
-      {"event_id", event_id}, {"sent_at", iso_time(now_seconds())}, {"dsn", o.sentry.dsn}};
+      {"event_id", event_id}, {"sent_at", iso_utc(wall_ms())}, {"dsn", o.sentry.dsn}};
   const nlohmann::json item = {{"type", "event"}, {"length", body.size()}};
   return dump(header) + "\n" + dump(item) + "\n" + body + "\n";
 }

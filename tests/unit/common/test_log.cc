@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/error_report.h"
 #include "common/log.h"
 #include "test_util.h"
@@ -116,4 +117,9 @@ BOOST_AUTO_TEST_CASE(an_error_line_is_an_event_whose_issue_ignores_its_numbers) 
   const std::vector<std::string> issue{"not ready for <n> s: no commit cycle for <n> ms"};
   BOOST_TEST(kept.fingerprints[0] == issue, boost::test_tools::per_element());
   BOOST_TEST(kept.fingerprints[1] == issue, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(iso_utc_gives_milliseconds_in_utc) {
+  BOOST_TEST(streams::iso_utc(0) == "1970-01-01T00:00:00.000Z");
+  BOOST_TEST(streams::iso_utc(1764907315197) == "2025-12-05T04:01:55.197Z");
 }
