@@ -18,6 +18,7 @@
 #include "config/k8s_manifests.h"
 #include "config/topology_graph.h"
 #include "kafka/dlq_replay.h"
+#include "kafka/dlq_show.h"
 #include "kafka/kafka_conf.h"
 #include "plugin/plugin_registry.h"
 
@@ -38,7 +39,7 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 // Fills the DLQ's brokers and topic from the deployment's source with a dlq.
-bool dlq_from_config(const DlqReplayArgs& args, kafka::ReplayOptions* o) {
+bool dlq_from_config(const DlqArgs& args, kafka::ReplayOptions* o) {
   config::Diagnostics diag;
   config::DeploymentConfig d;
   const bool loaded = config::load_deployment_config(args.config_path, &d, diag);
@@ -138,26 +139,43 @@ int validate_command(const PipelineArgs& args) {
   return 0;
 }
 
-int dlq_replay_command(const DlqReplayArgs& args, const std::atomic<bool>& stop) {
-  kafka::ReplayOptions o;
-  o.brokers = args.brokers;
-  o.dlq_topic = args.dlq_topic;
-  o.target_brokers = args.target_brokers;
-  o.to_topic = args.to_topic;
-  o.kinds = args.kinds;
-  o.steps = args.steps;
-  o.group = args.group;
-  o.include_derived = args.include_derived;
-  o.timeout_ms = args.timeout_ms;
+// The DLQ (and replay target) that `args` name; false when they name none.
+bool dlq_options(const DlqArgs& args, kafka::ReplayOptions* o) {
+  o->brokers = args.brokers;
+  o->dlq_topic = args.dlq_topic;
+  o->target_brokers = args.target_brokers;
+  o->to_topic = args.to_topic;
+  o->kinds = args.kinds;
+  o->steps = args.steps;
+  o->group = args.group;
+  o->include_derived = args.include_derived;
+  o->timeout_ms = args.timeout_ms;
   if (!args.config_path.empty()) {
-    if (!dlq_from_config(args, &o)) return 2;
-  } else if (o.brokers.empty() || o.dlq_topic.empty()) {
+    if (!dlq_from_config(args, o)) return false;
+  } else if (o->brokers.empty() || o->dlq_topic.empty()) {
     std::fprintf(stderr, "error: give --config, or --brokers and --dlq-topic\n");
-    return 2;
+    return false;
   }
-  if (o.target_brokers.empty()) o.target_brokers = o.brokers;
-  if (!add_settings(args.settings, &o)) return 2;
+  if (o->target_brokers.empty()) o->target_brokers = o->brokers;
+  return add_settings(args.settings, o);
+}
+
+int dlq_replay_command(const DlqArgs& args, const std::atomic<bool>& stop) {
+  kafka::ReplayOptions o;
+  if (!dlq_options(args, &o)) return 2;
   return kafka::replay_dead_letters(o, stop);
+}
+
+int dlq_show_command(const DlqArgs& args, const std::atomic<bool>& stop) {
+  kafka::ReplayOptions o;
+  if (!dlq_options(args, &o)) return 2;
+  kafka::ShowOptions show;
+  show.source = {o.brokers, o.dlq_topic, o.group, o.timeout_ms, o.dlq_settings, "streams-dlq"};
+  show.kinds = o.kinds;
+  show.steps = o.steps;
+  show.limit = args.limit;
+  show.json = args.format == "json";
+  return kafka::show_dead_letters(show, stop);
 }
 
 int graph_command(const GraphArgs& args) {

@@ -80,7 +80,8 @@ struct RenderArgs {
   std::vector<std::string> files;       // extra files for the ConfigMap
 };
 
-struct DlqReplayArgs {
+// `streams-host dlq replay` and `dlq show`.
+struct DlqArgs {
   std::string config_path;  // the deployment naming the DLQ...
   std::string source;       // ...on this source (needed when several have one)
   int segment_id = 0;
@@ -94,6 +95,8 @@ struct DlqReplayArgs {
   bool include_derived = false;
   int timeout_ms = 30000;
   std::vector<std::string> settings;  // -X KEY=VALUE: librdkafka, for both clients
+  uint64_t limit = 0;                 // show: records shown at most (0: all)
+  std::string format = "text";        // show: text or json
 };
 
 // `streams-host reload` and `status`: a running host's admin endpoint.
@@ -126,6 +129,7 @@ int status_command(const AdminArgs& args);
 int state_command(const StateArgs& args);
 int graph_command(const GraphArgs& args);
 int validate_command(const PipelineArgs& args);
-int dlq_replay_command(const DlqReplayArgs& args, const std::atomic<bool>& stop);
+int dlq_replay_command(const DlqArgs& args, const std::atomic<bool>& stop);
+int dlq_show_command(const DlqArgs& args, const std::atomic<bool>& stop);
 
 }  // namespace streams::cli

@@ -99,44 +99,64 @@ Subcommand add_render(CLI::App& app) {
   return {k8s, [args](const std::atomic<bool>&) { return render_k8s_command(*args); }};
 }
 
+// What names a DLQ, and the filters: shared by `dlq replay` and `dlq show`.
+void add_dlq_options(CLI::App* cmd, DlqArgs& a, const char* group_help) {
+  cmd->add_option("--config", a.config_path, "Deployment config naming the dlq")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--source", a.source, "The source whose dlq (when several have one)");
+  cmd->add_option("--segment-id", a.segment_id, "Segment of the deployment")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--brokers", a.brokers, "Without --config: the DLQ's brokers");
+  cmd->add_option("--dlq-topic", a.dlq_topic, "Without --config: the DLQ topic");
+  cmd->add_option("--kind", a.kinds,
+                  "Only records of this error kind (invalid_input, processing, exception, "
+                  "contract, sink_rejected, crash); repeatable");
+  cmd->add_option("--step", a.steps, "Only records that failed in this step; repeatable");
+  cmd->add_option("--group", a.group, group_help);
+  cmd->add_option("-X,--setting", a.settings,
+                  "KEY=VALUE: a librdkafka setting for the tool's clients, after the config's "
+                  "(as kcat's -X; e.g. -X security.protocol=SASL_SSL); repeatable");
+  cmd->add_option("--timeout-ms", a.timeout_ms, "For metadata, reads and deliveries")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
 Subcommand add_dlq(CLI::App& app) {
-  auto args = std::make_shared<DlqReplayArgs>();
-  DlqReplayArgs& replay = *args;
+  auto args = std::make_shared<DlqArgs>();
+  DlqArgs& a = *args;
   CLI::App* dlq_cmd = app.add_subcommand("dlq", "Work with a pipeline's dead-letter queue");
   dlq_cmd->require_subcommand(1);
   CLI::App* replay_cmd = dlq_cmd->add_subcommand(
       "replay",
       "Re-send dead-letter records to their original topic without their error headers.\n"
-      "Progress is committed by a consumer group, so a second run sends only newer records.");
-  replay_cmd->add_option("--config", replay.config_path, "Deployment config naming the dlq")
-      ->check(CLI::ExistingFile);
-  replay_cmd->add_option("--source", replay.source, "The source whose dlq to replay");
-  replay_cmd->add_option("--segment-id", replay.segment_id, "Segment of the deployment")
-      ->check(CLI::NonNegativeNumber);
-  replay_cmd->add_option("--brokers", replay.brokers, "Without --config: the DLQ's brokers");
-  replay_cmd->add_option("--dlq-topic", replay.dlq_topic, "Without --config: the DLQ topic");
-  replay_cmd->add_option("--target-brokers", replay.target_brokers,
+      "With --group, progress is committed, so a later run sends only newer records.");
+  add_dlq_options(replay_cmd, a,
+                  "Keep the progress in this consumer group: a later run reads only newer "
+                  "records (default: read the whole DLQ each time)");
+  replay_cmd->add_option("--target-brokers", a.target_brokers,
                          "Brokers to replay to (default: the source's)");
-  replay_cmd->add_option("--to", replay.to_topic, "Replay to this topic instead of the original");
-  replay_cmd->add_option("--kind", replay.kinds,
-                         "Only records of this error kind (invalid_input, processing, exception, "
-                         "contract, sink_rejected); repeatable");
-  replay_cmd->add_option("--step", replay.steps,
-                         "Only records that failed in this step; repeatable");
-  replay_cmd->add_option("--group", replay.group,
-                         "Keep the progress in this consumer group: a later run reads only newer "
-                         "records (default: read the whole DLQ each time)");
-  replay_cmd->add_flag("--include-derived", replay.include_derived,
+  replay_cmd->add_option("--to", a.to_topic, "Replay to this topic instead of the original");
+  replay_cmd->add_flag("--include-derived", a.include_derived,
                        "Also replay batch and window outputs (not inputs of the pipeline)");
-  replay_cmd->add_option("-X,--setting", replay.settings,
-                         "KEY=VALUE: a librdkafka setting for both clients, after the config's "
-                         "(as kcat's -X; e.g. -X security.protocol=SASL_SSL); repeatable");
-  replay_cmd->add_option("--timeout-ms", replay.timeout_ms, "For metadata, reads and deliveries")
-      ->check(CLI::PositiveNumber)
+  CLI::App* show_cmd = dlq_cmd->add_subcommand(
+      "show",
+      "Print the dead-letter records, one a line: where each came from, the step and kind of\n"
+      "its failure, the error and the start of its value; then a count by step and kind.");
+  add_dlq_options(show_cmd, a,
+                  "Only the records this replay group has not replayed yet (default: all)");
+  show_cmd->add_option("--limit", a.limit, "Show at most N records (all are counted; 0: all)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-
-  return {dlq_cmd,
-          [args](const std::atomic<bool>& stop) { return dlq_replay_command(*args, stop); }};
+  show_cmd
+      ->add_option("--format", a.format,
+                   "text, or json: one JSON object a record (error headers, key, value, "
+                   "headers), the count on stderr")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  return {dlq_cmd, [args, show_cmd](const std::atomic<bool>& stop) {
+            return show_cmd->parsed() ? dlq_show_command(*args, stop)
+                                      : dlq_replay_command(*args, stop);
+          }};
 }
 
 Subcommand add_dev_broker(CLI::App& app) {

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "kafka/dlq_reader.h"
+
 namespace streams::kafka {
 
 struct ReplayOptions {
@@ -43,7 +45,6 @@ struct ReplayPlan {
   std::string skipped;  // why not, when !replay
 };
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 ReplayPlan plan_replay(const HeaderList& headers, const ReplayOptions& options);
 // `headers` without the error headers (streams.error.*).
 HeaderList strip_error_headers(const HeaderList& headers);

@@ -3,7 +3,8 @@ schema, plugin error, plugin throw, serializer, a sink refusing a record),
 after a broadcast, lands in the DLQ with its error headers while the other
 branch still gets its output; every input is committed; `dlq replay` sends
 the records back without error headers and, once the cause is fixed, they
-are processed. Error limits stop the host with a clear reason."""
+are processed; `dlq show` lists them and counts them by step and kind. Error
+limits stop the host with a clear reason."""
 import json
 import os
 import re
@@ -129,6 +130,44 @@ def replay_takes_connection_settings(env, config):
     assert result.returncode == 2 and "expected KEY=VALUE" in result.stderr, result
 
 
+def show(env, config, *args):
+    result = h.run_cli(["dlq", "show", "--config", config, *args],
+                       env=dict(os.environ, BOOTSTRAP_SERVERS=env.bootstrap))
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def show_the_dlq(env, config):
+    """`dlq show`: a line a record, then the count by step and kind; JSON
+    with the headers as fields; filters and a limit that still count all."""
+    lines = show(env, config).stdout.splitlines()
+    assert len(lines) == 7, lines
+    assert lines[-1] == ("6 dead-letter record(s) in numbers-dlq, shown 6: step 'check' "
+                         "exception 1, step 'check' processing 1, step 'encode' invalid_input 1, "
+                         "step 'out' sink_rejected 1, step 'parse' invalid_input 2"), lines[-1]
+    by_input = {int(re.search(r" from numbers\[0\]@(\d+) ", line).group(1)): line
+                for line in lines[:-1]}
+    assert sorted(by_input) == [1, 2, 3, 4, 5, 6], lines
+    assert re.fullmatch(r'numbers-dlq\[0\]@\d+  from numbers\[0\]@3  step check  processing  '
+                        r'20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z  ".+"  '
+                        r'value "\{\\"n\\": 3, \\"tag\\": \\"bad\\"\}"', by_input[3]), by_input[3]
+    assert by_input[6].endswith(f"... ({len(INPUTS[6][0])} bytes)"), by_input[6]
+
+    result = show(env, config, "--format", "json", "--kind", "invalid_input")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["step"], r["offset"]) for r in records] == \
+        [("parse", 1), ("parse", 2), ("encode", 5)], records
+    assert records[0]["key"] == "k1" and records[0]["value"] == "{bad json", records[0]
+    assert records[0]["headers"] == {"trace": "t1"} and records[0]["partition"] == 0, records[0]
+    assert records[0]["kind"] == "invalid_input" and records[0]["topic"] == "numbers", records[0]
+    assert "shown 3" in result.stderr and "; 3 of other kinds or steps" in result.stderr, \
+        result.stderr
+
+    lines = show(env, config, "--limit", "1").stdout.splitlines()
+    assert len(lines) == 2 and lines[-1].startswith("6 dead-letter record(s) in numbers-dlq, "
+                                                    "shown 1: "), lines
+
+
 def limits_stop_the_host(env, topic, values, limits, message, stopped_at):
     """error_limits stop the host at input `stopped_at`, uncommitted."""
     bootstrap = env.bootstrap
@@ -169,6 +208,7 @@ def main():
         check_dlq(bootstrap)
         assert numbers(bootstrap, "out") == [1, 7]
         assert numbers(bootstrap, "copy") == [1, 3, 4, 5, 6, 7]
+        show_the_dlq(env, config)
 
         # 2. The cause is fixed; replaying the plugin's failures processes them.
         pipeline = env.write("p.yaml", PIPELINE % "true")
@@ -200,6 +240,8 @@ def main():
         assert "replayed 0 of 6" in summary and "skipped 6 of other kinds" in summary, summary
         summary = replay(env, config, "--group", "g")
         assert "replayed 0 of 0" in summary, summary
+        assert show(env, config, "--group", "g").stdout == \
+            "0 dead-letter record(s) in numbers-dlq after group g, shown 0\n"
 
         replay_takes_connection_settings(env, config)
 
