@@ -180,6 +180,32 @@ std::pair<std::string, std::string> PipelineMetrics::source() const {
   return source_;
 }
 
+void PipelineMetrics::set_partitions(std::vector<PartitionStatus> partitions) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  partitions_ = std::move(partitions);
+}
+
+std::vector<PartitionStatus> PipelineMetrics::partitions() const {
+  std::vector<PartitionStatus> out;
+  std::vector<const PipelineMetrics*> parts{this};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out = partitions_;
+    for (const auto& s : shards_) parts.push_back(s.get());
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::lock_guard<std::mutex> lock(parts[i]->mutex_);
+    for (PartitionStatus p : parts[i]->partitions_) {
+      p.thread = i + 1;
+      out.push_back(p);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const PartitionStatus& a, const PartitionStatus& b) {
+    return a.partition < b.partition;
+  });
+  return out;
+}
+
 void PipelineMetrics::set_waiting_sink(std::string name) {
   std::lock_guard<std::mutex> lock(mutex_);
   waiting_sink_ = std::move(name);

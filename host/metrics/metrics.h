@@ -147,6 +147,18 @@ struct RuntimeMetrics {
       {1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 1e-2, 0.1}};
 };
 
+// One assigned source partition as its processing thread last published
+// it (about once a second).
+struct PartitionStatus {
+  int32_t partition = 0;
+  size_t thread = 1;       // processing thread, from 1 (as the logs' "[thread N]")
+  int64_t position = -1;   // the next offset to process (-1: not known yet)
+  int64_t committed = -1;  // the last offset a commit confirmed (-1: none yet here)
+  uint64_t in_flight = 0;  // inputs begun and not yet committable
+  bool paused = false;     // by backpressure
+  bool restoring = false;  // its state, from the changelog
+};
+
 class PipelineMetrics {
  public:
   explicit PipelineMetrics(std::string pipeline) : pipeline_(std::move(pipeline)) {}
@@ -190,6 +202,12 @@ class PipelineMetrics {
   void set_source(std::string topic, std::string consumer_group);
   std::pair<std::string, std::string> source() const;
 
+  // The assigned partitions, replaced whole by the processing thread (a
+  // shard's by its own); read by status requests (any thread). partitions()
+  // of a sharded host gives every thread's, each with its index.
+  void set_partitions(std::vector<PartitionStatus> partitions);
+  std::vector<PartitionStatus> partitions() const;
+
   // The sink (OutputSink::describe) waiting longest for acknowledgements,
   // "" when none waits: what RuntimeMetrics::delivery_wait_ms measures.
   // Set by the processing thread when it changes; read by health checks.
@@ -210,6 +228,7 @@ class PipelineMetrics {
   std::map<std::string, std::string> client_stats_;  // by client
   std::string waiting_sink_;
   std::pair<std::string, std::string> source_;  // topic, consumer group
+  std::vector<PartitionStatus> partitions_;
   RuntimeMetrics runtime_;
   std::vector<std::unique_ptr<PipelineMetrics>> shards_;  // [i - 1]: thread i
 };

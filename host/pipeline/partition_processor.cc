@@ -537,4 +537,20 @@ PartitionProcessor::Gauges PartitionProcessor::gauges() const {
   return out;
 }
 
+std::vector<metrics::PartitionStatus> PartitionProcessor::status() const {
+  std::vector<metrics::PartitionStatus> out;
+  for (const auto& p : partitions_) {
+    if (!p) continue;
+    metrics::PartitionStatus s;
+    s.partition = p->number;
+    s.position = processed_end(*p);
+    s.committed = p->commit.confirmed;
+    s.in_flight = trackers_[p->tracker_id]->in_flight();
+    s.paused = p->paused;
+    s.restoring = p->restoring;
+    out.push_back(s);
+  }
+  return out;
+}
+
 }  // namespace streams::pipeline

@@ -193,6 +193,8 @@ class PartitionProcessor final : public InputHolds {
     uint64_t assigned = 0, in_flight = 0, in_flight_bytes = 0;
   };
   Gauges gauges() const;
+  // Each assigned partition's position, commit and holds (thread 1).
+  std::vector<metrics::PartitionStatus> status() const;
   // Sets each stateful step's state_keys and state_bytes (metrics.h) to
   // the sum over the assigned partitions.
   void publish_state_sizes();

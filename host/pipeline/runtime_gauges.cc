@@ -10,6 +10,10 @@ void RuntimeGauges::publish(PartitionProcessor& partitions, const SinkSet& sinks
     last_state_sizes_ms_ = now_ms;
     partitions.publish_state_sizes();
   }
+  if (now_ms - last_partitions_ms_ >= kPartitionsMs) {
+    last_partitions_ms_ = now_ms;
+    metrics_.set_partitions(partitions.status());
+  }
   const PartitionProcessor::Gauges g = partitions.gauges();
   int64_t wait_ms = 0;
   const OutputSink* waiting = sinks.longest_wait(now_ms, &wait_ms);

@@ -26,6 +26,8 @@ class RuntimeGauges {
   void publish(PartitionProcessor& partitions, const SinkSet& sinks, uint64_t skipped,
                int64_t now_ms);
   static constexpr int64_t kStateSizeMs = 5000;
+  // The partitions' status (metrics::PartitionStatus) every kPartitionsMs.
+  static constexpr int64_t kPartitionsMs = 1000;
   void log_pause(const std::string& topic, int32_t partition, int64_t offset,
                  const std::string& why);
 
@@ -38,6 +40,7 @@ class RuntimeGauges {
   const OutputSink* waiting_ = nullptr;  // as last published (set_waiting_sink)
   int64_t last_wait_warning_ms_ = -kDeliveryWaitWarnMs;
   int64_t last_state_sizes_ms_ = -kStateSizeMs;
+  int64_t last_partitions_ms_ = -kPartitionsMs;
   log::RateLimitedLog pause_log_{1};
 };
 

@@ -1,10 +1,13 @@
 #include "reload/reload_controller.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "metrics/snapshot.h"
 #include "pipeline/generation_diff.h"
 
 namespace streams::reload {
@@ -236,7 +239,35 @@ ReloadResult ReloadController::attempt(const std::string& trigger,
   return r;
 }
 
+namespace {
+
+// The assigned partitions as their threads last published them, with the
+// consumer lag librdkafka's statistics give for each.
+nlohmann::json partitions_json(const metrics::PipelineMetrics& m) {
+  std::map<std::string, double> lag;  // by partition number
+  for (const metrics::Sample& s : metrics::snapshot(m)) {
+    if (std::string_view(s.name) != "consumer_lag") continue;
+    for (const auto& [k, v] : s.labels) {
+      if (k == "partition") lag[v] = s.value;
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const metrics::PartitionStatus& p : m.partitions()) {
+    nlohmann::json j = {{"partition", p.partition}, {"thread", p.thread},
+                        {"position", p.position},   {"committed", p.committed},
+                        {"in_flight", p.in_flight}, {"paused", p.paused},
+                        {"restoring", p.restoring}};
+    auto it = lag.find(std::to_string(p.partition));
+    j["lag"] = it == lag.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ReloadController::status_json() const {
+  const nlohmann::json partitions = metrics_ ? partitions_json(*metrics_) : nlohmann::json::array();
   std::lock_guard<std::mutex> lock(state_mutex_);
   nlohmann::json j = {
       {"host_version", STREAMS_VERSION},
@@ -245,6 +276,7 @@ std::string ReloadController::status_json() const {
       {"pipeline", running_->pipeline.name},
       {"source", running_->source_topic()},
       {"steps", steps_json(*running_)},
+      {"partitions", partitions},
       {"reloads", {{"applied", counts_[0]}, {"unchanged", counts_[1]}, {"refused", counts_[2]}}},
   };
   j["last_reload"] = last_ ? result_json(*last_) : nlohmann::json(nullptr);

@@ -2,6 +2,7 @@
 agree with what was produced, filtered, failed and written, scraped while
 the pipeline runs (and again after more input), parsed by an independent
 reader of the text format; `streams-host top` shows the same steps."""
+import json
 import os
 import re
 import sys
@@ -67,6 +68,28 @@ def check(port, bootstrap, inputs):
     return s
 
 
+def check_partitions(port, bootstrap):
+    """/status and `top` name each assigned partition: where it is, what is
+    committed, its lag (once caught up: position = committed = end)."""
+    ends = h.end_offsets(bootstrap, h.partitions("ingest-metrics", 2))
+
+    def settled():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30) as r:
+            parts = json.loads(r.read())["partitions"]
+        want = [{"partition": p, "thread": 1, "position": ends[p], "committed": ends[p],
+                 "in_flight": 0, "paused": False, "restoring": False, "lag": 0}
+                for p in (0, 1)]
+        return parts == want and parts
+    h.wait_for(settled, 30, "both partitions in /status, caught up")
+    view = h.run_cli(["top", "--admin-port", str(port), "--frames", "1"])
+    assert view.returncode == 0, view.stderr
+    rows = [line.split() for line in view.stdout.splitlines()]
+    assert ["PARTITION", "THREAD", "POSITION", "COMMITTED", "LAG", "IN", "FLIGHT",
+            "STATE"] in rows, view.stdout
+    for p in (0, 1):
+        assert [str(p), "1", str(ends[p]), str(ends[p]), "0", "0", "running"] in rows, view.stdout
+
+
 def check_commit_latency(port, bootstrap):
     """How old the newest committed input was at the last commit, by record
     timestamp: an hour for records written an hour ago, then seconds once
@@ -125,6 +148,7 @@ def main():
         assert value(s, "streams_commits_total") >= 1
         assert value(s, "streams_last_commit_timestamp_seconds") > 1.7e9
         assert value(s, "streams_in_flight_inputs") == 0
+        check_partitions(port, bootstrap)
         check_commit_latency(port, bootstrap)
         assert env.stop(host) == 0, env.log(host)
     print("ok")

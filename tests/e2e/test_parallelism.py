@@ -5,6 +5,7 @@ partitions, each output stamped with the version its partition ran), a
 SIGTERM stop commits exactly (nothing it output is output again), and
 after a kill -9 nothing is lost. Per input partition the first deliveries
 keep the input's order; the file both threads append to has whole lines."""
+import json
 import os
 import re
 import shutil
@@ -64,6 +65,11 @@ def assigned(port):
     return float(m.group(1)) if m else None
 
 
+def status(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30) as r:
+        return json.loads(r.read())["partitions"]
+
+
 def start(env, pipeline, config, bootstrap, plugins, name):
     return env.start_host(pipeline, config, bootstrap, plugins_dir=plugins, name=name,
                           extra=["--admin-port", "0"])
@@ -92,6 +98,11 @@ def main():
             h.wait_for(lambda: all(f"[thread {t}] assigned par-in[" in env.log(first)
                                    for t in (1, 2)) and assigned(port) == PARTITIONS,
                        60, "both threads' partitions")
+            # /status names each partition once, with the thread that holds it.
+            h.wait_for(lambda: (lambda ps: sorted(p["partition"] for p in ps) ==
+                                list(range(PARTITIONS)) and
+                                {p["thread"] for p in ps} == {1, 2})(status(port)),
+                       30, "each partition and its thread in /status")
             producer.start()
             h.wait_progress(lambda: output_count(bootstrap), 400, 60, "the first outputs")
 
