@@ -133,30 +133,32 @@ int show_dead_letters(const ShowOptions& o, const std::atomic<bool>& stop) {
     std::fprintf(stderr, "error: %s\n", error.c_str());
     return 2;
   }
+  if (!reader->start(&error)) {
+    std::fprintf(stderr, "error: %s\n", error.c_str());
+    return 1;
+  }
   Counts counts;
-  const bool ok =
-      reader->start(&error) &&
-      reader->read(
-          stop,
-          [&](const rd_kafka_message_t& msg, const HeaderList& headers, std::string*) {
-            ++counts.read;
-            const std::string* kind = find_header(headers, hdr::kKind);
-            const std::string* step = find_header(headers, hdr::kStep);
-            if (!listed(o.kinds, kind) || !listed(o.steps, step)) {
-              ++counts.other;
-              return true;
-            }
-            ++counts.by_step_kind[{step ? *step : "", kind ? *kind : ""}];
-            if (o.limit != 0 && counts.shown >= o.limit) return true;
-            ++counts.shown;
-            const std::string line =
-                o.json ? dead_letter_json(msg, headers)
-                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                       : describe_dead_letter(o.source.topic, msg, headers);
-            std::printf("%s\n", line.c_str());
-            return true;
-          },
-          nullptr, &error);
+  const bool ok = reader->read(
+      stop,
+      [&](const rd_kafka_message_t& msg, const HeaderList& headers, std::string*) {
+        ++counts.read;
+        const std::string* kind = find_header(headers, hdr::kKind);
+        const std::string* step = find_header(headers, hdr::kStep);
+        if (!listed(o.kinds, kind) || !listed(o.steps, step)) {
+          ++counts.other;
+          return true;
+        }
+        ++counts.by_step_kind[{step ? *step : "", kind ? *kind : ""}];
+        if (o.limit != 0 && counts.shown >= o.limit) return true;
+        ++counts.shown;
+        const std::string line =
+            o.json ? dead_letter_json(msg, headers)
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                   : describe_dead_letter(o.source.topic, msg, headers);
+        std::printf("%s\n", line.c_str());
+        return true;
+      },
+      nullptr, &error);
   reader.reset();
   std::fprintf(o.json ? stderr : stdout, "%s\n", summary(counts, o).c_str());
   std::fflush(stdout);
