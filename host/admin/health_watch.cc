@@ -4,7 +4,9 @@
 
 namespace streams::admin {
 
-int64_t HealthWatch::period_ms() const { return std::clamp<int64_t>(lasting_ms_ / 10, 50, 10000); }
+int64_t HealthWatch::period_ms() const {
+  return lasting_ms_ == 0 ? 1000 : std::clamp<int64_t>(lasting_ms_ / 10, 50, 1000);
+}
 
 std::optional<HealthWatch::Line> HealthWatch::observe(const HealthAnswer& a, int64_t now_ms) {
   if (a.ok || a.benign) {
@@ -21,7 +23,7 @@ std::optional<HealthWatch::Line> HealthWatch::observe(const HealthAnswer& a, int
   if (failing_since_ms_ < 0) failing_since_ms_ = now_ms;
   last_reason_ = a.reason;
   const int64_t lasted = now_ms - failing_since_ms_;
-  if (reported_ || lasted < lasting_ms_) return std::nullopt;
+  if (reported_ || lasting_ms_ == 0 || lasted < lasting_ms_) return std::nullopt;
   reported_ = true;
   return Line{log::Level::error,
               "not ready for " + std::to_string(lasted / 1000) + " s: " + a.reason};

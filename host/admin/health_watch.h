@@ -7,6 +7,9 @@
 // failures (no partitions assigned: a standby member; a state restore making
 // progress) do not count.
 //
+// The admin thread also publishes what it sees as gauges: ready (1/0) and
+// how long the failure under way has lasted.
+//
 // Thread: one caller at a time (the admin thread, which owns Health).
 #pragma once
 
@@ -21,7 +24,7 @@ namespace streams::admin {
 
 class HealthWatch {
  public:
-  // `lasting_ms` > 0.
+  // `lasting_ms`: 0 logs nothing (the watch still measures).
   explicit HealthWatch(int64_t lasting_ms) : lasting_ms_(lasting_ms) {}
 
   struct Line {
@@ -30,8 +33,12 @@ class HealthWatch {
   };
   // Readiness `a` seen at `now_ms` (steady clock): the line to log, if any.
   std::optional<Line> observe(const HealthAnswer& a, int64_t now_ms);
-  // How often to observe: often enough that the line comes within a tenth
-  // of `lasting_ms`, and at most every 10 s.
+  // How long the failure under way has lasted at `now_ms` (0: none).
+  int64_t not_ready_ms(int64_t now_ms) const {
+    return failing_since_ms_ < 0 ? 0 : now_ms - failing_since_ms_;
+  }
+  // How often to observe: every second, or often enough that the line
+  // comes within a tenth of `lasting_ms`.
   int64_t period_ms() const;
 
  private:

@@ -137,6 +137,8 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
   }
   for (int i = 0; i < 3; ++i) out->reloads[i].set(reloads[i].value());
   out->generation.set(generation.value());
+  out->ready.set(ready.value());
+  out->not_ready_ms.set(not_ready_ms.value());
   RuntimeMetrics& r = out->runtime_;
   r.loop_ms.set(runtime_.loop_ms.value());
   r.commit_checked_ms.set(runtime_.commit_checked_ms.value());

@@ -187,6 +187,11 @@ class PipelineMetrics {
   // Reloads by outcome (the controller's; index = ReloadResult::Outcome).
   Counter reloads[3];
   Counter generation;
+  // The admin thread's health watch (admin/health_watch.h), about once a
+  // second: 1 when ready, else 0; how long a failure has lasted (ms; 0
+  // when ready or only waiting: a standby member, a restore).
+  Counter ready;
+  Counter not_ready_ms;
   // Fatal signals recorded in the crash journal, by step name ("" outside
   // a step). Set before the admin thread starts; read-only after.
   std::map<std::string, uint64_t> crashes;

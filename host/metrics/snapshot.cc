@@ -272,6 +272,17 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                  false,
                  {pipeline},
                  static_cast<double>(m.generation.value())});
+  out.push_back({"ready",
+                 "1 when GET /readyz would succeed, else 0 (checked every second)",
+                 false,
+                 {pipeline},
+                 static_cast<double>(m.ready.value())});
+  out.push_back({"not_ready_seconds",
+                 "How long the host has been not ready in a row (0: ready, or only waiting as "
+                 "a standby member or for a restore)",
+                 false,
+                 {pipeline},
+                 static_cast<double>(m.not_ready_ms.value()) / 1000});
   return out;
 }
 

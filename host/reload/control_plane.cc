@@ -104,11 +104,9 @@ class Control final : public ControlPlane {
     options_ = o;
     if (o.metrics) {
       health_ = std::make_unique<admin::Health>(*o.metrics, o.health);
-      if (o.health.not_ready_error_ms > 0) {
-        watch_ = std::make_unique<admin::HealthWatch>(o.health.not_ready_error_ms);
-        watch_timer_ = std::make_unique<asio::steady_timer>(admin_loop_.io());
-        arm_watch();
-      }
+      watch_ = std::make_unique<admin::HealthWatch>(o.health.not_ready_error_ms);
+      watch_timer_ = std::make_unique<asio::steady_timer>(admin_loop_.io());
+      arm_watch();
       exporter_ = metrics::start_exporter(control_.io(), o.exporter, *o.metrics, error);
       if (!exporter_ && !error->empty()) return false;
     }
@@ -194,9 +192,11 @@ class Control final : public ControlPlane {
     watch_timer_->expires_after(std::chrono::milliseconds(watch_->period_ms()));
     watch_timer_->async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      if (auto line = watch_->observe(health_->ready(), steady_ms())) {
-        log::write(line->level, line->text);
-      }
+      const int64_t now = steady_ms();
+      const admin::HealthAnswer ready = health_->ready();
+      if (auto line = watch_->observe(ready, now)) log::write(line->level, line->text);
+      options_.metrics->ready.set(ready.ok ? 1 : 0);
+      options_.metrics->not_ready_ms.set(static_cast<uint64_t>(watch_->not_ready_ms(now)));
       arm_watch();
     });
   }

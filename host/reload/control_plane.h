@@ -29,8 +29,9 @@ struct ControlOptions {
   std::vector<WatchSpec> watch;  // empty: no watching
   int quiet_ms = 300;            // a change is acted on once files are quiet this long
   // Served as GET /metrics (Prometheus text); null: not served. Must
-  // outlive the ControlPlane.
-  const metrics::PipelineMetrics* metrics = nullptr;
+  // outlive the ControlPlane. The admin thread writes its health gauges
+  // (PipelineMetrics::ready, not_ready_ms).
+  metrics::PipelineMetrics* metrics = nullptr;
   // With `metrics`: GET /livez and GET /readyz, and the deployment's
   // periodic exporter (log, DogStatsD).
   admin::HealthOptions health;

@@ -32,6 +32,14 @@ def probe(port, path):
         return e.code, json.loads(e.read())
 
 
+def gauge(port, name):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    m = re.search(r"^%s\{[^}]*\} (\S+)$" % name, text, re.M)
+    assert m, text
+    return float(m.group(1))
+
+
 def outputs(bootstrap):
     return sum(h.end_offsets(bootstrap, h.partitions("hl-out", 1)).values())
 
@@ -81,6 +89,9 @@ def main():
         # Not ready for --not-ready-error-ms in a row: one ERROR line says why.
         h.wait_for(lambda: re.search(r"ERROR.*not ready for [0-9]+ s: the processing loop has "
                                      r"not turned", env.log(host)), 30, "the lasting failure")
+        # ... and the gauges say so, for alerts that read metrics.
+        h.wait_for(lambda: gauge(port, "streams_ready") == 0 and
+                   gauge(port, "streams_not_ready_seconds") >= 2, 10, "the health gauges")
 
         os.remove(block)
         h.wait_for(lambda: outputs(bootstrap) == 2, 60, "the blocked record's output")
@@ -91,6 +102,8 @@ def main():
                                      r"loop",
                                      env.log(host)), 10, "the failure's end")
         assert len(re.findall(r"not ready for [0-9]+ s: the processing", env.log(host))) == 1
+        h.wait_for(lambda: gauge(port, "streams_ready") == 1 and
+                   gauge(port, "streams_not_ready_seconds") == 0, 10, "the gauges to recover")
         assert env.stop(host) == 0, env.log(host)
     print("ok")
 

@@ -115,7 +115,7 @@ admin::HealthAnswer failing(const std::string& reason) { return {false, "", reas
 
 BOOST_AUTO_TEST_CASE(a_lasting_failure_is_one_error_and_its_end_one_info) {
   admin::HealthWatch watch(60000);
-  BOOST_TEST(watch.period_ms() == 6000);
+  BOOST_TEST(watch.period_ms() == 1000);
   const admin::HealthAnswer ready{true, "", "", false};
   BOOST_TEST(!watch.observe(ready, 0));
   BOOST_TEST(!watch.observe(failing("no commit cycle for 61000 ms"), 1000));
@@ -136,6 +136,16 @@ BOOST_AUTO_TEST_CASE(a_lasting_failure_is_one_error_and_its_end_one_info) {
   BOOST_TEST(!watch.observe(ready, 300000));
   BOOST_TEST(!watch.observe(failing("starting"), 310000));
   BOOST_TEST(watch.observe(failing("starting"), 370000).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_watch_measures_how_long_even_when_it_logs_nothing) {
+  admin::HealthWatch watch(0);
+  BOOST_TEST(watch.period_ms() == 1000);
+  BOOST_TEST(!watch.observe(failing("starting"), 1000));
+  BOOST_TEST(!watch.observe(failing("starting"), 3600000));
+  BOOST_TEST(watch.not_ready_ms(3600000) == 3599000);
+  BOOST_TEST(!watch.observe({true, "", "", false}, 3601000));  // nothing was said
+  BOOST_TEST(watch.not_ready_ms(3601000) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_benign_wait_neither_counts_nor_hides_the_end) {
