@@ -88,13 +88,17 @@ def stops_at_bad_record(env, bootstrap, name, source_extra, message):
 
 
 def restarting_reload(env, bootstrap, config):
-    pipeline = env.write("r.yaml", PIPELINE % ("rl-in", "rl-out"))
+    # 1 ms a record: the reload (a CLI start, plugins loaded again, the
+    # consumer restarted) has seconds, not one, before the backlog is gone,
+    # under the sanitizers on a loaded machine too.
+    slower = PIPELINE.replace("us: 200", "us: 1000")
+    pipeline = env.write("r.yaml", slower % ("rl-in", "rl-out"))
     total = load(bootstrap, "rl-in")
     host = env.start_host(pipeline, config, bootstrap, name="reload",
                           plugins_dir=h.TEST_PLUGINS_DIR, extra=["--admin-port", "0", "--no-watch"])
     port = h.admin_port(env, host)
     h.wait_for(lambda: output_count(bootstrap, "rl-out") >= 300, 60, "outputs before the reload")
-    env.write("r.yaml", PIPELINE % ("rl-in", "rl-out2"))
+    env.write("r.yaml", slower % ("rl-in", "rl-out2"))
     result = h.run_cli(["reload", "--admin-port", str(port)])
     assert result.returncode == 0, (result.stdout, result.stderr, env.log(host))
     outcome = json.loads(result.stdout)
