@@ -81,16 +81,17 @@ bool dlq_from_config(const DlqArgs& args, kafka::ReplayOptions* o) {
   return true;
 }
 
-// -X KEY=VALUE, for both clients after what the config gave.
-bool add_settings(const std::vector<std::string>& settings, kafka::ReplayOptions* o) {
+// KEY=VALUE settings of `option` into `out`, after what is there.
+bool add_settings(const char* option, const std::vector<std::string>& settings,
+                  std::vector<std::pair<std::string, std::string>>* out) {
   for (const std::string& s : settings) {
     const size_t eq = s.find('=');
     if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "error: -X %s: expected KEY=VALUE (a librdkafka setting)\n", s.c_str());
+      std::fprintf(stderr, "error: %s %s: expected KEY=VALUE (a librdkafka setting)\n", option,
+                   s.c_str());
       return false;
     }
-    o->dlq_settings.emplace_back(s.substr(0, eq), s.substr(eq + 1));
-    o->target_settings.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+    out->emplace_back(s.substr(0, eq), s.substr(eq + 1));
   }
   return true;
 }
@@ -157,7 +158,10 @@ bool dlq_options(const DlqArgs& args, kafka::ReplayOptions* o) {
     return false;
   }
   if (o->target_brokers.empty()) o->target_brokers = o->brokers;
-  return add_settings(args.settings, o);
+  // -X for both clients after what the config gave; --target-setting last.
+  return add_settings("-X", args.settings, &o->dlq_settings) &&
+         add_settings("-X", args.settings, &o->target_settings) &&
+         add_settings("--target-setting", args.target_settings, &o->target_settings);
 }
 
 int dlq_replay_command(const DlqArgs& args, const std::atomic<bool>& stop) {

@@ -94,9 +94,10 @@ struct DlqArgs {
   std::string group;
   bool include_derived = false;
   int timeout_ms = 30000;
-  std::vector<std::string> settings;  // -X KEY=VALUE: librdkafka, for both clients
-  uint64_t limit = 0;                 // show: records shown at most (0: all)
-  std::string format = "text";        // show: text or json
+  std::vector<std::string> settings;         // -X KEY=VALUE: librdkafka, for both clients
+  std::vector<std::string> target_settings;  // replay: for its producer only, after -X
+  uint64_t limit = 0;                        // show: records shown at most (0: all)
+  std::string format = "text";               // show: text or json
 };
 
 // `streams-host reload` and `status`: a running host's admin endpoint.

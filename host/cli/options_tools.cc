@@ -136,6 +136,9 @@ Subcommand add_dlq(CLI::App& app) {
   replay_cmd->add_option("--target-brokers", a.target_brokers,
                          "Brokers to replay to (default: the source's)");
   replay_cmd->add_option("--to", a.to_topic, "Replay to this topic instead of the original");
+  replay_cmd->add_option("--target-setting", a.target_settings,
+                         "KEY=VALUE: a librdkafka setting for the producer only, after -X (a "
+                         "target cluster with other credentials); repeatable");
   replay_cmd->add_flag("--include-derived", a.include_derived,
                        "Also replay batch and window outputs (not inputs of the pipeline)");
   CLI::App* show_cmd = dlq_cmd->add_subcommand(

@@ -103,7 +103,8 @@ def replay(env, config, *args):
 
 def replay_takes_connection_settings(env, config):
     """The source's TLS/SASL settings reach both of the replay's clients, as
-    -X ones do; a password is never printed. The dev broker speaks no SASL,
+    -X ones do, --target-setting ones the producer only; a password is never
+    printed. The dev broker speaks no SASL,
     so each client's refused handshake shows that it tried."""
     secured = env.write("secured.yaml", open(config).read().replace(
         'override_params: {session.timeout.ms: "6000"}',
@@ -121,6 +122,16 @@ def replay_takes_connection_settings(env, config):
             assert re.search(client + r"-\d+\|.*SASL authentication", result.stderr), \
                 (client, result.stderr)
         assert "hunter2" not in result.stdout + result.stderr, result
+    # --target-setting: the producer's alone (a target cluster with other credentials).
+    result = h.run_cli(["dlq", "replay", "--timeout-ms", "2000", "--config", config,
+                        "--target-setting", "security.protocol=sasl_plaintext",
+                        "--target-setting", "sasl.mechanisms=PLAIN",
+                        "--target-setting", "sasl.username=writer",
+                        "--target-setting", "sasl.password=hunter2"], env=environ)
+    assert result.returncode == 1 and "replayed 6 of 6" in result.stdout, result
+    assert re.search(r"producer-\d+\|.*SASL authentication", result.stderr), result.stderr
+    assert not re.search(r"consumer-\d+\|.*SASL", result.stderr), result.stderr
+    assert "hunter2" not in result.stdout + result.stderr, result
     # A misspelt setting is refused before any client starts, its value unprinted.
     result = h.run_cli(["dlq", "replay", "--config", config, "-X", "sasl.pasword=hunter2"],
                        env=environ)
