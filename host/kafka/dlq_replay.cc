@@ -58,15 +58,18 @@ bool produce(rd_kafka_t* producer, const rd_kafka_message_t& msg, const ReplayPl
   }
 }
 
-std::string summary(const Tally& t, const ReplayOptions& o) {
-  std::string text = "replayed " + std::to_string(t.replayed) + " of " + std::to_string(t.read) +
-                     " dead-letter record(s) from " + o.dlq_topic;
+// `undelivered`: records produced that their broker did not acknowledge
+// (they were sent, not replayed).
+std::string summary(const Tally& t, const ReplayOptions& o, uint64_t undelivered) {
+  std::string text = std::string(undelivered ? "sent " : "replayed ") + std::to_string(t.replayed) +
+                     " of " + std::to_string(t.read) + " dead-letter record(s) from " + o.dlq_topic;
   std::string to;
   for (const auto& [topic, n] : t.topics) {
     to += (to.empty() ? "" : ", ") + topic + " (" + std::to_string(n) + ")";
   }
   if (!to.empty()) text += " to " + to;
   for (const auto& [why, n] : t.skipped) text += "; skipped " + std::to_string(n) + " " + why;
+  if (undelivered) text += "; " + std::to_string(undelivered) + " not delivered";
   return text;
 }
 
@@ -141,7 +144,9 @@ int replay_dead_letters(const ReplayOptions& o, const std::atomic<bool>& stop) {
                 },
                 [&] { rd_kafka_poll(producer.get(), 0); }, &error);
   rd_kafka_flush(producer.get(), o.timeout_ms);
-  if (ok && (rd_kafka_outq_len(producer.get()) > 0 || deliveries.failed > 0)) {
+  const uint64_t undelivered =
+      deliveries.failed + static_cast<uint64_t>(rd_kafka_outq_len(producer.get()));
+  if (ok && undelivered > 0) {
     error = deliveries.failed > 0 ? std::to_string(deliveries.failed) +
                                         " record(s) not delivered, first: " + deliveries.first_error
                                   : "records still undelivered after timeout_ms";
@@ -152,7 +157,7 @@ int replay_dead_letters(const ReplayOptions& o, const std::atomic<bool>& stop) {
     ok = false;
   }
   reader.reset();  // leaves before the summary
-  std::printf("%s\n", summary(tally, o).c_str());
+  std::printf("%s\n", summary(tally, o, undelivered).c_str());
   if (ok) return 0;
   std::fprintf(stderr, "error: %s; progress not committed\n", error.c_str());
   return 1;
