@@ -81,21 +81,6 @@ bool dlq_from_config(const DlqArgs& args, kafka::ReplayOptions* o) {
   return true;
 }
 
-// KEY=VALUE settings of `option` into `out`, after what is there.
-bool add_settings(const char* option, const std::vector<std::string>& settings,
-                  std::vector<std::pair<std::string, std::string>>* out) {
-  for (const std::string& s : settings) {
-    const size_t eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "error: %s %s: expected KEY=VALUE (a librdkafka setting)\n", option,
-                   s.c_str());
-      return false;
-    }
-    out->emplace_back(s.substr(0, eq), s.substr(eq + 1));
-  }
-  return true;
-}
-
 }  // namespace
 
 bool admin_token(const std::string& file, std::string* token, std::string* error) {

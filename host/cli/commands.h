@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,28 @@ struct DlqArgs {
   std::string format = "text";               // show: text or json
 };
 
+// `streams-host offsets show` and `offsets reset`: a pipeline's consumer
+// groups on their topics.
+struct OffsetsArgs {
+  std::string pipeline_path;
+  std::string config_path;
+  int segment_id = -1;          // -1: show every segment; reset: the only one
+  std::vector<int> partitions;  // empty: all
+  bool reset = false;
+  // reset: exactly one of these
+  bool to_earliest = false;
+  bool to_latest = false;
+  int64_t to_offset = -1;
+  int64_t shift_by = 0;
+  std::string to_datetime;
+  std::string by_duration;
+  bool execute = false;  // else a dry run: the plan only
+  bool force = false;    // move a stateful segment back
+  std::string format = "text";
+  std::vector<std::string> settings;  // -X KEY=VALUE
+  int timeout_ms = 30000;
+};
+
 // `streams-host reload` and `status`: a running host's admin endpoint.
 struct AdminArgs {
   int admin_port = 0;
@@ -132,5 +155,9 @@ int graph_command(const GraphArgs& args);
 int validate_command(const PipelineArgs& args);
 int dlq_replay_command(const DlqArgs& args, const std::atomic<bool>& stop);
 int dlq_show_command(const DlqArgs& args, const std::atomic<bool>& stop);
+// Exit status 0: shown, planned or moved; 1: refused (a running group, a
+// stateful segment moved back without --force); 2: bad arguments or no
+// answer from the brokers.
+int offsets_command(const OffsetsArgs& args);
 
 }  // namespace streams::cli

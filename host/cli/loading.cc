@@ -84,6 +84,20 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
   return diag.ok() ? generation : nullptr;
 }
 
+bool add_settings(const char* option, const std::vector<std::string>& settings,
+                  std::vector<std::pair<std::string, std::string>>* out) {
+  for (const std::string& s : settings) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "error: %s %s: expected KEY=VALUE (a librdkafka setting)\n", option,
+                   s.c_str());
+      return false;
+    }
+    out->emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  return true;
+}
+
 void print_problem(log::Level level, const std::string& what) {
   if (log::format() == log::Format::json) return log::write(level, what);
   std::fprintf(stderr, "%s: %s\n", level == log::Level::warn ? "warning" : "error", what.c_str());

@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "common/log.h"
@@ -31,6 +33,11 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
 bool load_pipeline(const std::string& path, const config::DeploymentConfig& deployment,
                    plugin::PluginRegistry& registry, config::PipelineSpec* out,
                    config::Diagnostics& diag);
+
+// KEY=VALUE settings (librdkafka's) given with `option` into `out`, after
+// what is there. False with an error on stderr for one without a '='.
+bool add_settings(const char* option, const std::vector<std::string>& settings,
+                  std::vector<std::pair<std::string, std::string>>* out);
 
 // "error: what" (or "warning: what") on stderr, or a JSON log line with
 // --log-format json.

@@ -45,7 +45,9 @@ const CLI::App* innermost(const CLI::App& app) {
 int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
   const CLI::App* cmd = innermost(app);
   std::vector<std::string> commands;
-  for (const CLI::App* sub : cmd->get_subcommands({})) commands.push_back(sub->get_name());
+  for (const CLI::App* sub : cmd->get_subcommands({})) {
+    if (!sub->get_name().empty()) commands.push_back(sub->get_name());  // not an option group
+  }
   if (!commands.empty()) {  // a command with commands of its own: which one was meant?
     int at = 1;             // the argument after `cmd`'s name
     while (cmd != &app && at < argc && argv[at - 1] != cmd->get_name()) ++at;
@@ -62,8 +64,14 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
     return 2;
   }
   std::vector<std::string> options;
-  for (const CLI::Option* o : cmd->get_options()) {
-    for (const auto& name : o->get_lnames()) options.push_back("--" + name);
+  const auto add_names = [&options](const CLI::App* from) {
+    for (const CLI::Option* o : from->get_options()) {
+      for (const auto& name : o->get_lnames()) options.push_back("--" + name);
+    }
+  };
+  add_names(cmd);
+  for (const CLI::App* sub : cmd->get_subcommands({})) {
+    if (sub->get_name().empty()) add_names(sub);  // an option group's options
   }
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -95,6 +103,7 @@ int main(int argc, char** argv) {
   commands.push_back(streams::cli::add_graph(app));
   commands.push_back(streams::cli::add_render(app));
   commands.push_back(streams::cli::add_dlq(app));
+  commands.push_back(streams::cli::add_offsets(app));
   commands.push_back(streams::cli::add_dev_broker(app));
 
   try {

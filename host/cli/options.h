@@ -27,6 +27,7 @@ Subcommand add_validate(CLI::App& app);                    // options_tools.cc
 Subcommand add_graph(CLI::App& app);
 Subcommand add_render(CLI::App& app);
 Subcommand add_dlq(CLI::App& app);
+Subcommand add_offsets(CLI::App& app);
 Subcommand add_dev_broker(CLI::App& app);
 
 }  // namespace streams::cli

@@ -162,6 +162,65 @@ Subcommand add_dlq(CLI::App& app) {
           }};
 }
 
+Subcommand add_offsets(CLI::App& app) {
+  auto args = std::make_shared<OffsetsArgs>();
+  OffsetsArgs& a = *args;
+  CLI::App* cmd = app.add_subcommand(
+      "offsets", "A pipeline's consumer groups: where they are, and moving them (reprocess, skip)");
+  cmd->require_subcommand(1);
+  CLI::App* show = cmd->add_subcommand(
+      "show", "Each segment's group and topic: committed offset, start, end and lag a partition");
+  CLI::App* reset = cmd->add_subcommand(
+      "reset",
+      "Move a segment's committed offsets (a dry run that prints the plan unless --execute).\n"
+      "The broker refuses the move while the group has members: stop the segment's hosts first.");
+  for (CLI::App* c : {show, reset}) {
+    c->add_option("--config", a.config_path, "Deployment config (YAML)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    c->add_option("-s,--segment-id", a.segment_id,
+                  c == show ? "Only this segment (default: every one)"
+                            : "The segment whose group moves (required with several)")
+        ->check(CLI::NonNegativeNumber);
+    c->add_option("--partition", a.partitions, "Only this partition; repeatable")
+        ->check(CLI::NonNegativeNumber);
+    c->add_option("--format", a.format, "text, or json: one JSON object")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    c->add_option("-X,--setting", a.settings,
+                  "KEY=VALUE: a librdkafka setting for the tool's client, after the config's "
+                  "connection settings; repeatable");
+    c->add_option("--timeout-ms", a.timeout_ms, "For metadata, offsets and reads")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    c->add_option("PIPELINE", a.pipeline_path,
+                  "Pipeline file (YAML, or Python defining `pipeline`)")
+        ->required()
+        ->check(CLI::ExistingFile);
+  }
+  auto* to = reset->add_option_group("target", "Where to move (exactly one)");
+  to->add_flag("--to-earliest", a.to_earliest, "The first record on the broker");
+  to->add_flag("--to-latest", a.to_latest, "After the last record (skip the backlog)");
+  to->add_option("--to-offset", a.to_offset, "This offset (within the partition's records)")
+      ->check(CLI::NonNegativeNumber);
+  to->add_option("--shift-by", a.shift_by,
+                 "This many records from the committed offset (negative: back)");
+  to->add_option("--to-datetime", a.to_datetime,
+                 "The first record at or after this time: ISO 8601 (2026-12-05T06:00:00Z, "
+                 "+01:00; no zone: UTC) or milliseconds since the epoch");
+  to->add_option("--by-duration", a.by_duration,
+                 "The first record at or after this long ago: 90s, 15m, 2h, 1d");
+  to->require_option(1);
+  reset->add_flag("--execute", a.execute, "Commit the new offsets (default: print the plan)");
+  reset->add_flag("--force", a.force,
+                  "Move a segment with state back anyway (its state keeps what the inputs "
+                  "read again made: they are applied twice)");
+  return {cmd, [args, reset](const std::atomic<bool>&) {
+            args->reset = reset->parsed();
+            return offsets_command(*args);
+          }};
+}
+
 Subcommand add_dev_broker(CLI::App& app) {
   auto args = std::make_shared<devbroker::DevBrokerOptions>();
   auto topics = std::make_shared<std::vector<std::string>>();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace streams {
 
@@ -26,5 +27,14 @@ inline int64_t steady_ms() {
 // `ms` since the Unix epoch as ISO 8601 in UTC with milliseconds:
 // "2026-12-05T04:01:55.197Z" (log lines, reports). Any thread.
 std::string iso_utc(int64_t ms);
+
+// A time given by a user into *ms (since the Unix epoch): ISO 8601,
+// "YYYY-MM-DDTHH:MM[:SS[.fff]]" with "Z" or "+HH:MM"/"-HH:MM" (no zone: UTC;
+// a space for the T), or milliseconds since the epoch. False for anything else.
+bool parse_time(std::string_view text, int64_t* ms);
+
+// A duration given by a user into *ms: a whole number with a unit, ms, s, m,
+// h or d ("90s", "15m", "2h"). False for anything else.
+bool parse_duration(std::string_view text, int64_t* ms);
 
 }  // namespace streams

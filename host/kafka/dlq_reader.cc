@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "kafka/group_offsets.h"
 #include "kafka/kafka_conf.h"
 
 namespace streams::kafka {
@@ -84,44 +85,19 @@ DlqReader::~DlqReader() {
 // (in start_) and ends (the high watermark now).
 bool DlqReader::start(std::string* error) {
   const DlqSource& o = source_;
-  rd_kafka_t* consumer = consumer_.get();
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  {
-    Topic rkt(rd_kafka_topic_new(consumer, o.topic.c_str(), nullptr));
-    err = rd_kafka_metadata(consumer, 0, rkt.get(), &md, o.timeout_ms);
-  }
-  if (!err && (md->topic_cnt != 1 || md->topics[0].err)) {
-    err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-  }
-  if (err) {
-    if (md) rd_kafka_metadata_destroy(md);
-    *error = "dead-letter topic " + o.topic + ": " + rd_kafka_err2str(err);
+  std::vector<PartitionPosition> positions;
+  if (!read_positions(consumer_.get(), o.topic, !o.group.empty(), o.timeout_ms, &positions,
+                      error)) {
+    *error = "dead-letter " + *error + (o.group.empty() ? "" : " (group " + o.group + ")");
     return false;
   }
-  PartitionList all = partition_list(md->topics[0].partition_cnt);
-  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-    rd_kafka_topic_partition_list_add(all.get(), o.topic.c_str(), md->topics[0].partitions[i].id);
+  for (const PartitionPosition& p : positions) {
+    const int64_t from = std::max(p.committed, p.low);
+    if (from >= p.high) continue;
+    rd_kafka_topic_partition_list_add(start_.get(), o.topic.c_str(), p.partition)->offset = from;
+    ends_[p.partition] = p.high;
   }
-  rd_kafka_metadata_destroy(md);
-  if (!o.group.empty() && (err = rd_kafka_committed(consumer, all.get(), o.timeout_ms))) {
-    *error = "reading the committed offsets of group " + o.group + ": " + rd_kafka_err2str(err);
-    return false;
-  }
-  for (int i = 0; i < all->cnt; ++i) {
-    const int32_t p = all->elems[i].partition;
-    int64_t low = 0, high = 0;
-    err = rd_kafka_query_watermark_offsets(consumer, o.topic.c_str(), p, &low, &high, o.timeout_ms);
-    if (err) {
-      *error = o.topic + "[" + std::to_string(p) + "]: " + rd_kafka_err2str(err);
-      return false;
-    }
-    const int64_t from = std::max(all->elems[i].offset, low);
-    if (from >= high) continue;
-    rd_kafka_topic_partition_list_add(start_.get(), o.topic.c_str(), p)->offset = from;
-    ends_[p] = high;
-  }
-  if (!empty()) rd_kafka_assign(consumer, start_.get());
+  if (!empty()) rd_kafka_assign(consumer_.get(), start_.get());
   return true;
 }
 

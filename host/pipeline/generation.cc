@@ -302,14 +302,22 @@ const config::StepDeployment& Generation::sink_deployment(size_t index) const {
   return deployment.segments[segment].steps_config.at(sinks[index].name);
 }
 
+std::string source_topic_of(const config::PipelineSpec& pipeline,
+                            const config::StepDeployment& source) {
+  return source.topic.empty() ? pipeline.source.stream_name : source.topic;
+}
+
+std::string consumer_group_of(const config::PipelineSpec& pipeline,
+                              const config::StepDeployment& source) {
+  return source.consumer_group.empty() ? "pipeline-" + pipeline.source.name : source.consumer_group;
+}
+
 std::string Generation::source_topic() const {
-  const auto& topic = source_settings().topic;
-  return topic.empty() ? pipeline.source.stream_name : topic;
+  return source_topic_of(pipeline, source_settings());
 }
 
 std::string Generation::consumer_group() const {
-  const auto& group = source_settings().consumer_group;
-  return group.empty() ? "pipeline-" + pipeline.source.name : group;
+  return consumer_group_of(pipeline, source_settings());
 }
 
 namespace {

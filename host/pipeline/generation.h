@@ -95,6 +95,14 @@ struct Generation {
   config::ErrorPolicy error_policy() const { return source_settings().error_policy; }
 };
 
+// The topic and consumer group of `pipeline`'s source deployed with `source`
+// (its steps_config entry, or the defaults): what a Generation of them reads
+// (Generation::source_topic, consumer_group), for tools that build none.
+std::string source_topic_of(const config::PipelineSpec& pipeline,
+                            const config::StepDeployment& source);
+std::string consumer_group_of(const config::PipelineSpec& pipeline,
+                              const config::StepDeployment& source);
+
 // Binds `pipeline` to `deployment` segment `segment` and to plugins from
 // `registry`, creating and destroying one instance of every function with its
 // config to prove it initialises. `need_brokers`: the source and every Kafka
