@@ -1,4 +1,6 @@
+#include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <memory>
 
 #include "cli/options.h"
@@ -183,7 +185,7 @@ Subcommand add_offsets(CLI::App& app) {
                             : "The segment whose group moves (required with several)")
         ->check(CLI::NonNegativeNumber);
     c->add_option("--partition", a.partitions, "Only this partition; repeatable")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(0, std::numeric_limits<int32_t>::max()));
     c->add_option("--format", a.format, "text, or json: one JSON object")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
@@ -202,7 +204,7 @@ Subcommand add_offsets(CLI::App& app) {
   to->add_flag("--to-earliest", a.to_earliest, "The first record on the broker");
   to->add_flag("--to-latest", a.to_latest, "After the last record (skip the backlog)");
   to->add_option("--to-offset", a.to_offset, "This offset (within the partition's records)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()));
   to->add_option("--shift-by", a.shift_by,
                  "This many records from the committed offset (negative: back)");
   to->add_option("--to-datetime", a.to_datetime,
