@@ -346,7 +346,9 @@ int offsets_command(const OffsetsArgs& args) {
     std::vector<PartitionPosition> positions;
     if (!client ||
         !kafka::read_positions(client.get(), s.topic, true, args.timeout_ms, &positions, &error)) {
-      if (!error.empty()) print_problem(log::Level::error, "group " + s.group + ": " + error);
+      if (!error.empty()) {
+        print_problem(log::Level::error, "group " + s.group + " on " + s.brokers + ": " + error);
+      }
       return 2;
     }
     const size_t partition_count = positions.size();

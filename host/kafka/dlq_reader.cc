@@ -88,7 +88,8 @@ bool DlqReader::start(std::string* error) {
   std::vector<PartitionPosition> positions;
   if (!read_positions(consumer_.get(), o.topic, !o.group.empty(), o.timeout_ms, &positions,
                       error)) {
-    *error = "dead-letter " + *error + (o.group.empty() ? "" : " (group " + o.group + ")");
+    *error = "reading the dead-letter queue on " + o.brokers + ": " + *error +
+             (o.group.empty() ? "" : " (group " + o.group + ")");
     return false;
   }
   for (const PartitionPosition& p : positions) {
