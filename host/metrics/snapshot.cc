@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "metrics/plugin_counters.h"
 
 namespace streams::metrics {
 namespace {
@@ -283,6 +284,13 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                  false,
                  {pipeline},
                  static_cast<double>(m.not_ready_ms.value()) / 1000});
+  plugin_counters().each([&](const std::string& family, const std::string& step, uint64_t n) {
+    out.push_back({family.c_str(),
+                   "A count a step's plugin keeps (plugin ABI 1.11 counter)",
+                   true,
+                   {pipeline, {"step", step}},
+                   static_cast<double>(n)});
+  });
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/crash_guard.h"
 #include "common/log.h"
+#include "metrics/plugin_counters.h"
 #include "pipeline/batch_end.h"
 #include "plugin/plugin_registry.h"
 #include "plugin/python_provider.h"
@@ -285,6 +286,18 @@ void host_log(void* host_ctx, int32_t level, const char* message, size_t size) {
 
 }  // namespace
 
+uint32_t plugin_counter(const std::string& step, const char* name, size_t size) {
+  std::string why;
+  const uint32_t handle = metrics::plugin_counters().counter(
+      step, name ? std::string_view(name, size) : std::string_view(), &why);
+  if (!why.empty()) log::warn("step '" + step + "': " + why + "; its counts are not kept");
+  return handle;
+}
+
+void count_plugin_counter(void*, uint32_t handle, uint64_t n) {
+  metrics::plugin_counters().add(handle, n);
+}
+
 std::vector<std::string> python_dirs(const config::PipelineSpec& pipeline,
                                      const config::DeploymentConfig& deployment) {
   std::vector<std::string> dirs = deployment.python_path;
@@ -367,6 +380,10 @@ streams_host_api make_host_api(const StepBinding& binding) {
   api.defer_to_batch_end = [](streams_call*, void (*fn)(void*), void* arg) {
     return defer_to_batch_end(fn, arg);
   };
+  api.counter = [](void* host_ctx, const char* name, size_t size) {
+    return plugin_counter(static_cast<const StepBinding*>(host_ctx)->name, name, size);
+  };
+  api.count = &count_plugin_counter;
   return api;  // emit, set_error, origin are filled in by the Chain
 }
 

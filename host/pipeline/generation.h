@@ -122,6 +122,11 @@ std::vector<std::string> python_dirs(const config::PipelineSpec& pipeline,
 // The host services given to plugin instances; `host_ctx` is the binding.
 streams_host_api make_host_api(const StepBinding& binding);
 
+// ABI 1.11's counter and count for the plugin of step `step` (the host
+// api's, and a plugin sink's): a refused name is logged once.
+uint32_t plugin_counter(const std::string& step, const char* name, size_t size);
+void count_plugin_counter(void* host_ctx, uint32_t handle, uint64_t n);
+
 // One instance of a plugin function, destroyed by that function's destroy
 // when it goes (RAII). The function's library must outlive it (a Chain holds
 // its Generation, which holds the libraries).

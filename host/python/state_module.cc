@@ -151,6 +151,46 @@ PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
                           nullptr,
                           nullptr};
 
+// streams._metrics.increment(name, value=1): adds to the step's counter.
+PyObject* increment(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs < 1 || nargs > 2 || !PyUnicode_Check(args[0])) {
+    PyErr_SetString(PyExc_TypeError, "increment(name: str, value: int = 1)");
+    return nullptr;
+  }
+  Py_ssize_t size = 0;
+  const char* name = PyUnicode_AsUTF8AndSize(args[0], &size);
+  if (!name) return nullptr;
+  const unsigned long long value = nargs == 2 ? PyLong_AsUnsignedLongLong(args[1]) : 1;
+  if (value == static_cast<unsigned long long>(-1) && PyErr_Occurred()) return nullptr;
+  if (!current.host) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "streams.metrics is only usable while a step's function runs");
+    return nullptr;
+  }
+  const streams_host_api* host = current.host;
+  if (STREAMS_HAS_FIELD(host, streams_host_api, count) && host->counter && host->count) {
+    const uint32_t handle = host->counter(host->host_ctx, name, static_cast<size_t>(size));
+    host->count(host->host_ctx, handle, value);
+  }
+  Py_RETURN_NONE;
+}
+
+PyMethodDef metrics_methods[] = {
+    {"increment", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(increment)),
+     METH_FASTCALL,
+     "increment(name, value=1): adds value to the step's counter name (1 to 64 of a-z, 0-9, _)"},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyModuleDef metrics_def = {PyModuleDef_HEAD_INIT,
+                           "streams._metrics",
+                           "Counters of the running step (the streams host's bridge).",
+                           -1,
+                           metrics_methods,
+                           nullptr,
+                           nullptr,
+                           nullptr,
+                           nullptr};
+
 }  // namespace
 
 bool init_state_module() {
@@ -160,8 +200,10 @@ bool init_state_module() {
   if (!state_error || PyModule_AddObjectRef(module.get(), "StateError", state_error) != 0) {
     return false;
   }
+  Ref counters(PyModule_Create(&metrics_def));
   PyObject* modules = PyImport_GetModuleDict();  // borrowed
-  return PyDict_SetItemString(modules, "streams._state", module.get()) == 0;
+  return counters && PyDict_SetItemString(modules, "streams._state", module.get()) == 0 &&
+         PyDict_SetItemString(modules, "streams._metrics", counters.get()) == 0;
 }
 
 StateScope::StateScope(const streams_host_api* host, streams_call* call)

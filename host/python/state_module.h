@@ -6,6 +6,8 @@
 // or one the host refuses (no `state:` on the step, a value over
 // max_value_bytes), raises streams.state.StateError; the host then fails the
 // input whatever the function does.
+// `streams.metrics` too: increment(name, value=1) adds to the step's counter
+// (ABI 1.11's counter and count; a name the host refuses counts nothing).
 // Thread: the GIL held; the current call is per thread.
 #pragma once
 
@@ -13,7 +15,8 @@
 
 namespace streams::python {
 
-// Creates the native module `streams._state`; false with an exception set.
+// Creates the native modules `streams._state` and `streams._metrics`; false
+// with an exception set.
 // Once, GIL held.
 bool init_state_module();
 

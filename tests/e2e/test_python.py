@@ -14,11 +14,14 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
 METRICS_FNS = '''
+from streams import metrics
+
 REQUIRED = {"org_id", "project_id", "name", "type", "timestamp", "tags", "retention_days", "value"}
 
 
@@ -30,6 +33,9 @@ def is_counter(msg):
 
 
 def transform(msg):
+    metrics.increment("transformed")
+    metrics.increment("org_ids", msg.payload["org_id"])
+    metrics.increment("Bad Name")  # refused: counts nothing
     return {**msg.payload, "transformed": True}
 
 
@@ -65,7 +71,8 @@ def on_broker(env):
     env.write("metrics_fns.py", METRICS_FNS)
     deployment = h.deployment(sink="out", source_extra="dlq: {topic: py-dlq}")
     host = env.start_host(env.write("p.yaml", BROKER_PIPELINE), env.write("d.yaml", deployment),
-                          bootstrap)
+                          bootstrap, extra=["--admin-port", "0"])
+    port = h.admin_port(env, host)
     with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
         lines = [line.rstrip(b"\n") for line in f if line.strip()]
     lines.append(json.dumps(BANNED).encode())
@@ -73,7 +80,15 @@ def on_broker(env):
     # kcat's -K splits at the first ':' of a line: every key is k.
     h.produce_kcat(bootstrap, "py-in", [(b"k", line) for line in lines])
     h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("py-in", 1))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        text = r.read().decode()
     assert env.stop(host) == 0, env.log(host)
+    # streams.metrics: the transform's counts (four counters: the example's
+    # two, orgs 420 and 1, and the two banned orgs), a refused name logged once.
+    step = 'pipeline="in",step="transform"'
+    assert f"\nstreams_plugin_transformed_total{{{step}}} 4\n" in text, text
+    assert f"\nstreams_plugin_org_ids_total{{{step}}} {420 + 1 + 666 + 667}\n" in text, text
+    assert env.log(host).count("counter name 'Bad Name' refused") == 1, env.log(host)
 
     with open(os.path.join(h.EXAMPLE_DIR, "expected_output.jsonl")) as f:
         expected = [ordered(line) for line in f if line.strip()]
@@ -102,7 +117,7 @@ def on_broker(env):
     assert headers["streams.error.message"] == b"ValueError: org 666 is banned", headers
     assert headers["streams.error.exception_type"] == b"ValueError", headers
     traceback = headers["streams.error.traceback"].decode()
-    assert 'metrics_fns.py", line 18, in check' in traceback, traceback
+    assert 'metrics_fns.py", line 23, in check' in traceback, traceback
     assert 'raise ValueError("org 666 is banned")' in traceback, traceback
     assert len(out) + len(dlq) + 2 == len(lines)  # 2 not counters: filtered out
 

@@ -407,6 +407,25 @@ class Discard {
   void poll(int, streams::SinkReports&) {}
 };
 
+// Passes the value on, counting records and value bytes in the step's
+// counters (ABI 1.11); also asks for a name the host refuses.
+class Counted {
+ public:
+  explicit Counted(const streams::InitContext& ctx)
+      : records_(ctx.counter("records")),
+        bytes_(ctx.counter("value_bytes")),
+        refused_(ctx.counter("Not-A-Name")) {}
+  streams::Status process(const streams::Record& in, streams::Output& out) {
+    records_.add();
+    bytes_.add(in.value().size());
+    refused_.add();  // counts nothing
+    return out.emit_value(in.value());
+  }
+
+ private:
+  streams::Counter records_, bytes_, refused_;
+};
+
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::filter<StartsWithA>("starts_with_a"), streams::map<Thrower>("thrower"),
                streams::map<Fatal>("fatal"), streams::map<Twice>("twice"),
@@ -418,4 +437,5 @@ STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),
                streams::map<Sleepy>("sleepy"), streams::map<Crash>("crash"),
                streams::map<BlockCreate>("block_create"), streams::map<StateOps>("state_ops"),
                streams::map<StateOpsV2>("state_ops_v2"), streams::filter<Sharer>("sharer"),
-               streams::map<ShareReader>("share_reader"), streams::sink<Discard>("discard"))
+               streams::map<ShareReader>("share_reader"), streams::sink<Discard>("discard"),
+               streams::map<Counted>("counted"))

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "pipeline/generation.h"
 
 namespace streams::sinks {
 
@@ -125,6 +126,10 @@ PluginSink::PluginSink(const streams_function& fn, std::string name, std::string
   api_.state_erase = &refuse_erase;
   api_.state_scan = &refuse_scan;
   api_.sink_ack = &sink_ack;
+  api_.counter = [](void* host_ctx, const char* name, size_t size) {
+    return pipeline::plugin_counter(static_cast<PluginSink*>(host_ctx)->name_, name, size);
+  };
+  api_.count = &pipeline::count_plugin_counter;
   if (metrics_) metrics_->plugin_sink.set(1);
 }
 

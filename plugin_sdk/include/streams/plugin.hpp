@@ -237,6 +237,31 @@ class Output {
   streams_call* call_;
 };
 
+// A count the host keeps for the step and exports with its metrics (ABI
+// 1.11): streams_plugin_<name>_total{pipeline, step} in Prometheus,
+// streams.plugin_<name> in DogStatsD. Made once, at creation
+// (InitContext::counter); add() from any thread costs an atomic add. Every
+// instance and generation of the step that names it adds to the same count.
+// A default one, or one the host refused (a name not of 1 to 64 of
+// [a-z0-9_], a host before 1.11), counts nothing.
+class Counter {
+ public:
+  Counter() = default;
+  Counter(const streams_host_api* host, std::string_view name) {
+    if (!STREAMS_HAS_FIELD(host, streams_host_api, count) || !host->counter) return;
+    handle_ = host->counter(host->host_ctx, name.data(), name.size());
+    if (handle_ != 0) host_ = host;
+  }
+  void add(uint64_t n = 1) const {
+    if (host_) host_->count(host_->host_ctx, handle_, n);
+  }
+  bool counting() const { return host_ != nullptr; }
+
+ private:
+  const streams_host_api* host_ = nullptr;
+  uint32_t handle_ = 0;
+};
+
 // What a function instance gets at creation. Valid during construction only;
 // keep `host()` if the instance logs later (it outlives the instance).
 class InitContext {
@@ -250,6 +275,8 @@ class InitContext {
   void log(LogLevel level, std::string_view message) const {
     host_->log(host_->host_ctx, static_cast<int32_t>(level), message.data(), message.size());
   }
+  // The step's counter `name` (see Counter); keep it as a member.
+  Counter counter(std::string_view name) const { return Counter(host_, name); }
 
  private:
   const streams_host_api* host_;

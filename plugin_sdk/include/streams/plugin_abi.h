@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 10
+#define STREAMS_ABI_MINOR 11
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -304,6 +304,20 @@ typedef struct streams_host_api {
    * NULL tag, too many, not in a process call): nothing is shared then. */
   int32_t (*share)(streams_call* call, const void* tag, void* value);
   void* (*shared)(streams_call* call, const void* tag);
+
+  /* --- 1.11: the plugin's own counters --- */
+
+  /* The step's counter `name` (1 to 64 of [a-z0-9_]), made on first use: a
+   * handle for `count`, the same for every instance and generation of the
+   * step; 0 when refused (a bad name, or the host's 256 counters taken: the
+   * host logs why once). The host exports it with its own metrics, as
+   * streams_plugin_<name>_total{pipeline, step} (Prometheus) and
+   * streams.plugin_<name> (DogStatsD), and it survives reloads. Any thread;
+   * meant for create (it takes a lock). */
+  uint32_t (*counter)(void* host_ctx, const char* name, size_t name_size);
+  /* Adds `n` to the counter `handle`; a handle of 0 is ignored. Any thread:
+   * no lock, no allocation. */
+  void (*count)(void* host_ctx, uint32_t handle, uint64_t n);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */

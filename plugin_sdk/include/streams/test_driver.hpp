@@ -119,12 +119,21 @@ class FunctionDriver {
     api_.struct_size = sizeof(api_);
     api_.abi_major = STREAMS_ABI_MAJOR;
     api_.abi_minor = STREAMS_ABI_MINOR;
-    api_.host_ctx = &log_;
+    api_.host_ctx = this;
     api_.emit = &emit;
     api_.set_error = &set_error;
     api_.origin = [](streams_call* call) { return ctx(call)->origin; };
     api_.log = [](void* ctx, int32_t, const char* message, size_t size) {
-      static_cast<std::vector<std::string>*>(ctx)->emplace_back(message, size);
+      static_cast<FunctionDriver*>(ctx)->log_.emplace_back(message, size);
+    };
+    api_.counter = [](void* ctx, const char* name, size_t size) {
+      return static_cast<FunctionDriver*>(ctx)->make_counter(std::string(name, size));
+    };
+    api_.count = [](void* ctx, uint32_t handle, uint64_t n) {
+      auto* d = static_cast<FunctionDriver*>(ctx);
+      if (handle > 0 && handle <= d->counter_names_.size()) {
+        d->counters_[d->counter_names_[handle - 1]] += n;
+      }
     };
     api_.select_branch = &select_branch;
     api_.state_get = &state_get;
@@ -171,6 +180,9 @@ class FunctionDriver {
 
   // Lines the function logged through the host, in order.
   const std::vector<std::string>& log() const { return log_; }
+
+  // The counts of the counters the function made (ABI 1.11), by name.
+  const std::map<std::string, uint64_t>& counters() const { return counters_; }
 
   // The function's state (as if its step declared `state:`), kept for the
   // driver's life: read it, or seed it before process().
@@ -298,12 +310,28 @@ class FunctionDriver {
     }
   }
 
+  // The host's rule: 1 to 64 of [a-z0-9_], else refused (0).
+  uint32_t make_counter(const std::string& name) {
+    if (name.empty() || name.size() > 64) return 0;
+    for (char c : name) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return 0;
+    }
+    for (size_t i = 0; i < counter_names_.size(); ++i) {
+      if (counter_names_[i] == name) return static_cast<uint32_t>(i + 1);
+    }
+    counter_names_.push_back(name);
+    counters_[name] = 0;
+    return static_cast<uint32_t>(counter_names_.size());
+  }
+
   const streams_function* fn_ = nullptr;
   std::string config_;
   streams_host_api api_{};
   void* instance_ = nullptr;
   std::vector<std::string> log_;
   std::map<std::string, std::string> state_;
+  std::vector<std::string> counter_names_;  // a handle is its index + 1
+  std::map<std::string, uint64_t> counters_;
 };
 
 }  // namespace streams::test_driver

@@ -10,7 +10,7 @@ use std::os::raw::{c_char, c_void};
 
 pub const STREAMS_ABI_MAJOR: u16 = 1;
 /// The minor version this crate was written against (its types end there).
-pub const STREAMS_ABI_MINOR: u16 = 10;
+pub const STREAMS_ABI_MINOR: u16 = 11;
 
 pub const STREAMS_OK: i32 = 0;
 pub const STREAMS_DROP: i32 = 1;
@@ -140,6 +140,9 @@ pub struct streams_host_api {
     // 1.8
     pub share: Option<unsafe extern "C" fn(*mut streams_call, *const c_void, *mut c_void) -> i32>,
     pub shared: Option<unsafe extern "C" fn(*mut streams_call, *const c_void) -> *mut c_void>,
+    // 1.11
+    pub counter: Option<unsafe extern "C" fn(*mut c_void, *const c_char, usize) -> u32>,
+    pub count: Option<unsafe extern "C" fn(*mut c_void, u32, u64)>,
 }
 
 pub type CreateFn =

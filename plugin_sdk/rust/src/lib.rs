@@ -33,7 +33,9 @@ mod types;
 pub mod testing;
 
 pub use adapters::{aggregate, filter, flat_map, map, route, FnPtr};
-pub use types::{ErrorKind, Headers, InitContext, LogLevel, Origin, Output, Record, State, Status};
+pub use types::{
+    Counter, ErrorKind, Headers, InitContext, LogLevel, Origin, Output, Record, State, Status,
+};
 
 /// What every function type provides: how to make an instance.
 pub trait Function: Sized + 'static {

@@ -200,10 +200,42 @@ unsafe extern "C" fn state_scan(
     STREAMS_OK
 }
 
+/// The counters a function made (ABI 1.11), by name; a handle is an index + 1.
+#[derive(Default)]
+struct Counters {
+    names: Vec<String>,
+    counts: BTreeMap<String, u64>,
+}
+
+unsafe extern "C" fn counter(ctx: *mut c_void, name: *const c_char, size: usize) -> u32 {
+    let c = &mut *(ctx as *mut Counters);
+    let bytes = std::slice::from_raw_parts(name as *const u8, size);
+    let valid = (1..=64).contains(&size)
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+    if !valid {
+        return 0; // the host's rule
+    }
+    let name = String::from_utf8_lossy(bytes).into_owned();
+    if let Some(i) = c.names.iter().position(|n| *n == name) {
+        return i as u32 + 1;
+    }
+    c.counts.insert(name.clone(), 0);
+    c.names.push(name);
+    c.names.len() as u32
+}
+
+unsafe extern "C" fn count(ctx: *mut c_void, handle: u32, n: u64) {
+    let c = &mut *(ctx as *mut Counters);
+    if handle >= 1 && (handle as usize) <= c.names.len() {
+        *c.counts.get_mut(&c.names[handle as usize - 1]).unwrap() += n;
+    }
+}
+
 /// Runs one function of a plugin: an instance made from `config`, its calls
 /// recorded. The state (a sorted map) lasts as long as the driver.
 pub struct FunctionDriver<'f> {
     function: &'f streams_function,
+    counters: Box<Counters>,
     host: Box<streams_host_api>,
     instance: *mut c_void,
     pub state: BTreeMap<Vec<u8>, Vec<u8>>,
@@ -214,11 +246,12 @@ pub struct FunctionDriver<'f> {
 impl<'f> FunctionDriver<'f> {
     /// Creates the instance; `Err` with the reason the function gave.
     pub fn new(function: &'f streams_function, config: &str) -> Result<Self, String> {
+        let mut counters = Box::new(Counters::default());
         let host = Box::new(streams_host_api {
             struct_size: std::mem::size_of::<streams_host_api>() as u32,
             abi_major: STREAMS_ABI_MAJOR,
             abi_minor: STREAMS_ABI_MINOR,
-            host_ctx: std::ptr::null_mut(),
+            host_ctx: &mut *counters as *mut Counters as *mut c_void,
             emit: Some(emit),
             set_error: Some(set_error),
             origin: Some(origin),
@@ -234,6 +267,8 @@ impl<'f> FunctionDriver<'f> {
             defer_to_batch_end: None,
             share: None,
             shared: None,
+            counter: Some(counter),
+            count: Some(count),
         });
         let create = function.create.ok_or("no create")?;
         let config = CString::new(config).map_err(|_| "config holds a NUL".to_string())?;
@@ -247,6 +282,7 @@ impl<'f> FunctionDriver<'f> {
         }
         Ok(FunctionDriver {
             function,
+            counters,
             host,
             instance,
             state: BTreeMap::new(),
@@ -276,6 +312,11 @@ impl<'f> FunctionDriver<'f> {
         let mut outcome = call.outcome;
         outcome.status = status;
         outcome
+    }
+
+    /// The counts of the counters the function made, by name.
+    pub fn counters(&self) -> &BTreeMap<String, u64> {
+        &self.counters.counts
     }
 
     /// One input through `process` (map, filter, flat_map, route).

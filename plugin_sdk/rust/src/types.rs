@@ -289,6 +289,42 @@ impl<'a> State<'a> {
     }
 }
 
+/// A count the host keeps for the step and exports with its metrics (ABI
+/// 1.11): `streams_plugin_<name>_total{pipeline, step}`. Made at creation
+/// (`InitContext::counter`); `add` from any thread is an atomic add. One
+/// the host refused (a name not of 1 to 64 of [a-z0-9_], an older host), or
+/// a default one, counts nothing.
+pub struct Counter {
+    host: *const streams_host_api,
+    handle: u32,
+}
+
+// The host api outlives every instance, and `count` may be called from any thread.
+unsafe impl Send for Counter {}
+unsafe impl Sync for Counter {}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Counter { host: std::ptr::null(), handle: 0 }
+    }
+}
+
+impl Counter {
+    pub fn add(&self, n: u64) {
+        if self.handle == 0 {
+            return;
+        }
+        // SAFETY: a nonzero handle was given by this host, whose api outlives the instance.
+        let host = unsafe { &*self.host };
+        if let Some(count) = host.count {
+            unsafe { count(host.host_ctx, self.handle, n) };
+        }
+    }
+    pub fn counting(&self) -> bool {
+        self.handle != 0
+    }
+}
+
 /// What an instance gets at creation. Valid during `create` only.
 pub struct InitContext<'a> {
     host: &'a streams_host_api,
@@ -308,5 +344,18 @@ impl<'a> InitContext<'a> {
     }
     pub fn host(&self) -> &'a streams_host_api {
         self.host
+    }
+    /// The step's counter `name` (see `Counter`); keep it in the instance.
+    pub fn counter(&self, name: &str) -> Counter {
+        if !crate::has_field!(self.host, streams_host_api, count) || self.host.count.is_none() {
+            return Counter::default();
+        }
+        match self.host.counter {
+            Some(make) => Counter {
+                host: self.host,
+                handle: unsafe { make(self.host.host_ctx, name.as_ptr() as *const c_char, name.len()) },
+            },
+            None => Counter::default(),
+        }
     }
 }

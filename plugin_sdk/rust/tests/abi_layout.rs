@@ -75,6 +75,8 @@ fn rust_layout() -> BTreeMap<String, String> {
     field!(out, streams_host_api, defer_to_batch_end);
     field!(out, streams_host_api, share);
     field!(out, streams_host_api, shared);
+    field!(out, streams_host_api, counter);
+    field!(out, streams_host_api, count);
     out.insert("streams_function size".to_string(), size_of::<streams_function>().to_string());
     field!(out, streams_function, struct_size);
     field!(out, streams_function, kind);

@@ -62,6 +62,8 @@ int main(void) {
   FIELD(streams_host_api, defer_to_batch_end);
   FIELD(streams_host_api, share);
   FIELD(streams_host_api, shared);
+  FIELD(streams_host_api, counter);
+  FIELD(streams_host_api, count);
   STRUCT(streams_function);
   FIELD(streams_function, struct_size);
   FIELD(streams_function, kind);

@@ -5,8 +5,8 @@ use std::os::raw::c_char;
 use ::streams_plugin::abi::*;
 use ::streams_plugin::testing::{FunctionDriver, TestRecord};
 use ::streams_plugin::{
-    Aggregate, ErrorKind, Filter, FlatMap, Function, InitContext, Map, Output, Record, Route,
-    Status,
+    Aggregate, Counter, ErrorKind, Filter, FlatMap, Function, InitContext, Map, Output, Record,
+    Route, Status,
 };
 
 fn name(text: &'static [u8]) -> *const c_char {
@@ -295,4 +295,40 @@ fn has_field_reads_a_peers_struct_size() {
     host.struct_size = std::mem::size_of::<streams_host_api>() as u32;
     assert!(::streams_plugin::has_field!(host, streams_host_api, defer_to_batch_end));
     assert!(::streams_plugin::has_field!(host, streams_host_api, shared));
+}
+
+struct Counted {
+    records: Counter,
+    bytes: Counter,
+    refused: Counter,
+}
+
+impl Function for Counted {
+    fn create(ctx: &InitContext) -> Result<Self, String> {
+        Ok(Counted {
+            records: ctx.counter("records"),
+            bytes: ctx.counter("value_bytes"),
+            refused: ctx.counter("Not-A-Name"),
+        })
+    }
+}
+
+impl Map for Counted {
+    fn process(&mut self, input: &Record, out: &mut Output) -> Status {
+        self.records.add(1);
+        self.bytes.add(input.value().len() as u64);
+        self.refused.add(1); // counts nothing
+        out.emit_value(input.value())
+    }
+}
+
+#[test]
+fn counters_are_kept_by_name() {
+    let f = ::streams_plugin::map::<Counted>(name(b"counted\0"));
+    let mut d = FunctionDriver::new(&f, "{}").unwrap();
+    d.process(&TestRecord::value(b"ab"));
+    d.process(&TestRecord::value(b"cde"));
+    let counts: Vec<(String, u64)> = d.counters().iter().map(|(k, v)| (k.clone(), *v)).collect();
+    assert_eq!(counts, vec![("records".to_string(), 2), ("value_bytes".to_string(), 5)]);
+    assert!(!Counter::default().counting());
 }

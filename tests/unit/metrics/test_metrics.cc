@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/loop_clocks.h"
 #include "metrics/exporters.h"
+#include "metrics/plugin_counters.h"
 #include "metrics/prometheus.h"
 
 using namespace streams;
@@ -66,6 +67,66 @@ BOOST_AUTO_TEST_CASE(a_chain_counts_records_in_out_and_errors_by_step) {
       has_line(text, "streams_step_records_out_total{pipeline=\"p\",step=\"out\",kind=\"sink\"} 2"),
       text);
   BOOST_TEST(text.find("# TYPE streams_step_records_in_total counter") != std::string::npos);
+}
+
+// ABI 1.11: a plugin's own counters, one per step and name for the life of
+// the process, in the host's metrics.
+BOOST_AUTO_TEST_CASE(a_plugins_counters_are_exported_by_step_and_name) {
+  const auto m = count_through(
+      "  - {kind: map, name: tally, plugin: testkit, function: counted}\n"
+      "  - {kind: map, name: tally_again, plugin: testkit, function: counted}\n",
+      {"ab", "cde"});
+  const std::string text = metrics::prometheus_text(*m);
+  BOOST_TEST(has_line(text, "streams_plugin_records_total{pipeline=\"p\",step=\"tally\"} 2"), text);
+  BOOST_TEST(has_line(text, "streams_plugin_records_total{pipeline=\"p\",step=\"tally_again\"} 2"),
+             text);
+  BOOST_TEST(has_line(text, "streams_plugin_value_bytes_total{pipeline=\"p\",step=\"tally\"} 5"),
+             text);
+  BOOST_TEST(text.find("# TYPE streams_plugin_records_total counter") != std::string::npos);
+  BOOST_TEST(text.find("Not-A-Name") == std::string::npos);
+  const auto lines = metrics::dogstatsd_lines(metrics::snapshot(*m), {}, {});
+  BOOST_TEST((std::find(lines.begin(), lines.end(),
+                        "streams.plugin_records:2|c|#pipeline:p,step:tally") != lines.end()));
+  // A new instance of the step (a reload, a rebalance) counts on.
+  count_through("  - {kind: map, name: tally, plugin: testkit, function: counted}\n", {"f"});
+  BOOST_TEST(has_line(metrics::prometheus_text(*m),
+                      "streams_plugin_records_total{pipeline=\"p\",step=\"tally\"} 3"));
+}
+
+BOOST_AUTO_TEST_CASE(counter_names_and_the_bound) {
+  metrics::PluginCounters counters;
+  std::string why;
+  const uint32_t a = counters.counter("s", "hits", &why);
+  BOOST_TEST(a != 0u);
+  BOOST_TEST(counters.counter("s", "hits", &why) == a);
+  BOOST_TEST(counters.counter("t", "hits", &why) != a);
+  for (const char* bad : {"", "Hits", "a-b", "a.b", "\xc3\xa9"}) {
+    why.clear();
+    BOOST_TEST(counters.counter("s", bad, &why) == 0u);
+    BOOST_TEST(why.find("expected 1 to 64 of a-z, 0-9 and _") != std::string::npos, why);
+    why.clear();
+    counters.counter("s", bad, &why);
+    BOOST_TEST(why.empty());  // told once
+  }
+  BOOST_TEST(counters.counter("s", std::string(65, 'a'), &why) == 0u);
+  BOOST_TEST(counters.counter("s", std::string(64, 'a'), &why) != 0u);
+  counters.add(a, 5);
+  counters.add(0, 7);       // refused handles count nothing
+  counters.add(100000, 7);  // nor do unknown ones
+  for (size_t i = 0; i < metrics::PluginCounters::kMax; ++i) {
+    counters.counter("fill", "c" + std::to_string(i), &why);
+  }
+  why.clear();
+  BOOST_TEST(counters.counter("late", "one", &why) == 0u);
+  BOOST_TEST(why.find("the host's 256 plugin counters are taken") != std::string::npos, why);
+  uint64_t hits = 0;
+  size_t made = 0;
+  counters.each([&](const std::string& family, const std::string& step, uint64_t n) {
+    ++made;
+    if (family == "plugin_hits_total" && step == "s") hits = n;
+  });
+  BOOST_TEST(hits == 5u);
+  BOOST_TEST(made == metrics::PluginCounters::kMax);
 }
 
 BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {

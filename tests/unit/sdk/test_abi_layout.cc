@@ -87,10 +87,12 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
       FIELD(streams_host_api, defer_to_batch_end, 112),  // 1.7
       FIELD(streams_host_api, share, 120),               // 1.8
       FIELD(streams_host_api, shared, 128),
+      FIELD(streams_host_api, counter, 136),  // 1.11
+      FIELD(streams_host_api, count, 144),
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_host_api) == 136u);
-  BOOST_TEST(STREAMS_ABI_MINOR == 10);  // a new minor adds its fields above (1.10: function)
+  BOOST_TEST(sizeof(streams_host_api) == 152u);
+  BOOST_TEST(STREAMS_ABI_MINOR == 11);  // a new minor adds its fields above (1.11: host api)
 
   streams_host_api api{};
   const struct {

@@ -50,6 +50,14 @@ BOOST_AUTO_TEST_CASE(flat_map_route_and_filter) {
   BOOST_TEST(bad.error_message == "empty value");
 }
 
+BOOST_AUTO_TEST_CASE(counters_are_kept_by_name) {
+  td::FunctionDriver counted(testkit().plugin(), "counted");
+  counted.process(td::value("ab"));
+  counted.process(td::value("cde"));
+  const std::map<std::string, uint64_t> expected{{"records", 2}, {"value_bytes", 5}};
+  BOOST_TEST((counted.counters() == expected));  // "Not-A-Name" refused, as the host does
+}
+
 BOOST_AUTO_TEST_CASE(contract_breaks_and_exceptions_are_reported) {
   td::FunctionDriver twice(testkit().plugin(), "twice");
   BOOST_TEST(twice.process(td::value("x")).contract_error ==
