@@ -4,7 +4,7 @@
 // the host's metrics as streams_plugin_<name>_total{pipeline, step}.
 //
 // Thread: any. counter() takes a lock (meant for a plugin's create); add()
-// and samples() take none: a counter's slot and its name are written once,
+// and each() take none: a counter's slot and its name are written once,
 // before its handle is published.
 #pragma once
 

@@ -13,6 +13,7 @@
 #include "python/interpreter.h"
 #include "python/json_codec.h"
 #include "python/message.h"
+#include "python/state_module.h"
 
 namespace streams::python {
 
@@ -35,6 +36,7 @@ struct Instance {
   std::string encoded;  // JSON written by `codec` for outs; reused
   // Aggregates: the accumulator object last pickled, and its pickle.
   Ref last_acc, last_acc_bytes;
+  CounterHandles counters;  // streams.metrics' handles, by name
 
   void release_held() {
     for (PyObject* o : held) Py_DECREF(o);

@@ -1,5 +1,6 @@
 #include "python/state_module.h"
 
+#include <string>
 #include <string_view>
 
 #include "python/interpreter.h"
@@ -10,6 +11,7 @@ namespace {
 struct Current {
   const streams_host_api* host = nullptr;
   streams_call* call = nullptr;
+  CounterHandles* handles = nullptr;
 };
 STREAMS_BRIDGE_TLS Current current;  // plain data: no destructor
 
@@ -151,6 +153,16 @@ PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
                           nullptr,
                           nullptr};
 
+// A counter's handle: from the instance's cache, else from the host (which
+// takes its lock and builds the name) and cached. GIL held.
+uint32_t handle_of(const Current& c, std::string_view name) {
+  const auto it = c.handles->find(name);
+  if (it != c.handles->end()) return it->second;
+  const uint32_t handle = c.host->counter(c.host->host_ctx, name.data(), name.size());
+  c.handles->emplace(std::string(name), handle);
+  return handle;
+}
+
 // streams._metrics.increment(name, value=1): adds to the step's counter.
 PyObject* increment(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs < 1 || nargs > 2 || !PyUnicode_Check(args[0])) {
@@ -169,7 +181,7 @@ PyObject* increment(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   }
   const streams_host_api* host = current.host;
   if (STREAMS_HAS_FIELD(host, streams_host_api, count) && host->counter && host->count) {
-    const uint32_t handle = host->counter(host->host_ctx, name, static_cast<size_t>(size));
+    const uint32_t handle = handle_of(current, std::string_view(name, static_cast<size_t>(size)));
     host->count(host->host_ctx, handle, value);
   }
   Py_RETURN_NONE;
@@ -206,11 +218,11 @@ bool init_state_module() {
          PyDict_SetItemString(modules, "streams._metrics", counters.get()) == 0;
 }
 
-StateScope::StateScope(const streams_host_api* host, streams_call* call)
-    : host_(current.host), call_(current.call) {
-  current = {host, call};
+StateScope::StateScope(const streams_host_api* host, streams_call* call, CounterHandles* handles)
+    : host_(current.host), call_(current.call), handles_(current.handles) {
+  current = {host, call, handles};
 }
 
-StateScope::~StateScope() { current = {host_, call_}; }
+StateScope::~StateScope() { current = {host_, call_, handles_}; }
 
 }  // namespace streams::python

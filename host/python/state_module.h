@@ -13,7 +13,15 @@
 
 #include <streams/plugin_abi.h>
 
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
 namespace streams::python {
+
+// An instance's counter handles by name (streams.metrics).
+using CounterHandles = std::map<std::string, uint32_t, std::less<>>;
 
 // Creates the native modules `streams._state` and `streams._metrics`; false
 // with an exception set.
@@ -21,10 +29,10 @@ namespace streams::python {
 bool init_state_module();
 
 // The call whose step the module's functions serve while it lives (nested
-// calls restore the outer one).
+// calls restore the outer one); `handles`: its instance's, kept as long.
 class StateScope {
  public:
-  StateScope(const streams_host_api* host, streams_call* call);
+  StateScope(const streams_host_api* host, streams_call* call, CounterHandles* handles);
   ~StateScope();
   StateScope(const StateScope&) = delete;
   StateScope& operator=(const StateScope&) = delete;
@@ -32,6 +40,7 @@ class StateScope {
  private:
   const streams_host_api* host_;
   streams_call* call_;
+  CounterHandles* handles_;
 };
 
 }  // namespace streams::python
