@@ -120,6 +120,32 @@ std::string partitions_table(const nlohmann::json& status) {
   return out;
 }
 
+// The counts plugins keep themselves (streams_plugin_<name>_total), with
+// their rates; empty when there are none.
+std::string plugin_counters_table(const std::vector<Series>& now, const std::vector<Series>& before,
+                                  double seconds) {
+  static const std::string prefix = "streams_plugin_", suffix = "_total";
+  std::string out;
+  char line[256];
+  for (const Series& s : now) {
+    if (s.name.size() <= prefix.size() + suffix.size() || s.name.rfind(prefix, 0) != 0) continue;
+    if (out.empty()) {
+      std::snprintf(line, sizeof line, "\n%-20s %-30s %14s %10s\n", "STEP", "COUNTER", "TOTAL",
+                    "PER s");
+      out = line;
+    }
+    const auto step = s.labels.find("step");
+    const std::string name =
+        s.name.substr(prefix.size(), s.name.size() - prefix.size() - suffix.size());
+    const Labels which{{"step", step == s.labels.end() ? "" : step->second}};
+    std::snprintf(line, sizeof line, "%-20s %-30s %14s %10s\n", which.at("step").c_str(),
+                  name.c_str(), fixed(s.value).c_str(),
+                  rate(s.value, total(before, s.name, which), seconds, !before.empty()).c_str());
+    out += line;
+  }
+  return out;
+}
+
 // One frame: `now` and `before` (empty on the first) taken `seconds` apart.
 std::string frame(const std::vector<Series>& now, const std::vector<Series>& before, double seconds,
                   const nlohmann::json& status, const AdminArgs& where) {
@@ -179,7 +205,7 @@ std::string frame(const std::vector<Series>& now, const std::vector<Series>& bef
                   fixed(total(now, "streams_step_errors_total", which)).c_str(), plugin.c_str());
     out += line;
   }
-  return out + partitions_table(status);
+  return out + plugin_counters_table(now, before, seconds) + partitions_table(status);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ the messages it was given, SystemExit from a function, a module that fails
 to import and a name that is not callable; streams.state."""
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -82,7 +83,10 @@ def on_broker(env):
     h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("py-in", 1))
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
         text = r.read().decode()
+    view = h.run_cli(["top", "--admin-port", str(port), "--frames", "1"])
     assert env.stop(host) == 0, env.log(host)
+    assert view.returncode == 0, view.stderr
+    assert re.search(r"\ntransform +transformed +4 +-\n", view.stdout), view.stdout
     # streams.metrics: the transform's counts (four counters: the example's
     # two, orgs 420 and 1, and the two banned orgs), a refused name logged once.
     step = 'pipeline="in",step="transform"'
