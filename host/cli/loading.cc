@@ -84,6 +84,12 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
   return diag.ok() ? generation : nullptr;
 }
 
+std::string join_brokers(const std::vector<std::string>& servers) {
+  std::string out;
+  for (const auto& s : servers) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
 bool add_settings(const char* option, const std::vector<std::string>& settings,
                   std::vector<std::pair<std::string, std::string>>* out) {
   for (const std::string& s : settings) {

@@ -34,6 +34,9 @@ bool load_pipeline(const std::string& path, const config::DeploymentConfig& depl
                    plugin::PluginRegistry& registry, config::PipelineSpec* out,
                    config::Diagnostics& diag);
 
+// bootstrap_servers as librdkafka takes them: "host:port,host:port".
+std::string join_brokers(const std::vector<std::string>& servers);
+
 // KEY=VALUE settings (librdkafka's) given with `option` into `out`, after
 // what is there. False with an error on stderr for one without a '='.
 bool add_settings(const char* option, const std::vector<std::string>& settings,

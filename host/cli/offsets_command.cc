@@ -50,7 +50,7 @@ bool segment_source(config::PipelineSpec p, config::DeploymentConfig d, size_t n
   out->segment = n;
   out->topic = pipeline::source_topic_of(p, s);
   out->group = pipeline::consumer_group_of(p, s);
-  for (const auto& b : s.bootstrap_servers) out->brokers += (out->brokers.empty() ? "" : ",") + b;
+  out->brokers = join_brokers(s.bootstrap_servers);
   if (out->brokers.empty()) {
     diag.error(config::Location{d.path, 0, 0,
                                 "pipeline.segments[" + std::to_string(n) + "].steps_config." +
