@@ -7,6 +7,7 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "metrics/plugin_counters.h"
 #include "pipeline/chain.h"
 #include "pipeline/error_limits.h"
 #include "pipeline/operator.h"
@@ -98,6 +99,25 @@ class PipelineDriver::Impl {
     processor_ = std::make_unique<pipeline::PartitionProcessor>(generation_, sinks_, limited_,
                                                                 metrics_, options());
     if (!processor_->assign(0, &error)) throw std::runtime_error(error);
+    counted_before_ = counted();
+  }
+
+  // The plugin counters' counts by (family, step): now, and at the start.
+  static std::map<std::pair<std::string, std::string>, uint64_t> counted() {
+    std::map<std::pair<std::string, std::string>, uint64_t> out;
+    metrics::plugin_counters().each(
+        [&out](const std::string& family, const std::string& step, uint64_t n) {
+          out[{family, step}] = n;
+        });
+    return out;
+  }
+  uint64_t counter(const std::string& step, const std::string& name) const {
+    const std::pair<std::string, std::string> key{"plugin_" + name + "_total", step};
+    const auto at = [&key](const auto& counts) {
+      const auto it = counts.find(key);
+      return it == counts.end() ? uint64_t{0} : it->second;
+    };
+    return at(counted()) - at(counted_before_);
   }
 
   bool send(const Input& input) {
@@ -275,6 +295,7 @@ class PipelineDriver::Impl {
   int64_t committed_ = 0;  // the last commit()
   int64_t clock_offset_ms_ = 0;
   bool stopped_ = false;
+  std::map<std::pair<std::string, std::string>, uint64_t> counted_before_;
 };
 
 PipelineDriver::PipelineDriver(const std::string& pipeline_path, const std::string& plugins_dir)
@@ -300,6 +321,9 @@ std::vector<std::string> PipelineDriver::values(const std::string& sink) const {
   return out;
 }
 const std::vector<RecordError>& PipelineDriver::errors() const { return impl_->errors(); }
+uint64_t PipelineDriver::counter(const std::string& step, const std::string& name) const {
+  return impl_->counter(step, name);
+}
 int64_t PipelineDriver::committable() const { return impl_->committable(); }
 
 }  // namespace streams::test_driver

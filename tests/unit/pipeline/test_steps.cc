@@ -635,3 +635,17 @@ BOOST_AUTO_TEST_CASE(stored_windows_of_other_settings_are_emitted_at_start) {
   BOOST_TEST(s.values() == (Strings{"[a:1,a:2,a:3]", "[b:1]", "[a:4,a:5]"}),
              boost::test_tools::per_element());
 }
+
+// ABI 1.11: what a step's plugin counted, as the driver reports it.
+BOOST_AUTO_TEST_CASE(a_plugins_counters_through_the_driver) {
+  Steps s(std::string("  - {kind: map, name: tally, plugin: testkit, function: counted}\n") + kOut);
+  s.send("ab");
+  s.send("cde");
+  BOOST_TEST(s.driver.counter("tally", "records") == 2u);
+  BOOST_TEST(s.driver.counter("tally", "value_bytes") == 5u);
+  BOOST_TEST(s.driver.counter("tally", "never_made") == 0u);
+  Steps again(std::string("  - {kind: map, name: tally, plugin: testkit, function: counted}\n") +
+              kOut);
+  again.send("f");
+  BOOST_TEST(again.driver.counter("tally", "records") == 1u);  // since it started
+}

@@ -84,6 +84,11 @@ class PipelineDriver {
   // std::out_of_range if the step keeps no state. Stateful steps keep their
   // state in memory for the driver's life.
   std::optional<std::string> state(const std::string& step, const std::string& key);
+  // What the plugin of step `step` counted in its counter `name` (ABI 1.11)
+  // since the driver started; 0 for a counter never made. The host keeps
+  // one count a step and name for the process: drivers that run at once in
+  // one process with the same step names count into each other's.
+  uint64_t counter(const std::string& step, const std::string& name) const;
 
  private:
   class Impl;
