@@ -53,6 +53,8 @@ struct RunArgs {
   // Start, or reload, although the stores hold state of steps the pipeline
   // no longer keeps (that state is left unused).
   bool allow_dropped_state = false;
+  // Start paused (as after POST /pause): nothing is read until resumed.
+  bool paused = false;
   // local runtime
   std::string input = "-";
   std::string input_format = "lines";
@@ -131,6 +133,13 @@ struct AdminArgs {
   int timeout_ms = 120000;
 };
 
+// `streams-host pause`: waits until drained unless `no_wait`, within
+// admin.timeout_ms.
+struct PauseArgs {
+  AdminArgs admin;
+  bool no_wait = false;
+};
+
 // `streams-host state get|scan`: a stateful step's state on a running host.
 struct StateArgs {
   AdminArgs admin;
@@ -149,6 +158,11 @@ bool admin_token(const std::string& file, std::string* token, std::string* error
 // Exit status 0: applied or unchanged; 1: refused; 2: no answer.
 int reload_command(const AdminArgs& args);
 int status_command(const AdminArgs& args);
+// Exit status 0: paused (and drained, unless no_wait) / running again; 1:
+// not drained in time, or resumed meanwhile (pause), still paused (resume);
+// 2: no answer.
+int pause_command(const PauseArgs& args);
+int resume_command(const AdminArgs& args);
 // Exit status 0: found; 1: absent or refused; 2: no answer.
 int state_command(const StateArgs& args);
 int graph_command(const GraphArgs& args);

@@ -22,7 +22,7 @@ struct Subcommand {
 void add_pipeline_options(CLI::App* cmd, PipelineArgs* args, bool config_required);
 
 Subcommand add_run(CLI::App& app);                         // options_run.cc
-std::vector<Subcommand> add_admin_clients(CLI::App& app);  // reload, status, top
+std::vector<Subcommand> add_admin_clients(CLI::App& app);  // reload, pause, status, top
 Subcommand add_validate(CLI::App& app);                    // options_tools.cc
 Subcommand add_graph(CLI::App& app);
 Subcommand add_render(CLI::App& app);

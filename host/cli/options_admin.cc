@@ -11,6 +11,17 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
       "reload",
       "Reload a running host's pipeline, config and plugins and print the outcome (exit 0:\n"
       "applied or nothing changed, 1: refused, the old generation runs on)");
+  auto pause = std::make_shared<PauseArgs>();
+  pause->admin.timeout_ms = 60000;
+  CLI::App* pause_cmd = app.add_subcommand(
+      "pause",
+      "Pause a running host: each partition stops at its next record, in its group; wait\n"
+      "until what is in flight is committed, within --timeout-ms (exit 0: paused and drained,\n1: "
+      "not drained in time)");
+  pause_cmd->add_flag("--no-wait", pause->no_wait, "Return once paused, without waiting to drain");
+  auto resume = std::make_shared<AdminArgs>();
+  CLI::App* resume_cmd = app.add_subcommand(
+      "resume", "Resume a paused host: each partition reads on from where it stopped");
   auto status = std::make_shared<AdminArgs>();
   CLI::App* status_cmd = app.add_subcommand("status", "Print a running host's status (JSON)");
   auto top = std::make_shared<TopArgs>();
@@ -41,6 +52,7 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   for (auto [cmd, args] : {std::pair{reload_cmd, reload.get()}, std::pair{status_cmd, status.get()},
+                           std::pair{pause_cmd, &pause->admin}, std::pair{resume_cmd, resume.get()},
                            std::pair{top_cmd, &top->admin}, std::pair{get_cmd, &get->admin},
                            std::pair{scan_cmd, &scan->admin}}) {
     cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
@@ -57,6 +69,8 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
 
   return {{reload_cmd, [reload](const std::atomic<bool>&) { return reload_command(*reload); }},
           {status_cmd, [status](const std::atomic<bool>&) { return status_command(*status); }},
+          {pause_cmd, [pause](const std::atomic<bool>&) { return pause_command(*pause); }},
+          {resume_cmd, [resume](const std::atomic<bool>&) { return resume_command(*resume); }},
           {top_cmd, [top](const std::atomic<bool>& stop) { return top_command(*top, stop); }},
           {get_cmd, [get](const std::atomic<bool>&) { return state_command(*get); }},
           {scan_cmd, [scan](const std::atomic<bool>&) { return state_command(*scan); }}};

@@ -78,6 +78,9 @@ Subcommand add_run(CLI::App& app) {
                       "$STREAMS_STATE_DIR, else /var/tmp/streams-host); given (or the "
                       "variable set), stateful steps keep their stores in stores/PIPELINE "
                       "under it unless the deployment sets state_dir (else ./state/PIPELINE)");
+  run_cmd->add_flag("--paused", run.paused,
+                    "Start paused: join the group and read nothing until resumed (streams-host "
+                    "resume, or POST /resume)");
   run_cmd->add_flag("--allow-dropped-state", run.allow_dropped_state,
                     "Start and reload although the state stores hold state of steps the "
                     "pipeline no longer keeps (removed or renamed); that state is left unused");

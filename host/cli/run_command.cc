@@ -10,8 +10,12 @@
 #include <mutex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "cli/loading.h"
+
+#include "common/clock.h"
 #include "common/crash_guard.h"
 #include "common/log.h"
 #include "local/local_runtime.h"
@@ -237,6 +241,33 @@ class ErrorReports {
   report::SentryReporter* reporter_ = nullptr;
 };
 
+namespace {
+
+// The operator's pause or resume (POST /pause, /resume; run --paused):
+// the runtimes, the metric and the log. Returns the admin endpoint's answer.
+std::string set_paused(kafka::RuntimeSupervisor& runtime, metrics::PipelineMetrics& metrics,
+                       bool paused, const char* who) {
+  if (runtime.set_paused(paused)) {
+    const int64_t since = static_cast<int64_t>(metrics.paused_since_ms.value());
+    metrics.paused_since_ms.set(paused ? static_cast<uint64_t>(wall_ms()) : 0);
+    if (paused) {
+      log::info(std::string("paused by ") + who +
+                ": each partition stops at its next record; what is in flight completes and is "
+                "committed (streams-host resume, or POST /resume)");
+    } else {
+      log::info(std::string("resumed by ") + who + " after " +
+                std::to_string((wall_ms() - since) / 1000) +
+                " s: each partition reads on from where it stopped");
+    }
+  }
+  const uint64_t since = metrics.paused_since_ms.value();
+  return nlohmann::json{{"paused", since != 0},
+                        {"since_ms", since ? nlohmann::json(since) : nlohmann::json(nullptr)}}
+      .dump();
+}
+
+}  // namespace
+
 int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   log::Level level;
   if (!log::parse_level(args.log_level, &level)) {
@@ -249,6 +280,11 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   const bool kafka = args.runtime == "kafka";
   if (kafka && args.pipeline.config_path.empty()) {
     std::fprintf(stderr, "error: --config is required with --runtime kafka\n");
+    return 2;
+  }
+  if (!kafka && args.paused) {
+    std::fprintf(stderr,
+                 "error: --paused is for --runtime kafka (a local run reads its input once)\n");
     return 2;
   }
   config::Diagnostics diag;
@@ -297,6 +333,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     options.error_policy = error_policy(args, g);
     return options;
   });
+  if (args.paused) set_paused(runtime, metrics, true, "the operator (run --paused)");
   if (!runtime.start(generation, &error)) {
     print_problem(log::Level::error, error);
     return 1;
@@ -314,6 +351,10 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
                          args.not_ready_error_ms};
   control_opts.exporter = generation->deployment.metrics;
   control_opts.reopen_files = [&runtime] { runtime.reopen_files(); };
+  control_opts.pause = [&runtime, &metrics](bool paused) {
+    return set_paused(runtime, metrics, paused,
+                      paused ? "the operator (POST /pause)" : "the operator (POST /resume)");
+  };
   control_opts.query_state = [&runtime](pipeline::StateQuery q, pipeline::StateReply reply) {
     runtime.query_state(std::move(q), std::move(reply));
   };

@@ -104,6 +104,7 @@ std::string partitions_table(const nlohmann::json& status) {
     const nlohmann::json& p = parts[i];
     const nlohmann::json lag = p.value("lag", nlohmann::json());
     const char* state = p.value("restoring", false) ? "restoring"
+                        : p.value("drained", false) ? "drained"
                         : p.value("paused", false)  ? "paused"
                                                     : "running";
     std::snprintf(line, sizeof line, "%-10d %6d %12s %12s %10s %10s  %s\n",
@@ -153,6 +154,14 @@ std::string frame(const std::vector<Series>& now, const std::vector<Series>& bef
   std::string out = "streams-host top: pipeline " + status.value("pipeline", std::string("?")) +
                     ", generation " + std::to_string(status.value("generation", 0)) + " (" +
                     where.admin_address + ":" + std::to_string(where.admin_port) + ")\n";
+  if (status.value("paused", false)) {
+    const nlohmann::json since = status.value("paused_since_ms", nlohmann::json());
+    out += "PAUSED by the operator" +
+           (since.is_number()
+                ? " " + fixed((wall_ms() - since.get<int64_t>()) / 1000.0, "%.0f") + " s ago"
+                : std::string()) +
+           " (streams-host resume)\n";
+  }
   const double last_commit = total(now, "streams_commit_age_seconds");
   bool lag_known = false;      // librdkafka's first statistics come after an interval
   bool latency_known = false;  // after a commit of inputs with timestamps

@@ -139,6 +139,7 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
   out->generation.set(generation.value());
   out->ready.set(ready.value());
   out->not_ready_ms.set(not_ready_ms.value());
+  out->paused_since_ms.set(paused_since_ms.value());
   RuntimeMetrics& r = out->runtime_;
   r.loop_ms.set(runtime_.loop_ms.value());
   r.commit_checked_ms.set(runtime_.commit_checked_ms.value());

@@ -155,8 +155,11 @@ struct PartitionStatus {
   int64_t position = -1;   // the next offset to process (-1: not known yet)
   int64_t committed = -1;  // the last offset a commit confirmed (-1: none yet here)
   uint64_t in_flight = 0;  // inputs begun and not yet committable
-  bool paused = false;     // by backpressure
+  bool paused = false;     // its fetching: by backpressure or the operator
   bool restoring = false;  // its state, from the changelog
+  // The operator's pause holds it, and every input it began since its
+  // assignment completed and was committed (a commit result confirmed it).
+  bool drained = false;
 };
 
 class PipelineMetrics {
@@ -192,6 +195,9 @@ class PipelineMetrics {
   // when ready or only waiting: a standby member, a restore).
   Counter ready;
   Counter not_ready_ms;
+  // The operator's pause (POST /pause, run --paused): the wall clock (ms)
+  // it began, 0 when not paused. Written by the control thread.
+  Counter paused_since_ms;
   // Fatal signals recorded in the crash journal, by step name ("" outside
   // a step). Set before the admin thread starts; read-only after.
   std::map<std::string, uint64_t> crashes;

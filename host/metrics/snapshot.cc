@@ -284,6 +284,11 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                  false,
                  {pipeline},
                  static_cast<double>(m.not_ready_ms.value()) / 1000});
+  out.push_back({"paused",
+                 "1 while an operator has paused the host (POST /pause, streams-host pause)",
+                 false,
+                 {pipeline},
+                 m.paused_since_ms.value() ? 1.0 : 0.0});
   plugin_counters().each([&](const std::string& family, const std::string& step, uint64_t n) {
     out.push_back({family.c_str(),
                    "A count a step's plugin keeps (plugin ABI 1.11 counter)",

@@ -277,11 +277,11 @@ Taken PartitionProcessor::process(const SourceRecord& in, std::string* why) {
     }
     return Taken::ignored;
   }
-  if (const char* full = backpressure(*p, 1.0)) {
+  if (const char* full = held_ ? "paused by the operator" : backpressure(*p, 1.0)) {
     p->paused = true;
     p->resume_at = in.offset;
     ++paused_;
-    m_.pauses.add();
+    if (!held_) m_.pauses.add();
     *why = full;
     return Taken::paused;
   }
@@ -360,7 +360,7 @@ bool PartitionProcessor::every_partition_over(double share) const {
 }
 
 void PartitionProcessor::take_resumable(std::vector<PartitionOffset>* out) {
-  if (paused_ == 0) return;
+  if (paused_ == 0 || held_) return;
   for (auto& p : partitions_) {
     if (!p || !p->paused || over(*p, 0.5)) continue;
     p->paused = false;
@@ -545,9 +545,12 @@ std::vector<metrics::PartitionStatus> PartitionProcessor::status() const {
     s.partition = p->number;
     s.position = processed_end(*p);
     s.committed = p->commit.confirmed;
-    s.in_flight = trackers_[p->tracker_id]->in_flight();
+    const OffsetTracker& t = *trackers_[p->tracker_id];
+    s.in_flight = t.in_flight();
     s.paused = p->paused;
     s.restoring = p->restoring;
+    s.drained = held_ && !p->restoring && s.in_flight == 0 &&
+                (t.last_begun() < 0 || p->commit.confirmed > t.last_begun());
     out.push_back(s);
   }
   return out;

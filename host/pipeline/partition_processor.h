@@ -44,7 +44,9 @@ struct Partition {
   // The state of its stateful steps (null: it has none); outlives `chain`.
   std::unique_ptr<state::PartitionState> state;
   std::unique_ptr<Chain> chain;
-  bool paused = false;  // by backpressure; fetching resumes at resume_at
+  // By backpressure or the operator (PartitionProcessor::hold_inputs);
+  // fetching resumes at resume_at.
+  bool paused = false;
   // Its state is being restored (runtime/restore_worker.h, which owns
   // `state` meanwhile): it takes no input, answers no query, is not
   // purged, measured or switched.
@@ -124,8 +126,14 @@ class PartitionProcessor final : public InputHolds {
     if (p && p->state && !p->restoring) p->state->prefetch_next(hint);
   }
   // Paused partitions whose inputs and sinks drained below half their
-  // bounds: unpaused, with the offset their fetching resumes at.
+  // bounds: unpaused, with the offset their fetching resumes at. None
+  // while inputs are held.
   void take_resumable(std::vector<PartitionOffset>* out);
+  // The operator's pause: while held, every partition pauses at its next
+  // input (Taken::paused, "paused by the operator"), as at its bound; what
+  // is in flight completes. Released, take_resumable() resumes them.
+  void hold_inputs(bool held) { held_ = held; }
+  bool held() const { return held_; }
   // The state checkpoint protocol (state/partition_state.h): prepare at
   // processed_end() before a commit is sent, commit durable(), checkpoint
   // once it is confirmed.
@@ -246,6 +254,7 @@ class PartitionProcessor final : public InputHolds {
   std::vector<int32_t> tracker_partitions_;               // by tracker id
   std::vector<std::unique_ptr<Partition>> partitions_;    // by partition number
   uint32_t paused_ = 0;
+  bool held_ = false;    // hold_inputs()
   uint64_t inputs_ = 0;  // processed, for sampling process_seconds
   Quarantine bad_headers_;
 };

@@ -140,7 +140,8 @@ class Control final : public ControlPlane {
     if (!admin_) return false;
     log::info("admin endpoint on http://" + o.admin_address + ":" + std::to_string(admin_->port()) +
               (o.admin_token.empty() ? "" : " (token required)") +
-              " (GET /status, /metrics, /livez, /readyz, /state/...; POST /reload, /reopen)");
+              " (GET /status, /metrics, /livez, /readyz, /state/...; POST /reload, /reopen, "
+              "/pause, /resume)");
     return true;
   }
 
@@ -183,8 +184,13 @@ class Control final : public ControlPlane {
       if (options_.reopen_files) options_.reopen_files();
       return reply({202, R"({"reopen": "requested"})"});
     }
+    if (target == "/pause" || target == "/resume") {
+      if (method != "POST") return reply({405, "{\"error\": \"use POST " + target + "\"}"});
+      if (!options_.pause) return reply({404, R"({"error": "this host cannot be paused"})"});
+      return reply({200, options_.pause(target == "/pause")});
+    }
     reply({404, R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz, )"
-                R"(/state/STEP/PARTITION/KEY or POST /reload, /reopen"})"});
+                R"(/state/STEP/PARTITION/KEY or POST /reload, /reopen, /pause, /resume"})"});
   }
 
   // On the admin thread, as health_'s other caller.

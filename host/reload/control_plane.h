@@ -1,7 +1,8 @@
 // The control thread of a running host: SIGHUP, changes of the pipeline
 // file, the deployment config or a plugin file, and the admin endpoint
 // (GET /status, POST /reload) all end in the reload controller; the admin
-// endpoint also serves GET /metrics, /livez and /readyz.
+// endpoint also serves GET /metrics, /livez, /readyz and /state/..., and
+// POST /reopen, /pause and /resume.
 //
 // Lifetime/thread: start() spawns the thread; the destructor stops and joins
 // it. The controller must outlive the ControlPlane.
@@ -39,6 +40,9 @@ struct ControlOptions {
   // SIGHUP and POST /reopen: file sinks reopen their paths (log rotation).
   // Thread-safe; null: nothing to reopen.
   std::function<void()> reopen_files;
+  // POST /pause (true) and /resume (false): the operator's pause; returns
+  // the answer's JSON body. On the admin thread; null: 404.
+  std::function<std::string(bool)> pause;
   // GET /state/...: reads a stateful step's state (null: 404).
   std::function<void(pipeline::StateQuery, pipeline::StateReply)> query_state;
 };

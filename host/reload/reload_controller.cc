@@ -256,7 +256,7 @@ nlohmann::json partitions_json(const metrics::PipelineMetrics& m) {
     nlohmann::json j = {{"partition", p.partition}, {"thread", p.thread},
                         {"position", p.position},   {"committed", p.committed},
                         {"in_flight", p.in_flight}, {"paused", p.paused},
-                        {"restoring", p.restoring}};
+                        {"restoring", p.restoring}, {"drained", p.drained}};
     auto it = lag.find(std::to_string(p.partition));
     j["lag"] = it == lag.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
     out.push_back(std::move(j));
@@ -268,6 +268,7 @@ nlohmann::json partitions_json(const metrics::PipelineMetrics& m) {
 
 std::string ReloadController::status_json() const {
   const nlohmann::json partitions = metrics_ ? partitions_json(*metrics_) : nlohmann::json::array();
+  const uint64_t paused_since = metrics_ ? metrics_->paused_since_ms.value() : 0;
   std::lock_guard<std::mutex> lock(state_mutex_);
   nlohmann::json j = {
       {"host_version", STREAMS_VERSION},
@@ -276,6 +277,8 @@ std::string ReloadController::status_json() const {
       {"pipeline", running_->pipeline.name},
       {"source", running_->source_topic()},
       {"steps", steps_json(*running_)},
+      {"paused", paused_since != 0},
+      {"paused_since_ms", paused_since ? nlohmann::json(paused_since) : nlohmann::json(nullptr)},
       {"partitions", partitions},
       {"reloads", {{"applied", counts_[0]}, {"unchanged", counts_[1]}, {"refused", counts_[2]}}},
   };

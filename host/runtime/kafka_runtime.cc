@@ -27,6 +27,8 @@ using pipeline::Partition;
 using pipeline::PartitionOffset;
 
 constexpr int64_t kJoinWaitLogMs = 10000;
+// While the operator's pause lasts, a reminder in the log this often.
+constexpr int64_t kHeldNoteMs = 600000;
 // A commit not confirmed by its result within this long is sent again (a
 // result that never comes, or one that failed for some partitions only).
 constexpr int64_t kCommitConfirmMs = 5000;
@@ -69,6 +71,10 @@ class Runtime final : public KafkaRuntime,
     source_->wake();
   }
   void query_state(pipeline::StateQuery q, pipeline::StateReply reply) override;
+  void set_paused(bool paused) override {
+    pause_requested_.store(paused);
+    source_->wake();
+  }
   void request_stop() override {
     stop_requested_.store(true);
     source_->wake();
@@ -110,6 +116,8 @@ class Runtime final : public KafkaRuntime,
   // Serves a pending swap() or reopen_files(), between two inputs.
   void apply_swap();
   void reopen();
+  // Serves set_paused(), between two inputs.
+  void hold(bool held);
   // Time limits of the chains, resumes of drained partitions, gauges.
   void tick();
   // Commits what is committable, of `only` partitions when given, the
@@ -149,6 +157,9 @@ class Runtime final : public KafkaRuntime,
   const std::atomic<bool>* stop_ = nullptr;  // set by run()
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> reopen_requested_{false};
+  std::atomic<bool> pause_requested_{false};
+  int64_t paused_since_ms_ = 0;  // steady clock: when the operator's pause began
+  int64_t paused_noted_ms_ = 0;  // steady clock: its last reminder in the log
   bool fatal_ = false;
   bool store_failed_ = false;        // a state checkpoint failed: nothing more is committed
   std::vector<int32_t> unresolved_;  // assigned stateful partitions to resolve
@@ -235,6 +246,9 @@ int Runtime::run(const std::atomic<bool>& stop) {
     systemd_.alive(alive);
     if (mailbox_.pending() && !restoring()) apply_swap();
     if (reopen_requested_.load(std::memory_order_relaxed)) reopen();
+    if (pause_requested_.load(std::memory_order_relaxed) != processor_->held()) {
+      hold(!processor_->held());
+    }
     if (queries_pending_.load(std::memory_order_acquire)) serve_queries(false);
     // While partitions are paused, wait for the acknowledgements that
     // resume them rather than for records, when any can come. Outputs held
@@ -242,7 +256,7 @@ int Runtime::run(const std::atomic<bool>& stop) {
     // paused at that bound waits for them, and the partitions left may
     // bring no input to fill them.
     int wait_ms = 100;
-    if (processor_->paused() > 0) {
+    if (processor_->paused() > 0 && !processor_->held()) {
       if (!sinks_.awaiting() && sinks_.over(0.5)) sinks_.seal();
       wait_ms = sinks_.awaiting() ? 0 : 5;
       if (wait_ms == 0) sinks_.poll(5);
@@ -327,6 +341,14 @@ void Runtime::reopen() {
   if (!sinks_.reopen()) fail("a file sink could not be reopened; its inputs stay uncommitted");
 }
 
+void Runtime::hold(bool held) {
+  processor_->hold_inputs(held);
+  if (held) {
+    paused_since_ms_ = paused_noted_ms_ = steady_ms();
+    sinks_.seal();  // no input comes to fill the open batches
+  }
+}
+
 void Runtime::on_record(const pipeline::SourceRecord& record) {
   // Inputs left when a stop comes stay uncommitted (read again later).
   if (stopping()) return;
@@ -334,7 +356,9 @@ void Runtime::on_record(const pipeline::SourceRecord& record) {
     case pipeline::Taken::paused:
       source_->pause(record.partition);
       sinks_.seal_partition(record.partition);
-      gauges_.log_pause(source_->topic(), record.partition, record.offset, why_);
+      if (!processor_->held()) {
+        gauges_.log_pause(source_->topic(), record.partition, record.offset, why_);
+      }
       break;
     case pipeline::Taken::restoring:
       source_->pause(record.partition);  // resumed from this record once restored
@@ -357,6 +381,13 @@ void Runtime::tick() {
         "left without leaving (a killed or restarted host) waits for its "
         "session.timeout.ms (librdkafka's default is 45 s; set it lower in "
         "override_params, e.g. \"6000\" on the dev broker)");
+  }
+  const int64_t now = steady_ms();
+  if (processor_->held() && options_.thread == 0 && now - paused_noted_ms_ >= kHeldNoteMs) {
+    paused_noted_ms_ = now;
+    log::info("still paused by the operator, for " +
+              std::to_string((now - paused_since_ms_) / 60000) +
+              " min: nothing is read while the lag grows (streams-host resume, or POST /resume)");
   }
   offsets_.clear();
   processor_->take_resumable(&offsets_);

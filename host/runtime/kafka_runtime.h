@@ -117,6 +117,12 @@ class KafkaRuntime {
   // Thread-safe: file sinks flush, close and open their paths again between
   // two inputs (after log rotation renamed their files).
   virtual void reopen_files() = 0;
+  // Thread-safe, also before run(): the operator's pause. Paused, each
+  // partition stops at its next input (fetching paused there, the group
+  // membership kept), the open sink batches are sent, and what is in flight
+  // completes and is committed; resumed, each reads on from where it
+  // stopped. Kept across reloads that swap the generation.
+  virtual void set_paused(bool paused) = 0;
   // Thread-safe: answers `q` from the processing thread between two inputs
   // (`reply` is called there, or at once when the runtime has stopped).
   virtual void query_state(pipeline::StateQuery q, pipeline::StateReply reply) = 0;

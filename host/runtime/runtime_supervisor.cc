@@ -17,8 +17,10 @@ std::future<pipeline::SwapOutcome> refused(const std::string& why) {
 }  // namespace
 
 bool RuntimeSupervisor::start(std::shared_ptr<const pipeline::Generation> g, std::string* error) {
+  std::lock_guard<std::mutex> lock(mutex_);
   runtime_ = create_kafka_runtime(g, options_(*g), error);
   current_ = std::move(g);
+  if (runtime_ && paused_) runtime_->set_paused(true);
   return runtime_ != nullptr;
 }
 
@@ -44,6 +46,14 @@ bool RuntimeSupervisor::cancel(const std::string& why) {
 void RuntimeSupervisor::reopen_files() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (runtime_) runtime_->reopen_files();
+}
+
+bool RuntimeSupervisor::set_paused(bool paused) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (paused_ == paused) return false;
+  paused_ = paused;
+  if (runtime_) runtime_->set_paused(paused);
+  return true;
 }
 
 void RuntimeSupervisor::query_state(pipeline::StateQuery q, pipeline::StateReply reply) {
@@ -90,6 +100,7 @@ bool RuntimeSupervisor::replace(pipeline::SwapOutcome* outcome) {
   std::string error;
   runtime_ = create_kafka_runtime(next_, options_(*next_), &error);
   if (runtime_) {
+    if (paused_) runtime_->set_paused(true);
     current_ = next_;
     outcome->ok = true;
     outcome->took_effect_ms = wall_ms();
@@ -99,6 +110,7 @@ bool RuntimeSupervisor::replace(pipeline::SwapOutcome* outcome) {
   log::error(outcome->error + "; starting again with the running generation");
   runtime_ = create_kafka_runtime(current_, options_(*current_), &error);
   if (!runtime_) log::error("cannot start again: " + error);
+  if (runtime_ && paused_) runtime_->set_paused(true);
   return runtime_ != nullptr;
 }
 

@@ -38,6 +38,10 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
   bool cancel(const std::string& why) override;
   // Thread-safe; see KafkaRuntime::reopen_files.
   void reopen_files();
+  // Thread-safe, also before start(): the operator's pause (see
+  // KafkaRuntime::set_paused), kept for the runtimes a restart makes. False
+  // when it was so already.
+  bool set_paused(bool paused);
   // Thread-safe; see KafkaRuntime::query_state.
   void query_state(pipeline::StateQuery q, pipeline::StateReply reply);
 
@@ -54,6 +58,7 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
   // The pending restart was given up: its future is answered, and the
   // stopped runtime is replaced by one of the running generation.
   bool restart_cancelled_ = false;
+  bool paused_ = false;  // set_paused()
 };
 
 }  // namespace streams::kafka

@@ -106,6 +106,9 @@ class ThreadedRuntime final : public KafkaRuntime {
   void reopen_files() override {
     for (auto& t : threads_) t->reopen_files();
   }
+  void set_paused(bool paused) override {
+    for (auto& t : threads_) t->set_paused(paused);
+  }
   void query_state(pipeline::StateQuery q, pipeline::StateReply reply) override {
     ask(0, std::make_shared<pipeline::StateQuery>(std::move(q)), std::move(reply));
   }

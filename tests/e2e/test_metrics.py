@@ -77,7 +77,8 @@ def check_partitions(port, bootstrap):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30) as r:
             parts = json.loads(r.read())["partitions"]
         want = [{"partition": p, "thread": 1, "position": ends[p], "committed": ends[p],
-                 "in_flight": 0, "paused": False, "restoring": False, "lag": 0}
+                 "in_flight": 0, "paused": False, "restoring": False, "drained": False,
+                 "lag": 0}
                 for p in (0, 1)]
         return parts == want and parts
     h.wait_for(settled, 30, "both partitions in /status, caught up")

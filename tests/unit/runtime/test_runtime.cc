@@ -419,6 +419,60 @@ BOOST_AUTO_TEST_CASE(hints_of_the_next_keys_are_for_state_and_change_nothing) {
   BOOST_TEST(!asked);
 }
 
+// The operator's pause: each partition stops at its next input whatever
+// its bounds, the sinks' batches go at once, what is in flight completes
+// and is committed, nothing resumes while paused (drained or not), a swap
+// keeps it paused; resumed, each reads on from the input it stopped at. It
+// is not counted as backpressure, and while it lasts the loop waits on the
+// source as when nothing is paused.
+BOOST_AUTO_TEST_CASE(an_operator_pause_stops_each_partition_at_its_next_input) {
+  const std::string steps =
+      "  - {kind: map, name: m, plugin: testkit, function: with_config, config: {v: 1}}\n";
+  Harness h(steps, "", /*interval_ms=*/1);
+  std::future<pipeline::SwapOutcome> swapped;
+  h.source->assign({0, 1}).records(0, 0, {"a", "b"});
+  h.source->then([&](pipeline::SourceHandler&) { h.runtime->set_paused(true); });
+  h.source->records(0, 2, {"c", "d"}).records(1, 0, {"x"});
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_TEST(h.out().values.size() == 2u);
+    BOOST_TEST((h.source->paused == std::set<int32_t>{0, 1}));
+    BOOST_TEST(h.out().seals == 1u);
+    BOOST_TEST(h.source->commits.empty());  // "a" and "b" wait for their sink
+  });
+  h.ack({0, 1});
+  h.source->then([&](pipeline::SourceHandler&) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  });
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_TEST(h.source->commits == (std::vector<Commit>{{0, 2, false}}),
+               boost::test_tools::per_element());
+    BOOST_TEST(h.source->resumes.empty());
+    BOOST_TEST(h.source->last_wait_ms == 100);
+    swapped = h.runtime->swap(h.build(
+        "  - {kind: map, name: m, plugin: testkit, function: with_config, config: {v: 2}}\n"));
+  });
+  h.source->then([&](pipeline::SourceHandler&) {
+    BOOST_TEST(swapped.get().ok);
+    BOOST_TEST(h.source->resumes.empty());
+    h.runtime->set_paused(false);
+  });
+  h.source->then([](pipeline::SourceHandler&) {});  // the turn that resumes
+  h.source->then([&](pipeline::SourceHandler&) {
+    // Each from the input it stopped at.
+    BOOST_TEST((h.source->resumes == std::vector<std::pair<int32_t, int64_t>>{{0, 2}, {1, 0}}));
+    BOOST_TEST(h.source->paused.empty());
+  });
+  h.source->records(0, 2, {"c", "d"}).records(1, 0, {"x"});
+  h.ack({2, 3, 4});
+  BOOST_TEST(h.run() == 0);
+  BOOST_TEST(h.out().values == (std::vector<std::string>{"a{\"v\":1}", "b{\"v\":1}", "c{\"v\":2}",
+                                                         "d{\"v\":2}", "x{\"v\":2}"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(h.metrics.runtime().pauses.value() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_swap_takes_effect_between_two_inputs) {
   const std::string first =
       "  - {kind: map, name: m, plugin: testkit, function: with_config, config: {v: 1}}\n";
