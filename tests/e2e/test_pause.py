@@ -1,7 +1,8 @@
 """The operator's pause: `streams-host pause` while a producer writes a steady
 stream. The host drains (every input it began is committed) and then reads
 nothing more, staying in its group, until `streams-host resume`; a reload
-that restarts its consumer keeps it paused; `run --paused` starts paused.
+that restarts its consumer keeps it paused; `run --paused` starts paused
+(here with two processing threads).
 Every input is output exactly once across all of it. A window that holds
 inputs keeps a pause from draining, and the command says so."""
 import os
@@ -140,13 +141,17 @@ def main():
         assert log.count("paused by the operator") == 1, log  # the second pause changed nothing
         check_exactly_once(bootstrap, sent)
 
-        # Started paused: joins, reads nothing until resumed.
+        # Started paused, on two processing threads: joins, reads nothing
+        # until resumed.
         out = outputs(bootstrap)
-        host = env.start_host(pipeline, config, bootstrap, name="paused", plugins_dir=h.TEST_PLUGINS_DIR,
+        threads = env.write("d2.yaml", h.deployment(source_extra="parallelism: 2"))
+        host = env.start_host(pipeline, threads, bootstrap, name="paused",
+                              plugins_dir=h.TEST_PLUGINS_DIR,
                               extra=["--admin-port", "0", "--paused"])
         port = h.admin_port(env, host)
         h.produce(bootstrap, "pz-in", [(None, b"n%d" % n, []) for n in range(sent, sent + 200)])
         check_held(bootstrap, port, out, "run --paused")
+        assert {p["thread"] for p in h.host_status(port)["partitions"]} == {1, 2}
         assert "paused by the operator (run --paused)" in env.log(host)
         resume(port)
         h.wait_committed_to_end(bootstrap, "pipeline-in", IN, timeout=120)
