@@ -10,12 +10,9 @@
 #include <mutex>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.h"
 #include "cli/loading.h"
 
-#include "common/clock.h"
 #include "common/crash_guard.h"
 #include "common/log.h"
 #include "local/local_runtime.h"
@@ -26,6 +23,7 @@
 #include "reload/control_plane.h"
 #include "reload/reload_controller.h"
 #include "report/sentry_reporter.h"
+#include "runtime/operator_pause.h"
 #include "runtime/runtime_supervisor.h"
 #include "state/store.h"
 
@@ -241,33 +239,6 @@ class ErrorReports {
   report::SentryReporter* reporter_ = nullptr;
 };
 
-namespace {
-
-// The operator's pause or resume (POST /pause, /resume; run --paused):
-// the runtimes, the metric and the log. Returns the admin endpoint's answer.
-std::string set_paused(kafka::RuntimeSupervisor& runtime, metrics::PipelineMetrics& metrics,
-                       bool paused, const char* who) {
-  if (runtime.set_paused(paused)) {
-    const int64_t since = static_cast<int64_t>(metrics.paused_since_ms.value());
-    metrics.paused_since_ms.set(paused ? static_cast<uint64_t>(wall_ms()) : 0);
-    if (paused) {
-      log::info(std::string("paused by ") + who +
-                ": each partition stops at its next record; what is in flight completes and is "
-                "committed (streams-host resume, or POST /resume)");
-    } else {
-      log::info(std::string("resumed by ") + who + " after " +
-                std::to_string((wall_ms() - since) / 1000) +
-                " s: each partition reads on from where it stopped");
-    }
-  }
-  const uint64_t since = metrics.paused_since_ms.value();
-  return nlohmann::json{{"paused", since != 0},
-                        {"since_ms", since ? nlohmann::json(since) : nlohmann::json(nullptr)}}
-      .dump();
-}
-
-}  // namespace
-
 int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   log::Level level;
   if (!log::parse_level(args.log_level, &level)) {
@@ -333,7 +304,11 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     options.error_policy = error_policy(args, g);
     return options;
   });
-  if (args.paused) set_paused(runtime, metrics, true, "the operator (run --paused)");
+  kafka::OperatorPause operator_pause(
+      [&runtime](bool paused) { return runtime.set_paused(paused); },
+      pipeline::group_file_path(state_dir(args), generation->consumer_group(), ".paused"), metrics);
+  operator_pause.restore();
+  if (args.paused) operator_pause.set(true, "the operator (run --paused)");
   if (!runtime.start(generation, &error)) {
     print_problem(log::Level::error, error);
     return 1;
@@ -351,9 +326,9 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
                          args.not_ready_error_ms};
   control_opts.exporter = generation->deployment.metrics;
   control_opts.reopen_files = [&runtime] { runtime.reopen_files(); };
-  control_opts.pause = [&runtime, &metrics](bool paused) {
-    return set_paused(runtime, metrics, paused,
-                      paused ? "the operator (POST /pause)" : "the operator (POST /resume)");
+  control_opts.pause = [&operator_pause](bool paused) {
+    return operator_pause.set(
+        paused, paused ? "the operator (POST /pause)" : "the operator (POST /resume)");
   };
   control_opts.query_state = [&runtime](pipeline::StateQuery q, pipeline::StateReply reply) {
     runtime.query_state(std::move(q), std::move(reply));

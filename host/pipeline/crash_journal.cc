@@ -136,7 +136,7 @@ std::vector<Quarantine> CrashJournal::quarantined(std::string_view topic, int32_
   return out;
 }
 
-std::string crash_journal_path(const std::string& dir, const std::string& group) {
+std::string group_file_path(const std::string& dir, const std::string& group, const char* suffix) {
   std::string name = group;
   for (char& c : name) {
     const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -144,7 +144,11 @@ std::string crash_journal_path(const std::string& dir, const std::string& group)
     if (!plain) c = '_';
   }
   if (name.empty() || name == "." || name == "..") name = "_" + name;
-  return dir + "/" + name + ".crashes";
+  return dir + "/" + name + suffix;
+}
+
+std::string crash_journal_path(const std::string& dir, const std::string& group) {
+  return group_file_path(dir, group, ".crashes");
 }
 
 }  // namespace streams::pipeline

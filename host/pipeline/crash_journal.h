@@ -76,8 +76,10 @@ class CrashJournal {
   std::vector<Crash> crashes_;
 };
 
-// "<dir>/<group>.crashes", with characters other than [A-Za-z0-9._-] in the
-// group name replaced by '_'.
+// A consumer group's file in the state directory: "<dir>/<group><suffix>",
+// with characters other than [A-Za-z0-9._-] in the group name replaced by '_'.
+std::string group_file_path(const std::string& dir, const std::string& group, const char* suffix);
+// group_file_path(dir, group, ".crashes").
 std::string crash_journal_path(const std::string& dir, const std::string& group);
 
 }  // namespace streams::pipeline

@@ -1,8 +1,8 @@
 """The operator's pause: `streams-host pause` while a producer writes a steady
 stream. The host drains (every input it began is committed) and then reads
 nothing more, staying in its group, until `streams-host resume`; a reload
-that restarts its consumer keeps it paused; `run --paused` starts paused
-(here with two processing threads).
+that restarts its consumer keeps it paused, and so does a restart of the
+host; `run --paused` starts paused (here with two processing threads).
 Every input is output exactly once across all of it. A window that holds
 inputs keeps a pause from draining, and the command says so."""
 import os
@@ -126,6 +126,15 @@ def main():
             assert status["last_reload"]["outcome"] == "applied", status
             check_held(bootstrap, port, out, "after a reload")
 
+            # Stopped while paused, the host starts again paused.
+            assert env.stop(host) == 0, env.log(host)
+            first = env.log(host)
+            host = env.start_host(pipeline, config, bootstrap, name="restarted",
+                                  plugins_dir=h.TEST_PLUGINS_DIR, extra=["--admin-port", "0"])
+            port = h.admin_port(env, host)
+            check_held(bootstrap, port, out, "restarted")
+            assert "starting paused: paused by the operator (POST /pause) at 20" in env.log(host)
+
             resume(port)
             h.wait_for(lambda: not h.host_status(port)["paused"], 10, "the resume")
             assert metric(port, "paused") == 0
@@ -135,10 +144,9 @@ def main():
         finally:
             producer.done.set()
         assert env.stop(host) == 0, env.log(host)
-        log = env.log(host)
-        assert "paused by the operator (POST /pause): each partition stops" in log, log
-        assert "resumed by the operator (POST /resume) after" in log, log
-        assert log.count("paused by the operator") == 1, log  # the second pause changed nothing
+        assert "paused by the operator (POST /pause): each partition stops" in first, first
+        assert first.count("paused by the operator") == 1, first  # the second pause changed nothing
+        assert "resumed by the operator (POST /resume) after" in env.log(host), env.log(host)
         check_exactly_once(bootstrap, sent)
 
         # Started paused, on two processing threads: joins, reads nothing
