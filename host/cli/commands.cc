@@ -293,6 +293,20 @@ int reload_command(const AdminArgs& args) { return admin_command(args, "POST", "
 
 int status_command(const AdminArgs& args) { return admin_command(args, "GET", "/status"); }
 
+int log_level_command(const LogLevelArgs& args) {
+  if (args.level.empty() && !args.for_duration.empty()) {
+    std::fprintf(stderr, "error: --for: give the LEVEL it lasts for\n");
+    return 2;
+  }
+  const std::string target =
+      args.level.empty() ? "/log-level"
+                         : "/log-level/" + args.level +
+                               (args.for_duration.empty() ? "" : "?for=" + args.for_duration);
+  const int status = admin_command(args.admin, args.level.empty() ? "GET" : "POST", target.c_str());
+  std::fputc('\n', stdout);
+  return status;
+}
+
 int state_command(const StateArgs& args) {
   pipeline::StateQuery q;
   q.step = args.step;

@@ -140,6 +140,14 @@ struct PauseArgs {
   bool no_wait = false;
 };
 
+// `streams-host log-level`: print (no level) or set the running host's
+// log level, for a duration when `for_duration` is given.
+struct LogLevelArgs {
+  AdminArgs admin;
+  std::string level;
+  std::string for_duration;
+};
+
 // `streams-host state get|scan`: a stateful step's state on a running host.
 struct StateArgs {
   AdminArgs admin;
@@ -163,6 +171,8 @@ int status_command(const AdminArgs& args);
 // 2: no answer.
 int pause_command(const PauseArgs& args);
 int resume_command(const AdminArgs& args);
+// Exit status 0: shown or set; 1: refused; 2: no answer or bad arguments.
+int log_level_command(const LogLevelArgs& args);
 // Exit status 0: found; 1: absent or refused; 2: no answer.
 int state_command(const StateArgs& args);
 int graph_command(const GraphArgs& args);

@@ -22,6 +22,12 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
   auto resume = std::make_shared<AdminArgs>();
   CLI::App* resume_cmd = app.add_subcommand(
       "resume", "Resume a paused host: each partition reads on from where it stopped");
+  auto level = std::make_shared<LogLevelArgs>();
+  CLI::App* level_cmd = app.add_subcommand(
+      "log-level", "Print or change a running host's log level (JSON), for a while with --for");
+  level_cmd->add_option("level", level->level, "debug, info, warn or error (none: print it)");
+  level_cmd->add_option("--for", level->for_duration,
+                        "Then back to the level the host started with: 90s, 15m, 2h");
   auto status = std::make_shared<AdminArgs>();
   CLI::App* status_cmd = app.add_subcommand("status", "Print a running host's status (JSON)");
   auto top = std::make_shared<TopArgs>();
@@ -53,8 +59,8 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
       ->capture_default_str();
   for (auto [cmd, args] : {std::pair{reload_cmd, reload.get()}, std::pair{status_cmd, status.get()},
                            std::pair{pause_cmd, &pause->admin}, std::pair{resume_cmd, resume.get()},
-                           std::pair{top_cmd, &top->admin}, std::pair{get_cmd, &get->admin},
-                           std::pair{scan_cmd, &scan->admin}}) {
+                           std::pair{level_cmd, &level->admin}, std::pair{top_cmd, &top->admin},
+                           std::pair{get_cmd, &get->admin}, std::pair{scan_cmd, &scan->admin}}) {
     cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
         ->required()
         ->check(CLI::Range(1, 65535));
@@ -71,6 +77,7 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
           {status_cmd, [status](const std::atomic<bool>&) { return status_command(*status); }},
           {pause_cmd, [pause](const std::atomic<bool>&) { return pause_command(*pause); }},
           {resume_cmd, [resume](const std::atomic<bool>&) { return resume_command(*resume); }},
+          {level_cmd, [level](const std::atomic<bool>&) { return log_level_command(*level); }},
           {top_cmd, [top](const std::atomic<bool>& stop) { return top_command(*top, stop); }},
           {get_cmd, [get](const std::atomic<bool>&) { return state_command(*get); }},
           {scan_cmd, [scan](const std::atomic<bool>&) { return state_command(*scan); }}};

@@ -73,6 +73,8 @@ bool parse_level(std::string_view given, Level* out) {
 }
 
 void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+Level level() { return static_cast<Level>(g_level.load()); }
+const char* name(Level level) { return level_name(level, Format::json); }
 void set_format(Format format) { g_format = format; }
 Format format() { return g_format; }
 void set_pipeline(std::string name) { g_pipeline = std::move(name); }

@@ -28,6 +28,8 @@ using Fields = std::initializer_list<std::pair<std::string_view, std::string_vie
 // "critical" and "fatal" as error); returns false on anything else.
 bool parse_level(std::string_view text, Level* out);
 void set_level(Level level);
+Level level();
+const char* name(Level level);  // "debug", "info", "warn", "error"
 bool enabled(Level level);
 // Set once at start-up, before other threads log.
 void set_format(Format format);

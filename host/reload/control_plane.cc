@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "metrics/exporters.h"
 #include "metrics/prometheus.h"
+#include "reload/log_levels.h"
 
 namespace streams::reload {
 namespace {
@@ -110,6 +111,7 @@ class Control final : public ControlPlane {
       exporter_ = metrics::start_exporter(control_.io(), o.exporter, *o.metrics, error);
       if (!exporter_ && !error->empty()) return false;
     }
+    log_levels_ = std::make_unique<LogLevels>(admin_loop_.io(), log::level());
     if (!o.admin_address.empty() && !start_admin(o, error)) return false;
     if (!o.watch.empty()) {
       watcher_ = FileWatcher::start(
@@ -140,8 +142,8 @@ class Control final : public ControlPlane {
     if (!admin_) return false;
     log::info("admin endpoint on http://" + o.admin_address + ":" + std::to_string(admin_->port()) +
               (o.admin_token.empty() ? "" : " (token required)") +
-              " (GET /status, /metrics, /livez, /readyz, /state/...; POST /reload, /reopen, "
-              "/pause, /resume)");
+              " (GET /status, /metrics, /livez, /readyz, /state/..., /log-level; POST /reload, "
+              "/reopen, /pause, /resume, /log-level/LEVEL)");
     return true;
   }
 
@@ -184,13 +186,15 @@ class Control final : public ControlPlane {
       if (options_.reopen_files) options_.reopen_files();
       return reply({202, R"({"reopen": "requested"})"});
     }
+    if (LogLevels::is_target(target)) return reply(log_levels_->serve(method, target));
     if (target == "/pause" || target == "/resume") {
       if (method != "POST") return reply({405, "{\"error\": \"use POST " + target + "\"}"});
       if (!options_.pause) return reply({404, R"({"error": "this host cannot be paused"})"});
       return reply({200, options_.pause(target == "/pause")});
     }
     reply({404, R"({"error": "unknown endpoint; try GET /status, /metrics, /livez, /readyz, )"
-                R"(/state/STEP/PARTITION/KEY or POST /reload, /reopen, /pause, /resume"})"});
+                R"(/state/STEP/PARTITION/KEY, /log-level or POST /reload, /reopen, /pause, )"
+                R"(/resume, /log-level/LEVEL"})"});
   }
 
   // On the admin thread, as health_'s other caller.
@@ -227,6 +231,7 @@ class Control final : public ControlPlane {
   std::unique_ptr<admin::HealthWatch> watch_;
   std::unique_ptr<asio::steady_timer> watch_timer_;
   std::unique_ptr<metrics::Exporter> exporter_;
+  std::unique_ptr<LogLevels> log_levels_;  // served on the admin thread
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<FileWatcher> watcher_;
 };

@@ -2,11 +2,14 @@
 time, level, pipeline and message; a failed record's line carries its step,
 error kind, topic, partition and offset. A burst of bad messages does not
 flood the log: at most ten lines a second, and the next line says how many
-were suppressed. The start says which fetch wait the cluster's id chose."""
+were suppressed. The start says which fetch wait the cluster's id chose.
+`streams-host log-level` changes the level of the running host, for a
+while: debug lines come, then the start's level again."""
 import json
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -29,12 +32,50 @@ def suppressed_in(skipped):
                for m in [re.search(r"\((\d+) similar suppressed\)", r["message"])] if m)
 
 
+def check_live_level(env, host, bootstrap, inputs):
+    port = h.admin_port(env, host)
+
+    def level(*args):
+        return h.run_cli(["log-level", "--admin-port", str(port), *args])
+
+    shown = level()
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == {"level": "info", "initial": "info", "until_ms": None}
+    assert not [r for r in lines(env, host) if r["level"] == "debug"]
+    before = time.time() * 1000
+    changed = level("debug", "--for", "3s")
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    answer = json.loads(changed.stdout)
+    assert answer["level"] == "debug" and answer["until_ms"] >= before + 3000, answer
+    # A commit of one more input logs at debug (a good one: the bad ones
+    # are counted above).
+    with open(os.path.join(h.EXAMPLE_DIR, "input.jsonl"), "rb") as f:
+        good = f.readline().strip()
+    h.produce(bootstrap, "ingest-metrics", [(None, good, [])])
+    h.wait_committed_to_end(bootstrap, "pipeline-myinput", inputs)
+    h.wait_for(lambda: [r for r in lines(env, host) if r["level"] == "debug"], 30, "debug lines")
+    h.wait_for(lambda: json.loads(level().stdout) == {"level": "info", "initial": "info",
+                                                     "until_ms": None},
+               30, "the start's level again after 3 s")
+    messages = [r["message"] for r in lines(env, host)]
+    assert any(re.match(r"log level debug \(was info, POST /log-level\) until 20\S+, then info$",
+                        m) for m in messages), messages[-5:]
+    assert any(m.startswith("log level back to info (was debug") for m in messages), messages[-5:]
+    for args, why in ((["loud"], "expected debug, info, warn or error"),
+                      (["debug", "--for", "soon"], "expected ?for=DURATION")):
+        bad = level(*args)
+        assert bad.returncode == 1 and why in bad.stdout, (args, bad.stdout, bad.stderr)
+    assert json.loads(level().stdout)["level"] == "info"
+    bad = level("--for", "3s")
+    assert bad.returncode == 2 and "give the LEVEL" in bad.stderr, bad.stderr
+
+
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker(["ingest-metrics:1", "transformed-events:1"])
         host = env.start_host(os.path.join(h.EXAMPLE_DIR, "pipeline.yaml"),
                               os.path.join(h.EXAMPLE_DIR, "deployment.yaml"), bootstrap,
-                              extra=["--log-format", "json"])
+                              extra=["--log-format", "json", "--admin-port", "0"])
         inputs = h.partitions("ingest-metrics", 1)
         h.produce(bootstrap, "ingest-metrics", [(None, b"{bad %d" % i, []) for i in range(BURST)])
         h.wait_committed_to_end(bootstrap, "pipeline-myinput", inputs)
@@ -55,6 +96,7 @@ def main():
             return False
 
         h.wait_for(accounted, 30, "a logged line after the burst with what it suppressed")
+        check_live_level(env, host, bootstrap, inputs)
         assert env.stop(host) == 0, env.log(host)
 
         records = lines(env, host)
