@@ -10,6 +10,7 @@
 
 #include "admin/admin_server.h"
 #include "admin/state_request.h"
+#include "cli/admin_client.h"
 #include "cli/loading.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -273,14 +274,9 @@ int render_k8s_command(const RenderArgs& args) {
 
 // Sends `method` `target` to the host's admin endpoint and prints the answer.
 int admin_command(const AdminArgs& args, const char* method, const char* target) {
-  std::string token, error;
-  if (!admin_token(args.admin_token_file, &token, &error)) {
-    std::fprintf(stderr, "error: %s\n", error.c_str());
-    return 2;
-  }
-  const admin::Response r =
-      admin::request(args.admin_address, static_cast<uint16_t>(args.admin_port), method, target,
-                     args.timeout_ms, token);
+  AdminClient client(args);
+  if (!client.init()) return 2;
+  const admin::Response r = client.request(method, target, args.timeout_ms);
   if (r.status == 0) {
     std::fprintf(stderr, "error: %s\n", r.body.c_str());
     return 2;

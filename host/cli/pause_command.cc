@@ -8,8 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "admin/admin_server.h"
-#include "cli/commands.h"
+#include "cli/admin_client.h"
 #include "common/clock.h"
 
 namespace streams::cli {
@@ -31,33 +30,6 @@ std::string not_drained(const nlohmann::json& p) {
          std::to_string(p.value("position", int64_t{-1})) + ", committed " +
          std::to_string(p.value("committed", int64_t{-1})) + ")";
 }
-
-class AdminClient {
- public:
-  explicit AdminClient(const AdminArgs& args) : args_(args) {}
-  bool init() {
-    std::string error;
-    if (admin_token(args_.admin_token_file, &token_, &error)) return true;
-    std::fprintf(stderr, "error: %s\n", error.c_str());
-    return false;
-  }
-  // The answer's JSON, or null after printing why there is none.
-  nlohmann::json ask(const char* method, const char* target, int timeout_ms) const {
-    const admin::Response r =
-        admin::request(args_.admin_address, static_cast<uint16_t>(args_.admin_port), method, target,
-                       timeout_ms, token_);
-    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-    if (r.status == 200 && j.is_object()) return j;
-    std::fprintf(
-        stderr, "error: %s %s: %s\n", method, target,
-        r.status == 0 ? r.body.c_str() : (std::to_string(r.status) + " " + r.body).c_str());
-    return nullptr;
-  }
-
- private:
-  const AdminArgs& args_;
-  std::string token_;
-};
 
 void print_paused(const nlohmann::json& answer) {
   const auto since = answer["since_ms"];

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "admin/admin_server.h"
+#include "cli/admin_client.h"
 #include "common/clock.h"
 
 namespace streams::cli {
@@ -220,20 +220,14 @@ std::string frame(const std::vector<Series>& now, const std::vector<Series>& bef
 }  // namespace
 
 int top_command(const TopArgs& args, const std::atomic<bool>& stop) {
-  std::string token, error;
-  if (!admin_token(args.admin.admin_token_file, &token, &error)) {
-    std::fprintf(stderr, "error: %s\n", error.c_str());
-    return 2;
-  }
+  AdminClient client(args.admin);
+  if (!client.init()) return 2;
   const bool tty = ::isatty(STDOUT_FILENO);
-  const auto port = static_cast<uint16_t>(args.admin.admin_port);
   std::vector<Series> before;
   auto taken = std::chrono::steady_clock::now();
   for (int shown = 0; !stop.load() && (args.frames == 0 || shown < args.frames); ++shown) {
-    const auto m = admin::request(args.admin.admin_address, port, "GET", "/metrics",
-                                  args.admin.timeout_ms, token);
-    const auto s = admin::request(args.admin.admin_address, port, "GET", "/status",
-                                  args.admin.timeout_ms, token);
+    const auto m = client.request("GET", "/metrics", args.admin.timeout_ms);
+    const auto s = client.request("GET", "/status", args.admin.timeout_ms);
     if (m.status != 200 || s.status != 200) {
       std::fprintf(stderr, "error: %s\n", (m.status != 200 ? m : s).body.c_str());
       return 2;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,7 @@
 namespace streams::reload {
 namespace {
 
-constexpr const char* kPrefix = "/log-level";
+constexpr std::string_view kPrefix = "/log-level";
 
 admin::Response refused(unsigned status, const std::string& error) {
   return {status, nlohmann::json{{"error", error}}.dump()};
@@ -41,11 +42,12 @@ LogLevels::LogLevels(boost::asio::io_context& io, log::Level initial)
 LogLevels::~LogLevels() = default;
 
 bool LogLevels::is_target(const std::string& target) {
-  return target.rfind(kPrefix, 0) == 0 && (target.size() == 10 || target[10] == '/');
+  return target.rfind(kPrefix, 0) == 0 &&
+         (target.size() == kPrefix.size() || target[kPrefix.size()] == '/');
 }
 
 admin::Response LogLevels::serve(const std::string& method, const std::string& target) {
-  const std::string rest = target.substr(10);  // after "/log-level"
+  const std::string rest = target.substr(kPrefix.size());
   if (rest.empty() || rest == "/") {
     if (method != "GET") return refused(405, "use GET /log-level or POST /log-level/LEVEL");
     return answer();
