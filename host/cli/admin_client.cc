@@ -17,11 +17,12 @@ admin::Response AdminClient::request(const char* method, const std::string& targ
                         target, timeout_ms, token_);
 }
 
-nlohmann::json AdminClient::ask(const char* method, const std::string& target,
-                                int timeout_ms) const {
+nlohmann::json AdminClient::ask(const char* method, const std::string& target, int timeout_ms,
+                                int* exit) const {
   const admin::Response r = request(method, target, timeout_ms);
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
   if (r.status == 200 && j.is_object()) return j;
+  *exit = r.status == 0 ? 2 : 1;
   std::fprintf(stderr, "error: %s %s: %s\n", method, target.c_str(),
                r.status == 0 ? r.body.c_str() : (std::to_string(r.status) + " " + r.body).c_str());
   return nullptr;

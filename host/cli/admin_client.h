@@ -21,8 +21,10 @@ class AdminClient {
   // Status 0 with the reason in the body when there is no answer.
   admin::Response request(const char* method, const std::string& target, int timeout_ms) const;
   // The answer's JSON object when its status is 200; else null, after
-  // printing why.
-  nlohmann::json ask(const char* method, const std::string& target, int timeout_ms) const;
+  // printing why, with the exit status for it in *exit: 2 when there was no
+  // answer, 1 when the host refused.
+  nlohmann::json ask(const char* method, const std::string& target, int timeout_ms,
+                     int* exit) const;
 
  private:
   const AdminArgs& args_;

@@ -299,7 +299,7 @@ int log_level_command(const LogLevelArgs& args) {
                          : "/log-level/" + args.level +
                                (args.for_duration.empty() ? "" : "?for=" + args.for_duration);
   const int status = admin_command(args.admin, args.level.empty() ? "GET" : "POST", target.c_str());
-  std::fputc('\n', stdout);
+  if (status != 2) std::fputc('\n', stdout);  // after the answer's body
   return status;
 }
 
@@ -312,7 +312,7 @@ int state_command(const StateArgs& args) {
   q.limit = static_cast<size_t>(args.limit);
   const std::string target = admin::state_target(q);
   const int status = admin_command(args.admin, "GET", target.c_str());
-  std::fputc('\n', stdout);
+  if (status != 2) std::fputc('\n', stdout);  // after the answer's body
   return status;
 }
 

@@ -167,8 +167,8 @@ bool admin_token(const std::string& file, std::string* token, std::string* error
 int reload_command(const AdminArgs& args);
 int status_command(const AdminArgs& args);
 // Exit status 0: paused (and drained, unless no_wait) / running again; 1:
-// not drained in time, or resumed meanwhile (pause), still paused (resume);
-// 2: no answer.
+// refused, not drained in time, or resumed meanwhile (pause), still paused
+// (resume); 2: no answer.
 int pause_command(const PauseArgs& args);
 int resume_command(const AdminArgs& args);
 // Exit status 0: shown or set; 1: refused; 2: no answer or bad arguments.

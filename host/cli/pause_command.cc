@@ -43,8 +43,9 @@ int pause_command(const PauseArgs& args) {
   AdminClient client(args.admin);
   if (!client.init()) return 2;
   const int64_t deadline = steady_ms() + args.admin.timeout_ms;
-  const nlohmann::json answer = client.ask("POST", "/pause", args.admin.timeout_ms);
-  if (answer.is_null()) return 2;
+  int exit = 0;
+  const nlohmann::json answer = client.ask("POST", "/pause", args.admin.timeout_ms, &exit);
+  if (answer.is_null()) return exit;
   print_paused(answer);
   if (args.no_wait) return 0;
   std::string left = "no answer from GET /status";
@@ -52,8 +53,8 @@ int pause_command(const PauseArgs& args) {
     const int64_t remaining = deadline - steady_ms();
     if (remaining <= 0) break;
     const nlohmann::json status =
-        client.ask("GET", "/status", static_cast<int>(std::min<int64_t>(remaining, 5000)));
-    if (status.is_null()) return 2;
+        client.ask("GET", "/status", static_cast<int>(std::min<int64_t>(remaining, 5000)), &exit);
+    if (status.is_null()) return exit;
     if (!status.value("paused", false)) {
       std::fprintf(stderr, "error: the host is no longer paused (resumed meanwhile)\n");
       return 1;
@@ -88,8 +89,9 @@ int pause_command(const PauseArgs& args) {
 int resume_command(const AdminArgs& args) {
   AdminClient client(args);
   if (!client.init()) return 2;
-  const nlohmann::json answer = client.ask("POST", "/resume", args.timeout_ms);
-  if (answer.is_null()) return 2;
+  int exit = 0;
+  const nlohmann::json answer = client.ask("POST", "/resume", args.timeout_ms, &exit);
+  if (answer.is_null()) return exit;
   std::printf("%s\n", answer.value("paused", true) ? "still paused" : "running");
   return answer.value("paused", true) ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 """The admin endpoint binds to 127.0.0.1 unless told otherwise; bound to an
 address other machines reach, the host refuses to start without a token,
 and with one every request must carry it, except the health probes (GET
-/livez and /readyz), which orchestrators send without one."""
+/livez and /readyz), which orchestrators send without one. The commands
+that talk to a host send it, and say a refusal (exit 1) from no answer (2)."""
 import os
 import sys
 import urllib.error
@@ -59,6 +60,16 @@ def main():
         assert result.returncode == 0 and '"generation":1' in result.stdout, result
         result = h.run_cli(args, env=dict(os.environ, STREAMS_ADMIN_TOKEN="s3cret-token"))
         assert result.returncode == 0, result
+        # Refused (1), not unanswered (2); the host goes on unpaused.
+        for command in (["pause", "--no-wait"], ["resume"], ["log-level", "debug"]):
+            result = h.run_cli([*command, "--admin-port", str(port)])
+            assert result.returncode == 1, result
+            assert "token is required" in result.stdout + result.stderr, result
+        assert '"paused":false' in h.run_cli([*args, "--admin-token-file", token_file]).stdout
+        for command in (["pause", "--no-wait"], ["resume"]):
+            result = h.run_cli([*command, "--admin-port", str(port), "--admin-token-file",
+                                token_file])
+            assert result.returncode == 0, result
         assert env.stop(host) == 0, env.log(host)
     print("ok")
 
