@@ -18,9 +18,8 @@ std::future<pipeline::SwapOutcome> refused(const std::string& why) {
 
 bool RuntimeSupervisor::start(std::shared_ptr<const pipeline::Generation> g, std::string* error) {
   std::lock_guard<std::mutex> lock(mutex_);
-  runtime_ = create_kafka_runtime(g, options_(*g), error);
+  runtime_ = make(g, error);
   current_ = std::move(g);
-  if (runtime_ && paused_) runtime_->set_paused(true);
   return runtime_ != nullptr;
 }
 
@@ -46,6 +45,13 @@ bool RuntimeSupervisor::cancel(const std::string& why) {
 void RuntimeSupervisor::reopen_files() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (runtime_) runtime_->reopen_files();
+}
+
+std::unique_ptr<KafkaRuntime> RuntimeSupervisor::make(
+    const std::shared_ptr<const pipeline::Generation>& g, std::string* error) {
+  std::unique_ptr<KafkaRuntime> runtime = create_kafka_runtime(g, options_(*g), error);
+  if (runtime && paused_) runtime->set_paused(true);
+  return runtime;
 }
 
 bool RuntimeSupervisor::set_paused(bool paused) {
@@ -98,9 +104,8 @@ int RuntimeSupervisor::run(const std::atomic<bool>& stop) {
 bool RuntimeSupervisor::replace(pipeline::SwapOutcome* outcome) {
   runtime_.reset();  // its consumer has left the group
   std::string error;
-  runtime_ = create_kafka_runtime(next_, options_(*next_), &error);
+  runtime_ = make(next_, &error);
   if (runtime_) {
-    if (paused_) runtime_->set_paused(true);
     current_ = next_;
     outcome->ok = true;
     outcome->took_effect_ms = wall_ms();
@@ -108,9 +113,8 @@ bool RuntimeSupervisor::replace(pipeline::SwapOutcome* outcome) {
   }
   outcome->error = "the new consumer cannot start: " + error;
   log::error(outcome->error + "; starting again with the running generation");
-  runtime_ = create_kafka_runtime(current_, options_(*current_), &error);
+  runtime_ = make(current_, &error);
   if (!runtime_) log::error("cannot start again: " + error);
-  if (runtime_ && paused_) runtime_->set_paused(true);
   return runtime_ != nullptr;
 }
 

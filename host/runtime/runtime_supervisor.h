@@ -49,6 +49,9 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
   // Replaces the stopped runtime by one of the pending generation (or, if
   // that cannot start, of the old one). False: no runtime could start.
   bool replace(pipeline::SwapOutcome* outcome);
+  // A runtime of `g`, paused when the operator's pause is on (mutex_ held).
+  std::unique_ptr<KafkaRuntime> make(const std::shared_ptr<const pipeline::Generation>& g,
+                                     std::string* error);
 
   OptionsFor options_;
   std::mutex mutex_;  // guards runtime_ (the pointer), next_, restarted_
