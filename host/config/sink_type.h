@@ -9,8 +9,6 @@
 // Thread: any (everything is const).
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -18,6 +16,10 @@
 #include <vector>
 
 #include "config/diagnostics.h"
+
+namespace YAML {  // yaml-cpp: readers include <yaml-cpp/yaml.h>
+class Node;
+}
 
 namespace streams::metrics {
 class PipelineMetrics;

@@ -10,14 +10,16 @@
 // Thread: any (everything is const).
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/diagnostics.h"
+
+namespace YAML {  // yaml-cpp: readers include <yaml-cpp/yaml.h>
+class Node;
+}
 
 namespace streams::config {
 
