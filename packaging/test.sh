@@ -46,10 +46,40 @@ tests() {  # tests BUILD_DIR [ENV...] [-j N] [-R|-E REGEX]: ctest in BUILD_DIR
   (cd "$dir" && env "${env[@]}" ctest -j"$jobs" --output-on-failure --timeout 600 "${select[@]}")
 }
 
-phase "build (optimised)" "$root/packaging/build.sh" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Debug information is line tables only (-g1): reports and backtraces name
+# every frame, inlined ones too, with file and line, and the compiler writes a
+# third less (local variables and types are for a debugger, not for a test
+# run). A build directory configured before keeps its flags.
+lines_only=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_DEBUG="-g1")
+
+# The sanitizer builds run beside the optimised tests, which mostly wait, at
+# the scheduler's idle priority (CPU and disk): they take only what the tests
+# leave, so the tests run as they would alone. Each build's output goes to a log shown
+# once it is done; its status to a file the phases below wait for.
+if chrt --idle 0 true 2>/dev/null; then idle=(chrt --idle 0); else idle=(nice -n 19); fi
+if ionice -c 3 true 2>/dev/null; then idle+=(ionice -c 3); fi
+builds=$(mktemp -d)
+trap 'rm -rf "$builds"' EXIT
+build_idle() {  # build_idle NAME BUILD_DIR CMAKE_ARGS...: builds, then writes NAME.rc
+  local name=$1
+  shift
+  "${idle[@]}" "$root/packaging/build.sh" "$@" "${lines_only[@]}" >"$builds/$name.log" 2>&1
+  echo $? >"$builds/$name.rc"
+}
+built() {  # built NAME: waits for build_idle NAME; its log, and its status
+  until [ -f "$builds/$1.rc" ]; do sleep 1; done
+  cat "$builds/$1.log"
+  return "$(cat "$builds/$1.rc")"
+}
+
+phase "build (optimised)" "$root/packaging/build.sh" "$root/build" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "${lines_only[@]}"
+(
+  build_idle asan "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSTREAMS_SANITIZE=ON
+  build_idle tsan "$root/build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTREAMS_TSAN=ON
+) &
 phase "tests (optimised)" tests "$root/build"
-phase "build (ASan/UBSan)" "$root/packaging/build.sh" "$root/build-asan" \
-  -DCMAKE_BUILD_TYPE=Debug -DSTREAMS_SANITIZE=ON
+phase "build (ASan/UBSan)" built asan
 # The kill tests kill fewer times here: the optimised phase runs them in full,
 # and each kill costs a group rejoin (a session timeout) rather than checks.
 # The package test packs what the optimised phase tested; packing sanitized
@@ -64,8 +94,7 @@ phase "tests (ASan/UBSan)" tests "$root/build-asan" ASAN_OPTIONS=detect_leaks=1 
 # ThreadSanitizer slows the processes 5-15 times, and two run at once: the
 # bounds the e2e tests assert (an endpoint answers within a second) are
 # multiplied by STREAMS_TEST_TIME_SCALE there.
-phase "build (TSan)" "$root/packaging/build.sh" "$root/build-tsan" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTREAMS_TSAN=ON
+phase "build (TSan)" built tsan
 phase "tests (TSan)" tests "$root/build-tsan" \
   TSAN_OPTIONS="second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" \
   STREAMS_BROKER_HOST="$root/build/host/streams-host" STREAMS_TEST_TIME_SCALE=5 -j 2 \
