@@ -189,6 +189,14 @@ bool read_elf_symbols(const std::string& path, ElfSymbols* out, std::string* err
     *error = "no section headers, so no dynamic symbol table to read";
     return false;
   }
+  // Linkers write the section headers last: a file cut anywhere (a copy not
+  // finished) ends inside or before them, even when .dynsym's are whole.
+  if (!f.inside(h.e_shoff, uint64_t{h.e_shnum} * sizeof(Elf64_Shdr))) {
+    *error = "truncated: the section headers (at " + hex(h.e_shoff) + ", " +
+             std::to_string(h.e_shnum) + " of them) end past the end of the file (" +
+             std::to_string(f.size()) + " bytes)";
+    return false;
+  }
   for (uint32_t i = 0; i < h.e_shnum; ++i) {
     Elf64_Shdr sh;
     if (!read_section(f, h, i, &sh, error)) return false;
