@@ -22,19 +22,31 @@ struct Series {
   std::string name;
   Labels labels;
   double value;
+  std::string family;  // of the last "# TYPE" line, when `name` starts with it
+  std::string type;    // that line's type: "counter", "gauge", "histogram"...
 };
 
-// Parses the Prometheus text format (comments skipped).
+// Parses the Prometheus text format (other comments skipped).
 std::vector<Series> parse_metrics(const std::string& text) {
   std::vector<Series> out;
+  std::string family, type;
   size_t at = 0;
   while (at < text.size()) {
     size_t end = text.find('\n', at);
     if (end == std::string::npos) end = text.size();
     const std::string line = text.substr(at, end - at);
     at = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      const size_t space = line.find(' ', 7);
+      family = line.substr(7, space == std::string::npos ? std::string::npos : space - 7);
+      type = space == std::string::npos ? "" : line.substr(space + 1);
+    }
     if (line.empty() || line[0] == '#') continue;
     Series s;
+    if (line.rfind(family, 0) == 0) {
+      s.family = family;
+      s.type = type;
+    }
     size_t i = line.find_first_of("{ ");
     if (i == std::string::npos) continue;
     s.name = line.substr(0, i);
@@ -121,27 +133,39 @@ std::string partitions_table(const nlohmann::json& status) {
   return out;
 }
 
-// The counts plugins keep themselves (streams_plugin_<name>_total), with
-// their rates; empty when there are none.
-std::string plugin_counters_table(const std::vector<Series>& now, const std::vector<Series>& before,
-                                  double seconds) {
-  static const std::string prefix = "streams_plugin_", suffix = "_total";
+// What plugins keep themselves (streams_plugin_*): each counter with its
+// rate, each gauge's value, each histogram's count with its rate and its
+// mean; empty when there are none.
+std::string plugin_metrics_table(const std::vector<Series>& now, const std::vector<Series>& before,
+                                 double seconds) {
+  static const std::string prefix = "streams_plugin_";
   std::string out;
   char line[256];
   for (const Series& s : now) {
-    if (s.name.size() <= prefix.size() + suffix.size() || s.name.rfind(prefix, 0) != 0) continue;
+    if (s.family.size() <= prefix.size() || s.family.rfind(prefix, 0) != 0) continue;
+    const bool counter = s.type == "counter", gauge = s.type == "gauge";
+    const bool histogram = s.type == "histogram" && s.name == s.family + "_count";
+    if (!counter && !gauge && !histogram) continue;
     if (out.empty()) {
-      std::snprintf(line, sizeof line, "\n%-20s %-30s %14s %10s\n", "STEP", "COUNTER", "TOTAL",
-                    "PER s");
+      std::snprintf(line, sizeof line, "\n%-20s %-30s %-9s %14s %10s\n", "STEP", "PLUGIN METRIC",
+                    "KIND", "VALUE", "PER s");
       out = line;
     }
     const auto step = s.labels.find("step");
-    const std::string name =
-        s.name.substr(prefix.size(), s.name.size() - prefix.size() - suffix.size());
     const Labels which{{"step", step == s.labels.end() ? "" : step->second}};
-    std::snprintf(line, sizeof line, "%-20s %-30s %14s %10s\n", which.at("step").c_str(),
-                  name.c_str(), fixed(s.value).c_str(),
-                  rate(s.value, total(before, s.name, which), seconds, !before.empty()).c_str());
+    std::string name = s.family.substr(prefix.size());
+    if (counter && name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0) {
+      name.resize(name.size() - 6);
+    }
+    const std::string per_s =
+        gauge ? "-" : rate(s.value, total(before, s.name, which), seconds, !before.empty());
+    std::string mean;
+    if (histogram && s.value > 0) {
+      mean = "  mean " + fixed(total(now, s.family + "_sum", which) / s.value, "%.4g");
+    }
+    std::snprintf(line, sizeof line, "%-20s %-30s %-9s %14s %10s%s\n", which.at("step").c_str(),
+                  name.c_str(), s.type.c_str(), fixed(s.value, gauge ? "%.6g" : "%.0f").c_str(),
+                  per_s.c_str(), mean.c_str());
     out += line;
   }
   return out;
@@ -214,7 +238,7 @@ std::string frame(const std::vector<Series>& now, const std::vector<Series>& bef
                   fixed(total(now, "streams_step_errors_total", which)).c_str(), plugin.c_str());
     out += line;
   }
-  return out + plugin_counters_table(now, before, seconds) + partitions_table(status);
+  return out + plugin_metrics_table(now, before, seconds) + partitions_table(status);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
-#include "metrics/plugin_counters.h"
+#include "metrics/plugin_metrics.h"
 
 namespace streams::metrics {
 namespace {
@@ -289,12 +289,34 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                  false,
                  {pipeline},
                  m.paused_since_ms.value() ? 1.0 : 0.0});
-  plugin_counters().each([&](const std::string& family, const std::string& step, uint64_t n) {
+  plugin_metrics().each_counter(
+      [&](const std::string& family, const std::string& step, uint64_t n) {
+        out.push_back({family.c_str(),
+                       "A count a step's plugin keeps (plugin ABI 1.11 counter)",
+                       true,
+                       {pipeline, {"step", step}},
+                       static_cast<double>(n)});
+      });
+  plugin_metrics().each_gauge([&](const std::string& family, const std::string& step, double v) {
     out.push_back({family.c_str(),
-                   "A count a step's plugin keeps (plugin ABI 1.11 counter)",
-                   true,
+                   "A value a step's plugin keeps (plugin ABI 1.12 gauge)",
+                   false,
                    {pipeline, {"step", step}},
-                   static_cast<double>(n)});
+                   v});
+  });
+  plugin_metrics().each_histogram([&](const std::string& family, const std::string& step,
+                                      std::vector<double>& bounds, std::vector<uint64_t>& buckets,
+                                      double sum) {
+    uint64_t count = 0;
+    for (uint64_t b : buckets) count += b;
+    out.push_back({family.c_str(),
+                   "Values a step's plugin observed (plugin ABI 1.12 histogram)",
+                   false,
+                   {pipeline, {"step", step}},
+                   static_cast<double>(count),
+                   std::move(bounds),
+                   std::move(buckets),
+                   sum});
   });
   return out;
 }

@@ -5,7 +5,7 @@
 
 #include "common/crash_guard.h"
 #include "common/log.h"
-#include "metrics/plugin_counters.h"
+#include "metrics/plugin_metrics.h"
 #include "pipeline/batch_end.h"
 #include "plugin/plugin_registry.h"
 #include "plugin/python_provider.h"
@@ -284,18 +284,53 @@ void host_log(void* host_ctx, int32_t level, const char* message, size_t size) {
              {{"step", binding->name}, {"plugin", binding->plugin}});
 }
 
+// A handle from the plugin metrics, and the warning of a refusal (or of a
+// histogram's bounds kept) logged once.
+uint32_t told(const std::string& step, uint32_t handle, const std::string& why) {
+  if (!why.empty()) {
+    log::warn("step '" + step + "': " + why + (handle ? "" : "; nothing it records is kept"));
+  }
+  return handle;
+}
+
 }  // namespace
 
 uint32_t plugin_counter(const std::string& step, const char* name, size_t size) {
   std::string why;
-  const uint32_t handle = metrics::plugin_counters().counter(
+  const uint32_t handle = metrics::plugin_metrics().counter(
       step, name ? std::string_view(name, size) : std::string_view(), &why);
-  if (!why.empty()) log::warn("step '" + step + "': " + why + "; its counts are not kept");
-  return handle;
+  return told(step, handle, why);
 }
 
 void count_plugin_counter(void*, uint32_t handle, uint64_t n) {
-  metrics::plugin_counters().add(handle, n);
+  metrics::plugin_metrics().add(handle, n);
+}
+
+uint32_t plugin_gauge(const std::string& step, const char* name, size_t size) {
+  std::string why;
+  const uint32_t handle = metrics::plugin_metrics().gauge(
+      step, name ? std::string_view(name, size) : std::string_view(), &why);
+  return told(step, handle, why);
+}
+
+uint32_t plugin_histogram(const std::string& step, const char* name, size_t size,
+                          const double* bounds, size_t count) {
+  std::string why;
+  const uint32_t handle = metrics::plugin_metrics().histogram(
+      step, name ? std::string_view(name, size) : std::string_view(), bounds, count, &why);
+  return told(step, handle, why);
+}
+
+void set_plugin_gauges(streams_host_api& api) {
+  api.gauge_set = [](void*, uint32_t handle, double value) {
+    metrics::plugin_metrics().set(handle, value);
+  };
+  api.gauge_add = [](void*, uint32_t handle, double delta) {
+    metrics::plugin_metrics().add_to(handle, delta);
+  };
+  api.observe = [](void*, uint32_t handle, double value) {
+    metrics::plugin_metrics().observe(handle, value);
+  };
 }
 
 std::vector<std::string> python_dirs(const config::PipelineSpec& pipeline,
@@ -384,6 +419,15 @@ streams_host_api make_host_api(const StepBinding& binding) {
     return plugin_counter(static_cast<const StepBinding*>(host_ctx)->name, name, size);
   };
   api.count = &count_plugin_counter;
+  api.gauge = [](void* host_ctx, const char* name, size_t size) {
+    return plugin_gauge(static_cast<const StepBinding*>(host_ctx)->name, name, size);
+  };
+  api.histogram = [](void* host_ctx, const char* name, size_t size, const double* bounds,
+                     size_t count) {
+    return plugin_histogram(static_cast<const StepBinding*>(host_ctx)->name, name, size, bounds,
+                            count);
+  };
+  set_plugin_gauges(api);
   return api;  // emit, set_error, origin are filled in by the Chain
 }
 

@@ -126,6 +126,12 @@ streams_host_api make_host_api(const StepBinding& binding);
 // api's, and a plugin sink's): a refused name is logged once.
 uint32_t plugin_counter(const std::string& step, const char* name, size_t size);
 void count_plugin_counter(void* host_ctx, uint32_t handle, uint64_t n);
+// ABI 1.12's gauge and histogram, as plugin_counter; set_plugin_gauges fills
+// in `api`'s gauge_set, gauge_add and observe.
+uint32_t plugin_gauge(const std::string& step, const char* name, size_t size);
+uint32_t plugin_histogram(const std::string& step, const char* name, size_t size,
+                          const double* bounds, size_t count);
+void set_plugin_gauges(streams_host_api& api);
 
 // One instance of a plugin function, destroyed by that function's destroy
 // when it goes (RAII). The function's library must outlive it (a Chain holds

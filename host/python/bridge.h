@@ -36,7 +36,7 @@ struct Instance {
   std::string encoded;  // JSON written by `codec` for outs; reused
   // Aggregates: the accumulator object last pickled, and its pickle.
   Ref last_acc, last_acc_bytes;
-  CounterHandles counters;  // streams.metrics' handles, by name
+  MetricHandles metrics;  // streams.metrics' handles
 
   void release_held() {
     for (PyObject* o : held) Py_DECREF(o);

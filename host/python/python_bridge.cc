@@ -248,7 +248,7 @@ int32_t map_process(void* p, const streams_record* input, streams_call* call) {
   inst->encoded.clear();
   {
     Gil gil(inst->host, call);
-    const StateScope state(inst->host, call, &inst->counters);  // streams.state serves this call
+    const StateScope state(inst->host, call, &inst->metrics);  // streams.state serves this call
     inst->release_held();
     Ref result(call_with(inst, inst->fn.get(), input, call));
     Instance::Out out;
@@ -261,7 +261,7 @@ int32_t map_process(void* p, const streams_record* input, streams_call* call) {
 int32_t filter_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
   Gil gil(inst->host, call);
-  const StateScope state(inst->host, call, &inst->counters);
+  const StateScope state(inst->host, call, &inst->metrics);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
   const int keep = result ? PyObject_IsTrue(result.get()) : -1;
@@ -275,7 +275,7 @@ int32_t flat_map_process(void* p, const streams_record* input, streams_call* cal
   inst->encoded.clear();
   {
     Gil gil(inst->host, call);
-    const StateScope state(inst->host, call, &inst->counters);  // streams.state serves this call
+    const StateScope state(inst->host, call, &inst->metrics);  // streams.state serves this call
     inst->release_held();
     Ref result(call_with(inst, inst->fn.get(), input, call));
     if (!result) return fail(inst, call);
@@ -309,7 +309,7 @@ PyObject* branch_name(PyObject* result) {
 int32_t route_process(void* p, const streams_record* input, streams_call* call) {
   auto* inst = static_cast<Instance*>(p);
   Gil gil(inst->host, call);
-  const StateScope state(inst->host, call, &inst->counters);
+  const StateScope state(inst->host, call, &inst->metrics);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
   Ref name(result ? branch_name(result.get()) : nullptr);

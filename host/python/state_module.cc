@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "python/interpreter.h"
 
@@ -11,7 +12,7 @@ namespace {
 struct Current {
   const streams_host_api* host = nullptr;
   streams_call* call = nullptr;
-  CounterHandles* handles = nullptr;
+  MetricHandles* handles = nullptr;
 };
 STREAMS_BRIDGE_TLS Current current;  // plain data: no destructor
 
@@ -153,55 +154,154 @@ PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
                           nullptr,
                           nullptr};
 
-// A counter's handle: from the instance's cache, else from the host (which
-// takes its lock and builds the name) and cached. GIL held.
-uint32_t handle_of(const Current& c, std::string_view name) {
-  const auto it = c.handles->find(name);
-  if (it != c.handles->end()) return it->second;
-  const uint32_t handle = c.host->counter(c.host->host_ctx, name.data(), name.size());
-  c.handles->emplace(std::string(name), handle);
+// The handle of a metric `name` from the instance's cache `by_name`, else
+// from the host (make(name), which takes its lock and builds the name) and
+// cached. GIL held.
+template <class Make>
+uint32_t handle_of(MetricHandles::ByName& by_name, std::string_view name, Make make) {
+  const auto it = by_name.find(name);
+  if (it != by_name.end()) return it->second;
+  const uint32_t handle = make(name);
+  by_name.emplace(std::string(name), handle);
   return handle;
 }
 
-// streams._metrics.increment(name, value=1): adds to the step's counter.
-PyObject* increment(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs < 1 || nargs > 2 || !PyUnicode_Check(args[0])) {
-    PyErr_SetString(PyExc_TypeError, "increment(name: str, value: int = 1)");
-    return nullptr;
-  }
-  Py_ssize_t size = 0;
-  const char* name = PyUnicode_AsUTF8AndSize(args[0], &size);
-  if (!name) return nullptr;
-  const unsigned long long value = nargs == 2 ? PyLong_AsUnsignedLongLong(args[1]) : 1;
-  if (value == static_cast<unsigned long long>(-1) && PyErr_Occurred()) return nullptr;
+// The host, when a step's function runs and the host has ABI 1.12's calls
+// (`need_gauges`) or 1.11's; else null, with RuntimeError set when no
+// function runs.
+const streams_host_api* metrics_host(bool need_gauges) {
   if (!current.host) {
     PyErr_SetString(PyExc_RuntimeError,
                     "streams.metrics is only usable while a step's function runs");
     return nullptr;
   }
   const streams_host_api* host = current.host;
-  if (STREAMS_HAS_FIELD(host, streams_host_api, count) && host->counter && host->count) {
-    const uint32_t handle = handle_of(current, std::string_view(name, static_cast<size_t>(size)));
-    host->count(host->host_ctx, handle, value);
+  if (need_gauges) return STREAMS_HAS_FIELD(host, streams_host_api, observe) ? host : nullptr;
+  return STREAMS_HAS_FIELD(host, streams_host_api, count) ? host : nullptr;
+}
+
+// The name (a str) of a metrics call; false with TypeError set.
+bool name_of(PyObject* arg, const char* usage, std::string_view* name) {
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_Check(arg) ? PyUnicode_AsUTF8AndSize(arg, &size) : nullptr;
+  if (!text) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, usage);
+    return false;
   }
+  *name = std::string_view(text, static_cast<size_t>(size));
+  return true;
+}
+
+// streams._metrics.increment(name, value=1): adds to the step's counter.
+PyObject* increment(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  const char* usage = "increment(name: str, value: int = 1)";
+  std::string_view name;
+  if (nargs < 1 || nargs > 2 || !name_of(args[0], usage, &name)) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, usage);
+    return nullptr;
+  }
+  const unsigned long long value = nargs == 2 ? PyLong_AsUnsignedLongLong(args[1]) : 1;
+  if (value == static_cast<unsigned long long>(-1) && PyErr_Occurred()) return nullptr;
+  const streams_host_api* host = metrics_host(false);
+  if (!host) return PyErr_Occurred() ? nullptr : Py_NewRef(Py_None);
+  const uint32_t handle = handle_of(current.handles->counters, name, [host](std::string_view n) {
+    return host->counter(host->host_ctx, n.data(), n.size());
+  });
+  host->count(host->host_ctx, handle, value);
   Py_RETURN_NONE;
 }
 
+// gauge(name, value) sets the step's gauge; gauge_add(name, delta) adds to it.
+template <bool kAdd>
+PyObject* gauge(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  const char* usage =
+      kAdd ? "gauge_add(name: str, delta: float)" : "gauge(name: str, value: float)";
+  std::string_view name;
+  if (nargs != 2 || !name_of(args[0], usage, &name)) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, usage);
+    return nullptr;
+  }
+  const double value = PyFloat_AsDouble(args[1]);
+  if (value == -1.0 && PyErr_Occurred()) return nullptr;
+  const streams_host_api* host = metrics_host(true);
+  if (!host) return PyErr_Occurred() ? nullptr : Py_NewRef(Py_None);
+  const uint32_t handle = handle_of(current.handles->gauges, name, [host](std::string_view n) {
+    return host->gauge(host->host_ctx, n.data(), n.size());
+  });
+  (kAdd ? host->gauge_add : host->gauge_set)(host->host_ctx, handle, value);
+  Py_RETURN_NONE;
+}
+
+// The floats of a buckets argument (None: none); false with an exception.
+bool bounds_of(PyObject* arg, std::vector<double>* out) {
+  if (arg == Py_None) return true;
+  Ref seq(PySequence_Fast(arg, "observe(): buckets must be a sequence of numbers"));
+  if (!seq) return false;
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.get());
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    const double b = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq.get(), i));
+    if (b == -1.0 && PyErr_Occurred()) return false;
+    out->push_back(b);
+  }
+  return true;
+}
+
+// observe(name, value, buckets=None): counts value in the step's histogram,
+// made with `buckets` (its upper bounds) by the first call.
+PyObject* observe(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  const char* usage = "observe(name: str, value: float, buckets: list[float] | None = None)";
+  std::string_view name;
+  if (nargs < 2 || nargs > 3 || !name_of(args[0], usage, &name)) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, usage);
+    return nullptr;
+  }
+  const double value = PyFloat_AsDouble(args[1]);
+  if (value == -1.0 && PyErr_Occurred()) return nullptr;
+  const streams_host_api* host = metrics_host(true);
+  if (!host) return PyErr_Occurred() ? nullptr : Py_NewRef(Py_None);
+  bool failed = false;
+  const uint32_t handle = handle_of(current.handles->histograms, name, [&](std::string_view n) {
+    std::vector<double> bounds;
+    if (nargs == 3 && !bounds_of(args[2], &bounds)) {
+      failed = true;
+      return 0u;
+    }
+    return host->histogram(host->host_ctx, n.data(), n.size(), bounds.data(), bounds.size());
+  });
+  if (failed) {
+    current.handles->histograms.erase(std::string(name));  // ask again on the next call
+    return nullptr;
+  }
+  host->observe(host->host_ctx, handle, value);
+  Py_RETURN_NONE;
+}
+
+template <class F>
+PyCFunction fast(F f) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
+}
+
 PyMethodDef metrics_methods[] = {
-    {"increment", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(increment)),
-     METH_FASTCALL,
+    {"increment", fast(increment), METH_FASTCALL,
      "increment(name, value=1): adds value to the step's counter name (1 to 64 of a-z, 0-9, _)"},
+    {"gauge", fast(gauge<false>), METH_FASTCALL, "gauge(name, value): sets the step's gauge name"},
+    {"gauge_add", fast(gauge<true>), METH_FASTCALL,
+     "gauge_add(name, delta): adds delta (negative: subtracts) to the step's gauge name"},
+    {"observe", fast(observe), METH_FASTCALL,
+     "observe(name, value, buckets=None): counts value in the step's histogram name, whose "
+     "buckets' upper bounds the first call gives (None: seconds from 0.001 to 10)"},
     {nullptr, nullptr, 0, nullptr}};
 
-PyModuleDef metrics_def = {PyModuleDef_HEAD_INIT,
-                           "streams._metrics",
-                           "Counters of the running step (the streams host's bridge).",
-                           -1,
-                           metrics_methods,
-                           nullptr,
-                           nullptr,
-                           nullptr,
-                           nullptr};
+PyModuleDef metrics_def = {
+    PyModuleDef_HEAD_INIT,
+    "streams._metrics",
+    "Counters, gauges and histograms of the running step (the streams host's bridge).",
+    -1,
+    metrics_methods,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr};
 
 }  // namespace
 
@@ -218,7 +318,7 @@ bool init_state_module() {
          PyDict_SetItemString(modules, "streams._metrics", counters.get()) == 0;
 }
 
-StateScope::StateScope(const streams_host_api* host, streams_call* call, CounterHandles* handles)
+StateScope::StateScope(const streams_host_api* host, streams_call* call, MetricHandles* handles)
     : host_(current.host), call_(current.call), handles_(current.handles) {
   current = {host, call, handles};
 }

@@ -7,7 +7,9 @@
 // max_value_bytes), raises streams.state.StateError; the host then fails the
 // input whatever the function does.
 // `streams.metrics` too: increment(name, value=1) adds to the step's counter
-// (ABI 1.11's counter and count; a name the host refuses counts nothing).
+// (ABI 1.11's counter and count), gauge(name, value) and gauge_add(name,
+// delta) set or move its gauge, observe(name, value, buckets=None) counts a
+// value in its histogram (ABI 1.12); a name the host refuses keeps nothing.
 // Thread: the GIL held; the current call is per thread.
 #pragma once
 
@@ -20,8 +22,11 @@
 
 namespace streams::python {
 
-// An instance's counter handles by name (streams.metrics).
-using CounterHandles = std::map<std::string, uint32_t, std::less<>>;
+// An instance's metric handles by kind and name (streams.metrics).
+struct MetricHandles {
+  using ByName = std::map<std::string, uint32_t, std::less<>>;
+  ByName counters, gauges, histograms;
+};
 
 // Creates the native modules `streams._state` and `streams._metrics`; false
 // with an exception set.
@@ -32,7 +37,7 @@ bool init_state_module();
 // calls restore the outer one); `handles`: its instance's, kept as long.
 class StateScope {
  public:
-  StateScope(const streams_host_api* host, streams_call* call, CounterHandles* handles);
+  StateScope(const streams_host_api* host, streams_call* call, MetricHandles* handles);
   ~StateScope();
   StateScope(const StateScope&) = delete;
   StateScope& operator=(const StateScope&) = delete;
@@ -40,7 +45,7 @@ class StateScope {
  private:
   const streams_host_api* host_;
   streams_call* call_;
-  CounterHandles* handles_;
+  MetricHandles* handles_;
 };
 
 }  // namespace streams::python

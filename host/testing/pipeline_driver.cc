@@ -7,7 +7,7 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
-#include "metrics/plugin_counters.h"
+#include "metrics/plugin_metrics.h"
 #include "pipeline/chain.h"
 #include "pipeline/error_limits.h"
 #include "pipeline/operator.h"
@@ -105,7 +105,7 @@ class PipelineDriver::Impl {
   // The plugin counters' counts by (family, step): now, and at the start.
   static std::map<std::pair<std::string, std::string>, uint64_t> counted() {
     std::map<std::pair<std::string, std::string>, uint64_t> out;
-    metrics::plugin_counters().each(
+    metrics::plugin_metrics().each_counter(
         [&out](const std::string& family, const std::string& step, uint64_t n) {
           out[{family, step}] = n;
         });
@@ -323,6 +323,16 @@ std::vector<std::string> PipelineDriver::values(const std::string& sink) const {
 const std::vector<RecordError>& PipelineDriver::errors() const { return impl_->errors(); }
 uint64_t PipelineDriver::counter(const std::string& step, const std::string& name) const {
   return impl_->counter(step, name);
+}
+
+std::optional<double> PipelineDriver::gauge(const std::string& step,
+                                            const std::string& name) const {
+  std::optional<double> value;
+  metrics::plugin_metrics().each_gauge(
+      [&](const std::string& family, const std::string& s, double v) {
+        if (s == step && family == "plugin_" + name) value = v;
+      });
+  return value;
 }
 int64_t PipelineDriver::committable() const { return impl_->committable(); }
 

@@ -33,10 +33,15 @@ def is_counter(msg):
     return msg.payload["type"] == "c"
 
 
+@metrics.timer("transform_seconds")
 def transform(msg):
     metrics.increment("transformed")
     metrics.increment("org_ids", msg.payload["org_id"])
     metrics.increment("Bad Name")  # refused: counts nothing
+    metrics.gauge("last_org", msg.payload["org_id"])
+    metrics.gauge_add("orgs_added", msg.payload["org_id"])
+    metrics.observe("orgs", msg.payload["org_id"], [1, 10, 1000])
+    metrics.gauge("org_ids_total", 1)  # refused: the counter org_ids writes that series
     return {**msg.payload, "transformed": True}
 
 
@@ -86,13 +91,27 @@ def on_broker(env):
     view = h.run_cli(["top", "--admin-port", str(port), "--frames", "1"])
     assert env.stop(host) == 0, env.log(host)
     assert view.returncode == 0, view.stderr
-    assert re.search(r"\ntransform +transformed +4 +-\n", view.stdout), view.stdout
+    assert re.search(r"\ntransform +transformed +counter +4 +-\n", view.stdout), view.stdout
+    assert re.search(r"\ntransform +last_org +gauge +667 +-\n", view.stdout), view.stdout
+    assert re.search(r"\ntransform +orgs +histogram +4 +- +mean 438.5\n", view.stdout), view.stdout
     # streams.metrics: the transform's counts (four counters: the example's
     # two, orgs 420 and 1, and the two banned orgs), a refused name logged once.
     step = 'pipeline="in",step="transform"'
     assert f"\nstreams_plugin_transformed_total{{{step}}} 4\n" in text, text
     assert f"\nstreams_plugin_org_ids_total{{{step}}} {420 + 1 + 666 + 667}\n" in text, text
     assert env.log(host).count("counter name 'Bad Name' refused") == 1, env.log(host)
+    # Its gauges and histograms (ABI 1.12): the last org set, the orgs added;
+    # each org in buckets 1, 10 and 1000; a timer's seconds in the default ones.
+    assert f"\nstreams_plugin_last_org{{{step}}} 667\n" in text, text
+    assert f"\nstreams_plugin_orgs_added{{{step}}} {420 + 1 + 666 + 667}\n" in text, text
+    assert "# TYPE streams_plugin_orgs histogram\n" in text, text
+    for le, n in (("1", 1), ("10", 1), ("1000", 4), ("+Inf", 4)):
+        assert f'\nstreams_plugin_orgs_bucket{{{step},le="{le}"}} {n}\n' in text, text
+    assert f"\nstreams_plugin_orgs_sum{{{step}}} {420 + 1 + 666 + 667}\n" in text, text
+    assert f"\nstreams_plugin_transform_seconds_count{{{step}}} 4\n" in text, text
+    assert f'\nstreams_plugin_transform_seconds_bucket{{{step},le="10"}} 4\n' in text, text
+    assert "streams_plugin_org_ids_total is the counter 'org_ids'" in env.log(host), env.log(host)
+    assert f"\nstreams_plugin_org_ids_total{{{step}}} {420 + 1 + 666 + 667}\n" in text, text
 
     with open(os.path.join(h.EXAMPLE_DIR, "expected_output.jsonl")) as f:
         expected = [ordered(line) for line in f if line.strip()]
@@ -121,7 +140,8 @@ def on_broker(env):
     assert headers["streams.error.message"] == b"ValueError: org 666 is banned", headers
     assert headers["streams.error.exception_type"] == b"ValueError", headers
     traceback = headers["streams.error.traceback"].decode()
-    assert 'metrics_fns.py", line 23, in check' in traceback, traceback
+    raise_line = METRICS_FNS.splitlines().index('        raise ValueError("org 666 is banned")') + 1
+    assert f'metrics_fns.py", line {raise_line}, in check' in traceback, traceback
     assert 'raise ValueError("org 666 is banned")' in traceback, traceback
     assert len(out) + len(dlq) + 2 == len(lines)  # 2 not counters: filtered out
 
@@ -252,7 +272,7 @@ steps:
 """)
         result = local(env, pipeline, "")
         assert result.returncode == 2, (name, result.stdout, result.stderr)  # a config error
-        assert f"bad.yaml:3:" in result.stderr and why in result.stderr, (name, result.stderr)
+        assert "bad.yaml:3:" in result.stderr and why in result.stderr, (name, result.stderr)
 
 
 CORPUS = [

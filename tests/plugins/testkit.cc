@@ -408,22 +408,39 @@ class Discard {
 };
 
 // Passes the value on, counting records and value bytes in the step's
-// counters (ABI 1.11); also asks for a name the host refuses.
+// counters (ABI 1.11); also asks for a name the host refuses. Its gauges and
+// histogram (ABI 1.12): the last value's size, the instances alive (each adds
+// 1, and takes it back when destroyed), every value's size in buckets 1, 4,
+// 16; and a gauge whose series would be the counter's (refused).
 class Counted {
  public:
   explicit Counted(const streams::InitContext& ctx)
       : records_(ctx.counter("records")),
         bytes_(ctx.counter("value_bytes")),
-        refused_(ctx.counter("Not-A-Name")) {}
+        refused_(ctx.counter("Not-A-Name")),
+        last_size_(ctx.gauge("last_value_bytes")),
+        instances_(ctx.gauge("instances")),
+        clashing_(ctx.gauge("records_total")),
+        sizes_(ctx.histogram("value_sizes", {1, 4, 16})) {
+    instances_.add(1);
+  }
+  ~Counted() { instances_.add(-1); }
+  Counted(const Counted&) = delete;
+  Counted& operator=(const Counted&) = delete;
   streams::Status process(const streams::Record& in, streams::Output& out) {
     records_.add();
     bytes_.add(in.value().size());
     refused_.add();  // counts nothing
+    last_size_.set(static_cast<double>(in.value().size()));
+    clashing_.set(1);  // keeps nothing
+    sizes_.observe(static_cast<double>(in.value().size()));
     return out.emit_value(in.value());
   }
 
  private:
   streams::Counter records_, bytes_, refused_;
+  streams::Gauge last_size_, instances_, clashing_;
+  streams::Histogram sizes_;
 };
 
 STREAMS_PLUGIN("testkit", "2.3.4", streams::map<Upper>("upper"),

@@ -130,6 +130,15 @@ PluginSink::PluginSink(const streams_function& fn, std::string name, std::string
     return pipeline::plugin_counter(static_cast<PluginSink*>(host_ctx)->name_, name, size);
   };
   api_.count = &pipeline::count_plugin_counter;
+  api_.gauge = [](void* host_ctx, const char* name, size_t size) {
+    return pipeline::plugin_gauge(static_cast<PluginSink*>(host_ctx)->name_, name, size);
+  };
+  api_.histogram = [](void* host_ctx, const char* name, size_t size, const double* bounds,
+                      size_t count) {
+    return pipeline::plugin_histogram(static_cast<PluginSink*>(host_ctx)->name_, name, size, bounds,
+                                      count);
+  };
+  pipeline::set_plugin_gauges(api_);
   if (metrics_) metrics_->plugin_sink.set(1);
 }
 

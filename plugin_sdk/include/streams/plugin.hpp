@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -262,6 +263,61 @@ class Counter {
   uint32_t handle_ = 0;
 };
 
+// A value the host keeps for the step and exports with its metrics (ABI
+// 1.12): streams_plugin_<name>{pipeline, step} in Prometheus,
+// streams.plugin_<name> (|g) in DogStatsD. Made once, at creation
+// (InitContext::gauge); set() and add() from any thread cost an atomic
+// store or update. Every instance of the step shares the one value: set() a
+// value of the whole step (a model's version), add() one each instance
+// holds a part of (its cache's entries: add on insert, subtract on evict and
+// in its destructor). A default one, or one the host refused, keeps nothing.
+class Gauge {
+ public:
+  Gauge() = default;
+  Gauge(const streams_host_api* host, std::string_view name) {
+    if (!STREAMS_HAS_FIELD(host, streams_host_api, observe) || !host->gauge) return;
+    handle_ = host->gauge(host->host_ctx, name.data(), name.size());
+    if (handle_ != 0) host_ = host;
+  }
+  void set(double value) const {
+    if (host_) host_->gauge_set(host_->host_ctx, handle_, value);
+  }
+  void add(double delta) const {
+    if (host_) host_->gauge_add(host_->host_ctx, handle_, delta);
+  }
+  bool keeping() const { return host_ != nullptr; }
+
+ private:
+  const streams_host_api* host_ = nullptr;
+  uint32_t handle_ = 0;
+};
+
+// Values the host counts into buckets for the step (ABI 1.12):
+// streams_plugin_<name>{pipeline, step} as a Prometheus histogram (_bucket,
+// _sum, _count). Made once, at creation (InitContext::histogram), with its
+// buckets' upper bounds (ascending, at most 16; none: seconds from 1 ms to
+// 10 s); observe() from any thread costs a few compares and two atomic
+// updates. A default one, or one the host refused, keeps nothing.
+class Histogram {
+ public:
+  Histogram() = default;
+  Histogram(const streams_host_api* host, std::string_view name,
+            std::initializer_list<double> bounds = {}) {
+    if (!STREAMS_HAS_FIELD(host, streams_host_api, observe) || !host->histogram) return;
+    handle_ =
+        host->histogram(host->host_ctx, name.data(), name.size(), bounds.begin(), bounds.size());
+    if (handle_ != 0) host_ = host;
+  }
+  void observe(double value) const {
+    if (host_) host_->observe(host_->host_ctx, handle_, value);
+  }
+  bool keeping() const { return host_ != nullptr; }
+
+ private:
+  const streams_host_api* host_ = nullptr;
+  uint32_t handle_ = 0;
+};
+
 // What a function instance gets at creation. Valid during construction only;
 // keep `host()` if the instance logs later (it outlives the instance).
 class InitContext {
@@ -277,6 +333,11 @@ class InitContext {
   }
   // The step's counter `name` (see Counter); keep it as a member.
   Counter counter(std::string_view name) const { return Counter(host_, name); }
+  // The step's gauge and histogram `name` (see Gauge, Histogram).
+  Gauge gauge(std::string_view name) const { return Gauge(host_, name); }
+  Histogram histogram(std::string_view name, std::initializer_list<double> bounds = {}) const {
+    return Histogram(host_, name, bounds);
+  }
 
  private:
   const streams_host_api* host_;

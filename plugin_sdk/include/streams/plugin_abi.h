@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 11
+#define STREAMS_ABI_MINOR 12
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -318,6 +318,37 @@ typedef struct streams_host_api {
   /* Adds `n` to the counter `handle`; a handle of 0 is ignored. Any thread:
    * no lock, no allocation. */
   void (*count)(void* host_ctx, uint32_t handle, uint64_t n);
+
+  /* --- 1.12: the plugin's own gauges and histograms --- */
+
+  /* The step's gauge `name` (the same rules as a counter's; a name is one
+   * kind, see below): a handle for gauge_set and gauge_add, the same for
+   * every instance and generation of the step; 0 when refused (the host logs
+   * why once). Exported as streams_plugin_<name>{pipeline, step} (Prometheus)
+   * and streams.plugin_<name> (DogStatsD, |g). Its value is the step's, one
+   * for all its instances: `gauge_set` for a value of the whole step (the
+   * last set wins), `gauge_add` for one each instance holds a part of (the
+   * entries of per-partition caches: add on insert, subtract on evict and
+   * in destroy). Any thread; meant for create (it takes a lock). */
+  uint32_t (*gauge)(void* host_ctx, const char* name, size_t name_size);
+  /* Any thread: no lock, no allocation; a handle of 0 is ignored. */
+  void (*gauge_set)(void* host_ctx, uint32_t handle, double value);
+  void (*gauge_add)(void* host_ctx, uint32_t handle, double delta);
+  /* The step's histogram `name`, with buckets whose upper bounds are
+   * bounds[0..bounds_count) (finite, ascending, at most 16; copied), or with
+   * NULL/0 the default, seconds: 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25
+   * 0.5 1 2.5 5 10. A handle for `observe`, as `gauge`'s; a histogram made
+   * before keeps its first bounds until the host restarts. Exported as
+   * streams_plugin_<name>{pipeline, step} with _bucket, _sum and _count
+   * (Prometheus only; the log exporter gives its count and sum). A name is
+   * one kind in a host: another kind's name, or one whose series would be
+   * another metric's (a counter's NAME_total, a histogram's NAME_sum...), is
+   * refused. */
+  uint32_t (*histogram)(void* host_ctx, const char* name, size_t name_size, const double* bounds,
+                        size_t bounds_count);
+  /* Counts `value` in its bucket and adds it to the sum. Any thread: no
+   * lock, no allocation; a handle of 0 (or a NaN) is ignored. */
+  void (*observe)(void* host_ctx, uint32_t handle, double value);
 } streams_host_api;
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */

@@ -135,6 +135,32 @@ class FunctionDriver {
         d->counters_[d->counter_names_[handle - 1]] += n;
       }
     };
+    api_.gauge = [](void* ctx, const char* name, size_t size) {
+      auto* d = static_cast<FunctionDriver*>(ctx);
+      return d->make_named(&d->gauge_names_, std::string(name, size));
+    };
+    api_.gauge_set = [](void* ctx, uint32_t handle, double value) {
+      auto* d = static_cast<FunctionDriver*>(ctx);
+      if (handle > 0 && handle <= d->gauge_names_.size()) {
+        d->gauges_[d->gauge_names_[handle - 1]] = value;
+      }
+    };
+    api_.gauge_add = [](void* ctx, uint32_t handle, double delta) {
+      auto* d = static_cast<FunctionDriver*>(ctx);
+      if (handle > 0 && handle <= d->gauge_names_.size()) {
+        d->gauges_[d->gauge_names_[handle - 1]] += delta;
+      }
+    };
+    api_.histogram = [](void* ctx, const char* name, size_t size, const double*, size_t) {
+      auto* d = static_cast<FunctionDriver*>(ctx);
+      return d->make_named(&d->histogram_names_, std::string(name, size));
+    };
+    api_.observe = [](void* ctx, uint32_t handle, double value) {
+      auto* d = static_cast<FunctionDriver*>(ctx);
+      if (handle > 0 && handle <= d->histogram_names_.size()) {
+        d->observed_[d->histogram_names_[handle - 1]].push_back(value);
+      }
+    };
     api_.select_branch = &select_branch;
     api_.state_get = &state_get;
     api_.state_put = &state_put;
@@ -183,6 +209,10 @@ class FunctionDriver {
 
   // The counts of the counters the function made (ABI 1.11), by name.
   const std::map<std::string, uint64_t>& counters() const { return counters_; }
+  // The values of the gauges the function set (ABI 1.12), by name, and
+  // every value it observed in each histogram, in order.
+  const std::map<std::string, double>& gauges() const { return gauges_; }
+  const std::map<std::string, std::vector<double>>& observed() const { return observed_; }
 
   // The function's state (as if its step declared `state:`), kept for the
   // driver's life: read it, or seed it before process().
@@ -310,18 +340,23 @@ class FunctionDriver {
     }
   }
 
-  // The host's rule: 1 to 64 of [a-z0-9_], else refused (0).
-  uint32_t make_counter(const std::string& name) {
+  // The handle of `name` in *names (its index + 1), added if new; the
+  // host's rule: 1 to 64 of [a-z0-9_], else refused (0).
+  static uint32_t make_named(std::vector<std::string>* names, const std::string& name) {
     if (name.empty() || name.size() > 64) return 0;
     for (char c : name) {
       if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return 0;
     }
-    for (size_t i = 0; i < counter_names_.size(); ++i) {
-      if (counter_names_[i] == name) return static_cast<uint32_t>(i + 1);
+    for (size_t i = 0; i < names->size(); ++i) {
+      if ((*names)[i] == name) return static_cast<uint32_t>(i + 1);
     }
-    counter_names_.push_back(name);
-    counters_[name] = 0;
-    return static_cast<uint32_t>(counter_names_.size());
+    names->push_back(name);
+    return static_cast<uint32_t>(names->size());
+  }
+  uint32_t make_counter(const std::string& name) {
+    const uint32_t handle = make_named(&counter_names_, name);
+    if (handle) counters_.emplace(name, 0);
+    return handle;
   }
 
   const streams_function* fn_ = nullptr;
@@ -332,6 +367,10 @@ class FunctionDriver {
   std::map<std::string, std::string> state_;
   std::vector<std::string> counter_names_;  // a handle is its index + 1
   std::map<std::string, uint64_t> counters_;
+  std::vector<std::string> gauge_names_;  // the same for gauges, histograms
+  std::map<std::string, double> gauges_;
+  std::vector<std::string> histogram_names_;
+  std::map<std::string, std::vector<double>> observed_;
 };
 
 }  // namespace streams::test_driver

@@ -10,7 +10,7 @@ use std::os::raw::{c_char, c_void};
 
 pub const STREAMS_ABI_MAJOR: u16 = 1;
 /// The minor version this crate was written against (its types end there).
-pub const STREAMS_ABI_MINOR: u16 = 11;
+pub const STREAMS_ABI_MINOR: u16 = 12;
 
 pub const STREAMS_OK: i32 = 0;
 pub const STREAMS_DROP: i32 = 1;
@@ -143,6 +143,13 @@ pub struct streams_host_api {
     // 1.11
     pub counter: Option<unsafe extern "C" fn(*mut c_void, *const c_char, usize) -> u32>,
     pub count: Option<unsafe extern "C" fn(*mut c_void, u32, u64)>,
+    // 1.12
+    pub gauge: Option<unsafe extern "C" fn(*mut c_void, *const c_char, usize) -> u32>,
+    pub gauge_set: Option<unsafe extern "C" fn(*mut c_void, u32, f64)>,
+    pub gauge_add: Option<unsafe extern "C" fn(*mut c_void, u32, f64)>,
+    pub histogram:
+        Option<unsafe extern "C" fn(*mut c_void, *const c_char, usize, *const f64, usize) -> u32>,
+    pub observe: Option<unsafe extern "C" fn(*mut c_void, u32, f64)>,
 }
 
 pub type CreateFn =

@@ -34,7 +34,8 @@ pub mod testing;
 
 pub use adapters::{aggregate, filter, flat_map, map, route, FnPtr};
 pub use types::{
-    Counter, ErrorKind, Headers, InitContext, LogLevel, Origin, Output, Record, State, Status,
+    Counter, ErrorKind, Gauge, Headers, Histogram, InitContext, LogLevel, Origin, Output, Record,
+    State, Status,
 };
 
 /// What every function type provides: how to make an instance.

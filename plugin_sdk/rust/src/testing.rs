@@ -200,34 +200,90 @@ unsafe extern "C" fn state_scan(
     STREAMS_OK
 }
 
-/// The counters a function made (ABI 1.11), by name; a handle is an index + 1.
+/// The counters (ABI 1.11), gauges and histograms (1.12) a function made, by
+/// name; a handle is an index + 1 in its kind's names.
 #[derive(Default)]
 struct Counters {
     names: Vec<String>,
     counts: BTreeMap<String, u64>,
+    gauge_names: Vec<String>,
+    gauges: BTreeMap<String, f64>,
+    histogram_names: Vec<String>,
+    observed: BTreeMap<String, Vec<f64>>,
 }
 
-unsafe extern "C" fn counter(ctx: *mut c_void, name: *const c_char, size: usize) -> u32 {
-    let c = &mut *(ctx as *mut Counters);
+/// The handle of `name` in `names`, added if new; the host's rule: 1 to 64
+/// of [a-z0-9_], else refused (0).
+unsafe fn named(names: &mut Vec<String>, name: *const c_char, size: usize) -> u32 {
     let bytes = std::slice::from_raw_parts(name as *const u8, size);
     let valid = (1..=64).contains(&size)
         && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
     if !valid {
-        return 0; // the host's rule
+        return 0;
     }
     let name = String::from_utf8_lossy(bytes).into_owned();
-    if let Some(i) = c.names.iter().position(|n| *n == name) {
+    if let Some(i) = names.iter().position(|n| *n == name) {
         return i as u32 + 1;
     }
-    c.counts.insert(name.clone(), 0);
-    c.names.push(name);
-    c.names.len() as u32
+    names.push(name);
+    names.len() as u32
+}
+
+/// The name of `handle` in `names`.
+fn name_of(names: &[String], handle: u32) -> Option<String> {
+    (handle >= 1 && handle as usize <= names.len()).then(|| names[handle as usize - 1].clone())
+}
+
+unsafe extern "C" fn counter(ctx: *mut c_void, name: *const c_char, size: usize) -> u32 {
+    let c = &mut *(ctx as *mut Counters);
+    let handle = named(&mut c.names, name, size);
+    if let Some(name) = name_of(&c.names, handle) {
+        c.counts.entry(name).or_insert(0);
+    }
+    handle
 }
 
 unsafe extern "C" fn count(ctx: *mut c_void, handle: u32, n: u64) {
     let c = &mut *(ctx as *mut Counters);
-    if handle >= 1 && (handle as usize) <= c.names.len() {
-        *c.counts.get_mut(&c.names[handle as usize - 1]).unwrap() += n;
+    if let Some(name) = name_of(&c.names, handle) {
+        *c.counts.entry(name).or_insert(0) += n;
+    }
+}
+
+unsafe extern "C" fn gauge(ctx: *mut c_void, name: *const c_char, size: usize) -> u32 {
+    let c = &mut *(ctx as *mut Counters);
+    named(&mut c.gauge_names, name, size)
+}
+
+unsafe extern "C" fn gauge_set(ctx: *mut c_void, handle: u32, value: f64) {
+    let c = &mut *(ctx as *mut Counters);
+    if let Some(name) = name_of(&c.gauge_names, handle) {
+        c.gauges.insert(name, value);
+    }
+}
+
+unsafe extern "C" fn gauge_add(ctx: *mut c_void, handle: u32, delta: f64) {
+    let c = &mut *(ctx as *mut Counters);
+    if let Some(name) = name_of(&c.gauge_names, handle) {
+        *c.gauges.entry(name).or_insert(0.0) += delta;
+    }
+}
+
+unsafe extern "C" fn histogram(
+    ctx: *mut c_void,
+    name: *const c_char,
+    size: usize,
+    _bounds: *const f64,
+    _count: usize,
+) -> u32 {
+    let c = &mut *(ctx as *mut Counters);
+    named(&mut c.histogram_names, name, size)
+}
+
+unsafe extern "C" fn observe(ctx: *mut c_void, handle: u32, value: f64) {
+    let c = &mut *(ctx as *mut Counters);
+    if let Some(name) = name_of(&c.histogram_names, handle) {
+        c.observed.entry(name).or_default().push(value);
     }
 }
 
@@ -269,6 +325,11 @@ impl<'f> FunctionDriver<'f> {
             shared: None,
             counter: Some(counter),
             count: Some(count),
+            gauge: Some(gauge),
+            gauge_set: Some(gauge_set),
+            gauge_add: Some(gauge_add),
+            histogram: Some(histogram),
+            observe: Some(observe),
         });
         let create = function.create.ok_or("no create")?;
         let config = CString::new(config).map_err(|_| "config holds a NUL".to_string())?;
@@ -317,6 +378,16 @@ impl<'f> FunctionDriver<'f> {
     /// The counts of the counters the function made, by name.
     pub fn counters(&self) -> &BTreeMap<String, u64> {
         &self.counters.counts
+    }
+
+    /// The values of the gauges the function set (ABI 1.12), by name.
+    pub fn gauges(&self) -> &BTreeMap<String, f64> {
+        &self.counters.gauges
+    }
+
+    /// Every value the function observed in each histogram, in order.
+    pub fn observed(&self) -> &BTreeMap<String, Vec<f64>> {
+        &self.counters.observed
     }
 
     /// One input through `process` (map, filter, flat_map, route).

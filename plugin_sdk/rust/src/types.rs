@@ -325,6 +325,91 @@ impl Counter {
     }
 }
 
+/// A value the host keeps for the step and exports with its metrics (ABI
+/// 1.12): `streams_plugin_<name>{pipeline, step}`. Made at creation
+/// (`InitContext::gauge`); `set` and `add` from any thread are an atomic
+/// store or update. Every instance of the step shares the one value: `set`
+/// one of the whole step, `add` one each instance holds a part of (add on
+/// insert, subtract on evict and in `Drop`). One the host refused, or a
+/// default one, keeps nothing.
+pub struct Gauge {
+    host: *const streams_host_api,
+    handle: u32,
+}
+
+// As Counter's.
+unsafe impl Send for Gauge {}
+unsafe impl Sync for Gauge {}
+
+impl Default for Gauge {
+    fn default() -> Self {
+        Gauge { host: std::ptr::null(), handle: 0 }
+    }
+}
+
+impl Gauge {
+    pub fn set(&self, value: f64) {
+        if self.handle == 0 {
+            return;
+        }
+        // SAFETY: a nonzero handle was given by this host, whose api outlives the instance.
+        let host = unsafe { &*self.host };
+        if let Some(set) = host.gauge_set {
+            unsafe { set(host.host_ctx, self.handle, value) };
+        }
+    }
+    pub fn add(&self, delta: f64) {
+        if self.handle == 0 {
+            return;
+        }
+        // SAFETY: as in `set`.
+        let host = unsafe { &*self.host };
+        if let Some(add) = host.gauge_add {
+            unsafe { add(host.host_ctx, self.handle, delta) };
+        }
+    }
+    pub fn keeping(&self) -> bool {
+        self.handle != 0
+    }
+}
+
+/// Values the host counts into buckets for the step (ABI 1.12): a
+/// Prometheus histogram `streams_plugin_<name>{pipeline, step}`. Made at
+/// creation (`InitContext::histogram`) with its buckets' upper bounds
+/// (ascending, at most 16; empty: seconds from 1 ms to 10 s); `observe`
+/// from any thread is a few compares and two atomic updates. One the host
+/// refused, or a default one, keeps nothing.
+pub struct Histogram {
+    host: *const streams_host_api,
+    handle: u32,
+}
+
+// As Counter's.
+unsafe impl Send for Histogram {}
+unsafe impl Sync for Histogram {}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram { host: std::ptr::null(), handle: 0 }
+    }
+}
+
+impl Histogram {
+    pub fn observe(&self, value: f64) {
+        if self.handle == 0 {
+            return;
+        }
+        // SAFETY: a nonzero handle was given by this host, whose api outlives the instance.
+        let host = unsafe { &*self.host };
+        if let Some(observe) = host.observe {
+            unsafe { observe(host.host_ctx, self.handle, value) };
+        }
+    }
+    pub fn keeping(&self) -> bool {
+        self.handle != 0
+    }
+}
+
 /// What an instance gets at creation. Valid during `create` only.
 pub struct InitContext<'a> {
     host: &'a streams_host_api,
@@ -356,6 +441,36 @@ impl<'a> InitContext<'a> {
                 handle: unsafe { make(self.host.host_ctx, name.as_ptr() as *const c_char, name.len()) },
             },
             None => Counter::default(),
+        }
+    }
+    /// The step's gauge `name` (see `Gauge`); keep it in the instance.
+    pub fn gauge(&self, name: &str) -> Gauge {
+        if !crate::has_field!(self.host, streams_host_api, observe) {
+            return Gauge::default();
+        }
+        match self.host.gauge {
+            Some(make) => Gauge {
+                host: self.host,
+                handle: unsafe { make(self.host.host_ctx, name.as_ptr() as *const c_char, name.len()) },
+            },
+            None => Gauge::default(),
+        }
+    }
+    /// The step's histogram `name` with buckets' upper `bounds` (see
+    /// `Histogram`); keep it in the instance.
+    pub fn histogram(&self, name: &str, bounds: &[f64]) -> Histogram {
+        if !crate::has_field!(self.host, streams_host_api, observe) {
+            return Histogram::default();
+        }
+        match self.host.histogram {
+            Some(make) => Histogram {
+                host: self.host,
+                handle: unsafe {
+                    make(self.host.host_ctx, name.as_ptr() as *const c_char, name.len(),
+                         bounds.as_ptr(), bounds.len())
+                },
+            },
+            None => Histogram::default(),
         }
     }
 }

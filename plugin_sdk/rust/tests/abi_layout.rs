@@ -77,6 +77,11 @@ fn rust_layout() -> BTreeMap<String, String> {
     field!(out, streams_host_api, shared);
     field!(out, streams_host_api, counter);
     field!(out, streams_host_api, count);
+    field!(out, streams_host_api, gauge);
+    field!(out, streams_host_api, gauge_set);
+    field!(out, streams_host_api, gauge_add);
+    field!(out, streams_host_api, histogram);
+    field!(out, streams_host_api, observe);
     out.insert("streams_function size".to_string(), size_of::<streams_function>().to_string());
     field!(out, streams_function, struct_size);
     field!(out, streams_function, kind);

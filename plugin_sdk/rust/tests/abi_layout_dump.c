@@ -64,6 +64,11 @@ int main(void) {
   FIELD(streams_host_api, shared);
   FIELD(streams_host_api, counter);
   FIELD(streams_host_api, count);
+  FIELD(streams_host_api, gauge);
+  FIELD(streams_host_api, gauge_set);
+  FIELD(streams_host_api, gauge_add);
+  FIELD(streams_host_api, histogram);
+  FIELD(streams_host_api, observe);
   STRUCT(streams_function);
   FIELD(streams_function, struct_size);
   FIELD(streams_function, kind);

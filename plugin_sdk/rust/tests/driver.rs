@@ -5,8 +5,8 @@ use std::os::raw::c_char;
 use ::streams_plugin::abi::*;
 use ::streams_plugin::testing::{FunctionDriver, TestRecord};
 use ::streams_plugin::{
-    Aggregate, Counter, ErrorKind, Filter, FlatMap, Function, InitContext, Map, Output, Record,
-    Route, Status,
+    Aggregate, Counter, ErrorKind, Filter, FlatMap, Function, Gauge, Histogram, InitContext, Map,
+    Output, Record, Route, Status,
 };
 
 fn name(text: &'static [u8]) -> *const c_char {
@@ -301,6 +301,9 @@ struct Counted {
     records: Counter,
     bytes: Counter,
     refused: Counter,
+    last_size: Gauge,
+    held: Gauge,
+    sizes: Histogram,
 }
 
 impl Function for Counted {
@@ -309,6 +312,9 @@ impl Function for Counted {
             records: ctx.counter("records"),
             bytes: ctx.counter("value_bytes"),
             refused: ctx.counter("Not-A-Name"),
+            last_size: ctx.gauge("last_value_bytes"),
+            held: ctx.gauge("held_bytes"),
+            sizes: ctx.histogram("value_sizes", &[1.0, 4.0]),
         })
     }
 }
@@ -318,6 +324,9 @@ impl Map for Counted {
         self.records.add(1);
         self.bytes.add(input.value().len() as u64);
         self.refused.add(1); // counts nothing
+        self.last_size.set(input.value().len() as f64);
+        self.held.add(input.value().len() as f64);
+        self.sizes.observe(input.value().len() as f64);
         out.emit_value(input.value())
     }
 }
@@ -331,4 +340,8 @@ fn counters_are_kept_by_name() {
     let counts: Vec<(String, u64)> = d.counters().iter().map(|(k, v)| (k.clone(), *v)).collect();
     assert_eq!(counts, vec![("records".to_string(), 2), ("value_bytes".to_string(), 5)]);
     assert!(!Counter::default().counting());
+    let gauges: Vec<(String, f64)> = d.gauges().iter().map(|(k, v)| (k.clone(), *v)).collect();
+    assert_eq!(gauges, vec![("held_bytes".to_string(), 5.0), ("last_value_bytes".to_string(), 3.0)]);
+    assert_eq!(d.observed().get("value_sizes"), Some(&vec![2.0, 3.0]));
+    assert!(!Gauge::default().keeping() && !Histogram::default().keeping());
 }

@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE metrics
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <limits>
+#include <thread>
 
 #include "admin/health.h"
 #include "admin/health_watch.h"
@@ -10,7 +12,7 @@
 #include "common/clock.h"
 #include "common/loop_clocks.h"
 #include "metrics/exporters.h"
-#include "metrics/plugin_counters.h"
+#include "metrics/plugin_metrics.h"
 #include "metrics/prometheus.h"
 
 using namespace streams;
@@ -87,14 +89,134 @@ BOOST_AUTO_TEST_CASE(a_plugins_counters_are_exported_by_step_and_name) {
   const auto lines = metrics::dogstatsd_lines(metrics::snapshot(*m), {}, {});
   BOOST_TEST((std::find(lines.begin(), lines.end(),
                         "streams.plugin_records:2|c|#pipeline:p,step:tally") != lines.end()));
+  // ABI 1.12: its gauges and histogram.
+  BOOST_TEST(has_line(text, "streams_plugin_last_value_bytes{pipeline=\"p\",step=\"tally\"} 3"),
+             text);
+  BOOST_TEST(text.find("# TYPE streams_plugin_last_value_bytes gauge") != std::string::npos);
+  // Each instance added 1 and took it back when the chain went.
+  BOOST_TEST(has_line(text, "streams_plugin_instances{pipeline=\"p\",step=\"tally\"} 0"), text);
+  const std::string tally = "{pipeline=\"p\",step=\"tally\"";
+  BOOST_TEST(text.find("# TYPE streams_plugin_value_sizes histogram") != std::string::npos);
+  BOOST_TEST(has_line(text, "streams_plugin_value_sizes_bucket" + tally + ",le=\"1\"} 0"), text);
+  BOOST_TEST(has_line(text, "streams_plugin_value_sizes_bucket" + tally + ",le=\"4\"} 2"), text);
+  BOOST_TEST(has_line(text, "streams_plugin_value_sizes_bucket" + tally + ",le=\"+Inf\"} 2"), text);
+  BOOST_TEST(has_line(text, "streams_plugin_value_sizes_sum" + tally + "} 5"), text);
+  BOOST_TEST(has_line(text, "streams_plugin_value_sizes_count" + tally + "} 2"), text);
+  // The gauge whose series would be the counter's was refused.
+  BOOST_TEST(text.find("# TYPE streams_plugin_records_total gauge") == std::string::npos, text);
+  BOOST_TEST(
+      (std::find(lines.begin(), lines.end(),
+                 "streams.plugin_last_value_bytes:3|g|#pipeline:p,step:tally") != lines.end()));
   // A new instance of the step (a reload, a rebalance) counts on.
   count_through("  - {kind: map, name: tally, plugin: testkit, function: counted}\n", {"f"});
-  BOOST_TEST(has_line(metrics::prometheus_text(*m),
-                      "streams_plugin_records_total{pipeline=\"p\",step=\"tally\"} 3"));
+  const std::string again = metrics::prometheus_text(*m);
+  BOOST_TEST(has_line(again, "streams_plugin_records_total{pipeline=\"p\",step=\"tally\"} 3"));
+  BOOST_TEST(has_line(again, "streams_plugin_value_sizes_bucket" + tally + ",le=\"1\"} 1"), again);
+  BOOST_TEST(has_line(again, "streams_plugin_last_value_bytes" + tally + "} 1"), again);
+}
+
+// ABI 1.12: gauges and histograms share the counters' names, one kind a name.
+BOOST_AUTO_TEST_CASE(gauges_histograms_and_clashing_names) {
+  metrics::PluginMetrics m;
+  std::string why;
+  const uint32_t g = m.gauge("s", "depth", &why);
+  BOOST_TEST(g != 0u);
+  BOOST_TEST(m.gauge("s", "depth", &why) == g);
+  BOOST_TEST(m.gauge("t", "depth", &why) != g);  // another step's
+  m.set(g, 5);
+  m.add_to(g, -1.5);
+  m.set(0, 9);  // refused handles keep nothing
+  double depth = 0;
+  m.each_gauge([&](const std::string& family, const std::string& step, double v) {
+    if (family == "plugin_depth" && step == "s") depth = v;
+  });
+  BOOST_TEST(depth == 3.5);
+
+  // A name is one kind, in any step; so are the series a histogram writes.
+  BOOST_TEST(m.counter("s", "hits", &why) != 0u);
+  why.clear();
+  BOOST_TEST(m.gauge("u", "hits_total", &why) == 0u);
+  BOOST_TEST(why == "gauge 'hits_total' refused: streams_plugin_hits_total is the counter 'hits'");
+  BOOST_TEST(m.histogram("s", "depth", nullptr, 0, &why) == 0u);
+  BOOST_TEST(why == "histogram 'depth' refused: a gauge has the name");
+  why.clear();
+  BOOST_TEST(m.gauge("s", "hits", &why) == 0u);  // DogStatsD: streams.plugin_hits, both
+  BOOST_TEST(why == "gauge 'hits' refused: a counter has the name");
+  const uint32_t h = m.histogram("s", "wait", nullptr, 0, &why);
+  BOOST_TEST(h != 0u);
+  why.clear();
+  BOOST_TEST(m.gauge("s", "wait_sum", &why) == 0u);
+  BOOST_TEST(why.find("streams_plugin_wait_sum is the histogram 'wait'") != std::string::npos, why);
+  BOOST_TEST(m.histogram("s", "wait_count", nullptr, 0, &why) == 0u);
+
+  // Bounds: finite, ascending, at most 16; the first ones are kept.
+  const double bad[][3] = {{1, 1, 2}, {2, 1, 3}, {1, 2, std::numeric_limits<double>::infinity()}};
+  for (const auto& b : bad) {
+    const std::string name = "bad" + std::to_string(&b - bad);  // each told once
+    why.clear();
+    BOOST_TEST(m.histogram("s", name, b, 3, &why) == 0u);
+    BOOST_TEST(why.find("histogram '" + name + "' refused") != std::string::npos, why);
+  }
+  const std::vector<double> many(17, 1);
+  BOOST_TEST(m.histogram("s", "many", many.data(), many.size(), &why) == 0u);
+  const double bounds[] = {1, 10};
+  const uint32_t sizes = m.histogram("s", "sizes", bounds, 2, &why);
+  BOOST_TEST(sizes != 0u);
+  const double other[] = {1, 100};
+  why.clear();
+  BOOST_TEST(m.histogram("s", "sizes", other, 2, &why) == sizes);
+  BOOST_TEST(why.find("keeps the bucket bounds it was made with") != std::string::npos, why);
+  for (double v : {0.5, 1.0, 2.0, 10.0, 11.0, std::numeric_limits<double>::quiet_NaN()}) {
+    m.observe(sizes, v);
+  }
+  m.observe(0, 1);
+  m.observe(h, 0.003);
+  std::vector<uint64_t> buckets, waits;
+  double sum = 0;
+  m.each_histogram([&](const std::string& family, const std::string&, const std::vector<double>& b,
+                       const std::vector<uint64_t>& counts, double total) {
+    if (family == "plugin_sizes") {
+      BOOST_TEST(b == std::vector<double>({1, 10}), boost::test_tools::per_element());
+      buckets = counts;
+      sum = total;
+    }
+    if (family == "plugin_wait") {
+      BOOST_TEST(b == metrics::PluginMetrics::default_bounds(), boost::test_tools::per_element());
+      waits = counts;
+    }
+  });
+  BOOST_TEST(buckets == std::vector<uint64_t>({2, 2, 1}), boost::test_tools::per_element());
+  BOOST_TEST(sum == 24.5);
+  BOOST_TEST(waits.at(2) == 1u);  // 0.003 is in (0.0025, 0.005]
+}
+
+// Instances on several threads update one gauge and one histogram.
+BOOST_AUTO_TEST_CASE(gauges_and_histograms_from_several_threads) {
+  metrics::PluginMetrics m;
+  std::string why;
+  const uint32_t g = m.gauge("s", "held", &why);
+  const double bounds[] = {1};
+  const uint32_t h = m.histogram("s", "ones", bounds, 1, &why);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) {
+        m.add_to(g, 1);
+        m.observe(h, 1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  m.each_gauge([](const std::string&, const std::string&, double v) { BOOST_TEST(v == 40000); });
+  m.each_histogram([](const std::string&, const std::string&, const std::vector<double>&,
+                      const std::vector<uint64_t>& counts, double sum) {
+    BOOST_TEST(counts[0] == 40000u);
+    BOOST_TEST(sum == 40000);
+  });
 }
 
 BOOST_AUTO_TEST_CASE(counter_names_and_the_bound) {
-  metrics::PluginCounters counters;
+  metrics::PluginMetrics counters;
   std::string why;
   const uint32_t a = counters.counter("s", "hits", &why);
   BOOST_TEST(a != 0u);
@@ -113,7 +235,7 @@ BOOST_AUTO_TEST_CASE(counter_names_and_the_bound) {
   counters.add(a, 5);
   counters.add(0, 7);       // refused handles count nothing
   counters.add(100000, 7);  // nor do unknown ones
-  for (size_t i = 0; i < metrics::PluginCounters::kMax; ++i) {
+  for (size_t i = 0; i < metrics::PluginMetrics::kCounters; ++i) {
     counters.counter("fill", "c" + std::to_string(i), &why);
   }
   why.clear();
@@ -121,12 +243,12 @@ BOOST_AUTO_TEST_CASE(counter_names_and_the_bound) {
   BOOST_TEST(why.find("the host's 256 plugin counters are taken") != std::string::npos, why);
   uint64_t hits = 0;
   size_t made = 0;
-  counters.each([&](const std::string& family, const std::string& step, uint64_t n) {
+  counters.each_counter([&](const std::string& family, const std::string& step, uint64_t n) {
     ++made;
     if (family == "plugin_hits_total" && step == "s") hits = n;
   });
   BOOST_TEST(hits == 5u);
-  BOOST_TEST(made == metrics::PluginCounters::kMax);
+  BOOST_TEST(made == metrics::PluginMetrics::kCounters);
 }
 
 BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {

@@ -226,6 +226,22 @@ BOOST_AUTO_TEST_CASE(a_reduce_allocates_nothing_per_record) {
   BOOST_TEST(c.errors.count == 0u);
 }
 
+// A plugin's own counters, gauges and histogram (ABI 1.11, 1.12): updated
+// per record with no allocation.
+BOOST_AUTO_TEST_CASE(a_plugins_own_metrics_allocate_nothing_per_record) {
+  CountingChain c("  - {kind: map, name: measured, plugin: testkit, function: counted}\n", nullptr,
+                  nullptr, TEST_PLUGINS_DIR);
+  int64_t offset = 0;
+  auto run = [&](int n) {
+    for (int i = 0; i < n; ++i, ++offset) c.process(i % 2 ? "x" : "yyyyyyyy", offset);
+  };
+  run(10);  // warm-up
+  const uint64_t before = g_allocations.load();
+  run(2000);
+  BOOST_TEST(g_allocations.load() - before == 0u);
+  BOOST_TEST(c.sink.count == 2010u);
+}
+
 BOOST_AUTO_TEST_CASE(a_reduce_keeping_its_windows_in_state_allocates_nothing_per_record) {
   auto stores = state::memory_backend();
   std::string error;

@@ -648,4 +648,8 @@ BOOST_AUTO_TEST_CASE(a_plugins_counters_through_the_driver) {
               kOut);
   again.send("f");
   BOOST_TEST(again.driver.counter("tally", "records") == 1u);  // since it started
+  // ABI 1.12: a gauge's value now.
+  BOOST_TEST(again.driver.gauge("tally", "last_value_bytes").value_or(-1) == 1);
+  BOOST_TEST(!again.driver.gauge("tally", "never_made"));
+  BOOST_TEST(!again.driver.gauge("other", "last_value_bytes"));
 }

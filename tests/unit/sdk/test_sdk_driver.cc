@@ -56,6 +56,13 @@ BOOST_AUTO_TEST_CASE(counters_are_kept_by_name) {
   counted.process(td::value("cde"));
   const std::map<std::string, uint64_t> expected{{"records", 2}, {"value_bytes", 5}};
   BOOST_TEST((counted.counters() == expected));  // "Not-A-Name" refused, as the host does
+  // ABI 1.12: the gauges' values and every value each histogram observed
+  // (the driver does not check one kind a name: "records_total" is a gauge).
+  const std::map<std::string, double> gauges{
+      {"instances", 1}, {"last_value_bytes", 3}, {"records_total", 1}};
+  BOOST_TEST((counted.gauges() == gauges));
+  const std::map<std::string, std::vector<double>> observed{{"value_sizes", {2, 3}}};
+  BOOST_TEST((counted.observed() == observed));
 }
 
 BOOST_AUTO_TEST_CASE(contract_breaks_and_exceptions_are_reported) {

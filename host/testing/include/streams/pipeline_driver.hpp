@@ -89,6 +89,9 @@ class PipelineDriver {
   // one count a step and name for the process: drivers that run at once in
   // one process with the same step names count into each other's.
   uint64_t counter(const std::string& step, const std::string& name) const;
+  // The value of step `step`'s gauge `name` (ABI 1.12) now, shared as
+  // counters are; nullopt for a gauge never made.
+  std::optional<double> gauge(const std::string& step, const std::string& name) const;
 
  private:
   class Impl;
