@@ -125,20 +125,22 @@ uint32_t PluginMetrics::slot(Kind kind, std::string_view step, std::string_view 
   return static_cast<uint32_t>(n + 1);
 }
 
-uint32_t PluginMetrics::counter(std::string_view step, std::string_view name, std::string* why) {
+template <size_t N>
+uint32_t PluginMetrics::made(Kind kind, std::string_view step, std::string_view name, Keys<N>& keys,
+                             std::string* why) {
   std::lock_guard<std::mutex> lock(mu_);
-  bool made = false;
-  const uint32_t handle = slot(Kind::counter, step, name, counter_keys_, why, &made);
-  if (made) counter_keys_.size.store(handle, std::memory_order_release);
+  bool is_new = false;
+  const uint32_t handle = slot(kind, step, name, keys, why, &is_new);
+  if (is_new) keys.size.store(handle, std::memory_order_release);
   return handle;
 }
 
+uint32_t PluginMetrics::counter(std::string_view step, std::string_view name, std::string* why) {
+  return made(Kind::counter, step, name, counter_keys_, why);
+}
+
 uint32_t PluginMetrics::gauge(std::string_view step, std::string_view name, std::string* why) {
-  std::lock_guard<std::mutex> lock(mu_);
-  bool made = false;
-  const uint32_t handle = slot(Kind::gauge, step, name, gauge_keys_, why, &made);
-  if (made) gauge_keys_.size.store(handle, std::memory_order_release);
-  return handle;
+  return made(Kind::gauge, step, name, gauge_keys_, why);
 }
 
 uint32_t PluginMetrics::histogram(std::string_view step, std::string_view name,

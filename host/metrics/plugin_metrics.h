@@ -69,19 +69,11 @@ class PluginMetrics {
   // as this object.
   template <class F>
   void each_counter(F visit) const {
-    const size_t n = counter_keys_.size.load(std::memory_order_acquire);
-    for (size_t i = 0; i < n; ++i) {
-      const Key& k = counter_keys_.keys[i];
-      visit(k.family, k.step, counters_[i].load(std::memory_order_relaxed));
-    }
+    each_value(counter_keys_, counters_, visit);
   }
   template <class F>
   void each_gauge(F visit) const {
-    const size_t n = gauge_keys_.size.load(std::memory_order_acquire);
-    for (size_t i = 0; i < n; ++i) {
-      const Key& k = gauge_keys_.keys[i];
-      visit(k.family, k.step, gauges_[i].load(std::memory_order_relaxed));
-    }
+    each_value(gauge_keys_, gauges_, visit);
   }
   template <class F>
   void each_histogram(F visit) const {
@@ -120,6 +112,13 @@ class PluginMetrics {
     std::atomic<double> sum{0};
   };
 
+  template <class K, class V, class F>
+  static void each_value(const K& keys, const V& values, F& visit) {
+    const size_t n = keys.size.load(std::memory_order_acquire);
+    for (size_t i = 0; i < n; ++i) {
+      visit(keys.keys[i].family, keys.keys[i].step, values[i].load(std::memory_order_relaxed));
+    }
+  }
   static void add_double(std::atomic<double>& to, double delta) {
     double was = to.load(std::memory_order_relaxed);
     while (!to.compare_exchange_weak(was, was + delta, std::memory_order_relaxed)) {
@@ -130,6 +129,10 @@ class PluginMetrics {
   template <size_t N>
   uint32_t slot(Kind kind, std::string_view step, std::string_view name, Keys<N>& keys,
                 std::string* why, bool* made);
+  // The same for a counter or a gauge, taking mu_ and publishing a new slot.
+  template <size_t N>
+  uint32_t made(Kind kind, std::string_view step, std::string_view name, Keys<N>& keys,
+                std::string* why);
   // Under mu_: why a name of `kind` clashes with another kind's, or "".
   std::string clash(Kind kind, std::string_view name) const;
   void refuse(std::string_view step, std::string_view name, std::string reason, std::string* why);

@@ -180,10 +180,14 @@ const streams_host_api* metrics_host(bool need_gauges) {
   return STREAMS_HAS_FIELD(host, streams_host_api, count) ? host : nullptr;
 }
 
-// The name (a str) of a metrics call; false with TypeError set.
-bool name_of(PyObject* arg, const char* usage, std::string_view* name) {
+// The name of a metrics call of `min` to `max` arguments, the first a str;
+// false with TypeError (`usage`) set.
+bool call_name(PyObject* const* args, Py_ssize_t nargs, Py_ssize_t min, Py_ssize_t max,
+               const char* usage, std::string_view* name) {
   Py_ssize_t size = 0;
-  const char* text = PyUnicode_Check(arg) ? PyUnicode_AsUTF8AndSize(arg, &size) : nullptr;
+  const char* text = nargs >= min && nargs <= max && PyUnicode_Check(args[0])
+                         ? PyUnicode_AsUTF8AndSize(args[0], &size)
+                         : nullptr;
   if (!text) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, usage);
     return false;
@@ -194,10 +198,8 @@ bool name_of(PyObject* arg, const char* usage, std::string_view* name) {
 
 // streams._metrics.increment(name, value=1): adds to the step's counter.
 PyObject* increment(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  const char* usage = "increment(name: str, value: int = 1)";
   std::string_view name;
-  if (nargs < 1 || nargs > 2 || !name_of(args[0], usage, &name)) {
-    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, usage);
+  if (!call_name(args, nargs, 1, 2, "increment(name: str, value: int = 1)", &name)) {
     return nullptr;
   }
   const unsigned long long value = nargs == 2 ? PyLong_AsUnsignedLongLong(args[1]) : 1;
@@ -217,10 +219,7 @@ PyObject* gauge(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   const char* usage =
       kAdd ? "gauge_add(name: str, delta: float)" : "gauge(name: str, value: float)";
   std::string_view name;
-  if (nargs != 2 || !name_of(args[0], usage, &name)) {
-    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, usage);
-    return nullptr;
-  }
+  if (!call_name(args, nargs, 2, 2, usage, &name)) return nullptr;
   const double value = PyFloat_AsDouble(args[1]);
   if (value == -1.0 && PyErr_Occurred()) return nullptr;
   const streams_host_api* host = metrics_host(true);
@@ -251,10 +250,7 @@ bool bounds_of(PyObject* arg, std::vector<double>* out) {
 PyObject* observe(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   const char* usage = "observe(name: str, value: float, buckets: list[float] | None = None)";
   std::string_view name;
-  if (nargs < 2 || nargs > 3 || !name_of(args[0], usage, &name)) {
-    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, usage);
-    return nullptr;
-  }
+  if (!call_name(args, nargs, 2, 3, usage, &name)) return nullptr;
   const double value = PyFloat_AsDouble(args[1]);
   if (value == -1.0 && PyErr_Occurred()) return nullptr;
   const streams_host_api* host = metrics_host(true);

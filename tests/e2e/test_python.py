@@ -42,6 +42,13 @@ def transform(msg):
     metrics.gauge_add("orgs_added", msg.payload["org_id"])
     metrics.observe("orgs", msg.payload["org_id"], [1, 10, 1000])
     metrics.gauge("org_ids_total", 1)  # refused: the counter org_ids writes that series
+    for bad in (lambda: metrics.gauge("no_value"), lambda: metrics.observe("x", 1, ["y"]),
+                lambda: metrics.gauge_add(3, 1)):
+        try:
+            bad()
+        except TypeError:
+            continue
+        raise AssertionError("streams.metrics took a bad call")  # the record fails
     return {**msg.payload, "transformed": True}
 
 
