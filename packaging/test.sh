@@ -4,8 +4,9 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer, then the unit and e2e
 # tests where threads meet (runtime, chains, metrics, logs, reload, admin,
 # health, shutdown, the stop watchdog, state restores) with ThreadSanitizer, whose build makes
-# only what it runs (tests/unit/CMakeLists.txt). Every phase runs even when
-# an earlier one failed; the failures are listed at the end, and the exit
+# only what it runs (tests/unit/CMakeLists.txt). The two sanitizer builds
+# are made while the optimised tests run. Every phase runs even when an
+# earlier one failed; the failures are listed at the end, and the exit
 # status is non-zero if there was any.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
