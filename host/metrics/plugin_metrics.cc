@@ -66,9 +66,8 @@ const std::vector<double>& PluginMetrics::default_bounds() {
   return bounds;
 }
 
-void PluginMetrics::refuse(std::string_view step, std::string_view name, std::string reason,
-                           std::string* why) {
-  std::string key = std::string(step) + '\0' + std::string(name.substr(0, 80));
+void PluginMetrics::refuse(std::string_view step, std::string reason, std::string* why) {
+  std::string key = std::string(step) + '\0' + reason;
   if (told_.size() < 4 * kCounters && told_.insert(std::move(key)).second) *why = std::move(reason);
 }
 
@@ -94,7 +93,7 @@ uint32_t PluginMetrics::slot(Kind kind, std::string_view step, std::string_view 
                              std::string* why, bool* made) {
   *made = false;
   if (!valid_name(name)) {
-    refuse(step, name,
+    refuse(step,
            std::string(kind_name(kind)) + " name '" + std::string(name.substr(0, 80)) +
                "' refused: expected 1 to 64 of a-z, 0-9 and _",
            why);
@@ -108,11 +107,11 @@ uint32_t PluginMetrics::slot(Kind kind, std::string_view step, std::string_view 
   }
   std::string clashes = clash(kind, name);
   if (!clashes.empty()) {
-    refuse(step, name, std::move(clashes), why);
+    refuse(step, std::move(clashes), why);
     return 0;
   }
   if (n == N) {
-    refuse(step, name,
+    refuse(step,
            std::string(kind_name(kind)) + " '" + std::string(name) + "' refused: the host's " +
                std::to_string(N) + " plugin " + kind_name(kind) + "s are taken",
            why);
@@ -152,7 +151,7 @@ uint32_t PluginMetrics::histogram(std::string_view step, std::string_view name,
   std::lock_guard<std::mutex> lock(mu_);
   const std::string bad = bad_bounds(bounds, count);
   if (!bad.empty()) {
-    refuse(step, name, "histogram '" + std::string(name.substr(0, 80)) + "' refused: " + bad, why);
+    refuse(step, "histogram '" + std::string(name.substr(0, 80)) + "' refused: " + bad, why);
     return 0;
   }
   bool made = false;
@@ -164,7 +163,7 @@ uint32_t PluginMetrics::histogram(std::string_view step, std::string_view name,
     h.bound_count = count;
     histogram_keys_.size.store(handle, std::memory_order_release);
   } else if (h.bound_count != count || !std::equal(bounds, bounds + count, h.bounds.begin())) {
-    refuse(step, name,
+    refuse(step,
            "histogram '" + std::string(name) +
                "' keeps the bucket bounds it was made with (a restart takes new ones)",
            why);

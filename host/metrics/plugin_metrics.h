@@ -135,10 +135,12 @@ class PluginMetrics {
                 std::string* why);
   // Under mu_: why a name of `kind` clashes with another kind's, or "".
   std::string clash(Kind kind, std::string_view name) const;
-  void refuse(std::string_view step, std::string_view name, std::string reason, std::string* why);
+  // Under mu_: sets *why to `reason` (which names the metric and its kind)
+  // the first time the step meets it.
+  void refuse(std::string_view step, std::string reason, std::string* why);
 
   std::mutex mu_;
-  std::set<std::string> told_;                       // "step\0name", told once
+  std::set<std::string> told_;                       // "step\0reason", told once
   std::vector<std::pair<Kind, std::string>> names_;  // every (kind, name) made
   Keys<kCounters> counter_keys_;
   Keys<kGauges> gauge_keys_;

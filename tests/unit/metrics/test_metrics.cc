@@ -142,6 +142,9 @@ BOOST_AUTO_TEST_CASE(gauges_histograms_and_clashing_names) {
   why.clear();
   BOOST_TEST(m.gauge("s", "hits", &why) == 0u);  // DogStatsD: streams.plugin_hits, both
   BOOST_TEST(why == "gauge 'hits' refused: a counter has the name");
+  why.clear();  // each refusal is told once, whatever else the step was told
+  BOOST_TEST(m.histogram("s", "hits", nullptr, 0, &why) == 0u);
+  BOOST_TEST(why == "histogram 'hits' refused: a counter has the name");
   const uint32_t h = m.histogram("s", "wait", nullptr, 0, &why);
   BOOST_TEST(h != 0u);
   why.clear();
