@@ -1,5 +1,6 @@
 #include "metrics/exporters.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -160,16 +161,66 @@ const OriginalName* original_name(const std::string& ours) {
   return nullptr;
 }
 
+// A histogram's observations since `before` (null, or other buckets: from
+// zero) as DogStatsD distribution values, one line a bucket that gained
+// any, weighed by its count through the sample rate (the agent counts a
+// value 1/rate times). A value stands for its bucket: the period's mean
+// when one bucket gained them all; else the bucket's midpoint (the first
+// from 0), and above the last bound the rest of the period's sum, at least
+// that bound. Percentiles come out at the buckets' resolution, as
+// Prometheus's histogram_quantile gives them.
+void add_distribution(const Sample& s, const Sample* before, const std::string& name,
+                      const std::string& tags, std::vector<std::string>* lines) {
+  const size_t n_buckets = s.buckets.size();
+  bool from_zero = before == nullptr || before->buckets.size() != n_buckets;
+  for (size_t i = 0; !from_zero && i < n_buckets; ++i) {
+    from_zero = s.buckets[i] < before->buckets[i];  // a new series under the same key
+  }
+  std::vector<uint64_t> gained(n_buckets);
+  size_t buckets_gained = 0, last = 0;
+  for (size_t i = 0; i < n_buckets; ++i) {
+    gained[i] = s.buckets[i] - (from_zero ? 0 : before->buckets[i]);
+    if (gained[i] > 0) ++buckets_gained, last = i;
+  }
+  if (buckets_gained == 0) return;
+  const double sum = s.sum - (from_zero ? 0 : before->sum);
+  const auto line = [&](double value, uint64_t count) {
+    std::string text = name + ":" + number(value) + "|d";
+    if (count > 1) {  // a rate a hair under 1/count: 1/rate is not read as count - 1
+      char rate[32];
+      std::snprintf(rate, sizeof rate, "|@%.12g", (1.0 / static_cast<double>(count)) * (1 - 1e-9));
+      text += rate;
+    }
+    lines->push_back(text + tags);
+  };
+  if (buckets_gained == 1) return line(sum / static_cast<double>(gained[last]), gained[last]);
+  const std::vector<double>& bounds = s.bounds;
+  double rest = sum;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    if (gained[i] == 0) continue;
+    const double lower = i == 0 ? std::min(0.0, bounds[0]) : bounds[i - 1];
+    const double mid = (lower + bounds[i]) / 2;
+    rest -= mid * static_cast<double>(gained[i]);
+    line(mid, gained[i]);
+  }
+  const uint64_t above = gained[bounds.size()];
+  if (above > 0) line(std::max(bounds.back(), rest / static_cast<double>(above)), above);
+}
+
 }  // namespace
 
 std::vector<std::string> dogstatsd_lines(const std::vector<Sample>& samples,
                                          const std::vector<Sample>& previous,
                                          const config::MetricsDeployment& config) {
-  std::map<std::string, double> before;
-  for (const Sample& s : previous) before[sample_key(s)] = s.value;
-  const auto increase = [&](const Sample& s) {
+  std::map<std::string, const Sample*> before;
+  for (const Sample& s : previous) before[sample_key(s)] = &s;
+  const auto earlier = [&](const Sample& s) -> const Sample* {
     auto it = before.find(sample_key(s));
-    return s.value - (it == before.end() ? 0 : it->second);
+    return it == before.end() ? nullptr : it->second;
+  };
+  const auto increase = [&](const Sample& s) {
+    const Sample* b = earlier(s);
+    return s.value - (b ? b->value : 0);
   };
   bool committed = false;  // this period: the original sends a latency a commit
   for (const Sample& s : samples)
@@ -187,7 +238,13 @@ std::vector<std::string> dogstatsd_lines(const std::vector<Sample>& samples,
   };
   std::vector<std::string> lines;
   for (const Sample& s : samples) {
-    if (!s.buckets.empty()) continue;  // histograms are served by GET /metrics only
+    if (!s.buckets.empty()) {
+      if (config.streams_names) {
+        add_distribution(s, earlier(s), std::string("streams.") + s.name, tags_of(s, false),
+                         &lines);
+      }
+      continue;
+    }
     const double value = s.counter ? increase(s) : s.value;
     if (s.counter && value <= 0) continue;  // nothing new to count
     if (config.streams_names) {

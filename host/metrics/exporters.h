@@ -1,8 +1,10 @@
 // Periodic metrics exporters (control plane, on the control thread's
 // io_context): every `period_sec`, a log line (metrics type log) or
 // DogStatsD datagrams over UDP (type datadog: counters as the increase
-// since the last send, `|c`; gauges as their value, `|g`; every label and
-// the configured tags as `#key:value` tags; names "streams." + the metric
+// since the last send, `|c`; gauges as their value, `|g`; histograms as
+// distribution values, `|d`, one a bucket that gained observations since the
+// last send, weighed by their count (`|@1/count`); every label and the
+// configured tags as `#key:value` tags; names "streams." + the metric
 // without its "_total").
 //
 // Lifetime: stops when destroyed; `metrics` and the io_context must outlive

@@ -2,6 +2,7 @@
 // probes read from them.
 #define BOOST_TEST_MODULE metrics
 #include <algorithm>
+#include <boost/algorithm/string/join.hpp>
 #include <boost/test/unit_test.hpp>
 #include <limits>
 #include <thread>
@@ -366,6 +367,45 @@ BOOST_AUTO_TEST_CASE(dogstatsd_sends_counter_increases_and_gauges_with_tags) {
   lines = metrics::dogstatsd_lines(metrics::snapshot(m), first, d);
   BOOST_TEST(has("streams.consumed:2|c|#env:test,pipeline:p"));    // the increase
   BOOST_TEST(!has("streams.delivered:0|c|#env:test,pipeline:p"));  // nothing new: not sent
+}
+
+// A histogram goes as distribution values: one a bucket that gained
+// observations since the last send, weighed by their count.
+BOOST_AUTO_TEST_CASE(dogstatsd_sends_histograms_as_weighed_distribution_values) {
+  metrics::PipelineMetrics m("p");
+  metrics::Histogram& h = m.runtime().process_seconds;  // bounds ..., 1e-3, 1e-2, 0.1
+  for (int i = 0; i < 3; ++i) h.observe(0.004);
+  const auto first = metrics::snapshot(m);
+  auto lines = metrics::dogstatsd_lines(first, {}, {});
+  auto has = [&](const std::string& line) {
+    return std::find(lines.begin(), lines.end(), line) != lines.end();
+  };
+  // One bucket gained all three: their mean, counted three times.
+  BOOST_TEST(has("streams.process_seconds:0.004|d|@0.333333333|#pipeline:p"),
+             boost::algorithm::join(lines, "\n"));
+  // Nothing new: nothing sent.
+  lines = metrics::dogstatsd_lines(first, first, {});
+  for (const std::string& line : lines) BOOST_TEST(line.find("|d") == std::string::npos, line);
+  // Two buckets and the one above every bound: each its midpoint, and above
+  // the last bound the rest of the sum.
+  h.observe(0.05);
+  h.observe(0.07);
+  h.observe(0.5);
+  lines = metrics::dogstatsd_lines(metrics::snapshot(m), first, {});
+  BOOST_TEST(has("streams.process_seconds:0.055|d|@0.4999999995|#pipeline:p"),
+             boost::algorithm::join(lines, "\n"));
+  BOOST_TEST(has("streams.process_seconds:0.51|d|#pipeline:p"),
+             boost::algorithm::join(lines, "\n"));
+  size_t sent = 0;
+  for (const std::string& line : lines) sent += line.find("|d") != std::string::npos;
+  BOOST_TEST(sent == 2u);
+  // The original's names only: no distributions (it has no counterpart).
+  config::MetricsDeployment original;
+  original.streams_names = false;
+  original.original_names = true;
+  for (const std::string& line : metrics::dogstatsd_lines(metrics::snapshot(m), {}, original)) {
+    BOOST_TEST(line.find("|d") == std::string::npos, line);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(dogstatsd_sends_the_originals_names_when_asked) {
