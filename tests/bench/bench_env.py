@@ -21,9 +21,16 @@ def use_build(build):
 
 
 def machine():
-    """The CPU model and core count: ratios travel between machines, figures
-    do not."""
+    """The CPU model, core count and widest vector instructions (simdjson,
+    which the JSON scenarios parse with, picks its kernel by them): ratios
+    travel between machines, figures do not."""
+    model, flags = "unknown CPU", set()
     with open("/proc/cpuinfo") as f:
-        model = next((line.split(":", 1)[1].strip() for line in f
-                      if line.startswith("model name")), "unknown CPU")
-    return f"{model}, {os.cpu_count()} cores"
+        for line in f:
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    vector = next((name for flag, name in (("avx512bw", "AVX-512"), ("avx2", "AVX2"),
+                                           ("sse4_2", "SSE4.2")) if flag in flags), "no AVX2")
+    return f"{model}, {os.cpu_count()} cores, {vector}"
