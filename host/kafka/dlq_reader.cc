@@ -49,6 +49,7 @@ Client make_tool_client(rd_kafka_type_t type, const Settings& settings,
       return nullptr;
     }
   }
+  route_logs(conf);
   if (on_delivery) {
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, opaque);

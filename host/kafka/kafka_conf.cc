@@ -24,11 +24,9 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// librdkafka's own log lines go through our logger at debug level: what
-// matters to an operator also arrives through the error callback, except a
-// consumer's offset reset after an error (a committed offset the broker no
-// longer has: records skipped or read again), which librdkafka only logs, as
-// a warning; so do we.
+// What matters to an operator also arrives through the error callback,
+// except a consumer's offset reset after an error (a committed offset the
+// broker no longer has), which librdkafka only logs, as a warning.
 void log_cb(const rd_kafka_t*, int level, const char* facility, const char* message) {
   constexpr int kWarning = 4;  // syslog's LOG_WARNING
   if (level <= kWarning && std::strcmp(facility, "OFFSET") == 0) {
@@ -77,7 +75,7 @@ rd_kafka_conf_t* build(const config::Location& step, const Params& defaults,
     rd_kafka_conf_destroy(conf);
     return nullptr;
   }
-  rd_kafka_conf_set_log_cb(conf, &log_cb);
+  route_logs(conf);
   return conf;
 }
 
@@ -98,6 +96,8 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
 }
 
 }  // namespace
+
+void route_logs(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, &log_cb); }
 
 std::string printable_setting(const std::string& key, const std::string& value) {
   return key + "=" + (config::is_secret_setting(key) ? "(hidden)" : value);

@@ -26,6 +26,11 @@ std::string printable_setting(const std::string& key, const std::string& value);
 bool set_setting(rd_kafka_conf_t* conf, const std::string& key, const std::string& value,
                  std::string* error);
 
+// librdkafka's log lines through the host's logger: at debug level, but a
+// consumer's offset reset after an error (records skipped or read again) as
+// a warning. Every conf built here has it; a tool's own conf takes it too.
+void route_logs(rd_kafka_conf_t* conf);
+
 // fetch.wait.max.ms of the source's consumer, unless its override_params
 // set it. The dev broker (librdkafka's mock cluster, whose cluster id starts
 // "mockCluster") holds every fetch for the whole wait even when data arrives,

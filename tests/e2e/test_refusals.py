@@ -98,6 +98,15 @@ def main():
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("ok: "), result.stdout
 
+        # A tool that cannot reach its broker says so once, without librdkafka's
+        # raw log lines (they go to the log at debug level, as the host's do).
+        result = h.run_cli(["offsets", "show", "--config", env.path("deployment.yaml"), ok],
+                           env=dict(os.environ, BOOTSTRAP_SERVERS="127.0.0.1:1"), timeout=60)
+        assert result.returncode == 2, (result.returncode, result.stderr)
+        assert "on 127.0.0.1:1: topic input: Local: Broker transport failure" in result.stderr, \
+            result.stderr
+        assert "%3|" not in result.stderr and "rdkafka#" not in result.stderr, result.stderr
+
         # A busy port is a clear error from dev-broker, not an abort.
         with h.socket.socket() as s:
             s.bind(("127.0.0.1", 0))
