@@ -80,7 +80,13 @@ HealthAnswer Health::ready() {
       metrics_.sharded() ? metrics_.merged() : nullptr;
   const metrics::RuntimeMetrics& r = (merged ? *merged : metrics_).runtime();
   if (r.loop_ms.value() == 0) return answer("starting");
-  if (r.assigned_partitions.value() == 0) return answer("no partitions assigned", true);
+  if (r.assigned_partitions.value() == 0) {
+    if (r.group_joined.value() == 0) return answer("joining the group", true);
+    // A standby: ready to take partitions from a member that leaves. Not
+    // ready, it would hold a rollout that waits for its new pods, and a
+    // disruption budget that counts it unavailable, for good.
+    return {true, R"({"ok": true, "standby": "no partitions assigned"})", "", false};
+  }
   if (const uint64_t n = r.restoring_partitions.value()) {
     return answer("restoring: " + std::to_string(n) +
                       " partition(s) restoring their state from the changelog, " +

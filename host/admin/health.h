@@ -5,7 +5,8 @@
 // started yet). When it has not, every thread's state is logged once per
 // stall. Ready: live, started, partitions assigned (plugins are loaded
 // before the loop starts), and the last commit cycle went through within
-// `readiness_commit_age_ms`.
+// `readiness_commit_age_ms`; or a standby: a member of the group that was
+// given no partitions (more members than partitions), ready to take some.
 //
 // Thread: the control thread (one caller at a time).
 #pragma once
@@ -28,8 +29,8 @@ struct HealthAnswer {
   bool ok = false;
   std::string body;    // JSON: {"ok": ..., "reason": ...}
   std::string reason;  // why not ok ("" when ok)
-  // Not ok, and not a failure either: a member with no partitions (more
-  // members than partitions), a state restore under way.
+  // Not ok, and not a failure either: joining the group, a state restore
+  // under way.
   bool benign = false;
 };
 

@@ -4,8 +4,8 @@
 // reading warnings. Once it has not been ready for `lasting_ms` in a row,
 // one ERROR says so and why (and so reaches Sentry when configured); when it
 // is ready again, an INFO line says after how long. Waits that are not
-// failures (no partitions assigned: a standby member; a state restore making
-// progress) do not count.
+// failures (joining the group; a state restore making progress) do not
+// count.
 //
 // The admin thread also publishes what it sees as gauges: ready (1/0) and
 // how long the failure under way has lasted.

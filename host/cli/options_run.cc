@@ -61,7 +61,7 @@ Subcommand add_run(CLI::App& app) {
   run_cmd
       ->add_option("--not-ready-error-ms", run.not_ready_error_ms,
                    "Not ready this long in a row (a sink's brokers unreachable, no commit, a "
-                   "stall; not a standby member or a restore): one ERROR line, and an event "
+                   "stall; not joining the group or a restore): one ERROR line, and an event "
                    "to Sentry when configured (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

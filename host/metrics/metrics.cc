@@ -86,7 +86,8 @@ void add_step(const StepMetrics& from, StepMetrics& into) {
 }
 
 // Adds `from` into `into` (a reader's copy): counts and gauges summed; the
-// loop and commit-check clocks the oldest (0 if either is 0: not started);
+// loop and commit-check clocks the oldest (0 if either is 0: not started),
+// joined only when both are;
 // the last commit and the delivery wait the latest. `into` starts as the
 // first part's copy of the clocks.
 void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into) {
@@ -119,6 +120,7 @@ void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into) {
   }
   into.delivery_wait_ms.set(std::max(into.delivery_wait_ms.value(), from.delivery_wait_ms.value()));
   into.process_seconds.add(from.process_seconds);
+  into.group_joined.set(std::min(into.group_joined.value(), from.group_joined.value()));
   into.loop_ms.set(oldest(into.loop_ms.value(), from.loop_ms.value()));
   into.commit_checked_ms.set(
       oldest(into.commit_checked_ms.value(), from.commit_checked_ms.value()));
@@ -143,6 +145,7 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
   RuntimeMetrics& r = out->runtime_;
   r.loop_ms.set(runtime_.loop_ms.value());
   r.commit_checked_ms.set(runtime_.commit_checked_ms.value());
+  r.group_joined.set(runtime_.group_joined.value());  // then every thread's consumer joined
   for (size_t i = 0; i < parts.size(); ++i) {
     const PipelineMetrics& part = *parts[i];
     add_runtime(part.runtime_, r);

@@ -123,6 +123,9 @@ struct RuntimeMetrics {
   Counter holds;              // times the loop stopped taking records for a sink at its bound
   Counter paused_partitions;  // now
   Counter assigned_partitions;
+  // 1 once the group gave this consumer an assignment, an empty one
+  // included: a member, where before it was joining.
+  Counter group_joined;
   Counter in_flight;  // inputs not yet committable, all partitions
   Counter in_flight_bytes;
   Counter unacknowledged;  // outputs waiting for their delivery report
@@ -192,7 +195,7 @@ class PipelineMetrics {
   Counter generation;
   // The admin thread's health watch (admin/health_watch.h), about once a
   // second: 1 when ready, else 0; how long a failure has lasted (ms; 0
-  // when ready or only waiting: a standby member, a restore).
+  // when ready or only waiting: joining the group, a restore).
   Counter ready;
   Counter not_ready_ms;
   // The operator's pause (POST /pause, run --paused): the wall clock (ms)

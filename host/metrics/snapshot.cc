@@ -279,8 +279,8 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                  {pipeline},
                  static_cast<double>(m.ready.value())});
   out.push_back({"not_ready_seconds",
-                 "How long the host has been not ready in a row (0: ready, or only waiting as "
-                 "a standby member or for a restore)",
+                 "How long the host has been not ready in a row (0: ready, or only waiting to "
+                 "join the group or for a restore)",
                  false,
                  {pipeline},
                  static_cast<double>(m.not_ready_ms.value()) / 1000});

@@ -412,6 +412,7 @@ void Runtime::on_rejected(pipeline::OutputSink& sink, uint64_t token, const stre
 void Runtime::on_assigned(const int32_t* partitions, size_t count) {
   pipeline::end_batch();  // called from inside the source's poll
   assigned_once_ = true;
+  m_.group_joined.set(1);
   sinks_.partitions_changed(partitions, count, true);
   for (size_t i = 0; i < count; ++i) {
     std::string error;

@@ -264,7 +264,11 @@ BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {
 
   const int64_t now = steady_ms();
   r.loop_ms.set(static_cast<uint64_t>(now));
-  BOOST_TEST(health.ready().body.find("no partitions assigned") != std::string::npos);
+  BOOST_TEST(health.ready().body.find("joining the group") != std::string::npos);
+  r.group_joined.set(1);  // a member with no partitions: a standby, ready to take some
+  const admin::HealthAnswer standby = health.ready();
+  BOOST_TEST(standby.ok);
+  BOOST_TEST(standby.body == R"({"ok": true, "standby": "no partitions assigned"})");
   r.assigned_partitions.set(2);
   BOOST_TEST(health.ready().body.find("no commit cycle for ever") != std::string::npos);
   r.commit_checked_ms.set(static_cast<uint64_t>(wall_ms()));
@@ -281,14 +285,15 @@ BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {
   BOOST_TEST(admin::thread_states().find("thread ") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(health_marks_a_standby_and_a_restore_as_benign) {
+BOOST_AUTO_TEST_CASE(health_marks_joining_and_a_restore_as_benign) {
   metrics::PipelineMetrics m("p");
   metrics::RuntimeMetrics& r = m.runtime();
   admin::Health health(m, {1000, 2000});
   BOOST_TEST(!health.ready().benign);  // starting
   r.loop_ms.set(static_cast<uint64_t>(steady_ms()));
-  const admin::HealthAnswer standby = health.ready();
-  BOOST_TEST((standby.benign && standby.reason == "no partitions assigned"));
+  const admin::HealthAnswer joining = health.ready();
+  BOOST_TEST((joining.benign && joining.reason == "joining the group"));
+  r.group_joined.set(1);
   r.assigned_partitions.set(1);
   r.restoring_partitions.set(1);
   BOOST_TEST(health.ready().benign);
@@ -338,16 +343,15 @@ BOOST_AUTO_TEST_CASE(a_watch_measures_how_long_even_when_it_logs_nothing) {
 BOOST_AUTO_TEST_CASE(a_benign_wait_neither_counts_nor_hides_the_end) {
   admin::HealthWatch watch(1000);
   BOOST_TEST(watch.period_ms() == 100);
-  const admin::HealthAnswer standby{false, "", "no partitions assigned", true};
-  BOOST_TEST(!watch.observe(standby, 0));
-  BOOST_TEST(!watch.observe(standby, 100000));
+  const admin::HealthAnswer joining{false, "", "joining the group", true};
+  BOOST_TEST(!watch.observe(joining, 0));
+  BOOST_TEST(!watch.observe(joining, 100000));
   BOOST_TEST(!watch.observe(failing("starting"), 100000));
   BOOST_TEST(watch.observe(failing("starting"), 101000).has_value());
-  const auto line = watch.observe(standby, 102000);
+  const auto line = watch.observe(joining, 102000);
   BOOST_TEST_REQUIRE(line.has_value());
   BOOST_TEST(line->text ==
-             "no longer failing after 2 s not ready (last: starting); now: no partitions "
-             "assigned");
+             "no longer failing after 2 s not ready (last: starting); now: joining the group");
 }
 
 BOOST_AUTO_TEST_CASE(dogstatsd_sends_counter_increases_and_gauges_with_tags) {
@@ -526,6 +530,14 @@ BOOST_AUTO_TEST_CASE(shards_of_processing_threads_are_merged_when_read) {
   BOOST_TEST(!health.ready().ok);  // thread 2 has not turned its loop yet
   second.runtime().loop_ms.set(static_cast<uint64_t>(now));
   BOOST_TEST(health.ready().ok, health.ready().body);
+  // No partitions: a standby once every thread's consumer joined the group.
+  m.runtime().assigned_partitions.set(0);
+  second.runtime().assigned_partitions.set(0);
+  m.runtime().group_joined.set(1);
+  BOOST_TEST(health.ready().reason == "joining the group");
+  second.runtime().group_joined.set(1);
+  BOOST_TEST(health.ready().ok, health.ready().body);
+  BOOST_TEST(health.ready().body.find("standby") != std::string::npos);
   second.runtime().loop_ms.set(static_cast<uint64_t>(now - 5000));  // thread 2 stalls
   BOOST_TEST(!health.live().ok);
 }

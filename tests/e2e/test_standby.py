@@ -1,0 +1,85 @@
+"""A member that its group gives no partitions (a standby: more members than
+partitions) answers GET /readyz 200, saying it is a standby, and reports
+streams_ready 1: a rollout that waits for its new pods to be ready, or a
+disruption budget that counts ready pods, is not held by it for good. When
+the member holding the partition leaves, the standby takes it and
+processes what comes next."""
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+PIPELINE = """source: {name: in, stream_name: sb-in}
+steps:
+  - {kind: map, name: up, plugin: testkit, function: upper}
+  - {kind: sink, name: out, stream_name: sb-out}
+"""
+
+
+def probe(port, path="/readyz"):
+    """(HTTP status, JSON body) of GET `path`."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def ready_gauge(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        m = re.search(r"^streams_ready\{[^}]*\} (\S+)$", r.read().decode(), re.M)
+    return m and float(m.group(1))
+
+
+def main():
+    with h.Env() as env:
+        bootstrap = env.start_broker(["sb-in:1", "sb-out:1"])
+        pipeline = env.write("p.yaml", PIPELINE)
+        config = env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 100"))
+
+        def start(name):
+            proc = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+                                  name=name, extra=["--admin-port", "0"])
+            return proc, h.admin_port(env, proc)
+
+        first, first_port = start("first")
+        status, body = probe(first_port)
+        if status != 200:  # the group join takes seconds on the dev broker
+            assert body["reason"] in ("starting", "joining the group"), body
+        h.wait_for(lambda: probe(first_port) == (200, {"ok": True}), 60, "the first host ready")
+
+        second, second_port = start("second")
+        ports = {first_port: first, second_port: second}
+
+        def one_standby():
+            answers = {port: probe(port) for port in ports}
+            if any(status != 200 for status, _ in answers.values()):
+                return None
+            standby = [p for p, (_, body) in answers.items() if "standby" in body]
+            return len(standby) == 1 and standby[0]
+        standby_port = h.wait_for(one_standby, 60, "one host processing, the other a standby")
+        assert probe(standby_port)[1] == {"ok": True, "standby": "no partitions assigned"}
+        h.wait_for(lambda: ready_gauge(standby_port) == 1, 30, "streams_ready 1 on the standby")
+        active_port = next(p for p in ports if p != standby_port)
+
+        h.produce(bootstrap, "sb-in", [(None, b"one", [])])
+        h.wait_for(lambda: h.read_values(bootstrap, "sb-out") == [b"ONE"], 60, "the first output")
+
+        # The active member leaves: the standby takes the partition and processes.
+        assert env.stop(ports[active_port]) == 0, env.log(ports[active_port])
+        h.wait_for(lambda: probe(standby_port) == (200, {"ok": True}), 60,
+                   "the standby, assigned the partition, ready")
+        h.produce(bootstrap, "sb-in", [(None, b"two", [])])
+        h.wait_for(lambda: h.read_values(bootstrap, "sb-out") == [b"ONE", b"TWO"], 60,
+                   "the second output, from the former standby")
+        assert env.stop(ports[standby_port]) == 0, env.log(ports[standby_port])
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
