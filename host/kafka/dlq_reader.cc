@@ -41,7 +41,7 @@ bool listed(const std::vector<std::string>& list, const std::string* value) {
 
 Client make_tool_client(rd_kafka_type_t type, const Settings& settings,
                         void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*, void*),
-                        void* opaque, std::string* error) {
+                        void* opaque, std::string* error, bool host_logs) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   for (const auto& [k, v] : settings) {
     if (!set_setting(conf, k, v, error)) {
@@ -49,7 +49,11 @@ Client make_tool_client(rd_kafka_type_t type, const Settings& settings,
       return nullptr;
     }
   }
-  route_logs(conf);
+  if (host_logs) {
+    route_logs(conf);
+  } else {
+    route_tool_logs(conf);
+  }
   if (on_delivery) {
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, opaque);

@@ -30,10 +30,12 @@ const std::string* find_header(const HeaderList& headers, std::string_view name)
 bool listed(const std::vector<std::string>& list, const std::string* value);
 
 // A client with `settings` (and a delivery callback with its opaque, for a
-// producer); null with *error when librdkafka refuses one.
+// producer); null with *error when librdkafka refuses one. librdkafka's
+// warnings are logged as warnings, or with `host_logs` as the host's
+// clients log them (kafka_conf.h route_logs).
 Client make_tool_client(rd_kafka_type_t type, const Settings& settings,
                         void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*, void*),
-                        void* opaque, std::string* error);
+                        void* opaque, std::string* error, bool host_logs = false);
 
 struct DlqSource {
   std::string brokers;  // bootstrap servers, comma-separated

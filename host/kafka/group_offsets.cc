@@ -187,7 +187,7 @@ bool commit_as_member(const std::vector<std::pair<std::string, std::string>>& se
   for (const auto& [key, value] : settings) {
     if (!set_setting(conf.get(), key, value, error)) return false;
   }
-  route_logs(conf.get());
+  route_tool_logs(conf.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(), on_rebalance);
   rd_kafka_conf_set_opaque(conf.get(), &m);
   char reason[512];

@@ -27,19 +27,33 @@ std::string join(const std::vector<std::string>& items) {
 // What matters to an operator also arrives through the error callback,
 // except a consumer's offset reset after an error (a committed offset the
 // broker no longer has), which librdkafka only logs, as a warning.
+constexpr int kWarning = 4;  // syslog's LOG_WARNING
+
+// `message` without the librdkafka thread that logged it.
+std::string_view without_thread(const char* message) {
+  std::string_view text = message;
+  if (text.rfind("[thrd:", 0) == 0) {
+    const size_t end = text.find("]: ");
+    if (end != std::string_view::npos) text.remove_prefix(end + 3);
+  }
+  return text;
+}
+
 void log_cb(const rd_kafka_t*, int level, const char* facility, const char* message) {
-  constexpr int kWarning = 4;  // syslog's LOG_WARNING
   if (level <= kWarning && std::strcmp(facility, "OFFSET") == 0) {
-    std::string_view text = message;
-    if (text.rfind("[thrd:", 0) == 0) {  // the librdkafka thread that logged it
-      const size_t end = text.find("]: ");
-      if (end != std::string_view::npos) text.remove_prefix(end + 3);
-    }
-    log::warn("consumer: " + std::string(text));
+    log::warn("consumer: " + std::string(without_thread(message)));
     return;
   }
   if (!log::enabled(log::Level::debug)) return;
   log::debug("rdkafka " + std::to_string(level) + " " + facility + ": " + message);
+}
+
+// A tool has no error callback: librdkafka's warnings and errors (a broker
+// it cannot reach, a refused SASL handshake) are its only word on why.
+void tool_log_cb(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  if (level > kWarning) return log_cb(rk, level, facility, message);
+  log::warn("kafka " + std::string(rd_kafka_name(rk)) + ": " +
+            std::string(without_thread(message)));
 }
 
 // Settings from a deployment file, at `where` (its override_params).
@@ -97,7 +111,16 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> control_settings(const pipeline::Generation& g) {
+  const config::StepDeployment& source = g.source_deployment();
+  Params out{{"bootstrap.servers", join(source.bootstrap_servers)}};
+  for (auto& kv : config::connection_settings(source.override_params)) out.push_back(kv);
+  return out;
+}
+
 void route_logs(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, &log_cb); }
+
+void route_tool_logs(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, &tool_log_cb); }
 
 std::string printable_setting(const std::string& key, const std::string& value) {
   return key + "=" + (config::is_secret_setting(key) ? "(hidden)" : value);

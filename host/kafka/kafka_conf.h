@@ -30,6 +30,9 @@ bool set_setting(rd_kafka_conf_t* conf, const std::string& key, const std::strin
 // consumer's offset reset after an error (records skipped or read again) as
 // a warning. Every conf built here has it; a tool's own conf takes it too.
 void route_logs(rd_kafka_conf_t* conf);
+// A tool's clients: as route_logs, but librdkafka's warnings and errors as
+// warnings ("kafka CLIENT: what"), a tool having no error callback.
+void route_tool_logs(rd_kafka_conf_t* conf);
 
 // fetch.wait.max.ms of the source's consumer, unless its override_params
 // set it. The dev broker (librdkafka's mock cluster, whose cluster id starts
@@ -67,6 +70,10 @@ rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
                                          const std::string& client_id, std::string* error);
 rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
                                          const std::string& client_id, std::string* error);
+
+// The control topic's clients (kafka/control_topic.h): the source's
+// brokers and connection settings.
+std::vector<std::pair<std::string, std::string>> control_settings(const pipeline::Generation& g);
 
 // Adds an error at `where` unless librdkafka makes a client of `conf`, which
 // it destroys: some settings are checked only then (TLS and SASL: a CA file,

@@ -119,7 +119,7 @@ def replay_takes_connection_settings(env, config):
         result = h.run_cli(["dlq", "replay", "--timeout-ms", "2000", *args], env=environ)
         assert result.returncode == 1, (args, result)
         for client in ("consumer", "producer"):
-            assert re.search(client + r"-\d+\|.*SASL authentication", result.stderr), \
+            assert re.search(client + r"-\d+: .*SASL authentication", result.stderr), \
                 (client, result.stderr)
         assert "hunter2" not in result.stdout + result.stderr, result
     # --target-setting: the producer's alone (a target cluster with other credentials).
@@ -131,8 +131,8 @@ def replay_takes_connection_settings(env, config):
     assert result.returncode == 1, result
     assert result.stdout.startswith("sent 6 of 6 ") and "; 6 not delivered" in result.stdout, \
         result
-    assert re.search(r"producer-\d+\|.*SASL authentication", result.stderr), result.stderr
-    assert not re.search(r"consumer-\d+\|.*SASL", result.stderr), result.stderr
+    assert re.search(r"producer-\d+: .*SASL authentication", result.stderr), result.stderr
+    assert not re.search(r"consumer-\d+: .*SASL", result.stderr), result.stderr
     assert "hunter2" not in result.stdout + result.stderr, result
     # A misspelt setting is refused before any client starts, its value unprinted.
     result = h.run_cli(["dlq", "replay", "--config", config, "-X", "sasl.pasword=hunter2"],
