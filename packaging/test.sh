@@ -3,7 +3,7 @@
 # the whole suite on an optimised build, then again on a Debug build with
 # AddressSanitizer and UndefinedBehaviorSanitizer, then the unit and e2e
 # tests where threads meet (runtime, chains, metrics, logs, reload, admin,
-# health, shutdown, the stop watchdog, state restores) with ThreadSanitizer, whose build makes
+# health, shutdown, the stop watchdog, state restores, a segment pause) with ThreadSanitizer, whose build makes
 # only what it runs (tests/unit/CMakeLists.txt). The two sanitizer builds
 # are made while the optimised tests run. Every phase runs even when an
 # earlier one failed; the failures are listed at the end, and the exit
@@ -99,7 +99,7 @@ phase "build (TSan)" built tsan
 phase "tests (TSan)" tests "$root/build-tsan" \
   TSAN_OPTIONS="second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" \
   STREAMS_BROKER_HOST="$root/build/host/streams-host" STREAMS_TEST_TIME_SCALE=5 -j 2 \
-  -R '^(unit[.]|e2e[.](reload|reload_refusals|python_reload|metrics|health|shutdown|stuck_plugin|admin_token|state_two_hosts|parallelism|sentry)$)'
+  -R '^(unit[.]|e2e[.](reload|reload_refusals|python_reload|metrics|health|shutdown|stuck_plugin|admin_token|state_two_hosts|parallelism|sentry|segment_pause)$)'
 
 if [ ${#failed[@]} -ne 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}" >&2

@@ -133,11 +133,26 @@ struct AdminArgs {
   int timeout_ms = 120000;
 };
 
-// `streams-host pause`: waits until drained unless `no_wait`, within
-// admin.timeout_ms.
+// `streams-host pause --config` and `resume --config`: every host of a
+// segment, through the control topic (kafka/control_topic.h).
+struct SegmentArgs {
+  std::string pipeline_path;
+  std::string config_path;            // empty: one host, through admin
+  int segment_id = -1;                // -1: the only one
+  std::vector<std::string> settings;  // -X KEY=VALUE
+};
+
+// `streams-host pause`: one host (admin) or a segment; waits until drained
+// unless `no_wait`, within admin.timeout_ms.
 struct PauseArgs {
   AdminArgs admin;
+  SegmentArgs segment;
   bool no_wait = false;
+};
+
+struct ResumeArgs {
+  AdminArgs admin;
+  SegmentArgs segment;
 };
 
 // `streams-host log-level`: print (no level) or set the running host's
@@ -170,7 +185,7 @@ int status_command(const AdminArgs& args);
 // refused, not drained in time, or resumed meanwhile (pause), still paused
 // (resume); 2: no answer.
 int pause_command(const PauseArgs& args);
-int resume_command(const AdminArgs& args);
+int resume_command(const ResumeArgs& args);
 // Exit status 0: shown or set; 1: refused; 2: no answer or bad arguments.
 int log_level_command(const LogLevelArgs& args);
 // Exit status 0: found; 1: absent or refused; 2: no answer.

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/loading.h"
+#include "cli/segment_source.h"
 #include "common/clock.h"
 #include "config/connection_settings.h"
 #include "kafka/dlq_reader.h"
@@ -25,51 +26,6 @@ namespace {
 
 using kafka::PartitionPosition;
 using Json = nlohmann::ordered_json;
-
-// One segment's source as deployed: what its hosts read, as which group.
-struct SegmentSource {
-  size_t segment = 0;
-  std::string topic;
-  std::string group;
-  std::string brokers;
-  kafka::Settings settings;           // the source's connection settings
-  kafka::Settings joining;            // and how its hosts join the group
-  bool earliest = false;              // where a partition without an offset starts
-  std::vector<std::string> stateful;  // the segment's steps with state
-};
-
-bool segment_source(config::PipelineSpec p, config::DeploymentConfig d, size_t n,
-                    SegmentSource* out, config::Diagnostics& diag) {
-  if (!pipeline::cut_segment(&p, &d, n, {pipeline::step_types(), sinks::sink_types()}, diag)) {
-    return false;
-  }
-  static const config::StepDeployment defaults;
-  const auto& steps = d.segments[n].steps_config;
-  const auto it = steps.find(p.source.name);
-  const config::StepDeployment& s = it == steps.end() ? defaults : it->second;
-  out->segment = n;
-  out->topic = pipeline::source_topic_of(p, s);
-  out->group = pipeline::consumer_group_of(p, s);
-  out->brokers = join_brokers(s.bootstrap_servers);
-  if (out->brokers.empty()) {
-    diag.error(config::Location{d.path, 0, 0,
-                                "pipeline.segments[" + std::to_string(n) + "].steps_config." +
-                                    p.source.name + ".bootstrap_servers"},
-               "the source's brokers are needed to read its group's offsets");
-    return false;
-  }
-  out->settings = config::connection_settings(s.override_params);
-  for (const auto& [key, value] : s.override_params) {
-    if (key == "partition.assignment.strategy" || key == "session.timeout.ms") {
-      out->joining.emplace_back(key, value);
-    }
-  }
-  out->earliest = s.auto_offset_reset == config::OffsetReset::earliest;
-  for (const auto& step : p.steps) {
-    if (step.state) out->stateful.push_back(step.name);
-  }
-  return true;
-}
 
 // The tool's client settings; false when -X has a bad one.
 bool client_settings(const SegmentSource& s, const OffsetsArgs& args, kafka::Settings* out) {

@@ -15,13 +15,31 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
   pause->admin.timeout_ms = 60000;
   CLI::App* pause_cmd = app.add_subcommand(
       "pause",
-      "Pause a running host: each partition stops at its next record, in its group; wait\n"
-      "until what is in flight is committed, within --timeout-ms (exit 0: paused and drained,\n1: "
-      "not drained in time)");
+      "Pause a running host (--admin-port), or every host of a segment, those started later\n"
+      "too (--config and PIPELINE: through the topic streams-control on its brokers): each\n"
+      "partition stops at its next record, in its group; wait until what is in flight is\n"
+      "committed, within --timeout-ms (exit 0: paused and drained, 1: not drained in time)");
   pause_cmd->add_flag("--no-wait", pause->no_wait, "Return once paused, without waiting to drain");
-  auto resume = std::make_shared<AdminArgs>();
+  auto resume = std::make_shared<ResumeArgs>();
   CLI::App* resume_cmd = app.add_subcommand(
-      "resume", "Resume a paused host: each partition reads on from where it stopped");
+      "resume",
+      "Resume a paused host (--admin-port) or segment (--config and PIPELINE): each partition\n"
+      "reads on from where it stopped");
+  for (auto [cmd, segment] :
+       {std::pair{pause_cmd, &pause->segment}, std::pair{resume_cmd, &resume->segment}}) {
+    cmd->add_option("--config", segment->config_path,
+                    "Deployment config (YAML): pause or resume a segment, not one host")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("-s,--segment-id", segment->segment_id,
+                    "With --config: the segment (required with several)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("-X,--setting", segment->settings,
+                    "With --config: KEY=VALUE, a librdkafka setting for the tool's clients, "
+                    "after the config's connection settings; repeatable");
+    cmd->add_option("PIPELINE", segment->pipeline_path,
+                    "With --config: the pipeline file (YAML, or Python defining `pipeline`)")
+        ->check(CLI::ExistingFile);
+  }
   auto level = std::make_shared<LogLevelArgs>();
   CLI::App* level_cmd = app.add_subcommand(
       "log-level", "Print or change a running host's log level (JSON), for a while with --for");
@@ -57,13 +75,18 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
   scan_cmd->add_option("--limit", scan->limit, "At most this many entries")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  for (auto [cmd, args] : {std::pair{reload_cmd, reload.get()}, std::pair{status_cmd, status.get()},
-                           std::pair{pause_cmd, &pause->admin}, std::pair{resume_cmd, resume.get()},
-                           std::pair{level_cmd, &level->admin}, std::pair{top_cmd, &top->admin},
-                           std::pair{get_cmd, &get->admin}, std::pair{scan_cmd, &scan->admin}}) {
-    cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
-        ->required()
-        ->check(CLI::Range(1, 65535));
+  for (auto [cmd, args] :
+       {std::pair{reload_cmd, reload.get()}, std::pair{status_cmd, status.get()},
+        std::pair{pause_cmd, &pause->admin}, std::pair{resume_cmd, &resume->admin},
+        std::pair{level_cmd, &level->admin}, std::pair{top_cmd, &top->admin},
+        std::pair{get_cmd, &get->admin}, std::pair{scan_cmd, &scan->admin}}) {
+    CLI::Option* port = cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
+                            ->check(CLI::Range(1, 65535));
+    if (cmd == pause_cmd || cmd == resume_cmd) {
+      port->excludes(cmd->get_option("--config"));
+    } else {
+      port->required();
+    }
     cmd->add_option("--admin-address", args->admin_address, "The host's admin address")
         ->capture_default_str();
     cmd->add_option("--admin-token-file", args->admin_token_file,

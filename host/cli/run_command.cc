@@ -15,6 +15,7 @@
 
 #include "common/crash_guard.h"
 #include "common/log.h"
+#include "kafka/kafka_conf.h"
 #include "local/local_runtime.h"
 #include "pipeline/crash_journal.h"
 #include "pipeline/generation.h"
@@ -25,6 +26,7 @@
 #include "report/sentry_reporter.h"
 #include "runtime/operator_pause.h"
 #include "runtime/runtime_supervisor.h"
+#include "runtime/segment_pause.h"
 #include "state/store.h"
 
 namespace streams::cli {
@@ -52,6 +54,38 @@ reload::ControlOptions control_options(const RunArgs& args, const std::string& p
     for (const std::string& dir : python_dirs) o.watch.push_back({dir, "", ".py"});
   }
   return o;
+}
+
+std::string client_id(const RunArgs& args, const pipeline::Generation& g) {
+  return args.client_id.empty() ? "streams-host-" + g.pipeline.name : args.client_id;
+}
+
+// The segment-wide pause (runtime/segment_pause.h), caught up before the
+// source reads a record; null (logged) when its clients cannot be made.
+std::unique_ptr<kafka::SegmentPause> follow_segment_pause(const RunArgs& args,
+                                                          const pipeline::Generation& g,
+                                                          kafka::OperatorPause& pause,
+                                                          const metrics::PipelineMetrics& metrics) {
+  constexpr int kCatchUpMs = 5000;
+  std::string error;
+  auto reader =
+      kafka::ControlReader::open(kafka::control_settings(g), client_id(args, g) + "-control",
+                                 /*host_logs=*/true, &error);
+  if (!reader) {
+    log::warn("segment pause: " + error + ": segment pauses are not followed");
+    return nullptr;
+  }
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "host");
+  auto follower = std::make_unique<kafka::SegmentPause>(
+      std::move(reader), g.consumer_group(), std::string(host) + ":" + std::to_string(::getpid()),
+      pause, metrics);
+  if (!follower->catch_up(kCatchUpMs, &error)) {
+    log::warn("segment pause: " + error +
+              "; starting without knowing whether the segment is paused (read again meanwhile)");
+  }
+  follower->start();
+  return follower;
 }
 
 config::ErrorPolicy error_policy(const RunArgs& args, const pipeline::Generation& g) {
@@ -300,7 +334,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     options.allow_dropped_state = args.allow_dropped_state;
     options.state_flush_ms = g.deployment.state_flush_interval_ms;
     options.healthcheck_file = healthcheck_file(args, g);
-    options.client_id = args.client_id.empty() ? "streams-host-" + g.pipeline.name : args.client_id;
+    options.client_id = client_id(args, g);
     options.error_policy = error_policy(args, g);
     return options;
   });
@@ -309,6 +343,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       pipeline::group_file_path(state_dir(args), generation->consumer_group(), ".paused"), metrics);
   operator_pause.restore();
   if (args.paused) operator_pause.set(true, "the operator (run --paused)");
+  const auto segment_pause = follow_segment_pause(args, *generation, operator_pause, metrics);
   if (!runtime.start(generation, &error)) {
     print_problem(log::Level::error, error);
     return 1;

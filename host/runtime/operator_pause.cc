@@ -42,6 +42,7 @@ void OperatorPause::restore() {
 }
 
 std::string OperatorPause::set(bool paused, const std::string& who) {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (apply_(paused)) {
     const int64_t now = wall_ms();
     const auto since = static_cast<int64_t>(metrics_.paused_since_ms.value());

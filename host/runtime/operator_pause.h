@@ -5,12 +5,13 @@
 // is written to a file in the state directory and read back at the start,
 // until an operator resumes.
 //
-// Thread: set() from one thread at a time (the admin thread; before it
-// starts, the main thread).
+// Thread: set() from any thread (the admin thread, the segment pause's; the
+// main thread before they start), one at a time under a lock.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 #include "metrics/metrics.h"
@@ -38,6 +39,7 @@ class OperatorPause {
   // Writes or removes the file; logs (never fails) when it cannot.
   void keep(int64_t since_ms, const std::string& who);
 
+  std::mutex mutex_;  // set() is asked from two threads
   std::function<bool(bool)> apply_;
   std::string path_;
   metrics::PipelineMetrics& metrics_;
