@@ -374,6 +374,9 @@ void Runtime::on_record(const pipeline::SourceRecord& record) {
 
 void Runtime::tick() {
   gauges_.publish(*processor_, sinks_, errors_->skipped(), steady_ms());
+  // After the assigned partitions' gauge: a reader never sees a member
+  // with none that is only not yet published.
+  if (assigned_once_) m_.group_joined.set(1);
   if (!assigned_once_ && !join_wait_logged_ && steady_ms() - subscribed_ms_ > kJoinWaitLogMs) {
     join_wait_logged_ = true;
     log::info(
@@ -412,7 +415,6 @@ void Runtime::on_rejected(pipeline::OutputSink& sink, uint64_t token, const stre
 void Runtime::on_assigned(const int32_t* partitions, size_t count) {
   pipeline::end_batch();  // called from inside the source's poll
   assigned_once_ = true;
-  m_.group_joined.set(1);
   sinks_.partitions_changed(partitions, count, true);
   for (size_t i = 0; i < count; ++i) {
     std::string error;

@@ -89,7 +89,7 @@ def measure(h, env, bench, app_cpu, tools_cpu, records, partitions):
                 return r.status == 200
         except urllib.error.HTTPError as e:
             reason = e.read().decode()
-            return not any(w in reason for w in ("starting", "no partitions", "restoring"))
+            return not any(w in reason for w in ("starting", "joining", "restoring"))
     h.wait_for(restored, 300, "the restore to finish")
     count = metric(port, "restore_records_total")
     assert count >= records, (count, records)
