@@ -102,11 +102,10 @@ std::unique_ptr<ControlReader> ControlReader::open(const Settings& settings,
                                    {"group.id", client_id}});
   r->consumer_ = make_tool_client(RD_KAFKA_CONSUMER, consumer, nullptr, nullptr, error, host_logs);
   if (!r->consumer_) return nullptr;
-  Settings producer = settings;
-  producer.insert(producer.end(), {{"client.id", client_id}, {"enable.idempotence", "true"}});
-  r->producer_ =
-      make_tool_client(RD_KAFKA_PRODUCER, producer, on_delivery, r.get(), error, host_logs);
-  if (!r->producer_) return nullptr;
+  r->producer_settings_ = settings;
+  r->producer_settings_.insert(r->producer_settings_.end(),
+                               {{"client.id", client_id}, {"enable.idempotence", "true"}});
+  r->host_logs_ = host_logs;
   return r;
 }
 
@@ -171,6 +170,11 @@ void ControlReader::delivered(uintptr_t seq, rd_kafka_resp_err_t err, int64_t of
 
 int64_t ControlReader::write(const std::string& key, const std::string& value, int timeout_ms,
                              std::string* error) {
+  if (!producer_) {  // made at the first write: most hosts never write
+    producer_ = make_tool_client(RD_KAFKA_PRODUCER, producer_settings_, on_delivery, this, error,
+                                 host_logs_);
+    if (!producer_) return -1;
+  }
   delivery_ = Delivery{};
   const rd_kafka_resp_err_t err = rd_kafka_producev(
       producer_.get(), RD_KAFKA_V_TOPIC(kControlTopic), RD_KAFKA_V_PARTITION(0),

@@ -101,7 +101,9 @@ class ControlReader {
   uintptr_t seq_ = 0;  // of the record write() waits for
   Delivery delivery_;
   Client consumer_;
-  Client producer_;
+  Settings producer_settings_;
+  bool host_logs_ = false;
+  Client producer_;           // made at the first write
   int64_t assigned_at_ = -2;  // where the partition was assigned (-2: not yet)
   int64_t next_ = 0;          // the next offset the consumer returns
 };
