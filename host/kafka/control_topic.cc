@@ -109,19 +109,15 @@ std::unique_ptr<ControlReader> ControlReader::open(const Settings& settings,
   return r;
 }
 
-bool ControlReader::end_offset(int timeout_ms, int64_t* end, std::string* error) {
-  int64_t low = 0, high = 0;
+bool ControlReader::offsets(int timeout_ms, int64_t* first, int64_t* end, std::string* error) {
+  *first = *end = 0;
   const rd_kafka_resp_err_t err =
-      rd_kafka_query_watermark_offsets(consumer_.get(), kControlTopic, 0, &low, &high, timeout_ms);
-  if (unknown_topic(err)) {
-    *end = 0;
-    return true;
-  }
+      rd_kafka_query_watermark_offsets(consumer_.get(), kControlTopic, 0, first, end, timeout_ms);
+  if (unknown_topic(err)) return true;
   if (err) {
     *error = std::string("reading the end of ") + kControlTopic + ": " + rd_kafka_err2str(err);
     return false;
   }
-  *end = high;
   return true;
 }
 

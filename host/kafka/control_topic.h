@@ -74,9 +74,10 @@ class ControlReader {
   static std::unique_ptr<ControlReader> open(const Settings& settings, const std::string& client_id,
                                              bool host_logs, std::string* error);
 
-  // The offset the next record will get (0: the topic is empty or does not
-  // exist yet); false with *error when the brokers do not answer.
-  bool end_offset(int timeout_ms, int64_t* end, std::string* error);
+  // The first offset kept and the one the next record will get (both 0:
+  // the topic does not exist yet); false with *error when the brokers do
+  // not answer.
+  bool offsets(int timeout_ms, int64_t* first, int64_t* end, std::string* error);
   // Reads from `from` (assigning the partition there) to before `to`, or
   // with `to` < 0 whatever arrives within `timeout_ms`, each record to `on`.
   // False with *error when the records stop coming before `to`.

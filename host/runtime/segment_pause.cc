@@ -40,16 +40,16 @@ SegmentPause::~SegmentPause() {
 }
 
 bool SegmentPause::catch_up(int timeout_ms, std::string* error) {
-  int64_t end = 0;
-  if (!reader_->end_offset(timeout_ms, &end, error)) return false;
+  int64_t first = 0, end = 0;
+  if (!reader_->offsets(timeout_ms, &first, &end, error)) return false;
   PauseRecord last;
-  if (end > 0 && !reader_->read(
-                     0, end, timeout_ms,
-                     [&](const ControlRecord& r) {
-                       if (r.kind == ControlRecord::pause_record && r.group == group_)
-                         last = r.pause;
-                     },
-                     error)) {
+  if (first < end && !reader_->read(
+                         first, end, timeout_ms,
+                         [&](const ControlRecord& r) {
+                           if (r.kind == ControlRecord::pause_record && r.group == group_)
+                             last = r.pause;
+                         },
+                         error)) {
     return false;
   }
   next_ = end;
