@@ -82,14 +82,21 @@ std::unique_ptr<kafka::ControlReader> open_control(const SegmentArgs& args, Segm
   return reader;
 }
 
-// Writes the segment's pause record; its offset, or -1 (printed).
+// Writes the segment's pause record and says so, ending with `then`; its
+// offset, or -1 (the problem printed).
 int64_t write_pause(kafka::ControlReader& control, const SegmentSource& s, bool paused,
-                    int timeout_ms) {
+                    int timeout_ms, const char* then) {
   std::string error;
   const int64_t offset = control.write(
       kafka::pause_key(s.group), kafka::encode(kafka::PauseRecord{paused, asker(), wall_ms()}),
       timeout_ms, &error);
-  if (offset < 0) print_problem(log::Level::error, "group " + s.group + ": " + error);
+  if (offset < 0) {
+    print_problem(log::Level::error, "group " + s.group + ": " + error);
+  } else {
+    std::printf("segment %zu %s: group %s on topic %s (%s offset %lld); %s\n", s.segment,
+                paused ? "paused" : "resumed", s.group.c_str(), s.topic.c_str(),
+                kafka::kControlTopic, static_cast<long long>(offset), then);
+  }
   return offset;
 }
 
@@ -178,13 +185,9 @@ int pause_segment(const PauseArgs& args) {
   if (!control) return 2;
   std::vector<int32_t> partitions;
   if (!args.no_wait && !topic_partitions(s, settings, args.admin.timeout_ms, &partitions)) return 2;
-  const int64_t offset = write_pause(*control, s, true, args.admin.timeout_ms);
+  const int64_t offset =
+      write_pause(*control, s, true, args.admin.timeout_ms, "hosts started later start paused");
   if (offset < 0) return 2;
-  std::printf(
-      "segment %zu paused: group %s on topic %s (%s offset %lld); hosts started later "
-      "start paused\n",
-      s.segment, s.group.c_str(), s.topic.c_str(), kafka::kControlTopic,
-      static_cast<long long>(offset));
   if (args.no_wait) return 0;
   return wait_segment_drained(*control, s, partitions, offset, deadline);
 }
@@ -194,14 +197,10 @@ int resume_segment(const ResumeArgs& args) {
   kafka::Settings settings;
   const auto control = open_control(args.segment, &s, &settings);
   if (!control) return 2;
-  const int64_t offset = write_pause(*control, s, false, args.admin.timeout_ms);
-  if (offset < 0) return 2;
-  std::printf(
-      "segment %zu resumed: group %s on topic %s (%s offset %lld); each partition reads "
-      "on from where it stopped\n",
-      s.segment, s.group.c_str(), s.topic.c_str(), kafka::kControlTopic,
-      static_cast<long long>(offset));
-  return 0;
+  return write_pause(*control, s, false, args.admin.timeout_ms,
+                     "each partition reads on from where it stopped") < 0
+             ? 2
+             : 0;
 }
 
 }  // namespace
