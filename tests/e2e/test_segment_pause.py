@@ -66,8 +66,10 @@ def main():
             result.stderr, result.stderr
 
         (a, a_port), (b, b_port) = start("a"), start("b")
-        # The group settled first: a rebalance under load may read inputs
-        # again (at least once), which would blur the counts below.
+        # The group settled first: the dev broker refuses commits while its
+        # group rebalances ("Group rebalance in progress"), so a revoke under
+        # load cannot commit and the new owner reads inputs again (at least
+        # once), which would blur the counts below.
         h.wait_for(lambda: all(h.host_status(p)["partitions"] for p in (a_port, b_port)), 60,
                    "both hosts holding partitions")
         producer = h.SteadyProducer(bootstrap, "sg-in")
