@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 from kafka import KafkaConsumer as _KafkaConsumer
@@ -380,6 +381,24 @@ def host_status(port):
     """GET /status of a host's admin endpoint, as a dict."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30) as r:
         return json.loads(r.read())
+
+
+def probe(port, path):
+    """(HTTP status, JSON body) of GET `path` on a host's admin endpoint,
+    whatever the status (/livez and /readyz answer 503 with a reason)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def gauge(port, name):
+    """The value of the single-series metric `name` (streams_...) on a host's
+    /metrics, or None when it has none."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+        m = re.search(r"^%s\{[^}]*\} (\S+)$" % name, r.read().decode(), re.M)
+    return float(m.group(1)) if m else None
 
 
 def wait_generation(port, generation, timeout=30):

@@ -47,12 +47,6 @@ def every_partition(status, key):
     return len(parts) == PARTITIONS and all(p[key] for p in parts)
 
 
-def metric(port, name):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
-        m = re.search(rf"^streams_{name}{{[^}}]*}} (\S+)$", r.read().decode(), re.M)
-    return float(m.group(1)) if m else None
-
-
 def check_held(bootstrap, port, out_before, what):
     """New inputs arrive on every partition and each stops at them: the
     host has fetched past where it stopped and output nothing more."""
@@ -65,7 +59,7 @@ def check_held(bootstrap, port, out_before, what):
     assert status["paused"] and status["paused_since_ms"] > 0, status
     assert outputs(bootstrap) == out_before, (what, outputs(bootstrap), out_before)
     assert h.committed_offsets(bootstrap, "pipeline-in", IN) == committed, what
-    assert metric(port, "paused") == 1, what
+    assert h.gauge(port, "streams_paused") == 1, what
 
 
 def pause_drains(bootstrap, port):
@@ -113,7 +107,7 @@ def main():
         producer.start()
         try:
             h.wait_for(lambda: outputs(bootstrap) >= 200, 60, "the first outputs")
-            assert metric(port, "paused") == 0
+            assert h.gauge(port, "streams_paused") == 0
             out = pause_drains(bootstrap, port)
             check_held(bootstrap, port, out, "paused")
             again = admin(port, "pause", "--no-wait")  # paused already: no change
@@ -137,7 +131,7 @@ def main():
 
             resume(port)
             h.wait_for(lambda: not h.host_status(port)["paused"], 10, "the resume")
-            assert metric(port, "paused") == 0
+            assert h.gauge(port, "streams_paused") == 0
             h.wait_for(lambda: outputs(bootstrap) > out, 60, "outputs after the resume")
             sent = producer.finish()
             h.wait_committed_to_end(bootstrap, "pipeline-in", IN, timeout=120)

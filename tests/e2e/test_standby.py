@@ -4,12 +4,8 @@ streams_ready 1: a rollout that waits for its new pods to be ready, or a
 disruption budget that counts ready pods, is not held by it for good. When
 the member holding the partition leaves, the standby takes it and
 processes what comes next."""
-import json
 import os
-import re
 import sys
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -19,21 +15,6 @@ steps:
   - {kind: map, name: up, plugin: testkit, function: upper}
   - {kind: sink, name: out, stream_name: sb-out}
 """
-
-
-def probe(port, path="/readyz"):
-    """(HTTP status, JSON body) of GET `path`."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-
-def ready_gauge(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
-        m = re.search(r"^streams_ready\{[^}]*\} (\S+)$", r.read().decode(), re.M)
-    return m and float(m.group(1))
 
 
 def main():
@@ -48,23 +29,26 @@ def main():
             return proc, h.admin_port(env, proc)
 
         first, first_port = start("first")
-        status, body = probe(first_port)
+        status, body = h.probe(first_port, "/readyz")
         if status != 200:  # the group join takes seconds on the dev broker
             assert body["reason"] in ("starting", "joining the group"), body
-        h.wait_for(lambda: probe(first_port) == (200, {"ok": True}), 60, "the first host ready")
+        h.wait_for(lambda: h.probe(first_port, "/readyz") == (200, {"ok": True}), 60,
+                   "the first host ready")
 
         second, second_port = start("second")
         ports = {first_port: first, second_port: second}
 
         def one_standby():
-            answers = {port: probe(port) for port in ports}
+            answers = {port: h.probe(port, "/readyz") for port in ports}
             if any(status != 200 for status, _ in answers.values()):
                 return None
             standby = [p for p, (_, body) in answers.items() if "standby" in body]
             return len(standby) == 1 and standby[0]
         standby_port = h.wait_for(one_standby, 60, "one host processing, the other a standby")
-        assert probe(standby_port)[1] == {"ok": True, "standby": "no partitions assigned"}
-        h.wait_for(lambda: ready_gauge(standby_port) == 1, 30, "streams_ready 1 on the standby")
+        assert h.probe(standby_port, "/readyz")[1] == \
+            {"ok": True, "standby": "no partitions assigned"}
+        h.wait_for(lambda: h.gauge(standby_port, "streams_ready") == 1, 30,
+                   "streams_ready 1 on the standby")
         active_port = next(p for p in ports if p != standby_port)
 
         h.produce(bootstrap, "sb-in", [(None, b"one", [])])
@@ -72,7 +56,7 @@ def main():
 
         # The active member leaves: the standby takes the partition and processes.
         assert env.stop(ports[active_port]) == 0, env.log(ports[active_port])
-        h.wait_for(lambda: probe(standby_port) == (200, {"ok": True}), 60,
+        h.wait_for(lambda: h.probe(standby_port, "/readyz") == (200, {"ok": True}), 60,
                    "the standby, assigned the partition, ready")
         h.produce(bootstrap, "sb-in", [(None, b"two", [])])
         h.wait_for(lambda: h.read_values(bootstrap, "sb-out") == [b"ONE", b"TWO"], 60,
