@@ -59,7 +59,7 @@ int commit(const OffsetsArgs& args, const SegmentSource& s, rd_kafka_t* client,
   std::string what = "group " + s.group + " did not take the new offsets: " + error;
   if (others) {
     what +=
-        " (the tool joined the group to find out: its members rebalanced once). The group "
+        " (the tool joined the group to find out, which rebalanced its members). The group "
         "has members: stop segment " +
         std::to_string(s.segment) + "'s hosts first";
   }

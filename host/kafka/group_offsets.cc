@@ -83,6 +83,14 @@ void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partit
   }
 }
 
+// Whether a JoinGroup of `rk` was answered (the broker gave it a member id).
+bool joined(rd_kafka_t* rk) {
+  char* id = rd_kafka_memberid(rk);
+  const bool has = id && *id;
+  if (id) rd_kafka_mem_free(rk, id);
+  return has;
+}
+
 }  // namespace
 
 bool read_positions(rd_kafka_t* consumer, const std::string& topic, bool with_committed,
@@ -209,6 +217,12 @@ bool commit_as_member(const std::vector<std::pair<std::string, std::string>>& se
   bool ok = false;
   if (err) {
     *error = std::string("joining the group: ") + rd_kafka_err2str(err);
+  } else if (!m.assigned && joined(rk)) {
+    // Alone, the tool leads its group and assigns itself every partition;
+    // joined but never assigned, it followed another member's lead.
+    *others = true;
+    *error = "the group's other members did not complete a rebalance with the tool within " +
+             std::to_string(timeout_ms) + " ms";
   } else if (!m.assigned) {
     *error =
         "the group assigned no partition to the tool within " + std::to_string(timeout_ms) + " ms";

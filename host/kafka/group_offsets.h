@@ -55,8 +55,10 @@ rd_kafka_resp_err_t commit_offsets(rd_kafka_t* consumer, const std::string& topi
 // the broker refuses them from outside (a group with members; the dev broker
 // refuses it for every group it has seen): subscribes to `topic` and, when
 // the group assigns it all `partition_count` partitions (it is alone),
-// commits and leaves. When another member holds a partition, leaves (that
-// member rebalances once) and returns false with *others set. The client
+// commits and leaves. When another member holds a partition, or the tool
+// joined but was never assigned (another member led the group and the
+// rebalance did not complete with the tool, within `timeout_ms`), leaves
+// (the members rebalance) and returns false with *others set. The client
 // is a consumer of its own with `settings` (bootstrap.servers, group.id...).
 bool commit_as_member(const std::vector<std::pair<std::string, std::string>>& settings,
                       const std::string& topic, const std::map<int32_t, int64_t>& offsets,
