@@ -26,6 +26,18 @@ StepMetrics& PipelineMetrics::step(const std::string& name, const std::string& k
   return *found;
 }
 
+void PipelineMetrics::set_current_steps(std::vector<std::string> names) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  current_steps_ = std::move(names);
+  current_set_ = true;
+}
+
+bool PipelineMetrics::current(const std::string& step) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !current_set_ ||
+         std::find(current_steps_.begin(), current_steps_.end(), step) != current_steps_.end();
+}
+
 void PipelineMetrics::set_client_stats(const std::string& client, const char* json, size_t size) {
   std::lock_guard<std::mutex> lock(mutex_);
   client_stats_[client].assign(json, size);
@@ -136,6 +148,8 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
     for (const auto& s : shards_) parts.push_back(s.get());
     out->crashes = crashes;
     out->source_ = source_;
+    out->current_steps_ = current_steps_;
+    out->current_set_ = current_set_;
   }
   for (int i = 0; i < 3; ++i) out->reloads[i].set(reloads[i].value());
   out->generation.set(generation.value());

@@ -228,6 +228,13 @@ class PipelineMetrics {
   void set_waiting_sink(std::string name);
   std::string waiting_sink() const;
 
+  // The running generation's steps, replaced whole at each generation
+  // (control plane). A step described before and not among them has left
+  // the pipeline: its counters are still exported, its gauges (state, the
+  // plugin serving it, its plugin's own) no longer. Never set: every step.
+  void set_current_steps(std::vector<std::string> names);
+  bool current(const std::string& step) const;
+
   // Reads every step (for exposition), under the lock that step() takes.
   template <class F>
   void for_each_step(F&& f) const {
@@ -239,6 +246,8 @@ class PipelineMetrics {
   std::string pipeline_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<StepMetrics>> steps_;  // in order of first use
+  std::vector<std::string> current_steps_;
+  bool current_set_ = false;
   std::map<std::string, std::string> client_stats_;  // by client
   std::string waiting_sink_;
   std::pair<std::string, std::string> source_;  // topic, consumer group

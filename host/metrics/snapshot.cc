@@ -2,6 +2,8 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 
 #include "common/clock.h"
 #include "metrics/plugin_metrics.h"
@@ -207,6 +209,10 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
   }
   std::map<std::string, uint64_t> in_by_name;
   m.for_each_step([&](const StepMetrics& s) { in_by_name[s.name] = s.records_in.value(); });
+  std::set<std::string> gone;  // steps that left the pipeline: their counters only
+  for (const auto& [name, n] : in_by_name) {
+    if (!m.current(name)) gone.insert(name);
+  }
   m.for_each_step([&](const StepMetrics& s) {
     std::vector<std::pair<std::string, std::string>> labels{
         pipeline, {"step", s.name}, {"kind", s.kind}};
@@ -224,7 +230,8 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                     {pipeline, {"step", s.name}}, s.batch_age_seconds);
     }
     if (s.plugin_sink.value() != 0) add_sink(&out, pipeline, s);
-    if (s.stateful.value() != 0) {
+    const bool left = gone.count(s.name) != 0;
+    if (s.stateful.value() != 0 && !left) {
       out.push_back({"step_state_keys",
                      "Keys in a stateful step's stores (an estimate)",
                      false,
@@ -236,7 +243,7 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                      {pipeline, {"step", s.name}},
                      static_cast<double>(s.state_bytes.value())});
     }
-    if (!s.plugin.empty()) {
+    if (!s.plugin.empty() && !left) {
       out.push_back({"step_info",
                      "The plugin and version serving a step (value 1)",
                      false,
@@ -298,6 +305,7 @@ std::vector<Sample> snapshot(const PipelineMetrics& m) {
                        static_cast<double>(n)});
       });
   plugin_metrics().each_gauge([&](const std::string& family, const std::string& step, double v) {
+    if (!m.current(step)) return;
     out.push_back({family.c_str(),
                    "A value a step's plugin keeps (plugin ABI 1.12 gauge)",
                    false,

@@ -73,6 +73,12 @@ bool same_metrics(const config::MetricsDeployment& a, const config::MetricsDeplo
          a.period_sec == b.period_sec && a.udp_queue_size == b.udp_queue_size;
 }
 
+std::vector<std::string> step_names(const pipeline::Generation& g) {
+  std::vector<std::string> out;
+  for (const auto& step : g.steps) out.push_back(step.name);
+  return out;
+}
+
 }  // namespace
 
 const char* to_string(ReloadResult::Outcome outcome) {
@@ -103,7 +109,10 @@ ReloadController::ReloadController(std::shared_ptr<const pipeline::Generation> r
       running_since_ms_(wall_ms()) {
   started_metrics_ = running_->deployment.metrics;
   started_sentry_ = running_->deployment.sentry;
-  if (metrics_) metrics_->generation.set(generation_);
+  if (metrics_) {
+    metrics_->generation.set(generation_);
+    metrics_->set_current_steps(step_names(*running_));
+  }
 }
 
 void ReloadController::set_phase(const char* phase) {
@@ -169,6 +178,7 @@ ReloadResult ReloadController::reload(const std::string& trigger) {
   if (metrics_) {
     metrics_->reloads[static_cast<int>(r.outcome)].add();
     metrics_->generation.set(r.generation);
+    if (next) metrics_->set_current_steps(step_names(*next));
   }
   // The generation and its reload's result appear in the status together.
   {

@@ -116,6 +116,39 @@ BOOST_AUTO_TEST_CASE(a_plugins_counters_are_exported_by_step_and_name) {
   BOOST_TEST(has_line(again, "streams_plugin_last_value_bytes" + tally + "} 1"), again);
 }
 
+// A reload that removes a step: its counters stay (they only grow), its
+// gauges go (no plugin serves it, it keeps no state), its plugin's too.
+BOOST_AUTO_TEST_CASE(a_step_that_left_the_pipeline_keeps_its_counters_not_its_gauges) {
+  const auto m = count_through(
+      "  - {kind: map, name: gone, plugin: testkit, function: counted}\n"
+      "  - {kind: map, name: stays, plugin: testkit, function: counted}\n",
+      {"ab"});
+  const std::string gone = "{pipeline=\"p\",step=\"gone\"";
+  const std::string before = metrics::prometheus_text(*m);
+  BOOST_TEST(before.find("streams_step_info" + gone) != std::string::npos, before);
+  BOOST_TEST(has_line(before, "streams_plugin_last_value_bytes" + gone + "} 2"), before);
+
+  m->set_current_steps({"stays", "out"});
+  const std::string after = metrics::prometheus_text(*m);
+  BOOST_TEST(after.find("streams_step_info" + gone) == std::string::npos, after);
+  BOOST_TEST(after.find("streams_plugin_last_value_bytes" + gone) == std::string::npos, after);
+  BOOST_TEST(after.find("streams_step_info{pipeline=\"p\",step=\"stays\"") != std::string::npos,
+             after);
+  BOOST_TEST(has_line(after, "streams_plugin_last_value_bytes{pipeline=\"p\",step=\"stays\"} 2"),
+             after);
+  BOOST_TEST(has_line(after, "streams_step_records_in_total" + gone + ",kind=\"map\"} 1"), after);
+  BOOST_TEST(has_line(after, "streams_plugin_records_total" + gone + "} 1"), after);
+  const auto lines = metrics::dogstatsd_lines(metrics::snapshot(*m), {}, {});
+  for (const std::string& line : lines) {
+    BOOST_TEST(
+        !(line.find("step:gone") != std::string::npos && line.find("|g|") != std::string::npos),
+        line);
+  }
+  // Back in the pipeline (a later reload), its gauges are exported again.
+  m->set_current_steps({"gone", "stays", "out"});
+  BOOST_TEST(metrics::prometheus_text(*m).find("streams_step_info" + gone) != std::string::npos);
+}
+
 // ABI 1.12: gauges and histograms share the counters' names, one kind a name.
 BOOST_AUTO_TEST_CASE(gauges_histograms_and_clashing_names) {
   metrics::PluginMetrics m;
