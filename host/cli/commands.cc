@@ -310,6 +310,13 @@ int state_command(const StateArgs& args) {
   q.scan = args.scan;
   q.key = args.key;
   q.limit = static_cast<size_t>(args.limit);
+  if (!args.config.empty()) return stored_state_command(args, q);
+  if (args.admin.admin_port == 0) {
+    std::fprintf(stderr,
+                 "error: give --admin-port (a running host) or --config and --pipeline "
+                 "(the store on disk)\n");
+    return 2;
+  }
   const std::string target = admin::state_target(q);
   const int status = admin_command(args.admin, "GET", target.c_str());
   if (status != 2) std::fputc('\n', stdout);  // after the answer's body

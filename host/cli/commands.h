@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/state_query.h"
+
 namespace streams::cli {
 
 // "streams-host 0.2.0 (plugin ABI 1.2, librdkafka 2.0.2)".
@@ -163,7 +165,8 @@ struct LogLevelArgs {
   std::string for_duration;
 };
 
-// `streams-host state get|scan`: a stateful step's state on a running host.
+// `streams-host state get|scan`: a stateful step's state on a running host
+// (--admin-port), or in its store on disk (--config and --pipeline).
 struct StateArgs {
   AdminArgs admin;
   bool scan = false;
@@ -171,6 +174,10 @@ struct StateArgs {
   int partition = 0;
   std::string key;  // get: the key; scan: --prefix
   int limit = 100;
+  std::string config;    // the deployment config: read the store on disk
+  std::string pipeline;  // and the pipeline file
+  int segment_id = -1;   // the segment (-1: the only one)
+  std::string state_dir;
 };
 
 int run_command(const RunArgs& args, const std::atomic<bool>& stop);
@@ -188,8 +195,10 @@ int pause_command(const PauseArgs& args);
 int resume_command(const ResumeArgs& args);
 // Exit status 0: shown or set; 1: refused; 2: no answer or bad arguments.
 int log_level_command(const LogLevelArgs& args);
-// Exit status 0: found; 1: absent or refused; 2: no answer.
+// Exit status 0: found; 1: absent or refused; 2: no answer, or no store.
 int state_command(const StateArgs& args);
+// The same read from the store on disk (cli/stored_state.cc).
+int stored_state_command(const StateArgs& args, const pipeline::StateQuery& q);
 int graph_command(const GraphArgs& args);
 int validate_command(const PipelineArgs& args);
 int dlq_replay_command(const DlqArgs& args, const std::atomic<bool>& stop);

@@ -3,6 +3,7 @@
 #include "common/error_report.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "config/pipeline_config.h"
 #include "kafka/kafka_conf.h"
@@ -82,6 +83,20 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
     }
   }
   return diag.ok() ? generation : nullptr;
+}
+
+std::string host_state_dir(const std::string& option) {
+  if (!option.empty()) return option;
+  const char* env = std::getenv("STREAMS_STATE_DIR");
+  return env && *env ? env : "/var/tmp/streams-host";
+}
+
+std::string stores_dir(const std::string& option, const std::string& deployment_state_dir,
+                       const std::string& pipeline) {
+  if (!deployment_state_dir.empty()) return deployment_state_dir;
+  const char* env = std::getenv("STREAMS_STATE_DIR");
+  if (!option.empty() || (env && *env)) return host_state_dir(option) + "/stores/" + pipeline;
+  return "state/" + pipeline;
 }
 
 std::string join_brokers(const std::vector<std::string>& servers) {

@@ -34,6 +34,14 @@ bool load_pipeline(const std::string& path, const config::DeploymentConfig& depl
                    plugin::PluginRegistry& registry, config::PipelineSpec* out,
                    config::Diagnostics& diag);
 
+// The host's directory of its own files (--state-dir `option`, else
+// $STREAMS_STATE_DIR, else /var/tmp/streams-host).
+std::string host_state_dir(const std::string& option);
+// Where stateful steps keep their stores: the deployment's `state_dir`,
+// else stores/<pipeline> under --state-dir `option` or $STREAMS_STATE_DIR
+// when one is given, else ./state/<pipeline>.
+std::string stores_dir(const std::string& option, const std::string& deployment_state_dir,
+                       const std::string& pipeline);
 // bootstrap_servers as librdkafka takes them: "host:port,host:port".
 std::string join_brokers(const std::vector<std::string>& servers);
 

@@ -59,8 +59,10 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
   auto get = std::make_shared<StateArgs>();
   auto scan = std::make_shared<StateArgs>();
   scan->scan = true;
-  CLI::App* state_cmd =
-      app.add_subcommand("state", "Read a stateful step's state on a running host (JSON)");
+  CLI::App* state_cmd = app.add_subcommand(
+      "state",
+      "Read a stateful step's state (JSON): on a running host (--admin-port), or in its store on "
+      "disk (--config and --pipeline; as of the store's last checkpoint)");
   state_cmd->require_subcommand(1);
   CLI::App* get_cmd = state_cmd->add_subcommand("get", "One key (exit 1 when absent)");
   CLI::App* scan_cmd = state_cmd->add_subcommand("scan", "Keys with a prefix, in byte order");
@@ -69,6 +71,24 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
     cmd->add_option("partition", args->partition, "The source partition")
         ->required()
         ->check(CLI::NonNegativeNumber);
+  }
+  for (auto [cmd, args] : {std::pair{get_cmd, get.get()}, std::pair{scan_cmd, scan.get()}}) {
+    CLI::Option* config =
+        cmd->add_option("--config", args->config,
+                        "Deployment config (YAML): read the store on disk, not a running host")
+            ->check(CLI::ExistingFile);
+    cmd->add_option("--pipeline", args->pipeline, "Pipeline file (with --config)")
+        ->check(CLI::ExistingFile)
+        ->needs(config);
+    config->needs(cmd->get_option("--pipeline"));
+    cmd->add_option("-s,--segment-id", args->segment_id,
+                    "The segment whose store to read (required with several)")
+        ->check(CLI::NonNegativeNumber)
+        ->needs(config);
+    cmd->add_option("--state-dir", args->state_dir,
+                    "The hosts' --state-dir (default: $STREAMS_STATE_DIR); the deployment's "
+                    "state_dir wins")
+        ->needs(config);
   }
   get_cmd->add_option("key", get->key, "The key")->required();
   scan_cmd->add_option("--prefix", scan->key, "Only keys starting with this");
@@ -82,7 +102,7 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
         std::pair{get_cmd, &get->admin}, std::pair{scan_cmd, &scan->admin}}) {
     CLI::Option* port = cmd->add_option("--admin-port", args->admin_port, "The host's --admin-port")
                             ->check(CLI::Range(1, 65535));
-    if (cmd == pause_cmd || cmd == resume_cmd) {
+    if (cmd == pause_cmd || cmd == resume_cmd || cmd == get_cmd || cmd == scan_cmd) {
       port->excludes(cmd->get_option("--config"));
     } else {
       port->required();

@@ -154,11 +154,7 @@ std::string healthcheck_file(const RunArgs& args, const pipeline::Generation& g)
   return g.deployment.write_healthcheck ? "/tmp/health.txt" : "";
 }
 
-std::string state_dir(const RunArgs& args) {
-  if (!args.state_dir.empty()) return args.state_dir;
-  const char* env = std::getenv("STREAMS_STATE_DIR");
-  return env && *env ? env : "/var/tmp/streams-host";
-}
+std::string state_dir(const RunArgs& args) { return host_state_dir(args.state_dir); }
 
 // The crash journal of `g`'s consumer group (null, with a warning, when it
 // cannot be used: quarantine is then off), its crashes counted in `metrics`,
@@ -200,24 +196,14 @@ std::unique_ptr<pipeline::CrashJournal> open_crash_journal(const RunArgs& args,
   return journal;
 }
 
-// Where stateful steps keep their stores: the deployment's state_dir, else
-// stores/<pipeline> under --state-dir or $STREAMS_STATE_DIR when one is
-// given, else ./state/<pipeline>.
-std::string stores_dir(const RunArgs& args, const pipeline::Generation& g) {
-  if (!g.deployment.state_dir.empty()) return g.deployment.state_dir;
-  const char* env = std::getenv("STREAMS_STATE_DIR");
-  if (!args.state_dir.empty() || (env && *env))
-    return state_dir(args) + "/stores/" + g.pipeline.name;
-  return "state/" + g.pipeline.name;
-}
-
 // The backend of stateful steps' stores (stores_dir, state_backend),
 // checked now when the pipeline has such steps. Null with *error.
 std::unique_ptr<state::Backend> open_state(const RunArgs& args, const pipeline::Generation& g,
                                            std::string* error) {
   auto backend = g.deployment.state_backend == "memory"
                      ? state::memory_backend()
-                     : state::rocksdb_backend(stores_dir(args, g));
+                     : state::rocksdb_backend(
+                           stores_dir(args.state_dir, g.deployment.state_dir, g.pipeline.name));
   for (const auto& step : g.steps) {
     if (!step.spec->state) continue;
     if (!backend->check(error)) return nullptr;

@@ -37,9 +37,14 @@ bool segment_source(config::PipelineSpec p, config::DeploymentConfig d, size_t n
     }
   }
   out->earliest = s.auto_offset_reset == config::OffsetReset::earliest;
-  for (const auto& step : p.steps) {
-    if (step.state) out->stateful.push_back(step.name);
+  for (const config::StepSpec* step : p.all_steps()) {
+    if (!step->state) continue;
+    out->stateful.push_back(step->name);
+    out->state[step->name] = *step->state;
   }
+  out->pipeline = p.name;
+  out->state_dir = d.state_dir;
+  out->state_backend = d.state_backend;
   return true;
 }
 

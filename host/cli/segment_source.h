@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,14 @@ struct SegmentSource {
   std::string topic;
   std::string group;
   std::string brokers;
-  kafka::Settings settings;           // the source's connection settings
-  kafka::Settings joining;            // and how its hosts join the group
-  bool earliest = false;              // where a partition without an offset starts
-  std::vector<std::string> stateful;  // the segment's steps with state
+  kafka::Settings settings;                        // the source's connection settings
+  kafka::Settings joining;                         // and how its hosts join the group
+  bool earliest = false;                           // where a partition without an offset starts
+  std::vector<std::string> stateful;               // the segment's steps with state, branches' too
+  std::map<std::string, config::StateSpec> state;  // their `state:`, by step
+  std::string pipeline;                            // the segment's pipeline name
+  std::string state_dir;                           // the deployment's, or ""
+  std::string state_backend;
 };
 
 // Segment `n` of `p` deployed by `d`; false with errors in `diag`.

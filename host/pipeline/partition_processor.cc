@@ -171,38 +171,7 @@ StateAnswer PartitionProcessor::query(const StateQuery& q) {
                                     "input)"}}
                      .dump()};
   }
-  json out{{"step", q.step}, {"partition", q.partition}};
-  std::string error;
-  if (!q.scan) {
-    std::string_view value;
-    const state::Found found = table->get(q.key, &value, &error);
-    if (found == state::Found::error) return {500, json{{"error", error}}.dump()};
-    out["key"] = q.key;
-    if (found == state::Found::no)
-      return {404, out.dump(-1, ' ', false, json::error_handler_t::replace)};
-    out["value"] = std::string(value);
-    return {200, out.dump(-1, ' ', false, json::error_handler_t::replace)};
-  }
-  struct Ctx {
-    json entries = json::array();
-    size_t limit;
-    bool more = false;
-  } ctx;
-  ctx.limit = q.limit;
-  auto visit = [](void* c, std::string_view key, std::string_view value) {
-    Ctx& x = *static_cast<Ctx*>(c);
-    if (x.entries.size() == x.limit) {
-      x.more = true;
-      return false;
-    }
-    x.entries.push_back({{"key", std::string(key)}, {"value", std::string(value)}});
-    return true;
-  };
-  if (!table->scan(q.key, visit, &ctx, &error)) return {500, json{{"error", error}}.dump()};
-  out["prefix"] = q.key;
-  out["entries"] = std::move(ctx.entries);
-  out["more"] = ctx.more;
-  return {200, out.dump(-1, ' ', false, json::error_handler_t::replace)};
+  return read_state(*table, q, json{{"step", q.step}, {"partition", q.partition}});
 }
 
 bool PartitionProcessor::checkpoint_committable(std::string* why) {

@@ -114,13 +114,38 @@ class RocksStore final : public Store {
       if (corrupt) *corrupt = s.IsCorruption() || s.IsPathNotFound();
       return nullptr;
     }
-    store->db_.reset(db);
-    store->handles_ = handles;  // [0] is the default family
-    for (size_t i = 1; i < names.size(); ++i) {
-      if (names[i].compare(0, kFamilyPrefix.size(), kFamilyPrefix) == 0) {
-        store->steps_.push_back({names[i].substr(kFamilyPrefix.size()), handles[i]});
-      }
+    store->adopt(db, names, handles);
+    if (!store->read_checkpoint(error)) return nullptr;
+    return store;
+  }
+
+  // A store opened to read (a tool, while its host runs or not): what
+  // RocksDB holds, its write-ahead log included; no lock taken, no file
+  // written. Its writes fail.
+  static std::unique_ptr<Store> open_read_only(const std::string& path, std::string* error) {
+    rocksdb::DBOptions options;
+    options.max_open_files = 64;
+    std::vector<std::string> names;
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, path, &names);
+    if (!s.ok()) {
+      *error = "state store " + path + " cannot be read: " + s.ToString();
+      return nullptr;
     }
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& n : names) {
+      families.emplace_back(n,
+                            family_options(n.compare(0, kFamilyPrefix.size(), kFamilyPrefix) == 0));
+    }
+    auto store = std::unique_ptr<RocksStore>(new RocksStore(path, ""));
+    store->read_only_ = true;
+    rocksdb::DB* db = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    s = rocksdb::DB::OpenForReadOnly(options, path, families, &handles, &db);
+    if (!s.ok()) {
+      *error = "state store " + path + " cannot be read: " + s.ToString();
+      return nullptr;
+    }
+    store->adopt(db, names, handles);
     if (!store->read_checkpoint(error)) return nullptr;
     return store;
   }
@@ -131,6 +156,10 @@ class RocksStore final : public Store {
         *id = i;
         return true;
       }
+    }
+    if (read_only_) {
+      *error = "state store " + path_ + " holds no state of step '" + name + "'";
+      return false;
     }
     rocksdb::ColumnFamilyHandle* handle = nullptr;
     rocksdb::Status s = db_->CreateColumnFamily(family_options(!internal_family(name)),
@@ -179,6 +208,7 @@ class RocksStore final : public Store {
 
   bool commit(const std::vector<Write>& writes, const Checkpoint& checkpoint,
               std::string* error) override {
+    if (read_only_) return refuse_write(error);
     without_perf_counts();
     rocksdb::WriteBatch batch;
     for (const Write& w : writes) {
@@ -207,6 +237,7 @@ class RocksStore final : public Store {
   // A batch file: the bytes, their size (8 bytes) and kBatchMagic, so that
   // a file a crash cut short is recognised and ignored.
   bool write_batch(int64_t offset, std::string_view bytes, std::string* error) override {
+    if (read_only_) return refuse_write(error);
     const std::string path = batch_path(offset);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     const uint64_t size = bytes.size();
@@ -249,6 +280,7 @@ class RocksStore final : public Store {
   }
 
   bool drop_batches(int64_t offset, std::string* error) override {
+    if (read_only_) return refuse_write(error);
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(batches_, ec)) {
       int64_t at = 0;
@@ -282,6 +314,23 @@ class RocksStore final : public Store {
 
   RocksStore(std::string path, std::string batches)
       : path_(std::move(path)), batches_(std::move(batches)) {}
+
+  // Takes the opened database and its families' handles (by `names`).
+  void adopt(rocksdb::DB* db, const std::vector<std::string>& names,
+             const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+    db_.reset(db);
+    handles_ = handles;  // [0] is the default family
+    for (size_t i = 1; i < names.size(); ++i) {
+      if (names[i].compare(0, kFamilyPrefix.size(), kFamilyPrefix) == 0) {
+        steps_.push_back({names[i].substr(kFamilyPrefix.size()), handles[i]});
+      }
+    }
+  }
+
+  bool refuse_write(std::string* error) const {
+    *error = "state store " + path_ + " was opened to read only";
+    return false;
+  }
 
   // Point lookups dominate (a get per input of a stateful step): bloom
   // filters and a hash index in data blocks, as OptimizeForPointLookup sets
@@ -348,6 +397,7 @@ class RocksStore final : public Store {
   std::vector<Step> steps_;                            // by family id
   rocksdb::ReadOptions read_;
   Checkpoint checkpoint_;
+  bool read_only_ = false;
 };
 
 class RocksBackend final : public Backend {
@@ -421,6 +471,11 @@ class RocksBackend final : public Backend {
 
 std::unique_ptr<Backend> rocksdb_backend(const std::string& dir) {
   return std::make_unique<RocksBackend>(dir);
+}
+
+std::unique_ptr<Store> open_rocksdb_to_read(const std::string& dir, int32_t partition,
+                                            std::string* error) {
+  return RocksStore::open_read_only(dir + "/partition-" + std::to_string(partition), error);
 }
 
 }  // namespace streams::state

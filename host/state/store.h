@@ -110,4 +110,11 @@ std::unique_ptr<Backend> memory_backend();
 // database a partition, `dir/partition-N`, a column family a stateful step.
 std::unique_ptr<Backend> rocksdb_backend(const std::string& dir);
 
+// The store of `partition` under `dir` (as rocksdb_backend keeps it),
+// opened to read: what RocksDB holds, its write-ahead log included, as of
+// now; it takes no lock, so its host may be running. Writes fail. Null
+// with *error naming the path when there is none or it cannot be read.
+std::unique_ptr<Store> open_rocksdb_to_read(const std::string& dir, int32_t partition,
+                                            std::string* error);
+
 }  // namespace streams::state

@@ -21,6 +21,18 @@ steps:
   - {kind: map, name: count, plugin: examples, function: running_count, state: {}}
   - {kind: sink, name: out, stream_name: counts}
 """
+# The stateful step in a branch.
+STATEFUL_BRANCH = """name: counter
+source: {name: in, stream_name: in}
+steps:
+  - kind: broadcast
+    name: fan
+    branches:
+      plain: [{kind: sink, name: out, stream_name: out}]
+      counted:
+        - {kind: map, name: count, plugin: examples, function: running_count, state: {}}
+        - {kind: sink, name: counts, stream_name: counts}
+"""
 SPLIT = """name: split
 source: {name: in, stream_name: in}
 steps:
@@ -155,6 +167,10 @@ def stateful_needs_force(env, run_env, config):
     forced = offsets([*back, "--force"], run_env)
     assert forced.returncode == 0, forced.stderr
     assert "applied again" in forced.stderr, forced.stderr
+    branched = env.write("stateful-branch.yaml", STATEFUL_BRANCH)
+    refused = offsets([*back[:-1], branched], run_env)
+    assert refused.returncode == 1, (refused.stdout, refused.stderr)
+    assert "segment 0 keeps state (count)" in refused.stderr, refused.stderr
 
 
 def split_pipeline(env, run_env):

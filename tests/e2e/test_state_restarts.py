@@ -7,7 +7,8 @@ its inputs and none past it (a state that missed an input, or counted a
 replayed one twice, would show a gap or a count too high), and a replayed
 input gives the count it gave the first time. With its stores deleted while
 it is stopped (or corrupt: set aside), the host restores them from the
-changelog, key by key equal."""
+changelog, key by key equal. Stopped, the stores on disk answer the same
+through `streams-host state --config`."""
 import json
 import os
 import random
@@ -69,6 +70,41 @@ def check_state(port, inputs):
     assert r.returncode == 1 and "no-such-key" in r.stdout, (r.stdout, r.stderr)
     r = h.run_cli(["state", "get", "--admin-port", str(port), "nope", "0", "k1"])
     assert r.returncode == 1 and "keeps no state" in r.stdout, (r.stdout, r.stderr)
+
+
+def check_stored_state(env, pipeline, config, bootstrap, inputs):
+    """Each key's count read from the stores on disk, the host stopped:
+    `streams-host state get|scan --config --pipeline`."""
+    where = ["--config", config, "--pipeline", pipeline, "--state-dir", env.path("state")]
+    run_env = {**os.environ, "BOOTSTRAP_SERVERS": bootstrap}
+
+    def state(*args):
+        return h.run_cli(["state", *args], env=run_env)
+
+    stores = env.path("state/stores/counts")
+    for key, (partition, n) in inputs.items():
+        r = state("get", *where, "count", str(partition), key)
+        assert r.returncode == 0, (key, r.stdout, r.stderr)
+        got = json.loads(r.stdout)
+        assert (got["key"], got["value"], got["store"]) == \
+            (key, str(n), f"{stores}/partition-{partition}"), (key, n, got)
+        assert got["checkpoint_offset"] > 0, got
+    for partition in range(PARTITIONS):
+        r = state("scan", *where, "--prefix", "k", "count", str(partition))
+        assert r.returncode == 0, r.stderr
+        want = sorted((k, str(n)) for k, (p, n) in inputs.items() if p == partition)
+        assert [(e["key"], e["value"]) for e in json.loads(r.stdout)["entries"]] == want
+    r = state("get", *where, "count", "0", "no-such-key")
+    assert r.returncode == 1 and json.loads(r.stdout)["key"] == "no-such-key", r.stdout
+    r = state("get", *where, "tally", "0", "k1")
+    assert r.returncode == 2, r.stderr
+    assert "step 'tally' keeps no state in segment 0 (its steps with state: count)" in r.stderr
+    r = state("get", *where, "count", "7", "k1")
+    assert r.returncode == 2, r.stderr
+    assert f"no store of partition 7 in {stores} (partitions stored there: 0, 1, 2;" in \
+        r.stderr, r.stderr
+    r = state("get", "count", "0", "k1")
+    assert r.returncode == 2 and "give --admin-port" in r.stderr, r.stderr
 
 
 def ready(port, partition):
@@ -153,6 +189,8 @@ def main():
             # (resolved at the committed offsets).
             log = answers(env, pipeline, config, bootstrap, "idle", inputs)
             assert "opened with its rocksdb store's checkpoint" in log, log
+            # Stopped, its stores answer the same from disk.
+            check_stored_state(env, pipeline, config, bootstrap, inputs)
             # Its stores deleted or corrupt while it is stopped, the host
             # restores them from the changelog: the same counts, key by key.
             stores = env.path("state/stores/counts")

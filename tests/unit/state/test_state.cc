@@ -6,6 +6,9 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
+#include "pipeline/state_query.h"
 #include "state/partition_state.h"
 #include "state/store.h"
 #include "state/table.h"
@@ -579,4 +582,52 @@ BOOST_AUTO_TEST_CASE(expired_entries_are_purged_periodically) {
   p = stores.open();
   Table& all = table(*p, "s", Settings{});
   BOOST_TEST(scan(all, "") == "c=3");
+}
+
+// `streams-host state --config`: a store opened to read, beside its open
+// writer, answers as of its last checkpoint (ttl_ms from the event clock
+// checkpointed with it); its writes fail, and it creates nothing.
+BOOST_AUTO_TEST_CASE(a_store_opened_to_read_answers_as_of_its_checkpoint) {
+  Stores stores("rocksdb");
+  auto p = stores.open(3);
+  Settings settings;
+  settings.ttl_ms = 1000;
+  Table& t = table(*p, "s", settings);
+  resolve(*p, 0);
+  p->observe(10000, 0);
+  t.put("a", "1", 0, 10000);
+  p->observe(11200, 1);
+  t.put("b", "2", 1, 11200);
+  p->observe(11500, 2);
+  checkpoint(*p, 2);          // its clock 11200: a, written at 10000, has expired
+  t.put("c", "3", 2, 11500);  // after the checkpoint: not in the store yet
+
+  const std::string dir = stores.dir.path() + "/stores";
+  std::string error;
+  auto store = streams::state::open_rocksdb_to_read(dir, 3, &error);
+  BOOST_REQUIRE_MESSAGE(store, error);
+  BOOST_TEST(store->checkpoint().offset == 2);
+  uint32_t family = 0;
+  BOOST_REQUIRE_MESSAGE(store->family("s", &family, &error), error);
+  const int64_t clock = store->checkpoint().event_time_ms, input = 2;
+  Table read(*store, family, "s", settings, clock, input);
+  streams::pipeline::StateQuery q;
+  q.scan = true;
+  auto answer = streams::pipeline::read_state(read, q, nlohmann::json{{"step", "s"}});
+  BOOST_TEST(answer.status == 200u);
+  BOOST_TEST(nlohmann::json::parse(answer.body)["entries"] ==
+                 nlohmann::json::parse(R"([{"key": "b", "value": "2"}])"),
+             answer.body);
+  q.scan = false;
+  q.key = "a";
+  answer = streams::pipeline::read_state(read, q, nlohmann::json{{"step", "s"}});
+  BOOST_TEST(answer.status == 404u, answer.body);
+  BOOST_TEST(answer.body == R"({"key":"a","step":"s"})");
+
+  BOOST_TEST(!store->family("other", &family, &error));
+  BOOST_TEST(error.find("holds no state of step 'other'") != std::string::npos, error);
+  BOOST_TEST(!store->commit({}, {}, &error));
+  BOOST_TEST(error.find("opened to read only") != std::string::npos, error);
+  BOOST_TEST(!streams::state::open_rocksdb_to_read(dir, 4, &error));
+  BOOST_TEST(error.find(dir + "/partition-4 cannot be read") != std::string::npos, error);
 }
