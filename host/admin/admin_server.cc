@@ -21,10 +21,16 @@ using tcp = asio::ip::tcp;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
 // One connection: read a request, answer it, close.
+// Who may ask what: with a token, requests carry it, but those open() lets by.
+struct Access {
+  std::string token;
+  bool metrics_without_token = false;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Handler& handler, const std::string& token)
-      : stream_(std::move(socket)), handler_(handler), token_(token) {}
+  Session(tcp::socket socket, const Handler& handler, const Access& access)
+      : stream_(std::move(socket)), handler_(handler), access_(access) {}
 
   void start() {
     parser_.body_limit(64 * 1024);
@@ -38,7 +44,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void answer() {
     const auto& req = parser_.get();
-    if (!probe(req) && !authorized(req[http::field::authorization])) {
+    if (!open(req) && !authorized(req[http::field::authorization])) {
       return respond({401, R"({"error": "a valid Authorization: Bearer token is required"})"});
     }
     handler_(std::string(req.method_string()), std::string(req.target()),
@@ -66,16 +72,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // GET /livez and /readyz answer without the token: orchestrators' probes
   // (Kubernetes' httpGet) send none, and they tell only whether the host is
-  // live or ready, and why not.
-  static bool probe(const http::request<http::string_body>& req) {
-    return req.method() == http::verb::get &&
-           (req.target() == "/livez" || req.target() == "/readyz");
+  // live or ready, and why not. GET /metrics does when the operator says so
+  // (a Prometheus scraping pods sends none either).
+  bool open(const http::request<http::string_body>& req) const {
+    if (req.method() != http::verb::get) return false;
+    const beast::string_view target = req.target();
+    return target == "/livez" || target == "/readyz" ||
+           (access_.metrics_without_token && target == "/metrics");
   }
 
   // Compares in constant time, so the answer's timing tells nothing.
   bool authorized(beast::string_view header) const {
-    if (token_.empty()) return true;
-    const std::string want = "Bearer " + token_;
+    if (access_.token.empty()) return true;
+    const std::string want = "Bearer " + access_.token;
     if (header.size() != want.size()) return false;
     unsigned char diff = 0;
     for (size_t i = 0; i < want.size(); ++i) {
@@ -86,7 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   const Handler& handler_;
-  const std::string& token_;
+  const Access& access_;
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
   http::response<http::string_body> response_;
@@ -94,8 +103,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Server final : public AdminServer {
  public:
-  Server(asio::io_context& io, std::string token, Handler handler)
-      : acceptor_(io), token_(std::move(token)), handler_(std::move(handler)) {}
+  Server(asio::io_context& io, Access access, Handler handler)
+      : acceptor_(io), access_(std::move(access)), handler_(std::move(handler)) {}
 
   bool listen(const std::string& address, uint16_t port, std::string* error) {
     beast::error_code ec;
@@ -123,7 +132,7 @@ class Server final : public AdminServer {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
-        std::make_shared<Session>(std::move(socket), handler_, token_)->start();
+        std::make_shared<Session>(std::move(socket), handler_, access_)->start();
         return accept();
       }
       backoff_.expires_after(std::chrono::milliseconds(100));
@@ -135,16 +144,18 @@ class Server final : public AdminServer {
 
   tcp::acceptor acceptor_;
   asio::steady_timer backoff_{acceptor_.get_executor()};
-  std::string token_;
+  Access access_;
   Handler handler_;
 };
 
 }  // namespace
 
 std::unique_ptr<AdminServer> AdminServer::start(asio::io_context& io, const std::string& address,
-                                                uint16_t port, std::string token, Handler handler,
+                                                uint16_t port, std::string token,
+                                                bool metrics_without_token, Handler handler,
                                                 std::string* error) {
-  auto server = std::make_unique<Server>(io, std::move(token), std::move(handler));
+  auto server = std::make_unique<Server>(io, Access{std::move(token), metrics_without_token},
+                                         std::move(handler));
   if (!server->listen(address, port, error)) return nullptr;
   return server;
 }

@@ -32,10 +32,12 @@ using Handler =
 class AdminServer {
  public:
   // Listens on `address`:`port` (0: a free port). With a `token`, every
-  // request must carry "Authorization: Bearer TOKEN" (else 401). Null with
-  // *error if it cannot. `io` must outlive the server.
+  // request must carry "Authorization: Bearer TOKEN" (else 401), but GET
+  // /livez and /readyz, and GET /metrics when `metrics_without_token`. Null
+  // with *error if it cannot. `io` must outlive the server.
   static std::unique_ptr<AdminServer> start(boost::asio::io_context& io, const std::string& address,
-                                            uint16_t port, std::string token, Handler handler,
+                                            uint16_t port, std::string token,
+                                            bool metrics_without_token, Handler handler,
                                             std::string* error);
   virtual ~AdminServer() = default;
   // The port it listens on.

@@ -235,6 +235,7 @@ int render_k8s_command(const RenderArgs& args) {
   o.replicas = args.replicas;
   o.admin_port = args.admin_port;
   o.token_secret = args.token_secret;
+  o.metrics_need_token = args.metrics_need_token;
   o.plugins_claim = args.plugins_claim;
   o.state_size = args.state_size;
   for (const std::string& kv : args.env) {

@@ -43,6 +43,7 @@ struct RunArgs {
   int admin_port = -1;
   std::string admin_address = "127.0.0.1";  // elsewhere needs a token
   std::string admin_token_file;             // empty: $STREAMS_ADMIN_TOKEN, if set
+  bool metrics_without_token = false;       // GET /metrics answers without the token
   bool watch = true;
   int liveness_timeout_ms = 30000;
   int readiness_commit_age_ms = 60000;
@@ -77,8 +78,9 @@ struct RenderArgs {
   std::string ns;
   int replicas = 1;
   int admin_port = 9100;
-  std::string token_secret;   // empty: streams-<pipeline>-admin-token
-  std::string plugins_claim;  // empty: streams-<pipeline>-plugins
+  std::string token_secret;         // empty: streams-<pipeline>-admin-token
+  bool metrics_need_token = false;  // else /metrics is open, annotated for Prometheus
+  std::string plugins_claim;        // empty: streams-<pipeline>-plugins
   std::string state_size = "10Gi";
   std::vector<std::string> env;         // NAME=VALUE
   std::vector<std::string> secret_env;  // NAME=SECRET:KEY

@@ -91,6 +91,9 @@ Subcommand add_run(CLI::App& app) {
   run_cmd->add_option("--admin-token-file", run.admin_token_file,
                       "Requests must carry 'Authorization: Bearer' the file's first line "
                       "(default: $STREAMS_ADMIN_TOKEN, if set)");
+  run_cmd->add_flag("--metrics-without-token", run.metrics_without_token,
+                    "GET /metrics answers without the admin token (as /livez and /readyz do), "
+                    "for a Prometheus that scrapes pods; every other request still needs it");
   run_cmd->add_flag("!--no-watch", run.watch,
                     "Do not reload when the pipeline, the deployment config or a plugin "
                     "file changes");

@@ -82,6 +82,9 @@ Subcommand add_render(CLI::App& app) {
   k8s->add_option("--token-secret", r.token_secret,
                   "Secret whose key `token` is the admin token (default "
                   "streams-PIPELINE-admin-token)");
+  k8s->add_flag("--metrics-need-token", r.metrics_need_token,
+                "GET /metrics needs the admin token too (by default it answers without one, and "
+                "the pods carry the prometheus.io/scrape annotations)");
   k8s->add_option("--plugins-claim", r.plugins_claim,
                   "PersistentVolumeClaim of the plugins directory (default "
                   "streams-PIPELINE-plugins)");

@@ -358,6 +358,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     print_problem(log::Level::error, error);
     return 2;
   }
+  control_opts.metrics_without_token = args.metrics_without_token;
   if (args.admin_port < 0 &&
       generation->deployment.metrics.type == config::MetricsDeployment::Type::prometheus) {
     control_opts.admin_address = args.admin_address;

@@ -167,8 +167,7 @@ json container(const std::vector<K8sFile>& files, const K8sOptions& o, size_t se
       {"args",
        {"--config", config_dir + "/" + files[1].name, "--segment-id", std::to_string(segment),
         "--admin-port", std::to_string(o.admin_port), "--admin-address", "0.0.0.0",
-        "--admin-token-file", std::string(kTokenDir) + "/token", "--no-watch",
-        config_dir + "/" + files[0].name}},
+        "--admin-token-file", std::string(kTokenDir) + "/token", "--no-watch"}},
       {"ports", {{{"name", "admin"}, {"containerPort", o.admin_port}}}},
       {"livenessProbe", probe("/livez", 10, 3)},
       {"readinessProbe", probe("/readyz", 5, 3)},
@@ -182,6 +181,8 @@ json container(const std::vector<K8sFile>& files, const K8sOptions& o, size_t se
         {{"name", f.stateful ? "state" : "home"}, {"mountPath", kHome}},
         {{"name", "plugins"}, {"mountPath", kPluginsDir}, {"readOnly", true}}}},
   };
+  if (!o.metrics_need_token) c["args"].push_back("--metrics-without-token");
+  c["args"].push_back(config_dir + "/" + files[0].name);
   if (!env.empty()) c["env"] = std::move(env);
   return c;
 }
@@ -199,10 +200,14 @@ json pod_template(const PipelineSpec& p, const std::vector<K8sFile>& files, cons
          {"readOnly", true}}}},
   };
   if (!f.stateful) volumes.push_back({{"name", "home"}, {"emptyDir", json::object()}});
+  json annotations = {{"configVersion", config_version(files)}};
+  if (!o.metrics_need_token) {
+    annotations["prometheus.io/scrape"] = "true";
+    annotations["prometheus.io/port"] = std::to_string(o.admin_port);
+    annotations["prometheus.io/path"] = "/metrics";
+  }
   return {
-      {"metadata",
-       {{"labels", labels(p, segment)},
-        {"annotations", {{"configVersion", config_version(files)}}}}},
+      {"metadata", {{"labels", labels(p, segment)}, {"annotations", std::move(annotations)}}},
       {"spec",
        {{"terminationGracePeriodSeconds", f.drain_ms / 1000 + 30},
         {"securityContext",

@@ -32,6 +32,10 @@ struct K8sOptions {
   // key `token` of this Secret (empty: <name>-admin-token), which the user
   // creates.
   std::string token_secret;
+  // Else the pods run --metrics-without-token and carry the annotations
+  // prometheus.io/scrape, port and path, which a Prometheus that discovers
+  // pods (kubernetes_sd_configs) commonly keeps.
+  bool metrics_need_token = false;
   // The PersistentVolumeClaim holding the plugins directory (mounted read
   // only at the image's /var/lib/streams/plugins); empty: <name>-plugins.
   std::string plugins_claim;

@@ -134,14 +134,16 @@ class Control final : public ControlPlane {
       return false;
     }
     admin_ = admin::AdminServer::start(
-        admin_loop_.io(), o.admin_address, o.admin_port, o.admin_token,
+        admin_loop_.io(), o.admin_address, o.admin_port, o.admin_token, o.metrics_without_token,
         [this](const std::string& method, const std::string& target, admin::Reply reply) {
           serve(method, target, std::move(reply));
         },
         error);
     if (!admin_) return false;
     log::info("admin endpoint on http://" + o.admin_address + ":" + std::to_string(admin_->port()) +
-              (o.admin_token.empty() ? "" : " (token required)") +
+              (o.admin_token.empty()     ? ""
+               : o.metrics_without_token ? " (token required, but for /metrics)"
+                                         : " (token required)") +
               " (GET /status, /metrics, /livez, /readyz, /state/..., /log-level; POST /reload, "
               "/reopen, /pause, /resume, /log-level/LEVEL)");
     return true;

@@ -24,11 +24,12 @@
 namespace streams::reload {
 
 struct ControlOptions {
-  std::string admin_address;     // empty: no admin endpoint
-  uint16_t admin_port = 0;       // 0: any free port (logged)
-  std::string admin_token;       // required off loopback (start() refuses otherwise)
-  std::vector<WatchSpec> watch;  // empty: no watching
-  int quiet_ms = 300;            // a change is acted on once files are quiet this long
+  std::string admin_address;           // empty: no admin endpoint
+  uint16_t admin_port = 0;             // 0: any free port (logged)
+  std::string admin_token;             // required off loopback (start() refuses otherwise)
+  bool metrics_without_token = false;  // GET /metrics answers without it
+  std::vector<WatchSpec> watch;        // empty: no watching
+  int quiet_ms = 300;                  // a change is acted on once files are quiet this long
   // Served as GET /metrics (Prometheus text); null: not served. Must
   // outlive the ControlPlane. The admin thread writes its health gauges
   // (PipelineMetrics::ready, not_ready_ms).

@@ -1,7 +1,8 @@
 """The admin endpoint binds to 127.0.0.1 unless told otherwise; bound to an
 address other machines reach, the host refuses to start without a token,
 and with one every request must carry it, except the health probes (GET
-/livez and /readyz), which orchestrators send without one. The commands
+/livez and /readyz), which orchestrators send without one, and GET /metrics
+with --metrics-without-token. The commands
 that talk to a host send it, and say a refusal (exit 1) from no answer (2)."""
 import os
 import sys
@@ -70,6 +71,21 @@ def main():
             result = h.run_cli([*command, "--admin-port", str(port), "--admin-token-file",
                                 token_file])
             assert result.returncode == 0, result
+        assert env.stop(host) == 0, env.log(host)
+
+        # --metrics-without-token opens GET /metrics (a Prometheus scraping
+        # pods), and nothing else.
+        host = env.start_host(pipeline, config, bootstrap, name="scraped",
+                              extra=[*public, "--admin-token-file", token_file,
+                                     "--metrics-without-token"])
+        port = h.wait_for(lambda: (lambda m: m and int(m.group(1)))(
+            h.re.search(r"admin endpoint on http://0\.0\.0\.0:(\d+) \(token required, but for "
+                        r"/metrics\)", env.log(host))), 30, "the admin endpoint")
+        assert get(port, path="/metrics") == 200
+        assert get(port, path="/metrics", method="POST") == 401
+        assert get(port) == 401
+        assert get(port, path="/state/out/0?prefix=") == 401
+        assert get(port, path="/reload", method="POST") == 401
         assert env.stop(host) == 0, env.log(host)
     print("ok")
 

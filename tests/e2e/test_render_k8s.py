@@ -2,7 +2,8 @@
 and Python pipelines, and a two-segment deployment) pass the Kubernetes
 object schemas (the kubernetes-models npm package, which
 packaging/install-deps.sh installs); a workload per segment, a StatefulSet
-for a segment with state; a changed config changes `configVersion`; a
+for a segment with state; the pods' /metrics open to Prometheus (annotated)
+unless --metrics-need-token; a changed config changes `configVersion`; a
 deployment that uses ${envvar:NAME} without --env is refused, naming it."""
 import glob
 import json
@@ -109,7 +110,15 @@ steps:
         assert second_args[second_args.index("--segment-id") + 1] == "1"
         assert second["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
             "cpu"] == "3"  # a core per processing thread
+        # A Prometheus that discovers pods scrapes /metrics without the token.
+        annotations = first["spec"]["template"]["metadata"]["annotations"]
+        assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"],
+                annotations["prometheus.io/path"]) == ("true", "9100", "/metrics"), annotations
+        assert "--metrics-without-token" in args, args
         everything += objects
+        closed = workloads(render(pipeline, config, "--metrics-need-token"))[0]["spec"]["template"]
+        assert not any(k.startswith("prometheus.io/") for k in closed["metadata"]["annotations"])
+        assert "--metrics-without-token" not in closed["spec"]["containers"][0]["args"]
 
         # A password from a Secret: referenced, never written into the objects.
         secured = env.write("secured-deployment.yaml", two.replace(
