@@ -81,6 +81,11 @@ HealthAnswer Health::ready() {
   const metrics::RuntimeMetrics& r = (merged ? *merged : metrics_).runtime();
   if (r.loop_ms.value() == 0) return answer("starting");
   if (r.assigned_partitions.value() == 0) {
+    if (const uint64_t why = r.topic_unavailable.value()) {
+      const std::string topic = (merged ? *merged : metrics_).source().first;
+      return answer(why == 1 ? "the source topic " + topic + " does not exist on its brokers"
+                             : "this host may not read the source topic " + topic);
+    }
     if (r.group_joined.value() == 0) return answer("joining the group", true);
     // A standby: ready to take partitions from a member that leaves. Not
     // ready, it would hold a rollout that waits for its new pods, and a

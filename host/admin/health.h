@@ -7,6 +7,8 @@
 // before the loop starts), and the last commit cycle went through within
 // `readiness_commit_age_ms`; or a standby: a member of the group that was
 // given no partitions (more members than partitions), ready to take some.
+// A host whose brokers say its source topic does not exist, or may not be
+// read by it, is not ready (not a benign wait: it lasts until someone acts).
 //
 // Thread: the control thread (one caller at a time).
 #pragma once

@@ -246,6 +246,9 @@ Subcommand add_dev_broker(CLI::App& app) {
       ->add_option("--reject-produce", broker.reject_produce,
                    "The first N produce requests fail with INVALID_RECORD (permanent)")
       ->check(CLI::NonNegativeNumber);
+  broker_cmd->add_option("--unknown-topic", broker.unknown_topics,
+                         "Answer metadata for this topic with UNKNOWN_TOPIC_OR_PART (a topic "
+                         "nobody created, where the brokers do not create topics on use)");
 
   return {broker_cmd, [args, topics](const std::atomic<bool>& stop) {
             for (const auto& t : *topics) {

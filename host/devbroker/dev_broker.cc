@@ -167,6 +167,9 @@ int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& sto
                    rd_kafka_err2str(err));
     }
   }
+  for (const std::string& name : options.unknown_topics) {
+    rd_kafka_mock_topic_set_error(cluster, name.c_str(), RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  }
   for (int i = 0; i < options.reject_produce; ++i) {
     rd_kafka_mock_push_request_errors(cluster, 0, 1, RD_KAFKA_RESP_ERR_INVALID_RECORD);
   }

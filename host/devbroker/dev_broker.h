@@ -16,6 +16,10 @@ struct DevBrokerOptions {
   // The first `reject_produce` produce requests fail with INVALID_RECORD, a
   // permanent error for the records they carry (a broker refusing records).
   int reject_produce = 0;
+  // Topics the brokers answer as unknown (UNKNOWN_TOPIC_OR_PART) in
+  // metadata: as a cluster that does not create topics on use answers for
+  // one nobody created (a typo, a topic not made yet).
+  std::vector<std::string> unknown_topics;
 };
 
 // Parses "NAME[:PARTITIONS]". False with *error on bad input.

@@ -197,6 +197,10 @@ void KafkaSource::deliver(const rd_kafka_message_t* msg) {
       }
       return;
     }
+    if (msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      handler_->on_topic_unavailable(msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    }
     return warn("consumer: " + what);
   }
   pipeline::SourceRecord in;

@@ -133,6 +133,8 @@ void add_runtime(const RuntimeMetrics& from, RuntimeMetrics& into) {
   into.delivery_wait_ms.set(std::max(into.delivery_wait_ms.value(), from.delivery_wait_ms.value()));
   into.process_seconds.add(from.process_seconds);
   into.group_joined.set(std::min(into.group_joined.value(), from.group_joined.value()));
+  into.topic_unavailable.set(
+      std::max(into.topic_unavailable.value(), from.topic_unavailable.value()));
   into.loop_ms.set(oldest(into.loop_ms.value(), from.loop_ms.value()));
   into.commit_checked_ms.set(
       oldest(into.commit_checked_ms.value(), from.commit_checked_ms.value()));
@@ -160,6 +162,7 @@ std::unique_ptr<PipelineMetrics> PipelineMetrics::merged() const {
   r.loop_ms.set(runtime_.loop_ms.value());
   r.commit_checked_ms.set(runtime_.commit_checked_ms.value());
   r.group_joined.set(runtime_.group_joined.value());  // then every thread's consumer joined
+  r.topic_unavailable.set(runtime_.topic_unavailable.value());
   for (size_t i = 0; i < parts.size(); ++i) {
     const PipelineMetrics& part = *parts[i];
     add_runtime(part.runtime_, r);

@@ -93,6 +93,9 @@ class Runtime final : public KafkaRuntime,
   }
   void on_commit_result(const PartitionOffset* results, size_t count) override;
   void on_source_failed(const std::string& reason) override { fail(reason); }
+  void on_topic_unavailable(bool authorized) override {
+    m_.topic_unavailable.set(authorized ? 1 : 2);
+  }
 
   // pipeline::SinkListener
   void on_written(uint64_t token) override {
@@ -120,6 +123,8 @@ class Runtime final : public KafkaRuntime,
   void hold(bool held);
   // Time limits of the chains, resumes of drained partitions, gauges.
   void tick();
+  // Why no partitions came yet, once (a missing topic, a group waiting).
+  void log_join_wait() const;
   // Commits what is committable, of `only` partitions when given, the
   // sinks flushed first unless `retry` (then what an earlier flush made
   // committable, once the changelog caught up).
@@ -372,6 +377,22 @@ void Runtime::on_record(const pipeline::SourceRecord& record) {
   }
 }
 
+void Runtime::log_join_wait() const {
+  if (const uint64_t why = m_.topic_unavailable.value()) {
+    log::error("still waiting for the source topic " + source_->topic() + ": its brokers say " +
+               (why == 1 ? "it does not exist (create it, or correct the topic's name)"
+                         : "this host may not read it (grant it, or correct the credentials)") +
+               "; the host joins its group once its client's metadata lists the topic (refreshed "
+               "every topic.metadata.refresh.interval.ms, librdkafka's default 5 min)");
+    return;
+  }
+  log::info(
+      "still waiting for the group to assign partitions: a group with a member that "
+      "left without leaving (a killed or restarted host) waits for its "
+      "session.timeout.ms (librdkafka's default is 45 s; set it lower in "
+      "override_params, e.g. \"6000\" on the dev broker)");
+}
+
 void Runtime::tick() {
   gauges_.publish(*processor_, sinks_, errors_->skipped(), steady_ms());
   // After the assigned partitions' gauge: a reader never sees a member
@@ -379,11 +400,7 @@ void Runtime::tick() {
   if (assigned_once_) m_.group_joined.set(1);
   if (!assigned_once_ && !join_wait_logged_ && steady_ms() - subscribed_ms_ > kJoinWaitLogMs) {
     join_wait_logged_ = true;
-    log::info(
-        "still waiting for the group to assign partitions: a group with a member that "
-        "left without leaving (a killed or restarted host) waits for its "
-        "session.timeout.ms (librdkafka's default is 45 s; set it lower in "
-        "override_params, e.g. \"6000\" on the dev broker)");
+    log_join_wait();
   }
   const int64_t now = steady_ms();
   if (processor_->held() && options_.thread == 0 && now - paused_noted_ms_ >= kHeldNoteMs) {
@@ -415,6 +432,7 @@ void Runtime::on_rejected(pipeline::OutputSink& sink, uint64_t token, const stre
 void Runtime::on_assigned(const int32_t* partitions, size_t count) {
   pipeline::end_batch();  // called from inside the source's poll
   assigned_once_ = true;
+  m_.topic_unavailable.set(0);
   sinks_.partitions_changed(partitions, count, true);
   for (size_t i = 0; i < count; ++i) {
     std::string error;

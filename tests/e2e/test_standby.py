@@ -3,7 +3,8 @@ partitions) answers GET /readyz 200, saying it is a standby, and reports
 streams_ready 1: a rollout that waits for its new pods to be ready, or a
 disruption budget that counts ready pods, is not held by it for good. When
 the member holding the partition leaves, the standby takes it and
-processes what comes next."""
+processes what comes next. A host whose source topic does not exist is no
+standby: not ready, naming the topic."""
 import os
 import sys
 
@@ -17,11 +18,27 @@ steps:
 """
 
 
+def missing_topic(env, bootstrap, config):
+    """A host whose source topic the brokers say does not exist joins no
+    group: not ready, saying which topic, and not a benign wait."""
+    pipeline = env.write("ghost.yaml", PIPELINE.replace("sb-in", "sb-ghost"))
+    proc = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+                          name="ghost", extra=["--admin-port", "0"])
+    port = h.admin_port(env, proc)
+    want = (503, {"ok": False, "reason": "the source topic sb-ghost does not exist on its brokers"})
+    h.wait_for(lambda: h.probe(port, "/readyz") == want, 30, "/readyz naming the missing topic")
+    h.wait_for(lambda: (h.gauge(port, "streams_not_ready_seconds") or 0) > 0, 30,
+               "streams_not_ready_seconds counting")
+    assert h.gauge(port, "streams_ready") == 0
+    assert env.stop(proc) == 0, env.log(proc)
+
+
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker(["sb-in:1", "sb-out:1"])
+        bootstrap = env.start_broker(["sb-in:1", "sb-out:1"], extra=["--unknown-topic", "sb-ghost"])
         pipeline = env.write("p.yaml", PIPELINE)
         config = env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 100"))
+        missing_topic(env, bootstrap, config)
 
         def start(name):
             proc = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,

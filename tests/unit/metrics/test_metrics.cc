@@ -318,6 +318,26 @@ BOOST_AUTO_TEST_CASE(health_follows_the_loop_the_assignment_and_the_commits) {
   BOOST_TEST(admin::thread_states().find("thread ") != std::string::npos);
 }
 
+// A source topic the brokers say is missing (or not to be read): no member
+// joins, and the wait is no benign one; a standby as much.
+BOOST_AUTO_TEST_CASE(a_missing_source_topic_is_not_ready_and_says_which) {
+  metrics::PipelineMetrics m("p");
+  m.set_source("clicks", "g");
+  metrics::RuntimeMetrics& r = m.runtime();
+  admin::Health health(m, {1000, 2000});
+  r.loop_ms.set(static_cast<uint64_t>(steady_ms()));
+  r.topic_unavailable.set(1);
+  admin::HealthAnswer answer = health.ready();
+  BOOST_TEST((!answer.ok && !answer.benign));
+  BOOST_TEST(answer.reason == "the source topic clicks does not exist on its brokers");
+  r.group_joined.set(1);  // joined, then the topic went
+  BOOST_TEST(!health.ready().ok);
+  r.topic_unavailable.set(2);
+  BOOST_TEST(health.ready().reason == "this host may not read the source topic clicks");
+  r.topic_unavailable.set(0);     // assigned since: the topic is there
+  BOOST_TEST(health.ready().ok);  // a standby
+}
+
 BOOST_AUTO_TEST_CASE(health_marks_joining_and_a_restore_as_benign) {
   metrics::PipelineMetrics m("p");
   metrics::RuntimeMetrics& r = m.runtime();
