@@ -32,10 +32,32 @@ def missing_topic(env, bootstrap, config):
     assert h.gauge(port, "streams_ready") == 0
     assert env.stop(proc) == 0, env.log(proc)
 
+    # A sink topic that does not exist: the host stops at the first output,
+    # naming the topic, the input uncommitted (the producer refuses it, or
+    # its delivery fails after topic.metadata.propagation.max.ms, here 1 s).
+    pipeline = env.write("ghost-out.yaml",
+                         PIPELINE.replace("sb-in", "sb-in2").replace("sb-out", "sb-ghost"))
+    config = env.write("ghost-out-d.yaml", h.deployment(source_extra="consumer_group: ghost-g")
+                       .replace('out: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]}',
+                                'out: {bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"], '
+                                'override_params: {topic.metadata.propagation.max.ms: "1000"}}'))
+    proc = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+                          name="ghost-out")
+    h.wait_for(lambda: "assigned sb-in2[0]" in env.log(proc), 60, "the partition assigned")
+    h.produce(bootstrap, "sb-in2", [(None, b"kept", [])])
+    h.wait_for(lambda: proc.poll() is not None, 60, "the host to stop")
+    assert proc.returncode != 0, env.log(proc)
+    assert "sb-ghost: Broker: Unknown topic or partition (the sink's brokers say the topic " \
+        "does not exist" in env.log(proc) or "sb-ghost: producing an output failed: Local: " \
+        "Unknown topic (the sink's brokers say the topic does not exist" in env.log(proc), \
+        env.log(proc)
+    assert h.committed_offsets(bootstrap, "ghost-g", h.partitions("sb-in2", 1)) == {0: 0}
+
 
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker(["sb-in:1", "sb-out:1"], extra=["--unknown-topic", "sb-ghost"])
+        bootstrap = env.start_broker(["sb-in:1", "sb-out:1", "sb-in2:1"],
+                                     extra=["--unknown-topic", "sb-ghost"])
         pipeline = env.write("p.yaml", PIPELINE)
         config = env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 100"))
         missing_topic(env, bootstrap, config)

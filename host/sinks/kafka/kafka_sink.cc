@@ -51,6 +51,15 @@ bool refused_for_good(rd_kafka_resp_err_t err) {
   }
 }
 
+// What to do about a topic the brokers do not have ("" for other errors).
+std::string missing_topic_hint(rd_kafka_resp_err_t err) {
+  if (err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+    return "";
+  }
+  return " (the sink's brokers say the topic does not exist: create it, or correct the sink's "
+         "topic)";
+}
+
 }  // namespace
 
 std::unique_ptr<KafkaSink> KafkaSink::create(rd_kafka_conf_t* conf, const std::string& topic,
@@ -95,7 +104,7 @@ void KafkaSink::on_report(const rd_kafka_message_t& msg) {
   --pending_;
   const auto token = reinterpret_cast<uintptr_t>(msg._private);
   if (!msg.err) return listener_.on_acknowledged(*this, token);
-  const std::string error = topic_ + ": " + rd_kafka_err2str(msg.err);
+  const std::string error = topic_ + ": " + rd_kafka_err2str(msg.err) + missing_topic_hint(msg.err);
   if (!refused_for_good(msg.err)) {
     // Transient failures are retried without a time limit by default, so
     // this is an overridden message.timeout.ms or a failure of the sink.
@@ -149,7 +158,8 @@ pipeline::WriteResult KafkaSink::write(const streams_record& record, uint64_t to
       return pipeline::WriteResult::rejected;
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      log::error("sink " + topic_ + ": producing an output failed: " + rd_kafka_err2str(err));
+      log::error("sink " + topic_ + ": producing an output failed: " + rd_kafka_err2str(err) +
+                 missing_topic_hint(err));
       return pipeline::WriteResult::stop;
     }
     const auto now = std::chrono::steady_clock::now();
