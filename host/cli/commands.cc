@@ -21,6 +21,7 @@
 #include "kafka/dlq_replay.h"
 #include "kafka/dlq_show.h"
 #include "kafka/kafka_conf.h"
+#include "kafka/topic_check.h"
 #include "plugin/plugin_registry.h"
 
 namespace streams::cli {
@@ -94,7 +95,33 @@ bool admin_token(const std::string& file, std::string* token, std::string* error
   return !token->empty();
 }
 
-int validate_command(const PipelineArgs& args) {
+namespace {
+
+// `validate --topics`: a line a topic; the exit status.
+int print_topics(const pipeline::Generation& g, int timeout_ms) {
+  std::vector<kafka::TopicUse> uses;
+  std::string error;
+  if (!kafka::check_topics(g, timeout_ms, &uses, &error)) {
+    print_problem(log::Level::error, error);
+    return 2;
+  }
+  int status = 0;
+  for (const kafka::TopicUse& u : uses) {
+    const std::string found =
+        u.partitions < 0 ? "" : std::to_string(u.partitions) + " partition(s)";
+    std::printf("  %s %s on %s: %s%s%s\n", u.role.c_str(), u.topic.c_str(), u.brokers.c_str(),
+                found.c_str(), !found.empty() && !u.says.empty() ? "; " : "", u.says.c_str());
+    if (u.fatal) status = 1;
+  }
+  if (status)
+    print_problem(log::Level::error, "a topic the host needs is missing or unfit (above)");
+  return status;
+}
+
+}  // namespace
+
+int validate_command(const ValidateArgs& validate) {
+  const PipelineArgs& args = validate.pipeline;
   config::Diagnostics diag;
   plugin::PluginRegistry registry("");
   auto generation = load(args, /*kafka=*/true, diag, registry);
@@ -118,7 +145,7 @@ int validate_command(const PipelineArgs& args) {
               generation->pipeline.source.name.c_str(), generation->source_topic().c_str(),
               generation->steps.size() - generation->sinks.size(), sinks.c_str(), stateful.c_str(),
               errors.c_str());
-  return 0;
+  return validate.topics ? print_topics(*generation, validate.timeout_ms) : 0;
 }
 
 // The DLQ (and replay target) that `args` name; false when they name none.

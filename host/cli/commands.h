@@ -30,6 +30,13 @@ struct PipelineArgs {
   bool allow_writable_plugins = false;
 };
 
+// `streams-host validate`.
+struct ValidateArgs {
+  PipelineArgs pipeline;
+  bool topics = false;  // look the topics up on their brokers
+  int timeout_ms = 10000;
+};
+
 struct RunArgs {
   PipelineArgs pipeline;  // config_path may be empty with runtime "local"
   std::string runtime = "kafka";
@@ -202,7 +209,9 @@ int state_command(const StateArgs& args);
 // The same read from the store on disk (cli/stored_state.cc).
 int stored_state_command(const StateArgs& args, const pipeline::StateQuery& q);
 int graph_command(const GraphArgs& args);
-int validate_command(const PipelineArgs& args);
+// Exit status 0: valid (and the topics there); 1: a topic the host needs is
+// missing or unfit; 2: the files do not load, or the brokers do not answer.
+int validate_command(const ValidateArgs& args);
 int dlq_replay_command(const DlqArgs& args, const std::atomic<bool>& stop);
 int dlq_show_command(const DlqArgs& args, const std::atomic<bool>& stop);
 // Exit status 0: shown, planned or moved; 1: refused (a running group, a

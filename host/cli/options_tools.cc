@@ -31,10 +31,16 @@ void add_pipeline_options(CLI::App* cmd, PipelineArgs* args, bool config_require
 }
 
 Subcommand add_validate(CLI::App& app) {
-  auto validate = std::make_shared<PipelineArgs>();
+  auto validate = std::make_shared<ValidateArgs>();
   CLI::App* validate_cmd =
       app.add_subcommand("validate", "Check a pipeline, its deployment config and its plugins");
-  add_pipeline_options(validate_cmd, validate.get(), /*config_required=*/true);
+  add_pipeline_options(validate_cmd, &validate->pipeline, /*config_required=*/true);
+  validate_cmd->add_flag("--topics", validate->topics,
+                         "Also look up the topics it reads and writes on their brokers (nothing "
+                         "is created): exit 1 when one the host needs is missing or unfit");
+  validate_cmd->add_option("--timeout-ms", validate->timeout_ms, "For the brokers' answers")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 
   return {validate_cmd,
           [validate](const std::atomic<bool>&) { return validate_command(*validate); }};
