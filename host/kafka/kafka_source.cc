@@ -199,7 +199,9 @@ void KafkaSource::deliver(const rd_kafka_message_t* msg) {
     }
     if (msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
         msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-      handler_->on_topic_unavailable(msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+      handler_->on_topic_unavailable(msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                                         ? pipeline::SourceHandler::Unavailable::missing
+                                         : pipeline::SourceHandler::Unavailable::not_authorized);
     }
     return warn("consumer: " + what);
   }

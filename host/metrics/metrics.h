@@ -126,9 +126,10 @@ struct RuntimeMetrics {
   // 1 once the group gave this consumer an assignment, an empty one
   // included: a member, where before it was joining.
   Counter group_joined;
-  // Why this consumer has no assignment yet, when the brokers said: 1 the
-  // source topic does not exist, 2 reading it is not authorized (0: none,
-  // or partitions were assigned since).
+  // Why this consumer has no assignment yet, when the brokers said (a
+  // SourceHandler::Unavailable): 1 the source topic does not exist, 2
+  // reading it is not authorized (0: none, or partitions were assigned
+  // since).
   Counter topic_unavailable;
   Counter in_flight;  // inputs not yet committable, all partitions
   Counter in_flight_bytes;

@@ -64,9 +64,10 @@ class SourceHandler {
   // The source cannot go on (a fatal client error, no offset to start from).
   virtual void on_source_failed(const std::string& reason) = 0;
   // The brokers say the topic is not there for this member: it does not
-  // exist (`authorized` true), or reading it is not allowed. The source goes
-  // on, and joins the group once the topic is there (on_assigned).
-  virtual void on_topic_unavailable(bool authorized) { (void)authorized; }
+  // exist, or reading it is not allowed. The source goes on, and joins the
+  // group once the topic is there (on_assigned).
+  enum class Unavailable { missing = 1, not_authorized = 2 };
+  virtual void on_topic_unavailable(Unavailable why) { (void)why; }
 };
 
 class Source {

@@ -93,8 +93,8 @@ class Runtime final : public KafkaRuntime,
   }
   void on_commit_result(const PartitionOffset* results, size_t count) override;
   void on_source_failed(const std::string& reason) override { fail(reason); }
-  void on_topic_unavailable(bool authorized) override {
-    m_.topic_unavailable.set(authorized ? 1 : 2);
+  void on_topic_unavailable(Unavailable why) override {
+    m_.topic_unavailable.set(static_cast<uint64_t>(why));
   }
 
   // pipeline::SinkListener
