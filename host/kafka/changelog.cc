@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "kafka/handles.h"
 #include "kafka/kafka_conf.h"
+#include "kafka/topic_check.h"
 
 namespace streams::kafka {
 namespace {
@@ -388,21 +389,6 @@ class Reader final : public state::ChangelogReader {
   std::vector<state::ChangelogRecord> records_;
 };
 
-// Topic name -> partition count, of every topic the cluster has.
-bool topic_partitions(rd_kafka_t* rk, std::map<std::string, int>* out, std::string* error) {
-  const rd_kafka_metadata_t* md = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, kMetadataMs);
-  if (err) {
-    *error = std::string("listing the cluster's topics: ") + rd_kafka_err2str(err);
-    return false;
-  }
-  for (int i = 0; i < md->topic_cnt; ++i) {
-    if (!md->topics[i].err) (*out)[md->topics[i].topic] = md->topics[i].partition_cnt;
-  }
-  rd_kafka_metadata_destroy(md);
-  return true;
-}
-
 // An admin client on the source's cluster (*admin) and the cluster's
 // topics with their partition counts (*existing). False with *error.
 bool cluster_topics(const pipeline::Generation& g, const std::string& client_id, Client* admin,
@@ -410,7 +396,7 @@ bool cluster_topics(const pipeline::Generation& g, const std::string& client_id,
   rd_kafka_conf_t* conf = changelog_producer_conf(g, client_id, error);
   if (!conf) return false;
   *admin = make_client(RD_KAFKA_PRODUCER, conf, error);
-  return *admin && topic_partitions(admin->get(), existing, error);
+  return *admin && topic_partitions(admin->get(), kMetadataMs, existing, error);
 }
 
 // Creates `topic` with `partitions` partitions, compacted or not. False

@@ -48,17 +48,9 @@ class Clusters {
       *error = std::string("a client for ") + brokers + ": " + reason;
       return false;
     }
-    const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(client.get(), 1, nullptr, &md, timeout_ms_);
-    if (err) {
-      *error = "listing the topics on " + brokers + ": " + rd_kafka_err2str(err);
-      return false;
-    }
-    for (int i = 0; i < md->topic_cnt; ++i) {
-      if (!md->topics[i].err) (*out)[md->topics[i].topic] = md->topics[i].partition_cnt;
-    }
-    rd_kafka_metadata_destroy(md);
-    return true;
+    if (topic_partitions(client.get(), timeout_ms_, out, error)) return true;
+    *error += " (on " + brokers + ")";
+    return false;
   }
 
   const int timeout_ms_;
@@ -72,6 +64,21 @@ void judge_written(TopicUse* use, const char* when) {
 }
 
 }  // namespace
+
+bool topic_partitions(rd_kafka_t* rk, int timeout_ms, std::map<std::string, int>* out,
+                      std::string* error) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, timeout_ms);
+  if (err) {
+    *error = std::string("listing the cluster's topics: ") + rd_kafka_err2str(err);
+    return false;
+  }
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (!md->topics[i].err) (*out)[md->topics[i].topic] = md->topics[i].partition_cnt;
+  }
+  rd_kafka_metadata_destroy(md);
+  return true;
+}
 
 bool check_topics(const pipeline::Generation& g, int timeout_ms, std::vector<TopicUse>* out,
                   std::string* error) {

@@ -4,12 +4,20 @@
 // even where the brokers create topics on use.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+
+#include <map>
 #include <string>
 #include <vector>
 
 #include "pipeline/generation.h"
 
 namespace streams::kafka {
+
+// Topic name -> partition count, of every topic the cluster of `rk` has
+// (one metadata request; nothing is created). False with *error.
+bool topic_partitions(rd_kafka_t* rk, int timeout_ms, std::map<std::string, int>* out,
+                      std::string* error);
 
 struct TopicUse {
   std::string role;  // "source", "sink out", "dead-letter queue", "changelog of count"...

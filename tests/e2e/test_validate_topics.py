@@ -79,7 +79,8 @@ def main():
             "host creates it (compacted, 2 partition(s))", lines
 
         status, lines, err = validate("127.0.0.1:1", *counter, "--timeout-ms", "1500")
-        assert status == 2 and "error: listing the topics on 127.0.0.1:1: " in err, (status, err)
+        assert status == 2 and "error: listing the cluster's topics: " in err and \
+            "(on 127.0.0.1:1)" in err, (status, err)
     print("ok")
 
 
