@@ -20,13 +20,13 @@ using tcp = asio::ip::tcp;
 
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
-// One connection: read a request, answer it, close.
 // Who may ask what: with a token, requests carry it, but those open() lets by.
 struct Access {
   std::string token;
   bool metrics_without_token = false;
 };
 
+// One connection: read a request, answer it, close.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const Handler& handler, const Access& access)

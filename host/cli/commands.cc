@@ -64,7 +64,7 @@ bool dlq_from_config(const DlqArgs& args, kafka::ReplayOptions* o) {
   o->dlq_topic = found->dlq.topic;
   const bool dlq_on_source = config::dlq_on_source_brokers(*found);
   o->brokers =
-      join_brokers(dlq_on_source ? found->bootstrap_servers : found->dlq.bootstrap_servers);
+      kafka::join_brokers(dlq_on_source ? found->bootstrap_servers : found->dlq.bootstrap_servers);
   // The deployment's connection settings, as the host's clients take them
   // (kafka_conf.h): the DLQ's own over the source's on the same brokers.
   if (dlq_on_source) o->dlq_settings = config::connection_settings(found->override_params);
@@ -72,7 +72,7 @@ bool dlq_from_config(const DlqArgs& args, kafka::ReplayOptions* o) {
     o->dlq_settings.push_back(kv);
   }
   if (o->target_brokers.empty()) {
-    o->target_brokers = join_brokers(found->bootstrap_servers);
+    o->target_brokers = kafka::join_brokers(found->bootstrap_servers);
     o->target_settings = config::connection_settings(found->override_params);
   }
   return true;

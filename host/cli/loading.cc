@@ -99,12 +99,6 @@ std::string stores_dir(const std::string& option, const std::string& deployment_
   return "state/" + pipeline;
 }
 
-std::string join_brokers(const std::vector<std::string>& servers) {
-  std::string out;
-  for (const auto& s : servers) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
 bool add_settings(const char* option, const std::vector<std::string>& settings,
                   std::vector<std::pair<std::string, std::string>>* out) {
   for (const std::string& s : settings) {

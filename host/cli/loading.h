@@ -42,8 +42,6 @@ std::string host_state_dir(const std::string& option);
 // when one is given, else ./state/<pipeline>.
 std::string stores_dir(const std::string& option, const std::string& deployment_state_dir,
                        const std::string& pipeline);
-// bootstrap_servers as librdkafka takes them: "host:port,host:port".
-std::string join_brokers(const std::vector<std::string>& servers);
 
 // KEY=VALUE settings (librdkafka's) given with `option` into `out`, after
 // what is there. False with an error on stderr for one without a '='.

@@ -2,6 +2,7 @@
 
 #include "cli/loading.h"
 #include "config/connection_settings.h"
+#include "kafka/kafka_conf.h"
 #include "pipeline/generation.h"
 #include "pipeline/operator.h"
 #include "pipeline/segments.h"
@@ -22,7 +23,7 @@ bool segment_source(config::PipelineSpec p, config::DeploymentConfig d, size_t n
   out->segment = n;
   out->topic = pipeline::source_topic_of(p, s);
   out->group = pipeline::consumer_group_of(p, s);
-  out->brokers = join_brokers(s.bootstrap_servers);
+  out->brokers = kafka::join_brokers(s.bootstrap_servers);
   if (out->brokers.empty()) {
     diag.error(config::Location{d.path, 0, 0,
                                 "pipeline.segments[" + std::to_string(n) + "].steps_config." +

@@ -18,12 +18,6 @@ namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
 // What matters to an operator also arrives through the error callback,
 // except a consumer's offset reset after an error (a committed offset the
 // broker no longer has), which librdkafka only logs, as a warning.
@@ -95,7 +89,7 @@ rd_kafka_conf_t* build(const config::Location& step, const Params& defaults,
 
 Params producer_defaults(const std::vector<std::string>& servers, const std::string& client_id) {
   return {
-      {"bootstrap.servers", join(servers)},
+      {"bootstrap.servers", join_brokers(servers)},
       {"client.id", client_id},
       {"enable.idempotence", "true"},
       // Batches still form while requests are in flight; a longer linger
@@ -111,9 +105,15 @@ Params producer_defaults(const std::vector<std::string>& servers, const std::str
 
 }  // namespace
 
+std::string join_brokers(const std::vector<std::string>& servers) {
+  std::string out;
+  for (const auto& s : servers) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> control_settings(const pipeline::Generation& g) {
   const config::StepDeployment& source = g.source_deployment();
-  Params out{{"bootstrap.servers", join(source.bootstrap_servers)}};
+  Params out{{"bootstrap.servers", join_brokers(source.bootstrap_servers)}};
   for (auto& kv : config::connection_settings(source.override_params)) out.push_back(kv);
   return out;
 }
@@ -152,7 +152,7 @@ rd_kafka_conf_t* consumer_conf(const pipeline::Generation& g, const std::string&
                                std::string* error, int fetch_wait) {
   const auto& step = g.source_deployment();
   Params defaults = {
-      {"bootstrap.servers", join(step.bootstrap_servers)},
+      {"bootstrap.servers", join_brokers(step.bootstrap_servers)},
       {"group.id", g.consumer_group()},
       {"client.id", client_id},
       // Strict: KafkaSource applies the policy itself, to partitions
@@ -227,7 +227,7 @@ rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
                                          const std::string& client_id, std::string* error) {
   const config::StepDeployment& source = g.source_deployment();
   Params defaults = {
-      {"bootstrap.servers", join(source.bootstrap_servers)},
+      {"bootstrap.servers", join_brokers(source.bootstrap_servers)},
       {"client.id", client_id + "-restore"},
       {"enable.partition.eof", "true"},
       {"queued.min.messages", "1000000"},

@@ -71,6 +71,9 @@ rd_kafka_conf_t* changelog_producer_conf(const pipeline::Generation& g,
 rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
                                          const std::string& client_id, std::string* error);
 
+// bootstrap_servers as librdkafka takes them: "host:port,host:port".
+std::string join_brokers(const std::vector<std::string>& servers);
+
 // The control topic's clients (kafka/control_topic.h): the source's
 // brokers and connection settings.
 std::vector<std::pair<std::string, std::string>> control_settings(const pipeline::Generation& g);

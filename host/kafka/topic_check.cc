@@ -10,12 +10,6 @@
 namespace streams::kafka {
 namespace {
 
-std::string joined(const std::vector<std::string>& servers) {
-  std::string out;
-  for (const std::string& s : servers) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
 // The clusters' topics, asked once a cluster (by its brokers).
 class Clusters {
  public:
@@ -99,7 +93,8 @@ bool check_topics(const pipeline::Generation& g, int timeout_ms, std::vector<Top
   };
 
   if (!(conf = consumer_conf(g, "streams-validate", error)) ||
-      !add(RD_KAFKA_CONSUMER, "source", g.source_topic(), joined(source.bootstrap_servers), conf)) {
+      !add(RD_KAFKA_CONSUMER, "source", g.source_topic(), join_brokers(source.bootstrap_servers),
+           conf)) {
     return false;
   }
   const int source_partitions = out->back().partitions;
@@ -116,7 +111,7 @@ bool check_topics(const pipeline::Generation& g, int timeout_ms, std::vector<Top
     if (std::string(sink.type->name()) != "kafka") continue;
     if (!(conf = producer_conf(g, i, "streams-validate", error)) ||
         !add(RD_KAFKA_PRODUCER, "sink " + sink.name, sink.settings->target(),
-             joined(g.sink_deployment(i).bootstrap_servers), conf)) {
+             join_brokers(g.sink_deployment(i).bootstrap_servers), conf)) {
       return false;
     }
     TopicUse& use = out->back();
@@ -135,7 +130,7 @@ bool check_topics(const pipeline::Generation& g, int timeout_ms, std::vector<Top
     const bool on_source = config::dlq_on_source_brokers(source);
     if (!(conf = dlq_producer_conf(g, "streams-validate", error)) ||
         !add(RD_KAFKA_PRODUCER, "dead-letter queue", dlq.topic,
-             joined(on_source ? source.bootstrap_servers : dlq.bootstrap_servers), conf)) {
+             join_brokers(on_source ? source.bootstrap_servers : dlq.bootstrap_servers), conf)) {
       return false;
     }
     judge_written(&out->back(), "its first dead letter");
@@ -143,7 +138,7 @@ bool check_topics(const pipeline::Generation& g, int timeout_ms, std::vector<Top
   for (size_t i = 0; i < changelogs.topics.size(); ++i) {
     if (!(conf = consumer_conf(g, "streams-validate", error)) ||
         !add(RD_KAFKA_CONSUMER, "changelog of " + changelogs.steps[i], changelogs.topics[i],
-             joined(source.bootstrap_servers), conf)) {
+             join_brokers(source.bootstrap_servers), conf)) {
       return false;
     }
     TopicUse& use = out->back();
