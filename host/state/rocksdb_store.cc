@@ -97,11 +97,7 @@ class RocksStore final : public Store {
     std::vector<std::string> names;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, path, &names);
     if (!s.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new database
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const std::string& n : names) {
-      families.emplace_back(n,
-                            family_options(n.compare(0, kFamilyPrefix.size(), kFamilyPrefix) == 0));
-    }
+    const std::vector<rocksdb::ColumnFamilyDescriptor> families = descriptors(names);
     auto store = std::unique_ptr<RocksStore>(new RocksStore(path, std::move(batches)));
     if (!make_dirs(store->batches_, error)) return nullptr;
     rocksdb::DB* db = nullptr;
@@ -131,11 +127,7 @@ class RocksStore final : public Store {
       *error = "state store " + path + " cannot be read: " + s.ToString();
       return nullptr;
     }
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const std::string& n : names) {
-      families.emplace_back(n,
-                            family_options(n.compare(0, kFamilyPrefix.size(), kFamilyPrefix) == 0));
-    }
+    const std::vector<rocksdb::ColumnFamilyDescriptor> families = descriptors(names);
     auto store = std::unique_ptr<RocksStore>(new RocksStore(path, ""));
     store->read_only_ = true;
     rocksdb::DB* db = nullptr;
@@ -314,6 +306,16 @@ class RocksStore final : public Store {
 
   RocksStore(std::string path, std::string batches)
       : path_(std::move(path)), batches_(std::move(batches)) {}
+
+  // The families `names` with their options (a step's, or the host's own).
+  static std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(
+      const std::vector<std::string>& names) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> out;
+    for (const std::string& n : names) {
+      out.emplace_back(n, family_options(n.compare(0, kFamilyPrefix.size(), kFamilyPrefix) == 0));
+    }
+    return out;
+  }
 
   // Takes the opened database and its families' handles (by `names`).
   void adopt(rocksdb::DB* db, const std::vector<std::string>& names,
