@@ -9,6 +9,7 @@
 #include "common/crash_guard.h"
 #include "common/log.h"
 #include "pipeline/chain.h"
+#include "pipeline/source.h"
 
 namespace streams::admin {
 namespace {
@@ -83,8 +84,9 @@ HealthAnswer Health::ready() {
   if (r.assigned_partitions.value() == 0) {
     if (const uint64_t why = r.topic_unavailable.value()) {
       const std::string topic = (merged ? *merged : metrics_).source().first;
-      return answer(why == 1 ? "the source topic " + topic + " does not exist on its brokers"
-                             : "this host may not read the source topic " + topic);
+      return answer(why == static_cast<uint64_t>(pipeline::SourceHandler::Unavailable::missing)
+                        ? "the source topic " + topic + " does not exist on its brokers"
+                        : "this host may not read the source topic " + topic);
     }
     if (r.group_joined.value() == 0) return answer("joining the group", true);
     // A standby: ready to take partitions from a member that leaves. Not

@@ -380,8 +380,9 @@ void Runtime::on_record(const pipeline::SourceRecord& record) {
 void Runtime::log_join_wait() const {
   if (const uint64_t why = m_.topic_unavailable.value()) {
     log::error("still waiting for the source topic " + source_->topic() + ": its brokers say " +
-               (why == 1 ? "it does not exist (create it, or correct the topic's name)"
-                         : "this host may not read it (grant it, or correct the credentials)") +
+               (why == static_cast<uint64_t>(Unavailable::missing)
+                    ? "it does not exist (create it, or correct the topic's name)"
+                    : "this host may not read it (grant it, or correct the credentials)") +
                "; the host joins its group once its client's metadata lists the topic (refreshed "
                "every topic.metadata.refresh.interval.ms, librdkafka's default 5 min)");
     return;
