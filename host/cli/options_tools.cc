@@ -239,7 +239,8 @@ Subcommand add_dev_broker(CLI::App& app) {
   CLI::App* broker_cmd = app.add_subcommand(
       "dev-broker",
       "Serve the Kafka protocol on 127.0.0.1 from librdkafka's mock cluster (SIGUSR1: brokers\n"
-      "down, SIGUSR2: up, SIGHUP: the next produce, fetch and commit requests fail)");
+      "down, SIGUSR2: up, SIGHUP: the next produce, fetch and commit requests fail, SIGRTMIN:\n"
+      "the --unknown-topic topics are created)");
   broker_cmd->add_option("--port", broker.port, "Port of the first broker")
       ->required()
       ->check(CLI::Range(1, 65535));
@@ -252,9 +253,10 @@ Subcommand add_dev_broker(CLI::App& app) {
       ->add_option("--reject-produce", broker.reject_produce,
                    "The first N produce requests fail with INVALID_RECORD (permanent)")
       ->check(CLI::NonNegativeNumber);
-  broker_cmd->add_option("--unknown-topic", broker.unknown_topics,
-                         "Answer metadata for this topic with UNKNOWN_TOPIC_OR_PART (a topic "
-                         "nobody created, where the brokers do not create topics on use)");
+  broker_cmd->add_option(
+      "--unknown-topic", broker.unknown_topics,
+      "Answer metadata for this topic with UNKNOWN_TOPIC_OR_PART (a topic "
+      "nobody created, where the brokers do not create topics on use) until SIGRTMIN");
 
   return {broker_cmd, [args, topics](const std::atomic<bool>& stop) {
             for (const auto& t : *topics) {

@@ -36,6 +36,19 @@ void on_up(int) { g_want_down = 0; }
 volatile sig_atomic_t g_inject = 0;
 void on_inject(int) { g_inject = 1; }
 
+// SIGRTMIN makes the --unknown-topic topics known (created with the mock's
+// default partitions): a topic an operator creates while a host waits for it.
+volatile sig_atomic_t g_create = 0;
+void on_create(int) { g_create = 1; }
+
+void create_unknown(rd_kafka_mock_cluster_t* cluster, const std::vector<std::string>& topics) {
+  for (const std::string& name : topics) {
+    rd_kafka_mock_topic_set_error(cluster, name.c_str(), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  std::printf("topics created\n");
+  std::fflush(stdout);
+}
+
 void inject_errors(rd_kafka_mock_cluster_t* cluster) {
   rd_kafka_mock_push_request_errors(
       cluster, 0, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
@@ -183,6 +196,8 @@ int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& sto
   sigaction(SIGUSR2, &sa, nullptr);
   sa.sa_handler = &on_inject;
   sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = &on_create;
+  sigaction(SIGRTMIN, &sa, nullptr);
   bool down = false;
   while (!stop.load()) {
     if (down != (g_want_down != 0)) {
@@ -192,6 +207,10 @@ int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& sto
     if (g_inject) {
       g_inject = 0;
       inject_errors(cluster);
+    }
+    if (g_create) {
+      g_create = 0;
+      create_unknown(cluster, options.unknown_topics);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

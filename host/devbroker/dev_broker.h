@@ -18,7 +18,7 @@ struct DevBrokerOptions {
   int reject_produce = 0;
   // Topics the brokers answer as unknown (UNKNOWN_TOPIC_OR_PART) in
   // metadata: as a cluster that does not create topics on use answers for
-  // one nobody created (a typo, a topic not made yet).
+  // one nobody created (a typo, a topic not made yet), until SIGRTMIN.
   std::vector<std::string> unknown_topics;
 };
 
@@ -29,7 +29,8 @@ bool parse_topic(const std::string& text, std::pair<std::string, int>* out, std:
 // stdout once ready. Fault injection for tests: SIGUSR1 takes every broker
 // down and SIGUSR2 brings them back, printing "brokers down" / "brokers up";
 // SIGHUP makes the next few produce, fetch and offset commit requests fail
-// with retriable errors, printing "errors injected". Returns the exit status
+// with retriable errors, printing "errors injected"; SIGRTMIN makes the
+// unknown topics known, printing "topics created". Returns the exit status
 // (2 if a port is busy).
 int run_dev_broker(const DevBrokerOptions& options, const std::atomic<bool>& stop);
 

@@ -383,8 +383,8 @@ void Runtime::log_join_wait() const {
                (why == static_cast<uint64_t>(Unavailable::missing)
                     ? "it does not exist (create it, or correct the topic's name)"
                     : "this host may not read it (grant it, or correct the credentials)") +
-               "; the host joins its group once its client's metadata lists the topic (refreshed "
-               "every topic.metadata.refresh.interval.ms, librdkafka's default 5 min)");
+               "; the host asks again about every second and joins its group once the topic "
+               "exists");
     return;
   }
   log::info(

@@ -187,6 +187,11 @@ class Env(contextlib.ExitStack):
         with open(self.path(proc.log_name + ".err")) as f:
             return f.read()
 
+    def output(self, proc):
+        """What `proc` wrote on stdout so far (the dev broker's lines)."""
+        with open(self.path(proc.log_name + ".out")) as f:
+            return f.read()
+
     def start_broker(self, topics, prefix=(), extra=()):
         """Starts `streams-host dev-broker` (after `prefix`, e.g. a taskset
         command, with `extra` options); returns its bootstrap string."""

@@ -93,7 +93,7 @@ def dlq_outage(env, bootstrap):
     h.produce(bootstrap, "down", [(None, b"ok", [])])
     h.wait_for(lambda: get(port, "/readyz")[0] == 200, 60, "/readyz ready")
     dlq_broker.send_signal(signal.SIGUSR1)
-    h.wait_for(lambda: "brokers down" in open(env.path(dlq_broker.log_name + ".out")).read(), 10,
+    h.wait_for(lambda: "brokers down" in env.output(dlq_broker), 10,
                "the DLQ's cluster down")
     h.produce(bootstrap, "down", [(None, b"bad", [])])
     status, body = h.wait_for(lambda: (lambda r: r[0] == 503 and r)(get(port, "/readyz")), 60,

@@ -4,8 +4,9 @@ streams_ready 1: a rollout that waits for its new pods to be ready, or a
 disruption budget that counts ready pods, is not held by it for good. When
 the member holding the partition leaves, the standby takes it and
 processes what comes next. A host whose source topic does not exist is no
-standby: not ready, naming the topic."""
+standby: not ready, naming the topic, until the topic is created."""
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -18,23 +19,10 @@ steps:
 """
 
 
-def missing_topic(env, bootstrap, config):
-    """A host whose source topic the brokers say does not exist joins no
-    group: not ready, saying which topic, and not a benign wait."""
-    pipeline = env.write("ghost.yaml", PIPELINE.replace("sb-in", "sb-ghost"))
-    proc = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
-                          name="ghost", extra=["--admin-port", "0"])
-    port = h.admin_port(env, proc)
-    want = (503, {"ok": False, "reason": "the source topic sb-ghost does not exist on its brokers"})
-    h.wait_for(lambda: h.probe(port, "/readyz") == want, 30, "/readyz naming the missing topic")
-    h.wait_for(lambda: (h.gauge(port, "streams_not_ready_seconds") or 0) > 0, 30,
-               "streams_not_ready_seconds counting")
-    assert h.gauge(port, "streams_ready") == 0
-    assert env.stop(proc) == 0, env.log(proc)
-
-    # A sink topic that does not exist: the host stops at the first output,
-    # naming the topic, the input uncommitted (the producer refuses it, or
-    # its delivery fails after topic.metadata.propagation.max.ms, here 1 s).
+def missing_sink_topic(env, bootstrap):
+    """A sink topic that does not exist: the host stops at the first output,
+    naming the topic, the input uncommitted (the producer refuses it, or its
+    delivery fails after topic.metadata.propagation.max.ms, here 1 s)."""
     pipeline = env.write("ghost-out.yaml",
                          PIPELINE.replace("sb-in", "sb-in2").replace("sb-out", "sb-ghost"))
     config = env.write("ghost-out-d.yaml", h.deployment(source_extra="consumer_group: ghost-g")
@@ -54,13 +42,42 @@ def missing_topic(env, bootstrap, config):
     assert h.committed_offsets(bootstrap, "ghost-g", h.partitions("sb-in2", 1)) == {0: 0}
 
 
+def missing_topic(env, bootstrap, broker):
+    """A host whose source topic the brokers say does not exist joins no
+    group: not ready, saying which topic, and not a benign wait. Once the
+    topic is created it joins within seconds (librdkafka asks again at each
+    join attempt, not only at its 5-minute metadata refresh) and processes."""
+    pipeline = env.write("ghost.yaml", PIPELINE.replace("sb-in", "sb-ghost")
+                         .replace("sb-out", "sb-ghost-out"))
+    config = env.write("ghost-d.yaml", h.deployment(source_extra="consumer_group: ghost-in"))
+    proc = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+                          name="ghost", extra=["--admin-port", "0"])
+    port = h.admin_port(env, proc)
+    want = (503, {"ok": False, "reason": "the source topic sb-ghost does not exist on its brokers"})
+    h.wait_for(lambda: h.probe(port, "/readyz") == want, 30, "/readyz naming the missing topic")
+    h.wait_for(lambda: (h.gauge(port, "streams_not_ready_seconds") or 0) > 0, 30,
+               "streams_not_ready_seconds counting")
+    assert h.gauge(port, "streams_ready") == 0
+
+    broker.send_signal(signal.SIGRTMIN)  # the dev broker creates sb-ghost
+    h.wait_for(lambda: "topics created" in env.output(broker), 30, "the topic created")
+    h.wait_for(lambda: h.probe(port, "/readyz") == (200, {"ok": True}), 30,
+               "the host ready once its topic exists")
+    h.produce(bootstrap, "sb-ghost", [(None, b"late", [])])
+    h.wait_for(lambda: h.read_values(bootstrap, "sb-ghost-out") == [b"LATE"], 30,
+               "the record written")
+    assert env.stop(proc) == 0, env.log(proc)
+
+
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker(["sb-in:1", "sb-out:1", "sb-in2:1"],
+        bootstrap = env.start_broker(["sb-in:1", "sb-out:1", "sb-in2:1", "sb-ghost-out:1"],
                                      extra=["--unknown-topic", "sb-ghost"])
+        broker = env.procs[-1]
         pipeline = env.write("p.yaml", PIPELINE)
         config = env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 100"))
-        missing_topic(env, bootstrap, config)
+        missing_sink_topic(env, bootstrap)
+        missing_topic(env, bootstrap, broker)
 
         def start(name):
             proc = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
