@@ -8,22 +8,12 @@
 #include "common/log.h"
 #include "kafka/handles.h"
 #include "kafka/kafka_conf.h"
+#include "kafka/partition_names.h"
 
 namespace streams::kafka {
 namespace {
 
 constexpr int kBatch = 1024;
-
-// "TOPIC[P]@OFFSET, ..." (the offset only when one is set), for log lines.
-std::string partition_names(const rd_kafka_topic_partition_list_t* parts) {
-  std::string out;
-  for (int i = 0; i < parts->cnt; ++i) {
-    const rd_kafka_topic_partition_t& tp = parts->elems[i];
-    out += (i ? ", " : "") + std::string(tp.topic) + "[" + std::to_string(tp.partition) + "]";
-    if (tp.offset >= 0) out += "@" + std::to_string(tp.offset);
-  }
-  return out.empty() ? "no partitions" : out;
-}
 
 class KafkaSource final : public pipeline::Source {
  public:

@@ -26,6 +26,16 @@ def grow(bootstrap, by, what):
     h.wait_progress(lambda: output_count(bootstrap), target, 90, what)
 
 
+def partitions_named(text):
+    """The partitions of two-in a log line names: "two-in[0-2, 5@17]"."""
+    parts = set()
+    for listed in re.findall(r"two-in\[([^\]]*)\]", text):
+        for item in listed.split(", "):
+            first, _, last = item.split("@")[0].partition("-")
+            parts |= set(range(int(first), int(last or first) + 1))
+    return parts
+
+
 def owned_partitions(log):
     """Replays a host's assign/revoke/commit lines; returns every partition
     it ever owned. Fails on a commit for a partition it did not own."""
@@ -34,7 +44,7 @@ def owned_partitions(log):
         m = re.search(r" (assigned|revoked|lost|commit) (.*)$", line)
         if not m:
             continue
-        parts = {int(p) for p in re.findall(r"two-in\[(\d+)\]", m.group(2))}
+        parts = partitions_named(m.group(2))
         if m.group(1) == "assigned":
             owned |= parts
             ever |= parts
