@@ -15,6 +15,7 @@
 
 #include "common/crash_guard.h"
 #include "common/log.h"
+#include "common/open_files.h"
 #include "kafka/kafka_conf.h"
 #include "local/local_runtime.h"
 #include "pipeline/crash_journal.h"
@@ -268,6 +269,10 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   }
   log::set_level(level);
   log::set_format(args.log_format == "json" ? log::Format::json : log::Format::text);
+  const uint64_t open_files = raise_open_files_limit();
+  if (log::enabled(log::Level::debug)) {
+    log::debug("open files: the process may open " + std::to_string(open_files));
+  }
   const bool kafka = args.runtime == "kafka";
   if (kafka && args.pipeline.config_path.empty()) {
     std::fprintf(stderr, "error: --config is required with --runtime kafka\n");

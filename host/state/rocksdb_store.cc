@@ -34,6 +34,7 @@
 #include <iterator>
 #include <set>
 
+#include "common/open_files.h"
 #include "state/checkpoint_codec.h"
 #include "state/store.h"
 
@@ -104,7 +105,8 @@ class RocksStore final : public Store {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     s = rocksdb::DB::Open(options, path, families, &handles, &db);
     if (!s.ok()) {
-      *error = "state store " + path + " cannot be opened: " + s.ToString();
+      *error = "state store " + path + " cannot be opened: " + s.ToString() +
+               open_files_hint(s.ToString());
       // Corrupt files, or files the database names missing (a CURRENT
       // naming a lost MANIFEST): not a lock held or a permission refused.
       if (corrupt) *corrupt = s.IsCorruption() || s.IsPathNotFound();
