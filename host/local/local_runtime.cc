@@ -1,14 +1,18 @@
 #include "local/local_runtime.h"
 #include "common/bytes.h"
 
-#include <fstream>
-#include <iostream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "local/line_reader.h"
 #include "pipeline/chain.h"
 #include "pipeline/error_limits.h"
 #include "pipeline/error_policy.h"
@@ -79,6 +83,14 @@ class LocalSinks final : public pipeline::SinkMaker, public pipeline::SinkListen
  private:
   std::map<std::string, std::string> unused_;
   bool failed_ = false;
+};
+
+// Closes a descriptor this runtime opened (-1: none) at the end of the run.
+struct Closer {
+  int fd;
+  ~Closer() {
+    if (fd >= 0) ::close(fd);
+  }
 };
 
 // One input line decoded from its envelope. The record points into this.
@@ -165,15 +177,18 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
     log::error(error);
     return 2;
   }
-  std::ifstream file;
+  int fd = STDIN_FILENO;
   if (options.input != "-") {
-    file.open(options.input, std::ios::binary);
-    if (!file) {
-      log::error("cannot read input " + options.input);
+    fd = ::open(options.input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      log::error("cannot read input " + options.input + ": " + std::strerror(errno));
       return 2;
     }
   }
-  std::istream& in = options.input == "-" ? std::cin : file;
+  const Closer close_input{options.input != "-" ? fd : -1};
+  // A live input's outputs are flushed whenever it goes quiet.
+  LineReader in(
+      fd, [&sinks] { sinks.flush(); }, &stop);
   pipeline::NoDlqPolicy policy(options.error_policy);
   pipeline::LimitedErrors errors(policy, g->source_settings().error_limits);
   metrics::PipelineMetrics metrics(g->pipeline.name);
@@ -196,10 +211,10 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
   }
   pipeline::StepBinding input_step;  // names the input in errors of the envelope itself
   input_step.name = "input";
-  std::string line;
+  std::string line, read_error;
   int64_t offset = 0;
   bool ok = true;
-  for (; ok && !stop.load(std::memory_order_relaxed) && std::getline(in, line); ++offset) {
+  for (; ok && !stop.load(std::memory_order_relaxed) && in.next(&line, &read_error); ++offset) {
     pipeline::SourceRecord input;
     input.offset = offset;
     input.record.struct_size = sizeof(input.record);
@@ -230,6 +245,10 @@ int run_local(std::shared_ptr<const pipeline::Generation> g, const LocalOptions&
       log::error(error);
       ok = false;
     }
+  }
+  if (ok && !read_error.empty()) {
+    log::error(read_error);
+    ok = false;
   }
   const bool ended = ok && !stop.load(std::memory_order_relaxed);
   if (ended && !processor.finish(&error)) {

@@ -74,9 +74,37 @@ steps:
     assert "--config is required with --runtime kafka" in result.stderr, result.stderr
 
 
+def live_input(env):
+    """A line's outputs show while the input stays open and quiet (a live
+    stream piped in), not when the input ends; SIGTERM then stops the run."""
+    pipe = env.write("tree4.yaml", h.TESTKIT_TREE % {"file": env.path("z.lines")})
+    out = env.path("live.out")
+    with open(out, "w") as stdout:
+        proc = subprocess.Popen([h.HOST, "run", "--runtime", "local", "--plugins-dir",
+                                 h.TEST_PLUGINS_DIR, pipe], stdin=subprocess.PIPE,
+                                stdout=stdout, stderr=subprocess.DEVNULL)
+    try:
+        proc.stdin.write(b"b:1\n")
+        proc.stdin.flush()
+
+        def shown():
+            with open(out) as f:
+                return f.read() == "b:1\n"
+        h.wait_for(shown, 30, "the first line's output before the input ends")
+        proc.stdin.write(b"b:2\n")
+        proc.stdin.flush()
+        h.wait_for(lambda: open(out).read() == "b:1\nb:2\n", 30, "the second line's output")
+        proc.terminate()
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.stdin.close()
+
+
 def main():
     example_matches_its_expected_output()
     with h.Env() as env:
+        live_input(env)
         branches_to_files_from_stdin(env)
         json_envelopes(env)
         refusals(env)
