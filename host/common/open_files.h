@@ -1,7 +1,7 @@
 // The process's limit on open files (RLIMIT_NOFILE), control plane. A host
-// holds a few files for its clients and about nine more for each partition
-// of each stateful step (a RocksDB store: its lock, info log, write-ahead
-// log, manifest and directories) plus the table files it reads. The soft
+// holds a few files for its clients and about eight more for each partition
+// of each stateful step (a RocksDB store: its lock, write-ahead log,
+// manifest and directories) plus the table files it reads. The soft
 // limit most processes start with is 1024 (systemd's default, and
 // containerd's from 2.0) while the hard limit is far higher, so a host with
 // ~100 stateful partitions would fail on the soft one.

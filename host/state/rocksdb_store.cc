@@ -24,7 +24,9 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +36,7 @@
 #include <iterator>
 #include <set>
 
+#include "common/log.h"
 #include "common/open_files.h"
 #include "state/checkpoint_codec.h"
 #include "state/store.h"
@@ -43,6 +46,36 @@ namespace {
 
 constexpr const char* kCheckpointKey = "streams.checkpoint";
 constexpr std::string_view kFamilyPrefix = "step.";
+
+// RocksDB's messages go to the host's log, not to a LOG file in each store:
+// a file descriptor less a partition, nothing written beside a running host
+// by a read-only open, and no crash on a full disk (RocksDB 7.8, built with
+// assertions as Debian builds it, aborts when it logs a write error to a
+// LOG file whose own last write failed). Warnings and errors always; the
+// rest at debug. Thread: any (RocksDB's background threads).
+class StoreLogger final : public rocksdb::Logger {
+ public:
+  explicit StoreLogger(const std::string& path)
+      : rocksdb::Logger(log::enabled(log::Level::debug) ? rocksdb::InfoLogLevel::INFO_LEVEL
+                                                        : rocksdb::InfoLogLevel::WARN_LEVEL),
+        prefix_("state: rocksdb " + path + ": ") {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level >= rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    char text[1024];
+    const int n = std::vsnprintf(text, sizeof text, format, ap);
+    size_t size = n < 0 ? 0 : std::min(static_cast<size_t>(n), sizeof text - 1);
+    while (size > 0 && std::isspace(static_cast<unsigned char>(text[size - 1]))) --size;
+    const log::Level ours = level >= rocksdb::InfoLogLevel::ERROR_LEVEL  ? log::Level::error
+                            : level == rocksdb::InfoLogLevel::WARN_LEVEL ? log::Level::warn
+                                                                         : log::Level::debug;
+    log::write(ours, prefix_ + std::string(text, size));
+  }
+
+ private:
+  const std::string prefix_;
+};
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
@@ -90,17 +123,18 @@ class RocksStore final : public Store {
     options.create_if_missing = true;
     options.create_missing_column_families = true;
     options.max_open_files = 256;
-    options.keep_log_file_num = 2;
+    options.info_log = std::make_shared<StoreLogger>(path);
     // Memtables of every store of the process share one budget, so many
     // partitions and steps do not take 64 MiB (RocksDB's default) each.
     static const auto buffers = std::make_shared<rocksdb::WriteBufferManager>(128 << 20);
     options.write_buffer_manager = buffers;
+    // The directory first: RocksDB logs a missing one as an error.
+    if (!make_dirs(path, error) || !make_dirs(batches, error)) return nullptr;
     std::vector<std::string> names;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, path, &names);
     if (!s.ok()) names = {rocksdb::kDefaultColumnFamilyName};  // a new database
     const std::vector<rocksdb::ColumnFamilyDescriptor> families = descriptors(names);
     auto store = std::unique_ptr<RocksStore>(new RocksStore(path, std::move(batches)));
-    if (!make_dirs(store->batches_, error)) return nullptr;
     rocksdb::DB* db = nullptr;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     s = rocksdb::DB::Open(options, path, families, &handles, &db);
@@ -123,6 +157,7 @@ class RocksStore final : public Store {
   static std::unique_ptr<Store> open_read_only(const std::string& path, std::string* error) {
     rocksdb::DBOptions options;
     options.max_open_files = 64;
+    options.info_log = std::make_shared<StoreLogger>(path);
     std::vector<std::string> names;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, path, &names);
     if (!s.ok()) {

@@ -9,7 +9,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
-PARTITIONS = 40  # 40 stores of about nine files each: more than 200
+PARTITIONS = 40  # 40 stores of about eight files each: more than 200
 PIPELINE = """name: manyfiles
 source: {name: src, stream_name: many-in}
 steps:
