@@ -1,7 +1,9 @@
 #include "http_batches.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <ctime>
 
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -41,6 +43,20 @@ size_t Batches::read_body(char* out, size_t size, size_t n, void* user) {
 }
 
 namespace {
+
+// The Retry-After of the response on `easy`, in ms from now: delta seconds,
+// or an HTTP date (a past one is 0). -1 when there is none or it cannot be read.
+int64_t retry_after_ms(CURL* easy) {
+  curl_header* h = nullptr;
+  if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK) return -1;
+  const std::string value = h->value;
+  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+    return value.size() > 9 ? int64_t{999999999} * 1000 : std::stoll(value) * 1000;
+  }
+  const time_t at = curl_getdate(value.c_str(), nullptr);
+  if (at < 0) return -1;
+  return std::max<int64_t>(0, (static_cast<int64_t>(at) - std::time(nullptr)) * 1000);
+}
 
 std::string text_of(const nlohmann::json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
@@ -196,7 +212,7 @@ void Batches::start_streamed(uint64_t id, const std::string& url, Source source,
   launch(std::move(r));
 }
 
-void Batches::poll(int timeout_ms, const std::function<void(const Response&)>& done) {
+void Batches::poll(int timeout_ms, const std::function<void(Response&)>& done) {
   if (active_.empty()) return;
   int running = 0;
   curl_multi_perform(multi_, &running);
@@ -221,6 +237,8 @@ void Batches::poll(int timeout_ms, const std::function<void(const Response&)>& d
       out.error = r->error[0] ? r->error : curl_easy_strerror(out.result);
     }
     out.body = std::move(r->response);
+    out.retry_after_ms = retry_after_ms(r->easy);
+    out.request_body = std::move(r->body);
     curl_slist_free_all(r->headers);
     spare_.push_back(r->easy);
     done(out);

@@ -29,11 +29,13 @@ struct Options {
 // What became of a request.
 struct Response {
   uint64_t id = 0;
-  CURLcode result = CURLE_OK;  // a transport failure when not CURLE_OK
-  long status = 0;             // HTTP status when result is CURLE_OK
-  std::string error;           // transport failure text
-  std::string body;            // the response body's first bytes (Batches::start's `keep`);
-                               // of a HEAD, its header lines instead
+  CURLcode result = CURLE_OK;   // a transport failure when not CURLE_OK
+  long status = 0;              // HTTP status when result is CURLE_OK
+  std::string error;            // transport failure text
+  std::string body;             // the response body's first bytes (Batches::start's `keep`);
+                                // of a HEAD, its header lines instead
+  int64_t retry_after_ms = -1;  // the response's Retry-After (seconds or a date); -1: none
+  std::string request_body;     // what start() sent, handed back (empty for a streamed one)
 };
 
 class Batches {
@@ -64,7 +66,8 @@ class Batches {
                       const std::vector<std::string>& headers, size_t keep = kExcerpt);
   // Runs transfers, waiting up to `timeout_ms` for one when some run, and
   // calls `done` for each that finished.
-  void poll(int timeout_ms, const std::function<void(const Response&)>& done);
+  // `done` may move out of the response it is given.
+  void poll(int timeout_ms, const std::function<void(Response&)>& done);
   bool idle() const { return active_.empty(); }
   // Makes a poll() that waits return now. From any thread.
   void wake() { curl_multi_wakeup(multi_); }

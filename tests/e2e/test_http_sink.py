@@ -28,6 +28,31 @@ DEPLOYMENT = stores.deployment(source_extra="""          dlq: {topic: metrics-dl
 """)
 
 
+def rate_limited(env, bootstrap, inputs):
+    """A 429 with Retry-After: 2: the sink sends the batch again once two
+    seconds have passed, not at the host's backoff (100 ms), and every row
+    arrives (through the local runtime, which writes with the same plugin)."""
+    out = env.path("limited.ndjson")
+    receiver = stores.HttpReceiver(env, out, busy=1, retry_after=2)
+    os.environ["SINK_URL"] = f"http://127.0.0.1:{receiver.port}/ingest"
+    lines = env.write("limited.jsonl", "\n".join(v.decode() for v in inputs[:200]) + "\n")
+    run = subprocess.run([h.HOST, "run", "--runtime", "local", "--config",
+                          env.write("d.yaml", DEPLOYMENT), "--plugins-dir", h.PLUGINS_DIR,
+                          "--input", lines, env.write("p.yaml", PIPELINE)],
+                         capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+    refused = [v for v in inputs[:200] if b"reject-me" in v]
+    assert run.returncode == (1 if refused else 0), run.stderr
+    assert "sending the batch again in 2000 ms, as its Retry-After asks" in run.stderr, run.stderr
+    with open(out + ".answers") as f:
+        answers = [(int(status), float(at)) for status, at in map(str.split, f)]
+    assert [status for status, _ in answers].count(429) == 1, answers
+    assert answers[0][0] == 429 and answers[1][0] == 200, answers
+    assert answers[1][1] - answers[0][1] >= 1.9, answers  # not before the Retry-After
+    if not refused:
+        assert sorted(stores.rows(out)) == sorted(stores.expected_rows(inputs[:200])), run.stderr
+
+
 def main():
     with h.Env() as env:
         out = env.path("received.ndjson")
@@ -80,6 +105,7 @@ def main():
         assert "refused an output: sink 'rows'" in run.stderr, run.stderr
         assert sorted(stores.rows(local_out)) == sorted(
             stores.expected_rows(inputs[:300], refused="reject-me")), run.stderr
+        rate_limited(env, bootstrap, stores.metric_inputs(200))
         print(f"{len(got)} rows, {len(refused)} refused: ok")
 
 

@@ -41,9 +41,9 @@ class HttpReceiver:
     """tests/e2e/stores/http_receiver.py in a process of its own; stop()
     and start() again keep its port and file."""
 
-    def __init__(self, env, out, reject="", port=0, header="", busy=0):
+    def __init__(self, env, out, reject="", port=0, header="", busy=0, retry_after=None):
         self.env, self.out, self.reject, self.port = env, out, reject, port
-        self.header, self.busy = header, busy
+        self.header, self.busy, self.retry_after = header, busy, retry_after
         self.start()
 
     def start(self):
@@ -55,6 +55,8 @@ class HttpReceiver:
             args += ["--header", self.header]
         if self.busy:
             args += ["--busy", str(self.busy)]
+        if self.retry_after is not None:
+            args += ["--retry-after", str(self.retry_after)]
         self.proc = self.env.spawn(args, f"receiver{len(self.env.procs)}")
         log = self.env.path(self.proc.log_name + ".out")
 

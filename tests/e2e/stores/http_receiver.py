@@ -4,8 +4,10 @@ test can stop it).
 
 Every POST's body is appended to --out (flushed and fsynced before the 200,
 so what was acknowledged is on disk); each request's --header (by default
-X-Streams-Source) goes to --out.sources, its path to --out.paths. The first
---busy POSTs are answered 429 with Retry-After: 30 and kept nowhere. A body
+X-Streams-Source) goes to --out.sources, its path to --out.paths, and its
+status and wall-clock time ("429 1733412345.123") to --out.answers. The
+first --busy POSTs are answered 429 with Retry-After: --retry-after (30 s)
+and kept nowhere. A body
 with a line containing --reject is refused with 400 and a body naming the
 line. Prints "port=N" once listening."""
 import argparse
@@ -13,6 +15,7 @@ import http.server
 import os
 import sys
 import threading
+import time
 
 
 def main():
@@ -22,6 +25,7 @@ def main():
     parser.add_argument("--reject", default="")
     parser.add_argument("--header", default="X-Streams-Source")
     parser.add_argument("--busy", type=int, default=0)
+    parser.add_argument("--retry-after", default="30")
     args = parser.parse_args()
     reject = args.reject.encode()
     lock = threading.Lock()
@@ -29,6 +33,7 @@ def main():
     out = open(args.out, "ab")
     sources = open(args.out + ".sources", "a")
     paths = open(args.out + ".paths", "a")
+    answers = open(args.out + ".answers", "a")
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -38,7 +43,7 @@ def main():
             with lock:
                 refuse, busy[0] = busy[0] > 0, busy[0] - 1
             if refuse:
-                return self.answer(429, b"busy", [("Retry-After", "30")])
+                return self.answer(429, b"busy", [("Retry-After", args.retry_after)])
             bad = [line for line in body.splitlines() if reject and reject in line]
             if bad:
                 return self.answer(400, b"refused row: " + bad[0][:200])
@@ -53,6 +58,9 @@ def main():
             self.answer(200, b"ok")
 
         def answer(self, status, text, headers=()):
+            with lock:
+                answers.write(f"{status} {time.time():.3f}\n")
+                answers.flush()
             self.send_response(status)
             for name, value in headers:
                 self.send_header(name, value)
