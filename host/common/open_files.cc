@@ -10,9 +10,9 @@ uint64_t raise_open_files_limit() {
   if (limit.rlim_cur < limit.rlim_max) {
     rlimit raised = limit;
     raised.rlim_cur = limit.rlim_max;
-    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    ::setrlimit(RLIMIT_NOFILE, &raised);  // a refusal leaves the limit as it was
   }
-  return limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(limit.rlim_cur);
+  return open_files_limit();
 }
 
 uint64_t open_files_limit() {
@@ -24,7 +24,7 @@ uint64_t open_files_limit() {
 std::string open_files_hint(const std::string& error) {
   if (error.find("Too many open files") == std::string::npos) return "";
   return " (this process may open " + std::to_string(open_files_limit()) +
-         " files at once and each partition of a stateful step holds about ten: raise "
+         " files at once and each partition of a stateful step holds about eight: raise "
          "the limit, e.g. LimitNOFILE= in the systemd unit or ulimit -Hn, or spread the "
          "partitions over more hosts)";
 }

@@ -1,4 +1,4 @@
-"""A host with many stateful partitions holds about ten files open for each
+"""A host with many stateful partitions holds about eight files open for each
 (its RocksDB store). Started with a soft limit on open files far below what
 it needs and a higher hard one (systemd's and containerd's 1024 soft), it
 raises the soft limit and runs; where the hard limit is too low it stops
@@ -41,7 +41,7 @@ def main():
         assert host.returncode != 0, env.log(host)
         log = env.log(host)
         assert "Too many open files (this process may open 200 files at once and each " \
-            "partition of a stateful step holds about ten: raise the limit" in log, log
+            "partition of a stateful step holds about eight: raise the limit" in log, log
     print("ok")
 
 
