@@ -33,6 +33,19 @@ std::vector<Entry> sorted_entries(const rd_kafka_topic_partition_list_t* parts,
 
 }  // namespace
 
+std::string partition_ranges(std::vector<int32_t> partitions) {
+  std::sort(partitions.begin(), partitions.end());
+  std::string out;
+  for (size_t i = 0; i < partitions.size();) {
+    size_t last = i;
+    while (last + 1 < partitions.size() && partitions[last + 1] == partitions[last] + 1) ++last;
+    out += (i ? ", " : "") + std::to_string(partitions[i]);
+    if (last > i) out += "-" + std::to_string(partitions[last]);
+    i = last + 1;
+  }
+  return out;
+}
+
 std::string partition_names(const rd_kafka_topic_partition_list_t* parts) {
   std::vector<std::string_view> topics;
   const std::vector<Entry> entries = sorted_entries(parts, &topics);

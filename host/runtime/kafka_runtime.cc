@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "common/clock.h"
 #include "common/crash_guard.h"
@@ -11,6 +12,7 @@
 #include "common/systemd_notify.h"
 #include "kafka/changelog.h"
 #include "kafka/kafka_source.h"
+#include "kafka/partition_names.h"
 #include "pipeline/batch_end.h"
 #include "pipeline/error_routing.h"
 #include "pipeline/partition_processor.h"
@@ -146,6 +148,8 @@ class Runtime final : public KafkaRuntime,
   int shutdown();
   void fail(const std::string& reason);
   void warn(const std::string& line);
+  void warn_failed_commits();
+  bool rebalancing(const std::string& error);
 
   std::shared_ptr<const pipeline::Generation> g_;  // the first; processor_ has the running one
   RuntimeOptions options_;
@@ -179,11 +183,13 @@ class Runtime final : public KafkaRuntime,
   std::vector<std::pair<pipeline::StateQuery, pipeline::StateReply>> queries_;
   bool queries_closed_ = false;
   std::atomic<bool> queries_pending_{false};
-  std::string why_;                       // reused by on_record()
-  std::vector<PartitionOffset> offsets_;  // reused by commit() and tick()
-  int64_t subscribed_ms_ = 0;             // steady clock
-  bool commit_pending_ = false;           // an async commit's result has not come yet
-  int64_t commit_sent_ms_ = 0;            // steady clock
+  std::string why_;                              // reused by on_record()
+  std::vector<PartitionOffset> offsets_;         // reused by commit() and tick()
+  std::vector<PartitionOffset> failed_commits_;  // reused by on_commit_result()
+  bool rebalance_noted_ = false;                 // said that commits wait for a rebalance
+  int64_t subscribed_ms_ = 0;                    // steady clock
+  bool commit_pending_ = false;                  // an async commit's result has not come yet
+  int64_t commit_sent_ms_ = 0;                   // steady clock
   bool assigned_once_ = false;
   bool join_wait_logged_ = false;
   int64_t held_since_ms_ = -1;  // steady clock; -1: not holding (hold_source)
@@ -627,7 +633,7 @@ void Runtime::commit(bool sync, const int32_t* only, size_t only_count, bool ret
   commit_pending_ = !sync && sent;
   commit_sent_ms_ = now;
   if (!sent) {
-    log::warn("commit failed, will retry: " + error);
+    if (!rebalancing(error)) log::warn("commit failed, will retry: " + error);
     for (const PartitionOffset& o : offsets_) {
       if (Partition* p = processor_->find(o.partition)) p->commit.sent = -1;
     }
@@ -666,13 +672,47 @@ void Runtime::on_commit_result(const PartitionOffset* results, size_t count) {
     const PartitionOffset& r = results[i];
     Partition* p = processor_->find(r.partition);
     if (!r.error) {
+      rebalance_noted_ = false;
       if (p) confirmed(*p, r.offset);
       continue;
     }
     if (p && p->commit.sent == r.offset) p->commit.sent = -1;
-    warn("committing " + source_->topic() + "[" + std::to_string(r.partition) +
-         "] failed, will retry: " + r.error);
+    failed_commits_.push_back({r.partition, r.offset, r.error});
   }
+  warn_failed_commits();
+}
+
+// One line an error, its partitions as ranges: a rebalance fails the
+// commits of every partition at once.
+void Runtime::warn_failed_commits() {
+  if (failed_commits_.empty()) return;
+  std::stable_sort(failed_commits_.begin(), failed_commits_.end(),
+                   [](const PartitionOffset& a, const PartitionOffset& b) {
+                     return std::less<const char*>()(a.error, b.error);
+                   });
+  for (size_t i = 0; i < failed_commits_.size();) {
+    const char* error = failed_commits_[i].error;
+    std::vector<int32_t> partitions;
+    for (; i < failed_commits_.size() && failed_commits_[i].error == error; ++i) {
+      partitions.push_back(failed_commits_[i].partition);
+    }
+    const std::string line =
+        source_->topic() + "[" + kafka::partition_ranges(std::move(partitions)) + "]: " + error;
+    if (!rebalancing(error)) warn("committing " + line + "; will retry");
+  }
+  failed_commits_.clear();
+}
+
+// A commit refused because the group rebalances is expected at every
+// scale-up or restart of a member: one line a rebalance, then quiet until
+// a commit goes through. False for any other error.
+bool Runtime::rebalancing(const std::string& error) {
+  if (error.find("rebalance in progress") == std::string::npos) return false;
+  if (!rebalance_noted_) {
+    log::info("commits wait for the group's rebalance (" + error + "); they are retried");
+    rebalance_noted_ = true;
+  }
+  return true;
 }
 
 void Runtime::fail(const std::string& reason) {

@@ -97,6 +97,12 @@ def main():
         b_owned = owned_partitions(env.log(b))
         assert a_owned and len(b_owned) == PARTITIONS, (a_owned, b_owned)
         assert "revoked two-in[" in env.log(a), env.log(a)
+        # Commits refused while the group rebalances are expected: an INFO
+        # line a rebalance, not a WARN a partition and a retry.
+        for host in (a, b):
+            noisy = [line for line in env.log(host).splitlines()
+                     if " WARN " in line and "rebalance in progress" in line]
+            assert not noisy, noisy[:3]
     print(f"ok: {total} numbers; host a owned {sorted(a_owned)}")
 
 

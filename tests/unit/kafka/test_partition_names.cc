@@ -50,3 +50,8 @@ BOOST_AUTO_TEST_CASE(offsets_break_ranges) {
 BOOST_AUTO_TEST_CASE(topics_in_their_first_order) {
   BOOST_TEST(names({{"b", 1}, {"a", 0}, {"b", 0}, {"a", 1}}) == "b[0-1], a[0-1]");
 }
+
+BOOST_AUTO_TEST_CASE(numbers_as_ranges) {
+  BOOST_TEST(kafka::partition_ranges({}) == "");
+  BOOST_TEST(kafka::partition_ranges({4, 0, 2, 1, 7}) == "0-2, 4, 7");
+}
