@@ -19,12 +19,19 @@ std::string joined(const std::vector<std::string>& lines) {
   return out;
 }
 
+// "partitions 0@12, 1@start, ..." for the log: the first kShown, then how
+// many more (the reload's answer lists every one).
 std::string switch_text(const pipeline::SwapOutcome& swap) {
+  constexpr size_t kShown = 8;
   std::string out;
+  size_t shown = 0;
   for (const auto& [partition, offset] : swap.switch_points) {
+    if (shown++ == kShown) break;
     out += (out.empty() ? "" : ", ") + std::to_string(partition) + "@" +
            (offset < 0 ? std::string("start") : std::to_string(offset));
   }
+  const size_t all = swap.switch_points.size();
+  if (all > kShown) out += " and " + std::to_string(all - kShown) + " more";
   return out.empty() ? "no partitions assigned" : "partitions " + out;
 }
 
