@@ -28,19 +28,25 @@ DEPLOYMENT = stores.deployment(source_extra="""          dlq: {topic: metrics-dl
 """)
 
 
+def run_local(env, bootstrap, receiver, name, inputs):
+    """The pipeline through the local runtime (the same plugin) into
+    `receiver`, over `inputs`; the finished process."""
+    os.environ["SINK_URL"] = f"http://127.0.0.1:{receiver.port}/ingest"
+    lines = env.write(name + ".jsonl", "\n".join(v.decode() for v in inputs) + "\n")
+    return subprocess.run([h.HOST, "run", "--runtime", "local", "--config",
+                           env.write("d.yaml", DEPLOYMENT), "--plugins-dir", h.PLUGINS_DIR,
+                           "--input", lines, env.write("p.yaml", PIPELINE)],
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+
+
 def rate_limited(env, bootstrap, inputs):
     """A 429 with Retry-After: 2: the sink sends the batch again once two
     seconds have passed, not at the host's backoff (100 ms), and every row
     arrives (through the local runtime, which writes with the same plugin)."""
     out = env.path("limited.ndjson")
     receiver = stores.HttpReceiver(env, out, busy=1, retry_after=2)
-    os.environ["SINK_URL"] = f"http://127.0.0.1:{receiver.port}/ingest"
-    lines = env.write("limited.jsonl", "\n".join(v.decode() for v in inputs[:200]) + "\n")
-    run = subprocess.run([h.HOST, "run", "--runtime", "local", "--config",
-                          env.write("d.yaml", DEPLOYMENT), "--plugins-dir", h.PLUGINS_DIR,
-                          "--input", lines, env.write("p.yaml", PIPELINE)],
-                         capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+    run = run_local(env, bootstrap, receiver, "limited", inputs[:200])
     refused = [v for v in inputs[:200] if b"reject-me" in v]
     assert run.returncode == (1 if refused else 0), run.stderr
     assert "sending the batch again in 2000 ms, as its Retry-After asks" in run.stderr, run.stderr
@@ -94,13 +100,7 @@ def main():
         # refused row rather than dropping it.
         local_out = env.path("local.ndjson")
         local = stores.HttpReceiver(env, local_out, reject="reject-me")
-        os.environ["SINK_URL"] = f"http://127.0.0.1:{local.port}/ingest"
-        lines = env.write("input.jsonl", "\n".join(v.decode() for v in inputs[:300]) + "\n")
-        run = subprocess.run([h.HOST, "run", "--runtime", "local", "--config",
-                              env.write("d.yaml", DEPLOYMENT), "--plugins-dir", h.PLUGINS_DIR,
-                              "--input", lines, env.write("p.yaml", PIPELINE)],
-                             capture_output=True, text=True, timeout=120,
-                             env=dict(os.environ, BOOTSTRAP_SERVERS=bootstrap))
+        run = run_local(env, bootstrap, local, "input", inputs[:300])
         assert run.returncode == 1, run.stderr
         assert "refused an output: sink 'rows'" in run.stderr, run.stderr
         assert sorted(stores.rows(local_out)) == sorted(
