@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/admin_client.h"
+#include "cli/top_partitions.h"
 #include "common/clock.h"
 
 namespace streams::cli {
@@ -97,40 +98,6 @@ std::string fixed(double v, const char* format = "%.0f") {
   char buf[32];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
-}
-
-// The assigned partitions (the first kMaxPartitionRows), as /status gives them.
-std::string partitions_table(const nlohmann::json& status) {
-  constexpr size_t kMaxPartitionRows = 32;
-  const nlohmann::json parts = status.value("partitions", nlohmann::json::array());
-  if (parts.empty()) return "";
-  char line[256];
-  std::snprintf(line, sizeof line, "\n%-10s %6s %12s %12s %10s %10s  %s\n", "PARTITION", "THREAD",
-                "POSITION", "COMMITTED", "LAG", "IN FLIGHT", "STATE");
-  std::string out = line;
-  const auto offset = [](const nlohmann::json& v) {
-    return v.is_number() && v.get<int64_t>() >= 0 ? std::to_string(v.get<int64_t>())
-                                                  : std::string("-");
-  };
-  for (size_t i = 0; i < parts.size() && i < kMaxPartitionRows; ++i) {
-    const nlohmann::json& p = parts[i];
-    const nlohmann::json lag = p.value("lag", nlohmann::json());
-    const char* state = p.value("restoring", false) ? "restoring"
-                        : p.value("drained", false) ? "drained"
-                        : p.value("paused", false)  ? "paused"
-                                                    : "running";
-    std::snprintf(line, sizeof line, "%-10d %6d %12s %12s %10s %10s  %s\n",
-                  p.value("partition", -1), p.value("thread", 0),
-                  offset(p.value("position", nlohmann::json())).c_str(),
-                  offset(p.value("committed", nlohmann::json())).c_str(),
-                  lag.is_number() ? fixed(lag.get<double>()).c_str() : "-",
-                  std::to_string(p.value("in_flight", uint64_t{0})).c_str(), state);
-    out += line;
-  }
-  if (parts.size() > kMaxPartitionRows) {
-    out += "... " + std::to_string(parts.size() - kMaxPartitionRows) + " more\n";
-  }
-  return out;
 }
 
 // What plugins keep themselves (streams_plugin_*): each counter with its
