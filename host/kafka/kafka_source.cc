@@ -15,6 +15,13 @@ namespace {
 
 constexpr int kBatch = 1024;
 
+// A commit's error as the runtime reads it (null: none).
+const char* commit_error(rd_kafka_resp_err_t err) {
+  if (!err) return nullptr;
+  return err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ? pipeline::kCommitRefusedRebalancing
+                                                        : rd_kafka_err2str(err);
+}
+
 class KafkaSource final : public pipeline::Source {
  public:
   // `strict`: strict_offset_reset, with `policy` its auto_offset_reset
@@ -248,7 +255,7 @@ bool KafkaSource::commit(const pipeline::PartitionOffset* offsets, size_t count,
         offsets[i].offset;
   }
   if (rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), list.get(), sync ? 0 : 1)) {
-    *error = rd_kafka_err2str(err);
+    *error = commit_error(err);
     return false;
   }
   // A synchronous commit succeeds only if every partition's did: the
@@ -355,8 +362,7 @@ void KafkaSource::on_commit_result(rd_kafka_resp_err_t err,
   if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
     for (int i = 0; offsets && i < offsets->cnt; ++i) {
       const rd_kafka_resp_err_t e = err ? err : offsets->elems[i].err;
-      results_.push_back({offsets->elems[i].partition, offsets->elems[i].offset,
-                          e ? rd_kafka_err2str(e) : nullptr});
+      results_.push_back({offsets->elems[i].partition, offsets->elems[i].offset, commit_error(e)});
     }
   }
   handler_->on_commit_result(results_.data(), results_.size());

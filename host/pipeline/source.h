@@ -25,6 +25,14 @@ struct SourceRecord {
   const char* header_error = nullptr;
 };
 
+// The commit error of a group that is rebalancing: Kafka refuses commits
+// until its members have joined again, at every scale-up or restart of a
+// member, and the runtime retries them. A source reports it with this text
+// (a commit's result, or the error of a whole commit), so that the runtime
+// tells it from the errors worth a warning.
+inline constexpr const char* kCommitRefusedRebalancing =
+    "the group is rebalancing (Broker: Group rebalance in progress)";
+
 // A partition's offset: to commit, or a commit's result.
 struct PartitionOffset {
   int32_t partition = 0;

@@ -149,7 +149,7 @@ class Runtime final : public KafkaRuntime,
   void fail(const std::string& reason);
   void warn(const std::string& line);
   void warn_failed_commits();
-  bool rebalancing(const std::string& error);
+  bool rebalancing(std::string_view error);
 
   std::shared_ptr<const pipeline::Generation> g_;  // the first; processor_ has the running one
   RuntimeOptions options_;
@@ -696,9 +696,9 @@ void Runtime::warn_failed_commits() {
     for (; i < failed_commits_.size() && failed_commits_[i].error == error; ++i) {
       partitions.push_back(failed_commits_[i].partition);
     }
-    const std::string line =
-        source_->topic() + "[" + kafka::partition_ranges(std::move(partitions)) + "]: " + error;
-    if (!rebalancing(error)) warn("committing " + line + "; will retry");
+    if (rebalancing(error)) continue;
+    warn("committing " + source_->topic() + "[" + kafka::partition_ranges(std::move(partitions)) +
+         "]: " + error + "; will retry");
   }
   failed_commits_.clear();
 }
@@ -706,10 +706,10 @@ void Runtime::warn_failed_commits() {
 // A commit refused because the group rebalances is expected at every
 // scale-up or restart of a member: one line a rebalance, then quiet until
 // a commit goes through. False for any other error.
-bool Runtime::rebalancing(const std::string& error) {
-  if (error.find("rebalance in progress") == std::string::npos) return false;
+bool Runtime::rebalancing(std::string_view error) {
+  if (error != pipeline::kCommitRefusedRebalancing) return false;
   if (!rebalance_noted_) {
-    log::info("commits wait for the group's rebalance (" + error + "); they are retried");
+    log::info("commits wait for the group's rebalance; they are retried");
     rebalance_noted_ = true;
   }
   return true;
