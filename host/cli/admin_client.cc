@@ -19,7 +19,11 @@ admin::Response AdminClient::request(const char* method, const std::string& targ
 
 nlohmann::json AdminClient::ask(const char* method, const std::string& target, int timeout_ms,
                                 int* exit) const {
-  const admin::Response r = request(method, target, timeout_ms);
+  return answer(method, target, request(method, target, timeout_ms), exit);
+}
+
+nlohmann::json AdminClient::answer(const char* method, const std::string& target,
+                                   const admin::Response& r, int* exit) const {
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
   if (r.status == 200 && j.is_object()) return j;
   *exit = r.status == 0 ? 2 : 1;

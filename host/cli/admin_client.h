@@ -25,6 +25,9 @@ class AdminClient {
   // answer, 1 when the host refused.
   nlohmann::json ask(const char* method, const std::string& target, int timeout_ms,
                      int* exit) const;
+  // As ask, for a request already made.
+  nlohmann::json answer(const char* method, const std::string& target, const admin::Response& r,
+                        int* exit) const;
 
  private:
   const AdminArgs& args_;

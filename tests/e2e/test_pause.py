@@ -4,10 +4,14 @@ nothing more, staying in its group, until `streams-host resume`; a reload
 that restarts its consumer keeps it paused, and so does a restart of the
 host; `run --paused` starts paused (here with two processing threads).
 Every input is output exactly once across all of it. A window that holds
-inputs keeps a pause from draining, and the command says so."""
+inputs keeps a pause from draining, and the command says so, as it does
+when a busy host answers no status within the wait."""
+import http.server
+import json
 import os
 import re
 import sys
+import threading
 import urllib.error
 import urllib.request
 
@@ -94,7 +98,41 @@ def check_exactly_once(bootstrap, sent):
     assert values == expected, (len(values), len(expected), sorted(set(expected) - set(values))[:5])
 
 
+def check_silent_status():
+    """A host that took the pause but answers no GET /status within the
+    wait: the wait ran out (exit 1), the CLI's own request is no error."""
+    release = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.dumps({"paused": True, "since_ms": 1}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            release.wait(30)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = admin(server.server_address[1], "pause", "--timeout-ms", "1000")
+    finally:
+        release.set()
+        server.shutdown()
+    assert result.returncode == 1, result
+    assert result.stdout.startswith("paused since"), result.stdout
+    assert result.stderr.startswith("error: paused, but not drained within 1000 ms: no answer "
+                                    "from GET /status"), result.stderr
+
+
 def main():
+    check_silent_status()
     with h.Env() as env:
         bootstrap = env.start_broker([f"pz-in:{PARTITIONS}", f"pz-out:{PARTITIONS}", "pw-in:1",
                                       "pw-out:1"])
