@@ -61,6 +61,13 @@ int32_t sink_ack(streams_call* call, uint64_t id, int32_t outcome, const char* r
   return sink_of(call)->report(id, outcome, reason, size) ? STREAMS_OK : STREAMS_RECORD_ERROR;
 }
 
+int32_t sink_retry_after(streams_call* call, uint64_t id, int64_t delay_ms, const char* reason,
+                         size_t size) {
+  const int64_t delay = std::clamp<int64_t>(delay_ms, 0, STREAMS_MAX_RETRY_AFTER_MS);
+  return sink_of(call)->report(id, STREAMS_SINK_RETRY, reason, size, delay) ? STREAMS_OK
+                                                                            : STREAMS_RECORD_ERROR;
+}
+
 void sink_log(void* ctx, int32_t level, const char* message, size_t size) {
   static_cast<const PluginSink*>(ctx)->log_line(level, message, size);
 }
@@ -126,6 +133,7 @@ PluginSink::PluginSink(const streams_function& fn, std::string name, std::string
   api_.state_erase = &refuse_erase;
   api_.state_scan = &refuse_scan;
   api_.sink_ack = &sink_ack;
+  api_.sink_retry_after = &sink_retry_after;
   api_.counter = [](void* host_ctx, const char* name, size_t size) {
     return pipeline::plugin_counter(static_cast<PluginSink*>(host_ctx)->name_, name, size);
   };
@@ -383,7 +391,8 @@ void PluginSink::send(Lane& l, Batch& b, int64_t now_ms) {
               [&](streams_call* c) { return fn_.write_batch(instance_, &batch, c); });
 }
 
-bool PluginSink::report(uint64_t id, int32_t outcome, const char* reason, size_t size) {
+bool PluginSink::report(uint64_t id, int32_t outcome, const char* reason, size_t size,
+                        int64_t delay_ms) {
   if (!in_call_ || outcome < STREAMS_SINK_WRITTEN || outcome > STREAMS_SINK_REJECTED) return false;
   for (const Report& r : reports_) {
     if (r.id == id) return false;
@@ -391,7 +400,7 @@ bool PluginSink::report(uint64_t id, int32_t outcome, const char* reason, size_t
   Lane* l = nullptr;
   size_t at = 0;
   if (!find_out(id, &l, &at)) return false;
-  reports_.push_back({id, outcome, std::string(reason ? reason : "", reason ? size : 0)});
+  reports_.push_back({id, outcome, std::string(reason ? reason : "", reason ? size : 0), delay_ms});
   return true;
 }
 
@@ -419,7 +428,7 @@ void PluginSink::apply(const Report& r, int64_t now_ms) {
     case STREAMS_SINK_WRITTEN:
       return written(std::move(b), now_ms);
     case STREAMS_SINK_RETRY:
-      return retry(*l, std::move(b), r.reason, now_ms);
+      return retry(*l, std::move(b), r, now_ms);
     default:
       return rejected(*l, std::move(b), r.reason);
   }
@@ -439,12 +448,13 @@ void PluginSink::written(std::unique_ptr<Batch> b, int64_t now_ms) {
   spare_.push_back(std::move(b));
 }
 
-void PluginSink::retry(Lane& l, std::unique_ptr<Batch> batch, const std::string& reason,
-                       int64_t now_ms) {
+void PluginSink::retry(Lane& l, std::unique_ptr<Batch> batch, const Report& r, int64_t now_ms) {
   Batch& b = *batch;
   ++b.attempt;
   const int shift = static_cast<int>(std::min<uint32_t>(b.attempt - 1, 20));
-  const int64_t backoff = std::min(limits_.retry_backoff_max_ms, limits_.retry_backoff_ms << shift);
+  const int64_t backoff =
+      r.delay_ms >= 0 ? r.delay_ms
+                      : std::min(limits_.retry_backoff_max_ms, limits_.retry_backoff_ms << shift);
   b.due_ms = now_ms + backoff;
   if (metrics_) metrics_->sink_retries.add();
   uint64_t suppressed = 0;
@@ -453,7 +463,9 @@ void PluginSink::retry(Lane& l, std::unique_ptr<Batch> batch, const std::string&
               " record(s) of partition " + std::to_string(l.partition) + " (offsets " +
               std::to_string(b.items.front().offset) + "-" + std::to_string(b.items.back().offset) +
               ") not written, attempt " + std::to_string(b.attempt) + ", again in " +
-              std::to_string(backoff) + " ms: " + reason + log::RateLimitedLog::note(suppressed));
+              std::to_string(backoff) + " ms" +
+              (r.delay_ms >= 0 ? ", as the store asked: " : ": ") + r.reason +
+              log::RateLimitedLog::note(suppressed));
   }
   l.queue.push_front(std::move(batch));
 }

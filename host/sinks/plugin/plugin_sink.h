@@ -6,7 +6,8 @@
 // at a time (or up to the function's sink_batches_out, in source order),
 // and turns the plugin's reports into the runtime's acknowledgements:
 // written (the inputs may commit), retry (the same batch again after a
-// backoff, before anything of that partition not yet sent), or rejected
+// backoff, or the delay the store asked for, before anything of that
+// partition not yet sent), or rejected
 // (halved until the refused records stand alone, which go to the error
 // policy with the store's reason).
 //
@@ -81,9 +82,11 @@ class PluginSink final : public pipeline::OutputSink {
   // "NAME (plugin P/F, GUARANTEE)": the step, for logs and /readyz.
   std::string describe() const override { return name_ + " (" + describe_ + ")"; }
 
-  // For the host API's sink_ack: records a report, applied after the
-  // plugin's call returns. False for an unknown id or outcome.
-  bool report(uint64_t batch_id, int32_t outcome, const char* reason, size_t reason_size);
+  // For the host API's sink_ack and sink_retry_after: records a report,
+  // applied after the plugin's call returns; a retry waits `delay_ms` when
+  // not negative, else the backoff. False for an unknown id or outcome.
+  bool report(uint64_t batch_id, int32_t outcome, const char* reason, size_t reason_size,
+              int64_t delay_ms = -1);
   // For the host API's log.
   void log_line(int32_t level, const char* message, size_t size) const;
 
@@ -96,6 +99,7 @@ class PluginSink final : public pipeline::OutputSink {
     uint64_t id;
     int32_t outcome;
     std::string reason;
+    int64_t delay_ms;  // a retry's wait the store asked for; -1: the backoff
   };
 
   PluginSink(const streams_function& fn, std::string name, std::string describe,
@@ -122,7 +126,7 @@ class PluginSink final : public pipeline::OutputSink {
   void apply(const Report& r, int64_t now_ms);
   // Each takes a batch no longer out.
   void written(std::unique_ptr<Batch> b, int64_t now_ms);
-  void retry(Lane& l, std::unique_ptr<Batch> b, const std::string& reason, int64_t now_ms);
+  void retry(Lane& l, std::unique_ptr<Batch> b, const Report& r, int64_t now_ms);
   void rejected(Lane& l, std::unique_ptr<Batch> b, const std::string& reason);
   void fail(const std::string& reason);
   // The record `i` of `b` as the plugin saw it (views into `b`).

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define STREAMS_ABI_MAJOR 1
-#define STREAMS_ABI_MINOR 12
+#define STREAMS_ABI_MINOR 13
 
 /* The exported entry point; the suffix is the ABI major version. */
 #define STREAMS_PLUGIN_ENTRY streams_plugin_entry_v1
@@ -349,7 +349,21 @@ typedef struct streams_host_api {
   /* Counts `value` in its bucket and adds it to the sum. Any thread: no
    * lock, no allocation; a handle of 0 (or a NaN) is ignored. */
   void (*observe)(void* host_ctx, uint32_t handle, double value);
+
+  /* --- 1.13: a store that says when to try again --- */
+
+  /* As sink_ack(STREAMS_SINK_RETRY), but the host sends the batch again
+   * after `delay_ms` rather than its backoff: the store said when (an HTTP
+   * 429 or 503 with Retry-After, a quota's reset). The host waits at most
+   * STREAMS_MAX_RETRY_AFTER_MS (a longer delay waits that long); a negative
+   * one is taken as 0. Counted and logged as a retry. The same rules and
+   * returns as sink_ack. */
+  int32_t (*sink_retry_after)(streams_call* call, uint64_t batch_id, int64_t delay_ms,
+                              const char* reason, size_t reason_size);
 } streams_host_api;
+
+/* 1.13: the longest wait sink_retry_after gives a batch (5 minutes). */
+#define STREAMS_MAX_RETRY_AFTER_MS 300000
 
 /* One named function of a plugin. OWNERSHIP: static storage in the plugin. */
 typedef struct streams_function {

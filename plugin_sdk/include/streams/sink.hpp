@@ -83,6 +83,17 @@ class SinkReports {
   bool retry(uint64_t id, std::string_view reason) {
     return report(id, STREAMS_SINK_RETRY, reason);
   }
+  // Not stored now, and the store said when to try again (a 429's
+  // Retry-After): the host sends it again after `delay_ms` (at most
+  // STREAMS_MAX_RETRY_AFTER_MS) rather than its backoff. A host older than
+  // ABI 1.13 takes it as retry().
+  bool retry_after(uint64_t id, int64_t delay_ms, std::string_view reason) {
+    if (!STREAMS_HAS_FIELD(host_, streams_host_api, sink_retry_after) ||
+        host_->sink_retry_after == nullptr) {
+      return retry(id, reason);
+    }
+    return host_->sink_retry_after(call_, id, delay_ms, reason.data(), reason.size()) == STREAMS_OK;
+  }
   // Refused for good; the host halves it until the refused records are
   // alone, and sends those to the error policy with `reason`.
   bool rejected(uint64_t id, std::string_view reason) {

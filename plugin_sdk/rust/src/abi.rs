@@ -10,7 +10,7 @@ use std::os::raw::{c_char, c_void};
 
 pub const STREAMS_ABI_MAJOR: u16 = 1;
 /// The minor version this crate was written against (its types end there).
-pub const STREAMS_ABI_MINOR: u16 = 12;
+pub const STREAMS_ABI_MINOR: u16 = 13;
 
 pub const STREAMS_OK: i32 = 0;
 pub const STREAMS_DROP: i32 = 1;
@@ -150,6 +150,9 @@ pub struct streams_host_api {
     pub histogram:
         Option<unsafe extern "C" fn(*mut c_void, *const c_char, usize, *const f64, usize) -> u32>,
     pub observe: Option<unsafe extern "C" fn(*mut c_void, u32, f64)>,
+    // 1.13
+    pub sink_retry_after:
+        Option<unsafe extern "C" fn(*mut streams_call, u64, i64, *const c_char, usize) -> i32>,
 }
 
 pub type CreateFn =

@@ -330,6 +330,7 @@ impl<'f> FunctionDriver<'f> {
             gauge_add: Some(gauge_add),
             histogram: Some(histogram),
             observe: Some(observe),
+            sink_retry_after: None,
         });
         let create = function.create.ok_or("no create")?;
         let config = CString::new(config).map_err(|_| "config holds a NUL".to_string())?;

@@ -82,6 +82,7 @@ fn rust_layout() -> BTreeMap<String, String> {
     field!(out, streams_host_api, gauge_add);
     field!(out, streams_host_api, histogram);
     field!(out, streams_host_api, observe);
+    field!(out, streams_host_api, sink_retry_after);
     out.insert("streams_function size".to_string(), size_of::<streams_function>().to_string());
     field!(out, streams_function, struct_size);
     field!(out, streams_function, kind);

@@ -69,6 +69,7 @@ int main(void) {
   FIELD(streams_host_api, gauge_add);
   FIELD(streams_host_api, histogram);
   FIELD(streams_host_api, observe);
+  FIELD(streams_host_api, sink_retry_after);
   STRUCT(streams_function);
   FIELD(streams_function, struct_size);
   FIELD(streams_function, kind);

@@ -65,8 +65,8 @@ BOOST_AUTO_TEST_CASE(frozen_views_and_records) {
 
 // streams_host_api grew by one callback in each of 1.1, 1.2 and 1.3, by
 // the four state callbacks in 1.4, by sink_ack in 1.6, defer_to_batch_end
-// in 1.7, share and shared in 1.8, counter and count in 1.11, and the
-// gauge and histogram callbacks in 1.12.
+// in 1.7, share and shared in 1.8, counter and count in 1.11, the gauge
+// and histogram callbacks in 1.12, and sink_retry_after in 1.13.
 BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
   const Field fields[] = {
       FIELD(streams_host_api, struct_size, 0),
@@ -95,10 +95,11 @@ BOOST_AUTO_TEST_CASE(host_api_per_minor_version) {
       FIELD(streams_host_api, gauge_add, 168),
       FIELD(streams_host_api, histogram, 176),
       FIELD(streams_host_api, observe, 184),
+      FIELD(streams_host_api, sink_retry_after, 192),  // 1.13
   };
   check(fields, sizeof fields / sizeof fields[0]);
-  BOOST_TEST(sizeof(streams_host_api) == 192u);
-  BOOST_TEST(STREAMS_ABI_MINOR == 12);  // a new minor adds its fields above (1.12: host api)
+  BOOST_TEST(sizeof(streams_host_api) == 200u);
+  BOOST_TEST(STREAMS_ABI_MINOR == 13);  // a new minor adds its fields above (1.13: host api)
 
   streams_host_api api{};
   const struct {

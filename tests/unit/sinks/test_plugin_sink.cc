@@ -21,13 +21,14 @@ using namespace streams;
 
 namespace {
 
-enum Decision { kWritten = STREAMS_SINK_WRITTEN, kRetry, kRejected, kHold, kThrow };
+enum Decision { kWritten = STREAMS_SINK_WRITTEN, kRetry, kRejected, kHold, kThrow, kRetryAfter };
 
 struct SeenBatch {
   uint64_t id;
   int32_t partition;
   uint32_t attempt;
   int64_t first, last;
+  int64_t at_ms;  // steady clock
   std::vector<int64_t> offsets;
   std::vector<uint32_t> sequences;
   std::vector<std::string> values;
@@ -47,6 +48,7 @@ struct Script {
   bool poll_throws = false;
   bool poll_reports = true;  // false: poll returns at once, held batches stay out
   int polls = 0;
+  int64_t retry_after_ms = 0;  // kRetryAfter's
 };
 Script* script = nullptr;
 
@@ -54,7 +56,9 @@ class FakeStore {
  public:
   static constexpr SinkGuarantee guarantee = SinkGuarantee::idempotent;
   void write(const SinkBatch& b, SinkReports& reports) {
-    SeenBatch s{b.id(), b.partition(), b.attempt(), b.first_offset(), b.last_offset(), {}, {}, {}};
+    SeenBatch s{
+        b.id(), b.partition(), b.attempt(), b.first_offset(), b.last_offset(), steady_ms(), {}, {},
+        {}};
     for (size_t i = 0; i < b.size(); ++i) {
       s.offsets.push_back(b.offset(i));
       s.sequences.push_back(b.sequence(i));
@@ -79,6 +83,9 @@ class FakeStore {
         break;
       case kThrow:
         throw std::runtime_error("connection reset");
+      case kRetryAfter:
+        reports.retry_after(b.id(), script->retry_after_ms, "HTTP 429, Retry-After");
+        break;
     }
   }
   void poll(int, SinkReports& reports) {
@@ -294,6 +301,30 @@ BOOST_FIXTURE_TEST_CASE(a_retried_batch_is_sent_again_whole_and_nothing_after_it
   BOOST_TEST(s.seen[2].first == 3);
   BOOST_TEST(listener.acked == (std::vector<uint64_t>{0, 1, 2, 3, 4, 5}));
   BOOST_TEST(m.sink_retries.value() == 1u);
+}
+
+// ABI 1.13: the store said when; the host waits that, not its backoff
+// (1 ms here), and counts the retry.
+BOOST_FIXTURE_TEST_CASE(a_retry_after_waits_the_delay_the_store_asked_for, Fixture) {
+  s.decide = [](const SeenBatch& b) { return b.attempt == 0 ? kRetryAfter : kWritten; };
+  s.retry_after_ms = 300;
+  open();
+  for (int64_t i = 0; i < 3; ++i) write(0, i, "v", i);
+  BOOST_TEST(poll_until([&] { return listener.acked.size() == 3; }));
+  BOOST_TEST_REQUIRE(s.seen.size() == 2u);
+  BOOST_TEST(s.seen[1].id == s.seen[0].id);
+  BOOST_TEST(s.seen[1].at_ms - s.seen[0].at_ms >= 300);
+  BOOST_TEST(m.sink_retries.value() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_negative_retry_after_is_no_wait, Fixture) {
+  s.decide = [](const SeenBatch& b) { return b.attempt == 0 ? kRetryAfter : kWritten; };
+  s.retry_after_ms = -5000;
+  limits.retry_backoff_ms = limits.retry_backoff_max_ms = 60000;  // not this
+  open();
+  for (int64_t i = 0; i < 3; ++i) write(0, i, "v", i);
+  BOOST_TEST(poll_until([&] { return listener.acked.size() == 3; }));
+  BOOST_TEST(s.seen.size() == 2u);
 }
 
 BOOST_FIXTURE_TEST_CASE(an_exception_from_write_is_a_retry, Fixture) {
