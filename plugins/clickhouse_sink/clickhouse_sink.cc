@@ -61,6 +61,7 @@
 #include <streams/plugin.hpp>
 
 #include "../http_common/http_batches.h"
+#include "../http_common/http_report.h"
 #include "../sink_common/worker_queue.h"
 #include "ndjson_body.h"
 #include "row_binary.h"
@@ -230,6 +231,7 @@ class ClickHouseSink {
     uint64_t id;
     int32_t outcome;  // STREAMS_SINK_*
     std::string reason;
+    int64_t retry_after_ms = -1;  // a retry's wait the server asked for
   };
 
   // The sender thread: runs the INSERTs, starting new ones as batches come.
@@ -426,7 +428,8 @@ class ClickHouseSink {
         return;
       }
     }
-    for (const Part& p : group) queue_.finish({p.id, outcome, why});
+    const int64_t after = streams_http::asked_delay_ms(r);
+    for (const Part& p : group) queue_.finish({p.id, outcome, why, after});
   }
 
   void report(streams::SinkReports& reports) {
@@ -436,7 +439,7 @@ class ClickHouseSink {
       } else if (o.outcome == STREAMS_SINK_REJECTED) {
         reports.rejected(o.id, o.reason);
       } else {
-        reports.retry(o.id, o.reason);
+        streams_http::retry(reports, o.id, o.retry_after_ms, o.reason);
       }
     }
     reporting_.clear();

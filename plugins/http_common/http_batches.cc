@@ -238,7 +238,6 @@ void Batches::poll(int timeout_ms, const std::function<void(Response&)>& done) {
     }
     out.body = std::move(r->response);
     out.retry_after_ms = retry_after_ms(r->easy);
-    out.request_body = std::move(r->body);
     curl_slist_free_all(r->headers);
     spare_.push_back(r->easy);
     done(out);

@@ -35,7 +35,6 @@ struct Response {
   std::string body;             // the response body's first bytes (Batches::start's `keep`);
                                 // of a HEAD, its header lines instead
   int64_t retry_after_ms = -1;  // the response's Retry-After (seconds or a date); -1: none
-  std::string request_body;     // what start() sent, handed back (empty for a streamed one)
 };
 
 class Batches {

@@ -58,6 +58,7 @@
 #include <streams/plugin.hpp>
 
 #include "../http_common/http_batches.h"
+#include "../http_common/http_report.h"
 
 namespace {
 
@@ -201,7 +202,8 @@ class ObjectStoreSink {
         p.position = std::max(p.position, u.last);
         return (void)reports.written(r.id);
       }
-      reports.retry(r.id, failure("PUT " + u.key, r));
+      streams_http::retry(reports, r.id, streams_http::asked_delay_ms(r),
+                          failure("PUT " + u.key, r));
     });
   }
 
@@ -335,7 +337,10 @@ class ObjectStoreSink {
                        streams::SinkReports& reports) {
     const char* what = (r.id & kListing) ? "LIST " : (r.id & kCheck) ? "HEAD " : "DELETE ";
     const std::string target = (r.id & kListing) ? directory(partition, p) : p.last_key;
-    if (p.waiting) reports.retry(p.waiting->id, failure(what + target, r));
+    if (p.waiting) {
+      streams_http::retry(reports, p.waiting->id, streams_http::asked_delay_ms(r),
+                          failure(what + target, r));
+    }
     p.waiting.reset();
   }
 
