@@ -5,7 +5,9 @@ same inputs (keys, headers, malformed records included), and a record that
 makes it panic goes to the DLQ with the panic's message while the rest
 pass. Then, under a steady stream, the pipeline file is switched from the
 C++ plugin to the Rust one and back: two hot reloads, no rebalance, every
-counter output exactly once. kafka-python reads both."""
+counter output exactly once. kafka-python reads both. The same functions
+writing through the example's Rust sink (lines, a file) write the same
+values, each input committed once its batch is."""
 import json
 import os
 import sys
@@ -61,6 +63,35 @@ def run(env, bootstrap, plugin, count):
     outputs = h.read_all(bootstrap, h.partitions(out, 2))
     failed = h.read_all(bootstrap, h.partitions(dlq, 1))
     return outputs, failed, env.log(host)
+
+
+SINK_PIPELINE = """name: simple_map_filter
+source: {name: myinput, stream_name: ingest-metrics}
+steps:
+  - {kind: filter, name: filter, plugin: rust_example, function: is_counter}
+  - {kind: map, name: transform, plugin: rust_example, function: transform}
+  - kind: sink
+    name: mysink
+    plugin: rust_example
+    function: lines
+    batch_size: 2
+    config: {path: "%(path)s"}
+"""
+
+
+def rust_sink(env, bootstrap, expected):
+    """The pipeline into the Rust sink: the file holds `expected` values
+    (each once: nothing was replayed), every input committed."""
+    path = env.path("lines.txt")
+    pipeline = env.write("sink.yaml", SINK_PIPELINE % {"path": path})
+    deployment = env.write("sink-d.yaml", DEPLOYMENT % {"group": "group-sink", "dlq": "dlq-sink"})
+    host = env.start_host(pipeline, deployment, bootstrap, name="host-sink")
+    h.wait_committed_to_end(bootstrap, "group-sink", h.partitions("ingest-metrics", 2))
+    assert env.stop(host) == 0, env.log(host)
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    assert lines.pop() == b"", lines  # every line ends
+    assert sorted(lines) == sorted(expected), (lines, expected)
 
 
 def shape(records):
@@ -123,7 +154,8 @@ def main():
     with h.Env() as env:
         bootstrap = env.start_broker(["ingest-metrics:2", "out-ingest_metrics:2",
                                       "out-rust_example:2", "dlq-ingest_metrics:1",
-                                      "dlq-rust_example:1", "rl-in:4", "rl-out:2", "rl-dlq:1"])
+                                      "dlq-rust_example:1", "rl-in:4", "rl-out:2", "rl-dlq:1",
+                                      "dlq-sink:1"])
         h.produce(bootstrap, "ingest-metrics", records)
         cpp, cpp_failed, _ = run(env, bootstrap, "ingest_metrics", len(records))
         rust, rust_failed, log = run(env, bootstrap, "rust_example", len(records))
@@ -134,6 +166,7 @@ def main():
         assert messages == sorted(dict(r.headers)["streams.error.message"] for r in cpp_failed), messages
         assert any(b"not valid JSON" in m for m in messages), messages
         assert "rust_example 1.0.0" in log, log
+        rust_sink(env, bootstrap, [r.value for r in rust])
 
         # A panic fails its record alone: to the DLQ with the panic's message.
         h.produce(bootstrap, "ingest-metrics", [(b"p", b"panic", [])] + records[:2])

@@ -26,6 +26,20 @@ pub const STREAMS_KIND_FILTER: i32 = 2;
 pub const STREAMS_KIND_FLAT_MAP: i32 = 3;
 pub const STREAMS_KIND_ROUTE: i32 = 4;
 pub const STREAMS_KIND_AGGREGATE: i32 = 5;
+pub const STREAMS_KIND_SINK: i32 = 6;
+
+/// A sink batch's outcome (sink_ack).
+pub const STREAMS_SINK_WRITTEN: i32 = 0;
+pub const STREAMS_SINK_RETRY: i32 = 1;
+pub const STREAMS_SINK_REJECTED: i32 = 2;
+
+/// What a sink promises when its inputs are read again (sink_guarantee).
+pub const STREAMS_SINK_AT_LEAST_ONCE: u32 = 1;
+pub const STREAMS_SINK_IDEMPOTENT: u32 = 2;
+pub const STREAMS_SINK_EXACTLY_ONCE: u32 = 3;
+
+/// The longest wait sink_retry_after gives a batch (1.13).
+pub const STREAMS_MAX_RETRY_AFTER_MS: i64 = 300000;
 
 pub const STREAMS_LOG_DEBUG: i32 = 0;
 pub const STREAMS_LOG_INFO: i32 = 1;

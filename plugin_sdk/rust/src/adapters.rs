@@ -7,8 +7,10 @@ use std::os::raw::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::abi::*;
-use crate::types::{bytes_of, ErrorKind, InitContext, Output, Record, Status};
-use crate::{Aggregate, Filter, FlatMap, Function, Map, Route};
+use crate::types::{
+    bytes_of, log, ErrorKind, InitContext, LogLevel, Output, Record, SinkBatch, SinkReports, Status,
+};
+use crate::{Aggregate, Filter, FlatMap, Function, Map, Route, Sink};
 
 /// A pointer to a function descriptor in a static array (the macro's).
 #[derive(Clone, Copy)]
@@ -247,5 +249,92 @@ pub const fn aggregate<T: Aggregate>(name: *const c_char) -> streams_function {
     f.add = Some(agg_add::<T>);
     f.merge = Some(agg_merge::<T>);
     f.result = Some(agg_result::<T>);
+    f
+}
+
+/// A sink's `write`: a panic reports the batch for a retry.
+unsafe extern "C" fn sink_write<T: Sink>(
+    instance: *mut c_void,
+    batch: *const streams_sink_batch,
+    call: *mut streams_call,
+) -> i32 {
+    let inst = &mut *(instance as *mut Instance<T>);
+    let host = &*inst.host;
+    let raw = &*batch;
+    let written = catch_unwind(AssertUnwindSafe(|| {
+        let mut reports = SinkReports::from_raw(host, call);
+        inst.function.write(&SinkBatch::from_raw(raw), &mut reports)
+    }));
+    if let Err(payload) = written {
+        let mut reports = SinkReports::from_raw(host, call);
+        reports.retry(raw.id, &format!("panic: {}", panic_text(&*payload)));
+    }
+    STREAMS_OK
+}
+
+/// Runs another sink call; a panic is logged and stops the host.
+unsafe fn sink_guarded<T, F>(instance: *mut c_void, call: *mut streams_call, what: &str, body: F) -> i32
+where
+    F: FnOnce(&mut T, &mut SinkReports),
+{
+    let inst = &mut *(instance as *mut Instance<T>);
+    let host = &*inst.host;
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        let mut reports = SinkReports::from_raw(host, call);
+        body(&mut inst.function, &mut reports)
+    }));
+    match ran {
+        Ok(()) => STREAMS_OK,
+        Err(payload) => {
+            log(host, LogLevel::Error, &format!("{} panicked: {}", what, panic_text(&*payload)));
+            STREAMS_FATAL
+        }
+    }
+}
+
+unsafe extern "C" fn sink_poll<T: Sink>(instance: *mut c_void, timeout_ms: i32, call: *mut streams_call) -> i32 {
+    sink_guarded::<T, _>(instance, call, "poll", |f, reports| f.poll(timeout_ms, reports))
+}
+
+unsafe extern "C" fn sink_flush<T: Sink>(instance: *mut c_void, call: *mut streams_call) -> i32 {
+    sink_guarded::<T, _>(instance, call, "flush", |f, reports| f.flush(reports))
+}
+
+unsafe extern "C" fn sink_partition<T: Sink>(
+    instance: *mut c_void,
+    topic: *const c_char,
+    partition: i32,
+    assigned: i32,
+    call: *mut streams_call,
+) -> i32 {
+    let topic = if topic.is_null() {
+        ""
+    } else {
+        std::ffi::CStr::from_ptr(topic).to_str().unwrap_or("")
+    };
+    let what = if assigned != 0 { "assigned" } else { "revoked" };
+    sink_guarded::<T, _>(instance, call, what, |f, reports| {
+        if assigned != 0 {
+            f.assigned(topic, partition, reports)
+        } else {
+            f.revoked(topic, partition, reports)
+        }
+    })
+}
+
+/// The descriptor of a sink function called `name` (NUL-terminated, static).
+pub const fn sink<T: Sink>(name: *const c_char) -> streams_function {
+    assert!(T::BATCHES_OUT >= 1, "BATCHES_OUT is at least 1");
+    assert!(
+        T::BATCHES_OUT == 1 || T::GUARANTEE as u32 != STREAMS_SINK_EXACTLY_ONCE,
+        "an exactly-once sink writes a partition's batches in order: BATCHES_OUT 1"
+    );
+    let mut f = descriptor::<T>(STREAMS_KIND_SINK, name);
+    f.sink_guarantee = T::GUARANTEE as u32;
+    f.write_batch = Some(sink_write::<T>);
+    f.poll_sink = Some(sink_poll::<T>);
+    f.flush_sink = Some(sink_flush::<T>);
+    f.sink_partition = Some(sink_partition::<T>);
+    f.sink_batches_out = T::BATCHES_OUT;
     f
 }

@@ -24,7 +24,8 @@
 //! caught before it reaches the host: in `create` it fails the instance with
 //! the panic's message; in a record call the input fails with an error of
 //! kind exception carrying the message (to the DLQ like any other error).
-//! Nothing else crosses the C boundary.
+//! Nothing else crosses the C boundary. A sink (`Sink`) is one instance per
+//! step and processing thread instead; see its documentation.
 
 pub mod abi;
 mod adapters;
@@ -32,10 +33,10 @@ mod types;
 
 pub mod testing;
 
-pub use adapters::{aggregate, filter, flat_map, map, route, FnPtr};
+pub use adapters::{aggregate, filter, flat_map, map, route, sink, FnPtr};
 pub use types::{
     Counter, ErrorKind, Gauge, Headers, Histogram, InitContext, LogLevel, Origin, Output, Record,
-    State, Status,
+    SinkBatch, SinkGuarantee, SinkReports, State, Status,
 };
 
 /// What every function type provides: how to make an instance.
@@ -80,8 +81,43 @@ pub trait Aggregate: Function {
     fn result(&mut self, acc: &[u8], window: &Record, out: &mut Output) -> Status;
 }
 
+/// A sink step's writer to a store (`plugin:` on a sink step; ABI 1.6): the
+/// host batches the outputs per source partition, hands them to `write` one
+/// batch of a partition at a time (`BATCHES_OUT` at once when writes
+/// commute), and commits an input once the batches holding its outputs were
+/// reported written. One instance per sink step and processing thread,
+/// serving every partition of that thread; every call comes from it.
+///
+/// A report may come from `write` itself or from a later `poll`, which the
+/// host calls on every turn of its loop (a sink with requests in flight
+/// reports them there). A panic in `write` reports the batch for a retry
+/// with the panic's message; one anywhere else stops the host (nothing
+/// unwritten is committed).
+pub trait Sink: Function {
+    /// What a replay after a crash does to the store.
+    const GUARANTEE: SinkGuarantee = SinkGuarantee::AtLeastOnce;
+    /// Batches of a partition out at once (ABI 1.10): more than 1 only for
+    /// writes that commute (rows of a table without an order); an
+    /// exactly-once sink keeps 1.
+    const BATCHES_OUT: u32 = 1;
+    /// Takes a batch: copy what is kept past the call. Report it with
+    /// `reports`, now or from a later `poll`.
+    fn write(&mut self, batch: &SinkBatch, reports: &mut SinkReports);
+    /// Reports what finished, waiting up to `timeout_ms` for it.
+    fn poll(&mut self, _timeout_ms: i32, _reports: &mut SinkReports) {}
+    /// The host waits for every batch (a stop, a revocation): stop holding
+    /// any back.
+    fn flush(&mut self, _reports: &mut SinkReports) {}
+    /// `partition` of `topic` now comes to this instance (an exactly-once
+    /// sink reads its position here).
+    fn assigned(&mut self, _topic: &str, _partition: i32, _reports: &mut SinkReports) {}
+    /// ... and no longer, after its batches were reported (or the host gave
+    /// up waiting).
+    fn revoked(&mut self, _topic: &str, _partition: i32, _reports: &mut SinkReports) {}
+}
+
 /// Exports the plugin: `streams_plugin!(NAME, VERSION, [kind<Type>("function"), ...])`
-/// with kind one of map, filter, flat_map, route, aggregate. Defines the
+/// with kind one of map, filter, flat_map, route, aggregate, sink. Defines the
 /// entry point `streams_plugin_entry_v1` and the static descriptor; build
 /// the crate as a `cdylib` and drop the `.so` (named NAME.so) into the
 /// host's plugins directory.

@@ -9,7 +9,7 @@
 //! assert_eq!(out.values(), vec![b"ABC".to_vec()]);
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 
@@ -49,6 +49,19 @@ pub struct Outcome {
     pub details: Vec<(String, String)>,
     pub branch: Option<String>,
     pub accumulator: Option<Vec<u8>>,
+    /// A sink's reports from the call, in order.
+    pub reports: Vec<SinkReport>,
+}
+
+/// A sink's report on a batch (sink_ack, or sink_retry_after with a delay).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkReport {
+    pub id: u64,
+    /// STREAMS_SINK_WRITTEN, _RETRY or _REJECTED.
+    pub outcome: i32,
+    pub reason: String,
+    /// The delay a `retry_after` asked for.
+    pub delay_ms: Option<i64>,
 }
 
 impl Outcome {
@@ -63,6 +76,7 @@ struct Call<'a> {
     state: &'a mut BTreeMap<Vec<u8>, Vec<u8>>,
     origin: streams_origin,
     read: Vec<u8>, // the last value state_get handed out
+    out: &'a mut BTreeSet<u64>, // a sink's batches not yet reported
 }
 
 unsafe fn call_of<'a>(call: *mut streams_call) -> &'a mut Call<'a> {
@@ -113,7 +127,9 @@ unsafe extern "C" fn origin(call: *mut streams_call) -> *const streams_origin {
     &call_of(call).origin
 }
 
-unsafe extern "C" fn log(_: *mut c_void, _: i32, _: *const c_char, _: usize) {}
+unsafe extern "C" fn log(ctx: *mut c_void, level: i32, message: *const c_char, size: usize) {
+    (*(ctx as *mut Counters)).logs.push((level, text(message, size)));
+}
 
 unsafe extern "C" fn select_branch(call: *mut streams_call, name: *const c_char, size: usize) -> i32 {
     let c = call_of(call);
@@ -200,6 +216,38 @@ unsafe extern "C" fn state_scan(
     STREAMS_OK
 }
 
+/// As the host: a report on a batch out, once, with a known outcome.
+unsafe fn sink_report(call: *mut streams_call, report: SinkReport) -> i32 {
+    let c = call_of(call);
+    let known = (STREAMS_SINK_WRITTEN..=STREAMS_SINK_REJECTED).contains(&report.outcome);
+    if !known || !c.out.remove(&report.id) {
+        return STREAMS_RECORD_ERROR;
+    }
+    c.outcome.reports.push(report);
+    STREAMS_OK
+}
+
+unsafe extern "C" fn sink_ack(
+    call: *mut streams_call,
+    id: u64,
+    outcome: i32,
+    reason: *const c_char,
+    size: usize,
+) -> i32 {
+    sink_report(call, SinkReport { id, outcome, reason: text(reason, size), delay_ms: None })
+}
+
+unsafe extern "C" fn sink_retry_after(
+    call: *mut streams_call,
+    id: u64,
+    delay_ms: i64,
+    reason: *const c_char,
+    size: usize,
+) -> i32 {
+    let delay = Some(delay_ms.clamp(0, STREAMS_MAX_RETRY_AFTER_MS));
+    sink_report(call, SinkReport { id, outcome: STREAMS_SINK_RETRY, reason: text(reason, size), delay_ms: delay })
+}
+
 /// The counters (ABI 1.11), gauges and histograms (1.12) a function made, by
 /// name; a handle is an index + 1 in its kind's names.
 #[derive(Default)]
@@ -210,6 +258,7 @@ struct Counters {
     gauges: BTreeMap<String, f64>,
     histogram_names: Vec<String>,
     observed: BTreeMap<String, Vec<f64>>,
+    logs: Vec<(i32, String)>,
 }
 
 /// The handle of `name` in `names`, added if new; the host's rule: 1 to 64
@@ -297,6 +346,9 @@ pub struct FunctionDriver<'f> {
     pub state: BTreeMap<Vec<u8>, Vec<u8>>,
     topic: CString,
     offset: i64,
+    /// A sink's batches handed out and not yet reported, by id.
+    out: BTreeSet<u64>,
+    next_batch: u64,
 }
 
 impl<'f> FunctionDriver<'f> {
@@ -319,7 +371,7 @@ impl<'f> FunctionDriver<'f> {
             state_put: Some(state_put),
             state_erase: Some(state_erase),
             state_scan: Some(state_scan),
-            sink_ack: None,
+            sink_ack: Some(sink_ack),
             defer_to_batch_end: None,
             share: None,
             shared: None,
@@ -330,7 +382,7 @@ impl<'f> FunctionDriver<'f> {
             gauge_add: Some(gauge_add),
             histogram: Some(histogram),
             observe: Some(observe),
-            sink_retry_after: None,
+            sink_retry_after: Some(sink_retry_after),
         });
         let create = function.create.ok_or("no create")?;
         let config = CString::new(config).map_err(|_| "config holds a NUL".to_string())?;
@@ -350,6 +402,8 @@ impl<'f> FunctionDriver<'f> {
             state: BTreeMap::new(),
             topic: CString::new("test").unwrap(),
             offset: 0,
+            out: BTreeSet::new(),
+            next_batch: 1,
         })
     }
 
@@ -368,6 +422,7 @@ impl<'f> FunctionDriver<'f> {
                 offset: self.offset,
             },
             read: Vec::new(),
+            out: &mut self.out,
         };
         self.offset += 1;
         let status = body(self.instance, &mut call as *mut Call as *mut streams_call);
@@ -384,6 +439,11 @@ impl<'f> FunctionDriver<'f> {
     /// The values of the gauges the function set (ABI 1.12), by name.
     pub fn gauges(&self) -> &BTreeMap<String, f64> {
         &self.counters.gauges
+    }
+
+    /// What the function logged: (STREAMS_LOG_* level, message), in order.
+    pub fn logs(&self) -> &[(i32, String)] {
+        &self.counters.logs
     }
 
     /// Every value the function observed in each histogram, in order.
@@ -425,6 +485,79 @@ impl<'f> FunctionDriver<'f> {
         let result = self.function.result.expect("an aggregate");
         let raw = raw_record(window, &[]);
         self.run(Some(window), |inst, call| unsafe { result(inst, view(acc), &raw, call) })
+    }
+}
+
+/// A sink's calls: batches of partition 0 of topic "test", offsets going on
+/// from one batch to the next; a batch's id is its `SinkReport::id`.
+impl<'f> FunctionDriver<'f> {
+    /// Hands `records` to `write` as batch `id` (attempt 0, each record its
+    /// input's only output); the views stay valid for the call only.
+    pub fn write_batch(&mut self, records: &[TestRecord]) -> (u64, Outcome) {
+        let id = self.next_batch;
+        self.next_batch += 1;
+        self.write_again(id, 0, records)
+    }
+
+    /// Hands batch `id` to `write` again, as attempt `attempt` (a retry).
+    pub fn write_again(&mut self, id: u64, attempt: u32, records: &[TestRecord]) -> (u64, Outcome) {
+        let write = self.function.write_batch.expect("a sink");
+        let headers: Vec<Vec<streams_header>> = records
+            .iter()
+            .map(|r| r.headers.iter().map(|(n, v)| streams_header { name: view(n), value: view(v) }).collect())
+            .collect();
+        let raw: Vec<streams_record> =
+            records.iter().zip(&headers).map(|(r, h)| raw_record(r, h)).collect();
+        let first = self.offset;
+        let offsets: Vec<i64> = (0..records.len() as i64).map(|i| first + i).collect();
+        let sequences = vec![0u32; records.len()];
+        let bytes = records
+            .iter()
+            .map(|r| r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len))
+            .sum();
+        let batch = streams_sink_batch {
+            struct_size: std::mem::size_of::<streams_sink_batch>() as u32,
+            attempt,
+            id,
+            topic: self.topic.as_ptr(),
+            partition: 0,
+            first_offset: first,
+            last_offset: first + records.len() as i64 - 1,
+            record_count: records.len(),
+            records: raw.as_ptr(),
+            offsets: offsets.as_ptr(),
+            sequences: sequences.as_ptr(),
+            bytes,
+            views_until_report: 0,
+        };
+        self.out.insert(id);
+        let outcome = self.run(None, |inst, call| unsafe { write(inst, &batch, call) });
+        self.offset = first + records.len() as i64;
+        (id, outcome)
+    }
+
+    /// A sink's `poll`: what it reports of the batches it holds.
+    pub fn poll_sink(&mut self, timeout_ms: i32) -> Outcome {
+        let poll = self.function.poll_sink.expect("a sink");
+        self.run(None, |inst, call| unsafe { poll(inst, timeout_ms, call) })
+    }
+
+    /// A sink's `flush`.
+    pub fn flush_sink(&mut self) -> Outcome {
+        let flush = self.function.flush_sink.expect("a sink with flush");
+        self.run(None, |inst, call| unsafe { flush(inst, call) })
+    }
+
+    /// Partition `partition` of "test" assigned (true) to the instance or revoked.
+    pub fn sink_partition(&mut self, partition: i32, assigned: bool) -> Outcome {
+        let f = self.function.sink_partition.expect("a sink with assigned/revoked");
+        let topic = self.topic.as_ptr();
+        self.run(None, |inst, call| unsafe { f(inst, topic, partition, assigned as i32, call) })
+    }
+
+    /// The sink's batches not yet reported.
+    pub fn batches_out(&self) -> Vec<u64> {
+        self.out.iter().copied().collect()
     }
 }
 

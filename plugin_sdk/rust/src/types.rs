@@ -474,3 +474,158 @@ impl<'a> InitContext<'a> {
         }
     }
 }
+
+/// What a sink promises when its inputs are read again after a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkGuarantee {
+    /// Replayed records are written again.
+    AtLeastOnce = STREAMS_SINK_AT_LEAST_ONCE as isize,
+    /// Written again, but they land once (an upsert on a key, objects
+    /// named by their offsets).
+    Idempotent = STREAMS_SINK_IDEMPOTENT as isize,
+    /// The sink keeps its position in the store, written with the records,
+    /// and skips what it already has.
+    ExactlyOnce = STREAMS_SINK_EXACTLY_ONCE as isize,
+}
+
+/// A batch for a sink to write (ABI 1.6): records of one source partition,
+/// in source order, every output of each of their inputs. Valid for the
+/// `write` call only, unless `views_until_report`.
+#[derive(Clone, Copy)]
+pub struct SinkBatch<'a> {
+    raw: &'a streams_sink_batch,
+}
+
+impl<'a> SinkBatch<'a> {
+    /// # Safety
+    /// `raw` and what it points to must stay valid for `'a`.
+    pub unsafe fn from_raw(raw: &'a streams_sink_batch) -> Self {
+        SinkBatch { raw }
+    }
+    pub fn raw(&self) -> &'a streams_sink_batch {
+        self.raw
+    }
+    /// Names the batch in its report.
+    pub fn id(&self) -> u64 {
+        self.raw.id
+    }
+    /// 0, then 1, 2, ... when the host sends it again after a retry.
+    pub fn attempt(&self) -> u32 {
+        self.raw.attempt
+    }
+    pub fn topic(&self) -> &'a str {
+        if self.raw.topic.is_null() {
+            return "";
+        }
+        // SAFETY: a NUL-terminated name valid for the call.
+        unsafe { std::ffi::CStr::from_ptr(self.raw.topic) }.to_str().unwrap_or("")
+    }
+    pub fn partition(&self) -> i32 {
+        self.raw.partition
+    }
+    pub fn first_offset(&self) -> i64 {
+        self.raw.first_offset
+    }
+    pub fn last_offset(&self) -> i64 {
+        self.raw.last_offset
+    }
+    pub fn len(&self) -> usize {
+        self.raw.record_count
+    }
+    pub fn is_empty(&self) -> bool {
+        self.raw.record_count == 0
+    }
+    /// The records' bytes of key and value.
+    pub fn bytes(&self) -> usize {
+        self.raw.bytes
+    }
+    fn slice<T>(&self, at: *const T) -> &'a [T] {
+        if at.is_null() || self.raw.record_count == 0 {
+            &[]
+        } else {
+            // SAFETY: record_count entries, valid for the call.
+            unsafe { std::slice::from_raw_parts(at, self.raw.record_count) }
+        }
+    }
+    /// Record `i`; panics past the end.
+    pub fn record(&self, i: usize) -> Record<'a> {
+        Record { raw: &self.slice(self.raw.records)[i] }
+    }
+    pub fn records(&self) -> impl Iterator<Item = Record<'a>> + 'a {
+        self.slice(self.raw.records).iter().map(|raw| Record { raw })
+    }
+    /// Record `i`'s source offset.
+    pub fn offset(&self, i: usize) -> i64 {
+        self.slice(self.raw.offsets)[i]
+    }
+    /// Record `i`'s index among the outputs its input sent to this sink: an
+    /// exactly-once sink stores the last (offset, sequence) it wrote.
+    pub fn sequence(&self, i: usize) -> u32 {
+        self.slice(self.raw.sequences)[i]
+    }
+    /// True when the records' bytes stay valid and unchanged until the batch
+    /// is reported, from this call or a later one (host ABI 1.9): a sink may
+    /// keep pointers to them rather than copies. Safe Rust cannot hold the
+    /// views past the call; code that does so with raw pointers must check
+    /// this.
+    pub fn views_until_report(&self) -> bool {
+        crate::has_field!(self.raw, streams_sink_batch, views_until_report)
+            && self.raw.views_until_report != 0
+    }
+}
+
+/// Where a sink reports its batches: valid for the current call only; a
+/// batch reported later is reported from a later call's `SinkReports`.
+/// Each returns false for an unknown or already reported id.
+pub struct SinkReports<'a> {
+    host: &'a streams_host_api,
+    call: *mut streams_call,
+}
+
+impl<'a> SinkReports<'a> {
+    /// # Safety
+    /// `call` must be the current sink call of an instance given `host`.
+    pub unsafe fn from_raw(host: &'a streams_host_api, call: *mut streams_call) -> Self {
+        SinkReports { host, call }
+    }
+    fn report(&mut self, id: u64, outcome: i32, reason: &str) -> bool {
+        match self.host.sink_ack {
+            Some(f) if crate::has_field!(self.host, streams_host_api, sink_ack) => unsafe {
+                f(self.call, id, outcome, reason.as_ptr() as *const c_char, reason.len()) == STREAMS_OK
+            },
+            _ => false,
+        }
+    }
+    /// Stored for good: its inputs may be committed.
+    pub fn written(&mut self, id: u64) -> bool {
+        self.report(id, STREAMS_SINK_WRITTEN, "")
+    }
+    /// Not stored now (the store is down, a timeout): the host sends the
+    /// same batch again after its backoff, before anything of that
+    /// partition not yet sent.
+    pub fn retry(&mut self, id: u64, reason: &str) -> bool {
+        self.report(id, STREAMS_SINK_RETRY, reason)
+    }
+    /// As `retry`, when the store said when to try again (an HTTP 429's
+    /// Retry-After): the host waits `delay_ms` (at most
+    /// `STREAMS_MAX_RETRY_AFTER_MS`) instead of its backoff (ABI 1.13; an
+    /// older host takes it as `retry`).
+    pub fn retry_after(&mut self, id: u64, delay_ms: i64, reason: &str) -> bool {
+        match self.host.sink_retry_after {
+            Some(f) if crate::has_field!(self.host, streams_host_api, sink_retry_after) => unsafe {
+                f(self.call, id, delay_ms, reason.as_ptr() as *const c_char, reason.len())
+                    == STREAMS_OK
+            },
+            _ => self.retry(id, reason),
+        }
+    }
+    /// Refused for good (a constraint, a type): the host halves the batch
+    /// until the refused records stand alone, and sends those to the error
+    /// policy (the DLQ) with `reason`; the rest is written.
+    pub fn rejected(&mut self, id: u64, reason: &str) -> bool {
+        self.report(id, STREAMS_SINK_REJECTED, reason)
+    }
+    pub fn log(&self, level: LogLevel, message: &str) {
+        log(self.host, level, message);
+    }
+}

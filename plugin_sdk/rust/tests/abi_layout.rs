@@ -111,6 +111,19 @@ fn rust_layout() -> BTreeMap<String, String> {
     field!(out, streams_plugin, function_count);
     field!(out, streams_plugin, functions);
     out.insert("minor".to_string(), STREAMS_ABI_MINOR.to_string());
+    macro_rules! constant {
+        ($c:ident) => {
+            out.insert(stringify!($c).to_string(), ($c as i64).to_string());
+        };
+    }
+    constant!(STREAMS_KIND_SINK);
+    constant!(STREAMS_SINK_WRITTEN);
+    constant!(STREAMS_SINK_RETRY);
+    constant!(STREAMS_SINK_REJECTED);
+    constant!(STREAMS_SINK_AT_LEAST_ONCE);
+    constant!(STREAMS_SINK_IDEMPOTENT);
+    constant!(STREAMS_SINK_EXACTLY_ONCE);
+    constant!(STREAMS_MAX_RETRY_AFTER_MS);
     out
 }
 

@@ -7,6 +7,7 @@
 
 #define STRUCT(t) printf(#t " size %zu\n", sizeof(t))
 #define FIELD(t, f) printf(#t "." #f " %zu %zu\n", offsetof(t, f), sizeof(((t*)0)->f))
+#define CONSTANT(c) printf(#c " %lld\n", (long long)(c))
 
 int main(void) {
   STRUCT(streams_bytes);
@@ -98,5 +99,13 @@ int main(void) {
   FIELD(streams_plugin, function_count);
   FIELD(streams_plugin, functions);
   printf("minor %d\n", STREAMS_ABI_MINOR);
+  CONSTANT(STREAMS_KIND_SINK);
+  CONSTANT(STREAMS_SINK_WRITTEN);
+  CONSTANT(STREAMS_SINK_RETRY);
+  CONSTANT(STREAMS_SINK_REJECTED);
+  CONSTANT(STREAMS_SINK_AT_LEAST_ONCE);
+  CONSTANT(STREAMS_SINK_IDEMPOTENT);
+  CONSTANT(STREAMS_SINK_EXACTLY_ONCE);
+  CONSTANT(STREAMS_MAX_RETRY_AFTER_MS);
   return 0;
 }

@@ -4,12 +4,16 @@
 //!   transform  (map):    adds "transformed": true, every other byte unchanged.
 //! A message that is not a valid IngestMetric is an invalid_input error. A
 //! value of exactly `panic` panics (the SDK turns it into an exception error:
-//! the e2e test uses it). JSON is checked with the small scanner below, not
+//! the e2e test uses it). And a sink, lines (lines.rs): values appended to a
+//! file. JSON is checked with the small scanner below, not
 //! a library: the SDK has no dependencies, and neither has this.
 
 use streams_plugin::{ErrorKind, Filter, Function, InitContext, Map, Output, Record, Status};
 
+mod lines;
 mod scan;
+
+pub use lines::Lines;
 
 use scan::{Metric, Scanner};
 
@@ -118,6 +122,7 @@ streams_plugin::streams_plugin!("rust_example", "1.0.0", [
     map<Transform>("transform"),
     map<Identity>("identity"),
     filter<DropAll>("drop_all"),
+    sink<Lines>("lines"),
 ]);
 
 #[cfg(test)]
@@ -125,7 +130,7 @@ mod tests {
     use super::*;
     use streams_plugin::abi::{
         STREAMS_DROP, STREAMS_ERR_EXCEPTION, STREAMS_ERR_INVALID_INPUT, STREAMS_OK,
-        STREAMS_RECORD_ERROR,
+        STREAMS_RECORD_ERROR, STREAMS_SINK_WRITTEN,
     };
     use streams_plugin::testing::{FunctionDriver, TestRecord};
 
@@ -184,6 +189,32 @@ mod tests {
             let out = d.process(&TestRecord::value(input));
             assert_eq!(out.status, STREAMS_RECORD_ERROR, "{:?}", String::from_utf8_lossy(input));
             assert_eq!(out.error, Some((STREAMS_ERR_INVALID_INPUT, why.to_string())));
+        }
+    }
+
+    #[test]
+    fn lines_appends_each_batch_and_reports_it_written() {
+        let dir = std::env::temp_dir().join(format!("rust_example_lines_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.txt");
+        let f = streams_plugin::sink::<Lines>(name(b"lines\0"));
+        let config = format!("{{\"path\": \"{}\"}}", path.display());
+        let mut d = FunctionDriver::new(&f, &config).unwrap();
+        let (first, out) = d.write_batch(&[TestRecord::value(b"a"), TestRecord::value(b"b")]);
+        assert_eq!(out.reports.len(), 1);
+        assert_eq!((out.reports[0].id, out.reports[0].outcome), (first, STREAMS_SINK_WRITTEN));
+        d.write_batch(&[TestRecord::value(b"c")]);
+        assert_eq!(std::fs::read(&path).unwrap(), b"a\nb\nc\n");
+        drop(d);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        for (config, why) in [
+            ("{}", "config.path: required (the file to append to)"),
+            ("{\"path\": 3}", "config.path: expected a string without escapes"),
+            ("{\"path\": \"/nonexistent/dir/x\"}",
+             "config.path: cannot open /nonexistent/dir/x: No such file or directory (os error 2)"),
+        ] {
+            assert_eq!(FunctionDriver::new(&f, config).err().as_deref(), Some(why));
         }
     }
 
