@@ -38,6 +38,9 @@ pub const STREAMS_SINK_AT_LEAST_ONCE: u32 = 1;
 pub const STREAMS_SINK_IDEMPOTENT: u32 = 2;
 pub const STREAMS_SINK_EXACTLY_ONCE: u32 = 3;
 
+/// The highest state_version (1.5).
+pub const STREAMS_MAX_STATE_VERSION: u32 = 32767;
+
 /// The longest wait sink_retry_after gives a batch (1.13).
 pub const STREAMS_MAX_RETRY_AFTER_MS: i64 = 300000;
 

@@ -218,29 +218,52 @@ const fn descriptor<T: Function>(kind: i32, name: *const c_char) -> streams_func
     }
 }
 
+/// A function's `migrate`: the converted value to the host, or the key erased.
+unsafe extern "C" fn migrate<T: Function>(
+    instance: *mut c_void,
+    from_version: u32,
+    value: streams_bytes,
+    call: *mut streams_call,
+) -> i32 {
+    guarded::<T, _>(instance, call, |inst, out| {
+        let mut converted = Vec::new(); // migrations are rare: once per old value
+        let status = inst.function.migrate(from_version, bytes_of(value).unwrap_or(&[]), &mut converted, out);
+        if status != Status::OK {
+            return status;
+        }
+        inst.acc = converted;
+        keep_acc(inst, out, call, status)
+    })
+}
+
+/// A function that processes records (map, filter, flat_map, route), with
+/// its state's version and migrate.
+const fn processing<T: Function>(kind: i32, name: *const c_char, process: ProcessFn) -> streams_function {
+    assert!(T::STATE_VERSION <= STREAMS_MAX_STATE_VERSION, "STATE_VERSION is at most 32767");
+    let mut f = descriptor::<T>(kind, name);
+    f.process = Some(process);
+    if T::STATE_VERSION > 0 {
+        f.state_version = T::STATE_VERSION;
+        f.migrate = Some(migrate::<T>);
+    }
+    f
+}
+
 /// The descriptor of a map function called `name` (NUL-terminated, static).
 pub const fn map<T: Map>(name: *const c_char) -> streams_function {
-    let mut f = descriptor::<T>(STREAMS_KIND_MAP, name);
-    f.process = Some(process_map::<T>);
-    f
+    processing::<T>(STREAMS_KIND_MAP, name, process_map::<T>)
 }
 
 pub const fn filter<T: Filter>(name: *const c_char) -> streams_function {
-    let mut f = descriptor::<T>(STREAMS_KIND_FILTER, name);
-    f.process = Some(process_filter::<T>);
-    f
+    processing::<T>(STREAMS_KIND_FILTER, name, process_filter::<T>)
 }
 
 pub const fn flat_map<T: FlatMap>(name: *const c_char) -> streams_function {
-    let mut f = descriptor::<T>(STREAMS_KIND_FLAT_MAP, name);
-    f.process = Some(process_flat_map::<T>);
-    f
+    processing::<T>(STREAMS_KIND_FLAT_MAP, name, process_flat_map::<T>)
 }
 
 pub const fn route<T: Route>(name: *const c_char) -> streams_function {
-    let mut f = descriptor::<T>(STREAMS_KIND_ROUTE, name);
-    f.process = Some(process_route::<T>);
-    f
+    processing::<T>(STREAMS_KIND_ROUTE, name, process_route::<T>)
 }
 
 pub const fn aggregate<T: Aggregate>(name: *const c_char) -> streams_function {

@@ -44,6 +44,25 @@ pub trait Function: Sized + 'static {
     /// Makes an instance from the step's `config:` (JSON text). An `Err`
     /// (or a panic) fails the step's creation with that reason.
     fn create(ctx: &InitContext) -> Result<Self, String>;
+
+    /// Map, filter, flat_map and route (ABI 1.5): the form of the state
+    /// values `process` writes, 0 (unversioned) or 1 to 32767. The host
+    /// stores each value with the version that wrote it, so a new version
+    /// of a plugin converts what an old one left (`migrate`).
+    const STATE_VERSION: u32 = 0;
+
+    /// Converts `value`, a state value version `from_version` (lower than
+    /// `STATE_VERSION`) of this function wrote, into `converted` (empty at
+    /// the call): `Status::OK` stores it in place of the old one,
+    /// `Status::DROP` erases the key, a failure (`out.fail(..)`) fails the
+    /// input that read it. The host calls it when `process` first reads
+    /// such a value, from inside that state call: it must not use the
+    /// state. Without one, such a value fails the input reading it.
+    fn migrate(&mut self, from_version: u32, value: &[u8], converted: &mut Vec<u8>, out: &mut Output)
+        -> Status {
+        let _ = (from_version, value, converted);
+        out.fail(ErrorKind::Processing, "the function has no migrate to convert it")
+    }
 }
 
 /// One output per input: `out.emit_value(..)` or `out.emit(..)` exactly once.

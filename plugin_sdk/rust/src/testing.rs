@@ -488,6 +488,27 @@ impl<'f> FunctionDriver<'f> {
     }
 }
 
+/// State versions (ABI 1.5).
+impl<'f> FunctionDriver<'f> {
+    /// The function's state version (0: unversioned).
+    pub fn state_version(&self) -> u32 {
+        self.function.state_version
+    }
+
+    /// Runs the function's migrate on `value`, as written by version
+    /// `from_version`: the converted value, `None` when it erases the key,
+    /// or `Err` with the failure's message (or why there is no migrate).
+    pub fn migrate(&mut self, from_version: u32, value: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let migrate = self.function.migrate.ok_or("the function has no migrate")?;
+        let out = self.run(None, |inst, call| unsafe { migrate(inst, from_version, view(value), call) });
+        match out.status {
+            STREAMS_OK => out.accumulator.map(Some).ok_or_else(|| "migrate set no value".to_string()),
+            STREAMS_DROP => Ok(None),
+            status => Err(out.error.map(|(_, m)| m).unwrap_or_else(|| format!("status {}", status))),
+        }
+    }
+}
+
 /// A sink's calls: batches of partition 0 of topic "test", offsets going on
 /// from one batch to the next; a batch's id is its `SinkReport::id`.
 impl<'f> FunctionDriver<'f> {

@@ -124,6 +124,7 @@ fn rust_layout() -> BTreeMap<String, String> {
     constant!(STREAMS_SINK_IDEMPOTENT);
     constant!(STREAMS_SINK_EXACTLY_ONCE);
     constant!(STREAMS_MAX_RETRY_AFTER_MS);
+    constant!(STREAMS_MAX_STATE_VERSION);
     out
 }
 

@@ -345,3 +345,74 @@ fn counters_are_kept_by_name() {
     assert_eq!(d.observed().get("value_sizes"), Some(&vec![2.0, 3.0]));
     assert!(!Gauge::default().keeping() && !Histogram::default().keeping());
 }
+
+/// Version 2 of a count kept in the state: 8 bytes little-endian, where
+/// version 1 wrote decimal text.
+struct Tally;
+
+impl Function for Tally {
+    fn create(_: &InitContext) -> Result<Self, String> {
+        Ok(Tally)
+    }
+    const STATE_VERSION: u32 = 2;
+    fn migrate(&mut self, from_version: u32, value: &[u8], converted: &mut Vec<u8>, out: &mut Output)
+        -> Status {
+        assert_eq!(from_version, 1);
+        if value == b"gone" {
+            return Status::DROP;
+        }
+        match std::str::from_utf8(value).ok().and_then(|t| t.parse::<u64>().ok()) {
+            Some(n) => {
+                converted.extend_from_slice(&n.to_le_bytes());
+                Status::OK
+            }
+            None => out.fail(ErrorKind::InvalidInput, "not a count"),
+        }
+    }
+}
+
+impl Map for Tally {
+    fn process(&mut self, input: &Record, out: &mut Output) -> Status {
+        out.emit_value(input.value())
+    }
+}
+
+#[test]
+fn a_versioned_function_declares_its_version_and_migrates() {
+    let f = ::streams_plugin::map::<Tally>(name(b"tally\0"));
+    assert_eq!(f.state_version, 2);
+    assert!(f.migrate.is_some());
+    let mut d = FunctionDriver::new(&f, "{}").unwrap();
+    assert_eq!(d.state_version(), 2);
+    assert_eq!(d.migrate(1, b"258"), Ok(Some(258u64.to_le_bytes().to_vec())));
+    assert_eq!(d.migrate(1, b"gone"), Ok(None));
+    assert_eq!(d.migrate(1, b"x"), Err("not a count".to_string()));
+
+    // Unversioned (Upper): no version, no migrate.
+    let f = ::streams_plugin::map::<Upper>(name(b"upper\0"));
+    assert_eq!((f.state_version, f.migrate.is_none()), (0, true));
+}
+
+/// Version 3 without a migrate: an older value fails the input reading it.
+struct NoMigrate;
+
+impl Function for NoMigrate {
+    fn create(_: &InitContext) -> Result<Self, String> {
+        Ok(NoMigrate)
+    }
+    const STATE_VERSION: u32 = 3;
+}
+
+impl Filter for NoMigrate {
+    fn process(&mut self, _: &Record, _: &mut Output) -> Status {
+        Status::KEEP
+    }
+}
+
+#[test]
+fn without_a_migrate_an_older_value_is_an_error() {
+    let f = ::streams_plugin::filter::<NoMigrate>(name(b"no_migrate\0"));
+    assert_eq!(f.state_version, 3);
+    let mut d = FunctionDriver::new(&f, "{}").unwrap();
+    assert_eq!(d.migrate(2, b"old"), Err("the function has no migrate to convert it".to_string()));
+}
