@@ -36,7 +36,8 @@ struct Instance {
   std::string encoded;  // JSON written by `codec` for outs; reused
   // Aggregates: the accumulator object last pickled, and its pickle.
   Ref last_acc, last_acc_bytes;
-  MetricHandles metrics;  // streams.metrics' handles
+  MetricHandles metrics;     // streams.metrics' handles
+  bool warned_lazy = false;  // said once that it returned a generator or coroutine
 
   void release_held() {
     for (PyObject* o : held) Py_DECREF(o);

@@ -163,6 +163,27 @@ int32_t fail(Instance* inst, streams_call* call, const char* doing) {
   return STREAMS_RECORD_ERROR;
 }
 
+namespace {
+
+// A generator or coroutine returned as a value is a mistake more often than
+// not (a `yield` in a map, an `async def`): its repr() is what a sink gets.
+// Said once an instance, in the log.
+void warn_if_lazy(Instance* inst, PyObject* obj) {
+  if (inst->warned_lazy) return;
+  const char* what = PyGen_Check(obj)             ? "a generator (a function with yield)"
+                     : PyCoro_CheckExact(obj)     ? "a coroutine (an async def, never awaited)"
+                     : PyAsyncGen_CheckExact(obj) ? "an async generator"
+                                                  : nullptr;
+  if (!what) return;
+  inst->warned_lazy = true;
+  const std::string line = inst->callable + " returned " + what +
+                           " as a value: a sink or a C++ step gets its repr(), not what it "
+                           "makes (a map returns one value; a flat_map returns an iterable)";
+  inst->host->log(inst->host->host_ctx, STREAMS_LOG_WARN, line.data(), line.size());
+}
+
+}  // namespace
+
 // `obj` as output bytes: bytes as they are, str as UTF-8, None as a null
 // value, anything else as JSON text (json.dumps, as the original's
 // Serializer writes it), or its repr() if JSON cannot represent it. Keeps `obj` and what owns the
@@ -189,6 +210,7 @@ bool to_bytes(Instance* inst, PyObject* obj, Instance::Out* out) {
       // Not representable in JSON (a dataclass, say): Python steps after
       // this one get the object itself; elsewhere it is its repr().
       PyErr_Clear();
+      warn_if_lazy(inst, obj);
       owner = PyObject_Repr(obj);
     }
   }

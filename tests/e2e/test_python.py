@@ -266,6 +266,36 @@ def every_kind(env):
         assert f.read().split("\n")[:-1] == ["HELLO!@None", "HELLO!@None WORLD!@None"]
 
 
+LAZY_FNS = """
+def gen(msg):
+    yield msg.payload
+
+
+async def coro(msg):
+    return msg.payload
+"""
+
+
+def lazy_values(env):
+    """A map that returns a generator or a coroutine (a yield or an async
+    def by mistake): its repr() goes on, and the log says why, once a step."""
+    env.write("lazy_fns.py", LAZY_FNS)
+    for name, what in (("gen", "a generator (a function with yield)"),
+                       ("coro", "a coroutine (an async def, never awaited)")):
+        out = env.path(name + ".txt")
+        pipeline = env.write(name + ".yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - {{kind: map, name: m, python: lazy_fns.{name}}}
+  - {{kind: sink, name: out, type: file, path: {out}}}
+""")
+        result = local(env, pipeline, "a\nb\nc\n")
+        assert result.returncode == 0, result.stderr
+        line = f"lazy_fns.{name} returned {what} as a value: a sink or a C++ step gets its repr()"
+        assert result.stderr.count(line) == 1, result.stderr
+        with open(out) as f:
+            assert len(f.read().splitlines()) == 3
+
+
 def refused(env):
     env.write("broken_mod.py", "def f(msg)\n    return msg\n")
     cases = {"broken_mod.f": "SyntaxError", "kinds_fns.not_callable": "is not callable (it is a int)",
@@ -416,6 +446,7 @@ def main():
         on_broker(env)
         every_kind(env)
         codec_matches_json(env)
+        lazy_values(env)
         refused(env)
         stateful(env)
     print("ok")
