@@ -7,15 +7,19 @@ GCSSink's objects go and that object_generator is not used, and without the
 HMAC key it names the key that is missing. Run again from the start (a new
 consumer group) against the same objects, through a proxy that names their
 metadata as GCS's XML API does (x-goog-meta-*), it finds every object whole
-and writes, deletes or rewrites nothing."""
+and writes, deletes or rewrites nothing; a 503 with Retry-After: 2 to its
+first check holds that partition's next request back two seconds."""
 import collections
 import http.client
 import http.server
 import json
 import os
+import re
 import shutil
 import sys
 import threading
+import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
@@ -70,10 +74,12 @@ class GcsAnswers:
     """A loopback proxy in front of `store` (s3rver) that answers as GCS's
     XML API names custom metadata: x-amz-meta-* comes back x-goog-meta-*.
     Requests go on unchanged (their Host header too, which the signature
-    covers); `methods` counts them by method."""
+    covers); `methods` counts them by method, `seen` lists (time, method,
+    path decoded). The first HEAD gets 503 with Retry-After: 2 instead."""
 
     def __init__(self, store):
         self.methods = collections.Counter()
+        self.seen = []
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -82,6 +88,13 @@ class GcsAnswers:
             def forward(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 proxy.methods[self.command] += 1
+                proxy.seen.append((time.monotonic(), self.command, urllib.parse.unquote(self.path)))
+                if self.command == "HEAD" and proxy.methods["HEAD"] == 1:
+                    self.send_response(503)
+                    self.send_header("Retry-After", "2")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 upstream = http.client.HTTPConnection("127.0.0.1", store.port, timeout=30)
                 upstream.request(self.command, self.path, body=body, headers=dict(self.headers))
                 answer = upstream.getresponse()
@@ -176,7 +189,15 @@ def main():
             assert env.stop(host) == 0, env.log(host)
         finally:
             gcs.close()
-        assert gcs.methods["HEAD"] == PARTITIONS, gcs.methods
+        # The busy answer: that partition's batch waited the two seconds
+        # before its recovery began again (LIST, then HEAD).
+        assert gcs.methods["HEAD"] == PARTITIONS + 1, gcs.methods
+        busy_at, _, busy_path = next(s for s in gcs.seen if s[1] == "HEAD")
+        directory = busy_path[:busy_path.rindex("/") + 1].lstrip("/").split("/", 1)[1]
+        later = [at for at, _, path in gcs.seen if at > busy_at and directory in path]
+        assert later and later[0] - busy_at >= 1.9, (directory, gcs.seen)
+        assert re.search(r"again in 2000 ms, as the store asked: \S+: HEAD \S+: HTTP 503",
+                         env.log(host)), env.log(host)
         assert not gcs.methods["PUT"] and not gcs.methods["DELETE"], gcs.methods
         assert s3.objects() == before, "the objects changed"
         print(f"again, with GCS's metadata names: {dict(gcs.methods)}, nothing rewritten: ok")
