@@ -70,7 +70,7 @@ def dead_letters(bootstrap, topic):
 
 
 def livez(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=1) as r:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=10) as r:
         return r.status
 
 

@@ -57,7 +57,7 @@ def output_count(bootstrap):
 
 def livez(port):
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=1) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=10) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()

@@ -104,7 +104,7 @@ def stuck_in_process(env, bootstrap):
     h.produce(bootstrap, "sp", [(None, b"v%d" % i, []) for i in range(3)])
     h.wait_for(lambda: get(port, "/livez") == 503, 60, "/livez to report the stall")
     endpoints_answer(port)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as r:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         assert b"streams_consumed_total" in r.read()
     env.write("sp.yaml", open(pipeline).read().replace("}}", ", again: 1}}"))
     refused_reload(port, f"the processing thread did not switch within {RELOAD_TIMEOUT_MS} ms; "
