@@ -24,6 +24,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdarg>
@@ -45,6 +46,11 @@ namespace streams::state {
 namespace {
 
 constexpr const char* kCheckpointKey = "streams.checkpoint";
+// Memtables of every store of the process share one budget (RocksDB's
+// default is 64 MiB a family).
+constexpr size_t kMemtableBudget = size_t{128} << 20;
+// Step families open in the process (each store adds its own).
+std::atomic<int64_t> open_step_families{0};
 constexpr std::string_view kFamilyPrefix = "step.";
 
 // RocksDB's messages go to the host's log, not to a LOG file in each store:
@@ -114,6 +120,7 @@ class RocksStore final : public Store {
   ~RocksStore() override {
     for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_.reset();
+    open_step_families -= static_cast<int64_t>(steps_.size());
   }
 
   // `batches`: the directory of the pending log's batch files.
@@ -126,7 +133,7 @@ class RocksStore final : public Store {
     options.info_log = std::make_shared<StoreLogger>(path);
     // Memtables of every store of the process share one budget, so many
     // partitions and steps do not take 64 MiB (RocksDB's default) each.
-    static const auto buffers = std::make_shared<rocksdb::WriteBufferManager>(128 << 20);
+    static const auto buffers = std::make_shared<rocksdb::WriteBufferManager>(kMemtableBudget);
     options.write_buffer_manager = buffers;
     // The directory first: RocksDB logs a missing one as an error.
     if (!make_dirs(path, error) || !make_dirs(batches, error)) return nullptr;
@@ -200,6 +207,7 @@ class RocksStore final : public Store {
     }
     handles_.push_back(handle);
     steps_.push_back({name, handle});
+    ++open_step_families;
     *id = static_cast<uint32_t>(steps_.size() - 1);
     return true;
   }
@@ -364,6 +372,7 @@ class RocksStore final : public Store {
         steps_.push_back({names[i].substr(kFamilyPrefix.size()), handles[i]});
       }
     }
+    open_step_families += static_cast<int64_t>(steps_.size());
   }
 
   bool refuse_write(std::string* error) const {
@@ -375,10 +384,10 @@ class RocksStore final : public Store {
   // filters and a hash index in data blocks, as OptimizeForPointLookup sets
   // them, with one block cache for every store of the process.
   // A step's family (`step` true) or one the host keeps for itself (its
-  // checkpoint, changelog positions: a few keys). Memtables are 16 MiB, not
-  // RocksDB's 64: the process's budget (above) flushes them sooner anyway,
-  // and a memtable's bloom filter is sized from it (2%) and cleared whole
-  // when the memtable is made, for each family of each partition.
+  // checkpoint, changelog positions: a few keys). A step's memtable is
+  // step_memtable_bytes (16 MiB at most, not RocksDB's 64: the process's
+  // budget flushes them sooner anyway); its bloom filter is sized from it
+  // (2%) and cleared whole when the memtable is made.
   static rocksdb::ColumnFamilyOptions family_options(bool step = true) {
     static const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(64 << 20);
     rocksdb::BlockBasedTableOptions table;
@@ -387,7 +396,8 @@ class RocksStore final : public Store {
     table.block_cache = cache;
     rocksdb::ColumnFamilyOptions options;
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-    options.write_buffer_size = step ? 16 << 20 : 1 << 20;
+    options.write_buffer_size =
+        step ? step_memtable_bytes(open_step_families.load(std::memory_order_relaxed)) : 1 << 20;
     if (step) {
       options.memtable_prefix_bloom_size_ratio = 0.02;
       options.memtable_whole_key_filtering = true;
@@ -507,6 +517,13 @@ class RocksBackend final : public Backend {
 };
 
 }  // namespace
+
+size_t step_memtable_bytes(int64_t open_families) {
+  constexpr size_t kMin = size_t{1} << 20, kMax = size_t{16} << 20;
+  const size_t share =
+      kMemtableBudget / static_cast<size_t>(std::max<int64_t>(open_families, 0) + 1);
+  return std::clamp(share, kMin, kMax);
+}
 
 std::unique_ptr<Backend> rocksdb_backend(const std::string& dir) {
   return std::make_unique<RocksBackend>(dir);

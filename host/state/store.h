@@ -110,6 +110,14 @@ std::unique_ptr<Backend> memory_backend();
 // database a partition, `dir/partition-N`, a column family a stateful step.
 std::unique_ptr<Backend> rocksdb_backend(const std::string& dir);
 
+// The memtable size of a stateful step's RocksDB family opened while
+// `open_families` others are: the process's memtable budget (128 MiB)
+// shared, between 1 and 16 MiB. Its bloom filter is 2% of it, made whole
+// with each memtable, so a host with hundreds of stateful partitions does
+// not spend 335 KB a partition on filters for memtables the budget flushes
+// long before they fill.
+size_t step_memtable_bytes(int64_t open_families);
+
 // The store of `partition` under `dir` (as rocksdb_backend keeps it),
 // opened to read: what RocksDB holds, its write-ahead log included, as of
 // now; it takes no lock, so its host may be running. Writes fail. Null

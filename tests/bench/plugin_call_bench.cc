@@ -10,7 +10,9 @@
 //   after a parser and before a serializer
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -197,7 +199,16 @@ void BM_PythonOneOutputBatched(benchmark::State& state) {
 constexpr int kStateKeys = 100000;
 constexpr int kCheckpointEvery = 10000;
 
-void run_keyed(benchmark::State& state, const char* step, const char* backend) {
+// Record `offset`'s key: one of kStateKeys in turn, or with `fresh` a key
+// never seen before (a dedup of unique ids: every get misses).
+std::string_view key_of(const std::vector<std::string>& keys, int64_t offset, bool fresh,
+                        char (&buf)[32]) {
+  if (!fresh) return keys[offset % kStateKeys];
+  const int n = std::snprintf(buf, sizeof buf, "id-%lld", static_cast<long long>(offset * 7919));
+  return {buf, static_cast<size_t>(n)};
+}
+
+void run_keyed(benchmark::State& state, const char* step, const char* backend, bool fresh = false) {
   testing::TempDir dir;
   config::Diagnostics diag;
   auto g = testing::build(dir, step, PLUGINS_DIR, diag);
@@ -227,12 +238,13 @@ void run_keyed(benchmark::State& state, const char* step, const char* backend) {
   int64_t offset = 0;
   // The hints the Kafka source gives (pipeline/source.h): two records
   // ahead, then one.
-  partition->prefetch_soon(keys[0]);
-  uint64_t after = partition->prefetch_soon(keys[1]);
+  char ahead[32], now[32];
+  partition->prefetch_soon(key_of(keys, 0, fresh, ahead));
+  uint64_t after = partition->prefetch_soon(key_of(keys, 1, fresh, ahead));
   for (auto _ : state) {
     partition->prefetch_next(after);
-    after = partition->prefetch_soon(keys[(offset + 2) % kStateKeys]);
-    const std::string& key = keys[offset % kStateKeys];
+    after = partition->prefetch_soon(key_of(keys, offset + 2, fresh, ahead));
+    const std::string_view key = key_of(keys, offset, fresh, now);
     r.key = {reinterpret_cast<const uint8_t*>(key.data()), key.size()};
     origin.offset = offset;
     benchmark::DoNotOptimize(chain->process(r, origin, static_cast<uint64_t>(offset)));
@@ -255,6 +267,11 @@ void BM_StateCountMemory(benchmark::State& state) {
 void BM_StateCountRocksdb(benchmark::State& state) {
   run_keyed(state, "  - {kind: map, name: m, plugin: passthrough, function: count, state: {}}\n",
             "rocksdb");
+}
+// Every key new: each get misses the store (a dedup of unique ids).
+void BM_StateCountRocksdbNewKeys(benchmark::State& state) {
+  run_keyed(state, "  - {kind: map, name: m, plugin: passthrough, function: count, state: {}}\n",
+            "rocksdb", /*fresh=*/true);
 }
 
 }  // namespace
@@ -279,6 +296,7 @@ BENCHMARK(BM_PythonOneOutputBatched);
 BENCHMARK(BM_KeyedIdentity);
 BENCHMARK(BM_StateCountMemory);
 BENCHMARK(BM_StateCountRocksdb);
+BENCHMARK(BM_StateCountRocksdbNewKeys);
 
 int main(int argc, char** argv) {
   ::setenv("STREAMS_PYTHON_BRIDGE", PYTHON_BRIDGE, 0);  // the build tree's bridge

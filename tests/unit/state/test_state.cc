@@ -631,3 +631,17 @@ BOOST_AUTO_TEST_CASE(a_store_opened_to_read_answers_as_of_its_checkpoint) {
   BOOST_TEST(!streams::state::open_rocksdb_to_read(dir, 4, &error));
   BOOST_TEST(error.find(dir + "/partition-4 cannot be read") != std::string::npos, error);
 }
+
+// A step's memtable shares the process's 128 MiB with the families open:
+// 16 MiB while a few are, down to 1 MiB past 128 (and its bloom with it).
+BOOST_AUTO_TEST_CASE(memtables_share_the_budget_with_the_families_open) {
+  using streams::state::step_memtable_bytes;
+  const size_t mib = size_t{1} << 20;
+  BOOST_TEST(step_memtable_bytes(0) == 16 * mib);
+  BOOST_TEST(step_memtable_bytes(7) == 16 * mib);
+  BOOST_TEST(step_memtable_bytes(15) == 8 * mib);
+  BOOST_TEST(step_memtable_bytes(63) == 2 * mib);
+  BOOST_TEST(step_memtable_bytes(127) == mib);
+  BOOST_TEST(step_memtable_bytes(5000) == mib);
+  BOOST_TEST(step_memtable_bytes(-3) == 16 * mib);
+}
