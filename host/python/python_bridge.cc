@@ -165,15 +165,20 @@ int32_t fail(Instance* inst, streams_call* call, const char* doing) {
 
 namespace {
 
-// A generator or coroutine returned as a value is a mistake more often than
-// not (a `yield` in a map, an `async def`): its repr() is what a sink gets.
-// Said once an instance, in the log.
+// What `obj` is when it is a generator or coroutine (a `yield` or an
+// `async def` in a transform, by mistake more often than not), else null.
+const char* lazy_kind(PyObject* obj) {
+  return PyGen_Check(obj)             ? "a generator (a function with yield)"
+         : PyCoro_CheckExact(obj)     ? "a coroutine (an async def, never awaited)"
+         : PyAsyncGen_CheckExact(obj) ? "an async generator"
+                                      : nullptr;
+}
+
+// Returned as a value, its repr() is what a sink gets: said once an
+// instance, in the log (a Python step after it gets the object itself).
 void warn_if_lazy(Instance* inst, PyObject* obj) {
   if (inst->warned_lazy) return;
-  const char* what = PyGen_Check(obj)             ? "a generator (a function with yield)"
-                     : PyCoro_CheckExact(obj)     ? "a coroutine (an async def, never awaited)"
-                     : PyAsyncGen_CheckExact(obj) ? "an async generator"
-                                                  : nullptr;
+  const char* what = lazy_kind(obj);
   if (!what) return;
   inst->warned_lazy = true;
   const std::string line = inst->callable + " returned " + what +
@@ -286,6 +291,14 @@ int32_t filter_process(void* p, const streams_record* input, streams_call* call)
   const StateScope state(inst->host, call, &inst->metrics);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
+  if (const char* what = result ? lazy_kind(result.get()) : nullptr) {
+    // Always true: every input would be kept without a word.
+    if (PyCoro_CheckExact(result.get())) Ref(PyObject_CallMethod(result.get(), "close", nullptr));
+    PyErr_Clear();  // close()'s (closing a fresh coroutine raises none)
+    PyErr_Format(PyExc_TypeError, "%s returned %s: a filter returns a truth value",
+                 inst->callable.c_str(), what);
+    result = Ref();
+  }
   const int keep = result ? PyObject_IsTrue(result.get()) : -1;
   if (keep < 0) return fail(inst, call);
   return keep ? STREAMS_OK : STREAMS_DROP;

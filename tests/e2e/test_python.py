@@ -273,12 +273,17 @@ def gen(msg):
 
 async def coro(msg):
     return msg.payload
+
+
+async def akeep(msg):
+    return True
 """
 
 
 def lazy_values(env):
     """A map that returns a generator or a coroutine (a yield or an async
-    def by mistake): its repr() goes on, and the log says why, once a step."""
+    def by mistake): its repr() goes on, and the log says why, once a step.
+    A filter's coroutine (always true) fails each input, saying why."""
     env.write("lazy_fns.py", LAZY_FNS)
     for name, what in (("gen", "a generator (a function with yield)"),
                        ("coro", "a coroutine (an async def, never awaited)")):
@@ -294,6 +299,19 @@ steps:
         assert result.stderr.count(line) == 1, result.stderr
         with open(out) as f:
             assert len(f.read().splitlines()) == 3
+    out = env.path("akeep.txt")
+    pipeline = env.write("akeep.yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - {{kind: filter, name: f, python: lazy_fns.akeep}}
+  - {{kind: sink, name: out, type: file, path: {out}}}
+""")
+    result = local(env, pipeline, "a\nb\nc\n")
+    assert result.returncode == 0, result.stderr
+    assert "local: 3 record(s) read, 3 skipped" in result.stderr, result.stderr
+    assert result.stderr.count("TypeError: lazy_fns.akeep returned a coroutine (an async def, "
+                               "never awaited): a filter returns a truth value") == 3, result.stderr
+    assert "never awaited\n" not in result.stderr and "RuntimeWarning" not in result.stderr
+    assert os.path.getsize(out) == 0
 
 
 def refused(env):
