@@ -187,6 +187,19 @@ void warn_if_lazy(Instance* inst, PyObject* obj) {
   inst->host->log(inst->host->host_ctx, STREAMS_LOG_WARN, line.data(), line.size());
 }
 
+// Where a generator or coroutine cannot be what `inst` means (a filter's
+// truth, a route's branch): *result becomes a TypeError saying so, `wants`
+// after it. A coroutine is closed first, so Python prints no "never
+// awaited" beside the log.
+void refuse_lazy(Instance* inst, Ref* result, const char* wants) {
+  const char* what = *result ? lazy_kind(result->get()) : nullptr;
+  if (!what) return;
+  if (PyCoro_CheckExact(result->get())) Ref(PyObject_CallMethod(result->get(), "close", nullptr));
+  PyErr_Clear();  // close()'s, if any
+  PyErr_Format(PyExc_TypeError, "%s returned %s: %s", inst->callable.c_str(), what, wants);
+  *result = Ref();
+}
+
 }  // namespace
 
 // `obj` as output bytes: bytes as they are, str as UTF-8, None as a null
@@ -291,14 +304,7 @@ int32_t filter_process(void* p, const streams_record* input, streams_call* call)
   const StateScope state(inst->host, call, &inst->metrics);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
-  if (const char* what = result ? lazy_kind(result.get()) : nullptr) {
-    // Always true: every input would be kept without a word.
-    if (PyCoro_CheckExact(result.get())) Ref(PyObject_CallMethod(result.get(), "close", nullptr));
-    PyErr_Clear();  // close()'s (closing a fresh coroutine raises none)
-    PyErr_Format(PyExc_TypeError, "%s returned %s: a filter returns a truth value",
-                 inst->callable.c_str(), what);
-    result = Ref();
-  }
+  refuse_lazy(inst, &result, "a filter returns a truth value");  // always true otherwise
   const int keep = result ? PyObject_IsTrue(result.get()) : -1;
   if (keep < 0) return fail(inst, call);
   return keep ? STREAMS_OK : STREAMS_DROP;
@@ -347,6 +353,7 @@ int32_t route_process(void* p, const streams_record* input, streams_call* call) 
   const StateScope state(inst->host, call, &inst->metrics);
   inst->release_held();
   Ref result(call_with(inst, inst->fn.get(), input, call, /*pass_on=*/true));
+  refuse_lazy(inst, &result, "a route returns a branch name");
   Ref name(result ? branch_name(result.get()) : nullptr);
   Py_ssize_t size = 0;
   const char* text = name ? PyUnicode_AsUTF8AndSize(name.get(), &size) : nullptr;

@@ -277,13 +277,18 @@ async def coro(msg):
 
 async def akeep(msg):
     return True
+
+
+async def apick(msg):
+    return "a"
 """
 
 
 def lazy_values(env):
     """A map that returns a generator or a coroutine (a yield or an async
     def by mistake): its repr() goes on, and the log says why, once a step.
-    A filter's coroutine (always true) fails each input, saying why."""
+    A filter's coroutine (always true) fails each input, saying why, as a
+    route's does."""
     env.write("lazy_fns.py", LAZY_FNS)
     for name, what in (("gen", "a generator (a function with yield)"),
                        ("coro", "a coroutine (an async def, never awaited)")):
@@ -312,6 +317,18 @@ steps:
                                "never awaited): a filter returns a truth value") == 3, result.stderr
     assert "never awaited\n" not in result.stderr and "RuntimeWarning" not in result.stderr
     assert os.path.getsize(out) == 0
+    pipeline = env.write("apick.yaml", f"""source: {{name: in, stream_name: x}}
+steps:
+  - kind: route
+    name: r
+    python: lazy_fns.apick
+    branches:
+      a:
+        - {{kind: sink, name: out, type: file, path: {out}}}
+""")
+    result = local(env, pipeline, "a\n")
+    assert ("TypeError: lazy_fns.apick returned a coroutine (an async def, never awaited): a "
+            "route returns a branch name") in result.stderr, result.stderr
 
 
 def refused(env):
