@@ -77,7 +77,8 @@ std::unique_ptr<kafka::ControlReader> open_control(const SegmentArgs& args, Segm
   settings->insert(settings->end(), s->settings.begin(), s->settings.end());
   if (!add_settings("-X", args.settings, settings)) return nullptr;
   std::string error;
-  auto reader = kafka::ControlReader::open(*settings, "streams-pause", false, &error);
+  auto reader =
+      kafka::ControlReader::open(*settings, s->control_topic, "streams-pause", false, &error);
   if (!reader) print_problem(log::Level::error, error);
   return reader;
 }
@@ -95,7 +96,7 @@ int64_t write_pause(kafka::ControlReader& control, const SegmentSource& s, bool 
   } else {
     std::printf("segment %zu %s: group %s on topic %s (%s offset %lld); %s\n", s.segment,
                 paused ? "paused" : "resumed", s.group.c_str(), s.topic.c_str(),
-                kafka::kControlTopic, static_cast<long long>(offset), then);
+                control.topic().c_str(), static_cast<long long>(offset), then);
   }
   return offset;
 }

@@ -69,9 +69,9 @@ std::unique_ptr<kafka::SegmentPause> follow_segment_pause(const RunArgs& args,
                                                           const metrics::PipelineMetrics& metrics) {
   constexpr int kCatchUpMs = 5000;
   std::string error;
-  auto reader =
-      kafka::ControlReader::open(kafka::control_settings(g), client_id(args, g) + "-control",
-                                 /*host_logs=*/true, &error);
+  auto reader = kafka::ControlReader::open(
+      kafka::control_settings(g), kafka::control_topic_of(g.source_deployment()),
+      client_id(args, g) + "-control", /*host_logs=*/true, &error);
   if (!reader) {
     log::warn("segment pause: " + error + ": segment pauses are not followed");
     return nullptr;

@@ -2,6 +2,7 @@
 
 #include "cli/loading.h"
 #include "config/connection_settings.h"
+#include "kafka/control_topic.h"
 #include "kafka/kafka_conf.h"
 #include "pipeline/generation.h"
 #include "pipeline/operator.h"
@@ -24,6 +25,7 @@ bool segment_source(config::PipelineSpec p, config::DeploymentConfig d, size_t n
   out->topic = pipeline::source_topic_of(p, s);
   out->group = pipeline::consumer_group_of(p, s);
   out->brokers = kafka::join_brokers(s.bootstrap_servers);
+  out->control_topic = kafka::control_topic_of(s);
   if (out->brokers.empty()) {
     diag.error(config::Location{d.path, 0, 0,
                                 "pipeline.segments[" + std::to_string(n) + "].steps_config." +

@@ -21,6 +21,7 @@ struct SegmentSource {
   std::string topic;
   std::string group;
   std::string brokers;
+  std::string control_topic;                       // of its segment pauses
   kafka::Settings settings;                        // the source's connection settings
   kafka::Settings joining;                         // and how its hosts join the group
   bool earliest = false;                           // where a partition without an offset starts

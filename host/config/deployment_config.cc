@@ -173,7 +173,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
       {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
        "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy",
        "dlq", "error_limits", "max_in_flight_messages", "max_in_flight_bytes", "crash_limit",
-       "strict_offset_reset", "changelog_topic", "config"},
+       "strict_offset_reset", "changelog_topic", "control_topic", "config"},
       "a step setting of the original's this host does not read");
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
@@ -185,6 +185,7 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   if (auto group = r.string(node, key, "consumer_group", false)) step.consumer_group = *group;
   if (auto topic = r.string(node, key, "topic", false)) step.topic = *topic;
   if (auto topic = r.string(node, key, "changelog_topic", false)) step.changelog_topic = *topic;
+  if (auto topic = r.string(node, key, "control_topic", false)) step.control_topic = *topic;
   read_offset_reset(r, node, key, &step);
   if (auto strict = r.boolean(node, key, "strict_offset_reset")) {
     step.strict_offset_reset = *strict;

@@ -52,6 +52,9 @@ struct StepDeployment {
   std::string topic;           // empty: the step's stream_name
   // Stateful steps: the changelog topic (empty: <pipeline>-<step>-changelog).
   std::string changelog_topic;
+  // Source only: the topic of segment pauses on the source's brokers
+  // (empty: streams-control; kafka/control_topic.h).
+  std::string control_topic;
   // A plugin sink's `config:` as JSON text (${envvar:} resolved), merged
   // over the pipeline file's; empty: none.
   std::string config_json;

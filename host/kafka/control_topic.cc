@@ -88,10 +88,11 @@ std::vector<int32_t> not_covered(const std::vector<int32_t>& all,
   return out;
 }
 
-std::unique_ptr<ControlReader> ControlReader::open(const Settings& settings,
+std::unique_ptr<ControlReader> ControlReader::open(const Settings& settings, std::string topic,
                                                    const std::string& client_id, bool host_logs,
                                                    std::string* error) {
   std::unique_ptr<ControlReader> r(new ControlReader);
+  r->topic_ = std::move(topic);
   Settings consumer = settings;
   consumer.insert(consumer.end(), {{"client.id", client_id},
                                    {"enable.auto.commit", "false"},
@@ -112,10 +113,10 @@ std::unique_ptr<ControlReader> ControlReader::open(const Settings& settings,
 bool ControlReader::offsets(int timeout_ms, int64_t* first, int64_t* end, std::string* error) {
   *first = *end = 0;
   const rd_kafka_resp_err_t err =
-      rd_kafka_query_watermark_offsets(consumer_.get(), kControlTopic, 0, first, end, timeout_ms);
+      rd_kafka_query_watermark_offsets(consumer_.get(), topic_.c_str(), 0, first, end, timeout_ms);
   if (unknown_topic(err)) return true;
   if (err) {
-    *error = std::string("reading the end of ") + kControlTopic + ": " + rd_kafka_err2str(err);
+    *error = "reading the end of " + topic_ + ": " + rd_kafka_err2str(err);
     return false;
   }
   return true;
@@ -125,9 +126,9 @@ bool ControlReader::read(int64_t from, int64_t to, int timeout_ms,
                          const std::function<void(const ControlRecord&)>& on, std::string* error) {
   if (assigned_at_ == -2 || from != next_) {
     PartitionList list = partition_list(1);
-    rd_kafka_topic_partition_list_add(list.get(), kControlTopic, 0)->offset = from;
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), 0)->offset = from;
     if (rd_kafka_resp_err_t err = rd_kafka_assign(consumer_.get(), list.get())) {
-      *error = std::string("reading ") + kControlTopic + ": " + rd_kafka_err2str(err);
+      *error = "reading " + topic_ + ": " + rd_kafka_err2str(err);
       return false;
     }
     assigned_at_ = from;
@@ -142,7 +143,7 @@ bool ControlReader::read(int64_t from, int64_t to, int timeout_ms,
     if (!m) continue;
     if (m->err) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || unknown_topic(m->err)) continue;
-      *error = std::string("reading ") + kControlTopic + ": " + rd_kafka_message_errstr(m.get());
+      *error = "reading " + topic_ + ": " + rd_kafka_message_errstr(m.get());
       return false;
     }
     next_ = m->offset + 1;
@@ -151,9 +152,8 @@ bool ControlReader::read(int64_t from, int64_t to, int timeout_ms,
     on(decode(key, value, m->offset));
   }
   if (to >= 0 && next_ < to) {
-    *error = std::string("reading ") + kControlTopic + ": offsets " + std::to_string(next_) +
-             " to " + std::to_string(to - 1) + " did not come within " +
-             std::to_string(timeout_ms) + " ms";
+    *error = "reading " + topic_ + ": offsets " + std::to_string(next_) + " to " +
+             std::to_string(to - 1) + " did not come within " + std::to_string(timeout_ms) + " ms";
     return false;
   }
   return true;
@@ -173,24 +173,24 @@ int64_t ControlReader::write(const std::string& key, const std::string& value, i
   }
   delivery_ = Delivery{};
   const rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer_.get(), RD_KAFKA_V_TOPIC(kControlTopic), RD_KAFKA_V_PARTITION(0),
+      producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_PARTITION(0),
       RD_KAFKA_V_KEY(key.data(), key.size()),
       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
       RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(++seq_))), RD_KAFKA_V_END);
   if (err) {
-    *error = std::string("writing to ") + kControlTopic + ": " + rd_kafka_err2str(err);
+    *error = "writing to " + topic_ + ": " + rd_kafka_err2str(err);
     return -1;
   }
   const int64_t deadline = steady_ms() + timeout_ms;
   while (!delivery_.done && steady_ms() < deadline) rd_kafka_poll(producer_.get(), 100);
   if (!delivery_.done) {
-    *error = std::string("writing to ") + kControlTopic + ": no answer from the brokers within " +
+    *error = "writing to " + topic_ + ": no answer from the brokers within " +
              std::to_string(timeout_ms) + " ms";
     return -1;
   }
   if (!delivery_.error.empty()) {
-    *error = std::string("writing to ") + kControlTopic + ": " + delivery_.error;
+    *error = "writing to " + topic_ + ": " + delivery_.error;
     return -1;
   }
   return delivery_.offset;

@@ -3,8 +3,9 @@
 // host started later (a new pod, a restarted one without its state
 // directory) finds it before it reads a record.
 //
-// Topic `streams-control`, one partition (the first record creates it where
-// brokers create topics on use; else create it, compacted). Records, keyed
+// Topic `streams-control` (or the source's `control_topic` setting), one
+// partition (the first record creates it where brokers create topics on
+// use; else create it, compacted). Records, keyed
 // by what they are about, values JSON:
 //   "pause/GROUP"           {"paused": bool, "by": WHO, "at_ms": MS}
 //   "drained/GROUP/MEMBER"  {"pause_offset": OFFSET, "partitions": [P, ...]}
@@ -25,11 +26,17 @@
 #include <utility>
 #include <vector>
 
+#include "config/deployment_config.h"
 #include "kafka/handles.h"
 
 namespace streams::kafka {
 
 inline constexpr const char* kControlTopic = "streams-control";
+
+// The control topic of a segment whose source is deployed as `source`.
+inline std::string control_topic_of(const config::StepDeployment& source) {
+  return source.control_topic.empty() ? kControlTopic : source.control_topic;
+}
 
 struct PauseRecord {
   bool paused = false;
@@ -71,8 +78,10 @@ class ControlReader {
   using Settings = std::vector<std::pair<std::string, std::string>>;
   // Null with *error when librdkafka refuses the settings. `host_logs`: a
   // host's (its source warns of brokers down), else a tool's.
-  static std::unique_ptr<ControlReader> open(const Settings& settings, const std::string& client_id,
-                                             bool host_logs, std::string* error);
+  static std::unique_ptr<ControlReader> open(const Settings& settings, std::string topic,
+                                             const std::string& client_id, bool host_logs,
+                                             std::string* error);
+  const std::string& topic() const { return topic_; }
 
   // The first offset kept and the one the next record will get (both 0:
   // the topic does not exist yet); false with *error when the brokers do
@@ -99,6 +108,7 @@ class ControlReader {
     std::string error;
   };
   ControlReader() = default;
+  std::string topic_;
   uintptr_t seq_ = 0;  // of the record write() waits for
   Delivery delivery_;
   Client consumer_;

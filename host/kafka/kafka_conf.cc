@@ -256,6 +256,11 @@ void check_topics(const pipeline::Generation& g, config::Diagnostics& diag) {
   const std::string source = g.source_topic();
   const config::StepDeployment& s = g.source_deployment();
   check_topic(source, g.pipeline.source.location, diag);
+  if (!s.control_topic.empty()) {
+    config::Location at = s.location;
+    at.key += at.key.empty() ? "control_topic" : ".control_topic";
+    check_topic(s.control_topic, at, diag);
+  }
   if (s.dlq.topic.empty()) return;
   config::Location at = s.dlq.location;
   at.key += at.key.empty() ? "topic" : ".topic";

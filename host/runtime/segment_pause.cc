@@ -18,9 +18,9 @@ constexpr int kCatchUpMs = 5000;
 // for one published after the pause was applied.
 constexpr int64_t kStatusAgeMs = pipeline::RuntimeGauges::kPartitionsMs * 3 / 2;
 
-std::string asked_by(const PauseRecord& r) {
+std::string asked_by(const PauseRecord& r, const std::string& topic) {
   return "the operator (segment " + std::string(r.paused ? "pause" : "resume") + " by " + r.by +
-         ", " + kControlTopic + " offset " + std::to_string(r.offset) + ")";
+         ", " + topic + " offset " + std::to_string(r.offset) + ")";
 }
 
 }  // namespace
@@ -67,13 +67,13 @@ void SegmentPause::apply(const PauseRecord& r, bool live) {
   if (r.paused) {
     pause_offset_ = r.offset;
     applied_ms_ = steady_ms();
-    if (since == 0) pause_.set(true, asked_by(r));
+    if (since == 0) pause_.set(true, asked_by(r, reader_->topic()));
     return;
   }
   pause_offset_ = -1;
   // At the start, a resume older than the pause kept here (an operator
   // paused this host since) leaves it paused.
-  if (since != 0 && (live || r.at_ms >= since)) pause_.set(false, asked_by(r));
+  if (since != 0 && (live || r.at_ms >= since)) pause_.set(false, asked_by(r, reader_->topic()));
 }
 
 void SegmentPause::run() {

@@ -6,8 +6,11 @@ topic. A host started during the pause, with a state directory of its own
 (a new pod), starts paused; inputs wait on every partition and nothing more
 is output or committed. `streams-host resume --config` resumes them all, and
 every input is output exactly once. Without --admin-port or --config the
-command says what it needs."""
+command says what it needs. The deployment names its own control topic
+(control_topic), which the command and the hosts use; an invalid name is a
+config error."""
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -51,8 +54,15 @@ def main():
     with h.Env() as env:
         bootstrap = env.start_broker([f"sg-in:{PARTITIONS}", f"sg-out:{PARTITIONS}"])
         pipeline = env.write("p.yaml", PIPELINE)
-        config = env.write("d.yaml", h.deployment(source_extra="commit_interval_ms: 100"))
+        config = env.write("d.yaml", h.deployment(
+            source_extra="commit_interval_ms: 100\ncontrol_topic: ops.pauses"))
         cli_env = dict(os.environ, BOOTSTRAP_SERVERS=bootstrap)
+        bad = env.write("bad.yaml", h.deployment(source_extra="control_topic: ops/pauses"))
+        result = h.run_cli(["validate", "--config", bad, "--plugins-dir", h.TEST_PLUGINS_DIR,
+                            pipeline], env=cli_env)
+        assert result.returncode == 2, result
+        assert "steps_config.in.control_topic: 'ops/pauses' is not a valid Kafka topic name" in \
+            result.stderr, result.stderr
 
         def start(name):  # each its own state directory: no pause file shared
             proc = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
@@ -79,8 +89,8 @@ def main():
             result = h.run_cli(["pause", "--config", config, pipeline, "--timeout-ms", "60000"],
                                env=cli_env, timeout=90)
             assert result.returncode == 0, result.stdout + result.stderr
-            assert result.stdout.startswith("segment 0 paused: group pipeline-in on topic sg-in"), \
-                result.stdout
+            assert result.stdout.startswith("segment 0 paused: group pipeline-in on topic sg-in "
+                                            "(ops.pauses offset 0)"), result.stdout
             assert "drained: 4 partition(s), reported by 2 host(s)" in result.stdout, result.stdout
             # Drained: what the hosts began is committed, its outputs all there.
             committed = h.committed_offsets(bootstrap, "pipeline-in", IN)
@@ -94,7 +104,8 @@ def main():
             h.wait_for(lambda: h.host_status(c_port)["partitions"], 60,
                        "the new host holding partitions")
             check_held(bootstrap, [a_port, b_port, c_port], out, "a new host")
-            assert "paused by the operator (segment pause by " in env.log(c), env.log(c)
+            assert re.search(r"paused by the operator \(segment pause by .+?, "
+                             r"ops\.pauses offset 0\)", env.log(c)), env.log(c)
 
             result = h.run_cli(["resume", "--config", config, pipeline], env=cli_env)
             assert result.returncode == 0, result.stdout + result.stderr
