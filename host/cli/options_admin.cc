@@ -16,7 +16,8 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
   CLI::App* pause_cmd = app.add_subcommand(
       "pause",
       "Pause a running host (--admin-port), or every host of a segment, those started later\n"
-      "too (--config and PIPELINE: through the topic streams-control on its brokers): each\n"
+      "too (--config and PIPELINE: through its control topic, streams-control unless the\n"
+      "source's control_topic names another, on its brokers): each\n"
       "partition stops at its next record, in its group; wait until what is in flight is\n"
       "committed, within --timeout-ms (exit 0: paused and drained, 1: not drained in time)");
   pause_cmd->add_flag("--no-wait", pause->no_wait, "Return once paused, without waiting to drain");
