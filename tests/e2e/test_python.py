@@ -290,43 +290,32 @@ def lazy_values(env):
     A filter's coroutine (always true) fails each input, saying why, as a
     route's does."""
     env.write("lazy_fns.py", LAZY_FNS)
+
+    def run(name, step):
+        """`step` (YAML lines; {out}: the file sink) over three lines."""
+        out = env.path(name + ".txt")
+        pipeline = env.write(name + ".yaml", "source: {name: in, stream_name: x}\nsteps:\n" +
+                             step.format(out=out))
+        return local(env, pipeline, "a\nb\nc\n"), out
+
+    sink = "  - {{kind: sink, name: out, type: file, path: {out}}}\n"
     for name, what in (("gen", "a generator (a function with yield)"),
                        ("coro", "a coroutine (an async def, never awaited)")):
-        out = env.path(name + ".txt")
-        pipeline = env.write(name + ".yaml", f"""source: {{name: in, stream_name: x}}
-steps:
-  - {{kind: map, name: m, python: lazy_fns.{name}}}
-  - {{kind: sink, name: out, type: file, path: {out}}}
-""")
-        result = local(env, pipeline, "a\nb\nc\n")
+        result, out = run(name, f"  - {{{{kind: map, name: m, python: lazy_fns.{name}}}}}\n" + sink)
         assert result.returncode == 0, result.stderr
         line = f"lazy_fns.{name} returned {what} as a value: a sink or a C++ step gets its repr()"
         assert result.stderr.count(line) == 1, result.stderr
         with open(out) as f:
             assert len(f.read().splitlines()) == 3
-    out = env.path("akeep.txt")
-    pipeline = env.write("akeep.yaml", f"""source: {{name: in, stream_name: x}}
-steps:
-  - {{kind: filter, name: f, python: lazy_fns.akeep}}
-  - {{kind: sink, name: out, type: file, path: {out}}}
-""")
-    result = local(env, pipeline, "a\nb\nc\n")
+    result, out = run("akeep", "  - {{kind: filter, name: f, python: lazy_fns.akeep}}\n" + sink)
     assert result.returncode == 0, result.stderr
     assert "local: 3 record(s) read, 3 skipped" in result.stderr, result.stderr
     assert result.stderr.count("TypeError: lazy_fns.akeep returned a coroutine (an async def, "
                                "never awaited): a filter returns a truth value") == 3, result.stderr
     assert "never awaited\n" not in result.stderr and "RuntimeWarning" not in result.stderr
     assert os.path.getsize(out) == 0
-    pipeline = env.write("apick.yaml", f"""source: {{name: in, stream_name: x}}
-steps:
-  - kind: route
-    name: r
-    python: lazy_fns.apick
-    branches:
-      a:
-        - {{kind: sink, name: out, type: file, path: {out}}}
-""")
-    result = local(env, pipeline, "a\n")
+    result, _ = run("apick", "  - kind: route\n    name: r\n    python: lazy_fns.apick\n"
+                             "    branches:\n      a:\n    " + sink)
     assert ("TypeError: lazy_fns.apick returned a coroutine (an async def, never awaited): a "
             "route returns a branch name") in result.stderr, result.stderr
 
