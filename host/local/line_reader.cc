@@ -11,6 +11,10 @@ namespace streams::local {
 namespace {
 
 constexpr size_t kChunk = 64 << 10;
+// How often a live input's wait looks at the stop flag: a signal that came
+// while the thread was not waiting (processing a line, flushing) interrupts
+// no read, so the wait must not rest on one.
+constexpr int kStopCheckMs = 100;
 
 }  // namespace
 
@@ -52,6 +56,7 @@ bool LineReader::fill(std::string* error) {
     pollfd ready{fd_, POLLIN, 0};
     if (::poll(&ready, 1, 0) == 0) idle_();
   }
+  if (live_ && !wait_readable(error)) return false;
   for (;;) {
     const ssize_t n = ::read(fd_, buffer_.data() + end_, buffer_.size() - end_);
     if (n > 0) {
@@ -69,6 +74,23 @@ bool LineReader::fill(std::string* error) {
     }
     ended_ = true;
     return false;
+  }
+}
+
+bool LineReader::wait_readable(std::string* error) {
+  for (;;) {
+    if (stop_ && stop_->load(std::memory_order_relaxed)) {
+      ended_ = true;
+      return false;
+    }
+    pollfd ready{fd_, POLLIN, 0};
+    const int n = ::poll(&ready, 1, kStopCheckMs);
+    if (n > 0) return true;  // data, or the end or an error, which read() tells
+    if (n < 0 && errno != EINTR) {
+      *error = std::string("waiting for the input: ") + std::strerror(errno);
+      failed_ = ended_ = true;
+      return false;
+    }
   }
 }
 

@@ -17,8 +17,8 @@ namespace streams::local {
 
 class LineReader {
  public:
-  // `fd` is borrowed (not closed); `stop` (may be null) ends a wait
-  // interrupted by a signal once it is set.
+  // `fd` is borrowed (not closed); `stop` (may be null), once set, ends a
+  // live input's wait within 100 ms, whenever it was set.
   LineReader(int fd, std::function<void()> idle, const std::atomic<bool>* stop);
 
   // The next line without its '\n' (a last line without one included).
@@ -29,6 +29,9 @@ class LineReader {
  private:
   // Reads more into the buffer; false at the end, when stopped, or on error.
   bool fill(std::string* error);
+  // A live input: waits until it can be read without blocking; false when
+  // stopped (or on error, *error set).
+  bool wait_readable(std::string* error);
 
   int fd_;
   std::function<void()> idle_;

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -107,6 +109,33 @@ BOOST_AUTO_TEST_CASE(lines_longer_than_the_buffer) {
   BOOST_TEST(got[0] == "s");
   BOOST_TEST(got[1] == long_line);
   BOOST_TEST(got[2] == "t");
+}
+
+// A stop set while the reader was not waiting (a signal during a line's
+// processing interrupts no read): its next wait on a quiet pipe ends.
+BOOST_AUTO_TEST_CASE(a_stop_set_before_the_wait_ends_it) {
+  Pipe pipe;
+  std::atomic<bool> stop{false};
+  LineReader reader(
+      pipe.fds[0], [] {}, &stop);
+  pipe.write("a\n");
+  std::string line, error;
+  BOOST_REQUIRE(reader.next(&line, &error));
+  stop = true;
+  std::atomic<bool> returned{false};
+  std::thread waiting([&] {
+    std::string more, why;
+    BOOST_TEST(!reader.next(&more, &why));
+    BOOST_TEST(why.empty());
+    returned = true;
+  });
+  for (int i = 0; i < 1000 && !returned; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polled, 10 s at most
+  }
+  const bool ended = returned;
+  pipe.close_writer();  // lets a reader stuck in read() go, so the test ends either way
+  waiting.join();
+  BOOST_TEST(ended);
 }
 
 BOOST_AUTO_TEST_CASE(a_read_error_is_reported) {
