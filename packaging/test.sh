@@ -99,7 +99,7 @@ phase "build (TSan)" built tsan
 phase "tests (TSan)" tests "$root/build-tsan" \
   TSAN_OPTIONS="second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" \
   STREAMS_BROKER_HOST="$root/build/host/streams-host" STREAMS_TEST_TIME_SCALE=5 -j 2 \
-  -R '^(unit[.]|e2e[.](reload|reload_refusals|python_reload|metrics|health|shutdown|stuck_plugin|admin_token|state_two_hosts|parallelism|sentry|segment_pause)$)'
+  -R '^(unit[.]|e2e[.](reload|reload_refusals|python_reload|metrics|health|shutdown|stuck_plugin|admin_token|state_two_hosts|parallelism|sentry|segment_pause|segment_pause_reload)$)'
 
 if [ ${#failed[@]} -ne 0 ]; then
   printf 'FAILED: %s\n' "${failed[@]}" >&2

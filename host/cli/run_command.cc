@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/loading.h"
@@ -61,6 +62,8 @@ std::string client_id(const RunArgs& args, const pipeline::Generation& g) {
   return args.client_id.empty() ? "streams-host-" + g.pipeline.name : args.client_id;
 }
 
+std::string state_dir(const RunArgs& args) { return host_state_dir(args.state_dir); }
+
 // The segment-wide pause (runtime/segment_pause.h), caught up before the
 // source reads a record; null (logged) when its clients cannot be made.
 std::unique_ptr<kafka::SegmentPause> follow_segment_pause(const RunArgs& args,
@@ -88,6 +91,49 @@ std::unique_ptr<kafka::SegmentPause> follow_segment_pause(const RunArgs& args,
   follower->start();
   return follower;
 }
+
+// What a segment pause follower of `g` reads: the brokers and connection
+// settings, the control topic and the consumer group.
+auto followed(const pipeline::Generation& g) {
+  return std::make_tuple(kafka::control_settings(g), kafka::control_topic_of(g.source_deployment()),
+                         g.consumer_group());
+}
+
+// The control plane's parts made from the running generation, made again by
+// a reload that changes what they follow: the segment pause's follower, the
+// operator pause's file (named by the group) and the metrics' source labels.
+// Thread: the main thread, then the reload controller's (one at a time).
+class FollowedGeneration {
+ public:
+  FollowedGeneration(const RunArgs& args, kafka::OperatorPause& pause,
+                     metrics::PipelineMetrics& metrics)
+      : args_(args), pause_(pause), metrics_(metrics) {}
+
+  void start(const pipeline::Generation& g) {
+    segment_pause_ = follow_segment_pause(args_, g, pause_, metrics_);
+  }
+
+  void applied(const pipeline::Generation& before, const pipeline::Generation& after) {
+    if (before.source_topic() != after.source_topic() ||
+        before.consumer_group() != after.consumer_group()) {
+      metrics_.set_source(after.source_topic(), after.consumer_group());
+      pause_.move_to(
+          pipeline::group_file_path(state_dir(args_), after.consumer_group(), ".paused"));
+    }
+    if (followed(before) == followed(after)) return;
+    segment_pause_.reset();  // its thread stops before the next one reads
+    log::info("segment pause: following the pauses of group " + after.consumer_group() + " in " +
+              kafka::control_topic_of(after.source_deployment()) +
+              " from now on (a reload changed " + "the brokers, control_topic or group)");
+    segment_pause_ = follow_segment_pause(args_, after, pause_, metrics_);
+  }
+
+ private:
+  const RunArgs& args_;
+  kafka::OperatorPause& pause_;
+  metrics::PipelineMetrics& metrics_;
+  std::unique_ptr<kafka::SegmentPause> segment_pause_;
+};
 
 config::ErrorPolicy error_policy(const RunArgs& args, const pipeline::Generation& g) {
   config::ErrorPolicy policy = g.error_policy();
@@ -154,8 +200,6 @@ std::string healthcheck_file(const RunArgs& args, const pipeline::Generation& g)
   if (!args.healthcheck_file.empty()) return args.healthcheck_file;
   return g.deployment.write_healthcheck ? "/tmp/health.txt" : "";
 }
-
-std::string state_dir(const RunArgs& args) { return host_state_dir(args.state_dir); }
 
 // The crash journal of `g`'s consumer group (null, with a warning, when it
 // cannot be used: quarantine is then off), its crashes counted in `metrics`,
@@ -334,7 +378,8 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       pipeline::group_file_path(state_dir(args), generation->consumer_group(), ".paused"), metrics);
   operator_pause.restore();
   if (args.paused) operator_pause.set(true, "the operator (run --paused)");
-  const auto segment_pause = follow_segment_pause(args, *generation, operator_pause, metrics);
+  FollowedGeneration followed(args, operator_pause, metrics);
+  followed.start(*generation);
   if (!runtime.start(generation, &error)) {
     print_problem(log::Level::error, error);
     return 1;
@@ -346,6 +391,10 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
         return load(args.pipeline, /*kafka=*/true, d, r);
       },
       runtime, &metrics, std::chrono::milliseconds(args.reload_timeout_ms));
+  controller.on_applied(
+      [&followed](const pipeline::Generation& before, const pipeline::Generation& after) {
+        followed.applied(before, after);
+      });
   reload::ControlOptions control_opts = control_options(args, plugins_dir, generation->python_dirs);
   control_opts.metrics = &metrics;
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms,

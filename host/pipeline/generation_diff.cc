@@ -133,6 +133,10 @@ GenerationDiff diff_generations(const Generation& before, const Generation& afte
   GenerationDiff diff;
   diff.needs_restart = source_change(before, after);
   if (diff.needs_restart.empty()) diff.needs_restart = sink_change(before, after);
+  // The consumer does not read it: its follower is made again (run_command.cc).
+  if (before.source_settings().control_topic != after.source_settings().control_topic) {
+    diff.changes.push_back("the source's control_topic (segment pauses)");
+  }
   if (!same_shape(before, after)) {
     diff.changes.push_back("the graph (steps, their kinds or edges)");
     return diff;

@@ -187,6 +187,7 @@ ReloadResult ReloadController::reload(const std::string& trigger) {
     metrics_->generation.set(r.generation);
     if (next) metrics_->set_current_steps(step_names(*next));
   }
+  const std::shared_ptr<const pipeline::Generation> now = next;
   // The generation and its reload's result appear in the status together.
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
@@ -198,6 +199,8 @@ ReloadResult ReloadController::reload(const std::string& trigger) {
     ++counts_[static_cast<int>(r.outcome)];
     last_ = std::make_unique<ReloadResult>(r);
   }
+  // `next` holds the generation that ran before `now` (an applied reload).
+  if (now && applied_) applied_(*next, *now);
   return r;
 }
 

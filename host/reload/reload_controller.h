@@ -85,6 +85,14 @@ class ReloadController {
   std::string activity() const;
   std::chrono::milliseconds timeout() const { return timeout_; }
 
+  // Called after each applied reload, on the reloading thread and before
+  // reload() returns, with the generations before and after: for control
+  // plane parts made from a generation (the segment pause's follower).
+  // Set before the first reload.
+  using Applied =
+      std::function<void(const pipeline::Generation& before, const pipeline::Generation& after)>;
+  void on_applied(Applied applied) { applied_ = std::move(applied); }
+
  private:
   // One reload, published by reload(): an applied one sets *next to the
   // generation now running.
@@ -98,6 +106,7 @@ class ReloadController {
   std::mutex reload_mutex_;  // one reload at a time
   std::unique_ptr<plugin::PluginRegistry> registry_;
   Loader load_;
+  Applied applied_;
   pipeline::GenerationSwapper& swapper_;
   metrics::PipelineMetrics* metrics_;
   std::chrono::milliseconds timeout_;

@@ -64,6 +64,17 @@ std::string OperatorPause::set(bool paused, const std::string& who) {
       .dump();
 }
 
+void OperatorPause::move_to(std::string path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (path == path_) return;
+  if (metrics_.paused_since_ms.value() != 0 && !path_.empty() && !path.empty() &&
+      std::rename(path_.c_str(), path.c_str()) != 0 && errno != ENOENT) {
+    log::warn("cannot move " + path_ + " to " + path + " (" + std::strerror(errno) +
+              "): the pause is not kept if the host restarts");
+  }
+  path_ = std::move(path);
+}
+
 void OperatorPause::keep(int64_t since_ms, const std::string& who) {
   if (path_.empty()) return;
   if (since_ms == 0) {

@@ -34,6 +34,9 @@ class OperatorPause {
   // Pauses or resumes; `who` names the asker in the log. Returns the admin
   // endpoint's answer, {"paused": bool, "since_ms": ms|null}.
   std::string set(bool paused, const std::string& who);
+  // Keeps the pause in `path` from now on (a reload changed the consumer
+  // group, which names the file), moving a pause kept in the old one.
+  void move_to(std::string path);
 
  private:
   // Writes or removes the file; logs (never fails) when it cannot.

@@ -6,8 +6,14 @@
 // without its state directory) starts paused. While a segment pause holds
 // it, it reports the partitions it holds drained, for `pause` to wait on.
 //
-// Thread: catch_up() on the main thread before start(); then a thread of
-// its own, stopped by the destructor.
+// A reload that changes what it follows (brokers, control topic, group)
+// replaces it with one made and caught up anew (cli/run_command.cc); after
+// a consumer restart for a new group, that catch-up races the new
+// consumer's first fetch, which a group join makes later in practice.
+//
+// Thread: catch_up() before start(), on the thread that makes it (the main
+// thread, or the reload's); then a thread of its own, stopped by the
+// destructor.
 #pragma once
 
 #include <atomic>

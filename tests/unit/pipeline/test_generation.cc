@@ -85,6 +85,29 @@ BOOST_AUTO_TEST_CASE(the_sources_parallelism_is_the_thread_count) {
   BOOST_TEST(contains(pipeline::diff_generations(*one, *two).needs_restart, "steps_config"));
 }
 
+// The segment pause's topic is a change the consumer does not see: applied
+// without a restart (its follower is made again, cli/run_command.cc).
+BOOST_AUTO_TEST_CASE(a_new_control_topic_is_a_change_without_a_restart) {
+  TempDir dir;
+  config::Diagnostics diag;
+  auto one = build_with(dir, kTestDeployment, 0, diag);
+  auto two = build_with(dir,
+                        "pipeline:\n"
+                        "  segments:\n"
+                        "    - steps_config:\n"
+                        "        in: {bootstrap_servers: [\"127.0.0.1:1\"], control_topic: ops.p}\n"
+                        "        out: {bootstrap_servers: [\"127.0.0.1:1\"]}\n",
+                        0, diag);
+  BOOST_REQUIRE_MESSAGE(one && two, all_errors(diag));
+  const pipeline::GenerationDiff diff = pipeline::diff_generations(*one, *two);
+  BOOST_TEST(diff.needs_restart == "");
+  const std::string change = "the source's control_topic (segment pauses)";
+  // (Each build loads the plugin anew: a plugin change is listed too.)
+  BOOST_TEST(std::count(diff.changes.begin(), diff.changes.end(), change) == 1);
+  const auto same = pipeline::diff_generations(*two, *two).changes;
+  BOOST_TEST(std::count(same.begin(), same.end(), change) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(source_and_sink_need_brokers) {
   TempDir dir;
   config::Diagnostics diag;

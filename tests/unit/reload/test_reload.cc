@@ -374,6 +374,25 @@ BOOST_AUTO_TEST_CASE(a_refusal_by_the_files_or_the_runtime_keeps_the_generation)
   BOOST_TEST(c.controller->status_json().find("\"refused\":2") != std::string::npos);
 }
 
+// The control plane's parts made from a generation hear of each applied
+// reload, with the generations before and after; of no other.
+BOOST_AUTO_TEST_CASE(an_applied_reload_is_announced_with_both_generations) {
+  Controller c;
+  std::vector<std::pair<std::string, std::string>> heard;  // function before, after
+  c.controller->on_applied(
+      [&](const pipeline::Generation& before, const pipeline::Generation& after) {
+        heard.emplace_back(before.steps[0].spec->function, after.steps[0].spec->function);
+      });
+  BOOST_TEST((c.controller->reload("test").outcome == Outcome::unchanged));
+  c.steps = "  - {kind: map, name: num, plugin: testkit, function: nonesuch}\n";
+  BOOST_TEST((c.controller->reload("test").outcome == Outcome::refused));
+  c.steps = "  - {kind: map, name: num, plugin: testkit, function: upper}\n";
+  BOOST_TEST((c.controller->reload("test").outcome == Outcome::applied));
+  BOOST_REQUIRE(heard.size() == 1u);
+  BOOST_TEST(heard[0].first == "numbered");
+  BOOST_TEST(heard[0].second == "upper");
+}
+
 BOOST_AUTO_TEST_CASE(a_changed_sink_restarts_the_consumer) {
   Controller c;
   c.deployment.replace(c.deployment.find("out: {"), 6, "out: {topic: elsewhere, ");
