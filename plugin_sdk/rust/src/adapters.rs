@@ -8,7 +8,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::abi::*;
 use crate::types::{
-    bytes_of, log, ErrorKind, InitContext, LogLevel, Output, Record, SinkBatch, SinkReports, Status,
+    bytes_of, log, ErrorKind, InitContext, LogLevel, Output, Record, Shares, SinkBatch, SinkReports,
+    Status,
 };
 use crate::{Aggregate, Filter, FlatMap, Function, Map, Route, Sink};
 
@@ -22,6 +23,24 @@ struct Instance<T> {
     host: *const streams_host_api,
     function: T,
     acc: Vec<u8>, // aggregates: the accumulator being made, reused
+    shares: SharesBox,
+}
+
+/// An instance's shares (Output::share), in an allocation of their own: a
+/// call's Output points at them while the call borrows the instance.
+struct SharesBox(*mut Shares);
+
+impl SharesBox {
+    fn new() -> Self {
+        SharesBox(Box::into_raw(Box::default()))
+    }
+}
+
+impl Drop for SharesBox {
+    fn drop(&mut self) {
+        // SAFETY: made by Box::into_raw in new(), freed once here.
+        drop(unsafe { Box::from_raw(self.0) });
+    }
 }
 
 fn panic_text(payload: &(dyn Any + Send)) -> String {
@@ -64,7 +83,8 @@ unsafe extern "C" fn create<T: Function>(
     }));
     match made {
         Ok(Ok(function)) => {
-            Box::into_raw(Box::new(Instance { host, function, acc: Vec::new() })) as *mut c_void
+            let inst = Instance { host, function, acc: Vec::new(), shares: SharesBox::new() };
+            Box::into_raw(Box::new(inst)) as *mut c_void
         }
         Ok(Err(why)) => {
             write_error(error, error_size, &why);
@@ -92,7 +112,7 @@ where
 {
     let inst = &mut *(instance as *mut Instance<T>);
     let host = &*inst.host;
-    let mut out = Output::from_raw(host, call);
+    let mut out = Output::sharing(host, call, inst.shares.0);
     match catch_unwind(AssertUnwindSafe(|| body(inst, &mut out))) {
         Ok(status) => status.0,
         Err(payload) => {

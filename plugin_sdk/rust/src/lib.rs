@@ -36,7 +36,7 @@ pub mod testing;
 pub use adapters::{aggregate, filter, flat_map, map, route, sink, FnPtr};
 pub use types::{
     Counter, ErrorKind, Gauge, Headers, Histogram, InitContext, LogLevel, Origin, Output, Record,
-    SinkBatch, SinkGuarantee, SinkReports, State, Status,
+    ShareTag, SinkBatch, SinkGuarantee, SinkReports, State, Status,
 };
 
 /// What every function type provides: how to make an instance.

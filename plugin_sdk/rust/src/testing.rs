@@ -51,6 +51,8 @@ pub struct Outcome {
     pub accumulator: Option<Vec<u8>>,
     /// A sink's reports from the call, in order.
     pub reports: Vec<SinkReport>,
+    /// How many values the call shared (`Output::share`) for the next step.
+    pub shared: usize,
 }
 
 /// A sink's report on a batch (sink_ack, or sink_retry_after with a delay).
@@ -77,7 +79,14 @@ struct Call<'a> {
     origin: streams_origin,
     read: Vec<u8>, // the last value state_get handed out
     out: &'a mut BTreeSet<u64>, // a sink's batches not yet reported
+    // Sharing (ABI 1.8), in process calls only: (tag, value) addresses.
+    sharing: bool,
+    shares: Vec<(usize, usize)>, // what this call shared
+    incoming: Vec<(usize, usize)>, // what the step before shared
 }
+
+/// As the host: at most this many tags a call.
+const MAX_SHARES: usize = 4;
 
 unsafe fn call_of<'a>(call: *mut streams_call) -> &'a mut Call<'a> {
     &mut *(call as *mut Call)
@@ -216,6 +225,31 @@ unsafe extern "C" fn state_scan(
     STREAMS_OK
 }
 
+/// As the host: in a process call, a tag not null, at most MAX_SHARES tags
+/// (the same tag again replaces its value).
+unsafe extern "C" fn share(call: *mut streams_call, tag: *const c_void, value: *mut c_void) -> i32 {
+    let c = call_of(call);
+    let (tag, value) = (tag as usize, value as usize);
+    if !c.sharing || tag == 0 {
+        return STREAMS_RECORD_ERROR;
+    }
+    if let Some(kept) = c.shares.iter_mut().find(|(t, _)| *t == tag) {
+        kept.1 = value;
+    } else if c.shares.len() < MAX_SHARES {
+        c.shares.push((tag, value));
+    } else {
+        return STREAMS_RECORD_ERROR;
+    }
+    c.outcome.shared = c.shares.len();
+    STREAMS_OK
+}
+
+unsafe extern "C" fn shared(call: *mut streams_call, tag: *const c_void) -> *mut c_void {
+    let c = call_of(call);
+    let found = c.incoming.iter().find(|(t, _)| *t == tag as usize);
+    found.map_or(std::ptr::null_mut(), |(_, v)| *v as *mut c_void)
+}
+
 /// As the host: a report on a batch out, once, with a known outcome.
 unsafe fn sink_report(call: *mut streams_call, report: SinkReport) -> i32 {
     let c = call_of(call);
@@ -349,6 +383,8 @@ pub struct FunctionDriver<'f> {
     /// A sink's batches handed out and not yet reported, by id.
     out: BTreeSet<u64>,
     next_batch: u64,
+    /// What the last `process` shared, for `process_after`.
+    shares: Vec<(usize, usize)>,
 }
 
 impl<'f> FunctionDriver<'f> {
@@ -373,8 +409,8 @@ impl<'f> FunctionDriver<'f> {
             state_scan: Some(state_scan),
             sink_ack: Some(sink_ack),
             defer_to_batch_end: None,
-            share: None,
-            shared: None,
+            share: Some(share),
+            shared: Some(shared),
             counter: Some(counter),
             count: Some(count),
             gauge: Some(gauge),
@@ -404,6 +440,7 @@ impl<'f> FunctionDriver<'f> {
             offset: 0,
             out: BTreeSet::new(),
             next_batch: 1,
+            shares: Vec::new(),
         })
     }
 
@@ -411,6 +448,20 @@ impl<'f> FunctionDriver<'f> {
     where
         F: FnOnce(*mut c_void, *mut streams_call) -> i32,
     {
+        self.run_sharing(input, None, body)
+    }
+
+    /// A call; `incoming`: a process call's, what the step before shared.
+    fn run_sharing<F>(
+        &mut self,
+        input: Option<&TestRecord>,
+        incoming: Option<Vec<(usize, usize)>>,
+        body: F,
+    ) -> Outcome
+    where
+        F: FnOnce(*mut c_void, *mut streams_call) -> i32,
+    {
+        let sharing = incoming.is_some();
         let mut call = Call {
             input,
             outcome: Outcome::default(),
@@ -423,9 +474,15 @@ impl<'f> FunctionDriver<'f> {
             },
             read: Vec::new(),
             out: &mut self.out,
+            sharing,
+            shares: Vec::new(),
+            incoming: incoming.unwrap_or_default(),
         };
         self.offset += 1;
         let status = body(self.instance, &mut call as *mut Call as *mut streams_call);
+        if sharing {
+            self.shares = std::mem::take(&mut call.shares);
+        }
         let mut outcome = call.outcome;
         outcome.status = status;
         outcome
@@ -451,8 +508,22 @@ impl<'f> FunctionDriver<'f> {
         &self.counters.observed
     }
 
-    /// One input through `process` (map, filter, flat_map, route).
+    /// One input through `process` (map, filter, flat_map, route), as the
+    /// first step on it: `Output::shared` finds nothing.
     pub fn process(&mut self, input: &TestRecord) -> Outcome {
+        self.process_with(input, Vec::new())
+    }
+
+    /// The same input through `process` right after `before` processed it
+    /// and passed it on unchanged (a filter that kept it, a route): what
+    /// `before`'s last `process` shared is there for `Output::shared`, as
+    /// the host hands it on. What it shared is kept until `before` runs
+    /// again, as the host asks.
+    pub fn process_after(&mut self, before: &FunctionDriver, input: &TestRecord) -> Outcome {
+        self.process_with(input, before.shares.clone())
+    }
+
+    fn process_with(&mut self, input: &TestRecord, incoming: Vec<(usize, usize)>) -> Outcome {
         let process = self.function.process.expect("a function with process");
         let headers: Vec<streams_header> = input
             .headers
@@ -460,7 +531,8 @@ impl<'f> FunctionDriver<'f> {
             .map(|(n, v)| streams_header { name: view(n), value: view(v) })
             .collect();
         let raw = raw_record(input, &headers);
-        self.run(Some(input), |inst, call| unsafe { process(inst, &raw, call) })
+        let run = |inst, call| unsafe { process(inst, &raw, call) };
+        self.run_sharing(Some(input), Some(incoming), run)
     }
 
     /// An aggregate's init: the outcome's accumulator is the empty window's.

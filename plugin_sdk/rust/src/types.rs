@@ -121,18 +121,113 @@ pub struct Origin<'a> {
     pub offset: i64,
 }
 
+/// Names what a step hands to the step after it on the same input
+/// (`Output::share`), typed by what it carries. Make it a `static` of your
+/// plugin: its address is the name, so no other plugin's step, nor a tag
+/// of another type, takes the value for its own.
+///
+/// ```ignore
+/// static PARSED: ShareTag<Metric> = ShareTag::new();
+/// ```
+pub struct ShareTag<T: 'static> {
+    // Mutable memory, so that no two tags can be merged into one address.
+    _unique: std::sync::atomic::AtomicU8,
+    _carries: PhantomData<fn() -> T>,
+}
+
+impl<T: 'static> ShareTag<T> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        ShareTag { _unique: std::sync::atomic::AtomicU8::new(0), _carries: PhantomData }
+    }
+    fn address(&'static self) -> *const c_void {
+        self as *const Self as *const c_void
+    }
+}
+
+/// What an instance shared, by tag: each value is kept until the instance
+/// shares under that tag again (the host asks only until its next call),
+/// its box reused.
+#[derive(Default)]
+pub(crate) struct Shares {
+    kept: Vec<(*const c_void, Box<dyn std::any::Any>)>,
+}
+
+impl Shares {
+    /// `value` kept under `tag`; where it now is.
+    fn keep<T: 'static>(&mut self, tag: *const c_void, value: T) -> *mut T {
+        let at = match self.kept.iter().position(|(t, _)| *t == tag) {
+            Some(i) => i,
+            None => {
+                self.kept.push((tag, Box::new(value)));
+                return self.kept.last_mut().unwrap().1.downcast_mut::<T>().unwrap();
+            }
+        };
+        // A tag is typed: what it keeps is a T.
+        let slot = self.kept[at].1.downcast_mut::<T>().unwrap();
+        *slot = value;
+        slot
+    }
+}
+
 /// The host's side of one call: outputs, errors, branches, state. Valid for
 /// the call only.
 pub struct Output<'a> {
     host: &'a streams_host_api,
     call: *mut streams_call,
+    shares: *mut Shares, // the instance's; null: it shares nothing
 }
 
 impl<'a> Output<'a> {
     /// # Safety
     /// `call` must be the current call of an instance given `host`.
     pub unsafe fn from_raw(host: &'a streams_host_api, call: *mut streams_call) -> Self {
-        Output { host, call }
+        Output { host, call, shares: std::ptr::null_mut() }
+    }
+
+    /// The same, for a `process` call of an instance keeping `shares`.
+    pub(crate) unsafe fn sharing(
+        host: &'a streams_host_api,
+        call: *mut streams_call,
+        shares: *mut Shares,
+    ) -> Self {
+        Output { host, call, shares }
+    }
+
+    /// Hands `value`, work done on the input (its parse, say), to the step
+    /// that runs right after this one on the same input, unchanged (a
+    /// filter's kept input, a route's), which takes it with
+    /// `shared(tag)` instead of doing the work again (ABI 1.8). The SDK
+    /// keeps `value` for the host until this instance shares under `tag`
+    /// again, reusing its allocation. False when nothing is shared: the
+    /// host has no sharing (before 1.8, or the test driver's
+    /// `process`), or refused (more than 4 tags a call; not in `process`).
+    pub fn share<T: 'static>(&mut self, tag: &'static ShareTag<T>, value: T) -> bool {
+        let share = match self.host.share {
+            Some(f) if crate::has_field!(self.host, streams_host_api, share) => f,
+            _ => return false,
+        };
+        // SAFETY: the instance's shares outlive its calls; one call at a time.
+        let shares = match unsafe { self.shares.as_mut() } {
+            Some(shares) => shares,
+            None => return false,
+        };
+        let kept = shares.keep(tag.address(), value);
+        unsafe { share(self.call, tag.address(), kept as *mut c_void) == STREAMS_OK }
+    }
+
+    /// What the step just before shared under `tag` if its input was this
+    /// one, passed on unchanged; `None` otherwise: then do the work here.
+    pub fn shared<T: 'static>(&self, tag: &'static ShareTag<T>) -> Option<&T> {
+        let shared = match self.host.shared {
+            Some(f) if crate::has_field!(self.host, streams_host_api, shared) => f,
+            _ => return None,
+        };
+        let value = unsafe { shared(self.call, tag.address()) } as *const T;
+        // SAFETY: only `share` puts a value under a ShareTag<T>'s address,
+        // and it is a T kept until the sharing instance's next call, which
+        // comes after this one.
+        unsafe { value.as_ref() }
     }
 
     /// Emits `value` with the input's key, headers and timestamp. The host

@@ -2,13 +2,17 @@
 //! ingest_metrics plugin with the same outputs and errors:
 //!   is_counter (filter): keeps IngestMetric messages whose "type" is "c";
 //!   transform  (map):    adds "transformed": true, every other byte unchanged.
+//! is_counter hands its parse to the step after it (ABI 1.8, as the C++
+//! plugin does), so transform after it does not parse the input again.
 //! A message that is not a valid IngestMetric is an invalid_input error. A
 //! value of exactly `panic` panics (the SDK turns it into an exception error:
 //! the e2e test uses it). And a sink, lines (lines.rs): values appended to a
 //! file. JSON is checked with the small scanner below, not
 //! a library: the SDK has no dependencies, and neither has this.
 
-use streams_plugin::{ErrorKind, Filter, Function, InitContext, Map, Output, Record, Status};
+use streams_plugin::{
+    ErrorKind, Filter, Function, InitContext, Map, Output, Record, ShareTag, Status,
+};
 
 mod lines;
 mod scan;
@@ -17,6 +21,8 @@ pub use lines::Lines;
 
 use scan::{Metric, Scanner};
 
+/// is_counter's parse of its input, for the step after it.
+static PARSED: ShareTag<Metric> = ShareTag::new();
 
 pub struct IsCounter;
 
@@ -30,7 +36,10 @@ impl Filter for IsCounter {
     fn process(&mut self, input: &Record, out: &mut Output) -> Status {
         let json = input.value();
         match read(json) {
-            Ok(metric) if &json[metric.kind.clone()] == b"c" => Status::KEEP,
+            Ok(metric) if &json[metric.kind.clone()] == b"c" => {
+                out.share(&PARSED, metric);
+                Status::KEEP
+            }
             Ok(_) => Status::DROP,
             Err(why) => out.fail(ErrorKind::InvalidInput, why),
         }
@@ -50,9 +59,16 @@ impl Function for Transform {
 impl Map for Transform {
     fn process(&mut self, input: &Record, out: &mut Output) -> Status {
         let json = input.value();
-        let metric = match read(json) {
-            Ok(metric) => metric,
-            Err(why) => return out.fail(ErrorKind::InvalidInput, why),
+        let own;
+        let metric = match out.shared(&PARSED) {
+            Some(metric) => metric, // is_counter's, of this input
+            None => match read(json) {
+                Ok(metric) => {
+                    own = metric;
+                    &own
+                }
+                Err(why) => return out.fail(ErrorKind::InvalidInput, why),
+            },
         };
         self.output.clear();
         if metric.has_transformed {
@@ -154,6 +170,26 @@ mod tests {
         let mut expected = ORIGINAL[..ORIGINAL.len() - 1].to_vec();
         expected.extend_from_slice(b",\"transformed\":true}");
         assert_eq!(out.values(), vec![expected]);
+    }
+
+    // After is_counter, transform takes its parse (ABI 1.8): the same
+    // outputs as parsing again, the flag's case too.
+    #[test]
+    fn transform_after_is_counter_writes_what_it_writes_alone() {
+        let filter = streams_plugin::filter::<IsCounter>(name(b"is_counter\0"));
+        let map = streams_plugin::map::<Transform>(name(b"transform\0"));
+        let mut is_counter = FunctionDriver::new(&filter, "{}").unwrap();
+        let mut after = FunctionDriver::new(&map, "{}").unwrap();
+        let mut alone = FunctionDriver::new(&map, "{}").unwrap();
+        let original = String::from_utf8(ORIGINAL.to_vec()).unwrap();
+        let flagged = original.replace("\"value\"", "\"transformed\": 0, \"value\"");
+        for input in [ORIGINAL, flagged.as_bytes()] {
+            let kept = is_counter.process(&TestRecord::value(input));
+            assert_eq!((kept.status, kept.shared), (STREAMS_OK, 1));
+            let shared = after.process_after(&is_counter, &TestRecord::value(input));
+            assert_eq!(shared.values(), alone.process(&TestRecord::value(input)).values());
+            assert!(shared.values()[0].ends_with(b"\"transformed\":true}"));
+        }
     }
 
     #[test]
