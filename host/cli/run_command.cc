@@ -15,6 +15,7 @@
 #include "cli/loading.h"
 
 #include "common/crash_guard.h"
+#include "common/held_signal.h"
 #include "common/log.h"
 #include "common/open_files.h"
 #include "kafka/kafka_conf.h"
@@ -318,6 +319,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     log::debug("open files: the process may open " + std::to_string(open_files));
   }
   const bool kafka = args.runtime == "kafka";
+  if (kafka) signals::hold_sighup();  // a reload asked before the control plane listens
   if (kafka && args.pipeline.config_path.empty()) {
     std::fprintf(stderr, "error: --config is required with --runtime kafka\n");
     return 2;
@@ -428,7 +430,8 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       stop, 2 * std::chrono::milliseconds(generation->source_deployment().drain_timeout_ms) +
                 std::chrono::seconds(5));
   const int status = runtime.run(stop);
-  control.reset();  // no reload outlives the runtime
+  control.reset();         // no reload outlives the runtime
+  signals::hold_sighup();  // nor does a late SIGHUP end the shutdown
   return status;
 }
 

@@ -17,6 +17,7 @@
 #include "admin/health_watch.h"
 #include "admin/state_request.h"
 #include "common/clock.h"
+#include "common/held_signal.h"
 #include "common/log.h"
 #include "metrics/exporters.h"
 #include "metrics/prometheus.h"
@@ -120,6 +121,12 @@ class Control final : public ControlPlane {
       if (!watcher_) return false;
     }
     on_sighup();
+    if (signals::take_held_sighup()) {  // it came during the start-up
+      asio::post(control_.io(), [this] {
+        if (options_.reopen_files) options_.reopen_files();
+        controller_.reload("SIGHUP (during start-up)");
+      });
+    }
     control_.run();
     admin_loop_.run();
     return true;

@@ -3,7 +3,8 @@ The admin endpoint runs on its own thread: every endpoint answers within a
 second throughout. A reload is refused at --reload-timeout-ms, saying where
 the thread it waited on is (step, plugin, offset). One SIGTERM ends the
 process (exit 1 once 2 x drain_timeout_ms + 5 s have passed without the
-step returning)."""
+step returning). A SIGHUP while the host starts is kept for its control
+plane, not the end of it."""
 import json
 import os
 import signal
@@ -128,9 +129,32 @@ def stuck_in_create(env, bootstrap):
     one_sigterm_ends_it(env, host)
 
 
+def sighup_while_starting(env, bootstrap):
+    """A SIGHUP (logrotate, `systemctl reload` sent early) that comes while
+    the host starts, before its control plane listens, does not end it: it
+    is acted on, once, when the control plane starts."""
+    gate = env.write("start.gate", "")
+    pipeline = env.write("ss.yaml", PIPELINE % {"topic": "ss", "name": "blk",
+                                                "function": "block_create",
+                                                "config": "{path: %s}" % gate})
+    host = env.start_host(pipeline, env.write("ss-d.yaml", h.deployment()), bootstrap, name="ss",
+                          plugins_dir=h.TEST_PLUGINS_DIR, extra=["--no-watch"])
+    h.wait_for(lambda: os.path.exists(gate + ".waiting") or host.poll() is not None, 60,
+               "the step's create to wait")
+    host.send_signal(signal.SIGHUP)
+    os.remove(gate)
+    line = "reload (SIGHUP (during start-up)): nothing changed"
+    h.wait_for(lambda: host.poll() is not None or line in env.log(host), 60, line)
+    assert host.poll() is None, (host.returncode, env.log(host))
+    h.produce(bootstrap, "ss", [(None, b"x", [])])
+    h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("ss", 1))
+    assert env.stop(host) == 0, env.log(host)
+
+
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker(["sp:1", "sp-out:1", "sc:1", "sc-out:1"])
+        bootstrap = env.start_broker(["sp:1", "sp-out:1", "sc:1", "sc-out:1", "ss:1", "ss-out:1"])
+        sighup_while_starting(env, bootstrap)
         stuck_in_process(env, bootstrap)
         stuck_in_create(env, bootstrap)
     print("ok")

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <streams/plugin.hpp>
 #include <string>
@@ -123,8 +124,9 @@ class BlockWhileFile {
   std::string path_;
 };
 
-// Blocks in create, for reload tests: while the file named by config
-// {"path": P} exists, the constructor waits; then passes values on.
+// Blocks in create, for reload and start-up tests: while the file named by
+// config {"path": P} exists, the constructor waits, having written P.waiting
+// (for a test to know it waits); then passes values on.
 class BlockCreate {
  public:
   explicit BlockCreate(const streams::InitContext& ctx) : wait_(ctx) {}
@@ -139,6 +141,7 @@ class BlockCreate {
       const size_t at = c.find("\"path\":\"");
       if (at == std::string::npos) throw std::invalid_argument("config needs a path");
       const std::string path = c.substr(at + 8, c.find('"', at + 8) - at - 8);
+      if (::access(path.c_str(), F_OK) == 0) std::ofstream(path + ".waiting").flush();
       while (::access(path.c_str(), F_OK) == 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
