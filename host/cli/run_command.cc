@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -319,7 +320,11 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     log::debug("open files: the process may open " + std::to_string(open_files));
   }
   const bool kafka = args.runtime == "kafka";
-  if (kafka) signals::hold_sighup();  // a reload asked before the control plane listens
+  if (kafka) {
+    signals::hold_sighup();  // a reload asked before the control plane listens
+    // A log pipe whose reader is gone fails the write (EPIPE), not the host.
+    std::signal(SIGPIPE, SIG_IGN);
+  }
   if (kafka && args.pipeline.config_path.empty()) {
     std::fprintf(stderr, "error: --config is required with --runtime kafka\n");
     return 2;

@@ -4,10 +4,13 @@ error kind, topic, partition and offset. A burst of bad messages does not
 flood the log: at most ten lines a second, and the next line says how many
 were suppressed. The start says which fetch wait the cluster's id chose.
 `streams-host log-level` changes the level of the running host, for a
-while: debug lines come, then the start's level again."""
+while: debug lines come, then the start's level again. A host whose log
+goes to a pipe nobody reads any more (a log shipper gone) runs on."""
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
 import time
 
@@ -70,6 +73,30 @@ def check_live_level(env, host, bootstrap, inputs):
     assert bad.returncode == 2 and "give the LEVEL" in bad.stderr, bad.stderr
 
 
+def closed_log_pipe(env, bootstrap):
+    """The host's stderr is a pipe whose reader closes after the first line:
+    the lines after it fail to be written (EPIPE), the host does not die of
+    SIGPIPE, and it processes and stops as ever."""
+    env_vars = dict(os.environ, BOOTSTRAP_SERVERS=bootstrap, STREAMS_STATE_DIR=env.path("state"))
+    host = subprocess.Popen(
+        [h.HOST, "run", "--config", os.path.join(h.EXAMPLE_DIR, "deployment.yaml"),
+         "--plugins-dir", h.PLUGINS_DIR, os.path.join(h.EXAMPLE_DIR, "pipeline.yaml")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_vars, start_new_session=True)
+    env.procs.append(host)
+    assert host.stderr.readline(), "the host's first line"
+    host.stderr.close()
+    h.produce(bootstrap, "ingest-metrics", [(None, b"{bad %d" % i, []) for i in range(20)])
+    inputs = h.partitions("ingest-metrics", 1)
+    h.wait_for(lambda: host.poll() is not None or h.committed_offsets(
+        bootstrap, "pipeline-myinput", inputs) == h.end_offsets(bootstrap, inputs), 60,
+        "the bad messages committed (or the host gone)")
+    assert host.poll() is None, host.returncode
+    host.send_signal(signal.SIGTERM)
+    status = h.wait_for(lambda: host.poll() is not None and (host.returncode,), 30,
+                        "the host to exit after SIGTERM")[0]
+    assert status == 0, status
+
+
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker(["ingest-metrics:1", "transformed-events:1"])
@@ -116,6 +143,7 @@ def main():
         assert any(re.search(r"source cluster mockCluster\w+ is the dev broker: "
                              r"fetch\.wait\.max\.ms 5 ", r["message"]) for r in records), \
             [r["message"] for r in records[:8]]
+        closed_log_pipe(env, bootstrap)  # the same group, from where the host above left it
     print("ok")
 
 
