@@ -16,7 +16,7 @@
 #include "cli/loading.h"
 
 #include "common/crash_guard.h"
-#include "common/held_signal.h"
+#include "common/host_signals.h"
 #include "common/log.h"
 #include "common/open_files.h"
 #include "kafka/kafka_conf.h"
@@ -336,8 +336,14 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
   }
   config::Diagnostics diag;
   auto registry = std::make_unique<plugin::PluginRegistry>("");
+  const auto host_signals = signals::Dispositions::now();
   auto generation = load(args.pipeline, kafka, diag, *registry);
   report(diag);
+  for (const std::string& name : host_signals.restore()) {
+    log::warn("loading the pipeline replaced the host's handler of " + name +
+              " (a Python module calling signal.signal, say): the host's is back; a handler of "
+              "the module's would never run in the host");
+  }
   if (!generation) return 2;
   log::set_pipeline(generation->pipeline.name);
   if (!args.adapter.empty()) {

@@ -201,6 +201,11 @@ PyObject* lookup(const std::string& name, std::string* error) {
     if (!object) {
       if (missing_module(module)) continue;
       *error = "importing " + module + " failed: " + describe(take_exception());
+      if (error->find("signal only works in main thread") != std::string::npos) {
+        *error +=
+            " (the module calls signal.signal: the host owns the process's signals, and a "
+            "Python handler would never run in it; drop the call)";
+      }
       return nullptr;
     }
     for (size_t i = n; i < parts.size(); ++i) {

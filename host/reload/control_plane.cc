@@ -17,7 +17,7 @@
 #include "admin/health_watch.h"
 #include "admin/state_request.h"
 #include "common/clock.h"
-#include "common/held_signal.h"
+#include "common/host_signals.h"
 #include "common/log.h"
 #include "metrics/exporters.h"
 #include "metrics/prometheus.h"

@@ -7,7 +7,10 @@ output exactly once, stamped with the version of its partition's generation
 at the reported switch points, with no rebalance. A version with a syntax
 error is refused (the reason names the file and line) and the running one
 goes on. Then a version that blocks on one record makes GET /livez fail
-naming the step, and it recovers once the function returns."""
+naming the step, and it recovers once the function returns. A module that
+installs signal handlers as it is imported: the host takes its own back
+(logged) and stops on SIGTERM; the same module reloaded is refused, saying
+why."""
 import os
 import sys
 import urllib.error
@@ -123,9 +126,41 @@ def blocking(env, bootstrap, port):
     h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("pr-in", PARTITIONS))
 
 
+SIGNALS = """import signal
+
+signal.signal(signal.SIGTERM, lambda *args: None)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def same(msg):
+    return msg.payload
+"""
+
+
+def signal_handlers(env, bootstrap):
+    env.write("sig_fns.py", SIGNALS)
+    pipeline = PIPELINE.replace("pr-", "ps-").replace("stamp_fns.stamp", "sig_fns.same")
+    host = env.start_host(env.write("ps.yaml", pipeline), env.write("ps-d.yaml", h.deployment()),
+                          bootstrap, name="signals", extra=["--admin-port", "0"])
+    port = h.admin_port(env, host)
+    for name in ("SIGTERM", "SIGINT"):
+        assert f"loading the pipeline replaced the host's handler of {name} (a Python module " \
+            "calling signal.signal, say): the host's is back" in env.log(host), env.log(host)
+    write(env.path("sig_fns.py"), SIGNALS + "# again\n", in_place=False)
+    status = h.wait_for(lambda: (lambda s: s["reloads"]["refused"] == 1 and s)(
+        h.host_status(port)), 30, "the reload to be refused")
+    assert "(the module calls signal.signal: the host owns the process's signals" in \
+        status["last_reload"]["error"], status["last_reload"]
+    h.produce(bootstrap, "ps-in", [(None, b"x", [])])
+    h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("ps-in", 1))
+    assert env.stop(host) == 0, env.log(host)
+
+
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker([f"pr-in:{PARTITIONS}", f"pr-out:{PARTITIONS}"])
+        bootstrap = env.start_broker([f"pr-in:{PARTITIONS}", f"pr-out:{PARTITIONS}", "ps-in:1",
+                                      "ps-out:1"])
+        signal_handlers(env, bootstrap)
         env.write("stamp_fns.py", MODULE)
         env.write("helper.py", "VERSION = b'v1'\n")
         host = env.start_host(env.write("p.yaml", PIPELINE), env.write("d.yaml", h.deployment()),
