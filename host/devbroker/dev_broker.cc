@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "kafka/kafka_conf.h"
 
 // librdkafka 2.0.2 has no API to choose the mock brokers' ports: each binds
 // 127.0.0.1:0. While the cluster is being created, this interposed bind()
@@ -142,6 +143,12 @@ bool parse_topic(const std::string& text, std::pair<std::string, int>* out, std:
   }
   if (name.empty()) {
     *error = "--topic " + text + ": the topic name is empty";
+    return false;
+  }
+  if (!kafka::legal_topic(name)) {
+    *error = "--topic " + text + ": '" + name +
+             "' is not a valid Kafka topic name (1 to 249 of letters, digits, '.', '_' and '-', "
+             "not '.' or '..')";
     return false;
   }
   *out = {name, partitions};

@@ -237,9 +237,6 @@ rd_kafka_conf_t* changelog_consumer_conf(const pipeline::Generation& g,
   return build(source.location, defaults, {{source.override_params, source.location}}, error);
 }
 
-namespace {
-
-// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
 bool legal_topic(const std::string& topic) {
   if (topic.empty() || topic.size() > 249 || topic == "." || topic == "..") return false;
   for (char c : topic) {
@@ -249,6 +246,8 @@ bool legal_topic(const std::string& topic) {
   }
   return true;
 }
+
+namespace {
 
 // The topics of the source and the DLQ: legal names, and no loop back
 // into the source on its own cluster.

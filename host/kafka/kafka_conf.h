@@ -91,6 +91,8 @@ void check_client(rd_kafka_conf_t* conf, bool consumer, const config::Location& 
 // adding one diagnostic per problem (sinks are checked by their types).
 void check_kafka_confs(const pipeline::Generation& g, config::Diagnostics& diag);
 
+// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-], not "." or "..".
+bool legal_topic(const std::string& topic);
 // An error at `at` unless `topic` is a legal Kafka topic name.
 void check_topic(const std::string& topic, config::Location at, config::Diagnostics& diag);
 

@@ -1,5 +1,6 @@
 """`streams-host dev-broker --brokers 3` serves a real cluster on fixed
-ports that an independent client uses: metadata, produce, consume."""
+ports that an independent client uses: metadata, produce, consume. A topic
+Kafka would refuse is refused, naming the rule."""
 import os
 import sys
 
@@ -39,7 +40,11 @@ def main():
         assert sorted(r.value for r in records) == sorted(b"v%d" % i for i in range(20))
         assert all(r.headers == [("h", b"x")] for r in records)
         assert env.stop(proc) == 0, env.log(proc)
-    print("1 passed, 0 failed")
+    result = h.run_cli(["dev-broker", "--port", str(h.free_port()), "--topic", "in/put:2"])
+    assert result.returncode == 2, result
+    assert "--topic in/put:2: 'in/put' is not a valid Kafka topic name (1 to 249 of letters, " \
+        "digits, '.', '_' and '-', not '.' or '..')" in result.stderr, result.stderr
+    print("2 passed, 0 failed")
 
 
 if __name__ == "__main__":
