@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "common/log.h"
+
 namespace streams::pipeline {
 
 void RuntimeGauges::publish(PartitionProcessor& partitions, const SinkSet& sinks, uint64_t skipped,
@@ -47,13 +49,20 @@ void RuntimeGauges::warn_delivery_wait(const SinkSet& sinks, const OutputSink& s
 }
 
 void RuntimeGauges::log_pause(const std::string& topic, int32_t partition, int64_t offset,
-                              const std::string& why) {
-  uint64_t suppressed = 0;
-  if (!pause_log_.allow(std::chrono::steady_clock::now(), &suppressed)) return;
+                              const std::string& why, int64_t now_ms) {
+  if (now_ms - last_pause_log_ms_ < kPauseLogMs) {
+    ++pauses_unlogged_;
+    return;
+  }
+  const std::string since = pauses_unlogged_ == 0 ? ""
+                                                  : " (" + std::to_string(pauses_unlogged_) +
+                                                        " more pause(s) since the last such line)";
+  last_pause_log_ms_ = now_ms;
+  pauses_unlogged_ = 0;
   const std::string number = std::to_string(partition);
   log::write(log::Level::info,
              "backpressure: paused " + topic + "[" + number + "] at " + std::to_string(offset) +
-                 ": " + why + log::RateLimitedLog::note(suppressed),
+                 ": " + why + since,
              {{"topic", topic}, {"partition", number}});
 }
 

@@ -368,7 +368,7 @@ void Runtime::on_record(const pipeline::SourceRecord& record) {
       source_->pause(record.partition);
       sinks_.seal_partition(record.partition);
       if (!processor_->held()) {
-        gauges_.log_pause(source_->topic(), record.partition, record.offset, why_);
+        gauges_.log_pause(source_->topic(), record.partition, record.offset, why_, steady_ms());
       }
       break;
     case pipeline::Taken::restoring:

@@ -1,12 +1,15 @@
-// Helpers for unit tests: a temporary directory removed on scope exit, and
-// generations built from inline YAML with the test plugins.
+// Helpers for unit tests: a temporary directory removed on scope exit, the
+// log a body wrote, and generations built from inline YAML with the test
+// plugins.
 #pragma once
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -39,6 +42,22 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// What the process wrote to stderr (the host's log) while `body` ran.
+template <class F>
+std::string captured_stderr(F&& body) {
+  TempDir dir;
+  const std::string path = dir.path() + "/stderr";
+  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const int saved = ::dup(STDERR_FILENO);
+  ::dup2(file, STDERR_FILENO);
+  body();
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(file);
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 // Loads a pipeline file with the host's sink types.
 inline bool load_spec(const std::string& path, config::PipelineSpec* spec,

@@ -1,13 +1,10 @@
 // The healthcheck file: touched at most once a second; a file that cannot
 // be touched is said once, then every ten minutes, and its recovery too.
 #define BOOST_TEST_MODULE health_file
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "common/health_file.h"
@@ -16,24 +13,6 @@
 using streams::HealthFile;
 
 namespace {
-
-// What the host logged to stderr while `body` ran.
-template <class F>
-std::string captured(F&& body) {
-  streams::testing::TempDir dir;
-  const std::string path = dir.path() + "/stderr";
-  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  const int saved = ::dup(STDERR_FILENO);
-  ::dup2(file, STDERR_FILENO);
-  body();
-  ::dup2(saved, STDERR_FILENO);
-  ::close(saved);
-  ::close(file);
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 size_t count(const std::string& text, const std::string& part) {
   size_t n = 0;
@@ -48,16 +27,16 @@ BOOST_AUTO_TEST_CASE(a_file_that_cannot_be_touched_is_said_once_then_every_ten_m
   const std::string blocked = dir.path() + "/missing";
   HealthFile health(blocked + "/health.txt");
   int64_t now = 1'000'000;
-  const std::string first = captured([&] {
+  const std::string first = streams::testing::captured_stderr([&] {
     for (int i = 0; i < 600; ++i, now += 1000) health.touch(now);  // ten minutes, once a second
   });
   BOOST_TEST(count(first, "cannot touch the healthcheck file " + blocked) == 1u, first);
-  const std::string reminder = captured([&] { health.touch(now); });
+  const std::string reminder = streams::testing::captured_stderr([&] { health.touch(now); });
   BOOST_TEST(count(reminder, "still cannot touch the healthcheck file") == 1u, reminder);
   BOOST_TEST(count(reminder, "(599 touches failed since the last warning)") == 1u, reminder);
 
   BOOST_REQUIRE(::mkdir(blocked.c_str(), 0700) == 0);
-  const std::string recovered = captured([&] {
+  const std::string recovered = streams::testing::captured_stderr([&] {
     health.touch(now += 1000);
     health.touch(now += 1000);
   });
