@@ -25,6 +25,17 @@ std::shared_ptr<const pipeline::Generation> build_with(const TempDir& dir,
   return pipeline::build_generation(std::move(spec), std::move(d), segment, registry, diag);
 }
 
+// A deployment whose source step has `settings` ("key: value, ...") too.
+std::string with_source_settings(const std::string& settings) {
+  return "pipeline:\n"
+         "  segments:\n"
+         "    - steps_config:\n"
+         "        in: {bootstrap_servers: [\"127.0.0.1:1\"], " +
+         settings +
+         "}\n"
+         "        out: {bootstrap_servers: [\"127.0.0.1:1\"]}\n";
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -72,13 +83,7 @@ BOOST_AUTO_TEST_CASE(the_sources_parallelism_is_the_thread_count) {
   TempDir dir;
   config::Diagnostics diag;
   auto one = build_with(dir, kTestDeployment, 0, diag);
-  auto two = build_with(dir,
-                        "pipeline:\n"
-                        "  segments:\n"
-                        "    - steps_config:\n"
-                        "        in: {bootstrap_servers: [\"127.0.0.1:1\"], parallelism: 2}\n"
-                        "        out: {bootstrap_servers: [\"127.0.0.1:1\"]}\n",
-                        0, diag);
+  auto two = build_with(dir, with_source_settings("parallelism: 2"), 0, diag);
   BOOST_REQUIRE_MESSAGE(one && two, all_errors(diag));
   BOOST_TEST(diag.warnings().size() == 0u);
   BOOST_TEST(two->source_settings().parallelism == 2);
@@ -91,13 +96,7 @@ BOOST_AUTO_TEST_CASE(a_new_control_topic_is_a_change_without_a_restart) {
   TempDir dir;
   config::Diagnostics diag;
   auto one = build_with(dir, kTestDeployment, 0, diag);
-  auto two = build_with(dir,
-                        "pipeline:\n"
-                        "  segments:\n"
-                        "    - steps_config:\n"
-                        "        in: {bootstrap_servers: [\"127.0.0.1:1\"], control_topic: ops.p}\n"
-                        "        out: {bootstrap_servers: [\"127.0.0.1:1\"]}\n",
-                        0, diag);
+  auto two = build_with(dir, with_source_settings("control_topic: ops.p"), 0, diag);
   BOOST_REQUIRE_MESSAGE(one && two, all_errors(diag));
   const pipeline::GenerationDiff diff = pipeline::diff_generations(*one, *two);
   BOOST_TEST(diff.needs_restart == "");
