@@ -61,6 +61,15 @@ class Watcher final : public FileWatcher {
  private:
   void matched(int wd, const std::string& name) {
     auto [begin, end] = specs_.equal_range(wd);
+    // Kubernetes updates a mounted ConfigMap by renaming a new symlink
+    // `..data` over the old: each file of the directory, a symlink through
+    // it, changed at once.
+    if (name == "..data" && begin != end) {
+      for (auto it = begin; it != end; ++it)
+        changed_.insert(it->second.name.empty() ? name : it->second.name);
+      arm();
+      return;
+    }
     for (auto it = begin; it != end; ++it) {
       const WatchSpec& s = it->second;
       if (s.name.empty() ? ends_with(name, s.suffix) : name == s.name) {

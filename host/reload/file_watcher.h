@@ -1,5 +1,7 @@
 // Watches files for changes with inotify (control plane) and reports them
 // once quiet: a write in progress or a burst of changes makes one report.
+// A mounted Kubernetes ConfigMap's update (its `..data` symlink renamed
+// over) is a change of every watched file of that directory.
 //
 // Thread: everything runs on the io_context's thread, `on_change` too.
 #pragma once

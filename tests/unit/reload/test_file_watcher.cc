@@ -1,0 +1,77 @@
+// The file watcher against a real directory: a file written, and a mounted
+// Kubernetes ConfigMap's update (the `..data` symlink swapped), each
+// reported once quiet; a file it does not watch is not.
+#define BOOST_TEST_MODULE file_watcher
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "reload/file_watcher.h"
+#include "test_util.h"
+
+using namespace streams;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A watcher of `name` in `dir` and what it reported.
+struct Watched {
+  boost::asio::io_context io;
+  std::vector<std::string> reports;
+  std::unique_ptr<reload::FileWatcher> watcher;
+
+  Watched(const std::string& dir, const std::string& name) {
+    std::string error;
+    watcher = reload::FileWatcher::start(
+        io, {{dir, name, ""}}, std::chrono::milliseconds(20),
+        [this](const std::string& names) { reports.push_back(names); }, &error);
+    BOOST_REQUIRE_MESSAGE(watcher, error);
+  }
+  // Runs the loop until a report comes (true) or 10 s pass.
+  bool report() {
+    const size_t before = reports.size();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (reports.size() == before && std::chrono::steady_clock::now() < deadline) {
+      io.run_for(std::chrono::milliseconds(10));
+    }
+    return reports.size() > before;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_written_file_is_reported_once_quiet) {
+  testing::TempDir dir;
+  Watched w(dir.path(), "d.yaml");
+  dir.write("other.yaml", "x: 1\n");
+  dir.write("d.yaml", "a: 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "d.yaml");
+}
+
+// As the kubelet lays out and updates a ConfigMap volume: the files are
+// symlinks through `..data`, itself a symlink to a timestamped directory;
+// an update writes a new directory and renames a new `..data` over.
+BOOST_AUTO_TEST_CASE(a_configmap_update_is_a_change_of_its_files) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directory(root / "..2026_12_06_a");
+  dir.write("..2026_12_06_a/d.yaml", "a: 1\n");
+  fs::create_directory_symlink("..2026_12_06_a", root / "..data");
+  fs::create_symlink("..data/d.yaml", root / "d.yaml");
+  Watched w(dir.path(), "d.yaml");
+
+  fs::create_directory(root / "..2026_12_06_b");
+  dir.write("..2026_12_06_b/d.yaml", "a: 2\n");
+  fs::create_directory_symlink("..2026_12_06_b", root / "..data_tmp");
+  fs::rename(root / "..data_tmp", root / "..data");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "d.yaml");
+  BOOST_TEST(w.reports.size() == 1u);
+}
