@@ -102,6 +102,7 @@ const streams_function* python_function(Generation& g, int32_t kind, Location at
     g.python_code = g.pipeline.python_code.empty()
                         ? plugin::PythonProvider::code_hash(g.python_dirs)
                         : g.pipeline.python_code;
+    g.python_hold = registry.python().hold(g.python_code);
   }
   const streams_function* fn = (*library)->find(kind_name(kind));
   if (!fn || fn->kind != kind)

@@ -79,6 +79,9 @@ struct Generation {
   // python_path, then the pipeline file's directory) and a hash of them.
   std::vector<std::string> python_dirs;
   std::string python_code;
+  // The bridge keeps version python_code of the modules while this holds
+  // it (plugin::PythonProvider::hold): new instances can be made from it.
+  std::shared_ptr<void> python_hold;
 
   const config::StepDeployment& source_deployment() const;
   // The steps_config entry of sink `index` (Kafka sinks always have one).

@@ -68,6 +68,17 @@ std::shared_ptr<PluginLibrary> PythonProvider::bridge(std::string* error) {
   return loaded;
 }
 
+std::shared_ptr<void> PythonProvider::hold(const std::string& code) {
+  std::string error;
+  auto library = bridge(&error);
+  auto fn = library ? reinterpret_cast<python::HoldFn>(library->symbol(STREAMS_PYTHON_HOLD_NAME))
+                    : nullptr;
+  if (!fn) return nullptr;
+  fn(code.data(), code.size(), +1);
+  // The bridge is never unloaded: the release may come at any time.
+  return std::shared_ptr<void>(nullptr, [fn, code](void*) { fn(code.data(), code.size(), -1); });
+}
+
 std::string PythonProvider::lib_dir() const {
   const std::string path = std::filesystem::path(bridge_path_).lexically_normal().string();
   const size_t slash = path.rfind('/');

@@ -35,6 +35,13 @@ class PythonProvider {
   // *error (the path and why).
   std::shared_ptr<PluginLibrary> bridge(std::string* error);
 
+  // A hold on version `code` of the user's modules for a generation that
+  // runs it, released when the handle goes (any thread): the bridge keeps
+  // what the version's names resolved to while held, and lets an old
+  // version's modules go once no generation holds it. Null if the bridge
+  // cannot be loaded or has no holds (then it keeps every version).
+  std::shared_ptr<void> hold(const std::string& code);
+
   // The host's Python package (the pipeline DSL): lib/streams/python/
   // beside the bridge.
   std::string lib_dir() const;

@@ -123,3 +123,8 @@ extern "C" __attribute__((visibility("default"))) size_t STREAMS_PYTHON_JSON_ERR
   out[n] = '\0';
   return n;
 }
+
+extern "C" __attribute__((visibility("default"))) void STREAMS_PYTHON_HOLD(const char* code,
+                                                                           size_t size, int delta) {
+  streams::python::hold_version(std::string(code, size), delta);
+}

@@ -1,6 +1,7 @@
-// The Python bridge's entry point for the control plane (not part of the
+// The Python bridge's entry points for the control plane (not part of the
 // plugin ABI: the host and its bridge are built together): describe a
-// Python pipeline file as the text of a YAML pipeline file.
+// Python pipeline file as the text of a YAML pipeline file; Python's reason
+// for refusing a JSON text; the generations' holds on module versions.
 //
 // The text has one `#@ N` comment per line, N the line of the Python file
 // that made what the line describes; its `python:` names resolve in the
@@ -48,3 +49,16 @@ using JsonErrorFn = size_t (*)(const char* text, size_t size, char* out, size_t 
 }
 #define STREAMS_PYTHON_JSON_ERROR streams_python_json_error_v1
 #define STREAMS_PYTHON_JSON_ERROR_NAME "streams_python_json_error_v1"
+
+// A generation that runs the user's modules at version `code` (size bytes)
+// holds it while it lives (delta +1 when built, -1 when destroyed): the
+// bridge keeps what that version's names resolved to, so that instances
+// can be made for partitions assigned later, until no generation holds it
+// and its modules are no longer those in sys.modules; the next resolve then
+// lets them go (a reload's old modules, and all they allocated, are freed).
+// Thread: any; takes no GIL (a count under a lock).
+namespace streams::python {
+using HoldFn = void (*)(const char* code, size_t size, int delta);
+}
+#define STREAMS_PYTHON_HOLD streams_python_hold_v1
+#define STREAMS_PYTHON_HOLD_NAME "streams_python_hold_v1"

@@ -21,16 +21,37 @@ struct Cached {
 };
 Cached cached;
 
-// User modules by version: what each dotted name resolved to. Bounded: past
-// kMaxVersions the oldest version is forgotten (instances made from it keep
-// their objects; only a new instance of that version could not be made).
+// User modules by version: what each dotted name resolved to, kept while a
+// generation holds the version (describe.h, STREAMS_PYTHON_HOLD) or it is
+// the one in sys.modules; an older one is let go at the next resolve
+// (instances made from it keep their objects).
 struct Versions {
   std::string current;  // the version whose modules are in sys.modules
-  std::vector<std::string> order;
   std::map<std::string, std::map<std::string, PyObject*>> objects;
 };
 Versions versions;
-constexpr size_t kMaxVersions = 32;
+
+// The generations' holds by version; any thread, under holds_mutex.
+std::mutex holds_mutex;
+std::map<std::string, int> holds;
+
+bool held(const std::string& code) {
+  std::lock_guard<std::mutex> lock(holds_mutex);
+  return holds.count(code) != 0;
+}
+
+// Under the GIL: lets go of what versions no generation holds resolved to,
+// but the current one's (its modules stay in sys.modules anyway).
+void forget_unheld_versions() {
+  for (auto it = versions.objects.begin(); it != versions.objects.end();) {
+    if (it->first == versions.current || held(it->first)) {
+      ++it;
+      continue;
+    }
+    for (auto& [name, object] : it->second) Py_DECREF(object);
+    it = versions.objects.erase(it);
+  }
+}
 
 // Keeps this library and libpython mapped for the life of the process.
 void pin_libraries() {
@@ -271,6 +292,7 @@ bool use_modules(const Modules& m, std::string* error) {
 
 PyObject* resolve(const std::string& name, const Modules& m, std::string* error) {
   const std::string& code = m.code;
+  forget_unheld_versions();
   auto known = versions.objects.find(code);
   if (known != versions.objects.end()) {
     auto it = known->second.find(name);
@@ -286,16 +308,16 @@ PyObject* resolve(const std::string& name, const Modules& m, std::string* error)
   if (!use_modules(m, error)) return nullptr;
   PyObject* object = lookup(name, error);
   if (!object) return nullptr;
-  auto& slot = versions.objects[code];
-  if (slot.empty()) versions.order.push_back(code);
   Py_INCREF(object);
-  slot[name] = object;
-  while (versions.order.size() > kMaxVersions) {
-    for (auto& [n, o] : versions.objects[versions.order.front()]) Py_DECREF(o);
-    versions.objects.erase(versions.order.front());
-    versions.order.erase(versions.order.begin());
-  }
+  versions.objects[code][name] = object;
   return object;
+}
+
+void hold_version(const std::string& code, int delta) {
+  std::lock_guard<std::mutex> lock(holds_mutex);
+  int& count = holds[code];
+  count += delta;
+  if (count <= 0) holds.erase(code);
 }
 
 Exception take_exception() {

@@ -108,9 +108,12 @@ bool use_modules(const Modules& m, std::string* error);
 // The object a dotted name ("package.module.Class.attr") names: the longest
 // prefix that imports as a module, then attributes, imported in version
 // `m.code` of the user's modules; objects resolved for earlier versions
-// stay as they were. Null with *error (the exception's type, text and
-// traceback) on failure.
+// stay as they were while a generation holds their version. Null with *error (the exception's type,
+// text and traceback) on failure.
 PyObject* resolve(const std::string& name, const Modules& m, std::string* error);
+// A generation's hold on version `code` (describe.h, STREAMS_PYTHON_HOLD):
+// what it resolved to is kept while held. Any thread; no GIL needed.
+void hold_version(const std::string& code, int delta);
 
 // The exception being raised, taken (cleared): its type name, its text, and
 // the traceback's last frames as Python prints them.
