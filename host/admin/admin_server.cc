@@ -124,6 +124,9 @@ class Server final : public AdminServer {
     return true;
   }
   uint16_t port() const override { return acceptor_.local_endpoint().port(); }
+  void set_token(std::string token) override {
+    if (!token.empty()) access_.token = std::move(token);  // never opens the endpoint
+  }
 
  private:
   // An accept error (no file descriptors left, say) is retried after a

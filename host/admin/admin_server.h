@@ -42,6 +42,8 @@ class AdminServer {
   virtual ~AdminServer() = default;
   // The port it listens on.
   virtual uint16_t port() const = 0;
+  // Requests from now on must carry `token` (not empty). On `io`'s thread.
+  virtual void set_token(std::string token) = 0;
 };
 
 // A client for `streams-host reload` and `status`: sends `method` `target`

@@ -425,6 +425,11 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     print_problem(log::Level::error, error);
     return 2;
   }
+  if (!args.admin_token_file.empty()) {  // a rotated file is read again at each reload
+    control_opts.read_token = [file = args.admin_token_file](std::string* token, std::string* why) {
+      return admin_token(file, token, why);
+    };
+  }
   control_opts.metrics_without_token = args.metrics_without_token;
   if (args.admin_port < 0 &&
       generation->deployment.metrics.type == config::MetricsDeployment::Type::prometheus) {

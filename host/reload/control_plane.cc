@@ -61,8 +61,10 @@ admin::Response reload_response(const ReloadResult& r) {
 // it is doing (the reload, once done, is refused too: it passed its bound).
 class PendingReload : public std::enable_shared_from_this<PendingReload> {
  public:
-  PendingReload(ReloadController& controller, admin::Reply reply, asio::io_context& admin_io)
-      : controller_(controller), reply_(std::move(reply)), timer_(admin_io) {}
+  // `run` reloads, on the control thread.
+  PendingReload(ReloadController& controller, std::function<ReloadResult()> run, admin::Reply reply,
+                asio::io_context& admin_io)
+      : controller_(controller), run_(std::move(run)), reply_(std::move(reply)), timer_(admin_io) {}
 
   void start(asio::io_context& control_io) {
     timer_.expires_after(controller_.timeout() + std::chrono::seconds(1));
@@ -74,7 +76,7 @@ class PendingReload : public std::enable_shared_from_this<PendingReload> {
                              (doing.empty() ? "" : "; " + doing) + "\"}"});
     });
     asio::post(control_io, [self = shared_from_this()] {
-      const ReloadResult r = self->controller_.reload("admin");
+      const ReloadResult r = self->run_();
       self->answer(reload_response(r));
     });
   }
@@ -87,6 +89,7 @@ class PendingReload : public std::enable_shared_from_this<PendingReload> {
   }
 
   ReloadController& controller_;
+  std::function<ReloadResult()> run_;
   admin::Reply reply_;
   asio::steady_timer timer_;
   std::atomic<bool> answered_{false};
@@ -117,14 +120,14 @@ class Control final : public ControlPlane {
     if (!o.watch.empty()) {
       watcher_ = FileWatcher::start(
           control_.io(), o.watch, std::chrono::milliseconds(o.quiet_ms),
-          [this](const std::string& names) { controller_.reload("file change: " + names); }, error);
+          [this](const std::string& names) { reload("file change: " + names); }, error);
       if (!watcher_) return false;
     }
     on_sighup();
     if (signals::take_held_sighup()) {  // it came during the start-up
       asio::post(control_.io(), [this] {
         if (options_.reopen_files) options_.reopen_files();
-        controller_.reload("SIGHUP (during start-up)");
+        reload("SIGHUP (during start-up)");
       });
     }
     control_.run();
@@ -140,6 +143,7 @@ class Control final : public ControlPlane {
                "STREAMS_ADMIN_TOKEN), or bind it to 127.0.0.1";
       return false;
     }
+    token_ = o.admin_token;
     admin_ = admin::AdminServer::start(
         admin_loop_.io(), o.admin_address, o.admin_port, o.admin_token, o.metrics_without_token,
         [this](const std::string& method, const std::string& target, admin::Reply reply) {
@@ -174,7 +178,8 @@ class Control final : public ControlPlane {
     }
     if (target == "/reload") {
       if (method != "POST") return reply({405, R"({"error": "use POST /reload"})"});
-      std::make_shared<PendingReload>(controller_, std::move(reply), admin_loop_.io())
+      std::make_shared<PendingReload>(
+          controller_, [this] { return reload("admin"); }, std::move(reply), admin_loop_.io())
           ->start(control_.io());
       return;
     }
@@ -220,17 +225,40 @@ class Control final : public ControlPlane {
     });
   }
 
+  // On the control thread: a reload, after the token file is read again.
+  ReloadResult reload(const std::string& trigger) {
+    refresh_token();
+    return controller_.reload(trigger);
+  }
+
+  // A rotated token file's new token replaces the old (on the admin
+  // thread, where requests are checked); a file that holds none now keeps
+  // the old one: the endpoint never opens by accident.
+  void refresh_token() {
+    if (!options_.read_token || !admin_) return;
+    std::string token, error;
+    if (!options_.read_token(&token, &error)) {
+      log::warn("admin endpoint: " + error + "; it keeps the token it had");
+      return;
+    }
+    if (token == token_) return;
+    token_ = token;
+    asio::post(admin_loop_.io(), [this, token] { admin_->set_token(token); });
+    log::info("admin endpoint: the token was replaced (its file changed)");
+  }
+
   void on_sighup() {
     signals_.async_wait([this](boost::system::error_code ec, int) {
       if (ec) return;
       if (options_.reopen_files) options_.reopen_files();
-      controller_.reload("SIGHUP");
+      reload("SIGHUP");
       on_sighup();
     });
   }
 
   ReloadController& controller_;
   ControlOptions options_;
+  std::string token_;  // as the admin server has it; the control thread's copy
   // The admin loop outlives the control loop: a reload posted to the control
   // loop holds a timer of the admin loop.
   Loop admin_loop_{"streams-admin"};

@@ -3,8 +3,11 @@ address other machines reach, the host refuses to start without a token,
 and with one every request must carry it, except the health probes (GET
 /livez and /readyz), which orchestrators send without one, and GET /metrics
 with --metrics-without-token. The commands
-that talk to a host send it, and say a refusal (exit 1) from no answer (2)."""
+that talk to a host send it, and say a refusal (exit 1) from no answer (2).
+A rotated token file is read again at the next reload (SIGHUP): the new
+token is taken and the old refused; a file left empty keeps the token."""
 import os
+import signal
 import sys
 import urllib.error
 import urllib.request
@@ -71,7 +74,19 @@ def main():
             result = h.run_cli([*command, "--admin-port", str(port), "--admin-token-file",
                                 token_file])
             assert result.returncode == 0, result
+
+        # Rotated (a Secret updated in place): taken at the next reload.
+        env.write("token", "n3w-token\n")
+        host.send_signal(signal.SIGHUP)
+        h.wait_for(lambda: get(port, "n3w-token") == 200, 30, "the rotated token to be taken")
+        assert get(port, "s3cret-token") == 401
+        assert "admin endpoint: the token was replaced (its file changed)" in env.log(host)
+        env.write("token", "")  # emptied by mistake: the endpoint keeps its token
+        host.send_signal(signal.SIGHUP)
+        h.wait_for(lambda: "it keeps the token it had" in env.log(host), 30, "the empty file")
+        assert get(port) == 401 and get(port, "n3w-token") == 200
         assert env.stop(host) == 0, env.log(host)
+        env.write("token", "s3cret-token\n")
 
         # --metrics-without-token opens GET /metrics (a Prometheus scraping
         # pods), and nothing else.
