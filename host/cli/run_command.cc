@@ -126,7 +126,7 @@ class FollowedGeneration {
     segment_pause_.reset();  // its thread stops before the next one reads
     log::info("segment pause: following the pauses of group " + after.consumer_group() + " in " +
               kafka::control_topic_of(after.source_deployment()) +
-              " from now on (a reload changed " + "the brokers, control_topic or group)");
+              " from now on (a reload changed the brokers, control_topic or group)");
     segment_pause_ = follow_segment_pause(args_, after, pause_, metrics_);
   }
 
