@@ -18,6 +18,8 @@ struct Cached {
   PyObject* pickle_loads = nullptr;
   PyObject* pickle_dumps = nullptr;
   PyObject* format_exception = nullptr;  // traceback.format_exception
+  PyObject* date_types = nullptr;        // (datetime.date, datetime.time)
+  PyObject* dumps_kwargs = nullptr;      // {"default": iso_default}
 };
 Cached cached;
 
@@ -53,6 +55,18 @@ void forget_unheld_versions() {
   }
 }
 
+// json.dumps's `default`: dates, datetimes and times as isoformat() (the
+// original's Serializer writes datetimes so), else the TypeError json raises.
+PyObject* iso_default(PyObject*, PyObject* obj) {
+  const int date = PyObject_IsInstance(obj, cached.date_types);
+  if (date < 0) return nullptr;
+  if (date) return PyObject_CallMethod(obj, "isoformat", nullptr);
+  return PyErr_Format(PyExc_TypeError, "Object of type %s is not JSON serializable",
+                      Py_TYPE(obj)->tp_name);
+}
+
+PyMethodDef iso_default_def = {"iso_default", &iso_default, METH_O, nullptr};
+
 // Keeps this library and libpython mapped for the life of the process.
 void pin_libraries() {
   Dl_info info{};
@@ -69,6 +83,16 @@ void pin_libraries() {
 PyObject* attribute(const char* module, const char* name) {
   Ref m(PyImport_ImportModule(module));
   return m ? PyObject_GetAttrString(m.get(), name) : nullptr;
+}
+
+// The cached objects dumps_json needs; false with an exception set.
+bool cache_dumps() {
+  Ref date(attribute("datetime", "date")), time(attribute("datetime", "time"));
+  if (!date || !time) return false;
+  cached.date_types = PyTuple_Pack(2, date.get(), time.get());
+  Ref fn(PyCFunction_New(&iso_default_def, nullptr));
+  cached.dumps_kwargs = fn ? Py_BuildValue("{s:O}", "default", fn.get()) : nullptr;
+  return cached.date_types && cached.dumps_kwargs;
 }
 
 std::string text_of(PyObject* o) {
@@ -116,7 +140,7 @@ bool start_locked(std::string* error) {
   cached.pickle_dumps = attribute("pickle", "dumps");
   cached.format_exception = attribute("traceback", "format_exception");
   const bool ok = cached.json_loads && cached.json_dumps && cached.pickle_loads &&
-                  cached.pickle_dumps && cached.format_exception;
+                  cached.pickle_dumps && cached.format_exception && cache_dumps();
   if (!ok) {
     const Exception e = take_exception();
     *error = "Python started without its standard library (json, pickle, traceback): " + e.type +
@@ -351,6 +375,10 @@ Exception take_exception() {
 
 PyObject* json_loads() { return cached.json_loads; }
 PyObject* json_dumps() { return cached.json_dumps; }
+PyObject* dumps_json(PyObject* obj) {
+  Ref args(PyTuple_Pack(1, obj));
+  return args ? PyObject_Call(cached.json_dumps, args.get(), cached.dumps_kwargs) : nullptr;
+}
 PyObject* pickle_loads() { return cached.pickle_loads; }
 PyObject* pickle_dumps() { return cached.pickle_dumps; }
 

@@ -130,6 +130,9 @@ std::string describe(const Exception& e);
 // Cached functions of the standard library (borrowed; valid once started).
 PyObject* json_loads();
 PyObject* json_dumps();
+// json.dumps(obj) with dates, datetimes and times as isoformat(), as the
+// original's Serializer writes them: a new str, or null with an exception.
+PyObject* dumps_json(PyObject* obj);
 PyObject* pickle_loads();
 PyObject* pickle_dumps();
 

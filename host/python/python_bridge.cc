@@ -204,7 +204,8 @@ void refuse_lazy(Instance* inst, Ref* result, const char* wants) {
 
 // `obj` as output bytes: bytes as they are, str as UTF-8, None as a null
 // value, anything else as JSON text (json.dumps, as the original's
-// Serializer writes it), or its repr() if JSON cannot represent it. Keeps `obj` and what owns the
+// Serializer writes it, datetimes as isoformat()), or its repr() if JSON
+// cannot represent it. Keeps `obj` and what owns the
 // bytes in inst->held. False with an exception set.
 bool to_bytes(Instance* inst, PyObject* obj, Instance::Out* out) {
   *out = Instance::Out{{nullptr, 0}, obj, false, 0, 0};
@@ -223,7 +224,7 @@ bool to_bytes(Instance* inst, PyObject* obj, Instance::Out* out) {
     out->size = inst->encoded.size() - start;
     return true;
   } else {
-    owner = PyObject_CallOneArg(json_dumps(), obj);
+    owner = dumps_json(obj);
     if (!owner && PyErr_ExceptionMatches(PyExc_TypeError)) {
       // Not representable in JSON (a dataclass, say): Python steps after
       // this one get the object itself; elsewhere it is its repr().

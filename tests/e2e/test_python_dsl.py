@@ -9,7 +9,9 @@ IngestMetric with the Python error text. Errors in a pipeline file name the
 file and the line of the step; `graph` and the local runtime read it. A file
 written for the original runs as it is: its `sentry_kafka_schemas` imports
 (stand-ins unless the package is there) and its helpers imported as
-`sentry_streams.examples.NAME` from beside it."""
+`sentry_streams.examples.NAME` from beside it. Datetimes in what a map
+returns are written by a Serializer as the original's are: isoformat(), or
+strftime(dt_format)."""
 import json
 import os
 import subprocess
@@ -170,12 +172,55 @@ def written_for_the_original(env):
     assert result.returncode == 2 and "the real package was imported" in result.stderr, result
 
 
+DATES = """from datetime import date, datetime
+
+from sentry_streams.pipeline import Map, Serializer, StreamSink, streaming_source
+
+
+def stamp(msg):
+    return {"at": datetime(2026, 1, 2, 3, 4, 5), "day": date(2026, 1, 2), "n": 1}
+
+
+pipeline = (
+    streaming_source(name="in", stream_name="t")
+    .apply(Map("stamp", function=stamp))
+    .apply(Serializer("ser"%s))
+    .sink(StreamSink("out", stream_name="o"))
+)
+"""
+
+
+def local_run(env, name, text):
+    """Runs pipeline file `text` locally on one input: the result."""
+    path = env.write(name, text)
+    return subprocess.run([h.HOST, "run", "--runtime", "local", "--input", "-", path],
+                          input="x\n", capture_output=True, text=True, timeout=60)
+
+
+def datetimes(env):
+    """A map's datetimes through a Serializer: isoformat() by default (dates
+    too), and strftime(dt_format) when given, which, as the original's, takes
+    datetimes only."""
+    result = local_run(env, "dates.py", DATES % "")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        '{"at": "2026-01-02T03:04:05", "day": "2026-01-02", "n": 1}'], result.stdout
+    formatted = DATES % ', dt_format="%Y/%m/%d %H:%M"'
+    result = local_run(env, "dates_fmt.py", formatted.replace(', "day": date(2026, 1, 2)', ""))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ['{"at": "2026/01/02 03:04", "n": 1}'], result.stdout
+    result = local_run(env, "dates_fmt_date.py", formatted)
+    assert result.returncode != 0, result
+    assert "Object of type date is not JSON serializable" in result.stderr, result.stderr
+
+
 def main():
     with h.Env() as env:
         on_broker(env)
         errors_name_file_and_line(env)
         graph_and_local(env)
         written_for_the_original(env)
+        datetimes(env)
     print("ok")
 
 

@@ -5,12 +5,14 @@ the Python file that made what it describes, so errors name that line.
 Functions are registered as attributes of ``<module>.__streams_callables__``
 and named by that dotted path (a function given as a dotted string is used
 as it is)."""
+import functools
 import glob
 import json
 import os
 import types
 from datetime import timedelta
 
+from .builtins import serialize
 from .pipeline import (Batch, BatchParser, Branch, Broadcast, DevNullSink, FlatMap, Filter, GCSSink,
                        HeadersFilter, Map, ParquetSerializer, Parser, Pipeline, Reducer, Router,
                        Serializer, Sink, StreamSink, StreamSource)
@@ -76,6 +78,11 @@ def _step(w, step, stream):
         schema = w.schema_for(stream, step)
         if schema:
             d["schema"] = schema
+    elif isinstance(step, Serializer) and step.dt_format:
+        # Its datetimes formatted: a Python step, which gets the object the
+        # Python step before it made (the host's serializer gets JSON text).
+        d.update(kind="map", python=w.ref(functools.partial(serialize,
+                                                            dt_format=step.dt_format), step))
     elif isinstance(step, Serializer):
         d["kind"] = "serializer"
     elif isinstance(step, Batch):
