@@ -224,6 +224,65 @@ PyGetSetDef getset[] = {
     {"offset", get_offset, nullptr, "its offset (-1 if none)", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
+// The message's fields as the arguments of streams.pipeline.message's
+// Message, the payload and headers deep-copied when `deep`; null with an
+// exception.
+PyObject* message_args(PyObject* self, bool deep) {
+  auto* m = reinterpret_cast<MessageObject*>(self);
+  Ref payload(get_payload(self, nullptr)), headers(get_headers(self, nullptr));
+  if (!payload || !headers) return nullptr;
+  if (deep) {
+    Ref copy(PyImport_ImportModule("copy"));
+    if (!copy) return nullptr;
+    payload = Ref(PyObject_CallMethod(copy.get(), "deepcopy", "O", payload.get()));
+    headers = Ref(PyObject_CallMethod(copy.get(), "deepcopy", "O", headers.get()));
+    if (!payload || !headers) return nullptr;
+  }
+  Ref timestamp(get_timestamp(self, nullptr)), key(get_key(self, nullptr));
+  Ref topic(get_topic(self, nullptr)), partition(get_partition(self, nullptr));
+  Ref offset(get_offset(self, nullptr));
+  if (!timestamp || !key || !topic || !partition || !offset) return nullptr;
+  return PyTuple_Pack(8, payload.get(), headers.get(), timestamp.get(), m->schema, key.get(),
+                      topic.get(), partition.get(), offset.get());
+}
+
+PyObject* python_message_class() {
+  Ref module(PyImport_ImportModule("streams.pipeline.message"));
+  return module ? PyObject_GetAttrString(module.get(), "Message") : nullptr;
+}
+
+// size(): the payload's length when it is bytes or text, else None (as the
+// original's messages answer).
+PyObject* size(PyObject* self, PyObject*) {
+  Ref payload(get_payload(self, nullptr));
+  if (!payload) return nullptr;
+  if (!PyBytes_Check(payload.get()) && !PyUnicode_Check(payload.get())) Py_RETURN_NONE;
+  const Py_ssize_t n = PyObject_Length(payload.get());
+  return n < 0 ? nullptr : PyLong_FromSsize_t(n);
+}
+
+// deepcopy(), copy.deepcopy(): a streams.pipeline.message.Message with
+// copies of the payload and headers, which outlives the call.
+PyObject* deep_copy(PyObject* self, PyObject*) {
+  Ref cls(python_message_class()), args(message_args(self, /*deep=*/true));
+  return cls && args ? PyObject_CallObject(cls.get(), args.get()) : nullptr;
+}
+
+// Pickled (an accumulator or state value that keeps messages) as a
+// streams.pipeline.message.Message of the same fields.
+PyObject* reduce(PyObject* self, PyObject*) {
+  Ref cls(python_message_class()), args(message_args(self, /*deep=*/false));
+  return cls && args ? PyTuple_Pack(2, cls.get(), args.get()) : nullptr;
+}
+
+PyMethodDef methods[] = {
+    {"size", size, METH_NOARGS, "the payload's length when it is bytes or text, else None"},
+    {"deepcopy", deep_copy, METH_NOARGS, "a copy (streams.pipeline.message.Message)"},
+    {"__deepcopy__", deep_copy, METH_O, nullptr},
+    {"__copy__", deep_copy, METH_NOARGS, nullptr},
+    {"__reduce__", reduce, METH_NOARGS, nullptr},
+    {nullptr, nullptr, 0, nullptr}};
+
 void clear_fields(MessageObject* m) {
   Py_CLEAR(m->payload);
   Py_CLEAR(m->headers);
@@ -253,6 +312,7 @@ PyType_Slot slots[] = {
     {Py_tp_dealloc, reinterpret_cast<void*>(dealloc)},
     {Py_tp_repr, reinterpret_cast<void*>(repr)},
     {Py_tp_getset, getset},
+    {Py_tp_methods, methods},
     {Py_tp_doc, const_cast<char*>("A record handed to a Python transform by the streams host.")},
     {0, nullptr}};
 PyType_Spec spec = {"streams.Message", sizeof(MessageObject), 0, Py_TPFLAGS_DEFAULT, slots};

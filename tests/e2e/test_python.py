@@ -9,7 +9,9 @@ traceback as headers; every other record is delivered and all is committed.
 Locally: every function kind (filter, map, flat_map, route by an Enum,
 reduce with an Accumulator class and a group key), a function that keeps
 the messages it was given, SystemExit from a function, a module that fails
-to import and a name that is not callable; streams.state."""
+to import and a name that is not callable; streams.state; the original's
+Message methods (size, deepcopy, pickling, which an accumulator keeping
+messages needs)."""
 import json
 import os
 import re
@@ -266,6 +268,68 @@ def every_kind(env):
         assert f.read().split("\n")[:-1] == ["HELLO!@None", "HELLO!@None WORLD!@None"]
 
 
+MESSAGE_FNS = """import copy
+import pickle
+
+
+def probe(msg):
+    again = pickle.loads(pickle.dumps(msg))
+    copied = msg.deepcopy()
+    return " ".join([str(msg.size()), repr(copied.payload), repr(copy.deepcopy(msg).payload),
+                     repr(again.payload), again.topic, str(again.offset), repr(again.key),
+                     str(again.size())])
+
+
+class Keeper:
+    # Keeps the messages themselves: the host pickles the accumulator.
+    def __init__(self):
+        self.messages = []
+
+    def add(self, msg):
+        self.messages.append(msg)
+        return self
+
+    def get_value(self):
+        return ",".join(m.payload.decode() + "@" + str(m.offset) for m in self.messages)
+
+    def merge(self, other):
+        self.messages += other.messages
+        return self
+"""
+
+MESSAGE_PIPELINE = """source: {name: in, stream_name: msgs}
+steps:
+  - kind: broadcast
+    name: both
+    branches:
+      probe:
+        - {kind: map, name: probe, python: message_fns.probe}
+        - {kind: sink, name: probed, type: file, path: %(probed)s}
+      keep:
+        - kind: reduce
+          name: keep
+          python: message_fns.Keeper
+          window: {type: tumbling, size: 2}
+        - {kind: sink, name: kept, type: file, path: %(kept)s}
+"""
+
+
+def message_api(env):
+    """The original's Message methods: size(), deepcopy() (and copy.deepcopy),
+    and pickling, which an accumulator keeping messages needs."""
+    env.write("message_fns.py", MESSAGE_FNS)
+    probed, kept = env.path("probed.txt"), env.path("kept.txt")
+    pipeline = env.write("messages.yaml", MESSAGE_PIPELINE % {"probed": probed, "kept": kept})
+    result = local(env, pipeline, "abc\nde\nf\n")
+    assert result.returncode == 0, result.stderr
+    with open(probed) as f:
+        assert f.read().split("\n")[:-1] == [
+            "3 b'abc' b'abc' b'abc' stdin 0 None 3", "2 b'de' b'de' b'de' stdin 1 None 2",
+            "1 b'f' b'f' b'f' stdin 2 None 1"], open(probed).read()
+    with open(kept) as f:
+        assert f.read().split("\n")[:-1] == ["abc@0,de@1", "f@2"], open(kept).read()
+
+
 LAZY_FNS = """
 def gen(msg):
     yield msg.payload
@@ -469,6 +533,7 @@ def main():
     with h.Env() as env:
         on_broker(env)
         every_kind(env)
+        message_api(env)
         codec_matches_json(env)
         lazy_values(env)
         refused(env)
