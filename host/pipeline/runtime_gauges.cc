@@ -1,7 +1,5 @@
 #include "pipeline/runtime_gauges.h"
 
-#include <chrono>
-
 #include "common/log.h"
 
 namespace streams::pipeline {

@@ -224,31 +224,24 @@ PyGetSetDef getset[] = {
     {"offset", get_offset, nullptr, "its offset (-1 if none)", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
-// The message's fields as the arguments of streams.pipeline.message's
-// Message, the payload and headers deep-copied when `deep`; null with an
+// The message as a streams.pipeline.message.Message of the same fields
+// (payload and headers shared), which outlives the call; null with an
 // exception.
-PyObject* message_args(PyObject* self, bool deep) {
+PyObject* as_python_message(PyObject* self) {
   auto* m = reinterpret_cast<MessageObject*>(self);
   Ref payload(get_payload(self, nullptr)), headers(get_headers(self, nullptr));
-  if (!payload || !headers) return nullptr;
-  if (deep) {
-    Ref copy(PyImport_ImportModule("copy"));
-    if (!copy) return nullptr;
-    payload = Ref(PyObject_CallMethod(copy.get(), "deepcopy", "O", payload.get()));
-    headers = Ref(PyObject_CallMethod(copy.get(), "deepcopy", "O", headers.get()));
-    if (!payload || !headers) return nullptr;
-  }
   Ref timestamp(get_timestamp(self, nullptr)), key(get_key(self, nullptr));
   Ref topic(get_topic(self, nullptr)), partition(get_partition(self, nullptr));
   Ref offset(get_offset(self, nullptr));
-  if (!timestamp || !key || !topic || !partition || !offset) return nullptr;
-  return PyTuple_Pack(8, payload.get(), headers.get(), timestamp.get(), m->schema, key.get(),
-                      topic.get(), partition.get(), offset.get());
-}
-
-PyObject* python_message_class() {
+  if (!payload || !headers || !timestamp || !key || !topic || !partition || !offset) {
+    return nullptr;
+  }
   Ref module(PyImport_ImportModule("streams.pipeline.message"));
-  return module ? PyObject_GetAttrString(module.get(), "Message") : nullptr;
+  Ref cls(module ? PyObject_GetAttrString(module.get(), "Message") : nullptr);
+  return cls ? PyObject_CallFunctionObjArgs(cls.get(), payload.get(), headers.get(),
+                                            timestamp.get(), m->schema, key.get(), topic.get(),
+                                            partition.get(), offset.get(), nullptr)
+             : nullptr;
 }
 
 // size(): the payload's length when it is bytes or text, else None (as the
@@ -261,18 +254,18 @@ PyObject* size(PyObject* self, PyObject*) {
   return n < 0 ? nullptr : PyLong_FromSsize_t(n);
 }
 
-// deepcopy(), copy.deepcopy(): a streams.pipeline.message.Message with
-// copies of the payload and headers, which outlives the call.
+// deepcopy(), copy.deepcopy(): the Python Message's deepcopy(), which
+// decides what is copied.
 PyObject* deep_copy(PyObject* self, PyObject*) {
-  Ref cls(python_message_class()), args(message_args(self, /*deep=*/true));
-  return cls && args ? PyObject_CallObject(cls.get(), args.get()) : nullptr;
+  Ref shared(as_python_message(self));
+  return shared ? PyObject_CallMethod(shared.get(), "deepcopy", nullptr) : nullptr;
 }
 
-// Pickled (an accumulator or state value that keeps messages) as a
-// streams.pipeline.message.Message of the same fields.
+// Pickled (an accumulator or state value that keeps messages) as the
+// Python Message is: rebuilt as one.
 PyObject* reduce(PyObject* self, PyObject*) {
-  Ref cls(python_message_class()), args(message_args(self, /*deep=*/false));
-  return cls && args ? PyTuple_Pack(2, cls.get(), args.get()) : nullptr;
+  Ref shared(as_python_message(self));
+  return shared ? PyObject_CallMethod(shared.get(), "__reduce__", nullptr) : nullptr;
 }
 
 PyMethodDef methods[] = {

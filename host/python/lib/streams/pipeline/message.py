@@ -29,6 +29,10 @@ class Message:
         return Message(copy.deepcopy(self.payload), copy.deepcopy(self.headers), self.timestamp,
                        self.schema, self.key, self.topic, self.partition, self.offset)
 
+    def __reduce__(self):  # also what a host message pickles as
+        return (Message, (self.payload, self.headers, self.timestamp, self.schema, self.key,
+                          self.topic, self.partition, self.offset))
+
     def __repr__(self):
         return f"Message(payload={self.payload!r}, timestamp={self.timestamp!r})"
 
