@@ -425,7 +425,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     print_problem(log::Level::error, error);
     return 2;
   }
-  if (!args.admin_token_file.empty()) {  // a rotated file is read again at each reload
+  if (!args.admin_token_file.empty()) {  // a rotated file is read again (reloads, every 2 s)
     control_opts.read_token = [file = args.admin_token_file](std::string* token, std::string* why) {
       return admin_token(file, token, why);
     };

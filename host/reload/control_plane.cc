@@ -117,6 +117,10 @@ class Control final : public ControlPlane {
     }
     log_levels_ = std::make_unique<LogLevels>(admin_loop_.io(), log::level());
     if (!o.admin_address.empty() && !start_admin(o, error)) return false;
+    if (admin_ && o.read_token) {
+      token_timer_ = std::make_unique<asio::steady_timer>(control_.io());
+      arm_token_check();
+    }
     if (!o.watch.empty()) {
       watcher_ = FileWatcher::start(
           control_.io(), o.watch, std::chrono::milliseconds(o.quiet_ms),
@@ -227,20 +231,36 @@ class Control final : public ControlPlane {
 
   // On the control thread: a reload, after the token file is read again.
   ReloadResult reload(const std::string& trigger) {
-    refresh_token();
+    refresh_token(/*quiet_if_same=*/false);
     return controller_.reload(trigger);
+  }
+
+  // The token file is read again every kTokenCheckMs too, so a rotated
+  // Secret is taken without a reload (rendered pods do not watch files).
+  void arm_token_check() {
+    token_timer_->expires_after(std::chrono::milliseconds(kTokenCheckMs));
+    token_timer_->async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      refresh_token(/*quiet_if_same=*/true);
+      arm_token_check();
+    });
   }
 
   // A rotated token file's new token replaces the old (on the admin
   // thread, where requests are checked); a file that holds none now keeps
-  // the old one: the endpoint never opens by accident.
-  void refresh_token() {
+  // the old one: the endpoint never opens by accident. On the control
+  // thread. `quiet_if_same`: a failure already logged is not logged again.
+  void refresh_token(bool quiet_if_same) {
     if (!options_.read_token || !admin_) return;
     std::string token, error;
     if (!options_.read_token(&token, &error)) {
-      log::warn("admin endpoint: " + error + "; it keeps the token it had");
+      if (!quiet_if_same || error != token_error_) {
+        log::warn("admin endpoint: " + error + "; it keeps the token it had");
+      }
+      token_error_ = error;
       return;
     }
+    token_error_.clear();
     if (token == token_) return;
     token_ = token;
     asio::post(admin_loop_.io(), [this, token] { admin_->set_token(token); });
@@ -258,7 +278,9 @@ class Control final : public ControlPlane {
 
   ReloadController& controller_;
   ControlOptions options_;
-  std::string token_;  // as the admin server has it; the control thread's copy
+  static constexpr int kTokenCheckMs = 2000;
+  std::string token_;        // as the admin server has it; the control thread's copy
+  std::string token_error_;  // why the token file was last refused; empty: it was read
   // The admin loop outlives the control loop: a reload posted to the control
   // loop holds a timer of the admin loop.
   Loop admin_loop_{"streams-admin"};
@@ -267,6 +289,7 @@ class Control final : public ControlPlane {
   std::unique_ptr<admin::Health> health_;
   std::unique_ptr<admin::HealthWatch> watch_;
   std::unique_ptr<asio::steady_timer> watch_timer_;
+  std::unique_ptr<asio::steady_timer> token_timer_;  // on the control loop
   std::unique_ptr<metrics::Exporter> exporter_;
   std::unique_ptr<LogLevels> log_levels_;  // served on the admin thread
   std::unique_ptr<admin::AdminServer> admin_;

@@ -27,8 +27,9 @@ struct ControlOptions {
   std::string admin_address;  // empty: no admin endpoint
   uint16_t admin_port = 0;    // 0: any free port (logged)
   std::string admin_token;    // required off loopback (start() refuses otherwise)
-  // Reads the token again before each reload (a rotated --admin-token-file),
-  // on the control thread; false with *error when it has none. Null: fixed.
+  // Reads the token again before each reload and every 2 s (a rotated
+  // --admin-token-file), on the control thread; false with *error when it
+  // has none. Null: fixed.
   std::function<bool(std::string* token, std::string* error)> read_token;
   bool metrics_without_token = false;  // GET /metrics answers without it
   std::vector<WatchSpec> watch;        // empty: no watching

@@ -4,8 +4,9 @@ and with one every request must carry it, except the health probes (GET
 /livez and /readyz), which orchestrators send without one, and GET /metrics
 with --metrics-without-token. The commands
 that talk to a host send it, and say a refusal (exit 1) from no answer (2).
-A rotated token file is read again at the next reload (SIGHUP): the new
-token is taken and the old refused; a file left empty keeps the token."""
+A rotated token file is read again every two seconds and at each reload
+(SIGHUP): the new token is taken and the old refused; a file left empty
+keeps the token, said once."""
 import os
 import signal
 import sys
@@ -30,6 +31,12 @@ def get(port, token=None, path="/status", method="GET"):
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
+
+
+def replace(env, token):
+    """Writes the token file as a Secret's update does: whole, in one step."""
+    env.write("token.new", token)
+    os.replace(env.path("token.new"), env.path("token"))
 
 
 def main():
@@ -75,16 +82,23 @@ def main():
                                 token_file])
             assert result.returncode == 0, result
 
-        # Rotated (a Secret updated in place): taken at the next reload.
-        env.write("token", "n3w-token\n")
-        host.send_signal(signal.SIGHUP)
+        # Rotated (a Secret updated in place): taken within seconds, without
+        # a reload (rendered pods watch no files), and at a reload.
+        kept = "it keeps the token it had"
+        replace(env, "n3w-token\n")
         h.wait_for(lambda: get(port, "n3w-token") == 200, 30, "the rotated token to be taken")
         assert get(port, "s3cret-token") == 401
         assert "admin endpoint: the token was replaced (its file changed)" in env.log(host)
-        env.write("token", "")  # emptied by mistake: the endpoint keeps its token
-        host.send_signal(signal.SIGHUP)
-        h.wait_for(lambda: "it keeps the token it had" in env.log(host), 30, "the empty file")
+        assert "reload (" not in env.log(host), env.log(host)
+        replace(env, "")  # emptied by mistake: the endpoint keeps its token
+        h.wait_for(lambda: kept in env.log(host), 30, "the empty file")
         assert get(port) == 401 and get(port, "n3w-token") == 200
+        host.send_signal(signal.SIGHUP)  # a reload says it again
+        h.wait_for(lambda: env.log(host).count(kept) == 2, 30, "the empty file at the reload")
+        replace(env, "t0ken-at-reload\n")
+        host.send_signal(signal.SIGHUP)
+        h.wait_for(lambda: get(port, "t0ken-at-reload") == 200, 30, "the token at the reload")
+        assert env.log(host).count(kept) == 2, env.log(host)  # said once per cause
         assert env.stop(host) == 0, env.log(host)
         env.write("token", "s3cret-token\n")
 
