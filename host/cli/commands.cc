@@ -113,8 +113,11 @@ int print_topics(const pipeline::Generation& g, int timeout_ms) {
                 found.c_str(), !found.empty() && !u.says.empty() ? "; " : "", u.says.c_str());
     if (u.fatal) status = 1;
   }
-  if (status)
+  if (status) {
     print_problem(log::Level::error, "a topic the host needs is missing or unfit (above)");
+  } else {
+    std::printf("ok: the files and the %zu topic(s)\n", uses.size());
+  }
   return status;
 }
 
@@ -141,7 +144,9 @@ int validate_command(const ValidateArgs& validate) {
   if (!stateful.empty()) stateful = "; state: " + stateful;
   const std::string& sentry = generation->deployment.sentry.envelope_url;
   const std::string errors = sentry.empty() ? "" : "; errors to Sentry: " + sentry;
-  std::printf("ok: %s: source %s (%s) -> %zu step(s) -> sinks %s%s%s\n", args.pipeline_path.c_str(),
+  // With --topics, "ok:" is said once the topics are found fit too.
+  std::printf("%s: %s: source %s (%s) -> %zu step(s) -> sinks %s%s%s\n",
+              validate.topics ? "files ok" : "ok", args.pipeline_path.c_str(),
               generation->pipeline.source.name.c_str(), generation->source_topic().c_str(),
               generation->steps.size() - generation->sinks.size(), sinks.c_str(), stateful.c_str(),
               errors.c_str());

@@ -34,6 +34,7 @@ def validate(bootstrap, config, pipeline, *extra):
     result = h.run_cli(["validate", "--topics", "--plugins-dir", plugins,
                         "--config", config, *extra, pipeline],
                        env={**os.environ, "BOOTSTRAP_SERVERS": bootstrap})
+    assert result.stdout.startswith("files ok: "), result.stdout
     lines = [line.strip() for line in result.stdout.splitlines()[1:]]
     return result.returncode, lines, result.stderr
 
@@ -70,12 +71,14 @@ def main():
         # Nothing was created by looking.
         status, lines, _ = validate(bootstrap, *counter)
         assert f"sink mysink click-counts {at}: missing" in lines[1], lines
+        assert not any(line.startswith("ok") for line in lines), lines
 
         # Everything there (a changelog missing is the host's to create).
         fine = env.start_broker(["clicks:2", "click-counts:2"])
         status, lines, err = validate(fine, *counter)
         assert status == 0, (lines, err)
-        assert lines[-1] == f"changelog of count counter-count-changelog on {fine}: missing: the " \
+        assert lines[-1] == "ok: the files and the 3 topic(s)", lines
+        assert lines[-2] == f"changelog of count counter-count-changelog on {fine}: missing: the " \
             "host creates it (compacted, 2 partition(s))", lines
 
         status, lines, err = validate("127.0.0.1:1", *counter, "--timeout-ms", "1500")
