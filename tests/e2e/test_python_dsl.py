@@ -214,6 +214,34 @@ def datetimes(env):
     assert "Object of type date is not JSON serializable" in result.stderr, result.stderr
 
 
+BATCHED = """from datetime import timedelta
+
+from sentry_streams.pipeline import Batch, Parser, Serializer, StreamSink, streaming_source
+
+pipeline = (
+    streaming_source(name="in", stream_name="t")
+    .apply(Parser("parse"))
+    .apply(Batch("pairs", batch_size=2, batch_timedelta=timedelta(seconds=100)))
+    .apply(Serializer("ser"%s))
+    .sink(StreamSink("out", stream_name="o"))
+)
+"""
+
+
+def batch_then_serializer(env):
+    """Parser, Batch, Serializer (the original's simple_batching example):
+    a JSON array of the payloads, as the original's Serializer writes the
+    batch's list; it failed every batch (a msgpack batch is not JSON)."""
+    for name, extra in (("batched.py", ""), ("batched_fmt.py", ', dt_format="%Y"')):
+        path = env.write(name, BATCHED % extra)
+        result = subprocess.run([h.HOST, "run", "--runtime", "local", "--input", "-", path],
+                                input='{"a": 1}\n{"a": 2}\n{"a": 3}\n', capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert [json.loads(line) for line in result.stdout.splitlines()] == [
+            [{"a": 1}, {"a": 2}], [{"a": 3}]], result.stdout
+
+
 def main():
     with h.Env() as env:
         on_broker(env)
@@ -221,6 +249,7 @@ def main():
         graph_and_local(env)
         written_for_the_original(env)
         datetimes(env)
+        batch_then_serializer(env)
     print("ok")
 
 

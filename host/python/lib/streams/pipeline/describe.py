@@ -59,8 +59,9 @@ class _Writer:
         return None
 
 
-def _step(w, step, stream):
-    """The mapping of one non-branching step."""
+def _step(w, step, stream, previous, following):
+    """The mapping of one non-branching step; `previous` and `following`: the
+    steps before and after it in its chain, or None."""
     d = {"name": step.name}
     if isinstance(step, Map):
         d.update(kind="map", python=w.ref(step.function, step))
@@ -78,17 +79,20 @@ def _step(w, step, stream):
         schema = w.schema_for(stream, step)
         if schema:
             d["schema"] = schema
-    elif isinstance(step, Serializer) and step.dt_format:
+    elif isinstance(step, Serializer) and step.dt_format and not isinstance(previous, Batch):
         # Its datetimes formatted: a Python step, which gets the object the
         # Python step before it made (the host's serializer gets JSON text).
         d.update(kind="map", python=w.ref(functools.partial(serialize,
                                                             dt_format=step.dt_format), step))
     elif isinstance(step, Serializer):
+        # After a Batch too: its values crossed the host as JSON text, their
+        # datetimes already written (isoformat), so dt_format has none left.
         d["kind"] = "serializer"
     elif isinstance(step, Batch):
         # msgpack: any bytes may be batched; Python steps after it get the
-        # original's list of (payload, schema) tuples.
-        d.update(kind="batch", format="msgpack")
+        # original's list of (payload, schema) tuples. Before a Serializer,
+        # JSON: the original serializes the list of payloads, an array.
+        d.update(kind="batch", format="json" if isinstance(following, Serializer) else "msgpack")
         if step.batch_size is not None:
             d["max_count"] = step.batch_size
         if step.batch_timedelta is not None:
@@ -163,7 +167,7 @@ def _steps(w, pipe, indent, stream):
     if not pipe.steps:
         w.line(indent, "[]", pipe.root.line)
         return
-    for step in pipe.steps:
+    for i, step in enumerate(pipe.steps):
         if isinstance(step, (Router, Broadcast)):
             w.line(indent, f'- "kind": {json.dumps("route" if isinstance(step, Router) else "broadcast")}',
                    step.line)
@@ -178,7 +182,10 @@ def _steps(w, pipe, indent, stream):
             w.line(indent + 1, '"branches":', step.line)
             _branches(w, routes, indent + 2, stream)
         else:
-            w.line(indent, "- " + json.dumps(_step(w, step, stream)), step.line)
+            previous = pipe.steps[i - 1] if i > 0 else None
+            following = pipe.steps[i + 1] if i + 1 < len(pipe.steps) else None
+            w.line(indent, "- " + json.dumps(_step(w, step, stream, previous, following)),
+                   step.line)
 
 
 def describe(pipeline, module, module_name, schemas_dir):
