@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "common/crash_guard.h"
 #include "common/log.h"
@@ -73,7 +74,7 @@ const streams_function* find_function(const std::string& plugin, const std::stri
 // What the bridge's create gets for the callable `name` (python_bridge.cc).
 
 std::string python_config(const Generation& g, const std::string& name, Payload form,
-                          const std::string& lib) {
+                          const std::string& lib, bool values_to_host = false) {
   nlohmann::json config = {{"callable", name},
                            {"path", g.python_dirs},
                            {"lib", lib},
@@ -81,7 +82,8 @@ std::string python_config(const Generation& g, const std::string& name, Payload 
                            {"payload", form == Payload::json    ? "json"
                                        : form == Payload::batch ? "batch"
                                                                 : "bytes"},
-                           {"schema", g.pipeline.source.stream_name}};
+                           {"schema", g.pipeline.source.stream_name},
+                           {"values_to_host", values_to_host}};
   return config.dump();
 }
 
@@ -110,8 +112,29 @@ const streams_function* python_function(Generation& g, int32_t kind, Location at
   return fn && fn->kind == kind ? fn : nullptr;
 }
 
-// A `python:` step (and its `group_by: {python: ...}`).
-bool bind_python(Generation& g, const config::StepSpec& spec, Payload form,
+// Whether a record steps[i] gets reaches a step that reads its value as
+// bytes (a sink, a serializer, a batch, a C++ step) before a Python step
+// takes the object a Python step made (python/message.h): filters and
+// header filters hand it on, routes and broadcasts to their branches.
+bool host_reads_value(const std::vector<config::StepSpec>& steps, size_t i) {
+  if (i >= steps.size()) return false;
+  const config::StepSpec& s = steps[i];
+  const std::string_view kind = s.kind();
+  const bool python = !s.python.empty();
+  if (kind == "broadcast" || (kind == "route" && python)) {
+    for (const config::BranchSpec& b : s.branches) {
+      if (host_reads_value(b.steps, 0)) return true;
+    }
+    return false;
+  }
+  if (kind == "header_filter" || (kind == "filter" && python))
+    return host_reads_value(steps, i + 1);
+  return !python;
+}
+
+// A `python:` step (and its `group_by: {python: ...}`). `values_to_host`:
+// host_reads_value of the step after it.
+bool bind_python(Generation& g, const config::StepSpec& spec, Payload form, bool values_to_host,
                  plugin::PluginRegistry& registry, config::Diagnostics& diag, StepBinding* out) {
   const Location at = spec.plugin_location;
   out->function = python_function(g, out->op->function_kind(), at, registry, diag, &out->library);
@@ -119,7 +142,7 @@ bool bind_python(Generation& g, const config::StepSpec& spec, Payload form,
   out->plugin = "python";
   out->plugin_version = out->library->version();
   const std::string lib = registry.python().lib_dir();
-  out->config_json = python_config(g, spec.python, form, lib);
+  out->config_json = python_config(g, spec.python, form, lib, values_to_host);
   std::string why = probe_instance(*out, out->function);
   if (!why.empty()) {
     diag.error(at, "step '" + spec.name + "': python " + spec.python + ": " + why);
@@ -233,7 +256,8 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Pa
                    plugin::PluginRegistry& registry, config::Diagnostics& diag) {
   const uint32_t first = static_cast<uint32_t>(g.steps.size());
   uint32_t previous = StepBinding::kNone;
-  for (const config::StepSpec& spec : steps) {
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const config::StepSpec& spec = steps[i];
     const uint32_t index = static_cast<uint32_t>(g.steps.size());
     if (previous != StepBinding::kNone) g.steps[previous].next = index;
     previous = index;
@@ -249,7 +273,7 @@ uint32_t add_steps(Generation& g, const std::vector<config::StepSpec>& steps, Pa
       if (spec.python.empty()) {
         bind_function(spec, registry, diag, &binding);
       } else {
-        bind_python(g, spec, form, registry, diag, &binding);
+        bind_python(g, spec, form, host_reads_value(steps, i + 1), registry, diag, &binding);
       }
     }
     binding.runs_plugin_only = binding.op->runs_plugin_only();

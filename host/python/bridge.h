@@ -23,6 +23,10 @@ struct Instance {
   Ref fn;      // the callable; an aggregate's accumulator factory
   Ref schema;  // str or None
   Payload payload = Payload::bytes;
+  // Its values reach a step that reads bytes (a sink, a serializer, a C++
+  // step) before any Python step: one JSON cannot represent is an error of
+  // the record, not its repr().
+  bool values_to_host = false;
   Ref message;                  // reused while no function keeps it
   std::vector<PyObject*> held;  // owners of the outputs last emitted
   struct Out {

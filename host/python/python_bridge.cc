@@ -5,7 +5,7 @@
 //
 //   {"callable": "transforms.enrich", "path": ["/dir", ...],
 //    "code": "<hash of the user's .py files>", "payload": "bytes"|"json"|"batch",
-//    "schema": "<source stream>"}
+//    "schema": "<source stream>", "values_to_host": true|false}
 //
 // Per call: the GIL is held only while Python runs; outputs are emitted
 // after it is released (downstream steps and sinks run without it). The
@@ -59,6 +59,7 @@ bool read_config(const nlohmann::json& config, Instance* inst, Modules* modules,
   inst->payload = payload == "json"    ? Payload::json
                   : payload == "batch" ? Payload::batch
                                        : Payload::bytes;
+  inst->values_to_host = config.value("values_to_host", false);
   return true;
 }
 
@@ -174,16 +175,18 @@ const char* lazy_kind(PyObject* obj) {
                                       : nullptr;
 }
 
-// Returned as a value, its repr() is what a sink gets: said once an
-// instance, in the log (a Python step after it gets the object itself).
+// Returned as a value where only Python steps read it (they get the object
+// itself) or as a group_by key: said once an instance, in the log, since a
+// key is its repr().
 void warn_if_lazy(Instance* inst, PyObject* obj) {
   if (inst->warned_lazy) return;
   const char* what = lazy_kind(obj);
   if (!what) return;
   inst->warned_lazy = true;
   const std::string line = inst->callable + " returned " + what +
-                           " as a value: a sink or a C++ step gets its repr(), not what it "
-                           "makes (a map returns one value; a flat_map returns an iterable)";
+                           " as a value: a Python step after it gets it as it is, a key its "
+                           "repr(), not what it makes (a map returns one value; a flat_map returns "
+                           "an iterable)";
   inst->host->log(inst->host->host_ctx, STREAMS_LOG_WARN, line.data(), line.size());
 }
 
@@ -204,9 +207,10 @@ void refuse_lazy(Instance* inst, Ref* result, const char* wants) {
 
 // `obj` as output bytes: bytes as they are, str as UTF-8, None as a null
 // value, anything else as JSON text (json.dumps, as the original's
-// Serializer writes it, datetimes as isoformat()), or its repr() if JSON
-// cannot represent it. Keeps `obj` and what owns the
-// bytes in inst->held. False with an exception set.
+// Serializer writes it, datetimes as isoformat()). One JSON cannot
+// represent is an error where a step reading bytes comes next; where only
+// Python steps get it (they get the object itself), its repr(). Keeps `obj`
+// and what owns the bytes in inst->held. False with an exception set.
 bool to_bytes(Instance* inst, PyObject* obj, Instance::Out* out) {
   *out = Instance::Out{{nullptr, 0}, obj, false, 0, 0};
   PyObject* owner = nullptr;
@@ -227,8 +231,18 @@ bool to_bytes(Instance* inst, PyObject* obj, Instance::Out* out) {
     owner = dumps_json(obj);
     if (!owner && PyErr_ExceptionMatches(PyExc_TypeError)) {
       // Not representable in JSON (a dataclass, say): Python steps after
-      // this one get the object itself; elsewhere it is its repr().
+      // this one get the object itself; the bytes are never read.
       PyErr_Clear();
+      if (inst->values_to_host) {
+        const char* lazy = lazy_kind(obj);
+        // The error names the step; the DSL's callables have made-up names.
+        PyErr_Format(PyExc_TypeError,
+                     "the function returned %s%s, which JSON cannot represent, to a step that "
+                     "reads bytes (a sink, a serializer, a batch or a C++ step): return bytes, "
+                     "str or JSON values (dict, list, str, number, bool, None, datetime)",
+                     lazy ? lazy : "a ", lazy ? "" : Py_TYPE(obj)->tp_name);
+        return false;
+      }
       warn_if_lazy(inst, obj);
       owner = PyObject_Repr(obj);
     }

@@ -335,6 +335,10 @@ def gen(msg):
     yield msg.payload
 
 
+def drain(msg):
+    return [item.decode() for item in msg.payload]
+
+
 async def coro(msg):
     return msg.payload
 
@@ -350,9 +354,10 @@ async def apick(msg):
 
 def lazy_values(env):
     """A map that returns a generator or a coroutine (a yield or an async
-    def by mistake): its repr() goes on, and the log says why, once a step.
-    A filter's coroutine (always true) fails each input, saying why, as a
-    route's does."""
+    def by mistake) to a sink fails each input, saying why (its repr() went
+    on); to a Python step, the object itself goes on, and the log says so,
+    once a step. A filter's coroutine (always true) fails each input, saying
+    why, as a route's does."""
     env.write("lazy_fns.py", LAZY_FNS)
 
     def run(name, step):
@@ -367,10 +372,17 @@ def lazy_values(env):
                        ("coro", "a coroutine (an async def, never awaited)")):
         result, out = run(name, f"  - {{{{kind: map, name: m, python: lazy_fns.{name}}}}}\n" + sink)
         assert result.returncode == 0, result.stderr
-        line = f"lazy_fns.{name} returned {what} as a value: a sink or a C++ step gets its repr()"
-        assert result.stderr.count(line) == 1, result.stderr
-        with open(out) as f:
-            assert len(f.read().splitlines()) == 3
+        assert "local: 3 record(s) read, 3 skipped" in result.stderr, result.stderr
+        assert result.stderr.count(f"TypeError: the function returned {what}, which JSON cannot "
+                                   "represent, to a step that reads bytes") == 3, result.stderr
+        assert os.path.getsize(out) == 0
+    result, out = run("drained", "  - {{kind: map, name: m, python: lazy_fns.gen}}\n"
+                                 "  - {{kind: map, name: d, python: lazy_fns.drain}}\n" + sink)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("lazy_fns.gen returned a generator (a function with yield) as a "
+                               "value: a Python step after it gets it as it is") == 1, result.stderr
+    with open(out) as f:
+        assert f.read().splitlines() == ['["a"]', '["b"]', '["c"]']
     result, out = run("akeep", "  - {{kind: filter, name: f, python: lazy_fns.akeep}}\n" + sink)
     assert result.returncode == 0, result.stderr
     assert "local: 3 record(s) read, 3 skipped" in result.stderr, result.stderr
@@ -382,6 +394,55 @@ def lazy_values(env):
                              "    branches:\n      a:\n    " + sink)
     assert ("TypeError: lazy_fns.apick returned a coroutine (an async def, never awaited): a "
             "route returns a branch name") in result.stderr, result.stderr
+
+
+OBJECT_FNS = """
+from dataclasses import dataclass
+
+
+@dataclass
+class Point:
+    x: int
+
+
+def point(msg):
+    return Point(len(msg.payload))
+
+
+def keep(msg):
+    return msg.payload.x > 0
+
+
+def x(msg):
+    return {"x": msg.payload.x}
+"""
+
+
+def objects(env):
+    """A value JSON cannot represent (a dataclass) goes to the Python steps
+    after it as itself, through filters and broadcasts; where a step that
+    reads bytes may get it (here a broadcast's other branch), each input
+    fails naming the type, where its repr() went on before."""
+    env.write("object_fns.py", OBJECT_FNS)
+    out = env.path("objects.txt")
+    head = ("source: {name: in, stream_name: x}\nsteps:\n"
+            "  - {kind: map, name: m, python: object_fns.point}\n"
+            "  - {kind: filter, name: f, python: object_fns.keep}\n")
+    to_x = f"  - {{kind: map, name: x, python: object_fns.x}}\n" \
+           f"  - {{kind: sink, name: out, type: file, path: {out}}}\n"
+    result = local(env, env.write("objects.yaml", head + to_x), "a\nbb\n")
+    assert result.returncode == 0, result.stderr
+    with open(out) as f:
+        assert f.read().splitlines() == ['{"x": 1}', '{"x": 2}']
+    branches = ("  - kind: broadcast\n    name: b\n    branches:\n      a:\n" +
+                "".join("    " + line + "\n" for line in to_x.splitlines()) +
+                "      raw:\n        - {kind: sink, name: raw, type: devnull}\n")
+    result = local(env, env.write("objects_raw.yaml", head + branches), "a\nbb\n")
+    assert result.returncode == 0, result.stderr
+    assert "local: 2 record(s) read, 2 skipped" in result.stderr, result.stderr
+    assert result.stderr.count("TypeError: the function returned a Point, which JSON cannot "
+                               "represent") == 2, result.stderr
+    assert "skipped stdin[0]@0: step 'm' " in result.stderr, result.stderr
 
 
 def refused(env):
@@ -536,6 +597,7 @@ def main():
         message_api(env)
         codec_matches_json(env)
         lazy_values(env)
+        objects(env)
         refused(env)
         stateful(env)
     print("ok")
