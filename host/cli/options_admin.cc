@@ -17,9 +17,9 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
       "pause",
       "Pause a running host (--admin-port), or every host of a segment, those started later\n"
       "too (--config and PIPELINE: through its control topic, streams-control unless the\n"
-      "source's control_topic names another, on its brokers): each\n"
-      "partition stops at its next record, in its group; wait until what is in flight is\n"
-      "committed, within --timeout-ms (exit 0: paused and drained, 1: not drained in time)");
+      "source's control_topic names another, on its brokers): each partition stops at its\n"
+      "next record, in its group; wait until what is in flight is committed, within\n"
+      "--timeout-ms (exit 0: paused and drained, 1: not drained in time)");
   pause_cmd->add_flag("--no-wait", pause->no_wait, "Return once paused, without waiting to drain");
   auto resume = std::make_shared<ResumeArgs>();
   CLI::App* resume_cmd = app.add_subcommand(
@@ -62,8 +62,8 @@ std::vector<Subcommand> add_admin_clients(CLI::App& app) {
   scan->scan = true;
   CLI::App* state_cmd = app.add_subcommand(
       "state",
-      "Read a stateful step's state (JSON): on a running host (--admin-port), or in its store on "
-      "disk (--config and --pipeline; as of the store's last checkpoint)");
+      "Read a stateful step's state (JSON): on a running host (--admin-port), or in its store\n"
+      "on disk (--config and --pipeline; as of the store's last checkpoint)");
   state_cmd->require_subcommand(1);
   CLI::App* get_cmd = state_cmd->add_subcommand("get", "One key (exit 1 when absent)");
   CLI::App* scan_cmd = state_cmd->add_subcommand("scan", "Keys with a prefix, in byte order");

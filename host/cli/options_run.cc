@@ -89,8 +89,8 @@ Subcommand add_run(CLI::App& app) {
                    "Address of the admin endpoint; other than loopback needs a token")
       ->capture_default_str();
   run_cmd->add_option("--admin-token-file", run.admin_token_file,
-                      "Requests must carry 'Authorization: Bearer' the file's first line "
-                      "(default: $STREAMS_ADMIN_TOKEN, if set)");
+                      "Requests must carry 'Authorization: Bearer' the file's first line, read "
+                      "again every 2 s and at each reload (default: $STREAMS_ADMIN_TOKEN, if set)");
   run_cmd->add_flag("--metrics-without-token", run.metrics_without_token,
                     "GET /metrics answers without the admin token (as /livez and /readyz do), "
                     "for a Prometheus that scrapes pods; every other request still needs it");
