@@ -25,6 +25,7 @@ PACKAGES=(
   libbenchmark-dev          # Google Benchmark: the plugin call path microbenchmark
   gnuplot-nox               # the benchmark chart
   python3-dev               # CPython to embed: the Python bridge (python: steps)
+  python3-venv              # a real virtualenv for e2e.python (the host uses $VIRTUAL_ENV's packages)
   clang-format              # the format check of the test command (ctest build.format)
   libsystemd-dev            # sd_notify: the host as a Type=notify systemd service
   dpkg-dev                  # dpkg-shlibdeps: the .deb's dependencies (cpack)

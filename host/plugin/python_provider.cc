@@ -33,7 +33,10 @@ void collect(const std::filesystem::path& dir, std::vector<std::string>* files) 
        !ec && it != fs::recursive_directory_iterator() && files->size() < kMaxFiles;
        it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (it->is_directory(ec) && (name.empty() || name[0] == '.' || name == "__pycache__")) {
+    // Not the user's modules: hidden directories (.venv), caches, installed
+    // packages (a venv without a dot).
+    if (it->is_directory(ec) && (name.empty() || name[0] == '.' || name == "__pycache__" ||
+                                 name == "site-packages" || name == "dist-packages")) {
       it.disable_recursion_pending();
     } else if (name.size() > 3 && name.compare(name.size() - 3, 3, ".py") == 0 &&
                it->is_regular_file(ec)) {

@@ -36,6 +36,7 @@ PyObject* run_file(const std::string& file, std::string* error) {
     if (done) return module.release();
   }
   *error = describe(take_exception());
+  *error += import_hint(*error);
   if (PyDict_GetItemString(modules, kModule)) PyDict_DelItemString(modules, kModule);
   PyErr_Clear();
   return nullptr;

@@ -4,10 +4,14 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <streams/plugin_abi.h>
+
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
+#include <utility>
 
 namespace streams::python {
 namespace {
@@ -176,8 +180,40 @@ bool install_fallbacks() {
   return fallbacks && Ref(PyObject_CallMethod(fallbacks.get(), "install", nullptr));
 }
 
+// $VIRTUAL_ENV's packages (streams/environment.py), once; what to say of
+// it waits in `environment_note` for the first instance's log.
+std::pair<int32_t, std::string> environment_note;
+
+bool use_virtualenv() {
+  Ref environment(PyImport_ImportModule("streams.environment"));
+  // os.environ is what the process had when Python started; this is now.
+  const char* venv = std::getenv("VIRTUAL_ENV");
+  Ref said(environment ? PyObject_CallMethod(environment.get(), "use_virtualenv", "z",
+                                             venv && *venv ? venv : nullptr)
+                       : nullptr);
+  if (!said) return false;
+  const char *level = nullptr, *line = nullptr;
+  if (said.get() != Py_None && PyArg_ParseTuple(said.get(), "ss", &level, &line)) {
+    environment_note = {std::strcmp(level, "warn") == 0 ? STREAMS_LOG_WARN : STREAMS_LOG_INFO,
+                        line};
+  }
+  return !PyErr_Occurred();
+}
+
 // Drops from sys.modules every module loaded from a file under `path`, so
 // the next import executes the files anew.
+// Whether file `f` under user directory `dir` (ending in '/') is the
+// user's: not in a hidden directory nor in a site-packages (a virtualenv
+// beside the pipeline file: its packages, C extensions among them, stay
+// loaded across reloads), as PythonProvider::code_hash skips them.
+bool users_file(const std::string& f, const std::string& dir) {
+  if (f.compare(0, dir.size(), dir) != 0) return false;
+  const std::string rest = "/" + f.substr(dir.size());
+  return rest.find("/.") == std::string::npos &&
+         rest.find("/site-packages/") == std::string::npos &&
+         rest.find("/dist-packages/") == std::string::npos;
+}
+
 void forget_user_modules(const std::vector<std::string>& path) {
   PyObject* modules = PyImport_GetModuleDict();  // borrowed
   Ref items(PyDict_Items(modules));
@@ -198,7 +234,7 @@ void forget_user_modules(const std::vector<std::string>& path) {
       continue;
     }
     for (const std::string& d : dirs) {
-      if (std::string(f).compare(0, d.size(), d) == 0) {
+      if (users_file(f, d)) {
         PyDict_DelItem(modules, PyTuple_GET_ITEM(pair, 0));
         break;
       }
@@ -251,6 +287,7 @@ PyObject* lookup(const std::string& name, std::string* error) {
             " (the module calls signal.signal: the host owns the process's signals, and a "
             "Python handler would never run in it; drop the call)";
       }
+      *error += import_hint(*error);
       return nullptr;
     }
     for (size_t i = n; i < parts.size(); ++i) {
@@ -296,6 +333,21 @@ std::string describe(const Exception& e) {
   return text;
 }
 
+std::string import_hint(const std::string& error) {
+  if (error.find("ModuleNotFoundError") == std::string::npos) return "";
+  if (const char* venv = std::getenv("VIRTUAL_ENV"); venv && *venv) {
+    const bool unusable = environment_note.first == STREAMS_LOG_WARN;
+    return unusable ? "\n(" + environment_note.second + ")" : "";
+  }
+  return "\n(a package installed in a virtualenv: start the host with that venv's VIRTUAL_ENV "
+         "set, as its bin/activate sets it, or list its site-packages in the deployment's "
+         "python_path)";
+}
+
+std::pair<int32_t, std::string> take_environment_note() {
+  return std::exchange(environment_note, {});
+}
+
 bool use_modules(const Modules& m, std::string* error) {
   std::vector<std::string> path = m.path;
   if (!m.lib.empty()) path.push_back(m.lib);
@@ -305,6 +357,10 @@ bool use_modules(const Modules& m, std::string* error) {
   }
   if (!m.lib.empty() && !install_fallbacks()) {
     *error = "cannot install the stand-ins of streams/fallbacks.py: " + describe(take_exception());
+    return false;
+  }
+  if (!m.lib.empty() && !use_virtualenv()) {
+    *error = "cannot use $VIRTUAL_ENV's packages: " + describe(take_exception());
     return false;
   }
   if (m.code != versions.current) {

@@ -12,6 +12,7 @@
 #include <streams/plugin_abi.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace streams::python {
@@ -104,6 +105,16 @@ struct Modules {
 // next import executes their files anew into fresh module objects. False
 // with *error.
 bool use_modules(const Modules& m, std::string* error);
+
+// A line to add to an import's `error` when it may be a package of a
+// virtualenv the host was not told of, or of one it could not use; else
+// empty.
+std::string import_hint(const std::string& error);
+
+// What the first use_modules found of $VIRTUAL_ENV (streams/environment.py),
+// once: a STREAMS_LOG_* level and the line to log; an empty line after that
+// or without one. GIL held.
+std::pair<int32_t, std::string> take_environment_note();
 
 // The object a dotted name ("package.module.Class.attr") names: the longest
 // prefix that imports as a module, then attributes, imported in version

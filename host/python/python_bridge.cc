@@ -94,6 +94,9 @@ void* create(const streams_host_api* host, const char* config_json, size_t confi
     return nullptr;
   }
   inst->fn = Ref(fn);
+  if (const auto [level, line] = take_environment_note(); !line.empty()) {
+    host->log(host->host_ctx, level, line.data(), line.size());
+  }
   const auto s = config.find("schema");
   inst->schema =
       Ref(s != config.end() && s->is_string() ? PyUnicode_FromString(s->get<std::string>().c_str())

@@ -12,6 +12,7 @@ the messages it was given, SystemExit from a function, a module that fails
 to import and a name that is not callable; streams.state; the original's
 Message methods (size, deepcopy, pickling, which an accumulator keeping
 messages needs)."""
+import glob
 import json
 import os
 import re
@@ -445,6 +446,50 @@ def objects(env):
     assert "skipped stdin[0]@0: step 'm' " in result.stderr, result.stderr
 
 
+def virtualenv(env):
+    """A package installed in a virtualenv beside the pipeline (a real venv,
+    its .pth files read) is imported when the host runs with the venv's
+    VIRTUAL_ENV, as `bin/activate` sets it; without it the import error says
+    how; a venv of another Python is said and not used."""
+    venv = env.path("venvd/.venv")
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", venv], check=True)
+    site = glob.glob(os.path.join(venv, "lib", "python3.*", "site-packages"))[0]
+    os.makedirs(os.path.join(site, "vendored"))
+    with open(os.path.join(site, "vendored.pth"), "w") as f:
+        f.write("vendored\n")
+    with open(os.path.join(site, "vendored", "loudlib.py"), "w") as f:
+        f.write("def loud(data):\n    return data.upper() + b'!'\n")
+    env.write("venvd/venv_fns.py", "import loudlib\n\ndef m(msg):\n"
+                                   "    return loudlib.loud(msg.payload)\n")
+    pipeline = env.write("venvd/p.yaml", "source: {name: in, stream_name: x}\nsteps:\n"
+                                         "  - {kind: map, name: m, python: venv_fns.m}\n"
+                                         "  - {kind: sink, name: out, stream_name: o}\n")
+
+    def run(venv_dir):
+        environ = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+        if venv_dir:
+            environ["VIRTUAL_ENV"] = venv_dir
+        return subprocess.run([h.HOST, "run", "--runtime", "local", pipeline], input="hi\n", capture_output=True, text=True,
+                              timeout=120, env=environ)
+
+    result = run(venv)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["HI!"], result.stdout
+    assert f"python: the packages of the virtualenv {venv} ({site}) come before the system's" \
+        in result.stderr, result.stderr
+    result = run(None)
+    assert result.returncode == 2, result.stderr
+    assert "No module named 'loudlib'" in result.stderr, result.stderr
+    assert "(a package installed in a virtualenv: start the host with that venv's VIRTUAL_ENV " \
+        "set" in result.stderr, result.stderr
+    other = env.path("venvd/other")
+    os.makedirs(os.path.join(other, "lib", "python2.7", "site-packages"))
+    result = run(other)
+    assert result.returncode == 2, result.stderr
+    assert f"python: the virtualenv VIRTUAL_ENV={other} has no lib/python3." in result.stderr, \
+        result.stderr
+
+
 def refused(env):
     env.write("broken_mod.py", "def f(msg)\n    return msg\n")
     cases = {"broken_mod.f": "SyntaxError", "kinds_fns.not_callable": "is not callable (it is a int)",
@@ -598,6 +643,7 @@ def main():
         codec_matches_json(env)
         lazy_values(env)
         objects(env)
+        virtualenv(env)
         refused(env)
         stateful(env)
     print("ok")

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -35,11 +36,12 @@ std::string module(int n) {
          std::to_string(n) + " %d' % LIVE\n";
 }
 
-std::shared_ptr<const pipeline::Generation> version(const testing::TempDir& dir, int n) {
+std::shared_ptr<const pipeline::Generation> version(const testing::TempDir& dir, int n,
+                                                    const std::string& fn = "vers.tag") {
   dir.write("vers.py", module(n));
   config::Diagnostics diag;
   auto g =
-      testing::build(dir, "  - {kind: map, name: m, python: vers.tag}\n", TEST_PLUGINS_DIR, diag);
+      testing::build(dir, "  - {kind: map, name: m, python: " + fn + "}\n", TEST_PLUGINS_DIR, diag);
   BOOST_REQUIRE_MESSAGE(g, testing::all_errors(diag));
   return g;
 }
@@ -79,4 +81,24 @@ BOOST_AUTO_TEST_CASE(a_live_generation_keeps_its_version_and_dropped_ones_are_le
   const std::string latest = output(version(dir, 12));
   BOOST_TEST(latest.substr(0, 4) == "v12 ");
   BOOST_TEST(std::stoi(latest.substr(4)) <= 3, latest);
+}
+
+// A virtualenv beside the pipeline file ($VIRTUAL_ENV, its .pth files read):
+// its packages are imported, and stay loaded when a reload imports the
+// user's modules anew (C extensions cannot be loaded twice).
+BOOST_AUTO_TEST_CASE(a_virtualenv_beside_the_modules_stays_loaded_across_versions) {
+  ::setenv("STREAMS_PYTHON_BRIDGE", PYTHON_BRIDGE, 0);
+  testing::TempDir dir;
+  const std::string site = dir.path() + "/.venv/" VENV_SITE_PACKAGES;
+  std::filesystem::create_directories(site + "/vendored");
+  dir.write(".venv/" VENV_SITE_PACKAGES "/vendored.pth", "vendored\n");
+  dir.write(".venv/" VENV_SITE_PACKAGES "/vendored/venvmod.py",
+            "import builtins\n"
+            "builtins.venvmod_imports = getattr(builtins, 'venvmod_imports', 0) + 1\n"
+            "IMPORTS = builtins.venvmod_imports\n");
+  dir.write("uses.py", "import venvmod\ndef tag(msg):\n    return b'%d' % venvmod.IMPORTS\n");
+  ::setenv("VIRTUAL_ENV", (dir.path() + "/.venv").c_str(), 1);
+  BOOST_TEST(output(version(dir, 1, "uses.tag")) == "1");
+  BOOST_TEST(output(version(dir, 2, "uses.tag")) == "1");  // vers.py changed: a new version
+  ::unsetenv("VIRTUAL_ENV");
 }
