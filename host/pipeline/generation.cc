@@ -1,10 +1,12 @@
 #include "pipeline/generation.h"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
 #include "common/crash_guard.h"
+#include "common/edit_distance.h"
 #include "common/log.h"
 #include "metrics/plugin_metrics.h"
 #include "pipeline/batch_end.h"
@@ -242,9 +244,12 @@ void check_deployment(const Generation& g, config::Diagnostics& diag) {
                     "to a segment's first step (the source '" +
                     g.pipeline.source.name + "', or a step with starts_segment)");
     }
-    bool known = name == g.pipeline.source.name;
-    for (const config::StepSpec* s : g.pipeline.all_steps()) known = known || s->name == name;
-    if (!known) diag.warn(step.location, "no step named '" + name + "' in " + g.pipeline.path);
+    std::vector<std::string> names{g.pipeline.source.name};
+    for (const config::StepSpec* s : g.pipeline.all_steps()) names.push_back(s->name);
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      diag.warn(step.location,
+                "no step named '" + name + "' in " + g.pipeline.path + did_you_mean(name, names));
+    }
   }
 }
 

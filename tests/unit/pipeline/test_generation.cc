@@ -65,16 +65,20 @@ BOOST_AUTO_TEST_CASE(deployment_overrides_topics_and_group) {
                       "    - steps_config:\n"
                       "        in: {bootstrap_servers: [a:1], topic: t-in, consumer_group: g}\n"
                       "        out: {bootstrap_servers: [a:1], topic: t-out}\n"
-                      "        parser: {parallelism: 2}\n",
+                      "        parser: {parallelism: 2}\n"
+                      "        ouy: {}\n",
                       0, diag);
   BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
   BOOST_TEST(g->source_topic() == "t-in");
   BOOST_TEST(g->sinks.at(0).settings->target() == "t-out");
   BOOST_TEST(g->consumer_group() == "g");
-  BOOST_REQUIRE(diag.warnings().size() == 2u);
-  BOOST_TEST(contains(diag.warnings()[0],
+  BOOST_REQUIRE(diag.warnings().size() == 3u);  // by step name: ouy, then parser
+  BOOST_TEST(contains(diag.warnings()[0], "no step named 'ouy' in "));
+  BOOST_TEST(contains(diag.warnings()[0], "; did you mean 'out'?"));
+  BOOST_TEST(contains(diag.warnings()[1],
                       "steps_config.parser: parallelism of step 'parser' is not applied"));
-  BOOST_TEST(contains(diag.warnings()[1], "steps_config.parser: no step named 'parser'"));
+  BOOST_TEST(contains(diag.warnings()[2], "steps_config.parser: no step named 'parser'"));
+  BOOST_TEST(!contains(diag.warnings()[2], "did you mean"));
 }
 
 // Processing threads come from the source's parallelism (a segment's first
