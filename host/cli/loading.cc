@@ -73,6 +73,7 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
     segment = static_cast<size_t>(args.segment_id);
   }
   registry.set_dir(resolve_plugins_dir(args, deployment));
+  registry.set_bundled_dir(plugin::PluginRegistry::default_bundled_dir());
   registry.set_policy({args.allow_plugins_outside_dir, args.allow_writable_plugins});
   auto generation = pipeline::build_generation(std::move(pipeline), std::move(deployment), segment,
                                                registry, diag, kafka);

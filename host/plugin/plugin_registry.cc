@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/edit_distance.h"
+#include "plugin/host_paths.h"
 
 namespace streams::plugin {
 namespace {
@@ -65,9 +66,25 @@ std::vector<std::string> plugin_names(const std::string& dir) {
 
 }  // namespace
 
-std::string PluginRegistry::refusal(const std::string& path) const {
+std::string PluginRegistry::default_bundled_dir() {
+  const std::string exe = executable_dir();
+  std::error_code ec;
+  for (const std::string& dir : {exe + "/../lib/streams/plugins", exe + "/../plugins"}) {
+    if (std::filesystem::is_directory(dir, ec)) return resolved(dir);
+  }
+  return "";
+}
+
+std::string PluginRegistry::find_in(const std::string& dir, const std::string& name) {
+  for (const std::string& path : {dir + "/" + name + ".so", dir + "/lib" + name + ".so"}) {
+    if (::access(path.c_str(), F_OK) == 0) return path;
+  }
+  return "";
+}
+
+std::string PluginRegistry::refusal(const std::string& path, const std::string& dir) const {
   const std::string real = resolved(path);
-  const std::string real_dir = resolved(dir_);
+  const std::string real_dir = resolved(dir);
   if (real.empty() || real_dir.empty()) return path + ": " + std::strerror(errno);
   if (!policy_.allow_outside_dir && real.compare(0, real_dir.size() + 1, real_dir + "/") != 0) {
     return path + " resolves to " + real + ", outside the plugins directory " + real_dir +
@@ -89,19 +106,23 @@ std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std:
              dir_ + " only";
     return nullptr;
   }
-  const std::string plain = dir_ + "/" + name + ".so";
-  const std::string prefixed = dir_ + "/lib" + name + ".so";
-  const std::string* path = nullptr;
-  if (::access(plain.c_str(), F_OK) == 0)
-    path = &plain;
-  else if (::access(prefixed.c_str(), F_OK) == 0)
-    path = &prefixed;
-  if (!path) {
-    *error = "plugin '" + name + "' not found: no " + plain + " or " + prefixed +
-             did_you_mean(name, plugin_names(dir_));
+  const bool bundled = !bundled_dir_.empty() && resolved(dir_) != bundled_dir_;
+  std::string found_in = dir_;
+  std::string found = find_in(dir_, name);
+  if (found.empty() && bundled) found = find_in(found_in = bundled_dir_, name);
+  if (found.empty()) {
+    std::vector<std::string> names = plugin_names(dir_);
+    if (bundled) {
+      for (std::string& n : plugin_names(bundled_dir_)) names.push_back(std::move(n));
+    }
+    *error = "plugin '" + name + "' not found: no " + dir_ + "/" + name + ".so or " + dir_ +
+             "/lib" + name + ".so" +
+             (bundled ? " (nor among the host's own plugins in " + bundled_dir_ + ")" : "") +
+             did_you_mean(name, names);
     return nullptr;
   }
-  if (std::string why = refusal(*path); !why.empty()) {
+  const std::string* path = &found;
+  if (std::string why = refusal(*path, found_in); !why.empty()) {
     *error = "plugin '" + name + "' refused: " + why;
     return nullptr;
   }

@@ -44,12 +44,22 @@ class PluginRegistry {
   const std::string& dir() const { return dir_; }
   void set_dir(std::string dir) { dir_ = std::move(dir); }
   void set_policy(PluginPolicy policy) { policy_ = policy; }
+  // The plugins shipped with the host (the data-store sinks, the examples):
+  // a name `dir` does not have is looked for there, under the same policy.
+  // Empty (the default): none.
+  void set_bundled_dir(std::string dir) { bundled_dir_ = std::move(dir); }
+  // Beside the running host: ../lib/streams/plugins (installed), else
+  // ../plugins (the build tree); empty when neither is a directory.
+  static std::string default_bundled_dir();
 
  private:
-  // Empty if the policy allows loading `path`, else why not.
-  std::string refusal(const std::string& path) const;
+  // Empty if the policy allows loading `path`, found in `dir`, else why not.
+  std::string refusal(const std::string& path, const std::string& dir) const;
+  // <dir>/<name>.so or <dir>/lib<name>.so, whichever exists; else empty.
+  static std::string find_in(const std::string& dir, const std::string& name);
 
   std::string dir_;
+  std::string bundled_dir_;
   PluginPolicy policy_;
   std::map<std::string, std::weak_ptr<PluginLibrary>> loaded_;
   PythonProvider python_;

@@ -9,12 +9,10 @@
 #include <filesystem>
 #include <mutex>
 
+#include "plugin/host_paths.h"
 #include "python/describe.h"
 
 namespace streams::plugin {
-namespace {
-
-constexpr size_t kMaxFiles = 10000;
 
 std::string executable_dir() {
   char buf[PATH_MAX];
@@ -24,6 +22,10 @@ std::string executable_dir() {
   const size_t slash = exe.rfind('/');
   return slash == std::string::npos ? "." : exe.substr(0, slash);
 }
+
+namespace {
+
+constexpr size_t kMaxFiles = 10000;
 
 void collect(const std::filesystem::path& dir, std::vector<std::string>* files) {
   namespace fs = std::filesystem;

@@ -107,14 +107,13 @@ def main():
         notes = Notifications(sock)
         notes.start()
         os.environ.update(NOTIFY_SOCKET=env.path("notify"), WATCHDOG_USEC="400000")
-        # As the image runs it: the files on /etc/streams, the plugin in
-        # /var/lib/streams/plugins (the user's mounts).
+        # As the image runs it: the files on /etc/streams, the user's plugins
+        # in /var/lib/streams/plugins (the user's mounts; none here): the
+        # example's plugin is the package's own, found beside the host.
         os.makedirs(env.path("etc-streams"))
         os.makedirs(env.path("var-lib-streams/plugins"))
         for name in ("pipeline.yaml", "deployment.yaml"):
             shutil.copy(os.path.join(h.EXAMPLE_DIR, name), env.path("etc-streams"))
-        shutil.copy(os.path.join(root, "usr/lib/streams/plugins/ingest_metrics.so"),
-                    env.path("var-lib-streams/plugins"))
         command = image_command(root, env)
         assert command[0] == host, command
         proc = env.spawn(command, "host", env=dict(
@@ -135,6 +134,8 @@ def main():
         h.wait_for(lambda: sum("WATCHDOG=1" in n for n in seen) >= 2, 30, "two WATCHDOG=1")
         assert seen[0].startswith("READY=1"), seen
         assert env.stop(proc) == 0, env.log(proc)
+        bundled = os.path.realpath(os.path.join(root, "usr/lib/streams/plugins"))
+        assert f"({bundled}/ingest_metrics.so)" in env.log(proc), env.log(proc)
         h.wait_for(lambda: any(n.startswith("STOPPING=1") for n in seen), 30, "STOPPING=1")
         sock.close()
         # --state-dir: the crash journal is in the image's volume.

@@ -275,6 +275,33 @@ BOOST_AUTO_TEST_CASE(names_must_be_plain_and_files_inside_the_directory) {
   BOOST_TEST(registry.get("testkit", &error), error);
 }
 
+// The host's own plugins (a data-store sink, say) are found without a copy
+// in the plugins directory; one there of the same name wins; the same
+// policy applies to both.
+BOOST_AUTO_TEST_CASE(the_hosts_own_plugins_come_after_the_plugins_directory) {
+  TempDir user, own;
+  const std::string bundled = fs::canonical(own.path()).string();
+  fs::copy_file(kDir + "/testkit.so", bundled + "/testkit.so");
+  plugin::PluginRegistry registry(user.path());
+  std::string error;
+  BOOST_TEST(!registry.get("testkit", &error));  // none set: the plugins directory only
+  registry.set_bundled_dir(bundled);
+  auto found = registry.get("testkit", &error);
+  BOOST_REQUIRE_MESSAGE(found, error);
+  BOOST_TEST(found->path() == bundled + "/testkit.so");
+  fs::copy_file(kDir + "/testkit.so", user.path() + "/testkit.so");
+  auto mine = registry.get("testkit", &error);
+  BOOST_REQUIRE_MESSAGE(mine, error);
+  BOOST_TEST(mine->path() == user.path() + "/testkit.so");
+  BOOST_TEST(!registry.get("testkt", &error));
+  BOOST_TEST(contains(error, "(nor among the host's own plugins in " + bundled + ")"), error);
+  BOOST_TEST(contains(error, "did you mean 'testkit'"), error);
+  fs::remove(user.path() + "/testkit.so");
+  fs::permissions(bundled + "/testkit.so", fs::perms::others_write, fs::perm_options::add);
+  BOOST_TEST(!registry.get("testkit", &error));
+  BOOST_TEST(contains(error, bundled + "/testkit.so is writable by group or others"), error);
+}
+
 BOOST_AUTO_TEST_CASE(plugins_others_may_write_are_refused) {
   TempDir dir;
   const std::string file = dir.path() + "/testkit.so";
