@@ -17,6 +17,7 @@
 #include "config/connection_settings.h"
 #include "config/deployment_config.h"
 #include "config/k8s_manifests.h"
+#include "config/step_deployment.h"
 #include "config/topology_graph.h"
 #include "kafka/dlq_replay.h"
 #include "kafka/dlq_show.h"
@@ -206,6 +207,13 @@ int graph_command(const GraphArgs& args) {
   }
   plugin::PluginRegistry registry("");
   ok = load_pipeline(args.pipeline_path, deployment, registry, &pipeline, diag) && ok;
+  if (ok) {  // each step's entry is in the one segment that holds it
+    std::map<std::string, config::StepDeployment> entries;
+    for (const config::SegmentDeployment& s : deployment.segments) {
+      entries.insert(s.steps_config.begin(), s.steps_config.end());
+    }
+    config::apply_step_deployment(pipeline.steps, entries, diag);
+  }
   report(diag);
   if (!ok) return 2;
   const auto format =

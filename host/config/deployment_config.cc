@@ -1,5 +1,6 @@
 #include "config/deployment_config.h"
 
+#include "config/step_readers.h"
 #include "config/yaml_reader.h"
 
 namespace streams::config {
@@ -159,6 +160,31 @@ void read_metrics(YamlReader& r, const YAML::Node& m, MetricsDeployment* out) {
   }
 }
 
+// The original's Batch overrides: batch_size, and batch_timedelta as the
+// keywords of a Python timedelta ({seconds: 20}, {minutes: 1, seconds: 30}).
+void read_batch_overrides(YamlReader& r, const YAML::Node& node, const std::string& key,
+                          StepDeployment* step) {
+  if (auto n = r.integer(node, key, "batch_size", 1, kMaxCount)) step->batch_size = *n;
+  const YAML::Node delta = node["batch_timedelta"];
+  if (!delta || delta.IsNull()) return;
+  const std::string at = join_key(key, "batch_timedelta");
+  if (!r.expect_map(delta, at)) return;
+  static const std::pair<const char*, double> kUnits[] = {
+      {"weeks", 7 * 24 * 3600e3}, {"days", 24 * 3600e3}, {"hours", 3600e3},     {"minutes", 60e3},
+      {"seconds", 1e3},           {"milliseconds", 1},   {"microseconds", 1e-3}};
+  r.check_keys(delta, at,
+               {"weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds"});
+  double ms = 0;
+  for (const auto& [unit, scale] : kUnits) {
+    if (auto v = r.number(delta, at, unit, 0, static_cast<double>(kMaxMs))) ms += *v * scale;
+  }
+  if (ms < 1 || ms > static_cast<double>(kMaxMs)) {
+    r.error(delta, at, "expected a duration of 1 ms to a week, got " + std::to_string(ms) + " ms");
+    return;
+  }
+  step->batch_wait_ms = static_cast<int64_t>(ms);
+}
+
 StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Node& node,
                          const std::string& key) {
   StepDeployment step;
@@ -166,15 +192,18 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   step.location = r.at(node, key);
   if (node.IsNull()) return step;
   if (!r.expect_map(node, key)) return step;
-  // The original lets a step's settings hold anything (its batch_size,
-  // batch_timedelta, sleep times...): unknown keys are warnings.
+  // The original lets a step's settings hold anything (its DevNullSink's
+  // sleep times...): unknown keys are warnings.
   r.check_keys(
       node, key,
-      {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
-       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy",
-       "dlq", "error_limits", "max_in_flight_messages", "max_in_flight_bytes", "crash_limit",
-       "strict_offset_reset", "changelog_topic", "control_topic", "config"},
+      {"bootstrap_servers",      "consumer_group",      "topic",       "auto_offset_reset",
+       "override_params",        "starts_segment",      "parallelism", "commit_interval_ms",
+       "drain_timeout_ms",       "error_policy",        "dlq",         "error_limits",
+       "max_in_flight_messages", "max_in_flight_bytes", "crash_limit", "strict_offset_reset",
+       "changelog_topic",        "control_topic",       "config",      "batch_size",
+       "batch_timedelta"},
       "a step setting of the original's this host does not read");
+  read_batch_overrides(r, node, key, &step);
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
     if (servers->empty()) {

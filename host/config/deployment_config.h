@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,10 @@ struct StepDeployment {
   std::vector<std::pair<std::string, std::string>> override_params;
   bool starts_segment = false;
   int parallelism = 1;
+  // A batch step only (the original's Batch overrides): `batch_size`, and
+  // `batch_timedelta` ({seconds: 20}, a Python timedelta's keywords) in ms.
+  std::optional<int64_t> batch_size;
+  std::optional<int64_t> batch_wait_ms;
   // Source only: how often committable offsets are committed, and how long a
   // shutdown or revoke may wait for in-flight outputs to be acknowledged.
   // Unset (commit_interval_set false), a pipeline with state commits every

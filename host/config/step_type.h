@@ -26,6 +26,7 @@ namespace streams::config {
 class YamlReader;
 class SinkTypes;
 struct StepSpec;
+struct StepDeployment;
 
 // A step's own settings (beyond its name, function and branches), read by
 // its type. Each type downcasts to its own class.
@@ -59,6 +60,15 @@ class StepType {
   virtual std::string describe(const StepSpec& step) const {
     (void)step;
     return "";
+  }
+  // The step's settings as its segment's steps_config entry changes them
+  // (the original's overrides: a Batch's batch_size, batch_timedelta); null
+  // when the kind takes none of what `entry` sets.
+  virtual std::shared_ptr<const StepSettings> deployed(const StepSpec& step,
+                                                       const StepDeployment& entry) const {
+    (void)step;
+    (void)entry;
+    return nullptr;
   }
 };
 

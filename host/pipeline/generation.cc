@@ -8,6 +8,7 @@
 #include "common/crash_guard.h"
 #include "common/edit_distance.h"
 #include "common/log.h"
+#include "config/step_deployment.h"
 #include "metrics/plugin_metrics.h"
 #include "pipeline/batch_end.h"
 #include "plugin/plugin_registry.h"
@@ -476,6 +477,8 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
     return nullptr;
   }
   if (need_brokers) check_deployment(*g, diag);
+  config::apply_step_deployment(g->pipeline.steps, g->deployment.segments[g->segment].steps_config,
+                                diag);
   add_steps(*g, g->pipeline.steps, static_cast<Payload>(g->pipeline.source_payload), registry,
             diag);
   if (!diag.ok()) return nullptr;

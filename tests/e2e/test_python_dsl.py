@@ -240,6 +240,20 @@ def batch_then_serializer(env):
         assert result.returncode == 0, result.stderr
         assert [json.loads(line) for line in result.stdout.splitlines()] == [
             [{"a": 1}, {"a": 2}], [{"a": 3}]], result.stdout
+    # The original's override in the deployment (its simple_batching.yaml):
+    # steps_config.pairs.batch_size.
+    config = env.write("batched-d.yaml", "pipeline:\n  segments:\n    - steps_config:\n"
+                                         "        pairs: {batch_size: 3, batch_timedelta: "
+                                         "{seconds: 20}}\n")
+    result = subprocess.run([h.HOST, "run", "--runtime", "local", "--config", config, "--input",
+                             "-", env.path("batched.py")], input='{"a": 1}\n{"a": 2}\n{"a": 3}\n',
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        [{"a": 1}, {"a": 2}, {"a": 3}]], result.stdout
+    graph = subprocess.run([h.HOST, "graph", "--config", config, env.path("batched.py")],
+                           capture_output=True, text=True, timeout=60)
+    assert "batch json 3 records 20000 ms" in graph.stdout, graph
 
 
 def main():

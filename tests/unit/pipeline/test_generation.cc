@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "pipeline/generation_diff.h"
+#include "pipeline/operators/batch.h"
 #include "pipeline/segments.h"
 #include "test_util.h"
 
@@ -16,10 +17,11 @@ const char* kStep = "  - {kind: map, name: up, plugin: testkit, function: upper}
 
 std::shared_ptr<const pipeline::Generation> build_with(const TempDir& dir,
                                                        const std::string& deployment,
-                                                       size_t segment, config::Diagnostics& diag) {
+                                                       size_t segment, config::Diagnostics& diag,
+                                                       const std::string& steps = kStep) {
   config::PipelineSpec spec;
   config::DeploymentConfig d;
-  BOOST_REQUIRE(load_spec(dir.write("p.yaml", pipeline_yaml(kStep)), &spec, diag));
+  BOOST_REQUIRE(load_spec(dir.write("p.yaml", pipeline_yaml(steps)), &spec, diag));
   BOOST_REQUIRE(config::load_deployment_config(dir.write("d.yaml", deployment), &d, diag));
   plugin::PluginRegistry registry(TEST_PLUGINS_DIR);
   return pipeline::build_generation(std::move(spec), std::move(d), segment, registry, diag);
@@ -79,6 +81,44 @@ BOOST_AUTO_TEST_CASE(deployment_overrides_topics_and_group) {
                       "steps_config.parser: parallelism of step 'parser' is not applied"));
   BOOST_TEST(contains(diag.warnings()[2], "steps_config.parser: no step named 'parser'"));
   BOOST_TEST(!contains(diag.warnings()[2], "did you mean"));
+}
+
+// The original's Batch overrides in steps_config: batch_size and
+// batch_timedelta (a Python timedelta's keywords) change a batch step; on
+// another kind they are a warning; a duration it cannot be is an error.
+BOOST_AUTO_TEST_CASE(steps_config_overrides_a_batchs_size_and_wait) {
+  TempDir dir;
+  const std::string steps =
+      std::string("  - {kind: batch, name: b, max_count: 3, max_wait_ms: 100000}\n") + kStep;
+  config::Diagnostics diag;
+  auto g = build_with(dir,
+                      with_source_settings("") +
+                          "        b: {batch_size: 2, batch_timedelta: {seconds: 1, "
+                          "milliseconds: 500}}\n"
+                          "        up: {batch_size: 5}\n",
+                      0, diag, steps);
+  BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+  const auto& s =
+      static_cast<const pipeline::operators::BatchSettings&>(*g->steps[0].spec->settings);
+  BOOST_TEST(s.max_count == 2);
+  BOOST_TEST(s.max_wait_ms == 1500);
+  BOOST_REQUIRE(diag.warnings().size() == 1u);
+  BOOST_TEST(contains(diag.warnings()[0],
+                      "steps_config.up: batch_size and batch_timedelta are a "
+                      "batch step's (the original's Batch); step 'up' is a "
+                      "map: ignored"),
+             diag.warnings()[0]);
+  for (const auto& [delta, says] : std::vector<std::pair<std::string, std::string>>{
+           {"{secs: 2}", "batch_timedelta.secs: unknown key"},
+           {"{seconds: 0}", "expected a duration of 1 ms to a week"},
+           {"{weeks: 2}", "expected a duration of 1 ms to a week"},
+           {"20", "batch_timedelta: expected a mapping"}}) {
+    config::DeploymentConfig d;
+    config::Diagnostics bad;
+    config::load_deployment_config(
+        dir.write("bad.yaml", with_source_settings("batch_timedelta: " + delta)), &d, bad);
+    BOOST_TEST(contains(all_errors(bad), says), delta + ": " + all_errors(bad));
+  }
 }
 
 // Processing threads come from the source's parallelism (a segment's first
