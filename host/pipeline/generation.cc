@@ -135,6 +135,14 @@ bool host_reads_value(const std::vector<config::StepSpec>& steps, size_t i) {
   return !python;
 }
 
+// " python NAME:", or "" for a callable a Python pipeline file registered
+// under a made-up name (its error names the function and the file's line).
+std::string python_named(const char* what, const std::string& name) {
+  return name.find(".__streams_callables__.") == std::string::npos
+             ? std::string(" ") + what + " " + name + ":"
+             : "";
+}
+
 // A `python:` step (and its `group_by: {python: ...}`). `values_to_host`:
 // host_reads_value of the step after it.
 bool bind_python(Generation& g, const config::StepSpec& spec, Payload form, bool values_to_host,
@@ -148,7 +156,7 @@ bool bind_python(Generation& g, const config::StepSpec& spec, Payload form, bool
   out->config_json = python_config(g, spec.python, form, lib, values_to_host);
   std::string why = probe_instance(*out, out->function);
   if (!why.empty()) {
-    diag.error(at, "step '" + spec.name + "': python " + spec.python + ": " + why);
+    diag.error(at, "step '" + spec.name + "':" + python_named("python", spec.python) + " " + why);
     return false;
   }
   if (spec.group_python.empty()) return true;
@@ -158,8 +166,9 @@ bool bind_python(Generation& g, const config::StepSpec& spec, Payload form, bool
   out->key_config_json = python_config(g, spec.group_python, form, lib);
   why = probe_instance(*out, out->key_function);
   if (!why.empty()) {
-    diag.error(spec.group_location,
-               "step '" + spec.name + "': group_by python " + spec.group_python + ": " + why);
+    diag.error(spec.group_location, "step '" + spec.name +
+                                        "':" + python_named("group_by python", spec.group_python) +
+                                        " " + why);
   }
   return why.empty();
 }

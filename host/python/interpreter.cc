@@ -200,8 +200,6 @@ bool use_virtualenv() {
   return !PyErr_Occurred();
 }
 
-// Drops from sys.modules every module loaded from a file under `path`, so
-// the next import executes the files anew.
 // Whether file `f` under user directory `dir` (ending in '/') is the
 // user's: not in a hidden directory nor in a site-packages (a virtualenv
 // beside the pipeline file: its packages, C extensions among them, stay
@@ -214,6 +212,8 @@ bool users_file(const std::string& f, const std::string& dir) {
          rest.find("/dist-packages/") == std::string::npos;
 }
 
+// Drops from sys.modules every module of the user's (users_file) loaded
+// from a file under `path`, so the next import executes the files anew.
 void forget_user_modules(const std::vector<std::string>& path) {
   PyObject* modules = PyImport_GetModuleDict();  // borrowed
   Ref items(PyDict_Items(modules));

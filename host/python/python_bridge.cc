@@ -63,8 +63,31 @@ bool read_config(const nlohmann::json& config, Instance* inst, Modules* modules,
   return true;
 }
 
+// Why `fn` cannot be called with `args` positional arguments
+// (streams/callables.py), or empty: it can, or its signature cannot be read.
+std::string arity_refusal(PyObject* fn, int args) {
+  Ref callables(PyImport_ImportModule("streams.callables"));
+  Ref said(callables ? PyObject_CallMethod(callables.get(), "refusal", "Oi", fn, args) : nullptr);
+  const char* text = said && said.get() != Py_None ? PyUnicode_AsUTF8(said.get()) : nullptr;
+  PyErr_Clear();
+  return text ? text : "";
+}
+
+// How errors name `fn`, found as `name`: the name, or for a callable a
+// Python pipeline file registered under a made-up one, its __qualname__.
+std::string shown_name(PyObject* fn, const std::string& name) {
+  if (name.find(".__streams_callables__.") == std::string::npos) return name;
+  Ref qualname(PyObject_GetAttrString(fn, "__qualname__"));
+  const char* text =
+      qualname && PyUnicode_Check(qualname.get()) ? PyUnicode_AsUTF8(qualname.get()) : nullptr;
+  PyErr_Clear();
+  return text ? std::string("the function ") + text : "the function";
+}
+
+// `args`: what the callable is called with, the message (1) or nothing (an
+// aggregate's accumulator factory, 0).
 void* create(const streams_host_api* host, const char* config_json, size_t config_size, char* error,
-             size_t error_size) {
+             size_t error_size, int args) {
   std::string why;
   if (!start(&why)) {
     write_error(error, error_size, why);
@@ -85,6 +108,13 @@ void* create(const streams_host_api* host, const char* config_json, size_t confi
   if (!type_ready) why = "cannot create the bridge's types: " + take_exception().message;
   if (fn && !PyCallable_Check(fn)) {
     why = inst->callable + " is not callable (it is a " + Py_TYPE(fn)->tp_name + ")";
+    Py_DECREF(fn);
+    fn = nullptr;
+  } else if (std::string bad = fn ? arity_refusal(fn, args) : ""; !bad.empty()) {
+    why = shown_name(fn, inst->callable) +
+          (args ? " cannot take the message, its one argument: "
+                : " cannot be called with no arguments, as a reduce's accumulator factory is: ") +
+          bad;
     Py_DECREF(fn);
     fn = nullptr;
   }
@@ -387,7 +417,12 @@ streams_function function(int32_t kind, const char* name,
   f.struct_size = sizeof f;
   f.kind = kind;
   f.name = name;
-  f.create = create;
+  f.create =
+      kind == STREAMS_KIND_AGGREGATE
+          ? [](const streams_host_api* host, const char* config, size_t size, char* error,
+               size_t error_size) { return create(host, config, size, error, error_size, 0); }
+          : [](const streams_host_api* host, const char* config, size_t size, char* error,
+               size_t error_size) { return create(host, config, size, error, error_size, 1); };
   f.destroy = destroy;
   f.process = process;
   return f;

@@ -490,11 +490,52 @@ def virtualenv(env):
         result.stderr
 
 
+ARITY_FNS = """
+def none():
+    return b"x"
+
+
+def two(msg, extra):
+    return msg.payload
+
+
+def fine(msg, extra=None, *more):
+    return msg.payload
+
+
+class NeedsSeed:
+    def __init__(self, seed):
+        self.seed = seed
+"""
+
+
 def refused(env):
+    """A step's callable that cannot be used is a config error naming the
+    step's line: a function that cannot take the message (it failed every
+    record), an accumulator factory that cannot be called with nothing."""
     env.write("broken_mod.py", "def f(msg)\n    return msg\n")
+    env.write("arity_fns.py", ARITY_FNS)
     cases = {"broken_mod.f": "SyntaxError", "kinds_fns.not_callable": "is not callable (it is a int)",
              "kinds_fns.nope": "module kinds_fns has no nope",
-             "no_such_module.f": "no module named no_such_module"}
+             "no_such_module.f": "no module named no_such_module",
+             "arity_fns.none": "arity_fns.none cannot take the message, its one argument: too "
+                               "many positional arguments",
+             "arity_fns.two": "arity_fns.two cannot take the message, its one argument: missing "
+                              "a required argument: 'extra'"}
+    pipeline = env.write("arity.yaml", "source: {name: in, stream_name: x}\nsteps:\n"
+                                       "  - kind: reduce\n    name: r\n"
+                                       "    python: arity_fns.NeedsSeed\n"
+                                       "    window: {type: tumbling, size: 2}\n"
+                                       "  - {kind: sink, name: out, type: devnull}\n")
+    result = local(env, pipeline, "")
+    assert result.returncode == 2, result.stderr
+    assert "arity.yaml:5:13: steps[0].python: step 'r': python arity_fns.NeedsSeed: " \
+           "arity_fns.NeedsSeed cannot be called with no arguments, as a reduce's accumulator " \
+           "factory is: missing a required argument: 'seed'" in result.stderr, result.stderr
+    pipeline = env.write("fine.yaml", "source: {name: in, stream_name: x}\nsteps:\n"
+                                      "  - {kind: map, name: m, python: arity_fns.fine}\n"
+                                      "  - {kind: sink, name: out, type: devnull}\n")
+    assert local(env, pipeline, "a\n").returncode == 0
     for name, why in cases.items():
         pipeline = env.write("bad.yaml", f"""source: {{name: in, stream_name: x}}
 steps:

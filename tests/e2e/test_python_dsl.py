@@ -75,6 +75,14 @@ def errors_name_file_and_line(env):
                      "    .apply(Map('m', function=42))\n"
                      "    .sink(StreamSink('out', stream_name='o')))\n",
                      "step 'm' (line 3): function must be callable"),
+        # a function that cannot take the message: named as written, not as
+        # the host registered it
+        "arity.py": (header + "def bad():\n    return b'x'\n"
+                     "pipeline = (streaming_source('in', stream_name='t')\n"
+                     "    .apply(Map('m', function=bad))\n"
+                     "    .sink(StreamSink('out', stream_name='o')))\n",
+                     "arity.py:5: steps[0].python: step 'm': the function bad cannot take the "
+                     "message, its one argument: too many positional arguments"),
         "nopipe.py": (header + "p = streaming_source('in', stream_name='t')\n",
                       "nopipe.py: it defines no global `pipeline`"),
         "raises.py": (header + "\nraise RuntimeError('no config here')\n",
