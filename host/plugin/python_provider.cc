@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "common/log.h"
 #include "plugin/host_paths.h"
 #include "python/describe.h"
 
@@ -65,6 +66,15 @@ std::shared_ptr<PluginLibrary> PythonProvider::bridge(std::string* error) {
   std::string why;
   const std::string path = std::filesystem::path(bridge_path_).lexically_normal().string();
   loaded = PluginLibrary::load(path, &why);
+  if (auto set_log =
+          loaded ? reinterpret_cast<python::SetLogFn>(loaded->symbol(STREAMS_PYTHON_SET_LOG_NAME))
+                 : nullptr) {
+    set_log(
+        [](int32_t level, const char* text, size_t size) {
+          log::write(static_cast<log::Level>(level), "[python] " + std::string(text, size));
+        },
+        [] { return static_cast<int32_t>(log::level()); });
+  }
   if (!loaded) {
     *error = "the Python bridge cannot be loaded: " + why +
              " (it is built with the host as lib/streams/python.so; set STREAMS_PYTHON_BRIDGE "

@@ -7,6 +7,7 @@
 
 #include "python/describe.h"
 #include "python/interpreter.h"
+#include "python/state_module.h"
 
 namespace streams::python {
 namespace {
@@ -123,6 +124,11 @@ extern "C" __attribute__((visibility("default"))) size_t STREAMS_PYTHON_JSON_ERR
   std::memcpy(out, said.data(), n);
   out[n] = '\0';
   return n;
+}
+
+extern "C" __attribute__((visibility("default"))) void STREAMS_PYTHON_SET_LOG(
+    streams::python::LogWriteFn write, streams::python::LogLevelFn level) {
+  streams::python::set_host_log(write, level);
 }
 
 extern "C" __attribute__((visibility("default"))) void STREAMS_PYTHON_HOLD(const char* code,

@@ -62,3 +62,17 @@ using HoldFn = void (*)(const char* code, size_t size, int delta);
 }
 #define STREAMS_PYTHON_HOLD streams_python_hold_v1
 #define STREAMS_PYTHON_HOLD_NAME "streams_python_hold_v1"
+
+// The host's log, for what Python's `logging` says outside a step's call
+// (at import, on a thread of the user's; in a call it goes through the
+// step's host API, named by the step): `write` takes a STREAMS_LOG_* level
+// and UTF-8 text; `level` says the host's level, which Python's root logger
+// takes whenever instances are made. Called once, right after the bridge is
+// loaded, before any other call. Thread: any.
+namespace streams::python {
+using LogWriteFn = void (*)(int32_t level, const char* text, size_t size);
+using LogLevelFn = int32_t (*)();
+using SetLogFn = void (*)(LogWriteFn write, LogLevelFn level);
+}  // namespace streams::python
+#define STREAMS_PYTHON_SET_LOG streams_python_set_log_v1
+#define STREAMS_PYTHON_SET_LOG_NAME "streams_python_set_log_v1"

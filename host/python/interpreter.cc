@@ -1,5 +1,7 @@
 #include "python/interpreter.h"
 
+#include "python/state_module.h"
+
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -180,6 +182,14 @@ bool install_fallbacks() {
   return fallbacks && Ref(PyObject_CallMethod(fallbacks.get(), "install", nullptr));
 }
 
+// Python's `logging` into the host's log (streams/host_logging.py), at the
+// host's level now.
+bool install_logging() {
+  if (!init_state_module()) return false;
+  Ref logging(PyImport_ImportModule("streams.host_logging"));
+  return logging && Ref(PyObject_CallMethod(logging.get(), "install", "i", host_log_level()));
+}
+
 // $VIRTUAL_ENV's packages (streams/environment.py), once; what to say of
 // it waits in `environment_note` for the first instance's log.
 std::pair<int32_t, std::string> environment_note;
@@ -357,6 +367,10 @@ bool use_modules(const Modules& m, std::string* error) {
   }
   if (!m.lib.empty() && !install_fallbacks()) {
     *error = "cannot install the stand-ins of streams/fallbacks.py: " + describe(take_exception());
+    return false;
+  }
+  if (!m.lib.empty() && !install_logging()) {
+    *error = "cannot route Python's logging to the host's log: " + describe(take_exception());
     return false;
   }
   if (!m.lib.empty() && !use_virtualenv()) {

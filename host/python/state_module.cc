@@ -1,5 +1,6 @@
 #include "python/state_module.h"
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,9 @@ struct Current {
 STREAMS_BRIDGE_TLS Current current;  // plain data: no destructor
 
 PyObject* state_error = nullptr;  // streams.state.StateError
+
+LogWriteFn host_write = nullptr;  // set_host_log
+LogLevelFn host_level = nullptr;
 
 // The bytes of a key or value argument: bytes, or str as UTF-8.
 bool bytes_of(PyObject* obj, const char* what, std::string_view* out) {
@@ -288,6 +292,46 @@ PyMethodDef metrics_methods[] = {
      "buckets' upper bounds the first call gives (None: seconds from 0.001 to 10)"},
     {nullptr, nullptr, 0, nullptr}};
 
+// streams._log.write(level, text): a line of the log, from Python's logging
+// (streams/host_logging.py).
+PyObject* log_write(PyObject*, PyObject* const* args, Py_ssize_t n) {
+  if (n != 2 || !PyLong_Check(args[0]) || !PyUnicode_Check(args[1])) {
+    PyErr_SetString(PyExc_TypeError, "write(level: int, text: str)");
+    return nullptr;
+  }
+  const long level = PyLong_AsLong(args[0]);
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(args[1], &size);
+  if (!text) return nullptr;
+  const int32_t lvl = level < STREAMS_LOG_DEBUG   ? STREAMS_LOG_DEBUG
+                      : level > STREAMS_LOG_ERROR ? STREAMS_LOG_ERROR
+                                                  : static_cast<int32_t>(level);
+  const auto length = static_cast<size_t>(size);
+  if (current.host) {
+    current.host->log(current.host->host_ctx, lvl, text, length);
+  } else if (host_write) {
+    host_write(lvl, text, length);
+  } else {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(length), text);
+  }
+  Py_RETURN_NONE;
+}
+
+PyMethodDef log_methods[] = {{"write", fast(log_write), METH_FASTCALL,
+                              "write(level, text): a line of the host's log (level 0 debug to "
+                              "3 error), named by the running step if any"},
+                             {nullptr, nullptr, 0, nullptr}};
+
+PyModuleDef log_def = {PyModuleDef_HEAD_INIT,
+                       "streams._log",
+                       "The streams host's log (the bridge's).",
+                       -1,
+                       log_methods,
+                       nullptr,
+                       nullptr,
+                       nullptr,
+                       nullptr};
+
 PyModuleDef metrics_def = {
     PyModuleDef_HEAD_INIT,
     "streams._metrics",
@@ -302,6 +346,7 @@ PyModuleDef metrics_def = {
 }  // namespace
 
 bool init_state_module() {
+  if (state_error) return true;  // made before (describe, then an instance)
   Ref module(PyModule_Create(&module_def));
   if (!module) return false;
   state_error = PyErr_NewException("streams.state.StateError", PyExc_RuntimeError, nullptr);
@@ -309,10 +354,19 @@ bool init_state_module() {
     return false;
   }
   Ref counters(PyModule_Create(&metrics_def));
+  Ref log(PyModule_Create(&log_def));
   PyObject* modules = PyImport_GetModuleDict();  // borrowed
-  return counters && PyDict_SetItemString(modules, "streams._state", module.get()) == 0 &&
-         PyDict_SetItemString(modules, "streams._metrics", counters.get()) == 0;
+  return counters && log && PyDict_SetItemString(modules, "streams._state", module.get()) == 0 &&
+         PyDict_SetItemString(modules, "streams._metrics", counters.get()) == 0 &&
+         PyDict_SetItemString(modules, "streams._log", log.get()) == 0;
 }
+
+void set_host_log(LogWriteFn write, LogLevelFn level) {
+  host_write = write;
+  host_level = level;
+}
+
+int32_t host_log_level() { return host_level ? host_level() : STREAMS_LOG_INFO; }
 
 StateScope::StateScope(const streams_host_api* host, streams_call* call, MetricHandles* handles)
     : host_(current.host), call_(current.call), handles_(current.handles) {

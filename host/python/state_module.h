@@ -15,6 +15,8 @@
 
 #include <streams/plugin_abi.h>
 
+#include "python/describe.h"
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -28,10 +30,17 @@ struct MetricHandles {
   ByName counters, gauges, histograms;
 };
 
-// Creates the native modules `streams._state` and `streams._metrics`; false
-// with an exception set.
-// Once, GIL held.
+// Creates the native modules `streams._state`, `streams._metrics` and
+// `streams._log` (write(level, text): the step's log in a call, else the
+// host's log as set_host_log gave it, else stderr); false with an exception
+// set. GIL held; idempotent.
 bool init_state_module();
+
+// The host's log outside calls (describe.h, STREAMS_PYTHON_SET_LOG). Once,
+// before Python runs.
+void set_host_log(LogWriteFn write, LogLevelFn level);
+// The host's log level (a STREAMS_LOG_* level; info when not told).
+int32_t host_log_level();
 
 // The call whose step the module's functions serve while it lives (nested
 // calls restore the outer one); `handles`: its instance's, kept as long.

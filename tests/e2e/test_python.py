@@ -490,6 +490,52 @@ def virtualenv(env):
         result.stderr
 
 
+LOGGING_FNS = """
+import logging
+import threading
+
+log = logging.getLogger("myapp.transforms")
+log.info("imported")
+
+
+def m(msg):
+    log.info("got %s", msg.payload)
+    log.debug("detail of %s", msg.payload)
+    if msg.payload == b"boom":
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            log.exception("failed on %r", msg.payload)
+    worker = threading.Thread(target=lambda: log.warning("from a thread"))
+    worker.start()
+    worker.join()
+    return msg.payload
+"""
+
+
+def logging_to_host(env):
+    """Python's logging goes to the host's log at the host's level (as the
+    original's runner sets it from -l): named by the step in its function,
+    by [python] at import and on the user's threads; tracebacks included."""
+    env.write("logging_fns.py", LOGGING_FNS)
+    pipeline = env.write("logging.yaml", "source: {name: in, stream_name: x}\nsteps:\n"
+                                         "  - {kind: map, name: m, python: logging_fns.m}\n"
+                                         "  - {kind: sink, name: out, type: devnull}\n")
+    result = local(env, pipeline, "hi\nboom\n")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    for level, text in (("INFO ", "[python] myapp.transforms: imported"),
+                        ("INFO ", "[python/m] myapp.transforms: got b'hi'"),
+                        ("WARN ", "[python] myapp.transforms: from a thread"),
+                        ("ERROR", "[python/m] myapp.transforms: failed on b'boom'")):
+        assert any(line.endswith(f"{level} {text}") for line in lines), (text, result.stderr)
+    assert "ZeroDivisionError: division by zero" in result.stderr, result.stderr
+    assert "detail of" not in result.stderr, result.stderr  # debug, under the host's info
+    result = subprocess.run([h.HOST, "run", "--runtime", "local", "-l", "debug", pipeline],
+                            input="hi\n", capture_output=True, text=True, timeout=120)
+    assert "DEBUG [python/m] myapp.transforms: detail of b'hi'" in result.stderr, result.stderr
+
+
 ARITY_FNS = """
 def none():
     return b"x"
@@ -685,6 +731,7 @@ def main():
         lazy_values(env)
         objects(env)
         virtualenv(env)
+        logging_to_host(env)
         refused(env)
         stateful(env)
     print("ok")
