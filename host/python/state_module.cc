@@ -1,5 +1,6 @@
 #include "python/state_module.h"
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -19,8 +20,8 @@ STREAMS_BRIDGE_TLS Current current;  // plain data: no destructor
 
 PyObject* state_error = nullptr;  // streams.state.StateError
 
-LogWriteFn host_write = nullptr;  // set_host_log
-LogLevelFn host_level = nullptr;
+std::atomic<LogWriteFn> host_write{nullptr};  // set_host_log
+std::atomic<LogLevelFn> host_level{nullptr};
 
 // The bytes of a key or value argument: bytes, or str as UTF-8.
 bool bytes_of(PyObject* obj, const char* what, std::string_view* out) {
@@ -309,8 +310,8 @@ PyObject* log_write(PyObject*, PyObject* const* args, Py_ssize_t n) {
   const auto length = static_cast<size_t>(size);
   if (current.host) {
     current.host->log(current.host->host_ctx, lvl, text, length);
-  } else if (host_write) {
-    host_write(lvl, text, length);
+  } else if (const LogWriteFn write = host_write.load(std::memory_order_acquire)) {
+    write(lvl, text, length);
   } else {
     std::fprintf(stderr, "%.*s\n", static_cast<int>(length), text);
   }
@@ -362,11 +363,14 @@ bool init_state_module() {
 }
 
 void set_host_log(LogWriteFn write, LogLevelFn level) {
-  host_write = write;
-  host_level = level;
+  host_write.store(write, std::memory_order_release);
+  host_level.store(level, std::memory_order_release);
 }
 
-int32_t host_log_level() { return host_level ? host_level() : STREAMS_LOG_INFO; }
+int32_t host_log_level() {
+  const LogLevelFn level = host_level.load(std::memory_order_acquire);
+  return level ? level() : STREAMS_LOG_INFO;
+}
 
 StateScope::StateScope(const streams_host_api* host, streams_call* call, MetricHandles* handles)
     : host_(current.host), call_(current.call), handles_(current.handles) {
