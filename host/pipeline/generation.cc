@@ -76,8 +76,10 @@ const streams_function* find_function(const std::string& plugin, const std::stri
 
 // What the bridge's create gets for the callable `name` (python_bridge.cc).
 
+// `values_to_host`: host_reads_value of the step after it; `key`: it gives
+// a reduce's group key.
 std::string python_config(const Generation& g, const std::string& name, Payload form,
-                          const std::string& lib, bool values_to_host = false) {
+                          const std::string& lib, bool values_to_host, bool key) {
   nlohmann::json config = {{"callable", name},
                            {"path", g.python_dirs},
                            {"lib", lib},
@@ -86,7 +88,8 @@ std::string python_config(const Generation& g, const std::string& name, Payload 
                                        : form == Payload::batch ? "batch"
                                                                 : "bytes"},
                            {"schema", g.pipeline.source.stream_name},
-                           {"values_to_host", values_to_host}};
+                           {"values_to_host", values_to_host},
+                           {"key", key}};
   return config.dump();
 }
 
@@ -153,7 +156,7 @@ bool bind_python(Generation& g, const config::StepSpec& spec, Payload form, bool
   out->plugin = "python";
   out->plugin_version = out->library->version();
   const std::string lib = registry.python().lib_dir();
-  out->config_json = python_config(g, spec.python, form, lib, values_to_host);
+  out->config_json = python_config(g, spec.python, form, lib, values_to_host, false);
   std::string why = probe_instance(*out, out->function);
   if (!why.empty()) {
     diag.error(at, "step '" + spec.name + "':" + python_named("python", spec.python) + " " + why);
@@ -163,7 +166,7 @@ bool bind_python(Generation& g, const config::StepSpec& spec, Payload form, bool
   out->key_function =
       python_function(g, STREAMS_KIND_MAP, spec.group_location, registry, diag, &out->key_library);
   if (!out->key_function) return false;
-  out->key_config_json = python_config(g, spec.group_python, form, lib);
+  out->key_config_json = python_config(g, spec.group_python, form, lib, false, true);
   why = probe_instance(*out, out->key_function);
   if (!why.empty()) {
     diag.error(spec.group_location, "step '" + spec.name +

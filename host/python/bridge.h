@@ -27,6 +27,9 @@ struct Instance {
   // step) before any Python step: one JSON cannot represent is an error of
   // the record, not its repr().
   bool values_to_host = false;
+  // It gives a reduce's group key: one JSON cannot represent is its repr(),
+  // which must not name the object's address (each would be a key alone).
+  bool key = false;
   Ref message;                  // reused while no function keeps it
   std::vector<PyObject*> held;  // owners of the outputs last emitted
   struct Out {

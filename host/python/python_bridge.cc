@@ -5,7 +5,7 @@
 //
 //   {"callable": "transforms.enrich", "path": ["/dir", ...],
 //    "code": "<hash of the user's .py files>", "payload": "bytes"|"json"|"batch",
-//    "schema": "<source stream>", "values_to_host": true|false}
+//    "schema": "<source stream>", "values_to_host": true|false, "key": true|false}
 //
 // Per call: the GIL is held only while Python runs; outputs are emitted
 // after it is released (downstream steps and sinks run without it). The
@@ -60,6 +60,7 @@ bool read_config(const nlohmann::json& config, Instance* inst, Modules* modules,
                   : payload == "batch" ? Payload::batch
                                        : Payload::bytes;
   inst->values_to_host = config.value("values_to_host", false);
+  inst->key = config.value("key", false);
   return true;
 }
 
@@ -274,6 +275,15 @@ bool to_bytes(Instance* inst, PyObject* obj, Instance::Out* out) {
                      "reads bytes (a sink, a serializer, a batch or a C++ step): return bytes, "
                      "str or JSON values (dict, list, str, number, bool, None, datetime)",
                      lazy ? lazy : "a ", lazy ? "" : Py_TYPE(obj)->tp_name);
+        return false;
+      }
+      if (inst->key && (Py_TYPE(obj)->tp_repr == PyBaseObject_Type.tp_repr || lazy_kind(obj))) {
+        PyErr_Format(PyExc_TypeError,
+                     "the group_by function returned a %s, which JSON cannot represent and whose "
+                     "repr() names its address, so no two records would share a key: return a "
+                     "str, a number, a tuple, or an object whose repr() shows its fields (a "
+                     "dataclass)",
+                     Py_TYPE(obj)->tp_name);
         return false;
       }
       warn_if_lazy(inst, obj);

@@ -416,6 +416,39 @@ def keep(msg):
 
 def x(msg):
     return {"x": msg.payload.x}
+
+
+class Plain:
+    pass
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+
+
+def plain_key(msg):
+    return Plain()
+
+
+def tag_key(msg):
+    return Tag(msg.payload.decode()[0])
+
+
+class Count:
+    def __init__(self):
+        self.n = 0
+
+    def add(self, msg):
+        self.n += 1
+        return self
+
+    def get_value(self):
+        return {"n": self.n}
+
+    def merge(self, other):
+        self.n += other.n
+        return self
 """
 
 
@@ -444,6 +477,22 @@ def objects(env):
     assert result.stderr.count("TypeError: the function returned a Point, which JSON cannot "
                                "represent") == 2, result.stderr
     assert "skipped stdin[0]@0: step 'm' " in result.stderr, result.stderr
+    # A group key JSON cannot represent is its repr(): a dataclass's groups;
+    # one whose repr() names its address would make every record a group.
+    reduce = ("source: {name: in, stream_name: x}\nsteps:\n  - kind: reduce\n    name: r\n"
+              "    python: object_fns.Count\n    window: {type: tumbling, size: 2}\n"
+              "    group_by: {python: object_fns.%s}\n"
+              f"  - {{kind: sink, name: out, type: file, path: {out}}}\n")
+    os.remove(out)
+    result = local(env, env.write("tag_key.yaml", reduce % "tag_key"), "a1\na2\nb1\nb2\n")
+    assert result.returncode == 0, result.stderr
+    with open(out) as f:
+        assert f.read().splitlines() == ['{"n": 2}', '{"n": 2}']
+    result = local(env, env.write("plain_key.yaml", reduce % "plain_key"), "a1\na2\n")
+    assert "local: 2 record(s) read, 2 skipped" in result.stderr, result.stderr
+    assert result.stderr.count("TypeError: the group_by function returned a Plain, which JSON "
+                               "cannot represent and whose repr() names its address") == 2, \
+        result.stderr
 
 
 def virtualenv(env):
