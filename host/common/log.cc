@@ -72,7 +72,13 @@ bool parse_level(std::string_view given, Level* out) {
   return true;
 }
 
-void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+std::atomic<void (*)(Level)> g_level_listener{nullptr};
+
+void set_level(Level level) {
+  g_level.store(static_cast<int>(level));
+  if (auto* listener = g_level_listener.load()) listener(level);
+}
+void set_level_listener(void (*listener)(Level)) { g_level_listener.store(listener); }
 Level level() { return static_cast<Level>(g_level.load()); }
 const char* name(Level level) { return level_name(level, Format::json); }
 void set_format(Format format) { g_format = format; }

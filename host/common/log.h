@@ -29,6 +29,10 @@ using Fields = std::initializer_list<std::pair<std::string_view, std::string_vie
 bool parse_level(std::string_view text, Level* out);
 void set_level(Level level);
 Level level();
+// Called with the new level after each set_level (no lock held), on the
+// caller's thread: the embedded Python's logging follows it. One at a time;
+// null: none.
+void set_level_listener(void (*listener)(Level));
 const char* name(Level level);  // "debug", "info", "warn", "error"
 bool enabled(Level level);
 // Set once at start-up, before other threads log.

@@ -75,6 +75,13 @@ std::shared_ptr<PluginLibrary> PythonProvider::bridge(std::string* error) {
         },
         [] { return static_cast<int32_t>(log::level()); });
   }
+  static python::LogLevelChangedFn level_changed = nullptr;  // the loaded bridge's, for ever
+  level_changed = loaded ? reinterpret_cast<python::LogLevelChangedFn>(
+                               loaded->symbol(STREAMS_PYTHON_LOG_LEVEL_NAME))
+                         : nullptr;
+  if (level_changed) {
+    log::set_level_listener([](log::Level level) { level_changed(static_cast<int32_t>(level)); });
+  }
   if (!loaded) {
     *error = "the Python bridge cannot be loaded: " + why +
              " (it is built with the host as lib/streams/python.so; set STREAMS_PYTHON_BRIDGE "

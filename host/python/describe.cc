@@ -131,6 +131,14 @@ extern "C" __attribute__((visibility("default"))) void STREAMS_PYTHON_SET_LOG(
   streams::python::set_host_log(write, level);
 }
 
+extern "C" __attribute__((visibility("default"))) void STREAMS_PYTHON_LOG_LEVEL(int32_t level) {
+  using namespace streams::python;
+  if (!Py_IsInitialized()) return;  // it takes the host's level when it starts
+  Gil gil;
+  Ref logging(PyImport_ImportModule("streams.host_logging"));
+  if (!logging || !Ref(PyObject_CallMethod(logging.get(), "set_level", "i", level))) PyErr_Clear();
+}
+
 extern "C" __attribute__((visibility("default"))) void STREAMS_PYTHON_HOLD(const char* code,
                                                                            size_t size, int delta) {
   streams::python::hold_version(std::string(code, size), delta);

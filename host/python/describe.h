@@ -76,3 +76,12 @@ using SetLogFn = void (*)(LogWriteFn write, LogLevelFn level);
 }  // namespace streams::python
 #define STREAMS_PYTHON_SET_LOG streams_python_set_log_v1
 #define STREAMS_PYTHON_SET_LOG_NAME "streams_python_set_log_v1"
+
+// The host's log level changed (a STREAMS_LOG_* level: `log-level`, POST
+// /log-level): Python's root logger takes it now, if Python runs. Thread:
+// any; takes the GIL.
+namespace streams::python {
+using LogLevelChangedFn = void (*)(int32_t level);
+}
+#define STREAMS_PYTHON_LOG_LEVEL streams_python_log_level_v1
+#define STREAMS_PYTHON_LOG_LEVEL_NAME "streams_python_log_level_v1"

@@ -156,11 +156,46 @@ def signal_handlers(env, bootstrap):
     assert env.stop(host) == 0, env.log(host)
 
 
+LOGGING = """import logging
+
+log = logging.getLogger("levels")
+
+
+def same(msg):
+    log.debug("saw %s", msg.payload.decode())
+    return msg.payload
+"""
+
+
+def log_level_reaches_python(env, bootstrap):
+    """`log-level debug` on a running host reaches Python's logging at once,
+    not at the next reload."""
+    env.write("level_fns.py", LOGGING)
+    pipeline = PIPELINE.replace("pr-", "pl-").replace("stamp_fns.stamp", "level_fns.same")
+    host = env.start_host(env.write("pl.yaml", pipeline), env.write("pl-d.yaml", h.deployment()),
+                          bootstrap, name="levels", extra=["--admin-port", "0"])
+    port = h.admin_port(env, host)
+    for n, value in enumerate((b"before", b"after"), 1):
+        h.produce(bootstrap, "pl-in", [(None, value, [])])
+        h.wait_for(lambda: h.committed_offsets(bootstrap, "pipeline-in",
+                                               h.partitions("pl-in", 1))[0] == n, 30,
+                   f"{value} committed")
+        if value == b"before":
+            result = h.run_cli(["log-level", "debug", "--admin-port", str(port)])
+            assert result.returncode == 0, result
+    log = env.log(host)
+    assert "[python/stamp] levels: saw before" not in log, log
+    assert "DEBUG [python/stamp] levels: saw after" in log, log
+    assert "reload (" not in log, log
+    assert env.stop(host) == 0, env.log(host)
+
+
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker([f"pr-in:{PARTITIONS}", f"pr-out:{PARTITIONS}", "ps-in:1",
-                                      "ps-out:1"])
+                                      "ps-out:1", "pl-in:1", "pl-out:1"])
         signal_handlers(env, bootstrap)
+        log_level_reaches_python(env, bootstrap)
         env.write("stamp_fns.py", MODULE)
         env.write("helper.py", "VERSION = b'v1'\n")
         host = env.start_host(env.write("p.yaml", PIPELINE), env.write("d.yaml", h.deployment()),

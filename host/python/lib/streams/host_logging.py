@@ -28,8 +28,13 @@ class HostHandler(logging.Handler):
 
 def install(host_level):
     """Routes the root logger to the host's log (once) and gives it the
-    host's level (each time: a reload follows the host's level)."""
+    host's level."""
     root = logging.getLogger()
     if not any(isinstance(h, HostHandler) for h in root.handlers):
         root.addHandler(HostHandler())
-    root.setLevel(_FROM_HOST.get(host_level, logging.INFO))
+    set_level(host_level)
+
+
+def set_level(host_level):
+    """The root logger at the host's level (it changed: `log-level`)."""
+    logging.getLogger().setLevel(_FROM_HOST.get(host_level, logging.INFO))
