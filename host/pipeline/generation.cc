@@ -141,9 +141,8 @@ bool host_reads_value(const std::vector<config::StepSpec>& steps, size_t i) {
 // " python NAME:", or "" for a callable a Python pipeline file registered
 // under a made-up name (its error names the function and the file's line).
 std::string python_named(const char* what, const std::string& name) {
-  return name.find(".__streams_callables__.") == std::string::npos
-             ? std::string(" ") + what + " " + name + ":"
-             : "";
+  return plugin::PythonProvider::made_up_name(name) ? ""
+                                                    : std::string(" ") + what + " " + name + ":";
 }
 
 // A `python:` step (and its `group_by: {python: ...}`). `values_to_host`:

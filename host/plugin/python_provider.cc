@@ -164,6 +164,10 @@ std::function<bool(std::string_view, std::string*)> PythonProvider::json_error()
   };
 }
 
+bool PythonProvider::made_up_name(const std::string& python) {
+  return python.find(python::kRegisteredCallables) != std::string::npos;
+}
+
 std::string PythonProvider::code_hash(const std::vector<std::string>& dirs) {
   std::vector<std::string> files;
   for (const std::string& dir : dirs) collect(dir, &files);

@@ -63,9 +63,13 @@ class PythonProvider {
   std::function<bool(std::string_view text, std::string* reason)> json_error();
 
   // A hash (hex) of the names and bytes of every .py file under `dirs`
-  // (subdirectories included, hidden ones and __pycache__ not; bounded to
-  // 10,000 files): any edit to the modules changes it.
+  // (subdirectories included; hidden ones, __pycache__ and installed
+  // packages, site-packages and dist-packages, not; bounded to 10,000
+  // files): any edit to the modules changes it.
   static std::string code_hash(const std::vector<std::string>& dirs);
+  // Whether `python` (a step's `python:` name) is one the host made up for
+  // a callable of a Python pipeline file (python/describe.h).
+  static bool made_up_name(const std::string& python);
 
  private:
   std::string bridge_path_;

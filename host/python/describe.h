@@ -13,6 +13,12 @@
 
 namespace streams::python {
 
+// In the `python:` names of the callables a Python pipeline file defines
+// (streams/pipeline/describe.py registers them as attributes of
+// MODULE.__streams_callables__): names made up by the host, which errors
+// should not show.
+inline constexpr char kRegisteredCallables[] = ".__streams_callables__.";
+
 struct DescribeRequest {
   const char* file;         // the pipeline file (.py)
   const char* const* dirs;  // the user's module directories, dir_count of them

@@ -24,6 +24,7 @@
 
 #include "common/version.h"
 #include "python/bridge.h"
+#include "python/describe.h"
 #include "python/interpreter.h"
 #include "python/json_codec.h"
 #include "python/message.h"
@@ -77,7 +78,7 @@ std::string arity_refusal(PyObject* fn, int args) {
 // How errors name `fn`, found as `name`: the name, or for a callable a
 // Python pipeline file registered under a made-up one, its __qualname__.
 std::string shown_name(PyObject* fn, const std::string& name) {
-  if (name.find(".__streams_callables__.") == std::string::npos) return name;
+  if (name.find(kRegisteredCallables) == std::string::npos) return name;
   Ref qualname(PyObject_GetAttrString(fn, "__qualname__"));
   const char* text =
       qualname && PyUnicode_Check(qualname.get()) ? PyUnicode_AsUTF8(qualname.get()) : nullptr;
