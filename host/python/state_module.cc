@@ -18,6 +18,11 @@ struct Current {
 };
 STREAMS_BRIDGE_TLS Current current;  // plain data: no destructor
 
+// A native module's definition: `methods` at module level, no state.
+PyModuleDef native_module(const char* name, const char* doc, PyMethodDef* methods) {
+  return {PyModuleDef_HEAD_INIT, name, doc, -1, methods, nullptr, nullptr, nullptr, nullptr};
+}
+
 PyObject* state_error = nullptr;  // streams.state.StateError
 
 std::atomic<LogWriteFn> host_write{nullptr};  // set_host_log
@@ -149,15 +154,9 @@ PyMethodDef methods[] = {
      "scan(prefix=b'', limit=None) -> [(key, value)]: the keys with prefix, in byte order"},
     {nullptr, nullptr, 0, nullptr}};
 
-PyModuleDef module_def = {PyModuleDef_HEAD_INIT,
-                          "streams._state",
-                          "The platform state of the running step (the streams host's bridge).",
-                          -1,
-                          methods,
-                          nullptr,
-                          nullptr,
-                          nullptr,
-                          nullptr};
+PyModuleDef module_def =
+    native_module("streams._state",
+                  "The platform state of the running step (the streams host's bridge).", methods);
 
 // The handle of a metric `name` from the instance's cache `by_name`, else
 // from the host (make(name), which takes its lock and builds the name) and
@@ -323,26 +322,13 @@ PyMethodDef log_methods[] = {{"write", fast(log_write), METH_FASTCALL,
                               "3 error), named by the running step if any"},
                              {nullptr, nullptr, 0, nullptr}};
 
-PyModuleDef log_def = {PyModuleDef_HEAD_INIT,
-                       "streams._log",
-                       "The streams host's log (the bridge's).",
-                       -1,
-                       log_methods,
-                       nullptr,
-                       nullptr,
-                       nullptr,
-                       nullptr};
+PyModuleDef log_def =
+    native_module("streams._log", "The streams host's log (the bridge's).", log_methods);
 
-PyModuleDef metrics_def = {
-    PyModuleDef_HEAD_INIT,
+PyModuleDef metrics_def = native_module(
     "streams._metrics",
     "Counters, gauges and histograms of the running step (the streams host's bridge).",
-    -1,
-    metrics_methods,
-    nullptr,
-    nullptr,
-    nullptr,
-    nullptr};
+    metrics_methods);
 
 }  // namespace
 
