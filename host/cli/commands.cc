@@ -212,7 +212,7 @@ int graph_command(const GraphArgs& args) {
     for (const config::SegmentDeployment& s : deployment.segments) {
       entries.insert(s.steps_config.begin(), s.steps_config.end());
     }
-    config::apply_step_deployment(pipeline.steps, entries, diag);
+    config::apply_step_deployment(pipeline, entries, diag);
   }
   report(diag);
   if (!ok) return 2;

@@ -160,15 +160,11 @@ void read_metrics(YamlReader& r, const YAML::Node& m, MetricsDeployment* out) {
   }
 }
 
-// The original's Batch overrides: batch_size, and batch_timedelta as the
-// keywords of a Python timedelta ({seconds: 20}, {minutes: 1, seconds: 30}).
-void read_batch_overrides(YamlReader& r, const YAML::Node& node, const std::string& key,
-                          StepDeployment* step) {
-  if (auto n = r.integer(node, key, "batch_size", 1, kMaxCount)) step->batch_size = *n;
-  const YAML::Node delta = node["batch_timedelta"];
-  if (!delta || delta.IsNull()) return;
-  const std::string at = join_key(key, "batch_timedelta");
-  if (!r.expect_map(delta, at)) return;
+// A Python timedelta's keywords ({seconds: 20}, {minutes: 1, seconds: 30})
+// in ms; nullopt when reported.
+std::optional<int64_t> read_timedelta(YamlReader& r, const YAML::Node& delta,
+                                      const std::string& at) {
+  if (!r.expect_map(delta, at)) return std::nullopt;
   static const std::pair<const char*, double> kUnits[] = {
       {"weeks", 7 * 24 * 3600e3}, {"days", 24 * 3600e3}, {"hours", 3600e3},     {"minutes", 60e3},
       {"seconds", 1e3},           {"milliseconds", 1},   {"microseconds", 1e-3}};
@@ -180,9 +176,31 @@ void read_batch_overrides(YamlReader& r, const YAML::Node& node, const std::stri
   }
   if (ms < 1 || ms > static_cast<double>(kMaxMs)) {
     r.error(delta, at, "expected a duration of 1 ms to a week, got " + std::to_string(ms) + " ms");
-    return;
+    return std::nullopt;
   }
-  step->batch_wait_ms = static_cast<int64_t>(ms);
+  return static_cast<int64_t>(ms);
+}
+
+// The original's overrides of a step's own settings: a Batch's batch_size
+// and batch_timedelta, a DevNullSink's batch_size, batch_time_ms and sleep
+// times.
+void read_overrides(YamlReader& r, const YAML::Node& node, const std::string& key,
+                    StepOverrides* out) {
+  if (auto n = r.integer(node, key, "batch_size", 1, kMaxCount)) out->batch_size = *n;
+  if (const YAML::Node delta = node["batch_timedelta"]; delta && !delta.IsNull()) {
+    out->batch_wait_ms = read_timedelta(r, delta, join_key(key, "batch_timedelta"));
+  }
+  if (auto ms = r.number(node, key, "batch_time_ms", 1, static_cast<double>(kMaxMs))) {
+    if (out->batch_wait_ms) {
+      r.error(node["batch_time_ms"], join_key(key, "batch_time_ms"),
+              "expected batch_time_ms or batch_timedelta, not both");
+    }
+    out->batch_wait_ms = static_cast<int64_t>(*ms);
+    out->wait_key = "batch_time_ms";
+  }
+  const double most = static_cast<double>(kMaxMs);
+  out->average_sleep_ms = r.number(node, key, "average_sleep_time_ms", 0, most);
+  out->max_sleep_ms = r.number(node, key, "max_sleep_time_ms", 0, most);
 }
 
 StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Node& node,
@@ -194,16 +212,33 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   if (!r.expect_map(node, key)) return step;
   // The original lets a step's settings hold anything (its DevNullSink's
   // sleep times...): unknown keys are warnings.
-  r.check_keys(
-      node, key,
-      {"bootstrap_servers",      "consumer_group",      "topic",       "auto_offset_reset",
-       "override_params",        "starts_segment",      "parallelism", "commit_interval_ms",
-       "drain_timeout_ms",       "error_policy",        "dlq",         "error_limits",
-       "max_in_flight_messages", "max_in_flight_bytes", "crash_limit", "strict_offset_reset",
-       "changelog_topic",        "control_topic",       "config",      "batch_size",
-       "batch_timedelta"},
-      "a step setting of the original's this host does not read");
-  read_batch_overrides(r, node, key, &step);
+  r.check_keys(node, key,
+               {"bootstrap_servers",
+                "consumer_group",
+                "topic",
+                "auto_offset_reset",
+                "override_params",
+                "starts_segment",
+                "parallelism",
+                "commit_interval_ms",
+                "drain_timeout_ms",
+                "error_policy",
+                "dlq",
+                "error_limits",
+                "max_in_flight_messages",
+                "max_in_flight_bytes",
+                "crash_limit",
+                "strict_offset_reset",
+                "changelog_topic",
+                "control_topic",
+                "config",
+                "batch_size",
+                "batch_timedelta",
+                "batch_time_ms",
+                "average_sleep_time_ms",
+                "max_sleep_time_ms"},
+               "a step setting of the original's this host does not read");
+  read_overrides(r, node, key, &step.overrides);
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;
     if (servers->empty()) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/diagnostics.h"
+#include "config/step_overrides.h"
 
 namespace streams::config {
 
@@ -70,10 +71,9 @@ struct StepDeployment {
   std::vector<std::pair<std::string, std::string>> override_params;
   bool starts_segment = false;
   int parallelism = 1;
-  // A batch step only (the original's Batch overrides): `batch_size`, and
-  // `batch_timedelta` ({seconds: 20}, a Python timedelta's keywords) in ms.
-  std::optional<int64_t> batch_size;
-  std::optional<int64_t> batch_wait_ms;
+  // The original's overrides of a step's own settings (a Batch's size, a
+  // DevNullSink's sleeps), for the kinds that take them.
+  StepOverrides overrides;
   // Source only: how often committable offsets are committed, and how long a
   // shutdown or revoke may wait for in-flight outputs to be acknowledged.
   // Unset (commit_interval_set false), a pipeline with state commits every

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/diagnostics.h"
+#include "config/step_overrides.h"
 
 namespace YAML {  // yaml-cpp: readers include <yaml-cpp/yaml.h>
 class Node;
@@ -74,6 +75,14 @@ class SinkType {
     Diagnostics& diag;
     Location at;
   };
+  // Applies to *settings (`read`'s) the overrides of the sink step's
+  // steps_config entry the type takes (the original's DevNullSink's batch
+  // and sleep times); returns those it does not take (warned about).
+  virtual StepOverrides deploy(std::shared_ptr<const SinkSettings>* settings,
+                               const StepOverrides& entry) const {
+    (void)settings;
+    return entry;
+  }
   // The settings of the sink step `name` as deployed: `read`'s, or ones
   // the deployment changes (a Kafka sink's steps_config topic) or loading
   // adds (a plugin sink's function). Null when a problem was reported.

@@ -1,6 +1,6 @@
 // The step settings a deployment changes: a segment's steps_config entry
 // for a step may override what the pipeline file gave it (the original's
-// overrides, such as a Batch's batch_size), through StepType::deployed.
+// overrides, such as a Batch's batch_size), through StepType::deploy.
 // Control plane; applied before a generation is built and by `graph`.
 #pragma once
 
@@ -14,10 +14,10 @@
 
 namespace streams::config {
 
-// Puts into `steps` (and their branches) the settings `entries` (by step
-// name) change; an entry setting what its step's kind does not take is a
-// warning at the entry.
-void apply_step_deployment(std::vector<StepSpec>& steps,
+// Puts into `pipeline`'s steps (and their branches) the settings `entries`
+// (by step name) change; an entry setting what its step's kind (a sink's
+// type; the source: none) does not take is a warning at the entry.
+void apply_step_deployment(PipelineSpec& pipeline,
                            const std::map<std::string, StepDeployment>& entries, Diagnostics& diag);
 
 }  // namespace streams::config

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/diagnostics.h"
+#include "config/step_overrides.h"
 
 namespace YAML {  // yaml-cpp: readers include <yaml-cpp/yaml.h>
 class Node;
@@ -61,14 +62,12 @@ class StepType {
     (void)step;
     return "";
   }
-  // The step's settings as its segment's steps_config entry changes them
-  // (the original's overrides: a Batch's batch_size, batch_timedelta); null
-  // when the kind takes none of what `entry` sets.
-  virtual std::shared_ptr<const StepSettings> deployed(const StepSpec& step,
-                                                       const StepDeployment& entry) const {
+  // Applies to *step the overrides of its segment's steps_config entry that
+  // the kind takes (the original's: a Batch's batch_size, batch_timedelta);
+  // returns those it does not take (warned about and ignored).
+  virtual StepOverrides deploy(StepSpec* step, const StepOverrides& entry) const {
     (void)step;
-    (void)entry;
-    return nullptr;
+    return entry;
   }
 };
 

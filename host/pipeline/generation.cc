@@ -488,8 +488,7 @@ std::shared_ptr<const Generation> build_generation(config::PipelineSpec pipeline
     return nullptr;
   }
   if (need_brokers) check_deployment(*g, diag);
-  config::apply_step_deployment(g->pipeline.steps, g->deployment.segments[g->segment].steps_config,
-                                diag);
+  config::apply_step_deployment(g->pipeline, g->deployment.segments[g->segment].steps_config, diag);
   add_steps(*g, g->pipeline.steps, static_cast<Payload>(g->pipeline.source_payload), registry,
             diag);
   if (!diag.ok()) return nullptr;

@@ -3,7 +3,9 @@ partitions are paused and resumed many times; the output is still complete
 and, with no restart, has no duplicate (a resume fetches again from the input
 the partition could not take). A plugin sink whose open batches hold its
 bound sends them when the source is held or paused: it does not wait out
-batch_time_ms for input that cannot come."""
+batch_time_ms for input that cannot come. A devnull sink simulating a slow
+store (the original DevNullSink's sleep times) holds its outputs until each
+batch's write ends: its bound pauses the source, and a stop waits for it."""
 import os
 import re
 import sys
@@ -37,6 +39,21 @@ SEALED = """source: {name: in, stream_name: bp-in}
 steps:
   - {kind: sink, name: out, plugin: testkit, function: discard, batch_size: 1000000,
      batch_time_ms: 3600000}
+"""
+
+SLOW_STORE = """source: {name: in, stream_name: bp-in}
+steps:
+  - {kind: sink, name: out, type: devnull, batch_size: 1000, average_sleep_time_ms: 100}
+"""
+
+SLOW_STORE_DEPLOYMENT = """pipeline:
+  segments:
+    - steps_config:
+        in:
+          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
+          auto_offset_reset: earliest
+          override_params: {session.timeout.ms: "6000"}
+        out: {max_in_flight_messages: 2000}
 """
 
 COUNT = 20000
@@ -82,7 +99,24 @@ def main():
             h.produce(bootstrap, "bp-in", [(None, b"%s %d" % (name.encode(), i), [])
                                            for i in range(COUNT)])
             sealed(env, bootstrap, name, *bounds)
+        slow_store(env, bootstrap)
     print("ok")
+
+
+def slow_store(env, bootstrap):
+    """20 simulated writes of 1,000 records, ~100 ms each, one after
+    another, under a bound of 2,000: the source waits for them; every input
+    is committed once its write ended, a stop's included."""
+    h.produce(bootstrap, "bp-in", [(None, b"s%d" % i, []) for i in range(COUNT)])
+    env.write("slow.yaml", SLOW_STORE)
+    host = env.start_host(env.path("slow.yaml"), env.write("slow-d.yaml", SLOW_STORE_DEPLOYMENT),
+                          bootstrap, name="slow-store")
+    tps = h.partitions("bp-in", 2)
+    h.wait_committed_to_end(bootstrap, "pipeline-in", tps, timeout=120)
+    assert env.stop(host) == 0, env.log(host)
+    log = env.log(host)
+    assert re.search(r"sink devnull has \d+ outputs \(\d+ bytes\) unacknowledged, at its "
+                     r"max_in_flight bound", log), log
 
 
 def sealed(env, bootstrap, name, in_messages, in_bytes, sink_messages):

@@ -11,7 +11,9 @@ written for the original runs as it is: its `sentry_kafka_schemas` imports
 (stand-ins unless the package is there) and its helpers imported as
 `sentry_streams.examples.NAME` from beside it. Datetimes in what a map
 returns are written by a Serializer as the original's are: isoformat(), or
-strftime(dt_format)."""
+strftime(dt_format). A DevNullSink's batch and sleep times, from the file or
+its deployment's steps_config (the original's devnull_benchmark), simulate a
+store of that latency."""
 import json
 import os
 import subprocess
@@ -264,6 +266,45 @@ def batch_then_serializer(env):
     assert "batch json 3 records 20000 ms" in graph.stdout, graph
 
 
+# The original's devnull_benchmark example and its deployment file.
+DEVNULL = """from sentry_streams.pipeline.pipeline import DevNullSink, streaming_source
+
+pipeline = streaming_source(name="benchmark_source", stream_name="ingest-metrics")
+pipeline.sink(DevNullSink(name="devnull", batch_size=500, batch_time_ms=5000.0%s))
+"""
+DEVNULL_DEPLOYMENT = """env: {}
+
+pipeline:
+  segments:
+    - steps_config:
+        benchmark_source:
+          starts_segment: True
+          bootstrap_servers: ["127.0.0.1:9092"]
+          auto_offset_reset: "latest"
+        devnull:
+          average_sleep_time_ms: 5000.0
+          max_sleep_time_ms: 6000.0
+"""
+
+
+def devnull_sleeps(env):
+    path = env.write("devnull.py", DEVNULL % ", average_sleep_time_ms=500.0, "
+                                             "max_sleep_time_ms=6000.0")
+    result = run(["graph", path])
+    assert "devnull, writes of 500 records or 5000 ms taking ~500 ms (at most 6000)" in (
+        result.stdout), result
+    result = run(["graph", "--config", env.write("devnull.yaml", DEVNULL_DEPLOYMENT), path])
+    assert result.returncode == 0, result.stderr
+    assert "devnull, writes of 500 records or 5000 ms taking ~5000 ms (at most 6000)" in (
+        result.stdout), result
+    assert "warning" not in result.stderr, result.stderr
+    # The original's rule: a sleep needs its longest.
+    result = run(["graph", env.write("half.py", DEVNULL % ", average_sleep_time_ms=5.0")])
+    assert result.returncode == 2, result
+    assert "half.py" in result.stderr and "max_sleep_time_ms must be set" in result.stderr, (
+        result.stderr)
+
+
 def main():
     with h.Env() as env:
         on_broker(env)
@@ -272,6 +313,7 @@ def main():
         written_for_the_original(env)
         datetimes(env)
         batch_then_serializer(env)
+        devnull_sleeps(env)
     print("ok")
 
 

@@ -75,13 +75,17 @@ class Batch final : public Operator {
     if (s.max_wait_ms) out += " " + std::to_string(s.max_wait_ms) + " ms";
     return out;
   }
-  std::shared_ptr<const config::StepSettings> deployed(
-      const config::StepSpec& step, const config::StepDeployment& entry) const override {
-    if (!entry.batch_size && !entry.batch_wait_ms) return nullptr;
-    auto s = std::make_shared<BatchSettings>(settings_of(step));
+  config::StepOverrides deploy(config::StepSpec* step,
+                               const config::StepOverrides& entry) const override {
+    config::StepOverrides left = entry;
+    if (!entry.batch_size && !entry.batch_wait_ms) return left;
+    auto s = std::make_shared<BatchSettings>(settings_of(*step));
     if (entry.batch_size) s->max_count = *entry.batch_size;
     if (entry.batch_wait_ms) s->max_wait_ms = *entry.batch_wait_ms;
-    return s;
+    step->settings = std::move(s);
+    left.batch_size.reset();
+    left.batch_wait_ms.reset();
+    return left;
   }
   Payload payload_after(const config::StepSpec& spec, Payload) const override {
     return settings_of(spec).format == config::Codec::msgpack ? Payload::batch : Payload::bytes;

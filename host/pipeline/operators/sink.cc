@@ -29,6 +29,11 @@ class Sink final : public Operator {
   std::string describe(const config::StepSpec& step) const override {
     return step.sink ? " " + step.sink->describe() : "";
   }
+  config::StepOverrides deploy(config::StepSpec* step,
+                               const config::StepOverrides& entry) const override {
+    if (!step->sink_type || !step->sink) return entry;
+    return step->sink_type->deploy(&step->sink, entry);
+  }
   // Sink settings are compared, and their changes judged, per sink type
   // (generation_diff.cc).
   void bind(const config::StepSpec& spec, BindContext& ctx, StepBinding* out) const override {

@@ -2,6 +2,8 @@
 // the deployment's config), describe and create a plugin sink.
 #include "sinks/plugin/plugin_sink_type.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "config/step_readers.h"
@@ -129,6 +131,23 @@ class PluginSinkType final : public config::SinkType {
                   ")");
     }
     return s;
+  }
+
+  // A steps_config entry's batch_size and batch_time_ms (or
+  // batch_timedelta), as the original's DevNullSink takes them.
+  config::StepOverrides deploy(std::shared_ptr<const config::SinkSettings>* settings,
+                               const config::StepOverrides& entry) const override {
+    config::StepOverrides left = entry;
+    if (!entry.batch_size && !entry.batch_wait_ms) return left;
+    auto s = std::make_shared<PluginSettings>(static_cast<const PluginSettings&>(**settings));
+    if (entry.batch_size) {
+      s->limits.batch_size = static_cast<uint32_t>(std::min<int64_t>(*entry.batch_size, 1000000));
+    }
+    if (entry.batch_wait_ms) s->limits.batch_time_ms = *entry.batch_wait_ms;
+    *settings = std::move(s);
+    left.batch_size.reset();
+    left.batch_wait_ms.reset();
+    return left;
   }
 
   std::shared_ptr<const config::SinkSettings> bind(std::shared_ptr<const config::SinkSettings> read,

@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_CASE(the_originals_metrics_and_sentry_keys_are_honoured_or_named
                 "metrics: {type: datadog, host: 127.0.0.1, port: 8125, flush_interval_ms: "
                 "2500, udp_queue_size: 64}\n"
                 "pipeline:\n  segments:\n    - steps_config:\n"
-                "        in: {bootstrap_servers: [\"x:1\"], average_sleep_time_ms: 2}\n"),
+                "        in: {bootstrap_servers: [\"x:1\"], bucket: b}\n"),
       &d, diag));
   BOOST_TEST(d.metrics.period_sec == 2.5);
   BOOST_TEST(d.metrics.udp_queue_size == 64);
@@ -208,8 +208,7 @@ BOOST_AUTO_TEST_CASE(the_originals_metrics_and_sentry_keys_are_honoured_or_named
   BOOST_TEST(!contains(warnings, "sentry_sdk_config"), warnings);
   BOOST_TEST(d.sentry.envelope_url == "https://sentry.example/api/1/envelope/");
   BOOST_TEST(d.sentry.public_key == "k");
-  BOOST_TEST(contains(warnings, "steps_config.in.average_sleep_time_ms: unknown key, ignored"),
-             warnings);
+  BOOST_TEST(contains(warnings, "steps_config.in.bucket: unknown key, ignored"), warnings);
 }
 
 BOOST_AUTO_TEST_CASE(metrics_names_choose_whose_names_datadog_gets) {

@@ -104,9 +104,7 @@ BOOST_AUTO_TEST_CASE(steps_config_overrides_a_batchs_size_and_wait) {
   BOOST_TEST(s.max_wait_ms == 1500);
   BOOST_REQUIRE(diag.warnings().size() == 1u);
   BOOST_TEST(contains(diag.warnings()[0],
-                      "steps_config.up: batch_size and batch_timedelta are a "
-                      "batch step's (the original's Batch); step 'up' is a "
-                      "map: ignored"),
+                      "steps_config.up: step 'up' is a map, which takes no batch_size: ignored"),
              diag.warnings()[0]);
   for (const auto& [delta, says] : std::vector<std::pair<std::string, std::string>>{
            {"{secs: 2}", "batch_timedelta.secs: unknown key"},
@@ -119,6 +117,71 @@ BOOST_AUTO_TEST_CASE(steps_config_overrides_a_batchs_size_and_wait) {
         dir.write("bad.yaml", with_source_settings("batch_timedelta: " + delta)), &d, bad);
     BOOST_TEST(contains(all_errors(bad), says), delta + ": " + all_errors(bad));
   }
+}
+
+// The original DevNullSink's overrides (batch_size, batch_time_ms, sleep
+// times) change a devnull sink; a plugin sink takes its batch_size and
+// batch_time_ms (or batch_timedelta); a Kafka sink none of them.
+BOOST_AUTO_TEST_CASE(steps_config_overrides_a_sinks_batches_and_sleeps) {
+  TempDir dir;
+  plugin::PluginRegistry registry(TEST_PLUGINS_DIR);  // one: bound settings compare functions
+  auto generation = [&dir, &registry](const std::string& plugin_batch, const std::string& entries,
+                                      config::Diagnostics& diag) {
+    config::PipelineSpec spec;
+    BOOST_REQUIRE(
+        load_spec(dir.write("p.yaml",
+                            "source: {name: in, stream_name: input}\n"
+                            "steps:\n"
+                            "  - kind: broadcast\n"
+                            "    name: fan\n"
+                            "    branches:\n"
+                            "      a: [{kind: sink, name: dn, type: devnull}]\n"
+                            "      b: [{kind: sink, name: ps, plugin: testkit, function: discard" +
+                                plugin_batch +
+                                "}]\n"
+                                "      c: [{kind: sink, name: out, stream_name: output}]\n"),
+                  &spec, diag));
+    config::DeploymentConfig d;
+    BOOST_REQUIRE(config::load_deployment_config(
+        dir.write("d.yaml",
+                  "pipeline:\n  segments:\n    - steps_config:\n"
+                  "        in: {bootstrap_servers: [\"x:1\"], max_sleep_time_ms: 1}\n"
+                  "        out: {bootstrap_servers: [\"x:1\"], batch_size: 3}\n" +
+                      entries),
+        &d, diag));
+    auto g = pipeline::build_generation(std::move(spec), std::move(d), 0, registry, diag);
+    BOOST_REQUIRE_MESSAGE(g, all_errors(diag));
+    return g;
+  };
+  config::Diagnostics diag;
+  auto g = generation("",
+                      "        dn: {batch_size: 7, batch_time_ms: 300, average_sleep_time_ms: 40,"
+                      " max_sleep_time_ms: 60}\n"
+                      "        ps: {batch_size: 9, batch_timedelta: {seconds: 2},"
+                      " average_sleep_time_ms: 5}\n",
+                      diag);
+  BOOST_REQUIRE(g->sinks.size() == 3u);
+  BOOST_TEST(g->sinks[0].settings->describe() ==
+             "devnull, writes of 7 records or 300 ms taking ~40 ms (at most 60)");
+  config::Diagnostics same_diag, plain_diag;
+  auto same = generation(", batch_size: 9, batch_time_ms: 2000", "", same_diag);
+  auto plain = generation("", "", plain_diag);
+  BOOST_TEST(g->sinks[1].settings->equals(*same->sinks[1].settings));
+  BOOST_TEST(!g->sinks[1].settings->equals(*plain->sinks[1].settings));
+  BOOST_TEST(plain->sinks[0].settings->describe() == "devnull");
+  BOOST_REQUIRE(diag.warnings().size() == 3u);
+  BOOST_TEST(contains(diag.warnings()[0],
+                      "steps_config.in: step 'in' is a source, which takes "
+                      "no max_sleep_time_ms: ignored"),
+             diag.warnings()[0]);
+  BOOST_TEST(contains(diag.warnings()[1],
+                      "steps_config.ps: step 'ps' is a plugin sink, which "
+                      "takes no average_sleep_time_ms: ignored"),
+             diag.warnings()[1]);
+  BOOST_TEST(contains(diag.warnings()[2],
+                      "steps_config.out: step 'out' is a kafka sink, which "
+                      "takes no batch_size: ignored"),
+             diag.warnings()[2]);
 }
 
 // Processing threads come from the source's parallelism (a segment's first

@@ -116,6 +116,9 @@ def _step(w, step, stream, previous, following):
         d.update(kind="sink", stream_name=step.stream_name)
     elif isinstance(step, DevNullSink):
         d.update(kind="sink", type="devnull")
+        for key in ("batch_size", "batch_time_ms", "average_sleep_time_ms", "max_sleep_time_ms"):
+            if getattr(step, key) is not None:
+                d[key] = getattr(step, key)
     elif isinstance(step, GCSSink):
         if not isinstance(step.bucket, str) or not step.bucket:
             raise TypeError(f"step {step.name!r} (line {step.line}): GCSSink's bucket must be a "

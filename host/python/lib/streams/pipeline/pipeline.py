@@ -154,8 +154,20 @@ class StreamSink(Sink):
 
 
 class DevNullSink(Sink):
-    def __init__(self, name, *args, **kwargs):
+    """Discards what it takes; with sleep times, a store of that latency:
+    a batch of ``batch_size`` records or ``batch_time_ms`` is acknowledged
+    a sleep around ``average_sleep_time_ms`` (at most ``max_sleep_time_ms``)
+    after it closes, one batch after another."""
+
+    def __init__(self, name, batch_size=None, batch_time_ms=None, average_sleep_time_ms=None,
+                 max_sleep_time_ms=None):
         super().__init__(name)
+        if average_sleep_time_ms is not None and max_sleep_time_ms is None:
+            raise ValueError("max_sleep_time_ms must be set when average_sleep_time_ms is provided")
+        self.batch_size = batch_size
+        self.batch_time_ms = batch_time_ms
+        self.average_sleep_time_ms = average_sleep_time_ms
+        self.max_sleep_time_ms = max_sleep_time_ms
 
 
 class GCSSink(Sink):
