@@ -38,7 +38,14 @@ void read_parallelism(YamlReader& r, const YAML::Node& node, const std::string& 
       }
       return;
     }
-    r.error(p, path, "expected an integer or {multi_process: {processes: N}}");
+    if (p["threads"]) {  // the original's GCSSink's upload threads
+      if (r.integer(p, path, "threads", 1, 1024)) {
+        r.warn(p["threads"], join_key(path, "threads"),
+               "a GCSSink's upload threads in the original; not applied here");
+      }
+      return;
+    }
+    r.error(p, path, "expected an integer, {multi_process: {processes: N}} or {threads: N}");
     return;
   }
   if (auto n = r.integer(node, key, "parallelism", 1, 1024))
@@ -183,7 +190,7 @@ std::optional<int64_t> read_timedelta(YamlReader& r, const YAML::Node& delta,
 
 // The original's overrides of a step's own settings: a Batch's batch_size
 // and batch_timedelta, a DevNullSink's batch_size, batch_time_ms and sleep
-// times.
+// times, a GCSSink's bucket.
 void read_overrides(YamlReader& r, const YAML::Node& node, const std::string& key,
                     StepOverrides* out) {
   if (auto n = r.integer(node, key, "batch_size", 1, kMaxCount)) out->batch_size = *n;
@@ -201,6 +208,7 @@ void read_overrides(YamlReader& r, const YAML::Node& node, const std::string& ke
   const double most = static_cast<double>(kMaxMs);
   out->average_sleep_ms = r.number(node, key, "average_sleep_time_ms", 0, most);
   out->max_sleep_ms = r.number(node, key, "max_sleep_time_ms", 0, most);
+  out->bucket = r.string(node, key, "bucket", false);
 }
 
 StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Node& node,
@@ -210,34 +218,18 @@ StepDeployment read_step(YamlReader& r, const std::string& name, const YAML::Nod
   step.location = r.at(node, key);
   if (node.IsNull()) return step;
   if (!r.expect_map(node, key)) return step;
-  // The original lets a step's settings hold anything (its DevNullSink's
-  // sleep times...): unknown keys are warnings.
-  r.check_keys(node, key,
-               {"bootstrap_servers",
-                "consumer_group",
-                "topic",
-                "auto_offset_reset",
-                "override_params",
-                "starts_segment",
-                "parallelism",
-                "commit_interval_ms",
-                "drain_timeout_ms",
-                "error_policy",
-                "dlq",
-                "error_limits",
-                "max_in_flight_messages",
-                "max_in_flight_bytes",
-                "crash_limit",
-                "strict_offset_reset",
-                "changelog_topic",
-                "control_topic",
-                "config",
-                "batch_size",
-                "batch_timedelta",
-                "batch_time_ms",
-                "average_sleep_time_ms",
-                "max_sleep_time_ms"},
-               "a step setting of the original's this host does not read");
+  // The original lets a step's settings hold anything (a step of its own
+  // kind's keys): unknown keys are warnings.
+  r.check_keys(
+      node, key,
+      {"bootstrap_servers", "consumer_group", "topic", "auto_offset_reset", "override_params",
+       "starts_segment", "parallelism", "commit_interval_ms", "drain_timeout_ms", "error_policy",
+       "dlq", "error_limits", "max_in_flight_messages", "max_in_flight_bytes", "crash_limit",
+       "strict_offset_reset", "changelog_topic", "control_topic", "config",
+       // the original's overrides (read_overrides)
+       "batch_size", "batch_timedelta", "batch_time_ms", "average_sleep_time_ms",
+       "max_sleep_time_ms", "bucket"},
+      "a step setting of the original's this host does not read");
   read_overrides(r, node, key, &step.overrides);
   if (auto servers = r.string_list(node, key, "bootstrap_servers")) {
     step.bootstrap_servers = *servers;

@@ -1,6 +1,7 @@
 // The step settings a segment's steps_config entry may change, as the
 // original's deployment files set them (its Batch's batch_size and
-// batch_timedelta, its DevNullSink's batch and sleep times). Which kinds
+// batch_timedelta, its DevNullSink's batch and sleep times, its GCSSink's
+// bucket). Which kinds
 // take which is theirs to say (StepType::deploy, SinkType::deploy).
 // Immutable once read; plain values.
 #pragma once
@@ -20,8 +21,12 @@ struct StepOverrides {
   // A DevNullSink's simulated write: its mean and longest, in ms.
   std::optional<double> average_sleep_ms;
   std::optional<double> max_sleep_ms;
+  // A GCSSink's bucket: a plugin sink whose config has a `bucket`.
+  std::optional<std::string> bucket;
 
-  bool empty() const { return !batch_size && !batch_wait_ms && !average_sleep_ms && !max_sleep_ms; }
+  bool empty() const {
+    return !batch_size && !batch_wait_ms && !average_sleep_ms && !max_sleep_ms && !bucket;
+  }
   // The keys of those set, for a warning: "batch_size, max_sleep_time_ms".
   std::string keys() const {
     std::string out;
@@ -34,6 +39,7 @@ struct StepOverrides {
     add(batch_wait_ms.has_value(), wait_key);
     add(average_sleep_ms.has_value(), "average_sleep_time_ms");
     add(max_sleep_ms.has_value(), "max_sleep_time_ms");
+    add(bucket.has_value(), "bucket");
     return out;
   }
 };

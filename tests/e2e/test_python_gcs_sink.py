@@ -4,7 +4,8 @@ object_store_sink against GCS's XML API, here an S3-compatible server
 source offsets they hold, row for row what the original's Serializer writes;
 an object holds a batch (10 s by default), not a message; validate says where
 GCSSink's objects go and that object_generator is not used, and without the
-HMAC key it names the key that is missing. Run again from the start (a new
+HMAC key it names the key that is missing. The deployment's bucket
+(steps_config.mysink.bucket) overrides the file's, as in the original. Run again from the start (a new
 consumer group) against the same objects, through a proxy that names their
 metadata as GCS's XML API does (x-goog-meta-*), it finds every object whole
 and writes, deletes or rewrites nothing; a 503 with Retry-After: 2 to its
@@ -129,8 +130,11 @@ class GcsAnswers:
 
 def main():
     with h.Env() as env:
-        s3 = stores.ObjectStore(env, "arroyo-artifacts")
-        deployment = env.write("d.yaml", DEPLOYMENT + s3.sink_entry("mysink"))
+        # The deployment names another bucket than the file, as the
+        # original's GCSSink takes it (steps_config.mysink.bucket).
+        s3 = stores.ObjectStore(env, "staging-artifacts")
+        deployment = env.write("d.yaml", DEPLOYMENT + s3.sink_entry("mysink") +
+                               "          bucket: staging-artifacts\n")
         bootstrap = env.start_broker([f"ingest-metrics:{PARTITIONS}"])
         shutil.copy(os.path.join(h.EXAMPLE_DIR, "transform_metrics.py"), env.dir)
         pipeline = env.write("gcs_sink.py", PIPELINE)

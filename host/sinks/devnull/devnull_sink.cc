@@ -117,7 +117,9 @@ class DevNullSinkType final : public config::SinkType {
     if (entry.average_sleep_ms) w.average_sleep_ms = *entry.average_sleep_ms;
     if (entry.max_sleep_ms) w.max_sleep_ms = *entry.max_sleep_ms;
     *settings = std::move(s);
-    return {};
+    config::StepOverrides left;
+    left.bucket = entry.bucket;
+    return left;
   }
   std::unique_ptr<pipeline::OutputSink> create(const config::SinkContext& c,
                                                std::string*) const override {

@@ -134,19 +134,29 @@ class PluginSinkType final : public config::SinkType {
   }
 
   // A steps_config entry's batch_size and batch_time_ms (or
-  // batch_timedelta), as the original's DevNullSink takes them.
+  // batch_timedelta), as the original's DevNullSink takes them, and its
+  // `bucket` for a sink whose config names one (the original's GCSSink).
   config::StepOverrides deploy(std::shared_ptr<const config::SinkSettings>* settings,
                                const config::StepOverrides& entry) const override {
     config::StepOverrides left = entry;
-    if (!entry.batch_size && !entry.batch_wait_ms) return left;
     auto s = std::make_shared<PluginSettings>(static_cast<const PluginSettings&>(**settings));
     if (entry.batch_size) {
       s->limits.batch_size = static_cast<uint32_t>(std::min<int64_t>(*entry.batch_size, 1000000));
+      left.batch_size.reset();
     }
-    if (entry.batch_wait_ms) s->limits.batch_time_ms = *entry.batch_wait_ms;
+    if (entry.batch_wait_ms) {
+      s->limits.batch_time_ms = *entry.batch_wait_ms;
+      left.batch_wait_ms.reset();
+    }
+    if (entry.bucket && !s->config_json.empty()) {
+      nlohmann::json config = nlohmann::json::parse(s->config_json);
+      if (config.is_object() && config.contains("bucket")) {
+        config["bucket"] = *entry.bucket;
+        s->config_json = config.dump();
+        left.bucket.reset();
+      }
+    }
     *settings = std::move(s);
-    left.batch_size.reset();
-    left.batch_wait_ms.reset();
     return left;
   }
 

@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_CASE(the_originals_metrics_and_sentry_keys_are_honoured_or_named
                 "metrics: {type: datadog, host: 127.0.0.1, port: 8125, flush_interval_ms: "
                 "2500, udp_queue_size: 64}\n"
                 "pipeline:\n  segments:\n    - steps_config:\n"
-                "        in: {bootstrap_servers: [\"x:1\"], bucket: b}\n"),
+                "        in: {bootstrap_servers: [\"x:1\"], some_setting: 2}\n"),
       &d, diag));
   BOOST_TEST(d.metrics.period_sec == 2.5);
   BOOST_TEST(d.metrics.udp_queue_size == 64);
@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE(the_originals_metrics_and_sentry_keys_are_honoured_or_named
   BOOST_TEST(!contains(warnings, "sentry_sdk_config"), warnings);
   BOOST_TEST(d.sentry.envelope_url == "https://sentry.example/api/1/envelope/");
   BOOST_TEST(d.sentry.public_key == "k");
-  BOOST_TEST(contains(warnings, "steps_config.in.bucket: unknown key, ignored"), warnings);
+  BOOST_TEST(contains(warnings, "steps_config.in.some_setting: unknown key, ignored"), warnings);
 }
 
 BOOST_AUTO_TEST_CASE(metrics_names_choose_whose_names_datadog_gets) {
@@ -324,8 +324,16 @@ BOOST_AUTO_TEST_CASE(original_deployment_keys_load) {
                 "          parallelism:\n"
                 "            multi_process: {processes: 4, batch_size: 1000, batch_time: 0.2}\n"
                 "        mysink:\n"
-                "          bootstrap_servers: [\"127.0.0.1:9092\"]\n"),
+                "          bootstrap_servers: [\"127.0.0.1:9092\"]\n"
+                "        gcs:\n"
+                "          parallelism: {threads: 4}\n"),
       &d, diag));
+  // A GCSSink's upload threads: read, and said not to apply.
+  BOOST_REQUIRE(diag.warnings().size() == 1u);
+  BOOST_TEST(contains(diag.warnings()[0],
+                      "steps_config.gcs.parallelism.threads: a GCSSink's "
+                      "upload threads in the original; not applied here"),
+             diag.warnings()[0]);
   const auto& steps = d.segments.at(0).steps_config;
   BOOST_TEST(steps.at("myinput").bootstrap_servers.at(0) == "10.0.0.1:9092");
   BOOST_TEST(steps.at("myinput").starts_segment);

@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(steps_config_overrides_a_sinks_batches_and_sleeps) {
                       "        dn: {batch_size: 7, batch_time_ms: 300, average_sleep_time_ms: 40,"
                       " max_sleep_time_ms: 60}\n"
                       "        ps: {batch_size: 9, batch_timedelta: {seconds: 2},"
-                      " average_sleep_time_ms: 5}\n",
+                      " average_sleep_time_ms: 5, bucket: x}\n",
                       diag);
   BOOST_REQUIRE(g->sinks.size() == 3u);
   BOOST_TEST(g->sinks[0].settings->describe() ==
@@ -169,6 +169,13 @@ BOOST_AUTO_TEST_CASE(steps_config_overrides_a_sinks_batches_and_sleeps) {
   BOOST_TEST(g->sinks[1].settings->equals(*same->sinks[1].settings));
   BOOST_TEST(!g->sinks[1].settings->equals(*plain->sinks[1].settings));
   BOOST_TEST(plain->sinks[0].settings->describe() == "devnull");
+  // The original GCSSink's bucket: a plugin sink's config's.
+  config::Diagnostics a_diag, b_diag, over_diag;
+  auto in_a = generation(", config: {bucket: a}", "", a_diag);
+  auto in_b = generation(", config: {bucket: b}", "", b_diag);
+  auto b_over_a = generation(", config: {bucket: a}", "        ps: {bucket: b}\n", over_diag);
+  BOOST_TEST(b_over_a->sinks[1].settings->equals(*in_b->sinks[1].settings));
+  BOOST_TEST(!b_over_a->sinks[1].settings->equals(*in_a->sinks[1].settings));
   BOOST_REQUIRE(diag.warnings().size() == 3u);
   BOOST_TEST(contains(diag.warnings()[0],
                       "steps_config.in: step 'in' is a source, which takes "
@@ -176,7 +183,7 @@ BOOST_AUTO_TEST_CASE(steps_config_overrides_a_sinks_batches_and_sleeps) {
              diag.warnings()[0]);
   BOOST_TEST(contains(diag.warnings()[1],
                       "steps_config.ps: step 'ps' is a plugin sink, which "
-                      "takes no average_sleep_time_ms: ignored"),
+                      "takes no average_sleep_time_ms, bucket: ignored"),
              diag.warnings()[1]);
   BOOST_TEST(contains(diag.warnings()[2],
                       "steps_config.out: step 'out' is a kafka sink, which "
