@@ -2,6 +2,8 @@
 
 #include "python/state_module.h"
 
+#include "common/edit_distance.h"
+
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -313,6 +315,9 @@ PyObject* lookup(const std::string& name, std::string* error) {
     return object.release();
   }
   *error = "no module named " + parts[0] + " on the Python path";
+  if (const std::string near = nearest_module(parts[0]); !near.empty()) {
+    *error += "; did you mean '" + near + "'?";
+  }
   return nullptr;
 }
 
@@ -343,8 +348,33 @@ std::string describe(const Exception& e) {
   return text;
 }
 
+std::string nearest_module(const std::string& name) {
+  Ref environment(PyImport_ImportModule("streams.environment"));
+  Ref names(environment ? PyObject_CallMethod(environment.get(), "module_names", nullptr)
+                        : nullptr);
+  std::vector<std::string> found;
+  if (names && PyList_Check(names.get())) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(names.get()); ++i) {
+      if (const char* text = PyUnicode_AsUTF8(PyList_GET_ITEM(names.get(), i))) {
+        found.emplace_back(text);
+      }
+    }
+  }
+  PyErr_Clear();
+  return nearest_name(name, found).value_or("");
+}
+
 std::string import_hint(const std::string& error) {
-  if (error.find("ModuleNotFoundError") == std::string::npos) return "";
+  constexpr std::string_view kMissing = "ModuleNotFoundError: No module named '";
+  const size_t at = error.find(kMissing);
+  if (at == std::string::npos) return "";
+  // A typo of a module there is (`import transform_metric`) is not a package
+  // to install.
+  const size_t from = at + kMissing.size();
+  const std::string top = error.substr(from, error.find_first_of(".'", from) - from);
+  if (const std::string near = nearest_module(top); !near.empty()) {
+    return "\n(no module " + top + " on the Python path; did you mean '" + near + "'?)";
+  }
   if (const char* venv = std::getenv("VIRTUAL_ENV"); venv && *venv) {
     const bool unusable = environment_note.first == STREAMS_LOG_WARN;
     return unusable ? "\n(" + environment_note.second + ")" : "";

@@ -106,10 +106,15 @@ struct Modules {
 // with *error.
 bool use_modules(const Modules& m, std::string* error);
 
-// A line to add to an import's `error` when it may be a package of a
+// A line to add to an import's `error` when the module it did not find is
+// near the name of one there is (a typo), or may be a package of a
 // virtualenv the host was not told of, or of one it could not use; else
-// empty.
+// empty. GIL held.
 std::string import_hint(const std::string& error);
+
+// The importable top-level module nearest to `name`, if near enough to be
+// a typo of it; else "". GIL held.
+std::string nearest_module(const std::string& name);
 
 // What the first use_modules found of $VIRTUAL_ENV (streams/environment.py),
 // once: a STREAMS_LOG_* level and the line to log; an empty line after that

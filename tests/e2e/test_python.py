@@ -499,7 +499,8 @@ def virtualenv(env):
     """A package installed in a virtualenv beside the pipeline (a real venv,
     its .pth files read) is imported when the host runs with the venv's
     VIRTUAL_ENV, as `bin/activate` sets it; without it the import error says
-    how; a venv of another Python is said and not used."""
+    how, unless the name is a typo of a module there is; a venv of another
+    Python is said and not used."""
     venv = env.path("venvd/.venv")
     subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", venv], check=True)
     site = glob.glob(os.path.join(venv, "lib", "python3.*", "site-packages"))[0]
@@ -537,6 +538,19 @@ def virtualenv(env):
     assert result.returncode == 2, result.stderr
     assert f"python: the virtualenv VIRTUAL_ENV={other} has no lib/python3." in result.stderr, \
         result.stderr
+    # A typo of a module there is gets the name meant, not the venv hint.
+    env.write("venvd/venv_fns.py", "import venv_fn\n")
+    result = run(None)
+    assert result.returncode == 2, result.stderr
+    assert "(no module venv_fn on the Python path; did you mean 'venv_fns'?)" in result.stderr, \
+        result.stderr
+    assert "virtualenv" not in result.stderr, result.stderr
+    env.write("venvd/p.yaml", "source: {name: in, stream_name: x}\nsteps:\n"
+                              "  - {kind: map, name: m, python: venv_fn.m}\n"
+                              "  - {kind: sink, name: out, stream_name: o}\n")
+    result = run(None)
+    assert "python venv_fn.m: no module named venv_fn on the Python path; did you mean " \
+        "'venv_fns'?" in result.stderr, result.stderr
 
 
 LOGGING_FNS = """

@@ -1,6 +1,7 @@
 """The packages of an activated virtualenv ($VIRTUAL_ENV), which the embedded
 interpreter does not find by itself: the host is not the venv's python."""
 import os
+import pkgutil
 import site
 import sys
 
@@ -30,3 +31,9 @@ def use_virtualenv(venv):
     sys.path[:] = before[:at] + added + before[at:]
     return ("info", f"python: the packages of the virtualenv {venv} ({packages}) come before "
                     "the system's")
+
+
+def module_names():
+    """The top-level modules an import can find now (sys.path's and the
+    built-in ones), for a "did you mean" after one that failed."""
+    return [m.name for m in pkgutil.iter_modules()] + list(sys.builtin_module_names)
