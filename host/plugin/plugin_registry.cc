@@ -121,8 +121,7 @@ std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std:
              did_you_mean(name, names);
     return nullptr;
   }
-  const std::string* path = &found;
-  if (std::string why = refusal(*path, found_in); !why.empty()) {
+  if (std::string why = refusal(found, found_in); !why.empty()) {
     *error = "plugin '" + name + "' refused: " + why;
     return nullptr;
   }
@@ -131,16 +130,16 @@ std::shared_ptr<PluginLibrary> PluginRegistry::get(const std::string& name, std:
   if (auto known = slot.lock()) {
     // The same file, or one with the same bytes (copied over again): the
     // plugin loaded before.
-    if (known->path() == *path && identify(*path, &now) &&
-        (now == known->identity() || content_hash(*path) == known->content_hash())) {
+    if (known->path() == found && identify(found, &now) &&
+        (now == known->identity() || content_hash(found) == known->content_hash())) {
       return known;
     }
   }
-  auto library = PluginLibrary::load(*path, error);
+  auto library = PluginLibrary::load(found, error);
   if (!library) return nullptr;
   if (library->name() != name) {
     *error =
-        *path + ": the file is plugin '" + std::string(library->name()) + "', not '" + name + "'";
+        found + ": the file is plugin '" + std::string(library->name()) + "', not '" + name + "'";
     return nullptr;
   }
   slot = library;
