@@ -121,6 +121,20 @@ class DevNullSinkType final : public config::SinkType {
     left.bucket = entry.bucket;
     return left;
   }
+  // As deployed: batches without a sleep are said to do nothing.
+  std::shared_ptr<const config::SinkSettings> bind(std::shared_ptr<const config::SinkSettings> read,
+                                                   const pipeline::Generation&,
+                                                   const std::string& name,
+                                                   BindContext& ctx) const override {
+    const DevNullWrites& w = static_cast<const DevNullSettings&>(*read).writes;
+    if (!w.simulated() && (w.batch_size > 0 || w.batch_time_ms > 0 || w.max_sleep_ms >= 0)) {
+      ctx.diag.warn(ctx.at, "devnull sink '" + name +
+                                "': its batches are simulated writes, which take "
+                                "average_sleep_time_ms (above 0): without it every output "
+                                "counts as stored once taken");
+    }
+    return read;
+  }
   std::unique_ptr<pipeline::OutputSink> create(const config::SinkContext& c,
                                                std::string*) const override {
     const auto& s = static_cast<const DevNullSettings&>(*c.generation.sinks[c.index].settings);

@@ -42,6 +42,12 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+std::string all_warnings(const config::Diagnostics& diag) {
+  std::string out;
+  for (const auto& w : diag.warnings()) out += w + "\n";
+  return out;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(defaults_come_from_the_pipeline) {
@@ -169,6 +175,14 @@ BOOST_AUTO_TEST_CASE(steps_config_overrides_a_sinks_batches_and_sleeps) {
   BOOST_TEST(g->sinks[1].settings->equals(*same->sinks[1].settings));
   BOOST_TEST(!g->sinks[1].settings->equals(*plain->sinks[1].settings));
   BOOST_TEST(plain->sinks[0].settings->describe() == "devnull");
+  // Batches with no sleep simulate nothing: said.
+  config::Diagnostics no_sleep_diag;
+  generation("", "        dn: {batch_size: 7}\n", no_sleep_diag);
+  BOOST_TEST(contains(all_warnings(no_sleep_diag),
+                      "devnull sink 'dn': its batches are simulated writes, which take "
+                      "average_sleep_time_ms"),
+             all_warnings(no_sleep_diag));
+  BOOST_TEST(!contains(all_warnings(diag), "simulated writes"));
   // The original GCSSink's bucket: a plugin sink's config's.
   config::Diagnostics a_diag, b_diag, over_diag;
   auto in_a = generation(", config: {bucket: a}", "", a_diag);
