@@ -36,14 +36,29 @@ class Watcher final : public FileWatcher {
     stream_.close(ignored);  // also closes the inotify fd, and every watch with it
   }
 
+  // A directory not made yet (a plugins directory before its first
+  // plugin) is watched for in its parent, then watched once it appears.
   bool add(const WatchSpec& spec, std::string* error) {
     const int wd = inotify_add_watch(stream_.native_handle(), spec.dir.c_str(), kEvents);
-    if (wd < 0) {
-      *error = "cannot watch " + spec.dir + ": " + std::strerror(errno);
-      return false;
+    if (wd >= 0) {
+      specs_.emplace(wd, spec);
+      return true;
     }
-    specs_.emplace(wd, spec);
-    return true;
+    if (errno == ENOENT) {
+      std::string dir = spec.dir;
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      const size_t slash = dir.rfind('/');
+      const std::string parent =
+          slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+      const std::string name = slash == std::string::npos ? dir : dir.substr(slash + 1);
+      if (const int parent_wd = inotify_add_watch(stream_.native_handle(), parent.c_str(), kEvents);
+          parent_wd >= 0) {
+        awaited_.emplace(parent_wd, Awaited{name, spec});
+        return true;
+      }
+    }
+    *error = "cannot watch " + spec.dir + ": " + std::strerror(errno);
+    return false;
   }
 
   void read() {
@@ -60,6 +75,7 @@ class Watcher final : public FileWatcher {
 
  private:
   void matched(int wd, const std::string& name) {
+    appeared(wd, name);
     auto [begin, end] = specs_.equal_range(wd);
     // Kubernetes updates a mounted ConfigMap by renaming a new symlink
     // `..data` over the old: each file of the directory, a symlink through
@@ -80,6 +96,26 @@ class Watcher final : public FileWatcher {
     }
   }
 
+  // An awaited directory `name` appeared in the directory of `wd`: watched
+  // from now on, and a change (it may have come with its files).
+  void appeared(int wd, const std::string& name) {
+    auto [begin, end] = awaited_.equal_range(wd);
+    for (auto it = begin; it != end;) {
+      const WatchSpec& spec = it->second.spec;
+      const int dir_wd = it->second.name == name
+                             ? inotify_add_watch(stream_.native_handle(), spec.dir.c_str(), kEvents)
+                             : -1;
+      if (dir_wd < 0) {
+        ++it;
+        continue;
+      }
+      specs_.emplace(dir_wd, spec);
+      changed_.insert(name);
+      arm();
+      it = awaited_.erase(it);
+    }
+  }
+
   void arm() {
     timer_.expires_after(quiet_);
     timer_.async_wait([this](boost::system::error_code ec) {
@@ -96,6 +132,11 @@ class Watcher final : public FileWatcher {
   std::chrono::milliseconds quiet_;
   std::function<void(const std::string&)> on_change_;
   std::multimap<int, WatchSpec> specs_;  // by watch descriptor (a directory)
+  struct Awaited {
+    std::string name;  // in the parent's directory
+    WatchSpec spec;
+  };
+  std::multimap<int, Awaited> awaited_;  // by the parent's watch descriptor
   std::set<std::string> changed_;
   alignas(inotify_event) char buf_[16 * 1024];
 };

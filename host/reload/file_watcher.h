@@ -1,7 +1,9 @@
 // Watches files for changes with inotify (control plane) and reports them
 // once quiet: a write in progress or a burst of changes makes one report.
 // A mounted Kubernetes ConfigMap's update (its `..data` symlink renamed
-// over) is a change of every watched file of that directory.
+// over) is a change of every watched file of that directory. A watched
+// directory that does not exist yet is watched once made in its parent
+// (which must exist); its making is a change.
 //
 // Thread: everything runs on the io_context's thread, `on_change` too.
 #pragma once

@@ -109,8 +109,10 @@ def slow_store(env, bootstrap):
     is committed once its write ended, a stop's included."""
     h.produce(bootstrap, "bp-in", [(None, b"s%d" % i, []) for i in range(COUNT)])
     env.write("slow.yaml", SLOW_STORE)
+    # A pipeline that needs no plugin runs with no plugins directory (one
+    # made later is watched).
     host = env.start_host(env.path("slow.yaml"), env.write("slow-d.yaml", SLOW_STORE_DEPLOYMENT),
-                          bootstrap, name="slow-store")
+                          bootstrap, name="slow-store", plugins_dir=env.path("not-made-yet"))
     tps = h.partitions("bp-in", 2)
     h.wait_committed_to_end(bootstrap, "pipeline-in", tps, timeout=120)
     assert env.stop(host) == 0, env.log(host)

@@ -1,6 +1,7 @@
 // The file watcher against a real directory: a file written, and a mounted
 // Kubernetes ConfigMap's update (the `..data` symlink swapped), each
-// reported once quiet; a file it does not watch is not.
+// reported once quiet; a file it does not watch is not. A directory made
+// after the start (a plugins directory) is watched from then on.
 #define BOOST_TEST_MODULE file_watcher
 #include <boost/test/unit_test.hpp>
 
@@ -26,10 +27,10 @@ struct Watched {
   std::vector<std::string> reports;
   std::unique_ptr<reload::FileWatcher> watcher;
 
-  Watched(const std::string& dir, const std::string& name) {
+  Watched(const std::string& dir, const std::string& name, const std::string& suffix = "") {
     std::string error;
     watcher = reload::FileWatcher::start(
-        io, {{dir, name, ""}}, std::chrono::milliseconds(20),
+        io, {{dir, name, suffix}}, std::chrono::milliseconds(20),
         [this](const std::string& names) { reports.push_back(names); }, &error);
     BOOST_REQUIRE_MESSAGE(watcher, error);
   }
@@ -74,4 +75,29 @@ BOOST_AUTO_TEST_CASE(a_configmap_update_is_a_change_of_its_files) {
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "d.yaml");
   BOOST_TEST(w.reports.size() == 1u);
+}
+
+// A plugins directory that does not exist when the host starts: its making
+// is a change, and the plugins dropped into it are watched.
+BOOST_AUTO_TEST_CASE(a_directory_made_later_is_watched_from_then_on) {
+  testing::TempDir dir;
+  const fs::path plugins = fs::path(dir.path()) / "plugins";
+  Watched w(plugins.string(), "", ".so");
+  fs::create_directory(plugins);
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "plugins");
+  dir.write("plugins/notes.txt", "x\n");
+  dir.write("plugins/stamp.so", "not really\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "stamp.so");
+  // Its parent must be there.
+  boost::asio::io_context io;
+  std::string error;
+  auto none = reload::FileWatcher::start(
+      io, {{(plugins / "a" / "b").string(), "", ".so"}}, std::chrono::milliseconds(20),
+      [](const std::string&) {}, &error);
+  BOOST_TEST(!none);
+  BOOST_TEST(error.find("cannot watch " + (plugins / "a" / "b").string() +
+                        ": No such file or directory") != std::string::npos,
+             error);
 }
