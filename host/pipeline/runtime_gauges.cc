@@ -41,9 +41,7 @@ void RuntimeGauges::warn_delivery_wait(const SinkSet& sinks, const OutputSink& s
   if (now_ms - last_wait_warning_ms_ < kDeliveryWaitWarnMs) return;
   last_wait_warning_ms_ = now_ms;
   log::warn(std::string(&sink == sinks.dlq() ? "dead-letter queue " : "sink ") + sink.describe() +
-            ": " + std::to_string(sink.pending()) + " output(s) without a delivery report for " +
-            std::to_string(wait_ms / 1000) +
-            " s (brokers down, or the topic missing?); their inputs stay uncommitted");
+            ": " + sink.describe_wait(wait_ms) + "; their inputs stay uncommitted");
 }
 
 void RuntimeGauges::log_pause(const std::string& topic, int32_t partition, int64_t offset,

@@ -95,6 +95,13 @@ class OutputSink {
     (void)now_ms;
     return 0;
   }
+  // For the warning when outputs wait long: how many wait, for what and
+  // why they may ("3 output(s) without a delivery report for 10 s (brokers
+  // down, or the topic missing?)").
+  virtual std::string describe_wait(int64_t wait_ms) const {
+    return std::to_string(pending()) + " output(s) unacknowledged for " +
+           std::to_string(wait_ms / 1000) + " s (the store slow or unreachable?)";
+  }
   // Closes and opens its files again (after log rotation); false on failure
   // (reported, sticky).
   virtual bool reopen() { return true; }

@@ -60,6 +60,10 @@ class DevNullSink final : public pipeline::OutputSink {
     return writes_.pending() > 0 ? now_ms - writes_.oldest_ms() : 0;
   }
   std::string describe() const override { return "devnull"; }
+  std::string describe_wait(int64_t wait_ms) const override {
+    return std::to_string(pending()) + " output(s) in simulated writes for " +
+           std::to_string(wait_ms / 1000) + " s (its average_sleep_time_ms, a batch after another)";
+  }
 
  private:
   const bool simulated_;

@@ -57,6 +57,10 @@ class KafkaSink final : public pipeline::OutputSink {
   }
   void set_stop_flag(const std::atomic<bool>* stop) override { stop_ = stop; }
   std::string describe() const override { return topic_; }
+  std::string describe_wait(int64_t wait_ms) const override {
+    return std::to_string(pending()) + " output(s) without a delivery report for " +
+           std::to_string(wait_ms / 1000) + " s (brokers down, or the topic missing?)";
+  }
 
   // For the producer's callbacks only.
   void on_report(const rd_kafka_message_t& msg);

@@ -128,6 +128,9 @@ BOOST_AUTO_TEST_CASE(the_sink_acknowledges_when_the_write_ends) {
   BOOST_TEST(sink->pending() == 3u);
   BOOST_TEST(sink->pending_bytes() == 9u);
   BOOST_TEST(sink->awaiting());
+  BOOST_TEST(sink->describe_wait(12345) ==
+             "3 output(s) in simulated writes for 12 s (its average_sleep_time_ms, a batch after "
+             "another)");
   sink->seal();
   const int64_t deadline = steady_ms() + 10000;
   while (listener.acknowledged.size() < 3 && steady_ms() < deadline) sink->poll(10);
