@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -239,6 +240,36 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+std::string dir_name(const std::string& path) {
+  const std::string real = std::filesystem::weakly_canonical(path).string();
+  return real.substr(0, real.rfind('/') + 1);
+}
+
+// The modules a Python pipeline file imported from beside it, which the pod
+// imports from /etc/streams beside it, go into the ConfigMap (unless a
+// --file of that name is there); those from elsewhere (a package
+// directory, python_path) cannot, and are said.
+void add_python_modules(const RenderArgs& args, const config::PipelineSpec& pipeline,
+                        std::vector<std::string>* paths) {
+  const std::string beside = dir_name(args.pipeline_path);
+  for (const std::string& module : pipeline.python_modules) {
+    bool given = false;
+    for (const std::string& p : *paths) given = given || base_name(p) == base_name(module);
+    if (given) continue;
+    if (dir_name(module) == beside) {
+      std::fprintf(stderr, "%s: the ConfigMap holds %s, which it imports\n",
+                   args.pipeline_path.c_str(), base_name(module).c_str());
+      paths->push_back(module);
+    } else {
+      std::fprintf(stderr,
+                   "warning: %s: it imports %s, which is not beside it: the ConfigMap holds "
+                   "files, not directories; install it into the image, or give it with --file "
+                   "and import it from beside the pipeline file\n",
+                   args.pipeline_path.c_str(), module.c_str());
+    }
+  }
+}
+
 }  // namespace
 
 int render_k8s_command(const RenderArgs& args) {
@@ -254,6 +285,7 @@ int render_k8s_command(const RenderArgs& args) {
   std::vector<config::K8sFile> files;
   std::vector<std::string> paths{args.pipeline_path, args.config_path};
   paths.insert(paths.end(), args.files.begin(), args.files.end());
+  add_python_modules(args, pipeline, &paths);
   for (const std::string& path : paths) {
     config::K8sFile f{base_name(path), ""};
     if (!read_file(path, &f.text)) {

@@ -39,7 +39,7 @@ bool load_pipeline(const std::string& path, const config::DeploymentConfig& depl
   std::string text, error;
   std::vector<std::string> warnings;
   if (!registry.python().describe(path, dirs, code, dirs.back() + "/schemas", &text, &warnings,
-                                  &error)) {
+                                  &out->python_modules, &error)) {
     diag.error(config::Location{path, 0, 0, ""}, error);
     return false;
   }

@@ -87,6 +87,9 @@ struct PipelineSpec {
   // A Python pipeline file: the version (hash) of the modules it was run
   // with; empty for YAML.
   std::string python_code;
+  // A Python pipeline file: the files of the user's modules it imported
+  // (render puts those beside it into the ConfigMap).
+  std::vector<std::string> python_modules;
   std::string name;
   SourceSpec source;
   std::vector<StepSpec> steps;  // the top-level list

@@ -112,6 +112,7 @@ namespace {
 struct DescribeOut {
   std::string* text;
   std::vector<std::string>* warnings;
+  std::vector<std::string>* modules;
   std::string* error;
 };
 
@@ -121,6 +122,7 @@ void take(void* ctx, int kind, const char* data, size_t size) {
   if (kind == python::kDescribeText) *out->text = std::move(s);
   if (kind == python::kDescribeWarning) out->warnings->push_back(std::move(s));
   if (kind == python::kDescribeError) *out->error = std::move(s);
+  if (kind == python::kDescribeModule && out->modules) out->modules->push_back(std::move(s));
 }
 
 }  // namespace
@@ -128,7 +130,7 @@ void take(void* ctx, int kind, const char* data, size_t size) {
 bool PythonProvider::describe(const std::string& file, const std::vector<std::string>& dirs,
                               const std::string& code, const std::string& schemas_dir,
                               std::string* text, std::vector<std::string>* warnings,
-                              std::string* error) {
+                              std::vector<std::string>* modules, std::string* error) {
   auto library = bridge(error);
   if (!library) return false;
   auto fn = reinterpret_cast<python::DescribeFn>(library->symbol(STREAMS_PYTHON_DESCRIBE_NAME));
@@ -142,7 +144,7 @@ bool PythonProvider::describe(const std::string& file, const std::vector<std::st
   const std::string lib = lib_dir();
   const python::DescribeRequest request{file.c_str(), dir_ptrs.data(), dir_ptrs.size(),
                                         lib.c_str(),  code.c_str(),    schemas_dir.c_str()};
-  DescribeOut out{text, warnings, error};
+  DescribeOut out{text, warnings, modules, error};
   const python::DescribeSink sink{&out, &take};
   return fn(&request, &sink) == 0;
 }

@@ -50,10 +50,12 @@ class PythonProvider {
   // version `code`) and describes its pipeline as the text of a YAML
   // pipeline file (see host/python/describe.h); Parser steps look for
   // schemas in `schemas_dir`. False with *error (the exception and its
-  // traceback); warnings are added to *warnings.
+  // traceback); warnings are added to *warnings, and the files of the
+  // user's modules it imported (under `dirs`) to *modules.
   bool describe(const std::string& file, const std::vector<std::string>& dirs,
                 const std::string& code, const std::string& schemas_dir, std::string* text,
-                std::vector<std::string>* warnings, std::string* error);
+                std::vector<std::string>* warnings, std::vector<std::string>* modules,
+                std::string* error);
 
   // Python's reason for rejecting a JSON text (host/python/describe.h), for
   // the parser steps of Python pipeline files: the function returns true

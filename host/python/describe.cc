@@ -92,6 +92,11 @@ int describe_locked(const DescribeRequest& request, const DescribeSink& sink) {
     return 1;
   }
   sink.write(sink.ctx, kDescribeText, data, static_cast<size_t>(size));
+  // The pipeline file's own module has its path as given as __file__.
+  for (const std::string& file :
+       user_module_files({request.dirs, request.dirs + request.dir_count})) {
+    if (file != request.file) say(sink, kDescribeModule, file);
+  }
   return 0;
 }
 

@@ -28,9 +28,12 @@ struct DescribeRequest {
   const char* schemas_dir;  // where Parser steps look for <stream>.schema.json
 };
 
-enum { kDescribeText = 0, kDescribeWarning = 1, kDescribeError = 2 };
+// kDescribeModule: the file of each of the user's modules (under `dirs`)
+// the pipeline file imported, itself excluded.
+enum { kDescribeText = 0, kDescribeWarning = 1, kDescribeError = 2, kDescribeModule = 3 };
 
-// Receives the text, each warning, or the error (data valid for the call).
+// Receives the text, each warning and module file, or the error (data
+// valid for the call).
 struct DescribeSink {
   void* ctx;
   void (*write)(void* ctx, int kind, const char* data, size_t size);

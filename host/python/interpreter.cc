@@ -224,9 +224,10 @@ bool users_file(const std::string& f, const std::string& dir) {
          rest.find("/dist-packages/") == std::string::npos;
 }
 
-// Drops from sys.modules every module of the user's (users_file) loaded
-// from a file under `path`, so the next import executes the files anew.
-void forget_user_modules(const std::vector<std::string>& path) {
+// Calls each(name, file) for every module in sys.modules of the user's
+// (users_file) loaded from a file under `path`.
+template <class Each>
+void each_user_module(const std::vector<std::string>& path, Each&& each) {
   PyObject* modules = PyImport_GetModuleDict();  // borrowed
   Ref items(PyDict_Items(modules));
   if (!items) return PyErr_Clear();
@@ -234,24 +235,27 @@ void forget_user_modules(const std::vector<std::string>& path) {
   for (const std::string& d : path) dirs.push_back(real(d) + "/");
   for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items.get()); ++i) {
     PyObject* pair = PyList_GET_ITEM(items.get(), i);
-    PyObject* module = PyTuple_GET_ITEM(pair, 1);
-    Ref file(PyObject_GetAttrString(module, "__file__"));
-    if (!file || !PyUnicode_Check(file.get())) {
-      PyErr_Clear();
-      continue;
-    }
-    const char* f = PyUnicode_AsUTF8(file.get());
+    Ref file(PyObject_GetAttrString(PyTuple_GET_ITEM(pair, 1), "__file__"));
+    const char* f = file && PyUnicode_Check(file.get()) ? PyUnicode_AsUTF8(file.get()) : nullptr;
     if (!f) {
       PyErr_Clear();
       continue;
     }
     for (const std::string& d : dirs) {
       if (users_file(f, d)) {
-        PyDict_DelItem(modules, PyTuple_GET_ITEM(pair, 0));
+        each(PyTuple_GET_ITEM(pair, 0), f);
         break;
       }
     }
   }
+  PyErr_Clear();
+}
+
+// Drops from sys.modules every module of the user's (users_file) loaded
+// from a file under `path`, so the next import executes the files anew.
+void forget_user_modules(const std::vector<std::string>& path) {
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  each_user_module(path, [modules](PyObject* name, const char*) { PyDict_DelItem(modules, name); });
   PyErr_Clear();
   Ref importlib(PyImport_ImportModule("importlib"));
   if (importlib) Ref(PyObject_CallMethod(importlib.get(), "invalidate_caches", nullptr));
@@ -346,6 +350,12 @@ std::string describe(const Exception& e) {
   std::string text = e.type + ": " + e.message;
   if (!e.traceback.empty()) text += "\n" + e.traceback;
   return text;
+}
+
+std::vector<std::string> user_module_files(const std::vector<std::string>& dirs) {
+  std::vector<std::string> files;
+  each_user_module(dirs, [&files](PyObject*, const char* file) { files.emplace_back(file); });
+  return files;
 }
 
 std::string nearest_module(const std::string& name) {

@@ -112,6 +112,10 @@ bool use_modules(const Modules& m, std::string* error);
 // empty. GIL held.
 std::string import_hint(const std::string& error);
 
+// The files of the user's modules (under `dirs`, as use_modules forgets
+// them) now in sys.modules. GIL held.
+std::vector<std::string> user_module_files(const std::vector<std::string>& dirs);
+
 // The importable top-level module nearest to `name`, if near enough to be
 // a typo of it; else "". GIL held.
 std::string nearest_module(const std::string& name);

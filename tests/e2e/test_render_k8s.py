@@ -4,10 +4,13 @@ object schemas (the kubernetes-models npm package, which
 packaging/install-deps.sh installs); a workload per segment, a StatefulSet
 for a segment with state; the pods' /metrics open to Prometheus (annotated)
 unless --metrics-need-token; a changed config changes `configVersion`; a
-deployment that uses ${envvar:NAME} without --env is refused, naming it."""
+deployment that uses ${envvar:NAME} without --env is refused, naming it.
+The modules a Python pipeline imports from beside it are in the ConfigMap
+without --file; one it imports from a directory is said."""
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -73,6 +76,26 @@ def main():
                                                [pipeline, config, *extra]}, config_map["data"]
             assert config_map["data"][os.path.basename(pipeline)] == open(pipeline).read()
             everything += objects
+
+        # Without --file, the modules a Python pipeline imports from beside
+        # it go into the ConfigMap all the same; one from a directory is said.
+        broadcast = os.path.join(h.SOURCE_DIR, "configs", "python", "broadcast")
+        result = h.run_cli(["render", "k8s", "--config", os.path.join(broadcast, "deployment.yaml"),
+                            "--image", "i", *ENV, os.path.join(broadcast, "pipeline.py")])
+        assert result.returncode == 0, result.stderr
+        data = next(o for o in yaml.safe_load_all(result.stdout) if o and o["kind"] == "ConfigMap")[
+            "data"]
+        assert data["broadcast_fn.py"] == open(os.path.join(broadcast, "broadcast_fn.py")).read()
+        assert "the ConfigMap holds broadcast_fn.py, which it imports" in result.stderr, result.stderr
+        env.write("nested/lib/helpers.py", "def f(msg):\n    return msg.payload\n")
+        nested = env.write("nested/p.py", open(os.path.join(broadcast, "pipeline.py")).read().replace(
+            "from broadcast_fn import", "from lib.helpers import f\nfrom broadcast_fn import"))
+        shutil.copy(os.path.join(broadcast, "broadcast_fn.py"), env.path("nested"))
+        result = h.run_cli(["render", "k8s", "--config", os.path.join(broadcast, "deployment.yaml"),
+                            "--image", "i", *ENV, nested])
+        assert result.returncode == 0, result.stderr
+        assert f"warning: {nested}: it imports {env.path('nested/lib/helpers.py')}, which is not " \
+            "beside it" in result.stderr, result.stderr
 
         # Two segments: a workload, a budget and a service each.
         pipeline = env.write("two.yaml", """name: Two_Segments
