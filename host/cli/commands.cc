@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -252,12 +253,25 @@ std::string dir_name(const std::string& path) {
 void add_python_modules(const RenderArgs& args, const config::PipelineSpec& pipeline,
                         std::vector<std::string>* paths) {
   const std::string beside = dir_name(args.pipeline_path);
-  for (const std::string& module : pipeline.python_modules) {
+  std::vector<std::string> modules = pipeline.python_modules;
+  // A YAML file's `python: module.function` steps: the module's file
+  // beside it, when there is one (what it imports in turn needs --file).
+  for (const config::StepSpec* step : pipeline.all_steps()) {
+    for (const std::string* name : {&step->python, &step->group_python}) {
+      if (name->empty()) continue;
+      const std::string file = beside + name->substr(0, name->find('.')) + ".py";
+      if (std::filesystem::is_regular_file(file) &&
+          std::find(modules.begin(), modules.end(), file) == modules.end()) {
+        modules.push_back(file);
+      }
+    }
+  }
+  for (const std::string& module : modules) {
     bool given = false;
     for (const std::string& p : *paths) given = given || base_name(p) == base_name(module);
     if (given) continue;
     if (dir_name(module) == beside) {
-      std::fprintf(stderr, "%s: the ConfigMap holds %s, which it imports\n",
+      std::fprintf(stderr, "%s: the ConfigMap holds %s, a module it uses\n",
                    args.pipeline_path.c_str(), base_name(module).c_str());
       paths->push_back(module);
     } else {

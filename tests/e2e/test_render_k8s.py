@@ -38,6 +38,13 @@ def validate(env, objects):
     return result.returncode, result.stdout + result.stderr
 
 
+def config_for(env, sink):
+    """A one-segment deployment of source `in` and Kafka sink `sink`."""
+    return env.write("deployment.yaml", "pipeline:\n  segments:\n    - steps_config:\n"
+                                        "        in: {bootstrap_servers: [\"${envvar:BOOTSTRAP_SERVERS}\"]}\n"
+                                        f"        {sink}: {{bootstrap_servers: [\"${{envvar:BOOTSTRAP_SERVERS}}\"]}}\n")
+
+
 def workloads(objects):
     return [o for o in objects if o["kind"] in ("Deployment", "StatefulSet")]
 
@@ -86,7 +93,7 @@ def main():
         data = next(o for o in yaml.safe_load_all(result.stdout) if o and o["kind"] == "ConfigMap")[
             "data"]
         assert data["broadcast_fn.py"] == open(os.path.join(broadcast, "broadcast_fn.py")).read()
-        assert "the ConfigMap holds broadcast_fn.py, which it imports" in result.stderr, result.stderr
+        assert "the ConfigMap holds broadcast_fn.py, a module it uses" in result.stderr, result.stderr
         env.write("nested/lib/helpers.py", "def f(msg):\n    return msg.payload\n")
         nested = env.write("nested/p.py", open(os.path.join(broadcast, "pipeline.py")).read().replace(
             "from broadcast_fn import", "from lib.helpers import f\nfrom broadcast_fn import"))
@@ -96,6 +103,16 @@ def main():
         assert result.returncode == 0, result.stderr
         assert f"warning: {nested}: it imports {env.path('nested/lib/helpers.py')}, which is not " \
             "beside it" in result.stderr, result.stderr
+
+        # A YAML pipeline's python: steps: the modules they name, beside it.
+        env.write("yamlpy/helper.py", "def up(msg):\n    return msg.payload.upper()\n")
+        yaml_pipeline = env.write("yamlpy/p.yaml", "source: {name: in, stream_name: raw}\n"
+                                                   "steps:\n"
+                                                   "  - {kind: map, name: up, python: helper.up}\n"
+                                                   "  - {kind: sink, name: out, stream_name: o}\n")
+        data = next(o for o in render(yaml_pipeline, config_for(env, "out"))
+                    if o["kind"] == "ConfigMap")["data"]
+        assert set(data) == {"p.yaml", "deployment.yaml", "helper.py"}, data
 
         # Two segments: a workload, a budget and a service each.
         pipeline = env.write("two.yaml", """name: Two_Segments
