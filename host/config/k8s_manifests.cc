@@ -1,5 +1,7 @@
 #include "config/k8s_manifests.h"
 
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 #include <cstdint>
 #include <cstdio>
@@ -189,8 +191,16 @@ json container(const std::vector<K8sFile>& files, const K8sOptions& o, size_t se
 
 json pod_template(const PipelineSpec& p, const std::vector<K8sFile>& files, const K8sOptions& o,
                   const Names& names, size_t segment, const SegmentFacts& f) {
+  json config = {{"name", names.base + "-config"}};
+  if (std::any_of(files.begin(), files.end(), [](const K8sFile& f) { return !f.path.empty(); })) {
+    json items = json::array();  // once given, only the keys listed are there
+    for (const K8sFile& f : files) {
+      items.push_back({{"key", f.name}, {"path", f.path.empty() ? f.name : f.path}});
+    }
+    config["items"] = std::move(items);
+  }
   json volumes = {
-      {{"name", "config"}, {"configMap", {{"name", names.base + "-config"}}}},
+      {{"name", "config"}, {"configMap", std::move(config)}},
       {{"name", "admin-token"},
        {"secret",
         {{"secretName", o.token_secret.empty() ? names.base + "-admin-token" : o.token_secret}}}},
@@ -285,7 +295,11 @@ std::string k8s_name(const std::string& name, size_t max) {
 
 std::string config_version(const std::vector<K8sFile>& files) {
   Fnv1a h;
-  for (const K8sFile& f : files) h.add_part(f.name).add_part(f.text);
+  for (const K8sFile& f : files) {
+    h.add_part(f.name);
+    if (!f.path.empty()) h.add_part(f.path);
+    h.add_part(f.text);
+  }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.value()));
   return hex;

@@ -9,7 +9,8 @@
 //   - a PodDisruptionBudget (one pod of the segment down at a time);
 //   - a Service for the admin port (/metrics, /livez, /readyz).
 // And one ConfigMap with the pipeline file, the deployment config and any
-// extra files (schemas), mounted at /etc/streams. The pods' template carries
+// extra files (schemas, Python modules), mounted at /etc/streams, those of
+// a directory there too. The pods' template carries
 // a `configVersion` annotation, a hash of those files, so that a changed
 // config rolls the pods.
 #pragma once
@@ -52,10 +53,13 @@ struct K8sOptions {
   std::vector<SecretEnv> secret_env;
 };
 
-// A file for the ConfigMap: its name there (a base name) and its text.
+// A file for the ConfigMap: its key there, its text, and where the pods
+// find it under /etc/streams (empty: at its key; "schemas/x.schema.json":
+// in a directory, which a key cannot name).
 struct K8sFile {
   std::string name;
   std::string text;
+  std::string path;
 };
 
 // `files`: the pipeline file first, the deployment config second, then any

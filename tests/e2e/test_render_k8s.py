@@ -5,8 +5,9 @@ packaging/install-deps.sh installs); a workload per segment, a StatefulSet
 for a segment with state; the pods' /metrics open to Prometheus (annotated)
 unless --metrics-need-token; a changed config changes `configVersion`; a
 deployment that uses ${envvar:NAME} without --env is refused, naming it.
-The modules a Python pipeline imports from beside it are in the ConfigMap
-without --file; one it imports from a directory is said."""
+The modules a pipeline uses from its directory and its parsers' JSON
+Schemas are in the ConfigMap without --file, those of a directory (schemas/,
+a package) mounted there by the volume's items."""
 import glob
 import json
 import os
@@ -79,13 +80,24 @@ def main():
             kinds = {o["kind"] for o in workloads(objects)}
             assert kinds == {"StatefulSet" if stateful else "Deployment"}, (pipeline, kinds)
             config_map = next(o for o in objects if o["kind"] == "ConfigMap")
-            assert set(config_map["data"]) == {os.path.basename(f) for f in
-                                               [pipeline, config, *extra]}, config_map["data"]
+            # The files given, and the JSON Schemas its parsers use from its
+            # schemas/ directory, found there in the pods.
+            schemas = os.path.join(os.path.dirname(pipeline), "schemas")
+            used = {"schemas." + f for f in os.listdir(schemas)} if os.path.isdir(schemas) else set()
+            given = {os.path.basename(f) for f in [pipeline, config, *extra]}
+            assert given <= set(config_map["data"]) <= given | used, config_map["data"]
+            for key in set(config_map["data"]) - given:
+                volume = next(v for v in workloads(objects)[0]["spec"]["template"]["spec"][
+                    "volumes"] if v["name"] == "config")
+                assert {"key": key, "path": "schemas/" + key[len("schemas."):]} in volume[
+                    "configMap"]["items"], (pipeline, volume)
+            if pipeline.endswith(os.path.join("python", "billing", "pipeline.py")):
+                assert "schemas.events.schema.json" in config_map["data"], config_map["data"]
             assert config_map["data"][os.path.basename(pipeline)] == open(pipeline).read()
             everything += objects
 
         # Without --file, the modules a Python pipeline imports from beside
-        # it go into the ConfigMap all the same; one from a directory is said.
+        # it go into the ConfigMap all the same, one from a directory there too.
         broadcast = os.path.join(h.SOURCE_DIR, "configs", "python", "broadcast")
         result = h.run_cli(["render", "k8s", "--config", os.path.join(broadcast, "deployment.yaml"),
                             "--image", "i", *ENV, os.path.join(broadcast, "pipeline.py")])
@@ -93,7 +105,7 @@ def main():
         data = next(o for o in yaml.safe_load_all(result.stdout) if o and o["kind"] == "ConfigMap")[
             "data"]
         assert data["broadcast_fn.py"] == open(os.path.join(broadcast, "broadcast_fn.py")).read()
-        assert "the ConfigMap holds broadcast_fn.py, a module it uses" in result.stderr, result.stderr
+        assert "the ConfigMap holds broadcast_fn.py, which it uses" in result.stderr, result.stderr
         env.write("nested/lib/helpers.py", "def f(msg):\n    return msg.payload\n")
         nested = env.write("nested/p.py", open(os.path.join(broadcast, "pipeline.py")).read().replace(
             "from broadcast_fn import", "from lib.helpers import f\nfrom broadcast_fn import"))
@@ -101,8 +113,13 @@ def main():
         result = h.run_cli(["render", "k8s", "--config", os.path.join(broadcast, "deployment.yaml"),
                             "--image", "i", *ENV, nested])
         assert result.returncode == 0, result.stderr
-        assert f"warning: {nested}: it imports {env.path('nested/lib/helpers.py')}, which is not " \
-            "beside it" in result.stderr, result.stderr
+        objects = [o for o in yaml.safe_load_all(result.stdout) if o]
+        data = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+        assert data["lib.helpers.py"] == open(env.path("nested/lib/helpers.py")).read(), data
+        volume = next(v for v in workloads(objects)[0]["spec"]["template"]["spec"]["volumes"]
+                      if v["name"] == "config")
+        assert {"key": "lib.helpers.py", "path": "lib/helpers.py"} in volume["configMap"]["items"]
+        everything += objects
 
         # A YAML pipeline's python: steps: the modules they name, beside it.
         env.write("yamlpy/helper.py", "def up(msg):\n    return msg.payload.upper()\n")
