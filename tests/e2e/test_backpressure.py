@@ -46,16 +46,6 @@ steps:
   - {kind: sink, name: out, type: devnull, batch_size: 1000, average_sleep_time_ms: 100}
 """
 
-SLOW_STORE_DEPLOYMENT = """pipeline:
-  segments:
-    - steps_config:
-        in:
-          bootstrap_servers: ["${envvar:BOOTSTRAP_SERVERS}"]
-          auto_offset_reset: earliest
-          override_params: {session.timeout.ms: "6000"}
-        out: {max_in_flight_messages: 2000}
-"""
-
 COUNT = 20000
 
 
@@ -111,8 +101,9 @@ def slow_store(env, bootstrap):
     env.write("slow.yaml", SLOW_STORE)
     # A pipeline that needs no plugin runs with no plugins directory (one
     # made later is watched).
-    host = env.start_host(env.path("slow.yaml"), env.write("slow-d.yaml", SLOW_STORE_DEPLOYMENT),
-                          bootstrap, name="slow-store", plugins_dir=env.path("not-made-yet"))
+    config = env.write("slow-d.yaml", DEPLOYMENT % (100000, 1 << 26, 2000))
+    host = env.start_host(env.path("slow.yaml"), config, bootstrap, name="slow-store",
+                          plugins_dir=env.path("not-made-yet"))
     tps = h.partitions("bp-in", 2)
     h.wait_committed_to_end(bootstrap, "pipeline-in", tps, timeout=120)
     assert env.stop(host) == 0, env.log(host)
