@@ -1,9 +1,8 @@
 // The step settings a segment's steps_config entry may change, as the
 // original's deployment files set them (its Batch's batch_size and
 // batch_timedelta, its DevNullSink's batch and sleep times, its GCSSink's
-// bucket). Which kinds
-// take which is theirs to say (StepType::deploy, SinkType::deploy).
-// Immutable once read; plain values.
+// bucket). Which kinds take which is theirs to say (StepType::deploy,
+// SinkType::deploy). Immutable once read; plain values.
 #pragma once
 
 #include <cstdint>

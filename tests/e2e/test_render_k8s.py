@@ -130,6 +130,17 @@ def main():
         data = next(o for o in render(yaml_pipeline, config_for(env, "out"))
                     if o["kind"] == "ConfigMap")["data"]
         assert set(data) == {"p.yaml", "deployment.yaml", "helper.py"}, data
+        # A schema from outside the pipeline's directory is said, not shipped.
+        outside = env.write("elsewhere/raw.schema.json", '{"type": "object"}\n')
+        parsed = env.write("yamlpy/parsed.yaml", "source: {name: in, stream_name: raw}\n"
+                                                 "steps:\n"
+                                                 f"  - {{kind: parser, name: p, schema: {outside}}}\n"
+                                                 "  - {kind: sink, name: out, stream_name: o}\n")
+        result = h.run_cli(["render", "k8s", "--config", config_for(env, "out"), "--image", "i",
+                            *ENV, parsed])
+        assert result.returncode == 0, result.stderr
+        assert f"warning: {parsed}: it uses {outside}, which is not in its directory" in \
+            result.stderr, result.stderr
 
         # Two segments: a workload, a budget and a service each.
         pipeline = env.write("two.yaml", """name: Two_Segments

@@ -101,8 +101,9 @@ class DevNullSinkType final : public config::SinkType {
                   "max_sleep_time_ms"});
     auto s = std::make_shared<DevNullSettings>();
     const double most = static_cast<double>(config::kMaxMs);
-    if (auto n = r.integer(node, key, "batch_size", 1, config::kMaxCount))
+    if (auto n = r.integer(node, key, "batch_size", 1, config::kMaxCount)) {
       s->writes.batch_size = *n;
+    }
     if (auto ms = r.number(node, key, "batch_time_ms", 1, most)) {
       s->writes.batch_time_ms = static_cast<int64_t>(*ms);
     }
