@@ -789,8 +789,11 @@ BOOST_AUTO_TEST_CASE(k8s_objects_read_back_as_rendered) {
                                           "no final newline",
                                           "",
                                           "- item\n# comment\n"};
-  std::vector<config::K8sFile> files{{"pipeline.yaml", "name: x\n"}, {"deployment.yaml", "{}\n"}};
-  for (size_t i = 0; i < texts.size(); ++i) files.push_back({"f" + std::to_string(i), texts[i]});
+  std::vector<config::K8sFile> files{{"pipeline.yaml", "name: x\n", ""},
+                                     {"deployment.yaml", "{}\n", ""}};
+  for (size_t i = 0; i < texts.size(); ++i) {
+    files.push_back({"f" + std::to_string(i), texts[i], ""});
+  }
   config::K8sOptions o;
   o.image = "img:1";
   std::string error;
