@@ -1,10 +1,7 @@
 #include "cli/commands.h"
 
-#include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 
 #include <librdkafka/rdkafka.h>
@@ -18,7 +15,6 @@
 #include "common/version.h"
 #include "config/connection_settings.h"
 #include "config/deployment_config.h"
-#include "config/k8s_manifests.h"
 #include "config/step_deployment.h"
 #include "config/topology_graph.h"
 #include "kafka/dlq_replay.h"

@@ -10,7 +10,7 @@
 #include "cli/loading.h"
 #include "config/deployment_config.h"
 #include "config/k8s_manifests.h"
-#include "pipeline/operators/codec_steps.h"
+#include "config/step_type.h"
 #include "plugin/plugin_registry.h"
 
 namespace streams::cli {
@@ -53,9 +53,7 @@ void add_used_files(const RenderArgs& args, const config::PipelineSpec& pipeline
       const fs::path file = dir / (name->substr(0, name->find('.')) + ".py");
       if (!name->empty() && fs::is_regular_file(file)) used.push_back(file.string());
     }
-    const auto* codec =
-        dynamic_cast<const pipeline::operators::CodecSettings*>(step->settings.get());
-    if (codec && !codec->schema_path.empty()) used.push_back(codec->schema_path);
+    for (std::string& file : step->type->files(*step)) used.push_back(std::move(file));
   }
   for (const std::string& file : used) {
     const std::string rel = below(file, dir);

@@ -62,6 +62,12 @@ class StepType {
     (void)step;
     return "";
   }
+  // Files the step reads besides the pipeline's (a parser's JSON Schema),
+  // absolute: what `render k8s` ships with the pipeline file.
+  virtual std::vector<std::string> files(const StepSpec& step) const {
+    (void)step;
+    return {};
+  }
   // Applies to *step the overrides of its segment's steps_config entry that
   // the kind takes (the original's: a Batch's batch_size, batch_timedelta);
   // returns those it does not take (warned about and ignored).

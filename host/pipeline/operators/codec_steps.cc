@@ -67,6 +67,10 @@ class Parser final : public CodecOperator {
     if (!out->codec) ctx.diag.error(s.schema_location, "step '" + spec.name + "': " + error);
   }
   Payload payload_after(const config::StepSpec&, Payload) const override { return Payload::json; }
+  std::vector<std::string> files(const config::StepSpec& spec) const override {
+    const std::string& schema = settings_of(spec).schema_path;
+    return schema.empty() ? std::vector<std::string>{} : std::vector<std::string>{schema};
+  }
 };
 
 class Serializer final : public CodecOperator {
