@@ -10,6 +10,9 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <utility>
+
+#include "common/log.h"
 
 namespace streams::reload {
 namespace {
@@ -20,6 +23,18 @@ namespace asio = boost::asio;
 // copied over (moved_to, create) and removed (delete, moved_from).
 constexpr uint32_t kEvents =
     IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM;
+// And a watched directory itself moved away (its watch would follow it);
+// one removed ends its watch (IN_IGNORED, always sent). Either way a new
+// directory made in its place must be watched instead.
+constexpr uint32_t kDirEvents = kEvents | IN_MOVE_SELF;
+
+// "a/b/plugins/" -> {"a/b", "plugins"}; "plugins" -> {".", "plugins"}.
+std::pair<std::string, std::string> split(std::string dir) {
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const size_t slash = dir.rfind('/');
+  if (slash == std::string::npos) return {".", dir};
+  return {slash == 0 ? "/" : dir.substr(0, slash), dir.substr(slash + 1)};
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -39,19 +54,15 @@ class Watcher final : public FileWatcher {
   // A directory not made yet (a plugins directory before its first
   // plugin) is watched for in its parent, then watched once it appears.
   bool add(const WatchSpec& spec, std::string* error) {
-    const int wd = inotify_add_watch(stream_.native_handle(), spec.dir.c_str(), kEvents);
+    const int wd = inotify_add_watch(stream_.native_handle(), spec.dir.c_str(), kDirEvents);
     if (wd >= 0) {
       specs_.emplace(wd, spec);
       return true;
     }
     if (errno == ENOENT) {
-      std::string dir = spec.dir;
-      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-      const size_t slash = dir.rfind('/');
-      const std::string parent =
-          slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
-      const std::string name = slash == std::string::npos ? dir : dir.substr(slash + 1);
-      if (const int parent_wd = inotify_add_watch(stream_.native_handle(), parent.c_str(), kEvents);
+      const auto [parent, name] = split(spec.dir);
+      if (const int parent_wd =
+              inotify_add_watch(stream_.native_handle(), parent.c_str(), kDirEvents);
           parent_wd >= 0) {
         awaited_.emplace(parent_wd, Awaited{name, spec});
         return true;
@@ -66,7 +77,7 @@ class Watcher final : public FileWatcher {
       if (ec) return;  // closed
       for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
         const auto* e = reinterpret_cast<const inotify_event*>(buf_ + at);
-        if (e->len > 0) matched(e->wd, e->name);
+        event(*e);
         at += sizeof(inotify_event) + e->len;
       }
       read();
@@ -74,6 +85,20 @@ class Watcher final : public FileWatcher {
   }
 
  private:
+  void event(const inotify_event& e) {
+    if (e.mask & IN_Q_OVERFLOW) {
+      lost();
+    } else if (e.mask & IN_MOVE_SELF) {
+      // Its watch would follow it to where it went; removing the watch
+      // brings IN_IGNORED, where the path is watched again.
+      inotify_rm_watch(stream_.native_handle(), e.wd);
+    } else if (e.mask & IN_IGNORED) {
+      gone(e.wd);
+    } else if (e.len > 0) {
+      matched(e.wd, e.name);
+    }
+  }
+
   void matched(int wd, const std::string& name) {
     appeared(wd, name);
     auto [begin, end] = specs_.equal_range(wd);
@@ -102,9 +127,9 @@ class Watcher final : public FileWatcher {
     auto [begin, end] = awaited_.equal_range(wd);
     for (auto it = begin; it != end;) {
       const WatchSpec& spec = it->second.spec;
-      const int dir_wd = it->second.name == name
-                             ? inotify_add_watch(stream_.native_handle(), spec.dir.c_str(), kEvents)
-                             : -1;
+      const int dir_wd = it->second.name == name ? inotify_add_watch(stream_.native_handle(),
+                                                                     spec.dir.c_str(), kDirEvents)
+                                                 : -1;
       if (dir_wd < 0) {
         ++it;
         continue;
@@ -114,6 +139,36 @@ class Watcher final : public FileWatcher {
       arm();
       it = awaited_.erase(it);
     }
+  }
+
+  // The watch `wd` ended (its directory removed, or moved away above):
+  // what was watched there is watched again at its path, a change if a
+  // directory is there already (one moved into its place), else awaited.
+  void gone(int wd) {
+    std::vector<WatchSpec> lost_specs;
+    for (auto [it, end] = specs_.equal_range(wd); it != end; it = specs_.erase(it))
+      lost_specs.push_back(it->second);
+    for (auto [it, end] = awaited_.equal_range(wd); it != end; it = awaited_.erase(it))
+      lost_specs.push_back(it->second.spec);
+    for (const WatchSpec& spec : lost_specs) {
+      std::string error;
+      const size_t watched = specs_.size();
+      if (!add(spec, &error)) {
+        log::warn("file watch: " + error + ": its changes are no longer seen");
+        continue;
+      }
+      if (specs_.size() > watched) {
+        changed_.insert(split(spec.dir).second);
+        arm();
+      }
+    }
+  }
+
+  // The kernel's queue overflowed: any watched file may have changed.
+  void lost() {
+    for (const auto& [wd, spec] : specs_)
+      changed_.insert(spec.name.empty() ? "*" + spec.suffix : spec.name);
+    arm();
   }
 
   void arm() {

@@ -3,7 +3,10 @@
 // A mounted Kubernetes ConfigMap's update (its `..data` symlink renamed
 // over) is a change of every watched file of that directory. A watched
 // directory that does not exist yet is watched once made in its parent
-// (which must exist); its making is a change.
+// (which must exist); its making is a change. So is one moved or made in
+// place of a watched directory (`mv plugins.new plugins`, `rm -r` and a
+// copy), which is watched from then on. Events lost to a full kernel
+// queue are a change of every watched file.
 //
 // Thread: everything runs on the io_context's thread, `on_change` too.
 #pragma once

@@ -1,6 +1,7 @@
 """Hot reload under a steady numbered stream: twenty reloads alternate two
 versions of a plugin, dropped into the plugins directory by copying over the
-loaded file in place or by renaming a new file over it, each picked up by the
+loaded file in place, by renaming a new file over it, or by moving a new
+plugins directory in place of the old (then removed), each picked up by the
 file watcher. Every number is output exactly once, and each output carries
 the version of the generation that was running at its partition's switch
 points (as the host reports them in GET /status)."""
@@ -24,14 +25,21 @@ def version_so(version):
     return os.path.join(h.TEST_PLUGINS_DIR, f"stamp_v{version[0]}.so")
 
 
-def install(src, dst, in_place):
-    """Copies over the loaded file (same inode, rewritten), or renames a
-    complete copy over it."""
-    if in_place:
+def install(src, dst, how):
+    """Copies over the loaded file (same inode, rewritten), renames a
+    complete copy over it, or swaps its whole directory for a new one."""
+    if how == "in place":
         shutil.copyfile(src, dst)
-    else:
+    elif how == "rename":
         shutil.copyfile(src, dst + ".tmp")
         os.replace(dst + ".tmp", dst)
+    else:
+        plugins = os.path.dirname(dst)
+        shutil.copytree(plugins, plugins + ".new")
+        shutil.copyfile(src, os.path.join(plugins + ".new", os.path.basename(dst)))
+        os.rename(plugins, plugins + ".old")
+        os.rename(plugins + ".new", plugins)
+        shutil.rmtree(plugins + ".old")
 
 
 def output_count(bootstrap):
@@ -55,7 +63,7 @@ def main():
             h.wait_for(lambda: output_count(bootstrap) >= 100, 60, "the first outputs")
             for k in range(1, RELOADS + 1):
                 version = "2.0.0" if k % 2 else "1.0.0"
-                install(version_so(version), stamp, in_place=k % 4 in (1, 2))
+                install(version_so(version), stamp, ["swap", "in place", "in place", "rename"][k % 4])
                 status = h.wait_generation(port, k + 1)
                 last = status["last_reload"]
                 assert last["outcome"] == "applied", last

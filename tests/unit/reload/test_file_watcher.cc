@@ -1,7 +1,8 @@
 // The file watcher against a real directory: a file written, and a mounted
 // Kubernetes ConfigMap's update (the `..data` symlink swapped), each
 // reported once quiet; a file it does not watch is not. A directory made
-// after the start (a plugins directory) is watched from then on.
+// after the start (a plugins directory), or in place of a watched one, is
+// watched from then on.
 #define BOOST_TEST_MODULE file_watcher
 #include <boost/test/unit_test.hpp>
 
@@ -100,4 +101,42 @@ BOOST_AUTO_TEST_CASE(a_directory_made_later_is_watched_from_then_on) {
   BOOST_TEST(error.find("cannot watch " + (plugins / "a" / "b").string() +
                         ": No such file or directory") != std::string::npos,
              error);
+}
+
+// A deploy that moves a new plugins directory into place: the new one is
+// watched from then on, the old one (where the watch would follow) is not.
+BOOST_AUTO_TEST_CASE(a_directory_moved_into_place_is_watched_instead) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directory(root / "plugins");
+  fs::create_directory(root / "plugins.new");
+  dir.write("plugins.new/stamp.so", "new\n");
+  Watched w((root / "plugins").string(), "", ".so");
+  fs::rename(root / "plugins", root / "plugins.old");
+  fs::rename(root / "plugins.new", root / "plugins");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "plugins");
+  dir.write("plugins.old/old.so", "x\n");
+  dir.write("plugins/new.so", "x\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "new.so");
+}
+
+// Removed (`rm -r` before a copy): its files' removal is a change, and the
+// directory made again is watched.
+BOOST_AUTO_TEST_CASE(a_directory_removed_and_made_again_is_watched_again) {
+  testing::TempDir dir;
+  const fs::path plugins = fs::path(dir.path()) / "plugins";
+  fs::create_directory(plugins);
+  dir.write("plugins/stamp.so", "x\n");
+  Watched w(plugins.string(), "", ".so");
+  fs::remove_all(plugins);
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "stamp.so");
+  fs::create_directory(plugins);
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "plugins");
+  dir.write("plugins/again.so", "x\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "again.so");
 }
