@@ -11,7 +11,9 @@
 #include "config/deployment_config.h"
 #include "config/k8s_manifests.h"
 #include "config/step_type.h"
+#include "pipeline/generation.h"
 #include "plugin/plugin_registry.h"
+#include "plugin/python_provider.h"
 
 namespace streams::cli {
 namespace {
@@ -40,19 +42,46 @@ std::string below(const std::string& path, const fs::path& dir) {
   return rel.empty() || text.rfind("..", 0) == 0 ? "" : text;
 }
 
-// What the pipeline uses from beside it besides the files given: the
-// modules a Python pipeline file imported, the module of each `python:`
-// of a YAML one, each parser's JSON Schema. One from outside the pipeline
-// file's directory (python_path, an absolute schema path) is said.
-void add_used_files(const RenderArgs& args, const config::PipelineSpec& pipeline,
-                    std::vector<Wanted>* wanted) {
-  const fs::path dir = fs::weakly_canonical(args.pipeline_path).parent_path();
-  std::vector<std::string> used = pipeline.python_modules;
+// The files of the user's modules the pipeline's Python loads: those a
+// Python pipeline file imported; a YAML one's `python:` modules and what
+// they import (said and left out when they do not import).
+std::vector<std::string> python_files(const RenderArgs& args, const config::PipelineSpec& pipeline,
+                                      const config::DeploymentConfig& deployment,
+                                      plugin::PluginRegistry& registry) {
+  if (config::is_python_pipeline(args.pipeline_path)) return pipeline.python_modules;
+  std::vector<std::string> names;
   for (const config::StepSpec* step : pipeline.all_steps()) {
     for (const std::string* name : {&step->python, &step->group_python}) {
-      const fs::path file = dir / (name->substr(0, name->find('.')) + ".py");
-      if (!name->empty() && fs::is_regular_file(file)) used.push_back(file.string());
+      if (!name->empty()) names.push_back(*name);
     }
+  }
+  std::vector<std::string> files, errors;
+  if (names.empty()) return files;
+  const std::vector<std::string> dirs = pipeline::python_dirs(pipeline, deployment);
+  std::string error;
+  if (!registry.python().imported_files(names, dirs, plugin::PythonProvider::code_hash(dirs),
+                                        &files, &errors, &error)) {
+    errors.push_back(error);
+  }
+  for (const std::string& e : errors) {
+    std::fprintf(stderr,
+                 "warning: %s: python: %s\n(the ConfigMap holds the modules that did load; the "
+                 "pods fail alike unless their image has what is missing)\n",
+                 args.pipeline_path.c_str(), e.c_str());
+  }
+  return files;
+}
+
+// What the pipeline uses from beside it besides the files given: its
+// Python modules (python_files), each parser's JSON Schema. One from
+// outside the pipeline file's directory (python_path, an absolute schema
+// path) is said.
+void add_used_files(const RenderArgs& args, const config::PipelineSpec& pipeline,
+                    const config::DeploymentConfig& deployment, plugin::PluginRegistry& registry,
+                    std::vector<Wanted>* wanted) {
+  const fs::path dir = fs::weakly_canonical(args.pipeline_path).parent_path();
+  std::vector<std::string> used = python_files(args, pipeline, deployment, registry);
+  for (const config::StepSpec* step : pipeline.all_steps()) {
     for (std::string& file : step->type->files(*step)) used.push_back(std::move(file));
   }
   for (const std::string& file : used) {
@@ -78,10 +107,11 @@ void add_used_files(const RenderArgs& args, const config::PipelineSpec& pipeline
 // the pipeline uses from its directory, the --file ones. False (said) when
 // one cannot be read or two share a key.
 bool gather(const RenderArgs& args, const config::PipelineSpec& pipeline,
+            const config::DeploymentConfig& deployment, plugin::PluginRegistry& registry,
             std::vector<config::K8sFile>* files) {
   std::vector<Wanted> wanted{{args.pipeline_path, ""}, {args.config_path, ""}};
   for (const std::string& f : args.files) wanted.push_back({f, ""});
-  add_used_files(args, pipeline, &wanted);
+  add_used_files(args, pipeline, deployment, registry, &wanted);
   for (const Wanted& w : wanted) {
     config::K8sFile f;
     // A key cannot name a directory: schemas/x.json is the key schemas.x.json.
@@ -117,7 +147,7 @@ int render_k8s_command(const RenderArgs& args) {
   report(diag);
   if (!ok) return 2;
   std::vector<config::K8sFile> files;
-  if (!gather(args, pipeline, &files)) return 2;
+  if (!gather(args, pipeline, deployment, registry, &files)) return 2;
   config::K8sOptions o;
   o.image = args.image;
   o.ns = args.ns;

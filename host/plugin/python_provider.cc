@@ -109,6 +109,12 @@ std::string PythonProvider::lib_dir() const {
 
 namespace {
 
+std::vector<const char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<const char*> out;
+  for (const std::string& s : strings) out.push_back(s.c_str());
+  return out;
+}
+
 struct DescribeOut {
   std::string* text;
   std::vector<std::string>* warnings;
@@ -139,14 +145,50 @@ bool PythonProvider::describe(const std::string& file, const std::vector<std::st
              ": a bridge from another build of the host";
     return false;
   }
-  std::vector<const char*> dir_ptrs;
-  for (const std::string& d : dirs) dir_ptrs.push_back(d.c_str());
+  const std::vector<const char*> dir_ptrs = c_strings(dirs);
   const std::string lib = lib_dir();
   const python::DescribeRequest request{file.c_str(), dir_ptrs.data(), dir_ptrs.size(),
                                         lib.c_str(),  code.c_str(),    schemas_dir.c_str()};
   DescribeOut out{text, warnings, modules, error};
   const python::DescribeSink sink{&out, &take};
   return fn(&request, &sink) == 0;
+}
+
+namespace {
+
+struct ImportedOut {
+  std::vector<std::string>* modules;
+  std::vector<std::string>* errors;
+};
+
+void take_imported(void* ctx, int kind, const char* data, size_t size) {
+  auto* out = static_cast<ImportedOut*>(ctx);
+  if (kind == python::kDescribeModule) out->modules->emplace_back(data, size);
+  if (kind == python::kDescribeError) out->errors->emplace_back(data, size);
+}
+
+}  // namespace
+
+bool PythonProvider::imported_files(const std::vector<std::string>& names,
+                                    const std::vector<std::string>& dirs, const std::string& code,
+                                    std::vector<std::string>* modules,
+                                    std::vector<std::string>* errors, std::string* error) {
+  auto library = bridge(error);
+  if (!library) return false;
+  auto fn = reinterpret_cast<python::ImportFn>(library->symbol(STREAMS_PYTHON_IMPORT_NAME));
+  if (!fn) {
+    *error = library->path() + " has no " + STREAMS_PYTHON_IMPORT_NAME +
+             ": a bridge from another build of the host";
+    return false;
+  }
+  const std::vector<const char*> name_ptrs = c_strings(names), dir_ptrs = c_strings(dirs);
+  const std::string lib = lib_dir();
+  const python::ImportRequest request{name_ptrs.data(), name_ptrs.size(), dir_ptrs.data(),
+                                      dir_ptrs.size(),  lib.c_str(),      code.c_str()};
+  ImportedOut out{modules, errors};
+  const python::DescribeSink sink{&out, &take_imported};
+  fn(&request, &sink);
+  return true;
 }
 
 std::function<bool(std::string_view, std::string*)> PythonProvider::json_error() {

@@ -57,6 +57,15 @@ class PythonProvider {
                 std::vector<std::string>* warnings, std::vector<std::string>* modules,
                 std::string* error);
 
+  // Resolves the dotted `names` (a YAML pipeline's `python:` callables) as
+  // at run time, in version `code` of the modules under `dirs`, and adds the
+  // files of the user's modules that loaded to *modules, and to *errors why
+  // a name did not resolve (one each). False with *error if the bridge
+  // cannot be loaded.
+  bool imported_files(const std::vector<std::string>& names, const std::vector<std::string>& dirs,
+                      const std::string& code, std::vector<std::string>* modules,
+                      std::vector<std::string>* errors, std::string* error);
+
   // Python's reason for rejecting a JSON text (host/python/describe.h), for
   // the parser steps of Python pipeline files: the function returns true
   // with *reason replaced, false if Python reads the text. Null if the

@@ -1,6 +1,7 @@
-// The bridge's second entry point, for the host's control plane: runs a
-// Python pipeline file and describes the pipeline it defines as the text of
-// a YAML pipeline file (streams/pipeline/describe.py).
+// The bridge's entry points for the host's control plane: runs a Python
+// pipeline file and describes the pipeline it defines as the text of a YAML
+// pipeline file (streams/pipeline/describe.py); says which files a YAML
+// pipeline's Python names load.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -100,8 +101,41 @@ int describe_locked(const DescribeRequest& request, const DescribeSink& sink) {
   return 0;
 }
 
+int import_locked(const ImportRequest& request, const DescribeSink& sink) {
+  Modules modules;
+  modules.path.assign(request.dirs, request.dirs + request.dir_count);
+  modules.lib = request.lib;
+  modules.code = request.code;
+  std::string error;
+  if (!use_modules(modules, &error)) {
+    say(sink, kDescribeError, error);
+    return 1;
+  }
+  int failed = 0;
+  for (size_t i = 0; i < request.name_count; ++i) {
+    Ref object(resolve(request.names[i], modules, &error));
+    if (!object) {
+      say(sink, kDescribeError, std::string(request.names[i]) + ": " + error);
+      failed = 1;
+    }
+  }
+  for (const std::string& file : user_module_files(modules.path)) say(sink, kDescribeModule, file);
+  return failed;
+}
+
 }  // namespace
 }  // namespace streams::python
+
+extern "C" __attribute__((visibility("default"))) int STREAMS_PYTHON_IMPORT(
+    const streams::python::ImportRequest* request, const streams::python::DescribeSink* sink) {
+  std::string error;
+  if (!streams::python::start(&error)) {
+    streams::python::say(*sink, streams::python::kDescribeError, error);
+    return 1;
+  }
+  streams::python::Gil gil;
+  return streams::python::import_locked(*request, *sink);
+}
 
 extern "C" __attribute__((visibility("default"))) int STREAMS_PYTHON_DESCRIBE(
     const streams::python::DescribeRequest* request, const streams::python::DescribeSink* sink) {

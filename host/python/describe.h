@@ -47,6 +47,26 @@ using DescribeFn = int (*)(const DescribeRequest*, const DescribeSink*);
 #define STREAMS_PYTHON_DESCRIBE streams_python_describe_v1
 #define STREAMS_PYTHON_DESCRIBE_NAME "streams_python_describe_v1"
 
+// What a YAML pipeline's Python uses (`render k8s`): each dotted name (its
+// `python:` callables) resolved as at run time, in version `code` of the
+// modules under `dirs`; then the file of each of the user's modules that
+// loaded (kDescribeModule: what they import too), and a kDescribeError for
+// each name that did not resolve. Thread: any; takes the GIL.
+namespace streams::python {
+struct ImportRequest {
+  const char* const* names;
+  size_t name_count;
+  const char* const* dirs;
+  size_t dir_count;
+  const char* lib;
+  const char* code;
+};
+using ImportFn = int (*)(const ImportRequest*, const DescribeSink*);
+}  // namespace streams::python
+// Returns 0 when every name resolved, 1 otherwise.
+#define STREAMS_PYTHON_IMPORT streams_python_import_v1
+#define STREAMS_PYTHON_IMPORT_NAME "streams_python_import_v1"
+
 // What Python's `json.loads` says of `text` (size bytes), as
 // "JSONDecodeError: Expecting value: line 1 column 1 (char 0)": the parser
 // steps of a Python pipeline file report JSON errors in the words its

@@ -121,15 +121,35 @@ def main():
         assert {"key": "lib.helpers.py", "path": "lib/helpers.py"} in volume["configMap"]["items"]
         everything += objects
 
-        # A YAML pipeline's python: steps: the modules they name, beside it.
-        env.write("yamlpy/helper.py", "def up(msg):\n    return msg.payload.upper()\n")
+        # A YAML pipeline's python: steps: the modules they name beside it,
+        # in packages too, and what those import.
+        env.write("yamlpy/helper.py", "import text\ndef up(msg):\n    return text.up(msg)\n")
+        env.write("yamlpy/text.py", "def up(msg):\n    return msg.payload.upper()\n")
+        env.write("yamlpy/keep/__init__.py", "")
+        env.write("yamlpy/keep/rules.py", "def any(msg):\n    return True\n")
         yaml_pipeline = env.write("yamlpy/p.yaml", "source: {name: in, stream_name: raw}\n"
                                                    "steps:\n"
                                                    "  - {kind: map, name: up, python: helper.up}\n"
+                                                   "  - {kind: filter, name: k, python: keep.rules.any}\n"
                                                    "  - {kind: sink, name: out, stream_name: o}\n")
-        data = next(o for o in render(yaml_pipeline, config_for(env, "out"))
-                    if o["kind"] == "ConfigMap")["data"]
-        assert set(data) == {"p.yaml", "deployment.yaml", "helper.py"}, data
+        objects = render(yaml_pipeline, config_for(env, "out"))
+        data = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+        assert set(data) == {"p.yaml", "deployment.yaml", "helper.py", "text.py",
+                             "keep.__init__.py", "keep.rules.py"}, data
+        volume = next(v for v in workloads(objects)[0]["spec"]["template"]["spec"]["volumes"]
+                      if v["name"] == "config")
+        assert {"key": "keep.rules.py", "path": "keep/rules.py"} in volume["configMap"]["items"]
+        # A name that does not resolve is said; what did load is shipped.
+        env.write("yamlpy/broken.yaml", "source: {name: in, stream_name: raw}\n"
+                                        "steps:\n"
+                                        "  - {kind: map, name: up, python: helper.down}\n"
+                                        "  - {kind: sink, name: out, stream_name: o}\n")
+        result = h.run_cli(["render", "k8s", "--config", config_for(env, "out"), "--image", "i",
+                            *ENV, env.path("yamlpy/broken.yaml")])
+        assert result.returncode == 0, result.stderr
+        assert "python: helper.down: module helper has no down" in result.stderr, result.stderr
+        data = next(o for o in yaml.safe_load_all(result.stdout) if o["kind"] == "ConfigMap")["data"]
+        assert {"helper.py", "text.py"} <= set(data), data
         # A schema from outside the pipeline's directory is said, not shipped.
         outside = env.write("elsewhere/raw.schema.json", '{"type": "object"}\n')
         parsed = env.write("yamlpy/parsed.yaml", "source: {name: in, stream_name: raw}\n"
