@@ -25,6 +25,7 @@
 #include "pipeline/generation.h"
 #include "pipeline/generation_diff.h"
 #include "plugin/plugin_registry.h"
+#include "plugin/python_provider.h"
 #include "reload/control_plane.h"
 #include "reload/reload_controller.h"
 #include "report/sentry_reporter.h"
@@ -36,13 +37,6 @@
 namespace streams::cli {
 namespace {
 
-// The directory and name of `path`.
-reload::WatchSpec watch_file(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return {".", path, ""};
-  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1), ""};
-}
-
 // `python_dirs`: the directories of the pipeline's Python modules.
 reload::ControlOptions control_options(const RunArgs& args, const std::string& plugins_dir,
                                        const std::vector<std::string>& python_dirs) {
@@ -52,10 +46,12 @@ reload::ControlOptions control_options(const RunArgs& args, const std::string& p
     o.admin_port = static_cast<uint16_t>(args.admin_port);
   }
   if (args.watch) {
-    o.watch = {watch_file(args.pipeline.pipeline_path),
-               watch_file(args.pipeline.config_path),
-               {plugins_dir, "", ".so"}};
-    for (const std::string& dir : python_dirs) o.watch.push_back({dir, "", ".py"});
+    using reload::WatchSpec;
+    o.watch = {WatchSpec::file(args.pipeline.pipeline_path),
+               WatchSpec::file(args.pipeline.config_path), WatchSpec::files(plugins_dir, ".so")};
+    for (const std::string& dir : python_dirs) {
+      o.watch.push_back(WatchSpec::files(dir, ".py", &plugin::PythonProvider::module_dir));
+    }
   }
   return o;
 }

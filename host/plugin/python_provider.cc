@@ -36,10 +36,7 @@ void collect(const std::filesystem::path& dir, std::vector<std::string>* files) 
        !ec && it != fs::recursive_directory_iterator() && files->size() < kMaxFiles;
        it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    // Not the user's modules: hidden directories (.venv), caches, installed
-    // packages (a venv without a dot).
-    if (it->is_directory(ec) && (name.empty() || name[0] == '.' || name == "__pycache__" ||
-                                 name == "site-packages" || name == "dist-packages")) {
+    if (it->is_directory(ec) && !PythonProvider::module_dir(name)) {
       it.disable_recursion_pending();
     } else if (name.size() > 3 && name.compare(name.size() - 3, 3, ".py") == 0 &&
                it->is_regular_file(ec)) {
@@ -210,6 +207,13 @@ std::function<bool(std::string_view, std::string*)> PythonProvider::json_error()
 
 bool PythonProvider::made_up_name(const std::string& python) {
   return python.find(python::kRegisteredCallables) != std::string::npos;
+}
+
+bool PythonProvider::module_dir(const std::string& name) {
+  // Not the user's modules: hidden directories (.venv), caches, installed
+  // packages (a venv without a dot).
+  return !name.empty() && name[0] != '.' && name != "__pycache__" && name != "site-packages" &&
+         name != "dist-packages";
 }
 
 std::string PythonProvider::code_hash(const std::vector<std::string>& dirs) {

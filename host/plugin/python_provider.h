@@ -78,6 +78,10 @@ class PythonProvider {
   // packages, site-packages and dist-packages, not; bounded to 10,000
   // files): any edit to the modules changes it.
   static std::string code_hash(const std::vector<std::string>& dirs);
+  // Whether a subdirectory named `name` of those may hold the user's
+  // modules (code_hash reads it, the file watcher watches it): not a hidden
+  // one, __pycache__, site-packages or dist-packages.
+  static bool module_dir(const std::string& name);
   // Whether `python` (a step's `python:` name) is one the host made up for
   // a callable of a Python pipeline file (python/describe.h).
   static bool made_up_name(const std::string& python);

@@ -8,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <utility>
@@ -51,25 +53,9 @@ class Watcher final : public FileWatcher {
     stream_.close(ignored);  // also closes the inotify fd, and every watch with it
   }
 
-  // A directory not made yet (a plugins directory before its first
-  // plugin) is watched for in its parent, then watched once it appears.
   bool add(const WatchSpec& spec, std::string* error) {
-    const int wd = inotify_add_watch(stream_.native_handle(), spec.dir.c_str(), kDirEvents);
-    if (wd >= 0) {
-      specs_.emplace(wd, spec);
-      return true;
-    }
-    if (errno == ENOENT) {
-      const auto [parent, name] = split(spec.dir);
-      if (const int parent_wd =
-              inotify_add_watch(stream_.native_handle(), parent.c_str(), kDirEvents);
-          parent_wd >= 0) {
-        awaited_.emplace(parent_wd, Awaited{name, spec});
-        return true;
-      }
-    }
-    *error = "cannot watch " + spec.dir + ": " + std::strerror(errno);
-    return false;
+    roots_.push_back(spec);
+    return watch_root(&roots_.back(), error) != Outcome::failed;
   }
 
   void read() {
@@ -85,6 +71,84 @@ class Watcher final : public FileWatcher {
   }
 
  private:
+  // A directory watched for a spec: its own, or one below it (`prefix`,
+  // "pkg/sub/", comes before the names reported from there).
+  struct Watch {
+    const WatchSpec* spec;
+    std::string dir;
+    std::string prefix;
+  };
+  // A spec's directory not made yet, watched for in its parent.
+  struct Awaited {
+    std::string name;  // in the parent's directory
+    const WatchSpec* spec;
+  };
+  enum class Outcome { watched, awaited, failed };
+
+  // A directory not made yet (a plugins directory before its first
+  // plugin) is watched for in its parent, then watched once it appears.
+  Outcome watch_root(const WatchSpec* spec, std::string* error) {
+    if (const int wd = add_watch(spec->dir); wd >= 0) {
+      record(wd, {spec, spec->dir, ""});
+      if (spec->descend) watch_below(spec, spec->dir, "");
+      return Outcome::watched;
+    }
+    if (errno == ENOENT) {
+      const auto [parent, name] = split(spec->dir);
+      if (const int parent_wd = add_watch(parent); parent_wd >= 0) {
+        awaited_.emplace(parent_wd, Awaited{name, spec});
+        return Outcome::awaited;
+      }
+    }
+    *error = "cannot watch " + spec->dir + ": " + std::strerror(errno);
+    return Outcome::failed;
+  }
+
+  // Watches the subdirectories of `dir` the spec descends into, at most
+  // kMaxBelow in all (then one warning).
+  void watch_below(const WatchSpec* spec, const std::string& dir, const std::string& prefix) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(
+             dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_directory(ec)) continue;
+      if (!spec->descend(it->path().filename().string())) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (below_ >= kMaxBelow) {
+        if (!warned_full_) {
+          log::warn("file watch: more than " + std::to_string(kMaxBelow) + " directories under " +
+                    spec->dir + ": changes in the others are not seen");
+        }
+        warned_full_ = true;
+        return;
+      }
+      const std::string path = it->path().string();
+      if (const int wd = add_watch(path); wd >= 0) {
+        record(wd, {spec, path, prefix + it->path().lexically_relative(dir).string() + "/"});
+      }
+    }
+  }
+
+  int add_watch(const std::string& dir) {
+    return inotify_add_watch(stream_.native_handle(), dir.c_str(), kDirEvents);
+  }
+
+  // One Watch per spec and directory: a directory moved within the tree
+  // keeps its watch descriptor, and its new path replaces the old.
+  void record(int wd, Watch w) {
+    for (auto [it, end] = watches_.equal_range(wd); it != end; ++it) {
+      if (it->second.spec == w.spec) {
+        it->second = std::move(w);
+        return;
+      }
+    }
+    if (!w.prefix.empty()) ++below_;
+    watches_.emplace(wd, std::move(w));
+  }
+
   void event(const inotify_event& e) {
     if (e.mask & IN_Q_OVERFLOW) {
       lost();
@@ -95,28 +159,42 @@ class Watcher final : public FileWatcher {
     } else if (e.mask & IN_IGNORED) {
       gone(e.wd);
     } else if (e.len > 0) {
-      matched(e.wd, e.name);
+      matched(e.wd, e.name, (e.mask & IN_ISDIR) != 0);
     }
   }
 
-  void matched(int wd, const std::string& name) {
+  void matched(int wd, const std::string& name, bool is_dir) {
     appeared(wd, name);
-    auto [begin, end] = specs_.equal_range(wd);
+    auto [begin, end] = watches_.equal_range(wd);
     // Kubernetes updates a mounted ConfigMap by renaming a new symlink
     // `..data` over the old: each file of the directory, a symlink through
     // it, changed at once.
     if (name == "..data" && begin != end) {
       for (auto it = begin; it != end; ++it)
-        changed_.insert(it->second.name.empty() ? name : it->second.name);
+        changed_.insert(it->second.spec->name.empty() ? name : it->second.spec->name);
       arm();
       return;
     }
+    std::vector<Watch> made;  // watch_below would invalidate the range
     for (auto it = begin; it != end; ++it) {
-      const WatchSpec& s = it->second;
-      if (s.name.empty() ? ends_with(name, s.suffix) : name == s.name) {
-        changed_.insert(name);
+      const Watch& w = it->second;
+      const WatchSpec& s = *w.spec;
+      if (is_dir) {
+        if (!s.descend || !s.descend(name)) continue;
+        made.push_back(w);
+        changed_.insert(w.prefix + name + "/");
         arm();
-        return;
+      } else if (s.name.empty() ? ends_with(name, s.suffix) : name == s.name) {
+        changed_.insert(w.prefix + name);
+        arm();
+      }
+    }
+    // A directory made, moved in or out: what is in it now is watched.
+    for (const Watch& w : made) {
+      const std::string dir = w.dir + "/" + name;
+      if (const int wd = add_watch(dir); wd >= 0) {
+        record(wd, {w.spec, dir, w.prefix + name + "/"});
+        watch_below(w.spec, dir, w.prefix + name + "/");
       }
     }
   }
@@ -124,49 +202,59 @@ class Watcher final : public FileWatcher {
   // An awaited directory `name` appeared in the directory of `wd`: watched
   // from now on, and a change (it may have come with its files).
   void appeared(int wd, const std::string& name) {
-    auto [begin, end] = awaited_.equal_range(wd);
-    for (auto it = begin; it != end;) {
-      const WatchSpec& spec = it->second.spec;
-      const int dir_wd = it->second.name == name ? inotify_add_watch(stream_.native_handle(),
-                                                                     spec.dir.c_str(), kDirEvents)
-                                                 : -1;
-      if (dir_wd < 0) {
+    std::vector<const WatchSpec*> specs;
+    for (auto [it, end] = awaited_.equal_range(wd); it != end;) {
+      if (it->second.name != name) {
         ++it;
         continue;
       }
-      specs_.emplace(dir_wd, spec);
-      changed_.insert(name);
-      arm();
+      specs.push_back(it->second.spec);
       it = awaited_.erase(it);
+    }
+    for (const WatchSpec* spec : specs) rewatch(spec);
+  }
+
+  // The watch `wd` ended (its directory removed, or moved away above): a
+  // spec's directory is watched again at its path (a change if a directory
+  // is there already, one moved into its place; else awaited); one below
+  // it again if there is one there.
+  void gone(int wd) {
+    std::vector<Watch> ended;
+    for (auto [it, end] = watches_.equal_range(wd); it != end; it = watches_.erase(it)) {
+      if (!it->second.prefix.empty()) --below_;
+      ended.push_back(std::move(it->second));
+    }
+    for (auto [it, end] = awaited_.equal_range(wd); it != end; it = awaited_.erase(it))
+      ended.push_back({it->second.spec, it->second.spec->dir, ""});
+    for (const Watch& w : ended) {
+      if (w.prefix.empty()) {
+        rewatch(w.spec);
+      } else if (const int again = add_watch(w.dir); again >= 0) {
+        record(again, w);
+        watch_below(w.spec, w.dir, w.prefix);
+      }
     }
   }
 
-  // The watch `wd` ended (its directory removed, or moved away above):
-  // what was watched there is watched again at its path, a change if a
-  // directory is there already (one moved into its place), else awaited.
-  void gone(int wd) {
-    std::vector<WatchSpec> lost_specs;
-    for (auto [it, end] = specs_.equal_range(wd); it != end; it = specs_.erase(it))
-      lost_specs.push_back(it->second);
-    for (auto [it, end] = awaited_.equal_range(wd); it != end; it = awaited_.erase(it))
-      lost_specs.push_back(it->second.spec);
-    for (const WatchSpec& spec : lost_specs) {
-      std::string error;
-      const size_t watched = specs_.size();
-      if (!add(spec, &error)) {
-        log::warn("file watch: " + error + ": its changes are no longer seen");
-        continue;
-      }
-      if (specs_.size() > watched) {
-        changed_.insert(split(spec.dir).second);
+  // Watches a spec's directory again: a change when it is there.
+  void rewatch(const WatchSpec* spec) {
+    std::string error;
+    switch (watch_root(spec, &error)) {
+      case Outcome::watched:
+        changed_.insert(split(spec->dir).second);
         arm();
-      }
+        break;
+      case Outcome::awaited:
+        break;
+      case Outcome::failed:
+        log::warn("file watch: " + error + ": its changes are no longer seen");
+        break;
     }
   }
 
   // The kernel's queue overflowed: any watched file may have changed.
   void lost() {
-    for (const auto& [wd, spec] : specs_)
+    for (const WatchSpec& spec : roots_)
       changed_.insert(spec.name.empty() ? "*" + spec.suffix : spec.name);
     arm();
   }
@@ -182,21 +270,32 @@ class Watcher final : public FileWatcher {
     });
   }
 
+  static constexpr size_t kMaxBelow = 1000;
+
   asio::posix::stream_descriptor stream_;
   asio::steady_timer timer_;
   std::chrono::milliseconds quiet_;
   std::function<void(const std::string&)> on_change_;
-  std::multimap<int, WatchSpec> specs_;  // by watch descriptor (a directory)
-  struct Awaited {
-    std::string name;  // in the parent's directory
-    WatchSpec spec;
-  };
+  std::deque<WatchSpec> roots_;          // as given; stable addresses
+  std::multimap<int, Watch> watches_;    // by watch descriptor
   std::multimap<int, Awaited> awaited_;  // by the parent's watch descriptor
+  size_t below_ = 0;                     // watches_ of directories below a spec's
+  bool warned_full_ = false;
   std::set<std::string> changed_;
   alignas(inotify_event) char buf_[16 * 1024];
 };
 
 }  // namespace
+
+WatchSpec WatchSpec::file(const std::string& path) {
+  auto [dir, name] = split(path);
+  return {std::move(dir), std::move(name), "", nullptr};
+}
+
+WatchSpec WatchSpec::files(std::string dir, std::string suffix,
+                           std::function<bool(const std::string& name)> descend) {
+  return {std::move(dir), "", std::move(suffix), std::move(descend)};
+}
 
 std::unique_ptr<FileWatcher> FileWatcher::start(asio::io_context& io,
                                                 const std::vector<WatchSpec>& specs,

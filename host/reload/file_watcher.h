@@ -6,7 +6,8 @@
 // (which must exist); its making is a change. So is one moved or made in
 // place of a watched directory (`mv plugins.new plugins`, `rm -r` and a
 // copy), which is watched from then on. Events lost to a full kernel
-// queue are a change of every watched file.
+// queue are a change of every watched file. A directory made, moved in or
+// out below a watched tree is a change.
 //
 // Thread: everything runs on the io_context's thread, `on_change` too.
 #pragma once
@@ -27,6 +28,16 @@ struct WatchSpec {
   std::string dir;
   std::string name;    // a file in `dir`, or empty: every file ending in `suffix`
   std::string suffix;  // with an empty `name`
+  // With `suffix`: the subdirectories (at any depth) whose names it takes
+  // are watched too, those made later as they are (at most 1,000 in all);
+  // null: `dir` alone. Their files are reported as "pkg/mod.py".
+  std::function<bool(const std::string& name)> descend;
+
+  // A file, by its path ("p.yaml" is in ".").
+  static WatchSpec file(const std::string& path);
+  // Every file of `dir` ending in `suffix`, and below it as `descend` says.
+  static WatchSpec files(std::string dir, std::string suffix,
+                         std::function<bool(const std::string& name)> descend = nullptr);
 };
 
 class FileWatcher {

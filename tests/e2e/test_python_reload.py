@@ -1,7 +1,7 @@
 """Hot reload of Python modules, and a Python function that blocks.
 
-Under a steady numbered stream on four partitions, the module of a
-`python:` map is rewritten eight times, alternating two versions (in place,
+Under a steady numbered stream on four partitions, a module in a package
+that a `python:` map imports is rewritten eight times, alternating two versions (in place,
 or renamed over), each picked up by the file watcher: every number is
 output exactly once, stamped with the version of its partition's generation
 at the reported switch points, with no rebalance. A version with a syntax
@@ -26,7 +26,7 @@ steps:
   - {kind: map, name: stamp, python: stamp_fns.stamp}
   - {kind: sink, name: out, stream_name: pr-out}
 """
-MODULE = '''import helper
+MODULE = '''from versions import helper
 
 
 def stamp(msg):
@@ -67,7 +67,7 @@ def livez(port):
 
 
 def reloads_under_load(env, bootstrap, port):
-    helper = env.path("helper.py")
+    helper = env.path("versions/helper.py")
     producer = h.SteadyProducer(bootstrap, "pr-in")
     producer.start()
     versions, points = ["v1"], []
@@ -197,7 +197,8 @@ def main():
         signal_handlers(env, bootstrap)
         log_level_reaches_python(env, bootstrap)
         env.write("stamp_fns.py", MODULE)
-        env.write("helper.py", "VERSION = b'v1'\n")
+        env.write("versions/__init__.py", "")
+        env.write("versions/helper.py", "VERSION = b'v1'\n")
         host = env.start_host(env.write("p.yaml", PIPELINE), env.write("d.yaml", h.deployment()),
                               bootstrap, extra=["--admin-port", "0", "--liveness-timeout-ms",
                                                 "1000"])

@@ -28,10 +28,10 @@ struct Watched {
   std::vector<std::string> reports;
   std::unique_ptr<reload::FileWatcher> watcher;
 
-  Watched(const std::string& dir, const std::string& name, const std::string& suffix = "") {
+  explicit Watched(reload::WatchSpec spec) {
     std::string error;
     watcher = reload::FileWatcher::start(
-        io, {{dir, name, suffix}}, std::chrono::milliseconds(20),
+        io, {std::move(spec)}, std::chrono::milliseconds(20),
         [this](const std::string& names) { reports.push_back(names); }, &error);
     BOOST_REQUIRE_MESSAGE(watcher, error);
   }
@@ -50,7 +50,7 @@ struct Watched {
 
 BOOST_AUTO_TEST_CASE(a_written_file_is_reported_once_quiet) {
   testing::TempDir dir;
-  Watched w(dir.path(), "d.yaml");
+  Watched w(reload::WatchSpec::file(dir.path() + "/d.yaml"));
   dir.write("other.yaml", "x: 1\n");
   dir.write("d.yaml", "a: 1\n");
   BOOST_REQUIRE(w.report());
@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(a_configmap_update_is_a_change_of_its_files) {
   dir.write("..2026_12_06_a/d.yaml", "a: 1\n");
   fs::create_directory_symlink("..2026_12_06_a", root / "..data");
   fs::create_symlink("..data/d.yaml", root / "d.yaml");
-  Watched w(dir.path(), "d.yaml");
+  Watched w(reload::WatchSpec::file(dir.path() + "/d.yaml"));
 
   fs::create_directory(root / "..2026_12_06_b");
   dir.write("..2026_12_06_b/d.yaml", "a: 2\n");
@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(a_configmap_update_is_a_change_of_its_files) {
 BOOST_AUTO_TEST_CASE(a_directory_made_later_is_watched_from_then_on) {
   testing::TempDir dir;
   const fs::path plugins = fs::path(dir.path()) / "plugins";
-  Watched w(plugins.string(), "", ".so");
+  Watched w(reload::WatchSpec::files(plugins.string(), ".so"));
   fs::create_directory(plugins);
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "plugins");
@@ -95,8 +95,8 @@ BOOST_AUTO_TEST_CASE(a_directory_made_later_is_watched_from_then_on) {
   boost::asio::io_context io;
   std::string error;
   auto none = reload::FileWatcher::start(
-      io, {{(plugins / "a" / "b").string(), "", ".so"}}, std::chrono::milliseconds(20),
-      [](const std::string&) {}, &error);
+      io, {reload::WatchSpec::files((plugins / "a" / "b").string(), ".so")},
+      std::chrono::milliseconds(20), [](const std::string&) {}, &error);
   BOOST_TEST(!none);
   BOOST_TEST(error.find("cannot watch " + (plugins / "a" / "b").string() +
                         ": No such file or directory") != std::string::npos,
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(a_directory_moved_into_place_is_watched_instead) {
   fs::create_directory(root / "plugins");
   fs::create_directory(root / "plugins.new");
   dir.write("plugins.new/stamp.so", "new\n");
-  Watched w((root / "plugins").string(), "", ".so");
+  Watched w(reload::WatchSpec::files((root / "plugins").string(), ".so"));
   fs::rename(root / "plugins", root / "plugins.old");
   fs::rename(root / "plugins.new", root / "plugins");
   BOOST_REQUIRE(w.report());
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(a_directory_removed_and_made_again_is_watched_again) {
   const fs::path plugins = fs::path(dir.path()) / "plugins";
   fs::create_directory(plugins);
   dir.write("plugins/stamp.so", "x\n");
-  Watched w(plugins.string(), "", ".so");
+  Watched w(reload::WatchSpec::files(plugins.string(), ".so"));
   fs::remove_all(plugins);
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "stamp.so");
@@ -139,4 +139,43 @@ BOOST_AUTO_TEST_CASE(a_directory_removed_and_made_again_is_watched_again) {
   dir.write("plugins/again.so", "x\n");
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "again.so");
+}
+
+// Python modules in packages: a tree watched, its directories as made, moved
+// or removed. Files are named from the tree's top; skipped directories are
+// not watched.
+BOOST_AUTO_TEST_CASE(a_tree_is_watched_below_as_descend_says) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directories(root / "pkg" / "sub");
+  fs::create_directories(root / ".venv" / "lib");
+  dir.write("pkg/sub/mod.py", "x = 1\n");
+  auto descend = [](const std::string& name) { return name[0] != '.'; };
+  Watched w(reload::WatchSpec::files(dir.path(), ".py", descend));
+
+  dir.write("pkg/sub/mod.py", "x = 2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "pkg/sub/mod.py");
+  // Skipped: a change there and one in the tree make one report of the latter.
+  dir.write(".venv/lib/installed.py", "x = 1\n");
+  dir.write("pkg/other.py", "x = 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "pkg/other.py");
+  // A package made later, then a module written in it.
+  fs::create_directories(root / "later");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "later/");
+  dir.write("later/mod.py", "x = 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "later/mod.py");
+  // Renamed within the tree: its modules are reported under the new name.
+  fs::rename(root / "pkg", root / "renamed");
+  BOOST_REQUIRE(w.report());
+  dir.write("renamed/sub/mod.py", "x = 3\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "renamed/sub/mod.py");
+  // Removed: a change.
+  fs::remove_all(root / "later");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back().find("later/") != std::string::npos, w.reports.back());
 }
