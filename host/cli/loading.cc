@@ -13,17 +13,13 @@
 #include "sinks/registry.h"
 
 namespace streams::cli {
-namespace {
-
-std::string resolve_plugins_dir(const PipelineArgs& args, const config::DeploymentConfig& d) {
+std::string plugins_dir_of(const PipelineArgs& args, const config::DeploymentConfig& d) {
   if (!args.plugins_dir.empty()) return args.plugins_dir;
   if (d.plugins_dir.empty()) return "plugins";
   if (d.plugins_dir.front() == '/') return d.plugins_dir;
   const size_t slash = d.path.rfind('/');
   return slash == std::string::npos ? d.plugins_dir : d.path.substr(0, slash + 1) + d.plugins_dir;
 }
-
-}  // namespace
 
 bool load_pipeline(const std::string& path, const config::DeploymentConfig& deployment,
                    plugin::PluginRegistry& registry, config::PipelineSpec* out,
@@ -72,7 +68,7 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
   } else {
     segment = static_cast<size_t>(args.segment_id);
   }
-  registry.set_dir(resolve_plugins_dir(args, deployment));
+  registry.set_dir(plugins_dir_of(args, deployment));
   registry.set_bundled_dir(plugin::PluginRegistry::default_bundled_dir());
   registry.set_policy({args.allow_plugins_outside_dir, args.allow_writable_plugins});
   auto generation = pipeline::build_generation(std::move(pipeline), std::move(deployment), segment,

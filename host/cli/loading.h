@@ -26,6 +26,10 @@ std::shared_ptr<const pipeline::Generation> load(const PipelineArgs& args, bool 
                                                  config::Diagnostics& diag,
                                                  plugin::PluginRegistry& registry);
 
+// The plugins directory of `args` and deployment `d`: --plugins-dir, else
+// the deployment's plugins_dir (relative to its file), else ./plugins.
+std::string plugins_dir_of(const PipelineArgs& args, const config::DeploymentConfig& d);
+
 // The pipeline file `path` into *out: YAML, or a Python file defining
 // `pipeline` with the DSL, run by the Python bridge of `registry` (its
 // modules from pipeline::python_dirs(), Parser schemas from schemas/ beside

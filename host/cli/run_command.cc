@@ -37,21 +37,29 @@
 namespace streams::cli {
 namespace {
 
-// `python_dirs`: the directories of the pipeline's Python modules.
-reload::ControlOptions control_options(const RunArgs& args, const std::string& plugins_dir,
-                                       const std::vector<std::string>& python_dirs) {
+// What a reload of the running generation `g` follows: the pipeline and
+// deployment files, the plugins directory, the directories of its Python
+// modules (and their packages) and the files its steps read (a parser's
+// schema).
+std::vector<reload::WatchSpec> watched_files(const RunArgs& args, const pipeline::Generation& g) {
+  using reload::WatchSpec;
+  std::vector<WatchSpec> out{WatchSpec::file(args.pipeline.pipeline_path),
+                             WatchSpec::file(args.pipeline.config_path),
+                             WatchSpec::files(plugins_dir_of(args.pipeline, g.deployment), ".so")};
+  for (const std::string& dir : g.python_dirs) {
+    out.push_back(WatchSpec::files(dir, ".py", &plugin::PythonProvider::module_dir));
+  }
+  for (const config::StepSpec* step : g.pipeline.all_steps()) {
+    for (const std::string& file : step->type->files(*step)) out.push_back(WatchSpec::file(file));
+  }
+  return out;
+}
+
+reload::ControlOptions control_options(const RunArgs& args) {
   reload::ControlOptions o;
   if (args.admin_port >= 0) {
     o.admin_address = args.admin_address;
     o.admin_port = static_cast<uint16_t>(args.admin_port);
-  }
-  if (args.watch) {
-    using reload::WatchSpec;
-    o.watch = {WatchSpec::file(args.pipeline.pipeline_path),
-               WatchSpec::file(args.pipeline.config_path), WatchSpec::files(plugins_dir, ".so")};
-    for (const std::string& dir : python_dirs) {
-      o.watch.push_back(WatchSpec::files(dir, ".py", &plugin::PythonProvider::module_dir));
-    }
   }
   return o;
 }
@@ -393,18 +401,22 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
     print_problem(log::Level::error, error);
     return 1;
   }
-  const std::string plugins_dir = registry->dir();
+  // Made again after each applied reload, on the control thread, which
+  // alone reads it after the start.
+  std::vector<reload::WatchSpec> watch_list = watched_files(args, *generation);
   reload::ReloadController controller(
       generation, std::move(registry),
       [&args](plugin::PluginRegistry& r, config::Diagnostics& d) {
         return load(args.pipeline, /*kafka=*/true, d, r);
       },
       runtime, &metrics, std::chrono::milliseconds(args.reload_timeout_ms));
-  controller.on_applied(
-      [&followed](const pipeline::Generation& before, const pipeline::Generation& after) {
-        followed.applied(before, after);
-      });
-  reload::ControlOptions control_opts = control_options(args, plugins_dir, generation->python_dirs);
+  controller.on_applied([&followed, &watch_list, &args](const pipeline::Generation& before,
+                                                        const pipeline::Generation& after) {
+    followed.applied(before, after);
+    watch_list = watched_files(args, after);
+  });
+  reload::ControlOptions control_opts = control_options(args);
+  if (args.watch) control_opts.watch = [&watch_list] { return watch_list; };
   control_opts.metrics = &metrics;
   control_opts.health = {args.liveness_timeout_ms, args.readiness_commit_age_ms,
                          args.not_ready_error_ms};

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <csignal>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -121,12 +122,7 @@ class Control final : public ControlPlane {
       token_timer_ = std::make_unique<asio::steady_timer>(control_.io());
       arm_token_check();
     }
-    if (!o.watch.empty()) {
-      watcher_ = FileWatcher::start(
-          control_.io(), o.watch, std::chrono::milliseconds(o.quiet_ms),
-          [this](const std::string& names) { reload("file change: " + names); }, error);
-      if (!watcher_) return false;
-    }
+    if (o.watch && !watch(o.watch(), error)) return false;
     on_sighup();
     if (signals::take_held_sighup()) {  // it came during the start-up
       asio::post(control_.io(), [this] {
@@ -229,10 +225,40 @@ class Control final : public ControlPlane {
     });
   }
 
-  // On the control thread: a reload, after the token file is read again.
+  // On the control thread: a reload, after the token file is read again;
+  // one that applied may change what is watched.
   ReloadResult reload(const std::string& trigger) {
     refresh_token(/*quiet_if_same=*/false);
-    return controller_.reload(trigger);
+    ReloadResult r = controller_.reload(trigger);
+    if (watcher_ && r.outcome == ReloadResult::Outcome::applied) {
+      // Posted: this may run in the watcher's own callback.
+      asio::post(control_.io(), [this, specs = options_.watch()]() mutable {
+        std::string error;
+        if (!watch(std::move(specs), &error)) {
+          log::warn("file watch: " + error + ": the files of the generation before stay watched");
+        }
+      });
+    }
+    return r;
+  }
+
+  // Watches `specs`, unless they are those watched: the new watcher is
+  // made before the old one goes, so no change falls between them.
+  bool watch(std::vector<WatchSpec> specs, std::string* error) {
+    const auto key = [](const std::vector<WatchSpec>& v) {
+      std::vector<std::tuple<std::string, std::string, std::string, bool>> k;
+      for (const WatchSpec& w : v) k.emplace_back(w.dir, w.name, w.suffix, w.descend != nullptr);
+      return k;
+    };
+    if (watcher_ && key(specs) == key(watched_)) return true;
+    if (specs.empty()) return true;
+    auto watcher = FileWatcher::start(
+        control_.io(), specs, std::chrono::milliseconds(options_.quiet_ms),
+        [this](const std::string& names) { reload("file change: " + names); }, error);
+    if (!watcher) return false;
+    watcher_ = std::move(watcher);
+    watched_ = std::move(specs);
+    return true;
   }
 
   // The token file is read again every kTokenCheckMs too, so a rotated
@@ -294,6 +320,7 @@ class Control final : public ControlPlane {
   std::unique_ptr<LogLevels> log_levels_;  // served on the admin thread
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<FileWatcher> watcher_;
+  std::vector<WatchSpec> watched_;
 };
 
 }  // namespace

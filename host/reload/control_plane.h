@@ -32,8 +32,11 @@ struct ControlOptions {
   // has none. Null: fixed.
   std::function<bool(std::string* token, std::string* error)> read_token;
   bool metrics_without_token = false;  // GET /metrics answers without it
-  std::vector<WatchSpec> watch;        // empty: no watching
-  int quiet_ms = 300;                  // a change is acted on once files are quiet this long
+  // What to watch for changes (each a reload): asked on the control thread
+  // at the start and after each reload that applied, so that a new
+  // generation's files are watched. Null, or empty at the start: none.
+  std::function<std::vector<WatchSpec>()> watch;
+  int quiet_ms = 300;  // a change is acted on once files are quiet this long
   // Served as GET /metrics (Prometheus text); null: not served. Must
   // outlive the ControlPlane. The admin thread writes its health gauges
   // (PipelineMetrics::ready, not_ready_ms).

@@ -1,7 +1,10 @@
 #include "pipeline/operators/codec_steps.h"
 
+#include <fstream>
+#include <iterator>
 #include <tuple>
 
+#include "common/fnv.h"
 #include "config/step_readers.h"
 #include "pipeline/chain_internal.h"
 #include "plugin/plugin_registry.h"
@@ -11,6 +14,14 @@ namespace {
 
 const CodecSettings& settings_of(const config::StepSpec& spec) {
   return static_cast<const CodecSettings&>(*spec.settings);
+}
+
+// 0 when the file cannot be read (bind says why).
+uint64_t file_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return 0;
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return Fnv1a().add(bytes).value();
 }
 
 struct CodecState final : OperatorState {
@@ -24,7 +35,8 @@ class CodecOperator : public Operator {
   }
   bool same_settings(const config::StepSpec& a, const config::StepSpec& b) const override {
     const CodecSettings &x = settings_of(a), &y = settings_of(b);
-    return std::tie(x.format, x.schema_path) == std::tie(y.format, y.schema_path);
+    return std::tie(x.format, x.schema_path, x.schema_hash) ==
+           std::tie(y.format, y.schema_path, y.schema_hash);
   }
   std::unique_ptr<OperatorState> make_state(Chain&, uint32_t) const override {
     return std::make_unique<CodecState>();
@@ -49,6 +61,7 @@ class Parser final : public CodecOperator {
     auto settings = std::make_shared<CodecSettings>();
     if (auto schema = r.string(node, key, "schema", false)) {
       settings->schema_path = config::resolve_path(ctx.dir, *schema);
+      settings->schema_hash = file_hash(settings->schema_path);
       settings->schema_location = r.at(node["schema"], config::join_key(key, "schema"));
     }
     config::read_format(r, node, key, &settings->format);

@@ -14,6 +14,9 @@ struct CodecSettings final : config::StepSettings {
   // parser: a JSON Schema file (absolute, resolved against the pipeline
   // file's directory), or empty.
   std::string schema_path;
+  // Of the schema file's bytes as read with the pipeline (0: none, or
+  // unreadable): an edited schema is a change a reload applies.
+  uint64_t schema_hash = 0;
   config::Location schema_location;
 };
 

@@ -1,0 +1,93 @@
+"""What the file watcher follows is the running generation's, made again by
+each reload that applies. A host started on a pipeline with neither Python
+nor a parser is reloaded (a file change) into one with a parser of a JSON
+Schema and a Python map from a package: then an edit of the schema alone
+is a reload that applies (the new schema decides what goes to the DLQ), and
+so is an edit of the package's module. No record is lost or output twice."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+
+PLAIN = """source: {name: in, stream_name: rw-in}
+steps:
+  - {kind: sink, name: out, stream_name: rw-out}
+"""
+CHECKED = """source: {name: in, stream_name: rw-in}
+steps:
+  - {kind: parser, name: parse, schema: schemas/rw-in.schema.json}
+  - {kind: map, name: tag, python: lib.tags.tag}
+  - {kind: serializer, name: ser}
+  - {kind: sink, name: out, stream_name: rw-out}
+"""
+TAGS = 'def tag(msg):\n    return {**msg.payload, "v": %d}\n'
+
+
+def schema(required):
+    return json.dumps({"type": "object", "required": [required]})
+
+
+class Stream:
+    """Records sent one batch at a time; what became of them."""
+
+    def __init__(self, bootstrap):
+        self.bootstrap, self.sent = bootstrap, 0
+
+    def send(self, values):
+        h.produce(self.bootstrap, "rw-in", [(None, v, []) for v in values])
+        self.sent += len(values)
+        h.wait_for(lambda: self.outcomes() == self.sent, 60, f"{self.sent} records handled")
+
+    def outcomes(self):
+        return len(self.outputs()) + len(self.dead())
+
+    def outputs(self):
+        return [r.value for r in h.read_all(self.bootstrap, h.partitions("rw-out", 1))]
+
+    def dead(self):
+        return [r.value for r in h.read_all(self.bootstrap, h.partitions("rw-dlq", 1))]
+
+
+def main():
+    with h.Env() as env:
+        bootstrap = env.start_broker(["rw-in:1", "rw-out:1", "rw-dlq:1"])
+        pipeline = env.write("p.yaml", PLAIN)
+        config = env.write("d.yaml", h.deployment(source_extra="dlq: {topic: rw-dlq}"))
+        host = env.start_host(pipeline, config, bootstrap, extra=["--admin-port", "0"])
+        port = h.admin_port(env, host)
+        stream = Stream(bootstrap)
+        stream.send([b"plain"])
+
+        # Into a pipeline that reads files the first did not.
+        env.write("schemas/rw-in.schema.json", schema("a"))
+        env.write("lib/__init__.py", "")
+        env.write("lib/tags.py", TAGS % 1)
+        env.write("p.yaml", CHECKED)
+        assert h.wait_generation(port, 2)["last_reload"]["outcome"] == "applied"
+        stream.send([b'{"a": 1}', b'{"b": 1}'])
+        assert stream.outputs()[1:] == [b'{"a": 1, "v": 1}'], stream.outputs()
+        assert stream.dead() == [b'{"b": 1}'], stream.dead()
+
+        # The schema alone: applied, and it decides.
+        env.write("schemas/rw-in.schema.json", schema("b"))
+        last = h.wait_generation(port, 3)["last_reload"]
+        assert last["outcome"] == "applied" and "rw-in.schema.json" in last["trigger"], last
+        assert last["changes"] == ["step 'parse': settings"], last
+        stream.send([b'{"a": 2}', b'{"b": 2}'])
+        assert stream.outputs()[2:] == [b'{"b": 2, "v": 1}'], stream.outputs()
+        assert stream.dead()[1:] == [b'{"a": 2}'], stream.dead()
+
+        # The module in its package.
+        env.write("lib/tags.py", TAGS % 2)
+        last = h.wait_generation(port, 4)["last_reload"]
+        assert last["outcome"] == "applied" and "lib/tags.py" in last["trigger"], last
+        stream.send([b'{"b": 3}'])
+        assert stream.outputs()[3:] == [b'{"b": 3, "v": 2}'], stream.outputs()
+        assert env.stop(host) == 0, env.log(host)
+    print("ok: a reload's new files are watched")
+
+
+if __name__ == "__main__":
+    main()
