@@ -106,6 +106,15 @@ std::string PythonProvider::lib_dir() const {
 
 namespace {
 
+// The bridge's entry point `name`; null with *error when it has none.
+template <class Fn>
+Fn entry_point(const PluginLibrary& library, const char* name, std::string* error) {
+  auto fn = reinterpret_cast<Fn>(library.symbol(name));
+  if (!fn)
+    *error = library.path() + " has no " + name + ": a bridge from another build of the host";
+  return fn;
+}
+
 std::vector<const char*> c_strings(const std::vector<std::string>& strings) {
   std::vector<const char*> out;
   for (const std::string& s : strings) out.push_back(s.c_str());
@@ -136,12 +145,8 @@ bool PythonProvider::describe(const std::string& file, const std::vector<std::st
                               std::vector<std::string>* modules, std::string* error) {
   auto library = bridge(error);
   if (!library) return false;
-  auto fn = reinterpret_cast<python::DescribeFn>(library->symbol(STREAMS_PYTHON_DESCRIBE_NAME));
-  if (!fn) {
-    *error = library->path() + " has no " + STREAMS_PYTHON_DESCRIBE_NAME +
-             ": a bridge from another build of the host";
-    return false;
-  }
+  auto fn = entry_point<python::DescribeFn>(*library, STREAMS_PYTHON_DESCRIBE_NAME, error);
+  if (!fn) return false;
   const std::vector<const char*> dir_ptrs = c_strings(dirs);
   const std::string lib = lib_dir();
   const python::DescribeRequest request{file.c_str(), dir_ptrs.data(), dir_ptrs.size(),
@@ -172,12 +177,8 @@ bool PythonProvider::imported_files(const std::vector<std::string>& names,
                                     std::vector<std::string>* errors, std::string* error) {
   auto library = bridge(error);
   if (!library) return false;
-  auto fn = reinterpret_cast<python::ImportFn>(library->symbol(STREAMS_PYTHON_IMPORT_NAME));
-  if (!fn) {
-    *error = library->path() + " has no " + STREAMS_PYTHON_IMPORT_NAME +
-             ": a bridge from another build of the host";
-    return false;
-  }
+  auto fn = entry_point<python::ImportFn>(*library, STREAMS_PYTHON_IMPORT_NAME, error);
+  if (!fn) return false;
   const std::vector<const char*> name_ptrs = c_strings(names), dir_ptrs = c_strings(dirs);
   const std::string lib = lib_dir();
   const python::ImportRequest request{name_ptrs.data(), name_ptrs.size(), dir_ptrs.data(),

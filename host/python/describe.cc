@@ -44,16 +44,36 @@ PyObject* run_file(const std::string& file, std::string* error) {
   return nullptr;
 }
 
-int describe_locked(const DescribeRequest& request, const DescribeSink& sink) {
-  Modules modules;
-  for (size_t i = 0; i < request.dir_count; ++i) modules.path.push_back(request.dirs[i]);
-  modules.lib = request.lib;
-  modules.code = request.code;
+// The user's modules of a request (dirs, lib, code) in use; false (said)
+// if they cannot be.
+template <class Request>
+bool use_request_modules(const Request& request, const DescribeSink& sink, Modules* modules) {
+  modules->path.assign(request.dirs, request.dirs + request.dir_count);
+  modules->lib = request.lib;
+  modules->code = request.code;
   std::string error;
-  if (!use_modules(modules, &error)) {
+  if (use_modules(*modules, &error)) return true;
+  say(sink, kDescribeError, error);
+  return false;
+}
+
+// `locked(request, sink)` with Python started and the GIL held.
+template <class Request>
+int with_python(const Request& request, const DescribeSink& sink,
+                int (*locked)(const Request&, const DescribeSink&)) {
+  std::string error;
+  if (!start(&error)) {
     say(sink, kDescribeError, error);
     return 1;
   }
+  Gil gil;
+  return locked(request, sink);
+}
+
+int describe_locked(const DescribeRequest& request, const DescribeSink& sink) {
+  Modules modules;
+  if (!use_request_modules(request, sink, &modules)) return 1;
+  std::string error;
   Ref module(run_file(request.file, &error));
   if (!module) {
     say(sink, kDescribeError, error);
@@ -103,14 +123,8 @@ int describe_locked(const DescribeRequest& request, const DescribeSink& sink) {
 
 int import_locked(const ImportRequest& request, const DescribeSink& sink) {
   Modules modules;
-  modules.path.assign(request.dirs, request.dirs + request.dir_count);
-  modules.lib = request.lib;
-  modules.code = request.code;
+  if (!use_request_modules(request, sink, &modules)) return 1;
   std::string error;
-  if (!use_modules(modules, &error)) {
-    say(sink, kDescribeError, error);
-    return 1;
-  }
   int failed = 0;
   for (size_t i = 0; i < request.name_count; ++i) {
     Ref object(resolve(request.names[i], modules, &error));
@@ -128,24 +142,12 @@ int import_locked(const ImportRequest& request, const DescribeSink& sink) {
 
 extern "C" __attribute__((visibility("default"))) int STREAMS_PYTHON_IMPORT(
     const streams::python::ImportRequest* request, const streams::python::DescribeSink* sink) {
-  std::string error;
-  if (!streams::python::start(&error)) {
-    streams::python::say(*sink, streams::python::kDescribeError, error);
-    return 1;
-  }
-  streams::python::Gil gil;
-  return streams::python::import_locked(*request, *sink);
+  return streams::python::with_python(*request, *sink, &streams::python::import_locked);
 }
 
 extern "C" __attribute__((visibility("default"))) int STREAMS_PYTHON_DESCRIBE(
     const streams::python::DescribeRequest* request, const streams::python::DescribeSink* sink) {
-  std::string error;
-  if (!streams::python::start(&error)) {
-    streams::python::say(*sink, streams::python::kDescribeError, error);
-    return 1;
-  }
-  streams::python::Gil gil;
-  return streams::python::describe_locked(*request, *sink);
+  return streams::python::with_python(*request, *sink, &streams::python::describe_locked);
 }
 
 extern "C" __attribute__((visibility("default"))) size_t STREAMS_PYTHON_JSON_ERROR(
