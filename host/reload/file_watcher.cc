@@ -20,6 +20,7 @@ namespace streams::reload {
 namespace {
 
 namespace asio = boost::asio;
+namespace fs = std::filesystem;
 
 // A write in progress (modify), its end (close_write), a file renamed or
 // copied over (moved_to, create) and removed (delete, moved_from).
@@ -104,32 +105,36 @@ class Watcher final : public FileWatcher {
     return Outcome::failed;
   }
 
-  // Watches the subdirectories of `dir` the spec descends into, at most
-  // kMaxBelow in all (then one warning).
+  // Watches the subdirectories of `dir` the spec descends into.
   void watch_below(const WatchSpec* spec, const std::string& dir, const std::string& prefix) {
-    namespace fs = std::filesystem;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(
              dir, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_directory(ec)) continue;
+      std::error_code entry_ec;  // a broken symlink: not a directory, the walk goes on
+      if (!it->is_directory(entry_ec)) continue;
       if (!spec->descend(it->path().filename().string())) {
         it.disable_recursion_pending();
         continue;
       }
-      if (below_ >= kMaxBelow) {
-        if (!warned_full_) {
-          log::warn("file watch: more than " + std::to_string(kMaxBelow) + " directories under " +
-                    spec->dir + ": changes in the others are not seen");
-        }
-        warned_full_ = true;
-        return;
-      }
-      const std::string path = it->path().string();
-      if (const int wd = add_watch(path); wd >= 0) {
-        record(wd, {spec, path, prefix + it->path().lexically_relative(dir).string() + "/"});
-      }
+      const std::string rel = it->path().lexically_relative(dir).string();
+      if (!watch_one(spec, it->path().string(), prefix + rel + "/")) return;
     }
+  }
+
+  // Watches `dir`, below a spec's (`prefix` names it from there), unless
+  // kMaxBelow are (false, said once).
+  bool watch_one(const WatchSpec* spec, const std::string& dir, const std::string& prefix) {
+    if (below_ >= kMaxBelow) {
+      if (!warned_full_) {
+        log::warn("file watch: more than " + std::to_string(kMaxBelow) + " directories under " +
+                  spec->dir + ": changes in the others are not seen");
+      }
+      warned_full_ = true;
+      return false;
+    }
+    if (const int wd = add_watch(dir); wd >= 0) record(wd, {spec, dir, prefix});
+    return true;
   }
 
   int add_watch(const std::string& dir) {
@@ -191,11 +196,8 @@ class Watcher final : public FileWatcher {
     }
     // A directory made, moved in or out: what is in it now is watched.
     for (const Watch& w : made) {
-      const std::string dir = w.dir + "/" + name;
-      if (const int wd = add_watch(dir); wd >= 0) {
-        record(wd, {w.spec, dir, w.prefix + name + "/"});
-        watch_below(w.spec, dir, w.prefix + name + "/");
-      }
+      const std::string dir = w.dir + "/" + name, prefix = w.prefix + name + "/";
+      if (watch_one(w.spec, dir, prefix)) watch_below(w.spec, dir, prefix);
     }
   }
 
@@ -229,8 +231,8 @@ class Watcher final : public FileWatcher {
     for (const Watch& w : ended) {
       if (w.prefix.empty()) {
         rewatch(w.spec);
-      } else if (const int again = add_watch(w.dir); again >= 0) {
-        record(again, w);
+      } else if (std::error_code ec;
+                 fs::is_directory(w.dir, ec) && watch_one(w.spec, w.dir, w.prefix)) {
         watch_below(w.spec, w.dir, w.prefix);
       }
     }
