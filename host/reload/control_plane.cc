@@ -256,6 +256,10 @@ class Control final : public ControlPlane {
         control_.io(), specs, std::chrono::milliseconds(options_.quiet_ms),
         [this](const std::string& names) { reload("file change: " + names); }, error);
     if (!watcher) return false;
+    std::string what;
+    for (const WatchSpec& w : specs) what += (what.empty() ? "" : ", ") + w.describe();
+    log::info(std::string("reloads on a change of") +
+              (watcher_ ? " (the new generation's files): " : ": ") + what);
     watcher_ = std::move(watcher);
     watched_ = std::move(specs);
     return true;

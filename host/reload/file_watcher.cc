@@ -299,6 +299,12 @@ WatchSpec WatchSpec::files(std::string dir, std::string suffix,
   return {std::move(dir), "", std::move(suffix), std::move(descend)};
 }
 
+std::string WatchSpec::describe() const {
+  const std::string in = dir == "." ? "" : (dir.back() == '/' ? dir : dir + "/");
+  if (!name.empty()) return in + name;
+  return in + (descend ? "**/*" : "*") + suffix;
+}
+
 std::unique_ptr<FileWatcher> FileWatcher::start(asio::io_context& io,
                                                 const std::vector<WatchSpec>& specs,
                                                 std::chrono::milliseconds quiet,

@@ -38,6 +38,8 @@ struct WatchSpec {
   // Every file of `dir` ending in `suffix`, and below it as `descend` says.
   static WatchSpec files(std::string dir, std::string suffix,
                          std::function<bool(const std::string& name)> descend = nullptr);
+  // For the log: "p.yaml", "plugins/*.so", "lib/**/*.py".
+  std::string describe() const;
 };
 
 class FileWatcher {

@@ -66,6 +66,15 @@ def main():
         env.write("lib/tags.py", TAGS % 1)
         env.write("p.yaml", CHECKED)
         assert h.wait_generation(port, 2)["last_reload"]["outcome"] == "applied"
+        # The log says what is watched, at the start and after the reload.
+        lines = h.wait_for(lambda: [line for line in env.log(host).splitlines()
+                                    if "reloads on a change of" in line][1:] and
+                           env.log(host).splitlines(), 10, "the watch to be renewed")
+        said = [line for line in lines if "reloads on a change of" in line]
+        assert f"p.yaml, {config}, " in said[0] and said[0].endswith("/*.so"), said
+        assert "(the new generation's files): " in said[1], said
+        assert said[1].endswith("/*.so, " + env.path("**/*.py") + ", " +
+                                env.path("schemas/rw-in.schema.json")), said
         stream.send([b'{"a": 1}', b'{"b": 1}'])
         assert stream.outputs()[1:] == [b'{"a": 1, "v": 1}'], stream.outputs()
         assert stream.dead() == [b'{"b": 1}'], stream.dead()
