@@ -142,11 +142,12 @@ class Watcher final : public FileWatcher {
   }
 
   // One Watch per spec and directory: a directory moved within the tree
-  // keeps its watch descriptor, and its new path replaces the old.
+  // keeps its watch descriptor, and its new path replaces the old; the
+  // spec's own directory stays itself (a symlink below it back to it).
   void record(int wd, Watch w) {
     for (auto [it, end] = watches_.equal_range(wd); it != end; ++it) {
       if (it->second.spec == w.spec) {
-        it->second = std::move(w);
+        if (!it->second.prefix.empty() || w.prefix.empty()) it->second = std::move(w);
         return;
       }
     }

@@ -151,7 +151,12 @@ BOOST_AUTO_TEST_CASE(a_tree_is_watched_below_as_descend_says) {
   fs::create_directories(root / ".venv" / "lib");
   dir.write("pkg/sub/mod.py", "x = 1\n");
   auto descend = [](const std::string& name) { return name[0] != '.'; };
+  fs::create_directory_symlink(".", root / "loop");  // to the top again
   Watched w(reload::WatchSpec::files(dir.path(), ".py", descend));
+
+  dir.write("top.py", "x = 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "top.py");
 
   dir.write("pkg/sub/mod.py", "x = 2\n");
   BOOST_REQUIRE(w.report());
