@@ -78,6 +78,7 @@ class Watcher final : public FileWatcher {
     const WatchSpec* spec;
     std::string dir;
     std::string prefix;
+    bool holds = false;  // below: a file of the spec's was seen in it
   };
   // A spec's directory not made yet, watched for in its parent.
   struct Awaited {
@@ -105,8 +106,10 @@ class Watcher final : public FileWatcher {
     return Outcome::failed;
   }
 
-  // Watches the subdirectories of `dir` the spec descends into.
-  void watch_below(const WatchSpec* spec, const std::string& dir, const std::string& prefix) {
+  // Watches the subdirectories of `dir` the spec descends into. True if
+  // one holds a file of the spec's.
+  bool watch_below(const WatchSpec* spec, const std::string& dir, const std::string& prefix) {
+    bool holds = false;
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(
              dir, fs::directory_options::skip_permission_denied, ec);
@@ -118,13 +121,16 @@ class Watcher final : public FileWatcher {
         continue;
       }
       const std::string rel = it->path().lexically_relative(dir).string();
-      if (!watch_one(spec, it->path().string(), prefix + rel + "/")) return;
+      if (!watch_one(spec, it->path().string(), prefix + rel + "/", &holds)) break;
     }
+    return holds;
   }
 
   // Watches `dir`, below a spec's (`prefix` names it from there), unless
-  // kMaxBelow are (false, said once).
-  bool watch_one(const WatchSpec* spec, const std::string& dir, const std::string& prefix) {
+  // kMaxBelow are (false, said once). *holds |= whether it holds a file of
+  // the spec's.
+  bool watch_one(const WatchSpec* spec, const std::string& dir, const std::string& prefix,
+                 bool* holds) {
     if (below_ >= kMaxBelow) {
       if (!warned_full_) {
         log::warn("file watch: more than " + std::to_string(kMaxBelow) + " directories under " +
@@ -133,8 +139,21 @@ class Watcher final : public FileWatcher {
       warned_full_ = true;
       return false;
     }
-    if (const int wd = add_watch(dir); wd >= 0) record(wd, {spec, dir, prefix});
+    if (const int wd = add_watch(dir); wd >= 0) {
+      const bool here = holds_file(*spec, dir);
+      record(wd, {spec, dir, prefix, here});
+      *holds |= here;
+    }
     return true;
+  }
+
+  static bool holds_file(const WatchSpec& spec, const std::string& dir) {
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+      if (ends_with(it->path().filename().string(), spec.suffix)) return true;
+    }
+    return false;
   }
 
   int add_watch(const std::string& dir) {
@@ -165,11 +184,11 @@ class Watcher final : public FileWatcher {
     } else if (e.mask & IN_IGNORED) {
       gone(e.wd);
     } else if (e.len > 0) {
-      matched(e.wd, e.name, (e.mask & IN_ISDIR) != 0);
+      matched(e.wd, e.name, e.mask);
     }
   }
 
-  void matched(int wd, const std::string& name, bool is_dir) {
+  void matched(int wd, const std::string& name, uint32_t mask) {
     appeared(wd, name);
     auto [begin, end] = watches_.equal_range(wd);
     // Kubernetes updates a mounted ConfigMap by renaming a new symlink
@@ -181,25 +200,59 @@ class Watcher final : public FileWatcher {
       arm();
       return;
     }
-    std::vector<Watch> made;  // watch_below would invalidate the range
+    std::vector<Watch> dirs;  // watch_below would invalidate the range
     for (auto it = begin; it != end; ++it) {
-      const Watch& w = it->second;
+      Watch& w = it->second;
       const WatchSpec& s = *w.spec;
-      if (is_dir) {
-        if (!s.descend || !s.descend(name)) continue;
-        made.push_back(w);
-        changed_.insert(w.prefix + name + "/");
-        arm();
+      if (mask & IN_ISDIR) {
+        if (s.descend && s.descend(name)) dirs.push_back(w);
       } else if (s.name.empty() ? ends_with(name, s.suffix) : name == s.name) {
+        w.holds = true;
         changed_.insert(w.prefix + name);
         arm();
       }
     }
-    // A directory made, moved in or out: what is in it now is watched.
-    for (const Watch& w : made) {
-      const std::string dir = w.dir + "/" + name, prefix = w.prefix + name + "/";
-      if (watch_one(w.spec, dir, prefix)) watch_below(w.spec, dir, prefix);
+    for (const Watch& w : dirs) moved(w, name, mask);
+  }
+
+  // Directory `name` of `in` made or moved in (watched, with what is below
+  // it) or moved out: a change when it holds files of the spec's. One
+  // removed is not: its files' removals were.
+  void moved(const Watch& in, const std::string& name, uint32_t mask) {
+    const std::string dir = in.dir + "/" + name, prefix = in.prefix + name + "/";
+    bool holds = false;
+    if (mask & (IN_CREATE | IN_MOVED_TO)) {
+      if (watch_one(in.spec, dir, prefix, &holds)) holds |= watch_below(in.spec, dir, prefix);
+    } else if (mask & IN_MOVED_FROM) {
+      holds = forget(in.spec, dir);
     }
+    if (!holds) return;
+    changed_.insert(prefix);
+    arm();
+  }
+
+  // Stops watching `dir` and what is below it for `spec` (their watches
+  // follow them out of the tree); true if one held a file of the spec's.
+  bool forget(const WatchSpec* spec, const std::string& dir) {
+    bool held = false;
+    std::vector<int> ended;
+    for (auto it = watches_.begin(); it != watches_.end();) {
+      const Watch& w = it->second;
+      if (w.spec != spec || w.prefix.empty() || (w.dir + "/").rfind(dir + "/", 0) != 0) {
+        ++it;
+        continue;
+      }
+      held |= w.holds;
+      ended.push_back(it->first);
+      --below_;
+      it = watches_.erase(it);
+    }
+    for (int wd : ended) {
+      if (watches_.count(wd) == 0 && awaited_.count(wd) == 0) {
+        inotify_rm_watch(stream_.native_handle(), wd);
+      }
+    }
+    return held;
   }
 
   // An awaited directory `name` appeared in the directory of `wd`: watched
@@ -232,9 +285,9 @@ class Watcher final : public FileWatcher {
     for (const Watch& w : ended) {
       if (w.prefix.empty()) {
         rewatch(w.spec);
-      } else if (std::error_code ec;
-                 fs::is_directory(w.dir, ec) && watch_one(w.spec, w.dir, w.prefix)) {
-        watch_below(w.spec, w.dir, w.prefix);
+      } else if (std::error_code ec; fs::is_directory(w.dir, ec)) {
+        bool holds = false;  // a change was seen where it was made or moved
+        if (watch_one(w.spec, w.dir, w.prefix, &holds)) watch_below(w.spec, w.dir, w.prefix);
       }
     }
   }

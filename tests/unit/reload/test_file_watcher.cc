@@ -166,11 +166,18 @@ BOOST_AUTO_TEST_CASE(a_tree_is_watched_below_as_descend_says) {
   dir.write("pkg/other.py", "x = 1\n");
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "pkg/other.py");
-  // A package made later, then a module written in it.
+  // A directory without modules (a state store's) is not a change.
+  fs::create_directories(root / "state" / "store");
+  dir.write("state/store/LOG", "x\n");
+  dir.write("pkg/again.py", "x = 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "pkg/again.py");
+  // A package made later with a module: a change; then one written in it.
   fs::create_directories(root / "later");
+  dir.write("later/mod.py", "x = 1\n");
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "later/");
-  dir.write("later/mod.py", "x = 1\n");
+  dir.write("later/mod.py", "x = 2\n");
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "later/mod.py");
   // Renamed within the tree: its modules are reported under the new name.
@@ -179,8 +186,12 @@ BOOST_AUTO_TEST_CASE(a_tree_is_watched_below_as_descend_says) {
   dir.write("renamed/sub/mod.py", "x = 3\n");
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "renamed/sub/mod.py");
-  // Removed: a change.
+  // Moved out of the tree: a change; removed: its modules' removal is.
+  fs::rename(root / "renamed", fs::path(dir.path() + "-out"));
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "renamed/");
+  fs::remove_all(fs::path(dir.path() + "-out"));
   fs::remove_all(root / "later");
   BOOST_REQUIRE(w.report());
-  BOOST_TEST(w.reports.back().find("later/") != std::string::npos, w.reports.back());
+  BOOST_TEST(w.reports.back() == "later/mod.py");
 }
