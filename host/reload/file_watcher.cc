@@ -44,6 +44,11 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Of a spec by suffix: not a hidden file (an editor's lock, `.#mod.py`).
+bool watched_name(const std::string& name, const std::string& suffix) {
+  return name[0] != '.' && ends_with(name, suffix);
+}
+
 class Watcher final : public FileWatcher {
  public:
   Watcher(asio::io_context& io, int fd, std::chrono::milliseconds quiet,
@@ -151,7 +156,7 @@ class Watcher final : public FileWatcher {
     std::error_code ec;
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
          it.increment(ec)) {
-      if (ends_with(it->path().filename().string(), spec.suffix)) return true;
+      if (watched_name(it->path().filename().string(), spec.suffix)) return true;
     }
     return false;
   }
@@ -206,7 +211,7 @@ class Watcher final : public FileWatcher {
       const WatchSpec& s = *w.spec;
       if (mask & IN_ISDIR) {
         if (s.descend && s.descend(name)) dirs.push_back(w);
-      } else if (s.name.empty() ? ends_with(name, s.suffix) : name == s.name) {
+      } else if (s.name.empty() ? watched_name(name, s.suffix) : name == s.name) {
         w.holds = true;
         changed_.insert(w.prefix + name);
         arm();

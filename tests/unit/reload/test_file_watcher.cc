@@ -88,6 +88,7 @@ BOOST_AUTO_TEST_CASE(a_directory_made_later_is_watched_from_then_on) {
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "plugins");
   dir.write("plugins/notes.txt", "x\n");
+  dir.write("plugins/.#stamp.so", "an editor's lock\n");
   dir.write("plugins/stamp.so", "not really\n");
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "stamp.so");
