@@ -63,7 +63,8 @@ class StepType {
     return "";
   }
   // Files the step reads besides the pipeline's (a parser's JSON Schema),
-  // absolute: what `render k8s` ships with the pipeline file.
+  // absolute: what `render k8s` ships with the pipeline file, and a change
+  // of which is a reload (its settings then differ: same_settings).
   virtual std::vector<std::string> files(const StepSpec& step) const {
     (void)step;
     return {};
