@@ -34,13 +34,15 @@ bool load_pipeline(const std::string& path, const config::DeploymentConfig& depl
   const std::string code = plugin::PythonProvider::code_hash(dirs);
   std::string text, error;
   std::vector<std::string> warnings;
-  if (!registry.python().describe(path, dirs, code, dirs.back() + "/schemas", &text, &warnings,
-                                  &out->python_modules, &error)) {
+  const std::string schemas = dirs.back() + "/schemas";
+  if (!registry.python().describe(path, dirs, code, schemas, &text, &warnings, &out->python_modules,
+                                  &error)) {
     diag.error(config::Location{path, 0, 0, ""}, error);
     return false;
   }
   for (const std::string& w : warnings) diag.warn(config::Location{path, 0, 0, ""}, w);
   out->python_code = code;
+  out->python_schemas_dir = schemas;
   return config::load_pipeline_text(path, text, {pipeline::step_types(), sinks::sink_types()}, out,
                                     diag);
 }

@@ -40,7 +40,8 @@ namespace {
 // What a reload of the running generation `g` follows: the pipeline and
 // deployment files, the plugins directory, the directories of its Python
 // modules (and their packages) and the files its steps read (a parser's
-// schema).
+// schema; a Python pipeline file's schemas directory, where one may be
+// added).
 std::vector<reload::WatchSpec> watched_files(const RunArgs& args, const pipeline::Generation& g) {
   using reload::WatchSpec;
   std::vector<WatchSpec> out{WatchSpec::file(args.pipeline.pipeline_path),
@@ -51,6 +52,9 @@ std::vector<reload::WatchSpec> watched_files(const RunArgs& args, const pipeline
   }
   for (const config::StepSpec* step : g.pipeline.all_steps()) {
     for (const std::string& file : step->type->files(*step)) out.push_back(WatchSpec::file(file));
+  }
+  if (!g.pipeline.python_schemas_dir.empty()) {
+    out.push_back(WatchSpec::files(g.pipeline.python_schemas_dir, ".json"));
   }
   return out;
 }

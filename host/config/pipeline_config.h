@@ -90,6 +90,9 @@ struct PipelineSpec {
   // A Python pipeline file: the files of the user's modules it imported
   // (render puts those beside it into the ConfigMap).
   std::vector<std::string> python_modules;
+  // A Python pipeline file: where its Parser steps look for schemas (one
+  // added there later is a change a reload applies).
+  std::string python_schemas_dir;
   std::string name;
   SourceSpec source;
   std::vector<StepSpec> steps;  // the top-level list

@@ -3,7 +3,8 @@ each reload that applies. A host started on a pipeline with neither Python
 nor a parser is reloaded (a file change) into one with a parser of a JSON
 Schema and a Python map from a package: then an edit of the schema alone
 is a reload that applies (the new schema decides what goes to the DLQ), and
-so is an edit of the package's module. No record is lost or output twice."""
+so is an edit of the package's module. A schema added for a Python pipeline
+file's parser that had none is a reload too."""
 import json
 import os
 import sys
@@ -50,9 +51,41 @@ class Stream:
         return [r.value for r in h.read_all(self.bootstrap, h.partitions("rw-dlq", 1))]
 
 
+PYTHON_PIPELINE = """from sentry_streams.pipeline.pipeline import (Parser, Serializer, StreamSink,
+                                              streaming_source)
+
+pipeline = streaming_source(name="in", stream_name="rv-in")
+pipeline.apply(Parser("parse")).apply(Serializer("ser")).sink(StreamSink("out", stream_name="rv-out"))
+"""
+
+
+def schema_added_later(env, bootstrap):
+    """A Python pipeline file's parser without a schema (it warns and parses
+    without validating): a schema added to schemas/ is a reload, and
+    validates from then on."""
+    pipeline = env.write("py/pipeline.py", PYTHON_PIPELINE)
+    config = env.write("py/d.yaml", h.deployment(source_extra="dlq: {topic: rv-dlq}"))
+    host = env.start_host(pipeline, config, bootstrap, name="python",
+                          extra=["--admin-port", "0"])
+    port = h.admin_port(env, host)
+    assert "no JSON Schema for stream 'rv-in'" in env.log(host), env.log(host)
+    env.write("py/schemas/rv-in.schema.json", schema("a"))
+    last = h.wait_generation(port, 2)["last_reload"]
+    assert last["outcome"] == "applied" and "rv-in.schema.json" in last["trigger"], last
+    h.produce(bootstrap, "rv-in", [(None, b'{"a": 1}', []), (None, b'{"b": 1}', [])])
+    h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("rv-in", 1))
+    assert [r.value for r in h.read_all(bootstrap, h.partitions("rv-out", 1))] == \
+        [b'{"a": 1}'], env.log(host)
+    assert [r.value for r in h.read_all(bootstrap, h.partitions("rv-dlq", 1))] == \
+        [b'{"b": 1}'], env.log(host)
+    assert env.stop(host) == 0, env.log(host)
+
+
 def main():
     with h.Env() as env:
-        bootstrap = env.start_broker(["rw-in:1", "rw-out:1", "rw-dlq:1"])
+        bootstrap = env.start_broker(["rw-in:1", "rw-out:1", "rw-dlq:1", "rv-in:1", "rv-out:1",
+                                      "rv-dlq:1"])
+        schema_added_later(env, bootstrap)
         pipeline = env.write("p.yaml", PLAIN)
         config = env.write("d.yaml", h.deployment(source_extra="dlq: {topic: rw-dlq}"))
         host = env.start_host(pipeline, config, bootstrap, extra=["--admin-port", "0"])
