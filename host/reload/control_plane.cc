@@ -256,6 +256,10 @@ class Control final : public ControlPlane {
         control_.io(), specs, std::chrono::milliseconds(options_.quiet_ms),
         [this](const std::string& names) { reload("file change: " + names); }, error);
     if (!watcher) return false;
+    // What changed while the reload ran, the one before has not reported.
+    if (const std::string pending = watcher_ ? watcher_->take_pending() : ""; !pending.empty()) {
+      asio::post(control_.io(), [this, pending] { reload("file change: " + pending); });
+    }
     std::string what;
     for (const WatchSpec& w : specs) what += (what.empty() ? "" : ", ") + w.describe();
     log::info(std::string("reloads on a change of") +

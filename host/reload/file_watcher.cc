@@ -76,6 +76,13 @@ class Watcher final : public FileWatcher {
     });
   }
 
+  std::string take_pending() override {
+    std::string names;
+    for (const auto& n : changed_) names += (names.empty() ? "" : ", ") + n;
+    changed_.clear();
+    return names;
+  }
+
  private:
   // A directory watched for a spec: its own, or one below it (`prefix`,
   // "pkg/sub/", comes before the names reported from there).
@@ -324,10 +331,7 @@ class Watcher final : public FileWatcher {
     timer_.expires_after(quiet_);
     timer_.async_wait([this](boost::system::error_code ec) {
       if (ec || changed_.empty()) return;  // re-armed by a later change, or closed
-      std::string names;
-      for (const auto& n : changed_) names += (names.empty() ? "" : ", ") + n;
-      changed_.clear();
-      on_change_(names);
+      on_change_(take_pending());
     });
   }
 

@@ -52,6 +52,9 @@ class FileWatcher {
                                             std::function<void(const std::string&)> on_change,
                                             std::string* error);
   virtual ~FileWatcher() = default;
+  // The names changed and not yet reported, which will not be ("" if
+  // none): for a watcher that takes this one's place.
+  virtual std::string take_pending() = 0;
 };
 
 }  // namespace streams::reload

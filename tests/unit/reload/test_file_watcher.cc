@@ -28,10 +28,11 @@ struct Watched {
   std::vector<std::string> reports;
   std::unique_ptr<reload::FileWatcher> watcher;
 
-  explicit Watched(reload::WatchSpec spec) {
+  explicit Watched(reload::WatchSpec spec,
+                   std::chrono::milliseconds quiet = std::chrono::milliseconds(20)) {
     std::string error;
     watcher = reload::FileWatcher::start(
-        io, {std::move(spec)}, std::chrono::milliseconds(20),
+        io, {std::move(spec)}, quiet,
         [this](const std::string& names) { reports.push_back(names); }, &error);
     BOOST_REQUIRE_MESSAGE(watcher, error);
   }
@@ -55,6 +56,23 @@ BOOST_AUTO_TEST_CASE(a_written_file_is_reported_once_quiet) {
   dir.write("d.yaml", "a: 1\n");
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "d.yaml");
+}
+
+// What a watcher saw and has not reported yet is taken by the one taking
+// its place (a reload's new files), and not reported by it.
+BOOST_AUTO_TEST_CASE(what_was_not_reported_is_taken) {
+  testing::TempDir dir;
+  Watched w(reload::WatchSpec::file(dir.path() + "/d.yaml"), std::chrono::seconds(30));
+  dir.write("d.yaml", "a: 1\n");
+  std::string pending;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (pending.empty() && std::chrono::steady_clock::now() < deadline) {
+    w.io.run_for(std::chrono::milliseconds(10));
+    pending = w.watcher->take_pending();
+  }
+  BOOST_TEST(pending == "d.yaml");
+  BOOST_TEST(w.watcher->take_pending() == "");
+  BOOST_TEST(w.reports.empty());
 }
 
 // As the kubelet lays out and updates a ConfigMap volume: the files are
