@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 namespace streams::python {
 namespace {
@@ -44,6 +45,10 @@ Versions versions;
 // The generations' holds by version; any thread, under holds_mutex.
 std::mutex holds_mutex;
 std::map<std::string, int> holds;
+// A version's last hold ended: what it resolved to is let go by the next
+// thread that takes the GIL (hold_version cannot take it: the thread
+// dropping a generation may hold a lock a Python step's host call awaits).
+std::atomic<bool> unheld{false};
 
 bool held(const std::string& code) {
   std::lock_guard<std::mutex> lock(holds_mutex);
@@ -51,15 +56,21 @@ bool held(const std::string& code) {
 }
 
 // Under the GIL: lets go of what versions no generation holds resolved to,
-// but the current one's (its modules stay in sys.modules anyway).
+// but the current one's (its modules stay in sys.modules anyway). Taken out
+// first: letting go runs Python (__del__), which may come back here.
 void forget_unheld_versions() {
+  unheld.store(false, std::memory_order_relaxed);
+  std::vector<std::map<std::string, PyObject*>> gone;
   for (auto it = versions.objects.begin(); it != versions.objects.end();) {
     if (it->first == versions.current || held(it->first)) {
       ++it;
       continue;
     }
-    for (auto& [name, object] : it->second) Py_DECREF(object);
+    gone.push_back(std::move(it->second));
     it = versions.objects.erase(it);
+  }
+  for (auto& objects : gone) {
+    for (auto& [name, object] : objects) Py_DECREF(object);
   }
 }
 
@@ -451,7 +462,9 @@ void hold_version(const std::string& code, int delta) {
   std::lock_guard<std::mutex> lock(holds_mutex);
   int& count = holds[code];
   count += delta;
-  if (count <= 0) holds.erase(code);
+  if (count > 0) return;
+  holds.erase(code);
+  unheld.store(true, std::memory_order_relaxed);
 }
 
 Exception take_exception() {
@@ -524,21 +537,24 @@ void end_of_batch(void*) {
 
 Gil::Gil() {
   ThreadGil& t = this_thread;
-  if (t.depth++ > 0 || t.python || t.kept) return;  // held already
-  if (t.state) {
-    waiting.fetch_add(1, std::memory_order_relaxed);
-    PyEval_RestoreThread(t.state);
-    waiting.fetch_sub(1, std::memory_order_relaxed);
-    return;
-  }
-  if (PyGILState_Check()) {
+  if (t.depth++ > 0 || t.python) return;  // held already
+  if (!t.kept && !t.state && PyGILState_Check()) {
     t.python = true;
     return;
   }
-  waiting.fetch_add(1, std::memory_order_relaxed);
-  (void)PyGILState_Ensure();  // its count stays above 0: the state lives on
-  waiting.fetch_sub(1, std::memory_order_relaxed);
-  t.state = PyThreadState_Get();
+  if (!t.kept) {  // else held since the batch's last scope
+    waiting.fetch_add(1, std::memory_order_relaxed);
+    if (t.state) {
+      PyEval_RestoreThread(t.state);
+    } else {
+      (void)PyGILState_Ensure();  // its count stays above 0: the state lives on
+      t.state = PyThreadState_Get();
+    }
+    waiting.fetch_sub(1, std::memory_order_relaxed);
+  }
+  // One relaxed load a scope: an old version goes soon after its last
+  // generation, not at the next reload.
+  if (unheld.load(std::memory_order_relaxed)) forget_unheld_versions();
 }
 
 Gil::Gil(const streams_host_api* host, streams_call* call) : Gil() {

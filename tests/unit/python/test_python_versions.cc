@@ -36,6 +36,15 @@ std::string module(int n) {
          std::to_string(n) + " %d' % LIVE\n";
 }
 
+// Module `live`: its map answers how many modules of its name are alive
+// (after a collection).
+const char kLive[] =
+    "import gc\n"
+    "def count(msg):\n"
+    "    gc.collect()\n"
+    "    return b'%d' % sum(1 for o in gc.get_objects()\n"
+    "                       if isinstance(o, dict) and o.get('__name__') == 'live')\n";
+
 std::shared_ptr<const pipeline::Generation> version(const testing::TempDir& dir, int n,
                                                     const std::string& fn = "vers.tag") {
   dir.write("vers.py", module(n));
@@ -62,7 +71,46 @@ std::string output(const std::shared_ptr<const pipeline::Generation>& g) {
   return sink.written[0].value;
 }
 
+// A partition's chain of a generation, made once: what it writes for
+// each input.
+struct Partition {
+  testing::FakeSink sink;
+  testing::FakeErrors errors;
+  metrics::PipelineMetrics metrics{"test"};
+  std::unique_ptr<pipeline::Chain> chain;
+
+  explicit Partition(const std::shared_ptr<const pipeline::Generation>& g) {
+    std::string error;
+    chain = pipeline::Chain::create(g, {&sink}, errors, metrics, &error);
+    BOOST_REQUIRE_MESSAGE(chain, error);
+  }
+  std::string output() {
+    streams_record r{};
+    r.struct_size = sizeof r;
+    const streams_origin origin{sizeof(streams_origin), "t", 0, 0};
+    const size_t before = sink.written.size();
+    chain->process(r, origin, 1);
+    BOOST_REQUIRE(sink.written.size() == before + 1);
+    return sink.written.back().value;
+  }
+};
+
 }  // namespace
+
+// A reload's old version goes once its generation does (the partitions
+// switched), while the new one's chains run on: not at the next reload.
+BOOST_AUTO_TEST_CASE(an_old_version_goes_with_its_last_generation) {
+  ::setenv("STREAMS_PYTHON_BRIDGE", PYTHON_BRIDGE, 0);
+  testing::TempDir dir;
+  dir.write("live.py", kLive);
+  auto old = version(dir, 1, "live.count");
+  BOOST_TEST(output(old) == "1");
+  const auto now = version(dir, 2, "live.count");  // vers.py changed: a new version
+  Partition partition(now);
+  BOOST_TEST(partition.output() == "2");  // the old generation runs on meanwhile
+  old.reset();
+  BOOST_TEST(partition.output() == "1");
+}
 
 BOOST_AUTO_TEST_CASE(a_live_generation_keeps_its_version_and_dropped_ones_are_let_go) {
   ::setenv("STREAMS_PYTHON_BRIDGE", PYTHON_BRIDGE, 0);
