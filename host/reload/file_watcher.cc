@@ -296,6 +296,7 @@ class Watcher final : public FileWatcher {
       ended.push_back({it->second.spec, it->second.spec->dir, ""});
     for (const Watch& w : ended) {
       if (w.prefix.empty()) {
+        forget(w.spec, w.dir);  // the watches below, had it moved away, would follow it
         rewatch(w.spec);
       } else if (std::error_code ec; fs::is_directory(w.dir, ec)) {
         bool holds = false;  // a change was seen where it was made or moved

@@ -214,3 +214,28 @@ BOOST_AUTO_TEST_CASE(a_tree_is_watched_below_as_descend_says) {
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "later/mod.py");
 }
+
+// The top of a tree swapped for a new one: the new tree is watched, and
+// the old one, wherever it went, is not.
+BOOST_AUTO_TEST_CASE(a_tree_swapped_is_watched_anew) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directories(root / "mods" / "pkg");
+  dir.write("mods/pkg/a.py", "x = 1\n");
+  fs::create_directories(root / "mods.new" / "pkg");
+  dir.write("mods.new/pkg/a.py", "x = 2\n");
+  Watched w(reload::WatchSpec::files((root / "mods").string(), ".py",
+                                     [](const std::string& name) { return name[0] != '.'; }));
+  fs::rename(root / "mods", root / "mods.old");
+  fs::rename(root / "mods.new", root / "mods");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "mods");
+  dir.write("mods.old/pkg/a.py", "x = 3\n");
+  dir.write("mods/pkg/a.py", "x = 4\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "pkg/a.py");
+  dir.write("mods.old/pkg/a.py", "x = 5\n");
+  dir.write("mods/b.py", "x = 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "b.py");
+}
