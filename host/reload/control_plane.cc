@@ -260,10 +260,15 @@ class Control final : public ControlPlane {
     if (const std::string pending = watcher_ ? watcher_->take_pending() : ""; !pending.empty()) {
       asio::post(control_.io(), [this, pending] { reload("file change: " + pending); });
     }
+    std::vector<std::string> watching;
     std::string what;
-    for (const WatchSpec& w : specs) what += (what.empty() ? "" : ", ") + w.describe();
+    for (const WatchSpec& w : specs) {
+      watching.push_back(w.describe());
+      what += (what.empty() ? "" : ", ") + watching.back();
+    }
     log::info(std::string("reloads on a change of") +
               (watcher_ ? " (the new generation's files): " : ": ") + what);
+    controller_.set_watching(std::move(watching));
     watcher_ = std::move(watcher);
     watched_ = std::move(specs);
     return true;

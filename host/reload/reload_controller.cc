@@ -303,7 +303,13 @@ std::string ReloadController::status_json() const {
       {"reloads", {{"applied", counts_[0]}, {"unchanged", counts_[1]}, {"refused", counts_[2]}}},
   };
   j["last_reload"] = last_ ? result_json(*last_) : nlohmann::json(nullptr);
+  j["watching"] = watching_;
   return j.dump();
+}
+
+void ReloadController::set_watching(std::vector<std::string> watching) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  watching_ = std::move(watching);
 }
 
 }  // namespace streams::reload

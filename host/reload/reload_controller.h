@@ -77,8 +77,11 @@ class ReloadController {
   // switched). Logs it.
   ReloadResult reload(const std::string& trigger);
   // The running generation (number, steps with plugin versions), the
-  // reload counts and the last reload, as a JSON object.
+  // reload counts, the last reload and what is watched, as a JSON object.
   std::string status_json() const;
+  // What a change of reloads ("p.yaml", "plugins/*.so"), for the status.
+  // Any thread.
+  void set_watching(std::vector<std::string> watching);
   // What the reload under way is doing ("creating step instances: in step
   // 'x' (plugin p 1.0)", "waiting for the processing thread: ..."); "" when
   // none runs. For a caller that stopped waiting for it.
@@ -125,6 +128,7 @@ class ReloadController {
   int64_t running_since_ms_ = 0;
   uint64_t counts_[3] = {0, 0, 0};  // by Outcome
   std::unique_ptr<ReloadResult> last_;
+  std::vector<std::string> watching_;
 };
 
 }  // namespace streams::reload

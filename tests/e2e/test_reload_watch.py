@@ -71,7 +71,9 @@ def schema_added_later(env, bootstrap):
     assert "no JSON Schema for stream 'rv-in'" in env.log(host), env.log(host)
     env.write("py/schemas/rv-in.schema.json", schema("a"))
     last = h.wait_generation(port, 2)["last_reload"]
-    assert last["outcome"] == "applied" and "rv-in.schema.json" in last["trigger"], last
+    # The directory's making is the change, or the file's if watched by then.
+    assert last["outcome"] == "applied" and "schema" in last["trigger"], last
+    assert last["changes"] == ["step 'parse': settings"], last
     h.produce(bootstrap, "rv-in", [(None, b'{"a": 1}', []), (None, b'{"b": 1}', [])])
     h.wait_committed_to_end(bootstrap, "pipeline-in", h.partitions("rv-in", 1))
     assert [r.value for r in h.read_all(bootstrap, h.partitions("rv-out", 1))] == \
@@ -108,6 +110,9 @@ def main():
         assert "(the new generation's files): " in said[1], said
         assert said[1].endswith("/*.so, " + env.path("**/*.py") + ", " +
                                 env.path("schemas/rw-in.schema.json")), said
+        watching = h.host_status(port)["watching"]  # and GET /status
+        assert watching[-2:] == [env.path("**/*.py"), env.path("schemas/rw-in.schema.json")], \
+            watching
         stream.send([b'{"a": 1}', b'{"b": 1}'])
         assert stream.outputs()[1:] == [b'{"a": 1, "v": 1}'], stream.outputs()
         assert stream.dead() == [b'{"b": 1}'], stream.dead()
