@@ -1,12 +1,10 @@
 #include "pipeline/operators/codec_steps.h"
 
-#include <fstream>
-#include <iterator>
 #include <tuple>
 
-#include "common/fnv.h"
 #include "config/step_readers.h"
 #include "pipeline/chain_internal.h"
+#include "plugin/plugin_library.h"
 #include "plugin/plugin_registry.h"
 
 namespace streams::pipeline::operators {
@@ -14,14 +12,6 @@ namespace {
 
 const CodecSettings& settings_of(const config::StepSpec& spec) {
   return static_cast<const CodecSettings&>(*spec.settings);
-}
-
-// 0 when the file cannot be read (bind says why).
-uint64_t file_hash(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return 0;
-  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  return Fnv1a().add(bytes).value();
 }
 
 struct CodecState final : OperatorState {
@@ -61,7 +51,7 @@ class Parser final : public CodecOperator {
     auto settings = std::make_shared<CodecSettings>();
     if (auto schema = r.string(node, key, "schema", false)) {
       settings->schema_path = config::resolve_path(ctx.dir, *schema);
-      settings->schema_hash = file_hash(settings->schema_path);
+      settings->schema_hash = plugin::content_hash(settings->schema_path);  // 0: bind says why
       settings->schema_location = r.at(node["schema"], config::join_key(key, "schema"));
     }
     config::read_format(r, node, key, &settings->format);
