@@ -7,7 +7,7 @@
 // place of a watched directory (`mv plugins.new plugins`, `rm -r` and a
 // copy), which is watched from then on. Events lost to a full kernel
 // queue are a change of every watched file. A directory made, moved in or
-// out below a watched tree is a change.
+// out below a watched tree is a change when it holds watched files.
 //
 // Thread: everything runs on the io_context's thread, `on_change` too.
 #pragma once
