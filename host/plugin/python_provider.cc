@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "common/dir_walk.h"
 #include "common/log.h"
 #include "plugin/host_paths.h"
 #include "python/describe.h"
@@ -26,22 +27,27 @@ std::string executable_dir() {
 
 namespace {
 
-constexpr size_t kMaxFiles = 10000;
+constexpr size_t kMaxFiles = 10000;     // .py files read
+constexpr size_t kMaxEntries = 200000;  // entries walked (a data directory among the modules)
 
 void collect(const std::filesystem::path& dir, std::vector<std::string>* files) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  auto options = fs::directory_options::skip_permission_denied;
-  for (auto it = fs::recursive_directory_iterator(dir, options, ec);
-       !ec && it != fs::recursive_directory_iterator() && files->size() < kMaxFiles;
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (it->is_directory(ec) && !PythonProvider::module_dir(name)) {
-      it.disable_recursion_pending();
-    } else if (name.size() > 3 && name.compare(name.size() - 3, 3, ".py") == 0 &&
-               it->is_regular_file(ec)) {
-      files->push_back(it->path().string());
+  size_t entries = 0;
+  const bool whole = walk_tree(dir, [files, &entries](const std::filesystem::directory_entry& e) {
+    if (files->size() >= kMaxFiles || ++entries > kMaxEntries) return WalkNext::stop;
+    const std::string name = e.path().filename().string();
+    std::error_code ec;
+    if (e.is_directory(ec))
+      return PythonProvider::module_dir(name) ? WalkNext::into : WalkNext::over;
+    if (name.size() > 3 && name.compare(name.size() - 3, 3, ".py") == 0 && e.is_regular_file(ec)) {
+      files->push_back(e.path().string());
     }
+    return WalkNext::into;
+  });
+  if (!whole) {
+    log::warn("python modules: the walk of " + dir.string() + " stopped at " +
+              std::to_string(kMaxFiles) + " .py files or " + std::to_string(kMaxEntries) +
+              " entries: a reload does not see a change past them (keep data and installed "
+              "packages out of the modules' directories, or in a hidden one)");
   }
 }
 

@@ -74,9 +74,10 @@ class PythonProvider {
   std::function<bool(std::string_view text, std::string* reason)> json_error();
 
   // A hash (hex) of the names and bytes of every .py file under `dirs`
-  // (subdirectories included; hidden ones, __pycache__ and installed
-  // packages, site-packages and dist-packages, not; bounded to 10,000
-  // files): any edit to the modules changes it.
+  // (subdirectories included, through symbolic links too, each once;
+  // hidden ones, __pycache__ and installed packages, site-packages and
+  // dist-packages, not; bounded to 10,000 files and 200,000 entries, with
+  // a warning): any edit to the modules changes it.
   static std::string code_hash(const std::vector<std::string>& dirs);
   // Whether a subdirectory named `name` of those may hold the user's
   // modules (code_hash reads it, the file watcher watches it): not a hidden

@@ -14,6 +14,7 @@
 #include <set>
 #include <utility>
 
+#include "common/dir_walk.h"
 #include "common/log.h"
 
 namespace streams::reload {
@@ -118,23 +119,18 @@ class Watcher final : public FileWatcher {
     return Outcome::failed;
   }
 
-  // Watches the subdirectories of `dir` the spec descends into. True if
-  // one holds a file of the spec's.
+  // Watches the subdirectories of `dir` the spec descends into (through
+  // links too, each once). True if one holds a file of the spec's.
   bool watch_below(const WatchSpec* spec, const std::string& dir, const std::string& prefix) {
     bool holds = false;
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(
-             dir, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      std::error_code entry_ec;  // a broken symlink: not a directory, the walk goes on
-      if (!it->is_directory(entry_ec)) continue;
-      if (!spec->descend(it->path().filename().string())) {
-        it.disable_recursion_pending();
-        continue;
-      }
-      const std::string rel = it->path().lexically_relative(dir).string();
-      if (!watch_one(spec, it->path().string(), prefix + rel + "/", &holds)) break;
-    }
+    walk_tree(dir, [&](const fs::directory_entry& e) {
+      std::error_code ec;  // a broken link: not a directory, the walk goes on
+      if (!e.is_directory(ec)) return WalkNext::into;
+      if (!spec->descend(e.path().filename().string())) return WalkNext::over;
+      const std::string rel = e.path().lexically_relative(dir).string();
+      return watch_one(spec, e.path().string(), prefix + rel + "/", &holds) ? WalkNext::into
+                                                                            : WalkNext::stop;
+    });
     return holds;
   }
 
@@ -218,6 +214,8 @@ class Watcher final : public FileWatcher {
       const WatchSpec& s = *w.spec;
       if (mask & IN_ISDIR) {
         if (s.descend && s.descend(name)) dirs.push_back(w);
+      } else if (s.descend && s.descend(name) && linked_dir(w, name, mask)) {
+        dirs.push_back(w);
       } else if (s.name.empty() ? watched_name(name, s.suffix) : name == s.name) {
         w.holds = true;
         changed_.insert(w.prefix + name);
@@ -227,15 +225,28 @@ class Watcher final : public FileWatcher {
     for (const Watch& w : dirs) moved(w, name, mask);
   }
 
+  // Whether `name` in `in`'s directory is a link to a directory: made or
+  // moved in, or one watched through until it was removed or moved out.
+  bool linked_dir(const Watch& in, const std::string& name, uint32_t mask) const {
+    const std::string path = in.dir + "/" + name;
+    std::error_code ec;
+    if (mask & (IN_CREATE | IN_MOVED_TO))
+      return fs::is_symlink(fs::symlink_status(path, ec)) && fs::is_directory(path, ec);
+    for (const auto& [wd, w] : watches_) {
+      if (w.spec == in.spec && w.dir == path) return true;
+    }
+    return false;
+  }
+
   // Directory `name` of `in` made or moved in (watched, with what is below
   // it) or moved out: a change when it holds files of the spec's. One
-  // removed is not: its files' removals were.
+  // removed is not: its files' removals were; but a link to one removed is.
   void moved(const Watch& in, const std::string& name, uint32_t mask) {
     const std::string dir = in.dir + "/" + name, prefix = in.prefix + name + "/";
     bool holds = false;
     if (mask & (IN_CREATE | IN_MOVED_TO)) {
       if (watch_one(in.spec, dir, prefix, &holds)) holds |= watch_below(in.spec, dir, prefix);
-    } else if (mask & IN_MOVED_FROM) {
+    } else if ((mask & IN_MOVED_FROM) || (mask & (IN_DELETE | IN_ISDIR)) == IN_DELETE) {
       holds = forget(in.spec, dir);
     }
     if (!holds) return;

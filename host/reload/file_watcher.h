@@ -28,8 +28,9 @@ struct WatchSpec {
   std::string dir;
   std::string name;    // a file in `dir`, or empty: every file ending in `suffix`
   std::string suffix;  // with an empty `name` (hidden files not)
-  // With `suffix`: the subdirectories (at any depth) whose names it takes
-  // are watched too, those made later as they are (at most 1,000 in all);
+  // With `suffix`: the subdirectories (at any depth, through symbolic
+  // links too, each once) whose names it takes are watched too, those made
+  // or linked later as they are (at most 1,000 in all);
   // null: `dir` alone. Their files are reported as "pkg/mod.py".
   std::function<bool(const std::string& name)> descend;
 

@@ -1,7 +1,7 @@
 """Hot reload of Python modules, and a Python function that blocks.
 
 Under a steady numbered stream on four partitions, a module in a package
-that a `python:` map imports is rewritten eight times, alternating two versions (in place,
+(linked in from elsewhere) that a `python:` map imports is rewritten eight times, alternating two versions (in place,
 or renamed over), each picked up by the file watcher: every number is
 output exactly once, stamped with the version of its partition's generation
 at the reported switch points, with no rebalance. A version with a syntax
@@ -197,8 +197,11 @@ def main():
         signal_handlers(env, bootstrap)
         log_level_reaches_python(env, bootstrap)
         env.write("stamp_fns.py", MODULE)
-        env.write("versions/__init__.py", "")
-        env.write("versions/helper.py", "VERSION = b'v1'\n")
+        # The package is linked in from a directory the host does not walk
+        # (a hidden one): its changes are seen through the link alone.
+        env.write(".shared/versions/__init__.py", "")
+        env.write(".shared/versions/helper.py", "VERSION = b'v1'\n")
+        os.symlink(".shared/versions", env.path("versions"))
         host = env.start_host(env.write("p.yaml", PIPELINE), env.write("d.yaml", h.deployment()),
                               bootstrap, extra=["--admin-port", "0", "--liveness-timeout-ms",
                                                 "1000"])

@@ -9,6 +9,7 @@
 #include "fakes.h"
 #include "pipeline/chain.h"
 #include "plugin/elf_check.h"
+#include "plugin/python_provider.h"
 #include "test_util.h"
 
 using namespace streams;
@@ -321,3 +322,22 @@ BOOST_AUTO_TEST_CASE(plugins_others_may_write_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The Python modules' hash, which decides whether a reload takes new code,
+// reads a package linked in from elsewhere through its link, and ends on a
+// link back up.
+BOOST_AUTO_TEST_CASE(the_python_code_hash_reads_linked_packages) {
+  TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directories(root / "mods" / "pkg");
+  fs::create_directory_symlink("..", root / "mods" / "pkg" / "up");  // a cycle
+  fs::create_directories(root / "shared");
+  dir.write("shared/helper.py", "x = 1\n");
+  fs::create_directory_symlink(root / "shared", root / "mods" / "linked");
+  const std::vector<std::string> dirs{(root / "mods").string()};
+
+  const std::string before = plugin::PythonProvider::code_hash(dirs);
+  BOOST_TEST(plugin::PythonProvider::code_hash(dirs) == before);
+  dir.write("shared/helper.py", "x = 2\n");
+  BOOST_TEST(plugin::PythonProvider::code_hash(dirs) != before);
+}

@@ -239,3 +239,42 @@ BOOST_AUTO_TEST_CASE(a_tree_swapped_is_watched_anew) {
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "b.py");
 }
+
+// A package linked in from elsewhere (a shared library of modules) is
+// watched through its link, one linked later too, and the link's removal
+// is a change; a link back up within the tree ends the walk.
+BOOST_AUTO_TEST_CASE(a_linked_package_is_watched_through_its_link) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directories(root / "mods" / "a" / "b");
+  fs::create_directory_symlink("..", root / "mods" / "a" / "b" / "up");  // to a: a cycle
+  fs::create_directories(root / "shared" / "sub");
+  dir.write("shared/sub/helper.py", "x = 1\n");
+  fs::create_directory_symlink(root / "shared", root / "mods" / "linked");
+  fs::create_directories(root / "other");
+  dir.write("other/lib.py", "x = 1\n");
+  Watched w(reload::WatchSpec::files((root / "mods").string(), ".py",
+                                     [](const std::string& name) { return name[0] != '.'; }));
+
+  dir.write("shared/sub/helper.py", "x = 2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "linked/sub/helper.py");
+  dir.write("mods/a/b/mod.py", "x = 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "a/b/mod.py");
+
+  fs::create_directory_symlink(root / "other", root / "mods" / "later");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "later/");
+  dir.write("other/lib.py", "x = 2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "later/lib.py");
+
+  fs::remove(root / "mods" / "later");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "later/");
+  dir.write("other/lib.py", "x = 3\n");  // no longer watched
+  dir.write("mods/top.py", "x = 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "top.py");
+}
