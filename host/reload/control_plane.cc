@@ -8,7 +8,10 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <optional>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -232,9 +235,11 @@ class Control final : public ControlPlane {
     ReloadResult r = controller_.reload(trigger);
     if (watcher_ && r.outcome == ReloadResult::Outcome::applied) {
       // Posted: this may run in the watcher's own callback.
-      asio::post(control_.io(), [this, specs = options_.watch()]() mutable {
+      const auto since =
+          std::chrono::system_clock::time_point(std::chrono::milliseconds(r.requested_ms));
+      asio::post(control_.io(), [this, specs = options_.watch(), since]() mutable {
         std::string error;
-        if (!watch(std::move(specs), &error)) {
+        if (!watch(std::move(specs), &error, since)) {
           log::warn("file watch: " + error + ": the files of the generation before stay watched");
         }
       });
@@ -243,14 +248,19 @@ class Control final : public ControlPlane {
   }
 
   // Watches `specs`, unless they are those watched: the new watcher is
-  // made before the old one goes, so no change falls between them.
-  bool watch(std::vector<WatchSpec> specs, std::string* error) {
-    const auto key = [](const std::vector<WatchSpec>& v) {
-      std::vector<std::tuple<std::string, std::string, std::string, bool>> k;
-      for (const WatchSpec& w : v) k.emplace_back(w.dir, w.name, w.suffix, w.descend != nullptr);
-      return k;
+  // made before the old one goes, so no change falls between them. The
+  // files it watches that the old did not, a reload begun at `since` read:
+  // a change of one after that is a change.
+  bool watch(std::vector<WatchSpec> specs, std::string* error,
+             std::optional<std::chrono::system_clock::time_point> since = std::nullopt) {
+    using Key = std::tuple<std::string, std::string, std::string, bool>;
+    const auto key = [](const WatchSpec& w) -> Key {
+      return {w.dir, w.name, w.suffix, w.descend != nullptr};
     };
-    if (watcher_ && key(specs) == key(watched_)) return true;
+    std::set<Key> old, now;
+    for (const WatchSpec& w : watched_) old.insert(key(w));
+    for (const WatchSpec& w : specs) now.insert(key(w));
+    if (watcher_ && old == now) return true;
     if (specs.empty()) return true;
     auto watcher = FileWatcher::start(
         control_.io(), specs, std::chrono::milliseconds(options_.quiet_ms),
@@ -259,6 +269,11 @@ class Control final : public ControlPlane {
     // What changed while the reload ran, the one before has not reported.
     if (const std::string pending = watcher_ ? watcher_->take_pending() : ""; !pending.empty()) {
       asio::post(control_.io(), [this, pending] { reload("file change: " + pending); });
+    }
+    if (since) {
+      // A file's times come from a clock that may lag by a tick.
+      watcher->report_changed_since(*since - std::chrono::milliseconds(kClockTickMs),
+                                    [&](const WatchSpec& w) { return old.count(key(w)) == 0; });
     }
     std::vector<std::string> watching;
     std::string what;
@@ -318,7 +333,8 @@ class Control final : public ControlPlane {
   ReloadController& controller_;
   ControlOptions options_;
   static constexpr int kTokenCheckMs = 2000;
-  std::string token_;        // as the admin server has it; the control thread's copy
+  static constexpr int kClockTickMs = 10;  // file times' coarse clock: 4 ms a tick at HZ=250
+  std::string token_;                      // as the admin server has it; the control thread's copy
   std::string token_error_;  // why the token file was last refused; empty: it was read
   // The admin loop outlives the control loop: a reload posted to the control
   // loop holds a timer of the admin loop.

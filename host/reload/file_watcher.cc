@@ -1,8 +1,10 @@
 #include "reload/file_watcher.h"
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -68,20 +70,38 @@ class Watcher final : public FileWatcher {
   void read() {
     stream_.async_read_some(asio::buffer(buf_), [this](boost::system::error_code ec, size_t n) {
       if (ec) return;  // closed
-      for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
-        const auto* e = reinterpret_cast<const inotify_event*>(buf_ + at);
-        event(*e);
-        at += sizeof(inotify_event) + e->len;
-      }
+      events(buf_, n);
       read();
     });
   }
 
   std::string take_pending() override {
-    std::string names;
-    for (const auto& n : changed_) names += (names.empty() ? "" : ", ") + n;
-    changed_.clear();
-    return names;
+    // What the kernel holds and the pending read has not taken (the fd is
+    // non-blocking; that read then finds what comes later).
+    alignas(inotify_event) char buf[sizeof buf_];
+    for (ssize_t n; (n = ::read(stream_.native_handle(), buf, sizeof buf)) > 0;) {
+      events(buf, static_cast<size_t>(n));
+    }
+    return pending();
+  }
+
+  void report_changed_since(std::chrono::system_clock::time_point since,
+                            const std::function<bool(const WatchSpec&)>& of) override {
+    const auto since_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(since.time_since_epoch()).count();
+    for (const auto& [wd, w] : watches_) {
+      if (!of(*w.spec)) continue;
+      std::error_code ec;
+      for (auto it = fs::directory_iterator(w.dir, ec); !ec && it != fs::directory_iterator();
+           it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        const WatchSpec& s = *w.spec;
+        if (!(s.name.empty() ? watched_name(name, s.suffix) : name == s.name)) continue;
+        if (changed_ns(it->path()) < since_ns) continue;
+        changed_.insert(w.prefix + name);
+        arm();
+      }
+    }
   }
 
  private:
@@ -180,6 +200,30 @@ class Watcher final : public FileWatcher {
     }
     if (!w.prefix.empty()) ++below_;
     watches_.emplace(wd, std::move(w));
+  }
+
+  void events(const char* buf, size_t n) {
+    for (size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buf + at);
+      event(*e);
+      at += sizeof(inotify_event) + e->len;
+    }
+  }
+
+  // When the file at `path` (links followed) was last written or moved
+  // (its status changed), in ns since the epoch; 0 if it cannot be read.
+  static int64_t changed_ns(const fs::path& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return 0;
+    const auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; };
+    return std::max(ns(st.st_mtim), ns(st.st_ctim));
+  }
+
+  std::string pending() {
+    std::string names;
+    for (const auto& n : changed_) names += (names.empty() ? "" : ", ") + n;
+    changed_.clear();
+    return names;
   }
 
   void event(const inotify_event& e) {
@@ -343,7 +387,7 @@ class Watcher final : public FileWatcher {
     timer_.expires_after(quiet_);
     timer_.async_wait([this](boost::system::error_code ec) {
       if (ec || changed_.empty()) return;  // re-armed by a later change, or closed
-      on_change_(take_pending());
+      on_change_(pending());
     });
   }
 

@@ -54,8 +54,15 @@ class FileWatcher {
                                             std::string* error);
   virtual ~FileWatcher() = default;
   // The names changed and not yet reported, which will not be ("" if
-  // none): for a watcher that takes this one's place.
+  // none), those the kernel holds for this watcher unread included: for a
+  // watcher that takes this one's place.
   virtual std::string take_pending() = 0;
+  // Reports, as changes seen now, the watched files of the specs `of`
+  // takes that were written or moved into place at or after `since`: for
+  // files watched from now on that a reload read before (a change between
+  // its read and now came before their watch).
+  virtual void report_changed_since(std::chrono::system_clock::time_point since,
+                                    const std::function<bool(const WatchSpec&)>& of) = 0;
 };
 
 }  // namespace streams::reload

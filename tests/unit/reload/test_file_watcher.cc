@@ -6,6 +6,7 @@
 #define BOOST_TEST_MODULE file_watcher
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -29,11 +30,13 @@ struct Watched {
   std::unique_ptr<reload::FileWatcher> watcher;
 
   explicit Watched(reload::WatchSpec spec,
+                   std::chrono::milliseconds quiet = std::chrono::milliseconds(20))
+      : Watched(std::vector<reload::WatchSpec>{std::move(spec)}, quiet) {}
+  explicit Watched(const std::vector<reload::WatchSpec>& specs,
                    std::chrono::milliseconds quiet = std::chrono::milliseconds(20)) {
     std::string error;
     watcher = reload::FileWatcher::start(
-        io, {std::move(spec)}, quiet,
-        [this](const std::string& names) { reports.push_back(names); }, &error);
+        io, specs, quiet, [this](const std::string& names) { reports.push_back(names); }, &error);
     BOOST_REQUIRE_MESSAGE(watcher, error);
   }
   // Runs the loop until a report comes (true) or 10 s pass.
@@ -73,6 +76,50 @@ BOOST_AUTO_TEST_CASE(what_was_not_reported_is_taken) {
   BOOST_TEST(pending == "d.yaml");
   BOOST_TEST(w.watcher->take_pending() == "");
   BOOST_TEST(w.reports.empty());
+}
+
+// What the kernel holds for a watcher and its loop has not read yet is
+// taken too: a reload's new watcher takes the old one's place from a task
+// that may run before that read.
+BOOST_AUTO_TEST_CASE(what_the_kernel_holds_is_taken_too) {
+  testing::TempDir dir;
+  Watched w(reload::WatchSpec::file(dir.path() + "/d.yaml"), std::chrono::seconds(30));
+  dir.write("d.yaml", "a: 1\n");  // the loop does not run
+  BOOST_TEST(w.watcher->take_pending() == "d.yaml");
+  BOOST_TEST(w.watcher->take_pending() == "");
+}
+
+// The files a reload read before they were watched: those of the specs
+// asked about written since it began are reported, once quiet.
+BOOST_AUTO_TEST_CASE(files_written_since_a_time_are_reported) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directories(root / "pkg");
+  dir.write("a.py", "x = 1\n");
+  const auto changed = [&](const std::string& name) {
+    struct stat st;
+    BOOST_REQUIRE(::stat((root / name).c_str(), &st) == 0);
+    return std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_ctim.tv_sec) +
+            std::chrono::nanoseconds(st.st_ctim.tv_nsec)));
+  };
+  const auto since = changed("a.py") + std::chrono::nanoseconds(1);
+  // File times tick with a coarse clock: written until one is later.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    dir.write("pkg/b.py", "x = 1\n");
+    dir.write("x.yaml", "a: 1\n");
+  } while (changed("pkg/b.py") < since && std::chrono::steady_clock::now() < deadline);
+  BOOST_REQUIRE(changed("pkg/b.py") >= since);
+  BOOST_REQUIRE(changed("x.yaml") >= since);
+  const auto modules = reload::WatchSpec::files(
+      dir.path(), ".py", [](const std::string& name) { return name[0] != '.'; });
+  Watched w({modules, reload::WatchSpec::file((root / "x.yaml").string())});
+  w.watcher->report_changed_since(since,
+                                  [](const reload::WatchSpec& s) { return !s.suffix.empty(); });
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "pkg/b.py");
 }
 
 // As the kubelet lays out and updates a ConfigMap volume: the files are
