@@ -325,3 +325,26 @@ BOOST_AUTO_TEST_CASE(a_linked_package_is_watched_through_its_link) {
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "top.py");
 }
+
+// More directories below a tree than the watcher takes (1,000): those it
+// took are watched, and one warning says so, not one more for each made
+// later.
+BOOST_AUTO_TEST_CASE(past_a_thousand_directories_below_one_warning) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  for (int i = 0; i < 1010; ++i) fs::create_directory(root / ("d" + std::to_string(i)));
+  std::unique_ptr<Watched> w;
+  const std::string log = testing::captured_stderr([&] {
+    w = std::make_unique<Watched>(reload::WatchSpec::files(
+        dir.path(), ".py", [](const std::string& name) { return name[0] != '.'; }));
+    fs::create_directory(root / "later");
+    dir.write("later/mod.py", "x = 1\n");
+    dir.write("top.py", "x = 1\n");
+    BOOST_REQUIRE(w->report());
+  });
+  BOOST_TEST(w->reports.back() == "top.py");
+  const std::string warning = "more than 1000 directories under " + dir.path();
+  const size_t first = log.find(warning);
+  BOOST_TEST(first != std::string::npos, log);
+  BOOST_TEST(log.find(warning, first + 1) == std::string::npos, log);
+}
