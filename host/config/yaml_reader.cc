@@ -1,9 +1,13 @@
 #include "config/yaml_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -198,19 +202,48 @@ void YamlReader::set_text(std::string text) {
   }
 }
 
+namespace {
+
+// Up to `limit` bytes of the file at `path` into *text; false with *why
+// (the system's reason; a directory is not a file).
+bool read_bounded(const std::string& path, size_t limit, std::string* text, std::string* why) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    *why = fd >= 0 && S_ISDIR(st.st_mode) ? "it is a directory" : std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  text->assign(limit, '\0');
+  size_t got = 0;
+  while (got < limit) {
+    const ssize_t n = ::read(fd, text->data() + got, limit - got);
+    if (n == 0) break;
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+    } else if (errno != EINTR) {
+      *why = std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+  }
+  ::close(fd);
+  text->resize(got);
+  return true;
+}
+
+}  // namespace
+
 YAML::Node YamlReader::load() {
   std::string text;
   if (has_text_) {
     text = text_;
   } else {
-    std::ifstream in(file_, std::ios::binary);
-    if (!in) {
-      diag_.error(Location{file_, 0, 0, ""}, "cannot open file");
+    std::string why;
+    if (!read_bounded(file_, kMaxConfigFileBytes + 1, &text, &why)) {
+      diag_.error(Location{file_, 0, 0, ""}, "cannot open file: " + why);
       return YAML::Node();
     }
-    text.assign(kMaxConfigFileBytes + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<size_t>(in.gcount()));
   }
   if (text.size() > kMaxConfigFileBytes) {
     diag_.error(Location{file_, 0, 0, ""}, "file is larger than " +

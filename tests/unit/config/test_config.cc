@@ -474,7 +474,11 @@ BOOST_AUTO_TEST_CASE(missing_file_is_reported) {
   config::DeploymentConfig d;
   Diagnostics diag;
   BOOST_TEST(!config::load_deployment_config("/nonexistent/d.yaml", &d, diag));
-  BOOST_TEST(all_errors(diag) == "/nonexistent/d.yaml: cannot open file\n");
+  BOOST_TEST(all_errors(diag) ==
+             "/nonexistent/d.yaml: cannot open file: No such file or directory\n");
+  streams::testing::TempDir dir;
+  BOOST_TEST(!config::load_deployment_config(dir.path(), &d, diag));
+  BOOST_TEST(contains(all_errors(diag), dir.path() + ": cannot open file: it is a directory"));
 }
 
 BOOST_AUTO_TEST_CASE(branches_load_as_a_tree) {
