@@ -18,6 +18,7 @@
 
 #include "common/dir_walk.h"
 #include "common/log.h"
+#include "reload/link_points.h"
 
 namespace streams::reload {
 namespace {
@@ -64,7 +65,9 @@ class Watcher final : public FileWatcher {
 
   bool add(const WatchSpec& spec, std::string* error) {
     roots_.push_back(spec);
-    return watch_root(&roots_.back(), error) != Outcome::failed;
+    if (watch_root(&roots_.back(), error) == Outcome::failed) return false;
+    route(&roots_.back());
+    return true;
   }
 
   void read() {
@@ -117,6 +120,15 @@ class Watcher final : public FileWatcher {
   struct Awaited {
     std::string name;  // in the parent's directory
     const WatchSpec* spec;
+  };
+  // Where links route a spec's path (link_points.h), by the watch of the
+  // directory `name` is in: a link on the way (pointed elsewhere, the
+  // spec is watched anew), or the file a file spec's path resolves to
+  // through links (its change is the spec's file's).
+  struct Route {
+    const WatchSpec* spec;
+    std::string name;
+    bool target;
   };
   enum class Outcome { watched, awaited, failed };
 
@@ -242,6 +254,7 @@ class Watcher final : public FileWatcher {
 
   void matched(int wd, const std::string& name, uint32_t mask) {
     appeared(wd, name);
+    routed(wd, name);
     auto [begin, end] = watches_.equal_range(wd);
     // Kubernetes updates a mounted ConfigMap by renaming a new symlink
     // `..data` over the old: each file of the directory, a symlink through
@@ -314,12 +327,40 @@ class Watcher final : public FileWatcher {
       --below_;
       it = watches_.erase(it);
     }
-    for (int wd : ended) {
-      if (watches_.count(wd) == 0 && awaited_.count(wd) == 0) {
-        inotify_rm_watch(stream_.native_handle(), wd);
-      }
-    }
+    for (int wd : ended) release(wd);
     return held;
+  }
+
+  // Watches where links route `spec`'s path: the links on its way, and for
+  // a file spec reached through links, the file it resolves to.
+  void route(const WatchSpec* spec) {
+    const LinkPoints points =
+        link_points(spec->name.empty() ? spec->dir : spec->dir + "/" + spec->name);
+    for (const PathPoint& link : points.links) add_route(spec, link, false);
+    if (!spec->name.empty() && !points.links.empty()) add_route(spec, points.target, true);
+  }
+
+  void add_route(const WatchSpec* spec, const PathPoint& at, bool target) {
+    // One that cannot be watched (a directory not readable) is not.
+    if (const int wd = add_watch(at.dir); wd >= 0)
+      routes_.emplace(wd, Route{spec, at.name, target});
+  }
+
+  // `name` changed in the directory of `wd`: a linked file's change, or a
+  // link on the way to a spec's path (watched anew).
+  void routed(int wd, const std::string& name) {
+    std::vector<const WatchSpec*> relinked;
+    for (auto [it, end] = routes_.equal_range(wd); it != end; ++it) {
+      const Route& r = it->second;
+      if (r.name != name) continue;
+      if (!r.target) {
+        relinked.push_back(r.spec);
+        continue;
+      }
+      changed_.insert(r.spec->name);
+      arm();
+    }
+    for (const WatchSpec* spec : relinked) rewatch(spec);
   }
 
   // An awaited directory `name` appeared in the directory of `wd`: watched
@@ -349,10 +390,11 @@ class Watcher final : public FileWatcher {
     }
     for (auto [it, end] = awaited_.equal_range(wd); it != end; it = awaited_.erase(it))
       ended.push_back({it->second.spec, it->second.spec->dir, ""});
+    for (auto [it, end] = routes_.equal_range(wd); it != end; it = routes_.erase(it))
+      ended.push_back({it->second.spec, it->second.spec->dir, ""});  // a way there went
     for (const Watch& w : ended) {
       if (w.prefix.empty()) {
-        forget(w.spec, w.dir);  // the watches below, had it moved away, would follow it
-        rewatch(w.spec);
+        rewatch(w.spec);  // the watches below, had it moved away, would follow it: dropped
       } else if (std::error_code ec; fs::is_directory(w.dir, ec)) {
         bool holds = false;  // a change was seen where it was made or moved
         if (watch_one(w.spec, w.dir, w.prefix, &holds)) watch_below(w.spec, w.dir, w.prefix);
@@ -360,12 +402,16 @@ class Watcher final : public FileWatcher {
     }
   }
 
-  // Watches a spec's directory again: a change when it is there.
+  // Watches a spec anew, at its path and where links route it: a change
+  // when it is there.
   void rewatch(const WatchSpec* spec) {
+    drop(spec);
     std::string error;
-    switch (watch_root(spec, &error)) {
+    const Outcome outcome = watch_root(spec, &error);
+    route(spec);
+    switch (outcome) {
       case Outcome::watched:
-        changed_.insert(split(spec->dir).second);
+        changed_.insert(spec->name.empty() ? split(spec->dir).second : spec->name);
         arm();
         break;
       case Outcome::awaited:
@@ -373,6 +419,33 @@ class Watcher final : public FileWatcher {
       case Outcome::failed:
         log::warn("file watch: " + error + ": its changes are no longer seen");
         break;
+    }
+  }
+
+  // Ends every watch made for `spec`.
+  void drop(const WatchSpec* spec) {
+    std::vector<int> ended;
+    const auto erase = [&](auto& map, auto&& also) {
+      for (auto it = map.begin(); it != map.end();) {
+        if (it->second.spec != spec) {
+          ++it;
+          continue;
+        }
+        also(it->second);
+        ended.push_back(it->first);
+        it = map.erase(it);
+      }
+    };
+    erase(watches_, [this](const Watch& w) { below_ -= w.prefix.empty() ? 0 : 1; });
+    erase(awaited_, [](const Awaited&) {});
+    erase(routes_, [](const Route&) {});
+    for (int wd : ended) release(wd);
+  }
+
+  // Removes watch `wd` unless something is watched through it.
+  void release(int wd) {
+    if (watches_.count(wd) == 0 && awaited_.count(wd) == 0 && routes_.count(wd) == 0) {
+      inotify_rm_watch(stream_.native_handle(), wd);
     }
   }
 
@@ -400,6 +473,7 @@ class Watcher final : public FileWatcher {
   std::deque<WatchSpec> roots_;          // as given; stable addresses
   std::multimap<int, Watch> watches_;    // by watch descriptor
   std::multimap<int, Awaited> awaited_;  // by the parent's watch descriptor
+  std::multimap<int, Route> routes_;     // by the watch of the link's (or file's) directory
   size_t below_ = 0;                     // watches_ of directories below a spec's
   bool warned_full_ = false;
   std::set<std::string> changed_;

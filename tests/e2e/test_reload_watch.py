@@ -4,7 +4,8 @@ nor a parser is reloaded (a file change) into one with a parser of a JSON
 Schema and a Python map from a package: then an edit of the schema alone
 is a reload that applies (the new schema decides what goes to the DLQ), and
 so is an edit of the package's module. A schema added for a Python pipeline
-file's parser that had none is a reload too."""
+file's parser that had none is a reload too. A host run through a link to
+its release (`current -> releases/1`) follows a deploy's flip of the link."""
 import json
 import os
 import sys
@@ -83,11 +84,49 @@ def schema_added_later(env, bootstrap):
     assert env.stop(host) == 0, env.log(host)
 
 
+RELEASE = """source: {name: in, stream_name: rf-in}
+steps:%s
+  - {kind: sink, name: out, stream_name: rf-out}
+"""
+
+
+def release_flipped(env, bootstrap):
+    """A host run through a link to its release (`current -> releases/1`),
+    as a deploy that flips the link runs it: the flip is a reload into the
+    new release's files, which are watched from then on."""
+    for n, steps in (("1", ""), ("2", "\n  - {kind: map, name: up, plugin: testkit, "
+                                      "function: upper}")):
+        env.write(f"releases/{n}/p.yaml", RELEASE % steps)
+        env.write(f"releases/{n}/d.yaml", h.deployment())
+    os.symlink("releases/1", env.path("current"))
+    host = env.start_host(env.path("current/p.yaml"), env.path("current/d.yaml"), bootstrap,
+                          plugins_dir=h.TEST_PLUGINS_DIR, name="flipped",
+                          extra=["--admin-port", "0"])
+    port = h.admin_port(env, host)
+
+    def outputs():
+        return [r.value for r in h.read_all(bootstrap, h.partitions("rf-out", 1))]
+    h.produce(bootstrap, "rf-in", [(None, b"a", [])])
+    h.wait_for(lambda: outputs() == [b"a"], 60, "the first release's output")
+    os.symlink("releases/2", env.path("current.new"))
+    os.replace(env.path("current.new"), env.path("current"))
+    last = h.wait_generation(port, 2)["last_reload"]
+    assert last["outcome"] == "applied" and "p.yaml" in last["trigger"], last
+    h.produce(bootstrap, "rf-in", [(None, b"b", [])])
+    h.wait_for(lambda: outputs() == [b"a", b"B"], 60, "the second release's output")
+    env.write("releases/2/p.yaml", RELEASE % "")  # edited where the link now leads
+    assert h.wait_generation(port, 3)["last_reload"]["outcome"] == "applied"
+    h.produce(bootstrap, "rf-in", [(None, b"c", [])])
+    h.wait_for(lambda: outputs() == [b"a", b"B", b"c"], 60, "the edited release's output")
+    assert env.stop(host) == 0, env.log(host)
+
+
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker(["rw-in:1", "rw-out:1", "rw-dlq:1", "rv-in:1", "rv-out:1",
-                                      "rv-dlq:1"])
+                                      "rv-dlq:1", "rf-in:1", "rf-out:1"])
         schema_added_later(env, bootstrap)
+        release_flipped(env, bootstrap)
         pipeline = env.write("p.yaml", PLAIN)
         config = env.write("d.yaml", h.deployment(source_extra="dlq: {topic: rw-dlq}"))
         host = env.start_host(pipeline, config, bootstrap, extra=["--admin-port", "0"])

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "reload/file_watcher.h"
+#include "reload/link_points.h"
 #include "test_util.h"
 
 using namespace streams;
@@ -347,4 +348,85 @@ BOOST_AUTO_TEST_CASE(past_a_thousand_directories_below_one_warning) {
   const size_t first = log.find(warning);
   BOOST_TEST(first != std::string::npos, log);
   BOOST_TEST(log.find(warning, first + 1) == std::string::npos, log);
+}
+
+// A deploy that points a link at a new release (`current -> releases/2`):
+// what is watched through the link is watched in the new release from then
+// on, the flip is a change, and the old release's changes are not.
+BOOST_AUTO_TEST_CASE(a_link_on_the_way_pointed_elsewhere_is_followed) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  for (const char* release : {"1", "2"}) {
+    fs::create_directories(root / "releases" / release / "plugins");
+    dir.write(std::string("releases/") + release + "/p.yaml", "a: 1\n");
+  }
+  fs::create_directory_symlink("releases/1", root / "current");
+  Watched w({reload::WatchSpec::file((root / "current" / "p.yaml").string()),
+             reload::WatchSpec::files((root / "current" / "plugins").string(), ".so")});
+
+  fs::create_directory_symlink("releases/2", root / "current.new");
+  fs::rename(root / "current.new", root / "current");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "p.yaml, plugins");
+  dir.write("releases/1/p.yaml", "a: 2\n");
+  dir.write("releases/1/plugins/old.so", "x\n");
+  dir.write("releases/2/plugins/new.so", "x\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "new.so");
+  dir.write("releases/2/p.yaml", "a: 2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "p.yaml");
+}
+
+// A file that is a link (`p.yaml -> real/p.yaml`): an edit where it lives is
+// its change; pointed at another file, that one is watched instead.
+BOOST_AUTO_TEST_CASE(a_linked_file_is_watched_where_it_lives) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directories(root / "real");
+  dir.write("real/p.yaml", "a: 1\n");
+  dir.write("real/q.yaml", "a: 1\n");
+  fs::create_symlink("real/p.yaml", root / "p.yaml");
+  Watched w({reload::WatchSpec::file((root / "p.yaml").string()),
+             reload::WatchSpec::file((root / "d.yaml").string())});
+
+  dir.write("real/p.yaml", "a: 2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "p.yaml");
+  fs::create_symlink("real/q.yaml", root / "p.yaml.new");
+  fs::rename(root / "p.yaml.new", root / "p.yaml");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "p.yaml");
+  dir.write("real/p.yaml", "a: 3\n");  // no longer its file
+  dir.write("d.yaml", "a: 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "d.yaml");
+  dir.write("real/q.yaml", "a: 2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "p.yaml");
+}
+
+// Where links route a path: each link met, as the kernel resolves them
+// (relative, absolute, through `..`), and what it resolves to.
+BOOST_AUTO_TEST_CASE(link_points_are_those_the_kernel_resolves) {
+  testing::TempDir dir;
+  const std::string root = fs::canonical(dir.path()).string();
+  fs::create_directories(root + "/releases/2/conf");
+  fs::create_directory_symlink("releases/2", root + "/current");
+  fs::create_symlink(root + "/current/conf/p.yaml", root + "/p.yaml");
+  const auto points = reload::link_points(root + "/p.yaml");
+  BOOST_REQUIRE(points.links.size() == 2u);
+  BOOST_TEST(points.links[0].dir == root);
+  BOOST_TEST(points.links[0].name == "p.yaml");
+  BOOST_TEST(points.links[1].dir == root);
+  BOOST_TEST(points.links[1].name == "current");
+  BOOST_TEST(points.target.dir == root + "/releases/2/conf");
+  BOOST_TEST(points.target.name == "p.yaml");  // not made yet: as given
+  fs::create_directory_symlink("../..", root + "/releases/2/up");
+  const auto up = reload::link_points(root + "/releases/2/up/current/conf");
+  BOOST_REQUIRE(up.links.size() == 2u);
+  BOOST_TEST(up.links[0].dir == root + "/releases/2");
+  BOOST_TEST(up.target.dir == root + "/releases/2");
+  BOOST_TEST(up.target.name == "conf");
+  BOOST_TEST(reload::link_points(root + "/releases").links.empty());
 }
