@@ -5,7 +5,9 @@ own dev broker with its bundled plugin, with the command line of the
 container image (packaging/Dockerfile's ENTRYPOINT and CMD, its paths moved
 under the test's directory: no container runtime here), and, started as a
 Type=notify systemd unit would start it ($NOTIFY_SOCKET, $WATCHDOG_USEC),
-tells READY=1, then WATCHDOG=1 while it runs, then STOPPING=1 on SIGTERM."""
+tells READY=1, then WATCHDOG=1 while it runs, then STOPPING=1 on SIGTERM.
+Its maintainer scripts restart the running instances on an upgrade and stop
+them on a removal."""
 import glob
 import json
 import os
@@ -59,6 +61,38 @@ def run(args, **kwargs):
     return r.stdout
 
 
+def maintainer_scripts(deb, env):
+    """What the package's scripts ask of systemd: each run as dpkg runs it,
+    with a systemctl that records its calls, on a system booted with
+    systemd (a mount namespace with /run/systemd/system) and on one not."""
+    control = env.path("control")
+    run(["dpkg-deb", "-e", deb, control])
+    fake = env.write("fakebin/systemctl", '#!/bin/sh\necho "$*" >> "$SYSTEMCTL_LOG"\n')
+    os.chmod(fake, 0o755)
+
+    def calls(script, *args, systemd=True):
+        log = env.path("systemctl.log")
+        if os.path.exists(log):
+            os.remove(log)
+        path = os.path.join(control, script)
+        assert os.stat(path).st_mode & 0o777 == 0o755, (script, oct(os.stat(path).st_mode))
+        command = " ".join(["sh", path, *(f"'{a}'" for a in args)])
+        if systemd:
+            command = f"mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && {command}"
+        run(["unshare", "-m", "--propagation", "private", "sh", "-c", command],
+            env=dict(os.environ, PATH=env.path("fakebin") + ":" + os.environ["PATH"],
+                     SYSTEMCTL_LOG=log))
+        return open(log).read().splitlines() if os.path.exists(log) else []
+
+    reload = "--system daemon-reload"
+    assert calls("postinst", "configure", "") == [reload]  # installed
+    assert calls("postinst", "configure", "0.1.0") == [reload, "try-restart streams@*.service"]
+    assert calls("postinst", "configure", "0.1.0", systemd=False) == []
+    assert calls("prerm", "upgrade", "0.2.0") == []  # the new one's postinst restarts
+    assert calls("prerm", "remove") == ["stop streams@*.service"]
+    assert calls("postrm", "remove") == [reload]
+
+
 class Notifications(threading.Thread):
     """Reads the datagrams sent to `sock` as systemd does, at once (a unix
     datagram socket's queue is short: an unread one would block the sender)."""
@@ -92,6 +126,8 @@ def main():
         assert not missing, (missing, sorted(files)[:40])
         strays = [f for f in files if "testkit" in f or "test_plugins" in f or "/bench" in f]
         assert not strays, strays
+
+        maintainer_scripts(deb, env)
 
         root = env.path("root")
         run(["dpkg-deb", "-x", deb, root])
