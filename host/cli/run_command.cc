@@ -112,15 +112,28 @@ auto followed(const pipeline::Generation& g) {
 // The control plane's parts made from the running generation, made again by
 // a reload that changes what they follow: the segment pause's follower, the
 // operator pause's file (named by the group) and the metrics' source labels.
+// A consumer restarted into what the follower does not follow yet (a new
+// group) starts held, as at the start, until the new follower has caught up.
 // Thread: the main thread, then the reload controller's (one at a time).
 class FollowedGeneration {
  public:
   FollowedGeneration(const RunArgs& args, kafka::OperatorPause& pause,
-                     metrics::PipelineMetrics& metrics)
-      : args_(args), pause_(pause), metrics_(metrics) {}
+                     metrics::PipelineMetrics& metrics, kafka::RuntimeSupervisor& runtime)
+      : args_(args), pause_(pause), metrics_(metrics), runtime_(runtime) {}
 
   void start(const pipeline::Generation& g) {
     segment_pause_ = follow_segment_pause(args_, g, pause_, metrics_);
+  }
+
+  void restarting(const pipeline::Generation& before, const pipeline::Generation& after) {
+    if (followed(before) == followed(after)) return;
+    runtime_.hold_next();
+    held_ = true;
+    log::info("segment pause: the restarted consumer of group " + after.consumer_group() +
+              " waits until this host has read that group's pauses");
+  }
+  void restarted(bool took_effect) {
+    if (!took_effect) release();  // else once applied() followed the new generation
   }
 
   void applied(const pipeline::Generation& before, const pipeline::Generation& after) {
@@ -130,19 +143,30 @@ class FollowedGeneration {
       pause_.move_to(
           pipeline::group_file_path(state_dir(args_), after.consumer_group(), ".paused"));
     }
-    if (followed(before) == followed(after)) return;
-    segment_pause_.reset();  // its thread stops before the next one reads
-    log::info("segment pause: following the pauses of group " + after.consumer_group() + " in " +
-              kafka::control_topic_of(after.source_deployment()) +
-              " from now on (a reload changed the brokers, control_topic or group)");
-    segment_pause_ = follow_segment_pause(args_, after, pause_, metrics_);
+    if (followed(before) != followed(after)) {
+      segment_pause_.reset();  // its thread stops before the next one reads
+      log::info("segment pause: following the pauses of group " + after.consumer_group() + " in " +
+                kafka::control_topic_of(after.source_deployment()) +
+                " from now on (a reload changed the brokers, control_topic or group)");
+      segment_pause_ = follow_segment_pause(args_, after, pause_, metrics_);
+    }
+    release();
   }
 
  private:
+  void release() {
+    if (!held_) return;
+    runtime_.release();
+    held_ = false;
+    log::info("segment pause: read; the restarted consumer goes on as they say");
+  }
+
   const RunArgs& args_;
   kafka::OperatorPause& pause_;
   metrics::PipelineMetrics& metrics_;
+  kafka::RuntimeSupervisor& runtime_;
   std::unique_ptr<kafka::SegmentPause> segment_pause_;
+  bool held_ = false;  // the restarted consumer waits for the new follower
 };
 
 config::ErrorPolicy error_policy(const RunArgs& args, const pipeline::Generation& g) {
@@ -399,7 +423,7 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
       pipeline::group_file_path(state_dir(args), generation->consumer_group(), ".paused"), metrics);
   operator_pause.restore();
   if (args.paused) operator_pause.set(true, "the operator (run --paused)");
-  FollowedGeneration followed(args, operator_pause, metrics);
+  FollowedGeneration followed(args, operator_pause, metrics, runtime);
   followed.start(*generation);
   if (!runtime.start(generation, &error)) {
     print_problem(log::Level::error, error);
@@ -414,6 +438,11 @@ int run_command(const RunArgs& args, const std::atomic<bool>& stop) {
         return load(args.pipeline, /*kafka=*/true, d, r);
       },
       runtime, &metrics, std::chrono::milliseconds(args.reload_timeout_ms));
+  controller.on_restart(
+      [&followed](const pipeline::Generation& before, const pipeline::Generation& after) {
+        followed.restarting(before, after);
+      },
+      [&followed](bool took_effect) { followed.restarted(took_effect); });
   controller.on_applied([&followed, &watch_list, &args](const pipeline::Generation& before,
                                                         const pipeline::Generation& after) {
     followed.applied(before, after);

@@ -10,4 +10,10 @@ namespace streams {
 
 void fault_point(const char* name);
 
+// Test-only slow steps: with STREAMS_DELAY_POINT=NAME:MS in the
+// environment, each time the process passes delay_point("NAME") it waits
+// MS milliseconds (a control topic that takes that long to read). A no-op
+// otherwise.
+void delay_point(const char* name);
+
 }  // namespace streams

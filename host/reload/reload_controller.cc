@@ -248,7 +248,10 @@ ReloadResult ReloadController::attempt(const std::string& trigger,
   if (!r.restarted.empty()) {
     deadline += 2 * std::chrono::milliseconds(running->source_deployment().drain_timeout_ms);
   }
-  r.swap = wait(r.restarted.empty() ? swapper_.swap(next) : swapper_.restart(next), deadline);
+  const bool restart = !r.restarted.empty();
+  if (restart && restarting_) restarting_(*running, *next);
+  r.swap = wait(restart ? swapper_.restart(next) : swapper_.swap(next), deadline);
+  if (restart && restarted_) restarted_(r.swap.ok);
   if (!r.swap.ok) {
     r.error = r.swap.error;
     return r;

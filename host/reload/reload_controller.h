@@ -95,6 +95,18 @@ class ReloadController {
   using Applied =
       std::function<void(const pipeline::Generation& before, const pipeline::Generation& after)>;
   void on_applied(Applied applied) { applied_ = std::move(applied); }
+  // Called on the reloading thread around a reload that restarts the
+  // consumer: `restarting` before the restart is asked for, `restarted`
+  // once its outcome is known (whether it took effect), before `applied`.
+  // For control plane parts that hold the new consumer until they follow
+  // its generation (the segment pause's follower). Set before the first
+  // reload.
+  using Restarting = Applied;
+  using Restarted = std::function<void(bool took_effect)>;
+  void on_restart(Restarting restarting, Restarted restarted) {
+    restarting_ = std::move(restarting);
+    restarted_ = std::move(restarted);
+  }
 
  private:
   // One reload, published by reload(): an applied one sets *next to the
@@ -110,6 +122,8 @@ class ReloadController {
   std::unique_ptr<plugin::PluginRegistry> registry_;
   Loader load_;
   Applied applied_;
+  Restarting restarting_;
+  Restarted restarted_;
   pipeline::GenerationSwapper& swapper_;
   metrics::PipelineMetrics* metrics_;
   std::chrono::milliseconds timeout_;

@@ -50,7 +50,7 @@ void RuntimeSupervisor::reopen_files() {
 std::unique_ptr<KafkaRuntime> RuntimeSupervisor::make(
     const std::shared_ptr<const pipeline::Generation>& g, std::string* error) {
   std::unique_ptr<KafkaRuntime> runtime = create_kafka_runtime(g, options_(*g), error);
-  if (runtime && paused_) runtime->set_paused(true);
+  if (runtime && (paused_ || hold_next_)) runtime->set_paused(true);
   return runtime;
 }
 
@@ -58,8 +58,21 @@ bool RuntimeSupervisor::set_paused(bool paused) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (paused_ == paused) return false;
   paused_ = paused;
-  if (runtime_) runtime_->set_paused(paused);
+  if (runtime_ && !runtime_held_) runtime_->set_paused(paused);
   return true;
+}
+
+void RuntimeSupervisor::hold_next() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  hold_next_ = true;
+}
+
+void RuntimeSupervisor::release() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  hold_next_ = false;
+  if (!runtime_held_) return;
+  runtime_held_ = false;
+  if (runtime_ && !paused_) runtime_->set_paused(false);
 }
 
 void RuntimeSupervisor::query_state(pipeline::StateQuery q, pipeline::StateReply reply) {
@@ -102,7 +115,8 @@ int RuntimeSupervisor::run(const std::atomic<bool>& stop) {
 }
 
 bool RuntimeSupervisor::replace(pipeline::SwapOutcome* outcome) {
-  runtime_.reset();  // its consumer has left the group
+  runtime_.reset();            // its consumer has left the group
+  runtime_held_ = hold_next_;  // whichever runtime is made below
   std::string error;
   runtime_ = make(next_, &error);
   if (runtime_) {

@@ -42,6 +42,12 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
   // KafkaRuntime::set_paused), kept for the runtimes a restart makes. False
   // when it was so already.
   bool set_paused(bool paused);
+  // Thread-safe: the runtimes a restart makes from now on start paused and
+  // stay so, whatever the operator's pause, until release(): for what must
+  // be known before a new consumer reads (its group's segment pause).
+  void hold_next();
+  // Ends hold_next(): the runtime runs as the operator's pause says.
+  void release();
   // Thread-safe; see KafkaRuntime::query_state.
   void query_state(pipeline::StateQuery q, pipeline::StateReply reply);
 
@@ -61,7 +67,9 @@ class RuntimeSupervisor final : public pipeline::GenerationSwapper {
   // The pending restart was given up: its future is answered, and the
   // stopped runtime is replaced by one of the running generation.
   bool restart_cancelled_ = false;
-  bool paused_ = false;  // set_paused()
+  bool paused_ = false;        // set_paused()
+  bool hold_next_ = false;     // hold_next()
+  bool runtime_held_ = false;  // runtime_ was made under hold_next()
 };
 
 }  // namespace streams::kafka

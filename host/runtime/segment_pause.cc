@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/fault_point.h"
 #include "common/log.h"
 #include "pipeline/runtime_gauges.h"
 
@@ -40,6 +41,7 @@ SegmentPause::~SegmentPause() {
 }
 
 bool SegmentPause::catch_up(int timeout_ms, std::string* error) {
+  delay_point("segment-catch-up");  // tests: a control topic slow to read
   int64_t first = 0, end = 0;
   if (!reader_->offsets(timeout_ms, &first, &end, error)) return false;
   PauseRecord last;

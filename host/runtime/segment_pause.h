@@ -7,9 +7,8 @@
 // it, it reports the partitions it holds drained, for `pause` to wait on.
 //
 // A reload that changes what it follows (brokers, control topic, group)
-// replaces it with one made and caught up anew (cli/run_command.cc); after
-// a consumer restart for a new group, that catch-up races the new
-// consumer's first fetch, which a group join makes later in practice.
+// replaces it with one made and caught up anew (cli/run_command.cc); a
+// consumer restarted for a new group is held paused until then.
 //
 // Thread: catch_up() before start(), on the thread that makes it (the main
 // thread, or the reload's); then a thread of its own, stopped by the

@@ -6,7 +6,8 @@ port. After each, `streams-host pause --config` with the new deployment
 returns once the host reports its partitions drained: the host follows the
 new topic and group, not the ones it started with. The pause kept in the
 state directory moves to the new group's file, and a segment resume lets
-the host read on."""
+the host read on. A restart into a new group
+holds the new consumer until the host has read that group's pauses."""
 import os
 import sys
 
@@ -56,6 +57,41 @@ def pause_and_resume(env, config, pipeline, cli_env, port, group, topic, host):
     assert "resumed by the operator (segment resume by " in env.log(host), env.log(host)
 
 
+def held_until_followed(env, bootstrap, pipeline):
+    """A consumer restarted into a new group is held, as at the start, until
+    the host has read that group's pauses: with the control topic slow to
+    read (6 s, longer than the group's join), it outputs nothing before."""
+    def deployment(group):
+        return h.deployment(source_extra="commit_interval_ms: 100\ncontrol_topic: ops.pauses\n"
+                                         f"consumer_group: {group}")
+    config = env.write("held.yaml", deployment("third"))
+    os.environ["STREAMS_DELAY_POINT"] = "segment-catch-up:6000"
+    try:
+        host = env.start_host(pipeline, config, bootstrap, plugins_dir=h.TEST_PLUGINS_DIR,
+                              name="held", extra=["--admin-port", "0", "--state-dir",
+                                                  env.path("state-held")])
+    finally:
+        del os.environ["STREAMS_DELAY_POINT"]
+    h.admin_port(env, host)
+    h.wait_committed_to_end(bootstrap, "third", h.partitions("sr-in", PARTITIONS))
+    before = outputs(bootstrap)
+    rewrite(env, "held.yaml", deployment("fourth"))
+    line = "segment pause: read; the restarted consumer goes on as they say"
+
+    def read():
+        count = outputs(bootstrap)  # before the log: an output counted came after its line
+        log = env.log(host)
+        assert line in log or count == before, (count, before, log[-3000:])
+        return line in log
+    h.wait_for(read, 60, "the pauses of group fourth read")
+    assert "segment pause: the restarted consumer of group fourth waits until this host has " \
+        "read that group's pauses" in env.log(host), env.log(host)
+    h.wait_committed_to_end(bootstrap, "fourth", h.partitions("sr-in", PARTITIONS))
+    inputs = sum(h.end_offsets(bootstrap, h.partitions("sr-in", PARTITIONS)).values())
+    assert outputs(bootstrap) == before + inputs, (outputs(bootstrap), before, inputs)
+    assert env.stop(host) == 0, env.log(host)
+
+
 def main():
     with h.Env() as env:
         bootstrap = env.start_broker([f"sr-in:{PARTITIONS}", f"sr-out:{PARTITIONS}"])
@@ -99,6 +135,7 @@ def main():
         finally:
             producer.done.set()
         assert env.stop(host) == 0, env.log(host)
+        held_until_followed(env, bootstrap, pipeline)
     print("ok")
 
 
