@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "common/dir_walk.h"
@@ -121,14 +122,18 @@ class Watcher final : public FileWatcher {
     std::string name;  // in the parent's directory
     const WatchSpec* spec;
   };
-  // Where links route a spec's path (link_points.h), by the watch of the
-  // directory `name` is in: a link on the way (pointed elsewhere, the
-  // spec is watched anew), or the file a file spec's path resolves to
-  // through links (its change is the spec's file's).
+  // Where links route a watched path (link_points.h), by the watch of the
+  // directory `name` is in: a link on the way to a spec's path (pointed
+  // elsewhere, the spec is watched anew), the file a linked file resolves
+  // to (its change is the change of `report`, the name the file is
+  // reported by), or a link on the way there (the file is routed anew).
   struct Route {
+    enum Kind { way, file, file_way };
     const WatchSpec* spec;
     std::string name;
-    bool target;
+    Kind kind;
+    std::string report;  // file, file_way: the linked file's name
+    std::string path;    // file, file_way of a spec's file by suffix: the link's path
   };
   enum class Outcome { watched, awaited, failed };
 
@@ -137,6 +142,7 @@ class Watcher final : public FileWatcher {
   Outcome watch_root(const WatchSpec* spec, std::string* error) {
     if (const int wd = add_watch(spec->dir); wd >= 0) {
       record(wd, {spec, spec->dir, ""});
+      if (spec->name.empty()) route_files(spec, spec->dir, "");
       if (spec->descend) watch_below(spec, spec->dir, "");
       return Outcome::watched;
     }
@@ -180,20 +186,28 @@ class Watcher final : public FileWatcher {
       return false;
     }
     if (const int wd = add_watch(dir); wd >= 0) {
-      const bool here = holds_file(*spec, dir);
+      const bool here = route_files(spec, dir, prefix);
       record(wd, {spec, dir, prefix, here});
       *holds |= here;
     }
     return true;
   }
 
-  static bool holds_file(const WatchSpec& spec, const std::string& dir) {
+  // Routes the files of a spec by suffix in `dir` that are links. True if
+  // it holds a file of the spec's.
+  bool route_files(const WatchSpec* spec, const std::string& dir, const std::string& prefix) {
+    bool holds = false;
     std::error_code ec;
     for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
          it.increment(ec)) {
-      if (watched_name(it->path().filename().string(), spec.suffix)) return true;
+      const std::string name = it->path().filename().string();
+      if (!watched_name(name, spec->suffix)) continue;
+      holds = true;
+      if (std::error_code link_ec; it->is_symlink(link_ec)) {
+        route_file(spec, it->path().string(), prefix + name);
+      }
     }
-    return false;
+    return holds;
   }
 
   int add_watch(const std::string& dir) {
@@ -266,6 +280,7 @@ class Watcher final : public FileWatcher {
       return;
     }
     std::vector<Watch> dirs;  // watch_below would invalidate the range
+    std::vector<std::tuple<std::string, std::string, const WatchSpec*>> relinked;  // route_file too
     for (auto it = begin; it != end; ++it) {
       Watch& w = it->second;
       const WatchSpec& s = *w.spec;
@@ -277,9 +292,13 @@ class Watcher final : public FileWatcher {
         w.holds = true;
         changed_.insert(w.prefix + name);
         arm();
+        if (s.name.empty() && (mask & (IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM))) {
+          relinked.emplace_back(w.dir + "/" + name, w.prefix + name, &s);
+        }
       }
     }
     for (const Watch& w : dirs) moved(w, name, mask);
+    for (const auto& [path, report, spec] : relinked) route_file(spec, path, report);
   }
 
   // Whether `name` in `in`'s directory is a link to a directory: made or
@@ -314,6 +333,7 @@ class Watcher final : public FileWatcher {
   // Stops watching `dir` and what is below it for `spec` (their watches
   // follow them out of the tree); true if one held a file of the spec's.
   bool forget(const WatchSpec* spec, const std::string& dir) {
+    unroute([&](const Route& r) { return r.spec == spec && r.path.rfind(dir + "/", 0) == 0; });
     bool held = false;
     std::vector<int> ended;
     for (auto it = watches_.begin(); it != watches_.end();) {
@@ -336,31 +356,66 @@ class Watcher final : public FileWatcher {
   void route(const WatchSpec* spec) {
     const LinkPoints points =
         link_points(spec->name.empty() ? spec->dir : spec->dir + "/" + spec->name);
-    for (const PathPoint& link : points.links) add_route(spec, link, false);
-    if (!spec->name.empty() && !points.links.empty()) add_route(spec, points.target, true);
+    for (const PathPoint& link : points.links) add_route(link, {spec, "", Route::way, "", ""});
+    if (!spec->name.empty() && !points.links.empty()) {
+      add_route(points.target, {spec, "", Route::file, spec->name, ""});
+    }
   }
 
-  void add_route(const WatchSpec* spec, const PathPoint& at, bool target) {
+  // A file of a spec by suffix at `path`, reported as `report`: watched
+  // where it lives when it is a link (`plugins/x.so -> ../build/x.so`),
+  // instead of where it led before.
+  void route_file(const WatchSpec* spec, const std::string& path, const std::string& report) {
+    unroute([&](const Route& r) { return r.spec == spec && r.path == path; });
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(path, ec))) return;
+    const LinkPoints points = link_points(path);
+    for (const PathPoint& link : points.links) {
+      add_route(link, {spec, "", Route::file_way, report, path});
+    }
+    add_route(points.target, {spec, "", Route::file, report, path});
+  }
+
+  void add_route(const PathPoint& at, Route route) {
     // One that cannot be watched (a directory not readable) is not.
-    if (const int wd = add_watch(at.dir); wd >= 0)
-      routes_.emplace(wd, Route{spec, at.name, target});
+    route.name = at.name;
+    if (const int wd = add_watch(at.dir); wd >= 0) routes_.emplace(wd, std::move(route));
+  }
+
+  template <class Pred>
+  void unroute(Pred pred) {
+    std::vector<int> ended;
+    for (auto it = routes_.begin(); it != routes_.end();) {
+      if (!pred(it->second)) {
+        ++it;
+        continue;
+      }
+      ended.push_back(it->first);
+      it = routes_.erase(it);
+    }
+    for (int wd : ended) release(wd);
   }
 
   // `name` changed in the directory of `wd`: a linked file's change, or a
   // link on the way to a spec's path (watched anew).
   void routed(int wd, const std::string& name) {
-    std::vector<const WatchSpec*> relinked;
+    std::vector<Route> relinked;  // rewatch and route_file change routes_
     for (auto [it, end] = routes_.equal_range(wd); it != end; ++it) {
       const Route& r = it->second;
       if (r.name != name) continue;
-      if (!r.target) {
-        relinked.push_back(r.spec);
-        continue;
+      if (r.kind != Route::way) {
+        changed_.insert(r.report);
+        arm();
       }
-      changed_.insert(r.spec->name);
-      arm();
+      if (r.kind != Route::file) relinked.push_back(r);
     }
-    for (const WatchSpec* spec : relinked) rewatch(spec);
+    for (const Route& r : relinked) {
+      if (r.kind == Route::way) {
+        rewatch(r.spec);
+      } else {
+        route_file(r.spec, r.path, r.report);
+      }
+    }
   }
 
   // An awaited directory `name` appeared in the directory of `wd`: watched

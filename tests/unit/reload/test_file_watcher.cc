@@ -430,3 +430,46 @@ BOOST_AUTO_TEST_CASE(link_points_are_those_the_kernel_resolves) {
   BOOST_TEST(up.target.name == "conf");
   BOOST_TEST(reload::link_points(root + "/releases").links.empty());
 }
+
+// Plugins linked from a build directory (`plugins/a.so -> ../build/a.so`):
+// a rebuild there is the plugin's change; a link re-pointed, made later or
+// removed is a change, and the file it leads to is watched instead.
+BOOST_AUTO_TEST_CASE(linked_files_are_watched_where_they_live) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directories(root / "plugins");
+  fs::create_directories(root / "build");
+  for (const char* name : {"a.so", "b.so", "c.so"}) dir.write(std::string("build/") + name, "1\n");
+  fs::create_symlink("../build/a.so", root / "plugins" / "a.so");
+  Watched w({reload::WatchSpec::files((root / "plugins").string(), ".so"),
+             reload::WatchSpec::file((root / "d.yaml").string())});
+
+  dir.write("build/a.so", "2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "a.so");
+  fs::create_symlink("../build/b.so", root / "plugins" / "a.so.new");  // not a .so name
+  fs::rename(root / "plugins" / "a.so.new", root / "plugins" / "a.so");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "a.so");
+  dir.write("build/a.so", "3\n");  // no longer what a.so leads to
+  dir.write("d.yaml", "a: 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "d.yaml");
+  dir.write("build/b.so", "2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "a.so");
+
+  fs::create_symlink("../build/c.so", root / "plugins" / "c.so");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "c.so");
+  dir.write("build/c.so", "2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "c.so");
+  fs::remove(root / "plugins" / "c.so");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "c.so");
+  dir.write("build/c.so", "3\n");  // removed from the plugins
+  dir.write("d.yaml", "a: 2\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "d.yaml");
+}
