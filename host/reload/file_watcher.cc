@@ -505,9 +505,13 @@ class Watcher final : public FileWatcher {
   }
 
   // The kernel's queue overflowed: any watched file may have changed.
+  // So may a directory made below a tree, or a link on the way: each spec
+  // is watched anew.
   void lost() {
-    for (const WatchSpec& spec : roots_)
+    for (WatchSpec& spec : roots_) {
       changed_.insert(spec.name.empty() ? "*" + spec.suffix : spec.name);
+      rewatch(&spec);
+    }
     arm();
   }
 

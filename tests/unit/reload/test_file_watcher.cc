@@ -6,12 +6,14 @@
 #define BOOST_TEST_MODULE file_watcher
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -472,4 +474,34 @@ BOOST_AUTO_TEST_CASE(linked_files_are_watched_where_they_live) {
   dir.write("d.yaml", "a: 2\n");
   BOOST_REQUIRE(w.report());
   BOOST_TEST(w.reports.back() == "d.yaml");
+}
+
+// The kernel's queue overflowed while the loop did not read (events lost):
+// every watched file is a change, and what was made meanwhile is watched
+// from then on (a package whose making was among the lost events).
+BOOST_AUTO_TEST_CASE(an_overflow_watches_everything_anew) {
+  testing::TempDir dir;
+  const fs::path root(dir.path());
+  fs::create_directories(root / "mods");
+  Watched w(reload::WatchSpec::files((root / "mods").string(), ".py",
+                                     [](const std::string& name) { return name[0] != '.'; }));
+  long queue = 16384;
+  std::ifstream("/proc/sys/fs/inotify/max_queued_events") >> queue;
+  // Appends to two files in turn (a rewrite would wait for the disk; one
+  // file's events in a row would be merged into one).
+  const int files[] = {
+      ::open((root / "mods" / "a.py").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644),
+      ::open((root / "mods" / "b.py").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644)};
+  for (long i = 0; i <= queue; ++i) BOOST_REQUIRE(::write(files[i % 2], "#", 1) == 1);
+  for (int fd : files) ::close(fd);
+  fs::create_directories(root / "mods" / "pkg");  // past the queue's end: not seen
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool overflowed = false;
+  while (!overflowed && std::chrono::steady_clock::now() < deadline && w.report()) {
+    overflowed = w.reports.back().find("*.py") != std::string::npos;
+  }
+  BOOST_REQUIRE(overflowed);
+  dir.write("mods/pkg/m.py", "x = 1\n");
+  BOOST_REQUIRE(w.report());
+  BOOST_TEST(w.reports.back() == "pkg/m.py");
 }
