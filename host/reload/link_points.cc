@@ -13,11 +13,11 @@ namespace fs = std::filesystem;
 
 constexpr int kMaxLinks = 40;
 
-// Puts the components of `path` before those in *todo.
-void push_front(const fs::path& path, std::deque<std::string>* todo) {
+// Puts the components of `path` before those still to resolve (*rest).
+void push_front(const fs::path& path, std::deque<std::string>* rest) {
   std::deque<std::string> parts;
   for (const fs::path& part : path.relative_path()) parts.push_back(part.string());
-  todo->insert(todo->begin(), parts.begin(), parts.end());
+  rest->insert(rest->begin(), parts.begin(), parts.end());
 }
 
 }  // namespace
@@ -26,13 +26,13 @@ LinkPoints link_points(const std::string& path) {
   LinkPoints out;
   std::error_code ec;
   const fs::path absolute = fs::absolute(path, ec);
-  std::deque<std::string> todo;
-  push_front(ec ? fs::path(path) : absolute, &todo);
+  std::deque<std::string> rest;
+  push_front(ec ? fs::path(path) : absolute, &rest);
   fs::path resolved = "/";
   bool missing = false;
-  while (!todo.empty()) {
-    const std::string part = todo.front();
-    todo.pop_front();
+  while (!rest.empty()) {
+    const std::string part = rest.front();
+    rest.pop_front();
     if (part.empty() || part == ".") continue;
     if (part == "..") {
       resolved = resolved.parent_path();
@@ -46,7 +46,7 @@ LinkPoints link_points(const std::string& path) {
       if (!ec) {
         out.links.push_back({resolved.string(), part});
         if (target.is_absolute()) resolved = "/";
-        push_front(target, &todo);
+        push_front(target, &rest);
         continue;
       }
     }
