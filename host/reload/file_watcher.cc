@@ -54,6 +54,11 @@ bool watched_name(const std::string& name, const std::string& suffix) {
   return name[0] != '.' && ends_with(name, suffix);
 }
 
+// Whether `spec` watches a file called `name` (in a directory it watches).
+bool takes(const WatchSpec& spec, const std::string& name) {
+  return spec.name.empty() ? watched_name(name, spec.suffix) : name == spec.name;
+}
+
 class Watcher final : public FileWatcher {
  public:
   Watcher(asio::io_context& io, int fd, std::chrono::milliseconds quiet,
@@ -99,9 +104,7 @@ class Watcher final : public FileWatcher {
       for (auto it = fs::directory_iterator(w.dir, ec); !ec && it != fs::directory_iterator();
            it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        const WatchSpec& s = *w.spec;
-        if (!(s.name.empty() ? watched_name(name, s.suffix) : name == s.name)) continue;
-        if (changed_ns(it->path()) < since_ns) continue;
+        if (!takes(*w.spec, name) || changed_ns(it->path()) < since_ns) continue;
         changed_.insert(w.prefix + name);
         arm();
       }
@@ -288,7 +291,7 @@ class Watcher final : public FileWatcher {
         if (s.descend && s.descend(name)) dirs.push_back(w);
       } else if (s.descend && s.descend(name) && linked_dir(w, name, mask)) {
         dirs.push_back(w);
-      } else if (s.name.empty() ? watched_name(name, s.suffix) : name == s.name) {
+      } else if (takes(s, name)) {
         w.holds = true;
         changed_.insert(w.prefix + name);
         arm();
