@@ -208,7 +208,7 @@ namespace {
 // (the system's reason; a directory is not a file).
 bool read_bounded(const std::string& path, size_t limit, std::string* text, std::string* why) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st;
+  struct stat st {};  // zeros (not a directory) unless fstat filled it
   if (fd < 0 || ::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
     *why = fd >= 0 && S_ISDIR(st.st_mode) ? "it is a directory" : std::strerror(errno);
     if (fd >= 0) ::close(fd);
